@@ -1,0 +1,245 @@
+namespace DataPrep.Data;
+
+/// <summary>
+/// One column of a <see cref="RecordBatch"/>: a typed array plus an optional null mask.
+/// Arrays may be longer than <see cref="Length"/> (builders hand over their buffers).
+/// </summary>
+public abstract class Column
+{
+    private protected Column(int length, bool[]? nulls)
+    {
+        Length = length;
+        Nulls = nulls;
+    }
+
+    /// <summary>The physical kind.</summary>
+    public abstract ColumnKind Kind { get; }
+
+    /// <summary>The number of rows.</summary>
+    public int Length { get; }
+
+    /// <summary>True at the rows that are missing; <see langword="null"/> when none is.</summary>
+    public bool[]? Nulls { get; }
+
+    /// <summary>Whether row <paramref name="row"/> is missing.</summary>
+    public bool IsNull(int row) => Nulls is not null && Nulls[row];
+
+    /// <summary>The number of missing values.</summary>
+    public int NullCount()
+    {
+        if (Nulls is null) return 0;
+        int n = 0;
+        for (int i = 0; i < Length; i++) if (Nulls[i]) n++;
+        return n;
+    }
+
+    /// <summary>A new column with the given rows, in the given order.</summary>
+    public abstract Column Take(ReadOnlySpan<int> rows);
+
+    /// <summary>Concatenates columns of the same kind.</summary>
+    public static Column Concat(IReadOnlyList<Column> parts)
+    {
+        if (parts.Count == 1) return parts[0];
+        return parts[0] switch
+        {
+            Float64Column => Float64Column.ConcatDense(parts, (v, n) => new Float64Column(v, n.Length > 0 ? n : null, v.Length)),
+            Int64Column => Int64Column.ConcatDense(parts, (v, n) => new Int64Column(v, n.Length > 0 ? n : null, v.Length)),
+            BooleanColumn => BooleanColumn.ConcatDense(parts, (v, n) => new BooleanColumn(v, n.Length > 0 ? n : null, v.Length)),
+            StringColumn => StringColumn.ConcatDense(parts, (v, n) => new StringColumn(v, v.Length)),
+            TimestampColumn => TimestampColumn.ConcatDense(parts, (v, n) => new TimestampColumn(v, n.Length > 0 ? n : null, v.Length)),
+            SparseColumn => SparseColumn.Concat(parts.Cast<SparseColumn>().ToArray()),
+            BinaryColumn => BinaryColumn.ConcatDense(parts, (v, n) => new BinaryColumn(v, n.Length > 0 ? n : null, v.Length)),
+            _ => throw new NotSupportedException(parts[0].GetType().Name),
+        };
+    }
+
+    private protected static bool[]? TakeNulls(bool[]? nulls, ReadOnlySpan<int> rows)
+    {
+        if (nulls is null) return null;
+        var result = new bool[rows.Length];
+        bool any = false;
+        for (int i = 0; i < rows.Length; i++) any |= result[i] = nulls[rows[i]];
+        return any ? result : null;
+    }
+}
+
+/// <summary>A column of one value type per row.</summary>
+public abstract class DenseColumn<T> : Column
+{
+    private protected DenseColumn(T[] values, bool[]? nulls, int length) : base(length, nulls) => Values = values;
+
+    /// <summary>The values; entries at missing rows hold default values.</summary>
+    public T[] Values { get; }
+
+    /// <summary>The values as a span of <see cref="Column.Length"/>.</summary>
+    public ReadOnlySpan<T> Span => Values.AsSpan(0, Length);
+
+    private protected T[] TakeValues(ReadOnlySpan<int> rows)
+    {
+        var result = new T[rows.Length];
+        var values = Values;
+        for (int i = 0; i < rows.Length; i++) result[i] = values[rows[i]];
+        return result;
+    }
+
+    internal static Column ConcatDense(IReadOnlyList<Column> parts, Func<T[], bool[], Column> create)
+    {
+        int total = 0;
+        bool anyNull = false;
+        foreach (var p in parts) { total += p.Length; anyNull |= p.Nulls is not null; }
+        var values = new T[total];
+        var nulls = anyNull ? new bool[total] : [];
+        int at = 0;
+        foreach (DenseColumn<T> p in parts.Cast<DenseColumn<T>>())
+        {
+            p.Span.CopyTo(values.AsSpan(at));
+            if (anyNull && p.Nulls is not null) p.Nulls.AsSpan(0, p.Length).CopyTo(nulls.AsSpan(at));
+            at += p.Length;
+        }
+        return create(values, nulls);
+    }
+}
+
+/// <summary>Dense doubles.</summary>
+public sealed class Float64Column(double[] values, bool[]? nulls, int length) : DenseColumn<double>(values, nulls, length)
+{
+    /// <summary>Creates a column of exactly these values.</summary>
+    public Float64Column(double[] values) : this(values, null, values.Length) { }
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.Float64;
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows) => new Float64Column(TakeValues(rows), TakeNulls(Nulls, rows), rows.Length);
+}
+
+/// <summary>Dense 64-bit integers.</summary>
+public sealed class Int64Column(long[] values, bool[]? nulls, int length) : DenseColumn<long>(values, nulls, length)
+{
+    /// <summary>Creates a column of exactly these values.</summary>
+    public Int64Column(long[] values) : this(values, null, values.Length) { }
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.Int64;
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows) => new Int64Column(TakeValues(rows), TakeNulls(Nulls, rows), rows.Length);
+}
+
+/// <summary>Booleans.</summary>
+public sealed class BooleanColumn(bool[] values, bool[]? nulls, int length) : DenseColumn<bool>(values, nulls, length)
+{
+    /// <summary>Creates a column of exactly these values.</summary>
+    public BooleanColumn(bool[] values) : this(values, null, values.Length) { }
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.Boolean;
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows) => new BooleanColumn(TakeValues(rows), TakeNulls(Nulls, rows), rows.Length);
+}
+
+/// <summary>Strings; a missing value is <see langword="null"/>.</summary>
+public sealed class StringColumn : DenseColumn<string?>
+{
+    /// <summary>Creates a column; missing rows are <see langword="null"/> entries.</summary>
+    public StringColumn(string?[] values, int length) : base(values, NullsOf(values, length), length) { }
+    /// <summary>Creates a column of exactly these values.</summary>
+    public StringColumn(string?[] values) : this(values, values.Length) { }
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.String;
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows) => new StringColumn(TakeValues(rows), rows.Length);
+
+    private static bool[]? NullsOf(string?[] values, int length)
+    {
+        bool[]? nulls = null;
+        for (int i = 0; i < length; i++)
+        {
+            if (values[i] is null) (nulls ??= new bool[length])[i] = true;
+        }
+        return nulls;
+    }
+}
+
+/// <summary>Instants as UTC ticks (100 ns since 0001-01-01).</summary>
+public sealed class TimestampColumn(long[] utcTicks, bool[]? nulls, int length) : DenseColumn<long>(utcTicks, nulls, length)
+{
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.Timestamp;
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows) => new TimestampColumn(TakeValues(rows), TakeNulls(Nulls, rows), rows.Length);
+
+    /// <summary>Seconds since the Unix epoch of row <paramref name="row"/>, fractional below one second.</summary>
+    public double EpochSeconds(int row) => (Values[row] - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerSecond;
+}
+
+/// <summary>Binary values (image bytes) or paths resolved when needed.</summary>
+public sealed class BinaryColumn(ReadOnlyMemory<byte>[] values, bool[]? nulls, int length) : DenseColumn<ReadOnlyMemory<byte>>(values, nulls, length)
+{
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.Binary;
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows) => new BinaryColumn(TakeValues(rows), TakeNulls(Nulls, rows), rows.Length);
+}
+
+/// <summary>
+/// Sparse rows in CSR form: row r holds <c>Indices[RowOffsets[r]..RowOffsets[r+1]]</c> (0-based column
+/// indices below <see cref="Width"/>, ascending) with the matching <c>Values</c>.
+/// </summary>
+public sealed class SparseColumn : Column
+{
+    /// <summary>Creates a sparse column.</summary>
+    public SparseColumn(int width, int[] rowOffsets, int[] indices, double[] values, int length) : base(length, null)
+    {
+        Width = width;
+        RowOffsets = rowOffsets;
+        Indices = indices;
+        Values = values;
+    }
+
+    /// <inheritdoc />
+    public override ColumnKind Kind => ColumnKind.Sparse;
+
+    /// <summary>The number of logical columns.</summary>
+    public int Width { get; }
+
+    /// <summary>Length + 1 offsets into <see cref="Indices"/> and <see cref="Values"/>.</summary>
+    public int[] RowOffsets { get; }
+
+    /// <summary>0-based column indices of the non-zeros.</summary>
+    public int[] Indices { get; }
+
+    /// <summary>The non-zero values.</summary>
+    public double[] Values { get; }
+
+    /// <inheritdoc />
+    public override Column Take(ReadOnlySpan<int> rows)
+    {
+        var offsets = new int[rows.Length + 1];
+        int nnz = 0;
+        for (int i = 0; i < rows.Length; i++) { nnz += RowOffsets[rows[i] + 1] - RowOffsets[rows[i]]; offsets[i + 1] = nnz; }
+        var idx = new int[nnz];
+        var val = new double[nnz];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int s = RowOffsets[rows[i]], e = RowOffsets[rows[i] + 1];
+            Indices.AsSpan(s, e - s).CopyTo(idx.AsSpan(offsets[i]));
+            Values.AsSpan(s, e - s).CopyTo(val.AsSpan(offsets[i]));
+        }
+        return new SparseColumn(Width, offsets, idx, val, rows.Length);
+    }
+
+    internal static SparseColumn Concat(SparseColumn[] parts)
+    {
+        int rows = parts.Sum(p => p.Length), nnz = parts.Sum(p => p.RowOffsets[p.Length]);
+        var offsets = new int[rows + 1];
+        var idx = new int[nnz];
+        var val = new double[nnz];
+        int r = 0, at = 0;
+        foreach (var p in parts)
+        {
+            for (int i = 0; i < p.Length; i++) offsets[r + i + 1] = at + p.RowOffsets[i + 1];
+            int n = p.RowOffsets[p.Length];
+            p.Indices.AsSpan(0, n).CopyTo(idx.AsSpan(at));
+            p.Values.AsSpan(0, n).CopyTo(val.AsSpan(at));
+            r += p.Length;
+            at += n;
+        }
+        return new SparseColumn(parts[0].Width, offsets, idx, val, rows);
+    }
+}

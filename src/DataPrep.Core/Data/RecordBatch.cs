@@ -1,0 +1,153 @@
+namespace DataPrep.Data;
+
+/// <summary>The split a row is tagged with.</summary>
+public enum SplitTag : byte
+{
+    /// <summary>Training data.</summary>
+    Train = 0,
+    /// <summary>Validation data.</summary>
+    Validation = 1,
+    /// <summary>Test data.</summary>
+    Test = 2,
+    /// <summary>Not assigned (dropped, or no split stage ran).</summary>
+    None = 255,
+}
+
+/// <summary>Names and parsing of <see cref="SplitTag"/>.</summary>
+public static class SplitNames
+{
+    /// <summary>The three splits in output order.</summary>
+    public static readonly SplitTag[] All = [SplitTag.Train, SplitTag.Validation, SplitTag.Test];
+
+    /// <summary>The folder / channel name of a split.</summary>
+    public static string Name(this SplitTag tag) => tag switch
+    {
+        SplitTag.Train => "train",
+        SplitTag.Validation => "validation",
+        SplitTag.Test => "test",
+        _ => "none",
+    };
+}
+
+/// <summary>
+/// Per-row facts that travel with the data but are not columns: the stable row id, where the row came
+/// from, and the tags that stages add (split, later fold). Lineage sidecars are written from these.
+/// </summary>
+/// <param name="RowIds">Stable row ids: (source ordinal &lt;&lt; 40) | row ordinal.</param>
+/// <param name="Sources">Index of the source file in the run's input list.</param>
+/// <param name="SourceRows">1-based data row within the source (header not counted).</param>
+/// <param name="Splits">The split tag of each row, once a split stage ran.</param>
+public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, SplitTag[]? Splits = null)
+{
+    /// <summary>Makes the stable row id of a row.</summary>
+    public static long MakeRowId(int source, long row) => ((long)source << 40) | row;
+
+    /// <summary>Rows info for the given rows, in order.</summary>
+    public RowInfo Take(ReadOnlySpan<int> rows)
+    {
+        var ids = new long[rows.Length];
+        var src = new int[rows.Length];
+        var srow = new long[rows.Length];
+        var split = Splits is null ? null : new SplitTag[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int r = rows[i];
+            ids[i] = RowIds[r];
+            src[i] = Sources[r];
+            srow[i] = SourceRows[r];
+            if (split is not null) split[i] = Splits![r];
+        }
+        return new RowInfo(ids, src, srow, split);
+    }
+
+    internal static RowInfo Concat(IReadOnlyList<RecordBatch> batches)
+    {
+        int n = batches.Sum(b => b.RowCount);
+        var ids = new long[n];
+        var src = new int[n];
+        var srow = new long[n];
+        bool tagged = batches.All(b => b.Rows.Splits is not null);
+        var split = tagged ? new SplitTag[n] : null;
+        int at = 0;
+        foreach (var b in batches)
+        {
+            b.Rows.RowIds.AsSpan(0, b.RowCount).CopyTo(ids.AsSpan(at));
+            b.Rows.Sources.AsSpan(0, b.RowCount).CopyTo(src.AsSpan(at));
+            b.Rows.SourceRows.AsSpan(0, b.RowCount).CopyTo(srow.AsSpan(at));
+            if (split is not null) b.Rows.Splits.AsSpan(0, b.RowCount).CopyTo(split.AsSpan(at));
+            at += b.RowCount;
+        }
+        return new RowInfo(ids, src, srow, split);
+    }
+}
+
+/// <summary>
+/// A slice of a table: a schema, one <see cref="Column"/> per field and the <see cref="RowInfo"/> of its rows.
+/// Batches are the unit of work between stages; nothing in a hot path allocates per row.
+/// </summary>
+public sealed class RecordBatch
+{
+    /// <summary>Creates a batch; every column must have <paramref name="rowCount"/> rows.</summary>
+    public RecordBatch(Schema schema, IReadOnlyList<Column> columns, int rowCount, RowInfo rows)
+    {
+        if (columns.Count != schema.Count) throw new ArgumentException($"{columns.Count} columns for a schema of {schema.Count} fields.");
+        for (int i = 0; i < columns.Count; i++)
+        {
+            if (columns[i].Length != rowCount) throw new ArgumentException($"Column '{schema[i].Name}' has {columns[i].Length} rows, expected {rowCount}.");
+        }
+        Schema = schema;
+        Columns = columns;
+        RowCount = rowCount;
+        Rows = rows;
+    }
+
+    /// <summary>The schema.</summary>
+    public Schema Schema { get; }
+
+    /// <summary>The columns, in schema order.</summary>
+    public IReadOnlyList<Column> Columns { get; }
+
+    /// <summary>The number of rows.</summary>
+    public int RowCount { get; }
+
+    /// <summary>Row ids, provenance and tags.</summary>
+    public RowInfo Rows { get; }
+
+    /// <summary>The column of the named field.</summary>
+    public Column this[string name] => Columns[Schema.IndexOf(name) is var i and >= 0 ? i : throw new KeyNotFoundException(name)];
+
+    /// <summary>A new batch of the given rows, in order.</summary>
+    public RecordBatch Take(ReadOnlySpan<int> rows)
+    {
+        var cols = new Column[Columns.Count];
+        for (int c = 0; c < cols.Length; c++) cols[c] = Columns[c].Take(rows);
+        return new RecordBatch(Schema, cols, rows.Length, Rows.Take(rows));
+    }
+
+    /// <summary>The same rows with other row info (for example split tags).</summary>
+    public RecordBatch WithRows(RowInfo rows) => new(Schema, Columns, RowCount, rows);
+
+    /// <summary>Concatenates batches of one schema into one.</summary>
+    public static RecordBatch Concat(IReadOnlyList<RecordBatch> batches, Schema schema)
+    {
+        if (batches.Count == 0)
+        {
+            return new RecordBatch(schema, schema.Fields.Select(EmptyColumn).ToArray(), 0, new RowInfo([], [], []));
+        }
+        if (batches.Count == 1) return batches[0];
+        var cols = new Column[schema.Count];
+        for (int c = 0; c < cols.Length; c++) cols[c] = Column.Concat(batches.Select(b => b.Columns[c]).ToArray());
+        return new RecordBatch(schema, cols, batches.Sum(b => b.RowCount), RowInfo.Concat(batches));
+    }
+
+    private static Column EmptyColumn(Field f) => f.Kind switch
+    {
+        ColumnKind.Float64 => new Float64Column([]),
+        ColumnKind.Int64 => new Int64Column([]),
+        ColumnKind.Boolean => new BooleanColumn([]),
+        ColumnKind.String => new StringColumn([]),
+        ColumnKind.Timestamp => new TimestampColumn([], null, 0),
+        ColumnKind.Sparse => new SparseColumn(f.Width, [0], [], [], 0),
+        _ => new BinaryColumn([], null, 0),
+    };
+}

@@ -1,0 +1,79 @@
+namespace DataPrep.Data;
+
+/// <summary>The physical kind of a column.</summary>
+public enum ColumnKind
+{
+    /// <summary>Dense 64-bit floating point values.</summary>
+    Float64,
+    /// <summary>Dense 64-bit integers.</summary>
+    Int64,
+    /// <summary>Booleans (written as 0/1).</summary>
+    Boolean,
+    /// <summary>Strings (categorical values, keys, paths).</summary>
+    String,
+    /// <summary>Instants, stored as UTC ticks.</summary>
+    Timestamp,
+    /// <summary>Sparse rows in compressed sparse row form; one logical column of a fixed width.</summary>
+    Sparse,
+    /// <summary>Binary values (image bytes) or lazily resolved paths.</summary>
+    Binary,
+}
+
+/// <summary>A named, typed column of a <see cref="Schema"/>.</summary>
+/// <param name="Name">The column name.</param>
+/// <param name="Kind">The physical kind.</param>
+/// <param name="Width">The logical width: 1 for dense columns, the number of sparse columns for <see cref="ColumnKind.Sparse"/>.</param>
+public sealed record Field(string Name, ColumnKind Kind, int Width = 1)
+{
+    /// <summary>Whether this column is numeric once written (numbers, booleans, sparse).</summary>
+    public bool IsNumeric => Kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Boolean or ColumnKind.Sparse;
+
+    /// <inheritdoc />
+    public override string ToString() => Width == 1 ? $"{Name}:{Kind}" : $"{Name}:{Kind}[{Width}]";
+}
+
+/// <summary>An ordered list of fields with unique names.</summary>
+public sealed class Schema : IEquatable<Schema>
+{
+    private readonly Field[] _fields;
+    private readonly Dictionary<string, int> _index;
+
+    /// <summary>Creates a schema; names must be unique.</summary>
+    /// <exception cref="PipelineValidationException">Two fields share a name.</exception>
+    public Schema(IEnumerable<Field> fields)
+    {
+        _fields = fields.ToArray();
+        _index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _fields.Length; i++)
+        {
+            if (!_index.TryAdd(_fields[i].Name, i))
+            {
+                throw new PipelineValidationException($"Column name '{_fields[i].Name}' occurs twice (columns {_index[_fields[i].Name]} and {i}, 0-based); column names must be unique.");
+            }
+        }
+    }
+
+    /// <summary>The fields in order.</summary>
+    public IReadOnlyList<Field> Fields => _fields;
+
+    /// <summary>The number of fields.</summary>
+    public int Count => _fields.Length;
+
+    /// <summary>The field at <paramref name="index"/>.</summary>
+    public Field this[int index] => _fields[index];
+
+    /// <summary>The index of the named field, or -1.</summary>
+    public int IndexOf(string name) => _index.TryGetValue(name, out int i) ? i : -1;
+
+    /// <inheritdoc />
+    public bool Equals(Schema? other) => other is not null && _fields.AsSpan().SequenceEqual(other._fields);
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as Schema);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => _fields.Length == 0 ? 0 : HashCode.Combine(_fields.Length, _fields[0]);
+
+    /// <inheritdoc />
+    public override string ToString() => string.Join(", ", _fields.Select(f => f.ToString()));
+}

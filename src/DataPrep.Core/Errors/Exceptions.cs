@@ -1,0 +1,93 @@
+using System.Diagnostics;
+
+namespace DataPrep;
+
+/// <summary>Base class of every error DataPrep raises on purpose; the message is written for the user.</summary>
+public abstract class DataPrepException : Exception
+{
+    private protected DataPrepException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>Input data that cannot be read as expected. Carries where the problem is.</summary>
+public sealed class DataFormatException : DataPrepException
+{
+    /// <summary>Creates the exception; the message is composed from the location and the problem.</summary>
+    public DataFormatException(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null)
+        : base(Compose(problem, file, line, row, column), inner)
+    {
+        Problem = problem;
+        File = file;
+        Line = line;
+        Row = row;
+        Column = column;
+    }
+
+    /// <summary>The problem without the location.</summary>
+    public string Problem { get; }
+
+    /// <summary>The file (or object) that holds the bad data, if known.</summary>
+    public string? File { get; }
+
+    /// <summary>The 1-based line in the file, or 0.</summary>
+    public long Line { get; }
+
+    /// <summary>The 1-based data row (header not counted), or 0.</summary>
+    public long Row { get; }
+
+    /// <summary>The column name, if known.</summary>
+    public string? Column { get; }
+
+    private static string Compose(string problem, string? file, long line, long row, string? column)
+    {
+        var where = new List<string>(4);
+        if (file is not null) where.Add(file);
+        if (line > 0) where.Add($"line {line}");
+        if (row > 0) where.Add($"row {row}");
+        if (column is not null) where.Add($"column '{column}'");
+        return where.Count == 0 ? problem : $"{string.Join(", ", where)}: {problem}";
+    }
+}
+
+/// <summary>Options or a pipeline that cannot work, found before any data is written.</summary>
+public sealed class PipelineValidationException : DataPrepException
+{
+    /// <summary>Creates the exception with one or more problems.</summary>
+    public PipelineValidationException(string message) : base(message) => Problems = [message];
+
+    /// <summary>Creates the exception collecting several problems into one message.</summary>
+    public PipelineValidationException(IReadOnlyList<string> problems)
+        : base(problems.Count == 1 ? problems[0] : "The pipeline is not valid:\n  - " + string.Join("\n  - ", problems)) => Problems = problems;
+
+    /// <summary>Every problem found.</summary>
+    public IReadOnlyList<string> Problems { get; }
+}
+
+/// <summary>The output location cannot be written as asked (an existing run, a file in the way).</summary>
+public sealed class OutputException : DataPrepException
+{
+    /// <summary>Creates the exception.</summary>
+    public OutputException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>All throws go through here so messages stay uniform and stack traces short.</summary>
+[StackTraceHidden]
+internal static class Throw
+{
+    /// <summary>Quotes user text for a message: truncated, control characters made visible.</summary>
+    public static string Quote(ReadOnlySpan<char> text, int max = 40)
+    {
+        var s = text.Length > max ? string.Concat(text[..max], "…") : text.ToString();
+        return "'" + s.Replace("\r", "\\r").Replace("\n", "\\n").Replace("\t", "\\t") + "'";
+    }
+
+    /// <summary>Quotes UTF-8 bytes for a message.</summary>
+    public static string Quote(ReadOnlySpan<byte> utf8, int max = 40)
+        => Quote(System.Text.Encoding.UTF8.GetString(utf8.Length > max * 4 ? utf8[..(max * 4)] : utf8), max);
+
+    public static DataFormatException Format(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null)
+        => new(problem, file, line, row, column, inner);
+
+    public static PipelineValidationException Validation(string message) => new(message);
+
+    public static OutputException Output(string message, Exception? inner = null) => new(message, inner);
+}

@@ -1,0 +1,265 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using CsvHelper;
+using DataPrep.Data;
+
+namespace DataPrep.Sources;
+
+/// <summary>
+/// Reads delimited text with CsvHelper's SIMD reader: a header or positional names, type inference over
+/// the first <see cref="SourceOptions.InferRows"/> rows with per-column overrides, gzip inputs, and
+/// parsing on several threads straight into column buffers (no object per row).
+/// </summary>
+public sealed class CsvSource : IRecordSource
+{
+    private readonly string _path;
+    private readonly SourceOptions _options;
+    private Schema? _schema;
+    private HashSet<string> _nullValues = [];
+
+    /// <summary>Creates a source for one file (plain or .gz).</summary>
+    public CsvSource(string path, SourceOptions? options = null)
+    {
+        _path = path;
+        _options = options ?? new SourceOptions();
+    }
+
+    /// <inheritdoc />
+    public string Description => _path;
+
+    private CsvReader CreateReader()
+    {
+        var stream = InputFiles.Open(_path);
+        Encoding? encoding = null;
+        if (_options.Encoding is { } name)
+        {
+            try { encoding = name.Equals("latin1", StringComparison.OrdinalIgnoreCase) ? Encoding.Latin1 : Encoding.GetEncoding(name); }
+            catch (ArgumentException) { throw new PipelineValidationException($"Unknown encoding '{name}' (expected utf-8, utf-16, latin1, ascii or another .NET encoding name)."); }
+        }
+        var options = CsvReaderOptions.Default with
+        {
+            Separator = _options.Delimiter,
+            Quote = _options.Quote,
+            HasHeader = _options.HasHeader,
+            Encoding = encoding,
+            MalformedData = CsvMalformedDataHandling.Throw,
+            FieldCountMismatch = CsvFieldCountHandling.Allow,
+            TrackLineNumbers = true,
+            DetectSeparatorHint = false,
+        };
+        return CsvReader.Create(stream, options, leaveOpen: false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_schema is not null) return ValueTask.FromResult(_schema);
+        _nullValues = new HashSet<string>(_options.NullValues, StringComparer.Ordinal);
+        using var reader = CreateReader();
+        string[] names;
+        var samples = new List<List<byte[]>>();
+        int rows = 0;
+        try
+        {
+            if (_options.HasHeader)
+            {
+                reader.ReadHeader();
+                names = reader.Headers.ToArray();
+                if (names.Length == 0 || (names.Length == 1 && names[0].Length == 0))
+                {
+                    throw Throw.Format("is empty; expected a header row followed by data rows (or --no-header and data rows)", _path);
+                }
+            }
+            else
+            {
+                names = [];
+            }
+            while (rows < _options.InferRows && reader.Read())
+            {
+                if (rows == 0 && !_options.HasHeader) names = Enumerable.Range(0, reader.FieldCount).Select(i => $"c{i}").ToArray();
+                CheckFieldCount(reader, names.Length, names);
+                if (samples.Count == 0) for (int i = 0; i < names.Length; i++) samples.Add([]);
+                for (int i = 0; i < names.Length; i++)
+                {
+                    var span = reader.GetSpan(i);
+                    if (!IsNull(span)) samples[i].Add(span.ToArray());
+                }
+                rows++;
+            }
+        }
+        catch (CsvFormatException e)
+        {
+            throw Translate(e);
+        }
+        if (rows == 0)
+        {
+            throw _options.HasHeader
+                ? Throw.Format($"has a header ({names.Length} columns) but no data rows; expected at least one data row", _path, line: 2)
+                : Throw.Format("is empty; expected data rows", _path);
+        }
+        CheckNames(names);
+        var fields = new Field[names.Length];
+        foreach (var key in _options.ColumnTypes.Keys)
+        {
+            if (Array.IndexOf(names, key) < 0 && !(key.Length > 0 && int.TryParse(key, out int ix) && ix < names.Length))
+            {
+                throw new PipelineValidationException($"--column-type names column '{key}', which {_path} does not have (its columns: {string.Join(", ", names)}).");
+            }
+        }
+        for (int i = 0; i < names.Length; i++)
+        {
+            var kind = _options.ColumnTypes.TryGetValue(names[i], out var k) ? k
+                : _options.ColumnTypes.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out k) ? k
+                : ValueParser.Infer(samples[i]);
+            fields[i] = new Field(names[i], kind);
+        }
+        _schema = new Schema(fields);
+        return ValueTask.FromResult(_schema);
+    }
+
+    private void CheckNames(string[] names)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (names[i].Length == 0)
+            {
+                throw Throw.Format($"header column {i} (0-based) has an empty name; expected a name for every column (or --no-header)", _path, line: 1);
+            }
+            if (!seen.TryAdd(names[i], i))
+            {
+                throw Throw.Format($"the header names column '{names[i]}' twice (columns {seen[names[i]]} and {i}, 0-based); expected unique column names. Rename one, or use --no-header to name columns c0, c1, …", _path, line: 1);
+            }
+        }
+    }
+
+    private bool IsNull(ReadOnlySpan<byte> span)
+    {
+        if (span.IsEmpty) return true;
+        if (_nullValues.Count == 0 || span.Length > 32) return false;
+        return _nullValues.Contains(Encoding.UTF8.GetString(span));
+    }
+
+    private void CheckFieldCount(CsvReader reader, int expected, string[] names)
+    {
+        if (reader.FieldCount != expected)
+        {
+            string what = _options.HasHeader ? $"the header's {expected}" : $"the first row's {expected}";
+            throw Throw.Format(
+                $"found {reader.FieldCount} fields, expected {what} (ragged row: {Throw.Quote(reader.RawRecord, 60)})",
+                _path, reader.LineNumber, reader.RowNumber, reader.FieldCount > expected ? null : names.ElementAtOrDefault(reader.FieldCount));
+        }
+    }
+
+    private DataFormatException Translate(CsvFormatException e)
+    {
+        string problem = e.Message.Contains("quote", StringComparison.OrdinalIgnoreCase)
+            ? $"malformed quoting ({e.Message.TrimEnd('.')}); expected every quoted field to be closed by a matching {_options.Quote}"
+            : $"malformed CSV ({e.Message.TrimEnd('.')})";
+        return Throw.Format(problem, _path, e.LineNumber, e.RecordNumber > 0 ? e.RecordNumber - (_options.HasHeader ? 1 : 0) : 0, inner: e);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        int batchRows = _options.BatchRows;
+        var names = schema.Fields.Select(f => f.Name).ToArray();
+        var buffers = new List<ColumnBuilder[]?>();
+
+        ColumnBuilder[] BuffersFor(int batch)
+        {
+            lock (buffers)
+            {
+                while (buffers.Count <= batch) buffers.Add(null);
+                return buffers[batch] ??= schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows)).ToArray();
+            }
+        }
+
+        // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
+        long ParseRow(CsvReader r)
+        {
+            long row = r.RowNumber;
+            CheckFieldCount(r, names.Length, names);
+            int batch = (int)((row - 1) / batchRows);
+            int at = (int)((row - 1) % batchRows);
+            var builders = BuffersFor(batch);
+            for (int c = 0; c < builders.Length; c++)
+            {
+                var span = r.GetSpan(c);
+                if (IsNull(span))
+                {
+                    builders[c].SetNull(at);
+                }
+                else if (!builders[c].TrySet(at, span))
+                {
+                    throw Throw.Format(
+                        $"found {Throw.Quote(span)}, expected {builders[c].Expected} because the column is {schema[c].Kind}"
+                        + " (inferred from the first rows; override with --column-type " + names[c] + "=string, or fix the value)",
+                        _path, r.LineNumber, row, names[c]);
+                }
+            }
+            return row;
+        }
+
+        using var reader = CreateReader();
+        IEnumerable<long> rows;
+        try
+        {
+            if (_options.HasHeader) reader.ReadHeader();
+        }
+        catch (CsvFormatException e)
+        {
+            throw Translate(e);
+        }
+        int threads = _options.EffectiveThreads;
+        rows = threads <= 1 ? Sequential(reader, ParseRow) : reader.ParallelEnumerate(ParseRow, threads);
+        using var results = rows.GetEnumerator();
+        long last = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            bool more;
+            try
+            {
+                more = results.MoveNext();
+            }
+            catch (CsvFormatException ex)
+            {
+                throw Translate(ex);
+            }
+            if (more) last = results.Current;
+            // A batch is complete when its last row has come back (results arrive in input order).
+            bool batchDone = more ? last % batchRows == 0 : last % batchRows != 0;
+            if (!batchDone) { if (!more) break; continue; }
+            int batch = (int)((last - 1) / batchRows);
+            int count = (int)(last - (long)batch * batchRows);
+            var builders = BuffersFor(batch);
+            lock (buffers) buffers[batch] = null;
+            yield return Build(schema, builders, count, sourceIndex, (long)batch * batchRows);
+            if (!more) break;
+        }
+    }
+
+    private static IEnumerable<long> Sequential(CsvReader reader, Func<CsvReader, long> parse)
+    {
+        while (reader.Read()) yield return parse(reader);
+    }
+
+    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal)
+    {
+        var cols = new Column[builders.Length];
+        for (int c = 0; c < cols.Length; c++) cols[c] = builders[c].Build(count);
+        var ids = new long[count];
+        var src = new int[count];
+        var srow = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            long ordinal = firstRowOrdinal + i + 1;
+            ids[i] = RowInfo.MakeRowId(sourceIndex, ordinal);
+            src[i] = sourceIndex;
+            srow[i] = ordinal;
+        }
+        return new RecordBatch(schema, cols, count, new RowInfo(ids, src, srow));
+    }
+}

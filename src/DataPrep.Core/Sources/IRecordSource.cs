@@ -1,0 +1,69 @@
+using DataPrep.Data;
+
+namespace DataPrep.Sources;
+
+/// <summary>
+/// A source of record batches: a file, several files, an object store prefix. Opening reads just enough
+/// to know the schema (a header, a footer, a sample for type inference); reading streams batches.
+/// </summary>
+public interface IRecordSource
+{
+    /// <summary>What the user named (a path or URI), for messages and the run record.</summary>
+    string Description { get; }
+
+    /// <summary>Learns the schema without reading the whole input.</summary>
+    /// <exception cref="DataFormatException">The input is empty, corrupt or not of this format.</exception>
+    ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Streams the rows as batches of the schema that <see cref="OpenAsync"/> returned.</summary>
+    /// <param name="sourceIndex">The ordinal of this source in the run, folded into stable row ids.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Creates the source for one input path; formats register here by file extension.</summary>
+public interface ISourceFactory
+{
+    /// <summary>Whether this factory reads the given path (by extension or explicit format).</summary>
+    bool CanRead(string path, string? format);
+
+    /// <summary>Creates the source.</summary>
+    IRecordSource Create(string path, SourceOptions options);
+}
+
+/// <summary>Options shared by the tabular sources. Defaults suit most files.</summary>
+public sealed record SourceOptions
+{
+    /// <summary>Whether CSV inputs start with a header row; without one, columns are named c0, c1, …</summary>
+    public bool HasHeader { get; init; } = true;
+
+    /// <summary>The CSV field separator (default ',').</summary>
+    public char Delimiter { get; init; } = ',';
+
+    /// <summary>The CSV quote character (default '"').</summary>
+    public char Quote { get; init; } = '"';
+
+    /// <summary>The text encoding of CSV and JSON Lines inputs (a name such as "utf-8", "latin1"); null means UTF-8 (BOMs honoured).</summary>
+    public string? Encoding { get; init; }
+
+    /// <summary>Per-column type overrides, winning over inference.</summary>
+    public IReadOnlyDictionary<string, ColumnKind> ColumnTypes { get; init; } = new Dictionary<string, ColumnKind>();
+
+    /// <summary>Field values that mean "missing" besides the empty field.</summary>
+    public IReadOnlyList<string> NullValues { get; init; } = [];
+
+    /// <summary>How many rows type inference looks at (default 10,000).</summary>
+    public int InferRows { get; init; } = 10_000;
+
+    /// <summary>Rows per batch (default 65,536).</summary>
+    public int BatchRows { get; init; } = 65_536;
+
+    /// <summary>Worker threads for parsing; 0 means all cores.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>An explicit format ("csv", "jsonl", "parquet"), overriding the file extension.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>The effective thread count.</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}

@@ -1,0 +1,113 @@
+using System.IO.Compression;
+
+namespace DataPrep.Sources;
+
+/// <summary>Expands input globs and opens input files, decompressing gzip transparently.</summary>
+public static class InputFiles
+{
+    /// <summary>
+    /// Expands each argument: a file stays as it is, a folder becomes its files (sorted), and a
+    /// pattern with * or ? in its last segment becomes the matching files (sorted, ordinal).
+    /// </summary>
+    /// <exception cref="PipelineValidationException">An argument matches nothing.</exception>
+    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs)
+    {
+        var result = new List<string>();
+        var problems = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (input.Contains("://", StringComparison.Ordinal)) { result.Add(input); continue; }
+            string name = Path.GetFileName(input);
+            if (name.AsSpan().IndexOfAny('*', '?') >= 0)
+            {
+                string dir = Path.GetDirectoryName(input) is { Length: > 0 } d ? d : ".";
+                var matches = Directory.Exists(dir)
+                    ? Directory.EnumerateFiles(dir, name, SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal).ToList()
+                    : [];
+                if (matches.Count == 0) problems.Add($"The pattern '{input}' matches no file.");
+                result.AddRange(matches);
+            }
+            else if (Directory.Exists(input))
+            {
+                var files = Directory.EnumerateFiles(input).Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+                if (files.Count == 0) problems.Add($"The folder '{input}' holds no files.");
+                result.AddRange(files);
+            }
+            else if (File.Exists(input))
+            {
+                result.Add(input);
+            }
+            else
+            {
+                problems.Add($"The input '{input}' does not exist (expected a file, a folder or a pattern such as data/*.csv).");
+            }
+        }
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
+        return result;
+    }
+
+    /// <summary>Whether the path names gzip-compressed content by its extension.</summary>
+    public static bool IsGzip(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The path without a trailing .gz, for choosing the format.</summary>
+    public static string WithoutCompression(string path) => IsGzip(path) ? path[..^3] : path;
+
+    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed.</summary>
+    /// <exception cref="DataFormatException">The file cannot be opened.</exception>
+    public static Stream Open(string path)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Throw.Format($"cannot be opened: {e.Message}", path, inner: e);
+        }
+        if (IsGzip(path))
+        {
+            return new GzipCheckedStream(new GZipStream(file, CompressionMode.Decompress), path);
+        }
+        return file;
+    }
+
+    /// <summary>Turns the decompressor's InvalidDataException into a message that names the file.</summary>
+    private sealed class GzipCheckedStream(Stream inner, string path) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            try { return inner.Read(buffer); }
+            catch (InvalidDataException e) { throw Corrupt(e); }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try { return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false); }
+            catch (InvalidDataException e) { throw Corrupt(e); }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private DataFormatException Corrupt(Exception e)
+            => Throw.Format($"is not a valid gzip file or is truncated ({e.Message.TrimEnd('.')}); expected gzip-compressed data because the name ends in .gz", path, inner: e);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
