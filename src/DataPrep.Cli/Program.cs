@@ -1,1 +1,3 @@
-class P{static void Main(){}}
+using DataPrep.Cli;
+
+return await DataPrepCli.RunAsync(args);

@@ -1,24 +1,506 @@
+using System.Buffers;
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using DataPrep.Data;
+using TextEncoding = System.Text.Encoding;
 
 namespace DataPrep.Sources;
 
-/// <summary>JSON Lines: one JSON object per line (placeholder being implemented).</summary>
-public sealed class JsonLinesSource(string path, SourceOptions options) : IRecordSource
+/// <summary>
+/// Reads JSON Lines (one JSON object per line, plain or .gz) with <see cref="Utf8JsonReader"/> straight
+/// into column buffers: the columns are the keys of the first object plus keys first seen later within
+/// the first <see cref="SourceOptions.InferRows"/> objects, typed by inference over those objects with
+/// per-column overrides. Missing keys and JSON null are missing values; nested objects and arrays are
+/// rejected. Lines are read one at a time from a pooled buffer, so files of any size stream.
+/// </summary>
+/// <remarks>
+/// Type inference: JSON numbers become Int64 when every sampled value is an integer, else Float64;
+/// true/false become Boolean; strings are inferred like CSV text (ISO dates become Timestamp, digits
+/// Int64, …, else String). A column whose samples mix kinds is inferred over the text of all of them
+/// (so 1 and "abc" make a String column holding "1" and "abc"). The empty string and
+/// <see cref="SourceOptions.NullValues"/> are missing values, as in CSV.
+/// </remarks>
+public sealed class JsonLinesSource : IRecordSource
 {
+    private readonly string _path;
+    private readonly SourceOptions _options;
+    private Schema? _schema;
+    private bool[] _overridden = [];
+    private long _inferredRows;
+
+    /// <summary>Creates a source for one file (plain or .gz).</summary>
+    public JsonLinesSource(string path, SourceOptions? options = null)
+    {
+        _path = path;
+        _options = options ?? new SourceOptions();
+    }
+
     /// <inheritdoc />
-    public string Description => path;
+    public string Description => _path;
 
     /// <summary>The options.</summary>
-    public SourceOptions Options => options;
+    public SourceOptions Options => _options;
 
     /// <inheritdoc />
-    public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_schema is not null) return ValueTask.FromResult(_schema);
+        var parser = new RowParser(this, schema: null);
+        long rows = 0, lastLine = 0;
+        int limit = Math.Max(1, _options.InferRows);
+        using (var lines = OpenLines())
+        {
+            while (rows < limit && lines.TryReadLine(out var line))
+            {
+                if (IsBlank(line)) continue;
+                rows++;
+                lastLine = lines.LineNumber;
+                parser.Parse(line, lines.LineNumber, rows, builders: null, at: 0);
+                if ((rows & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        if (rows == 0) throw Throw.Format("is empty; expected JSON objects, one per line", _path);
+        var names = parser.Names;
+        if (names.Count == 0)
+        {
+            throw Throw.Format(
+                $"has only empty objects in its first {rows} rows (through line {lastLine}); expected objects with at least one key, e.g. {{\"id\": 1, \"label\": \"a\"}}",
+                _path);
+        }
+        foreach (var key in _options.ColumnTypes.Keys)
+        {
+            if (!names.Contains(key) && !(key.Length > 0 && int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int ix) && ix < names.Count))
+            {
+                throw new PipelineValidationException($"--column-type names column '{key}', which {_path} does not have (its keys: {ListNames(names, 50)}).");
+            }
+        }
+        var fields = new Field[names.Count];
+        _overridden = new bool[names.Count];
+        for (int i = 0; i < fields.Length; i++)
+        {
+            ColumnKind kind;
+            if (_options.ColumnTypes.TryGetValue(names[i], out var k) || _options.ColumnTypes.TryGetValue(i.ToString(CultureInfo.InvariantCulture), out k))
+            {
+                if (k is ColumnKind.Sparse or ColumnKind.Binary)
+                {
+                    throw new PipelineValidationException($"--column-type sets column '{names[i]}' of {_path} to {k}, which JSON Lines values cannot hold; expected float64, int64, boolean, string or timestamp.");
+                }
+                kind = k;
+                _overridden[i] = true;
+            }
+            else
+            {
+                kind = ValueParser.Infer(parser.Samples[i]);
+            }
+            fields[i] = new Field(names[i], kind);
+        }
+        _inferredRows = rows;
+        _schema = new Schema(fields);
+        return ValueTask.FromResult(_schema);
+    }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await Task.Yield();
-        yield break;
+        var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        int batchRows = Math.Max(1, _options.BatchRows);
+        var parser = new RowParser(this, schema);
+        using var lines = OpenLines();
+        long first = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var builders = new ColumnBuilder[schema.Count];
+            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows);
+            int count = FillBatch(lines, parser, builders, first, batchRows, cancellationToken);
+            if (count == 0) break;
+            yield return CsvSource.Build(schema, builders, count, sourceIndex, first);
+            first += count;
+            if (count < batchRows) break;
+        }
+    }
+
+    /// <summary>Parses up to <paramref name="batchRows"/> rows into <paramref name="builders"/>; returns how many.</summary>
+    private static int FillBatch(LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, CancellationToken cancellationToken)
+    {
+        int count = 0;
+        while (count < batchRows && lines.TryReadLine(out var line))
+        {
+            if (IsBlank(line)) continue;
+            parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
+            count++;
+            if ((count & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+        }
+        return count;
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
+
+    private static string ListNames(IReadOnlyList<string> names, int max)
+    {
+        var shown = string.Join(", ", names.Take(max));
+        return names.Count > max ? $"{shown}, … ({names.Count - max} more)" : shown;
+    }
+
+    private TextEncoding? ResolveEncoding()
+    {
+        if (_options.Encoding is not { } name) return null;
+        try { return name.Equals("latin1", StringComparison.OrdinalIgnoreCase) ? TextEncoding.Latin1 : TextEncoding.GetEncoding(name); }
+        catch (ArgumentException) { throw new PipelineValidationException($"Unknown encoding '{name}' (expected utf-8, utf-16, latin1, ascii or another .NET encoding name)."); }
+    }
+
+    /// <summary>Opens the file as UTF-8 lines: gzip per <see cref="InputFiles.Open"/>, other encodings transcoded, BOMs honoured.</summary>
+    private LineReader OpenLines()
+    {
+        var encoding = ResolveEncoding();
+        Stream stream = InputFiles.Open(_path);
+        try
+        {
+            if (encoding is null)
+            {
+                Span<byte> head = stackalloc byte[4];
+                int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+                encoding = DetectUnicodeBom(head[..n]);
+                if (encoding is null) return new LineReader(stream, head[..n]);
+                stream.Dispose();
+                stream = InputFiles.Open(_path);
+            }
+            if (encoding.CodePage != TextEncoding.UTF8.CodePage)
+            {
+                stream = TextEncoding.CreateTranscodingStream(stream, encoding, new System.Text.UTF8Encoding(false), leaveOpen: false);
+            }
+            return new LineReader(stream, default);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    private static TextEncoding? DetectUnicodeBom(ReadOnlySpan<byte> head)
+    {
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0])) return TextEncoding.UTF32;
+        if (head.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF])) return new System.Text.UTF32Encoding(bigEndian: true, byteOrderMark: true);
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE])) return TextEncoding.Unicode;
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])) return TextEncoding.BigEndianUnicode;
+        return null;
+    }
+
+    /// <summary>
+    /// Parses one line's object. Without a schema it discovers keys and collects inference samples;
+    /// with one it writes the values into column builders. Keys are matched without allocating: first
+    /// against the column after the previous key (keys usually come in the same order), then by lookup.
+    /// </summary>
+    private sealed class RowParser
+    {
+        private readonly JsonLinesSource _source;
+        private readonly Schema? _schema;
+        private readonly List<string> _names = [];
+        private readonly List<byte[]> _keys = [];
+        private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+        private readonly byte[][] _nullValues;
+        private long[] _seen = new long[16];
+        private byte[] _scratch = new byte[256];
+
+        public RowParser(JsonLinesSource source, Schema? schema)
+        {
+            _source = source;
+            _schema = schema;
+            _lookup = _index.GetAlternateLookup<ReadOnlySpan<char>>();
+            _nullValues = source._options.NullValues.Select(v => TextEncoding.UTF8.GetBytes(v)).ToArray();
+            if (schema is not null)
+            {
+                foreach (var f in schema.Fields) AddColumn(f.Name);
+            }
+        }
+
+        /// <summary>The keys in column order.</summary>
+        public IReadOnlyList<string> Names => _names;
+
+        /// <summary>Per column, the non-missing sampled values as UTF-8 text (inference only).</summary>
+        public List<List<byte[]>> Samples { get; } = [];
+
+        private string Path => _source._path;
+
+        private void AddColumn(string name)
+        {
+            _index.Add(name, _names.Count);
+            _names.Add(name);
+            _keys.Add(TextEncoding.UTF8.GetBytes(name));
+            Samples.Add([]);
+            if (_seen.Length < _names.Count) Array.Resize(ref _seen, _seen.Length * 2);
+        }
+
+        public void Parse(ReadOnlySpan<byte> line, long lineNumber, long row, ColumnBuilder[]? builders, int at)
+        {
+            var reader = new Utf8JsonReader(line, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+            try
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject) throw NotAnObject(reader.TokenType, line, lineNumber, row);
+                int col = -1;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    col = FindColumn(ref reader, col + 1, lineNumber, row);
+                    if (_seen[col] == row)
+                    {
+                        throw Throw.Format(
+                            $"found key '{_names[col]}' twice in one object; expected each key at most once per line",
+                            Path, lineNumber, row, _names[col]);
+                    }
+                    _seen[col] = row;
+                    reader.Read();
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.StartObject:
+                        case JsonTokenType.StartArray:
+                            throw Throw.Format(
+                                $"found a nested {(reader.TokenType == JsonTokenType.StartObject ? "object" : "array")} as the value of key '{_names[col]}'; nested values are not supported, expected a number, string, boolean or null. Flatten the data first (e.g. jq, or pandas.json_normalize) or drop the key",
+                                Path, lineNumber, row, _names[col]);
+                        case JsonTokenType.Null:
+                            builders?[col].SetNull(at);
+                            break;
+                        case JsonTokenType.True:
+                            Set(col, "true"u8, JsonTokenType.True, builders, at, lineNumber, row);
+                            break;
+                        case JsonTokenType.False:
+                            Set(col, "false"u8, JsonTokenType.False, builders, at, lineNumber, row);
+                            break;
+                        case JsonTokenType.Number:
+                            Set(col, reader.ValueSpan, JsonTokenType.Number, builders, at, lineNumber, row);
+                            break;
+                        default: // String
+                            var text = reader.ValueIsEscaped ? Unescape(ref reader) : reader.ValueSpan;
+                            if (IsNullText(text)) builders?[col].SetNull(at);
+                            else Set(col, text, JsonTokenType.String, builders, at, lineNumber, row);
+                            break;
+                    }
+                }
+                // The reader throws on a truncated object; anything after the object makes Read throw too.
+                if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                {
+                    throw Throw.Format($"is not one complete JSON object ({Throw.Quote(line, 60)}); expected one JSON object per line", Path, lineNumber, row);
+                }
+            }
+            catch (JsonException e)
+            {
+                throw InvalidJson(e, line, lineNumber, row);
+            }
+            if (builders is not null)
+            {
+                for (int c = 0; c < builders.Length; c++)
+                {
+                    if (_seen[c] != row) builders[c].SetNull(at);
+                }
+            }
+        }
+
+        private bool IsNullText(ReadOnlySpan<byte> text)
+        {
+            if (text.IsEmpty) return true;
+            foreach (var v in _nullValues)
+            {
+                if (text.SequenceEqual(v)) return true;
+            }
+            return false;
+        }
+
+        private void Set(int col, ReadOnlySpan<byte> value, JsonTokenType token, ColumnBuilder[]? builders, int at, long lineNumber, long row)
+        {
+            if (builders is null)
+            {
+                Samples[col].Add(value.ToArray());
+                return;
+            }
+            if (builders[col].TrySet(at, value)) return;
+            var kind = _schema![col].Kind;
+            string because = _source._overridden[col]
+                ? $"--column-type sets the column to {kind}"
+                : $"the column is {kind} (inferred from the first {_source._inferredRows} rows)";
+            throw Throw.Format(
+                $"found {Describe(token, value)}, expected {builders[col].Expected} because {because}; override with --column-type {_names[col]}=string, or fix the value",
+                Path, lineNumber, row, _names[col]);
+        }
+
+        private static string Describe(JsonTokenType token, ReadOnlySpan<byte> value) => token switch
+        {
+            JsonTokenType.String => $"the string {Throw.Quote(value)}",
+            JsonTokenType.Number => $"the number {Throw.Quote(value).Trim('\'')}",
+            _ => $"the boolean {TextEncoding.UTF8.GetString(value)}",
+        };
+
+        private ReadOnlySpan<byte> Unescape(ref Utf8JsonReader reader)
+        {
+            if (_scratch.Length < reader.ValueSpan.Length) _scratch = new byte[Math.Max(reader.ValueSpan.Length, _scratch.Length * 2)];
+            int n = reader.CopyString(_scratch);
+            return _scratch.AsSpan(0, n);
+        }
+
+        private int FindColumn(ref Utf8JsonReader reader, int predicted, long lineNumber, long row)
+        {
+            var raw = reader.ValueSpan;
+            if (!reader.ValueIsEscaped && predicted < _keys.Count && raw.SequenceEqual(_keys[predicted])) return predicted;
+            char[]? rented = null;
+            // UTF-8 never takes fewer bytes than UTF-16 chars, and unescaping only shrinks.
+            Span<char> chars = raw.Length <= 128 ? stackalloc char[128] : (rented = ArrayPool<char>.Shared.Rent(raw.Length));
+            try
+            {
+                int n = reader.CopyString(chars);
+                var key = chars[..n];
+                if (_lookup.TryGetValue(key, out int col)) return col;
+                if (_schema is not null)
+                {
+                    throw Throw.Format(
+                        $"found key '{key}', which is not among the columns inferred from the first {_source._inferredRows} rows; expected one of the schema's keys: {ListNames(_names, 30)}. Keys that first appear after the inference sample are not supported: read more rows for inference, or drop the key",
+                        Path, lineNumber, row);
+                }
+                if (n == 0)
+                {
+                    throw Throw.Format("found an empty key \"\"; expected every key to be a non-empty column name", Path, lineNumber, row);
+                }
+                AddColumn(key.ToString());
+                return _names.Count - 1;
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+
+        private DataFormatException NotAnObject(JsonTokenType token, ReadOnlySpan<byte> line, long lineNumber, long row)
+        {
+            string found = token switch
+            {
+                JsonTokenType.StartArray => "a JSON array",
+                JsonTokenType.String => "a JSON string",
+                JsonTokenType.Number => "a JSON number",
+                JsonTokenType.True or JsonTokenType.False => "a JSON boolean",
+                JsonTokenType.Null => "null",
+                _ => token.ToString(),
+            };
+            string hint = token == JsonTokenType.StartArray && line.Trim(" \t\r"u8).SequenceEqual("["u8)
+                ? ". The file looks like one JSON array; convert it to JSON Lines first, e.g. jq -c '.[]' in.json > out.jsonl"
+                : "";
+            return Throw.Format(
+                $"found {found} ({Throw.Quote(line, 60)}), expected a JSON object such as {{\"id\": 1, \"label\": \"a\"}} (JSON Lines holds one object per line){hint}",
+                Path, lineNumber, row);
+        }
+
+        private DataFormatException InvalidJson(JsonException e, ReadOnlySpan<byte> line, long lineNumber, long row)
+        {
+            long position = e.BytePositionInLine ?? 0;
+            string reason = e.Message;
+            int cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            if (cut > 0) reason = reason[..cut];
+            reason = reason.TrimEnd('.', ' ');
+            if (position >= line.Length
+                || reason.Contains("end of data", StringComparison.Ordinal)
+                || reason.StartsWith("Expected depth to be zero", StringComparison.Ordinal))
+            {
+                // The reader's wording for a cut-off object ("invalid end of a number", "depth") misleads.
+                reason = "the line ends before the object is closed; every object must be complete on one line";
+            }
+            int from = (int)Math.Clamp(position - 20, 0, line.Length);
+            int to = (int)Math.Clamp(position + 20, from, line.Length);
+            string near = to > from ? $" near {Throw.Quote(line[from..to], 60)}" : " at the end of the line";
+            string hint = line.Length >= 2 && line[0] == 0x1F && line[1] == 0x8B
+                ? ". The file looks gzip-compressed; give it a .gz name"
+                : "";
+            return Throw.Format(
+                $"is not valid JSON at byte {position + 1} of the line{near} ({reason}); expected one complete JSON object per line{hint}",
+                Path, lineNumber, row, inner: e);
+        }
+    }
+
+    /// <summary>Splits a UTF-8 stream into lines ('\n' or "\r\n") held in one pooled, growing buffer.</summary>
+    private sealed class LineReader : IDisposable
+    {
+        private readonly Stream _stream;
+        private byte[] _buffer;
+        private int _start, _end, _scan;
+        private bool _eof, _started;
+
+        public LineReader(Stream stream, ReadOnlySpan<byte> prefix)
+        {
+            _stream = stream;
+            _buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+            prefix.CopyTo(_buffer);
+            _end = prefix.Length;
+        }
+
+        /// <summary>The 1-based number of the line last returned.</summary>
+        public long LineNumber { get; private set; }
+
+        /// <summary>The next line without its terminator; the span is valid until the next call.</summary>
+        public bool TryReadLine(out ReadOnlySpan<byte> line)
+        {
+            while (true)
+            {
+                if (_started || _eof)
+                {
+                    int nl = _buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
+                    if (nl >= 0)
+                    {
+                        int stop = _scan + nl;
+                        line = TrimCr(_buffer.AsSpan(_start, stop - _start));
+                        _start = _scan = stop + 1;
+                        LineNumber++;
+                        return true;
+                    }
+                    _scan = _end;
+                    if (_eof)
+                    {
+                        if (_start == _end)
+                        {
+                            line = default;
+                            return false;
+                        }
+                        line = TrimCr(_buffer.AsSpan(_start, _end - _start));
+                        _start = _scan = _end;
+                        LineNumber++;
+                        return true;
+                    }
+                }
+                Fill();
+            }
+        }
+
+        private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) => line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
+
+        private void Fill()
+        {
+            if (_start > 0)
+            {
+                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+                _end -= _start;
+                _scan -= _start;
+                _start = 0;
+            }
+            if (_end == _buffer.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                _buffer.AsSpan(0, _end).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = bigger;
+            }
+            int n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            if (n == 0) _eof = true;
+            else _end += n;
+            if (!_started && (_end >= 3 || _eof))
+            {
+                _started = true;
+                if (_buffer.AsSpan(0, _end).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) _start = _scan = 3;
+            }
+        }
+
+        public void Dispose()
+        {
+            _stream.Dispose();
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
     }
 }

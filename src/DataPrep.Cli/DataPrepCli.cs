@@ -1,0 +1,206 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+
+using DataPrep.Pipeline;
+using DataPrep.Sources;
+using Spectre.Console;
+
+namespace DataPrep.Cli;
+
+/// <summary>The <c>dataprep</c> command line: a thin shell that maps flags one-to-one onto option records.</summary>
+public static class DataPrepCli
+{
+    /// <summary>Exit codes: 0 ok, 1 unexpected failure, 2 invalid options, 3 bad input data, 4 output refused, 130 cancelled.</summary>
+    public const int Ok = 0, Failed = 1, InvalidOptions = 2, BadInput = 3, OutputRefused = 4, Cancelled = 130;
+
+    private const string ConvertExamples = """
+
+        Examples:
+          # Classification table: text label → class ids, one-hot a categorical feature, 80/10/10 split
+          dataprep convert sample-data/churn.csv --out out/churn --label churn --drop customer_id --encode plan=onehot,region=onehot
+
+          # Several files (or a pattern) of one schema, stratified 70/15/15, gzip shards of 100,000 rows
+          dataprep convert 'data/part-*.csv.gz' --out out/x --label target --split 70/15/15 --stratify target --shard-rows 100000 --compress gzip
+
+          # Unsupervised (content type text/csv;label_size=0), Parquet input, missing values filled with train means
+          dataprep convert events.parquet --out out/events --no-label --missing fill:mean
+
+        Output: OUT/train|validation|test/part-NNNNN.csv (label first, no header) and OUT/_dataprep/run.json,
+        written last; lineage per split in OUT/_dataprep/lineage/. Exit codes: 0 ok, 2 invalid options,
+        3 bad input data, 4 output folder refused, 1 other failure.
+        """;
+
+    /// <summary>Runs the CLI.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        var output = stdout ?? Console.Out;
+        var errors = stderr ?? Console.Error;
+        var root = new RootCommand("DataPrep: turns CSV, JSON Lines and Parquet into leakage-free, shuffled, split, SageMaker-ready training files.");
+        root.Subcommands.Add(BuildConvert(output, errors));
+        root.Subcommands.Add(BuildApply(output, errors));
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = output, Error = errors };
+        return await parse.InvokeAsync(config).ConfigureAwait(false);
+    }
+
+    private sealed class InputOptions
+    {
+        public readonly Argument<string[]> Inputs = new("INPUT") { Arity = ArgumentArity.OneOrMore, Description = "Input files, folders or patterns (data/*.csv); .gz is read transparently. All of one schema." };
+        public readonly Option<string> Out = new("--out", "-o") { Description = "The output folder (new, empty, or an earlier run replaced with --overwrite).", Required = true };
+        public readonly Option<bool> NoHeader = new("--no-header") { Description = "CSV inputs have no header row; columns are named c0, c1, …" };
+        public readonly Option<string> Delimiter = new("--delimiter") { Description = "CSV field separator, e.g. ';' or '\\t' (default ',', '\\t' for .tsv)." };
+        public readonly Option<string> Quote = new("--quote") { Description = "CSV quote character (default '\"')." };
+        public readonly Option<string> Encoding = new("--encoding") { Description = "Text encoding of inputs (default utf-8; e.g. latin1, utf-16)." };
+        public readonly Option<string[]> ColumnType = new("--column-type") { Description = "Override inferred types: COL=float|int|bool|string|timestamp (repeat or comma-separate).", AllowMultipleArgumentsPerToken = true };
+        public readonly Option<string[]> NullValues = new("--null-values") { Description = "Extra field values meaning 'missing', e.g. NA,null (the empty field always is).", AllowMultipleArgumentsPerToken = true };
+        public readonly Option<string> Format = new("--format") { Description = "Input format when the extension does not tell: csv, tsv, jsonl or parquet." };
+        public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace an earlier DataPrep run in the output folder." };
+        public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores). Output bytes do not depend on it." };
+        public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
+        public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors." };
+        public readonly Option<bool> Json = new("--json") { Description = "Print the report as JSON on stdout (no table, no progress)." };
+
+        public void AddTo(Command c)
+        {
+            c.Arguments.Add(Inputs);
+            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, Format, Overwrite, Threads, BatchRows, Quiet, Json }) c.Options.Add(o);
+        }
+
+        public SourceOptions Source(ParseResult r) => new()
+        {
+            HasHeader = !r.GetValue(NoHeader),
+            Delimiter = Char(r.GetValue(Delimiter), ',', "--delimiter"),
+            Quote = Char(r.GetValue(Quote), '"', "--quote"),
+            Encoding = r.GetValue(Encoding),
+            ColumnTypes = OptionParsing.Pairs(r.GetValue(ColumnType), "--column-type", OptionParsing.ParseKind, "float, int, bool, string, timestamp"),
+            NullValues = OptionParsing.List(r.GetValue(NullValues)),
+            Format = r.GetValue(Format)?.ToLowerInvariant(),
+            BatchRows = r.GetValue(BatchRows),
+            Threads = r.GetValue(Threads),
+        };
+
+        private static char Char(string? text, char fallback, string option) => text switch
+        {
+            null => fallback,
+            "\\t" or "tab" => '\t',
+            { Length: 1 } => text[0],
+            _ => throw new PipelineValidationException($"{option} {text} is not a single character; expected e.g. ',' ';' '|' or '\\t'."),
+        };
+    }
+
+    private static Command BuildConvert(TextWriter stdout, TextWriter stderr)
+    {
+        var cmd = new Command("convert", "Read, shuffle, split (exact counts) and encode tabular data into label-first headerless CSV shards with a run record." + ConvertExamples);
+        var io = new InputOptions();
+        io.AddTo(cmd);
+        var label = new Option<string>("--label", "-l") { Description = "The label column: a name, a 0-based index, first or last. Text labels become class ids 0…K−1 (sorted, fitted on train)." };
+        var noLabel = new Option<bool>("--no-label") { Description = "Unsupervised: features only, content type text/csv;label_size=0." };
+        var features = new Option<string[]>("--features") { Description = "Feature columns in output order (default: all but the label and --drop).", AllowMultipleArgumentsPerToken = true };
+        var drop = new Option<string[]>("--drop") { Description = "Columns to leave out (names or 0-based indexes).", AllowMultipleArgumentsPerToken = true };
+        var encode = new Option<string[]>("--encode") { Description = "Encode text/timestamp features: COL=onehot|ordinal|epoch (fitted on train; unseen values → reserved code).", AllowMultipleArgumentsPerToken = true };
+        var categorical = new Option<string>("--categorical") { Description = "Encoding for every text feature without its own --encode: onehot or ordinal." };
+        var timestamps = new Option<string>("--timestamps") { Description = "Encoding for every timestamp feature: epoch (seconds since 1970, UTC)." };
+        var missing = new Option<string>("--missing") { Description = "Missing values in used columns: error (default; names file, row, column), drop, fill:NUMBER, fill:mean (train mean) or fill:TEXT.", DefaultValueFactory = _ => "error" };
+        var split = new Option<string>("--split") { Description = "Fractions train/validation/test as percentages or fractions, e.g. 80/10/10 (default), 70/15/15, 90/10." };
+        var train = new Option<double?>("--train") { Description = "Train fraction (default 0.8)." };
+        var validation = new Option<double?>("--validation") { Description = "Validation fraction (default 0.1)." };
+        var test = new Option<double?>("--test") { Description = "Test fraction (default 0.1)." };
+        var stratify = new Option<string>("--stratify") { Description = "Keep each class's share per split (within one row), e.g. --stratify label." };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of every random decision; same seed + inputs + options ⇒ byte-identical data files.", DefaultValueFactory = _ => 42 };
+        var noShuffle = new Option<bool>("--no-shuffle") { Description = "Keep input order inside each split (the split itself stays random)." };
+        var shardSize = new Option<string>("--shard-size") { Description = "Start a new shard before a file passes this size (default 64MB).", DefaultValueFactory = _ => "64MB" };
+        var shardRows = new Option<long>("--shard-rows") { Description = "Start a new shard after this many rows." };
+        var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
+        var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
+        var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage }) cmd.Options.Add(o);
+
+        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
+        {
+            var (policy, fill) = OptionParsing.ParseMissing(r.GetValue(missing)!);
+            var (tr, va, te) = r.GetValue(split) is { } s ? OptionParsing.ParseSplit(s) : (0.8, 0.1, 0.1);
+            var options = new ConvertOptions
+            {
+                Inputs = r.GetValue(io.Inputs)!,
+                Output = r.GetValue(io.Out)!,
+                Source = io.Source(r),
+                Label = r.GetValue(label),
+                NoLabel = r.GetValue(noLabel),
+                Features = OptionParsing.List(r.GetValue(features)),
+                Drop = OptionParsing.List(r.GetValue(drop)),
+                Encodings = OptionParsing.Pairs(r.GetValue(encode), "--encode", OptionParsing.ParseEncoding, "onehot, ordinal, epoch"),
+                CategoricalEncoding = r.GetValue(categorical) is { } c ? OptionParsing.ParseEncoding(c.ToLowerInvariant()) ?? throw new PipelineValidationException($"--categorical {c}: expected onehot or ordinal.") : FeatureEncoding.None,
+                TimestampEncoding = r.GetValue(timestamps) is { } t ? OptionParsing.ParseEncoding(t.ToLowerInvariant()) ?? throw new PipelineValidationException($"--timestamps {t}: expected epoch.") : FeatureEncoding.None,
+                Missing = policy,
+                FillValue = fill,
+                Train = r.GetValue(train) ?? tr,
+                Validation = r.GetValue(validation) ?? va,
+                Test = r.GetValue(test) ?? te,
+                Stratify = r.GetValue(stratify),
+                Seed = r.GetValue(seed),
+                Shuffle = !r.GetValue(noShuffle),
+                Shards = new ShardOptions(OptionParsing.ParseSize(r.GetValue(shardSize)!), r.GetValue(shardRows), r.GetValue(shards)),
+                Gzip = r.GetValue(compress)?.ToLowerInvariant() switch
+                {
+                    "gzip" or "gz" => true,
+                    "none" or null => false,
+                    var x => throw new PipelineValidationException($"--compress {x}: expected none or gzip."),
+                },
+                Overwrite = r.GetValue(io.Overwrite),
+                Threads = r.GetValue(io.Threads),
+                Lineage = !r.GetValue(noLineage),
+            };
+            return await ConvertRunner.RunAsync(options, Registry(), progress, ct).ConfigureAwait(false);
+        }));
+        return cmd;
+    }
+
+    private static Command BuildApply(TextWriter stdout, TextWriter stderr)
+    {
+        var cmd = new Command("apply", """
+            Encode new data (e.g. for Batch Transform) exactly like an earlier run: same columns, class ids, vocabularies and fills.
+            Writes OUT/data/part-NNNNN.csv in input order, features only unless --with-label.
+
+            Example:
+              dataprep apply --run out/churn/_dataprep/run.json new-customers.csv --out out/churn-infer
+            """);
+        var io = new InputOptions();
+        io.AddTo(cmd);
+        var run = new Option<string>("--run") { Description = "The earlier run's record: OUT/_dataprep/run.json.", Required = true };
+        var withLabel = new Option<bool>("--with-label") { Description = "Write the label first (the input must have it); default: features only (text/csv;label_size=0)." };
+        cmd.Options.Add(run);
+        cmd.Options.Add(withLabel);
+        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", progress =>
+            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), Registry(), progress, ct)));
+        return cmd;
+    }
+
+    private static SourceRegistry Registry() => new SourceRegistry();
+
+    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport>> run)
+    {
+        bool quiet = r.GetValue(io.Quiet), json = r.GetValue(io.Json);
+        try
+        {
+            var report = await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false);
+            if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.JsonOptions)).ConfigureAwait(false);
+            else if (!quiet) ReportPrinter.Print(report, command, stdout);
+            return Ok;
+        }
+        catch (PipelineValidationException e) { return Fail(stderr, e.Message, InvalidOptions); }
+        catch (DataFormatException e) { return Fail(stderr, e.Message, BadInput); }
+        catch (OutputException e) { return Fail(stderr, e.Message, OutputRefused); }
+        catch (OperationCanceledException) { return Fail(stderr, "cancelled; nothing was written.", Cancelled); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(stderr, $"{e.Message} Nothing was published: the output folder holds no new files.", Failed);
+        }
+    }
+
+    private static int Fail(TextWriter stderr, string message, int code)
+    {
+        stderr.WriteLine($"error: {message}");
+        return code;
+    }
+}

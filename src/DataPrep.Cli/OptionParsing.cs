@@ -1,0 +1,92 @@
+using System.Globalization;
+using DataPrep.Data;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Cli;
+
+/// <summary>Parses the CLI's small value languages (sizes, COL=KIND lists) into option values.</summary>
+internal static class OptionParsing
+{
+    /// <summary>"64MB", "1.5GiB", "500k", "1000" → bytes (k/M/G are powers of 1024).</summary>
+    public static long ParseSize(string text)
+    {
+        var t = text.Trim();
+        int i = 0;
+        while (i < t.Length && (char.IsDigit(t[i]) || t[i] == '.')) i++;
+        if (i == 0 || !double.TryParse(t[..i], NumberStyles.Float, CultureInfo.InvariantCulture, out double n))
+        {
+            throw new PipelineValidationException($"--shard-size {text} is not a size; expected a number with an optional unit, e.g. 64MB, 1GB, 500KB.");
+        }
+        double unit = t[i..].Trim().ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "K" or "KB" or "KIB" => 1L << 10,
+            "M" or "MB" or "MIB" => 1L << 20,
+            "G" or "GB" or "GIB" => 1L << 30,
+            "T" or "TB" or "TIB" => 1L << 40,
+            var u => throw new PipelineValidationException($"--shard-size {text} has an unknown unit '{u}'; expected B, KB, MB, GB or TB."),
+        };
+        return (long)(n * unit);
+    }
+
+    /// <summary>Splits repeated and comma-separated values: ["a,b", "c"] → [a, b, c].</summary>
+    public static List<string> List(IEnumerable<string>? values)
+        => values is null ? [] : values.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+
+    /// <summary>COL=KIND pairs.</summary>
+    public static Dictionary<string, T> Pairs<T>(IEnumerable<string>? values, string option, Func<string, T?> parse, string expected) where T : struct
+    {
+        var result = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var item in List(values))
+        {
+            int eq = item.LastIndexOf('=');
+            if (eq <= 0 || eq == item.Length - 1) throw new PipelineValidationException($"{option} {item} is not COLUMN=VALUE; expected e.g. {option} price=float.");
+            var value = parse(item[(eq + 1)..].Trim().ToLowerInvariant());
+            if (value is null) throw new PipelineValidationException($"{option} {item}: '{item[(eq + 1)..]}' is not one of {expected}.");
+            result[item[..eq].Trim()] = value.Value;
+        }
+        return result;
+    }
+
+    public static ColumnKind? ParseKind(string s) => s switch
+    {
+        "float" or "double" or "float64" or "number" => ColumnKind.Float64,
+        "int" or "integer" or "int64" or "long" => ColumnKind.Int64,
+        "bool" or "boolean" => ColumnKind.Boolean,
+        "string" or "text" or "category" or "categorical" => ColumnKind.String,
+        "timestamp" or "date" or "datetime" or "time" => ColumnKind.Timestamp,
+        _ => null,
+    };
+
+    public static FeatureEncoding? ParseEncoding(string s) => s switch
+    {
+        "none" => FeatureEncoding.None,
+        "ordinal" => FeatureEncoding.Ordinal,
+        "onehot" or "one-hot" => FeatureEncoding.OneHot,
+        "epoch" or "epoch-seconds" => FeatureEncoding.Epoch,
+        _ => null,
+    };
+
+    /// <summary>"error", "drop", "fill:VALUE".</summary>
+    public static (MissingPolicy Policy, string? Fill) ParseMissing(string text)
+    {
+        if (text.Equals("error", StringComparison.OrdinalIgnoreCase)) return (MissingPolicy.Error, null);
+        if (text.Equals("drop", StringComparison.OrdinalIgnoreCase)) return (MissingPolicy.Drop, null);
+        if (text.StartsWith("fill:", StringComparison.OrdinalIgnoreCase) && text.Length > 5) return (MissingPolicy.Fill, text[5..]);
+        throw new PipelineValidationException($"--missing {text} is not a policy; expected error, drop, fill:NUMBER, fill:mean or fill:TEXT.");
+    }
+
+    /// <summary>"80/10/10" or "0.8,0.1,0.1" → fractions.</summary>
+    public static (double, double, double) ParseSplit(string text)
+    {
+        var parts = text.Split('/', ',', ':');
+        if (parts.Length is < 2 or > 3 || !parts.All(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+        {
+            throw new PipelineValidationException($"--split {text} is not a split; expected percentages or fractions such as 80/10/10, 0.7/0.15/0.15 or 90/10.");
+        }
+        var v = parts.Select(p => double.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        double sum = v.Sum();
+        double scale = sum > 1.5 ? 100 : 1;
+        return (v[0] / scale, v[1] / scale, v.Length > 2 ? v[2] / scale : 0);
+    }
+}

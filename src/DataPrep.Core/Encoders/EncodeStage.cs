@@ -1,0 +1,338 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using DataPrep.Data;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Encoders;
+
+/// <summary>
+/// Turns the planned columns into the numeric output layout: label first (text classes → 0…K−1),
+/// then features (booleans 0/1, categories ordinal or one-hot, timestamps epoch seconds, fills).
+/// Everything learned is learned from rows tagged train only; validation and test rows are encoded
+/// with those maps, unseen values going to the reserved code K.
+/// </summary>
+public sealed class EncodeStage : IPipelineStage
+{
+    private readonly ConvertOptions _options;
+    private ColumnPlan? _plan;
+    private EncodingRecord? _fitted;
+
+    /// <summary>An encoder that fits on the train split.</summary>
+    public EncodeStage(ConvertOptions options) => _options = options;
+
+    /// <summary>An encoder that applies maps learned by an earlier run (for <c>dataprep apply</c>).</summary>
+    public EncodeStage(ConvertOptions options, EncodingRecord fitted)
+    {
+        _options = options;
+        _fitted = fitted;
+    }
+
+    /// <summary>The learned encoding, after the stage ran.</summary>
+    public EncodingRecord? Encoding => _fitted;
+
+    /// <inheritdoc />
+    public string Describe() => _fitted is null ? "encode (fitted on train)" : "encode (maps of an earlier run)";
+
+    /// <inheritdoc />
+    public Schema Bind(Schema input)
+    {
+        _plan = ColumnPlan.Create(input, _options);
+        return OutputSchema(_plan, _fitted);
+    }
+
+    private static Schema OutputSchema(ColumnPlan plan, EncodingRecord? fitted)
+    {
+        var fields = new List<Field>();
+        if (plan.LabelIndex >= 0)
+        {
+            var l = plan.Input[plan.LabelIndex];
+            fields.Add(new Field(l.Name, l.Kind == ColumnKind.Float64 ? ColumnKind.Float64 : ColumnKind.Int64));
+        }
+        for (int k = 0; k < plan.Features.Count; k++)
+        {
+            var (i, enc) = plan.Features[k];
+            var f = plan.Input[i];
+            fields.Add(enc switch
+            {
+                FeatureEncoding.OneHot => new Field(f.Name, ColumnKind.Sparse, fitted?.Features[k].Width ?? 1),
+                FeatureEncoding.Ordinal => new Field(f.Name, ColumnKind.Int64),
+                FeatureEncoding.Epoch => new Field(f.Name, ColumnKind.Float64),
+                _ => new Field(f.Name, f.Kind == ColumnKind.Boolean ? ColumnKind.Int64 : f.Kind),
+            });
+        }
+        return new Schema(fields);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var plan = _plan ?? throw new InvalidOperationException("Bind first.");
+        var batches = new List<RecordBatch>();
+        await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false)) batches.Add(b);
+        if (_fitted is null)
+        {
+            _fitted = Fit(plan, batches, _options);
+            foreach (var (name, classes) in UnseenLabels(plan, batches, _fitted))
+            {
+                context.Report.Warnings.Add($"Label classes {string.Join(", ", classes.Take(5).Select(c => $"'{c}'"))} of split {name} never occur in train; their rows get the reserved class id {_fitted.Label!.Classes!.Count}.");
+            }
+        }
+        context.Report.Encoding = _fitted;
+        var schema = OutputSchema(plan, _fitted);
+        foreach (var batch in batches)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return Encode(plan, _fitted, schema, batch, context);
+        }
+    }
+
+    private static bool IsTrain(RecordBatch b, int r) => b.Rows.Splits is null || b.Rows.Splits[r] == SplitTag.Train;
+
+    /// <summary>Learns label classes, vocabularies and fills from the rows tagged train.</summary>
+    internal static EncodingRecord Fit(ColumnPlan plan, IReadOnlyList<RecordBatch> batches, ConvertOptions options)
+    {
+        var record = new EncodingRecord { Missing = options.Missing.ToString().ToLowerInvariant() };
+        if (plan.LabelIndex >= 0)
+        {
+            var field = plan.Input[plan.LabelIndex];
+            record.Label = new LabelRecord { Name = field.Name, Kind = field.Kind };
+            if (field.Kind == ColumnKind.String) record.Label.Classes = TrainValues(batches, plan.LabelIndex);
+        }
+        int offset = 0;
+        foreach (var (i, enc) in plan.Features)
+        {
+            var field = plan.Input[i];
+            var fr = new FeatureRecord { Name = field.Name, Kind = field.Kind, Encoding = enc.ToString().ToLowerInvariant(), Offset = offset };
+            if (field.Kind == ColumnKind.Boolean && enc == FeatureEncoding.None) fr.Encoding = "boolean01";
+            if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot) fr.Vocabulary = TrainValues(batches, i);
+            if (enc == FeatureEncoding.OneHot) fr.Width = fr.Vocabulary!.Count + 1;
+            if (options.Missing == MissingPolicy.Fill) fr.Fill = FitFill(batches, i, field, options.FillValue!);
+            record.Features.Add(fr);
+            offset += fr.Width;
+        }
+        record.FeatureWidth = offset;
+        return record;
+    }
+
+    private static string FitFill(IReadOnlyList<RecordBatch> batches, int col, Field field, string fill)
+    {
+        if (!fill.Equals("mean", StringComparison.OrdinalIgnoreCase)) return fill;
+        if (field.Kind is not (ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Boolean or ColumnKind.Timestamp))
+        {
+            throw new PipelineValidationException($"--missing fill:mean cannot fill text column '{field.Name}'; use fill:TEXT or --missing drop.");
+        }
+        double sum = 0;
+        long n = 0;
+        foreach (var b in batches)
+        {
+            var c = b.Columns[col];
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (!IsTrain(b, r) || MissingValuesStage.IsMissing(c, r)) continue;
+                sum += NumericValue(c, r);
+                n++;
+            }
+        }
+        return (n == 0 ? 0 : sum / n).ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    private static List<string> TrainValues(IReadOnlyList<RecordBatch> batches, int col)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var b in batches)
+        {
+            var c = b.Columns[col];
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (IsTrain(b, r) && !c.IsNull(r)) set.Add(TextOf(c, r));
+            }
+        }
+        return set.Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static IEnumerable<(string Split, List<string> Classes)> UnseenLabels(ColumnPlan plan, List<RecordBatch> batches, EncodingRecord fitted)
+    {
+        if (fitted.Label?.Classes is not { } classes) yield break;
+        var known = new HashSet<string>(classes, StringComparer.Ordinal);
+        var unseen = new SortedDictionary<SplitTag, SortedSet<string>>();
+        foreach (var b in batches)
+        {
+            var c = b.Columns[plan.LabelIndex];
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (c.IsNull(r) || known.Contains(TextOf(c, r))) continue;
+                var tag = b.Rows.Splits?[r] ?? SplitTag.None;
+                if (!unseen.TryGetValue(tag, out var set)) unseen[tag] = set = new SortedSet<string>(StringComparer.Ordinal);
+                set.Add(TextOf(c, r));
+            }
+        }
+        foreach (var (tag, set) in unseen) yield return (tag.Name(), set.ToList());
+    }
+
+    /// <summary>The text of a categorical value (strings as they are, integers and booleans invariant).</summary>
+    internal static string TextOf(Column c, int r) => c switch
+    {
+        StringColumn s => s.Values[r]!,
+        Int64Column l => l.Values[r].ToString(CultureInfo.InvariantCulture),
+        BooleanColumn b => b.Values[r] ? "true" : "false",
+        _ => throw new NotSupportedException(c.Kind.ToString()),
+    };
+
+    private static double NumericValue(Column c, int r) => c switch
+    {
+        Float64Column d => d.Values[r],
+        Int64Column l => l.Values[r],
+        BooleanColumn b => b.Values[r] ? 1 : 0,
+        TimestampColumn t => t.EpochSeconds(r),
+        _ => throw new NotSupportedException(c.Kind.ToString()),
+    };
+
+    private static RecordBatch Encode(ColumnPlan plan, EncodingRecord fitted, Schema schema, RecordBatch batch, RunContext context)
+    {
+        var cols = new List<Column>(schema.Count);
+        int n = batch.RowCount;
+        if (plan.LabelIndex >= 0)
+        {
+            var src = batch.Columns[plan.LabelIndex];
+            cols.Add(src switch
+            {
+                StringColumn s => Codes(s, n, fitted.Label!.Classes!),
+                BooleanColumn b => ToInt(b, n),
+                Float64Column or Int64Column => src,
+                _ => throw new NotSupportedException(src.Kind.ToString()),
+            });
+        }
+        for (int k = 0; k < plan.Features.Count; k++)
+        {
+            var (i, enc) = plan.Features[k];
+            var fr = fitted.Features[k];
+            var src = batch.Columns[i];
+            if (fr.Fill is not null && src.Nulls is not null || src is Float64Column && fr.Fill is not null)
+            {
+                src = Filled(src, fr, n, context);
+            }
+            cols.Add(enc switch
+            {
+                FeatureEncoding.Ordinal => Codes(src, n, fr.Vocabulary!),
+                FeatureEncoding.OneHot => OneHot(src, n, fr.Vocabulary!),
+                FeatureEncoding.Epoch => Epoch((TimestampColumn)src, n),
+                _ => src is BooleanColumn b ? ToInt(b, n) : src,
+            });
+        }
+        return new RecordBatch(schema, cols, n, batch.Rows);
+    }
+
+    private static Column Filled(Column src, FeatureRecord fr, int n, RunContext context)
+    {
+        int filled = 0;
+        Column result;
+        switch (src)
+        {
+            case Float64Column d:
+            {
+                double fill = ParseFill(fr);
+                var v = d.Span.ToArray();
+                for (int r = 0; r < n; r++) if (MissingValuesStage.IsMissing(d, r)) { v[r] = fill; filled++; }
+                result = new Float64Column(v);
+                break;
+            }
+            case Int64Column l:
+            {
+                double fill = ParseFill(fr);
+                if (fill != Math.Floor(fill))
+                {
+                    // A fractional fill turns an integer column into floats rather than rounding silently.
+                    var v = new double[n];
+                    for (int r = 0; r < n; r++) { if (l.IsNull(r)) { v[r] = fill; filled++; } else v[r] = l.Values[r]; }
+                    result = new Float64Column(v);
+                }
+                else
+                {
+                    var v = l.Span.ToArray();
+                    for (int r = 0; r < n; r++) if (l.IsNull(r)) { v[r] = (long)fill; filled++; }
+                    result = new Int64Column(v);
+                }
+                break;
+            }
+            case BooleanColumn b:
+            {
+                double fill = ParseFill(fr);
+                var v = b.Span.ToArray();
+                for (int r = 0; r < n; r++) if (b.IsNull(r)) { v[r] = fill != 0; filled++; }
+                result = new BooleanColumn(v);
+                break;
+            }
+            case StringColumn s:
+            {
+                var v = s.Span.ToArray();
+                for (int r = 0; r < n; r++) if (v[r] is null) { v[r] = fr.Fill; filled++; }
+                result = new StringColumn(v);
+                break;
+            }
+            case TimestampColumn t:
+            {
+                double fill = ParseFill(fr);
+                var v = t.Span.ToArray();
+                long ticks = DateTime.UnixEpoch.Ticks + (long)(fill * TimeSpan.TicksPerSecond);
+                for (int r = 0; r < n; r++) if (t.IsNull(r)) { v[r] = ticks; filled++; }
+                result = new TimestampColumn(v, null, n);
+                break;
+            }
+            default:
+                return src;
+        }
+        if (filled > 0)
+        {
+            lock (context.Report.Filled) context.Report.Filled[fr.Name] = context.Report.Filled.GetValueOrDefault(fr.Name) + filled;
+        }
+        return result;
+    }
+
+    private static double ParseFill(FeatureRecord fr)
+        => double.TryParse(fr.Fill, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
+            : throw new PipelineValidationException($"--missing fill:{fr.Fill} cannot fill numeric column '{fr.Name}'; expected a number or mean.");
+
+    private static Int64Column ToInt(BooleanColumn b, int n)
+    {
+        var v = new long[n];
+        for (int r = 0; r < n; r++) v[r] = b.Values[r] ? 1 : 0;
+        return new Int64Column(v, b.Nulls, n);
+    }
+
+    private static Int64Column Codes(Column src, int n, List<string> vocabulary)
+    {
+        var map = Lookup(vocabulary);
+        var v = new long[n];
+        for (int r = 0; r < n; r++) v[r] = src.IsNull(r) ? vocabulary.Count : map.GetValueOrDefault(TextOf(src, r), vocabulary.Count);
+        return new Int64Column(v);
+    }
+
+    private static SparseColumn OneHot(Column src, int n, List<string> vocabulary)
+    {
+        var map = Lookup(vocabulary);
+        var offsets = new int[n + 1];
+        var idx = new int[n];
+        var val = new double[n];
+        for (int r = 0; r < n; r++)
+        {
+            idx[r] = src.IsNull(r) ? vocabulary.Count : map.GetValueOrDefault(TextOf(src, r), vocabulary.Count);
+            val[r] = 1;
+            offsets[r + 1] = r + 1;
+        }
+        return new SparseColumn(vocabulary.Count + 1, offsets, idx, val, n);
+    }
+
+    private static Dictionary<string, int> Lookup(List<string> vocabulary)
+    {
+        var map = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        for (int k = 0; k < vocabulary.Count; k++) map[vocabulary[k]] = k;
+        return map;
+    }
+
+    private static Float64Column Epoch(TimestampColumn t, int n)
+    {
+        var v = new double[n];
+        for (int r = 0; r < n; r++) v[r] = t.EpochSeconds(r);
+        return new Float64Column(v, t.Nulls, n);
+    }
+}

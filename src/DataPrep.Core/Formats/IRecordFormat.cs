@@ -1,0 +1,31 @@
+using DataPrep.Data;
+
+namespace DataPrep.Formats;
+
+/// <summary>
+/// Encodes rows of an encoded batch (label first, numeric features) into the bytes of one output
+/// format. Chunks are formatted independently on several threads and concatenated in order, so a
+/// format must not carry state from one chunk to the next.
+/// </summary>
+public interface IRecordFormat
+{
+    /// <summary>The file extension without dot, e.g. "csv".</summary>
+    string Extension { get; }
+
+    /// <summary>The SageMaker content type, e.g. "text/csv".</summary>
+    string ContentType { get; }
+
+    /// <summary>Checks that the format can write batches of this schema.</summary>
+    /// <exception cref="PipelineValidationException">It cannot.</exception>
+    void Validate(Schema schema, bool hasLabel);
+
+    /// <summary>Formats rows [start, start + count) of the batch.</summary>
+    FormattedChunk Format(RecordBatch batch, int start, int count);
+}
+
+/// <summary>The bytes of consecutive records, with where each ends and a content hash of each.</summary>
+/// <param name="Data">The bytes; only the first <paramref name="Length"/> are used.</param>
+/// <param name="Length">Used bytes.</param>
+/// <param name="RecordEnds">The end offset (exclusive) of each record in <paramref name="Data"/>.</param>
+/// <param name="Hashes">XxHash3 of each record's content (for CSV, the line without its newline).</param>
+public sealed record FormattedChunk(byte[] Data, int Length, int[] RecordEnds, ulong[] Hashes);

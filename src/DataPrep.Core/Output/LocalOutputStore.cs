@@ -1,0 +1,112 @@
+namespace DataPrep.Output;
+
+/// <summary>
+/// A local folder. Files are written under <c>.dataprep-staging-…/</c> inside the folder (same file
+/// system, so publishing is a rename) and moved into place only at commit.
+/// </summary>
+public sealed class LocalOutputStore : IOutputStore
+{
+    /// <summary>The top-level entries a run owns: replaced as a whole when overwriting.</summary>
+    private static readonly string[] s_managed = ["train", "validation", "test", "_dataprep"];
+
+    private readonly string _root;
+    private string? _staging;
+    private bool _createdRoot;
+    private bool _committed;
+
+    /// <summary>Creates the store for a folder (created if needed).</summary>
+    public LocalOutputStore(string root) => _root = Path.GetFullPath(root);
+
+    /// <inheritdoc />
+    public string Location => _root;
+
+    /// <summary>The run record path of a folder.</summary>
+    public static string RunRecordOf(string root) => Path.Combine(root, "_dataprep", "run.json");
+
+    /// <inheritdoc />
+    public ValueTask PrepareAsync(bool overwrite, CancellationToken cancellationToken)
+    {
+        if (File.Exists(_root)) throw Throw.Output($"--out {_root} is a file; expected a folder (new, empty, or holding an earlier run to replace with --overwrite).");
+        if (Directory.Exists(_root))
+        {
+            var entries = Directory.EnumerateFileSystemEntries(_root)
+                .Where(e => !Path.GetFileName(e).StartsWith(".dataprep-staging-", StringComparison.Ordinal)).ToList();
+            if (!overwrite && entries.Count > 0)
+            {
+                throw File.Exists(RunRecordOf(_root))
+                    ? Throw.Output($"The output folder {_root} already holds a DataPrep run ({RunRecordOf(_root)}). Pass --overwrite to replace it, or choose another --out.")
+                    : Throw.Output($"The output folder {_root} is not empty (it holds {Path.GetFileName(entries[0])}{(entries.Count > 1 ? $" and {entries.Count - 1} more" : "")}). DataPrep writes into a new or empty folder, or replaces an earlier run with --overwrite.");
+            }
+            if (overwrite && entries.Count > 0 && !File.Exists(RunRecordOf(_root)))
+            {
+                var foreign = entries.Where(e => !s_managed.Contains(Path.GetFileName(e))).ToList();
+                if (foreign.Count > 0)
+                {
+                    throw Throw.Output($"--overwrite replaces an earlier DataPrep run, but {_root} holds no run record and has other files ({Path.GetFileName(foreign[0])}{(foreign.Count > 1 ? $" and {foreign.Count - 1} more" : "")}); refusing to mix outputs. Choose an empty folder.");
+                }
+            }
+        }
+        else
+        {
+            Directory.CreateDirectory(_root);
+            _createdRoot = true;
+        }
+        _staging = Path.Combine(_root, $".dataprep-staging-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_staging);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Stream> CreateAsync(string relativePath, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(_staging ?? throw new InvalidOperationException("PrepareAsync first."), relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Stream s = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        return ValueTask.FromResult(s);
+    }
+
+    /// <inheritdoc />
+    public ValueTask CommitAsync(string runRecordPath, ReadOnlyMemory<byte> runRecord, CancellationToken cancellationToken)
+    {
+        var staging = _staging ?? throw new InvalidOperationException("PrepareAsync first.");
+        // The old run record goes first, so a crash part-way leaves no record describing mixed data.
+        var oldRecord = RunRecordOf(_root);
+        if (File.Exists(oldRecord)) File.Delete(oldRecord);
+        foreach (var name in s_managed)
+        {
+            var target = Path.Combine(_root, name);
+            if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+        }
+        foreach (var dir in Directory.EnumerateDirectories(staging))
+        {
+            Directory.Move(dir, Path.Combine(_root, Path.GetFileName(dir)));
+        }
+        var record = Path.Combine(_root, runRecordPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(record)!);
+        var tmp = record + ".tmp";
+        File.WriteAllBytes(tmp, runRecord.ToArray());
+        File.Move(tmp, record, overwrite: true);
+        Directory.Delete(staging, recursive: true);
+        _committed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask AbortAsync()
+    {
+        if (_committed) return ValueTask.CompletedTask;
+        try
+        {
+            if (_staging is not null && Directory.Exists(_staging)) Directory.Delete(_staging, recursive: true);
+            if (_createdRoot && Directory.Exists(_root) && !Directory.EnumerateFileSystemEntries(_root).Any()) Directory.Delete(_root);
+        }
+        catch (IOException)
+        {
+            // Best effort: the error that caused the abort matters more than a leftover staging folder.
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => AbortAsync();
+}

@@ -1,0 +1,142 @@
+using DataPrep.Data;
+using DataPrep.Sources;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>How a string or timestamp feature becomes numbers.</summary>
+public enum FeatureEncoding
+{
+    /// <summary>Numbers as they are; booleans as 0/1.</summary>
+    None,
+    /// <summary>Categories → 0…K−1 in sorted order (fitted on train); unseen → K.</summary>
+    Ordinal,
+    /// <summary>Categories → K+1 indicator columns (sparse), the last for unseen values.</summary>
+    OneHot,
+    /// <summary>Timestamps → seconds since 1970-01-01T00:00:00Z.</summary>
+    Epoch,
+}
+
+/// <summary>What to do with a missing value in a used column.</summary>
+public enum MissingPolicy
+{
+    /// <summary>Stop with an error naming the file, row and column (default).</summary>
+    Error,
+    /// <summary>Drop the row before splitting; counted in the report.</summary>
+    Drop,
+    /// <summary>Fill with <see cref="ConvertOptions.FillValue"/> (or the train mean); counted.</summary>
+    Fill,
+}
+
+/// <summary>How output is cut into files per split.</summary>
+/// <param name="MaxBytes">Start a new shard when one reaches this size (default 64 MiB).</param>
+/// <param name="MaxRows">Start a new shard after this many rows (0: no row limit).</param>
+/// <param name="Count">Exactly this many shards per split, balanced by bytes (0: decided by the limits).</param>
+public sealed record ShardOptions(long MaxBytes = 64L << 20, long MaxRows = 0, int Count = 0);
+
+/// <summary>
+/// Every option of <c>dataprep convert</c>; the CLI maps its flags one-to-one onto these.
+/// Defaults: seed 42, 80/10/10 split, shuffled, label-first CSV, error on missing values.
+/// </summary>
+public sealed record ConvertOptions
+{
+    /// <summary>Input files, folders or patterns (all of one schema).</summary>
+    public IReadOnlyList<string> Inputs { get; init; } = [];
+
+    /// <summary>The output folder.</summary>
+    public string Output { get; init; } = "";
+
+    /// <summary>How inputs are parsed.</summary>
+    public SourceOptions Source { get; init; } = new();
+
+    /// <summary>The label column: a name, a 0-based index, "first" or "last"; null with <see cref="NoLabel"/>.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>Unsupervised output: features only, content type text/csv;label_size=0.</summary>
+    public bool NoLabel { get; init; }
+
+    /// <summary>The features in output order; empty means every column but the label and <see cref="Drop"/>.</summary>
+    public IReadOnlyList<string> Features { get; init; } = [];
+
+    /// <summary>Columns to leave out.</summary>
+    public IReadOnlyList<string> Drop { get; init; } = [];
+
+    /// <summary>Per-column encodings of string / timestamp features.</summary>
+    public IReadOnlyDictionary<string, FeatureEncoding> Encodings { get; init; } = new Dictionary<string, FeatureEncoding>();
+
+    /// <summary>Encoding for every string feature without its own entry (None means: an error names them).</summary>
+    public FeatureEncoding CategoricalEncoding { get; init; } = FeatureEncoding.None;
+
+    /// <summary>Encoding for every timestamp feature without its own entry.</summary>
+    public FeatureEncoding TimestampEncoding { get; init; } = FeatureEncoding.None;
+
+    /// <summary>Missing values in used columns.</summary>
+    public MissingPolicy Missing { get; init; } = MissingPolicy.Error;
+
+    /// <summary>The fill for <see cref="MissingPolicy.Fill"/>: a number, a category, or "mean" (numeric, from train).</summary>
+    public string? FillValue { get; init; }
+
+    /// <summary>The seed of every random decision.</summary>
+    public ulong Seed { get; init; } = 42;
+
+    /// <summary>Whether rows are shuffled inside each split (false keeps input order).</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Train, validation and test fractions; they must sum to 1.</summary>
+    public double Train { get; init; } = 0.8;
+
+    /// <summary>See <see cref="Train"/>.</summary>
+    public double Validation { get; init; } = 0.1;
+
+    /// <summary>See <see cref="Train"/>.</summary>
+    public double Test { get; init; } = 0.1;
+
+    /// <summary>Keep each class's share per split (a column name).</summary>
+    public string? Stratify { get; init; }
+
+    /// <summary>How splits are cut into files.</summary>
+    public ShardOptions Shards { get; init; } = new();
+
+    /// <summary>gzip-compress the data files.</summary>
+    public bool Gzip { get; init; }
+
+    /// <summary>Replace an existing run in <see cref="Output"/>.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Worker threads for parsing and formatting; 0 means all cores.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Write lineage sidecars (on by default).</summary>
+    public bool Lineage { get; init; } = true;
+
+    /// <summary>The fractions in split order.</summary>
+    public double[] Fractions => [Train, Validation, Test];
+
+    /// <summary>The effective worker count.</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+    /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>
+    /// <exception cref="PipelineValidationException">Any option is invalid.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (Inputs.Count == 0) problems.Add("No input given: name at least one CSV, JSON Lines or Parquet file, folder or pattern.");
+        if (string.IsNullOrWhiteSpace(Output)) problems.Add("No output given: pass --out DIR.");
+        foreach (var (name, f) in new[] { ("--train", Train), ("--validation", Validation), ("--test", Test) })
+        {
+            if (!(f >= 0 && f <= 1)) problems.Add($"{name} is {f}; expected a fraction between 0 and 1.");
+        }
+        double sum = Train + Validation + Test;
+        if (Math.Abs(sum - 1) > 1e-9)
+        {
+            problems.Add($"The split fractions sum to {sum:0.######} (train {Train}, validation {Validation}, test {Test}); expected them to sum to 1.");
+        }
+        if (Train <= 0) problems.Add("--train is 0; expected a positive fraction, since encoders are fitted on train.");
+        if (NoLabel && Label is not null) problems.Add("--label and --no-label were both given; choose one.");
+        if (!NoLabel && Label is null) problems.Add("No label given: pass --label COLUMN (a name, a 0-based index, first or last), or --no-label for unsupervised data.");
+        if (NoLabel && Stratify is not null && Stratify.Length == 0) problems.Add("--stratify needs a column.");
+        if (Missing == MissingPolicy.Fill && string.IsNullOrEmpty(FillValue)) problems.Add("--missing fill needs a value: fill:0, fill:mean or fill:TEXT.");
+        if (Shards.Count < 0 || Shards.MaxRows < 0 || Shards.MaxBytes <= 0) problems.Add("Shard limits must be positive.");
+        if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
+    }
+}

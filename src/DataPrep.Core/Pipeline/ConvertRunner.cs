@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using DataPrep.Data;
+using DataPrep.Encoders;
+using DataPrep.Formats;
+using DataPrep.Output;
+using DataPrep.Sources;
+using DataPrep.Splits;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>
+/// Runs <c>convert</c> and <c>apply</c>: sources → missing values → split → encode → sharded sink.
+/// Every option is checked (against the data's schema too) before any output is created; any failure
+/// aborts the sink, so no partial output is left behind.
+/// </summary>
+public static class ConvertRunner
+{
+    /// <summary>Runs a conversion.</summary>
+    /// <exception cref="PipelineValidationException">Options that do not fit the data.</exception>
+    /// <exception cref="DataFormatException">Bad input (file, line, column, found, expected).</exception>
+    /// <exception cref="OutputException">The output folder holds a run and overwriting was not asked for.</exception>
+    public static async Task<RunReport> RunAsync(ConvertOptions options, SourceRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        var context = new RunContext(progress);
+        var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
+
+        IPipelineStage[] stages =
+        [
+            new MissingValuesStage(options),
+            new RandomSplitStage(options.Fractions, options.Seed, options.Shuffle, options.Stratify, options.Source.BatchRows),
+            new EncodeStage(options),
+        ];
+        await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
+        foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
+        {
+            if (context.Report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
+        }
+        context.Report.Seconds = clock.Elapsed.TotalSeconds;
+        return context.Report;
+    }
+
+    /// <summary>
+    /// Encodes new data with the label classes, vocabularies, fills and column order of an earlier run
+    /// (e.g. for Batch Transform). No split, no shuffle: rows keep input order under <c>data/</c>.
+    /// </summary>
+    /// <param name="runRecordPath">The earlier run's <c>_dataprep/run.json</c>.</param>
+    /// <param name="inputs">New data with the same columns (the label may be absent).</param>
+    /// <param name="output">The output folder.</param>
+    /// <param name="withLabel">Write the label first (it must be present); default: features only.</param>
+    /// <param name="overwrite">Replace an earlier output.</param>
+    /// <param name="registry">Source formats.</param>
+    /// <param name="progress">Progress.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
+        SourceRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var record = RunRecord.Load(runRecordPath);
+        var earlier = record.Options!;
+        var encoding = record.Encoding!;
+        var options = earlier with
+        {
+            Inputs = inputs,
+            Output = output,
+            Overwrite = overwrite,
+            Label = withLabel ? encoding.Label?.Name : null,
+            NoLabel = !withLabel,
+            Features = encoding.Features.Select(f => f.Name).ToList(),
+            Drop = [],
+            Stratify = null,
+            Train = 1, Validation = 0, Test = 0,
+            Missing = earlier.Missing == MissingPolicy.Fill ? MissingPolicy.Fill : earlier.Missing,
+        };
+        if (withLabel && encoding.Label is null) throw new PipelineValidationException($"--with-label: the run {runRecordPath} was unsupervised (no label).");
+        options.Validate();
+        var context = new RunContext(progress);
+        var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
+        var problems = new List<string>();
+        foreach (var f in encoding.Features)
+        {
+            int i = schema.IndexOf(f.Name);
+            if (i < 0) problems.Add($"The input has no column '{f.Name}', which the run encoded as a feature; expected the columns {string.Join(", ", encoding.Features.Select(x => x.Name))}.");
+            else if (schema[i].Kind != f.Kind && !(f.Kind == ColumnKind.Float64 && schema[i].Kind == ColumnKind.Int64))
+            {
+                problems.Add($"Column '{f.Name}' is {schema[i].Kind} here but was {f.Kind} in the run; pass --column-type {f.Name}={f.Kind.ToString().ToLowerInvariant()}.");
+            }
+        }
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
+        var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
+        IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
+        await RunStagesAsync(options, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
+        context.Report.Seconds = clock.Elapsed.TotalSeconds;
+        return context.Report;
+    }
+
+    private static async Task RunStagesAsync(ConvertOptions options, Schema schema, IReadOnlyList<IRecordSource> sources, IPipelineStage[] stages,
+        RunContext context, string command, CancellationToken cancellationToken)
+    {
+        var bound = schema;
+        foreach (var stage in stages) bound = stage.Bind(bound);
+        bool hasLabel = !options.NoLabel;
+        var format = new LabelFirstCsvFormat(hasLabel);
+        format.Validate(bound, hasLabel);
+
+        var store = new LocalOutputStore(options.Output);
+        await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
+        await using var sink = new ShardedSink(format, store, options, hasLabel, ctx => RunRecord.From(options, ctx, command).ToJson());
+        try
+        {
+            await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
+            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, cancellationToken);
+            foreach (var stage in stages) stream = stage.RunAsync(stream, context, cancellationToken);
+            await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
+            await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await sink.AbortAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Expands inputs, opens every source and checks they share one schema.</summary>
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)
+    {
+        var paths = InputFiles.Expand(options.Inputs);
+        var sourceOptions = options.Source with { Threads = options.Threads };
+        var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
+        var schemas = new List<Schema>();
+        foreach (var s in sources) schemas.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+        context.Inputs.AddRange(paths);
+        var unified = Unify(schemas, paths);
+        var widened = sources.Select((s, i) => schemas[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
+        return (unified, widened);
+    }
+
+    /// <summary>One schema for all inputs: same names in the same order; integers widen to floats where files disagree.</summary>
+    internal static Schema Unify(IReadOnlyList<Schema> schemas, IReadOnlyList<string> paths)
+    {
+        var first = schemas[0];
+        var fields = first.Fields.ToArray();
+        for (int s = 1; s < schemas.Count; s++)
+        {
+            var other = schemas[s];
+            if (other.Count != first.Count || !other.Fields.Select(f => f.Name).SequenceEqual(first.Fields.Select(f => f.Name)))
+            {
+                throw new PipelineValidationException(
+                    $"The inputs do not share one schema: {paths[0]} has columns ({string.Join(", ", first.Fields.Select(f => f.Name))}) but {paths[s]} has ({string.Join(", ", other.Fields.Select(f => f.Name))}); expected the same columns in the same order.");
+            }
+            for (int i = 0; i < fields.Length; i++)
+            {
+                var a = fields[i].Kind;
+                var b = other[i].Kind;
+                if (a == b) continue;
+                if (a is ColumnKind.Int64 or ColumnKind.Float64 && b is ColumnKind.Int64 or ColumnKind.Float64) fields[i] = fields[i] with { Kind = ColumnKind.Float64 };
+                else if (a is ColumnKind.String || b is ColumnKind.String) fields[i] = fields[i] with { Kind = ColumnKind.String };
+                else
+                {
+                    throw new PipelineValidationException(
+                        $"Column '{fields[i].Name}' is {a} in {paths[0]} but {b} in {paths[s]}; set one type for all inputs with --column-type {fields[i].Name}=float|int|string|bool|timestamp.");
+                }
+            }
+        }
+        return new Schema(fields);
+    }
+
+    private static async IAsyncEnumerable<RecordBatch> ReadAllAsync(IReadOnlyList<IRecordSource> sources, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long rows = 0;
+        for (int i = 0; i < sources.Count; i++)
+        {
+            await foreach (var batch in sources[i].ReadAsync(i, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                rows += batch.RowCount;
+                context.OnProgress("read", rows);
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>Converts a source's batches to the unified schema (integers to floats, values to text).</summary>
+    private sealed class WidenedSource(IRecordSource inner, Schema unified) : IRecordSource
+    {
+        public string Description => inner.Description;
+        public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(unified);
+
+        public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await foreach (var b in inner.ReadAsync(sourceIndex, cancellationToken).ConfigureAwait(false))
+            {
+                var cols = new Column[unified.Count];
+                for (int c = 0; c < cols.Length; c++) cols[c] = Convert(b.Columns[c], unified[c].Kind);
+                yield return new RecordBatch(unified, cols, b.RowCount, b.Rows);
+            }
+        }
+
+        private static Column Convert(Column col, ColumnKind kind)
+        {
+            if (col.Kind == kind) return col;
+            if (kind == ColumnKind.Float64 && col is Int64Column l)
+            {
+                var v = new double[l.Length];
+                for (int i = 0; i < v.Length; i++) v[i] = l.Values[i];
+                return new Float64Column(v, l.Nulls, l.Length);
+            }
+            if (kind == ColumnKind.String)
+            {
+                var v = new string?[col.Length];
+                for (int i = 0; i < v.Length; i++)
+                {
+                    v[i] = col.IsNull(i) ? null : col switch
+                    {
+                        Int64Column x => x.Values[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        Float64Column x => x.Values[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                        BooleanColumn x => x.Values[i] ? "true" : "false",
+                        TimestampColumn x => new DateTime(x.Values[i], DateTimeKind.Utc).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                        _ => throw new NotSupportedException(col.Kind.ToString()),
+                    };
+                }
+                return new StringColumn(v);
+            }
+            throw new NotSupportedException($"{col.Kind} → {kind}");
+        }
+    }
+}

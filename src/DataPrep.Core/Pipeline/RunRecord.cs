@@ -1,0 +1,148 @@
+using System.IO.Hashing;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DataPrep.Encoders;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>
+/// run.json: what was run (tool version, options, seed, input fingerprints), what was learned and what
+/// was written (shards with sizes and SHA-256). Written last: its presence means the data is complete.
+/// </summary>
+public sealed class RunRecord
+{
+    /// <summary>The format version of this file.</summary>
+    public int FormatVersion { get; set; } = 1;
+
+    /// <summary>"dataprep" and its version.</summary>
+    public ToolInfo Tool { get; set; } = ToolInfo.Current;
+
+    /// <summary>"convert" or "apply".</summary>
+    public string Command { get; set; } = "convert";
+
+    /// <summary>When the run finished (UTC).</summary>
+    public DateTimeOffset CreatedUtc { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>The seed of every random decision.</summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>The options as given (with defaults filled in).</summary>
+    public ConvertOptions? Options { get; set; }
+
+    /// <summary>The inputs in source-index order.</summary>
+    public List<InputFingerprint> Inputs { get; set; } = [];
+
+    /// <summary>The output content type.</summary>
+    public string? ContentType { get; set; }
+
+    /// <summary>Label classes, vocabularies, fills and the output column layout.</summary>
+    public EncodingRecord? Encoding { get; set; }
+
+    /// <summary>Rows read, dropped, filled; warnings.</summary>
+    public RunSummary Summary { get; set; } = new();
+
+    /// <summary>Per split: rows, fraction, label distribution, shards, lineage file.</summary>
+    public SortedDictionary<string, SplitReport> Splits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How run.json is written and read.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DictionaryKeyPolicy = null,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Builds the record of a finished run.</summary>
+    public static RunRecord From(ConvertOptions options, RunContext context, string command = "convert")
+    {
+        var r = new RunRecord
+        {
+            Command = command,
+            Seed = options.Seed,
+            Options = options,
+            ContentType = context.Report.ContentType,
+            Encoding = context.Report.Encoding,
+            Splits = context.Report.Splits,
+            Inputs = context.Inputs.Select(InputFingerprint.Of).ToList(),
+        };
+        r.Summary.RowsRead = context.Report.RowsRead;
+        r.Summary.Dropped = context.Report.Dropped;
+        r.Summary.Filled = context.Report.Filled;
+        r.Summary.Warnings = context.Report.Warnings;
+        return r;
+    }
+
+    /// <summary>The UTF-8 JSON of this record, ending with a newline.</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions).Concat("\n"u8.ToArray()).ToArray();
+
+    /// <summary>Reads a run record.</summary>
+    /// <exception cref="DataFormatException">The file is not a DataPrep run record.</exception>
+    public static RunRecord Load(string path)
+    {
+        try
+        {
+            using var s = File.OpenRead(path);
+            var r = JsonSerializer.Deserialize<RunRecord>(s, JsonOptions);
+            if (r?.Encoding is null || r.Options is null) throw Throw.Format("is not a DataPrep run record (no encoding or options); expected OUT/_dataprep/run.json of a convert run", path);
+            return r;
+        }
+        catch (JsonException e)
+        {
+            throw Throw.Format($"is not valid JSON ({e.Message}); expected a DataPrep run record", path, e.LineNumber is { } l ? l + 1 : 0, inner: e);
+        }
+        catch (IOException e)
+        {
+            throw Throw.Format($"cannot be read: {e.Message}", path, inner: e);
+        }
+    }
+}
+
+/// <summary>Counts of a run.</summary>
+public sealed class RunSummary
+{
+    /// <summary>Rows read from all inputs.</summary>
+    public long RowsRead { get; set; }
+
+    /// <summary>Rows dropped, by reason.</summary>
+    public SortedDictionary<string, long> Dropped { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Values filled, by column.</summary>
+    public SortedDictionary<string, long> Filled { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Warnings.</summary>
+    public List<string> Warnings { get; set; } = [];
+}
+
+/// <summary>The tool that wrote a record.</summary>
+/// <param name="Name">"dataprep".</param>
+/// <param name="Version">The informational version.</param>
+public sealed record ToolInfo(string Name, string Version)
+{
+    /// <summary>This build.</summary>
+    public static ToolInfo Current { get; } = new("dataprep",
+        typeof(ToolInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0");
+}
+
+/// <summary>Identifies an input's content: size, modification time and a 64-bit content hash.</summary>
+/// <param name="Path">As given.</param>
+/// <param name="Bytes">Size.</param>
+/// <param name="ModifiedUtc">Last write time.</param>
+/// <param name="XxHash3">XxHash3-64 of the whole file, hex.</param>
+public sealed record InputFingerprint(string Path, long Bytes, DateTime ModifiedUtc, string XxHash3)
+{
+    /// <summary>Fingerprints a local file.</summary>
+    public static InputFingerprint Of(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) return new InputFingerprint(path, 0, default, "");
+        var hash = new XxHash3();
+        using (var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan))
+        {
+            hash.Append(s);
+        }
+        return new InputFingerprint(path, info.Length, info.LastWriteTimeUtc, Convert.ToHexStringLower(hash.GetCurrentHash()));
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json.Serialization;
+using DataPrep.Encoders;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>What a run did: rows per split, drops, learned maps, shards. Serialised into run.json.</summary>
+public sealed class RunReport
+{
+    /// <summary>Rows read from all inputs.</summary>
+    public long RowsRead { get; set; }
+
+    /// <summary>Rows dropped before splitting, by reason (e.g. "missing value in price").</summary>
+    public SortedDictionary<string, long> Dropped { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Missing values filled, by column.</summary>
+    public SortedDictionary<string, long> Filled { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per split: rows, fraction, label distribution, shards.</summary>
+    public SortedDictionary<string, SplitReport> Splits { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The learned encoding (label classes, vocabularies, output columns).</summary>
+    public EncodingRecord? Encoding { get; set; }
+
+    /// <summary>Warnings for the user (e.g. validation labels unseen in train).</summary>
+    public List<string> Warnings { get; } = [];
+
+    /// <summary>The output content type, e.g. text/csv or text/csv;label_size=0.</summary>
+    public string? ContentType { get; set; }
+
+    /// <summary>Where the output went.</summary>
+    public string? Output { get; set; }
+
+    /// <summary>Wall time of the run in seconds.</summary>
+    public double Seconds { get; set; }
+
+    /// <summary>Adds to a drop counter.</summary>
+    public void Drop(string reason, long count = 1)
+    {
+        lock (Dropped) Dropped[reason] = Dropped.GetValueOrDefault(reason) + count;
+    }
+}
+
+/// <summary>One split of the output.</summary>
+public sealed class SplitReport
+{
+    /// <summary>The number of rows.</summary>
+    public long Rows { get; set; }
+
+    /// <summary>The fraction that was asked for.</summary>
+    public double TargetFraction { get; set; }
+
+    /// <summary>Rows of this split ÷ rows of all splits.</summary>
+    public double Fraction { get; set; }
+
+    /// <summary>Rows per label value (as written, e.g. class id), when there is a label.</summary>
+    public SortedDictionary<string, long>? LabelDistribution { get; set; }
+
+    /// <summary>The data files, relative to the output root.</summary>
+    public List<ShardRecord> Shards { get; } = [];
+
+    /// <summary>The lineage sidecar, relative to the output root.</summary>
+    public string? Lineage { get; set; }
+
+    /// <summary>Total bytes of the shards.</summary>
+    [JsonIgnore]
+    public long Bytes => Shards.Sum(s => s.Bytes);
+}
+
+/// <summary>One data file.</summary>
+/// <param name="Path">Relative to the output root, with '/' separators.</param>
+/// <param name="Rows">Rows in the file.</param>
+/// <param name="Bytes">File size.</param>
+/// <param name="Sha256">Lowercase hex SHA-256 of the file bytes.</param>
+public sealed record ShardRecord(string Path, long Rows, long Bytes, string Sha256);

@@ -1,0 +1,66 @@
+using DataPrep.Data;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>
+/// A stage between a source and a sink: it binds its input schema to an output schema (validating
+/// options against the data's columns before anything runs) and transforms batches.
+/// </summary>
+public interface IPipelineStage
+{
+    /// <summary>A short description for <c>Describe()</c>, logs and the run record.</summary>
+    string Describe();
+
+    /// <summary>Validates the stage against the input schema and returns the output schema.</summary>
+    /// <exception cref="PipelineValidationException">The options do not fit the data.</exception>
+    Schema Bind(Schema input);
+
+    /// <summary>Transforms the batches. Blocking stages (shuffle, split, fit) may read all input first.</summary>
+    IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A sink writes batches and makes them visible only in <see cref="CommitAsync"/>; <see cref="AbortAsync"/>
+/// removes everything written so far. Nothing a sink writes is visible before a successful commit.
+/// </summary>
+public interface IRecordSink : IAsyncDisposable
+{
+    /// <summary>Prepares the output for data of the given schema (refusing an existing run unless overwriting).</summary>
+    ValueTask OpenAsync(Schema schema, RunContext context, CancellationToken cancellationToken);
+
+    /// <summary>Writes one batch; rows carry their split tags.</summary>
+    ValueTask WriteAsync(RecordBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Finishes the data files and publishes the output; the run record is written last.</summary>
+    ValueTask CommitAsync(CancellationToken cancellationToken);
+
+    /// <summary>Removes everything this run wrote. Safe to call after a failed commit.</summary>
+    ValueTask AbortAsync();
+}
+
+/// <summary>Progress of a run, for progress bars and notebook displays.</summary>
+/// <param name="Stage">What is running ("read", "split", "encode", "write").</param>
+/// <param name="Rows">Rows done in this stage so far.</param>
+/// <param name="TotalRows">Rows expected in this stage, when known.</param>
+public readonly record struct RunProgress(string Stage, long Rows, long? TotalRows);
+
+/// <summary>
+/// What stages share during a run: the report being built (counts, learned maps) and progress.
+/// </summary>
+public sealed class RunContext
+{
+    /// <summary>Creates a context.</summary>
+    public RunContext(IProgress<RunProgress>? progress = null) => Progress = progress;
+
+    /// <summary>Where progress goes (may be null).</summary>
+    public IProgress<RunProgress>? Progress { get; }
+
+    /// <summary>The report the stages fill in.</summary>
+    public RunReport Report { get; } = new();
+
+    /// <summary>Input paths in order; a row's source index points here.</summary>
+    public List<string> Inputs { get; } = [];
+
+    /// <summary>Reports progress if anyone listens.</summary>
+    public void OnProgress(string stage, long rows, long? total = null) => Progress?.Report(new RunProgress(stage, rows, total));
+}

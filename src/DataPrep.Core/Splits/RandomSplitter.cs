@@ -1,0 +1,97 @@
+using DataPrep.Data;
+using DataPrep.Hashing;
+
+namespace DataPrep.Splits;
+
+/// <summary>
+/// Exact random and stratified splits by the determinism rule: rows are ordered by
+/// hash(seed, "split", row id) and cut at exact counts, so the result does not depend on batch size,
+/// thread count or input order, only on the row ids.
+/// </summary>
+public static class RandomSplitter
+{
+    /// <summary>
+    /// Row counts per split that sum to <paramref name="n"/>: each split gets floor(n·f) and the rows left
+    /// over go to the largest remainders (ties to the earlier split). 80/10/10 of 1,000 is 800/100/100.
+    /// </summary>
+    public static long[] ExactCounts(long n, IReadOnlyList<double> fractions)
+    {
+        var counts = new long[fractions.Count];
+        var remainders = new decimal[fractions.Count];
+        long assigned = 0;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            // decimal keeps 0.1 · 1000 at exactly 100, where double gives 100.00000000000001.
+            decimal exact = n * (decimal)fractions[i];
+            counts[i] = (long)decimal.Floor(exact);
+            remainders[i] = exact - counts[i];
+            assigned += counts[i];
+        }
+        var order = Enumerable.Range(0, counts.Length).Where(i => fractions[i] > 0).OrderByDescending(i => remainders[i]).ThenBy(i => i).ToArray();
+        for (int k = 0; assigned < n && order.Length > 0; k = (k + 1) % order.Length, assigned++) counts[order[k]]++;
+        return counts;
+    }
+
+    /// <summary>Orders row positions by a keyed hash of their row ids; ties (practically never) by row id.</summary>
+    public static int[] HashOrder(ReadOnlySpan<long> rowIds, KeyedHash hash)
+    {
+        var keys = new ulong[rowIds.Length];
+        var order = new int[rowIds.Length];
+        for (int i = 0; i < keys.Length; i++) { keys[i] = hash.Hash(rowIds[i]); order[i] = i; }
+        Array.Sort(keys, order);
+        // Array.Sort is not stable: put equal hashes in row id order so the result is a pure function of ids.
+        for (int i = 1; i < keys.Length; i++)
+        {
+            if (keys[i] != keys[i - 1]) continue;
+            int start = i - 1;
+            while (i < keys.Length && keys[i] == keys[start]) i++;
+            var ids = rowIds.ToArray();
+            Array.Sort(order, start, i - start, Comparer<int>.Create((a, b) => ids[a].CompareTo(ids[b])));
+        }
+        return order;
+    }
+
+    /// <summary>Assigns each row a split: rows in hash order, cut at exact counts.</summary>
+    public static SplitTag[] Assign(ReadOnlySpan<long> rowIds, IReadOnlyList<double> fractions, ulong seed)
+    {
+        var tags = new SplitTag[rowIds.Length];
+        var order = HashOrder(rowIds, new KeyedHash(seed, "split"));
+        var counts = ExactCounts(rowIds.Length, fractions);
+        int at = 0;
+        for (int s = 0; s < counts.Length; s++)
+        {
+            for (long k = 0; k < counts[s]; k++) tags[order[at++]] = (SplitTag)s;
+        }
+        return tags;
+    }
+
+    /// <summary>
+    /// Stratified: the same cut per stratum (label class), so each class's count per split is within one
+    /// row of its share. <paramref name="strata"/> holds a stratum number per row.
+    /// </summary>
+    public static SplitTag[] AssignStratified(ReadOnlySpan<long> rowIds, ReadOnlySpan<int> strata, IReadOnlyList<double> fractions, ulong seed)
+    {
+        var tags = new SplitTag[rowIds.Length];
+        var byStratum = new Dictionary<int, List<int>>();
+        for (int i = 0; i < strata.Length; i++)
+        {
+            if (!byStratum.TryGetValue(strata[i], out var list)) byStratum[strata[i]] = list = [];
+            list.Add(i);
+        }
+        var hash = new KeyedHash(seed, "split");
+        // Rotate which split gets a stratum's leftover row, so small strata do not all favour train.
+        foreach (var (_, rows) in byStratum.OrderBy(kv => kv.Key))
+        {
+            var ids = new long[rows.Count];
+            for (int k = 0; k < ids.Length; k++) ids[k] = rowIds[rows[k]];
+            var order = HashOrder(ids, hash);
+            var counts = ExactCounts(rows.Count, fractions);
+            int at = 0;
+            for (int s = 0; s < counts.Length; s++)
+            {
+                for (long k = 0; k < counts[s]; k++) tags[rows[order[at++]]] = (SplitTag)s;
+            }
+        }
+        return tags;
+    }
+}

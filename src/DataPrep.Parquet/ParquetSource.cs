@@ -1,0 +1,271 @@
+using System.Runtime.CompilerServices;
+using DataPrep.Data;
+using Parquet;
+using Parquet.Meta.Proto;
+using Parquet.Schema;
+
+namespace DataPrep.Sources;
+
+/// <summary>
+/// Reads a Parquet file with Parquet.Net: flat (top-level, non-repeated) columns, REQUIRED or OPTIONAL,
+/// any codec Parquet.Net decodes (uncompressed, snappy, gzip, zstd, LZ4_RAW, brotli), one batch per
+/// row group (row groups larger than <see cref="SourceOptions.BatchRows"/> are split).
+/// </summary>
+/// <remarks>
+/// <para>Types map as follows; <see cref="SourceOptions.ColumnTypes"/> may pick another kind where the
+/// conversion is lossless or textual (an integer as Float64 or String, a string parsed as a number, …):</para>
+/// <list type="bullet">
+/// <item>signed and unsigned integers of every width → <see cref="ColumnKind.Int64"/> (a UINT64 above
+/// <see cref="long.MaxValue"/> is an error naming the row);</item>
+/// <item>FLOAT, DOUBLE → <see cref="ColumnKind.Float64"/> (FLOAT widened exactly);</item>
+/// <item>DECIMAL(p,s) → <see cref="ColumnKind.Float64"/>, the nearest double to the exact decimal value:
+/// exact up to 15 significant digits, rounded beyond (a DECIMAL(20,4) such as 9999999999999999.9999
+/// reads as 1E16). Read it as String to keep every digit;</item>
+/// <item>BOOLEAN → <see cref="ColumnKind.Boolean"/>;</item>
+/// <item>strings (UTF8/STRING, ENUM, JSON) and UUID → <see cref="ColumnKind.String"/>;</item>
+/// <item>DATE, TIMESTAMP (millis, micros, nanos; INT96) → <see cref="ColumnKind.Timestamp"/> as UTC
+/// ticks. A timestamp not adjusted to UTC (a "local" or naive timestamp) is taken as UTC, the same as a
+/// CSV date-time without an offset. Nanoseconds are cut to 100 ns ticks by Parquet.Net, toward the
+/// Unix epoch;</item>
+/// <item>TIME → <see cref="ColumnKind.Float64"/> seconds since midnight;</item>
+/// <item>BYTE_ARRAY without a string annotation, FIXED_LEN_BYTE_ARRAY → <see cref="ColumnKind.Binary"/>.</item>
+/// </list>
+/// <para>LIST, MAP, STRUCT and repeated columns are rejected with an error naming the column.</para>
+/// <para>Row ids follow <see cref="CsvSource"/>: the 1-based row ordinal within the file, counted across
+/// row groups, folded with the source index by <see cref="RowInfo.MakeRowId"/>.</para>
+/// </remarks>
+public sealed class ParquetSource : IRecordSource
+{
+    private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+
+    private readonly string _path;
+    private readonly SourceOptions _options;
+    private Schema? _schema;
+    private ParquetColumnPlan[] _plans = [];
+
+    /// <summary>Creates a source for one Parquet file (a .gz-compressed one is decompressed into memory).</summary>
+    public ParquetSource(string path, SourceOptions? options = null)
+    {
+        _path = path;
+        _options = options ?? new SourceOptions();
+    }
+
+    /// <inheritdoc />
+    public string Description => _path;
+
+    /// <inheritdoc />
+    /// <remarks>Reads only the footer: the schema, the row group sizes and the column chunk locations.</remarks>
+    public async ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_schema is not null) return _schema;
+        await using var reader = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (schema, plans) = Plan(reader.Schema);
+        _plans = plans;
+        _schema = schema;
+        return schema;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        // The file may have changed since OpenAsync; the footer read now is the one the plans must match.
+        var (current, plans) = Plan(reader.Schema);
+        if (!current.Equals(schema))
+        {
+            throw Throw.Format($"changed while being read: its columns are now {current}, expected {schema} as when it was opened", _path);
+        }
+        int batchRows = Math.Max(1, _options.BatchRows);
+        int groups = reader.RowGroupCount;
+        long ordinal = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (columns, rows) = await ReadRowGroupAsync(reader, plans, g, ordinal + 1, cancellationToken).ConfigureAwait(false);
+            if (rows == 0) continue;
+            for (int start = 0; start < rows; start += batchRows)
+            {
+                int count = Math.Min(batchRows, rows - start);
+                var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
+                yield return new RecordBatch(schema, cols, count, MakeRows(sourceIndex, ordinal + start + 1, count));
+            }
+            ordinal += rows;
+        }
+    }
+
+    private async Task<(Column[] Columns, int Rows)> ReadRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, CancellationToken cancellationToken)
+    {
+        var rowGroup = reader.OpenRowGroupReader(group);
+        long count = rowGroup.RowCount;
+        if (count > Array.MaxLength)
+        {
+            throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} holds {count:N0} rows; expected at most {Array.MaxLength:N0} rows per row group", _path, row: firstOrdinal);
+        }
+        int rows = (int)count;
+        var columns = new Column[plans.Length];
+        for (int c = 0; c < plans.Length; c++)
+        {
+            var plan = plans[c];
+            if (!rowGroup.ColumnExists(plan.Field))
+            {
+                throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has no data for the column; expected every column of the schema in every row group", _path, row: firstOrdinal, column: plan.Name);
+            }
+            try
+            {
+                columns[c] = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
+            {
+                throw Throw.Format(
+                    $"cannot read row group {group + 1} of {reader.RowGroupCount} (rows {firstOrdinal:N0}–{firstOrdinal + rows - 1:N0}): {e.Message.TrimEnd('.')}; expected valid {plan.ParquetType} column data (the file may be corrupt or truncated)",
+                    _path, row: firstOrdinal, column: plan.Name, inner: e);
+            }
+            if (columns[c].Length != rows)
+            {
+                throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has {columns[c].Length} values for the column, expected {rows} (its row count)", _path, row: firstOrdinal, column: plan.Name);
+            }
+        }
+        return (columns, rows);
+    }
+
+    private static RowInfo MakeRows(int sourceIndex, long firstOrdinal, int count)
+    {
+        var ids = new long[count];
+        var src = new int[count];
+        var srow = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            long ordinal = firstOrdinal + i;
+            ids[i] = RowInfo.MakeRowId(sourceIndex, ordinal);
+            src[i] = sourceIndex;
+            srow[i] = ordinal;
+        }
+        return new RowInfo(ids, src, srow);
+    }
+
+    /// <summary>Maps the file's columns to fields and readers, applying the type overrides.</summary>
+    private (Schema Schema, ParquetColumnPlan[] Plans) Plan(ParquetSchema parquet)
+    {
+        var top = parquet.Fields;
+        if (top.Count == 0) throw Throw.Format("has no columns; expected a Parquet file with at least one column", _path);
+        var names = top.Select(f => f.Name).ToArray();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (!seen.TryAdd(names[i], i))
+            {
+                throw Throw.Format($"names column '{names[i]}' twice (columns {seen[names[i]]} and {i}, 0-based); expected unique column names", _path, column: names[i]);
+            }
+        }
+        foreach (var key in _options.ColumnTypes.Keys)
+        {
+            if (!seen.ContainsKey(key) && !(key.Length > 0 && int.TryParse(key, out int ix) && ix >= 0 && ix < names.Length))
+            {
+                throw new PipelineValidationException($"--column-type names column '{key}', which {_path} does not have (its columns: {string.Join(", ", names)}).");
+            }
+        }
+        var fields = new Field[top.Count];
+        var plans = new ParquetColumnPlan[top.Count];
+        for (int i = 0; i < top.Count; i++)
+        {
+            var f = top[i];
+            if (f is not DataField data || data.IsArray || data.MaxRepetitionLevel > 0)
+            {
+                string what = f switch
+                {
+                    ListField => "a LIST column",
+                    MapField => "a MAP column",
+                    StructField => "a STRUCT (group) column",
+                    _ => "a repeated column",
+                };
+                throw Throw.Format(
+                    $"is {what}, a nested type; expected flat columns of scalar values (numbers, booleans, strings, dates, timestamps, binary). Flatten or drop the column before preparing the data",
+                    _path, column: f.Name);
+            }
+            ColumnKind? requested = _options.ColumnTypes.TryGetValue(f.Name, out var k) ? k
+                : _options.ColumnTypes.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out k) ? k
+                : null;
+            plans[i] = ParquetColumnPlan.Create(data, requested, _path);
+            fields[i] = new Field(f.Name, plans[i].Kind);
+        }
+        return (new Schema(fields), plans);
+    }
+
+    private async Task<ParquetReader> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var stream = InputFiles.Open(_path);
+        try
+        {
+            if (!stream.CanSeek)
+            {
+                // A .parquet.gz: Parquet needs random access (the footer is at the end), so inflate it into memory.
+                var memory = new MemoryStream();
+                await stream.CopyToAsync(memory, cancellationToken).ConfigureAwait(false);
+                await stream.DisposeAsync().ConfigureAwait(false);
+                memory.Position = 0;
+                stream = memory;
+            }
+            CheckMagic(stream);
+            stream.Position = 0;
+            try
+            {
+                return await ParquetReader.CreateAsync(stream, new ParquetOptions(), leaveStreamOpen: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or ThriftProtocolException or InvalidDataException or ParquetException
+                or NotSupportedException or InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException or EndOfStreamException)
+            {
+                throw Throw.Format(
+                    $"has a corrupt footer ({e.Message.TrimEnd('.')}); expected a Parquet file whose footer (the schema and row group index before the trailing magic PAR1) can be decoded",
+                    _path, inner: e);
+            }
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void CheckMagic(Stream stream)
+    {
+        long length = stream.Length;
+        Span<byte> head = stackalloc byte[4];
+        Span<byte> tail = stackalloc byte[4];
+        stream.Position = 0;
+        int got = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        string kind = Path.GetExtension(InputFiles.WithoutCompression(_path)).Equals(".parquet", StringComparison.OrdinalIgnoreCase)
+            ? "" : " (chosen by --format parquet)";
+        if (got < 4 || !head.SequenceEqual(Magic))
+        {
+            string found = length == 0 ? "an empty file" : $"{Printable(head[..got])} at the start";
+            throw Throw.Format($"is not a Parquet file{kind}: found {found}, expected a Parquet file starting and ending with the magic bytes PAR1", _path);
+        }
+        if (length < 12)
+        {
+            throw Throw.Format($"is only {length} bytes long; expected a Parquet file (at least 12 bytes: magic PAR1, footer, footer length, magic PAR1). It is truncated", _path);
+        }
+        stream.Position = length - 4;
+        stream.ReadExactly(tail);
+        if (!tail.SequenceEqual(Magic))
+        {
+            throw Throw.Format(
+                $"starts like a Parquet file but ends with {Printable(tail)} instead of the magic bytes PAR1; expected a complete Parquet file (it is truncated, still being written, or corrupt)",
+                _path);
+        }
+    }
+
+    private static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        var text = new System.Text.StringBuilder("'");
+        foreach (byte b in bytes)
+        {
+            if (b is >= 0x20 and < 0x7f and not (byte)'\\' and not (byte)'\'') text.Append((char)b);
+            else text.Append("\\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return text.Append('\'').ToString();
+    }
+}
+
+/// <summary>Where a row group starts, for error messages.</summary>
+internal readonly record struct ReadContext(string Path, long FirstOrdinal);
