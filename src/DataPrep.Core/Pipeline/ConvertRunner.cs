@@ -111,13 +111,29 @@ public static class ConvertRunner
         try
         {
             await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
+            var trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1" ? new StageTimer() : null;
             IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, cancellationToken);
-            foreach (var stage in stages) stream = stage.RunAsync(stream, context, cancellationToken);
+            if (trace is not null) stream = trace.Wrap("read", stream);
+            foreach (var stage in stages)
+            {
+                stream = stage.RunAsync(stream, context, cancellationToken);
+                if (trace is not null) stream = trace.Wrap(stage.GetType().Name, stream);
+            }
+            var write = Stopwatch.StartNew();
+            write.Stop();
             await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
+                write.Start();
                 await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                write.Stop();
             }
+            var commit = Stopwatch.StartNew();
             await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
+            if (trace is not null)
+            {
+                trace.Print();
+                Console.Error.WriteLine($"trace: sink format {write.Elapsed.TotalSeconds:0.000} s, commit {commit.Elapsed.TotalSeconds:0.000} s");
+            }
         }
         catch
         {
@@ -181,6 +197,32 @@ public static class ConvertRunner
                 context.OnProgress("read", rows);
                 yield return batch;
             }
+        }
+    }
+
+    /// <summary>Inclusive time spent producing each stage's batches (DATAPREP_TRACE=1), for profiling.</summary>
+    private sealed class StageTimer
+    {
+        private readonly List<(string Name, Stopwatch Clock)> _clocks = [];
+
+        public async IAsyncEnumerable<RecordBatch> Wrap(string name, IAsyncEnumerable<RecordBatch> inner)
+        {
+            var clock = new Stopwatch();
+            _clocks.Add((name, clock));
+            await using var e = inner.GetAsyncEnumerator();
+            while (true)
+            {
+                clock.Start();
+                bool more = await e.MoveNextAsync().ConfigureAwait(false);
+                clock.Stop();
+                if (!more) yield break;
+                yield return e.Current;
+            }
+        }
+
+        public void Print()
+        {
+            foreach (var (name, clock) in _clocks) Console.Error.WriteLine($"trace: up to {name} {clock.Elapsed.TotalSeconds:0.000} s (inclusive)");
         }
     }
 

@@ -19,6 +19,12 @@ internal abstract class ColumnBuilder
     /// <summary>Parses <paramref name="utf8"/> into row <paramref name="row"/>; false when it is not a value of this kind.</summary>
     public abstract bool TrySet(int row, ReadOnlySpan<byte> utf8);
 
+    /// <summary>
+    /// Parses field <paramref name="column"/> of the reader's current record into row <paramref name="row"/>.
+    /// Numbers go through CsvHelper's exactly rounded fast_float port (bit-identical to double.Parse).
+    /// </summary>
+    public virtual bool TrySet(int row, CsvHelper.CsvReader reader, int column) => TrySet(row, reader.GetSpan(column));
+
     /// <summary>Marks row <paramref name="row"/> missing.</summary>
     public void SetNull(int row)
     {
@@ -51,6 +57,7 @@ internal abstract class ColumnBuilder
         private readonly double[] _values = new double[capacity];
         public override string Expected => "a number (invariant culture, '.' as decimal point)";
         public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out _values[row]);
+        public override bool TrySet(int row, CsvHelper.CsvReader reader, int column) => reader.TryParse(column, out _values[row]);
         public override Column Build(int length) => new Float64Column(_values, _nulls, length);
     }
 
@@ -59,6 +66,11 @@ internal abstract class ColumnBuilder
         private readonly long[] _values = new long[capacity];
         public override string Expected => "an integer";
         public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseInt64(utf8, out _values[row]);
+        public override bool TrySet(int row, CsvHelper.CsvReader reader, int column)
+        {
+            var span = reader.GetSpan(column);
+            return span[0] != (byte)'+' && reader.TryParse(column, out _values[row]);
+        }
         public override Column Build(int length) => new Int64Column(_values, _nulls, length);
     }
 

@@ -191,7 +191,7 @@ public sealed class CsvSource : IRecordSource
                 {
                     builders[c].SetNull(at);
                 }
-                else if (!builders[c].TrySet(at, span))
+                else if (!builders[c].TrySet(at, r, c))
                 {
                     throw Throw.Format(
                         $"found {Throw.Quote(span)}, expected {builders[c].Expected} because the column is {schema[c].Kind}"

@@ -65,11 +65,19 @@ public static class InputFiles
         {
             throw Throw.Format($"cannot be opened: {e.Message}", path, inner: e);
         }
-        if (IsGzip(path))
+        if (IsGzip(path) || StartsWithGzipMagic(file))
         {
             return new GzipCheckedStream(new GZipStream(file, CompressionMode.Decompress), path);
         }
         return file;
+    }
+
+    private static bool StartsWithGzipMagic(FileStream file)
+    {
+        Span<byte> head = stackalloc byte[2];
+        int n = file.ReadAtLeast(head, 2, throwOnEndOfStream: false);
+        file.Position = 0;
+        return n == 2 && head[0] == 0x1F && head[1] == 0x8B;
     }
 
     /// <summary>Turns the decompressor's InvalidDataException into a message that names the file.</summary>

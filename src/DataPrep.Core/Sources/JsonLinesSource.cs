@@ -91,7 +91,9 @@ public sealed class JsonLinesSource : IRecordSource
             }
             else
             {
+                // A JSON string stays text ("02134" keeps its zero) unless every value is a date or time.
                 kind = ValueParser.Infer(parser.Samples[i]);
+                if (parser.StringSeen.Contains(i) && kind is not (ColumnKind.Timestamp or ColumnKind.String)) kind = ColumnKind.String;
             }
             fields[i] = new Field(names[i], kind);
         }
@@ -223,6 +225,9 @@ public sealed class JsonLinesSource : IRecordSource
         /// <summary>Per column, the non-missing sampled values as UTF-8 text (inference only).</summary>
         public List<List<byte[]>> Samples { get; } = [];
 
+        /// <summary>Columns that held at least one JSON string in the sample.</summary>
+        public HashSet<int> StringSeen { get; } = [];
+
         private string Path => _source._path;
 
         private void AddColumn(string name)
@@ -313,6 +318,7 @@ public sealed class JsonLinesSource : IRecordSource
             if (builders is null)
             {
                 Samples[col].Add(value.ToArray());
+                if (token == JsonTokenType.String) StringSeen.Add(col);
                 return;
             }
             if (builders[col].TrySet(at, value)) return;
@@ -406,11 +412,8 @@ public sealed class JsonLinesSource : IRecordSource
             int from = (int)Math.Clamp(position - 20, 0, line.Length);
             int to = (int)Math.Clamp(position + 20, from, line.Length);
             string near = to > from ? $" near {Throw.Quote(line[from..to], 60)}" : " at the end of the line";
-            string hint = line.Length >= 2 && line[0] == 0x1F && line[1] == 0x8B
-                ? ". The file looks gzip-compressed; give it a .gz name"
-                : "";
             return Throw.Format(
-                $"is not valid JSON at byte {position + 1} of the line{near} ({reason}); expected one complete JSON object per line{hint}",
+                $"is not valid JSON at byte {position + 1} of the line{near} ({reason}); expected one complete JSON object per line",
                 Path, lineNumber, row, inner: e);
         }
     }

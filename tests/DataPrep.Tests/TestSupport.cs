@@ -1,0 +1,62 @@
+using System.Text;
+using DataPrep.Cli;
+
+namespace DataPrep.Tests;
+
+/// <summary>A temporary folder removed after the test.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dataprep-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name, string content)
+    {
+        var p = Combine(name);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(p)!);
+        System.IO.File.WriteAllText(p, content, new UTF8Encoding(false));
+        return p;
+    }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Runs the real CLI in-process and captures its output.</summary>
+public static class Cli
+{
+    public sealed record Result(int Code, string Out, string Err);
+
+    public static Result Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = DataPrepCli.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
+        return new Result(code, stdout.ToString(), stderr.ToString());
+    }
+}
+
+public static class Paths
+{
+    /// <summary>The repository root (where DataPrep.sln is).</summary>
+    public static string Repo { get; } = FindRepo();
+
+    public static string SampleData(string name) => Path.Combine(Repo, "sample-data", name);
+
+    public static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "Fixtures", .. parts]);
+
+    private static string FindRepo()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DataPrep.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("DataPrep.sln not found above " + AppContext.BaseDirectory);
+    }
+}
