@@ -31,7 +31,7 @@ public sealed class TempDir : IDisposable
 }
 
 /// <summary>Runs the real CLI in-process and captures its output.</summary>
-public static class Cli
+public static class CliRunner
 {
     public sealed record Result(int Code, string Out, string Err);
 

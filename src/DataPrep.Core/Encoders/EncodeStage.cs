@@ -96,7 +96,7 @@ public sealed class EncodeStage : IPipelineStage
         {
             var field = plan.Input[plan.LabelIndex];
             record.Label = new LabelRecord { Name = field.Name, Kind = field.Kind };
-            if (field.Kind == ColumnKind.String) record.Label.Classes = TrainValues(batches, plan.LabelIndex);
+            if (field.Kind == ColumnKind.String) record.Label.Classes = TrainValues(batches, plan.LabelIndex, fill: null);
         }
         int offset = 0;
         foreach (var (i, enc) in plan.Features)
@@ -104,9 +104,10 @@ public sealed class EncodeStage : IPipelineStage
             var field = plan.Input[i];
             var fr = new FeatureRecord { Name = field.Name, Kind = field.Kind, Encoding = enc.ToString().ToLowerInvariant(), Offset = offset };
             if (field.Kind == ColumnKind.Boolean && enc == FeatureEncoding.None) fr.Encoding = "boolean01";
-            if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot) fr.Vocabulary = TrainValues(batches, i);
-            if (enc == FeatureEncoding.OneHot) fr.Width = fr.Vocabulary!.Count + 1;
             if (options.Missing == MissingPolicy.Fill) fr.Fill = FitFill(batches, i, field, options.FillValue!);
+            // A filled category is a category like any other, so the fill joins the vocabulary when train needs it.
+            if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot) fr.Vocabulary = TrainValues(batches, i, fr.Fill);
+            if (enc == FeatureEncoding.OneHot) fr.Width = fr.Vocabulary!.Count + 1;
             record.Features.Add(fr);
             offset += fr.Width;
         }
@@ -136,7 +137,7 @@ public sealed class EncodeStage : IPipelineStage
         return (n == 0 ? 0 : sum / n).ToString("R", CultureInfo.InvariantCulture);
     }
 
-    private static List<string> TrainValues(IReadOnlyList<RecordBatch> batches, int col)
+    private static List<string> TrainValues(IReadOnlyList<RecordBatch> batches, int col, string? fill)
     {
         var set = new HashSet<string>(StringComparer.Ordinal);
         foreach (var b in batches)
@@ -144,7 +145,9 @@ public sealed class EncodeStage : IPipelineStage
             var c = b.Columns[col];
             for (int r = 0; r < b.RowCount; r++)
             {
-                if (IsTrain(b, r) && !c.IsNull(r)) set.Add(TextOf(c, r));
+                if (!IsTrain(b, r)) continue;
+                if (!c.IsNull(r)) set.Add(TextOf(c, r));
+                else if (fill is not null) set.Add(fill);
             }
         }
         return set.Order(StringComparer.Ordinal).ToList();

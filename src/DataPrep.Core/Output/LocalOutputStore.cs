@@ -7,7 +7,7 @@ namespace DataPrep.Output;
 public sealed class LocalOutputStore : IOutputStore
 {
     /// <summary>The top-level entries a run owns: replaced as a whole when overwriting.</summary>
-    private static readonly string[] s_managed = ["train", "validation", "test", "_dataprep"];
+    private static readonly string[] s_managed = ["train", "validation", "test", "data", "_dataprep"];
 
     private readonly string _root;
     private string? _staging;

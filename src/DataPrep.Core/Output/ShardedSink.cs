@@ -67,9 +67,9 @@ public sealed class ShardedSink : IRecordSink
         int start = 0;
         while (start < batch.RowCount)
         {
-            var tag = tags?[start] ?? SplitTag.Train;
+            var tag = tags?[start] ?? SplitTag.None;
             int end = start + 1;
-            while (end < batch.RowCount && (tags?[end] ?? SplitTag.Train) == tag) end++;
+            while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag) end++;
             Append(batch, start, end - start, tag, cancellationToken);
             start = end;
         }
@@ -116,10 +116,10 @@ public sealed class ShardedSink : IRecordSink
     {
         var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
         long total = _pending.Values.Sum(l => l.Sum(p => (long)p.Chunk.RecordEnds.Length));
-        foreach (var tag in SplitNames.All)
+        foreach (var tag in (SplitTag[])[.. SplitNames.All, SplitTag.None])
         {
             if (!_pending.TryGetValue(tag, out var chunks) || chunks.Count == 0) continue;
-            var report = context.Report.Splits.TryGetValue(tag.Name(), out var existing) ? existing : context.Report.Splits[tag.Name()] = new SplitReport();
+            var report = context.Report.Splits.TryGetValue(ChannelName(tag), out var existing) ? existing : context.Report.Splits[ChannelName(tag)] = new SplitReport();
             report.Rows = chunks.Sum(c => (long)c.Chunk.RecordEnds.Length);
             report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
             if (_labels.GetValueOrDefault(tag) is { } counts)
@@ -132,6 +132,9 @@ public sealed class ShardedSink : IRecordSink
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The folder of a split; rows without a split (apply) go to "data".</summary>
+    public static string ChannelName(SplitTag tag) => tag == SplitTag.None ? "data" : tag.Name();
+
     private static int CompareNumericText(string a, string b)
     {
         bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
@@ -142,7 +145,7 @@ public sealed class ShardedSink : IRecordSink
     private async Task WriteSplitAsync(SplitTag tag, List<Pending> chunks, SplitReport report, CancellationToken cancellationToken)
     {
         var cuts = ShardPlanner.Plan(chunks.Select(c => c.Chunk).ToList(), _shards);
-        string name = tag.Name();
+        string name = ChannelName(tag);
         var lineage = _lineage ? new StringBuilder("row_id,source,source_row,shard,record,content_hash\n") : null;
         Stream? lineageStream = _lineage ? await _store.CreateAsync($"_dataprep/lineage/{name}.csv", cancellationToken).ConfigureAwait(false) : null;
         int shard = -1;

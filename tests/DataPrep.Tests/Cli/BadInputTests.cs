@@ -1,0 +1,173 @@
+using System.Text;
+
+namespace DataPrep.Tests.Cli;
+
+/// <summary>
+/// Every kind of bad input: a one-paragraph error naming file, line, column, what was found and what was
+/// expected; a non-zero exit code; and no partial output left behind.
+/// </summary>
+public class BadInputTests
+{
+    private static (CliRunner.Result R, string Out) Convert(TempDir tmp, string input, params string[] extra)
+    {
+        var outDir = tmp.Combine("out");
+        var r = CliRunner.Run(["convert", input, "--out", outDir, "--quiet", .. extra]);
+        return (r, outDir);
+    }
+
+    private static void AssertFailed(CliRunner.Result r, string outDir, int code, params string[] fragments)
+    {
+        Assert.Equal(code, r.Code);
+        Assert.StartsWith("error: ", r.Err);
+        Assert.Single(r.Err.TrimEnd('\n').Split('\n'));
+        foreach (var f in fragments) Assert.Contains(f, r.Err);
+        Assert.False(Directory.Exists(outDir), "no output folder is left behind");
+    }
+
+    [Fact]
+    public void Ragged_row()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("ragged.csv", "y,a,b\n1,2,3\n0,5\n1,7,8\n");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "ragged.csv", "line 3", "found 2 fields", "expected the header's 3", "'0,5'");
+    }
+
+    [Fact]
+    public void Unterminated_quote()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("quote.csv", "y,a\n1,2\n0,\"3\n1,4\n");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "quote.csv", "line 3", "quot", "expected every quoted field to be closed");
+    }
+
+    [Fact]
+    public void Non_number_in_a_numeric_column()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("nan.csv", "y,price\n1,2.5\n0,abc\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--column-type", "price=float");
+        AssertFailed(r, o, 3, "nan.csv", "line 3", "row 2", "column 'price'", "found 'abc'", "expected a number");
+    }
+
+    [Fact]
+    public void Non_number_after_the_inference_sample()
+    {
+        using var tmp = new TempDir();
+        var sb = new StringBuilder("y,x\n");
+        for (int i = 0; i < 10_050; i++) sb.Append(i % 2).Append(',').Append(i).Append('\n');
+        sb.Append("1,12 kg\n");
+        var input = tmp.File("late.csv", sb.ToString());
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "late.csv", "line 10052", "column 'x'", "found '12 kg'", "expected an integer", "--column-type x=string");
+    }
+
+    [Fact]
+    public void Empty_file()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("empty.csv", "");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "empty.csv", "is empty", "expected a header row");
+    }
+
+    [Fact]
+    public void Header_only_file()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("header.csv", "y,a,b\n");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "header.csv", "line 2", "no data rows", "expected at least one data row");
+    }
+
+    [Fact]
+    public void Duplicate_column_names()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("dup.csv", "y,a,a\n1,2,3\n");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "dup.csv", "line 1", "'a' twice", "columns 1 and 2", "expected unique column names");
+    }
+
+    [Fact]
+    public void Unknown_label()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("ok.csv", "Target,a\n1,2\n");
+        var (r, o) = Convert(tmp, input, "--label", "target");
+        AssertFailed(r, o, 2, "--label names column 'target'", "did you mean 'Target'?", "expected one of: Target, a");
+    }
+
+    [Fact]
+    public void Fractions_that_do_not_sum_to_one()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("ok.csv", "y,a\n1,2\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--split", "80/10/5");
+        AssertFailed(r, o, 2, "sum to 0.95", "train 0.8, validation 0.1, test 0.05", "expected them to sum to 1");
+    }
+
+    [Fact]
+    public void Corrupt_gzip()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.Combine("bad.csv.gz");
+        File.WriteAllBytes(input, [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3]);
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "bad.csv.gz", "not a valid gzip file", "expected gzip-compressed data");
+    }
+
+    [Fact]
+    public void A_text_feature_without_an_encoding_names_the_fix()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("text.csv", "y,color\n1,red\n");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 2, "Feature 'color' holds text", "--encode color=onehot", "--drop color");
+    }
+
+    [Fact]
+    public void Missing_value_by_default_is_an_error_naming_row_and_column()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("missing.csv", "y,a\n1,2\n0,\n");
+        var (r, o) = Convert(tmp, input, "--label", "y");
+        AssertFailed(r, o, 3, "missing.csv", "row 2", "column 'a'", "found a missing value", "--missing drop");
+    }
+
+    [Fact]
+    public void An_output_folder_holding_a_run_is_refused_and_kept_intact()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("ok.csv", "y,a\n1,2\n0,3\n1,4\n0,5\n1,6\n");
+        var outDir = tmp.Combine("out");
+        Assert.Equal(0, CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--quiet").Code);
+        var before = File.ReadAllBytes(Path.Combine(outDir, "_dataprep", "run.json"));
+        var r = CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--seed", "9", "--quiet");
+        Assert.Equal(4, r.Code);
+        Assert.Contains("already holds a DataPrep run", r.Err);
+        Assert.Contains("--overwrite", r.Err);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "_dataprep", "run.json")));
+        Assert.False(Directory.EnumerateDirectories(outDir, ".dataprep-staging-*").Any());
+
+        Assert.Equal(0, CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--seed", "9", "--overwrite", "--quiet").Code);
+        Assert.NotEqual(before, File.ReadAllBytes(Path.Combine(outDir, "_dataprep", "run.json")));
+    }
+
+    [Fact]
+    public void A_failure_after_output_started_leaves_an_earlier_run_untouched()
+    {
+        using var tmp = new TempDir();
+        var good = tmp.File("good.csv", "y,a\n1,2\n0,3\n1,4\n");
+        var outDir = tmp.Combine("out");
+        Assert.Equal(0, CliRunner.Run("convert", good, "--out", outDir, "--label", "y", "--quiet").Code);
+        var snapshot = Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Order().Select(f => (f, File.ReadAllBytes(f))).ToList();
+        var bad = tmp.File("bad.csv", "y,a\n1,2\n0,x\n");
+        var r = CliRunner.Run("convert", bad, "--out", outDir, "--label", "y", "--column-type", "a=int", "--overwrite", "--quiet");
+        Assert.Equal(3, r.Code);
+        var after = Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Order().Select(f => (f, File.ReadAllBytes(f))).ToList();
+        Assert.Equal(snapshot.Select(s => s.f), after.Select(s => s.f));
+        Assert.True(snapshot.Zip(after).All(p => p.First.Item2.AsSpan().SequenceEqual(p.Second.Item2)));
+    }
+}

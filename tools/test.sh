@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the whole test suite from a fresh clone: restores, builds warning-free (warnings are errors),
+# runs every test, and prints one closing line "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+command -v dotnet >/dev/null || { echo "error: the .NET SDK 10 is needed (dotnet not on PATH)" >&2; exit 1; }
+
+dotnet build DataPrep.sln -c Release -nologo -v quiet
+log=$(mktemp)
+set +e
+dotnet test DataPrep.sln -c Release --no-build -nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# dotnet test prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T" per test assembly.
+awk '/(Passed|Failed)! +- +Failed:/ {
+       gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit "$status"
