@@ -7,9 +7,10 @@
 // "style" (unit interval, standard-normal-ish, large magnitude, coarse, tiny),
 // 6-9 significant digits. ~90 MB for the defaults.
 //
-// Only +, *, floor and Number#toFixed / Number#toPrecision are used (no
-// Math.log/sin/exp), all of which are exactly specified by ECMAScript, so the
-// bytes are identical on every platform and Node version.
+// Own PRNG (splitmix32 seeding xoshiro128**, 32-bit integer ops), and only
+// +, *, /, floor and Number#toFixed / #toPrecision on the draws (no
+// Math.log/sin/exp): all exactly specified by ECMAScript, so the bytes are
+// identical on every platform and Node version.
 //
 // A marker file PATH.marker (JSON: generator version, parameters, size,
 // sha256) lets repeated runs skip regeneration; the file is re-hashed to make

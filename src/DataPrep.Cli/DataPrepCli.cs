@@ -176,7 +176,7 @@ public static class DataPrepCli
         return cmd;
     }
 
-    private static SourceRegistry Registry() => new SourceRegistry();
+    private static SourceRegistry Registry() => new SourceRegistry().AddParquet();
 
     private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport>> run)
     {

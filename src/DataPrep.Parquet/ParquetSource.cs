@@ -1,36 +1,39 @@
 using System.Runtime.CompilerServices;
 using DataPrep.Data;
 using Parquet;
-using Parquet.Meta.Proto;
 using Parquet.Schema;
+using Field = DataPrep.Data.Field;
 
 namespace DataPrep.Sources;
 
 /// <summary>
 /// Reads a Parquet file with Parquet.Net: flat (top-level, non-repeated) columns, REQUIRED or OPTIONAL,
-/// any codec Parquet.Net decodes (uncompressed, snappy, gzip, zstd, LZ4_RAW, brotli), one batch per
-/// row group (row groups larger than <see cref="SourceOptions.BatchRows"/> are split).
+/// any codec Parquet.Net decodes (uncompressed, snappy, gzip, zstd, LZ4_RAW, brotli), format v1 and v2
+/// encodings, one batch per row group (row groups larger than <see cref="SourceOptions.BatchRows"/> are split).
 /// </summary>
 /// <remarks>
 /// <para>Types map as follows; <see cref="SourceOptions.ColumnTypes"/> may pick another kind where the
-/// conversion is lossless or textual (an integer as Float64 or String, a string parsed as a number, …):</para>
+/// conversion is lossless or textual (an integer as Float64 or String, a string parsed as a number, …);
+/// any other override is a <see cref="PipelineValidationException"/> that lists what the column can be:</para>
 /// <list type="bullet">
 /// <item>signed and unsigned integers of every width → <see cref="ColumnKind.Int64"/> (a UINT64 above
-/// <see cref="long.MaxValue"/> is an error naming the row);</item>
-/// <item>FLOAT, DOUBLE → <see cref="ColumnKind.Float64"/> (FLOAT widened exactly);</item>
-/// <item>DECIMAL(p,s) → <see cref="ColumnKind.Float64"/>, the nearest double to the exact decimal value:
+/// <see cref="long.MaxValue"/> is an error naming the row; read such a column as Float64 or String);</item>
+/// <item>FLOAT, DOUBLE, FLOAT16 → <see cref="ColumnKind.Float64"/> (widened exactly);</item>
+/// <item>DECIMAL(p,s) → <see cref="ColumnKind.Float64"/>, the double nearest to the exact decimal value:
 /// exact up to 15 significant digits, rounded beyond (a DECIMAL(20,4) such as 9999999999999999.9999
-/// reads as 1E16). Read it as String to keep every digit;</item>
+/// reads as 1E16). Read it as String to keep every digit (the text has exactly s decimals);</item>
 /// <item>BOOLEAN → <see cref="ColumnKind.Boolean"/>;</item>
 /// <item>strings (UTF8/STRING, ENUM, JSON) and UUID → <see cref="ColumnKind.String"/>;</item>
 /// <item>DATE, TIMESTAMP (millis, micros, nanos; INT96) → <see cref="ColumnKind.Timestamp"/> as UTC
 /// ticks. A timestamp not adjusted to UTC (a "local" or naive timestamp) is taken as UTC, the same as a
-/// CSV date-time without an offset. Nanoseconds are cut to 100 ns ticks by Parquet.Net, toward the
-/// Unix epoch;</item>
+/// CSV date-time without an offset. Nanoseconds are rounded down to the 100 ns tick (toward the past).
+/// A value outside the years 1–9999 (such as DuckDB's 'infinity') is an error naming the row;</item>
 /// <item>TIME → <see cref="ColumnKind.Float64"/> seconds since midnight;</item>
-/// <item>BYTE_ARRAY without a string annotation, FIXED_LEN_BYTE_ARRAY → <see cref="ColumnKind.Binary"/>.</item>
+/// <item>BYTE_ARRAY without a string annotation, FIXED_LEN_BYTE_ARRAY → <see cref="ColumnKind.Binary"/>
+/// (String if requested, when the bytes are UTF-8).</item>
 /// </list>
-/// <para>LIST, MAP, STRUCT and repeated columns are rejected with an error naming the column.</para>
+/// <para>LIST, MAP, STRUCT and repeated columns, INTERVAL columns, and BOOLEAN columns whose values are
+/// RLE-encoded (which Parquet.Net 6.1 misreads) are rejected with an error naming the column.</para>
 /// <para>Row ids follow <see cref="CsvSource"/>: the 1-based row ordinal within the file, counted across
 /// row groups, folded with the source index by <see cref="RowInfo.MakeRowId"/>.</para>
 /// </remarks>
@@ -41,7 +44,6 @@ public sealed class ParquetSource : IRecordSource
     private readonly string _path;
     private readonly SourceOptions _options;
     private Schema? _schema;
-    private ParquetColumnPlan[] _plans = [];
 
     /// <summary>Creates a source for one Parquet file (a .gz-compressed one is decompressed into memory).</summary>
     public ParquetSource(string path, SourceOptions? options = null)
@@ -60,7 +62,7 @@ public sealed class ParquetSource : IRecordSource
         if (_schema is not null) return _schema;
         await using var reader = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var (schema, plans) = Plan(reader.Schema);
-        _plans = plans;
+        CheckEncodings(reader, plans);
         _schema = schema;
         return schema;
     }
@@ -76,6 +78,7 @@ public sealed class ParquetSource : IRecordSource
         {
             throw Throw.Format($"changed while being read: its columns are now {current}, expected {schema} as when it was opened", _path);
         }
+        CheckEncodings(reader, plans);
         int batchRows = Math.Max(1, _options.BatchRows);
         int groups = reader.RowGroupCount;
         long ordinal = 0;
@@ -129,6 +132,42 @@ public sealed class ParquetSource : IRecordSource
         return (columns, rows);
     }
 
+    /// <summary>
+    /// Refuses what Parquet.Net would read wrongly: it reads RLE-encoded BOOLEAN values (written by some
+    /// data page v2 writers) as all false, or fails on them, so such a file is an error before any row is read.
+    /// </summary>
+    private void CheckEncodings(ParquetReader reader, ParquetColumnPlan[] plans)
+    {
+        long firstOrdinal = 1;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            var rowGroup = reader.OpenRowGroupReader(g);
+            foreach (var plan in plans)
+            {
+                if (plan.Field.ClrType == typeof(bool) && HasRleValues(rowGroup.GetMetadata(plan.Field)?.MetaData))
+                {
+                    throw Throw.Format(
+                        $"row group {g + 1} of {reader.RowGroupCount} holds RLE-encoded BOOLEAN values, which the Parquet reader DataPrep uses (Parquet.Net) cannot decode correctly; expected PLAIN-encoded booleans. Rewrite the file with PLAIN booleans or data page v1 (DuckDB and pyarrow write those by default), or drop the column",
+                        _path, row: firstOrdinal, column: plan.Name);
+                }
+            }
+            firstOrdinal += rowGroup.RowCount;
+        }
+    }
+
+    /// <summary>Whether a BOOLEAN column chunk's values (not just its levels) are RLE-encoded.</summary>
+    private static bool HasRleValues(global::Parquet.Meta.ColumnMetaData? meta)
+    {
+        if (meta is null) return false;
+        if (meta.EncodingStats is { Count: > 0 } stats)
+        {
+            return stats.Any(s => s.Encoding == global::Parquet.Meta.Encoding.RLE
+                && s.PageType is global::Parquet.Meta.PageType.DATA_PAGE or global::Parquet.Meta.PageType.DATA_PAGE_V2);
+        }
+        // Without page statistics: RLE listed and PLAIN not (levels are RLE too, so RLE alone says little).
+        return meta.Encodings.Contains(global::Parquet.Meta.Encoding.RLE) && !meta.Encodings.Contains(global::Parquet.Meta.Encoding.PLAIN);
+    }
+
     private static RowInfo MakeRows(int sourceIndex, long firstOrdinal, int count)
     {
         var ids = new long[count];
@@ -155,7 +194,7 @@ public sealed class ParquetSource : IRecordSource
         {
             if (!seen.TryAdd(names[i], i))
             {
-                throw Throw.Format($"names column '{names[i]}' twice (columns {seen[names[i]]} and {i}, 0-based); expected unique column names", _path, column: names[i]);
+                throw Throw.Format($"has two columns named '{names[i]}' (columns {seen[names[i]]} and {i}, 0-based); expected unique column names", _path, column: names[i]);
             }
         }
         foreach (var key in _options.ColumnTypes.Keys)
@@ -212,8 +251,7 @@ public sealed class ParquetSource : IRecordSource
             {
                 return await ParquetReader.CreateAsync(stream, new ParquetOptions(), leaveStreamOpen: false, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or ThriftProtocolException or InvalidDataException or ParquetException
-                or NotSupportedException or InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException or EndOfStreamException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 throw Throw.Format(
                     $"has a corrupt footer ({e.Message.TrimEnd('.')}); expected a Parquet file whose footer (the schema and row group index before the trailing magic PAR1) can be decoded",
@@ -234,12 +272,10 @@ public sealed class ParquetSource : IRecordSource
         Span<byte> tail = stackalloc byte[4];
         stream.Position = 0;
         int got = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-        string kind = Path.GetExtension(InputFiles.WithoutCompression(_path)).Equals(".parquet", StringComparison.OrdinalIgnoreCase)
-            ? "" : " (chosen by --format parquet)";
         if (got < 4 || !head.SequenceEqual(Magic))
         {
             string found = length == 0 ? "an empty file" : $"{Printable(head[..got])} at the start";
-            throw Throw.Format($"is not a Parquet file{kind}: found {found}, expected a Parquet file starting and ending with the magic bytes PAR1", _path);
+            throw Throw.Format($"is not a Parquet file: found {found}, expected a Parquet file starting and ending with the magic bytes PAR1", _path);
         }
         if (length < 12)
         {

@@ -119,6 +119,14 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Corrupt_parquet()
+    {
+        using var tmp = new TempDir();
+        var (r, o) = Convert(tmp, Paths.Fixture("parquet", "corrupt.parquet"), "--label", "first");
+        AssertFailed(r, o, 3, "corrupt.parquet", "PAR1", "expected a complete Parquet file");
+    }
+
+    [Fact]
     public void A_text_feature_without_an_encoding_names_the_fix()
     {
         using var tmp = new TempDir();

@@ -187,6 +187,24 @@ public class ConvertEndToEndTests
     }
 
     [Fact]
+    public void Parquet_written_by_duckdb_converts_like_any_input()
+    {
+        using var tmp = new TempDir();
+        var outDir = tmp.Combine("pq");
+        var r = CliRunner.Run("convert", Paths.Fixture("parquet", "dict.parquet"), "--out", outDir, "--label", "bucket",
+            "--drop", "id", "--categorical", "onehot", "--missing", "fill:unknown", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        var expected = File.ReadAllLines(Paths.Fixture("parquet", "expected-dict.jsonl")).Length;
+        var lines = new[] { "train", "validation", "test" }.SelectMany(s => File.ReadAllLines(Path.Combine(outDir, s, "part-00000.csv"))).ToList();
+        Assert.Equal(expected, lines.Count);
+        using var run = RunRecord(outDir);
+        var vocabulary = run.RootElement.GetProperty("encoding").GetProperty("features")[0].GetProperty("vocabulary").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("unknown", vocabulary);
+        // label + one-hot width (vocabulary + unseen column)
+        Assert.All(lines, l => Assert.Equal(1 + vocabulary.Count + 1, l.Split(',').Length));
+    }
+
+    [Fact]
     public void Missing_values_can_be_dropped_or_filled_and_are_counted()
     {
         using var tmp = new TempDir();

@@ -1,0 +1,30 @@
+namespace DataPrep.Sources;
+
+/// <summary>Creates <see cref="ParquetSource"/>s for .parquet files (optionally .gz) and for --format parquet.</summary>
+public sealed class ParquetSourceFactory : ISourceFactory
+{
+    private static readonly string[] Extensions = [".parquet", ".parq"];
+
+    /// <inheritdoc />
+    public bool CanRead(string path, string? format)
+    {
+        if (format is not null) return format.Equals("parquet", StringComparison.OrdinalIgnoreCase);
+        string ext = Path.GetExtension(InputFiles.WithoutCompression(path));
+        return Extensions.Contains(ext, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <inheritdoc />
+    public IRecordSource Create(string path, SourceOptions options) => new ParquetSource(path, options);
+}
+
+/// <summary>Adds the Parquet format to a <see cref="SourceRegistry"/>.</summary>
+public static class ParquetSourceRegistration
+{
+    /// <summary>Registers <see cref="ParquetSourceFactory"/>, so .parquet inputs and --format parquet are read with <see cref="ParquetSource"/>.</summary>
+    /// <returns>The same registry, for chaining.</returns>
+    public static SourceRegistry AddParquet(this SourceRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return registry.Register(new ParquetSourceFactory());
+    }
+}
