@@ -53,6 +53,54 @@ public abstract class Column
         };
     }
 
+    /// <summary>
+    /// Gathers rows from several columns of one kind without concatenating them first: output row i is
+    /// row <paramref name="row"/>[i] of part <paramref name="part"/>[i].
+    /// </summary>
+    public static Column Gather(IReadOnlyList<Column> parts, ReadOnlySpan<int> part, ReadOnlySpan<int> row)
+    {
+        if (parts.Count == 1) return parts[0].Take(row);
+        return parts[0] switch
+        {
+            Float64Column => new Float64Column(GatherValues<double>(parts, part, row), GatherNulls(parts, part, row), row.Length),
+            Int64Column => new Int64Column(GatherValues<long>(parts, part, row), GatherNulls(parts, part, row), row.Length),
+            BooleanColumn => new BooleanColumn(GatherValues<bool>(parts, part, row), GatherNulls(parts, part, row), row.Length),
+            StringColumn => new StringColumn(GatherValues<string?>(parts, part, row), row.Length),
+            TimestampColumn => new TimestampColumn(GatherValues<long>(parts, part, row), GatherNulls(parts, part, row), row.Length),
+            BinaryColumn => new BinaryColumn(GatherValues<ReadOnlyMemory<byte>>(parts, part, row), GatherNulls(parts, part, row), row.Length),
+            // Sparse rows vary in length: concatenating first keeps this simple and they are rare in bulk.
+            _ => Concat(parts).Take(GlobalRows(parts, part, row)),
+        };
+    }
+
+    private static T[] GatherValues<T>(IReadOnlyList<Column> parts, ReadOnlySpan<int> part, ReadOnlySpan<int> row)
+    {
+        var arrays = new T[parts.Count][];
+        for (int p = 0; p < arrays.Length; p++) arrays[p] = ((DenseColumn<T>)parts[p]).Values;
+        var result = new T[row.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = arrays[part[i]][row[i]];
+        return result;
+    }
+
+    private static bool[]? GatherNulls(IReadOnlyList<Column> parts, ReadOnlySpan<int> part, ReadOnlySpan<int> row)
+    {
+        bool any = false;
+        foreach (var p in parts) any |= p.Nulls is not null;
+        if (!any) return null;
+        var result = new bool[row.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = parts[part[i]].IsNull(row[i]);
+        return result;
+    }
+
+    private static int[] GlobalRows(IReadOnlyList<Column> parts, ReadOnlySpan<int> part, ReadOnlySpan<int> row)
+    {
+        var offsets = new int[parts.Count];
+        for (int p = 1; p < offsets.Length; p++) offsets[p] = offsets[p - 1] + parts[p - 1].Length;
+        var result = new int[row.Length];
+        for (int i = 0; i < result.Length; i++) result[i] = offsets[part[i]] + row[i];
+        return result;
+    }
+
     private protected static bool[]? TakeNulls(bool[]? nulls, ReadOnlySpan<int> rows)
     {
         if (nulls is null) return null;

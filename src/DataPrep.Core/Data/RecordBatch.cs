@@ -101,6 +101,9 @@ public sealed class RecordBatch
         Rows = rows;
     }
 
+    /// <summary>Below this many cells a gather runs on one thread.</summary>
+    private const long ParallelCells = 1 << 16;
+
     /// <summary>The schema.</summary>
     public Schema Schema { get; }
 
@@ -120,8 +123,41 @@ public sealed class RecordBatch
     public RecordBatch Take(ReadOnlySpan<int> rows)
     {
         var cols = new Column[Columns.Count];
-        for (int c = 0; c < cols.Length; c++) cols[c] = Columns[c].Take(rows);
+        if ((long)rows.Length * cols.Length < ParallelCells)
+        {
+            for (int c = 0; c < cols.Length; c++) cols[c] = Columns[c].Take(rows);
+        }
+        else
+        {
+            // Gathers are memory-bound and independent per column: spread the columns over the cores.
+            var picked = rows.ToArray();
+            Parallel.For(0, cols.Length, c => cols[c] = Columns[c].Take(picked));
+        }
         return new RecordBatch(Schema, cols, rows.Length, Rows.Take(rows));
+    }
+
+    /// <summary>
+    /// A batch of rows picked from several batches of one schema (row i = row <paramref name="row"/>[i] of
+    /// batch <paramref name="part"/>[i]), with the given split tag, without concatenating them first.
+    /// </summary>
+    public static RecordBatch Gather(IReadOnlyList<RecordBatch> batches, int[] part, int[] row, SplitTag? tag = null)
+    {
+        var schema = batches[0].Schema;
+        var cols = new Column[schema.Count];
+        Parallel.For(0, cols.Length, c => cols[c] = Column.Gather(batches.Select(b => b.Columns[c]).ToArray(), part, row));
+        int n = row.Length;
+        var ids = new long[n];
+        var src = new int[n];
+        var srow = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            var info = batches[part[i]].Rows;
+            ids[i] = info.RowIds[row[i]];
+            src[i] = info.Sources[row[i]];
+            srow[i] = info.SourceRows[row[i]];
+        }
+        SplitTag[]? tags = tag is { } t ? Enumerable.Repeat(t, n).ToArray() : null;
+        return new RecordBatch(schema, cols, n, new RowInfo(ids, src, srow, tags));
     }
 
     /// <summary>The same rows with other row info (for example split tags).</summary>
@@ -136,7 +172,7 @@ public sealed class RecordBatch
         }
         if (batches.Count == 1) return batches[0];
         var cols = new Column[schema.Count];
-        for (int c = 0; c < cols.Length; c++) cols[c] = Column.Concat(batches.Select(b => b.Columns[c]).ToArray());
+        Parallel.For(0, cols.Length, c => cols[c] = Column.Concat(batches.Select(b => b.Columns[c]).ToArray()));
         return new RecordBatch(schema, cols, batches.Sum(b => b.RowCount), RowInfo.Concat(batches));
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using DataPrep.Data;
 using DataPrep.Formats;
 using DataPrep.Pipeline;
@@ -25,7 +26,7 @@ public sealed class ShardedSink : IRecordSink
     private readonly int _threads;
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
-    private readonly Dictionary<SplitTag, List<Pending>> _pending = [];
+    private readonly Dictionary<SplitTag, SplitWriter> _writers = [];
     private readonly Dictionary<SplitTag, Dictionary<string, long>?> _labels = [];
     private RunContext? _context;
     private long _written;
@@ -51,17 +52,17 @@ public sealed class ShardedSink : IRecordSink
     }
 
     /// <inheritdoc />
-    public async ValueTask OpenAsync(Schema schema, RunContext context, CancellationToken cancellationToken)
+    public ValueTask OpenAsync(Schema schema, RunContext context, CancellationToken cancellationToken)
     {
         _format.Validate(schema, _hasLabel);
         _context = context;
         context.Report.ContentType = _format.ContentType;
         context.Report.Output = _store.Location;
-        await Task.CompletedTask.ConfigureAwait(false);
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    public ValueTask WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
+    public async ValueTask WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
     {
         var tags = batch.Rows.Splits;
         int start = 0;
@@ -70,15 +71,14 @@ public sealed class ShardedSink : IRecordSink
             var tag = tags?[start] ?? SplitTag.None;
             int end = start + 1;
             while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag) end++;
-            Append(batch, start, end - start, tag, cancellationToken);
+            await AppendAsync(batch, start, end - start, tag, cancellationToken).ConfigureAwait(false);
             start = end;
         }
         _written += batch.RowCount;
         _context?.OnProgress("write", _written);
-        return ValueTask.CompletedTask;
     }
 
-    private void Append(RecordBatch batch, int start, int count, SplitTag tag, CancellationToken cancellationToken)
+    private async ValueTask AppendAsync(RecordBatch batch, int start, int count, SplitTag tag, CancellationToken cancellationToken)
     {
         int chunks = (count + ChunkRows - 1) / ChunkRows;
         var results = new Pending[chunks];
@@ -88,9 +88,9 @@ public sealed class ShardedSink : IRecordSink
             var rows = Enumerable.Range(s, n).ToArray();
             results[k] = new Pending(_format.Format(batch, s, n), batch.Rows.Take(rows));
         });
-        if (!_pending.TryGetValue(tag, out var list)) _pending[tag] = list = [];
-        list.AddRange(results);
         CountLabels(batch, start, count, tag);
+        if (!_writers.TryGetValue(tag, out var writer)) _writers[tag] = writer = new SplitWriter(this, ChannelName(tag), cancellationToken);
+        foreach (var r in results) await writer.AddAsync(r).ConfigureAwait(false);
     }
 
     private void CountLabels(RecordBatch batch, int start, int count, SplitTag tag)
@@ -115,18 +115,21 @@ public sealed class ShardedSink : IRecordSink
     public async ValueTask CommitAsync(CancellationToken cancellationToken)
     {
         var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
-        long total = _pending.Values.Sum(l => l.Sum(p => (long)p.Chunk.RecordEnds.Length));
+        var reports = new List<(SplitTag Tag, SplitReport Report)>();
         foreach (var tag in (SplitTag[])[.. SplitNames.All, SplitTag.None])
         {
-            if (!_pending.TryGetValue(tag, out var chunks) || chunks.Count == 0) continue;
-            var report = context.Report.Splits.TryGetValue(ChannelName(tag), out var existing) ? existing : context.Report.Splits[ChannelName(tag)] = new SplitReport();
-            report.Rows = chunks.Sum(c => (long)c.Chunk.RecordEnds.Length);
+            if (!_writers.TryGetValue(tag, out var writer)) continue;
+            reports.Add((tag, await writer.CompleteAsync().ConfigureAwait(false)));
+        }
+        long total = reports.Sum(r => r.Report.Rows);
+        foreach (var (tag, report) in reports)
+        {
             report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
             if (_labels.GetValueOrDefault(tag) is { } counts)
             {
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
             }
-            await WriteSplitAsync(tag, chunks, report, cancellationToken).ConfigureAwait(false);
+            context.Report.Splits[ChannelName(tag)] = report;
         }
         var record = _runRecord(context);
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
@@ -142,83 +145,160 @@ public sealed class ShardedSink : IRecordSink
         return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
     }
 
-    private async Task WriteSplitAsync(SplitTag tag, List<Pending> chunks, SplitReport report, CancellationToken cancellationToken)
-    {
-        var cuts = ShardPlanner.Plan(chunks.Select(c => c.Chunk).ToList(), _shards);
-        string name = ChannelName(tag);
-        var lineage = _lineage ? new StringBuilder("row_id,source,source_row,shard,record,content_hash\n") : null;
-        Stream? lineageStream = _lineage ? await _store.CreateAsync($"_dataprep/lineage/{name}.csv", cancellationToken).ConfigureAwait(false) : null;
-        int shard = -1;
-        long shardRows = 0;
-        Stream? file = null;
-        HashingStream? hashing = null;
-        string? path = null;
-
-        async Task CloseShardAsync()
-        {
-            if (file is null) return;
-            await file.DisposeAsync().ConfigureAwait(false);
-            report.Shards.Add(new ShardRecord(path!, shardRows, hashing!.Length, hashing.HashHex()));
-            await hashing.DisposeAsync().ConfigureAwait(false);
-            file = null;
-        }
-
-        long globalRecord = 0;
-        int nextCut = 0;
-        foreach (var p in chunks)
-        {
-            var c = p.Chunk;
-            int from = 0;
-            for (int k = 0; k < c.RecordEnds.Length; k++, globalRecord++)
-            {
-                if (file is null || (nextCut < cuts.Count && globalRecord == cuts[nextCut]))
-                {
-                    if (file is not null)
-                    {
-                        await file.WriteAsync(c.Data.AsMemory(from, (k == 0 ? 0 : c.RecordEnds[k - 1]) - from), cancellationToken).ConfigureAwait(false);
-                        from = k == 0 ? 0 : c.RecordEnds[k - 1];
-                        nextCut++;
-                    }
-                    await CloseShardAsync().ConfigureAwait(false);
-                    shard++;
-                    shardRows = 0;
-                    path = $"{name}/part-{shard:D5}.{_format.Extension}{(_gzip ? ".gz" : "")}";
-                    var raw = await _store.CreateAsync(path, cancellationToken).ConfigureAwait(false);
-                    hashing = new HashingStream(raw);
-                    file = _gzip ? new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true) : new NonClosingStream(hashing);
-                }
-                if (lineage is not null)
-                {
-                    lineage.Append(p.Rows.RowIds[k]).Append(',').Append(p.Rows.Sources[k]).Append(',').Append(p.Rows.SourceRows[k])
-                        .Append(',').Append(shard).Append(',').Append(shardRows).Append(',').Append(p.Chunk.Hashes[k].ToString("x16", CultureInfo.InvariantCulture)).Append('\n');
-                }
-                shardRows++;
-            }
-            await file!.WriteAsync(c.Data.AsMemory(from, c.Length - from), cancellationToken).ConfigureAwait(false);
-            if (lineage is not null && lineage.Length > 1 << 20)
-            {
-                await lineageStream!.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), cancellationToken).ConfigureAwait(false);
-                lineage.Clear();
-            }
-        }
-        await CloseShardAsync().ConfigureAwait(false);
-        if (lineageStream is not null)
-        {
-            await lineageStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage!.ToString()), cancellationToken).ConfigureAwait(false);
-            await lineageStream.DisposeAsync().ConfigureAwait(false);
-            report.Lineage = $"_dataprep/lineage/{name}.csv";
-        }
-    }
-
     /// <inheritdoc />
-    public ValueTask AbortAsync()
+    public async ValueTask AbortAsync()
     {
-        _pending.Clear();
-        return _store.AbortAsync();
+        foreach (var w in _writers.Values) await w.StopAsync().ConfigureAwait(false);
+        _writers.Clear();
+        await _store.AbortAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => AbortAsync();
+
+    /// <summary>
+    /// Writes one split's shards on a background task while the next batches are formatted, so file
+    /// writes, hashing and compression overlap the CPU work. With a shard count, shards are balanced by
+    /// bytes and so wait until the split's size is known.
+    /// </summary>
+    private sealed class SplitWriter
+    {
+        private readonly ShardedSink _sink;
+        private readonly string _name;
+        private readonly CancellationToken _cancellationToken;
+        private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        private readonly Task<SplitReport> _task;
+
+        public SplitWriter(ShardedSink sink, string name, CancellationToken cancellationToken)
+        {
+            _sink = sink;
+            _name = name;
+            _cancellationToken = cancellationToken;
+            _task = Task.Run(RunAsync, cancellationToken);
+        }
+
+        public async ValueTask AddAsync(Pending chunk)
+        {
+            try
+            {
+                await _queue.Writer.WriteAsync(chunk, _cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                await _task.ConfigureAwait(false); // surfaces the writer's failure
+                throw;
+            }
+        }
+
+        public async Task<SplitReport> CompleteAsync()
+        {
+            _queue.Writer.TryComplete();
+            return await _task.ConfigureAwait(false);
+        }
+
+        public async Task StopAsync()
+        {
+            _queue.Writer.TryComplete();
+            try { await _task.ConfigureAwait(false); }
+            catch (Exception) { /* the run is failing already; the store removes what was written */ }
+        }
+
+        private async Task<SplitReport> RunAsync()
+        {
+            try
+            {
+                var opts = _sink._shards;
+                IAsyncEnumerable<Pending> chunks = _queue.Reader.ReadAllAsync(_cancellationToken);
+                Func<long, long, long, long, bool> startsShard;
+                if (opts.Count > 0)
+                {
+                    var all = new List<Pending>();
+                    await foreach (var c in chunks.ConfigureAwait(false)) all.Add(c);
+                    var cuts = ShardPlanner.Balanced(all.Select(c => c.Chunk).ToList(), opts.Count).ToHashSet();
+                    chunks = all.ToAsyncEnumerable();
+                    startsShard = (record, _, _, _) => cuts.Contains(record);
+                }
+                else
+                {
+                    startsShard = (_, size, shardRows, shardBytes) => shardRows > 0 && ((opts.MaxRows > 0 && shardRows >= opts.MaxRows) || shardBytes + size > opts.MaxBytes);
+                }
+                return await WriteAsync(chunks, startsShard).ConfigureAwait(false);
+            }
+            catch
+            {
+                _queue.Writer.TryComplete();
+                throw;
+            }
+        }
+
+        private async Task<SplitReport> WriteAsync(IAsyncEnumerable<Pending> chunks, Func<long, long, long, long, bool> startsShard)
+        {
+            var report = new SplitReport();
+            var store = _sink._store;
+            var ct = _cancellationToken;
+            var lineage = _sink._lineage ? new StringBuilder("row_id,source,source_row,shard,record,content_hash\n") : null;
+            Stream? lineageStream = lineage is null ? null : await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false);
+            int shard = -1;
+            long shardRows = 0, shardBytes = 0, record = 0;
+            Stream? file = null;
+            HashingStream? hashing = null;
+            string? path = null;
+
+            async Task CloseShardAsync()
+            {
+                if (file is null) return;
+                await file.DisposeAsync().ConfigureAwait(false);
+                report.Shards.Add(new ShardRecord(path!, shardRows, hashing!.Length, hashing.HashHex()));
+                await hashing.DisposeAsync().ConfigureAwait(false);
+                file = null;
+            }
+
+            await foreach (var p in chunks.ConfigureAwait(false))
+            {
+                var c = p.Chunk;
+                int from = 0, prev = 0;
+                for (int k = 0; k < c.RecordEnds.Length; k++, record++)
+                {
+                    int size = c.RecordEnds[k] - prev;
+                    if (file is null || startsShard(record, size, shardRows, shardBytes))
+                    {
+                        if (file is not null)
+                        {
+                            await file.WriteAsync(c.Data.AsMemory(from, prev - from), ct).ConfigureAwait(false);
+                            from = prev;
+                        }
+                        await CloseShardAsync().ConfigureAwait(false);
+                        shard++;
+                        shardRows = 0;
+                        shardBytes = 0;
+                        path = $"{_name}/part-{shard:D5}.{_sink._format.Extension}{(_sink._gzip ? ".gz" : "")}";
+                        hashing = new HashingStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
+                        file = _sink._gzip ? new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true) : new NonClosingStream(hashing);
+                    }
+                    lineage?.Append(p.Rows.RowIds[k]).Append(',').Append(p.Rows.Sources[k]).Append(',').Append(p.Rows.SourceRows[k])
+                        .Append(',').Append(shard).Append(',').Append(shardRows).Append(',').Append(c.Hashes[k].ToString("x16", CultureInfo.InvariantCulture)).Append('\n');
+                    shardRows++;
+                    shardBytes += size;
+                    prev = c.RecordEnds[k];
+                }
+                await file!.WriteAsync(c.Data.AsMemory(from, c.Length - from), ct).ConfigureAwait(false);
+                report.Rows += c.RecordEnds.Length;
+                if (lineage is not null && lineage.Length > 1 << 20)
+                {
+                    await lineageStream!.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), ct).ConfigureAwait(false);
+                    lineage.Clear();
+                }
+            }
+            await CloseShardAsync().ConfigureAwait(false);
+            if (lineageStream is not null)
+            {
+                await lineageStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage!.ToString()), ct).ConfigureAwait(false);
+                await lineageStream.DisposeAsync().ConfigureAwait(false);
+                report.Lineage = $"_dataprep/lineage/{_name}.csv";
+            }
+            return report;
+        }
+    }
 
     /// <summary>Counts bytes and computes SHA-256 of what is written through it.</summary>
     private sealed class HashingStream(Stream inner) : Stream
@@ -275,63 +355,39 @@ public sealed class ShardedSink : IRecordSink
     }
 }
 
-/// <summary>Decides where shards start, as global record numbers within a split.</summary>
+/// <summary>Decides where shards start when a split must be cut into a given number of shards.</summary>
 public static class ShardPlanner
 {
     /// <summary>
-    /// The record numbers (after the first) at which a new shard starts. With a shard count, shards are
-    /// balanced by bytes; otherwise a shard ends before the record that would take it past a limit.
+    /// The record numbers (after the first) at which shards 2…n start, balancing bytes: a shard ends
+    /// before the record at which the bytes so far reach the next equal share. Every shard gets at least
+    /// one record; n is capped at the number of records.
     /// </summary>
-    public static List<long> Plan(IReadOnlyList<FormattedChunk> chunks, ShardOptions options)
+    public static List<long> Balanced(IReadOnlyList<FormattedChunk> chunks, int count)
     {
         var cuts = new List<long>();
         long totalBytes = chunks.Sum(c => (long)c.Length);
         long totalRecords = chunks.Sum(c => (long)c.RecordEnds.Length);
-        if (options.Count > 0)
-        {
-            int n = (int)Math.Min(options.Count, totalRecords);
-            long record = 0, bytes = 0;
-            int next = 1;
-            foreach (var c in chunks)
-            {
-                int prev = 0;
-                foreach (int end in c.RecordEnds)
-                {
-                    // Cut before this record once the bytes so far reach the next equal share.
-                    if (next < n && record > 0 && bytes >= totalBytes * next / n && totalRecords - record >= n - next)
-                    {
-                        cuts.Add(record);
-                        next++;
-                    }
-                    bytes += end - prev;
-                    prev = end;
-                    record++;
-                }
-            }
-            // Guarantee exactly n shards even with one huge record at the end.
-            for (long r = totalRecords - (n - 1 - cuts.Count); cuts.Count < n - 1; r++) cuts.Add(r);
-            return cuts;
-        }
-        long inShardBytes = 0, inShardRows = 0, rec = 0;
+        int n = (int)Math.Min(count, totalRecords);
+        long record = 0, bytes = 0;
+        int next = 1;
         foreach (var c in chunks)
         {
             int prev = 0;
             foreach (int end in c.RecordEnds)
             {
-                long size = end - prev;
-                bool full = inShardRows > 0 && ((options.MaxRows > 0 && inShardRows >= options.MaxRows) || inShardBytes + size > options.MaxBytes);
-                if (full)
+                if (next < n && record > 0 && bytes >= totalBytes * next / n && totalRecords - record >= n - next)
                 {
-                    cuts.Add(rec);
-                    inShardBytes = 0;
-                    inShardRows = 0;
+                    cuts.Add(record);
+                    next++;
                 }
-                inShardBytes += size;
-                inShardRows++;
+                bytes += end - prev;
                 prev = end;
-                rec++;
+                record++;
             }
         }
+        // Exactly n shards even when one huge record comes last.
+        for (long r = totalRecords - (n - 1 - cuts.Count); cuts.Count < n - 1; r++) cuts.Add(r);
         return cuts;
     }
 }

@@ -25,7 +25,9 @@ public static class ConvertRunner
         options.Validate();
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress);
+        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
         var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
 
         IPipelineStage[] stages =
         [
@@ -112,6 +114,7 @@ public static class ConvertRunner
         {
             await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
             var trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1" ? new StageTimer() : null;
+            if (trace is not null) Console.Error.WriteLine($"trace: stages start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
             IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, cancellationToken);
             if (trace is not null) stream = trace.Wrap("read", stream);
             foreach (var stage in stages)
@@ -133,6 +136,7 @@ public static class ConvertRunner
             {
                 trace.Print();
                 Console.Error.WriteLine($"trace: sink format {write.Elapsed.TotalSeconds:0.000} s, commit {commit.Elapsed.TotalSeconds:0.000} s");
+                Console.Error.WriteLine($"trace: GCs gen0 {GC.CollectionCount(0)} gen1 {GC.CollectionCount(1)} gen2 {GC.CollectionCount(2)}, pause {GC.GetTotalPauseDuration().TotalSeconds:0.000} s, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB");
             }
         }
         catch
@@ -151,6 +155,7 @@ public static class ConvertRunner
         var schemas = new List<Schema>();
         foreach (var s in sources) schemas.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
         context.Inputs.AddRange(paths);
+        context.Fingerprints = Task.Run(() => paths.Select(InputFingerprint.Of).ToList(), cancellationToken);
         var unified = Unify(schemas, paths);
         var widened = sources.Select((s, i) => schemas[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened);

@@ -45,15 +45,8 @@ public sealed class RunRecord
     /// <summary>Per split: rows, fraction, label distribution, shards, lineage file.</summary>
     public SortedDictionary<string, SplitReport> Splits { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>How run.json is written and read.</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DictionaryKeyPolicy = null,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    /// <summary>How run.json and reports are written and read (source-generated: no reflection at start-up).</summary>
+    public static JsonSerializerOptions JsonOptions => RunRecordJsonContext.Default.Options;
 
     /// <summary>Builds the record of a finished run.</summary>
     public static RunRecord From(ConvertOptions options, RunContext context, string command = "convert")
@@ -66,7 +59,7 @@ public sealed class RunRecord
             ContentType = context.Report.ContentType,
             Encoding = context.Report.Encoding,
             Splits = context.Report.Splits,
-            Inputs = context.Inputs.Select(InputFingerprint.Of).ToList(),
+            Inputs = context.Fingerprints?.GetAwaiter().GetResult() ?? context.Inputs.Select(InputFingerprint.Of).ToList(),
         };
         r.Summary.RowsRead = context.Report.RowsRead;
         r.Summary.Dropped = context.Report.Dropped;
@@ -76,7 +69,7 @@ public sealed class RunRecord
     }
 
     /// <summary>The UTF-8 JSON of this record, ending with a newline.</summary>
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions).Concat("\n"u8.ToArray()).ToArray();
+    public byte[] ToJson() => [.. JsonSerializer.SerializeToUtf8Bytes(this, RunRecordJsonContext.Default.RunRecord), (byte)'\n'];
 
     /// <summary>Reads a run record.</summary>
     /// <exception cref="DataFormatException">The file is not a DataPrep run record.</exception>
@@ -85,7 +78,7 @@ public sealed class RunRecord
         try
         {
             using var s = File.OpenRead(path);
-            var r = JsonSerializer.Deserialize<RunRecord>(s, JsonOptions);
+            var r = JsonSerializer.Deserialize(s, RunRecordJsonContext.Default.RunRecord);
             if (r?.Encoding is null || r.Options is null) throw Throw.Format("is not a DataPrep run record (no encoding or options); expected OUT/_dataprep/run.json of a convert run", path);
             return r;
         }
@@ -146,3 +139,13 @@ public sealed record InputFingerprint(string Path, long Bytes, DateTime Modified
         return new InputFingerprint(path, info.Length, info.LastWriteTimeUtc, Convert.ToHexStringLower(hash.GetCurrentHash()));
     }
 }
+
+/// <summary>Source-generated serialisation of run records and reports.</summary>
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(RunRecord))]
+[JsonSerializable(typeof(RunReport))]
+internal sealed partial class RunRecordJsonContext : JsonSerializerContext;

@@ -61,6 +61,9 @@ public sealed class RunContext
     /// <summary>Input paths in order; a row's source index points here.</summary>
     public List<string> Inputs { get; } = [];
 
+    /// <summary>Input fingerprints, computed alongside the run (the run record awaits them).</summary>
+    public Task<List<InputFingerprint>>? Fingerprints { get; set; }
+
     /// <summary>Reports progress if anyone listens.</summary>
     public void OnProgress(string stage, long rows, long? total = null) => Progress?.Report(new RunProgress(stage, rows, total));
 }

@@ -155,20 +155,37 @@ internal static class ValueParser
     /// <summary>The narrowest kind every sample value fits: boolean, integer, float, timestamp, else string.</summary>
     public static ColumnKind Infer(IEnumerable<byte[]> samples)
     {
-        bool couldBool = true, couldInt = true, couldFloat = true, couldTime = true, any = false;
-        foreach (var s in samples)
-        {
-            any = true;
-            if (couldBool && !TryParseBoolean(s, lenient: false, out _)) couldBool = false;
-            if (couldInt && !TryParseInt64(s, out _)) couldInt = false;
-            if (couldFloat && !TryParseDouble(s, out _)) couldFloat = false;
-            if (couldTime && (couldInt || !TryParseTimestamp(s, out _))) couldTime = false;
-            if (!couldBool && !couldInt && !couldFloat && !couldTime) return ColumnKind.String;
-        }
-        if (!any) return ColumnKind.Float64;
-        if (couldBool) return ColumnKind.Boolean;
-        if (couldInt) return ColumnKind.Int64;
-        if (couldFloat) return ColumnKind.Float64;
-        return couldTime ? ColumnKind.Timestamp : ColumnKind.String;
+        var inference = new KindInference();
+        foreach (var s in samples) inference.Observe(s);
+        return inference.Result;
     }
+}
+
+/// <summary>
+/// Type inference for one column, one value at a time (no copies of the sample): the narrowest of
+/// boolean, integer, float, timestamp that every value fits, else string; float when no value was seen.
+/// </summary>
+internal struct KindInference
+{
+    private bool _seen, _notBool, _notInt, _notFloat, _notTime;
+
+    public void Observe(ReadOnlySpan<byte> value)
+    {
+        _seen = true;
+        if (_notBool && _notInt && _notFloat && _notTime) return;
+        if (!_notBool && !ValueParser.TryParseBoolean(value, lenient: false, out _)) _notBool = true;
+        bool isInt = !_notInt && ValueParser.TryParseInt64(value, out _);
+        if (!isInt) _notInt = true;
+        if (!_notFloat && !isInt && !ValueParser.TryParseDouble(value, out _)) _notFloat = true;
+        // Integers are never timestamps by inference (epoch values need --column-type COL=timestamp).
+        if (!_notTime && (isInt || !ValueParser.TryParseTimestamp(value, out _))) _notTime = true;
+    }
+
+    public readonly ColumnKind Result =>
+        !_seen ? ColumnKind.Float64
+        : !_notBool ? ColumnKind.Boolean
+        : !_notInt ? ColumnKind.Int64
+        : !_notFloat ? ColumnKind.Float64
+        : !_notTime ? ColumnKind.Timestamp
+        : ColumnKind.String;
 }

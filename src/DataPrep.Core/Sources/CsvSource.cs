@@ -57,7 +57,7 @@ public sealed class CsvSource : IRecordSource
         _nullValues = new HashSet<string>(_options.NullValues, StringComparer.Ordinal);
         using var reader = CreateReader();
         string[] names;
-        var samples = new List<List<byte[]>>();
+        KindInference[] inference = [];
         int rows = 0;
         try
         {
@@ -78,11 +78,11 @@ public sealed class CsvSource : IRecordSource
             {
                 if (rows == 0 && !_options.HasHeader) names = Enumerable.Range(0, reader.FieldCount).Select(i => $"c{i}").ToArray();
                 CheckFieldCount(reader, names.Length, names);
-                if (samples.Count == 0) for (int i = 0; i < names.Length; i++) samples.Add([]);
+                if (inference.Length == 0) inference = new KindInference[names.Length];
                 for (int i = 0; i < names.Length; i++)
                 {
                     var span = reader.GetSpan(i);
-                    if (!IsNull(span)) samples[i].Add(span.ToArray());
+                    if (!IsNull(span)) inference[i].Observe(span);
                 }
                 rows++;
             }
@@ -110,7 +110,7 @@ public sealed class CsvSource : IRecordSource
         {
             var kind = _options.ColumnTypes.TryGetValue(names[i], out var k) ? k
                 : _options.ColumnTypes.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out k) ? k
-                : ValueParser.Infer(samples[i]);
+                : inference[i].Result;
             fields[i] = new Field(names[i], kind);
         }
         _schema = new Schema(fields);

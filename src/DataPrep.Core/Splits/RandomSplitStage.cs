@@ -43,27 +43,37 @@ public sealed class RandomSplitStage(IReadOnlyList<double> fractions, ulong seed
             schema = b.Schema;
         }
         if (schema is null) yield break;
-        var all = RecordBatch.Concat(batches, schema);
-        batches.Clear();
-        context.OnProgress("split", 0, all.RowCount);
-        var ids = all.Rows.RowIds.AsSpan(0, all.RowCount);
+        // Only row ids, the stratum column and (batch, row) addresses are concatenated: the data is
+        // gathered straight from the input batches into the output order.
+        int total = batches.Sum(b => b.RowCount);
+        var ids = new long[total];
+        var part = new int[total];
+        var row = new int[total];
+        for (int b = 0, at = 0; b < batches.Count; b++)
+        {
+            batches[b].Rows.RowIds.AsSpan(0, batches[b].RowCount).CopyTo(ids.AsSpan(at));
+            for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
+        }
+        context.OnProgress("split", 0, total);
         var tags = _stratifyIndex < 0
             ? RandomSplitter.Assign(ids, fractions, seed)
-            : RandomSplitter.AssignStratified(ids, StratumIds(all.Columns[_stratifyIndex]), fractions, seed);
+            : RandomSplitter.AssignStratified(ids, StratumIds(Column.Concat(batches.Select(b => b.Columns[_stratifyIndex]).ToArray())), fractions, seed);
 
-        var order = shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : Enumerable.Range(0, all.RowCount).ToArray();
-        var rows = all.Rows with { Splits = tags };
-        var tagged = all.WithRows(rows);
+        var order = shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : Enumerable.Range(0, total).ToArray();
         foreach (var split in SplitNames.All)
         {
             var picked = order.Where(i => tags[i] == split).ToArray();
             for (int start = 0; start < picked.Length; start += batchRows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return tagged.Take(picked.AsSpan(start, Math.Min(batchRows, picked.Length - start)));
+                int n = Math.Min(batchRows, picked.Length - start);
+                var p = new int[n];
+                var r = new int[n];
+                for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row[picked[start + k]]; }
+                yield return RecordBatch.Gather(batches, p, r, split);
             }
         }
-        context.OnProgress("split", all.RowCount, all.RowCount);
+        context.OnProgress("split", total, total);
     }
 
     private static int[] StratumIds(Column column)
