@@ -25,12 +25,21 @@ internal static class ProgressDisplay
                 {
                     if (!tasks.TryGetValue(p.Stage, out var t))
                     {
+                        // A new stage means the earlier ones are done.
+                        foreach (var done in tasks.Values) { done.IsIndeterminate = false; done.Value = done.MaxValue; done.StopTask(); }
                         tasks[p.Stage] = t = ctx.AddTask(p.Stage, maxValue: p.TotalRows ?? 1);
-                        if (p.TotalRows is null) t.IsIndeterminate = true;
                     }
-                    if (p.TotalRows is { } total) { t.MaxValue = Math.Max(total, 1); t.IsIndeterminate = false; }
                     t.Description = $"{p.Stage} {p.Rows:N0} rows";
-                    t.Value = Math.Min(p.Rows, t.MaxValue);
+                    if (p.TotalRows is { } total)
+                    {
+                        t.IsIndeterminate = false;
+                        t.MaxValue = Math.Max(total, 1);
+                        t.Value = Math.Min(p.Rows, t.MaxValue);
+                    }
+                    else
+                    {
+                        t.IsIndeterminate = true; // rows still coming: no percentage to show
+                    }
                 });
                 report = await run(progress).ConfigureAwait(false);
                 foreach (var t in tasks.Values) t.StopTask();

@@ -75,7 +75,7 @@ public sealed class ShardedSink : IRecordSink
             start = end;
         }
         _written += batch.RowCount;
-        _context?.OnProgress("write", _written);
+        _context?.OnProgress("write", _written, _context.ExpectedRows);
     }
 
     private async ValueTask AppendAsync(RecordBatch batch, int start, int count, SplitTag tag, CancellationToken cancellationToken)

@@ -64,6 +64,9 @@ public sealed class RunContext
     /// <summary>Input fingerprints, computed alongside the run (the run record awaits them).</summary>
     public Task<List<InputFingerprint>>? Fingerprints { get; set; }
 
+    /// <summary>Rows the sink will receive, once a stage knows it (the split stage does).</summary>
+    public long? ExpectedRows { get; set; }
+
     /// <summary>Reports progress if anyone listens.</summary>
     public void OnProgress(string stage, long rows, long? total = null) => Progress?.Report(new RunProgress(stage, rows, total));
 }

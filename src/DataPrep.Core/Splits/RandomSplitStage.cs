@@ -55,6 +55,7 @@ public sealed class RandomSplitStage(IReadOnlyList<double> fractions, ulong seed
             for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
         }
         context.OnProgress("split", 0, total);
+        context.ExpectedRows = total;
         var tags = _stratifyIndex < 0
             ? RandomSplitter.Assign(ids, fractions, seed)
             : RandomSplitter.AssignStratified(ids, StratumIds(Column.Concat(batches.Select(b => b.Columns[_stratifyIndex]).ToArray())), fractions, seed);
