@@ -205,6 +205,23 @@ public class ConvertEndToEndTests
     }
 
     [Fact]
+    public void Demand_sample_with_dates_as_epoch_seconds_and_products_one_hot()
+    {
+        using var tmp = new TempDir();
+        var outDir = tmp.Combine("demand");
+        var r = CliRunner.Run("convert", Paths.SampleData("demand.csv"), "--out", outDir, "--label", "demand",
+            "--timestamps", "epoch", "--encode", "product=onehot", "--no-shuffle", "--split", "100/0/0", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        var first = File.ReadLines(Path.Combine(outDir, "train", "part-00000.csv")).First().Split(',');
+        var source = File.ReadLines(Paths.SampleData("demand.csv")).Skip(1).First().Split(',');
+        Assert.Equal(source[^1], first[0]);                                   // label = demand
+        Assert.Equal("1704067200", first[1]);                                  // 2024-01-01T00:00:00Z
+        Assert.Equal(["1", "0", "0", "0", "0", "0"], first[2..8]);             // P001 of P001..P005 + unseen
+        Assert.Equal(source[3] == "true" ? "1" : "0", first[9]);               // promo → 0/1
+        Assert.Equal(3655, File.ReadLines(Path.Combine(outDir, "train", "part-00000.csv")).Count());
+    }
+
+    [Fact]
     public void Missing_values_can_be_dropped_or_filled_and_are_counted()
     {
         using var tmp = new TempDir();
