@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 
 using DataPrep.Pipeline;
+using DataPrep.RecordIO;
 using DataPrep.Sources;
 using Spectre.Console;
 
@@ -26,7 +27,10 @@ public static class DataPrepCli
           # Unsupervised (content type text/csv;label_size=0), Parquet input, missing values filled with train means
           dataprep convert events.parquet --out out/events --no-label --missing fill:mean
 
-        Output: OUT/train|validation|test/part-NNNNN.csv (label first, no header) and OUT/_dataprep/run.json,
+          # SageMaker RecordIO-protobuf (float32 tensors, sparse where one-hot), 4 shards per split for 4 instances
+          dataprep convert sample-data/churn.csv --out out/churn-rec --label churn --drop customer_id --categorical onehot --format recordio-protobuf --shards 4
+
+        Output: OUT/train|validation|test/part-NNNNN.csv|.pbr|.libsvm (data only) and OUT/_dataprep/run.json,
         written last; lineage per split in OUT/_dataprep/lineage/. Exit codes: 0 ok, 2 invalid options,
         3 bad input data, 4 output folder refused, 1 other failure.
         """;
@@ -54,7 +58,7 @@ public static class DataPrepCli
         public readonly Option<string> Encoding = new("--encoding") { Description = "Text encoding of inputs (default utf-8; e.g. latin1, utf-16)." };
         public readonly Option<string[]> ColumnType = new("--column-type") { Description = "Override inferred types: COL=float|int|bool|string|timestamp (repeat or comma-separate).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string[]> NullValues = new("--null-values") { Description = "Extra field values meaning 'missing', e.g. NA,null (the empty field always is).", AllowMultipleArgumentsPerToken = true };
-        public readonly Option<string> Format = new("--format") { Description = "Input format when the extension does not tell: csv, tsv, jsonl or parquet." };
+        public readonly Option<string> Format = new("--input-format") { Description = "Input format when the extension does not tell: csv, tsv, jsonl, parquet or libsvm." };
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace an earlier DataPrep run in the output folder." };
         public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores). Output bytes do not depend on it." };
         public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
@@ -114,7 +118,14 @@ public static class DataPrepCli
         var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage }) cmd.Options.Add(o);
+        var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr) or libsvm.", DefaultValueFactory = _ => "csv" };
+        var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
+        var labelDtype = new Option<string>("--label-dtype") { Description = "RecordIO-protobuf label tensor: float32 (default), float64 or int32.", DefaultValueFactory = _ => "float32" };
+        var sparse = new Option<bool>("--sparse") { Description = "RecordIO-protobuf: write every row sparse (keys + shape), dropping zeros. Rows with one-hot columns are always sparse." };
+        var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
+        var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
+        var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -150,6 +161,11 @@ public static class DataPrepCli
                 Overwrite = r.GetValue(io.Overwrite),
                 Threads = r.GetValue(io.Threads),
                 Lineage = !r.GetValue(noLineage),
+                Format = OptionParsing.ParseFormat(r.GetValue(format)!),
+                RecordIO = new RecordIOOptions(
+                    OptionParsing.ParseTensorType(r.GetValue(dtype)!, "--dtype"),
+                    OptionParsing.ParseTensorType(r.GetValue(labelDtype)!, "--label-dtype"),
+                    r.GetValue(sparse), r.GetValue(uid), r.GetValue(metadata), r.GetValue(escape)),
             };
             return await ConvertRunner.RunAsync(options, Registry(), progress, ct).ConfigureAwait(false);
         }));

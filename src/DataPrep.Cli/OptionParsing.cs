@@ -76,6 +76,22 @@ internal static class OptionParsing
         throw new PipelineValidationException($"--missing {text} is not a policy; expected error, drop, fill:NUMBER, fill:mean or fill:TEXT.");
     }
 
+    public static OutputFormat ParseFormat(string text) => text.ToLowerInvariant() switch
+    {
+        "csv" => OutputFormat.Csv,
+        "recordio-protobuf" or "recordio" or "protobuf" or "pbr" => OutputFormat.RecordIOProtobuf,
+        "libsvm" or "svmlight" => OutputFormat.LibSvm,
+        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf or libsvm."),
+    };
+
+    public static DataPrep.RecordIO.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch
+    {
+        "float32" or "float" => DataPrep.RecordIO.TensorType.Float32,
+        "float64" or "double" => DataPrep.RecordIO.TensorType.Float64,
+        "int32" or "int" => DataPrep.RecordIO.TensorType.Int32,
+        _ => throw new PipelineValidationException($"{option} {text} is not a tensor type; expected float32, float64 or int32."),
+    };
+
     /// <summary>"80/10/10" or "0.8,0.1,0.1" → fractions.</summary>
     public static (double, double, double) ParseSplit(string text)
     {

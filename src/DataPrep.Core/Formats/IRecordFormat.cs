@@ -21,7 +21,23 @@ public interface IRecordFormat
 
     /// <summary>Formats rows [start, start + count) of the batch.</summary>
     FormattedChunk Format(RecordBatch batch, int start, int count);
+
+    /// <summary>What a training job needs to know about the files, for the run record.</summary>
+    FormatInfo Describe(Schema schema, bool hasLabel) => new(
+        ContentType,
+        schema.Fields.Skip(hasLabel ? 1 : 0).Sum(f => f.Width),
+        Sparse: false,
+        Dtype: null,
+        LabelDtype: null);
 }
+
+/// <summary>The facts about a split's files that the run record keeps.</summary>
+/// <param name="ContentType">The SageMaker content type.</param>
+/// <param name="FeatureWidth">Feature columns per row (one-hot columns counted individually).</param>
+/// <param name="Sparse">Whether rows are written sparse.</param>
+/// <param name="Dtype">The feature tensor type (binary formats), e.g. "float32".</param>
+/// <param name="LabelDtype">The label tensor type (binary formats).</param>
+public sealed record FormatInfo(string ContentType, int FeatureWidth, bool Sparse, string? Dtype, string? LabelDtype);
 
 /// <summary>The bytes of consecutive records, with where each ends and a content hash of each.</summary>
 /// <param name="Data">The bytes; only the first <paramref name="Length"/> are used.</param>

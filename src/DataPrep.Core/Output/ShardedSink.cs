@@ -29,6 +29,7 @@ public sealed class ShardedSink : IRecordSink
     private readonly Dictionary<SplitTag, SplitWriter> _writers = [];
     private readonly Dictionary<SplitTag, Dictionary<string, long>?> _labels = [];
     private RunContext? _context;
+    private FormatInfo? _info;
     private long _written;
 
     private sealed record Pending(FormattedChunk Chunk, RowInfo Rows);
@@ -64,6 +65,8 @@ public sealed class ShardedSink : IRecordSink
     /// <inheritdoc />
     public async ValueTask WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
     {
+        // Encoded batches carry the fitted widths (one-hot columns), which the bound schema cannot know.
+        _info ??= _format.Describe(batch.Schema, _hasLabel);
         var tags = batch.Rows.Splits;
         int start = 0;
         while (start < batch.RowCount)
@@ -125,6 +128,7 @@ public sealed class ShardedSink : IRecordSink
         foreach (var (tag, report) in reports)
         {
             report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
+            report.Format = _info;
             if (_labels.GetValueOrDefault(tag) is { } counts)
             {
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));

@@ -16,6 +16,17 @@ public enum FeatureEncoding
     Epoch,
 }
 
+/// <summary>The output file format.</summary>
+public enum OutputFormat
+{
+    /// <summary>Label-first headerless CSV (text/csv).</summary>
+    Csv,
+    /// <summary>SageMaker RecordIO-protobuf (application/x-recordio-protobuf).</summary>
+    RecordIOProtobuf,
+    /// <summary>LibSVM / SVMlight text (text/libsvm).</summary>
+    LibSvm,
+}
+
 /// <summary>What to do with a missing value in a used column.</summary>
 public enum MissingPolicy
 {
@@ -96,6 +107,12 @@ public sealed record ConvertOptions
     /// <summary>How splits are cut into files.</summary>
     public ShardOptions Shards { get; init; } = new();
 
+    /// <summary>The output format (default label-first CSV).</summary>
+    public OutputFormat Format { get; init; } = OutputFormat.Csv;
+
+    /// <summary>RecordIO-protobuf encoder options (dtypes, sparse, uid, metadata, escaping).</summary>
+    public RecordIO.RecordIOOptions RecordIO { get; init; } = new();
+
     /// <summary>gzip-compress the data files.</summary>
     public bool Gzip { get; init; }
 
@@ -109,9 +126,11 @@ public sealed record ConvertOptions
     public bool Lineage { get; init; } = true;
 
     /// <summary>The fractions in split order.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public double[] Fractions => [Train, Validation, Test];
 
     /// <summary>The effective worker count.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>

@@ -104,7 +104,7 @@ public static class ConvertRunner
         var bound = schema;
         foreach (var stage in stages) bound = stage.Bind(bound);
         bool hasLabel = !options.NoLabel;
-        var format = new LabelFirstCsvFormat(hasLabel);
+        var format = CreateFormat(options, hasLabel);
         format.Validate(bound, hasLabel);
 
         var store = new LocalOutputStore(options.Output);
@@ -145,6 +145,14 @@ public static class ConvertRunner
             throw;
         }
     }
+
+    /// <summary>The record format of the options.</summary>
+    public static IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => options.Format switch
+    {
+        OutputFormat.RecordIOProtobuf => new RecordIO.RecordIOProtobufFormat(hasLabel, options.RecordIO),
+        OutputFormat.LibSvm => new LibSvmFormat(hasLabel),
+        _ => new LabelFirstCsvFormat(hasLabel),
+    };
 
     /// <summary>Expands inputs, opens every source and checks they share one schema.</summary>
     internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)

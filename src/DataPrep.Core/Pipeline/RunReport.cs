@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using DataPrep.Encoders;
+using DataPrep.Formats;
 
 namespace DataPrep.Pipeline;
 
@@ -54,6 +55,9 @@ public sealed class SplitReport
 
     /// <summary>Rows per label value (as written, e.g. class id), when there is a label.</summary>
     public SortedDictionary<string, long>? LabelDistribution { get; set; }
+
+    /// <summary>Content type, feature width, dtype and sparsity of the files.</summary>
+    public FormatInfo? Format { get; set; }
 
     /// <summary>The data files, relative to the output root.</summary>
     public List<ShardRecord> Shards { get; } = [];

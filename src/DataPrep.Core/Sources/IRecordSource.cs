@@ -65,5 +65,6 @@ public sealed record SourceOptions
     public string? Format { get; init; }
 
     /// <summary>The effective thread count.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 }

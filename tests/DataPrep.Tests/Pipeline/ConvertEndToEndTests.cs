@@ -222,6 +222,28 @@ public class ConvertEndToEndTests
     }
 
     [Fact]
+    public void RecordIO_protobuf_output_records_dtype_width_and_sparsity_per_split()
+    {
+        using var tmp = new TempDir();
+        var root = Churn(tmp, "rec", "--format", "recordio-protobuf", "--shards", "2");
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(root, "train"), "part-*.pbr").Length);
+        using var run = RunRecord(root);
+        Assert.Equal("application/x-recordio-protobuf", run.RootElement.GetProperty("contentType").GetString());
+        var format = run.RootElement.GetProperty("splits").GetProperty("validation").GetProperty("format");
+        // plan one-hot (4 plans + unseen) + region ordinal + 4 numeric/boolean columns
+        Assert.Equal(10, format.GetProperty("featureWidth").GetInt32());
+        Assert.True(format.GetProperty("sparse").GetBoolean());
+        Assert.Equal("float32", format.GetProperty("dtype").GetString());
+        // Every record starts with the magic word; the file is a whole number of 4-byte words.
+        foreach (var f in Directory.GetFiles(root, "*.pbr", SearchOption.AllDirectories))
+        {
+            var bytes = File.ReadAllBytes(f);
+            Assert.Equal(0xCED7230Au, BitConverter.ToUInt32(bytes, 0));
+            Assert.Equal(0, bytes.Length % 4);
+        }
+    }
+
+    [Fact]
     public void Missing_values_can_be_dropped_or_filled_and_are_counted()
     {
         using var tmp = new TempDir();

@@ -1,0 +1,491 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using DataPrep.Data;
+
+namespace DataPrep.Sources;
+
+/// <summary>Options of the LibSVM / SVMlight reader.</summary>
+/// <param name="ZeroBased">Whether feature indexes in the file start at 0 (default: they start at 1, as in LibSVM).</param>
+/// <param name="NumFeatures">
+/// The number of features, when known: it fixes the width of the <c>features</c> column (an index beyond it is an
+/// error). Without it the width is the largest index in the file.
+/// </param>
+public sealed record LibSvmOptions(bool ZeroBased = false, int? NumFeatures = null);
+
+/// <summary>
+/// Reads LibSVM / SVMlight text (<c>label index:value index:value … # comment</c>, plain or .gz) into two
+/// columns: <c>label</c> (Int64 when every label in the file is an integer, else Float64) and <c>features</c>,
+/// one <see cref="SparseColumn"/> whose width is the number of features.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="OpenAsync"/> reads the whole file once: the width of the feature column is the largest index in
+/// the file, and nothing short of a full pass finds it (unless <see cref="LibSvmOptions.NumFeatures"/> is
+/// given; the pass still runs, to type the label and to report every malformed line before any output is
+/// written). <see cref="ReadAsync"/> then streams the file a second time in batches.
+/// </para>
+/// <para>
+/// Indexes are 1-based unless <see cref="LibSvmOptions.ZeroBased"/>; they must increase strictly within a
+/// line. Values are kept as written, explicit zeros included. <c>qid:N</c> tokens are skipped and counted
+/// (<see cref="QidTokensIgnored"/>); text after '#' is a comment; blank lines are skipped but counted for
+/// line numbers. Parsing works on UTF-8 spans with no allocation per token.
+/// </para>
+/// </remarks>
+public sealed class LibSvmSource : IRecordSource
+{
+    /// <summary>The name of the label column.</summary>
+    public const string LabelColumn = "label";
+
+    /// <summary>The name of the sparse feature column.</summary>
+    public const string FeaturesColumn = "features";
+
+    private readonly string _path;
+    private readonly SourceOptions _options;
+    private readonly LibSvmOptions _libsvm;
+    private Schema? _schema;
+    private int _width;
+    private long _qidTokens;
+
+    /// <summary>Creates a source for one file (plain or .gz).</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Shared source options; only <see cref="SourceOptions.BatchRows"/> matters here.</param>
+    /// <param name="libsvm">LibSVM options (1-based indexes and a width from the data by default).</param>
+    /// <exception cref="PipelineValidationException"><see cref="LibSvmOptions.NumFeatures"/> is negative.</exception>
+    public LibSvmSource(string path, SourceOptions options, LibSvmOptions? libsvm = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        _path = path;
+        _options = options;
+        _libsvm = libsvm ?? new LibSvmOptions();
+        if (_libsvm.NumFeatures is < 0)
+        {
+            throw new PipelineValidationException($"The number of LibSVM features is {_libsvm.NumFeatures}; expected 0 or more (--num-features).");
+        }
+    }
+
+    /// <inheritdoc />
+    public string Description => _path;
+
+    /// <summary>The LibSVM options.</summary>
+    public LibSvmOptions Options => _libsvm;
+
+    /// <summary>How many <c>qid:N</c> tokens (SVMlight query ids) the file holds; they are skipped. Known after <see cref="OpenAsync"/>.</summary>
+    public long QidTokensIgnored => _qidTokens;
+
+    /// <inheritdoc />
+    /// <remarks>Reads the whole file (see the class remarks) and reports the first malformed line.</remarks>
+    public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (_schema is not null) return ValueTask.FromResult(_schema);
+        var parser = new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
+        long rows = 0, lines = 0;
+        using (var reader = new LineReader(InputFiles.Open(_path)))
+        {
+            while (reader.TryReadLine(out var line))
+            {
+                lines++;
+                if (!parser.Parse(line, reader.LineNumber, rows + 1, builder: null)) continue;
+                rows++;
+                if ((rows & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        if (rows == 0)
+        {
+            throw lines == 0 || parser.OnlyWhitespace
+                ? Throw.Format("is empty; expected lines of the form 'label index:value …'", _path)
+                : Throw.Format($"has no data lines (its {lines} lines are blank or comments); expected lines of the form 'label index:value …'", _path);
+        }
+        _width = _libsvm.NumFeatures ?? parser.MaxWidth;
+        _qidTokens = parser.QidTokens;
+        _schema = new Schema([
+            new Field(LabelColumn, parser.AllLabelsInteger ? ColumnKind.Int64 : ColumnKind.Float64),
+            new Field(FeaturesColumn, ColumnKind.Sparse, _width),
+        ]);
+        return ValueTask.FromResult(_schema);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        int batchRows = Math.Max(1, _options.BatchRows);
+        bool integerLabels = schema[0].Kind == ColumnKind.Int64;
+        // The width found by the first pass bounds the second: an index beyond it means the file changed.
+        var parser = new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
+        using var reader = new LineReader(InputFiles.Open(_path));
+        long first = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var builder = new BatchBuilder(batchRows, integerLabels);
+            while (builder.Count < batchRows && reader.TryReadLine(out var line))
+            {
+                if (parser.Parse(line, reader.LineNumber, first + builder.Count + 1, builder) && (builder.Count & 4095) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            int count = builder.Count;
+            if (count == 0) break;
+            yield return builder.Build(schema, _width, sourceIndex, first);
+            first += count;
+            if (count < batchRows) break;
+        }
+    }
+
+    /// <summary>Parses and checks lines; collects what the schema needs, and fills a batch when given one.</summary>
+    private sealed class LineParser(string path, bool zeroBased, int limit, bool limitFromOption, bool? integerLabels)
+    {
+        private static ReadOnlySpan<byte> Separators => " \t"u8;
+
+        /// <summary>The width the indexes seen so far need (largest 0-based key + 1).</summary>
+        public int MaxWidth { get; private set; }
+
+        /// <summary>Whether every label so far parsed as an integer.</summary>
+        public bool AllLabelsInteger { get; private set; } = true;
+
+        /// <summary>How many qid:N tokens were skipped.</summary>
+        public long QidTokens { get; private set; }
+
+        /// <summary>Whether every skipped line so far was blank (no comment seen).</summary>
+        public bool OnlyWhitespace { get; private set; } = true;
+
+        /// <summary>Parses one line; false when it is blank or only a comment (not a data row).</summary>
+        public bool Parse(ReadOnlySpan<byte> line, long lineNumber, long row, BatchBuilder? builder)
+        {
+            int hash = line.IndexOf((byte)'#');
+            if (hash >= 0)
+            {
+                line = line[..hash];
+                OnlyWhitespace = false;
+            }
+            int at = line.IndexOfAnyExcept(Separators);
+            if (at < 0) return false;
+            line = line[at..];
+
+            var token = NextToken(ref line);
+            ParseLabel(token, lineNumber, row, builder);
+
+            long previous = -1;
+            while (true)
+            {
+                at = line.IndexOfAnyExcept(Separators);
+                if (at < 0) break;
+                line = line[at..];
+                token = NextToken(ref line);
+                int colon = token.IndexOf((byte)':');
+                if (colon < 0)
+                {
+                    throw Throw.Format(
+                        $"found {Throw.Quote(token)} without ':', expected index:value pairs after the label (lines have the form 'label index:value …')",
+                        path, lineNumber, row, FeaturesColumn);
+                }
+                var indexText = token[..colon];
+                var valueText = token[(colon + 1)..];
+                if (indexText.SequenceEqual("qid"u8))
+                {
+                    QidTokens++;
+                    continue;
+                }
+                long index = ParseIndex(indexText, token, lineNumber, row);
+                if (index <= previous)
+                {
+                    throw index == previous
+                        ? Throw.Format(
+                            $"found index {index} twice, expected each index at most once per line, in strictly increasing order",
+                            path, lineNumber, row, FeaturesColumn)
+                        : Throw.Format(
+                            $"found index {index} after index {previous}, expected indexes in strictly increasing order within a line",
+                            path, lineNumber, row, FeaturesColumn);
+                }
+                previous = index;
+                int key = (int)(zeroBased ? index : index - 1);
+                if (!ValueParser.TryParseDouble(valueText, out double value) || !double.IsFinite(value))
+                {
+                    throw Throw.Format(
+                        $"found value {Throw.Quote(valueText)} for index {Throw.Quote(indexText)}, expected a finite number (invariant culture, '.' as decimal point)",
+                        path, lineNumber, row, FeaturesColumn);
+                }
+                if (key >= MaxWidth) MaxWidth = key + 1;
+                builder?.AddFeature(key, value);
+            }
+            builder?.EndRow();
+            return true;
+        }
+
+        private static ReadOnlySpan<byte> NextToken(ref ReadOnlySpan<byte> rest)
+        {
+            int end = rest.IndexOfAny(Separators);
+            if (end < 0) end = rest.Length;
+            var token = rest[..end];
+            rest = rest[end..];
+            return token;
+        }
+
+        private void ParseLabel(ReadOnlySpan<byte> token, long lineNumber, long row, BatchBuilder? builder)
+        {
+            if (token.IndexOf((byte)':') >= 0)
+            {
+                throw Throw.Format(
+                    $"found {Throw.Quote(token)} where the label should be, expected a number first (lines have the form 'label index:value …')",
+                    path, lineNumber, row, LabelColumn);
+            }
+            if (integerLabels is not false && Utf8Parser.TryParse(token, out long integer, out int used) && used == token.Length)
+            {
+                builder?.SetLabel(integer);
+                return;
+            }
+            if (integerLabels is true)
+            {
+                throw Throw.Format(
+                    $"found label {Throw.Quote(token)}, expected an integer like every label of the first pass over the file; expected the file not to change while it is read",
+                    path, lineNumber, row, LabelColumn);
+            }
+            if (!ValueParser.TryParseDouble(token, out double value) || !double.IsFinite(value))
+            {
+                string hint = token.IndexOf((byte)',') >= 0 ? "; multi-label lines ('1,3 index:value …') are not supported" : "";
+                throw Throw.Format(
+                    $"found label {Throw.Quote(token)}, expected a finite number (lines have the form 'label index:value …'){hint}",
+                    path, lineNumber, row, LabelColumn);
+            }
+            AllLabelsInteger = false;
+            builder?.SetLabel(value);
+        }
+
+        private long ParseIndex(ReadOnlySpan<byte> text, ReadOnlySpan<byte> token, long lineNumber, long row)
+        {
+            long index = 0;
+            bool digits = text.Length > 0;
+            foreach (byte b in text)
+            {
+                if ((uint)(b - '0') > 9) { digits = false; break; }
+                // Past int.MaxValue the number is too large anyway: keep checking digits, stop growing.
+                if (index <= int.MaxValue) index = index * 10 + (b - '0');
+            }
+            if (!digits)
+            {
+                string expected = zeroBased ? "a non-negative integer (indexes are 0-based with --zero-based)" : "a positive integer (indexes are 1-based)";
+                throw Throw.Format(
+                    $"found index {Throw.Quote(text)} in {Throw.Quote(token)}, expected {expected}",
+                    path, lineNumber, row, FeaturesColumn);
+            }
+            if (index == 0 && !zeroBased)
+            {
+                throw Throw.Format(
+                    $"found index 0 in {Throw.Quote(token)}, expected indexes from 1 because LibSVM indexes are 1-based; if this file numbers its features from 0, pass --zero-based",
+                    path, lineNumber, row, FeaturesColumn);
+            }
+            // The 0-based key must stay below the width, which must fit an int.
+            long key = zeroBased ? index : index - 1;
+            if (key >= limit)
+            {
+                if (limit == 0)
+                {
+                    throw Throw.Format(
+                        $"found {Throw.Quote(token)}, expected no index:value pairs because the number of features is set to 0 (--num-features)",
+                        path, lineNumber, row, FeaturesColumn);
+                }
+                long highest = zeroBased ? (long)limit - 1 : limit;
+                string why = limitFromOption
+                    ? $"the number of features is set to {limit} (--num-features)"
+                    : limit == int.MaxValue
+                        ? "larger feature numbers do not fit"
+                        : $"the first pass over the file found {limit} features; expected the file not to change while it is read";
+                throw Throw.Format(
+                    $"found index {Throw.Quote(text)} in {Throw.Quote(token)}, expected at most {highest.ToString(CultureInfo.InvariantCulture)} because {why}",
+                    path, lineNumber, row, FeaturesColumn);
+            }
+            return index;
+        }
+    }
+
+    /// <summary>Collects one batch: labels plus CSR offsets, indices and values that grow as needed.</summary>
+    private sealed class BatchBuilder
+    {
+        private readonly long[]? _intLabels;
+        private readonly double[]? _floatLabels;
+        private readonly int[] _offsets;
+        private int[] _indices;
+        private double[] _values;
+        private int _nnz;
+
+        public BatchBuilder(int capacity, bool integerLabels)
+        {
+            if (integerLabels) _intLabels = new long[capacity];
+            else _floatLabels = new double[capacity];
+            _offsets = new int[capacity + 1];
+            int initial = Math.Min(capacity, 4096) * 8;
+            _indices = new int[initial];
+            _values = new double[initial];
+        }
+
+        public int Count { get; private set; }
+
+        public void SetLabel(long label)
+        {
+            if (_intLabels is not null) _intLabels[Count] = label;
+            else _floatLabels![Count] = label;
+        }
+
+        public void SetLabel(double label) => _floatLabels![Count] = label;
+
+        public void AddFeature(int key, double value)
+        {
+            if (_nnz == _indices.Length)
+            {
+                if (_nnz == Array.MaxLength) throw new InvalidOperationException("More non-zeros in one batch than an array holds; use smaller batches.");
+                int grown = (int)Math.Min(Array.MaxLength, Math.Max(16L, 2L * _nnz));
+                Array.Resize(ref _indices, grown);
+                Array.Resize(ref _values, grown);
+            }
+            _indices[_nnz] = key;
+            _values[_nnz] = value;
+            _nnz++;
+        }
+
+        public void EndRow() => _offsets[++Count] = _nnz;
+
+        public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal)
+        {
+            int count = Count;
+            Column label = _intLabels is not null ? new Int64Column(_intLabels, null, count) : new Float64Column(_floatLabels!, null, count);
+            var offsets = _offsets.Length == count + 1 ? _offsets : _offsets.AsSpan(0, count + 1).ToArray();
+            var indices = _indices.Length == _nnz ? _indices : _indices.AsSpan(0, _nnz).ToArray();
+            var values = _values.Length == _nnz ? _values : _values.AsSpan(0, _nnz).ToArray();
+            var features = new SparseColumn(width, offsets, indices, values, count);
+            var ids = new long[count];
+            var src = new int[count];
+            var srow = new long[count];
+            for (int i = 0; i < count; i++)
+            {
+                long ordinal = firstRowOrdinal + i + 1;
+                ids[i] = RowInfo.MakeRowId(sourceIndex, ordinal);
+                src[i] = sourceIndex;
+                srow[i] = ordinal;
+            }
+            return new RecordBatch(schema, [label, features], count, new RowInfo(ids, src, srow));
+        }
+    }
+
+    /// <summary>Splits a UTF-8 stream into lines ('\n' or "\r\n") held in one pooled, growing buffer; skips a UTF-8 BOM.</summary>
+    private sealed class LineReader(Stream stream) : IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        private int _start, _end, _scan;
+        private bool _eof, _started;
+
+        /// <summary>The 1-based number of the line last returned.</summary>
+        public long LineNumber { get; private set; }
+
+        /// <summary>The next line without its terminator; the span is valid until the next call.</summary>
+        public bool TryReadLine(out ReadOnlySpan<byte> line)
+        {
+            while (true)
+            {
+                if (_started)
+                {
+                    int nl = _buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
+                    if (nl >= 0)
+                    {
+                        int stop = _scan + nl;
+                        line = TrimCr(_buffer.AsSpan(_start, stop - _start));
+                        _start = _scan = stop + 1;
+                        LineNumber++;
+                        return true;
+                    }
+                    _scan = _end;
+                    if (_eof)
+                    {
+                        if (_start == _end)
+                        {
+                            line = default;
+                            return false;
+                        }
+                        line = TrimCr(_buffer.AsSpan(_start, _end - _start));
+                        _start = _scan = _end;
+                        LineNumber++;
+                        return true;
+                    }
+                }
+                Fill();
+            }
+        }
+
+        private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) => line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
+
+        private void Fill()
+        {
+            if (_start > 0)
+            {
+                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+                _end -= _start;
+                _scan -= _start;
+                _start = 0;
+            }
+            if (_end == _buffer.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                _buffer.AsSpan(0, _end).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = bigger;
+            }
+            int n = stream.Read(_buffer, _end, _buffer.Length - _end);
+            if (n == 0) _eof = true;
+            else _end += n;
+            if (!_started && (_end >= 3 || _eof))
+            {
+                _started = true;
+                if (_buffer.AsSpan(0, _end).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) _start = _scan = 3;
+            }
+        }
+
+        public void Dispose()
+        {
+            stream.Dispose();
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+    }
+}
+
+/// <summary>
+/// Creates <see cref="LibSvmSource"/>s for .libsvm, .svm and .svmlight files (optionally .gz) and for an explicit
+/// format "libsvm".
+/// </summary>
+/// <param name="options">The LibSVM options every created source gets (1-based, width from the data by default).</param>
+public sealed class LibSvmSourceFactory(LibSvmOptions? options = null) : ISourceFactory
+{
+    private static readonly string[] Extensions = [".libsvm", ".svm", ".svmlight"];
+
+    /// <summary>Creates a factory with the default options.</summary>
+    public LibSvmSourceFactory() : this(null) { }
+
+    /// <summary>The options every created source gets.</summary>
+    public LibSvmOptions Options { get; } = options ?? new LibSvmOptions();
+
+    /// <inheritdoc />
+    public bool CanRead(string path, string? format)
+    {
+        if (format is not null) return format.Equals("libsvm", StringComparison.OrdinalIgnoreCase);
+        string ext = Path.GetExtension(InputFiles.WithoutCompression(path));
+        return Extensions.Contains(ext, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <inheritdoc />
+    public IRecordSource Create(string path, SourceOptions options) => new LibSvmSource(path, options, Options);
+}
+
+/// <summary>Adds the LibSVM format to a <see cref="SourceRegistry"/>.</summary>
+public static class LibSvmSourceRegistration
+{
+    /// <summary>Registers a <see cref="LibSvmSourceFactory"/> with the given options, so .libsvm/.svm/.svmlight inputs and --format libsvm are read with <see cref="LibSvmSource"/>.</summary>
+    /// <returns>The same registry, for chaining.</returns>
+    public static SourceRegistry AddLibSvm(this SourceRegistry registry, LibSvmOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return registry.Register(new LibSvmSourceFactory(options));
+    }
+}
