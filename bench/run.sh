@@ -32,6 +32,7 @@ BIN_DIR=$WORK/dataprep-bin
 DATAPREP=$BIN_DIR/dataprep
 OUT_DP=$WORK/out-dataprep
 OUT_DUCK=$WORK/out-duckdb
+OUT_DPR=$WORK/out-dataprep-recordio
 LOGS=$WORK/logs
 RESULTS=bench/results/latest.md
 
@@ -118,7 +119,7 @@ run_timed() {
 
 # ---------------------------------------------------------------- 3. build DataPrep
 DP_STATUS=skipped DP_NOTE="BENCH_SKIP_DATAPREP=1"
-rm -f "$WORK/dataprep.times" "$WORK/duckdb.times"
+rm -f "$WORK/dataprep.times" "$WORK/duckdb.times" "$WORK/dataprep-recordio.times"
 if [[ $SKIP_DATAPREP != 1 ]]; then
   say "building DataPrep (dotnet publish -c Release)"
   # --artifacts-path keeps bin/obj out of src/ so a concurrent dev build is not disturbed
@@ -138,6 +139,11 @@ fi
 DP_CMD=("$DATAPREP" convert "$INPUT" --out "$OUT_DP" --label label
         --train 0.8 --validation 0.1 --test 0.1 --seed 42 --overwrite --quiet)
 
+# The same job to RecordIO-protobuf (float32 tensors): no DuckDB equivalent, compared with DataPrep's CSV run.
+DPR_CMD=("$DATAPREP" convert "$INPUT" --out "$OUT_DPR" --label label
+         --train 0.8 --validation 0.1 --test 0.1 --seed 42 --format recordio-protobuf --overwrite --quiet)
+DPR_STATUS=$DP_STATUS DPR_NOTE=$DP_NOTE
+
 DUCK_STATUS=skipped DUCK_NOTE="BENCH_SKIP_DUCKDB=1"
 DUCK_VERSION=$(node bench/duckdb-job.mjs --version 2>/dev/null || echo unknown)
 DUCK_PKG=$(node -p 'require("./bench/node_modules/@duckdb/node-api/package.json").version' 2>/dev/null || echo unknown)
@@ -153,6 +159,10 @@ for ((i = 1; i <= RUNS; i++)); do
     DP_STATUS=failed DP_NOTE="run $i exited non-zero (see $LOGS/dataprep-$i.log)"
     echo "!! DataPrep RUN $i FAILED — last lines of $LOGS/dataprep-$i.log:" >&2
     tail -n 20 "$LOGS/dataprep-$i.log" >&2
+  fi
+  if [[ $DPR_STATUS == ok ]] && ! run_timed dataprep-recordio "$OUT_DPR" "$LOGS/dataprep-recordio-$i.log" -- "${DPR_CMD[@]}"; then
+    DPR_STATUS=failed DPR_NOTE="run $i exited non-zero (see $LOGS/dataprep-recordio-$i.log)"
+    tail -n 20 "$LOGS/dataprep-recordio-$i.log" >&2
   fi
   if [[ $DUCK_STATUS == ok ]] && ! run_timed duckdb "$OUT_DUCK" "$LOGS/duckdb-$i.log" -- "${DUCK_CMD[@]}"; then
     DUCK_STATUS=failed DUCK_NOTE="run $i exited non-zero (see $LOGS/duckdb-$i.log)"
@@ -181,6 +191,14 @@ if [[ $DP_STATUS == ok ]]; then
     } >&2
   fi
 fi
+DPR_COUNTS=""
+if [[ $DPR_STATUS == ok ]]; then
+  DPR_COUNTS="$(node bench/count-recordio.mjs "$OUT_DPR"/train/*.pbr) / $(node bench/count-recordio.mjs "$OUT_DPR"/validation/*.pbr) / $(node bench/count-recordio.mjs "$OUT_DPR"/test/*.pbr)"
+  if [[ $DPR_COUNTS != "$EXPECT_TRAIN / $EXPECT_VALIDATION / $EXPECT_TEST" ]]; then
+    DPR_STATUS=wrong-output DPR_NOTE="records $DPR_COUNTS, expected $EXPECT_TRAIN / $EXPECT_VALIDATION / $EXPECT_TEST"
+    echo "!! DataPrep RecordIO OUTPUT MISMATCH: $DPR_COUNTS" >&2
+  fi
+fi
 DUCK_COUNTS=""
 if [[ $DUCK_STATUS == ok ]]; then
   DUCK_COUNTS="$(count_split "$OUT_DUCK" train) / $(count_split "$OUT_DUCK" validation) / $(count_split "$OUT_DUCK" test)"
@@ -207,6 +225,11 @@ row() { # LABEL STATUS NOTE STATS
 }
 
 DP_STATS=$(stats dataprep)
+DPR_STATS=$(stats dataprep-recordio)
+REC_RATIO="n/a"
+if [[ -n $DP_STATS && -n $DPR_STATS && $DPR_STATUS == ok ]]; then
+  REC_RATIO=$(awk -v a="${DPR_STATS%% *}" -v b="${DP_STATS%% *}" 'BEGIN{printf "%.2f×", a/b}')
+fi
 DUCK_STATS=$(stats duckdb)
 # a DataPrep run with wrong output still has timings; show them, but flag the
 # row and give no ratios (the timings of a wrong result mean nothing)
@@ -255,7 +278,9 @@ if [[ -n $(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   echo "| --- | ---: | ---: | ---: | ---: | --- |"
   row "$DP_LABEL" "$DP_ROW_STATUS" "$DP_NOTE" "$DP_STATS" "$(runs_list dataprep)"
   row "DuckDB" "$DUCK_STATUS" "$DUCK_NOTE" "$DUCK_STATS" "$(runs_list duckdb)"
+  row "DataPrep → RecordIO-protobuf" "$DPR_STATUS" "$DPR_NOTE" "$DPR_STATS" "$(runs_list dataprep-recordio)"
   echo
+  echo "- RecordIO-protobuf vs CSV output in DataPrep (wall ratio, <1 = RecordIO faster): **$REC_RATIO**"
   echo "- Speed-up (DuckDB wall / DataPrep wall, >1 = DataPrep faster): **$SPEEDUP**"
   echo "- Memory (DataPrep peak / DuckDB peak, <1 = DataPrep smaller): **$MEMRATIO**"
   echo
@@ -277,6 +302,9 @@ if [[ -n $(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   else
     echo "| DuckDB | - | ${DUCK_STATUS^^}${DUCK_NOTE:+: $DUCK_NOTE} |"
   fi
+  if [[ -n $DPR_COUNTS ]]; then
+    echo "| DataPrep → RecordIO-protobuf (records) | $DPR_COUNTS | $([[ $DPR_STATUS == ok ]] && echo OK || echo '**MISMATCH**') |"
+  fi
   echo
   echo "## Commands"
   echo
@@ -296,6 +324,10 @@ cat "$RESULTS"
 status=0
 if [[ $SKIP_DATAPREP != 1 && $DP_STATUS != ok ]]; then
   echo "run.sh: DataPrep ${DP_STATUS^^}: $DP_NOTE" >&2
+  status=1
+fi
+if [[ $SKIP_DATAPREP != 1 && $DPR_STATUS != ok ]]; then
+  echo "run.sh: DataPrep RecordIO ${DPR_STATUS^^}: $DPR_NOTE" >&2
   status=1
 fi
 if [[ $SKIP_DUCKDB != 1 && $DUCK_STATUS != ok ]]; then
