@@ -62,14 +62,19 @@ public static class DataPrepCli
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace an earlier DataPrep run in the output folder." };
         public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores). Output bytes do not depend on it." };
         public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
+        public readonly Option<bool> ZeroBased = new("--zero-based") { Description = "LibSVM inputs number features from 0 (default: from 1, as LIBSVM and SVMlight do)." };
+        public readonly Option<int?> NumFeatures = new("--num-features") { Description = "LibSVM inputs have this many features (default: the largest index seen, found in a first pass)." };
         public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors." };
         public readonly Option<bool> Json = new("--json") { Description = "Print the report as JSON on stdout (no table, no progress)." };
 
         public void AddTo(Command c)
         {
             c.Arguments.Add(Inputs);
-            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, Format, Overwrite, Threads, BatchRows, Quiet, Json }) c.Options.Add(o);
+            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json }) c.Options.Add(o);
         }
+
+        public SourceRegistry Registry(ParseResult r)
+            => new SourceRegistry().AddParquet().AddLibSvm(new LibSvmOptions(r.GetValue(ZeroBased), r.GetValue(NumFeatures)));
 
         public SourceOptions Source(ParseResult r) => new()
         {
@@ -167,7 +172,7 @@ public static class DataPrepCli
                     OptionParsing.ParseTensorType(r.GetValue(labelDtype)!, "--label-dtype"),
                     r.GetValue(sparse), r.GetValue(uid), r.GetValue(metadata), r.GetValue(escape)),
             };
-            return await ConvertRunner.RunAsync(options, Registry(), progress, ct).ConfigureAwait(false);
+            return await ConvertRunner.RunAsync(options, io.Registry(r), progress, ct).ConfigureAwait(false);
         }));
         return cmd;
     }
@@ -188,11 +193,9 @@ public static class DataPrepCli
         cmd.Options.Add(run);
         cmd.Options.Add(withLabel);
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", progress =>
-            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), Registry(), progress, ct)));
+            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), io.Registry(r), progress, ct)));
         return cmd;
     }
-
-    private static SourceRegistry Registry() => new SourceRegistry().AddParquet();
 
     private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport>> run)
     {

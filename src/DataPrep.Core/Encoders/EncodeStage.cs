@@ -57,7 +57,7 @@ public sealed class EncodeStage : IPipelineStage
                 FeatureEncoding.OneHot => new Field(f.Name, ColumnKind.Sparse, fitted?.Features[k].Width ?? 1),
                 FeatureEncoding.Ordinal => new Field(f.Name, ColumnKind.Int64),
                 FeatureEncoding.Epoch => new Field(f.Name, ColumnKind.Float64),
-                _ => new Field(f.Name, f.Kind == ColumnKind.Boolean ? ColumnKind.Int64 : f.Kind),
+                _ => new Field(f.Name, f.Kind == ColumnKind.Boolean ? ColumnKind.Int64 : f.Kind, f.Width),
             });
         }
         return new Schema(fields);
@@ -108,6 +108,7 @@ public sealed class EncodeStage : IPipelineStage
             // A filled category is a category like any other, so the fill joins the vocabulary when train needs it.
             if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot) fr.Vocabulary = TrainValues(batches, i, fr.Fill);
             if (enc == FeatureEncoding.OneHot) fr.Width = fr.Vocabulary!.Count + 1;
+            else fr.Width = field.Width; // sparse inputs (LibSVM) keep their width
             record.Features.Add(fr);
             offset += fr.Width;
         }

@@ -74,6 +74,16 @@ public sealed class LibSvmFormat : IRecordFormat
     }
 
     /// <inheritdoc />
+    /// <remarks>LibSVM rows are sparse (zeros omitted); the width is the size of the flattened index space.</remarks>
+    public FormatInfo Describe(Schema schema, bool hasLabel)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        long width = 0;
+        for (int i = hasLabel ? 1 : 0; i < schema.Count; i++) width += schema[i].Kind == ColumnKind.Sparse ? schema[i].Width : 1;
+        return new FormatInfo(ContentType, (int)Math.Min(width, int.MaxValue), Sparse: true, Dtype: null, LabelDtype: null);
+    }
+
+    /// <inheritdoc />
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
         ArgumentNullException.ThrowIfNull(batch);

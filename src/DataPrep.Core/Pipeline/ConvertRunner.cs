@@ -32,7 +32,7 @@ public static class ConvertRunner
         IPipelineStage[] stages =
         [
             new MissingValuesStage(options),
-            new RandomSplitStage(options.Fractions, options.Seed, options.Shuffle, options.Stratify, options.Source.BatchRows),
+            new SplitStage(new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify), options.Seed, options.Shuffle, options.Source.BatchRows),
             new EncodeStage(options),
         ];
         await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
@@ -161,7 +161,14 @@ public static class ConvertRunner
         var sourceOptions = options.Source with { Threads = options.Threads };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
-        foreach (var s in sources) schemas.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+        foreach (var s in sources)
+        {
+            schemas.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+            if (s is LibSvmSource { QidTokensIgnored: > 0 } libsvm)
+            {
+                context.Report.Warnings.Add($"{libsvm.Description}: ignored {libsvm.QidTokensIgnored:N0} qid: tokens (query groups of ranking data are not used).");
+            }
+        }
         context.Inputs.AddRange(paths);
         context.Fingerprints = Task.Run(() => paths.Select(InputFingerprint.Of).ToList(), cancellationToken);
         var unified = Unify(schemas, paths);
@@ -186,6 +193,8 @@ public static class ConvertRunner
             {
                 var a = fields[i].Kind;
                 var b = other[i].Kind;
+                // Sparse inputs (LibSVM) are as wide as their largest index: the widest file sets the width.
+                if (a == ColumnKind.Sparse && b == ColumnKind.Sparse) { fields[i] = fields[i] with { Width = Math.Max(fields[i].Width, other[i].Width) }; continue; }
                 if (a == b) continue;
                 if (a is ColumnKind.Int64 or ColumnKind.Float64 && b is ColumnKind.Int64 or ColumnKind.Float64) fields[i] = fields[i] with { Kind = ColumnKind.Float64 };
                 else if (a is ColumnKind.String || b is ColumnKind.String) fields[i] = fields[i] with { Kind = ColumnKind.String };
@@ -250,13 +259,15 @@ public static class ConvertRunner
             await foreach (var b in inner.ReadAsync(sourceIndex, cancellationToken).ConfigureAwait(false))
             {
                 var cols = new Column[unified.Count];
-                for (int c = 0; c < cols.Length; c++) cols[c] = Convert(b.Columns[c], unified[c].Kind);
+                for (int c = 0; c < cols.Length; c++) cols[c] = Convert(b.Columns[c], unified[c]);
                 yield return new RecordBatch(unified, cols, b.RowCount, b.Rows);
             }
         }
 
-        private static Column Convert(Column col, ColumnKind kind)
+        private static Column Convert(Column col, Field field)
         {
+            var kind = field.Kind;
+            if (col is SparseColumn s && kind == ColumnKind.Sparse) return s.Width == field.Width ? s : new SparseColumn(field.Width, s.RowOffsets, s.Indices, s.Values, s.Length);
             if (col.Kind == kind) return col;
             if (kind == ColumnKind.Float64 && col is Int64Column l)
             {

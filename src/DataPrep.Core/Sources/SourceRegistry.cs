@@ -31,7 +31,7 @@ public sealed class SourceRegistry
             if (f.CanRead(path, options.Format)) return f.Create(path, options);
         }
         throw new PipelineValidationException(
-            $"Cannot tell the format of '{path}' from its name; expected a .csv, .tsv, .jsonl, .parquet file (optionally .gz), or pass --format csv|jsonl|parquet.");
+            $"Cannot tell the format of '{path}' from its name; expected a .csv, .tsv, .jsonl, .parquet or .libsvm file (optionally .gz), or pass --input-format csv|tsv|jsonl|parquet|libsvm.");
     }
 
     /// <summary>A factory for a list of extensions (and the same names as explicit formats).</summary>

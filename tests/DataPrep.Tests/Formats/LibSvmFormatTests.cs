@@ -115,6 +115,13 @@ public class LibSvmFormatTests
     }
 
     [Fact]
+    public void Describe_reports_sparse_rows_and_the_flattened_width()
+    {
+        // a, b, c take one index each, d three, e one.
+        Assert.Equal(new FormatInfo("text/libsvm", 7, Sparse: true, Dtype: null, LabelDtype: null), new LibSvmFormat(true).Describe(Encoded().Schema, hasLabel: true));
+    }
+
+    [Fact]
     public void Without_a_label_the_format_refuses()
     {
         var e = Assert.Throws<PipelineValidationException>(() => new LibSvmFormat(hasLabel: false));

@@ -244,6 +244,23 @@ public class ConvertEndToEndTests
     }
 
     [Fact]
+    public void LibSvm_files_of_different_widths_become_one_sparse_dataset()
+    {
+        using var tmp = new TempDir();
+        var a = tmp.File("a.libsvm", "1 qid:3 1:0.5 3:2\n0 qid:3 2:1.5\n");
+        var b = tmp.File("b.libsvm", "1 1:1 5:2\n");
+        var outDir = tmp.Combine("o");
+        var r = CliRunner.Run("convert", a, b, "--out", outDir, "--label", "label", "--split", "100/0/0", "--no-shuffle", "--format", "libsvm", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1 1:0.5 3:2", "0 2:1.5", "1 1:1 5:2"], File.ReadAllLines(Path.Combine(outDir, "train", "part-00000.libsvm")));
+        using var report = JsonDocument.Parse(r.Out);
+        Assert.Contains("ignored 2 qid: tokens", report.RootElement.GetProperty("warnings")[0].GetString());
+        using var run = RunRecord(outDir);
+        Assert.Equal(5, run.RootElement.GetProperty("splits").GetProperty("train").GetProperty("format").GetProperty("featureWidth").GetInt32());
+        Assert.Equal("text/libsvm", run.RootElement.GetProperty("contentType").GetString());
+    }
+
+    [Fact]
     public void Missing_values_can_be_dropped_or_filled_and_are_counted()
     {
         using var tmp = new TempDir();

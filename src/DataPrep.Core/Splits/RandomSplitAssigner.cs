@@ -1,0 +1,57 @@
+using System.Globalization;
+using DataPrep.Data;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Splits;
+
+/// <summary>
+/// Exact random split by hash(seed, "split", row id), optionally stratified: each class is cut at its own
+/// exact counts, so every class is within one row of its share in every split.
+/// </summary>
+public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong seed, string? stratify) : ISplitAssigner
+{
+    private int _stratifyIndex = -1;
+
+    /// <inheritdoc />
+    public string Describe()
+        => $"split random {string.Join("/", fractions.Select(f => (f * 100).ToString("0.##", CultureInfo.InvariantCulture)))}"
+           + (stratify is null ? "" : $" stratified by {stratify}") + $", seed {seed}";
+
+    /// <inheritdoc />
+    public void Bind(Schema input)
+    {
+        if (stratify is null) return;
+        _stratifyIndex = input.IndexOf(stratify);
+        if (_stratifyIndex < 0) throw new PipelineValidationException($"--stratify names column '{stratify}', which the input does not have (its columns: {string.Join(", ", input.Fields.Select(f => f.Name))}).");
+        if (input[_stratifyIndex].Kind is ColumnKind.Sparse or ColumnKind.Binary) throw new PipelineValidationException($"--stratify column '{stratify}' is {input[_stratifyIndex].Kind}; expected a label-like column (text, integer or boolean).");
+    }
+
+    /// <inheritdoc />
+    public SplitAssignment Assign(SplitInput input, RunContext context)
+        => new(_stratifyIndex < 0
+            ? RandomSplitter.Assign(input.RowIds, fractions, seed)
+            : RandomSplitter.AssignStratified(input.RowIds, StratumIds(input.Column(_stratifyIndex)), fractions, seed));
+
+    /// <summary>Stratum numbers per row, numbered in sorted key order so they do not depend on input order.</summary>
+    public static int[] StratumIds(Column column)
+    {
+        var keys = new string[column.Length];
+        for (int i = 0; i < keys.Length; i++) keys[i] = KeyOf(column, i);
+        var numbers = keys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select((k, n) => (k, n)).ToDictionary(x => x.k, x => x.n, StringComparer.Ordinal);
+        var ids = new int[keys.Length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = numbers[keys[i]];
+        return ids;
+    }
+
+    /// <summary>The text key of a value (stratum, group): invariant, missing values share one key.</summary>
+    public static string KeyOf(Column column, int row) => column.IsNull(row) ? "\0missing" : column switch
+    {
+        StringColumn s => s.Values[row]!,
+        Int64Column l => l.Values[row].ToString(CultureInfo.InvariantCulture),
+        Float64Column d => d.Values[row].ToString("R", CultureInfo.InvariantCulture),
+        BooleanColumn b => b.Values[row] ? "1" : "0",
+        TimestampColumn t => t.Values[row].ToString(CultureInfo.InvariantCulture),
+        _ => "",
+    };
+}

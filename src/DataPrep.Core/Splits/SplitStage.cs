@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using DataPrep.Data;
+using DataPrep.Hashing;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Splits;
+
+/// <summary>
+/// Decides each row's split. Assigners see the whole dataset at once (exact counts, group sizes and
+/// time cut-offs need it) and return tags; rows tagged <see cref="SplitTag.None"/> are dropped (the
+/// assigner counts why in the report).
+/// </summary>
+public interface ISplitAssigner
+{
+    /// <summary>A short description for <c>Describe()</c> and logs.</summary>
+    string Describe();
+
+    /// <summary>Validates the assigner's columns against the input schema.</summary>
+    /// <exception cref="PipelineValidationException">A column is missing or of the wrong kind.</exception>
+    void Bind(Schema input);
+
+    /// <summary>Tags every row, and optionally fixes the output order.</summary>
+    SplitAssignment Assign(SplitInput input, RunContext context);
+}
+
+/// <summary>What an assigner decided.</summary>
+/// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>
+/// <param name="Order">Row positions in output order (e.g. time order); null means shuffled by seed, or input order.</param>
+public sealed record SplitAssignment(SplitTag[] Tags, int[]? Order = null);
+
+/// <summary>All rows of a run, addressed by position 0…Count−1 in input order, without copying the data.</summary>
+public sealed class SplitInput
+{
+    private readonly Dictionary<int, Column> _columns = [];
+
+    internal SplitInput(IReadOnlyList<RecordBatch> batches, Schema schema)
+    {
+        Batches = batches;
+        Schema = schema;
+        Count = batches.Sum(b => b.RowCount);
+        RowIds = new long[Count];
+        for (int b = 0, at = 0; b < batches.Count; at += batches[b].RowCount, b++)
+        {
+            batches[b].Rows.RowIds.AsSpan(0, batches[b].RowCount).CopyTo(RowIds.AsSpan(at));
+        }
+    }
+
+    /// <summary>The input batches in order.</summary>
+    public IReadOnlyList<RecordBatch> Batches { get; }
+
+    /// <summary>The schema.</summary>
+    public Schema Schema { get; }
+
+    /// <summary>The number of rows.</summary>
+    public int Count { get; }
+
+    /// <summary>Stable row ids by position.</summary>
+    public long[] RowIds { get; }
+
+    /// <summary>One column over all rows (concatenated once, on first use).</summary>
+    public Column Column(int index)
+    {
+        if (!_columns.TryGetValue(index, out var c))
+        {
+            _columns[index] = c = Data.Column.Concat(Batches.Select(b => b.Columns[index]).ToArray());
+        }
+        return c;
+    }
+
+    /// <summary>Where row position <paramref name="position"/> came from, for error messages.</summary>
+    public (int Source, long SourceRow) Origin(int position)
+    {
+        foreach (var b in Batches)
+        {
+            if (position < b.RowCount) return (b.Rows.Sources[position], b.Rows.SourceRows[position]);
+            position -= b.RowCount;
+        }
+        throw new ArgumentOutOfRangeException(nameof(position));
+    }
+}
+
+/// <summary>
+/// The split stage: collects the rows, lets an <see cref="ISplitAssigner"/> tag them, then emits them split
+/// by split in output order (the assigner's, else shuffled by hash(seed, "shuffle", row id), else input
+/// order), gathered straight from the input batches. A split is a tag, not a fork.
+/// </summary>
+public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle, int batchRows = 65_536) : IPipelineStage
+{
+    /// <summary>The assigner.</summary>
+    public ISplitAssigner Assigner => assigner;
+
+    /// <inheritdoc />
+    public string Describe() => assigner.Describe() + (shuffle ? ", shuffled" : ", input order");
+
+    /// <inheritdoc />
+    public Schema Bind(Schema input)
+    {
+        assigner.Bind(input);
+        return input;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var batches = new List<RecordBatch>();
+        Schema? schema = null;
+        await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            batches.Add(b);
+            schema = b.Schema;
+        }
+        if (schema is null) yield break;
+        var all = new SplitInput(batches, schema);
+        context.OnProgress("split", 0, all.Count);
+        var assignment = assigner.Assign(all, context);
+        var tags = assignment.Tags;
+        context.ExpectedRows = tags.LongCount(t => t != SplitTag.None);
+
+        var order = assignment.Order
+            ?? (shuffle ? RandomSplitter.HashOrder(all.RowIds, new KeyedHash(seed, "shuffle")) : Enumerable.Range(0, all.Count).ToArray());
+        // (batch, row) address of every position, to gather from the input batches.
+        var part = new int[all.Count];
+        var row = new int[all.Count];
+        for (int b = 0, at = 0; b < batches.Count; b++)
+        {
+            for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
+        }
+        foreach (var split in SplitNames.All)
+        {
+            var picked = order.Where(i => tags[i] == split).ToArray();
+            for (int start = 0; start < picked.Length; start += batchRows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = Math.Min(batchRows, picked.Length - start);
+                var p = new int[n];
+                var r = new int[n];
+                for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row[picked[start + k]]; }
+                yield return RecordBatch.Gather(batches, p, r, split);
+            }
+        }
+        context.OnProgress("split", all.Count, all.Count);
+    }
+}
