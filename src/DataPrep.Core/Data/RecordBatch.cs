@@ -39,6 +39,12 @@ public static class SplitNames
 /// <param name="Splits">The split tag of each row, once a split stage ran.</param>
 public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, SplitTag[]? Splits = null)
 {
+    /// <summary>The group key of each row (group splits), for lineage and audits.</summary>
+    public string?[]? GroupKeys { get; init; }
+
+    /// <summary>The timestamp of each row as UTC ticks (time splits), for lineage and audits.</summary>
+    public long[]? Times { get; init; }
+
     /// <summary>Makes the stable row id of a row.</summary>
     public static long MakeRowId(int source, long row) => ((long)source << 40) | row;
 
@@ -57,7 +63,15 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
             srow[i] = SourceRows[r];
             if (split is not null) split[i] = Splits![r];
         }
-        return new RowInfo(ids, src, srow, split);
+        return new RowInfo(ids, src, srow, split) { GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows) };
+    }
+
+    private static T[]? Pick<T>(T[]? values, ReadOnlySpan<int> rows)
+    {
+        if (values is null) return null;
+        var result = new T[rows.Length];
+        for (int i = 0; i < rows.Length; i++) result[i] = values[rows[i]];
+        return result;
     }
 
     internal static RowInfo Concat(IReadOnlyList<RecordBatch> batches)
@@ -68,6 +82,8 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
         var srow = new long[n];
         bool tagged = batches.All(b => b.Rows.Splits is not null);
         var split = tagged ? new SplitTag[n] : null;
+        var groups = batches.All(b => b.Rows.GroupKeys is not null) ? new string?[n] : null;
+        var times = batches.All(b => b.Rows.Times is not null) ? new long[n] : null;
         int at = 0;
         foreach (var b in batches)
         {
@@ -75,9 +91,11 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
             b.Rows.Sources.AsSpan(0, b.RowCount).CopyTo(src.AsSpan(at));
             b.Rows.SourceRows.AsSpan(0, b.RowCount).CopyTo(srow.AsSpan(at));
             if (split is not null) b.Rows.Splits.AsSpan(0, b.RowCount).CopyTo(split.AsSpan(at));
+            if (groups is not null) b.Rows.GroupKeys.AsSpan(0, b.RowCount).CopyTo(groups.AsSpan(at));
+            if (times is not null) b.Rows.Times.AsSpan(0, b.RowCount).CopyTo(times.AsSpan(at));
             at += b.RowCount;
         }
-        return new RowInfo(ids, src, srow, split);
+        return new RowInfo(ids, src, srow, split) { GroupKeys = groups, Times = times };
     }
 }
 

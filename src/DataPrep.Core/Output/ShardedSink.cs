@@ -133,11 +133,28 @@ public sealed class ShardedSink : IRecordSink
             {
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
             }
-            context.Report.Splits[ChannelName(tag)] = report;
+            // Keep what the split stage already reported (time ranges, groups) and add the files.
+            if (context.Report.Splits.TryGetValue(ChannelName(tag), out var existing))
+            {
+                existing.Rows = report.Rows;
+                existing.Fraction = report.Fraction;
+                existing.Format = report.Format;
+                existing.LabelDistribution = report.LabelDistribution;
+                existing.Lineage = report.Lineage;
+                existing.Shards.AddRange(report.Shards);
+            }
+            else
+            {
+                context.Report.Splits[ChannelName(tag)] = report;
+            }
         }
         var record = _runRecord(context);
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180).</summary>
+    private static string CsvField(string? value)
+        => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
 
     /// <summary>The folder of a split; rows without a split (apply) go to "data".</summary>
     public static string ChannelName(SplitTag tag) => tag == SplitTag.None ? "data" : tag.Name();
@@ -240,8 +257,8 @@ public sealed class ShardedSink : IRecordSink
             var report = new SplitReport();
             var store = _sink._store;
             var ct = _cancellationToken;
-            var lineage = _sink._lineage ? new StringBuilder("row_id,source,source_row,shard,record,content_hash\n") : null;
-            Stream? lineageStream = lineage is null ? null : await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false);
+            StringBuilder? lineage = null;
+            Stream? lineageStream = _sink._lineage ? await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false) : null;
             int shard = -1;
             long shardRows = 0, shardBytes = 0, record = 0;
             Stream? file = null;
@@ -259,6 +276,14 @@ public sealed class ShardedSink : IRecordSink
 
             await foreach (var p in chunks.ConfigureAwait(false))
             {
+                // The header is known with the first chunk: group and time columns come with group/time splits.
+                if (_sink._lineage && lineage is null)
+                {
+                    lineage = new StringBuilder("row_id,source,source_row,shard,record,content_hash");
+                    if (p.Rows.GroupKeys is not null) lineage.Append(",group");
+                    if (p.Rows.Times is not null) lineage.Append(",time");
+                    lineage.Append('\n');
+                }
                 var c = p.Chunk;
                 int from = 0, prev = 0;
                 for (int k = 0; k < c.RecordEnds.Length; k++, record++)
@@ -279,8 +304,14 @@ public sealed class ShardedSink : IRecordSink
                         hashing = new HashingStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
                         file = _sink._gzip ? new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true) : new NonClosingStream(hashing);
                     }
-                    lineage?.Append(p.Rows.RowIds[k]).Append(',').Append(p.Rows.Sources[k]).Append(',').Append(p.Rows.SourceRows[k])
-                        .Append(',').Append(shard).Append(',').Append(shardRows).Append(',').Append(c.Hashes[k].ToString("x16", CultureInfo.InvariantCulture)).Append('\n');
+                    if (lineage is not null)
+                    {
+                        lineage.Append(p.Rows.RowIds[k]).Append(',').Append(p.Rows.Sources[k]).Append(',').Append(p.Rows.SourceRows[k])
+                            .Append(',').Append(shard).Append(',').Append(shardRows).Append(',').Append(CultureInfo.InvariantCulture, $"{c.Hashes[k]:x16}");
+                        if (p.Rows.GroupKeys is { } groups) lineage.Append(',').Append(CsvField(groups[k]));
+                        if (p.Rows.Times is { } times) lineage.Append(',').Append(times[k] == long.MinValue ? "" : new DateTime(times[k], DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture));
+                        lineage.Append('\n');
+                    }
                     shardRows++;
                     shardBytes += size;
                     prev = c.RecordEnds[k];
@@ -296,7 +327,8 @@ public sealed class ShardedSink : IRecordSink
             await CloseShardAsync().ConfigureAwait(false);
             if (lineageStream is not null)
             {
-                await lineageStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage!.ToString()), ct).ConfigureAwait(false);
+                lineage ??= new StringBuilder("row_id,source,source_row,shard,record,content_hash\n");
+                await lineageStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), ct).ConfigureAwait(false);
                 await lineageStream.DisposeAsync().ConfigureAwait(false);
                 report.Lineage = $"_dataprep/lineage/{_name}.csv";
             }

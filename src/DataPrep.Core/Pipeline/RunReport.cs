@@ -56,6 +56,15 @@ public sealed class SplitReport
     /// <summary>Rows per label value (as written, e.g. class id), when there is a label.</summary>
     public SortedDictionary<string, long>? LabelDistribution { get; set; }
 
+    /// <summary>Time splits: the earliest and latest timestamp in the split (ISO 8601, UTC).</summary>
+    public string? TimeFrom { get; set; }
+
+    /// <summary>See <see cref="TimeFrom"/>.</summary>
+    public string? TimeTo { get; set; }
+
+    /// <summary>Group splits: the number of distinct groups in the split.</summary>
+    public long? Groups { get; set; }
+
     /// <summary>Content type, feature width, dtype and sparsity of the files.</summary>
     public FormatInfo? Format { get; set; }
 

@@ -204,7 +204,8 @@ public static class RecordDecoder
             {
                 if (keyArray[i] >= width)
                 {
-                    throw Throw.Format($"record {index} at byte offset {offset}: {where} has key {keyArray[i]} but shape [{string.Join(", ", shapeArray)}]; expected keys from 0 to {width - 1}", file);
+                    string expected = width == 0 ? "no keys in a tensor of no columns" : $"keys from 0 to {width - 1}";
+                    throw Throw.Format($"record {index} at byte offset {offset}: {where} has key {keyArray[i]} but shape [{string.Join(", ", shapeArray)}]; expected {expected}", file);
                 }
             }
         }

@@ -23,7 +23,7 @@ public readonly record struct RecordIORecord(long Index, long Offset, byte[] Pay
 public sealed class RecordIOReader : IDisposable
 {
     /// <summary>Payloads are read in chunks of at most this many bytes when the stream length is unknown.</summary>
-    private const int ChunkBytes = 1 << 20;
+    private const int ChunkBytes = 64 * 1024;
 
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
@@ -93,17 +93,17 @@ public sealed class RecordIOReader : IDisposable
                 if (assembled is null) return false;
                 throw Fail($"the file ends inside record {_index} (begun at byte offset {start} with a first part, cflag 1) after {N(_position - start)} bytes; expected more parts up to a last part (cflag 3): the file is truncated");
             }
-            if (got < 8)
-            {
-                throw Fail($"the file ends {got} bytes into the 8-byte header of record {_index} at byte offset {partOffset}; expected the magic word and the length (the file is truncated)");
-            }
-            uint magic = BinaryPrimitives.ReadUInt32LittleEndian(_header);
+            uint magic = got >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(_header) : RecordIOFraming.Magic;
             if (magic != RecordIOFraming.Magic)
             {
                 string hint = partOffset == 0
                     ? "; this is not a RecordIO file"
                     : "; the file is corrupt, or a length field before it is wrong";
                 throw Fail($"record {_index} at byte offset {partOffset}: found bytes {_header[0]:X2} {_header[1]:X2} {_header[2]:X2} {_header[3]:X2} (0x{magic:X8}) where the RecordIO magic word should be; expected 0x{RecordIOFraming.Magic:X8} (bytes 0A 23 D7 CE){hint}");
+            }
+            if (got < 8)
+            {
+                throw Fail($"the file ends {got} bytes into the 8-byte header of record {_index} at byte offset {partOffset}; expected the magic word and the length (the file is truncated)");
             }
             uint lrec = BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(4));
             uint cflag = lrec >> 29;

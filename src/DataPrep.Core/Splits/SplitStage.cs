@@ -84,8 +84,11 @@ public sealed class SplitInput
 /// by split in output order (the assigner's, else shuffled by hash(seed, "shuffle", row id), else input
 /// order), gathered straight from the input batches. A split is a tag, not a fork.
 /// </summary>
-public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle, int batchRows = 65_536) : IPipelineStage
+public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle, int batchRows = 65_536, string? lineageGroup = null, string? lineageTime = null) : IPipelineStage
 {
+    private int _groupIndex = -1;
+    private int _timeIndex = -1;
+
     /// <summary>The assigner.</summary>
     public ISplitAssigner Assigner => assigner;
 
@@ -96,7 +99,38 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     public Schema Bind(Schema input)
     {
         assigner.Bind(input);
+        _groupIndex = lineageGroup is null ? -1 : input.IndexOf(lineageGroup);
+        _timeIndex = lineageTime is null ? -1 : input.IndexOf(lineageTime);
         return input;
+    }
+
+    /// <summary>Group keys and timestamps of all rows by position, for the lineage sidecar.</summary>
+    private (string?[]? Groups, long[]? Times) LineageValues(SplitInput all)
+    {
+        string?[]? groups = null;
+        long[]? times = null;
+        if (_groupIndex >= 0)
+        {
+            var c = all.Column(_groupIndex);
+            groups = new string?[all.Count];
+            for (int i = 0; i < groups.Length; i++) groups[i] = c.IsNull(i) ? null : RandomSplitAssigner.KeyOf(c, i);
+        }
+        if (_timeIndex >= 0)
+        {
+            var c = all.Column(_timeIndex);
+            times = new long[all.Count];
+            for (int i = 0; i < times.Length; i++)
+            {
+                times[i] = c.IsNull(i) ? long.MinValue : c switch
+                {
+                    TimestampColumn t => t.Values[i],
+                    Int64Column l => DateTime.UnixEpoch.Ticks + (Math.Abs(l.Values[i]) >= 100_000_000_000 ? l.Values[i] : l.Values[i] * 1000) * TimeSpan.TicksPerMillisecond,
+                    Float64Column d => DateTime.UnixEpoch.Ticks + (long)(d.Values[i] * TimeSpan.TicksPerSecond),
+                    _ => long.MinValue,
+                };
+            }
+        }
+        return (groups, times);
     }
 
     /// <inheritdoc />
@@ -125,6 +159,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         {
             for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
         }
+        var (lineageGroups, lineageTimes) = LineageValues(all);
         foreach (var split in SplitNames.All)
         {
             var picked = order.Where(i => tags[i] == split).ToArray();
@@ -135,7 +170,20 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 var p = new int[n];
                 var r = new int[n];
                 for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row[picked[start + k]]; }
-                yield return RecordBatch.Gather(batches, p, r, split);
+                var gathered = RecordBatch.Gather(batches, p, r, split);
+                if (lineageGroups is not null || lineageTimes is not null)
+                {
+                    var slice = picked.AsSpan(start, n);
+                    string?[]? g = lineageGroups is null ? null : new string?[n];
+                    long[]? t = lineageTimes is null ? null : new long[n];
+                    for (int k = 0; k < n; k++)
+                    {
+                        if (g is not null) g[k] = lineageGroups![slice[k]];
+                        if (t is not null) t[k] = lineageTimes![slice[k]];
+                    }
+                    gathered = gathered.WithRows(gathered.Rows with { GroupKeys = g, Times = t });
+                }
+                yield return gathered;
             }
         }
         context.OnProgress("split", all.Count, all.Count);

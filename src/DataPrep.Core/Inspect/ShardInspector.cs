@@ -1,0 +1,219 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using DataPrep.Data;
+using DataPrep.RecordIO;
+using DataPrep.Sources;
+
+namespace DataPrep.Inspect;
+
+/// <summary>
+/// Reads training shards of any output format (RecordIO-protobuf, LibSVM, label-first CSV; plain or .gz) into
+/// one record shape, to look at them and to summarize them. The format is found from the content, not the name.
+/// </summary>
+public static class ShardInspector
+{
+    /// <summary>How many bytes <see cref="DetectFormat(string)"/> looks at.</summary>
+    private const int SniffBytes = 64 * 1024;
+
+    /// <summary>
+    /// Finds the format of a shard from its content: RecordIO when it starts with the magic word, otherwise text —
+    /// LibSVM when lines hold <c>index:value</c> tokens, label-first CSV otherwise. Gzip is decompressed first.
+    /// </summary>
+    /// <exception cref="DataFormatException">The file cannot be opened, or is binary but not RecordIO.</exception>
+    public static ShardFormat DetectFormat(string path)
+    {
+        var head = new byte[SniffBytes];
+        int n;
+        bool complete;
+        using (var stream = InputFiles.Open(path))
+        {
+            n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            complete = n < head.Length;
+        }
+        return DetectFormat(head.AsSpan(0, n), complete, path);
+    }
+
+    /// <summary>Finds the format from the first bytes of a shard (see <see cref="DetectFormat(string)"/>).</summary>
+    /// <param name="head">The first bytes (decompressed).</param>
+    /// <param name="complete">Whether <paramref name="head"/> is the whole file (its last line is complete).</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <exception cref="DataFormatException">The content is binary but not RecordIO.</exception>
+    public static ShardFormat DetectFormat(ReadOnlySpan<byte> head, bool complete, string? path = null)
+    {
+        if (head.Length == 0) return ShardFormat.Empty;
+        if (head.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(head) == RecordIOFraming.Magic) return ShardFormat.RecordIOProtobuf;
+        if (head.StartsWith("PAR1"u8))
+        {
+            throw Throw.Format("is a Parquet file; expected a training shard: RecordIO-protobuf, LibSVM or label-first CSV (convert Parquet with 'dataprep convert')", path);
+        }
+        if (head.IndexOf((byte)0) >= 0)
+        {
+            var first = string.Join(" ", head[..Math.Min(4, head.Length)].ToArray().Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
+            throw Throw.Format(
+                $"is neither RecordIO-protobuf nor text: it starts with bytes {first}, not the RecordIO magic word 0A 23 D7 CE, and holds NUL bytes, which CSV and LibSVM never do; expected a RecordIO-protobuf, LibSVM or label-first CSV shard",
+                path);
+        }
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) head = head[3..];
+        if (!complete)
+        {
+            // Look at whole lines only: the last one may be cut.
+            int last = head.LastIndexOf((byte)'\n');
+            if (last >= 0) head = head[..last];
+        }
+        var text = Encoding.UTF8.GetString(head);
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw;
+            int hash = line.IndexOf('#');
+            if (hash >= 0) line = line[..hash];
+            line = line.Trim();
+            if (line.Length == 0) continue;
+            if (line.Contains(',')) return ShardFormat.Csv;
+            var tokens = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (tokens.Skip(1).Any(t => t.Contains(':'))) return ShardFormat.LibSvm;
+        }
+        // Only single-value lines (a label-only CSV, or LibSVM rows without features): read them as CSV.
+        return ShardFormat.Csv;
+    }
+
+    /// <summary>Streams the records of a shard in file order.</summary>
+    /// <param name="path">The shard (plain or .gz).</param>
+    /// <param name="options">The format (detected when not set) and how to read text formats.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <exception cref="DataFormatException">The file is corrupt or not a shard.</exception>
+    public static async IAsyncEnumerable<ShardRecord> ReadAsync(string path, InspectOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        options ??= new InspectOptions();
+        var format = options.Format ?? DetectFormat(path);
+        var records = format switch
+        {
+            ShardFormat.RecordIOProtobuf => ToAsync(ReadRecordIO(path, cancellationToken)),
+            ShardFormat.LibSvm => ReadLibSvmAsync(path, options, cancellationToken),
+            ShardFormat.Csv => ToAsync(ReadCsv(path, options, cancellationToken)),
+            _ => ToAsync([]),
+        };
+        await foreach (var record in records.WithCancellation(cancellationToken).ConfigureAwait(false)) yield return record;
+    }
+
+    /// <summary>Reads a whole shard and summarizes it.</summary>
+    /// <exception cref="DataFormatException">The file is corrupt or not a shard.</exception>
+    public static async Task<ShardSummary> SummarizeAsync(string path, InspectOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new InspectOptions();
+        var format = options.Format ?? DetectFormat(path);
+        var builder = new ShardSummaryBuilder(path, format);
+        await foreach (var record in ReadAsync(path, options with { Format = format }, cancellationToken).ConfigureAwait(false)) builder.Add(record);
+        return builder.Build();
+    }
+
+#pragma warning disable CS1998 // an async iterator over synchronous reads
+    private static async IAsyncEnumerable<ShardRecord> ToAsync(IEnumerable<ShardRecord> records)
+    {
+        foreach (var r in records) yield return r;
+    }
+#pragma warning restore CS1998
+
+    private static IEnumerable<ShardRecord> ReadRecordIO(string path, CancellationToken cancellationToken)
+    {
+        using var reader = RecordIOReader.Open(path);
+        foreach (var framed in reader.ReadAll(cancellationToken))
+        {
+            var decoded = RecordDecoder.Decode(framed, path);
+            var features = decoded.Features ?? decoded.FeatureMap.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).FirstOrDefault();
+            var label = decoded.Label ?? decoded.LabelMap.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).FirstOrDefault();
+            yield return new ShardRecord
+            {
+                Index = decoded.Index,
+                ByteOffset = decoded.Offset,
+                DType = features?.DType ?? TensorDTypes.None,
+                Values = features?.Values ?? [],
+                Keys = features?.Keys,
+                Shape = features?.Shape is { } shape && features.IsSparse ? shape : [],
+                Label = label?.Values,
+                LabelDType = label?.DType,
+                Uid = decoded.Uid,
+                Metadata = decoded.Metadata,
+            };
+        }
+    }
+
+    private static async IAsyncEnumerable<ShardRecord> ReadLibSvmAsync(string path, InspectOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var source = new LibSvmSource(path, new SourceOptions { BatchRows = 4096 }, new LibSvmOptions(options.ZeroBased));
+        await source.OpenAsync(cancellationToken).ConfigureAwait(false);
+        long index = 0;
+        await foreach (var batch in source.ReadAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            var labels = batch.Columns[0];
+            var features = (SparseColumn)batch.Columns[1];
+            ulong[] shape = [(ulong)features.Width];
+            for (int r = 0; r < batch.RowCount; r++)
+            {
+                int from = features.RowOffsets[r], to = features.RowOffsets[r + 1];
+                var keys = new ulong[to - from];
+                for (int j = 0; j < keys.Length; j++) keys[j] = (ulong)features.Indices[from + j];
+                double label = labels switch
+                {
+                    Int64Column l => l.Values[r],
+                    Float64Column d => d.Values[r],
+                    _ => double.NaN,
+                };
+                yield return new ShardRecord
+                {
+                    Index = index++,
+                    DType = ShardRecord.TextDType,
+                    Values = features.Values.AsSpan(from, to - from).ToArray(),
+                    Keys = keys,
+                    Shape = shape,
+                    Label = [label],
+                    LabelDType = ShardRecord.TextDType,
+                };
+            }
+        }
+    }
+
+    private static IEnumerable<ShardRecord> ReadCsv(string path, InspectOptions options, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(InputFiles.Open(path), new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
+        long lineNumber = 0, index = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if ((lineNumber & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var fields = line.Split(',');
+            var numbers = new double[fields.Length];
+            for (int i = 0; i < fields.Length; i++) numbers[i] = ParseField(fields[i], i, lineNumber, index == 0, options.NoLabel, path, line);
+            bool hasLabel = !options.NoLabel;
+            yield return new ShardRecord
+            {
+                Index = index++,
+                Line = lineNumber,
+                DType = ShardRecord.TextDType,
+                Values = hasLabel ? numbers[1..] : numbers,
+                Label = hasLabel ? [numbers[0]] : null,
+                LabelDType = hasLabel ? ShardRecord.TextDType : null,
+            };
+        }
+    }
+
+    private static double ParseField(string field, int position, long line, bool firstRecord, bool noLabel, string path, string text)
+    {
+        var span = field.AsSpan().Trim();
+        if (span.Length >= 2 && span[0] == '"' && span[^1] == '"') span = span[1..^1].Trim();
+        if (double.TryParse(span, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)) return value;
+        string what = position == 0 && !noLabel ? "the label (field 1)" : $"field {position + 1}";
+        if (span.Length == 0)
+        {
+            throw Throw.Format($"found an empty field as {what}; expected a number, because label-first CSV shards have no missing values", path, line);
+        }
+        string hint = firstRecord
+            ? "; this looks like a header row, but label-first CSV shards have none"
+            : "";
+        throw Throw.Format($"found {Throw.Quote(field)} as {what} in {Throw.Quote(text, 60)}; expected a number (invariant culture, '.' as decimal point){hint}", path, line);
+    }
+}
