@@ -27,6 +27,12 @@ public static class DataPrepCli
           # Unsupervised (content type text/csv;label_size=0), Parquet input, missing values filled with train means
           dataprep convert events.parquet --out out/events --no-label --missing fill:mean
 
+          # Forecasting: oldest 70 % of days → train, next 15 % → validation, newest → test, a 7-day gap between them
+          dataprep convert sample-data/demand.csv --out out/demand --label demand --split time --time date --fractions 70/15/15 --gap 7d --timestamps epoch --encode product=onehot
+
+          # Speech: no speaker in two splits, fractions met by rows
+          dataprep convert utterances.csv --out out/speech --label label --split group --group speaker_id --drop path
+
           # SageMaker RecordIO-protobuf (float32 tensors, sparse where one-hot), 4 shards per split for 4 instances
           dataprep convert sample-data/churn.csv --out out/churn-rec --label churn --drop customer_id --categorical onehot --format recordio-protobuf --shards 4
 
@@ -111,7 +117,13 @@ public static class DataPrepCli
         var categorical = new Option<string>("--categorical") { Description = "Encoding for every text feature without its own --encode: onehot or ordinal." };
         var timestamps = new Option<string>("--timestamps") { Description = "Encoding for every timestamp feature: epoch (seconds since 1970, UTC)." };
         var missing = new Option<string>("--missing") { Description = "Missing values in used columns: error (default; names file, row, column), drop, fill:NUMBER, fill:mean (train mean) or fill:TEXT.", DefaultValueFactory = _ => "error" };
-        var split = new Option<string>("--split") { Description = "Fractions train/validation/test as percentages or fractions, e.g. 80/10/10 (default), 70/15/15, 90/10." };
+        var split = new Option<string>("--split") { Description = "random (default), time (oldest → train, newest → test; needs --time), group (no group in two splits; needs --group), or fractions as a shorthand for a random split: 80/10/10, 70/15/15, 90/10." };
+        var fractions = new Option<string>("--fractions") { Description = "Fractions train/validation/test for any split method, e.g. 70/15/15 (default 80/10/10)." };
+        var timeColumn = new Option<string>("--time") { Description = "The timestamp column of --split time (ISO 8601 dates/date-times, epoch seconds or millis, Parquet timestamps)." };
+        var groupColumn = new Option<string>("--group") { Description = "The group key column of --split group (speaker, patient, user): every group lands wholly in one split." };
+        var cutoffs = new Option<string[]>("--cutoffs") { Description = "--split time: explicit cut-off instants instead of fractions, e.g. 2025-01-01,2025-07-01 (train < first ≤ validation < second ≤ test).", AllowMultipleArgumentsPerToken = true };
+        var gap = new Option<string>("--gap") { Description = "--split time: drop rows within this duration after each split's last timestamp (e.g. 7d, 12h, 30m), so no label window overlaps." };
+        var shuffleFlag = new Option<bool>("--shuffle") { Description = "Shuffle rows inside each split (the default except for time splits, which keep time order)." };
         var train = new Option<double?>("--train") { Description = "Train fraction (default 0.8)." };
         var validation = new Option<double?>("--validation") { Description = "Validation fraction (default 0.1)." };
         var test = new Option<double?>("--test") { Description = "Test fraction (default 0.1)." };
@@ -130,12 +142,14 @@ public static class DataPrepCli
         var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
         var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
             var (policy, fill) = OptionParsing.ParseMissing(r.GetValue(missing)!);
-            var (tr, va, te) = r.GetValue(split) is { } s ? OptionParsing.ParseSplit(s) : (0.8, 0.1, 0.1);
+            var (method, splitFractions) = OptionParsing.ParseSplitMethod(r.GetValue(split));
+            var (tr, va, te) = r.GetValue(fractions) is { } fr ? OptionParsing.ParseSplit(fr) : splitFractions ?? (0.8, 0.1, 0.1);
+            if (r.GetValue(shuffleFlag) && r.GetValue(noShuffle)) throw new PipelineValidationException("--shuffle and --no-shuffle were both given; choose one.");
             var options = new ConvertOptions
             {
                 Inputs = r.GetValue(io.Inputs)!,
@@ -155,7 +169,12 @@ public static class DataPrepCli
                 Test = r.GetValue(test) ?? te,
                 Stratify = r.GetValue(stratify),
                 Seed = r.GetValue(seed),
-                Shuffle = !r.GetValue(noShuffle),
+                Shuffle = r.GetValue(shuffleFlag) ? true : r.GetValue(noShuffle) ? false : null,
+                SplitBy = method,
+                TimeColumn = r.GetValue(timeColumn),
+                GroupColumn = r.GetValue(groupColumn),
+                Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),
+                Gap = r.GetValue(gap) is { } g ? OptionParsing.ParseDuration(g) : null,
                 Shards = new ShardOptions(OptionParsing.ParseSize(r.GetValue(shardSize)!), r.GetValue(shardRows), r.GetValue(shards)),
                 Gzip = r.GetValue(compress)?.ToLowerInvariant() switch
                 {

@@ -92,6 +92,43 @@ internal static class OptionParsing
         _ => throw new PipelineValidationException($"{option} {text} is not a tensor type; expected float32, float64 or int32."),
     };
 
+    /// <summary>--split: a method name, or fractions as a shorthand for a random split.</summary>
+    public static (SplitMethod Method, (double, double, double)? Fractions) ParseSplitMethod(string? text) => text?.ToLowerInvariant() switch
+    {
+        null or "random" => (SplitMethod.Random, null),
+        "time" => (SplitMethod.Time, null),
+        "group" => (SplitMethod.Group, null),
+        _ => (SplitMethod.Random, ParseSplit(text)),
+    };
+
+    /// <summary>An instant: ISO 8601 date or date-time (no offset means UTC).</summary>
+    public static DateTimeOffset ParseInstant(string text)
+        => DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t
+            : throw new PipelineValidationException($"--cutoffs {text} is not an instant; expected an ISO 8601 date or date-time such as 2025-01-01 or 2025-01-01T12:00:00Z.");
+
+    /// <summary>A duration: 7d, 12h, 30m, 45s, an ISO 8601 duration (P7D, PT12H) or d.hh:mm:ss.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var t = text.Trim();
+        if (t.Length > 1 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double n))
+        {
+            switch (char.ToLowerInvariant(t[^1]))
+            {
+                case 'd': return TimeSpan.FromDays(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'w': return TimeSpan.FromDays(7 * n);
+            }
+        }
+        if (t.StartsWith('P') || t.StartsWith('p'))
+        {
+            try { return System.Xml.XmlConvert.ToTimeSpan(t.ToUpperInvariant()); } catch (FormatException) { }
+        }
+        if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span)) return span;
+        throw new PipelineValidationException($"--gap {text} is not a duration; expected e.g. 7d, 12h, 30m, P7D or 7.00:00:00.");
+    }
+
     /// <summary>"80/10/10" or "0.8,0.1,0.1" → fractions.</summary>
     public static (double, double, double) ParseSplit(string text)
     {

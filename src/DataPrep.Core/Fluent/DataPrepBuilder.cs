@@ -45,7 +45,7 @@ public sealed class DataPrepBuilder
         var lines = new List<string> { $"read {string.Join(", ", o.Inputs)}" };
         lines.AddRange(_stages);
         lines.Add($"missing values: {o.Missing.ToString().ToLowerInvariant()}{(o.FillValue is null ? "" : $" ({o.FillValue})")}");
-        lines.Add($"split {o.Train:0.###}/{o.Validation:0.###}/{o.Test:0.###}{(o.Stratify is null ? "" : $" stratified by {o.Stratify}")}, seed {o.Seed}{(o.Shuffle ? ", shuffled" : ", input order")}");
+        lines.Add($"split {o.Train:0.###}/{o.Validation:0.###}/{o.Test:0.###}{(o.Stratify is null ? "" : $" stratified by {o.Stratify}")}, seed {o.Seed}{(o.EffectiveShuffle ? ", shuffled" : ", input order")}");
         lines.Add(o.NoLabel ? "encode features (fitted on train), no label" : $"encode label '{o.Label}' first, features (fitted on train)");
         lines.Add($"write label-first CSV{(o.Gzip ? " (gzip)" : "")} to {o.Output}");
         return lines;

@@ -16,6 +16,17 @@ public enum FeatureEncoding
     Epoch,
 }
 
+/// <summary>How rows are assigned to splits.</summary>
+public enum SplitMethod
+{
+    /// <summary>Exact random counts by seed (optionally stratified).</summary>
+    Random,
+    /// <summary>Oldest rows → train, newest → test, by a timestamp column.</summary>
+    Time,
+    /// <summary>Every group (speaker, patient, user) wholly in one split, fractions met by rows.</summary>
+    Group,
+}
+
 /// <summary>The output file format.</summary>
 public enum OutputFormat
 {
@@ -89,8 +100,30 @@ public sealed record ConvertOptions
     /// <summary>The seed of every random decision.</summary>
     public ulong Seed { get; init; } = 42;
 
-    /// <summary>Whether rows are shuffled inside each split (false keeps input order).</summary>
-    public bool Shuffle { get; init; } = true;
+    /// <summary>
+    /// Whether rows are shuffled inside each split: false keeps input order (time order for time splits);
+    /// null means the method's default (shuffled, except time splits).
+    /// </summary>
+    public bool? Shuffle { get; init; }
+
+    /// <summary>How rows are assigned to splits.</summary>
+    public SplitMethod SplitBy { get; init; } = SplitMethod.Random;
+
+    /// <summary>The timestamp column of a time split.</summary>
+    public string? TimeColumn { get; init; }
+
+    /// <summary>The group key column of a group split (speaker, patient, user).</summary>
+    public string? GroupColumn { get; init; }
+
+    /// <summary>Time splits: explicit cut-off instants instead of fractions (ascending).</summary>
+    public IReadOnlyList<DateTimeOffset> Cutoffs { get; init; } = [];
+
+    /// <summary>Time splits: rows within this duration after the previous split's last timestamp are dropped.</summary>
+    public TimeSpan? Gap { get; init; }
+
+    /// <summary>Whether output rows are shuffled inside each split, after the method's default.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool EffectiveShuffle => Shuffle ?? SplitBy != SplitMethod.Time;
 
     /// <summary>Train, validation and test fractions; they must sum to 1.</summary>
     public double Train { get; init; } = 0.8;
@@ -156,6 +189,14 @@ public sealed record ConvertOptions
         if (Missing == MissingPolicy.Fill && string.IsNullOrEmpty(FillValue)) problems.Add("--missing fill needs a value: fill:0, fill:mean or fill:TEXT.");
         if (Shards.Count < 0 || Shards.MaxRows < 0 || Shards.MaxBytes <= 0) problems.Add("Shard limits must be positive.");
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
+        if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
+        if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
+        if (SplitBy != SplitMethod.Time && (Cutoffs.Count > 0 || Gap is not null)) problems.Add("--cutoffs and --gap apply to time splits only (--split time --time COLUMN).");
+        if (Gap is { } gap && gap < TimeSpan.Zero) problems.Add($"--gap {gap} is negative; expected a duration such as 7d or 12h.");
+        for (int i = 1; i < Cutoffs.Count; i++)
+        {
+            if (Cutoffs[i] <= Cutoffs[i - 1]) problems.Add($"--cutoffs must ascend, but {Cutoffs[i]:O} does not come after {Cutoffs[i - 1]:O}.");
+        }
         if (problems.Count > 0) throw new PipelineValidationException(problems);
     }
 }

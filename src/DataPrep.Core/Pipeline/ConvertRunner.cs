@@ -32,7 +32,8 @@ public static class ConvertRunner
         IPipelineStage[] stages =
         [
             new MissingValuesStage(options),
-            new SplitStage(new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify), options.Seed, options.Shuffle, options.Source.BatchRows),
+            new SplitStage(CreateAssigner(options), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
+                options.SplitBy == SplitMethod.Group ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
             new EncodeStage(options),
         ];
         await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
@@ -145,6 +146,14 @@ public static class ConvertRunner
             throw;
         }
     }
+
+    /// <summary>The split assigner of the options.</summary>
+    public static ISplitAssigner CreateAssigner(ConvertOptions options) => options.SplitBy switch
+    {
+        SplitMethod.Time => new TimeSplitAssigner(options.TimeColumn!, options.Fractions, options.Cutoffs.Count > 0 ? options.Cutoffs : null, options.Gap, options.EffectiveShuffle),
+        SplitMethod.Group => new GroupSplitAssigner(options.GroupColumn!, options.Fractions, options.Seed, options.Stratify),
+        _ => new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify),
+    };
 
     /// <summary>The record format of the options.</summary>
     public static IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => options.Format switch
