@@ -49,6 +49,7 @@ public static class DataPrepCli
         var root = new RootCommand("DataPrep: turns CSV, JSON Lines and Parquet into leakage-free, shuffled, split, SageMaker-ready training files.");
         root.Subcommands.Add(BuildConvert(output, errors));
         root.Subcommands.Add(BuildApply(output, errors));
+        root.Subcommands.Add(InspectCommand.Build(output, errors));
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = output, Error = errors };
         return await parse.InvokeAsync(config).ConfigureAwait(false);
@@ -123,6 +124,8 @@ public static class DataPrepCli
         var groupColumn = new Option<string>("--group") { Description = "The group key column of --split group (speaker, patient, user): every group lands wholly in one split." };
         var cutoffs = new Option<string[]>("--cutoffs") { Description = "--split time: explicit cut-off instants instead of fractions, e.g. 2025-01-01,2025-07-01 (train < first ≤ validation < second ≤ test).", AllowMultipleArgumentsPerToken = true };
         var gap = new Option<string>("--gap") { Description = "--split time: drop rows within this duration after each split's last timestamp (e.g. 7d, 12h, 30m), so no label window overlaps." };
+        var assignment = new Option<string>("--assignment") { Description = "exact (default: exact counts) or stable (fixed hash thresholds: rows or groups added later never move to another split; fractions approximate).", DefaultValueFactory = _ => "exact" };
+        var like = new Option<string>("--like") { Description = "Reuse an earlier run's seed, fractions, split method, label classes and category maps (OUT/_dataprep/run.json), for incremental training." };
         var shuffleFlag = new Option<bool>("--shuffle") { Description = "Shuffle rows inside each split (the default except for time splits, which keep time order)." };
         var train = new Option<double?>("--train") { Description = "Train fraction (default 0.8)." };
         var validation = new Option<double?>("--validation") { Description = "Validation fraction (default 0.1)." };
@@ -142,7 +145,7 @@ public static class DataPrepCli
         var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
         var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -171,6 +174,13 @@ public static class DataPrepCli
                 Seed = r.GetValue(seed),
                 Shuffle = r.GetValue(shuffleFlag) ? true : r.GetValue(noShuffle) ? false : null,
                 SplitBy = method,
+                Assignment = r.GetValue(assignment)?.ToLowerInvariant() switch
+                {
+                    "exact" or null => Assignment.Exact,
+                    "stable" => Assignment.Stable,
+                    var x => throw new PipelineValidationException($"--assignment {x}: expected exact or stable."),
+                },
+                Like = r.GetValue(like),
                 TimeColumn = r.GetValue(timeColumn),
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),

@@ -81,17 +81,14 @@ public static class InspectCommand
                     {
                         await InspectFileAsync(path, options, r.GetValue(summary) ? -1 : max, printer, ct).ConfigureAwait(false);
                     }
-                    catch (DataFormatException e)
+                    catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
                     {
+                        // Report the file and go on with the others; the exit code tells that one failed.
                         printer.Flush();
-                        Fail(stderr, e.Message, DataPrepCli.BadInput);
-                        code = DataPrepCli.BadInput;
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                    {
-                        printer.Flush();
-                        Fail(stderr, $"{path}: {e.Message}", DataPrepCli.BadInput);
-                        code = DataPrepCli.BadInput;
+                        stdout.Flush();
+                        bool data = e is DataFormatException;
+                        Fail(stderr, data ? e.Message : $"{path}: {e.Message}", 0);
+                        if (code == DataPrepCli.Ok) code = data ? DataPrepCli.BadInput : DataPrepCli.Failed;
                     }
                 }
                 return code;

@@ -211,9 +211,11 @@ public static class ShardInspector
         {
             throw Throw.Format($"found an empty field as {what}; expected a number, because label-first CSV shards have no missing values", path, line);
         }
-        string hint = firstRecord
-            ? "; this looks like a header row, but label-first CSV shards have none"
-            : "";
+        string hint = field.Contains(':')
+            ? "; this looks like LibSVM ('label index:value …'): read it with --format libsvm"
+            : firstRecord
+                ? "; this looks like a header row, but label-first CSV shards have none"
+                : "";
         throw Throw.Format($"found {Throw.Quote(field)} as {what} in {Throw.Quote(text, 60)}; expected a number (invariant culture, '.' as decimal point){hint}", path, line);
     }
 }

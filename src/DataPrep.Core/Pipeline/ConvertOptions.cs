@@ -27,6 +27,15 @@ public enum SplitMethod
     Group,
 }
 
+/// <summary>How split membership is decided.</summary>
+public enum Assignment
+{
+    /// <summary>Exact counts (hash order cut at exact row counts).</summary>
+    Exact,
+    /// <summary>Fixed hash thresholds: adding data later never moves an existing row or group; fractions approximate.</summary>
+    Stable,
+}
+
 /// <summary>The output file format.</summary>
 public enum OutputFormat
 {
@@ -108,6 +117,12 @@ public sealed record ConvertOptions
 
     /// <summary>How rows are assigned to splits.</summary>
     public SplitMethod SplitBy { get; init; } = SplitMethod.Random;
+
+    /// <summary>Exact counts (default) or stable thresholds for incremental training.</summary>
+    public Assignment Assignment { get; init; } = Assignment.Exact;
+
+    /// <summary>An earlier run's run.json whose seed, fractions, split method, label classes and category maps are reused.</summary>
+    public string? Like { get; init; }
 
     /// <summary>The timestamp column of a time split.</summary>
     public string? TimeColumn { get; init; }
@@ -191,6 +206,7 @@ public sealed record ConvertOptions
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
+        if (Assignment == Assignment.Stable && SplitBy == SplitMethod.Time) problems.Add("--assignment stable does not apply to time splits: use --cutoffs, which never move a row either.");
         if (SplitBy != SplitMethod.Time && (Cutoffs.Count > 0 || Gap is not null)) problems.Add("--cutoffs and --gap apply to time splits only (--split time --time COLUMN).");
         if (Gap is { } gap && gap < TimeSpan.Zero) problems.Add($"--gap {gap} is negative; expected a duration such as 7d or 12h.");
         for (int i = 1; i < Cutoffs.Count; i++)

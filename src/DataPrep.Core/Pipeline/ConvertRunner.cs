@@ -22,19 +22,40 @@ public static class ConvertRunner
     /// <exception cref="OutputException">The output folder holds a run and overwriting was not asked for.</exception>
     public static async Task<RunReport> RunAsync(ConvertOptions options, SourceRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        EncodingRecord? fitted = null;
+        if (options.Like is { } like)
+        {
+            // Incremental training: the earlier run's seed, thresholds and maps, so nothing moves or renumbers.
+            var earlier = RunRecord.Load(like);
+            var o = earlier.Options!;
+            fitted = earlier.Encoding!;
+            options = options with
+            {
+                Seed = earlier.Seed,
+                Train = o.Train, Validation = o.Validation, Test = o.Test,
+                SplitBy = o.SplitBy, GroupColumn = o.GroupColumn, TimeColumn = o.TimeColumn, Cutoffs = o.Cutoffs, Gap = o.Gap,
+                Assignment = o.Assignment, Stratify = o.Stratify,
+                Label = fitted.Label?.Name, NoLabel = fitted.Label is null,
+                Features = fitted.Features.Select(f => f.Name).ToList(), Drop = [],
+                Encodings = fitted.Features.Where(f => f.Encoding is "onehot" or "ordinal" or "epoch")
+                    .ToDictionary(f => f.Name, f => Enum.Parse<FeatureEncoding>(f.Encoding, ignoreCase: true)),
+                Missing = o.Missing, FillValue = o.FillValue,
+            };
+        }
         options.Validate();
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
         var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+        if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
 
         IPipelineStage[] stages =
         [
             new MissingValuesStage(options),
             new SplitStage(CreateAssigner(options), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
                 options.SplitBy == SplitMethod.Group ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
-            new EncodeStage(options),
+            fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted),
         ];
         await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
         foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
@@ -81,22 +102,28 @@ public static class ConvertRunner
         options.Validate();
         var context = new RunContext(progress);
         var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
-        var problems = new List<string>();
-        foreach (var f in encoding.Features)
-        {
-            int i = schema.IndexOf(f.Name);
-            if (i < 0) problems.Add($"The input has no column '{f.Name}', which the run encoded as a feature; expected the columns {string.Join(", ", encoding.Features.Select(x => x.Name))}.");
-            else if (schema[i].Kind != f.Kind && !(f.Kind == ColumnKind.Float64 && schema[i].Kind == ColumnKind.Int64))
-            {
-                problems.Add($"Column '{f.Name}' is {schema[i].Kind} here but was {f.Kind} in the run; pass --column-type {f.Name}={f.Kind.ToString().ToLowerInvariant()}.");
-            }
-        }
-        if (problems.Count > 0) throw new PipelineValidationException(problems);
+        CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
         IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
         await RunStagesAsync(options, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;
+    }
+
+    /// <summary>Checks that new data has the columns an earlier run encoded, with compatible kinds.</summary>
+    private static void CheckCompatible(Schema schema, EncodingRecord encoding, string runRecordPath)
+    {
+        var problems = new List<string>();
+        foreach (var f in encoding.Features)
+        {
+            int i = schema.IndexOf(f.Name);
+            if (i < 0) problems.Add($"The input has no column '{f.Name}', which the run {runRecordPath} encoded as a feature; expected the columns {string.Join(", ", encoding.Features.Select(x => x.Name))}.");
+            else if (schema[i].Kind != f.Kind && !(f.Kind == ColumnKind.Float64 && schema[i].Kind == ColumnKind.Int64))
+            {
+                problems.Add($"Column '{f.Name}' is {schema[i].Kind} here but was {f.Kind} in the run {runRecordPath}; pass --column-type {f.Name}={f.Kind.ToString().ToLowerInvariant()}.");
+            }
+        }
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
     }
 
     private static async Task RunStagesAsync(ConvertOptions options, Schema schema, IReadOnlyList<IRecordSource> sources, IPipelineStage[] stages,
@@ -148,7 +175,14 @@ public static class ConvertRunner
     }
 
     /// <summary>The split assigner of the options.</summary>
-    public static ISplitAssigner CreateAssigner(ConvertOptions options) => options.SplitBy switch
+    public static ISplitAssigner CreateAssigner(ConvertOptions options) => (options.Assignment, options.SplitBy) switch
+    {
+        (Assignment.Stable, SplitMethod.Group) => new StableSplitAssigner(options.Fractions, options.Seed, options.GroupColumn),
+        (Assignment.Stable, _) => new StableSplitAssigner(options.Fractions, options.Seed),
+        _ => CreateExactAssigner(options),
+    };
+
+    private static ISplitAssigner CreateExactAssigner(ConvertOptions options) => options.SplitBy switch
     {
         SplitMethod.Time => new TimeSplitAssigner(options.TimeColumn!, options.Fractions, options.Cutoffs.Count > 0 ? options.Cutoffs : null, options.Gap, options.EffectiveShuffle),
         SplitMethod.Group => new GroupSplitAssigner(options.GroupColumn!, options.Fractions, options.Seed, options.Stratify),

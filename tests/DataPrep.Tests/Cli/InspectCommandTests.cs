@@ -306,6 +306,16 @@ public class InspectCommandTests
     }
 
     [Fact]
+    public void Is_registered_in_the_dataprep_cli()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.File("a.csv", "1,2\n0,3\n");
+        var r = CliRunner.Run("inspect", path, "--summary", "--output", "jsonl");
+        Assert.Equal(0, r.Code);
+        Assert.Equal(2, Summary(r).GetProperty("records").GetInt64());
+    }
+
+    [Fact]
     public void Help_has_examples()
     {
         var r = Inspect("--help");
