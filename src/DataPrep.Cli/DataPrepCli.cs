@@ -4,6 +4,7 @@ using System.Text.Json;
 
 using DataPrep.Pipeline;
 using DataPrep.RecordIO;
+using DataPrep.Splits;
 using DataPrep.Sources;
 using Spectre.Console;
 
@@ -32,6 +33,9 @@ public static class DataPrepCli
 
           # Speech: no speaker in two splits, fractions met by rows
           dataprep convert utterances.csv --out out/speech --label label --split group --group speaker_id --drop path
+
+          # Noisy/clean: train on clean recordings, validate and test on noisy ones, no speaker in two splits
+          dataprep convert clean.csv --noisy noisy.csv --out out/asr --label label --split noisy --group speaker_id --drop path
 
           # SageMaker RecordIO-protobuf (float32 tensors, sparse where one-hot), 4 shards per split for 4 instances
           dataprep convert sample-data/churn.csv --out out/churn-rec --label churn --drop customer_id --categorical onehot --format recordio-protobuf --shards 4
@@ -124,6 +128,10 @@ public static class DataPrepCli
         var groupColumn = new Option<string>("--group") { Description = "The group key column of --split group (speaker, patient, user): every group lands wholly in one split." };
         var cutoffs = new Option<string[]>("--cutoffs") { Description = "--split time: explicit cut-off instants instead of fractions, e.g. 2025-01-01,2025-07-01 (train < first ≤ validation < second ≤ test).", AllowMultipleArgumentsPerToken = true };
         var gap = new Option<string>("--gap") { Description = "--split time: drop rows within this duration after each split's last timestamp (e.g. 7d, 12h, 30m), so no label window overlaps." };
+        var noisy = new Option<string[]>("--noisy") { Description = "--split noisy: inputs whose rows are noisy (the INPUTs are the clean ones).", AllowMultipleArgumentsPerToken = true };
+        var noisyColumn = new Option<string>("--noisy-column") { Description = "--split noisy: a column marking noisy rows (true/1/yes/noisy), instead of separate inputs." };
+        var noisyApproach = new Option<int>("--noisy-approach") { Description = "--split noisy: 1 (default) train = clean, noisy → validation/test; 2 clean → train/validation (--fractions 90/10), noisy → validation/test.", DefaultValueFactory = _ => 1 };
+        var noisyValidation = new Option<double>("--noisy-validation") { Description = "--split noisy: share of the noisy rows that goes to validation; the rest is test (default 0.5).", DefaultValueFactory = _ => 0.5 };
         var assignment = new Option<string>("--assignment") { Description = "exact (default: exact counts) or stable (fixed hash thresholds: rows or groups added later never move to another split; fractions approximate).", DefaultValueFactory = _ => "exact" };
         var like = new Option<string>("--like") { Description = "Reuse an earlier run's seed, fractions, split method, label classes and category maps (OUT/_dataprep/run.json), for incremental training." };
         var shuffleFlag = new Option<bool>("--shuffle") { Description = "Shuffle rows inside each split (the default except for time splits, which keep time order)." };
@@ -145,7 +153,7 @@ public static class DataPrepCli
         var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
         var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -181,6 +189,15 @@ public static class DataPrepCli
                     var x => throw new PipelineValidationException($"--assignment {x}: expected exact or stable."),
                 },
                 Like = r.GetValue(like),
+                NoisyInputs = r.GetValue(noisy) ?? [],
+                NoisyColumn = r.GetValue(noisyColumn),
+                NoisyApproach = r.GetValue(noisyApproach) switch
+                {
+                    1 => NoisyApproach.TrainOnClean,
+                    2 => NoisyApproach.MixedValidation,
+                    var x => throw new PipelineValidationException($"--noisy-approach {x}: expected 1 or 2."),
+                },
+                NoisyValidation = r.GetValue(noisyValidation),
                 TimeColumn = r.GetValue(timeColumn),
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),

@@ -98,6 +98,7 @@ internal static class OptionParsing
         null or "random" => (SplitMethod.Random, null),
         "time" => (SplitMethod.Time, null),
         "group" => (SplitMethod.Group, null),
+        "noisy" or "noisy-clean" => (SplitMethod.NoisyClean, null),
         _ => (SplitMethod.Random, ParseSplit(text)),
     };
 

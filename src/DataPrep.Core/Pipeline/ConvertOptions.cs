@@ -25,6 +25,8 @@ public enum SplitMethod
     Time,
     /// <summary>Every group (speaker, patient, user) wholly in one split, fractions met by rows.</summary>
     Group,
+    /// <summary>Train on clean rows, test on noisy rows (DESIGN §3.4), optionally by group.</summary>
+    NoisyClean,
 }
 
 /// <summary>How split membership is decided.</summary>
@@ -118,6 +120,18 @@ public sealed record ConvertOptions
     /// <summary>How rows are assigned to splits.</summary>
     public SplitMethod SplitBy { get; init; } = SplitMethod.Random;
 
+    /// <summary>Noisy/clean split: inputs whose rows are all noisy (the main inputs are then clean).</summary>
+    public IReadOnlyList<string> NoisyInputs { get; init; } = [];
+
+    /// <summary>Noisy/clean split: a column marking noisy rows (true/1/yes/"noisy").</summary>
+    public string? NoisyColumn { get; init; }
+
+    /// <summary>Noisy/clean split: approach 1 (train = clean, noisy → validation/test) or 2 (clean → train/validation, noisy → validation/test).</summary>
+    public Splits.NoisyApproach NoisyApproach { get; init; } = Splits.NoisyApproach.TrainOnClean;
+
+    /// <summary>Noisy/clean split: the share of noisy rows that goes to validation (the rest is test).</summary>
+    public double NoisyValidation { get; init; } = 0.5;
+
     /// <summary>Exact counts (default) or stable thresholds for incremental training.</summary>
     public Assignment Assignment { get; init; } = Assignment.Exact;
 
@@ -206,6 +220,9 @@ public sealed record ConvertOptions
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
+        if (SplitBy == SplitMethod.NoisyClean && NoisyInputs.Count == 0 && string.IsNullOrEmpty(NoisyColumn)) problems.Add("--split noisy needs the noisy rows: --noisy FILE… (noisy inputs; the main inputs are clean) or --noisy-column COLUMN.");
+        if (SplitBy != SplitMethod.NoisyClean && (NoisyInputs.Count > 0 || NoisyColumn is not null)) problems.Add("--noisy and --noisy-column go with --split noisy.");
+        if (Assignment == Assignment.Stable && SplitBy == SplitMethod.NoisyClean) problems.Add("--assignment stable is not available for noisy/clean splits.");
         if (Assignment == Assignment.Stable && SplitBy == SplitMethod.Time) problems.Add("--assignment stable does not apply to time splits: use --cutoffs, which never move a row either.");
         if (SplitBy != SplitMethod.Time && (Cutoffs.Count > 0 || Gap is not null)) problems.Add("--cutoffs and --gap apply to time splits only (--split time --time COLUMN).");
         if (Gap is { } gap && gap < TimeSpan.Zero) problems.Add($"--gap {gap} is negative; expected a duration such as 7d or 12h.");

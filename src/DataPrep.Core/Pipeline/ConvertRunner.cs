@@ -53,8 +53,8 @@ public static class ConvertRunner
         IPipelineStage[] stages =
         [
             new MissingValuesStage(options),
-            new SplitStage(CreateAssigner(options), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-                options.SplitBy == SplitMethod.Group ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
+            new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
+                options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
             fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted),
         ];
         await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
@@ -175,17 +175,19 @@ public static class ConvertRunner
     }
 
     /// <summary>The split assigner of the options.</summary>
-    public static ISplitAssigner CreateAssigner(ConvertOptions options) => (options.Assignment, options.SplitBy) switch
+    public static ISplitAssigner CreateAssigner(ConvertOptions options, RunContext? context = null) => (options.Assignment, options.SplitBy) switch
     {
         (Assignment.Stable, SplitMethod.Group) => new StableSplitAssigner(options.Fractions, options.Seed, options.GroupColumn),
         (Assignment.Stable, _) => new StableSplitAssigner(options.Fractions, options.Seed),
-        _ => CreateExactAssigner(options),
+        _ => CreateExactAssigner(options, context),
     };
 
-    private static ISplitAssigner CreateExactAssigner(ConvertOptions options) => options.SplitBy switch
+    private static ISplitAssigner CreateExactAssigner(ConvertOptions options, RunContext? context) => options.SplitBy switch
     {
         SplitMethod.Time => new TimeSplitAssigner(options.TimeColumn!, options.Fractions, options.Cutoffs.Count > 0 ? options.Cutoffs : null, options.Gap, options.EffectiveShuffle),
         SplitMethod.Group => new GroupSplitAssigner(options.GroupColumn!, options.Fractions, options.Seed, options.Stratify),
+        SplitMethod.NoisyClean => new NoisyCleanAssigner(options.NoisyApproach, options.Fractions, options.NoisyValidation, options.Seed,
+            options.NoisyColumn, context?.NoisySources, options.GroupColumn),
         _ => new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify),
     };
 
@@ -200,7 +202,9 @@ public static class ConvertRunner
     /// <summary>Expands inputs, opens every source and checks they share one schema.</summary>
     internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)
     {
-        var paths = InputFiles.Expand(options.Inputs);
+        var clean = InputFiles.Expand(options.Inputs);
+        var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. InputFiles.Expand(options.NoisyInputs)];
+        context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
         var sourceOptions = options.Source with { Threads = options.Threads };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();

@@ -64,6 +64,9 @@ public sealed class RunContext
     /// <summary>Input fingerprints, computed alongside the run (the run record awaits them).</summary>
     public Task<List<InputFingerprint>>? Fingerprints { get; set; }
 
+    /// <summary>Indexes of inputs whose rows are noisy (noisy/clean splits).</summary>
+    public IReadOnlySet<int> NoisySources { get; set; } = new HashSet<int>();
+
     /// <summary>Rows the sink will receive, once a stage knows it (the split stage does).</summary>
     public long? ExpectedRows { get; set; }
 

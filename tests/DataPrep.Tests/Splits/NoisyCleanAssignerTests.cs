@@ -1,0 +1,83 @@
+using DataPrep.Data;
+using DataPrep.Pipeline;
+using DataPrep.Splits;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace DataPrep.Tests.Splits;
+
+public class NoisyCleanAssignerTests
+{
+    private static readonly Schema s_schema = new([new Field("noisy", ColumnKind.Boolean), new Field("speaker", ColumnKind.String)]);
+
+    private static (SplitInput Input, bool[] Noisy, string[] Speakers) Data(byte[] rows)
+    {
+        var noisy = rows.Select(b => (b & 1) == 1).ToArray();
+        var speakers = rows.Select(b => $"s{b >> 3}").ToArray();
+        var ids = Enumerable.Range(1, rows.Length).Select(i => (long)i).ToArray();
+        var batch = new RecordBatch(s_schema, [new BooleanColumn(noisy), new StringColumn(speakers.Select(s => (string?)s).ToArray())], rows.Length,
+            new RowInfo(ids, new int[rows.Length], ids.ToArray()));
+        return (new SplitInput([batch], s_schema), noisy, speakers);
+    }
+
+    private static SplitTag[] Assign(NoisyApproach approach, SplitInput input, string? group, RunContext context, double[]? fractions = null)
+    {
+        var a = new NoisyCleanAssigner(approach, fractions ?? (approach == NoisyApproach.TrainOnClean ? [0.8, 0.1, 0.1] : [0.9, 0.1, 0]), 0.5, 42, "noisy", null, group);
+        a.Bind(s_schema);
+        return a.Assign(input, context).Tags;
+    }
+
+    /// <summary>DESIGN §3.4: train holds only clean rows, test only noisy rows; every row is placed or counted as dropped.</summary>
+    [Property(MaxTest = 300)]
+    public Property Train_is_clean_and_test_is_noisy(byte[] rows, bool approach2, bool byGroup)
+    {
+        var (input, noisy, speakers) = Data(rows);
+        var context = new RunContext();
+        var approach = approach2 ? NoisyApproach.MixedValidation : NoisyApproach.TrainOnClean;
+        var tags = Assign(approach, input, byGroup ? "speaker" : null, context);
+        bool trainClean = tags.Select((t, i) => t != SplitTag.Train || !noisy[i]).All(x => x);
+        bool testNoisy = tags.Select((t, i) => t != SplitTag.Test || noisy[i]).All(x => x);
+        long dropped = tags.LongCount(t => t == SplitTag.None);
+        bool counted = dropped == context.Report.Dropped.Values.Sum();
+        bool groupsWhole = !byGroup || speakers.Select((s, i) => (s, t: tags[i])).Where(x => x.t != SplitTag.None)
+            .GroupBy(x => x.s).All(g => g.Select(x => x.t).Distinct().Count() == 1);
+        bool approach1Validation = approach2 || tags.Select((t, i) => t != SplitTag.Validation || noisy[i]).All(x => x);
+        return (trainClean && testNoisy && counted && groupsWhole && approach1Validation && (byGroup || dropped == 0)).ToProperty();
+    }
+
+    [Fact]
+    public void Without_groups_counts_are_exact()
+    {
+        var rows = Enumerable.Range(0, 200).Select(i => (byte)(i % 4 == 0 ? 1 : 0)).ToArray(); // 50 noisy, 150 clean
+        var (input, _, _) = Data(rows);
+        var tags = Assign(NoisyApproach.MixedValidation, input, null, new RunContext(), [0.8, 0.2, 0]);
+        Assert.Equal(120, tags.Count(t => t == SplitTag.Train));
+        Assert.Equal(30 + 25, tags.Count(t => t == SplitTag.Validation));
+        Assert.Equal(25, tags.Count(t => t == SplitTag.Test));
+    }
+
+    [Fact]
+    public void Separate_noisy_inputs_through_the_cli()
+    {
+        using var tmp = new TempDir();
+        var clean = tmp.File("clean.csv", "y,speaker,x\n" + string.Join("\n", Enumerable.Range(0, 40).Select(i => $"{i % 2},s{i % 10},{i}")) + "\n");
+        var noisy = tmp.File("noisy.csv", "y,speaker,x\n" + string.Join("\n", Enumerable.Range(0, 40).Select(i => $"{i % 2},s{10 + i % 10},{i}")) + "\n");
+        var outDir = tmp.Combine("o");
+        var r = CliRunner.Run("convert", clean, "--noisy", noisy, "--out", outDir, "--label", "y", "--split", "noisy", "--group", "speaker", "--encode", "speaker=ordinal", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        string[] Sources(string split) => File.ReadAllLines(Path.Combine(outDir, "_dataprep", "lineage", split + ".csv")).Skip(1).Select(l => l.Split(',')[1]).Distinct().ToArray();
+        Assert.Equal(["0"], Sources("train"));      // source 0 = clean.csv
+        Assert.Equal(["1"], Sources("test"));       // source 1 = noisy.csv
+        var lineage = File.ReadAllLines(Path.Combine(outDir, "_dataprep", "lineage", "train.csv"));
+        Assert.EndsWith(",group", lineage[0]);
+    }
+
+    [Fact]
+    public void Missing_noisy_marker_is_a_clear_error()
+    {
+        var r = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--out", Path.Combine(Path.GetTempPath(), "never"), "--label", "churn", "--split", "noisy");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--split noisy needs the noisy rows", r.Err);
+    }
+}
