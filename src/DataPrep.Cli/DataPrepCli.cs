@@ -132,6 +132,7 @@ public static class DataPrepCli
         var noisyColumn = new Option<string>("--noisy-column") { Description = "--split noisy: a column marking noisy rows (true/1/yes/noisy), instead of separate inputs." };
         var noisyApproach = new Option<int>("--noisy-approach") { Description = "--split noisy: 1 (default) train = clean, noisy → validation/test; 2 clean → train/validation (--fractions 90/10), noisy → validation/test.", DefaultValueFactory = _ => 1 };
         var noisyValidation = new Option<double>("--noisy-validation") { Description = "--split noisy: share of the noisy rows that goes to validation; the rest is test (default 0.5).", DefaultValueFactory = _ => 0.5 };
+        var folds = new Option<int>("--folds") { Description = "k-fold cross-validation: K folds written once each (fold-0/ … fold-K-1/) plus ManifestFiles naming each fold's training set; the test fraction is held out first. Stratified with --stratify, whole groups with --split group, forward-chaining with --split time." };
         var assignment = new Option<string>("--assignment") { Description = "exact (default: exact counts) or stable (fixed hash thresholds: rows or groups added later never move to another split; fractions approximate).", DefaultValueFactory = _ => "exact" };
         var like = new Option<string>("--like") { Description = "Reuse an earlier run's seed, fractions, split method, label classes and category maps (OUT/_dataprep/run.json), for incremental training." };
         var shuffleFlag = new Option<bool>("--shuffle") { Description = "Shuffle rows inside each split (the default except for time splits, which keep time order)." };
@@ -153,7 +154,7 @@ public static class DataPrepCli
         var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
         var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -198,6 +199,7 @@ public static class DataPrepCli
                     var x => throw new PipelineValidationException($"--noisy-approach {x}: expected 1 or 2."),
                 },
                 NoisyValidation = r.GetValue(noisyValidation),
+                Folds = r.GetValue(folds),
                 TimeColumn = r.GetValue(timeColumn),
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),

@@ -45,6 +45,9 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// <summary>The timestamp of each row as UTC ticks (time splits), for lineage and audits.</summary>
     public long[]? Times { get; init; }
 
+    /// <summary>The k-fold fold of each row (−1: not in a fold, e.g. the held-out test split).</summary>
+    public short[]? Folds { get; init; }
+
     /// <summary>Makes the stable row id of a row.</summary>
     public static long MakeRowId(int source, long row) => ((long)source << 40) | row;
 
@@ -63,7 +66,7 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
             srow[i] = SourceRows[r];
             if (split is not null) split[i] = Splits![r];
         }
-        return new RowInfo(ids, src, srow, split) { GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows) };
+        return new RowInfo(ids, src, srow, split) { GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows), Folds = Pick(Folds, rows) };
     }
 
     private static T[]? Pick<T>(T[]? values, ReadOnlySpan<int> rows)
@@ -84,6 +87,7 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
         var split = tagged ? new SplitTag[n] : null;
         var groups = batches.All(b => b.Rows.GroupKeys is not null) ? new string?[n] : null;
         var times = batches.All(b => b.Rows.Times is not null) ? new long[n] : null;
+        var folds = batches.All(b => b.Rows.Folds is not null) ? new short[n] : null;
         int at = 0;
         foreach (var b in batches)
         {
@@ -93,9 +97,10 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
             if (split is not null) b.Rows.Splits.AsSpan(0, b.RowCount).CopyTo(split.AsSpan(at));
             if (groups is not null) b.Rows.GroupKeys.AsSpan(0, b.RowCount).CopyTo(groups.AsSpan(at));
             if (times is not null) b.Rows.Times.AsSpan(0, b.RowCount).CopyTo(times.AsSpan(at));
+            if (folds is not null) b.Rows.Folds.AsSpan(0, b.RowCount).CopyTo(folds.AsSpan(at));
             at += b.RowCount;
         }
-        return new RowInfo(ids, src, srow, split) { GroupKeys = groups, Times = times };
+        return new RowInfo(ids, src, srow, split) { GroupKeys = groups, Times = times, Folds = folds };
     }
 }
 

@@ -20,6 +20,9 @@ public sealed class LocalOutputStore : IOutputStore
     /// <inheritdoc />
     public string Location => _root;
 
+    /// <summary>Whether a top-level entry belongs to a run (split, fold or _dataprep folder).</summary>
+    private static bool IsManaged(string name) => s_managed.Contains(name) || name.StartsWith("fold-", StringComparison.Ordinal);
+
     /// <summary>The run record path of a folder.</summary>
     public static string RunRecordOf(string root) => Path.Combine(root, "_dataprep", "run.json");
 
@@ -39,7 +42,7 @@ public sealed class LocalOutputStore : IOutputStore
             }
             if (overwrite && entries.Count > 0 && !File.Exists(RunRecordOf(_root)))
             {
-                var foreign = entries.Where(e => !s_managed.Contains(Path.GetFileName(e))).ToList();
+                var foreign = entries.Where(e => !IsManaged(Path.GetFileName(e))).ToList();
                 if (foreign.Count > 0)
                 {
                     throw Throw.Output($"--overwrite replaces an earlier DataPrep run, but {_root} holds no run record and has other files ({Path.GetFileName(foreign[0])}{(foreign.Count > 1 ? $" and {foreign.Count - 1} more" : "")}); refusing to mix outputs. Choose an empty folder.");
@@ -72,10 +75,9 @@ public sealed class LocalOutputStore : IOutputStore
         // The old run record goes first, so a crash part-way leaves no record describing mixed data.
         var oldRecord = RunRecordOf(_root);
         if (File.Exists(oldRecord)) File.Delete(oldRecord);
-        foreach (var name in s_managed)
+        foreach (var dir in Directory.EnumerateDirectories(_root).Where(d => IsManaged(Path.GetFileName(d))).ToList())
         {
-            var target = Path.Combine(_root, name);
-            if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+            Directory.Delete(dir, recursive: true);
         }
         foreach (var dir in Directory.EnumerateDirectories(staging))
         {

@@ -26,8 +26,8 @@ public sealed class ShardedSink : IRecordSink
     private readonly int _threads;
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
-    private readonly Dictionary<SplitTag, SplitWriter> _writers = [];
-    private readonly Dictionary<SplitTag, Dictionary<string, long>?> _labels = [];
+    private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, long>?> _labels = new(StringComparer.Ordinal);
     private RunContext? _context;
     private FormatInfo? _info;
     private long _written;
@@ -68,20 +68,22 @@ public sealed class ShardedSink : IRecordSink
         // Encoded batches carry the fitted widths (one-hot columns), which the bound schema cannot know.
         _info ??= _format.Describe(batch.Schema, _hasLabel);
         var tags = batch.Rows.Splits;
+        var folds = batch.Rows.Folds;
         int start = 0;
         while (start < batch.RowCount)
         {
             var tag = tags?[start] ?? SplitTag.None;
+            short fold = folds?[start] ?? -1;
             int end = start + 1;
-            while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag) end++;
-            await AppendAsync(batch, start, end - start, tag, cancellationToken).ConfigureAwait(false);
+            while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag && (folds?[end] ?? -1) == fold) end++;
+            await AppendAsync(batch, start, end - start, ChannelName(tag, fold), cancellationToken).ConfigureAwait(false);
             start = end;
         }
         _written += batch.RowCount;
         _context?.OnProgress("write", _written, _context.ExpectedRows);
     }
 
-    private async ValueTask AppendAsync(RecordBatch batch, int start, int count, SplitTag tag, CancellationToken cancellationToken)
+    private async ValueTask AppendAsync(RecordBatch batch, int start, int count, string channel, CancellationToken cancellationToken)
     {
         int chunks = (count + ChunkRows - 1) / ChunkRows;
         var results = new Pending[chunks];
@@ -91,12 +93,12 @@ public sealed class ShardedSink : IRecordSink
             var rows = Enumerable.Range(s, n).ToArray();
             results[k] = new Pending(_format.Format(batch, s, n), batch.Rows.Take(rows));
         });
-        CountLabels(batch, start, count, tag);
-        if (!_writers.TryGetValue(tag, out var writer)) _writers[tag] = writer = new SplitWriter(this, ChannelName(tag), cancellationToken);
+        CountLabels(batch, start, count, channel);
+        if (!_writers.TryGetValue(channel, out var writer)) _writers[channel] = writer = new SplitWriter(this, channel, cancellationToken);
         foreach (var r in results) await writer.AddAsync(r).ConfigureAwait(false);
     }
 
-    private void CountLabels(RecordBatch batch, int start, int count, SplitTag tag)
+    private void CountLabels(RecordBatch batch, int start, int count, string tag)
     {
         if (!_hasLabel) return;
         if (!_labels.TryGetValue(tag, out var counts)) _labels[tag] = counts = [];
@@ -118,11 +120,10 @@ public sealed class ShardedSink : IRecordSink
     public async ValueTask CommitAsync(CancellationToken cancellationToken)
     {
         var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
-        var reports = new List<(SplitTag Tag, SplitReport Report)>();
-        foreach (var tag in (SplitTag[])[.. SplitNames.All, SplitTag.None])
+        var reports = new List<(string Tag, SplitReport Report)>();
+        foreach (var (channel, writer) in _writers.OrderBy(w => ChannelOrder(w.Key)).ThenBy(w => w.Key, StringComparer.Ordinal))
         {
-            if (!_writers.TryGetValue(tag, out var writer)) continue;
-            reports.Add((tag, await writer.CompleteAsync().ConfigureAwait(false)));
+            reports.Add((channel, await writer.CompleteAsync().ConfigureAwait(false)));
         }
         long total = reports.Sum(r => r.Report.Rows);
         foreach (var (tag, report) in reports)
@@ -134,7 +135,7 @@ public sealed class ShardedSink : IRecordSink
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
             }
             // Keep what the split stage already reported (time ranges, groups) and add the files.
-            if (context.Report.Splits.TryGetValue(ChannelName(tag), out var existing))
+            if (context.Report.Splits.TryGetValue(tag, out var existing))
             {
                 existing.Rows = report.Rows;
                 existing.Fraction = report.Fraction;
@@ -145,9 +146,10 @@ public sealed class ShardedSink : IRecordSink
             }
             else
             {
-                context.Report.Splits[ChannelName(tag)] = report;
+                context.Report.Splits[tag] = report;
             }
         }
+        await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         var record = _runRecord(context);
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
     }
@@ -158,6 +160,47 @@ public sealed class ShardedSink : IRecordSink
 
     /// <summary>The folder of a split; rows without a split (apply) go to "data".</summary>
     public static string ChannelName(SplitTag tag) => tag == SplitTag.None ? "data" : tag.Name();
+
+    /// <summary>The folder of a split or of k-fold fold <paramref name="fold"/> (fold-0, fold-1, …).</summary>
+    public static string ChannelName(SplitTag tag, short fold) => fold >= 0 ? $"fold-{fold}" : ChannelName(tag);
+
+    private static int ChannelOrder(string channel) => channel switch
+    {
+        "train" => 0,
+        "validation" => 1,
+        "test" => 2,
+        "data" => 3,
+        _ => 4,
+    };
+
+    /// <summary>
+    /// k-fold: for each fold, a SageMaker ManifestFile of its training set (the other folds, or with
+    /// forward chaining the earlier folds) and one of its validation set (the fold itself): every fold is
+    /// written once, the manifests only point at its files.
+    /// </summary>
+    private async Task WriteFoldManifestsAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        var folds = context.Report.Splits.Keys.Where(k => k.StartsWith("fold-", StringComparison.Ordinal))
+            .Select(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)).Order().ToList();
+        if (folds.Count == 0) return;
+        string prefix = context.Report.Output is { } o ? new Uri(Path.GetFullPath(o) + Path.DirectorySeparatorChar).AbsoluteUri : "";
+        foreach (int k in folds)
+        {
+            var train = folds.Where(j => context.ForwardChainingFolds ? j < k : j != k);
+            await WriteManifestAsync($"_dataprep/fold-{k}.train.manifest", prefix, train.SelectMany(j => context.Report.Splits[$"fold-{j}"].Shards), cancellationToken).ConfigureAwait(false);
+            await WriteManifestAsync($"_dataprep/fold-{k}.validation.manifest", prefix, context.Report.Splits[$"fold-{k}"].Shards, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteManifestAsync(string path, string prefix, IEnumerable<ShardRecord> shards, CancellationToken cancellationToken)
+    {
+        // SageMaker ManifestFile: [{"prefix": "…/"}, "relative/key", …]
+        var json = new StringBuilder("[{\"prefix\": ").Append(System.Text.Json.JsonSerializer.Serialize(prefix)).Append('}');
+        foreach (var s in shards) json.Append(",\n ").Append(System.Text.Json.JsonSerializer.Serialize(s.Path));
+        json.Append("]\n");
+        await using var stream = await _store.CreateAsync(path, cancellationToken).ConfigureAwait(false);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(json.ToString()), cancellationToken).ConfigureAwait(false);
+    }
 
     private static int CompareNumericText(string a, string b)
     {

@@ -132,6 +132,13 @@ public sealed record ConvertOptions
     /// <summary>Noisy/clean split: the share of noisy rows that goes to validation (the rest is test).</summary>
     public double NoisyValidation { get; init; } = 0.5;
 
+    /// <summary>
+    /// k-fold cross-validation with this many folds (0: none). The test fraction is held out first; the
+    /// train and validation fractions together form the folds. Folds follow the split method: stratified
+    /// with --stratify, whole groups with --split group, forward-chaining time blocks with --split time.
+    /// </summary>
+    public int Folds { get; init; }
+
     /// <summary>Exact counts (default) or stable thresholds for incremental training.</summary>
     public Assignment Assignment { get; init; } = Assignment.Exact;
 
@@ -220,6 +227,8 @@ public sealed record ConvertOptions
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
+        if (Folds is 1 or < 0) problems.Add($"--folds {Folds}: expected at least 2 folds (or 0 for none).");
+        if (Folds > 0 && (SplitBy == SplitMethod.NoisyClean || Assignment == Assignment.Stable)) problems.Add("--folds combines with random, stratified, group and time splits (exact assignment) only.");
         if (SplitBy == SplitMethod.NoisyClean && NoisyInputs.Count == 0 && string.IsNullOrEmpty(NoisyColumn)) problems.Add("--split noisy needs the noisy rows: --noisy FILE… (noisy inputs; the main inputs are clean) or --noisy-column COLUMN.");
         if (SplitBy != SplitMethod.NoisyClean && (NoisyInputs.Count > 0 || NoisyColumn is not null)) problems.Add("--noisy and --noisy-column go with --split noisy.");
         if (Assignment == Assignment.Stable && SplitBy == SplitMethod.NoisyClean) problems.Add("--assignment stable is not available for noisy/clean splits.");

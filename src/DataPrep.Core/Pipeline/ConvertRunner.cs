@@ -177,6 +177,17 @@ public static class ConvertRunner
     /// <summary>The split assigner of the options.</summary>
     public static ISplitAssigner CreateAssigner(ConvertOptions options, RunContext? context = null) => (options.Assignment, options.SplitBy) switch
     {
+        _ when options.Folds > 0 => new KFoldAssigner(options.Folds,
+            options.SplitBy switch
+            {
+                SplitMethod.Time => FoldMethod.Time,
+                SplitMethod.Group => FoldMethod.Group,
+                _ when options.Stratify is not null => FoldMethod.Stratified,
+                _ => FoldMethod.Random,
+            },
+            options.Seed,
+            options.Test > 0 ? CreateExactAssigner(options with { Train = 1 - options.Test, Validation = 0 }, context) : null,
+            options.SplitBy switch { SplitMethod.Time => options.TimeColumn, SplitMethod.Group => options.GroupColumn, _ => options.Stratify }),
         (Assignment.Stable, SplitMethod.Group) => new StableSplitAssigner(options.Fractions, options.Seed, options.GroupColumn),
         (Assignment.Stable, _) => new StableSplitAssigner(options.Fractions, options.Seed),
         _ => CreateExactAssigner(options, context),

@@ -67,6 +67,9 @@ public sealed class RunContext
     /// <summary>Indexes of inputs whose rows are noisy (noisy/clean splits).</summary>
     public IReadOnlySet<int> NoisySources { get; set; } = new HashSet<int>();
 
+    /// <summary>k-fold over time: fold k trains on the earlier folds only (set by the k-fold assigner).</summary>
+    public bool ForwardChainingFolds { get; set; }
+
     /// <summary>Rows the sink will receive, once a stage knows it (the split stage does).</summary>
     public long? ExpectedRows { get; set; }
 

@@ -26,7 +26,8 @@ public interface ISplitAssigner
 /// <summary>What an assigner decided.</summary>
 /// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>
 /// <param name="Order">Row positions in output order (e.g. time order); null means shuffled by seed, or input order.</param>
-public sealed record SplitAssignment(SplitTag[] Tags, int[]? Order = null);
+/// <param name="Folds">k-fold: the fold of each row (−1 for rows outside the folds, such as a held-out test split).</param>
+public sealed record SplitAssignment(SplitTag[] Tags, int[]? Order = null, short[]? Folds = null);
 
 /// <summary>All rows of a run, addressed by position 0…Count−1 in input order, without copying the data.</summary>
 public sealed class SplitInput
@@ -160,9 +161,17 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
             for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
         }
         var (lineageGroups, lineageTimes) = LineageValues(all);
+        var folds = assignment.Folds;
+        // Channels in output order: each split, and with k-fold each fold of train separately.
+        var channels = new List<(SplitTag Split, short Fold)>();
         foreach (var split in SplitNames.All)
         {
-            var picked = order.Where(i => tags[i] == split).ToArray();
+            if (folds is null) { channels.Add((split, -1)); continue; }
+            foreach (short f in Enumerable.Range(0, tags.Length).Where(i => tags[i] == split).Select(i => folds[i]).Distinct().Order()) channels.Add((split, f));
+        }
+        foreach (var (split, fold) in channels)
+        {
+            var picked = order.Where(i => tags[i] == split && (folds is null || folds[i] == fold)).ToArray();
             for (int start = 0; start < picked.Length; start += batchRows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -171,6 +180,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 var r = new int[n];
                 for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row[picked[start + k]]; }
                 var gathered = RecordBatch.Gather(batches, p, r, split);
+                if (folds is not null) gathered = gathered.WithRows(gathered.Rows with { Folds = Enumerable.Repeat(fold, n).ToArray() });
                 if (lineageGroups is not null || lineageTimes is not null)
                 {
                     var slice = picked.AsSpan(start, n);

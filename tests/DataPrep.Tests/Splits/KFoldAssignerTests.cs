@@ -1,0 +1,98 @@
+using DataPrep.Data;
+using DataPrep.Pipeline;
+using DataPrep.Splits;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace DataPrep.Tests.Splits;
+
+public class KFoldAssignerTests
+{
+    private static readonly Schema s_schema = new([new Field("cls", ColumnKind.Int64), new Field("grp", ColumnKind.String), new Field("t", ColumnKind.Timestamp)]);
+
+    private static SplitInput Input(byte[] rows)
+    {
+        int n = rows.Length;
+        var ids = Enumerable.Range(1, n).Select(i => (long)i * 31).ToArray();
+        var batch = new RecordBatch(s_schema,
+        [
+            new Int64Column(rows.Select(b => (long)(b % 3)).ToArray()),
+            new StringColumn(rows.Select(b => (string?)$"g{b % 11}").ToArray()),
+            new TimestampColumn(rows.Select(b => 638_000_000_000_000_000L + b * TimeSpan.TicksPerDay).ToArray(), null, n),
+        ], n, new RowInfo(ids, new int[n], ids.ToArray()));
+        return new SplitInput([batch], s_schema);
+    }
+
+    /// <summary>Leakage contract 1 for k-fold: every row in exactly one fold or in the held-out test split.</summary>
+    [Property(MaxTest = 200)]
+    public Property Every_row_in_exactly_one_fold_or_test(byte[] rows, byte kSeed, byte methodSeed, bool withTest)
+    {
+        int k = kSeed % 6 + 2;
+        var method = (FoldMethod)(methodSeed % 4);
+        var carver = withTest ? new RandomSplitAssigner([0.8, 0, 0.2], 1, null) : null;
+        var assigner = new KFoldAssigner(k, method, 5, carver, method switch { FoldMethod.Stratified => "cls", FoldMethod.Group => "grp", FoldMethod.Time => "t", _ => null });
+        assigner.Bind(s_schema);
+        var a = assigner.Assign(Input(rows), new RunContext());
+        bool ok = true;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            ok &= a.Tags[i] == SplitTag.Test ? a.Folds![i] == -1 : a.Tags[i] == SplitTag.Train && a.Folds![i] >= 0 && a.Folds[i] < k;
+        }
+        return ok.ToProperty();
+    }
+
+    [Property(MaxTest = 100)]
+    public Property Random_folds_have_equal_sizes_and_stratified_folds_equal_class_shares(NonEmptyArray<byte> rows)
+    {
+        var input = Input(rows.Get);
+        var plain = new KFoldAssigner(4, FoldMethod.Random, 9, null, null);
+        plain.Bind(s_schema);
+        var sizes = plain.Assign(input, new RunContext()).Folds!.GroupBy(f => f).Select(g => g.Count()).ToList();
+        var strat = new KFoldAssigner(4, FoldMethod.Stratified, 9, null, "cls");
+        strat.Bind(s_schema);
+        var folds = strat.Assign(input, new RunContext()).Folds!;
+        bool classes = rows.Get.Select((b, i) => (cls: b % 3, fold: folds[i])).GroupBy(x => x.cls)
+            .All(g => { var c = g.GroupBy(x => x.fold).Select(x => x.Count()).ToList(); return c.Count == Math.Min(4, g.Count()) && c.Max() - c.Min() <= 1; });
+        return (sizes.Max() - sizes.Min() <= 1 && classes).ToProperty();
+    }
+
+    [Property(MaxTest = 100)]
+    public Property Group_folds_keep_groups_whole_and_time_folds_are_ordered(NonEmptyArray<byte> rows)
+    {
+        var input = Input(rows.Get);
+        var group = new KFoldAssigner(3, FoldMethod.Group, 9, null, "grp");
+        group.Bind(s_schema);
+        var gf = group.Assign(input, new RunContext()).Folds!;
+        bool whole = rows.Get.Select((b, i) => (g: b % 11, f: gf[i])).GroupBy(x => x.g).All(g => g.Select(x => x.f).Distinct().Count() == 1);
+        var time = new KFoldAssigner(3, FoldMethod.Time, 9, null, "t");
+        time.Bind(s_schema);
+        var context = new RunContext();
+        var tf = time.Assign(input, context).Folds!;
+        // Fold k's latest time is before fold k+1's earliest (ties stay in the earlier fold).
+        var byFold = rows.Get.Select((b, i) => (t: (int)b, f: tf[i])).GroupBy(x => x.f).OrderBy(g => g.Key).ToList();
+        bool ordered = byFold.Zip(byFold.Skip(1)).All(p => p.First.Max(x => x.t) < p.Second.Min(x => x.t));
+        return (whole && ordered && context.ForwardChainingFolds).ToProperty();
+    }
+
+    [Fact]
+    public void Cli_writes_each_fold_once_with_manifests_for_training_sets()
+    {
+        using var tmp = new TempDir();
+        var outDir = tmp.Combine("kf");
+        var r = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--out", outDir, "--label", "churn", "--drop", "customer_id",
+            "--categorical", "onehot", "--folds", "5", "--stratify", "churn", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(200, File.ReadAllLines(Path.Combine(outDir, "test", "part-00000.csv")).Length);
+        for (int k = 0; k < 5; k++)
+        {
+            Assert.Equal(360, File.ReadAllLines(Path.Combine(outDir, $"fold-{k}", "part-00000.csv")).Length);
+            using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "_dataprep", $"fold-{k}.train.manifest")));
+            var entries = manifest.RootElement.EnumerateArray().ToList();
+            Assert.StartsWith("file:///", entries[0].GetProperty("prefix").GetString());
+            var keys = entries.Skip(1).Select(e => e.GetString()).ToList();
+            Assert.Equal(Enumerable.Range(0, 5).Where(j => j != k).Select(j => $"fold-{j}/part-00000.csv"), keys);
+        }
+        Assert.False(Directory.Exists(Path.Combine(outDir, "train")));
+    }
+}
