@@ -132,6 +132,8 @@ public static class DataPrepCli
         var noisyColumn = new Option<string>("--noisy-column") { Description = "--split noisy: a column marking noisy rows (true/1/yes/noisy), instead of separate inputs." };
         var noisyApproach = new Option<int>("--noisy-approach") { Description = "--split noisy: 1 (default) train = clean, noisy → validation/test; 2 clean → train/validation (--fractions 90/10), noisy → validation/test.", DefaultValueFactory = _ => 1 };
         var noisyValidation = new Option<double>("--noisy-validation") { Description = "--split noisy: share of the noisy rows that goes to validation; the rest is test (default 0.5).", DefaultValueFactory = _ => 0.5 };
+        var series = new Option<string>("--series") { Description = "--format deepar: the column naming each time series (one JSON record per series)." };
+        var deeparCat = new Option<string[]>("--deepar-cat") { Description = "--format deepar: features written as the series' static cat codes (ordinal-encode text first); other features become dynamic_feat.", AllowMultipleArgumentsPerToken = true };
         var folds = new Option<int>("--folds") { Description = "k-fold cross-validation: K folds written once each (fold-0/ … fold-K-1/) plus ManifestFiles naming each fold's training set; the test fraction is held out first. Stratified with --stratify, whole groups with --split group, forward-chaining with --split time." };
         var assignment = new Option<string>("--assignment") { Description = "exact (default: exact counts) or stable (fixed hash thresholds: rows or groups added later never move to another split; fractions approximate).", DefaultValueFactory = _ => "exact" };
         var like = new Option<string>("--like") { Description = "Reuse an earlier run's seed, fractions, split method, label classes and category maps (OUT/_dataprep/run.json), for incremental training." };
@@ -147,14 +149,14 @@ public static class DataPrepCli
         var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
-        var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr) or libsvm.", DefaultValueFactory = _ => "csv" };
+        var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr), libsvm, or deepar (JSON Lines per series; needs --split time and --series).", DefaultValueFactory = _ => "csv" };
         var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
         var labelDtype = new Option<string>("--label-dtype") { Description = "RecordIO-protobuf label tensor: float32 (default), float64 or int32.", DefaultValueFactory = _ => "float32" };
         var sparse = new Option<bool>("--sparse") { Description = "RecordIO-protobuf: write every row sparse (keys + shape), dropping zeros. Rows with one-hot columns are always sparse." };
         var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
         var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -200,6 +202,8 @@ public static class DataPrepCli
                 },
                 NoisyValidation = r.GetValue(noisyValidation),
                 Folds = r.GetValue(folds),
+                SeriesColumn = r.GetValue(series),
+                DeepArCat = OptionParsing.List(r.GetValue(deeparCat)),
                 TimeColumn = r.GetValue(timeColumn),
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),

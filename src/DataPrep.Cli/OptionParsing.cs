@@ -81,7 +81,8 @@ internal static class OptionParsing
         "csv" => OutputFormat.Csv,
         "recordio-protobuf" or "recordio" or "protobuf" or "pbr" => OutputFormat.RecordIOProtobuf,
         "libsvm" or "svmlight" => OutputFormat.LibSvm,
-        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf or libsvm."),
+        "deepar" => OutputFormat.DeepAr,
+        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf, libsvm or deepar."),
     };
 
     public static DataPrep.RecordIO.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch

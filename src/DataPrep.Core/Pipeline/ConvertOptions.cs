@@ -47,6 +47,8 @@ public enum OutputFormat
     RecordIOProtobuf,
     /// <summary>LibSVM / SVMlight text (text/libsvm).</summary>
     LibSvm,
+    /// <summary>SageMaker DeepAR JSON Lines: one record per series (needs a time split and --series).</summary>
+    DeepAr,
 }
 
 /// <summary>What to do with a missing value in a used column.</summary>
@@ -179,6 +181,12 @@ public sealed record ConvertOptions
     /// <summary>The output format (default label-first CSV).</summary>
     public OutputFormat Format { get; init; } = OutputFormat.Csv;
 
+    /// <summary>DeepAR: the column naming each time series (product, store, sensor).</summary>
+    public string? SeriesColumn { get; init; }
+
+    /// <summary>DeepAR: features written as the static <c>cat</c> codes of each series (ordinal-encoded); other features become <c>dynamic_feat</c>.</summary>
+    public IReadOnlyList<string> DeepArCat { get; init; } = [];
+
     /// <summary>RecordIO-protobuf encoder options (dtypes, sparse, uid, metadata, escaping).</summary>
     public RecordIO.RecordIOOptions RecordIO { get; init; } = new();
 
@@ -227,6 +235,13 @@ public sealed record ConvertOptions
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
+        if (Format == OutputFormat.DeepAr)
+        {
+            if (SplitBy != SplitMethod.Time) problems.Add("--format deepar needs a time split: --split time --time COLUMN (the training channel is each series cut before the test window).");
+            if (string.IsNullOrEmpty(SeriesColumn)) problems.Add("--format deepar needs the series column: --series COLUMN (e.g. product).");
+            if (NoLabel) problems.Add("--format deepar needs the target as --label.");
+            if (Folds > 0) problems.Add("--format deepar does not combine with --folds.");
+        }
         if (Folds is 1 or < 0) problems.Add($"--folds {Folds}: expected at least 2 folds (or 0 for none).");
         if (Folds > 0 && (SplitBy == SplitMethod.NoisyClean || Assignment == Assignment.Stable)) problems.Add("--folds combines with random, stratified, group and time splits (exact assignment) only.");
         if (SplitBy == SplitMethod.NoisyClean && NoisyInputs.Count == 0 && string.IsNullOrEmpty(NoisyColumn)) problems.Add("--split noisy needs the noisy rows: --noisy FILE… (noisy inputs; the main inputs are clean) or --noisy-column COLUMN.");

@@ -43,6 +43,11 @@ public static class ConvertRunner
             };
         }
         options.Validate();
+        if (options.Format == OutputFormat.DeepAr && options.Features.Count == 0)
+        {
+            // The series and time columns identify each point; they are not features of it.
+            options = options with { Drop = [.. options.Drop, .. new[] { options.SeriesColumn!, options.TimeColumn! }.Except(options.Drop)] };
+        }
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
@@ -54,7 +59,7 @@ public static class ConvertRunner
         [
             new MissingValuesStage(options),
             new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-                options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
+                options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
             fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted),
         ];
         await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
@@ -132,12 +137,21 @@ public static class ConvertRunner
         var bound = schema;
         foreach (var stage in stages) bound = stage.Bind(bound);
         bool hasLabel = !options.NoLabel;
-        var format = CreateFormat(options, hasLabel);
-        format.Validate(bound, hasLabel);
-
+        Func<RunContext, byte[]> runRecord = ctx => RunRecord.From(options, ctx, command).ToJson();
         var store = new LocalOutputStore(options.Output);
+        IRecordSink sink;
+        if (options.Format == OutputFormat.DeepAr)
+        {
+            sink = new DeepArSink(store, options.DeepArCat, runRecord);
+        }
+        else
+        {
+            var format = CreateFormat(options, hasLabel);
+            format.Validate(bound, hasLabel);
+            sink = new ShardedSink(format, store, options, hasLabel, runRecord);
+        }
+        await using var disposeSink = sink;
         await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
-        await using var sink = new ShardedSink(format, store, options, hasLabel, ctx => RunRecord.From(options, ctx, command).ToJson());
         try
         {
             await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
