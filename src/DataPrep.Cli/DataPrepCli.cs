@@ -162,7 +162,9 @@ public static class DataPrepCli
         {
             var (policy, fill) = OptionParsing.ParseMissing(r.GetValue(missing)!);
             var (method, splitFractions) = OptionParsing.ParseSplitMethod(r.GetValue(split));
-            var (tr, va, te) = r.GetValue(fractions) is { } fr ? OptionParsing.ParseSplit(fr) : splitFractions ?? (0.8, 0.1, 0.1);
+            int cutoffCount = OptionParsing.List(r.GetValue(cutoffs)).Count;
+            // One cut-off means train/test; two mean train/validation/test (unless fractions say otherwise).
+            var (tr, va, te) = r.GetValue(fractions) is { } fr ? OptionParsing.ParseSplit(fr) : splitFractions ?? (cutoffCount == 1 ? (0.8, 0, 0.2) : (0.8, 0.1, 0.1));
             if (r.GetValue(shuffleFlag) && r.GetValue(noShuffle)) throw new PipelineValidationException("--shuffle and --no-shuffle were both given; choose one.");
             var options = new ConvertOptions
             {

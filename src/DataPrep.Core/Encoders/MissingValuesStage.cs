@@ -34,7 +34,14 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
     {
         var plan = _plan ?? throw new InvalidOperationException("Bind first.");
         // The label first, so a row missing both its label and a feature is counted as a missing label.
-        var used = plan.Used.ToArray();
+        // The split's own columns (time, group, series) need values too, even when they are not features.
+        var splitColumns = new[]
+        {
+            options.SplitBy == SplitMethod.Time || options.Format == OutputFormat.DeepAr ? options.TimeColumn : null,
+            options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
+            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : null,
+        };
+        var used = plan.Used.Concat(splitColumns.Where(c => c is not null).Select(c => plan.Input.IndexOf(c!)).Where(i => i >= 0)).Distinct().ToArray();
         await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             context.Report.RowsRead += batch.RowCount;

@@ -94,7 +94,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     public ISplitAssigner Assigner => assigner;
 
     /// <inheritdoc />
-    public string Describe() => assigner.Describe() + (shuffle ? ", shuffled" : ", input order");
+    public string Describe() => assigner.Describe() + (shuffle ? ", shuffled" : assigner is TimeSplitAssigner ? ", time order" : ", input order");
 
     /// <inheritdoc />
     public Schema Bind(Schema input)
@@ -122,13 +122,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
             times = new long[all.Count];
             for (int i = 0; i < times.Length; i++)
             {
-                times[i] = c.IsNull(i) ? long.MinValue : c switch
-                {
-                    TimestampColumn t => t.Values[i],
-                    Int64Column l => DateTime.UnixEpoch.Ticks + (Math.Abs(l.Values[i]) >= 100_000_000_000 ? l.Values[i] : l.Values[i] * 1000) * TimeSpan.TicksPerMillisecond,
-                    Float64Column d => DateTime.UnixEpoch.Ticks + (long)(d.Values[i] * TimeSpan.TicksPerSecond),
-                    _ => long.MinValue,
-                };
+                times[i] = TimeSplitAssigner.TryGetUtcTicks(c, i, out long ticks) ? ticks : long.MinValue;
             }
         }
         return (groups, times);
