@@ -26,6 +26,9 @@ public static class AuditCommand
         time overlap on --time (timestamps, ISO 8601 text or epoch seconds/millis) and identical rows in two
         splits, compared by their values whatever the format (1, 1.0 and "1" match).
 
+        Times are compared between neighbouring splits in the order train, validation, fold-0, fold-1, …
+        (k-fold), other names as given, test.
+
         Examples:
           # Our own output: everything the lineage allows
           dataprep audit out/churn

@@ -50,10 +50,11 @@ public static class DataPrepCli
     {
         var output = stdout ?? Console.Out;
         var errors = stderr ?? Console.Error;
-        var root = new RootCommand("DataPrep: turns CSV, JSON Lines and Parquet into leakage-free, shuffled, split, SageMaker-ready training files.");
+        var root = new RootCommand("DataPrep: turns CSV, JSON Lines, Parquet and LibSVM into leakage-free, split, SageMaker-ready training files (CSV, RecordIO-protobuf, LibSVM, DeepAR), reads them back (inspect) and checks splits for leaks (audit).");
         root.Subcommands.Add(BuildConvert(output, errors));
         root.Subcommands.Add(BuildApply(output, errors));
         root.Subcommands.Add(InspectCommand.Build(output, errors));
+        root.Subcommands.Add(AuditCommand.Build(output, errors));
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = output, Error = errors };
         return await parse.InvokeAsync(config).ConfigureAwait(false);

@@ -91,7 +91,7 @@ public sealed class ParquetSource : IRecordSource
             {
                 int count = Math.Min(batchRows, rows - start);
                 var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
-                yield return new RecordBatch(schema, cols, count, MakeRows(sourceIndex, ordinal + start + 1, count));
+                yield return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
             }
             ordinal += rows;
         }
@@ -168,20 +168,6 @@ public sealed class ParquetSource : IRecordSource
         return meta.Encodings.Contains(global::Parquet.Meta.Encoding.RLE) && !meta.Encodings.Contains(global::Parquet.Meta.Encoding.PLAIN);
     }
 
-    private static RowInfo MakeRows(int sourceIndex, long firstOrdinal, int count)
-    {
-        var ids = new long[count];
-        var src = new int[count];
-        var srow = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            long ordinal = firstOrdinal + i;
-            ids[i] = RowInfo.MakeRowId(sourceIndex, ordinal);
-            src[i] = sourceIndex;
-            srow[i] = ordinal;
-        }
-        return new RowInfo(ids, src, srow);
-    }
 
     /// <summary>Maps the file's columns to fields and readers, applying the type overrides.</summary>
     private (Schema Schema, ParquetColumnPlan[] Plans) Plan(ParquetSchema parquet)

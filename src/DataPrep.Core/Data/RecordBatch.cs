@@ -51,6 +51,22 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// <summary>Makes the stable row id of a row.</summary>
     public static long MakeRowId(int source, long row) => ((long)source << 40) | row;
 
+    /// <summary>Row info of <paramref name="count"/> consecutive rows of one source, the first being data row <paramref name="firstRowOrdinal"/> + 1.</summary>
+    public static RowInfo Sequential(int sourceIndex, long firstRowOrdinal, int count)
+    {
+        var ids = new long[count];
+        var src = new int[count];
+        var srow = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            long ordinal = firstRowOrdinal + i + 1;
+            ids[i] = MakeRowId(sourceIndex, ordinal);
+            src[i] = sourceIndex;
+            srow[i] = ordinal;
+        }
+        return new RowInfo(ids, src, srow);
+    }
+
     /// <summary>Rows info for the given rows, in order.</summary>
     public RowInfo Take(ReadOnlySpan<int> rows)
     {

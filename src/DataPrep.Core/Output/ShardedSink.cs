@@ -149,6 +149,11 @@ public sealed class ShardedSink : IRecordSink
                 context.Report.Splits[tag] = report;
             }
         }
+        // A split a stage described but that received no rows (k-fold's train pool) has no files to list.
+        foreach (var empty in context.Report.Splits.Where(kv => kv.Value.Rows == 0 && kv.Value.Shards.Count == 0).Select(kv => kv.Key).ToList())
+        {
+            context.Report.Splits.Remove(empty);
+        }
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         var record = _runRecord(context);
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);

@@ -69,7 +69,7 @@ public sealed class SplitReport
     public FormatInfo? Format { get; set; }
 
     /// <summary>The data files, relative to the output root.</summary>
-    public List<ShardRecord> Shards { get; } = [];
+    public List<ShardRecord> Shards { get; init; } = [];
 
     /// <summary>The lineage sidecar, relative to the output root.</summary>
     public string? Lineage { get; set; }

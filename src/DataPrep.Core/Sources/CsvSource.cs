@@ -250,16 +250,6 @@ public sealed class CsvSource : IRecordSource
     {
         var cols = new Column[builders.Length];
         for (int c = 0; c < cols.Length; c++) cols[c] = builders[c].Build(count);
-        var ids = new long[count];
-        var src = new int[count];
-        var srow = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            long ordinal = firstRowOrdinal + i + 1;
-            ids[i] = RowInfo.MakeRowId(sourceIndex, ordinal);
-            src[i] = sourceIndex;
-            srow[i] = ordinal;
-        }
-        return new RecordBatch(schema, cols, count, new RowInfo(ids, src, srow));
+        return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
     }
 }

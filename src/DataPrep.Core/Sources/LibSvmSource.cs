@@ -82,7 +82,7 @@ public sealed class LibSvmSource : IRecordSource
         if (_schema is not null) return ValueTask.FromResult(_schema);
         var parser = new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
         long rows = 0, lines = 0;
-        using (var reader = new LineReader(InputFiles.Open(_path)))
+        using (var reader = new Utf8LineReader(InputFiles.Open(_path)))
         {
             while (reader.TryReadLine(out var line))
             {
@@ -115,7 +115,7 @@ public sealed class LibSvmSource : IRecordSource
         bool integerLabels = schema[0].Kind == ColumnKind.Int64;
         // The width found by the first pass bounds the second: an index beyond it means the file changed.
         var parser = new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
-        using var reader = new LineReader(InputFiles.Open(_path));
+        using var reader = new Utf8LineReader(InputFiles.Open(_path));
         long first = 0;
         while (true)
         {
@@ -356,99 +356,10 @@ public sealed class LibSvmSource : IRecordSource
             var indices = _indices.Length == _nnz ? _indices : _indices.AsSpan(0, _nnz).ToArray();
             var values = _values.Length == _nnz ? _values : _values.AsSpan(0, _nnz).ToArray();
             var features = new SparseColumn(width, offsets, indices, values, count);
-            var ids = new long[count];
-            var src = new int[count];
-            var srow = new long[count];
-            for (int i = 0; i < count; i++)
-            {
-                long ordinal = firstRowOrdinal + i + 1;
-                ids[i] = RowInfo.MakeRowId(sourceIndex, ordinal);
-                src[i] = sourceIndex;
-                srow[i] = ordinal;
-            }
-            return new RecordBatch(schema, [label, features], count, new RowInfo(ids, src, srow));
+            return new RecordBatch(schema, [label, features], count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
         }
     }
 
-    /// <summary>Splits a UTF-8 stream into lines ('\n' or "\r\n") held in one pooled, growing buffer; skips a UTF-8 BOM.</summary>
-    private sealed class LineReader(Stream stream) : IDisposable
-    {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
-        private int _start, _end, _scan;
-        private bool _eof, _started;
-
-        /// <summary>The 1-based number of the line last returned.</summary>
-        public long LineNumber { get; private set; }
-
-        /// <summary>The next line without its terminator; the span is valid until the next call.</summary>
-        public bool TryReadLine(out ReadOnlySpan<byte> line)
-        {
-            while (true)
-            {
-                if (_started)
-                {
-                    int nl = _buffer.AsSpan(_scan, _end - _scan).IndexOf((byte)'\n');
-                    if (nl >= 0)
-                    {
-                        int stop = _scan + nl;
-                        line = TrimCr(_buffer.AsSpan(_start, stop - _start));
-                        _start = _scan = stop + 1;
-                        LineNumber++;
-                        return true;
-                    }
-                    _scan = _end;
-                    if (_eof)
-                    {
-                        if (_start == _end)
-                        {
-                            line = default;
-                            return false;
-                        }
-                        line = TrimCr(_buffer.AsSpan(_start, _end - _start));
-                        _start = _scan = _end;
-                        LineNumber++;
-                        return true;
-                    }
-                }
-                Fill();
-            }
-        }
-
-        private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) => line.Length > 0 && line[^1] == (byte)'\r' ? line[..^1] : line;
-
-        private void Fill()
-        {
-            if (_start > 0)
-            {
-                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-                _end -= _start;
-                _scan -= _start;
-                _start = 0;
-            }
-            if (_end == _buffer.Length)
-            {
-                var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-                _buffer.AsSpan(0, _end).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = bigger;
-            }
-            int n = stream.Read(_buffer, _end, _buffer.Length - _end);
-            if (n == 0) _eof = true;
-            else _end += n;
-            if (!_started && (_end >= 3 || _eof))
-            {
-                _started = true;
-                if (_buffer.AsSpan(0, _end).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) _start = _scan = 3;
-            }
-        }
-
-        public void Dispose()
-        {
-            stream.Dispose();
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = [];
-        }
-    }
 }
 
 /// <summary>
