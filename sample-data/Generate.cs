@@ -33,12 +33,18 @@ Directory.CreateDirectory(outDir);
 var demand = DemandData.Generate();
 var churn = ChurnData.Generate();
 var sensors = SensorData.Generate();
+var speakers = SpeakerPool.Generate();
+var utterances = SpeechData.Generate(speakers);
+var pair = SpeechPairData.Generate(speakers);
 
 Console.WriteLine($"writing to {Path.GetFullPath(outDir)}");
 Output.Write(outDir, "demand.csv", Output.Utf8(demand.Text), demand.Rows);
 Output.Write(outDir, "churn.csv", Output.Utf8(churn.Csv), churn.Rows);
 Output.Write(outDir, "churn.jsonl", Output.Utf8(churn.JsonLines), churn.JsonRows);
 Output.Write(outDir, "sensors.csv.gz", Gzip.Compress(Output.Utf8(sensors.Text)), sensors.Rows);
+Output.Write(outDir, "speech/utterances.csv", Output.Utf8(utterances.Text), utterances.Rows);
+Output.Write(outDir, "speech/clean.csv", Output.Utf8(pair.Clean), pair.CleanRows);
+Output.Write(outDir, "speech/noisy.csv", Output.Utf8(pair.Noisy), pair.NoisyRows);
 return 0;
 
 /// <summary>Where this script lives (fallback when the file-based-app AppContext switch is absent).</summary>
@@ -68,7 +74,9 @@ static class Output
 
     public static void Write(string dir, string name, byte[] bytes, int rows)
     {
-        File.WriteAllBytes(Path.Combine(dir, name), bytes);
+        string path = Path.Combine(dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
         string hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
         Console.WriteLine($"{hash}  {bytes.Length,8} bytes  {rows,5} rows  {name}");
     }
@@ -538,6 +546,174 @@ static class SensorData
             sb.Append('\n');
         }
         return (sb.ToString(), RowCount);
+    }
+}
+
+/// <summary>
+/// The 1,000 speakers shared by the speech files (spk0001 … spk1000): an accent, which is the label, and a
+/// speaking rate. The pool has its own seed, so utterances.csv and clean.csv/noisy.csv agree on who a speaker is.
+/// </summary>
+sealed record Speaker(string Id, string Accent, double WordsPerSecond);
+
+static class SpeakerPool
+{
+    public const int Count = 1000;
+
+    static readonly string[] Accents = ["en-US", "en-GB", "en-IN", "en-AU", "en-IE"];
+    static readonly double[] AccentWeights = [0.40, 0.25, 0.17, 0.11, 0.07];
+    static readonly double[] AccentRate = [1.00, 0.96, 1.07, 0.98, 1.03];   // mean speaking-rate multiplier
+
+    public static Speaker[] Generate()
+    {
+        var rng = new Rng(0x005B_EA4E_2024_0004UL);
+        var speakers = new Speaker[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            int accent = rng.Pick(AccentWeights);
+            double rate = Math.Clamp(2.6 * AccentRate[accent] + 0.3 * rng.Normal(), 1.7, 3.6);
+            speakers[i] = new Speaker("spk" + Fmt.Int(i + 1).PadLeft(4, '0'), Accents[accent], rate);
+        }
+        return speakers;
+    }
+}
+
+/// <summary>Short voice-assistant-style pseudo-sentences (lower case, no punctuation) and their spoken durations.</summary>
+static class Utterance
+{
+    static readonly string[] Verbs = ["open", "close", "check", "clean", "lock", "unlock", "start", "stop"];
+    static readonly string[] Nouns = ["window", "door", "light", "oven", "kettle", "heater", "fridge", "radio", "garage", "shutter"];
+    static readonly string[] Adjectives = ["old", "new", "small", "big", "front", "back", "upstairs", "blue"];
+    static readonly string[] Rooms = ["kitchen", "hallway", "garden", "office", "bedroom", "basement"];
+    static readonly string[] Topics = ["weather", "time", "forecast", "score", "news", "traffic"];
+    static readonly string[] When = ["today", "tomorrow", "tonight", "now", "later", "this morning", "this evening", "next week"];
+    static readonly string[] Numbers = ["two", "three", "five", "ten", "fifteen", "twenty", "thirty", "forty"];
+    static readonly string[] Names = ["anna", "ben", "carla", "david", "emma", "farid", "grace", "hugo"];
+
+    public static string Transcript(Rng rng)
+    {
+        string Pick(string[] words) => words[rng.NextInt(words.Length)];
+        return rng.NextInt(7) switch
+        {
+            0 => Pick(Verbs) + " the " + Pick(Nouns) + (rng.Chance(0.5) ? " in the " + Pick(Rooms) : ""),
+            1 => "please " + Pick(Verbs) + " the " + Pick(Adjectives) + " " + Pick(Nouns),
+            2 => "what is the " + Pick(Topics) + " " + Pick(When),
+            3 => "set a timer for " + Pick(Numbers) + " minutes",
+            4 => "call " + Pick(Names) + " " + Pick(When),
+            5 => "how long does the " + Pick(Nouns) + " take",
+            _ => "remind me to " + Pick(Verbs) + " the " + Pick(Nouns) + " " + Pick(When),
+        };
+    }
+
+    /// <summary>Seconds of audio: the words at the speaker's rate, plus leading/trailing silence and jitter.</summary>
+    public static long DurationCentis(Rng rng, string transcript, Speaker speaker)
+    {
+        int words = 1;
+        foreach (char c in transcript)
+        {
+            if (c == ' ')
+            {
+                words++;
+            }
+        }
+        double seconds = words / speaker.WordsPerSecond + 0.35 + 0.45 * rng.NextDouble() + 0.06 * rng.Normal();
+        return Fmt.Units(Math.Max(0.6, seconds), 2);
+    }
+}
+
+/// <summary>
+/// speech/utterances.csv: a speech-style input list, 5 utterances for each of the 1,000 speakers, sorted by
+/// speaker then utterance. The label (accent) is a property of the speaker, so a random row split lets a
+/// model recognise speakers it has already heard: the case for a group split by speaker_id.
+/// </summary>
+static class SpeechData
+{
+    public const int UtterancesPerSpeaker = 5;
+
+    public static (string Text, int Rows) Generate(Speaker[] speakers)
+    {
+        var rng = new Rng(0x005E_EC40_2024_0005UL);
+        var sb = new StringBuilder();
+        sb.Append("path,speaker_id,transcript,duration_s,label\n");
+        int rows = 0;
+        foreach (var speaker in speakers)
+        {
+            for (int u = 1; u <= UtterancesPerSpeaker; u++)
+            {
+                string transcript = Utterance.Transcript(rng);
+                long centis = Utterance.DurationCentis(rng, transcript, speaker);
+                sb.Append("audio/").Append(speaker.Id).Append("/utt").Append(Fmt.Int(u)).Append(".wav,")
+                  .Append(speaker.Id).Append(',')
+                  .Append(transcript).Append(',')
+                  .Append(Fmt.Fixed(centis, 2)).Append(',')
+                  .Append(speaker.Accent).Append('\n');
+                rows++;
+            }
+        }
+        return (sb.ToString(), rows);
+    }
+}
+
+/// <summary>
+/// speech/clean.csv and speech/noisy.csv: the same speakers recorded clean and with added noise. A seeded
+/// shuffle makes 300 speakers clean-only, 300 noisy-only and 400 both; each has 2–4 utterances per file it
+/// is in, numbered on from the clean ones, so no utterance is in both files. noisy.csv adds noise_db.
+/// </summary>
+static class SpeechPairData
+{
+    public const int CleanOnly = 300;
+    public const int NoisyOnly = 300;
+
+    public static (string Clean, int CleanRows, string Noisy, int NoisyRows) Generate(Speaker[] speakers)
+    {
+        var rng = new Rng(0x00C1_EA40_2024_0006UL);
+
+        // 0 = clean only, 1 = noisy only, 2 = both; Fisher-Yates with our own PRNG.
+        var roles = new int[speakers.Length];
+        for (int i = 0; i < roles.Length; i++)
+        {
+            roles[i] = i < CleanOnly ? 0 : i < CleanOnly + NoisyOnly ? 1 : 2;
+        }
+        for (int i = roles.Length - 1; i > 0; i--)
+        {
+            int j = rng.NextInt(i + 1);
+            (roles[i], roles[j]) = (roles[j], roles[i]);
+        }
+
+        var clean = new StringBuilder();
+        var noisy = new StringBuilder();
+        clean.Append("path,speaker_id,transcript,duration_s,label\n");
+        noisy.Append("path,speaker_id,transcript,duration_s,label,noise_db\n");
+        int cleanRows = 0, noisyRows = 0;
+        for (int s = 0; s < speakers.Length; s++)
+        {
+            var speaker = speakers[s];
+            int nClean = roles[s] != 1 ? 2 + rng.NextInt(3) : 0;
+            int nNoisy = roles[s] != 0 ? 2 + rng.NextInt(3) : 0;
+            for (int u = 1; u <= nClean + nNoisy; u++)
+            {
+                bool isNoisy = u > nClean;
+                string transcript = Utterance.Transcript(rng);
+                long centis = Utterance.DurationCentis(rng, transcript, speaker);
+                var sb = isNoisy ? noisy : clean;
+                sb.Append(isNoisy ? "audio/noisy/" : "audio/clean/").Append(speaker.Id).Append("/utt").Append(Fmt.Int(u)).Append(".wav,")
+                  .Append(speaker.Id).Append(',')
+                  .Append(transcript).Append(',')
+                  .Append(Fmt.Fixed(centis, 2)).Append(',')
+                  .Append(speaker.Accent);
+                if (isNoisy)
+                {
+                    // Signal-to-noise ratio of the mixed-in noise: 0 dB (as loud as the speech) … 20 dB (faint).
+                    sb.Append(',').Append(Fmt.Fixed(20.0 * rng.NextDouble(), 1));
+                    noisyRows++;
+                }
+                else
+                {
+                    cleanRows++;
+                }
+                sb.Append('\n');
+            }
+        }
+        return (clean.ToString(), cleanRows, noisy.ToString(), noisyRows);
     }
 }
 

@@ -243,30 +243,29 @@ public static class ConvertRunner
         }
         context.Inputs.AddRange(paths);
         context.Fingerprints = Task.Run(() => paths.Select(InputFingerprint.Of).ToList(), cancellationToken);
-        var unified = Unify(schemas, paths);
+        var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
         var widened = sources.Select((s, i) => schemas[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened);
     }
 
-    /// <summary>One schema for all inputs: same names in the same order; integers widen to floats where files disagree.</summary>
-    internal static Schema Unify(IReadOnlyList<Schema> schemas, IReadOnlyList<string> paths)
+    /// <summary>
+    /// One schema for all inputs, matched by column name: integers widen to floats (and anything to text)
+    /// where files disagree, sparse columns take the widest width. A column that only some inputs have is
+    /// accepted when it is dropped (--drop), and reads as missing in the others; otherwise it is an error.
+    /// </summary>
+    internal static Schema Unify(IReadOnlyList<Schema> schemas, IReadOnlyList<string> paths, IReadOnlyCollection<string>? dropped = null)
     {
-        var first = schemas[0];
-        var fields = first.Fields.ToArray();
+        var fields = schemas[0].Fields.ToList();
+        var index = fields.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
         for (int s = 1; s < schemas.Count; s++)
         {
-            var other = schemas[s];
-            if (other.Count != first.Count || !other.Fields.Select(f => f.Name).SequenceEqual(first.Fields.Select(f => f.Name)))
+            foreach (var f in schemas[s].Fields)
             {
-                throw new PipelineValidationException(
-                    $"The inputs do not share one schema: {paths[0]} has columns ({string.Join(", ", first.Fields.Select(f => f.Name))}) but {paths[s]} has ({string.Join(", ", other.Fields.Select(f => f.Name))}); expected the same columns in the same order.");
-            }
-            for (int i = 0; i < fields.Length; i++)
-            {
+                if (!index.TryGetValue(f.Name, out int i)) { index[f.Name] = fields.Count; fields.Add(f); continue; }
                 var a = fields[i].Kind;
-                var b = other[i].Kind;
+                var b = f.Kind;
                 // Sparse inputs (LibSVM) are as wide as their largest index: the widest file sets the width.
-                if (a == ColumnKind.Sparse && b == ColumnKind.Sparse) { fields[i] = fields[i] with { Width = Math.Max(fields[i].Width, other[i].Width) }; continue; }
+                if (a == ColumnKind.Sparse && b == ColumnKind.Sparse) { fields[i] = fields[i] with { Width = Math.Max(fields[i].Width, f.Width) }; continue; }
                 if (a == b) continue;
                 if (a is ColumnKind.Int64 or ColumnKind.Float64 && b is ColumnKind.Int64 or ColumnKind.Float64) fields[i] = fields[i] with { Kind = ColumnKind.Float64 };
                 else if (a is ColumnKind.String || b is ColumnKind.String) fields[i] = fields[i] with { Kind = ColumnKind.String };
@@ -277,6 +276,16 @@ public static class ConvertRunner
                 }
             }
         }
+        var problems = new List<string>();
+        for (int s = 0; s < schemas.Count; s++)
+        {
+            var missing = fields.Where(f => schemas[s].IndexOf(f.Name) < 0 && !(dropped?.Contains(f.Name) ?? false)).Select(f => f.Name).ToList();
+            if (missing.Count > 0)
+            {
+                problems.Add($"The inputs do not share one schema: {paths[s]} has no column {string.Join(", ", missing.Select(m => $"'{m}'"))}, which other inputs have; expected the same columns in every input (add --drop {string.Join(",", missing)} to leave such columns out).");
+            }
+        }
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
         return new Schema(fields);
     }
 
@@ -331,9 +340,30 @@ public static class ConvertRunner
             await foreach (var b in inner.ReadAsync(sourceIndex, cancellationToken).ConfigureAwait(false))
             {
                 var cols = new Column[unified.Count];
-                for (int c = 0; c < cols.Length; c++) cols[c] = Convert(b.Columns[c], unified[c]);
+                for (int c = 0; c < cols.Length; c++)
+                {
+                    // Columns are matched by name; a column this input lacks (a dropped one) reads as missing.
+                    int own = b.Schema.IndexOf(unified[c].Name);
+                    cols[c] = own >= 0 ? Convert(b.Columns[own], unified[c]) : Missing(unified[c], b.RowCount);
+                }
                 yield return new RecordBatch(unified, cols, b.RowCount, b.Rows);
             }
+        }
+
+        private static Column Missing(Field field, int rows)
+        {
+            var nulls = new bool[rows];
+            Array.Fill(nulls, true);
+            return field.Kind switch
+            {
+                ColumnKind.Float64 => new Float64Column(new double[rows], nulls, rows),
+                ColumnKind.Int64 => new Int64Column(new long[rows], nulls, rows),
+                ColumnKind.Boolean => new BooleanColumn(new bool[rows], nulls, rows),
+                ColumnKind.Timestamp => new TimestampColumn(new long[rows], nulls, rows),
+                ColumnKind.Sparse => new SparseColumn(field.Width, new int[rows + 1], [], [], rows),
+                ColumnKind.Binary => new BinaryColumn(new ReadOnlyMemory<byte>[rows], nulls, rows),
+                _ => new StringColumn(new string?[rows]),
+            };
         }
 
         private static Column Convert(Column col, Field field)

@@ -34,7 +34,8 @@ public sealed class SplitInput
 {
     private readonly Dictionary<int, Column> _columns = [];
 
-    internal SplitInput(IReadOnlyList<RecordBatch> batches, Schema schema)
+    /// <summary>Creates the input of an assigner over batches of one schema (for tests and custom stages).</summary>
+    public SplitInput(IReadOnlyList<RecordBatch> batches, Schema schema)
     {
         Batches = batches;
         Schema = schema;

@@ -261,6 +261,22 @@ public class ConvertEndToEndTests
     }
 
     [Fact]
+    public void Inputs_are_matched_by_column_name_and_a_column_only_some_have_must_be_dropped()
+    {
+        using var tmp = new TempDir();
+        var a = tmp.File("a.csv", "y,x\n1,0.5\n0,1.5\n");
+        var b = tmp.File("b.csv", "x,y,extra\n2.5,1,9\n");
+        var refused = CliRunner.Run("convert", a, b, "--out", tmp.Combine("r"), "--label", "y", "--quiet");
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("a.csv has no column 'extra'", refused.Err);
+        Assert.Contains("--drop extra", refused.Err);
+        var outDir = tmp.Combine("o");
+        var r = CliRunner.Run("convert", a, b, "--out", outDir, "--label", "y", "--drop", "extra", "--split", "100/0/0", "--no-shuffle", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1,0.5", "0,1.5", "1,2.5"], File.ReadAllLines(Path.Combine(outDir, "train", "part-00000.csv")));
+    }
+
+    [Fact]
     public void Missing_values_can_be_dropped_or_filled_and_are_counted()
     {
         using var tmp = new TempDir();
