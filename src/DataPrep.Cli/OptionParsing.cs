@@ -82,7 +82,9 @@ internal static class OptionParsing
         "recordio-protobuf" or "recordio" or "protobuf" or "pbr" => OutputFormat.RecordIOProtobuf,
         "libsvm" or "svmlight" => OutputFormat.LibSvm,
         "deepar" => OutputFormat.DeepAr,
-        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf, libsvm or deepar."),
+        "csv-header" or "table" => OutputFormat.CsvWithHeader,
+        "jsonl" or "jsonlines" or "ndjson" => OutputFormat.JsonLines,
+        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf, libsvm, deepar, csv-header or jsonl."),
     };
 
     public static DataPrep.RecordIO.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch

@@ -44,7 +44,6 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
         var used = plan.Used.Concat(splitColumns.Where(c => c is not null).Select(c => plan.Input.IndexOf(c!)).Where(i => i >= 0)).Distinct().ToArray();
         await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            context.Report.RowsRead += batch.RowCount;
             bool[]? drop = null;
             foreach (int c in used)
             {

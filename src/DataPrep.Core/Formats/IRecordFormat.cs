@@ -22,6 +22,9 @@ public interface IRecordFormat
     /// <summary>Formats rows [start, start + count) of the batch.</summary>
     FormattedChunk Format(RecordBatch batch, int start, int count);
 
+    /// <summary>Bytes every file starts with (a CSV header); none by default.</summary>
+    byte[] FileHeader(Schema schema) => [];
+
     /// <summary>What a training job needs to know about the files, for the run record.</summary>
     FormatInfo Describe(Schema schema, bool hasLabel) => new(
         ContentType,

@@ -30,6 +30,7 @@ public sealed class ShardedSink : IRecordSink
     private readonly Dictionary<string, Dictionary<string, long>?> _labels = new(StringComparer.Ordinal);
     private RunContext? _context;
     private FormatInfo? _info;
+    private byte[]? _header;
     private long _written;
 
     private sealed record Pending(FormattedChunk Chunk, RowInfo Rows);
@@ -67,6 +68,7 @@ public sealed class ShardedSink : IRecordSink
     {
         // Encoded batches carry the fitted widths (one-hot columns), which the bound schema cannot know.
         _info ??= _format.Describe(batch.Schema, _hasLabel);
+        _header ??= _format.FileHeader(batch.Schema);
         var tags = batch.Rows.Splits;
         var folds = batch.Rows.Folds;
         int start = 0;
@@ -351,6 +353,7 @@ public sealed class ShardedSink : IRecordSink
                         path = $"{_name}/part-{shard:D5}.{_sink._format.Extension}{(_sink._gzip ? ".gz" : "")}";
                         hashing = new HashingStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
                         file = _sink._gzip ? new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true) : new NonClosingStream(hashing);
+                        if (_sink._header is { Length: > 0 } header) await file.WriteAsync(header, ct).ConfigureAwait(false);
                     }
                     if (lineage is not null)
                     {

@@ -49,6 +49,10 @@ public enum OutputFormat
     LibSvm,
     /// <summary>SageMaker DeepAR JSON Lines: one record per series (needs a time split and --series).</summary>
     DeepAr,
+    /// <summary>Every column as it is, CSV with a header (input lists stay lists).</summary>
+    CsvWithHeader,
+    /// <summary>Every column as it is, JSON Lines (input lists stay lists).</summary>
+    JsonLines,
 }
 
 /// <summary>What to do with a missing value in a used column.</summary>
@@ -202,6 +206,10 @@ public sealed record ConvertOptions
     /// <summary>Write lineage sidecars (on by default).</summary>
     public bool Lineage { get; init; } = true;
 
+    /// <summary>Whether the output keeps every column as it is (no label, no encoding, no missing-value policy).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool KeepsColumns => Format is OutputFormat.CsvWithHeader or OutputFormat.JsonLines;
+
     /// <summary>The fractions in split order.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public double[] Fractions => [Train, Validation, Test];
@@ -228,7 +236,7 @@ public sealed record ConvertOptions
         }
         if (Train <= 0) problems.Add("--train is 0; expected a positive fraction, since encoders are fitted on train.");
         if (NoLabel && Label is not null) problems.Add("--label and --no-label were both given; choose one.");
-        if (!NoLabel && Label is null) problems.Add("No label given: pass --label COLUMN (a name, a 0-based index, first or last), or --no-label for unsupervised data.");
+        if (!NoLabel && Label is null && !KeepsColumns) problems.Add("No label given: pass --label COLUMN (a name, a 0-based index, first or last), or --no-label for unsupervised data.");
         if (NoLabel && Stratify is not null && Stratify.Length == 0) problems.Add("--stratify needs a column.");
         if (Missing == MissingPolicy.Fill && string.IsNullOrEmpty(FillValue)) problems.Add("--missing fill needs a value: fill:0, fill:mean or fill:TEXT.");
         if (Shards.Count < 0 || Shards.MaxRows < 0 || Shards.MaxBytes <= 0) problems.Add("Shard limits must be positive.");

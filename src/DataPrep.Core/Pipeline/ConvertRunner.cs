@@ -55,13 +55,12 @@ public static class ConvertRunner
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
 
-        IPipelineStage[] stages =
-        [
-            new MissingValuesStage(options),
-            new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-                options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null),
-            fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted),
-        ];
+        var split = new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
+            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null);
+        // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
+        IPipelineStage[] stages = options.KeepsColumns
+            ? [split, new SelectColumnsStage(options)]
+            : [new MissingValuesStage(options), split, fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted)];
         await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
         foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
         {
@@ -136,7 +135,7 @@ public static class ConvertRunner
     {
         var bound = schema;
         foreach (var stage in stages) bound = stage.Bind(bound);
-        bool hasLabel = !options.NoLabel;
+        bool hasLabel = !options.NoLabel && !options.KeepsColumns;
         Func<RunContext, byte[]> runRecord = ctx => RunRecord.From(options, ctx, command).ToJson();
         var store = new LocalOutputStore(options.Output);
         IRecordSink sink;
@@ -219,6 +218,8 @@ public static class ConvertRunner
     /// <summary>The record format of the options.</summary>
     public static IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => options.Format switch
     {
+        OutputFormat.CsvWithHeader => new HeaderCsvFormat(),
+        OutputFormat.JsonLines => new JsonLinesFormat(),
         OutputFormat.RecordIOProtobuf => new RecordIO.RecordIOProtobufFormat(hasLabel, options.RecordIO),
         OutputFormat.LibSvm => new LibSvmFormat(hasLabel),
         _ => new LabelFirstCsvFormat(hasLabel),
@@ -297,6 +298,7 @@ public static class ConvertRunner
             await foreach (var batch in sources[i].ReadAsync(i, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 rows += batch.RowCount;
+                context.Report.RowsRead = rows;
                 context.OnProgress("read", rows);
                 yield return batch;
             }

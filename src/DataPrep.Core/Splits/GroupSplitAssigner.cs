@@ -140,6 +140,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         // Classes (stratified): numbered in sorted key order; each group counts for its dominant class.
         string[]? classNames = null;
         int[]? rowClass = null;
+        long[]? classInOneGroup = null;
         var dominant = new int[m];
         if (_stratifyIndex >= 0)
         {
@@ -158,10 +159,12 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
                 perGroup[k] = perGroup.GetValueOrDefault(k) + 1;
             }
             var best = new long[m];
+            classInOneGroup = new long[classNames.Length];
             Array.Fill(dominant, int.MaxValue);
             foreach (var ((g, c), count) in perGroup)
             {
                 if (count > best[g] || (count == best[g] && c < dominant[g])) { best[g] = count; dominant[g] = c; }
+                classInOneGroup[c] = Math.Max(classInOneGroup[c], count);
             }
         }
 
@@ -181,12 +184,12 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         for (int j = 0; j < m; j++) splitOfGroup[order[j]] = plan[j];
         for (int i = 0; i < n; i++) tags[i] = (SplitTag)splitOfGroup[rowGroup[i]];
 
-        Report(context, keys, sizes, splitOfGroup, n, classNames, rowClass, rowGroup, dominant);
+        Report(context, keys, sizes, splitOfGroup, n, classNames, rowClass, rowGroup, classInOneGroup);
         return new SplitAssignment(tags);
     }
 
     private void Report(RunContext context, List<string> keys, List<long> sizes, int[] splitOfGroup, long n,
-        string[]? classNames, int[]? rowClass, int[] rowGroup, int[] dominant)
+        string[]? classNames, int[]? rowClass, int[] rowGroup, long[]? classInOneGroup)
     {
         int m = keys.Count;
         var rows = new long[3];
@@ -222,7 +225,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
                 + "No group is in two splits; use more groups, other fractions, or a finer group key to get closer.");
         }
 
-        if (classNames is null || rowClass is null) return;
+        if (classNames is null || rowClass is null || classInOneGroup is null) return;
         // Per class: rows per split against its share (class rows × fraction), and its largest group.
         int classes = classNames.Length;
         var perSplit = new long[classes, 3];
@@ -232,8 +235,6 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
             perSplit[rowClass[i], splitOfGroup[rowGroup[i]]]++;
             total[rowClass[i]]++;
         }
-        var largestOfClass = new long[classes];
-        for (int g = 0; g < m; g++) largestOfClass[dominant[g]] = Math.Max(largestOfClass[dominant[g]], sizes[g]);
         var offClasses = new List<(int Class, decimal Worst)>();
         bool withinLargest = true;
         for (int c = 0; c < classes; c++)
@@ -245,7 +246,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
                 worst = Math.Max(worst, gap);
             }
             if (worst > 1) offClasses.Add((c, worst));
-            if (worst > Math.Max(largestOfClass[c], 1)) withinLargest = false;
+            if (worst > classInOneGroup[c]) withinLargest = false;
         }
         if (offClasses.Count == 0) return;
         var shown = offClasses.OrderByDescending(x => x.Worst).ThenBy(x => x.Class).Take(5).ToList();
@@ -258,7 +259,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
             int c = x.Class;
             string parts = string.Join(", ", SplitNames.All.Where(s => _fractions[(int)s] > 0 || perSplit[c, (int)s] > 0)
                 .Select(s => $"{s.Name()} {N(perSplit[c, (int)s])} (share {(total[c] * (decimal)_fractions[(int)s]).ToString("#,0.#", CultureInfo.InvariantCulture)})"));
-            return $"{Throw.Quote(classNames[c])}: {parts}, {Count(total[c], "row")}, largest group {Count(largestOfClass[c], "row")}";
+            return $"{(classNames[c] == "\0missing" ? "(missing)" : Throw.Quote(classNames[c]))}: {parts}, {Count(total[c], "row")}, largest group {Count(classInOneGroup[c], "row")}";
         })));
         if (offClasses.Count > shown.Count) text.Append(CultureInfo.InvariantCulture, $"; and {Count(offClasses.Count - shown.Count, "more class")}");
         text.Append('.');
