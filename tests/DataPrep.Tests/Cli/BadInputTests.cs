@@ -127,6 +127,36 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Like_with_an_incompatible_schema()
+    {
+        using var tmp = new TempDir();
+        var v1 = tmp.File("v1.csv", "y,a,b\n1,2,3\n0,3,4\n1,4,5\n0,5,6\n1,6,7\n");
+        var earlier = tmp.Combine("v1");
+        Assert.Equal(0, CliRunner.Run("convert", v1, "--out", earlier, "--label", "y", "--quiet").Code);
+        var v2 = tmp.File("v2.csv", "y,a,c\n1,2,3\n");
+        var (r, o) = Convert(tmp, v2, "--like", Path.Combine(earlier, "_dataprep", "run.json"));
+        AssertFailed(r, o, 2, "The input has no column 'b'", "run.json", "expected the columns a, b");
+    }
+
+    [Fact]
+    public void A_time_split_on_a_text_column_names_the_fix()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("t.csv", "y,x,when\n1,5,yesterday\n0,6,today\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--split", "time", "--time", "when", "--drop", "when");
+        AssertFailed(r, o, 2, "when", "--column-type when=timestamp");
+    }
+
+    [Fact]
+    public void A_missing_timestamp_names_file_row_and_column()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("m.csv", "y,x,t\n1,5,2024-01-01\n0,6,\n1,7,2024-01-03\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--split", "time", "--time", "t", "--drop", "t");
+        AssertFailed(r, o, 3, "m.csv", "row 2", "column 't'", "--missing drop");
+    }
+
+    [Fact]
     public void A_text_feature_without_an_encoding_names_the_fix()
     {
         using var tmp = new TempDir();
