@@ -212,6 +212,7 @@ stats() {
   echo "$(cut -d' ' -f1 "$f" | median) $(cut -d' ' -f2 "$f" | maxof)"
 }
 runs_list() { [[ -s $WORK/$1.times ]] && cut -d' ' -f1 "$WORK/$1.times" | paste -sd ' ' - || echo "-"; }
+best() { [[ -s $WORK/$1.times ]] && cut -d' ' -f1 "$WORK/$1.times" | sort -n | head -n 1; }
 
 row() { # LABEL STATUS NOTE STATS
   local label=$1 status=$2 note=$3 st=$4 wall kib
@@ -236,11 +237,13 @@ DUCK_STATS=$(stats duckdb)
 DP_ROW_STATUS=$DP_STATUS DP_LABEL=DataPrep
 if [[ $DP_STATUS == wrong-output ]]; then DP_ROW_STATUS=ok DP_LABEL="DataPrep (**WRONG OUTPUT**)"; fi
 
-SPEEDUP="n/a" MEMRATIO="n/a"
+SPEEDUP="n/a" MEMRATIO="n/a" BEST_SPEEDUP="n/a"
 if [[ -n $DP_STATS && -n $DUCK_STATS && $DP_STATUS == ok && $DUCK_STATUS == ok ]]; then
   read -r dpw dpk <<< "$DP_STATS"
   read -r dkw dkk <<< "$DUCK_STATS"
   SPEEDUP=$(awk -v a="$dkw" -v b="$dpw" 'BEGIN{printf "%.2f×", a/b}')
+  # This shared 2-core VM has bursts of outside load; the best runs show the tools' own speed.
+  BEST_SPEEDUP=$(awk -v a="$(best duckdb)" -v b="$(best dataprep)" 'BEGIN{printf "%.2f×", a/b}')
   MEMRATIO=$(awk -v a="$dpk" -v b="$dkk" 'BEGIN{printf "%.2f×", a/b}')
 fi
 
@@ -281,7 +284,7 @@ if [[ -n $(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   row "DataPrep → RecordIO-protobuf" "$DPR_STATUS" "$DPR_NOTE" "$DPR_STATS" "$(runs_list dataprep-recordio)"
   echo
   echo "- RecordIO-protobuf vs CSV output in DataPrep (wall ratio, <1 = RecordIO faster): **$REC_RATIO**"
-  echo "- Speed-up (DuckDB wall / DataPrep wall, >1 = DataPrep faster): **$SPEEDUP**"
+  echo "- Speed-up (DuckDB wall / DataPrep wall, >1 = DataPrep faster): **$SPEEDUP** median, **$BEST_SPEEDUP** best run against best run"
   echo "- Memory (DataPrep peak / DuckDB peak, <1 = DataPrep smaller): **$MEMRATIO**"
   echo
   echo "Wall and peak RSS are from \`/usr/bin/time -f '%e %M'\` around the whole process (DuckDB: the whole node process, including module load). MB = 10^6 bytes of input CSV; MiB = 2^20 bytes."
