@@ -112,7 +112,7 @@ public static class DataPrepCli
 
     private static Command BuildConvert(TextWriter stdout, TextWriter stderr)
     {
-        var cmd = new Command("convert", "Read, shuffle, split (exact counts) and encode tabular data into label-first headerless CSV shards with a run record." + ConvertExamples);
+        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, or lists kept as they are) with a run record." + ConvertExamples);
         var io = new InputOptions();
         io.AddTo(cmd);
         var label = new Option<string>("--label", "-l") { Description = "The label column: a name, a 0-based index, first or last. Text labels become class ids 0…K−1 (sorted, fitted on train)." };
