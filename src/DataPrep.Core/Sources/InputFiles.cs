@@ -81,18 +81,8 @@ public static class InputFiles
     }
 
     /// <summary>Turns the decompressor's InvalidDataException into a message that names the file.</summary>
-    private sealed class GzipCheckedStream(Stream inner, string path) : Stream
+    private sealed class GzipCheckedStream(Stream inner, string path) : Data.ReadOnlyForwardStream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
