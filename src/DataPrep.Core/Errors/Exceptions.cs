@@ -87,7 +87,5 @@ internal static class Throw
     public static DataFormatException Format(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null)
         => new(problem, file, line, row, column, inner);
 
-    public static PipelineValidationException Validation(string message) => new(message);
-
     public static OutputException Output(string message, Exception? inner = null) => new(message, inner);
 }

@@ -8,21 +8,10 @@ using FsCheck.Xunit;
 namespace DataPrep.Tests.RecordIO;
 
 /// <summary>A stream that hides its length and hands out a few bytes per read, like a gzip or network stream.</summary>
-internal sealed class TrickleStream(byte[] data, int maxRead = 7) : Stream
+internal sealed class TrickleStream(byte[] data, int maxRead = 7) : DataPrep.Data.ReadOnlyForwardStream
 {
     private int _position;
     private int _turn;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
