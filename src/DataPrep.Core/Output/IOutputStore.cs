@@ -10,6 +10,12 @@ public interface IOutputStore : IAsyncDisposable
     /// <summary>The location as the user named it.</summary>
     string Location { get; }
 
+    /// <summary>
+    /// The absolute URI a file will have once committed (<c>file:///…</c> locally, <c>s3://bucket/key</c> on S3):
+    /// used for ManifestFile prefixes and augmented-manifest <c>source-ref</c>s.
+    /// </summary>
+    string UriOf(string relativePath);
+
     /// <summary>Checks the destination before any work: an earlier run or other files are refused unless overwriting.</summary>
     /// <exception cref="OutputException">The destination holds a run or other files and overwriting was not asked for.</exception>
     ValueTask PrepareAsync(bool overwrite, CancellationToken cancellationToken);

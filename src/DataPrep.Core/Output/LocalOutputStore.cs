@@ -20,6 +20,9 @@ public sealed class LocalOutputStore : IOutputStore
     /// <inheritdoc />
     public string Location => _root;
 
+    /// <inheritdoc />
+    public string UriOf(string relativePath) => new Uri(Path.Combine(_root, relativePath.Replace('/', Path.DirectorySeparatorChar))).AbsoluteUri;
+
     /// <summary>Whether a top-level entry belongs to a run (split, fold or _dataprep folder).</summary>
     private static bool IsManaged(string name) => s_managed.Contains(name) || name.StartsWith("fold-", StringComparison.Ordinal);
 

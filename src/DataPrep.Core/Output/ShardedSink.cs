@@ -190,7 +190,8 @@ public sealed class ShardedSink : IRecordSink
         var folds = context.Report.Splits.Keys.Where(k => k.StartsWith("fold-", StringComparison.Ordinal))
             .Select(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)).Order().ToList();
         if (folds.Count == 0) return;
-        string prefix = context.Report.Output is { } o ? new Uri(Path.GetFullPath(o) + Path.DirectorySeparatorChar).AbsoluteUri : "";
+        string prefix = _store.UriOf("");
+        if (!prefix.EndsWith('/')) prefix += "/";
         foreach (int k in folds)
         {
             var train = folds.Where(j => context.ForwardChainingFolds ? j < k : j != k);

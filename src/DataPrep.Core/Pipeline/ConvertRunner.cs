@@ -137,7 +137,7 @@ public static class ConvertRunner
         foreach (var stage in stages) bound = stage.Bind(bound);
         bool hasLabel = !options.NoLabel && !options.KeepsColumns;
         Func<RunContext, byte[]> runRecord = ctx => RunRecord.From(options, ctx, command).ToJson();
-        var store = new LocalOutputStore(options.Output);
+        var store = OutputStores.Create(options);
         IRecordSink sink;
         if (options.Format == OutputFormat.DeepAr)
         {
