@@ -28,6 +28,9 @@ public sealed class RunReport
     /// <summary>The output content type, e.g. text/csv or text/csv;label_size=0.</summary>
     public string? ContentType { get; set; }
 
+    /// <summary>SageMaker channel settings beyond the content type (written to <c>_dataprep/channels.json</c>).</summary>
+    public ChannelHints Channel { get; set; } = new();
+
     /// <summary>Where the output went.</summary>
     public string? Output { get; set; }
 
@@ -85,3 +88,22 @@ public sealed class SplitReport
 /// <param name="Bytes">File size.</param>
 /// <param name="Sha256">Lowercase hex SHA-256 of the file bytes.</param>
 public sealed record ShardRecord(string Path, long Rows, long Bytes, string Sha256);
+
+/// <summary>What a SageMaker training channel needs to know about a run's data besides its content type.</summary>
+public sealed class ChannelHints
+{
+    /// <summary><c>ShardedByS3Key</c> (default: each instance gets whole objects) or <c>FullyReplicated</c> (e.g. image RecordIO).</summary>
+    public string Distribution { get; set; } = "ShardedByS3Key";
+
+    /// <summary><c>RecordIO</c> for augmented manifests read in Pipe mode; null otherwise.</summary>
+    public string? RecordWrapperType { get; set; }
+
+    /// <summary>The input mode the data suits best (<c>File</c>, <c>Pipe</c>, <c>FastFile</c>); null = any.</summary>
+    public string? InputMode { get; set; }
+
+    /// <summary>Augmented manifests: the attribute names a channel passes on (e.g. <c>source-ref</c>, <c>class</c>).</summary>
+    public List<string>? AttributeNames { get; set; }
+
+    /// <summary>The S3 data type the data is addressed by: <c>ManifestFile</c> (default), <c>S3Prefix</c> or <c>AugmentedManifestFile</c>.</summary>
+    public string S3DataType { get; set; } = "ManifestFile";
+}
