@@ -45,11 +45,22 @@ public sealed class DataPrepBuilder
         var lines = new List<string> { $"read {string.Join(", ", o.Inputs)}" };
         lines.AddRange(_stages);
         lines.Add($"missing values: {o.Missing.ToString().ToLowerInvariant()}{(o.FillValue is null ? "" : $" ({o.FillValue})")}");
-        lines.Add($"split {o.Train:0.###}/{o.Validation:0.###}/{o.Test:0.###}{(o.Stratify is null ? "" : $" stratified by {o.Stratify}")}, seed {o.Seed}{(o.EffectiveShuffle ? ", shuffled" : ", input order")}");
+        lines.Add($"split {(o.SplitBy == SplitMethod.Random ? "" : o.SplitBy.ToString().ToLowerInvariant() + " ")}{o.Train:0.###}/{o.Validation:0.###}/{o.Test:0.###}{(o.Stratify is null ? "" : $" stratified by {o.Stratify}")}, seed {o.Seed}{(o.EffectiveShuffle ? ", shuffled" : ", input order")}");
         lines.Add(o.NoLabel ? "encode features (fitted on train), no label" : $"encode label '{o.Label}' first, features (fitted on train)");
-        lines.Add($"write label-first CSV{(o.Gzip ? " (gzip)" : "")} to {o.Output}");
+        lines.Add($"write {FormatName(o.Format)}{(o.Gzip ? " (gzip)" : "")} to {o.Output}");
         return lines;
     }
+
+    private static string FormatName(OutputFormat format) => format switch
+    {
+        OutputFormat.Csv => "label-first CSV",
+        OutputFormat.RecordIOProtobuf => "RecordIO-protobuf",
+        OutputFormat.LibSvm => "LibSVM",
+        OutputFormat.DeepAr => "DeepAR JSON Lines",
+        OutputFormat.CsvWithHeader => "CSV with header (columns as they are)",
+        OutputFormat.JsonLines => "JSON Lines (columns as they are)",
+        _ => format.ToString(),
+    };
 
     /// <summary>Validates everything that can be checked without data and freezes the builder.</summary>
     /// <exception cref="PipelineValidationException">All problems, in one exception.</exception>

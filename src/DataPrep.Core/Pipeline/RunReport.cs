@@ -42,6 +42,9 @@ public sealed class RunReport
     {
         lock (Dropped) Dropped[reason] = Dropped.GetValueOrDefault(reason) + count;
     }
+
+    /// <summary>A plain-text summary (see <see cref="RunReportText"/>).</summary>
+    public override string ToString() => RunReportText.Format(this);
 }
 
 /// <summary>One split of the output.</summary>
@@ -80,6 +83,9 @@ public sealed class SplitReport
     /// <summary>Total bytes of the shards.</summary>
     [JsonIgnore]
     public long Bytes => Shards.Sum(s => s.Bytes);
+
+    /// <summary>A one-line summary (see <see cref="RunReportText.SplitLine"/>).</summary>
+    public override string ToString() => RunReportText.SplitLine("split", this);
 }
 
 /// <summary>One data file.</summary>

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>
+/// A plain-text summary of a run (what <see cref="RunReport.ToString"/> returns): one line per split with rows,
+/// achieved vs target fraction, bytes, shards, time range, groups and label counts, then drops and warnings.
+/// Used outside notebooks (logs, consoles, dotnet-script) and as the notebook's text/plain fallback.
+/// </summary>
+public static class RunReportText
+{
+    /// <summary>The splits in display order: train, validation, test, then the rest (folds) by name.</summary>
+    public static IEnumerable<KeyValuePair<string, SplitReport>> OrderedSplits(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.Splits.OrderBy(kv => SplitOrder(kv.Key)).ThenBy(kv => kv.Key, StringComparer.Ordinal);
+    }
+
+    /// <summary>Sort key of a split name: train 0, validation 1, test 2, anything else 3.</summary>
+    public static int SplitOrder(string split) => split switch { "train" => 0, "validation" => 1, "test" => 2, _ => 3 };
+
+    /// <summary>The summary, several lines, ending without a newline.</summary>
+    public static string Format(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append(c, $"DataPrep run: {report.RowsRead:N0} rows read in {report.Seconds:0.00} s → {report.Output ?? "(no output)"} ({report.ContentType ?? "?"})");
+        foreach (var (name, s) in OrderedSplits(report))
+        {
+            sb.AppendLine().Append("  ").Append(SplitLine(name, s));
+        }
+        if (report.Encoding?.Label?.Classes is { Count: > 0 } classes)
+        {
+            sb.AppendLine().Append(c, $"  label classes (id order): {string.Join(", ", classes.Take(12))}{(classes.Count > 12 ? ", …" : "")}");
+        }
+        foreach (var (reason, n) in report.Dropped) sb.AppendLine().Append(c, $"  dropped {n:N0} rows: {reason}");
+        foreach (var (col, n) in report.Filled) sb.AppendLine().Append(c, $"  filled {n:N0} missing values in '{col}'");
+        foreach (var w in report.Warnings) sb.AppendLine().Append("  warning: ").Append(w);
+        return sb.ToString();
+    }
+
+    /// <summary>One split on one line.</summary>
+    public static string SplitLine(string name, SplitReport s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append(c, $"{name,-10} {s.Rows,9:N0} rows  {s.Fraction:0.0000} (target {s.TargetFraction:0.####})  {Bytes(s.Bytes)} in {s.Shards.Count} shard{(s.Shards.Count == 1 ? "" : "s")}");
+        if (s.TimeFrom is not null || s.TimeTo is not null) sb.Append(c, $"  time {s.TimeFrom} … {s.TimeTo}");
+        if (s.Groups is { } g) sb.Append(c, $"  {g:N0} groups");
+        if (s.LabelDistribution is { Count: > 0 } d)
+        {
+            sb.Append("  labels ").Append(string.Join(" ", d.Take(6).Select(kv => string.Create(c, $"{kv.Key}:{kv.Value}"))));
+            if (d.Count > 6) sb.Append(c, $" …(+{d.Count - 6})");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Bytes as B, KiB, MiB or GiB.</summary>
+    public static string Bytes(long b) => b switch
+    {
+        < 1 << 10 => string.Create(CultureInfo.InvariantCulture, $"{b} B"),
+        < 1 << 20 => string.Create(CultureInfo.InvariantCulture, $"{b / 1024.0:0.0} KiB"),
+        < 1 << 30 => string.Create(CultureInfo.InvariantCulture, $"{b / 1048576.0:0.0} MiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{b / 1073741824.0:0.00} GiB"),
+    };
+}
