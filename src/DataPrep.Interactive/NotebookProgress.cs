@@ -16,17 +16,37 @@ public sealed class NotebookProgress : IProgress<RunProgress>
     private readonly object _gate = new();
     private readonly SortedDictionary<int, string> _lines = [];
     private readonly Dictionary<string, int> _order = [];
-    private readonly DisplayedValue? _display;
+    // The cell's DisplayedValue behind a delegate: no field of a kernel type, so the class loads without the kernel.
+    private readonly Action<string>? _update;
     private long _lastTicks;
 
-    private NotebookProgress(DisplayedValue? display) => _display = display;
+    private NotebookProgress(Action<string>? update) => _update = update;
 
     /// <summary>The least time between two updates of the cell output.</summary>
     public static TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Creates the progress display in the running cell (nothing is shown until the first report).</summary>
     public static NotebookProgress Create()
-        => new(KernelInvocationContext.Current is { } context ? KernelInvocationContextExtensions.Display(context, "starting…", "text/plain") : null);
+    {
+        try
+        {
+            return new(DisplayInCell());
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException)
+        {
+            // Not inside .NET Interactive: its assemblies are not there. Progress is still collected (Text).
+            return new(null);
+        }
+    }
+
+    // Kept apart so that the kernel's types are only resolved here, where a missing assembly can be caught.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Action<string>? DisplayInCell()
+    {
+        if (KernelInvocationContext.Current is not { } context) return null;
+        DisplayedValue shown = KernelInvocationContextExtensions.Display(context, "starting…", "text/plain");
+        return shown.Update;
+    }
 
     /// <summary>The text currently shown.</summary>
     public string Text
@@ -52,6 +72,6 @@ public sealed class NotebookProgress : IProgress<RunProgress>
             _lastTicks = now;
             text = string.Join('\n', _lines.Values);
         }
-        _display?.Update(text);
+        _update?.Invoke(text);
     }
 }
