@@ -8,6 +8,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 command -v dotnet >/dev/null || { echo "error: the .NET SDK 10 is needed (dotnet not on PATH)" >&2; exit 1; }
 
+# Local .NET tools (.config/dotnet-tools.json): dotnet-repl executes the sample notebooks.
+dotnet tool restore >/dev/null
+# The linter for the SageMaker lifecycle scripts (docs/sagemaker); its test says so clearly when it is missing.
+if ! command -v shellcheck >/dev/null && command -v apt-get >/dev/null; then
+  sudo_cmd=()
+  [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo_cmd=(sudo -n)
+  { timeout 300 "${sudo_cmd[@]}" apt-get update -qq && timeout 300 "${sudo_cmd[@]}" apt-get install -y -qq shellcheck; } >/dev/null 2>&1 \
+    || echo "note: could not install shellcheck with apt-get; LifecycleScriptTests will fail until it is installed" >&2
+fi
+
 dotnet build DataPrep.sln -c Release -nologo -v quiet
 log=$(mktemp)
 set +e
