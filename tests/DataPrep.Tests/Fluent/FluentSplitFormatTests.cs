@@ -128,6 +128,14 @@ public class FluentSplitFormatTests
     }
 
     [Fact]
+    public void The_last_write_decides_the_format()
+    {
+        Assert.Equal(OutputFormat.Csv, DataPrepPipeline.Read("a.csv").WriteRecordIO("o").WriteCsv("o").Options.Format);
+        Assert.Equal(OutputFormat.RecordIOProtobuf, DataPrepPipeline.Read("a.csv").WriteCsv("o").WriteRecordIO("o").Options.Format);
+        Assert.Equal(OutputFormat.JsonLines, DataPrepPipeline.Read("a.csv").WriteJsonLines("o").Options.Format);
+    }
+
+    [Fact]
     public void Build_names_what_a_deepar_output_is_missing()
     {
         var e = Assert.Throws<PipelineValidationException>(() => DataPrepPipeline.Read("d.csv").Label("demand").WriteDeepAr("out", "product").Build());
