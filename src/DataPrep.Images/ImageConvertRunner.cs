@@ -106,7 +106,7 @@ public static class ImageConvertRunner
                 bool augment = io.Rotations.Count > 0 && augmentSplits.Contains(tag.Name())
                     && (io.AugmentFraction >= 1 || KeyedHash.ToUnit(pick.Hash(rowId)) < io.AugmentFraction);
                 var rotations = augment ? io.Rotations : [];
-                units.Add(new ImageUnit(entry, tag, rowId, sourceRow, index, rotations, new FileInfo(entry.Path).Length));
+                units.Add(new ImageUnit(entry, tag, rowId, sourceRow, index, rotations, new FileInfo(entry.Path) is { Exists: true } f ? f.Length : 0));
                 index += 1 + rotations.Count;
             }
         }

@@ -141,6 +141,10 @@ public static class ImageInputs
         return Build(listFile, entries, classes, extraColumns, groupColumn is null ? [] : [(groupColumn, raw.Select(r => r.Group).ToArray())]);
     }
 
+    /// <summary>An input of given entries (tests, custom sources); the group column is named <c>group</c>.</summary>
+    internal static ImageInput FromEntries(string description, List<ImageEntry> entries, List<string>? classes = null)
+        => Build(description, entries, classes, [], entries.Any(e => e.Group is not null) ? [("group", entries.Select(e => e.Group).ToArray())] : []);
+
     private static ImageInput Build(string description, List<ImageEntry> entries, List<string>? classes, List<(string Name, string?[] Values)> extras, List<(string Name, string?[] Values)> group)
     {
         var fields = new List<Field> { new("path", ColumnKind.String), new("label", ColumnKind.String) };
