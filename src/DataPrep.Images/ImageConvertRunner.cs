@@ -145,19 +145,17 @@ public static class ImageConvertRunner
             }
             var window = units.GetRange(start, end - start);
             var results = new UnitResult[window.Count];
-            await Parallel.ForAsync(0, window.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, async (i, ct) =>
+            try
             {
-                var u = window[i];
-                try
-                {
-                    var data = await File.ReadAllBytesAsync(u.Entry.Path, ct).ConfigureAwait(false);
-                    results[i] = new UnitResult(u, transformer.Process(u.Entry.Path, data, u.Rotations), null);
-                }
-                catch (BadImageException e)
-                {
-                    results[i] = new UnitResult(u, null, e);
-                }
-            }).ConfigureAwait(false);
+                await ProcessWindowAsync(window, results, transformer, threads, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Let the previous window's writes finish before the caller aborts and closes the files.
+                try { await pending.ConfigureAwait(false); }
+                catch (Exception) { /* the processing error is the one to report */ }
+                throw;
+            }
             await pending.ConfigureAwait(false);
             pending = WriteWindowAsync(writer, results, cancellationToken);
             done += window.Count;
@@ -165,6 +163,23 @@ public static class ImageConvertRunner
             start = end;
         }
         await pending.ConfigureAwait(false);
+    }
+
+    private static async Task ProcessWindowAsync(List<ImageUnit> window, UnitResult[] results, ImageTransformer transformer, int threads, CancellationToken cancellationToken)
+    {
+        await Parallel.ForAsync(0, window.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            var u = window[i];
+            try
+            {
+                var data = await File.ReadAllBytesAsync(u.Entry.Path, ct).ConfigureAwait(false);
+                results[i] = new UnitResult(u, transformer.Process(u.Entry.Path, data, u.Rotations), null);
+            }
+            catch (BadImageException e)
+            {
+                results[i] = new UnitResult(u, null, e);
+            }
+        }).ConfigureAwait(false);
     }
 
     private static async Task WriteWindowAsync(ImageOutputWriter writer, UnitResult[] results, CancellationToken cancellationToken)

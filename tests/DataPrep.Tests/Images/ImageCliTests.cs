@@ -56,4 +56,17 @@ public class ImageCliTests
         Assert.Equal(3, bad.Code);
         Assert.Contains("offset 133 is not the start of a record", bad.Err);
     }
+
+    [Fact]
+    public void Lossless_only_refuses_jpeg_rotation_with_exit_3_and_no_output()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.Combine("in", "a"));
+        var jpg = dir.Combine("in", "a", "x.jpg");
+        File.WriteAllBytes(jpg, ImageTestData.JpegWithOrientation(8, 4, 1));
+        var r = CliRunner.Run("convert", dir.Combine("in"), "--out", dir.Combine("out"), "--format", "images", "--train", "1", "--validation", "0", "--test", "0", "--augment", "rotate=90", "--lossless-only", "-q");
+        Assert.Equal(3, r.Code);
+        Assert.Equal($"error: {jpg}: the image is a JPEG and rotation would re-encode it (lossy), but --lossless-only is set; expected PNG (or another lossless format) input, or drop --lossless-only to re-encode at --jpeg-quality 95", r.Err.Trim());
+        Assert.False(Directory.Exists(dir.Combine("out")));
+    }
 }
