@@ -64,7 +64,7 @@ public static class ImageInputs
         {
             throw new PipelineValidationException($"{input}: the image formats read a folder with one subfolder per class, or an input list (.csv, .tsv, .jsonl); found a {ext} file.");
         }
-        return ReadList(input, options.Images.PathColumn, options.Label ?? options.Images.LabelColumn, options.GroupColumn, ext);
+        return ReadList(input, options.Images.PathColumn, options.Label ?? options.Images.LabelColumn, options.GroupColumn, ext, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null);
     }
 
     /// <summary>The ImageFolder / im2rec convention: class ids 0…K−1 in ordinal order of the subfolder names.</summary>
@@ -90,7 +90,13 @@ public static class ImageInputs
     }
 
     /// <summary>An input list: a header row (CSV/TSV) or one JSON object per line, with a path and label(s) per image.</summary>
-    public static ImageInput ReadList(string listFile, string pathColumn = "path", string labelColumn = "label", string? groupColumn = null, string? extension = null)
+    /// <param name="listFile">The list (.csv, .tsv or .jsonl).</param>
+    /// <param name="pathColumn">The column of image paths.</param>
+    /// <param name="labelColumn">The column of labels.</param>
+    /// <param name="groupColumn">The group key column, if any.</param>
+    /// <param name="extension">The list format, when the file name does not tell.</param>
+    /// <param name="timeColumn">A column parsed as ISO 8601 instants (UTC unless an offset is given), for time splits.</param>
+    public static ImageInput ReadList(string listFile, string pathColumn = "path", string labelColumn = "label", string? groupColumn = null, string? extension = null, string? timeColumn = null)
     {
         var root = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(listFile))!;
         extension ??= System.IO.Path.GetExtension(listFile).ToLowerInvariant();
@@ -138,7 +144,27 @@ public static class ImageInputs
         var entries = raw.Select(r => new ImageEntry(r.Path, r.Rel,
             r.Labels.Select(t => ids is null ? float.Parse(t, NumberStyles.Float, CultureInfo.InvariantCulture) : ids[t]).ToArray(), r.Group, r.Line)).ToList();
         var extraColumns = extras.Select(name => (name, rows.Select(r => r.Fields.TryGetValue(name, out var v) ? v?.Text : null).ToArray())).ToList();
-        return Build(listFile, entries, classes, extraColumns, groupColumn is null ? [] : [(groupColumn, raw.Select(r => r.Group).ToArray())]);
+        var input = Build(listFile, entries, classes, extraColumns, groupColumn is null ? [] : [(groupColumn, raw.Select(r => r.Group).ToArray())]);
+        if (timeColumn is null) return input;
+        int t = input.Batch.Schema.IndexOf(timeColumn);
+        if (t < 0) throw new PipelineValidationException($"--time {timeColumn}: the input list {listFile} has no such column; expected one of {string.Join(", ", input.Batch.Schema.Fields.Select(f => f.Name))}.");
+        // Time splits order by instants: the column becomes a timestamp (text in lists is ISO 8601).
+        var text = (StringColumn)input.Batch.Columns[t];
+        var ticks = new long[entries.Count];
+        var nulls = new bool[entries.Count];
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            var v = text.Values[i];
+            if (v is null) { nulls[i] = true; continue; }
+            if (!DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            {
+                throw new DataFormatException($"found '{v}', expected an ISO 8601 date or date-time (e.g. 2025-01-31 or 2025-01-31T12:00:00Z)", listFile, entries[i].Line, column: timeColumn);
+            }
+            ticks[i] = at.UtcTicks;
+        }
+        var timeFields = input.Batch.Schema.Fields.Select((f, i) => i == t ? f with { Kind = ColumnKind.Timestamp } : f).ToList();
+        var columns = input.Batch.Columns.Select((c, i) => i == t ? new TimestampColumn(ticks, nulls, ticks.Length) : c).ToList();
+        return new ImageInput(listFile, entries, classes, new Schema(timeFields), columns);
     }
 
     /// <summary>An input of given entries (tests, custom sources); the group column is named <c>group</c>.</summary>

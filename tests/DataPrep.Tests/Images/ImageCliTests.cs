@@ -69,4 +69,26 @@ public class ImageCliTests
         Assert.Equal($"error: {jpg}: the image is a JPEG and rotation would re-encode it (lossy), but --lossless-only is set; expected PNG (or another lossless format) input, or drop --lossless-only to re-encode at --jpeg-quality 95", r.Err.Trim());
         Assert.False(Directory.Exists(dir.Combine("out")));
     }
+
+    [Fact]
+    public void Time_split_of_an_input_list_puts_the_oldest_images_in_train()
+    {
+        using var dir = new TempDir();
+        var sb = new System.Text.StringBuilder("path,label,taken_at\n");
+        for (int i = 0; i < 10; i++)
+        {
+            File.WriteAllBytes(dir.Combine($"img{i}.png"), ImageTestData.PngPattern(2, 2 + i % 2));
+            sb.Append($"img{i}.png,{i % 2},2025-01-{20 - i:00}T00:00:00Z\n");
+        }
+        var list = dir.File("list.csv", sb.ToString());
+        var r = CliRunner.Run("convert", list, "--out", dir.Combine("out"), "--format", "images", "--split", "time", "--time", "taken_at", "--augment", "rotate=90", "-q");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["img9.png", "img9.rotate90.png"], File.ReadAllLines(dir.Combine("out", "train_lst", "train.lst")).Take(2).Select(l => l.Split('\t')[2]));
+        Assert.Equal("img0.png", Assert.Single(File.ReadAllLines(dir.Combine("out", "test_lst", "test.lst"))).Split('\t')[2]);
+        File.WriteAllBytes(dir.Combine("img10.png"), ImageTestData.PngPattern(2, 2));
+        File.AppendAllText(list, "img10.png,1,yesterday\n");
+        var bad = CliRunner.Run("convert", list, "--out", dir.Combine("out2"), "--format", "images", "--split", "time", "--time", "taken_at", "-q");
+        Assert.Equal(3, bad.Code);
+        Assert.Equal($"error: {list}, line 12, column 'taken_at': found 'yesterday', expected an ISO 8601 date or date-time (e.g. 2025-01-31 or 2025-01-31T12:00:00Z)", bad.Err.Trim());
+    }
 }
