@@ -8,6 +8,7 @@
 #   BENCH_THREADS=2          DuckDB threads
 #   BENCH_SKIP_DATAPREP=1    only run DuckDB (exit status ignores DataPrep)
 #   BENCH_SKIP_DUCKDB=1      only run DataPrep
+#   BENCH_IMAGES_RUN=1       also run bench/images.sh (image rotation vs ImageMagick)
 #
 # Writes bench/results/latest.md and prints it. Exits non-zero when DataPrep
 # fails to build/run or its split sizes are not exactly 160000/20000/20000.
@@ -336,5 +337,9 @@ fi
 if [[ $SKIP_DUCKDB != 1 && $DUCK_STATUS != ok ]]; then
   echo "run.sh: DuckDB ${DUCK_STATUS^^}: $DUCK_NOTE" >&2
   status=1
+fi
+# The image workload (DataPrep vs ImageMagick) is opt-in: BENCH_IMAGES_RUN=1 bash bench/run.sh
+if [[ ${BENCH_IMAGES_RUN:-0} == 1 ]]; then
+  bash "$BENCH/images.sh" || status=1
 fi
 exit "$status"

@@ -51,6 +51,7 @@ public static class DataPrepCli
         var output = stdout ?? Console.Out;
         var errors = stderr ?? Console.Error;
         var root = new RootCommand("DataPrep: turns CSV, JSON Lines, Parquet and LibSVM into leakage-free, split, SageMaker-ready training files (CSV, RecordIO-protobuf, LibSVM, DeepAR), reads them back (inspect) and checks splits for leaks (audit).");
+        DataPrep.Images.ImageSupport.Register();
         root.Subcommands.Add(BuildConvert(output, errors));
         root.Subcommands.Add(BuildApply(output, errors));
         root.Subcommands.Add(InspectCommand.Build(output, errors));
@@ -112,9 +113,11 @@ public static class DataPrepCli
 
     private static Command BuildConvert(TextWriter stdout, TextWriter stderr)
     {
-        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, or lists kept as they are) with a run record." + ConvertExamples);
+        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, or lists kept as they are) with a run record." + ConvertExamples + ImageCliOptions.Examples);
         var io = new InputOptions();
         io.AddTo(cmd);
+        var imageOptions = new ImageCliOptions();
+        imageOptions.AddTo(cmd);
         var label = new Option<string>("--label", "-l") { Description = "The label column: a name, a 0-based index, first or last. Text labels become class ids 0…K−1 (sorted, fitted on train)." };
         var noLabel = new Option<bool>("--no-label") { Description = "Unsupervised: features only, content type text/csv;label_size=0." };
         var features = new Option<string[]>("--features") { Description = "Feature columns in output order (default: all but the label and --drop).", AllowMultipleArgumentsPerToken = true };
@@ -150,7 +153,7 @@ public static class DataPrepCli
         var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
-        var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr), libsvm, deepar (JSON Lines per series; needs --split time and --series), or csv-header / jsonl (every column kept as it is, so input lists such as audio paths stay lists).", DefaultValueFactory = _ => "csv" };
+        var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr), libsvm, deepar (JSON Lines per series; needs --split time and --series), or csv-header / jsonl (every column kept as it is, so input lists such as audio paths stay lists); images, recordio-image or augmented-manifest for an image folder (one subfolder per class) or an input list of images.", DefaultValueFactory = _ => "csv" };
         var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
         var labelDtype = new Option<string>("--label-dtype") { Description = "RecordIO-protobuf label tensor: float32 (default), float64 or int32.", DefaultValueFactory = _ => "float32" };
         var sparse = new Option<bool>("--sparse") { Description = "RecordIO-protobuf: write every row sparse (keys + shape), dropping zeros. Rows with one-hot columns are always sparse." };
@@ -226,6 +229,7 @@ public static class DataPrepCli
                     OptionParsing.ParseTensorType(r.GetValue(dtype)!, "--dtype"),
                     OptionParsing.ParseTensorType(r.GetValue(labelDtype)!, "--label-dtype"),
                     r.GetValue(sparse), r.GetValue(uid), r.GetValue(metadata), r.GetValue(escape)),
+                Images = imageOptions.Parse(r, r.GetValue(label)),
             };
             return await ConvertRunner.RunAsync(options, io.Registry(r), progress, ct).ConfigureAwait(false);
         }));

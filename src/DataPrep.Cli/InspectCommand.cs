@@ -17,7 +17,8 @@ public static class InspectCommand
     private const string Description = """
         Show what training shards hold: the first records and a summary per file (record count, dtype,
         dense or sparse, feature width, label distribution). Reads RecordIO-protobuf, LibSVM and label-first
-        CSV, plain or .gz; the format is found from the content, not the file name.
+        CSV, plain or .gz; the format is found from the content, not the file name. MXNet image RecordIO (.rec)
+        shows each record's header (id, flag, labels), image format and size, and checks the .idx when found.
 
         Examples:
           # The first 10 records and the summary of a RecordIO-protobuf shard
@@ -79,7 +80,7 @@ public static class InspectCommand
                 {
                     try
                     {
-                        await InspectFileAsync(path, options, r.GetValue(summary) ? -1 : max, printer, ct).ConfigureAwait(false);
+                        await InspectFileAsync(path, options, r.GetValue(summary) ? -1 : max, printer, stdout, ct).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
                     {
@@ -100,8 +101,14 @@ public static class InspectCommand
     }
 
     /// <summary>Reads one file once: prints up to <paramref name="limit"/> records (all for 0, none for −1), then its summary.</summary>
-    private static async Task InspectFileAsync(string path, InspectOptions options, int limit, Printer printer, CancellationToken ct)
+    private static async Task InspectFileAsync(string path, InspectOptions options, int limit, Printer printer, TextWriter stdout, CancellationToken ct)
     {
+        if (options.Format is null && path.EndsWith(".rec", StringComparison.OrdinalIgnoreCase) && Images.ImageRecordInspector.IsImageRecordIO(path))
+        {
+            printer.Flush();
+            ImageInspect.Print(path, limit, printer is JsonLinesPrinter, stdout, ct);
+            return;
+        }
         var format = options.Format ?? ShardInspector.DetectFormat(path);
         var builder = new ShardSummaryBuilder(path, format);
         printer.BeginFile(path, format, records: limit != -1);

@@ -84,7 +84,10 @@ internal static class OptionParsing
         "deepar" => OutputFormat.DeepAr,
         "csv-header" or "table" => OutputFormat.CsvWithHeader,
         "jsonl" or "jsonlines" or "ndjson" => OutputFormat.JsonLines,
-        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf, libsvm, deepar, csv-header or jsonl."),
+        "images" or "image" => OutputFormat.Images,
+        "recordio-image" or "rec" or "im2rec" => OutputFormat.RecordIOImage,
+        "augmented-manifest" => OutputFormat.AugmentedManifest,
+        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf, libsvm, deepar, csv-header, jsonl, images, recordio-image or augmented-manifest."),
     };
 
     public static DataPrep.RecordIO.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch

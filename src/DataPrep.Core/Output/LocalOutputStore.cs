@@ -23,8 +23,9 @@ public sealed class LocalOutputStore : IOutputStore
     /// <inheritdoc />
     public string UriOf(string relativePath) => new Uri(Path.Combine(_root, relativePath.Replace('/', Path.DirectorySeparatorChar))).AbsoluteUri;
 
-    /// <summary>Whether a top-level entry belongs to a run (split, fold or _dataprep folder).</summary>
-    private static bool IsManaged(string name) => s_managed.Contains(name) || name.StartsWith("fold-", StringComparison.Ordinal);
+    /// <summary>Whether a top-level entry belongs to a run (split, fold, list channel, images or _dataprep folder).</summary>
+    private static bool IsManaged(string name) => s_managed.Contains(name) || name.StartsWith("fold-", StringComparison.Ordinal)
+        || name == "images" || name.EndsWith("_lst", StringComparison.Ordinal); // image formats: list channels, augmented-manifest images
 
     /// <summary>The run record path of a folder.</summary>
     public static string RunRecordOf(string root) => Path.Combine(root, "_dataprep", "run.json");

@@ -53,6 +53,12 @@ public enum OutputFormat
     CsvWithHeader,
     /// <summary>Every column as it is, JSON Lines (input lists stay lists).</summary>
     JsonLines,
+    /// <summary>Image files per split plus im2rec <c>.lst</c> files (application/x-image; DataPrep.Images).</summary>
+    Images,
+    /// <summary>MXNet image RecordIO, one <c>.rec</c> per split plus <c>.idx</c> (application/x-recordio; DataPrep.Images).</summary>
+    RecordIOImage,
+    /// <summary>Images plus a JSON Lines augmented manifest (<c>source-ref</c> + label) per split (DataPrep.Images).</summary>
+    AugmentedManifest,
 }
 
 /// <summary>What to do with a missing value in a used column.</summary>
@@ -206,6 +212,13 @@ public sealed record ConvertOptions
     /// <summary>Write lineage sidecars (on by default).</summary>
     public bool Lineage { get; init; } = true;
 
+    /// <summary>Image formats: labels, augmentation, encoding, limits.</summary>
+    public ImageOptions Images { get; init; } = new();
+
+    /// <summary>Whether the output is an image format (handled by DataPrep.Images).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsImageFormat => Format is OutputFormat.Images or OutputFormat.RecordIOImage or OutputFormat.AugmentedManifest;
+
     /// <summary>Whether the output keeps every column as it is (no label, no encoding, no missing-value policy).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool KeepsColumns => Format is OutputFormat.CsvWithHeader or OutputFormat.JsonLines;
@@ -236,7 +249,8 @@ public sealed record ConvertOptions
         }
         if (Train <= 0) problems.Add("--train is 0; expected a positive fraction, since encoders are fitted on train.");
         if (NoLabel && Label is not null) problems.Add("--label and --no-label were both given; choose one.");
-        if (!NoLabel && Label is null && !KeepsColumns) problems.Add("No label given: pass --label COLUMN (a name, a 0-based index, first or last), or --no-label for unsupervised data.");
+        if (IsImageFormat) Images.Validate(problems);
+        if (!NoLabel && Label is null && !KeepsColumns && !IsImageFormat) problems.Add("No label given: pass --label COLUMN (a name, a 0-based index, first or last), or --no-label for unsupervised data.");
         if (NoLabel && Stratify is not null && Stratify.Length == 0) problems.Add("--stratify needs a column.");
         if (Missing == MissingPolicy.Fill && string.IsNullOrEmpty(FillValue)) problems.Add("--missing fill needs a value: fill:0, fill:mean or fill:TEXT.");
         if (Shards.Count < 0 || Shards.MaxRows < 0 || Shards.MaxBytes <= 0) problems.Add("Shard limits must be positive.");

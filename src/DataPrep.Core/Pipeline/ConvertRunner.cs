@@ -16,6 +16,17 @@ namespace DataPrep.Pipeline;
 /// </summary>
 public static class ConvertRunner
 {
+    private static readonly Dictionary<OutputFormat, Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>>> s_formatRunners = [];
+
+    /// <summary>
+    /// Lets a plug-in (e.g. DataPrep.Images) run a whole conversion for an output format the core does not
+    /// write itself, so the core never references its libraries.
+    /// </summary>
+    public static void RegisterFormat(OutputFormat format, Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>> run)
+    {
+        lock (s_formatRunners) s_formatRunners[format] = run;
+    }
+
     /// <summary>Runs a conversion.</summary>
     /// <exception cref="PipelineValidationException">Options that do not fit the data.</exception>
     /// <exception cref="DataFormatException">Bad input (file, line, column, found, expected).</exception>
@@ -43,6 +54,13 @@ public static class ConvertRunner
             };
         }
         options.Validate();
+        if (options.IsImageFormat)
+        {
+            Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>>? images;
+            lock (s_formatRunners) s_formatRunners.TryGetValue(options.Format, out images);
+            if (images is null) throw new PipelineValidationException($"--format {options.Format}: the image formats live in DataPrep.Images; reference it and call DataPrep.Images.ImageSupport.Register().");
+            return await images(options, progress, cancellationToken).ConfigureAwait(false);
+        }
         if (options.Format == OutputFormat.DeepAr && options.Features.Count == 0)
         {
             // The series and time columns identify each point; they are not features of it.

@@ -80,6 +80,9 @@ public sealed class SplitReport
     /// <summary>The lineage sidecar, relative to the output root.</summary>
     public string? Lineage { get; set; }
 
+    /// <summary>Image formats: rows added by augmentation (included in <see cref="Rows"/>), by operation.</summary>
+    public SortedDictionary<string, long>? Augmented { get; set; }
+
     /// <summary>Total bytes of the shards.</summary>
     [JsonIgnore]
     public long Bytes => Shards.Sum(s => s.Bytes);

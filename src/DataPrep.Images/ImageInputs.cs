@@ -1,0 +1,284 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DataPrep.Data;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Images;
+
+/// <summary>One image of the input, before splitting.</summary>
+/// <param name="Path">The absolute path of the image file.</param>
+/// <param name="RelativePath">The path below the input root, with '/' separators (e.g. <c>cat/001.jpg</c>); output files keep it.</param>
+/// <param name="Labels">The class ids (one, or several for multi-label rows).</param>
+/// <param name="Group">The group key, when a group column was named.</param>
+/// <param name="Line">The 1-based line of the input list (0 for class folders).</param>
+public sealed record ImageEntry(string Path, string RelativePath, float[] Labels, string? Group, long Line);
+
+/// <summary>The images of a run with their labels and any extra list columns, as rows the split stage can tag.</summary>
+public sealed class ImageInput
+{
+    internal ImageInput(string description, IReadOnlyList<ImageEntry> entries, List<string>? classes, Schema schema, IReadOnlyList<Column> columns)
+    {
+        Description = description;
+        Entries = entries;
+        Classes = classes;
+        Batch = new RecordBatch(schema, columns, entries.Count, RowInfo.Sequential(0, 0, entries.Count));
+    }
+
+    /// <summary>The folder or list file.</summary>
+    public string Description { get; }
+
+    /// <summary>The images in input order (row position = index).</summary>
+    public IReadOnlyList<ImageEntry> Entries { get; }
+
+    /// <summary>Class names by id, when labels were names (class folders, or text labels in a list); null for numeric labels.</summary>
+    public List<string>? Classes { get; }
+
+    /// <summary>One row per image: <c>path</c>, <c>label</c> (text such as <c>3</c> or <c>1;3</c>), the group and other list columns.</summary>
+    public RecordBatch Batch { get; }
+
+    /// <summary>Whether any image has more than one label.</summary>
+    public bool MultiLabel => Entries.Any(e => e.Labels.Length != 1);
+}
+
+/// <summary>Reads image sources: a folder with one subfolder per class, or an input list (CSV or JSON Lines).</summary>
+public static class ImageInputs
+{
+    /// <summary>File extensions taken from class folders (what ImageSharp 2 decodes).</summary>
+    public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".tga", ".webp", ".pbm", ".pgm", ".ppm",
+    };
+
+    /// <summary>Reads the input named by <paramref name="options"/>: a class folder, or a .csv/.tsv/.jsonl list.</summary>
+    /// <exception cref="PipelineValidationException">Not exactly one input, or the input is neither a folder nor a list.</exception>
+    /// <exception cref="DataFormatException">A bad list line: missing path or label, a path outside the list's folder, a missing file.</exception>
+    public static ImageInput Read(ConvertOptions options)
+    {
+        if (options.Inputs.Count != 1) throw new PipelineValidationException($"The image formats read one input (a folder with one subfolder per class, or an input list .csv/.jsonl); got {options.Inputs.Count}.");
+        var input = options.Inputs[0];
+        if (Directory.Exists(input)) return ReadClassFolders(input, options.GroupColumn);
+        if (!File.Exists(input)) throw new PipelineValidationException($"{input} does not exist; expected a folder with one subfolder per class, or an input list (.csv, .tsv, .jsonl).");
+        var ext = System.IO.Path.GetExtension(input).ToLowerInvariant();
+        if (ext is not (".csv" or ".tsv" or ".jsonl" or ".json" or ".ndjson"))
+        {
+            throw new PipelineValidationException($"{input}: the image formats read a folder with one subfolder per class, or an input list (.csv, .tsv, .jsonl); found a {ext} file.");
+        }
+        return ReadList(input, options.Images.PathColumn, options.Label ?? options.Images.LabelColumn, options.GroupColumn, ext, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null);
+    }
+
+    /// <summary>The ImageFolder / im2rec convention: class ids 0…K−1 in ordinal order of the subfolder names.</summary>
+    public static ImageInput ReadClassFolders(string folder, string? groupColumn = null)
+    {
+        if (groupColumn is not null) throw new PipelineValidationException($"--group {groupColumn}: class folders have no group column; use an input list (.csv/.jsonl) with a group column.");
+        var root = System.IO.Path.GetFullPath(folder);
+        var classes = Directory.GetDirectories(root).Select(d => System.IO.Path.GetFileName(d)!)
+            .Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToList();
+        if (classes.Count == 0) throw new PipelineValidationException($"{folder} has no subfolders; expected one subfolder per class (e.g. {folder}/cat/1.jpg, {folder}/dog/2.jpg) or an input list.");
+        var entries = new List<ImageEntry>();
+        for (int c = 0; c < classes.Count; c++)
+        {
+            var dir = System.IO.Path.Combine(root, classes[c]);
+            var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+                .Where(f => Extensions.Contains(System.IO.Path.GetExtension(f)) && !System.IO.Path.GetFileName(f).StartsWith('.'))
+                .Select(f => System.IO.Path.GetRelativePath(root, f).Replace('\\', '/'))
+                .Order(StringComparer.Ordinal);
+            foreach (var rel in files) entries.Add(new ImageEntry(System.IO.Path.Combine(root, rel), rel, [c], null, 0));
+        }
+        if (entries.Count == 0) throw new PipelineValidationException($"{folder}: the class folders hold no images ({string.Join(", ", Extensions)}).");
+        return Build(folder, entries, classes, [], []);
+    }
+
+    /// <summary>An input list: a header row (CSV/TSV) or one JSON object per line, with a path and label(s) per image.</summary>
+    /// <param name="listFile">The list (.csv, .tsv or .jsonl).</param>
+    /// <param name="pathColumn">The column of image paths.</param>
+    /// <param name="labelColumn">The column of labels.</param>
+    /// <param name="groupColumn">The group key column, if any.</param>
+    /// <param name="extension">The list format, when the file name does not tell.</param>
+    /// <param name="timeColumn">A column parsed as ISO 8601 instants (UTC unless an offset is given), for time splits.</param>
+    public static ImageInput ReadList(string listFile, string pathColumn = "path", string labelColumn = "label", string? groupColumn = null, string? extension = null, string? timeColumn = null)
+    {
+        var root = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(listFile))!;
+        extension ??= System.IO.Path.GetExtension(listFile).ToLowerInvariant();
+        var rows = extension is ".csv" or ".tsv" ? ReadDelimited(listFile, extension == ".tsv" ? '\t' : ',') : ReadJsonLines(listFile);
+        if (rows.Count == 0) throw new DataFormatException("the input list holds no images; expected a header and one line per image", listFile);
+        var raw = new List<(string Path, string Rel, string[] Labels, string? Group, long Line)>();
+        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        var extras = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (line, fields) in rows)
+        {
+            foreach (var k in fields.Keys) extras.Add(k);
+            if (!fields.TryGetValue(pathColumn, out var p) || string.IsNullOrWhiteSpace(p?.Text))
+            {
+                throw new DataFormatException($"no image path; expected a path (relative to {root}) in column '{pathColumn}' (found columns {string.Join(", ", fields.Keys)})", listFile, line, column: pathColumn);
+            }
+            if (!fields.TryGetValue(labelColumn, out var l) || l is null || (l.Tokens.Length == 0))
+            {
+                throw new DataFormatException($"no label; expected a class id or name (several separated by ';' or a JSON array for multi-label) in column '{labelColumn}' (found columns {string.Join(", ", fields.Keys)})", listFile, line, column: labelColumn);
+            }
+            var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, p.Text));
+            var rel = System.IO.Path.GetRelativePath(root, full);
+            if (rel == ".." || rel.StartsWith(".." + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal) || System.IO.Path.IsPathRooted(rel))
+            {
+                throw new DataFormatException($"image path '{p.Text}' resolves to {full}, outside the list's folder {root}; expected a path inside it (paths are relative to the list file)", listFile, line, column: pathColumn);
+            }
+            if (!File.Exists(full)) throw new DataFormatException($"image '{p.Text}' does not exist (looked for {full})", listFile, line, column: pathColumn);
+            rel = rel.Replace('\\', '/');
+            if (seen.TryGetValue(rel, out long first)) throw new DataFormatException($"image '{p.Text}' is listed twice (first on line {first}); expected each image once", listFile, line, column: pathColumn);
+            seen[rel] = line;
+            string? group = null;
+            if (groupColumn is not null)
+            {
+                if (!fields.TryGetValue(groupColumn, out var g) || string.IsNullOrEmpty(g?.Text)) throw new DataFormatException($"no group key in column '{groupColumn}'", listFile, line, column: groupColumn);
+                group = g.Text;
+            }
+            raw.Add((full, rel, l.Tokens, group, line));
+        }
+        extras.Remove(pathColumn);
+        extras.Remove(labelColumn);
+        if (groupColumn is not null) extras.Remove(groupColumn);
+        // Numeric labels are class ids as they are; any text label turns every label into a name mapped to 0…K−1.
+        bool numeric = raw.All(r => r.Labels.All(t => float.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _)));
+        List<string>? classes = numeric ? null : raw.SelectMany(r => r.Labels).Distinct().Order(StringComparer.Ordinal).ToList();
+        var ids = classes?.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (float)x.i, StringComparer.Ordinal);
+        var entries = raw.Select(r => new ImageEntry(r.Path, r.Rel,
+            r.Labels.Select(t => ids is null ? float.Parse(t, NumberStyles.Float, CultureInfo.InvariantCulture) : ids[t]).ToArray(), r.Group, r.Line)).ToList();
+        var extraColumns = extras.Select(name => (name, rows.Select(r => r.Fields.TryGetValue(name, out var v) ? v?.Text : null).ToArray())).ToList();
+        var input = Build(listFile, entries, classes, extraColumns, groupColumn is null ? [] : [(groupColumn, raw.Select(r => r.Group).ToArray())]);
+        if (timeColumn is null) return input;
+        int t = input.Batch.Schema.IndexOf(timeColumn);
+        if (t < 0) throw new PipelineValidationException($"--time {timeColumn}: the input list {listFile} has no such column; expected one of {string.Join(", ", input.Batch.Schema.Fields.Select(f => f.Name))}.");
+        // Time splits order by instants: the column becomes a timestamp (text in lists is ISO 8601).
+        var text = (StringColumn)input.Batch.Columns[t];
+        var ticks = new long[entries.Count];
+        var nulls = new bool[entries.Count];
+        for (int i = 0; i < ticks.Length; i++)
+        {
+            var v = text.Values[i];
+            if (v is null) { nulls[i] = true; continue; }
+            if (!DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            {
+                throw new DataFormatException($"found '{v}', expected an ISO 8601 date or date-time (e.g. 2025-01-31 or 2025-01-31T12:00:00Z)", listFile, entries[i].Line, column: timeColumn);
+            }
+            ticks[i] = at.UtcTicks;
+        }
+        var timeFields = input.Batch.Schema.Fields.Select((f, i) => i == t ? f with { Kind = ColumnKind.Timestamp } : f).ToList();
+        var columns = input.Batch.Columns.Select((c, i) => i == t ? new TimestampColumn(ticks, nulls, ticks.Length) : c).ToList();
+        return new ImageInput(listFile, entries, classes, new Schema(timeFields), columns);
+    }
+
+    /// <summary>An input of given entries (tests, custom sources); the group column is named <c>group</c>.</summary>
+    internal static ImageInput FromEntries(string description, List<ImageEntry> entries, List<string>? classes = null)
+        => Build(description, entries, classes, [], entries.Any(e => e.Group is not null) ? [("group", entries.Select(e => e.Group).ToArray())] : []);
+
+    private static ImageInput Build(string description, List<ImageEntry> entries, List<string>? classes, List<(string Name, string?[] Values)> extras, List<(string Name, string?[] Values)> group)
+    {
+        var fields = new List<Field> { new("path", ColumnKind.String), new("label", ColumnKind.String) };
+        var columns = new List<Column>
+        {
+            new StringColumn(entries.Select(e => (string?)e.RelativePath).ToArray()),
+            new StringColumn(entries.Select(e => (string?)LabelText(e.Labels)).ToArray()),
+        };
+        foreach (var (name, values) in group.Concat(extras))
+        {
+            if (name is "path" or "label") continue;
+            fields.Add(new Field(name, ColumnKind.String));
+            columns.Add(new StringColumn(values));
+        }
+        return new ImageInput(description, entries, classes, new Schema(fields), columns);
+    }
+
+    /// <summary>Labels as text: <c>3</c>, or <c>1;3</c> for several.</summary>
+    public static string LabelText(float[] labels) => string.Join(";", labels.Select(l => l.ToString("R", CultureInfo.InvariantCulture)));
+
+    /// <summary>A list field: its text and its label tokens.</summary>
+    private sealed record Value(string Text, string[] Tokens);
+
+    private static Value TextValue(string text)
+    {
+        var t = text.Trim();
+        string[] tokens;
+        if (t.StartsWith('[') && t.EndsWith(']')) tokens = t[1..^1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => x.Trim('"')).ToArray();
+        else tokens = t.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new Value(text, tokens);
+    }
+
+    private static List<(long Line, Dictionary<string, Value?> Fields)> ReadDelimited(string file, char separator)
+    {
+        var result = new List<(long, Dictionary<string, Value?>)>();
+        string[]? header = null;
+        long line = 0;
+        using var reader = new StreamReader(file, Encoding.UTF8);
+        while (reader.ReadLine() is { } text)
+        {
+            line++;
+            long start = line;
+            // A quoted field may hold line breaks: read on until the quotes balance.
+            while (text.Count(ch => ch == '"') % 2 == 1 && reader.ReadLine() is { } more) { text += "\n" + more; line++; }
+            if (text.Length == 0) continue;
+            var cells = SplitCsv(text, separator);
+            if (header is null) { header = cells.Select(c => c.Trim()).ToArray(); continue; }
+            if (cells.Count != header.Length)
+            {
+                throw new DataFormatException($"found {cells.Count} fields; expected {header.Length} as in the header ({string.Join(", ", header)})", file, start);
+            }
+            var fields = new Dictionary<string, Value?>(StringComparer.Ordinal);
+            for (int i = 0; i < header.Length; i++) fields[header[i]] = cells[i].Length == 0 ? null : TextValue(cells[i]);
+            result.Add((start, fields));
+        }
+        return result;
+    }
+
+    private static List<string> SplitCsv(string line, char separator)
+    {
+        var cells = new List<string>();
+        var cell = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char ch = line[i];
+            if (quoted)
+            {
+                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
+                else if (ch == '"') quoted = false;
+                else cell.Append(ch);
+            }
+            else if (ch == '"') quoted = true;
+            else if (ch == separator) { cells.Add(cell.ToString()); cell.Clear(); }
+            else cell.Append(ch);
+        }
+        cells.Add(cell.ToString().TrimEnd('\r'));
+        return cells;
+    }
+
+    private static List<(long Line, Dictionary<string, Value?> Fields)> ReadJsonLines(string file)
+    {
+        var result = new List<(long, Dictionary<string, Value?>)>();
+        long line = 0;
+        foreach (var text in File.ReadLines(file, Encoding.UTF8))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(text); }
+            catch (JsonException e) { throw new DataFormatException($"not valid JSON ({e.Message}); expected one object per line such as {{\"path\": \"cat/1.jpg\", \"label\": 0}}", file, line); }
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new DataFormatException($"found a JSON {doc.RootElement.ValueKind}; expected one object per line such as {{\"path\": \"cat/1.jpg\", \"label\": 0}}", file, line);
+                var fields = new Dictionary<string, Value?>(StringComparer.Ordinal);
+                foreach (var p in doc.RootElement.EnumerateObject())
+                {
+                    fields[p.Name] = p.Value.ValueKind switch
+                    {
+                        JsonValueKind.Null => null,
+                        JsonValueKind.String => TextValue(p.Value.GetString()!),
+                        JsonValueKind.Array => new Value(p.Value.GetRawText(), p.Value.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToArray()),
+                        _ => new Value(p.Value.GetRawText(), [p.Value.GetRawText()]),
+                    };
+                }
+                result.Add((line, fields));
+            }
+        }
+        return result;
+    }
+}

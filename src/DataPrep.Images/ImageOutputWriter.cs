@@ -1,0 +1,341 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DataPrep.Data;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Images;
+
+/// <summary>
+/// Writes processed images in output order as one of the image formats (DESIGN §4), per split:
+/// <list type="bullet">
+/// <item><c>images</c>: <c>OUT/&lt;split&gt;/&lt;relative path&gt;</c> plus <c>OUT/&lt;split&gt;_lst/&lt;split&gt;.lst</c>;</item>
+/// <item><c>recordio-image</c>: <c>OUT/&lt;split&gt;/&lt;split&gt;.rec</c> plus <c>OUT/_dataprep/&lt;split&gt;.idx</c>;</item>
+/// <item><c>augmented-manifest</c>: images under <c>OUT/images/&lt;split&gt;/</c> (outside every channel prefix) plus
+/// <c>OUT/&lt;split&gt;/&lt;split&gt;.jsonl</c> whose <c>source-ref</c>s are the images' final URIs.</item>
+/// </list>
+/// A lineage sidecar per split (<c>_dataprep/lineage/&lt;split&gt;.csv</c>) records each image's row id, source
+/// row, record, content hash, source path, operation and, for augmented copies, the source's row id.
+/// </summary>
+internal sealed class ImageOutputWriter : IAsyncDisposable
+{
+    private readonly IOutputStore _store;
+    private readonly ConvertOptions _options;
+    private readonly RunContext _context;
+    private readonly bool _multiLabel;
+    private readonly bool _hasGroups;
+    private readonly Dictionary<SplitTag, SplitState> _splits = [];
+    private readonly HashSet<string> _paths = new(StringComparer.Ordinal);
+    private Stream? _quarantine;
+
+    public ImageOutputWriter(IOutputStore store, ConvertOptions options, RunContext context, ImageInput input)
+    {
+        _store = store;
+        _options = options;
+        _context = context;
+        _multiLabel = input.MultiLabel;
+        _hasGroups = input.Entries.Any(e => e.Group is not null);
+        var report = context.Report;
+        report.Output = store.Location;
+        switch (options.Format)
+        {
+            case OutputFormat.Images:
+                report.ContentType = "application/x-image";
+                report.Channel = new ChannelHints { Distribution = "FullyReplicated", InputMode = "File" };
+                break;
+            case OutputFormat.RecordIOImage:
+                report.ContentType = "application/x-recordio";
+                report.Channel = new ChannelHints { Distribution = "FullyReplicated" };
+                break;
+            default:
+                report.ContentType = _multiLabel ? "application/x-recordio; label-format=class-id" : "application/x-recordio";
+                report.Channel = new ChannelHints
+                {
+                    RecordWrapperType = "RecordIO",
+                    InputMode = "Pipe",
+                    AttributeNames = ["source-ref", options.Images.LabelAttribute],
+                    S3DataType = "AugmentedManifestFile",
+                };
+                break;
+        }
+    }
+
+    private sealed class SplitState(string name)
+    {
+        public string Name { get; } = name;
+        public SplitReport Report { get; } = new();
+        public Dictionary<string, long> Labels { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+        public SortedDictionary<string, long> Augmented { get; } = new(StringComparer.Ordinal);
+        public StringBuilder Lineage { get; } = new();
+        public Stream? LineageStream { get; set; }
+        public StringBuilder Text { get; } = new(); // .lst lines, .idx lines or manifest lines
+        public Sha256Stream? TextStream { get; set; }
+        public Sha256Stream? Rec { get; set; }
+        public long Record { get; set; }
+    }
+
+    private async ValueTask<SplitState> StateAsync(SplitTag tag, CancellationToken ct)
+    {
+        if (_splits.TryGetValue(tag, out var s)) return s;
+        s = new SplitState(tag.Name());
+        _splits[tag] = s;
+        if (_options.Lineage)
+        {
+            s.LineageStream = await _store.CreateAsync($"_dataprep/lineage/{s.Name}.csv", ct).ConfigureAwait(false);
+            s.Lineage.Append("row_id,source,source_row,shard,record,content_hash").Append(_hasGroups ? ",group" : "").Append(",image,operation,source_row_id,output\n");
+            s.Report.Lineage = $"_dataprep/lineage/{s.Name}.csv";
+        }
+        switch (_options.Format)
+        {
+            case OutputFormat.Images:
+                s.TextStream = new Sha256Stream(await _store.CreateAsync(ListPath(s.Name), ct).ConfigureAwait(false));
+                break;
+            case OutputFormat.RecordIOImage:
+                s.Rec = new Sha256Stream(await _store.CreateAsync(RecPath(s.Name), ct).ConfigureAwait(false));
+                s.TextStream = new Sha256Stream(await _store.CreateAsync($"_dataprep/{s.Name}.idx", ct).ConfigureAwait(false));
+                break;
+            default:
+                s.TextStream = new Sha256Stream(await _store.CreateAsync(ManifestPath(s.Name), ct).ConfigureAwait(false));
+                break;
+        }
+        return s;
+    }
+
+    private static string ListPath(string split) => $"{split}_lst/{split}.lst";
+
+    private static string RecPath(string split) => $"{split}/{split}.rec";
+
+    private static string ManifestPath(string split) => $"{split}/{split}.jsonl";
+
+    /// <summary>Writes one unit's images (or handles its failure by the bad-image policy).</summary>
+    public async ValueTask WriteAsync(ImageConvertRunner.UnitResult result, CancellationToken ct)
+    {
+        var u = result.Unit;
+        if (result.Error is { } bad)
+        {
+            if (_options.Images.OnBadImage == BadImagePolicy.Fail)
+            {
+                throw new DataFormatException($"{bad.Problem}{(u.Entry.Line > 0 ? $" (listed on line {u.Entry.Line} of {_context.Inputs[0]})" : "")}; pass --on-bad-image skip or quarantine to leave such images out", bad.File);
+            }
+            _context.Report.Drop("bad image", 1 + u.Rotations.Count);
+            if (_options.Images.OnBadImage == BadImagePolicy.Quarantine)
+            {
+                if (_quarantine is null)
+                {
+                    _quarantine = await _store.CreateAsync("_dataprep/quarantine/images.csv", ct).ConfigureAwait(false);
+                    await _quarantine.WriteAsync("image,line,problem\n"u8.ToArray(), ct).ConfigureAwait(false);
+                }
+                await _quarantine.WriteAsync(Encoding.UTF8.GetBytes($"{Csv(u.Entry.RelativePath)},{u.Entry.Line},{Csv(bad.Problem)}\n"), ct).ConfigureAwait(false);
+            }
+            return;
+        }
+        var s = await StateAsync(u.Split, ct).ConfigureAwait(false);
+        var images = result.Images!;
+        for (int k = 0; k < images.Count; k++)
+        {
+            var img = images[k];
+            long index = u.FirstIndex + k;
+            string op = k == 0 ? "original" : ImageConvertRunner.OperationName(u.Rotations[k - 1]);
+            long rowId = k == 0 ? u.RowId : ImageConvertRunner.AugmentedRowId(u.RowId, k - 1);
+            string rel = OutputName(u.Entry.RelativePath, img.Extension, k == 0 ? null : op);
+            string output;
+            switch (_options.Format)
+            {
+                case OutputFormat.Images:
+                    output = $"{s.Name}/{rel}";
+                    await WriteFileAsync(output, img.Bytes, s, ct).ConfigureAwait(false);
+                    s.Text.Append(index).Append('\t');
+                    foreach (var l in u.Entry.Labels) s.Text.Append(Number(l)).Append('\t');
+                    s.Text.Append(rel).Append('\n');
+                    break;
+                case OutputFormat.RecordIOImage:
+                    output = RecPath(s.Name);
+                    var framed = new ArrayBufferWriter<byte>(img.Bytes.Length + 64);
+                    ImageRecord.Frame(ImageRecord.Pack(u.Entry.Labels, _multiLabel, (ulong)index, img.Bytes), framed);
+                    s.Text.Append(index).Append('\t').Append(s.Rec!.Length).Append('\n');
+                    await s.Rec.WriteAsync(framed.WrittenMemory, ct).ConfigureAwait(false);
+                    break;
+                default:
+                    output = $"images/{s.Name}/{rel}";
+                    await WriteFileAsync(output, img.Bytes, null, ct).ConfigureAwait(false);
+                    // As SageMaker's example: {"source-ref": "s3://…", "class": "0"}; multi-label in the class-id format [0, 2].
+                    s.Text.Append("{\"source-ref\":").Append(JsonString(_store.UriOf(output))).Append(',').Append(JsonString(_options.Images.LabelAttribute)).Append(':')
+                        .Append(_multiLabel ? "[" + string.Join(",", u.Entry.Labels.Select(Number)) + "]" : JsonString(Number(u.Entry.Labels[0]))).Append("}\n");
+                    break;
+            }
+            if (s.Lineage is { } lin && _options.Lineage)
+            {
+                lin.Append(rowId).Append(",0,").Append(u.SourceRow).Append(",0,").Append(s.Record).Append(',')
+                    .Append(XxHash3.HashToUInt64(img.Bytes).ToString("x16", CultureInfo.InvariantCulture));
+                if (_hasGroups) lin.Append(',').Append(Csv(u.Entry.Group));
+                lin.Append(',').Append(Csv(u.Entry.RelativePath)).Append(',').Append(op).Append(',').Append(u.RowId).Append(',').Append(Csv(output)).Append('\n');
+            }
+            s.Record++;
+            s.Report.Rows++;
+            foreach (var l in u.Entry.Labels) s.Labels[Number(l)] = s.Labels.GetValueOrDefault(Number(l)) + 1;
+            if (u.Entry.Group is { } g) s.Groups.Add(g);
+            if (k > 0) s.Augmented[op] = s.Augmented.GetValueOrDefault(op) + 1;
+        }
+        await FlushAsync(s, 1 << 20, ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteFileAsync(string path, byte[] bytes, SplitState? shardOf, CancellationToken ct)
+    {
+        if (!_paths.Add(path)) throw new DataFormatException($"two images would both be written to {path}; expected distinct file names (e.g. a.bmp and a.png both become a.png)", path);
+        await using (var f = await _store.CreateAsync(path, ct).ConfigureAwait(false))
+        {
+            await f.WriteAsync(bytes, ct).ConfigureAwait(false);
+        }
+        shardOf?.Report.Shards.Add(new ShardRecord(path, 1, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+    }
+
+    private static async Task FlushAsync(SplitState s, int threshold, CancellationToken ct)
+    {
+        if (s.LineageStream is not null && s.Lineage.Length >= threshold)
+        {
+            await s.LineageStream.WriteAsync(Encoding.UTF8.GetBytes(s.Lineage.ToString()), ct).ConfigureAwait(false);
+            s.Lineage.Clear();
+        }
+        if (s.TextStream is not null && s.Text.Length >= threshold)
+        {
+            await s.TextStream.WriteAsync(Encoding.UTF8.GetBytes(s.Text.ToString()), ct).ConfigureAwait(false);
+            s.Text.Clear();
+        }
+    }
+
+    /// <summary>The output name: the input's relative path with the output extension, plus <c>.rotate90</c> for copies.</summary>
+    internal static string OutputName(string relative, string extension, string? operation)
+    {
+        int slash = relative.LastIndexOf('/');
+        string dir = slash < 0 ? "" : relative[..(slash + 1)];
+        string file = relative[(slash + 1)..];
+        string stem = Path.GetFileNameWithoutExtension(file);
+        string ext = Path.GetExtension(file);
+        // Keep .jpeg/.JPG spellings when the format is unchanged.
+        bool same = ext.Equals(extension, StringComparison.OrdinalIgnoreCase) || (extension == ".jpg" && ext.Equals(".jpeg", StringComparison.OrdinalIgnoreCase));
+        return dir + stem + (operation is null ? "" : "." + operation) + (same ? ext : extension);
+    }
+
+    private static string Number(float v) => v == MathF.Floor(v) && Math.Abs(v) < 1e9 ? ((long)v).ToString(CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string JsonString(string value) => JsonSerializer.Serialize(value, ImageJsonContext.Default.String);
+
+    private static string Csv(string? value)
+        => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
+
+    /// <summary>Finishes every file, fills the report and commits the store (run record last).</summary>
+    public async Task CommitAsync(CancellationToken ct)
+    {
+        foreach (var s in _splits.Values) await FlushAsync(s, 0, ct).ConfigureAwait(false);
+        var report = _context.Report;
+        long total = _splits.Values.Sum(s => s.Report.Rows);
+        foreach (var (tag, s) in _splits.OrderBy(kv => kv.Key))
+        {
+            var r = s.Report;
+            if (s.LineageStream is not null) await s.LineageStream.DisposeAsync().ConfigureAwait(false);
+            var text = s.TextStream!;
+            var textRecord = new ShardRecord("", r.Rows, text.Length, text.HashHex());
+            await text.DisposeAsync().ConfigureAwait(false);
+            switch (_options.Format)
+            {
+                case OutputFormat.Images:
+                    // The list is its own channel (train_lst) in SageMaker's image format.
+                    report.Splits[s.Name + "_lst"] = new SplitReport { Rows = r.Rows, Shards = [textRecord with { Path = ListPath(s.Name) }] };
+                    break;
+                case OutputFormat.RecordIOImage:
+                    await s.Rec!.DisposeAsync().ConfigureAwait(false);
+                    r.Shards.Add(new ShardRecord(RecPath(s.Name), r.Rows, s.Rec.Length, s.Rec.HashHex()));
+                    break;
+                default:
+                    r.Shards.Add(textRecord with { Path = ManifestPath(s.Name) });
+                    break;
+            }
+            r.Fraction = total == 0 ? 0 : (double)r.Rows / total;
+            r.LabelDistribution = new SortedDictionary<string, long>(s.Labels, Comparer<string>.Create(CompareNumeric));
+            if (_hasGroups) r.Groups = s.Groups.Count;
+            if (s.Augmented.Count > 0) r.Augmented = s.Augmented;
+            report.Splits[s.Name] = r;
+        }
+        if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
+        var record = RunRecord.From(_options, _context).ToJson();
+        await _store.CommitAsync("_dataprep/run.json", record, ct).ConfigureAwait(false);
+    }
+
+    private static int CompareNumeric(string a, string b)
+    {
+        bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
+        bool nb = double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y);
+        return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
+    }
+
+    /// <summary>Closes every open file and removes everything staged.</summary>
+    public async Task AbortAsync()
+    {
+        foreach (var s in _splits.Values)
+        {
+            foreach (var st in new[] { s.LineageStream, s.TextStream, s.Rec })
+            {
+                try { if (st is not null) await st.DisposeAsync().ConfigureAwait(false); }
+                catch (IOException) { /* the run is failing already */ }
+            }
+        }
+        _splits.Clear();
+        if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
+        _quarantine = null;
+        await _store.AbortAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync() => await AbortAsync().ConfigureAwait(false);
+}
+
+/// <summary>Counts bytes and hashes (SHA-256) what is written through it.</summary>
+internal sealed class Sha256Stream(Stream inner) : Stream
+{
+    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private string? _hex;
+    private bool _disposed;
+    private long _length;
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => _length;
+    public override long Position { get => _length; set => throw new NotSupportedException(); }
+    public override void Flush() => inner.Flush();
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _sha.AppendData(buffer);
+        _length += buffer.Length;
+        inner.Write(buffer);
+    }
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        _sha.AppendData(buffer.Span);
+        _length += buffer.Length;
+        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+    public string HashHex() => _hex ??= Convert.ToHexStringLower(_sha.GetHashAndReset());
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            // The hash stays readable after the file is closed.
+            _hex ??= Convert.ToHexStringLower(_sha.GetHashAndReset());
+            _disposed = true;
+            inner.Dispose();
+            _sha.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class ImageJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
