@@ -43,6 +43,8 @@ public static class ConvertRunner
             };
         }
         options.Validate();
+        if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
+        InputFiles.Settings = options.S3;
         if (options.Format == OutputFormat.DeepAr && options.Features.Count == 0)
         {
             // The series and time columns identify each point; they are not features of it.
