@@ -208,6 +208,10 @@ public sealed class S3OutputStore : IOutputStore
 
     internal Exception Fail(Exception e, string what)
     {
+        if (e is ChecksumMismatchException c)
+        {
+            return new OutputException($"{UriOf("")}: {c.Message} (after {_options.Retries} retries) while {what}: the store changes the bytes it receives{(_options.DisableChunkEncoding ? "" : "; if it is an S3-compatible store that mishandles aws-chunked uploads, pass --no-chunked-encoding")}. {DescribeUploaded()}", e);
+        }
         var mapped = S3Errors.Map(e, what, UriOf(""), _options.EndpointUrl);
         return mapped is OutputException o ? new OutputException($"{o.Message} {DescribeUploaded()}", e) : mapped;
     }
@@ -304,10 +308,14 @@ public sealed class S3OutputStore : IOutputStore
 internal sealed class ETagCalculator(long partSize) : IDisposable
 {
     private readonly System.Security.Cryptography.IncrementalHash _part = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+    private readonly System.Security.Cryptography.IncrementalHash _whole = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
     private readonly List<byte[]> _digests = [];
     private long _inPart;
 
     public long Length { get; private set; }
+
+    /// <summary>The MD5 of the whole object (the ETag some S3-compatible stores give multipart objects); valid after <see cref="ETag"/>.</summary>
+    public string Whole { get; private set; } = "";
 
     public void Append(ReadOnlySpan<byte> data)
     {
@@ -316,6 +324,7 @@ internal sealed class ETagCalculator(long partSize) : IDisposable
             if (_inPart == partSize) { _digests.Add(_part.GetHashAndReset()); _inPart = 0; }
             int n = (int)Math.Min(data.Length, partSize - _inPart);
             _part.AppendData(data[..n]);
+            _whole.AppendData(data[..n]);
             _inPart += n;
             Length += n;
             data = data[n..];
@@ -327,6 +336,7 @@ internal sealed class ETagCalculator(long partSize) : IDisposable
     {
         _digests.Add(_part.GetHashAndReset());
         _inPart = 0;
+        Whole = Convert.ToHexStringLower(_whole.GetHashAndReset());
         return Combine(_digests);
     }
 
@@ -337,5 +347,9 @@ internal sealed class ETagCalculator(long partSize) : IDisposable
         return Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(all)) + "-" + partDigests.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public void Dispose() => _part.Dispose();
+    public void Dispose()
+    {
+        _part.Dispose();
+        _whole.Dispose();
+    }
 }

@@ -19,6 +19,7 @@ internal sealed class S3UploadStream : Stream
     private readonly CancellationToken _cancellationToken;
     private readonly List<Task<PartETag>> _parts = [];
     private readonly List<byte[]> _digests = [];
+    private readonly IncrementalHash _whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     private byte[] _buffer;
     private int _filled;
     private long _length;
@@ -94,6 +95,7 @@ internal sealed class S3UploadStream : Stream
             int number = _parts.Count + 1;
             var digest = MD5.HashData(data.AsSpan(0, length));
             _digests.Add(digest);
+            _whole.AppendData(data.AsSpan(0, length));
             _buffer = ArrayPool<byte>.Shared.Rent(_partSize);
             _filled = 0;
             _parts.Add(Task.Run(() => UploadPartAsync(data, length, number, digest, last: false)));
@@ -138,15 +140,19 @@ internal sealed class S3UploadStream : Stream
     }
 
     /// <summary>An ETag that is an MD5 (not SSE-KMS, not SSE-C) must match the local one, else the bytes differ.</summary>
-    private void Verify(string? etag, string expected, string what)
+    private void Verify(string? etag, string expected, string what, string? alternative = null)
     {
         var actual = S3OutputStore.Unquote(etag);
-        bool comparable = actual.Length >= 32 && actual[..32].All(Uri.IsHexDigit) && _store.Options.Sse != "aws:kms";
-        if (comparable && !actual.Equals(expected, StringComparison.OrdinalIgnoreCase))
+        if (!Comparable(actual, _store.Options)) return;
+        if (!actual.Equals(expected, StringComparison.OrdinalIgnoreCase) && !actual.Equals(alternative, StringComparison.OrdinalIgnoreCase))
         {
             throw new ChecksumMismatchException($"{what} of {_path}: S3 stored ETag {actual}, but the bytes sent have {expected}");
         }
     }
+
+    /// <summary>Whether an ETag is an MD5 DataPrep can check (not SSE-KMS/SSE-C, which encrypt before hashing).</summary>
+    internal static bool Comparable(string etag, Pipeline.S3Options options)
+        => etag.Length >= 32 && etag[..32].All(Uri.IsHexDigit) && options.Sse != "aws:kms";
 
     public override async ValueTask DisposeAsync()
     {
@@ -181,15 +187,14 @@ internal sealed class S3UploadStream : Stream
                 _buffer = [];
                 _parts.Add(UploadPartAsync(lastData, _filled, _parts.Count + 1, digest, last: true));
                 var etags = await Task.WhenAll(_parts).ConfigureAwait(false);
+                _whole.AppendData(lastData.AsSpan(0, _filled));
                 var expected = ETagCalculator.Combine(_digests);
-                await _store.RetryAsync(async () =>
-                {
-                    var complete = new CompleteMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartETags = [.. etags] };
-                    var r = await _store.Client.CompleteMultipartUploadAsync(complete, _cancellationToken).ConfigureAwait(false);
-                    Verify(r.ETag, expected, "object");
-                    return r;
-                }, _cancellationToken).ConfigureAwait(false);
-                info = new(_length, expected);
+                var complete = new CompleteMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartETags = [.. etags] };
+                var done = await _store.RetryAsync(() => _store.Client.CompleteMultipartUploadAsync(complete, _cancellationToken), _cancellationToken).ConfigureAwait(false);
+                // AWS: MD5 of the part MD5s and "-N"; some S3-compatible stores (s3rver) give the MD5 of the whole object.
+                var whole = Convert.ToHexStringLower(_whole.GetHashAndReset());
+                Verify(done.ETag, expected, "object", whole);
+                info = new(_length, S3OutputStore.Unquote(done.ETag).Equals(whole, StringComparison.OrdinalIgnoreCase) ? whole : expected);
             }
             // The size S3 reports for the finished object must be what was written.
             var head = await _store.RetryAsync(() => _store.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _store.Bucket, Key = _key }, _cancellationToken), _cancellationToken).ConfigureAwait(false);
@@ -208,6 +213,7 @@ internal sealed class S3UploadStream : Stream
         {
             if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
+            _whole.Dispose();
             await base.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -312,7 +318,7 @@ internal sealed class S3ResumeStream : Stream
         {
             long length = _etag.Length;
             var etag = _etag.ETag();
-            if (length == _existing.Size && etag.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase))
+            if (length == _existing.Size && (etag.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase) || _etag.Whole.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase)))
             {
                 _store.KeptExisting(_path, new(length, etag));
                 return;
