@@ -8,6 +8,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 command -v dotnet >/dev/null || { echo "error: the .NET SDK 10 is needed (dotnet not on PATH)" >&2; exit 1; }
 
+# The S3 tests start real S3 servers on 127.0.0.1: moto (Python) and s3rver (npm, pinned in package.json).
+if ! command -v moto_server >/dev/null && [[ ! -x "$HOME/.pyenv/shims/moto_server" ]]; then
+  echo "error: moto_server is needed by the S3 tests (moto's S3 server on 127.0.0.1): install it with  pip install 'moto[server]'" >&2
+  exit 1
+fi
+command -v node >/dev/null || { echo "error: Node.js (node, npm) is needed by the S3 tests (s3rver)" >&2; exit 1; }
+if [[ ! -f node_modules/s3rver/bin/s3rver.js ]]; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
 dotnet build DataPrep.sln -c Release -nologo -v quiet
 log=$(mktemp)
 set +e
