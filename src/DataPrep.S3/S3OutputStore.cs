@@ -30,6 +30,7 @@ public sealed class S3OutputStore : IOutputStore
     private readonly ConcurrentDictionary<string, ObjectInfo> _uploaded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> _deferred = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<S3UploadStream, byte> _open = new();
+    private readonly List<Task> _pending = [];
     private Dictionary<string, ObjectInfo> _existing = new(StringComparer.Ordinal);
     private bool _prepared, _committed, _reported;
     private int _kept;
@@ -76,7 +77,8 @@ public sealed class S3OutputStore : IOutputStore
     {
         int slash = relative.IndexOf('/');
         var top = slash < 0 ? relative : relative[..slash];
-        return slash > 0 && (s_managed.Contains(top) || top.StartsWith("fold-", StringComparison.Ordinal));
+        // fold-N (k-fold), images/ and <split>_lst/ (image outputs) are run-owned too.
+        return slash > 0 && (s_managed.Contains(top) || top.StartsWith("fold-", StringComparison.Ordinal) || top == "images" || top.EndsWith("_lst", StringComparison.Ordinal));
     }
 
     /// <inheritdoc />
@@ -126,6 +128,7 @@ public sealed class S3OutputStore : IOutputStore
     public ValueTask<Stream> CreateAsync(string relativePath, CancellationToken cancellationToken)
     {
         if (!_prepared) throw new InvalidOperationException("PrepareAsync first.");
+        ThrowIfAnyFailed();
         // ManifestFiles and channels.json describe the run: held back until commit, after stale objects are gone.
         if (relativePath.StartsWith("_dataprep/", StringComparison.Ordinal)
             && (relativePath.EndsWith(".manifest", StringComparison.Ordinal) || relativePath == ChannelsFile.Path))
@@ -155,6 +158,26 @@ public sealed class S3OutputStore : IOutputStore
 
     internal void Failed(S3UploadStream stream) => _open.TryRemove(stream, out _);
 
+    /// <summary>An upload completing in the background; a failure surfaces at the next create or at commit.</summary>
+    internal void Pending(Task completion)
+    {
+        lock (_pending) _pending.Add(completion);
+    }
+
+    private async Task DrainAsync()
+    {
+        Task[] all;
+        lock (_pending) all = [.. _pending];
+        await Task.WhenAll(all).ConfigureAwait(false);
+    }
+
+    private void ThrowIfAnyFailed()
+    {
+        Task? failed;
+        lock (_pending) failed = _pending.FirstOrDefault(t => t.IsFaulted);
+        if (failed is not null) failed.GetAwaiter().GetResult();
+    }
+
     internal void KeptExisting(string relativePath, ObjectInfo info)
     {
         _uploaded[relativePath] = info;
@@ -165,6 +188,7 @@ public sealed class S3OutputStore : IOutputStore
     public async ValueTask CommitAsync(string runRecordPath, ReadOnlyMemory<byte> runRecord, CancellationToken cancellationToken)
     {
         if (!_prepared) throw new InvalidOperationException("PrepareAsync first.");
+        await DrainAsync().ConfigureAwait(false);
         if (!_open.IsEmpty) throw new InvalidOperationException($"{_open.Count} upload(s) still open at commit.");
         // Objects of an older or unfinished run that this run did not write again.
         var written = _uploaded.Keys.Concat(_deferred.Keys).Append(runRecordPath).Select(KeyOf).ToHashSet(StringComparer.Ordinal);
@@ -180,8 +204,9 @@ public sealed class S3OutputStore : IOutputStore
 
     private async Task PutSmallAsync(string relativePath, byte[] bytes, CancellationToken cancellationToken)
     {
-        await using var s = NewUpload(relativePath, cancellationToken);
+        var s = NewUpload(relativePath, cancellationToken);
         await s.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        await s.CloseAndWaitAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -189,6 +214,8 @@ public sealed class S3OutputStore : IOutputStore
     {
         if (_committed) return;
         foreach (var s in _open.Keys.ToList()) await s.AbortAsync().ConfigureAwait(false);
+        try { await DrainAsync().ConfigureAwait(false); }
+        catch (Exception) { /* the failure is reported by the caller */ }
         if (!_reported && _uploaded.Count > 0)
         {
             _reported = true;

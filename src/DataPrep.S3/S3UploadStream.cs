@@ -17,9 +17,9 @@ internal sealed class S3UploadStream : Stream
     private readonly string _key;
     private readonly int _partSize;
     private readonly CancellationToken _cancellationToken;
-    private readonly List<Task<PartETag>> _parts = [];
-    private readonly List<byte[]> _digests = [];
-    private readonly IncrementalHash _whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+    private readonly List<Task<(PartETag ETag, byte[] Digest)>> _parts = [];
+    // Only S3-compatible stores (an endpoint URL) may give a multipart object the MD5 of its whole content as ETag.
+    private readonly IncrementalHash? _whole;
     private byte[] _buffer;
     private int _filled;
     private long _length;
@@ -34,6 +34,7 @@ internal sealed class S3UploadStream : Stream
         _partSize = (int)Math.Min(store.Options.PartSize, Array.MaxLength);
         _cancellationToken = cancellationToken;
         _buffer = ArrayPool<byte>.Shared.Rent(_partSize);
+        if (store.Options.EndpointUrl is not null) _whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     }
 
     public override bool CanRead => false;
@@ -93,12 +94,10 @@ internal sealed class S3UploadStream : Stream
             var data = _buffer;
             int length = _filled;
             int number = _parts.Count + 1;
-            var digest = MD5.HashData(data.AsSpan(0, length));
-            _digests.Add(digest);
-            _whole.AppendData(data.AsSpan(0, length));
+            if (_whole is not null) _whole.AppendData(data.AsSpan(0, length));
             _buffer = ArrayPool<byte>.Shared.Rent(_partSize);
             _filled = 0;
-            _parts.Add(Task.Run(() => UploadPartAsync(data, length, number, digest, last: false)));
+            _parts.Add(Task.Run(() => UploadPartAsync(data, length, number, last: false)));
         }
         catch (Exception e)
         {
@@ -113,10 +112,12 @@ internal sealed class S3UploadStream : Stream
         }
     }
 
-    private async Task<PartETag> UploadPartAsync(byte[] data, int length, int number, byte[] digest, bool last)
+    private async Task<(PartETag ETag, byte[] Digest)> UploadPartAsync(byte[] data, int length, int number, bool last)
     {
         try
         {
+            // Hashed on the upload task, off the encoder's path.
+            var digest = MD5.HashData(data.AsSpan(0, length));
             var response = await _store.RetryAsync(async () =>
             {
                 using var body = new MemoryStream(data, 0, length, writable: false);
@@ -130,12 +131,12 @@ internal sealed class S3UploadStream : Stream
                 Verify(r.ETag, Convert.ToHexStringLower(digest), $"part {number}");
                 return r;
             }, _cancellationToken).ConfigureAwait(false);
-            return new PartETag(number, response.ETag);
+            return (new PartETag(number, response.ETag), digest);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(data);
-            if (!last) _store.Slots.Release();
+            _store.Slots.Release();
         }
     }
 
@@ -154,10 +155,33 @@ internal sealed class S3UploadStream : Stream
     internal static bool Comparable(string etag, Pipeline.S3Options options)
         => etag.Length >= 32 && etag[..32].All(Uri.IsHexDigit) && options.Sse != "aws:kms";
 
+    /// <summary>
+    /// Closing returns once the last part is handed over: the upload completes in the background (the store
+    /// awaits it before committing), so the encoder goes on with the next shard meanwhile.
+    /// </summary>
     public override async ValueTask DisposeAsync()
     {
         if (_closed) return;
         _closed = true;
+        if (_uploadId is not null)
+        {
+            try { await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false); }
+            catch (OperationCanceledException) { await AbortAsync().ConfigureAwait(false); throw; }
+        }
+        _store.Pending(CompleteAsync());
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Closes and waits until the object is complete and verified.</summary>
+    public async Task CloseAndWaitAsync()
+    {
+        _closed = true;
+        if (_uploadId is not null) await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false);
+        await CompleteAsync().ConfigureAwait(false);
+    }
+
+    private async Task CompleteAsync()
+    {
         try
         {
             S3OutputStore.ObjectInfo info;
@@ -181,20 +205,19 @@ internal sealed class S3UploadStream : Stream
             }
             else
             {
-                var digest = MD5.HashData(_buffer.AsSpan(0, _filled));
-                _digests.Add(digest);
                 var lastData = _buffer;
                 _buffer = [];
-                _parts.Add(UploadPartAsync(lastData, _filled, _parts.Count + 1, digest, last: true));
-                var etags = await Task.WhenAll(_parts).ConfigureAwait(false);
-                _whole.AppendData(lastData.AsSpan(0, _filled));
-                var expected = ETagCalculator.Combine(_digests);
+                _whole?.AppendData(lastData.AsSpan(0, _filled));
+                _parts.Add(UploadPartAsync(lastData, _filled, _parts.Count + 1, last: true));
+                var done = await Task.WhenAll(_parts).ConfigureAwait(false);
+                var etags = done.Select(d => d.ETag).ToList();
+                var expected = ETagCalculator.Combine(done.Select(d => d.Digest).ToList());
                 var complete = new CompleteMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartETags = [.. etags] };
-                var done = await _store.RetryAsync(() => _store.Client.CompleteMultipartUploadAsync(complete, _cancellationToken), _cancellationToken).ConfigureAwait(false);
+                var result = await _store.RetryAsync(() => _store.Client.CompleteMultipartUploadAsync(complete, _cancellationToken), _cancellationToken).ConfigureAwait(false);
                 // AWS: MD5 of the part MD5s and "-N"; some S3-compatible stores (s3rver) give the MD5 of the whole object.
-                var whole = Convert.ToHexStringLower(_whole.GetHashAndReset());
-                Verify(done.ETag, expected, "object", whole);
-                info = new(_length, S3OutputStore.Unquote(done.ETag).Equals(whole, StringComparison.OrdinalIgnoreCase) ? whole : expected);
+                var whole = _whole is null ? null : Convert.ToHexStringLower(_whole.GetHashAndReset());
+                Verify(result.ETag, expected, "object", whole);
+                info = new(_length, whole is not null && S3OutputStore.Unquote(result.ETag).Equals(whole, StringComparison.OrdinalIgnoreCase) ? whole : expected);
             }
             // The size S3 reports for the finished object must be what was written.
             var head = await _store.RetryAsync(() => _store.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _store.Bucket, Key = _key }, _cancellationToken), _cancellationToken).ConfigureAwait(false);
@@ -213,8 +236,7 @@ internal sealed class S3UploadStream : Stream
         {
             if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
-            _whole.Dispose();
-            await base.DisposeAsync().ConfigureAwait(false);
+            _whole?.Dispose();
         }
     }
 

@@ -52,6 +52,8 @@ public sealed class S3FaultTests(MotoServer moto)
             using var p = CliProcess.Start(["convert", csv, "--out", $"s3://{bucket}/r/", "--endpoint-url", hold.Endpoint, .. args]);
             var clock = Stopwatch.StartNew();
             while (hold.Injected.IsEmpty && clock.Elapsed < TimeSpan.FromSeconds(30) && !p.HasExited) Thread.Sleep(20);
+            // Shards complete in the background: wait for the first one.
+            while (!S3Data.Keys(client, bucket, "r/train/").Contains("r/train/part-00000.csv") && clock.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(50);
             if (p.HasExited) Assert.Fail("the run ended before it could be killed: " + p.StandardError.ReadToEnd());
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
@@ -116,7 +118,7 @@ public sealed class S3rverTests(S3rverServer s3rver)
         var bad = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/chunked/", "--endpoint-url", s3rver.Endpoint, .. s_args]);
         Assert.NotEqual(0, bad.Code);
         Assert.Contains("--no-chunked-encoding", bad.Err);
-        Assert.DoesNotContain(S3Data.Keys(client, bucket, "chunked/"), k => k.StartsWith("chunked/_dataprep/", StringComparison.Ordinal));
+        Assert.DoesNotContain(S3Data.Keys(client, bucket, "chunked/"), k => k.EndsWith(".manifest", StringComparison.Ordinal) || k.EndsWith("channels.json", StringComparison.Ordinal) || k.EndsWith("run.json", StringComparison.Ordinal));
     }
 
     [Fact]
