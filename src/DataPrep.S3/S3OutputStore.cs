@@ -235,6 +235,7 @@ public sealed class S3OutputStore : IOutputStore
 
     internal Exception Fail(Exception e, string what)
     {
+        _reported = true; // the error itself says which objects exist
         if (e is ChecksumMismatchException c)
         {
             return new OutputException($"{UriOf("")}: {c.Message} (after {_options.Retries} retries) while {what}: the store changes the bytes it receives{(_options.DisableChunkEncoding ? "" : "; if it is an S3-compatible store that mishandles aws-chunked uploads, pass --no-chunked-encoding")}. {DescribeUploaded()}", e);

@@ -82,6 +82,8 @@ public static class S3Data
     public static void PutText(IAmazonS3 client, string bucket, string key, string text)
         => client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = text }).GetAwaiter().GetResult();
 
+    public static GetObjectMetadataResponse Head(IAmazonS3 client, string bucket, string key) => client.GetObjectMetadataAsync(bucket, key).GetAwaiter().GetResult();
+
     public static string ETag(IAmazonS3 client, string bucket, string key) => client.GetObjectMetadataAsync(bucket, key).GetAwaiter().GetResult().ETag;
 
     public static List<MultipartUpload> IncompleteUploads(IAmazonS3 client, string bucket)

@@ -144,6 +144,22 @@ public sealed class S3OutputTests(MotoServer moto)
     }
 
     [Fact]
+    public void Sse_IsRequestedForEveryObject()
+    {
+        var bucket = moto.NewBucket("sse");
+        var r = Convert(Paths.SampleData("churn.csv"), $"s3://{bucket}/e/", [.. s_churn, "--sse", "AES256"]);
+        Assert.True(r.Code == 0, r.Err);
+        using var client = moto.Client();
+        foreach (var key in S3Data.Keys(client, bucket, "e/"))
+        {
+            Assert.Equal(Amazon.S3.ServerSideEncryptionMethod.AES256, S3Data.Head(client, bucket, key).ServerSideEncryptionMethod);
+        }
+        var bad = Convert(Paths.SampleData("churn.csv"), $"s3://{bucket}/e2/", [.. s_churn, "--sse", "rot13"]);
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("expected AES256 (SSE-S3) or aws:kms", bad.Err);
+    }
+
+    [Fact]
     public void Errors_AreOneLine_WithExitCodes()
     {
         var missing = Convert(Paths.SampleData("churn.csv"), "s3://no-such-bucket-dataprep/x/", s_churn);
