@@ -160,6 +160,8 @@ public static class DataPrepCli
         var uid = new Option<bool>("--uid") { Description = "RecordIO-protobuf: write the stable row id into each record's uid (off: bytes identical to the SageMaker SDK)." };
         var metadata = new Option<bool>("--metadata") { Description = "RecordIO-protobuf: write lineage JSON (row id, source, source row) into each record's metadata." };
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
+        var s3 = new S3Flags();
+        s3.AddTo(cmd);
         foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
@@ -230,6 +232,8 @@ public static class DataPrepCli
                     OptionParsing.ParseTensorType(r.GetValue(labelDtype)!, "--label-dtype"),
                     r.GetValue(sparse), r.GetValue(uid), r.GetValue(metadata), r.GetValue(escape)),
                 Images = imageOptions.Parse(r, r.GetValue(label)),
+                S3 = s3.Options(r),
+                Instances = r.GetValue(s3.Instances),
             };
             return await ConvertRunner.RunAsync(options, io.Registry(r), progress, ct).ConfigureAwait(false);
         }));
@@ -263,7 +267,14 @@ public static class DataPrepCli
         {
             var report = await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false);
             if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.JsonOptions)).ConfigureAwait(false);
-            else if (!quiet) ReportPrinter.Print(report, command, stdout);
+            else if (!quiet)
+            {
+                ReportPrinter.Print(report, command, stdout);
+                if (report.Output?.StartsWith("s3://", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    await stdout.WriteLineAsync("\n" + Output.ChannelsFile.Snippet(Output.ChannelsFile.Build(report, report.Output))).ConfigureAwait(false);
+                }
+            }
             return Ok;
         }
         catch (PipelineValidationException e) { return Fail(stderr, e.Message, InvalidOptions); }

@@ -1,3 +1,10 @@
 using DataPrep.Cli;
 
-return await DataPrepCli.RunAsync(args);
+// Only delegates are registered: the AWS SDK loads when an s3:// location is actually used.
+DataPrep.S3.S3Support.Register();
+int code = await DataPrepCli.RunAsync(args);
+if (Environment.GetEnvironmentVariable("DATAPREP_TRACE_ASSEMBLIES") == "1")
+{
+    foreach (var a in AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).Order(StringComparer.Ordinal)) Console.Error.WriteLine($"assembly: {a}");
+}
+return code;

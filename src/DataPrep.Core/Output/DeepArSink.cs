@@ -118,6 +118,7 @@ public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColu
         {
             context.Report.Warnings.Add($"--deepar-cat values change over time in {varying.Count} series (e.g. '{varying.First()}'); DeepAR's cat is static, so each record uses its series' first values.");
         }
+        await ChannelsFile.WriteAsync(store, context.Report, cancellationToken).ConfigureAwait(false);
         await store.CommitAsync("_dataprep/run.json", runRecord(context), cancellationToken).ConfigureAwait(false);
     }
 

@@ -157,6 +157,8 @@ public sealed class ShardedSink : IRecordSink
             context.Report.Splits.Remove(empty);
         }
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
+        InstanceWarnings.Add(context.Report, _shards.Multiple);
+        await ChannelsFile.WriteAsync(_store, context.Report, cancellationToken).ConfigureAwait(false);
         var record = _runRecord(context);
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
     }
@@ -282,11 +284,11 @@ public sealed class ShardedSink : IRecordSink
                 var opts = _sink._shards;
                 IAsyncEnumerable<Pending> chunks = _queue.Reader.ReadAllAsync(_cancellationToken);
                 Func<long, long, long, long, bool> startsShard;
-                if (opts.Count > 0)
+                if (opts.Count > 0 || opts.Multiple > 1)
                 {
                     var all = new List<Pending>();
                     await foreach (var c in chunks.ConfigureAwait(false)) all.Add(c);
-                    var cuts = ShardPlanner.Balanced(all.Select(c => c.Chunk).ToList(), opts.Count).ToHashSet();
+                    var cuts = ShardPlanner.Balanced(all.Select(c => c.Chunk).ToList(), ShardPlanner.Count(all.Select(c => c.Chunk).ToList(), opts)).ToHashSet();
                     chunks = all.ToAsyncEnumerable();
                     startsShard = (record, _, _, _) => cuts.Contains(record);
                 }
@@ -433,6 +435,25 @@ public static class ShardPlanner
     /// before the record at which the bytes so far reach the next equal share. Every shard gets at least
     /// one record; n is capped at the number of records.
     /// </summary>
+    /// <summary>
+    /// The shard count of a split: <see cref="ShardOptions.Count"/>, or with only a multiple (training
+    /// instances) as many as the size and row limits need; then rounded up to a multiple of
+    /// <see cref="ShardOptions.Multiple"/>, so ShardedByS3Key gives every instance the same number of shards.
+    /// </summary>
+    public static int Count(IReadOnlyList<FormattedChunk> chunks, ShardOptions options)
+    {
+        long count = options.Count;
+        if (count <= 0)
+        {
+            long bytes = chunks.Sum(c => (long)c.Length), records = chunks.Sum(c => (long)c.RecordEnds.Length);
+            count = Math.Max(1, (bytes + options.MaxBytes - 1) / options.MaxBytes);
+            if (options.MaxRows > 0) count = Math.Max(count, (records + options.MaxRows - 1) / options.MaxRows);
+        }
+        int m = Math.Max(1, options.Multiple);
+        return (int)Math.Min(int.MaxValue, (count + m - 1) / m * m);
+    }
+
+    /// <summary>See <see cref="Count"/>: the cuts for <paramref name="count"/> shards.</summary>
     public static List<long> Balanced(IReadOnlyList<FormattedChunk> chunks, int count)
     {
         var cuts = new List<long>();

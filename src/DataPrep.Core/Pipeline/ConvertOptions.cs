@@ -76,7 +76,8 @@ public enum MissingPolicy
 /// <param name="MaxBytes">Start a new shard when one reaches this size (default 64 MiB).</param>
 /// <param name="MaxRows">Start a new shard after this many rows (0: no row limit).</param>
 /// <param name="Count">Exactly this many shards per split, balanced by bytes (0: decided by the limits).</param>
-public sealed record ShardOptions(long MaxBytes = 64L << 20, long MaxRows = 0, int Count = 0);
+/// <param name="Multiple">The shard count of each split is rounded up to a multiple of this (training instances; 0 or 1: no rounding).</param>
+public sealed record ShardOptions(long MaxBytes = 64L << 20, long MaxRows = 0, int Count = 0, int Multiple = 0);
 
 /// <summary>
 /// Every option of <c>dataprep convert</c>; the CLI maps its flags one-to-one onto these.
@@ -206,6 +207,15 @@ public sealed record ConvertOptions
     /// <summary>Replace an existing run in <see cref="Output"/>.</summary>
     public bool Overwrite { get; init; }
 
+    /// <summary>S3 connection and upload settings for <c>s3://</c> outputs and inputs (see <see cref="S3Options"/>).</summary>
+    public S3Options S3 { get; init; } = new();
+
+    /// <summary>
+    /// Training instances that will read the data with ShardedByS3Key (0: not set): each split's shard count
+    /// becomes a multiple of this, balanced by bytes, with a warning when a split has fewer shards than instances.
+    /// </summary>
+    public int Instances { get; init; }
+
     /// <summary>Worker threads for parsing and formatting; 0 means all cores.</summary>
     public int Threads { get; init; }
 
@@ -264,6 +274,10 @@ public sealed record ConvertOptions
             if (NoLabel) problems.Add("--format deepar needs the target as --label.");
             if (Folds > 0) problems.Add("--format deepar does not combine with --folds.");
         }
+        if (Instances < 0) problems.Add($"--instances {Instances}: expected a positive instance count.");
+        S3.Validate(problems);
+        if (S3.Resume && !Output.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)) problems.Add($"--resume continues an unfinished upload to s3://; --out {Output} is local (a failed local run leaves nothing to resume: run it again).");
+        if (S3.Resume && Overwrite) problems.Add("--resume and --overwrite were both given; --resume continues an unfinished run, --overwrite replaces a finished one.");
         if (Folds is 1 or < 0) problems.Add($"--folds {Folds}: expected at least 2 folds (or 0 for none).");
         if (Folds > 0 && (SplitBy == SplitMethod.NoisyClean || Assignment == Assignment.Stable)) problems.Add("--folds combines with random, stratified, group and time splits (exact assignment) only.");
         if (SplitBy == SplitMethod.NoisyClean && NoisyInputs.Count == 0 && string.IsNullOrEmpty(NoisyColumn)) problems.Add("--split noisy needs the noisy rows: --noisy FILE… (noisy inputs; the main inputs are clean) or --noisy-column COLUMN.");

@@ -54,6 +54,8 @@ public static class ConvertRunner
             };
         }
         options.Validate();
+        if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
+        InputFiles.Settings = options.S3;
         if (options.IsImageFormat)
         {
             Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>>? images;

@@ -129,6 +129,7 @@ public sealed record InputFingerprint(string Path, long Bytes, DateTime Modified
     /// <summary>Fingerprints a local file.</summary>
     public static InputFingerprint Of(string path)
     {
+        if (Sources.InputFiles.FileSystemOf(path) is { } remote) return remote.Fingerprint(path);
         var info = new FileInfo(path);
         if (!info.Exists) return new InputFingerprint(path, 0, default, "");
         var hash = new XxHash3();

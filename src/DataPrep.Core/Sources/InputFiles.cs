@@ -1,10 +1,41 @@
 using System.IO.Compression;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Sources;
 
 /// <summary>Expands input globs and opens input files, decompressing gzip transparently.</summary>
 public static class InputFiles
 {
+    private static readonly Dictionary<string, Func<S3Options, IInputFileSystem>> s_fileSystems = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly AsyncLocal<S3Options?> s_settings = new();
+
+    /// <summary>Registers a remote file system for inputs starting with <c>scheme://</c>; created when first used.</summary>
+    public static void Register(string scheme, Func<S3Options, IInputFileSystem> factory)
+    {
+        lock (s_fileSystems) s_fileSystems[scheme] = factory;
+    }
+
+    /// <summary>The connection settings remote inputs use in this run (flows with the async context; set by the runner).</summary>
+    public static S3Options Settings
+    {
+        get => s_settings.Value ?? new S3Options();
+        set => s_settings.Value = value;
+    }
+
+    /// <summary>The remote file system for a URI input, or null for a local path.</summary>
+    /// <exception cref="PipelineValidationException">A URI whose scheme nothing has registered.</exception>
+    public static IInputFileSystem? FileSystemOf(string path)
+    {
+        int sep = path.IndexOf("://", StringComparison.Ordinal);
+        if (sep <= 1) return null;
+        var scheme = path[..sep];
+        Func<S3Options, IInputFileSystem>? factory;
+        lock (s_fileSystems) s_fileSystems.TryGetValue(scheme, out factory);
+        return factory is null
+            ? throw new PipelineValidationException($"The input '{path}' uses '{scheme}://', which no loaded plug-in reads; expected a local file, folder or pattern{(scheme.Equals("s3", StringComparison.OrdinalIgnoreCase) ? ", or s3://bucket/key with DataPrep.S3 referenced (call S3Support.Register())" : "")}.")
+            : factory(Settings);
+    }
+
     /// <summary>
     /// Expands each argument: a file stays as it is, a folder becomes its files (sorted), and a
     /// pattern with * or ? in its last segment becomes the matching files (sorted, ordinal).
@@ -16,7 +47,12 @@ public static class InputFiles
         var problems = new List<string>();
         foreach (var input in inputs)
         {
-            if (input.Contains("://", StringComparison.Ordinal)) { result.Add(input); continue; }
+            if (input.Contains("://", StringComparison.Ordinal))
+            {
+                try { result.AddRange(FileSystemOf(input)!.Expand(input)); }
+                catch (PipelineValidationException e) { problems.AddRange(e.Problems); }
+                continue;
+            }
             string name = Path.GetFileName(input);
             if (name.AsSpan().IndexOfAny('*', '?') >= 0)
             {
@@ -56,6 +92,11 @@ public static class InputFiles
     /// <exception cref="DataFormatException">The file cannot be opened.</exception>
     public static Stream Open(string path)
     {
+        if (path.Contains("://", StringComparison.Ordinal))
+        {
+            var remote = FileSystemOf(path)!.Open(path);
+            return IsGzip(path) || StartsWithGzipMagic(remote) ? new GzipCheckedStream(new GZipStream(remote, CompressionMode.Decompress), path) : remote;
+        }
         FileStream file;
         try
         {
@@ -72,7 +113,7 @@ public static class InputFiles
         return file;
     }
 
-    private static bool StartsWithGzipMagic(FileStream file)
+    private static bool StartsWithGzipMagic(Stream file)
     {
         Span<byte> head = stackalloc byte[2];
         int n = file.ReadAtLeast(head, 2, throwOnEndOfStream: false);

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Cli;
+
+/// <summary>The S3 flags of <c>convert</c>, mapped one-to-one onto <see cref="S3Options"/> (names as the AWS CLI spells them where it has them).</summary>
+internal sealed class S3Flags
+{
+    public readonly Option<string> Profile = new("--profile") { Description = "S3: the AWS shared-config profile (default: AWS_PROFILE, then the standard credential chain)." };
+    public readonly Option<string> Region = new("--region") { Description = "S3: the AWS region (default: AWS_REGION or the profile's region)." };
+    public readonly Option<string> EndpointUrl = new("--endpoint-url") { Description = "S3: an S3-compatible endpoint, e.g. http://127.0.0.1:9000 (MinIO, Ceph, moto); path-style addressing is then the default." };
+    public readonly Option<bool> PathStyle = new("--path-style") { Description = "S3: path-style addressing (endpoint/bucket/key) instead of virtual-hosted buckets." };
+    public readonly Option<bool> NoChunked = new("--no-chunked-encoding") { Description = "S3: no aws-chunked uploads (streaming signatures, trailing checksums), for S3-compatible stores that corrupt or reject them." };
+    public readonly Option<string> Sse = new("--sse") { Description = "S3: server-side encryption, AES256 (SSE-S3) or aws:kms (SSE-KMS)." };
+    public readonly Option<string> SseKmsKeyId = new("--sse-kms-key-id") { Description = "S3: the KMS key id/ARN for --sse aws:kms." };
+    public readonly Option<string> PartSize = new("--part-size") { Description = "S3: multipart part size (default 16MB, minimum 5MB); smaller objects use one PUT.", DefaultValueFactory = _ => "16MB" };
+    public readonly Option<int> Concurrency = new("--upload-concurrency") { Description = "S3: parts uploaded at the same time (default 8).", DefaultValueFactory = _ => 8 };
+    public readonly Option<bool> Resume = new("--resume") { Description = "S3: finish a run that died before committing: matching objects are kept, the rest uploaded, leftovers deleted." };
+    public readonly Option<int> Instances = new("--instances") { Description = "Training instances reading with ShardedByS3Key: each split's shard count becomes a multiple of N (balanced by bytes)." };
+
+    public void AddTo(Command c)
+    {
+        foreach (var o in new Option[] { Profile, Region, EndpointUrl, PathStyle, NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, Resume, Instances }) c.Options.Add(o);
+    }
+
+    public S3Options Options(ParseResult r) => new()
+    {
+        Profile = r.GetValue(Profile),
+        Region = r.GetValue(Region),
+        EndpointUrl = r.GetValue(EndpointUrl),
+        ForcePathStyle = r.GetValue(PathStyle) ? true : null,
+        DisableChunkEncoding = r.GetValue(NoChunked),
+        Sse = r.GetValue(Sse),
+        SseKmsKeyId = r.GetValue(SseKmsKeyId),
+        PartSize = OptionParsing.ParseSize(r.GetValue(PartSize)!),
+        Concurrency = r.GetValue(Concurrency),
+        Resume = r.GetValue(Resume),
+    };
+}

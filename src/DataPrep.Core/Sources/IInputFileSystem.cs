@@ -1,0 +1,23 @@
+using DataPrep.Pipeline;
+
+namespace DataPrep.Sources;
+
+/// <summary>
+/// A remote file system for inputs named by URI (<c>s3://bucket/key</c>), registered by a plug-in with
+/// <see cref="InputFiles.Register"/> so the core never references a cloud SDK.
+/// </summary>
+public interface IInputFileSystem
+{
+    /// <summary>
+    /// The objects an input names: an object itself, every object under a prefix ending in '/', or the
+    /// objects matching a pattern with * or ? in its last segment; sorted, ordinal.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">Nothing matches, or the location cannot be read.</exception>
+    IReadOnlyList<string> Expand(string uri);
+
+    /// <summary>Opens an object for reading: seekable (ranged reads), so Parquet reads only its footer and row groups.</summary>
+    Stream Open(string uri);
+
+    /// <summary>Identifies an object's content for the run record (size, last-modified, ETag).</summary>
+    InputFingerprint Fingerprint(string uri);
+}

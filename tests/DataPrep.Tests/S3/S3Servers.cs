@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace DataPrep.Tests.S3;
+
+/// <summary>
+/// Dummy credentials, a region and no instance metadata for every S3 test (and the CLI processes they
+/// start): set once, before any client exists. A shared credentials file adds the profiles "s3rver"
+/// (s3rver's fixed key) and "wrong" (a key no server knows).
+/// </summary>
+public static class S3Env
+{
+    private static readonly Lazy<bool> s_init = new(() =>
+    {
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "testing");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "testing");
+        Environment.SetEnvironmentVariable("AWS_REGION", "us-east-1");
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+        var file = Path.Combine(Path.GetTempPath(), $"dataprep-test-aws-{Environment.ProcessId}.ini");
+        File.WriteAllText(file, "[s3rver]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n\n[wrong]\naws_access_key_id = AKIANOTAREALKEY00000\naws_secret_access_key = not-the-secret\n");
+        Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", file);
+        DataPrep.S3.S3Support.Register();
+        return true;
+    });
+
+    public static void Ensure() => _ = s_init.Value;
+
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    /// <summary>Waits until something answers HTTP on the port.</summary>
+    public static void WaitForHttp(int port, Process process, string name, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"{name} exited with code {process.ExitCode} before answering on port {port}.");
+            try
+            {
+                using var r = http.GetAsync($"http://127.0.0.1:{port}/").GetAwaiter().GetResult();
+                return;
+            }
+            catch (Exception) { Thread.Sleep(100); }
+        }
+        throw new TimeoutException($"{name} did not answer on 127.0.0.1:{port} within {timeout.TotalSeconds} s.");
+    }
+}
+
+/// <summary>A real S3 server on 127.0.0.1 started for a test collection and stopped after it.</summary>
+public abstract class S3ServerFixture : IDisposable
+{
+    private readonly Process _process;
+
+    protected S3ServerFixture(string name, string file, IEnumerable<string> args, string? workingDirectory = null)
+    {
+        S3Env.Ensure();
+        Port = S3Env.FreePort();
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? Paths.Repo };
+        foreach (var a in args) psi.ArgumentList.Add(a.Replace("{port}", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        S3Env.WaitForHttp(Port, _process, name, TimeSpan.FromSeconds(60));
+    }
+
+    public int Port { get; }
+
+    public string Endpoint => $"http://127.0.0.1:{Port}";
+
+    /// <summary>The profile whose credentials the server accepts (null: the environment's).</summary>
+    public virtual string? Profile => null;
+
+    public IAmazonS3 Client(string? endpoint = null)
+    {
+        var config = new AmazonS3Config { ServiceURL = endpoint ?? Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" };
+        return Profile is null ? new AmazonS3Client(config) : new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), config);
+    }
+
+    public string NewBucket(string stem)
+    {
+        var name = $"{stem}-{Guid.NewGuid():N}"[..Math.Min(40, stem.Length + 33)].ToLowerInvariant();
+        using var c = Client();
+        c.PutBucketAsync(new PutBucketRequest { BucketName = name }).GetAwaiter().GetResult();
+        return name;
+    }
+
+    public void Dispose()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>moto's S3 server (<c>moto_server -H 127.0.0.1 -p PORT</c>); in memory, so one per test collection.</summary>
+public sealed class MotoServer : S3ServerFixture
+{
+    public MotoServer() : base("moto_server", Find(out var args), args) { }
+
+    private static string Find(out string[] args)
+    {
+        args = ["-H", "127.0.0.1", "-p", "{port}"];
+        var home = Environment.GetEnvironmentVariable("HOME") ?? "/root";
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append(Path.Combine(home, ".pyenv", "shims")))
+        {
+            var candidate = Path.Combine(dir, "moto_server");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new InvalidOperationException("moto_server was not found (PATH, ~/.pyenv/shims). The S3 tests run against moto's S3 server: install it with  pip install 'moto[server]'  (Python 3.9+), then run the tests again.");
+    }
+}
+
+/// <summary>The npm package s3rver (pinned in package.json; tools/test.sh runs npm ci), persisting to a temp folder.</summary>
+public sealed class S3rverServer : S3ServerFixture
+{
+    public const string Bucket = "s3rver-bucket";
+    private static readonly string s_dir = Path.Combine(Path.GetTempPath(), $"dataprep-s3rver-{Guid.NewGuid():N}");
+
+    public S3rverServer() : base("s3rver", "node", [Script(), "-d", Dir(), "-a", "127.0.0.1", "-p", "{port}", "-s", "--configure-bucket", Bucket]) { }
+
+    public override string? Profile => "s3rver";
+
+    private static string Dir()
+    {
+        Directory.CreateDirectory(s_dir);
+        return s_dir;
+    }
+
+    private static string Script()
+    {
+        var script = Path.Combine(Paths.Repo, "node_modules", "s3rver", "bin", "s3rver.js");
+        return File.Exists(script) ? script : throw new InvalidOperationException($"s3rver is not installed ({script} is missing): run  npm ci  in {Paths.Repo} (tools/test.sh does).");
+    }
+}
+
+[CollectionDefinition("moto")]
+public sealed class MotoCollection : ICollectionFixture<MotoServer>;
+
+[CollectionDefinition("s3rver")]
+public sealed class S3rverCollection : ICollectionFixture<S3rverServer>;
