@@ -54,9 +54,10 @@ public static class ConvertRunner
         var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
+        SpillFolder.CheckSpace(options, context.Inputs);
 
         var split = new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null);
+            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
         // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
         IPipelineStage[] stages = options.KeepsColumns
             ? [split, new SelectColumnsStage(options)]

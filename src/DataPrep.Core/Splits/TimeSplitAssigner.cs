@@ -133,6 +133,9 @@ public sealed class TimeSplitAssigner : ISplitAssigner
     }
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => [_timeIndex];
+
+    /// <inheritdoc />
     public void Bind(Schema input) => _timeIndex = Resolve(input);
 
     private int Resolve(Schema input)
