@@ -28,6 +28,11 @@ internal sealed class SplitSpill : IDisposable
     // Rows whose id does not encode (source, row) — ids from a key column — keep their origin explicitly.
     private readonly List<(int Start, int[] Sources, long[] Rows)> _origins = [];
 
+    private static int s_runs;
+
+    /// <summary>How many runs in this process spilled (for tests that must know the spill path ran).</summary>
+    internal static int Runs => Volatile.Read(ref s_runs);
+
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget)
     {
         _stage = stage;
@@ -38,6 +43,7 @@ internal sealed class SplitSpill : IDisposable
         _budget = budget;
         foreach (int k in _keys) _keyColumns[k] = [];
         _writer = new BatchSpillWriter(folder.NewFile("input.spill"));
+        Interlocked.Increment(ref s_runs);
     }
 
     public void Add(RecordBatch batch)
