@@ -239,18 +239,22 @@ internal static class BatchSize
     /// <summary>Approximate managed bytes held by a batch (arrays, strings, row info).</summary>
     public static long Estimate(RecordBatch batch)
     {
-        long n = batch.RowCount;
-        long bytes = n * 20; // row ids, sources, source rows
+        // Arrays may be longer than the batch (builders hand over their buffers): count what is allocated.
+        var rows = batch.Rows;
+        long bytes = 8L * rows.RowIds.Length + 4L * rows.Sources.Length + 8L * rows.SourceRows.Length;
         foreach (var c in batch.Columns)
         {
-            bytes += c.Nulls is null ? 0 : n;
+            bytes += c.Nulls?.Length ?? 0;
             bytes += c switch
             {
-                SparseColumn s => 4 * (n + 1) + 12L * s.RowOffsets[c.Length],
+                SparseColumn s => 4L * s.RowOffsets.Length + 4L * s.Indices.Length + 8L * s.Values.Length,
                 StringColumn s => StringBytes(s.Values, c.Length),
-                BooleanColumn => n,
+                BooleanColumn b => b.Values.Length,
                 BinaryColumn b => BinaryBytes(b.Values, c.Length),
-                _ => 8 * n,
+                Float64Column d => 8L * d.Values.Length,
+                Int64Column l => 8L * l.Values.Length,
+                TimestampColumn t => 8L * t.Values.Length,
+                _ => 8L * c.Length,
             };
         }
         return bytes;

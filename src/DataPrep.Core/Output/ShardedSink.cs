@@ -308,7 +308,7 @@ public sealed class ShardedSink : IRecordSink
             var report = new SplitReport();
             var store = _sink._store;
             var ct = _cancellationToken;
-            StringBuilder? lineage = null;
+            LineageBuffer? lineage = null;
             Stream? lineageStream = _sink._lineage ? await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false) : null;
             int shard = -1;
             long shardRows = 0, shardBytes = 0, record = 0;
@@ -330,10 +330,10 @@ public sealed class ShardedSink : IRecordSink
                 // The header is known with the first chunk: group and time columns come with group/time splits.
                 if (_sink._lineage && lineage is null)
                 {
-                    lineage = new StringBuilder("row_id,source,source_row,shard,record,content_hash");
+                    lineage = new LineageBuffer().Append("row_id,source,source_row,shard,record,content_hash");
                     if (p.Rows.GroupKeys is not null) lineage.Append(",group");
                     if (p.Rows.Times is not null) lineage.Append(",time");
-                    lineage.Append('\n');
+                    lineage.Append((byte)'\n');
                 }
                 var c = p.Chunk;
                 int from = 0, prev = 0;
@@ -358,11 +358,11 @@ public sealed class ShardedSink : IRecordSink
                     }
                     if (lineage is not null)
                     {
-                        lineage.Append(p.Rows.RowIds[k]).Append(',').Append(p.Rows.Sources[k]).Append(',').Append(p.Rows.SourceRows[k])
-                            .Append(',').Append(shard).Append(',').Append(shardRows).Append(',').Append(CultureInfo.InvariantCulture, $"{c.Hashes[k]:x16}");
-                        if (p.Rows.GroupKeys is { } groups) lineage.Append(',').Append(CsvField(groups[k]));
-                        if (p.Rows.Times is { } times) lineage.Append(',').Append(times[k] == long.MinValue ? "" : new DateTime(times[k], DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture));
-                        lineage.Append('\n');
+                        lineage.Append(p.Rows.RowIds[k]).Append((byte)',').Append(p.Rows.Sources[k]).Append((byte)',').Append(p.Rows.SourceRows[k])
+                            .Append((byte)',').Append(shard).Append((byte)',').Append(shardRows).Append((byte)',').AppendHex16(c.Hashes[k]);
+                        if (p.Rows.GroupKeys is { } groups) lineage.Append((byte)',').Append(CsvField(groups[k]));
+                        if (p.Rows.Times is { } times) lineage.Append((byte)',').AppendTime(times[k]);
+                        lineage.Append((byte)'\n');
                     }
                     shardRows++;
                     shardBytes += size;
@@ -372,15 +372,15 @@ public sealed class ShardedSink : IRecordSink
                 report.Rows += c.RecordEnds.Length;
                 if (lineage is not null && lineage.Length > 1 << 20)
                 {
-                    await lineageStream!.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), ct).ConfigureAwait(false);
+                    await lineageStream!.WriteAsync(lineage.Memory, ct).ConfigureAwait(false);
                     lineage.Clear();
                 }
             }
             await CloseShardAsync().ConfigureAwait(false);
             if (lineageStream is not null)
             {
-                lineage ??= new StringBuilder("row_id,source,source_row,shard,record,content_hash\n");
-                await lineageStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), ct).ConfigureAwait(false);
+                lineage ??= new LineageBuffer().Append("row_id,source,source_row,shard,record,content_hash\n");
+                await lineageStream.WriteAsync(lineage.Memory, ct).ConfigureAwait(false);
                 await lineageStream.DisposeAsync().ConfigureAwait(false);
                 report.Lineage = $"_dataprep/lineage/{_name}.csv";
             }

@@ -23,7 +23,8 @@ internal sealed class SplitSpill : IDisposable
     private readonly int _batchRows;
     private readonly long _budget;
     private readonly BatchSpillWriter _writer;
-    private readonly List<long> _rowIds = [];
+    private readonly List<long[]> _rowIds = [];
+    private int _count;
     private readonly Dictionary<int, List<Column>> _keyColumns = [];
     // Rows whose id does not encode (source, row) — ids from a key column — keep their origin explicitly.
     private readonly List<(int Start, int[] Sources, long[] Rows)> _origins = [];
@@ -52,11 +53,14 @@ internal sealed class SplitSpill : IDisposable
         var rows = batch.Rows;
         bool encoded = true;
         for (int i = 0; i < n && encoded; i++) encoded = rows.RowIds[i] == RowInfo.MakeRowId(rows.Sources[i], rows.SourceRows[i]);
-        if (!encoded) _origins.Add((_rowIds.Count, rows.Sources.AsSpan(0, n).ToArray(), rows.SourceRows.AsSpan(0, n).ToArray()));
-        _rowIds.AddRange(rows.RowIds.AsSpan(0, n));
+        if (!encoded) _origins.Add((_count, rows.Sources.AsSpan(0, n).ToArray(), rows.SourceRows.AsSpan(0, n).ToArray()));
+        _rowIds.Add(rows.RowIds.AsSpan(0, n).ToArray());
+        _count += n;
         foreach (int k in _keys) _keyColumns[k].Add(batch.Columns[k]);
         _writer.Write(batch);
     }
+
+    private long[]? _ids;
 
     private (int, long) Origin(int position)
     {
@@ -64,7 +68,7 @@ internal sealed class SplitSpill : IDisposable
         {
             if (position >= start && position < start + sources.Length) return (sources[position - start], rows[position - start]);
         }
-        long id = _rowIds[position];
+        long id = _ids![position];
         return ((int)(id >> 40), id & ((1L << 40) - 1));
     }
 
@@ -72,18 +76,24 @@ internal sealed class SplitSpill : IDisposable
     {
         _writer.Dispose();
         long spillBytes = new FileInfo(_writer.Path).Length;
-        var ids = _rowIds.ToArray();
+        // Row ids in one array (8 bytes a row): the only per-row data besides key columns held through pass 1.
+        var ids = _ids = new long[_count];
+        for (int b = 0, at = 0; b < _rowIds.Count; at += _rowIds[b].Length, b++) _rowIds[b].CopyTo(ids, at);
+        _rowIds.Clear();
         int count = ids.Length;
         context.OnProgress("split", 0, count);
-        var input = new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
+        SplitInput? input = new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
             ? Column.Concat(parts)
             : throw new InvalidOperationException($"The assigner read column {k}, which it did not declare in KeyColumns."), Origin);
-        var assignment = assigner.Assign(input, context);
+        SplitAssignment? assignment = assigner.Assign(input, context);
+        input = null;
         _keyColumns.Clear();
         var tags = assignment.Tags;
         var folds = assignment.Folds;
+        var order = assignment.Order;
+        assignment = null;
         context.ExpectedRows = tags.LongCount(t => t != SplitTag.None);
-        var order = assignment.Order ?? (shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : null);
+        order ??= shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : null;
 
         // Rank of each row within its channel (−1: dropped), in output order.
         var channels = SplitStage.Channels(tags, folds);
@@ -99,10 +109,10 @@ internal sealed class SplitSpill : IDisposable
             channel[p] = (short)c;
             rank[p] = sizes[c]++;
         }
+        // Iterator locals live as long as the iterator: drop what pass 2 does not need.
         order = null;
         ids = null;
-        _rowIds.Clear();
-        _rowIds.TrimExcess();
+        _ids = null;
 
         // Buckets of a whole number of output batches, each about an eighth of the budget.
         long rowBytes = Math.Max(1, spillBytes / Math.Max(1, count));
