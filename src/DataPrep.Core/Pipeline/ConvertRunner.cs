@@ -232,12 +232,15 @@ public static class ConvertRunner
         var clean = InputFiles.Expand(options.Inputs);
         var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. InputFiles.Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
-        var sourceOptions = options.Source with { Threads = options.Threads };
+        var needed = ColumnPruning.Needed(options);
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
+        var opened = new List<Schema>();
         foreach (var s in sources)
         {
-            schemas.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+            opened.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+            schemas.Add(ColumnPruning.Prune(opened[^1], needed));
             if (s is LibSvmSource { QidTokensIgnored: > 0 } libsvm)
             {
                 context.Report.Warnings.Add($"{libsvm.Description}: ignored {libsvm.QidTokensIgnored:N0} qid: tokens (query groups of ranking data are not used).");
@@ -246,7 +249,7 @@ public static class ConvertRunner
         context.Inputs.AddRange(paths);
         context.Fingerprints = Task.Run(() => paths.Select(InputFingerprint.Of).ToList(), cancellationToken);
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
-        var widened = sources.Select((s, i) => schemas[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
+        var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened);
     }
 
