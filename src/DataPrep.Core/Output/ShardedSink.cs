@@ -27,7 +27,8 @@ public sealed class ShardedSink : IRecordSink
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
     private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<string, long>?> _labels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<long, long>?> _labels = new(StringComparer.Ordinal);
+    private bool _lastLabelIsFloat;
     private RunContext? _context;
     private FormatInfo? _info;
     private byte[]? _header;
@@ -105,17 +106,30 @@ public sealed class ShardedSink : IRecordSink
         if (!_hasLabel) return;
         if (!_labels.TryGetValue(tag, out var counts)) _labels[tag] = counts = [];
         if (counts is null) return;
+        // Counted by value (integers) or bit pattern (integral doubles) and named at commit: no string per row.
         var label = batch.Columns[0];
+        _lastLabelIsFloat = label is Float64Column;
         for (int r = start; r < start + count; r++)
         {
-            string key;
-            if (label is Int64Column l) key = l.Values[r].ToString(CultureInfo.InvariantCulture);
-            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = d.Values[r].ToString("R", CultureInfo.InvariantCulture);
+            long key;
+            if (label is Int64Column l) key = l.Values[r];
+            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = BitConverter.DoubleToInt64Bits(d.Values[r]);
             else { _labels[tag] = null; return; }
-            counts[key] = counts.GetValueOrDefault(key) + 1;
+            ref long n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, key, out _);
+            n++;
             // A regression target has no useful distribution; stop counting.
             if (counts.Count > 1000) { _labels[tag] = null; return; }
         }
+    }
+
+    /// <summary>The label distribution of a split with the values as text (integers invariant, doubles round-trip).</summary>
+    private Dictionary<string, long>? LabelCounts(string tag)
+    {
+        if (_labels.GetValueOrDefault(tag) is not { } counts) return null;
+        bool floats = _lastLabelIsFloat;
+        return counts.ToDictionary(
+            kv => floats ? BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture) : kv.Key.ToString(CultureInfo.InvariantCulture),
+            kv => kv.Value, StringComparer.Ordinal);
     }
 
     /// <inheritdoc />
@@ -132,7 +146,7 @@ public sealed class ShardedSink : IRecordSink
         {
             report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
             report.Format = _info;
-            if (_labels.GetValueOrDefault(tag) is { } counts)
+            if (LabelCounts(tag) is { } counts)
             {
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
             }
