@@ -113,7 +113,7 @@ public sealed class ShardedSink : IRecordSink
         {
             long key;
             if (label is Int64Column l) key = l.Values[r];
-            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = BitConverter.DoubleToInt64Bits(d.Values[r]);
+            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = BitConverter.DoubleToInt64Bits(d.Values[r] + 0.0); // −0 counts as 0 (their names compare equal)
             else { _labels[tag] = null; return; }
             ref long n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, key, out _);
             n++;
