@@ -31,6 +31,9 @@ internal sealed class SplitSpill : IDisposable
 
     private static int s_runs;
 
+    /// <summary>Bounds the heap while this spill runs.</summary>
+    public MemoryGovernor Governor { get; }
+
     /// <summary>How many runs in this process spilled (for tests that must know the spill path ran).</summary>
     internal static int Runs => Volatile.Read(ref s_runs);
 
@@ -42,6 +45,7 @@ internal sealed class SplitSpill : IDisposable
         _keys = keys.Distinct().ToArray();
         _batchRows = batchRows;
         _budget = budget;
+        Governor = new MemoryGovernor(budget);
         foreach (int k in _keys) _keyColumns[k] = [];
         _writer = new BatchSpillWriter(folder.NewFile("input.spill"));
         Interlocked.Increment(ref s_runs);
@@ -75,6 +79,7 @@ internal sealed class SplitSpill : IDisposable
     public IEnumerable<RecordBatch> Emit(ISplitAssigner assigner, ulong seed, bool shuffle, RunContext context, CancellationToken cancellationToken)
     {
         _writer.Dispose();
+        TraceMemory("pass 1 done");
         long spillBytes = new FileInfo(_writer.Path).Length;
         // Row ids in one array (8 bytes a row): the only per-row data besides key columns held through pass 1.
         var ids = _ids = new long[_count];
@@ -93,9 +98,13 @@ internal sealed class SplitSpill : IDisposable
         var order = assignment.Order;
         assignment = null;
         context.ExpectedRows = tags.LongCount(t => t != SplitTag.None);
+        TraceMemory("assigned");
+        Governor.Check();
         order ??= shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : null;
+        TraceMemory("ordered");
 
         // Rank of each row within its channel (−1: dropped), in output order.
+        Governor.Check();
         var channels = SplitStage.Channels(tags, folds);
         var channelOf = new Dictionary<(SplitTag, short), int>();
         for (int c = 0; c < channels.Count; c++) channelOf[channels[c]] = c;
@@ -137,6 +146,7 @@ internal sealed class SplitSpill : IDisposable
         }
         channel = null!;
         rank = null!;
+        TraceMemory("partitioned");
 
         long emitted = 0;
         for (int c = 0; c < channels.Count; c++)
@@ -163,6 +173,7 @@ internal sealed class SplitSpill : IDisposable
                 for (int start = 0; start < n; start += _batchRows)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    Governor.Check();
                     int m = Math.Min(_batchRows, n - start);
                     var p = part.AsSpan(start, m).ToArray();
                     var r = row.AsSpan(start, m).ToArray();
@@ -185,6 +196,7 @@ internal sealed class SplitSpill : IDisposable
                 }
             }
         }
+        TraceMemory("emitted");
         context.OnProgress("split", count, count);
     }
 
@@ -196,6 +208,7 @@ internal sealed class SplitSpill : IDisposable
         while (!reader.AtEnd)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            Governor.Check();
             var batch = reader.Read();
             int n = batch.RowCount;
             if (_stage.HasLineage)
@@ -229,4 +242,17 @@ internal sealed class SplitSpill : IDisposable
     }
 
     public void Dispose() => _writer.Dispose();
+
+    private static readonly bool s_trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1";
+
+    /// <summary>DATAPREP_TRACE=1: managed heap and the process's peak RSS (VmHWM) at a phase boundary.</summary>
+    private static void TraceMemory(string phase)
+    {
+        if (!s_trace) return;
+        string hwm = "?";
+        try { hwm = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?"; }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        Console.Error.WriteLine($"trace: split {phase}: managed heap {GC.GetTotalMemory(false) >> 20} MiB, peak RSS {hwm}");
+    }
 }

@@ -181,17 +181,21 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         long bytes = 0;
         using var folder = new SpillFolder(memory?.EffectiveTempDirectory ?? Path.GetTempPath());
         SplitSpill? spilling = null;
+        // With an explicit budget the heap is kept near it from the first batch (see MemoryGovernor).
+        MemoryGovernor? governor = memory?.Budget is { } budget ? new MemoryGovernor(budget) : null;
         try
         {
             await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 schema = b.Schema;
-                if (spilling is not null) { spilling.Add(b); continue; }
+                if (spilling is not null) { spilling.Add(b); governor!.Check(); continue; }
                 batches.Add(b);
+                governor?.Check();
                 bytes += BatchSize.Estimate(b);
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget);
+                    governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();
                     Spilled = true;
