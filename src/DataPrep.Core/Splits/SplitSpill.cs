@@ -79,6 +79,7 @@ internal sealed class SplitSpill : IDisposable
     public IEnumerable<RecordBatch> Emit(ISplitAssigner assigner, ulong seed, bool shuffle, RunContext context, CancellationToken cancellationToken)
     {
         _writer.Dispose();
+        Governor.Release();
         TraceMemory("pass 1 done");
         long spillBytes = new FileInfo(_writer.Path).Length;
         // Row ids in one array (8 bytes a row): the only per-row data besides key columns held through pass 1.
@@ -98,13 +99,12 @@ internal sealed class SplitSpill : IDisposable
         var order = assignment.Order;
         assignment = null;
         context.ExpectedRows = tags.LongCount(t => t != SplitTag.None);
+        Governor.Release();
         TraceMemory("assigned");
-        Governor.Check();
         order ??= shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : null;
         TraceMemory("ordered");
 
         // Rank of each row within its channel (−1: dropped), in output order.
-        Governor.Check();
         var channels = SplitStage.Channels(tags, folds);
         var channelOf = new Dictionary<(SplitTag, short), int>();
         for (int c = 0; c < channels.Count; c++) channelOf[channels[c]] = c;
@@ -122,6 +122,7 @@ internal sealed class SplitSpill : IDisposable
         order = null;
         ids = null;
         _ids = null;
+        Governor.Release();
 
         // Buckets of a whole number of output batches, each about an eighth of the budget.
         long rowBytes = Math.Max(1, spillBytes / Math.Max(1, count));
@@ -146,6 +147,7 @@ internal sealed class SplitSpill : IDisposable
         }
         channel = null!;
         rank = null!;
+        Governor.Release();
         TraceMemory("partitioned");
 
         long emitted = 0;
