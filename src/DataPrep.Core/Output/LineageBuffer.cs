@@ -48,13 +48,46 @@ internal sealed class LineageBuffer
         return this;
     }
 
-    /// <summary>UTC ticks as <c>yyyy-MM-ddTHH:mm:ss.FFFFFFFZ</c>, nothing for <see cref="long.MinValue"/> (no time).</summary>
+    /// <summary>
+    /// UTC ticks as <c>yyyy-MM-ddTHH:mm:ss.FFFFFFFZ</c> (fraction without trailing zeros, no period when it is
+    /// zero), nothing for <see cref="long.MinValue"/> (no time). Hand-written: the custom-format path of
+    /// <c>DateTime.TryFormat</c> re-parses the pattern per call and was most of the lineage writer's time.
+    /// </summary>
     public LineageBuffer AppendTime(long utcTicks)
     {
         if (utcTicks == long.MinValue) return this;
-        new DateTime(utcTicks, DateTimeKind.Utc).TryFormat(Free(64), out int n, "yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture);
+        var t = new DateTime(utcTicks, DateTimeKind.Utc);
+        var span = Free(28);
+        t.Deconstruct(out int year, out int month, out int day);
+        Digits(span, 0, year, 4);
+        span[4] = (byte)'-';
+        Digits(span, 5, month, 2);
+        span[7] = (byte)'-';
+        Digits(span, 8, day, 2);
+        span[10] = (byte)'T';
+        Digits(span, 11, t.Hour, 2);
+        span[13] = (byte)':';
+        Digits(span, 14, t.Minute, 2);
+        span[16] = (byte)':';
+        Digits(span, 17, t.Second, 2);
+        int n = 19;
+        int fraction = (int)(utcTicks % TimeSpan.TicksPerSecond);
+        if (fraction != 0)
+        {
+            int digits = 7;
+            while (fraction % 10 == 0) { fraction /= 10; digits--; }
+            span[n++] = (byte)'.';
+            Digits(span, n, fraction, digits);
+            n += digits;
+        }
+        span[n++] = (byte)'Z';
         Length += n;
         return this;
+    }
+
+    private static void Digits(Span<byte> span, int at, int value, int width)
+    {
+        for (int i = at + width - 1; i >= at; i--) { span[i] = (byte)('0' + value % 10); value /= 10; }
     }
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
