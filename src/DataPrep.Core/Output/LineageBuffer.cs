@@ -36,8 +36,9 @@ internal sealed class LineageBuffer
 
     public LineageBuffer AppendHex16(ulong value)
     {
-        value.TryFormat(Free(16), out int n, "x16", CultureInfo.InvariantCulture);
-        Length += n;
+        var span = Free(16);
+        for (int i = 15; i >= 0; i--, value >>= 4) span[i] = (byte)"0123456789abcdef"[(int)(value & 0xF)];
+        Length += 16;
         return this;
     }
 
