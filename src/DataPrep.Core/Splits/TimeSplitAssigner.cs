@@ -426,6 +426,19 @@ public sealed class TimeSplitAssigner : ISplitAssigner
             }
         }
 
+        // Data that is already in time order (logs, event tables) keeps its order: nothing to sort.
+        if (byId is null)
+        {
+            bool ascending = true;
+            for (int i = 1; i < n && ascending; i++) ascending = ticks[i] >= ticks[i - 1];
+            if (ascending)
+            {
+                var identity = new int[n];
+                for (int i = 0; i < n; i++) identity[i] = i;
+                return (ticks.ToArray(), identity);
+            }
+        }
+
         var counts = new Dictionary<long, int>();
         int limit = Math.Max(1024, n / 8);
         foreach (long t in ticks)
