@@ -19,6 +19,9 @@ async function connect(threads) {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   await conn.run(`SET threads=${Number(threads)}`);
+  // W3 (bench/scale.sh): the same job under a memory cap, spilling to a temp directory.
+  if (process.env.DUCKDB_MEMORY_LIMIT) await conn.run(`SET memory_limit=${sqlString(process.env.DUCKDB_MEMORY_LIMIT)}`);
+  if (process.env.DUCKDB_TEMP_DIRECTORY) await conn.run(`SET temp_directory=${sqlString(process.env.DUCKDB_TEMP_DIRECTORY)}`);
   return conn;
 }
 

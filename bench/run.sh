@@ -338,6 +338,15 @@ if [[ $SKIP_DUCKDB != 1 && $DUCK_STATUS != ok ]]; then
   echo "run.sh: DuckDB ${DUCK_STATUS^^}: $DUCK_NOTE" >&2
   status=1
 fi
+
+# ---------------------------------------------------------------- 8. W2 and W3 (issue 8)
+# bench/scale.sh appends its tables to the same report; BENCH_SKIP_SCALE=1 runs W1 only.
+if [[ ${BENCH_SKIP_SCALE:-0} != 1 ]]; then
+  W1_MBPS=""
+  [[ -z $DPR_STATS ]] || W1_MBPS=$(awk -v w="${DPR_STATS%% *}" -v b="$INPUT_BYTES" 'BEGIN{printf "%.2f", b/1e6/w}')
+  BENCH_RESULTS="$RESULTS" BENCH_W1_MBPS="$W1_MBPS" bash "$BENCH/scale.sh" || status=1
+fi
+
 # The image workload (DataPrep vs ImageMagick) is opt-in: BENCH_IMAGES_RUN=1 bash bench/run.sh
 if [[ ${BENCH_IMAGES_RUN:-0} == 1 ]]; then
   bash "$BENCH/images.sh" || status=1

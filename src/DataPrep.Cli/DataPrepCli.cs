@@ -152,6 +152,8 @@ public static class DataPrepCli
         var shardRows = new Option<long>("--shard-rows") { Description = "Start a new shard after this many rows." };
         var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
+        var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
+        var temp = new Option<string>("--temp") { Description = "Folder for spill files (default: the system temp folder); a run folder inside it is removed at the end, also on failure or Ctrl-C." };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
         var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr), libsvm, deepar (JSON Lines per series; needs --split time and --series), or csv-header / jsonl (every column kept as it is, so input lists such as audio paths stay lists); images, recordio-image or augmented-manifest for an image folder (one subfolder per class) or an input list of images.", DefaultValueFactory = _ => "csv" };
         var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
@@ -162,7 +164,7 @@ public static class DataPrepCli
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
         var s3 = new S3Flags();
         s3.AddTo(cmd);
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat, memory, temp }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -226,6 +228,7 @@ public static class DataPrepCli
                 Overwrite = r.GetValue(io.Overwrite),
                 Threads = r.GetValue(io.Threads),
                 Lineage = !r.GetValue(noLineage),
+                Memory = new MemoryOptions(r.GetValue(memory) is { } m ? MemoryOptions.ParseSize(m) : null, r.GetValue(temp)),
                 Format = OptionParsing.ParseFormat(r.GetValue(format)!),
                 RecordIO = new RecordIOOptions(
                     OptionParsing.ParseTensorType(r.GetValue(dtype)!, "--dtype"),

@@ -214,6 +214,12 @@ public sealed class ParquetSource : IRecordSource
             plans[i] = ParquetColumnPlan.Create(data, requested, _path);
             fields[i] = new Field(f.Name, plans[i].Kind);
         }
+        // Columns the run does not use are never read (a columnar file makes that free).
+        if (_options.OnlyColumns is { } only && fields.Any(f => only.Contains(f.Name)) && !fields.All(f => only.Contains(f.Name)))
+        {
+            var keep = Enumerable.Range(0, fields.Length).Where(i => only.Contains(fields[i].Name)).ToArray();
+            return (new Schema(keep.Select(i => fields[i]).ToList()), keep.Select(i => plans[i]).ToArray());
+        }
         return (new Schema(fields), plans);
     }
 

@@ -64,26 +64,95 @@ public sealed class EncodeStage : IPipelineStage
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// When nothing has to be learned from data (numeric label and features, no fill:mean, no categories),
+    /// batches stream straight through. Otherwise all batches are held until train has been seen; beyond a
+    /// quarter of the memory budget they go to a spill file and only the columns the fit reads stay in memory.
+    /// </remarks>
     public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var plan = _plan ?? throw new InvalidOperationException("Bind first.");
-        var batches = new List<RecordBatch>();
-        await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false)) batches.Add(b);
-        if (_fitted is null)
+        if (_fitted is null && FitColumns(plan, _options) is { Count: 0 }) _fitted = Fit(plan, [], _options);
+        if (_fitted is not null)
         {
+            context.Report.Encoding = _fitted;
+            var streamed = OutputSchema(plan, _fitted);
+            await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false)) yield return Encode(plan, _fitted, streamed, b, context);
+            yield break;
+        }
+        var keep = FitColumns(plan, _options);
+        var batches = new List<RecordBatch>();
+        long bytes = 0, threshold = _options.Memory.EncodeThreshold;
+        using var folder = new SpillFolder(_options.Memory.EffectiveTempDirectory);
+        BatchSpillWriter? spill = null;
+        Schema? inputSchema = null;
+        try
+        {
+            await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                inputSchema = b.Schema;
+                if (spill is null)
+                {
+                    bytes += BatchSize.Estimate(b);
+                    batches.Add(b);
+                    if (bytes <= threshold) continue;
+                    spill = new BatchSpillWriter(folder.NewFile("encode.spill"));
+                    for (int i = 0; i < batches.Count; i++) { spill.Write(batches[i]); batches[i] = Skeleton(batches[i], keep); }
+                    continue;
+                }
+                spill.Write(b);
+                batches.Add(Skeleton(b, keep));
+            }
             _fitted = Fit(plan, batches, _options);
             foreach (var (name, classes) in UnseenLabels(plan, batches, _fitted))
             {
                 context.Report.Warnings.Add($"Label classes {string.Join(", ", classes.Take(5).Select(c => $"'{c}'"))} of split {name} never occur in train; their rows get the reserved class id {_fitted.Label!.Classes!.Count}.");
             }
+            context.Report.Encoding = _fitted;
+            var schema = OutputSchema(plan, _fitted);
+            if (spill is null)
+            {
+                foreach (var batch in batches)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return Encode(plan, _fitted, schema, batch, context);
+                }
+                yield break;
+            }
+            spill.Dispose();
+            batches.Clear();
+            using var reader = new BatchSpillReader(spill.Path, inputSchema!);
+            while (!reader.AtEnd)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return Encode(plan, _fitted, schema, reader.Read(), context);
+            }
         }
-        context.Report.Encoding = _fitted;
-        var schema = OutputSchema(plan, _fitted);
-        foreach (var batch in batches)
+        finally
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return Encode(plan, _fitted, schema, batch, context);
+            spill?.Dispose();
         }
+    }
+
+    /// <summary>The input columns <see cref="Fit"/> reads: a text label, categories, and columns filled with their mean.</summary>
+    private static HashSet<int> FitColumns(ColumnPlan plan, ConvertOptions options)
+    {
+        var keep = new HashSet<int>();
+        if (plan.LabelIndex >= 0 && plan.Input[plan.LabelIndex].Kind == ColumnKind.String) keep.Add(plan.LabelIndex);
+        bool fillMean = options.Missing == MissingPolicy.Fill && string.Equals(options.FillValue, "mean", StringComparison.OrdinalIgnoreCase);
+        foreach (var (i, enc) in plan.Features)
+        {
+            if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot || fillMean) keep.Add(i);
+        }
+        return keep;
+    }
+
+    /// <summary>A batch reduced to the columns the fit reads and the split tags; the rest was spilled.</summary>
+    private static RecordBatch Skeleton(RecordBatch b, HashSet<int> keep)
+    {
+        var cols = new Column[b.Columns.Count];
+        for (int c = 0; c < cols.Length; c++) cols[c] = keep.Contains(c) ? b.Columns[c] : new SpilledColumn(b.Columns[c].Kind, b.RowCount);
+        return new RecordBatch(b.Schema, cols, b.RowCount, new RowInfo([], [], [], b.Rows.Splits));
     }
 
     private static bool IsTrain(RecordBatch b, int r) => b.Rows.Splits is null || b.Rows.Splits[r] == SplitTag.Train;

@@ -16,4 +16,15 @@ public static class OutputExtensions
 
     /// <summary>Worker threads (0: all cores). The output bytes do not depend on it.</summary>
     public static DataPrepBuilder Threads(this DataPrepBuilder b, int threads) => b.With(o => o with { Threads = threads });
+
+    /// <summary>
+    /// Memory budget in bytes (e.g. <c>512L &lt;&lt; 20</c>) and optionally the folder for spill files. Beyond the
+    /// budget the split spills to temp files; the output bytes do not depend on it.
+    /// </summary>
+    public static DataPrepBuilder Memory(this DataPrepBuilder b, long bytes, string? tempDirectory = null)
+        => b.With(o => o with { Memory = new MemoryOptions(bytes, tempDirectory ?? o.Memory.TempDirectory) });
+
+    /// <summary>Memory budget as text (<c>"512MB"</c>, <c>"4GB"</c>) and optionally the folder for spill files.</summary>
+    public static DataPrepBuilder Memory(this DataPrepBuilder b, string size, string? tempDirectory = null)
+        => b.Memory(MemoryOptions.ParseSize(size), tempDirectory);
 }

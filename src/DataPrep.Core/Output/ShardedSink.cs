@@ -27,7 +27,8 @@ public sealed class ShardedSink : IRecordSink
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
     private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<string, long>?> _labels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<long, long>?> _labels = new(StringComparer.Ordinal);
+    private bool _lastLabelIsFloat;
     private RunContext? _context;
     private FormatInfo? _info;
     private byte[]? _header;
@@ -105,17 +106,30 @@ public sealed class ShardedSink : IRecordSink
         if (!_hasLabel) return;
         if (!_labels.TryGetValue(tag, out var counts)) _labels[tag] = counts = [];
         if (counts is null) return;
+        // Counted by value (integers) or bit pattern (integral doubles) and named at commit: no string per row.
         var label = batch.Columns[0];
+        _lastLabelIsFloat = label is Float64Column;
         for (int r = start; r < start + count; r++)
         {
-            string key;
-            if (label is Int64Column l) key = l.Values[r].ToString(CultureInfo.InvariantCulture);
-            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = d.Values[r].ToString("R", CultureInfo.InvariantCulture);
+            long key;
+            if (label is Int64Column l) key = l.Values[r];
+            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = BitConverter.DoubleToInt64Bits(d.Values[r] + 0.0); // −0 counts as 0 (their names compare equal)
             else { _labels[tag] = null; return; }
-            counts[key] = counts.GetValueOrDefault(key) + 1;
+            ref long n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, key, out _);
+            n++;
             // A regression target has no useful distribution; stop counting.
             if (counts.Count > 1000) { _labels[tag] = null; return; }
         }
+    }
+
+    /// <summary>The label distribution of a split with the values as text (integers invariant, doubles round-trip).</summary>
+    private Dictionary<string, long>? LabelCounts(string tag)
+    {
+        if (_labels.GetValueOrDefault(tag) is not { } counts) return null;
+        bool floats = _lastLabelIsFloat;
+        return counts.ToDictionary(
+            kv => floats ? BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture) : kv.Key.ToString(CultureInfo.InvariantCulture),
+            kv => kv.Value, StringComparer.Ordinal);
     }
 
     /// <inheritdoc />
@@ -132,7 +146,7 @@ public sealed class ShardedSink : IRecordSink
         {
             report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
             report.Format = _info;
-            if (_labels.GetValueOrDefault(tag) is { } counts)
+            if (LabelCounts(tag) is { } counts)
             {
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
             }
@@ -310,7 +324,7 @@ public sealed class ShardedSink : IRecordSink
             var report = new SplitReport();
             var store = _sink._store;
             var ct = _cancellationToken;
-            StringBuilder? lineage = null;
+            LineageBuffer? lineage = null;
             Stream? lineageStream = _sink._lineage ? await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false) : null;
             int shard = -1;
             long shardRows = 0, shardBytes = 0, record = 0;
@@ -332,10 +346,10 @@ public sealed class ShardedSink : IRecordSink
                 // The header is known with the first chunk: group and time columns come with group/time splits.
                 if (_sink._lineage && lineage is null)
                 {
-                    lineage = new StringBuilder("row_id,source,source_row,shard,record,content_hash");
+                    lineage = new LineageBuffer().Append("row_id,source,source_row,shard,record,content_hash");
                     if (p.Rows.GroupKeys is not null) lineage.Append(",group");
                     if (p.Rows.Times is not null) lineage.Append(",time");
-                    lineage.Append('\n');
+                    lineage.Append((byte)'\n');
                 }
                 var c = p.Chunk;
                 int from = 0, prev = 0;
@@ -360,11 +374,11 @@ public sealed class ShardedSink : IRecordSink
                     }
                     if (lineage is not null)
                     {
-                        lineage.Append(p.Rows.RowIds[k]).Append(',').Append(p.Rows.Sources[k]).Append(',').Append(p.Rows.SourceRows[k])
-                            .Append(',').Append(shard).Append(',').Append(shardRows).Append(',').Append(CultureInfo.InvariantCulture, $"{c.Hashes[k]:x16}");
-                        if (p.Rows.GroupKeys is { } groups) lineage.Append(',').Append(CsvField(groups[k]));
-                        if (p.Rows.Times is { } times) lineage.Append(',').Append(times[k] == long.MinValue ? "" : new DateTime(times[k], DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture));
-                        lineage.Append('\n');
+                        lineage.Append(p.Rows.RowIds[k]).Append((byte)',').Append(p.Rows.Sources[k]).Append((byte)',').Append(p.Rows.SourceRows[k])
+                            .Append((byte)',').Append(shard).Append((byte)',').Append(shardRows).Append((byte)',').AppendHex16(c.Hashes[k]);
+                        if (p.Rows.GroupKeys is { } groups) lineage.Append((byte)',').Append(CsvField(groups[k]));
+                        if (p.Rows.Times is { } times) lineage.Append((byte)',').AppendTime(times[k]);
+                        lineage.Append((byte)'\n');
                     }
                     shardRows++;
                     shardBytes += size;
@@ -374,15 +388,15 @@ public sealed class ShardedSink : IRecordSink
                 report.Rows += c.RecordEnds.Length;
                 if (lineage is not null && lineage.Length > 1 << 20)
                 {
-                    await lineageStream!.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), ct).ConfigureAwait(false);
+                    await lineageStream!.WriteAsync(lineage.Memory, ct).ConfigureAwait(false);
                     lineage.Clear();
                 }
             }
             await CloseShardAsync().ConfigureAwait(false);
             if (lineageStream is not null)
             {
-                lineage ??= new StringBuilder("row_id,source,source_row,shard,record,content_hash\n");
-                await lineageStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(lineage.ToString()), ct).ConfigureAwait(false);
+                lineage ??= new LineageBuffer().Append("row_id,source,source_row,shard,record,content_hash\n");
+                await lineageStream.WriteAsync(lineage.Memory, ct).ConfigureAwait(false);
                 await lineageStream.DisposeAsync().ConfigureAwait(false);
                 report.Lineage = $"_dataprep/lineage/{_name}.csv";
             }

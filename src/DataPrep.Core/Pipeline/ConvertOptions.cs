@@ -219,6 +219,9 @@ public sealed record ConvertOptions
     /// <summary>Worker threads for parsing and formatting; 0 means all cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>Memory budget and temp folder (<c>--memory</c>, <c>--temp</c>); output bytes do not depend on them.</summary>
+    public MemoryOptions Memory { get; init; } = new();
+
     /// <summary>Write lineage sidecars (on by default).</summary>
     public bool Lineage { get; init; } = true;
 
@@ -265,6 +268,7 @@ public sealed record ConvertOptions
         if (Missing == MissingPolicy.Fill && string.IsNullOrEmpty(FillValue)) problems.Add("--missing fill needs a value: fill:0, fill:mean or fill:TEXT.");
         if (Shards.Count < 0 || Shards.MaxRows < 0 || Shards.MaxBytes <= 0) problems.Add("Shard limits must be positive.");
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
+        if (Memory.Budget is <= 0) problems.Add($"--memory {Memory.Budget} is not positive; expected a size such as 512MB.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
         if (Format == OutputFormat.DeepAr)

@@ -74,9 +74,10 @@ public static class ConvertRunner
         var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
+        SpillFolder.CheckSpace(options, context.Inputs);
 
         var split = new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null);
+            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
         // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
         IPipelineStage[] stages = options.KeepsColumns
             ? [split, new SelectColumnsStage(options)]
@@ -251,12 +252,15 @@ public static class ConvertRunner
         var clean = InputFiles.Expand(options.Inputs);
         var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. InputFiles.Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
-        var sourceOptions = options.Source with { Threads = options.Threads };
+        var needed = ColumnPruning.Needed(options);
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
+        var opened = new List<Schema>();
         foreach (var s in sources)
         {
-            schemas.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+            opened.Add(await s.OpenAsync(cancellationToken).ConfigureAwait(false));
+            schemas.Add(ColumnPruning.Prune(opened[^1], needed));
             if (s is LibSvmSource { QidTokensIgnored: > 0 } libsvm)
             {
                 context.Report.Warnings.Add($"{libsvm.Description}: ignored {libsvm.QidTokensIgnored:N0} qid: tokens (query groups of ranking data are not used).");
@@ -265,7 +269,7 @@ public static class ConvertRunner
         context.Inputs.AddRange(paths);
         context.Fingerprints = Task.Run(() => paths.Select(InputFingerprint.Of).ToList(), cancellationToken);
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
-        var widened = sources.Select((s, i) => schemas[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
+        var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened);
     }
 

@@ -64,6 +64,13 @@ public sealed record SourceOptions
     /// <summary>An explicit format ("csv", "jsonl", "parquet"), overriding the file extension.</summary>
     public string? Format { get; init; }
 
+    /// <summary>
+    /// The columns the run uses (null: all). Columnar sources (Parquet) may leave the others out of their
+    /// schema and never read them; the run ignores extra columns either way.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlySet<string>? OnlyColumns { get; init; }
+
     /// <summary>The effective thread count.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;

@@ -52,6 +52,9 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         => $"split by group {groupColumn} {Percentages(_fractions)}" + (stratify is null ? "" : $" stratified by {stratify}") + $", seed {seed}";
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => new[] { _groupIndex, _stratifyIndex }.Where(i => i >= 0).ToArray();
+
+    /// <inheritdoc />
     public void Bind(Schema input)
     {
         var problems = new List<string>();

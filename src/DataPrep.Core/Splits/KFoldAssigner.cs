@@ -36,6 +36,10 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     public string Describe() => $"{k}-fold {method.ToString().ToLowerInvariant()}{(column is null ? "" : $" by {column}")}" + (testCarver is null ? "" : $" after {testCarver.Describe()}");
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => testCarver is not null && testCarver.KeyColumns is null ? null
+        : (testCarver?.KeyColumns ?? []).Append(_column).Where(i => i >= 0).Distinct().ToArray();
+
+    /// <inheritdoc />
     public void Bind(Schema input)
     {
         if (k < 2) throw new PipelineValidationException($"--folds {k}: expected at least 2 folds.");

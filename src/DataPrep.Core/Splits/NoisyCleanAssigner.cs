@@ -39,6 +39,9 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
         + (groupColumn is null ? "" : $", by group {groupColumn}") + $", seed {seed}";
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => new[] { _noisyIndex, _groupIndex }.Where(i => i >= 0).ToArray();
+
+    /// <inheritdoc />
     public void Bind(Schema input)
     {
         var problems = new List<string>();

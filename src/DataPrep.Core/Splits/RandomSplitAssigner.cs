@@ -18,6 +18,9 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
            + (stratify is null ? "" : $" stratified by {stratify}") + $", seed {seed}";
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => _stratifyIndex >= 0 ? [_stratifyIndex] : [];
+
+    /// <inheritdoc />
     public void Bind(Schema input)
     {
         if (stratify is null) return;

@@ -19,6 +19,12 @@ public interface ISplitAssigner
     /// <exception cref="PipelineValidationException">A column is missing or of the wrong kind.</exception>
     void Bind(Schema input);
 
+    /// <summary>
+    /// The input columns <see cref="Assign"/> reads (after <see cref="Bind"/>). Only these stay in memory when
+    /// the split stage spills; null means every column (such an assigner's input is never spilled).
+    /// </summary>
+    IReadOnlyCollection<int>? KeyColumns => null;
+
     /// <summary>Tags every row, and optionally fixes the output order.</summary>
     SplitAssignment Assign(SplitInput input, RunContext context);
 }
@@ -33,6 +39,8 @@ public sealed record SplitAssignment(SplitTag[] Tags, int[]? Order = null, short
 public sealed class SplitInput
 {
     private readonly Dictionary<int, Column> _columns = [];
+    private readonly Func<int, Column>? _spilledColumn;
+    private readonly Func<int, (int, long)>? _spilledOrigin;
 
     /// <summary>Creates the input of an assigner over batches of one schema (for tests and custom stages).</summary>
     public SplitInput(IReadOnlyList<RecordBatch> batches, Schema schema)
@@ -47,7 +55,18 @@ public sealed class SplitInput
         }
     }
 
-    /// <summary>The input batches in order.</summary>
+    /// <summary>The input of a spilled run: only row ids and the assigner's key columns are in memory.</summary>
+    internal SplitInput(Schema schema, long[] rowIds, Func<int, Column> column, Func<int, (int, long)> origin)
+    {
+        Batches = [];
+        Schema = schema;
+        Count = rowIds.Length;
+        RowIds = rowIds;
+        _spilledColumn = column;
+        _spilledOrigin = origin;
+    }
+
+    /// <summary>The input batches in order (empty when the data was spilled to disk; use <see cref="Column"/>).</summary>
     public IReadOnlyList<RecordBatch> Batches { get; }
 
     /// <summary>The schema.</summary>
@@ -64,7 +83,7 @@ public sealed class SplitInput
     {
         if (!_columns.TryGetValue(index, out var c))
         {
-            _columns[index] = c = Data.Column.Concat(Batches.Select(b => b.Columns[index]).ToArray());
+            _columns[index] = c = _spilledColumn is not null ? _spilledColumn(index) : Data.Column.Concat(Batches.Select(b => b.Columns[index]).ToArray());
         }
         return c;
     }
@@ -72,6 +91,7 @@ public sealed class SplitInput
     /// <summary>Where row position <paramref name="position"/> came from, for error messages.</summary>
     public (int Source, long SourceRow) Origin(int position)
     {
+        if (_spilledOrigin is not null) return _spilledOrigin(position);
         foreach (var b in Batches)
         {
             if (position < b.RowCount) return (b.Rows.Sources[position], b.Rows.SourceRows[position]);
@@ -86,13 +106,22 @@ public sealed class SplitInput
 /// by split in output order (the assigner's, else shuffled by hash(seed, "shuffle", row id), else input
 /// order), gathered straight from the input batches. A split is a tag, not a fork.
 /// </summary>
-public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle, int batchRows = 65_536, string? lineageGroup = null, string? lineageTime = null) : IPipelineStage
+/// <remarks>
+/// With a memory budget, input beyond half the budget is spilled to a temp file (see <see cref="SplitSpill"/>);
+/// only row ids and the assigner's key columns stay in memory. The rows are then bucketed by output position
+/// and each bucket is loaded and ordered on its own, so the emitted batches are exactly those of the
+/// in-memory path, with the same boundaries.
+/// </remarks>
+public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle, int batchRows = 65_536, string? lineageGroup = null, string? lineageTime = null, MemoryOptions? memory = null) : IPipelineStage
 {
     private int _groupIndex = -1;
     private int _timeIndex = -1;
 
     /// <summary>The assigner.</summary>
     public ISplitAssigner Assigner => assigner;
+
+    /// <summary>Whether the last run spilled its input to disk (for tests and traces).</summary>
+    public bool Spilled { get; private set; }
 
     /// <inheritdoc />
     public string Describe() => assigner.Describe() + (shuffle ? ", shuffled" : assigner is TimeSplitAssigner ? ", time order" : ", input order");
@@ -106,21 +135,21 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         return input;
     }
 
-    /// <summary>Group keys and timestamps of all rows by position, for the lineage sidecar.</summary>
-    private (string?[]? Groups, long[]? Times) LineageValues(SplitInput all)
+    /// <summary>Group keys and timestamps of rows of one column set, for the lineage sidecar.</summary>
+    internal (string?[]? Groups, long[]? Times) LineageValues(Func<int, Column> column, int count)
     {
         string?[]? groups = null;
         long[]? times = null;
         if (_groupIndex >= 0)
         {
-            var c = all.Column(_groupIndex);
-            groups = new string?[all.Count];
+            var c = column(_groupIndex);
+            groups = new string?[count];
             for (int i = 0; i < groups.Length; i++) groups[i] = c.IsNull(i) ? null : RandomSplitAssigner.KeyOf(c, i);
         }
         if (_timeIndex >= 0)
         {
-            var c = all.Column(_timeIndex);
-            times = new long[all.Count];
+            var c = column(_timeIndex);
+            times = new long[count];
             for (int i = 0; i < times.Length; i++)
             {
                 times[i] = TimeSplitAssigner.TryGetUtcTicks(c, i, out long ticks) ? ticks : long.MinValue;
@@ -129,17 +158,63 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         return (groups, times);
     }
 
+    internal bool HasLineage => _groupIndex >= 0 || _timeIndex >= 0;
+
+    /// <summary>Channels in output order: each split, and with k-fold each fold of train separately.</summary>
+    internal static List<(SplitTag Split, short Fold)> Channels(SplitTag[] tags, short[]? folds)
+    {
+        var channels = new List<(SplitTag Split, short Fold)>();
+        foreach (var split in SplitNames.All)
+        {
+            if (folds is null) { channels.Add((split, -1)); continue; }
+            foreach (short f in Enumerable.Range(0, tags.Length).Where(i => tags[i] == split).Select(i => folds[i]).Distinct().Order()) channels.Add((split, f));
+        }
+        return channels;
+    }
+
     /// <inheritdoc />
     public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var batches = new List<RecordBatch>();
         Schema? schema = null;
-        await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+        long threshold = memory?.SplitThreshold ?? long.MaxValue;
+        long bytes = 0;
+        using var folder = new SpillFolder(memory?.EffectiveTempDirectory ?? Path.GetTempPath());
+        SplitSpill? spilling = null;
+        // With an explicit budget the heap is kept near it from the first batch (see MemoryGovernor).
+        MemoryGovernor? governor = memory?.Budget is { } budget ? new MemoryGovernor(budget) : null;
+        try
         {
-            batches.Add(b);
-            schema = b.Schema;
+            await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                schema = b.Schema;
+                if (spilling is not null) { spilling.Add(b); governor!.Check(); continue; }
+                batches.Add(b);
+                governor?.Check();
+                bytes += BatchSize.Estimate(b);
+                if (bytes > threshold && assigner.KeyColumns is { } keys)
+                {
+                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget);
+                    governor = spilling.Governor;
+                    foreach (var x in batches) spilling.Add(x);
+                    batches.Clear();
+                    Spilled = true;
+                }
+            }
+            if (schema is null) yield break;
+            var output = spilling is not null
+                ? spilling.Emit(assigner, seed, shuffle, context, cancellationToken)
+                : InMemory(batches, schema, context, cancellationToken);
+            foreach (var batch in output) yield return batch;
         }
-        if (schema is null) yield break;
+        finally
+        {
+            spilling?.Dispose();
+        }
+    }
+
+    private IEnumerable<RecordBatch> InMemory(List<RecordBatch> batches, Schema schema, RunContext context, CancellationToken cancellationToken)
+    {
         var all = new SplitInput(batches, schema);
         context.OnProgress("split", 0, all.Count);
         var assignment = assigner.Assign(all, context);
@@ -155,16 +230,9 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         {
             for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
         }
-        var (lineageGroups, lineageTimes) = LineageValues(all);
+        var (lineageGroups, lineageTimes) = LineageValues(all.Column, all.Count);
         var folds = assignment.Folds;
-        // Channels in output order: each split, and with k-fold each fold of train separately.
-        var channels = new List<(SplitTag Split, short Fold)>();
-        foreach (var split in SplitNames.All)
-        {
-            if (folds is null) { channels.Add((split, -1)); continue; }
-            foreach (short f in Enumerable.Range(0, tags.Length).Where(i => tags[i] == split).Select(i => folds[i]).Distinct().Order()) channels.Add((split, f));
-        }
-        foreach (var (split, fold) in channels)
+        foreach (var (split, fold) in Channels(tags, folds))
         {
             var picked = order.Where(i => tags[i] == split && (folds is null || folds[i] == fold)).ToArray();
             for (int start = 0; start < picked.Length; start += batchRows)

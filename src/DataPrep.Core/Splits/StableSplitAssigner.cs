@@ -22,6 +22,9 @@ public sealed class StableSplitAssigner(IReadOnlyList<double> fractions, ulong s
     public string Describe() => $"split stable {string.Join("/", fractions)} by {(keyColumn ?? "row id")}, seed {seed}";
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => _keyIndex >= 0 ? [_keyIndex] : [];
+
+    /// <inheritdoc />
     public void Bind(Schema input)
     {
         if (keyColumn is null) return;

@@ -133,6 +133,9 @@ public sealed class TimeSplitAssigner : ISplitAssigner
     }
 
     /// <inheritdoc />
+    public IReadOnlyCollection<int>? KeyColumns => [_timeIndex];
+
+    /// <inheritdoc />
     public void Bind(Schema input) => _timeIndex = Resolve(input);
 
     private int Resolve(Schema input)
@@ -420,6 +423,19 @@ public sealed class TimeSplitAssigner : ISplitAssigner
                 int start = i - 1;
                 while (i < n && ids[i] == ids[start]) i++;
                 Array.Sort(byId, start, i - start);
+            }
+        }
+
+        // Data that is already in time order (logs, event tables) keeps its order: nothing to sort.
+        if (byId is null)
+        {
+            bool ascending = true;
+            for (int i = 1; i < n && ascending; i++) ascending = ticks[i] >= ticks[i - 1];
+            if (ascending)
+            {
+                var identity = new int[n];
+                for (int i = 0; i < n; i++) identity[i] = i;
+                return (ticks.ToArray(), identity);
             }
         }
 

@@ -1,0 +1,292 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace DataPrep.Data;
+
+/// <summary>
+/// Writes record batches to a temp file in a compact binary columnar form (raw column arrays, null masks,
+/// strings as UTF-8 with lengths, sparse CSR) and reads them back exactly: same values, same null masks,
+/// same row info. Used to spill data that does not fit the memory budget; not a file format for users.
+/// </summary>
+internal sealed class BatchSpillWriter : IDisposable
+{
+    private readonly Stream _stream;
+    private byte[] _scratch = new byte[1 << 16];
+
+    /// <summary>Creates (or truncates) the spill file at <paramref name="path"/>.</summary>
+    public BatchSpillWriter(string path)
+    {
+        Path = path;
+        _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>Bytes written so far.</summary>
+    public long Length => _stream.Position;
+
+    /// <summary>Appends an array of ints (for example output ranks) ahead of a batch.</summary>
+    public void WriteInts(ReadOnlySpan<int> values)
+    {
+        WriteInt(values.Length);
+        _stream.Write(MemoryMarshal.AsBytes(values));
+    }
+
+    /// <summary>Appends one batch.</summary>
+    public void Write(RecordBatch batch)
+    {
+        int n = batch.RowCount;
+        WriteInt(n);
+        var rows = batch.Rows;
+        WriteSpan<long>(rows.RowIds.AsSpan(0, n));
+        WriteSpan<int>(rows.Sources.AsSpan(0, n));
+        WriteSpan<long>(rows.SourceRows.AsSpan(0, n));
+        WriteOptional(rows.Splits, n);
+        WriteOptional(rows.Times, n);
+        WriteOptional(rows.Folds, n);
+        WriteFlag(rows.GroupKeys is not null);
+        if (rows.GroupKeys is not null) WriteStrings(rows.GroupKeys, n);
+        foreach (var column in batch.Columns) WriteColumn(column, n);
+    }
+
+    private void WriteColumn(Column column, int n)
+    {
+        if (column is SparseColumn s)
+        {
+            WriteInt(s.Width);
+            WriteSpan<int>(s.RowOffsets.AsSpan(0, n + 1));
+            int nnz = s.RowOffsets[n];
+            WriteSpan<int>(s.Indices.AsSpan(0, nnz));
+            WriteSpan<double>(s.Values.AsSpan(0, nnz));
+            return;
+        }
+        if (column is StringColumn str) { WriteStrings(str.Values, n); return; }
+        WriteOptional(column.Nulls, n);
+        switch (column)
+        {
+            case Float64Column f: WriteSpan<double>(f.Values.AsSpan(0, n)); break;
+            case Int64Column l: WriteSpan<long>(l.Values.AsSpan(0, n)); break;
+            case TimestampColumn t: WriteSpan<long>(t.Values.AsSpan(0, n)); break;
+            case BooleanColumn b: WriteSpan<bool>(b.Values.AsSpan(0, n)); break;
+            case BinaryColumn bin:
+                var lengths = new int[n];
+                for (int i = 0; i < n; i++) lengths[i] = bin.Values[i].Length;
+                WriteSpan<int>(lengths);
+                for (int i = 0; i < n; i++) _stream.Write(bin.Values[i].Span);
+                break;
+            default: throw new NotSupportedException($"Cannot spill a {column.GetType().Name}.");
+        }
+    }
+
+    private void WriteStrings(string?[] values, int n)
+    {
+        // Lengths first (−1 for null), then all UTF-8 bytes, so reading needs no per-value framing.
+        var lengths = new int[n];
+        int total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            lengths[i] = values[i] is { } v ? Encoding.UTF8.GetByteCount(v) : -1;
+            if (lengths[i] > 0) total += lengths[i];
+        }
+        WriteSpan<int>(lengths);
+        if (_scratch.Length < total) _scratch = new byte[Math.Max(total, _scratch.Length * 2)];
+        int at = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (values[i] is { } v) at += Encoding.UTF8.GetBytes(v, _scratch.AsSpan(at));
+        }
+        _stream.Write(_scratch, 0, at);
+    }
+
+    private void WriteOptional<T>(T[]? values, int n) where T : unmanaged
+    {
+        WriteFlag(values is not null);
+        if (values is not null) WriteSpan<T>(values.AsSpan(0, n));
+    }
+
+    private void WriteSpan<T>(ReadOnlySpan<T> values) where T : unmanaged => _stream.Write(MemoryMarshal.AsBytes(values));
+
+    private void WriteFlag(bool value) => _stream.WriteByte(value ? (byte)1 : (byte)0);
+
+    private void WriteInt(int value)
+    {
+        Span<byte> b = stackalloc byte[4];
+        MemoryMarshal.Write(b, in value);
+        _stream.Write(b);
+    }
+
+    /// <summary>Flushes the file.</summary>
+    public void Flush() => _stream.Flush();
+
+    /// <inheritdoc />
+    public void Dispose() => _stream.Dispose();
+}
+
+/// <summary>Reads batches written by <see cref="BatchSpillWriter"/> in order.</summary>
+internal sealed class BatchSpillReader : IDisposable
+{
+    private readonly Stream _stream;
+    private readonly Schema _schema;
+    private byte[] _scratch = new byte[1 << 16];
+
+    /// <summary>Opens a spill file of batches of <paramref name="schema"/>.</summary>
+    public BatchSpillReader(string path, Schema schema)
+    {
+        _schema = schema;
+        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+    }
+
+    /// <summary>Whether everything was read.</summary>
+    public bool AtEnd => _stream.Position >= _stream.Length;
+
+    /// <summary>Reads an int array written by <see cref="BatchSpillWriter.WriteInts"/>.</summary>
+    public int[] ReadInts() => ReadArray<int>(ReadInt());
+
+    /// <summary>Reads the next batch.</summary>
+    public RecordBatch Read()
+    {
+        int n = ReadInt();
+        var ids = ReadArray<long>(n);
+        var sources = ReadArray<int>(n);
+        var sourceRows = ReadArray<long>(n);
+        var splits = ReadOptional<SplitTag>(n);
+        var times = ReadOptional<long>(n);
+        var folds = ReadOptional<short>(n);
+        var groups = ReadFlag() ? ReadStrings(n) : null;
+        var rows = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups };
+        var columns = new Column[_schema.Count];
+        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n);
+        return new RecordBatch(_schema, columns, n, rows);
+    }
+
+    private Column ReadColumn(Field field, int n)
+    {
+        switch (field.Kind)
+        {
+            case ColumnKind.Sparse:
+                int width = ReadInt();
+                var offsets = ReadArray<int>(n + 1);
+                int nnz = offsets[n];
+                return new SparseColumn(width, offsets, ReadArray<int>(nnz), ReadArray<double>(nnz), n);
+            case ColumnKind.String:
+                return new StringColumn(ReadStrings(n), n);
+        }
+        var nulls = ReadOptional<bool>(n);
+        switch (field.Kind)
+        {
+            case ColumnKind.Float64: return new Float64Column(ReadArray<double>(n), nulls, n);
+            case ColumnKind.Int64: return new Int64Column(ReadArray<long>(n), nulls, n);
+            case ColumnKind.Timestamp: return new TimestampColumn(ReadArray<long>(n), nulls, n);
+            case ColumnKind.Boolean: return new BooleanColumn(ReadArray<bool>(n), nulls, n);
+            case ColumnKind.Binary:
+                var lengths = ReadArray<int>(n);
+                var values = new ReadOnlyMemory<byte>[n];
+                for (int i = 0; i < n; i++) values[i] = ReadArray<byte>(lengths[i]);
+                return new BinaryColumn(values, nulls, n);
+            default: throw new NotSupportedException(field.Kind.ToString());
+        }
+    }
+
+    private string?[] ReadStrings(int n)
+    {
+        var lengths = ReadArray<int>(n);
+        long total = 0;
+        foreach (int l in lengths) if (l > 0) total += l;
+        if (_scratch.Length < total) _scratch = new byte[Math.Max(total, _scratch.Length * 2)];
+        _stream.ReadExactly(_scratch, 0, (int)total);
+        var values = new string?[n];
+        int at = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (lengths[i] < 0) continue;
+            values[i] = Encoding.UTF8.GetString(_scratch, at, lengths[i]);
+            at += lengths[i];
+        }
+        return values;
+    }
+
+    private T[]? ReadOptional<T>(int n) where T : unmanaged => ReadFlag() ? ReadArray<T>(n) : null;
+
+    private T[] ReadArray<T>(int n) where T : unmanaged
+    {
+        var values = new T[n];
+        _stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+
+    private bool ReadFlag() => _stream.ReadByte() switch
+    {
+        0 => false,
+        1 => true,
+        _ => throw new InvalidDataException("Corrupt spill file (bad flag)."),
+    };
+
+    private int ReadInt()
+    {
+        Span<byte> b = stackalloc byte[4];
+        _stream.ReadExactly(b);
+        return MemoryMarshal.Read<int>(b);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _stream.Dispose();
+}
+
+/// <summary>Rough in-memory size of batches, for the memory budget.</summary>
+internal static class BatchSize
+{
+    /// <summary>Approximate managed bytes held by a batch (arrays, strings, row info).</summary>
+    public static long Estimate(RecordBatch batch)
+    {
+        // Arrays may be longer than the batch (builders hand over their buffers): count what is allocated.
+        var rows = batch.Rows;
+        long bytes = 8L * rows.RowIds.Length + 4L * rows.Sources.Length + 8L * rows.SourceRows.Length;
+        foreach (var c in batch.Columns)
+        {
+            bytes += c.Nulls?.Length ?? 0;
+            bytes += c switch
+            {
+                SparseColumn s => 4L * s.RowOffsets.Length + 4L * s.Indices.Length + 8L * s.Values.Length,
+                StringColumn s => StringBytes(s.Values, c.Length),
+                BooleanColumn b => b.Values.Length,
+                BinaryColumn b => BinaryBytes(b.Values, c.Length),
+                Float64Column d => 8L * d.Values.Length,
+                Int64Column l => 8L * l.Values.Length,
+                TimestampColumn t => 8L * t.Values.Length,
+                _ => 8L * c.Length,
+            };
+        }
+        return bytes;
+    }
+
+    private static long StringBytes(string?[] values, int n)
+    {
+        // A reference (8) plus a string object (~22 bytes header + 2 per char); distinct objects assumed.
+        long bytes = 8L * n;
+        for (int i = 0; i < n; i++) if (values[i] is { } v) bytes += 24 + 2L * v.Length;
+        return bytes;
+    }
+
+    private static long BinaryBytes(ReadOnlyMemory<byte>[] values, int n)
+    {
+        long bytes = 16L * n;
+        for (int i = 0; i < n; i++) bytes += values[i].Length;
+        return bytes;
+    }
+}
+
+/// <summary>
+/// A column whose values live in a spill file: it keeps only its length and kind, so an in-memory skeleton of
+/// a spilled batch can still be a valid <see cref="RecordBatch"/>. Reading it is a bug and throws.
+/// </summary>
+internal sealed class SpilledColumn : Column
+{
+    private readonly ColumnKind _kind;
+
+    public SpilledColumn(ColumnKind kind, int length) : base(length, null) => _kind = kind;
+
+    public override ColumnKind Kind => _kind;
+
+    public override Column Take(ReadOnlySpan<int> rows) => throw new InvalidOperationException("This column was spilled to disk; only key columns stay in memory.");
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>
+/// The memory budget of a run and where data that does not fit goes (<c>--memory</c>, <c>--temp</c>).
+/// Output bytes never depend on these: a run that spills writes exactly what an in-memory run writes.
+/// </summary>
+/// <param name="Budget">Bytes the blocking stages (split, encoder fitting) may hold before spilling to disk;
+/// null means half of the memory available to the process.</param>
+/// <param name="TempDirectory">Where spill files go (a run folder inside it, removed at the end); null means the system temp folder.</param>
+public sealed record MemoryOptions(long? Budget = null, string? TempDirectory = null)
+{
+    /// <summary>The budget in bytes.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long EffectiveBudget => Budget ?? DefaultBudget();
+
+    /// <summary>The temp folder.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string EffectiveTempDirectory => string.IsNullOrEmpty(TempDirectory) ? Path.GetTempPath() : TempDirectory;
+
+    /// <summary>What the split stage may buffer before it spills (half the budget).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long SplitThreshold => EffectiveBudget / 2;
+
+    /// <summary>What the encoder may buffer while it fits on train before it spills (a quarter of the budget).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long EncodeThreshold => EffectiveBudget / 4;
+
+    /// <summary>Half the memory the GC says is available (physical RAM or the container limit).</summary>
+    public static long DefaultBudget() => Math.Max(64L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
+
+    /// <summary>Parses a size such as <c>512MB</c>, <c>4GB</c>, <c>1.5G</c> or a plain byte count.</summary>
+    /// <exception cref="PipelineValidationException">Not a size.</exception>
+    public static long ParseSize(string text, string option = "--memory")
+    {
+        var t = text.Trim();
+        int end = t.Length;
+        while (end > 0 && char.IsLetter(t[end - 1])) end--;
+        var unit = t[end..].ToUpperInvariant();
+        long scale = unit switch
+        {
+            "" or "B" => 1,
+            "K" or "KB" or "KIB" => 1L << 10,
+            "M" or "MB" or "MIB" => 1L << 20,
+            "G" or "GB" or "GIB" => 1L << 30,
+            "T" or "TB" or "TIB" => 1L << 40,
+            _ => 0,
+        };
+        if (scale == 0 || !double.TryParse(t[..end], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value <= 0)
+        {
+            throw new PipelineValidationException($"{option} {text} is not a size; expected e.g. 512MB, 4GB or a byte count.");
+        }
+        return (long)(value * scale);
+    }
+}
+
+/// <summary>
+/// A run's own folder of temp files (<c>TEMP/dataprep-spill-PID-GUID</c>): created on first use, deleted on
+/// dispose (success, failure and cancellation alike); folders left by processes that no longer run are removed.
+/// </summary>
+internal sealed class SpillFolder : IDisposable
+{
+    private const string Prefix = "dataprep-spill-";
+    private readonly string _parent;
+    private string? _path;
+    private int _files;
+
+    public SpillFolder(string parent) => _parent = parent;
+
+    /// <summary>A new file path inside the folder (the folder is created on first use).</summary>
+    public string NewFile(string name)
+    {
+        if (_path is null)
+        {
+            RemoveStale(_parent);
+            _path = Path.Combine(_parent, $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(_path);
+        }
+        return Path.Combine(_path, $"{Interlocked.Increment(ref _files):D5}-{name}");
+    }
+
+    public void Dispose()
+    {
+        if (_path is null) return;
+        try { Directory.Delete(_path, recursive: true); }
+        catch (IOException) { } // another process holds a file: the next run's stale sweep removes it
+        catch (UnauthorizedAccessException) { }
+        _path = null;
+    }
+
+    /// <summary>Deletes spill folders whose process has ended (a crash or a kill -9 left them).</summary>
+    internal static void RemoveStale(string parent)
+    {
+        if (!Directory.Exists(parent)) return;
+        foreach (var dir in Directory.EnumerateDirectories(parent, Prefix + "*"))
+        {
+            var name = Path.GetFileName(dir).AsSpan(Prefix.Length);
+            int dash = name.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(name[..dash], out int pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>
+    /// Refuses a run whose spill files would not fit on the temp folder's disk, before anything starts.
+    /// The estimate: inputs that exceed the split threshold spill about their own size twice (spill file +
+    /// buckets; compressed inputs count 4x), plus the encoder's spill when it has to fit on train.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">Not enough free space.</exception>
+    public static void CheckSpace(ConvertOptions options, IReadOnlyList<string> inputs)
+    {
+        long input = 0;
+        foreach (var path in inputs)
+        {
+            try
+            {
+                long size = new FileInfo(path).Length;
+                bool compressed = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
+                input += compressed ? 4 * size : size;
+            }
+            catch (IOException) { }
+        }
+        if (input <= options.Memory.SplitThreshold) return; // no spill expected
+        long needed = 2 * input + input / 2;
+        var temp = options.Memory.EffectiveTempDirectory;
+        long free;
+        try { free = new DriveInfo(Path.GetFullPath(temp)).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return; }
+        if (free < needed)
+        {
+            throw new PipelineValidationException(
+                $"Not enough free disk space for spill files under {temp}: the inputs ({input / (1 << 20):N0} MiB) exceed the memory budget " +
+                $"({options.Memory.EffectiveBudget / (1 << 20):N0} MiB), so about {needed / (1 << 20):N0} MiB of temp files are needed but only {free / (1 << 20):N0} MiB are free; " +
+                "pass --temp DIR on a larger disk, or a larger --memory.");
+        }
+    }
+}
