@@ -232,6 +232,15 @@ public sealed class S3ImageTests(MotoServer moto)
         Assert.DoesNotContain("p/_dataprep/run.json", keys);
         Assert.DoesNotContain(keys, k => k.EndsWith(".manifest", StringComparison.Ordinal) || k.EndsWith("channels.json", StringComparison.Ordinal));
 
+        // Refused without --resume; with it (the image repaired) the run completes with the local run's bytes.
+        r = Convert(bad, $"s3://{bucket}/p/", "--format", "images", "--quiet");
+        Assert.Equal(4, r.Code);
+        File.Copy(Path.Combine(s_images, "tiger", "tiger-4.png"), Path.Combine(bad, "tiger", "tiger-4.png"), overwrite: true);
+        r = Convert(bad, $"s3://{bucket}/p/", "--format", "images", "--resume", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(0, Local(s_images, tmp.Combine("local0"), "--format", "images", "--quiet").Code);
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(tmp.Combine("local0"))), S3Data.DataOnly(S3Data.Download(client, bucket, "p/")));
+
         // A recordio-image run, then --overwrite with the images format: nothing of the first run remains.
         r = Convert(s_images, $"s3://{bucket}/p/", "--format", "recordio-image", "--overwrite", "--quiet");
         Assert.True(r.Code == 0, r.Err);
