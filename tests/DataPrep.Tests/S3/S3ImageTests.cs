@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using Amazon.S3;
 using Amazon.S3.Model;
+using DataPrep.Fluent;
+using DataPrep.Images;
 
 namespace DataPrep.Tests.S3;
 
@@ -220,6 +222,44 @@ public sealed class S3ImageTests(MotoServer moto)
         Assert.Contains($"image 'pics/cat/cat-9.png' does not exist (looked for s3://{bucket}/lists/pics/cat/cat-9.png)", r.Err);
         Assert.Contains("line 3", r.Err);
         Assert.False(Directory.Exists(tmp.Combine("bad2")));
+    }
+
+    [Fact]
+    public async Task FluentApi_JsonLinesListInS3_ToAnAugmentedManifestInS3_HasTheLocalRunsImagesBehindItsSourceRefs()
+    {
+        using var tmp = new TempDir();
+        var bucket = moto.NewBucket("imgfluent");
+        using var client = moto.Client();
+        var listDir = tmp.Combine("in");
+        var lines = new StringBuilder();
+        foreach (var (rel, bytes) in S3Data.Local(s_images).Where(kv => kv.Key.EndsWith(".png", StringComparison.Ordinal)))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(listDir, rel))!);
+            File.WriteAllBytes(Path.Combine(listDir, rel), bytes);
+            // Multi-label: the class name plus "any".
+            lines.Append("{\"path\": \"").Append(rel).Append("\", \"labels\": [\"").Append(rel[..rel.IndexOf('/')]).Append("\", \"any\"]}\n");
+        }
+        File.WriteAllText(Path.Combine(listDir, "list.jsonl"), lines.ToString());
+        UploadFolder(client, bucket, "in/", listDir);
+
+        var report = await ImagePipeline.ReadImages($"s3://{bucket}/in/list.jsonl").Label("labels").Rotate(180)
+            .WithS3(s => s with { EndpointUrl = moto.Endpoint }).WriteAugmentedManifest($"s3://{bucket}/out/").RunAsync();
+        Assert.Equal($"s3://{bucket}/out/", report.Output);
+        var local = await ImagePipeline.ReadImages(Path.Combine(listDir, "list.jsonl")).Label("labels").Rotate(180)
+            .WriteAugmentedManifest(tmp.Combine("local")).RunAsync();
+        var remote = S3Data.Download(client, bucket, "out/");
+        var localFiles = S3Data.Local(tmp.Combine("local"));
+        Assert.Equal(localFiles.Keys.ToList(), remote.Keys.ToList());
+        var first = JsonDocument.Parse(Text(remote["train/train.jsonl"]).Split('\n')[0]).RootElement;
+        Assert.Equal(JsonValueKind.Array, first.GetProperty("class").ValueKind); // class-id format for multi-label
+        foreach (var line in Text(remote["train/train.jsonl"]).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var uri = JsonDocument.Parse(line).RootElement.GetProperty("source-ref").GetString()!;
+            var rel = uri[$"s3://{bucket}/out/".Length..];
+            Assert.Equal(localFiles[rel], remote[rel]);
+        }
+        using var channels = JsonDocument.Parse(remote["_dataprep/channels.json"]);
+        Assert.Equal("application/x-recordio; label-format=class-id", channels.RootElement.GetProperty("channels").GetProperty("train").GetProperty("contentType").GetString());
     }
 
     [Fact]
