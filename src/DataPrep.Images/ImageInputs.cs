@@ -161,35 +161,47 @@ public static class ImageInputs
     }
 
     /// <summary>
-    /// Resolves a list path against a remote list's prefix: <c>.</c> and <c>..</c> segments are applied, and a
-    /// path that leaves the prefix (or another bucket's URI) gives null.
+    /// Resolves a list path against a remote list's prefix (<c>s3://bucket/lists/</c>) as a local list's path
+    /// resolves against its folder: <c>.</c> and <c>..</c> segments are applied to the whole key, and a path that
+    /// ends outside the prefix (or in another bucket, or at the prefix itself) gives null. Returns the path
+    /// relative to the prefix.
     /// </summary>
     internal static string? ResolveRemote(string root, string path)
     {
-        string rel;
+        int scheme = root.IndexOf("://", StringComparison.Ordinal) + 3;
+        var baseParts = root[scheme..].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string tail;
         if (path.Contains("://", StringComparison.Ordinal))
         {
-            if (!path.StartsWith(root, StringComparison.Ordinal)) return null;
-            rel = path[root.Length..];
+            if (!path.StartsWith(root[..scheme], StringComparison.Ordinal)) return null;
+            tail = path[scheme..];
+            if (!tail.StartsWith(baseParts[0] + "/", StringComparison.Ordinal)) return null; // another bucket
+            tail = tail[(baseParts[0].Length + 1)..];
         }
         else
         {
             if (path.StartsWith('/')) return null;
-            rel = path;
+            tail = string.Join('/', baseParts.Skip(1)) + "/" + path;
         }
         var parts = new List<string>();
-        foreach (var part in rel.Replace('\\', '/').Split('/'))
+        foreach (var part in tail.Split('/'))
         {
             if (part is "" or ".") continue;
             if (part == "..")
             {
-                if (parts.Count == 0) return null;
+                if (parts.Count == 0) return null; // above the bucket
                 parts.RemoveAt(parts.Count - 1);
                 continue;
             }
             parts.Add(part);
         }
-        return parts.Count == 0 ? null : string.Join('/', parts);
+        int depth = baseParts.Length - 1;
+        if (parts.Count <= depth) return null;
+        for (int i = 0; i < depth; i++)
+        {
+            if (!string.Equals(parts[i], baseParts[i + 1], StringComparison.Ordinal)) return null;
+        }
+        return string.Join('/', parts.Skip(depth));
     }
 
     /// <summary>An input list: a header row (CSV/TSV) or one JSON object per line, with a path and label(s) per image.</summary>
