@@ -48,17 +48,18 @@ public static class ImageConvertRunner
         if (options.Gzip) problems.Add("--compress gzip does not apply to images (already compressed).");
         if (problems.Count > 0) throw new PipelineValidationException(problems);
         var clock = Stopwatch.StartNew();
+        DataPrep.Sources.InputFiles.Settings = options.S3; // s3:// images and lists (also when called without ConvertRunner)
         var context = new RunContext(progress);
         var transformer = new ImageTransformer(options.Images);
         var input = ImageInputs.Read(options);
         context.Inputs.Add(input.Description);
-        context.Fingerprints = File.Exists(input.Description)
+        context.Fingerprints = !input.IsClassFolder && (input.Remote is not null || File.Exists(input.Description))
             ? Task.Run(() => new List<InputFingerprint> { InputFingerprint.Of(input.Description) }, cancellationToken)
             : Task.FromResult(new List<InputFingerprint>());
         context.Report.RowsRead = input.Entries.Count;
         context.Report.Encoding = new EncodingRecord
         {
-            Label = new LabelRecord { Name = Directory.Exists(input.Description) ? "class folder" : options.Label ?? options.Images.LabelColumn, Kind = ColumnKind.String, Classes = input.Classes },
+            Label = new LabelRecord { Name = input.IsClassFolder ? "class folder" : options.Label ?? options.Images.LabelColumn, Kind = ColumnKind.String, Classes = input.Classes },
         };
 
         var units = await PlanAsync(options, input, context, cancellationToken).ConfigureAwait(false);
@@ -67,7 +68,7 @@ public static class ImageConvertRunner
         await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
         try
         {
-            await ProcessAsync(units, transformer, writer, options, context, cancellationToken).ConfigureAwait(false);
+            await ProcessAsync(units, input, transformer, writer, options, context, cancellationToken).ConfigureAwait(false);
             await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -106,7 +107,7 @@ public static class ImageConvertRunner
                 bool augment = io.Rotations.Count > 0 && augmentSplits.Contains(tag.Name())
                     && (io.AugmentFraction >= 1 || KeyedHash.ToUnit(pick.Hash(rowId)) < io.AugmentFraction);
                 var rotations = augment ? io.Rotations : [];
-                units.Add(new ImageUnit(entry, tag, rowId, sourceRow, index, rotations, new FileInfo(entry.Path) is { Exists: true } f ? f.Length : 0));
+                units.Add(new ImageUnit(entry, tag, rowId, sourceRow, index, rotations, input.Remote is null && new FileInfo(entry.Path) is { Exists: true } f ? f.Length : 0));
                 index += 1 + rotations.Count;
             }
         }
@@ -128,7 +129,7 @@ public static class ImageConvertRunner
     /// count, so memory stays bounded), while the previous window is written in order: the output bytes do
     /// not depend on the number of threads.
     /// </summary>
-    private static async Task ProcessAsync(List<ImageUnit> units, ImageTransformer transformer, ImageOutputWriter writer, ConvertOptions options, RunContext context, CancellationToken cancellationToken)
+    private static async Task ProcessAsync(List<ImageUnit> units, ImageInput input, ImageTransformer transformer, ImageOutputWriter writer, ConvertOptions options, RunContext context, CancellationToken cancellationToken)
     {
         int threads = options.EffectiveThreads;
         int maxCount = Math.Max(16, threads * 8);
@@ -147,7 +148,7 @@ public static class ImageConvertRunner
             var results = new UnitResult[window.Count];
             try
             {
-                await ProcessWindowAsync(window, results, transformer, threads, cancellationToken).ConfigureAwait(false);
+                await ProcessWindowAsync(window, input, results, transformer, threads, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -165,14 +166,14 @@ public static class ImageConvertRunner
         await pending.ConfigureAwait(false);
     }
 
-    private static async Task ProcessWindowAsync(List<ImageUnit> window, UnitResult[] results, ImageTransformer transformer, int threads, CancellationToken cancellationToken)
+    private static async Task ProcessWindowAsync(List<ImageUnit> window, ImageInput input, UnitResult[] results, ImageTransformer transformer, int threads, CancellationToken cancellationToken)
     {
         await Parallel.ForAsync(0, window.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var u = window[i];
             try
             {
-                var data = await File.ReadAllBytesAsync(u.Entry.Path, ct).ConfigureAwait(false);
+                var data = await input.ReadAsync(u.Entry, ct).ConfigureAwait(false);
                 results[i] = new UnitResult(u, transformer.Process(u.Entry.Path, data, u.Rotations), null);
             }
             catch (BadImageException e)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using DataPrep.Data;
 using DataPrep.Pipeline;
+using DataPrep.Sources;
 
 namespace DataPrep.Images;
 
@@ -37,6 +38,22 @@ public sealed class ImageInput
     /// <summary>One row per image: <c>path</c>, <c>label</c> (text such as <c>3</c> or <c>1;3</c>), the group and other list columns.</summary>
     public RecordBatch Batch { get; }
 
+    /// <summary>Whether the input is a class folder (or an <c>s3://</c> prefix of class folders) rather than a list.</summary>
+    public bool IsClassFolder { get; internal set; }
+
+    /// <summary>The remote file system the images are read from (<c>s3://</c> inputs); null for local files.</summary>
+    public IInputFileSystem? Remote { get; internal set; }
+
+    /// <summary>Reads one image's bytes: a local file, or a remote object through <see cref="Remote"/>.</summary>
+    public async Task<byte[]> ReadAsync(ImageEntry entry, CancellationToken cancellationToken)
+    {
+        if (Remote is null) return await File.ReadAllBytesAsync(entry.Path, cancellationToken).ConfigureAwait(false);
+        await using var stream = Remote.Open(entry.Path);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
     /// <summary>Whether any image has more than one label.</summary>
     public bool MultiLabel => Entries.Any(e => e.Labels.Length != 1);
 }
@@ -57,10 +74,11 @@ public static class ImageInputs
     {
         if (options.Inputs.Count != 1) throw new PipelineValidationException($"The image formats read one input (a folder with one subfolder per class, or an input list .csv/.jsonl); got {options.Inputs.Count}.");
         var input = options.Inputs[0];
+        if (input.Contains("://", StringComparison.Ordinal)) return ReadRemote(input, options);
         if (Directory.Exists(input)) return ReadClassFolders(input, options.GroupColumn);
         if (!File.Exists(input)) throw new PipelineValidationException($"{input} does not exist; expected a folder with one subfolder per class, or an input list (.csv, .tsv, .jsonl).");
         var ext = System.IO.Path.GetExtension(input).ToLowerInvariant();
-        if (ext is not (".csv" or ".tsv" or ".jsonl" or ".json" or ".ndjson"))
+        if (!IsListExtension(ext))
         {
             throw new PipelineValidationException($"{input}: the image formats read a folder with one subfolder per class, or an input list (.csv, .tsv, .jsonl); found a {ext} file.");
         }
@@ -86,7 +104,104 @@ public static class ImageInputs
             foreach (var rel in files) entries.Add(new ImageEntry(System.IO.Path.Combine(root, rel), rel, [c], null, 0));
         }
         if (entries.Count == 0) throw new PipelineValidationException($"{folder}: the class folders hold no images ({string.Join(", ", Extensions)}).");
-        return Build(folder, entries, classes, [], []);
+        var result = Build(folder, entries, classes, [], []);
+        result.IsClassFolder = true;
+        return result;
+    }
+
+    private static bool IsListExtension(string ext) => ext is ".csv" or ".tsv" or ".jsonl" or ".json" or ".ndjson";
+
+    /// <summary>
+    /// An <c>s3://</c> input: a list object (.csv/.tsv/.jsonl, paths relative to the list's prefix) or a prefix
+    /// of class folders (<c>s3://bucket/raw/</c> with <c>raw/cat/1.png</c>, …), read through the registered
+    /// <see cref="IInputFileSystem"/> so the same job gives the same output as on local files.
+    /// </summary>
+    private static ImageInput ReadRemote(string uri, ConvertOptions options)
+    {
+        var fs = InputFiles.FileSystemOf(uri)!;
+        string name = uri[(uri.LastIndexOf('/') + 1)..];
+        var ext = System.IO.Path.GetExtension(name).ToLowerInvariant();
+        ImageInput input;
+        if (name.Length > 0 && IsListExtension(ext))
+        {
+            string root = uri[..(uri.LastIndexOf('/') + 1)];
+            string text;
+            using (var reader = new StreamReader(fs.Open(uri), Encoding.UTF8)) text = reader.ReadToEnd();
+            // One listing of the list's prefix answers every "does this image exist" (no HEAD per image).
+            var existing = fs.Expand(root).ToHashSet(StringComparer.Ordinal);
+            input = ReadList(uri, text, root, existing, options.Images.PathColumn, options.Label ?? options.Images.LabelColumn, options.GroupColumn, ext,
+                options.SplitBy == SplitMethod.Time ? options.TimeColumn : null);
+        }
+        else
+        {
+            if (options.GroupColumn is not null) throw new PipelineValidationException($"--group {options.GroupColumn}: class folders have no group column; use an input list (.csv/.jsonl) with a group column.");
+            string prefix = uri.EndsWith('/') ? uri : uri + "/";
+            var keys = fs.Expand(prefix);
+            var classes = new SortedSet<string>(StringComparer.Ordinal);
+            var files = new List<(string Class, string Rel, string Uri)>();
+            foreach (var key in keys)
+            {
+                string rel = key[prefix.Length..];
+                int slash = rel.IndexOf('/', StringComparison.Ordinal);
+                if (slash <= 0 || rel[..slash].StartsWith('.')) continue;
+                classes.Add(rel[..slash]);
+                string file = rel[(rel.LastIndexOf('/') + 1)..];
+                if (Extensions.Contains(System.IO.Path.GetExtension(file)) && !file.StartsWith('.')) files.Add((rel[..slash], rel, key));
+            }
+            if (classes.Count == 0) throw new PipelineValidationException($"{uri} has no class folders; expected one folder per class (e.g. {prefix}cat/1.jpg, {prefix}dog/2.jpg) or an input list.");
+            var ids = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal);
+            var entries = files.OrderBy(f => ids[f.Class]).ThenBy(f => f.Rel, StringComparer.Ordinal)
+                .Select(f => new ImageEntry(f.Uri, f.Rel, [ids[f.Class]], null, 0)).ToList();
+            if (entries.Count == 0) throw new PipelineValidationException($"{uri}: the class folders hold no images ({string.Join(", ", Extensions)}).");
+            input = Build(uri, entries, classes.ToList(), [], []);
+            input.IsClassFolder = true;
+        }
+        input.Remote = fs;
+        return input;
+    }
+
+    /// <summary>
+    /// Resolves a list path against a remote list's prefix (<c>s3://bucket/lists/</c>) as a local list's path
+    /// resolves against its folder: <c>.</c> and <c>..</c> segments are applied to the whole key, and a path that
+    /// ends outside the prefix (or in another bucket, or at the prefix itself) gives null. Returns the path
+    /// relative to the prefix.
+    /// </summary>
+    internal static string? ResolveRemote(string root, string path)
+    {
+        int scheme = root.IndexOf("://", StringComparison.Ordinal) + 3;
+        var baseParts = root[scheme..].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string tail;
+        if (path.Contains("://", StringComparison.Ordinal))
+        {
+            if (!path.StartsWith(root[..scheme], StringComparison.Ordinal)) return null;
+            tail = path[scheme..];
+            if (!tail.StartsWith(baseParts[0] + "/", StringComparison.Ordinal)) return null; // another bucket
+            tail = tail[(baseParts[0].Length + 1)..];
+        }
+        else
+        {
+            if (path.StartsWith('/')) return null;
+            tail = string.Join('/', baseParts.Skip(1)) + "/" + path;
+        }
+        var parts = new List<string>();
+        foreach (var part in tail.Split('/'))
+        {
+            if (part is "" or ".") continue;
+            if (part == "..")
+            {
+                if (parts.Count == 0) return null; // above the bucket
+                parts.RemoveAt(parts.Count - 1);
+                continue;
+            }
+            parts.Add(part);
+        }
+        int depth = baseParts.Length - 1;
+        if (parts.Count <= depth) return null;
+        for (int i = 0; i < depth; i++)
+        {
+            if (!string.Equals(parts[i], baseParts[i + 1], StringComparison.Ordinal)) return null;
+        }
+        return string.Join('/', parts.Skip(depth));
     }
 
     /// <summary>An input list: a header row (CSV/TSV) or one JSON object per line, with a path and label(s) per image.</summary>
@@ -97,10 +212,15 @@ public static class ImageInputs
     /// <param name="extension">The list format, when the file name does not tell.</param>
     /// <param name="timeColumn">A column parsed as ISO 8601 instants (UTC unless an offset is given), for time splits.</param>
     public static ImageInput ReadList(string listFile, string pathColumn = "path", string labelColumn = "label", string? groupColumn = null, string? extension = null, string? timeColumn = null)
+        => ReadList(listFile, null, null, null, pathColumn, labelColumn, groupColumn, extension, timeColumn);
+
+    /// <summary>A local list (<paramref name="listText"/> null) or a remote one: its text, its prefix and the objects under it.</summary>
+    private static ImageInput ReadList(string listFile, string? listText, string? remoteRoot, HashSet<string>? existing, string pathColumn, string labelColumn, string? groupColumn, string? extension, string? timeColumn)
     {
-        var root = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(listFile))!;
+        var root = remoteRoot ?? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(listFile))!;
         extension ??= System.IO.Path.GetExtension(listFile).ToLowerInvariant();
-        var rows = extension is ".csv" or ".tsv" ? ReadDelimited(listFile, extension == ".tsv" ? '\t' : ',') : ReadJsonLines(listFile);
+        TextReader Reader() => listText is null ? new StreamReader(listFile, Encoding.UTF8) : new StringReader(listText);
+        var rows = extension is ".csv" or ".tsv" ? ReadDelimited(listFile, Reader, extension == ".tsv" ? '\t' : ',') : ReadJsonLines(listFile, Reader);
         if (rows.Count == 0) throw new DataFormatException("the input list holds no images; expected a header and one line per image", listFile);
         var raw = new List<(string Path, string Rel, string[] Labels, string? Group, long Line)>();
         var seen = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -116,14 +236,25 @@ public static class ImageInputs
             {
                 throw new DataFormatException($"no label; expected a class id or name (several separated by ';' or a JSON array for multi-label) in column '{labelColumn}' (found columns {string.Join(", ", fields.Keys)})", listFile, line, column: labelColumn);
             }
-            var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, p.Text));
-            var rel = System.IO.Path.GetRelativePath(root, full);
-            if (rel == ".." || rel.StartsWith(".." + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal) || System.IO.Path.IsPathRooted(rel))
+            string full, rel;
+            if (remoteRoot is not null)
             {
-                throw new DataFormatException($"image path '{p.Text}' resolves to {full}, outside the list's folder {root}; expected a path inside it (paths are relative to the list file)", listFile, line, column: pathColumn);
+                rel = ResolveRemote(remoteRoot, p.Text)
+                    ?? throw new DataFormatException($"image path '{p.Text}' resolves outside the list's prefix {root}; expected a path inside it (paths are relative to the list object)", listFile, line, column: pathColumn);
+                full = remoteRoot + rel;
+                if (!existing!.Contains(full)) throw new DataFormatException($"image '{p.Text}' does not exist (looked for {full})", listFile, line, column: pathColumn);
             }
-            if (!File.Exists(full)) throw new DataFormatException($"image '{p.Text}' does not exist (looked for {full})", listFile, line, column: pathColumn);
-            rel = rel.Replace('\\', '/');
+            else
+            {
+                full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, p.Text));
+                rel = System.IO.Path.GetRelativePath(root, full);
+                if (rel == ".." || rel.StartsWith(".." + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal) || System.IO.Path.IsPathRooted(rel))
+                {
+                    throw new DataFormatException($"image path '{p.Text}' resolves to {full}, outside the list's folder {root}; expected a path inside it (paths are relative to the list file)", listFile, line, column: pathColumn);
+                }
+                if (!File.Exists(full)) throw new DataFormatException($"image '{p.Text}' does not exist (looked for {full})", listFile, line, column: pathColumn);
+                rel = rel.Replace('\\', '/');
+            }
             if (seen.TryGetValue(rel, out long first)) throw new DataFormatException($"image '{p.Text}' is listed twice (first on line {first}); expected each image once", listFile, line, column: pathColumn);
             seen[rel] = line;
             string? group = null;
@@ -203,12 +334,12 @@ public static class ImageInputs
         return new Value(text, tokens);
     }
 
-    private static List<(long Line, Dictionary<string, Value?> Fields)> ReadDelimited(string file, char separator)
+    private static List<(long Line, Dictionary<string, Value?> Fields)> ReadDelimited(string file, Func<TextReader> open, char separator)
     {
         var result = new List<(long, Dictionary<string, Value?>)>();
         string[]? header = null;
         long line = 0;
-        using var reader = new StreamReader(file, Encoding.UTF8);
+        using var reader = open();
         while (reader.ReadLine() is { } text)
         {
             line++;
@@ -251,11 +382,12 @@ public static class ImageInputs
         return cells;
     }
 
-    private static List<(long Line, Dictionary<string, Value?> Fields)> ReadJsonLines(string file)
+    private static List<(long Line, Dictionary<string, Value?> Fields)> ReadJsonLines(string file, Func<TextReader> open)
     {
         var result = new List<(long, Dictionary<string, Value?>)>();
         long line = 0;
-        foreach (var text in File.ReadLines(file, Encoding.UTF8))
+        using var reader = open();
+        while (reader.ReadLine() is { } text)
         {
             line++;
             if (string.IsNullOrWhiteSpace(text)) continue;

@@ -45,7 +45,7 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         {
             case OutputFormat.Images:
                 report.ContentType = "application/x-image";
-                report.Channel = new ChannelHints { Distribution = "FullyReplicated", InputMode = "File" };
+                report.Channel = new ChannelHints { Distribution = "FullyReplicated", InputMode = "File", ManifestRelativeToSplit = true };
                 break;
             case OutputFormat.RecordIOImage:
                 report.ContentType = "application/x-recordio";
@@ -55,6 +55,8 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
                 report.ContentType = _multiLabel ? "application/x-recordio; label-format=class-id" : "application/x-recordio";
                 report.Channel = new ChannelHints
                 {
+                    // Image Classification reads augmented manifests fully replicated, in Pipe mode, RecordIO-wrapped.
+                    Distribution = "FullyReplicated",
                     RecordWrapperType = "RecordIO",
                     InputMode = "Pipe",
                     AttributeNames = ["source-ref", options.Images.LabelAttribute],
@@ -262,6 +264,9 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
             report.Splits[s.Name] = r;
         }
         if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
+        // Like the tabular sinks: ManifestFiles and channels.json just before the run record (committed runs only).
+        InstanceWarnings.Add(report, _options.Instances);
+        await ChannelsFile.WriteAsync(_store, report, ct).ConfigureAwait(false);
         var record = RunRecord.From(_options, _context).ToJson();
         await _store.CommitAsync("_dataprep/run.json", record, ct).ConfigureAwait(false);
     }

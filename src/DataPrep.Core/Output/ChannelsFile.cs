@@ -49,6 +49,8 @@ public static class ChannelsFile
             string uri = hints.S3DataType switch
             {
                 "S3Prefix" => prefix,
+                // An augmented manifest is itself the channel's data source: point at the split's JSON Lines object.
+                "AugmentedManifestFile" => rootUri + split.Shards[0].Path,
                 _ => rootUri + ManifestPath(name),
             };
             bool gzip = split.Shards.All(s => s.Path.EndsWith(".gz", StringComparison.Ordinal));
@@ -108,10 +110,18 @@ public static class ChannelsFile
     public static async Task WriteAsync(IOutputStore store, RunReport report, CancellationToken cancellationToken)
     {
         string root = store.UriOf("");
-        foreach (var (name, split) in report.Splits)
+        if (!root.EndsWith('/')) root += "/";
+        // Augmented manifests are their own channel source (no ManifestFile, which would list only the .jsonl).
+        if (report.Channel.S3DataType != "AugmentedManifestFile")
         {
-            if (split.Shards.Count == 0) continue;
-            await WriteTextAsync(store, ManifestPath(name), Manifest(root, split.Shards), cancellationToken).ConfigureAwait(false);
+            foreach (var (name, split) in report.Splits)
+            {
+                if (split.Shards.Count == 0) continue;
+                string manifest = report.Channel.ManifestRelativeToSplit
+                    ? Manifest(root + name + "/", split.Shards.Select(s => s with { Path = s.Path.StartsWith(name + "/", StringComparison.Ordinal) ? s.Path[(name.Length + 1)..] : s.Path }))
+                    : Manifest(root, split.Shards);
+                await WriteTextAsync(store, ManifestPath(name), manifest, cancellationToken).ConfigureAwait(false);
+            }
         }
         await WriteTextAsync(store, Path, Json(Build(report, root)), cancellationToken).ConfigureAwait(false);
     }

@@ -115,4 +115,11 @@ public sealed class ChannelHints
 
     /// <summary>The S3 data type the data is addressed by: <c>ManifestFile</c> (default), <c>S3Prefix</c> or <c>AugmentedManifestFile</c>.</summary>
     public string S3DataType { get; set; } = "ManifestFile";
+
+    /// <summary>
+    /// ManifestFiles list each object relative to its split's prefix (<c>ROOT/train/</c>) instead of the output
+    /// root: in File mode SageMaker places an object at its manifest suffix below the channel directory, so
+    /// image files land where an im2rec <c>.lst</c> (paths relative to the split) expects them.
+    /// </summary>
+    public bool ManifestRelativeToSplit { get; set; }
 }

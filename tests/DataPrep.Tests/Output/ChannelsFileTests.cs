@@ -41,7 +41,10 @@ public sealed class ChannelsFileTests
         var channels = ChannelsFile.Build(report, "s3://b/p/");
         Assert.Equal(["train", "test"], channels.Select(c => c.Name));
         var train = channels[0];
-        Assert.Equal(("s3://b/p/_dataprep/train.manifest", "s3://b/p/train/", 100L, 2, "Gzip"), (train.S3Uri, train.Prefix, train.Bytes, train.Shards, train.CompressionType));
+        // An augmented manifest is the channel's source itself (its JSON Lines object), not a ManifestFile.
+        Assert.Equal(("s3://b/p/train/part-00000.csv.gz", "s3://b/p/train/", 100L, 2, "Gzip"), (train.S3Uri, train.Prefix, train.Bytes, train.Shards, train.CompressionType));
+        report.Channel.S3DataType = "ManifestFile";
+        Assert.Equal("s3://b/p/_dataprep/train.manifest", ChannelsFile.Build(report, "s3://b/p/")[0].S3Uri);
         Assert.Equal(("FullyReplicated", "Pipe", "RecordIO"), (train.Distribution, train.InputMode, train.RecordWrapperType));
         var json = ChannelsFile.Json(channels);
         using var doc = JsonDocument.Parse(json);
