@@ -183,6 +183,7 @@ public sealed class ShardedSink : IRecordSink
         {
             reports.Add((channel, await writer.CompleteAsync().ConfigureAwait(false)));
         }
+        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: writers done {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
         long total = reports.Sum(r => r.Report.Rows);
         foreach (var (tag, report) in reports)
         {
@@ -215,8 +216,16 @@ public sealed class ShardedSink : IRecordSink
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         InstanceWarnings.Add(context.Report, _shards.Multiple);
         await ChannelsFile.WriteAsync(_store, context.Report, cancellationToken).ConfigureAwait(false);
+        T("channels");
         var record = _runRecord(context);
+        T("record");
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
+        T("store commit");
+    }
+
+    private static void T(string what)
+    {
+        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: {what} {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
     }
 
     /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180).</summary>
