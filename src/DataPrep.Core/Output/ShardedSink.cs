@@ -25,6 +25,7 @@ public sealed class ShardedSink : IRecordSink
     private readonly bool _lineage;
     private readonly int _threads;
     private readonly TaskScheduler _formatters;
+    private readonly Queue<Task<Pending>> _unformatted = new();
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
     private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
@@ -130,10 +131,35 @@ public sealed class ShardedSink : IRecordSink
         for (int k = 0; k < chunks; k++)
         {
             int s = start + k * ChunkRows, n = Math.Min(ChunkRows, start + count - s);
-            var task = _threads == 1 ? Task.FromResult(Format(batch, s, n)) : Task.Factory.StartNew(() => Format(batch, s, n), cancellationToken, TaskCreationOptions.None, _formatters);
+            Task<Pending> task;
+            if (_threads == 1)
+            {
+                task = Task.FromResult(Format(batch, s, n));
+            }
+            else
+            {
+                // Unformatted chunks keep their batch alive: at most 4 × threads of them at a time (memory bound);
+                // the job lets go of the batch as soon as it starts.
+                while (_unformatted.Count >= 4 * _threads) await _unformatted.Dequeue().ConfigureAwait(false);
+                task = Task.Factory.StartNew(static o => ((FormatJob)o!).Run(), new FormatJob(this, batch, s, n), cancellationToken, TaskCreationOptions.None, _formatters);
+                _unformatted.Enqueue(task);
+            }
             await writer.AddAsync(task).ConfigureAwait(false);
         }
         CountLabels(batch, start, count, channel);
+    }
+
+    /// <summary>One chunk to format; drops its batch reference when it starts (the task keeps the job as its state).</summary>
+    private sealed class FormatJob(ShardedSink sink, RecordBatch batch, int start, int count)
+    {
+        private RecordBatch? _batch = batch;
+
+        public Pending Run()
+        {
+            var b = _batch!;
+            _batch = null;
+            return sink.Format(b, start, count);
+        }
     }
 
     private Pending Format(RecordBatch batch, int start, int count)
