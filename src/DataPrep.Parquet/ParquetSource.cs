@@ -44,6 +44,7 @@ public sealed class ParquetSource : IRecordSource
     private readonly string _path;
     private readonly SourceOptions _options;
     private Schema? _schema;
+    private volatile bool _inflated;
 
     /// <summary>Creates a source for one Parquet file (a .gz-compressed one is decompressed into memory).</summary>
     public ParquetSource(string path, SourceOptions? options = null)
@@ -81,19 +82,58 @@ public sealed class ParquetSource : IRecordSource
         CheckEncodings(reader, plans);
         int batchRows = Math.Max(1, _options.BatchRows);
         int groups = reader.RowGroupCount;
-        long ordinal = 0;
-        for (int g = 0; g < groups; g++)
+        var firstOrdinals = new long[groups + 1];
+        for (int g = 0; g < groups; g++) firstOrdinals[g + 1] = firstOrdinals[g] + reader.OpenRowGroupReader(g).RowCount;
+        // Row groups are decoded in parallel, each worker with its own reader (its own stream), at most
+        // `window` row groups ahead of the one being yielded; they are yielded in file order, so batches,
+        // row ids and the first error met are the same as reading them one after another.
+        int window = _inflated ? 1 : Math.Max(1, Math.Min(_options.EffectiveThreads, groups));
+        var readers = new System.Collections.Concurrent.ConcurrentBag<ParquetReader>([reader]);
+        var owned = new List<ParquetReader>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var inFlight = new Queue<Task<(Column[] Columns, int Rows)>>();
+        int next = 0;
+        void StartNext()
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var (columns, rows) = await ReadRowGroupAsync(reader, plans, g, ordinal + 1, cancellationToken).ConfigureAwait(false);
-            if (rows == 0) continue;
-            for (int start = 0; start < rows; start += batchRows)
+            int g = next++;
+            inFlight.Enqueue(Task.Run(async () =>
             {
-                int count = Math.Min(batchRows, rows - start);
-                var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
-                yield return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
+                if (!readers.TryTake(out var r))
+                {
+                    r = await OpenReaderAsync(stop.Token).ConfigureAwait(false);
+                    lock (owned) owned.Add(r);
+                }
+                try { return await ReadRowGroupAsync(r, plans, g, firstOrdinals[g] + 1, stop.Token).ConfigureAwait(false); }
+                finally { readers.Add(r); }
+            }, stop.Token));
+        }
+        try
+        {
+            while (next < groups && inFlight.Count < window) StartNext();
+            for (int g = 0; g < groups; g++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (columns, rows) = await inFlight.Dequeue().ConfigureAwait(false);
+                if (next < groups) StartNext();
+                if (rows == 0) continue;
+                long ordinal = firstOrdinals[g];
+                for (int start = 0; start < rows; start += batchRows)
+                {
+                    int count = Math.Min(batchRows, rows - start);
+                    var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
+                    yield return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
+                }
             }
-            ordinal += rows;
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var t in inFlight)
+            {
+                try { await t.ConfigureAwait(false); }
+                catch (Exception) { /* already failing or stopped early; only the readers must be closed */ }
+            }
+            foreach (var r in owned) await r.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -236,6 +276,7 @@ public sealed class ParquetSource : IRecordSource
                 await stream.DisposeAsync().ConfigureAwait(false);
                 memory.Position = 0;
                 stream = memory;
+                _inflated = true; // each reader would inflate it again: read its row groups one at a time
             }
             CheckMagic(stream);
             stream.Position = 0;

@@ -10,7 +10,9 @@ namespace DataPrep.Output;
 /// </summary>
 internal sealed class LineageBuffer
 {
-    private byte[] _buffer = new byte[1 << 16];
+    private byte[] _buffer;
+
+    public LineageBuffer(int capacity = 1 << 16) => _buffer = new byte[Math.Max(64, capacity)];
 
     public int Length { get; private set; }
 
@@ -24,6 +26,13 @@ internal sealed class LineageBuffer
     {
         value.TryFormat(Free(20), out int n, default, CultureInfo.InvariantCulture);
         Length += n;
+        return this;
+    }
+
+    public LineageBuffer Append(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Free(bytes.Length));
+        Length += bytes.Length;
         return this;
     }
 
@@ -92,6 +101,8 @@ internal sealed class LineageBuffer
     }
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
     public void Clear() => Length = 0;
 }

@@ -24,6 +24,8 @@ public sealed class ShardedSink : IRecordSink
     private readonly bool _gzip;
     private readonly bool _lineage;
     private readonly int _threads;
+    private readonly TaskScheduler _formatters;
+    private readonly Queue<Task<Pending>> _unformatted = new();
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
     private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
@@ -34,7 +36,39 @@ public sealed class ShardedSink : IRecordSink
     private byte[]? _header;
     private long _written;
 
-    private sealed record Pending(FormattedChunk Chunk, RowInfo Rows);
+    private sealed record Pending(FormattedChunk Chunk, bool HasGroups, bool HasTimes, LineageRows? Lineage);
+
+    /// <summary>
+    /// A chunk's lineage lines without the shard and record numbers (only those depend on the serial shard
+    /// cuts): "row_id,source,source_row," and ",content_hash[,group][,time]\n" per row, formatted on the
+    /// parallel formatting step; the split's writer only copies them around the two numbers.
+    /// </summary>
+    private sealed class LineageRows
+    {
+        public LineageRows(RowInfo rows, int start, int count, ulong[] hashes)
+        {
+            Pre = new LineageBuffer(count * 40);
+            Post = new LineageBuffer(count * (rows.Times is null ? 20 : 50));
+            PreEnds = new int[count];
+            PostEnds = new int[count];
+            for (int k = 0; k < count; k++)
+            {
+                int r = start + k;
+                Pre.Append(rows.RowIds[r]).Append((byte)',').Append(rows.Sources[r]).Append((byte)',').Append(rows.SourceRows[r]).Append((byte)',');
+                PreEnds[k] = Pre.Length;
+                Post.Append((byte)',').AppendHex16(hashes[k]);
+                if (rows.GroupKeys is { } groups) Post.Append((byte)',').Append(CsvField(groups[r]));
+                if (rows.Times is { } times) Post.Append((byte)',').AppendTime(times[r]);
+                Post.Append((byte)'\n');
+                PostEnds[k] = Post.Length;
+            }
+        }
+
+        public LineageBuffer Pre { get; }
+        public LineageBuffer Post { get; }
+        public int[] PreEnds { get; }
+        public int[] PostEnds { get; }
+    }
 
     /// <summary>Creates the sink.</summary>
     /// <param name="format">The record format.</param>
@@ -50,6 +84,7 @@ public sealed class ShardedSink : IRecordSink
         _gzip = options.Gzip;
         _lineage = options.Lineage;
         _threads = options.EffectiveThreads;
+        _formatters = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, _threads).ConcurrentScheduler;
         _hasLabel = hasLabel;
         _runRecord = runRecord;
     }
@@ -89,16 +124,49 @@ public sealed class ShardedSink : IRecordSink
     private async ValueTask AppendAsync(RecordBatch batch, int start, int count, string channel, CancellationToken cancellationToken)
     {
         int chunks = (count + ChunkRows - 1) / ChunkRows;
-        var results = new Pending[chunks];
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = cancellationToken }, k =>
+        if (!_writers.TryGetValue(channel, out var writer)) _writers[channel] = writer = new SplitWriter(this, channel, cancellationToken);
+        // Each chunk is formatted on the thread pool while this thread goes on (the next batch is gathered and
+        // encoded meanwhile); the writer awaits the chunks in order, so the bytes do not depend on timing.
+        // The writer's bounded queue bounds the chunks in flight.
+        for (int k = 0; k < chunks; k++)
         {
             int s = start + k * ChunkRows, n = Math.Min(ChunkRows, start + count - s);
-            var rows = Enumerable.Range(s, n).ToArray();
-            results[k] = new Pending(_format.Format(batch, s, n), batch.Rows.Take(rows));
-        });
+            Task<Pending> task;
+            if (_threads == 1)
+            {
+                task = Task.FromResult(Format(batch, s, n));
+            }
+            else
+            {
+                // Unformatted chunks keep their batch alive: at most 4 × threads of them at a time (memory bound);
+                // the job lets go of the batch as soon as it starts.
+                while (_unformatted.Count >= 4 * _threads) await _unformatted.Dequeue().ConfigureAwait(false);
+                task = Task.Factory.StartNew(static o => ((FormatJob)o!).Run(), new FormatJob(this, batch, s, n), cancellationToken, TaskCreationOptions.None, _formatters);
+                _unformatted.Enqueue(task);
+            }
+            await writer.AddAsync(task).ConfigureAwait(false);
+        }
         CountLabels(batch, start, count, channel);
-        if (!_writers.TryGetValue(channel, out var writer)) _writers[channel] = writer = new SplitWriter(this, channel, cancellationToken);
-        foreach (var r in results) await writer.AddAsync(r).ConfigureAwait(false);
+    }
+
+    /// <summary>One chunk to format; drops its batch reference when it starts (the task keeps the job as its state).</summary>
+    private sealed class FormatJob(ShardedSink sink, RecordBatch batch, int start, int count)
+    {
+        private RecordBatch? _batch = batch;
+
+        public Pending Run()
+        {
+            var b = _batch!;
+            _batch = null;
+            return sink.Format(b, start, count);
+        }
+    }
+
+    private Pending Format(RecordBatch batch, int start, int count)
+    {
+        var chunk = _format.Format(batch, start, count);
+        var info = batch.Rows;
+        return new Pending(chunk, info.GroupKeys is not null, info.Times is not null, _lineage ? new LineageRows(info, start, count, chunk.Hashes) : null);
     }
 
     private void CountLabels(RecordBatch batch, int start, int count, string tag)
@@ -141,6 +209,7 @@ public sealed class ShardedSink : IRecordSink
         {
             reports.Add((channel, await writer.CompleteAsync().ConfigureAwait(false)));
         }
+        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: writers done {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
         long total = reports.Sum(r => r.Report.Rows);
         foreach (var (tag, report) in reports)
         {
@@ -173,8 +242,16 @@ public sealed class ShardedSink : IRecordSink
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         InstanceWarnings.Add(context.Report, _shards.Multiple);
         await ChannelsFile.WriteAsync(_store, context.Report, cancellationToken).ConfigureAwait(false);
+        T("channels");
         var record = _runRecord(context);
+        T("record");
         await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
+        T("store commit");
+    }
+
+    private static void T(string what)
+    {
+        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: {what} {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
     }
 
     /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180).</summary>
@@ -254,7 +331,7 @@ public sealed class ShardedSink : IRecordSink
         private readonly ShardedSink _sink;
         private readonly string _name;
         private readonly CancellationToken _cancellationToken;
-        private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        private readonly Channel<Task<Pending>> _queue = Channel.CreateBounded<Task<Pending>>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
         private readonly Task<SplitReport> _task;
 
         public SplitWriter(ShardedSink sink, string name, CancellationToken cancellationToken)
@@ -265,7 +342,7 @@ public sealed class ShardedSink : IRecordSink
             _task = Task.Run(RunAsync, cancellationToken);
         }
 
-        public async ValueTask AddAsync(Pending chunk)
+        public async ValueTask AddAsync(Task<Pending> chunk)
         {
             try
             {
@@ -296,7 +373,7 @@ public sealed class ShardedSink : IRecordSink
             try
             {
                 var opts = _sink._shards;
-                IAsyncEnumerable<Pending> chunks = _queue.Reader.ReadAllAsync(_cancellationToken);
+                IAsyncEnumerable<Pending> chunks = InOrder(_queue.Reader.ReadAllAsync(_cancellationToken));
                 Func<long, long, long, long, bool> startsShard;
                 if (opts.Count > 0 || opts.Multiple > 1)
                 {
@@ -319,13 +396,21 @@ public sealed class ShardedSink : IRecordSink
             }
         }
 
+        private static async IAsyncEnumerable<Pending> InOrder(IAsyncEnumerable<Task<Pending>> tasks)
+        {
+            await foreach (var t in tasks.ConfigureAwait(false)) yield return await t.ConfigureAwait(false);
+        }
+
         private async Task<SplitReport> WriteAsync(IAsyncEnumerable<Pending> chunks, Func<long, long, long, long, bool> startsShard)
         {
             var report = new SplitReport();
             var store = _sink._store;
             var ct = _cancellationToken;
-            LineageBuffer? lineage = null;
             Stream? lineageStream = _sink._lineage ? await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false) : null;
+            // Lineage lines are completed (shard and record numbers put in) on the formatting threads, chunk by
+            // chunk, and written in order by their own task, so this loop only finds the shard cuts.
+            var lineage = lineageStream is null ? null : new LineageWriter(lineageStream, _sink._formatters, ct);
+            bool header = false;
             int shard = -1;
             long shardRows = 0, shardBytes = 0, record = 0;
             Stream? file = null;
@@ -341,66 +426,146 @@ public sealed class ShardedSink : IRecordSink
                 file = null;
             }
 
-            await foreach (var p in chunks.ConfigureAwait(false))
+            try
             {
-                // The header is known with the first chunk: group and time columns come with group/time splits.
-                if (_sink._lineage && lineage is null)
+                await foreach (var p in chunks.ConfigureAwait(false))
                 {
-                    lineage = new LineageBuffer().Append("row_id,source,source_row,shard,record,content_hash");
-                    if (p.Rows.GroupKeys is not null) lineage.Append(",group");
-                    if (p.Rows.Times is not null) lineage.Append(",time");
-                    lineage.Append((byte)'\n');
-                }
-                var c = p.Chunk;
-                int from = 0, prev = 0;
-                for (int k = 0; k < c.RecordEnds.Length; k++, record++)
-                {
-                    int size = c.RecordEnds[k] - prev;
-                    if (file is null || startsShard(record, size, shardRows, shardBytes))
+                    // The header is known with the first chunk: group and time columns come with group/time splits.
+                    if (lineage is not null && !header)
                     {
-                        if (file is not null)
+                        var h = new LineageBuffer(256).Append("row_id,source,source_row,shard,record,content_hash");
+                        if (p.HasGroups) h.Append(",group");
+                        if (p.HasTimes) h.Append(",time");
+                        await lineage.AddAsync(Task.FromResult(h.Append((byte)'\n'))).ConfigureAwait(false);
+                        header = true;
+                    }
+                    var c = p.Chunk;
+                    int firstShard = shard;
+                    long firstRecord = shardRows;
+                    List<int>? cuts = null;
+                    int from = 0, prev = 0;
+                    for (int k = 0; k < c.RecordEnds.Length; k++, record++)
+                    {
+                        int size = c.RecordEnds[k] - prev;
+                        if (file is null || startsShard(record, size, shardRows, shardBytes))
                         {
-                            await file.WriteAsync(c.Data.AsMemory(from, prev - from), ct).ConfigureAwait(false);
-                            from = prev;
+                            if (file is not null)
+                            {
+                                await file.WriteAsync(c.Data.AsMemory(from, prev - from), ct).ConfigureAwait(false);
+                                from = prev;
+                            }
+                            await CloseShardAsync().ConfigureAwait(false);
+                            shard++;
+                            shardRows = 0;
+                            shardBytes = 0;
+                            (cuts ??= []).Add(k);
+                            path = $"{_name}/part-{shard:D5}.{_sink._format.Extension}{(_sink._gzip ? ".gz" : "")}";
+                            hashing = new HashingStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
+                            file = _sink._gzip ? new BlockStream(new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true)) : new NonClosingStream(hashing);
+                            if (_sink._header is { Length: > 0 } fileHeader) await file.WriteAsync(fileHeader, ct).ConfigureAwait(false);
                         }
-                        await CloseShardAsync().ConfigureAwait(false);
-                        shard++;
-                        shardRows = 0;
-                        shardBytes = 0;
-                        path = $"{_name}/part-{shard:D5}.{_sink._format.Extension}{(_sink._gzip ? ".gz" : "")}";
-                        hashing = new HashingStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
-                        file = _sink._gzip ? new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true) : new NonClosingStream(hashing);
-                        if (_sink._header is { Length: > 0 } header) await file.WriteAsync(header, ct).ConfigureAwait(false);
+                        shardRows++;
+                        shardBytes += size;
+                        prev = c.RecordEnds[k];
                     }
-                    if (lineage is not null)
-                    {
-                        lineage.Append(p.Rows.RowIds[k]).Append((byte)',').Append(p.Rows.Sources[k]).Append((byte)',').Append(p.Rows.SourceRows[k])
-                            .Append((byte)',').Append(shard).Append((byte)',').Append(shardRows).Append((byte)',').AppendHex16(c.Hashes[k]);
-                        if (p.Rows.GroupKeys is { } groups) lineage.Append((byte)',').Append(CsvField(groups[k]));
-                        if (p.Rows.Times is { } times) lineage.Append((byte)',').AppendTime(times[k]);
-                        lineage.Append((byte)'\n');
-                    }
-                    shardRows++;
-                    shardBytes += size;
-                    prev = c.RecordEnds[k];
+                    await file!.WriteAsync(c.Data.AsMemory(from, c.Length - from), ct).ConfigureAwait(false);
+                    report.Rows += c.RecordEnds.Length;
+                    if (lineage is not null && p.Lineage is { } lr) await lineage.AddAsync(lr, firstShard, firstRecord, cuts).ConfigureAwait(false);
                 }
-                await file!.WriteAsync(c.Data.AsMemory(from, c.Length - from), ct).ConfigureAwait(false);
-                report.Rows += c.RecordEnds.Length;
-                if (lineage is not null && lineage.Length > 1 << 20)
+                await CloseShardAsync().ConfigureAwait(false);
+                if (lineage is not null)
                 {
-                    await lineageStream!.WriteAsync(lineage.Memory, ct).ConfigureAwait(false);
-                    lineage.Clear();
+                    if (!header) await lineage.AddAsync(Task.FromResult(new LineageBuffer(64).Append("row_id,source,source_row,shard,record,content_hash\n"))).ConfigureAwait(false);
+                    await lineage.CompleteAsync().ConfigureAwait(false);
+                    await lineageStream!.DisposeAsync().ConfigureAwait(false);
+                    report.Lineage = $"_dataprep/lineage/{_name}.csv";
                 }
+                return report;
             }
-            await CloseShardAsync().ConfigureAwait(false);
-            if (lineageStream is not null)
+            finally
             {
-                lineage ??= new LineageBuffer().Append("row_id,source,source_row,shard,record,content_hash\n");
-                await lineageStream.WriteAsync(lineage.Memory, ct).ConfigureAwait(false);
-                await lineageStream.DisposeAsync().ConfigureAwait(false);
-                report.Lineage = $"_dataprep/lineage/{_name}.csv";
+                if (lineage is not null) await lineage.StopAsync().ConfigureAwait(false);
             }
-            return report;
+        }
+    }
+
+    /// <summary>Completes lineage lines of chunks on the formatting threads and writes them in order on its own task.</summary>
+    private sealed class LineageWriter
+    {
+        private readonly Channel<Task<LineageBuffer>> _queue = Channel.CreateBounded<Task<LineageBuffer>>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        private readonly TaskScheduler _scheduler;
+        private readonly CancellationToken _cancellationToken;
+        private readonly Task _task;
+
+        public LineageWriter(Stream stream, TaskScheduler scheduler, CancellationToken cancellationToken)
+        {
+            _scheduler = scheduler;
+            _cancellationToken = cancellationToken;
+            _task = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var t in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        var buffer = await t.ConfigureAwait(false);
+                        await stream.WriteAsync(buffer.Memory, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e)
+                {
+                    _queue.Writer.TryComplete(e);
+                    throw;
+                }
+            }, cancellationToken);
+        }
+
+        /// <summary>Queues a chunk's lines: its first row is record <paramref name="firstRecord"/> of shard <paramref name="firstShard"/>; a new shard starts at each row index in <paramref name="cuts"/>.</summary>
+        public ValueTask AddAsync(LineageRows rows, int firstShard, long firstRecord, List<int>? cuts)
+            => AddAsync(Task.Factory.StartNew(() => Assemble(rows, firstShard, firstRecord, cuts), _cancellationToken, TaskCreationOptions.None, _scheduler));
+
+        public async ValueTask AddAsync(Task<LineageBuffer> lines)
+        {
+            try
+            {
+                await _queue.Writer.WriteAsync(lines, _cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                await _task.ConfigureAwait(false); // surfaces the write failure
+                throw;
+            }
+        }
+
+        public async Task CompleteAsync()
+        {
+            _queue.Writer.TryComplete();
+            await _task.ConfigureAwait(false);
+        }
+
+        public async Task StopAsync()
+        {
+            _queue.Writer.TryComplete();
+            try { await _task.ConfigureAwait(false); }
+            catch (Exception) { /* reported by CompleteAsync, or the run is failing already */ }
+        }
+
+        private static LineageBuffer Assemble(LineageRows rows, int firstShard, long firstRecord, List<int>? cuts)
+        {
+            int count = rows.PreEnds.Length;
+            var buffer = new LineageBuffer(rows.Pre.Length + rows.Post.Length + count * 12);
+            var pre = rows.Pre.Span;
+            var post = rows.Post.Span;
+            long shard = firstShard, recordBase = firstRecord;
+            int baseRow = 0, nextCut = 0;
+            for (int k = 0, p0 = 0, q0 = 0; k < count; k++)
+            {
+                while (cuts is not null && nextCut < cuts.Count && cuts[nextCut] == k) { shard++; recordBase = 0; baseRow = k; nextCut++; }
+                int p1 = rows.PreEnds[k], q1 = rows.PostEnds[k];
+                buffer.Append(pre[p0..p1]).Append(shard).Append((byte)',').Append(recordBase + (k - baseRow)).Append(post[q0..q1]);
+                p0 = p1;
+                q0 = q1;
+            }
+            return buffer;
         }
     }
 
@@ -429,6 +594,70 @@ public sealed class ShardedSink : IRecordSink
         {
             if (disposing) { inner.Dispose(); _sha.Dispose(); }
             base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// Hands the compressor whole 64 KiB blocks (and the rest at the end), whatever the sizes of the writes:
+    /// the deflate output depends on how its input is split into calls, and the chunks follow batch boundaries,
+    /// so without this the .gz bytes would depend on the batch size.
+    /// </summary>
+    private sealed class BlockStream(Stream inner) : WriteOnlyForwardStream
+    {
+        private readonly byte[] _block = new byte[1 << 16];
+        private int _used;
+
+        public override void Flush() { }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            while (buffer.Length > 0)
+            {
+                int n = Math.Min(buffer.Length, _block.Length - _used);
+                buffer[..n].CopyTo(_block.AsSpan(_used));
+                _used += n;
+                buffer = buffer[n..];
+                if (_used == _block.Length)
+                {
+                    inner.Write(_block);
+                    _used = 0;
+                }
+            }
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            while (buffer.Length > 0)
+            {
+                int n = Math.Min(buffer.Length, _block.Length - _used);
+                buffer.Span[..n].CopyTo(_block.AsSpan(_used));
+                _used += n;
+                buffer = buffer[n..];
+                if (_used == _block.Length)
+                {
+                    await inner.WriteAsync(_block, cancellationToken).ConfigureAwait(false);
+                    _used = 0;
+                }
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                if (_used > 0) inner.Write(_block.AsSpan(0, _used));
+                _used = 0;
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            if (_used > 0) await inner.WriteAsync(_block.AsMemory(0, _used)).ConfigureAwait(false);
+            _used = 0;
+            await inner.DisposeAsync().ConfigureAwait(false);
+            await base.DisposeAsync().ConfigureAwait(false);
         }
     }
 

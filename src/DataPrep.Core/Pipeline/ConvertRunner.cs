@@ -175,6 +175,7 @@ public static class ConvertRunner
         try
         {
             await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
+            _ = JsonWarmUp.Start(options, command);
             var trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1" ? new StageTimer() : null;
             if (trace is not null) Console.Error.WriteLine($"trace: stages start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
             IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, cancellationToken);
@@ -193,6 +194,7 @@ public static class ConvertRunner
                 write.Stop();
             }
             var commit = Stopwatch.StartNew();
+            if (trace is not null) Console.Error.WriteLine($"trace: last batch written {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
             await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
             if (trace is not null)
             {

@@ -235,6 +235,14 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         foreach (var (split, fold) in Channels(tags, folds))
         {
             var picked = order.Where(i => tags[i] == split && (folds is null || folds[i] == fold)).ToArray();
+            if (IsRun(picked))
+            {
+                // The channel is one run of consecutive input rows (time order of time-sorted input, input
+                // order): emit the input batches themselves, only the two at the ends cut. Same rows and order
+                // as the gather; bytes do not depend on batch boundaries.
+                foreach (var b in Slices(batches, picked[0], picked.Length, split, fold, folds is not null, lineageGroups, lineageTimes, cancellationToken)) yield return b;
+                continue;
+            }
             for (int start = 0; start < picked.Length; start += batchRows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -260,5 +268,46 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
             }
         }
         context.OnProgress("split", all.Count, all.Count);
+    }
+
+    /// <summary>Whether positions are consecutive and ascending (a, a+1, …).</summary>
+    private static bool IsRun(int[] picked)
+    {
+        if (picked.Length == 0) return false;
+        for (int k = 1; k < picked.Length; k++) if (picked[k] != picked[0] + k) return false;
+        return true;
+    }
+
+    /// <summary>Rows [first, first+count) of the input as batches tagged with a split, sharing the input's columns.</summary>
+    private static IEnumerable<RecordBatch> Slices(List<RecordBatch> batches, int first, int count, SplitTag split, short fold, bool withFolds,
+        string?[]? lineageGroups, long[]? lineageTimes, CancellationToken cancellationToken)
+    {
+        int end = first + count;
+        for (int b = 0, at = 0; b < batches.Count && at < end; at += batches[b].RowCount, b++)
+        {
+            var batch = batches[b];
+            int from = Math.Max(first, at), to = Math.Min(end, at + batch.RowCount);
+            if (from >= to) continue;
+            cancellationToken.ThrowIfCancellationRequested();
+            int n = to - from;
+            RowInfo info;
+            if (n == batch.RowCount)
+            {
+                info = new RowInfo(batch.Rows.RowIds, batch.Rows.Sources, batch.Rows.SourceRows, null);
+            }
+            else
+            {
+                var rows = Enumerable.Range(from - at, n).ToArray();
+                batch = batch.Take(rows);
+                info = batch.Rows;
+            }
+            batch = batch.WithRows(new RowInfo(info.RowIds, info.Sources, info.SourceRows, Enumerable.Repeat(split, n).ToArray())
+            {
+                Folds = withFolds ? Enumerable.Repeat(fold, n).ToArray() : null,
+                GroupKeys = lineageGroups?.AsSpan(from, n).ToArray(),
+                Times = lineageTimes?.AsSpan(from, n).ToArray(),
+            });
+            yield return batch;
+        }
     }
 }
