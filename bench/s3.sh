@@ -4,6 +4,7 @@
 #   bash bench/s3.sh                 (≈ 270 MB of shards: 600,000 rows × 51 columns)
 #   BENCH_S3_ROWS=100000 bash bench/s3.sh   (quick check, ≈ 45 MB)
 #   BENCH_S3_FLAGS="--no-chunked-encoding" bash bench/s3.sh   (extra flags for DataPrep's upload)
+#   BENCH_S3_PART_SIZE=16MB BENCH_S3_CONCURRENCY=8          (DataPrep's --part-size / --upload-concurrency)
 #
 # Starts moto_server on a free port on 127.0.0.1 (pip install 'moto[server]'), generates the numeric
 # CSV (bench/gen-numeric.mjs), then times, each against a fresh prefix:
@@ -17,6 +18,8 @@ REPO="$(cd "$BENCH/.." && pwd)"
 cd "$REPO"
 ROWS="${BENCH_S3_ROWS:-600000}"
 FLAGS="${BENCH_S3_FLAGS:-}"
+PART="${BENCH_S3_PART_SIZE:-16MB}"
+INFLIGHT="${BENCH_S3_CONCURRENCY:-8}"
 WORK=bench/work/s3
 INPUT=$WORK/numeric-$ROWS.csv
 OUT=$WORK/out-local
@@ -46,7 +49,7 @@ secs() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | b
 rm -rf "$OUT"
 T_LOCAL=$(secs "${DP[@]}" "${ARGS[@]}" --out "$OUT")
 BYTES=$(find "$OUT" -path '*/_dataprep' -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
-T_DP=$(secs "${DP[@]}" "${ARGS[@]}" --out s3://bench/dataprep/ --endpoint-url "$EP" --part-size 16MB --upload-concurrency 8 $FLAGS)
+T_DP=$(secs "${DP[@]}" "${ARGS[@]}" --out s3://bench/dataprep/ --endpoint-url "$EP" --part-size "$PART" --upload-concurrency "$INFLIGHT" $FLAGS)
 T_CLI=$(secs aws --endpoint-url "$EP" s3 cp --recursive --only-show-errors "$OUT" s3://bench/awscli/)
 
 # Same bytes: every data object of the DataPrep upload equals the local shard.
@@ -64,7 +67,7 @@ MB=$(echo "scale=1; $BYTES / 1048576" | bc)
   echo
   echo "| what | wall s |"
   echo "|---|---|"
-  echo "| A: dataprep convert → s3:// (convert + streaming upload, 16 MiB parts, 8 in flight${FLAGS:+, $FLAGS}) | $T_DP |"
+  echo "| A: dataprep convert → s3:// (convert + streaming upload, --part-size $PART, $INFLIGHT in flight${FLAGS:+, $FLAGS}) | $T_DP |"
   echo "| B: dataprep convert → local folder | $T_LOCAL |"
   echo "| C: aws s3 cp --recursive of B's folder | $T_CLI |"
   echo "| B + C: convert locally, then upload with the AWS CLI | $(echo "$T_LOCAL + $T_CLI" | bc) |"
