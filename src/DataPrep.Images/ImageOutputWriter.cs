@@ -76,8 +76,8 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         public StringBuilder Lineage { get; } = new();
         public Stream? LineageStream { get; set; }
         public StringBuilder Text { get; } = new(); // .lst lines, .idx lines or manifest lines
-        public Sha256Stream? TextStream { get; set; }
-        public Sha256Stream? Rec { get; set; }
+        public Sha256WriteStream? TextStream { get; set; }
+        public Sha256WriteStream? Rec { get; set; }
         public long Record { get; set; }
     }
 
@@ -95,14 +95,14 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         switch (_options.Format)
         {
             case OutputFormat.Images:
-                s.TextStream = new Sha256Stream(await _store.CreateAsync(ListPath(s.Name), ct).ConfigureAwait(false));
+                s.TextStream = new Sha256WriteStream(await _store.CreateAsync(ListPath(s.Name), ct).ConfigureAwait(false));
                 break;
             case OutputFormat.RecordIOImage:
-                s.Rec = new Sha256Stream(await _store.CreateAsync(RecPath(s.Name), ct).ConfigureAwait(false));
-                s.TextStream = new Sha256Stream(await _store.CreateAsync($"_dataprep/{s.Name}.idx", ct).ConfigureAwait(false));
+                s.Rec = new Sha256WriteStream(await _store.CreateAsync(RecPath(s.Name), ct).ConfigureAwait(false));
+                s.TextStream = new Sha256WriteStream(await _store.CreateAsync($"_dataprep/{s.Name}.idx", ct).ConfigureAwait(false));
                 break;
             default:
-                s.TextStream = new Sha256Stream(await _store.CreateAsync(ManifestPath(s.Name), ct).ConfigureAwait(false));
+                s.TextStream = new Sha256WriteStream(await _store.CreateAsync(ManifestPath(s.Name), ct).ConfigureAwait(false));
                 break;
         }
         return s;
@@ -296,50 +296,6 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await AbortAsync().ConfigureAwait(false);
-}
-
-/// <summary>Counts bytes and hashes (SHA-256) what is written through it.</summary>
-internal sealed class Sha256Stream(Stream inner) : Stream
-{
-    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private string? _hex;
-    private bool _disposed;
-    private long _length;
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => _length;
-    public override long Position { get => _length; set => throw new NotSupportedException(); }
-    public override void Flush() => inner.Flush();
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        _sha.AppendData(buffer);
-        _length += buffer.Length;
-        inner.Write(buffer);
-    }
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        _sha.AppendData(buffer.Span);
-        _length += buffer.Length;
-        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-    }
-    public string HashHex() => _hex ??= Convert.ToHexStringLower(_sha.GetHashAndReset());
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing && !_disposed)
-        {
-            // The hash stays readable after the file is closed.
-            _hex ??= Convert.ToHexStringLower(_sha.GetHashAndReset());
-            _disposed = true;
-            inner.Dispose();
-            _sha.Dispose();
-        }
-        base.Dispose(disposing);
-    }
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]

@@ -414,7 +414,7 @@ public sealed class ShardedSink : IRecordSink
             int shard = -1;
             long shardRows = 0, shardBytes = 0, record = 0;
             Stream? file = null;
-            HashingStream? hashing = null;
+            Sha256WriteStream? hashing = null;
             string? path = null;
 
             async Task CloseShardAsync()
@@ -460,7 +460,7 @@ public sealed class ShardedSink : IRecordSink
                             shardBytes = 0;
                             (cuts ??= []).Add(k);
                             path = $"{_name}/part-{shard:D5}.{_sink._format.Extension}{(_sink._gzip ? ".gz" : "")}";
-                            hashing = new HashingStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
+                            hashing = new Sha256WriteStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
                             file = _sink._gzip ? new BlockStream(new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true)) : new NonClosingStream(hashing);
                             if (_sink._header is { Length: > 0 } fileHeader) await file.WriteAsync(fileHeader, ct).ConfigureAwait(false);
                         }
@@ -566,34 +566,6 @@ public sealed class ShardedSink : IRecordSink
                 q0 = q1;
             }
             return buffer;
-        }
-    }
-
-    /// <summary>Counts bytes and computes SHA-256 of what is written through it.</summary>
-    private sealed class HashingStream(Stream inner) : WriteOnlyForwardStream
-    {
-        private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private string? _hex;
-        public override long Length => Written;
-        public long Written { get; private set; }
-        public override void Flush() => inner.Flush();
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            _sha.AppendData(buffer);
-            Written += buffer.Length;
-            inner.Write(buffer);
-        }
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            _sha.AppendData(buffer.Span);
-            Written += buffer.Length;
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-        public string HashHex() => _hex ??= Convert.ToHexStringLower(_sha.GetHashAndReset());
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) { inner.Dispose(); _sha.Dispose(); }
-            base.Dispose(disposing);
         }
     }
 
