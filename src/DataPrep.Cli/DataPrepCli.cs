@@ -40,9 +40,18 @@ public static class DataPrepCli
           # SageMaker RecordIO-protobuf (float32 tensors, sparse where one-hot), 4 shards per split for 4 instances
           dataprep convert sample-data/churn.csv --out out/churn-rec --label churn --drop customer_id --categorical onehot --format recordio-protobuf --shards 4
 
-        Output: OUT/train|validation|test/part-NNNNN.csv|.pbr|.libsvm (data only) and OUT/_dataprep/run.json,
-        written last; lineage per split in OUT/_dataprep/lineage/. Exit codes: 0 ok, 2 invalid options,
-        3 bad input data, 4 output folder refused, 1 other failure.
+          # Straight to S3 as SageMaker channels, shards a multiple of 4 training instances (prints a TrainingInput snippet)
+          dataprep convert s3://raw/events/ --out s3://my-bucket/churn/v1/ --label churn --format recordio-protobuf --instances 4
+
+          # Larger than RAM: stream under a 512 MB budget, spilling to a fast disk
+          dataprep convert 'big/*.csv.gz' --out out/big --label y --memory 512MB --temp /mnt/nvme/tmp
+        """;
+
+    private const string ConvertOutput = """
+
+        Output: OUT/<split>/… holds data only (part-NNNNN.csv|.pbr|.libsvm, or .rec / images); OUT/_dataprep/ holds
+        the lineage, ManifestFiles, channels.json and run.json, written last. OUT may be s3://bucket/prefix/.
+        Exit codes: 0 ok, 2 invalid options, 3 bad input data, 4 output refused, 1 other failure, 130 cancelled.
         """;
 
     /// <summary>Runs the CLI.</summary>
@@ -64,7 +73,7 @@ public static class DataPrepCli
     private sealed class InputOptions
     {
         public readonly Argument<string[]> Inputs = new("INPUT") { Arity = ArgumentArity.OneOrMore, Description = "Input files, folders or patterns (data/*.csv); .gz is read transparently. All of one schema." };
-        public readonly Option<string> Out = new("--out", "-o") { Description = "The output folder (new, empty, or an earlier run replaced with --overwrite).", Required = true };
+        public readonly Option<string> Out = new("--out", "-o") { Description = "The output folder or s3://bucket/prefix/ (new, empty, or an earlier run replaced with --overwrite).", Required = true };
         public readonly Option<bool> NoHeader = new("--no-header") { Description = "CSV inputs have no header row; columns are named c0, c1, …" };
         public readonly Option<string> Delimiter = new("--delimiter") { Description = "CSV field separator, e.g. ';' or '\\t' (default ',', '\\t' for .tsv)." };
         public readonly Option<string> Quote = new("--quote") { Description = "CSV quote character (default '\"')." };
@@ -113,7 +122,7 @@ public static class DataPrepCli
 
     private static Command BuildConvert(TextWriter stdout, TextWriter stderr)
     {
-        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, or lists kept as they are) with a run record." + ConvertExamples + ImageCliOptions.Examples);
+        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data — tables or images, local or S3 — into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, image RecordIO, im2rec lists, augmented manifests, or lists kept as they are) with a run record." + ConvertExamples + "\n" + ImageCliOptions.Examples + "\n" + ConvertOutput);
         var io = new InputOptions();
         io.AddTo(cmd);
         var imageOptions = new ImageCliOptions();
