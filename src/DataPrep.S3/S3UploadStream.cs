@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using Amazon.S3;
 using Amazon.S3.Model;
+using DataPrep.Data;
 
 namespace DataPrep.S3;
 
@@ -10,7 +11,7 @@ namespace DataPrep.S3;
 /// uploaded in the background (bounded by the store's concurrency), a single PUT when the object fits in
 /// one part. Closing completes the upload and verifies it; any failure aborts the multipart upload.
 /// </summary>
-internal sealed class S3UploadStream : Stream
+internal sealed class S3UploadStream : WriteOnlyForwardStream
 {
     private readonly S3OutputStore _store;
     private readonly string _path;
@@ -37,16 +38,10 @@ internal sealed class S3UploadStream : Stream
         if (store.Options.EndpointUrl is not null) _whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_closed;
     public override long Length => _length;
     public override long Position { get => _length; set => throw new NotSupportedException(); }
     public override void Flush() { }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> data)
     {
@@ -61,9 +56,6 @@ internal sealed class S3UploadStream : Stream
             data = data[n..];
         }
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
@@ -285,7 +277,7 @@ internal sealed class ChecksumMismatchException(string message) : IOException(me
 /// to a local file while their S3 ETag is computed; at close the object is kept if size and ETag match,
 /// otherwise the file is uploaded.
 /// </summary>
-internal sealed class S3ResumeStream : Stream
+internal sealed class S3ResumeStream : WriteOnlyForwardStream
 {
     private readonly S3OutputStore _store;
     private readonly string _path;
@@ -306,16 +298,10 @@ internal sealed class S3ResumeStream : Stream
         _file = new FileStream(_spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
     public override bool CanWrite => !_closed;
     public override long Length => _etag.Length;
     public override long Position { get => _etag.Length; set => throw new NotSupportedException(); }
     public override void Flush() { }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -328,9 +314,6 @@ internal sealed class S3ResumeStream : Stream
         _etag.Append(buffer.Span);
         await _file.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask DisposeAsync()
     {
