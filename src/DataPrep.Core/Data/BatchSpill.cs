@@ -241,7 +241,7 @@ internal static class BatchSize
     {
         // Arrays may be longer than the batch (builders hand over their buffers): count what is allocated.
         var rows = batch.Rows;
-        long bytes = 8L * rows.RowIds.Length + 4L * rows.Sources.Length + 8L * rows.SourceRows.Length;
+        long bytes = 8L * rows.RowIds.Length + 4L * rows.Sources.Length + 8L * rows.SourceRows.Length + (batch.Raw?.Bytes ?? 0);
         foreach (var c in batch.Columns)
         {
             bytes += c.Nulls?.Length ?? 0;

@@ -155,6 +155,12 @@ public sealed class RecordBatch
     /// <summary>Row ids, provenance and tags.</summary>
     public RowInfo Rows { get; }
 
+    /// <summary>
+    /// The rows' input text where label-first CSV output can copy it (see <see cref="RawRecords"/>); null for
+    /// batches built from new columns.
+    /// </summary>
+    public RawRecords? Raw { get; init; }
+
     /// <summary>The column of the named field.</summary>
     public Column this[string name] => Columns[Schema.IndexOf(name) is var i and >= 0 ? i : throw new KeyNotFoundException(name)];
 
@@ -172,7 +178,7 @@ public sealed class RecordBatch
             var picked = rows.ToArray();
             Parallel.For(0, cols.Length, c => cols[c] = Columns[c].Take(picked));
         }
-        return new RecordBatch(Schema, cols, rows.Length, Rows.Take(rows));
+        return new RecordBatch(Schema, cols, rows.Length, Rows.Take(rows)) { Raw = Raw?.Take(rows) };
     }
 
     /// <summary>
@@ -196,11 +202,11 @@ public sealed class RecordBatch
             srow[i] = info.SourceRows[row[i]];
         }
         SplitTag[]? tags = tag is { } t ? Enumerable.Repeat(t, n).ToArray() : null;
-        return new RecordBatch(schema, cols, n, new RowInfo(ids, src, srow, tags));
+        return new RecordBatch(schema, cols, n, new RowInfo(ids, src, srow, tags)) { Raw = RawRecords.Gather(batches, part, row) };
     }
 
     /// <summary>The same rows with other row info (for example split tags).</summary>
-    public RecordBatch WithRows(RowInfo rows) => new(Schema, Columns, RowCount, rows);
+    public RecordBatch WithRows(RowInfo rows) => new(Schema, Columns, RowCount, rows) { Raw = Raw };
 
     /// <summary>Concatenates batches of one schema into one.</summary>
     public static RecordBatch Concat(IReadOnlyList<RecordBatch> batches, Schema schema)

@@ -292,7 +292,13 @@ public sealed class EncodeStage : IPipelineStage
                 _ => src is BooleanColumn b ? ToInt(b, n) : src,
             });
         }
-        return new RecordBatch(schema, cols, n, batch.Rows);
+        // Columns passed through unchanged, in the input's order and names: the input text still describes them.
+        bool unchanged = cols.Count == batch.Columns.Count && schema.Count == batch.Schema.Count;
+        for (int c = 0; unchanged && c < cols.Count; c++)
+        {
+            unchanged = ReferenceEquals(cols[c], batch.Columns[c]) && string.Equals(schema[c].Name, batch.Schema[c].Name, StringComparison.Ordinal);
+        }
+        return new RecordBatch(schema, cols, n, batch.Rows) { Raw = unchanged ? batch.Raw : null };
     }
 
     private static Column Filled(Column src, FeatureRecord fr, int n, RunContext context)

@@ -1,4 +1,3 @@
-using CsvHelper;
 using System.IO.Hashing;
 using DataPrep.Data;
 
@@ -28,64 +27,87 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
 
     /// <inheritdoc />
     /// <remarks>
-    /// Numbers are written by CsvHelper's writer, whose Dragonbox formatter produces exactly the bytes of
-    /// double.TryFormat (shortest round-trip, invariant) about twice as fast. Only numbers are written,
-    /// so no field is ever quoted and every '\n' ends a record.
+    /// Records are written straight into one byte buffer: doubles by <see cref="NumberText"/> (shortest
+    /// round-trip, invariant; CsvHelper's Dragonbox formatter), integers invariant, booleans 1/0, sparse columns
+    /// dense. Only numbers are written, so no field is ever quoted and every '\n' ends a record. Each record's
+    /// hash (lineage content_hash) is XxHash3 of its bytes without the '\n'.
     /// </remarks>
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
         var cols = batch.Columns;
-        var stream = new MemoryStream(Math.Max(4096, count * cols.Count * 10));
-        using (var writer = CsvWriter.Create(stream, s_options, leaveOpen: true))
+        int width = cols.Count;
+        var kinds = new ColumnKind[width];
+        var doubles = new double[width][];
+        var longs = new long[width][];
+        for (int c = 0; c < width; c++)
         {
-            for (int r = start; r < start + count; r++)
+            switch (cols[c])
             {
-                for (int c = 0; c < cols.Count; c++) WriteValue(writer, cols[c], r);
-                writer.EndRecord();
+                case Float64Column d: kinds[c] = ColumnKind.Float64; doubles[c] = d.Values; break;
+                case Int64Column l: kinds[c] = ColumnKind.Int64; longs[c] = l.Values; break;
+                case BooleanColumn: kinds[c] = ColumnKind.Boolean; break;
+                case SparseColumn: kinds[c] = ColumnKind.Sparse; break;
+                default: throw new NotSupportedException($"CSV output cannot hold {cols[c].Kind} columns.");
             }
         }
-        var data = stream.GetBuffer();
-        int length = (int)stream.Length;
+        // Rows whose input text is already exactly what we would write are copied (see RawRecords).
+        var raw = batch.Raw is { } text && text.Matches(batch.Schema) ? text.Records : null;
+        var data = new byte[Math.Max(4096, count * width * 12 + NumberText.MaxDoubleLength)];
+        int pos = 0;
         var ends = new int[count];
         var hashes = new ulong[count];
-        int pos = 0;
         for (int k = 0; k < count; k++)
         {
-            int nl = data.AsSpan(pos, length - pos).IndexOf((byte)'\n');
-            hashes[k] = XxHash3.HashToUInt64(data.AsSpan(pos, nl));
-            pos += nl + 1;
+            int r = start + k, recordStart = pos;
+            if (raw is not null && raw[r].Length > 0)
+            {
+                var record = raw[r].Span;
+                if (data.Length - pos < record.Length + 1) Array.Resize(ref data, Math.Max(data.Length * 2, pos + record.Length + 1));
+                record.CopyTo(data.AsSpan(pos));
+                pos += record.Length;
+                hashes[k] = XxHash3.HashToUInt64(record);
+                data[pos++] = (byte)'\n';
+                ends[k] = pos;
+                continue;
+            }
+            for (int c = 0; c < width; c++)
+            {
+                if (data.Length - pos < NumberText.MaxDoubleLength + 2) Array.Resize(ref data, data.Length * 2);
+                if (kinds[c] != ColumnKind.Sparse && pos != recordStart) data[pos++] = (byte)',';
+                switch (kinds[c])
+                {
+                    case ColumnKind.Float64:
+                        pos += NumberText.Write(doubles[c][r], data.AsSpan(pos));
+                        break;
+                    case ColumnKind.Int64:
+                        pos += NumberText.Write(longs[c][r], data.AsSpan(pos));
+                        break;
+                    case ColumnKind.Boolean:
+                        data[pos++] = ((BooleanColumn)cols[c]).Values[r] ? (byte)'1' : (byte)'0';
+                        break;
+                    default:
+                        pos = WriteSparse(ref data, pos, recordStart, (SparseColumn)cols[c], r);
+                        break;
+                }
+            }
+            hashes[k] = XxHash3.HashToUInt64(data.AsSpan(recordStart, pos - recordStart));
+            data[pos++] = (byte)'\n';
             ends[k] = pos;
         }
-        return new FormattedChunk(data, length, ends, hashes);
+        return new FormattedChunk(data, pos, ends, hashes);
     }
 
-    private static readonly CsvWriterOptions s_options = CsvWriterOptions.Default with { NewLine = "\n", Separator = ',' };
-
-    private static void WriteValue(CsvWriter writer, Column column, int row)
+    /// <summary>A sparse row written dense: its width of values, zeros where the row has none, comma-separated.</summary>
+    private static int WriteSparse(ref byte[] data, int pos, int recordStart, SparseColumn s, int row)
     {
-        switch (column)
+        int next = s.RowOffsets[row], end = s.RowOffsets[row + 1];
+        for (int j = 0; j < s.Width; j++)
         {
-            case Float64Column d:
-                writer.WriteField(d.Values[row], default);
-                return;
-            case Int64Column l:
-                writer.WriteField(l.Values[row], default);
-                return;
-            case BooleanColumn b:
-                writer.WriteField(b.Values[row] ? "1"u8 : "0"u8);
-                return;
-            case SparseColumn s:
-            {
-                int next = s.RowOffsets[row], end = s.RowOffsets[row + 1];
-                for (int j = 0; j < s.Width; j++)
-                {
-                    if (next < end && s.Indices[next] == j) writer.WriteField(s.Values[next++], default);
-                    else writer.WriteField("0"u8);
-                }
-                return;
-            }
-            default:
-                throw new NotSupportedException($"CSV output cannot hold {column.Kind} columns.");
+            if (data.Length - pos < NumberText.MaxDoubleLength + 2) Array.Resize(ref data, data.Length * 2);
+            if (pos != recordStart) data[pos++] = (byte)',';
+            if (next < end && s.Indices[next] == j) pos += NumberText.Write(s.Values[next++], data.AsSpan(pos));
+            else data[pos++] = (byte)'0';
         }
+        return pos;
     }
 }

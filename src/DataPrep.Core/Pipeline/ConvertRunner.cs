@@ -255,7 +255,7 @@ public static class ConvertRunner
         var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. InputFiles.Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
         var needed = ColumnPruning.Needed(options);
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.Format == OutputFormat.Csv };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

@@ -25,6 +25,17 @@ internal abstract class ColumnBuilder
     /// </summary>
     public virtual bool TrySet(int row, CsvHelper.CsvReader reader, int column) => TrySet(row, reader.GetSpan(column));
 
+    /// <summary>
+    /// Sets row <paramref name="row"/> from text that label-first CSV output can copy (see <see cref="RawRecords"/>),
+    /// giving the length to copy; false (nothing set) when the text is not such a number, and then
+    /// <see cref="TrySet(int, CsvHelper.CsvReader, int)"/> reads it.
+    /// </summary>
+    public virtual bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
+    {
+        length = -1;
+        return false;
+    }
+
     /// <summary>Marks row <paramref name="row"/> missing.</summary>
     public void SetNull(int row)
     {
@@ -58,6 +69,7 @@ internal abstract class ColumnBuilder
         public override string Expected => "a number (invariant culture, '.' as decimal point)";
         public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out _values[row]);
         public override bool TrySet(int row, CsvHelper.CsvReader reader, int column) => reader.TryParse(column, out _values[row]);
+        public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length) => CanonicalNumber.TryParseCopyableDouble(utf8, out _values[row], out length);
         public override Column Build(int length) => new Float64Column(_values, _nulls, length);
     }
 
@@ -70,6 +82,11 @@ internal abstract class ColumnBuilder
         {
             var span = reader.GetSpan(column);
             return span[0] != (byte)'+' && reader.TryParse(column, out _values[row]);
+        }
+        public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
+        {
+            length = utf8.Length;
+            return CanonicalNumber.IsCanonicalInteger(utf8) && ValueParser.TryParseInt64(utf8, out _values[row]);
         }
         public override Column Build(int length) => new Int64Column(_values, _nulls, length);
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using CsvHelper;
 using DataPrep.Data;
@@ -165,16 +166,10 @@ public sealed class CsvSource : IRecordSource
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
         int batchRows = _options.BatchRows;
         var names = schema.Fields.Select(f => f.Name).ToArray();
-        var buffers = new List<ColumnBuilder[]?>();
-
-        ColumnBuilder[] BuffersFor(int batch)
-        {
-            lock (buffers)
-            {
-                while (buffers.Count <= batch) buffers.Add(null);
-                return buffers[batch] ??= schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows)).ToArray();
-            }
-        }
+        // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
+        bool keepRaw = _options.KeepRawRecords;
+        var kinds = schema.Fields.Select(f => f.Kind).ToArray();
+        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null));
 
         // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
         long ParseRow(CsvReader r)
@@ -183,10 +178,25 @@ public sealed class CsvSource : IRecordSource
             CheckFieldCount(r, names.Length, names);
             int batch = (int)((row - 1) / batchRows);
             int at = (int)((row - 1) % batchRows);
-            var builders = BuffersFor(batch);
+            var batchBuilders = buffers.For(batch);
+            var builders = batchBuilders.Columns;
+            bool canonical = batchBuilders.Raw is not null;
+            int textBytes = builders.Length - 1;
+            var lengths = canonical ? RawText.Lengths(builders.Length) : null;
             for (int c = 0; c < builders.Length; c++)
             {
                 var span = r.GetSpan(c);
+                if (canonical)
+                {
+                    // Numbers written as we would write them are parsed and measured in one pass.
+                    if (builders[c].TrySetCopyable(at, span, out int length))
+                    {
+                        textBytes += length;
+                        lengths![c] = length;
+                        continue;
+                    }
+                    canonical = false;
+                }
                 if (IsNull(span))
                 {
                     builders[c].SetNull(at);
@@ -199,6 +209,7 @@ public sealed class CsvSource : IRecordSource
                         _path, r.LineNumber, row, names[c]);
                 }
             }
+            if (canonical) batchBuilders.Raw![at] = RawText.Write(r, lengths!, textBytes);
             return row;
         }
 
@@ -234,10 +245,131 @@ public sealed class CsvSource : IRecordSource
             if (!batchDone) { if (!more) break; continue; }
             int batch = (int)((last - 1) / batchRows);
             int count = (int)(last - (long)batch * batchRows);
-            var builders = BuffersFor(batch);
-            lock (buffers) buffers[batch] = null;
-            yield return Build(schema, builders, count, sourceIndex, (long)batch * batchRows);
+            var builders = buffers.Take(batch);
+            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows);
+            if (builders.Raw is { } raw && Array.Exists(raw, m => !m.IsEmpty))
+            {
+                if (raw.Length != count) Array.Resize(ref raw, count);
+                built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw) };
+            }
+            yield return built;
             if (!more) break;
+        }
+    }
+
+    /// <summary>
+    /// The column buffers of the batches being parsed, by batch number. Parser threads look them up once per
+    /// row: the lookup reads a published array without locking (a per-row lock was most of the parse time
+    /// with two threads, spinning on each other); only creating a batch's buffers takes the lock.
+    /// </summary>
+    private sealed class BatchBuffers(Func<BatchBuilders> create)
+    {
+        private readonly Lock _gate = new();
+        private BatchBuilders?[] _slots = new BatchBuilders?[16];
+
+        public BatchBuilders For(int batch)
+        {
+            var slots = Volatile.Read(ref _slots);
+            if (batch < slots.Length && Volatile.Read(ref slots[batch]) is { } found) return found;
+            lock (_gate)
+            {
+                if (batch >= _slots.Length)
+                {
+                    var grown = new BatchBuilders?[Math.Max(batch + 1, _slots.Length * 2)];
+                    _slots.CopyTo(grown, 0);
+                    Volatile.Write(ref _slots, grown);
+                }
+                var slot = _slots[batch];
+                if (slot is null) Volatile.Write(ref _slots[batch], slot = create());
+                return slot;
+            }
+        }
+
+        /// <summary>The finished batch's buffers, forgotten here so they can be collected once the batch is.</summary>
+        public BatchBuilders Take(int batch)
+        {
+            var builders = For(batch);
+            lock (_gate) _slots[batch] = null;
+            return builders;
+        }
+    }
+
+    /// <summary>A batch's column buffers, and its rows' text when it is kept.</summary>
+    private sealed record BatchBuilders(ColumnBuilder[] Columns, ReadOnlyMemory<byte>[]? Raw);
+
+    /// <summary>Writes a row's output text (its fields' copyable text joined by commas) into per-thread 1 MiB blocks.</summary>
+    private static class RawText
+    {
+        private const int BlockSize = 1 << 20;
+
+        [ThreadStatic] private static byte[]? t_block;
+        [ThreadStatic] private static int t_used;
+        [ThreadStatic] private static int[]? t_lengths;
+
+        /// <summary>This thread's scratch array for the copyable lengths of a row's fields.</summary>
+        public static int[] Lengths(int fields)
+        {
+            var lengths = t_lengths;
+            if (lengths is null || lengths.Length < fields) t_lengths = lengths = new int[fields];
+            return lengths;
+        }
+
+        public static ReadOnlyMemory<byte> Write(CsvReader reader, int[] lengths, int length)
+        {
+            byte[] block;
+            int at;
+            if (length > BlockSize / 8)
+            {
+                block = new byte[length];
+                at = 0;
+            }
+            else
+            {
+                block = t_block!;
+                if (block is null || BlockSize - t_used < length)
+                {
+                    t_block = block = new byte[BlockSize];
+                    t_used = 0;
+                }
+                at = t_used;
+                t_used += length;
+            }
+            var text = block.AsSpan(at, length);
+            int pos = 0, fields = reader.FieldCount;
+            for (int c = 0; c < fields; c++)
+            {
+                if (c > 0) text[pos++] = (byte)',';
+                int n = lengths[c];
+                CopySmall(reader.GetSpan(c)[..n], text.Slice(pos, n));
+                pos += n;
+            }
+            return block.AsMemory(at, length);
+        }
+
+        /// <summary>Copies a few bytes with two overlapping word moves instead of a memmove call (fields are short).</summary>
+        private static void CopySmall(ReadOnlySpan<byte> source, Span<byte> destination)
+        {
+            int n = source.Length;
+            ref byte s = ref MemoryMarshal.GetReference(source);
+            ref byte d = ref MemoryMarshal.GetReference(destination);
+            if (n >= 8 && n <= 16)
+            {
+                Unsafe.WriteUnaligned(ref d, Unsafe.ReadUnaligned<ulong>(ref s));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref d, n - 8), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref s, n - 8)));
+            }
+            else if (n >= 4 && n < 8)
+            {
+                Unsafe.WriteUnaligned(ref d, Unsafe.ReadUnaligned<uint>(ref s));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref d, n - 4), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref s, n - 4)));
+            }
+            else if (n < 4)
+            {
+                for (int i = 0; i < n; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i);
+            }
+            else
+            {
+                source.CopyTo(destination);
+            }
         }
     }
 

@@ -61,6 +61,12 @@ public sealed record SourceOptions
     /// <summary>Worker threads for parsing; 0 means all cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Keep the text of rows that label-first CSV output can copy unchanged (<see cref="Data.RawRecords"/>):
+    /// set when that is the output format. Text sources only; others ignore it.
+    /// </summary>
+    public bool KeepRawRecords { get; init; }
+
     /// <summary>An explicit format ("csv", "jsonl", "parquet"), overriding the file extension.</summary>
     public string? Format { get; init; }
 

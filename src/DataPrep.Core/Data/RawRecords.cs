@@ -1,0 +1,206 @@
+namespace DataPrep.Data;
+
+/// <summary>
+/// The output text of rows that label-first CSV output can copy instead of formatting their numbers: the
+/// reader keeps a row's text when every field is already written the way our CSV writer writes its value,
+/// up to trailing zeros of the fraction, which it drops (<see cref="CanonicalNumber"/>); the fields joined
+/// by commas are then exactly the bytes the writer would produce.
+/// </summary>
+/// <remarks>
+/// Kept by the CSV reader when the output is label-first CSV, carried by <see cref="RecordBatch.Take"/>,
+/// <see cref="RecordBatch.Gather"/> and <see cref="RecordBatch.WithRows"/> (which keep the columns), and by
+/// stages that pass columns through unchanged; any stage that builds new columns builds a new batch, which
+/// has none. The writer also checks that the batch's field names are the ones the text was read with.
+/// </remarks>
+public sealed class RawRecords
+{
+    /// <summary>Creates raw records for a batch.</summary>
+    /// <param name="fieldNames">The fields the text holds, in order.</param>
+    /// <param name="records">Per row: the record's output text, or empty when it must be formatted.</param>
+    public RawRecords(IReadOnlyList<string> fieldNames, ReadOnlyMemory<byte>[] records)
+    {
+        FieldNames = fieldNames;
+        Records = records;
+    }
+
+    /// <summary>The fields the text holds, in order.</summary>
+    public IReadOnlyList<string> FieldNames { get; }
+
+    /// <summary>Per row: the record's text without its line break, or empty when the row must be formatted.</summary>
+    public ReadOnlyMemory<byte>[] Records { get; }
+
+    /// <summary>Whether the text holds exactly the fields of <paramref name="schema"/>, in order.</summary>
+    public bool Matches(Schema schema)
+    {
+        if (schema.Count != FieldNames.Count) return false;
+        for (int i = 0; i < FieldNames.Count; i++)
+        {
+            if (!string.Equals(schema[i].Name, FieldNames[i], StringComparison.Ordinal)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The text bytes this holds (for memory estimates).</summary>
+    public long Bytes
+    {
+        get
+        {
+            long bytes = 16L * Records.Length;
+            foreach (var r in Records) bytes += r.Length;
+            return bytes;
+        }
+    }
+
+    internal RawRecords Take(ReadOnlySpan<int> rows)
+    {
+        var picked = new ReadOnlyMemory<byte>[rows.Length];
+        for (int i = 0; i < rows.Length; i++) picked[i] = Records[rows[i]];
+        return new RawRecords(FieldNames, picked);
+    }
+
+    /// <summary>The raw records of rows gathered from several batches, when every batch has them for the same fields.</summary>
+    internal static RawRecords? Gather(IReadOnlyList<RecordBatch> batches, int[] part, int[] row)
+    {
+        if (batches.Count == 0 || batches[0].Raw is not { } first) return null;
+        foreach (var b in batches)
+        {
+            if (b.Raw is not { } r || !ReferenceEquals(r.FieldNames, first.FieldNames)) return null;
+        }
+        var picked = new ReadOnlyMemory<byte>[row.Length];
+        for (int i = 0; i < row.Length; i++) picked[i] = batches[part[i]].Raw!.Records[row[i]];
+        return new RawRecords(first.FieldNames, picked);
+    }
+}
+
+/// <summary>
+/// Recognises numbers written exactly as our writers write them, so their input text can be copied.
+/// </summary>
+/// <remarks>
+/// Integers: <c>-?(0|[1-9][0-9]*)</c>, not "-0". Doubles: the same, optionally followed by a point and digits
+/// not ending in 0, with at most 15 significant digits and a magnitude of at least 1e-4 (no "0.00001").
+/// Why that is enough: any decimal of at most 15 significant digits survives decimal → double → 15-digit
+/// decimal (DBL_DIG), so it is the only decimal of at most 15 digits naming its double, hence that double's
+/// shortest round-trip text; and .NET writes it in this fixed notation for decimal exponents −5 &lt; e &lt; 15
+/// with no trailing zeros. Property-tested against double.Parse + ToString("R") and long.Parse + ToString().
+/// </remarks>
+public static class CanonicalNumber
+{
+    /// <summary>Whether <paramref name="text"/> is exactly how a double of its value is written (shortest round-trip, invariant).</summary>
+    public static bool IsCanonicalDouble(ReadOnlySpan<byte> text)
+    {
+        int i = 0;
+        if (text.Length > 0 && text[0] == (byte)'-') i = 1;
+        int intStart = i;
+        while (i < text.Length && IsDigit(text[i])) i++;
+        int intDigits = i - intStart;
+        if (intDigits == 0 || (intDigits > 1 && text[intStart] == (byte)'0')) return false;
+        if (i == text.Length)
+        {
+            // An integer: "0" (not "-0") or 1–15 digits.
+            if (text[intStart] == (byte)'0') return intStart == 0;
+            return intDigits <= 15;
+        }
+        if (text[i] != (byte)'.') return false;
+        int fracStart = ++i;
+        while (i < text.Length && IsDigit(text[i])) i++;
+        int fracDigits = i - fracStart;
+        if (i != text.Length || fracDigits == 0 || text[^1] == (byte)'0') return false;
+        if (text[intStart] != (byte)'0') return intDigits + fracDigits <= 15;
+        // 0.000ddd: at most three zeros after the point (>= 1e-4), significant digits after them.
+        int zeros = 0;
+        while (zeros < fracDigits && text[fracStart + zeros] == (byte)'0') zeros++;
+        return zeros <= 3 && fracDigits - zeros <= 15;
+    }
+
+    /// <summary>
+    /// The length of the text our writer would write for the number <paramref name="text"/> (of a column of
+    /// <paramref name="kind"/>) when that is <paramref name="text"/> itself or it without trailing zeros of the
+    /// fraction (and then the point: "1.50" → "1.5", "2.0" → "2"); −1 when the number has to be formatted.
+    /// </summary>
+    public static int CopyableLength(ReadOnlySpan<byte> text, ColumnKind kind) => kind switch
+    {
+        ColumnKind.Float64 => CopyableDoubleLength(text),
+        ColumnKind.Int64 => IsCanonicalInteger(text) ? text.Length : -1,
+        _ => -1,
+    };
+
+    private static int CopyableDoubleLength(ReadOnlySpan<byte> text) => TryParseCopyableDouble(text, out _, out int length) ? length : -1;
+
+    private static readonly double[] s_pow10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+    /// <summary>
+    /// Parses a double whose text is copyable (see <see cref="CopyableLength"/>) in the same pass that checks it:
+    /// false (value undefined) for anything else, which the general parser then reads. The value is exact:
+    /// with at most 15 significant digits the digits m &lt; 2^53 and the scale 10^k (k &lt;= 18) are exact doubles,
+    /// so one correctly rounded division gives the correctly rounded value, as double.Parse does.
+    /// </summary>
+    public static bool TryParseCopyableDouble(ReadOnlySpan<byte> text, out double value, out int length)
+    {
+        value = 0;
+        length = -1;
+        int n = text.Length, i = 0;
+        bool negative = n > 0 && text[0] == (byte)'-';
+        if (negative) i = 1;
+        int intStart = i;
+        ulong m = 0;
+        while (i < n && IsDigit(text[i]))
+        {
+            m = m * 10 + (uint)(text[i] - '0');
+            if (++i - intStart > 15) return false;
+        }
+        int intDigits = i - intStart;
+        if (intDigits == 0) return false;
+        bool zeroInteger = text[intStart] == (byte)'0';
+        if (zeroInteger && intDigits > 1) return false;
+        int point = i, firstNonZero = -1, lastNonZero = -1;
+        ulong fraction = m; // m extended by the fraction digits up to the last non-zero one
+        if (i < n)
+        {
+            if (text[i] != (byte)'.') return false;
+            ulong pending = m;
+            for (i++; i < n; i++)
+            {
+                byte b = text[i];
+                if (!IsDigit(b)) return false;
+                if (i - point > 18) return false; // too many decimals for the fast path
+                pending = pending * 10 + (uint)(b - '0');
+                if (b != (byte)'0')
+                {
+                    lastNonZero = i;
+                    if (firstNonZero < 0) firstNonZero = i;
+                    fraction = pending;
+                }
+            }
+        }
+        if (lastNonZero < 0)
+        {
+            // An integer value ("3", "2.0", "0.000"): "0" but never "-0".
+            if (zeroInteger && negative) return false;
+            length = zeroInteger ? 1 : point;
+            value = negative ? -(double)m : m;
+            return true;
+        }
+        int decimals = lastNonZero - point;
+        int significant = zeroInteger ? lastNonZero - firstNonZero + 1 : intDigits + decimals;
+        // At most 15 significant digits, and for 0.000ddd at most three zeros after the point (>= 1e-4).
+        if (significant > 15 || (zeroInteger && firstNonZero - point - 1 > 3)) return false;
+        double magnitude = fraction / s_pow10[decimals];
+        value = negative ? -magnitude : magnitude;
+        length = lastNonZero + 1;
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="text"/> is exactly how a 64-bit integer of its value is written.</summary>
+    public static bool IsCanonicalInteger(ReadOnlySpan<byte> text)
+    {
+        int i = 0;
+        if (text.Length > 0 && text[0] == (byte)'-') i = 1;
+        int digits = text.Length - i;
+        if (digits == 0 || digits > 19) return false; // 19 digits may still overflow: the parse decides that
+        if (text[i] == (byte)'0') return digits == 1 && i == 0;
+        for (; i < text.Length; i++) if (!IsDigit(text[i])) return false;
+        return true;
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+}

@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text;
+using DataPrep.Data;
+using DataPrep.Formats;
+using DataPrep.Sources;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace DataPrep.Tests.Formats;
+
+/// <summary>
+/// Copying a row's input text instead of formatting its numbers must give exactly the formatter's bytes:
+/// the canonical-number rules are checked against the BCL, and whole files against the formatting path.
+/// </summary>
+public class RawRecordsTests
+{
+    /// <summary>Number-like text: signs, leading/trailing zeros, points, exponents, many digits, junk.</summary>
+    private static readonly Gen<string> NumberText =
+        from sign in Gen.Elements("", "", "-", "+")
+        from intPart in Gen.OneOf(Gen.Elements("0", "00", "1", "7", "10", "999999999999999", "1000000000000000", "123456789012345678"), Gen.Choose(0, int.MaxValue).Select(i => i.ToString(CultureInfo.InvariantCulture)))
+        from hasPoint in Gen.Elements(false, true, true)
+        from fraction in Gen.OneOf(Gen.Elements("", "0", "00", "5", "50", "000", "0001", "00001", "0000123", "1234567890123", "333333333333333333"), Gen.Choose(0, int.MaxValue).Select(i => i.ToString(CultureInfo.InvariantCulture)))
+        from exponent in Gen.Elements("", "", "", "e5", "E-3")
+        from pad in Gen.Elements("", "", "", " ")
+        select pad + sign + intPart + (hasPoint ? "." + fraction : "") + exponent;
+
+    [Property(MaxTest = 5000)]
+    public Property Copyable_doubles_parse_and_print_exactly_as_the_BCL()
+        => Prop.ForAll(NumberText.ToArbitrary(), text =>
+        {
+            var utf8 = Encoding.ASCII.GetBytes(text);
+            if (!CanonicalNumber.TryParseCopyableDouble(utf8, out double value, out int length)) return true.Label("not copyable");
+            double parsed = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+            string printed = parsed.ToString("R", CultureInfo.InvariantCulture);
+            return (BitConverter.DoubleToInt64Bits(value) == BitConverter.DoubleToInt64Bits(parsed) && printed == text[..length])
+                .Label($"'{text}': fast {value:R}, BCL {parsed:R}, copy '{text[..length]}' vs printed '{printed}'");
+        });
+
+    [Property(MaxTest = 5000)]
+    public void Short_round_trip_texts_are_copyable(int mantissa, byte scale)
+    {
+        // The common case must take the fast path: the BCL's own text of a short decimal is copyable.
+        double d = mantissa / Math.Pow(10, scale % 12);
+        string text = d.ToString("R", CultureInfo.InvariantCulture);
+        bool expected = !text.Contains('E') && text != "-0" && text.Count(char.IsAsciiDigit) - LeadingZeros(text) <= 15;
+        Assert.Equal(expected, CanonicalNumber.TryParseCopyableDouble(Encoding.ASCII.GetBytes(text), out double value, out int length));
+        if (expected)
+        {
+            Assert.Equal(d, value);
+            Assert.Equal(text.Length, length);
+        }
+    }
+
+    private static int LeadingZeros(string text)
+    {
+        // Zeros before the first significant digit ("0.00" of 0.0012) are not significant.
+        var digits = text.Where(char.IsAsciiDigit).ToArray();
+        int n = 0;
+        while (n < digits.Length - 1 && digits[n] == '0') n++;
+        return n;
+    }
+
+    [Property(MaxTest = 3000)]
+    public Property Copyable_integers_print_exactly_as_the_BCL()
+        => Prop.ForAll(NumberText.ToArbitrary(), text =>
+        {
+            var utf8 = Encoding.ASCII.GetBytes(text);
+            if (!CanonicalNumber.IsCanonicalInteger(utf8) || !long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value)) return true.Label("not copyable");
+            return (value.ToString(CultureInfo.InvariantCulture) == text).Label(text);
+        });
+
+    [Theory]
+    [InlineData("1.50", "1.5")]
+    [InlineData("-82.0", "-82")]
+    [InlineData("0.000", "0")]
+    [InlineData("0.0001", "0.0001")]
+    [InlineData("0.00012300", "0.000123")]
+    [InlineData("123456789012345", "123456789012345")]
+    [InlineData("99999999999999.90", "99999999999999.9")]
+    public void Trailing_zeros_are_dropped_from_the_copy(string text, string copy)
+    {
+        Assert.True(CanonicalNumber.TryParseCopyableDouble(Encoding.ASCII.GetBytes(text), out double value, out int length));
+        Assert.Equal(copy, text[..length]);
+        Assert.Equal(double.Parse(text, CultureInfo.InvariantCulture), value);
+    }
+
+    [Theory]
+    [InlineData("-0")]
+    [InlineData("-0.0")]
+    [InlineData("0.00001")]
+    [InlineData("1e5")]
+    [InlineData("+1")]
+    [InlineData("01.5")]
+    [InlineData(" 1.5")]
+    [InlineData("1.5 ")]
+    [InlineData(".5")]
+    [InlineData("1234567890123456")]
+    [InlineData("0.1234567890123456")]
+    [InlineData("1000000000000000")]
+    [InlineData("NaN")]
+    [InlineData("")]
+    public void Texts_that_print_differently_are_not_copied(string text)
+        => Assert.False(CanonicalNumber.TryParseCopyableDouble(Encoding.ASCII.GetBytes(text), out _, out _));
+
+    private static async Task<byte[]> FormatAllAsync(string path, bool keepRaw)
+    {
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepRaw, BatchRows = 7 });
+        var format = new LabelFirstCsvFormat(hasLabel: true);
+        var bytes = new MemoryStream();
+        bool sawRaw = false;
+        await foreach (var batch in source.ReadAsync(0))
+        {
+            sawRaw |= batch.Raw is not null;
+            // Shuffle-like gather of the batch's rows, as the split stage does.
+            var rows = Enumerable.Range(0, batch.RowCount).Reverse().ToArray();
+            var gathered = RecordBatch.Gather([batch], new int[rows.Length], rows);
+            Assert.Equal(batch.Raw is not null, gathered.Raw is not null);
+            var chunk = format.Format(gathered, 0, gathered.RowCount);
+            bytes.Write(chunk.Data, 0, chunk.Length);
+        }
+        Assert.Equal(keepRaw, sawRaw);
+        return bytes.ToArray();
+    }
+
+    [Property(MaxTest = 40)]
+    public Property Copied_rows_give_the_formatters_bytes()
+        => Prop.ForAll(Gen.ListOf(NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' '))).Where(l => l.Count >= 6).ToArbitrary(), values =>
+        {
+            // Three float columns (the label among them); some rows copyable, some not.
+            var lines = new List<string> { "y,a,b" };
+            for (int i = 0; i + 2 < values.Count; i += 3) lines.Add($"{values[i]},{values[i + 1]},\"{values[i + 2]}\"");
+            lines.Add("1.50,2,3.25");
+            var path = Path.Combine(Path.GetTempPath(), $"raw-{Guid.NewGuid():N}.csv");
+            File.WriteAllLines(path, lines);
+            try
+            {
+                // --column-type-free inference may make a column Int64 or Float64: both are covered.
+                var copied = FormatAllAsync(path, keepRaw: true).GetAwaiter().GetResult();
+                var formatted = FormatAllAsync(path, keepRaw: false).GetAwaiter().GetResult();
+                return copied.AsSpan().SequenceEqual(formatted).Label(Encoding.ASCII.GetString(copied) + " vs " + Encoding.ASCII.GetString(formatted));
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        });
+}
