@@ -1,6 +1,7 @@
 using CsvHelper;
 using System.IO.Hashing;
 using DataPrep.Data;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 
@@ -35,6 +36,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
         var cols = batch.Columns;
+        if (IntegersOnly(cols)) return FormatIntegers(cols, start, count);
         var stream = new MemoryStream(Math.Max(4096, count * cols.Count * 10));
         using (var writer = CsvWriter.Create(stream, s_options, leaveOpen: true))
         {
@@ -57,6 +59,52 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
             ends[k] = pos;
         }
         return new FormattedChunk(data, length, ends, hashes);
+    }
+
+    private static bool IntegersOnly(IReadOnlyList<Column> cols)
+    {
+        foreach (var c in cols)
+        {
+            if (c is not (Int64Column or BooleanColumn)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Only Int64 and Boolean columns: the same bytes as the CsvHelper path (invariant integers, "1"/"0"), written
+    /// straight into the buffer by <see cref="AsciiDigits"/>, hashed as each record ends.
+    /// </summary>
+    private static FormattedChunk FormatIntegers(IReadOnlyList<Column> cols, int start, int count)
+    {
+        int maxRecord = cols.Count * (AsciiDigits.MaxInt64Length + 1) + 1;
+        var data = GC.AllocateUninitializedArray<byte>(Math.Max(4096, Math.Max(maxRecord, count * cols.Count * 8))); // only [0, length) is read
+        var ends = new int[count];
+        var hashes = new ulong[count];
+        var longs = new long[]?[cols.Count];
+        var bools = new bool[]?[cols.Count];
+        for (int c = 0; c < cols.Count; c++)
+        {
+            if (cols[c] is Int64Column l) longs[c] = l.Values;
+            else bools[c] = ((BooleanColumn)cols[c]).Values;
+        }
+        int pos = 0;
+        for (int k = 0; k < count; k++)
+        {
+            int r = start + k;
+            if (data.Length - pos < maxRecord) Array.Resize(ref data, Math.Max(data.Length * 2, pos + maxRecord));
+            var span = data.AsSpan();
+            int p = pos;
+            for (int c = 0; c < longs.Length; c++)
+            {
+                if (c > 0) span[p++] = (byte)',';
+                if (longs[c] is { } values) p = AsciiDigits.WriteInt64(span, p, values[r]);
+                else span[p++] = bools[c]![r] ? (byte)'1' : (byte)'0';
+            }
+            hashes[k] = XxHash3.HashToUInt64(span[pos..p]);
+            span[p++] = (byte)'\n';
+            ends[k] = pos = p;
+        }
+        return new FormattedChunk(data, pos, ends, hashes);
     }
 
     private static readonly CsvWriterOptions s_options = CsvWriterOptions.Default with { NewLine = "\n", Separator = ',' };
