@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace DataPrep.Output;
@@ -11,7 +12,29 @@ internal sealed class LineageBuffer
 {
     private byte[] _buffer;
 
+    private bool _pooled;
+
     public LineageBuffer(int capacity = 1 << 16) => _buffer = GC.AllocateUninitializedArray<byte>(Math.Max(64, capacity)); // only [0, Length) is ever read
+
+    /// <summary>A buffer whose array comes from <see cref="ArrayPool{T}.Shared"/>; give it back with <see cref="Release"/> once written.</summary>
+    public static LineageBuffer Rent(int capacity) => new(ArrayPool<byte>.Shared.Rent(Math.Max(64, capacity)));
+
+    private LineageBuffer(byte[] rented)
+    {
+        _buffer = rented;
+        _pooled = true;
+    }
+
+    /// <summary>Returns a rented array to the pool (nothing for an allocated one); the buffer must not be used after.</summary>
+    public void Release()
+    {
+        if (!_pooled) return;
+        _pooled = false;
+        var array = _buffer;
+        _buffer = [];
+        Length = 0;
+        ArrayPool<byte>.Shared.Return(array);
+    }
 
     public int Length { get; private set; }
 
@@ -20,8 +43,22 @@ internal sealed class LineageBuffer
     /// <summary>Room for at least <paramref name="atLeast"/> more bytes: write into the span, then <see cref="Advance"/>.</summary>
     public Span<byte> Reserve(int atLeast)
     {
-        if (_buffer.Length - Length < atLeast) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, Length + atLeast));
+        if (_buffer.Length - Length < atLeast) Grow(atLeast);
         return _buffer.AsSpan(Length);
+    }
+
+    private void Grow(int atLeast)
+    {
+        int size = Math.Max(_buffer.Length * 2, Length + atLeast);
+        if (!_pooled)
+        {
+            Array.Resize(ref _buffer, size);
+            return;
+        }
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        _buffer.AsSpan(0, Length).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
     }
 
     /// <summary>Takes <paramref name="count"/> bytes written into the last <see cref="Reserve"/> span.</summary>

@@ -484,6 +484,7 @@ public sealed class ShardedSink : IRecordSink
                     {
                         var buffer = await t.ConfigureAwait(false);
                         await stream.WriteAsync(buffer.Memory, cancellationToken).ConfigureAwait(false);
+                        buffer.Release(); // the stream copied or wrote the bytes
                     }
                 }
                 catch (Exception e)
@@ -538,7 +539,7 @@ public sealed class ShardedSink : IRecordSink
             int[] sources = info.Sources;
             var times = info.Times;
             var groups = info.GroupKeys;
-            var buffer = new LineageBuffer((int)Math.Min(1 << 28, (long)count * EstimatedRowLength(rows, firstShard + (cuts?.Count ?? 0), firstRecord + count) + MaxRow));
+            var buffer = LineageBuffer.Rent((int)Math.Min(1 << 28, (long)count * EstimatedRowLength(rows, firstShard + (cuts?.Count ?? 0), firstRecord + count) + MaxRow));
             var timeText = times is null ? null : buffer.Times;
             var hashes = rows.Hashes;
             long shard = firstShard, recordBase = firstRecord;
