@@ -126,6 +126,60 @@ internal static class AsciiDigits
 }
 
 /// <summary>
+/// Writes integers that mostly count up by one (row ids, source rows, record numbers in a lineage chunk): the
+/// text of the last value is kept and incremented in place (a carry only every ten values) instead of being
+/// formatted again; any other value is formatted with <see cref="AsciiDigits"/>. Same bytes as
+/// <c>long.ToString()</c>. One instance per thread.
+/// </summary>
+internal sealed class CountingDecimal
+{
+    private readonly byte[] _text = new byte[32]; // the digits of _last at [0, _length) when _length > 0
+    private int _length;
+    private long _last;
+
+    /// <summary>
+    /// Writes <paramref name="value"/> at <paramref name="pos"/>; returns the position after it. With room, it
+    /// stores 24 bytes at once: the bytes between the returned position and pos + 24 are then scratch, to be
+    /// overwritten by what follows (or left beyond the text's end).
+    /// </summary>
+    public int Write(Span<byte> span, int pos, long value)
+    {
+        if (_length > 0 && value == _last + 1 && value > 0) Increment();
+        else if (_length == 0 || value != _last)
+        {
+            if (value < 0)
+            {
+                _length = 0;
+                return AsciiDigits.WriteInt64(span, pos, value);
+            }
+            _length = AsciiDigits.WriteUInt64(_text, 0, (ulong)value);
+        }
+        _last = value;
+        if (span.Length - pos >= 24) Unsafe.CopyBlockUnaligned(ref span[pos], ref _text[0], 24); // fixed size: no call; the bytes after the digits are overwritten later or ignored
+        else _text.AsSpan(0, _length).CopyTo(span.Slice(pos));
+        return pos + _length;
+    }
+
+    private void Increment()
+    {
+        var text = _text;
+        int i = _length - 1;
+        while (text[i] == (byte)'9')
+        {
+            text[i] = (byte)'0';
+            if (--i < 0)
+            {
+                // 9…9 + 1: one digit more, 1 followed by zeros.
+                text[0] = (byte)'1';
+                text[_length++] = (byte)'0';
+                return;
+            }
+        }
+        text[i]++;
+    }
+}
+
+/// <summary>
 /// Formats UTC ticks as <c>yyyy-MM-ddTHH:mm:ss.FFFFFFFZ</c> (fraction without trailing zeros, no period when it
 /// is zero), the bytes of <c>DateTime.ToString</c> with that invariant custom format. The text up to the minute
 /// is computed once per minute and reused (lineage times come sorted, so most rows hit); the seconds and the
