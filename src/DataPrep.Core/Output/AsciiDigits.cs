@@ -15,26 +15,16 @@ internal static class AsciiDigits
     /// <summary>Longest integer text: "-9223372036854775808".</summary>
     public const int MaxInt64Length = 20;
 
-    // "00" "01" … "99" as 16-bit stores (first digit at the lower address): two digits per table load.
-    private static readonly ushort[] s_digitPairs = DigitPairs();
+    // "00" "01" … "99" and "00" … "ff": two characters per 16-bit load and store (byte order kept as is).
+    // Constant data (no static constructor): with tiered compilation off, a static readonly array would cost a
+    // class-initialization check per call.
+    private static ReadOnlySpan<byte> DigitPairs => "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"u8;
 
-    private static ushort[] DigitPairs()
-    {
-        var pairs = new ushort[100];
-        for (int i = 0; i < 100; i++) pairs[i] = BitConverter.IsLittleEndian ? (ushort)(('0' + i / 10) | (('0' + i % 10) << 8)) : (ushort)((('0' + i / 10) << 8) | ('0' + i % 10));
-        return pairs;
-    }
+    private static ReadOnlySpan<byte> HexPairs =>
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"u8;
 
-    // Lower-case hex of every byte value: two characters per lookup.
-    private static readonly ushort[] s_hexPairs = HexPairs();
-
-    private static ushort[] HexPairs()
-    {
-        var pairs = new ushort[256];
-        const string digits = "0123456789abcdef";
-        for (int b = 0; b < 256; b++) pairs[b] = BitConverter.IsLittleEndian ? (ushort)(digits[b >> 4] | (digits[b & 0xF] << 8)) : (ushort)((digits[b >> 4] << 8) | digits[b & 0xF]);
-        return pairs;
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ushort Pair(ReadOnlySpan<byte> table, nint index) => Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref MemoryMarshal.GetReference(table), index * 2));
 
     /// <summary>The number of decimal digits of <paramref name="value"/> (1 for 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -85,12 +75,12 @@ internal static class AsciiDigits
         // One range check, then unchecked stores from the end backwards, two digits per table load.
         ref byte first = ref span[pos..end][0];
         ref byte at = ref Unsafe.Add(ref first, end - pos);
-        ref ushort pairs = ref MemoryMarshal.GetArrayDataReference(s_digitPairs);
+        var pairs = DigitPairs;
         while (value > uint.MaxValue)
         {
             ulong q = value / 100;
             at = ref Unsafe.Subtract(ref at, 2);
-            Unsafe.WriteUnaligned(ref at, Unsafe.Add(ref pairs, (nint)(value - q * 100)));
+            Unsafe.WriteUnaligned(ref at, Pair(pairs, (nint)(value - q * 100)));
             value = q;
         }
         uint v = (uint)value;
@@ -98,10 +88,10 @@ internal static class AsciiDigits
         {
             uint q = v / 100;
             at = ref Unsafe.Subtract(ref at, 2);
-            Unsafe.WriteUnaligned(ref at, Unsafe.Add(ref pairs, (nint)(v - q * 100)));
+            Unsafe.WriteUnaligned(ref at, Pair(pairs, (nint)(v - q * 100)));
             v = q;
         }
-        if (v >= 10) Unsafe.WriteUnaligned(ref first, Unsafe.Add(ref pairs, (nint)v));
+        if (v >= 10) Unsafe.WriteUnaligned(ref first, Pair(pairs, (nint)v));
         else first = (byte)('0' + v);
         return end;
     }
@@ -109,73 +99,19 @@ internal static class AsciiDigits
     /// <summary>Writes exactly two digits of <paramref name="value"/> (0–99) at <paramref name="pos"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void WriteTwoDigits(Span<byte> span, int pos, int value)
-        => Unsafe.WriteUnaligned(ref span.Slice(pos, 2)[0], s_digitPairs[value]);
+        => Unsafe.WriteUnaligned(ref span.Slice(pos, 2)[0], Pair(DigitPairs, (uint)value < 100 ? value : throw new ArgumentOutOfRangeException(nameof(value))));
 
     /// <summary>Writes <paramref name="value"/> as 16 lower-case hex digits at <paramref name="pos"/>; returns the position after them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int WriteHex16(Span<byte> span, int pos, ulong value)
     {
-        var target = span.Slice(pos, 16);
-        var pairs = s_hexPairs;
+        ref byte target = ref span.Slice(pos, 16)[0];
+        var pairs = HexPairs;
         for (int i = 14; i >= 0; i -= 2, value >>= 8)
         {
-            Unsafe.WriteUnaligned(ref target[i], pairs[(int)(value & 0xFF)]);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref target, i), Pair(pairs, (nint)(value & 0xFF)));
         }
         return pos + 16;
-    }
-}
-
-/// <summary>
-/// Writes integers that mostly count up by one (row ids, source rows, record numbers in a lineage chunk): the
-/// text of the last value is kept and incremented in place (a carry only every ten values) instead of being
-/// formatted again; any other value is formatted with <see cref="AsciiDigits"/>. Same bytes as
-/// <c>long.ToString()</c>. One instance per thread.
-/// </summary>
-internal sealed class CountingDecimal
-{
-    private readonly byte[] _text = new byte[32]; // the digits of _last at [0, _length) when _length > 0
-    private int _length;
-    private long _last;
-
-    /// <summary>
-    /// Writes <paramref name="value"/> at <paramref name="pos"/>; returns the position after it. With room, it
-    /// stores 24 bytes at once: the bytes between the returned position and pos + 24 are then scratch, to be
-    /// overwritten by what follows (or left beyond the text's end).
-    /// </summary>
-    public int Write(Span<byte> span, int pos, long value)
-    {
-        if (_length > 0 && value == _last + 1 && value > 0) Increment();
-        else if (_length == 0 || value != _last)
-        {
-            if (value < 0)
-            {
-                _length = 0;
-                return AsciiDigits.WriteInt64(span, pos, value);
-            }
-            _length = AsciiDigits.WriteUInt64(_text, 0, (ulong)value);
-        }
-        _last = value;
-        if (span.Length - pos >= 24) Unsafe.CopyBlockUnaligned(ref span[pos], ref _text[0], 24); // fixed size: no call; the bytes after the digits are overwritten later or ignored
-        else _text.AsSpan(0, _length).CopyTo(span.Slice(pos));
-        return pos + _length;
-    }
-
-    private void Increment()
-    {
-        var text = _text;
-        int i = _length - 1;
-        while (text[i] == (byte)'9')
-        {
-            text[i] = (byte)'0';
-            if (--i < 0)
-            {
-                // 9…9 + 1: one digit more, 1 followed by zeros.
-                text[0] = (byte)'1';
-                text[_length++] = (byte)'0';
-                return;
-            }
-        }
-        text[i]++;
     }
 }
 
@@ -190,7 +126,7 @@ internal sealed class TimeTextWriter
     /// <summary>Longest text: "9999-12-31T23:59:59.9999999Z".</summary>
     public const int MaxLength = 28;
 
-    private static readonly long s_maxTicks = DateTime.MaxValue.Ticks;
+    private const long MaxTicks = 3_155_378_975_999_999_999; // DateTime.MaxValue.Ticks
     private long _day = -1, _minute = -1;
     private readonly byte[] _text = new byte[16]; // "yyyy-MM-ddTHH:mm"
 
@@ -198,7 +134,7 @@ internal sealed class TimeTextWriter
     /// <exception cref="ArgumentOutOfRangeException">The ticks are not a valid <see cref="DateTime"/>.</exception>
     public int Write(Span<byte> span, int pos, long utcTicks)
     {
-        if ((ulong)utcTicks > (ulong)s_maxTicks) throw new ArgumentOutOfRangeException(nameof(utcTicks), utcTicks, "Ticks out of the DateTime range.");
+        if ((ulong)utcTicks > MaxTicks) throw new ArgumentOutOfRangeException(nameof(utcTicks), utcTicks, "Ticks out of the DateTime range.");
         long minute = utcTicks / TimeSpan.TicksPerMinute;
         if (minute != _minute) SetMinute(minute);
         var text = span.Slice(pos, MaxLength);

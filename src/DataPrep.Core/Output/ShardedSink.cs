@@ -531,9 +531,8 @@ public sealed class ShardedSink : IRecordSink
         /// </summary>
         private static LineageBuffer Assemble(LineageRows rows, int firstShard, long firstRecord, List<int>? cuts)
         {
-            // Row with the longest numbers: 5 integers, 16 hex digits, 7 separators, a time, a newline; 4 bytes
-            // more for CountingDecimal's 24-byte stores.
-            const int MaxRow = 5 * AsciiDigits.MaxInt64Length + 16 + 7 + TimeTextWriter.MaxLength + 1 + 4;
+            // Row with the longest numbers: 5 integers, 16 hex digits, 7 separators, a time, a newline.
+            const int MaxRow = 5 * AsciiDigits.MaxInt64Length + 16 + 7 + TimeTextWriter.MaxLength + 1;
             int count = rows.Count, start = rows.Start;
             var info = rows.Rows;
             long[] ids = info.RowIds, sourceRows = info.SourceRows;
@@ -543,8 +542,6 @@ public sealed class ShardedSink : IRecordSink
             var buffer = LineageBuffer.Rent((int)Math.Min(1 << 28, (long)count * EstimatedRowLength(rows, firstShard + (cuts?.Count ?? 0), firstRecord + count) + MaxRow));
             var timeText = times is null ? null : buffer.Times;
             var hashes = rows.Hashes;
-            // Row ids, source rows and record numbers mostly count up by one: their text is incremented in place.
-            CountingDecimal idText = new(), sourceRowText = new(), recordText = new();
             long shard = firstShard, recordBase = firstRecord;
             int baseRow = 0, nextCut = 0;
             for (int k = 0; k < count; k++)
@@ -552,15 +549,15 @@ public sealed class ShardedSink : IRecordSink
                 while (cuts is not null && nextCut < cuts.Count && cuts[nextCut] == k) { shard++; recordBase = 0; baseRow = k; nextCut++; }
                 int r = start + k;
                 var span = buffer.Reserve(MaxRow);
-                int p = idText.Write(span, 0, ids[r]);
+                int p = AsciiDigits.WriteInt64(span, 0, ids[r]);
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, sources[r]);
                 span[p++] = (byte)',';
-                p = sourceRowText.Write(span, p, sourceRows[r]);
+                p = AsciiDigits.WriteInt64(span, p, sourceRows[r]);
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, shard);
                 span[p++] = (byte)',';
-                p = recordText.Write(span, p, recordBase + (k - baseRow));
+                p = AsciiDigits.WriteInt64(span, p, recordBase + (k - baseRow));
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteHex16(span, p, hashes[k]);
                 if (groups is not null)
