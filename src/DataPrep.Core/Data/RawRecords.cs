@@ -126,7 +126,8 @@ public static class CanonicalNumber
 
     private static int CopyableDoubleLength(ReadOnlySpan<byte> text) => TryParseCopyableDouble(text, out _, out int length) ? length : -1;
 
-    private static readonly double[] s_pow10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+    // Constant data, not a static readonly array: with tiered compilation off every static field read checks class init.
+    private static ReadOnlySpan<double> Pow10 => [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
     /// <summary>
     /// Parses a double whose text is copyable (see <see cref="CopyableLength"/>) in the same pass that checks it:
@@ -184,7 +185,7 @@ public static class CanonicalNumber
         int significant = zeroInteger ? lastNonZero - firstNonZero + 1 : intDigits + decimals;
         // At most 15 significant digits, and for 0.000ddd at most three zeros after the point (>= 1e-4).
         if (significant > 15 || (zeroInteger && firstNonZero - point - 1 > 3)) return false;
-        double magnitude = fraction / s_pow10[decimals];
+        double magnitude = fraction / Pow10[decimals];
         value = negative ? -magnitude : magnitude;
         length = lastNonZero + 1;
         return true;

@@ -54,16 +54,14 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// <summary>Row info of <paramref name="count"/> consecutive rows of one source, the first being data row <paramref name="firstRowOrdinal"/> + 1.</summary>
     public static RowInfo Sequential(int sourceIndex, long firstRowOrdinal, int count)
     {
-        var ids = new long[count];
+        var ids = GC.AllocateUninitializedArray<long>(count);
         var src = new int[count];
-        var srow = new long[count];
-        for (int i = 0; i < count; i++)
-        {
-            long ordinal = firstRowOrdinal + i + 1;
-            ids[i] = MakeRowId(sourceIndex, ordinal);
-            src[i] = sourceIndex;
-            srow[i] = ordinal;
-        }
+        var srow = GC.AllocateUninitializedArray<long>(count);
+        for (int i = 0; i < count; i++) srow[i] = firstRowOrdinal + i + 1;
+        long prefix = MakeRowId(sourceIndex, 0);
+        if (prefix == 0) srow.AsSpan().CopyTo(ids);
+        else for (int i = 0; i < count; i++) ids[i] = prefix | srow[i];
+        if (sourceIndex != 0) src.AsSpan().Fill(sourceIndex);
         return new RowInfo(ids, src, srow);
     }
 

@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using DataPrep.Data;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 
@@ -28,7 +29,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
     /// <inheritdoc />
     /// <remarks>
     /// Records are written straight into one byte buffer: doubles by <see cref="NumberText"/> (shortest
-    /// round-trip, invariant; CsvHelper's Dragonbox formatter), integers invariant, booleans 1/0, sparse columns
+    /// round-trip, invariant; CsvHelper's Dragonbox formatter), integers invariant (<see cref="AsciiDigits"/>), booleans 1/0, sparse columns
     /// dense. Only numbers are written, so no field is ever quoted and every '\n' ends a record. Each record's
     /// hash (lineage content_hash) is XxHash3 of its bytes without the '\n'.
     /// </remarks>
@@ -52,7 +53,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         }
         // Rows whose input text is already exactly what we would write are copied (see RawRecords).
         var raw = batch.Raw is { } text && text.Matches(batch.Schema) ? text.Records : null;
-        var data = new byte[Math.Max(4096, count * width * 12 + NumberText.MaxDoubleLength)];
+        var data = GC.AllocateUninitializedArray<byte>(Math.Max(4096, count * width * 12 + NumberText.MaxDoubleLength)); // only [0, pos) is read
         int pos = 0;
         var ends = new int[count];
         var hashes = new ulong[count];
@@ -80,7 +81,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
                         pos += NumberText.Write(doubles[c][r], data.AsSpan(pos));
                         break;
                     case ColumnKind.Int64:
-                        pos += NumberText.Write(longs[c][r], data.AsSpan(pos));
+                        pos = AsciiDigits.WriteInt64(data, pos, longs[c][r]);
                         break;
                     case ColumnKind.Boolean:
                         data[pos++] = ((BooleanColumn)cols[c]).Values[r] ? (byte)'1' : (byte)'0';

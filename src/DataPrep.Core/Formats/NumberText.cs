@@ -33,13 +33,6 @@ public static class NumberText
         return written;
     }
 
-    /// <summary>Writes a 64-bit integer in invariant culture; the destination needs 20 bytes.</summary>
-    public static int Write(long value, Span<byte> destination)
-    {
-        if (!value.TryFormat(destination, out int written, default, CultureInfo.InvariantCulture)) throw new ArgumentException("Destination too small for an integer.", nameof(destination));
-        return written;
-    }
-
     private static bool Bcl(double value, Span<byte> destination, out int written)
         => value.TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
 

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Buffers;
 using System.Text;
 
 namespace DataPrep.Output;
@@ -12,92 +12,105 @@ internal sealed class LineageBuffer
 {
     private byte[] _buffer;
 
-    public LineageBuffer(int capacity = 1 << 16) => _buffer = new byte[Math.Max(64, capacity)];
+    private bool _pooled;
+
+    public LineageBuffer(int capacity = 1 << 16) => _buffer = GC.AllocateUninitializedArray<byte>(Math.Max(64, capacity)); // only [0, Length) is ever read
+
+    /// <summary>A buffer whose array comes from <see cref="ArrayPool{T}.Shared"/>; give it back with <see cref="Release"/> once written.</summary>
+    public static LineageBuffer Rent(int capacity) => new(ArrayPool<byte>.Shared.Rent(Math.Max(64, capacity)));
+
+    private LineageBuffer(byte[] rented)
+    {
+        _buffer = rented;
+        _pooled = true;
+    }
+
+    /// <summary>Returns a rented array to the pool (nothing for an allocated one); the buffer must not be used after.</summary>
+    public void Release()
+    {
+        if (!_pooled) return;
+        _pooled = false;
+        var array = _buffer;
+        _buffer = [];
+        Length = 0;
+        ArrayPool<byte>.Shared.Return(array);
+    }
 
     public int Length { get; private set; }
 
-    private Span<byte> Free(int atLeast)
+    private TimeTextWriter? _times;
+
+    /// <summary>Room for at least <paramref name="atLeast"/> more bytes: write into the span, then <see cref="Advance"/>.</summary>
+    public Span<byte> Reserve(int atLeast)
     {
-        if (_buffer.Length - Length < atLeast) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, Length + atLeast));
+        if (_buffer.Length - Length < atLeast) Grow(atLeast);
         return _buffer.AsSpan(Length);
     }
 
+    private void Grow(int atLeast)
+    {
+        int size = Math.Max(_buffer.Length * 2, Length + atLeast);
+        if (!_pooled)
+        {
+            Array.Resize(ref _buffer, size);
+            return;
+        }
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        _buffer.AsSpan(0, Length).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+
+    /// <summary>Takes <paramref name="count"/> bytes written into the last <see cref="Reserve"/> span.</summary>
+    public void Advance(int count) => Length += count;
+
+    /// <summary>The time writer of this buffer (it remembers the last day's date text).</summary>
+    public TimeTextWriter Times => _times ??= new TimeTextWriter();
+
     public LineageBuffer Append(long value)
     {
-        value.TryFormat(Free(20), out int n, default, CultureInfo.InvariantCulture);
-        Length += n;
+        Length += AsciiDigits.WriteInt64(Reserve(AsciiDigits.MaxInt64Length), 0, value);
         return this;
     }
 
     public LineageBuffer Append(ReadOnlySpan<byte> bytes)
     {
-        bytes.CopyTo(Free(bytes.Length));
+        bytes.CopyTo(Reserve(bytes.Length));
         Length += bytes.Length;
         return this;
     }
 
     public LineageBuffer Append(byte ascii)
     {
-        Free(1)[0] = ascii;
+        Reserve(1)[0] = ascii;
         Length++;
         return this;
     }
 
     public LineageBuffer AppendHex16(ulong value)
     {
-        var span = Free(16);
-        for (int i = 15; i >= 0; i--, value >>= 4) span[i] = (byte)"0123456789abcdef"[(int)(value & 0xF)];
+        AsciiDigits.WriteHex16(Reserve(16), 0, value);
         Length += 16;
         return this;
     }
 
     public LineageBuffer Append(string value)
     {
-        int n = Encoding.UTF8.GetBytes(value, Free(Encoding.UTF8.GetMaxByteCount(value.Length)));
+        int n = Encoding.UTF8.GetBytes(value, Reserve(Encoding.UTF8.GetMaxByteCount(value.Length)));
         Length += n;
         return this;
     }
 
     /// <summary>
     /// UTC ticks as <c>yyyy-MM-ddTHH:mm:ss.FFFFFFFZ</c> (fraction without trailing zeros, no period when it is
-    /// zero), nothing for <see cref="long.MinValue"/> (no time). Hand-written: the custom-format path of
-    /// <c>DateTime.TryFormat</c> re-parses the pattern per call and was most of the lineage writer's time.
+    /// zero), nothing for <see cref="long.MinValue"/> (no time). Hand-written (<see cref="TimeTextWriter"/>): the
+    /// custom-format path of <c>DateTime.TryFormat</c> re-parses the pattern per call.
     /// </summary>
     public LineageBuffer AppendTime(long utcTicks)
     {
         if (utcTicks == long.MinValue) return this;
-        var t = new DateTime(utcTicks, DateTimeKind.Utc);
-        var span = Free(28);
-        t.Deconstruct(out int year, out int month, out int day);
-        Digits(span, 0, year, 4);
-        span[4] = (byte)'-';
-        Digits(span, 5, month, 2);
-        span[7] = (byte)'-';
-        Digits(span, 8, day, 2);
-        span[10] = (byte)'T';
-        Digits(span, 11, t.Hour, 2);
-        span[13] = (byte)':';
-        Digits(span, 14, t.Minute, 2);
-        span[16] = (byte)':';
-        Digits(span, 17, t.Second, 2);
-        int n = 19;
-        int fraction = (int)(utcTicks % TimeSpan.TicksPerSecond);
-        if (fraction != 0)
-        {
-            int digits = 7;
-            while (fraction % 10 == 0) { fraction /= 10; digits--; }
-            span[n++] = (byte)'.';
-            Digits(span, n, fraction, digits);
-            n += digits;
-        }
-        span[n++] = (byte)'Z';
-        Length += n;
+        Length += Times.Write(Reserve(TimeTextWriter.MaxLength), 0, utcTicks);
         return this;
-    }
-
-    private static void Digits(Span<byte> span, int at, int value, int width)
-    {
-        for (int i = at + width - 1; i >= at; i--) { span[i] = (byte)('0' + value % 10); value /= 10; }
     }
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);

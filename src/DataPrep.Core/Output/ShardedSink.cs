@@ -39,36 +39,11 @@ public sealed class ShardedSink : IRecordSink
     private sealed record Pending(FormattedChunk Chunk, bool HasGroups, bool HasTimes, LineageRows? Lineage);
 
     /// <summary>
-    /// A chunk's lineage lines without the shard and record numbers (only those depend on the serial shard
-    /// cuts): "row_id,source,source_row," and ",content_hash[,group][,time]\n" per row, formatted on the
-    /// parallel formatting step; the split's writer only copies them around the two numbers.
+    /// A chunk's rows for lineage: the lines are formatted in one pass by the lineage writer on a formatting
+    /// thread, once the serial shard cuts give the shard and record numbers. Keeps the batch's row info (not its
+    /// columns) until then; nothing writes to row info after the sink got the batch.
     /// </summary>
-    private sealed class LineageRows
-    {
-        public LineageRows(RowInfo rows, int start, int count, ulong[] hashes)
-        {
-            Pre = new LineageBuffer(count * 40);
-            Post = new LineageBuffer(count * (rows.Times is null ? 20 : 50));
-            PreEnds = new int[count];
-            PostEnds = new int[count];
-            for (int k = 0; k < count; k++)
-            {
-                int r = start + k;
-                Pre.Append(rows.RowIds[r]).Append((byte)',').Append(rows.Sources[r]).Append((byte)',').Append(rows.SourceRows[r]).Append((byte)',');
-                PreEnds[k] = Pre.Length;
-                Post.Append((byte)',').AppendHex16(hashes[k]);
-                if (rows.GroupKeys is { } groups) Post.Append((byte)',').Append(CsvField(groups[r]));
-                if (rows.Times is { } times) Post.Append((byte)',').AppendTime(times[r]);
-                Post.Append((byte)'\n');
-                PostEnds[k] = Post.Length;
-            }
-        }
-
-        public LineageBuffer Pre { get; }
-        public LineageBuffer Post { get; }
-        public int[] PreEnds { get; }
-        public int[] PostEnds { get; }
-    }
+    private sealed record LineageRows(RowInfo Rows, int Start, int Count, ulong[] Hashes);
 
     /// <summary>Creates the sink.</summary>
     /// <param name="format">The record format.</param>
@@ -509,6 +484,7 @@ public sealed class ShardedSink : IRecordSink
                     {
                         var buffer = await t.ConfigureAwait(false);
                         await stream.WriteAsync(buffer.Memory, cancellationToken).ConfigureAwait(false);
+                        buffer.Release(); // the stream copied or wrote the bytes
                     }
                 }
                 catch (Exception e)
@@ -549,23 +525,73 @@ public sealed class ShardedSink : IRecordSink
             catch (Exception) { /* reported by CompleteAsync, or the run is failing already */ }
         }
 
+        /// <summary>
+        /// The chunk's lines "row_id,source,source_row,shard,record,content_hash[,group][,time]\n", written in
+        /// one pass with the hand-written formatters (room reserved once per row).
+        /// </summary>
         private static LineageBuffer Assemble(LineageRows rows, int firstShard, long firstRecord, List<int>? cuts)
         {
-            int count = rows.PreEnds.Length;
-            var buffer = new LineageBuffer(rows.Pre.Length + rows.Post.Length + count * 12);
-            var pre = rows.Pre.Span;
-            var post = rows.Post.Span;
+            // Row with the longest numbers: 5 integers, 16 hex digits, 7 separators, a time, a newline.
+            const int MaxRow = 5 * AsciiDigits.MaxInt64Length + 16 + 7 + TimeTextWriter.MaxLength + 1;
+            int count = rows.Count, start = rows.Start;
+            var info = rows.Rows;
+            long[] ids = info.RowIds, sourceRows = info.SourceRows;
+            int[] sources = info.Sources;
+            var times = info.Times;
+            var groups = info.GroupKeys;
+            var buffer = LineageBuffer.Rent((int)Math.Min(1 << 28, (long)count * EstimatedRowLength(rows, firstShard + (cuts?.Count ?? 0), firstRecord + count) + MaxRow));
+            var timeText = times is null ? null : buffer.Times;
+            var hashes = rows.Hashes;
             long shard = firstShard, recordBase = firstRecord;
             int baseRow = 0, nextCut = 0;
-            for (int k = 0, p0 = 0, q0 = 0; k < count; k++)
+            for (int k = 0; k < count; k++)
             {
                 while (cuts is not null && nextCut < cuts.Count && cuts[nextCut] == k) { shard++; recordBase = 0; baseRow = k; nextCut++; }
-                int p1 = rows.PreEnds[k], q1 = rows.PostEnds[k];
-                buffer.Append(pre[p0..p1]).Append(shard).Append((byte)',').Append(recordBase + (k - baseRow)).Append(post[q0..q1]);
-                p0 = p1;
-                q0 = q1;
+                int r = start + k;
+                var span = buffer.Reserve(MaxRow);
+                int p = AsciiDigits.WriteInt64(span, 0, ids[r]);
+                span[p++] = (byte)',';
+                p = AsciiDigits.WriteInt64(span, p, sources[r]);
+                span[p++] = (byte)',';
+                p = AsciiDigits.WriteInt64(span, p, sourceRows[r]);
+                span[p++] = (byte)',';
+                p = AsciiDigits.WriteInt64(span, p, shard);
+                span[p++] = (byte)',';
+                p = AsciiDigits.WriteInt64(span, p, recordBase + (k - baseRow));
+                span[p++] = (byte)',';
+                p = AsciiDigits.WriteHex16(span, p, hashes[k]);
+                if (groups is not null)
+                {
+                    span[p++] = (byte)',';
+                    buffer.Advance(p);
+                    buffer.Append(CsvField(groups[r]));
+                    span = buffer.Reserve(MaxRow);
+                    p = 0;
+                }
+                if (times is not null)
+                {
+                    span[p++] = (byte)',';
+                    long t = times[r];
+                    if (t != long.MinValue) p = timeText!.Write(span, p, t);
+                }
+                span[p++] = (byte)'\n';
+                buffer.Advance(p);
             }
             return buffer;
+        }
+
+        /// <summary>A close upper guess of a line's length, from the chunk's last row (ids grow), so the buffer is rarely resized.</summary>
+        private static int EstimatedRowLength(LineageRows rows, long lastShard, long lastRecord)
+        {
+            if (rows.Count == 0) return 0;
+            var info = rows.Rows;
+            int last = rows.Start + rows.Count - 1;
+            int length = Digits(info.RowIds[last]) + Digits(info.Sources[last]) + Digits(info.SourceRows[last]) + Digits(lastShard) + Digits(lastRecord) + 16 + 6;
+            if (info.Times is not null) length += 1 + TimeTextWriter.MaxLength;
+            if (info.GroupKeys is not null) length += 1 + (info.GroupKeys[last]?.Length ?? 0);
+            return length;
+
+            static int Digits(long value) => value < 0 ? AsciiDigits.MaxInt64Length : AsciiDigits.CountDigits((ulong)value);
         }
     }
 

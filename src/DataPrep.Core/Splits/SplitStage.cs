@@ -150,9 +150,22 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         {
             var c = column(_timeIndex);
             times = new long[count];
-            for (int i = 0; i < times.Length; i++)
+            if (c is TimestampColumn { Nulls: null } stamps)
             {
-                times[i] = TimeSplitAssigner.TryGetUtcTicks(c, i, out long ticks) ? ticks : long.MinValue;
+                // The common case without a per-row type switch: the same rule as TryGetUtcTicks.
+                var values = stamps.Values;
+                for (int i = 0; i < times.Length; i++)
+                {
+                    long v = values[i];
+                    times[i] = (ulong)v <= (ulong)DateTime.MaxValue.Ticks ? v : long.MinValue;
+                }
+            }
+            else
+            {
+                for (int i = 0; i < times.Length; i++)
+                {
+                    times[i] = TimeSplitAssigner.TryGetUtcTicks(c, i, out long ticks) ? ticks : long.MinValue;
+                }
             }
         }
         return (groups, times);
@@ -219,22 +232,19 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         context.OnProgress("split", 0, all.Count);
         var assignment = assigner.Assign(all, context);
         var tags = assignment.Tags;
-        context.ExpectedRows = tags.LongCount(t => t != SplitTag.None);
+        // SplitTag is a byte: a vectorized count of the unassigned rows.
+        context.ExpectedRows = tags.Length - System.Runtime.InteropServices.MemoryMarshal.Cast<SplitTag, byte>(tags).Count((byte)SplitTag.None);
 
         var order = assignment.Order
             ?? (shuffle ? RandomSplitter.HashOrder(all.RowIds, new KeyedHash(seed, "shuffle")) : Enumerable.Range(0, all.Count).ToArray());
-        // (batch, row) address of every position, to gather from the input batches.
-        var part = new int[all.Count];
-        var row = new int[all.Count];
-        for (int b = 0, at = 0; b < batches.Count; b++)
-        {
-            for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
-        }
+        // (batch, row) address of every position, to gather from the input batches; only needed when a
+        // channel is not one run of input rows.
+        int[]? part = null, row = null;
         var (lineageGroups, lineageTimes) = LineageValues(all.Column, all.Count);
         var folds = assignment.Folds;
         foreach (var (split, fold) in Channels(tags, folds))
         {
-            var picked = order.Where(i => tags[i] == split && (folds is null || folds[i] == fold)).ToArray();
+            var picked = Picked(order, tags, split, folds, fold);
             if (IsRun(picked))
             {
                 // The channel is one run of consecutive input rows (time order of time-sorted input, input
@@ -243,13 +253,22 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 foreach (var b in Slices(batches, picked[0], picked.Length, split, fold, folds is not null, lineageGroups, lineageTimes, cancellationToken)) yield return b;
                 continue;
             }
+            if (part is null)
+            {
+                part = new int[all.Count];
+                row = new int[all.Count];
+                for (int b = 0, at = 0; b < batches.Count; b++)
+                {
+                    for (int r = 0; r < batches[b].RowCount; r++, at++) { part[at] = b; row[at] = r; }
+                }
+            }
             for (int start = 0; start < picked.Length; start += batchRows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int n = Math.Min(batchRows, picked.Length - start);
                 var p = new int[n];
                 var r = new int[n];
-                for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row[picked[start + k]]; }
+                for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row![picked[start + k]]; }
                 var gathered = RecordBatch.Gather(batches, p, r, split);
                 if (folds is not null) gathered = gathered.WithRows(gathered.Rows with { Folds = Enumerable.Repeat(fold, n).ToArray() });
                 if (lineageGroups is not null || lineageTimes is not null)
@@ -268,6 +287,31 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
             }
         }
         context.OnProgress("split", all.Count, all.Count);
+    }
+
+    /// <summary>The positions of <paramref name="order"/> in the channel, in that order (two plain passes, no per-row delegate).</summary>
+    private static int[] Picked(int[] order, SplitTag[] tags, SplitTag split, short[]? folds, short fold)
+    {
+        int count = 0;
+        if (folds is null)
+        {
+            foreach (int i in order) if (tags[i] == split) count++;
+        }
+        else
+        {
+            foreach (int i in order) if (tags[i] == split && folds[i] == fold) count++;
+        }
+        var picked = new int[count];
+        int at = 0;
+        if (folds is null)
+        {
+            foreach (int i in order) if (tags[i] == split) picked[at++] = i;
+        }
+        else
+        {
+            foreach (int i in order) if (tags[i] == split && folds[i] == fold) picked[at++] = i;
+        }
+        return picked;
     }
 
     /// <summary>Whether positions are consecutive and ascending (a, a+1, …).</summary>
@@ -301,7 +345,9 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 batch = batch.Take(rows);
                 info = batch.Rows;
             }
-            batch = batch.WithRows(new RowInfo(info.RowIds, info.Sources, info.SourceRows, Enumerable.Repeat(split, n).ToArray())
+            var tags = new SplitTag[n];
+            Array.Fill(tags, split);
+            batch = batch.WithRows(new RowInfo(info.RowIds, info.Sources, info.SourceRows, tags)
             {
                 Folds = withFolds ? Enumerable.Repeat(fold, n).ToArray() : null,
                 GroupKeys = lineageGroups?.AsSpan(from, n).ToArray(),

@@ -55,11 +55,4 @@ public class NumberTextTests
         double d = mantissa / Math.Pow(10, scale % 20);
         Assert.Equal(d.ToString("R", CultureInfo.InvariantCulture), Text(d));
     }
-
-    [Property(MaxTest = 2000)]
-    public void Integers_match_the_BCL(long value)
-    {
-        var buffer = new byte[20];
-        Assert.Equal(value.ToString(CultureInfo.InvariantCulture), Encoding.ASCII.GetString(buffer, 0, NumberText.Write(value, buffer)));
-    }
 }
