@@ -73,6 +73,22 @@ public abstract class Column
         };
     }
 
+    /// <summary>
+    /// <see cref="Gather"/>, but numeric columns without missing values are gathered when first read (by a
+    /// formatting task, in parallel), and not at all when nothing reads them: label-first CSV copies rows
+    /// that kept their text (<see cref="RawRecords"/>). The index arrays must not change afterwards.
+    /// </summary>
+    internal static Column GatherDeferred(IReadOnlyList<Column> parts, int[] part, int[] row)
+    {
+        if (parts.Count == 1 || parts.Any(p => p.Nulls is not null)) return Gather(parts, part, row);
+        return parts[0] switch
+        {
+            Float64Column => new Float64Column(() => GatherValues<double>(parts, part, row), i => ((Float64Column)parts[part[i]]).Values[row[i]], row.Length),
+            Int64Column => new Int64Column(() => GatherValues<long>(parts, part, row), i => ((Int64Column)parts[part[i]]).Values[row[i]], row.Length),
+            _ => Gather(parts, part, row),
+        };
+    }
+
     private static T[] GatherValues<T>(IReadOnlyList<Column> parts, ReadOnlySpan<int> part, ReadOnlySpan<int> row)
     {
         var arrays = new T[parts.Count][];
@@ -114,10 +130,45 @@ public abstract class Column
 /// <summary>A column of one value type per row.</summary>
 public abstract class DenseColumn<T> : Column
 {
-    private protected DenseColumn(T[] values, bool[]? nulls, int length) : base(length, nulls) => Values = values;
+    private protected DenseColumn(T[] values, bool[]? nulls, int length) : base(length, nulls) => _values = values;
+
+    /// <summary>
+    /// A column without missing values whose values are computed on first use (a deferred gather);
+    /// <paramref name="one"/> gives a single row's value without computing them all.
+    /// </summary>
+    private protected DenseColumn(Func<T[]> values, Func<int, T> one, int length) : base(length, null)
+    {
+        _pending = values;
+        _one = one;
+    }
+
+    private T[]? _values;
+    private Func<T[]>? _pending;
+    private readonly Func<int, T>? _one;
+
+    /// <summary>Row <paramref name="row"/>'s value; for a deferred gather nobody has read, without gathering the column.</summary>
+    internal T ValueAt(int row) => Volatile.Read(ref _values) is { } values ? values[row] : _one!(row);
 
     /// <summary>The values; entries at missing rows hold default values.</summary>
-    public T[] Values { get; }
+    public T[] Values => Volatile.Read(ref _values) ?? Materialize();
+
+    /// <summary>Whether the values exist yet (false only for a deferred gather nobody has read).</summary>
+    internal bool IsMaterialized => Volatile.Read(ref _values) is not null;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private T[] Materialize()
+    {
+        // Several formatting tasks may ask at once: one computes, the others wait for it.
+        lock (this)
+        {
+            if (_values is null)
+            {
+                Volatile.Write(ref _values, _pending!());
+                _pending = null;
+            }
+            return _values!;
+        }
+    }
 
     /// <summary>The values as a span of <see cref="Column.Length"/>.</summary>
     public ReadOnlySpan<T> Span => Values.AsSpan(0, Length);
@@ -149,10 +200,14 @@ public abstract class DenseColumn<T> : Column
 }
 
 /// <summary>Dense doubles.</summary>
-public sealed class Float64Column(double[] values, bool[]? nulls, int length) : DenseColumn<double>(values, nulls, length)
+public sealed class Float64Column : DenseColumn<double>
 {
+    /// <summary>Creates a column of the first <paramref name="length"/> values; <paramref name="nulls"/> marks missing rows.</summary>
+    public Float64Column(double[] values, bool[]? nulls, int length) : base(values, nulls, length) { }
     /// <summary>Creates a column of exactly these values.</summary>
     public Float64Column(double[] values) : this(values, null, values.Length) { }
+    /// <summary>A column without missing values, computed on first use.</summary>
+    internal Float64Column(Func<double[]> values, Func<int, double> one, int length) : base(values, one, length) { }
     /// <inheritdoc />
     public override ColumnKind Kind => ColumnKind.Float64;
     /// <inheritdoc />
@@ -160,10 +215,14 @@ public sealed class Float64Column(double[] values, bool[]? nulls, int length) : 
 }
 
 /// <summary>Dense 64-bit integers.</summary>
-public sealed class Int64Column(long[] values, bool[]? nulls, int length) : DenseColumn<long>(values, nulls, length)
+public sealed class Int64Column : DenseColumn<long>
 {
+    /// <summary>Creates a column of the first <paramref name="length"/> values; <paramref name="nulls"/> marks missing rows.</summary>
+    public Int64Column(long[] values, bool[]? nulls, int length) : base(values, nulls, length) { }
     /// <summary>Creates a column of exactly these values.</summary>
     public Int64Column(long[] values) : this(values, null, values.Length) { }
+    /// <summary>A column without missing values, computed on first use.</summary>
+    internal Int64Column(Func<long[]> values, Func<int, long> one, int length) : base(values, one, length) { }
     /// <inheritdoc />
     public override ColumnKind Kind => ColumnKind.Int64;
     /// <inheritdoc />

@@ -7,8 +7,8 @@ namespace DataPrep.Data;
 /// by commas are then exactly the bytes the writer would produce.
 /// </summary>
 /// <remarks>
-/// Kept by the CSV reader when the output is label-first CSV, carried by <see cref="RecordBatch.Take"/>,
-/// <see cref="RecordBatch.Gather"/> and <see cref="RecordBatch.WithRows"/> (which keep the columns), and by
+/// Kept by the CSV reader when the output is label-first CSV, carried by <see cref="RecordBatch.Take"/>, RecordBatch.Gather
+/// and <see cref="RecordBatch.WithRows"/> (which keep the columns), and by
 /// stages that pass columns through unchanged; any stage that builds new columns builds a new batch, which
 /// has none. The writer also checks that the batch's field names are the ones the text was read with.
 /// </remarks>

@@ -184,10 +184,30 @@ public sealed class RecordBatch
     /// batch <paramref name="part"/>[i]), with the given split tag, without concatenating them first.
     /// </summary>
     public static RecordBatch Gather(IReadOnlyList<RecordBatch> batches, int[] part, int[] row, SplitTag? tag = null)
+        => Gather(batches, part, row, tag, defer: false);
+
+    /// <summary>
+    /// <see cref="Gather(IReadOnlyList{RecordBatch}, int[], int[], SplitTag?)"/>; with <paramref name="defer"/>,
+    /// numeric columns are gathered on first read (<see cref="Column.GatherDeferred"/>) and keep the input batches
+    /// alive until then.
+    /// </summary>
+    internal static RecordBatch Gather(IReadOnlyList<RecordBatch> batches, int[] part, int[] row, SplitTag? tag, bool defer)
     {
         var schema = batches[0].Schema;
         var cols = new Column[schema.Count];
-        Parallel.For(0, cols.Length, c => cols[c] = Column.Gather(batches.Select(b => b.Columns[c]).ToArray(), part, row));
+        if (defer)
+        {
+            for (int c = 0; c < cols.Length; c++)
+            {
+                var parts = new Column[batches.Count];
+                for (int b = 0; b < parts.Length; b++) parts[b] = batches[b].Columns[c];
+                cols[c] = Column.GatherDeferred(parts, part, row);
+            }
+        }
+        else
+        {
+            Parallel.For(0, cols.Length, c => cols[c] = Column.Gather(batches.Select(b => b.Columns[c]).ToArray(), part, row));
+        }
         int n = row.Length;
         var ids = new long[n];
         var src = new int[n];

@@ -38,14 +38,16 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         var cols = batch.Columns;
         int width = cols.Count;
         var kinds = new ColumnKind[width];
-        var doubles = new double[width][];
-        var longs = new long[width][];
+        var doubles = new double[]?[width];
+        var longs = new long[]?[width];
         for (int c = 0; c < width; c++)
         {
+            // Values are fetched when a row needs formatting; with copied rows around, row by row, so a deferred
+            // gather (Column.GatherDeferred) is not done for the few rows that kept no text.
             switch (cols[c])
             {
-                case Float64Column d: kinds[c] = ColumnKind.Float64; doubles[c] = d.Values; break;
-                case Int64Column l: kinds[c] = ColumnKind.Int64; longs[c] = l.Values; break;
+                case Float64Column: kinds[c] = ColumnKind.Float64; break;
+                case Int64Column: kinds[c] = ColumnKind.Int64; break;
                 case BooleanColumn: kinds[c] = ColumnKind.Boolean; break;
                 case SparseColumn: kinds[c] = ColumnKind.Sparse; break;
                 default: throw new NotSupportedException($"CSV output cannot hold {cols[c].Kind} columns.");
@@ -78,10 +80,10 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
                 switch (kinds[c])
                 {
                     case ColumnKind.Float64:
-                        pos += NumberText.Write(doubles[c][r], data.AsSpan(pos));
+                        pos += NumberText.Write(raw is null ? (doubles[c] ??= ((Float64Column)cols[c]).Values)[r] : ((Float64Column)cols[c]).ValueAt(r), data.AsSpan(pos));
                         break;
                     case ColumnKind.Int64:
-                        pos = AsciiDigits.WriteInt64(data, pos, longs[c][r]);
+                        pos = AsciiDigits.WriteInt64(data, pos, raw is null ? (longs[c] ??= ((Int64Column)cols[c]).Values)[r] : ((Int64Column)cols[c]).ValueAt(r));
                         break;
                     case ColumnKind.Boolean:
                         data[pos++] = ((BooleanColumn)cols[c]).Values[r] ? (byte)'1' : (byte)'0';

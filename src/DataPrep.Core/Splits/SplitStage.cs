@@ -269,7 +269,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 var p = new int[n];
                 var r = new int[n];
                 for (int k = 0; k < n; k++) { p[k] = part[picked[start + k]]; r[k] = row![picked[start + k]]; }
-                var gathered = RecordBatch.Gather(batches, p, r, split);
+                var gathered = RecordBatch.Gather(batches, p, r, split, defer: true);
                 if (folds is not null) gathered = gathered.WithRows(gathered.Rows with { Folds = Enumerable.Repeat(fold, n).ToArray() });
                 if (lineageGroups is not null || lineageTimes is not null)
                 {
