@@ -113,6 +113,11 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
         private readonly int[] _offsets;
         private readonly List<double> _values = new(64);
         private readonly List<ulong> _keys = new(64);
+        // Each column's values, resolved once per chunk (no type test or property read per value).
+        private readonly double[]?[] _doubles;
+        private readonly long[]?[] _longs;
+        private readonly bool[]?[] _bools;
+        private readonly SparseColumn?[] _sparseColumns;
 
         public RowEncoder(RecordBatch batch, bool hasLabel, RecordIOOptions options, bool sparse)
         {
@@ -125,6 +130,21 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             int at = 0;
             for (int c = first; c < batch.Schema.Count; c++) { _offsets[c] = at; at += batch.Schema[c].Width; }
             _width = at;
+            int n = batch.Columns.Count;
+            _doubles = new double[]?[n];
+            _longs = new long[]?[n];
+            _bools = new bool[]?[n];
+            _sparseColumns = new SparseColumn?[n];
+            for (int c = 0; c < n; c++)
+            {
+                switch (batch.Columns[c])
+                {
+                    case SparseColumn s: _sparseColumns[c] = s; break;
+                    case Float64Column d: _doubles[c] = d.Values; break;
+                    case Int64Column l: _longs[c] = l.Values; break;
+                    case BooleanColumn b: _bools[c] = b.Values; break;
+                }
+            }
         }
 
         public void Encode(int row, ArrayBufferWriter<byte> w)
@@ -135,7 +155,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             {
                 _values.Clear();
                 _keys.Clear();
-                _values.Add(Numeric(_batch.Columns[0], row));
+                _values.Add(Numeric(0, row));
                 WriteMapEntry(w, 0x12, _options.Label, _values, null, -1, row);
             }
             var info = _batch.Rows;
@@ -151,10 +171,9 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
         {
             _values.Clear();
             _keys.Clear();
-            var cols = _batch.Columns;
-            for (int c = _hasLabel ? 1 : 0; c < cols.Count; c++)
+            for (int c = _hasLabel ? 1 : 0; c < _sparseColumns.Length; c++)
             {
-                if (cols[c] is SparseColumn s)
+                if (_sparseColumns[c] is { } s)
                 {
                     for (int j = s.RowOffsets[row]; j < s.RowOffsets[row + 1]; j++)
                     {
@@ -163,7 +182,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
                     }
                     continue;
                 }
-                double v = Numeric(cols[c], row);
+                double v = Numeric(c, row);
                 if (_sparse)
                 {
                     if (v == 0) continue;
@@ -173,13 +192,13 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             }
         }
 
-        private static double Numeric(Column column, int row) => column switch
+        private double Numeric(int column, int row)
         {
-            Float64Column d => d.Values[row],
-            Int64Column l => l.Values[row],
-            BooleanColumn b => b.Values[row] ? 1 : 0,
-            _ => throw new NotSupportedException($"RecordIO-protobuf cannot hold {column.Kind} columns."),
-        };
+            if (_doubles[column] is { } d) return d[row];
+            if (_longs[column] is { } l) return l[row];
+            if (_bools[column] is { } b) return b[row] ? 1 : 0;
+            throw new NotSupportedException($"RecordIO-protobuf cannot hold {_batch.Columns[column].Kind} columns.");
+        }
 
         /// <summary>Writes <c>field { key: "values", value: Value { tensor } }</c> of a map field.</summary>
         private void WriteMapEntry(ArrayBufferWriter<byte> w, byte fieldTag, TensorType type, List<double> values, List<ulong>? keys, int shape, int row)
@@ -214,22 +233,26 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
                 WriteVarint(w, (ulong)valuesBytes);
                 var span = w.GetSpan(valuesBytes);
                 int at = 0;
-                foreach (double v in values)
+                var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values);
+                switch (type)
                 {
-                    switch (type)
-                    {
-                        case TensorType.Float32:
+                    case TensorType.Float32:
+                        foreach (double v in all)
+                        {
                             BinaryPrimitives.WriteSingleLittleEndian(span[at..], ToFloat32(v, row));
                             at += 4;
-                            break;
-                        case TensorType.Float64:
+                        }
+                        break;
+                    case TensorType.Float64:
+                        foreach (double v in all)
+                        {
                             BinaryPrimitives.WriteDoubleLittleEndian(span[at..], double.IsNaN(v) ? BitConverter.Int64BitsToDouble(0x7FF8000000000000) : v);
                             at += 8;
-                            break;
-                        default:
-                            at += WriteVarint(span[at..], unchecked((ulong)(long)(int)v));
-                            break;
-                    }
+                        }
+                        break;
+                    default:
+                        foreach (double v in all) at += WriteVarint(span[at..], unchecked((ulong)(long)(int)v));
+                        break;
                 }
                 w.Advance(valuesBytes);
             }
