@@ -175,10 +175,11 @@ public static class ConvertRunner
         try
         {
             await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
-            _ = JsonWarmUp.Start(options, command);
             var trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1" ? new StageTimer() : null;
             if (trace is not null) Console.Error.WriteLine($"trace: stages start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
-            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, cancellationToken);
+            // The JSON warm-up runs once the input is read: while parsing, both cores are busy; the split that follows
+            // (hash order, cut-offs) runs on one.
+            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, () => JsonWarmUp.Start(options, command), cancellationToken);
             if (trace is not null) stream = trace.Wrap("read", stream);
             foreach (var stage in stages)
             {
@@ -316,7 +317,7 @@ public static class ConvertRunner
         return new Schema(fields);
     }
 
-    private static async IAsyncEnumerable<RecordBatch> ReadAllAsync(IReadOnlyList<IRecordSource> sources, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<RecordBatch> ReadAllAsync(IReadOnlyList<IRecordSource> sources, RunContext context, Action? whenRead, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long rows = 0;
         for (int i = 0; i < sources.Count; i++)
@@ -329,6 +330,7 @@ public static class ConvertRunner
                 yield return batch;
             }
         }
+        whenRead?.Invoke();
     }
 
     /// <summary>Inclusive time spent producing each stage's batches (DATAPREP_TRACE=1), for profiling.</summary>
