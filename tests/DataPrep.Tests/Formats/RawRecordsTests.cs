@@ -103,9 +103,9 @@ public class RawRecordsTests
     public void Texts_that_print_differently_are_not_copied(string text)
         => Assert.False(CanonicalNumber.TryParseCopyableDouble(Encoding.ASCII.GetBytes(text), out _, out _));
 
-    private static async Task<byte[]> FormatAllAsync(string path, bool keepRaw)
+    private static async Task<byte[]> FormatAllAsync(string path, bool keepRaw, char delimiter = ',')
     {
-        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepRaw, BatchRows = 7 });
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepRaw, BatchRows = 7, Delimiter = delimiter });
         var format = new LabelFirstCsvFormat(hasLabel: true);
         var bytes = new MemoryStream();
         bool sawRaw = false;
@@ -145,4 +145,25 @@ public class RawRecordsTests
                 File.Delete(path);
             }
         });
+
+    [Theory]
+    [InlineData("y,a,b\r\n1,2.50,-0.0\r\n2,1e5,0.00001\r\n3,\"4.0\",5\r\n", ',')]
+    [InlineData("\uFEFFy,a,b\n1,2.50,3\n2,0.10,NaN\n3,007,-1.25\n", ',')]
+    [InlineData("y;a;b\n1;2.50;3\n2;1234567890123456;0.3\n3;-0;99999999999999.90\n", ';')]
+    [InlineData("y,a,b\n1, 2.5,3\n2,2.5 ,3\n3,2.5,3", ',')]
+    public async Task Line_endings_quotes_delimiters_and_odd_numbers_give_the_formatters_bytes(string content, char delimiter)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"raw-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(path, content);
+        try
+        {
+            var copied = await FormatAllAsync(path, keepRaw: true, delimiter);
+            var formatted = await FormatAllAsync(path, keepRaw: false, delimiter);
+            Assert.Equal(Encoding.ASCII.GetString(formatted), Encoding.ASCII.GetString(copied));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
