@@ -85,53 +85,13 @@ public sealed class RawRecords
 /// </remarks>
 public static class CanonicalNumber
 {
-    /// <summary>Whether <paramref name="text"/> is exactly how a double of its value is written (shortest round-trip, invariant).</summary>
-    public static bool IsCanonicalDouble(ReadOnlySpan<byte> text)
-    {
-        int i = 0;
-        if (text.Length > 0 && text[0] == (byte)'-') i = 1;
-        int intStart = i;
-        while (i < text.Length && IsDigit(text[i])) i++;
-        int intDigits = i - intStart;
-        if (intDigits == 0 || (intDigits > 1 && text[intStart] == (byte)'0')) return false;
-        if (i == text.Length)
-        {
-            // An integer: "0" (not "-0") or 1–15 digits.
-            if (text[intStart] == (byte)'0') return intStart == 0;
-            return intDigits <= 15;
-        }
-        if (text[i] != (byte)'.') return false;
-        int fracStart = ++i;
-        while (i < text.Length && IsDigit(text[i])) i++;
-        int fracDigits = i - fracStart;
-        if (i != text.Length || fracDigits == 0 || text[^1] == (byte)'0') return false;
-        if (text[intStart] != (byte)'0') return intDigits + fracDigits <= 15;
-        // 0.000ddd: at most three zeros after the point (>= 1e-4), significant digits after them.
-        int zeros = 0;
-        while (zeros < fracDigits && text[fracStart + zeros] == (byte)'0') zeros++;
-        return zeros <= 3 && fracDigits - zeros <= 15;
-    }
-
-    /// <summary>
-    /// The length of the text our writer would write for the number <paramref name="text"/> (of a column of
-    /// <paramref name="kind"/>) when that is <paramref name="text"/> itself or it without trailing zeros of the
-    /// fraction (and then the point: "1.50" → "1.5", "2.0" → "2"); −1 when the number has to be formatted.
-    /// </summary>
-    public static int CopyableLength(ReadOnlySpan<byte> text, ColumnKind kind) => kind switch
-    {
-        ColumnKind.Float64 => CopyableDoubleLength(text),
-        ColumnKind.Int64 => IsCanonicalInteger(text) ? text.Length : -1,
-        _ => -1,
-    };
-
-    private static int CopyableDoubleLength(ReadOnlySpan<byte> text) => TryParseCopyableDouble(text, out _, out int length) ? length : -1;
-
     // Constant data, not a static readonly array: with tiered compilation off every static field read checks class init.
     private static ReadOnlySpan<double> Pow10 => [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
     /// <summary>
-    /// Parses a double whose text is copyable (see <see cref="CopyableLength"/>) in the same pass that checks it:
-    /// false (value undefined) for anything else, which the general parser then reads. The value is exact:
+    /// Parses a double whose text our writer would print as the text itself or the text without trailing zeros
+    /// of the fraction (and then the point: "1.50" → "1.5", "2.0" → "2"), giving that length, in the same pass
+    /// that checks it: false (value undefined) for anything else, which the general parser then reads. The value is exact:
     /// with at most 15 significant digits the digits m &lt; 2^53 and the scale 10^k (k &lt;= 18) are exact doubles,
     /// so one correctly rounded division gives the correctly rounded value, as double.Parse does.
     /// </summary>

@@ -18,10 +18,11 @@ public static class NumberText
 {
     private delegate bool DoubleFormatter(double value, Span<byte> destination, out int written);
 
-    private static readonly DoubleFormatter s_format = Bind() ?? Bcl;
+    private static readonly DoubleFormatter? s_bound = Bind();
+    private static readonly DoubleFormatter s_format = s_bound ?? Bcl;
 
     /// <summary>Whether CsvHelper's formatter was bound (false: the BCL formats, same bytes, slower).</summary>
-    public static bool UsesFastFormatter { get; } = Bind() is not null;
+    public static bool UsesFastFormatter => s_bound is not null;
 
     /// <summary>The longest text of a double ("-1.2345678901234567E-308").</summary>
     public const int MaxDoubleLength = 32;
