@@ -57,6 +57,10 @@ public sealed class ParquetSource : IRecordSource
     public string Description => _path;
 
     /// <inheritdoc />
+    /// <remarks>True, except for a .parquet.gz, which is inflated whole for every read.</remarks>
+    public bool ReadsColumnsSeparately => !_path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+
+    /// <inheritdoc />
     /// <remarks>Reads only the footer: the schema, the row group sizes and the column chunk locations.</remarks>
     public async ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
     {

@@ -71,18 +71,45 @@ public static class ConvertRunner
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
-        var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
+        registry ??= new SourceRegistry();
+        var (schema, sources) = await OpenSourcesAsync(options, registry, context, cancellationToken).ConfigureAwait(false);
         if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
         SpillFolder.CheckSpace(options, context.Inputs);
 
         var split = new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
             options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
+        bool warmingUp = false;
+        if (TimeSplitPlan.Applies(options, split.Assigner) && sources.All(s => s.ReadsColumnsSeparately) && options.TimeColumn is { } timeColumn)
+        {
+            // Columnar input: read the time column alone first; in time order, the split then streams. One core is
+            // idle while the cut-offs are found: the JSON warm-up (see RunStagesAsync) starts now.
+            warmingUp = true;
+            _ = JsonWarmUp.Start(options, "convert");
+            var timeOnly = options.Source with { Threads = options.Threads, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
+            var plan = await TimeSplitPlan.TryCreateAsync((TimeSplitAssigner)split.Assigner, context.Inputs.Select(p => registry.Create(p, timeOnly)).ToList(), context, cancellationToken).ConfigureAwait(false);
+            plan?.CopyReportTo(context.Report);
+            split.Plan = plan;
+            if (plan is not null)
+            {
+                // The main read then skips the time column: the plan already holds every row's time.
+                var rest = options.Source with
+                {
+                    Threads = options.Threads,
+                    OnlyColumns = schema.Fields.Select(f => f.Name).Where(n => n != timeColumn).ToHashSet(StringComparer.Ordinal),
+                };
+                if (await plan.WithTimeFilledInAsync(schema, timeColumn, context.Inputs.Select(p => registry.Create(p, rest)).ToList(), cancellationToken).ConfigureAwait(false) is { } filled)
+                {
+                    sources = filled;
+                }
+            }
+            if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: time split planned: {(plan is null ? "no (ordinary path)" : "streaming")} at {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+        }
         // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
         IPipelineStage[] stages = options.KeepsColumns
             ? [split, new SelectColumnsStage(options)]
             : [new MissingValuesStage(options), split, fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted)];
-        await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken).ConfigureAwait(false);
+        await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken, warmingUp).ConfigureAwait(false);
         foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
         {
             if (context.Report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
@@ -152,7 +179,7 @@ public static class ConvertRunner
     }
 
     private static async Task RunStagesAsync(ConvertOptions options, Schema schema, IReadOnlyList<IRecordSource> sources, IPipelineStage[] stages,
-        RunContext context, string command, CancellationToken cancellationToken)
+        RunContext context, string command, CancellationToken cancellationToken, bool warmingUp = false)
     {
         var bound = schema;
         foreach (var stage in stages) bound = stage.Bind(bound);
@@ -179,7 +206,10 @@ public static class ConvertRunner
             if (trace is not null) Console.Error.WriteLine($"trace: stages start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
             // The JSON warm-up runs once the input is read: while parsing, both cores are busy; the split that follows
             // (hash order, cut-offs) runs on one.
-            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, () => JsonWarmUp.Start(options, command), cancellationToken);
+            // A streamed split keeps both cores busy to the end: then the warm-up starts at once, or it would not be done in time.
+            bool streamed = stages.Any(s => s is SplitStage { Plan: not null });
+            if (streamed && !warmingUp) _ = JsonWarmUp.Start(options, command);
+            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, streamed || warmingUp ? null : () => JsonWarmUp.Start(options, command), cancellationToken);
             if (trace is not null) stream = trace.Wrap("read", stream);
             foreach (var stage in stages)
             {

@@ -19,6 +19,13 @@ public interface IRecordSource
     /// <param name="sourceIndex">The ordinal of this source in the run, folded into stable row ids.</param>
     /// <param name="cancellationToken">Cancels reading.</param>
     IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether reading only some columns (<see cref="SourceOptions.OnlyColumns"/>) costs only those columns, as
+    /// in a columnar file. A time split then reads the time column alone first to find its cut-offs, and streams
+    /// the rest (see <c>TimeSplitPlan</c>). Default: false (text formats parse every field of every row).
+    /// </summary>
+    bool ReadsColumnsSeparately => false;
 }
 
 /// <summary>Creates the source for one input path; formats register here by file extension.</summary>

@@ -185,9 +185,23 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         return channels;
     }
 
+    /// <summary>
+    /// A time split planned from a first pass over the time column (see <see cref="TimeSplitPlan"/>): the stage
+    /// then streams, tagging each batch as it arrives, instead of collecting every row first.
+    /// </summary>
+    internal TimeSplitPlan? Plan { get; set; }
+
+    /// <summary>Whether the last run streamed a planned split (for tests and traces).</summary>
+    public bool Streamed { get; private set; }
+
     /// <inheritdoc />
     public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (Plan is { } plan)
+        {
+            await foreach (var b in Stream(input, plan, context, cancellationToken).ConfigureAwait(false)) yield return b;
+            yield break;
+        }
         var batches = new List<RecordBatch>();
         Schema? schema = null;
         long threshold = memory?.SplitThreshold ?? long.MaxValue;
@@ -289,6 +303,48 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         context.OnProgress("split", all.Count, all.Count);
     }
 
+    /// <summary>
+    /// The planned split, streamed: each input batch is cut into runs of one split (the plan guarantees the splits
+    /// come in channel order), exactly the slices <see cref="InMemory"/> emits for a channel that is one run of
+    /// input rows.
+    /// </summary>
+    private async IAsyncEnumerable<RecordBatch> Stream(IAsyncEnumerable<RecordBatch> input, TimeSplitPlan plan, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Streamed = true;
+        if (TimeSplitPlan.StreamedRuns.Value is { } streamedRuns) Interlocked.Increment(ref streamedRuns.Value);
+        var tags = plan.Tags;
+        context.ExpectedRows = plan.ExpectedRows;
+        context.OnProgress("split", 0, tags.Length);
+        var perSource = new long[plan.SourceRows.Length];
+        long at = 0;
+        await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            int n = batch.RowCount;
+            if (_timeIndex < 0) throw new InvalidOperationException("A planned time split needs its time column bound.");
+            plan.Check(batch, _timeIndex, at, context);
+            for (int r = 0; r < n; r++)
+            {
+                int s = batch.Rows.Sources[r];
+                if ((uint)s < (uint)perSource.Length) perSource[s]++;
+            }
+            int from = 0;
+            while (from < n)
+            {
+                var tag = tags[at + from];
+                int to = from + 1;
+                while (to < n && tags[at + to] == tag) to++;
+                if (tag != SplitTag.None)
+                {
+                    yield return Slice(batch, from, to - from, tag, -1, false, null, plan.Ticks(at + from, to - from));
+                }
+                from = to;
+            }
+            at += n;
+        }
+        plan.CheckCounts(perSource, context);
+        context.OnProgress("split", tags.Length, tags.Length);
+    }
+
     /// <summary>The positions of <paramref name="order"/> in the channel, in that order (two plain passes, no per-row delegate).</summary>
     private static int[] Picked(int[] order, SplitTag[] tags, SplitTag split, short[]? folds, short fold)
     {
@@ -334,26 +390,33 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
             if (from >= to) continue;
             cancellationToken.ThrowIfCancellationRequested();
             int n = to - from;
-            RowInfo info;
-            if (n == batch.RowCount)
-            {
-                info = new RowInfo(batch.Rows.RowIds, batch.Rows.Sources, batch.Rows.SourceRows, null);
-            }
-            else
-            {
-                var rows = Enumerable.Range(from - at, n).ToArray();
-                batch = batch.Take(rows);
-                info = batch.Rows;
-            }
-            var tags = new SplitTag[n];
-            Array.Fill(tags, split);
-            batch = batch.WithRows(new RowInfo(info.RowIds, info.Sources, info.SourceRows, tags)
-            {
-                Folds = withFolds ? Enumerable.Repeat(fold, n).ToArray() : null,
-                GroupKeys = lineageGroups?.AsSpan(from, n).ToArray(),
-                Times = lineageTimes?.AsSpan(from, n).ToArray(),
-            });
-            yield return batch;
+            yield return Slice(batch, from - at, n, split, fold, withFolds,
+                lineageGroups is null ? null : lineageGroups.AsSpan(from, n).ToArray(),
+                lineageTimes?.AsSpan(from, n).ToArray());
         }
+    }
+
+    /// <summary>Rows [start, start+n) of one batch tagged with a split, sharing the batch's columns when it is the whole batch.</summary>
+    private static RecordBatch Slice(RecordBatch batch, int start, int n, SplitTag split, short fold, bool withFolds, string?[]? groups, long[]? times)
+    {
+        RowInfo info;
+        if (n == batch.RowCount)
+        {
+            info = new RowInfo(batch.Rows.RowIds, batch.Rows.Sources, batch.Rows.SourceRows, null);
+        }
+        else
+        {
+            var rows = Enumerable.Range(start, n).ToArray();
+            batch = batch.Take(rows);
+            info = batch.Rows;
+        }
+        var tags = new SplitTag[n];
+        Array.Fill(tags, split);
+        return batch.WithRows(new RowInfo(info.RowIds, info.Sources, info.SourceRows, tags)
+        {
+            Folds = withFolds ? Enumerable.Repeat(fold, n).ToArray() : null,
+            GroupKeys = groups,
+            Times = times,
+        });
     }
 }
