@@ -164,12 +164,26 @@ public sealed class TimeSplitAssigner : ISplitAssigner
     public SplitAssignment Assign(SplitInput input, RunContext context)
     {
         int index = _timeIndex >= 0 && _timeIndex < input.Schema.Count && input.Schema[_timeIndex].Name == _timeColumn ? _timeIndex : Resolve(input.Schema);
-        int n = input.Count;
-        var tags = new SplitTag[n];
-        if (n == 0) return new SplitAssignment(tags, _shuffle ? null : []);
+        if (input.Count == 0) return new SplitAssignment([], _shuffle ? null : []);
 
         var ticks = ReadTicks(input, index, context);
         var (sorted, order) = TimeOrder(ticks, input.RowIds);
+        return new SplitAssignment(Cut(sorted, order, context), _shuffle ? null : order);
+    }
+
+    /// <summary>
+    /// The tags of rows that are already in time order (times ascending with position, row ids too): the same as
+    /// <see cref="Assign"/> gives them, without its copies. For a split planned from the time column alone.
+    /// </summary>
+    /// <param name="sorted">Every row's time as UTC ticks, ascending.</param>
+    /// <param name="context">Where the report goes.</param>
+    internal SplitTag[] AssignInTimeOrder(long[] sorted, RunContext context) => Cut(sorted, null, context);
+
+    /// <summary>Tags rows from their times in (time, row id, position) order; <paramref name="order"/> maps to positions (null: the same).</summary>
+    private SplitTag[] Cut(long[] sorted, int[]? order, RunContext context)
+    {
+        int n = sorted.Length;
+        var tags = new SplitTag[n];
 
         // bounds[s]..bounds[s+1] is split s in time order, before the gap.
         var bounds = new int[4];
@@ -226,8 +240,16 @@ public sealed class TimeSplitAssigner : ISplitAssigner
                 if (from > lo) context.Report.Drop($"inside the gap after {previousName}", from - lo);
             }
             keptFrom[s] = from;
-            for (int i = lo; i < from; i++) tags[order[i]] = SplitTag.None;
-            for (int i = from; i < hi; i++) tags[order[i]] = (SplitTag)s;
+            if (order is null)
+            {
+                tags.AsSpan(lo, from - lo).Fill(SplitTag.None);
+                tags.AsSpan(from, hi - from).Fill((SplitTag)s);
+            }
+            else
+            {
+                for (int i = lo; i < from; i++) tags[order[i]] = SplitTag.None;
+                for (int i = from; i < hi; i++) tags[order[i]] = (SplitTag)s;
+            }
             if (from < hi)
             {
                 previousMax = sorted[hi - 1];
@@ -242,7 +264,7 @@ public sealed class TimeSplitAssigner : ISplitAssigner
         }
 
         WarnAboutEmptySplits(context, sorted, bounds, keptFrom, targets);
-        return new SplitAssignment(tags, _shuffle ? null : order);
+        return tags;
     }
 
     private void WarnAboutEmptySplits(RunContext context, long[] sorted, int[] bounds, int[] keptFrom, long[]? targets)

@@ -95,66 +95,66 @@ internal sealed class TimeSplitPlan
     {
         try
         {
-            var columns = new List<Column>();
-            var ids = new List<long[]>();
+            // Each batch's times as UTC ticks (a timestamp column's own values; epoch numbers converted by the
+            // assigner's rule), checked on the way: no missing time, times and row ids ascending with position.
+            var segments = new List<long[]>();
             var perSource = new long[timeOnly.Count];
             Schema? schema = null;
-            int count = 0;
+            long count = 0, lastTicks = long.MinValue, lastId = long.MinValue;
             for (int s = 0; s < timeOnly.Count; s++)
             {
                 var own = await timeOnly[s].OpenAsync(cancellationToken).ConfigureAwait(false);
                 if (own.IndexOf(assigner.TimeColumn) < 0) return null;
                 schema ??= own;
                 if (!own.Equals(schema)) return null;
+                int index = schema.IndexOf(assigner.TimeColumn);
                 await foreach (var b in timeOnly[s].ReadAsync(s, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
                 {
-                    var column = b.Columns[schema.IndexOf(assigner.TimeColumn)];
-                    if (column.Nulls is { } nulls && nulls.AsSpan(0, b.RowCount).Contains(true)) return null;
-                    columns.Add(column);
-                    ids.Add(b.RowCount == b.Rows.RowIds.Length ? b.Rows.RowIds : b.Rows.RowIds[..b.RowCount]);
-                    perSource[s] += b.RowCount;
-                    count += b.RowCount;
+                    int n = b.RowCount;
+                    if (n == 0) continue;
+                    var column = b.Columns[index];
+                    if (column.Nulls is { } nulls && nulls.AsSpan(0, n).Contains(true)) return null;
+                    long[] ticks;
+                    if (column is TimestampColumn stamps)
+                    {
+                        ticks = stamps.Values.Length == n ? stamps.Values : stamps.Values[..n];
+                        foreach (long t in ticks) if ((ulong)t > (ulong)DateTime.MaxValue.Ticks) return null;
+                    }
+                    else
+                    {
+                        ticks = new long[n];
+                        for (int i = 0; i < n; i++) if (!TimeSplitAssigner.TryGetUtcTicks(column, i, out ticks[i])) return null;
+                    }
+                    if (ticks[0] < lastTicks || !Ascending(ticks)) return null;
+                    var ids = b.Rows.RowIds.AsSpan(0, n);
+                    if (ids[0] <= lastId || !StrictlyAscending(ids)) return null;
+                    lastTicks = ticks[^1];
+                    lastId = ids[^1];
+                    segments.Add(ticks);
+                    perSource[s] += n;
+                    count += n;
                 }
             }
-            if (schema is null || count == 0) return null;
-            int index = schema.IndexOf(assigner.TimeColumn);
-            var all = Column.Concat([.. columns]);
-            var rowIds = new long[count];
-            for (int i = 0, at = 0; i < ids.Count; at += ids[i].Length, i++) ids[i].CopyTo(rowIds, at);
-            ids.Clear();
-            var input = new SplitInput(schema, rowIds, c => c == index ? all : throw new InvalidOperationException("Only the time column is read."), _ => (0, 0));
-
+            if (schema is null || count == 0 || count > Array.MaxLength) return null;
+            if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: time column read {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+            var sorted = new long[count];
+            long at = 0;
+            foreach (var segment in segments)
+            {
+                segment.CopyTo(sorted, at);
+                at += segment.Length;
+            }
             // The assigner reports into a scratch context: nothing reaches the run unless the plan is used.
             var scratch = new RunContext();
             scratch.Inputs.AddRange(context.Inputs);
-            var assignment = assigner.Assign(input, scratch);
-            if (assignment.Folds is not null || assignment.Order is not { } order || order.Length != count) return null;
-            for (int i = 0; i < order.Length; i++) if (order[i] != i) return null;
-            // Channels are emitted in split order; position order must agree (it does for a time-ordered input).
-            var tags = assignment.Tags;
+            var tags = assigner.AssignInTimeOrder(sorted, scratch);
+            // Channels are emitted in split order; position order must agree (it does for rows in time order).
             byte last = 0;
             foreach (var t in tags)
             {
                 if (t == SplitTag.None) continue;
                 if ((byte)t < last) return null;
                 last = (byte)t;
-            }
-            // Each first-pass batch's times as UTC ticks: a timestamp column's own values (the assigner has checked
-            // their range), epoch numbers converted by the assigner's rule.
-            var segments = new List<long[]>(columns.Count);
-            foreach (var column in columns)
-            {
-                if (column is TimestampColumn stamps && stamps.Values.Length == stamps.Length)
-                {
-                    segments.Add(stamps.Values);
-                    continue;
-                }
-                var ticks = new long[column.Length];
-                for (int i = 0; i < ticks.Length; i++)
-                {
-                    if (!TimeSplitAssigner.TryGetUtcTicks(column, i, out ticks[i])) return null;
-                }
-                segments.Add(ticks);
             }
             return new TimeSplitPlan(tags, segments, perSource, scratch.Report);
         }
@@ -163,6 +163,18 @@ internal sealed class TimeSplitPlan
             // The ordinary path reads the same data and reports the problem with its usual message.
             return null;
         }
+    }
+
+    private static bool Ascending(ReadOnlySpan<long> values)
+    {
+        for (int i = 1; i < values.Length; i++) if (values[i] < values[i - 1]) return false;
+        return true;
+    }
+
+    private static bool StrictlyAscending(ReadOnlySpan<long> values)
+    {
+        for (int i = 1; i < values.Length; i++) if (values[i] <= values[i - 1]) return false;
+        return true;
     }
 
     /// <summary>
