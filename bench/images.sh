@@ -50,10 +50,8 @@ fi
 BYTES=$(du -sb "$IN" | cut -f1)
 
 echo "building DataPrep (Release) …" >&2
-RID=linux-x64; [[ $(uname -m) == aarch64 ]] && RID=linux-arm64
 # ReadyToRun, as bench/run.sh: ImageSharp is a lot of code, and the CLI runs with tiered compilation off.
-dotnet publish src/DataPrep.Cli -c Release -r "$RID" --self-contained false -p:PublishReadyToRun=true -o "$BIN" \
-  --artifacts-path "$WORK/dotnet-artifacts" --disable-build-servers -nologo -v quiet >/dev/null
+bash tools/publish.sh "$BIN" "$WORK/dotnet-artifacts" >/dev/null
 DATAPREP=$BIN/dataprep
 
 now() { date +%s.%N; }

@@ -122,12 +122,9 @@ run_timed() {
 DP_STATUS=skipped DP_NOTE="BENCH_SKIP_DATAPREP=1"
 rm -f "$WORK/dataprep.times" "$WORK/duckdb.times" "$WORK/dataprep-recordio.times"
 if [[ $SKIP_DATAPREP != 1 ]]; then
-  say "building DataPrep (dotnet publish -c Release)"
-  # --artifacts-path keeps bin/obj out of src/ so a concurrent dev build is not disturbed
-  case "$(uname -m)" in aarch64|arm64) RID=linux-arm64 ;; *) RID=linux-x64 ;; esac
-  # ReadyToRun: precompiled start-up (the CLI project keeps CsvHelper JIT-compiled for this CPU)
-  if dotnet publish src/DataPrep.Cli -c Release -r "$RID" --self-contained false -p:PublishReadyToRun=true -o "$BIN_DIR" \
-       --artifacts-path "$WORK/dotnet-artifacts" --disable-build-servers -nologo -v quiet > "$LOGS/publish.log" 2>&1 \
+  say "building DataPrep (tools/publish.sh: self-contained, ReadyToRun composite with the runtime; a few minutes)"
+  # The artifacts path keeps bin/obj out of src/ so a concurrent dev build is not disturbed.
+  if bash tools/publish.sh "$BIN_DIR" "$WORK/dotnet-artifacts" > "$LOGS/publish.log" 2>&1 \
      && [[ -x $DATAPREP ]]; then
     DP_STATUS=ok DP_NOTE=""
   else

@@ -46,10 +46,8 @@ if [[ ! -d bench/node_modules/@duckdb/node-api ]]; then
   (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 fi
 if [[ ! -x $DATAPREP ]]; then
-  say "building DataPrep (dotnet publish -c Release, ReadyToRun)"
-  case "$(uname -m)" in aarch64|arm64) RID=linux-arm64 ;; *) RID=linux-x64 ;; esac
-  dotnet publish src/DataPrep.Cli -c Release -r "$RID" --self-contained false -p:PublishReadyToRun=true -o "$BIN_DIR" \
-    --artifacts-path "$WORK/dotnet-artifacts" --disable-build-servers -nologo -v quiet > "$LOGS/publish-scale.log" 2>&1 \
+  say "building DataPrep (tools/publish.sh)"
+  bash tools/publish.sh "$BIN_DIR" "$WORK/dotnet-artifacts" > "$LOGS/publish-scale.log" 2>&1 \
     || { tail -n 20 "$LOGS/publish-scale.log" >&2; exit 1; }
 fi
 

@@ -70,10 +70,10 @@ public static class ConvertRunner
         }
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress);
-        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+        RunTrace.Line("open start");
         registry ??= new SourceRegistry();
         var (schema, sources) = await OpenSourcesAsync(options, registry, context, cancellationToken).ConfigureAwait(false);
-        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: open end {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+        RunTrace.Line("open end");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
         SpillFolder.CheckSpace(options, context.Inputs);
 
@@ -103,7 +103,7 @@ public static class ConvertRunner
                     sources = filled;
                 }
             }
-            if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: time split planned: {(plan is null ? "no (ordinary path)" : "streaming")} at {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+            RunTrace.Line($"time split planned: {(plan is null ? "no (ordinary path)" : "streaming")}");
         }
         // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
         IPipelineStage[] stages = options.KeepsColumns
@@ -202,8 +202,8 @@ public static class ConvertRunner
         try
         {
             await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
-            var trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1" ? new StageTimer() : null;
-            if (trace is not null) Console.Error.WriteLine($"trace: stages start {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
+            var trace = RunTrace.On ? new StageTimer() : null;
+            RunTrace.Line("stages start");
             // The JSON warm-up runs once the input is read: while parsing, both cores are busy; the split that follows
             // (hash order, cut-offs) runs on one.
             // A streamed split keeps both cores busy to the end: then the warm-up starts at once, or it would not be done in time.
@@ -225,7 +225,7 @@ public static class ConvertRunner
                 write.Stop();
             }
             var commit = Stopwatch.StartNew();
-            if (trace is not null) Console.Error.WriteLine($"trace: last batch written {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
+            RunTrace.Line("last batch written");
             await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
             if (trace is not null)
             {

@@ -136,7 +136,7 @@ internal sealed class TimeSplitPlan
                 }
             }
             if (schema is null || count == 0 || count > Array.MaxLength) return null;
-            if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: time column read {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s");
+            RunTrace.Line("time column read");
             var sorted = new long[count];
             long at = 0;
             foreach (var segment in segments)
