@@ -17,6 +17,12 @@ ARTIFACTS=${2:-}
 case "$(uname -m)" in aarch64|arm64) RID=linux-arm64 ;; *) RID=linux-x64 ;; esac
 args=(src/DataPrep.Cli -c Release -r "$RID" --self-contained true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true
       -o "$OUT" --disable-build-servers -nologo -v quiet)
+# On a CPU with AVX2 (x86-64-v3), precompile for it: methods with AVX2 paths (zstd, hashing) are then
+# precompiled too instead of JIT-compiled at run time. A binary built so still runs on an older CPU (the
+# runtime then JIT-compiles instead), so build it on the machine, or the kind of machine, that runs it.
+if [[ $RID == linux-x64 && -r /proc/cpuinfo ]] && grep -qw avx2 /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+  args+=("-p:PublishReadyToRunCrossgen2ExtraArgs=--instruction-set:x86-64-v3")
+fi
 [[ -n $ARTIFACTS ]] && args+=(--artifacts-path "$ARTIFACTS")
 dotnet publish "${args[@]}"
 [[ -x $OUT/dataprep ]] || { echo "publish.sh: $OUT/dataprep was not built" >&2; exit 1; }
