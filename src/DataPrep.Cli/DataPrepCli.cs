@@ -66,8 +66,60 @@ public static class DataPrepCli
         root.Subcommands.Add(InspectCommand.Build(output, errors));
         root.Subcommands.Add(AuditCommand.Build(output, errors));
         var parse = root.Parse(args);
+        if (UnknownOption(parse) is { } unknown)
+        {
+            // An unknown option after a list option (--features a b --lable y) would otherwise be taken as a value.
+            await errors.WriteLineAsync($"error: {unknown}").ConfigureAwait(false);
+            return 2;
+        }
         var config = new InvocationConfiguration { Output = output, Error = errors };
         return await parse.InvokeAsync(config).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first "--name" the parser took as a value (an input path or a list option's item) although the command
+    /// has no such option, with the closest option names; null when there is none.
+    /// </summary>
+    internal static string? UnknownOption(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        var known = new List<string>();
+        for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
+        {
+            foreach (var o in c.Options) { known.Add(o.Name); known.AddRange(o.Aliases); }
+        }
+        foreach (var token in parse.Tokens)
+        {
+            string v = token.Value;
+            if (token.Type != System.CommandLine.Parsing.TokenType.Argument || v.Length < 3 || !v.StartsWith("--", StringComparison.Ordinal) || !char.IsAsciiLetter(v[2])) continue;
+            string name = v.Split('=')[0];
+            if (known.Contains(name, StringComparer.Ordinal)) continue;
+            var close = known.Where(k => k.StartsWith("--", StringComparison.Ordinal))
+                .Select(k => (Name: k, Distance: Distance(name, k)))
+                .Where(x => x.Distance <= Math.Max(2, name.Length / 4) || x.Name.StartsWith(name, StringComparison.Ordinal) || name.StartsWith(x.Name + "-", StringComparison.Ordinal))
+                .OrderBy(x => x.Distance).ThenBy(x => x.Name, StringComparer.Ordinal).Select(x => x.Name).Distinct().Take(3).ToList();
+            string hint = close.Count > 0 ? $" Did you mean {string.Join(" or ", close)}?" : "";
+            return $"'{name}' is not an option of '{command.Name}'.{hint} See 'dataprep {command.Name} --help' for the options.";
+        }
+        return null;
+
+        static int Distance(string a, string b)
+        {
+            var row = new int[b.Length + 1];
+            for (int j = 0; j <= b.Length; j++) row[j] = j;
+            for (int i = 1; i <= a.Length; i++)
+            {
+                int diagonal = row[0];
+                row[0] = i;
+                for (int j = 1; j <= b.Length; j++)
+                {
+                    int up = row[j];
+                    row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                    diagonal = up;
+                }
+            }
+            return row[b.Length];
+        }
     }
 
     private sealed class InputOptions
