@@ -112,6 +112,7 @@ internal sealed class TimeSplitPlan
                 {
                     int n = b.RowCount;
                     if (n == 0) continue;
+                    if (count == 0) RunTrace.Line("first time batch");
                     var column = b.Columns[index];
                     if (column.Nulls is { } nulls && nulls.AsSpan(0, n).Contains(true)) return null;
                     long[] ticks;
