@@ -202,6 +202,48 @@ public class StreamedTimeSplitTests
         Assert.False(Directory.Exists(Path.Combine(a, "train")), "no partial output");
     }
 
+    /// <summary>The plan is made from one file; the stream reads another (the file changed between the passes).</summary>
+    private static async Task<Exception> StreamChangedInput(TempDir tmp, int plannedRows, int streamedRows, int streamedFirst)
+    {
+        var planned = tmp.Combine("planned.parquet");
+        var changed = tmp.Combine("changed.parquet");
+        WriteParquet(planned, plannedRows, 100);
+        WriteParquet(changed, streamedRows, 100, first: streamedFirst);
+        var assigner = new TimeSplitAssigner("t", [0.7, 0.15, 0.15]);
+        var context = new DataPrep.Pipeline.RunContext();
+        context.Inputs.Add(planned);
+        var timeOnly = new DataPrep.Sources.SourceOptions { OnlyColumns = new HashSet<string> { "t" } };
+        var plan = await TimeSplitPlan.TryCreateAsync(assigner, [new DataPrep.Sources.ParquetSource(planned, timeOnly)], context, default);
+        Assert.NotNull(plan);
+        var source = new DataPrep.Sources.ParquetSource(changed);
+        var stage = new SplitStage(assigner, 1, shuffle: false, lineageTime: "t") { Plan = plan };
+        stage.Bind(await source.OpenAsync());
+        return await Assert.ThrowsAsync<DataFormatException>(async () =>
+        {
+            await foreach (var _ in stage.RunAsync(source.ReadAsync(0), context, default)) { }
+        });
+    }
+
+    [Fact]
+    public async Task Times_that_changed_since_the_first_pass_are_an_error_not_a_wrong_split()
+    {
+        using var tmp = new TempDir();
+        var e = await StreamChangedInput(tmp, plannedRows: 500, streamedRows: 500, streamedFirst: 3);
+        Assert.Contains("changed while being read", e.Message);
+        Assert.Contains("'t'", e.Message);
+    }
+
+    [Theory]
+    [InlineData(500, 400)]
+    [InlineData(400, 500)]
+    public async Task A_row_count_that_changed_since_the_first_pass_is_an_error(int plannedRows, int streamedRows)
+    {
+        using var tmp = new TempDir();
+        var e = await StreamChangedInput(tmp, plannedRows, streamedRows, streamedFirst: 0);
+        Assert.Contains("changed while being read", e.Message);
+        Assert.Contains("rows", e.Message);
+    }
+
     /// <summary>Any size, row group, batch size, tie length and fractions: the streamed files are the ordinary path's.</summary>
     [Property(MaxTest = 12)]
     public Property Streamed_equals_ordinary_for_any_shape(PositiveInt rows, PositiveInt rowGroup, PositiveInt batch, PositiveInt tie, PositiveInt a, NonNegativeInt b, NonNegativeInt c)
