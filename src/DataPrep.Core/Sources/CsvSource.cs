@@ -181,8 +181,10 @@ public sealed class CsvSource : IRecordSource
             var batchBuilders = buffers.For(batch);
             var builders = batchBuilders.Columns;
             bool canonical = batchBuilders.Raw is not null;
-            int textBytes = builders.Length - 1;
-            var lengths = canonical ? RawText.Lengths(builders.Length) : null;
+            // The row's output text is copied field by field as each is checked, into this thread's block after its
+            // used part; it only counts as used once the whole row is copyable (a failing field just stops the copy).
+            byte[] block = canonical ? RawText.Block() : [];
+            int start = canonical ? RawText.Used : 0, pos = 0;
             for (int c = 0; c < builders.Length; c++)
             {
                 var span = r.GetSpan(c);
@@ -191,8 +193,14 @@ public sealed class CsvSource : IRecordSource
                     // Numbers written as we would write them are parsed and measured in one pass.
                     if (builders[c].TrySetCopyable(at, span, out int length))
                     {
-                        textBytes += length;
-                        lengths![c] = length;
+                        if (start + pos + length + 1 > block.Length)
+                        {
+                            block = RawText.Grow(block, start, pos, length + 1);
+                            start = 0;
+                        }
+                        if (c > 0) block[start + pos++] = (byte)',';
+                        RawText.CopySmall(span[..length], block.AsSpan(start + pos, length));
+                        pos += length;
                         continue;
                     }
                     canonical = false;
@@ -209,7 +217,7 @@ public sealed class CsvSource : IRecordSource
                         _path, r.LineNumber, row, names[c]);
                 }
             }
-            if (canonical) batchBuilders.Raw![at] = RawText.Write(r, lengths!, textBytes);
+            if (canonical) batchBuilders.Raw![at] = RawText.Commit(block, start, pos);
             return row;
         }
 
@@ -297,57 +305,42 @@ public sealed class CsvSource : IRecordSource
     /// <summary>A batch's column buffers, and its rows' text when it is kept.</summary>
     private sealed record BatchBuilders(ColumnBuilder[] Columns, ReadOnlyMemory<byte>[]? Raw);
 
-    /// <summary>Writes a row's output text (its fields' copyable text joined by commas) into per-thread 1 MiB blocks.</summary>
+    /// <summary>Holds rows' output text (their fields' copyable text joined by commas) in per-thread 1 MiB blocks.</summary>
     private static class RawText
     {
         private const int BlockSize = 1 << 20;
 
         [ThreadStatic] private static byte[]? t_block;
         [ThreadStatic] private static int t_used;
-        [ThreadStatic] private static int[]? t_lengths;
 
-        /// <summary>This thread's scratch array for the copyable lengths of a row's fields.</summary>
-        public static int[] Lengths(int fields)
+        /// <summary>This thread's current block; its bytes from <see cref="Used"/> on are free.</summary>
+        public static byte[] Block() => t_block ??= new byte[BlockSize];
+
+        /// <summary>How many bytes of this thread's block hold rows' text.</summary>
+        public static int Used => t_used;
+
+        /// <summary>
+        /// A new block for this thread holding the <paramref name="length"/> bytes of the row begun at <paramref name="start"/>
+        /// of <paramref name="block"/>, with room for <paramref name="more"/> bytes after them; the row then starts at 0.
+        /// </summary>
+        public static byte[] Grow(byte[] block, int start, int length, int more)
         {
-            var lengths = t_lengths;
-            if (lengths is null || lengths.Length < fields) t_lengths = lengths = new int[fields];
-            return lengths;
+            var grown = new byte[Math.Max(BlockSize, 2 * (length + more))];
+            block.AsSpan(start, length).CopyTo(grown);
+            t_block = grown;
+            t_used = 0;
+            return grown;
         }
 
-        public static ReadOnlyMemory<byte> Write(CsvReader reader, int[] lengths, int length)
+        /// <summary>Marks the row's <paramref name="length"/> bytes at <paramref name="start"/> of this thread's block used, and gives them.</summary>
+        public static ReadOnlyMemory<byte> Commit(byte[] block, int start, int length)
         {
-            byte[] block;
-            int at;
-            if (length > BlockSize / 8)
-            {
-                block = new byte[length];
-                at = 0;
-            }
-            else
-            {
-                block = t_block!;
-                if (block is null || BlockSize - t_used < length)
-                {
-                    t_block = block = new byte[BlockSize];
-                    t_used = 0;
-                }
-                at = t_used;
-                t_used += length;
-            }
-            var text = block.AsSpan(at, length);
-            int pos = 0, fields = reader.FieldCount;
-            for (int c = 0; c < fields; c++)
-            {
-                if (c > 0) text[pos++] = (byte)',';
-                int n = lengths[c];
-                CopySmall(reader.GetSpan(c)[..n], text.Slice(pos, n));
-                pos += n;
-            }
-            return block.AsMemory(at, length);
+            t_used = start + length;
+            return block.AsMemory(start, length);
         }
 
         /// <summary>Copies a few bytes with two overlapping word moves instead of a memmove call (fields are short).</summary>
-        private static void CopySmall(ReadOnlySpan<byte> source, Span<byte> destination)
+        public static void CopySmall(ReadOnlySpan<byte> source, Span<byte> destination)
         {
             int n = source.Length;
             ref byte s = ref MemoryMarshal.GetReference(source);

@@ -61,6 +61,54 @@ public class RawRecordsTests
         return n;
     }
 
+    /// <summary>Texts of 1–20 bytes mostly of digits, with signs, points, leading/trailing zeros and a junk byte anywhere.</summary>
+    private static readonly Gen<string> DigitStrings =
+        from length in Gen.Choose(1, 20)
+        from body in Gen.ArrayOf(Gen.Frequency((10, Gen.Elements("0123456789".ToCharArray())), (6, Gen.Constant('0')), (1, Gen.Elements('.', '-', '+', 'e', ' ', '/', ':', '\0', 'a', '\u00ff'))), length)
+        from point in Gen.Choose(-1, length)
+        from negative in Gen.Elements(false, false, true)
+        from zeroInteger in Gen.Elements(false, false, true)
+        select (negative ? "-" : "") + (zeroInteger ? "0" : "") + (point >= 0 && point < length ? new string(body, 0, point) + "." + new string(body, point, length - point) : new string(body));
+
+    [Property(MaxTest = 20000)]
+    public Property Vector_and_scalar_copyable_double_checks_agree()
+        => Prop.ForAll(DigitStrings.ToArbitrary(), text =>
+        {
+            // Latin-1 so that every generated char is one byte (0xFF included).
+            var bytes = Encoding.Latin1.GetBytes(text);
+            bool scalar = CanonicalNumber.TryParseCopyableDoubleScalar(bytes, out double expected, out int expectedLength);
+            bool fast = CanonicalNumber.TryParseCopyableDouble(bytes, out double value, out int length);
+            if (scalar != fast) return false.Label($"'{text}': scalar {scalar}, fast {fast}");
+            if (!scalar) return true.Label("not copyable");
+            double parsed = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+            return (BitConverter.DoubleToInt64Bits(value) == BitConverter.DoubleToInt64Bits(expected)
+                    && BitConverter.DoubleToInt64Bits(value) == BitConverter.DoubleToInt64Bits(parsed)
+                    && length == expectedLength && parsed.ToString("R", CultureInfo.InvariantCulture) == text[..length])
+                .Label($"'{text}': fast {value:R}/{length}, scalar {expected:R}/{expectedLength}, BCL {parsed:R}");
+        });
+
+    [Fact]
+    public void Vector_path_reads_no_byte_past_the_field()
+    {
+        // Every length 1–16 at the very end of a buffer, with junk just before; a read past the end would change the result or throw.
+        for (int n = 1; n <= 16; n++)
+        {
+            foreach (string digits in new[] { "1234567890123456", "0.00012300456789", "9876543.21098765", "-1.4000500000000", "0000000000000000" })
+            {
+                string text = digits[..n];
+                var buffer = Encoding.ASCII.GetBytes("xxxxxxxx" + text);
+                var field = buffer.AsSpan(8);
+                bool scalar = CanonicalNumber.TryParseCopyableDoubleScalar(field, out double expected, out int expectedLength);
+                Assert.Equal(scalar, CanonicalNumber.TryParseCopyableDouble(field, out double value, out int length));
+                if (scalar)
+                {
+                    Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(value));
+                    Assert.Equal(expectedLength, length);
+                }
+            }
+        }
+    }
+
     [Property(MaxTest = 3000)]
     public Property Copyable_integers_print_exactly_as_the_BCL()
         => Prop.ForAll(NumberText.ToArbitrary(), text =>
