@@ -539,11 +539,22 @@ public sealed class ShardedSink : IRecordSink
                 while (cuts is not null && nextCut < cuts.Count && cuts[nextCut] == k) { shard++; recordBase = 0; baseRow = k; nextCut++; }
                 int r = start + k;
                 var span = buffer.Reserve(MaxRow);
-                int p = AsciiDigits.WriteInt64(span, 0, ids[r]);
+                long id = ids[r];
+                int idLength = AsciiDigits.WriteInt64(span, 0, id);
+                int p = idLength;
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, sources[r]);
                 span[p++] = (byte)',';
-                p = AsciiDigits.WriteInt64(span, p, sourceRows[r]);
+                if (sourceRows[r] == id)
+                {
+                    // One input file: the source row is the row id, whose text is already written.
+                    span[..idLength].CopyTo(span.Slice(p, idLength));
+                    p += idLength;
+                }
+                else
+                {
+                    p = AsciiDigits.WriteInt64(span, p, sourceRows[r]);
+                }
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, shard);
                 span[p++] = (byte)',';
