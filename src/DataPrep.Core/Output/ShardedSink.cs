@@ -29,7 +29,7 @@ public sealed class ShardedSink : IRecordSink
     private readonly bool _hasLabel;
     private readonly Func<RunContext, byte[]> _runRecord;
     private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<long, long>?> _labels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LabelTally> _labels = new(StringComparer.Ordinal);
     private bool _lastLabelIsFloat;
     private RunContext? _context;
     private FormatInfo? _info;
@@ -100,6 +100,7 @@ public sealed class ShardedSink : IRecordSink
     {
         int chunks = (count + ChunkRows - 1) / ChunkRows;
         if (!_writers.TryGetValue(channel, out var writer)) _writers[channel] = writer = new SplitWriter(this, channel, cancellationToken);
+        var tally = Tally(batch, channel);
         // Each chunk is formatted on the thread pool while this thread goes on (the next batch is gathered and
         // encoded meanwhile); the writer awaits the chunks in order, so the bytes do not depend on timing.
         // The writer's bounded queue bounds the chunks in flight.
@@ -109,23 +110,22 @@ public sealed class ShardedSink : IRecordSink
             Task<Pending> task;
             if (_threads == 1)
             {
-                task = Task.FromResult(Format(batch, s, n));
+                task = Task.FromResult(Format(batch, s, n, tally));
             }
             else
             {
                 // Unformatted chunks keep their batch alive: at most 4 × threads of them at a time (memory bound);
                 // the job lets go of the batch as soon as it starts.
                 while (_unformatted.Count >= 4 * _threads) await _unformatted.Dequeue().ConfigureAwait(false);
-                task = Task.Factory.StartNew(static o => ((FormatJob)o!).Run(), new FormatJob(this, batch, s, n), cancellationToken, TaskCreationOptions.None, _formatters);
+                task = Task.Factory.StartNew(static o => ((FormatJob)o!).Run(), new FormatJob(this, batch, s, n, tally), cancellationToken, TaskCreationOptions.None, _formatters);
                 _unformatted.Enqueue(task);
             }
             await writer.AddAsync(task).ConfigureAwait(false);
         }
-        CountLabels(batch, start, count, channel);
     }
 
     /// <summary>One chunk to format; drops its batch reference when it starts (the task keeps the job as its state).</summary>
-    private sealed class FormatJob(ShardedSink sink, RecordBatch batch, int start, int count)
+    private sealed class FormatJob(ShardedSink sink, RecordBatch batch, int start, int count, LabelTally? tally)
     {
         private RecordBatch? _batch = batch;
 
@@ -133,42 +133,32 @@ public sealed class ShardedSink : IRecordSink
         {
             var b = _batch!;
             _batch = null;
-            return sink.Format(b, start, count);
+            return sink.Format(b, start, count, tally);
         }
     }
 
-    private Pending Format(RecordBatch batch, int start, int count)
+    private Pending Format(RecordBatch batch, int start, int count, LabelTally? tally)
     {
+        // The label distribution is counted here, per chunk on the formatting threads, not on the serial path.
+        tally?.Count(batch.Columns[0], start, count);
         var chunk = _format.Format(batch, start, count);
         var info = batch.Rows;
         return new Pending(chunk, info.GroupKeys is not null, info.Times is not null, _lineage ? new LineageRows(info, start, count, chunk.Hashes) : null);
     }
 
-    private void CountLabels(RecordBatch batch, int start, int count, string tag)
+    /// <summary>The label tally of a channel (null without a label); remembers whether the label is a double column.</summary>
+    private LabelTally? Tally(RecordBatch batch, string channel)
     {
-        if (!_hasLabel) return;
-        if (!_labels.TryGetValue(tag, out var counts)) _labels[tag] = counts = [];
-        if (counts is null) return;
-        // Counted by value (integers) or bit pattern (integral doubles) and named at commit: no string per row.
-        var label = batch.Columns[0];
-        _lastLabelIsFloat = label is Float64Column;
-        for (int r = start; r < start + count; r++)
-        {
-            long key;
-            if (label is Int64Column l) key = l.Values[r];
-            else if (label is Float64Column d && d.Values[r] == Math.Floor(d.Values[r])) key = BitConverter.DoubleToInt64Bits(d.Values[r] + 0.0); // −0 counts as 0 (their names compare equal)
-            else { _labels[tag] = null; return; }
-            ref long n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, key, out _);
-            n++;
-            // A regression target has no useful distribution; stop counting.
-            if (counts.Count > 1000) { _labels[tag] = null; return; }
-        }
+        if (!_hasLabel) return null;
+        if (!_labels.TryGetValue(channel, out var tally)) _labels[channel] = tally = new LabelTally();
+        _lastLabelIsFloat = batch.Columns[0] is Float64Column;
+        return tally;
     }
 
     /// <summary>The label distribution of a split with the values as text (integers invariant, doubles round-trip).</summary>
     private Dictionary<string, long>? LabelCounts(string tag)
     {
-        if (_labels.GetValueOrDefault(tag) is not { } counts) return null;
+        if (_labels.GetValueOrDefault(tag)?.Counts is not { } counts) return null;
         bool floats = _lastLabelIsFloat;
         return counts.ToDictionary(
             kv => floats ? BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture) : kv.Key.ToString(CultureInfo.InvariantCulture),
@@ -549,11 +539,22 @@ public sealed class ShardedSink : IRecordSink
                 while (cuts is not null && nextCut < cuts.Count && cuts[nextCut] == k) { shard++; recordBase = 0; baseRow = k; nextCut++; }
                 int r = start + k;
                 var span = buffer.Reserve(MaxRow);
-                int p = AsciiDigits.WriteInt64(span, 0, ids[r]);
+                long id = ids[r];
+                int idLength = AsciiDigits.WriteInt64(span, 0, id);
+                int p = idLength;
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, sources[r]);
                 span[p++] = (byte)',';
-                p = AsciiDigits.WriteInt64(span, p, sourceRows[r]);
+                if (sourceRows[r] == id)
+                {
+                    // One input file: the source row is the row id, whose text is already written.
+                    span[..idLength].CopyTo(span.Slice(p, idLength));
+                    p += idLength;
+                }
+                else
+                {
+                    p = AsciiDigits.WriteInt64(span, p, sourceRows[r]);
+                }
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, shard);
                 span[p++] = (byte)',';

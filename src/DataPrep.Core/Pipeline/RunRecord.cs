@@ -69,7 +69,10 @@ public sealed class RunRecord
     }
 
     /// <summary>The UTF-8 JSON of this record, ending with a newline.</summary>
-    public byte[] ToJson() => [.. JsonSerializer.SerializeToUtf8Bytes(this, RunRecordJsonContext.Default.RunRecord), (byte)'\n'];
+    public byte[] ToJson() => [.. JsonSerializer.SerializeToUtf8Bytes(this, RunRecordWriteJsonContext.Default.RunRecord), (byte)'\n'];
+
+    /// <summary>The UTF-8 JSON of this record through the metadata-based serialiser (what <see cref="ToJson"/> wrote before it used the fast path); for tests.</summary>
+    internal byte[] ToJsonByMetadata() => [.. JsonSerializer.SerializeToUtf8Bytes(this, RunRecordJsonContext.Default.RunRecord), (byte)'\n'];
 
     /// <summary>Reads a run record.</summary>
     /// <exception cref="DataFormatException">The file is not a DataPrep run record.</exception>
@@ -150,3 +153,17 @@ public sealed record InputFingerprint(string Path, long Bytes, DateTime Modified
 [JsonSerializable(typeof(RunRecord))]
 [JsonSerializable(typeof(RunReport))]
 internal sealed partial class RunRecordJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Source-generated writing of run records: only the fast-path serialiser, no property metadata. With
+/// tiered compilation off, creating the metadata of every property JIT-compiled generic code (~0.3 s CPU);
+/// the fast path writes the same bytes with plain generated code. Reading uses <see cref="RunRecordJsonContext"/>.
+/// </summary>
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true,
+    GenerationMode = JsonSourceGenerationMode.Serialization)]
+[JsonSerializable(typeof(RunRecord))]
+internal sealed partial class RunRecordWriteJsonContext : JsonSerializerContext;

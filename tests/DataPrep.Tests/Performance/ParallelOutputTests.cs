@@ -88,6 +88,26 @@ public class ParallelOutputTests
     }
 
     [Fact]
+    public void Lineage_of_two_inputs_names_each_row_of_the_second_by_its_own_source_row()
+    {
+        // The lineage writer copies the row id's text when the source row equals it (one input); with a second
+        // input the two differ and the source row must be written on its own.
+        using var tmp = new TempDir();
+        var first = WriteTimeOrdered(tmp, 700);
+        var second = tmp.File("second.csv", File.ReadAllText(first));
+        var outDir = tmp.Combine("out");
+        var r = CliRunner.Run("convert", first, second, "--out", outDir, "--label", "y", "--drop", "ts,grp", "--fractions", "100/0/0", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        var lines = File.ReadAllLines(Path.Combine(outDir, "_dataprep", "lineage", "train.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(1400, lines.Count);
+        var bySource = lines.GroupBy(f => f[1]).ToDictionary(g => g.Key, g => g.Select(f => (Id: long.Parse(f[0], CultureInfo.InvariantCulture), Row: long.Parse(f[2], CultureInfo.InvariantCulture))).ToList());
+        Assert.Equal(2, bySource.Count);
+        Assert.All(bySource["0"], x => Assert.Equal(x.Id, x.Row));
+        Assert.All(bySource["1"], x => Assert.NotEqual(x.Id, x.Row)); // ids of later sources are offset
+        Assert.Equal(Enumerable.Range(1, 700).Select(i => (long)i), bySource["1"].Select(x => x.Row).Order());
+    }
+
+    [Fact]
     public void Gzip_shards_hold_exactly_the_uncompressed_bytes()
     {
         using var tmp = new TempDir();

@@ -1,0 +1,100 @@
+using System.Runtime.InteropServices;
+using DataPrep.Data;
+
+namespace DataPrep.Output;
+
+/// <summary>
+/// Counts a split's label values, chunk by chunk on the formatting threads: integers by value, integral doubles
+/// by bit pattern (−0 as 0). The distribution is dropped (<see cref="Counts"/> null) when a label is not an
+/// integer or integral double, or when there are more than <see cref="MaxDistinct"/> distinct values (a
+/// regression target). Chunks may be counted in any order and at the same time: the counts are a sum.
+/// </summary>
+internal sealed class LabelTally
+{
+    /// <summary>More distinct values than this and the distribution is dropped.</summary>
+    public const int MaxDistinct = 1000;
+
+    /// <summary>Integer chunks whose values span at most this many get counted in an array (no hashing per row).</summary>
+    private const int ArraySpan = 4096;
+
+    private readonly Lock _lock = new();
+    private Dictionary<long, long>? _counts = [];
+
+    /// <summary>The counts by key (the value, or a double's bits); null when the distribution was dropped. Read once all chunks are counted.</summary>
+    public Dictionary<long, long>? Counts
+    {
+        get
+        {
+            lock (_lock) return _counts;
+        }
+    }
+
+    /// <summary>Adds the labels of rows [<paramref name="start"/>, +<paramref name="count"/>) of <paramref name="label"/>.</summary>
+    public void Count(Column label, int start, int count)
+    {
+        if (Volatile.Read(ref _counts) is null || count <= 0) return;
+        var local = label switch
+        {
+            Int64Column l => CountIntegers(l.Values.AsSpan(start, count)),
+            Float64Column d => CountDoubles(d.Values.AsSpan(start, count)),
+            _ => null,
+        };
+        lock (_lock)
+        {
+            if (_counts is null) return;
+            if (local is null)
+            {
+                _counts = null;
+                return;
+            }
+            foreach (var (key, n) in local)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(_counts, key, out _) += n;
+            }
+            if (_counts.Count > MaxDistinct) _counts = null;
+        }
+    }
+
+    private static Dictionary<long, long>? CountIntegers(ReadOnlySpan<long> values)
+    {
+        long min = values[0], max = values[0];
+        foreach (long v in values)
+        {
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        if ((ulong)(max - min) < ArraySpan)
+        {
+            Span<int> slots = stackalloc int[ArraySpan];
+            slots.Clear();
+            foreach (long v in values) slots[(int)(v - min)]++;
+            var counts = new Dictionary<long, long>();
+            for (int i = 0; i < slots.Length; i++)
+            {
+                if (slots[i] == 0) continue;
+                counts[min + i] = slots[i];
+                if (counts.Count > MaxDistinct) return null;
+            }
+            return counts;
+        }
+        var byValue = new Dictionary<long, long>();
+        foreach (long v in values)
+        {
+            CollectionsMarshal.GetValueRefOrAddDefault(byValue, v, out _)++;
+            if (byValue.Count > MaxDistinct) return null;
+        }
+        return byValue;
+    }
+
+    private static Dictionary<long, long>? CountDoubles(ReadOnlySpan<double> values)
+    {
+        var counts = new Dictionary<long, long>();
+        foreach (double v in values)
+        {
+            if (v != Math.Floor(v)) return null;
+            CollectionsMarshal.GetValueRefOrAddDefault(counts, BitConverter.DoubleToInt64Bits(v + 0.0), out _)++; // −0 counts as 0 (their names compare equal)
+            if (counts.Count > MaxDistinct) return null;
+        }
+        return counts;
+    }
+}
