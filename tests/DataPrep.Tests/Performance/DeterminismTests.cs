@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using DataPrep.Pipeline;
@@ -70,56 +69,13 @@ public class DeterminismTests
                 Assert.True(r.Code == 0, $"{name}/{format}/variant {v}: {r.Err}");
                 if (Variants[v].Contains("--memory")) Assert.True(SplitSpill.Runs > spillsBefore, $"{name}/{format}/variant {v} was meant to spill");
                 Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
-                var files = DataFiles(outDir);
+                var files = RunOutputs.FileHashes(outDir);
                 Assert.Contains(files.Keys, k => k.StartsWith("train/", StringComparison.Ordinal));
-                var record = Comparable(File.ReadAllText(Path.Combine(outDir, "_dataprep", "run.json")));
+                var record = RunOutputs.ComparableRecordOf(outDir, "memory", "threads", "batchRows");
                 if (expected is null) { expected = files; expectedRecord = record; continue; }
                 Assert.Equal(expected.Keys.Order(), files.Keys.Order());
                 foreach (var (path, sha) in expected) Assert.True(sha == files[path], $"{name}/{format}: {path} differs in variant {string.Join(' ', Variants[v])}");
                 Assert.True(JsonNode.DeepEquals(expectedRecord, record), $"{name}/{format}: run records differ in variant {v}:\n{expectedRecord}\n---\n{record}");
-            }
-        }
-    }
-
-    /// <summary>
-    /// SHA-256 of every file a run wrote except the run record (data shards, lineage, manifests); ManifestFiles and
-    /// channels.json name the output folder's URI, which differs per variant, so it is replaced by a placeholder first.
-    /// </summary>
-    private static Dictionary<string, string> DataFiles(string outDir)
-    {
-        var root = new Uri(Path.GetFullPath(outDir)).AbsoluteUri;
-        return Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) != "run.json")
-            .ToDictionary(f => Path.GetRelativePath(outDir, f).Replace('\\', '/'), f =>
-            {
-                var bytes = File.ReadAllBytes(f);
-                if (f.EndsWith(".manifest", StringComparison.Ordinal) || Path.GetFileName(f) == "channels.json")
-                {
-                    var text = System.Text.Encoding.UTF8.GetString(bytes);
-                    Assert.Contains(root, text);
-                    bytes = System.Text.Encoding.UTF8.GetBytes(text.Replace(root, "file:///OUT"));
-                }
-                return Convert.ToHexString(SHA256.HashData(bytes));
-            });
-    }
-
-    /// <summary>The run record without time stamps, paths and the options the variants change.</summary>
-    private static JsonNode Comparable(string json)
-    {
-        var node = JsonNode.Parse(json)!;
-        Strip(node);
-        return node;
-
-        static void Strip(JsonNode? n)
-        {
-            if (n is JsonObject o)
-            {
-                foreach (var key in new[] { "createdUtc", "seconds", "output", "memory", "threads", "batchRows", "prefix", "uri" }) o.Remove(key);
-                foreach (var (_, child) in o.ToList()) Strip(child);
-            }
-            else if (n is JsonArray a)
-            {
-                foreach (var child in a) Strip(child);
             }
         }
     }

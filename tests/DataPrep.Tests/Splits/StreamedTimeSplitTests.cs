@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using DataPrep.Splits;
 using FsCheck;
@@ -74,52 +73,15 @@ public class StreamedTimeSplitTests
 
     private static void AssertSameFiles(string expectedDir, string actualDir, string what)
     {
-        var expected = Files(expectedDir);
-        var actual = Files(actualDir);
+        var expected = RunOutputs.FileHashes(expectedDir);
+        var actual = RunOutputs.FileHashes(actualDir);
         Assert.Contains(expected.Keys, k => !k.StartsWith("_dataprep/", StringComparison.Ordinal));
         Assert.Contains(expected.Keys, k => k.StartsWith("_dataprep/lineage/", StringComparison.Ordinal));
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (path, sha) in expected) Assert.True(sha == actual[path], $"{what}: {path} differs");
-        var a = Comparable(File.ReadAllText(Path.Combine(expectedDir, "_dataprep", "run.json")));
-        var b = Comparable(File.ReadAllText(Path.Combine(actualDir, "_dataprep", "run.json")));
+        var a = RunOutputs.ComparableRecordOf(expectedDir);
+        var b = RunOutputs.ComparableRecordOf(actualDir);
         Assert.True(JsonNode.DeepEquals(a, b), $"{what}: run records differ:\n{a}\n---\n{b}");
-    }
-
-    /// <summary>SHA-256 of every file but run.json; manifests and channels.json with the output folder's URI replaced.</summary>
-    private static Dictionary<string, string> Files(string outDir)
-    {
-        var root = new Uri(Path.GetFullPath(outDir)).AbsoluteUri;
-        return Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) != "run.json")
-            .ToDictionary(f => Path.GetRelativePath(outDir, f).Replace('\\', '/'), f =>
-            {
-                var bytes = File.ReadAllBytes(f);
-                if (f.EndsWith(".manifest", StringComparison.Ordinal) || Path.GetFileName(f) == "channels.json")
-                {
-                    bytes = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(bytes).Replace(root, "file:///OUT"));
-                }
-                return Convert.ToHexString(SHA256.HashData(bytes));
-            });
-    }
-
-    private static JsonNode Comparable(string json)
-    {
-        var node = JsonNode.Parse(json)!;
-        Strip(node);
-        return node;
-
-        static void Strip(JsonNode? n)
-        {
-            if (n is JsonObject o)
-            {
-                foreach (var key in new[] { "createdUtc", "seconds", "output", "prefix", "uri" }) o.Remove(key);
-                foreach (var (_, child) in o.ToList()) Strip(child);
-            }
-            else if (n is JsonArray a)
-            {
-                foreach (var child in a) Strip(child);
-            }
-        }
     }
 
     public static TheoryData<string, string> Jobs() => new()
@@ -258,10 +220,10 @@ public class StreamedTimeSplitTests
         var job = $"--label y --features x --split time --time t --fractions {fractions} --batch-rows {batch.Get % 200 + 1}";
         var (planned, ordinary, streamed, outA, outB) = RunBoth(tmp, [input], job);
         if (ordinary.Code != 0) return (planned.Code == ordinary.Code).Label($"{job}: {ordinary.Err} / {planned.Err}");
-        var expected = Files(outB);
-        var actual = Files(outA);
+        var expected = RunOutputs.FileHashes(outB);
+        var actual = RunOutputs.FileHashes(outA);
         bool same = expected.Count == actual.Count && expected.All(kv => actual.TryGetValue(kv.Key, out var v) && v == kv.Value)
-            && JsonNode.DeepEquals(Comparable(File.ReadAllText(Path.Combine(outB, "_dataprep", "run.json"))), Comparable(File.ReadAllText(Path.Combine(outA, "_dataprep", "run.json"))));
+            && JsonNode.DeepEquals(RunOutputs.ComparableRecordOf(outB), RunOutputs.ComparableRecordOf(outA));
         return (streamed && planned.Code == 0 && same).Label($"n={n} {job}: streamed={streamed} code={planned.Code} same={same} {planned.Err}");
     }
 }
