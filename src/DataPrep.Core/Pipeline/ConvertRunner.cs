@@ -82,8 +82,8 @@ public static class ConvertRunner
         bool warmingUp = false;
         if (TimeSplitPlan.Applies(options, split.Assigner) && sources.All(s => s.ReadsColumnsSeparately) && options.TimeColumn is { } timeColumn)
         {
-            // Columnar input: read the time column alone first; in time order, the split then streams. One core is
-            // idle while the cut-offs are found: the JSON warm-up (see RunStagesAsync) starts now.
+            // Columnar input: read the time column alone first; in time order, the split then streams. A streamed
+            // split keeps both cores busy to the end, so the JSON warm-up (see RunStagesAsync) starts now.
             warmingUp = true;
             _ = JsonWarmUp.Start(options, "convert");
             var timeOnly = options.Source with { Threads = options.Threads, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
@@ -205,11 +205,8 @@ public static class ConvertRunner
             var trace = RunTrace.On ? new StageTimer() : null;
             RunTrace.Line("stages start");
             // The JSON warm-up runs once the input is read: while parsing, both cores are busy; the split that follows
-            // (hash order, cut-offs) runs on one.
-            // A streamed split keeps both cores busy to the end: then the warm-up starts at once, or it would not be done in time.
-            bool streamed = stages.Any(s => s is SplitStage { Plan: not null });
-            if (streamed && !warmingUp) _ = JsonWarmUp.Start(options, command);
-            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, streamed || warmingUp ? null : () => JsonWarmUp.Start(options, command), cancellationToken);
+            // (hash order, cut-offs) runs on one. A planned time split started it before its first pass instead.
+            IAsyncEnumerable<RecordBatch> stream = ReadAllAsync(sources, context, warmingUp ? null : () => JsonWarmUp.Start(options, command), cancellationToken);
             if (trace is not null) stream = trace.Wrap("read", stream);
             foreach (var stage in stages)
             {

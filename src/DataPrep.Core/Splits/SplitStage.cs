@@ -191,9 +191,6 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// </summary>
     internal TimeSplitPlan? Plan { get; set; }
 
-    /// <summary>Whether the last run streamed a planned split (for tests and traces).</summary>
-    public bool Streamed { get; private set; }
-
     /// <inheritdoc />
     public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -310,7 +307,6 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// </summary>
     private async IAsyncEnumerable<RecordBatch> Stream(IAsyncEnumerable<RecordBatch> input, TimeSplitPlan plan, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        Streamed = true;
         if (TimeSplitPlan.StreamedRuns.Value is { } streamedRuns) Interlocked.Increment(ref streamedRuns.Value);
         var tags = plan.Tags;
         context.ExpectedRows = plan.ExpectedRows;
