@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 
+using DataPrep.Images;
 using DataPrep.Pipeline;
+using DataPrep.S3;
 using DataPrep.RecordIO;
 using DataPrep.Splits;
 using DataPrep.Sources;
@@ -54,16 +56,23 @@ public static class DataPrepCli
         Exit codes: 0 ok, 2 invalid options, 3 bad input data, 4 output refused, 1 other failure, 130 cancelled.
         """;
 
+    /// <summary>The registry the CLI runs with: the built-ins plus Parquet, S3 and the image formats.</summary>
+    public static DataPrepRegistry CreateRegistry() => new DataPrepRegistry().AddParquet().AddS3().AddImages();
+
     /// <summary>Runs the CLI.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    /// <param name="args">The command line.</param>
+    /// <param name="stdout">Where output goes (the console by default).</param>
+    /// <param name="stderr">Where errors and progress go (the console by default).</param>
+    /// <param name="registry">The sources, formats and stores (<see cref="CreateRegistry"/> by default).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, DataPrepRegistry? registry = null)
     {
         var output = stdout ?? Console.Out;
         var errors = stderr ?? Console.Error;
+        registry ??= CreateRegistry();
         var root = new RootCommand("DataPrep: turns CSV, JSON Lines, Parquet and LibSVM into leakage-free, split, SageMaker-ready training files (CSV, RecordIO-protobuf, LibSVM, DeepAR), reads them back (inspect) and checks splits for leaks (audit).");
-        DataPrep.Images.ImageSupport.Register();
-        root.Subcommands.Add(BuildConvert(output, errors));
-        root.Subcommands.Add(BuildApply(output, errors));
-        root.Subcommands.Add(InspectCommand.Build(output, errors));
+        root.Subcommands.Add(BuildConvert(output, errors, registry));
+        root.Subcommands.Add(BuildApply(output, errors, registry));
+        root.Subcommands.Add(InspectCommand.Build(output, errors, registry));
         root.Subcommands.Add(AuditCommand.Build(output, errors));
         var parse = root.Parse(args);
         if (UnknownOption(parse) is { } unknown)
@@ -147,8 +156,12 @@ public static class DataPrepCli
             foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json }) c.Options.Add(o);
         }
 
-        public SourceRegistry Registry(ParseResult r)
-            => new SourceRegistry().AddParquet().AddLibSvm(new LibSvmOptions(r.GetValue(ZeroBased), r.GetValue(NumFeatures)));
+        /// <summary>The registry with this invocation's LibSVM input options.</summary>
+        public DataPrepRegistry Registry(ParseResult r, DataPrepRegistry registry)
+        {
+            if (r.GetValue(ZeroBased) || r.GetValue(NumFeatures) is not null) registry.Sources.AddLibSvm(new LibSvmOptions(r.GetValue(ZeroBased), r.GetValue(NumFeatures)));
+            return registry;
+        }
 
         public SourceOptions Source(ParseResult r) => new()
         {
@@ -172,7 +185,7 @@ public static class DataPrepCli
         };
     }
 
-    private static Command BuildConvert(TextWriter stdout, TextWriter stderr)
+    private static Command BuildConvert(TextWriter stdout, TextWriter stderr, DataPrepRegistry registry)
     {
         var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data — tables or images, local or S3 — into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, image RecordIO, im2rec lists, augmented manifests, or lists kept as they are) with a run record." + ConvertExamples + "\n" + ImageCliOptions.Examples + "\n" + ConvertOutput);
         var io = new InputOptions();
@@ -216,7 +229,7 @@ public static class DataPrepCli
         var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
         var temp = new Option<string>("--temp") { Description = "Folder for spill files (default: the system temp folder); a run folder inside it is removed at the end, also on failure or Ctrl-C." };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
-        var format = new Option<string>("--format", "-f") { Description = "Output format: csv (label-first, no header; default), recordio-protobuf (SageMaker's binary format, .pbr), libsvm, deepar (JSON Lines per series; needs --split time and --series), or csv-header / jsonl (every column kept as it is, so input lists such as audio paths stay lists); images, recordio-image or augmented-manifest for an image folder (one subfolder per class) or an input list of images.", DefaultValueFactory = _ => "csv" };
+        var format = new Option<string>("--format", "-f") { Description = "Output format (default csv):\n" + registry.Formats.Help(), DefaultValueFactory = _ => Formats.CsvFormatDefinition.FormatName };
         var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
         var labelDtype = new Option<string>("--label-dtype") { Description = "RecordIO-protobuf label tensor: float32 (default), float64 or int32.", DefaultValueFactory = _ => "float32" };
         var sparse = new Option<bool>("--sparse") { Description = "RecordIO-protobuf: write every row sparse (keys + shape), dropping zeros. Rows with one-hot columns are always sparse." };
@@ -290,7 +303,7 @@ public static class DataPrepCli
                 Threads = r.GetValue(io.Threads),
                 Lineage = !r.GetValue(noLineage),
                 Memory = new MemoryOptions(r.GetValue(memory) is { } m ? MemoryOptions.ParseSize(m) : null, r.GetValue(temp)),
-                Format = OptionParsing.ParseFormat(r.GetValue(format)!),
+                Format = r.GetValue(format)!,
                 RecordIO = new RecordIOOptions(
                     OptionParsing.ParseTensorType(r.GetValue(dtype)!, "--dtype"),
                     OptionParsing.ParseTensorType(r.GetValue(labelDtype)!, "--label-dtype"),
@@ -299,12 +312,12 @@ public static class DataPrepCli
                 S3 = s3.Options(r),
                 Instances = r.GetValue(s3.Instances),
             };
-            return await ConvertRunner.RunAsync(options, io.Registry(r), progress, ct).ConfigureAwait(false);
+            return await ConvertRunner.RunAsync(options, io.Registry(r, registry), progress, ct).ConfigureAwait(false);
         }));
         return cmd;
     }
 
-    private static Command BuildApply(TextWriter stdout, TextWriter stderr)
+    private static Command BuildApply(TextWriter stdout, TextWriter stderr, DataPrepRegistry registry)
     {
         var cmd = new Command("apply", """
             Encode new data (e.g. for Batch Transform) exactly like an earlier run: same columns, class ids, vocabularies and fills.
@@ -320,7 +333,7 @@ public static class DataPrepCli
         cmd.Options.Add(run);
         cmd.Options.Add(withLabel);
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", progress =>
-            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), io.Registry(r), progress, ct)));
+            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), io.Registry(r, registry), progress, ct)));
         return cmd;
     }
 

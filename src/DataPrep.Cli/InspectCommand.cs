@@ -43,7 +43,7 @@ public static class InspectCommand
     private const int Width = 120;
 
     /// <summary>Builds the command.</summary>
-    public static Command Build(TextWriter stdout, TextWriter stderr)
+    public static Command Build(TextWriter stdout, TextWriter stderr, Pipeline.DataPrepRegistry registry)
     {
         var cmd = new Command("inspect", Description);
         var files = new Argument<string[]>("FILE") { Arity = ArgumentArity.OneOrMore, Description = "Shards, folders or patterns (out/train/*.rec); .gz is read transparently." };
@@ -72,8 +72,9 @@ public static class InspectCommand
                 ShardFormat? forced = formatName.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
                     ? null
                     : ShardFormats.Parse(formatName) ?? throw new PipelineValidationException($"--format {formatName}: expected auto, recordio, libsvm or csv.");
-                var options = new InspectOptions { Format = forced, NoLabel = r.GetValue(noLabel), ZeroBased = r.GetValue(zeroBased) };
-                var paths = InputFiles.Expand(r.GetValue(files)!);
+                var inputs = registry.Stores.Inputs(new Pipeline.S3Options());
+                var options = new InspectOptions { Format = forced, NoLabel = r.GetValue(noLabel), ZeroBased = r.GetValue(zeroBased), Files = inputs };
+                var paths = inputs.Expand(r.GetValue(files)!);
                 var printer = jsonl ? (Printer)new JsonLinesPrinter(stdout) : new TablePrinter(stdout);
                 int code = DataPrepCli.Ok;
                 foreach (var path in paths)
@@ -109,7 +110,7 @@ public static class InspectCommand
             ImageInspect.Print(path, limit, printer is JsonLinesPrinter, stdout, ct);
             return;
         }
-        var format = options.Format ?? ShardInspector.DetectFormat(path);
+        var format = options.Format ?? ShardInspector.DetectFormat(path, options.Files);
         var builder = new ShardSummaryBuilder(path, format);
         printer.BeginFile(path, format, records: limit != -1);
         long printed = 0;

@@ -76,20 +76,6 @@ internal static class OptionParsing
         throw new PipelineValidationException($"--missing {text} is not a policy; expected error, drop, fill:NUMBER, fill:mean or fill:TEXT.");
     }
 
-    public static OutputFormat ParseFormat(string text) => text.ToLowerInvariant() switch
-    {
-        "csv" => OutputFormat.Csv,
-        "recordio-protobuf" or "recordio" or "protobuf" or "pbr" => OutputFormat.RecordIOProtobuf,
-        "libsvm" or "svmlight" => OutputFormat.LibSvm,
-        "deepar" => OutputFormat.DeepAr,
-        "csv-header" or "table" => OutputFormat.CsvWithHeader,
-        "jsonl" or "jsonlines" or "ndjson" => OutputFormat.JsonLines,
-        "images" or "image" => OutputFormat.Images,
-        "recordio-image" or "rec" or "im2rec" => OutputFormat.RecordIOImage,
-        "augmented-manifest" => OutputFormat.AugmentedManifest,
-        _ => throw new PipelineValidationException($"--format {text} is not an output format; expected csv, recordio-protobuf, libsvm, deepar, csv-header, jsonl, images, recordio-image or augmented-manifest."),
-    };
-
     public static DataPrep.RecordIO.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch
     {
         "float32" or "float" => DataPrep.RecordIO.TensorType.Float32,

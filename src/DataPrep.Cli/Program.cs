@@ -1,7 +1,6 @@
 using DataPrep.Cli;
 
-// Only delegates are registered: the AWS SDK loads when an s3:// location is actually used.
-DataPrep.S3.S3Support.Register();
+// The default registry only stores delegates for s3://: the AWS SDK loads when an s3:// location is actually used.
 int code = await DataPrepCli.RunAsync(args);
 if (Environment.GetEnvironmentVariable("DATAPREP_TRACE_ASSEMBLIES") == "1")
 {

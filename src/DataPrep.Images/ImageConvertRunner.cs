@@ -37,24 +37,25 @@ public static class ImageConvertRunner
     /// <exception cref="PipelineValidationException">Options that do not fit.</exception>
     /// <exception cref="DataFormatException">Bad input (list line, image file) under the fail policy.</exception>
     /// <exception cref="OutputException">The output folder holds a run and overwriting was not asked for.</exception>
-    public static async Task<RunReport> RunAsync(ConvertOptions options, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<RunReport> RunAsync(ConvertOptions options, DataPrepRegistry registry, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        options.Validate();
+        var (resolved, format) = registry.Resolve(options);
+        options = resolved;
         if (!options.IsImageFormat) throw new PipelineValidationException($"--format {options.Format} is not an image format.");
         var problems = new List<string>();
         if (options.Folds > 0) problems.Add("--folds is not available for the image formats.");
         if (options.NoisyInputs.Count > 0) problems.Add("--noisy inputs are not available for the image formats (use --noisy-column in the input list).");
         if (options.Like is not null) problems.Add("--like is not available for the image formats.");
-        if (options.Gzip) problems.Add("--compress gzip does not apply to images (already compressed).");
         if (problems.Count > 0) throw new PipelineValidationException(problems);
         var clock = Stopwatch.StartNew();
-        DataPrep.Sources.InputFiles.Settings = options.S3; // s3:// images and lists (also when called without ConvertRunner)
-        var context = new RunContext(progress);
+        var files = registry.Stores.Inputs(options.S3);
+        var context = new RunContext(progress, registry.Diagnostics, files);
+        context.Report.Channel = format.Channel(options);
         var transformer = new ImageTransformer(options.Images);
-        var input = ImageInputs.Read(options);
+        var input = ImageInputs.Read(options, files);
         context.Inputs.Add(input.Description);
         context.Fingerprints = !input.IsClassFolder && (input.Remote is not null || File.Exists(input.Description))
-            ? Task.Run(() => new List<InputFingerprint> { InputFingerprint.Of(input.Description) }, cancellationToken)
+            ? Task.Run(() => new List<InputFingerprint> { InputFingerprint.Of(input.Description, files) }, cancellationToken)
             : Task.FromResult(new List<InputFingerprint>());
         context.Report.RowsRead = input.Entries.Count;
         context.Report.Encoding = new EncodingRecord
@@ -63,7 +64,7 @@ public static class ImageConvertRunner
         };
 
         var units = await PlanAsync(options, input, context, cancellationToken).ConfigureAwait(false);
-        var store = OutputStores.Create(options);
+        var store = registry.Stores.CreateOutput(options);
         await using var writer = new ImageOutputWriter(store, options, context, input);
         await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
         try
@@ -76,10 +77,7 @@ public static class ImageConvertRunner
             await writer.AbortAsync().ConfigureAwait(false);
             throw;
         }
-        foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
-        {
-            if (context.Report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
-        }
+        ConvertRunner.SetTargetFractions(context.Report, options);
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;
     }

@@ -70,11 +70,11 @@ public static class ImageInputs
     /// <summary>Reads the input named by <paramref name="options"/>: a class folder, or a .csv/.tsv/.jsonl list.</summary>
     /// <exception cref="PipelineValidationException">Not exactly one input, or the input is neither a folder nor a list.</exception>
     /// <exception cref="DataFormatException">A bad list line: missing path or label, a path outside the list's folder, a missing file.</exception>
-    public static ImageInput Read(ConvertOptions options)
+    public static ImageInput Read(ConvertOptions options, InputFiles? files = null)
     {
         if (options.Inputs.Count != 1) throw new PipelineValidationException($"The image formats read one input (a folder with one subfolder per class, or an input list .csv/.jsonl); got {options.Inputs.Count}.");
         var input = options.Inputs[0];
-        if (input.Contains("://", StringComparison.Ordinal)) return ReadRemote(input, options);
+        if (input.Contains("://", StringComparison.Ordinal)) return ReadRemote(input, options, files ?? InputFiles.Local);
         if (Directory.Exists(input)) return ReadClassFolders(input, options.GroupColumn);
         if (!File.Exists(input)) throw new PipelineValidationException($"{input} does not exist; expected a folder with one subfolder per class, or an input list (.csv, .tsv, .jsonl).");
         var ext = System.IO.Path.GetExtension(input).ToLowerInvariant();
@@ -116,9 +116,9 @@ public static class ImageInputs
     /// of class folders (<c>s3://bucket/raw/</c> with <c>raw/cat/1.png</c>, …), read through the registered
     /// <see cref="IInputFileSystem"/> so the same job gives the same output as on local files.
     /// </summary>
-    private static ImageInput ReadRemote(string uri, ConvertOptions options)
+    private static ImageInput ReadRemote(string uri, ConvertOptions options, InputFiles inputs)
     {
-        var fs = InputFiles.FileSystemOf(uri)!;
+        var fs = inputs.FileSystemOf(uri)!;
         string name = uri[(uri.LastIndexOf('/') + 1)..];
         var ext = System.IO.Path.GetExtension(name).ToLowerInvariant();
         ImageInput input;

@@ -41,29 +41,12 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         _hasGroups = input.Entries.Any(e => e.Group is not null);
         var report = context.Report;
         report.Output = store.Location;
-        switch (options.Format)
+        report.ContentType = options.Format switch
         {
-            case OutputFormat.Images:
-                report.ContentType = "application/x-image";
-                report.Channel = new ChannelHints { Distribution = "FullyReplicated", InputMode = "File", ManifestRelativeToSplit = true };
-                break;
-            case OutputFormat.RecordIOImage:
-                report.ContentType = "application/x-recordio";
-                report.Channel = new ChannelHints { Distribution = "FullyReplicated" };
-                break;
-            default:
-                report.ContentType = _multiLabel ? "application/x-recordio; label-format=class-id" : "application/x-recordio";
-                report.Channel = new ChannelHints
-                {
-                    // Image Classification reads augmented manifests fully replicated, in Pipe mode, RecordIO-wrapped.
-                    Distribution = "FullyReplicated",
-                    RecordWrapperType = "RecordIO",
-                    InputMode = "Pipe",
-                    AttributeNames = ["source-ref", options.Images.LabelAttribute],
-                    S3DataType = "AugmentedManifestFile",
-                };
-                break;
-        }
+            ImageFilesFormatDefinition.FormatName => "application/x-image",
+            AugmentedManifestFormatDefinition.FormatName when _multiLabel => "application/x-recordio; label-format=class-id",
+            _ => "application/x-recordio",
+        };
     }
 
     private sealed class SplitState(string name)
@@ -88,16 +71,16 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         _splits[tag] = s;
         if (_options.Lineage)
         {
-            s.LineageStream = await _store.CreateAsync($"_dataprep/lineage/{s.Name}.csv", ct).ConfigureAwait(false);
+            s.LineageStream = await _store.CreateAsync(RunLayout.LineagePath(s.Name), ct).ConfigureAwait(false);
             s.Lineage.Append("row_id,source,source_row,shard,record,content_hash").Append(_hasGroups ? ",group" : "").Append(",image,operation,source_row_id,output\n");
-            s.Report.Lineage = $"_dataprep/lineage/{s.Name}.csv";
+            s.Report.Lineage = RunLayout.LineagePath(s.Name);
         }
         switch (_options.Format)
         {
-            case OutputFormat.Images:
+            case ImageFilesFormatDefinition.FormatName:
                 s.TextStream = new Sha256WriteStream(await _store.CreateAsync(ListPath(s.Name), ct).ConfigureAwait(false));
                 break;
-            case OutputFormat.RecordIOImage:
+            case RecordIOImageFormatDefinition.FormatName:
                 s.Rec = new Sha256WriteStream(await _store.CreateAsync(RecPath(s.Name), ct).ConfigureAwait(false));
                 s.TextStream = new Sha256WriteStream(await _store.CreateAsync($"_dataprep/{s.Name}.idx", ct).ConfigureAwait(false));
                 break;
@@ -148,14 +131,14 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
             string output;
             switch (_options.Format)
             {
-                case OutputFormat.Images:
+                case ImageFilesFormatDefinition.FormatName:
                     output = $"{s.Name}/{rel}";
                     await WriteFileAsync(output, img.Bytes, s, ct).ConfigureAwait(false);
                     s.Text.Append(index).Append('\t');
                     foreach (var l in u.Entry.Labels) s.Text.Append(Number(l)).Append('\t');
                     s.Text.Append(rel).Append('\n');
                     break;
-                case OutputFormat.RecordIOImage:
+                case RecordIOImageFormatDefinition.FormatName:
                     output = RecPath(s.Name);
                     var framed = new ArrayBufferWriter<byte>(img.Bytes.Length + 64);
                     ImageRecord.Frame(ImageRecord.Pack(u.Entry.Labels, _multiLabel, (ulong)index, img.Bytes), framed);
@@ -245,11 +228,11 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
             await text.DisposeAsync().ConfigureAwait(false);
             switch (_options.Format)
             {
-                case OutputFormat.Images:
+                case ImageFilesFormatDefinition.FormatName:
                     // The list is its own channel (train_lst) in SageMaker's image format.
                     report.Splits[s.Name + "_lst"] = new SplitReport { Rows = r.Rows, Shards = [textRecord with { Path = ListPath(s.Name) }] };
                     break;
-                case OutputFormat.RecordIOImage:
+                case RecordIOImageFormatDefinition.FormatName:
                     await s.Rec!.DisposeAsync().ConfigureAwait(false);
                     r.Shards.Add(new ShardRecord(RecPath(s.Name), r.Rows, s.Rec.Length, s.Rec.HashHex()));
                     break;
@@ -265,10 +248,7 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         }
         if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
         // Like the tabular sinks: ManifestFiles and channels.json just before the run record (committed runs only).
-        InstanceWarnings.Add(report, _options.Instances);
-        await ChannelsFile.WriteAsync(_store, report, ct).ConfigureAwait(false);
-        var record = RunRecord.From(_options, _context).ToJson();
-        await _store.CommitAsync("_dataprep/run.json", record, ct).ConfigureAwait(false);
+        await new RunLayout(_store, context => RunRecord.From(_options, context).ToJson()).CommitAsync(_context, _options.Instances, ct).ConfigureAwait(false);
     }
 
     private static int CompareNumeric(string a, string b)

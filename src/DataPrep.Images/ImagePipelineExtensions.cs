@@ -13,8 +13,9 @@ public static class ImagePipeline
     /// <summary>Starts a pipeline over a folder with one subfolder per class, or an input list (.csv/.tsv/.jsonl).</summary>
     public static DataPrepBuilder ReadImages(string folderOrList)
     {
-        ImageSupport.Register();
-        return DataPrepPipeline.Read(folderOrList).With(o => o with { Format = OutputFormat.RecordIOImage }, $"read images from {folderOrList}");
+        var b = DataPrepPipeline.Read(folderOrList);
+        b.Registry.AddImages();
+        return b.With(o => o with { Format = RecordIOImageFormatDefinition.FormatName }, $"read images from {folderOrList}");
     }
 
     /// <summary>Augments the chosen splits (train by default) with rotations by these counter-clockwise angles.</summary>
@@ -31,13 +32,13 @@ public static class ImagePipeline
 
     /// <summary>Writes MXNet image RecordIO: one .rec per split plus .idx under _dataprep/.</summary>
     public static DataPrepBuilder WriteRecordIOImages(this DataPrepBuilder b, string folder, bool overwrite = false)
-        => b.With(o => o with { Format = OutputFormat.RecordIOImage, Output = folder, Overwrite = overwrite }, $"write image RecordIO to {folder}");
+        => b.With(o => o with { Format = RecordIOImageFormatDefinition.FormatName, Output = folder, Overwrite = overwrite }, $"write image RecordIO to {folder}");
 
     /// <summary>Writes image files per split plus im2rec .lst files (SageMaker's image format).</summary>
     public static DataPrepBuilder WriteImages(this DataPrepBuilder b, string folder, bool overwrite = false)
-        => b.With(o => o with { Format = OutputFormat.Images, Output = folder, Overwrite = overwrite }, $"write images + .lst to {folder}");
+        => b.With(o => o with { Format = ImageFilesFormatDefinition.FormatName, Output = folder, Overwrite = overwrite }, $"write images + .lst to {folder}");
 
     /// <summary>Writes images plus a JSON Lines augmented manifest per split.</summary>
     public static DataPrepBuilder WriteAugmentedManifest(this DataPrepBuilder b, string folder, bool overwrite = false)
-        => b.With(o => o with { Format = OutputFormat.AugmentedManifest, Output = folder, Overwrite = overwrite }, $"write augmented manifest to {folder}");
+        => b.With(o => o with { Format = AugmentedManifestFormatDefinition.FormatName, Output = folder, Overwrite = overwrite }, $"write augmented manifest to {folder}");
 }

@@ -20,22 +20,28 @@ public sealed class NotebookProgress : IProgress<RunProgress>
     private readonly Action<string>? _update;
     private long _lastTicks;
 
-    private NotebookProgress(Action<string>? update) => _update = update;
+    private NotebookProgress(Action<string>? update, TimeSpan interval)
+    {
+        _update = update;
+        Interval = interval;
+    }
 
-    /// <summary>The least time between two updates of the cell output.</summary>
-    public static TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>The least time between two updates of the cell output (250 ms by default).</summary>
+    public TimeSpan Interval { get; }
 
     /// <summary>Creates the progress display in the running cell (nothing is shown until the first report).</summary>
-    public static NotebookProgress Create()
+    /// <param name="interval">The least time between two updates of the cell output (default 250 ms).</param>
+    public static NotebookProgress Create(TimeSpan? interval = null)
     {
+        var every = interval ?? TimeSpan.FromMilliseconds(250);
         try
         {
-            return new(DisplayInCell());
+            return new(DisplayInCell(), every);
         }
         catch (Exception e) when (e is FileNotFoundException or FileLoadException)
         {
             // Not inside .NET Interactive: its assemblies are not there. Progress is still collected (Text).
-            return new(null);
+            return new(null, every);
         }
     }
 

@@ -269,7 +269,7 @@ public sealed class ParquetSource : IRecordSource
 
     private async Task<ParquetReader> OpenReaderAsync(CancellationToken cancellationToken)
     {
-        var stream = InputFiles.Open(_path);
+        var stream = _options.Files.Open(_path);
         try
         {
             if (!stream.CanSeek)

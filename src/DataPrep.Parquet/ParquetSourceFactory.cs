@@ -28,3 +28,16 @@ public static class ParquetSourceRegistration
         return registry.Register(new ParquetSourceFactory());
     }
 }
+
+/// <summary>Adds Parquet to a <see cref="Pipeline.DataPrepRegistry"/>.</summary>
+public static class ParquetRegistration
+{
+    /// <summary>Registers Parquet inputs (<see cref="ParquetSourceRegistration.AddParquet(SourceRegistry)"/>).</summary>
+    /// <returns>The same registry, for chaining.</returns>
+    public static Pipeline.DataPrepRegistry AddParquet(this Pipeline.DataPrepRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        registry.Sources.AddParquet();
+        return registry;
+    }
+}

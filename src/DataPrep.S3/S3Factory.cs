@@ -7,20 +7,27 @@ using DataPrep.Pipeline;
 
 namespace DataPrep.S3;
 
+/// <summary>
+/// The S3 clients of one registry: one per distinct connection settings (clients are thread-safe and pool connections).
+/// Values are held as <see cref="object"/> so that creating the cache loads no AWS SDK type (local runs never load it).
+/// </summary>
+internal sealed class S3Clients
+{
+    private readonly ConcurrentDictionary<S3Options, object> _clients = new();
+
+    /// <summary>The client for these settings (upload knobs ignored).</summary>
+    public IAmazonS3 For(S3Options o) => (IAmazonS3)_clients.GetOrAdd(o with { Resume = false, PartSize = 0, Concurrency = 0 }, static k => S3Factory.Create(k));
+}
+
 /// <summary>Creates S3 clients from <see cref="S3Options"/> (standard credential chain, profile, region, endpoint).</summary>
 internal static class S3Factory
 {
-    private static readonly ConcurrentDictionary<S3Options, IAmazonS3> s_clients = new();
+    public static Output.IOutputStore CreateStore(ConvertOptions options, S3Clients clients)
+        => new S3OutputStore(options.Output, clients.For(options.S3), options.S3);
 
-    public static Output.IOutputStore CreateStore(ConvertOptions options)
-        => new S3OutputStore(options.Output, Client(options.S3), options.S3);
+    public static Sources.IInputFileSystem CreateFileSystem(S3Options settings, S3Clients clients) => new S3InputFileSystem(clients.For(settings), settings);
 
-    public static Sources.IInputFileSystem CreateFileSystem(S3Options settings) => new S3InputFileSystem(Client(settings), settings);
-
-    /// <summary>One client per distinct settings (clients are thread-safe and pool connections).</summary>
-    public static IAmazonS3 Client(S3Options o) => s_clients.GetOrAdd(o with { Resume = false, PartSize = 0, Concurrency = 0 }, Create);
-
-    private static IAmazonS3 Create(S3Options o)
+    public static IAmazonS3 Create(S3Options o)
     {
         var config = new AmazonS3Config
         {

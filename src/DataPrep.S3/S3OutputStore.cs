@@ -22,8 +22,6 @@ namespace DataPrep.S3;
 /// </remarks>
 public sealed class S3OutputStore : IOutputStore
 {
-    private static readonly string[] s_managed = ["train", "validation", "test", "data", "_dataprep"];
-
     private readonly string _location;
     private readonly S3Location _root;
     private readonly S3Options _options;
@@ -71,14 +69,13 @@ public sealed class S3OutputStore : IOutputStore
 
     internal string KeyOf(string relativePath) => _root.Key + relativePath;
 
-    private string RunRecordKey => KeyOf("_dataprep/run.json");
+    private string RunRecordKey => KeyOf(RunLayout.RunRecordPath);
 
     private static bool IsManaged(string relative)
     {
         int slash = relative.IndexOf('/');
         var top = slash < 0 ? relative : relative[..slash];
-        // fold-N (k-fold), images/ and <split>_lst/ (image outputs) are run-owned too.
-        return slash > 0 && (s_managed.Contains(top) || top.StartsWith("fold-", StringComparison.Ordinal) || top == "images" || top.EndsWith("_lst", StringComparison.Ordinal));
+        return slash > 0 && RunLayout.IsRunOwned(top);
     }
 
     /// <inheritdoc />
@@ -93,11 +90,11 @@ public sealed class S3OutputStore : IOutputStore
         {
             if (hasRun && resume)
             {
-                throw new OutputException($"--out {UriOf("")} holds a complete DataPrep run ({UriOf("_dataprep/run.json")}); there is nothing to resume. Pass --overwrite to replace it, or choose another prefix.");
+                throw new OutputException($"--out {UriOf("")} holds a complete DataPrep run ({UriOf(RunLayout.RunRecordPath)}); there is nothing to resume. Pass --overwrite to replace it, or choose another prefix.");
             }
             if (hasRun && !overwrite)
             {
-                throw new OutputException($"--out {UriOf("")} already holds a DataPrep run ({UriOf("_dataprep/run.json")}). Pass --overwrite to replace it, or choose another prefix.");
+                throw new OutputException($"--out {UriOf("")} already holds a DataPrep run ({UriOf(RunLayout.RunRecordPath)}). Pass --overwrite to replace it, or choose another prefix.");
             }
             if (!hasRun && foreign.Count > 0)
             {
@@ -114,7 +111,7 @@ public sealed class S3OutputStore : IOutputStore
             // Nothing may describe the old data once it starts being replaced in place: the run record goes
             // first, then the ManifestFiles and channels.json (a crash now leaves an unfinished run, not a mixed one).
             if (hasRun) await DeleteAsync([RunRecordKey], cancellationToken).ConfigureAwait(false);
-            var describing = _existing.Keys.Where(k => k != RunRecordKey && k.StartsWith(KeyOf("_dataprep/"), StringComparison.Ordinal)
+            var describing = _existing.Keys.Where(k => k != RunRecordKey && k.StartsWith(KeyOf(RunLayout.MetaFolder + "/"), StringComparison.Ordinal)
                 && (k.EndsWith(".manifest", StringComparison.Ordinal) || k.EndsWith("/channels.json", StringComparison.Ordinal))).ToList();
             await DeleteAsync(describing, cancellationToken).ConfigureAwait(false);
             _existing.Remove(RunRecordKey);
@@ -130,8 +127,8 @@ public sealed class S3OutputStore : IOutputStore
         if (!_prepared) throw new InvalidOperationException("PrepareAsync first.");
         ThrowIfAnyFailed();
         // ManifestFiles and channels.json describe the run: held back until commit, after stale objects are gone.
-        if (relativePath.StartsWith("_dataprep/", StringComparison.Ordinal)
-            && (relativePath.EndsWith(".manifest", StringComparison.Ordinal) || relativePath == ChannelsFile.Path))
+        if (relativePath.StartsWith(RunLayout.MetaFolder + "/", StringComparison.Ordinal)
+            && (relativePath.EndsWith(".manifest", StringComparison.Ordinal) || relativePath == RunLayout.ChannelsPath))
         {
             return ValueTask.FromResult<Stream>(new DeferredStream(this, relativePath));
         }

@@ -35,11 +35,14 @@ public static class CliRunner
 {
     public sealed record Result(int Code, string Out, string Err);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(null, args);
+
+    /// <summary>Runs the CLI with a registry of the test's own (to read its diagnostics or change its settings).</summary>
+    public static Result Run(DataPrep.Pipeline.DataPrepRegistry? registry, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = DataPrepCli.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
+        int code = DataPrepCli.RunAsync(args, stdout, stderr, registry).GetAwaiter().GetResult();
         return new Result(code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -111,7 +111,7 @@ internal static class AuditTargets
                 continue;
             }
             IReadOnlyList<string> files;
-            try { files = InputFiles.Expand([path]); }
+            try { files = InputFiles.Local.Expand([path]); }
             catch (PipelineValidationException e) { problems.AddRange(e.Problems); continue; }
             foreach (var f in files)
             {

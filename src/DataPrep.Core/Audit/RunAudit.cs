@@ -369,7 +369,7 @@ internal sealed class RunAudit
     private static string Short(string hex) => hex.Length > 12 ? hex[..12] : hex;
 
     private bool IsRecordIO()
-        => _run.Options!.Format == OutputFormat.RecordIOProtobuf
+        => (_run.Options?.Format.Replace("-", "", StringComparison.Ordinal).Equals("recordioprotobuf", StringComparison.OrdinalIgnoreCase) ?? false)
            || (_run.ContentType?.Contains("recordio", StringComparison.OrdinalIgnoreCase) ?? false);
 
     /// <summary>Files in a split's folder that run.json does not list: a training channel would read them too.</summary>

@@ -37,9 +37,9 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
         // The split's own columns (time, group, series) need values too, even when they are not features.
         var splitColumns = new[]
         {
-            options.SplitBy == SplitMethod.Time || options.Format == OutputFormat.DeepAr ? options.TimeColumn : null,
+            options.SplitBy == SplitMethod.Time || options.FormatTraits.NeedsSeries ? options.TimeColumn : null,
             options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
-            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : null,
+            options.FormatTraits.NeedsSeries ? options.SeriesColumn : null,
         };
         var used = plan.Used.Concat(splitColumns.Where(c => c is not null).Select(c => plan.Input.IndexOf(c!)).Where(i => i >= 0)).Distinct().ToArray();
         await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))

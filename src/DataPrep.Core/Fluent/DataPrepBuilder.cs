@@ -19,8 +19,8 @@ public sealed class DataPrepBuilder
     /// <summary>The options collected so far.</summary>
     public ConvertOptions Options { get; private set; }
 
-    /// <summary>Source formats; add optional ones (Parquet) with <see cref="WithSources"/>.</summary>
-    public SourceRegistry Sources { get; private set; } = new();
+    /// <summary>The sources, formats and stores the run uses; plug-ins add themselves to it (<c>b.Registry.AddParquet()</c>) or pass another with <see cref="WithRegistry"/>.</summary>
+    public DataPrepRegistry Registry { get; private set; } = new();
 
     /// <summary>Changes the options; used by the stage extension classes.</summary>
     public DataPrepBuilder With(Func<ConvertOptions, ConvertOptions> change, string? stage = null)
@@ -31,10 +31,11 @@ public sealed class DataPrepBuilder
         return this;
     }
 
-    /// <summary>Uses another source registry (e.g. <c>new SourceRegistry().AddParquet()</c>).</summary>
-    public DataPrepBuilder WithSources(SourceRegistry registry)
+    /// <summary>Uses another registry (e.g. <c>new DataPrepRegistry().AddParquet().AddS3()</c>).</summary>
+    public DataPrepBuilder WithRegistry(DataPrepRegistry registry)
     {
-        Sources = registry;
+        ArgumentNullException.ThrowIfNull(registry);
+        Registry = registry;
         return this;
     }
 
@@ -47,28 +48,17 @@ public sealed class DataPrepBuilder
         lines.Add($"missing values: {o.Missing.ToString().ToLowerInvariant()}{(o.FillValue is null ? "" : $" ({o.FillValue})")}");
         lines.Add($"split {(o.SplitBy == SplitMethod.Random ? "" : o.SplitBy.ToString().ToLowerInvariant() + " ")}{o.Train:0.###}/{o.Validation:0.###}/{o.Test:0.###}{(o.Stratify is null ? "" : $" stratified by {o.Stratify}")}, seed {o.Seed}{(o.EffectiveShuffle ? ", shuffled" : ", input order")}");
         lines.Add(o.NoLabel ? "encode features (fitted on train), no label" : $"encode label '{o.Label}' first, features (fitted on train)");
-        lines.Add($"write {FormatName(o.Format)}{(o.Gzip ? " (gzip)" : "")} to {o.Output}");
+        lines.Add($"write {Registry.Formats.Find(o.Format)?.DisplayName ?? o.Format}{(o.Gzip ? " (gzip)" : "")} to {o.Output}");
         return lines;
     }
-
-    private static string FormatName(OutputFormat format) => format switch
-    {
-        OutputFormat.Csv => "label-first CSV",
-        OutputFormat.RecordIOProtobuf => "RecordIO-protobuf",
-        OutputFormat.LibSvm => "LibSVM",
-        OutputFormat.DeepAr => "DeepAR JSON Lines",
-        OutputFormat.CsvWithHeader => "CSV with header (columns as they are)",
-        OutputFormat.JsonLines => "JSON Lines (columns as they are)",
-        _ => format.ToString(),
-    };
 
     /// <summary>Validates everything that can be checked without data and freezes the builder.</summary>
     /// <exception cref="PipelineValidationException">All problems, in one exception.</exception>
     public DataPrepJob Build()
     {
-        Options.Validate();
+        _ = Registry.Resolve(Options);
         _built = true;
-        return new DataPrepJob(Options, Sources, Describe());
+        return new DataPrepJob(Options, Registry, Describe());
     }
 
     /// <summary>Builds and runs.</summary>
@@ -79,25 +69,25 @@ public sealed class DataPrepBuilder
 /// <summary>A validated, runnable job.</summary>
 public sealed class DataPrepJob
 {
-    internal DataPrepJob(ConvertOptions options, SourceRegistry sources, IReadOnlyList<string> stages)
+    internal DataPrepJob(ConvertOptions options, DataPrepRegistry registry, IReadOnlyList<string> stages)
     {
         Options = options;
-        Sources = sources;
+        Registry = registry;
         Stages = stages;
     }
 
     /// <summary>The options.</summary>
     public ConvertOptions Options { get; }
 
-    /// <summary>The source formats.</summary>
-    public SourceRegistry Sources { get; }
+    /// <summary>The sources, formats and stores.</summary>
+    public DataPrepRegistry Registry { get; }
 
     /// <summary>What will run, in order.</summary>
     public IReadOnlyList<string> Stages { get; }
 
     /// <summary>Runs the job; cancellable, reporting progress.</summary>
     public Task<RunReport> RunAsync(IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
-        => ConvertRunner.RunAsync(Options, Sources, progress, cancellationToken);
+        => ConvertRunner.RunAsync(Options, Registry, progress, cancellationToken);
 }
 
 /// <summary>Entry point of the fluent API.</summary>

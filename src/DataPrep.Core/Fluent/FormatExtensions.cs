@@ -1,3 +1,4 @@
+using DataPrep.Formats;
 using DataPrep.Pipeline;
 using DataPrep.RecordIO;
 
@@ -12,11 +13,11 @@ public static class FormatExtensions
     /// <summary>Writes to a folder (or a URI a registered output store understands, e.g. s3://) in a format.</summary>
     /// <param name="b">The builder.</param>
     /// <param name="location">The output folder or URI (<c>--out</c>).</param>
-    /// <param name="format">The output format (<c>--format</c>).</param>
+    /// <param name="format">The output format's name or alias (<c>--format</c>), as registered on the run's <see cref="FormatRegistry"/>.</param>
     /// <param name="overwrite">Replace an earlier run there (<c>--overwrite</c>).</param>
     /// <param name="gzip">gzip the data files (<c>--compress gzip</c>).</param>
     /// <param name="shards">Shard limits (<c>--shard-size</c>, <c>--shard-rows</c>, <c>--shards</c>).</param>
-    public static DataPrepBuilder WriteTo(this DataPrepBuilder b, string location, OutputFormat format = OutputFormat.Csv, bool overwrite = false, bool gzip = false, ShardOptions? shards = null)
+    public static DataPrepBuilder WriteTo(this DataPrepBuilder b, string location, string format = CsvFormatDefinition.FormatName, bool overwrite = false, bool gzip = false, ShardOptions? shards = null)
         => b.With(o => o with { Output = location, Format = format, Overwrite = overwrite, Gzip = gzip, Shards = shards ?? o.Shards });
 
     /// <summary>SageMaker RecordIO-protobuf (<c>.pbr</c>, <c>application/x-recordio-protobuf</c>), byte-identical to the SageMaker Python SDK's writer by default.</summary>
@@ -26,11 +27,11 @@ public static class FormatExtensions
     /// <param name="overwrite">Replace an earlier run there.</param>
     /// <param name="shards">Shard limits.</param>
     public static DataPrepBuilder WriteRecordIO(this DataPrepBuilder b, string folder, RecordIOOptions? options = null, bool overwrite = false, ShardOptions? shards = null)
-        => b.With(o => o with { Output = folder, Format = OutputFormat.RecordIOProtobuf, RecordIO = options ?? o.RecordIO, Overwrite = overwrite, Shards = shards ?? o.Shards });
+        => b.With(o => o with { Output = folder, Format = RecordIOProtobufFormatDefinition.FormatName, RecordIO = options ?? o.RecordIO, Overwrite = overwrite, Shards = shards ?? o.Shards });
 
     /// <summary>LibSVM / SVMlight text (1-based <c>idx:val</c>).</summary>
     public static DataPrepBuilder WriteLibSvm(this DataPrepBuilder b, string folder, bool overwrite = false, bool gzip = false, ShardOptions? shards = null)
-        => b.WriteTo(folder, OutputFormat.LibSvm, overwrite, gzip, shards);
+        => b.WriteTo(folder, LibSvmFormatDefinition.FormatName, overwrite, gzip, shards);
 
     /// <summary>
     /// SageMaker DeepAR JSON Lines: one record per series, the label as <c>target</c>. Needs a time split
@@ -43,16 +44,16 @@ public static class FormatExtensions
     /// <param name="cat">Features written as the static <c>cat</c> codes (<c>--deepar-cat</c>); other features become <c>dynamic_feat</c>.</param>
     /// <param name="overwrite">Replace an earlier run there.</param>
     public static DataPrepBuilder WriteDeepAr(this DataPrepBuilder b, string folder, string series, IReadOnlyList<string>? cat = null, bool overwrite = false)
-        => b.With(o => o with { Output = folder, Format = OutputFormat.DeepAr, SeriesColumn = series, DeepArCat = cat is null ? [] : [.. cat], Overwrite = overwrite },
+        => b.With(o => o with { Output = folder, Format = DeepArFormatDefinition.FormatName, SeriesColumn = series, DeepArCat = cat is null ? [] : [.. cat], Overwrite = overwrite },
             $"DeepAR series '{series}'{(cat is { Count: > 0 } ? $", cat {string.Join(", ", cat)}" : "")}");
 
     /// <summary>Every column kept as it is (CSV with a header, no label or encoding), so input lists stay lists after a split.</summary>
     public static DataPrepBuilder WriteTable(this DataPrepBuilder b, string folder, bool overwrite = false, bool gzip = false)
-        => b.WriteTo(folder, OutputFormat.CsvWithHeader, overwrite, gzip);
+        => b.WriteTo(folder, HeaderCsvFormatDefinition.FormatName, overwrite, gzip);
 
     /// <summary>Every column kept as it is, as JSON Lines.</summary>
     public static DataPrepBuilder WriteJsonLines(this DataPrepBuilder b, string folder, bool overwrite = false, bool gzip = false)
-        => b.WriteTo(folder, OutputFormat.JsonLines, overwrite, gzip);
+        => b.WriteTo(folder, JsonLinesFormatDefinition.FormatName, overwrite, gzip);
 
     /// <summary>Skip the lineage sidecars (<c>--no-lineage</c>).</summary>
     public static DataPrepBuilder NoLineage(this DataPrepBuilder b) => b.With(o => o with { Lineage = false });

@@ -4,7 +4,7 @@ namespace DataPrep.Fluent;
 
 /// <summary>
 /// S3 settings for writing to (<c>.WriteTo("s3://bucket/prefix/", format)</c>) and reading from <c>s3://</c>;
-/// needs DataPrep.S3 referenced and <c>S3Support.Register()</c> called once.
+/// needs DataPrep.S3 referenced and added to the builder's registry (<c>b.Registry.AddS3()</c>).
 /// </summary>
 public static class S3Extensions
 {

@@ -14,7 +14,7 @@ namespace DataPrep.Inspect;
 /// </summary>
 public static class ShardInspector
 {
-    /// <summary>How many bytes <see cref="DetectFormat(string)"/> looks at.</summary>
+    /// <summary>How many bytes <see cref="DetectFormat(string, InputFiles)"/> looks at.</summary>
     private const int SniffBytes = 64 * 1024;
 
     /// <summary>
@@ -22,12 +22,12 @@ public static class ShardInspector
     /// LibSVM when lines hold <c>index:value</c> tokens, label-first CSV otherwise. Gzip is decompressed first.
     /// </summary>
     /// <exception cref="DataFormatException">The file cannot be opened, or is binary but not RecordIO.</exception>
-    public static ShardFormat DetectFormat(string path)
+    public static ShardFormat DetectFormat(string path, InputFiles? files = null)
     {
         var head = new byte[SniffBytes];
         int n;
         bool complete;
-        using (var stream = InputFiles.Open(path))
+        using (var stream = (files ?? InputFiles.Local).Open(path))
         {
             n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
             complete = n < head.Length;
@@ -35,7 +35,7 @@ public static class ShardInspector
         return DetectFormat(head.AsSpan(0, n), complete, path);
     }
 
-    /// <summary>Finds the format from the first bytes of a shard (see <see cref="DetectFormat(string)"/>).</summary>
+    /// <summary>Finds the format from the first bytes of a shard (see <see cref="DetectFormat(string, InputFiles)"/>).</summary>
     /// <param name="head">The first bytes (decompressed).</param>
     /// <param name="complete">Whether <paramref name="head"/> is the whole file (its last line is complete).</param>
     /// <param name="path">The file, for messages.</param>
@@ -87,10 +87,10 @@ public static class ShardInspector
     {
         ArgumentNullException.ThrowIfNull(path);
         options ??= new InspectOptions();
-        var format = options.Format ?? DetectFormat(path);
+        var format = options.Format ?? DetectFormat(path, options.Files);
         var records = format switch
         {
-            ShardFormat.RecordIOProtobuf => ToAsync(ReadRecordIO(path, cancellationToken)),
+            ShardFormat.RecordIOProtobuf => ToAsync(ReadRecordIO(path, options.Files, cancellationToken)),
             ShardFormat.LibSvm => ReadLibSvmAsync(path, options, cancellationToken),
             ShardFormat.Csv => ToAsync(ReadCsv(path, options, cancellationToken)),
             _ => ToAsync([]),
@@ -103,7 +103,7 @@ public static class ShardInspector
     public static async Task<ShardSummary> SummarizeAsync(string path, InspectOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new InspectOptions();
-        var format = options.Format ?? DetectFormat(path);
+        var format = options.Format ?? DetectFormat(path, options.Files);
         var builder = new ShardSummaryBuilder(path, format);
         await foreach (var record in ReadAsync(path, options with { Format = format }, cancellationToken).ConfigureAwait(false)) builder.Add(record);
         return builder.Build();
@@ -116,9 +116,9 @@ public static class ShardInspector
     }
 #pragma warning restore CS1998
 
-    private static IEnumerable<ShardRecord> ReadRecordIO(string path, CancellationToken cancellationToken)
+    private static IEnumerable<ShardRecord> ReadRecordIO(string path, InputFiles files, CancellationToken cancellationToken)
     {
-        using var reader = RecordIOReader.Open(path);
+        using var reader = RecordIOReader.Open(path, files);
         foreach (var framed in reader.ReadAll(cancellationToken))
         {
             var decoded = RecordDecoder.Decode(framed, path);
@@ -142,7 +142,7 @@ public static class ShardInspector
 
     private static async IAsyncEnumerable<ShardRecord> ReadLibSvmAsync(string path, InspectOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var source = new LibSvmSource(path, new SourceOptions { BatchRows = 4096 }, new LibSvmOptions(options.ZeroBased));
+        var source = new LibSvmSource(path, new SourceOptions { BatchRows = 4096, Files = options.Files }, new LibSvmOptions(options.ZeroBased));
         await source.OpenAsync(cancellationToken).ConfigureAwait(false);
         long index = 0;
         await foreach (var batch in source.ReadAsync(0, cancellationToken).ConfigureAwait(false))
@@ -177,7 +177,7 @@ public static class ShardInspector
 
     private static IEnumerable<ShardRecord> ReadCsv(string path, InspectOptions options, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(InputFiles.Open(path), new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(options.Files.Open(path), new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
         long lineNumber = 0, index = 0;
         string? line;
         while ((line = reader.ReadLine()) is not null)

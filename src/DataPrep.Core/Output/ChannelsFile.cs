@@ -30,19 +30,13 @@ public sealed record ChannelInfo(string Name, string S3Uri, string S3DataType, s
 /// </summary>
 public static class ChannelsFile
 {
-    /// <summary>The path of channels.json relative to the output root.</summary>
-    public const string Path = "_dataprep/channels.json";
-
-    /// <summary>The ManifestFile of a split, relative to the output root.</summary>
-    public static string ManifestPath(string split) => $"_dataprep/{split}.manifest";
-
     /// <summary>The channels of a run whose output root has the URI <paramref name="rootUri"/> (ends with '/').</summary>
     public static IReadOnlyList<ChannelInfo> Build(RunReport report, string rootUri)
     {
         if (!rootUri.EndsWith('/')) rootUri += "/";
         var hints = report.Channel;
         var result = new List<ChannelInfo>();
-        foreach (var (name, split) in report.Splits.OrderBy(kv => Order(kv.Key)).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (name, split) in report.Splits.OrderBy(kv => kv.Key, RunLayout.ChannelOrder))
         {
             if (split.Shards.Count == 0) continue;
             string prefix = rootUri + name + "/";
@@ -51,7 +45,7 @@ public static class ChannelsFile
                 "S3Prefix" => prefix,
                 // An augmented manifest is itself the channel's data source: point at the split's JSON Lines object.
                 "AugmentedManifestFile" => rootUri + split.Shards[0].Path,
-                _ => rootUri + ManifestPath(name),
+                _ => rootUri + RunLayout.ManifestPath(name),
             };
             bool gzip = split.Shards.All(s => s.Path.EndsWith(".gz", StringComparison.Ordinal));
             result.Add(new ChannelInfo(name, uri, hints.S3DataType, prefix, split.Format?.ContentType ?? report.ContentType, hints.Distribution,
@@ -59,15 +53,6 @@ public static class ChannelsFile
                 split.Shards.Count, split.Rows, split.Bytes));
         }
         return result;
-    }
-
-    /// <summary>The ManifestFile JSON: <c>[{"prefix": "ROOT/"}, "train/part-00000.csv", …]</c>.</summary>
-    public static string Manifest(string rootUri, IEnumerable<ShardRecord> shards)
-    {
-        if (!rootUri.EndsWith('/')) rootUri += "/";
-        var json = new StringBuilder("[{\"prefix\": ").Append(JsonSerializer.Serialize(rootUri)).Append('}');
-        foreach (var s in shards) json.Append(",\n ").Append(JsonSerializer.Serialize(s.Path));
-        return json.Append("]\n").ToString();
     }
 
     /// <summary>channels.json for the channels.</summary>
@@ -118,12 +103,12 @@ public static class ChannelsFile
             {
                 if (split.Shards.Count == 0) continue;
                 string manifest = report.Channel.ManifestRelativeToSplit
-                    ? Manifest(root + name + "/", split.Shards.Select(s => s with { Path = s.Path.StartsWith(name + "/", StringComparison.Ordinal) ? s.Path[(name.Length + 1)..] : s.Path }))
-                    : Manifest(root, split.Shards);
-                await WriteTextAsync(store, ManifestPath(name), manifest, cancellationToken).ConfigureAwait(false);
+                    ? RunLayout.Manifest(root + name + "/", split.Shards.Select(s => s.Path.StartsWith(name + "/", StringComparison.Ordinal) ? s.Path[(name.Length + 1)..] : s.Path))
+                    : RunLayout.Manifest(root, split.Shards.Select(s => s.Path));
+                await WriteTextAsync(store, RunLayout.ManifestPath(name), manifest, cancellationToken).ConfigureAwait(false);
             }
         }
-        await WriteTextAsync(store, Path, Json(Build(report, root)), cancellationToken).ConfigureAwait(false);
+        await WriteTextAsync(store, RunLayout.ChannelsPath, Json(Build(report, root)), cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task WriteTextAsync(IOutputStore store, string path, string text, CancellationToken cancellationToken)
@@ -172,8 +157,6 @@ public static class ChannelsFile
         py.Append("InputDataConfig = ").Append(JsonSerializer.Serialize(config, options)).Append('\n');
         return py.ToString();
     }
-
-    private static int Order(string channel) => channel switch { "train" => 0, "validation" => 1, "test" => 2, "data" => 3, _ => 4 };
 }
 
 /// <summary>The warnings of <c>--instances N</c>.</summary>

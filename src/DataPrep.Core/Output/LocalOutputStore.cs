@@ -6,9 +6,6 @@ namespace DataPrep.Output;
 /// </summary>
 public sealed class LocalOutputStore : IOutputStore
 {
-    /// <summary>The top-level entries a run owns: replaced as a whole when overwriting.</summary>
-    private static readonly string[] s_managed = ["train", "validation", "test", "data", "_dataprep"];
-
     private readonly string _root;
     private string? _staging;
     private bool _createdRoot;
@@ -23,12 +20,10 @@ public sealed class LocalOutputStore : IOutputStore
     /// <inheritdoc />
     public string UriOf(string relativePath) => new Uri(Path.Combine(_root, relativePath.Replace('/', Path.DirectorySeparatorChar))).AbsoluteUri;
 
-    /// <summary>Whether a top-level entry belongs to a run (split, fold, list channel, images or _dataprep folder).</summary>
-    private static bool IsManaged(string name) => s_managed.Contains(name) || name.StartsWith("fold-", StringComparison.Ordinal)
-        || name == "images" || name.EndsWith("_lst", StringComparison.Ordinal); // image formats: list channels, augmented-manifest images
+    private static bool IsManaged(string name) => RunLayout.IsRunOwned(name);
 
     /// <summary>The run record path of a folder.</summary>
-    public static string RunRecordOf(string root) => Path.Combine(root, "_dataprep", "run.json");
+    public static string RunRecordOf(string root) => Path.Combine(root, RunLayout.RunRecordPath.Replace('/', Path.DirectorySeparatorChar));
 
     /// <inheritdoc />
     public ValueTask PrepareAsync(bool overwrite, CancellationToken cancellationToken)

@@ -27,7 +27,7 @@ public sealed class ShardedSink : IRecordSink
     private readonly TaskScheduler _formatters;
     private readonly Queue<Task<Pending>> _unformatted = new();
     private readonly bool _hasLabel;
-    private readonly Func<RunContext, byte[]> _runRecord;
+    private readonly RunLayout _layout;
     private readonly Dictionary<string, SplitWriter> _writers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LabelTally> _labels = new(StringComparer.Ordinal);
     private bool _lastLabelIsFloat;
@@ -50,18 +50,18 @@ public sealed class ShardedSink : IRecordSink
     /// <param name="store">Where files go.</param>
     /// <param name="options">Shard limits, compression, threads.</param>
     /// <param name="hasLabel">Whether column 0 is the label (for label distributions).</param>
-    /// <param name="runRecord">Builds run.json once the data files are known; written last.</param>
-    public ShardedSink(IRecordFormat format, IOutputStore store, ConvertOptions options, bool hasLabel, Func<RunContext, byte[]> runRecord)
+    /// <param name="layout">Paths and the commit step (run.json written last).</param>
+    public ShardedSink(IRecordFormat format, IOutputStore store, ConvertOptions options, bool hasLabel, RunLayout layout)
     {
         _format = format;
         _store = store;
+        _layout = layout;
         _shards = options.Shards;
         _gzip = options.Gzip;
         _lineage = options.Lineage;
         _threads = options.EffectiveThreads;
         _formatters = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, _threads).ConcurrentScheduler;
         _hasLabel = hasLabel;
-        _runRecord = runRecord;
     }
 
     /// <inheritdoc />
@@ -89,7 +89,7 @@ public sealed class ShardedSink : IRecordSink
             short fold = folds?[start] ?? -1;
             int end = start + 1;
             while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag && (folds?[end] ?? -1) == fold) end++;
-            await AppendAsync(batch, start, end - start, ChannelName(tag, fold), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(batch, start, end - start, RunLayout.ChannelName(tag, fold), cancellationToken).ConfigureAwait(false);
             start = end;
         }
         _written += batch.RowCount;
@@ -170,11 +170,11 @@ public sealed class ShardedSink : IRecordSink
     {
         var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
         var reports = new List<(string Tag, SplitReport Report)>();
-        foreach (var (channel, writer) in _writers.OrderBy(w => ChannelOrder(w.Key)).ThenBy(w => w.Key, StringComparer.Ordinal))
+        foreach (var (channel, writer) in _writers.OrderBy(w => w.Key, RunLayout.ChannelOrder))
         {
             reports.Add((channel, await writer.CompleteAsync().ConfigureAwait(false)));
         }
-        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: writers done {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
+        RunTrace.Line("writers done");
         long total = reports.Sum(r => r.Report.Rows);
         foreach (var (tag, report) in reports)
         {
@@ -204,69 +204,12 @@ public sealed class ShardedSink : IRecordSink
         {
             context.Report.Splits.Remove(empty);
         }
-        await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
-        InstanceWarnings.Add(context.Report, _shards.Multiple);
-        await ChannelsFile.WriteAsync(_store, context.Report, cancellationToken).ConfigureAwait(false);
-        T("channels");
-        var record = _runRecord(context);
-        T("record");
-        await _store.CommitAsync("_dataprep/run.json", record, cancellationToken).ConfigureAwait(false);
-        T("store commit");
-    }
-
-    private static void T(string what)
-    {
-        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1") Console.Error.WriteLine($"trace: {what} {(DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds:0.000} s after process start");
+        await _layout.CommitAsync(context, _shards.Multiple, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180).</summary>
     private static string CsvField(string? value)
         => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
-
-    /// <summary>The folder of a split; rows without a split (apply) go to "data".</summary>
-    public static string ChannelName(SplitTag tag) => tag == SplitTag.None ? "data" : tag.Name();
-
-    /// <summary>The folder of a split or of k-fold fold <paramref name="fold"/> (fold-0, fold-1, …).</summary>
-    public static string ChannelName(SplitTag tag, short fold) => fold >= 0 ? $"fold-{fold}" : ChannelName(tag);
-
-    private static int ChannelOrder(string channel) => channel switch
-    {
-        "train" => 0,
-        "validation" => 1,
-        "test" => 2,
-        "data" => 3,
-        _ => 4,
-    };
-
-    /// <summary>
-    /// k-fold: for each fold, a SageMaker ManifestFile of its training set (the other folds, or with
-    /// forward chaining the earlier folds) and one of its validation set (the fold itself): every fold is
-    /// written once, the manifests only point at its files.
-    /// </summary>
-    private async Task WriteFoldManifestsAsync(RunContext context, CancellationToken cancellationToken)
-    {
-        var folds = context.Report.Splits.Keys.Where(k => k.StartsWith("fold-", StringComparison.Ordinal))
-            .Select(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)).Order().ToList();
-        if (folds.Count == 0) return;
-        string prefix = _store.UriOf("");
-        if (!prefix.EndsWith('/')) prefix += "/";
-        foreach (int k in folds)
-        {
-            var train = folds.Where(j => context.ForwardChainingFolds ? j < k : j != k);
-            await WriteManifestAsync($"_dataprep/fold-{k}.train.manifest", prefix, train.SelectMany(j => context.Report.Splits[$"fold-{j}"].Shards), cancellationToken).ConfigureAwait(false);
-            await WriteManifestAsync($"_dataprep/fold-{k}.validation.manifest", prefix, context.Report.Splits[$"fold-{k}"].Shards, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task WriteManifestAsync(string path, string prefix, IEnumerable<ShardRecord> shards, CancellationToken cancellationToken)
-    {
-        // SageMaker ManifestFile: [{"prefix": "…/"}, "relative/key", …]
-        var json = new StringBuilder("[{\"prefix\": ").Append(System.Text.Json.JsonSerializer.Serialize(prefix)).Append('}');
-        foreach (var s in shards) json.Append(",\n ").Append(System.Text.Json.JsonSerializer.Serialize(s.Path));
-        json.Append("]\n");
-        await using var stream = await _store.CreateAsync(path, cancellationToken).ConfigureAwait(false);
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(json.ToString()), cancellationToken).ConfigureAwait(false);
-    }
 
     private static int CompareNumericText(string a, string b)
     {
@@ -371,7 +314,7 @@ public sealed class ShardedSink : IRecordSink
             var report = new SplitReport();
             var store = _sink._store;
             var ct = _cancellationToken;
-            Stream? lineageStream = _sink._lineage ? await store.CreateAsync($"_dataprep/lineage/{_name}.csv", ct).ConfigureAwait(false) : null;
+            Stream? lineageStream = _sink._lineage ? await store.CreateAsync(RunLayout.LineagePath(_name), ct).ConfigureAwait(false) : null;
             // Lineage lines are completed (shard and record numbers put in) on the formatting threads, chunk by
             // chunk, and written in order by their own task, so this loop only finds the shard cuts.
             var lineage = lineageStream is null ? null : new LineageWriter(lineageStream, _sink._formatters, ct);
@@ -424,7 +367,7 @@ public sealed class ShardedSink : IRecordSink
                             shardRows = 0;
                             shardBytes = 0;
                             (cuts ??= []).Add(k);
-                            path = $"{_name}/part-{shard:D5}.{_sink._format.Extension}{(_sink._gzip ? ".gz" : "")}";
+                            path = RunLayout.ShardPath(_name, shard, _sink._format.Extension, _sink._gzip);
                             hashing = new Sha256WriteStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
                             file = _sink._gzip ? new BlockStream(new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true)) : new NonClosingStream(hashing);
                             if (_sink._header is { Length: > 0 } fileHeader) await file.WriteAsync(fileHeader, ct).ConfigureAwait(false);
@@ -443,7 +386,7 @@ public sealed class ShardedSink : IRecordSink
                     if (!header) await lineage.AddAsync(Task.FromResult(new LineageBuffer(64).Append("row_id,source,source_row,shard,record,content_hash\n"))).ConfigureAwait(false);
                     await lineage.CompleteAsync().ConfigureAwait(false);
                     await lineageStream!.DisposeAsync().ConfigureAwait(false);
-                    report.Lineage = $"_dataprep/lineage/{_name}.csv";
+                    report.Lineage = RunLayout.LineagePath(_name);
                 }
                 return report;
             }

@@ -38,29 +38,6 @@ public enum Assignment
     Stable,
 }
 
-/// <summary>The output file format.</summary>
-public enum OutputFormat
-{
-    /// <summary>Label-first headerless CSV (text/csv).</summary>
-    Csv,
-    /// <summary>SageMaker RecordIO-protobuf (application/x-recordio-protobuf).</summary>
-    RecordIOProtobuf,
-    /// <summary>LibSVM / SVMlight text (text/libsvm).</summary>
-    LibSvm,
-    /// <summary>SageMaker DeepAR JSON Lines: one record per series (needs a time split and --series).</summary>
-    DeepAr,
-    /// <summary>Every column as it is, CSV with a header (input lists stay lists).</summary>
-    CsvWithHeader,
-    /// <summary>Every column as it is, JSON Lines (input lists stay lists).</summary>
-    JsonLines,
-    /// <summary>Image files per split plus im2rec <c>.lst</c> files (application/x-image; DataPrep.Images).</summary>
-    Images,
-    /// <summary>MXNet image RecordIO, one <c>.rec</c> per split plus <c>.idx</c> (application/x-recordio; DataPrep.Images).</summary>
-    RecordIOImage,
-    /// <summary>Images plus a JSON Lines augmented manifest (<c>source-ref</c> + label) per split (DataPrep.Images).</summary>
-    AugmentedManifest,
-}
-
 /// <summary>What to do with a missing value in a used column.</summary>
 public enum MissingPolicy
 {
@@ -189,8 +166,18 @@ public sealed record ConvertOptions
     /// <summary>How splits are cut into files.</summary>
     public ShardOptions Shards { get; init; } = new();
 
-    /// <summary>The output format (default label-first CSV).</summary>
-    public OutputFormat Format { get; init; } = OutputFormat.Csv;
+    /// <summary>
+    /// The output format's name, as registered on the run's <see cref="Formats.FormatRegistry"/> (default <c>csv</c>,
+    /// label-first CSV); any of its aliases works too.
+    /// </summary>
+    public string Format { get; init; } = Formats.CsvFormatDefinition.FormatName;
+
+    /// <summary>
+    /// What the output format asks of the pipeline; set from the format's definition when the registry resolves the
+    /// options (<see cref="DataPrepRegistry.Resolve"/>), label-first CSV's until then.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Formats.FormatTraits FormatTraits { get; init; } = Formats.FormatTraits.Default;
 
     /// <summary>DeepAR: the column naming each time series (product, store, sensor).</summary>
     public string? SeriesColumn { get; init; }
@@ -228,13 +215,13 @@ public sealed record ConvertOptions
     /// <summary>Image formats: labels, augmentation, encoding, limits.</summary>
     public ImageOptions Images { get; init; } = new();
 
-    /// <summary>Whether the output is an image format (handled by DataPrep.Images).</summary>
+    /// <summary>Whether the input is an image folder or list (the format reads images; DataPrep.Images).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsImageFormat => Format is OutputFormat.Images or OutputFormat.RecordIOImage or OutputFormat.AugmentedManifest;
+    public bool IsImageFormat => FormatTraits.ReadsImages;
 
     /// <summary>Whether the output keeps every column as it is (no label, no encoding, no missing-value policy).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool KeepsColumns => Format is OutputFormat.CsvWithHeader or OutputFormat.JsonLines;
+    public bool KeepsColumns => FormatTraits.KeepsColumns;
 
     /// <summary>The fractions in split order.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -245,8 +232,9 @@ public sealed record ConvertOptions
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>
+    /// <param name="more">Problems found elsewhere (the output format's own checks), reported together with these.</param>
     /// <exception cref="PipelineValidationException">Any option is invalid.</exception>
-    public void Validate()
+    public void Validate(IEnumerable<string>? more = null)
     {
         var problems = new List<string>();
         if (Inputs.Count == 0) problems.Add("No input given: name at least one CSV, JSON Lines or Parquet file, folder or pattern.");
@@ -271,13 +259,7 @@ public sealed record ConvertOptions
         if (Memory.Budget is <= 0) problems.Add($"--memory {Memory.Budget} is not positive; expected a size such as 512MB.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
-        if (Format == OutputFormat.DeepAr)
-        {
-            if (SplitBy != SplitMethod.Time) problems.Add("--format deepar needs a time split: --split time --time COLUMN (the training channel is each series cut before the test window).");
-            if (string.IsNullOrEmpty(SeriesColumn)) problems.Add("--format deepar needs the series column: --series COLUMN (e.g. product).");
-            if (NoLabel) problems.Add("--format deepar needs the target as --label.");
-            if (Folds > 0) problems.Add("--format deepar does not combine with --folds.");
-        }
+        if (Gzip && !FormatTraits.AllowsGzip) problems.Add($"--compress gzip does not apply to --format {Format}.");
         if (Instances < 0) problems.Add($"--instances {Instances}: expected a positive instance count.");
         S3.Validate(problems);
         if (S3.Resume && !Output.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)) problems.Add($"--resume continues an unfinished upload to s3://; --out {Output} is local (a failed local run leaves nothing to resume: run it again).");
@@ -294,6 +276,7 @@ public sealed record ConvertOptions
         {
             if (Cutoffs[i] <= Cutoffs[i - 1]) problems.Add($"--cutoffs must ascend, but {Cutoffs[i]:O} does not come after {Cutoffs[i - 1]:O}.");
         }
+        if (more is not null) problems.AddRange(more);
         if (problems.Count > 0) throw new PipelineValidationException(problems);
     }
 }

@@ -16,23 +16,17 @@ namespace DataPrep.Pipeline;
 /// </summary>
 public static class ConvertRunner
 {
-    private static readonly Dictionary<OutputFormat, Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>>> s_formatRunners = [];
-
-    /// <summary>
-    /// Lets a plug-in (e.g. DataPrep.Images) run a whole conversion for an output format the core does not
-    /// write itself, so the core never references its libraries.
-    /// </summary>
-    public static void RegisterFormat(OutputFormat format, Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>> run)
-    {
-        lock (s_formatRunners) s_formatRunners[format] = run;
-    }
-
     /// <summary>Runs a conversion.</summary>
+    /// <param name="options">What to convert and how.</param>
+    /// <param name="registry">Sources, formats and stores (the built-ins by default).</param>
+    /// <param name="progress">Progress.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
     /// <exception cref="PipelineValidationException">Options that do not fit the data.</exception>
     /// <exception cref="DataFormatException">Bad input (file, line, column, found, expected).</exception>
     /// <exception cref="OutputException">The output folder holds a run and overwriting was not asked for.</exception>
-    public static async Task<RunReport> RunAsync(ConvertOptions options, SourceRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<RunReport> RunAsync(ConvertOptions options, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        registry ??= new DataPrepRegistry();
         EncodingRecord? fitted = null;
         if (options.Like is { } like)
         {
@@ -53,41 +47,34 @@ public static class ConvertRunner
                 Missing = o.Missing, FillValue = o.FillValue,
             };
         }
-        options.Validate();
+        var (resolved, format) = registry.Resolve(options);
+        options = resolved;
         if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
-        InputFiles.Settings = options.S3;
-        if (options.IsImageFormat)
+        var files = registry.Stores.Inputs(options.S3);
+        if (format is IConvertsWholeRun whole)
         {
-            Func<ConvertOptions, IProgress<RunProgress>?, CancellationToken, Task<RunReport>>? images;
-            lock (s_formatRunners) s_formatRunners.TryGetValue(options.Format, out images);
-            if (images is null) throw new PipelineValidationException($"--format {options.Format}: the image formats live in DataPrep.Images; reference it and call DataPrep.Images.ImageSupport.Register().");
-            return await images(options, progress, cancellationToken).ConfigureAwait(false);
-        }
-        if (options.Format == OutputFormat.DeepAr && options.Features.Count == 0)
-        {
-            // The series and time columns identify each point; they are not features of it.
-            options = options with { Drop = [.. options.Drop, .. new[] { options.SeriesColumn!, options.TimeColumn! }.Except(options.Drop)] };
+            return await whole.RunAsync(options, registry, progress, cancellationToken).ConfigureAwait(false);
         }
         var clock = Stopwatch.StartNew();
-        var context = new RunContext(progress);
+        var context = new RunContext(progress, registry.Diagnostics, files);
         RunTrace.Line("open start");
-        registry ??= new SourceRegistry();
-        var (schema, sources) = await OpenSourcesAsync(options, registry, context, cancellationToken).ConfigureAwait(false);
+        var (schema, sources) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         RunTrace.Line("open end");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
         SpillFolder.CheckSpace(options, context.Inputs);
 
+        var traits = format.Traits;
         var split = new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-            options.Format == OutputFormat.DeepAr ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
+            traits.NeedsSeries ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
         bool warmingUp = false;
-        if (TimeSplitPlan.Applies(options, split.Assigner) && sources.All(s => s.ReadsColumnsSeparately) && options.TimeColumn is { } timeColumn)
+        if (registry.StreamTimeSplits && TimeSplitPlan.Applies(options, split.Assigner, traits) && sources.All(s => s.ReadsColumnsSeparately) && options.TimeColumn is { } timeColumn)
         {
             // Columnar input: read the time column alone first; in time order, the split then streams. A streamed
             // split keeps both cores busy to the end, so the JSON warm-up (see RunStagesAsync) starts now.
             warmingUp = true;
             _ = JsonWarmUp.Start(options, "convert");
-            var timeOnly = options.Source with { Threads = options.Threads, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
-            var plan = await TimeSplitPlan.TryCreateAsync((TimeSplitAssigner)split.Assigner, context.Inputs.Select(p => registry.Create(p, timeOnly)).ToList(), context, cancellationToken).ConfigureAwait(false);
+            var timeOnly = options.Source with { Threads = options.Threads, Files = files, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
+            var plan = await TimeSplitPlan.TryCreateAsync((TimeSplitAssigner)split.Assigner, context.Inputs.Select(p => registry.Sources.Create(p, timeOnly)).ToList(), context, cancellationToken).ConfigureAwait(false);
             plan?.CopyReportTo(context.Report);
             split.Plan = plan;
             if (plan is not null)
@@ -96,9 +83,10 @@ public static class ConvertRunner
                 var rest = options.Source with
                 {
                     Threads = options.Threads,
+                    Files = files,
                     OnlyColumns = schema.Fields.Select(f => f.Name).Where(n => n != timeColumn).ToHashSet(StringComparer.Ordinal),
                 };
-                if (await plan.WithTimeFilledInAsync(schema, timeColumn, context.Inputs.Select(p => registry.Create(p, rest)).ToList(), cancellationToken).ConfigureAwait(false) is { } filled)
+                if (await plan.WithTimeFilledInAsync(schema, timeColumn, context.Inputs.Select(p => registry.Sources.Create(p, rest)).ToList(), cancellationToken).ConfigureAwait(false) is { } filled)
                 {
                     sources = filled;
                 }
@@ -109,13 +97,19 @@ public static class ConvertRunner
         IPipelineStage[] stages = options.KeepsColumns
             ? [split, new SelectColumnsStage(options)]
             : [new MissingValuesStage(options), split, fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted)];
-        await RunStagesAsync(options, schema, sources, stages, context, "convert", cancellationToken, warmingUp).ConfigureAwait(false);
-        foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
-        {
-            if (context.Report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
-        }
+        await RunStagesAsync(options, format, registry, schema, sources, stages, context, "convert", cancellationToken, warmingUp).ConfigureAwait(false);
+        SetTargetFractions(context.Report, options);
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;
+    }
+
+    /// <summary>Records the fraction each split was asked for, next to what it got.</summary>
+    public static void SetTargetFractions(RunReport report, ConvertOptions options)
+    {
+        foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
+        {
+            if (report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
+        }
     }
 
     /// <summary>
@@ -127,12 +121,13 @@ public static class ConvertRunner
     /// <param name="output">The output folder.</param>
     /// <param name="withLabel">Write the label first (it must be present); default: features only.</param>
     /// <param name="overwrite">Replace an earlier output.</param>
-    /// <param name="registry">Source formats.</param>
+    /// <param name="registry">Sources, formats and stores (the built-ins by default).</param>
     /// <param name="progress">Progress.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
-        SourceRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+        DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        registry ??= new DataPrepRegistry();
         var clock = Stopwatch.StartNew();
         var record = RunRecord.Load(runRecordPath);
         var earlier = record.Options!;
@@ -151,13 +146,14 @@ public static class ConvertRunner
             Missing = earlier.Missing == MissingPolicy.Fill ? MissingPolicy.Fill : earlier.Missing,
         };
         if (withLabel && encoding.Label is null) throw new PipelineValidationException($"--with-label: the run {runRecordPath} was unsupervised (no label).");
-        options.Validate();
-        var context = new RunContext(progress);
-        var (schema, sources) = await OpenSourcesAsync(options, registry ?? new SourceRegistry(), context, cancellationToken).ConfigureAwait(false);
+        var (resolved, format) = registry.Resolve(options);
+        options = resolved;
+        var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(options.S3));
+        var (schema, sources) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
         IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
-        await RunStagesAsync(options, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
+        await RunStagesAsync(options, format, registry, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;
     }
@@ -178,30 +174,22 @@ public static class ConvertRunner
         if (problems.Count > 0) throw new PipelineValidationException(problems);
     }
 
-    private static async Task RunStagesAsync(ConvertOptions options, Schema schema, IReadOnlyList<IRecordSource> sources, IPipelineStage[] stages,
-        RunContext context, string command, CancellationToken cancellationToken, bool warmingUp = false)
+    private static async Task RunStagesAsync(ConvertOptions options, OutputFormatDefinition format, DataPrepRegistry registry, Schema schema, IReadOnlyList<IRecordSource> sources,
+        IPipelineStage[] stages, RunContext context, string command, CancellationToken cancellationToken, bool warmingUp = false)
     {
         var bound = schema;
         foreach (var stage in stages) bound = stage.Bind(bound);
         bool hasLabel = !options.NoLabel && !options.KeepsColumns;
-        Func<RunContext, byte[]> runRecord = ctx => RunRecord.From(options, ctx, command).ToJson();
-        var store = OutputStores.Create(options);
-        IRecordSink sink;
-        if (options.Format == OutputFormat.DeepAr)
-        {
-            sink = new DeepArSink(store, options.DeepArCat, runRecord);
-        }
-        else
-        {
-            var format = CreateFormat(options, hasLabel);
-            format.Validate(bound, hasLabel);
-            sink = new ShardedSink(format, store, options, hasLabel, runRecord);
-        }
+        var store = registry.Stores.CreateOutput(options);
+        var layout = new RunLayout(store, ctx => RunRecord.From(options, ctx, command).ToJson());
+        context.Report.Channel = format.Channel(options);
+        var sink = format.CreateSink(new FormatSinkContext(options, store, hasLabel, layout));
         await using var disposeSink = sink;
+        // The sink checks the schema before the store touches the output, so a refused format leaves nothing behind.
+        await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
         await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
         try
         {
-            await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
             var trace = RunTrace.On ? new StageTimer() : null;
             RunTrace.Line("stages start");
             // The JSON warm-up runs once the input is read: while parsing, both cores are busy; the split that follows
@@ -266,24 +254,14 @@ public static class ConvertRunner
         _ => new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify),
     };
 
-    /// <summary>The record format of the options.</summary>
-    public static IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => options.Format switch
-    {
-        OutputFormat.CsvWithHeader => new HeaderCsvFormat(),
-        OutputFormat.JsonLines => new JsonLinesFormat(),
-        OutputFormat.RecordIOProtobuf => new RecordIO.RecordIOProtobufFormat(hasLabel, options.RecordIO),
-        OutputFormat.LibSvm => new LibSvmFormat(hasLabel),
-        _ => new LabelFirstCsvFormat(hasLabel),
-    };
-
     /// <summary>Expands inputs, opens every source and checks they share one schema.</summary>
     internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)
     {
-        var clean = InputFiles.Expand(options.Inputs);
-        var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. InputFiles.Expand(options.NoisyInputs)];
+        var clean = context.Files.Expand(options.Inputs);
+        var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. context.Files.Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
         var needed = ColumnPruning.Needed(options);
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.Format == OutputFormat.Csv };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, Files = context.Files };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();
@@ -297,7 +275,7 @@ public static class ConvertRunner
             }
         }
         context.Inputs.AddRange(paths);
-        context.Fingerprints = Task.Run(() => paths.Select(InputFingerprint.Of).ToList(), cancellationToken);
+        context.Fingerprints = Task.Run(() => paths.Select(p => InputFingerprint.Of(p, context.Files)).ToList(), cancellationToken);
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
         var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened);

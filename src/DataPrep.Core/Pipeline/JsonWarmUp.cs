@@ -33,7 +33,7 @@ internal static class JsonWarmUp
             _ = RunRecord.From(options with { Output = "warm-up" }, context, command).ToJson();
             var channels = ChannelsFile.Build(context.Report, "file:///warm-up/");
             _ = ChannelsFile.Json(channels);
-            _ = ChannelsFile.Manifest("file:///warm-up/", context.Report.Splits["train"].Shards);
+            _ = RunLayout.Manifest("file:///warm-up/", context.Report.Splits["train"].Shards.Select(s => s.Path));
         }
         catch (Exception)
         {

@@ -59,7 +59,7 @@ public sealed class RunRecord
             ContentType = context.Report.ContentType,
             Encoding = context.Report.Encoding,
             Splits = context.Report.Splits,
-            Inputs = context.Fingerprints?.GetAwaiter().GetResult() ?? context.Inputs.Select(InputFingerprint.Of).ToList(),
+            Inputs = context.Fingerprints?.GetAwaiter().GetResult() ?? context.Inputs.Select(p => InputFingerprint.Of(p, context.Files)).ToList(),
         };
         r.Summary.RowsRead = context.Report.RowsRead;
         r.Summary.Dropped = context.Report.Dropped;
@@ -129,10 +129,10 @@ public sealed record ToolInfo(string Name, string Version)
 /// <param name="XxHash3">XxHash3-64 of the whole file, hex.</param>
 public sealed record InputFingerprint(string Path, long Bytes, DateTime ModifiedUtc, string XxHash3)
 {
-    /// <summary>Fingerprints a local file.</summary>
-    public static InputFingerprint Of(string path)
+    /// <summary>Fingerprints an input: a local file, or a remote object through <paramref name="files"/> (local only by default).</summary>
+    public static InputFingerprint Of(string path, Sources.InputFiles? files = null)
     {
-        if (Sources.InputFiles.FileSystemOf(path) is { } remote) return remote.Fingerprint(path);
+        if ((files ?? Sources.InputFiles.Local).FileSystemOf(path) is { } remote) return remote.Fingerprint(path);
         var info = new FileInfo(path);
         if (!info.Exists) return new InputFingerprint(path, 0, default, "");
         var hash = new XxHash3();

@@ -50,7 +50,21 @@ public readonly record struct RunProgress(string Stage, long Rows, long? TotalRo
 public sealed class RunContext
 {
     /// <summary>Creates a context.</summary>
-    public RunContext(IProgress<RunProgress>? progress = null) => Progress = progress;
+    /// <param name="progress">Where progress goes (may be null).</param>
+    /// <param name="diagnostics">Counts which internal paths runs took (shared by the runs of one <see cref="DataPrepRegistry"/>); a new one by default.</param>
+    /// <param name="files">How the run opens its inputs (local only by default).</param>
+    public RunContext(IProgress<RunProgress>? progress = null, RunDiagnostics? diagnostics = null, Sources.InputFiles? files = null)
+    {
+        Progress = progress;
+        Diagnostics = diagnostics ?? new RunDiagnostics();
+        Files = files ?? Sources.InputFiles.Local;
+    }
+
+    /// <summary>Counts which internal paths the run took (spill, streamed time split).</summary>
+    public RunDiagnostics Diagnostics { get; }
+
+    /// <summary>How the run opens its inputs: local paths, and URIs with the run's own connection settings.</summary>
+    public Sources.InputFiles Files { get; }
 
     /// <summary>Where progress goes (may be null).</summary>
     public IProgress<RunProgress>? Progress { get; }
@@ -75,4 +89,24 @@ public sealed class RunContext
 
     /// <summary>Reports progress if anyone listens.</summary>
     public void OnProgress(string stage, long rows, long? total = null) => Progress?.Report(new RunProgress(stage, rows, total));
+}
+
+/// <summary>
+/// Counts which internal paths runs took, so tests can be sure the path they mean to cover ran (a spill under
+/// <c>--memory</c>, a streamed time split) without reaching into static state. Thread-safe.
+/// </summary>
+public sealed class RunDiagnostics
+{
+    private int _spills;
+    private int _streamedTimeSplits;
+
+    /// <summary>Split stages that spilled to temp files.</summary>
+    public int Spills => Volatile.Read(ref _spills);
+
+    /// <summary>Time splits that streamed from a plan (instead of collecting the rows).</summary>
+    public int StreamedTimeSplits => Volatile.Read(ref _streamedTimeSplits);
+
+    internal void CountSpill() => Interlocked.Increment(ref _spills);
+
+    internal void CountStreamedTimeSplit() => Interlocked.Increment(ref _streamedTimeSplits);
 }

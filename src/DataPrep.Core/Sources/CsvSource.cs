@@ -30,7 +30,7 @@ public sealed class CsvSource : IRecordSource
 
     private CsvReader CreateReader()
     {
-        var stream = InputFiles.Open(_path);
+        var stream = _options.Files.Open(_path);
         Encoding? encoding = null;
         if (_options.Encoding is { } name)
         {

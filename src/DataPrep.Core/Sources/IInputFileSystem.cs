@@ -4,7 +4,7 @@ namespace DataPrep.Sources;
 
 /// <summary>
 /// A remote file system for inputs named by URI (<c>s3://bucket/key</c>), registered by a plug-in with
-/// <see cref="InputFiles.Register"/> so the core never references a cloud SDK.
+/// <see cref="Output.StoreRegistry.AddInput"/> so the core never references a cloud SDK.
 /// </summary>
 public interface IInputFileSystem
 {

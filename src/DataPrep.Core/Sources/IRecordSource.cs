@@ -84,6 +84,10 @@ public sealed record SourceOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlySet<string>? OnlyColumns { get; init; }
 
+    /// <summary>How inputs are opened: local paths, and URIs through the run's remote file systems and settings.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public InputFiles Files { get; init; } = InputFiles.Local;
+
     /// <summary>The effective thread count.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;

@@ -3,37 +3,41 @@ using DataPrep.Pipeline;
 
 namespace DataPrep.Sources;
 
-/// <summary>Expands input globs and opens input files, decompressing gzip transparently.</summary>
-public static class InputFiles
+/// <summary>
+/// Expands input globs and opens input files of one run, decompressing gzip transparently. Local paths are
+/// read directly; URIs (<c>s3://…</c>) through the remote file systems registered on the run's
+/// <see cref="Output.StoreRegistry"/>, with the run's own connection settings, so two runs in one process never
+/// see each other's settings.
+/// </summary>
+public sealed class InputFiles
 {
-    private static readonly Dictionary<string, Func<S3Options, IInputFileSystem>> s_fileSystems = new(StringComparer.OrdinalIgnoreCase);
-    private static readonly AsyncLocal<S3Options?> s_settings = new();
+    private readonly IReadOnlyDictionary<string, Func<S3Options, IInputFileSystem>> _schemes;
 
-    /// <summary>Registers a remote file system for inputs starting with <c>scheme://</c>; created when first used.</summary>
-    public static void Register(string scheme, Func<S3Options, IInputFileSystem> factory)
+    /// <summary>Local files only: a URI input is refused with a message that names the missing plug-in.</summary>
+    public static InputFiles Local { get; } = new(new Dictionary<string, Func<S3Options, IInputFileSystem>>(), new S3Options());
+
+    /// <summary>Creates the inputs of a run.</summary>
+    /// <param name="schemes">Remote file systems by URI scheme (a snapshot: later registrations do not change it).</param>
+    /// <param name="settings">The connection settings the remote file systems use.</param>
+    public InputFiles(IReadOnlyDictionary<string, Func<S3Options, IInputFileSystem>> schemes, S3Options settings)
     {
-        lock (s_fileSystems) s_fileSystems[scheme] = factory;
+        _schemes = new Dictionary<string, Func<S3Options, IInputFileSystem>>(schemes, StringComparer.OrdinalIgnoreCase);
+        Settings = settings;
     }
 
-    /// <summary>The connection settings remote inputs use in this run (flows with the async context; set by the runner).</summary>
-    public static S3Options Settings
-    {
-        get => s_settings.Value ?? new S3Options();
-        set => s_settings.Value = value;
-    }
+    /// <summary>The connection settings remote inputs use.</summary>
+    public S3Options Settings { get; }
 
     /// <summary>The remote file system for a URI input, or null for a local path.</summary>
     /// <exception cref="PipelineValidationException">A URI whose scheme nothing has registered.</exception>
-    public static IInputFileSystem? FileSystemOf(string path)
+    public IInputFileSystem? FileSystemOf(string path)
     {
         int sep = path.IndexOf("://", StringComparison.Ordinal);
         if (sep <= 1) return null;
         var scheme = path[..sep];
-        Func<S3Options, IInputFileSystem>? factory;
-        lock (s_fileSystems) s_fileSystems.TryGetValue(scheme, out factory);
-        return factory is null
-            ? throw new PipelineValidationException($"The input '{path}' uses '{scheme}://', which no loaded plug-in reads; expected a local file, folder or pattern{(scheme.Equals("s3", StringComparison.OrdinalIgnoreCase) ? ", or s3://bucket/key with DataPrep.S3 referenced (call S3Support.Register())" : "")}.")
-            : factory(Settings);
+        return _schemes.TryGetValue(scheme, out var factory)
+            ? factory(Settings)
+            : throw new PipelineValidationException($"The input '{path}' uses '{scheme}://', which no loaded plug-in reads; expected a local file, folder or pattern{(scheme.Equals("s3", StringComparison.OrdinalIgnoreCase) ? ", or s3://bucket/key with DataPrep.S3 added to the registry (registry.AddS3())" : "")}.");
     }
 
     /// <summary>
@@ -41,7 +45,7 @@ public static class InputFiles
     /// pattern with * or ? in its last segment becomes the matching files (sorted, ordinal).
     /// </summary>
     /// <exception cref="PipelineValidationException">An argument matches nothing.</exception>
-    public static IReadOnlyList<string> Expand(IEnumerable<string> inputs)
+    public IReadOnlyList<string> Expand(IEnumerable<string> inputs)
     {
         var result = new List<string>();
         var problems = new List<string>();
@@ -90,7 +94,7 @@ public static class InputFiles
 
     /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed.</summary>
     /// <exception cref="DataFormatException">The file cannot be opened.</exception>
-    public static Stream Open(string path)
+    public Stream Open(string path)
     {
         if (path.Contains("://", StringComparison.Ordinal))
         {

@@ -156,7 +156,7 @@ public sealed class JsonLinesSource : IRecordSource
     private Utf8LineReader OpenLines()
     {
         var encoding = ResolveEncoding();
-        Stream stream = InputFiles.Open(_path);
+        Stream stream = _options.Files.Open(_path);
         try
         {
             if (encoding is null)
@@ -166,7 +166,7 @@ public sealed class JsonLinesSource : IRecordSource
                 encoding = DetectUnicodeBom(head[..n]);
                 if (encoding is null) return new Utf8LineReader(stream, head[..n]);
                 stream.Dispose();
-                stream = InputFiles.Open(_path);
+                stream = _options.Files.Open(_path);
             }
             if (encoding.CodePage != TextEncoding.UTF8.CodePage)
             {

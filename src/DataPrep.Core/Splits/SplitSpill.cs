@@ -29,13 +29,8 @@ internal sealed class SplitSpill : IDisposable
     // Rows whose id does not encode (source, row) — ids from a key column — keep their origin explicitly.
     private readonly List<(int Start, int[] Sources, long[] Rows)> _origins = [];
 
-    private static int s_runs;
-
     /// <summary>Bounds the heap while this spill runs.</summary>
     public MemoryGovernor Governor { get; }
-
-    /// <summary>How many runs in this process spilled (for tests that must know the spill path ran).</summary>
-    internal static int Runs => Volatile.Read(ref s_runs);
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget)
     {
@@ -48,7 +43,6 @@ internal sealed class SplitSpill : IDisposable
         Governor = new MemoryGovernor(budget);
         foreach (int k in _keys) _keyColumns[k] = [];
         _writer = new BatchSpillWriter(folder.NewFile("input.spill"));
-        Interlocked.Increment(ref s_runs);
     }
 
     public void Add(RecordBatch batch)
@@ -131,7 +125,7 @@ internal sealed class SplitSpill : IDisposable
         var first = new int[channels.Count + 1];
         for (int c = 0; c < channels.Count; c++) first[c + 1] = first[c] + (int)((sizes[c] + (long)rowsPerBucket - 1) / rowsPerBucket);
         var buckets = new BatchSpillWriter?[first[^1]];
-        if (Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1")
+        if (RunTrace.On)
         {
             Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB; {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
         }
@@ -245,12 +239,10 @@ internal sealed class SplitSpill : IDisposable
 
     public void Dispose() => _writer.Dispose();
 
-    private static readonly bool s_trace = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1";
-
     /// <summary>DATAPREP_TRACE=1: managed heap and the process's peak RSS (VmHWM) at a phase boundary.</summary>
     private static void TraceMemory(string phase)
     {
-        if (!s_trace) return;
+        if (!RunTrace.On) return;
         string hwm = "?";
         try { hwm = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?"; }
         catch (IOException) { }

@@ -223,6 +223,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();
                     Spilled = true;
+                    context.Diagnostics.CountSpill();
                 }
             }
             if (schema is null) yield break;
@@ -307,7 +308,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// </summary>
     private async IAsyncEnumerable<RecordBatch> Stream(IAsyncEnumerable<RecordBatch> input, TimeSplitPlan plan, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (TimeSplitPlan.StreamedRuns.Value is { } streamedRuns) Interlocked.Increment(ref streamedRuns.Value);
+        context.Diagnostics.CountStreamedTimeSplit();
         var tags = plan.Tags;
         context.ExpectedRows = plan.ExpectedRows;
         context.OnProgress("split", 0, tags.Length);

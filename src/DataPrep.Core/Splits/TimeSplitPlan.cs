@@ -68,23 +68,16 @@ internal sealed class TimeSplitPlan
     /// <summary>Rows that reach the sink.</summary>
     public long ExpectedRows => Tags.Length - System.Runtime.InteropServices.MemoryMarshal.Cast<SplitTag, byte>(Tags).Count((byte)SplitTag.None);
 
-    /// <summary>For tests: while true in an async flow, runs in it never plan (they take the ordinary path).</summary>
-    internal static readonly AsyncLocal<bool> Disabled = new();
-
-    /// <summary>For tests: when set in an async flow, counts the runs in it that streamed a planned split.</summary>
-    internal static readonly AsyncLocal<System.Runtime.CompilerServices.StrongBox<int>?> StreamedRuns = new();
-
     /// <summary>
     /// Whether the options allow a streamed time split: a time split in time order (no shuffle, no k-fold),
     /// and no row dropped before the split (missing values are errors, or there is no missing-value stage).
     /// </summary>
-    public static bool Applies(ConvertOptions options, ISplitAssigner assigner)
-        => !Disabled.Value
-           && assigner is TimeSplitAssigner
+    public static bool Applies(ConvertOptions options, ISplitAssigner assigner, Formats.FormatTraits format)
+        => assigner is TimeSplitAssigner
            && !options.EffectiveShuffle
            && options.Folds == 0
-           && options.Format != OutputFormat.DeepAr
-           && (options.KeepsColumns || options.Missing == MissingPolicy.Error);
+           && !format.NeedsSeries
+           && (format.KeepsColumns || options.Missing == MissingPolicy.Error);
 
     /// <summary>
     /// Reads the time column of <paramref name="timeOnly"/> (one source per input, each reading only that

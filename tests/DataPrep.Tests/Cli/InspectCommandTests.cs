@@ -15,7 +15,7 @@ public class InspectCommandTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var root = new RootCommand("test") { InspectCommand.Build(stdout, stderr) };
+        var root = new RootCommand("test") { InspectCommand.Build(stdout, stderr, DataPrepCli.CreateRegistry()) };
         int code = root.Parse(["inspect", .. args]).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }).GetAwaiter().GetResult();
         return new CliRunner.Result(code, stdout.ToString(), stderr.ToString());
     }

@@ -99,7 +99,7 @@ public class FluentSplitFormatTests
     {
         var o = DataPrepPipeline.Read("a.csv").Label("y")
             .SplitByGroup("speaker", 0.7, 0.2, 0.1, stratifyBy: "y").StableAssignment().Like("old/_dataprep/run.json")
-            .WriteTo("s3://bucket/prefix", OutputFormat.RecordIOProtobuf, overwrite: true, gzip: true, shards: new ShardOptions(Count: 4)).Options;
+            .WriteTo("s3://bucket/prefix", "recordio-protobuf", overwrite: true, gzip: true, shards: new ShardOptions(Count: 4)).Options;
         Assert.Equal(SplitMethod.Group, o.SplitBy);
         Assert.Equal("speaker", o.GroupColumn);
         Assert.Equal((0.7, 0.2, 0.1), (o.Train, o.Validation, o.Test));
@@ -107,7 +107,7 @@ public class FluentSplitFormatTests
         Assert.Equal(Assignment.Stable, o.Assignment);
         Assert.Equal("old/_dataprep/run.json", o.Like);
         Assert.Equal("s3://bucket/prefix", o.Output);
-        Assert.Equal(OutputFormat.RecordIOProtobuf, o.Format);
+        Assert.Equal("recordio-protobuf", o.Format);
         Assert.True(o.Overwrite && o.Gzip);
         Assert.Equal(4, o.Shards.Count);
 
@@ -130,9 +130,9 @@ public class FluentSplitFormatTests
     [Fact]
     public void The_last_write_decides_the_format()
     {
-        Assert.Equal(OutputFormat.Csv, DataPrepPipeline.Read("a.csv").WriteRecordIO("o").WriteCsv("o").Options.Format);
-        Assert.Equal(OutputFormat.RecordIOProtobuf, DataPrepPipeline.Read("a.csv").WriteCsv("o").WriteRecordIO("o").Options.Format);
-        Assert.Equal(OutputFormat.JsonLines, DataPrepPipeline.Read("a.csv").WriteJsonLines("o").Options.Format);
+        Assert.Equal("csv", DataPrepPipeline.Read("a.csv").WriteRecordIO("o").WriteCsv("o").Options.Format);
+        Assert.Equal("recordio-protobuf", DataPrepPipeline.Read("a.csv").WriteCsv("o").WriteRecordIO("o").Options.Format);
+        Assert.Equal("jsonl", DataPrepPipeline.Read("a.csv").WriteJsonLines("o").Options.Format);
     }
 
     [Fact]

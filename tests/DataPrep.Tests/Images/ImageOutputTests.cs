@@ -197,7 +197,7 @@ public class ImageOutputTests
         var input = ImageInputs.FromEntries("list.csv", entries);
         var options = new ConvertOptions
         {
-            Inputs = ["list.csv"], Output = "unused", Format = OutputFormat.RecordIOImage, SplitBy = SplitMethod.Group, GroupColumn = "group",
+            Inputs = ["list.csv"], Output = "unused", Format = RecordIOImageFormatDefinition.FormatName, SplitBy = SplitMethod.Group, GroupColumn = "group",
             Images = new ImageOptions { Rotations = [90, 270], AugmentFraction = half ? 0.5 : 1 },
         };
         var units = ImageConvertRunner.PlanAsync(options, input, new RunContext()).GetAwaiter().GetResult();

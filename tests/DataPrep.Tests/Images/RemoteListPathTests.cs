@@ -18,9 +18,30 @@ public sealed class RemoteListPathTests
         var rel = Path.GetRelativePath(root, Path.GetFullPath(Path.Combine(root, path))).Replace('\\', '/');
         // Locally, leaving the folder is refused and the folder itself is not an image (a missing-file error).
         string? expected = rel == "." || rel == ".." || rel.StartsWith("../", StringComparison.Ordinal) ? null : rel;
+        // The bucket plays "/data", but a bucket has nothing above it: a path that climbs past it and comes back
+        // (../../data/lists/a) leaves the bucket remotely, while locally "/.." is "/" and the climb goes unnoticed.
+        if (ClimbsAbove(["lists"], path)) expected = null;
         var remote = ImageInputs.ResolveRemote("s3://data/lists/", path); // the bucket plays the local "/data"
         return (remote == expected).Label($"{path}: remote {remote ?? "refused"}, local {expected ?? "refused"}");
     }
+
+    /// <summary>Whether <paramref name="path"/>, walked from <paramref name="start"/> (segments below the root), ever goes above the root.</summary>
+    private static bool ClimbsAbove(List<string> start, string path)
+    {
+        var at = new List<string>(start);
+        foreach (var segment in path.Split('/'))
+        {
+            if (segment is "" or ".") continue;
+            if (segment != "..") { at.Add(segment); continue; }
+            if (at.Count == 0) return true;
+            at.RemoveAt(at.Count - 1);
+        }
+        return false;
+    }
+
+    [Fact]
+    public void A_path_that_climbs_above_the_bucket_is_refused_even_when_it_comes_back()
+        => Assert.Null(ImageInputs.ResolveRemote("s3://data/lists/", "../../data/lists/a"));
 
     [Theory]
     [InlineData("cat/1.png", "cat/1.png")]

@@ -23,7 +23,7 @@ public sealed class ChannelsFileTests
     [Fact]
     public void Manifest_IsSageMakersManifestFileFormat()
     {
-        var json = ChannelsFile.Manifest("s3://b/p", Report().Splits["train"].Shards);
+        var json = RunLayout.Manifest("s3://b/p", Report().Splits["train"].Shards.Select(s => s.Path));
         Assert.Equal("[{\"prefix\": \"s3://b/p/\"},\n \"train/part-00000.csv\",\n \"train/part-00001.csv\"]\n", json);
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(3, doc.RootElement.GetArrayLength());

@@ -63,11 +63,11 @@ public class DeterminismTests
             for (int v = 0; v < Variants.Length; v++)
             {
                 var outDir = tmp.Combine($"out-{v}");
-                int spillsBefore = SplitSpill.Runs;
-                var r = CliRunner.Run(["convert", input, "--out", outDir, "--label", "y", "--format", format, "--temp", spillRoot, "--quiet",
+                var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+                var r = CliRunner.Run(registry, ["convert", input, "--out", outDir, "--label", "y", "--format", format, "--temp", spillRoot, "--quiet",
                     .. job.Split(' '), .. Variants[v]]);
                 Assert.True(r.Code == 0, $"{name}/{format}/variant {v}: {r.Err}");
-                if (Variants[v].Contains("--memory")) Assert.True(SplitSpill.Runs > spillsBefore, $"{name}/{format}/variant {v} was meant to spill");
+                if (Variants[v].Contains("--memory")) Assert.True(registry.Diagnostics.Spills > 0, $"{name}/{format}/variant {v} was meant to spill");
                 Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
                 var files = RunOutputs.FileHashes(outDir);
                 Assert.Contains(files.Keys, k => k.StartsWith("train/", StringComparison.Ordinal));
@@ -88,13 +88,13 @@ public class DeterminismTests
         var input = WriteInput(tmp, badRowAt: 12_500, rows: 13_000);
         var spillRoot = tmp.Combine("spill");
         Directory.CreateDirectory(spillRoot);
-        int spillsBefore = SplitSpill.Runs;
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
         var outDir = tmp.Combine("out");
-        var r = CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--drop", "id,grp,day,cat", "--memory", "16KB", "--batch-rows", "100",
+        var r = CliRunner.Run(registry, "convert", input, "--out", outDir, "--label", "y", "--drop", "id,grp,day,cat", "--memory", "16KB", "--batch-rows", "100",
             "--temp", spillRoot, "--quiet");
         Assert.Equal(3, r.Code);
         Assert.Contains("line 12502", r.Err);
-        Assert.True(SplitSpill.Runs > spillsBefore, "the run spilled before it met the bad row");
+        Assert.True(registry.Diagnostics.Spills > 0, "the run spilled before it met the bad row");
         Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
         Assert.False(Directory.Exists(outDir));
     }

@@ -115,7 +115,8 @@ public class RunRecordJsonTests
             object instance = ctor is null ? Activator.CreateInstance(type)! : ctor.Invoke(ctor.GetParameters().Select(p => Make(p.ParameterType, depth + 1)).ToArray());
             foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
-                if (p.SetMethod is not { IsPublic: true } || p.GetIndexParameters().Length > 0) continue;
+                // Properties the serialiser ignores (run-time services such as SourceOptions.Files) are not part of the bytes.
+                if (p.SetMethod is not { IsPublic: true } || p.GetIndexParameters().Length > 0 || p.IsDefined(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute))) continue;
                 p.SetValue(instance, Make(p.PropertyType, depth + 1));
             }
             return instance;

@@ -4,6 +4,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using DataPrep.Fluent;
 using DataPrep.Images;
+using DataPrep.S3;
 
 namespace DataPrep.Tests.S3;
 
@@ -243,7 +244,7 @@ public sealed class S3ImageTests(MotoServer moto)
         UploadFolder(client, bucket, "in/", listDir);
 
         var report = await ImagePipeline.ReadImages($"s3://{bucket}/in/list.jsonl").Label("labels").Rotate(180)
-            .WithS3(s => s with { EndpointUrl = moto.Endpoint }).WriteAugmentedManifest($"s3://{bucket}/out/").RunAsync();
+            .UseS3(s => s with { EndpointUrl = moto.Endpoint }).WriteAugmentedManifest($"s3://{bucket}/out/").RunAsync();
         Assert.Equal($"s3://{bucket}/out/", report.Output);
         var local = await ImagePipeline.ReadImages(Path.Combine(listDir, "list.jsonl")).Label("labels").Rotate(180)
             .WriteAugmentedManifest(tmp.Combine("local")).RunAsync();

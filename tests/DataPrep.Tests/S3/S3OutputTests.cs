@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Amazon.S3.Model;
 using DataPrep.Fluent;
+using DataPrep.S3;
 
 namespace DataPrep.Tests.S3;
 
@@ -224,7 +225,7 @@ public sealed class S3OutputTests(MotoServer moto)
     {
         var bucket = moto.NewBucket("fluent");
         var report = await DataPrepPipeline.Read(Paths.SampleData("churn.csv")).Label("churn").Drop("customer_id").EncodeText(DataPrep.Pipeline.FeatureEncoding.Ordinal)
-            .WriteTo($"s3://{bucket}/nb/").WithS3(s => s with { EndpointUrl = moto.Endpoint, Concurrency = 2 }).RunAsync();
+            .WriteTo($"s3://{bucket}/nb/").UseS3(s => s with { EndpointUrl = moto.Endpoint, Concurrency = 2 }).RunAsync();
         Assert.Equal($"s3://{bucket}/nb/", report.Output);
         using var client = moto.Client();
         Assert.Contains("nb/_dataprep/run.json", S3Data.Keys(client, bucket, "nb/"));

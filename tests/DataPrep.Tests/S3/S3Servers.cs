@@ -23,7 +23,6 @@ public static class S3Env
         var file = Path.Combine(Path.GetTempPath(), $"dataprep-test-aws-{Environment.ProcessId}.ini");
         File.WriteAllText(file, "[s3rver]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n\n[wrong]\naws_access_key_id = AKIANOTAREALKEY00000\naws_secret_access_key = not-the-secret\n");
         Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", file);
-        DataPrep.S3.S3Support.Register();
         return true;
     });
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using DataPrep.Splits;
 using FsCheck;
@@ -60,14 +59,14 @@ public class StreamedTimeSplitTests
         var ordinary = tmp.Combine("ordinary" + name);
         string[] Args(string outDir) => ["convert", .. inputs, "--out", outDir, "--quiet", .. job.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
 
-        TimeSplitPlan.StreamedRuns.Value = new StrongBox<int>();
-        var a = CliRunner.Run(Args(planned));
-        bool streamed = TimeSplitPlan.StreamedRuns.Value.Value > 0;
-        TimeSplitPlan.StreamedRuns.Value = null;
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var a = CliRunner.Run(registry, Args(planned));
+        bool streamed = registry.Diagnostics.StreamedTimeSplits > 0;
 
-        TimeSplitPlan.Disabled.Value = true;
-        var b = CliRunner.Run(Args(ordinary));
-        TimeSplitPlan.Disabled.Value = false;
+        var unplanned = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        unplanned.StreamTimeSplits = false;
+        var b = CliRunner.Run(unplanned, Args(ordinary));
+        Assert.Equal(0, unplanned.Diagnostics.StreamedTimeSplits);
         return (a, b, streamed, planned, ordinary);
     }
 

@@ -2,9 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using DataPrep.Data;
+using DataPrep.Output;
 using DataPrep.Pipeline;
 
-namespace DataPrep.Output;
+namespace DataPrep.Formats;
 
 /// <summary>
 /// SageMaker DeepAR's JSON Lines (<c>application/jsonlines</c>): one record per series with <c>start</c>,
@@ -14,8 +15,9 @@ namespace DataPrep.Output;
 /// end of validation, and the test channel holds the full series. Needs a time split (rows carry their
 /// timestamp) and a series column (rows carry their series key).
 /// </summary>
-public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColumns, Func<RunContext, byte[]> runRecord) : IRecordSink
+public sealed class DeepArSink(RunLayout layout, IReadOnlyList<string> catColumns, int instances) : IRecordSink
 {
+    private readonly IOutputStore _store = layout.Store;
     private readonly Dictionary<string, List<Point>> _series = new(StringComparer.Ordinal);
     private int[] _cat = [];
     private int[] _dynamic = [];
@@ -44,7 +46,7 @@ public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColu
         _dynamic = Enumerable.Range(1, schema.Count - 1).Where(i => !_cat.Contains(i)).ToArray();
         _context = context;
         context.Report.ContentType = ContentType;
-        context.Report.Output = store.Location;
+        context.Report.Output = _store.Location;
         return ValueTask.CompletedTask;
     }
 
@@ -81,15 +83,15 @@ public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColu
         var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
         var channels = new (string Name, Func<SplitTag, bool> Includes)[]
         {
-            ("train", t => t == SplitTag.Train),
-            ("validation", t => t is SplitTag.Train or SplitTag.Validation),
-            ("test", _ => true),
+            (SplitTag.Train.Name(), t => t == SplitTag.Train),
+            (SplitTag.Validation.Name(), t => t is SplitTag.Train or SplitTag.Validation),
+            (SplitTag.Test.Name(), _ => true),
         };
         var varying = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var (name, includes) in channels)
         {
             // A channel exists when its own split has rows (validation/test windows may be empty).
-            var own = name switch { "train" => SplitTag.Train, "validation" => SplitTag.Validation, _ => SplitTag.Test };
+            var own = SplitNames.All.First(t => t.Name() == name);
             if (!_series.Values.Any(p => p.Any(x => x.Split == own))) continue;
             using var buffer = new MemoryStream();
             long records = 0;
@@ -102,15 +104,15 @@ public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColu
                 records++;
             }
             var bytes = buffer.ToArray();
-            var path = $"{name}/part-00000.json";
-            await using (var file = await store.CreateAsync(path, cancellationToken).ConfigureAwait(false))
+            var path = RunLayout.ShardPath(name, 0, DeepArFormatDefinition.FileExtension, gzip: false);
+            await using (var file = await _store.CreateAsync(path, cancellationToken).ConfigureAwait(false))
             {
                 await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
             }
             var report = context.Report.Splits.TryGetValue(name, out var r) ? r : context.Report.Splits[name] = new SplitReport();
             report.Rows = records;
             report.Shards.Add(new ShardRecord(path, records, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
-            report.Format = new Formats.FormatInfo(ContentType, _dynamic.Length, false, "deepar", null);
+            report.Format = new FormatInfo(ContentType, _dynamic.Length, false, "deepar", null);
         }
         long total = context.Report.Splits.Values.Sum(s => s.Rows);
         foreach (var s in context.Report.Splits.Values) s.Fraction = total == 0 ? 0 : (double)s.Rows / total;
@@ -118,8 +120,7 @@ public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColu
         {
             context.Report.Warnings.Add($"--deepar-cat values change over time in {varying.Count} series (e.g. '{varying.First()}'); DeepAR's cat is static, so each record uses its series' first values.");
         }
-        await ChannelsFile.WriteAsync(store, context.Report, cancellationToken).ConfigureAwait(false);
-        await store.CommitAsync("_dataprep/run.json", runRecord(context), cancellationToken).ConfigureAwait(false);
+        await layout.CommitAsync(context, instances, cancellationToken).ConfigureAwait(false);
     }
 
     private void WriteRecord(Stream stream, List<Point> points)
@@ -161,7 +162,7 @@ public sealed class DeepArSink(IOutputStore store, IReadOnlyList<string> catColu
     }
 
     /// <inheritdoc />
-    public ValueTask AbortAsync() => store.AbortAsync();
+    public ValueTask AbortAsync() => _store.AbortAsync();
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => AbortAsync();

@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DataPrep.Data;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Output;
+
+/// <summary>
+/// The one layout of a run's output, used by every format and every store: channel names and their order,
+/// the paths of data files, lineage, ManifestFiles, channels.json and run.json, which top-level entries a run
+/// owns, the ManifestFile JSON, and the commit step (fold manifests, ManifestFiles, channels.json, then the run
+/// record last, through the store's atomic commit).
+/// </summary>
+/// <remarks>
+/// <code>
+/// OUT/&lt;channel&gt;/part-NNNNN.&lt;ext&gt;[.gz]     data only (train, validation, test, data, fold-k)
+/// OUT/_dataprep/&lt;channel&gt;.manifest        SageMaker ManifestFile per channel
+/// OUT/_dataprep/fold-k.train.manifest      k-fold training sets (other folds)
+/// OUT/_dataprep/lineage/&lt;channel&gt;.csv    lineage sidecar
+/// OUT/_dataprep/channels.json              channel settings for a training job
+/// OUT/_dataprep/run.json                   the run record, written last
+/// </code>
+/// </remarks>
+public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRecord)
+{
+    /// <summary>The folder of everything that is not training data.</summary>
+    public const string MetaFolder = "_dataprep";
+
+    /// <summary>The run record, relative to the output root.</summary>
+    public const string RunRecordPath = MetaFolder + "/run.json";
+
+    /// <summary>channels.json, relative to the output root.</summary>
+    public const string ChannelsPath = MetaFolder + "/channels.json";
+
+    /// <summary>The channel of rows without a split (<c>dataprep apply</c>).</summary>
+    public const string DataChannel = "data";
+
+    /// <summary>The channels of the three splits, in output order.</summary>
+    public static IReadOnlyList<string> SplitChannels { get; } = [.. SplitNames.All.Select(t => t.Name())];
+
+    /// <summary>Orders channel names: train, validation, test, data, then fold-0, fold-1, … (numerically), then the rest (ordinal).</summary>
+    public static IComparer<string> ChannelOrder { get; } = Comparer<string>.Create(CompareChannels);
+
+    /// <summary>The channel of a split; rows without a split go to <see cref="DataChannel"/>.</summary>
+    public static string ChannelName(SplitTag tag) => tag == SplitTag.None ? DataChannel : tag.Name();
+
+    /// <summary>The channel of a split or of k-fold fold <paramref name="fold"/> (fold-0, fold-1, …).</summary>
+    public static string ChannelName(SplitTag tag, short fold) => fold >= 0 ? FoldChannel(fold) : ChannelName(tag);
+
+    /// <summary>The channel of k-fold fold <paramref name="fold"/>.</summary>
+    public static string FoldChannel(int fold) => "fold-" + fold.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A data file: <c>&lt;channel&gt;/part-NNNNN.&lt;extension&gt;[.gz]</c>.</summary>
+    public static string ShardPath(string channel, int shard, string extension, bool gzip)
+        => $"{channel}/part-{shard.ToString("D5", CultureInfo.InvariantCulture)}.{extension}{(gzip ? ".gz" : "")}";
+
+    /// <summary>The lineage sidecar of a channel.</summary>
+    public static string LineagePath(string channel) => $"{MetaFolder}/lineage/{channel}.csv";
+
+    /// <summary>The ManifestFile of a channel.</summary>
+    public static string ManifestPath(string channel) => $"{MetaFolder}/{channel}.manifest";
+
+    /// <summary>The ManifestFile of fold <paramref name="fold"/>'s training (<c>train</c>) or validation (<c>validation</c>) set.</summary>
+    public static string FoldManifestPath(int fold, string role) => $"{MetaFolder}/{FoldChannel(fold)}.{role}.manifest";
+
+    /// <summary>
+    /// Whether a top-level entry of an output folder belongs to a run (replaced as a whole when overwriting): the
+    /// split and fold channels, <c>data</c>, <c>_dataprep</c>, image list channels (<c>&lt;split&gt;_lst</c>) and
+    /// the augmented manifest's <c>images</c>.
+    /// </summary>
+    public static bool IsRunOwned(string topLevelName)
+        => topLevelName is DataChannel or MetaFolder or "images"
+           || SplitChannels.Contains(topLevelName)
+           || topLevelName.StartsWith("fold-", StringComparison.Ordinal)
+           || topLevelName.EndsWith("_lst", StringComparison.Ordinal);
+
+    /// <summary>A SageMaker ManifestFile: <c>[{"prefix": "ROOT/"},\n "train/part-00000.csv", …]\n</c>.</summary>
+    public static string Manifest(string prefixUri, IEnumerable<string> relativePaths)
+    {
+        if (!prefixUri.EndsWith('/')) prefixUri += "/";
+        var json = new StringBuilder("[{\"prefix\": ").Append(JsonSerializer.Serialize(prefixUri, LayoutJson.Default.String)).Append('}');
+        foreach (var p in relativePaths) json.Append(",\n ").Append(JsonSerializer.Serialize(p, LayoutJson.Default.String));
+        return json.Append("]\n").ToString();
+    }
+
+    /// <summary>The store the run writes into.</summary>
+    public IOutputStore Store => store;
+
+    /// <summary>
+    /// The commit step every format ends with, once its data files are closed and listed in the report: k-fold
+    /// ManifestFiles, the instance-count warnings, each channel's ManifestFile and channels.json, then the run
+    /// record, written last by the store's commit (which publishes everything staged).
+    /// </summary>
+    public async Task CommitAsync(RunContext context, int instances, CancellationToken cancellationToken)
+    {
+        await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
+        InstanceWarnings.Add(context.Report, instances);
+        await ChannelsFile.WriteAsync(store, context.Report, cancellationToken).ConfigureAwait(false);
+        RunTrace.Line("channels written");
+        var record = runRecord(context);
+        await store.CommitAsync(RunRecordPath, record, cancellationToken).ConfigureAwait(false);
+        RunTrace.Line("store committed");
+    }
+
+    /// <summary>Writes a text file (UTF-8, no BOM) into the store.</summary>
+    public async Task WriteTextAsync(string relativePath, string text, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.CreateAsync(relativePath, cancellationToken).ConfigureAwait(false);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// k-fold: for each fold, a SageMaker ManifestFile of its training set (the other folds, or with forward
+    /// chaining the earlier folds) and one of its validation set (the fold itself): every fold is written once,
+    /// the manifests only point at its files.
+    /// </summary>
+    private async Task WriteFoldManifestsAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        var folds = context.Report.Splits.Keys.Where(k => k.StartsWith("fold-", StringComparison.Ordinal))
+            .Select(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)).Order().ToList();
+        if (folds.Count == 0) return;
+        string prefix = store.UriOf("");
+        foreach (int k in folds)
+        {
+            var train = folds.Where(j => context.ForwardChainingFolds ? j < k : j != k);
+            await WriteTextAsync(FoldManifestPath(k, "train"), Manifest(prefix, train.SelectMany(j => context.Report.Splits[FoldChannel(j)].Shards).Select(s => s.Path)), cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(FoldManifestPath(k, "validation"), Manifest(prefix, context.Report.Splits[FoldChannel(k)].Shards.Select(s => s.Path)), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static int CompareChannels(string? a, string? b)
+    {
+        if (a is null || b is null) return a is null ? (b is null ? 0 : -1) : 1;
+        int ra = Rank(a, out int fa), rb = Rank(b, out int fb);
+        if (ra != rb) return ra.CompareTo(rb);
+        if (ra == 4 && fa != fb) return fa.CompareTo(fb);
+        return string.CompareOrdinal(a, b);
+
+        static int Rank(string channel, out int fold)
+        {
+            fold = -1;
+            return channel switch
+            {
+                "train" => 0,
+                "validation" => 1,
+                "test" => 2,
+                DataChannel => 3,
+                _ when channel.StartsWith("fold-", StringComparison.Ordinal) && int.TryParse(channel.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out fold) => 4,
+                _ => 5,
+            };
+        }
+    }
+}
+
+/// <summary>Source-generated JSON for the layout's small documents (no reflection at run time).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class LayoutJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,81 @@
+using DataPrep.Formats;
+using DataPrep.Output;
+using DataPrep.RecordIO;
+using DataPrep.Sources;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>
+/// The composition of a conversion: the sources it can read, the output formats it can write, the stores it can
+/// read from and write to, and the settings of its runs. Plug-ins add themselves with extension methods, as in
+/// <c>new DataPrepRegistry().AddParquet().AddS3().AddImages()</c>; nothing lives in static state, so several
+/// conversions in one process (a notebook, a test host, a worker) never see each other's settings: each run
+/// takes its connection settings, memory budget and format from its own <see cref="ConvertOptions"/>.
+/// </summary>
+/// <remarks>
+/// Fill a registry before its first run and do not change it while runs use it. Runs may share a registry
+/// concurrently: it hands every run its own <see cref="InputFiles"/>, store and sink.
+/// </remarks>
+public sealed class DataPrepRegistry
+{
+    /// <summary>A registry with the built-in sources (CSV, TSV, JSON Lines, LibSVM) and output formats (CSV, RecordIO-protobuf, LibSVM, DeepAR, csv-header, jsonl).</summary>
+    public DataPrepRegistry()
+    {
+        Sources = new SourceRegistry().AddLibSvm();
+        Formats = new FormatRegistry().AddCsv().AddRecordIOProtobuf().AddLibSvmOutput().AddDeepAr().AddListFormats();
+    }
+
+    /// <summary>Input formats, chosen per file by extension or <c>--input-format</c>.</summary>
+    public SourceRegistry Sources { get; }
+
+    /// <summary>Output formats, chosen by <see cref="ConvertOptions.Format"/>.</summary>
+    public FormatRegistry Formats { get; }
+
+    /// <summary>Output stores and remote input file systems by URI scheme (local paths are built in).</summary>
+    public StoreRegistry Stores { get; } = new();
+
+    /// <summary>Counts which internal paths this registry's runs took (spills, streamed time splits), for tests and traces.</summary>
+    public RunDiagnostics Diagnostics { get; } = new();
+
+    /// <summary>
+    /// Whether a time split over columnar input may read the time column first and then stream (default true). Off,
+    /// runs collect the rows as for any split; the output bytes are the same either way (tests compare both paths).
+    /// </summary>
+    public bool StreamTimeSplits { get; set; } = true;
+
+    /// <summary>
+    /// The options as a run uses them, and their output format: the format's name made canonical, its traits set,
+    /// every option checked (the format's own checks included, all problems in one exception), and the format's
+    /// adjustments applied.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">An unknown format or invalid options.</exception>
+    public (ConvertOptions Options, OutputFormatDefinition Format) Resolve(ConvertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var format = Formats.Find(options.Format);
+        if (format is null)
+        {
+            options.Validate([$"--format {options.Format} is not an output format; expected {Formats.Expected()}."]);
+            throw new PipelineValidationException($"--format {options.Format} is not an output format; expected {Formats.Expected()}.");
+        }
+        options = options with { Format = format.Name, FormatTraits = format.Traits };
+        var problems = new List<string>();
+        format.Validate(options, problems);
+        options.Validate(problems);
+        return (format.Prepare(options), format);
+    }
+
+    /// <summary>Runs a conversion (see <see cref="ConvertRunner.RunAsync"/>).</summary>
+    public Task<RunReport> ConvertAsync(ConvertOptions options, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+        => ConvertRunner.RunAsync(options, this, progress, cancellationToken);
+}
+
+/// <summary>
+/// An output format that runs the whole conversion itself instead of receiving batches from the shared pipeline.
+/// Only the image formats use it, until image folders become a source and decode/rotate/resize stages.
+/// </summary>
+public interface IConvertsWholeRun
+{
+    /// <summary>Runs the conversion; the options are resolved (format traits set, validated).</summary>
+    Task<RunReport> RunAsync(ConvertOptions options, DataPrepRegistry registry, IProgress<RunProgress>? progress, CancellationToken cancellationToken);
+}

@@ -1,0 +1,36 @@
+using DataPrep.Formats;
+using DataPrep.Pipeline;
+
+namespace DataPrep.RecordIO;
+
+/// <summary>SageMaker RecordIO-protobuf (<c>application/x-recordio-protobuf</c>, <c>.pbr</c>), byte-identical to the SageMaker Python SDK's writer.</summary>
+public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
+{
+    /// <summary>The format's name.</summary>
+    public const string FormatName = "recordio-protobuf";
+
+    /// <inheritdoc />
+    public override string Name => FormatName;
+
+    /// <inheritdoc />
+    public override string DisplayName => "RecordIO-protobuf";
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> Aliases => ["recordio", "protobuf", "pbr"];
+
+    /// <inheritdoc />
+    public override string Summary => "SageMaker's binary aialgs.data.Record in RecordIO framing (.pbr; --dtype, --sparse, --uid, --metadata)";
+
+    /// <inheritdoc />
+    public override string Extension => "pbr";
+
+    /// <inheritdoc />
+    public override IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => new RecordIOProtobufFormat(hasLabel, options.RecordIO);
+}
+
+/// <summary>Registers RecordIO-protobuf output.</summary>
+public static class RecordIOProtobufFormatRegistration
+{
+    /// <summary>Adds <c>--format recordio-protobuf</c>.</summary>
+    public static FormatRegistry AddRecordIOProtobuf(this FormatRegistry registry) => registry.Add(new RecordIOProtobufFormatDefinition());
+}
