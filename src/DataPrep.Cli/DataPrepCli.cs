@@ -292,7 +292,7 @@ public static class DataPrepCli
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),
                 Gap = r.GetValue(gap) is { } g ? OptionParsing.ParseDuration(g) : null,
-                Shards = new ShardOptions(OptionParsing.ParseSize(r.GetValue(shardSize)!), r.GetValue(shardRows), r.GetValue(shards)),
+                Shards = new ShardOptions(OptionParsing.ParseSize(r.GetValue(shardSize)!, "--shard-size"), r.GetValue(shardRows), r.GetValue(shards)),
                 Gzip = r.GetValue(compress)?.ToLowerInvariant() switch
                 {
                     "gzip" or "gz" => true,

@@ -88,7 +88,7 @@ internal sealed class ImageCliOptions
             },
             AutoOrient = !r.GetValue(_noAutoOrient),
             MaxPixels = r.GetValue(_maxPixels) ?? defaults.MaxPixels,
-            MaxImageBytes = r.GetValue(_maxBytes) is { } mb ? OptionParsing.ParseSize(mb) : defaults.MaxImageBytes,
+            MaxImageBytes = r.GetValue(_maxBytes) is { } mb ? OptionParsing.ParseSize(mb, "--max-image-bytes") : defaults.MaxImageBytes,
             OnBadImage = r.GetValue(_onBad)!.ToLowerInvariant() switch
             {
                 "fail" => BadImagePolicy.Fail,

@@ -7,27 +7,8 @@ namespace DataPrep.Cli;
 /// <summary>Parses the CLI's small value languages (sizes, COL=KIND lists) into option values.</summary>
 internal static class OptionParsing
 {
-    /// <summary>"64MB", "1.5GiB", "500k", "1000" → bytes (k/M/G are powers of 1024).</summary>
-    public static long ParseSize(string text)
-    {
-        var t = text.Trim();
-        int i = 0;
-        while (i < t.Length && (char.IsDigit(t[i]) || t[i] == '.')) i++;
-        if (i == 0 || !double.TryParse(t[..i], NumberStyles.Float, CultureInfo.InvariantCulture, out double n))
-        {
-            throw new PipelineValidationException($"--shard-size {text} is not a size; expected a number with an optional unit, e.g. 64MB, 1GB, 500KB.");
-        }
-        double unit = t[i..].Trim().ToUpperInvariant() switch
-        {
-            "" or "B" => 1,
-            "K" or "KB" or "KIB" => 1L << 10,
-            "M" or "MB" or "MIB" => 1L << 20,
-            "G" or "GB" or "GIB" => 1L << 30,
-            "T" or "TB" or "TIB" => 1L << 40,
-            var u => throw new PipelineValidationException($"--shard-size {text} has an unknown unit '{u}'; expected B, KB, MB, GB or TB."),
-        };
-        return (long)(n * unit);
-    }
+    /// <summary>"64MB", "1.5GiB", "500k", "1000" → bytes (k/M/G are powers of 1024); one parser for every size option.</summary>
+    public static long ParseSize(string text, string option) => MemoryOptions.ParseSize(text, option);
 
     /// <summary>Splits repeated and comma-separated values: ["a,b", "c"] → [a, b, c].</summary>
     public static List<string> List(IEnumerable<string>? values)

@@ -32,7 +32,7 @@ internal sealed class S3Flags
         DisableChunkEncoding = r.GetValue(NoChunked),
         Sse = r.GetValue(Sse),
         SseKmsKeyId = r.GetValue(SseKmsKeyId),
-        PartSize = OptionParsing.ParseSize(r.GetValue(PartSize)!),
+        PartSize = OptionParsing.ParseSize(r.GetValue(PartSize)!, "--part-size"),
         Concurrency = r.GetValue(Concurrency),
         Resume = r.GetValue(Resume),
     };
