@@ -69,9 +69,12 @@ public static class InspectCommand
                     var x => throw new PipelineValidationException($"--output {x}: expected table or jsonl."),
                 };
                 string formatName = r.GetValue(format) ?? "auto";
+                // The output formats that can be read back come from the registry (their Reader); older short names still work.
+                var readable = registry.Formats.All.Where(f => f.Reader is ShardFormatReader).Select(f => f.Name).ToList();
                 ShardFormat? forced = formatName.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
                     ? null
-                    : ShardFormats.Parse(formatName) ?? throw new PipelineValidationException($"--format {formatName}: expected auto, recordio, libsvm or csv.");
+                    : registry.Formats.Find(formatName)?.Reader is ShardFormatReader reader ? reader.Format
+                    : ShardFormats.Parse(formatName) ?? throw new PipelineValidationException($"--format {formatName}: expected auto or a format inspect reads back: {string.Join(", ", readable)}.");
                 var inputs = registry.Stores.Inputs(new Pipeline.S3Options());
                 var options = new InspectOptions { Format = forced, NoLabel = r.GetValue(noLabel), ZeroBased = r.GetValue(zeroBased), Files = inputs };
                 var paths = inputs.Expand(r.GetValue(files)!);

@@ -53,6 +53,12 @@ public abstract class OutputFormatDefinition
     /// <summary>Creates the writer of one run.</summary>
     public abstract IRecordSink CreateSink(FormatSinkContext context);
 
+    /// <summary>
+    /// Reads the format's data files back as training records, for <c>dataprep inspect</c> and the format contract
+    /// tests; null when the format has no such reader (the list formats are read back as inputs, by their sources).
+    /// </summary>
+    public virtual Inspect.IShardReader? Reader => null;
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }

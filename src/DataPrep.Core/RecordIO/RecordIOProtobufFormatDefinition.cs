@@ -25,6 +25,9 @@ public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
     public override string Extension => "pbr";
 
     /// <inheritdoc />
+    public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.RecordIOProtobuf);
+
+    /// <inheritdoc />
     public override IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => new RecordIOProtobufFormat(hasLabel, options.RecordIO);
 }
 

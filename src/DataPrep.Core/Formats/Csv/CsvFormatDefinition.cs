@@ -27,6 +27,9 @@ public sealed class CsvFormatDefinition : RecordFormatDefinition
     public override FormatTraits Traits { get; } = new() { CopiesCsvText = true };
 
     /// <inheritdoc />
+    public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.Csv);
+
+    /// <inheritdoc />
     public override IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => new LabelFirstCsvFormat(hasLabel);
 }
 

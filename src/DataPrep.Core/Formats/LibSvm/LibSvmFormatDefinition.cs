@@ -24,6 +24,9 @@ public sealed class LibSvmFormatDefinition : RecordFormatDefinition
     public override string Extension => "libsvm";
 
     /// <inheritdoc />
+    public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.LibSvm);
+
+    /// <inheritdoc />
     public override IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => new LibSvmFormat(hasLabel);
 }
 
