@@ -41,3 +41,15 @@ public static class ParquetRegistration
         return registry;
     }
 }
+
+/// <summary>Parquet in the fluent API.</summary>
+public static class ParquetBuilderExtensions
+{
+    /// <summary>Reads Parquet inputs in this pipeline: adds Parquet to the builder's registry.</summary>
+    public static Fluent.DataPrepBuilder UseParquet(this Fluent.DataPrepBuilder b)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        b.Registry.AddParquet();
+        return b;
+    }
+}
