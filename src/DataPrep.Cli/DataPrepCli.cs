@@ -229,7 +229,7 @@ public static class DataPrepCli
         var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
         var temp = new Option<string>("--temp") { Description = "Folder for spill files (default: the system temp folder); a run folder inside it is removed at the end, also on failure or Ctrl-C." };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
-        var format = new Option<string>("--format", "-f") { Description = "Output format (default csv):\n" + registry.Formats.Help(), DefaultValueFactory = _ => Formats.CsvFormatDefinition.FormatName };
+        var format = new Option<string>("--format", "-f") { Description = "Output format, one of:\n" + registry.Formats.Help(), DefaultValueFactory = _ => Formats.CsvFormatDefinition.FormatName };
         var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
         var labelDtype = new Option<string>("--label-dtype") { Description = "RecordIO-protobuf label tensor: float32 (default), float64 or int32.", DefaultValueFactory = _ => "float32" };
         var sparse = new Option<bool>("--sparse") { Description = "RecordIO-protobuf: write every row sparse (keys + shape), dropping zeros. Rows with one-hot columns are always sparse." };

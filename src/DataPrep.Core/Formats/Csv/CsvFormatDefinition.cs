@@ -15,7 +15,7 @@ public sealed class CsvFormatDefinition : RecordFormatDefinition
     public override string DisplayName => "label-first CSV";
 
     /// <inheritdoc />
-    public override string Summary => "label-first CSV, no header (SageMaker's text/csv; default)";
+    public override string Summary => "label-first CSV, no header (SageMaker's text/csv)";
 
     /// <inheritdoc />
     public override string Extension => "csv";
