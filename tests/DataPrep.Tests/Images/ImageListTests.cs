@@ -1,0 +1,106 @@
+using DataPrep.Data;
+using DataPrep.Images;
+
+namespace DataPrep.Tests.Images;
+
+/// <summary>Input lists (CSV, TSV, JSON Lines) are read by CsvHelper and System.Text.Json: quoting and escapes as those formats define them.</summary>
+public class ImageListTests
+{
+    private static TempDir WithImages(params string[] names)
+    {
+        var dir = new TempDir();
+        foreach (var name in names)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(dir.Combine(name))!);
+            File.WriteAllBytes(dir.Combine(name), ImageTestData.PngPattern(2, 2));
+        }
+        return dir;
+    }
+
+    private static List<string?> Column(ImageInput input, string name)
+        => [.. ((StringColumn)input.Batch.Columns[input.Batch.Schema.IndexOf(name)]).Values];
+
+    [Fact]
+    public void Csv_quoted_fields_keep_commas_quotes_and_line_breaks_and_records_keep_their_start_lines()
+    {
+        using var dir = WithImages("a, b.png", "c.png", "d.png");
+        var list = dir.File("list.csv",
+            "path,label,note\r\n"
+            + "\"a, b.png\",cat,\"said \"\"hi\"\", twice\"\r\n"
+            + "\r\n"
+            + "c.png,\"dog;cat\",\"two\nlines\"\r\n"
+            + "d.png,dog,\n");
+        var input = ImageInputs.ReadList(list);
+        Assert.Equal(["a, b.png", "c.png", "d.png"], input.Entries.Select(e => e.RelativePath));
+        Assert.Equal([2L, 4L, 6L], input.Entries.Select(e => e.Line));
+        Assert.Equal(["cat", "dog"], input.Classes);
+        Assert.Equal([[0f], [1f, 0f], [1f]], input.Entries.Select(e => e.Labels));
+        Assert.Equal(new List<string?> { "said \"hi\", twice", "two\nlines", null }, Column(input, "note"));
+    }
+
+    [Fact]
+    public void Tsv_lists_split_at_tabs_only()
+    {
+        using var dir = WithImages("x,1.png", "y.png");
+        var list = dir.File("list.tsv", "path\tlabel\nx,1.png\t3\ny.png\t\"1;2\"\n");
+        var input = ImageInputs.ReadList(list);
+        Assert.Equal(["x,1.png", "y.png"], input.Entries.Select(e => e.RelativePath));
+        Assert.Null(input.Classes);
+        Assert.Equal([[3f], [1f, 2f]], input.Entries.Select(e => e.Labels));
+    }
+
+    [Fact]
+    public void A_json_array_in_a_csv_label_cell_is_parsed_as_json()
+    {
+        using var dir = WithImages("a.png", "b.png");
+        var list = dir.File("list.csv", "path,label\na.png,\"[\"\"x,y\"\", \"\"z\"\"]\"\nb.png,[1]\n");
+        var input = ImageInputs.ReadList(list);
+        Assert.Equal(["1", "x,y", "z"], input.Classes);
+        Assert.Equal([[1f, 2f], [0f]], input.Entries.Select(e => e.Labels));
+    }
+
+    [Fact]
+    public void Bracketed_text_that_is_not_json_names_file_line_column_and_cause()
+    {
+        using var dir = WithImages("a.png");
+        var list = dir.File("list.csv", "path,label\na.png,\"[cat, dog]\"\n");
+        var e = Assert.Throws<DataFormatException>(() => ImageInputs.ReadList(list));
+        Assert.Equal((list, 2L, "label"), (e.File, e.Line, e.Column));
+        Assert.StartsWith($"{list}, line 2, column 'label': found '[cat, dog]', which is not a JSON array (", e.Message);
+        Assert.EndsWith("expected a JSON array of labels such as [1,3] or [\"cat\",\"dog\"], or labels separated by ';'", e.Message);
+    }
+
+    [Fact]
+    public void A_csv_row_with_the_wrong_field_count_names_its_line()
+    {
+        using var dir = WithImages("a.png", "b.png");
+        var list = dir.File("list.csv", "path,label\na.png,1\n\"b\nc.png\",1,extra\n");
+        var e = Assert.Throws<DataFormatException>(() => ImageInputs.ReadList(list));
+        Assert.Equal($"{list}, line 3: found 3 fields; expected 2 as in the header (path, label)", e.Message);
+    }
+
+    [Fact]
+    public void Json_lines_unescape_strings_and_keep_array_items_whole()
+    {
+        using var dir = WithImages("caf\u00e9/1.png", "b.png");
+        var list = dir.File("list.jsonl",
+            "{\"path\":\"caf\\u00e9/1.png\",\"label\":[\"x,y\",\"q\\\"uote\"],\"note\":\"tab\\there\"}\n"
+            + "\n"
+            + "{\"path\":\"b.png\",\"label\":\"z;x,y\",\"note\":null}\n");
+        var input = ImageInputs.ReadList(list);
+        Assert.Equal(["caf\u00e9/1.png", "b.png"], input.Entries.Select(e => e.RelativePath));
+        Assert.Equal([1L, 3L], input.Entries.Select(e => e.Line));
+        Assert.Equal(["q\"uote", "x,y", "z"], input.Classes);
+        Assert.Equal([[1f, 0f], [2f, 1f]], input.Entries.Select(e => e.Labels));
+        Assert.Equal(new List<string?> { "tab\there", null }, Column(input, "note"));
+    }
+
+    [Fact]
+    public void A_json_line_that_is_not_an_object_names_its_line()
+    {
+        using var dir = WithImages("a.png");
+        var list = dir.File("list.jsonl", "{\"path\":\"a.png\",\"label\":1}\n[1,2]\n");
+        var e = Assert.Throws<DataFormatException>(() => ImageInputs.ReadList(list));
+        Assert.Equal($"{list}, line 2: found a JSON Array; expected one object per line such as {{\"path\": \"cat/1.jpg\", \"label\": 0}}", e.Message);
+    }
+}
