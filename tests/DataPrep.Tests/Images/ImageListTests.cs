@@ -103,4 +103,34 @@ public class ImageListTests
         var e = Assert.Throws<DataFormatException>(() => ImageInputs.ReadList(list));
         Assert.Equal($"{list}, line 2: found a JSON Array; expected one object per line such as {{\"path\": \"cat/1.jpg\", \"label\": 0}}", e.Message);
     }
+
+    private static List<string[]> ReadCsv(string path)
+    {
+        using var reader = CsvHelper.CsvReader.FromText(File.ReadAllText(path), CsvHelper.CsvReaderOptions.Default with { Separator = ',', HasHeader = false });
+        var rows = new List<string[]>();
+        while (reader.Read()) rows.Add([.. Enumerable.Range(0, reader.FieldCount).Select(reader.GetString)]);
+        return rows;
+    }
+
+    [Fact]
+    public void Lineage_and_quarantine_csv_quote_awkward_names_and_groups_so_they_read_back()
+    {
+        using var dir = WithImages("a, \"b\".png", "c.png");
+        File.WriteAllText(dir.Combine("bad, \"x\".png"), "junk");
+        var list = dir.File("list.csv", "path,label,grp\n\"a, \"\"b\"\".png\",0,\"g,1 \"\"q\"\"\"\nc.png,1,g2\n\"bad, \"\"x\"\".png\",1,g3\n");
+        var output = dir.Combine("out");
+        var r = CliRunner.Run("convert", list, "--out", output, "--format", "augmented-manifest", "--group", "grp", "--split", "group", "--train", "1", "--validation", "0", "--test", "0", "--on-bad-image", "quarantine", "-q");
+        Assert.True(r.Code == 0, r.Err);
+        var lineage = ReadCsv(Path.Combine(output, "_dataprep", "lineage", "train.csv"));
+        Assert.Equal(["row_id", "source", "source_row", "shard", "record", "content_hash", "group", "image", "operation", "source_row_id", "output"], lineage[0]);
+        var first = lineage.Single(l => l[7] == "a, \"b\".png");
+        Assert.Equal(("g,1 \"q\"", "original", "images/train/a, \"b\".png"), (first[6], first[8], first[10]));
+        Assert.Equal(3, lineage.Count);
+        var quarantine = ReadCsv(Path.Combine(output, "_dataprep", "quarantine", "images.csv"));
+        Assert.Equal(["image", "line", "problem"], quarantine[0]);
+        Assert.Equal(("bad, \"x\".png", "4"), (quarantine[1][0], quarantine[1][1]));
+        Assert.StartsWith("not an image format", quarantine[1][2]);
+        var manifest = File.ReadAllLines(Path.Combine(output, "train", "train.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Contains(manifest, m => m.GetProperty("source-ref").GetString()!.EndsWith("/images/train/a,%20%22b%22.png", StringComparison.Ordinal) && m.GetProperty("class").GetString() == "0");
+    }
 }
