@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,6 +19,7 @@ internal static class ImageInspect
         long count = 0, bytes = 0, printed = 0;
         int minW = int.MaxValue, maxW = 0, minH = int.MaxValue, maxH = 0;
         bool multi = false;
+        var json = new ArrayBufferWriter<byte>(1024);
         if (!jsonl && limit != -1) stdout.WriteLine($"{path} (MXNet image RecordIO)\n{"record",7} {"offset",10} {"id",8} {"flag",4}  {"labels",-14} {"format",-6} {"size",-11} {"bytes",9}");
         foreach (var r in ImageRecordInspector.Read(path, ct))
         {
@@ -35,7 +37,24 @@ internal static class ImageInspect
                 printed++;
                 if (jsonl)
                 {
-                    stdout.WriteLine($"{{\"file\":{Json(path)},\"record\":{r.Record},\"offset\":{r.Offset},\"id\":{h.Id},\"id2\":{h.Id2},\"flag\":{h.Flag},\"labels\":[{string.Join(",", h.Labels.Select(l => l.ToString("R", CultureInfo.InvariantCulture)))}],\"format\":{Json(r.Format ?? "unknown")},\"width\":{r.Width},\"height\":{r.Height},\"bytes\":{h.Image.Length}}}");
+                    JsonLine(stdout, json, w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("file", path);
+                        w.WriteNumber("record", r.Record);
+                        w.WriteNumber("offset", r.Offset);
+                        w.WriteNumber("id", h.Id);
+                        w.WriteNumber("id2", h.Id2);
+                        w.WriteNumber("flag", h.Flag);
+                        w.WriteStartArray("labels");
+                        foreach (var l in h.Labels) Label(w, l);
+                        w.WriteEndArray();
+                        w.WriteString("format", r.Format ?? "unknown");
+                        w.WriteNumber("width", r.Width);
+                        w.WriteNumber("height", r.Height);
+                        w.WriteNumber("bytes", h.Image.Length);
+                        w.WriteEndObject();
+                    });
                 }
                 else
                 {
@@ -48,12 +67,34 @@ internal static class ImageInspect
         string sizes = maxW == 0 ? "unknown" : minW == maxW && minH == maxH ? $"{minW}x{minH}" : $"{minW}-{maxW} x {minH}-{maxH}";
         if (jsonl)
         {
-            var sb = new StringBuilder();
-            sb.Append($"{{\"file\":{Json(path)},\"summary\":{{\"format\":\"recordio-image\",\"records\":{count},\"image_bytes\":{bytes},\"multi_label\":{(multi ? "true" : "false")},\"sizes\":{Json(sizes)},");
-            sb.Append("\"labels\":{").Append(string.Join(",", labels.Select(kv => $"{Json(kv.Key)}:{kv.Value}"))).Append("},");
-            sb.Append("\"image_formats\":{").Append(string.Join(",", formats.Select(kv => $"{Json(kv.Key)}:{kv.Value}"))).Append("},");
-            sb.Append("\"idx\":").Append(check is null ? "null" : $"{{\"path\":{Json(check.Path)},\"entries\":{check.Entries},\"ok\":{(check.Problems.Count == 0 ? "true" : "false")}}}").Append("}}");
-            stdout.WriteLine(sb.ToString());
+            JsonLine(stdout, json, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("file", path);
+                w.WriteStartObject("summary");
+                w.WriteString("format", "recordio-image");
+                w.WriteNumber("records", count);
+                w.WriteNumber("image_bytes", bytes);
+                w.WriteBoolean("multi_label", multi);
+                w.WriteString("sizes", sizes);
+                w.WriteStartObject("labels");
+                foreach (var (label, n) in labels) w.WriteNumber(label, n);
+                w.WriteEndObject();
+                w.WriteStartObject("image_formats");
+                foreach (var (format, n) in formats) w.WriteNumber(format, n);
+                w.WriteEndObject();
+                if (check is null) w.WriteNull("idx");
+                else
+                {
+                    w.WriteStartObject("idx");
+                    w.WriteString("path", check.Path);
+                    w.WriteNumber("entries", check.Entries);
+                    w.WriteBoolean("ok", check.Problems.Count == 0);
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+                w.WriteEndObject();
+            });
         }
         else
         {
@@ -65,8 +106,18 @@ internal static class ImageInspect
         if (check is { Problems.Count: > 0 }) throw new DataFormatException($"the .idx does not match the .rec: {string.Join("; ", check.Problems)}", path);
     }
 
-    private static string Json(string s) => JsonSerializer.Serialize(s, CliJson.Default.String);
-}
+    /// <summary>Writes one JSON object and a line break (default escaping: non-ASCII as \\uXXXX, as System.Text.Json does by default).</summary>
+    private static void JsonLine(TextWriter stdout, ArrayBufferWriter<byte> buffer, Action<Utf8JsonWriter> write)
+    {
+        buffer.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(buffer)) write(w);
+        stdout.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
 
-[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-internal sealed partial class CliJson : System.Text.Json.Serialization.JsonSerializerContext;
+    /// <summary>A label as a JSON number (shortest round-trip float32); NaN and infinities, which JSON has no numbers for, as strings.</summary>
+    private static void Label(Utf8JsonWriter w, float label)
+    {
+        if (float.IsFinite(label)) w.WriteNumberValue(label);
+        else w.WriteStringValue(label.ToString(CultureInfo.InvariantCulture));
+    }
+}

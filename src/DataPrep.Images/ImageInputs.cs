@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using CsvHelper;
 using DataPrep.Data;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
@@ -232,7 +233,8 @@ public static class ImageInputs
             {
                 throw new DataFormatException($"no image path; expected a path (relative to {root}) in column '{pathColumn}' (found columns {string.Join(", ", fields.Keys)})", listFile, line, column: pathColumn);
             }
-            if (!fields.TryGetValue(labelColumn, out var l) || l is null || (l.Tokens.Length == 0))
+            var labels = fields.TryGetValue(labelColumn, out var l) && l is not null ? LabelTokens(l, listFile, line, labelColumn) : [];
+            if (labels.Length == 0)
             {
                 throw new DataFormatException($"no label; expected a class id or name (several separated by ';' or a JSON array for multi-label) in column '{labelColumn}' (found columns {string.Join(", ", fields.Keys)})", listFile, line, column: labelColumn);
             }
@@ -263,7 +265,7 @@ public static class ImageInputs
                 if (!fields.TryGetValue(groupColumn, out var g) || string.IsNullOrEmpty(g?.Text)) throw new DataFormatException($"no group key in column '{groupColumn}'", listFile, line, column: groupColumn);
                 group = g.Text;
             }
-            raw.Add((full, rel, l.Tokens, group, line));
+            raw.Add((full, rel, labels, group, line));
         }
         extras.Remove(pathColumn);
         extras.Remove(labelColumn);
@@ -322,64 +324,73 @@ public static class ImageInputs
     /// <summary>Labels as text: <c>3</c>, or <c>1;3</c> for several.</summary>
     public static string LabelText(float[] labels) => string.Join(";", labels.Select(l => l.ToString("R", CultureInfo.InvariantCulture)));
 
-    /// <summary>A list field: its text and its label tokens.</summary>
-    private sealed record Value(string Text, string[] Tokens);
+    /// <summary>A list field: its text, and the items when it is a JSON array in a JSON Lines list.</summary>
+    private sealed record Value(string Text, string[]? Items = null);
 
-    private static Value TextValue(string text)
+    /// <summary>
+    /// The labels of a field: the items of a JSON array (a JSON Lines array, or text such as <c>[1,3]</c> or
+    /// <c>["cat","dog"]</c>), else the text split at ';' (<c>1;3</c>).
+    /// </summary>
+    /// <exception cref="DataFormatException">Text in brackets that is not a JSON array.</exception>
+    private static string[] LabelTokens(Value value, string file, long line, string column)
     {
-        var t = text.Trim();
-        string[] tokens;
-        if (t.StartsWith('[') && t.EndsWith(']')) tokens = t[1..^1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => x.Trim('"')).ToArray();
-        else tokens = t.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return new Value(text, tokens);
+        if (value.Items is not null) return value.Items;
+        var t = value.Text.Trim();
+        if (!(t.StartsWith('[') && t.EndsWith(']'))) return t.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        try
+        {
+            using var doc = JsonDocument.Parse(t);
+            return Items(doc.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw Throw.Format($"found {Throw.Quote(t)}, which is not a JSON array ({e.Message}); expected a JSON array of labels such as [1,3] or [\"cat\",\"dog\"], or labels separated by ';'", file, line, column: column, inner: e);
+        }
     }
+
+    /// <summary>The items of a JSON array as label text: strings as their value, anything else as its JSON.</summary>
+    private static string[] Items(JsonElement array)
+        => array.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToArray();
 
     private static List<(long Line, Dictionary<string, Value?> Fields)> ReadDelimited(string file, Func<TextReader> open, char separator)
     {
-        var result = new List<(long, Dictionary<string, Value?>)>();
-        string[]? header = null;
-        long line = 0;
-        using var reader = open();
-        while (reader.ReadLine() is { } text)
+        // Quoted fields may hold separators and line breaks (RFC 4180); malformed quoting is read leniently as text.
+        var options = CsvReaderOptions.Default with
         {
-            line++;
-            long start = line;
-            // A quoted field may hold line breaks: read on until the quotes balance.
-            while (text.Count(ch => ch == '"') % 2 == 1 && reader.ReadLine() is { } more) { text += "\n" + more; line++; }
-            if (text.Length == 0) continue;
-            var cells = SplitCsv(text, separator);
-            if (header is null) { header = cells.Select(c => c.Trim()).ToArray(); continue; }
-            if (cells.Count != header.Length)
+            Separator = separator,
+            HasHeader = true,
+            DetectSeparatorHint = false,
+            SkipEmptyLines = true,
+            FieldCountMismatch = CsvFieldCountHandling.Allow,
+            TrackLineNumbers = true,
+        };
+        var result = new List<(long, Dictionary<string, Value?>)>();
+        using var reader = CsvReader.Create(open(), options, leaveOpen: false);
+        string[]? header = null;
+        while (Read(reader, file))
+        {
+            header ??= reader.Headers.Select(h => h.Trim()).ToArray();
+            if (reader.FieldCount != header.Length)
             {
-                throw new DataFormatException($"found {cells.Count} fields; expected {header.Length} as in the header ({string.Join(", ", header)})", file, start);
+                throw Throw.Format($"found {reader.FieldCount} fields; expected {header.Length} as in the header ({string.Join(", ", header)})", file, reader.LineNumber);
             }
             var fields = new Dictionary<string, Value?>(StringComparer.Ordinal);
-            for (int i = 0; i < header.Length; i++) fields[header[i]] = cells[i].Length == 0 ? null : TextValue(cells[i]);
-            result.Add((start, fields));
+            for (int i = 0; i < header.Length; i++) fields[header[i]] = reader.IsEmpty(i) ? null : new Value(reader.GetString(i));
+            result.Add((reader.LineNumber, fields));
         }
         return result;
     }
 
-    private static List<string> SplitCsv(string line, char separator)
+    private static bool Read(CsvReader reader, string file)
     {
-        var cells = new List<string>();
-        var cell = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
+        try
         {
-            char ch = line[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (ch == '"') quoted = false;
-                else cell.Append(ch);
-            }
-            else if (ch == '"') quoted = true;
-            else if (ch == separator) { cells.Add(cell.ToString()); cell.Clear(); }
-            else cell.Append(ch);
+            return reader.Read();
         }
-        cells.Add(cell.ToString().TrimEnd('\r'));
-        return cells;
+        catch (CsvFormatException e)
+        {
+            throw Throw.Format($"malformed CSV ({e.Message.TrimEnd('.')}); expected a header row and one line per image", file, e.LineNumber, inner: e);
+        }
     }
 
     private static List<(long Line, Dictionary<string, Value?> Fields)> ReadJsonLines(string file, Func<TextReader> open)
@@ -403,8 +414,8 @@ public static class ImageInputs
                     fields[p.Name] = p.Value.ValueKind switch
                     {
                         JsonValueKind.Null => null,
-                        JsonValueKind.String => TextValue(p.Value.GetString()!),
-                        JsonValueKind.Array => new Value(p.Value.GetRawText(), p.Value.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToArray()),
+                        JsonValueKind.String => new Value(p.Value.GetString()!),
+                        JsonValueKind.Array => new Value(p.Value.GetRawText(), Items(p.Value)),
                         _ => new Value(p.Value.GetRawText(), [p.Value.GetRawText()]),
                     };
                 }

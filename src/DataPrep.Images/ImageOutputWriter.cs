@@ -4,6 +4,7 @@ using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CsvHelper;
 using DataPrep.Data;
 using DataPrep.Output;
 using DataPrep.Pipeline;
@@ -31,6 +32,11 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
     private readonly Dictionary<SplitTag, SplitState> _splits = [];
     private readonly HashSet<string> _paths = new(StringComparer.Ordinal);
     private Stream? _quarantine;
+    private CsvWriter? _quarantineCsv;
+    private readonly ArrayBufferWriter<byte> _json = new(512);
+
+    /// <summary>The lineage sidecar and the quarantine list: RFC 4180, LF line endings, invariant numbers.</summary>
+    private static readonly CsvWriterOptions s_csv = CsvWriterOptions.Default with { NewLine = "\n" };
 
     public ImageOutputWriter(IOutputStore store, ConvertOptions options, RunContext context, ImageInput input)
     {
@@ -56,7 +62,7 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         public Dictionary<string, long> Labels { get; } = new(StringComparer.Ordinal);
         public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
         public SortedDictionary<string, long> Augmented { get; } = new(StringComparer.Ordinal);
-        public StringBuilder Lineage { get; } = new();
+        public CsvWriter? Lineage { get; set; }
         public Stream? LineageStream { get; set; }
         public StringBuilder Text { get; } = new(); // .lst lines, .idx lines or manifest lines
         public Sha256WriteStream? TextStream { get; set; }
@@ -72,7 +78,10 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         if (_options.Lineage)
         {
             s.LineageStream = await _store.CreateAsync(RunLayout.LineagePath(s.Name), ct).ConfigureAwait(false);
-            s.Lineage.Append("row_id,source,source_row,shard,record,content_hash").Append(_hasGroups ? ",group" : "").Append(",image,operation,source_row_id,output\n");
+            s.Lineage = CsvWriter.Create(s.LineageStream, s_csv, leaveOpen: true);
+            string[] header = ["row_id", "source", "source_row", "shard", "record", "content_hash", .. (_hasGroups ? (string[])["group"] : []), "image", "operation", "source_row_id", "output"];
+            foreach (var name in header) s.Lineage.WriteField(name);
+            await s.Lineage.EndRecordAsync(ct).ConfigureAwait(false);
             s.Report.Lineage = RunLayout.LineagePath(s.Name);
         }
         switch (_options.Format)
@@ -110,12 +119,16 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
             _context.Report.Drop("bad image", 1 + u.Rotations.Count);
             if (_options.Images.OnBadImage == BadImagePolicy.Quarantine)
             {
-                if (_quarantine is null)
+                if (_quarantineCsv is null)
                 {
                     _quarantine = await _store.CreateAsync("_dataprep/quarantine/images.csv", ct).ConfigureAwait(false);
-                    await _quarantine.WriteAsync("image,line,problem\n"u8.ToArray(), ct).ConfigureAwait(false);
+                    _quarantineCsv = CsvWriter.Create(_quarantine, s_csv, leaveOpen: true);
+                    _quarantineCsv.WriteRecord(["image", "line", "problem"]);
                 }
-                await _quarantine.WriteAsync(Encoding.UTF8.GetBytes($"{Csv(u.Entry.RelativePath)},{u.Entry.Line},{Csv(bad.Problem)}\n"), ct).ConfigureAwait(false);
+                _quarantineCsv.WriteField(u.Entry.RelativePath);
+                _quarantineCsv.WriteField(u.Entry.Line);
+                _quarantineCsv.WriteField(bad.Problem);
+                await _quarantineCsv.EndRecordAsync(ct).ConfigureAwait(false);
             }
             return;
         }
@@ -149,16 +162,23 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
                     output = $"images/{s.Name}/{rel}";
                     await WriteFileAsync(output, img.Bytes, null, ct).ConfigureAwait(false);
                     // As SageMaker's example: {"source-ref": "s3://…", "class": "0"}; multi-label in the class-id format [0, 2].
-                    s.Text.Append("{\"source-ref\":").Append(JsonString(_store.UriOf(output))).Append(',').Append(JsonString(_options.Images.LabelAttribute)).Append(':')
-                        .Append(_multiLabel ? "[" + string.Join(",", u.Entry.Labels.Select(Number)) + "]" : JsonString(Number(u.Entry.Labels[0]))).Append("}\n");
+                    s.Text.Append(ManifestLine(_store.UriOf(output), u.Entry.Labels)).Append('\n');
                     break;
             }
-            if (s.Lineage is { } lin && _options.Lineage)
+            if (s.Lineage is { } lin)
             {
-                lin.Append(rowId).Append(",0,").Append(u.SourceRow).Append(",0,").Append(s.Record).Append(',')
-                    .Append(XxHash3.HashToUInt64(img.Bytes).ToString("x16", CultureInfo.InvariantCulture));
-                if (_hasGroups) lin.Append(',').Append(Csv(u.Entry.Group));
-                lin.Append(',').Append(Csv(u.Entry.RelativePath)).Append(',').Append(op).Append(',').Append(u.RowId).Append(',').Append(Csv(output)).Append('\n');
+                lin.WriteField(rowId);
+                lin.WriteField("0"u8);
+                lin.WriteField(u.SourceRow);
+                lin.WriteField("0"u8);
+                lin.WriteField(s.Record);
+                lin.WriteField(XxHash3.HashToUInt64(img.Bytes).ToString("x16", CultureInfo.InvariantCulture));
+                if (_hasGroups) lin.WriteField(u.Entry.Group);
+                lin.WriteField(u.Entry.RelativePath);
+                lin.WriteField(op);
+                lin.WriteField(u.RowId);
+                lin.WriteField(output);
+                await lin.EndRecordAsync(ct).ConfigureAwait(false);
             }
             s.Record++;
             s.Report.Rows++;
@@ -181,11 +201,6 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
 
     private static async Task FlushAsync(SplitState s, int threshold, CancellationToken ct)
     {
-        if (s.LineageStream is not null && s.Lineage.Length >= threshold)
-        {
-            await s.LineageStream.WriteAsync(Encoding.UTF8.GetBytes(s.Lineage.ToString()), ct).ConfigureAwait(false);
-            s.Lineage.Clear();
-        }
         if (s.TextStream is not null && s.Text.Length >= threshold)
         {
             await s.TextStream.WriteAsync(Encoding.UTF8.GetBytes(s.Text.ToString()), ct).ConfigureAwait(false);
@@ -208,10 +223,39 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
 
     private static string Number(float v) => v == MathF.Floor(v) && Math.Abs(v) < 1e9 ? ((long)v).ToString(CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
 
-    private static string JsonString(string value) => JsonSerializer.Serialize(value, ImageJsonContext.Default.String);
+    /// <summary>
+    /// An augmented-manifest line as SageMaker's example has it: <c>{"source-ref": "s3://…", "class": "0"}</c>, the label as
+    /// text; multi-label in the class-id format <c>[0, 2]</c> (numbers).
+    /// </summary>
+    private string ManifestLine(string sourceRef, float[] labels)
+    {
+        _json.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(_json)) WriteManifestObject(w, sourceRef, labels);
+        return Encoding.UTF8.GetString(_json.WrittenSpan);
+    }
 
-    private static string Csv(string? value)
-        => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
+    private void WriteManifestObject(Utf8JsonWriter w, string sourceRef, float[] labels)
+    {
+        w.WriteStartObject();
+        w.WriteString("source-ref", sourceRef);
+        w.WritePropertyName(_options.Images.LabelAttribute);
+        if (_multiLabel)
+        {
+            w.WriteStartArray();
+            foreach (var l in labels)
+            {
+                if (!float.IsFinite(l)) w.WriteStringValue(Number(l)); // JSON has no NaN or infinity
+                else if (l == MathF.Floor(l) && Math.Abs(l) < 1e9) w.WriteNumberValue((long)l);
+                else w.WriteNumberValue(l);
+            }
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteStringValue(Number(labels[0]));
+        }
+        w.WriteEndObject();
+    }
 
     /// <summary>Finishes every file, fills the report and commits the store (run record last).</summary>
     public async Task CommitAsync(CancellationToken ct)
@@ -222,6 +266,7 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
         foreach (var (tag, s) in _splits.OrderBy(kv => kv.Key))
         {
             var r = s.Report;
+            if (s.Lineage is not null) await s.Lineage.DisposeAsync().ConfigureAwait(false);
             if (s.LineageStream is not null) await s.LineageStream.DisposeAsync().ConfigureAwait(false);
             var text = s.TextStream!;
             var textRecord = new ShardRecord("", r.Rows, text.Length, text.HashHex());
@@ -246,6 +291,7 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
             if (s.Augmented.Count > 0) r.Augmented = s.Augmented;
             report.Splits[s.Name] = r;
         }
+        if (_quarantineCsv is not null) await _quarantineCsv.DisposeAsync().ConfigureAwait(false);
         if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
         // Like the tabular sinks: ManifestFiles and channels.json just before the run record (committed runs only).
         await new RunLayout(_store, context => RunRecord.From(_options, context).ToJson()).CommitAsync(_context, _options.Instances, ct).ConfigureAwait(false);
@@ -270,6 +316,8 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
             }
         }
         _splits.Clear();
+        // The CSV writers are dropped unflushed: what they hold is being thrown away.
+        _quarantineCsv = null;
         if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
         _quarantine = null;
         await _store.AbortAsync().ConfigureAwait(false);
@@ -277,6 +325,3 @@ internal sealed class ImageOutputWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await AbortAsync().ConfigureAwait(false);
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-internal sealed partial class ImageJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

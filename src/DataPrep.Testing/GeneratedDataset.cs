@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CsvHelper;
 
 namespace DataPrep.Testing;
 
@@ -169,18 +170,21 @@ public sealed partial class GeneratedDataset
     /// </summary>
     public string ToCsv()
     {
-        var sb = new StringBuilder();
-        sb.Append(IdColumn).Append(',').Append(GroupColumn).Append(',').Append(TimeColumn).Append(',').Append(LabelColumn);
-        for (int f = 0; f < FeatureCount; f++) sb.Append(',').Append(FeatureColumn(f));
-        sb.Append('\n');
-        foreach (var r in Rows)
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var csv = CsvWriter.Create(text, CsvWriterOptions.Default with { NewLine = "\n" }, leaveOpen: true))
         {
-            sb.Append(r.Id.ToString(CultureInfo.InvariantCulture)).Append(',').Append(Csv(r.Group)).Append(',')
-              .Append(FormatTime(r.Timestamp)).Append(',').Append(Csv(r.Label));
-            foreach (double v in r.Features) sb.Append(',').Append(v.ToString("R", CultureInfo.InvariantCulture));
-            sb.Append('\n');
+            csv.WriteRecord([IdColumn, GroupColumn, TimeColumn, LabelColumn, .. Enumerable.Range(0, FeatureCount).Select(FeatureColumn)]);
+            foreach (var r in Rows)
+            {
+                csv.WriteField(r.Id);
+                csv.WriteField(r.Group);
+                csv.WriteField(FormatTime(r.Timestamp));
+                csv.WriteField(r.Label);
+                foreach (double v in r.Features) csv.WriteField(v);
+                csv.EndRecord();
+            }
         }
-        return sb.ToString();
+        return text.ToString();
     }
 
     /// <summary>A one-line summary and, for small datasets, every row: what FsCheck prints for a counterexample.</summary>
@@ -202,7 +206,4 @@ public sealed partial class GeneratedDataset
 
     /// <summary>ISO 8601 UTC with only as many fractional digits as needed.</summary>
     internal static string FormatTime(DateTime t) => t.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture);
-
-    private static string Csv(string s)
-        => s.AsSpan().IndexOfAny(",\"\n\r") < 0 ? s : "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

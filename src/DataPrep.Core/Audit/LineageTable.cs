@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using CsvHelper;
 
 namespace DataPrep.Audit;
 
@@ -28,16 +28,34 @@ internal sealed class LineageTable
 
     private static readonly string[] Required = ["row_id", "source", "source_row", "shard", "record", "content_hash"];
 
+    /// <summary>RFC 4180 with a header; quoted fields (group keys) may hold commas, quotes and line breaks.</summary>
+    private static readonly CsvReaderOptions s_options = CsvReaderOptions.Default with
+    {
+        Separator = ',',
+        HasHeader = true,
+        DetectSeparatorHint = false,
+        SkipEmptyLines = true,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+        TrackLineNumbers = true,
+        PoolStrings = true, // group keys repeat and are kept
+    };
+
     /// <summary>Reads a sidecar.</summary>
     /// <exception cref="DataFormatException">It is not a lineage sidecar, or a value is malformed (names file, line and column).</exception>
     public static LineageTable Load(string path, CancellationToken ct)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        var csv = new CsvLineReader(reader);
-        var fields = new List<string>();
-        if (!csv.Read(fields)) throw Throw.Format("is empty; expected a lineage header row_id,source,source_row,shard,record,content_hash", path);
-        var header = fields.ToList();
-        int Index(string name) => header.IndexOf(name);
+        using var reader = CsvReader.Create(File.OpenRead(path), s_options, leaveOpen: false);
+        string[] header;
+        try
+        {
+            header = [.. reader.Headers];
+        }
+        catch (CsvFormatException e)
+        {
+            throw Malformed(e, path);
+        }
+        if (header.Length == 0 || (header.Length == 1 && header[0].Length == 0)) throw Throw.Format("is empty; expected a lineage header row_id,source,source_row,shard,record,content_hash", path);
+        int Index(string name) => Array.IndexOf(header, name);
         var missing = Required.Where(n => Index(n) < 0).ToList();
         if (missing.Count > 0)
         {
@@ -48,102 +66,53 @@ internal sealed class LineageTable
         var t = new LineageTable { Path = path };
         if (iGroup >= 0) t.Groups = [];
         if (iTime >= 0) t.Times = [];
-        while (csv.Read(fields))
+        while (Read(reader, path))
         {
-            if (fields.Count == 1 && fields[0].Length == 0) continue; // blank line
-            long line = csv.RecordLine;
-            if (fields.Count < header.Count)
+            long line = reader.LineNumber;
+            if (reader.FieldCount < header.Length)
             {
-                throw Throw.Format($"has {fields.Count} fields; expected {header.Count} ({string.Join(",", header)})", path, line);
+                throw Throw.Format($"has {reader.FieldCount} fields; expected {header.Length} ({string.Join(",", header)})", path, line);
             }
-            t.RowIds.Add(Long(fields[iId], path, line, "row_id"));
-            t.Sources.Add((int)Long(fields[iSrc], path, line, "source"));
-            t.SourceRows.Add(Long(fields[iSrow], path, line, "source_row"));
-            t.Shards.Add((int)Long(fields[iShard], path, line, "shard"));
-            t.Records.Add(Long(fields[iRec], path, line, "record"));
-            if (!ulong.TryParse(fields[iHash], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hash) || fields[iHash].Length != 16)
+            t.RowIds.Add(Long(reader.GetSpan(iId), path, line, "row_id"));
+            t.Sources.Add((int)Long(reader.GetSpan(iSrc), path, line, "source"));
+            t.SourceRows.Add(Long(reader.GetSpan(iSrow), path, line, "source_row"));
+            t.Shards.Add((int)Long(reader.GetSpan(iShard), path, line, "shard"));
+            t.Records.Add(Long(reader.GetSpan(iRec), path, line, "record"));
+            var hashText = reader.GetSpan(iHash);
+            if (hashText.Length != 16 || !ulong.TryParse(hashText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hash))
             {
-                throw Throw.Format($"content_hash {Throw.Quote(fields[iHash])} is not 16 hex digits", path, line, column: "content_hash");
+                throw Throw.Format($"content_hash {Throw.Quote(hashText)} is not 16 hex digits", path, line, column: "content_hash");
             }
             t.Hashes.Add(hash);
-            t.Groups?.Add(fields[iGroup].Length == 0 ? null : fields[iGroup]);
+            t.Groups?.Add(reader.IsEmpty(iGroup) ? null : reader.GetString(iGroup));
             if (t.Times is not null)
             {
-                string text = fields[iTime];
-                if (text.Length == 0) t.Times.Add(long.MinValue);
-                else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto)) t.Times.Add(dto.UtcTicks);
-                else throw Throw.Format($"time {Throw.Quote(text)} is not an ISO 8601 instant", path, line, column: "time");
+                if (reader.IsEmpty(iTime)) t.Times.Add(long.MinValue);
+                else if (DateTimeOffset.TryParse(reader.GetString(iTime), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto)) t.Times.Add(dto.UtcTicks);
+                else throw Throw.Format($"time {Throw.Quote(reader.GetSpan(iTime))} is not an ISO 8601 instant", path, line, column: "time");
             }
             if ((t.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
         }
         return t;
     }
 
-    private static long Long(string text, string path, long line, string column)
+    private static bool Read(CsvReader reader, string path)
+    {
+        try
+        {
+            return reader.Read();
+        }
+        catch (CsvFormatException e)
+        {
+            throw Malformed(e, path);
+        }
+    }
+
+    private static DataFormatException Malformed(CsvFormatException e, string path)
+        => Throw.Format($"malformed CSV ({e.Message.TrimEnd('.')}); expected a lineage sidecar", path, e.LineNumber, inner: e);
+
+    private static long Long(ReadOnlySpan<byte> text, string path, long line, string column)
         => long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) && v >= 0
             ? v
             : throw Throw.Format($"{column} {Throw.Quote(text)} is not a non-negative integer", path, line, column: column);
-
-    /// <summary>RFC 4180 records from a text reader: quoted fields may hold commas, quotes ("") and line breaks.</summary>
-    private sealed class CsvLineReader(TextReader reader)
-    {
-        private readonly StringBuilder _field = new();
-        private long _line;
-
-        /// <summary>The 1-based line where the last record started.</summary>
-        public long RecordLine { get; private set; }
-
-        public bool Read(List<string> fields)
-        {
-            fields.Clear();
-            int c = reader.Read();
-            if (c < 0) return false;
-            _line++;
-            RecordLine = _line;
-            _field.Clear();
-            bool quoted = false, wasQuoted = false;
-            while (true)
-            {
-                if (c < 0)
-                {
-                    fields.Add(_field.ToString());
-                    return true;
-                }
-                char ch = (char)c;
-                if (quoted)
-                {
-                    if (ch == '"')
-                    {
-                        if (reader.Peek() == '"') { _field.Append('"'); reader.Read(); }
-                        else quoted = false;
-                    }
-                    else
-                    {
-                        if (ch == '\n') _line++;
-                        _field.Append(ch);
-                    }
-                }
-                else if (ch == '"' && _field.Length == 0 && !wasQuoted)
-                {
-                    quoted = wasQuoted = true;
-                }
-                else if (ch == ',')
-                {
-                    fields.Add(_field.ToString());
-                    _field.Clear();
-                    wasQuoted = false;
-                }
-                else if (ch == '\n')
-                {
-                    fields.Add(_field.ToString());
-                    return true;
-                }
-                else if (ch != '\r')
-                {
-                    _field.Append(ch);
-                }
-                c = reader.Read();
-            }
-        }
-    }
 }

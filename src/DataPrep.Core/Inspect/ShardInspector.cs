@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using CsvHelper;
 using DataPrep.Data;
 using DataPrep.RecordIO;
 using DataPrep.Sources;
@@ -175,24 +176,38 @@ public static class ShardInspector
         }
     }
 
+    /// <summary>
+    /// Label-first CSV shards: no header, ',' only, a record per line (a stray quote cannot run on into the next
+    /// lines), whitespace around values (inside quotes too) ignored as number parsing ignores it.
+    /// </summary>
+    private static readonly CsvReaderOptions s_shardCsv = CsvReaderOptions.Default with
+    {
+        Separator = ',',
+        HasHeader = false,
+        DetectSeparatorHint = false,
+        AllowLineBreaksInQuotes = false,
+        SkipEmptyLines = true,
+        TrimWhitespace = true,
+        TrimInsideQuotes = true,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+        TrackLineNumbers = true,
+    };
+
     private static IEnumerable<ShardRecord> ReadCsv(string path, InspectOptions options, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(options.Files.Open(path), new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
-        long lineNumber = 0, index = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        using var reader = CsvReader.Create(options.Files.Open(path), s_shardCsv, leaveOpen: false);
+        long index = 0;
+        while (Read(reader, path))
         {
-            lineNumber++;
-            if ((lineNumber & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            var fields = line.Split(',');
-            var numbers = new double[fields.Length];
-            for (int i = 0; i < fields.Length; i++) numbers[i] = ParseField(fields[i], i, lineNumber, index == 0, options.NoLabel, path, line);
+            if ((reader.RowNumber & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (reader.FieldCount == 1 && reader.GetSpan(0).IsEmpty && IsBlank(reader.RawRecord)) continue;
+            var numbers = new double[reader.FieldCount];
+            for (int i = 0; i < numbers.Length; i++) numbers[i] = ParseField(reader, i, index == 0, options.NoLabel, path);
             bool hasLabel = !options.NoLabel;
             yield return new ShardRecord
             {
                 Index = index++,
-                Line = lineNumber,
+                Line = reader.LineNumber,
                 DType = ShardRecord.TextDType,
                 Values = hasLabel ? numbers[1..] : numbers,
                 Label = hasLabel ? [numbers[0]] : null,
@@ -201,21 +216,36 @@ public static class ShardInspector
         }
     }
 
-    private static double ParseField(string field, int position, long line, bool firstRecord, bool noLabel, string path, string text)
+    private static bool Read(CsvReader reader, string path)
     {
-        var span = field.AsSpan().Trim();
-        if (span.Length >= 2 && span[0] == '"' && span[^1] == '"') span = span[1..^1].Trim();
+        try
+        {
+            return reader.Read();
+        }
+        catch (CsvFormatException e)
+        {
+            throw Throw.Format($"malformed CSV ({e.Message.TrimEnd('.')}); expected a label-first CSV shard", path, e.LineNumber, inner: e);
+        }
+    }
+
+    /// <summary>A line of only whitespace (skipped, as an empty line is).</summary>
+    private static bool IsBlank(ReadOnlySpan<byte> utf8) => Encoding.UTF8.GetString(utf8).AsSpan().IsWhiteSpace();
+
+    private static double ParseField(CsvReader reader, int position, bool firstRecord, bool noLabel, string path)
+    {
+        var span = reader.GetSpan(position);
         if (double.TryParse(span, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)) return value;
         string what = position == 0 && !noLabel ? "the label (field 1)" : $"field {position + 1}";
-        if (span.Length == 0)
+        if (span.IsEmpty)
         {
-            throw Throw.Format($"found an empty field as {what}; expected a number, because label-first CSV shards have no missing values", path, line);
+            throw Throw.Format($"found an empty field as {what}; expected a number, because label-first CSV shards have no missing values", path, reader.LineNumber);
         }
-        string hint = field.Contains(':')
+        var field = reader.GetRawSpan(position);
+        string hint = field.Contains((byte)':')
             ? "; this looks like LibSVM ('label index:value …'): read it with --format libsvm"
             : firstRecord
                 ? "; this looks like a header row, but label-first CSV shards have none"
                 : "";
-        throw Throw.Format($"found {Throw.Quote(field)} as {what} in {Throw.Quote(text, 60)}; expected a number (invariant culture, '.' as decimal point){hint}", path, line);
+        throw Throw.Format($"found {Throw.Quote(field)} as {what} in {Throw.Quote(reader.RawRecord, 60)}; expected a number (invariant culture, '.' as decimal point){hint}", path, reader.LineNumber);
     }
 }

@@ -384,4 +384,41 @@ public class ShardInspectorTests
         Assert.Equal("0", s.LabelCounts[0].Key);
         Assert.Equal(2, s.LabelCounts[0].Value);
     }
+
+    [Fact]
+    public async Task Csv_records_keep_their_lines_across_a_BOM_CRLF_blank_lines_and_quoted_padded_numbers()
+    {
+        using var tmp = new TempDir();
+        var csv = tmp.File("a.csv", "\uFEFF1,2\r\n\r\n   \r\n0, \" 3.5 \" ,4\r\n2,-1e-3\n");
+        var records = await ShardInspector.ReadAsync(csv).ToListAsync();
+        Assert.Equal([1L, 4L, 5L], records.Select(r => r.Line));
+        Assert.Equal([0L, 1L, 2L], records.Select(r => r.Index));
+        Assert.Equal([1.0], records[0].Label!);
+        Assert.Equal([2.0], records[0].Values);
+        Assert.Equal([3.5, 4.0], records[1].Values);
+        Assert.Equal([-1e-3], records[2].Values);
+    }
+
+    [Fact]
+    public async Task A_quoted_field_with_a_comma_is_one_field_and_the_error_names_it_with_its_line()
+    {
+        using var tmp = new TempDir();
+        var csv = tmp.File("a.csv", "1,2,3\n0,\"2,5\",3\n");
+        var e = await Assert.ThrowsAsync<DataFormatException>(async () => await ShardInspector.ReadAsync(csv).ToListAsync());
+        Assert.Equal(2, e.Line);
+        Assert.Equal(csv, e.File);
+        Assert.Equal($"{csv}, line 2: found '\"2,5\"' as field 2 in '0,\"2,5\",3'; expected a number (invariant culture, '.' as decimal point)", e.Message);
+    }
+
+    [Theory]
+    [InlineData("1,,2\n", "line 1: found an empty field as field 2; expected a number, because label-first CSV shards have no missing values")]
+    [InlineData("1,2\n\n,3\n", "line 3: found an empty field as the label (field 1)")]
+    [InlineData("1 1:2.5\n", "line 1: found '1 1:2.5' as the label (field 1) in '1 1:2.5'; expected a number (invariant culture, '.' as decimal point); this looks like LibSVM")]
+    public async Task Bad_csv_fields_name_file_line_field_and_cause(string text, string expected)
+    {
+        using var tmp = new TempDir();
+        var csv = tmp.File("a.csv", text);
+        var e = await Assert.ThrowsAsync<DataFormatException>(async () => await ShardInspector.ReadAsync(csv, new InspectOptions { Format = ShardFormat.Csv }).ToListAsync());
+        Assert.StartsWith($"{csv}, {expected}", e.Message);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace DataPrep.Tests.Images;
 
 public class ImageCliTests
@@ -55,6 +57,41 @@ public class ImageCliTests
         var bad = CliRunner.Run("inspect", rec, "--summary");
         Assert.Equal(3, bad.Code);
         Assert.Contains("offset 133 is not the start of a record", bad.Err);
+    }
+
+    [Fact]
+    public void Inspect_jsonl_of_a_rec_parses_back_with_escaped_paths_and_multi_labels()
+    {
+        using var dir = new TempDir();
+        var folder = dir.Combine("caf\u00e9 \"q\"");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, "a.png"), ImageTestData.PngPattern(3, 2));
+        File.WriteAllBytes(Path.Combine(folder, "b.png"), ImageTestData.PngPattern(2, 3));
+        var list = Path.Combine(folder, "list.jsonl");
+        File.WriteAllText(list, "{\"path\":\"a.png\",\"label\":[1,2.5]}\n{\"path\":\"b.png\",\"label\":\"3\"}\n");
+        var output = dir.Combine("out");
+        Assert.Equal(0, CliRunner.Run("convert", list, "--out", output, "--format", "recordio-image", "--train", "1", "--validation", "0", "--test", "0", "--no-shuffle", "-q").Code);
+        var rec = Path.Combine(output, "train", "train.rec");
+        var copy = Path.Combine(folder, "t.rec");
+        File.Copy(rec, copy);
+        var r = CliRunner.Run("inspect", copy, "--output", "jsonl");
+        Assert.Equal(0, r.Code);
+        var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.All(lines, l => Assert.Equal(copy, l.GetProperty("file").GetString()));
+        Assert.Contains("\\u00E9 \\u0022q\\u0022", r.Out); // System.Text.Json's default escaping, as before
+        Assert.Equal([1f, 2.5f], lines[0].GetProperty("labels").EnumerateArray().Select(e => e.GetSingle()));
+        Assert.Equal([3f], lines[1].GetProperty("labels").EnumerateArray().Select(e => e.GetSingle()));
+        Assert.Equal(2u, lines[0].GetProperty("flag").GetUInt32());
+        Assert.Equal((3, 2, "png"), (lines[0].GetProperty("width").GetInt32(), lines[0].GetProperty("height").GetInt32(), lines[0].GetProperty("format").GetString()));
+        var summary = lines[2].GetProperty("summary");
+        Assert.Equal("recordio-image", summary.GetProperty("format").GetString());
+        Assert.Equal(2, summary.GetProperty("records").GetInt64());
+        Assert.True(summary.GetProperty("multi_label").GetBoolean());
+        Assert.Equal("2-3 x 2-3", summary.GetProperty("sizes").GetString());
+        Assert.Equal(new Dictionary<string, long> { ["1"] = 1, ["2.5"] = 1, ["3"] = 1 }, summary.GetProperty("labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64()));
+        Assert.Equal(2, summary.GetProperty("image_formats").GetProperty("png").GetInt64());
+        Assert.Equal(JsonValueKind.Null, summary.GetProperty("idx").ValueKind); // no t.idx beside the copy, none in ../_dataprep/
     }
 
     [Fact]

@@ -146,6 +146,21 @@ public class DatasetGenTests
             + "2,spk1,2024-03-02T12:00:00Z,yes,0,0\n",
             Small().ToCsv());
 
+    [Property(MaxTest = 100)]
+    public Property Csv_reads_back_to_the_same_rows()
+        => Prop.ForAll(DatasetGen.Any().ToArbitrary(), ds =>
+        {
+            using var reader = CsvHelper.CsvReader.FromText(ds.ToCsv(), CsvHelper.CsvReaderOptions.Default with { Separator = ',', DetectSeparatorHint = false });
+            var rows = new List<GeneratedRow>();
+            while (reader.Read())
+            {
+                var features = Enumerable.Range(0, ds.FeatureCount).Select(f => double.Parse(reader.GetString(4 + f), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                rows.Add(new GeneratedRow(long.Parse(reader.GetString(0), System.Globalization.CultureInfo.InvariantCulture), reader.GetString(1),
+                    DateTime.Parse(reader.GetString(2), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal), reader.GetString(3), features));
+            }
+            return (reader.Headers.Count == 4 + ds.FeatureCount && rows.SequenceEqual(ds.Rows)).Label(ds.ToString());
+        });
+
     [Fact]
     public void An_empty_dataset_still_gives_a_schema_and_an_empty_split_input()
     {

@@ -1,6 +1,6 @@
 using System.IO.Hashing;
+using CsvHelper;
 using DataPrep.Data;
-using DataPrep.Output;
 
 namespace DataPrep.Formats;
 
@@ -28,10 +28,11 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
 
     /// <inheritdoc />
     /// <remarks>
-    /// Records are written straight into one byte buffer: doubles by <see cref="NumberText"/> (shortest
-    /// round-trip, invariant; CsvHelper's Dragonbox formatter), integers invariant (<see cref="AsciiDigits"/>), booleans 1/0, sparse columns
-    /// dense. Only numbers are written, so no field is ever quoted and every '\n' ends a record. Each record's
-    /// hash (lineage content_hash) is XxHash3 of its bytes without the '\n'.
+    /// Formatted records go through one CsvHelper <see cref="CsvHelper.CsvWriter"/> per chunk (see
+    /// <see cref="NumberText"/>): doubles shortest round-trip and integers invariant, booleans 1/0, sparse columns
+    /// dense. Only numbers are written, so no field is ever quoted and every '\n' ends a record. Rows whose input
+    /// text is already exactly that (see RawRecords) are copied. Each record's hash (lineage content_hash) is XxHash3
+    /// of its bytes without the '\n'.
     /// </remarks>
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
@@ -55,62 +56,64 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         }
         // Rows whose input text is already exactly what we would write are copied (see RawRecords).
         var raw = batch.Raw is { } text && text.Matches(batch.Schema) ? text.Records : null;
-        var data = GC.AllocateUninitializedArray<byte>(Math.Max(4096, count * width * 12 + NumberText.MaxDoubleLength)); // only [0, pos) is read
-        int pos = 0;
+        var output = new MemoryStream(Math.Max(4096, count * width * 12));
         var ends = new int[count];
         var hashes = new ulong[count];
-        for (int k = 0; k < count; k++)
+        using (var writer = NumberText.CreateWriter(output))
         {
-            int r = start + k, recordStart = pos;
-            if (raw is not null && raw[r].Length > 0)
+            for (int k = 0; k < count; k++)
             {
-                var record = raw[r].Span;
-                if (data.Length - pos < record.Length + 1) Array.Resize(ref data, Math.Max(data.Length * 2, pos + record.Length + 1));
-                record.CopyTo(data.AsSpan(pos));
-                pos += record.Length;
-                hashes[k] = XxHash3.HashToUInt64(record);
-                data[pos++] = (byte)'\n';
-                ends[k] = pos;
-                continue;
-            }
-            for (int c = 0; c < width; c++)
-            {
-                if (data.Length - pos < NumberText.MaxDoubleLength + 2) Array.Resize(ref data, data.Length * 2);
-                if (kinds[c] != ColumnKind.Sparse && pos != recordStart) data[pos++] = (byte)',';
-                switch (kinds[c])
+                int r = start + k, recordStart = (int)output.Length;
+                if (raw is not null && raw[r].Length > 0)
                 {
-                    case ColumnKind.Float64:
-                        pos += NumberText.Write(raw is null ? (doubles[c] ??= ((Float64Column)cols[c]).Values)[r] : ((Float64Column)cols[c]).ValueAt(r), data.AsSpan(pos));
-                        break;
-                    case ColumnKind.Int64:
-                        pos = AsciiDigits.WriteInt64(data, pos, raw is null ? (longs[c] ??= ((Int64Column)cols[c]).Values)[r] : ((Int64Column)cols[c]).ValueAt(r));
-                        break;
-                    case ColumnKind.Boolean:
-                        data[pos++] = ((BooleanColumn)cols[c]).Values[r] ? (byte)'1' : (byte)'0';
-                        break;
-                    default:
-                        pos = WriteSparse(ref data, pos, recordStart, (SparseColumn)cols[c], r);
-                        break;
+                    // The writer was flushed after the previous record, so the copy lands in order.
+                    output.Write(raw[r].Span);
+                    output.WriteByte((byte)'\n');
                 }
+                else
+                {
+                    for (int c = 0; c < width; c++)
+                    {
+                        switch (kinds[c])
+                        {
+                            case ColumnKind.Float64:
+                                writer.WriteField(raw is null ? (doubles[c] ??= ((Float64Column)cols[c]).Values)[r] : ((Float64Column)cols[c]).ValueAt(r));
+                                break;
+                            case ColumnKind.Int64:
+                                writer.WriteField(raw is null ? (longs[c] ??= ((Int64Column)cols[c]).Values)[r] : ((Int64Column)cols[c]).ValueAt(r));
+                                break;
+                            case ColumnKind.Boolean:
+                                writer.WriteField(((BooleanColumn)cols[c]).Values[r] ? "1"u8 : "0"u8);
+                                break;
+                            default:
+                                WriteSparse(writer, (SparseColumn)cols[c], r);
+                                break;
+                        }
+                    }
+                    // CsvHelper refuses a record without fields; ours is an empty line (no columns, or only empty sparse ones).
+                    if (writer.FieldCount == 0) output.WriteByte((byte)'\n');
+                    else
+                    {
+                        writer.EndRecord();
+                        writer.Flush(); // the record's bytes are in the stream, to be hashed while they are in cache
+                    }
+                }
+                int end = (int)output.Length;
+                hashes[k] = XxHash3.HashToUInt64(output.GetBuffer().AsSpan(recordStart, end - 1 - recordStart));
+                ends[k] = end;
             }
-            hashes[k] = XxHash3.HashToUInt64(data.AsSpan(recordStart, pos - recordStart));
-            data[pos++] = (byte)'\n';
-            ends[k] = pos;
         }
-        return new FormattedChunk(data, pos, ends, hashes);
+        return new FormattedChunk(output.GetBuffer(), (int)output.Length, ends, hashes);
     }
 
-    /// <summary>A sparse row written dense: its width of values, zeros where the row has none, comma-separated.</summary>
-    private static int WriteSparse(ref byte[] data, int pos, int recordStart, SparseColumn s, int row)
+    /// <summary>A sparse row written dense: its width of values, zeros where the row has none.</summary>
+    private static void WriteSparse(CsvWriter writer, SparseColumn s, int row)
     {
         int next = s.RowOffsets[row], end = s.RowOffsets[row + 1];
         for (int j = 0; j < s.Width; j++)
         {
-            if (data.Length - pos < NumberText.MaxDoubleLength + 2) Array.Resize(ref data, data.Length * 2);
-            if (pos != recordStart) data[pos++] = (byte)',';
-            if (next < end && s.Indices[next] == j) pos += NumberText.Write(s.Values[next++], data.AsSpan(pos));
-            else data[pos++] = (byte)'0';
+            if (next < end && s.Indices[next] == j) writer.WriteField(s.Values[next++]);
+            else writer.WriteField("0"u8);
         }
-        return pos;
     }
 }

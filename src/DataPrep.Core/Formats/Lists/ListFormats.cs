@@ -1,8 +1,7 @@
-using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
-using System.Text;
 using System.Text.Json;
+using CsvHelper;
 using DataPrep.Data;
 
 namespace DataPrep.Formats;
@@ -37,23 +36,35 @@ public abstract class ListFormat : IRecordFormat
     /// <inheritdoc />
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
-        var output = new ArrayBufferWriter<byte>(Math.Max(4096, count * batch.Schema.Count * 12));
+        var output = new MemoryStream(Math.Max(4096, count * batch.Schema.Count * 12));
         var ends = new int[count];
         var hashes = new ulong[count];
-        for (int k = 0; k < count; k++)
+        using (var rows = CreateRowWriter(output))
         {
-            int from = output.WrittenCount;
-            WriteRow(batch, start + k, output);
-            hashes[k] = XxHash3.HashToUInt64(output.WrittenSpan[from..]);
-            output.GetSpan(1)[0] = (byte)'\n';
-            output.Advance(1);
-            ends[k] = output.WrittenCount;
+            for (int k = 0; k < count; k++)
+            {
+                int from = (int)output.Length;
+                rows.Write(batch, start + k);
+                int end = (int)output.Length;
+                hashes[k] = XxHash3.HashToUInt64(output.GetBuffer().AsSpan(from, end - 1 - from));
+                ends[k] = end;
+            }
         }
-        return new FormattedChunk(output.WrittenMemory.ToArray(), output.WrittenCount, ends, hashes);
+        return new FormattedChunk(output.GetBuffer(), (int)output.Length, ends, hashes);
     }
 
-    /// <summary>Writes one row without its line break.</summary>
-    protected abstract void WriteRow(RecordBatch batch, int row, ArrayBufferWriter<byte> output);
+    /// <summary>A writer of this format's rows into one chunk's <paramref name="output"/>.</summary>
+    protected abstract RowWriter CreateRowWriter(Stream output);
+
+    /// <summary>Writes rows one at a time: each row and its line break are in the stream when <see cref="Write"/> returns.</summary>
+    protected abstract class RowWriter : IDisposable
+    {
+        /// <summary>Writes row <paramref name="row"/> of <paramref name="batch"/> and a '\n'.</summary>
+        public abstract void Write(RecordBatch batch, int row);
+
+        /// <inheritdoc />
+        public abstract void Dispose();
+    }
 
     /// <summary>The invariant text of a value (numbers shortest round-trip, timestamps ISO 8601 UTC); null when missing.</summary>
     protected static string? Text(Column column, int row) => column.IsNull(row) ? null : column switch
@@ -76,23 +87,38 @@ public sealed class HeaderCsvFormat : ListFormat
     /// <inheritdoc />
     public override string ContentType => "text/csv;header=present";
 
-    /// <inheritdoc />
-    public override byte[] FileHeader(Schema schema) => Encoding.UTF8.GetBytes(string.Join(",", schema.Fields.Select(f => Quote(f.Name))) + "\n");
+    /// <summary>RFC 4180 (quotes only where a value holds ',', '"', CR or LF), LF line endings.</summary>
+    private static readonly CsvWriterOptions s_options = CsvWriterOptions.Default with { NewLine = "\n" };
 
     /// <inheritdoc />
-    protected override void WriteRow(RecordBatch batch, int row, ArrayBufferWriter<byte> output)
+    public override byte[] FileHeader(Schema schema)
     {
-        var sb = new StringBuilder();
-        for (int c = 0; c < batch.Columns.Count; c++)
-        {
-            if (c > 0) sb.Append(',');
-            sb.Append(Quote(Text(batch.Columns[c], row) ?? ""));
-        }
-        output.Write(Encoding.UTF8.GetBytes(sb.ToString()));
+        var output = new MemoryStream();
+        using (var csv = CsvWriter.Create(output, s_options, leaveOpen: true)) csv.WriteRecord([.. schema.Fields.Select(f => f.Name)]);
+        return output.ToArray();
     }
 
-    private static string Quote(string value)
-        => value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
+    /// <inheritdoc />
+    protected override RowWriter CreateRowWriter(Stream output) => new CsvRows(output);
+
+    private sealed class CsvRows(Stream output) : RowWriter
+    {
+        private readonly CsvWriter _csv = CsvWriter.Create(output, s_options, leaveOpen: true);
+
+        public override void Write(RecordBatch batch, int row)
+        {
+            if (batch.Columns.Count == 0)
+            {
+                output.WriteByte((byte)'\n'); // CsvHelper refuses a record without fields
+                return;
+            }
+            for (int c = 0; c < batch.Columns.Count; c++) _csv.WriteField(Text(batch.Columns[c], row) ?? "");
+            _csv.EndRecord();
+            _csv.Flush();
+        }
+
+        public override void Dispose() => _csv.Dispose();
+    }
 }
 
 /// <summary>JSON Lines: one object per row with the input's column names and JSON types.</summary>
@@ -108,23 +134,35 @@ public sealed class JsonLinesFormat : ListFormat
     public override byte[] FileHeader(Schema schema) => [];
 
     /// <inheritdoc />
-    protected override void WriteRow(RecordBatch batch, int row, ArrayBufferWriter<byte> output)
+    protected override RowWriter CreateRowWriter(Stream output) => new JsonRows(output);
+
+    private sealed class JsonRows(Stream output) : RowWriter
     {
-        using var w = new Utf8JsonWriter(output);
-        w.WriteStartObject();
-        for (int c = 0; c < batch.Columns.Count; c++)
+        private readonly Utf8JsonWriter _json = new(output);
+
+        public override void Write(RecordBatch batch, int row)
         {
-            var col = batch.Columns[c];
-            w.WritePropertyName(batch.Schema[c].Name);
-            if (col.IsNull(row)) { w.WriteNullValue(); continue; }
-            switch (col)
+            var w = _json;
+            w.Reset(); // one top-level object per line
+            w.WriteStartObject();
+            for (int c = 0; c < batch.Columns.Count; c++)
             {
-                case Int64Column l: w.WriteNumberValue(l.Values[row]); break;
-                case Float64Column d when double.IsFinite(d.Values[row]): w.WriteNumberValue(d.Values[row]); break;
-                case BooleanColumn b: w.WriteBooleanValue(b.Values[row]); break;
-                default: w.WriteStringValue(Text(col, row)); break;
+                var col = batch.Columns[c];
+                w.WritePropertyName(batch.Schema[c].Name);
+                if (col.IsNull(row)) { w.WriteNullValue(); continue; }
+                switch (col)
+                {
+                    case Int64Column l: w.WriteNumberValue(l.Values[row]); break;
+                    case Float64Column d when double.IsFinite(d.Values[row]): w.WriteNumberValue(d.Values[row]); break;
+                    case BooleanColumn b: w.WriteBooleanValue(b.Values[row]); break;
+                    default: w.WriteStringValue(Text(col, row)); break;
+                }
             }
+            w.WriteEndObject();
+            w.Flush();
+            output.WriteByte((byte)'\n');
         }
-        w.WriteEndObject();
+
+        public override void Dispose() => _json.Dispose();
     }
 }
