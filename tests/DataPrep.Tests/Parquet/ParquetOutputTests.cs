@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using DataPrep.Fluent;
+using DataPrep.Pipeline;
 using static DataPrep.Tests.Parquet.ParquetOutputFiles;
 
 namespace DataPrep.Tests.Parquet;
@@ -212,6 +214,20 @@ public class ParquetOutputTests
         Assert.NotEqual(0, r.Code);
         Assert.Contains("--compress gzip does not apply to --format parquet", r.Err);
         Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public async Task Fluent_WriteParquet_writes_the_bytes_of_the_cli()
+    {
+        using var tmp = new TempDir();
+        var builder = DataPrepPipeline.Read(s_churn).Label("churn").Drop("customer_id")
+            .Encode("plan", FeatureEncoding.OneHot).Encode("region", FeatureEncoding.OneHot).Shuffle(7)
+            .WriteParquet(tmp.Combine("fluent"));
+        Assert.Equal("write Parquet to " + tmp.Combine("fluent"), builder.Describe()[^1]);
+        await builder.RunAsync();
+        RunConvert(s_churn, tmp.Combine("cli"), [.. Churn, "--format", "parquet"]);
+        Assert.Equal(RunOutputs.FileHashes(tmp.Combine("cli")).Where(f => f.Key.EndsWith(".parquet", StringComparison.Ordinal) || f.Key.Contains("/lineage/", StringComparison.Ordinal)),
+            RunOutputs.FileHashes(tmp.Combine("fluent")).Where(f => f.Key.EndsWith(".parquet", StringComparison.Ordinal) || f.Key.Contains("/lineage/", StringComparison.Ordinal)));
     }
 
     [Fact]
