@@ -17,13 +17,14 @@ if ! command -v shellcheck >/dev/null && command -v apt-get >/dev/null; then
   { timeout 300 "${sudo_cmd[@]}" apt-get update -qq && timeout 300 "${sudo_cmd[@]}" apt-get install -y -qq shellcheck; } >/dev/null 2>&1 \
     || echo "note: could not install shellcheck with apt-get; LifecycleScriptTests will fail until it is installed" >&2
 fi
-# The S3 tests start real S3 servers on 127.0.0.1: moto (Python) and s3rver (npm, pinned in package.json).
+# The S3 tests start real S3 servers on 127.0.0.1: moto (Python) and s3rver (npm, pinned in package.json); the Parquet
+# output tests read DataPrep's files back with DuckDB (@duckdb/node-api, pinned there too).
 if ! command -v moto_server >/dev/null && [[ ! -x "$HOME/.pyenv/shims/moto_server" ]]; then
   echo "error: moto_server is needed by the S3 tests (moto's S3 server on 127.0.0.1): install it with  pip install 'moto[server]'" >&2
   exit 1
 fi
-command -v node >/dev/null || { echo "error: Node.js (node, npm) is needed by the S3 tests (s3rver)" >&2; exit 1; }
-if [[ ! -f node_modules/s3rver/bin/s3rver.js ]]; then
+command -v node >/dev/null || { echo "error: Node.js (node, npm) is needed by the S3 tests (s3rver) and the Parquet output tests (DuckDB)" >&2; exit 1; }
+if [[ ! -f node_modules/s3rver/bin/s3rver.js || ! -f node_modules/@duckdb/node-api/package.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 

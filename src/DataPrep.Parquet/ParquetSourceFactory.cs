@@ -38,6 +38,7 @@ public static class ParquetRegistration
     {
         ArgumentNullException.ThrowIfNull(registry);
         registry.Sources.AddParquet();
+        registry.Formats.Add(new Formats.ParquetFormatDefinition());
         return registry;
     }
 }

@@ -1,0 +1,318 @@
+using DataPrep.Data;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+using Parquet;
+
+namespace DataPrep.Formats;
+
+/// <summary>
+/// Writes one channel (train, validation, test, data or fold-k) as Parquet shards <c>&lt;channel&gt;/part-NNNNN.parquet</c>
+/// plus its lineage sidecar. Rows are buffered up to one row group, which is written when full, so at most one row
+/// group per channel is held in memory. Every decision (row group and shard boundaries) depends only on row counts,
+/// the options and bytes already written, never on how rows arrived in batches.
+/// </summary>
+/// <remarks>
+/// Shards follow <c>--shard-rows</c> and <c>--shard-size</c> as rows stream: a shard is closed before a row group that
+/// would take it past <c>--shard-rows</c>, or whose estimated size (the shard's last row group's bytes per row) would
+/// take it past <c>--shard-size</c>. With <c>--shards N</c> or <c>--instances</c> the shard count depends on the
+/// channel's size, which is known only at the end: the row groups then go to a spill file first and are cut into
+/// shards balanced by rows (Parquet rows are fixed-width, so that is also by uncompressed bytes) at the commit.
+/// </remarks>
+internal sealed class ParquetChannelWriter
+{
+    /// <summary>Lineage columns, as every format writes them (see <see cref="ShardedSink"/>).</summary>
+    private const string LineageHeader = "row_id,source,source_row,shard,record,content_hash";
+
+    private readonly string _name;
+    private readonly IOutputStore _store;
+    private readonly ParquetColumns _columns;
+    private readonly ShardOptions _shards;
+    private readonly int _rowGroupRows;
+    private readonly bool _hasGroups;
+    private readonly bool _hasTimes;
+    private readonly ParquetRowBuffer _buffer;
+    private readonly SplitReport _report = new();
+    private Stream? _lineageStream;
+    private int _target;
+
+    // Spilled mode (--shards, --instances): row groups go to a spill file until the channel's size is known.
+    private readonly string? _spillPath;
+    private FileStream? _spillStream;
+    private BinaryWriter? _spill;
+    private List<long>? _cuts;
+    private int _nextCut;
+
+    // The open shard.
+    private ParquetWriter? _file;
+    private Sha256WriteStream? _hashing;
+    private string? _path;
+    private int _shard = -1;
+    private long _shardRows;
+    private long _shardGroups;
+    private long _lastGroupBytes;
+    private long _lastGroupRows;
+    private long _written;
+
+    /// <summary>Creates the writer of one channel; nothing is created in the store until rows are written.</summary>
+    /// <param name="name">The channel.</param>
+    /// <param name="store">Where shards and lineage go.</param>
+    /// <param name="columns">The shards' columns.</param>
+    /// <param name="shards">Shard limits.</param>
+    /// <param name="rowGroupRows">Rows per row group (the last one of a shard may have fewer).</param>
+    /// <param name="lineage">Whether to write the lineage sidecar.</param>
+    /// <param name="spillPath">A temp file for the spilled mode (shard count known only at the end); null to stream.</param>
+    /// <param name="first">The channel's first rows: whether the run carries group keys and times (lineage columns).</param>
+    public ParquetChannelWriter(string name, IOutputStore store, ParquetColumns columns, ShardOptions shards, int rowGroupRows, bool lineage, string? spillPath, RowInfo first)
+    {
+        _name = name;
+        _store = store;
+        _columns = columns;
+        _shards = shards;
+        _rowGroupRows = rowGroupRows;
+        _spillPath = spillPath;
+        _hasGroups = first.GroupKeys is not null;
+        _hasTimes = first.Times is not null;
+        _buffer = new ParquetRowBuffer(columns, rowGroupRows);
+        Lineage = lineage;
+    }
+
+    /// <summary>Whether a lineage sidecar is written.</summary>
+    public bool Lineage { get; }
+
+    /// <summary>The label distribution of the channel (null without a label).</summary>
+    public LabelTally? Labels { get; init; }
+
+    /// <summary>Appends rows [<paramref name="start"/>, +<paramref name="count"/>) of a batch (see <see cref="ParquetRowBuffer.Append(RecordBatch, int, int, ulong[], int)"/>).</summary>
+    public async ValueTask AppendAsync(RecordBatch batch, int start, int count, ulong[]? hashes, int hashOffset, CancellationToken cancellationToken)
+    {
+        if (_lineageStream is null && Lineage) await OpenLineageAsync(cancellationToken).ConfigureAwait(false);
+        while (count > 0)
+        {
+            if (_buffer.Count == 0) await BeginRowGroupAsync().ConfigureAwait(false);
+            int n = Math.Min(count, _target - _buffer.Count);
+            _buffer.Append(batch, start, n, hashes, hashOffset);
+            start += n;
+            hashOffset += n;
+            count -= n;
+            if (_buffer.Count == _target) await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes what is left, closes the last shard and the lineage, and returns the channel's files and rows.</summary>
+    public async Task<SplitReport> CompleteAsync(CancellationToken cancellationToken)
+    {
+        if (_spillPath is not null) await WriteSpilledAsync(cancellationToken).ConfigureAwait(false);
+        if (_buffer.Count > 0) await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await CloseShardAsync().ConfigureAwait(false);
+        if (_lineageStream is not null)
+        {
+            await _lineageStream.DisposeAsync().ConfigureAwait(false);
+            _lineageStream = null;
+            _report.Lineage = RunLayout.LineagePath(_name);
+        }
+        _report.Rows = _written;
+        return _report;
+    }
+
+    /// <summary>Closes every open file without finishing it (the store removes them).</summary>
+    public async ValueTask StopAsync()
+    {
+        _file = null; // its footer would only be written into a file that is being removed
+        if (_hashing is not null) await _hashing.DisposeAsync().ConfigureAwait(false);
+        _hashing = null;
+        if (_lineageStream is not null) await _lineageStream.DisposeAsync().ConfigureAwait(false);
+        _lineageStream = null;
+        _spill?.Dispose();
+        _spill = null;
+        if (_spillStream is not null) await _spillStream.DisposeAsync().ConfigureAwait(false);
+        _spillStream = null;
+    }
+
+    /// <summary>
+    /// Decides, before a row group's first row, whether the open shard is full and how many rows the row group takes:
+    /// at most <see cref="_rowGroupRows"/>, and never past <c>--shard-rows</c> or the next planned cut.
+    /// </summary>
+    private async ValueTask BeginRowGroupAsync()
+    {
+        _target = _rowGroupRows;
+        if (_spillPath is not null && _cuts is null) return; // spilling: blocks of a row group each
+        if (_file is not null && ShardIsFull()) await CloseShardAsync().ConfigureAwait(false);
+        if (_cuts is not null)
+        {
+            if (_nextCut < _cuts.Count) _target = (int)Math.Min(_target, _cuts[_nextCut] - _written);
+        }
+        else if (_shards.MaxRows > 0)
+        {
+            _target = (int)Math.Min(_target, _shards.MaxRows - (_file is null ? 0 : _shardRows));
+        }
+    }
+
+    private bool ShardIsFull()
+    {
+        if (_cuts is not null)
+        {
+            if (_nextCut >= _cuts.Count || _cuts[_nextCut] != _written) return false;
+            _nextCut++;
+            return true;
+        }
+        if (_shards.MaxRows > 0 && _shardRows >= _shards.MaxRows) return true;
+        // The next row group's size, estimated from the last one's bytes per row, and the footer the shard would then
+        // need; the first row group of a shard always goes in (row groups are at most --shard-size uncompressed, see
+        // ParquetFormatDefinition.RowGroupRows).
+        long next = _shards.MaxRows > 0 ? Math.Min(_rowGroupRows, _shards.MaxRows - _shardRows) : _rowGroupRows;
+        long estimate = _lastGroupRows == 0 ? 0 : (_lastGroupBytes * next + _lastGroupRows - 1) / _lastGroupRows;
+        return _hashing!.Written + estimate + FooterBytes(_shardGroups + 1) > _shards.MaxBytes;
+    }
+
+    /// <summary>
+    /// A generous estimate of the footer of a shard of <paramref name="rowGroups"/> row groups: the schema (about 32 bytes
+    /// a column) and, per row group and column, the column chunk's metadata and min/max statistics (about 90 bytes with
+    /// Parquet.Net 6). Only matters for small <c>--shard-size</c> values, where it is a good part of the file.
+    /// </summary>
+    private long FooterBytes(long rowGroups) => 64 + 32L * _columns.Columns.Count + rowGroups * 96L * _columns.Columns.Count;
+
+    /// <summary>Writes the buffered rows as one row group of the open shard (opening one first), or into the spill file.</summary>
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_spillPath is not null && _cuts is null)
+        {
+            if (_spill is null)
+            {
+                _spillStream = new FileStream(_spillPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                _spill = new BinaryWriter(_spillStream, System.Text.Encoding.UTF8, leaveOpen: true);
+            }
+            _buffer.WriteTo(_spill);
+            _written += _buffer.Count;
+            _buffer.Clear();
+            return;
+        }
+        if (_file is null) await OpenShardAsync(cancellationToken).ConfigureAwait(false);
+        int n = _buffer.Count;
+        long before = _hashing!.Written;
+        using (var group = _file!.CreateRowGroup())
+        {
+            var fields = _columns.Fields;
+            for (int c = 0; c < fields.Length; c++)
+            {
+                if (_columns.Columns[c].IsDouble) await group.WriteAsync(fields[c], _buffer.Doubles(c), null, null, cancellationToken).ConfigureAwait(false);
+                else await group.WriteAsync(fields[c], _buffer.Longs(c), null, null, cancellationToken).ConfigureAwait(false);
+            }
+            group.CompleteValidate();
+        }
+        _lastGroupBytes = _hashing.Written - before;
+        _lastGroupRows = n;
+        if (_lineageStream is not null) await WriteLineageAsync(n, cancellationToken).ConfigureAwait(false);
+        _shardRows += n;
+        _shardGroups++;
+        _written += n;
+        _buffer.Clear();
+    }
+
+    private async ValueTask OpenShardAsync(CancellationToken cancellationToken)
+    {
+        _shard++;
+        _shardRows = 0;
+        _shardGroups = 0;
+        _lastGroupBytes = 0;
+        _lastGroupRows = 0;
+        _path = RunLayout.ShardPath(_name, _shard, ParquetFormatDefinition.FileExtension, gzip: false);
+        _hashing = new Sha256WriteStream(await _store.CreateAsync(_path, cancellationToken).ConfigureAwait(false));
+        // The hashing stream cannot seek, so Parquet.Net counts positions itself and never seeks back: the bytes are
+        // the same on every store (local files, S3 multipart uploads).
+        _file = await ParquetWriter.CreateAsync(_columns.Parquet, _hashing, ParquetFormatDefinition.WriterOptions(), append: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask CloseShardAsync()
+    {
+        if (_file is null) return;
+        await _file.DisposeAsync().ConfigureAwait(false); // writes the footer
+        _file = null;
+        _report.Shards.Add(new ShardRecord(_path!, _shardRows, _hashing!.Written, _hashing.HashHex()));
+        await _hashing.DisposeAsync().ConfigureAwait(false);
+        _hashing = null;
+    }
+
+    /// <summary>
+    /// The spilled mode's end: the channel's rows are known, so its shard count is too (<c>--shards</c>, or what
+    /// <c>--shard-size</c> and <c>--shard-rows</c> need, rounded up to a multiple of <c>--instances</c>, at most one
+    /// shard per row); shard k starts at row ⌊k·rows/count⌋. The spilled row groups are then written through.
+    /// </summary>
+    private async ValueTask WriteSpilledAsync(CancellationToken cancellationToken)
+    {
+        if (_buffer.Count > 0) await FlushAsync(cancellationToken).ConfigureAwait(false);
+        long rows = _written;
+        _cuts = [];
+        if (_spill is null) return;
+        _spill.Dispose();
+        _spill = null;
+        long count = _shards.Count;
+        if (count <= 0)
+        {
+            long bytes = rows * _columns.RowBytes;
+            count = Math.Max(1, (bytes + _shards.MaxBytes - 1) / _shards.MaxBytes);
+            if (_shards.MaxRows > 0) count = Math.Max(count, (rows + _shards.MaxRows - 1) / _shards.MaxRows);
+        }
+        long multiple = Math.Max(1, _shards.Multiple);
+        count = Math.Min(rows, (count + multiple - 1) / multiple * multiple);
+        for (long k = 1; k < count; k++) _cuts.Add(k * rows / count);
+        _written = 0;
+        var stream = _spillStream!;
+        stream.Position = 0;
+        var block = new ParquetRowBuffer(_columns, _rowGroupRows);
+        using (var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            while (stream.Position < stream.Length)
+            {
+                block.ReadFrom(reader);
+                int at = 0;
+                while (at < block.Count)
+                {
+                    if (_buffer.Count == 0) await BeginRowGroupAsync().ConfigureAwait(false);
+                    int n = Math.Min(block.Count - at, _target - _buffer.Count);
+                    _buffer.Append(block, at, n);
+                    at += n;
+                    if (_buffer.Count == _target) await FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        await stream.DisposeAsync().ConfigureAwait(false);
+        _spillStream = null;
+        File.Delete(_spillPath!);
+    }
+
+    private async ValueTask OpenLineageAsync(CancellationToken cancellationToken)
+    {
+        _lineageStream = await _store.CreateAsync(RunLayout.LineagePath(_name), cancellationToken).ConfigureAwait(false);
+        var header = new LineageBuffer(128).Append(LineageHeader);
+        if (_hasGroups) header.Append(",group");
+        if (_hasTimes) header.Append(",time");
+        header.Append((byte)'\n');
+        await _lineageStream.WriteAsync(header.Memory, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The lineage lines of the row group just written: its rows are records <see cref="_shardRows"/>… of shard <see cref="_shard"/>.</summary>
+    private async ValueTask WriteLineageAsync(int rows, CancellationToken cancellationToken)
+    {
+        var lines = LineageBuffer.Rent(rows * 96);
+        try
+        {
+            for (int k = 0; k < rows; k++)
+            {
+                lines.Append(_buffer.RowId(k)).Append((byte)',').Append(_buffer.Source(k)).Append((byte)',').Append(_buffer.SourceRow(k))
+                    .Append((byte)',').Append(_shard).Append((byte)',').Append(_shardRows + k).Append((byte)',').AppendHex16(_buffer.Hash(k));
+                if (_hasGroups) lines.Append((byte)',').Append(CsvField(_buffer.Group(k)));
+                if (_hasTimes) lines.Append((byte)',').AppendTime(_buffer.Time(k));
+                lines.Append((byte)'\n');
+            }
+            await _lineageStream!.WriteAsync(lines.Memory, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lines.Release();
+        }
+    }
+
+    /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180), as <see cref="ShardedSink"/> does.</summary>
+    private static string CsvField(string? value)
+        => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}

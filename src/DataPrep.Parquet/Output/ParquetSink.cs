@@ -1,0 +1,226 @@
+using System.Globalization;
+using DataPrep.Data;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Formats;
+
+/// <summary>
+/// Writes a run as Parquet shards, one <see cref="ParquetChannelWriter"/> per channel, then commits through
+/// <see cref="RunLayout"/> (ManifestFiles, channels.json, run.json last). See <see cref="ParquetFormatDefinition"/>.
+/// </summary>
+/// <remarks>
+/// Rows arrive in order; each channel buffers at most one row group (<see cref="ParquetFormatDefinition.RowGroupRows"/>).
+/// Lineage content hashes are computed on the run's threads in chunks of rows; every other step is serial, so the
+/// bytes do not depend on <c>--threads</c> or <c>--batch-rows</c>.
+/// </remarks>
+internal sealed class ParquetSink : IRecordSink
+{
+    private const int HashChunkRows = 4096;
+
+    private readonly IOutputStore _store;
+    private readonly RunLayout _layout;
+    private readonly ConvertOptions _options;
+    private readonly bool _hasLabel;
+    private readonly bool _spilled;
+    private readonly LabelFirstCsvFormat? _hashes;
+    private readonly Dictionary<string, ParquetChannelWriter> _channels = new(StringComparer.Ordinal);
+    private ParquetColumns? _columns;
+    private int _rowGroupRows;
+    private SpillFolder? _spill;
+    private RunContext? _context;
+    private bool _labelIsFloat;
+    private long _written;
+
+    /// <summary>Creates the sink of one run.</summary>
+    public ParquetSink(FormatSinkContext context)
+    {
+        _store = context.Store;
+        _layout = context.Layout;
+        _options = context.Options;
+        _hasLabel = context.HasLabel;
+        // A shard count (or a multiple of the instance count) needs the channel's size before its first shard is cut.
+        _spilled = _options.Shards.Count > 0 || _options.Shards.Multiple > 1;
+        _hashes = _options.Lineage ? new LabelFirstCsvFormat(_hasLabel) : null;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Only checks the schema: files are created once the store is prepared and rows arrive.</remarks>
+    public ValueTask OpenAsync(Schema schema, RunContext context, CancellationToken cancellationToken)
+    {
+        ParquetColumns.Validate(schema);
+        _context = context;
+        context.Report.ContentType = ParquetFormatDefinition.ContentType;
+        context.Report.Output = _store.Location;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
+    {
+        var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
+        if (_columns is null)
+        {
+            // Encoded batches carry the fitted one-hot widths, which the bound schema cannot know; the run's encoding
+            // (set before the first encoded batch) names their positions.
+            _columns = ParquetColumns.Create(batch.Schema, context.Report.Encoding);
+            _rowGroupRows = ParquetFormatDefinition.RowGroupRows(_options, _columns.Columns.Count);
+            _labelIsFloat = _hasLabel && batch.Schema[0].Kind == ColumnKind.Float64;
+        }
+        else if (!batch.Schema.Equals(_columns.BatchSchema))
+        {
+            throw new InvalidOperationException($"A batch of schema {batch.Schema} reached the Parquet writer, whose files have the columns of {_columns.BatchSchema}.");
+        }
+        if (batch.RowCount == 0) return;
+        CheckNoMissing(batch, context);
+        var hashes = _hashes is null ? null : Hash(batch);
+        var tags = batch.Rows.Splits;
+        var folds = batch.Rows.Folds;
+        int start = 0;
+        while (start < batch.RowCount)
+        {
+            var tag = tags?[start] ?? SplitTag.None;
+            short fold = folds?[start] ?? -1;
+            int end = start + 1;
+            while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag && (folds?[end] ?? -1) == fold) end++;
+            var channel = Channel(RunLayout.ChannelName(tag, fold), batch.Rows);
+            channel.Labels?.Count(batch.Columns[0], start, end - start);
+            await channel.AppendAsync(batch, start, end - start, hashes, start, cancellationToken).ConfigureAwait(false);
+            start = end;
+        }
+        _written += batch.RowCount;
+        context.OnProgress("write", _written, context.ExpectedRows);
+    }
+
+    private ParquetChannelWriter Channel(string name, RowInfo first)
+    {
+        if (_channels.TryGetValue(name, out var channel)) return channel;
+        string? spillPath = null;
+        if (_spilled)
+        {
+            _spill ??= new SpillFolder(_options.Memory.EffectiveTempDirectory);
+            spillPath = _spill.NewFile(name + ".parquet-rows");
+        }
+        channel = new ParquetChannelWriter(name, _store, _columns!, _options.Shards, _rowGroupRows, _options.Lineage, spillPath, first)
+        {
+            Labels = _hasLabel ? new LabelTally() : null,
+        };
+        _channels[name] = channel;
+        return channel;
+    }
+
+    /// <summary>
+    /// Missing values are dropped, filled or refused before the split; one that still gets here is a bug upstream,
+    /// and Parquet output has no NULLs (every column is REQUIRED), so it stops the run naming the row.
+    /// </summary>
+    private static void CheckNoMissing(RecordBatch batch, RunContext context)
+    {
+        for (int c = 0; c < batch.Columns.Count; c++)
+        {
+            if (batch.Columns[c].Nulls is not { } nulls) continue;
+            int r = Array.IndexOf(nulls, true, 0, batch.RowCount);
+            if (r < 0) continue;
+            int source = batch.Rows.Sources[r];
+            string? file = source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null;
+            throw Throw.Format(
+                "is missing when the row reaches the Parquet writer; expected a value (missing values are refused, dropped or filled before output: --missing error|drop|fill:VALUE), and Parquet output has no NULLs",
+                file, row: batch.Rows.SourceRows[r], column: batch.Schema[c].Name);
+        }
+    }
+
+    /// <summary>
+    /// The lineage content hash of every row: XxHash3-64 of the row as label-first CSV writes it (without the newline),
+    /// so a row has the same content_hash whichever format a run writes, and audits compare rows across runs and
+    /// formats. Chunks are hashed in parallel; each row's hash depends only on the row.
+    /// </summary>
+    private ulong[] Hash(RecordBatch batch)
+    {
+        var result = new ulong[batch.RowCount];
+        int chunks = (batch.RowCount + HashChunkRows - 1) / HashChunkRows;
+        void HashChunk(int k)
+        {
+            int s = k * HashChunkRows, n = Math.Min(HashChunkRows, batch.RowCount - s);
+            _hashes!.Format(batch, s, n).Hashes.CopyTo(result, s);
+        }
+        if (chunks == 1 || _options.EffectiveThreads == 1)
+        {
+            for (int k = 0; k < chunks; k++) HashChunk(k);
+        }
+        else
+        {
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _options.EffectiveThreads }, HashChunk);
+        }
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask CommitAsync(CancellationToken cancellationToken)
+    {
+        var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
+        var reports = new List<(string Channel, SplitReport Report, LabelTally? Labels)>();
+        foreach (var (name, channel) in _channels.OrderBy(c => c.Key, RunLayout.ChannelOrder))
+        {
+            reports.Add((name, await channel.CompleteAsync(cancellationToken).ConfigureAwait(false), channel.Labels));
+        }
+        _spill?.Dispose();
+        _spill = null;
+        var info = new FormatInfo(ParquetFormatDefinition.ContentType, (_columns?.Columns.Count ?? 0) - (_hasLabel ? 1 : 0), Sparse: false, Dtype: null, LabelDtype: null);
+        long total = reports.Sum(r => r.Report.Rows);
+        foreach (var (name, report, labels) in reports)
+        {
+            report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
+            report.Format = info;
+            report.LabelDistribution = LabelDistribution(labels);
+            // Keep what the split stage already reported (time ranges, groups) and add the files.
+            if (context.Report.Splits.TryGetValue(name, out var existing))
+            {
+                existing.Rows = report.Rows;
+                existing.Fraction = report.Fraction;
+                existing.Format = report.Format;
+                existing.LabelDistribution = report.LabelDistribution;
+                existing.Lineage = report.Lineage;
+                existing.Shards.AddRange(report.Shards);
+            }
+            else
+            {
+                context.Report.Splits[name] = report;
+            }
+        }
+        // A split a stage described but that received no rows (k-fold's train pool) has no files to list.
+        foreach (var empty in context.Report.Splits.Where(kv => kv.Value.Rows == 0 && kv.Value.Shards.Count == 0).Select(kv => kv.Key).ToList())
+        {
+            context.Report.Splits.Remove(empty);
+        }
+        await _layout.CommitAsync(context, _options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A channel's label counts with the values as text (integers invariant, doubles round-trip), in numeric order, as label-first CSV reports them.</summary>
+    private SortedDictionary<string, long>? LabelDistribution(LabelTally? labels)
+    {
+        if (labels?.Counts is not { } counts) return null;
+        var text = counts.ToDictionary(
+            kv => _labelIsFloat ? BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture) : kv.Key.ToString(CultureInfo.InvariantCulture),
+            kv => kv.Value, StringComparer.Ordinal);
+        return new SortedDictionary<string, long>(text, Comparer<string>.Create(CompareNumericText));
+    }
+
+    private static int CompareNumericText(string a, string b)
+    {
+        bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
+        bool nb = double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y);
+        return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask AbortAsync()
+    {
+        foreach (var channel in _channels.Values) await channel.StopAsync().ConfigureAwait(false);
+        _channels.Clear();
+        _spill?.Dispose();
+        _spill = null;
+        await _store.AbortAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => AbortAsync();
+}
