@@ -117,8 +117,10 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     /// </summary>
     private async Task WriteFoldManifestsAsync(RunContext context, CancellationToken cancellationToken)
     {
-        var folds = context.Report.Splits.Keys.Where(k => k.StartsWith("fold-", StringComparison.Ordinal))
-            .Select(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)).Order().ToList();
+        // Only the folds' data channels (fold-0, fold-1, …): an image format's list channels (fold-0_lst) are not folds.
+        var folds = context.Report.Splits.Keys
+            .Select(k => k.StartsWith("fold-", StringComparison.Ordinal) && int.TryParse(k.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int f) ? f : -1)
+            .Where(f => f >= 0).Order().ToList();
         if (folds.Count == 0) return;
         string prefix = store.UriOf("");
         foreach (int k in folds)
