@@ -31,6 +31,9 @@ public enum ImageOutputKind
 /// <item><c>augmented-manifest</c>: images under <c>OUT/images/&lt;channel&gt;/</c> (outside every channel prefix) plus
 /// <c>OUT/&lt;channel&gt;/&lt;channel&gt;.jsonl</c> whose <c>source-ref</c>s are the images' final URIs.</item>
 /// </list>
+/// With k-fold, a fold's augmented copies go to their own files (<c>fold-k/fold-k.augmented.rec</c>,
+/// <c>fold-k_lst/fold-k.augmented.lst</c>, <c>fold-k/fold-k.augmented.jsonl</c>, or the copies' image files), marked
+/// <see cref="ShardRecord.Augmented"/>: they belong to the other folds' training sets, never to the fold's validation set.
 /// Indexes (the <c>.lst</c> index, the record id and <c>.idx</c> key) count the images in output order, so they are
 /// unique across all channels. A lineage sidecar per channel (<c>_dataprep/lineage/&lt;channel&gt;.csv</c>) records each
 /// image's row id, source, source row, record, content hash, group, source path, operation, the source's row id and
@@ -73,10 +76,22 @@ public sealed class ImageSink : IRecordSink
         public SortedDictionary<string, long> Augmented { get; } = new(StringComparer.Ordinal);
         public StringBuilder Lineage { get; } = new();
         public Stream? LineageStream { get; set; }
+        public long Record { get; set; }
+
+        /// <summary>The files of the channel's input rows, and with k-fold those of its augmented copies.</summary>
+        public Part[] Parts { get; } = new Part[2];
+    }
+
+    /// <summary>A channel's data file(s) and list or index: all its rows, or (k-fold) only its input rows or only their copies.</summary>
+    private sealed class Part(string suffix, bool augmented)
+    {
+        /// <summary>"" for the rows of a split or a fold's input rows, ".augmented" for a fold's augmented copies.</summary>
+        public string Suffix { get; } = suffix;
+        public bool IsAugmented { get; } = augmented;
         public StringBuilder Text { get; } = new(); // .lst lines, .idx lines or manifest lines
         public Sha256WriteStream? TextStream { get; set; }
         public Sha256WriteStream? Rec { get; set; }
-        public long Record { get; set; }
+        public long Rows { get; set; }
     }
 
     /// <inheritdoc />
@@ -115,30 +130,48 @@ public sealed class ImageSink : IRecordSink
             s.Lineage.Append("row_id,source,source_row,shard,record,content_hash").Append(_group >= 0 ? ",group" : "").Append(",image,operation,source_row_id,output\n");
             s.Report.Lineage = RunLayout.LineagePath(s.Name);
         }
-        switch (_kind)
-        {
-            case ImageOutputKind.Files:
-                s.TextStream = new Sha256WriteStream(await _store.CreateAsync(ListPath(s.Name), ct).ConfigureAwait(false));
-                break;
-            case ImageOutputKind.RecordIO:
-                s.Rec = new Sha256WriteStream(await _store.CreateAsync(RecPath(s.Name), ct).ConfigureAwait(false));
-                s.TextStream = new Sha256WriteStream(await _store.CreateAsync($"{RunLayout.MetaFolder}/{s.Name}.idx", ct).ConfigureAwait(false));
-                break;
-            default:
-                s.TextStream = new Sha256WriteStream(await _store.CreateAsync(ManifestPath(s.Name), ct).ConfigureAwait(false));
-                break;
-        }
         return s;
     }
 
+    /// <summary>
+    /// The part a row goes to: every row of a split goes to its one part; with k-fold, a fold's augmented copies go to
+    /// their own files, so that the fold's validation set (<see cref="RunLayout"/>'s fold ManifestFiles) leaves them out.
+    /// </summary>
+    private async ValueTask<Part> PartAsync(ChannelState s, bool foldCopy, CancellationToken ct)
+    {
+        int i = foldCopy ? 1 : 0;
+        if (s.Parts[i] is { } part) return part;
+        part = s.Parts[i] = new Part(foldCopy ? AugmentedSuffix : "", foldCopy);
+        switch (_kind)
+        {
+            case ImageOutputKind.Files:
+                part.TextStream = new Sha256WriteStream(await _store.CreateAsync(ListPath(s.Name, part.Suffix), ct).ConfigureAwait(false));
+                break;
+            case ImageOutputKind.RecordIO:
+                part.Rec = new Sha256WriteStream(await _store.CreateAsync(RecPath(s.Name, part.Suffix), ct).ConfigureAwait(false));
+                part.TextStream = new Sha256WriteStream(await _store.CreateAsync(IdxPath(s.Name, part.Suffix), ct).ConfigureAwait(false));
+                break;
+            default:
+                part.TextStream = new Sha256WriteStream(await _store.CreateAsync(ManifestPath(s.Name, part.Suffix), ct).ConfigureAwait(false));
+                break;
+        }
+        return part;
+    }
+
+    /// <summary>The name suffix of a fold's files of augmented copies (<c>fold-0/fold-0.augmented.rec</c>).</summary>
+    public const string AugmentedSuffix = ".augmented";
+
     /// <summary>The im2rec list of a channel: its own channel, <c>&lt;channel&gt;_lst</c>, as SageMaker's image format wants.</summary>
-    public static string ListPath(string channel) => $"{channel}_lst/{channel}.lst";
+    public static string ListPath(string channel, string suffix = "") => $"{channel}_lst/{channel}{suffix}.lst";
 
     /// <summary>The image RecordIO file of a channel.</summary>
-    public static string RecPath(string channel) => $"{channel}/{channel}.rec";
+    public static string RecPath(string channel, string suffix = "") => $"{channel}/{channel}{suffix}.rec";
+
+    /// <summary>The <c>.idx</c> of a channel's image RecordIO file (outside the channel, which holds data only).</summary>
+    public static string IdxPath(string channel, string suffix = "") => $"{RunLayout.MetaFolder}/{channel}{suffix}.idx";
 
     /// <summary>The augmented manifest of a channel.</summary>
-    public static string ManifestPath(string channel) => $"{channel}/{channel}.jsonl";
+    public static string ManifestPath(string channel, string suffix = "") => $"{channel}/{channel}{suffix}.jsonl";
 
     /// <inheritdoc />
     public async ValueTask WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
@@ -164,41 +197,49 @@ public sealed class ImageSink : IRecordSink
             string source = paths.Values[r]!;
             string op = rows.Operations?[r] ?? ImageAugmentStage.Original;
             bool copy = op != ImageAugmentStage.Original;
+            var part = await PartAsync(s, copy && rows.Folds?[r] >= 0, cancellationToken).ConfigureAwait(false);
             long rowId = rows.RowIds[r];
             long sourceRowId = rows.AugmentedFrom?[r] ?? rowId;
             float[] labels = ImageClassStage.ParseLabels(labelText.Values[r]!);
             long index = _index++;
             string rel = OutputName(source, extensions.Values[r]!, copy ? op : null);
             string output;
+            // The lineage's shard and record: the file (0, or 1 for a fold's copies) and the row's position in it.
+            int shard = part.IsAugmented ? 1 : 0;
+            long record = part.Rows;
             switch (_kind)
             {
                 case ImageOutputKind.Files:
                     output = $"{s.Name}/{rel}";
-                    await WriteFileAsync(output, bytes, s, cancellationToken).ConfigureAwait(false);
-                    s.Text.Append(index).Append('\t');
-                    foreach (var l in labels) s.Text.Append(Number(l)).Append('\t');
-                    s.Text.Append(rel).Append('\n');
+                    await WriteFileAsync(output, bytes, s, part.IsAugmented, cancellationToken).ConfigureAwait(false);
+                    part.Text.Append(index).Append('\t');
+                    foreach (var l in labels) part.Text.Append(Number(l)).Append('\t');
+                    part.Text.Append(rel).Append('\n');
+                    // Each image file is a shard; the list's line is the lineage's record, as before.
+                    shard = 0;
+                    record = s.Record;
                     break;
                 case ImageOutputKind.RecordIO:
-                    output = RecPath(s.Name);
+                    output = RecPath(s.Name, part.Suffix);
                     var framed = new ArrayBufferWriter<byte>(bytes.Length + 64);
                     ImageRecord.Frame(ImageRecord.Pack(labels, _classes.MultiLabel, (ulong)index, bytes.Span), framed);
-                    s.Text.Append(index).Append('\t').Append(s.Rec!.Length).Append('\n');
-                    await s.Rec.WriteAsync(framed.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                    part.Text.Append(index).Append('\t').Append(part.Rec!.Length).Append('\n');
+                    await part.Rec.WriteAsync(framed.WrittenMemory, cancellationToken).ConfigureAwait(false);
                     break;
                 default:
                     output = $"images/{s.Name}/{rel}";
-                    await WriteFileAsync(output, bytes, null, cancellationToken).ConfigureAwait(false);
+                    await WriteFileAsync(output, bytes, null, false, cancellationToken).ConfigureAwait(false);
                     // As SageMaker's example: {"source-ref": "s3://…", "class": "0"}; multi-label in the class-id format [0, 2].
-                    s.Text.Append("{\"source-ref\":").Append(JsonString(_store.UriOf(output))).Append(',').Append(JsonString(_options.Images.LabelAttribute)).Append(':')
+                    part.Text.Append("{\"source-ref\":").Append(JsonString(_store.UriOf(output))).Append(',').Append(JsonString(_options.Images.LabelAttribute)).Append(':')
                         .Append(_classes.MultiLabel ? "[" + string.Join(",", labels.Select(Number)) + "]" : JsonString(Number(labels[0]))).Append("}\n");
                     break;
             }
+            part.Rows++;
             string? group = groups is null || groups.IsNull(r) ? null : ((StringColumn)groups).Values[r];
             if (s.LineageStream is not null)
             {
                 var lin = s.Lineage;
-                lin.Append(rowId).Append(',').Append(rows.Sources[r]).Append(',').Append(rows.SourceRows[r]).Append(",0,").Append(s.Record).Append(',')
+                lin.Append(rowId).Append(',').Append(rows.Sources[r]).Append(',').Append(rows.SourceRows[r]).Append(',').Append(shard).Append(',').Append(record).Append(',')
                     .Append(XxHash3.HashToUInt64(bytes.Span).ToString("x16", CultureInfo.InvariantCulture));
                 if (_group >= 0) lin.Append(',').Append(Csv(group));
                 lin.Append(',').Append(Csv(source)).Append(',').Append(op).Append(',').Append(sourceRowId).Append(',').Append(Csv(output)).Append('\n');
@@ -212,14 +253,14 @@ public sealed class ImageSink : IRecordSink
         if (s is not null) await FlushAsync(s, 1 << 20, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteFileAsync(string path, ReadOnlyMemory<byte> bytes, ChannelState? shardOf, CancellationToken ct)
+    private async Task WriteFileAsync(string path, ReadOnlyMemory<byte> bytes, ChannelState? shardOf, bool augmented, CancellationToken ct)
     {
         if (!_paths.Add(path)) throw new DataFormatException($"two images would both be written to {path}; expected distinct file names (e.g. a.bmp and a.png both become a.png)", path);
         await using (var f = await _store.CreateAsync(path, ct).ConfigureAwait(false))
         {
             await f.WriteAsync(bytes, ct).ConfigureAwait(false);
         }
-        shardOf?.Report.Shards.Add(new ShardRecord(path, 1, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes.Span))));
+        shardOf?.Report.Shards.Add(new ShardRecord(path, 1, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes.Span))) { Augmented = augmented ? true : null });
     }
 
     private static async Task FlushAsync(ChannelState s, int threshold, CancellationToken ct)
@@ -229,10 +270,13 @@ public sealed class ImageSink : IRecordSink
             await s.LineageStream.WriteAsync(Encoding.UTF8.GetBytes(s.Lineage.ToString()), ct).ConfigureAwait(false);
             s.Lineage.Clear();
         }
-        if (s.TextStream is not null && s.Text.Length >= threshold)
+        foreach (var part in s.Parts)
         {
-            await s.TextStream.WriteAsync(Encoding.UTF8.GetBytes(s.Text.ToString()), ct).ConfigureAwait(false);
-            s.Text.Clear();
+            if (part?.TextStream is not null && part.Text.Length >= threshold)
+            {
+                await part.TextStream.WriteAsync(Encoding.UTF8.GetBytes(part.Text.ToString()), ct).ConfigureAwait(false);
+                part.Text.Clear();
+            }
         }
     }
 
@@ -267,23 +311,29 @@ public sealed class ImageSink : IRecordSink
         {
             var r = s.Report;
             if (s.LineageStream is not null) await s.LineageStream.DisposeAsync().ConfigureAwait(false);
-            var text = s.TextStream!;
-            var textRecord = new ShardRecord("", r.Rows, text.Length, text.HashHex());
-            await text.DisposeAsync().ConfigureAwait(false);
-            switch (_kind)
+            var lists = new List<ShardRecord>();
+            foreach (var part in s.Parts)
             {
-                case ImageOutputKind.Files:
-                    // The list is its own channel (train_lst) in SageMaker's image format.
-                    report.Splits[s.Name + "_lst"] = new SplitReport { Rows = r.Rows, Shards = [textRecord with { Path = ListPath(s.Name) }] };
-                    break;
-                case ImageOutputKind.RecordIO:
-                    await s.Rec!.DisposeAsync().ConfigureAwait(false);
-                    r.Shards.Add(new ShardRecord(RecPath(s.Name), r.Rows, s.Rec.Length, s.Rec.HashHex()));
-                    break;
-                default:
-                    r.Shards.Add(textRecord with { Path = ManifestPath(s.Name) });
-                    break;
+                if (part is null) continue;
+                var text = part.TextStream!;
+                var textRecord = new ShardRecord("", part.Rows, text.Length, text.HashHex()) { Augmented = part.IsAugmented ? true : null };
+                await text.DisposeAsync().ConfigureAwait(false);
+                switch (_kind)
+                {
+                    case ImageOutputKind.Files:
+                        lists.Add(textRecord with { Path = ListPath(s.Name, part.Suffix) });
+                        break;
+                    case ImageOutputKind.RecordIO:
+                        await part.Rec!.DisposeAsync().ConfigureAwait(false);
+                        r.Shards.Add(new ShardRecord(RecPath(s.Name, part.Suffix), part.Rows, part.Rec.Length, part.Rec.HashHex()) { Augmented = textRecord.Augmented });
+                        break;
+                    default:
+                        r.Shards.Add(textRecord with { Path = ManifestPath(s.Name, part.Suffix) });
+                        break;
+                }
             }
+            // The list is its own channel (train_lst) in SageMaker's image format.
+            if (_kind == ImageOutputKind.Files) report.Splits[s.Name + "_lst"] = new SplitReport { Rows = r.Rows, Shards = lists };
             r.Fraction = total == 0 ? 0 : (double)r.Rows / total;
             r.LabelDistribution = new SortedDictionary<string, long>(s.Labels, Comparer<string>.Create(CompareNumeric));
             if (_group >= 0) r.Groups = s.Groups.Count;
@@ -312,7 +362,7 @@ public sealed class ImageSink : IRecordSink
     {
         foreach (var s in _channels.Values)
         {
-            foreach (var st in new[] { s.LineageStream, s.TextStream, s.Rec })
+            foreach (var st in s.Parts.SelectMany(p => new Stream?[] { p?.TextStream, p?.Rec }).Append(s.LineageStream))
             {
                 try { if (st is not null) await st.DisposeAsync().ConfigureAwait(false); }
                 catch (IOException) { /* the run is failing already */ }

@@ -112,8 +112,8 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
 
     /// <summary>
     /// k-fold: for each fold, a SageMaker ManifestFile of its training set (the other folds, or with forward
-    /// chaining the earlier folds) and one of its validation set (the fold itself): every fold is written once,
-    /// the manifests only point at its files.
+    /// chaining the earlier folds) and one of its validation set (the fold itself, without files of augmented copies):
+    /// every fold is written once, the manifests only point at its files.
     /// </summary>
     private async Task WriteFoldManifestsAsync(RunContext context, CancellationToken cancellationToken)
     {
@@ -127,7 +127,9 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
         {
             var train = folds.Where(j => context.ForwardChainingFolds ? j < k : j != k);
             await WriteTextAsync(FoldManifestPath(k, "train"), Manifest(prefix, train.SelectMany(j => context.Report.Splits[FoldChannel(j)].Shards).Select(s => s.Path)), cancellationToken).ConfigureAwait(false);
-            await WriteTextAsync(FoldManifestPath(k, "validation"), Manifest(prefix, context.Report.Splits[FoldChannel(k)].Shards.Select(s => s.Path)), cancellationToken).ConfigureAwait(false);
+            // Augmented copies train, but are not validated on: a fold's validation set is its input rows only.
+            var validation = context.Report.Splits[FoldChannel(k)].Shards.Where(s => s.Augmented != true).Select(s => s.Path);
+            await WriteTextAsync(FoldManifestPath(k, "validation"), Manifest(prefix, validation), cancellationToken).ConfigureAwait(false);
         }
     }
 
