@@ -34,6 +34,8 @@ public enum ImageOutputKind
 /// With k-fold, a fold's augmented copies go to their own files (<c>fold-k/fold-k.augmented.rec</c>,
 /// <c>fold-k_lst/fold-k.augmented.lst</c>, <c>fold-k/fold-k.augmented.jsonl</c>, or the copies' image files), marked
 /// <see cref="ShardRecord.Augmented"/>: they belong to the other folds' training sets, never to the fold's validation set.
+/// For <c>images</c> with k-fold, the lists of each fold's training and validation sets are written too (see
+/// <see cref="WriteFoldListsAsync"/>), their paths matching where the fold ManifestFiles place the images.
 /// Indexes (the <c>.lst</c> index, the record id and <c>.idx</c> key) count the images in output order, so they are
 /// unique across all channels. A lineage sidecar per channel (<c>_dataprep/lineage/&lt;channel&gt;.csv</c>) records each
 /// image's row id, source, source row, record, content hash, group, source path, operation, the source's row id and
@@ -52,6 +54,12 @@ public sealed class ImageSink : IRecordSink
     private RunContext? _context;
     private int _path = -1, _label = -1, _group = -1, _image = -1, _extension = -1;
     private long _index;
+
+    /// <summary>
+    /// <c>images</c> with k-fold: each fold's list lines with paths below the output root (<c>fold-1/cat/1.png</c>), for the
+    /// lists of the folds' training and validation sets, whose ManifestFiles use the root as prefix.
+    /// </summary>
+    private readonly SortedDictionary<short, List<(string Line, bool Augmented)>> _foldLists = [];
 
     /// <summary>Creates the sink of one run; the class map comes from the run's <see cref="ImageClassStage"/>.</summary>
     /// <exception cref="InvalidOperationException">The stages have no <see cref="ImageClassStage"/>.</exception>
@@ -215,6 +223,11 @@ public sealed class ImageSink : IRecordSink
                     part.Text.Append(index).Append('\t');
                     foreach (var l in labels) part.Text.Append(Number(l)).Append('\t');
                     part.Text.Append(rel).Append('\n');
+                    if (rows.Folds?[r] is short fold and >= 0)
+                    {
+                        if (!_foldLists.TryGetValue(fold, out var lines)) _foldLists[fold] = lines = [];
+                        lines.Add(($"{index}\t{string.Join("", labels.Select(l => Number(l) + "\t"))}{output}\n", part.IsAugmented));
+                    }
                     // Each image file is a shard; the list's line is the lineage's record, as before.
                     shard = 0;
                     record = s.Record;
@@ -346,8 +359,32 @@ public sealed class ImageSink : IRecordSink
             foreach (var q in quarantined) csv.Append(Csv(q.Image)).Append(',').Append(q.Line).Append(',').Append(Csv(q.Problem)).Append('\n');
             await _layout.WriteTextAsync($"{RunLayout.MetaFolder}/quarantine/images.csv", csv.ToString(), cancellationToken).ConfigureAwait(false);
         }
+        await WriteFoldListsAsync(context, cancellationToken).ConfigureAwait(false);
         // Like every format: fold ManifestFiles, ManifestFiles and channels.json, then the run record last.
         await _layout.CommitAsync(context, _options.Instances, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>images</c> with k-fold: the im2rec lists of each fold's training set (the other folds with their copies, or
+    /// with forward chaining the earlier ones) and validation set (the fold's own images), paths below the output root
+    /// as <see cref="RunLayout"/>'s fold ManifestFiles place the images, each with a ManifestFile for its
+    /// <c>train_lst</c> / <c>validation_lst</c> channel: <c>_dataprep/fold-k.train.lst</c> and
+    /// <c>_dataprep/fold-k.train_lst.manifest</c>, likewise for validation.
+    /// </summary>
+    private async Task WriteFoldListsAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        string root = _store.UriOf("");
+        foreach (short k in _foldLists.Keys)
+        {
+            var train = _foldLists.Where(f => context.ForwardChainingFolds ? f.Key < k : f.Key != k).SelectMany(f => f.Value).Select(l => l.Line);
+            var validation = _foldLists[k].Where(l => !l.Augmented).Select(l => l.Line);
+            foreach (var (role, lines) in new[] { ("train", train), ("validation", validation) })
+            {
+                string list = $"{RunLayout.MetaFolder}/{RunLayout.FoldChannel(k)}.{role}.lst";
+                await _layout.WriteTextAsync(list, string.Concat(lines), cancellationToken).ConfigureAwait(false);
+                await _layout.WriteTextAsync(RunLayout.FoldManifestPath(k, role + "_lst"), RunLayout.Manifest(root, [list]), cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private static int CompareNumeric(string a, string b)
