@@ -34,8 +34,8 @@ public enum ImageOutputKind
 /// With k-fold, a fold's augmented copies go to their own files (<c>fold-k/fold-k.augmented.rec</c>,
 /// <c>fold-k_lst/fold-k.augmented.lst</c>, <c>fold-k/fold-k.augmented.jsonl</c>, or the copies' image files), marked
 /// <see cref="ShardRecord.Augmented"/>: they belong to the other folds' training sets, never to the fold's validation set.
-/// For <c>images</c> with k-fold, the lists of each fold's training and validation sets are written too (see
-/// <see cref="WriteFoldListsAsync"/>), their paths matching where the fold ManifestFiles place the images.
+/// With k-fold, the lists (<c>images</c>) and augmented manifests (<c>augmented-manifest</c>) of each fold's training set
+/// are written too (see <see cref="WriteFoldListsAsync"/>).
 /// Indexes (the <c>.lst</c> index, the record id and <c>.idx</c> key) count the images in output order, so they are
 /// unique across all channels. A lineage sidecar per channel (<c>_dataprep/lineage/&lt;channel&gt;.csv</c>) records each
 /// image's row id, source, source row, record, content hash, group, source path, operation, the source's row id and
@@ -56,10 +56,16 @@ public sealed class ImageSink : IRecordSink
     private long _index;
 
     /// <summary>
-    /// <c>images</c> with k-fold: each fold's list lines with paths below the output root (<c>fold-1/cat/1.png</c>), for the
-    /// lists of the folds' training and validation sets, whose ManifestFiles use the root as prefix.
+    /// k-fold: each fold's list lines (<c>images</c>, with paths below the output root such as <c>fold-1/cat/1.png</c>)
+    /// or augmented manifest lines, in output order, for the lists and manifests of the folds' training sets.
     /// </summary>
-    private readonly SortedDictionary<short, List<(string Line, bool Augmented)>> _foldLists = [];
+    private readonly SortedDictionary<short, List<(string Line, bool Augmented)>> _foldLines = [];
+
+    private List<(string Line, bool Augmented)> FoldLines(short fold)
+    {
+        if (!_foldLines.TryGetValue(fold, out var lines)) _foldLines[fold] = lines = [];
+        return lines;
+    }
 
     /// <summary>Creates the sink of one run; the class map comes from the run's <see cref="ImageClassStage"/>.</summary>
     /// <exception cref="InvalidOperationException">The stages have no <see cref="ImageClassStage"/>.</exception>
@@ -195,7 +201,7 @@ public sealed class ImageSink : IRecordSink
         ChannelState? s = null;
         for (int r = 0; r < batch.RowCount; r++)
         {
-            string channel = RunLayout.ChannelName(rows.Splits?[r] ?? SplitTag.None, rows.Folds?[r] ?? -1);
+            string channel = RunLayout.ChannelName(rows.Splits?[r] ?? SplitTag.None, rows.Folds?[r] ?? (short)-1);
             if (s?.Name != channel)
             {
                 if (s is not null) await FlushAsync(s, 1 << 20, cancellationToken).ConfigureAwait(false);
@@ -205,7 +211,8 @@ public sealed class ImageSink : IRecordSink
             string source = paths.Values[r]!;
             string op = rows.Operations?[r] ?? ImageAugmentStage.Original;
             bool copy = op != ImageAugmentStage.Original;
-            var part = await PartAsync(s, copy && rows.Folds?[r] >= 0, cancellationToken).ConfigureAwait(false);
+            short fold = rows.Folds?[r] ?? -1;
+            var part = await PartAsync(s, copy && fold >= 0, cancellationToken).ConfigureAwait(false);
             long rowId = rows.RowIds[r];
             long sourceRowId = rows.AugmentedFrom?[r] ?? rowId;
             float[] labels = ImageClassStage.ParseLabels(labelText.Values[r]!);
@@ -223,11 +230,7 @@ public sealed class ImageSink : IRecordSink
                     part.Text.Append(index).Append('\t');
                     foreach (var l in labels) part.Text.Append(Number(l)).Append('\t');
                     part.Text.Append(rel).Append('\n');
-                    if (rows.Folds?[r] is short fold and >= 0)
-                    {
-                        if (!_foldLists.TryGetValue(fold, out var lines)) _foldLists[fold] = lines = [];
-                        lines.Add(($"{index}\t{string.Join("", labels.Select(l => Number(l) + "\t"))}{output}\n", part.IsAugmented));
-                    }
+                    if (fold >= 0) FoldLines(fold).Add(($"{index}\t{string.Join("", labels.Select(l => Number(l) + "\t"))}{output}\n", part.IsAugmented));
                     // Each image file is a shard; the list's line is the lineage's record, as before.
                     shard = 0;
                     record = s.Record;
@@ -243,8 +246,10 @@ public sealed class ImageSink : IRecordSink
                     output = $"images/{s.Name}/{rel}";
                     await WriteFileAsync(output, bytes, null, false, cancellationToken).ConfigureAwait(false);
                     // As SageMaker's example: {"source-ref": "s3://…", "class": "0"}; multi-label in the class-id format [0, 2].
-                    part.Text.Append("{\"source-ref\":").Append(JsonString(_store.UriOf(output))).Append(',').Append(JsonString(_options.Images.LabelAttribute)).Append(':')
-                        .Append(_classes.MultiLabel ? "[" + string.Join(",", labels.Select(Number)) + "]" : JsonString(Number(labels[0]))).Append("}\n");
+                    string line = "{\"source-ref\":" + JsonString(_store.UriOf(output)) + "," + JsonString(_options.Images.LabelAttribute) + ":"
+                        + (_classes.MultiLabel ? "[" + string.Join(",", labels.Select(Number)) + "]" : JsonString(Number(labels[0]))) + "}\n";
+                    part.Text.Append(line);
+                    if (fold >= 0) FoldLines(fold).Add((line, part.IsAugmented));
                     break;
             }
             part.Rows++;
@@ -365,19 +370,26 @@ public sealed class ImageSink : IRecordSink
     }
 
     /// <summary>
-    /// <c>images</c> with k-fold: the im2rec lists of each fold's training set (the other folds with their copies, or
-    /// with forward chaining the earlier ones) and validation set (the fold's own images), paths below the output root
-    /// as <see cref="RunLayout"/>'s fold ManifestFiles place the images, each with a ManifestFile for its
-    /// <c>train_lst</c> / <c>validation_lst</c> channel: <c>_dataprep/fold-k.train.lst</c> and
-    /// <c>_dataprep/fold-k.train_lst.manifest</c>, likewise for validation.
+    /// k-fold: what a fold's training set (the other folds with their copies, or with forward chaining the earlier
+    /// ones) and validation set (the fold's own images) need besides <see cref="RunLayout"/>'s fold ManifestFiles.
+    /// <c>images</c>: their im2rec lists, paths below the output root as the fold ManifestFiles place the images, each
+    /// with a ManifestFile for its <c>train_lst</c> / <c>validation_lst</c> channel (<c>_dataprep/fold-k.train.lst</c>,
+    /// <c>_dataprep/fold-k.train_lst.manifest</c>, likewise for validation). <c>augmented-manifest</c>: the training
+    /// set's augmented manifest <c>_dataprep/fold-k.train.jsonl</c> (the other folds' lines; an AugmentedManifestFile
+    /// channel names that object); the validation set's is the fold's own <c>fold-k/fold-k.jsonl</c>.
     /// </summary>
     private async Task WriteFoldListsAsync(RunContext context, CancellationToken cancellationToken)
     {
         string root = _store.UriOf("");
-        foreach (short k in _foldLists.Keys)
+        foreach (short k in _foldLines.Keys)
         {
-            var train = _foldLists.Where(f => context.ForwardChainingFolds ? f.Key < k : f.Key != k).SelectMany(f => f.Value).Select(l => l.Line);
-            var validation = _foldLists[k].Where(l => !l.Augmented).Select(l => l.Line);
+            var train = _foldLines.Where(f => context.ForwardChainingFolds ? f.Key < k : f.Key != k).SelectMany(f => f.Value).Select(l => l.Line);
+            if (_kind == ImageOutputKind.AugmentedManifest)
+            {
+                await _layout.WriteTextAsync($"{RunLayout.MetaFolder}/{RunLayout.FoldChannel(k)}.train.jsonl", string.Concat(train), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            var validation = _foldLines[k].Where(l => !l.Augmented).Select(l => l.Line);
             foreach (var (role, lines) in new[] { ("train", train), ("validation", validation) })
             {
                 string list = $"{RunLayout.MetaFolder}/{RunLayout.FoldChannel(k)}.{role}.lst";

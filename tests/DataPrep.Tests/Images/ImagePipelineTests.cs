@@ -101,6 +101,13 @@ public class ImagePipelineTests
                     Assert.Equal([$"_dataprep/fold-{k}.{role}.lst"], ManifestPaths(output, $"fold-{k}.{role}_lst.manifest"));
                 }
             }
+            if (format == "augmented-manifest")
+            {
+                // The training set's augmented manifest: the other folds' lines, copies included (in output order).
+                var lines = File.ReadAllLines(Path.Combine(output, "_dataprep", $"fold-{k}.train.jsonl"));
+                var expected = train.SelectMany(p => File.ReadAllLines(Path.Combine(output, p)));
+                Assert.Equal(expected.Order(StringComparer.Ordinal), lines.Order(StringComparer.Ordinal));
+            }
         }
         // Copies are written to the files marked augmented.
         Assert.All(copies, c => Assert.True(c.Output.Contains(".augmented.", StringComparison.Ordinal) || c.Output.Contains(".rotate", StringComparison.Ordinal), c.Output));
