@@ -1,25 +1,55 @@
 using DataPrep.Formats;
 using DataPrep.Output;
 using DataPrep.Pipeline;
+using DataPrep.Sources;
 
 namespace DataPrep.Images;
 
 /// <summary>
-/// The image output formats (the core does not reference ImageSharp). Each reads an image folder (one subfolder per
-/// class) or an input list, and for now runs its whole conversion through <see cref="ImageConvertRunner"/>.
+/// The image output formats (the core does not reference ImageSharp). They read image folders (one subfolder per
+/// class) and input lists through <see cref="ImageSource"/>, and run the ordinary pipeline with their own stages:
+/// <see cref="ImageClassStage"/> (class ids over all inputs) → the run's split stage (any method, k-fold, stable,
+/// noisy/clean) → <see cref="ImageAugmentStage"/> (rotated copies of the chosen splits) → <see cref="ImageTransformStage"/>
+/// (decode, orient, rotate, resize, encode on all cores) → <see cref="ImageSink"/>. Images need no missing-value
+/// policy and no encoders: their label is a class id and their features are pixels.
 /// </summary>
-public abstract class ImageFormatDefinition : OutputFormatDefinition, IConvertsWholeRun
+public abstract class ImageFormatDefinition : OutputFormatDefinition
 {
     /// <inheritdoc />
     public override FormatTraits Traits { get; } = new() { ReadsImages = true, AllowsGzip = false };
 
-    /// <inheritdoc />
-    public override IRecordSink CreateSink(FormatSinkContext context)
-        => throw new NotSupportedException($"--format {Name} runs its whole conversion (IConvertsWholeRun); it has no batch sink.");
+    /// <summary>Which of the three image outputs the sink writes.</summary>
+    public abstract ImageOutputKind Kind { get; }
 
     /// <inheritdoc />
-    public Task<RunReport> RunAsync(ConvertOptions options, DataPrepRegistry registry, IProgress<RunProgress>? progress, CancellationToken cancellationToken)
-        => ImageConvertRunner.RunAsync(options, registry, progress, cancellationToken);
+    /// <remarks>
+    /// Inputs are read as images (<see cref="SourceOptions.Format"/> <c>images</c>, with the list columns of the
+    /// options), and an image is identified by its path: stable assignment keys on it, so adding images to a folder
+    /// never moves the ones already there.
+    /// </remarks>
+    public override ConvertOptions Prepare(ConvertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options with
+        {
+            KeyColumn = options.KeyColumn ?? ImageColumns.Path,
+            Source = options.Source with { Format = ImageSourceSettings.Format, FormatSettings = ImageSourceSettings.Of(options) },
+        };
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<IPipelineStage> CreateStages(FormatStageContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var options = context.Options;
+        var sources = context.Sources.Select(s => s as ImageSource
+            ?? throw new PipelineValidationException($"--format {Name} reads image folders and input lists; {s.Description} was opened as another kind of input.")).ToList();
+        var classes = ImageClasses.Create(sources.Select(s => s.Images).ToList(), options.Label ?? options.Images.LabelColumn, context.Earlier?.Label);
+        return [new ImageClassStage(classes), context.Split, new ImageAugmentStage(options.Images, options.Seed), new ImageTransformStage(options, sources)];
+    }
+
+    /// <inheritdoc />
+    public override IRecordSink CreateSink(FormatSinkContext context) => new ImageSink(Kind, context);
 }
 
 /// <summary>Image files per split plus im2rec <c>.lst</c> files: SageMaker Image Classification's image format.</summary>
@@ -42,6 +72,9 @@ public sealed class ImageFilesFormatDefinition : ImageFormatDefinition
 
     /// <inheritdoc />
     public override string Extension => "lst";
+
+    /// <inheritdoc />
+    public override ImageOutputKind Kind => ImageOutputKind.Files;
 
     /// <inheritdoc />
     public override IReadOnlyList<string> ContentTypes => ["application/x-image"];
@@ -72,6 +105,9 @@ public sealed class RecordIOImageFormatDefinition : ImageFormatDefinition
     public override string Extension => "rec";
 
     /// <inheritdoc />
+    public override ImageOutputKind Kind => ImageOutputKind.RecordIO;
+
+    /// <inheritdoc />
     public override IReadOnlyList<string> ContentTypes => ["application/x-recordio"];
 
     /// <inheritdoc />
@@ -97,6 +133,9 @@ public sealed class AugmentedManifestFormatDefinition : ImageFormatDefinition
     public override string Extension => "jsonl";
 
     /// <inheritdoc />
+    public override ImageOutputKind Kind => ImageOutputKind.AugmentedManifest;
+
+    /// <inheritdoc />
     public override IReadOnlyList<string> ContentTypes => ["application/x-recordio", "application/x-recordio; label-format=class-id"];
 
     /// <inheritdoc />
@@ -111,14 +150,15 @@ public sealed class AugmentedManifestFormatDefinition : ImageFormatDefinition
     };
 }
 
-/// <summary>Registers the image formats.</summary>
+/// <summary>Registers the image source and formats.</summary>
 public static class ImageSupport
 {
-    /// <summary>Adds <c>images</c>, <c>recordio-image</c> and <c>augmented-manifest</c>.</summary>
+    /// <summary>Adds the input format <c>images</c> (class folders and input lists) and the outputs <c>images</c>, <c>recordio-image</c> and <c>augmented-manifest</c>.</summary>
     /// <returns>The same registry, for chaining.</returns>
     public static DataPrepRegistry AddImages(this DataPrepRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
+        registry.Sources.Register(new ImageSourceFactory());
         registry.Formats.Add(new ImageFilesFormatDefinition()).Add(new RecordIOImageFormatDefinition()).Add(new AugmentedManifestFormatDefinition());
         return registry;
     }

@@ -48,6 +48,15 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// <summary>The k-fold fold of each row (−1: not in a fold, e.g. the held-out test split).</summary>
     public short[]? Folds { get; init; }
 
+    /// <summary>
+    /// The row id of the input row each row was made from (its own id for input rows), once an augmentation stage
+    /// ran; null before. Augmented rows keep their source's split, fold and group; lineage records both ids.
+    /// </summary>
+    public long[]? AugmentedFrom { get; init; }
+
+    /// <summary>The operation that made each row (<c>original</c> for input rows, e.g. <c>rotate90</c>), once an augmentation stage ran.</summary>
+    public string[]? Operations { get; init; }
+
     /// <summary>Makes the stable row id of a row.</summary>
     public static long MakeRowId(int source, long row) => ((long)source << 40) | row;
 
@@ -80,7 +89,11 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
             srow[i] = SourceRows[r];
             if (split is not null) split[i] = Splits![r];
         }
-        return new RowInfo(ids, src, srow, split) { GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows), Folds = Pick(Folds, rows) };
+        return new RowInfo(ids, src, srow, split)
+        {
+            GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows), Folds = Pick(Folds, rows),
+            AugmentedFrom = Pick(AugmentedFrom, rows), Operations = Pick(Operations, rows),
+        };
     }
 
     private static T[]? Pick<T>(T[]? values, ReadOnlySpan<int> rows)
@@ -102,6 +115,8 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
         var groups = batches.All(b => b.Rows.GroupKeys is not null) ? new string?[n] : null;
         var times = batches.All(b => b.Rows.Times is not null) ? new long[n] : null;
         var folds = batches.All(b => b.Rows.Folds is not null) ? new short[n] : null;
+        var from = batches.All(b => b.Rows.AugmentedFrom is not null) ? new long[n] : null;
+        var operations = batches.All(b => b.Rows.Operations is not null) ? new string[n] : null;
         int at = 0;
         foreach (var b in batches)
         {
@@ -112,9 +127,11 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
             if (groups is not null) b.Rows.GroupKeys.AsSpan(0, b.RowCount).CopyTo(groups.AsSpan(at));
             if (times is not null) b.Rows.Times.AsSpan(0, b.RowCount).CopyTo(times.AsSpan(at));
             if (folds is not null) b.Rows.Folds.AsSpan(0, b.RowCount).CopyTo(folds.AsSpan(at));
+            if (from is not null) b.Rows.AugmentedFrom.AsSpan(0, b.RowCount).CopyTo(from.AsSpan(at));
+            if (operations is not null) b.Rows.Operations.AsSpan(0, b.RowCount).CopyTo(operations.AsSpan(at));
             at += b.RowCount;
         }
-        return new RowInfo(ids, src, srow, split) { GroupKeys = groups, Times = times, Folds = folds };
+        return new RowInfo(ids, src, srow, split) { GroupKeys = groups, Times = times, Folds = folds, AugmentedFrom = from, Operations = operations };
     }
 }
 

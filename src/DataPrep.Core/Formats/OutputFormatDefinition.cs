@@ -1,5 +1,8 @@
+using DataPrep.Encoders;
 using DataPrep.Output;
 using DataPrep.Pipeline;
+using DataPrep.Sources;
+using DataPrep.Splits;
 
 namespace DataPrep.Formats;
 
@@ -50,6 +53,22 @@ public abstract class OutputFormatDefinition
     /// <summary>The options as the run uses them (e.g. DeepAR leaves its series and time columns out of the features).</summary>
     public virtual ConvertOptions Prepare(ConvertOptions options) => options;
 
+    /// <summary>
+    /// The stages between the sources and the sink, in order, given the run's split stage. By default: label-first
+    /// formats drop or fill missing values, split, then fit and apply the encoders (on train only); formats that
+    /// keep every column (<see cref="FormatTraits.KeepsColumns"/>) split and select columns. A format whose rows
+    /// need other work (the image formats: class ids, augmentation, decoding) supplies its own stages here.
+    /// </summary>
+    public virtual IReadOnlyList<IPipelineStage> CreateStages(FormatStageContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var options = context.Options;
+        // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
+        return options.KeepsColumns
+            ? [context.Split, new SelectColumnsStage(options)]
+            : [new MissingValuesStage(options), context.Split, context.Earlier is null ? new EncodeStage(options) : new EncodeStage(options, context.Earlier)];
+    }
+
     /// <summary>Creates the writer of one run.</summary>
     public abstract IRecordSink CreateSink(FormatSinkContext context);
 
@@ -93,7 +112,21 @@ public sealed record FormatTraits
 /// <param name="Store">Where files go (staged until the commit).</param>
 /// <param name="HasLabel">Whether column 0 of the batches is the label.</param>
 /// <param name="Layout">Paths and the commit step shared by every format.</param>
-public sealed record FormatSinkContext(ConvertOptions Options, IOutputStore Store, bool HasLabel, RunLayout Layout);
+public sealed record FormatSinkContext(ConvertOptions Options, IOutputStore Store, bool HasLabel, RunLayout Layout)
+{
+    /// <summary>
+    /// The stages that feed the sink (those of <see cref="OutputFormatDefinition.CreateStages"/>), so a sink can read
+    /// what its format's stages decided for the whole run (the image sinks: the class map, quarantined images).
+    /// </summary>
+    public IReadOnlyList<IPipelineStage> Stages { get; init; } = [];
+}
+
+/// <summary>What a format's stages get for one run.</summary>
+/// <param name="Options">The run's options.</param>
+/// <param name="Split">The run's split stage (random, stratified, group, time, noisy/clean, stable or k-fold).</param>
+/// <param name="Earlier">With <c>--like</c>: what the earlier run learned (label classes, vocabularies, fills), to reuse; else null.</param>
+/// <param name="Sources">The opened sources in source-index order (a row's <see cref="Data.RowInfo.Sources"/> points here).</param>
+public sealed record FormatStageContext(ConvertOptions Options, SplitStage Split, EncodingRecord? Earlier, IReadOnlyList<IRecordSource> Sources);
 
 /// <summary>
 /// A format whose rows are independent byte strings concatenated into shards (CSV, LibSVM, RecordIO-protobuf,

@@ -112,20 +112,24 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
 
     /// <summary>
     /// k-fold: for each fold, a SageMaker ManifestFile of its training set (the other folds, or with forward
-    /// chaining the earlier folds) and one of its validation set (the fold itself): every fold is written once,
-    /// the manifests only point at its files.
+    /// chaining the earlier folds) and one of its validation set (the fold itself, without files of augmented copies):
+    /// every fold is written once, the manifests only point at its files.
     /// </summary>
     private async Task WriteFoldManifestsAsync(RunContext context, CancellationToken cancellationToken)
     {
-        var folds = context.Report.Splits.Keys.Where(k => k.StartsWith("fold-", StringComparison.Ordinal))
-            .Select(k => int.Parse(k.AsSpan(5), CultureInfo.InvariantCulture)).Order().ToList();
+        // Only the folds' data channels (fold-0, fold-1, …): an image format's list channels (fold-0_lst) are not folds.
+        var folds = context.Report.Splits.Keys
+            .Select(k => k.StartsWith("fold-", StringComparison.Ordinal) && int.TryParse(k.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int f) ? f : -1)
+            .Where(f => f >= 0).Order().ToList();
         if (folds.Count == 0) return;
         string prefix = store.UriOf("");
         foreach (int k in folds)
         {
             var train = folds.Where(j => context.ForwardChainingFolds ? j < k : j != k);
             await WriteTextAsync(FoldManifestPath(k, "train"), Manifest(prefix, train.SelectMany(j => context.Report.Splits[FoldChannel(j)].Shards).Select(s => s.Path)), cancellationToken).ConfigureAwait(false);
-            await WriteTextAsync(FoldManifestPath(k, "validation"), Manifest(prefix, context.Report.Splits[FoldChannel(k)].Shards.Select(s => s.Path)), cancellationToken).ConfigureAwait(false);
+            // Augmented copies train, but are not validated on: a fold's validation set is its input rows only.
+            var validation = context.Report.Splits[FoldChannel(k)].Shards.Where(s => s.Augmented != true).Select(s => s.Path);
+            await WriteTextAsync(FoldManifestPath(k, "validation"), Manifest(prefix, validation), cancellationToken).ConfigureAwait(false);
         }
     }
 

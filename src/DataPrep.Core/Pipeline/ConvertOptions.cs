@@ -132,6 +132,12 @@ public sealed record ConvertOptions
     /// <summary>Exact counts (default) or stable thresholds for incremental training.</summary>
     public Assignment Assignment { get; init; } = Assignment.Exact;
 
+    /// <summary>
+    /// The column that identifies a row across runs (null: the row's position in its input). Stable assignment keys
+    /// rows on it, so rows inserted before a row later do not move it; the image formats use the image's path.
+    /// </summary>
+    public string? KeyColumn { get; init; }
+
     /// <summary>An earlier run's run.json whose seed, fractions, split method, label classes and category maps are reused.</summary>
     public string? Like { get; init; }
 

@@ -51,14 +51,10 @@ public static class ConvertRunner
         options = resolved;
         if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
         var files = registry.Stores.Inputs(options.S3);
-        if (format is IConvertsWholeRun whole)
-        {
-            return await whole.RunAsync(options, registry, progress, cancellationToken).ConfigureAwait(false);
-        }
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress, registry.Diagnostics, files);
         RunTrace.Line("open start");
-        var (schema, sources) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
+        var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         RunTrace.Line("open end");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
         SpillFolder.CheckSpace(options, context.Inputs);
@@ -93,10 +89,9 @@ public static class ConvertRunner
             }
             RunTrace.Line($"time split planned: {(plan is null ? "no (ordinary path)" : "streaming")}");
         }
-        // List formats keep rows as they are: no missing-value policy, no encoding, only --drop/--features.
-        IPipelineStage[] stages = options.KeepsColumns
-            ? [split, new SelectColumnsStage(options)]
-            : [new MissingValuesStage(options), split, fitted is null ? new EncodeStage(options) : new EncodeStage(options, fitted)];
+        // The format chooses the stages around the split (encoders for label-first formats, column selection for lists,
+        // class ids, augmentation and decoding for images).
+        var stages = format.CreateStages(new FormatStageContext(options, split, fitted, opened));
         await RunStagesAsync(options, format, registry, schema, sources, stages, context, "convert", cancellationToken, warmingUp).ConfigureAwait(false);
         SetTargetFractions(context.Report, options);
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
@@ -148,8 +143,12 @@ public static class ConvertRunner
         if (withLabel && encoding.Label is null) throw new PipelineValidationException($"--with-label: the run {runRecordPath} was unsupervised (no label).");
         var (resolved, format) = registry.Resolve(options);
         options = resolved;
+        if (format.Traits.ReadsImages)
+        {
+            throw new PipelineValidationException($"dataprep apply encodes tables with an earlier run's maps; the run {runRecordPath} wrote --format {format.Name} (images). Convert new images with --like {runRecordPath} instead, which keeps the class ids.");
+        }
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(options.S3));
-        var (schema, sources) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
+        var (schema, sources, _) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
         IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
@@ -175,7 +174,7 @@ public static class ConvertRunner
     }
 
     private static async Task RunStagesAsync(ConvertOptions options, OutputFormatDefinition format, DataPrepRegistry registry, Schema schema, IReadOnlyList<IRecordSource> sources,
-        IPipelineStage[] stages, RunContext context, string command, CancellationToken cancellationToken, bool warmingUp = false)
+        IReadOnlyList<IPipelineStage> stages, RunContext context, string command, CancellationToken cancellationToken, bool warmingUp = false)
     {
         var bound = schema;
         foreach (var stage in stages) bound = stage.Bind(bound);
@@ -183,7 +182,7 @@ public static class ConvertRunner
         var store = registry.Stores.CreateOutput(options);
         var layout = new RunLayout(store, ctx => RunRecord.From(options, ctx, command).ToJson());
         context.Report.Channel = format.Channel(options);
-        var sink = format.CreateSink(new FormatSinkContext(options, store, hasLabel, layout));
+        var sink = format.CreateSink(new FormatSinkContext(options, store, hasLabel, layout) { Stages = stages });
         await using var disposeSink = sink;
         // The sink checks the schema before the store touches the output, so a refused format leaves nothing behind.
         await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
@@ -241,7 +240,7 @@ public static class ConvertRunner
             options.Test > 0 ? CreateExactAssigner(options with { Train = 1 - options.Test, Validation = 0 }, context) : null,
             options.SplitBy switch { SplitMethod.Time => options.TimeColumn, SplitMethod.Group => options.GroupColumn, _ => options.Stratify }),
         (Assignment.Stable, SplitMethod.Group) => new StableSplitAssigner(options.Fractions, options.Seed, options.GroupColumn),
-        (Assignment.Stable, _) => new StableSplitAssigner(options.Fractions, options.Seed),
+        (Assignment.Stable, _) => new StableSplitAssigner(options.Fractions, options.Seed, options.KeyColumn),
         _ => CreateExactAssigner(options, context),
     };
 
@@ -254,11 +253,16 @@ public static class ConvertRunner
         _ => new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify),
     };
 
-    /// <summary>Expands inputs, opens every source and checks they share one schema.</summary>
-    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Expands inputs, opens every source and checks they share one schema. Returns the unified schema, the sources
+    /// reading in it, and the sources as opened (both in source-index order).
+    /// </summary>
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)
     {
-        var clean = context.Files.Expand(options.Inputs);
-        var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. context.Files.Expand(options.NoisyInputs)];
+        // An image folder (or s3:// prefix) is one input of many files, not a list of inputs: image inputs are not expanded.
+        IReadOnlyList<string> Expand(IReadOnlyList<string> inputs) => options.FormatTraits.ReadsImages ? inputs : context.Files.Expand(inputs);
+        var clean = Expand(options.Inputs);
+        var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
         var needed = ColumnPruning.Needed(options);
         var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, Files = context.Files };
@@ -275,10 +279,10 @@ public static class ConvertRunner
             }
         }
         context.Inputs.AddRange(paths);
-        context.Fingerprints = Task.Run(() => paths.Select(p => InputFingerprint.Of(p, context.Files)).ToList(), cancellationToken);
+        context.Fingerprints = Task.Run(() => paths.Where((_, i) => sources[i].IsSingleFile).Select(p => InputFingerprint.Of(p, context.Files)).ToList(), cancellationToken);
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
         var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
-        return (unified, widened);
+        return (unified, widened, sources);
     }
 
     /// <summary>

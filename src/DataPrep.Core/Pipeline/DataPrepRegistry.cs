@@ -69,13 +69,3 @@ public sealed class DataPrepRegistry
     public Task<RunReport> ConvertAsync(ConvertOptions options, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
         => ConvertRunner.RunAsync(options, this, progress, cancellationToken);
 }
-
-/// <summary>
-/// An output format that runs the whole conversion itself instead of receiving batches from the shared pipeline.
-/// Only the image formats use it, until image folders become a source and decode/rotate/resize stages.
-/// </summary>
-public interface IConvertsWholeRun
-{
-    /// <summary>Runs the conversion; the options are resolved (format traits set, validated).</summary>
-    Task<RunReport> RunAsync(ConvertOptions options, DataPrepRegistry registry, IProgress<RunProgress>? progress, CancellationToken cancellationToken);
-}

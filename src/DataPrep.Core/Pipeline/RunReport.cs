@@ -96,7 +96,14 @@ public sealed class SplitReport
 /// <param name="Rows">Rows in the file.</param>
 /// <param name="Bytes">File size.</param>
 /// <param name="Sha256">Lowercase hex SHA-256 of the file bytes.</param>
-public sealed record ShardRecord(string Path, long Rows, long Bytes, string Sha256);
+public sealed record ShardRecord(string Path, long Rows, long Bytes, string Sha256)
+{
+    /// <summary>
+    /// True for a file holding only augmented copies (k-fold image runs): it is part of its fold's training sets,
+    /// not of the fold's validation set. Null otherwise.
+    /// </summary>
+    public bool? Augmented { get; init; }
+}
 
 /// <summary>What a SageMaker training channel needs to know about a run's data besides its content type.</summary>
 public sealed class ChannelHints

@@ -26,6 +26,13 @@ public interface IRecordSource
     /// the rest (see <c>TimeSplitPlan</c>). Default: false (text formats parse every field of every row).
     /// </summary>
     bool ReadsColumnsSeparately => false;
+
+    /// <summary>
+    /// Whether the input is one file or object, whose content the run record fingerprints (default true). A source
+    /// over a folder or prefix of many files (an image class folder) says false; the run record lists no
+    /// fingerprint for it.
+    /// </summary>
+    bool IsSingleFile => true;
 }
 
 /// <summary>Creates the source for one input path; formats register here by file extension.</summary>
@@ -74,8 +81,15 @@ public sealed record SourceOptions
     /// </summary>
     public bool KeepRawRecords { get; init; }
 
-    /// <summary>An explicit format ("csv", "jsonl", "parquet"), overriding the file extension.</summary>
+    /// <summary>An explicit format ("csv", "jsonl", "parquet", "images"), overriding the file extension.</summary>
     public string? Format { get; init; }
+
+    /// <summary>
+    /// Settings of one input format beyond the ones above, name → value, as Spark's <c>DataFrameReader.option</c>
+    /// (e.g. the image source's <c>path-column</c> and <c>label-column</c>). Set by the output format that needs
+    /// them (see <c>OutputFormatDefinition.Prepare</c>); sources ignore names that are not theirs. Empty by default.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FormatSettings { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
     /// The columns the run uses (null: all). Columnar sources (Parquet) may leave the others out of their

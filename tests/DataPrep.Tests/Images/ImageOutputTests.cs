@@ -6,6 +6,7 @@ using DataPrep.Fluent;
 using DataPrep.Images;
 using DataPrep.Pipeline;
 using DataPrep.RecordIO;
+using DataPrep.Splits;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -200,14 +201,38 @@ public class ImageOutputTests
             Inputs = ["list.csv"], Output = "unused", Format = RecordIOImageFormatDefinition.FormatName, SplitBy = SplitMethod.Group, GroupColumn = "group",
             Images = new ImageOptions { Rotations = [90, 270], AugmentFraction = half ? 0.5 : 1 },
         };
-        var units = ImageConvertRunner.PlanAsync(options, input, new RunContext()).GetAwaiter().GetResult();
-        bool onlyTrain = units.Where(u => u.Rotations.Count > 0).All(u => u.Split == SplitTag.Train);
-        bool allTrainWhenFull = half || units.Where(u => u.Split == SplitTag.Train).All(u => u.Rotations.Count == 2);
-        var groupSplits = units.GroupBy(u => u.Entry.Group).All(x => x.Select(u => u.Split).Distinct().Count() == 1);
-        long images = units.Sum(u => 1L + u.Rotations.Count);
-        var indexes = units.SelectMany(u => Enumerable.Range(0, 1 + u.Rotations.Count).Select(k => u.FirstIndex + k)).ToList();
-        return (onlyTrain && allTrainWhenFull && groupSplits && units.Count == n && indexes.Distinct().Count() == images)
+        var rows = Plan(options, input.Batch);
+        var originals = rows.Where(r => r.Operation == ImageAugmentStage.Original).ToList();
+        var copies = rows.Where(r => r.Operation != ImageAugmentStage.Original).ToList();
+        var byId = originals.ToDictionary(r => r.RowId);
+        bool onlyTrain = copies.All(c => c.Split == SplitTag.Train);
+        bool allTrainWhenFull = half || originals.Where(o => o.Split == SplitTag.Train).All(o => copies.Count(c => c.From == o.RowId) == 2);
+        // A copy keeps its source's split and group, and follows it.
+        bool keep = copies.All(c => byId[c.From].Split == c.Split && byId[c.From].Group == c.Group);
+        var groupSplits = rows.GroupBy(r => r.Group).All(x => x.Select(r => r.Split).Distinct().Count() == 1);
+        bool distinctIds = rows.Select(r => r.RowId).Distinct().Count() == rows.Count;
+        return (onlyTrain && allTrainWhenFull && keep && groupSplits && originals.Count == n && distinctIds)
             .Label($"n={n} g={g} onlyTrain={onlyTrain} full={allTrainWhenFull} groups={groupSplits}");
+    }
+
+    /// <summary>The rows the split and augmentation stages make of an image batch, in output order.</summary>
+    internal static List<(long RowId, long From, string Operation, SplitTag Split, short Fold, string? Group)> Plan(ConvertOptions options, RecordBatch batch)
+    {
+        var context = new RunContext();
+        var split = new SplitStage(ConvertRunner.CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, lineageGroup: options.GroupColumn);
+        var augment = new ImageAugmentStage(options.Images, options.Seed);
+        augment.Bind(split.Bind(batch.Schema));
+        var result = new List<(long, long, string, SplitTag, short, string?)>();
+        foreach (var b in augment.RunAsync(split.RunAsync(new[] { batch }.ToAsyncEnumerable(), context, default), context, default).ToBlockingEnumerable())
+        {
+            var rows = b.Rows;
+            var group = options.GroupColumn is { } g ? (StringColumn)b[g] : null;
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                result.Add((rows.RowIds[r], rows.AugmentedFrom?[r] ?? rows.RowIds[r], rows.Operations?[r] ?? ImageAugmentStage.Original, rows.Splits![r], rows.Folds?[r] ?? -1, group?.Values[r]));
+            }
+        }
+        return result;
     }
 
     [Fact]
