@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DataPrep.Audit;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Cli;
 

@@ -9,6 +9,7 @@ using DataPrep.RecordIO;
 using DataPrep.Splits;
 using DataPrep.Sources;
 using Spectre.Console;
+using DataPrep.Conversion;
 
 namespace DataPrep.Cli;
 

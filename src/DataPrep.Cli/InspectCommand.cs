@@ -43,7 +43,7 @@ public static class InspectCommand
     private const int Width = 120;
 
     /// <summary>Builds the command.</summary>
-    public static Command Build(TextWriter stdout, TextWriter stderr, Pipeline.DataPrepRegistry registry)
+    public static Command Build(TextWriter stdout, TextWriter stderr, Conversion.DataPrepRegistry registry)
     {
         var cmd = new Command("inspect", Description);
         var files = new Argument<string[]>("FILE") { Arity = ArgumentArity.OneOrMore, Description = "Shards, folders or patterns (out/train/*.rec); .gz is read transparently." };

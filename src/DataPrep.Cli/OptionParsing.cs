@@ -57,11 +57,11 @@ internal static class OptionParsing
         throw new PipelineValidationException($"--missing {text} is not a policy; expected error, drop, fill:NUMBER, fill:mean or fill:TEXT.");
     }
 
-    public static DataPrep.RecordIO.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch
+    public static DataPrep.Pipeline.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch
     {
-        "float32" or "float" => DataPrep.RecordIO.TensorType.Float32,
-        "float64" or "double" => DataPrep.RecordIO.TensorType.Float64,
-        "int32" or "int" => DataPrep.RecordIO.TensorType.Int32,
+        "float32" or "float" => DataPrep.Pipeline.TensorType.Float32,
+        "float64" or "double" => DataPrep.Pipeline.TensorType.Float64,
+        "int32" or "int" => DataPrep.Pipeline.TensorType.Int32,
         _ => throw new PipelineValidationException($"{option} {text} is not a tensor type; expected float32, float64 or int32."),
     };
 

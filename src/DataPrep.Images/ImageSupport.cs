@@ -2,6 +2,7 @@ using DataPrep.Formats;
 using DataPrep.Output;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
+using DataPrep.Conversion;
 
 namespace DataPrep.Images;
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using DataPrep.Data;
 using Parquet;
 using Parquet.Schema;
+using DataPrep.Pipeline;
 using Field = DataPrep.Data.Field;
 
 namespace DataPrep.Sources;

@@ -1,3 +1,5 @@
+using DataPrep.Pipeline;
+
 namespace DataPrep.Sources;
 
 /// <summary>Creates <see cref="ParquetSource"/>s for .parquet files (optionally .gz) and for --format parquet.</summary>
@@ -29,12 +31,12 @@ public static class ParquetSourceRegistration
     }
 }
 
-/// <summary>Adds Parquet to a <see cref="Pipeline.DataPrepRegistry"/>.</summary>
+/// <summary>Adds Parquet to a <see cref="Conversion.DataPrepRegistry"/>.</summary>
 public static class ParquetRegistration
 {
     /// <summary>Registers Parquet inputs (<see cref="ParquetSourceRegistration.AddParquet(SourceRegistry)"/>).</summary>
     /// <returns>The same registry, for chaining.</returns>
-    public static Pipeline.DataPrepRegistry AddParquet(this Pipeline.DataPrepRegistry registry)
+    public static Conversion.DataPrepRegistry AddParquet(this Conversion.DataPrepRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
         registry.Sources.AddParquet();

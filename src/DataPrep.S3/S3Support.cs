@@ -1,5 +1,6 @@
 using DataPrep.Fluent;
 using DataPrep.Pipeline;
+using DataPrep.Conversion;
 
 namespace DataPrep.S3;
 

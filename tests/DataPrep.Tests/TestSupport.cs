@@ -38,7 +38,7 @@ public static class CliRunner
     public static Result Run(params string[] args) => Run(null, args);
 
     /// <summary>Runs the CLI with a registry of the test's own (to read its diagnostics or change its settings).</summary>
-    public static Result Run(DataPrep.Pipeline.DataPrepRegistry? registry, params string[] args)
+    public static Result Run(DataPrep.Conversion.DataPrepRegistry? registry, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

@@ -1,4 +1,5 @@
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Audit;
 

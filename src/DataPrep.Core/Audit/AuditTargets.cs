@@ -1,5 +1,6 @@
 using System.Globalization;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Audit;
 

@@ -6,6 +6,7 @@ using CsvHelper;
 using DataPrep.Data;
 using DataPrep.RecordIO;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Inspect;
 

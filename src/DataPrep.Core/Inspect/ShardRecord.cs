@@ -2,7 +2,7 @@ using DataPrep.RecordIO;
 
 namespace DataPrep.Inspect;
 
-/// <summary>The format of a shard, as <see cref="ShardInspector.DetectFormat(string, Sources.InputFiles)"/> finds it from the content.</summary>
+/// <summary>The format of a shard, as <see cref="ShardInspector.DetectFormat(string, Pipeline.InputFiles)"/> finds it from the content.</summary>
 public enum ShardFormat
 {
     /// <summary>An empty file (no records of any format).</summary>
@@ -50,7 +50,7 @@ public sealed record InspectOptions
     public bool ZeroBased { get; init; }
 
     /// <summary>How shards are opened: local paths, and URIs through a registry's remote file systems.</summary>
-    public Sources.InputFiles Files { get; init; } = Sources.InputFiles.Local;
+    public Pipeline.InputFiles Files { get; init; } = Pipeline.InputFiles.Local;
 }
 
 /// <summary>

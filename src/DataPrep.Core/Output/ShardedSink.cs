@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using DataPrep.Data;
-using DataPrep.Formats;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Output;

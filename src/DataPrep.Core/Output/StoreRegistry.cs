@@ -6,7 +6,7 @@ namespace DataPrep.Output;
 /// <summary>
 /// Where runs read from and write to, by URI scheme: local paths are built in; plug-ins (DataPrep.S3) add
 /// <c>s3://</c> through extensions such as <c>registry.AddS3()</c>, so the core never references a cloud SDK.
-/// An instance per composition (<see cref="DataPrepRegistry"/>), never a static.
+/// An instance per composition (<c>DataPrepRegistry</c>), never a static.
 /// </summary>
 public sealed class StoreRegistry
 {

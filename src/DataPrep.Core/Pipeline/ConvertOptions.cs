@@ -1,5 +1,4 @@
 using DataPrep.Data;
-using DataPrep.Sources;
 
 namespace DataPrep.Pipeline;
 
@@ -117,7 +116,7 @@ public sealed record ConvertOptions
     public string? NoisyColumn { get; init; }
 
     /// <summary>Noisy/clean split: approach 1 (train = clean, noisy → validation/test) or 2 (clean → train/validation, noisy → validation/test).</summary>
-    public Splits.NoisyApproach NoisyApproach { get; init; } = Splits.NoisyApproach.TrainOnClean;
+    public Pipeline.NoisyApproach NoisyApproach { get; init; } = Pipeline.NoisyApproach.TrainOnClean;
 
     /// <summary>Noisy/clean split: the share of noisy rows that goes to validation (the rest is test).</summary>
     public double NoisyValidation { get; init; } = 0.5;
@@ -176,14 +175,17 @@ public sealed record ConvertOptions
     /// The output format's name, as registered on the run's <see cref="Formats.FormatRegistry"/> (default <c>csv</c>,
     /// label-first CSV); any of its aliases works too.
     /// </summary>
-    public string Format { get; init; } = Formats.CsvFormatDefinition.FormatName;
+    public string Format { get; init; } = DefaultFormat;
+
+    /// <summary>The output format when none is named: label-first CSV.</summary>
+    public const string DefaultFormat = "csv";
 
     /// <summary>
     /// What the output format asks of the pipeline; set from the format's definition when the registry resolves the
-    /// options (<see cref="DataPrepRegistry.Resolve"/>), label-first CSV's until then.
+    /// options (<c>DataPrepRegistry.Resolve</c>), label-first CSV's until then.
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public Formats.FormatTraits FormatTraits { get; init; } = Formats.FormatTraits.Default;
+    public Pipeline.FormatTraits FormatTraits { get; init; } = Pipeline.FormatTraits.Default;
 
     /// <summary>DeepAR: the column naming each time series (product, store, sensor).</summary>
     public string? SeriesColumn { get; init; }
@@ -192,7 +194,7 @@ public sealed record ConvertOptions
     public IReadOnlyList<string> DeepArCat { get; init; } = [];
 
     /// <summary>RecordIO-protobuf encoder options (dtypes, sparse, uid, metadata, escaping).</summary>
-    public RecordIO.RecordIOOptions RecordIO { get; init; } = new();
+    public Pipeline.RecordIOOptions RecordIO { get; init; } = new();
 
     /// <summary>gzip-compress the data files.</summary>
     public bool Gzip { get; init; }

@@ -2,7 +2,6 @@ using System.IO.Hashing;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DataPrep.Encoders;
 
 namespace DataPrep.Pipeline;
 
@@ -130,9 +129,9 @@ public sealed record ToolInfo(string Name, string Version)
 public sealed record InputFingerprint(string Path, long Bytes, DateTime ModifiedUtc, string XxHash3)
 {
     /// <summary>Fingerprints an input: a local file, or a remote object through <paramref name="files"/> (local only by default).</summary>
-    public static InputFingerprint Of(string path, Sources.InputFiles? files = null)
+    public static InputFingerprint Of(string path, Pipeline.InputFiles? files = null)
     {
-        if ((files ?? Sources.InputFiles.Local).FileSystemOf(path) is { } remote) return remote.Fingerprint(path);
+        if ((files ?? Pipeline.InputFiles.Local).FileSystemOf(path) is { } remote) return remote.Fingerprint(path);
         var info = new FileInfo(path);
         if (!info.Exists) return new InputFingerprint(path, 0, default, "");
         var hash = new XxHash3();

@@ -1,6 +1,4 @@
 using System.Text.Json.Serialization;
-using DataPrep.Encoders;
-using DataPrep.Formats;
 
 namespace DataPrep.Pipeline;
 

@@ -51,20 +51,20 @@ public sealed class RunContext
 {
     /// <summary>Creates a context.</summary>
     /// <param name="progress">Where progress goes (may be null).</param>
-    /// <param name="diagnostics">Counts which internal paths runs took (shared by the runs of one <see cref="DataPrepRegistry"/>); a new one by default.</param>
+    /// <param name="diagnostics">Counts which internal paths runs took (shared by the runs of one <c>DataPrepRegistry</c>); a new one by default.</param>
     /// <param name="files">How the run opens its inputs (local only by default).</param>
-    public RunContext(IProgress<RunProgress>? progress = null, RunDiagnostics? diagnostics = null, Sources.InputFiles? files = null)
+    public RunContext(IProgress<RunProgress>? progress = null, RunDiagnostics? diagnostics = null, Pipeline.InputFiles? files = null)
     {
         Progress = progress;
         Diagnostics = diagnostics ?? new RunDiagnostics();
-        Files = files ?? Sources.InputFiles.Local;
+        Files = files ?? Pipeline.InputFiles.Local;
     }
 
     /// <summary>Counts which internal paths the run took (spill, streamed time split).</summary>
     public RunDiagnostics Diagnostics { get; }
 
     /// <summary>How the run opens its inputs: local paths, and URIs with the run's own connection settings.</summary>
-    public Sources.InputFiles Files { get; }
+    public Pipeline.InputFiles Files { get; }
 
     /// <summary>Where progress goes (may be null).</summary>
     public IProgress<RunProgress>? Progress { get; }

@@ -52,9 +52,9 @@ public sealed class RecordIOReader : IDisposable
         }
     }
 
-    /// <summary>Opens a file (gzip decompressed transparently, as <see cref="Sources.InputFiles.Open"/> does).</summary>
+    /// <summary>Opens a file (gzip decompressed transparently, as <see cref="Pipeline.InputFiles.Open"/> does).</summary>
     /// <exception cref="DataFormatException">The file cannot be opened.</exception>
-    public static RecordIOReader Open(string path, Sources.InputFiles? files = null) => new((files ?? Sources.InputFiles.Local).Open(path), path);
+    public static RecordIOReader Open(string path, Pipeline.InputFiles? files = null) => new((files ?? Pipeline.InputFiles.Local).Open(path), path);
 
     /// <summary>The number of whole records read so far.</summary>
     public long RecordsRead => _index;

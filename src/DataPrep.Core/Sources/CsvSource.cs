@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using CsvHelper;
 using DataPrep.Data;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Sources;
 

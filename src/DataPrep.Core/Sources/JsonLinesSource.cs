@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using DataPrep.Data;
+using DataPrep.Pipeline;
 using TextEncoding = System.Text.Encoding;
 
 namespace DataPrep.Sources;

@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using DataPrep.Data;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Sources;
 

@@ -1,3 +1,5 @@
+using DataPrep.Pipeline;
+
 namespace DataPrep.Sources;
 
 /// <summary>

@@ -4,15 +4,6 @@ using DataPrep.Pipeline;
 
 namespace DataPrep.Splits;
 
-/// <summary>The two ways of DESIGN §3.4 to split clean and noisy data.</summary>
-public enum NoisyApproach
-{
-    /// <summary>Train = all clean rows; noisy rows split into validation and test.</summary>
-    TrainOnClean = 1,
-    /// <summary>Clean rows split into train and validation; part of the noisy rows joins validation, the rest is test.</summary>
-    MixedValidation = 2,
-}
-
 /// <summary>
 /// Noisy/clean partitioning (DESIGN §3.4): train holds only clean rows and test only noisy rows. Rows are
 /// marked noisy by a column (true, 1, yes or "noisy") or by coming from inputs given as noisy. With a group

@@ -72,7 +72,7 @@ internal sealed class TimeSplitPlan
     /// Whether the options allow a streamed time split: a time split in time order (no shuffle, no k-fold),
     /// and no row dropped before the split (missing values are errors, or there is no missing-value stage).
     /// </summary>
-    public static bool Applies(ConvertOptions options, ISplitAssigner assigner, Formats.FormatTraits format)
+    public static bool Applies(ConvertOptions options, ISplitAssigner assigner, Pipeline.FormatTraits format)
         => assigner is TimeSplitAssigner
            && !options.EffectiveShuffle
            && options.Folds == 0

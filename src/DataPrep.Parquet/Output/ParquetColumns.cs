@@ -1,6 +1,7 @@
 using DataPrep.Data;
 using DataPrep.Encoders;
 using Parquet.Schema;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Formats;
 

@@ -5,6 +5,8 @@ using DataPrep.Cli;
 using DataPrep.Data;
 using DataPrep.Inspect;
 using DataPrep.RecordIO;
+using DataPrep.Pipeline;
+using ShardRecord = DataPrep.Inspect.ShardRecord;
 
 namespace DataPrep.Tests.Cli;
 

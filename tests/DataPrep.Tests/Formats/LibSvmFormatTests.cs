@@ -7,6 +7,8 @@ using DataPrep.Sources;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using DataPrep.Pipeline;
+using DataPrep.Output;
 
 namespace DataPrep.Tests.Formats;
 

@@ -6,6 +6,7 @@ using DataPrep.Formats;
 using DataPrep.Inspect;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
+using DataPrep.Conversion;
 
 namespace DataPrep.Tests.Formats;
 

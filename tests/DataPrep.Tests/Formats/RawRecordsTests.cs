@@ -6,6 +6,7 @@ using DataPrep.Sources;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Tests.Formats;
 

@@ -10,6 +10,7 @@ using DataPrep.Splits;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using DataPrep.Conversion;
 
 namespace DataPrep.Tests.Images;
 

@@ -7,6 +7,7 @@ using DataPrep.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using DataPrep.Conversion;
 
 namespace DataPrep.Tests.Images;
 

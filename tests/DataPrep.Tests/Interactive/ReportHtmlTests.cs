@@ -17,7 +17,7 @@ public class ReportHtmlTests
         r.Splits["validation"] = new SplitReport { Rows = 100, TargetFraction = 0.1, Fraction = 0.1, TimeFrom = "2025-02-27T00:00:00Z", TimeTo = "2025-02-28T00:00:00Z", Groups = 6, LabelDistribution = new() { ["0"] = 70, ["1"] = 30 }, Shards = { new ShardRecord("validation/part-00000.csv", 100, 2000, "gh") } };
         r.Dropped["rows inside the gap"] = 12;
         r.Warnings.Add("label <b> unseen");
-        r.Encoding = new DataPrep.Encoders.EncodingRecord { Label = new DataPrep.Encoders.LabelRecord { Name = "churn", Classes = ["no", "yes"] } };
+        r.Encoding = new DataPrep.Pipeline.EncodingRecord { Label = new DataPrep.Pipeline.LabelRecord { Name = "churn", Classes = ["no", "yes"] } };
         return r;
     }
 

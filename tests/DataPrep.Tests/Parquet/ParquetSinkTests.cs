@@ -6,6 +6,7 @@ using DataPrep.Pipeline;
 using DataPrep.Sources;
 using FsCheck;
 using FsCheck.Xunit;
+using DataPrep.Conversion;
 
 namespace DataPrep.Tests.Parquet;
 

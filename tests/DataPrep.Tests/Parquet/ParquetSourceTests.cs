@@ -4,6 +4,7 @@ using System.Text.Json;
 using DataPrep.Data;
 using DataPrep.Sources;
 using Xunit;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Tests.Parquet;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using DataPrep.Pipeline;
 using DataPrep.Splits;
+using DataPrep.Conversion;
 
 namespace DataPrep.Tests.Performance;
 
@@ -118,7 +119,7 @@ public class DeterminismTests
         var options = new ConvertOptions
         {
             Inputs = [input], Output = tmp.Combine("out"), Label = "y", Drop = ["id", "grp", "day", "cat"],
-            Source = new DataPrep.Sources.SourceOptions { BatchRows = 100 },
+            Source = new DataPrep.Pipeline.SourceOptions { BatchRows = 100 },
             Memory = new MemoryOptions(16 << 10, spillRoot),
         };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ConvertRunner.RunAsync(options, progress: progress, cancellationToken: cts.Token));

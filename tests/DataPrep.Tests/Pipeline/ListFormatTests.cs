@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DataPrep.Data;
 using DataPrep.Formats;
+using DataPrep.Output;
 
 namespace DataPrep.Tests.Pipeline;
 

@@ -6,7 +6,7 @@ namespace DataPrep.Tests.Pipeline;
 
 /// <summary>
 /// No run-specific state in statics: settings, registries and counters live on instances (the
-/// <see cref="DataPrep.Pipeline.DataPrepRegistry"/>, a run's context), so two conversions in one process never see
+/// <see cref="DataPrep.Conversion.DataPrepRegistry"/>, a run's context), so two conversions in one process never see
 /// each other. Static readonly immutable tables are fine.
 /// </summary>
 public sealed class NoStaticStateTests
@@ -35,7 +35,7 @@ public sealed class NoStaticStateTests
     {
         var assemblies = new[]
         {
-            typeof(DataPrep.Pipeline.DataPrepRegistry).Assembly, typeof(DataPrep.Sources.ParquetSource).Assembly,
+            typeof(DataPrep.Conversion.DataPrepRegistry).Assembly, typeof(DataPrep.Sources.ParquetSource).Assembly,
             typeof(DataPrep.S3.S3Support).Assembly, typeof(DataPrep.Images.ImageSupport).Assembly,
             typeof(DataPrep.Cli.DataPrepCli).Assembly, typeof(DataPrep.Interactive.DataPrepFormatters).Assembly,
             typeof(DataPrep.Testing.Leakage).Assembly,

@@ -128,7 +128,7 @@ public class RunRecordJsonTests
         var record = (RunRecord)new Filler(new Random(seed), nulls).Make(typeof(RunRecord), 0)!;
         // Load needs these two; the rest may be anything.
         record.Options ??= new ConvertOptions();
-        record.Encoding ??= (DataPrep.Encoders.EncodingRecord)new Filler(new Random(seed), false).Make(typeof(DataPrep.Encoders.EncodingRecord), 1)!;
+        record.Encoding ??= (DataPrep.Pipeline.EncodingRecord)new Filler(new Random(seed), false).Make(typeof(DataPrep.Pipeline.EncodingRecord), 1)!;
         return record;
     }
 

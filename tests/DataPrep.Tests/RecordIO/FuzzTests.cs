@@ -3,6 +3,7 @@ using System.Diagnostics;
 using DataPrep.Data;
 using DataPrep.Inspect;
 using DataPrep.RecordIO;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Tests.RecordIO;
 

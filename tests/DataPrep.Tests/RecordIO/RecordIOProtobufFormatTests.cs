@@ -6,6 +6,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Google.Protobuf;
+using DataPrep.Pipeline;
 using Record = DataPrep.RecordIO.Protobuf.Record;
 
 namespace DataPrep.Tests.RecordIO;

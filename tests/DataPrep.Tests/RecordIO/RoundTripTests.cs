@@ -4,6 +4,7 @@ using DataPrep.RecordIO;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Tests.RecordIO;
 

@@ -51,7 +51,7 @@ public sealed class ConcurrentConversionTests(MotoServer moto)
 
     private sealed record Outcome(long Rows);
 
-    private static async Task<Outcome> RunAsync(DataPrep.Pipeline.DataPrepRegistry registry, string[] args)
+    private static async Task<Outcome> RunAsync(DataPrep.Conversion.DataPrepRegistry registry, string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

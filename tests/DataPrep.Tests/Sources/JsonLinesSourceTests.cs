@@ -3,6 +3,7 @@ using System.Text;
 using DataPrep.Data;
 using DataPrep.Sources;
 using Xunit;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Tests.Sources;
 

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using DataPrep.Data;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Tests.Sources;
 

@@ -173,7 +173,7 @@ public class StreamedTimeSplitTests
         var assigner = new TimeSplitAssigner("t", [0.7, 0.15, 0.15]);
         var context = new DataPrep.Pipeline.RunContext();
         context.Inputs.Add(planned);
-        var timeOnly = new DataPrep.Sources.SourceOptions { OnlyColumns = new HashSet<string> { "t" } };
+        var timeOnly = new DataPrep.Pipeline.SourceOptions { OnlyColumns = new HashSet<string> { "t" } };
         var plan = await TimeSplitPlan.TryCreateAsync(assigner, [new DataPrep.Sources.ParquetSource(planned, timeOnly)], context, default);
         Assert.NotNull(plan);
         var source = new DataPrep.Sources.ParquetSource(changed);

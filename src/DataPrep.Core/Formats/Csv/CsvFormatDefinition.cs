@@ -1,4 +1,5 @@
 using DataPrep.Pipeline;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 
@@ -6,7 +7,7 @@ namespace DataPrep.Formats;
 public sealed class CsvFormatDefinition : RecordFormatDefinition
 {
     /// <summary>The format's name.</summary>
-    public const string FormatName = "csv";
+    public const string FormatName = ConvertOptions.DefaultFormat;
 
     /// <inheritdoc />
     public override string Name => FormatName;

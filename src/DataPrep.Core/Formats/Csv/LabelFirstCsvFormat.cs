@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using CsvHelper;
 using DataPrep.Data;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 

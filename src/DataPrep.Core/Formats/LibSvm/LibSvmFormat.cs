@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.IO.Hashing;
 using DataPrep.Data;
+using DataPrep.Pipeline;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 

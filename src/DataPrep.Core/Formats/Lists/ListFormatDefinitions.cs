@@ -1,4 +1,5 @@
 using DataPrep.Pipeline;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 

@@ -3,6 +3,8 @@ using System.IO.Hashing;
 using System.Text.Json;
 using CsvHelper;
 using DataPrep.Data;
+using DataPrep.Pipeline;
+using DataPrep.Output;
 
 namespace DataPrep.Formats;
 

@@ -1,6 +1,7 @@
+using DataPrep.Pipeline;
 using DataPrep.Data;
 
-namespace DataPrep.Pipeline;
+namespace DataPrep.Conversion;
 
 /// <summary>
 /// The columns a run can use, so that sources with a columnar layout (Parquet) read only those and the split

@@ -2,8 +2,9 @@ using DataPrep.Formats;
 using DataPrep.Output;
 using DataPrep.RecordIO;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
-namespace DataPrep.Pipeline;
+namespace DataPrep.Conversion;
 
 /// <summary>
 /// The composition of a conversion: the sources it can read, the output formats it can write, the stores it can

@@ -1,7 +1,8 @@
-using DataPrep.Formats;
+using DataPrep.RecordIO;
 using DataPrep.Pipeline;
+using DataPrep.Output;
 
-namespace DataPrep.RecordIO;
+namespace DataPrep.Formats;
 
 /// <summary>SageMaker RecordIO-protobuf (<c>application/x-recordio-protobuf</c>, <c>.pbr</c>), byte-identical to the SageMaker Python SDK's writer.</summary>
 public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition

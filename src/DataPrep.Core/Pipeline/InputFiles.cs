@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using DataPrep.Pipeline;
 
-namespace DataPrep.Sources;
+namespace DataPrep.Pipeline;
 
 /// <summary>
 /// Expands input globs and opens input files of one run, decompressing gzip transparently. Local paths are

@@ -1,6 +1,7 @@
 using DataPrep.Data;
+using DataPrep.Pipeline;
 
-namespace DataPrep.Formats;
+namespace DataPrep.Output;
 
 /// <summary>
 /// Encodes rows of an encoded batch (label first, numeric features) into the bytes of one output
@@ -33,14 +34,6 @@ public interface IRecordFormat
         Dtype: null,
         LabelDtype: null);
 }
-
-/// <summary>The facts about a split's files that the run record keeps.</summary>
-/// <param name="ContentType">The SageMaker content type.</param>
-/// <param name="FeatureWidth">Feature columns per row (one-hot columns counted individually).</param>
-/// <param name="Sparse">Whether rows are written sparse.</param>
-/// <param name="Dtype">The feature tensor type (binary formats), e.g. "float32".</param>
-/// <param name="LabelDtype">The label tensor type (binary formats).</param>
-public sealed record FormatInfo(string ContentType, int FeatureWidth, bool Sparse, string? Dtype, string? LabelDtype);
 
 /// <summary>The bytes of consecutive records, with where each ends and a content hash of each.</summary>
 /// <param name="Data">The bytes; only the first <paramref name="Length"/> are used.</param>

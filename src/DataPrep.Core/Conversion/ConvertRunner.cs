@@ -6,8 +6,9 @@ using DataPrep.Formats;
 using DataPrep.Output;
 using DataPrep.Sources;
 using DataPrep.Splits;
+using DataPrep.Pipeline;
 
-namespace DataPrep.Pipeline;
+namespace DataPrep.Conversion;
 
 /// <summary>
 /// Runs <c>convert</c> and <c>apply</c>: sources → missing values → split → encode → sharded sink.

@@ -1,6 +1,6 @@
 using DataPrep.Pipeline;
 
-namespace DataPrep.Sources;
+namespace DataPrep.Pipeline;
 
 /// <summary>
 /// A remote file system for inputs named by URI (<c>s3://bucket/key</c>), registered by a plug-in with

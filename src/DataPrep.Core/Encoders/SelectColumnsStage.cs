@@ -1,7 +1,8 @@
+using DataPrep.Pipeline;
 using System.Runtime.CompilerServices;
 using DataPrep.Data;
 
-namespace DataPrep.Pipeline;
+namespace DataPrep.Encoders;
 
 /// <summary>Keeps the columns of <see cref="ConvertOptions.Features"/> (in that order) or all but <see cref="ConvertOptions.Drop"/>, values untouched.</summary>
 public sealed class SelectColumnsStage(ConvertOptions options) : IPipelineStage

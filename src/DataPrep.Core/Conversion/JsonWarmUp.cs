@@ -1,7 +1,8 @@
 using DataPrep.Formats;
 using DataPrep.Output;
+using DataPrep.Pipeline;
 
-namespace DataPrep.Pipeline;
+namespace DataPrep.Conversion;
 
 /// <summary>
 /// Serialises a run record and channels file of the run's options with made-up results, on a spare core while

@@ -1,6 +1,6 @@
 using DataPrep.Data;
 
-namespace DataPrep.Encoders;
+namespace DataPrep.Pipeline;
 
 /// <summary>
 /// Everything learned from the train split and the column layout of the output: enough for

@@ -1,0 +1,65 @@
+using DataPrep.Data;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>Options shared by the tabular sources. Defaults suit most files.</summary>
+public sealed record SourceOptions
+{
+    /// <summary>Whether CSV inputs start with a header row; without one, columns are named c0, c1, …</summary>
+    public bool HasHeader { get; init; } = true;
+
+    /// <summary>The CSV field separator (default ',').</summary>
+    public char Delimiter { get; init; } = ',';
+
+    /// <summary>The CSV quote character (default '"').</summary>
+    public char Quote { get; init; } = '"';
+
+    /// <summary>The text encoding of CSV and JSON Lines inputs (a name such as "utf-8", "latin1"); null means UTF-8 (BOMs honoured).</summary>
+    public string? Encoding { get; init; }
+
+    /// <summary>Per-column type overrides, winning over inference.</summary>
+    public IReadOnlyDictionary<string, ColumnKind> ColumnTypes { get; init; } = new Dictionary<string, ColumnKind>();
+
+    /// <summary>Field values that mean "missing" besides the empty field.</summary>
+    public IReadOnlyList<string> NullValues { get; init; } = [];
+
+    /// <summary>How many rows type inference looks at (default 10,000).</summary>
+    public int InferRows { get; init; } = 10_000;
+
+    /// <summary>Rows per batch (default 65,536).</summary>
+    public int BatchRows { get; init; } = 65_536;
+
+    /// <summary>Worker threads for parsing; 0 means all cores.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>
+    /// Keep the text of rows that label-first CSV output can copy unchanged (<see cref="Data.RawRecords"/>):
+    /// set when that is the output format. Text sources only; others ignore it.
+    /// </summary>
+    public bool KeepRawRecords { get; init; }
+
+    /// <summary>An explicit format ("csv", "jsonl", "parquet", "images"), overriding the file extension.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>
+    /// Settings of one input format beyond the ones above, name → value, as Spark's <c>DataFrameReader.option</c>
+    /// (e.g. the image source's <c>path-column</c> and <c>label-column</c>). Set by the output format that needs
+    /// them (see <c>OutputFormatDefinition.Prepare</c>); sources ignore names that are not theirs. Empty by default.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FormatSettings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// The columns the run uses (null: all). Columnar sources (Parquet) may leave the others out of their
+    /// schema and never read them; the run ignores extra columns either way.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlySet<string>? OnlyColumns { get; init; }
+
+    /// <summary>How inputs are opened: local paths, and URIs through the run's remote file systems and settings.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public InputFiles Files { get; init; } = InputFiles.Local;
+
+    /// <summary>The effective thread count.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
