@@ -46,7 +46,10 @@ public static class AuditCommand
         """;
 
     /// <summary>Builds the command.</summary>
-    public static Command Build(TextWriter stdout, TextWriter stderr)
+    /// <param name="stdout">Where the report goes.</param>
+    /// <param name="stderr">Where errors go.</param>
+    /// <param name="registry">The output formats runs may have been written in and the sources of anyone's files and of runs' inputs (the CLI's: Parquet, LibSVM, …).</param>
+    public static Command Build(TextWriter stdout, TextWriter stderr, Pipeline.DataPrepRegistry registry)
     {
         var cmd = new Command("audit", Description);
         var paths = new Argument<string[]>("PATH") { Arity = ArgumentArity.OneOrMore, Description = "A DataPrep output folder; or two or more split files, patterns or folders." };
@@ -80,7 +83,6 @@ public static class AuditCommand
                         Format = r.GetValue(format)?.ToLowerInvariant(),
                     },
                 };
-                var registry = new SourceRegistry().AddParquet().AddLibSvm();
                 var report = await Auditor.AuditAsync(r.GetValue(paths)!, options, registry, ct).ConfigureAwait(false);
                 if (r.GetValue(json)) await stdout.WriteLineAsync(report.ToJson()).ConfigureAwait(false);
                 else Print(report, stdout);

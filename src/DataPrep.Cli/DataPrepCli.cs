@@ -74,7 +74,7 @@ public static class DataPrepCli
         root.Subcommands.Add(BuildConvert(output, errors, registry));
         root.Subcommands.Add(BuildApply(output, errors, registry));
         root.Subcommands.Add(InspectCommand.Build(output, errors, registry));
-        root.Subcommands.Add(AuditCommand.Build(output, errors));
+        root.Subcommands.Add(AuditCommand.Build(output, errors, registry));
         var parse = root.Parse(args);
         if (UnknownOption(parse) is { } unknown)
         {

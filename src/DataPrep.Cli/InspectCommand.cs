@@ -17,7 +17,7 @@ public static class InspectCommand
     private const string Description = """
         Show what training shards hold: the first records and a summary per file (record count, dtype,
         dense or sparse, feature width, label distribution). Reads RecordIO-protobuf, LibSVM and label-first
-        CSV, plain or .gz; the format is found from the content, not the file name. MXNet image RecordIO (.rec)
+        CSV, plain or .gz, and Parquet; the format is found from the content, not the file name. MXNet image RecordIO (.rec)
         shows each record's header (id, flag, labels), image format and size, and checks the .idx when found.
 
         Examples:
@@ -50,7 +50,7 @@ public static class InspectCommand
         var limit = new Option<int>("--limit", "-n") { Description = "Records to print per file; 0 prints all. The summary always covers every record.", DefaultValueFactory = _ => 10 };
         var output = new Option<string>("--output") { Description = "Output style: table or jsonl (one JSON object per line).", DefaultValueFactory = _ => "table" };
         var summary = new Option<bool>("--summary") { Description = "Print only the summary of each file, no records." };
-        var format = new Option<string>("--format") { Description = "The shard format, when detection by content is not wanted: auto, recordio, libsvm or csv.", DefaultValueFactory = _ => "auto" };
+        var format = new Option<string>("--format") { Description = "The shard format, when detection by content is not wanted: auto, recordio, libsvm, csv or parquet.", DefaultValueFactory = _ => "auto" };
         var noLabel = new Option<bool>("--no-label") { Description = "CSV shards hold features only (text/csv;label_size=0)." };
         var zeroBased = new Option<bool>("--zero-based") { Description = "LibSVM feature indexes start at 0 (default: 1)." };
         cmd.Arguments.Add(files);
@@ -70,11 +70,15 @@ public static class InspectCommand
                 };
                 string formatName = r.GetValue(format) ?? "auto";
                 // The output formats that can be read back come from the registry (their Reader); older short names still work.
-                var readable = registry.Formats.All.Where(f => f.Reader is ShardFormatReader).Select(f => f.Name).ToList();
-                ShardFormat? forced = formatName.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
-                    ? null
-                    : registry.Formats.Find(formatName)?.Reader is ShardFormatReader reader ? reader.Format
-                    : ShardFormats.Parse(formatName) ?? throw new PipelineValidationException($"--format {formatName}: expected auto or a format inspect reads back: {string.Join(", ", readable)}.");
+                var readable = registry.Formats.All.Where(f => f.Reader is not null).Select(f => f.Name).ToList();
+                ShardFormat? forced = null;
+                if (!formatName.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
+                {
+                    forced = registry.Formats.Find(formatName) is { Reader: { } reader } definition
+                        ? (reader as ShardFormatReader)?.Format ?? ShardFormats.Parse(definition.Name)
+                        : ShardFormats.Parse(formatName);
+                    if (forced is null) throw new PipelineValidationException($"--format {formatName}: expected auto or a format inspect reads back: {string.Join(", ", readable)}.");
+                }
                 var inputs = registry.Stores.Inputs(new Pipeline.S3Options());
                 var options = new InspectOptions { Format = forced, NoLabel = r.GetValue(noLabel), ZeroBased = r.GetValue(zeroBased), Files = inputs };
                 var paths = inputs.Expand(r.GetValue(files)!);
@@ -84,7 +88,7 @@ public static class InspectCommand
                 {
                     try
                     {
-                        await InspectFileAsync(path, options, r.GetValue(summary) ? -1 : max, printer, stdout, ct).ConfigureAwait(false);
+                        await InspectFileAsync(path, options, registry.Formats, r.GetValue(summary) ? -1 : max, printer, stdout, ct).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException)
                     {
@@ -105,7 +109,7 @@ public static class InspectCommand
     }
 
     /// <summary>Reads one file once: prints up to <paramref name="limit"/> records (all for 0, none for −1), then its summary.</summary>
-    private static async Task InspectFileAsync(string path, InspectOptions options, int limit, Printer printer, TextWriter stdout, CancellationToken ct)
+    private static async Task InspectFileAsync(string path, InspectOptions options, Formats.FormatRegistry formats, int limit, Printer printer, TextWriter stdout, CancellationToken ct)
     {
         if (options.Format is null && path.EndsWith(".rec", StringComparison.OrdinalIgnoreCase) && Images.ImageRecordInspector.IsImageRecordIO(path))
         {
@@ -117,7 +121,7 @@ public static class InspectCommand
         var builder = new ShardSummaryBuilder(path, format);
         printer.BeginFile(path, format, records: limit != -1);
         long printed = 0;
-        await foreach (var record in ShardInspector.ReadAsync(path, options with { Format = format }, ct).ConfigureAwait(false))
+        await foreach (var record in Reader(formats, format).ReadAsync(path, options with { Format = format }, ct).ConfigureAwait(false))
         {
             builder.Add(record);
             if (limit == 0 || printed < limit)
@@ -129,6 +133,13 @@ public static class InspectCommand
         printer.EndRecords();
         printer.Summary(builder.Build(), printed);
     }
+
+    /// <summary>
+    /// The reader of a shard format: the registered output format's own (Parquet's comes with DataPrep.Parquet), else the
+    /// core's, which reads the text and RecordIO formats and names the plug-in a Parquet file needs.
+    /// </summary>
+    private static IShardReader Reader(Formats.FormatRegistry formats, ShardFormat format)
+        => formats.Find(format.Name())?.Reader ?? new ShardFormatReader(format);
 
     private static int Fail(TextWriter stderr, string message, int code)
     {

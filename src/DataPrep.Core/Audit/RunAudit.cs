@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using DataPrep.Data;
+using DataPrep.Formats;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
 
@@ -17,7 +18,8 @@ internal sealed class RunAudit
 
     private readonly string _root;
     private readonly AuditOptions _options;
-    private readonly SourceRegistry _registry;
+    private readonly DataPrepRegistry _registry;
+    private readonly IRecordHasher? _hasher;
     private readonly RunRecord _run;
     private readonly List<string> _names;
     private readonly List<SplitReport> _splits;
@@ -27,7 +29,7 @@ internal sealed class RunAudit
     private readonly List<AuditExample> _integrityExamples = [];
     private int _integrityViolations;
 
-    private RunAudit(string root, IReadOnlyList<string> paths, AuditOptions options, SourceRegistry registry)
+    private RunAudit(string root, IReadOnlyList<string> paths, AuditOptions options, DataPrepRegistry registry)
     {
         _root = root;
         _options = options;
@@ -35,6 +37,7 @@ internal sealed class RunAudit
         string runJson = Path.Combine(root, "_dataprep", "run.json");
         _run = RunRecord.Load(runJson);
         ReadShardLists(_run, runJson);
+        _hasher = _options.VerifyShards ? RecordHasher(runJson) : null;
         _names = AuditTargets.Order(_run.Splits.Keys).ToList();
         if (_names.Count > 64) throw Throw.Format($"has {_names.Count} splits; the audit compares at most 64", Path.Combine(root, "_dataprep", "run.json"));
         _splits = _names.Select(n => _run.Splits[n]).ToList();
@@ -42,10 +45,26 @@ internal sealed class RunAudit
         _report = new AuditReport { Kind = "run", Paths = [.. paths], Run = root, SplitMethod = Describe(_run.Options!) };
     }
 
-    public static async Task<AuditReport> AuditAsync(string root, IReadOnlyList<string> paths, AuditOptions options, SourceRegistry registry, CancellationToken ct)
+    public static async Task<AuditReport> AuditAsync(string root, IReadOnlyList<string> paths, AuditOptions options, DataPrepRegistry registry, CancellationToken ct)
     {
         var audit = new RunAudit(root, paths, options, registry);
         return await audit.RunAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How the run's data files are read record by record: from its output format's definition, found in the registry
+    /// by the name run.json records.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">The registry does not know the run's format (a plug-in's format, such as parquet, without the plug-in).</exception>
+    private IRecordHasher RecordHasher(string runJson)
+    {
+        string name = _run.Options!.Format;
+        if (_registry.Formats.Find(name) is { } format) return format.RecordHasher;
+        string add = FormatRegistry.PlugIn(name) is { } plugIn
+            ? $"add the plug-in {plugIn} to the registry the audit is given"
+            : $"add the plug-in that writes it to the registry the audit is given (it knows {_registry.Formats.Expected()})";
+        throw new PipelineValidationException(
+            $"{runJson}: the run wrote --format {name}, which the audit's registry does not know, so the shards cannot be read record by record to check them against the lineage; {add}, or skip the shard check (--no-verify, AuditOptions.VerifyShards = false).");
     }
 
     /// <summary>
@@ -124,7 +143,7 @@ internal sealed class RunAudit
         }
 
         var partition = Partition();
-        var integrity = Integrity(duplicates, ct);
+        var integrity = await IntegrityAsync(duplicates, ct).ConfigureAwait(false);
         var (groupCheck, groupCounts) = await GroupsAsync(ct).ConfigureAwait(false);
         var (timeCheck, timeRanges) = await TimesAsync(ct).ConfigureAwait(false);
         bool anyDuplicateSource = lineageDuplicates || (_options.VerifyShards && noLineage.Count > 0);
@@ -263,7 +282,7 @@ internal sealed class RunAudit
 
     // ---- integrity ----
 
-    private AuditCheck Integrity(DuplicateRows duplicates, CancellationToken ct)
+    private async Task<AuditCheck> IntegrityAsync(DuplicateRows duplicates, CancellationToken ct)
     {
         if (!_options.VerifyShards)
         {
@@ -307,7 +326,7 @@ internal sealed class RunAudit
                 long changed = 0, misnumbered = 0;
                 var changedRows = new List<AuditLocation>();
                 int shardIndex = k, splitIndex = s;
-                var result = ShardScanner.Scan(file, IsRecordIO(), (record, hash) =>
+                var result = await ShardScanner.ScanAsync(file, _hasher!, (record, hash) =>
                 {
                     if (expected is null)
                     {
@@ -322,7 +341,7 @@ internal sealed class RunAudit
                         changed++;
                         if (changedRows.Count < _options.MaxExamples) changedRows.Add(Locate(new RowRef(splitIndex, i)));
                     }
-                }, ct);
+                }, ct).ConfigureAwait(false);
                 bytes += result.Bytes;
                 records += result.Records;
                 var issues = new List<string>();
@@ -367,10 +386,6 @@ internal sealed class RunAudit
     }
 
     private static string Short(string hex) => hex.Length > 12 ? hex[..12] : hex;
-
-    private bool IsRecordIO()
-        => (_run.Options?.Format.Replace("-", "", StringComparison.Ordinal).Equals("recordioprotobuf", StringComparison.OrdinalIgnoreCase) ?? false)
-           || (_run.ContentType?.Contains("recordio", StringComparison.OrdinalIgnoreCase) ?? false);
 
     /// <summary>Files in a split's folder that run.json does not list: a training channel would read them too.</summary>
     private void UnlistedFiles(int s)
@@ -499,7 +514,7 @@ internal sealed class RunAudit
                     throw new DataFormatException($"{why}; but '{input.Path}' changed since the run (XxHash3 {now.XxHash3}, run.json says {input.XxHash3}).");
                 }
             }
-            var source = _registry.Create(input.Path, sourceOptions);
+            var source = _registry.Sources.Create(input.Path, sourceOptions);
             var schema = await source.OpenAsync(ct).ConfigureAwait(false);
             int index = schema.IndexOf(column);
             if (index < 0)

@@ -1,13 +1,13 @@
 using System.IO.Compression;
-using System.IO.Hashing;
 using System.Security.Cryptography;
-using DataPrep.RecordIO;
+using DataPrep.Formats;
 
 namespace DataPrep.Audit;
 
 /// <summary>
-/// Reads a shard once: the SHA-256 and size of its bytes as stored (compressed when .gz), and the XxHash3-64
-/// of every record's content as the lineage records it (text formats: the line without '\n'; RecordIO: the payload).
+/// Reads a shard once: the SHA-256 and size of its bytes as stored (compressed when .gz), and the XxHash3-64 of every
+/// record's content as the lineage records it, from the run's format (<see cref="OutputFormatDefinition.RecordHasher"/>:
+/// text formats hash the line without '\n', RecordIO the payload, Parquet each row as label-first CSV writes it).
 /// </summary>
 internal static class ShardScanner
 {
@@ -15,11 +15,11 @@ internal static class ShardScanner
     /// <param name="Bytes">The file size.</param>
     /// <param name="Sha256">Lowercase hex SHA-256 of the file bytes.</param>
     /// <param name="Records">Records read.</param>
-    /// <param name="Error">Why the records could not all be read (corrupt framing or gzip), or null.</param>
+    /// <param name="Error">Why the records could not all be read (corrupt framing, gzip or file), or null.</param>
     public sealed record Result(long Bytes, string Sha256, long Records, string? Error);
 
     /// <summary>Scans a shard, calling <paramref name="onRecord"/>(record, hash) for each record in order.</summary>
-    public static Result Scan(string path, bool recordIO, Action<long, ulong> onRecord, CancellationToken ct)
+    public static async Task<Result> ScanAsync(string path, IRecordHasher hasher, Action<long, ulong> onRecord, CancellationToken ct)
     {
         using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         using var hashing = new HashingReadStream(raw);
@@ -29,19 +29,7 @@ internal static class ShardScanner
         {
             bool gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
             using Stream content = gzip ? new GZipStream(hashing, CompressionMode.Decompress, leaveOpen: true) : new NonClosing(hashing);
-            if (recordIO)
-            {
-                using var reader = new RecordIOReader(content, path, leaveOpen: true);
-                while (reader.TryRead(out var r))
-                {
-                    onRecord(records++, XxHash3.HashToUInt64(r.Payload));
-                    if ((records & 0xFFF) == 0) ct.ThrowIfCancellationRequested();
-                }
-            }
-            else
-            {
-                records = ScanLines(content, onRecord, ct);
-            }
+            await hasher.HashAsync(content, path, hash => onRecord(records++, hash), ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is DataFormatException or InvalidDataException or EndOfStreamException)
         {
@@ -50,45 +38,6 @@ internal static class ShardScanner
         // The digest covers every byte of the file, also what a decoder left unread.
         hashing.Drain();
         return new Result(hashing.Length, hashing.HashHex(), records, error);
-    }
-
-    private static long ScanLines(Stream content, Action<long, ulong> onRecord, CancellationToken ct)
-    {
-        var buffer = new byte[1 << 16];
-        int start = 0, end = 0;
-        long records = 0;
-        while (true)
-        {
-            if (start > 0 && start == end) start = end = 0;
-            if (end == buffer.Length)
-            {
-                if (start > 0)
-                {
-                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                    end -= start;
-                    start = 0;
-                }
-                else
-                {
-                    Array.Resize(ref buffer, buffer.Length * 2);
-                }
-            }
-            int n = content.Read(buffer, end, buffer.Length - end);
-            if (n == 0) break;
-            int scanFrom = end;
-            end += n;
-            while (true)
-            {
-                int nl = Array.IndexOf(buffer, (byte)'\n', scanFrom, end - scanFrom);
-                if (nl < 0) break;
-                onRecord(records++, XxHash3.HashToUInt64(buffer.AsSpan(start, nl - start)));
-                start = scanFrom = nl + 1;
-            }
-            ct.ThrowIfCancellationRequested();
-        }
-        // A last line without '\n' is still a record (the file then breaks the format; its SHA-256 tells).
-        if (end > start) onRecord(records++, XxHash3.HashToUInt64(buffer.AsSpan(start, end - start)));
-        return records;
     }
 
     /// <summary>Counts and SHA-256-hashes the bytes read through it.</summary>

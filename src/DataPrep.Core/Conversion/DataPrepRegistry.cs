@@ -56,8 +56,8 @@ public sealed class DataPrepRegistry
         var format = Formats.Find(options.Format);
         if (format is null)
         {
-            options.Validate([$"--format {options.Format} is not an output format; expected {Formats.Expected()}."]);
-            throw new PipelineValidationException($"--format {options.Format} is not an output format; expected {Formats.Expected()}.");
+            options.Validate([Formats.Unknown(options.Format)]);
+            throw new PipelineValidationException(Formats.Unknown(options.Format));
         }
         options = options with { Format = format.Name, FormatTraits = format.Traits };
         var problems = new List<string>();

@@ -1,7 +1,6 @@
 using DataPrep.Audit;
 using DataPrep.Inspect;
 using DataPrep.Pipeline;
-using DataPrep.Sources;
 
 namespace DataPrep.Fluent;
 
@@ -27,9 +26,14 @@ public static class RunReportExtensions
     /// <summary>Re-checks the run's output for leaks (<c>dataprep audit OUT</c>): partition, shard integrity, group and time overlap, identical rows.</summary>
     /// <param name="report">A finished run with a local output folder.</param>
     /// <param name="options">Extra columns to check (<see cref="AuditOptions.GroupColumn"/>, <see cref="AuditOptions.TimeColumn"/>).</param>
-    /// <param name="registry">Source formats of the run's inputs (add Parquet when the inputs were Parquet).</param>
+    /// <param name="registry">
+    /// The output formats and sources the audit may need: the run's format (to read its shards) and, for a column looked up
+    /// in the run's inputs, their sources. Pass the builder's registry (<c>b.Registry</c>) when the run wrote or read
+    /// Parquet; the built-in formats and sources by default.
+    /// </param>
     /// <param name="cancellationToken">Cancels the audit.</param>
-    public static Task<AuditReport> AuditAsync(this RunReport report, AuditOptions? options = null, SourceRegistry? registry = null, CancellationToken cancellationToken = default)
+    /// <exception cref="PipelineValidationException">The run's output format is not in the registry (Parquet without DataPrep.Parquet).</exception>
+    public static Task<AuditReport> AuditAsync(this RunReport report, AuditOptions? options = null, DataPrepRegistry? registry = null, CancellationToken cancellationToken = default)
         => Auditor.AuditAsync([LocalRoot(report)], options, registry, cancellationToken);
 
     /// <summary>Reads a split's data files back and summarizes them (<c>dataprep inspect --summary</c>), one summary per shard.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Formats;
@@ -9,6 +10,18 @@ namespace DataPrep.Formats;
 /// </summary>
 public sealed class FormatRegistry
 {
+    /// <summary>DataPrep's own formats that a plug-in package adds (names and aliases as normalized), and how to add them.</summary>
+    private static readonly FrozenDictionary<string, string> s_plugIns = new Dictionary<string, string>
+    {
+        ["parquet"] = "DataPrep.Parquet (registry.AddParquet())",
+        ["images"] = "DataPrep.Images (registry.AddImages())",
+        ["image"] = "DataPrep.Images (registry.AddImages())",
+        ["recordioimage"] = "DataPrep.Images (registry.AddImages())",
+        ["rec"] = "DataPrep.Images (registry.AddImages())",
+        ["im2rec"] = "DataPrep.Images (registry.AddImages())",
+        ["augmentedmanifest"] = "DataPrep.Images (registry.AddImages())",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
     private readonly List<OutputFormatDefinition> _formats = [];
 
     /// <summary>The formats in registration order.</summary>
@@ -42,7 +55,25 @@ public sealed class FormatRegistry
     /// <summary>The format of a name or alias.</summary>
     /// <exception cref="PipelineValidationException">No registered format has that name; the message lists them.</exception>
     public OutputFormatDefinition Get(string name)
-        => Find(name) ?? throw new PipelineValidationException($"--format {name} is not an output format; expected {Expected()}.");
+        => Find(name) ?? throw new PipelineValidationException(Unknown(name));
+
+    /// <summary>
+    /// The message for a format name no registered format has: the names this registry knows, and which plug-in adds the
+    /// format when it is one of DataPrep's own (<c>parquet</c>: DataPrep.Parquet).
+    /// </summary>
+    public string Unknown(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string text = $"--format {name} is not an output format; expected {Expected()}.";
+        return PlugIn(name) is { } plugIn ? $"{text} {name} comes with the plug-in {plugIn}: add it to the registry." : text;
+    }
+
+    /// <summary>The plug-in package (and the call that adds it) of one of DataPrep's own formats that the core does not register, or null.</summary>
+    public static string? PlugIn(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return s_plugIns.GetValueOrDefault(Normalize(name));
+    }
 
     /// <summary>The names <c>--format</c> takes, for messages: "csv, recordio-protobuf, … or jsonl".</summary>
     public string Expected()

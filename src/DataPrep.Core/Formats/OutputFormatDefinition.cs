@@ -78,6 +78,13 @@ public abstract class OutputFormatDefinition
     /// </summary>
     public virtual Inspect.IShardReader? Reader => null;
 
+    /// <summary>
+    /// How <c>dataprep audit</c> hashes the records of the format's data files, to compare each with its lineage
+    /// <c>content_hash</c>: by default a record per line, hashed without its '\n' (<see cref="LineRecordHasher"/>).
+    /// A format whose records are not lines (RecordIO framing, Parquet row groups) supplies its own.
+    /// </summary>
+    public virtual IRecordHasher RecordHasher => LineRecordHasher.Instance;
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }

@@ -11,8 +11,10 @@ using DataPrep.Pipeline;
 namespace DataPrep.Inspect;
 
 /// <summary>
-/// Reads training shards of any output format (RecordIO-protobuf, LibSVM, label-first CSV; plain or .gz) into
+/// Reads training shards of the core's output formats (RecordIO-protobuf, LibSVM, label-first CSV; plain or .gz) into
 /// one record shape, to look at them and to summarize them. The format is found from the content, not the name.
+/// Parquet shards are recognised, but read by the Parquet output format's reader (DataPrep.Parquet), which a
+/// registry offers as <see cref="Formats.OutputFormatDefinition.Reader"/>.
 /// </summary>
 public static class ShardInspector
 {
@@ -20,10 +22,11 @@ public static class ShardInspector
     private const int SniffBytes = 64 * 1024;
 
     /// <summary>
-    /// Finds the format of a shard from its content: RecordIO when it starts with the magic word, otherwise text —
-    /// LibSVM when lines hold <c>index:value</c> tokens, label-first CSV otherwise. Gzip is decompressed first.
+    /// Finds the format of a shard from its content: RecordIO when it starts with the magic word, Parquet when it starts
+    /// with <c>PAR1</c>, otherwise text — LibSVM when lines hold <c>index:value</c> tokens, label-first CSV otherwise.
+    /// Gzip is decompressed first.
     /// </summary>
-    /// <exception cref="DataFormatException">The file cannot be opened, or is binary but not RecordIO.</exception>
+    /// <exception cref="DataFormatException">The file cannot be opened, or is binary but neither RecordIO nor Parquet.</exception>
     public static ShardFormat DetectFormat(string path, InputFiles? files = null)
     {
         var head = new byte[SniffBytes];
@@ -41,20 +44,17 @@ public static class ShardInspector
     /// <param name="head">The first bytes (decompressed).</param>
     /// <param name="complete">Whether <paramref name="head"/> is the whole file (its last line is complete).</param>
     /// <param name="path">The file, for messages.</param>
-    /// <exception cref="DataFormatException">The content is binary but not RecordIO.</exception>
+    /// <exception cref="DataFormatException">The content is binary but neither RecordIO nor Parquet.</exception>
     public static ShardFormat DetectFormat(ReadOnlySpan<byte> head, bool complete, string? path = null)
     {
         if (head.Length == 0) return ShardFormat.Empty;
         if (head.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(head) == RecordIOFraming.Magic) return ShardFormat.RecordIOProtobuf;
-        if (head.StartsWith("PAR1"u8))
-        {
-            throw Throw.Format("is a Parquet file; expected a training shard: RecordIO-protobuf, LibSVM or label-first CSV (convert Parquet with 'dataprep convert')", path);
-        }
+        if (head.StartsWith("PAR1"u8)) return ShardFormat.Parquet;
         if (head.IndexOf((byte)0) >= 0)
         {
             var first = string.Join(" ", head[..Math.Min(4, head.Length)].ToArray().Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
             throw Throw.Format(
-                $"is neither RecordIO-protobuf nor text: it starts with bytes {first}, not the RecordIO magic word 0A 23 D7 CE, and holds NUL bytes, which CSV and LibSVM never do; expected a RecordIO-protobuf, LibSVM or label-first CSV shard",
+                $"is neither RecordIO-protobuf, Parquet nor text: it starts with bytes {first}, not the RecordIO magic word 0A 23 D7 CE or Parquet's PAR1, and holds NUL bytes, which CSV and LibSVM never do; expected a RecordIO-protobuf, Parquet, LibSVM or label-first CSV shard",
                 path);
         }
         if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) head = head[3..];
@@ -84,7 +84,10 @@ public static class ShardInspector
     /// <param name="path">The shard (plain or .gz).</param>
     /// <param name="options">The format (detected when not set) and how to read text formats.</param>
     /// <param name="cancellationToken">Cancels reading.</param>
-    /// <exception cref="DataFormatException">The file is corrupt or not a shard.</exception>
+    /// <exception cref="DataFormatException">
+    /// The file is corrupt or not a shard; or a Parquet file, which the Parquet output format's reader reads (a
+    /// registry with DataPrep.Parquet offers it: <c>registry.Formats.Get("parquet").Reader</c>).
+    /// </exception>
     public static async IAsyncEnumerable<ShardRecord> ReadAsync(string path, InspectOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -95,6 +98,9 @@ public static class ShardInspector
             ShardFormat.RecordIOProtobuf => ToAsync(ReadRecordIO(path, options.Files, cancellationToken)),
             ShardFormat.LibSvm => ReadLibSvmAsync(path, options, cancellationToken),
             ShardFormat.Csv => ToAsync(ReadCsv(path, options, cancellationToken)),
+            ShardFormat.Parquet => throw Throw.Format(
+                "is a Parquet file, which the core does not read; expected a RecordIO-protobuf, LibSVM or label-first CSV shard. Read Parquet shards with the Parquet output format's reader: add the plug-in " + Formats.FormatRegistry.PlugIn("parquet") + " to the registry",
+                path),
             _ => ToAsync([]),
         };
         await foreach (var record in records.WithCancellation(cancellationToken).ConfigureAwait(false)) yield return record;

@@ -13,26 +13,30 @@ public enum ShardFormat
     LibSvm,
     /// <summary>Label-first headerless CSV (<c>text/csv</c>), or features only with <see cref="InspectOptions.NoLabel"/>.</summary>
     Csv,
+    /// <summary>Parquet (<c>application/x-parquet</c>), label first; read by the reader of the Parquet output format (DataPrep.Parquet).</summary>
+    Parquet,
 }
 
 /// <summary>Names of <see cref="ShardFormat"/> for output and options.</summary>
 public static class ShardFormats
 {
-    /// <summary>The name printed for a format: recordio-protobuf, libsvm, csv or empty.</summary>
+    /// <summary>The name printed for a format: recordio-protobuf, libsvm, csv, parquet or empty (the output format's name).</summary>
     public static string Name(this ShardFormat format) => format switch
     {
         ShardFormat.RecordIOProtobuf => "recordio-protobuf",
         ShardFormat.LibSvm => "libsvm",
         ShardFormat.Csv => "csv",
+        ShardFormat.Parquet => "parquet",
         _ => "empty",
     };
 
-    /// <summary>Parses a format name (recordio, recordio-protobuf, protobuf, libsvm, svmlight, csv); null when unknown.</summary>
+    /// <summary>Parses a format name (recordio, recordio-protobuf, protobuf, libsvm, svmlight, csv, parquet); null when unknown.</summary>
     public static ShardFormat? Parse(string? name) => name?.Trim().ToLowerInvariant() switch
     {
         "recordio" or "recordio-protobuf" or "protobuf" or "rec" => ShardFormat.RecordIOProtobuf,
         "libsvm" or "svmlight" or "svm" => ShardFormat.LibSvm,
         "csv" => ShardFormat.Csv,
+        "parquet" or "parq" => ShardFormat.Parquet,
         _ => null,
     };
 }
@@ -62,6 +66,9 @@ public sealed record ShardRecord
     /// <summary>The dtype reported for text formats, whose numbers are decimal text.</summary>
     public const string TextDType = "text";
 
+    /// <summary>The dtype reported for Parquet features whose columns are INT64 and DOUBLE both (each value is read exactly as a double when it fits 53 bits).</summary>
+    public const string MixedDType = "int64+float64";
+
     /// <summary>The 0-based index of the record in its file.</summary>
     public long Index { get; init; }
 
@@ -74,10 +81,13 @@ public sealed record ShardRecord
     /// <summary>The label value(s) (one for SageMaker's formats); null when the record has no label.</summary>
     public double[]? Label { get; init; }
 
-    /// <summary>The label dtype: float32, float64, int32 for RecordIO-protobuf, <see cref="TextDType"/> for text; null without a label.</summary>
+    /// <summary>The label dtype: float32, float64, int32 for RecordIO-protobuf, <see cref="TextDType"/> for text, int64 or float64 for Parquet; null without a label.</summary>
     public string? LabelDType { get; init; }
 
-    /// <summary>The feature dtype: float32, float64, int32, bytes for RecordIO-protobuf, <see cref="TextDType"/> for text.</summary>
+    /// <summary>
+    /// The feature dtype: float32, float64, int32, bytes for RecordIO-protobuf, <see cref="TextDType"/> for text; for
+    /// Parquet the column type, int64 or float64, or <see cref="MixedDType"/> when the columns have both.
+    /// </summary>
     public required string DType { get; init; }
 
     /// <summary>Dense feature values, or the stored values of sparse features.</summary>

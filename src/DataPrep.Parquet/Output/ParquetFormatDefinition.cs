@@ -67,6 +67,14 @@ public sealed class ParquetFormatDefinition : OutputFormatDefinition
     /// <inheritdoc />
     public override IRecordSink CreateSink(FormatSinkContext context) => new ParquetSink(context);
 
+    /// <inheritdoc />
+    /// <remarks>Label first, dense features; int64 or float64 as the columns are stored (see <see cref="ParquetShardReader"/>).</remarks>
+    public override Inspect.IShardReader Reader { get; } = new ParquetShardReader();
+
+    /// <inheritdoc />
+    /// <remarks>Each row as label-first CSV writes it, as the sink hashes it for the lineage (see <see cref="ParquetContentHashes"/>).</remarks>
+    public override IRecordHasher RecordHasher => ParquetRecordHasher.Instance;
+
     /// <summary>
     /// Rows per row group: <c>clamp(budget / (8 × channels × row bytes), 1,024, 1,048,576)</c>, then at most
     /// <c>--shard-rows</c> and at most <c>--shard-size</c> worth of uncompressed rows (at least 1).

@@ -11,19 +11,17 @@ namespace DataPrep.Formats;
 /// </summary>
 /// <remarks>
 /// Rows arrive in order; each channel buffers at most one row group (<see cref="ParquetFormatDefinition.RowGroupRows"/>).
-/// Lineage content hashes are computed on the run's threads in chunks of rows; every other step is serial, so the
+/// Lineage content hashes (<see cref="ParquetContentHashes"/>) are computed on the run's threads in chunks of rows; every other step is serial, so the
 /// bytes do not depend on <c>--threads</c> or <c>--batch-rows</c>.
 /// </remarks>
 internal sealed class ParquetSink : IRecordSink
 {
-    private const int HashChunkRows = 4096;
-
     private readonly IOutputStore _store;
     private readonly RunLayout _layout;
     private readonly ConvertOptions _options;
     private readonly bool _hasLabel;
     private readonly bool _spilled;
-    private readonly LabelFirstCsvFormat? _hashes;
+    private readonly bool _lineage;
     private readonly Dictionary<string, ParquetChannelWriter> _channels = new(StringComparer.Ordinal);
     private ParquetColumns? _columns;
     private int _rowGroupRows;
@@ -41,7 +39,7 @@ internal sealed class ParquetSink : IRecordSink
         _hasLabel = context.HasLabel;
         // A shard count (or a multiple of the instance count) needs the channel's size before its first shard is cut.
         _spilled = _options.Shards.Count > 0 || _options.Shards.Multiple > 1;
-        _hashes = _options.Lineage ? new LabelFirstCsvFormat(_hasLabel) : null;
+        _lineage = _options.Lineage;
     }
 
     /// <inheritdoc />
@@ -73,7 +71,7 @@ internal sealed class ParquetSink : IRecordSink
         }
         if (batch.RowCount == 0) return;
         CheckNoMissing(batch, context);
-        var hashes = _hashes is null ? null : Hash(batch);
+        var hashes = _lineage ? ParquetContentHashes.Of(batch, _options.EffectiveThreads) : null;
         var tags = batch.Rows.Splits;
         var folds = batch.Rows.Folds;
         int start = 0;
@@ -126,31 +124,6 @@ internal sealed class ParquetSink : IRecordSink
                 "is missing when the row reaches the Parquet writer; expected a value (missing values are refused, dropped or filled before output: --missing error|drop|fill:VALUE), and Parquet output has no NULLs",
                 file, row: batch.Rows.SourceRows[r], column: batch.Schema[c].Name);
         }
-    }
-
-    /// <summary>
-    /// The lineage content hash of every row: XxHash3-64 of the row as label-first CSV writes it (without the newline),
-    /// so a row has the same content_hash whichever format a run writes, and audits compare rows across runs and
-    /// formats. Chunks are hashed in parallel; each row's hash depends only on the row.
-    /// </summary>
-    private ulong[] Hash(RecordBatch batch)
-    {
-        var result = new ulong[batch.RowCount];
-        int chunks = (batch.RowCount + HashChunkRows - 1) / HashChunkRows;
-        void HashChunk(int k)
-        {
-            int s = k * HashChunkRows, n = Math.Min(HashChunkRows, batch.RowCount - s);
-            _hashes!.Format(batch, s, n).Hashes.CopyTo(result, s);
-        }
-        if (chunks == 1 || _options.EffectiveThreads == 1)
-        {
-            for (int k = 0; k < chunks; k++) HashChunk(k);
-        }
-        else
-        {
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _options.EffectiveThreads }, HashChunk);
-        }
-        return result;
     }
 
     /// <inheritdoc />

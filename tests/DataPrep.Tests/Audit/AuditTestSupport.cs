@@ -7,12 +7,15 @@ namespace DataPrep.Tests.Audit;
 /// <summary>Runs <c>dataprep audit</c> in-process and builds DataPrep runs to audit.</summary>
 internal static class AuditRunner
 {
-    /// <summary>Runs <c>dataprep audit</c> through its own root (until the command is registered in DataPrepCli).</summary>
-    public static CliRunner.Result AuditCli(params string[] args)
+    /// <summary>Runs <c>dataprep audit</c> with the CLI's registry through its own root.</summary>
+    public static CliRunner.Result AuditCli(params string[] args) => AuditCli(DataPrepCli.CreateRegistry(), args);
+
+    /// <summary>Runs <c>dataprep audit</c> with <paramref name="registry"/> through its own root.</summary>
+    public static CliRunner.Result AuditCli(DataPrep.Pipeline.DataPrepRegistry registry, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var root = new RootCommand("test") { AuditCommand.Build(stdout, stderr) };
+        var root = new RootCommand("test") { AuditCommand.Build(stdout, stderr, registry) };
         int code = root.Parse(["audit", .. args]).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }).GetAwaiter().GetResult();
         return new CliRunner.Result(code, stdout.ToString(), stderr.ToString());
     }

@@ -277,7 +277,7 @@ public class InspectCommandTests
     [Theory]
     [InlineData("--output", "xml", "--output xml: expected table or jsonl.")]
     [InlineData("--limit", "-1", "--limit -1: expected 0 (all records) or a positive number.")]
-    [InlineData("--format", "xml", "--format xml: expected auto or a format inspect reads back: csv, recordio-protobuf, libsvm.")]
+    [InlineData("--format", "xml", "--format xml: expected auto or a format inspect reads back: csv, recordio-protobuf, libsvm, parquet.")]
     public void Bad_options_are_exit_code_2(string option, string value, string message)
     {
         using var tmp = new TempDir();

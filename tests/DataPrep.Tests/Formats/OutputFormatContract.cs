@@ -228,6 +228,12 @@ public sealed class LibSvmFormatContract : TrainingFormatContract
     protected override string Format => "libsvm";
 }
 
+/// <summary>Parquet (DataPrep.Parquet): typed columns, read back through its own reader as the label-first CSV of the same run.</summary>
+public sealed class ParquetFormatContract : TrainingFormatContract
+{
+    protected override string Format => "parquet";
+}
+
 /// <summary>The list formats keep every column as it is: they read back, as inputs, into the input rows the lineage names.</summary>
 public abstract class ListFormatContract : OutputFormatContract
 {

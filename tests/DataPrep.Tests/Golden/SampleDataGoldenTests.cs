@@ -49,6 +49,8 @@ public class SampleDataGoldenTests
         ["recordio-churn-int32-float64"] = "sample-data/churn.csv --label churn --drop customer_id,monthly_spend --encode plan=ordinal,region=ordinal --format recordio-protobuf --dtype int32 --label-dtype float64",
         ["recordio-churn-uid-metadata-escape"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=onehot,region=onehot --format recordio-protobuf --uid --metadata --recordio-escape",
         ["libsvm-churn"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=onehot,region=onehot --format libsvm --shard-rows 700",
+        // Parquet.Net's version is in each footer (created_by): an update of the package changes these bytes.
+        ["parquet-churn"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=onehot,region=onehot --format parquet --shard-rows 700",
         ["deepar-demand"] = "sample-data/demand.csv --label demand --split time --time date --series product --format deepar --fractions 70/15/15 --gap 7d",
         // --deepar-cat product is refused (the series column is no feature); promo is accepted with a warning (not static).
         ["deepar-demand-cat"] = "sample-data/demand.csv --label demand --split time --time date --series product --format deepar --deepar-cat promo --cutoffs 2025-07-01,2025-10-01",

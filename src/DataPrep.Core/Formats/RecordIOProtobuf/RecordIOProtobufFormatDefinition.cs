@@ -29,6 +29,10 @@ public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
     public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.RecordIOProtobuf);
 
     /// <inheritdoc />
+    /// <remarks>A record's content hash is its payload's, as <see cref="RecordIOProtobufFormat"/> writes it.</remarks>
+    public override IRecordHasher RecordHasher => RecordIOPayloadHasher.Instance;
+
+    /// <inheritdoc />
     public override IRecordFormat CreateFormat(ConvertOptions options, bool hasLabel) => new RecordIOProtobufFormat(hasLabel, options.RecordIO);
 }
 
