@@ -49,7 +49,7 @@ public static class AuditCommand
     /// <param name="stdout">Where the report goes.</param>
     /// <param name="stderr">Where errors go.</param>
     /// <param name="registry">The output formats runs may have been written in and the sources of anyone's files and of runs' inputs (the CLI's: Parquet, LibSVM, …).</param>
-    public static Command Build(TextWriter stdout, TextWriter stderr, Pipeline.DataPrepRegistry registry)
+    public static Command Build(TextWriter stdout, TextWriter stderr, Conversion.DataPrepRegistry registry)
     {
         var cmd = new Command("audit", Description);
         var paths = new Argument<string[]>("PATH") { Arity = ArgumentArity.OneOrMore, Description = "A DataPrep output folder; or two or more split files, patterns or folders." };

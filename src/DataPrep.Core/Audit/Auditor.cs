@@ -1,5 +1,6 @@
 using DataPrep.Pipeline;
 using DataPrep.Sources;
+using DataPrep.Conversion;
 
 namespace DataPrep.Audit;
 

@@ -1,9 +1,11 @@
+using DataPrep.Output;
 using System.Globalization;
 using System.Text.Json;
 using DataPrep.Data;
 using DataPrep.Formats;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
+using DataPrep.Conversion;
 
 namespace DataPrep.Audit;
 

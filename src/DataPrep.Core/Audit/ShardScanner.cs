@@ -1,3 +1,4 @@
+using DataPrep.Output;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using DataPrep.Formats;

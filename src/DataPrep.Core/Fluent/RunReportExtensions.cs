@@ -1,6 +1,7 @@
 using DataPrep.Audit;
 using DataPrep.Inspect;
 using DataPrep.Pipeline;
+using DataPrep.Conversion;
 
 namespace DataPrep.Fluent;
 

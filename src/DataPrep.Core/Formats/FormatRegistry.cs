@@ -10,18 +10,6 @@ namespace DataPrep.Formats;
 /// </summary>
 public sealed class FormatRegistry
 {
-    /// <summary>DataPrep's own formats that a plug-in package adds (names and aliases as normalized), and how to add them.</summary>
-    private static readonly FrozenDictionary<string, string> s_plugIns = new Dictionary<string, string>
-    {
-        ["parquet"] = "DataPrep.Parquet (registry.AddParquet())",
-        ["images"] = "DataPrep.Images (registry.AddImages())",
-        ["image"] = "DataPrep.Images (registry.AddImages())",
-        ["recordioimage"] = "DataPrep.Images (registry.AddImages())",
-        ["rec"] = "DataPrep.Images (registry.AddImages())",
-        ["im2rec"] = "DataPrep.Images (registry.AddImages())",
-        ["augmentedmanifest"] = "DataPrep.Images (registry.AddImages())",
-    }.ToFrozenDictionary(StringComparer.Ordinal);
-
     private readonly List<OutputFormatDefinition> _formats = [];
 
     /// <summary>The formats in registration order.</summary>
@@ -72,7 +60,7 @@ public sealed class FormatRegistry
     public static string? PlugIn(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return s_plugIns.GetValueOrDefault(Normalize(name));
+        return KnownPlugIns.Of(Normalize(name));
     }
 
     /// <summary>The names <c>--format</c> takes, for messages: "csv, recordio-protobuf, … or jsonl".</summary>

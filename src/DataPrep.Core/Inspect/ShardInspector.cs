@@ -99,7 +99,7 @@ public static class ShardInspector
             ShardFormat.LibSvm => ReadLibSvmAsync(path, options, cancellationToken),
             ShardFormat.Csv => ToAsync(ReadCsv(path, options, cancellationToken)),
             ShardFormat.Parquet => throw Throw.Format(
-                "is a Parquet file, which the core does not read; expected a RecordIO-protobuf, LibSVM or label-first CSV shard. Read Parquet shards with the Parquet output format's reader: add the plug-in " + Formats.FormatRegistry.PlugIn("parquet") + " to the registry",
+                "is a Parquet file, which the core does not read; expected a RecordIO-protobuf, LibSVM or label-first CSV shard. Read Parquet shards with the Parquet output format's reader: add the plug-in " + KnownPlugIns.Of("parquet") + " to the registry",
                 path),
             _ => ToAsync([]),
         };

@@ -1,5 +1,5 @@
 using System.IO.Hashing;
-using DataPrep.Formats;
+using DataPrep.Output;
 
 namespace DataPrep.RecordIO;
 

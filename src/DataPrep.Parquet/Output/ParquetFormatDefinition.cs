@@ -1,3 +1,4 @@
+using DataPrep.Output;
 using DataPrep.Pipeline;
 using Parquet;
 

@@ -1,4 +1,6 @@
+using DataPrep.Output;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Formats;
 

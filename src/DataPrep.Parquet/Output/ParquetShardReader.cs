@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using DataPrep.Data;
 using DataPrep.Inspect;
 using DataPrep.Sources;
+using DataPrep.Pipeline;
+using ShardRecord = DataPrep.Inspect.ShardRecord;
 
 namespace DataPrep.Formats;
 

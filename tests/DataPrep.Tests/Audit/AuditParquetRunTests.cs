@@ -5,6 +5,7 @@ using DataPrep.Pipeline;
 using DataPrep.Sources;
 using Parquet;
 using Parquet.Schema;
+using DataPrep.Conversion;
 using static DataPrep.Tests.Audit.AuditRunner;
 
 namespace DataPrep.Tests.Audit;

@@ -41,7 +41,7 @@ public class AuditPropertyTests
     }
 
     private static AuditReport Run(IReadOnlyList<string> paths, string? group = null, string? time = null)
-        => Auditor.AuditAsync(paths, new AuditOptions { GroupColumn = group, TimeColumn = time, MaxExamples = 3 }, new DataPrep.Pipeline.DataPrepRegistry()).GetAwaiter().GetResult();
+        => Auditor.AuditAsync(paths, new AuditOptions { GroupColumn = group, TimeColumn = time, MaxExamples = 3 }, new DataPrep.Conversion.DataPrepRegistry()).GetAwaiter().GetResult();
 
     [Property(MaxTest = 40)]
     public Property Group_disjoint_splits_are_never_flagged()

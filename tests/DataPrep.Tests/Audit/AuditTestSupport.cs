@@ -11,7 +11,7 @@ internal static class AuditRunner
     public static CliRunner.Result AuditCli(params string[] args) => AuditCli(DataPrepCli.CreateRegistry(), args);
 
     /// <summary>Runs <c>dataprep audit</c> with <paramref name="registry"/> through its own root.</summary>
-    public static CliRunner.Result AuditCli(DataPrep.Pipeline.DataPrepRegistry registry, params string[] args)
+    public static CliRunner.Result AuditCli(DataPrep.Conversion.DataPrepRegistry registry, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DataPrep.Cli;
 using DataPrep.Inspect;
 using DataPrep.Pipeline;
+using DataPrep.Conversion;
 
 namespace DataPrep.Tests.Parquet;
 

@@ -1,11 +1,11 @@
 using System.IO.Hashing;
 
-namespace DataPrep.Formats;
+namespace DataPrep.Output;
 
 /// <summary>
 /// Hashes the records of one of a format's data files as the run's lineage records them (<c>content_hash</c>, XxHash3-64),
 /// so <c>dataprep audit</c> can tell which record of a shard no longer matches its lineage. An output format offers it as
-/// <see cref="OutputFormatDefinition.RecordHasher"/>; the writer and its hasher must agree on what a record's bytes are.
+/// <c>OutputFormatDefinition.RecordHasher</c>; the writer and its hasher must agree on what a record's bytes are.
 /// </summary>
 public interface IRecordHasher
 {
