@@ -22,6 +22,9 @@ public abstract class OutputFormatContract
     /// <summary>The format's name as registered.</summary>
     protected abstract string Format { get; }
 
+    /// <summary><see cref="Format"/>, for the test that every registered format has a contract.</summary>
+    internal string FormatUnderTest => Format;
+
     /// <summary>Whether each input row is one record (DeepAR writes one record per series).</summary>
     protected virtual bool RecordsAreRows => true;
 
