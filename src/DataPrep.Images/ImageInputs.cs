@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -66,7 +67,7 @@ public static class ImageInputs
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".tga", ".webp", ".pbm", ".pgm", ".ppm",
-    };
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Reads the input named by <paramref name="options"/>: a class folder, or a .csv/.tsv/.jsonl list.</summary>
     /// <exception cref="PipelineValidationException">Not exactly one input, or the input is neither a folder nor a list.</exception>

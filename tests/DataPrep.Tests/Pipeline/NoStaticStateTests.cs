@@ -50,7 +50,12 @@ public sealed class NoStaticStateTests
                 string name = $"{type.FullName}.{field.Name}";
                 if (s_allowed.ContainsKey(name)) continue;
                 if (!field.IsInitOnly) { found.Add($"{name}: a static field that is not readonly"); continue; }
-                if (IsMutableContainer(field.FieldType) && !IsFrozen(field.GetValue(null))) found.Add($"{name}: a static readonly {field.FieldType.Name}, whose contents can change");
+                // The object behind the field counts, not its declared type: a HashSet behind IReadOnlySet can still change.
+                var value = type.ContainsGenericParameters ? null : field.GetValue(null);
+                if ((IsMutableContainer(field.FieldType) || (value is not null && IsMutableContainer(value.GetType()))) && !IsFrozen(value))
+                {
+                    found.Add($"{name}: a static readonly {value?.GetType().Name ?? field.FieldType.Name}, whose contents can change");
+                }
             }
             foreach (var property in type.GetProperties(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
@@ -66,5 +71,5 @@ public sealed class NoStaticStateTests
 
     /// <summary>Read-only wrappers and frozen collections are immutable tables.</summary>
     private static bool IsFrozen(object? value)
-        => value is null or IList { IsReadOnly: true } or IDictionary { IsReadOnly: true } or System.Collections.Frozen.FrozenSet<string>;
+        => value is null or IList { IsReadOnly: true } or IDictionary { IsReadOnly: true } or System.Collections.Frozen.FrozenSet<string> or System.Collections.Frozen.FrozenDictionary<string, string>;
 }
