@@ -103,6 +103,37 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
         RunTrace.Line("store committed");
     }
 
+    /// <summary>
+    /// Adds the channels a sink wrote to the run's report: each channel's fraction of all rows written, merged into what
+    /// the stages already reported for it (time ranges, groups), and splits that received no rows and have no files
+    /// (k-fold's train pool) removed. The sink sets each channel's rows, shards, format, label distribution and lineage.
+    /// </summary>
+    public static void AddChannels(RunReport report, IReadOnlyList<(string Name, SplitReport Report)> channels)
+    {
+        long total = channels.Sum(c => c.Report.Rows);
+        foreach (var (name, channel) in channels)
+        {
+            channel.Fraction = total == 0 ? 0 : (double)channel.Rows / total;
+            if (report.Splits.TryGetValue(name, out var existing))
+            {
+                existing.Rows = channel.Rows;
+                existing.Fraction = channel.Fraction;
+                existing.Format = channel.Format;
+                existing.LabelDistribution = channel.LabelDistribution;
+                existing.Lineage = channel.Lineage;
+                existing.Shards.AddRange(channel.Shards);
+            }
+            else
+            {
+                report.Splits[name] = channel;
+            }
+        }
+        foreach (var empty in report.Splits.Where(kv => kv.Value.Rows == 0 && kv.Value.Shards.Count == 0).Select(kv => kv.Key).ToList())
+        {
+            report.Splits.Remove(empty);
+        }
+    }
+
     /// <summary>Writes a text file (UTF-8, no BOM) into the store.</summary>
     public async Task WriteTextAsync(string relativePath, string text, CancellationToken cancellationToken)
     {

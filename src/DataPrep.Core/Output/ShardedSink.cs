@@ -174,35 +174,15 @@ public sealed class ShardedSink : IRecordSink
             reports.Add((channel, await writer.CompleteAsync().ConfigureAwait(false)));
         }
         RunTrace.Line("writers done");
-        long total = reports.Sum(r => r.Report.Rows);
         foreach (var (tag, report) in reports)
         {
-            report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
             report.Format = _info;
             if (LabelCounts(tag) is { } counts)
             {
                 report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
             }
-            // Keep what the split stage already reported (time ranges, groups) and add the files.
-            if (context.Report.Splits.TryGetValue(tag, out var existing))
-            {
-                existing.Rows = report.Rows;
-                existing.Fraction = report.Fraction;
-                existing.Format = report.Format;
-                existing.LabelDistribution = report.LabelDistribution;
-                existing.Lineage = report.Lineage;
-                existing.Shards.AddRange(report.Shards);
-            }
-            else
-            {
-                context.Report.Splits[tag] = report;
-            }
         }
-        // A split a stage described but that received no rows (k-fold's train pool) has no files to list.
-        foreach (var empty in context.Report.Splits.Where(kv => kv.Value.Rows == 0 && kv.Value.Shards.Count == 0).Select(kv => kv.Key).ToList())
-        {
-            context.Report.Splits.Remove(empty);
-        }
+        RunLayout.AddChannels(context.Report, reports);
         await _layout.CommitAsync(context, _shards.Multiple, cancellationToken).ConfigureAwait(false);
     }
 

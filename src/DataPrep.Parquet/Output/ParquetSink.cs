@@ -138,32 +138,12 @@ internal sealed class ParquetSink : IRecordSink
         _spill?.Dispose();
         _spill = null;
         var info = new FormatInfo(ParquetFormatDefinition.ContentType, (_columns?.Columns.Count ?? 0) - (_hasLabel ? 1 : 0), Sparse: false, Dtype: null, LabelDtype: null);
-        long total = reports.Sum(r => r.Report.Rows);
         foreach (var (name, report, labels) in reports)
         {
-            report.Fraction = total == 0 ? 0 : (double)report.Rows / total;
             report.Format = info;
             report.LabelDistribution = LabelDistribution(labels);
-            // Keep what the split stage already reported (time ranges, groups) and add the files.
-            if (context.Report.Splits.TryGetValue(name, out var existing))
-            {
-                existing.Rows = report.Rows;
-                existing.Fraction = report.Fraction;
-                existing.Format = report.Format;
-                existing.LabelDistribution = report.LabelDistribution;
-                existing.Lineage = report.Lineage;
-                existing.Shards.AddRange(report.Shards);
-            }
-            else
-            {
-                context.Report.Splits[name] = report;
-            }
         }
-        // A split a stage described but that received no rows (k-fold's train pool) has no files to list.
-        foreach (var empty in context.Report.Splits.Where(kv => kv.Value.Rows == 0 && kv.Value.Shards.Count == 0).Select(kv => kv.Key).ToList())
-        {
-            context.Report.Splits.Remove(empty);
-        }
+        RunLayout.AddChannels(context.Report, reports.Select(r => (r.Channel, r.Report)).ToList());
         await _layout.CommitAsync(context, _options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
     }
 
