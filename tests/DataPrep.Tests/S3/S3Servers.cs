@@ -23,6 +23,11 @@ public static class S3Env
         var file = Path.Combine(Path.GetTempPath(), $"dataprep-test-aws-{Environment.ProcessId}.ini");
         File.WriteAllText(file, "[s3rver]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n\n[wrong]\naws_access_key_id = AKIANOTAREALKEY00000\naws_secret_access_key = not-the-secret\n");
         Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", file);
+        // The test host's children (CLI processes) have ended by then; nothing of the suite stays in the temp folder.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { File.Delete(file); } catch (IOException) { }
+        };
         return true;
     });
 
@@ -101,7 +106,13 @@ public abstract class S3ServerFixture : IDisposable
         try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); _process.WaitForExit(5000); }
         catch (InvalidOperationException) { }
         _process.Dispose();
+        Cleanup();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Removes what the server kept on disk, once it has stopped.</summary>
+    protected virtual void Cleanup()
+    {
     }
 }
 
@@ -132,6 +143,12 @@ public sealed class S3rverServer : S3ServerFixture
     public S3rverServer() : base("s3rver", "node", [Script(), "-d", Dir(), "-a", "127.0.0.1", "-p", "{port}", "-s", "--configure-bucket", Bucket]) { }
 
     public override string? Profile => "s3rver";
+
+    protected override void Cleanup()
+    {
+        try { if (Directory.Exists(s_dir)) Directory.Delete(s_dir, recursive: true); }
+        catch (IOException) { }
+    }
 
     private static string Dir()
     {
