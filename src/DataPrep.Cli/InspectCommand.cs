@@ -121,7 +121,7 @@ public static class InspectCommand
         var builder = new ShardSummaryBuilder(path, format);
         printer.BeginFile(path, format, records: limit != -1);
         long printed = 0;
-        await foreach (var record in Reader(formats, format).ReadAsync(path, options with { Format = format }, ct).ConfigureAwait(false))
+        await foreach (var record in formats.ReaderOf(format).ReadAsync(path, options with { Format = format }, ct).ConfigureAwait(false))
         {
             builder.Add(record);
             if (limit == 0 || printed < limit)
@@ -133,13 +133,6 @@ public static class InspectCommand
         printer.EndRecords();
         printer.Summary(builder.Build(), printed);
     }
-
-    /// <summary>
-    /// The reader of a shard format: the registered output format's own (Parquet's comes with DataPrep.Parquet), else the
-    /// core's, which reads the text and RecordIO formats and names the plug-in a Parquet file needs.
-    /// </summary>
-    private static IShardReader Reader(Formats.FormatRegistry formats, ShardFormat format)
-        => formats.Find(format.Name())?.Reader ?? new ShardFormatReader(format);
 
     private static int Fail(TextWriter stderr, string message, int code)
     {

@@ -38,20 +38,35 @@ public static class RunReportExtensions
         => Auditor.AuditAsync([LocalRoot(report)], options, registry, cancellationToken);
 
     /// <summary>Reads a split's data files back and summarizes them (<c>dataprep inspect --summary</c>), one summary per shard.</summary>
-    public static async Task<IReadOnlyList<ShardSummary>> InspectAsync(this RunReport report, string split = "train", InspectOptions? options = null, CancellationToken cancellationToken = default)
+    /// <param name="report">A finished run with a local output folder.</param>
+    /// <param name="split">The split (or fold) whose files to read.</param>
+    /// <param name="options">How to read.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <param name="registry">The output formats whose readers read the files (the builder's, <c>b.Registry</c>, for Parquet); the built-ins by default.</param>
+    public static async Task<IReadOnlyList<ShardSummary>> InspectAsync(this RunReport report, string split = "train", InspectOptions? options = null, CancellationToken cancellationToken = default, DataPrepRegistry? registry = null)
     {
+        var formats = (registry ?? new DataPrepRegistry()).Formats;
         var result = new List<ShardSummary>();
-        foreach (var path in report.ShardPaths(split)) result.Add(await ShardInspector.SummarizeAsync(path, options, cancellationToken).ConfigureAwait(false));
+        foreach (var path in report.ShardPaths(split)) result.Add(await ShardInspector.SummarizeAsync(path, formats.ReaderOf, options, cancellationToken).ConfigureAwait(false));
         return result;
     }
 
     /// <summary>Reads the first records of a split back (<c>dataprep inspect --limit N</c>).</summary>
-    public static async Task<IReadOnlyList<Inspect.ShardRecord>> ReadRecordsAsync(this RunReport report, string split = "train", int limit = 5, InspectOptions? options = null, CancellationToken cancellationToken = default)
+    /// <param name="report">A finished run with a local output folder.</param>
+    /// <param name="split">The split (or fold) whose files to read.</param>
+    /// <param name="limit">How many records.</param>
+    /// <param name="options">How to read.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <param name="registry">The output formats whose readers read the files (the builder's, <c>b.Registry</c>, for Parquet); the built-ins by default.</param>
+    public static async Task<IReadOnlyList<Inspect.ShardRecord>> ReadRecordsAsync(this RunReport report, string split = "train", int limit = 5, InspectOptions? options = null, CancellationToken cancellationToken = default, DataPrepRegistry? registry = null)
     {
+        var formats = (registry ?? new DataPrepRegistry()).Formats;
+        options ??= new InspectOptions();
         var result = new List<Inspect.ShardRecord>();
         foreach (var path in report.ShardPaths(split))
         {
-            await foreach (var r in ShardInspector.ReadAsync(path, options, cancellationToken).ConfigureAwait(false))
+            var format = options.Format ?? ShardInspector.DetectFormat(path, options.Files);
+            await foreach (var r in formats.ReaderOf(format).ReadAsync(path, options with { Format = format }, cancellationToken).ConfigureAwait(false))
             {
                 if (result.Count >= limit) return result;
                 result.Add(r);

@@ -63,6 +63,14 @@ public sealed class FormatRegistry
         return KnownPlugIns.Of(Normalize(name));
     }
 
+    /// <summary>
+    /// The reader of a shard format found by content: the registered output format's own (Parquet's comes with
+    /// DataPrep.Parquet), else the core's, which reads the text and RecordIO formats and names the plug-in a Parquet
+    /// file needs.
+    /// </summary>
+    public Inspect.IShardReader ReaderOf(Inspect.ShardFormat format)
+        => Find(Inspect.ShardFormats.Name(format))?.Reader ?? new Inspect.ShardFormatReader(format);
+
     /// <summary>The names <c>--format</c> takes, for messages: "csv, recordio-protobuf, … or jsonl".</summary>
     public string Expected()
     {

@@ -108,12 +108,22 @@ public static class ShardInspector
 
     /// <summary>Reads a whole shard and summarizes it.</summary>
     /// <exception cref="DataFormatException">The file is corrupt or not a shard.</exception>
-    public static async Task<ShardSummary> SummarizeAsync(string path, InspectOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<ShardSummary> SummarizeAsync(string path, InspectOptions? options = null, CancellationToken cancellationToken = default)
+        => SummarizeAsync(path, null, options, cancellationToken);
+
+    /// <summary>Reads a whole shard with a format's own reader (e.g. a registry's, for Parquet) and summarizes it.</summary>
+    /// <param name="path">The shard.</param>
+    /// <param name="reader">The reader for the shard's format, given the format found from the content; null: the core's readers.</param>
+    /// <param name="options">How to read.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <exception cref="DataFormatException">The file is corrupt or not a shard.</exception>
+    public static async Task<ShardSummary> SummarizeAsync(string path, Func<ShardFormat, IShardReader>? reader, InspectOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new InspectOptions();
         var format = options.Format ?? DetectFormat(path, options.Files);
         var builder = new ShardSummaryBuilder(path, format);
-        await foreach (var record in ReadAsync(path, options with { Format = format }, cancellationToken).ConfigureAwait(false)) builder.Add(record);
+        var records = reader is null ? ReadAsync(path, options with { Format = format }, cancellationToken) : reader(format).ReadAsync(path, options with { Format = format }, cancellationToken);
+        await foreach (var record in records.ConfigureAwait(false)) builder.Add(record);
         return builder.Build();
     }
 

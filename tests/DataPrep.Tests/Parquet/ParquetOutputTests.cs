@@ -231,6 +231,30 @@ public class ParquetOutputTests
     }
 
     [Fact]
+    public async Task A_notebook_reads_a_parquet_run_back_through_the_builders_registry()
+    {
+        using var tmp = new TempDir();
+        var builder = DataPrepPipeline.Read(s_churn).Label("churn").Drop("customer_id")
+            .Encode("plan", FeatureEncoding.OneHot).Encode("region", FeatureEncoding.OneHot).Shuffle(7)
+            .WriteParquet(tmp.Combine("pq"));
+        var report = await builder.RunAsync();
+        var csv = await DataPrepPipeline.Read(s_churn).Label("churn").Drop("customer_id")
+            .Encode("plan", FeatureEncoding.OneHot).Encode("region", FeatureEncoding.OneHot).Shuffle(7)
+            .WriteCsv(tmp.Combine("csv")).RunAsync();
+
+        var records = await report.ReadRecordsAsync("test", limit: 4, registry: builder.Registry);
+        var expected = await csv.ReadRecordsAsync("test", limit: 4);
+        Assert.Equal(4, records.Count);
+        Assert.Equal(expected.Select(r => (r.Label![0], string.Join(',', r.Values))), records.Select(r => (r.Label![0], string.Join(',', r.Values))));
+        var summaries = await report.InspectAsync("train", registry: builder.Registry);
+        Assert.Equal(report.Splits["train"].Rows, summaries.Sum(s => s.Records));
+
+        // Without the Parquet plug-in the message says what to add.
+        var e = await Assert.ThrowsAsync<DataFormatException>(() => report.ReadRecordsAsync("test"));
+        Assert.Contains("DataPrep.Parquet", e.Message);
+    }
+
+    [Fact]
     public void Help_lists_parquet_from_the_registry()
     {
         var r = CliRunner.Run("convert", "--help");
