@@ -388,7 +388,7 @@ public sealed class ImageSink : IRecordSink
             // The list is its own channel (train_lst) in SageMaker's image format.
             if (_kind == ImageOutputKind.Files) report.Splits[s.Name + "_lst"] = new SplitReport { Rows = r.Rows, Shards = lists };
             r.Fraction = total == 0 ? 0 : (double)r.Rows / total;
-            r.LabelDistribution = new SortedDictionary<string, long>(s.Labels, Comparer<string>.Create(CompareNumeric));
+            r.LabelDistribution = new SortedDictionary<string, long>(s.Labels, LabelTally.NumericOrder);
             if (_group >= 0) r.Groups = s.Groups.Count;
             if (s.Augmented.Count > 0) r.Augmented = s.Augmented;
             report.Splits[s.Name] = r;
@@ -441,12 +441,6 @@ public sealed class ImageSink : IRecordSink
         }
     }
 
-    private static int CompareNumeric(string a, string b)
-    {
-        bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
-        bool nb = double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y);
-        return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
-    }
 
     /// <summary>Closes every open file and removes everything staged.</summary>
     public async ValueTask AbortAsync()

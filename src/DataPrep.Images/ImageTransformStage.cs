@@ -85,57 +85,29 @@ public sealed class ImageTransformStage : IPipelineStage
         int threads = _options.EffectiveThreads;
         int maxCount = Math.Max(16, threads * 8);
         long maxBytes = _options.Images.BatchBytes;
-        var window = new List<Unit>();
-        long bytes = 0;
         long done = 0;
         // The window being processed while the previous one's rows are handed on (and written).
         (List<Unit> Units, Task<UnitResult[]> Results)? pending = null;
         Task? newest = null;
         try
         {
-            await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
-            {
-                foreach (var unit in Units(batch))
-                {
-                    if (window.Count > 0 && (window.Count >= maxCount || bytes + unit.Bytes > maxBytes))
-                    {
-                        var started = (window, ProcessAsync(window, threads, cancellationToken));
-                        newest = started.Item2;
-                        if (pending is { } previous)
-                        {
-                            var results = await previous.Results.ConfigureAwait(false);
-                            var (emitted, failure) = Emit(previous.Units, results, context);
-                            foreach (var b in emitted) yield return b;
-                            failure?.Throw();
-                            done += previous.Units.Count;
-                            context.OnProgress("images", done, context.ExpectedRows);
-                        }
-                        pending = started;
-                        window = [];
-                        bytes = 0;
-                    }
-                    window.Add(unit);
-                    bytes += unit.Bytes;
-                }
-            }
-            if (window.Count > 0)
+            await foreach (var window in WindowsAsync(input, maxCount, maxBytes, cancellationToken).ConfigureAwait(false))
             {
                 var started = (window, ProcessAsync(window, threads, cancellationToken));
                 newest = started.Item2;
                 if (pending is { } previous)
                 {
-                    var results = await previous.Results.ConfigureAwait(false);
-                    var (emitted, failure) = Emit(previous.Units, results, context);
-                            foreach (var b in emitted) yield return b;
-                            failure?.Throw();
+                    var (emitted, failure) = Emit(previous.Units, await previous.Results.ConfigureAwait(false), context);
+                    foreach (var b in emitted) yield return b;
+                    failure?.Throw();
                     done += previous.Units.Count;
+                    context.OnProgress("images", done, context.ExpectedRows);
                 }
                 pending = started;
             }
             if (pending is { } last)
             {
-                var results = await last.Results.ConfigureAwait(false);
-                var (emitted, failure) = Emit(last.Units, results, context);
+                var (emitted, failure) = Emit(last.Units, await last.Results.ConfigureAwait(false), context);
                 foreach (var b in emitted) yield return b;
                 failure?.Throw();
                 done += last.Units.Count;
@@ -152,6 +124,28 @@ public sealed class ImageTransformStage : IPipelineStage
                 catch (Exception) { /* the first error is the one to report */ }
             }
         }
+    }
+
+    /// <summary>The units of all batches cut into windows of at most <paramref name="maxCount"/> units and <paramref name="maxBytes"/> source bytes (a larger unit alone).</summary>
+    private async IAsyncEnumerable<List<Unit>> WindowsAsync(IAsyncEnumerable<RecordBatch> input, int maxCount, long maxBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var window = new List<Unit>();
+        long bytes = 0;
+        await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var unit in Units(batch))
+            {
+                if (window.Count > 0 && (window.Count >= maxCount || bytes + unit.Bytes > maxBytes))
+                {
+                    yield return window;
+                    window = [];
+                    bytes = 0;
+                }
+                window.Add(unit);
+                bytes += unit.Bytes;
+            }
+        }
+        if (window.Count > 0) yield return window;
     }
 
     /// <summary>The units of a batch: each input row with the augmented rows that follow it.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using DataPrep.Data;
 
@@ -96,5 +97,28 @@ internal sealed class LabelTally
             if (counts.Count > MaxDistinct) return null;
         }
         return counts;
+    }
+
+    /// <summary>Label values as text in numeric order (text that is not a number after, ordinal), as run.json lists them.</summary>
+    public static IComparer<string> NumericOrder { get; } = Comparer<string>.Create(static (a, b) =>
+    {
+        bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
+        bool nb = double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y);
+        return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
+    });
+
+    /// <summary>
+    /// The distribution with the values as text (integers invariant, doubles round-trip) in <see cref="NumericOrder"/>;
+    /// null when it was dropped. <paramref name="floats"/>: the keys are a double column's bit patterns.
+    /// </summary>
+    public SortedDictionary<string, long>? Distribution(bool floats)
+    {
+        if (Counts is not { } counts) return null;
+        var result = new SortedDictionary<string, long>(NumericOrder);
+        foreach (var (key, n) in counts)
+        {
+            result.Add(floats ? BitConverter.Int64BitsToDouble(key).ToString("R", CultureInfo.InvariantCulture) : key.ToString(CultureInfo.InvariantCulture), n);
+        }
+        return result;
     }
 }

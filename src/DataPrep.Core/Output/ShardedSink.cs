@@ -154,16 +154,6 @@ public sealed class ShardedSink : IRecordSink
         return tally;
     }
 
-    /// <summary>The label distribution of a split with the values as text (integers invariant, doubles round-trip).</summary>
-    private Dictionary<string, long>? LabelCounts(string tag)
-    {
-        if (_labels.GetValueOrDefault(tag)?.Counts is not { } counts) return null;
-        bool floats = _lastLabelIsFloat;
-        return counts.ToDictionary(
-            kv => floats ? BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture) : kv.Key.ToString(CultureInfo.InvariantCulture),
-            kv => kv.Value, StringComparer.Ordinal);
-    }
-
     /// <inheritdoc />
     public async ValueTask CommitAsync(CancellationToken cancellationToken)
     {
@@ -177,10 +167,7 @@ public sealed class ShardedSink : IRecordSink
         foreach (var (tag, report) in reports)
         {
             report.Format = _info;
-            if (LabelCounts(tag) is { } counts)
-            {
-                report.LabelDistribution = new SortedDictionary<string, long>(counts, Comparer<string>.Create(CompareNumericText));
-            }
+            report.LabelDistribution = _labels.GetValueOrDefault(tag)?.Distribution(_lastLabelIsFloat);
         }
         RunLayout.AddChannels(context.Report, reports);
         await _layout.CommitAsync(context, _shards.Multiple, cancellationToken).ConfigureAwait(false);
@@ -189,13 +176,6 @@ public sealed class ShardedSink : IRecordSink
     /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180).</summary>
     private static string CsvField(string? value)
         => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
-
-    private static int CompareNumericText(string a, string b)
-    {
-        bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
-        bool nb = double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y);
-        return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
-    }
 
     /// <inheritdoc />
     public async ValueTask AbortAsync()

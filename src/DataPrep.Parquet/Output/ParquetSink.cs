@@ -141,27 +141,10 @@ internal sealed class ParquetSink : IRecordSink
         foreach (var (name, report, labels) in reports)
         {
             report.Format = info;
-            report.LabelDistribution = LabelDistribution(labels);
+            report.LabelDistribution = labels?.Distribution(_labelIsFloat);
         }
         RunLayout.AddChannels(context.Report, reports.Select(r => (r.Channel, r.Report)).ToList());
         await _layout.CommitAsync(context, _options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A channel's label counts with the values as text (integers invariant, doubles round-trip), in numeric order, as label-first CSV reports them.</summary>
-    private SortedDictionary<string, long>? LabelDistribution(LabelTally? labels)
-    {
-        if (labels?.Counts is not { } counts) return null;
-        var text = counts.ToDictionary(
-            kv => _labelIsFloat ? BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture) : kv.Key.ToString(CultureInfo.InvariantCulture),
-            kv => kv.Value, StringComparer.Ordinal);
-        return new SortedDictionary<string, long>(text, Comparer<string>.Create(CompareNumericText));
-    }
-
-    private static int CompareNumericText(string a, string b)
-    {
-        bool na = double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x);
-        bool nb = double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y);
-        return na && nb ? x.CompareTo(y) : string.CompareOrdinal(a, b);
     }
 
     /// <inheritdoc />
