@@ -118,4 +118,17 @@ internal sealed class LineageBuffer
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
     public void Clear() => Length = 0;
+
+    /// <summary>The lineage sidecar's header line: <c>row_id,source,source_row,shard,record,content_hash[,group][,time]\n</c>.</summary>
+    public static LineageBuffer Header(bool groups, bool times)
+    {
+        var header = new LineageBuffer(128).Append("row_id,source,source_row,shard,record,content_hash");
+        if (groups) header.Append(",group");
+        if (times) header.Append(",time");
+        return header.Append((byte)'\n');
+    }
+
+    /// <summary>Appends a text field, quoted when it holds a comma, quote or line break (RFC 4180); nothing for null.</summary>
+    public LineageBuffer AppendField(string? value)
+        => value is null ? this : Append(value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"");
 }

@@ -173,10 +173,6 @@ public sealed class ShardedSink : IRecordSink
         await _layout.CommitAsync(context, _shards.Multiple, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180).</summary>
-    private static string CsvField(string? value)
-        => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
-
     /// <inheritdoc />
     public async ValueTask AbortAsync()
     {
@@ -300,10 +296,7 @@ public sealed class ShardedSink : IRecordSink
                     // The header is known with the first chunk: group and time columns come with group/time splits.
                     if (lineage is not null && !header)
                     {
-                        var h = new LineageBuffer(256).Append("row_id,source,source_row,shard,record,content_hash");
-                        if (p.HasGroups) h.Append(",group");
-                        if (p.HasTimes) h.Append(",time");
-                        await lineage.AddAsync(Task.FromResult(h.Append((byte)'\n'))).ConfigureAwait(false);
+                        await lineage.AddAsync(Task.FromResult(LineageBuffer.Header(p.HasGroups, p.HasTimes))).ConfigureAwait(false);
                         header = true;
                     }
                     var c = p.Chunk;
@@ -342,7 +335,7 @@ public sealed class ShardedSink : IRecordSink
                 await CloseShardAsync().ConfigureAwait(false);
                 if (lineage is not null)
                 {
-                    if (!header) await lineage.AddAsync(Task.FromResult(new LineageBuffer(64).Append("row_id,source,source_row,shard,record,content_hash\n"))).ConfigureAwait(false);
+                    if (!header) await lineage.AddAsync(Task.FromResult(LineageBuffer.Header(false, false))).ConfigureAwait(false);
                     await lineage.CompleteAsync().ConfigureAwait(false);
                     await lineageStream!.DisposeAsync().ConfigureAwait(false);
                     report.Lineage = RunLayout.LineagePath(_name);
@@ -467,7 +460,7 @@ public sealed class ShardedSink : IRecordSink
                 {
                     span[p++] = (byte)',';
                     buffer.Advance(p);
-                    buffer.Append(CsvField(groups[r]));
+                    buffer.AppendField(groups[r]);
                     span = buffer.Reserve(MaxRow);
                     p = 0;
                 }

@@ -21,7 +21,6 @@ namespace DataPrep.Formats;
 internal sealed class ParquetChannelWriter
 {
     /// <summary>Lineage columns, as every format writes them (see <see cref="ShardedSink"/>).</summary>
-    private const string LineageHeader = "row_id,source,source_row,shard,record,content_hash";
 
     private readonly string _name;
     private readonly IOutputStore _store;
@@ -283,11 +282,7 @@ internal sealed class ParquetChannelWriter
     private async ValueTask OpenLineageAsync(CancellationToken cancellationToken)
     {
         _lineageStream = await _store.CreateAsync(RunLayout.LineagePath(_name), cancellationToken).ConfigureAwait(false);
-        var header = new LineageBuffer(128).Append(LineageHeader);
-        if (_hasGroups) header.Append(",group");
-        if (_hasTimes) header.Append(",time");
-        header.Append((byte)'\n');
-        await _lineageStream.WriteAsync(header.Memory, cancellationToken).ConfigureAwait(false);
+        await _lineageStream.WriteAsync(LineageBuffer.Header(_hasGroups, _hasTimes).Memory, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The lineage lines of the row group just written: its rows are records <see cref="_shardRows"/>… of shard <see cref="_shard"/>.</summary>
@@ -300,7 +295,7 @@ internal sealed class ParquetChannelWriter
             {
                 lines.Append(_buffer.RowId(k)).Append((byte)',').Append(_buffer.Source(k)).Append((byte)',').Append(_buffer.SourceRow(k))
                     .Append((byte)',').Append(_shard).Append((byte)',').Append(_shardRows + k).Append((byte)',').AppendHex16(_buffer.Hash(k));
-                if (_hasGroups) lines.Append((byte)',').Append(CsvField(_buffer.Group(k)));
+                if (_hasGroups) lines.Append((byte)',').AppendField(_buffer.Group(k));
                 if (_hasTimes) lines.Append((byte)',').AppendTime(_buffer.Time(k));
                 lines.Append((byte)'\n');
             }
@@ -311,8 +306,4 @@ internal sealed class ParquetChannelWriter
             lines.Release();
         }
     }
-
-    /// <summary>Quotes a lineage value when it holds a comma, quote or line break (RFC 4180), as <see cref="ShardedSink"/> does.</summary>
-    private static string CsvField(string? value)
-        => value is null ? "" : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
