@@ -11,7 +11,7 @@ using DataPrep.Pipeline;
 namespace DataPrep.Conversion;
 
 /// <summary>
-/// Runs <c>convert</c> and <c>apply</c>: sources → missing values → split → encode → sharded sink.
+/// Runs <c>convert</c> and <c>apply</c>: sources → the output format's stages (by default missing values → split → encode) → the format's sink → commit.
 /// Every option is checked (against the data's schema too) before any output is created; any failure
 /// aborts the sink, so no partial output is left behind.
 /// </summary>
