@@ -21,3 +21,19 @@ public class FormatContractCoverageTests
         Assert.All(contracts, c => Assert.True(registered.Contains(c.Format), $"{c.Type.Name} tests --format {c.Format}, which is not registered"));
     }
 }
+
+/// <summary>An unknown --format is an option error naming what the registry knows, and nothing is written.</summary>
+public sealed class UnknownFormatTests
+{
+    [Fact]
+    public void An_unknown_format_is_exit_2_with_the_registered_names_and_writes_nothing()
+    {
+        using var tmp = new TempDir();
+        var outDir = tmp.Combine("o");
+        var r = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--out", outDir, "--label", "churn", "--format", "xml");
+        Assert.Equal(2, r.Code);
+        Assert.Equal("error: --format xml is not an output format; expected csv, recordio-protobuf, libsvm, deepar, csv-header, jsonl, parquet, images, recordio-image or augmented-manifest.",
+            r.Err.TrimEnd('\n'));
+        Assert.False(Directory.Exists(outDir));
+    }
+}
