@@ -239,10 +239,13 @@ public static class DataPrepCli
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
         var s3 = new S3Flags();
         s3.AddTo(cmd);
+        var scaleFlags = new ScaleFlags();
+        scaleFlags.AddTo(cmd);
         foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat, memory, temp }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
+            var scale = scaleFlags.Parse(r);
             var (policy, fill) = OptionParsing.ParseMissing(r.GetValue(missing)!);
             var (method, splitFractions) = OptionParsing.ParseSplitMethod(r.GetValue(split));
             int cutoffCount = OptionParsing.List(r.GetValue(cutoffs)).Count;
@@ -313,6 +316,7 @@ public static class DataPrepCli
                 S3 = s3.Options(r),
                 Instances = r.GetValue(s3.Instances),
             };
+            if (scale is not null) return await scaleFlags.RunAsync(r, options, scale, io.Registry(r, registry), stdout, stderr, progress, r.GetValue(io.Quiet) || r.GetValue(io.Json), ct).ConfigureAwait(false);
             return await ConvertRunner.RunAsync(options, io.Registry(r, registry), progress, ct).ConfigureAwait(false);
         }));
         return cmd;
@@ -333,17 +337,18 @@ public static class DataPrepCli
         var withLabel = new Option<bool>("--with-label") { Description = "Write the label first (the input must have it); default: features only (text/csv;label_size=0)." };
         cmd.Options.Add(run);
         cmd.Options.Add(withLabel);
-        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", progress =>
-            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), io.Registry(r, registry), progress, ct)));
+        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", async progress =>
+            await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), io.Registry(r, registry), progress, ct).ConfigureAwait(false)));
         return cmd;
     }
 
-    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport>> run)
+    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport?>> run)
     {
         bool quiet = r.GetValue(io.Quiet), json = r.GetValue(io.Json);
         try
         {
-            var report = await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false);
+            // A null report: the command printed what it had to (the steps of a scaled-out run, a task's line).
+            if (await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false) is not { } report) return Ok;
             if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.JsonOptions)).ConfigureAwait(false);
             else if (!quiet)
             {
@@ -359,6 +364,7 @@ public static class DataPrepCli
         catch (DataFormatException e) { return Fail(stderr, e.Message, BadInput); }
         catch (OutputException e) { return Fail(stderr, e.Message, OutputRefused); }
         catch (OperationCanceledException) { return Fail(stderr, "cancelled; nothing was written.", Cancelled); }
+        catch (ChildFailedException e) { return Fail(stderr, e.Message, e.Code); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(stderr, $"{e.Message} Nothing was published: the output folder holds no new files.", Failed);

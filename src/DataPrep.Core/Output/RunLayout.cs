@@ -27,6 +27,9 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     /// <summary>The folder of everything that is not training data.</summary>
     public const string MetaFolder = "_dataprep";
 
+    /// <summary>The folder under <see cref="MetaFolder"/> that holds a scaled-out run's work area by default.</summary>
+    public const string WorkFolder = "work";
+
     /// <summary>The run record, relative to the output root.</summary>
     public const string RunRecordPath = MetaFolder + "/run.json";
 

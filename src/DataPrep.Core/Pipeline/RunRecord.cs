@@ -44,6 +44,9 @@ public sealed class RunRecord
     /// <summary>Per split: rows, fraction, label distribution, shards, lineage file.</summary>
     public SortedDictionary<string, SplitReport> Splits { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>A scaled-out run's workers and steps (absent for a run in one process).</summary>
+    public RunWorkers? Workers { get; set; }
+
     /// <summary>How run.json and reports are written and read (source-generated: no reflection at start-up).</summary>
     public static JsonSerializerOptions JsonOptions => RunRecordJsonContext.Default.Options;
 
@@ -93,6 +96,16 @@ public sealed class RunRecord
             throw Throw.Format($"cannot be read: {e.Message}", path, inner: e);
         }
     }
+}
+
+/// <summary>How a scaled-out run (<c>--workers N</c>) ran: N and its steps as <c>STEP TASKS</c>.</summary>
+public sealed class RunWorkers
+{
+    /// <summary>N.</summary>
+    public int Count { get; set; }
+
+    /// <summary>The steps in order, e.g. "scan 3".</summary>
+    public List<string> Steps { get; set; } = [];
 }
 
 /// <summary>Counts of a run.</summary>
