@@ -27,8 +27,11 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     /// <summary>The folder of everything that is not training data.</summary>
     public const string MetaFolder = "_dataprep";
 
+    /// <summary>The run record's file name.</summary>
+    public const string RunRecordName = "run.json";
+
     /// <summary>The run record, relative to the output root.</summary>
-    public const string RunRecordPath = MetaFolder + "/run.json";
+    public const string RunRecordPath = MetaFolder + "/" + RunRecordName;
 
     /// <summary>
     /// The run record of a run as a user names it (<c>--run</c>, <c>--like</c>, <c>inspect</c>): its output folder or
@@ -42,7 +45,7 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
         string name = InputFiles.NameOf(run);
         if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return run;
         string folder = name.Length == 0 ? InputFiles.FolderOf(run) : run;
-        return InputFiles.NameOf(folder) == MetaFolder ? InputFiles.Combine(folder, "run.json") : InputFiles.Combine(folder, RunRecordPath);
+        return InputFiles.NameOf(folder) == MetaFolder ? InputFiles.Combine(folder, RunRecordName) : InputFiles.Combine(folder, RunRecordPath);
     }
 
     /// <summary>The output root of a run record at <c>ROOT/_dataprep/NAME.json</c>; null when the record is not in a <c>_dataprep</c> folder.</summary>
