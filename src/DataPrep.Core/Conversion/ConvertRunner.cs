@@ -87,7 +87,7 @@ public static class ConvertRunner
         if (options.Like is { } like)
         {
             // Incremental training: the earlier run's seed, thresholds and maps, so nothing moves or renumbers.
-            var earlier = RunRecord.Load(like);
+            var earlier = RunLayout.ReadRecord(like, registry.Stores.Inputs(options.S3));
             var o = earlier.Options!;
             fitted = earlier.Encoding!;
             options = options with
@@ -128,20 +128,29 @@ public static class ConvertRunner
     /// Encodes new data with the label classes, vocabularies, fills and column order of an earlier run
     /// (e.g. for Batch Transform). No split, no shuffle: rows keep input order under <c>data/</c>.
     /// </summary>
-    /// <param name="runRecordPath">The earlier run's <c>_dataprep/run.json</c>.</param>
-    /// <param name="inputs">New data with the same columns (the label may be absent).</param>
-    /// <param name="output">The output folder.</param>
+    /// <param name="runRecordPath">
+    /// The earlier run: its <c>_dataprep/run.json</c>, its output folder or its <c>s3://</c> prefix (see
+    /// <see cref="RunLayout.RecordPathOf"/>); <c>s3://</c> needs DataPrep.S3 in the registry.
+    /// </param>
+    /// <param name="inputs">New data with the same columns (the label may be absent); local or <c>s3://</c>.</param>
+    /// <param name="output">The output folder or <c>s3://</c> prefix.</param>
     /// <param name="withLabel">Write the label first (it must be present); default: features only.</param>
     /// <param name="overwrite">Replace an earlier output.</param>
+    /// <param name="s3">
+    /// How this run reads and writes <c>s3://</c> (the run record, inputs, output); default settings when null. The
+    /// earlier run's own settings are not reused: connection settings belong to where a run happens, not to the data.
+    /// </param>
     /// <param name="registry">Sources, formats and stores (the built-ins by default).</param>
     /// <param name="progress">Progress.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
+    /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input.</exception>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
-        DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+        S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         registry ??= new DataPrepRegistry();
+        s3 ??= new S3Options();
         var clock = Stopwatch.StartNew();
-        var record = RunRecord.Load(runRecordPath);
+        var record = RunLayout.ReadRecord(runRecordPath, registry.Stores.Inputs(s3));
         var earlier = record.Options!;
         var encoding = record.Encoding!;
         var options = earlier with
@@ -149,6 +158,7 @@ public static class ConvertRunner
             Inputs = inputs,
             Output = output,
             Overwrite = overwrite,
+            S3 = s3,
             Label = withLabel ? encoding.Label?.Name : null,
             NoLabel = !withLabel,
             Features = encoding.Features.Select(f => f.Name).ToList(),
