@@ -152,10 +152,12 @@ internal static class ScaleTasks
         }
 
         // Routing of each bucket: its rows in the bucket's input order (scan task by scan task).
+        var byBucket = new List<int>[run.Workers];
+        for (int j = 0; j < byBucket.Length; j++) byBucket[j] = [];
+        for (int p = 0; p < bucket.Length; p++) byBucket[bucket[p]].Add(p);
         for (int j = 0; j < run.Workers; j++)
         {
-            var members = new List<int>();
-            for (int p = 0; p < bucket.Length; p++) if (bucket[p] == j) members.Add(p);
+            var members = byBucket[j];
             var routing = new Routing(
                 members.Select(p => all.RowIds[p]).ToArray(),
                 members.Select(p => tags[p]).ToArray(),
