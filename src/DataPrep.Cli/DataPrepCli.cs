@@ -224,7 +224,7 @@ public static class DataPrepCli
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random decision; same seed + inputs + options ⇒ byte-identical data files.", DefaultValueFactory = _ => 42 };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "Keep input order inside each split (the split itself stays random)." };
         var shardSize = new Option<string>("--shard-size") { Description = "Start a new shard before a file passes this size (default 64MB).", DefaultValueFactory = _ => "64MB" };
-        var shardRows = new Option<long>("--shard-rows") { Description = "Start a new shard after this many rows." };
+        var shardRows = new Option<long>("--shard-rows") { Description = "Shards of N rows each (the last one fewer), with no size limit; instead of --shard-size." };
         var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
         var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
@@ -293,7 +293,11 @@ public static class DataPrepCli
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),
                 Gap = r.GetValue(gap) is { } g ? OptionParsing.ParseDuration(g) : null,
-                Shards = new ShardOptions(OptionParsing.ParseSize(r.GetValue(shardSize)!, "--shard-size"), r.GetValue(shardRows), r.GetValue(shards)),
+                // An explicit --shard-size is kept even with --shard-rows, so that Validate refuses the pair; the default is
+                // left to ShardOptions (64 MiB, or no size limit with --shard-rows).
+                Shards = new ShardOptions(
+                    r.GetResult(shardSize) is { Implicit: false } ? OptionParsing.ParseSize(r.GetValue(shardSize)!, "--shard-size") : null,
+                    r.GetValue(shardRows), r.GetValue(shards)),
                 Gzip = r.GetValue(compress)?.ToLowerInvariant() switch
                 {
                     "gzip" or "gz" => true,

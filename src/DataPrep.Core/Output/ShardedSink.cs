@@ -248,7 +248,7 @@ public sealed class ShardedSink : IRecordSink
                 }
                 else
                 {
-                    startsShard = (_, size, shardRows, shardBytes) => shardRows > 0 && ((opts.MaxRows > 0 && shardRows >= opts.MaxRows) || shardBytes + size > opts.MaxBytes);
+                    startsShard = (_, size, shardRows, shardBytes) => shardRows > 0 && ((opts.MaxRows > 0 && shardRows >= opts.MaxRows) || shardBytes + size > opts.EffectiveMaxBytes);
                 }
                 return await WriteAsync(chunks, startsShard).ConfigureAwait(false);
             }
@@ -583,7 +583,7 @@ public static class ShardPlanner
         if (count <= 0)
         {
             long bytes = chunks.Sum(c => (long)c.Length), records = chunks.Sum(c => (long)c.RecordEnds.Length);
-            count = Math.Max(1, (bytes + options.MaxBytes - 1) / options.MaxBytes);
+            count = Math.Max(1, bytes / options.EffectiveMaxBytes + (bytes % options.EffectiveMaxBytes == 0 ? 0 : 1));
             if (options.MaxRows > 0) count = Math.Max(count, (records + options.MaxRows - 1) / options.MaxRows);
         }
         int m = Math.Max(1, options.Multiple);

@@ -160,7 +160,7 @@ internal sealed class ParquetChannelWriter
         // ParquetFormatDefinition.RowGroupRows).
         long next = _shards.MaxRows > 0 ? Math.Min(_rowGroupRows, _shards.MaxRows - _shardRows) : _rowGroupRows;
         long estimate = _lastGroupRows == 0 ? 0 : (_lastGroupBytes * next + _lastGroupRows - 1) / _lastGroupRows;
-        return _hashing!.Written + estimate + FooterBytes(_shardGroups + 1) > _shards.MaxBytes;
+        return _hashing!.Written + estimate + FooterBytes(_shardGroups + 1) > _shards.EffectiveMaxBytes;
     }
 
     /// <summary>
@@ -248,7 +248,7 @@ internal sealed class ParquetChannelWriter
         if (count <= 0)
         {
             long bytes = rows * _columns.RowBytes;
-            count = Math.Max(1, (bytes + _shards.MaxBytes - 1) / _shards.MaxBytes);
+            count = Math.Max(1, bytes / _shards.EffectiveMaxBytes + (bytes % _shards.EffectiveMaxBytes == 0 ? 0 : 1));
             if (_shards.MaxRows > 0) count = Math.Max(count, (rows + _shards.MaxRows - 1) / _shards.MaxRows);
         }
         long multiple = Math.Max(1, _shards.Multiple);

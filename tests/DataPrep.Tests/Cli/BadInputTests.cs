@@ -109,6 +109,15 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Shard_rows_and_shard_size_together()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("ok.csv", "y,a\n1,2\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--shard-rows", "10", "--shard-size", "64MB");
+        AssertFailed(r, o, 2, "--shard-rows and --shard-size were both given; choose one");
+    }
+
+    [Fact]
     public void Corrupt_gzip()
     {
         using var tmp = new TempDir();

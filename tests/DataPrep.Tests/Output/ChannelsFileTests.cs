@@ -83,7 +83,7 @@ public sealed class ChannelsFileTests
         var chunk = new FormattedChunk(new byte[n * size], n * size, Enumerable.Range(1, n).Select(i => i * size).ToArray(), new ulong[n]);
         var options = new ShardOptions(MaxBytes: Math.Min(maxBytes.Get, 100_000), Count: c, Multiple: m);
         int shards = ShardPlanner.Count([chunk], options);
-        long needed = c > 0 ? c : Math.Max(1, ((long)n * size + options.MaxBytes - 1) / options.MaxBytes);
+        long needed = c > 0 ? c : Math.Max(1, ((long)n * size + options.EffectiveMaxBytes - 1) / options.EffectiveMaxBytes);
         return (shards % m == 0 && shards >= needed && shards < needed + m).ToProperty();
     }
 }
