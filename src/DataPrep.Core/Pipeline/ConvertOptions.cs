@@ -48,9 +48,10 @@ public enum MissingPolicy
     Fill,
 }
 
-/// <summary>How output is cut into files per split.</summary>
+/// <summary>How output is cut into files per split; <c>Output.ShardRule</c> turns these into each record's shard.</summary>
 /// <param name="MaxBytes">
-/// Start a new shard when one reaches this size (<c>--shard-size</c>). Null: <see cref="DefaultMaxBytes"/>, or no size limit when
+/// The shard size (<c>--shard-size</c>): shard k holds the records that end in bytes (k·size, (k+1)·size] of the split's
+/// records (uncompressed, a file header aside). Null: <see cref="DefaultMaxBytes"/>, or no size limit when
 /// <paramref name="MaxRows"/> is set; giving both is an error.
 /// </param>
 /// <param name="MaxRows">Shards of this many rows each, the last one possibly fewer (<c>--shard-rows</c>; 0: no row limit); replaces the size limit.</param>
