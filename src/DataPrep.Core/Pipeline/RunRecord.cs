@@ -82,9 +82,6 @@ public sealed class RunRecord
             using var s = File.OpenRead(path);
             var r = JsonSerializer.Deserialize(s, RunRecordJsonContext.Default.RunRecord);
             if (r?.Encoding is null || r.Options is null) throw Throw.Format("is not a DataPrep run record (no encoding or options); expected OUT/_dataprep/run.json of a convert run", path);
-            // Records written before --shard-rows replaced the size limit hold both (the 64 MiB default came along), which
-            // options now refuse; dataprep apply reuses them, so read them as rows only, as such a run is asked for now.
-            if (r.Options.Shards is { MaxRows: > 0, MaxBytes: not null } shards) r.Options = r.Options with { Shards = shards with { MaxBytes = null } };
             return r;
         }
         catch (JsonException e)
