@@ -67,7 +67,7 @@ public sealed class ScaleOutTests
         var many = tmp.Combine("many");
         var spill = tmp.Combine("spill");
         string[] options = [input, "--label", "y", "--encode", "c=onehot", "--shard-size", "1MB", "--seed", "3"];
-        Assert.Equal(0, CliProcess.Run(["convert", .. options, "--out", one, "--quiet"]).Code);
+        Assert.Equal(0, CliProcess.Run(["convert", .. options, "--out", one, "--quiet", "--temp", spill]).Code);
         string[] common = ["convert", .. options, "--out", many, "--quiet", "--workers", "2", "--temp", spill];
         int killed = 0;
         foreach (var line in StepsOf(common))
@@ -78,6 +78,7 @@ public sealed class ScaleOutTests
                 if (task == 0 && line.Name is ScaleStep.Scan or ScaleStep.Encode or ScaleStep.Write)
                 {
                     // SIGKILL once the task is writing (its temp files have bytes), then run it again.
+                    if (Directory.Exists(spill)) Directory.Delete(spill, recursive: true);
                     if (KillWhileWriting(args, spill)) killed++;
                 }
                 if (line.Name is ScaleStep.Scan or ScaleStep.Write && task == 1) Assert.Equal(0, CliProcess.Run(args).Code);   // run twice
