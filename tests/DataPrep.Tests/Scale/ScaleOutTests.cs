@@ -91,6 +91,44 @@ public sealed class ScaleOutTests
         Assert.False(Directory.Exists(Path.Combine(many, "_dataprep", "work")), "the work area is removed after the commit");
     }
 
+    /// <summary>
+    /// A time split of inputs not in time order: the rows are exchanged by output rank instead of by input file; ties at
+    /// the cut-offs stay together and the gap drops the same rows as in one process.
+    /// </summary>
+    [Fact]
+    public void A_time_split_of_unsorted_inputs_exchanges_rows_by_rank()
+    {
+        using var tmp = new TempDir();
+        var lines = File.ReadAllLines(Paths.SampleData("demand.csv"));
+        var shuffled = lines.Skip(1).OrderBy(l => l.GetHashCode(StringComparison.Ordinal)).ToList();
+        var a = tmp.File("a.csv", string.Join('\n', [lines[0], .. shuffled.Take(shuffled.Count / 2)]) + "\n");
+        var b = tmp.File("b.csv", string.Join('\n', [lines[0], .. shuffled.Skip(shuffled.Count / 2)]) + "\n");
+        string[] options = [a, b, "--label", "demand", "--split", "time", "--time", "date", "--gap", "3d", "--timestamps", "epoch", "--encode", "product=onehot", "--shard-rows", "300", "--quiet"];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run(["convert", .. options, "--out", one]).Code);
+        var many = tmp.Combine("many");
+        RunSteps(["convert", .. options, "--out", many, "--workers", "3", "--keep-work"], new Random(8), (args, _) => CliRunner.Run(args));
+        var plan = Directory.GetFiles(Path.Combine(many, "_dataprep", "work"), "00000.json", SearchOption.AllDirectories).Single(f => f.Contains($"{Path.DirectorySeparatorChar}plan{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+        Assert.Contains("\"byRank\":true", File.ReadAllText(plan), StringComparison.Ordinal);
+        Directory.Delete(Path.Combine(many, "_dataprep", "work"), recursive: true);
+        AssertSameRun(one, many, 3);
+    }
+
+    /// <summary>--like: the earlier run's seed, split and maps, as workers too.</summary>
+    [Fact]
+    public void Like_an_earlier_run_as_workers_writes_what_one_process_writes()
+    {
+        using var tmp = new TempDir();
+        var earlier = tmp.Combine("earlier");
+        Assert.Equal(0, CliRunner.Run(["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", earlier, "--quiet", "--stratify", "churn"]).Code);
+        string[] options = [Paths.SampleData("churn.csv"), "--like", earlier, "--quiet", "--format", "recordio-protobuf"];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run(["convert", .. options, "--out", one]).Code);
+        var many = tmp.Combine("many");
+        RunSteps(["convert", .. options, "--out", many, "--workers", "2"], new Random(2), (args, _) => CliRunner.Run(args));
+        AssertSameRun(one, many, 2);
+    }
+
     [Fact]
     public void Engines_give_the_task_index_through_their_environment()
     {
