@@ -1,3 +1,5 @@
+using DataPrep.Pipeline;
+
 namespace DataPrep.Output;
 
 /// <summary>
@@ -21,6 +23,20 @@ public sealed class LocalOutputStore : IOutputStore
     public string UriOf(string relativePath) => new Uri(Path.Combine(_root, relativePath.Replace('/', Path.DirectorySeparatorChar))).AbsoluteUri;
 
     private static bool IsManaged(string name) => RunLayout.IsRunOwned(name);
+
+    /// <summary>Staging folders of runs whose process no longer runs (killed with SIGKILL, or a machine that went away).</summary>
+    private void RemoveStaleStaging()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(_root, ".dataprep-staging-*"))
+        {
+            var name = Path.GetFileName(dir).AsSpan(".dataprep-staging-".Length);
+            int dash = name.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(name[..dash], out int pid) || pid == Environment.ProcessId || SpillFolder.IsRunning(pid)) continue;
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
 
     /// <summary>Whether an entry of the output folder is <c>_dataprep</c> holding nothing but a scaled-out run's work area.</summary>
     private static bool IsOnlyWorkArea(string entry)
@@ -58,6 +74,7 @@ public sealed class LocalOutputStore : IOutputStore
             Directory.CreateDirectory(_root);
             _createdRoot = true;
         }
+        RemoveStaleStaging();
         _staging = Path.Combine(_root, $".dataprep-staging-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_staging);
         return ValueTask.CompletedTask;
@@ -73,22 +90,17 @@ public sealed class LocalOutputStore : IOutputStore
     }
 
     /// <summary>
-    /// Moves a finished file of the same file system into the staging folder at <paramref name="relativePath"/>
-    /// (a scaled-out run's shards, from its work area); false when a rename is not possible (other device).
+    /// Puts a finished file of the same file system into the staging folder at <paramref name="relativePath"/>
+    /// (a scaled-out run's shards, from its work area) without copying it; false when that is not possible
+    /// (another device, or a system without hard links), and the caller copies.
     /// </summary>
     internal bool TryAdopt(string file, string relativePath)
     {
         var path = Path.Combine(_staging ?? throw new InvalidOperationException("PrepareAsync first."), relativePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        try
-        {
-            File.Move(file, path);
-            return true;
-        }
-        catch (IOException) when (File.Exists(file) && !File.Exists(path))
-        {
-            return false;
-        }
+        // A hard link, not a move: the work area keeps the file until the whole commit succeeded, so a commit that is
+        // killed half-way can simply run again.
+        return HardLinks.TryCreate(file, path);
     }
 
     /// <inheritdoc />
@@ -154,4 +166,18 @@ public sealed class LocalOutputStore : IOutputStore
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => AbortAsync();
+}
+
+/// <summary>Hard links (POSIX <c>link(2)</c>), so a file can be published without a copy while its original stays.</summary>
+internal static partial class HardLinks
+{
+    /// <summary>Links <paramref name="target"/> to the existing <paramref name="existing"/>; false when not possible here.</summary>
+    public static bool TryCreate(string existing, string target)
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())) return false;
+        return Link(existing, target) == 0;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "link", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string existing, string target);
 }

@@ -105,7 +105,7 @@ internal sealed class SpillFolder : IDisposable
         }
     }
 
-    private static bool IsRunning(int pid)
+    internal static bool IsRunning(int pid)
     {
         try
         {

@@ -120,6 +120,9 @@ public sealed class RunWorkers
 
     /// <summary>The steps in order, e.g. "scan 3".</summary>
     public List<string> Steps { get; set; } = [];
+
+    /// <summary>The run's fingerprint (options, inputs, N, version): a retried commit that finds it here has nothing left to do.</summary>
+    public string? Fingerprint { get; set; }
 }
 
 /// <summary>Counts of a run.</summary>

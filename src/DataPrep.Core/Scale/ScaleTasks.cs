@@ -357,6 +357,12 @@ internal static class ScaleTasks
     {
         var work = run.Work;
         const string who = "step commit task 0";
+        if (await CommittedAsync(run).ConfigureAwait(false) is { } done)
+        {
+            // A retried commit whose first attempt finished (the engine lost its success): the run is there already.
+            if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
+            return done;
+        }
         var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), who, cancellationToken).ConfigureAwait(false);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         var encodes = await work.ReportsAsync(run.Step(ScaleStep.Encode), who, cancellationToken).ConfigureAwait(false);
@@ -422,7 +428,7 @@ internal static class ScaleTasks
             var layout = new RunLayout(store, ctx =>
             {
                 var record = RunRecord.From(options, ctx, "convert");
-                record.Workers = new RunWorkers { Count = run.Workers, Steps = steps };
+                record.Workers = new RunWorkers { Count = run.Workers, Steps = steps, Fingerprint = work.Fingerprint };
                 return record.ToJson();
             });
             await layout.CommitAsync(context, options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
@@ -434,6 +440,21 @@ internal static class ScaleTasks
         }
         if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>The report of this very run when the output already holds it (same fingerprint), else null.</summary>
+    private static Task<RunReport?> CommittedAsync(ScaleRun run)
+    {
+        var path = RunLayout.RecordPathOf(run.Options.Output);
+        if (!run.Context.Files.Exists(path)) return Task.FromResult<RunReport?>(null);
+        var record = RunRecord.Load(path, run.Context.Files);
+        if (record.Workers?.Fingerprint != run.Work.Fingerprint) return Task.FromResult<RunReport?>(null);
+        var report = new RunReport { RowsRead = record.Summary.RowsRead, Encoding = record.Encoding, ContentType = record.ContentType, Output = run.Options.Output };
+        foreach (var (name, split) in record.Splits) report.Splits[name] = split;
+        foreach (var (reason, n) in record.Summary.Dropped) report.Drop(reason, n);
+        report.Warnings.AddRange(record.Summary.Warnings);
+        report.Warnings.Add($"step commit: {path} already holds this run (fingerprint {run.Work.Fingerprint}); nothing was written again.");
+        return Task.FromResult<RunReport?>(report);
     }
 
     /// <summary>Removes the run's work; the default work area folder under the output goes with it once empty.</summary>
