@@ -59,10 +59,10 @@ internal sealed class ScaleRun
         }
         var (prepared, format, earlier) = ConvertRunner.Prepare(options, registry);
         var traits = format.Traits;
-        if (format is not RecordFormatDefinition || traits.ReadsImages || traits.KeepsColumns || traits.NeedsSeries)
+        if (format is not RecordFormatDefinition || traits.ReadsImages || traits.NeedsSeries)
         {
             throw new PipelineValidationException(
-                $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(f => f is RecordFormatDefinition && !f.Traits.ReadsImages && !f.Traits.KeepsColumns && !f.Traits.NeedsSeries).Select(f => f.Name))}. Run without --workers for this format.");
+                $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(f => f is RecordFormatDefinition && !f.Traits.ReadsImages && !f.Traits.NeedsSeries).Select(f => f.Name))}. Run without --workers for this format.");
         }
         return (prepared, format, earlier);
     }

@@ -110,7 +110,7 @@ public class SampleDataGoldenTests
     /// <summary>Cases whose format cannot run as workers yet (refused with exit 2: see <see cref="Formats_that_cannot_run_as_workers_are_refused_up_front"/>).</summary>
     private static readonly HashSet<string> s_noWorkers =
     [
-        "parquet-churn", "deepar-demand", "deepar-demand-cat", "csv-header-speech-group", "jsonl-speech-group",
+        "parquet-churn", "deepar-demand", "deepar-demand-cat",
         "images", "images-rotate90", "images-resize-pad", "recordio-image", "recordio-image-rotate90", "recordio-image-rotate90-resize",
         "augmented-manifest", "augmented-manifest-rotate90",
     ];
