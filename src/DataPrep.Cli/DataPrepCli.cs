@@ -215,7 +215,7 @@ public static class DataPrepCli
         var deeparCat = new Option<string[]>("--deepar-cat") { Description = "--format deepar: features written as the series' static cat codes (ordinal-encode text first); other features become dynamic_feat.", AllowMultipleArgumentsPerToken = true };
         var folds = new Option<int>("--folds") { Description = "k-fold cross-validation: K folds written once each (fold-0/ … fold-K-1/) plus ManifestFiles naming each fold's training set; the test fraction is held out first. Stratified with --stratify, whole groups with --split group, forward-chaining with --split time." };
         var assignment = new Option<string>("--assignment") { Description = "exact (default: exact counts) or stable (fixed hash thresholds: rows or groups added later never move to another split; fractions approximate).", DefaultValueFactory = _ => "exact" };
-        var like = new Option<string>("--like") { Description = "Reuse an earlier run's seed, fractions, split method, label classes and category maps (OUT/_dataprep/run.json), for incremental training." };
+        var like = new Option<string>("--like") { Description = "Reuse an earlier run's seed, fractions, split method, label classes and category maps (OUT/_dataprep/run.json, or its folder OUT; local or s3://bucket/prefix/), for incremental training." };
         var shuffleFlag = new Option<bool>("--shuffle") { Description = "Shuffle rows inside each split (the default except for time splits, which keep time order)." };
         var train = new Option<double?>("--train") { Description = "Train fraction (default 0.8)." };
         var validation = new Option<double?>("--validation") { Description = "Validation fraction (default 0.1)." };
@@ -239,10 +239,14 @@ public static class DataPrepCli
         var escape = new Option<bool>("--recordio-escape") { Description = "Split payloads holding the RecordIO magic word into cflag 1/2/3 parts, as MXNet does (off: cflag 0 only, as the SageMaker SDK writes and reads)." };
         var s3 = new S3Flags();
         s3.AddTo(cmd);
+        var scaleFlags = new ScaleFlags();
+        scaleFlags.AddTo(cmd);
+        cmd.Options.Add(s3.Instances);
         foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat, memory, temp }) cmd.Options.Add(o);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
+            var scale = scaleFlags.Parse(r);
             var (policy, fill) = OptionParsing.ParseMissing(r.GetValue(missing)!);
             var (method, splitFractions) = OptionParsing.ParseSplitMethod(r.GetValue(split));
             int cutoffCount = OptionParsing.List(r.GetValue(cutoffs)).Count;
@@ -313,6 +317,7 @@ public static class DataPrepCli
                 S3 = s3.Options(r),
                 Instances = r.GetValue(s3.Instances),
             };
+            if (scale is not null) return await scaleFlags.RunAsync(r, options, scale, io.Registry(r, registry), stdout, stderr, progress, r.GetValue(io.Quiet) || r.GetValue(io.Json), ct).ConfigureAwait(false);
             return await ConvertRunner.RunAsync(options, io.Registry(r, registry), progress, ct).ConfigureAwait(false);
         }));
         return cmd;
@@ -324,26 +329,32 @@ public static class DataPrepCli
             Encode new data (e.g. for Batch Transform) exactly like an earlier run: same columns, class ids, vocabularies and fills.
             Writes OUT/data/part-NNNNN.csv in input order, features only unless --with-label.
 
-            Example:
+            Examples:
               dataprep apply --run out/churn/_dataprep/run.json new-customers.csv --out out/churn-infer
+
+              # A run, inputs and output on S3 (the run named by its prefix)
+              dataprep apply --run s3://my-bucket/churn/v1/ s3://raw/new/ --out s3://my-bucket/churn/infer/
             """);
         var io = new InputOptions();
         io.AddTo(cmd);
-        var run = new Option<string>("--run") { Description = "The earlier run's record: OUT/_dataprep/run.json.", Required = true };
+        var run = new Option<string>("--run") { Description = "The earlier run: OUT/_dataprep/run.json, or its folder OUT (local or s3://bucket/prefix/).", Required = true };
         var withLabel = new Option<bool>("--with-label") { Description = "Write the label first (the input must have it); default: features only (text/csv;label_size=0)." };
         cmd.Options.Add(run);
         cmd.Options.Add(withLabel);
-        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", progress =>
-            ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), io.Registry(r, registry), progress, ct)));
+        var s3 = new S3Flags();
+        s3.AddTo(cmd);
+        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", async progress =>
+            await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), s3.Options(r), io.Registry(r, registry), progress, ct).ConfigureAwait(false)));
         return cmd;
     }
 
-    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport>> run)
+    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport?>> run)
     {
         bool quiet = r.GetValue(io.Quiet), json = r.GetValue(io.Json);
         try
         {
-            var report = await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false);
+            // A null report: the command printed what it had to (the steps of a scaled-out run, a task's line).
+            if (await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false) is not { } report) return Ok;
             if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.JsonOptions)).ConfigureAwait(false);
             else if (!quiet)
             {
@@ -359,6 +370,7 @@ public static class DataPrepCli
         catch (DataFormatException e) { return Fail(stderr, e.Message, BadInput); }
         catch (OutputException e) { return Fail(stderr, e.Message, OutputRefused); }
         catch (OperationCanceledException) { return Fail(stderr, "cancelled; nothing was written.", Cancelled); }
+        catch (ChildFailedException e) { return Fail(stderr, e.Message, e.Code); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(stderr, $"{e.Message} Nothing was published: the output folder holds no new files.", Failed);

@@ -11,7 +11,7 @@ internal static class ImageInspect
 {
     /// <summary>Prints up to <paramref name="limit"/> records (all for 0, none for −1) and the summary.</summary>
     /// <exception cref="DataFormatException">Broken framing, or an .idx that disagrees with the records.</exception>
-    public static void Print(string path, int limit, bool jsonl, TextWriter stdout, CancellationToken ct)
+    public static void Print(string path, DataPrep.Pipeline.InputFiles files, int limit, bool jsonl, TextWriter stdout, CancellationToken ct)
     {
         var labels = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var formats = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -21,7 +21,7 @@ internal static class ImageInspect
         bool multi = false;
         var json = new ArrayBufferWriter<byte>(1024);
         if (!jsonl && limit != -1) stdout.WriteLine($"{path} (MXNet image RecordIO)\n{"record",7} {"offset",10} {"id",8} {"flag",4}  {"labels",-14} {"format",-6} {"size",-11} {"bytes",9}");
-        foreach (var r in ImageRecordInspector.Read(path, ct))
+        foreach (var r in ImageRecordInspector.Read(path, files, ct))
         {
             count++;
             var h = r.Header;
@@ -62,8 +62,8 @@ internal static class ImageInspect
                 }
             }
         }
-        var idx = ImageRecordInspector.FindIdx(path);
-        var check = idx is null ? null : ImageRecordInspector.CheckIdx(idx, offsets);
+        var idx = ImageRecordInspector.FindIdx(path, files);
+        var check = idx is null ? null : ImageRecordInspector.CheckIdx(idx, offsets, files);
         string sizes = maxW == 0 ? "unknown" : minW == maxW && minH == maxH ? $"{minW}x{minH}" : $"{minW}-{maxW} x {minH}-{maxH}";
         if (jsonl)
         {

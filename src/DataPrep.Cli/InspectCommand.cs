@@ -19,6 +19,8 @@ public static class InspectCommand
         dense or sparse, feature width, label distribution). Reads RecordIO-protobuf, LibSVM and label-first
         CSV, plain or .gz, and Parquet; the format is found from the content, not the file name. MXNet image RecordIO (.rec)
         shows each record's header (id, flag, labels), image format and size, and checks the .idx when found.
+        A whole run (its folder or s3:// prefix, or its _dataprep/run.json) means every shard its run.json lists,
+        train, validation, test, data, then folds. Files and runs may be local or s3://bucket/key.
 
         Examples:
           # The first 10 records and the summary of a RecordIO-protobuf shard
@@ -29,6 +31,9 @@ public static class InspectCommand
 
           # Every record as JSON Lines, e.g. for jq
           dataprep inspect part-00000.rec --output jsonl --limit 0 | jq -c '.label'
+
+          # The summaries of every shard of a run on S3 (or of a local run: dataprep inspect out/churn --summary)
+          dataprep inspect s3://my-bucket/churn/v1/ --summary
 
         JSON Lines: one object per record, {"file":…,"record":i,"label":…,"features":[…]} for dense features or
         {…,"keys":[…],"values":[…],"shape":[n]} for sparse ones (keys are 0-based, LibSVM included), plus "uid"
@@ -46,7 +51,7 @@ public static class InspectCommand
     public static Command Build(TextWriter stdout, TextWriter stderr, Conversion.DataPrepRegistry registry)
     {
         var cmd = new Command("inspect", Description);
-        var files = new Argument<string[]>("FILE") { Arity = ArgumentArity.OneOrMore, Description = "Shards, folders or patterns (out/train/*.rec); .gz is read transparently." };
+        var files = new Argument<string[]>("FILE") { Arity = ArgumentArity.OneOrMore, Description = "Shards, folders or patterns (out/train/*.rec), or runs (OUT, OUT/_dataprep/run.json); local or s3://; .gz is read transparently." };
         var limit = new Option<int>("--limit", "-n") { Description = "Records to print per file; 0 prints all. The summary always covers every record.", DefaultValueFactory = _ => 10 };
         var output = new Option<string>("--output") { Description = "Output style: table or jsonl (one JSON object per line).", DefaultValueFactory = _ => "table" };
         var summary = new Option<bool>("--summary") { Description = "Print only the summary of each file, no records." };
@@ -55,6 +60,8 @@ public static class InspectCommand
         var zeroBased = new Option<bool>("--zero-based") { Description = "LibSVM feature indexes start at 0 (default: 1)." };
         cmd.Arguments.Add(files);
         foreach (var o in new Option[] { limit, output, summary, format, noLabel, zeroBased }) cmd.Options.Add(o);
+        var s3 = new S3Flags(uploads: false);
+        s3.AddTo(cmd);
 
         cmd.SetAction(async (r, ct) =>
         {
@@ -79,9 +86,9 @@ public static class InspectCommand
                         : ShardFormats.Parse(formatName);
                     if (forced is null) throw new PipelineValidationException($"--format {formatName}: expected auto or a format inspect reads back: {string.Join(", ", readable)}.");
                 }
-                var inputs = registry.Stores.Inputs(new Pipeline.S3Options());
+                var inputs = registry.Stores.Inputs(s3.Options(r));
                 var options = new InspectOptions { Format = forced, NoLabel = r.GetValue(noLabel), ZeroBased = r.GetValue(zeroBased), Files = inputs };
-                var paths = inputs.Expand(r.GetValue(files)!);
+                var paths = Expand(r.GetValue(files)!, inputs);
                 var printer = jsonl ? (Printer)new JsonLinesPrinter(stdout) : new TablePrinter(stdout);
                 int code = DataPrepCli.Ok;
                 foreach (var path in paths)
@@ -103,18 +110,35 @@ public static class InspectCommand
                 return code;
             }
             catch (PipelineValidationException e) { return Fail(stderr, e.Message, DataPrepCli.InvalidOptions); }
+            catch (DataFormatException e) { return Fail(stderr, e.Message, DataPrepCli.BadInput); }
             catch (OperationCanceledException) { return Fail(stderr, "cancelled.", DataPrepCli.Cancelled); }
         });
         return cmd;
     }
 
+    /// <summary>The files to inspect, in argument order: a run's data files, or what a path, folder or pattern expands to.</summary>
+    /// <exception cref="PipelineValidationException">Arguments that name nothing (every one reported).</exception>
+    /// <exception cref="DataFormatException">A run whose run.json is not a DataPrep run record.</exception>
+    private static List<string> Expand(IEnumerable<string> arguments, Pipeline.InputFiles inputs)
+    {
+        var result = new List<string>();
+        var problems = new List<string>();
+        foreach (var argument in arguments)
+        {
+            try { result.AddRange(ShardInspector.RunFiles(argument, inputs) ?? inputs.Expand([argument])); }
+            catch (PipelineValidationException e) { problems.AddRange(e.Problems); }
+        }
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
+        return result;
+    }
+
     /// <summary>Reads one file once: prints up to <paramref name="limit"/> records (all for 0, none for −1), then its summary.</summary>
     private static async Task InspectFileAsync(string path, InspectOptions options, Formats.FormatRegistry formats, int limit, Printer printer, TextWriter stdout, CancellationToken ct)
     {
-        if (options.Format is null && path.EndsWith(".rec", StringComparison.OrdinalIgnoreCase) && Images.ImageRecordInspector.IsImageRecordIO(path))
+        if (options.Format is null && path.EndsWith(".rec", StringComparison.OrdinalIgnoreCase) && Images.ImageRecordInspector.IsImageRecordIO(path, options.Files))
         {
             printer.Flush();
-            ImageInspect.Print(path, limit, printer is JsonLinesPrinter, stdout, ct);
+            ImageInspect.Print(path, options.Files, limit, printer is JsonLinesPrinter, stdout, ct);
             return;
         }
         var format = options.Format ?? ShardInspector.DetectFormat(path, options.Files);

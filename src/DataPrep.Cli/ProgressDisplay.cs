@@ -6,7 +6,7 @@ namespace DataPrep.Cli;
 /// <summary>A Spectre progress display on a terminal; plain lines on stderr when redirected; nothing when quiet.</summary>
 internal static class ProgressDisplay
 {
-    public static async Task<RunReport> RunAsync(bool silent, TextWriter stderr, Func<IProgress<RunProgress>?, Task<RunReport>> run)
+    public static async Task<RunReport?> RunAsync(bool silent, TextWriter stderr, Func<IProgress<RunProgress>?, Task<RunReport?>> run)
     {
         if (silent) return await run(null).ConfigureAwait(false);
         if (Console.IsErrorRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
@@ -44,7 +44,7 @@ internal static class ProgressDisplay
                 report = await run(progress).ConfigureAwait(false);
                 foreach (var t in tasks.Values) t.StopTask();
             }).ConfigureAwait(false);
-        return report!;
+        return report;
     }
 
     /// <summary>At most one line per stage per second, so logs stay readable.</summary>

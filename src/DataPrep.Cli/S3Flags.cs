@@ -3,7 +3,10 @@ using DataPrep.Pipeline;
 
 namespace DataPrep.Cli;
 
-/// <summary>The S3 flags of <c>convert</c>, mapped one-to-one onto <see cref="S3Options"/> (names as the AWS CLI spells them where it has them).</summary>
+/// <summary>
+/// The S3 flags, mapped one-to-one onto <see cref="S3Options"/> (names as the AWS CLI spells them where it has them):
+/// the connection flags on every command that reads <c>s3://</c>, the upload flags on the commands that write it.
+/// </summary>
 internal sealed class S3Flags
 {
     public readonly Option<string> Profile = new("--profile") { Description = "S3: the AWS shared-config profile (default: AWS_PROFILE, then the standard credential chain)." };
@@ -16,24 +19,43 @@ internal sealed class S3Flags
     public readonly Option<string> PartSize = new("--part-size") { Description = "S3: multipart part size (default 16MB, minimum 5MB); smaller objects use one PUT.", DefaultValueFactory = _ => "16MB" };
     public readonly Option<int> Concurrency = new("--upload-concurrency") { Description = "S3: parts uploaded at the same time (default 8).", DefaultValueFactory = _ => 8 };
     public readonly Option<bool> Resume = new("--resume") { Description = "S3: finish a run that died before committing: matching objects are kept, the rest uploaded, leftovers deleted." };
+
+    /// <summary>convert only (added by it): shards for ShardedByS3Key.</summary>
     public readonly Option<int> Instances = new("--instances") { Description = "Training instances reading with ShardedByS3Key: each split's shard count becomes a multiple of N (balanced by bytes)." };
 
+    private readonly bool _uploads;
+
+    /// <summary>The flags of a command.</summary>
+    /// <param name="uploads">Whether the command writes to S3 (upload flags); false: it only reads (connection flags).</param>
+    public S3Flags(bool uploads = true) => _uploads = uploads;
+
+    /// <summary>Adds the connection flags, and the upload flags when the command writes.</summary>
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { Profile, Region, EndpointUrl, PathStyle, NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, Resume, Instances }) c.Options.Add(o);
+        foreach (var o in new Option[] { Profile, Region, EndpointUrl, PathStyle }) c.Options.Add(o);
+        if (_uploads)
+        {
+            foreach (var o in new Option[] { NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, Resume }) c.Options.Add(o);
+        }
     }
 
-    public S3Options Options(ParseResult r) => new()
+    public S3Options Options(ParseResult r)
     {
-        Profile = r.GetValue(Profile),
-        Region = r.GetValue(Region),
-        EndpointUrl = r.GetValue(EndpointUrl),
-        ForcePathStyle = r.GetValue(PathStyle) ? true : null,
-        DisableChunkEncoding = r.GetValue(NoChunked),
-        Sse = r.GetValue(Sse),
-        SseKmsKeyId = r.GetValue(SseKmsKeyId),
-        PartSize = OptionParsing.ParseSize(r.GetValue(PartSize)!, "--part-size"),
-        Concurrency = r.GetValue(Concurrency),
-        Resume = r.GetValue(Resume),
-    };
+        var connection = new S3Options
+        {
+            Profile = r.GetValue(Profile),
+            Region = r.GetValue(Region),
+            EndpointUrl = r.GetValue(EndpointUrl),
+            ForcePathStyle = r.GetValue(PathStyle) ? true : null,
+        };
+        return !_uploads ? connection : connection with
+        {
+            DisableChunkEncoding = r.GetValue(NoChunked),
+            Sse = r.GetValue(Sse),
+            SseKmsKeyId = r.GetValue(SseKmsKeyId),
+            PartSize = OptionParsing.ParseSize(r.GetValue(PartSize)!, "--part-size"),
+            Concurrency = r.GetValue(Concurrency),
+            Resume = r.GetValue(Resume),
+        };
+    }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using DataPrep.Output;
+using DataPrep.Pipeline;
 using DataPrep.RecordIO;
 using SixLabors.ImageSharp;
 
@@ -23,11 +25,13 @@ public sealed record IdxCheck(string Path, long Entries, IReadOnlyList<string> P
 public static class ImageRecordInspector
 {
     /// <summary>Whether the file's first record looks like an image record (24-byte header, labels, then a known image signature).</summary>
-    public static bool IsImageRecordIO(string path)
+    /// <param name="path">A local file, or a URI read through <paramref name="files"/>.</param>
+    /// <param name="files">How to open it (local files only by default).</param>
+    public static bool IsImageRecordIO(string path, InputFiles? files = null)
     {
         try
         {
-            using var reader = RecordIOReader.Open(path);
+            using var reader = RecordIOReader.Open(path, files);
             if (!reader.TryRead(out var first)) return false;
             var rec = ImageRecord.Unpack(first.Payload, path);
             return Signature(rec.Image.Span) is not null;
@@ -39,10 +43,13 @@ public static class ImageRecordInspector
     }
 
     /// <summary>Every record of a .rec file.</summary>
+    /// <param name="path">A local file, or a URI read through <paramref name="files"/>.</param>
+    /// <param name="files">How to open it (local files only by default).</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
     /// <exception cref="DataFormatException">Broken framing or a header that does not fit its record.</exception>
-    public static IEnumerable<ImageRecordInfo> Read(string path, CancellationToken cancellationToken = default)
+    public static IEnumerable<ImageRecordInfo> Read(string path, InputFiles? files = null, CancellationToken cancellationToken = default)
     {
-        using var reader = RecordIOReader.Open(path);
+        using var reader = RecordIOReader.Open(path, files);
         foreach (var r in reader.ReadAll(cancellationToken))
         {
             var rec = ImageRecord.Unpack(r.Payload, path, r.Index + 1);
@@ -62,25 +69,31 @@ public static class ImageRecordInspector
     }
 
     /// <summary>The .idx of a .rec: next to it (<c>x.idx</c>) or in the run's <c>_dataprep/</c> folder; null if none.</summary>
-    public static string? FindIdx(string recPath)
+    /// <param name="recPath">A local file (the .idx is returned as a full path), or a URI looked up through <paramref name="files"/>.</param>
+    /// <param name="files">How to look for it (local files only by default).</param>
+    public static string? FindIdx(string recPath, InputFiles? files = null)
     {
-        var full = Path.GetFullPath(recPath);
-        var name = Path.GetFileNameWithoutExtension(full) + ".idx";
-        var dir = Path.GetDirectoryName(full)!;
-        foreach (var candidate in new[] { Path.Combine(dir, name), Path.Combine(Path.GetDirectoryName(dir) ?? dir, "_dataprep", name) })
+        files ??= InputFiles.Local;
+        var full = InputFiles.IsUri(recPath) ? recPath : Path.GetFullPath(recPath);
+        var name = Path.GetFileNameWithoutExtension(InputFiles.NameOf(full)) + ".idx";
+        var dir = InputFiles.FolderOf(full);
+        foreach (var candidate in new[] { InputFiles.Combine(dir, name), InputFiles.Combine(InputFiles.FolderOf(dir), $"{RunLayout.MetaFolder}/{name}") })
         {
-            if (File.Exists(candidate)) return candidate;
+            if (files.Exists(candidate)) return candidate;
         }
         return null;
     }
 
     /// <summary>Checks an .idx (<c>key\toffset</c> lines) against the records read.</summary>
-    public static IdxCheck CheckIdx(string idxPath, IReadOnlyList<(long Offset, ulong Id)> records)
+    /// <param name="idxPath">A local file, or a URI read through <paramref name="files"/>.</param>
+    /// <param name="records">The offsets and header ids of the .rec's records.</param>
+    /// <param name="files">How to open it (local files only by default).</param>
+    public static IdxCheck CheckIdx(string idxPath, IReadOnlyList<(long Offset, ulong Id)> records, InputFiles? files = null)
     {
         var problems = new List<string>();
         var byOffset = records.ToDictionary(r => r.Offset, r => r.Id);
         long n = 0;
-        foreach (var line in File.ReadLines(idxPath))
+        foreach (var line in Lines(idxPath, files ?? InputFiles.Local))
         {
             n++;
             var parts = line.Split('\t');
@@ -95,6 +108,12 @@ public static class ImageRecordInspector
         }
         if (n != records.Count && problems.Count < 10) problems.Add($"{idxPath} has {n} lines but the .rec holds {records.Count} records");
         return new IdxCheck(idxPath, n, problems);
+    }
+
+    private static IEnumerable<string> Lines(string path, InputFiles files)
+    {
+        using var reader = new StreamReader(files.Open(path));
+        while (reader.ReadLine() is { } line) yield return line;
     }
 
     private static string? Signature(ReadOnlySpan<byte> b) => b switch

@@ -25,6 +25,8 @@ internal static class S3Factory
     public static Output.IOutputStore CreateStore(ConvertOptions options, S3Clients clients)
         => new S3OutputStore(options.Output, clients.For(options.S3), options.S3);
 
+    public static Output.IWorkArea CreateWorkArea(string location, S3Options settings, S3Clients clients) => new S3WorkArea(location, clients.For(settings), settings);
+
     public static Pipeline.IInputFileSystem CreateFileSystem(S3Options settings, S3Clients clients) => new S3InputFileSystem(clients.For(settings), settings);
 
     public static IAmazonS3 Create(S3Options o)

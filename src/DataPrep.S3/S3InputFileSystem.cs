@@ -52,6 +52,25 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         }
     }
 
+    public bool Exists(string uri)
+    {
+        var loc = S3Location.Parse(uri, "input");
+        if (loc.Key.Length == 0 || loc.Key.EndsWith('/')) return false;
+        try
+        {
+            client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = loc.Bucket, Key = loc.Key }).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (AmazonS3Exception e) when (S3Errors.IsNotFound(e))
+        {
+            return false;
+        }
+        catch (Exception e)
+        {
+            throw AsInputError(e, uri, "looking for");
+        }
+    }
+
     public Stream Open(string uri)
     {
         var loc = S3Location.Parse(uri, "input");

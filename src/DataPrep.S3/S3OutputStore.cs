@@ -81,7 +81,9 @@ public sealed class S3OutputStore : IOutputStore
     /// <inheritdoc />
     public async ValueTask PrepareAsync(bool overwrite, CancellationToken cancellationToken)
     {
-        var all = await ListAsync(_root.Key, cancellationToken).ConfigureAwait(false);
+        // A scaled-out run's work area under the prefix (_dataprep/work/) is that run's, not an output: left out.
+        var work = KeyOf($"{RunLayout.MetaFolder}/{RunLayout.WorkFolder}/");
+        var all = (await ListAsync(_root.Key, cancellationToken).ConfigureAwait(false)).Where(kv => !kv.Key.StartsWith(work, StringComparison.Ordinal)).ToDictionary(StringComparer.Ordinal);
         bool hasRun = all.ContainsKey(RunRecordKey);
         var relative = all.Keys.Select(k => k[_root.Key.Length..]).ToList();
         var foreign = relative.Where(r => !IsManaged(r)).Order(StringComparer.Ordinal).ToList();
@@ -174,6 +176,16 @@ public sealed class S3OutputStore : IOutputStore
         lock (_pending) failed = _pending.FirstOrDefault(t => t.IsFaulted);
         if (failed is not null) failed.GetAwaiter().GetResult();
     }
+
+    /// <summary>An object put in place by a server-side copy (a scaled-out run's shard, from its work area).</summary>
+    internal void Adopted(string relativePath, ObjectInfo info)
+    {
+        if (!_prepared) throw new InvalidOperationException("PrepareAsync first.");
+        _uploaded[relativePath] = info;
+    }
+
+    /// <summary>The bucket and key of a path of the run.</summary>
+    internal S3Location LocationOf(string relativePath) => new(_root.Bucket, KeyOf(relativePath));
 
     internal void KeptExisting(string relativePath, ObjectInfo info)
     {

@@ -23,7 +23,8 @@ public static class S3Support
         var clients = new S3Clients();
         registry.Stores
             .AddOutput("s3", options => S3Factory.CreateStore(options, clients))
-            .AddInput("s3", settings => S3Factory.CreateFileSystem(settings, clients));
+            .AddInput("s3", settings => S3Factory.CreateFileSystem(settings, clients))
+            .AddWorkArea("s3", (location, settings) => S3Factory.CreateWorkArea(location, settings, clients));
         return registry;
     }
 }

@@ -28,29 +28,8 @@ public static class ConvertRunner
     public static async Task<RunReport> RunAsync(ConvertOptions options, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         registry ??= new DataPrepRegistry();
-        EncodingRecord? fitted = null;
-        if (options.Like is { } like)
-        {
-            // Incremental training: the earlier run's seed, thresholds and maps, so nothing moves or renumbers.
-            var earlier = RunRecord.Load(like);
-            var o = earlier.Options!;
-            fitted = earlier.Encoding!;
-            options = options with
-            {
-                Seed = earlier.Seed,
-                Train = o.Train, Validation = o.Validation, Test = o.Test,
-                SplitBy = o.SplitBy, GroupColumn = o.GroupColumn, TimeColumn = o.TimeColumn, Cutoffs = o.Cutoffs, Gap = o.Gap,
-                Assignment = o.Assignment, Stratify = o.Stratify,
-                Label = fitted.Label?.Name, NoLabel = fitted.Label is null,
-                Features = fitted.Features.Select(f => f.Name).ToList(), Drop = [],
-                Encodings = fitted.Features.Where(f => f.Encoding is "onehot" or "ordinal" or "epoch")
-                    .ToDictionary(f => f.Name, f => Enum.Parse<FeatureEncoding>(f.Encoding, ignoreCase: true)),
-                Missing = o.Missing, FillValue = o.FillValue,
-            };
-        }
-        var (resolved, format) = registry.Resolve(options);
-        options = resolved;
-        if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
+        var (prepared, format, fitted) = Prepare(options, registry);
+        options = prepared;
         var files = registry.Stores.Inputs(options.S3);
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress, registry.Diagnostics, files);
@@ -61,8 +40,7 @@ public static class ConvertRunner
         SpillFolder.CheckSpace(options, context.Inputs);
 
         var traits = format.Traits;
-        var split = new SplitStage(CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
-            traits.NeedsSeries ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null, options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
+        var split = CreateSplitStage(options, format, context);
         bool warmingUp = false;
         if (registry.StreamTimeSplits && TimeSplitPlan.Applies(options, split.Assigner, traits) && sources.All(s => s.ReadsColumnsSeparately) && options.TimeColumn is { } timeColumn)
         {
@@ -99,6 +77,44 @@ public static class ConvertRunner
         return context.Report;
     }
 
+    /// <summary>
+    /// The options a run really uses: with <c>--like</c> the earlier run's seed, split and maps (returned as
+    /// <c>Earlier</c>), checked against the registry's format, with the instance count's shard multiple.
+    /// </summary>
+    internal static (ConvertOptions Options, OutputFormatDefinition Format, EncodingRecord? Earlier) Prepare(ConvertOptions options, DataPrepRegistry registry)
+    {
+        EncodingRecord? fitted = null;
+        if (options.Like is { } like)
+        {
+            // Incremental training: the earlier run's seed, thresholds and maps, so nothing moves or renumbers.
+            var earlier = RunLayout.ReadRecord(like, registry.Stores.Inputs(options.S3));
+            var o = earlier.Options!;
+            fitted = earlier.Encoding!;
+            options = options with
+            {
+                Seed = earlier.Seed,
+                Train = o.Train, Validation = o.Validation, Test = o.Test,
+                SplitBy = o.SplitBy, GroupColumn = o.GroupColumn, TimeColumn = o.TimeColumn, Cutoffs = o.Cutoffs, Gap = o.Gap,
+                Assignment = o.Assignment, Stratify = o.Stratify,
+                Label = fitted.Label?.Name, NoLabel = fitted.Label is null,
+                Features = fitted.Features.Select(f => f.Name).ToList(), Drop = [],
+                Encodings = fitted.Features.Where(f => f.Encoding is "onehot" or "ordinal" or "epoch")
+                    .ToDictionary(f => f.Name, f => Enum.Parse<FeatureEncoding>(f.Encoding, ignoreCase: true)),
+                Missing = o.Missing, FillValue = o.FillValue,
+            };
+        }
+        var (resolved, format) = registry.Resolve(options);
+        options = resolved;
+        if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
+        return (options, format, fitted);
+    }
+
+    /// <summary>The split stage of a run (the same for one process and for each task of a scaled-out run).</summary>
+    internal static SplitStage CreateSplitStage(ConvertOptions options, OutputFormatDefinition format, RunContext? context, ISplitAssigner? assigner = null)
+        => new(assigner ?? CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
+            format.Traits.NeedsSeries ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
+            options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
+
     /// <summary>Records the fraction each split was asked for, next to what it got.</summary>
     public static void SetTargetFractions(RunReport report, ConvertOptions options)
     {
@@ -112,20 +128,29 @@ public static class ConvertRunner
     /// Encodes new data with the label classes, vocabularies, fills and column order of an earlier run
     /// (e.g. for Batch Transform). No split, no shuffle: rows keep input order under <c>data/</c>.
     /// </summary>
-    /// <param name="runRecordPath">The earlier run's <c>_dataprep/run.json</c>.</param>
-    /// <param name="inputs">New data with the same columns (the label may be absent).</param>
-    /// <param name="output">The output folder.</param>
+    /// <param name="runRecordPath">
+    /// The earlier run: its <c>_dataprep/run.json</c>, its output folder or its <c>s3://</c> prefix (see
+    /// <see cref="RunLayout.RecordPathOf"/>); <c>s3://</c> needs DataPrep.S3 in the registry.
+    /// </param>
+    /// <param name="inputs">New data with the same columns (the label may be absent); local or <c>s3://</c>.</param>
+    /// <param name="output">The output folder or <c>s3://</c> prefix.</param>
     /// <param name="withLabel">Write the label first (it must be present); default: features only.</param>
     /// <param name="overwrite">Replace an earlier output.</param>
+    /// <param name="s3">
+    /// How this run reads and writes <c>s3://</c> (the run record, inputs, output); default settings when null. The
+    /// earlier run's own settings are not reused: connection settings belong to where a run happens, not to the data.
+    /// </param>
     /// <param name="registry">Sources, formats and stores (the built-ins by default).</param>
     /// <param name="progress">Progress.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
+    /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input.</exception>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
-        DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+        S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         registry ??= new DataPrepRegistry();
+        s3 ??= new S3Options();
         var clock = Stopwatch.StartNew();
-        var record = RunRecord.Load(runRecordPath);
+        var record = RunLayout.ReadRecord(runRecordPath, registry.Stores.Inputs(s3));
         var earlier = record.Options!;
         var encoding = record.Encoding!;
         var options = earlier with
@@ -133,6 +158,7 @@ public static class ConvertRunner
             Inputs = inputs,
             Output = output,
             Overwrite = overwrite,
+            S3 = s3,
             Label = withLabel ? encoding.Label?.Name : null,
             NoLabel = !withLabel,
             Features = encoding.Features.Select(f => f.Name).ToList(),
@@ -159,7 +185,7 @@ public static class ConvertRunner
     }
 
     /// <summary>Checks that new data has the columns an earlier run encoded, with compatible kinds.</summary>
-    private static void CheckCompatible(Schema schema, EncodingRecord encoding, string runRecordPath)
+    internal static void CheckCompatible(Schema schema, EncodingRecord encoding, string runRecordPath)
     {
         var problems = new List<string>();
         foreach (var f in encoding.Features)
@@ -181,7 +207,12 @@ public static class ConvertRunner
         foreach (var stage in stages) bound = stage.Bind(bound);
         bool hasLabel = !options.NoLabel && !options.KeepsColumns;
         var store = registry.Stores.CreateOutput(options);
-        var layout = new RunLayout(store, ctx => RunRecord.From(options, ctx, command).ToJson());
+        var layout = new RunLayout(store, ctx =>
+        {
+            // Each split's target next to what it got, in run.json too (it used to be set after the commit, so run.json had 0).
+            if (command == "convert") SetTargetFractions(ctx.Report, options);
+            return RunRecord.From(options, ctx, command).ToJson();
+        });
         context.Report.Channel = format.Channel(options);
         var sink = format.CreateSink(new FormatSinkContext(options, store, hasLabel, layout) { Stages = stages });
         await using var disposeSink = sink;
@@ -258,7 +289,7 @@ public static class ConvertRunner
     /// Expands inputs, opens every source and checks they share one schema. Returns the unified schema, the sources
     /// reading in it, and the sources as opened (both in source-index order).
     /// </summary>
-    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken)
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, bool fingerprints = true)
     {
         // An image folder (or s3:// prefix) is one input of many files, not a list of inputs: image inputs are not expanded.
         IReadOnlyList<string> Expand(IReadOnlyList<string> inputs) => options.FormatTraits.ReadsImages ? inputs : context.Files.Expand(inputs);
@@ -280,7 +311,7 @@ public static class ConvertRunner
             }
         }
         context.Inputs.AddRange(paths);
-        context.Fingerprints = Task.Run(() => paths.Where((_, i) => sources[i].IsSingleFile).Select(p => InputFingerprint.Of(p, context.Files)).ToList(), cancellationToken);
+        if (fingerprints) context.Fingerprints = Task.Run(() => paths.Where((_, i) => sources[i].IsSingleFile).Select(p => InputFingerprint.Of(p, context.Files)).ToList(), cancellationToken);
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
         var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened, sources);

@@ -106,7 +106,7 @@ public sealed class EncodeStage : IPipelineStage
             _fitted = Fit(plan, batches, _options);
             foreach (var (name, classes) in UnseenLabels(plan, batches, _fitted))
             {
-                context.Report.Warnings.Add($"Label classes {string.Join(", ", classes.Take(5).Select(c => $"'{c}'"))} of split {name} never occur in train; their rows get the reserved class id {_fitted.Label!.Classes!.Count}.");
+                context.Report.Warnings.Add(UnseenWarning(name, classes, _fitted));
             }
             context.Report.Encoding = _fitted;
             var schema = OutputSchema(plan, _fitted);
@@ -133,6 +133,35 @@ public sealed class EncodeStage : IPipelineStage
             spill?.Dispose();
         }
     }
+
+    /// <summary>Whether the stage learns from the data (it has no maps given and some column needs fitting).</summary>
+    internal bool Learns => _fitted is null && FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options).Count > 0;
+
+    /// <summary>The input columns the fit reads (after <see cref="Bind"/>).</summary>
+    internal IReadOnlyCollection<int> FitColumnIndexes => FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options);
+
+    /// <summary>
+    /// Fits on rows given apart from the stage's run (a scaled-out run's plan step): <paramref name="batches"/> are the
+    /// rows in the order this stage would receive them (split by split, in output order) with at least the
+    /// <see cref="FitColumnIndexes"/> columns and split tags. Returns what <see cref="RunAsync"/> learns and warns.
+    /// </summary>
+    internal (EncodingRecord Fitted, List<string> Warnings) FitApart(List<RecordBatch> batches)
+    {
+        var plan = _plan ?? throw new InvalidOperationException("Bind first.");
+        var fitted = _fitted ?? Fit(plan, batches, _options);
+        var warnings = new List<string>();
+        if (_fitted is null)
+        {
+            foreach (var (name, classes) in UnseenLabels(plan, batches, fitted))
+            {
+                warnings.Add(UnseenWarning(name, classes, fitted));
+            }
+        }
+        return (fitted, warnings);
+    }
+
+    private static string UnseenWarning(string split, List<string> classes, EncodingRecord fitted)
+        => $"Label classes {string.Join(", ", classes.Take(5).Select(c => $"'{c}'"))} of split {split} never occur in train; their rows get the reserved class id {fitted.Label!.Classes!.Count}.";
 
     /// <summary>The input columns <see cref="Fit"/> reads: a text label, categories, and columns filled with their mean.</summary>
     private static HashSet<int> FitColumns(ColumnPlan plan, ConvertOptions options)

@@ -80,6 +80,25 @@ public static class ShardInspector
         return ShardFormat.Csv;
     }
 
+    /// <summary>
+    /// The data files of a run, when <paramref name="path"/> names one: its output folder or <c>s3://</c> prefix holding
+    /// <c>_dataprep/run.json</c>, its <c>_dataprep</c> folder, or that run.json (see <see cref="Output.RunLayout.RecordPathOf"/>).
+    /// Every split's shards as run.json lists them, in channel order (train, validation, test, data, fold-0, …), under
+    /// the run's root; null when the path names no run (a shard, a folder of shards, a pattern).
+    /// </summary>
+    /// <param name="path">A path or URI as given to <c>dataprep inspect</c>.</param>
+    /// <param name="files">How to look for and read the run record (local, or <c>s3://</c> through a registry with DataPrep.S3).</param>
+    /// <exception cref="DataFormatException">The run record exists but is not a DataPrep run record.</exception>
+    public static IReadOnlyList<string>? RunFiles(string path, InputFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(files);
+        if (InputFiles.NameOf(path).AsSpan().IndexOfAny('*', '?') >= 0) return null;
+        var record = Output.RunLayout.RecordPathOf(path);
+        if (Output.RunLayout.RootOf(record) is not { } root || !files.Exists(record)) return null;
+        return Output.RunLayout.DataFiles(RunRecord.Load(record, files), root);
+    }
+
     /// <summary>Streams the records of a shard in file order.</summary>
     /// <param name="path">The shard (plain or .gz).</param>
     /// <param name="options">The format (detected when not set) and how to read text formats.</param>

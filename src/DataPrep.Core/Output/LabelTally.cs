@@ -99,6 +99,24 @@ internal sealed class LabelTally
         return counts;
     }
 
+    /// <summary>
+    /// The tally of several parts counted apart (the tasks of a scaled-out run): the sum of their counts, dropped
+    /// (null counts) when any part was dropped or the sum has more than <see cref="MaxDistinct"/> values, exactly as
+    /// one tally over all the rows.
+    /// </summary>
+    public static LabelTally Merge(IEnumerable<Dictionary<long, long>?> parts)
+    {
+        var merged = new LabelTally();
+        foreach (var part in parts)
+        {
+            if (merged._counts is null) break;
+            if (part is null) { merged._counts = null; break; }
+            foreach (var (key, n) in part) CollectionsMarshal.GetValueRefOrAddDefault(merged._counts, key, out _) += n;
+            if (merged._counts.Count > MaxDistinct) merged._counts = null;
+        }
+        return merged;
+    }
+
     /// <summary>Label values as text in numeric order (text that is not a number after, ordinal), as run.json lists them.</summary>
     public static IComparer<string> NumericOrder { get; } = Comparer<string>.Create(static (a, b) =>
     {

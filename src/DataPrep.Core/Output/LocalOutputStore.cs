@@ -22,6 +22,11 @@ public sealed class LocalOutputStore : IOutputStore
 
     private static bool IsManaged(string name) => RunLayout.IsRunOwned(name);
 
+    /// <summary>Whether an entry of the output folder is <c>_dataprep</c> holding nothing but a scaled-out run's work area.</summary>
+    private static bool IsOnlyWorkArea(string entry)
+        => Path.GetFileName(entry) == RunLayout.MetaFolder && Directory.Exists(entry)
+           && Directory.EnumerateFileSystemEntries(entry).All(e => Path.GetFileName(e) == RunLayout.WorkFolder);
+
     /// <summary>The run record path of a folder.</summary>
     public static string RunRecordOf(string root) => Path.Combine(root, RunLayout.RunRecordPath.Replace('/', Path.DirectorySeparatorChar));
 
@@ -32,7 +37,7 @@ public sealed class LocalOutputStore : IOutputStore
         if (Directory.Exists(_root))
         {
             var entries = Directory.EnumerateFileSystemEntries(_root)
-                .Where(e => !Path.GetFileName(e).StartsWith(".dataprep-staging-", StringComparison.Ordinal)).ToList();
+                .Where(e => !Path.GetFileName(e).StartsWith(".dataprep-staging-", StringComparison.Ordinal) && !IsOnlyWorkArea(e)).ToList();
             if (!overwrite && entries.Count > 0)
             {
                 throw File.Exists(RunRecordOf(_root))
@@ -67,6 +72,25 @@ public sealed class LocalOutputStore : IOutputStore
         return ValueTask.FromResult(s);
     }
 
+    /// <summary>
+    /// Moves a finished file of the same file system into the staging folder at <paramref name="relativePath"/>
+    /// (a scaled-out run's shards, from its work area); false when a rename is not possible (other device).
+    /// </summary>
+    internal bool TryAdopt(string file, string relativePath)
+    {
+        var path = Path.Combine(_staging ?? throw new InvalidOperationException("PrepareAsync first."), relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            File.Move(file, path);
+            return true;
+        }
+        catch (IOException) when (File.Exists(file) && !File.Exists(path))
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask CommitAsync(string runRecordPath, ReadOnlyMemory<byte> runRecord, CancellationToken cancellationToken)
     {
@@ -76,11 +100,31 @@ public sealed class LocalOutputStore : IOutputStore
         if (File.Exists(oldRecord)) File.Delete(oldRecord);
         foreach (var dir in Directory.EnumerateDirectories(_root).Where(d => IsManaged(Path.GetFileName(d))).ToList())
         {
+            if (Path.GetFileName(dir) == RunLayout.MetaFolder && Directory.Exists(Path.Combine(dir, RunLayout.WorkFolder)))
+            {
+                // A scaled-out run's work area (OUT/_dataprep/work) stays until that run removes it after its commit.
+                foreach (var e in Directory.EnumerateFileSystemEntries(dir).Where(e => Path.GetFileName(e) != RunLayout.WorkFolder).ToList())
+                {
+                    if (Directory.Exists(e)) Directory.Delete(e, recursive: true);
+                    else File.Delete(e);
+                }
+                continue;
+            }
             Directory.Delete(dir, recursive: true);
         }
         foreach (var dir in Directory.EnumerateDirectories(staging))
         {
-            Directory.Move(dir, Path.Combine(_root, Path.GetFileName(dir)));
+            var target = Path.Combine(_root, Path.GetFileName(dir));
+            if (!Directory.Exists(target))
+            {
+                Directory.Move(dir, target);
+                continue;
+            }
+            foreach (var e in Directory.EnumerateFileSystemEntries(dir))
+            {
+                if (Directory.Exists(e)) Directory.Move(e, Path.Combine(target, Path.GetFileName(e)));
+                else File.Move(e, Path.Combine(target, Path.GetFileName(e)));
+            }
         }
         var record = Path.Combine(_root, runRecordPath);
         Directory.CreateDirectory(Path.GetDirectoryName(record)!);

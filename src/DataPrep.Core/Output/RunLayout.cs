@@ -27,8 +27,52 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     /// <summary>The folder of everything that is not training data.</summary>
     public const string MetaFolder = "_dataprep";
 
+    /// <summary>The folder under <see cref="MetaFolder"/> that holds a scaled-out run's work area by default.</summary>
+    public const string WorkFolder = "work";
+
+    /// <summary>The run record's file name.</summary>
+    public const string RunRecordName = "run.json";
+
     /// <summary>The run record, relative to the output root.</summary>
-    public const string RunRecordPath = MetaFolder + "/run.json";
+    public const string RunRecordPath = MetaFolder + "/" + RunRecordName;
+
+    /// <summary>
+    /// The run record of a run as a user names it (<c>--run</c>, <c>--like</c>, <c>inspect</c>): its output folder or
+    /// <c>s3://</c> prefix (<c>OUT</c>, <c>OUT/</c>) → <c>OUT/_dataprep/run.json</c>; its <c>_dataprep</c> folder → the
+    /// <c>run.json</c> in it; a name ending in <c>.json</c> is the record itself. One rule for local paths and URIs,
+    /// decided by the name alone (no listing).
+    /// </summary>
+    public static string RecordPathOf(string run)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(run);
+        string name = InputFiles.NameOf(run);
+        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return run;
+        string folder = name.Length == 0 ? InputFiles.FolderOf(run) : run;
+        return InputFiles.NameOf(folder) == MetaFolder ? InputFiles.Combine(folder, RunRecordName) : InputFiles.Combine(folder, RunRecordPath);
+    }
+
+    /// <summary>The output root of a run record at <c>ROOT/_dataprep/NAME.json</c>; null when the record is not in a <c>_dataprep</c> folder.</summary>
+    public static string? RootOf(string recordPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(recordPath);
+        string meta = InputFiles.FolderOf(recordPath);
+        return InputFiles.NameOf(meta) == MetaFolder ? InputFiles.FolderOf(meta) : null;
+    }
+
+    /// <summary>Reads the run record of a run named as <see cref="RecordPathOf"/> takes it, through the run's input file systems (local, or <c>s3://</c> with DataPrep.S3).</summary>
+    /// <exception cref="DataFormatException">No record there, or it cannot be read or is not a DataPrep run record (messages name the record's path).</exception>
+    /// <exception cref="PipelineValidationException">A URI whose scheme no plug-in reads, or a remote location that cannot be reached.</exception>
+    public static RunRecord ReadRecord(string run, InputFiles files) => RunRecord.Load(RecordPathOf(run), files);
+
+    /// <summary>
+    /// The data files of a run record, as paths or URIs under <paramref name="root"/>: every split's (or fold's) shards
+    /// in channel order (<see cref="ChannelOrder"/>), each split's in the order run.json lists them.
+    /// </summary>
+    public static IReadOnlyList<string> DataFiles(RunRecord record, string root)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return [.. record.Splits.OrderBy(kv => kv.Key, ChannelOrder).SelectMany(kv => kv.Value.Shards).Select(sh => InputFiles.Combine(root, sh.Path))];
+    }
 
     /// <summary>channels.json, relative to the output root.</summary>
     public const string ChannelsPath = MetaFolder + "/channels.json";

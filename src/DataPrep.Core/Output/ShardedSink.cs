@@ -496,7 +496,7 @@ public sealed class ShardedSink : IRecordSink
     /// the deflate output depends on how its input is split into calls, and the chunks follow batch boundaries,
     /// so without this the .gz bytes would depend on the batch size.
     /// </summary>
-    private sealed class BlockStream(Stream inner) : WriteOnlyForwardStream
+    internal sealed class BlockStream(Stream inner) : WriteOnlyForwardStream
     {
         private readonly byte[] _block = new byte[1 << 16];
         private int _used;
@@ -556,7 +556,7 @@ public sealed class ShardedSink : IRecordSink
     }
 
     /// <summary>Lets the shard be closed without closing the hashing stream before its hash is read.</summary>
-    private sealed class NonClosingStream(Stream inner) : WriteOnlyForwardStream
+    internal sealed class NonClosingStream(Stream inner) : WriteOnlyForwardStream
     {
         public override void Flush() => inner.Flush();
         public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);

@@ -12,6 +12,7 @@ public sealed class StoreRegistry
 {
     private readonly Dictionary<string, Func<ConvertOptions, IOutputStore>> _outputs = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Func<S3Options, IInputFileSystem>> _inputs = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Func<string, S3Options, IWorkArea>> _workAreas = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Adds (or replaces) the output store for locations starting with <c>scheme://</c>.</summary>
     /// <returns>The same registry, for chaining.</returns>
@@ -35,6 +36,29 @@ public sealed class StoreRegistry
 
     /// <summary>The URI schemes outputs can use besides local folders.</summary>
     public IReadOnlyCollection<string> OutputSchemes => _outputs.Keys;
+
+    /// <summary>Registers how to open a scaled-out run's work area under a URI scheme (e.g. "s3").</summary>
+    public StoreRegistry AddWorkArea(string scheme, Func<string, S3Options, IWorkArea> factory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scheme);
+        ArgumentNullException.ThrowIfNull(factory);
+        _workAreas[scheme] = factory;
+        return this;
+    }
+
+    /// <summary>Opens a scaled-out run's work area: a local or shared folder, or a registered scheme's URI.</summary>
+    /// <exception cref="PipelineValidationException">No work area is registered for the location's scheme.</exception>
+    public IWorkArea CreateWorkArea(string location, S3Options settings)
+    {
+        int sep = location.IndexOf("://", StringComparison.Ordinal);
+        if (sep <= 1) return new LocalWorkArea(location);
+        var scheme = location[..sep];
+        if (!_workAreas.TryGetValue(scheme, out var factory))
+        {
+            throw new PipelineValidationException($"--work {location}: no work area for '{scheme}://' is loaded; expected a shared folder{(scheme.Equals("s3", StringComparison.OrdinalIgnoreCase) ? " or s3://bucket/prefix/ with DataPrep.S3 added to the registry (registry.AddS3())" : "")}.");
+        }
+        return factory(location, settings);
+    }
 
     /// <summary>The inputs of a run with these connection settings.</summary>
     public InputFiles Inputs(S3Options settings) => new(_inputs, settings);

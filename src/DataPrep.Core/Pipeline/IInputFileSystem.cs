@@ -15,6 +15,10 @@ public interface IInputFileSystem
     /// <exception cref="PipelineValidationException">Nothing matches, or the location cannot be read.</exception>
     IReadOnlyList<string> Expand(string uri);
 
+    /// <summary>Whether an object exists at exactly this key (a prefix with objects under it is not one).</summary>
+    /// <exception cref="PipelineValidationException">The location cannot be read (access denied, no connection).</exception>
+    bool Exists(string uri);
+
     /// <summary>Opens an object for reading: seekable (ranged reads), so Parquet reads only its footer and row groups.</summary>
     Stream Open(string uri);
 

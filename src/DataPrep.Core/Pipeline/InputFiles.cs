@@ -86,6 +86,37 @@ public sealed class InputFiles
         return result;
     }
 
+    /// <summary>Whether a file exists: a local file, or a remote object at exactly this key (a prefix is not one).</summary>
+    /// <exception cref="PipelineValidationException">A URI whose scheme nothing has registered, or a location that cannot be read.</exception>
+    public bool Exists(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return FileSystemOf(path) is { } remote ? remote.Exists(path) : File.Exists(path);
+    }
+
+    /// <summary>Whether a path is a URI (<c>s3://…</c>) rather than a local path.</summary>
+    public static bool IsUri(string path) => path.IndexOf("://", StringComparison.Ordinal) > 1;
+
+    /// <summary>The last segment of a local path or URI (<c>run.json</c>); empty when it ends in a separator.</summary>
+    public static string NameOf(string path) => path[(LastSeparator(path) + 1)..];
+
+    /// <summary>The folder of a local path or URI, without a trailing separator (<c>s3://b/p/x.csv</c> → <c>s3://b/p</c>).</summary>
+    public static string FolderOf(string path) => LastSeparator(path) is var i and >= 0 ? path[..i] : IsUri(path) ? path : ".";
+
+    /// <summary>A file under a folder: <see cref="Path.Combine(string, string)"/> for local paths, '/'-joined for URIs.</summary>
+    /// <param name="folder">A local folder or a URI prefix, with or without a trailing separator.</param>
+    /// <param name="relative">A '/'-separated relative path.</param>
+    public static string Combine(string folder, string relative)
+        => IsUri(folder) ? folder.TrimEnd('/') + "/" + relative : Path.Combine(folder, relative.Replace('/', Path.DirectorySeparatorChar));
+
+    /// <summary>The last separator of a path: '/' in URIs, '/' or the platform's separator in local paths; −1 when there is none.</summary>
+    private static int LastSeparator(string path)
+    {
+        int i = path.LastIndexOf('/');
+        if (!IsUri(path) && Path.DirectorySeparatorChar != '/') i = Math.Max(i, path.LastIndexOf(Path.DirectorySeparatorChar));
+        return IsUri(path) && i < path.IndexOf("://", StringComparison.Ordinal) + 3 ? -1 : i;
+    }
+
     /// <summary>Whether the path names gzip-compressed content by its extension.</summary>
     public static bool IsGzip(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
 

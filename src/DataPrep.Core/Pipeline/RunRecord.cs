@@ -44,6 +44,9 @@ public sealed class RunRecord
     /// <summary>Per split: rows, fraction, label distribution, shards, lineage file.</summary>
     public SortedDictionary<string, SplitReport> Splits { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>A scaled-out run's workers and steps (absent for a run in one process).</summary>
+    public RunWorkers? Workers { get; set; }
+
     /// <summary>How run.json and reports are written and read (source-generated: no reflection at start-up).</summary>
     public static JsonSerializerOptions JsonOptions => RunRecordJsonContext.Default.Options;
 
@@ -73,13 +76,27 @@ public sealed class RunRecord
     /// <summary>The UTF-8 JSON of this record through the metadata-based serialiser (what <see cref="ToJson"/> wrote before it used the fast path); for tests.</summary>
     internal byte[] ToJsonByMetadata() => [.. JsonSerializer.SerializeToUtf8Bytes(this, RunRecordJsonContext.Default.RunRecord), (byte)'\n'];
 
-    /// <summary>Reads a run record.</summary>
-    /// <exception cref="DataFormatException">The file is not a DataPrep run record.</exception>
-    public static RunRecord Load(string path)
+    /// <summary>Reads a local run record.</summary>
+    /// <exception cref="DataFormatException">The file does not exist, cannot be read, or is not a DataPrep run record.</exception>
+    public static RunRecord Load(string path) => Load(path, InputFiles.Local);
+
+    /// <summary>Reads a run record through a run's input file systems: a local file, or an <c>s3://</c> object when the registry has DataPrep.S3.</summary>
+    /// <param name="path">The record itself (<c>OUT/_dataprep/run.json</c>); <c>Output.RunLayout.RecordPathOf</c> finds it from the run's folder.</param>
+    /// <param name="files">How to open it (a registry's <c>Stores.Inputs(settings)</c>).</param>
+    /// <exception cref="DataFormatException">The file does not exist, cannot be read, or is not a DataPrep run record.</exception>
+    /// <exception cref="PipelineValidationException">A URI whose scheme no plug-in reads, or a remote location that cannot be reached.</exception>
+    public static RunRecord Load(string path, InputFiles files)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(files);
+        // One check for local files and objects alike, so a missing record is the same error wherever the run is.
+        if (!files.Exists(path))
+        {
+            throw Throw.Format("no DataPrep run record here; expected a finished run (its folder or s3:// prefix, or its _dataprep/run.json, which a run writes last)", path);
+        }
         try
         {
-            using var s = File.OpenRead(path);
+            using var s = files.Open(path);
             var r = JsonSerializer.Deserialize(s, RunRecordJsonContext.Default.RunRecord);
             if (r?.Encoding is null || r.Options is null) throw Throw.Format("is not a DataPrep run record (no encoding or options); expected OUT/_dataprep/run.json of a convert run", path);
             return r;
@@ -93,6 +110,16 @@ public sealed class RunRecord
             throw Throw.Format($"cannot be read: {e.Message}", path, inner: e);
         }
     }
+}
+
+/// <summary>How a scaled-out run (<c>--workers N</c>) ran: N and its steps as <c>STEP TASKS</c>.</summary>
+public sealed class RunWorkers
+{
+    /// <summary>N.</summary>
+    public int Count { get; set; }
+
+    /// <summary>The steps in order, e.g. "scan 3".</summary>
+    public List<string> Steps { get; set; } = [];
 }
 
 /// <summary>Counts of a run.</summary>

@@ -120,6 +120,12 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// <summary>The assigner.</summary>
     public ISplitAssigner Assigner => assigner;
 
+    /// <summary>The column whose values the lineage sidecar records as each row's group, if any.</summary>
+    internal string? LineageGroup => lineageGroup;
+
+    /// <summary>The column whose values the lineage sidecar records as each row's time, if any.</summary>
+    internal string? LineageTime => lineageTime;
+
     /// <summary>Whether the last run spilled its input to disk (for tests and traces).</summary>
     public bool Spilled { get; private set; }
 

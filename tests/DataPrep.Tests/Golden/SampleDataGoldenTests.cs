@@ -98,6 +98,68 @@ public class SampleDataGoldenTests
             $"If the change is intended, rerun with {UpdateVariable}=1 and review the diff of the golden file.");
     }
 
+    /// <summary>The cases whose format runs as workers, each with a worker count (2, 3 or 7 in turn).</summary>
+    public static TheoryData<string, int> WorkerCases()
+    {
+        var data = new TheoryData<string, int>();
+        int k = 0;
+        foreach (var name in s_cases.Keys.Where(n => !s_noWorkers.Contains(n))) data.Add(name, new[] { 2, 3, 7 }[k++ % 3]);
+        return data;
+    }
+
+    /// <summary>Cases whose format cannot run as workers yet (refused with exit 2: see <see cref="Formats_that_cannot_run_as_workers_are_refused_up_front"/>).</summary>
+    private static readonly HashSet<string> s_noWorkers =
+    [
+        "parquet-churn", "deepar-demand", "deepar-demand-cat", "csv-header-speech-group", "jsonl-speech-group",
+        "images", "images-rotate90", "images-resize-pad", "recordio-image", "recordio-image-rotate90", "recordio-image-rotate90-resize",
+        "augmented-manifest", "augmented-manifest-rotate90",
+    ];
+
+    /// <summary>
+    /// The same case run as N workers, in one process, each step's tasks in a shuffled order (fixed per case), writes the
+    /// golden bytes of the one-process run: every data file, lineage sidecar, ManifestFile and run.json's splits.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(WorkerCases))]
+    public void Workers_write_the_golden_bytes(string name, int workers)
+    {
+        var args = Args(name);
+        using var tmp = new TempDir();
+        var outDir = OutputFolder(tmp);
+        string[] common = ["convert", .. args.Select(Resolve), "--out", outDir, "--quiet", "--workers", workers.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        var steps = CliRunner.Run([.. common, "--steps"]);
+        Assert.True(steps.Code == 0, $"{name}: --steps exit code {steps.Code}\n{steps.Err}");
+        var random = new Random(name.GetHashCode(StringComparison.Ordinal) ^ workers);
+        foreach (var line in steps.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ');
+            var order = Enumerable.Range(0, int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture)).OrderBy(_ => random.Next()).ToList();
+            foreach (int task in order)
+            {
+                var r = CliRunner.Run([.. common, "--step", parts[0], "--worker", task.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                Assert.True(r.Code == 0, $"{name}: step {parts[0]} task {task} exit code {r.Code}\n{r.Err}");
+            }
+        }
+        var goldenPath = Path.Combine(s_goldenFolder, name + ".json");
+        var problems = Compare(JsonNode.Parse(File.ReadAllText(goldenPath))!, Snapshot(args, outDir));
+        Assert.True(problems.Count == 0, $"{name} as {workers} workers: the output differs from {goldenPath}:\n  {string.Join("\n  ", problems)}");
+    }
+
+    [Fact]
+    public void Formats_that_cannot_run_as_workers_are_refused_up_front()
+    {
+        foreach (var name in s_noWorkers)
+        {
+            using var tmp = new TempDir();
+            var outDir = tmp.Combine("out");
+            var r = CliRunner.Run(["convert", .. Args(name).Select(Resolve), "--out", outDir, "--workers", "2", "--steps"]);
+            Assert.True(r.Code == 2, $"{name}: expected exit 2, got {r.Code}\n{r.Err}");
+            Assert.Contains("cannot run as workers yet", r.Err, StringComparison.Ordinal);
+            Assert.Equal("", r.Out);
+            Assert.False(Directory.Exists(outDir));
+        }
+    }
+
     [Fact]
     public void Every_golden_file_belongs_to_a_case()
     {

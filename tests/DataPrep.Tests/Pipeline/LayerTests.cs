@@ -21,7 +21,7 @@ public sealed partial class LayerTests
         ["DataPrep.RecordIO", "DataPrep.RecordIO.Protobuf"],
         ["DataPrep.Inspect"],
         ["DataPrep.Formats"],
-        ["DataPrep.Audit", "DataPrep.Conversion"],
+        ["DataPrep.Audit", "DataPrep.Conversion", "DataPrep.Scale"],
         ["DataPrep.Fluent"],
     ];
 

@@ -10,7 +10,7 @@ namespace DataPrep.Tests.Pipeline;
 /// <summary>
 /// run.json is written by the source generator's fast path (no property metadata); its bytes must be those of
 /// the metadata-based serialiser it replaced, for records with every property set (random values, every enum
-/// member, nulls, empty and filled collections), and <see cref="RunRecord.Load"/> must read them back.
+/// member, nulls, empty and filled collections), and <see cref="RunRecord.Load(string)"/> must read them back.
 /// </summary>
 public class RunRecordJsonTests
 {

@@ -1,0 +1,140 @@
+using System.Runtime.CompilerServices;
+using DataPrep.Conversion;
+using DataPrep.Data;
+using DataPrep.Encoders;
+using DataPrep.Formats;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+using DataPrep.Sources;
+using DataPrep.Splits;
+
+namespace DataPrep.Scale;
+
+/// <summary>
+/// What every task of a scaled-out run sets up the same way: the checked options, the format, the sources and their
+/// unified schema, the stages (split by the run's split stage into those before it, run by the scan step, and those
+/// after it, run by the encode step), the work area and the run's fingerprint.
+/// </summary>
+internal sealed class ScaleRun
+{
+    private ScaleRun(ConvertOptions options, OutputFormatDefinition format, EncodingRecord? earlier, DataPrepRegistry registry, ScaleOptions scale, RunContext context)
+    {
+        Options = options;
+        Format = format;
+        Earlier = earlier;
+        Registry = registry;
+        Scale = scale;
+        Context = context;
+        Steps = ScaleStep.Of(scale.Workers);
+    }
+
+    public ConvertOptions Options { get; }
+    public OutputFormatDefinition Format { get; }
+    public EncodingRecord? Earlier { get; }
+    public DataPrepRegistry Registry { get; }
+    public ScaleOptions Scale { get; }
+    public RunContext Context { get; }
+    public IReadOnlyList<ScaleStep> Steps { get; }
+    public int Workers => Scale.Workers;
+    public Schema Schema { get; private set; } = null!;
+    public IReadOnlyList<IRecordSource> Sources { get; private set; } = [];
+    public IReadOnlyList<IRecordSource> Opened { get; private set; } = [];
+    public ScaleWork Work { get; private set; } = null!;
+
+    /// <summary>How many warnings opening the sources gave (every task opens them; the plan step reports them once).</summary>
+    public int OpenWarnings { get; private set; }
+    public bool HasLabel => !Options.NoLabel && !Options.KeepsColumns;
+
+    /// <summary>Rows go to the bucket of their shuffle hash (a shuffled run), else to the bucket of the scan task that read them.</summary>
+    public bool BucketsByHash => Options.EffectiveShuffle;
+
+    public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
+
+    /// <summary>Checks the options for a scaled-out run without touching the data (for <c>--steps</c>).</summary>
+    public static (ConvertOptions Options, OutputFormatDefinition Format, EncodingRecord? Earlier) Check(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry)
+    {
+        if (scale.Workers < 1 || scale.Workers > ScaleOptions.MaxWorkers)
+        {
+            throw new PipelineValidationException($"--workers {scale.Workers}: expected a number from 1 to {ScaleOptions.MaxWorkers}.");
+        }
+        var (prepared, format, earlier) = ConvertRunner.Prepare(options, registry);
+        var traits = format.Traits;
+        if (format is not RecordFormatDefinition || traits.ReadsImages || traits.KeepsColumns || traits.NeedsSeries)
+        {
+            throw new PipelineValidationException(
+                $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(f => f is RecordFormatDefinition && !f.Traits.ReadsImages && !f.Traits.KeepsColumns && !f.Traits.NeedsSeries).Select(f => f.Name))}. Run without --workers for this format.");
+        }
+        return (prepared, format, earlier);
+    }
+
+    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, CancellationToken cancellationToken)
+    {
+        var (prepared, format, earlier) = Check(options, scale, registry);
+        var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(prepared.S3));
+        var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
+        var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, fingerprints: false).ConfigureAwait(false);
+        if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
+        run.Schema = schema;
+        run.OpenWarnings = context.Report.Warnings.Count;
+        run.Sources = sources;
+        run.Opened = opened;
+        var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
+        run.Work = new ScaleWork(area, ScaleWork.FingerprintOf(prepared, scale.Workers, context.Inputs, context.Files));
+        return run;
+    }
+
+    /// <summary>The run's stages around a split stage: those before it, and it with those after it; all bound.</summary>
+    public (IReadOnlyList<IPipelineStage> Before, IReadOnlyList<IPipelineStage> From, Schema SplitInput) Stages(SplitStage split, EncodingRecord? fitted)
+    {
+        var stages = Format.CreateStages(new FormatStageContext(Options, split, fitted, Opened));
+        int at = stages.ToList().IndexOf(split);
+        if (at < 0) throw new InvalidOperationException($"The stages of --format {Format.Name} have no split stage.");
+        var bound = Schema;
+        Schema? splitInput = null;
+        for (int i = 0; i < stages.Count; i++)
+        {
+            if (i == at) splitInput = bound;
+            bound = stages[i].Bind(bound);
+        }
+        return (stages.Take(at).ToList(), stages.Skip(at).ToList(), splitInput!);
+    }
+
+    /// <summary>The run's own split stage (its assigner decides in the plan step).</summary>
+    public SplitStage RunSplit() => ConvertRunner.CreateSplitStage(Options, Format, Context);
+
+    /// <summary>The input columns the plan step needs: the assigner's keys, lineage group and time, and what the encoders fit on.</summary>
+    public int[] KeyColumns(SplitStage split, IReadOnlyList<IPipelineStage> from, Schema splitInput)
+    {
+        var keys = new SortedSet<int>();
+        if (split.Assigner.KeyColumns is { } k) keys.UnionWith(k);
+        else keys.UnionWith(Enumerable.Range(0, splitInput.Count));
+        foreach (var name in new[] { split.LineageGroup, split.LineageTime })
+        {
+            if (name is not null && splitInput.IndexOf(name) is var i and >= 0) keys.Add(i);
+        }
+        foreach (var encode in from.OfType<EncodeStage>()) keys.UnionWith(encode.FitColumnIndexes);
+        return [.. keys];
+    }
+
+    /// <summary>The sources of scan task <paramref name="task"/>: a contiguous share of the inputs, in input order.</summary>
+    public (int First, int End) Share(int task) => ((int)((long)task * Sources.Count / Workers), (int)((long)(task + 1) * Sources.Count / Workers));
+
+    /// <summary>Reads sources [first, end) with their run-wide source indexes (so row ids are those of one process).</summary>
+    public async IAsyncEnumerable<RecordBatch> ReadAsync(int first, int end, Action<long> rowsRead, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        long rows = 0;
+        for (int i = first; i < end; i++)
+        {
+            await foreach (var batch in Sources[i].ReadAsync(i, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                rows += batch.RowCount;
+                rowsRead(rows);
+                Context.OnProgress("read", rows);
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>The bucket (encode task) of a row.</summary>
+    public static int BucketOfHash(ulong hash, int workers) => (int)(((UInt128)hash * (ulong)workers) >> 64);
+}

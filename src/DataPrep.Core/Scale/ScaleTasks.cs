@@ -1,0 +1,536 @@
+using System.IO.Compression;
+using DataPrep.Conversion;
+using DataPrep.Data;
+using DataPrep.Encoders;
+using DataPrep.Formats;
+using DataPrep.Hashing;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+using DataPrep.Splits;
+
+namespace DataPrep.Scale;
+
+/// <summary>The five steps of a scaled-out run, one method per step; each runs one task and writes its marker last.</summary>
+internal static class ScaleTasks
+{
+    private static string RowsKey(int bucket) => $"rows-{ScaleWork.Task(bucket)}";
+
+    private static string RoutingKey(int bucket) => $"routing-{ScaleWork.Task(bucket)}";
+
+    /// <summary>
+    /// Scan: reads the task's share of the inputs, runs the stages before the split (missing values), and writes the
+    /// rows into one object per bucket (by shuffle hash, or the task's own bucket in input order), plus the columns the
+    /// plan needs (row ids, split keys, lineage group and time, what the encoders fit on).
+    /// </summary>
+    public static async Task ScanAsync(ScaleRun run, int task, CancellationToken cancellationToken)
+    {
+        var split = run.RunSplit();
+        var (before, from, splitInput) = run.Stages(split, run.Earlier);
+        var keys = run.KeyColumns(split, from, splitInput);
+        var keySchema = new Schema(keys.Select(k => splitInput[k]));
+        var (first, end) = run.Share(task);
+        long rowsRead = 0;
+        IAsyncEnumerable<RecordBatch> stream = run.ReadAsync(first, end, n => rowsRead = n, cancellationToken);
+        foreach (var stage in before) stream = stage.RunAsync(stream, run.Context, cancellationToken);
+
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var writers = new BatchSpillWriter?[run.Workers];
+        var bucketRows = new long[run.Workers];
+        var keyPath = folder.NewFile("keys");
+        using (var keyWriter = new BatchSpillWriter(keyPath))
+        {
+            var hash = new KeyedHash(run.Options.Seed, "shuffle");
+            var members = new List<int>[run.Workers];
+            await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                keyWriter.Write(new RecordBatch(keySchema, keys.Select(k => batch.Columns[k]).ToArray(), batch.RowCount, batch.Rows));
+                if (!run.BucketsByHash)
+                {
+                    Write(task, batch);
+                    continue;
+                }
+                for (int j = 0; j < members.Length; j++) members[j]?.Clear();
+                var ids = batch.Rows.RowIds;
+                for (int r = 0; r < batch.RowCount; r++) (members[ScaleRun.BucketOfHash(hash.Hash(ids[r]), run.Workers)] ??= []).Add(r);
+                for (int j = 0; j < members.Length; j++)
+                {
+                    if (members[j] is not { Count: > 0 } m) continue;
+                    Write(j, m.Count == batch.RowCount ? batch : batch.Take(m.ToArray()));
+                }
+            }
+        }
+        foreach (var w in writers) w?.Dispose();
+
+        void Write(int bucket, RecordBatch rows)
+        {
+            (writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)))).Write(rows);
+            bucketRows[bucket] += rows.RowCount;
+        }
+
+        var work = run.Work;
+        await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, "keys"), keyPath, cancellationToken).ConfigureAwait(false);
+        for (int j = 0; j < writers.Length; j++)
+        {
+            if (writers[j] is { } w) await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, RowsKey(j)), w.Path, cancellationToken).ConfigureAwait(false);
+        }
+        var report = TaskReportOf(run.Context.Report);
+        report.RowsRead = rowsRead;
+        report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
+        report.BucketRows = bucketRows;
+        report.Inputs = Enumerable.Range(first, end - first).Where(i => run.Opened[i].IsSingleFile)
+            .Select(i => InputFingerprint.Of(run.Context.Inputs[i], run.Context.Files)).ToList();
+        await work.PutReportAsync(ScaleStep.Scan, task, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
+    /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
+    /// routing (split, fold, rank of each of its rows).
+    /// </summary>
+    public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), $"step {ScaleStep.Plan} task 0", cancellationToken).ConfigureAwait(false);
+        var split = run.RunSplit();
+        var (_, from, splitInput) = run.Stages(split, run.Earlier);
+        var keys = run.KeyColumns(split, from, splitInput);
+        var keySchema = new Schema(keys.Select(k => splitInput[k]));
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var batches = new List<RecordBatch>();
+        var taskOf = new List<int>();
+        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
+        for (int i = 0; i < run.Workers; i++)
+        {
+            var path = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"step {ScaleStep.Plan} task 0: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
+            using var reader = new BatchSpillReader(path, keySchema);
+            while (!reader.AtEnd)
+            {
+                var b = reader.Read();
+                var cols = new Column[splitInput.Count];
+                for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
+                for (int k = 0; k < keys.Length; k++) cols[keys[k]] = b.Columns[k];
+                batches.Add(new RecordBatch(splitInput, cols, b.RowCount, b.Rows));
+                taskOf.Add(i);
+            }
+        }
+        var all = new SplitInput(batches, splitInput);
+        var context = run.Context;
+        split.Bind(splitInput);
+        var assignment = split.Assigner.Assign(all, context);
+        var tags = assignment.Tags;
+        var folds = assignment.Folds;
+        var order = assignment.Order
+            ?? (run.Options.EffectiveShuffle ? RandomSplitter.HashOrder(all.RowIds, new KeyedHash(run.Options.Seed, "shuffle")) : Enumerable.Range(0, all.Count).ToArray());
+        var ranks = new long[all.Count];
+        Array.Fill(ranks, long.MaxValue);
+        for (int k = 0; k < order.Length; k++) ranks[order[k]] = k;
+
+        // The bucket of every row, in input order.
+        var bucket = new int[all.Count];
+        var hash = new KeyedHash(run.Options.Seed, "shuffle");
+        for (int b = 0, at = 0; b < batches.Count; at += batches[b].RowCount, b++)
+        {
+            for (int r = 0; r < batches[b].RowCount; r++)
+            {
+                bucket[at + r] = run.BucketsByHash ? ScaleRun.BucketOfHash(hash.Hash(all.RowIds[at + r]), run.Workers) : taskOf[b];
+            }
+        }
+        // Each channel must be its buckets' rows one after the other, in bucket order, for the segments to concatenate.
+        var channels = SplitStage.Channels(tags, folds);
+        var lastBucket = new Dictionary<(SplitTag, short), int>();
+        foreach (int p in order)
+        {
+            if (tags[p] == SplitTag.None) continue;
+            var channel = (tags[p], folds?[p] ?? (short)-1);
+            if (lastBucket.TryGetValue(channel, out int last) && bucket[p] < last)
+            {
+                throw new PipelineValidationException(
+                    $"--workers: the output order of split {RunLayout.ChannelName(channel.Item1, channel.Item2)} does not follow the order of the input files (a time split of inputs not sorted by time, or --no-shuffle with an order of its own); scaled-out runs need the rows of each split in input-file order here. Sort the inputs by the time column, or run without --workers.");
+            }
+            lastBucket[channel] = bucket[p];
+        }
+
+        // Routing of each bucket: its rows in the bucket's input order (scan task by scan task).
+        for (int j = 0; j < run.Workers; j++)
+        {
+            var members = new List<int>();
+            for (int p = 0; p < bucket.Length; p++) if (bucket[p] == j) members.Add(p);
+            var routing = new Routing(
+                members.Select(p => all.RowIds[p]).ToArray(),
+                members.Select(p => tags[p]).ToArray(),
+                folds is null ? null : members.Select(p => folds[p]).ToArray(),
+                members.Select(p => ranks[p]).ToArray());
+            await work.Area.PutAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(j)), routing.ToBytes(), cancellationToken).ConfigureAwait(false);
+        }
+
+        // The encoders learn from train rows in the order one process hands them over: channel by channel, in output order.
+        var report = TaskReportOf(context.Report);
+        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        {
+            var fit = new List<RecordBatch>();
+            if (encode.Learns)
+            {
+                var sequence = new List<int>();
+                foreach (var (s, f) in channels)
+                {
+                    foreach (int p in order) if (tags[p] == s && (folds is null || folds[p] == f)) sequence.Add(p);
+                }
+                var picked = sequence.ToArray();
+                var cols = new Column[splitInput.Count];
+                for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, picked.Length);
+                foreach (int c in encode.FitColumnIndexes) cols[c] = all.Column(c).Take(picked);
+                var rows = new RowInfo(picked.Select(p => all.RowIds[p]).ToArray(), new int[picked.Length], new long[picked.Length], picked.Select(p => tags[p]).ToArray());
+                fit.Add(new RecordBatch(splitInput, cols, picked.Length, rows));
+            }
+            var (fitted, warnings) = encode.FitApart(fit);
+            report.Encoding = fitted;
+            report.Warnings.AddRange(warnings);
+        }
+        report.ExpectedRows = tags.Length - tags.Count(t => t == SplitTag.None);
+        await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+        _ = scans;
+    }
+
+    /// <summary>
+    /// Encode: loads the task's bucket (its rows from every scan task), splits it as the plan routed it, encodes with the
+    /// fitted maps and formats each channel into a segment.
+    /// </summary>
+    public static async Task EncodeAsync(ScaleRun run, int task, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        string who = $"step {ScaleStep.Encode} task {task}";
+        var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), who, cancellationToken).ConfigureAwait(false);
+        var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
+        var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
+            ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");
+        var routing = Routing.From(routingBytes);
+        var split = ConvertRunner.CreateSplitStage(run.Options, run.Format, run.Context, new PlannedAssigner(routing, $"task {task}"));
+        var (_, from, splitInput) = run.Stages(split, plan.Encoding ?? run.Earlier);
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
+
+        async IAsyncEnumerable<RecordBatch> Bucket()
+        {
+            for (int i = 0; i < run.Workers; i++)
+            {
+                if (scans[i].BucketRows.Length != run.Workers) throw new PipelineValidationException($"{who}: scan task {i} reported {scans[i].BucketRows.Length} buckets, not {run.Workers}.");
+                if (scans[i].BucketRows[task] == 0) continue;
+                var path = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, RowsKey(task)), segmentFolder, cancellationToken).ConfigureAwait(false)
+                    ?? throw new PipelineValidationException($"{who}: the rows of scan task {i} for bucket {task} are missing from {work.Area.Location}; run scan task {i} again.");
+                using var reader = new BatchSpillReader(path, splitInput);
+                while (!reader.AtEnd) yield return reader.Read();
+            }
+        }
+
+        IAsyncEnumerable<RecordBatch> stream = Bucket();
+        var bound = splitInput;
+        foreach (var stage in from)
+        {
+            stream = stage.RunAsync(stream, run.Context, cancellationToken);
+        }
+        foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
+        var format = ((RecordFormatDefinition)run.Format).CreateFormat(run.Options, run.HasLabel);
+        await using var sink = new SegmentSink(format, run.HasLabel, run.Options.Lineage, segmentFolder);
+        await sink.OpenAsync(bound, run.Context, cancellationToken).ConfigureAwait(false);
+        await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false)) await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+        await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (channel, segment) in sink.Segments)
+        {
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Encode, task, channel + ".data"), segment.DataPath, cancellationToken).ConfigureAwait(false);
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Encode, task, channel + ".ends"), segment.EndsPath, cancellationToken).ConfigureAwait(false);
+            if (segment.HasLineage) await work.Area.PutFileAsync(work.Key(ScaleStep.Encode, task, channel + ".lineage"), segment.LineagePath, cancellationToken).ConfigureAwait(false);
+        }
+        var report = TaskReportOf(run.Context.Report);
+        report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
+        report.Segments = sink.Infos();
+        report.ContentType = run.Context.Report.ContentType;
+        await work.PutReportAsync(ScaleStep.Encode, task, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Write: for every channel, the shards that start in this task's segment, cut by the one shard rule from the
+    /// records' global positions, written whole (header, bytes of this and following segments, gzip) with their lineage lines.
+    /// </summary>
+    public static async Task WriteAsync(ScaleRun run, int task, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        string who = $"step {ScaleStep.Write} task {task}";
+        var encodes = await work.ReportsAsync(run.Step(ScaleStep.Encode), who, cancellationToken).ConfigureAwait(false);
+        var format = run.Format;
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var temp = Path.GetDirectoryName(folder.NewFile("write"))!;
+        var report = new TaskReport();
+        foreach (var channel in encodes.SelectMany(e => e.Segments.Keys).Distinct().Order(RunLayout.ChannelOrder))
+        {
+            var segs = encodes.Select(e => e.Segments.GetValueOrDefault(channel) ?? new SegmentInfo()).ToArray();
+            if (segs[task].Records == 0) continue;
+            long records = segs.Sum(s => s.Records), bytes = segs.Sum(s => s.Bytes), maxRecord = segs.Max(s => s.MaxRecord);
+            var rule = ShardRule.For(run.Options.Shards, channel, records, bytes, maxRecord);
+            long r0 = segs.Take(task).Sum(s => s.Records), o0 = segs.Take(task).Sum(s => s.Bytes);
+            int previous = -1;
+            if (r0 > 0)
+            {
+                long last = segs.Take(task).Last(s => s.Records > 0).LastRecord;
+                previous = rule.ShardOf(r0 - 1, o0 - last, o0);
+            }
+            var reader = new SegmentReader(work, segs, channel, task, r0, o0);
+            var shards = new List<ShardRecord>();
+            var lineagePath = Path.Combine(temp, channel + ".lineage");
+            await using (var lineage = run.Options.Lineage ? new FileStream(lineagePath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16) : null)
+            {
+                // Skip this segment's first records while they belong to the shard of the task before.
+                while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } rec && rule.ShardOf(rec.Index, rec.Start, rec.End) == previous) { }
+                while (reader.Current is { } first && first.Segment == task)
+                {
+                    int shard = rule.ShardOf(first.Index, first.Start, first.End);
+                    var path = RunLayout.ShardPath(channel, shard, format.Extension, run.Options.Gzip);
+                    var local = Path.Combine(temp, $"{channel}-{shard}.part");
+                    long rows = 0;
+                    await using (var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+                    {
+                        var hashing = new Sha256WriteStream(target);
+                        Stream file = run.Options.Gzip ? new ShardedSink.BlockStream(new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true)) : new ShardedSink.NonClosingStream(hashing);
+                        if (segs[task].Header is { Length: > 0 } header) await file.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                        var rec = first;
+                        do
+                        {
+                            await reader.CopyRecordAsync(file, cancellationToken).ConfigureAwait(false);
+                            if (lineage is not null) await reader.CopyLineageAsync(lineage, shard, rows, cancellationToken).ConfigureAwait(false);
+                            rows++;
+                        }
+                        while ((rec = await reader.NextAsync(cancellationToken).ConfigureAwait(false)) is not null && rule.ShardOf(rec.Index, rec.Start, rec.End) == shard);
+                        await file.DisposeAsync().ConfigureAwait(false);
+                        shards.Add(new ShardRecord(path, rows, hashing.Length, hashing.HashHex()));
+                        await hashing.DisposeAsync().ConfigureAwait(false);
+                    }
+                    await work.Area.PutFileAsync(work.Key(ScaleStep.Write, task, "shards/" + path), local, cancellationToken).ConfigureAwait(false);
+                }
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
+            if (run.Options.Lineage) await work.Area.PutFileAsync(work.Key(ScaleStep.Write, task, channel + ".lineage"), lineagePath, cancellationToken).ConfigureAwait(false);
+            report.Shards[channel] = shards;
+        }
+        await work.PutReportAsync(ScaleStep.Write, task, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Commit: publishes the shards and lineage sidecars into the output, builds the run's report from the tasks'
+    /// reports as one process would have, and commits (ManifestFiles, channels.json, run.json last); then removes the
+    /// work area unless it is to be kept.
+    /// </summary>
+    public static async Task<RunReport> CommitAsync(ScaleRun run, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        const string who = "step commit task 0";
+        var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), who, cancellationToken).ConfigureAwait(false);
+        var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
+        var encodes = await work.ReportsAsync(run.Step(ScaleStep.Encode), who, cancellationToken).ConfigureAwait(false);
+        var writes = await work.ReportsAsync(run.Step(ScaleStep.Write), who, cancellationToken).ConfigureAwait(false);
+        var options = run.Options;
+        var context = new RunContext(run.Context.Progress, run.Context.Diagnostics, run.Context.Files);
+        context.Inputs.AddRange(run.Context.Inputs);
+        var report = context.Report;
+        report.RowsRead = scans.Sum(s => s.RowsRead);
+        foreach (var t in scans.Append(plan).Concat(encodes))
+        {
+            foreach (var (reason, n) in t.Dropped) report.Drop(reason, n);
+            foreach (var (column, n) in t.Filled) report.Filled[column] = report.Filled.GetValueOrDefault(column) + n;
+        }
+        report.Warnings.AddRange(plan.Warnings);
+        foreach (var t in scans.Concat(encodes)) report.Warnings.AddRange(t.Warnings);
+        report.Encoding = plan.Encoding;
+        foreach (var (name, s) in plan.Splits) report.Splits[name] = s;
+        report.ContentType = encodes.Select(e => e.ContentType).FirstOrDefault(c => c is not null) ?? run.Format.ContentTypes[0];
+        report.Channel = run.Format.Channel(options);
+        context.Fingerprints = Task.FromResult(scans.SelectMany(s => s.Inputs).ToList());
+
+        var store = run.Registry.Stores.CreateOutput(options);
+        await using var disposeStore = store;
+        report.Output = store.Location;
+        await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var channels = new List<(string Name, SplitReport Report)>();
+            foreach (var channel in encodes.SelectMany(e => e.Segments.Keys).Distinct().Order(RunLayout.ChannelOrder))
+            {
+                var segs = encodes.Select(e => e.Segments.GetValueOrDefault(channel)).Where(s => s is { Records: > 0 }).Select(s => s!).ToList();
+                var split = new SplitReport { Rows = segs.Sum(s => s.Records), Format = segs.FirstOrDefault()?.Format };
+                if (run.HasLabel) split.LabelDistribution = LabelTally.Merge(segs.Select(s => s.Labels)).Distribution(segs.FirstOrDefault()?.LabelIsFloat ?? false);
+                for (int j = 0; j < writes.Count; j++)
+                {
+                    foreach (var shard in writes[j].Shards.GetValueOrDefault(channel) ?? [])
+                    {
+                        await work.Area.AdoptAsync(work.Key(ScaleStep.Write, j, "shards/" + shard.Path), store, shard.Path, cancellationToken).ConfigureAwait(false);
+                        split.Shards.Add(shard);
+                    }
+                }
+                if (options.Lineage)
+                {
+                    await using (var lineage = await store.CreateAsync(RunLayout.LineagePath(channel), cancellationToken).ConfigureAwait(false))
+                    {
+                        var header = LineageBuffer.Header(segs.Any(s => s.HasGroups), segs.Any(s => s.HasTimes));
+                        await lineage.WriteAsync(header.Memory, cancellationToken).ConfigureAwait(false);
+                        for (int j = 0; j < writes.Count; j++)
+                        {
+                            if (!writes[j].Shards.ContainsKey(channel)) continue;
+                            await using var part = await work.Area.OpenRangeAsync(work.Key(ScaleStep.Write, j, channel + ".lineage"), 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                            await part.CopyToAsync(lineage, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    split.Lineage = RunLayout.LineagePath(channel);
+                }
+                channels.Add((channel, split));
+            }
+            RunLayout.AddChannels(report, channels);
+            ConvertRunner.SetTargetFractions(report, options);
+            var steps = run.Steps.Select(s => s.ToString()).ToList();
+            var layout = new RunLayout(store, ctx =>
+            {
+                var record = RunRecord.From(options, ctx, "convert");
+                record.Workers = new RunWorkers { Count = run.Workers, Steps = steps };
+                return record.ToJson();
+            });
+            await layout.CommitAsync(context, options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.AbortAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
+        return report;
+    }
+
+    /// <summary>Removes the run's work; the default work area folder under the output goes with it once empty.</summary>
+    public static async Task RemoveWorkAsync(ScaleRun run, CancellationToken cancellationToken)
+    {
+        var area = run.Work.Area;
+        await area.DeleteAsync(run.Work.Fingerprint + "/", cancellationToken).ConfigureAwait(false);
+        if ((await area.ListAsync("", cancellationToken).ConfigureAwait(false)).Count == 0) await area.DeleteAsync("", cancellationToken).ConfigureAwait(false);
+    }
+
+    private static TaskReport TaskReportOf(RunReport r) => new()
+    {
+        RowsRead = r.RowsRead,
+        Dropped = new SortedDictionary<string, long>(r.Dropped, StringComparer.Ordinal),
+        Filled = new SortedDictionary<string, long>(r.Filled, StringComparer.Ordinal),
+        Warnings = [.. r.Warnings],
+        Splits = new SortedDictionary<string, SplitReport>(r.Splits, StringComparer.Ordinal),
+    };
+}
+
+/// <summary>
+/// Reads one channel's records from the segment of one encode task on, across the segments after it: each record's
+/// global index and byte range, its bytes and its lineage line (completed with its shard and record numbers).
+/// </summary>
+internal sealed class SegmentReader(ScaleWork work, SegmentInfo[] segments, string channel, int first, long firstIndex, long firstOffset) : IAsyncDisposable
+{
+    private int _segment = first - 1;
+    private long _left;
+    private long _index = firstIndex - 1;
+    private long _offset = firstOffset;
+    private long _segmentOffset;
+    private Stream? _data, _ends, _lineage;
+    private bool _dataPending, _lineagePending;
+    private readonly byte[] _eight = new byte[8];
+    private readonly LineageBuffer _numbers = new(64);
+
+    /// <summary>A record: its index in the channel, its global byte range, and the encode task whose segment holds it.</summary>
+    public sealed record Record(long Index, long Start, long End, int Segment);
+
+    public Record? Current { get; private set; }
+
+    public async Task<Record?> NextAsync(CancellationToken cancellationToken)
+    {
+        if (Current is { } c)
+        {
+            if (_dataPending) await SkipAsync(_data!, c.End - c.Start, cancellationToken).ConfigureAwait(false);
+            if (_lineagePending && _lineage is not null)
+            {
+                await _lineage.ReadExactlyAsync(_eight, cancellationToken).ConfigureAwait(false);
+                await SkipAsync(_lineage, BitConverter.ToInt32(_eight, 0) + (long)BitConverter.ToInt32(_eight, 4), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        while (_left == 0)
+        {
+            await CloseAsync().ConfigureAwait(false);
+            if (++_segment >= segments.Length) return Current = null;
+            _left = segments[_segment].Records;
+            if (_left == 0) continue;
+            _segmentOffset = _offset;
+            var area = work.Area;
+            _data = await area.OpenRangeAsync(work.Key(ScaleStep.Encode, _segment, channel + ".data"), 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
+            _ends = await area.OpenRangeAsync(work.Key(ScaleStep.Encode, _segment, channel + ".ends"), 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
+            _lineage = (await area.ListAsync(work.Key(ScaleStep.Encode, _segment, channel + ".lineage"), cancellationToken).ConfigureAwait(false)).Count > 0
+                ? await area.OpenRangeAsync(work.Key(ScaleStep.Encode, _segment, channel + ".lineage"), 0, long.MaxValue, cancellationToken).ConfigureAwait(false)
+                : null;
+        }
+        await _ends!.ReadExactlyAsync(_eight, cancellationToken).ConfigureAwait(false);
+        long end = _segmentOffset + BitConverter.ToInt64(_eight);
+        _left--;
+        _index++;
+        Current = new Record(_index, _offset, end, _segment);
+        _offset = end;
+        _dataPending = true;
+        _lineagePending = true;
+        return Current;
+    }
+
+    public async Task CopyRecordAsync(Stream target, CancellationToken cancellationToken)
+    {
+        var c = Current ?? throw new InvalidOperationException("No record.");
+        long n = c.End - c.Start;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(n, 1 << 20));
+        try
+        {
+            while (n > 0)
+            {
+                int k = (int)Math.Min(n, buffer.Length);
+                await _data!.ReadExactlyAsync(buffer.AsMemory(0, k), cancellationToken).ConfigureAwait(false);
+                await target.WriteAsync(buffer.AsMemory(0, k), cancellationToken).ConfigureAwait(false);
+                n -= k;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        _dataPending = false;
+    }
+
+    /// <summary>Writes the record's lineage line with its shard and its record number in that shard.</summary>
+    public async Task CopyLineageAsync(Stream target, int shard, long record, CancellationToken cancellationToken)
+    {
+        if (_lineage is null) return;
+        await _lineage.ReadExactlyAsync(_eight, cancellationToken).ConfigureAwait(false);
+        int prefix = BitConverter.ToInt32(_eight, 0), suffix = BitConverter.ToInt32(_eight, 4);
+        var bytes = new byte[prefix + suffix];
+        await _lineage.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+        _numbers.Clear();
+        _numbers.Append(shard).Append((byte)',').Append(record);
+        await target.WriteAsync(bytes.AsMemory(0, prefix), cancellationToken).ConfigureAwait(false);
+        await target.WriteAsync(_numbers.Memory, cancellationToken).ConfigureAwait(false);
+        await target.WriteAsync(bytes.AsMemory(prefix), cancellationToken).ConfigureAwait(false);
+        _lineagePending = false;
+    }
+
+    private static async Task SkipAsync(Stream s, long n, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[(int)Math.Min(Math.Max(n, 1), 1 << 16)];
+        while (n > 0)
+        {
+            int k = (int)Math.Min(n, buffer.Length);
+            await s.ReadExactlyAsync(buffer.AsMemory(0, k), cancellationToken).ConfigureAwait(false);
+            n -= k;
+        }
+    }
+
+    private async Task CloseAsync()
+    {
+        foreach (var s in new[] { _data, _ends, _lineage }) if (s is not null) await s.DisposeAsync().ConfigureAwait(false);
+        _data = _ends = _lineage = null;
+    }
+
+    public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
+}

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DataPrep.Data;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+
+namespace DataPrep.Scale;
+
+/// <summary>
+/// The keys of a scaled-out run's work area and its completion markers. Every key starts with the run's
+/// fingerprint (options, inputs, worker count, tool version), so work of another run in the same area is never
+/// read; a task's objects are complete once its marker <c>FP/done/STEP/TASK.json</c> exists (written last).
+/// </summary>
+internal sealed class ScaleWork(IWorkArea area, string fingerprint)
+{
+    public IWorkArea Area => area;
+
+    public string Fingerprint => fingerprint;
+
+    public static string Task(int task) => task.ToString("D5", CultureInfo.InvariantCulture);
+
+    public string Key(string step, int task, string name) => $"{fingerprint}/{step}/{Task(task)}/{name}";
+
+    public string Done(string step, int task) => $"{fingerprint}/done/{step}/{Task(task)}.json";
+
+    /// <summary>The run's fingerprint: what every task must agree on.</summary>
+    public static string FingerprintOf(ConvertOptions options, int workers, IReadOnlyList<string> inputs, InputFiles files)
+    {
+        var hash = new XxHash3();
+        hash.Append(Encoding.UTF8.GetBytes(ToolInfo.Current.Version));
+        hash.Append(JsonSerializer.SerializeToUtf8Bytes(options, ScaleJsonContext.Default.ConvertOptions));
+        hash.Append(BitConverter.GetBytes(workers));
+        foreach (var path in inputs)
+        {
+            hash.Append(Encoding.UTF8.GetBytes(path));
+            // Size and time stamp (an S3 object's size and ETag): a changed input is another run, without reading it.
+            if (files.FileSystemOf(path) is { } remote)
+            {
+                var f = remote.Fingerprint(path);
+                hash.Append(Encoding.UTF8.GetBytes($"{f.Bytes}/{f.XxHash3}/{f.ModifiedUtc.Ticks}"));
+            }
+            else
+            {
+                var info = new FileInfo(path);
+                hash.Append(Encoding.UTF8.GetBytes(info.Exists ? $"{info.Length}/{info.LastWriteTimeUtc.Ticks}" : "missing"));
+            }
+        }
+        return Convert.ToHexStringLower(hash.GetCurrentHash());
+    }
+
+    public async Task PutReportAsync(string step, int task, TaskReport report, CancellationToken cancellationToken)
+    {
+        report.Fingerprint = fingerprint;
+        report.Step = step;
+        report.Task = task;
+        await area.PutAsync(Done(step, task), JsonSerializer.SerializeToUtf8Bytes(report, ScaleJsonContext.Default.TaskReport), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The reports of every task of a finished step; stops (exit 2) naming the step, the task and the cause when one is
+    /// missing: the step has not finished, or the work area holds another run's work.
+    /// </summary>
+    public async Task<List<TaskReport>> ReportsAsync(ScaleStep step, string who, CancellationToken cancellationToken)
+    {
+        var reports = new List<TaskReport>();
+        for (int t = 0; t < step.Tasks; t++)
+        {
+            var bytes = await area.GetAsync(Done(step.Name, t), cancellationToken).ConfigureAwait(false);
+            if (bytes is null) throw await MissingAsync(step, t, who, cancellationToken).ConfigureAwait(false);
+            var report = JsonSerializer.Deserialize(bytes, ScaleJsonContext.Default.TaskReport)
+                ?? throw new PipelineValidationException($"{who}: the report of step {step.Name} task {t} in {area.Location} is empty.");
+            if (report.Fingerprint != fingerprint)
+            {
+                throw new PipelineValidationException($"{who}: step {step.Name} task {t} ran with other options or inputs (fingerprint {report.Fingerprint}, expected {fingerprint}); run every step with the same arguments.");
+            }
+            reports.Add(report);
+        }
+        return reports;
+    }
+
+    private async Task<PipelineValidationException> MissingAsync(ScaleStep step, int task, string who, CancellationToken cancellationToken)
+    {
+        var others = (await area.ListAsync("", cancellationToken).ConfigureAwait(false))
+            .Select(k => k.Split('/')[0]).Where(f => f != fingerprint).Distinct(StringComparer.Ordinal).ToList();
+        var hint = others.Count > 0
+            ? $" The work area {area.Location} holds work of a run with other options or inputs (fingerprint {others[0]}): every step must get the same arguments and --workers."
+            : $" Run the steps in order (dataprep convert … --workers N --steps lists them); each step starts only when every task of the one before has finished.";
+        return new PipelineValidationException($"{who} cannot start: task {task} of step {step.Name} has not finished (no {Done(step.Name, task)} in {area.Location}).{hint}");
+    }
+}
+
+/// <summary>What a task reports to the tasks after it (its completion marker).</summary>
+internal sealed class TaskReport
+{
+    public string Fingerprint { get; set; } = "";
+    public string Step { get; set; } = "";
+    public int Task { get; set; }
+    public long RowsRead { get; set; }
+    public SortedDictionary<string, long> Dropped { get; set; } = new(StringComparer.Ordinal);
+    public SortedDictionary<string, long> Filled { get; set; } = new(StringComparer.Ordinal);
+    public List<string> Warnings { get; set; } = [];
+    public List<InputFingerprint> Inputs { get; set; } = [];
+    public long[] BucketRows { get; set; } = [];
+    public EncodingRecord? Encoding { get; set; }
+    public SortedDictionary<string, SplitReport> Splits { get; set; } = new(StringComparer.Ordinal);
+    public long? ExpectedRows { get; set; }
+    public string? ContentType { get; set; }
+    public ChannelHints? Channel { get; set; }
+    public SortedDictionary<string, SegmentInfo> Segments { get; set; } = new(StringComparer.Ordinal);
+    public SortedDictionary<string, List<ShardRecord>> Shards { get; set; } = new(StringComparer.Ordinal);
+    public List<string> Steps { get; set; } = [];
+}
+
+/// <summary>One channel's formatted records of one encode task.</summary>
+internal sealed class SegmentInfo
+{
+    public long Records { get; set; }
+    public long Bytes { get; set; }
+    public long MaxRecord { get; set; }
+    public long LastRecord { get; set; }
+    public bool HasGroups { get; set; }
+    public bool HasTimes { get; set; }
+    public Dictionary<long, long>? Labels { get; set; }
+    public bool LabelIsFloat { get; set; }
+    public FormatInfo? Format { get; set; }
+    public byte[] Header { get; set; } = [];
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(TaskReport))]
+[JsonSerializable(typeof(ConvertOptions))]
+internal sealed partial class ScaleJsonContext : JsonSerializerContext;
+
+/// <summary>Plain little-endian arrays in work objects (the routing of rows to splits).</summary>
+internal static class WorkArrays
+{
+    public static void Write<T>(Stream s, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        Span<byte> n = stackalloc byte[8];
+        BitConverter.TryWriteBytes(n, (long)values.Length);
+        s.Write(n);
+        s.Write(MemoryMarshal.AsBytes(values));
+    }
+
+    public static T[] Read<T>(Stream s) where T : unmanaged
+    {
+        Span<byte> n = stackalloc byte[8];
+        s.ReadExactly(n);
+        var values = new T[BitConverter.ToInt64(n)];
+        s.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+}
+
+/// <summary>One bucket's rows as the plan decided them: split, fold and output rank of each, in the bucket's input order.</summary>
+internal sealed record Routing(long[] RowIds, SplitTag[] Tags, short[]? Folds, long[] Ranks)
+{
+    public byte[] ToBytes()
+    {
+        using var s = new MemoryStream();
+        WorkArrays.Write<long>(s, RowIds);
+        WorkArrays.Write<SplitTag>(s, Tags);
+        WorkArrays.Write<short>(s, Folds ?? []);
+        s.WriteByte(Folds is null ? (byte)0 : (byte)1);
+        WorkArrays.Write<long>(s, Ranks);
+        return s.ToArray();
+    }
+
+    public static Routing From(byte[] bytes)
+    {
+        using var s = new MemoryStream(bytes);
+        var ids = WorkArrays.Read<long>(s);
+        var tags = WorkArrays.Read<SplitTag>(s);
+        var folds = WorkArrays.Read<short>(s);
+        bool hasFolds = s.ReadByte() == 1;
+        var ranks = WorkArrays.Read<long>(s);
+        return new Routing(ids, tags, hasFolds ? folds : null, ranks);
+    }
+}

@@ -1,0 +1,261 @@
+using System.Net;
+using Amazon.S3;
+using Amazon.S3.Model;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+
+namespace DataPrep.S3;
+
+/// <summary>
+/// A scaled-out run's work area under <c>s3://bucket/prefix/</c>: every object is written by one PUT (or a completed
+/// multipart upload), so it is whole or absent; shards reach the output by server-side copy.
+/// </summary>
+internal sealed class S3WorkArea : IWorkArea
+{
+    private const long PartSize = 64L << 20;
+    private const long CopyPartSize = 512L << 20;
+    private const long MaxSingleCopy = 5L << 30;
+    private readonly S3Location _root;
+    private readonly IAmazonS3 _client;
+    private readonly S3Options _options;
+
+    public S3WorkArea(string location, IAmazonS3 client, S3Options options)
+    {
+        var parsed = S3Location.Parse(location, "--work");
+        var key = parsed.Key.TrimStart('/');
+        if (key.Length > 0 && !key.EndsWith('/')) key += "/";
+        _root = parsed with { Key = key };
+        _client = client;
+        _options = options;
+    }
+
+    public string Location => _root.ToString();
+
+    private string KeyOf(string key) => _root.Key + key;
+
+    private Exception Fail(Exception e, string what, string key) => S3Errors.Map(e, what, $"s3://{_root.Bucket}/{KeyOf(key)}", _options.EndpointUrl);
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var body = new MemoryStream(bytes.ToArray(), writable: false);
+            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), InputStream = body, AutoCloseStream = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "writing a work object", key);
+        }
+    }
+
+    public async Task PutFileAsync(string key, string localPath, CancellationToken cancellationToken)
+    {
+        long length = new FileInfo(localPath).Length;
+        try
+        {
+            if (length <= PartSize)
+            {
+                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), FilePath = localPath }, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var start = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key) }, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var parts = new List<PartETag>();
+                    for (int n = 1; (long)(n - 1) * PartSize < length; n++)
+                    {
+                        long offset = (n - 1) * PartSize;
+                        var part = await _client.UploadPartAsync(new UploadPartRequest
+                        {
+                            BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartNumber = n,
+                            FilePath = localPath, FilePosition = offset, PartSize = Math.Min(PartSize, length - offset),
+                        }, cancellationToken).ConfigureAwait(false);
+                        parts.Add(new PartETag(n, part.ETag));
+                    }
+                    await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartETags = parts }, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId }, CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "writing a work object", key);
+        }
+        File.Delete(localPath);
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key) }, cancellationToken).ConfigureAwait(false);
+            using var copy = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+            return copy.ToArray();
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "reading a work object", key);
+        }
+    }
+
+    public async Task<string?> GetFileAsync(string key, string tempFolder, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(tempFolder, $"{Path.GetFileName(key)}-{Guid.NewGuid():N}");
+        try
+        {
+            using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key) }, cancellationToken).ConfigureAwait(false);
+            await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            await response.ResponseStream.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            return path;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "reading a work object", key);
+        }
+    }
+
+    public async Task<Stream> OpenRangeAsync(string key, long offset, long count, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var request = new GetObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key) };
+            if (offset > 0 || count != long.MaxValue)
+            {
+                if (count == 0) return new MemoryStream([], writable: false);
+                request.ByteRange = count == long.MaxValue ? new ByteRange($"bytes={offset}-") : new ByteRange(offset, offset + count - 1);
+            }
+            var response = await _client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            return new ResponseStream(response);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "reading a work object", key);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        try
+        {
+            string? token = null;
+            do
+            {
+                var page = await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _root.Bucket, Prefix = KeyOf(prefix), ContinuationToken = token }, cancellationToken).ConfigureAwait(false);
+                foreach (var o in page.S3Objects ?? []) keys.Add(o.Key[_root.Key.Length..]);
+                token = page.IsTruncated == true ? page.NextContinuationToken : null;
+            }
+            while (token is not null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "listing the work area", prefix);
+        }
+        keys.Sort(StringComparer.Ordinal);
+        return keys;
+    }
+
+    public async Task DeleteAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var keys = await ListAsync(prefix, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var batch in keys.Chunk(1000))
+            {
+                await _client.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = _root.Bucket, Objects = [.. batch.Select(k => new KeyVersion { Key = KeyOf(k) })] }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "removing the work area", prefix);
+        }
+    }
+
+    /// <summary>Into an S3 output: a server-side copy (multipart above 5 GiB); the bytes do not pass through this worker.</summary>
+    public async Task AdoptAsync(string key, IOutputStore store, string relativePath, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (store is not S3OutputStore s3)
+        {
+            await WorkAreas.CopyAsync(this, key, store, relativePath, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var target = s3.LocationOf(relativePath);
+        try
+        {
+            var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(key) }, cancellationToken).ConfigureAwait(false);
+            long size = head.ContentLength;
+            string etag;
+            if (size <= MaxSingleCopy)
+            {
+                var copy = await s3.Client.CopyObjectAsync(new CopyObjectRequest
+                {
+                    SourceBucket = _root.Bucket, SourceKey = KeyOf(key), DestinationBucket = target.Bucket, DestinationKey = target.Key,
+                }, cancellationToken).ConfigureAwait(false);
+                etag = copy.ETag;
+            }
+            else
+            {
+                var start = await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key }, cancellationToken).ConfigureAwait(false);
+                var parts = new List<PartETag>();
+                for (int n = 1; (long)(n - 1) * CopyPartSize < size; n++)
+                {
+                    long first = (n - 1) * CopyPartSize, last = Math.Min(size, n * CopyPartSize) - 1;
+                    var part = await s3.Client.CopyPartAsync(new CopyPartRequest
+                    {
+                        SourceBucket = _root.Bucket, SourceKey = KeyOf(key), DestinationBucket = target.Bucket, DestinationKey = target.Key,
+                        UploadId = start.UploadId, PartNumber = n, FirstByte = first, LastByte = last,
+                    }, cancellationToken).ConfigureAwait(false);
+                    parts.Add(new PartETag(n, part.ETag));
+                }
+                var done = await s3.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = start.UploadId, PartETags = parts }, cancellationToken).ConfigureAwait(false);
+                etag = done.ETag;
+            }
+            s3.Adopted(relativePath, new S3OutputStore.ObjectInfo(size, etag.Trim('"')));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, $"copying a shard to s3://{target.Bucket}/{target.Key}", key);
+        }
+    }
+
+    /// <summary>A response's body that disposes the response with it.</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        private readonly Stream _inner = response.ResponseStream;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => response.ContentLength;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) response.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Globalization;
+using DataPrep.Tests.S3;
+
+namespace DataPrep.Tests.Scale;
+
+/// <summary>
+/// Workers through S3 (a real S3-compatible server on 127.0.0.1): inputs, work area and output in buckets; the
+/// objects written are byte for byte the files of the one-process run on local disk, shards reach the channels by
+/// server-side copy at the commit, and the work area is gone afterwards.
+/// </summary>
+[Collection("moto")]
+public sealed class ScaleOutS3Tests(MotoServer moto)
+{
+    [Fact]
+    public void Workers_through_S3_write_the_objects_of_one_local_process()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var bucket = moto.NewBucket("scale");
+        var input = S3Data.BigCsv(tmp.Path, 4_000);
+        S3Data.Put(client, bucket, "in/part-a.csv", input);
+        S3Data.Put(client, bucket, "in/part-b.csv", input);
+        var local = tmp.Combine("local");
+        Directory.CreateDirectory(local);
+        File.Copy(input, Path.Combine(local, "part-a.csv"));
+        File.Copy(input, Path.Combine(local, "part-b.csv"));
+        string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "64KB", "--seed", "9", "--format", "recordio-protobuf", "--quiet"];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]).Code);
+
+        string[] common = ["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "3"];
+        var steps = CliRunner.Run([.. common, "--steps"]);
+        Assert.True(steps.Code == 0, steps.Err);
+        var random = new Random(3);
+        foreach (var line in steps.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ');
+            foreach (int t in Enumerable.Range(0, int.Parse(parts[1], CultureInfo.InvariantCulture)).OrderBy(_ => random.Next()).ToList())
+            {
+                // Separate processes, as on an engine.
+                var r = CliProcess.Run([.. common, "--step", parts[0], "--worker", t.ToString(CultureInfo.InvariantCulture)]);
+                Assert.True(r.Code == 0, $"{parts[0]} {t}: {r.Err}");
+                if (parts[0] != "commit") Assert.DoesNotContain(S3Data.Keys(client, bucket, "out/"), k => k.StartsWith("out/train/", StringComparison.Ordinal));
+            }
+        }
+        var written = S3Data.DataOnly(S3Data.Download(client, bucket, "out/"));
+        Assert.Contains("train/part-00001.pbr", written.Keys);   // several shards, cut across the workers' buckets
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
+        Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+}

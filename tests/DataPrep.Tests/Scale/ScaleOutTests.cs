@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using DataPrep.Scale;
+using DataPrep.Tests.S3;
+
+namespace DataPrep.Tests.Scale;
+
+/// <summary>
+/// One conversion as N workers (issue 16): separate OS processes running the steps' tasks in any order, retried or
+/// killed and run again, write exactly the files of the one-process run; run.json differs only in time stamps, paths
+/// and the record of the workers. Mix-ups stop with exit 2 naming the step, the task and the cause.
+/// </summary>
+public sealed class ScaleOutTests
+{
+    private static readonly string[] s_churn = ["--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--seed", "5"];
+
+    /// <summary>The options of each worker count's case: a different split method and format each.</summary>
+    public static TheoryData<int, string> ProcessCases() => new()
+    {
+        { 1, "churn" },
+        { 2, "speech-group" },
+        { 3, "churn-kfold" },
+        { 7, "demand-time" },
+    };
+
+    private static string[] CaseArgs(string name) => name switch
+    {
+        "churn" => [Paths.SampleData("churn.csv"), .. s_churn, "--shard-size", "9KB"],
+        "speech-group" => [Paths.SampleData("speech/utterances.csv"), "--label", "label", "--split", "group", "--group", "speaker_id", "--drop", "path,transcript,speaker_id", "--format", "recordio-protobuf", "--shards", "3"],
+        // fill:mean: the means are learned from train, summed in output order as one process sums them.
+        "churn-kfold" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--seed", "5", "--folds", "3", "--stratify", "churn", "--format", "libsvm", "--missing", "fill:mean", "--shard-rows", "250"],
+        "demand-time" => [Paths.SampleData("demand.csv"), "--label", "demand", "--split", "time", "--time", "date", "--gap", "7d", "--timestamps", "epoch", "--encode", "product=onehot", "--compress", "gzip", "--shard-size", "20KB"],
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(ProcessCases))]
+    public void Workers_as_separate_processes_write_the_files_of_one_process(int workers, string name)
+    {
+        using var tmp = new TempDir();
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        var single = CliProcess.Run(["convert", .. CaseArgs(name), "--out", one, "--quiet"]);
+        Assert.True(single.Code == 0, single.Err);
+        string[] common = ["convert", .. CaseArgs(name), "--out", many, "--quiet", "--workers", Text(workers)];
+        if (workers is 1 or 7)
+        {
+            // The local engine: each step's tasks as processes at once.
+            var r = CliProcess.Run(common);
+            Assert.True(r.Code == 0, r.Err);
+        }
+        else
+        {
+            RunSteps(common, new Random(workers), (args, _) => CliProcess.Run(args));
+        }
+        AssertSameRun(one, many, workers);
+    }
+
+    [Fact]
+    public void A_task_killed_mid_write_or_run_twice_leaves_the_same_result()
+    {
+        using var tmp = new TempDir();
+        var input = BigCsv(tmp, 60_000);
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        var spill = tmp.Combine("spill");
+        string[] options = [input, "--label", "y", "--encode", "c=onehot", "--shard-size", "1MB", "--seed", "3"];
+        Assert.Equal(0, CliProcess.Run(["convert", .. options, "--out", one, "--quiet"]).Code);
+        string[] common = ["convert", .. options, "--out", many, "--quiet", "--workers", "2", "--temp", spill];
+        int killed = 0;
+        foreach (var line in StepsOf(common))
+        {
+            for (int task = 0; task < line.Tasks; task++)
+            {
+                string[] args = [.. common, "--step", line.Name, "--worker", Text(task)];
+                if (task == 0 && line.Name is ScaleStep.Scan or ScaleStep.Encode or ScaleStep.Write)
+                {
+                    // SIGKILL once the task is writing (its temp files have bytes), then run it again.
+                    if (KillWhileWriting(args, spill)) killed++;
+                }
+                if (line.Name is ScaleStep.Scan or ScaleStep.Write && task == 1) Assert.Equal(0, CliProcess.Run(args).Code);   // run twice
+                var r = CliProcess.Run(args);
+                Assert.True(r.Code == 0, $"{line.Name} {task}: {r.Err}");
+            }
+        }
+        Assert.True(killed >= 2, $"only {killed} of 3 tasks were killed while writing (the input is meant to be big enough)");
+        AssertSameRun(one, many, 2);
+        Assert.False(Directory.Exists(Path.Combine(many, "_dataprep", "work")), "the work area is removed after the commit");
+    }
+
+    [Fact]
+    public void Engines_give_the_task_index_through_their_environment()
+    {
+        using var tmp = new TempDir();
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        Assert.Equal(0, CliRunner.Run(["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", one, "--quiet"]).Code);
+        string[] common = ["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", many, "--quiet", "--workers", "2"];
+        // Scan 0 as an AWS Batch array child, scan 1 as a Kubernetes Indexed Job pod; the one-task steps need no index.
+        Assert.Equal(0, CliProcess.Run([.. common, "--step", "scan"], new() { ["AWS_BATCH_JOB_ARRAY_INDEX"] = "0" }).Code);
+        Assert.Equal(0, CliProcess.Run([.. common, "--step", "scan"], new() { ["JOB_COMPLETION_INDEX"] = "1" }).Code);
+        Assert.Equal(0, CliRunner.Run([.. common, "--step", "plan"]).Code);
+        foreach (var step in new[] { "encode", "write" })
+        {
+            for (int t = 0; t < 2; t++) Assert.Equal(0, CliRunner.Run([.. common, "--step", step, "--worker", Text(t)]).Code);
+        }
+        Assert.Equal(0, CliRunner.Run([.. common, "--step", "commit"]).Code);
+        AssertSameRun(one, many, 2);
+    }
+
+    [Fact]
+    public void SageMaker_hosts_give_the_index_of_the_current_host_in_sorted_order()
+    {
+        using var tmp = new TempDir();
+        var config = tmp.File("resourceconfig.json", """{"current_host": "algo-10", "hosts": ["algo-2", "algo-10", "algo-1"], "network_interface_name": "eth0"}""");
+        Assert.Equal((1, config), EngineIndex.Find(_ => null, config));   // "algo-1" < "algo-10" < "algo-2", ordinal
+        Assert.Equal((2, EngineIndex.BatchVariable), EngineIndex.Find(v => v == EngineIndex.BatchVariable ? "2" : null, config));
+        Assert.Equal((4, EngineIndex.KubernetesVariable), EngineIndex.Find(v => v == EngineIndex.KubernetesVariable ? "4" : null, config));
+        Assert.Null(EngineIndex.Find(_ => null, tmp.Combine("none.json")));
+        var bad = Assert.Throws<PipelineValidationException>(() => EngineIndex.Find(v => v == EngineIndex.BatchVariable ? "x" : null));
+        Assert.Contains("AWS_BATCH_JOB_ARRAY_INDEX=x", bad.Message, StringComparison.Ordinal);
+        var broken = tmp.File("broken.json", """{"hosts": []}""");
+        Assert.Throws<PipelineValidationException>(() => EngineIndex.Find(_ => null, broken));
+    }
+
+    [Fact]
+    public void Mix_ups_stop_with_exit_2_naming_the_step_the_task_and_the_cause()
+    {
+        using var tmp = new TempDir();
+        var outDir = tmp.Combine("out");
+        string[] common = ["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", outDir, "--workers", "2"];
+
+        var early = CliRunner.Run([.. common, "--step", "plan"]);
+        Assert.Equal(2, early.Code);
+        Assert.Contains("step plan task 0 cannot start: task 0 of step scan has not finished", early.Err, StringComparison.Ordinal);
+
+        Assert.Equal(0, CliRunner.Run([.. common, "--step", "scan", "--worker", "0", "--quiet"]).Code);
+        var partly = CliRunner.Run([.. common, "--step", "plan"]);
+        Assert.Equal(2, partly.Code);
+        Assert.Contains("task 1 of step scan has not finished", partly.Err, StringComparison.Ordinal);
+
+        Assert.Equal(0, CliRunner.Run([.. common, "--step", "scan", "--worker", "1", "--quiet"]).Code);
+        var other = CliRunner.Run([.. common.Select(a => a == "5" ? "6" : a), "--step", "plan"]);   // another seed
+        Assert.Equal(2, other.Code);
+        Assert.Contains("other options or inputs", other.Err, StringComparison.Ordinal);
+
+        var missingIndex = CliRunner.Run([.. common, "--step", "encode"]);
+        Assert.Equal(2, missingIndex.Code);
+        Assert.Contains("--step encode has 2 tasks: pass --worker 0…1", missingIndex.Err, StringComparison.Ordinal);
+
+        var outOfRange = CliRunner.Run([.. common, "--step", "write", "--worker", "2"]);
+        Assert.Equal(2, outOfRange.Code);
+        Assert.Contains("step write has 2 tasks, 0…1", outOfRange.Err, StringComparison.Ordinal);
+
+        var unknown = CliRunner.Run([.. common, "--step", "shuffle", "--worker", "0"]);
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("expected one of scan, plan, encode, write, commit", unknown.Err, StringComparison.Ordinal);
+
+        var noWorkers = CliRunner.Run(["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", outDir, "--step", "scan"]);
+        Assert.Equal(2, noWorkers.Code);
+        Assert.Contains("--step needs --workers N", noWorkers.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(outDir, "_dataprep", "run.json")), "nothing is published before the commit");
+        Assert.False(Directory.Exists(Path.Combine(outDir, "train")), "nothing is visible in the channels before the commit");
+    }
+
+    [Fact]
+    public void An_earlier_run_stays_as_it_was_until_the_commit_replaces_it()
+    {
+        using var tmp = new TempDir();
+        var outDir = tmp.Combine("out");
+        Assert.Equal(0, CliRunner.Run(["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", outDir, "--quiet", "--format", "recordio-protobuf"]).Code);
+        var before = RunOutputs.FileHashes(outDir);
+        string[] common = ["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", outDir, "--quiet", "--workers", "2", "--keep-work"];
+
+        var refused = CliRunner.Run([.. common, "--step", "scan", "--worker", "0"]);
+        Assert.Equal(4, refused.Code);   // an earlier run and no --overwrite: refused before any work
+        Assert.Contains("already holds a DataPrep run", refused.Err, StringComparison.Ordinal);
+
+        string[] overwrite = [.. common, "--overwrite"];
+        foreach (var line in StepsOf(overwrite).Where(s => s.Name != ScaleStep.Commit))
+        {
+            for (int t = 0; t < line.Tasks; t++) Assert.Equal(0, CliRunner.Run([.. overwrite, "--step", line.Name, "--worker", Text(t)]).Code);
+            var now = RunOutputs.FileHashes(outDir).Where(kv => !kv.Key.StartsWith("_dataprep/work/", StringComparison.Ordinal)).ToDictionary();
+            Assert.Equal(before, now);
+        }
+        Assert.Equal(0, CliRunner.Run([.. overwrite, "--step", "commit"]).Code);
+        var after = RunOutputs.FileHashes(outDir);
+        Assert.Contains("train/part-00000.csv", after.Keys);
+        Assert.DoesNotContain("train/part-00000.pbr", after.Keys);
+        Assert.Contains(after.Keys, k => k.StartsWith("_dataprep/work/", StringComparison.Ordinal) && k.EndsWith(".json", StringComparison.Ordinal));   // --keep-work
+    }
+
+    /// <summary>The steps of a run, from <c>--steps</c>.</summary>
+    private static List<ScaleStep> StepsOf(string[] common)
+    {
+        var r = CliRunner.Run([.. common, "--steps"]);
+        Assert.True(r.Code == 0, r.Err);
+        var steps = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).Select(p => new ScaleStep(p[0], int.Parse(p[1], CultureInfo.InvariantCulture))).ToList();
+        Assert.Equal(["scan", "plan", "encode", "write", "commit"], steps.Select(s => s.Name));
+        return steps;
+    }
+
+    /// <summary>Runs every step, each step's tasks in a shuffled order, one at a time.</summary>
+    private static void RunSteps(string[] common, Random random, Func<string[], int, CliRunner.Result> run)
+    {
+        foreach (var step in StepsOf(common))
+        {
+            foreach (int task in Enumerable.Range(0, step.Tasks).OrderBy(_ => random.Next()).ToList())
+            {
+                var r = run([.. common, "--step", step.Name, "--worker", Text(task)], task);
+                Assert.True(r.Code == 0, $"step {step.Name} task {task}: exit {r.Code}\n{r.Err}");
+            }
+        }
+    }
+
+    /// <summary>Starts a task and SIGKILLs it once its temp files hold bytes; false when it finished first.</summary>
+    private static bool KillWhileWriting(string[] args, string spill)
+    {
+        using var p = CliProcess.Start(args);
+        var clock = Stopwatch.StartNew();
+        while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (Directory.Exists(spill) && Directory.EnumerateFiles(spill, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
+            {
+                p.Kill(entireProcessTree: true);
+                p.WaitForExit();
+                return true;
+            }
+            Thread.Sleep(5);
+        }
+        p.WaitForExit();
+        return false;
+    }
+
+    private static void AssertSameRun(string one, string many, int workers)
+    {
+        Assert.Equal(RunOutputs.FileHashes(one), RunOutputs.FileHashes(many));
+        var a = RunOutputs.ComparableRecordOf(one);
+        var b = RunOutputs.ComparableRecordOf(many);
+        var recorded = b["workers"]!;
+        Assert.Equal(workers, recorded["count"]!.GetValue<int>());
+        Assert.Equal($"scan {workers}", recorded["steps"]![0]!.GetValue<string>());
+        b.AsObject().Remove("workers");
+        Assert.True(JsonNode.DeepEquals(a, b), $"run.json differs beyond time stamps, paths and workers:\none: {a.ToJsonString()}\nmany: {b.ToJsonString()}");
+    }
+
+    /// <summary>A CSV of <paramref name="rows"/> rows: a label, 8 floats and a category (a few MB).</summary>
+    private static string BigCsv(TempDir tmp, int rows)
+    {
+        var text = new StringBuilder("y,a,b,d,e,f,g,h,i,c\n");
+        var random = new Random(1);
+        for (int i = 0; i < rows; i++)
+        {
+            text.Append(i % 3).Append(',');
+            for (int k = 0; k < 8; k++) text.Append((random.NextDouble() * 1000).ToString("R", CultureInfo.InvariantCulture)).Append(',');
+            text.Append("c").Append(random.Next(20)).Append('\n');
+        }
+        return tmp.File("big.csv", text.ToString());
+    }
+
+    private static string Text(int n) => n.ToString(CultureInfo.InvariantCulture);
+}
