@@ -223,9 +223,9 @@ public static class DataPrepCli
         var stratify = new Option<string>("--stratify") { Description = "Keep each class's share per split (within one row), e.g. --stratify label." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random decision; same seed + inputs + options ⇒ byte-identical data files.", DefaultValueFactory = _ => 42 };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "Keep input order inside each split (the split itself stays random)." };
-        var shardSize = new Option<string>("--shard-size") { Description = "Start a new shard before a file passes this size (default 64MB).", DefaultValueFactory = _ => "64MB" };
-        var shardRows = new Option<long>("--shard-rows") { Description = "Start a new shard after this many rows." };
-        var shards = new Option<int>("--shards") { Description = "Exactly N shards per split, balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
+        var shardSize = new Option<string>("--shard-size") { Description = "Shard size (default 64MB; none with --shard-rows). Shard k holds the records that end in bytes (k×SIZE, (k+1)×SIZE] of the split (uncompressed, a header aside): ⌈split/SIZE⌉ shards, each at most SIZE plus one record less a byte; a record larger than SIZE is an error. Parquet: a limit on each compressed file, by estimate.", DefaultValueFactory = _ => "64MB" };
+        var shardRows = new Option<long>("--shard-rows") { Description = "Shards of N rows each (the last one fewer), with no size limit; instead of --shard-size." };
+        var shards = new Option<int>("--shards") { Description = "Exactly N shards per split (at most one per row), balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
         var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
         var temp = new Option<string>("--temp") { Description = "Folder for spill files (default: the system temp folder); a run folder inside it is removed at the end, also on failure or Ctrl-C." };
@@ -297,7 +297,11 @@ public static class DataPrepCli
                 GroupColumn = r.GetValue(groupColumn),
                 Cutoffs = OptionParsing.List(r.GetValue(cutoffs)).Select(OptionParsing.ParseInstant).ToList(),
                 Gap = r.GetValue(gap) is { } g ? OptionParsing.ParseDuration(g) : null,
-                Shards = new ShardOptions(OptionParsing.ParseSize(r.GetValue(shardSize)!, "--shard-size"), r.GetValue(shardRows), r.GetValue(shards)),
+                // An explicit --shard-size is kept even with --shard-rows, so that Validate refuses the pair; the default is
+                // left to ShardOptions (64 MiB, or no size limit with --shard-rows).
+                Shards = new ShardOptions(
+                    r.GetResult(shardSize) is { Implicit: false } ? OptionParsing.ParseSize(r.GetValue(shardSize)!, "--shard-size") : null,
+                    r.GetValue(shardRows), r.GetValue(shards)),
                 Gzip = r.GetValue(compress)?.ToLowerInvariant() switch
                 {
                     "gzip" or "gz" => true,

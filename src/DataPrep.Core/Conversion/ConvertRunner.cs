@@ -153,8 +153,12 @@ public static class ConvertRunner
         var record = RunLayout.ReadRecord(runRecordPath, registry.Stores.Inputs(s3));
         var earlier = record.Options!;
         var encoding = record.Encoding!;
+        // Records written before --shard-rows replaced the size limit hold both (the 64 MiB default came along), which
+        // options now refuse: such a run asked for rows, so apply keeps the rows.
+        var shards = earlier.Shards is { MaxRows: > 0, MaxBytes: not null } both ? both with { MaxBytes = null } : earlier.Shards;
         var options = earlier with
         {
+            Shards = shards,
             Inputs = inputs,
             Output = output,
             Overwrite = overwrite,

@@ -186,8 +186,8 @@ public sealed class ShardedSink : IRecordSink
 
     /// <summary>
     /// Writes one split's shards on a background task while the next batches are formatted, so file
-    /// writes, hashing and compression overlap the CPU work. With a shard count, shards are balanced by
-    /// bytes and so wait until the split's size is known.
+    /// writes, hashing and compression overlap the CPU work. Each record's shard comes from <see cref="ShardRule"/>;
+    /// with a shard count (or instances) the rule needs the split's totals, so the split waits until they are known.
     /// </summary>
     private sealed class SplitWriter
     {
@@ -237,20 +237,27 @@ public sealed class ShardedSink : IRecordSink
             {
                 var opts = _sink._shards;
                 IAsyncEnumerable<Pending> chunks = InOrder(_queue.Reader.ReadAllAsync(_cancellationToken));
-                Func<long, long, long, long, bool> startsShard;
-                if (opts.Count > 0 || opts.Multiple > 1)
+                ShardRule rule;
+                if (ShardRule.NeedsTotals(opts))
                 {
                     var all = new List<Pending>();
-                    await foreach (var c in chunks.ConfigureAwait(false)) all.Add(c);
-                    var cuts = ShardPlanner.Balanced(all.Select(c => c.Chunk).ToList(), ShardPlanner.Count(all.Select(c => c.Chunk).ToList(), opts)).ToHashSet();
+                    long records = 0, bytes = 0, largest = 0;
+                    await foreach (var c in chunks.ConfigureAwait(false))
+                    {
+                        all.Add(c);
+                        int[] ends = c.Chunk.RecordEnds;
+                        records += ends.Length;
+                        for (int k = 0, prev = 0; k < ends.Length; prev = ends[k], k++) largest = Math.Max(largest, ends[k] - prev);
+                        bytes += ends.Length == 0 ? 0 : ends[^1];
+                    }
+                    rule = ShardRule.For(opts, _name, records, bytes, largest);
                     chunks = all.ToAsyncEnumerable();
-                    startsShard = (record, _, _, _) => cuts.Contains(record);
                 }
                 else
                 {
-                    startsShard = (_, size, shardRows, shardBytes) => shardRows > 0 && ((opts.MaxRows > 0 && shardRows >= opts.MaxRows) || shardBytes + size > opts.MaxBytes);
+                    rule = ShardRule.For(opts, _name);
                 }
-                return await WriteAsync(chunks, startsShard).ConfigureAwait(false);
+                return await WriteAsync(chunks, rule).ConfigureAwait(false);
             }
             catch
             {
@@ -264,7 +271,7 @@ public sealed class ShardedSink : IRecordSink
             await foreach (var t in tasks.ConfigureAwait(false)) yield return await t.ConfigureAwait(false);
         }
 
-        private async Task<SplitReport> WriteAsync(IAsyncEnumerable<Pending> chunks, Func<long, long, long, long, bool> startsShard)
+        private async Task<SplitReport> WriteAsync(IAsyncEnumerable<Pending> chunks, ShardRule rule)
         {
             var report = new SplitReport();
             var store = _sink._store;
@@ -275,7 +282,8 @@ public sealed class ShardedSink : IRecordSink
             var lineage = lineageStream is null ? null : new LineageWriter(lineageStream, _sink._formatters, ct);
             bool header = false;
             int shard = -1;
-            long shardRows = 0, shardBytes = 0, record = 0;
+            // record: the split's records so far; offset: their bytes (where the next record starts in the split).
+            long shardRows = 0, record = 0, offset = 0;
             Stream? file = null;
             Sha256WriteStream? hashing = null;
             string? path = null;
@@ -307,8 +315,10 @@ public sealed class ShardedSink : IRecordSink
                     for (int k = 0; k < c.RecordEnds.Length; k++, record++)
                     {
                         int size = c.RecordEnds[k] - prev;
-                        if (file is null || startsShard(record, size, shardRows, shardBytes))
+                        int target = rule.ShardOf(record, offset, offset + size);
+                        if (target != shard)
                         {
+                            if (target != shard + 1) throw new InvalidOperationException($"Split '{_name}': the shard rule put record {record} in shard {target} after shard {shard}; it must never skip a number.");
                             if (file is not null)
                             {
                                 await file.WriteAsync(c.Data.AsMemory(from, prev - from), ct).ConfigureAwait(false);
@@ -317,7 +327,6 @@ public sealed class ShardedSink : IRecordSink
                             await CloseShardAsync().ConfigureAwait(false);
                             shard++;
                             shardRows = 0;
-                            shardBytes = 0;
                             (cuts ??= []).Add(k);
                             path = RunLayout.ShardPath(_name, shard, _sink._format.Extension, _sink._gzip);
                             hashing = new Sha256WriteStream(await store.CreateAsync(path, ct).ConfigureAwait(false));
@@ -325,7 +334,7 @@ public sealed class ShardedSink : IRecordSink
                             if (_sink._header is { Length: > 0 } fileHeader) await file.WriteAsync(fileHeader, ct).ConfigureAwait(false);
                         }
                         shardRows++;
-                        shardBytes += size;
+                        offset += size;
                         prev = c.RecordEnds[k];
                     }
                     await file!.WriteAsync(c.Data.AsMemory(from, c.Length - from), ct).ConfigureAwait(false);
@@ -561,61 +570,5 @@ public sealed class ShardedSink : IRecordSink
         public override void Flush() => inner.Flush();
         public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
-    }
-}
-
-/// <summary>Decides where shards start when a split must be cut into a given number of shards.</summary>
-public static class ShardPlanner
-{
-    /// <summary>
-    /// The record numbers (after the first) at which shards 2…n start, balancing bytes: a shard ends
-    /// before the record at which the bytes so far reach the next equal share. Every shard gets at least
-    /// one record; n is capped at the number of records.
-    /// </summary>
-    /// <summary>
-    /// The shard count of a split: <see cref="ShardOptions.Count"/>, or with only a multiple (training
-    /// instances) as many as the size and row limits need; then rounded up to a multiple of
-    /// <see cref="ShardOptions.Multiple"/>, so ShardedByS3Key gives every instance the same number of shards.
-    /// </summary>
-    public static int Count(IReadOnlyList<FormattedChunk> chunks, ShardOptions options)
-    {
-        long count = options.Count;
-        if (count <= 0)
-        {
-            long bytes = chunks.Sum(c => (long)c.Length), records = chunks.Sum(c => (long)c.RecordEnds.Length);
-            count = Math.Max(1, (bytes + options.MaxBytes - 1) / options.MaxBytes);
-            if (options.MaxRows > 0) count = Math.Max(count, (records + options.MaxRows - 1) / options.MaxRows);
-        }
-        int m = Math.Max(1, options.Multiple);
-        return (int)Math.Min(int.MaxValue, (count + m - 1) / m * m);
-    }
-
-    /// <summary>See <see cref="Count"/>: the cuts for <paramref name="count"/> shards.</summary>
-    public static List<long> Balanced(IReadOnlyList<FormattedChunk> chunks, int count)
-    {
-        var cuts = new List<long>();
-        long totalBytes = chunks.Sum(c => (long)c.Length);
-        long totalRecords = chunks.Sum(c => (long)c.RecordEnds.Length);
-        int n = (int)Math.Min(count, totalRecords);
-        long record = 0, bytes = 0;
-        int next = 1;
-        foreach (var c in chunks)
-        {
-            int prev = 0;
-            foreach (int end in c.RecordEnds)
-            {
-                if (next < n && record > 0 && bytes >= totalBytes * next / n && totalRecords - record >= n - next)
-                {
-                    cuts.Add(record);
-                    next++;
-                }
-                bytes += end - prev;
-                prev = end;
-                record++;
-            }
-        }
-        // Exactly n shards even when one huge record comes last.
-        for (long r = totalRecords - (n - 1 - cuts.Count); cuts.Count < n - 1; r++) cuts.Add(r);
-        return cuts;
     }
 }

@@ -48,12 +48,24 @@ public enum MissingPolicy
     Fill,
 }
 
-/// <summary>How output is cut into files per split.</summary>
-/// <param name="MaxBytes">Start a new shard when one reaches this size (default 64 MiB).</param>
-/// <param name="MaxRows">Start a new shard after this many rows (0: no row limit).</param>
+/// <summary>How output is cut into files per split; <c>Output.ShardRule</c> turns these into each record's shard.</summary>
+/// <param name="MaxBytes">
+/// The shard size (<c>--shard-size</c>): shard k holds the records that end in bytes (k·size, (k+1)·size] of the split's
+/// records (uncompressed, a file header aside). Null: <see cref="DefaultMaxBytes"/>, or no size limit when
+/// <paramref name="MaxRows"/> is set; giving both is an error.
+/// </param>
+/// <param name="MaxRows">Shards of this many rows each, the last one possibly fewer (<c>--shard-rows</c>; 0: no row limit); replaces the size limit.</param>
 /// <param name="Count">Exactly this many shards per split, balanced by bytes (0: decided by the limits).</param>
 /// <param name="Multiple">The shard count of each split is rounded up to a multiple of this (training instances; 0 or 1: no rounding).</param>
-public sealed record ShardOptions(long MaxBytes = 64L << 20, long MaxRows = 0, int Count = 0, int Multiple = 0);
+public sealed record ShardOptions(long? MaxBytes = null, long MaxRows = 0, int Count = 0, int Multiple = 0)
+{
+    /// <summary>The shard size when neither a size nor a row limit is given: 64 MiB.</summary>
+    public const long DefaultMaxBytes = 64L << 20;
+
+    /// <summary>The size limit in force: <see cref="MaxBytes"/>, else none (<see cref="long.MaxValue"/>) with a row limit, else <see cref="DefaultMaxBytes"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long EffectiveMaxBytes => MaxBytes ?? (MaxRows > 0 ? long.MaxValue : DefaultMaxBytes);
+}
 
 /// <summary>
 /// Every option of <c>dataprep convert</c>; the CLI maps its flags one-to-one onto these.
@@ -263,6 +275,7 @@ public sealed record ConvertOptions
         if (NoLabel && Stratify is not null && Stratify.Length == 0) problems.Add("--stratify needs a column.");
         if (Missing == MissingPolicy.Fill && string.IsNullOrEmpty(FillValue)) problems.Add("--missing fill needs a value: fill:0, fill:mean or fill:TEXT.");
         if (Shards.Count < 0 || Shards.MaxRows < 0 || Shards.MaxBytes <= 0) problems.Add("Shard limits must be positive.");
+        if (Shards.MaxRows > 0 && Shards.MaxBytes is not null) problems.Add("--shard-rows and --shard-size were both given; choose one (--shard-rows replaces the size limit).");
         if (Source.BatchRows <= 0) problems.Add("--batch-rows must be positive.");
         if (Memory.Budget is <= 0) problems.Add($"--memory {Memory.Budget} is not positive; expected a size such as 512MB.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");

@@ -137,25 +137,24 @@ internal static class ScaleTasks
             }
         }
         // Each channel must be its buckets' rows one after the other, in bucket order, for the segments to concatenate.
+        // A shuffled run's hash buckets always are; an unshuffled run's buckets (the scan tasks' own rows) are when the
+        // output order follows the input files (input order, or a time split of inputs in time order). Otherwise (a
+        // time split of unsorted inputs) the rows are exchanged by output rank: bucket j takes the j-th N-th of the
+        // order, and each encode task reads every scan task's rows and keeps its own.
         var channels = SplitStage.Channels(tags, folds);
-        var lastBucket = new Dictionary<(SplitTag, short), int>();
-        foreach (int p in order)
+        bool byRank = !run.BucketsByHash && !FollowsBuckets(order, tags, folds, bucket);
+        if (byRank)
         {
-            if (tags[p] == SplitTag.None) continue;
-            var channel = (tags[p], folds?[p] ?? (short)-1);
-            if (lastBucket.TryGetValue(channel, out int last) && bucket[p] < last)
-            {
-                throw new PipelineValidationException(
-                    $"--workers: the output order of split {RunLayout.ChannelName(channel.Item1, channel.Item2)} does not follow the order of the input files (a time split of inputs not sorted by time, or --no-shuffle with an order of its own); scaled-out runs need the rows of each split in input-file order here. Sort the inputs by the time column, or run without --workers.");
-            }
-            lastBucket[channel] = bucket[p];
+            for (int k = 0; k < order.Length; k++) bucket[order[k]] = (int)((long)k * run.Workers / order.Length);
         }
 
         // Routing of each bucket: its rows in the bucket's input order (scan task by scan task).
+        var byBucket = new List<int>[run.Workers];
+        for (int j = 0; j < byBucket.Length; j++) byBucket[j] = [];
+        for (int p = 0; p < bucket.Length; p++) byBucket[bucket[p]].Add(p);
         for (int j = 0; j < run.Workers; j++)
         {
-            var members = new List<int>();
-            for (int p = 0; p < bucket.Length; p++) if (bucket[p] == j) members.Add(p);
+            var members = byBucket[j];
             var routing = new Routing(
                 members.Select(p => all.RowIds[p]).ToArray(),
                 members.Select(p => tags[p]).ToArray(),
@@ -188,8 +187,23 @@ internal static class ScaleTasks
             report.Warnings.AddRange(warnings);
         }
         report.ExpectedRows = tags.Length - tags.Count(t => t == SplitTag.None);
+        report.ByRank = byRank;
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
         _ = scans;
+    }
+
+    /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
+    private static bool FollowsBuckets(int[] order, SplitTag[] tags, short[]? folds, int[] bucket)
+    {
+        var lastBucket = new Dictionary<(SplitTag, short), int>();
+        foreach (int p in order)
+        {
+            if (tags[p] == SplitTag.None) continue;
+            var channel = (tags[p], folds?[p] ?? (short)-1);
+            if (lastBucket.TryGetValue(channel, out int last) && bucket[p] < last) return false;
+            lastBucket[channel] = bucket[p];
+        }
+        return true;
     }
 
     /// <summary>
@@ -210,16 +224,36 @@ internal static class ScaleTasks
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
 
+        // Exchanged by rank, the bucket's rows are in every scan task's own rows: read them all, keep this bucket's.
+        HashSet<long>? mine = plan.ByRank ? [.. routing.RowIds] : null;
+
         async IAsyncEnumerable<RecordBatch> Bucket()
         {
             for (int i = 0; i < run.Workers; i++)
             {
                 if (scans[i].BucketRows.Length != run.Workers) throw new PipelineValidationException($"{who}: scan task {i} reported {scans[i].BucketRows.Length} buckets, not {run.Workers}.");
-                if (scans[i].BucketRows[task] == 0) continue;
-                var path = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, RowsKey(task)), segmentFolder, cancellationToken).ConfigureAwait(false)
-                    ?? throw new PipelineValidationException($"{who}: the rows of scan task {i} for bucket {task} are missing from {work.Area.Location}; run scan task {i} again.");
-                using var reader = new BatchSpillReader(path, splitInput);
-                while (!reader.AtEnd) yield return reader.Read();
+                int bucket = mine is null ? task : i;
+                if (scans[i].BucketRows[bucket] == 0) continue;
+                var path = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, RowsKey(bucket)), segmentFolder, cancellationToken).ConfigureAwait(false)
+                    ?? throw new PipelineValidationException($"{who}: the rows of scan task {i} for bucket {bucket} are missing from {work.Area.Location}; run scan task {i} again.");
+                try
+                {
+                    using var reader = new BatchSpillReader(path, splitInput);
+                    while (!reader.AtEnd)
+                    {
+                        var batch = reader.Read();
+                        if (mine is null) { yield return batch; continue; }
+                        var keep = new List<int>();
+                        for (int r = 0; r < batch.RowCount; r++) if (mine.Contains(batch.Rows.RowIds[r])) keep.Add(r);
+                        if (keep.Count == batch.RowCount) yield return batch;
+                        else if (keep.Count > 0) yield return batch.Take(keep.ToArray());
+                    }
+                }
+                finally
+                {
+                    // A downloaded copy (S3) goes as soon as it is read; a local work area's file is the object itself.
+                    if (!path.StartsWith(work.Area.Location, StringComparison.Ordinal)) File.Delete(path);
+                }
             }
         }
 

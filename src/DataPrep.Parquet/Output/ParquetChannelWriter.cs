@@ -12,11 +12,12 @@ namespace DataPrep.Formats;
 /// the options and bytes already written, never on how rows arrived in batches.
 /// </summary>
 /// <remarks>
-/// Shards follow <c>--shard-rows</c> and <c>--shard-size</c> as rows stream: a shard is closed before a row group that
-/// would take it past <c>--shard-rows</c>, or whose estimated size (the shard's last row group's bytes per row) would
-/// take it past <c>--shard-size</c>. With <c>--shards N</c> or <c>--instances</c> the shard count depends on the
-/// channel's size, which is known only at the end: the row groups then go to a spill file first and are cut into
-/// shards balanced by rows (Parquet rows are fixed-width, so that is also by uncompressed bytes) at the commit.
+/// With <c>--shard-rows</c>, <c>--shards N</c> or <c>--instances</c> every row's shard comes from <see cref="ShardRule"/>,
+/// as in the other formats, a row counting its uncompressed width (<see cref="ParquetColumns.RowBytes"/>): row groups end
+/// where the rule starts a shard. A shard count depends on the channel's size, which is known only at the end: the row
+/// groups then go to a spill file first and are written through at the commit. <c>--shard-size</c> alone bounds the
+/// compressed file instead, which is not a function of the rows' places (see docs/decisions.md, issue 16): a shard is
+/// closed before a row group whose estimated size (the shard's last row group's bytes per row) would take it past it.
 /// </remarks>
 internal sealed class ParquetChannelWriter
 {
@@ -38,8 +39,11 @@ internal sealed class ParquetChannelWriter
     private readonly string? _spillPath;
     private FileStream? _spillStream;
     private BinaryWriter? _spill;
-    private List<long>? _cuts;
-    private int _nextCut;
+
+    // The shard of each row (--shard-rows from the start; --shards and --instances once the spill is complete); null
+    // while spilling and for --shard-size alone. _rows: the channel's rows, once known (the rule's records end there).
+    private ShardRule? _rule;
+    private long _rows = long.MaxValue;
 
     // The open shard.
     private ParquetWriter? _file;
@@ -73,6 +77,7 @@ internal sealed class ParquetChannelWriter
         _hasTimes = first.Times is not null;
         _buffer = new ParquetRowBuffer(columns, rowGroupRows);
         Lineage = lineage;
+        if (spillPath is null && shards.MaxRows > 0) _rule = ShardRule.For(shards, name);
     }
 
     /// <summary>Whether a lineage sidecar is written.</summary>
@@ -128,39 +133,47 @@ internal sealed class ParquetChannelWriter
     }
 
     /// <summary>
-    /// Decides, before a row group's first row, whether the open shard is full and how many rows the row group takes:
-    /// at most <see cref="_rowGroupRows"/>, and never past <c>--shard-rows</c> or the next planned cut.
+    /// Decides, before a row group's first row, whether the open shard is done and how many rows the row group takes:
+    /// at most <see cref="_rowGroupRows"/>, and with a rule never past the row where the rule starts the next shard.
     /// </summary>
     private async ValueTask BeginRowGroupAsync()
     {
         _target = _rowGroupRows;
-        if (_spillPath is not null && _cuts is null) return; // spilling: blocks of a row group each
-        if (_file is not null && ShardIsFull()) await CloseShardAsync().ConfigureAwait(false);
-        if (_cuts is not null)
+        if (_spillPath is not null && _rule is null) return; // spilling: blocks of a row group each
+        if (_rule is null)
         {
-            if (_nextCut < _cuts.Count) _target = (int)Math.Min(_target, _cuts[_nextCut] - _written);
+            if (_file is not null && ShardIsFull()) await CloseShardAsync().ConfigureAwait(false);
+            return;
         }
-        else if (_shards.MaxRows > 0)
+        int shard = ShardOf(_written);
+        if (shard != (_file is null ? _shard + 1 : _shard))
         {
-            _target = (int)Math.Min(_target, _shards.MaxRows - (_file is null ? 0 : _shardRows));
+            if (shard != _shard + 1) throw new InvalidOperationException($"Channel '{_name}': the shard rule put row {_written} in shard {shard} after shard {_shard}; it must never skip a number.");
+            await CloseShardAsync().ConfigureAwait(false);
         }
+        // The rows of this shard from here on (the rule is monotone, so a binary search finds its last one).
+        long lo = 1, hi = Math.Min(_rowGroupRows, _rows - _written);
+        while (lo < hi)
+        {
+            long mid = lo + (hi - lo + 1) / 2;
+            if (ShardOf(_written + mid - 1) == shard) lo = mid;
+            else hi = mid - 1;
+        }
+        _target = (int)lo;
     }
 
+    /// <summary>The rule's shard of row <paramref name="row"/>: every row counts <see cref="ParquetColumns.RowBytes"/> uncompressed bytes.</summary>
+    private int ShardOf(long row) => _rule!.ShardOf(row, row * _columns.RowBytes, (row + 1) * _columns.RowBytes);
+
+    /// <summary>
+    /// <c>--shard-size</c> alone: whether the next row group, estimated from the last one's bytes per row, and the footer
+    /// the shard would then need take the open shard past the size; the first row group of a shard always goes in (row
+    /// groups are at most <c>--shard-size</c> uncompressed, see <see cref="ParquetFormatDefinition.RowGroupRows"/>).
+    /// </summary>
     private bool ShardIsFull()
     {
-        if (_cuts is not null)
-        {
-            if (_nextCut >= _cuts.Count || _cuts[_nextCut] != _written) return false;
-            _nextCut++;
-            return true;
-        }
-        if (_shards.MaxRows > 0 && _shardRows >= _shards.MaxRows) return true;
-        // The next row group's size, estimated from the last one's bytes per row, and the footer the shard would then
-        // need; the first row group of a shard always goes in (row groups are at most --shard-size uncompressed, see
-        // ParquetFormatDefinition.RowGroupRows).
-        long next = _shards.MaxRows > 0 ? Math.Min(_rowGroupRows, _shards.MaxRows - _shardRows) : _rowGroupRows;
-        long estimate = _lastGroupRows == 0 ? 0 : (_lastGroupBytes * next + _lastGroupRows - 1) / _lastGroupRows;
-        return _hashing!.Written + estimate + FooterBytes(_shardGroups + 1) > _shards.MaxBytes;
+        long estimate = _lastGroupRows == 0 ? 0 : (_lastGroupBytes * _rowGroupRows + _lastGroupRows - 1) / _lastGroupRows;
+        return _hashing!.Written + estimate + FooterBytes(_shardGroups + 1) > _shards.EffectiveMaxBytes;
     }
 
     /// <summary>
@@ -173,7 +186,7 @@ internal sealed class ParquetChannelWriter
     /// <summary>Writes the buffered rows as one row group of the open shard (opening one first), or into the spill file.</summary>
     private async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        if (_spillPath is not null && _cuts is null)
+        if (_spillPath is not null && _rule is null)
         {
             if (_spill is null)
             {
@@ -232,28 +245,18 @@ internal sealed class ParquetChannelWriter
     }
 
     /// <summary>
-    /// The spilled mode's end: the channel's rows are known, so its shard count is too (<c>--shards</c>, or what
+    /// The spilled mode's end: the channel's rows are known, so its shard rule is too (<c>--shards</c>, or what
     /// <c>--shard-size</c> and <c>--shard-rows</c> need, rounded up to a multiple of <c>--instances</c>, at most one
-    /// shard per row); shard k starts at row ⌊k·rows/count⌋. The spilled row groups are then written through.
+    /// shard per row; see <see cref="ShardRule"/>). The spilled row groups are then written through.
     /// </summary>
     private async ValueTask WriteSpilledAsync(CancellationToken cancellationToken)
     {
         if (_buffer.Count > 0) await FlushAsync(cancellationToken).ConfigureAwait(false);
-        long rows = _written;
-        _cuts = [];
+        _rows = _written;
+        _rule = ShardRule.For(_shards, _name, _rows, _rows * _columns.RowBytes, _columns.RowBytes);
         if (_spill is null) return;
         _spill.Dispose();
         _spill = null;
-        long count = _shards.Count;
-        if (count <= 0)
-        {
-            long bytes = rows * _columns.RowBytes;
-            count = Math.Max(1, (bytes + _shards.MaxBytes - 1) / _shards.MaxBytes);
-            if (_shards.MaxRows > 0) count = Math.Max(count, (rows + _shards.MaxRows - 1) / _shards.MaxRows);
-        }
-        long multiple = Math.Max(1, _shards.Multiple);
-        count = Math.Min(rows, (count + multiple - 1) / multiple * multiple);
-        for (long k = 1; k < count; k++) _cuts.Add(k * rows / count);
         _written = 0;
         var stream = _spillStream!;
         stream.Position = 0;

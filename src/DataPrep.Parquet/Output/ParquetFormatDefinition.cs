@@ -97,7 +97,7 @@ public sealed class ParquetFormatDefinition : OutputFormatDefinition
         long channels = options.Folds > 0 ? options.Folds + 1 : 3;
         long rows = Math.Clamp(budget / (8 * channels * rowBytes), MinRowGroupRows, MaxRowGroupRows);
         if (options.Shards.MaxRows > 0) rows = Math.Min(rows, options.Shards.MaxRows);
-        rows = Math.Min(rows, Math.Max(1, options.Shards.MaxBytes / (8L * Math.Max(1, columns))));
+        rows = Math.Min(rows, Math.Max(1, options.Shards.EffectiveMaxBytes / (8L * Math.Max(1, columns))));
         return (int)rows;
     }
 

@@ -38,7 +38,7 @@ internal sealed class ParquetSink : IRecordSink
         _options = context.Options;
         _hasLabel = context.HasLabel;
         // A shard count (or a multiple of the instance count) needs the channel's size before its first shard is cut.
-        _spilled = _options.Shards.Count > 0 || _options.Shards.Multiple > 1;
+        _spilled = ShardRule.NeedsTotals(_options.Shards);
         _lineage = _options.Lineage;
     }
 

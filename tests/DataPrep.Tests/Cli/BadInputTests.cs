@@ -109,6 +109,25 @@ public class BadInputTests
     }
 
     [Fact]
+    public void Shard_rows_and_shard_size_together()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("ok.csv", "y,a\n1,2\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--shard-rows", "10", "--shard-size", "64MB");
+        AssertFailed(r, o, 2, "--shard-rows and --shard-size were both given; choose one");
+    }
+
+    [Fact]
+    public void A_record_larger_than_the_shard_size()
+    {
+        using var tmp = new TempDir();
+        // Row 5 of the input is the only long one; all rows go to train in input order, so it is train's record 4.
+        var input = tmp.File("wide.csv", "y,a\n1,2\n0,3\n1,4\n0,5\n1,123456789.25\n0,6\n");
+        var (r, o) = Convert(tmp, input, "--label", "y", "--split", "100/0/0", "--no-shuffle", "--shard-size", "8");
+        AssertFailed(r, o, 2, "Split 'train'", "record 4 ", "is 15 bytes, more than --shard-size (8 bytes)", "pass --shard-size 15 or more");
+    }
+
+    [Fact]
     public void Corrupt_gzip()
     {
         using var tmp = new TempDir();

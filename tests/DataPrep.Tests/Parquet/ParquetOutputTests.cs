@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using DataPrep.Fluent;
+using DataPrep.Output;
 using DataPrep.Pipeline;
 using static DataPrep.Tests.Parquet.ParquetOutputFiles;
 
@@ -187,6 +188,10 @@ public class ParquetOutputTests
         {
             var rows = paths.Select(p => Read(tmp.Combine("sharded", p)).Lines.Count).ToList();
             Assert.True(rows.Max() - rows.Min() <= 1, $"{channel}: shards of {string.Join(", ", rows)} rows");
+            // Cut where ShardRule cuts records of equal width (every Parquet row counts its uncompressed width).
+            int total = rows.Sum();
+            var rule = ShardRule.For(new ShardOptions(Count: rows.Count), channel, total, total, 1);
+            Assert.Equal(Enumerable.Range(0, total).CountBy(i => rule.ShardOf(i, i, i + 1)).Select(kv => kv.Value), rows);
             Assert.Equal(ChannelLines(tmp.Combine("whole"), channel), ChannelLines(tmp.Combine("sharded"), channel));
         }
         // The spill folder is gone.

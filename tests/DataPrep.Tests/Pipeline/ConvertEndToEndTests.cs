@@ -312,4 +312,27 @@ public class ConvertEndToEndTests
         using var run = RunRecord(outDir);
         Assert.Equal("text/csv;label_size=0", run.RootElement.GetProperty("contentType").GetString());
     }
+
+    [Fact]
+    public void Apply_reads_a_run_record_written_before_shard_rows_replaced_the_size_limit()
+    {
+        using var tmp = new TempDir();
+        var root = Churn(tmp, "train", "--shard-rows", "500");
+        var runJson = Path.Combine(root, "_dataprep", "run.json");
+        var shards = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(runJson))!["options"]!["shards"]!.AsObject();
+        Assert.Equal(500, shards["maxRows"]!.GetValue<long>());
+        Assert.False(shards.ContainsKey("maxBytes"), "--shard-rows alone leaves the size limit unset");
+        // Earlier versions wrote the 64 MiB default next to the row limit, which options now refuse as both given.
+        var old = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(runJson))!;
+        old["options"]!["shards"]!["maxBytes"] = 64L << 20;
+        File.WriteAllText(runJson, old.ToJsonString());
+        var fresh = tmp.File("new.csv", "customer_id,plan,region,tenure_months,monthly_spend,support_calls,autopay\nC9,pro,us,12,50.5,1,true\n");
+        var outDir = tmp.Combine("applied");
+        var r = CliRunner.Run("apply", "--run", runJson, fresh, "--out", outDir, "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        using var run = RunRecord(outDir);
+        var applied = run.RootElement.GetProperty("options").GetProperty("shards");
+        Assert.Equal(500, applied.GetProperty("maxRows").GetInt64());
+        Assert.False(applied.TryGetProperty("maxBytes", out _));
+    }
 }

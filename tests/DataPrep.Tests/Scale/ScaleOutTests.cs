@@ -67,7 +67,7 @@ public sealed class ScaleOutTests
         var many = tmp.Combine("many");
         var spill = tmp.Combine("spill");
         string[] options = [input, "--label", "y", "--encode", "c=onehot", "--shard-size", "1MB", "--seed", "3"];
-        Assert.Equal(0, CliProcess.Run(["convert", .. options, "--out", one, "--quiet"]).Code);
+        Assert.Equal(0, CliProcess.Run(["convert", .. options, "--out", one, "--quiet", "--temp", spill]).Code);
         string[] common = ["convert", .. options, "--out", many, "--quiet", "--workers", "2", "--temp", spill];
         int killed = 0;
         foreach (var line in StepsOf(common))
@@ -78,6 +78,7 @@ public sealed class ScaleOutTests
                 if (task == 0 && line.Name is ScaleStep.Scan or ScaleStep.Encode or ScaleStep.Write)
                 {
                     // SIGKILL once the task is writing (its temp files have bytes), then run it again.
+                    if (Directory.Exists(spill)) Directory.Delete(spill, recursive: true);
                     if (KillWhileWriting(args, spill)) killed++;
                 }
                 if (line.Name is ScaleStep.Scan or ScaleStep.Write && task == 1) Assert.Equal(0, CliProcess.Run(args).Code);   // run twice
@@ -88,6 +89,44 @@ public sealed class ScaleOutTests
         Assert.True(killed >= 2, $"only {killed} of 3 tasks were killed while writing (the input is meant to be big enough)");
         AssertSameRun(one, many, 2);
         Assert.False(Directory.Exists(Path.Combine(many, "_dataprep", "work")), "the work area is removed after the commit");
+    }
+
+    /// <summary>
+    /// A time split of inputs not in time order: the rows are exchanged by output rank instead of by input file; ties at
+    /// the cut-offs stay together and the gap drops the same rows as in one process.
+    /// </summary>
+    [Fact]
+    public void A_time_split_of_unsorted_inputs_exchanges_rows_by_rank()
+    {
+        using var tmp = new TempDir();
+        var lines = File.ReadAllLines(Paths.SampleData("demand.csv"));
+        var shuffled = lines.Skip(1).OrderBy(l => l.GetHashCode(StringComparison.Ordinal)).ToList();
+        var a = tmp.File("a.csv", string.Join('\n', [lines[0], .. shuffled.Take(shuffled.Count / 2)]) + "\n");
+        var b = tmp.File("b.csv", string.Join('\n', [lines[0], .. shuffled.Skip(shuffled.Count / 2)]) + "\n");
+        string[] options = [a, b, "--label", "demand", "--split", "time", "--time", "date", "--gap", "3d", "--timestamps", "epoch", "--encode", "product=onehot", "--shard-rows", "300", "--quiet"];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run(["convert", .. options, "--out", one]).Code);
+        var many = tmp.Combine("many");
+        RunSteps(["convert", .. options, "--out", many, "--workers", "3", "--keep-work"], new Random(8), (args, _) => CliRunner.Run(args));
+        var plan = Directory.GetFiles(Path.Combine(many, "_dataprep", "work"), "00000.json", SearchOption.AllDirectories).Single(f => f.Contains($"{Path.DirectorySeparatorChar}plan{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+        Assert.Contains("\"byRank\":true", File.ReadAllText(plan), StringComparison.Ordinal);
+        Directory.Delete(Path.Combine(many, "_dataprep", "work"), recursive: true);
+        AssertSameRun(one, many, 3);
+    }
+
+    /// <summary>--like: the earlier run's seed, split and maps, as workers too.</summary>
+    [Fact]
+    public void Like_an_earlier_run_as_workers_writes_what_one_process_writes()
+    {
+        using var tmp = new TempDir();
+        var earlier = tmp.Combine("earlier");
+        Assert.Equal(0, CliRunner.Run(["convert", Paths.SampleData("churn.csv"), .. s_churn, "--out", earlier, "--quiet", "--stratify", "churn"]).Code);
+        string[] options = [Paths.SampleData("churn.csv"), "--like", earlier, "--quiet", "--format", "recordio-protobuf"];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run(["convert", .. options, "--out", one]).Code);
+        var many = tmp.Combine("many");
+        RunSteps(["convert", .. options, "--out", many, "--workers", "2"], new Random(2), (args, _) => CliRunner.Run(args));
+        AssertSameRun(one, many, 2);
     }
 
     [Fact]
