@@ -79,7 +79,9 @@ internal sealed class ScaleRun
         run.Sources = sources;
         run.Opened = opened;
         var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
-        run.Work = new ScaleWork(area, ScaleWork.FingerprintOf(prepared, scale.Workers, context.Inputs, context.Files));
+        var sizes = new long[context.Inputs.Count];
+        run.Work = new ScaleWork(area, ScaleWork.FingerprintOf(prepared, scale.Workers, context.Inputs, context.Files, sizes));
+        run.Sizes = sizes;
         return run;
     }
 
@@ -116,8 +118,34 @@ internal sealed class ScaleRun
         return [.. keys];
     }
 
-    /// <summary>The sources of scan task <paramref name="task"/>: a contiguous share of the inputs, in input order.</summary>
-    public (int First, int End) Share(int task) => ((int)((long)task * Sources.Count / Workers), (int)((long)(task + 1) * Sources.Count / Workers));
+    /// <summary>Each input's size in bytes (as the fingerprint saw it).</summary>
+    public long[] Sizes { get; private set; } = [];
+
+    /// <summary>
+    /// The sources of scan task <paramref name="task"/>: a contiguous share of the inputs in input order, balanced by
+    /// bytes (an input goes to the task in whose N-th of the total bytes its middle lies), so tasks read about as much
+    /// whatever the files' sizes. Every task computes the same shares from the same sizes.
+    /// </summary>
+    public (int First, int End) Share(int task) => ShareOf(Sizes, Workers, task);
+
+    /// <summary>See <see cref="Share"/>: inputs [First, End) of <paramref name="task"/> for inputs of these sizes.</summary>
+    public static (int First, int End) ShareOf(IReadOnlyList<long> sizes, int workers, int task) => (FirstOf(sizes, workers, task), FirstOf(sizes, workers, task + 1));
+
+    private static int FirstOf(IReadOnlyList<long> sizes, int workers, int task)
+    {
+        if (task <= 0) return 0;
+        if (task >= workers) return sizes.Count;
+        long total = sizes.Sum();
+        if (total == 0) return (int)((long)task * sizes.Count / workers);
+        // The first input whose middle lies at or past task/N of the bytes.
+        long before = 0;
+        for (int i = 0; i < sizes.Count; i++)
+        {
+            if ((UInt128)(ulong)(before * 2 + sizes[i]) * (ulong)workers >= (UInt128)(ulong)(total * 2) * (ulong)task) return i;
+            before += sizes[i];
+        }
+        return sizes.Count;
+    }
 
     /// <summary>Reads sources [first, end) with their run-wide source indexes (so row ids are those of one process).</summary>
     public async IAsyncEnumerable<RecordBatch> ReadAsync(int first, int end, Action<long> rowsRead, [EnumeratorCancellation] CancellationToken cancellationToken)

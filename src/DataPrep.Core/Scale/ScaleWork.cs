@@ -27,25 +27,28 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
 
     public string Done(string step, int task) => $"{fingerprint}/done/{step}/{Task(task)}.json";
 
-    /// <summary>The run's fingerprint: what every task must agree on.</summary>
-    public static string FingerprintOf(ConvertOptions options, int workers, IReadOnlyList<string> inputs, InputFiles files)
+    /// <summary>The run's fingerprint: what every task must agree on. Fills <paramref name="sizes"/> with each input's size.</summary>
+    public static string FingerprintOf(ConvertOptions options, int workers, IReadOnlyList<string> inputs, InputFiles files, long[] sizes)
     {
         var hash = new XxHash3();
         hash.Append(Encoding.UTF8.GetBytes(ToolInfo.Current.Version));
         hash.Append(JsonSerializer.SerializeToUtf8Bytes(options, ScaleJsonContext.Default.ConvertOptions));
         hash.Append(BitConverter.GetBytes(workers));
-        foreach (var path in inputs)
+        for (int i = 0; i < inputs.Count; i++)
         {
+            var path = inputs[i];
             hash.Append(Encoding.UTF8.GetBytes(path));
             // Size and time stamp (an S3 object's size and ETag): a changed input is another run, without reading it.
             if (files.FileSystemOf(path) is { } remote)
             {
                 var f = remote.Fingerprint(path);
+                sizes[i] = f.Bytes;
                 hash.Append(Encoding.UTF8.GetBytes($"{f.Bytes}/{f.XxHash3}/{f.ModifiedUtc.Ticks}"));
             }
             else
             {
                 var info = new FileInfo(path);
+                sizes[i] = info.Exists ? info.Length : 0;
                 hash.Append(Encoding.UTF8.GetBytes(info.Exists ? $"{info.Length}/{info.LastWriteTimeUtc.Ticks}" : "missing"));
             }
         }
