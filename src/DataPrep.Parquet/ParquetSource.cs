@@ -69,12 +69,26 @@ public sealed class ParquetSource : IRecordSource
         await using var reader = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         var (schema, plans) = Plan(reader.Schema);
         CheckEncodings(reader, plans);
+        var groups = new long[reader.RowGroupCount];
+        for (int g = 0; g < groups.Length; g++) groups[g] = reader.OpenRowGroupReader(g).RowCount;
+        _groups = groups;
         _schema = schema;
         return schema;
     }
 
+    private long[] _groups = [1];
+
     /// <inheritdoc />
-    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <remarks>The row groups (a file without any is one empty part).</remarks>
+    public IReadOnlyList<long> Parts => _groups.Length == 0 ? [0] : _groups;
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
+        => ReadPartsAsync(sourceIndex, 0, int.MaxValue, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Row groups [first, end); row ids count the rows of the groups before <paramref name="first"/>, as a whole read does.</remarks>
+    public async IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var reader = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -86,18 +100,18 @@ public sealed class ParquetSource : IRecordSource
         }
         CheckEncodings(reader, plans);
         int batchRows = Math.Max(1, _options.BatchRows);
-        int groups = reader.RowGroupCount;
+        int groups = Math.Min(end, reader.RowGroupCount);
         var firstOrdinals = new long[groups + 1];
         for (int g = 0; g < groups; g++) firstOrdinals[g + 1] = firstOrdinals[g] + reader.OpenRowGroupReader(g).RowCount;
         // Row groups are decoded in parallel, each worker with its own reader (its own stream), at most
         // `window` row groups ahead of the one being yielded; they are yielded in file order, so batches,
         // row ids and the first error met are the same as reading them one after another.
-        int window = _inflated ? 1 : Math.Max(1, Math.Min(_options.EffectiveThreads, groups));
+        int window = _inflated ? 1 : Math.Max(1, Math.Min(_options.EffectiveThreads, groups - first));
         var readers = new System.Collections.Concurrent.ConcurrentBag<ParquetReader>([reader]);
         var owned = new List<ParquetReader>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var inFlight = new Queue<Task<(Column[] Columns, int Rows)>>();
-        int next = 0;
+        int next = Math.Max(0, first);
         void StartNext()
         {
             int g = next++;
@@ -115,7 +129,7 @@ public sealed class ParquetSource : IRecordSource
         try
         {
             while (next < groups && inFlight.Count < window) StartNext();
-            for (int g = 0; g < groups; g++)
+            for (int g = Math.Max(0, first); g < groups; g++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var (columns, rows) = await inFlight.Dequeue().ConfigureAwait(false);

@@ -410,9 +410,14 @@ public static class ConvertRunner
         public string Description => inner.Description;
         public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(unified);
 
-        public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public IReadOnlyList<long> Parts => inner.Parts;
+
+        public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
+            => ReadPartsAsync(sourceIndex, 0, Parts.Count, cancellationToken);
+
+        public async IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            await foreach (var b in inner.ReadAsync(sourceIndex, cancellationToken).ConfigureAwait(false))
+            await foreach (var b in inner.ReadPartsAsync(sourceIndex, first, end, cancellationToken).ConfigureAwait(false))
             {
                 var cols = new Column[unified.Count];
                 for (int c = 0; c < cols.Length; c++)

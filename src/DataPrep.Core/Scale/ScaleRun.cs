@@ -122,13 +122,10 @@ internal sealed class ScaleRun
     public long[] Sizes { get; private set; } = [];
 
     /// <summary>
-    /// The sources of scan task <paramref name="task"/>: a contiguous share of the inputs in input order, balanced by
-    /// bytes (an input goes to the task in whose N-th of the total bytes its middle lies), so tasks read about as much
-    /// whatever the files' sizes. Every task computes the same shares from the same sizes.
+    /// Units [First, End) of scan task <paramref name="task"/> (see <see cref="Units"/>): a contiguous share in input
+    /// order, balanced by weight (a unit goes to the task in whose N-th of the total weight its middle lies), so tasks
+    /// read about as much whatever the files' sizes. Every task computes the same shares from the same sizes.
     /// </summary>
-    public (int First, int End) Share(int task) => ShareOf(Sizes, Workers, task);
-
-    /// <summary>See <see cref="Share"/>: inputs [First, End) of <paramref name="task"/> for inputs of these sizes.</summary>
     public static (int First, int End) ShareOf(IReadOnlyList<long> sizes, int workers, int task) => (FirstOf(sizes, workers, task), FirstOf(sizes, workers, task + 1));
 
     private static int FirstOf(IReadOnlyList<long> sizes, int workers, int task)
@@ -147,13 +144,39 @@ internal sealed class ScaleRun
         return sizes.Count;
     }
 
-    /// <summary>Reads sources [first, end) with their run-wide source indexes (so row ids are those of one process).</summary>
-    public async IAsyncEnumerable<RecordBatch> ReadAsync(int first, int end, Action<long> rowsRead, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The parts of the inputs, in input order, each with its weight: a file's size, or its share of it for a part
+    /// (a Parquet row group's share of the file's rows). The scan step divides these among its tasks.
+    /// </summary>
+    public List<(int Source, int Part, long Weight)> Units()
+    {
+        var units = new List<(int, int, long)>();
+        for (int i = 0; i < Sources.Count; i++)
+        {
+            var parts = Sources[i].Parts;
+            long rows = parts.Sum();
+            for (int p = 0; p < parts.Count; p++)
+            {
+                long weight = parts.Count == 1 || rows == 0 ? Sizes[i] : (long)((UInt128)(ulong)Sizes[i] * (ulong)parts[p] / (ulong)rows);
+                units.Add((i, p, weight));
+            }
+        }
+        return units;
+    }
+
+    /// <summary>
+    /// Reads the scan task's units [first, end) of <see cref="Units"/> with their run-wide source indexes (so row ids are
+    /// those of one process); consecutive parts of one input are one read.
+    /// </summary>
+    public async IAsyncEnumerable<RecordBatch> ReadAsync(IReadOnlyList<(int Source, int Part, long Weight)> units, int first, int end, Action<long> rowsRead, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long rows = 0;
-        for (int i = first; i < end; i++)
+        for (int u = first; u < end;)
         {
-            await foreach (var batch in Sources[i].ReadAsync(i, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+            int i = units[u].Source, from = units[u].Part, to = from + 1;
+            while (u + (to - from) < end && units[u + (to - from)].Source == i) to++;
+            u += to - from;
+            await foreach (var batch in Sources[i].ReadPartsAsync(i, from, to, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 rows += batch.RowCount;
                 rowsRead(rows);

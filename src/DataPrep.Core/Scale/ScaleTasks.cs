@@ -28,9 +28,10 @@ internal static class ScaleTasks
         var (before, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
         var keySchema = new Schema(keys.Select(k => splitInput[k]));
-        var (first, end) = run.Share(task);
+        var units = run.Units();
+        var (first, end) = ScaleRun.ShareOf(units.Select(u => u.Weight).ToList(), run.Workers, task);
         long rowsRead = 0;
-        IAsyncEnumerable<RecordBatch> stream = run.ReadAsync(first, end, n => rowsRead = n, cancellationToken);
+        IAsyncEnumerable<RecordBatch> stream = run.ReadAsync(units, first, end, n => rowsRead = n, cancellationToken);
         foreach (var stage in before) stream = stage.RunAsync(stream, run.Context, cancellationToken);
 
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
@@ -77,8 +78,9 @@ internal static class ScaleTasks
         report.RowsRead = rowsRead;
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
-        report.Inputs = Enumerable.Range(first, end - first).Where(i => run.Opened[i].IsSingleFile)
-            .Select(i => InputFingerprint.Of(run.Context.Inputs[i], run.Context.Files)).ToList();
+        // The task that reads an input's first part records its fingerprint in run.json.
+        report.Inputs = Enumerable.Range(first, end - first).Where(u => units[u].Part == 0 && run.Opened[units[u].Source].IsSingleFile)
+            .Select(u => InputFingerprint.Of(run.Context.Inputs[units[u].Source], run.Context.Files)).ToList();
         await work.PutReportAsync(ScaleStep.Scan, task, report, cancellationToken).ConfigureAwait(false);
     }
 

@@ -34,6 +34,20 @@ public interface IRecordSource
     /// fingerprint for it.
     /// </summary>
     bool IsSingleFile => true;
+
+    /// <summary>
+    /// After <see cref="OpenAsync"/>: the parts a scaled-out run may give to different scan tasks, as each part's row
+    /// count (a Parquet file's row groups); one part, the whole input, by default.
+    /// </summary>
+    IReadOnlyList<long> Parts => [1];
+
+    /// <summary>
+    /// Streams parts [<paramref name="first"/>, <paramref name="end"/>) of <see cref="Parts"/>, with the row ids a whole
+    /// read gives them (so the tasks of a scaled-out run read exactly the rows, and ids, of one process).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A source of one part asked for less than all of it.</exception>
+    IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, CancellationToken cancellationToken = default)
+        => first == 0 && end == Parts.Count ? ReadAsync(sourceIndex, cancellationToken) : throw new NotSupportedException($"{Description} is read whole; it has {Parts.Count} part(s).");
 }
 
 /// <summary>Creates the source for one input path; formats register here by file extension.</summary>

@@ -130,6 +130,25 @@ public sealed class ScaleOutTests
         AssertSameRun(one, many, 3);
     }
 
+    /// <summary>One Parquet file of four row groups (written by DuckDB) is divided among the scan tasks by row group.</summary>
+    [Fact]
+    public void A_parquet_file_is_divided_among_the_scan_tasks_by_row_group()
+    {
+        using var tmp = new TempDir();
+        string[] options = [Paths.Fixture("parquet", "dict.parquet"), "--no-label", "--categorical", "onehot", "--missing", "drop", "--quiet", "--shard-size", "8KB"];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run(["convert", .. options, "--out", one]).Code);
+        var many = tmp.Combine("many");
+        RunSteps(["convert", .. options, "--out", many, "--workers", "3", "--keep-work"], new Random(4), (args, _) => CliRunner.Run(args));
+        var work = Path.Combine(many, "_dataprep", "work");
+        var read = Directory.GetFiles(work, "*.json", SearchOption.AllDirectories)
+            .Where(f => f.Contains($"{Path.DirectorySeparatorChar}scan{Path.DirectorySeparatorChar}", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .Select(f => JsonNode.Parse(File.ReadAllText(f))!["rowsRead"]!.GetValue<long>()).ToList();
+        Assert.Equal([250L, 500L, 250L], read);   // row groups of 250 rows: 1, 2 and 1 of them
+        Directory.Delete(work, recursive: true);
+        AssertSameRun(one, many, 3);
+    }
+
     /// <summary>--like: the earlier run's seed, split and maps, as workers too.</summary>
     [Fact]
     public void Like_an_earlier_run_as_workers_writes_what_one_process_writes()
