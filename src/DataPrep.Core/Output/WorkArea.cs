@@ -171,22 +171,9 @@ public sealed class LocalWorkArea : IWorkArea
     }
 
     /// <summary>A read-only view of part of a stream.</summary>
-    private sealed class RangeStream(Stream inner, long length) : Stream
+    private sealed class RangeStream(Stream inner, long length) : Data.ReadOnlyForwardStream
     {
-        private readonly long _length = length;
         private long _left = length;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => _length;
-        public override long Position { get => _length - _left; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -203,8 +190,6 @@ public sealed class LocalWorkArea : IWorkArea
             _left -= n;
             return n;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         protected override void Dispose(bool disposing)
         {
