@@ -45,11 +45,22 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
             while (end < batch.RowCount && (tags?[end] ?? SplitTag.None) == tag && (folds?[end] ?? -1) == fold) end++;
             var channel = RunLayout.ChannelName(tag, fold);
             if (!_segments.TryGetValue(channel, out var segment)) _segments[channel] = segment = new Segment(Path.Combine(folder, _segments.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)), lineage);
-            for (int s = start; s < end; s += 4096) segment.Add(format, batch, s, Math.Min(4096, end - s), hasLabel);
+            // Chunks are formatted on every core and appended in order, so the bytes do not depend on the threads.
+            int chunks = (end - start + ChunkRows - 1) / ChunkRows;
+            var formatted = new Segment.Formatted[chunks];
+            int first = start, last = end;
+            Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, k =>
+            {
+                int s = first + k * ChunkRows;
+                formatted[k] = segment.Format(format, batch, s, Math.Min(ChunkRows, last - s), hasLabel);
+            });
+            foreach (var f in formatted) segment.Append(f);
             start = end;
         }
         return ValueTask.CompletedTask;
     }
+
+    private const int ChunkRows = 4096;
 
     public ValueTask CommitAsync(CancellationToken cancellationToken)
     {
@@ -79,7 +90,7 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
                 LastRecord = s.LastRecord,
                 HasGroups = s.HasGroups,
                 HasTimes = s.HasTimes,
-                Labels = s.Tally?.Counts,
+                Labels = hasLabel ? s.Tally?.Counts : null,
                 LabelIsFloat = _labelIsFloat,
                 Format = _info,
                 Header = _header ?? [],
@@ -94,7 +105,6 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
         private readonly FileStream _data;
         private readonly FileStream _ends;
         private readonly FileStream? _lineage;
-        private readonly LineageBuffer? _line;
         private bool _closed;
 
         public Segment(string basePath, bool lineage)
@@ -107,7 +117,6 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
             if (lineage)
             {
                 _lineage = new FileStream(LineagePath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-                _line = new LineageBuffer(1 << 16);
             }
         }
 
@@ -120,32 +129,21 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
         public long LastRecord { get; private set; }
         public bool HasGroups { get; private set; }
         public bool HasTimes { get; private set; }
-        public LabelTally? Tally { get; private set; }
+        public LabelTally? Tally { get; } = new();
         public bool HasLineage => _lineage is not null;
 
-        public void Add(IRecordFormat format, RecordBatch batch, int start, int count, bool hasLabel)
+        /// <summary>A formatted chunk: its records and their lineage lines (each as prefix and suffix lengths, then the bytes).</summary>
+        public sealed record Formatted(FormattedChunk Chunk, byte[]? Lineage, bool HasGroups, bool HasTimes);
+
+        /// <summary>Formats rows [start, start + count) of a batch (any thread; the label tally is counted here too).</summary>
+        public Formatted Format(IRecordFormat format, RecordBatch batch, int start, int count, bool hasLabel)
         {
-            if (hasLabel) (Tally ??= new LabelTally()).Count(batch.Columns[0], start, count);
+            if (hasLabel) Tally!.Count(batch.Columns[0], start, count);
             var chunk = format.Format(batch, start, count);
-            _data.Write(chunk.Data, 0, chunk.Length);
-            Span<byte> end = stackalloc byte[8];
-            int prev = 0;
-            foreach (int e in chunk.RecordEnds)
-            {
-                long size = e - prev;
-                prev = e;
-                BitConverter.TryWriteBytes(end, Bytes + e);
-                _ends.Write(end);
-                if (size > MaxRecord) MaxRecord = size;
-                LastRecord = size;
-            }
-            Bytes += chunk.Length;
-            Records += chunk.RecordEnds.Length;
-            if (_lineage is null) return;
+            if (_lineage is null) return new Formatted(chunk, null, false, false);
             var rows = batch.Rows;
-            HasGroups = rows.GroupKeys is not null;
-            HasTimes = rows.Times is not null;
-            var line = _line!;
+            var line = new LineageBuffer(256);
+            var lines = new MemoryStream(count * 64);
             Span<byte> lengths = stackalloc byte[8];
             for (int k = 0; k < count; k++)
             {
@@ -164,9 +162,34 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
                 line.Append((byte)'\n');
                 BitConverter.TryWriteBytes(lengths, prefix);
                 BitConverter.TryWriteBytes(lengths[4..], line.Length - prefix);
-                _lineage.Write(lengths);
-                _lineage.Write(line.Span);
+                lines.Write(lengths);
+                lines.Write(line.Span);
             }
+            return new Formatted(chunk, lines.ToArray(), rows.GroupKeys is not null, rows.Times is not null);
+        }
+
+        /// <summary>Appends a formatted chunk (in output order, one thread).</summary>
+        public void Append(Formatted formatted)
+        {
+            var chunk = formatted.Chunk;
+            _data.Write(chunk.Data, 0, chunk.Length);
+            Span<byte> end = stackalloc byte[8];
+            int prev = 0;
+            foreach (int e in chunk.RecordEnds)
+            {
+                long size = e - prev;
+                prev = e;
+                BitConverter.TryWriteBytes(end, Bytes + e);
+                _ends.Write(end);
+                if (size > MaxRecord) MaxRecord = size;
+                LastRecord = size;
+            }
+            Bytes += chunk.Length;
+            Records += chunk.RecordEnds.Length;
+            if (_lineage is null || formatted.Lineage is null) return;
+            HasGroups = formatted.HasGroups;
+            HasTimes = formatted.HasTimes;
+            _lineage.Write(formatted.Lineage);
         }
 
         public void Close()
