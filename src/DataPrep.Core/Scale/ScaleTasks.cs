@@ -460,9 +460,18 @@ internal static class ScaleTasks
     }
 
     /// <summary>Removes the run's work; the default work area folder under the output goes with it once empty.</summary>
+    /// <remarks>
+    /// The default area (<c>OUT/_dataprep/work/</c>) belongs to the output: work left there by failed attempts with other
+    /// options (other fingerprints) goes too. A shared <c>--work</c> area keeps other runs' work.
+    /// </remarks>
     public static async Task RemoveWorkAsync(ScaleRun run, CancellationToken cancellationToken)
     {
         var area = run.Work.Area;
+        if (run.Scale.Work is null)
+        {
+            await area.DeleteAsync("", cancellationToken).ConfigureAwait(false);
+            return;
+        }
         await area.DeleteAsync(run.Work.Fingerprint + "/", cancellationToken).ConfigureAwait(false);
         if ((await area.ListAsync("", cancellationToken).ConfigureAwait(false)).Count == 0) await area.DeleteAsync("", cancellationToken).ConfigureAwait(false);
     }

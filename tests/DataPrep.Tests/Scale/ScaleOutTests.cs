@@ -237,6 +237,14 @@ public sealed class ScaleOutTests
         Assert.Contains("--step needs --workers N", noWorkers.Err, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(outDir, "_dataprep", "run.json")), "nothing is published before the commit");
         Assert.False(Directory.Exists(Path.Combine(outDir, "train")), "nothing is visible in the channels before the commit");
+
+        // Work of an attempt with other options stays apart (its own fingerprint) and goes with the output's work area
+        // once a run commits.
+        Assert.Equal(0, CliRunner.Run([.. common.Select(a => a == "5" ? "6" : a), "--step", "scan", "--worker", "0", "--quiet"]).Code);
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(outDir, "_dataprep", "work")).Length);
+        RunSteps([.. common, "--quiet"], new Random(1), (args, _) => CliRunner.Run(args));
+        Assert.True(File.Exists(Path.Combine(outDir, "_dataprep", "run.json")));
+        Assert.False(Directory.Exists(Path.Combine(outDir, "_dataprep", "work")), "the output's work area is removed after the commit");
     }
 
     [Fact]
