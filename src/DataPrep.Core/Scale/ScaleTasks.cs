@@ -390,7 +390,12 @@ internal static class ScaleTasks
         var store = run.Registry.Stores.CreateOutput(options);
         await using var disposeStore = store;
         report.Output = store.Location;
-        await store.PrepareAsync(options.Overwrite, cancellationToken).ConfigureAwait(false);
+        // An earlier attempt of this commit that died part-way left what it had published (S3 shards copied in place,
+        // local channels half moved) and no run.json: this attempt replaces it, which scan task 0 already allowed.
+        var started = work.Key(ScaleStep.Commit, 0, "started");
+        bool again = await work.Area.GetAsync(started, cancellationToken).ConfigureAwait(false) is not null;
+        await work.Area.PutAsync(started, "1"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        await store.PrepareAsync(options.Overwrite || again, cancellationToken).ConfigureAwait(false);
         try
         {
             var channels = new List<(string Name, SplitReport Report)>();

@@ -32,7 +32,10 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
     {
         var hash = new XxHash3();
         hash.Append(Encoding.UTF8.GetBytes(ToolInfo.Current.Version));
-        hash.Append(JsonSerializer.SerializeToUtf8Bytes(options, ScaleJsonContext.Default.ConvertOptions));
+        // What decides the bytes, not how a task runs: connection settings, memory, threads, batch size and --overwrite
+        // may differ between tasks (an engine gives the plan task more memory; a retried commit adds --overwrite).
+        var deciding = options with { S3 = new S3Options(), Overwrite = false, Threads = 0, Memory = new MemoryOptions(), Source = options.Source with { Threads = 0, BatchRows = 0 } };
+        hash.Append(JsonSerializer.SerializeToUtf8Bytes(deciding, ScaleJsonContext.Default.ConvertOptions));
         hash.Append(BitConverter.GetBytes(workers));
         for (int i = 0; i < inputs.Count; i++)
         {
