@@ -294,14 +294,21 @@ if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
   # shellcheck disable=SC2206
   W4_ARGS+=(${BENCH_W4_FLAGS:-})
 
+  # GNU time: wall s, peak RSS KiB, CPU s (user + system); "0 0 0" when the process left no line.
+  W4_TIME='%e %M %U %S'
+  HZ=$(getconf CLK_TCK)
+  server_ticks() { local t=0 p; for p in "${W4_PIDS[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+  w4_time() { tail -n 1 "$1" | awk 'NF == 4 && $1 ~ /^[0-9.]+$/ {print $1, $2, $3 + $4; ok = 1} END {if (!ok) print "0 0 0"}'; }
+
   # One process.
   counts one > /dev/null
+  s0=$(server_ticks)
   tf=$W4/runs/one.time
   rc=0
-  "$TIME" -f '%e %M' -o "$tf" "$DATAPREP" "${W4_ARGS[@]}" --out s3://w4bench/one/ > "$LOGS/w4-one.log" 2>&1 || rc=$?
-  echo "$(tail -n 1 "$tf") $rc" > "$W4/runs/one.tsv"
+  "$TIME" -f "$W4_TIME" -o "$tf" "$DATAPREP" "${W4_ARGS[@]}" --out s3://w4bench/one/ > "$LOGS/w4-one.log" 2>&1 || rc=$?
+  echo "$(w4_time "$tf") $rc $(echo "scale=2; ($(server_ticks) - $s0) / $HZ" | bc)" > "$W4/runs/one.tsv"
   counts > "$W4/runs/s3-one.json"
-  printf '   %-18s wall %6s s  peak %8s KiB  exit %s\n' "one process" $(cat "$W4/runs/one.tsv")
+  printf '   %-18s wall %6s s  peak %8s KiB  CPU %6s s  exit %s  (moto + proxy CPU %s s)\n' "one process" $(cat "$W4/runs/one.tsv")
   ((rc == 0)) || { tail -n 15 "$LOGS/w4-one.log" >&2; status=1; }
 
   # N workers: each step's tasks as processes at once, the next step when all have ended.
@@ -312,22 +319,23 @@ if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
   while read -r step ntasks _; do
     [[ -n $step ]] || continue
     counts "$step" > /dev/null
+    s0=$(server_ticks)
     t0=$(date +%s.%N)
     pids=()
     for ((t = 0; t < ntasks; t++)); do
-      "$TIME" -f '%e %M' -o "$W4/runs/$step-$t.time" "$DATAPREP" "${MANY[@]}" --step "$step" --worker "$t" > "$LOGS/w4-$step-$t.log" 2>&1 &
+      "$TIME" -f "$W4_TIME" -o "$W4/runs/$step-$t.time" "$DATAPREP" "${MANY[@]}" --step "$step" --worker "$t" > "$LOGS/w4-$step-$t.log" 2>&1 &
       pids+=($!)
     done
     failed=0
     for ((t = 0; t < ntasks; t++)); do
       rc=0
       wait "${pids[t]}" || rc=$?
-      echo "$step $t $(tail -n 1 "$W4/runs/$step-$t.time" | grep -E '^[0-9.]+ [0-9]+$' || echo '0 0') $rc" >> "$W4/runs/tasks.tsv"
+      echo "$step $t $(w4_time "$W4/runs/$step-$t.time") $rc" >> "$W4/runs/tasks.tsv"
       if ((rc != 0)); then echo "!! W4 $step task $t failed (exit $rc):" >&2; tail -n 15 "$LOGS/w4-$step-$t.log" >&2; failed=1; fi
     done
     t1=$(date +%s.%N)
     counts > "$W4/runs/s3-$step.json"
-    echo "$step $ntasks $(echo "$t1 - $t0" | bc)" >> "$W4/runs/steps.tsv"
+    echo "$step $ntasks $(echo "$t1 - $t0" | bc) $(echo "scale=2; ($(server_ticks) - $s0) / $HZ" | bc)" >> "$W4/runs/steps.tsv"
     printf '   %-8s %2s task(s)  wall %6.1f s\n' "$step" "$ntasks" "$(echo "$t1 - $t0" | bc)"
     if ((failed)); then status=1; break; fi
   done < "$W4/runs/steps.txt"
