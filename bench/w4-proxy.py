@@ -39,7 +39,7 @@ async def head_of(reader):
             headers[k.strip().lower()] = v.strip()
     return raw, lines[0].split(" "), headers
 
-async def copy(reader, writer, n):
+async def copy(reader, writer, n, tally):
     left = n
     while left > 0:
         chunk = await reader.read(min(left, 1 << 20))
@@ -47,26 +47,32 @@ async def copy(reader, writer, n):
         writer.write(chunk)
         left -= len(chunk)
         await writer.drain()
-    return n
+        tally(len(chunk))
 
-async def body(reader, writer, headers, until_eof):
-    """Forwards one message body; returns its length (chunk payloads only when chunked)."""
+async def body(reader, writer, headers, until_eof, tally):
+    """Forwards one message body, counting its bytes (chunk payloads when chunked) as they pass: an aborted
+    response counts what reached the client."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        n = 0
         while True:
             line = await reader.readuntil(b"\r\n"); writer.write(line)
             size = int(line.split(b";")[0].strip(), 16)
             if size == 0:
                 while (t := await reader.readuntil(b"\r\n")) != b"\r\n": writer.write(t)
                 writer.write(b"\r\n"); await writer.drain()
-                return n
-            n += await copy(reader, writer, size + 2) - 2
-    if "content-length" in headers: return await copy(reader, writer, int(headers["content-length"]))
-    if not until_eof: return 0
-    n = 0
-    while chunk := await reader.read(1 << 20):
-        writer.write(chunk); n += len(chunk); await writer.drain()
-    return n
+                return
+            await copy(reader, writer, size, tally)
+            writer.write(await reader.readexactly(2))
+    elif "content-length" in headers:
+        await copy(reader, writer, int(headers["content-length"]), tally)
+    elif until_eof:
+        while chunk := await reader.read(1 << 20):
+            writer.write(chunk); await writer.drain(); tally(len(chunk))
+
+def tally_of(entry, record, i):
+    def tally(n):
+        entry[i] += n
+        record[i + 2] += n
+    return tally
 
 async def up(creader, uwriter, pending, first):
     while True:
@@ -83,8 +89,7 @@ async def up(creader, uwriter, pending, first):
         record = [op, line[1], headers.get("range", "-"), 0, 0]
         await pending.put((line[0], entry, record))
         uwriter.write(raw)
-        record[3] = await body(creader, uwriter, headers, until_eof=False)
-        entry[1] += record[3]
+        await body(creader, uwriter, headers, False, tally_of(entry, record, 1))
         await uwriter.drain()
 
 async def down(ureader, cwriter, pending):
@@ -100,11 +105,10 @@ async def down(ureader, cwriter, pending):
         method, entry, record = await pending.get()
         if method != "HEAD" and status not in (204, 304):
             try:
-                record[4] = await body(ureader, cwriter, headers, until_eof=True)
+                await body(ureader, cwriter, headers, True, tally_of(entry, record, 2))
             except Exception:
-                if LOG: LOG.write(f"{status} {record[0]} {record[1]} {record[2]} {record[3]} aborted\n")
+                if LOG: LOG.write(f"{status} {record[0]} {record[1]} {record[2]} {record[3]} {record[4]} aborted\n")
                 raise
-            entry[2] += record[4]
         if LOG: LOG.write(f"{status} {record[0]} {record[1]} {record[2]} {record[3]} {record[4]}\n")
         await cwriter.drain()
         if headers.get("connection", "").lower() == "close": break
@@ -117,8 +121,8 @@ async def client(creader, cwriter):
         cwriter.close(); return
     if first[1][1].startswith("/__counts"):
         if LOG and "mark=" in first[1][1]: LOG.write("# " + first[1][1].split("mark=", 1)[1] + "\n")
-        out = json.dumps({k: {"requests": v[0], "up": v[1], "down": v[2]} for k, v in sorted(counts.items())}).encode()
-        counts.clear()
+        out = json.dumps({k: {"requests": v[0], "up": v[1], "down": v[2]} for k, v in sorted(counts.items()) if any(v)}).encode()
+        for v in counts.values(): v[:] = [0, 0, 0]  # in place: a request still in flight keeps counting
         cwriter.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(out) + out)
         await cwriter.drain(); cwriter.close(); return
     ureader, uwriter = await asyncio.open_connection("127.0.0.1", TARGET, limit=1 << 20)
