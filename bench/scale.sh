@@ -105,8 +105,10 @@ ratio() { # A B → A/B wall ratio
 status=0
 SECTION=$(mktemp)
 W4_PIDS=()
-cleanup() { # W4's moto_server and proxy, and every temp file (the generated inputs stay, like W3's)
+W4_TASKS=()
+cleanup() { # W4's tasks still running, moto_server and the proxy, and every temp file (the inputs stay, like W3's)
   local p
+  for p in "${W4_TASKS[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done   # the dataprep under each GNU time
   for p in "${W4_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${W4_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK/w4/temp" "$WORK/w4/moto-tmp"
@@ -273,6 +275,7 @@ if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
   # moto_server and the counting proxy; both stopped, and every temp file removed, on exit.
   rm -rf "$W4/temp" "$W4/moto-tmp" "$W4/runs"
   mkdir -p "$W4/temp" "$W4/moto-tmp" "$W4/runs"
+  echo "$W4_BYTES $W4_WORKERS $W4_FILES" > "$W4/runs/params.txt"   # for bench/w4-project.py's check
   free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
   MOTO_PORT=$(free_port)
   PROXY_PORT=$(free_port)
@@ -305,10 +308,14 @@ if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
   s0=$(server_ticks)
   tf=$W4/runs/one.time
   rc=0
-  "$TIME" -f "$W4_TIME" -o "$tf" "$DATAPREP" "${W4_ARGS[@]}" --out s3://w4bench/one/ > "$LOGS/w4-one.log" 2>&1 || rc=$?
+  "$TIME" -f "$W4_TIME" -o "$tf" "$DATAPREP" "${W4_ARGS[@]}" --out s3://w4bench/one/ > "$LOGS/w4-one.log" 2>&1 &
+  W4_TASKS=($!)
+  wait "${W4_TASKS[0]}" || rc=$?
+  W4_TASKS=()
   echo "$(w4_time "$tf") $rc $(echo "scale=2; ($(server_ticks) - $s0) / $HZ" | bc)" > "$W4/runs/one.tsv"
   counts > "$W4/runs/s3-one.json"
-  printf '   %-18s wall %6s s  peak %8s KiB  CPU %6s s  exit %s  (moto + proxy CPU %s s)\n' "one process" $(cat "$W4/runs/one.tsv")
+  read -r w kib cpu code server < "$W4/runs/one.tsv"
+  printf '   %-18s wall %6s s  peak %8s KiB  CPU %6s s  exit %s  (moto + proxy CPU %s s)\n' "one process" "$w" "$kib" "$cpu" "$code" "$server"
   ((rc == 0)) || { tail -n 15 "$LOGS/w4-one.log" >&2; status=1; }
 
   # N workers: each step's tasks as processes at once, the next step when all have ended.
@@ -321,19 +328,20 @@ if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
     counts "$step" > /dev/null
     s0=$(server_ticks)
     t0=$(date +%s.%N)
-    pids=()
+    W4_TASKS=()
     for ((t = 0; t < ntasks; t++)); do
       "$TIME" -f "$W4_TIME" -o "$W4/runs/$step-$t.time" "$DATAPREP" "${MANY[@]}" --step "$step" --worker "$t" > "$LOGS/w4-$step-$t.log" 2>&1 &
-      pids+=($!)
+      W4_TASKS+=($!)
     done
     failed=0
     for ((t = 0; t < ntasks; t++)); do
       rc=0
-      wait "${pids[t]}" || rc=$?
+      wait "${W4_TASKS[t]}" || rc=$?
       echo "$step $t $(w4_time "$W4/runs/$step-$t.time") $rc" >> "$W4/runs/tasks.tsv"
       if ((rc != 0)); then echo "!! W4 $step task $t failed (exit $rc):" >&2; tail -n 15 "$LOGS/w4-$step-$t.log" >&2; failed=1; fi
     done
     t1=$(date +%s.%N)
+    W4_TASKS=()
     counts > "$W4/runs/s3-$step.json"
     echo "$step $ntasks $(echo "$t1 - $t0" | bc) $(echo "scale=2; ($(server_ticks) - $s0) / $HZ" | bc)" >> "$W4/runs/steps.tsv"
     printf '   %-8s %2s task(s)  wall %6.1f s\n' "$step" "$ntasks" "$(echo "$t1 - $t0" | bc)"

@@ -104,12 +104,12 @@ def model(D, N, F):
     steps["write"] = dict(tasks=N, req=req, down=N * open_down + (DATA + ENDS + LINEAGE_SEG) * R + cross_bytes, up=(DATA + LINEAGE) * R)
 
     req = add({}, open_req)
-    add(req, {"HEAD": F, "LIST": 1})                         # inputs for run.json; the output's listing
+    add(req, {"HEAD": 8, "LIST": 1})                         # the store checks each object it writes; the output's listing
     add(req, {"GET": 3 * N + 1 + 3 * N})                    # markers; every write task's lineage part of each channel
     add(req, {"HEAD": n_shards, "COPY": n_shards})          # server-side copy of each shard (one at a time)
     for f in SPLITS.values():
         add(req, put(LINEAGE * R * f, OUT_PART))
-    add(req, {"PUT": 5})                                    # 3 ManifestFiles, channels.json, run.json
+    add(req, {"PUT": 5})                                    # 3 ManifestFiles, channels.json, run.json (+ 3 lineage sidecars: 8 HEADs)
     steps["commit"] = dict(tasks=1, req=req, down=open_down + LINEAGE * R, up=LINEAGE * R, shards=n_shards, copied=DATA * R)
     return steps, R
 
@@ -123,10 +123,10 @@ def fmt(req):
 
 # ---- check against W4
 runs = sys.argv[1] if len(sys.argv) > 1 else "bench/work/w4/runs"
-if os.path.exists(os.path.join(runs, "s3-scan.json")):
-    D = 2147512746
-    steps, _ = model(D, 4, 8)
-    print(f"Check: the model at W4's point (D = {D} bytes, N = 4, F = 8) against the proxy's counts in {runs}")
+if os.path.exists(os.path.join(runs, "s3-commit.json")):
+    D, N, F = (int(x) for x in open(os.path.join(runs, "params.txt")).read().split())
+    steps, _ = model(D, N, F)
+    print(f"Check: the model at W4's point (D = {D} bytes, N = {N}, F = {F}) against the proxy's counts in {runs}")
     print()
     print("| step | model: requests | W4: requests | model MB down / up | W4 MB down / up |")
     print("| --- | --- | --- | ---: | ---: |")
