@@ -8,13 +8,26 @@
 #   W3: a numeric CSV of BENCH_W3_SIZE (default 6GB; scaled down with a note when the disk is short) →
 #       --memory 512MB → shuffle → 80/10/10 → RecordIO-protobuf; peak RSS must stay under 1 GiB.
 #       DuckDB: the W1 job on the same file with memory_limit=512MB and a temp directory.
+#   W4: scale-out through S3 (issue 16): BENCH_W4_FILES numeric CSV files (default 8) of BENCH_W4_SIZE in all
+#       (default 2GB) in a moto_server bucket → RecordIO-protobuf, once as one process and once as
+#       BENCH_W4_WORKERS workers (default 4: scan 4, plan 1, encode 4, write 4, commit 1; each step's tasks as
+#       separate processes at once), work area and output in the same bucket. A counting proxy
+#       (bench/w4-proxy.py) between dataprep and moto counts S3 requests and bytes per step; GNU time gives each
+#       task's wall and peak RSS; the kept work area gives the bytes each step wrote to it. Both outputs are read
+#       back and compared by sha256 (a loud OUTPUT MISMATCH banner and exit 1 if any object differs).
+#       W4 alone: BENCH_SKIP_W2=1 BENCH_SKIP_W3=1 bash bench/scale.sh
 #
 # Environment (besides run.sh's BENCH_RUNS, BENCH_THREADS):
 #   BENCH_W2_ROWS=3000000    W2 rows
 #   BENCH_W3_SIZE=6GB        W3 input size (K/M/G suffixes)
 #   BENCH_W3_MEMORY=512MB    DataPrep --memory and DuckDB memory_limit for W3
 #   BENCH_W3_RUNS=1          timed runs per tool for W3
-#   BENCH_SKIP_W2=1 / BENCH_SKIP_W3=1
+#   BENCH_W4_SIZE=2GB        W4 input size in all (K/M/G suffixes)
+#   BENCH_W4_FILES=8         W4 input files (scan tasks divide the inputs by file)
+#   BENCH_W4_WORKERS=4       W4 workers N
+#   BENCH_W4_MEMORY=512MB    W4 --memory (one process and every task)
+#   BENCH_W4_FLAGS=          extra dataprep flags for both W4 runs (e.g. --no-chunked-encoding)
+#   BENCH_SKIP_W2=1 / BENCH_SKIP_W3=1 / BENCH_SKIP_W4=1
 #   BENCH_W1_MBPS            W1 DataPrep MB/s (run.sh passes it) for the "W3 ≥ half of W1" check
 #
 # Appends its tables to bench/results/latest.md (run.sh) or writes bench/results/scale.md (alone).
@@ -30,6 +43,10 @@ THREADS="${BENCH_THREADS:-2}"
 W2_ROWS="${BENCH_W2_ROWS:-3000000}"
 W3_SIZE_TEXT="${BENCH_W3_SIZE:-6GB}"
 W3_MEMORY="${BENCH_W3_MEMORY:-512MB}"
+W4_SIZE_TEXT="${BENCH_W4_SIZE:-2GB}"
+W4_FILES="${BENCH_W4_FILES:-8}"
+W4_WORKERS="${BENCH_W4_WORKERS:-4}"
+W4_MEMORY="${BENCH_W4_MEMORY:-512MB}"
 RESULTS="${BENCH_RESULTS:-bench/results/scale.md}"
 WORK=bench/work
 LOGS=$WORK/logs
@@ -41,7 +58,7 @@ say() { printf '\n== %s\n' "$*"; }
 to_bytes() { numfmt --from=iec "$(echo "$1" | tr -d ' ' | sed -E 's/[bB]$//; s/([kmgtKMGT])i$/\1/' | tr 'kmgt' 'KMGT')"; }
 median() { sort -n | awk '{a[NR]=$1} END{ if (NR==0) exit 1; if (NR%2) printf "%.2f", a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2 }'; }
 
-if [[ ! -d bench/node_modules/@duckdb/node-api ]]; then
+if [[ ! -d bench/node_modules/@duckdb/node-api && ( ${BENCH_SKIP_W2:-0} != 1 || ${BENCH_SKIP_W3:-0} != 1 ) ]]; then
   say "installing @duckdb/node-api (npm ci)"
   (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 fi
@@ -87,9 +104,20 @@ ratio() { # A B → A/B wall ratio
 }
 status=0
 SECTION=$(mktemp)
+W4_PIDS=()
+W4_TASKS=()
+cleanup() { # W4's tasks still running, moto_server and the proxy, and every temp file (the inputs stay, like W3's)
+  local p
+  for p in "${W4_TASKS[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done   # the dataprep under each GNU time
+  for p in "${W4_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${W4_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK/w4/temp" "$WORK/w4/moto-tmp"
+  rm -f "$SECTION"
+}
+trap cleanup EXIT
 if [[ -z ${BENCH_RESULTS:-} ]]; then
   {
-    echo "# DataPrep vs DuckDB — W2 and W3 ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+    echo "# DataPrep vs DuckDB — W2 and W3; W4: scale-out through S3 ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
     echo "Machine: $(nproc) CPUs ($(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, load average at start $(cut -d' ' -f1-3 /proc/loadavg)."
   } > "$RESULTS"
@@ -207,8 +235,160 @@ if [[ ${BENCH_SKIP_W3:-0} != 1 ]]; then
   fi
 fi
 
+# ---------------------------------------------------------------- W4
+# Scale-out through S3 (issue 16): the same conversion as one process and as N workers (each step's tasks as
+# separate processes at once), inputs, work area and output in a moto_server bucket, every request counted by a
+# proxy (bench/w4-proxy.py) between dataprep and moto.
+if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
+  W4=$WORK/w4
+  W4_WANT=$(to_bytes "$W4_SIZE_TEXT")
+  W4_NOTE=""
+  mkdir -p "$W4/in"
+  FREE=$(df -B1 --output=avail "$WORK" | tail -n 1 | tr -d ' ')
+  HAVE=$(cat "$W4"/in/part-*.csv 2>/dev/null | wc -c || true)
+  # inputs + moto's copies (input, work area ≈ 2x, two outputs ≈ 1x; moto spills objects over 5 MiB to files) + spill
+  NEED=$(( W4_WANT * 6 - HAVE ))
+  if (( NEED > FREE )); then
+    W4_NOTE="scaled down from $W4_SIZE_TEXT: only $((FREE >> 20)) MiB free under $WORK, and W4 needs about 6x its input size"
+    echo "NOTE: W4 $W4_NOTE" >&2
+    W4_WANT=$(( (FREE + HAVE) * 8 / 10 / 6 ))
+  fi
+  W4_ROWS_PER_FILE=$(( W4_WANT / W4_FILES * 200000 / 90525552 ))
+  W4_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+  W4_START=$SECONDS
+  say "W4: scale-out through S3: $W4_FILES CSV files of $W4_ROWS_PER_FILE rows (~$((W4_WANT >> 20)) MiB), $W4_WORKERS workers vs one process → RecordIO-protobuf"
+  MOTO=$(command -v moto_server || echo "$HOME/.pyenv/shims/moto_server")
+  [[ -x $MOTO ]] || { echo "scale.sh: W4 needs moto_server (pip install 'moto[server]')" >&2; exit 2; }
+  python3 -c 'import boto3' 2>/dev/null || { echo "scale.sh: W4 needs python3 with boto3 (moto brings it)" >&2; exit 2; }
+
+  # Inputs: one generator seed per file, at most nproc generators at once (each file is cached by its marker).
+  W4_INPUTS=()
+  for ((f = 0; f < W4_FILES; f++)); do
+    W4_INPUTS+=("$W4/in/part-$(printf '%02d' "$f").csv")
+    node bench/gen-numeric.mjs --out "${W4_INPUTS[f]}" --rows "$W4_ROWS_PER_FILE" --seed $((1000 + f)) > "$LOGS/w4-gen-$f.log" 2>&1 &
+    if (( (f + 1) % $(nproc) == 0 )); then wait; fi
+  done
+  wait
+  for f in "${W4_INPUTS[@]}"; do [[ -f $f.marker ]] || { echo "!! W4: generating $f failed" >&2; exit 1; }; done
+  W4_BYTES=$(cat "${W4_INPUTS[@]}" | wc -c)
+
+  # moto_server and the counting proxy; both stopped, and every temp file removed, on exit.
+  rm -rf "$W4/temp" "$W4/moto-tmp" "$W4/runs"
+  mkdir -p "$W4/temp" "$W4/moto-tmp" "$W4/runs"
+  echo "$W4_BYTES $W4_WORKERS $W4_FILES" > "$W4/runs/params.txt"   # for bench/w4-project.py's check
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  MOTO_PORT=$(free_port)
+  PROXY_PORT=$(free_port)
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  TMPDIR="$W4/moto-tmp" "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" > "$LOGS/w4-moto.log" 2>&1 &
+  W4_PIDS+=($!)
+  python3 bench/w4-proxy.py "$PROXY_PORT" "$MOTO_PORT" "$W4/runs/requests.log" > "$LOGS/w4-proxy.log" 2>&1 &
+  W4_PIDS+=($!)
+  MOTO_EP=http://127.0.0.1:$MOTO_PORT
+  PROXY_EP=http://127.0.0.1:$PROXY_PORT
+  for _ in $(seq 150); do curl -s -o /dev/null "$MOTO_EP" && curl -s -o /dev/null "$PROXY_EP/__counts" && break; sleep 0.2; done
+  s3py() { python3 bench/w4-s3.py "$MOTO_EP" "$@"; }
+  s3py mb w4bench
+  s3py put w4bench in/ "${W4_INPUTS[@]}"
+  counts() { curl -sf "$PROXY_EP/__counts?mark=${1:-}"; }   # the proxy's counts since the last call (then reset)
+
+  W4_ARGS=(convert s3://w4bench/in/ --label label --format recordio-protobuf --seed 42 --memory "$W4_MEMORY"
+           --temp "$W4/temp" --endpoint-url "$PROXY_EP" --quiet)
+  # shellcheck disable=SC2206
+  W4_ARGS+=(${BENCH_W4_FLAGS:-})
+
+  # GNU time: wall s, peak RSS KiB, CPU s (user + system); "0 0 0" when the process left no line.
+  W4_TIME='%e %M %U %S'
+  HZ=$(getconf CLK_TCK)
+  server_ticks() { local t=0 p; for p in "${W4_PIDS[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+  w4_time() { tail -n 1 "$1" | awk 'NF == 4 && $1 ~ /^[0-9.]+$/ {print $1, $2, $3 + $4; ok = 1} END {if (!ok) print "0 0 0"}'; }
+
+  # One process.
+  counts one > /dev/null
+  s0=$(server_ticks)
+  tf=$W4/runs/one.time
+  rc=0
+  "$TIME" -f "$W4_TIME" -o "$tf" "$DATAPREP" "${W4_ARGS[@]}" --out s3://w4bench/one/ > "$LOGS/w4-one.log" 2>&1 &
+  W4_TASKS=($!)
+  wait "${W4_TASKS[0]}" || rc=$?
+  W4_TASKS=()
+  echo "$(w4_time "$tf") $rc $(echo "scale=2; ($(server_ticks) - $s0) / $HZ" | bc)" > "$W4/runs/one.tsv"
+  counts > "$W4/runs/s3-one.json"
+  read -r w kib cpu code server < "$W4/runs/one.tsv"
+  printf '   %-18s wall %6s s  peak %8s KiB  CPU %6s s  exit %s  (moto + proxy CPU %s s)\n' "one process" "$w" "$kib" "$cpu" "$code" "$server"
+  ((rc == 0)) || { tail -n 15 "$LOGS/w4-one.log" >&2; status=1; }
+
+  # N workers: each step's tasks as processes at once, the next step when all have ended.
+  MANY=("${W4_ARGS[@]}" --out s3://w4bench/many/ --workers "$W4_WORKERS" --keep-work)
+  "$DATAPREP" "${MANY[@]}" --steps > "$W4/runs/steps.txt"
+  : > "$W4/runs/steps.tsv"
+  : > "$W4/runs/tasks.tsv"
+  while read -r step ntasks _; do
+    [[ -n $step ]] || continue
+    counts "$step" > /dev/null
+    s0=$(server_ticks)
+    t0=$(date +%s.%N)
+    W4_TASKS=()
+    for ((t = 0; t < ntasks; t++)); do
+      "$TIME" -f "$W4_TIME" -o "$W4/runs/$step-$t.time" "$DATAPREP" "${MANY[@]}" --step "$step" --worker "$t" > "$LOGS/w4-$step-$t.log" 2>&1 &
+      W4_TASKS+=($!)
+    done
+    failed=0
+    for ((t = 0; t < ntasks; t++)); do
+      rc=0
+      wait "${W4_TASKS[t]}" || rc=$?
+      echo "$step $t $(w4_time "$W4/runs/$step-$t.time") $rc" >> "$W4/runs/tasks.tsv"
+      if ((rc != 0)); then echo "!! W4 $step task $t failed (exit $rc):" >&2; tail -n 15 "$LOGS/w4-$step-$t.log" >&2; failed=1; fi
+    done
+    t1=$(date +%s.%N)
+    W4_TASKS=()
+    counts > "$W4/runs/s3-$step.json"
+    echo "$step $ntasks $(echo "$t1 - $t0" | bc) $(echo "scale=2; ($(server_ticks) - $s0) / $HZ" | bc)" >> "$W4/runs/steps.tsv"
+    printf '   %-8s %2s task(s)  wall %6.1f s\n' "$step" "$ntasks" "$(echo "$t1 - $t0" | bc)"
+    if ((failed)); then status=1; break; fi
+  done < "$W4/runs/steps.txt"
+  s3py work w4bench many/_dataprep/work/ > "$W4/runs/work.json"
+
+  # Same bytes: every object of both outputs but run.json, the ManifestFiles and channels.json (they name their
+  # own prefix and times), compared by sha256 and size.
+  DIFF_NOTE=""
+  s3py sha w4bench one/ | grep -Ev ' _dataprep/(run\.json|channels\.json|[^/]*\.manifest)$' > "$W4/runs/one.sha" || true
+  s3py sha w4bench many/ | grep -Ev ' _dataprep/(run\.json|channels\.json|[^/]*\.manifest)$' > "$W4/runs/many.sha" || true
+  W4_OBJECTS=$(wc -l < "$W4/runs/one.sha")
+  W4_OUT_BYTES=$(awk '$3 !~ /^_dataprep\// {s += $2} END {print s + 0}' "$W4/runs/one.sha")
+  if [[ $W4_OBJECTS == 0 ]] || ! cmp -s "$W4/runs/one.sha" "$W4/runs/many.sha"; then
+    status=1
+    DIFF_NOTE="**OUTPUT MISMATCH**: the workers' objects differ from the one process's"
+    {
+      echo
+      echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
+      echo "!!  W4 OUTPUT MISMATCH: $W4_WORKERS workers did not write the bytes of one process"
+      echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
+      diff "$W4/runs/one.sha" "$W4/runs/many.sha" | head -n 20
+    } >&2
+  fi
+  {
+    echo
+    echo "## W4: scale-out through S3 — $W4_WORKERS workers vs one process, $W4_BYTES bytes of CSV in $W4_FILES files → RecordIO-protobuf"
+    echo
+    [[ -z $W4_NOTE ]] || { echo "**Note:** $W4_NOTE."; echo; }
+    echo "Inputs \`s3://w4bench/in/part-NN.csv\` ($W4_FILES × $W4_ROWS_PER_FILE rows × 51 columns, the W1 generator, seeds 1000…), work area and outputs in moto_server $(python3 -c 'import moto; print(moto.__version__)') on 127.0.0.1, every request through the counting proxy. Each step's tasks ran as separate processes at once; step wall = first start to last end. Load average at the start of W4: $W4_LOAD."
+    echo
+    python3 bench/w4-report.py "$W4/runs" "$W4_BYTES"
+    echo
+    if [[ -n $DIFF_NOTE ]]; then echo "- $DIFF_NOTE."; else
+      echo "- Same bytes: all $W4_OBJECTS objects of the two outputs but run.json, channels.json and the ManifestFiles (shards: $W4_OUT_BYTES bytes; lineage sidecars) have equal sha256 and size."
+    fi
+    echo "- W4 in all (generating or checking the inputs, upload, both runs, reading both outputs back): $((SECONDS - W4_START)) s."
+    echo
+    echo '```sh'
+    echo "dataprep ${W4_ARGS[*]} --out s3://w4bench/one/"
+    echo "dataprep ${MANY[*]} --step STEP --worker I"
+    echo '```'
+  } >> "$SECTION"
+fi
+
 cat "$SECTION" >> "$RESULTS"
-say "W2/W3 results (appended to $RESULTS)"
+say "W2/W3/W4 results (appended to $RESULTS)"
 cat "$SECTION"
-rm -f "$SECTION"
 exit "$status"
