@@ -404,14 +404,15 @@ internal static class ScaleTasks
                 var segs = encodes.Select(e => e.Segments.GetValueOrDefault(channel)).Where(s => s is { Records: > 0 }).Select(s => s!).ToList();
                 var split = new SplitReport { Rows = segs.Sum(s => s.Records), Format = segs.FirstOrDefault()?.Format };
                 if (run.HasLabel) split.LabelDistribution = LabelTally.Merge(segs.Select(s => s.Labels)).Distribution(segs.FirstOrDefault()?.LabelIsFloat ?? false);
+                var adopt = new List<(int Task, ShardRecord Shard)>();
                 for (int j = 0; j < writes.Count; j++)
                 {
-                    foreach (var shard in writes[j].Shards.GetValueOrDefault(channel) ?? [])
-                    {
-                        await work.Area.AdoptAsync(work.Key(ScaleStep.Write, j, "shards/" + shard.Path), store, shard.Path, cancellationToken).ConfigureAwait(false);
-                        split.Shards.Add(shard);
-                    }
+                    foreach (var shard in writes[j].Shards.GetValueOrDefault(channel) ?? []) adopt.Add((j, shard));
                 }
+                // Server-side copies (S3) or links (local), several at a time; the report lists the shards in order.
+                await Parallel.ForEachAsync(adopt, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.S3.Concurrency), CancellationToken = cancellationToken },
+                    async (a, ct) => await work.Area.AdoptAsync(work.Key(ScaleStep.Write, a.Task, "shards/" + a.Shard.Path), store, a.Shard.Path, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                split.Shards.AddRange(adopt.Select(a => a.Shard));
                 if (options.Lineage)
                 {
                     await using (var lineage = await store.CreateAsync(RunLayout.LineagePath(channel), cancellationToken).ConfigureAwait(false))
