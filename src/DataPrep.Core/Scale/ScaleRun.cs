@@ -67,22 +67,44 @@ internal sealed class ScaleRun
         return (prepared, format, earlier);
     }
 
-    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets a task up. Only the scan step opens the inputs (a sample of each, for the schema); the steps after it take the
+    /// schema from scan task 0's report (<see cref="UseScannedSchema"/>), so a run samples every input N times, not 5N.
+    /// </summary>
+    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, bool openSources, CancellationToken cancellationToken)
     {
         var (prepared, format, earlier) = Check(options, scale, registry);
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(prepared.S3));
         var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
-        var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, fingerprints: false).ConfigureAwait(false);
-        if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
-        run.Schema = schema;
-        run.OpenWarnings = context.Report.Warnings.Count;
-        run.Sources = sources;
-        run.Opened = opened;
+        if (openSources)
+        {
+            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, fingerprints: false).ConfigureAwait(false);
+            if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
+            run.Schema = schema;
+            run.OpenWarnings = context.Report.Warnings.Count;
+            run.Sources = sources;
+            run.Opened = opened;
+        }
+        else
+        {
+            // The inputs as OpenSourcesAsync expands them (clean, then noisy), without opening them.
+            var clean = context.Files.Expand(prepared.Inputs);
+            var paths = prepared.NoisyInputs.Count == 0 ? clean : [.. clean, .. context.Files.Expand(prepared.NoisyInputs)];
+            context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
+            context.Inputs.AddRange(paths);
+        }
         var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
         var sizes = new long[context.Inputs.Count];
         run.Work = new ScaleWork(area, ScaleWork.FingerprintOf(prepared, scale.Workers, context.Inputs, context.Files, sizes));
         run.Sizes = sizes;
         return run;
+    }
+
+    /// <summary>The schema scan task 0 learned (every scan task learns the same one), for the steps that do not open the inputs.</summary>
+    public void UseScannedSchema(TaskReport scan0, string who)
+    {
+        if (Schema is not null) return;
+        Schema = new Schema(scan0.Schema ?? throw new PipelineValidationException($"{who}: scan task 0's report has no schema; run the scan step again with this version."));
     }
 
     /// <summary>The run's stages around a split stage: those before it, and it with those after it; all bound.</summary>

@@ -78,6 +78,7 @@ internal static class ScaleTasks
         report.RowsRead = rowsRead;
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
+        report.Schema = [.. run.Schema.Fields];
         // The task that reads an input's first part records its fingerprint in run.json.
         report.Inputs = Enumerable.Range(first, end - first).Where(u => units[u].Part == 0 && run.Opened[units[u].Source].IsSingleFile)
             .Select(u => InputFingerprint.Of(run.Context.Inputs[units[u].Source], run.Context.Files)).ToList();
@@ -93,6 +94,7 @@ internal static class ScaleTasks
     {
         var work = run.Work;
         var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), $"step {ScaleStep.Plan} task 0", cancellationToken).ConfigureAwait(false);
+        run.UseScannedSchema(scans[0], $"step {ScaleStep.Plan} task 0");
         var split = run.RunSplit();
         var (_, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
@@ -217,6 +219,7 @@ internal static class ScaleTasks
         var work = run.Work;
         string who = $"step {ScaleStep.Encode} task {task}";
         var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), who, cancellationToken).ConfigureAwait(false);
+        run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
             ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");

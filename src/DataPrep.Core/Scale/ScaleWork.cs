@@ -120,6 +120,7 @@ internal sealed class TaskReport
     public SortedDictionary<string, List<ShardRecord>> Shards { get; set; } = new(StringComparer.Ordinal);
     public List<string> Steps { get; set; } = [];
     public bool ByRank { get; set; }
+    public List<Field>? Schema { get; set; }
 }
 
 /// <summary>One channel's formatted records of one encode task.</summary>
