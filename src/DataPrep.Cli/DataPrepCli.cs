@@ -48,6 +48,9 @@ public static class DataPrepCli
 
           # Larger than RAM: stream under a 512 MB budget, spilling to a fast disk
           dataprep convert 'big/*.csv.gz' --out out/big --label y --memory 512MB --temp /mnt/nvme/tmp
+
+          # Larger than one machine: the steps an engine runs (one task each: --step STEP --worker I; see deploy/)
+          dataprep convert s3://raw/events/ --out s3://my-bucket/churn/v2/ --label churn --workers 16 --steps
         """;
 
     private const string ConvertOutput = """

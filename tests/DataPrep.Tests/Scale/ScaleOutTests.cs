@@ -167,6 +167,29 @@ public sealed class ScaleOutTests
         AssertSameRun(one, many, 2);
     }
 
+    /// <summary>The library: ScaleRunner runs every step in this process, with the bytes of ConvertRunner.</summary>
+    [Fact]
+    public async Task ScaleRunner_runs_every_step_in_process_with_the_bytes_of_ConvertRunner()
+    {
+        using var tmp = new TempDir();
+        var options = new DataPrep.Pipeline.ConvertOptions
+        {
+            Inputs = [Paths.SampleData("churn.csv")],
+            Output = tmp.Combine("one"),
+            Label = "churn",
+            Drop = ["customer_id"],
+            Encodings = new Dictionary<string, DataPrep.Pipeline.FeatureEncoding> { ["plan"] = DataPrep.Pipeline.FeatureEncoding.OneHot, ["region"] = DataPrep.Pipeline.FeatureEncoding.Ordinal },
+            Format = "libsvm",
+        };
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        await DataPrep.Conversion.ConvertRunner.RunAsync(options, registry);
+        var scale = new ScaleOptions(3);
+        Assert.Equal(["scan 3", "plan 1", "encode 3", "write 3", "commit 1"], ScaleRunner.Steps(options, scale, registry).Select(s => s.ToString()));
+        var report = await ScaleRunner.RunAsync(options with { Output = tmp.Combine("many") }, scale, registry);
+        Assert.Equal(2000, report.RowsRead);
+        AssertSameRun(tmp.Combine("one"), tmp.Combine("many"), 3);
+    }
+
     [Fact]
     public void Engines_give_the_task_index_through_their_environment()
     {
