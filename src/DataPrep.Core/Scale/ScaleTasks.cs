@@ -193,7 +193,6 @@ internal static class ScaleTasks
         report.ExpectedRows = tags.Length - tags.Count(t => t == SplitTag.None);
         report.ByRank = byRank;
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
-        _ = scans;
     }
 
     /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
