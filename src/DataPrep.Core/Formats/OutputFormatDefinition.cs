@@ -85,6 +85,19 @@ public abstract class OutputFormatDefinition
     /// </summary>
     public virtual IRecordHasher RecordHasher => LineRecordHasher.Instance;
 
+    /// <summary>Whether a run of this format can be scaled out (<c>--workers</c>): see <see cref="CreateWorkerFormat"/>.</summary>
+    public virtual bool RunsAsWorkers => false;
+
+    /// <summary>
+    /// The format's part in a scaled-out run, whose shards must be byte for byte those of <see cref="CreateSink"/>;
+    /// only called when <see cref="RunsAsWorkers"/>.
+    /// </summary>
+    /// <param name="options">The run's options.</param>
+    /// <param name="hasLabel">Whether column 0 of the batches is the label.</param>
+    /// <param name="encoding">What the run's encoders learned (one-hot vocabularies name Parquet's columns); null when none.</param>
+    public virtual WorkerFormat CreateWorkerFormat(ConvertOptions options, bool hasLabel, EncodingRecord? encoding)
+        => throw new NotSupportedException($"--format {Name} cannot run as workers.");
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }
@@ -125,4 +138,11 @@ public abstract class RecordFormatDefinition : OutputFormatDefinition
     /// <inheritdoc />
     public override IRecordSink CreateSink(FormatSinkContext context)
         => new ShardedSink(CreateFormat(context.Options, context.HasLabel), context.Store, context.Options, context.HasLabel, context.Layout);
+
+    /// <inheritdoc />
+    /// <remarks>Records are independent byte strings, so every record format can, except those that read images or write one record per series.</remarks>
+    public override bool RunsAsWorkers => !Traits.ReadsImages && !Traits.NeedsSeries;
+
+    /// <inheritdoc />
+    public override WorkerFormat CreateWorkerFormat(ConvertOptions options, bool hasLabel, EncodingRecord? encoding) => new(CreateFormat(options, hasLabel));
 }

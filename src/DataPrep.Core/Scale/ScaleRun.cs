@@ -58,16 +58,13 @@ internal sealed class ScaleRun
             throw new PipelineValidationException($"--workers {scale.Workers}: expected a number from 1 to {ScaleOptions.MaxWorkers}.");
         }
         var (prepared, format, earlier) = ConvertRunner.Prepare(options, registry);
-        if (!RunsAsWorkers(format))
+        if (!format.RunsAsWorkers)
         {
             throw new PipelineValidationException(
-                $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(RunsAsWorkers).Select(f => f.Name))}. Run without --workers for this format.");
+                $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(f => f.RunsAsWorkers).Select(f => f.Name))}. Run without --workers for this format.");
         }
         return (prepared, format, earlier);
     }
-
-    /// <summary>Formats whose records are independent byte strings cut by the shard rule (not Parquet, DeepAR, images).</summary>
-    private static bool RunsAsWorkers(OutputFormatDefinition format) => format is RecordFormatDefinition && !format.Traits.ReadsImages && !format.Traits.NeedsSeries;
 
     /// <summary>
     /// Sets a task up. Only the scan step opens the inputs (a sample of each, for the schema); the steps after it take the

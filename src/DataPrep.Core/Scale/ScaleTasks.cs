@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using DataPrep.Conversion;
 using DataPrep.Data;
 using DataPrep.Encoders;
@@ -268,7 +267,7 @@ internal static class ScaleTasks
             stream = stage.RunAsync(stream, run.Context, cancellationToken);
         }
         foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
-        var format = ((RecordFormatDefinition)run.Format).CreateFormat(run.Options, run.HasLabel);
+        var format = run.Format.CreateWorkerFormat(run.Options, run.HasLabel, plan.Encoding ?? run.Earlier).Records;
         await using var sink = new SegmentSink(format, run.HasLabel, run.Options.Lineage, segmentFolder);
         await sink.OpenAsync(bound, run.Context, cancellationToken).ConfigureAwait(false);
         await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false)) await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
@@ -296,6 +295,7 @@ internal static class ScaleTasks
         string who = $"step {ScaleStep.Write} task {task}";
         var encodes = await work.ReportsAsync(run.Step(ScaleStep.Encode), who, cancellationToken).ConfigureAwait(false);
         var format = run.Format;
+        var writer = format.CreateWorkerFormat(run.Options, run.HasLabel, encoding: null);
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var temp = Path.GetDirectoryName(folder.NewFile("write"))!;
         var report = new TaskReport();
@@ -304,7 +304,7 @@ internal static class ScaleTasks
             var segs = encodes.Select(e => e.Segments.GetValueOrDefault(channel) ?? new SegmentInfo()).ToArray();
             if (segs[task].Records == 0) continue;
             long records = segs.Sum(s => s.Records), bytes = segs.Sum(s => s.Bytes), maxRecord = segs.Max(s => s.MaxRecord);
-            var rule = ShardRule.For(run.Options.Shards, channel, records, bytes, maxRecord);
+            var rule = writer.RuleFor(run.Options, channel, records, bytes, maxRecord, segs[task].Header);
             long r0 = segs.Take(task).Sum(s => s.Records), o0 = segs.Take(task).Sum(s => s.Bytes);
             int previous = -1;
             if (r0 > 0)
@@ -328,8 +328,7 @@ internal static class ScaleTasks
                     await using (var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
                     {
                         var hashing = new Sha256WriteStream(target);
-                        Stream file = run.Options.Gzip ? new ShardedSink.BlockStream(new GZipStream(hashing, CompressionLevel.Optimal, leaveOpen: true)) : new ShardedSink.NonClosingStream(hashing);
-                        if (segs[task].Header is { Length: > 0 } header) await file.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                        var file = await writer.OpenShardAsync(hashing, segs[task].Header, run.Options.Gzip, cancellationToken).ConfigureAwait(false);
                         var rec = first;
                         do
                         {

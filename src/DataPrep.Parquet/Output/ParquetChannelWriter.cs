@@ -9,15 +9,15 @@ namespace DataPrep.Formats;
 /// Writes one channel (train, validation, test, data or fold-k) as Parquet shards <c>&lt;channel&gt;/part-NNNNN.parquet</c>
 /// plus its lineage sidecar. Rows are buffered up to one row group, which is written when full, so at most one row
 /// group per channel is held in memory. Every decision (row group and shard boundaries) depends only on row counts,
-/// the options and bytes already written, never on how rows arrived in batches.
+/// the options and the rows' places, never on how rows arrived in batches or on bytes written.
 /// </summary>
 /// <remarks>
-/// With <c>--shard-rows</c>, <c>--shards N</c> or <c>--instances</c> every row's shard comes from <see cref="ShardRule"/>,
-/// as in the other formats, a row counting its uncompressed width (<see cref="ParquetColumns.RowBytes"/>): row groups end
-/// where the rule starts a shard. A shard count depends on the channel's size, which is known only at the end: the row
-/// groups then go to a spill file first and are written through at the commit. <c>--shard-size</c> alone bounds the
-/// compressed file instead, which is not a function of the rows' places (see docs/decisions.md, issue 16): a shard is
-/// closed before a row group whose estimated size (the shard's last row group's bytes per row) would take it past it.
+/// Every row's shard comes from <see cref="ShardRule"/>, as in the other formats, a row counting its uncompressed width
+/// (<see cref="ParquetColumns.RowBytes"/>) and a size limit lowered by a file's overhead
+/// (<see cref="ParquetFormatDefinition.ShardsFor"/>); row groups start at a shard's first row and end where the rule
+/// starts the next shard. A pure rule, so the workers of a scaled-out run cut the same files (see docs/decisions.md,
+/// "Parquet as workers"). A shard count (<c>--shards</c>, <c>--instances</c>) depends on the channel's size, which is
+/// known only at the end: the row groups then go to a spill file first and are written through at the commit.
 /// </remarks>
 internal sealed class ParquetChannelWriter
 {
@@ -40,8 +40,8 @@ internal sealed class ParquetChannelWriter
     private FileStream? _spillStream;
     private BinaryWriter? _spill;
 
-    // The shard of each row (--shard-rows from the start; --shards and --instances once the spill is complete); null
-    // while spilling and for --shard-size alone. _rows: the channel's rows, once known (the rule's records end there).
+    // The shard of each row (size and row limits from the start; --shards and --instances once the spill is complete);
+    // null while spilling. _rows: the channel's rows, once known (the rule's records end there).
     private ShardRule? _rule;
     private long _rows = long.MaxValue;
 
@@ -51,9 +51,6 @@ internal sealed class ParquetChannelWriter
     private string? _path;
     private int _shard = -1;
     private long _shardRows;
-    private long _shardGroups;
-    private long _lastGroupBytes;
-    private long _lastGroupRows;
     private long _written;
 
     /// <summary>Creates the writer of one channel; nothing is created in the store until rows are written.</summary>
@@ -77,7 +74,7 @@ internal sealed class ParquetChannelWriter
         _hasTimes = first.Times is not null;
         _buffer = new ParquetRowBuffer(columns, rowGroupRows);
         Lineage = lineage;
-        if (spillPath is null && shards.MaxRows > 0) _rule = ShardRule.For(shards, name);
+        if (spillPath is null) _rule = ShardRule.For(shards, name);
     }
 
     /// <summary>Whether a lineage sidecar is written.</summary>
@@ -139,12 +136,7 @@ internal sealed class ParquetChannelWriter
     private async ValueTask BeginRowGroupAsync()
     {
         _target = _rowGroupRows;
-        if (_spillPath is not null && _rule is null) return; // spilling: blocks of a row group each
-        if (_rule is null)
-        {
-            if (_file is not null && ShardIsFull()) await CloseShardAsync().ConfigureAwait(false);
-            return;
-        }
+        if (_rule is null) return; // spilling: blocks of a row group each
         int shard = ShardOf(_written);
         if (shard != (_file is null ? _shard + 1 : _shard))
         {
@@ -165,24 +157,6 @@ internal sealed class ParquetChannelWriter
     /// <summary>The rule's shard of row <paramref name="row"/>: every row counts <see cref="ParquetColumns.RowBytes"/> uncompressed bytes.</summary>
     private int ShardOf(long row) => _rule!.ShardOf(row, row * _columns.RowBytes, (row + 1) * _columns.RowBytes);
 
-    /// <summary>
-    /// <c>--shard-size</c> alone: whether the next row group, estimated from the last one's bytes per row, and the footer
-    /// the shard would then need take the open shard past the size; the first row group of a shard always goes in (row
-    /// groups are at most <c>--shard-size</c> uncompressed, see <see cref="ParquetFormatDefinition.RowGroupRows"/>).
-    /// </summary>
-    private bool ShardIsFull()
-    {
-        long estimate = _lastGroupRows == 0 ? 0 : (_lastGroupBytes * _rowGroupRows + _lastGroupRows - 1) / _lastGroupRows;
-        return _hashing!.Written + estimate + FooterBytes(_shardGroups + 1) > _shards.EffectiveMaxBytes;
-    }
-
-    /// <summary>
-    /// A generous estimate of the footer of a shard of <paramref name="rowGroups"/> row groups: the schema (about 32 bytes
-    /// a column) and, per row group and column, the column chunk's metadata and min/max statistics (about 90 bytes with
-    /// Parquet.Net 6). Only matters for small <c>--shard-size</c> values, where it is a good part of the file.
-    /// </summary>
-    private long FooterBytes(long rowGroups) => 64 + 32L * _columns.Columns.Count + rowGroups * 96L * _columns.Columns.Count;
-
     /// <summary>Writes the buffered rows as one row group of the open shard (opening one first), or into the spill file.</summary>
     private async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
@@ -200,22 +174,9 @@ internal sealed class ParquetChannelWriter
         }
         if (_file is null) await OpenShardAsync(cancellationToken).ConfigureAwait(false);
         int n = _buffer.Count;
-        long before = _hashing!.Written;
-        using (var group = _file!.CreateRowGroup())
-        {
-            var fields = _columns.Fields;
-            for (int c = 0; c < fields.Length; c++)
-            {
-                if (_columns.Columns[c].IsDouble) await group.WriteAsync(fields[c], _buffer.Doubles(c), null, null, cancellationToken).ConfigureAwait(false);
-                else await group.WriteAsync(fields[c], _buffer.Longs(c), null, null, cancellationToken).ConfigureAwait(false);
-            }
-            group.CompleteValidate();
-        }
-        _lastGroupBytes = _hashing.Written - before;
-        _lastGroupRows = n;
+        await _buffer.WriteRowGroupAsync(_file!, cancellationToken).ConfigureAwait(false);
         if (_lineageStream is not null) await WriteLineageAsync(n, cancellationToken).ConfigureAwait(false);
         _shardRows += n;
-        _shardGroups++;
         _written += n;
         _buffer.Clear();
     }
@@ -224,9 +185,6 @@ internal sealed class ParquetChannelWriter
     {
         _shard++;
         _shardRows = 0;
-        _shardGroups = 0;
-        _lastGroupBytes = 0;
-        _lastGroupRows = 0;
         _path = RunLayout.ShardPath(_name, _shard, ParquetFormatDefinition.FileExtension, gzip: false);
         _hashing = new Sha256WriteStream(await _store.CreateAsync(_path, cancellationToken).ConfigureAwait(false));
         // The hashing stream cannot seek, so Parquet.Net counts positions itself and never seeks back: the bytes are

@@ -49,6 +49,37 @@ internal sealed class ParquetColumns
     /// <summary>Bytes one buffered row takes: 8 per value.</summary>
     public int RowBytes => 8 * Columns.Count;
 
+    /// <summary>The columns as bytes (a count, then each column's type and name), for the write step of a scaled-out run.</summary>
+    public byte[] ToHeader()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Columns.Count);
+            foreach (var c in Columns)
+            {
+                w.Write(c.IsDouble);
+                w.Write(c.Name);
+            }
+        }
+        return stream.ToArray();
+    }
+
+    /// <summary>The columns <see cref="ToHeader"/> wrote (without the batch schema, which the write step does not need).</summary>
+    public static ParquetColumns FromHeader(byte[] header)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        using var r = new BinaryReader(new MemoryStream(header), System.Text.Encoding.UTF8);
+        int n = r.ReadInt32();
+        var columns = new List<ParquetOutputColumn>(n);
+        for (int c = 0; c < n; c++)
+        {
+            bool isDouble = r.ReadBoolean();
+            columns.Add(new ParquetOutputColumn(r.ReadString(), isDouble, c, -1));
+        }
+        return new ParquetColumns(new Schema([]), columns);
+    }
+
     /// <summary>Checks that a batch schema holds only what Parquet output writes (numbers, booleans, sparse numbers).</summary>
     /// <exception cref="PipelineValidationException">A column is text, a timestamp or binary.</exception>
     public static void Validate(Schema schema)

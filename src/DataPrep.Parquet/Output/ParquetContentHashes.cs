@@ -20,6 +20,9 @@ internal static class ParquetContentHashes
     // The label flag only picks CSV's content type: a record's bytes, and so its hash, are the same with or without one.
     private static readonly LabelFirstCsvFormat s_csv = new(hasLabel: true);
 
+    /// <summary>The content hashes of rows [<paramref name="start"/>, +<paramref name="count"/>) of a batch, in row order.</summary>
+    public static ulong[] Of(RecordBatch batch, int start, int count) => s_csv.Format(batch, start, count).Hashes;
+
     /// <summary>The content hash of every row of a batch, in row order; chunks of rows are hashed on up to <paramref name="threads"/> threads.</summary>
     /// <remarks>Each row's hash depends only on the row, never on the chunking or the thread count.</remarks>
     public static ulong[] Of(RecordBatch batch, int threads)

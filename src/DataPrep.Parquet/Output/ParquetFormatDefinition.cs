@@ -101,6 +101,48 @@ public sealed class ParquetFormatDefinition : OutputFormatDefinition
         return (int)rows;
     }
 
+    /// <summary>
+    /// The shard limits a Parquet channel is cut by, through <see cref="ShardRule"/> with every row counting its
+    /// uncompressed width (<see cref="ParquetColumns.RowBytes"/>): the run's <see cref="ShardOptions"/>, except that a
+    /// size limit (<c>--shard-size</c>, or the default 64 MiB, without <c>--shard-rows</c>) is lowered by what a file
+    /// adds to its rows (magic, page headers, the footer with its statistics, Snappy's worst case), so that the file
+    /// stays within the size. A pure rule: the one-process writer and the workers cut the same shards.
+    /// </summary>
+    /// <param name="options">The run's options.</param>
+    /// <param name="columns">Output columns (one-hot positions counted individually).</param>
+    /// <exception cref="PipelineValidationException">The size cannot hold a file of one row.</exception>
+    public static ShardOptions ShardsFor(ConvertOptions options, int columns)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var shards = options.Shards;
+        if (shards.MaxRows > 0 || shards.Count > 0) return shards;
+        long size = shards.EffectiveMaxBytes;
+        long rowBytes = 8L * Math.Max(1, columns);
+        long rowGroups = (size / rowBytes + 1 + RowGroupRows(options, columns) - 1) / RowGroupRows(options, columns);
+        long overhead = FileOverhead(columns, rowGroups, size);
+        if (size - overhead < rowBytes)
+        {
+            long needed = rowBytes + FileOverhead(columns, 1, rowBytes);
+            throw new PipelineValidationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"--shard-size {size:N0} bytes cannot hold a Parquet file of one row of {columns} columns ({needed:N0} bytes or more with its footer); pass --shard-size {(needed + 1023) / 1024}KB or more, or --shard-rows N."));
+        }
+        return shards with { MaxBytes = size - overhead };
+    }
+
+    /// <summary>
+    /// A generous bound on what a Parquet file of <paramref name="rowGroups"/> row groups adds to its rows' values:
+    /// magic and footer length (12 bytes), the schema (about 32 bytes a column), per row group and column the column
+    /// chunk's metadata with min/max statistics and a page header (about 144 bytes with Parquet.Net 6), and Snappy's
+    /// worst case (a literal tag every 64 KiB).
+    /// </summary>
+    private static long FileOverhead(int columns, long rowGroups, long bytes) => 76 + 32L * columns + rowGroups * 144L * columns + bytes / 4096;
+
+    /// <inheritdoc />
+    public override bool RunsAsWorkers => true;
+
+    /// <inheritdoc />
+    public override WorkerFormat CreateWorkerFormat(ConvertOptions options, bool hasLabel, EncodingRecord? encoding) => new ParquetWorkerFormat(options, encoding);
+
     /// <summary>The Parquet.Net settings of every shard: Snappy, plain encodings (no dictionary for numbers).</summary>
     internal static ParquetOptions WriterOptions() => new() { CompressionMethod = CompressionMethod.Snappy };
 }

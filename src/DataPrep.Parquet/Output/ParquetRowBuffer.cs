@@ -1,5 +1,7 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using DataPrep.Data;
+using Parquet;
 
 namespace DataPrep.Formats;
 
@@ -144,6 +146,48 @@ internal sealed class ParquetRowBuffer
         other._groups.AsSpan(start, count).CopyTo(_groups.AsSpan(at));
         other._times.AsSpan(start, count).CopyTo(_times.AsSpan(at));
         Count += count;
+    }
+
+    /// <summary>Appends one row given as its output values, 8 little-endian bytes a column (an INT64, or a DOUBLE's bits), without lineage facts.</summary>
+    public void AppendRow(ReadOnlySpan<byte> row)
+    {
+        Reserve(1);
+        int at = Count;
+        for (int c = 0; c < _longs.Length; c++)
+        {
+            long bits = BinaryPrimitives.ReadInt64LittleEndian(row.Slice(8 * c, 8));
+            if (_longs[c] is { } l) l[at] = bits;
+            else _doubles[c][at] = BitConverter.Int64BitsToDouble(bits);
+        }
+        Count++;
+    }
+
+    /// <summary>Copies the rows into <paramref name="target"/> row by row as <see cref="AppendRow"/> reads them.</summary>
+    public void CopyRowsTo(Span<byte> target)
+    {
+        int width = 8 * _longs.Length;
+        for (int r = 0; r < Count; r++)
+        {
+            var row = target.Slice(r * width, width);
+            for (int c = 0; c < _longs.Length; c++)
+            {
+                long bits = _longs[c] is { } l ? l[r] : BitConverter.DoubleToInt64Bits(_doubles[c][r]);
+                BinaryPrimitives.WriteInt64LittleEndian(row.Slice(8 * c, 8), bits);
+            }
+        }
+    }
+
+    /// <summary>Writes the rows as one row group of <paramref name="file"/>, column by column.</summary>
+    public async ValueTask WriteRowGroupAsync(ParquetWriter file, CancellationToken cancellationToken)
+    {
+        using var group = file.CreateRowGroup();
+        var fields = _columns.Fields;
+        for (int c = 0; c < fields.Length; c++)
+        {
+            if (_columns.Columns[c].IsDouble) await group.WriteAsync(fields[c], Doubles(c), null, null, cancellationToken).ConfigureAwait(false);
+            else await group.WriteAsync(fields[c], Longs(c), null, null, cancellationToken).ConfigureAwait(false);
+        }
+        group.CompleteValidate();
     }
 
     /// <summary>Writes the rows to a spill file (raw little-endian arrays, strings with a presence flag).</summary>

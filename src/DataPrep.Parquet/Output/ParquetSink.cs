@@ -70,7 +70,7 @@ internal sealed class ParquetSink : IRecordSink
             throw new InvalidOperationException($"A batch of schema {batch.Schema} reached the Parquet writer, whose files have the columns of {_columns.BatchSchema}.");
         }
         if (batch.RowCount == 0) return;
-        CheckNoMissing(batch, context);
+        CheckNoMissing(batch, context.Inputs);
         var hashes = _lineage ? ParquetContentHashes.Of(batch, _options.EffectiveThreads) : null;
         var tags = batch.Rows.Splits;
         var folds = batch.Rows.Folds;
@@ -99,7 +99,7 @@ internal sealed class ParquetSink : IRecordSink
             _spill ??= new SpillFolder(_options.Memory.EffectiveTempDirectory);
             spillPath = _spill.NewFile(name + ".parquet-rows");
         }
-        channel = new ParquetChannelWriter(name, _store, _columns!, _options.Shards, _rowGroupRows, _options.Lineage, spillPath, first)
+        channel = new ParquetChannelWriter(name, _store, _columns!, ParquetFormatDefinition.ShardsFor(_options, _columns!.Columns.Count), _rowGroupRows, _options.Lineage, spillPath, first)
         {
             Labels = _hasLabel ? new LabelTally() : null,
         };
@@ -111,7 +111,7 @@ internal sealed class ParquetSink : IRecordSink
     /// Missing values are dropped, filled or refused before the split; one that still gets here is a bug upstream,
     /// and Parquet output has no NULLs (every column is REQUIRED), so it stops the run naming the row.
     /// </summary>
-    private static void CheckNoMissing(RecordBatch batch, RunContext context)
+    internal static void CheckNoMissing(RecordBatch batch, IReadOnlyList<string>? inputs)
     {
         for (int c = 0; c < batch.Columns.Count; c++)
         {
@@ -119,7 +119,7 @@ internal sealed class ParquetSink : IRecordSink
             int r = Array.IndexOf(nulls, true, 0, batch.RowCount);
             if (r < 0) continue;
             int source = batch.Rows.Sources[r];
-            string? file = source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null;
+            string? file = inputs is not null && source >= 0 && source < inputs.Count ? inputs[source] : null;
             throw Throw.Format(
                 "is missing when the row reaches the Parquet writer; expected a value (missing values are refused, dropped or filled before output: --missing error|drop|fill:VALUE), and Parquet output has no NULLs",
                 file, row: batch.Rows.SourceRows[r], column: batch.Schema[c].Name);

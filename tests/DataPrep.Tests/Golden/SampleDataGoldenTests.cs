@@ -51,6 +51,9 @@ public class SampleDataGoldenTests
         ["libsvm-churn"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=onehot,region=onehot --format libsvm --shard-rows 700",
         // Parquet.Net's version is in each footer (created_by): an update of the package changes these bytes.
         ["parquet-churn"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=onehot,region=onehot --format parquet --shard-rows 700",
+        // --shard-size alone: the pure rule over uncompressed rows, less a file's overhead (many small shards); and the spilled count mode.
+        ["parquet-churn-size"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=onehot,region=onehot --format parquet --shard-size 8KB --stratify churn --fractions 70/15/15",
+        ["parquet-churn-kfold-shards"] = "sample-data/churn.csv --label churn --drop customer_id --encode plan=ordinal,region=onehot --format parquet --folds 3 --shards 2",
         ["deepar-demand"] = "sample-data/demand.csv --label demand --split time --time date --series product --format deepar --fractions 70/15/15 --gap 7d",
         // --deepar-cat product is refused (the series column is no feature); promo is accepted with a warning (not static).
         ["deepar-demand-cat"] = "sample-data/demand.csv --label demand --split time --time date --series product --format deepar --deepar-cat promo --cutoffs 2025-07-01,2025-10-01",
@@ -110,7 +113,7 @@ public class SampleDataGoldenTests
     /// <summary>Cases whose format cannot run as workers yet (refused with exit 2: see <see cref="Formats_that_cannot_run_as_workers_are_refused_up_front"/>).</summary>
     private static readonly HashSet<string> s_noWorkers =
     [
-        "parquet-churn", "deepar-demand", "deepar-demand-cat",
+        "deepar-demand", "deepar-demand-cat",
         "images", "images-rotate90", "images-resize-pad", "recordio-image", "recordio-image-rotate90", "recordio-image-rotate90-resize",
         "augmented-manifest", "augmented-manifest-rotate90",
     ];
