@@ -59,4 +59,35 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
         Assert.Empty(S3Data.IncompleteUploads(client, bucket));
     }
+
+    /// <summary>
+    /// Parquet as workers through S3, by the local engine (each step's tasks as separate processes): the shards,
+    /// cut by the pure rule over uncompressed rows, are the objects of one local process, and DuckDB-readable as before.
+    /// </summary>
+    [Fact]
+    public void Parquet_workers_through_S3_write_the_files_of_one_local_process()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var bucket = moto.NewBucket("scalepq");
+        var input = S3Data.BigCsv(tmp.Path, 3_000);
+        S3Data.Put(client, bucket, "in/part-a.csv", input);
+        S3Data.Put(client, bucket, "in/part-b.csv", input);
+        var local = tmp.Combine("local");
+        Directory.CreateDirectory(local);
+        File.Copy(input, Path.Combine(local, "part-a.csv"));
+        File.Copy(input, Path.Combine(local, "part-b.csv"));
+        string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "48KB", "--seed", "5", "--format", "parquet", "--quiet"];
+        var one = tmp.Combine("one");
+        var r1 = CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]);
+        Assert.True(r1.Code == 0, r1.Err);
+
+        var r = CliProcess.Run(["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "2"]);
+        Assert.True(r.Code == 0, r.Err);
+        var written = S3Data.DataOnly(S3Data.Download(client, bucket, "out/"));
+        Assert.Contains("train/part-00001.parquet", written.Keys);
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
+        Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
 }
