@@ -54,16 +54,22 @@ internal static class ProgressDisplay
 
     /// <summary>
     /// What a run shows: the mode asked for, made concrete. <c>auto</c>: nothing when <paramref name="silent"/>
-    /// (--quiet, --json), bars on a terminal, plain lines at once for an engine's task, plain lines after
+    /// (--quiet, --json) or when stderr is a host's own writer, bars on a terminal, plain lines at once for an engine's task, plain lines after
     /// <see cref="PipeDelay"/> on any other pipe. An explicit <c>bar</c> or <c>plain</c> wins over --quiet and --json
     /// (the report still goes to stdout); <c>bar</c> off a terminal becomes plain.
     /// </summary>
-    public static (ProgressMode Mode, TimeSpan Delay) Resolve(ProgressMode asked, bool silent, bool terminal, bool engine) => asked switch
+    /// <param name="asked">--progress.</param>
+    /// <param name="silent">--quiet or --json.</param>
+    /// <param name="console">Whether stderr is the process's own (not a writer a host passed in to capture it).</param>
+    /// <param name="terminal">Whether that stderr is an interactive terminal.</param>
+    /// <param name="engine">Whether the process runs as an engine's task (<see cref="IsEngineRun"/>).</param>
+    public static (ProgressMode Mode, TimeSpan Delay) Resolve(ProgressMode asked, bool silent, bool console, bool terminal, bool engine) => asked switch
     {
         ProgressMode.None => (ProgressMode.None, TimeSpan.Zero),
         ProgressMode.Plain => (ProgressMode.Plain, TimeSpan.Zero),
         ProgressMode.Bar => (terminal ? ProgressMode.Bar : ProgressMode.Plain, TimeSpan.Zero),
-        _ when silent => (ProgressMode.None, TimeSpan.Zero),
+        // A host that passes its own writer (a test, an app embedding the CLI) captures stderr for what it asked for.
+        _ when silent || !console => (ProgressMode.None, TimeSpan.Zero),
         _ when terminal => (ProgressMode.Bar, TimeSpan.Zero),
         _ when engine => (ProgressMode.Plain, TimeSpan.Zero),
         _ => (ProgressMode.Plain, PipeDelay),
@@ -78,14 +84,14 @@ internal static class ProgressDisplay
 
     public static async Task<RunReport?> RunAsync(ProgressMode asked, bool silent, TextWriter stderr, Func<IProgress<RunProgress>?, Task<RunReport?>> run)
     {
-        bool terminal = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+        bool own = ReferenceEquals(stderr, Console.Error), terminal = own && !Console.IsErrorRedirected;
         IAnsiConsole? console = null;
         if (terminal)
         {
             console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             terminal = console.Profile.Capabilities.Interactive;
         }
-        var (mode, delay) = Resolve(asked, silent, terminal, IsEngineRun(Environment.GetEnvironmentVariable));
+        var (mode, delay) = Resolve(asked, silent, own, terminal, IsEngineRun(Environment.GetEnvironmentVariable));
         if (mode == ProgressMode.None) return await run(null).ConfigureAwait(false);
         if (mode == ProgressMode.Plain)
         {
