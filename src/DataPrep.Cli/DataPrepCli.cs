@@ -19,6 +19,9 @@ public static class DataPrepCli
     /// <summary>Exit codes: 0 ok, 1 unexpected failure, 2 invalid options, 3 bad input data, 4 output refused, 130 cancelled.</summary>
     public const int Ok = 0, Failed = 1, InvalidOptions = 2, BadInput = 3, OutputRefused = 4, Cancelled = 130;
 
+    /// <summary>The command's name, as installed (the .NET tool's command), whatever the process is called.</summary>
+    public const string CommandName = "dataprep";
+
     private const string ConvertExamples = """
 
         Examples:
@@ -73,13 +76,29 @@ public static class DataPrepCli
         var output = stdout ?? Console.Out;
         var errors = stderr ?? Console.Error;
         registry ??= CreateRegistry();
-        var root = new RootCommand("DataPrep: turns CSV, JSON Lines, Parquet and LibSVM into leakage-free, split, SageMaker-ready training files (CSV, RecordIO-protobuf, LibSVM, DeepAR), reads them back (inspect) and checks splits for leaks (audit).");
-        root.Subcommands.Add(BuildConvert(output, errors, registry));
-        root.Subcommands.Add(BuildApply(output, errors, registry));
-        root.Subcommands.Add(InspectCommand.Build(output, errors, registry));
-        root.Subcommands.Add(AuditCommand.Build(output, errors, registry));
+        var root = new RootCommand("DataPrep: turns CSV, JSON Lines, Parquet, LibSVM and images into leakage-free, split, SageMaker-ready training files, reads them back (inspect) and checks splits for leaks (audit).");
+        var help = new CommandHelp();
+        // The top-level help: each command on one line, with one example each (a command's own help has the rest).
+        var convert = BuildConvert(output, errors, registry, help);
+        help.AddCommand(convert, "Split and encode tables or images into leakage-free, SageMaker-ready shards (local or S3).",
+            "dataprep convert sample-data/churn.csv --out out/churn --label churn --drop customer_id --encode plan=onehot,region=onehot");
+        var apply = BuildApply(output, errors, registry);
+        help.AddCommand(apply, "Encode new data (Batch Transform) exactly like an earlier run.",
+            "dataprep apply --run out/churn new-customers.csv --out out/churn-infer");
+        var inspect = InspectCommand.Build(output, errors, registry);
+        help.AddCommand(inspect, "Show what training shards hold: first records and a summary per file.",
+            "dataprep inspect out/churn --summary");
+        var audit = AuditCommand.Build(output, errors, registry);
+        help.AddCommand(audit, "Check split files (ours or anyone's) for leakage between splits.",
+            "dataprep audit out/churn");
+        var completion = CompletionCommand.Build(output, errors);
+        help.AddCommand(completion, "Print a tab-completion script for bash, zsh or PowerShell.",
+            "source <(dataprep completion bash)");
+        foreach (var c in new[] { convert, apply, inspect, audit, completion }) root.Subcommands.Add(c);
+        help.Install(root);
         var parse = root.Parse(args);
-        if (UnknownOption(parse) is { } unknown)
+        // A completion request ([suggest:N]) carries a half-typed option by design.
+        if (!root.Directives.OfType<System.CommandLine.Completions.SuggestDirective>().Any(d => parse.GetResult(d) is not null) && UnknownOption(parse) is { } unknown)
         {
             // An unknown option after a list option (--features a b --lable y) would otherwise be taken as a value.
             await errors.WriteLineAsync($"error: {unknown}").ConfigureAwait(false);
@@ -152,12 +171,23 @@ public static class DataPrepCli
         public readonly Option<bool> ZeroBased = new("--zero-based") { Description = "LibSVM inputs number features from 0 (default: from 1, as LIBSVM and SVMlight do)." };
         public readonly Option<int?> NumFeatures = new("--num-features") { Description = "LibSVM inputs have this many features (default: the largest index seen, found in a first pass)." };
         public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors." };
-        public readonly Option<bool> Json = new("--json") { Description = "Print the report as JSON on stdout (no table, no progress)." };
+        public readonly Option<bool> Json = new("--json") { Description = "Print the report as JSON on stdout (no table, no progress unless --progress asks)." };
+        public readonly Option<string> Progress = NewProgressOption();
+
+        private static Option<string> NewProgressOption()
+        {
+            var o = new Option<string>("--progress")
+            {
+                Description = "Progress on stderr, per phase (read, split, write, upload) with rate and time left: auto (default: a bar on a terminal; plain lines for engine tasks, and after 10 s on other pipes; none with --quiet/--json), bar, plain (a line every 5 s, no control codes, for logs) or none.",
+            };
+            o.CompletionSources.Add(ProgressDisplay.Names);
+            return o;
+        }
 
         public void AddTo(Command c)
         {
             c.Arguments.Add(Inputs);
-            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json }) c.Options.Add(o);
+            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json, Progress }) c.Options.Add(o);
         }
 
         /// <summary>The registry with this invocation's LibSVM input options.</summary>
@@ -189,9 +219,9 @@ public static class DataPrepCli
         };
     }
 
-    private static Command BuildConvert(TextWriter stdout, TextWriter stderr, DataPrepRegistry registry)
+    private static Command BuildConvert(TextWriter stdout, TextWriter stderr, DataPrepRegistry registry, CommandHelp help)
     {
-        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data — tables or images, local or S3 — into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, image RecordIO, im2rec lists, augmented manifests, or lists kept as they are) with a run record." + ConvertExamples + "\n" + ImageCliOptions.Examples + "\n" + ConvertOutput);
+        var cmd = new Command("convert", "Read, split (random, stratified, time, group, noisy/clean, k-fold; exact counts, no leaks) and encode data — tables or images, local or S3 — into SageMaker-ready shards (label-first CSV, RecordIO-protobuf, LibSVM, DeepAR, image RecordIO, im2rec lists, augmented manifests, or lists kept as they are) with a run record.");
         var io = new InputOptions();
         io.AddTo(cmd);
         var imageOptions = new ImageCliOptions();
@@ -246,6 +276,18 @@ public static class DataPrepCli
         scaleFlags.AddTo(cmd);
         cmd.Options.Add(s3.Instances);
         foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat, memory, temp }) cmd.Options.Add(o);
+        // --help in the order a user thinks: inputs, label and features, split, output, images, S3, then how it runs;
+        // the common options first in each section.
+        help.SetLayout(cmd,
+        [
+            new("Inputs", [io.Inputs, io.Out, io.Overwrite, io.Format, io.NoHeader, io.Delimiter, io.Quote, io.Encoding, io.ColumnType, io.NullValues, io.ZeroBased, io.NumFeatures]),
+            new("Label and features", [label, noLabel, features, drop, encode, categorical, timestamps, missing]),
+            new("Split", [split, fractions, stratify, seed, timeColumn, groupColumn, folds, gap, cutoffs, noisy, noisyColumn, noisyApproach, noisyValidation, assignment, like, train, validation, test, shuffleFlag, noShuffle]),
+            new("Output format and sharding", [format, shardSize, shardRows, shards, s3.Instances, compress, noLineage, dtype, labelDtype, sparse, uid, metadata, escape, series, deeparCat]),
+            new("Images (--format recordio-image, images, augmented-manifest)", [.. imageOptions.All]),
+            new("S3 (s3:// inputs and outputs)", [.. s3.Flags]),
+            new("Run and scale-out", [io.Progress, io.Quiet, io.Json, io.Threads, io.BatchRows, memory, temp, scaleFlags.Workers, scaleFlags.Steps, scaleFlags.Step, scaleFlags.Worker, scaleFlags.Work, scaleFlags.KeepWork]),
+        ], ConvertExamples + "\n" + ImageCliOptions.Examples + "\n" + ConvertOutput);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
         {
@@ -361,7 +403,7 @@ public static class DataPrepCli
         try
         {
             // A null report: the command printed what it had to (the steps of a scaled-out run, a task's line).
-            if (await ProgressDisplay.RunAsync(quiet || json, stderr, run).ConfigureAwait(false) is not { } report) return Ok;
+            if (await ProgressDisplay.RunAsync(ProgressDisplay.Parse(r.GetValue(io.Progress)), quiet || json, stderr, run).ConfigureAwait(false) is not { } report) return Ok;
             if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.JsonOptions)).ConfigureAwait(false);
             else if (!quiet)
             {

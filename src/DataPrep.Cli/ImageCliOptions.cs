@@ -33,9 +33,12 @@ internal sealed class ImageCliOptions
     private readonly Option<string> _pathColumn = new("--path-column") { Description = "Image formats, input lists: the column with image paths (default path; relative to the list's folder).", DefaultValueFactory = _ => "path" };
     private readonly Option<string> _labelAttribute = new("--label-attribute") { Description = "augmented-manifest: the label attribute next to source-ref (default class).", DefaultValueFactory = _ => "class" };
 
+    /// <summary>Every image flag, in the order help lists them.</summary>
+    public IReadOnlyList<Option> All => [_augment, _fraction, _splits, _fill, _crop, _quality, _lossless, _reencode, _resize, _resizeMode, _noAutoOrient, _maxPixels, _maxBytes, _onBad, _pathColumn, _labelAttribute];
+
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { _augment, _fraction, _splits, _fill, _crop, _quality, _lossless, _reencode, _resize, _resizeMode, _noAutoOrient, _maxPixels, _maxBytes, _onBad, _pathColumn, _labelAttribute }) cmd.Options.Add(o);
+        foreach (var o in All) cmd.Options.Add(o);
     }
 
     public ImageOptions Parse(ParseResult r, string? label)

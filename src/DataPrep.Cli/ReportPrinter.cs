@@ -16,7 +16,7 @@ internal static class ReportPrinter
             ColorSystem = output == Console.Out && !Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });
         if (output != Console.Out || Console.IsOutputRedirected) console.Profile.Width = 120;
-        var table = new Table().Border(TableBorder.Rounded).Title($"dataprep {command}: {report.RowsRead:N0} rows read in {report.Seconds:0.00} s");
+        var table = new Table().Border(TableBorder.Rounded).Title($"dataprep {command}: {report.RowsRead:N0} rows in {report.Seconds:0.00} s");
         table.AddColumns("split", "rows", "fraction", "shards", "bytes", "labels");
         foreach (var (name, s) in report.Splits.OrderBy(kv => Order(kv.Key)))
         {
@@ -28,6 +28,7 @@ internal static class ReportPrinter
         }
         console.Write(table);
         console.WriteLine($"content type: {report.ContentType}   output: {report.Output}");
+        if (RunReportText.PhaseLine(report) is { } phases) console.WriteLine($"phases: {phases}");
         if (report.Encoding?.Label?.Classes is { } classes)
         {
             console.WriteLine($"label classes (id order): {string.Join(", ", classes.Take(12))}{(classes.Count > 12 ? ", …" : "")}");

@@ -29,14 +29,15 @@ internal sealed class S3Flags
     /// <param name="uploads">Whether the command writes to S3 (upload flags); false: it only reads (connection flags).</param>
     public S3Flags(bool uploads = true) => _uploads = uploads;
 
-    /// <summary>Adds the connection flags, and the upload flags when the command writes.</summary>
+    /// <summary>The flags <see cref="AddTo"/> adds: the connection flags, and the upload flags when the command writes.</summary>
+    public IReadOnlyList<Option> Flags => _uploads
+        ? [Profile, Region, EndpointUrl, PathStyle, NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, Resume]
+        : [Profile, Region, EndpointUrl, PathStyle];
+
+    /// <summary>Adds <see cref="Flags"/>.</summary>
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { Profile, Region, EndpointUrl, PathStyle }) c.Options.Add(o);
-        if (_uploads)
-        {
-            foreach (var o in new Option[] { NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, Resume }) c.Options.Add(o);
-        }
+        foreach (var o in Flags) c.Options.Add(o);
     }
 
     public S3Options Options(ParseResult r)

@@ -31,7 +31,8 @@ public static class ReportHtml
         var splits = RunReportText.OrderedSplits(report).ToList();
         var sb = new StringBuilder();
         sb.Append("<div class=\"dataprep-run\" style=\"font-family:sans-serif\">");
-        sb.Append(s_c, $"<div style=\"font-weight:bold;margin:4px 0\">DataPrep run: {report.RowsRead:N0} rows read in {report.Seconds:0.00} s → {E(report.Output ?? "")} <span style=\"font-weight:normal;color:#666\">({E(report.ContentType ?? "")})</span></div>");
+        sb.Append(s_c, $"<div style=\"font-weight:bold;margin:4px 0\">DataPrep run: {report.RowsRead:N0} rows in {report.Seconds:0.00} s → {E(report.Output ?? "")} <span style=\"font-weight:normal;color:#666\">({E(report.ContentType ?? "")})</span></div>");
+        if (RunReportText.PhaseLine(report) is { } phases) sb.Append(s_c, $"<div style=\"color:#666;margin:2px 0\">phases: {E(phases)}</div>");
         sb.Append($"<table class=\"dataprep-splits\" style=\"{TableStyle}\"><thead><tr>");
         bool time = splits.Any(s => s.Value.TimeFrom is not null || s.Value.TimeTo is not null);
         bool groups = splits.Any(s => s.Value.Groups is not null);

@@ -58,7 +58,7 @@ public static class ConvertRunner
                 var rest = options.Source with
                 {
                     Threads = options.Threads,
-                    Files = files,
+                    Files = context.Files,
                     OnlyColumns = schema.Fields.Select(f => f.Name).Where(n => n != timeColumn).ToHashSet(StringComparer.Ordinal),
                 };
                 if (await plan.WithTimeFilledInAsync(schema, timeColumn, context.Inputs.Select(p => registry.Sources.Create(p, rest)).ToList(), cancellationToken).ConfigureAwait(false) is { } filled)
@@ -73,6 +73,7 @@ public static class ConvertRunner
         var stages = format.CreateStages(new FormatStageContext(options, split, fitted, opened));
         await RunStagesAsync(options, format, registry, schema, sources, stages, context, "convert", cancellationToken, warmingUp).ConfigureAwait(false);
         SetTargetFractions(context.Report, options);
+        context.Report.Phases = [.. context.Phases.Stop()];
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;
     }
@@ -184,6 +185,7 @@ public static class ConvertRunner
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
         IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
         await RunStagesAsync(options, format, registry, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
+        context.Report.Phases = [.. context.Phases.Stop()];
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;
     }
@@ -246,6 +248,8 @@ public static class ConvertRunner
             }
             var commit = Stopwatch.StartNew();
             RunTrace.Line("last batch written");
+            // Data files are finished and published now: an s3:// output completes its uploads here.
+            context.BeginPhase(Pipeline.InputFiles.IsUri(options.Output) ? "upload" : "commit");
             await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
             if (trace is not null)
             {
@@ -365,13 +369,14 @@ public static class ConvertRunner
     private static async IAsyncEnumerable<RecordBatch> ReadAllAsync(IReadOnlyList<IRecordSource> sources, RunContext context, Action? whenRead, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long rows = 0;
+        context.BeginPhase("read");
         for (int i = 0; i < sources.Count; i++)
         {
             await foreach (var batch in sources[i].ReadAsync(i, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 rows += batch.RowCount;
                 context.Report.RowsRead = rows;
-                context.OnProgress("read", rows);
+                context.OnRead(rows);
                 yield return batch;
             }
         }

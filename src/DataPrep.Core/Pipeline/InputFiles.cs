@@ -12,6 +12,7 @@ namespace DataPrep.Pipeline;
 public sealed class InputFiles
 {
     private readonly IReadOnlyDictionary<string, Func<S3Options, IInputFileSystem>> _schemes;
+    private readonly InputMeter? _meter;
 
     /// <summary>Local files only: a URI input is refused with a message that names the missing plug-in.</summary>
     public static InputFiles Local { get; } = new(new Dictionary<string, Func<S3Options, IInputFileSystem>>(), new S3Options());
@@ -24,6 +25,16 @@ public sealed class InputFiles
         _schemes = new Dictionary<string, Func<S3Options, IInputFileSystem>>(schemes, StringComparer.OrdinalIgnoreCase);
         Settings = settings;
     }
+
+    private InputFiles(InputFiles other, InputMeter meter)
+    {
+        _schemes = other._schemes;
+        Settings = other.Settings;
+        _meter = meter;
+    }
+
+    /// <summary>These inputs with every stream they open counted by <paramref name="meter"/> (progress by bytes).</summary>
+    public InputFiles Metered(InputMeter meter) => new(this, meter);
 
     /// <summary>The connection settings remote inputs use.</summary>
     public S3Options Settings { get; }
@@ -130,6 +141,7 @@ public sealed class InputFiles
         if (path.Contains("://", StringComparison.Ordinal))
         {
             var remote = FileSystemOf(path)!.Open(path);
+            if (_meter is not null) remote = _meter.Track(path, remote);
             return IsGzip(path) || StartsWithGzipMagic(remote) ? new GzipCheckedStream(new GZipStream(remote, CompressionMode.Decompress), path) : remote;
         }
         FileStream file;
@@ -141,11 +153,12 @@ public sealed class InputFiles
         {
             throw Throw.Format($"cannot be opened: {e.Message}", path, inner: e);
         }
-        if (IsGzip(path) || StartsWithGzipMagic(file))
+        Stream raw = _meter is null ? file : _meter.Track(path, file);
+        if (IsGzip(path) || StartsWithGzipMagic(raw))
         {
-            return new GzipCheckedStream(new GZipStream(file, CompressionMode.Decompress), path);
+            return new GzipCheckedStream(new GZipStream(raw, CompressionMode.Decompress), path);
         }
-        return file;
+        return raw;
     }
 
     private static bool StartsWithGzipMagic(Stream file)

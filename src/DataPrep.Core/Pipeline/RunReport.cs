@@ -35,6 +35,12 @@ public sealed class RunReport
     /// <summary>Wall time of the run in seconds.</summary>
     public double Seconds { get; set; }
 
+    /// <summary>
+    /// The phases of the run in order (open, read, split, write, then commit or upload), each with its own wall time:
+    /// consecutive, so they add up to at most <see cref="Seconds"/> (see <see cref="RunPhases"/>). Null when not measured.
+    /// </summary>
+    public List<PhaseTime>? Phases { get; set; }
+
     /// <summary>Adds to a drop counter.</summary>
     public void Drop(string reason, long count = 1)
     {

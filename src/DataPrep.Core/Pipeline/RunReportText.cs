@@ -26,7 +26,8 @@ public static class RunReportText
         ArgumentNullException.ThrowIfNull(report);
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.Append(c, $"DataPrep run: {report.RowsRead:N0} rows read in {report.Seconds:0.00} s → {report.Output ?? "(no output)"} ({report.ContentType ?? "?"})");
+        sb.Append(c, $"DataPrep run: {report.RowsRead:N0} rows in {report.Seconds:0.00} s → {report.Output ?? "(no output)"} ({report.ContentType ?? "?"})");
+        if (PhaseLine(report) is { } phases) sb.AppendLine().Append("  phases: ").Append(phases);
         foreach (var (name, s) in OrderedSplits(report))
         {
             sb.AppendLine().Append("  ").Append(SplitLine(name, s));
@@ -56,6 +57,15 @@ public static class RunReportText
             if (d.Count > 6) sb.Append(c, $" …(+{d.Count - 6})");
         }
         return sb.ToString();
+    }
+
+    /// <summary>Each phase's own time on one line ("open 0.05 s · read 1.20 s · …"), or null when not measured.</summary>
+    public static string? PhaseLine(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.Phases is { Count: > 0 } p
+            ? string.Join(" · ", p.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Name} {x.Seconds:0.00} s")))
+            : null;
     }
 
     /// <summary>Bytes as B, KiB, MiB or GiB.</summary>

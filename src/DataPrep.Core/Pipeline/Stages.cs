@@ -42,7 +42,14 @@ public interface IRecordSink : IAsyncDisposable
 /// <param name="Stage">What is running ("read", "split", "encode", "write").</param>
 /// <param name="Rows">Rows done in this stage so far.</param>
 /// <param name="TotalRows">Rows expected in this stage, when known.</param>
-public readonly record struct RunProgress(string Stage, long Rows, long? TotalRows);
+public readonly record struct RunProgress(string Stage, long Rows, long? TotalRows)
+{
+    /// <summary>Input bytes read so far ("read" only; 0 when not measured).</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>Input bytes in all, when every input's size is known ("read" only): progress by bytes.</summary>
+    public long? TotalBytes { get; init; }
+}
 
 /// <summary>
 /// What stages share during a run: the report being built (counts, learned maps) and progress.
@@ -57,8 +64,17 @@ public sealed class RunContext
     {
         Progress = progress;
         Diagnostics = diagnostics ?? new RunDiagnostics();
-        Files = files ?? Pipeline.InputFiles.Local;
+        Files = (files ?? Pipeline.InputFiles.Local).Metered(Meter);
     }
+
+    /// <summary>The phases of the run so far, each with its own wall time (see <see cref="RunPhases"/>).</summary>
+    public RunPhases Phases { get; } = new();
+
+    /// <summary>Counts the input bytes read through <see cref="Files"/>.</summary>
+    public InputMeter Meter { get; } = new();
+
+    private Dictionary<string, long>? _inputSizes;
+    private bool _sizesComplete;
 
     /// <summary>Counts which internal paths the run took (spill, streamed time split).</summary>
     public RunDiagnostics Diagnostics { get; }
@@ -87,8 +103,48 @@ public sealed class RunContext
     /// <summary>Rows the sink will receive, once a stage knows it (the split stage does).</summary>
     public long? ExpectedRows { get; set; }
 
-    /// <summary>Reports progress if anyone listens.</summary>
-    public void OnProgress(string stage, long rows, long? total = null) => Progress?.Report(new RunProgress(stage, rows, total));
+    /// <summary>Reports progress if anyone listens; a later phase's first report begins that phase (<see cref="Phases"/>).</summary>
+    public void OnProgress(string stage, long rows, long? total = null)
+    {
+        Phases.Enter(stage);
+        Progress?.Report(new RunProgress(stage, rows, total));
+    }
+
+    /// <summary>Begins a phase (see <see cref="RunPhases"/>) and tells the listener, with no rows done yet.</summary>
+    public void BeginPhase(string phase)
+    {
+        if (Phases.Enter(phase)) Progress?.Report(new RunProgress(phase, 0, null));
+    }
+
+    /// <summary>Reports the read phase: rows so far, and the input bytes read of the total when every input's size is known.</summary>
+    public void OnRead(long rows)
+    {
+        Phases.Enter("read");
+        if (Progress is null) return;
+        // Remote sizes come with the fingerprints, which finish alongside the read: look again once they have.
+        if (_inputSizes is null || (_inputSizes.Count < Inputs.Count && Fingerprints is { IsCompleted: true } && !_sizesComplete)) _inputSizes = InputSizes();
+        var sizes = _inputSizes;
+        long? total = sizes.Count == Inputs.Count && sizes.Count > 0 ? sizes.Values.Sum() : null;
+        Progress.Report(new RunProgress("read", rows, null) { Bytes = Meter.Done(sizes), TotalBytes = total });
+    }
+
+    /// <summary>The size of each input that is one local file, or whose fingerprint (a remote object's size) is already known.</summary>
+    private Dictionary<string, long> InputSizes()
+    {
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (Fingerprints is { IsCompletedSuccessfully: true } known)
+        {
+            _sizesComplete = true;
+            foreach (var f in known.Result) sizes[f.Path] = f.Bytes;
+        }
+        foreach (var path in Inputs)
+        {
+            if (sizes.ContainsKey(path) || Pipeline.InputFiles.IsUri(path)) continue;
+            var info = new FileInfo(path);
+            if (info.Exists) sizes[path] = info.Length;
+        }
+        return sizes;
+    }
 }
 
 /// <summary>

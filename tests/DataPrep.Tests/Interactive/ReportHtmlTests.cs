@@ -102,7 +102,7 @@ public class ReportHtmlTests
     {
         var text = Sample().ToString();
         var lines = text.Split('\n');
-        Assert.StartsWith("DataPrep run: 1,000 rows read in 1.50 s → out/<x> (text/csv)", lines[0]);
+        Assert.StartsWith("DataPrep run: 1,000 rows in 1.50 s → out/<x> (text/csv)", lines[0]);
         Assert.StartsWith("  train", lines[1]);
         Assert.Contains("800 rows  0.8000 (target 0.8)  15.6 KiB in 2 shards  time 2025-01-01T00:00:00Z … 2025-02-20T00:00:00Z  50 groups  labels 0:600 1:200", lines[1]);
         Assert.StartsWith("  validation", lines[2]);
