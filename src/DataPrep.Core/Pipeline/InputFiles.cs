@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Pipeline;
@@ -123,14 +122,22 @@ public sealed class InputFiles
     /// <summary>The path without a trailing .gz, for choosing the format.</summary>
     public static string WithoutCompression(string path) => IsGzip(path) ? path[..^3] : path;
 
-    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed.</summary>
+    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed, every member's trailer checked (see <see cref="Sources.GzipInputStream"/>).</summary>
     /// <exception cref="DataFormatException">The file cannot be opened.</exception>
     public Stream Open(string path)
     {
         if (path.Contains("://", StringComparison.Ordinal))
         {
             var remote = FileSystemOf(path)!.Open(path);
-            return IsGzip(path) || StartsWithGzipMagic(remote) ? new GzipCheckedStream(new GZipStream(remote, CompressionMode.Decompress), path) : remote;
+            try
+            {
+                return IsGzip(path) || StartsWithGzipMagic(remote) ? new Sources.GzipInputStream(remote, path) : remote;
+            }
+            catch
+            {
+                remote.Dispose();
+                throw;
+            }
         }
         FileStream file;
         try
@@ -143,7 +150,15 @@ public sealed class InputFiles
         }
         if (IsGzip(path) || StartsWithGzipMagic(file))
         {
-            return new GzipCheckedStream(new GZipStream(file, CompressionMode.Decompress), path);
+            try
+            {
+                return new Sources.GzipInputStream(file, path);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
         }
         return file;
     }
@@ -154,34 +169,5 @@ public sealed class InputFiles
         int n = file.ReadAtLeast(head, 2, throwOnEndOfStream: false);
         file.Position = 0;
         return n == 2 && head[0] == 0x1F && head[1] == 0x8B;
-    }
-
-    /// <summary>Turns the decompressor's InvalidDataException into a message that names the file.</summary>
-    private sealed class GzipCheckedStream(Stream inner, string path) : Data.ReadOnlyForwardStream
-    {
-
-        public override int Read(Span<byte> buffer)
-        {
-            try { return inner.Read(buffer); }
-            catch (InvalidDataException e) { throw Corrupt(e); }
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            try { return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false); }
-            catch (InvalidDataException e) { throw Corrupt(e); }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private DataFormatException Corrupt(Exception e)
-            => Throw.Format($"is not a valid gzip file or is truncated ({e.Message.TrimEnd('.')}); expected gzip-compressed data because the name ends in .gz", path, inner: e);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) inner.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }
