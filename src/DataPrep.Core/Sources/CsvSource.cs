@@ -31,7 +31,7 @@ public sealed class CsvSource : IRecordSource
 
     private CsvReader CreateReader()
     {
-        var stream = _options.Files.Open(_path);
+        var stream = TextInput.Open(_options, _path, _options.Delimiter == '\t' ? "TSV" : "CSV");
         Encoding? encoding = null;
         if (_options.Encoding is { } name)
         {

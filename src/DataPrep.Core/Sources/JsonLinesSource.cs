@@ -157,7 +157,7 @@ public sealed class JsonLinesSource : IRecordSource
     private Utf8LineReader OpenLines()
     {
         var encoding = ResolveEncoding();
-        Stream stream = _options.Files.Open(_path);
+        Stream stream = TextInput.Open(_options, _path, "JSON Lines");
         try
         {
             if (encoding is null)
@@ -167,7 +167,7 @@ public sealed class JsonLinesSource : IRecordSource
                 encoding = DetectUnicodeBom(head[..n]);
                 if (encoding is null) return new Utf8LineReader(stream, head[..n]);
                 stream.Dispose();
-                stream = _options.Files.Open(_path);
+                stream = TextInput.Open(_options, _path, "JSON Lines");
             }
             if (encoding.CodePage != TextEncoding.UTF8.CodePage)
             {
