@@ -75,6 +75,9 @@ public sealed class RunContext
     /// <summary>Input paths in order; a row's source index points here.</summary>
     public List<string> Inputs { get; } = [];
 
+    /// <summary>The sources of <see cref="Inputs"/>, in the same order, when the run opened them (to locate a row for an error); may be empty.</summary>
+    public List<Sources.IRecordSource> Sources { get; } = [];
+
     /// <summary>Input fingerprints, computed alongside the run (the run record awaits them).</summary>
     public Task<List<InputFingerprint>>? Fingerprints { get; set; }
 

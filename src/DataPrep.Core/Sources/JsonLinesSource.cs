@@ -115,7 +115,7 @@ public sealed class JsonLinesSource : IRecordSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             var builders = new ColumnBuilder[schema.Count];
-            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows);
+            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite);
             int count = FillBatch(lines, parser, builders, first, batchRows, cancellationToken);
             if (count == 0) break;
             yield return CsvSource.Build(schema, builders, count, sourceIndex, first);
@@ -324,6 +324,7 @@ public sealed class JsonLinesSource : IRecordSource
             }
             if (builders[col].TrySet(at, value)) return;
             var kind = _schema![col].Kind;
+            if (ValueParser.NonFiniteProblem(value, kind) is { } problem) throw Throw.Format(problem, Path, lineNumber, row, _names[col]);
             string because = _source._overridden[col]
                 ? $"--column-type sets the column to {kind}"
                 : $"the column is {kind} (inferred from the first {_source._inferredRows} rows)";
