@@ -59,7 +59,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                     {
                         int src = batch.Rows.Sources[r];
                         string file = src < context.Inputs.Count ? context.Inputs[src] : $"input {src}";
-                        var (line, within) = src < context.Sources.Count ? context.Sources[src].LocateRow(batch.Rows.SourceRows[r]) : (0, null);
+                        var (line, within) = src < context.RowLocators.Count ? context.RowLocators[src](batch.Rows.SourceRows[r]) : (0, null);
                         throw Throw.Format(
                             $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
                             file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);

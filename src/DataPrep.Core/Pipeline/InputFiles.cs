@@ -122,7 +122,7 @@ public sealed class InputFiles
     /// <summary>The path without a trailing .gz, for choosing the format.</summary>
     public static string WithoutCompression(string path) => IsGzip(path) ? path[..^3] : path;
 
-    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed, every member's trailer checked (see <see cref="Sources.GzipInputStream"/>).</summary>
+    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed, every member's trailer checked (see <see cref="GzipInputStream"/>).</summary>
     /// <exception cref="DataFormatException">The file cannot be opened.</exception>
     public Stream Open(string path)
     {
@@ -131,7 +131,7 @@ public sealed class InputFiles
             var remote = FileSystemOf(path)!.Open(path);
             try
             {
-                return IsGzip(path) || StartsWithGzipMagic(remote) ? new Sources.GzipInputStream(remote, path) : remote;
+                return IsGzip(path) || StartsWithGzipMagic(remote) ? new GzipInputStream(remote, path) : remote;
             }
             catch
             {
@@ -152,7 +152,7 @@ public sealed class InputFiles
         {
             try
             {
-                return new Sources.GzipInputStream(file, path);
+                return new GzipInputStream(file, path);
             }
             catch
             {

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
-namespace DataPrep.Sources;
+namespace DataPrep.Pipeline;
 
 /// <summary>
 /// Decompresses a gzip file member by member and checks every member's trailer (CRC-32 and length of its
