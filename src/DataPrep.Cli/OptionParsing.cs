@@ -57,6 +57,15 @@ internal static class OptionParsing
         throw new PipelineValidationException($"--missing {text} is not a policy; expected error, drop, fill:NUMBER, fill:mean or fill:TEXT.");
     }
 
+    /// <summary>"error", "missing", "keep".</summary>
+    public static NonFinitePolicy ParseNonFinite(string text) => text.ToLowerInvariant() switch
+    {
+        "error" => NonFinitePolicy.Error,
+        "missing" => NonFinitePolicy.Missing,
+        "keep" => NonFinitePolicy.Keep,
+        _ => throw new PipelineValidationException($"--non-finite {text} is not a policy; expected error, missing or keep."),
+    };
+
     public static DataPrep.Pipeline.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch
     {
         "float32" or "float" => DataPrep.Pipeline.TensorType.Float32,

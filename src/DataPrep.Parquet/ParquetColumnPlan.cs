@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using DataPrep.Data;
+using DataPrep.Pipeline;
 using Parquet;
 using Parquet.Schema;
 
@@ -215,7 +216,28 @@ internal abstract class ParquetColumnPlan
     }
 
     private protected DataFormatException NotConvertible(string found, string expected, ReadContext at, int row)
-        => Throw.Format($"found {found}, expected {expected}", at.Path, row: at.FirstOrdinal + row, column: Name);
+        => Throw.Format($"found {found}, expected {expected}", at.Path, row: at.FirstOrdinal + row, column: Name, within: at.Within(row));
+
+    /// <summary>
+    /// Applies the non-finite policy to a float column read from the file: NaN and ±infinity are refused (naming row
+    /// group and row), read as missing, or kept, as <see cref="SourceOptions.NonFinite"/> says (the same rule as text).
+    /// </summary>
+    private protected Column AdmitNonFinite(double[] values, bool[]? nulls, int rows, ReadContext at)
+    {
+        if (at.NonFinite == NonFinitePolicy.Keep) return new Float64Column(values, nulls, rows);
+        for (int i = 0; i < rows; i++)
+        {
+            if (double.IsFinite(values[i]) || IsNull(nulls, i)) continue;
+            if (at.NonFinite == NonFinitePolicy.Error)
+            {
+                var text = System.Text.Encoding.UTF8.GetBytes(values[i].ToString(CultureInfo.InvariantCulture));
+                throw Throw.Format(ValueParser.NonFiniteProblem(text, ColumnKind.Float64)!, at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i));
+            }
+            (nulls ??= new bool[rows])[i] = true;
+            values[i] = 0;
+        }
+        return new Float64Column(values, nulls, rows);
+    }
 }
 
 /// <summary>
@@ -275,10 +297,10 @@ internal sealed class FloatPlan<T>(DataField field, ColumnKind kind, string type
     {
         var (values, nulls) = await ReadValuesAsync<T>(rowGroup, rows, cancellationToken).ConfigureAwait(false);
         if (Kind == ColumnKind.String) return new StringColumn(Strings(values, nulls, v => v.ToString("R", CultureInfo.InvariantCulture)), rows);
-        if (typeof(T) == typeof(double)) return new Float64Column((double[])(object)values, nulls, rows);
+        if (typeof(T) == typeof(double)) return AdmitNonFinite((double[])(object)values, nulls, rows, at);
         var doubles = new double[rows];
         for (int i = 0; i < rows; i++) doubles[i] = double.CreateTruncating(values[i]);
-        return new Float64Column(doubles, nulls, rows);
+        return AdmitNonFinite(doubles, nulls, rows, at);
     }
 }
 
@@ -432,7 +454,7 @@ internal sealed class StringPlan(DataField field, ColumnKind kind, string type) 
         var values = new string?[rows];
         if (rows > 0) await rowGroup.ReadAsync(Field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
         if (Kind == ColumnKind.String) return new StringColumn(values, rows);
-        var builder = ColumnBuilder.Create(Kind, rows);
+        var builder = ColumnBuilder.Create(Kind, rows, at.NonFinite);
         byte[] utf8 = ArrayPool<byte>.Shared.Rent(256);
         try
         {
@@ -451,6 +473,7 @@ internal sealed class StringPlan(DataField field, ColumnKind kind, string type) 
                 if (span.IsEmpty) { builder.SetNull(i); continue; }
                 if (!builder.TrySet(i, span))
                 {
+                    if (ValueParser.NonFiniteProblem(span, Kind) is { } problem) throw Throw.Format(problem, at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i));
                     throw NotConvertible(Throw.Quote(s), $"{builder.Expected} because of --column-type {Name}={Kind.ToString().ToLowerInvariant()}", at, i);
                 }
             }

@@ -83,6 +83,18 @@ public sealed class ParquetSource : IRecordSource
     public IReadOnlyList<long> Parts => _groups.Length == 0 ? [0] : _groups;
 
     /// <inheritdoc />
+    public (long Line, string? Within) LocateRow(long row)
+    {
+        long first = 1;
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            if (row < first + _groups[g]) return (0, new ReadContext(_path, first, g, _groups.Length).Within((int)(row - first)));
+            first += _groups[g];
+        }
+        return (0, null);
+    }
+
+    /// <inheritdoc />
     public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
         => ReadPartsAsync(sourceIndex, 0, int.MaxValue, cancellationToken);
 
@@ -175,7 +187,7 @@ public sealed class ParquetSource : IRecordSource
             }
             try
             {
-                columns[c] = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal), cancellationToken).ConfigureAwait(false);
+                columns[c] = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal, group, reader.RowGroupCount, _options.NonFinite), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
             {
@@ -355,5 +367,9 @@ public sealed class ParquetSource : IRecordSource
     }
 }
 
-/// <summary>Where a row group starts, for error messages.</summary>
-internal readonly record struct ReadContext(string Path, long FirstOrdinal);
+/// <summary>Where a row group starts, for error messages, and what non-finite floats become.</summary>
+internal readonly record struct ReadContext(string Path, long FirstOrdinal, int Group = 0, int GroupCount = 1, NonFinitePolicy NonFinite = NonFinitePolicy.Error)
+{
+    /// <summary>"row group G of N, its row R" for a 0-based row of the group.</summary>
+    public string Within(int row) => $"row group {Group + 1} of {GroupCount}, its row {row + 1}";
+}

@@ -24,9 +24,9 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
         return input;
     }
 
-    /// <summary>Whether row <paramref name="row"/> of the column is missing (null, or NaN in a float column).</summary>
-    public static bool IsMissing(Column column, int row)
-        => column.IsNull(row) || (column is Float64Column f && double.IsNaN(f.Values[row]));
+    /// <summary>Whether row <paramref name="row"/> of the column is missing (null, or NaN in a float column unless NaN is kept as a value).</summary>
+    public static bool IsMissing(Column column, int row, bool nanIsMissing = true)
+        => column.IsNull(row) || (nanIsMissing && column is Float64Column f && double.IsNaN(f.Values[row]));
 
     /// <inheritdoc />
     /// <remarks>Column by column: columns without a null mask (and floats without NaN) cost one vectorised scan.</remarks>
@@ -41,6 +41,8 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
             options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
             options.FormatTraits.NeedsSeries ? options.SeriesColumn : null,
         };
+        // Under --non-finite keep, NaN is a value the output carries, not a missing one.
+        bool nanIsMissing = options.Source.NonFinite != NonFinitePolicy.Keep;
         var used = plan.Used.Concat(splitColumns.Where(c => c is not null).Select(c => plan.Input.IndexOf(c!)).Where(i => i >= 0)).Distinct().ToArray();
         await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
@@ -48,18 +50,19 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
             foreach (int c in used)
             {
                 var col = batch.Columns[c];
-                if (!HasMissing(col)) continue;
+                if (!HasMissing(col, nanIsMissing)) continue;
                 bool isLabel = c == plan.LabelIndex;
                 for (int r = 0; r < batch.RowCount; r++)
                 {
-                    if (!IsMissing(col, r) || (drop is not null && drop[r])) continue;
+                    if (!IsMissing(col, r, nanIsMissing) || (drop is not null && drop[r])) continue;
                     if (options.Missing == MissingPolicy.Error)
                     {
                         int src = batch.Rows.Sources[r];
                         string file = src < context.Inputs.Count ? context.Inputs[src] : $"input {src}";
+                        var (line, within) = src < context.RowLocators.Count ? context.RowLocators[src](batch.Rows.SourceRows[r]) : (0, null);
                         throw Throw.Format(
                             $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
-                            file, row: batch.Rows.SourceRows[r], column: batch.Schema[c].Name);
+                            file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);
                     }
                     if (options.Missing == MissingPolicy.Drop || isLabel)
                     {
@@ -79,10 +82,10 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
         }
     }
 
-    private static bool HasMissing(Column col)
+    private static bool HasMissing(Column col, bool nanIsMissing)
     {
         if (col.Nulls is { } nulls && nulls.AsSpan(0, col.Length).Contains(true)) return true;
-        if (col is not Float64Column f) return false;
+        if (!nanIsMissing || col is not Float64Column f) return false;
         // NaN is the only value not equal to itself; the span scan is vectorised.
         foreach (double v in f.Span) if (double.IsNaN(v)) return true;
         return false;

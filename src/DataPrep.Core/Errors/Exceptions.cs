@@ -12,15 +12,19 @@ public abstract class DataPrepException : Exception
 public sealed class DataFormatException : DataPrepException
 {
     /// <summary>Creates the exception; the message is composed from the location and the problem.</summary>
-    public DataFormatException(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null)
-        : base(Compose(problem, file, line, row, column), inner)
+    public DataFormatException(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null, string? within = null)
+        : base(Compose(problem, file, line, row, column, within), inner)
     {
         Problem = problem;
         File = file;
         Line = line;
         Row = row;
         Column = column;
+        Within = within;
     }
+
+    /// <summary>Where the row sits inside a file's parts when lines do not apply, e.g. "row group 2 of 3, its row 15" (Parquet); or null.</summary>
+    public string? Within { get; }
 
     /// <summary>The problem without the location.</summary>
     public string Problem { get; }
@@ -37,12 +41,13 @@ public sealed class DataFormatException : DataPrepException
     /// <summary>The column name, if known.</summary>
     public string? Column { get; }
 
-    private static string Compose(string problem, string? file, long line, long row, string? column)
+    private static string Compose(string problem, string? file, long line, long row, string? column, string? within)
     {
-        var where = new List<string>(4);
+        var where = new List<string>(5);
         if (file is not null) where.Add(file);
         if (line > 0) where.Add($"line {line}");
-        if (row > 0) where.Add($"row {row}");
+        if (row > 0) where.Add(within is null ? $"row {row}" : $"row {row} ({within})");
+        else if (within is not null) where.Add(within);
         if (column is not null) where.Add($"column '{column}'");
         return where.Count == 0 ? problem : $"{string.Join(", ", where)}: {problem}";
     }
@@ -84,8 +89,8 @@ internal static class Throw
     public static string Quote(ReadOnlySpan<byte> utf8, int max = 40)
         => Quote(System.Text.Encoding.UTF8.GetString(utf8.Length > max * 4 ? utf8[..(max * 4)] : utf8), max);
 
-    public static DataFormatException Format(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null)
-        => new(problem, file, line, row, column, inner);
+    public static DataFormatException Format(string problem, string? file = null, long line = 0, long row = 0, string? column = null, Exception? inner = null, string? within = null)
+        => new(problem, file, line, row, column, inner, within);
 
     public static OutputException Output(string message, Exception? inner = null) => new(message, inner);
 }

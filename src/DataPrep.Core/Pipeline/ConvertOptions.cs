@@ -280,6 +280,14 @@ public sealed record ConvertOptions
         if (Memory.Budget is <= 0) problems.Add($"--memory {Memory.Budget} is not positive; expected a size such as 512MB.");
         if (SplitBy == SplitMethod.Time && string.IsNullOrEmpty(TimeColumn)) problems.Add("--split time needs the timestamp column: --time COLUMN.");
         if (SplitBy == SplitMethod.Group && string.IsNullOrEmpty(GroupColumn)) problems.Add("--split group needs the group key column: --group COLUMN (e.g. speaker_id).");
+        if (Source.NonFinite == NonFinitePolicy.Keep && !FormatTraits.CarriesNonFinite)
+        {
+            problems.Add($"--non-finite keep: --format {Format} cannot carry NaN or infinities (RecordIO-protobuf and Parquet can); use --non-finite missing to treat them as missing values, or error (the default) to refuse them.");
+        }
+        if (Source.NonFinite == NonFinitePolicy.Keep && Missing == MissingPolicy.Fill)
+        {
+            problems.Add("--non-finite keep and --missing fill were both given: the fill would replace the NaN values kept; choose one.");
+        }
         if (Gzip && !FormatTraits.AllowsGzip) problems.Add($"--compress gzip does not apply to --format {Format}.");
         if (Instances < 0) problems.Add($"--instances {Instances}: expected a positive instance count.");
         S3.Validate(problems);

@@ -15,6 +15,9 @@ public sealed record FormatTraits
     /// <summary>The input is an image folder or list (DataPrep.Images).</summary>
     public bool ReadsImages { get; init; }
 
+    /// <summary>Whether the format stores IEEE floats, so NaN and ±infinity can be written as they are (<c>--non-finite keep</c>).</summary>
+    public bool CarriesNonFinite { get; init; }
+
     /// <summary>Whether <c>--compress gzip</c> applies.</summary>
     public bool AllowsGzip { get; init; } = true;
 

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Pipeline;
@@ -134,7 +133,7 @@ public sealed class InputFiles
     /// <summary>The path without a trailing .gz, for choosing the format.</summary>
     public static string WithoutCompression(string path) => IsGzip(path) ? path[..^3] : path;
 
-    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed.</summary>
+    /// <summary>Opens a file for sequential reading; .gz files (or gzip magic bytes) are decompressed, every member's trailer checked (see <see cref="GzipInputStream"/>).</summary>
     /// <exception cref="DataFormatException">The file cannot be opened.</exception>
     public Stream Open(string path)
     {
@@ -142,7 +141,15 @@ public sealed class InputFiles
         {
             var remote = FileSystemOf(path)!.Open(path);
             if (_meter is not null) remote = _meter.Track(path, remote);
-            return IsGzip(path) || StartsWithGzipMagic(remote) ? new GzipCheckedStream(new GZipStream(remote, CompressionMode.Decompress), path) : remote;
+            try
+            {
+                return IsGzip(path) || StartsWithGzipMagic(remote) ? new GzipInputStream(remote, path) : remote;
+            }
+            catch
+            {
+                remote.Dispose();
+                throw;
+            }
         }
         FileStream file;
         try
@@ -156,7 +163,15 @@ public sealed class InputFiles
         Stream raw = _meter is null ? file : _meter.Track(path, file);
         if (IsGzip(path) || StartsWithGzipMagic(raw))
         {
-            return new GzipCheckedStream(new GZipStream(raw, CompressionMode.Decompress), path);
+            try
+            {
+                return new GzipInputStream(raw, path);
+            }
+            catch
+            {
+                raw.Dispose();
+                throw;
+            }
         }
         return raw;
     }
@@ -167,34 +182,5 @@ public sealed class InputFiles
         int n = file.ReadAtLeast(head, 2, throwOnEndOfStream: false);
         file.Position = 0;
         return n == 2 && head[0] == 0x1F && head[1] == 0x8B;
-    }
-
-    /// <summary>Turns the decompressor's InvalidDataException into a message that names the file.</summary>
-    private sealed class GzipCheckedStream(Stream inner, string path) : Data.ReadOnlyForwardStream
-    {
-
-        public override int Read(Span<byte> buffer)
-        {
-            try { return inner.Read(buffer); }
-            catch (InvalidDataException e) { throw Corrupt(e); }
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            try { return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false); }
-            catch (InvalidDataException e) { throw Corrupt(e); }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private DataFormatException Corrupt(Exception e)
-            => Throw.Format($"is not a valid gzip file or is truncated ({e.Message.TrimEnd('.')}); expected gzip-compressed data because the name ends in .gz", path, inner: e);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) inner.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }

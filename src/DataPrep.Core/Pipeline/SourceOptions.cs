@@ -23,6 +23,12 @@ public sealed record SourceOptions
     /// <summary>Field values that mean "missing" besides the empty field.</summary>
     public IReadOnlyList<string> NullValues { get; init; } = [];
 
+    /// <summary>
+    /// Non-finite numbers in float columns (NaN, ±Inf, ±Infinity in any case, numbers beyond ±1.8e308) and integers
+    /// that overflow an integer column: refused by default, naming file, line or row and column.
+    /// </summary>
+    public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Error;
+
     /// <summary>How many rows type inference looks at (default 10,000).</summary>
     public int InferRows { get; init; } = 10_000;
 
@@ -62,4 +68,17 @@ public sealed record SourceOptions
     /// <summary>The effective thread count.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>What a source does with a number that is not finite (or overflows its column's type): one rule for every spelling.</summary>
+public enum NonFinitePolicy
+{
+    /// <summary>Refuse it, naming file, line or row and column (the default).</summary>
+    Error,
+
+    /// <summary>Read it as a missing value; the missing-value policy (<c>--missing</c>) then decides.</summary>
+    Missing,
+
+    /// <summary>Keep NaN and ±infinity as they are; only for output formats that can carry them (RecordIO-protobuf, Parquet).</summary>
+    Keep,
 }

@@ -91,6 +91,13 @@ public sealed class RunContext
     /// <summary>Input paths in order; a row's source index points here.</summary>
     public List<string> Inputs { get; } = [];
 
+    /// <summary>
+    /// Per input of <see cref="Inputs"/>, in the same order, when the run opened them: where a data row (1-based) is in
+    /// it, the line or a part such as a Parquet row group (the sources' <c>LocateRow</c>), for an error found after
+    /// reading. May be empty.
+    /// </summary>
+    public List<Func<long, (long Line, string? Within)>> RowLocators { get; } = [];
+
     /// <summary>Input fingerprints, computed alongside the run (the run record awaits them).</summary>
     public Task<List<InputFingerprint>>? Fingerprints { get; set; }
 

@@ -53,35 +53,60 @@ internal abstract class ColumnBuilder
     /// <summary>What a value of this kind looks like, for error messages.</summary>
     public abstract string Expected { get; }
 
-    public static ColumnBuilder Create(ColumnKind kind, int capacity) => kind switch
+    /// <summary>A builder for a column of <paramref name="kind"/>; <paramref name="nonFinite"/> says what numbers that are not finite (or overflow) become.</summary>
+    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error) => kind switch
     {
-        ColumnKind.Float64 => new Float64Builder(capacity),
-        ColumnKind.Int64 => new Int64Builder(capacity),
+        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite),
+        ColumnKind.Int64 => new Int64Builder(capacity, nonFinite),
         ColumnKind.Boolean => new BooleanBuilder(capacity),
         ColumnKind.String => new StringBuilder(capacity),
         ColumnKind.Timestamp => new TimestampBuilder(capacity),
         _ => throw new NotSupportedException($"Columns of kind {kind} cannot be read from text."),
     };
 
-    private sealed class Float64Builder(int capacity) : ColumnBuilder(capacity)
+    private sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite) : ColumnBuilder(capacity)
     {
         private readonly double[] _values = new double[capacity];
         public override string Expected => "a number (invariant culture, '.' as decimal point)";
-        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out _values[row]);
-        public override bool TrySet(int row, CsvHelper.CsvReader reader, int column) => reader.TryParse(column, out _values[row]);
-        public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length) => CanonicalNumber.TryParseCopyableDouble(utf8, out _values[row], out length);
+        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out _values[row]) && Admit(row);
+
+        // CsvHelper's parser first; the spellings it does not know ("Inf", "+Infinity") through ValueParser, so every spelling reads alike.
+        public override bool TrySet(int row, CsvHelper.CsvReader reader, int column)
+            => (reader.TryParse(column, out _values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out _values[row])) && Admit(row);
+
+        public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
+            => CanonicalNumber.TryParseCopyableDouble(utf8, out _values[row], out length) && double.IsFinite(_values[row]);
+
+        /// <summary>Applies the non-finite policy to the value just parsed: false (refused) only under Error.</summary>
+        private bool Admit(int row)
+        {
+            if (double.IsFinite(_values[row]) || nonFinite == Pipeline.NonFinitePolicy.Keep) return true;
+            if (nonFinite == Pipeline.NonFinitePolicy.Error) return false;
+            _values[row] = 0;
+            SetNull(row);
+            return true;
+        }
+
         public override Column Build(int length) => new Float64Column(_values, _nulls, length);
     }
 
-    private sealed class Int64Builder(int capacity) : ColumnBuilder(capacity)
+    private sealed class Int64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite) : ColumnBuilder(capacity)
     {
         private readonly long[] _values = new long[capacity];
         public override string Expected => "an integer";
-        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseInt64(utf8, out _values[row]);
+        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseInt64(utf8, out _values[row]) || Overflowed(row, utf8);
         public override bool TrySet(int row, CsvHelper.CsvReader reader, int column)
         {
             var span = reader.GetSpan(column);
-            return span[0] != (byte)'+' && reader.TryParse(column, out _values[row]);
+            return (span[0] != (byte)'+' && reader.TryParse(column, out _values[row])) || Overflowed(row, span);
+        }
+
+        /// <summary>An integer too large for the column is missing under <c>--non-finite missing</c>, refused otherwise.</summary>
+        private bool Overflowed(int row, ReadOnlySpan<byte> utf8)
+        {
+            if (nonFinite != Pipeline.NonFinitePolicy.Missing || !ValueParser.IsIntegerOverflow(utf8)) return false;
+            SetNull(row);
+            return true;
         }
         public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
         {
@@ -123,10 +148,57 @@ internal abstract class ColumnBuilder
 /// <summary>Invariant-culture parsing of field text, shared by every text source.</summary>
 internal static class ValueParser
 {
+    /// <summary>
+    /// A number in invariant culture; NaN and infinities in every spelling (NaN, nan, ±Inf, ±inf, ±Infinity, any case)
+    /// and numbers beyond ±1.8e308 (which read as ±infinity) are numbers too: the column's non-finite policy decides.
+    /// </summary>
     public static bool TryParseDouble(ReadOnlySpan<byte> utf8, out double value)
     {
         if (Utf8Parser.TryParse(utf8, out value, out int consumed) && consumed == utf8.Length) return true;
-        return double.TryParse(utf8, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+        return double.TryParse(utf8, NumberStyles.Float, CultureInfo.InvariantCulture, out value) || TryParseNonFinite(utf8, out value);
+    }
+
+    /// <summary>[+|-](nan|inf|infinity) in any case.</summary>
+    public static bool TryParseNonFinite(ReadOnlySpan<byte> utf8, out double value)
+    {
+        value = 0;
+        bool negative = utf8.Length > 0 && utf8[0] == (byte)'-';
+        var word = utf8.Length > 0 && utf8[0] is (byte)'-' or (byte)'+' ? utf8[1..] : utf8;
+        if (word.Length is not (3 or 8)) return false;
+        Span<byte> lower = stackalloc byte[8];
+        for (int i = 0; i < word.Length; i++) lower[i] = (byte)(word[i] | 0x20);
+        var w = lower[..word.Length];
+        if (w.SequenceEqual("nan"u8)) value = double.NaN;
+        else if (w.SequenceEqual("inf"u8) || w.SequenceEqual("infinity"u8)) value = negative ? double.NegativeInfinity : double.PositiveInfinity;
+        else return false;
+        return true;
+    }
+
+    /// <summary>Whether the text is an integer (optional '-', digits) too large for a 64-bit integer.</summary>
+    public static bool IsIntegerOverflow(ReadOnlySpan<byte> utf8)
+    {
+        var digits = utf8.Length > 0 && utf8[0] == (byte)'-' ? utf8[1..] : utf8;
+        return digits.Length >= 19 && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0 && !TryParseInt64(utf8, out _);
+    }
+
+    /// <summary>
+    /// The problem to report when <paramref name="utf8"/> was refused by a numeric column because it is not finite (or
+    /// overflows an integer column); null when that is not why. One wording for every source.
+    /// </summary>
+    public static string? NonFiniteProblem(ReadOnlySpan<byte> utf8, ColumnKind kind)
+    {
+        string quoted = Throw.Quote(utf8);
+        if (kind == ColumnKind.Float64 && TryParseDouble(utf8, out double v) && !double.IsFinite(v))
+        {
+            return $"found {quoted}, which is not a finite number ({(double.IsNaN(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity")}); expected a finite number. "
+                + "NaN and infinities, in any spelling, and numbers beyond ±1.8e308 are refused by default: pass --non-finite missing to read them as missing values (--missing then decides), or --non-finite keep to write them as they are (RecordIO-protobuf and Parquet)";
+        }
+        if (kind == ColumnKind.Int64 && IsIntegerOverflow(utf8))
+        {
+            return $"found {quoted}, which overflows the column's 64-bit integers; expected an integer from {long.MinValue} to {long.MaxValue}. "
+                + "Read the column as float with --column-type COLUMN=float, or pass --non-finite missing to read such values as missing";
+        }
+        return null;
     }
 
     public static bool TryParseInt64(ReadOnlySpan<byte> utf8, out long value)

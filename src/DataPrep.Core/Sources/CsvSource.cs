@@ -31,7 +31,7 @@ public sealed class CsvSource : IRecordSource
 
     private CsvReader CreateReader()
     {
-        var stream = _options.Files.Open(_path);
+        var stream = TextInput.Open(_options, _path, _options.Delimiter == '\t' ? "TSV" : "CSV");
         Encoding? encoding = null;
         if (_options.Encoding is { } name)
         {
@@ -119,6 +119,26 @@ public sealed class CsvSource : IRecordSource
         return ValueTask.FromResult(_schema);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Reads the file again up to the row (an error path only): quoted fields may span lines, so only the reader knows.</remarks>
+    public (long Line, string? Within) LocateRow(long row)
+    {
+        try
+        {
+            using var reader = CreateReader();
+            if (_options.HasHeader) reader.ReadHeader();
+            while (reader.Read())
+            {
+                if (reader.RowNumber == row) return (reader.LineNumber, null);
+            }
+        }
+        catch (Exception e) when (e is DataPrepException or CsvFormatException or IOException)
+        {
+            // The location is a courtesy; the error being reported is the one that matters.
+        }
+        return (0, null);
+    }
+
     private void CheckNames(string[] names)
     {
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -170,7 +190,7 @@ public sealed class CsvSource : IRecordSource
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
         bool keepRaw = _options.KeepRawRecords;
         var kinds = schema.Fields.Select(f => f.Kind).ToArray();
-        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null));
+        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null));
 
         // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
         long ParseRow(CsvReader r)
@@ -212,6 +232,7 @@ public sealed class CsvSource : IRecordSource
                 }
                 else if (!builders[c].TrySet(at, r, c))
                 {
+                    if (ValueParser.NonFiniteProblem(span, schema[c].Kind) is { } problem) throw Throw.Format(problem, _path, r.LineNumber, row, names[c]);
                     throw Throw.Format(
                         $"found {Throw.Quote(span)}, expected {builders[c].Expected} because the column is {schema[c].Kind}"
                         + " (inferred from the first rows; override with --column-type " + names[c] + "=string, or fix the value)",

@@ -36,6 +36,13 @@ public interface IRecordSource
     bool IsSingleFile => true;
 
     /// <summary>
+    /// Where data row <paramref name="row"/> (1-based, as in <see cref="Data.RowInfo"/>) sits in the input, for an error
+    /// found after reading (a missing value): the line of a text file, or the row group and its row in a Parquet file.
+    /// Best effort and only called on an error path (a text source may read its input again); (0, null) when unknown.
+    /// </summary>
+    (long Line, string? Within) LocateRow(long row) => (0, null);
+
+    /// <summary>
     /// After <see cref="OpenAsync"/>: the parts a scaled-out run may give to different scan tasks, as each part's row
     /// count (a Parquet file's row groups); one part, the whole input, by default.
     /// </summary>

@@ -115,7 +115,7 @@ public sealed class JsonLinesSource : IRecordSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             var builders = new ColumnBuilder[schema.Count];
-            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows);
+            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite);
             int count = FillBatch(lines, parser, builders, first, batchRows, cancellationToken);
             if (count == 0) break;
             yield return CsvSource.Build(schema, builders, count, sourceIndex, first);
@@ -157,7 +157,7 @@ public sealed class JsonLinesSource : IRecordSource
     private Utf8LineReader OpenLines()
     {
         var encoding = ResolveEncoding();
-        Stream stream = _options.Files.Open(_path);
+        Stream stream = TextInput.Open(_options, _path, "JSON Lines");
         try
         {
             if (encoding is null)
@@ -167,7 +167,7 @@ public sealed class JsonLinesSource : IRecordSource
                 encoding = DetectUnicodeBom(head[..n]);
                 if (encoding is null) return new Utf8LineReader(stream, head[..n]);
                 stream.Dispose();
-                stream = _options.Files.Open(_path);
+                stream = TextInput.Open(_options, _path, "JSON Lines");
             }
             if (encoding.CodePage != TextEncoding.UTF8.CodePage)
             {
@@ -324,6 +324,7 @@ public sealed class JsonLinesSource : IRecordSource
             }
             if (builders[col].TrySet(at, value)) return;
             var kind = _schema![col].Kind;
+            if (ValueParser.NonFiniteProblem(value, kind) is { } problem) throw Throw.Format(problem, Path, lineNumber, row, _names[col]);
             string because = _source._overridden[col]
                 ? $"--column-type sets the column to {kind}"
                 : $"the column is {kind} (inferred from the first {_source._inferredRows} rows)";

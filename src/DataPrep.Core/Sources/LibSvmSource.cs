@@ -83,7 +83,7 @@ public sealed class LibSvmSource : IRecordSource
         if (_schema is not null) return ValueTask.FromResult(_schema);
         var parser = new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
         long rows = 0, lines = 0;
-        using (var reader = new Utf8LineReader(_options.Files.Open(_path)))
+        using (var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM")))
         {
             while (reader.TryReadLine(out var line))
             {
@@ -116,7 +116,7 @@ public sealed class LibSvmSource : IRecordSource
         bool integerLabels = schema[0].Kind == ColumnKind.Int64;
         // The width found by the first pass bounds the second: an index beyond it means the file changed.
         var parser = new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
-        using var reader = new Utf8LineReader(_options.Files.Open(_path));
+        using var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM"));
         long first = 0;
         while (true)
         {

@@ -63,7 +63,7 @@ public sealed class ParquetFormatDefinition : OutputFormatDefinition
 
     /// <inheritdoc />
     /// <remarks>Parquet compresses inside the file, so no gzip.</remarks>
-    public override FormatTraits Traits { get; } = new() { AllowsGzip = false };
+    public override FormatTraits Traits { get; } = new() { AllowsGzip = false, CarriesNonFinite = true };
 
     /// <inheritdoc />
     public override IRecordSink CreateSink(FormatSinkContext context) => new ParquetSink(context);

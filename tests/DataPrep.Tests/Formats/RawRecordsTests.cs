@@ -154,7 +154,7 @@ public class RawRecordsTests
 
     private static async Task<byte[]> FormatAllAsync(string path, bool keepRaw, char delimiter = ',')
     {
-        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepRaw, BatchRows = 7, Delimiter = delimiter });
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepRaw, BatchRows = 7, Delimiter = delimiter, NonFinite = NonFinitePolicy.Keep });
         var format = new LabelFirstCsvFormat(hasLabel: true);
         var bytes = new MemoryStream();
         bool sawRaw = false;

@@ -26,6 +26,10 @@ public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
     public override string Extension => "pbr";
 
     /// <inheritdoc />
+    /// <remarks>Float32/Float64 tensors hold NaN and ±infinity (NaN written canonically).</remarks>
+    public override Pipeline.FormatTraits Traits { get; } = new() { CarriesNonFinite = true };
+
+    /// <inheritdoc />
     public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.RecordIOProtobuf);
 
     /// <inheritdoc />
