@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -17,7 +18,7 @@ internal static class OptionRules
     /// Ranges the option records check (--batch-rows, --folds, --train, --jpeg-quality, --upload-concurrency, --workers …)
     /// stay there, in one place, and reach the user as the same exit 2.
     /// </summary>
-    private static readonly Dictionary<string, (double Min, double Max, string Expected)> s_ranges = new(StringComparer.Ordinal)
+    private static readonly FrozenDictionary<string, (double Min, double Max, string Expected)> s_ranges = new Dictionary<string, (double Min, double Max, string Expected)>
     {
         ["--threads"] = (1, int.MaxValue, "at least 1 thread (leave it out for all cores)"),
         ["--num-features"] = (1, int.MaxValue, "at least 1 feature"),
@@ -26,7 +27,7 @@ internal static class OptionRules
         ["--instances"] = (1, int.MaxValue, "at least 1 instance"),
         ["--noisy-validation"] = (0, 1, "a fraction between 0 and 1"),
         ["--max-examples"] = (0, int.MaxValue, "0 (none) or a positive number"),
-    };
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Adds the range validators to every option of <paramref name="root"/> and its subcommands that has a range.</summary>
     public static void AddTo(Command root)

@@ -1,8 +1,8 @@
 using System.Globalization;
 using DataPrep.Data;
-using DataPrep.Output;
+using DataPrep.Pipeline;
 
-namespace DataPrep.Pipeline;
+namespace DataPrep.Output;
 
 /// <summary>
 /// The check every commit makes before anything is published: a run that writes no row at all is an error, and so is a
