@@ -42,7 +42,7 @@ public static class AuditCommand
           dataprep audit data/ --json | jq '.checks[] | select(.status != "pass")'
 
         Exit codes: 0 clean (skipped checks do not count), 5 leakage found or files that do not match their
-        run record, 2 invalid options or paths, 3 unreadable input, 130 cancelled.
+        run record, 2 invalid options or paths, 3 unreadable input, 6 S3 unreachable or credentials refused, 130 cancelled.
         """;
 
     /// <summary>Builds the command.</summary>
@@ -90,6 +90,7 @@ public static class AuditCommand
             }
             catch (PipelineValidationException e) { return Fail(stderr, e.Message, DataPrepCli.InvalidOptions); }
             catch (DataFormatException e) { return Fail(stderr, e.Message, DataPrepCli.BadInput); }
+            catch (StorageException e) { return Fail(stderr, e.Message, DataPrepCli.StorageFailed); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail(stderr, e.Message, DataPrepCli.BadInput); }
             catch (OperationCanceledException) { return Fail(stderr, "cancelled.", DataPrepCli.Cancelled); }
         });

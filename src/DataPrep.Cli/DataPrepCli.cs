@@ -16,8 +16,11 @@ namespace DataPrep.Cli;
 /// <summary>The <c>dataprep</c> command line: a thin shell that maps flags one-to-one onto option records.</summary>
 public static class DataPrepCli
 {
-    /// <summary>Exit codes: 0 ok, 1 unexpected failure, 2 invalid options, 3 bad input data, 4 output refused, 130 cancelled.</summary>
-    public const int Ok = 0, Failed = 1, InvalidOptions = 2, BadInput = 3, OutputRefused = 4, Cancelled = 130;
+    /// <summary>
+    /// Exit codes: 0 ok, 1 unexpected failure, 2 invalid options, 3 bad input data, 4 output refused, 6 storage unreachable or
+    /// credentials refused (S3), 130 cancelled by SIGINT (143 by SIGTERM, see <c>CliSignals</c>).
+    /// </summary>
+    public const int Ok = 0, Failed = 1, InvalidOptions = 2, BadInput = 3, OutputRefused = 4, StorageFailed = 6, Cancelled = 130;
 
     /// <summary>The command's name, as installed (the .NET tool's command), whatever the process is called.</summary>
     public const string CommandName = "dataprep";
@@ -60,7 +63,8 @@ public static class DataPrepCli
 
         Output: OUT/<split>/… holds data only (part-NNNNN.csv|.pbr|.libsvm, or .rec / images); OUT/_dataprep/ holds
         the lineage, ManifestFiles, channels.json and run.json, written last. OUT may be s3://bucket/prefix/.
-        Exit codes: 0 ok, 2 invalid options, 3 bad input data, 4 output refused, 1 other failure, 130 cancelled.
+        Exit codes: 0 ok, 2 invalid options, 3 bad input data, 4 output refused, 6 S3 unreachable or credentials refused,
+        1 other failure, 130 cancelled (Ctrl-C), 143 stopped by SIGTERM.
         """;
 
     /// <summary>The registry the CLI runs with: the built-ins plus Parquet, S3 and the image formats.</summary>
@@ -71,7 +75,8 @@ public static class DataPrepCli
     /// <param name="stdout">Where output goes (the console by default).</param>
     /// <param name="stderr">Where errors and progress go (the console by default).</param>
     /// <param name="registry">The sources, formats and stores (<see cref="CreateRegistry"/> by default).</param>
-    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, DataPrepRegistry? registry = null)
+    /// <param name="cancellationToken">Cancels the run (the process's SIGINT/SIGTERM, see <c>CliSignals</c>): it cleans up and returns <see cref="Cancelled"/>.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, DataPrepRegistry? registry = null, CancellationToken cancellationToken = default)
     {
         var output = stdout ?? Console.Out;
         var errors = stderr ?? Console.Error;
@@ -95,6 +100,7 @@ public static class DataPrepCli
         help.AddCommand(completion, "Print a tab-completion script for bash, zsh or PowerShell.",
             "source <(dataprep completion bash)");
         foreach (var c in new[] { convert, apply, inspect, audit, completion }) root.Subcommands.Add(c);
+        OptionRules.AddTo(root);
         help.Install(root);
         var parse = root.Parse(args);
         // A completion request ([suggest:N]) carries a half-typed option by design.
@@ -102,10 +108,18 @@ public static class DataPrepCli
         {
             // An unknown option after a list option (--features a b --lable y) would otherwise be taken as a value.
             await errors.WriteLineAsync($"error: {unknown}").ConfigureAwait(false);
-            return 2;
+            return InvalidOptions;
         }
-        var config = new InvocationConfiguration { Output = output, Error = errors };
-        return await parse.InvokeAsync(config).ConfigureAwait(false);
+        if (OptionRules.Render(parse) is { } invalid)
+        {
+            // Not System.CommandLine's own rendering: it exits 1, names .NET types and prints the whole help.
+            await errors.WriteLineAsync(invalid).ConfigureAwait(false);
+            return InvalidOptions;
+        }
+        // No ProcessTerminationTimeout: System.CommandLine's own Ctrl-C handling would end the process 2 s after the signal,
+        // cleanup finished or not; the caller's token (CliSignals) cancels instead, and the run ends once it has cleaned up.
+        var config = new InvocationConfiguration { Output = output, Error = errors, ProcessTerminationTimeout = null };
+        return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -131,7 +145,7 @@ public static class DataPrepCli
                 .Where(x => x.Distance <= Math.Max(2, name.Length / 4) || x.Name.StartsWith(name, StringComparison.Ordinal) || name.StartsWith(x.Name + "-", StringComparison.Ordinal))
                 .OrderBy(x => x.Distance).ThenBy(x => x.Name, StringComparer.Ordinal).Select(x => x.Name).Distinct().Take(3).ToList();
             string hint = close.Count > 0 ? $" Did you mean {string.Join(" or ", close)}?" : "";
-            return $"'{name}' is not an option of '{command.Name}'.{hint} See 'dataprep {command.Name} --help' for the options.";
+            return $"'{name}' is not an option of '{(command is RootCommand ? "dataprep" : command.Name)}'.{hint} See '{OptionRules.CommandPath(command)} --help' for the options.";
         }
         return null;
 
@@ -264,6 +278,7 @@ public static class DataPrepCli
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
         var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
         var temp = new Option<string>("--temp") { Description = "Folder for spill files (default: the system temp folder); a run folder inside it is removed at the end, also on failure or Ctrl-C." };
+        var allowEmptySplit = new Option<bool>("--allow-empty-split") { Description = "Publish a split that ends up empty although its fraction is above zero (default: an error, exit 3). A run with no rows at all is always an error." };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };
         var format = new Option<string>("--format", "-f") { Description = "Output format, one of:\n" + registry.Formats.Help(), DefaultValueFactory = _ => Formats.CsvFormatDefinition.FormatName };
         var dtype = new Option<string>("--dtype") { Description = "RecordIO-protobuf feature tensor: float32 (default), float64 or int32. Values that do not fit are an error.", DefaultValueFactory = _ => "float32" };
@@ -277,21 +292,21 @@ public static class DataPrepCli
         var scaleFlags = new ScaleFlags();
         scaleFlags.AddTo(cmd);
         cmd.Options.Add(s3.Instances);
-        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat, memory, temp }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { label, noLabel, features, drop, encode, categorical, timestamps, missing, split, train, validation, test, stratify, seed, noShuffle, shardSize, shardRows, shards, compress, noLineage, format, dtype, labelDtype, sparse, uid, metadata, escape, fractions, timeColumn, groupColumn, cutoffs, gap, shuffleFlag, assignment, like, noisy, noisyColumn, noisyApproach, noisyValidation, folds, series, deeparCat, memory, temp, allowEmptySplit }) cmd.Options.Add(o);
         // --help in the order a user thinks: inputs, label and features, split, output, images, S3, then how it runs;
         // the common options first in each section.
         help.SetLayout(cmd,
         [
             new("Inputs", [io.Inputs, io.Out, io.Overwrite, io.Format, io.NoHeader, io.Delimiter, io.Quote, io.Encoding, io.ColumnType, io.NullValues, io.NonFinite, io.ZeroBased, io.NumFeatures]),
             new("Label and features", [label, noLabel, features, drop, encode, categorical, timestamps, missing]),
-            new("Split", [split, fractions, stratify, seed, timeColumn, groupColumn, folds, gap, cutoffs, noisy, noisyColumn, noisyApproach, noisyValidation, assignment, like, train, validation, test, shuffleFlag, noShuffle]),
+            new("Split", [split, fractions, stratify, seed, timeColumn, groupColumn, folds, gap, cutoffs, noisy, noisyColumn, noisyApproach, noisyValidation, assignment, like, train, validation, test, shuffleFlag, noShuffle, allowEmptySplit]),
             new("Output format and sharding", [format, shardSize, shardRows, shards, s3.Instances, compress, noLineage, dtype, labelDtype, sparse, uid, metadata, escape, series, deeparCat]),
             new("Images (--format recordio-image, images, augmented-manifest)", [.. imageOptions.All]),
             new("S3 (s3:// inputs and outputs)", [.. s3.Flags]),
             new("Run and scale-out", [io.Progress, io.Quiet, io.Json, io.Threads, io.BatchRows, memory, temp, scaleFlags.Workers, scaleFlags.Steps, scaleFlags.Step, scaleFlags.Worker, scaleFlags.Work, scaleFlags.KeepWork]),
         ], ConvertExamples + "\n" + ImageCliOptions.Examples + "\n" + ConvertOutput);
 
-        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", async progress =>
+        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", ct, async progress =>
         {
             var scale = scaleFlags.Parse(r);
             var (policy, fill) = OptionParsing.ParseMissing(r.GetValue(missing)!);
@@ -299,6 +314,7 @@ public static class DataPrepCli
             int cutoffCount = OptionParsing.List(r.GetValue(cutoffs)).Count;
             // One cut-off means train/test; two mean train/validation/test (unless fractions say otherwise).
             var (tr, va, te) = r.GetValue(fractions) is { } fr ? OptionParsing.ParseSplit(fr) : splitFractions ?? (cutoffCount == 1 ? (0.8, 0, 0.2) : (0.8, 0.1, 0.1));
+            OptionParsing.CheckFractionSources(r.GetValue(split), splitFractions is not null, r.GetValue(fractions), r.GetValue(train), r.GetValue(validation), r.GetValue(test));
             if (r.GetValue(shuffleFlag) && r.GetValue(noShuffle)) throw new PipelineValidationException("--shuffle and --no-shuffle were both given; choose one.");
             var options = new ConvertOptions
             {
@@ -358,6 +374,7 @@ public static class DataPrepCli
                 Overwrite = r.GetValue(io.Overwrite),
                 Threads = r.GetValue(io.Threads),
                 Lineage = !r.GetValue(noLineage),
+                AllowEmptySplit = r.GetValue(allowEmptySplit),
                 Memory = new MemoryOptions(r.GetValue(memory) is { } m ? MemoryOptions.ParseSize(m) : null, r.GetValue(temp)),
                 Format = r.GetValue(format)!,
                 RecordIO = new RecordIOOptions(
@@ -394,12 +411,12 @@ public static class DataPrepCli
         cmd.Options.Add(withLabel);
         var s3 = new S3Flags();
         s3.AddTo(cmd);
-        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", async progress =>
+        cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", ct, async progress =>
             await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), s3.Options(r), io.Registry(r, registry), progress, ct).ConfigureAwait(false)));
         return cmd;
     }
 
-    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, Func<IProgress<RunProgress>?, Task<RunReport?>> run)
+    private static async Task<int> RunGuardedAsync(ParseResult r, InputOptions io, TextWriter stdout, TextWriter stderr, string command, CancellationToken cancellationToken, Func<IProgress<RunProgress>?, Task<RunReport?>> run)
     {
         bool quiet = r.GetValue(io.Quiet), json = r.GetValue(io.Json);
         try
@@ -417,9 +434,17 @@ public static class DataPrepCli
             }
             return Ok;
         }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // Whatever the cancellation surfaced as (OperationCanceledException, or an I/O error of an aborted upload), the
+            // run unwound through its cleanup: staged files removed, uploads aborted, spill files deleted.
+            string output = r.GetValue(io.Out) is { } o ? $" in {o}" : "";
+            return Fail(stderr, $"the run was cancelled; nothing was published, its staging and temp files were removed, and an earlier run{output} is untouched.", Cancelled);
+        }
         catch (PipelineValidationException e) { return Fail(stderr, e.Message, InvalidOptions); }
         catch (DataFormatException e) { return Fail(stderr, e.Message, BadInput); }
         catch (OutputException e) { return Fail(stderr, e.Message, OutputRefused); }
+        catch (StorageException e) { return Fail(stderr, e.Message, StorageFailed); }
         catch (OperationCanceledException) { return Fail(stderr, "cancelled; nothing was written.", Cancelled); }
         catch (ChildFailedException e) { return Fail(stderr, e.Message, e.Code); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -29,12 +29,13 @@ internal sealed class ImageCliOptions
     private readonly Option<bool> _noAutoOrient = new("--no-auto-orient") { Description = "Image formats: do not apply the EXIF orientation first." };
     private readonly Option<long?> _maxPixels = new("--max-pixels") { Description = "Image formats: refuse images with more pixels, before decoding (default 89478485, as PIL)." };
     private readonly Option<string> _maxBytes = new("--max-image-bytes") { Description = "Image formats: refuse images whose decoded pixels would take more (default 512MB)." };
+    private readonly Option<bool> _strict = new("--strict") { Description = "Image folders: refuse (exit 3) files that are not images, nested subfolders and files beside the class folders (default: skipped, counted and listed in the report and run.json)." };
     private readonly Option<string> _onBad = new("--on-bad-image") { Description = "Image formats: corrupt, truncated, unsupported or over-limit images: fail (default), skip (counted) or quarantine (listed in _dataprep/quarantine/images.csv).", DefaultValueFactory = _ => "fail" };
     private readonly Option<string> _pathColumn = new("--path-column") { Description = "Image formats, input lists: the column with image paths (default path; relative to the list's folder).", DefaultValueFactory = _ => "path" };
     private readonly Option<string> _labelAttribute = new("--label-attribute") { Description = "augmented-manifest: the label attribute next to source-ref (default class).", DefaultValueFactory = _ => "class" };
 
     /// <summary>Every image flag, in the order help lists them.</summary>
-    public IReadOnlyList<Option> All => [_augment, _fraction, _splits, _fill, _crop, _quality, _lossless, _reencode, _resize, _resizeMode, _noAutoOrient, _maxPixels, _maxBytes, _onBad, _pathColumn, _labelAttribute];
+    public IReadOnlyList<Option> All => [_augment, _fraction, _splits, _fill, _crop, _quality, _lossless, _reencode, _resize, _resizeMode, _noAutoOrient, _maxPixels, _maxBytes, _strict, _onBad, _pathColumn, _labelAttribute];
 
     public void AddTo(Command cmd)
     {
@@ -92,6 +93,7 @@ internal sealed class ImageCliOptions
             AutoOrient = !r.GetValue(_noAutoOrient),
             MaxPixels = r.GetValue(_maxPixels) ?? defaults.MaxPixels,
             MaxImageBytes = r.GetValue(_maxBytes) is { } mb ? OptionParsing.ParseSize(mb, "--max-image-bytes") : defaults.MaxImageBytes,
+            Strict = r.GetValue(_strict),
             OnBadImage = r.GetValue(_onBad)!.ToLowerInvariant() switch
             {
                 "fail" => BadImagePolicy.Fail,

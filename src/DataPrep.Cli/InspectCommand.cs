@@ -38,7 +38,7 @@ public static class InspectCommand
         JSON Lines: one object per record, {"file":…,"record":i,"label":…,"features":[…]} for dense features or
         {…,"keys":[…],"values":[…],"shape":[n]} for sparse ones (keys are 0-based, LibSVM included), plus "uid"
         and "metadata" when present; NaN and infinities are the strings "NaN", "Infinity", "-Infinity". Then one
-        {"file":…,"summary":{…}} object per file. Exit codes: 0 ok, 2 invalid options, 3 bad input data.
+        {"file":…,"summary":{…}} object per file. Exit codes: 0 ok, 2 invalid options, 3 bad input data, 6 S3 unreachable or credentials refused.
         """;
 
     /// <summary>Rows per printed table when records are listed.</summary>
@@ -111,6 +111,7 @@ public static class InspectCommand
             }
             catch (PipelineValidationException e) { return Fail(stderr, e.Message, DataPrepCli.InvalidOptions); }
             catch (DataFormatException e) { return Fail(stderr, e.Message, DataPrepCli.BadInput); }
+            catch (StorageException e) { return Fail(stderr, e.Message, DataPrepCli.StorageFailed); }
             catch (OperationCanceledException) { return Fail(stderr, "cancelled.", DataPrepCli.Cancelled); }
         });
         return cmd;

@@ -112,6 +112,24 @@ internal static class OptionParsing
         throw new PipelineValidationException($"--gap {text} is not a duration; expected e.g. 7d, 12h, 30m, P7D or 7.00:00:00.");
     }
 
+    /// <summary>
+    /// Fractions come from one place only: <c>--split 80/10/10</c>, <c>--fractions</c>, or <c>--train/--validation/--test</c>.
+    /// Two of them would silently let one win, so they are refused.
+    /// </summary>
+    public static void CheckFractionSources(string? split, bool splitHasFractions, string? fractions, double? train, double? validation, double? test)
+    {
+        var given = new List<string>();
+        if (splitHasFractions) given.Add($"--split {split}");
+        if (fractions is not null) given.Add($"--fractions {fractions}");
+        var each = new[] { ("--train", train), ("--validation", validation), ("--test", test) }.Where(x => x.Item2 is not null)
+            .Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Item1} {x.Item2}")).ToList();
+        if (each.Count > 0) given.Add(string.Join(' ', each));
+        if (given.Count > 1)
+        {
+            throw new PipelineValidationException($"{string.Join(" and ", given)} both set the split fractions; give them once (e.g. --fractions 70/15/15).");
+        }
+    }
+
     /// <summary>"80/10/10" or "0.8,0.1,0.1" → fractions.</summary>
     public static (double, double, double) ParseSplit(string text)
     {

@@ -35,6 +35,7 @@ internal static class ReportPrinter
         }
         foreach (var (reason, n) in report.Dropped) console.WriteLine($"dropped {n:N0} rows: {reason}");
         foreach (var (col, n) in report.Filled) console.WriteLine($"filled {n:N0} missing values in '{col}'");
+        foreach (var (reason, s) in report.Skipped) console.WriteLine($"skipped {s.Count:N0} {reason}: {string.Join(", ", s.First)}{(s.Count > s.First.Count ? ", …" : "")}");
         foreach (var w in report.Warnings) console.WriteLine($"warning: {w}");
     }
 

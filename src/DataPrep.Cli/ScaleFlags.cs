@@ -113,7 +113,9 @@ internal sealed class ScaleFlags
         }
         catch (OperationCanceledException)
         {
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            // Stop the task as an engine does (SIGTERM), so it cleans up its spill files and partial work objects; a kill
+            // only if it does not end in time.
+            if (!p.HasExited && !(CliSignals.Terminate(p.Id) && p.WaitForExit(TimeSpan.FromSeconds(60)))) p.Kill(entireProcessTree: true);
             throw;
         }
         return (p.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
@@ -124,6 +126,7 @@ internal sealed class ScaleFlags
     {
         var process = Environment.ProcessPath ?? "dotnet";
         var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment[CliSignals.FromParentVariable] = "1";
         if (Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
             psi.FileName = process;

@@ -17,9 +17,17 @@ namespace DataPrep.Images;
 /// <param name="Line">The 1-based line of the input list (0 for class folders).</param>
 public sealed record ImageEntry(string Path, string RelativePath, float[] Labels, string? Group, long Line);
 
+/// <summary>A file or folder of an image folder that is not read as an image of a class.</summary>
+/// <param name="Reason">Why (<see cref="ImageInputs.NotAnImage"/>, <see cref="ImageInputs.NestedFolder"/>, <see cref="ImageInputs.OutsideClasses"/>).</param>
+/// <param name="Path">Relative to the image folder ('/' separators; folders end with '/').</param>
+public sealed record SkippedInput(string Reason, string Path);
+
 /// <summary>The images of a run with their labels and any extra list columns, as rows the split stage can tag.</summary>
 public sealed class ImageInput
 {
+    /// <summary>What a class folder held besides images of one level of class folders, in the order found (report and run.json list them; --strict refuses them).</summary>
+    public List<SkippedInput> Skipped { get; } = [];
+
     internal ImageInput(string description, IReadOnlyList<ImageEntry> entries, List<string>? classes, Schema schema, IReadOnlyList<Column> columns)
     {
         Description = description;
@@ -69,10 +77,34 @@ public static class ImageInputs
         ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".tga", ".webp", ".pbm", ".pgm", ".ppm",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Reason of a file in a class folder whose extension is not an image's.</summary>
+    public const string NotAnImage = "files that are not images (by extension)";
+
+    /// <summary>Reason of a folder inside a class folder: its images count for that class.</summary>
+    public const string NestedFolder = "nested subfolders (their images count for the class folder above them)";
+
+    /// <summary>Reason of a file beside the class folders, in no class.</summary>
+    public const string OutsideClasses = "files outside the class folders";
+
     /// <summary>Reads the input named by <paramref name="options"/>: a class folder, or a .csv/.tsv/.jsonl list.</summary>
     /// <exception cref="PipelineValidationException">Not exactly one input, or the input is neither a folder nor a list.</exception>
-    /// <exception cref="DataFormatException">A bad list line: missing path or label, a path outside the list's folder, a missing file.</exception>
+    /// <exception cref="DataFormatException">A bad list line: missing path or label, a path outside the list's folder, a missing file; with <see cref="ImageOptions.Strict"/>, anything a class folder holds besides images.</exception>
     public static ImageInput Read(ConvertOptions options, InputFiles? files = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var input = ReadAny(options, files);
+        if (options.Images.Strict && input.Skipped.Count > 0)
+        {
+            var first = input.Skipped[0];
+            string more = input.Skipped.Count > 1 ? $" (and {input.Skipped.Count - 1} more)" : "";
+            throw new DataFormatException(
+                $"{first.Path}: one of the {first.Reason}{more}; --strict refuses an image folder holding anything but images in one level of class folders (without it they are skipped, counted and listed in the report and run.json).",
+                options.Inputs[0]);
+        }
+        return input;
+    }
+
+    private static ImageInput ReadAny(ConvertOptions options, InputFiles? files)
     {
         if (options.Inputs.Count != 1) throw new PipelineValidationException($"The image formats read one input (a folder with one subfolder per class, or an input list .csv/.jsonl); got {options.Inputs.Count}.");
         var input = options.Inputs[0];
@@ -96,18 +128,25 @@ public static class ImageInputs
             .Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToList();
         if (classes.Count == 0) throw new PipelineValidationException($"{folder} has no subfolders; expected one subfolder per class (e.g. {folder}/cat/1.jpg, {folder}/dog/2.jpg) or an input list.");
         var entries = new List<ImageEntry>();
+        var skipped = new List<SkippedInput>();
+        static bool Hidden(string path) => System.IO.Path.GetFileName(path).StartsWith('.');
+        string Rel(string path) => System.IO.Path.GetRelativePath(root, path).Replace('\\', '/');
+        foreach (var f in Directory.EnumerateFiles(root).Where(f => !Hidden(f)).Select(Rel).Order(StringComparer.Ordinal)) skipped.Add(new(OutsideClasses, f));
         for (int c = 0; c < classes.Count; c++)
         {
             var dir = System.IO.Path.Combine(root, classes[c]);
-            var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-                .Where(f => Extensions.Contains(System.IO.Path.GetExtension(f)) && !System.IO.Path.GetFileName(f).StartsWith('.'))
-                .Select(f => System.IO.Path.GetRelativePath(root, f).Replace('\\', '/'))
-                .Order(StringComparer.Ordinal);
-            foreach (var rel in files) entries.Add(new ImageEntry(System.IO.Path.Combine(root, rel), rel, [c], null, 0));
+            foreach (var d in Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Where(d => !Hidden(d)).Select(Rel).Order(StringComparer.Ordinal)) skipped.Add(new(NestedFolder, d + "/"));
+            var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(f => !Hidden(f)).Select(Rel).Order(StringComparer.Ordinal);
+            foreach (var rel in files)
+            {
+                if (Extensions.Contains(System.IO.Path.GetExtension(rel))) entries.Add(new ImageEntry(System.IO.Path.Combine(root, rel), rel, [c], null, 0));
+                else skipped.Add(new(NotAnImage, rel));
+            }
         }
         if (entries.Count == 0) throw new PipelineValidationException($"{folder}: the class folders hold no images ({string.Join(", ", Extensions)}).");
         var result = Build(folder, entries, classes, [], []);
         result.IsClassFolder = true;
+        result.Skipped.AddRange(skipped);
         return result;
     }
 
@@ -141,14 +180,22 @@ public static class ImageInputs
             var keys = fs.Expand(prefix);
             var classes = new SortedSet<string>(StringComparer.Ordinal);
             var files = new List<(string Class, string Rel, string Uri)>();
+            var skipped = new List<SkippedInput>();
+            var nested = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var key in keys)
             {
                 string rel = key[prefix.Length..];
                 int slash = rel.IndexOf('/', StringComparison.Ordinal);
+                if (slash < 0 && !rel.StartsWith('.')) skipped.Add(new(OutsideClasses, rel));
                 if (slash <= 0 || rel[..slash].StartsWith('.')) continue;
                 classes.Add(rel[..slash]);
-                string file = rel[(rel.LastIndexOf('/') + 1)..];
-                if (Extensions.Contains(System.IO.Path.GetExtension(file)) && !file.StartsWith('.')) files.Add((rel[..slash], rel, key));
+                int last = rel.LastIndexOf('/');
+                string file = rel[(last + 1)..];
+                if (file.StartsWith('.')) continue;
+                // Every folder between the class folder and the file (a prefix has no folder objects, only keys).
+                for (int s = rel.IndexOf('/', slash + 1); s > 0 && s <= last; s = rel.IndexOf('/', s + 1)) nested.Add(rel[..(s + 1)]);
+                if (Extensions.Contains(System.IO.Path.GetExtension(file))) files.Add((rel[..slash], rel, key));
+                else skipped.Add(new(NotAnImage, rel));
             }
             if (classes.Count == 0) throw new PipelineValidationException($"{uri} has no class folders; expected one folder per class (e.g. {prefix}cat/1.jpg, {prefix}dog/2.jpg) or an input list.");
             var ids = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal);
@@ -157,6 +204,9 @@ public static class ImageInputs
             if (entries.Count == 0) throw new PipelineValidationException($"{uri}: the class folders hold no images ({string.Join(", ", Extensions)}).");
             input = Build(uri, entries, classes.ToList(), [], []);
             input.IsClassFolder = true;
+            input.Skipped.AddRange(skipped.Where(x => x.Reason == OutsideClasses));
+            input.Skipped.AddRange(nested.Select(n => new SkippedInput(NestedFolder, n)));
+            input.Skipped.AddRange(skipped.Where(x => x.Reason != OutsideClasses));
         }
         input.Remote = fs;
         return input;

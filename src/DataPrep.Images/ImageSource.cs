@@ -42,6 +42,9 @@ public static class ImageSourceSettings
     /// <summary>Input lists: a column of ISO 8601 instants read as timestamps, for time splits (none by default).</summary>
     public const string TimeColumn = "time-column";
 
+    /// <summary>Class folders: "true" refuses anything besides images in one level of class folders (<see cref="ImageOptions.Strict"/>).</summary>
+    public const string Strict = "strict";
+
     /// <summary>The settings of a run: its path and label columns, its group column, and its time column when it splits by time.</summary>
     public static IReadOnlyDictionary<string, string> Of(ConvertOptions options)
     {
@@ -53,6 +56,7 @@ public static class ImageSourceSettings
         };
         if (options.GroupColumn is { } group) settings[GroupColumn] = group;
         if (options.SplitBy == SplitMethod.Time && options.TimeColumn is { } time) settings[TimeColumn] = time;
+        if (options.Images.Strict) settings[Strict] = "true";
         return settings;
     }
 }
@@ -110,6 +114,7 @@ public sealed class ImageSource(string input, SourceOptions options) : IRecordSo
             {
                 PathColumn = Setting(ImageSourceSettings.PathColumn) ?? ImageColumns.Path,
                 LabelColumn = Setting(ImageSourceSettings.LabelColumn) ?? ImageColumns.Label,
+                Strict = Setting(ImageSourceSettings.Strict) == "true",
             },
         };
         _images ??= ImageInputs.Read(single, options.Files);

@@ -82,6 +82,11 @@ public sealed class ImageTransformStage : IPipelineStage
     public async IAsyncEnumerable<RecordBatch> RunAsync(IAsyncEnumerable<RecordBatch> input, RunContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_output is null) throw new InvalidOperationException("Bind the stage first.");
+        // What the image folders held besides images: counted and listed, never dropped without a word.
+        foreach (var source in _sources)
+        {
+            foreach (var skipped in source.Images.Skipped) context.Report.Skip(skipped.Reason, skipped.Path);
+        }
         int threads = _options.EffectiveThreads;
         int maxCount = Math.Max(16, threads * 8);
         long maxBytes = _options.Images.BatchBytes;

@@ -20,7 +20,11 @@ internal static class S3Errors
         return true;
     }
 
-    /// <summary>The DataPrep exception for an SDK failure while doing <paramref name="what"/> at <paramref name="where"/>.</summary>
+    /// <summary>
+    /// The DataPrep exception for an SDK failure while doing <paramref name="what"/> at <paramref name="where"/>: an
+    /// unreachable endpoint or refused credentials are a <see cref="StorageException"/> (exit 6) for inputs and outputs
+    /// alike; other S3 answers an <see cref="OutputException"/> (exit 4), which input readers turn into their own errors.
+    /// </summary>
     public static Exception Map(Exception e, string what, string where, string? endpoint)
     {
         if (e is DataPrepException or OperationCanceledException) return e;
@@ -31,20 +35,22 @@ internal static class S3Errors
             return code switch
             {
                 "NoSuchBucket" => new OutputException($"{where}: the bucket does not exist{at} (NoSuchBucket) while {what}; create it or fix the bucket name.", e),
-                "AccessDenied" or "AllAccessDisabled" => new OutputException($"{where}: access denied{at} (AccessDenied) while {what}; check the IAM policy for this bucket/prefix and the credentials in use (AWS_PROFILE, --profile).", e),
-                "InvalidAccessKeyId" => new OutputException($"{where}: the access key id is not known{at} (InvalidAccessKeyId) while {what}; check the credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, --profile).", e),
-                "SignatureDoesNotMatch" => new OutputException($"{where}: the request signature does not match{at} (SignatureDoesNotMatch) while {what}; check the secret key of the credentials in use and --region.", e),
-                "ExpiredToken" or "InvalidToken" => new OutputException($"{where}: the session token is expired or invalid{at} ({code}) while {what}; refresh the credentials.", e),
+                "AccessDenied" or "AllAccessDisabled" => new StorageException($"{where}: access denied{at} (AccessDenied) while {what}; check the IAM policy for this bucket/prefix and the credentials in use (AWS_PROFILE, --profile).", e),
+                "InvalidAccessKeyId" => new StorageException($"{where}: the access key id is not known{at} (InvalidAccessKeyId) while {what}; check the credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, --profile).", e),
+                "SignatureDoesNotMatch" => new StorageException($"{where}: the request signature does not match{at} (SignatureDoesNotMatch) while {what}; check the secret key of the credentials in use and --region.", e),
+                "ExpiredToken" or "InvalidToken" => new StorageException($"{where}: the session token is expired or invalid{at} ({code}) while {what}; refresh the credentials.", e),
+                // A 403 without an error code (HEAD and some list answers have no body): the credentials or the policy refuse.
+                _ when s3.StatusCode == HttpStatusCode.Forbidden => new StorageException($"{where}: access refused{at} (403 {code}) while {what}; check the credentials in use (AWS_PROFILE, --profile, AWS_ACCESS_KEY_ID) and the IAM policy for this bucket/prefix.", e),
                 _ => new OutputException($"{where}: S3 answered {(int)s3.StatusCode} {code}{at} while {what}: {OneLine(s3.Message)}", e),
             };
         }
         if (Find<HttpRequestException>(e) is not null || Find<SocketException>(e) is not null || Find<TimeoutException>(e) is not null)
         {
-            return new OutputException($"{where}: cannot reach the S3 endpoint{(endpoint is null ? " (AWS)" : " " + endpoint)} while {what}: {OneLine(Innermost(e).Message)}; check --endpoint-url, --region and the network.", e);
+            return new StorageException($"{where}: cannot reach the S3 endpoint{(endpoint is null ? " (AWS)" : " " + endpoint)} while {what}: {OneLine(Innermost(e).Message)}; check --endpoint-url, --region and the network.", e);
         }
         if (e is AmazonClientException c && c.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase))
         {
-            return new OutputException($"{where}: no AWS credentials found while {what}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, or run where an instance role is available.", e);
+            return new StorageException($"{where}: no AWS credentials found while {what}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, or run where an instance role is available.", e);
         }
         if (e is AmazonServiceException a)
         {

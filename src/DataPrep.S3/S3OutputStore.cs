@@ -250,7 +250,12 @@ public sealed class S3OutputStore : IOutputStore
             return new OutputException($"{UriOf("")}: {c.Message} (after {_options.Retries} retries) while {what}: the store changes the bytes it receives{(_options.DisableChunkEncoding ? "" : "; if it is an S3-compatible store that mishandles aws-chunked uploads, pass --no-chunked-encoding")}. {DescribeUploaded()}", e);
         }
         var mapped = S3Errors.Map(e, what, UriOf(""), _options.EndpointUrl);
-        return mapped is OutputException o ? new OutputException($"{o.Message} {DescribeUploaded()}", e) : mapped;
+        return mapped switch
+        {
+            OutputException o => new OutputException($"{o.Message} {DescribeUploaded()}", e),
+            StorageException s => new StorageException($"{s.Message} {DescribeUploaded()}", e),
+            _ => mapped,
+        };
     }
 
     /// <inheritdoc />

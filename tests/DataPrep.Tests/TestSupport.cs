@@ -8,7 +8,8 @@ public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dataprep-tests", Guid.NewGuid().ToString("N"));
+        // Directly in the temp folder (no shared parent left behind once the last test's folder is removed).
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dataprep-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 

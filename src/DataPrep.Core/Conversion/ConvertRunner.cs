@@ -218,7 +218,7 @@ public static class ConvertRunner
             // Each split's target next to what it got, in run.json too (it used to be set after the commit, so run.json had 0).
             if (command == "convert") SetTargetFractions(ctx.Report, options);
             return RunRecord.From(options, ctx, command).ToJson();
-        });
+        }, report => EmptyRun.Check(report, options, command));
         context.Report.Channel = format.Channel(options);
         var sink = format.CreateSink(new FormatSinkContext(options, store, hasLabel, layout) { Stages = stages });
         await using var disposeSink = sink;

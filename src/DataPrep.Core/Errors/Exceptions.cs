@@ -74,6 +74,17 @@ public sealed class OutputException : DataPrepException
     public OutputException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
+/// <summary>
+/// A store that cannot be reached or refuses the credentials: a network error, a time-out, no credentials, an unknown
+/// key, a bad signature, an expired token, access denied (exit 6). The same for inputs and outputs, so a script can
+/// tell "retry later or fix the credentials" from bad data (3) and bad options (2).
+/// </summary>
+public sealed class StorageException : DataPrepException
+{
+    /// <summary>Creates the exception.</summary>
+    public StorageException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
 /// <summary>All throws go through here so messages stay uniform and stack traces short.</summary>
 [StackTraceHidden]
 internal static class Throw

@@ -22,7 +22,10 @@ namespace DataPrep.Output;
 /// OUT/_dataprep/run.json                   the run record, written last
 /// </code>
 /// </remarks>
-public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRecord)
+/// <param name="store">The store the run writes into.</param>
+/// <param name="runRecord">Builds the run record at commit time.</param>
+/// <param name="check">Runs first in <see cref="CommitAsync"/>, before anything is published (e.g. <see cref="EmptyRun.Check"/>); a throw aborts the commit.</param>
+public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRecord, Action<RunReport>? check = null)
 {
     /// <summary>The folder of everything that is not training data.</summary>
     public const string MetaFolder = "_dataprep";
@@ -138,6 +141,7 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     /// </summary>
     public async Task CommitAsync(RunContext context, int instances, CancellationToken cancellationToken)
     {
+        check?.Invoke(context.Report);
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         InstanceWarnings.Add(context.Report, instances);
         await ChannelsFile.WriteAsync(store, context.Report, cancellationToken).ConfigureAwait(false);

@@ -226,6 +226,12 @@ public sealed record ConvertOptions
     /// <summary>Worker threads for parsing and formatting; 0 means all cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Publish a split that ended up empty although its fraction is above zero (<c>--allow-empty-split</c>); by default
+    /// that is an error (exit 3), as is a run that writes no row at all, which no option allows.
+    /// </summary>
+    public bool AllowEmptySplit { get; init; }
+
     /// <summary>Memory budget and temp folder (<c>--memory</c>, <c>--temp</c>); output bytes do not depend on them.</summary>
     public MemoryOptions Memory { get; init; } = new();
 

@@ -80,6 +80,13 @@ public sealed record ImageOptions
     /// <summary>Refuse images whose decoded pixels (width × height × 4 bytes) would take more than this.</summary>
     public long MaxImageBytes { get; init; } = 512L << 20;
 
+    /// <summary>
+    /// Refuse (exit 3) an image folder holding anything besides images in one level of class folders: files that are not
+    /// images, nested subfolders, files beside the class folders. Without it they are skipped, counted and listed in the
+    /// report and run.json (<c>--strict</c>).
+    /// </summary>
+    public bool Strict { get; init; }
+
     /// <summary>Corrupt, truncated or unsupported images.</summary>
     public BadImagePolicy OnBadImage { get; init; } = BadImagePolicy.Fail;
 

@@ -66,6 +66,7 @@ public sealed class RunRecord
         r.Summary.RowsRead = context.Report.RowsRead;
         r.Summary.Dropped = context.Report.Dropped;
         r.Summary.Filled = context.Report.Filled;
+        r.Summary.Skipped = context.Report.Skipped;
         r.Summary.Warnings = context.Report.Warnings;
         return r;
     }
@@ -136,6 +137,9 @@ public sealed class RunSummary
 
     /// <summary>Values filled, by column.</summary>
     public SortedDictionary<string, long> Filled { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Input files not read, by reason, with the first few paths (image folders: files that are not images, nested subfolders).</summary>
+    public SortedDictionary<string, SkippedFiles> Skipped { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Warnings.</summary>
     public List<string> Warnings { get; set; } = [];

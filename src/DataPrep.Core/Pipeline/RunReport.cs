@@ -14,6 +14,9 @@ public sealed class RunReport
     /// <summary>Missing values filled, by column.</summary>
     public SortedDictionary<string, long> Filled { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Input files not read, by reason (e.g. "not an image" in an image folder), each with a count and the first few paths.</summary>
+    public SortedDictionary<string, SkippedFiles> Skipped { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Per split: rows, fraction, label distribution, shards.</summary>
     public SortedDictionary<string, SplitReport> Splits { get; } = new(StringComparer.Ordinal);
 
@@ -47,8 +50,32 @@ public sealed class RunReport
         lock (Dropped) Dropped[reason] = Dropped.GetValueOrDefault(reason) + count;
     }
 
+    /// <summary>Counts a skipped input file; the first <see cref="SkippedFiles.Listed"/> paths of a reason are kept.</summary>
+    public void Skip(string reason, string path)
+    {
+        lock (Skipped)
+        {
+            if (!Skipped.TryGetValue(reason, out var s)) Skipped[reason] = s = new SkippedFiles();
+            s.Count++;
+            if (s.First.Count < SkippedFiles.Listed) s.First.Add(path);
+        }
+    }
+
     /// <summary>A plain-text summary (see <see cref="RunReportText"/>).</summary>
     public override string ToString() => RunReportText.Format(this);
+}
+
+/// <summary>Input files of one kind that a run did not read: how many, and the first few.</summary>
+public sealed class SkippedFiles
+{
+    /// <summary>How many paths are listed at most.</summary>
+    public const int Listed = 5;
+
+    /// <summary>The number of files (or folders) skipped.</summary>
+    public long Count { get; set; }
+
+    /// <summary>The first <see cref="Listed"/> of them, in the order they were found.</summary>
+    public List<string> First { get; set; } = [];
 }
 
 /// <summary>One split of the output.</summary>

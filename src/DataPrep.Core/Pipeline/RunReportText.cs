@@ -37,6 +37,10 @@ public static class RunReportText
             sb.AppendLine().Append(c, $"  label classes (id order): {string.Join(", ", classes.Take(12))}{(classes.Count > 12 ? ", …" : "")}");
         }
         foreach (var (reason, n) in report.Dropped) sb.AppendLine().Append(c, $"  dropped {n:N0} rows: {reason}");
+        foreach (var (reason, skipped) in report.Skipped)
+        {
+            sb.AppendLine().Append(c, $"  skipped {skipped.Count:N0} {reason}: {string.Join(", ", skipped.First)}{(skipped.Count > skipped.First.Count ? ", …" : "")}");
+        }
         foreach (var (col, n) in report.Filled) sb.AppendLine().Append(c, $"  filled {n:N0} missing values in '{col}'");
         foreach (var w in report.Warnings) sb.AppendLine().Append("  warning: ").Append(w);
         return sb.ToString();

@@ -439,7 +439,7 @@ internal static class ScaleTasks
                 var record = RunRecord.From(options, ctx, "convert");
                 record.Workers = new RunWorkers { Count = run.Workers, Steps = steps, Fingerprint = work.Fingerprint };
                 return record.ToJson();
-            });
+            }, r => EmptyRun.Check(r, options, "convert"));
             await layout.CommitAsync(context, options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
         }
         catch

@@ -151,7 +151,7 @@ public class BadInputTests
         using var tmp = new TempDir();
         var v1 = tmp.File("v1.csv", "y,a,b\n1,2,3\n0,3,4\n1,4,5\n0,5,6\n1,6,7\n");
         var earlier = tmp.Combine("v1");
-        Assert.Equal(0, CliRunner.Run("convert", v1, "--out", earlier, "--label", "y", "--quiet").Code);
+        Assert.Equal(0, CliRunner.Run("convert", v1, "--out", earlier, "--label", "y", "--allow-empty-split", "--quiet").Code);
         var v2 = tmp.File("v2.csv", "y,a,c\n1,2,3\n");
         var (r, o) = Convert(tmp, v2, "--like", Path.Combine(earlier, "_dataprep", "run.json"));
         AssertFailed(r, o, 2, "The input has no column 'b'", "run.json", "expected the columns a, b");
@@ -199,7 +199,7 @@ public class BadInputTests
         using var tmp = new TempDir();
         var input = tmp.File("ok.csv", "y,a\n1,2\n0,3\n1,4\n0,5\n1,6\n");
         var outDir = tmp.Combine("out");
-        Assert.Equal(0, CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--quiet").Code);
+        Assert.Equal(0, CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--allow-empty-split", "--quiet").Code);
         var before = File.ReadAllBytes(Path.Combine(outDir, "_dataprep", "run.json"));
         var r = CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--seed", "9", "--quiet");
         Assert.Equal(4, r.Code);
@@ -208,7 +208,7 @@ public class BadInputTests
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "_dataprep", "run.json")));
         Assert.False(Directory.EnumerateDirectories(outDir, ".dataprep-staging-*").Any());
 
-        Assert.Equal(0, CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--seed", "9", "--overwrite", "--quiet").Code);
+        Assert.Equal(0, CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--seed", "9", "--overwrite", "--allow-empty-split", "--quiet").Code);
         Assert.NotEqual(before, File.ReadAllBytes(Path.Combine(outDir, "_dataprep", "run.json")));
     }
 
@@ -218,7 +218,7 @@ public class BadInputTests
         using var tmp = new TempDir();
         var good = tmp.File("good.csv", "y,a\n1,2\n0,3\n1,4\n");
         var outDir = tmp.Combine("out");
-        Assert.Equal(0, CliRunner.Run("convert", good, "--out", outDir, "--label", "y", "--quiet").Code);
+        Assert.Equal(0, CliRunner.Run("convert", good, "--out", outDir, "--label", "y", "--allow-empty-split", "--quiet").Code);
         var snapshot = Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Order().Select(f => (f, File.ReadAllBytes(f))).ToList();
         var bad = tmp.File("bad.csv", "y,a\n1,2\n0,x\n");
         var r = CliRunner.Run("convert", bad, "--out", outDir, "--label", "y", "--column-type", "a=int", "--overwrite", "--quiet");

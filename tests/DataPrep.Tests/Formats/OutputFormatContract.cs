@@ -104,7 +104,7 @@ public abstract class OutputFormatContract
     public async Task A_one_row_split_is_written_and_empty_splits_are_not()
     {
         using var tmp = new TempDir();
-        var outDir = Convert(tmp, WriteInput(tmp, 1), "one");
+        var outDir = Convert(tmp, WriteInput(tmp, 1), "one", "--allow-empty-split");
         Assert.Single(await ReadBackAsync(outDir, "train"));
         foreach (var empty in new[] { "validation", "test" })
         {

@@ -247,7 +247,7 @@ public class ImageOutputTests
             sb.Append($"{i}.png,{i % 2},p{i % 4}\n");
         }
         var list = dir.File("list.csv", sb.ToString());
-        var r = CliRunner.Run("convert", list, "--out", dir.Combine("out"), "--format", "recordio-image", "--split", "group", "--group", "patient", "--augment", "rotate=90", "-q");
+        var r = CliRunner.Run("convert", list, "--out", dir.Combine("out"), "--format", "recordio-image", "--split", "group", "--group", "patient", "--augment", "rotate=90", "--allow-empty-split", "-q");
         Assert.Equal(0, r.Code);
         var bySplit = new[] { "train", "validation", "test" }.Where(s => File.Exists(dir.Combine("out", "_dataprep", "lineage", $"{s}.csv")))
             .ToDictionary(s => s, s => File.ReadAllLines(dir.Combine("out", "_dataprep", "lineage", $"{s}.csv")));

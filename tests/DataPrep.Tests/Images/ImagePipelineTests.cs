@@ -162,7 +162,7 @@ public class ImagePipelineTests
     public void Like_keeps_the_earlier_runs_splits_and_class_ids_when_images_are_added()
     {
         using var dir = new TempDir();
-        var first = Convert(Sample, dir.Combine("first"), "--format", "images", "--assignment", "stable");
+        var first = Convert(Sample, dir.Combine("first"), "--format", "images", "--assignment", "stable", "--allow-empty-split");
         // More images, among them a new class that sorts first ("ant") and images that sort between the old ones.
         var more = dir.Combine("more");
         foreach (var f in Directory.GetFiles(Sample, "*.png", SearchOption.AllDirectories))
@@ -175,7 +175,7 @@ public class ImagePipelineTests
         File.WriteAllBytes(Path.Combine(more, "ant", "ant-1.png"), ImageTestData.PngPattern(5, 4));
         File.WriteAllBytes(Path.Combine(more, "cat", "cat-15.png"), ImageTestData.PngPattern(6, 4));
         File.WriteAllBytes(Path.Combine(more, "dog", "dog-0.png"), ImageTestData.PngPattern(7, 4));
-        var r = CliRunner.Run("convert", more, "--out", dir.Combine("second"), "--format", "images", "--like", Path.Combine(first, "_dataprep", "run.json"), "--json");
+        var r = CliRunner.Run("convert", more, "--out", dir.Combine("second"), "--format", "images", "--like", Path.Combine(first, "_dataprep", "run.json"), "--allow-empty-split", "--json");
         Assert.True(r.Code == 0, r.Err);
         var second = dir.Combine("second");
 

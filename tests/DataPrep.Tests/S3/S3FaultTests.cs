@@ -126,9 +126,18 @@ public sealed class S3rverTests(S3rverServer s3rver)
     {
         var r = CliRunner.Run(["convert", Paths.SampleData("churn.csv"), "--out", $"s3://{S3rverServer.Bucket}/creds/", "--endpoint-url", s3rver.Endpoint,
             "--profile", "wrong", "--label", "churn", "--drop", "customer_id", "--categorical", "onehot", "--quiet"]);
-        Assert.Equal(4, r.Code);
+        // Credentials refused: exit 6, as --help says, for outputs and inputs alike (issue 17, finding 10).
+        Assert.Equal(6, r.Code);
         Assert.Contains("InvalidAccessKeyId", r.Err);
         Assert.Single(r.Err.Trim().Split('\n'));
         Assert.DoesNotContain("not-the-secret", r.Err);
+
+        using var tmp = new TempDir();
+        var input = CliRunner.Run(["convert", $"s3://{S3rverServer.Bucket}/creds/churn.csv", "--out", tmp.Combine("out"), "--endpoint-url", s3rver.Endpoint,
+            "--profile", "wrong", "--label", "churn", "--drop", "customer_id", "--categorical", "onehot", "--quiet"]);
+        Assert.True(input.Code == 6, $"exit {input.Code}: {input.Err}");
+        Assert.Contains("access refused", input.Err);
+        Assert.Single(input.Err.Trim().Split('\n'));
+        Assert.False(Directory.Exists(tmp.Combine("out")));
     }
 }

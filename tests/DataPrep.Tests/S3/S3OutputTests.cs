@@ -170,10 +170,19 @@ public sealed class S3OutputTests(MotoServer moto)
 
         var clock = Stopwatch.StartNew();
         var unreachable = CliRunner.Run(["convert", Paths.SampleData("churn.csv"), "--out", "s3://b/x/", "--endpoint-url", $"http://127.0.0.1:{S3Env.FreePort()}", .. s_churn]);
-        Assert.Equal(4, unreachable.Code);
+        // A network error is exit 6 as --help says, writing or reading (it was 4 for outputs and 2 for inputs).
+        Assert.Equal(6, unreachable.Code);
         Assert.Contains("cannot reach the S3 endpoint", unreachable.Err);
         Assert.Single(unreachable.Err.Trim().Split('\n'));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        using (var tmp = new TempDir())
+        {
+            var reading = CliRunner.Run(["convert", "s3://b/in/churn.csv", "--out", tmp.Combine("out"), "--endpoint-url", $"http://127.0.0.1:{S3Env.FreePort()}", .. s_churn]);
+            Assert.True(reading.Code == 6, $"exit {reading.Code}: {reading.Err}");
+            Assert.Contains("cannot reach the S3 endpoint", reading.Err);
+            Assert.Single(reading.Err.Trim().Split('\n'));
+            Assert.False(Directory.Exists(tmp.Combine("out")));
+        }
 
         var part = Convert(Paths.SampleData("churn.csv"), "s3://b/x/", [.. s_churn, "--part-size", "1MB"]);
         Assert.Equal(2, part.Code);

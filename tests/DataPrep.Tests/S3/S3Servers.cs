@@ -20,14 +20,13 @@ public static class S3Env
         Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "testing");
         Environment.SetEnvironmentVariable("AWS_REGION", "us-east-1");
         Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
-        var file = Path.Combine(Path.GetTempPath(), $"dataprep-test-aws-{Environment.ProcessId}.ini");
+        // Beside the test assembly, not in the temp folder: a test host that the runner ended without a ProcessExit left
+        // one dataprep-test-aws-PID.ini per run in TMPDIR. Here every run of a build writes the same file.
+        var file = Path.Combine(AppContext.BaseDirectory, "dataprep-test-aws.ini");
         File.WriteAllText(file, "[s3rver]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n\n[wrong]\naws_access_key_id = AKIANOTAREALKEY00000\naws_secret_access_key = not-the-secret\n");
+        // Not deleted at exit: it is part of the build output (bin/), like the test assembly, and a second run of the same
+        // build may be using it.
         Environment.SetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE", file);
-        // The test host's children (CLI processes) have ended by then; nothing of the suite stays in the temp folder.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { File.Delete(file); } catch (IOException) { }
-        };
         return true;
     });
 

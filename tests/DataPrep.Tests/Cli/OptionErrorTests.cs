@@ -1,0 +1,83 @@
+namespace DataPrep.Tests.Cli;
+
+/// <summary>
+/// Option errors (issue 17, finding 6): exit 2, one short message naming the option and what it takes, a second line
+/// pointing at the right command's help; no .NET type names, no help dump, nothing written.
+/// </summary>
+public class OptionErrorTests
+{
+    private static CliRunner.Result Convert(TempDir tmp, params string[] extra)
+        => CliRunner.Run(["convert", Paths.SampleData("churn.csv"), "--out", tmp.Combine("out"), "--label", "churn", "--drop", "customer_id", "--categorical", "onehot", .. extra]);
+
+    private static void AssertOptionError(CliRunner.Result r, string expected, string command = "dataprep convert")
+    {
+        Assert.True(r.Code == 2, $"exit {r.Code}: {r.Err}");
+        var lines = r.Err.TrimEnd().Split('\n');
+        Assert.True(lines.Length <= 2, "one message and one hint, no help dump: " + r.Err);
+        Assert.StartsWith("error: " + expected, lines[0]);
+        Assert.DoesNotContain("System.", r.Err);
+        Assert.DoesNotContain("Usage:", r.Err);
+        if (lines.Length == 2) Assert.Equal($"See '{command} --help' for the options.", lines[1]);
+        Assert.Equal("", r.Out);
+    }
+
+    [Theory]
+    [InlineData("--seed abc", "--seed abc is not a whole number")]
+    [InlineData("--seed -1", "--seed -1 is not a whole number")]
+    [InlineData("--shards x", "--shards x is not a whole number")]
+    [InlineData("--noisy-validation half", "--noisy-validation half is not a number")]
+    [InlineData("--shards 0", "--shards 0 is out of range")]
+    [InlineData("--shard-rows 0", "--shard-rows 0 is out of range")]
+    [InlineData("--threads -1", "--threads -1 is out of range")]
+    [InlineData("--threads 0", "--threads 0 is out of range")]
+    [InlineData("--batch-rows 0", "--batch-rows must be positive")]
+    [InlineData("--instances 0", "--instances 0 is out of range")]
+    [InlineData("--upload-concurrency 0", "--upload-concurrency 0: expected at least 1")]
+    [InlineData("--noisy-validation 2", "--noisy-validation 2 is out of range")]
+    [InlineData("--noisy-approach 3", "--noisy-approach 3: expected 1 or 2")]
+    [InlineData("--instances -2", "--instances -2 is out of range")]
+    public void Bad_values_name_the_option_and_what_it_takes(string extra, string expected)
+    {
+        using var tmp = new TempDir();
+        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
+        Assert.False(Directory.Exists(tmp.Combine("out")));
+    }
+
+    [Fact]
+    public void A_missing_required_option_is_one_line_without_the_help()
+    {
+        var r = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--label", "churn");
+        AssertOptionError(r, "Option '--out' is required.");
+    }
+
+    [Fact]
+    public void The_hint_names_the_command_that_was_parsed()
+    {
+        var root = CliRunner.Run("--bogus");
+        Assert.Equal(2, root.Code);
+        Assert.Contains("See 'dataprep --help'", root.Err);
+        Assert.DoesNotContain("dataprep dataprep", root.Err);
+
+        AssertOptionError(CliRunner.Run("inspect", Paths.SampleData("churn.csv"), "--limit", "-3"), "--limit -3: expected 0", "dataprep inspect");
+    }
+
+    [Theory]
+    [InlineData("--split 80/10/10 --fractions 70/15/15", "--split 80/10/10 and --fractions 70/15/15 both set the split fractions")]
+    [InlineData("--fractions 70/15/15 --train 0.6", "--fractions 70/15/15 and --train 0.6 both set the split fractions")]
+    [InlineData("--split 90/10 --test 0.2", "--split 90/10 and --test 0.2 both set the split fractions")]
+    public void Two_sources_of_fractions_are_refused(string extra, string expected)
+    {
+        using var tmp = new TempDir();
+        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
+        Assert.False(Directory.Exists(tmp.Combine("out")));
+    }
+
+    [Fact]
+    public void Values_in_range_still_run()
+    {
+        using var tmp = new TempDir();
+        var r = Convert(tmp, "--shards", "2", "--threads", "1", "--fractions", "70/15/15", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(2, Directory.GetFiles(tmp.Combine("out", "train")).Length);
+    }
+}
