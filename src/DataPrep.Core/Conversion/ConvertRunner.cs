@@ -115,13 +115,36 @@ public static class ConvertRunner
             format.Traits.NeedsSeries ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
             options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
 
-    /// <summary>Records the fraction each split was asked for, next to what it got.</summary>
+    /// <summary>
+    /// Records the fraction each split was asked for, next to what it got, and keeps the label report that fits the
+    /// label (<see cref="LabelKinds"/>). Random, stratified, stable, group and time splits by fractions aim at the
+    /// fractions given; time splits by cutoffs and noisy/clean splits got theirs from their assigner (the share between
+    /// the cutoffs; the clean and noisy row counts); k-fold: test as given, each fold an equal share of the rest; an
+    /// image list channel (<c>train_lst</c>) has its split's target.
+    /// </summary>
     public static void SetTargetFractions(RunReport report, ConvertOptions options)
     {
-        foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
+        bool fromAssigner = options.SplitBy == SplitMethod.NoisyClean || (options.SplitBy == SplitMethod.Time && options.Cutoffs.Count > 0);
+        if (!fromAssigner)
         {
-            if (report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
+            foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
+            {
+                if (report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
+            }
         }
+        if (options.Folds > 0)
+        {
+            double test = report.Splits.TryGetValue(SplitTag.Test.Name(), out var t) ? t.TargetFraction : options.Test;
+            foreach (var (name, s) in report.Splits)
+            {
+                if (name.StartsWith("fold-", StringComparison.Ordinal) && !name.EndsWith("_lst", StringComparison.Ordinal)) s.TargetFraction = (1 - test) / options.Folds;
+            }
+        }
+        foreach (var (name, s) in report.Splits)
+        {
+            if (name.EndsWith("_lst", StringComparison.Ordinal) && report.Splits.TryGetValue(name[..^4], out var data)) s.TargetFraction = data.TargetFraction;
+        }
+        LabelKinds.Apply(report, options);
     }
 
     /// <summary>
