@@ -32,6 +32,7 @@ internal static class ReportPrinter
         }
         foreach (var (reason, n) in report.Dropped) console.WriteLine($"dropped {n:N0} rows: {reason}");
         foreach (var (col, n) in report.Filled) console.WriteLine($"filled {n:N0} missing values in '{col}'");
+        foreach (var (col, n) in report.Unseen ?? []) console.WriteLine(RunReportText.UnseenLine(col, n));
         foreach (var w in report.Warnings) console.WriteLine($"warning: {w}");
     }
 }

@@ -231,6 +231,7 @@ public static class ReportHtml
         AuditStatus.Pass => ("#2e7d32", "pass"),
         AuditStatus.Leak => ("#c62828", "LEAK"),
         AuditStatus.Fail => ("#c62828", "FAIL"),
+        AuditStatus.Warning => ("#a66300", "warning"),
         _ => ("#757575", "skipped"),
     };
 

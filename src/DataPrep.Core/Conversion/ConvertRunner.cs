@@ -166,9 +166,14 @@ public static class ConvertRunner
     /// <param name="registry">Sources, formats and stores (the built-ins by default).</param>
     /// <param name="progress">Progress.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
-    /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input.</exception>
+    /// <param name="onUnseen">
+    /// Categories (and label classes) the earlier run's train split never had: the reserved code (default) or an error;
+    /// counted per column in <see cref="RunReport.Unseen"/> and the run record either way.
+    /// </param>
+    /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input (also an unseen value with <see cref="UnseenPolicy.Error"/>).</exception>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
-        S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+        S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default,
+        UnseenPolicy onUnseen = UnseenPolicy.Reserve)
     {
         registry ??= new DataPrepRegistry();
         s3 ??= new S3Options();
@@ -205,7 +210,7 @@ public static class ConvertRunner
         var (schema, sources, _) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
-        IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
+        IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted, onUnseen)];
         await RunStagesAsync(options, format, registry, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
         context.Report.Seconds = clock.Elapsed.TotalSeconds;
         return context.Report;

@@ -67,6 +67,7 @@ public sealed class RunRecord
         r.Summary.Dropped = context.Report.Dropped;
         r.Summary.Filled = context.Report.Filled;
         r.Summary.Warnings = context.Report.Warnings;
+        r.Summary.Unseen = context.Report.Unseen;
         return r;
     }
 
@@ -139,6 +140,9 @@ public sealed class RunSummary
 
     /// <summary>Warnings.</summary>
     public List<string> Warnings { get; set; } = [];
+
+    /// <summary><c>dataprep apply</c>: values unseen in the earlier run's train split, per column (see <see cref="RunReport.Unseen"/>).</summary>
+    public SortedDictionary<string, long>? Unseen { get; set; }
 }
 
 /// <summary>The tool that wrote a record.</summary>

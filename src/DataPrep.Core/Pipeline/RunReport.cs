@@ -14,6 +14,12 @@ public sealed class RunReport
     /// <summary>Missing values filled, by column.</summary>
     public SortedDictionary<string, long> Filled { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// <c>dataprep apply</c>: per encoded column (categories, and text labels with --with-label), the values the earlier
+    /// run's train split never had, mapped to the reserved code (or refused with --on-unseen error). Null for convert.
+    /// </summary>
+    public SortedDictionary<string, long>? Unseen { get; set; }
+
     /// <summary>Per split: rows, fraction, label distribution, shards.</summary>
     public SortedDictionary<string, SplitReport> Splits { get; } = new(StringComparer.Ordinal);
 

@@ -37,6 +37,7 @@ public static class RunReportText
         }
         foreach (var (reason, n) in report.Dropped) sb.AppendLine().Append(c, $"  dropped {n:N0} rows: {reason}");
         foreach (var (col, n) in report.Filled) sb.AppendLine().Append(c, $"  filled {n:N0} missing values in '{col}'");
+        foreach (var (col, n) in report.Unseen ?? []) sb.AppendLine().Append("  ").Append(UnseenLine(col, n));
         foreach (var w in report.Warnings) sb.AppendLine().Append("  warning: ").Append(w);
         return sb.ToString();
     }
@@ -87,6 +88,10 @@ public static class RunReportText
     }
 
     private static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary><c>dataprep apply</c>: one column's count of values unseen in the run's train split.</summary>
+    public static string UnseenLine(string column, long count)
+        => string.Create(CultureInfo.InvariantCulture, $"unseen in train: {count:N0} value{(count == 1 ? "" : "s")} in '{column}'{(count > 0 ? " → the reserved code" : "")}");
 
     /// <summary>Bytes as B, KiB, MiB or GiB.</summary>
     public static string Bytes(long b) => b switch
