@@ -306,7 +306,8 @@ internal sealed class RunAudit
                 check.Details.Add($"{_names[s]}: run.json says {AuditText.Plural(_splits[s].Rows, "row", "rows")}, the lineage lists {AuditText.N(t.Count)}");
             }
         }
-        long read = _run.Summary.RowsRead, written = _splits.Sum(x => x.Rows), dropped = _run.Summary.Dropped.Values.Sum();
+        // Augmented copies (image formats) are written but were never read: the accounting counts originals.
+        long read = _run.Summary.RowsRead, written = _splits.Sum(x => x.Rows - (x.Augmented?.Values.Sum() ?? 0)), dropped = _run.Summary.Dropped.Values.Sum();
         string accounting = $"read {AuditText.N(read)} = written {AuditText.N(written)} + dropped {AuditText.N(dropped)}";
         bool accountingOk = read == 0 || read == written + dropped;
         if (!accountingOk)
