@@ -17,7 +17,8 @@ public static class AuditCommand
         partition (no row id in two splits or twice), integrity (every shard's size and SHA-256 match run.json,
         its records match the lineage's content hashes, no unlisted files), group overlap (the lineage group column
         of group splits), time overlap (the lineage time column of time splits: max(t|train) < min(t|validation),
-        max(t|validation) < min(t|test)) and identical encoded rows in two splits. --group/--time naming another
+        max(t|validation) < min(t|test)) and identical encoded rows in two splits (a warning, with the number expected by
+        chance from the columns' distinct values; not leakage by itself). --group/--time naming another
         column look it up in the run's inputs (which must exist unchanged), since label-first files carry no
         column names.
 
@@ -41,7 +42,7 @@ public static class AuditCommand
           dataprep audit data/train.csv data/test.csv --group patient_id --time visit_date
           dataprep audit data/ --json | jq '.checks[] | select(.status != "pass")'
 
-        Exit codes: 0 clean (skipped checks do not count), 5 leakage found or files that do not match their
+        Exit codes: 0 clean (skipped checks and warnings do not count), 5 leakage found or files that do not match their
         run record, 2 invalid options or paths, 3 unreadable input, 6 S3 unreachable or credentials refused, 130 cancelled.
         """;
 
@@ -152,7 +153,11 @@ public static class AuditCommand
         if (bad.Count == 0)
         {
             int ran = report.Checks.Count(c => c.Status == AuditStatus.Pass);
-            output.WriteLine($"CLEAN: {ran} of {report.Checks.Count} checks passed, none found a problem{(ran < report.Checks.Count ? " (the others were skipped)" : "")}.");
+            var warned = report.Checks.Where(c => c.Status == AuditStatus.Warning).Select(c => Title(c.Name)).ToList();
+            int skipped = report.Checks.Count(c => c.Status == AuditStatus.Skipped);
+            output.WriteLine($"CLEAN: {ran} of {report.Checks.Count} checks passed, none found leakage"
+                + (warned.Count > 0 ? $"; warning: {string.Join(", ", warned)} (not leakage, see above)" : "")
+                + (skipped > 0 ? $" ({skipped} skipped)" : "") + ".");
         }
         else
         {
@@ -165,6 +170,7 @@ public static class AuditCommand
         AuditStatus.Pass => "PASS",
         AuditStatus.Leak => "LEAK",
         AuditStatus.Fail => "FAIL",
+        AuditStatus.Warning => "WARN",
         _ => "SKIP",
     };
 

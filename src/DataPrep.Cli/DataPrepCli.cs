@@ -407,12 +407,15 @@ public static class DataPrepCli
         io.AddTo(cmd);
         var run = new Option<string>("--run") { Description = "The earlier run: OUT/_dataprep/run.json, or its folder OUT (local or s3://bucket/prefix/).", Required = true };
         var withLabel = new Option<bool>("--with-label") { Description = "Write the label first (the input must have it); default: features only (text/csv;label_size=0)." };
+        var onUnseen = new Option<string>("--on-unseen") { Description = "Categories the run's train split never had: reserve (the reserved code, counted per column; default) or error (exit 3 naming file, row, column and value).", DefaultValueFactory = _ => "reserve" };
         cmd.Options.Add(run);
         cmd.Options.Add(withLabel);
+        cmd.Options.Add(onUnseen);
         var s3 = new S3Flags();
         s3.AddTo(cmd);
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", ct, async progress =>
-            await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), s3.Options(r), io.Registry(r, registry), progress, ct).ConfigureAwait(false)));
+            await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), s3.Options(r), io.Registry(r, registry), progress, ct,
+                OptionParsing.UnseenPolicy(r.GetValue(onUnseen))).ConfigureAwait(false)));
         return cmd;
     }
 

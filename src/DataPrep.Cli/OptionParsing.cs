@@ -143,4 +143,13 @@ internal static class OptionParsing
         double scale = sum > 1.5 ? 100 : 1;
         return (v[0] / scale, v[1] / scale, v.Length > 2 ? v[2] / scale : 0);
     }
+
+    /// <summary>Parses <c>--on-unseen reserve|error</c>.</summary>
+    /// <exception cref="PipelineValidationException">Anything else.</exception>
+    public static Pipeline.UnseenPolicy UnseenPolicy(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "reserve" or null => Pipeline.UnseenPolicy.Reserve,
+        "error" => Pipeline.UnseenPolicy.Error,
+        _ => throw new PipelineValidationException($"--on-unseen {text}: expected reserve or error."),
+    };
 }

@@ -17,14 +17,12 @@ internal static class ReportPrinter
         });
         if (output != Console.Out || Console.IsOutputRedirected) console.Profile.Width = 120;
         var table = new Table().Border(TableBorder.Rounded).Title($"dataprep {command}: {report.RowsRead:N0} rows in {report.Seconds:0.00} s");
-        table.AddColumns("split", "rows", "fraction", "shards", "bytes", "labels");
-        foreach (var (name, s) in report.Splits.OrderBy(kv => Order(kv.Key)))
+        table.AddColumns("split", "rows", "fraction", "target", "shards", "bytes", report.Splits.Values.Any(x => x.LabelSummary is not null) ? "label (regression)" : "labels");
+        foreach (var (name, s) in RunReportText.OrderedSplits(report))
         {
-            string labels = s.LabelDistribution is { } d
-                ? string.Join(" ", d.Take(6).Select(kv => $"{kv.Key}:{kv.Value}")) + (d.Count > 6 ? $" …(+{d.Count - 6})" : "")
-                : "";
-            table.AddRow(Markup.Escape(name), s.Rows.ToString("N0", CultureInfo.InvariantCulture), s.Fraction.ToString("0.0000", CultureInfo.InvariantCulture),
-                s.Shards.Count.ToString(CultureInfo.InvariantCulture), Bytes(s.Bytes), Markup.Escape(labels));
+            table.AddRow(Markup.Escape(name), Markup.Escape(RunReportText.RowsText(s)), s.Fraction.ToString("0.0000", CultureInfo.InvariantCulture),
+                s.TargetFraction.ToString("0.####", CultureInfo.InvariantCulture), s.Shards.Count.ToString(CultureInfo.InvariantCulture),
+                RunReportText.Bytes(s.Bytes), Markup.Escape(RunReportText.LabelText(s)));
         }
         console.Write(table);
         console.WriteLine($"content type: {report.ContentType}   output: {report.Output}");
@@ -36,16 +34,7 @@ internal static class ReportPrinter
         foreach (var (reason, n) in report.Dropped) console.WriteLine($"dropped {n:N0} rows: {reason}");
         foreach (var (col, n) in report.Filled) console.WriteLine($"filled {n:N0} missing values in '{col}'");
         foreach (var (reason, s) in report.Skipped) console.WriteLine($"skipped {s.Count:N0} {reason}: {string.Join(", ", s.First)}{(s.Count > s.First.Count ? ", …" : "")}");
+        foreach (var (col, n) in report.Unseen ?? []) console.WriteLine(RunReportText.UnseenLine(col, n));
         foreach (var w in report.Warnings) console.WriteLine($"warning: {w}");
     }
-
-    private static int Order(string split) => split switch { "train" => 0, "validation" => 1, "test" => 2, _ => 3 };
-
-    private static string Bytes(long b) => b switch
-    {
-        < 1 << 10 => $"{b} B",
-        < 1 << 20 => $"{b / 1024.0:0.0} KiB",
-        < 1 << 30 => $"{b / 1048576.0:0.0} MiB",
-        _ => $"{b / 1073741824.0:0.00} GiB",
-    };
 }

@@ -358,7 +358,8 @@ public sealed class ImageSink : IRecordSink
         var context = _context ?? throw new InvalidOperationException("OpenAsync first.");
         foreach (var s in _channels.Values) await FlushAsync(s, 0, cancellationToken).ConfigureAwait(false);
         var report = context.Report;
-        long total = _channels.Values.Sum(s => s.Report.Rows);
+        // Fractions count original images: augmented copies follow their source's split and would skew them.
+        long total = _channels.Values.Sum(s => s.Report.Rows - s.Augmented.Values.Sum());
         foreach (var s in _channels.Values.OrderBy(s => s.Name, RunLayout.ChannelOrder))
         {
             var r = s.Report;
@@ -387,10 +388,15 @@ public sealed class ImageSink : IRecordSink
             }
             // The list is its own channel (train_lst) in SageMaker's image format.
             if (_kind == ImageOutputKind.Files) report.Splits[s.Name + "_lst"] = new SplitReport { Rows = r.Rows, Shards = lists };
-            r.Fraction = total == 0 ? 0 : (double)r.Rows / total;
+            long originals = r.Rows - s.Augmented.Values.Sum();
+            r.Fraction = total == 0 ? 0 : (double)originals / total;
             r.LabelDistribution = new SortedDictionary<string, long>(s.Labels, LabelTally.NumericOrder);
             if (_group >= 0) r.Groups = s.Groups.Count;
-            if (s.Augmented.Count > 0) r.Augmented = s.Augmented;
+            if (s.Augmented.Count > 0)
+            {
+                r.Augmented = s.Augmented;
+                r.Originals = originals;
+            }
             report.Splits[s.Name] = r;
         }
         if (_transform?.Quarantined is { Count: > 0 } quarantined)

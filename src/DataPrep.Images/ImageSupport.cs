@@ -113,6 +113,10 @@ public sealed class RecordIOImageFormatDefinition : ImageFormatDefinition
 
     /// <inheritdoc />
     public override ChannelHints Channel(ConvertOptions options) => new() { Distribution = "FullyReplicated" };
+
+    /// <inheritdoc />
+    /// <remarks>The lineage hashes an image's bytes, so the audit hashes each record's payload after the im2rec header and labels.</remarks>
+    public override IRecordHasher RecordHasher => ImageRecordHasher.Instance;
 }
 
 /// <summary>Images plus a JSON Lines augmented manifest (<c>source-ref</c> + label) per split.</summary>
@@ -162,5 +166,33 @@ public static class ImageSupport
         registry.Sources.Register(new ImageSourceFactory());
         registry.Formats.Add(new ImageFilesFormatDefinition()).Add(new RecordIOImageFormatDefinition()).Add(new AugmentedManifestFormatDefinition());
         return registry;
+    }
+}
+
+/// <summary>
+/// The records of an image RecordIO file as the lineage hashes them: XxHash3-64 of the image bytes, i.e. each payload after
+/// its 24-byte im2rec header (<c>u32 flag, f32 label, u64 id, u64 id2</c>) and, for multi-label records, the flag's
+/// float32 labels.
+/// </summary>
+internal sealed class ImageRecordHasher : IRecordHasher
+{
+    public static ImageRecordHasher Instance { get; } = new();
+
+    private ImageRecordHasher()
+    {
+    }
+
+    public ValueTask HashAsync(Stream content, string path, Action<ulong> onRecord, CancellationToken cancellationToken)
+    {
+        using var reader = new RecordIO.RecordIOReader(content, path, leaveOpen: true);
+        while (reader.TryRead(out var r))
+        {
+            var payload = r.Payload.AsSpan();
+            if (payload.Length < 24) throw new DataFormatException($"has a record of {payload.Length} bytes at offset {r.Offset}; expected at least the 24-byte im2rec header", path);
+            long skip = 24 + 4L * System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(payload);
+            onRecord(System.IO.Hashing.XxHash3.HashToUInt64(skip <= payload.Length ? payload[(int)skip..] : []));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        return ValueTask.CompletedTask;
     }
 }

@@ -36,7 +36,7 @@ public static class ReportHtml
         sb.Append($"<table class=\"dataprep-splits\" style=\"{TableStyle}\"><thead><tr>");
         bool time = splits.Any(s => s.Value.TimeFrom is not null || s.Value.TimeTo is not null);
         bool groups = splits.Any(s => s.Value.Groups is not null);
-        bool labels = splits.Any(s => s.Value.LabelDistribution is { Count: > 0 });
+        bool labels = splits.Any(s => s.Value.LabelDistribution is { Count: > 0 } || s.Value.LabelSummary is not null);
         var heads = new List<string> { "split", "rows", "fraction", "target", "bytes", "shards" };
         if (time) heads.Add("time range");
         if (groups) heads.Add("groups");
@@ -47,14 +47,14 @@ public static class ReportHtml
         {
             sb.Append("<tr>");
             sb.Append($"<td style=\"{Cell}\"><b>{E(name)}</b></td>");
-            sb.Append(s_c, $"<td style=\"{NumCell}\">{s.Rows:N0}</td>");
+            sb.Append($"<td style=\"{NumCell}\">{E(RunReportText.RowsText(s))}</td>");
             sb.Append(s_c, $"<td style=\"{NumCell}\">{s.Fraction:0.0000}</td>");
             sb.Append(s_c, $"<td style=\"{NumCell}\">{s.TargetFraction:0.####}</td>");
             sb.Append($"<td style=\"{NumCell}\">{RunReportText.Bytes(s.Bytes)}</td>");
             sb.Append(s_c, $"<td style=\"{NumCell}\">{s.Shards.Count}</td>");
             if (time) sb.Append($"<td style=\"{Cell}\">{E(s.TimeFrom ?? "")} … {E(s.TimeTo ?? "")}</td>");
             if (groups) sb.Append(s_c, $"<td style=\"{NumCell}\">{(s.Groups is { } g ? g.ToString("N0", s_c) : "")}</td>");
-            if (labels) sb.Append($"<td style=\"{Cell}\">{E(LabelText(s.LabelDistribution))}</td>");
+            if (labels) sb.Append($"<td style=\"{Cell}\">{E(RunReportText.LabelText(s))}</td>");
             sb.Append("</tr>");
         }
         sb.Append("</tbody></table>");
@@ -227,14 +227,12 @@ public static class ReportHtml
         return sb.ToString();
     }
 
-    private static string LabelText(SortedDictionary<string, long>? d)
-        => d is null ? "" : string.Join(" ", d.Take(6).Select(kv => string.Create(s_c, $"{kv.Key}:{kv.Value}"))) + (d.Count > 6 ? string.Create(s_c, $" …(+{d.Count - 6})") : "");
-
     private static (string Colour, string Word) Status(AuditStatus s) => s switch
     {
         AuditStatus.Pass => ("#2e7d32", "pass"),
         AuditStatus.Leak => ("#c62828", "LEAK"),
         AuditStatus.Fail => ("#c62828", "FAIL"),
+        AuditStatus.Warning => ("#a66300", "warning"),
         _ => ("#757575", "skipped"),
     };
 

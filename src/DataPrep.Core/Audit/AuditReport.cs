@@ -19,6 +19,12 @@ public enum AuditStatus
 
     /// <summary>The check could not run (the information it needs is not there); does not fail the audit.</summary>
     [JsonStringEnumMemberName("skipped")] Skipped,
+
+    /// <summary>
+    /// Worth a look but not leakage (identical rows in two splits, which rows with few distinct values per column share by
+    /// chance); does not fail the audit.
+    /// </summary>
+    [JsonStringEnumMemberName("warning")] Warning,
 }
 
 /// <summary>
@@ -48,13 +54,14 @@ public sealed class AuditReport
     /// <summary>Facts worth knowing that are not failures (skipped columns, rows without a time, …).</summary>
     public List<string> Notes { get; set; } = [];
 
-    /// <summary>Leak when any check leaks, else fail when any check fails, else pass.</summary>
+    /// <summary>Leak when any check leaks, else fail when any check fails, else warning when any check warns, else pass.</summary>
     public AuditStatus Status => Checks.Any(c => c.Status == AuditStatus.Leak) ? AuditStatus.Leak
         : Checks.Any(c => c.Status == AuditStatus.Fail) ? AuditStatus.Fail
+        : Checks.Any(c => c.Status == AuditStatus.Warning) ? AuditStatus.Warning
         : AuditStatus.Pass;
 
-    /// <summary>Whether no check leaked or failed (skipped checks do not count).</summary>
-    public bool Clean => Status == AuditStatus.Pass;
+    /// <summary>Whether no check leaked or failed (skipped checks and warnings do not count).</summary>
+    public bool Clean => Status is AuditStatus.Pass or AuditStatus.Warning;
 
     /// <summary>The check with the given name, if it ran.</summary>
     public AuditCheck? Check(string name) => Checks.FirstOrDefault(c => c.Name == name);
@@ -114,6 +121,26 @@ public sealed class AuditCheck
 
     /// <summary>Time checks: every consecutive pair of splits.</summary>
     public List<TimeBoundary>? Boundaries { get; set; }
+
+    /// <summary>Duplicates: how many identical rows two splits share by chance (see <see cref="ChanceEstimate"/>), when it could be computed.</summary>
+    public ChanceEstimate? ExpectedByChance { get; set; }
+}
+
+/// <summary>
+/// The number of identical rows splits would share by chance if every column's values were drawn independently and
+/// uniformly from its distinct values: <c>E = Σ over split pairs a &lt; b of n_a · n_b / Π_c K_c</c>, with n the rows of
+/// a split and K_c the distinct values of column c over all splits (label included).
+/// </summary>
+public sealed class ChanceEstimate
+{
+    /// <summary>E, the expected number of identical row pairs across splits.</summary>
+    public double Expected { get; set; }
+
+    /// <summary>K_c per column, in column order (capped at 65,536: a column with more makes E at most what is shown).</summary>
+    public List<long> Cardinalities { get; set; } = [];
+
+    /// <summary>Π_c K_c, the number of distinct rows the columns allow.</summary>
+    public double PossibleRows { get; set; }
 }
 
 /// <summary>One example of a violation, with the rows that show it.</summary>

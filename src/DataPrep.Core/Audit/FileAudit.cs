@@ -65,6 +65,7 @@ internal static class FileAudit
         var times = options.TimeColumn is null ? null : new TimeOverlap(names, options.MaxExamples);
         var duplicates = common.Count > 0 ? new DuplicateRows(names, options.MaxExamples) : null;
         var hasher = new CanonicalValues.RowHasher();
+        var chance = duplicates is null ? null : new ColumnCardinalities();
         var rows = new long[names.Count];
         for (int f = 0; f < targets.Count; f++)
         {
@@ -82,6 +83,11 @@ internal static class FileAudit
                     long sourceRow = batch.Rows.SourceRows[r];
                     var at = new RowRef(split, ((long)f << 40) | (sourceRow & RowMask));
                     duplicates?.Add(at, hasher.Hash(cols, r));
+                    if (chance is not null)
+                    {
+                        chance.AddRecord();
+                        for (int c = 0; c < cols.Length; c++) chance.Add(c, CanonicalValues.Text(cols[c], r));
+                    }
                     groups?.Add(at, CanonicalValues.Text(batch.Columns[group], r));
                     if (times is not null)
                     {
@@ -117,7 +123,7 @@ internal static class FileAudit
             ?? AuditText.Skipped(AuditChecks.GroupOverlap, "no group column given; pass --group COL (speaker, patient, user …) to check that no group is in two splits."));
         report.Checks.Add(times?.Result(options.TimeColumn!, Locate, requiredGap: null)
             ?? AuditText.Skipped(AuditChecks.TimeOverlap, "no time column given; pass --time COL to check that each split ends before the next begins."));
-        report.Checks.Add(duplicates?.Result("row", Locate)
+        report.Checks.Add(duplicates?.Result("row", Locate, chance, rows)
             ?? AuditText.Skipped(AuditChecks.Duplicates, "the files share no column to compare."));
         return report;
     }

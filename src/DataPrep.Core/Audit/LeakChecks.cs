@@ -291,6 +291,14 @@ internal sealed class TimeOverlap
 /// <summary>Exact duplicates: the same content hash in more than one split.</summary>
 internal sealed class DuplicateRows(IReadOnlyList<string> splits, int maxExamples)
 {
+    private static string Approx(double x) => x switch
+    {
+        < 0.01 => "0",
+        < 100 => x.ToString("0.##", CultureInfo.InvariantCulture),
+        < 1e15 => x.ToString("N0", CultureInfo.InvariantCulture),
+        _ => x.ToString("0.#e+0", CultureInfo.InvariantCulture),
+    };
+
     private struct Entry
     {
         public RowRef First;
@@ -304,6 +312,9 @@ internal sealed class DuplicateRows(IReadOnlyList<string> splits, int maxExample
 
     /// <summary>Rows whose content already occurred in their own split (not a leak), per split.</summary>
     public IReadOnlyList<long> RepeatsWithin => _repeatsWithin;
+
+    /// <summary>Whether any content occurs in more than one split.</summary>
+    public bool Any => _rows.Values.Any(e => BitOperations.PopCount(e.Mask) >= 2);
 
     public void Add(RowRef row, ulong hash)
     {
@@ -322,7 +333,11 @@ internal sealed class DuplicateRows(IReadOnlyList<string> splits, int maxExample
         if (_examples.Count < maxExamples) _examples.Add((hash, e.First, row));
     }
 
-    public AuditCheck Result(string what, RowResolver resolve)
+    /// <summary>
+    /// The check: pass, or a warning (identical rows are not leakage by themselves: rows with few distinct values per
+    /// column coincide by chance) with the count and, when <paramref name="chance"/> is given, the number expected by chance.
+    /// </summary>
+    public AuditCheck Result(string what, RowResolver resolve, ColumnCardinalities? chance = null, IReadOnlyList<long>? splitRows = null, string? noChance = null)
     {
         var check = new AuditCheck { Name = AuditChecks.Duplicates };
         long distinct = 0, rows = 0;
@@ -346,10 +361,22 @@ internal sealed class DuplicateRows(IReadOnlyList<string> splits, int maxExample
             check.Message = $"no {what} occurs in two splits ({AuditText.Plural(_rows.Count, "distinct row", "distinct rows")}){withinText}.";
             return check;
         }
-        check.Status = AuditStatus.Leak;
+        check.Status = AuditStatus.Warning;
         check.Violations = distinct;
         check.Rows = rows;
-        check.Message = $"{AuditText.Plural(distinct, "distinct " + what + " occurs", "distinct " + what + "s occur")} in more than one split ({AuditText.Plural(rows, "row", "rows")} in all){withinText}.";
+        string chanceText;
+        if (chance is not null && splitRows is not null)
+        {
+            var estimate = chance.Estimate(splitRows);
+            check.ExpectedByChance = estimate;
+            chanceText = $"; expected by chance ≈ {Approx(estimate.Expected)} (the columns allow {Approx(estimate.PossibleRows)} distinct rows: {string.Join(" × ", estimate.Cardinalities.Select(AuditText.N))})"
+                + (distinct > 2 * estimate.Expected + 3 ? " — far more than chance: look for copied rows" : " — no more than chance gives");
+        }
+        else
+        {
+            chanceText = noChance is null ? "" : $"; expected by chance: not computed ({noChance})";
+        }
+        check.Message = $"{AuditText.Plural(distinct, "distinct " + what + " occurs", "distinct " + what + "s occur")} in more than one split ({AuditText.Plural(rows, "row", "rows")} in all){chanceText}{withinText}.";
         for (int a = 0; a < splits.Count; a++)
         {
             for (int b = a + 1; b < splits.Count; b++)
@@ -369,5 +396,53 @@ internal sealed class DuplicateRows(IReadOnlyList<string> splits, int maxExample
             });
         }
         return check;
+    }
+}
+
+/// <summary>
+/// Distinct values per column (each counted up to <see cref="Cap"/>), for <see cref="ChanceEstimate"/>: how many identical
+/// rows splits share by chance when each column's values are drawn independently and uniformly from its distinct values.
+/// </summary>
+internal sealed class ColumnCardinalities
+{
+    /// <summary>Distinct values counted per column at most; more make the estimate an upper bound.</summary>
+    public const int Cap = 1 << 16;
+
+    private readonly List<HashSet<string>> _values = [];
+    private readonly List<long> _explicit = [];
+    private long _records;
+
+    /// <summary>Counts a record (call once per row, before or after its values).</summary>
+    public void AddRecord() => _records++;
+
+    /// <summary>Adds a column's value in the current row (null for missing).</summary>
+    public void Add(int column, string? value)
+    {
+        while (_values.Count <= column)
+        {
+            _values.Add(new HashSet<string>(StringComparer.Ordinal));
+            _explicit.Add(0);
+        }
+        _explicit[column]++;
+        var set = _values[column];
+        if (set.Count < Cap) set.Add(value ?? "\0");
+    }
+
+    /// <summary>E for splits of <paramref name="rows"/> rows; columns some rows leave out (sparse records) also hold 0.</summary>
+    public ChanceEstimate Estimate(IReadOnlyList<long> rows)
+    {
+        double pairs = 0;
+        for (int a = 0; a < rows.Count; a++)
+        {
+            for (int b = a + 1; b < rows.Count; b++) pairs += (double)rows[a] * rows[b];
+        }
+        var k = new List<long>();
+        for (int c = 0; c < _values.Count; c++)
+        {
+            long n = _values[c].Count + (_explicit[c] < _records && !_values[c].Contains("0") ? 1 : 0);
+            k.Add(Math.Max(1, n));
+        }
+        double log = k.Sum(x => Math.Log(x));
+        return new ChanceEstimate { Expected = pairs * Math.Exp(-log), Cardinalities = k, PossibleRows = Math.Exp(log) };
     }
 }

@@ -100,12 +100,63 @@ internal sealed class RunAudit
         }
     }
 
-    private static string Describe(ConvertOptions o) => o.SplitBy switch
+    /// <summary>The run's split method as run.json records it, e.g. "noisy/clean approach 1, by group speaker_id" or "5-fold, group by user".</summary>
+    internal static string Describe(ConvertOptions o)
     {
-        SplitMethod.Time => $"time by {o.TimeColumn}" + (o.Gap is { } g && g > TimeSpan.Zero ? $", gap {AuditText.Duration(g)}" : ""),
-        SplitMethod.Group => $"group by {o.GroupColumn}",
-        _ => "random" + (o.Stratify is null ? "" : $", stratified by {o.Stratify}"),
-    };
+        string method = o.SplitBy switch
+        {
+            SplitMethod.Time => $"time by {o.TimeColumn}" + (o.Cutoffs.Count > 0 ? ", cutoffs" : "") + (o.Gap is { } g && g > TimeSpan.Zero ? $", gap {AuditText.Duration(g)}" : ""),
+            SplitMethod.Group => $"group by {o.GroupColumn}",
+            SplitMethod.NoisyClean => $"noisy/clean approach {(int)o.NoisyApproach}" + (o.GroupColumn is null ? "" : $", by group {o.GroupColumn}"),
+            _ => "random",
+        };
+        if (o.Stratify is not null && o.SplitBy != SplitMethod.NoisyClean) method += $", stratified by {o.Stratify}";
+        if (o.Assignment == Assignment.Stable) method += ", stable assignment";
+        return o.Folds > 0 ? $"{o.Folds}-fold, {method}" : method;
+    }
+
+    /// <summary>
+    /// Distinct values per output column (label first) over every shard, read back through the run's format, for the
+    /// number of identical rows expected by chance; null with the reason when the format has no reader.
+    /// </summary>
+    private async Task<(ColumnCardinalities?, string?)> CardinalitiesAsync(CancellationToken ct)
+    {
+        if (_registry.Formats.Find(_run.Options!.Format)?.Reader is not { } reader) return (null, $"--format {_run.Options.Format} records are not read back as columns");
+        var chance = new ColumnCardinalities();
+        var options = new Inspect.InspectOptions { NoLabel = _run.Encoding?.Label is null };
+        foreach (var split in _splits)
+        {
+            foreach (var shard in split.Shards)
+            {
+                string file = Path.Combine(_root, shard.Path);
+                if (!File.Exists(file)) continue;
+                try
+                {
+                    await foreach (var record in reader.ReadAsync(file, options, ct).ConfigureAwait(false))
+                    {
+                        chance.AddRecord();
+                        int offset = 0;
+                        foreach (double v in record.Label ?? []) chance.Add(offset++, Value(v));
+                        if (record.Keys is { } keys)
+                        {
+                            for (int i = 0; i < keys.Length; i++) chance.Add(offset + (int)keys[i], Value(record.Values[i]));
+                        }
+                        else
+                        {
+                            for (int i = 0; i < record.Values.Length; i++) chance.Add(offset + i, Value(record.Values[i]));
+                        }
+                    }
+                }
+                catch (DataFormatException e)
+                {
+                    return (null, $"{shard.Path} could not be read back: {e.Problem}");
+                }
+            }
+        }
+        return (chance, null);
+
+        static string Value(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private async Task<AuditReport> RunAsync(CancellationToken ct)
     {
@@ -149,8 +200,9 @@ internal sealed class RunAudit
         var (groupCheck, groupCounts) = await GroupsAsync(ct).ConfigureAwait(false);
         var (timeCheck, timeRanges) = await TimesAsync(ct).ConfigureAwait(false);
         bool anyDuplicateSource = lineageDuplicates || (_options.VerifyShards && noLineage.Count > 0);
+        var (chance, noChance) = anyDuplicateSource && duplicates.Any ? await CardinalitiesAsync(ct).ConfigureAwait(false) : (null, null);
         var dupCheck = anyDuplicateSource
-            ? duplicates.Result("encoded row", Locate)
+            ? duplicates.Result("encoded row", Locate, chance, _splits.Select(s => s.Rows).ToList(), noChance)
             : AuditText.Skipped(AuditChecks.Duplicates, "the run has no lineage and --no-verify skipped reading the shards, so no content hashes are known.");
 
         for (int s = 0; s < _names.Count; s++)
@@ -254,7 +306,8 @@ internal sealed class RunAudit
                 check.Details.Add($"{_names[s]}: run.json says {AuditText.Plural(_splits[s].Rows, "row", "rows")}, the lineage lists {AuditText.N(t.Count)}");
             }
         }
-        long read = _run.Summary.RowsRead, written = _splits.Sum(x => x.Rows), dropped = _run.Summary.Dropped.Values.Sum();
+        // Augmented copies (image formats) are written but were never read: the accounting counts originals.
+        long read = _run.Summary.RowsRead, written = _splits.Sum(x => x.Rows - (x.Augmented?.Values.Sum() ?? 0)), dropped = _run.Summary.Dropped.Values.Sum();
         string accounting = $"read {AuditText.N(read)} = written {AuditText.N(written)} + dropped {AuditText.N(dropped)}";
         bool accountingOk = read == 0 || read == written + dropped;
         if (!accountingOk)

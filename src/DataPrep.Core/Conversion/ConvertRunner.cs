@@ -116,13 +116,36 @@ public static class ConvertRunner
             format.Traits.NeedsSeries ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
             options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
 
-    /// <summary>Records the fraction each split was asked for, next to what it got.</summary>
+    /// <summary>
+    /// Records the fraction each split was asked for, next to what it got, and keeps the label report that fits the
+    /// label (<see cref="LabelKinds"/>). Random, stratified, stable, group and time splits by fractions aim at the
+    /// fractions given; time splits by cutoffs and noisy/clean splits got theirs from their assigner (the share between
+    /// the cutoffs; the clean and noisy row counts); k-fold: test as given, each fold an equal share of the rest; an
+    /// image list channel (<c>train_lst</c>) has its split's target.
+    /// </summary>
     public static void SetTargetFractions(RunReport report, ConvertOptions options)
     {
-        foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
+        bool fromAssigner = options.SplitBy == SplitMethod.NoisyClean || (options.SplitBy == SplitMethod.Time && options.Cutoffs.Count > 0);
+        if (!fromAssigner)
         {
-            if (report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
+            foreach (var (tag, f) in SplitNames.All.Zip(options.Fractions))
+            {
+                if (report.Splits.TryGetValue(tag.Name(), out var s)) s.TargetFraction = f;
+            }
         }
+        if (options.Folds > 0)
+        {
+            double test = report.Splits.TryGetValue(SplitTag.Test.Name(), out var t) ? t.TargetFraction : options.Test;
+            foreach (var (name, s) in report.Splits)
+            {
+                if (name.StartsWith("fold-", StringComparison.Ordinal) && !name.EndsWith("_lst", StringComparison.Ordinal)) s.TargetFraction = (1 - test) / options.Folds;
+            }
+        }
+        foreach (var (name, s) in report.Splits)
+        {
+            if (name.EndsWith("_lst", StringComparison.Ordinal) && report.Splits.TryGetValue(name[..^4], out var data)) s.TargetFraction = data.TargetFraction;
+        }
+        LabelKinds.Apply(report, options);
     }
 
     /// <summary>
@@ -144,9 +167,14 @@ public static class ConvertRunner
     /// <param name="registry">Sources, formats and stores (the built-ins by default).</param>
     /// <param name="progress">Progress.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
-    /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input.</exception>
+    /// <param name="onUnseen">
+    /// Categories (and label classes) the earlier run's train split never had: the reserved code (default) or an error;
+    /// counted per column in <see cref="RunReport.Unseen"/> and the run record either way.
+    /// </param>
+    /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input (also an unseen value with <see cref="UnseenPolicy.Error"/>).</exception>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
-        S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default)
+        S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default,
+        UnseenPolicy onUnseen = UnseenPolicy.Reserve)
     {
         registry ??= new DataPrepRegistry();
         s3 ??= new S3Options();
@@ -183,7 +211,7 @@ public static class ConvertRunner
         var (schema, sources, _) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
-        IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted)];
+        IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted, onUnseen)];
         await RunStagesAsync(options, format, registry, schema, sources, stages, context, "apply", cancellationToken).ConfigureAwait(false);
         context.Report.Phases = [.. context.Phases.Stop()];
         context.Report.Seconds = clock.Elapsed.TotalSeconds;

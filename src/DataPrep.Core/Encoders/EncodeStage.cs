@@ -20,12 +20,21 @@ public sealed class EncodeStage : IPipelineStage
     /// <summary>An encoder that fits on the train split.</summary>
     public EncodeStage(ConvertOptions options) => _options = options;
 
-    /// <summary>An encoder that applies maps learned by an earlier run (for <c>dataprep apply</c>).</summary>
-    public EncodeStage(ConvertOptions options, EncodingRecord fitted)
+    /// <summary>An encoder that applies maps learned by an earlier run (for <c>dataprep apply</c> and <c>--like</c>).</summary>
+    /// <param name="options">The run's options.</param>
+    /// <param name="fitted">The earlier run's maps.</param>
+    /// <param name="unseen">
+    /// <c>dataprep apply</c>: count values the maps do not hold per column (<see cref="RunReport.Unseen"/>) and reserve or
+    /// refuse them; null (<c>--like</c>): map them to the reserved code without counting.
+    /// </param>
+    public EncodeStage(ConvertOptions options, EncodingRecord fitted, UnseenPolicy? unseen = null)
     {
         _options = options;
         _fitted = fitted;
+        _unseen = unseen;
     }
+
+    private readonly UnseenPolicy? _unseen;
 
     /// <summary>The learned encoding, after the stage ran.</summary>
     public EncodingRecord? Encoding => _fitted;
@@ -77,7 +86,7 @@ public sealed class EncodeStage : IPipelineStage
         {
             context.Report.Encoding = _fitted;
             var streamed = OutputSchema(plan, _fitted);
-            await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false)) yield return Encode(plan, _fitted, streamed, b, context);
+            await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false)) yield return Encode(plan, _fitted, streamed, b, context, _unseen);
             yield break;
         }
         var keep = FitColumns(plan, _options);
@@ -115,7 +124,7 @@ public sealed class EncodeStage : IPipelineStage
                 foreach (var batch in batches)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    yield return Encode(plan, _fitted, schema, batch, context);
+                    yield return Encode(plan, _fitted, schema, batch, context, _unseen);
                 }
                 yield break;
             }
@@ -125,7 +134,7 @@ public sealed class EncodeStage : IPipelineStage
             while (!reader.AtEnd)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return Encode(plan, _fitted, schema, reader.Read(), context);
+                yield return Encode(plan, _fitted, schema, reader.Read(), context, _unseen);
             }
         }
         finally
@@ -289,16 +298,17 @@ public sealed class EncodeStage : IPipelineStage
         _ => throw new NotSupportedException(c.Kind.ToString()),
     };
 
-    private static RecordBatch Encode(ColumnPlan plan, EncodingRecord fitted, Schema schema, RecordBatch batch, RunContext context)
+    private static RecordBatch Encode(ColumnPlan plan, EncodingRecord fitted, Schema schema, RecordBatch batch, RunContext context, UnseenPolicy? unseen)
     {
         var cols = new List<Column>(schema.Count);
         int n = batch.RowCount;
+        var check = unseen is { } policy ? new UnseenCheck(policy, batch, context) : null;
         if (plan.LabelIndex >= 0)
         {
             var src = batch.Columns[plan.LabelIndex];
             cols.Add(src switch
             {
-                StringColumn s => Codes(s, n, fitted.Label!.Classes!),
+                StringColumn s => Codes(s, n, fitted.Label!.Classes!, check, batch.Schema[plan.LabelIndex].Name),
                 BooleanColumn b => ToInt(b, n),
                 Float64Column or Int64Column => src,
                 _ => throw new NotSupportedException(src.Kind.ToString()),
@@ -315,8 +325,8 @@ public sealed class EncodeStage : IPipelineStage
             }
             cols.Add(enc switch
             {
-                FeatureEncoding.Ordinal => Codes(src, n, fr.Vocabulary!),
-                FeatureEncoding.OneHot => OneHot(src, n, fr.Vocabulary!),
+                FeatureEncoding.Ordinal => Codes(src, n, fr.Vocabulary!, check, fr.Name),
+                FeatureEncoding.OneHot => OneHot(src, n, fr.Vocabulary!, check, fr.Name),
                 FeatureEncoding.Epoch => Epoch((TimestampColumn)src, n),
                 _ => src is BooleanColumn b ? ToInt(b, n) : src,
             });
@@ -407,15 +417,16 @@ public sealed class EncodeStage : IPipelineStage
         return new Int64Column(v, b.Nulls, n);
     }
 
-    private static Int64Column Codes(Column src, int n, List<string> vocabulary)
+    private static Int64Column Codes(Column src, int n, List<string> vocabulary, UnseenCheck? check = null, string? column = null)
     {
         var map = Lookup(vocabulary);
         var v = new long[n];
         for (int r = 0; r < n; r++) v[r] = src.IsNull(r) ? vocabulary.Count : map.GetValueOrDefault(TextOf(src, r), vocabulary.Count);
+        check?.Count(src, v, vocabulary, column!);
         return new Int64Column(v);
     }
 
-    private static SparseColumn OneHot(Column src, int n, List<string> vocabulary)
+    private static SparseColumn OneHot(Column src, int n, List<string> vocabulary, UnseenCheck? check = null, string? column = null)
     {
         var map = Lookup(vocabulary);
         var offsets = new int[n + 1];
@@ -427,7 +438,43 @@ public sealed class EncodeStage : IPipelineStage
             val[r] = 1;
             offsets[r + 1] = r + 1;
         }
+        if (check is not null)
+        {
+            var codes = new long[n];
+            for (int r = 0; r < n; r++) codes[r] = idx[r];
+            check.Count(src, codes, vocabulary, column!);
+        }
         return new SparseColumn(vocabulary.Count + 1, offsets, idx, val, n);
+    }
+
+    /// <summary>
+    /// <c>dataprep apply</c>: counts the values of a column that the earlier run's map does not hold (code K, the value
+    /// present: a missing value is not "unseen") into <see cref="RunReport.Unseen"/>, or stops at the first one.
+    /// </summary>
+    private sealed class UnseenCheck(UnseenPolicy policy, RecordBatch batch, RunContext context)
+    {
+        public void Count(Column src, long[] codes, List<string> vocabulary, string column)
+        {
+            long unseen = 0;
+            for (int r = 0; r < codes.Length; r++)
+            {
+                if (codes[r] != vocabulary.Count || src.IsNull(r)) continue;
+                if (policy == UnseenPolicy.Error)
+                {
+                    int source = batch.Rows.Sources[r];
+                    string file = source < context.Inputs.Count ? context.Inputs[source] : $"input {source}";
+                    string value = TextOf(src, r);
+                    if (value.Length > 60) value = value[..60] + "…";
+                    string known = string.Join(", ", vocabulary.Take(8).Select(v => $"'{v}'")) + (vocabulary.Count > 8 ? $", … ({vocabulary.Count} in all)" : "");
+                    throw Throw.Format(
+                        $"found '{value}', which the run's train split never had; expected one of {known}, or --on-unseen reserve to map it to the reserved code {vocabulary.Count}",
+                        file, row: batch.Rows.SourceRows[r], column: column);
+                }
+                unseen++;
+            }
+            var counts = context.Report.Unseen ??= new SortedDictionary<string, long>(StringComparer.Ordinal);
+            lock (counts) counts[column] = counts.GetValueOrDefault(column) + unseen;
+        }
     }
 
     private static Dictionary<string, int> Lookup(List<string> vocabulary)

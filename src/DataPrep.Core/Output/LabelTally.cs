@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using DataPrep.Data;
+using DataPrep.Pipeline;
 
 namespace DataPrep.Output;
 
@@ -8,7 +9,9 @@ namespace DataPrep.Output;
 /// Counts a split's label values, chunk by chunk on the formatting threads: integers by value, integral doubles
 /// by bit pattern (−0 as 0). The distribution is dropped (<see cref="Counts"/> null) when a label is not an
 /// integer or integral double, or when there are more than <see cref="MaxDistinct"/> distinct values (a
-/// regression target). Chunks may be counted in any order and at the same time: the counts are a sum.
+/// regression target). Alongside, every finite label goes into a <see cref="LabelSketch"/> (exact min and max,
+/// log-spaced buckets) for the regression summary (<see cref="Summary"/>). Chunks may be counted in any order and at
+/// the same time: the counts are a sum, so the result does not depend on threads or batch sizes.
 /// </summary>
 internal sealed class LabelTally
 {
@@ -20,6 +23,16 @@ internal sealed class LabelTally
 
     private readonly Lock _lock = new();
     private Dictionary<long, long>? _counts = [];
+    private readonly LabelSketch _sketch = new();
+
+    /// <summary>The sketch of every finite label value. Read once all chunks are counted.</summary>
+    public LabelSketch Sketch
+    {
+        get
+        {
+            lock (_lock) return _sketch;
+        }
+    }
 
     /// <summary>The counts by key (the value, or a double's bits); null when the distribution was dropped. Read once all chunks are counted.</summary>
     public Dictionary<long, long>? Counts
@@ -33,7 +46,19 @@ internal sealed class LabelTally
     /// <summary>Adds the labels of rows [<paramref name="start"/>, +<paramref name="count"/>) of <paramref name="label"/>.</summary>
     public void Count(Column label, int start, int count)
     {
-        if (Volatile.Read(ref _counts) is null || count <= 0) return;
+        if (count <= 0) return;
+        var sketch = new LabelSketch();
+        switch (label)
+        {
+            case Int64Column l:
+                foreach (long v in l.Values.AsSpan(start, count)) sketch.Add(v);
+                break;
+            case Float64Column d:
+                foreach (double v in d.Values.AsSpan(start, count)) sketch.Add(v);
+                break;
+        }
+        lock (_lock) _sketch.Merge(sketch);
+        if (Volatile.Read(ref _counts) is null) return;
         var local = label switch
         {
             Int64Column l => CountIntegers(l.Values.AsSpan(start, count)),
@@ -104,17 +129,44 @@ internal sealed class LabelTally
     /// (null counts) when any part was dropped or the sum has more than <see cref="MaxDistinct"/> values, exactly as
     /// one tally over all the rows.
     /// </summary>
-    public static LabelTally Merge(IEnumerable<Dictionary<long, long>?> parts)
+    public static LabelTally Merge(IEnumerable<(Dictionary<long, long>? Counts, LabelSketch? Sketch)> parts)
     {
         var merged = new LabelTally();
-        foreach (var part in parts)
+        foreach (var (part, sketch) in parts)
         {
-            if (merged._counts is null) break;
-            if (part is null) { merged._counts = null; break; }
+            if (sketch is not null) merged._sketch.Merge(sketch);
+            if (merged._counts is null) continue;
+            if (part is null) { merged._counts = null; continue; }
             foreach (var (key, n) in part) CollectionsMarshal.GetValueRefOrAddDefault(merged._counts, key, out _) += n;
             if (merged._counts.Count > MaxDistinct) merged._counts = null;
         }
         return merged;
+    }
+
+    /// <summary>
+    /// The regression summary: count, min, max and quantiles; exact from the counts while there are at most
+    /// <see cref="MaxDistinct"/> distinct integral values, else from the sketch (within 1 % of the value, min and max exact).
+    /// Null when no finite label was counted. <paramref name="floats"/>: the counts' keys are a double column's bit patterns.
+    /// </summary>
+    public LabelSummary? Summary(bool floats)
+    {
+        var counts = Counts;
+        var sketch = Sketch;
+        if (sketch.Count == 0) return null;
+        if (counts is null) return sketch.Summary();
+        var values = counts.Select(kv => (Value: floats ? BitConverter.Int64BitsToDouble(kv.Key) : kv.Key, kv.Value)).OrderBy(x => x.Value).ToList();
+        long n = values.Sum(v => v.Item2);
+        var summary = new LabelSummary { Count = n, Min = values[0].Value, Max = values[^1].Value, Exact = true };
+        foreach (var (name, q) in LabelSummary.Levels)
+        {
+            long rank = LabelSummary.Rank(q, n), seen = 0;
+            foreach (var (v, c) in values)
+            {
+                seen += c;
+                if (seen >= rank) { summary.Quantiles[name] = v; break; }
+            }
+        }
+        return summary;
     }
 
     /// <summary>Label values as text in numeric order (text that is not a number after, ordinal), as run.json lists them.</summary>
@@ -138,5 +190,85 @@ internal sealed class LabelTally
             result.Add(floats ? BitConverter.Int64BitsToDouble(key).ToString("R", CultureInfo.InvariantCulture) : key.ToString(CultureInfo.InvariantCulture), n);
         }
         return result;
+    }
+}
+
+/// <summary>
+/// A mergeable, order-independent summary of label values for regression targets: exact count, min and max, and counts
+/// in logarithmic buckets (relative accuracy 1 %, as DDSketch): bucket k of positive values holds (γ^(k−1), γ^k] with
+/// γ = 1.01/0.99, negative values mirror it, and zero (|x| &lt; 1e-300) has its own bucket. A quantile is the bucket's
+/// midpoint value clamped to [min, max], so it is within 1 % of a true value of that rank. Buckets are a sum of counts, so
+/// any split of the rows into chunks gives the same sketch.
+/// </summary>
+internal sealed class LabelSketch
+{
+    private const double Alpha = 0.01;
+    private static readonly double s_gamma = (1 + Alpha) / (1 - Alpha);
+    private static readonly double s_logGamma = Math.Log(s_gamma);
+    private const long Offset = 1L << 40;
+
+    /// <summary>Bucket counts by key: 0 for zero, Offset + k for positive values, −(Offset + k) for negative ones (so keys sort as values do).</summary>
+    public Dictionary<long, long> Buckets { get; set; } = [];
+
+    /// <summary>Finite values counted.</summary>
+    public long Count { get; set; }
+
+    /// <summary>The smallest finite value (0 while <see cref="Count"/> is 0).</summary>
+    public double Min { get; set; }
+
+    /// <summary>The largest finite value (0 while <see cref="Count"/> is 0).</summary>
+    public double Max { get; set; }
+
+    /// <summary>Adds a value; NaN and infinities are left out.</summary>
+    public void Add(double v)
+    {
+        if (!double.IsFinite(v)) return;
+        if (Count == 0 || v < Min) Min = v;
+        if (Count == 0 || v > Max) Max = v;
+        Count++;
+        CollectionsMarshal.GetValueRefOrAddDefault(Buckets, Key(v), out _)++;
+    }
+
+    /// <summary>Adds another sketch's counts.</summary>
+    public void Merge(LabelSketch other)
+    {
+        if (other.Count == 0) return;
+        if (Count == 0 || other.Min < Min) Min = other.Min;
+        if (Count == 0 || other.Max > Max) Max = other.Max;
+        Count += other.Count;
+        foreach (var (k, n) in other.Buckets) CollectionsMarshal.GetValueRefOrAddDefault(Buckets, k, out _) += n;
+    }
+
+    private static long Key(double v)
+    {
+        double a = Math.Abs(v);
+        if (a < 1e-300) return 0;
+        long k = (long)Math.Ceiling(Math.Log(a) / s_logGamma);
+        return v > 0 ? Offset + k : -(Offset + k);
+    }
+
+    private static double Value(long key)
+    {
+        if (key == 0) return 0;
+        long k = Math.Abs(key) - Offset;
+        double mid = 2 * Math.Pow(s_gamma, k) / (s_gamma + 1);
+        return key > 0 ? mid : -mid;
+    }
+
+    /// <summary>The summary from the buckets (<see cref="LabelSummary.Exact"/> false).</summary>
+    public LabelSummary Summary()
+    {
+        var keys = Buckets.Keys.Order().ToList();
+        var summary = new LabelSummary { Count = Count, Min = Min, Max = Max, Exact = false };
+        foreach (var (name, q) in LabelSummary.Levels)
+        {
+            long rank = LabelSummary.Rank(q, Count), seen = 0;
+            foreach (long key in keys)
+            {
+                seen += Buckets[key];
+                if (seen >= rank) { summary.Quantiles[name] = Math.Clamp(Value(key), Min, Max); break; }
+            }
+        }
+        return summary;
     }
 }

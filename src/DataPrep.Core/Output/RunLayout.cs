@@ -168,6 +168,7 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
                 existing.Fraction = channel.Fraction;
                 existing.Format = channel.Format;
                 existing.LabelDistribution = channel.LabelDistribution;
+                existing.LabelSummary = channel.LabelSummary;
                 existing.Lineage = channel.Lineage;
                 existing.Shards.AddRange(channel.Shards);
             }

@@ -168,6 +168,7 @@ public sealed class ShardedSink : IRecordSink
         {
             report.Format = _info;
             report.LabelDistribution = _labels.GetValueOrDefault(tag)?.Distribution(_lastLabelIsFloat);
+            report.LabelSummary = _labels.GetValueOrDefault(tag)?.Summary(_lastLabelIsFloat);
         }
         RunLayout.AddChannels(context.Report, reports);
         await _layout.CommitAsync(context, _shards.Multiple, cancellationToken).ConfigureAwait(false);

@@ -37,6 +37,18 @@ public enum Assignment
     Stable,
 }
 
+/// <summary>
+/// What <c>dataprep apply</c> does with a category (or, with the label, a class) the earlier run never saw in train.
+/// Either way each column's count of such values is in the report and the run record.
+/// </summary>
+public enum UnseenPolicy
+{
+    /// <summary>Map it to the reserved code K (one-hot: the last column), as validation and test rows are (default).</summary>
+    Reserve,
+    /// <summary>Stop with exit 3, naming the file, row, column and value.</summary>
+    Error,
+}
+
 /// <summary>What to do with a missing value in a used column.</summary>
 public enum MissingPolicy
 {

@@ -68,6 +68,7 @@ public sealed class RunRecord
         r.Summary.Filled = context.Report.Filled;
         r.Summary.Skipped = context.Report.Skipped;
         r.Summary.Warnings = context.Report.Warnings;
+        r.Summary.Unseen = context.Report.Unseen;
         return r;
     }
 
@@ -143,6 +144,9 @@ public sealed class RunSummary
 
     /// <summary>Warnings.</summary>
     public List<string> Warnings { get; set; } = [];
+
+    /// <summary><c>dataprep apply</c>: values unseen in the earlier run's train split, per column (see <see cref="RunReport.Unseen"/>).</summary>
+    public SortedDictionary<string, long>? Unseen { get; set; }
 }
 
 /// <summary>The tool that wrote a record.</summary>

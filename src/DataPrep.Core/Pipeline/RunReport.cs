@@ -17,6 +17,12 @@ public sealed class RunReport
     /// <summary>Input files not read, by reason (e.g. "not an image" in an image folder), each with a count and the first few paths.</summary>
     public SortedDictionary<string, SkippedFiles> Skipped { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// <c>dataprep apply</c>: per encoded column (categories, and text labels with --with-label), the values the earlier
+    /// run's train split never had, mapped to the reserved code (or refused with --on-unseen error). Null for convert.
+    /// </summary>
+    public SortedDictionary<string, long>? Unseen { get; set; }
+
     /// <summary>Per split: rows, fraction, label distribution, shards.</summary>
     public SortedDictionary<string, SplitReport> Splits { get; } = new(StringComparer.Ordinal);
 
@@ -90,8 +96,14 @@ public sealed class SplitReport
     /// <summary>Rows of this split ÷ rows of all splits.</summary>
     public double Fraction { get; set; }
 
-    /// <summary>Rows per label value (as written, e.g. class id), when there is a label.</summary>
+    /// <summary>
+    /// Classification labels: rows per label value (as written, e.g. class id). Null for regression labels (see
+    /// <see cref="LabelSummary"/>) and without a label. Which one a run reports: <see cref="LabelKinds"/>.
+    /// </summary>
     public SortedDictionary<string, long>? LabelDistribution { get; set; }
+
+    /// <summary>Regression labels: count, min, quantiles and max. Null for classification labels and without a label.</summary>
+    public LabelSummary? LabelSummary { get; set; }
 
     /// <summary>Time splits: the earliest and latest timestamp in the split (ISO 8601, UTC).</summary>
     public string? TimeFrom { get; set; }
@@ -114,12 +126,82 @@ public sealed class SplitReport
     /// <summary>Image formats: rows added by augmentation (included in <see cref="Rows"/>), by operation.</summary>
     public SortedDictionary<string, long>? Augmented { get; set; }
 
+    /// <summary>Image formats with augmentation: the original images of the split (<see cref="Rows"/> less the augmented copies).</summary>
+    public long? Originals { get; set; }
+
     /// <summary>Total bytes of the shards.</summary>
     [JsonIgnore]
     public long Bytes => Shards.Sum(s => s.Bytes);
 
     /// <summary>A one-line summary (see <see cref="RunReportText.SplitLine"/>).</summary>
     public override string ToString() => RunReportText.SplitLine("split", this);
+}
+
+/// <summary>
+/// A regression label's distribution in one split: count, min, max and quantiles p01 … p99. A quantile q is the
+/// smallest value with at least ⌈q·count⌉ values at or below it (nearest rank). Exact while the label has at most
+/// 1,000 distinct integral values; otherwise from a log-bucket sketch, within 1 % of a value of that rank (min and max
+/// exact). NaN and infinite labels are not counted.
+/// </summary>
+public sealed class LabelSummary
+{
+    /// <summary>The quantile levels reported, by name.</summary>
+    internal static readonly (string Name, double Q)[] Levels = [("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p99", 0.99)];
+
+    /// <summary>The 1-based rank of quantile <paramref name="q"/> among <paramref name="n"/> values: ⌈q·n⌉, at least 1.</summary>
+    internal static long Rank(double q, long n) => Math.Max(1, (long)Math.Ceiling(q * n - 1e-9));
+
+    /// <summary>Labels counted.</summary>
+    public long Count { get; set; }
+
+    /// <summary>The smallest label.</summary>
+    public double Min { get; set; }
+
+    /// <summary>The largest label.</summary>
+    public double Max { get; set; }
+
+    /// <summary>p01, p05, p25, p50 (median), p75, p95, p99.</summary>
+    public SortedDictionary<string, double> Quantiles { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>True when the quantiles are exact, false when they come from the sketch (within 1 %).</summary>
+    public bool Exact { get; set; }
+}
+
+/// <summary>
+/// Classification or regression: which label report a run gives. Classification (counts per class) when the label is
+/// text (class ids) or boolean, when the run stratifies by the label, for image classes, or when every label is an
+/// integral number and there are at most <see cref="MaxIntegerClasses"/> distinct values in the whole run (0/1, class
+/// ids); regression (min, quantiles, max) otherwise: fractional numbers, or more distinct integers than that.
+/// </summary>
+public static class LabelKinds
+{
+    /// <summary>More distinct integral labels than this and a numeric label counts as a regression target.</summary>
+    public const int MaxIntegerClasses = 32;
+
+    /// <summary>Whether a run's label is a class label (see <see cref="LabelKinds"/>).</summary>
+    public static bool IsClassification(RunReport report, ConvertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(options);
+        var label = report.Encoding?.Label;
+        if (label is { Classes: not null } || label?.Kind is Data.ColumnKind.String or Data.ColumnKind.Boolean) return true;
+        if (options.FormatTraits.ReadsImages) return true;
+        if (label is not null && options.Stratify is { } s && s == label.Name) return true;
+        var splits = report.Splits.Values.Where(x => x.Rows > 0 && (x.LabelDistribution is not null || x.LabelSummary is not null)).ToList();
+        if (splits.Count == 0 || splits.Any(x => x.LabelDistribution is null)) return false;
+        return splits.SelectMany(x => x.LabelDistribution!.Keys).Distinct(StringComparer.Ordinal).Count() <= MaxIntegerClasses;
+    }
+
+    /// <summary>Keeps the label report that fits: the class counts or the summary, never both.</summary>
+    public static void Apply(RunReport report, ConvertOptions options)
+    {
+        bool classes = IsClassification(report, options);
+        foreach (var s in report.Splits.Values)
+        {
+            if (classes) s.LabelSummary = null;
+            else s.LabelDistribution = null;
+        }
+    }
 }
 
 /// <summary>One data file.</summary>

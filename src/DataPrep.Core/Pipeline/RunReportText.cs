@@ -42,6 +42,7 @@ public static class RunReportText
             sb.AppendLine().Append(c, $"  skipped {skipped.Count:N0} {reason}: {string.Join(", ", skipped.First)}{(skipped.Count > skipped.First.Count ? ", …" : "")}");
         }
         foreach (var (col, n) in report.Filled) sb.AppendLine().Append(c, $"  filled {n:N0} missing values in '{col}'");
+        foreach (var (col, n) in report.Unseen ?? []) sb.AppendLine().Append("  ").Append(UnseenLine(col, n));
         foreach (var w in report.Warnings) sb.AppendLine().Append("  warning: ").Append(w);
         return sb.ToString();
     }
@@ -52,14 +53,10 @@ public static class RunReportText
         ArgumentNullException.ThrowIfNull(s);
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.Append(c, $"{name,-10} {s.Rows,9:N0} rows  {s.Fraction:0.0000} (target {s.TargetFraction:0.####})  {Bytes(s.Bytes)} in {s.Shards.Count} shard{(s.Shards.Count == 1 ? "" : "s")}");
+        sb.Append(c, $"{name,-10} {RowsText(s),9} rows  {s.Fraction:0.0000} (target {s.TargetFraction:0.####})  {Bytes(s.Bytes)} in {s.Shards.Count} shard{(s.Shards.Count == 1 ? "" : "s")}");
         if (s.TimeFrom is not null || s.TimeTo is not null) sb.Append(c, $"  time {s.TimeFrom} … {s.TimeTo}");
         if (s.Groups is { } g) sb.Append(c, $"  {g:N0} groups");
-        if (s.LabelDistribution is { Count: > 0 } d)
-        {
-            sb.Append("  labels ").Append(string.Join(" ", d.Take(6).Select(kv => string.Create(c, $"{kv.Key}:{kv.Value}"))));
-            if (d.Count > 6) sb.Append(c, $" …(+{d.Count - 6})");
-        }
+        if (LabelText(s) is { Length: > 0 } labels) sb.Append("  labels ").Append(labels);
         return sb.ToString();
     }
 
@@ -71,6 +68,44 @@ public static class RunReportText
             ? string.Join(" · ", p.Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.Name} {x.Seconds:0.00} s")))
             : null;
     }
+
+    /// <summary>
+    /// The rows of a split: a number, or for augmented image splits "originals + copies augmented" (e.g.
+    /// "800 + 800 augmented"), so originals and augmented copies are never mixed in one count.
+    /// </summary>
+    public static string RowsText(SplitReport s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var c = CultureInfo.InvariantCulture;
+        long augmented = s.Augmented?.Values.Sum() ?? 0;
+        return augmented > 0 ? string.Create(c, $"{s.Rows - augmented:N0} + {augmented:N0} augmented") : s.Rows.ToString("N0", c);
+    }
+
+    /// <summary>
+    /// The label column of a split: class counts ("0:1423 1:177", the first six and how many more) for classification,
+    /// "min … p25 / median / p75 … max" for regression (≈ when the quantiles come from the sketch); empty without a label.
+    /// </summary>
+    public static string LabelText(SplitReport s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var c = CultureInfo.InvariantCulture;
+        if (s.LabelDistribution is { Count: > 0 } d)
+        {
+            return string.Join(" ", d.Take(6).Select(kv => string.Create(c, $"{kv.Key}:{kv.Value}"))) + (d.Count > 6 ? string.Create(c, $" …(+{d.Count - 6})") : "");
+        }
+        if (s.LabelSummary is { } m)
+        {
+            string Q(string name) => m.Quantiles.TryGetValue(name, out double v) ? Number(v) : "?";
+            return string.Create(c, $"min {Number(m.Min)}  p25 {Q("p25")}  median {Q("p50")}  p75 {Q("p75")}  max {Number(m.Max)}{(m.Exact ? "" : " (≈1 %)")}");
+        }
+        return "";
+    }
+
+    private static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary><c>dataprep apply</c>: one column's count of values unseen in the run's train split.</summary>
+    public static string UnseenLine(string column, long count)
+        => string.Create(CultureInfo.InvariantCulture, $"unseen in train: {count:N0} value{(count == 1 ? "" : "s")} in '{column}'{(count > 0 ? " → the reserved code" : "")}");
 
     /// <summary>Bytes as B, KiB, MiB or GiB.</summary>
     public static string Bytes(long b) => b switch

@@ -404,7 +404,13 @@ internal static class ScaleTasks
             {
                 var segs = encodes.Select(e => e.Segments.GetValueOrDefault(channel)).Where(s => s is { Records: > 0 }).Select(s => s!).ToList();
                 var split = new SplitReport { Rows = segs.Sum(s => s.Records), Format = segs.FirstOrDefault()?.Format };
-                if (run.HasLabel) split.LabelDistribution = LabelTally.Merge(segs.Select(s => s.Labels)).Distribution(segs.FirstOrDefault()?.LabelIsFloat ?? false);
+                if (run.HasLabel)
+                {
+                    var tally = LabelTally.Merge(segs.Select(s => (s.Labels, s.LabelSketch)));
+                    bool floats = segs.FirstOrDefault()?.LabelIsFloat ?? false;
+                    split.LabelDistribution = tally.Distribution(floats);
+                    split.LabelSummary = tally.Summary(floats);
+                }
                 var adopt = new List<(int Task, ShardRecord Shard)>();
                 for (int j = 0; j < writes.Count; j++)
                 {

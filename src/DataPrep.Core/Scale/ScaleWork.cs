@@ -133,6 +133,7 @@ internal sealed class SegmentInfo
     public bool HasGroups { get; set; }
     public bool HasTimes { get; set; }
     public Dictionary<long, long>? Labels { get; set; }
+    public Output.LabelSketch? LabelSketch { get; set; }
     public bool LabelIsFloat { get; set; }
     public FormatInfo? Format { get; set; }
     public byte[] Header { get; set; } = [];

@@ -91,6 +91,7 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
                 HasGroups = s.HasGroups,
                 HasTimes = s.HasTimes,
                 Labels = hasLabel ? s.Tally?.Counts : null,
+                LabelSketch = hasLabel ? s.Tally?.Sketch : null,
                 LabelIsFloat = _labelIsFloat,
                 Format = _info,
                 Header = _header ?? [],

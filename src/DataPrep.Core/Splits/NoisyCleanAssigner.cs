@@ -125,7 +125,37 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             Fill(cleanUnits, [cleanFractions[0] / tv, cleanFractions[1] / tv, 0], tags);
         }
         Fill(noisyUnits, [0, noisyValidation, 1 - noisyValidation], tags);
+        SetTargets(context.Report, cleanUnits.Sum(u => (long)u.Count), noisyUnits.Sum(u => (long)u.Count), n - droppedMixed);
         return new SplitAssignment(tags);
+    }
+
+    /// <summary>
+    /// Each split's target: its share of the kept rows that the approach asks for. Approach 1: train = the clean rows,
+    /// validation/test = the noisy rows by --noisy-validation. Approach 2: clean rows by the train/validation fractions,
+    /// rows of mixed groups to validation, noisy rows by --noisy-validation.
+    /// </summary>
+    private void SetTargets(RunReport report, long clean, long noisy, long kept)
+    {
+        if (kept <= 0) return;
+        var rows = new double[3];
+        if (approach == NoisyApproach.TrainOnClean)
+        {
+            rows[0] = clean;
+        }
+        else
+        {
+            double tv = cleanFractions[0] + cleanFractions[1];
+            rows[0] = clean * cleanFractions[0] / tv;
+            rows[1] = clean * cleanFractions[1] / tv + (kept - clean - noisy);
+        }
+        rows[1] += noisy * noisyValidation;
+        rows[2] += noisy * (1 - noisyValidation);
+        foreach (var tag in SplitNames.All)
+        {
+            if (rows[(int)tag] <= 0) continue;
+            if (!report.Splits.TryGetValue(tag.Name(), out var split)) report.Splits[tag.Name()] = split = new SplitReport();
+            split.TargetFraction = rows[(int)tag] / kept;
+        }
     }
 
     /// <summary>

@@ -41,8 +41,8 @@ namespace DataPrep.Splits;
 /// moved, so every kept row is in the split it would have had without a gap.</para>
 /// <para><b>Report.</b> For every non-empty split: <see cref="SplitReport.TimeFrom"/> /
 /// <see cref="SplitReport.TimeTo"/> (ISO 8601 UTC, <c>yyyy-MM-ddTHH:mm:ssZ</c>, with a fraction of a second
-/// only when there is one) and <see cref="SplitReport.TargetFraction"/> (the given fraction; nominal in cutoff
-/// mode). Output order is time order unless <c>shuffle</c> is set (then <see cref="SplitAssignment.Order"/> is
+/// only when there is one) and <see cref="SplitReport.TargetFraction"/> (the given fraction; in cutoff mode
+/// the share of rows between the cutoffs, before the gap). Output order is time order unless <c>shuffle</c> is set (then <see cref="SplitAssignment.Order"/> is
 /// null and the split stage shuffles by seed).</para>
 /// </remarks>
 public sealed class TimeSplitAssigner : ISplitAssigner
@@ -258,7 +258,8 @@ public sealed class TimeSplitAssigner : ISplitAssigner
                 {
                     TimeFrom = Iso(sorted[from]),
                     TimeTo = Iso(sorted[hi - 1]),
-                    TargetFraction = _fractions[s],
+                    // Cutoffs instead of fractions: the target is the share of rows the cutoffs put here (before any gap).
+                    TargetFraction = _cutoffs is null ? _fractions[s] : (double)(hi - lo) / Math.Max(1, sorted.Length),
                 };
             }
         }

@@ -142,6 +142,7 @@ internal sealed class ParquetSink : IRecordSink
         {
             report.Format = info;
             report.LabelDistribution = labels?.Distribution(_labelIsFloat);
+            report.LabelSummary = labels?.Summary(_labelIsFloat);
         }
         RunLayout.AddChannels(context.Report, reports.Select(r => (r.Channel, r.Report)).ToList());
         await _layout.CommitAsync(context, _options.Shards.Multiple, cancellationToken).ConfigureAwait(false);

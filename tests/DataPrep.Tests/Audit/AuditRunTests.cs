@@ -177,8 +177,9 @@ public class AuditRunTests
         Assert.Equal(0, c.Code);
 
         var r = AuditCli(run, "--max-examples", "2");
-        Assert.Equal(5, r.Code);
-        Assert.Matches(@"LEAK  duplicates     \d+ distinct encoded rows occur in more than one split \(\d+ rows in all\)", r.Out);
+        // Identical rows are a warning (not leakage by themselves), with the number chance gives: these are copies.
+        Assert.Equal(0, r.Code);
+        Assert.Matches(@"WARN  duplicates     \d+ distinct encoded rows occur in more than one split \(\d+ rows in all\); expected by chance ≈ [\d.,]+ \(the columns allow", r.Out);
         Assert.Matches(@"e\.g\. (train|validation|test) part-00000\.csv record \d+ \(row \d+ of dup\.csv\) = (train|validation|test) part-00000\.csv record \d+ \(row \d+ of dup\.csv\)", r.Out);
         Assert.Contains("PASS  partition", r.Out);
 

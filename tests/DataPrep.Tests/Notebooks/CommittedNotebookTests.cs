@@ -21,9 +21,19 @@ public class CommittedNotebookTests
             Assert.Equal("csharp", c["metadata"]!["polyglot_notebook"]!["kernelName"]!.GetValue<string>());
         });
         var source = string.Concat(cells.SelectMany(c => c!["source"]!.AsArray().Select(l => l!.GetValue<string>())));
-        Assert.Contains("#i \"nuget: /home/ec2-user/SageMaker/dataprep/packages\"", source);
-        Assert.Contains("#r \"nuget: DataPrep.Core, 0.1.0\"", source);
-        Assert.Contains("#r \"nuget: DataPrep.Interactive, 0.1.0\"", source);
+        // Nothing to edit: no #i or versioned #r line; the helper beside the notebook finds the packages.
+        Assert.DoesNotContain("#i ", source);
+        Assert.DoesNotContain("#r \"nuget:", source);
+        Assert.StartsWith("#load \"dataprep-packages.csx\"", string.Concat(cells.First(c => c!["cell_type"]!.GetValue<string>() == "code")!["source"]!.AsArray().Select(l => l!.GetValue<string>())));
         Assert.Contains("../sample-data/", source);
+    }
+
+    [Fact]
+    public void Package_helper_looks_in_the_clone_then_on_sagemaker()
+    {
+        var helper = File.ReadAllText(Path.Combine(Paths.Repo, "samples", "dataprep-packages.csx"));
+        Assert.Contains("Path.Combine(\"..\", \"artifacts\", \"packages\")", helper);      // where tools/pack.sh writes
+        Assert.Contains("/home/ec2-user/SageMaker/dataprep/packages", helper);              // where docs/sagemaker installs
+        Assert.Contains("#r \\\"nuget: DataPrep.Interactive, {dataPrepVersion}\\\"", helper);
     }
 }

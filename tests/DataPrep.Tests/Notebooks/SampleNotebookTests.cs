@@ -12,7 +12,7 @@ namespace DataPrep.Tests.Notebooks;
 /// SVG charts of DataPrep.Interactive, the notebooks' own sanity-check cells. One test per notebook; they run
 /// one after another (one class), since each starts a kernel and a NuGet restore on a small machine.
 /// </summary>
-public sealed partial class SampleNotebookTests(PackedPackages packages, ITestOutputHelper log) : IClassFixture<PackedPackages>
+public sealed class SampleNotebookTests(PackedPackages packages, ITestOutputHelper log) : IClassFixture<PackedPackages>
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(8);
 
@@ -116,33 +116,23 @@ public sealed partial class SampleNotebookTests(PackedPackages packages, ITestOu
     private sealed record NotebookRun(string Folder, JsonNode Executed, IReadOnlyList<string> Html, IReadOnlyList<string> PlainText);
 
     /// <summary>
-    /// Copies samples/NAME.ipynb beside a copy of sample-data (so its relative paths hold), points its #i/#r lines
-    /// at this run's packages, executes it, and fails on a non-zero exit or any error output.
+    /// Runs samples/NAME.ipynb as shipped, as a user would after cloning: the files of a clean checkout (those git tracks
+    /// or would add, nothing built or ignored) are copied to a temporary folder, the packages this run packed go where
+    /// <c>bash tools/pack.sh</c> writes them (<c>artifacts/packages</c>), and the notebook, byte for byte the committed
+    /// one (its <c>#load "dataprep-packages.csx"</c> finds them), is executed from its folder. Fails on a non-zero exit or
+    /// any error output.
     /// </summary>
     private NotebookRun RunNotebook(string name)
     {
         var root = Path.Combine(packages.Root, name);
+        CopyCheckout(Paths.Repo, root);
+        var artifacts = Path.Combine(root, "artifacts", "packages");
+        Directory.CreateDirectory(artifacts);
+        foreach (var nupkg in Directory.EnumerateFiles(packages.Folder, "*.nupkg")) File.Copy(nupkg, Path.Combine(artifacts, Path.GetFileName(nupkg)));
         var samples = Path.Combine(root, "samples");
-        Directory.CreateDirectory(samples);
-        CopyFolder(Path.Combine(Paths.Repo, "sample-data"), Path.Combine(root, "sample-data"));
-        CopyFolder(Path.Combine(Paths.Repo, ".config"), Path.Combine(root, ".config"));   // the dotnet-repl tool manifest
-
-        var notebook = JsonNode.Parse(File.ReadAllText(Path.Combine(Paths.Repo, "samples", name + ".ipynb")))!;
-        int replaced = 0;
-        foreach (var cell in notebook["cells"]!.AsArray())
-        {
-            var source = cell!["source"]!.AsArray();
-            for (int i = 0; i < source.Count; i++)
-            {
-                string line = source[i]!.GetValue<string>();
-                string changed = IncludeLine().Replace(line, $"#i \"nuget: {packages.Folder}\"");
-                changed = ReferenceLine().Replace(changed, m => $"#r \"nuget: {m.Groups[1].Value}, {packages.Version}\"");
-                if (changed != line) { source[i] = changed; replaced++; }
-            }
-        }
-        Assert.True(replaced >= 3, $"{name}.ipynb should have an #i line and #r lines for DataPrep.Core and DataPrep.Interactive");
         var input = Path.Combine(samples, name + ".ipynb");
-        File.WriteAllText(input, notebook.ToJsonString(), new UTF8Encoding(false));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(Paths.Repo, "samples", name + ".ipynb")), File.ReadAllBytes(input));
+        Assert.False(Directory.Exists(Path.Combine(root, "src", "DataPrep.Core", "bin")), "the copy should hold no build output");
 
         var output = Path.Combine(samples, "executed.ipynb");
         var result = ProcessRunner.Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", input, "--exit-after-run", "--output-path", output], samples, s_timeout);
@@ -162,6 +152,7 @@ public sealed partial class SampleNotebookTests(PackedPackages packages, ITestOu
                     errors.Add($"{o["ename"]}: {o["evalue"]}");
                     continue;
                 }
+                if (o["output_type"]?.GetValue<string>() == "stream" && o["text"] is { } stream) text.Add(Join(stream));   // Console output
                 if (o["data"] is not JsonObject data) continue;
                 if (data["text/html"] is { } h) html.Add(Join(h));
                 if (data["text/plain"] is { } t) text.Add(Join(t));
@@ -170,17 +161,27 @@ public sealed partial class SampleNotebookTests(PackedPackages packages, ITestOu
         Assert.True(errors.Count == 0, $"{name}.ipynb: a cell failed:\n{string.Join("\n", errors)}");
         Assert.True(result.Code == 0, $"{name}.ipynb: dotnet-repl failed:\n{result}");
         Assert.Contains(text, t => t.Contains("extension.dib", StringComparison.Ordinal));   // DataPrep.Interactive loaded itself
+        // The helper took this run's packages (their unique version) from the clone's artifacts/packages.
+        Assert.Contains(text, t => t.Contains($"DataPrep {packages.Version} from {artifacts}", StringComparison.Ordinal));
         return new NotebookRun(samples, executed, html, text);
     }
 
-    private static string Join(JsonNode node) => node is JsonArray a ? string.Concat(a.Select(x => x!.GetValue<string>())) : node.GetValue<string>();
-
-    private static void CopyFolder(string from, string to)
+    /// <summary>The files of a clean checkout of <paramref name="repo"/>: tracked ones and untracked ones git would add (not ignored).</summary>
+    private static void CopyCheckout(string repo, string to)
     {
-        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to, StringComparison.Ordinal), overwrite: true);
+        var files = ProcessRunner.Run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], repo, TimeSpan.FromMinutes(1));
+        Assert.True(files.Code == 0, files.ToString());
+        foreach (var file in files.Out.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var from = Path.Combine(repo, file);
+            if (!File.Exists(from)) continue;   // deleted in the working tree, not yet committed
+            var target = Path.Combine(to, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(from, target, overwrite: true);
+        }
     }
+
+    private static string Join(JsonNode node) => node is JsonArray a ? string.Concat(a.Select(x => x!.GetValue<string>())) : node.GetValue<string>();
 
     private static List<string> Entries(string nupkg)
     {
@@ -196,10 +197,4 @@ public sealed partial class SampleNotebookTests(PackedPackages packages, ITestOu
     }
 
     private static Regex GroupOverlapRow(string status) => new($"<td[^>]*>group-overlap</td><td[^>]*>{status}</td>");
-
-    [GeneratedRegex("^#i \"nuget: [^\"]+\"")]
-    private static partial Regex IncludeLine();
-
-    [GeneratedRegex("^#r \"nuget: (DataPrep\\.[A-Za-z.]+), [^\"]+\"")]
-    private static partial Regex ReferenceLine();
 }
