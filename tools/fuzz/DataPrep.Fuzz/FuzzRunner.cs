@@ -34,8 +34,8 @@ public sealed record FuzzFinding(string Reader, long Case, FuzzOutcome Outcome, 
 /// <param name="First">The first case number (to replay or continue a run).</param>
 /// <param name="Timeout">A case running longer is a hang.</param>
 /// <param name="Budget">A case allocating more bytes (all threads) is over budget.</param>
-/// <param name="StopAfter">Stop after this many findings (a hung case keeps a thread busy).</param>
-public sealed record FuzzSettings(long Cases, ulong Seed = 1, long First = 0, TimeSpan? Timeout = null, long Budget = 64L << 20, int StopAfter = 20)
+/// <param name="KeepFindings">How many findings keep their input (all are counted); the run stops at the first hang.</param>
+public sealed record FuzzSettings(long Cases, ulong Seed = 1, long First = 0, TimeSpan? Timeout = null, long Budget = 64L << 20, int KeepFindings = 20)
 {
     /// <summary>The timeout, 10 s unless set.</summary>
     public TimeSpan EffectiveTimeout => Timeout ?? TimeSpan.FromSeconds(10);
@@ -56,7 +56,7 @@ public sealed class FuzzResult(string reader)
     /// <summary>Own errors whose message does not name the file.</summary>
     public long OwnWithoutFile { get; set; }
 
-    /// <summary>The findings (foreign exceptions, hangs, allocations over the budget).</summary>
+    /// <summary>The first findings (foreign exceptions, hangs, allocations over the budget), with their inputs; <see cref="Counts"/> has them all.</summary>
     public List<FuzzFinding> Findings { get; } = [];
 
     /// <summary>The slowest case.</summary>
@@ -103,8 +103,9 @@ public static class FuzzRunner
                 if (outcome == FuzzOutcome.OwnError && !detail.Contains(path, StringComparison.Ordinal)) result.OwnWithoutFile++;
                 if (outcome is FuzzOutcome.Foreign or FuzzOutcome.Hang or FuzzOutcome.OverBudget)
                 {
-                    result.Findings.Add(new FuzzFinding(target.Name, i, outcome, detail.Replace(path, "CASE", StringComparison.Ordinal), ops, bytes));
-                    if (outcome == FuzzOutcome.Hang || result.Findings.Count >= settings.StopAfter) break;
+                    if (result.Findings.Count < settings.KeepFindings) result.Findings.Add(new FuzzFinding(target.Name, i, outcome, detail.Replace(path, "CASE", StringComparison.Ordinal), ops, bytes));
+                    // A hung case still holds a thread: stop rather than let it skew the cases after it.
+                    if (outcome == FuzzOutcome.Hang) break;
                 }
                 TryDelete(path);
                 if (progress is not null && result.Cases % 10_000 == 0) progress(result);

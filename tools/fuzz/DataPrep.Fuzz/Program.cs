@@ -4,13 +4,15 @@ using DataPrep.Pipeline;
 
 // dataprep-fuzz [--reader all|csv,jsonl,…] [--cases 100000] [--seed 1] [--first 0] [--timeout 10] [--memory 64MB]
 //               [--findings DIR] [--repo DIR]
+// dataprep-fuzz --reader R --replay FILE          reads one saved input and prints the outcome with inner exceptions
+// dataprep-fuzz --reader R --first N --cases K --emit DIR   writes the inputs of cases N…N+K-1
 // Exit 0: no finding; 1: findings (saved under --findings); 2: bad arguments.
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (int i = 0; i < args.Length; i++)
 {
     if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
     {
-        Console.Error.WriteLine($"error: unexpected argument '{args[i]}'; expected --name value pairs (--reader, --cases, --seed, --first, --timeout, --memory, --findings, --repo).");
+        Console.Error.WriteLine($"error: unexpected argument '{args[i]}'; expected --name value pairs (--reader, --cases, --seed, --first, --timeout, --memory, --findings, --repo, --replay, --emit).");
         return 2;
     }
     options[args[i][2..]] = args[++i];
@@ -32,6 +34,42 @@ var settings = new FuzzSettings(
     TimeSpan.FromSeconds(double.Parse(Get("timeout", "10"), CultureInfo.InvariantCulture)),
     MemoryOptions.ParseSize(Get("memory", "64MB")));
 string findings = Get("findings", Path.Combine(repo, "artifacts", "fuzz-findings"));
+
+if (options.TryGetValue("emit", out var emit))
+{
+    // Writes the inputs of cases [first, first + cases) without reading them (to keep one as a test fixture).
+    var target = FuzzTargets.Create(readers[0], repo, settings.Budget);
+    var mutator = new Mutator(target.Seeds, target.Tokens, target.Gzip);
+    Directory.CreateDirectory(emit);
+    for (long i = settings.First; i < settings.First + settings.Cases; i++)
+    {
+        var (bytes, ops) = mutator.Mutate(CaseRandom.For(settings.Seed, target.Name, i));
+        File.WriteAllBytes(Path.Combine(emit, $"{target.Name}-seed{settings.Seed}-case{i}{target.Extension}"), bytes);
+        Console.WriteLine($"case {i}: {ops}");
+    }
+    return 0;
+}
+
+if (options.TryGetValue("replay", out var replay))
+{
+    // Reads one saved input (e.g. a finding's .bin) with one reader and prints the outcome with every inner exception.
+    var target = FuzzTargets.Create(readers[0], repo, settings.Budget);
+    var dir = Directory.CreateTempSubdirectory("dataprep-fuzz-replay-");
+    try
+    {
+        var path = Path.Combine(dir.FullName, "case" + target.Extension);
+        File.Copy(replay, path);
+        var (outcome, detail, elapsed, allocated) = FuzzRunner.RunCase(target, path, settings.First, settings);
+        Console.WriteLine($"{outcome} in {elapsed.TotalMilliseconds:F0} ms, {allocated:N0} bytes allocated\n{detail}");
+        try { target.Run(path, settings.First, CancellationToken.None).GetAwaiter().GetResult(); }
+        catch (Exception e) { Console.WriteLine(FuzzRunner.Describe(e)); }
+        return outcome is FuzzOutcome.Ok or FuzzOutcome.OwnError ? 0 : 1;
+    }
+    finally
+    {
+        dir.Delete(recursive: true);
+    }
+}
 
 int code = 0;
 foreach (var name in readers)
