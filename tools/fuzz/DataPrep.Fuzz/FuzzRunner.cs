@@ -32,7 +32,7 @@ public sealed record FuzzFinding(string Reader, long Case, FuzzOutcome Outcome, 
 /// <param name="Cases">How many cases.</param>
 /// <param name="Seed">The run's seed; case i is a pure function of (seed, reader, i).</param>
 /// <param name="First">The first case number (to replay or continue a run).</param>
-/// <param name="Timeout">A case running longer is a hang.</param>
+/// <param name="Timeout">A case using more CPU time than this (or running six times as long) is a hang.</param>
 /// <param name="Budget">A case allocating more bytes (all threads) is over budget.</param>
 /// <param name="KeepFindings">How many findings keep their input (all are counted); the run stops at the first hang.</param>
 public sealed record FuzzSettings(long Cases, ulong Seed = 1, long First = 0, TimeSpan? Timeout = null, long Budget = 64L << 20, int KeepFindings = 20)
@@ -59,7 +59,7 @@ public sealed class FuzzResult(string reader)
     /// <summary>The first findings (foreign exceptions, hangs, allocations over the budget), with their inputs; <see cref="Counts"/> has them all.</summary>
     public List<FuzzFinding> Findings { get; } = [];
 
-    /// <summary>The slowest case.</summary>
+    /// <summary>The slowest case (the larger of its wall and CPU time).</summary>
     public TimeSpan Slowest { get; set; }
 
     /// <summary>The most bytes one case allocated.</summary>
@@ -124,24 +124,31 @@ public static class FuzzRunner
     {
         using var cts = new CancellationTokenSource();
         long before = GC.GetTotalAllocatedBytes(precise: false);
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var task = Task.Run(() => target.Run(path, caseIndex, cts.Token));
-        bool finished;
-        try
+        // The timeout is on the CPU time the process spends on the case: on a machine shared with other work, wall time
+        // alone turns a 2 s case into a "hang". A case that stops using the CPU (a deadlock) is caught by the wall limit.
+        var timeout = settings.EffectiveTimeout;
+        bool finished = false;
+        TimeSpan cpu = TimeSpan.Zero;
+        while (!finished)
         {
-            finished = task.Wait(settings.EffectiveTimeout);
-        }
-        catch (AggregateException)
-        {
-            finished = true;
+            try { finished = task.Wait(TimeSpan.FromMilliseconds(250)); }
+            catch (AggregateException) { finished = true; }
+            process.Refresh();
+            cpu = process.TotalProcessorTime - cpuBefore;
+            if (!finished && (cpu > timeout || clock.Elapsed > 6 * timeout)) break;
         }
         var elapsed = clock.Elapsed;
         long allocated = GC.GetTotalAllocatedBytes(precise: false) - before;
         if (!finished)
         {
             cts.Cancel();
-            return (FuzzOutcome.Hang, $"still running after {elapsed.TotalSeconds:F1} s (timeout {settings.EffectiveTimeout.TotalSeconds:F0} s)", elapsed, allocated);
+            return (FuzzOutcome.Hang, $"still running after {cpu.TotalSeconds:F1} s of CPU time, {elapsed.TotalSeconds:F1} s in all (timeout {timeout.TotalSeconds:F0} s)", cpu, allocated);
         }
+        if (cpu > elapsed) elapsed = cpu;
         if (task.Exception?.InnerException is { } e)
         {
             if (FuzzTarget.IsOwnError(e))
@@ -153,7 +160,7 @@ public static class FuzzRunner
             return (FuzzOutcome.Foreign, Describe(e), elapsed, allocated);
         }
         if (allocated > settings.Budget) return (FuzzOutcome.OverBudget, $"allocated {allocated:N0} bytes (budget {settings.Budget:N0})", elapsed, allocated);
-        if (elapsed > settings.EffectiveTimeout) return (FuzzOutcome.Hang, $"took {elapsed.TotalSeconds:F1} s", elapsed, allocated);
+        if (cpu > settings.EffectiveTimeout) return (FuzzOutcome.Hang, $"took {cpu.TotalSeconds:F1} s of CPU time", elapsed, allocated);
         return (FuzzOutcome.Ok, "", elapsed, allocated);
     }
 
