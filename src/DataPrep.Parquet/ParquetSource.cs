@@ -341,6 +341,7 @@ public sealed class ParquetSource : IRecordSource
                 _inflated = true; // each reader would inflate it again: read its row groups one at a time
             }
             CheckMagic(stream);
+            stream = new EndCheckedStream(stream, _path);
             stream.Position = 0;
             try
             {
@@ -414,6 +415,56 @@ public sealed class ParquetSource : IRecordSource
         }
         return text.Append('\'').ToString();
     }
+}
+
+/// <summary>
+/// The stream Parquet.Net reads: a byte asked for past the end is an error. Parquet.Net's Thrift reader skips unknown
+/// fields byte by byte and takes the end of the file (-1) for a byte, so a corrupt footer or page header made it loop
+/// for ever at the end of the file (found by tools/fuzz.sh). Nothing in a valid file is read past its end.
+/// </summary>
+internal sealed class EndCheckedStream(Stream inner, string path) : Stream
+{
+    public override bool CanRead => inner.CanRead;
+    public override bool CanSeek => inner.CanSeek;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+
+    public override long Position
+    {
+        get => inner.Position;
+        set => inner.Position = value;
+    }
+
+    public override int ReadByte()
+    {
+        int b = inner.ReadByte();
+        if (b < 0) throw Throw.Format($"ends inside a Thrift structure (a footer or page header) at byte {inner.Position:N0}; expected a complete Parquet file (it is truncated or corrupt)", path);
+        return b;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+    public override void Flush() { }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
 /// <summary>Where a row group starts, for error messages.</summary>

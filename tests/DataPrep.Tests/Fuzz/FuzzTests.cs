@@ -133,6 +133,17 @@ public sealed class FuzzFindingTests
     }
 
     [Fact]
+    public void Parquet_PageHeaderThatMadeParquetNetSkipPastTheEnd_IsRefusedAtOnce()
+    {
+        // Parquet.Net's Thrift reader took the end of the file (-1) for a byte while skipping a corrupt page header's
+        // fields, and looped for ever there; the stream it reads now refuses a byte past the end.
+        var clock = Stopwatch.StartNew();
+        var e = ReadFails(Case("parquet-page-header-skip-loop.parquet"));
+        Assert.Contains("ends inside a Thrift structure", e.Problem, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), clock.Elapsed.ToString());
+    }
+
+    [Fact]
     public void Parquet_FooterLengthBeyondTheFile_IsRefusedBeforeAnyAllocation()
     {
         using var tmp = new TempDir();
