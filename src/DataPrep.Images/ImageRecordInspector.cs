@@ -60,7 +60,7 @@ public static class ImageRecordInspector
                 var info = Image.Identify(rec.Image.ToArray(), out var f);
                 if (info is not null) { w = info.Width; h = info.Height; format = f?.Name.ToLowerInvariant() ?? format; }
             }
-            catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException)
+            catch (Exception e) when (ImageTransformer.IsDecoderFailure(e))
             {
                 // Shown as an unknown size: inspect describes what is there.
             }

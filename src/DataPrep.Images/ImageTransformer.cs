@@ -74,7 +74,7 @@ public sealed class ImageTransformer
             using var ms = new MemoryStream(bytes, writable: false);
             info = Image.Identify(_config, ms, out format);
         }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException)
+        catch (Exception e) when (IsDecoderFailure(e))
         {
             throw Bad(path, bytes, e);
         }
@@ -112,7 +112,7 @@ public sealed class ImageTransformer
         {
             image = Image.Load(_config, bytes, out _);
         }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException or IndexOutOfRangeException or ArgumentException)
+        catch (Exception e) when (IsDecoderFailure(e))
         {
             throw Bad(path, bytes, e);
         }
@@ -211,12 +211,21 @@ public sealed class ImageTransformer
         }
     }
 
+    /// <summary>
+    /// Whether an exception from ImageSharp's decoders means the bytes are not a usable image. Besides its own
+    /// exceptions, its decoders throw NullReferenceException, ArgumentOutOfRangeException, IndexOutOfRangeException and
+    /// others on corrupt headers (found by tools/fuzz.sh); all of them describe the input, never the run.
+    /// </summary>
+    internal static bool IsDecoderFailure(Exception e) => e is not (OperationCanceledException or OutOfMemoryException or DataPrepException);
+
     private static BadImageException Unsupported(string path, byte[] bytes)
         => new(path, $"not an image format ImageSharp 2 decodes (JPEG, PNG, BMP, GIF, TIFF, TGA, WebP, PBM); the file starts with {Hex(bytes)}");
 
     private static BadImageException Bad(string path, byte[] bytes, Exception e) => e is UnknownImageFormatException
         ? Unsupported(path, bytes)
-        : new BadImageException(path, $"the image is corrupt and cannot be decoded ({e.Message.TrimEnd('.')})");
+        : e is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException
+            ? new BadImageException(path, $"the image is corrupt and cannot be decoded ({e.Message.TrimEnd('.')})")
+            : new BadImageException(path, $"the image is corrupt and cannot be decoded (its decoder failed with {e.GetType().Name})");
 
     private static string Hex(byte[] bytes) => string.Join(" ", bytes.Take(8).Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
 }

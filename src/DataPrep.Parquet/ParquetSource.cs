@@ -67,16 +67,30 @@ public sealed class ParquetSource : IRecordSource
     {
         if (_schema is not null) return _schema;
         await using var reader = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        var (schema, plans) = Plan(reader.Schema);
-        CheckEncodings(reader, plans);
-        var groups = new long[reader.RowGroupCount];
-        for (int g = 0; g < groups.Length; g++) groups[g] = reader.OpenRowGroupReader(g).RowCount;
-        _groups = groups;
-        _schema = schema;
-        return schema;
+        try
+        {
+            var (schema, plans) = Plan(reader.Schema);
+            CheckEncodings(reader, plans);
+            CheckChunks(reader, plans);
+            var groups = new long[reader.RowGroupCount];
+            for (int g = 0; g < groups.Length; g++) groups[g] = reader.OpenRowGroupReader(g).RowCount;
+            _groups = groups;
+            _schema = schema;
+            return schema;
+        }
+        catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
+        {
+            // Parquet.Net decodes the schema lazily and throws what it meets (ArgumentException, NotSupportedException, …).
+            throw Throw.Format(
+                $"has a corrupt footer ({e.Message.TrimEnd('.')}); expected a Parquet file whose schema and row group index can be decoded",
+                _path, inner: e);
+        }
     }
 
     private long[] _groups = [1];
+
+    /// <summary>Where the footer begins: column chunks must end before it.</summary>
+    private long _dataEnd;
 
     /// <inheritdoc />
     /// <remarks>The row groups (a file without any is one empty part).</remarks>
@@ -226,6 +240,35 @@ public sealed class ParquetSource : IRecordSource
         }
     }
 
+    /// <summary>
+    /// Column chunks must lie between the leading magic and the footer: Parquet.Net allocates a chunk's or page's
+    /// size before it reads it, so a corrupt size or offset would cost up to 2 GB before the error (tools/fuzz.sh).
+    /// </summary>
+    private void CheckChunks(ParquetReader reader, ParquetColumnPlan[] plans)
+    {
+        long firstOrdinal = 1;
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            var rowGroup = reader.OpenRowGroupReader(g);
+            if (rowGroup.RowCount < 0)
+            {
+                throw Throw.Format($"row group {g + 1} of {reader.RowGroupCount} says it holds {rowGroup.RowCount} rows; expected a count of zero or more (the footer is corrupt)", _path, row: firstOrdinal);
+            }
+            foreach (var plan in plans)
+            {
+                if (rowGroup.GetMetadata(plan.Field)?.MetaData is not { } meta) continue;
+                long start = meta.DictionaryPageOffset is > 0 and var d && d < meta.DataPageOffset ? d : meta.DataPageOffset;
+                if (start < Magic.Length || meta.TotalCompressedSize < 0 || meta.TotalCompressedSize > _dataEnd - start)
+                {
+                    throw Throw.Format(
+                        $"row group {g + 1} of {reader.RowGroupCount}: the footer places the column's data at bytes {start:N0}–{start + meta.TotalCompressedSize - 1:N0}, outside the file's data (bytes 4–{_dataEnd - 1:N0}); expected column chunks within the file (it is truncated or corrupt)",
+                        _path, row: firstOrdinal, column: plan.Name);
+                }
+            }
+            firstOrdinal += rowGroup.RowCount;
+        }
+    }
+
     /// <summary>Whether a BOOLEAN column chunk's values (not just its levels) are RLE-encoded.</summary>
     private static bool HasRleValues(global::Parquet.Meta.ColumnMetaData? meta)
     {
@@ -310,6 +353,7 @@ public sealed class ParquetSource : IRecordSource
                 _inflated = true; // each reader would inflate it again: read its row groups one at a time
             }
             CheckMagic(stream);
+            stream = new EndCheckedStream(stream, _path);
             stream.Position = 0;
             try
             {
@@ -345,7 +389,9 @@ public sealed class ParquetSource : IRecordSource
         {
             throw Throw.Format($"is only {length} bytes long; expected a Parquet file (at least 12 bytes: magic PAR1, footer, footer length, magic PAR1). It is truncated", _path);
         }
-        stream.Position = length - 4;
+        Span<byte> footerLength = stackalloc byte[4];
+        stream.Position = length - 8;
+        stream.ReadExactly(footerLength);
         stream.ReadExactly(tail);
         if (!tail.SequenceEqual(Magic))
         {
@@ -353,6 +399,22 @@ public sealed class ParquetSource : IRecordSource
                 $"starts like a Parquet file but ends with {Printable(tail)} instead of the magic bytes PAR1; expected a complete Parquet file (it is truncated, still being written, or corrupt)",
                 _path);
         }
+        // Parquet.Net allocates the footer's length before reading it: a corrupt length must not cost gigabytes.
+        uint footer = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(footerLength);
+        if (footer > length - 12)
+        {
+            throw Throw.Format(
+                $"has a corrupt footer: its length field says {footer:N0} bytes, but the file holds only {length - 12:N0} bytes between its magic words; expected a footer length within the file (it is truncated or corrupt)",
+                _path);
+        }
+        var bytes = new byte[footer];
+        stream.Position = length - 8 - footer;
+        stream.ReadExactly(bytes);
+        if (ParquetFooterCheck.Problem(bytes) is { } problem)
+        {
+            throw Throw.Format($"has a corrupt footer ({problem}); expected a Parquet footer in Thrift compact encoding", _path);
+        }
+        _dataEnd = length - 8 - footer;
     }
 
     private static string Printable(ReadOnlySpan<byte> bytes)
@@ -365,6 +427,56 @@ public sealed class ParquetSource : IRecordSource
         }
         return text.Append('\'').ToString();
     }
+}
+
+/// <summary>
+/// The stream Parquet.Net reads: a byte asked for past the end is an error. Parquet.Net's Thrift reader skips unknown
+/// fields byte by byte and takes the end of the file (-1) for a byte, so a corrupt footer or page header made it loop
+/// for ever at the end of the file (found by tools/fuzz.sh). Nothing in a valid file is read past its end.
+/// </summary>
+internal sealed class EndCheckedStream(Stream inner, string path) : Stream
+{
+    public override bool CanRead => inner.CanRead;
+    public override bool CanSeek => inner.CanSeek;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+
+    public override long Position
+    {
+        get => inner.Position;
+        set => inner.Position = value;
+    }
+
+    public override int ReadByte()
+    {
+        int b = inner.ReadByte();
+        if (b < 0) throw Throw.Format($"ends inside a Thrift structure (a footer or page header) at byte {inner.Position:N0}; expected a complete Parquet file (it is truncated or corrupt)", path);
+        return b;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+    public override void Flush() { }
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
 /// <summary>Where a row group starts, for error messages, and what non-finite floats become.</summary>

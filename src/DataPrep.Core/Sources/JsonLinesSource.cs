@@ -295,6 +295,15 @@ public sealed class JsonLinesSource : IRecordSource
             {
                 throw InvalidJson(e, line, lineNumber, row);
             }
+            catch (InvalidOperationException e)
+            {
+                // Utf8JsonReader checks text only where it transcodes (keys, escaped strings): bytes that are not UTF-8,
+                // or a \uD800 escape without its other half, surface here rather than as a JsonException.
+                string found = e.InnerException is System.Text.DecoderFallbackException ? "bytes that are not UTF-8" : $"text that is not valid Unicode ({e.Message.TrimEnd('.')})";
+                throw Throw.Format(
+                    $"found {found} in the key or string starting at byte {reader.TokenStartIndex + 1} of the line ({Throw.Quote(line, 60)}); expected UTF-8 text (pass --encoding for another encoding) with escapes that form whole characters",
+                    Path, lineNumber, row, inner: e);
+            }
             if (builders is not null)
             {
                 for (int c = 0; c < builders.Length; c++)
