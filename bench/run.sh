@@ -122,7 +122,7 @@ run_timed() {
 DP_STATUS=skipped DP_NOTE="BENCH_SKIP_DATAPREP=1"
 rm -f "$WORK/dataprep.times" "$WORK/duckdb.times" "$WORK/dataprep-recordio.times"
 if [[ $SKIP_DATAPREP != 1 ]]; then
-  say "building DataPrep (tools/publish.sh: self-contained, ReadyToRun composite with the runtime; a few minutes)"
+  say "building DataPrep (tools/publish.sh: Native AOT, the binary of the installed linux-x64 tool; a few minutes)"
   # The artifacts path keeps bin/obj out of src/ so a concurrent dev build is not disturbed.
   if bash tools/publish.sh "$BIN_DIR" "$WORK/dotnet-artifacts" > "$LOGS/publish.log" 2>&1 \
      && [[ -x $DATAPREP ]]; then

@@ -426,7 +426,7 @@ public static class DataPrepCli
         {
             // A null report: the command printed what it had to (the steps of a scaled-out run, a task's line).
             if (await ProgressDisplay.RunAsync(ProgressDisplay.Parse(r.GetValue(io.Progress)), quiet || json, stderr, run).ConfigureAwait(false) is not { } report) return Ok;
-            if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.JsonOptions)).ConfigureAwait(false);
+            if (json) await stdout.WriteLineAsync(JsonSerializer.Serialize(report, RunRecord.ReportJson)).ConfigureAwait(false);
             else if (!quiet)
             {
                 ReportPrinter.Print(report, command, stdout);

@@ -130,7 +130,8 @@ internal sealed class ScaleFlags
         if (Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
             psi.FileName = process;
-            psi.ArgumentList.Add(typeof(ScaleFlags).Assembly.Location);
+            // Under `dotnet dataprep.dll` the assembly is a file beside the runtime's base directory (never single-file or AOT here).
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(ScaleFlags).Assembly.GetName().Name + ".dll"));
         }
         else
         {

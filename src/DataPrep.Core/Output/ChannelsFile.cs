@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Output;
@@ -127,37 +128,34 @@ public static class ChannelsFile
             if (c.ContentType is not null) py.Append(CultureInfo.InvariantCulture, $", content_type=\"{c.ContentType}\"");
             if (c.CompressionType != "None") py.Append(CultureInfo.InvariantCulture, $", compression=\"{c.CompressionType}\"");
             if (c.RecordWrapperType != "None") py.Append(CultureInfo.InvariantCulture, $", record_wrapping=\"{c.RecordWrapperType}\"");
-            if (c.AttributeNames is { } names) py.Append(CultureInfo.InvariantCulture, $", attribute_names={JsonSerializer.Serialize(names)}");
+            if (c.AttributeNames is { } names) py.Append(CultureInfo.InvariantCulture, $", attribute_names={JsonSerializer.Serialize(names, SnippetInlineJson.Default.IReadOnlyListString)}");
             py.Append(CultureInfo.InvariantCulture, $", input_mode=\"{c.InputMode}\"),  # {c.Shards} objects, {c.Bytes:N0} bytes\n");
         }
         py.Append("}\n# estimator.fit(inputs)\n\n# boto3 create_training_job(InputDataConfig=...)\n");
-        var config = channels.Select(c => new Dictionary<string, object?>
-        {
-            ["ChannelName"] = c.Name,
-            ["DataSource"] = new Dictionary<string, object?>
-            {
-                ["S3DataSource"] = new Dictionary<string, object?>
-                {
-                    ["S3DataType"] = c.S3DataType,
-                    ["S3Uri"] = c.S3Uri,
-                    ["S3DataDistributionType"] = c.Distribution,
-                },
-            },
-            ["ContentType"] = c.ContentType,
-            ["CompressionType"] = c.CompressionType,
-            ["RecordWrapperType"] = c.RecordWrapperType,
-            ["InputMode"] = c.InputMode,
-        }).ToList();
-        foreach (var (c, entry) in channels.Zip(config))
-        {
-            if (c.AttributeNames is { } names) ((Dictionary<string, object?>)((Dictionary<string, object?>)entry["DataSource"]!)["S3DataSource"]!)["AttributeNames"] = names;
-            if (c.ContentType is null) entry.Remove("ContentType");
-        }
-        var options = new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull, TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
-        py.Append("InputDataConfig = ").Append(JsonSerializer.Serialize(config, options)).Append('\n');
+        var config = channels.Select(c => new InputChannel(c.Name,
+            new InputDataSource(new InputS3DataSource(c.S3DataType, c.S3Uri, c.Distribution, c.AttributeNames)),
+            c.ContentType, c.CompressionType, c.RecordWrapperType, c.InputMode)).ToList();
+        py.Append("InputDataConfig = ").Append(JsonSerializer.Serialize(config, SnippetJson.Default.ListInputChannel)).Append('\n');
         return py.ToString();
     }
 }
+
+// boto3's InputDataConfig entries, in the order and spelling of the CreateTrainingJob API; null members are left out.
+internal sealed record InputChannel(string ChannelName, InputDataSource DataSource, string? ContentType, string CompressionType,
+    string RecordWrapperType, string InputMode);
+
+internal sealed record InputDataSource(InputS3DataSource S3DataSource);
+
+internal sealed record InputS3DataSource(string S3DataType, string S3Uri, string S3DataDistributionType, IReadOnlyList<string>? AttributeNames);
+
+/// <summary>Source-generated JSON of the snippet (no reflection: the CLI is compiled with Native AOT).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(List<InputChannel>))]
+internal sealed partial class SnippetJson : JsonSerializerContext;
+
+/// <summary>Source-generated JSON on one line (a Python list literal in the snippet).</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class SnippetInlineJson : JsonSerializerContext;
 
 /// <summary>The warnings of <c>--instances N</c>.</summary>
 public static class InstanceWarnings

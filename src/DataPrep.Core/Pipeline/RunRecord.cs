@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace DataPrep.Pipeline;
 
@@ -47,8 +48,8 @@ public sealed class RunRecord
     /// <summary>A scaled-out run's workers and steps (absent for a run in one process).</summary>
     public RunWorkers? Workers { get; set; }
 
-    /// <summary>How run.json and reports are written and read (source-generated: no reflection at start-up).</summary>
-    public static JsonSerializerOptions JsonOptions => RunRecordJsonContext.Default.Options;
+    /// <summary>How a run report is written (<c>--json</c>): source-generated, no reflection (the CLI is compiled with Native AOT).</summary>
+    public static JsonTypeInfo<RunReport> ReportJson => RunRecordJsonContext.Default.RunReport;
 
     /// <summary>Builds the record of a finished run.</summary>
     public static RunRecord From(ConvertOptions options, RunContext context, string command = "convert")

@@ -49,7 +49,8 @@ public partial class DeployFileTests
             .Select(i => i.Arguments.Split(' ').Where(w => !w.StartsWith("--platform=", StringComparison.Ordinal)).ToArray())
             .ToList();
         Assert.True(stages.Count >= 2, "a build stage and a runtime stage");
-        Assert.Equal(["mcr.microsoft.com/dotnet/sdk:10.0", "AS", "build"], stages[0]);
+        // Native AOT links with a C toolchain: the SDK image variant that carries one.
+        Assert.Equal(["mcr.microsoft.com/dotnet/sdk:10.0-noble-aot", "AS", "build"], stages[0]);
         Assert.Equal("mcr.microsoft.com/dotnet/runtime-deps:10.0", stages[^1][0]);
 
         // The runtime stage holds the published binary alone, on PATH, and runs it as a non-root user.
@@ -74,16 +75,16 @@ public partial class DeployFileTests
         Assert.True(File.Exists(Path.Combine(Paths.Repo, project, Path.GetFileName(project) + ".csproj")), $"{project} is not a project");
         Assert.Equal("linux-x64", PublishOption(publish, "-r"));
 
-        // tools/publish.sh's arguments, but for where they go (-o, -v, --artifacts-path) and with the RID it picks
-        // on x86-64; the Dockerfile adds a single file and nothing else.
+        // tools/publish.sh's arguments (Native AOT: the binary of the linux-x64 tool package), but for where they go
+        // (-o, -v, --artifacts-path) and with the RID it picks on x86-64; the Dockerfile adds nothing.
         var script = File.ReadAllText(Path.Combine(Paths.Repo, "tools", "publish.sh"));
         var scriptArgs = ArrayAssignments().Matches(script).SelectMany(m => ShellWords(m.Groups[1].Value)).ToList();
         Assert.Equal(project, scriptArgs[0]);
         var expected = Options(scriptArgs.Skip(1)).Where(o => !o.StartsWith("-o ") && !o.StartsWith("-v ") && !o.StartsWith("--artifacts-path "))
             .Select(o => o == "-r $RID" ? "-r linux-x64" : o).Order(StringComparer.Ordinal).ToList();
-        var actual = Options(publish.Skip(1)).Where(o => !o.StartsWith("-o ") && o != "-p:PublishSingleFile=true").Order(StringComparer.Ordinal).ToList();
+        var actual = Options(publish.Skip(1)).Where(o => !o.StartsWith("-o ")).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(expected, actual);
-        Assert.Contains("-p:PublishSingleFile=true", publish);
+        Assert.Equal("true", XDocument.Load(Path.Combine(Paths.Repo, project, Path.GetFileName(project) + ".csproj")).Descendants("PublishAot").First().Value);
 
         // The restore layer restores the same project for the same RID.
         var restore = ShellWords(WithArgs(Assert.Single(df, i => i.Keyword == "RUN" && i.Arguments.StartsWith("dotnet restore ", StringComparison.Ordinal)).Arguments, df));

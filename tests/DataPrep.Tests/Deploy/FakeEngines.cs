@@ -1,4 +1,5 @@
 using DataPrep.Tests.Notebooks;
+using DataPrep.Tests.S3;
 
 namespace DataPrep.Tests.Deploy;
 
@@ -64,13 +65,19 @@ internal sealed class FakeEngines : IDisposable
 
     private static string WriteDataprepWrapper(string bin)
     {
+        var path = Path.Combine(bin, "dataprep");
+        if (CliProcess.Native is { } native)
+        {
+            File.WriteAllText(path, $"#!/bin/sh\nexec '{native}' \"$@\"\n");
+            MakeExecutable(path);
+            return path;
+        }
         // The CLI the test project references is built next to the tests; a separate build of it will do too.
         var dll = new[] { AppContext.BaseDirectory, Path.Combine(Paths.Repo, "src", "DataPrep.Cli", "bin", "Release", "net10.0") }
             .Select(d => Path.Combine(d, "dataprep.dll"))
             .FirstOrDefault(p => File.Exists(p) && File.Exists(Path.ChangeExtension(p, ".runtimeconfig.json")))
             ?? throw new FileNotFoundException("dataprep.dll with its runtimeconfig.json: neither next to the tests nor in src/DataPrep.Cli/bin/Release/net10.0 (dotnet build DataPrep.sln -c Release)");
         string dotnet = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-        var path = Path.Combine(bin, "dataprep");
         File.WriteAllText(path, $"#!/bin/sh\nexec '{dotnet}' '{dll}' \"$@\"\n");
         MakeExecutable(path);
         return path;

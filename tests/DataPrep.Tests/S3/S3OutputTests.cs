@@ -258,16 +258,25 @@ public sealed class S3OutputTests(MotoServer moto)
     }
 }
 
-/// <summary>Runs the built CLI (dataprep.dll) as a separate process.</summary>
+/// <summary>
+/// Runs the built CLI as a separate process: <c>dotnet dataprep.dll</c> beside the tests, or the program that
+/// <c>DATAPREP_CLI</c> names (tools/test.sh sets it to the Native AOT binary for a second pass of these tests).
+/// </summary>
 public static class CliProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "dataprep.dll");
 
+    /// <summary>The program under test when <c>DATAPREP_CLI</c> is set (an executable, run directly); null: <c>dotnet</c> + <see cref="Dll"/>.</summary>
+    public static string? Native => Environment.GetEnvironmentVariable("DATAPREP_CLI") is { Length: > 0 } cli
+        ? (File.Exists(cli) ? Path.GetFullPath(cli) : throw new FileNotFoundException($"DATAPREP_CLI names {cli}, which does not exist"))
+        : null;
+
     public static Process Start(IEnumerable<string> args, Dictionary<string, string>? env = null)
     {
         S3Env.Ensure();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Dll);
+        var native = Native;
+        var psi = new ProcessStartInfo(native ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (native is null) psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
         return Process.Start(psi)!;
