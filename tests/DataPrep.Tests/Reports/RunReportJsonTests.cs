@@ -162,7 +162,7 @@ public class RunReportJsonTests
         // Fractions are shares of the original images.
         long all = originals + s["validation"]!["rows"]!.GetValue<long>() + s["test"]!["rows"]!.GetValue<long>();
         Assert.Equal((double)originals / all, D(train["fraction"]), 12);
-        Assert.Contains($"{originals:N0} + {augmented:N0} augmented", DataPrep.Pipeline.RunReportText.RowsText(System.Text.Json.JsonSerializer.Deserialize<DataPrep.Pipeline.SplitReport>(train.ToJsonString(), DataPrep.Pipeline.RunRecord.JsonOptions)!));
+        Assert.Contains($"{originals:N0} + {augmented:N0} augmented", DataPrep.Pipeline.RunReportText.RowsText(System.Text.Json.JsonSerializer.Deserialize(train.ToJsonString(), DataPrep.Pipeline.RunRecordJsonContext.Default.SplitReport)!));
     }
 
     [Fact]
