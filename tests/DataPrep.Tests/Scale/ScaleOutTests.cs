@@ -337,7 +337,7 @@ public sealed class ScaleOutTests
         var clock = Stopwatch.StartNew();
         while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
         {
-            if (Directory.Exists(spill) && Directory.EnumerateFiles(spill, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
+            if (HasBytes(spill))
             {
                 p.Kill(entireProcessTree: true);
                 p.WaitForExit();
@@ -347,6 +347,19 @@ public sealed class ScaleOutTests
         }
         p.WaitForExit();
         return false;
+    }
+
+    /// <summary>Whether a file under <paramref name="folder"/> has bytes; the task may remove its files while they are looked at.</summary>
+    private static bool HasBytes(string folder)
+    {
+        try
+        {
+            return Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f) is { Exists: true, Length: > 0 });
+        }
+        catch (IOException)
+        {
+            return false; // a file or folder went while it was enumerated (FileNotFound, DirectoryNotFound)
+        }
     }
 
     private static void AssertSameRun(string one, string many, int workers)
