@@ -16,14 +16,7 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
     {
         using var tmp = new TempDir();
         var client = moto.Client();
-        var bucket = moto.NewBucket("scale");
-        var input = S3Data.BigCsv(tmp.Path, 4_000);
-        S3Data.Put(client, bucket, "in/part-a.csv", input);
-        S3Data.Put(client, bucket, "in/part-b.csv", input);
-        var local = tmp.Combine("local");
-        Directory.CreateDirectory(local);
-        File.Copy(input, Path.Combine(local, "part-a.csv"));
-        File.Copy(input, Path.Combine(local, "part-b.csv"));
+        var (bucket, local) = TwoInputs(tmp, client, "scale", 4_000);
         string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "64KB", "--seed", "9", "--format", "recordio-protobuf", "--quiet"];
         var one = tmp.Combine("one");
         Assert.Equal(0, CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]).Code);
@@ -69,14 +62,7 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
     {
         using var tmp = new TempDir();
         var client = moto.Client();
-        var bucket = moto.NewBucket("scalepq");
-        var input = S3Data.BigCsv(tmp.Path, 3_000);
-        S3Data.Put(client, bucket, "in/part-a.csv", input);
-        S3Data.Put(client, bucket, "in/part-b.csv", input);
-        var local = tmp.Combine("local");
-        Directory.CreateDirectory(local);
-        File.Copy(input, Path.Combine(local, "part-a.csv"));
-        File.Copy(input, Path.Combine(local, "part-b.csv"));
+        var (bucket, local) = TwoInputs(tmp, client, "scalepq", 3_000);
         string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "48KB", "--seed", "5", "--format", "parquet", "--quiet"];
         var one = tmp.Combine("one");
         var r1 = CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]);
@@ -89,5 +75,20 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
         Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
         Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
+    /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
+    private (string Bucket, string Local) TwoInputs(TempDir tmp, Amazon.S3.IAmazonS3 client, string prefix, int rows)
+    {
+        var bucket = moto.NewBucket(prefix);
+        var input = S3Data.BigCsv(tmp.Path, rows);
+        var local = tmp.Combine("local");
+        Directory.CreateDirectory(local);
+        foreach (var name in new[] { "part-a.csv", "part-b.csv" })
+        {
+            S3Data.Put(client, bucket, "in/" + name, input);
+            File.Copy(input, Path.Combine(local, name));
+        }
+        return (bucket, local);
     }
 }
