@@ -407,6 +407,8 @@ public sealed class ParquetSource : IRecordSource
                 $"has a corrupt footer: its length field says {footer:N0} bytes, but the file holds only {length - 12:N0} bytes between its magic words; expected a footer length within the file (it is truncated or corrupt)",
                 _path);
         }
+        // Every reader of the source (one per thread decoding row groups) opens the file; the footer is checked once.
+        if (Volatile.Read(ref _dataEnd) == length - 8 - footer) return;
         var bytes = new byte[footer];
         stream.Position = length - 8 - footer;
         stream.ReadExactly(bytes);
@@ -414,7 +416,7 @@ public sealed class ParquetSource : IRecordSource
         {
             throw Throw.Format($"has a corrupt footer ({problem}); expected a Parquet footer in Thrift compact encoding", _path);
         }
-        _dataEnd = length - 8 - footer;
+        Volatile.Write(ref _dataEnd, length - 8 - footer);
     }
 
     private static string Printable(ReadOnlySpan<byte> bytes)
