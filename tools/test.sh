@@ -47,10 +47,9 @@ if [[ ${DATAPREP_TEST_AOT:-1} != 0 ]]; then
   echo "Native AOT: publishing dataprep for linux-x64 (a few minutes) ..."
   dotnet publish src/DataPrep.Cli -c Release -r linux-x64 -o "$aot_dir/bin" -nologo -v quiet
   echo "Native AOT: published in $((SECONDS - started)) s; running the CLI-process tests against $aot_dir/bin/dataprep"
-  classes=(Cli.CliBinaryTests S3.S3OutputTests S3.S3RunTests S3.S3ImageTests S3.S3FaultTests Scale.ScaleOutTests Scale.ScaleOutS3Tests
-           Deploy.EngineScriptTests Deploy.DeployFileTests)
-  filter=$(printf 'FullyQualifiedName~DataPrep.Tests.%s.|' "${classes[@]}")
-  filter="(${filter%|})&FullyQualifiedName!~AwsSdk_IsNotLoaded&FullyQualifiedName!~load_no_AWS_assembly"
+  # The classes marked [Trait(NativePass.Name, NativePass.Value)]; NativePassCoverageTests fails when a class that starts
+  # the CLI as a process lacks the mark.
+  filter="Runs=cli-process&FullyQualifiedName!~AwsSdk_IsNotLoaded&FullyQualifiedName!~load_no_AWS_assembly"
   set +e
   DATAPREP_CLI="$aot_dir/bin/dataprep" dotnet test tests/DataPrep.Tests -c Release --no-build -nologo --filter "$filter" 2>&1 | tee -a "$log"
   aot_status=${PIPESTATUS[0]}

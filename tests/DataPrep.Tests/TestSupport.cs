@@ -64,3 +64,14 @@ public static class Paths
         return dir?.FullName ?? throw new InvalidOperationException("DataPrep.sln not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>
+/// The trait that puts a test class into tools/test.sh's second pass, against the Native AOT binary
+/// (<c>[Trait(NativePass.Name, NativePass.Value)]</c>); <c>NativePassCoverageTests</c> checks every class that starts the
+/// CLI as a process carries it.
+/// </summary>
+public static class NativePass
+{
+    public const string Name = "Runs";
+    public const string Value = "cli-process";
+}

@@ -10,6 +10,7 @@ namespace DataPrep.Tests.Audit;
 /// and lineage leaks stay LEAK (exit 5); the split method comes from run.json; every convert example of README.md audits
 /// clean; --json is valid against schemas/audit-report.schema.json.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public partial class AuditWarningTests(ITestOutputHelper log)
 {
     private static JsonObject AuditJson(CliRunner.Result r)

@@ -8,6 +8,7 @@ namespace DataPrep.Tests.Cli;
 /// These are the paths whose libraries carry trim/AOT warnings of their own (Parquet.Net's CLR-type reflection,
 /// ImageSharp's enum and EXIF reflection) and the JSON the commit step writes.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class CliBinaryTests
 {
     [Theory]

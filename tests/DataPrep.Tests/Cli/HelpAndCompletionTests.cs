@@ -9,6 +9,7 @@ namespace DataPrep.Tests.Cli;
 /// a short top-level help with one example per command; completion scripts that complete through dataprep's own
 /// suggest directive.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public class HelpAndCompletionTests
 {
     private static readonly string[] s_sections =
@@ -125,7 +126,8 @@ public class HelpAndCompletionTests
         var bin = tmp.Combine("bin");
         Directory.CreateDirectory(bin);
         var exe = Path.Combine(bin, "dataprep");
-        File.WriteAllText(exe, $"#!/bin/sh\nexec dotnet '{CliProcess.Dll}' \"$@\"\n");
+        // Under tools/test.sh's native pass, the Native AOT binary itself.
+        File.WriteAllText(exe, CliProcess.Native is { } native ? $"#!/bin/sh\nexec '{native}' \"$@\"\n" : $"#!/bin/sh\nexec dotnet '{CliProcess.Dll}' \"$@\"\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var script = tmp.File("dataprep.bash", CliRunner.Run("completion", "bash").Out);
 

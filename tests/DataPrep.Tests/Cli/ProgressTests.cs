@@ -10,6 +10,7 @@ namespace DataPrep.Tests.Cli;
 /// Progress that moves: by input bytes where sizes are known, per phase, plain lines for logs (no control codes);
 /// the report's phase timings are each phase's own and add up to at most the wall time.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public class ProgressTests
 {
     private static string[] ChurnArgs(string outDir) =>

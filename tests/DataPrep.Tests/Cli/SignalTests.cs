@@ -50,6 +50,7 @@ internal static partial class Signals
 /// Ctrl-C and SIGTERM (issue 17, finding 5): the first signal stops the run, removes staging and spill files, keeps
 /// the earlier run, says so, and exits 130 (SIGINT) or 143 (SIGTERM); a second one ends the process at once.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public class SignalTests
 {
     private static readonly string[] s_big = ["--label", "label", "--drop", "id", "--encode", "cat=onehot", "--fractions", "90/5/5"];
@@ -118,6 +119,7 @@ public class SignalTests
 
 /// <summary>The same with S3 output on moto: the first signal aborts the open multipart uploads and publishes nothing.</summary>
 [Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class S3SignalTests(MotoServer moto)
 {
     private static readonly string[] s_big = ["--label", "label", "--drop", "id", "--encode", "cat=onehot", "--fractions", "90/5/5", "--no-lineage", "--shard-size", "6MB", "--part-size", "5MB"];

@@ -12,6 +12,7 @@ namespace DataPrep.Tests.Deploy;
 /// command and entry point; the Batch job definition (JSON); the Kubernetes Job template (YAML); the scripts'
 /// syntax; and the README, whose commands must parse with dataprep's own parser and whose examples must hold.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public partial class DeployFileTests
 {
     // ---- Dockerfile ----

@@ -11,6 +11,7 @@ namespace DataPrep.Tests.Deploy;
 /// dependencies, and what they do when a step fails. Then the commands they hand the engines are run as the
 /// engines would run them, each task with its engine's index variable, and must write what one process writes.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public class EngineScriptTests
 {
     private const int Workers = 3;

@@ -5,6 +5,7 @@ namespace DataPrep.Tests.S3;
 
 /// <summary>Dropped connections, 500/503 answers, delays and a killed process between DataPrep and moto.</summary>
 [Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class S3FaultTests(MotoServer moto)
 {
     private static readonly string[] s_big = ["--label", "label", "--drop", "id", "--encode", "cat=onehot", "--fractions", "90/5/5", "--quiet"];

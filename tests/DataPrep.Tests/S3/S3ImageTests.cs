@@ -14,6 +14,7 @@ namespace DataPrep.Tests.S3;
 /// format, augmented-manifest source-refs, and abort / overwrite semantics.
 /// </summary>
 [Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class S3ImageTests(MotoServer moto)
 {
     private static readonly string s_images = Paths.SampleData("images");

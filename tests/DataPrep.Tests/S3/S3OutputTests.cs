@@ -8,6 +8,7 @@ namespace DataPrep.Tests.S3;
 
 /// <summary>--out s3://… against moto's S3 server: byte-exact objects, layout, ManifestFiles, channels.json, refusal rules, errors.</summary>
 [Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class S3OutputTests(MotoServer moto)
 {
     private static readonly string[] s_churn = ["--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--quiet"];

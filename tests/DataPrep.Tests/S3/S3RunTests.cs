@@ -11,6 +11,7 @@ namespace DataPrep.Tests.S3;
 /// for a run that is not there. Against moto.
 /// </summary>
 [Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class S3RunTests(MotoServer moto)
 {
     private static readonly string[] s_churn = ["--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--quiet"];

@@ -9,6 +9,7 @@ namespace DataPrep.Tests.Scale;
 /// server-side copy at the commit, and the work area is gone afterwards.
 /// </summary>
 [Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class ScaleOutS3Tests(MotoServer moto)
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace DataPrep.Tests.Scale;
 /// killed and run again, write exactly the files of the one-process run; run.json differs only in time stamps, paths
 /// and the record of the workers. Mix-ups stop with exit 2 naming the step, the task and the cause.
 /// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public sealed class ScaleOutTests
 {
     /// <summary>Processes this test SIGKILLs run without the runtime's diagnostic sockets, which a kill leaves in TMPDIR.</summary>
