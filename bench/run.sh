@@ -9,6 +9,8 @@
 #   BENCH_SKIP_DATAPREP=1    only run DuckDB (exit status ignores DataPrep)
 #   BENCH_SKIP_DUCKDB=1      only run DataPrep
 #   BENCH_IMAGES_RUN=1       also run bench/images.sh (image rotation vs ImageMagick)
+#   BENCH_SKIP_SCALE=1       leave out bench/scale.sh (W2, W3, W4)
+#   BENCH_SKIP_S3=1          leave out bench/s3.sh (convert + upload vs aws s3 cp)
 #
 # Writes bench/results/latest.md and prints it. Exits non-zero when DataPrep
 # fails to build/run or its split sizes are not exactly 160000/20000/20000.
@@ -45,6 +47,10 @@ say() { printf '\n== %s\n' "$*"; }
 mkdir -p "$WORK" "$LOGS" bench/results
 rm -f "$LOGS"/dataprep-*.log "$LOGS"/duckdb-*.log
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# Every script appends "figure<TAB>measured<TAB>target<TAB>met" here; the table at the end (issue 18's targets) is built from it.
+export BENCH_TARGETS="$REPO/$WORK/targets.tsv"
+: > "$BENCH_TARGETS"
+target() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$BENCH_TARGETS"; }
 # % of CPU time idle over 2 s: other work on this 2-core machine skews wall times
 cpu_idle_pct() {
   local a b
@@ -245,6 +251,14 @@ if [[ -n $DP_STATS && -n $DUCK_STATS && $DP_STATUS == ok && $DUCK_STATUS == ok ]
   MEMRATIO=$(awk -v a="$dpk" -v b="$dkk" 'BEGIN{printf "%.2f×", a/b}')
 fi
 
+met() { awk -v x="$1" -v op="$2" -v y="$3" 'BEGIN{ok = (op == ">=" ? x >= y : x <= y); print (ok ? "yes" : "**no**")}'; }
+if [[ $SPEEDUP != n/a ]]; then
+  target "W1 → CSV: DuckDB wall / DataPrep wall (median; best against best ${BEST_SPEEDUP})" "$SPEEDUP" "≥ 8×" "$(met "${SPEEDUP%×}" ">=" 8)"
+fi
+if [[ $REC_RATIO != n/a ]]; then
+  target "W1 → RecordIO-protobuf wall / W1 → CSV wall" "$REC_RATIO" "≤ 1.05×" "$(met "${REC_RATIO%×}" "<=" 1.05)"
+fi
+
 # ---------------------------------------------------------------- 7. report
 CPU_MODEL=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
 RAM=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
@@ -343,6 +357,23 @@ if [[ ${BENCH_SKIP_SCALE:-0} != 1 ]]; then
   [[ -z $DPR_STATS ]] || W1_MBPS=$(awk -v w="${DPR_STATS%% *}" -v b="$INPUT_BYTES" 'BEGIN{printf "%.2f", b/1e6/w}')
   BENCH_RESULTS="$RESULTS" BENCH_W1_MBPS="$W1_MBPS" bash "$BENCH/scale.sh" || status=1
 fi
+
+# S3 (issue 18, item 4): convert + upload vs convert to a folder vs convert + `aws s3 cp`; BENCH_SKIP_S3=1 leaves it out.
+if [[ ${BENCH_SKIP_S3:-0} != 1 && $DP_STATUS == ok ]]; then
+  BENCH_RESULTS="$RESULTS" bash "$BENCH/s3.sh" || status=1
+fi
+
+# The targets of issue 18, measured above, in one table (with the machine's idle share at the start).
+{
+  echo
+  echo "## Targets (issue 18), this run"
+  echo
+  echo "Machine idle just before the timed runs: **$IDLE_BEFORE %** (load average $LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end), $(nproc) CPUs; DataPrep is the Native AOT binary of the installed tool."
+  echo
+  echo "| figure | measured | target | met |"
+  echo "| --- | ---: | ---: | --- |"
+  awk -F'\t' '{printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}' "$BENCH_TARGETS"
+} | tee -a "$RESULTS"
 
 # The image workload (DataPrep vs ImageMagick) is opt-in: BENCH_IMAGES_RUN=1 bash bench/run.sh
 if [[ ${BENCH_IMAGES_RUN:-0} == 1 ]]; then

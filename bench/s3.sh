@@ -5,9 +5,11 @@
 #   BENCH_S3_ROWS=100000 bash bench/s3.sh   (quick check, ≈ 45 MB)
 #   BENCH_S3_FLAGS="--no-chunked-encoding" bash bench/s3.sh   (extra flags for DataPrep's upload)
 #   BENCH_S3_PART_SIZE=16MB BENCH_S3_CONCURRENCY=8          (DataPrep's --part-size / --upload-concurrency)
+#   BENCH_S3_RUNS=3          interleaved rounds of B, A, C (medians)
+#   BENCH_S3_BUILD=1         rebuild the native binary (bench/work/dataprep-bin, tools/publish.sh) even if present
 #
 # Starts moto_server on a free port on 127.0.0.1 (pip install 'moto[server]'), generates the numeric
-# CSV (bench/gen-numeric.mjs), then times, each against a fresh prefix:
+# CSV (bench/gen-numeric.mjs), then times the installed build (Native AOT), each against a fresh prefix:
 #   A  dataprep convert … --out s3://…   (convert + streaming multipart upload, overlapped)
 #   B  dataprep convert … --out DIR      (local only, for reference)
 #   C  aws s3 cp --recursive DIR s3://…  (upload the same shards with the AWS CLI)
@@ -25,6 +27,7 @@ INPUT=$WORK/numeric-$ROWS.csv
 OUT=$WORK/out-local
 RESULTS=bench/results/s3.md
 mkdir -p "$WORK" bench/results
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 command -v aws >/dev/null || { echo "s3.sh: the AWS CLI is needed (apt-get install -y awscli, or pip install awscli)" >&2; exit 2; }
 MOTO=$(command -v moto_server || echo "$HOME/.pyenv/shims/moto_server")
@@ -40,37 +43,63 @@ for _ in $(seq 100); do curl -s -o /dev/null "$EP" && break; sleep 0.2; done
 aws --endpoint-url "$EP" s3 mb s3://bench >/dev/null
 
 node bench/gen-numeric.mjs --out "$INPUT" --rows "$ROWS" >/dev/null
-dotnet build src/DataPrep.Cli -c Release -nologo -v q >/dev/null
-DP=(dotnet src/DataPrep.Cli/bin/Release/net10.0/dataprep.dll)
+cat "$INPUT" > /dev/null
+# The installed build: the Native AOT binary of the DataPrep.Cli.linux-x64 tool package (tools/publish.sh), as run.sh uses.
+BIN_DIR=bench/work/dataprep-bin
+if [[ ! -x $BIN_DIR/dataprep || ${BENCH_S3_BUILD:-0} == 1 ]]; then
+  echo "s3.sh: building the native binary (tools/publish.sh, a few minutes)" >&2
+  bash tools/publish.sh "$BIN_DIR" bench/work/dotnet-artifacts > "$WORK/publish.log" 2>&1 || { tail -n 20 "$WORK/publish.log" >&2; exit 1; }
+fi
+DP=("$BIN_DIR/dataprep")
 ARGS=(convert "$INPUT" --label label --quiet --no-lineage --shard-size 32MB)
+RUNS="${BENCH_S3_RUNS:-3}"
 
-secs() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
+secs() { local s=$(date +%s.%N); "$@" >/dev/null; awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f\n", b - a}'; }
+median() { sort -n | awk '{a[NR]=$1} END{ if (NR%2) printf "%.2f", a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2 }'; }
 
-rm -rf "$OUT"
-T_LOCAL=$(secs "${DP[@]}" "${ARGS[@]}" --out "$OUT")
+# Rounds of B, A, C (interleaved, so a burst of other work slows all three); each against a fresh prefix or folder.
+: > "$WORK/a.times"; : > "$WORK/b.times"; : > "$WORK/c.times"
+for ((i = 1; i <= RUNS; i++)); do
+  rm -rf "$OUT"
+  secs "${DP[@]}" "${ARGS[@]}" --out "$OUT" >> "$WORK/b.times"
+  secs "${DP[@]}" "${ARGS[@]}" --out "s3://bench/dataprep-$i/" --endpoint-url "$EP" --part-size "$PART" --upload-concurrency "$INFLIGHT" $FLAGS >> "$WORK/a.times"
+  secs aws --endpoint-url "$EP" s3 cp --recursive --only-show-errors "$OUT" "s3://bench/awscli-$i/" >> "$WORK/c.times"
+  echo "   round $i: A $(tail -n1 "$WORK/a.times") s, B $(tail -n1 "$WORK/b.times") s, C $(tail -n1 "$WORK/c.times") s" >&2
+done
 BYTES=$(find "$OUT" -path '*/_dataprep' -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
-T_DP=$(secs "${DP[@]}" "${ARGS[@]}" --out s3://bench/dataprep/ --endpoint-url "$EP" --part-size "$PART" --upload-concurrency "$INFLIGHT" $FLAGS)
-T_CLI=$(secs aws --endpoint-url "$EP" s3 cp --recursive --only-show-errors "$OUT" s3://bench/awscli/)
 
-# Same bytes: every data object of the DataPrep upload equals the local shard.
+# Same bytes: every data object of the last DataPrep upload equals the local shard.
 for f in $(cd "$OUT" && find train validation test -type f | sort); do
   want=$(sha256sum "$OUT/$f" | cut -d' ' -f1)
-  got=$(aws --endpoint-url "$EP" s3 cp "s3://bench/dataprep/$f" - | sha256sum | cut -d' ' -f1)
+  got=$(aws --endpoint-url "$EP" s3 cp "s3://bench/dataprep-$RUNS/$f" - | sha256sum | cut -d' ' -f1)
   [[ $want == "$got" ]] || { echo "s3.sh: $f differs after upload" >&2; exit 1; }
 done
 
+T_DP=$(median < "$WORK/a.times"); T_LOCAL=$(median < "$WORK/b.times"); T_CLI=$(median < "$WORK/c.times")
+T_BC=$(echo "$T_LOCAL + $T_CLI" | bc)
+A_B=$(awk -v a="$T_DP" -v b="$T_LOCAL" 'BEGIN{printf "%.2f", a/b}')
+A_BC=$(awk -v a="$T_DP" -v b="$T_BC" 'BEGIN{printf "%.2f", a/b}')
 MB=$(echo "scale=1; $BYTES / 1048576" | bc)
-{
-  echo "# S3 upload benchmark ($(date -u +%F), $ROWS rows, $MB MiB of CSV shards, moto_server on 127.0.0.1)"
+report() {
+  echo "## S3: convert + upload vs convert to a folder vs convert + \`aws s3 cp\` ($(date -u '+%F %H:%M UTC'))"
   echo
-  echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: timings are noisy)."
+  echo "$ROWS rows, $MB MiB of CSV shards, moto_server on 127.0.0.1; the Native AOT binary; $RUNS interleaved round(s), medians."
+  echo "Load average at start: $LOAD_START on $(nproc) cores."
   echo
-  echo "| what | wall s |"
-  echo "|---|---|"
-  echo "| A: dataprep convert → s3:// (convert + streaming upload, --part-size $PART, $INFLIGHT in flight${FLAGS:+, $FLAGS}) | $T_DP |"
-  echo "| B: dataprep convert → local folder | $T_LOCAL |"
-  echo "| C: aws s3 cp --recursive of B's folder | $T_CLI |"
-  echo "| B + C: convert locally, then upload with the AWS CLI | $(echo "$T_LOCAL + $T_CLI" | bc) |"
+  echo "| what | median wall s | runs |"
+  echo "|---|---:|---|"
+  echo "| A: dataprep convert → s3:// (convert + streaming upload, --part-size $PART, $INFLIGHT in flight${FLAGS:+, $FLAGS}) | $T_DP | $(paste -sd' ' "$WORK/a.times") |"
+  echo "| B: dataprep convert → local folder | $T_LOCAL | $(paste -sd' ' "$WORK/b.times") |"
+  echo "| C: aws s3 cp --recursive of B's folder | $T_CLI | $(paste -sd' ' "$WORK/c.times") |"
+  echo "| B + C: convert locally, then upload with the AWS CLI | $T_BC | |"
   echo
-  echo "All $(cd "$OUT" && find train validation test -type f | wc -l) data objects of A were downloaded and match B's shards (sha256)."
-} | tee "$RESULTS"
+  echo "- A / B = **$A_B** (target ≤ 1.05); A / (B + C) = **$A_BC** (target ≤ 1.00)."
+  echo "- All $(cd "$OUT" && find train validation test -type f | wc -l) data objects of A's last round were downloaded and match B's shards (sha256)."
+}
+report | tee "$RESULTS"
+if [[ -n ${BENCH_RESULTS:-} ]]; then { echo; report; } >> "$BENCH_RESULTS"; fi
+if [[ -n ${BENCH_TARGETS:-} ]]; then
+  ok() { awk -v x="$1" -v y="$2" 'BEGIN{print (x <= y ? "yes" : "**no**")}'; }
+  printf '%s\t%s\t%s\t%s\n' "S3: convert + upload / convert to a folder" "${A_B}×" "≤ 1.05×" "$(ok "$A_B" 1.05)" >> "$BENCH_TARGETS"
+  printf '%s\t%s\t%s\t%s\n' "S3: convert + upload / (convert + aws s3 cp)" "${A_BC}×" "≤ 1.00×" "$(ok "$A_BC" 1.00)" >> "$BENCH_TARGETS"
+fi
