@@ -40,7 +40,7 @@ internal sealed class S3WorkArea : IWorkArea
         try
         {
             using var body = new MemoryStream(bytes.ToArray(), writable: false);
-            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), InputStream = body, AutoCloseStream = false }, cancellationToken).ConfigureAwait(false);
+            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), InputStream = body, AutoCloseStream = false }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -55,11 +55,11 @@ internal sealed class S3WorkArea : IWorkArea
         {
             if (length <= PartSize)
             {
-                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), FilePath = localPath }, cancellationToken).ConfigureAwait(false);
+                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), FilePath = localPath }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                var start = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key) }, cancellationToken).ConfigureAwait(false);
+                var start = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key) }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
                 try
                 {
                     var parts = new List<PartETag>();
@@ -205,12 +205,12 @@ internal sealed class S3WorkArea : IWorkArea
                 var copy = await s3.Client.CopyObjectAsync(new CopyObjectRequest
                 {
                     SourceBucket = _root.Bucket, SourceKey = KeyOf(key), DestinationBucket = target.Bucket, DestinationKey = target.Key,
-                }, cancellationToken).ConfigureAwait(false);
+                }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false);
                 etag = copy.ETag;
             }
             else
             {
-                var start = await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key }, cancellationToken).ConfigureAwait(false);
+                var start = await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false);
                 var parts = new List<PartETag>();
                 for (int n = 1; (long)(n - 1) * CopyPartSize < size; n++)
                 {
@@ -230,6 +230,109 @@ internal sealed class S3WorkArea : IWorkArea
         catch (Exception e) when (e is not OperationCanceledException)
         {
             throw Fail(e, $"copying a shard to s3://{target.Bucket}/{target.Key}", key);
+        }
+    }
+
+    /// <summary>
+    /// Into an S3 output: one multipart upload of copied ranges (<see cref="S3Compose"/>); only the header and bytes
+    /// that top a small object up to S3's smallest part pass through this worker. Without anything to copy (every
+    /// object small) the bytes are streamed as by any work area.
+    /// </summary>
+    public async Task ComposeAsync(ReadOnlyMemory<byte> header, IReadOnlyList<string> keys, IOutputStore store, string relativePath, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(store);
+        if (store is not S3OutputStore s3)
+        {
+            await WorkAreas.ConcatAsync(this, header, keys, store, relativePath, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var sizes = new long[keys.Count];
+        try
+        {
+            await Parallel.ForAsync(0, keys.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken }, async (i, ct) =>
+                sizes[i] = (await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(keys[i]) }, ct).ConfigureAwait(false)).ContentLength).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, "reading the size of a work object", keys.Count > 0 ? keys[0] : "");
+        }
+        var pieces = S3Compose.Plan(header.Length, sizes);
+        if (pieces.Count > S3Compose.MaxParts || !pieces.Any(p => p.Copy))
+        {
+            await WorkAreas.ConcatAsync(this, header, keys, store, relativePath, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var target = s3.LocationOf(relativePath);
+        long total = header.Length + sizes.Sum();
+        string? uploadId = null;
+        try
+        {
+            uploadId = (await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false)).UploadId;
+            var parts = new PartETag[pieces.Count];
+            await Parallel.ForAsync(0, pieces.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken }, async (n, ct) =>
+            {
+                var piece = pieces[n];
+                if (piece.Copy)
+                {
+                    var range = piece.Ranges[0];
+                    var copied = await s3.Client.CopyPartAsync(new CopyPartRequest
+                    {
+                        SourceBucket = _root.Bucket, SourceKey = KeyOf(keys[range.Source]), DestinationBucket = target.Bucket, DestinationKey = target.Key,
+                        UploadId = uploadId, PartNumber = n + 1, FirstByte = range.Offset, LastByte = range.Offset + range.Length - 1,
+                    }, ct).ConfigureAwait(false);
+                    parts[n] = new PartETag(n + 1, copied.ETag);
+                    return;
+                }
+                // Less than two S3Compose.MinPart: the header or small objects, topped up from the next object's start.
+                var bytes = new byte[piece.Length];
+                int at = 0;
+                foreach (var range in piece.Ranges)
+                {
+                    if (range.Source < 0)
+                    {
+                        header.Span.Slice((int)range.Offset, (int)range.Length).CopyTo(bytes.AsSpan(at));
+                    }
+                    else
+                    {
+                        await using var source = await OpenRangeAsync(keys[range.Source], range.Offset, range.Length, ct).ConfigureAwait(false);
+                        await source.ReadExactlyAsync(bytes.AsMemory(at, (int)range.Length), ct).ConfigureAwait(false);
+                    }
+                    at += (int)range.Length;
+                }
+                using var body = new MemoryStream(bytes, writable: false);
+                var uploaded = await s3.Client.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartNumber = n + 1, InputStream = body, PartSize = bytes.Length,
+                }, ct).ConfigureAwait(false);
+                parts[n] = new PartETag(n + 1, uploaded.ETag);
+            }).ConfigureAwait(false);
+            var done = await s3.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartETags = [.. parts] }, cancellationToken).ConfigureAwait(false);
+            uploadId = null;
+            var head = await s3.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = target.Bucket, Key = target.Key }, cancellationToken).ConfigureAwait(false);
+            if (head.ContentLength != total)
+            {
+                throw new ChecksumMismatchException($"s3://{target.Bucket}/{target.Key}: composed of {keys.Count} work objects ({total} bytes), S3 stored {head.ContentLength} bytes");
+            }
+            s3.Adopted(relativePath, new S3OutputStore.ObjectInfo(total, done.ETag.Trim('"')));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Fail(e, $"composing s3://{target.Bucket}/{target.Key}", keys.Count > 0 ? keys[0] : "");
+        }
+        finally
+        {
+            if (uploadId is not null)
+            {
+                try
+                {
+                    await s3.Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId }, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The run is failing already; a later --resume or --overwrite aborts uploads left under the prefix.
+                }
+            }
         }
     }
 

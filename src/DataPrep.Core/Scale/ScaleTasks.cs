@@ -422,17 +422,10 @@ internal static class ScaleTasks
                 split.Shards.AddRange(adopt.Select(a => a.Shard));
                 if (options.Lineage)
                 {
-                    await using (var lineage = await store.CreateAsync(RunLayout.LineagePath(channel), cancellationToken).ConfigureAwait(false))
-                    {
-                        var header = LineageBuffer.Header(segs.Any(s => s.HasGroups), segs.Any(s => s.HasTimes));
-                        await lineage.WriteAsync(header.Memory, cancellationToken).ConfigureAwait(false);
-                        for (int j = 0; j < writes.Count; j++)
-                        {
-                            if (!writes[j].Shards.ContainsKey(channel)) continue;
-                            await using var part = await work.Area.OpenRangeAsync(work.Key(ScaleStep.Write, j, channel + ".lineage"), 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
-                            await part.CopyToAsync(lineage, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
+                    // The write tasks' parts after the header, composed on the server when both are S3.
+                    var header = LineageBuffer.Header(segs.Any(s => s.HasGroups), segs.Any(s => s.HasTimes));
+                    var parts = Enumerable.Range(0, writes.Count).Where(j => writes[j].Shards.ContainsKey(channel)).Select(j => work.Key(ScaleStep.Write, j, channel + ".lineage")).ToList();
+                    await work.Area.ComposeAsync(header.Memory, parts, store, RunLayout.LineagePath(channel), cancellationToken).ConfigureAwait(false);
                     split.Lineage = RunLayout.LineagePath(channel);
                 }
                 channels.Add((channel, split));

@@ -78,6 +78,27 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         Assert.Empty(S3Data.IncompleteUploads(client, bucket));
     }
 
+    /// <summary>
+    /// <c>--sse</c> reaches every object a scaled-out run writes: the work objects, the shards copied on the server at the
+    /// commit (a copy takes the request's encryption, not its source's), the composed lineage and the run's records.
+    /// </summary>
+    [Fact]
+    public void Workers_through_S3_encrypt_every_object_as_asked()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var (bucket, _) = TwoInputs(tmp, client, "scalesse", 2_000);
+        var r = CliProcess.Run(["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", "--label", "label", "--encode", "cat=onehot", "--shard-size", "32KB",
+            "--endpoint-url", moto.Endpoint, "--sse", "AES256", "--workers", "2", "--keep-work", "--quiet"]);
+        Assert.True(r.Code == 0, r.Err);
+        var keys = S3Data.Keys(client, bucket, "out/");
+        Assert.Contains(keys, k => k.StartsWith("out/train/part-00001", StringComparison.Ordinal));
+        Assert.Contains(keys, k => k.StartsWith("out/_dataprep/work/", StringComparison.Ordinal));
+        Assert.Contains("out/_dataprep/lineage/train.csv", keys);
+        var plain = keys.Where(k => S3Data.Head(client, bucket, k).ServerSideEncryptionMethod != Amazon.S3.ServerSideEncryptionMethod.AES256).ToList();
+        Assert.True(plain.Count == 0, $"{plain.Count} of {keys.Count} objects not encrypted with AES256, e.g. {string.Join(", ", plain.Take(5))}");
+    }
+
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
     private (string Bucket, string Local) TwoInputs(TempDir tmp, Amazon.S3.IAmazonS3 client, string prefix, int rows)
     {

@@ -1,0 +1,85 @@
+using Amazon.S3;
+using Amazon.S3.Model;
+using DataPrep.Pipeline;
+using DataPrep.S3;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace DataPrep.Tests.S3;
+
+/// <summary>
+/// A scaled-out run's lineage file is composed on the server from the write tasks' parts (UploadPartCopy): the plan
+/// of parts covers the header and every part exactly once, in order, within S3's part-size rules, and reads few bytes
+/// here; on a real S3 server the object is those bytes, under the run's encryption.
+/// </summary>
+[Collection("moto")]
+public sealed class S3ComposeTests(MotoServer moto)
+{
+    [Property]
+    public Property Plan_covers_every_byte_once_in_order_within_the_part_rules()
+    {
+        var sizes = Gen.Elements(0L, 1L, 3L, 9L, 10L, 11L, 24L, 25L, 26L, 49L, 51L, 77L, 130L).ListOf();
+        var inputs = from h in Gen.Choose(0, 12) from l in sizes select ((long)h, l);
+        return Prop.ForAll(inputs.ToArbitrary(), input =>
+        {
+            var (header, list) = input;
+            const long min = 10, maxCopy = 25;
+            var pieces = S3Compose.Plan(header, list, min, maxCopy);
+
+            // Exactly the header, then every source whole, in order, no empty range.
+            var expected = new List<(int Source, long Offset)>();
+            for (long b = 0; b < header; b++) expected.Add((-1, b));
+            for (int i = 0; i < list.Count; i++) for (long b = 0; b < list[i]; b++) expected.Add((i, b));
+            var actual = pieces.SelectMany(p => p.Ranges).SelectMany(r => Enumerable.Range(0, (int)r.Length).Select(k => (r.Source, r.Offset + k))).ToList();
+            Assert.Equal(expected, actual);
+            Assert.All(pieces.SelectMany(p => p.Ranges), r => Assert.True(r.Length > 0));
+
+            // Every part but the last at least the minimum; a copy is one range of one source, at most maxCopy.
+            for (int n = 0; n < pieces.Count - 1; n++) Assert.True(pieces[n].Length >= min, $"part {n + 1} of {pieces.Count}: {pieces[n].Length} bytes");
+            Assert.All(pieces.Where(p => p.Copy), p =>
+            {
+                Assert.Single(p.Ranges);
+                Assert.True(p.Ranges[0].Source >= 0 && p.Length <= maxCopy && p.Length >= min);
+            });
+
+            // Bytes read here: less than two minimum parts from each source (a top-up, then a rest too small to copy).
+            var readHere = pieces.Where(p => !p.Copy).SelectMany(p => p.Ranges).Where(r => r.Source >= 0).GroupBy(r => r.Source);
+            Assert.All(readHere, g => Assert.True(g.Sum(r => r.Length) < 2 * min));
+        });
+    }
+
+    [Fact]
+    public async Task Lineage_parts_are_composed_on_the_server_into_the_bytes_of_a_concatenation_under_the_runs_encryption()
+    {
+        var client = moto.Client();
+        var bucket = moto.NewBucket("compose");
+        var settings = new S3Options { EndpointUrl = moto.Endpoint, Sse = "AES256" };
+        var area = (DataPrep.Output.IWorkArea)new S3WorkArea($"s3://{bucket}/work/", client, settings);
+        var random = new Random(7);
+        // 12 MiB (copied in place), 1 KiB (read here with the start of the next), 6 MiB, empty, 5 MiB + 1.
+        long[] sizes = [12L << 20, 1024, 6L << 20, 0, (5L << 20) + 1];
+        var parts = new List<byte[]>();
+        var keys = new List<string>();
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            var bytes = new byte[sizes[i]];
+            random.NextBytes(bytes);
+            parts.Add(bytes);
+            keys.Add($"write/{i:D5}/train.lineage");
+            await area.PutAsync(keys[^1], bytes, default);
+        }
+        var header = "row_id,source,source_row,shard,record,content_hash\n"u8.ToArray();
+
+        await using var store = new S3OutputStore($"s3://{bucket}/out/", client, settings);
+        await store.PrepareAsync(false, default);
+        await area.ComposeAsync(header, keys, store, "_dataprep/lineage/train.csv", default);
+        await store.CommitAsync("_dataprep/run.json", "{}"u8.ToArray(), default);
+
+        var written = S3Data.Download(client, bucket, "out/_dataprep/lineage/")["train.csv"];
+        Assert.Equal(header.Concat(parts.SelectMany(p => p)).ToArray(), written);
+        var head = S3Data.Head(client, bucket, "out/_dataprep/lineage/train.csv");
+        Assert.Equal(ServerSideEncryptionMethod.AES256, head.ServerSideEncryptionMethod);
+        Assert.Contains("-", head.ETag, StringComparison.Ordinal);   // a multipart object: composed, not uploaded whole
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+}
