@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Scaling curve: the W1 job (label + 50 float features CSV → exact 80/10/10 → label-first CSV, seed 42) at
 # 10k, 100k, 1M and 10M rows, with --memory 512MB, on the installed build (the Native AOT binary of tools/publish.sh,
-# as bench/run.sh uses). Prints wall, rows/s, MB/s and peak RSS per size, the cost per row, and where it does not
-# grow linearly.
+# as bench/run.sh uses). Prints wall, rows/s, MB/s, peak RSS and CPU time per size, the cost per row, and where it
+# does not grow linearly (judged on CPU time, which other work on a shared machine disturbs far less than wall time).
 #
 #   nice bash bench/scale-rows.sh            (from the repo root or anywhere; ~10 minutes with the 10M-row input)
 #
@@ -81,7 +81,7 @@ exact_counts() {
 }
 count_lines() { local d=$1; if [[ -d $d ]]; then find "$d" -type f -name '*.csv' -exec cat {} + | wc -l; else echo 0; fi; }
 
-declare -A WALL KIB BYTES COUNTS
+declare -A WALL KIB CPU BYTES COUNTS
 status=0
 for n in "${SIZES[@]}"; do
   input=$WORK/numeric-$n.csv
@@ -93,11 +93,11 @@ for n in "${SIZES[@]}"; do
   for ((i = 1; i <= RUNS; i++)); do
     out=$WORK/out-$n temp=$WORK/temp-$n
     rm -rf "$out" "$temp"; mkdir -p "$temp"
-    if "$TIME" -f '%e %M' -o "$WORK/time.txt" "$DATAPREP" convert "$input" --out "$out" --label label \
+    if "$TIME" -f '%e %M %U %S' -o "$WORK/time.txt" "$DATAPREP" convert "$input" --out "$out" --label label \
          --train 0.8 --validation 0.1 --test 0.1 --seed 42 --memory "$MEMORY" --temp "$temp" --overwrite --quiet > "$WORK/run-$n.log" 2>&1; then
       tail -n 1 "$WORK/time.txt" >> "$WORK/times-$n"
-      read -r wall kib < <(tail -n 1 "$WORK/time.txt")
-      printf '   run %d: wall %s s, peak %s KiB\n' "$i" "$wall" "$kib"
+      read -r wall kib user sys < <(tail -n 1 "$WORK/time.txt")
+      printf '   run %d: wall %s s, peak %s KiB, CPU %s s user + %s s system\n' "$i" "$wall" "$kib" "$user" "$sys"
     else
       echo "!! dataprep failed on $n rows:" >&2; tail -n 20 "$WORK/run-$n.log" >&2; status=1
     fi
@@ -116,6 +116,7 @@ for n in "${SIZES[@]}"; do
   if [[ -s $WORK/times-$n ]]; then
     WALL[$n]=$(cut -d' ' -f1 "$WORK/times-$n" | median)
     KIB[$n]=$(cut -d' ' -f2 "$WORK/times-$n" | sort -n | tail -n 1)
+    CPU[$n]=$(awk '{print $3 + $4}' "$WORK/times-$n" | median)
   fi
 done
 
@@ -123,7 +124,7 @@ done
 # (or the size nearest to it): start-up shows at the small end, spilling or memory pressure at the large end.
 REF=""
 for n in "${SIZES[@]}"; do [[ -n ${WALL[$n]:-} ]] || continue; if [[ -z $REF ]] || (( (n > 1000000 ? n - 1000000 : 1000000 - n) < (REF > 1000000 ? REF - 1000000 : 1000000 - REF) )); then REF=$n; fi; done
-FIT=$(for n in "${SIZES[@]}"; do [[ -n ${WALL[$n]:-} ]] && echo "$n ${WALL[$n]}"; done |
+FIT=$(for n in "${SIZES[@]}"; do [[ -n ${CPU[$n]:-} ]] && echo "$n ${CPU[$n]}"; done |
   awk '{x[NR]=$1; y[NR]=$2; sx+=$1; sy+=$2} END{ if (NR<2) { print "0 0"; exit } mx=sx/NR; my=sy/NR; for(i=1;i<=NR;i++){ sxy+=(x[i]-mx)*(y[i]-my); sxx+=(x[i]-mx)^2 } b=sxy/sxx; printf "%.4f %.6e", my-b*mx, b }')
 read -r FIT_A FIT_B <<< "$FIT"
 
@@ -134,23 +135,23 @@ read -r FIT_A FIT_B <<< "$FIT"
   echo "Job: \`dataprep convert numeric-N.csv --label label --train 0.8 --validation 0.1 --test 0.1 --seed 42 --memory $MEMORY --temp DIR\` (label-first CSV, lineage on), input in the page cache."
   echo "Machine: $(nproc) CPUs ($(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)), CPU idle at the start **$IDLE_START %**, load average $LOAD_START at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end."
   echo
-  echo "| rows | input MB | wall (s) | rows/s | MB/s | peak RSS (MiB) | µs/row | per-row cost vs ${REF:-?} rows | train / validation / test |"
-  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  echo "| rows | input MB | wall (s) | rows/s | MB/s | peak RSS (MiB) | wall µs/row | CPU s (user + sys) | CPU µs/row | CPU per row vs ${REF:-?} rows | train / validation / test |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
   for n in "${SIZES[@]}"; do
     if [[ -z ${WALL[$n]:-} ]]; then echo "| $n | - | FAILED | - | - | - | - | - | ${COUNTS[$n]:-} |"; continue; fi
-    awk -v n="$n" -v w="${WALL[$n]}" -v k="${KIB[$n]}" -v b="${BYTES[$n]}" -v rw="${WALL[$REF]}" -v rn="$REF" -v c="${COUNTS[$n]}" 'BEGIN{
-      printf "| %d | %.1f | %.2f | %.0f | %.1f | %.0f | %.2f | %.2f× | %s |\n", n, b/1e6, w, n/w, b/1e6/w, k/1024, w/n*1e6, (w/n)/(rw/rn), c }'
+    awk -v n="$n" -v w="${WALL[$n]}" -v k="${KIB[$n]}" -v b="${BYTES[$n]}" -v u="${CPU[$n]}" -v ru="${CPU[$REF]}" -v rn="$REF" -v c="${COUNTS[$n]}" 'BEGIN{
+      printf "| %d | %.1f | %.2f | %.0f | %.1f | %.0f | %.2f | %.2f | %.2f | %.2f× | %s |\n", n, b/1e6, w, n/w, b/1e6/w, k/1024, w/n*1e6, u, u/n*1e6, (u/n)/(ru/rn), c }'
   done
   echo
-  awk -v a="$FIT_A" -v b="$FIT_B" 'BEGIN{ printf "Least-squares line over the sizes: wall ≈ %.2f s + %.2f µs × rows (the constant: start-up and fixed work; the slope: the cost of a row).\n", a, b*1e6 }'
+  awk -v a="$FIT_A" -v b="$FIT_B" 'BEGIN{ printf "Least-squares line over the sizes: CPU ≈ %.2f s + %.2f µs × rows (the constant: start-up and fixed work; the slope: the cost of a row). The per-row cost is judged on CPU time (user + system), which other work on a shared machine disturbs far less than wall time; wall, rows/s and MB/s are shown as measured.\n", a, b*1e6 }'
   echo
   for n in "${SIZES[@]}"; do
     [[ -n ${WALL[$n]:-} ]] || continue
-    awk -v n="$n" -v w="${WALL[$n]}" -v rw="${WALL[$REF]}" -v rn="$REF" -v t="$TOLERANCE" -v a="$FIT_A" 'BEGIN{
+    awk -v n="$n" -v w="${CPU[$n]}" -v rw="${CPU[$REF]}" -v rn="$REF" -v t="$TOLERANCE" -v a="$FIT_A" 'BEGIN{
       r=(w/n)/(rw/rn); d=(r-1)*100
-      if (d > t) printf "- **Not linear at %d rows**: %.2f× the per-row cost at %d rows (%.0f %% more)%s.\n", n, r, rn, d, (n < rn ? sprintf("; the fixed %.2f s of the line is %.0f %% of this run", a, 100*a/w) : "")
-      else if (d < -t) printf "- **Not linear at %d rows**: %.2f× the per-row cost at %d rows (%.0f %% less).\n", n, r, rn, -d
-      else printf "- %d rows: linear (per-row cost within %d %% of %d rows: %+.0f %%).\n", n, t, rn, d }'
+      if (d > t) printf "- **Not linear at %d rows**: %.2f× the CPU per row at %d rows (%.0f %% more)%s.\n", n, r, rn, d, (n < rn ? sprintf("; the fixed %.2f s of the line is %.0f %% of this run'"'"'s CPU", a, 100*a/w) : "")
+      else if (d < -t) printf "- **Not linear at %d rows**: %.2f× the CPU per row at %d rows (%.0f %% less).\n", n, r, rn, -d
+      else printf "- %d rows: linear (CPU per row within %d %% of %d rows: %+.0f %%).\n", n, t, rn, d }'
   done
   for note in "${NOTES[@]}"; do echo "- $note"; done
 } > "$RESULTS"
