@@ -59,6 +59,9 @@ cpu_idle_pct() {
   b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
   awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); t=y[1]-x[1]; printf "%.0f", (t > 0 ? 100*(y[2]-x[2])/t : 100)}'
 }
+# The machine's idle share first of all (before the build and the input), then again just before the timed runs.
+IDLE_START=$(cpu_idle_pct)
+echo "CPU idle at the start: $IDLE_START% ($(nproc) CPUs, load average $LOADAVG_START)"
 
 # ---------------------------------------------------------------- 1. npm deps
 if [[ ! -d bench/node_modules/@duckdb/node-api ]]; then
@@ -281,7 +284,7 @@ if [[ -n $(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   echo "- dotnet: $(dotnet --version 2>/dev/null || echo 'not found')"
   echo "- node: $(node --version)"
   echo "- DuckDB: $DUCK_VERSION (@duckdb/node-api $DUCK_PKG), threads=$THREADS"
-  echo "- CPU idle just before the timed runs: $IDLE_BEFORE%; load average (1/5/15 min) at start: $LOADAVG_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (the benchmark itself adds about 2)"
+  echo "- CPU idle at the start: $IDLE_START%, just before the timed runs: $IDLE_BEFORE%; load average (1/5/15 min) at start: $LOADAVG_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (the benchmark itself adds about 2)"
   echo
   echo "## Input"
   echo
