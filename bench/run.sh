@@ -371,7 +371,7 @@ fi
   echo
   echo "## Targets (issue 18), this run"
   echo
-  echo "Machine idle just before the timed runs: **$IDLE_BEFORE %** (load average $LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end), $(nproc) CPUs; DataPrep is the Native AOT binary of the installed tool."
+  echo "Machine idle at the start: **$IDLE_START %**, just before the timed runs: **$IDLE_BEFORE %** (load average $LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end), $(nproc) CPUs; DataPrep is the Native AOT binary of the installed tool."
   echo
   echo "| figure | measured | target | met |"
   echo "| --- | ---: | ---: | --- |"
