@@ -172,7 +172,7 @@ public sealed class FuzzFindingTests
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "dataprep.dll"), "convert", input, "--out", tmp.Combine("out"), "--label", "0" }) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x20000000"; // 512 MB
-        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
+        ChildProcesses.NoDiagnostics(psi);
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         await p.StandardOutput.ReadToEndAsync();
