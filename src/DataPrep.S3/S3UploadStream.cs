@@ -87,8 +87,10 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                 // A FULL_OBJECT CRC-32 upload: S3 keeps one CRC-32 of the whole object, whatever the encryption.
                 var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumType = ChecksumType.FULL_OBJECT };
                 ApplyEncryption(init);
-                var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, _cancellationToken), _cancellationToken).ConfigureAwait(false);
+                // Not cancelled mid-request: an upload S3 created but whose id never arrived could not be aborted.
+                var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, CancellationToken.None), _cancellationToken).ConfigureAwait(false);
                 _uploadId = response.UploadId;
+                _cancellationToken.ThrowIfCancellationRequested();
             }
             // Back-pressure: wait for a free upload slot before taking another part's memory.
             await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false);
@@ -294,21 +296,38 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         base.Dispose(disposing);
     }
 
-    /// <summary>Aborts the multipart upload (its parts stop costing storage); best effort.</summary>
-    public async Task AbortAsync()
+    /// <summary>
+    /// Aborts the multipart upload (its parts stop costing storage); best effort. Every caller (the failing write,
+    /// the store's abort on cancellation) awaits the same abort, and the stream counts as open until it is done, so
+    /// a cancelled run does not exit while an abort request is still on its way.
+    /// </summary>
+    public Task AbortAsync()
     {
         _closed = true;
-        _store.Failed(this);
+        lock (_abortLock)
+        {
+            return _abort ??= AbortOnceAsync();
+        }
+    }
+
+    private readonly Lock _abortLock = new();
+    private Task? _abort;
+
+    private async Task AbortOnceAsync()
+    {
         var id = Interlocked.Exchange(ref _uploadId, null);
         try { await Task.WhenAll(_parts).ConfigureAwait(false); } catch (Exception) { /* reported by the caller */ }
-        if (id is null) return;
         try
         {
-            await _store.Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = id }, CancellationToken.None).ConfigureAwait(false);
+            if (id is not null) await _store.Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = id }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // The run is failing already; a later --resume or --overwrite aborts uploads left under the prefix.
+        }
+        finally
+        {
+            _store.Failed(this);
         }
     }
 
