@@ -7,11 +7,61 @@ namespace DataPrep.Sources;
 /// trusts the footer: a corrupt length makes it allocate up to 2 GB before it finds the bytes missing, and some
 /// corrupt field types make its skipping loop forever (both found by tools/fuzz.sh). This walk only checks the
 /// structure — every length and count within the bytes left, known types only, bounded nesting — and never
-/// allocates; the meaning of the fields stays Parquet.Net's business.
+/// allocates; the meaning of the fields stays Parquet.Net's business. One exception: Parquet.Net reads a field it
+/// knows as the type parquet.thrift gives it, whatever type the bytes declare, so a known field declared with another
+/// type made it read different bytes than this walk checked, past the end of its copy of the footer, for ever
+/// (tools/fuzz/known/parquet-footer-skip-loop.parquet: ColumnMetaData field 11, an i64, declared as a struct). The
+/// fields of the structs on the path to the column chunks are therefore checked against parquet.thrift's types.
 /// </summary>
 internal static class ParquetFooterCheck
 {
     private const int MaxDepth = 64;
+
+    // Thrift compact types, and the structs whose fields are checked (Other: any struct, fields unchecked).
+    private const int Bool = 1, I16 = 4, I32 = 5, I64 = 6, Binary = 8, List = 9, Struct_ = 12;
+    private enum Kind { Other, FileMetaData, SchemaElement, RowGroup, ColumnChunk, ColumnMetaData, Statistics, KeyValue, PageEncodingStats, SortingColumn }
+
+    /// <summary>parquet.thrift's type of a field: its wire type, a list's element type, the struct (or element struct) it holds.</summary>
+    private readonly record struct Expected(int Type, int Element = 0, Kind Holds = Kind.Other);
+
+    private static Expected? Field(Kind kind, int id) => (kind, id) switch
+    {
+        (Kind.FileMetaData, 1) => new(I32),
+        (Kind.FileMetaData, 2) => new(List, Struct_, Kind.SchemaElement),
+        (Kind.FileMetaData, 3) => new(I64),
+        (Kind.FileMetaData, 4) => new(List, Struct_, Kind.RowGroup),
+        (Kind.FileMetaData, 5) => new(List, Struct_, Kind.KeyValue),
+        (Kind.FileMetaData, 6) => new(Binary),
+        (Kind.FileMetaData, 7) => new(List, Struct_),
+        (Kind.SchemaElement, 1 or 2 or 3 or 5 or 6 or 7 or 8 or 9) => new(I32),
+        (Kind.SchemaElement, 4) => new(Binary),
+        (Kind.SchemaElement, 10) => new(Struct_),
+        (Kind.RowGroup, 1) => new(List, Struct_, Kind.ColumnChunk),
+        (Kind.RowGroup, 2 or 3 or 5 or 6) => new(I64),
+        (Kind.RowGroup, 4) => new(List, Struct_, Kind.SortingColumn),
+        (Kind.RowGroup, 7) => new(I16),
+        (Kind.ColumnChunk, 1) => new(Binary),
+        (Kind.ColumnChunk, 2 or 4 or 6) => new(I64),
+        (Kind.ColumnChunk, 3) => new(Struct_, 0, Kind.ColumnMetaData),
+        (Kind.ColumnChunk, 5 or 7) => new(I32),
+        (Kind.ColumnMetaData, 1 or 4 or 15) => new(I32),
+        (Kind.ColumnMetaData, 2) => new(List, I32),
+        (Kind.ColumnMetaData, 3) => new(List, Binary),
+        (Kind.ColumnMetaData, 5 or 6 or 7 or 9 or 10 or 11 or 14) => new(I64),
+        (Kind.ColumnMetaData, 8) => new(List, Struct_, Kind.KeyValue),
+        (Kind.ColumnMetaData, 12) => new(Struct_, 0, Kind.Statistics),
+        (Kind.ColumnMetaData, 13) => new(List, Struct_, Kind.PageEncodingStats),
+        (Kind.Statistics, 1 or 2 or 5 or 6) => new(Binary),
+        (Kind.Statistics, 3 or 4) => new(I64),
+        (Kind.Statistics, 7 or 8) => new(Bool),
+        (Kind.KeyValue, 1 or 2) => new(Binary),
+        (Kind.PageEncodingStats, 1 or 2 or 3) => new(I32),
+        (Kind.SortingColumn, 1) => new(I32),
+        (Kind.SortingColumn, 2 or 3) => new(Bool),
+        _ => null,
+    };
+
+    private static bool Same(int declared, int expected) => declared == expected || (expected == Bool && declared == 2);
 
     /// <summary>Walks the footer (the FileMetaData struct); returns null when it is well-formed, else what is wrong.</summary>
     public static string? Problem(ReadOnlySpan<byte> footer)
@@ -19,7 +69,7 @@ internal static class ParquetFooterCheck
         int at = 0;
         try
         {
-            Struct(footer, ref at, 0);
+            Struct(footer, ref at, 0, Kind.FileMetaData);
             return null;
         }
         catch (FormatException e)
@@ -28,21 +78,35 @@ internal static class ParquetFooterCheck
         }
     }
 
-    private static void Struct(ReadOnlySpan<byte> b, ref int at, int depth)
+    private static void Struct(ReadOnlySpan<byte> b, ref int at, int depth, Kind kind)
     {
         if (depth > MaxDepth) throw new FormatException($"structs nested more than {MaxDepth} deep");
+        long id = 0;
         while (true)
         {
             byte header = Byte(b, ref at);
             if (header == 0) return; // STOP
             int type = header & 0x0F;
-            if (header >> 4 == 0) Varint(b, ref at); // a full field id follows (zigzag i16)
+            if (header >> 4 == 0)
+            {
+                ulong zigzag = Varint(b, ref at); // a full field id follows (zigzag i16)
+                id = (long)(zigzag >> 1) ^ -(long)(zigzag & 1);
+            }
+            else
+            {
+                id += header >> 4;
+            }
+            var expected = kind == Kind.Other || id is < 1 or > short.MaxValue ? null : Field(kind, (int)id);
+            if (expected is { } e && !Same(type, e.Type))
+            {
+                throw new FormatException($"field {id} of {kind} is declared as Thrift type {type}, but parquet.thrift makes it type {e.Type}");
+            }
             if (type is 1 or 2) continue; // booleans live in the field header
-            Value(b, ref at, type, depth);
+            Value(b, ref at, type, depth, expected);
         }
     }
 
-    private static void Value(ReadOnlySpan<byte> b, ref int at, int type, int depth)
+    private static void Value(ReadOnlySpan<byte> b, ref int at, int type, int depth, Expected? expected = null)
     {
         switch (type)
         {
@@ -70,7 +134,12 @@ internal static class ParquetFooterCheck
                 if (size == 15) size = Varint(b, ref at);
                 Count(b, at, size);
                 int element = h & 0x0F;
-                for (ulong i = 0; i < size; i++) Value(b, ref at, Known(element), depth + 1);
+                if (expected is { Element: > 0 } e && size > 0 && !Same(element, e.Element))
+                {
+                    throw new FormatException($"a list declared with elements of Thrift type {element}, but parquet.thrift makes them type {e.Element}");
+                }
+                var holds = expected is { } x ? new Expected(Struct_, 0, x.Holds) : (Expected?)null;
+                for (ulong i = 0; i < size; i++) Value(b, ref at, Known(element), depth + 1, holds);
                 break;
             }
             case 11: // map: size, then key and value types in one byte
@@ -88,7 +157,7 @@ internal static class ParquetFooterCheck
                 break;
             }
             case 12:
-                Struct(b, ref at, depth + 1);
+                Struct(b, ref at, depth + 1, expected?.Holds ?? Kind.Other);
                 break;
             default:
                 throw new FormatException($"unknown Thrift type {type}");

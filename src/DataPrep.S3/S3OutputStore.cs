@@ -18,7 +18,8 @@ namespace DataPrep.S3;
 /// Uploads stream from the encoder: each object buffers one part (<see cref="S3Options.PartSize"/>) and
 /// uploads full parts in the background, at most <see cref="S3Options.Concurrency"/> parts at a time across
 /// all objects; objects no larger than one part use a single PUT. Every part and object is checked against
-/// locally computed MD5s (S3's ETag) and its size after upload.
+/// locally computed CRC-32s (S3's full-object checksum, <see cref="S3Checksum"/>; the MD5 in the ETag only on a
+/// store that keeps no checksums) and its size after upload.
 /// </remarks>
 public sealed class S3OutputStore : IOutputStore
 {
@@ -33,8 +34,17 @@ public sealed class S3OutputStore : IOutputStore
     private bool _prepared, _committed, _reported;
     private int _kept;
 
-    /// <summary>What is known about an object: size and ETag (unquoted).</summary>
-    internal readonly record struct ObjectInfo(long Size, string ETag);
+    /// <summary>What is known about an object: size, ETag (unquoted) and, where the store keeps it, its full-object CRC-32 (base64).</summary>
+    internal readonly record struct ObjectInfo(long Size, string ETag, string? Checksum = null);
+
+    /// <summary>Whether this store has echoed a checksum (then no MD5 is computed for its ETags any more).</summary>
+    internal bool ChecksumsEchoed
+    {
+        get => Volatile.Read(ref _checksumsEchoed);
+        set => Volatile.Write(ref _checksumsEchoed, value);
+    }
+
+    private bool _checksumsEchoed;
 
     /// <summary>Creates the store for <c>s3://bucket/prefix/</c>.</summary>
     public S3OutputStore(string location, IAmazonS3 client, S3Options options)

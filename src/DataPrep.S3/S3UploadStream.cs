@@ -11,6 +11,13 @@ namespace DataPrep.S3;
 /// uploaded in the background (bounded by the store's concurrency), a single PUT when the object fits in
 /// one part. Closing completes the upload and verifies it; any failure aborts the multipart upload.
 /// </summary>
+/// <remarks>
+/// Verification: every part and single PUT carries its CRC-32 (<see cref="S3Checksum"/>, computed on the upload
+/// task), which S3 checks on receipt; the multipart upload is a FULL_OBJECT CRC-32 upload whose checksum S3
+/// computes over the assembled object and DataPrep compares with the parts' CRCs combined, and with what a
+/// HEAD reports (size too). This holds under every encryption mode. Only a store that echoes no checksum
+/// (some S3-compatible stores) is checked the old way, by the MD5 in its ETag, computed then and only then.
+/// </remarks>
 internal sealed class S3UploadStream : WriteOnlyForwardStream
 {
     private readonly S3OutputStore _store;
@@ -18,9 +25,10 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
     private readonly string _key;
     private readonly int _partSize;
     private readonly CancellationToken _cancellationToken;
-    private readonly List<Task<(PartETag ETag, byte[] Digest)>> _parts = [];
-    // Only S3-compatible stores (an endpoint URL) may give a multipart object the MD5 of its whole content as ETag.
-    private readonly IncrementalHash? _whole;
+    private readonly List<Task<Part>> _parts = [];
+    // Only S3-compatible stores (an endpoint URL) may give a multipart object the MD5 of its whole content as
+    // ETag; needed only where the store echoes no checksum, so dropped once the store has shown that it does.
+    private IncrementalHash? _whole;
     private byte[] _buffer;
     private int _filled;
     private long _length;
@@ -35,7 +43,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         _partSize = (int)Math.Min(store.Options.PartSize, Array.MaxLength);
         _cancellationToken = cancellationToken;
         _buffer = ArrayPool<byte>.Shared.Rent(_partSize);
-        if (store.Options.EndpointUrl is not null) _whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        if (store.Options.EndpointUrl is not null && !store.ChecksumsEchoed) _whole = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     }
 
     public override bool CanWrite => !_closed;
@@ -76,17 +84,20 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         {
             if (_uploadId is null)
             {
-                var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key };
+                // A FULL_OBJECT CRC-32 upload: S3 keeps one CRC-32 of the whole object, whatever the encryption.
+                var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumType = ChecksumType.FULL_OBJECT };
                 ApplyEncryption(init);
-                var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, _cancellationToken), _cancellationToken).ConfigureAwait(false);
+                // Not cancelled mid-request: an upload S3 created but whose id never arrived could not be aborted.
+                var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, CancellationToken.None), _cancellationToken).ConfigureAwait(false);
                 _uploadId = response.UploadId;
+                _cancellationToken.ThrowIfCancellationRequested();
             }
             // Back-pressure: wait for a free upload slot before taking another part's memory.
             await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false);
             var data = _buffer;
             int length = _filled;
             int number = _parts.Count + 1;
-            if (_whole is not null) _whole.AppendData(data.AsSpan(0, length));
+            AppendWhole(data.AsSpan(0, length));
             _buffer = ArrayPool<byte>.Shared.Rent(_partSize);
             _filled = 0;
             _parts.Add(Task.Run(() => UploadPartAsync(data, length, number, last: false)));
@@ -104,12 +115,24 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         }
     }
 
-    private async Task<(PartETag ETag, byte[] Digest)> UploadPartAsync(byte[] data, int length, int number, bool last)
+    /// <summary>A part sent: its ETag (and checksum, where the store echoed it), CRC-32, length and, only where the store echoed no checksum, MD5.</summary>
+    private readonly record struct Part(PartETag ETag, uint Crc, int Length, byte[]? Md5);
+
+    private void AppendWhole(ReadOnlySpan<byte> data)
+    {
+        if (_whole is null) return;
+        if (_store.ChecksumsEchoed) { _whole.Dispose(); _whole = null; return; }
+        _whole.AppendData(data);
+    }
+
+    private async Task<Part> UploadPartAsync(byte[] data, int length, int number, bool last)
     {
         try
         {
-            // Hashed on the upload task, off the encoder's path.
-            var digest = MD5.HashData(data.AsSpan(0, length));
+            // Computed on the upload task, off the encoder's path; sent with the part, so the SDK computes no checksum of its own.
+            uint crc = S3Checksum.Of(data.AsSpan(0, length));
+            var checksum = S3Checksum.Encode(crc);
+            byte[]? md5 = null;
             var response = await _store.RetryAsync(async () =>
             {
                 using var body = new MemoryStream(data, 0, length, writable: false);
@@ -118,18 +141,40 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                     BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartNumber = number,
                     InputStream = body, PartSize = length, IsLastPart = last,
                     UseChunkEncoding = !_store.Options.DisableChunkEncoding,
+                    ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumCRC32 = checksum,
                 };
                 var r = await _store.Client.UploadPartAsync(request, _cancellationToken).ConfigureAwait(false);
-                Verify(r.ETag, Convert.ToHexStringLower(digest), $"part {number}");
+                if (!VerifyChecksum(r.ChecksumCRC32, checksum, $"part {number}"))
+                {
+                    md5 ??= MD5.HashData(data.AsSpan(0, length));
+                    Verify(r.ETag, Convert.ToHexStringLower(md5), $"part {number}");
+                }
                 return r;
             }, _cancellationToken).ConfigureAwait(false);
-            return (new PartETag(number, response.ETag), digest);
+            var etag = new PartETag(number, response.ETag);
+            if (!string.IsNullOrEmpty(response.ChecksumCRC32)) etag.ChecksumCRC32 = response.ChecksumCRC32;
+            return new Part(etag, crc, length, string.IsNullOrEmpty(response.ChecksumCRC32) ? md5 : null);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(data);
             _store.Slots.Release();
         }
+    }
+
+    /// <summary>
+    /// The checksum a store echoed must be the one sent; false when it echoed none (a store that keeps no
+    /// checksums: the caller falls back to the ETag).
+    /// </summary>
+    private bool VerifyChecksum(string? echoed, string expected, string what)
+    {
+        if (string.IsNullOrEmpty(echoed)) return false;
+        _store.ChecksumsEchoed = true;
+        if (!echoed.Equals(expected, StringComparison.Ordinal))
+        {
+            throw new ChecksumMismatchException($"{what} of {_path}: S3 stored CRC-32 {echoed}, but the bytes sent have {expected}");
+        }
+        return true;
     }
 
     /// <summary>An ETag that is an MD5 (not SSE-KMS, not SSE-C) must match the local one, else the bytes differ.</summary>
@@ -176,48 +221,61 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
     {
         try
         {
-            S3OutputStore.ObjectInfo info;
+            string checksum, etag;
             if (_uploadId is null)
             {
-                var expected = Convert.ToHexStringLower(MD5.HashData(_buffer.AsSpan(0, _filled)));
-                await _store.RetryAsync(async () =>
+                checksum = S3Checksum.Encode(S3Checksum.Of(_buffer.AsSpan(0, _filled)));
+                var response = await _store.RetryAsync(async () =>
                 {
                     using var body = new MemoryStream(_buffer, 0, _filled, writable: false);
                     var put = new PutObjectRequest
                     {
                         BucketName = _store.Bucket, Key = _key, InputStream = body, AutoCloseStream = false,
                         UseChunkEncoding = !_store.Options.DisableChunkEncoding,
+                        ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumCRC32 = checksum,
                     };
                     ApplyEncryption(put);
                     var r = await _store.Client.PutObjectAsync(put, _cancellationToken).ConfigureAwait(false);
-                    Verify(r.ETag, expected, "object");
+                    if (!VerifyChecksum(r.ChecksumCRC32, checksum, "object")) Verify(r.ETag, Convert.ToHexStringLower(MD5.HashData(_buffer.AsSpan(0, _filled))), "object");
                     return r;
                 }, _cancellationToken).ConfigureAwait(false);
-                info = new(_filled, expected);
+                etag = S3OutputStore.Unquote(response.ETag);
             }
             else
             {
                 var lastData = _buffer;
                 _buffer = [];
-                _whole?.AppendData(lastData.AsSpan(0, _filled));
+                AppendWhole(lastData.AsSpan(0, _filled));
                 _parts.Add(UploadPartAsync(lastData, _filled, _parts.Count + 1, last: true));
                 var done = await Task.WhenAll(_parts).ConfigureAwait(false);
-                var etags = done.Select(d => d.ETag).ToList();
-                var expected = ETagCalculator.Combine(done.Select(d => d.Digest).ToList());
-                var complete = new CompleteMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartETags = [.. etags] };
+                uint crc = done[0].Crc;
+                for (int i = 1; i < done.Length; i++) crc = S3Checksum.Combine(crc, done[i].Crc, done[i].Length);
+                checksum = S3Checksum.Encode(crc);
+                bool echoed = done.All(d => d.Md5 is null);
+                var complete = new CompleteMultipartUploadRequest
+                {
+                    BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartETags = [.. done.Select(d => d.ETag)],
+                    MpuObjectSize = _length,
+                };
+                // S3 refuses to complete if the assembled object's CRC-32 is not this one.
+                if (echoed) { complete.ChecksumType = ChecksumType.FULL_OBJECT; complete.ChecksumCRC32 = checksum; }
                 var result = await _store.RetryAsync(() => _store.Client.CompleteMultipartUploadAsync(complete, _cancellationToken), _cancellationToken).ConfigureAwait(false);
-                // AWS: MD5 of the part MD5s and "-N"; some S3-compatible stores (s3rver) give the MD5 of the whole object.
-                var whole = _whole is null ? null : Convert.ToHexStringLower(_whole.GetHashAndReset());
-                Verify(result.ETag, expected, "object", whole);
-                info = new(_length, whole is not null && S3OutputStore.Unquote(result.ETag).Equals(whole, StringComparison.OrdinalIgnoreCase) ? whole : expected);
+                if (!VerifyChecksum(result.ChecksumCRC32, checksum, "object") && !echoed)
+                {
+                    // A store without checksums: AWS gives the MD5 of the part MD5s and "-N"; some S3-compatible stores (s3rver) the MD5 of the whole object.
+                    var whole = _whole is null ? null : Convert.ToHexStringLower(_whole.GetHashAndReset());
+                    Verify(result.ETag, ETagCalculator.Combine([.. done.Select(d => d.Md5!)]), "object", whole);
+                }
+                etag = S3OutputStore.Unquote(result.ETag);
             }
-            // The size S3 reports for the finished object must be what was written.
-            var head = await _store.RetryAsync(() => _store.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _store.Bucket, Key = _key }, _cancellationToken), _cancellationToken).ConfigureAwait(false);
+            // What S3 reports for the finished object, size and full-object checksum, must be what was written.
+            var head = await _store.RetryAsync(() => _store.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _store.Bucket, Key = _key, ChecksumMode = ChecksumMode.ENABLED }, _cancellationToken), _cancellationToken).ConfigureAwait(false);
             if (head.ContentLength != _length)
             {
                 throw new ChecksumMismatchException($"{_path}: S3 reports {head.ContentLength} bytes after upload, but {_length} were written");
             }
-            _store.Completed(this, _path, info);
+            bool kept = VerifyChecksum(head.ChecksumCRC32, checksum, "object");
+            _store.Completed(this, _path, new(_length, etag, kept ? checksum : null));
         }
         catch (Exception e)
         {
@@ -238,21 +296,38 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         base.Dispose(disposing);
     }
 
-    /// <summary>Aborts the multipart upload (its parts stop costing storage); best effort.</summary>
-    public async Task AbortAsync()
+    /// <summary>
+    /// Aborts the multipart upload (its parts stop costing storage); best effort. Every caller (the failing write,
+    /// the store's abort on cancellation) awaits the same abort, and the stream counts as open until it is done, so
+    /// a cancelled run does not exit while an abort request is still on its way.
+    /// </summary>
+    public Task AbortAsync()
     {
         _closed = true;
-        _store.Failed(this);
+        lock (_abortLock)
+        {
+            return _abort ??= AbortOnceAsync();
+        }
+    }
+
+    private readonly Lock _abortLock = new();
+    private Task? _abort;
+
+    private async Task AbortOnceAsync()
+    {
         var id = Interlocked.Exchange(ref _uploadId, null);
         try { await Task.WhenAll(_parts).ConfigureAwait(false); } catch (Exception) { /* reported by the caller */ }
-        if (id is null) return;
         try
         {
-            await _store.Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = id }, CancellationToken.None).ConfigureAwait(false);
+            if (id is not null) await _store.Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = id }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // The run is failing already; a later --resume or --overwrite aborts uploads left under the prefix.
+        }
+        finally
+        {
+            _store.Failed(this);
         }
     }
 
@@ -274,8 +349,10 @@ internal sealed class ChecksumMismatchException(string message) : IOException(me
 
 /// <summary>
 /// <see cref="Pipeline.S3Options.Resume"/>: an object with this key already exists. The encoder's bytes are spooled
-/// to a local file while their S3 ETag is computed; at close the object is kept if size and ETag match,
-/// otherwise the file is uploaded.
+/// to a local file while their CRC-32 is computed; at close the object is kept if its size and the full-object
+/// CRC-32 S3 keeps for it match, otherwise the file is uploaded. An object without that checksum (written by a
+/// store that keeps none, or before DataPrep asked for it) is compared by its ETag where that is an MD5
+/// (not under SSE-KMS), else uploaded again.
 /// </summary>
 internal sealed class S3ResumeStream : WriteOnlyForwardStream
 {
@@ -283,9 +360,12 @@ internal sealed class S3ResumeStream : WriteOnlyForwardStream
     private readonly string _path;
     private readonly S3OutputStore.ObjectInfo _existing;
     private readonly CancellationToken _cancellationToken;
-    private readonly ETagCalculator _etag;
+    private readonly System.IO.Hashing.Crc32 _crc = new();
+    // The MD5s of S3's ETag: only where the existing object's ETag is one DataPrep can compare.
+    private readonly ETagCalculator? _etag;
     private readonly string _spool = Path.Combine(Path.GetTempPath(), $"dataprep-s3-{Guid.NewGuid():N}");
     private readonly FileStream _file;
+    private long _length;
     private bool _closed;
 
     public S3ResumeStream(S3OutputStore store, string path, S3OutputStore.ObjectInfo existing, CancellationToken cancellationToken)
@@ -294,25 +374,32 @@ internal sealed class S3ResumeStream : WriteOnlyForwardStream
         _path = path;
         _existing = existing;
         _cancellationToken = cancellationToken;
-        _etag = new ETagCalculator(store.Options.PartSize);
+        if (S3UploadStream.Comparable(existing.ETag, store.Options)) _etag = new ETagCalculator(store.Options.PartSize);
         _file = new FileStream(_spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
     }
 
     public override bool CanWrite => !_closed;
-    public override long Length => _etag.Length;
-    public override long Position { get => _etag.Length; set => throw new NotSupportedException(); }
+    public override long Length => _length;
+    public override long Position { get => _length; set => throw new NotSupportedException(); }
     public override void Flush() { }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        _etag.Append(buffer);
+        Append(buffer);
         _file.Write(buffer);
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        _etag.Append(buffer.Span);
+        Append(buffer.Span);
         await _file.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Append(ReadOnlySpan<byte> buffer)
+    {
+        _crc.Append(buffer);
+        _etag?.Append(buffer);
+        _length += buffer.Length;
     }
 
     public override async ValueTask DisposeAsync()
@@ -321,11 +408,9 @@ internal sealed class S3ResumeStream : WriteOnlyForwardStream
         _closed = true;
         try
         {
-            long length = _etag.Length;
-            var etag = _etag.ETag();
-            if (length == _existing.Size && (etag.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase) || _etag.Whole.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase)))
+            if (_length == _existing.Size && await SameAsync().ConfigureAwait(false) is { } info)
             {
-                _store.KeptExisting(_path, new(length, etag));
+                _store.KeptExisting(_path, info);
                 return;
             }
             _file.Position = 0;
@@ -334,10 +419,24 @@ internal sealed class S3ResumeStream : WriteOnlyForwardStream
         }
         finally
         {
-            _etag.Dispose();
+            _etag?.Dispose();
             await _file.DisposeAsync().ConfigureAwait(false);
             await base.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The object's info when it holds these bytes, else null.</summary>
+    private async Task<S3OutputStore.ObjectInfo?> SameAsync()
+    {
+        var checksum = S3Checksum.Encode(_crc.GetCurrentHashAsUInt32());
+        var head = await _store.RetryAsync(() => _store.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _store.Bucket, Key = _store.KeyOf(_path), ChecksumMode = ChecksumMode.ENABLED }, _cancellationToken), _cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(head.ChecksumCRC32) && head.ChecksumType != ChecksumType.COMPOSITE)
+        {
+            return head.ChecksumCRC32 == checksum && head.ContentLength == _length ? new(_length, S3OutputStore.Unquote(head.ETag), checksum) : null;
+        }
+        if (_etag is null) return null;
+        var etag = _etag.ETag();
+        return etag.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase) || _etag.Whole.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase) ? new(_length, etag, null) : null;
     }
 
     protected override void Dispose(bool disposing)

@@ -3,6 +3,17 @@ using DataPrep.Cli;
 
 namespace DataPrep.Tests;
 
+/// <summary>What every child process a test starts shares.</summary>
+public static class ChildProcesses
+{
+    /// <summary>
+    /// No .NET diagnostics IPC (DOTNET_EnableDiagnostics=0): otherwise each .NET process creates
+    /// <c>dotnet-diagnostic-PID-…-socket</c> and <c>clr-debug-pipe-PID-in/out</c> in TMPDIR, which stay behind when a
+    /// test kills it (tools/test.sh fails on such leftovers). Inherited by the grandchildren (scripts, workers).
+    /// </summary>
+    public static void NoDiagnostics(System.Diagnostics.ProcessStartInfo psi) => psi.Environment["DOTNET_EnableDiagnostics"] = "0";
+}
+
 /// <summary>A temporary folder removed after the test.</summary>
 public sealed class TempDir : IDisposable
 {

@@ -140,6 +140,26 @@ public sealed class JsonLinesSource : IRecordSource
 
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 
+    /// <inheritdoc />
+    /// <remarks>Reads the file again up to the row (an error path only): blank lines hold no row, so only counting tells.</remarks>
+    public (long Line, string? Within) LocateRow(long row)
+    {
+        try
+        {
+            using var lines = OpenLines();
+            long rows = 0;
+            while (lines.TryReadLine(out var line))
+            {
+                if (!IsBlank(line) && ++rows == row) return (lines.LineNumber, null);
+            }
+        }
+        catch (Exception e) when (e is DataPrepException or IOException)
+        {
+            // The location is a courtesy; the error being reported is the one that matters.
+        }
+        return (0, null);
+    }
+
     private static string ListNames(IReadOnlyList<string> names, int max)
     {
         var shown = string.Join(", ", names.Take(max));

@@ -27,6 +27,7 @@ public static class ProcessRunner
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        ChildProcesses.NoDiagnostics(psi);
         // The test host's own MSBuild/runner variables must not leak into a nested dotnet.
         foreach (var name in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH", "VSTEST_HOST_DEBUG" }) psi.Environment.Remove(name);
         if (environment is not null)

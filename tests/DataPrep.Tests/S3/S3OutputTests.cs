@@ -279,6 +279,7 @@ public static class CliProcess
         var psi = new ProcessStartInfo(native ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (native is null) psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        ChildProcesses.NoDiagnostics(psi);
         foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
         return Process.Start(psi)!;
     }

@@ -15,9 +15,6 @@ namespace DataPrep.Tests.Scale;
 [Trait(NativePass.Name, NativePass.Value)]
 public sealed class ScaleOutTests
 {
-    /// <summary>Processes this test SIGKILLs run without the runtime's diagnostic sockets, which a kill leaves in TMPDIR.</summary>
-    private static readonly Dictionary<string, string> s_noDiagnostics = new() { ["DOTNET_EnableDiagnostics"] = "0" };
-
     private static readonly string[] s_churn = ["--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--seed", "5"];
 
     /// <summary>The options of each worker count's case: a different split method and format each.</summary>
@@ -97,7 +94,7 @@ public sealed class ScaleOutTests
                 {
                     // Killed somewhere in its run (start-up, publishing, or writing run.json): the work area stays whole
                     // until a commit has finished, so running it again completes the run.
-                    using var p = CliProcess.Start(args, s_noDiagnostics);
+                    using var p = CliProcess.Start(args);
                     Thread.Sleep(1200);
                     if (!p.HasExited) p.Kill(entireProcessTree: true);
                     p.WaitForExit();
@@ -334,7 +331,7 @@ public sealed class ScaleOutTests
     /// <summary>Starts a task and SIGKILLs it once its temp files hold bytes; false when it finished first.</summary>
     private static bool KillWhileWriting(string[] args, string spill)
     {
-        using var p = CliProcess.Start(args, s_noDiagnostics);
+        using var p = CliProcess.Start(args);
         var clock = Stopwatch.StartNew();
         while (!p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
         {

@@ -164,4 +164,43 @@ public class NonFiniteTests
         r = Convert(tmp, csv, "--drop", "note");
         AssertRefused(r, tmp, 3, "m.csv", "line 4", "row 2", "column 'x'", "found a missing value");
     }
+
+    [Fact]
+    public void A_missing_value_names_the_json_lines_line()
+    {
+        using var tmp = new TempDir();
+        // A blank line holds no row: row 2 is on line 4.
+        var jsonl = tmp.File("m.jsonl", "{\"y\": 1, \"x\": 2.5}\n\n  \n{\"y\": 0, \"x\": null}\n{\"y\": 1, \"x\": 3.5}\n");
+        var r = Convert(tmp, jsonl);
+        AssertRefused(r, tmp, 3, "m.jsonl", "line 4", "row 2", "column 'x'", "found a missing value");
+    }
+
+    /// <summary>Scaled out (--workers 2, each task reading a part), a missing value is located as in one process.</summary>
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("jsonl")]
+    [InlineData("parquet")]
+    public void A_scaled_out_run_locates_a_missing_value_as_one_process_does(string kind)
+    {
+        using var tmp = new TempDir();
+        var (input, fragments) = kind switch
+        {
+            "csv" => (tmp.File("m.csv", "y,x,note\n1,2.5,\"two\nlines\"\n1,1.5,a\n0,,x\n1,4.5,b\n"), new[] { "m.csv", "line 5", "row 3" }),
+            "jsonl" => (tmp.File("m.jsonl", "{\"y\": 1, \"x\": 2.5}\n\n{\"y\": 1, \"x\": 1.5}\n{\"y\": 0, \"x\": null}\n{\"y\": 1, \"x\": 4.5}\n"), new[] { "m.jsonl", "line 4", "row 3" }),
+            _ => (WriteParquet(tmp, "m.parquet", [1.5, 2.5, 3.5, 4.5, 5.5, null]), new[] { "m.parquet", "row 6 (row group 3 of 3, its row 2)" }),
+        };
+        string[] extra = kind == "csv" ? ["--drop", "note"] : [];
+        var one = Convert(tmp, input, extra);
+        AssertRefused(one, tmp, 3, [.. fragments, "column 'x'", "found a missing value"]);
+        var many = Convert(tmp, input, [.. extra, "--workers", "2"]);
+        // The task's own error first (the same one line), then the run's line naming the step and task that failed.
+        Assert.True(many.Code == 3, many.Err);
+        var lines = many.Err.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.Equal(one.Err.TrimEnd('\n'), lines[0]);
+        Assert.StartsWith("error: step scan task ", lines[1]);
+        // Nothing is published; only the work area stays, so that the failed task can be run again.
+        Assert.Equal([Path.Combine(tmp.Combine("out"), "_dataprep")], Directory.GetFileSystemEntries(tmp.Combine("out")));
+        Assert.Equal([Path.Combine(tmp.Combine("out"), "_dataprep", "work")], Directory.GetFileSystemEntries(tmp.Combine("out", "_dataprep")));
+    }
 }
