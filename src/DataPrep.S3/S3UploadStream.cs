@@ -86,7 +86,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
             {
                 // A FULL_OBJECT CRC-32 upload: S3 keeps one CRC-32 of the whole object, whatever the encryption.
                 var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumType = ChecksumType.FULL_OBJECT };
-                ApplyEncryption(init);
+                init.Encrypted(_store.Options);
                 // Not cancelled mid-request: an upload S3 created but whose id never arrived could not be aborted.
                 var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, CancellationToken.None), _cancellationToken).ConfigureAwait(false);
                 _uploadId = response.UploadId;
@@ -234,7 +234,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                         UseChunkEncoding = !_store.Options.DisableChunkEncoding,
                         ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumCRC32 = checksum,
                     };
-                    ApplyEncryption(put);
+                    put.Encrypted(_store.Options);
                     var r = await _store.Client.PutObjectAsync(put, _cancellationToken).ConfigureAwait(false);
                     if (!VerifyChecksum(r.ChecksumCRC32, checksum, "object")) Verify(r.ETag, Convert.ToHexStringLower(MD5.HashData(_buffer.AsSpan(0, _filled))), "object");
                     return r;
@@ -329,18 +329,6 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         {
             _store.Failed(this);
         }
-    }
-
-    private void ApplyEncryption(PutObjectRequest r)
-    {
-        if (_store.Options.Sse is { } sse) r.ServerSideEncryptionMethod = sse == "aws:kms" ? ServerSideEncryptionMethod.AWSKMS : ServerSideEncryptionMethod.AES256;
-        if (_store.Options.SseKmsKeyId is { } key) r.ServerSideEncryptionKeyManagementServiceKeyId = key;
-    }
-
-    private void ApplyEncryption(InitiateMultipartUploadRequest r)
-    {
-        if (_store.Options.Sse is { } sse) r.ServerSideEncryptionMethod = sse == "aws:kms" ? ServerSideEncryptionMethod.AWSKMS : ServerSideEncryptionMethod.AES256;
-        if (_store.Options.SseKmsKeyId is { } key) r.ServerSideEncryptionKeyManagementServiceKeyId = key;
     }
 }
 
