@@ -79,7 +79,13 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                 var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key };
                 ApplyEncryption(init);
                 var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, _cancellationToken), _cancellationToken).ConfigureAwait(false);
-                _uploadId = response.UploadId;
+                Volatile.Write(ref _uploadId, response.UploadId);
+                // An abort that ran while the upload was being created found no id to abort: abort it here.
+                if (Volatile.Read(ref _closed))
+                {
+                    await AbortAsync().ConfigureAwait(false);
+                    throw new OperationCanceledException($"The upload of {_path} was aborted.");
+                }
             }
             // Back-pressure: wait for a free upload slot before taking another part's memory.
             await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false);
