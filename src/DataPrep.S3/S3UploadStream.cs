@@ -89,7 +89,21 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                 init.Encrypted(_store.Options);
                 // Not cancelled mid-request: an upload S3 created but whose id never arrived could not be aborted.
                 var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, CancellationToken.None), _cancellationToken).ConfigureAwait(false);
-                _uploadId = response.UploadId;
+                Volatile.Write(ref _uploadId, response.UploadId);
+                // An abort that ran while the upload was being created found no id to abort: abort this one here
+                // (whoever takes the id first aborts it).
+                if (Volatile.Read(ref _closed) && Interlocked.Exchange(ref _uploadId, null) is { } orphan)
+                {
+                    try
+                    {
+                        await _store.Client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, UploadId = orphan }, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        // The run is failing already; a later --resume or --overwrite aborts uploads left under the prefix.
+                    }
+                    throw new OperationCanceledException($"The upload of {_path} was aborted.");
+                }
                 _cancellationToken.ThrowIfCancellationRequested();
             }
             // Back-pressure: wait for a free upload slot before taking another part's memory.

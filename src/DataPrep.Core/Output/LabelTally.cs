@@ -23,6 +23,17 @@ internal sealed class LabelTally
 
     private readonly Lock _lock = new();
     private Dictionary<long, long>? _counts = [];
+    private bool _floatKeys;
+
+    /// <summary>Whether <see cref="_sketch"/> holds the buckets of every value (a merged tally, whose parts' sketches were whole).</summary>
+    private bool _bucketsWhole;
+
+    /// <summary>
+    /// Count, min and max of every finite label; buckets only of the values not held in <see cref="_counts"/>: while
+    /// the distribution is kept, the sketch's buckets follow from it (<see cref="Sketch"/>), so a classification
+    /// label costs no logarithm and no bucket lookup per row. When the distribution is dropped, its values go into
+    /// the buckets once, and the rows of later chunks one by one.
+    /// </summary>
     private readonly LabelSketch _sketch = new();
 
     /// <summary>The sketch of every finite label value. Read once all chunks are counted.</summary>
@@ -30,7 +41,13 @@ internal sealed class LabelTally
     {
         get
         {
-            lock (_lock) return _sketch;
+            lock (_lock)
+            {
+                if (_counts is null || _bucketsWhole) return _sketch;
+                var full = _sketch.Copy();
+                full.AddBuckets(_counts, _floatKeys);
+                return full;
+            }
         }
     }
 
@@ -47,38 +64,51 @@ internal sealed class LabelTally
     public void Count(Column label, int start, int count)
     {
         if (count <= 0) return;
-        var sketch = new LabelSketch();
-        switch (label)
-        {
-            case Int64Column l:
-                foreach (long v in l.Values.AsSpan(start, count)) sketch.Add(v);
-                break;
-            case Float64Column d:
-                foreach (double v in d.Values.AsSpan(start, count)) sketch.Add(v);
-                break;
-        }
-        lock (_lock) _sketch.Merge(sketch);
-        if (Volatile.Read(ref _counts) is null) return;
-        var local = label switch
+        bool floats = label is Float64Column;
+        var local = Volatile.Read(ref _counts) is null ? null : label switch
         {
             Int64Column l => CountIntegers(l.Values.AsSpan(start, count)),
             Float64Column d => CountDoubles(d.Values.AsSpan(start, count)),
             _ => null,
         };
+        // With the chunk's counts the buckets can wait (they follow from the counts); without, every value goes in.
+        var sketch = new LabelSketch();
+        bool buckets = local is null;
+        switch (label)
+        {
+            case Int64Column l:
+                foreach (long v in l.Values.AsSpan(start, count)) sketch.Add(v, buckets);
+                break;
+            case Float64Column d:
+                foreach (double v in d.Values.AsSpan(start, count)) sketch.Add(v, buckets);
+                break;
+        }
         lock (_lock)
         {
-            if (_counts is null) return;
-            if (local is null)
+            _sketch.Merge(sketch);
+            if (local is not null && _counts is not null)
             {
-                _counts = null;
-                return;
+                _floatKeys = floats;
+                foreach (var (key, n) in local)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(_counts, key, out _) += n;
+                }
+                if (_counts.Count > MaxDistinct) Drop();
             }
-            foreach (var (key, n) in local)
+            else
             {
-                CollectionsMarshal.GetValueRefOrAddDefault(_counts, key, out _) += n;
+                // Dropped before or now: this chunk's values that were counted but not bucketed go in now.
+                if (local is not null) _sketch.AddBuckets(local, floats);
+                if (_counts is not null) Drop();
             }
-            if (_counts.Count > MaxDistinct) _counts = null;
         }
+    }
+
+    /// <summary>Drops the distribution; its values go into the sketch's buckets (under the lock).</summary>
+    private void Drop()
+    {
+        _sketch.AddBuckets(_counts!, _floatKeys);
+        _counts = null;
     }
 
     private static Dictionary<long, long>? CountIntegers(ReadOnlySpan<long> values)
@@ -134,12 +164,14 @@ internal sealed class LabelTally
         var merged = new LabelTally();
         foreach (var (part, sketch) in parts)
         {
+            // The parts' sketches are whole (Sketch); the merged one keeps buckets only once the counts are dropped.
             if (sketch is not null) merged._sketch.Merge(sketch);
             if (merged._counts is null) continue;
             if (part is null) { merged._counts = null; continue; }
             foreach (var (key, n) in part) CollectionsMarshal.GetValueRefOrAddDefault(merged._counts, key, out _) += n;
             if (merged._counts.Count > MaxDistinct) merged._counts = null;
         }
+        merged._bucketsWhole = true;
         return merged;
     }
 
@@ -151,9 +183,8 @@ internal sealed class LabelTally
     public LabelSummary? Summary(bool floats)
     {
         var counts = Counts;
-        var sketch = Sketch;
-        if (sketch.Count == 0) return null;
-        if (counts is null) return sketch.Summary();
+        if (counts is null) return Sketch is { Count: > 0 } sketch ? sketch.Summary() : null;
+        if (_sketch.Count == 0) return null;
         var values = counts.Select(kv => (Value: floats ? BitConverter.Int64BitsToDouble(kv.Key) : kv.Key, kv.Value)).OrderBy(x => x.Value).ToList();
         long n = values.Sum(v => v.Item2);
         var summary = new LabelSummary { Count = n, Min = values[0].Value, Max = values[^1].Value, Exact = true };
@@ -220,14 +251,34 @@ internal sealed class LabelSketch
     public double Max { get; set; }
 
     /// <summary>Adds a value; NaN and infinities are left out.</summary>
-    public void Add(double v)
+    public void Add(double v) => Add(v, buckets: true);
+
+    /// <summary>Adds a value to count, min and max, and to the buckets when <paramref name="buckets"/> (else <see cref="AddBuckets"/> adds it later).</summary>
+    public void Add(double v, bool buckets)
     {
         if (!double.IsFinite(v)) return;
         if (Count == 0 || v < Min) Min = v;
         if (Count == 0 || v > Max) Max = v;
         Count++;
-        CollectionsMarshal.GetValueRefOrAddDefault(Buckets, Key(v), out _)++;
+        if (buckets) CollectionsMarshal.GetValueRefOrAddDefault(Buckets, Key(v), out _)++;
     }
+
+    /// <summary>
+    /// Adds the buckets of counted values whose count, min and max are in already: <paramref name="counts"/> by value
+    /// (or by a double's bits when <paramref name="floats"/>); non-finite values are left out, as <see cref="Add(double)"/> does.
+    /// </summary>
+    public void AddBuckets(Dictionary<long, long> counts, bool floats)
+    {
+        foreach (var (key, n) in counts)
+        {
+            double v = floats ? BitConverter.Int64BitsToDouble(key) : key;
+            if (!double.IsFinite(v)) continue;
+            CollectionsMarshal.GetValueRefOrAddDefault(Buckets, Key(v), out _) += n;
+        }
+    }
+
+    /// <summary>A copy (its own buckets).</summary>
+    public LabelSketch Copy() => new() { Buckets = new Dictionary<long, long>(Buckets), Count = Count, Min = Min, Max = Max };
 
     /// <summary>Adds another sketch's counts.</summary>
     public void Merge(LabelSketch other)

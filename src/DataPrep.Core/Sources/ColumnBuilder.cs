@@ -36,6 +36,21 @@ internal abstract class ColumnBuilder
         return false;
     }
 
+    /// <summary>
+    /// Writes row <paramref name="row"/>'s value (set by a <c>TrySet</c>) as label-first CSV output writes it (see
+    /// <see cref="Formats.NumberText"/>: invariant <c>TryFormat</c>, shortest round-trip for doubles), so a row with a
+    /// field that is not copyable text ("1e-05", "+3") still keeps its output text; false for a missing or non-finite
+    /// value, or a kind written otherwise, and the row is then formatted by the writer.
+    /// </summary>
+    public virtual bool TryWriteText(int row, Span<byte> destination, out int written)
+    {
+        written = 0;
+        return false;
+    }
+
+    /// <summary>The most bytes <see cref="TryWriteText"/> writes (a double's shortest round-trip text is at most 24).</summary>
+    public const int MaxTextLength = 32;
+
     /// <summary>Marks row <paramref name="row"/> missing.</summary>
     public void SetNull(int row)
     {
@@ -77,6 +92,13 @@ internal abstract class ColumnBuilder
         public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
             => CanonicalNumber.TryParseCopyableDouble(utf8, out _values[row], out length) && double.IsFinite(_values[row]);
 
+        public override bool TryWriteText(int row, Span<byte> destination, out int written)
+        {
+            written = 0;
+            return _nulls?[row] != true && double.IsFinite(_values[row])
+                && _values[row].TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
+        }
+
         /// <summary>Applies the non-finite policy to the value just parsed: false (refused) only under Error.</summary>
         private bool Admit(int row)
         {
@@ -112,6 +134,12 @@ internal abstract class ColumnBuilder
         {
             length = utf8.Length;
             return CanonicalNumber.IsCanonicalInteger(utf8) && ValueParser.TryParseInt64(utf8, out _values[row]);
+        }
+
+        public override bool TryWriteText(int row, Span<byte> destination, out int written)
+        {
+            written = 0;
+            return _nulls?[row] != true && _values[row].TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
         }
         public override Column Build(int length) => new Int64Column(_values, _nulls, length);
     }

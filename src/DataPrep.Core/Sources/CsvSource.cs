@@ -224,11 +224,11 @@ public sealed class CsvSource : IRecordSource
                         pos += length;
                         continue;
                     }
-                    canonical = false;
                 }
                 if (IsNull(span))
                 {
                     builders[c].SetNull(at);
+                    canonical = false;
                 }
                 else if (!builders[c].TrySet(at, r, c))
                 {
@@ -237,6 +237,27 @@ public sealed class CsvSource : IRecordSource
                         $"found {Throw.Quote(span)}, expected {builders[c].Expected} because the column is {schema[c].Kind}"
                         + " (inferred from the first rows; override with --column-type " + names[c] + "=string, or fix the value)",
                         _path, r.LineNumber, row, names[c]);
+                }
+                else if (canonical)
+                {
+                    // Text the writer would write differently ("0.0000123" → "1.23E-05"): the value is written as the
+                    // writer writes it, here, while the row is in cache, so the row still keeps its output text and
+                    // the writer never gathers its values (a row with one such field was formatted whole before).
+                    if (start + pos + ColumnBuilder.MaxTextLength + 1 > block.Length)
+                    {
+                        block = RawText.Grow(block, start, pos, ColumnBuilder.MaxTextLength + 1);
+                        start = 0;
+                    }
+                    int sep = c > 0 ? 1 : 0;
+                    if (builders[c].TryWriteText(at, block.AsSpan(start + pos + sep, ColumnBuilder.MaxTextLength), out int written))
+                    {
+                        if (sep == 1) block[start + pos] = (byte)',';
+                        pos += sep + written;
+                    }
+                    else
+                    {
+                        canonical = false;
+                    }
                 }
             }
             if (canonical) batchBuilders.Raw![at] = RawText.Commit(block, start, pos);

@@ -215,4 +215,38 @@ public class RawRecordsTests
             File.Delete(path);
         }
     }
+    [Fact]
+    public async Task A_row_whose_field_needs_formatting_keeps_its_text_formatted_at_read_time()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "odd.csv");
+        await File.WriteAllTextAsync(path, "y,a,b\n1,0.00001,2.50\n+2,3,1e5\n3,,4\n");
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = true });
+        var batches = new List<RecordBatch>();
+        await foreach (var b in source.ReadAsync(0)) batches.Add(b);
+        var raw = Assert.Single(batches).Raw!.Records;
+        // "0.00001" prints as "1E-05", "+2" as "2", "1e5" as "100000": the rows keep the writer's text;
+        // a missing value is not written silently, so that row is left to the writer (and its missing-value rule).
+        Assert.Equal("1,1E-05,2.5", Encoding.ASCII.GetString(raw[0].Span));
+        Assert.Equal("2,3,100000", Encoding.ASCII.GetString(raw[1].Span));
+        Assert.True(raw[2].IsEmpty);
+    }
+
+    [Property(MaxTest = 200)]
+    public Property Integer_rows_print_as_invariant_long_text(long[] values, bool[] flags)
+    {
+        // Rows of two integer columns and a boolean one, written by the integer-only path: each field as the BCL prints it.
+        int rows = values.Length / 2;
+        var a = values.Take(rows).ToArray();
+        var b = values.Skip(rows).Take(rows).ToArray();
+        var c = Enumerable.Range(0, rows).Select(i => i < flags.Length && flags[i]).ToArray();
+        var schema = new Schema([new Field("a", ColumnKind.Int64), new Field("b", ColumnKind.Int64), new Field("c", ColumnKind.Boolean)]);
+        var batch = new RecordBatch(schema, [new Int64Column(a), new Int64Column(b), new BooleanColumn(c, null, rows)], rows, RowInfo.Sequential(0, 0, rows));
+        var chunk = new LabelFirstCsvFormat(hasLabel: true).Format(batch, 0, rows);
+        var expected = string.Concat(Enumerable.Range(0, rows).Select(i => FormattableString.Invariant($"{a[i]},{b[i]},{(c[i] ? 1 : 0)}\n")));
+        var text = Encoding.ASCII.GetString(chunk.Data, 0, chunk.Length);
+        var ends = new int[rows];
+        for (int i = 0, at = 0; i < rows; i++) ends[i] = at += FormattableString.Invariant($"{a[i]},{b[i]},{(c[i] ? 1 : 0)}\n").Length;
+        return (text == expected && chunk.RecordEnds.SequenceEqual(ends)).Label(text);
+    }
 }

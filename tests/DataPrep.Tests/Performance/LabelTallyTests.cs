@@ -89,4 +89,43 @@ public class LabelTallyTests
         tally.Count(new BooleanColumn([true, false], null, 2), 0, 2);
         Assert.Null(tally.Counts);
     }
+    [Property(MaxTest = 200)]
+    public Property The_sketch_is_the_row_by_row_sketch(ulong seed, byte kind, bool parallel, bool floats)
+    {
+        // Buckets follow from the counts while the distribution is kept, and are filled row by row once it is
+        // dropped: either way the sketch (count, min, max, buckets) is the one of adding every row.
+        var random = new Random((int)(seed ^ (seed >> 32)));
+        int rows = random.Next(1, 8_000);
+        int distinct = (kind % 4) switch { 0 => 5, 1 => 900, 2 => 1200, _ => 100_000 };
+        var values = new double[rows];
+        for (int i = 0; i < rows; i++) values[i] = random.Next(-distinct / 2, distinct / 2 + 1);
+        if (floats && kind % 5 == 0) values[random.Next(rows)] = 0.25; // a non-integral value drops the counts mid-way
+        if (floats && kind % 7 == 0) values[random.Next(rows)] = double.PositiveInfinity;
+        Column label = floats ? new Float64Column(values, null, rows) : new Int64Column(values.Select(v => (long)v).ToArray(), null, rows);
+        var chunks = Chunks(rows, 1 + kind * 13);
+        var tally = new LabelTally();
+        if (parallel) Parallel.ForEach(chunks, c => tally.Count(label, c.Start, c.Count));
+        else foreach (var (s, n) in Enumerable.Reverse(chunks)) tally.Count(label, s, n);
+        var expected = new LabelSketch();
+        foreach (double v in values) expected.Add(v);
+        var actual = tally.Sketch;
+        bool same = actual.Count == expected.Count && actual.Min == expected.Min && actual.Max == expected.Max
+            && actual.Buckets.Count == expected.Buckets.Count && expected.Buckets.All(kv => actual.Buckets.TryGetValue(kv.Key, out long n) && n == kv.Value);
+        return (same && tally.Summary(floats) is not null).Label($"{rows} rows, {distinct} distinct, counts kept: {tally.Counts is not null}");
+    }
+
+    [Fact]
+    public void A_merged_tally_keeps_the_parts_sketches()
+    {
+        var a = new LabelTally();
+        a.Count(new Int64Column([1, 2, 3]), 0, 3);
+        var b = new LabelTally();
+        b.Count(new Int64Column([3, 4]), 0, 2);
+        var merged = LabelTally.Merge([(a.Counts, a.Sketch), (b.Counts, b.Sketch)]);
+        var expected = new LabelSketch();
+        foreach (long v in new long[] { 1, 2, 3, 3, 4 }) expected.Add(v);
+        Assert.Equal(expected.Buckets.OrderBy(kv => kv.Key), merged.Sketch.Buckets.OrderBy(kv => kv.Key));
+        Assert.Equal(5, merged.Sketch.Count);
+        Assert.Equal(2, merged.Counts![3]);
+    }
 }

@@ -57,6 +57,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         }
         // Rows whose input text is already exactly what we would write are copied (see RawRecords).
         var raw = batch.Raw is { } text && text.Matches(batch.Schema) ? text.Records : null;
+        if (Array.TrueForAll(kinds, k => k is ColumnKind.Int64 or ColumnKind.Boolean)) return FormatIntegral(batch, start, count, raw);
         var output = new MemoryStream(Math.Max(4096, count * width * 12));
         var ends = new int[count];
         var hashes = new ulong[count];
@@ -105,6 +106,46 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
             }
         }
         return new FormattedChunk(output.GetBuffer(), (int)output.Length, ends, hashes);
+    }
+
+    /// <summary>
+    /// <see cref="Format"/> for rows of integers and booleans only, written straight into the chunk's buffer with
+    /// <see cref="AsciiDigits"/> (the bytes of invariant <c>long.ToString()</c>, as the CsvHelper writer writes them)
+    /// instead of a writer call per field: a third of W2's formatting time went into the per-field calls.
+    /// </summary>
+    private static FormattedChunk FormatIntegral(RecordBatch batch, int start, int count, ReadOnlyMemory<byte>[]? raw)
+    {
+        var cols = batch.Columns;
+        int width = cols.Count;
+        int maxRecord = width * (AsciiDigits.MaxInt64Length + 1) + 1;
+        var buffer = new byte[Math.Max(4096, count * (width * 6 + 1))];
+        var ends = new int[count];
+        var hashes = new ulong[count];
+        int used = 0;
+        for (int k = 0; k < count; k++)
+        {
+            int r = start + k, recordStart = used;
+            int need = raw is not null && raw[r].Length > 0 ? raw[r].Length + 1 : maxRecord;
+            if (used + need > buffer.Length) Array.Resize(ref buffer, Math.Max(buffer.Length * 2, used + need));
+            if (raw is not null && raw[r].Length > 0)
+            {
+                raw[r].Span.CopyTo(buffer.AsSpan(used));
+                used += raw[r].Length;
+            }
+            else
+            {
+                for (int c = 0; c < width; c++)
+                {
+                    if (c > 0) buffer[used++] = (byte)',';
+                    if (cols[c] is Int64Column l) used = AsciiDigits.WriteInt64(buffer, used, raw is null ? l.Values[r] : l.ValueAt(r));
+                    else buffer[used++] = ((BooleanColumn)cols[c]).Values[r] ? (byte)'1' : (byte)'0';
+                }
+            }
+            buffer[used++] = (byte)'\n';
+            hashes[k] = XxHash3.HashToUInt64(buffer.AsSpan(recordStart, used - 1 - recordStart));
+            ends[k] = used;
+        }
+        return new FormattedChunk(buffer, used, ends, hashes);
     }
 
     /// <summary>A sparse row written dense: its width of values, zeros where the row has none.</summary>
