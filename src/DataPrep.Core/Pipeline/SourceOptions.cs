@@ -30,9 +30,10 @@ public sealed record SourceOptions
     public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Error;
 
     /// <summary>
-    /// A row that cannot be read as its columns say (ragged, a value not of its column's type, a non-finite number, a
-    /// malformed JSON Lines or LibSVM line; a missing value under <c>--missing error</c>): fail (the default), skip
-    /// (counted by cause) or quarantine (counted, and written to <c>_dataprep/quarantine/</c>).
+    /// A row that cannot be read as its columns say (CSV/TSV: ragged, a value of the wrong type, a non-finite number; a
+    /// malformed JSON Lines line; a missing value under <c>--missing error</c> in any format): fail (the default), skip
+    /// (counted by cause) or quarantine (counted, and written to <c>_dataprep/quarantine/</c>). LibSVM lines and Parquet
+    /// values still fail the run under every policy.
     /// </summary>
     public BadRowPolicy OnBadRow { get; init; } = BadRowPolicy.Fail;
 
