@@ -27,7 +27,8 @@ public static class EmptyRun
         {
             string why = report.RowsRead == 0
                 ? "the inputs hold no data rows"
-                : report.Dropped.Count > 0 || report.BadRows.Count > 0 ? "every row was dropped or skipped" : "no row reached the output";
+                : report.BadRows.Count > 0 ? "every row was dropped or skipped (--on-bad-row)"
+                : report.Dropped.Count > 0 ? "every row was dropped" : "no row reached the output";
             throw new DataFormatException(
                 $"Nothing to write: {counts}; {why}. No output was published.{(report.Dropped.Keys.Any(k => k.StartsWith("missing value", StringComparison.Ordinal)) ? " Fill missing values instead (--missing fill:mean or fill:VALUE) or drop the column (--drop)." : "")}",
                 string.Join(", ", options.Inputs));

@@ -143,7 +143,7 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     {
         check?.Invoke(context.Report);
         // Rows skipped under --on-bad-row quarantine: staged with the data, so they are published (or removed) with it.
-        await context.BadRows.WriteAsync(store, cancellationToken).ConfigureAwait(false);
+        await context.BadRows.WriteAsync(store.CreateAsync, cancellationToken).ConfigureAwait(false);
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         InstanceWarnings.Add(context.Report, instances);
         await ChannelsFile.WriteAsync(store, context.Report, cancellationToken).ConfigureAwait(false);

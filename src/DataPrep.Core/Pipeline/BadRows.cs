@@ -142,13 +142,15 @@ public sealed class BadRows : IDisposable
     /// Writes the quarantined rows, if any, into the store at <see cref="QuarantinePath"/> (staged: published by the
     /// store's commit, removed by its abort) and names the file in the report.
     /// </summary>
-    public async Task WriteAsync(Output.IOutputStore store, CancellationToken cancellationToken)
+    /// <param name="create">Creates a staged file in the run's store (the output layer's <c>IOutputStore.CreateAsync</c>).</param>
+    /// <param name="cancellationToken">Cancels the copy.</param>
+    public async Task WriteAsync(Func<string, CancellationToken, ValueTask<Stream>> create, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(create);
         Close();
         if (QuarantineFile is not { } path) return;
         await using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
-        await using (var target = await store.CreateAsync(QuarantinePath, cancellationToken).ConfigureAwait(false))
+        await using (var target = await create(QuarantinePath, cancellationToken).ConfigureAwait(false))
         {
             await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
         }
