@@ -179,6 +179,7 @@ public static class DataPrepCli
         public readonly Option<string[]> ColumnType = new("--column-type") { Description = "Override inferred types: COL=float|int|bool|string|timestamp (repeat or comma-separate).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string[]> NullValues = new("--null-values") { Description = "Extra field values meaning 'missing', e.g. NA,null (the empty field always is).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string> NonFinite = new("--non-finite") { Description = "NaN, ±Inf, ±Infinity (any case) and numbers beyond ±1.8e308 (or an integer column's range): error (default; names file, line or row, column), missing (then --missing decides) or keep (RecordIO-protobuf, Parquet)." };
+        public readonly Option<string> OnBadRow = new("--on-bad-row") { Description = "A row that cannot be read (CSV/TSV: ragged, a value of the wrong type, a non-finite number; a malformed JSON Lines line; a missing value under --missing error in any format): fail (default; exit 3 naming file, line, column), skip (counted by cause in the report and run.json) or quarantine (also written with file and line to _dataprep/quarantine/part-00000.jsonl). Broken quoting, gzip or UTF-8 damage always fail; not with --workers." };
         public readonly Option<string> Format = new("--input-format") { Description = "Input format when the extension does not tell: csv, tsv, jsonl, parquet or libsvm." };
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace an earlier DataPrep run in the output folder." };
         public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores). Output bytes do not depend on it." };
@@ -202,7 +203,7 @@ public static class DataPrepCli
         public void AddTo(Command c)
         {
             c.Arguments.Add(Inputs);
-            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, NonFinite, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json, Progress }) c.Options.Add(o);
+            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, NonFinite, OnBadRow, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json, Progress }) c.Options.Add(o);
         }
 
         /// <summary>The registry with this invocation's LibSVM input options.</summary>
@@ -221,10 +222,13 @@ public static class DataPrepCli
             ColumnTypes = OptionParsing.Pairs(r.GetValue(ColumnType), "--column-type", OptionParsing.ParseKind, "float, int, bool, string, timestamp"),
             NullValues = OptionParsing.List(r.GetValue(NullValues)),
             NonFinite = r.GetValue(NonFinite) is { } nf ? OptionParsing.ParseNonFinite(nf) : NonFinitePolicy.Error,
+            OnBadRow = BadRowPolicy(r),
             Format = r.GetValue(Format)?.ToLowerInvariant(),
             BatchRows = r.GetValue(BatchRows),
             Threads = r.GetValue(Threads),
         };
+
+        public BadRowPolicy BadRowPolicy(ParseResult r) => r.GetValue(OnBadRow) is { } b ? OptionParsing.ParseBadRow(b) : Pipeline.BadRowPolicy.Fail;
 
         private static char Char(string? text, char fallback, string option) => text switch
         {
@@ -297,7 +301,7 @@ public static class DataPrepCli
         // the common options first in each section.
         help.SetLayout(cmd,
         [
-            new("Inputs", [io.Inputs, io.Out, io.Overwrite, io.Format, io.NoHeader, io.Delimiter, io.Quote, io.Encoding, io.ColumnType, io.NullValues, io.NonFinite, io.ZeroBased, io.NumFeatures]),
+            new("Inputs", [io.Inputs, io.Out, io.Overwrite, io.Format, io.NoHeader, io.Delimiter, io.Quote, io.Encoding, io.ColumnType, io.NullValues, io.NonFinite, io.OnBadRow, io.ZeroBased, io.NumFeatures]),
             new("Label and features", [label, noLabel, features, drop, encode, categorical, timestamps, missing]),
             new("Split", [split, fractions, stratify, seed, timeColumn, groupColumn, folds, gap, cutoffs, noisy, noisyColumn, noisyApproach, noisyValidation, assignment, like, train, validation, test, shuffleFlag, noShuffle, allowEmptySplit]),
             new("Output format and sharding", [format, shardSize, shardRows, shards, s3.Instances, compress, noLineage, dtype, labelDtype, sparse, uid, metadata, escape, series, deeparCat]),
@@ -415,7 +419,7 @@ public static class DataPrepCli
         s3.AddTo(cmd);
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", ct, async progress =>
             await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), s3.Options(r), io.Registry(r, registry), progress, ct,
-                OptionParsing.UnseenPolicy(r.GetValue(onUnseen))).ConfigureAwait(false)));
+                OptionParsing.UnseenPolicy(r.GetValue(onUnseen)), io.BadRowPolicy(r)).ConfigureAwait(false)));
         return cmd;
     }
 

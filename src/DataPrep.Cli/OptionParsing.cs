@@ -66,6 +66,15 @@ internal static class OptionParsing
         _ => throw new PipelineValidationException($"--non-finite {text} is not a policy; expected error, missing or keep."),
     };
 
+    /// <summary>"fail", "skip", "quarantine".</summary>
+    public static BadRowPolicy ParseBadRow(string text) => text.ToLowerInvariant() switch
+    {
+        "fail" => BadRowPolicy.Fail,
+        "skip" => BadRowPolicy.Skip,
+        "quarantine" => BadRowPolicy.Quarantine,
+        _ => throw new PipelineValidationException($"--on-bad-row {text} is not a policy; expected fail, skip or quarantine."),
+    };
+
     public static DataPrep.Pipeline.TensorType ParseTensorType(string text, string option) => text.ToLowerInvariant() switch
     {
         "float32" or "float" => DataPrep.Pipeline.TensorType.Float32,

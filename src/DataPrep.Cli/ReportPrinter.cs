@@ -32,6 +32,7 @@ internal static class ReportPrinter
             console.WriteLine($"label classes (id order): {string.Join(", ", classes.Take(12))}{(classes.Count > 12 ? ", …" : "")}");
         }
         foreach (var (reason, n) in report.Dropped) console.WriteLine($"dropped {n:N0} rows: {reason}");
+        foreach (var line in RunReportText.BadRowLines(report)) console.WriteLine(line);
         foreach (var (col, n) in report.Filled) console.WriteLine($"filled {n:N0} missing values in '{col}'");
         foreach (var (reason, s) in report.Skipped) console.WriteLine($"skipped {s.Count:N0} {reason}: {string.Join(", ", s.First)}{(s.Count > s.First.Count ? ", …" : "")}");
         foreach (var (col, n) in report.Unseen ?? []) console.WriteLine(RunReportText.UnseenLine(col, n));

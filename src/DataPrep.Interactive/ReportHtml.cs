@@ -70,6 +70,7 @@ public static class ReportHtml
             sb.Append("<div style=\"font-size:13px\">label classes (id order): ").Append(E(string.Join(", ", classes.Take(20)))).Append(classes.Count > 20 ? ", …" : "").Append("</div>");
         }
         var notes = report.Dropped.Select(kv => string.Create(s_c, $"dropped {kv.Value:N0} rows: {kv.Key}"))
+            .Concat(RunReportText.BadRowLines(report))
             .Concat(report.Filled.Select(kv => string.Create(s_c, $"filled {kv.Value:N0} missing values in '{kv.Key}'")))
             .Concat(report.Warnings.Select(w => "warning: " + w)).ToList();
         if (notes.Count > 0)

@@ -307,7 +307,9 @@ internal sealed class RunAudit
             }
         }
         // Augmented copies (image formats) are written but were never read: the accounting counts originals.
-        long read = _run.Summary.RowsRead, written = _splits.Sum(x => x.Rows - (x.Augmented?.Values.Sum() ?? 0)), dropped = _run.Summary.Dropped.Values.Sum();
+        long read = _run.Summary.RowsRead, written = _splits.Sum(x => x.Rows - (x.Augmented?.Values.Sum() ?? 0)), dropped = _run.Summary.Dropped.Values.Sum()
+            // Rows skipped under --on-bad-row were read and left out with a count, as dropped ones are.
+            + _run.Summary.BadRows.Values.Sum();
         string accounting = $"read {AuditText.N(read)} = written {AuditText.N(written)} + dropped {AuditText.N(dropped)}";
         bool accountingOk = read == 0 || read == written + dropped;
         if (!accountingOk)

@@ -33,6 +33,7 @@ public static class ConvertRunner
         var files = registry.Stores.Inputs(options.S3);
         var clock = Stopwatch.StartNew();
         var context = new RunContext(progress, registry.Diagnostics, files);
+        using var badRows = context.BadRows = new BadRows(options.Source.OnBadRow, context.Report, options.Memory.TempDirectory);
         RunTrace.Line("open start");
         var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         RunTrace.Line("open end");
@@ -171,10 +172,11 @@ public static class ConvertRunner
     /// Categories (and label classes) the earlier run's train split never had: the reserved code (default) or an error;
     /// counted per column in <see cref="RunReport.Unseen"/> and the run record either way.
     /// </param>
+    /// <param name="onBadRow">Rows that cannot be read (<c>--on-bad-row</c>): fail (default), skip or quarantine, as in convert; not taken from the earlier run.</param>
     /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input (also an unseen value with <see cref="UnseenPolicy.Error"/>).</exception>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
         S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default,
-        UnseenPolicy onUnseen = UnseenPolicy.Reserve)
+        UnseenPolicy onUnseen = UnseenPolicy.Reserve, BadRowPolicy onBadRow = BadRowPolicy.Fail)
     {
         registry ??= new DataPrepRegistry();
         s3 ??= new S3Options();
@@ -199,6 +201,7 @@ public static class ConvertRunner
             Stratify = null,
             Train = 1, Validation = 0, Test = 0,
             Missing = earlier.Missing == MissingPolicy.Fill ? MissingPolicy.Fill : earlier.Missing,
+            Source = earlier.Source with { OnBadRow = onBadRow },
         };
         if (withLabel && encoding.Label is null) throw new PipelineValidationException($"--with-label: the run {runRecordPath} was unsupervised (no label).");
         var (resolved, format) = registry.Resolve(options);
@@ -208,6 +211,7 @@ public static class ConvertRunner
             throw new PipelineValidationException($"dataprep apply encodes tables with an earlier run's maps; the run {runRecordPath} wrote --format {format.Name} (images). Convert new images with --like {runRecordPath} instead, which keeps the class ids.");
         }
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(options.S3));
+        using var badRows = context.BadRows = new BadRows(options.Source.OnBadRow, context.Report, options.Memory.TempDirectory);
         var (schema, sources, _) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
         CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
@@ -333,7 +337,7 @@ public static class ConvertRunner
         var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
         var needed = ColumnPruning.Needed(options);
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, Files = context.Files };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();
@@ -404,11 +408,13 @@ public static class ConvertRunner
             await foreach (var batch in sources[i].ReadAsync(i, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 rows += batch.RowCount;
-                context.Report.RowsRead = rows;
+                // Rows a source skipped were read too (--on-bad-row): they count, though no batch holds them.
+                context.Report.RowsRead = rows + context.BadRows.RefusedAtSource;
                 context.OnRead(rows);
                 yield return batch;
             }
         }
+        context.Report.RowsRead = rows + context.BadRows.RefusedAtSource;
         whenRead?.Invoke();
     }
 

@@ -54,6 +54,12 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// </summary>
     public long[]? AugmentedFrom { get; init; }
 
+    /// <summary>
+    /// The input line of each row (text sources under <c>--on-bad-row quarantine</c>, so a row a later stage skips is
+    /// written with its line); null otherwise.
+    /// </summary>
+    public long[]? Lines { get; init; }
+
     /// <summary>The operation that made each row (<c>original</c> for input rows, e.g. <c>rotate90</c>), once an augmentation stage ran.</summary>
     public string[]? Operations { get; init; }
 
@@ -92,7 +98,7 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
         return new RowInfo(ids, src, srow, split)
         {
             GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows), Folds = Pick(Folds, rows),
-            AugmentedFrom = Pick(AugmentedFrom, rows), Operations = Pick(Operations, rows),
+            AugmentedFrom = Pick(AugmentedFrom, rows), Operations = Pick(Operations, rows), Lines = Pick(Lines, rows),
         };
     }
 

@@ -43,6 +43,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
         };
         // Under --non-finite keep, NaN is a value the output carries, not a missing one.
         bool nanIsMissing = options.Source.NonFinite != NonFinitePolicy.Keep;
+        var bad = context.BadRows;
         var used = plan.Used.Concat(splitColumns.Where(c => c is not null).Select(c => plan.Input.IndexOf(c!)).Where(i => i >= 0)).Distinct().ToArray();
         await foreach (var batch in input.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
@@ -59,10 +60,18 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                     {
                         int src = batch.Rows.Sources[r];
                         string file = src < context.Inputs.Count ? context.Inputs[src] : $"input {src}";
-                        var (line, within) = src < context.RowLocators.Count ? context.RowLocators[src](batch.Rows.SourceRows[r]) : (0, null);
-                        throw Throw.Format(
+                        // Skipped rows are only counted; a quarantined one is written with its line (which a text source
+                        // kept for it) or its place, found on this error path as when the run fails.
+                        var (line, within) = bad.Policy == BadRowPolicy.Skip ? (0, null)
+                            : batch.Rows.Lines is { } lines ? (lines[r], null)
+                            : src < context.RowLocators.Count ? context.RowLocators[src](batch.Rows.SourceRows[r]) : (0, null);
+                        var error = Throw.Format(
                             $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
                             file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);
+                        // --on-bad-row skip|quarantine: the row is left out and counted; fail throws the error.
+                        bad.Add(BadRowCause.Missing, error, text: null, atSource: false);
+                        (drop ??= new bool[batch.RowCount])[r] = true;
+                        continue;
                     }
                     if (options.Missing == MissingPolicy.Drop || isLabel)
                     {

@@ -27,6 +27,7 @@ public static class EmptyRun
         {
             string why = report.RowsRead == 0
                 ? "the inputs hold no data rows"
+                : report.BadRows.Count > 0 ? "every row was dropped or skipped (--on-bad-row)"
                 : report.Dropped.Count > 0 ? "every row was dropped" : "no row reached the output";
             throw new DataFormatException(
                 $"Nothing to write: {counts}; {why}. No output was published.{(report.Dropped.Keys.Any(k => k.StartsWith("missing value", StringComparison.Ordinal)) ? " Fill missing values instead (--missing fill:mean or fill:VALUE) or drop the column (--drop)." : "")}",
@@ -49,6 +50,7 @@ public static class EmptyRun
         long dropped = report.Dropped.Values.Sum();
         string text = string.Create(c, $"{report.RowsRead:N0} row{(report.RowsRead == 1 ? "" : "s")} read, {dropped:N0} dropped");
         if (report.Dropped.Count > 0) text += " (" + string.Join("; ", report.Dropped.Select(kv => string.Create(c, $"{kv.Value:N0}: {kv.Key}"))) + ")";
+        if (report.BadRows.Count > 0) text += ", " + BadRows.Describe(report) + " (--on-bad-row)";
         return text;
     }
 

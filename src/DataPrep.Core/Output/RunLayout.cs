@@ -142,6 +142,8 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     public async Task CommitAsync(RunContext context, int instances, CancellationToken cancellationToken)
     {
         check?.Invoke(context.Report);
+        // Rows skipped under --on-bad-row quarantine: staged with the data, so they are published (or removed) with it.
+        await context.BadRows.WriteAsync(store.CreateAsync, cancellationToken).ConfigureAwait(false);
         await WriteFoldManifestsAsync(context, cancellationToken).ConfigureAwait(false);
         InstanceWarnings.Add(context.Report, instances);
         await ChannelsFile.WriteAsync(store, context.Report, cancellationToken).ConfigureAwait(false);

@@ -67,6 +67,8 @@ public sealed class RunRecord
         r.Summary.RowsRead = context.Report.RowsRead;
         r.Summary.Dropped = context.Report.Dropped;
         r.Summary.Filled = context.Report.Filled;
+        r.Summary.BadRows = context.Report.BadRows;
+        r.Summary.Quarantine = context.Report.Quarantine;
         r.Summary.Skipped = context.Report.Skipped;
         r.Summary.Warnings = context.Report.Warnings;
         r.Summary.Unseen = context.Report.Unseen;
@@ -136,6 +138,12 @@ public sealed class RunSummary
 
     /// <summary>Rows dropped, by reason.</summary>
     public SortedDictionary<string, long> Dropped { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Rows skipped under <c>--on-bad-row skip|quarantine</c>, by cause (see <see cref="RunReport.BadRows"/>).</summary>
+    public SortedDictionary<string, long> BadRows { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The quarantine file of the skipped rows, relative to the output root (see <see cref="RunReport.Quarantine"/>).</summary>
+    public string? Quarantine { get; set; }
 
     /// <summary>Values filled, by column.</summary>
     public SortedDictionary<string, long> Filled { get; set; } = new(StringComparer.Ordinal);

@@ -11,6 +11,15 @@ public sealed class RunReport
     /// <summary>Rows dropped before splitting, by reason (e.g. "missing value in price").</summary>
     public SortedDictionary<string, long> Dropped { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Rows left out under <c>--on-bad-row skip|quarantine</c>, by cause (<see cref="BadRowCause"/>): read (they count in
+    /// <see cref="RowsRead"/>) but in no split. Empty under the default, fail.
+    /// </summary>
+    public SortedDictionary<string, long> BadRows { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Under <c>--on-bad-row quarantine</c>: the file holding the skipped rows, relative to the output root; null when none was skipped.</summary>
+    public string? Quarantine { get; set; }
+
     /// <summary>Missing values filled, by column.</summary>
     public SortedDictionary<string, long> Filled { get; } = new(StringComparer.Ordinal);
 

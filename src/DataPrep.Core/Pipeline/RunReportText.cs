@@ -37,6 +37,7 @@ public static class RunReportText
             sb.AppendLine().Append(c, $"  label classes (id order): {string.Join(", ", classes.Take(12))}{(classes.Count > 12 ? ", …" : "")}");
         }
         foreach (var (reason, n) in report.Dropped) sb.AppendLine().Append(c, $"  dropped {n:N0} rows: {reason}");
+        foreach (var line in BadRowLines(report)) sb.AppendLine().Append("  ").Append(line);
         foreach (var (reason, skipped) in report.Skipped)
         {
             sb.AppendLine().Append(c, $"  skipped {skipped.Count:N0} {reason}: {string.Join(", ", skipped.First)}{(skipped.Count > skipped.First.Count ? ", …" : "")}");
@@ -45,6 +46,21 @@ public static class RunReportText
         foreach (var (col, n) in report.Unseen ?? []) sb.AppendLine().Append("  ").Append(UnseenLine(col, n));
         foreach (var w in report.Warnings) sb.AppendLine().Append("  warning: ").Append(w);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Rows skipped under <c>--on-bad-row</c>: the rows read, kept and skipped, then one line per cause and the quarantine
+    /// file; nothing when no row was skipped. One wording for the text summary, the CLI and notebooks.
+    /// </summary>
+    public static IEnumerable<string> BadRowLines(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (report.BadRows.Count == 0) yield break;
+        var c = CultureInfo.InvariantCulture;
+        long skipped = report.BadRows.Values.Sum();
+        yield return string.Create(c, $"bad rows (--on-bad-row): {report.RowsRead:N0} read = {report.RowsRead - skipped:N0} kept + {skipped:N0} skipped")
+            + (report.Quarantine is { } q ? $", written to {q}" : "");
+        foreach (var (cause, n) in report.BadRows) yield return string.Create(c, $"skipped {n:N0} row{(n == 1 ? "" : "s")}: {cause}");
     }
 
     /// <summary>One split on one line.</summary>

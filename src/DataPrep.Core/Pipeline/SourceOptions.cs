@@ -29,6 +29,18 @@ public sealed record SourceOptions
     /// </summary>
     public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Error;
 
+    /// <summary>
+    /// A row that cannot be read as its columns say (CSV/TSV: ragged, a value of the wrong type, a non-finite number; a
+    /// malformed JSON Lines line; a missing value under <c>--missing error</c> in any format): fail (the default), skip
+    /// (counted by cause) or quarantine (counted, and written to <c>_dataprep/quarantine/</c>). LibSVM lines and Parquet
+    /// values still fail the run under every policy.
+    /// </summary>
+    public BadRowPolicy OnBadRow { get; init; } = BadRowPolicy.Fail;
+
+    /// <summary>Where a source puts the rows it skips (the run's log); null: fail at the first.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public BadRows? BadRows { get; init; }
+
     /// <summary>How many rows type inference looks at (default 10,000).</summary>
     public int InferRows { get; init; } = 10_000;
 

@@ -88,6 +88,15 @@ public sealed class RunContext
     /// <summary>The report the stages fill in.</summary>
     public RunReport Report { get; } = new();
 
+    /// <summary>The rows the run skips (<c>--on-bad-row</c>): counted into <see cref="Report"/>; fail at the first by default.</summary>
+    public BadRows BadRows
+    {
+        get => _badRows ??= BadRows.Failing(Report);
+        set => _badRows = value;
+    }
+
+    private BadRows? _badRows;
+
     /// <summary>Input paths in order; a row's source index points here.</summary>
     public List<string> Inputs { get; } = [];
 

@@ -57,6 +57,13 @@ internal sealed class ScaleRun
         {
             throw new PipelineValidationException($"--workers {scale.Workers}: expected a number from 1 to {ScaleOptions.MaxWorkers}.");
         }
+        if (options.Source.OnBadRow != BadRowPolicy.Fail)
+        {
+            // The scan tasks would each count and quarantine their share, but nothing carries those counts and files to
+            // the commit yet; a run that skipped rows without saying so is what --on-bad-row exists to prevent.
+            throw new PipelineValidationException(
+                $"--on-bad-row {options.Source.OnBadRow.ToString().ToLowerInvariant()} cannot run with --workers yet: the workers' counts of skipped rows and their quarantine files are not merged into one run record. Run it in one process (without --workers), or fix the bad rows and use --on-bad-row fail.");
+        }
         var (prepared, format, earlier) = ConvertRunner.Prepare(options, registry);
         if (!format.RunsAsWorkers)
         {

@@ -79,6 +79,8 @@ public sealed class CsvSource : IRecordSource
             while (rows < _options.InferRows && reader.Read())
             {
                 if (rows == 0 && !_options.HasHeader) names = Enumerable.Range(0, reader.FieldCount).Select(i => $"c{i}").ToArray();
+                // A ragged row is skipped when read (--on-bad-row); its fields say nothing about the columns' types.
+                if (_options.BadRows is { Tolerates: true } && reader.FieldCount != names.Length) { rows++; continue; }
                 CheckFieldCount(reader, names.Length, names);
                 if (inference.Length == 0) inference = new KindInference[names.Length];
                 for (int i = 0; i < names.Length; i++)
@@ -190,16 +192,44 @@ public sealed class CsvSource : IRecordSource
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
         bool keepRaw = _options.KeepRawRecords;
         var kinds = schema.Fields.Select(f => f.Kind).ToArray();
-        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null));
+        // --on-bad-row skip|quarantine: a row that fails is noted in its batch and left out when the batch is built.
+        var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
+        bool keepLines = badRows?.Policy == BadRowPolicy.Quarantine;
+        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
+        {
+            Lines = keepLines ? new long[batchRows] : null,
+        });
 
         // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
         long ParseRow(CsvReader r)
         {
             long row = r.RowNumber;
-            CheckFieldCount(r, names.Length, names);
             int batch = (int)((row - 1) / batchRows);
             int at = (int)((row - 1) % batchRows);
             var batchBuilders = buffers.For(batch);
+            if (batchBuilders.Lines is { } lines) lines[at] = r.LineNumber;
+            if (badRows is not null)
+            {
+                try
+                {
+                    return ParseFields(r, row, at, batchBuilders);
+                }
+                catch (DataFormatException e)
+                {
+                    int c = e.Column is null ? -1 : Array.IndexOf(names, e.Column);
+                    string cause = r.FieldCount != names.Length ? BadRowCause.Ragged
+                        : c >= 0 && ValueParser.NonFiniteProblem(r.GetSpan(c), schema[c].Kind) is not null ? BadRowCause.NonFinite
+                        : BadRowCause.NotOfType;
+                    batchBuilders.AddBad(at, cause, e, Encoding.UTF8.GetString(r.RawRecord));
+                    return row;
+                }
+            }
+            return ParseFields(r, row, at, batchBuilders);
+        }
+
+        long ParseFields(CsvReader r, long row, int at, BatchBuilders batchBuilders)
+        {
+            CheckFieldCount(r, names.Length, names);
             var builders = batchBuilders.Columns;
             bool canonical = batchBuilders.Raw is not null;
             // The row's output text is copied field by field as each is checked, into this thread's block after its
@@ -298,11 +328,14 @@ public sealed class CsvSource : IRecordSource
             int count = (int)(last - (long)batch * batchRows);
             var builders = buffers.Take(batch);
             var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows);
+            if (builders.Lines is { } lineNumbers) built = built.WithRows(built.Rows with { Lines = lineNumbers.Length == count ? lineNumbers : lineNumbers[..count] });
             if (builders.Raw is { } raw && Array.Exists(raw, m => !m.IsEmpty))
             {
                 if (raw.Length != count) Array.Resize(ref raw, count);
                 built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw) };
             }
+            if (builders.Bad is { Count: > 0 } bad) built = SkipBad(built, bad, badRows!);
+            if (built.RowCount == 0) { if (!more) break; continue; }
             yield return built;
             if (!more) break;
         }
@@ -346,7 +379,40 @@ public sealed class CsvSource : IRecordSource
     }
 
     /// <summary>A batch's column buffers, and its rows' text when it is kept.</summary>
-    private sealed record BatchBuilders(ColumnBuilder[] Columns, ReadOnlyMemory<byte>[]? Raw);
+    private sealed record BatchBuilders(ColumnBuilder[] Columns, ReadOnlyMemory<byte>[]? Raw)
+    {
+        /// <summary>Each row's line (under --on-bad-row quarantine), so a stage that skips a row can name it.</summary>
+        public long[]? Lines { get; init; }
+
+        /// <summary>The rows that failed (--on-bad-row skip|quarantine), in the order parser threads found them.</summary>
+        public List<BadRow>? Bad { get; private set; }
+
+        public void AddBad(int at, string cause, DataFormatException error, string? text)
+        {
+            lock (this) (Bad ??= []).Add(new BadRow(at, cause, error, text));
+        }
+    }
+
+    /// <summary>A row of a batch that failed to parse, with what it would have failed the run with.</summary>
+    internal readonly record struct BadRow(int At, string Cause, DataFormatException Error, string? Text);
+
+    /// <summary>
+    /// Logs a batch's bad rows in input order (threads find them in any order) and returns the batch without them. The
+    /// other rows keep their row ids: a skipped row is dropped, as <c>--missing drop</c> drops one.
+    /// </summary>
+    internal static RecordBatch SkipBad(RecordBatch batch, List<BadRow> bad, BadRows log)
+    {
+        bad.Sort((a, b) => a.At.CompareTo(b.At));
+        var isBad = new bool[batch.RowCount];
+        foreach (var b in bad)
+        {
+            isBad[b.At] = true;
+            log.Add(b.Cause, b.Error, b.Text?.TrimEnd('\r', '\n'));
+        }
+        var keep = new int[batch.RowCount - bad.Count];
+        for (int r = 0, k = 0; r < isBad.Length; r++) if (!isBad[r]) keep[k++] = r;
+        return batch.Take(keep);
+    }
 
     /// <summary>Holds rows' output text (their fields' copyable text joined by commas) in per-thread 1 MiB blocks.</summary>
     private static class RawText

@@ -57,7 +57,14 @@ public sealed class JsonLinesSource : IRecordSource
                 if (IsBlank(line)) continue;
                 rows++;
                 lastLine = lines.LineNumber;
-                parser.Parse(line, lines.LineNumber, rows, builders: null, at: 0);
+                try
+                {
+                    parser.Parse(line, lines.LineNumber, rows, builders: null, at: 0);
+                }
+                catch (DataFormatException) when (_options.BadRows is { Tolerates: true })
+                {
+                    // Skipped when read (--on-bad-row); the sample goes on without it.
+                }
                 if ((rows & 1023) == 0) cancellationToken.ThrowIfCancellationRequested();
             }
         }
@@ -116,22 +123,47 @@ public sealed class JsonLinesSource : IRecordSource
             cancellationToken.ThrowIfCancellationRequested();
             var builders = new ColumnBuilder[schema.Count];
             for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite);
-            int count = FillBatch(lines, parser, builders, first, batchRows, cancellationToken);
+            var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
+            var lineNumbers = badRows?.Policy == BadRowPolicy.Quarantine ? new long[batchRows] : null;
+            List<CsvSource.BadRow>? bad = badRows is null ? null : [];
+            int count = FillBatch(lines, parser, builders, first, batchRows, bad, lineNumbers, cancellationToken);
             if (count == 0) break;
-            yield return CsvSource.Build(schema, builders, count, sourceIndex, first);
+            var built = CsvSource.Build(schema, builders, count, sourceIndex, first);
+            if (lineNumbers is not null) built = built.WithRows(built.Rows with { Lines = lineNumbers[..count] });
+            if (bad is { Count: > 0 }) built = CsvSource.SkipBad(built, bad, badRows!);
+            if (built.RowCount > 0) yield return built;
             first += count;
             if (count < batchRows) break;
         }
     }
 
     /// <summary>Parses up to <paramref name="batchRows"/> rows into <paramref name="builders"/>; returns how many.</summary>
-    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <paramref name="bad"/> (--on-bad-row skip|quarantine), a line that fails is noted there and keeps its slot
+    /// (the batch drops it when built), so no later row inherits what it half set.
+    /// </remarks>
+    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, List<CsvSource.BadRow>? bad, long[]? lineNumbers, CancellationToken cancellationToken)
     {
         int count = 0;
         while (count < batchRows && lines.TryReadLine(out var line))
         {
             if (IsBlank(line)) continue;
-            parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
+            if (lineNumbers is not null) lineNumbers[count] = lines.LineNumber;
+            if (bad is null)
+            {
+                parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
+            }
+            else
+            {
+                try
+                {
+                    parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
+                }
+                catch (DataFormatException e)
+                {
+                    bad.Add(new CsvSource.BadRow(count, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
+                }
+            }
             count++;
             if ((count & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
         }
@@ -260,8 +292,12 @@ public sealed class JsonLinesSource : IRecordSource
             if (_seen.Length < _names.Count) Array.Resize(ref _seen, _seen.Length * 2);
         }
 
+        /// <summary>Why the last line that failed did (see <see cref="BadRowCause"/>): a value, or the line itself.</summary>
+        public string Cause { get; private set; } = BadRowCause.Malformed;
+
         public void Parse(ReadOnlySpan<byte> line, long lineNumber, long row, ColumnBuilder[]? builders, int at)
         {
+            Cause = BadRowCause.Malformed;
             var reader = new Utf8JsonReader(line, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
             try
             {
@@ -353,7 +389,9 @@ public sealed class JsonLinesSource : IRecordSource
             }
             if (builders[col].TrySet(at, value)) return;
             var kind = _schema![col].Kind;
+            Cause = BadRowCause.NonFinite;
             if (ValueParser.NonFiniteProblem(value, kind) is { } problem) throw Throw.Format(problem, Path, lineNumber, row, _names[col]);
+            Cause = BadRowCause.NotOfType;
             string because = _source._overridden[col]
                 ? $"--column-type sets the column to {kind}"
                 : $"the column is {kind} (inferred from the first {_source._inferredRows} rows)";

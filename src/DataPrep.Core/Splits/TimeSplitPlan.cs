@@ -77,7 +77,9 @@ internal sealed class TimeSplitPlan
            && !options.EffectiveShuffle
            && options.Folds == 0
            && !format.NeedsSeries
-           && (format.KeepsColumns || options.Missing == MissingPolicy.Error);
+           && (format.KeepsColumns || options.Missing == MissingPolicy.Error)
+           // A row skipped for a bad value in another column would still be in a plan made from the time column alone.
+           && options.Source.OnBadRow == Pipeline.BadRowPolicy.Fail;
 
     /// <summary>
     /// Reads the time column of <paramref name="timeOnly"/> (one source per input, each reading only that

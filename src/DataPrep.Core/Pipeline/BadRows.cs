@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace DataPrep.Pipeline;
+
+/// <summary>What a run does with a row it cannot read as its columns say (<c>--on-bad-row</c>).</summary>
+public enum BadRowPolicy
+{
+    /// <summary>Stop the run at the first bad row, naming file, line or row, column and cause (the default).</summary>
+    Fail,
+
+    /// <summary>Leave the row out and count it by cause in the report and run.json.</summary>
+    Skip,
+
+    /// <summary>As <see cref="Skip"/>, and write each row with its file, line (or row group and row) and cause to <c>_dataprep/quarantine/</c>.</summary>
+    Quarantine,
+}
+
+/// <summary>
+/// The causes a row can be skipped for: one name each, used in the report, run.json and the quarantine file.
+/// Damage after which row boundaries are unknown (malformed CSV quoting, a damaged gzip stream, invalid UTF-8) is no
+/// row's fault: it stays fatal under every policy.
+/// </summary>
+public static class BadRowCause
+{
+    /// <summary>A CSV row with more or fewer fields than the header.</summary>
+    public const string Ragged = "ragged row";
+
+    /// <summary>A value that is not of its column's type (text in a number column, a bad date).</summary>
+    public const string NotOfType = "value of the wrong type";
+
+    /// <summary>NaN, an infinity or an overflowing number under <c>--non-finite error</c>.</summary>
+    public const string NonFinite = "non-finite number";
+
+    /// <summary>A missing value in a used column under <c>--missing error</c> (the label under every policy is dropped, not skipped).</summary>
+    public const string Missing = "missing value";
+
+    /// <summary>A line of a line-based format (JSON Lines, LibSVM) that is not a record of it.</summary>
+    public const string Malformed = "malformed record";
+}
+
+/// <summary>
+/// The rows a run skipped (<see cref="BadRowPolicy.Skip"/>, <see cref="BadRowPolicy.Quarantine"/>): counted by cause
+/// into the run's report, and under quarantine written as JSON Lines to a temp file that the commit step copies into
+/// the output (<see cref="QuarantinePath"/>), staged and published with the run like every other file. One per run;
+/// callers add rows in input order (a source adds a batch's bad rows when it emits the batch), so the file's bytes do
+/// not depend on threads or batch size. Thread-safe.
+/// </summary>
+public sealed class BadRows : IDisposable
+{
+    /// <summary>Where a run's quarantined rows are published, relative to the output root.</summary>
+    public const string QuarantinePath = "_dataprep/quarantine/part-00000.jsonl";
+
+    private readonly RunReport _report;
+    private readonly string _tempDirectory;
+    private readonly Lock _gate = new();
+    private SpillFolder? _folder;
+    private FileStream? _file;
+    private Utf8JsonWriter? _json;
+    private long _atSource;
+
+    /// <summary>Creates the log of one run.</summary>
+    /// <param name="policy">What the run does with a bad row.</param>
+    /// <param name="report">The run's report, which gets the counts.</param>
+    /// <param name="tempDirectory">Where the quarantine file is kept until the commit (default: the system temp folder).</param>
+    public BadRows(BadRowPolicy policy, RunReport report, string? tempDirectory = null)
+    {
+        Policy = policy;
+        _report = report;
+        _tempDirectory = string.IsNullOrEmpty(tempDirectory) ? Path.GetTempPath() : tempDirectory;
+    }
+
+    /// <summary>A log that tolerates nothing (<see cref="BadRowPolicy.Fail"/>), for code run without one.</summary>
+    public static BadRows Failing(RunReport report) => new(BadRowPolicy.Fail, report);
+
+    /// <summary>The run's policy.</summary>
+    public BadRowPolicy Policy { get; }
+
+    /// <summary>Whether a bad row is left out (skip or quarantine) instead of ending the run.</summary>
+    public bool Tolerates => Policy != BadRowPolicy.Fail;
+
+    /// <summary>Rows a source refused before they reached a batch: read, but in no batch (the run adds them to the rows read).</summary>
+    public long RefusedAtSource => Interlocked.Read(ref _atSource);
+
+    /// <summary>The temp file holding the quarantined rows so far (null: none yet).</summary>
+    internal string? QuarantineFile { get; private set; }
+
+    /// <summary>
+    /// Records one skipped row, or throws <paramref name="error"/> when the policy is <see cref="BadRowPolicy.Fail"/>.
+    /// </summary>
+    /// <param name="cause">One of <see cref="BadRowCause"/>.</param>
+    /// <param name="error">The error the row would have ended the run with (file, line, row, column, problem).</param>
+    /// <param name="text">The row as it was read (its line, or its values), for the quarantine file; null when unknown.</param>
+    /// <param name="atSource">True when the row never reached a batch (a source refused it), false when a stage dropped it from one.</param>
+    /// <exception cref="DataFormatException">The policy is to fail.</exception>
+    public void Add(string cause, DataFormatException error, string? text, bool atSource = true)
+    {
+        if (!Tolerates) throw error;
+        lock (_gate)
+        {
+            lock (_report.BadRows) _report.BadRows[cause] = _report.BadRows.GetValueOrDefault(cause) + 1;
+            if (atSource) _atSource++;
+            if (Policy != BadRowPolicy.Quarantine) return;
+            var json = _json ??= Open();
+            json.WriteStartObject();
+            json.WriteString("file", error.File);
+            if (error.Line > 0) json.WriteNumber("line", error.Line);
+            if (error.Row > 0) json.WriteNumber("row", error.Row);
+            if (error.Within is not null) json.WriteString("within", error.Within);
+            if (error.Column is not null) json.WriteString("column", error.Column);
+            json.WriteString("cause", cause);
+            json.WriteString("problem", error.Problem);
+            if (text is not null) json.WriteString("text", text);
+            json.WriteEndObject();
+            json.Flush();
+            _file!.WriteByte((byte)'\n');
+            _json.Reset();
+        }
+    }
+
+    private Utf8JsonWriter Open()
+    {
+        _folder = new SpillFolder(_tempDirectory);
+        QuarantineFile = _folder.NewFile("quarantine.jsonl");
+        _file = new FileStream(QuarantineFile, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+        return new Utf8JsonWriter(_file, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    /// <summary>Closes the quarantine file, so it can be copied; later rows are refused.</summary>
+    internal void Close()
+    {
+        lock (_gate)
+        {
+            _json?.Dispose();
+            _file?.Dispose();
+            _json = null;
+            _file = null;
+        }
+    }
+
+    /// <summary>
+    /// Writes the quarantined rows, if any, into the store at <see cref="QuarantinePath"/> (staged: published by the
+    /// store's commit, removed by its abort) and names the file in the report.
+    /// </summary>
+    /// <param name="create">Creates a staged file in the run's store (the output layer's <c>IOutputStore.CreateAsync</c>).</param>
+    /// <param name="cancellationToken">Cancels the copy.</param>
+    public async Task WriteAsync(Func<string, CancellationToken, ValueTask<Stream>> create, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        Close();
+        if (QuarantineFile is not { } path) return;
+        await using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+        await using (var target = await create(QuarantinePath, cancellationToken).ConfigureAwait(false))
+        {
+            await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+        _report.Quarantine = QuarantinePath;
+    }
+
+    /// <summary>The counts as text: "3 skipped (2: ragged row; 1: non-finite number)".</summary>
+    public static string Describe(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        long n = report.BadRows.Values.Sum();
+        return string.Create(CultureInfo.InvariantCulture, $"{n:N0} bad row{(n == 1 ? "" : "s")} skipped")
+            + (n == 0 ? "" : " (" + string.Join("; ", report.BadRows.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Value:N0}: {kv.Key}"))) + ")");
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Close();
+        _folder?.Dispose();
+        _folder = null;
+    }
+}
