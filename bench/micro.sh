@@ -21,6 +21,8 @@ set -euo pipefail
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH/.." && pwd)"
 cd "$REPO"
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 QUICK="${MICRO_QUICK:-0}"
 ROWS="${MICRO_ROWS:-65536}"
@@ -31,13 +33,6 @@ INPUT=$WORK/numeric-$ROWS.csv
 command -v node >/dev/null || { echo "micro.sh: node is needed (bench/gen-numeric.mjs writes the input)" >&2; exit 2; }
 mkdir -p "$WORK"
 
-cpu_idle_pct() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  sleep 2
-  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); t=y[1]-x[1]; printf "%.0f", (t > 0 ? 100*(y[2]-x[2])/t : 100)}'
-}
 
 echo "== machine: $(nproc) CPUs, $(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 echo "== CPU idle before the benchmarks: $(cpu_idle_pct)%; load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"

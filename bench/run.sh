@@ -19,6 +19,8 @@ set -euo pipefail
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH/.." && pwd)"
 cd "$REPO"
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 RUNS="${BENCH_RUNS:-3}"
 THREADS="${BENCH_THREADS:-2}"
@@ -50,15 +52,6 @@ LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 # Every script appends "figure<TAB>measured<TAB>target<TAB>met" here; the table at the end (issue 18's targets) is built from it.
 export BENCH_TARGETS="$REPO/$WORK/targets.tsv"
 : > "$BENCH_TARGETS"
-target() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$BENCH_TARGETS"; }
-# % of CPU time idle over 2 s: other work on this 2-core machine skews wall times
-cpu_idle_pct() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  sleep 2
-  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); t=y[1]-x[1]; printf "%.0f", (t > 0 ? 100*(y[2]-x[2])/t : 100)}'
-}
 # The machine's idle share first of all (before the build and the input), then again just before the timed runs.
 IDLE_START=$(cpu_idle_pct)
 echo "CPU idle at the start: $IDLE_START% ($(nproc) CPUs, load average $LOADAVG_START)"
@@ -254,7 +247,6 @@ if [[ -n $DP_STATS && -n $DUCK_STATS && $DP_STATUS == ok && $DUCK_STATUS == ok ]
   MEMRATIO=$(awk -v a="$dpk" -v b="$dkk" 'BEGIN{printf "%.2f×", a/b}')
 fi
 
-met() { awk -v x="$1" -v op="$2" -v y="$3" 'BEGIN{ok = (op == ">=" ? x >= y : x <= y); print (ok ? "yes" : "**no**")}'; }
 if [[ $SPEEDUP != n/a ]]; then
   target "W1 → CSV: DuckDB wall / DataPrep wall (median; best against best ${BEST_SPEEDUP})" "$SPEEDUP" "≥ 8×" "$(met "${SPEEDUP%×}" ">=" 8)"
 fi

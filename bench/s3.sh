@@ -98,8 +98,7 @@ report() {
 }
 report | tee "$RESULTS"
 if [[ -n ${BENCH_RESULTS:-} ]]; then { echo; report; } >> "$BENCH_RESULTS"; fi
-if [[ -n ${BENCH_TARGETS:-} ]]; then
-  ok() { awk -v x="$1" -v y="$2" 'BEGIN{print (x <= y ? "yes" : "**no**")}'; }
-  printf '%s\t%s\t%s\t%s\n' "S3: convert + upload / convert to a folder" "${A_B}×" "≤ 1.05×" "$(ok "$A_B" 1.05)" >> "$BENCH_TARGETS"
-  printf '%s\t%s\t%s\t%s\n' "S3: convert + upload / (convert + aws s3 cp)" "${A_BC}×" "≤ 1.00×" "$(ok "$A_BC" 1.00)" >> "$BENCH_TARGETS"
-fi
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
+target "S3: convert + upload / convert to a folder" "${A_B}×" "≤ 1.05×" "$(met "$A_B" "<=" 1.05)"
+target "S3: convert + upload / (convert + aws s3 cp)" "${A_BC}×" "≤ 1.00×" "$(met "$A_BC" "<=" 1.00)"

@@ -19,6 +19,8 @@ set -euo pipefail
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH/.." && pwd)"
 cd "$REPO"
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 read -r -a SIZES <<< "${SCALE_ROWS:-10000 100000 1000000 10000000}"
 RUNS="${SCALE_RUNS:-1}"
@@ -36,13 +38,6 @@ BYTES_PER_ROW=453   # gen-numeric.mjs: 90,525,552 bytes / 200,000 rows, rounded 
 for n in "${SIZES[@]}"; do [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "scale-rows.sh: SCALE_ROWS holds '$n', expected row counts" >&2; exit 2; }; done
 mkdir -p "$WORK" bench/results
 
-cpu_idle_pct() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  sleep 2
-  b=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," "); split(b,y," "); t=y[1]-x[1]; printf "%.0f", (t > 0 ? 100*(y[2]-x[2])/t : 100)}'
-}
 IDLE_START=$(cpu_idle_pct)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== CPU idle at the start: $IDLE_START%; load average (1/5/15 min): $LOAD_START; $(nproc) CPUs"

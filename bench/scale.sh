@@ -102,9 +102,9 @@ ratio() { # A B → A/B wall ratio
   [[ -n $a && -n $b ]] || { echo "n/a"; return; }
   awk -v x="${a%% *}" -v y="${b%% *}" 'BEGIN{printf "%.2f", x/y}'
 }
-# "figure<TAB>measured<TAB>target<TAB>met" lines for run.sh's table of issue 18's targets (BENCH_TARGETS, set by run.sh)
-target() { [[ -z ${BENCH_TARGETS:-} ]] || printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$BENCH_TARGETS"; }
-met() { awk -v x="$1" -v op="$2" -v y="$3" 'BEGIN{ok = (op == ">=" ? x >= y : x <= y); print (ok ? "yes" : "**no**")}'; }
+# target and met (issue 18's targets table, BENCH_TARGETS set by run.sh)
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 status=0
 SECTION=$(mktemp)
 W4_PIDS=()

@@ -11,33 +11,32 @@ namespace DataPrep.S3;
 /// </summary>
 internal static class S3Encryption
 {
-    private static ServerSideEncryptionMethod? Method(S3Options options)
-        => options.Sse is { } sse ? (sse == "aws:kms" ? ServerSideEncryptionMethod.AWSKMS : ServerSideEncryptionMethod.AES256) : null;
-
     public static PutObjectRequest Encrypted(this PutObjectRequest request, S3Options options)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(options);
-        if (Method(options) is { } method) request.ServerSideEncryptionMethod = method;
-        if (options.SseKmsKeyId is { } key) request.ServerSideEncryptionKeyManagementServiceKeyId = key;
+        Apply(options, m => request.ServerSideEncryptionMethod = m, k => request.ServerSideEncryptionKeyManagementServiceKeyId = k);
         return request;
     }
 
     public static InitiateMultipartUploadRequest Encrypted(this InitiateMultipartUploadRequest request, S3Options options)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(options);
-        if (Method(options) is { } method) request.ServerSideEncryptionMethod = method;
-        if (options.SseKmsKeyId is { } key) request.ServerSideEncryptionKeyManagementServiceKeyId = key;
+        Apply(options, m => request.ServerSideEncryptionMethod = m, k => request.ServerSideEncryptionKeyManagementServiceKeyId = k);
         return request;
     }
 
     public static CopyObjectRequest Encrypted(this CopyObjectRequest request, S3Options options)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(options);
-        if (Method(options) is { } method) request.ServerSideEncryptionMethod = method;
-        if (options.SseKmsKeyId is { } key) request.ServerSideEncryptionKeyManagementServiceKeyId = key;
+        Apply(options, m => request.ServerSideEncryptionMethod = m, k => request.ServerSideEncryptionKeyManagementServiceKeyId = k);
         return request;
+    }
+
+    // The SDK's request types share no interface for these two properties.
+    private static void Apply(S3Options options, Action<ServerSideEncryptionMethod> method, Action<string> kmsKey)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Sse is { } sse) method(sse == "aws:kms" ? ServerSideEncryptionMethod.AWSKMS : ServerSideEncryptionMethod.AES256);
+        if (options.SseKmsKeyId is { } key) kmsKey(key);
     }
 }
