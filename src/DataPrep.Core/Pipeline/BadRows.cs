@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using DataPrep.Data;
 
 namespace DataPrep.Pipeline;
 
@@ -84,6 +85,24 @@ public sealed class BadRows : IDisposable
 
     /// <summary>The temp file holding the quarantined rows so far (null: none yet).</summary>
     internal string? QuarantineFile { get; private set; }
+
+    /// <summary>
+    /// Logs a batch's bad rows in input order (a source's threads find them in any order) and returns the batch
+    /// without them. The other rows keep their row ids: a skipped row is dropped, as <c>--missing drop</c> drops one.
+    /// </summary>
+    internal RecordBatch Skip(RecordBatch batch, List<BadRow> bad)
+    {
+        bad.Sort((a, b) => a.At.CompareTo(b.At));
+        var isBad = new bool[batch.RowCount];
+        foreach (var b in bad)
+        {
+            isBad[b.At] = true;
+            Add(b.Cause, b.Error, b.Text?.TrimEnd('\r', '\n'));
+        }
+        var keep = new int[batch.RowCount - bad.Count];
+        for (int r = 0, k = 0; r < isBad.Length; r++) if (!isBad[r]) keep[k++] = r;
+        return batch.Take(keep);
+    }
 
     /// <summary>
     /// Records one skipped row, or throws <paramref name="error"/> when the policy is <see cref="BadRowPolicy.Fail"/>.
@@ -174,3 +193,6 @@ public sealed class BadRows : IDisposable
         _folder = null;
     }
 }
+
+/// <summary>A row of a source's batch that failed to parse (at its index in the batch), with what it would have failed the run with.</summary>
+internal readonly record struct BadRow(int At, string Cause, DataFormatException Error, string? Text);

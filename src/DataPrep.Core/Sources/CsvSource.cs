@@ -334,7 +334,7 @@ public sealed class CsvSource : IRecordSource
                 if (raw.Length != count) Array.Resize(ref raw, count);
                 built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw) };
             }
-            if (builders.Bad is { Count: > 0 } bad) built = SkipBad(built, bad, badRows!);
+            if (builders.Bad is { Count: > 0 } bad) built = badRows!.Skip(built, bad);
             if (built.RowCount == 0) { if (!more) break; continue; }
             yield return built;
             if (!more) break;
@@ -391,27 +391,6 @@ public sealed class CsvSource : IRecordSource
         {
             lock (this) (Bad ??= []).Add(new BadRow(at, cause, error, text));
         }
-    }
-
-    /// <summary>A row of a batch that failed to parse, with what it would have failed the run with.</summary>
-    internal readonly record struct BadRow(int At, string Cause, DataFormatException Error, string? Text);
-
-    /// <summary>
-    /// Logs a batch's bad rows in input order (threads find them in any order) and returns the batch without them. The
-    /// other rows keep their row ids: a skipped row is dropped, as <c>--missing drop</c> drops one.
-    /// </summary>
-    internal static RecordBatch SkipBad(RecordBatch batch, List<BadRow> bad, BadRows log)
-    {
-        bad.Sort((a, b) => a.At.CompareTo(b.At));
-        var isBad = new bool[batch.RowCount];
-        foreach (var b in bad)
-        {
-            isBad[b.At] = true;
-            log.Add(b.Cause, b.Error, b.Text?.TrimEnd('\r', '\n'));
-        }
-        var keep = new int[batch.RowCount - bad.Count];
-        for (int r = 0, k = 0; r < isBad.Length; r++) if (!isBad[r]) keep[k++] = r;
-        return batch.Take(keep);
     }
 
     /// <summary>Holds rows' output text (their fields' copyable text joined by commas) in per-thread 1 MiB blocks.</summary>

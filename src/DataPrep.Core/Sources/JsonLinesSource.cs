@@ -125,12 +125,12 @@ public sealed class JsonLinesSource : IRecordSource
             for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite);
             var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
             var lineNumbers = badRows?.Policy == BadRowPolicy.Quarantine ? new long[batchRows] : null;
-            List<CsvSource.BadRow>? bad = badRows is null ? null : [];
+            List<BadRow>? bad = badRows is null ? null : [];
             int count = FillBatch(lines, parser, builders, first, batchRows, bad, lineNumbers, cancellationToken);
             if (count == 0) break;
             var built = CsvSource.Build(schema, builders, count, sourceIndex, first);
             if (lineNumbers is not null) built = built.WithRows(built.Rows with { Lines = lineNumbers[..count] });
-            if (bad is { Count: > 0 }) built = CsvSource.SkipBad(built, bad, badRows!);
+            if (bad is { Count: > 0 }) built = badRows!.Skip(built, bad);
             if (built.RowCount > 0) yield return built;
             first += count;
             if (count < batchRows) break;
@@ -142,7 +142,7 @@ public sealed class JsonLinesSource : IRecordSource
     /// With <paramref name="bad"/> (--on-bad-row skip|quarantine), a line that fails is noted there and keeps its slot
     /// (the batch drops it when built), so no later row inherits what it half set.
     /// </remarks>
-    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, List<CsvSource.BadRow>? bad, long[]? lineNumbers, CancellationToken cancellationToken)
+    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, List<BadRow>? bad, long[]? lineNumbers, CancellationToken cancellationToken)
     {
         int count = 0;
         while (count < batchRows && lines.TryReadLine(out var line))
@@ -161,7 +161,7 @@ public sealed class JsonLinesSource : IRecordSource
                 }
                 catch (DataFormatException e)
                 {
-                    bad.Add(new CsvSource.BadRow(count, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
+                    bad.Add(new BadRow(count, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
                 }
             }
             count++;
