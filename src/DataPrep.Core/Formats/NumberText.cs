@@ -26,12 +26,4 @@ internal static class NumberText
 
     /// <summary>A writer of number records into <paramref name="destination"/>, which stays open when the writer is disposed.</summary>
     public static CsvWriter CreateWriter(Stream destination) => CsvWriter.Create(destination, CsvOptions, leaveOpen: true);
-
-    /// <summary>A double's bytes as the writer writes them (for text made outside it, e.g. while a CSV row is read).</summary>
-    public static bool TryFormat(double value, Span<byte> destination, out int written)
-        => value.TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
-
-    /// <summary>An integer's bytes as the writer writes them.</summary>
-    public static bool TryFormat(long value, Span<byte> destination, out int written)
-        => value.TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
 }

@@ -96,7 +96,7 @@ internal abstract class ColumnBuilder
         {
             written = 0;
             return _nulls?[row] != true && double.IsFinite(_values[row])
-                && Formats.NumberText.TryFormat(_values[row], destination, out written);
+                && _values[row].TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
         }
 
         /// <summary>Applies the non-finite policy to the value just parsed: false (refused) only under Error.</summary>
@@ -139,7 +139,7 @@ internal abstract class ColumnBuilder
         public override bool TryWriteText(int row, Span<byte> destination, out int written)
         {
             written = 0;
-            return _nulls?[row] != true && Formats.NumberText.TryFormat(_values[row], destination, out written);
+            return _nulls?[row] != true && _values[row].TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
         }
         public override Column Build(int length) => new Int64Column(_values, _nulls, length);
     }
