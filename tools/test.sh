@@ -30,8 +30,13 @@ fi
 
 dotnet build DataPrep.sln -c Release -nologo -v quiet
 log=$(mktemp)
+# The tests run with a temp folder of their own, checked at the end: a test must leave nothing behind (spill files,
+# staging folders, S3 server data, runtime sockets of killed children). What the SDK's own processes leave there
+# (MSBuildTemp*, NuGetScratch*, and the empty mkdtemp folders of `dotnet test` and NuGet) is not ours and is ignored.
+test_tmp=$(mktemp -d)
+trap 'rm -rf "$test_tmp"' EXIT
 set +e
-dotnet test DataPrep.sln -c Release --no-build -nologo 2>&1 | tee "$log"
+TMPDIR=$test_tmp dotnet test DataPrep.sln -c Release --no-build -nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
@@ -42,7 +47,7 @@ set -e
 # none, everything is compiled in). DATAPREP_TEST_AOT=0 skips this pass (e.g. on a machine that is not linux-x64).
 if [[ ${DATAPREP_TEST_AOT:-1} != 0 ]]; then
   aot_dir=$(mktemp -d)
-  trap 'rm -rf "$aot_dir"' EXIT
+  trap 'rm -rf "$aot_dir" "$test_tmp"' EXIT
   started=$SECONDS
   echo "Native AOT: publishing dataprep for linux-x64 (a few minutes) ..."
   dotnet publish src/DataPrep.Cli -c Release -r linux-x64 -o "$aot_dir/bin" -nologo -v quiet
@@ -51,11 +56,17 @@ if [[ ${DATAPREP_TEST_AOT:-1} != 0 ]]; then
   # the CLI as a process lacks the mark.
   filter="Runs=cli-process&FullyQualifiedName!~AwsSdk_IsNotLoaded&FullyQualifiedName!~load_no_AWS_assembly"
   set +e
-  DATAPREP_CLI="$aot_dir/bin/dataprep" dotnet test tests/DataPrep.Tests -c Release --no-build -nologo --filter "$filter" 2>&1 | tee -a "$log"
+  DATAPREP_CLI="$aot_dir/bin/dataprep" TMPDIR=$test_tmp dotnet test tests/DataPrep.Tests -c Release --no-build -nologo --filter "$filter" 2>&1 | tee -a "$log"
   aot_status=${PIPESTATUS[0]}
   set -e
   echo "Native AOT pass: $((SECONDS - started)) s in all"
   [[ $aot_status == 0 ]] || status=$aot_status
+fi
+left=$(find "$test_tmp" -mindepth 1 -maxdepth 1 ! -name 'MSBuildTemp*' ! -name 'NuGetScratch*' ! \( -type d -empty \) -printf '%f\n' | sort)
+if [[ -n $left ]]; then
+  echo "FAILED: the tests left $(wc -l <<<"$left") entries in their temp folder (first ones below); every test must remove what it creates:" >&2
+  head -n 10 <<<"$left" | sed 's/^/  /' >&2
+  status=1
 fi
 # dotnet test prints "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T" per test assembly.
 awk '/(Passed|Failed)! +- +Failed:/ {

@@ -18,7 +18,8 @@ public sealed class PackedPackages : IDisposable
 
     public PackedPackages()
     {
-        Root = Path.Combine(Path.GetTempPath(), "dataprep-notebooks", Guid.NewGuid().ToString("N"));
+        // Directly in the temp folder, like TempDir: no shared parent is left behind.
+        Root = Path.Combine(Path.GetTempPath(), "dataprep-notebooks-" + Guid.NewGuid().ToString("N"));
         Folder = Path.Combine(Root, "packages");
         Directory.CreateDirectory(Folder);
         Version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.r{Guid.NewGuid().ToString("N")[..8]}";

@@ -123,8 +123,14 @@ public sealed class S3RunTests(MotoServer moto)
         using var tmp = new TempDir();
         var bucket = moto.NewBucket("inspect");
         using var client = moto.Client();
-        var run = LocalRunUploaded(tmp, client, bucket, "rec/", "rec", [.. s_churn, "--format", "recordio-protobuf", "--compress", "gzip", "--shard-rows", "700"]);
-        var prefix = $"s3://{bucket}/rec";
+        // The table printer truncates titles (which hold the run's path) at 120 columns, so the S3 prefix is padded to
+        // the local path's length: the comparison then holds whatever TMPDIR's length.
+        var pad = tmp.Combine("rec").Length - $"s3://{bucket}/".Length - "/rec".Length;
+        Assert.True(pad >= 1, $"the temp path {tmp.Combine("rec")} is shorter than the S3 prefix");
+        var key = new string('p', pad) + "/rec";
+        var run = LocalRunUploaded(tmp, client, bucket, key + "/", "rec", [.. s_churn, "--format", "recordio-protobuf", "--compress", "gzip", "--shard-rows", "700"]);
+        var prefix = $"s3://{bucket}/{key}";
+        Assert.Equal(run.Length, prefix.Length);
 
         foreach (var style in new[] { "jsonl", "table" })
         {
