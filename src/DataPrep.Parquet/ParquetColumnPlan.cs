@@ -231,7 +231,9 @@ internal abstract class ParquetColumnPlan
             if (at.NonFinite == NonFinitePolicy.Error)
             {
                 var text = System.Text.Encoding.UTF8.GetBytes(values[i].ToString(CultureInfo.InvariantCulture));
-                throw Throw.Format(ValueParser.NonFiniteProblem(text, ColumnKind.Float64)!, at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i));
+                // Under --on-bad-row skip|quarantine the row is noted and keeps its value (it is left out of its batch).
+                at.Refuse(i, BadRowCause.NonFinite, Throw.Format(ValueParser.NonFiniteProblem(text, ColumnKind.Float64)!, at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i)));
+                continue;
             }
             (nulls ??= new bool[rows])[i] = true;
             values[i] = 0;
@@ -473,8 +475,10 @@ internal sealed class StringPlan(DataField field, ColumnKind kind, string type) 
                 if (span.IsEmpty) { builder.SetNull(i); continue; }
                 if (!builder.TrySet(i, span))
                 {
-                    if (ValueParser.NonFiniteProblem(span, Kind) is { } problem) throw Throw.Format(problem, at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i));
-                    throw NotConvertible(Throw.Quote(s), $"{builder.Expected} because of --column-type {Name}={Kind.ToString().ToLowerInvariant()}", at, i);
+                    // Under --on-bad-row skip|quarantine the row is noted (and left out of its batch); the value reads as missing.
+                    if (ValueParser.NonFiniteProblem(span, Kind) is { } problem) at.Refuse(i, BadRowCause.NonFinite, Throw.Format(problem, at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i)));
+                    else at.Refuse(i, BadRowCause.NotOfType, NotConvertible(Throw.Quote(s), $"{builder.Expected} because of --column-type {Name}={Kind.ToString().ToLowerInvariant()}", at, i));
+                    builder.SetNull(i);
                 }
             }
         }

@@ -136,7 +136,9 @@ public sealed class ParquetSource : IRecordSource
         var readers = new System.Collections.Concurrent.ConcurrentBag<ParquetReader>([reader]);
         var owned = new List<ParquetReader>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var inFlight = new Queue<Task<(Column[] Columns, int Rows)>>();
+        var inFlight = new Queue<Task<(Column[] Columns, int Rows, List<BadRow>? Bad)>>();
+        // --on-bad-row skip|quarantine: a row group's bad rows are noted while it is decoded, and left out of its batches.
+        var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         int next = Math.Max(0, first);
         void StartNext()
         {
@@ -148,7 +150,7 @@ public sealed class ParquetSource : IRecordSource
                     r = await OpenReaderAsync(stop.Token).ConfigureAwait(false);
                     lock (owned) owned.Add(r);
                 }
-                try { return await ReadRowGroupAsync(r, plans, g, firstOrdinals[g] + 1, stop.Token).ConfigureAwait(false); }
+                try { return await ReadRowGroupAsync(r, plans, g, firstOrdinals[g] + 1, badRows is not null, stop.Token).ConfigureAwait(false); }
                 finally { readers.Add(r); }
             }, stop.Token));
         }
@@ -158,7 +160,7 @@ public sealed class ParquetSource : IRecordSource
             for (int g = Math.Max(0, first); g < groups; g++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var (columns, rows) = await inFlight.Dequeue().ConfigureAwait(false);
+                var (columns, rows, bad) = await inFlight.Dequeue().ConfigureAwait(false);
                 if (next < groups) StartNext();
                 if (rows == 0) continue;
                 long ordinal = firstOrdinals[g];
@@ -166,7 +168,15 @@ public sealed class ParquetSource : IRecordSource
                 {
                     int count = Math.Min(batchRows, rows - start);
                     var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
-                    yield return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
+                    var batch = new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
+                    if (bad is { Count: > 0 } && BadIn(bad, start, count) is { Count: > 0 } here)
+                    {
+                        // Quarantined rows have no input line: their values as read go with them, as JSON.
+                        if (badRows!.Policy == BadRowPolicy.Quarantine) here = here.ConvertAll(b => b with { Text = BadRows.RowJson(batch, b.At) });
+                        batch = badRows.Skip(batch, here);
+                        if (batch.RowCount == 0) continue;
+                    }
+                    yield return batch;
                 }
             }
         }
@@ -182,8 +192,25 @@ public sealed class ParquetSource : IRecordSource
         }
     }
 
-    private async Task<(Column[] Columns, int Rows)> ReadRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, CancellationToken cancellationToken)
+    /// <summary>
+    /// The bad rows of a row group within its batch [start, start + count), one per row (its first column's error, as
+    /// text sources note a row at its first bad field), at their index in the batch, with the row's values as its text.
+    /// </summary>
+    private static List<BadRow> BadIn(List<BadRow> bad, int start, int count)
     {
+        var seen = new HashSet<int>();
+        var here = new List<BadRow>();
+        foreach (var b in bad)
+        {
+            if (b.At < start || b.At >= start + count || !seen.Add(b.At)) continue;
+            here.Add(b with { At = b.At - start });
+        }
+        return here;
+    }
+
+    private async Task<(Column[] Columns, int Rows, List<BadRow>? Bad)> ReadRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, bool tolerant, CancellationToken cancellationToken)
+    {
+        var bad = tolerant ? new List<BadRow>() : null;
         var rowGroup = reader.OpenRowGroupReader(group);
         long count = rowGroup.RowCount;
         if (count > Array.MaxLength)
@@ -201,7 +228,7 @@ public sealed class ParquetSource : IRecordSource
             }
             try
             {
-                columns[c] = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal, group, reader.RowGroupCount, _options.NonFinite), cancellationToken).ConfigureAwait(false);
+                columns[c] = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal, group, reader.RowGroupCount, _options.NonFinite, bad), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
             {
@@ -214,7 +241,7 @@ public sealed class ParquetSource : IRecordSource
                 throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has {columns[c].Length} values for the column, expected {rows} (its row count)", _path, row: firstOrdinal, column: plan.Name);
             }
         }
-        return (columns, rows);
+        return (columns, rows, bad);
     }
 
     /// <summary>
@@ -482,8 +509,18 @@ internal sealed class EndCheckedStream(Stream inner, string path) : Stream
 }
 
 /// <summary>Where a row group starts, for error messages, and what non-finite floats become.</summary>
-internal readonly record struct ReadContext(string Path, long FirstOrdinal, int Group = 0, int GroupCount = 1, NonFinitePolicy NonFinite = NonFinitePolicy.Error)
+internal readonly record struct ReadContext(string Path, long FirstOrdinal, int Group = 0, int GroupCount = 1, NonFinitePolicy NonFinite = NonFinitePolicy.Error, List<BadRow>? Bad = null)
 {
+    /// <summary>
+    /// Refuses row <paramref name="row"/> (0-based in the row group): under <c>--on-bad-row skip|quarantine</c> it is
+    /// noted (the row group's batches leave it out), else <paramref name="error"/> is thrown.
+    /// </summary>
+    public void Refuse(int row, string cause, DataFormatException error)
+    {
+        if (Bad is null) throw error;
+        Bad.Add(new BadRow(row, cause, error, null));
+    }
+
     /// <summary>"row group G of N, its row R" for a 0-based row of the group.</summary>
     public string Within(int row) => $"row group {Group + 1} of {GroupCount}, its row {row + 1}";
 }

@@ -60,6 +60,12 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// </summary>
     public long[]? Lines { get; init; }
 
+    /// <summary>
+    /// The input line's text of each row that holds a missing value (text sources under <c>--on-bad-row quarantine</c>,
+    /// so a row <c>--missing error</c> skips is written with its text); null for the other rows, or when not kept.
+    /// </summary>
+    public string?[]? Texts { get; init; }
+
     /// <summary>The operation that made each row (<c>original</c> for input rows, e.g. <c>rotate90</c>), once an augmentation stage ran.</summary>
     public string[]? Operations { get; init; }
 
@@ -99,6 +105,7 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
         {
             GroupKeys = Pick(GroupKeys, rows), Times = Pick(Times, rows), Folds = Pick(Folds, rows),
             AugmentedFrom = Pick(AugmentedFrom, rows), Operations = Pick(Operations, rows), Lines = Pick(Lines, rows),
+            Texts = Pick(Texts, rows),
         };
     }
 

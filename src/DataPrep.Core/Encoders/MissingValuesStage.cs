@@ -69,7 +69,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                             $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
                             file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);
                         // --on-bad-row skip|quarantine: the row is left out and counted; fail throws the error.
-                        bad.Add(BadRowCause.Missing, error, text: null, atSource: false);
+                        bad.Add(BadRowCause.Missing, error, bad.Policy == BadRowPolicy.Skip ? null : MissingRowText(batch, r), atSource: false);
                         (drop ??= new bool[batch.RowCount])[r] = true;
                         continue;
                     }
@@ -90,6 +90,10 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
             yield return batch.Take(keep.ToArray());
         }
     }
+
+    /// <summary>A quarantined row's text: its input line (text sources keep it), else its values as a JSON object.</summary>
+    private static string MissingRowText(RecordBatch batch, int row)
+        => batch.Rows.Texts?[row]?.TrimEnd('\r', '\n') ?? BadRows.RowJson(batch, row);
 
     private static bool HasMissing(Column col, bool nanIsMissing)
     {

@@ -176,6 +176,54 @@ public sealed class BadRows : IDisposable
         _report.Quarantine = QuarantinePath;
     }
 
+    /// <summary>
+    /// Row <paramref name="row"/> of a batch as a JSON object of its values, for the quarantine record of a row that has
+    /// no input line (Parquet): numbers as numbers (a non-finite one as its text, "NaN" or "Infinity", which JSON numbers
+    /// cannot hold), timestamps in ISO 8601, binary values in base64, a sparse vector as {"index": value}, missing as null.
+    /// </summary>
+    public static string RowJson(RecordBatch batch, int row)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            for (int c = 0; c < batch.Columns.Count; c++)
+            {
+                json.WritePropertyName(batch.Schema[c].Name);
+                WriteValue(json, batch.Columns[c], row);
+            }
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteValue(Utf8JsonWriter json, Column column, int row)
+    {
+        if (column.IsNull(row)) { json.WriteNullValue(); return; }
+        switch (column)
+        {
+            case Float64Column f when double.IsFinite(f.Values[row]): json.WriteNumberValue(f.Values[row]); break;
+            case Float64Column f: json.WriteStringValue(f.Values[row].ToString(CultureInfo.InvariantCulture)); break;
+            case TimestampColumn t: json.WriteStringValue(new DateTime(t.Values[row], DateTimeKind.Utc).ToString("o", CultureInfo.InvariantCulture)); break;
+            case Int64Column i: json.WriteNumberValue(i.Values[row]); break;
+            case BooleanColumn b: json.WriteBooleanValue(b.Values[row]); break;
+            case StringColumn s: json.WriteStringValue(s.Values[row]); break;
+            case BinaryColumn b: json.WriteBase64StringValue(b.Values[row].Span); break;
+            case SparseColumn sparse:
+                json.WriteStartObject();
+                for (int k = sparse.RowOffsets[row]; k < sparse.RowOffsets[row + 1]; k++)
+                {
+                    json.WritePropertyName(sparse.Indices[k].ToString(CultureInfo.InvariantCulture));
+                    if (double.IsFinite(sparse.Values[k])) json.WriteNumberValue(sparse.Values[k]);
+                    else json.WriteStringValue(sparse.Values[k].ToString(CultureInfo.InvariantCulture));
+                }
+                json.WriteEndObject();
+                break;
+            default: json.WriteNullValue(); break;
+        }
+    }
+
     /// <summary>The counts as text: "3 skipped (2: ragged row; 1: non-finite number)".</summary>
     public static string Describe(RunReport report)
     {

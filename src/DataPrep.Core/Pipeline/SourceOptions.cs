@@ -31,9 +31,9 @@ public sealed record SourceOptions
 
     /// <summary>
     /// A row that cannot be read as its columns say (CSV/TSV: ragged, a value of the wrong type, a non-finite number; a
-    /// malformed JSON Lines line; a missing value under <c>--missing error</c> in any format): fail (the default), skip
-    /// (counted by cause) or quarantine (counted, and written to <c>_dataprep/quarantine/</c>). LibSVM lines and Parquet
-    /// values still fail the run under every policy.
+    /// malformed JSON Lines or LibSVM line; a Parquet value that is non-finite or not of its requested type; a missing
+    /// value under <c>--missing error</c> in any format): fail (the default), skip (counted by cause) or quarantine
+    /// (counted, and written to <c>_dataprep/quarantine/</c>), in one process or as workers.
     /// </summary>
     public BadRowPolicy OnBadRow { get; init; } = BadRowPolicy.Fail;
 

@@ -57,13 +57,6 @@ internal sealed class ScaleRun
         {
             throw new PipelineValidationException($"--workers {scale.Workers}: expected a number from 1 to {ScaleOptions.MaxWorkers}.");
         }
-        if (options.Source.OnBadRow != BadRowPolicy.Fail)
-        {
-            // The scan tasks would each count and quarantine their share, but nothing carries those counts and files to
-            // the commit yet; a run that skipped rows without saying so is what --on-bad-row exists to prevent.
-            throw new PipelineValidationException(
-                $"--on-bad-row {options.Source.OnBadRow.ToString().ToLowerInvariant()} cannot run with --workers yet: the workers' counts of skipped rows and their quarantine files are not merged into one run record. Run it in one process (without --workers), or fix the bad rows and use --on-bad-row fail.");
-        }
         var (prepared, format, earlier) = ConvertRunner.Prepare(options, registry);
         if (!format.RunsAsWorkers)
         {
@@ -84,6 +77,9 @@ internal sealed class ScaleRun
         var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
         if (openSources)
         {
+            // The scan task's log of skipped rows (--on-bad-row): its counts go into the task's report, its quarantined
+            // rows into a work object, both joined by the commit in task order (ScaleTasks.ScanAsync disposes it).
+            context.BadRows = new BadRows(prepared.Source.OnBadRow, context.Report, prepared.Memory.TempDirectory);
             var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, fingerprints: false).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;

@@ -16,13 +16,20 @@ internal static class ScaleTasks
 
     private static string RoutingKey(int bucket) => $"routing-{ScaleWork.Task(bucket)}";
 
+    /// <summary>A scan task's rows skipped under <c>--on-bad-row quarantine</c>: JSON Lines, as <see cref="BadRows"/> writes them.</summary>
+    private const string QuarantineKey = "quarantine.jsonl";
+
     /// <summary>
     /// Scan: reads the task's share of the inputs, runs the stages before the split (missing values), and writes the
     /// rows into one object per bucket (by shuffle hash, or the task's own bucket in input order), plus the columns the
-    /// plan needs (row ids, split keys, lineage group and time, what the encoders fit on).
+    /// plan needs (row ids, split keys, lineage group and time, what the encoders fit on). Rows skipped under
+    /// <c>--on-bad-row</c> are counted by cause in the task's report and, under quarantine, written to the task's
+    /// <c>quarantine</c> object: every row is skipped in the scan (by a source or the missing-values stage), so the
+    /// scan tasks' objects in task order are the one process's quarantine file.
     /// </summary>
     public static async Task ScanAsync(ScaleRun run, int task, CancellationToken cancellationToken)
     {
+        using var badRows = run.Context.BadRows;
         var split = run.RunSplit();
         var (before, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
@@ -73,8 +80,16 @@ internal static class ScaleTasks
         {
             if (writers[j] is { } w) await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, RowsKey(j)), w.Path, cancellationToken).ConfigureAwait(false);
         }
+        // Under quarantine, the task's skipped rows (in its input order) are a work object like its rows.
+        badRows.Close();
+        if (badRows.QuarantineFile is { } quarantined)
+        {
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, QuarantineKey), quarantined, cancellationToken).ConfigureAwait(false);
+        }
         var report = TaskReportOf(run.Context.Report);
-        report.RowsRead = rowsRead;
+        // Rows a source skipped were read too, though no batch holds them (as ConvertRunner counts them).
+        report.RowsRead = rowsRead + badRows.RefusedAtSource;
+        report.Quarantined = badRows.QuarantineFile is not null;
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
         report.Schema = [.. run.Schema.Fields];
@@ -380,6 +395,11 @@ internal static class ScaleTasks
             foreach (var (reason, n) in t.Dropped) report.Drop(reason, n);
             foreach (var (column, n) in t.Filled) report.Filled[column] = report.Filled.GetValueOrDefault(column) + n;
         }
+        // Rows skipped under --on-bad-row: all in the scan (sources and the missing-values stage run there).
+        foreach (var t in scans)
+        {
+            foreach (var (cause, n) in t.BadRows) report.BadRows[cause] = report.BadRows.GetValueOrDefault(cause) + n;
+        }
         report.Warnings.AddRange(plan.Warnings);
         foreach (var t in scans.Concat(encodes)) report.Warnings.AddRange(t.Warnings);
         report.Encoding = plan.Encoding;
@@ -432,6 +452,13 @@ internal static class ScaleTasks
             }
             RunLayout.AddChannels(report, channels);
             ConvertRunner.SetTargetFractions(report, options);
+            // The scan tasks' quarantined rows, in task order: contiguous shares in input order, so the one process's file.
+            var quarantine = Enumerable.Range(0, scans.Count).Where(i => scans[i].Quarantined).Select(i => work.Key(ScaleStep.Scan, i, QuarantineKey)).ToList();
+            if (quarantine.Count > 0)
+            {
+                await work.Area.ComposeAsync(ReadOnlyMemory<byte>.Empty, quarantine, store, BadRows.QuarantinePath, cancellationToken).ConfigureAwait(false);
+                report.Quarantine = BadRows.QuarantinePath;
+            }
             var steps = run.Steps.Select(s => s.ToString()).ToList();
             var layout = new RunLayout(store, ctx =>
             {
@@ -460,6 +487,8 @@ internal static class ScaleTasks
         var report = new RunReport { RowsRead = record.Summary.RowsRead, Encoding = record.Encoding, ContentType = record.ContentType, Output = run.Options.Output };
         foreach (var (name, split) in record.Splits) report.Splits[name] = split;
         foreach (var (reason, n) in record.Summary.Dropped) report.Drop(reason, n);
+        foreach (var (cause, n) in record.Summary.BadRows) report.BadRows[cause] = n;
+        report.Quarantine = record.Summary.Quarantine;
         report.Warnings.AddRange(record.Summary.Warnings);
         report.Warnings.Add($"step commit: {path} already holds this run (fingerprint {run.Work.Fingerprint}); nothing was written again.");
         return Task.FromResult<RunReport?>(report);
@@ -487,6 +516,7 @@ internal static class ScaleTasks
         RowsRead = r.RowsRead,
         Dropped = new SortedDictionary<string, long>(r.Dropped, StringComparer.Ordinal),
         Filled = new SortedDictionary<string, long>(r.Filled, StringComparer.Ordinal),
+        BadRows = new SortedDictionary<string, long>(r.BadRows, StringComparer.Ordinal),
         Warnings = [.. r.Warnings],
         Splits = new SortedDictionary<string, SplitReport>(r.Splits, StringComparer.Ordinal),
     };

@@ -108,6 +108,12 @@ internal sealed class TaskReport
     public long RowsRead { get; set; }
     public SortedDictionary<string, long> Dropped { get; set; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, long> Filled { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Rows the task skipped under <c>--on-bad-row</c>, by cause (scan tasks only).</summary>
+    public SortedDictionary<string, long> BadRows { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the task wrote a quarantine object (scan tasks under <c>--on-bad-row quarantine</c> that skipped rows).</summary>
+    public bool Quarantined { get; set; }
     public List<string> Warnings { get; set; } = [];
     public List<InputFingerprint> Inputs { get; set; } = [];
     public long[] BucketRows { get; set; } = [];

@@ -62,6 +62,16 @@ internal abstract class ColumnBuilder
         _nulls[row] = true;
     }
 
+    /// <summary>Whether row <paramref name="row"/> was marked missing (read by the thread that set the row).</summary>
+    public bool IsNull(int row) => _nulls is { } nulls && nulls[row];
+
+    /// <summary>Whether any of <paramref name="builders"/> marked row <paramref name="row"/> missing.</summary>
+    public static bool AnyNull(ColumnBuilder[] builders, int row)
+    {
+        foreach (var b in builders) if (b.IsNull(row)) return true;
+        return false;
+    }
+
     /// <summary>The column of the first <paramref name="length"/> rows.</summary>
     public abstract Column Build(int length);
 

@@ -198,6 +198,7 @@ public sealed class CsvSource : IRecordSource
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Lines = keepLines ? new long[batchRows] : null,
+            Texts = keepLines ? new string?[batchRows] : null,
         });
 
         // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
@@ -212,7 +213,10 @@ public sealed class CsvSource : IRecordSource
             {
                 try
                 {
-                    return ParseFields(r, row, at, batchBuilders);
+                    ParseFields(r, row, at, batchBuilders);
+                    // A row with a missing value may be skipped later (--missing error): keep its text for the quarantine.
+                    if (batchBuilders.Texts is { } texts && ColumnBuilder.AnyNull(batchBuilders.Columns, at)) texts[at] = Encoding.UTF8.GetString(r.RawRecord);
+                    return row;
                 }
                 catch (DataFormatException e)
                 {
@@ -328,7 +332,11 @@ public sealed class CsvSource : IRecordSource
             int count = (int)(last - (long)batch * batchRows);
             var builders = buffers.Take(batch);
             var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows);
-            if (builders.Lines is { } lineNumbers) built = built.WithRows(built.Rows with { Lines = lineNumbers.Length == count ? lineNumbers : lineNumbers[..count] });
+            if (builders.Lines is { } lineNumbers)
+            {
+                var texts = builders.Texts!;
+                built = built.WithRows(built.Rows with { Lines = lineNumbers.Length == count ? lineNumbers : lineNumbers[..count], Texts = texts.Length == count ? texts : texts[..count] });
+            }
             if (builders.Raw is { } raw && Array.Exists(raw, m => !m.IsEmpty))
             {
                 if (raw.Length != count) Array.Resize(ref raw, count);
@@ -383,6 +391,9 @@ public sealed class CsvSource : IRecordSource
     {
         /// <summary>Each row's line (under --on-bad-row quarantine), so a stage that skips a row can name it.</summary>
         public long[]? Lines { get; init; }
+
+        /// <summary>The text of each row with a missing value (under --on-bad-row quarantine), for a stage that skips it.</summary>
+        public string?[]? Texts { get; init; }
 
         /// <summary>The rows that failed (--on-bad-row skip|quarantine), in the order parser threads found them.</summary>
         public List<BadRow>? Bad { get; private set; }

@@ -125,11 +125,12 @@ public sealed class JsonLinesSource : IRecordSource
             for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite);
             var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
             var lineNumbers = badRows?.Policy == BadRowPolicy.Quarantine ? new long[batchRows] : null;
+            var texts = lineNumbers is null ? null : new string?[batchRows];
             List<BadRow>? bad = badRows is null ? null : [];
-            int count = FillBatch(lines, parser, builders, first, batchRows, bad, lineNumbers, cancellationToken);
+            int count = FillBatch(lines, parser, builders, first, batchRows, bad, lineNumbers, texts, cancellationToken);
             if (count == 0) break;
             var built = CsvSource.Build(schema, builders, count, sourceIndex, first);
-            if (lineNumbers is not null) built = built.WithRows(built.Rows with { Lines = lineNumbers[..count] });
+            if (lineNumbers is not null) built = built.WithRows(built.Rows with { Lines = lineNumbers[..count], Texts = texts![..count] });
             if (bad is { Count: > 0 }) built = badRows!.Skip(built, bad);
             if (built.RowCount > 0) yield return built;
             first += count;
@@ -142,7 +143,7 @@ public sealed class JsonLinesSource : IRecordSource
     /// With <paramref name="bad"/> (--on-bad-row skip|quarantine), a line that fails is noted there and keeps its slot
     /// (the batch drops it when built), so no later row inherits what it half set.
     /// </remarks>
-    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, List<BadRow>? bad, long[]? lineNumbers, CancellationToken cancellationToken)
+    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, List<BadRow>? bad, long[]? lineNumbers, string?[]? texts, CancellationToken cancellationToken)
     {
         int count = 0;
         while (count < batchRows && lines.TryReadLine(out var line))
@@ -158,6 +159,8 @@ public sealed class JsonLinesSource : IRecordSource
                 try
                 {
                     parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
+                    // A line with a missing value may be skipped later (--missing error): keep its text for the quarantine.
+                    if (texts is not null && ColumnBuilder.AnyNull(builders, count)) texts[count] = System.Text.Encoding.UTF8.GetString(line);
                 }
                 catch (DataFormatException e)
                 {

@@ -83,11 +83,28 @@ public sealed class LibSvmSource : IRecordSource
         if (_schema is not null) return ValueTask.FromResult(_schema);
         var parser = new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
         long rows = 0, lines = 0;
+        bool tolerant = _options.BadRows is { Tolerates: true };
         using (var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM")))
         {
             while (reader.TryReadLine(out var line))
             {
                 lines++;
+                if (tolerant)
+                {
+                    // --on-bad-row skip|quarantine: a malformed line says nothing about the width or the labels' type,
+                    // but holds a row (the second pass skips it there, counted).
+                    var before = parser.Save();
+                    try
+                    {
+                        if (!parser.Parse(line, reader.LineNumber, rows + 1, builder: null)) continue;
+                    }
+                    catch (DataFormatException)
+                    {
+                        parser.Restore(before);
+                    }
+                    rows++;
+                    continue;
+                }
                 if (!parser.Parse(line, reader.LineNumber, rows + 1, builder: null)) continue;
                 rows++;
                 if ((rows & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
@@ -118,20 +135,41 @@ public sealed class LibSvmSource : IRecordSource
         var parser = new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
         using var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM"));
         long first = 0;
+        var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var builder = new BatchBuilder(batchRows, integerLabels);
+            List<BadRow>? bad = null;
             while (builder.Count < batchRows && reader.TryReadLine(out var line))
             {
-                if (parser.Parse(line, reader.LineNumber, first + builder.Count + 1, builder) && (builder.Count & 4095) == 0)
+                bool parsed;
+                if (badRows is null)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    parsed = parser.Parse(line, reader.LineNumber, first + builder.Count + 1, builder);
                 }
+                else
+                {
+                    try
+                    {
+                        parsed = parser.Parse(line, reader.LineNumber, first + builder.Count + 1, builder);
+                    }
+                    catch (DataFormatException e)
+                    {
+                        // --on-bad-row skip|quarantine: the line keeps its slot (an empty row, left out when the batch
+                        // is built), so the rows after it keep their row ids, as after a dropped row.
+                        (bad ??= []).Add(new BadRow(builder.Count, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
+                        builder.AbandonRow();
+                        parsed = true;
+                    }
+                }
+                if (parsed && (builder.Count & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
             }
             int count = builder.Count;
             if (count == 0) break;
-            yield return builder.Build(schema, _width, sourceIndex, first);
+            var built = builder.Build(schema, _width, sourceIndex, first);
+            if (bad is not null) built = badRows!.Skip(built, bad);
+            if (built.RowCount > 0) yield return built;
             first += count;
             if (count < batchRows) break;
         }
@@ -154,9 +192,19 @@ public sealed class LibSvmSource : IRecordSource
         /// <summary>Whether every skipped line so far was blank (no comment seen).</summary>
         public bool OnlyWhitespace { get; private set; } = true;
 
+        /// <summary>Why the last line that failed did (see <see cref="BadRowCause"/>): a non-finite number, or the line's form.</summary>
+        public string Cause { get; private set; } = BadRowCause.Malformed;
+
+        /// <summary>What the first pass has learned so far, to forget a line that failed part-way.</summary>
+        public (int MaxWidth, bool AllLabelsInteger, long QidTokens) Save() => (MaxWidth, AllLabelsInteger, QidTokens);
+
+        /// <summary>Forgets what a line that failed part-way taught (see <see cref="Save"/>).</summary>
+        public void Restore((int MaxWidth, bool AllLabelsInteger, long QidTokens) saved) => (MaxWidth, AllLabelsInteger, QidTokens) = saved;
+
         /// <summary>Parses one line; false when it is blank or only a comment (not a data row).</summary>
         public bool Parse(ReadOnlySpan<byte> line, long lineNumber, long row, BatchBuilder? builder)
         {
+            Cause = BadRowCause.Malformed;
             int hash = line.IndexOf((byte)'#');
             if (hash >= 0)
             {
@@ -206,6 +254,7 @@ public sealed class LibSvmSource : IRecordSource
                 int key = (int)(zeroBased ? index : index - 1);
                 if (!ValueParser.TryParseDouble(valueText, out double value) || !double.IsFinite(value))
                 {
+                    if (ValueParser.TryParseDouble(valueText, out _)) Cause = BadRowCause.NonFinite;
                     throw Throw.Format(
                         $"found value {Throw.Quote(valueText)} for index {Throw.Quote(indexText)}, expected a finite number (invariant culture, '.' as decimal point)",
                         path, lineNumber, row, FeaturesColumn);
@@ -247,6 +296,7 @@ public sealed class LibSvmSource : IRecordSource
             }
             if (!ValueParser.TryParseDouble(token, out double value) || !double.IsFinite(value))
             {
+                if (ValueParser.TryParseDouble(token, out _)) Cause = BadRowCause.NonFinite;
                 string hint = token.IndexOf((byte)',') >= 0 ? "; multi-label lines ('1,3 index:value …') are not supported" : "";
                 throw Throw.Format(
                     $"found label {Throw.Quote(token)}, expected a finite number (lines have the form 'label index:value …'){hint}",
@@ -348,6 +398,13 @@ public sealed class LibSvmSource : IRecordSource
         }
 
         public void EndRow() => _offsets[++Count] = _nnz;
+
+        /// <summary>Ends the current row empty: a line that failed part-way leaves none of its features behind.</summary>
+        public void AbandonRow()
+        {
+            _nnz = _offsets[Count];
+            EndRow();
+        }
 
         public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal)
         {

@@ -89,6 +89,7 @@ public class BadRowTests
         Assert.Equal("a", rows[0].GetProperty("column").GetString());
         Assert.Contains("found 'oops'", rows[0].GetProperty("problem").GetString());
         Assert.Equal(5, rows[3].GetProperty("row").GetInt64());
+        Assert.Equal("1,,7", rows[3].GetProperty("text").GetString());   // a missing value's row has its line too
         var record = File.ReadAllText(Path.Combine(outDir, "_dataprep", "run.json"));
         Assert.Contains("\"quarantine\": \"_dataprep/quarantine/part-00000.jsonl\"", record);
     }
@@ -97,15 +98,16 @@ public class BadRowTests
     public void Quarantine_of_JSON_Lines_names_the_line()
     {
         using var tmp = new TempDir();
-        var input = tmp.File("rows.jsonl", "{\"y\":1,\"a\":2}\n{\"y\":0,\"a\":\"x\"}\n{\"y\":1,\n\n{\"y\":0,\"a\":4}\n{\"y\":1,\"a\":5}\n");
+        var input = tmp.File("rows.jsonl", "{\"y\":1,\"a\":2}\n{\"y\":0,\"a\":\"x\"}\n{\"y\":1,\n\n{\"y\":0,\"a\":4}\n{\"y\":1,\"a\":null}\n{\"y\":1,\"a\":5}\n");
         var outDir = tmp.Combine("out");
         var r = Convert(input, outDir, "--json", "--on-bad-row", "quarantine");
         Assert.True(r.Code == 0, r.Err);
         var rows = File.ReadAllLines(Path.Combine(outDir, "_dataprep", "quarantine", "part-00000.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal([2L, 3], rows.Select(x => x.GetProperty("line").GetInt64()));
-        Assert.Equal(["value of the wrong type", "malformed record"], rows.Select(x => x.GetProperty("cause").GetString()));
+        Assert.Equal([2L, 3, 6], rows.Select(x => x.GetProperty("line").GetInt64()));
+        Assert.Equal(["value of the wrong type", "malformed record", "missing value"], rows.Select(x => x.GetProperty("cause").GetString()));
         Assert.Equal("{\"y\":1,", rows[1].GetProperty("text").GetString());
-        Assert.Equal(5, Json(r).GetProperty("rowsRead").GetInt64());
+        Assert.Equal("{\"y\":1,\"a\":null}", rows[2].GetProperty("text").GetString());
+        Assert.Equal(6, Json(r).GetProperty("rowsRead").GetInt64());
     }
 
     [Fact]
@@ -157,15 +159,6 @@ public class BadRowTests
         var r = Convert(tmp.File("a.csv", Mixed), tmp.Combine("out"), "--on-bad-row", "ignore");
         Assert.Equal(2, r.Code);
         Assert.Contains("--on-bad-row ignore is not a policy; expected fail, skip or quarantine", r.Err);
-    }
-
-    [Fact]
-    public void Workers_refuse_skip_with_exit_2_and_say_why()
-    {
-        using var tmp = new TempDir();
-        var r = Convert(tmp.File("a.csv", Mixed), tmp.Combine("out"), "--on-bad-row", "skip", "--workers", "2", "--steps");
-        Assert.Equal(2, r.Code);
-        Assert.Contains("--on-bad-row skip cannot run with --workers", r.Err);
     }
 
     [Fact]
@@ -221,6 +214,119 @@ public class BadRowTests
         var written = a.Where(kv => kv.Key.EndsWith(".csv", StringComparison.Ordinal) && !kv.Key.StartsWith("_dataprep", StringComparison.Ordinal))
             .SelectMany(kv => Encoding.UTF8.GetString(kv.Value).Split('\n', StringSplitOptions.RemoveEmptyEntries)).Order(StringComparer.Ordinal);
         return (same && written.SequenceEqual(good.Order(StringComparer.Ordinal))).Label($"same bytes {same}; files {string.Join(",", a.Keys)} vs {string.Join(",", b.Keys)}");
+    }
+
+    /// <summary>
+    /// LibSVM under skip/quarantine: a malformed line (a value that is not a number, indexes out of order) and a
+    /// non-finite value are each skipped, counted by cause and quarantined with file, line and the line's text;
+    /// comment lines hold no row; fail still stops at the first.
+    /// </summary>
+    [Fact]
+    public void LibSvm_lines_are_skipped_and_quarantined_with_file_line_and_cause()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("rows.libsvm", "1 1:0.5 3:1.5\n0 1:x\n1 3:2.5 1:1\n# a comment\n0 2:inf\n1 1:2 3:4\n0 2:3\n1 1:1\n0 2:2\n1 3:3\n0 1:4\n1 2:5\n");
+        var failed = CliRunner.Run("convert", input, "--out", tmp.Combine("fail"), "--label", "label", "--allow-empty-split", "--quiet");
+        Assert.Equal(3, failed.Code);
+        Assert.Contains("line 2", failed.Err);
+
+        var outDir = tmp.Combine("out");
+        var r = CliRunner.Run("convert", input, "--out", outDir, "--label", "label", "--allow-empty-split", "--json", "--on-bad-row", "quarantine");
+        Assert.True(r.Code == 0, r.Err);
+        var report = Json(r);
+        Assert.Equal(new Dictionary<string, long> { ["malformed record"] = 2, ["non-finite number"] = 1 }, Counts(report.GetProperty("badRows")));
+        Assert.Equal(11, report.GetProperty("rowsRead").GetInt64());
+        Assert.Equal(8, report.GetProperty("splits").EnumerateObject().Sum(s => s.Value.GetProperty("rows").GetInt64()));
+        var rows = File.ReadAllLines(Path.Combine(outDir, "_dataprep", "quarantine", "part-00000.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([2L, 3, 5], rows.Select(x => x.GetProperty("line").GetInt64()));
+        Assert.Equal(["malformed record", "malformed record", "non-finite number"], rows.Select(x => x.GetProperty("cause").GetString()));
+        Assert.Equal(["0 1:x", "1 3:2.5 1:1", "0 2:inf"], rows.Select(x => x.GetProperty("text").GetString()));
+        Assert.All(rows, x => Assert.Equal(input, x.GetProperty("file").GetString()));
+        // The width is learned from the good lines only, and the rows kept are the good ones.
+        var written = Directory.GetFiles(outDir, "part-*.csv", SearchOption.AllDirectories).SelectMany(File.ReadAllLines).Order(StringComparer.Ordinal);
+        Assert.Equal(["0,0,2,0", "0,0,3,0", "0,4,0,0", "1,0,0,3", "1,0,5,0", "1,0.5,0,1.5", "1,1,0,0", "1,2,0,4"], written);
+    }
+
+    /// <summary>
+    /// Skip = drop for LibSVM: a skipped line keeps its row id, as a dropped row does. Under <c>--assignment stable</c>
+    /// (a row's split and place depend on its own id only), skipping bad lines writes exactly the lines of the same file
+    /// with each bad line replaced by a marked good line, less the marked lines.
+    /// </summary>
+    [Property(MaxTest = 8)]
+    public Property LibSvm_skip_keeps_the_row_ids_of_the_rows_after_it(NonEmptyArray<int> values, int seedOffset)
+    {
+        using var tmp = new TempDir();
+        var bad = new StringBuilder("1 1:0.5 3:1\n");
+        var marked = new StringBuilder("1 1:0.5 3:1\n");
+        for (int i = 0; i < values.Get.Length; i++)
+        {
+            int v = values.Get[i];
+            string good = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{v & 1} 1:{i} 3:{v >> 2}");
+            bool isBad = (v & 3) == 2;
+            bad.Append(isBad ? ((v & 8) == 0 ? $"{v & 1} 1:x" : $"{v & 1} 3:1 1:2") : good).Append('\n');
+            marked.Append(isBad ? "1 1:12345.5" : good).Append('\n');
+        }
+        string seed = ((uint)seedOffset % 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] common = ["--label", "label", "--assignment", "stable", "--allow-empty-split", "--quiet", "--seed", seed, "--batch-rows", "5"];
+        var skipped = CliRunner.Run(["convert", tmp.File("bad.libsvm", bad.ToString()), "--out", tmp.Combine("skip"), "--on-bad-row", "skip", .. common]);
+        var full = CliRunner.Run(["convert", tmp.File("marked.libsvm", marked.ToString()), "--out", tmp.Combine("full"), .. common]);
+        if (skipped.Code != 0 || full.Code != 0) return false.Label($"exit codes {skipped.Code} / {full.Code}: {skipped.Err} {full.Err}");
+        var a = Files(tmp.Combine("skip")).Where(kv => !kv.Key.StartsWith("_dataprep", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetString(kv.Value));
+        var b = Files(tmp.Combine("full")).Where(kv => !kv.Key.StartsWith("_dataprep", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => string.Concat(Encoding.UTF8.GetString(kv.Value).Split('\n').Where(l => !l.Contains("12345.5", StringComparison.Ordinal)).Select(l => l.Length == 0 ? "" : l + "\n")))
+            .Where(kv => kv.Value.Length > 0).ToDictionary();   // a split that held only marked lines is not written without them
+        bool same = a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var t) && t == kv.Value);
+        return same.Label($"files {string.Join(",", a.Keys)} vs {string.Join(",", b.Keys)}");
+    }
+
+    /// <summary>
+    /// Parquet under quarantine: a non-finite float (<c>--non-finite error</c>) and a missing value (<c>--missing error</c>)
+    /// are skipped, counted by cause and written with file, row, row group and row within it, and the row's values as JSON.
+    /// </summary>
+    [Fact]
+    public void Parquet_rows_are_quarantined_with_row_group_row_and_values()
+    {
+        using var tmp = new TempDir();
+        var input = Sources.NonFiniteTests.WriteParquet(tmp, "x.parquet", [1.5, 2.5, double.NaN, 3.5, null, double.PositiveInfinity, 5.5, 6.5]);
+        var outDir = tmp.Combine("out");
+        var r = CliRunner.Run("convert", input, "--out", outDir, "--label", "y", "--allow-empty-split", "--json", "--on-bad-row", "quarantine");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(new Dictionary<string, long> { ["missing value"] = 1, ["non-finite number"] = 2 }, Counts(Json(r).GetProperty("badRows")));
+        Assert.Equal(8, Json(r).GetProperty("rowsRead").GetInt64());
+        var rows = File.ReadAllLines(Path.Combine(outDir, "_dataprep", "quarantine", "part-00000.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([3L, 6, 5], rows.Select(x => x.GetProperty("row").GetInt64()));   // a source's rows, then the missing-value stage's
+        Assert.Equal(["row group 2 of 4, its row 1", "row group 3 of 4, its row 2", "row group 3 of 4, its row 1"], rows.Select(x => x.GetProperty("within").GetString()));
+        Assert.All(rows, x => Assert.False(x.TryGetProperty("line", out _)));
+        Assert.Equal(["non-finite number", "non-finite number", "missing value"], rows.Select(x => x.GetProperty("cause").GetString()));
+        Assert.Equal(["{\"y\":0,\"x\":\"NaN\"}", "{\"y\":1,\"x\":\"Infinity\"}", "{\"y\":0,\"x\":null}"], rows.Select(x => x.GetProperty("text").GetString()));
+    }
+
+    /// <summary>
+    /// Skip = drop for Parquet: skipping rows with a non-finite float (<c>--non-finite error</c>) or a missing value
+    /// (<c>--missing error</c>) writes exactly the bytes (every split, every lineage file) of reading those values as
+    /// missing and dropping their rows (<c>--non-finite missing --missing drop</c>).
+    /// </summary>
+    [Property(MaxTest = 8)]
+    public Property Parquet_skip_writes_the_bytes_of_dropping_the_same_rows(NonEmptyArray<int> values, int seedOffset)
+    {
+        using var tmp = new TempDir();
+        var x = values.Get.Select((v, i) => (v & 7) switch
+        {
+            1 when i > 0 => double.NaN,
+            2 when i > 0 => double.NegativeInfinity,
+            3 when i > 0 => (double?)null,
+            _ => v * 0.5,
+        }).ToArray();
+        var input = Sources.NonFiniteTests.WriteParquet(tmp, "x.parquet", x);
+        string seed = ((uint)seedOffset % 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] common = [input, "--label", "y", "--allow-empty-split", "--quiet", "--seed", seed];
+        var skipped = CliRunner.Run(["convert", .. common, "--out", tmp.Combine("skip"), "--on-bad-row", "skip"]);
+        var dropped = CliRunner.Run(["convert", .. common, "--out", tmp.Combine("drop"), "--non-finite", "missing", "--missing", "drop"]);
+        if (skipped.Code != 0 || dropped.Code != 0) return (skipped.Code == dropped.Code).Label($"exit codes {skipped.Code} / {dropped.Code}: {skipped.Err} {dropped.Err}");
+        var a = Files(tmp.Combine("skip"));
+        var b = Files(tmp.Combine("drop"));
+        bool same = a.Keys.SequenceEqual(b.Keys) && a.All(kv => kv.Value.AsSpan().SequenceEqual(b[kv.Key]));
+        return same.Label($"same bytes {same}; files {string.Join(",", a.Keys)} vs {string.Join(",", b.Keys)}");
     }
 
     /// <summary>Data files and lineage of a run, by relative path (run.json and the manifests name the run's own folder).</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using DataPrep.Tests.S3;
 
 namespace DataPrep.Tests.Scale;
@@ -97,6 +98,42 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         Assert.Contains("out/_dataprep/lineage/train.csv", keys);
         var plain = keys.Where(k => S3Data.Head(client, bucket, k).ServerSideEncryptionMethod != Amazon.S3.ServerSideEncryptionMethod.AES256).ToList();
         Assert.True(plain.Count == 0, $"{plain.Count} of {keys.Count} objects not encrypted with AES256, e.g. {string.Join(", ", plain.Take(5))}");
+    }
+
+    /// <summary>
+    /// <c>--on-bad-row quarantine</c> as workers through S3 (issue 17): each scan task's quarantined rows are a work
+    /// object, composed at the commit into the same object, byte for byte, as one process reading the same inputs writes;
+    /// run.json counts the same rows, and the work area is gone.
+    /// </summary>
+    [Fact]
+    public void Bad_rows_as_workers_through_S3_are_quarantined_as_in_one_process()
+    {
+        var client = moto.Client();
+        var bucket = moto.NewBucket("scalebad");
+        S3Data.PutText(client, bucket, "in/a.csv", "y,a,b\n1,1,2\n0,x,3\n1,3,4\n0,4\n1,5,6\n0,6,7\n1,7,8\n0,8,9\n");
+        S3Data.PutText(client, bucket, "in/b.csv", "y,a,b\n1,11,2\n0,12,inf\n1,,4\n0,14,5\n1,15,6\n0,16,7\n1,17,8\n0,y,9\n");
+        string[] options = [$"s3://{bucket}/in/", "--label", "y", "--column-type", "a=int", "--allow-empty-split", "--on-bad-row", "quarantine", "--quiet", "--endpoint-url", moto.Endpoint];
+        var one = CliRunner.Run(["convert", .. options, "--out", $"s3://{bucket}/one/"]);
+        Assert.True(one.Code == 0, one.Err);
+        string[] common = ["convert", .. options, "--out", $"s3://{bucket}/many/", "--workers", "2"];
+        foreach (var (step, tasks) in new[] { ("scan", 2), ("plan", 1), ("encode", 2), ("write", 2), ("commit", 1) })
+        {
+            foreach (int t in Enumerable.Range(0, tasks).Reverse())
+            {
+                var r = CliRunner.Run([.. common, "--step", step, "--worker", t.ToString(CultureInfo.InvariantCulture)]);
+                Assert.True(r.Code == 0, $"{step} {t}: {r.Err}");
+            }
+        }
+        var a = S3Data.Download(client, bucket, "one/");
+        var b = S3Data.Download(client, bucket, "many/");
+        const string quarantine = "_dataprep/quarantine/part-00000.jsonl";
+        Assert.Equal(5, Encoding.UTF8.GetString(a[quarantine]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains($"\"file\":\"s3://{bucket}/in/b.csv\"", Encoding.UTF8.GetString(b[quarantine]), StringComparison.Ordinal);
+        Assert.Equal(a[quarantine], b[quarantine]);
+        S3Data.AssertSameBytes(S3Data.DataOnly(a), S3Data.DataOnly(b));
+        static string Summary(byte[] record) => System.Text.Json.Nodes.JsonNode.Parse(record)!["summary"]!.ToJsonString();
+        Assert.Equal(Summary(a["_dataprep/run.json"]), Summary(b["_dataprep/run.json"]));
+        Assert.Empty(S3Data.Keys(client, bucket, "many/_dataprep/work/"));
     }
 
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>

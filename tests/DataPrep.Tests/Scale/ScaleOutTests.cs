@@ -157,6 +157,73 @@ public sealed class ScaleOutTests
         AssertSameRun(one, many, 3);
     }
 
+    /// <summary>
+    /// <c>--on-bad-row skip|quarantine</c> as workers (issue 17): each scan task counts and quarantines its share, and the
+    /// commit joins them in task order. Four inputs with every cause of bad row (one input has none, so some task
+    /// quarantines nothing): the split files, the quarantine file's bytes and run.json's <c>badRows</c> and rows read are
+    /// those of one process, for 1, 2 and 3 workers, tasks in shuffled order.
+    /// </summary>
+    [Theory]
+    [InlineData(1, "quarantine")]
+    [InlineData(2, "quarantine")]
+    [InlineData(3, "quarantine")]
+    [InlineData(2, "skip")]
+    public void Bad_rows_as_workers_are_counted_and_quarantined_as_in_one_process(int workers, string policy)
+    {
+        using var tmp = new TempDir();
+        var inputs = BadRowInputs(tmp);
+        string[] options = [.. inputs, "--label", "y", "--column-type", "a=int", "--encode", "c=onehot", "--seed", "4", "--shard-rows", "40", "--on-bad-row", policy, "--quiet"];
+        var one = tmp.Combine("one");
+        var single = CliRunner.Run(["convert", .. options, "--out", one]);
+        Assert.True(single.Code == 0, single.Err);
+        var many = tmp.Combine("many");
+        RunSteps(["convert", .. options, "--out", many, "--workers", Text(workers)], new Random(workers), (args, _) => CliRunner.Run(args));
+        AssertSameRun(one, many, workers);
+
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(many, "_dataprep", "run.json")))!["summary"]!;
+        var counts = summary["badRows"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<long>());
+        Assert.Equal(new Dictionary<string, long> { ["missing value"] = 6, ["non-finite number"] = 6, ["ragged row"] = 6, ["value of the wrong type"] = 7 }, counts);
+        Assert.Equal(4 * 60 + 1, summary["rowsRead"]!.GetValue<long>());
+        var quarantine = Path.Combine(many, "_dataprep", "quarantine", "part-00000.jsonl");
+        if (policy == "skip")
+        {
+            Assert.False(File.Exists(quarantine));
+            return;
+        }
+        // In input order, file by file (within a batch, the rows a source skips come before those with a missing value).
+        var rows = File.ReadAllLines(quarantine).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(25, rows.Count);
+        var files = rows.Select(r => Array.IndexOf(inputs, r["file"]!.GetValue<string>())).ToList();
+        Assert.Equal([0, 1, 3], files.Distinct());
+        Assert.Equal(files.Order(), files);
+    }
+
+    /// <summary>Four CSV inputs of 60 rows (61 for input 1); inputs 0, 1 and 3 hold two bad rows of each cause (input 1 one more), input 2 none.</summary>
+    private static string[] BadRowInputs(TempDir tmp)
+    {
+        var files = new string[4];
+        for (int f = 0; f < files.Length; f++)
+        {
+            var text = new StringBuilder("y,a,b,c\n");
+            for (int i = 0; i < 60; i++)
+            {
+                int k = i % 15;
+                string row = f == 2 || i < 3 ? "" : k switch
+                {
+                    4 when i < 30 => $"{i % 2},oops{i},1.5,c{i % 3}",   // a value of the wrong type
+                    7 when i < 30 => $"{i % 2},{i},2.5",                 // ragged
+                    9 when i < 30 => $"{i % 2},{i},inf,c1",              // non-finite
+                    12 when i < 30 => $"{i % 2},,3.5,c2",                // missing (under --missing error)
+                    _ => "",
+                };
+                text.Append(row.Length > 0 ? row : $"{i % 2},{i + 100 * f},{(i * 0.25).ToString(CultureInfo.InvariantCulture)},c{i % 3}").Append('\n');
+            }
+            if (f == 1) text.Append("1,oops,0.5,c0\n");
+            files[f] = tmp.File($"in-{f}.csv", text.ToString());
+        }
+        return files;
+    }
+
     /// <summary>--like: the earlier run's seed, split and maps, as workers too.</summary>
     [Fact]
     public void Like_an_earlier_run_as_workers_writes_what_one_process_writes()

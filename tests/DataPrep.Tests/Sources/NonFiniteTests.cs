@@ -116,7 +116,7 @@ public class NonFiniteTests
     }
 
     /// <summary>Columns y (long) and x (nullable double), two rows per row group.</summary>
-    private static string WriteParquet(TempDir tmp, string name, double?[] x)
+    internal static string WriteParquet(TempDir tmp, string name, double?[] x)
     {
         var path = tmp.Combine(name);
         var yf = new DataField<long>("y");
