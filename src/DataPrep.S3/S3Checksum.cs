@@ -58,7 +58,7 @@ internal static class S3Checksum
 
     /// <summary>
     /// The full-object CRC-32C S3 keeps for an object (a HEAD with <c>ChecksumMode ENABLED</c>); null when it keeps
-    /// none or another kind (an object written by DataPrep before 2026-12, with CRC-32; a composite checksum).
+    /// none or another kind (an object an earlier DataPrep wrote, with CRC-32; a composite checksum).
     /// </summary>
     public static string? FullObject(GetObjectMetadataResponse head)
     {
