@@ -29,6 +29,8 @@ RESULTS=bench/results/s3.md
 mkdir -p "$WORK" bench/results
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 command -v aws >/dev/null || { echo "s3.sh: the AWS CLI is needed (apt-get install -y awscli, or pip install awscli)" >&2; exit 2; }
 MOTO=$(command -v moto_server || echo "$HOME/.pyenv/shims/moto_server")
 [[ -x $MOTO ]] || { echo "s3.sh: moto_server not found: pip install 'moto[server]'" >&2; exit 2; }
@@ -36,7 +38,7 @@ MOTO=$(command -v moto_server || echo "$HOME/.pyenv/shims/moto_server")
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 EP=http://127.0.0.1:$PORT
-"$MOTO" -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+PYTHONPATH=$(moto_pythonpath "$WORK/moto-python") "$MOTO" -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
 MOTO_PID=$!
 trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$EP" && break; sleep 0.2; done
@@ -98,7 +100,5 @@ report() {
 }
 report | tee "$RESULTS"
 if [[ -n ${BENCH_RESULTS:-} ]]; then { echo; report; } >> "$BENCH_RESULTS"; fi
-# shellcheck source=bench/lib.sh
-source "$BENCH/lib.sh"
 target "S3: convert + upload / convert to a folder" "${A_B}×" "≤ 1.05×" "$(met "$A_B" "<=" 1.05)"
 target "S3: convert + upload / (convert + aws s3 cp)" "${A_BC}×" "≤ 1.00×" "$(met "$A_BC" "<=" 1.00)"

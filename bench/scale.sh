@@ -286,7 +286,7 @@ if [[ ${BENCH_SKIP_W4:-0} != 1 ]]; then
   MOTO_PORT=$(free_port)
   PROXY_PORT=$(free_port)
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-  TMPDIR="$W4/moto-tmp" "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" > "$LOGS/w4-moto.log" 2>&1 &
+  TMPDIR="$W4/moto-tmp" PYTHONPATH=$(moto_pythonpath "$W4/moto-python") "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" > "$LOGS/w4-moto.log" 2>&1 &
   W4_PIDS+=($!)
   python3 bench/w4-proxy.py "$PROXY_PORT" "$MOTO_PORT" "$W4/runs/requests.log" > "$LOGS/w4-proxy.log" 2>&1 &
   W4_PIDS+=($!)

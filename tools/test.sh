@@ -17,6 +17,14 @@ if ! command -v shellcheck >/dev/null && command -v apt-get >/dev/null; then
   { timeout 300 "${sudo_cmd[@]}" apt-get update -qq && timeout 300 "${sudo_cmd[@]}" apt-get install -y -qq shellcheck; } >/dev/null 2>&1 \
     || echo "note: could not install shellcheck with apt-get; LifecycleScriptTests will fail until it is installed" >&2
 fi
+# moto computes the CRC-32C checksums DataPrep asks S3 for only when its Python can import the module crc32c (else it
+# silently gives CRC-32): Debian's python3-crc32c, which the tests put on moto's PYTHONPATH (MotoServer).
+if ! compgen -G '/usr/lib/python3/dist-packages/crc32c*.so' >/dev/null && command -v apt-get >/dev/null; then
+  sudo_cmd=()
+  [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo_cmd=(sudo -n)
+  { timeout 300 "${sudo_cmd[@]}" apt-get update -qq && timeout 300 "${sudo_cmd[@]}" apt-get install -y -qq python3-crc32c; } >/dev/null 2>&1 \
+    || echo "note: could not install python3-crc32c with apt-get; moto then gives CRC-32 for CRC-32C and the S3 tests fail (S3ChecksumTests says how to fix it)" >&2
+fi
 # The S3 tests start real S3 servers on 127.0.0.1: moto (Python) and s3rver (npm, pinned in package.json); the Parquet
 # output tests read DataPrep's files back with DuckDB (@duckdb/node-api, pinned there too).
 if ! command -v moto_server >/dev/null && [[ ! -x "$HOME/.pyenv/shims/moto_server" ]]; then

@@ -18,7 +18,7 @@ namespace DataPrep.S3;
 /// Uploads stream from the encoder: each object buffers one part (<see cref="S3Options.PartSize"/>) and
 /// uploads full parts in the background, at most <see cref="S3Options.Concurrency"/> parts at a time across
 /// all objects; objects no larger than one part use a single PUT. Every part and object is checked against
-/// locally computed CRC-32s (S3's full-object checksum, <see cref="S3Checksum"/>; the MD5 in the ETag only on a
+/// locally computed CRC-32Cs (S3's full-object checksum, <see cref="S3Checksum"/>; the MD5 in the ETag only on a
 /// store that keeps no checksums) and its size after upload.
 /// </remarks>
 public sealed class S3OutputStore : IOutputStore
@@ -34,7 +34,7 @@ public sealed class S3OutputStore : IOutputStore
     private bool _prepared, _committed, _reported;
     private int _kept;
 
-    /// <summary>What is known about an object: size, ETag (unquoted) and, where the store keeps it, its full-object CRC-32 (base64).</summary>
+    /// <summary>What is known about an object: size, ETag (unquoted) and, where the store keeps it, its full-object CRC-32C (base64).</summary>
     internal readonly record struct ObjectInfo(long Size, string ETag, string? Checksum = null);
 
     /// <summary>Whether this store has echoed a checksum (then no MD5 is computed for its ETags any more).</summary>

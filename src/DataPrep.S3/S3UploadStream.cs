@@ -12,8 +12,8 @@ namespace DataPrep.S3;
 /// one part. Closing completes the upload and verifies it; any failure aborts the multipart upload.
 /// </summary>
 /// <remarks>
-/// Verification: every part and single PUT carries its CRC-32 (<see cref="S3Checksum"/>, computed on the upload
-/// task), which S3 checks on receipt; the multipart upload is a FULL_OBJECT CRC-32 upload whose checksum S3
+/// Verification: every part and single PUT carries its CRC-32C (<see cref="S3Checksum"/>, computed on the upload
+/// task), which S3 checks on receipt; the multipart upload is a FULL_OBJECT CRC-32C upload whose checksum S3
 /// computes over the assembled object and DataPrep compares with the parts' CRCs combined, and with what a
 /// HEAD reports (size too). This holds under every encryption mode. Only a store that echoes no checksum
 /// (some S3-compatible stores) is checked the old way, by the MD5 in its ETag, computed then and only then.
@@ -84,8 +84,8 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         {
             if (_uploadId is null)
             {
-                // A FULL_OBJECT CRC-32 upload: S3 keeps one CRC-32 of the whole object, whatever the encryption.
-                var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumType = ChecksumType.FULL_OBJECT };
+                // A FULL_OBJECT CRC-32C upload: S3 keeps one CRC-32C of the whole object, whatever the encryption.
+                var init = new InitiateMultipartUploadRequest { BucketName = _store.Bucket, Key = _key, ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumType = ChecksumType.FULL_OBJECT };
                 init.Encrypted(_store.Options);
                 // Not cancelled mid-request: an upload S3 created but whose id never arrived could not be aborted.
                 var response = await _store.RetryAsync(() => _store.Client.InitiateMultipartUploadAsync(init, CancellationToken.None), _cancellationToken).ConfigureAwait(false);
@@ -129,7 +129,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         }
     }
 
-    /// <summary>A part sent: its ETag (and checksum, where the store echoed it), CRC-32, length and, only where the store echoed no checksum, MD5.</summary>
+    /// <summary>A part sent: its ETag (and checksum, where the store echoed it), CRC-32C, length and, only where the store echoed no checksum, MD5.</summary>
     private readonly record struct Part(PartETag ETag, uint Crc, int Length, byte[]? Md5);
 
     private void AppendWhole(ReadOnlySpan<byte> data)
@@ -155,10 +155,10 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                     BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartNumber = number,
                     InputStream = body, PartSize = length, IsLastPart = last,
                     UseChunkEncoding = !_store.Options.DisableChunkEncoding,
-                    ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumCRC32 = checksum,
+                    ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
                 };
                 var r = await _store.Client.UploadPartAsync(request, _cancellationToken).ConfigureAwait(false);
-                if (!VerifyChecksum(r.ChecksumCRC32, checksum, $"part {number}"))
+                if (!VerifyChecksum(r.ChecksumCRC32C, checksum, $"part {number}"))
                 {
                     md5 ??= MD5.HashData(data.AsSpan(0, length));
                     Verify(r.ETag, Convert.ToHexStringLower(md5), $"part {number}");
@@ -166,8 +166,8 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                 return r;
             }, _cancellationToken).ConfigureAwait(false);
             var etag = new PartETag(number, response.ETag);
-            if (!string.IsNullOrEmpty(response.ChecksumCRC32)) etag.ChecksumCRC32 = response.ChecksumCRC32;
-            return new Part(etag, crc, length, string.IsNullOrEmpty(response.ChecksumCRC32) ? md5 : null);
+            if (!string.IsNullOrEmpty(response.ChecksumCRC32C)) etag.ChecksumCRC32C = response.ChecksumCRC32C;
+            return new Part(etag, crc, length, string.IsNullOrEmpty(response.ChecksumCRC32C) ? md5 : null);
         }
         finally
         {
@@ -186,7 +186,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
         _store.ChecksumsEchoed = true;
         if (!echoed.Equals(expected, StringComparison.Ordinal))
         {
-            throw new ChecksumMismatchException($"{what} of {_path}: S3 stored CRC-32 {echoed}, but the bytes sent have {expected}");
+            throw new ChecksumMismatchException($"{what} of {_path}: S3 stored CRC-32C {echoed}, but the bytes sent have {expected}");
         }
         return true;
     }
@@ -246,11 +246,11 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                     {
                         BucketName = _store.Bucket, Key = _key, InputStream = body, AutoCloseStream = false,
                         UseChunkEncoding = !_store.Options.DisableChunkEncoding,
-                        ChecksumAlgorithm = ChecksumAlgorithm.CRC32, ChecksumCRC32 = checksum,
+                        ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
                     };
                     put.Encrypted(_store.Options);
                     var r = await _store.Client.PutObjectAsync(put, _cancellationToken).ConfigureAwait(false);
-                    if (!VerifyChecksum(r.ChecksumCRC32, checksum, "object")) Verify(r.ETag, Convert.ToHexStringLower(MD5.HashData(_buffer.AsSpan(0, _filled))), "object");
+                    if (!VerifyChecksum(r.ChecksumCRC32C, checksum, "object")) Verify(r.ETag, Convert.ToHexStringLower(MD5.HashData(_buffer.AsSpan(0, _filled))), "object");
                     return r;
                 }, _cancellationToken).ConfigureAwait(false);
                 etag = S3OutputStore.Unquote(response.ETag);
@@ -271,10 +271,10 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                     BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartETags = [.. done.Select(d => d.ETag)],
                     MpuObjectSize = _length,
                 };
-                // S3 refuses to complete if the assembled object's CRC-32 is not this one.
-                if (echoed) { complete.ChecksumType = ChecksumType.FULL_OBJECT; complete.ChecksumCRC32 = checksum; }
+                // S3 refuses to complete if the assembled object's CRC-32C is not this one.
+                if (echoed) { complete.ChecksumType = ChecksumType.FULL_OBJECT; complete.ChecksumCRC32C = checksum; }
                 var result = await _store.RetryAsync(() => _store.Client.CompleteMultipartUploadAsync(complete, _cancellationToken), _cancellationToken).ConfigureAwait(false);
-                if (!VerifyChecksum(result.ChecksumCRC32, checksum, "object") && !echoed)
+                if (!VerifyChecksum(result.ChecksumCRC32C, checksum, "object") && !echoed)
                 {
                     // A store without checksums: AWS gives the MD5 of the part MD5s and "-N"; some S3-compatible stores (s3rver) the MD5 of the whole object.
                     var whole = _whole is null ? null : Convert.ToHexStringLower(_whole.GetHashAndReset());
@@ -288,7 +288,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
             {
                 throw new ChecksumMismatchException($"{_path}: S3 reports {head.ContentLength} bytes after upload, but {_length} were written");
             }
-            bool kept = VerifyChecksum(head.ChecksumCRC32, checksum, "object");
+            bool kept = VerifyChecksum(head.ChecksumCRC32C, checksum, "object");
             _store.Completed(this, _path, new(_length, etag, kept ? checksum : null));
         }
         catch (Exception e)
@@ -351,10 +351,11 @@ internal sealed class ChecksumMismatchException(string message) : IOException(me
 
 /// <summary>
 /// <see cref="Pipeline.S3Options.Resume"/>: an object with this key already exists. The encoder's bytes are spooled
-/// to a local file while their CRC-32 is computed; at close the object is kept if its size and the full-object
-/// CRC-32 S3 keeps for it match, otherwise the file is uploaded. An object without that checksum (written by a
-/// store that keeps none, or before DataPrep asked for it) is compared by its ETag where that is an MD5
-/// (not under SSE-KMS), else uploaded again.
+/// to a local file while their CRC-32C is computed; at close the object is kept if its size and the full-object
+/// CRC-32C S3 keeps for it match, otherwise the file is uploaded. An object that carries another checksum (CRC-32,
+/// as DataPrep wrote before it used CRC-32C, or a composite one) is uploaded again, so that every object of a
+/// finished run carries a full-object CRC-32C; only on a store that keeps no checksums at all is an object compared
+/// by its ETag, where that is an MD5 (not under SSE-KMS), else uploaded again.
 /// </summary>
 internal sealed class S3ResumeStream : WriteOnlyForwardStream
 {
@@ -362,7 +363,7 @@ internal sealed class S3ResumeStream : WriteOnlyForwardStream
     private readonly string _path;
     private readonly S3OutputStore.ObjectInfo _existing;
     private readonly CancellationToken _cancellationToken;
-    private readonly System.IO.Hashing.Crc32 _crc = new();
+    private readonly System.IO.Hashing.Crc32 _crc = S3Checksum.Create();
     // The MD5s of S3's ETag: only where the existing object's ETag is one DataPrep can compare.
     private readonly ETagCalculator? _etag;
     private readonly string _spool = Path.Combine(Path.GetTempPath(), $"dataprep-s3-{Guid.NewGuid():N}");
@@ -432,11 +433,12 @@ internal sealed class S3ResumeStream : WriteOnlyForwardStream
     {
         var checksum = S3Checksum.Encode(_crc.GetCurrentHashAsUInt32());
         var head = await _store.RetryAsync(() => _store.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _store.Bucket, Key = _store.KeyOf(_path), ChecksumMode = ChecksumMode.ENABLED }, _cancellationToken), _cancellationToken).ConfigureAwait(false);
-        if (!string.IsNullOrEmpty(head.ChecksumCRC32) && head.ChecksumType != ChecksumType.COMPOSITE)
+        if (S3Checksum.FullObject(head) is { } stored)
         {
-            return head.ChecksumCRC32 == checksum && head.ContentLength == _length ? new(_length, S3OutputStore.Unquote(head.ETag), checksum) : null;
+            return stored == checksum && head.ContentLength == _length ? new(_length, S3OutputStore.Unquote(head.ETag), checksum) : null;
         }
-        if (_etag is null) return null;
+        // Another checksum (an earlier DataPrep's CRC-32): not trusted, not compared; the object is written again.
+        if (S3Checksum.Any(head) || _etag is null) return null;
         var etag = _etag.ETag();
         return etag.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase) || _etag.Whole.Equals(_existing.ETag, StringComparison.OrdinalIgnoreCase) ? new(_length, etag, null) : null;
     }

@@ -39,8 +39,14 @@ internal sealed class S3WorkArea : IWorkArea
     {
         try
         {
+            var checksum = S3Checksum.Encode(S3Checksum.Of(bytes.Span));
             using var body = new MemoryStream(bytes.ToArray(), writable: false);
-            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), InputStream = body, AutoCloseStream = false }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+            var put = await _client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = _root.Bucket, Key = KeyOf(key), InputStream = body, AutoCloseStream = false,
+                ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
+            }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+            CheckEcho(put.ChecksumCRC32C, checksum, key);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -48,32 +54,60 @@ internal sealed class S3WorkArea : IWorkArea
         }
     }
 
+    /// <summary>
+    /// A shard written by a worker: uploaded with its full-object CRC-32C (the parts' CRCs combined), which S3 keeps
+    /// and the commit step checks the channel's copy against (<see cref="AdoptAsync"/>, <see cref="ComposeAsync"/>).
+    /// </summary>
     public async Task PutFileAsync(string key, string localPath, CancellationToken cancellationToken)
     {
         long length = new FileInfo(localPath).Length;
         try
         {
+            var crcs = await PartCrcsAsync(localPath, length, cancellationToken).ConfigureAwait(false);
             if (length <= PartSize)
             {
-                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _root.Bucket, Key = KeyOf(key), FilePath = localPath }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+                var checksum = S3Checksum.Encode(crcs[0]);
+                var put = await _client.PutObjectAsync(new PutObjectRequest
+                {
+                    BucketName = _root.Bucket, Key = KeyOf(key), FilePath = localPath,
+                    ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
+                }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+                CheckEcho(put.ChecksumCRC32C, checksum, key);
             }
             else
             {
-                var start = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key) }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+                var start = await _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
+                {
+                    BucketName = _root.Bucket, Key = KeyOf(key), ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumType = ChecksumType.FULL_OBJECT,
+                }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
                 try
                 {
                     var parts = new List<PartETag>();
+                    uint whole = 0;
                     for (int n = 1; (long)(n - 1) * PartSize < length; n++)
                     {
-                        long offset = (n - 1) * PartSize;
+                        long offset = (n - 1) * PartSize, size = Math.Min(PartSize, length - offset);
+                        var checksum = S3Checksum.Encode(crcs[n - 1]);
                         var part = await _client.UploadPartAsync(new UploadPartRequest
                         {
                             BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartNumber = n,
-                            FilePath = localPath, FilePosition = offset, PartSize = Math.Min(PartSize, length - offset),
+                            FilePath = localPath, FilePosition = offset, PartSize = size,
+                            ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
                         }, cancellationToken).ConfigureAwait(false);
-                        parts.Add(new PartETag(n, part.ETag));
+                        CheckEcho(part.ChecksumCRC32C, checksum, key);
+                        parts.Add(new PartETag(n, part.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(part.ChecksumCRC32C) ? null : part.ChecksumCRC32C });
+                        whole = n == 1 ? crcs[0] : S3Checksum.Combine(whole, crcs[n - 1], size);
                     }
-                    await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartETags = parts }, cancellationToken).ConfigureAwait(false);
+                    var complete = new CompleteMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartETags = parts };
+                    // Only where the store echoed the parts' checksums (one that keeps none may refuse the fields).
+                    if (parts.All(p => p.ChecksumCRC32C is not null))
+                    {
+                        complete.ChecksumType = ChecksumType.FULL_OBJECT;
+                        complete.ChecksumCRC32C = S3Checksum.Encode(whole);
+                        complete.MpuObjectSize = length;
+                    }
+                    var done = await _client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
+                    CheckEcho(done.ChecksumCRC32C, S3Checksum.Encode(whole), key);
                 }
                 catch
                 {
@@ -87,6 +121,39 @@ internal sealed class S3WorkArea : IWorkArea
             throw Fail(e, "writing a work object", key);
         }
         File.Delete(localPath);
+    }
+
+    /// <summary>The CRC-32C of each <see cref="PartSize"/> part of a file (one part when it fits in one).</summary>
+    private static async Task<uint[]> PartCrcsAsync(string path, long length, CancellationToken cancellationToken)
+    {
+        var crcs = new uint[Math.Max(1, (int)((length + PartSize - 1) / PartSize))];
+        var crc = S3Checksum.Create();
+        var buffer = new byte[1 << 20];
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        long done = 0;
+        for (int n = 0; n < crcs.Length; n++)
+        {
+            long end = Math.Min(length, (n + 1) * PartSize);
+            while (done < end)
+            {
+                int read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - done)), cancellationToken).ConfigureAwait(false);
+                if (read == 0) throw new EndOfStreamException($"{path} ended at {done} of {length} bytes while it was uploaded");
+                crc.Append(buffer.AsSpan(0, read));
+                done += read;
+            }
+            crcs[n] = crc.GetCurrentHashAsUInt32();
+            crc.Reset();
+        }
+        return crcs;
+    }
+
+    /// <summary>A checksum the store echoed must be the one sent (none: a store that keeps no checksums).</summary>
+    private void CheckEcho(string? echoed, string expected, string key)
+    {
+        if (!string.IsNullOrEmpty(echoed) && echoed != expected)
+        {
+            throw new ChecksumMismatchException($"s3://{_root.Bucket}/{KeyOf(key)}: S3 stored CRC-32C {echoed}, but the bytes sent have {expected}");
+        }
     }
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
@@ -185,7 +252,10 @@ internal sealed class S3WorkArea : IWorkArea
         }
     }
 
-    /// <summary>Into an S3 output: a server-side copy (multipart above 5 GiB); the bytes do not pass through this worker.</summary>
+    /// <summary>
+    /// Into an S3 output: a server-side copy (multipart above 5 GiB); the bytes do not pass through this worker. S3
+    /// computes the copy's full-object CRC-32C, which must be the one the worker's upload gave the work object.
+    /// </summary>
     public async Task AdoptAsync(string key, IOutputStore store, string relativePath, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -197,20 +267,26 @@ internal sealed class S3WorkArea : IWorkArea
         var target = s3.LocationOf(relativePath);
         try
         {
-            var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(key) }, cancellationToken).ConfigureAwait(false);
+            var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(key), ChecksumMode = ChecksumMode.ENABLED }, cancellationToken).ConfigureAwait(false);
             long size = head.ContentLength;
+            // Null only on a store that keeps no checksums: there the size is all that can be compared.
+            var expected = S3Checksum.FullObject(head);
             string etag;
             if (size <= MaxSingleCopy)
             {
                 var copy = await s3.Client.CopyObjectAsync(new CopyObjectRequest
                 {
                     SourceBucket = _root.Bucket, SourceKey = KeyOf(key), DestinationBucket = target.Bucket, DestinationKey = target.Key,
+                    ChecksumAlgorithm = S3Checksum.Algorithm,
                 }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false);
                 etag = copy.ETag;
             }
             else
             {
-                var start = await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false);
+                var start = await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
+                {
+                    BucketName = target.Bucket, Key = target.Key, ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumType = ChecksumType.FULL_OBJECT,
+                }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false);
                 var parts = new List<PartETag>();
                 for (int n = 1; (long)(n - 1) * CopyPartSize < size; n++)
                 {
@@ -220,12 +296,15 @@ internal sealed class S3WorkArea : IWorkArea
                         SourceBucket = _root.Bucket, SourceKey = KeyOf(key), DestinationBucket = target.Bucket, DestinationKey = target.Key,
                         UploadId = start.UploadId, PartNumber = n, FirstByte = first, LastByte = last,
                     }, cancellationToken).ConfigureAwait(false);
-                    parts.Add(new PartETag(n, part.ETag));
+                    parts.Add(new PartETag(n, part.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(part.ChecksumCRC32C) ? null : part.ChecksumCRC32C });
                 }
-                var done = await s3.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = start.UploadId, PartETags = parts }, cancellationToken).ConfigureAwait(false);
+                var complete = new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = start.UploadId, PartETags = parts };
+                if (expected is not null) (complete.ChecksumType, complete.ChecksumCRC32C, complete.MpuObjectSize) = (ChecksumType.FULL_OBJECT, expected, size);
+                var done = await s3.Client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
                 etag = done.ETag;
             }
-            s3.Adopted(relativePath, new S3OutputStore.ObjectInfo(size, etag.Trim('"')));
+            await VerifyCopyAsync(s3, target, size, expected, $"copied from {Location}{key}", cancellationToken).ConfigureAwait(false);
+            s3.Adopted(relativePath, new S3OutputStore.ObjectInfo(size, etag.Trim('"'), expected));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -234,9 +313,40 @@ internal sealed class S3WorkArea : IWorkArea
     }
 
     /// <summary>
+    /// What S3 reports for an object it assembled on the server: the size, and the full-object CRC-32C it computed
+    /// over the bytes, which must be the one the work objects' CRCs give (null: a store that keeps none).
+    /// </summary>
+    private static async Task VerifyCopyAsync(S3OutputStore s3, S3Location target, long size, string? expected, string what, CancellationToken cancellationToken)
+    {
+        var head = await s3.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = target.Bucket, Key = target.Key, ChecksumMode = ChecksumMode.ENABLED }, cancellationToken).ConfigureAwait(false);
+        string? wrong = null;
+        if (head.ContentLength != size)
+        {
+            wrong = $"s3://{target.Bucket}/{target.Key}: {what} ({size} bytes), S3 stored {head.ContentLength} bytes";
+        }
+        else if (expected is not null && S3Checksum.FullObject(head) is var stored && stored != expected)
+        {
+            wrong = $"s3://{target.Bucket}/{target.Key}: {what}, S3 stored CRC-32C {stored ?? "(none)"}, but the work objects' bytes have {expected}";
+        }
+        if (wrong is null) return;
+        try
+        {
+            // Not left in the channel: the run fails, and a wrong object must not wait there for a later commit.
+            await s3.Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = target.Bucket, Key = target.Key }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The run is failing already; --resume or --overwrite replaces the object.
+        }
+        throw new ChecksumMismatchException(wrong);
+    }
+
+    /// <summary>
     /// Into an S3 output: one multipart upload of copied ranges (<see cref="S3Compose"/>); only the header and bytes
     /// that top a small object up to S3's smallest part pass through this worker. Without anything to copy (every
-    /// object small) the bytes are streamed as by any work area.
+    /// object small) the bytes are streamed as by any work area. The object's full-object CRC-32C is the header's
+    /// and the work objects' CRCs combined (<see cref="S3Checksum.Combine"/>): S3 checks the assembled object
+    /// against it, and DataPrep checks what S3 then reports.
     /// </summary>
     public async Task ComposeAsync(ReadOnlyMemory<byte> header, IReadOnlyList<string> keys, IOutputStore store, string relativePath, CancellationToken cancellationToken)
     {
@@ -248,10 +358,15 @@ internal sealed class S3WorkArea : IWorkArea
             return;
         }
         var sizes = new long[keys.Count];
+        var crcs = new string?[keys.Count];
         try
         {
             await Parallel.ForAsync(0, keys.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken }, async (i, ct) =>
-                sizes[i] = (await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(keys[i]) }, ct).ConfigureAwait(false)).ContentLength).ConfigureAwait(false);
+            {
+                var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(keys[i]), ChecksumMode = ChecksumMode.ENABLED }, ct).ConfigureAwait(false);
+                sizes[i] = head.ContentLength;
+                crcs[i] = S3Checksum.FullObject(head);
+            }).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -265,10 +380,25 @@ internal sealed class S3WorkArea : IWorkArea
         }
         var target = s3.LocationOf(relativePath);
         long total = header.Length + sizes.Sum();
+        // Null only on a store that keeps no checksums (every work object lacks one): then the size is all that is compared.
+        string? expected = null;
+        if (crcs.All(c => c is not null))
+        {
+            uint whole = S3Checksum.Of(header.Span);
+            for (int i = 0; i < crcs.Length; i++)
+            {
+                if (!S3Checksum.TryDecode(crcs[i], out uint crc)) throw Fail(new ChecksumMismatchException($"a work object's CRC-32C is not one: {crcs[i]}"), "composing", keys[i]);
+                whole = S3Checksum.Combine(whole, crc, sizes[i]);
+            }
+            expected = S3Checksum.Encode(whole);
+        }
         string? uploadId = null;
         try
         {
-            uploadId = (await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false)).UploadId;
+            uploadId = (await s3.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest
+            {
+                BucketName = target.Bucket, Key = target.Key, ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumType = ChecksumType.FULL_OBJECT,
+            }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false)).UploadId;
             var parts = new PartETag[pieces.Count];
             await Parallel.ForAsync(0, pieces.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken }, async (n, ct) =>
             {
@@ -281,7 +411,7 @@ internal sealed class S3WorkArea : IWorkArea
                         SourceBucket = _root.Bucket, SourceKey = KeyOf(keys[range.Source]), DestinationBucket = target.Bucket, DestinationKey = target.Key,
                         UploadId = uploadId, PartNumber = n + 1, FirstByte = range.Offset, LastByte = range.Offset + range.Length - 1,
                     }, ct).ConfigureAwait(false);
-                    parts[n] = new PartETag(n + 1, copied.ETag);
+                    parts[n] = new PartETag(n + 1, copied.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(copied.ChecksumCRC32C) ? null : copied.ChecksumCRC32C };
                     return;
                 }
                 // Less than two S3Compose.MinPart: the header or small objects, topped up from the next object's start.
@@ -300,21 +430,22 @@ internal sealed class S3WorkArea : IWorkArea
                     }
                     at += (int)range.Length;
                 }
+                var checksum = S3Checksum.Encode(S3Checksum.Of(bytes));
                 using var body = new MemoryStream(bytes, writable: false);
                 var uploaded = await s3.Client.UploadPartAsync(new UploadPartRequest
                 {
                     BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartNumber = n + 1, InputStream = body, PartSize = bytes.Length,
+                    ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
                 }, ct).ConfigureAwait(false);
-                parts[n] = new PartETag(n + 1, uploaded.ETag);
+                parts[n] = new PartETag(n + 1, uploaded.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(uploaded.ChecksumCRC32C) ? null : uploaded.ChecksumCRC32C };
             }).ConfigureAwait(false);
-            var done = await s3.Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartETags = [.. parts] }, cancellationToken).ConfigureAwait(false);
+            var complete = new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartETags = [.. parts] };
+            // S3 refuses to complete if the assembled object's CRC-32C is not the work objects'.
+            if (expected is not null) (complete.ChecksumType, complete.ChecksumCRC32C, complete.MpuObjectSize) = (ChecksumType.FULL_OBJECT, expected, total);
+            var done = await s3.Client.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
             uploadId = null;
-            var head = await s3.Client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = target.Bucket, Key = target.Key }, cancellationToken).ConfigureAwait(false);
-            if (head.ContentLength != total)
-            {
-                throw new ChecksumMismatchException($"s3://{target.Bucket}/{target.Key}: composed of {keys.Count} work objects ({total} bytes), S3 stored {head.ContentLength} bytes");
-            }
-            s3.Adopted(relativePath, new S3OutputStore.ObjectInfo(total, done.ETag.Trim('"')));
+            await VerifyCopyAsync(s3, target, total, expected, $"composed of {keys.Count} work objects", cancellationToken).ConfigureAwait(false);
+            s3.Adopted(relativePath, new S3OutputStore.ObjectInfo(total, done.ETag.Trim('"'), expected));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

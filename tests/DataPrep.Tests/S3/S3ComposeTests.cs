@@ -80,6 +80,48 @@ public sealed class S3ComposeTests(MotoServer moto)
         var head = S3Data.Head(client, bucket, "out/_dataprep/lineage/train.csv");
         Assert.Equal(ServerSideEncryptionMethod.AES256, head.ServerSideEncryptionMethod);
         Assert.Contains("-", head.ETag, StringComparison.Ordinal);   // a multipart object: composed, not uploaded whole
+        // Issue 16: the composed object carries the full-object CRC-32C of its bytes, like an uploaded one (moto computes it).
+        var crc = S3Data.HeadWithChecksum(client, bucket, "out/_dataprep/lineage/train.csv");
+        Assert.Equal(S3Checksum.Encode(S3Checksum.Of(written)), crc.ChecksumCRC32C);
+        Assert.Equal(ChecksumType.FULL_OBJECT, crc.ChecksumType);
+        Assert.Equal(5, S3Data.AssertFullObjectCrc32c(client, bucket, "work/"));
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
+    /// <summary>
+    /// The copy in the channel is checked against the CRC-32C the worker's upload gave the work object: a work object
+    /// whose bytes no longer have that CRC (here its CRC was recorded wrong; moto takes a sent checksum on trust) is
+    /// refused by a single copy and by a composition, and nothing is adopted or left half-done.
+    /// </summary>
+    [Fact]
+    public async Task A_copy_whose_bytes_differ_from_the_work_objects_CRC32C_is_refused()
+    {
+        var client = moto.Client();
+        var bucket = moto.NewBucket("composebad");
+        var settings = new S3Options { EndpointUrl = moto.Endpoint };
+        var area = (DataPrep.Output.IWorkArea)new S3WorkArea($"s3://{bucket}/work/", client, settings);
+        var good = new byte[12 << 20]; // more than two minimum parts: composed with a copied part, not streamed here
+        new Random(16).NextBytes(good);
+        var bad = good.ToArray();
+        await area.PutAsync("write/00000/good", good, default);
+        // The worker recorded the CRC of other bytes (one bit flipped) than S3 holds.
+        bad[100] ^= 0x10;
+        await client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = bucket, Key = "work/write/00001/bad", InputStream = new MemoryStream(good),
+            ChecksumAlgorithm = ChecksumAlgorithm.CRC32C, ChecksumCRC32C = S3Checksum.Encode(S3Checksum.Of(bad)),
+        });
+
+        await using var store = new S3OutputStore($"s3://{bucket}/out/", client, settings);
+        await store.PrepareAsync(false, default);
+        await area.AdoptAsync("write/00000/good", store, "train/part-00000.csv", default);
+        Assert.Equal(S3Checksum.Encode(S3Checksum.Of(good)), S3Data.HeadWithChecksum(client, bucket, "out/train/part-00000.csv").ChecksumCRC32C);
+
+        var copy = await Assert.ThrowsAsync<ChecksumMismatchException>(() => area.AdoptAsync("write/00001/bad", store, "train/part-00001.csv", default));
+        Assert.Contains("CRC-32C", copy.Message, StringComparison.Ordinal);
+        var composed = await Assert.ThrowsAsync<ChecksumMismatchException>(() => area.ComposeAsync("h\n"u8.ToArray(), ["write/00000/good", "write/00001/bad"], store, "_dataprep/lineage/train.csv", default));
+        Assert.Contains("CRC-32C", composed.Message, StringComparison.Ordinal);
+        Assert.Equal(["out/train/part-00000.csv"], S3Data.Keys(client, bucket, "out/"));
         Assert.Empty(S3Data.IncompleteUploads(client, bucket));
     }
 }

@@ -84,6 +84,27 @@ public static class S3Data
 
     public static GetObjectMetadataResponse Head(IAmazonS3 client, string bucket, string key) => client.GetObjectMetadataAsync(bucket, key).GetAwaiter().GetResult();
 
+    /// <summary>A HEAD that asks for the object's checksum (<c>x-amz-checksum-mode: ENABLED</c>).</summary>
+    public static GetObjectMetadataResponse HeadWithChecksum(IAmazonS3 client, string bucket, string key)
+        => client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key, ChecksumMode = ChecksumMode.ENABLED }).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Every object under the prefix carries a full-object CRC-32C (what DataPrep asks S3 to keep) equal to the
+    /// CRC-32C of its bytes, computed here; returns how many objects were checked.
+    /// </summary>
+    public static int AssertFullObjectCrc32c(IAmazonS3 client, string bucket, string prefix)
+    {
+        var objects = Download(client, bucket, prefix);
+        foreach (var (path, bytes) in objects)
+        {
+            var head = HeadWithChecksum(client, bucket, prefix + path);
+            var expected = DataPrep.S3.S3Checksum.Encode(DataPrep.S3.S3Checksum.Of(bytes));
+            Assert.True(expected == head.ChecksumCRC32C, $"{prefix}{path} ({bytes.Length} bytes): S3 keeps CRC-32C '{head.ChecksumCRC32C}', its bytes have {expected} (CRC-32 '{head.ChecksumCRC32}')");
+            Assert.NotEqual(ChecksumType.COMPOSITE, head.ChecksumType);
+        }
+        return objects.Count;
+    }
+
     public static string ETag(IAmazonS3 client, string bucket, string key) => client.GetObjectMetadataAsync(bucket, key).GetAwaiter().GetResult().ETag;
 
     public static List<MultipartUpload> IncompleteUploads(IAmazonS3 client, string bucket)

@@ -65,12 +65,13 @@ public abstract class S3ServerFixture : IDisposable
 {
     private readonly Process _process;
 
-    protected S3ServerFixture(string name, string file, IEnumerable<string> args, string? workingDirectory = null)
+    protected S3ServerFixture(string name, string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         S3Env.Ensure();
         Port = S3Env.FreePort();
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? Paths.Repo };
         foreach (var a in args) psi.ArgumentList.Add(a.Replace("{port}", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
@@ -115,10 +116,58 @@ public abstract class S3ServerFixture : IDisposable
     }
 }
 
-/// <summary>moto's S3 server (<c>moto_server -H 127.0.0.1 -p PORT</c>); in memory, so one per test collection.</summary>
+/// <summary>
+/// moto's S3 server (<c>moto_server -H 127.0.0.1 -p PORT</c>); in memory, so one per test collection. moto computes
+/// CRC-32C only when its Python can import the module <c>crc32c</c> (else it silently gives CRC-32): the Debian
+/// package python3-crc32c (tools/test.sh installs it) is made importable through a folder that holds only a link to
+/// it (<see cref="Crc32cPath"/>), not all of Debian's dist-packages. S3ChecksumTests checks that moto computes it.
+/// </summary>
 public sealed class MotoServer : S3ServerFixture
 {
-    public MotoServer() : base("moto_server", Find(out var args), args) { }
+    /// <summary>Where Debian's python3-crc32c puts its module (one file, built for Debian's Python 3).</summary>
+    public const string DebianModules = "/usr/lib/python3/dist-packages";
+
+    public MotoServer() : base("moto_server", Find(out var args), args, environment: PythonEnvironment()) { }
+
+    /// <summary>The folder on moto's PYTHONPATH holding only the crc32c module; null when python3-crc32c is not installed.</summary>
+    public static string? Crc32cPath { get; } = LinkCrc32c();
+
+    private static Dictionary<string, string> PythonEnvironment()
+    {
+        var env = new Dictionary<string, string>();
+        if (Crc32cPath is null) return env;
+        var existing = Environment.GetEnvironmentVariable("PYTHONPATH");
+        env["PYTHONPATH"] = string.IsNullOrEmpty(existing) ? Crc32cPath : $"{Crc32cPath}:{existing}";
+        return env;
+    }
+
+    /// <summary>
+    /// Beside the test assembly (like the credentials file: nothing in the temp folder), a folder with a link to each
+    /// of the Debian package's crc32c modules; every run of a build uses the same folder.
+    /// </summary>
+    private static string? LinkCrc32c()
+    {
+        if (!Directory.Exists(DebianModules)) return null;
+        var modules = Directory.GetFiles(DebianModules, "crc32c*.so");
+        if (modules.Length == 0) return null;
+        var dir = Path.Combine(AppContext.BaseDirectory, "moto-python");
+        Directory.CreateDirectory(dir);
+        foreach (var module in modules)
+        {
+            var link = Path.Combine(dir, Path.GetFileName(module));
+            if (File.Exists(link)) continue;
+            try
+            {
+                File.Delete(link); // a link left dangling by an earlier package version
+                File.CreateSymbolicLink(link, module);
+            }
+            catch (IOException) when (File.Exists(link))
+            {
+                // Another test run of this build made it at the same moment.
+            }
+        }
+        return dir;
+    }
 
     private static string Find(out string[] args)
     {

@@ -136,6 +136,26 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         Assert.Empty(S3Data.Keys(client, bucket, "many/_dataprep/work/"));
     }
 
+    /// <summary>
+    /// Issue 16: the shards the commit adopts by server-side copy, the composed lineage and the run's records carry
+    /// the same full-object CRC-32C as a directly uploaded object, equal to the CRC-32C of their bytes; so do the work
+    /// objects the workers wrote (the CRCs the commit checks the copies against).
+    /// </summary>
+    [Fact]
+    public void Workers_through_S3_leave_a_full_object_CRC32C_of_its_bytes_on_every_object()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var (bucket, _) = TwoInputs(tmp, client, "scalecrc", 2_000);
+        var r = CliProcess.Run(["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", "--label", "label", "--encode", "cat=onehot", "--shard-size", "32KB",
+            "--endpoint-url", moto.Endpoint, "--workers", "2", "--keep-work", "--quiet"]);
+        Assert.True(r.Code == 0, r.Err);
+        var keys = S3Data.Keys(client, bucket, "out/");
+        Assert.Contains(keys, k => k.StartsWith("out/train/part-00001", StringComparison.Ordinal));
+        Assert.Contains(keys, k => k.StartsWith("out/_dataprep/work/", StringComparison.Ordinal));
+        Assert.Equal(keys.Count, S3Data.AssertFullObjectCrc32c(client, bucket, "out/"));
+    }
+
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
     private (string Bucket, string Local) TwoInputs(TempDir tmp, Amazon.S3.IAmazonS3 client, string prefix, int rows)
     {
