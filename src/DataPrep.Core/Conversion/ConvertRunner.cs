@@ -325,6 +325,11 @@ public static class ConvertRunner
         _ => new RandomSplitAssigner(options.Fractions, options.Seed, options.Stratify),
     };
 
+    /// <summary>The columns whose values the run reads besides writing them (see <see cref="SourceOptions.ValueColumns"/>).</summary>
+    private static string[] ValueColumns(ConvertOptions options)
+        => new[] { options.NoLabel ? null : options.Label, options.TimeColumn, options.GroupColumn, options.Stratify, options.NoisyColumn, options.SeriesColumn, options.KeyColumn }
+            .Concat(options.DeepArCat).Concat(options.Encodings.Keys).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+
     /// <summary>
     /// Expands inputs, opens every source and checks they share one schema. Returns the unified schema, the sources
     /// reading in it, and the sources as opened (both in source-index order).
@@ -337,7 +342,7 @@ public static class ConvertRunner
         var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)];
         context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
         var needed = ColumnPruning.Needed(options);
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

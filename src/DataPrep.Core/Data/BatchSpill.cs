@@ -251,8 +251,8 @@ internal static class BatchSize
                 StringColumn s => StringBytes(s.Values, c.Length),
                 BooleanColumn b => b.Values.Length,
                 BinaryColumn b => BinaryBytes(b.Values, c.Length),
-                Float64Column d => 8L * d.Values.Length,
-                Int64Column l => 8L * l.Values.Length,
+                Float64Column d => 8L * d.Capacity,
+                Int64Column l => 8L * l.Capacity,
                 TimestampColumn t => 8L * t.Values.Length,
                 _ => 8L * c.Length,
             };

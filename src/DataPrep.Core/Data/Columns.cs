@@ -83,8 +83,8 @@ public abstract class Column
         if (parts.Count == 1 || parts.Any(p => p.Nulls is not null)) return Gather(parts, part, row);
         return parts[0] switch
         {
-            Float64Column => new Float64Column(() => GatherValues<double>(parts, part, row), i => ((Float64Column)parts[part[i]]).Values[row[i]], row.Length),
-            Int64Column => new Int64Column(() => GatherValues<long>(parts, part, row), i => ((Int64Column)parts[part[i]]).Values[row[i]], row.Length),
+            Float64Column => new Float64Column(() => GatherValues<double>(parts, part, row), i => ((Float64Column)parts[part[i]]).ValueAt(row[i]), row.Length),
+            Int64Column => new Int64Column(() => GatherValues<long>(parts, part, row), i => ((Int64Column)parts[part[i]]).ValueAt(row[i]), row.Length),
             _ => Gather(parts, part, row),
         };
     }
@@ -136,15 +136,26 @@ public abstract class DenseColumn<T> : Column
     /// A column without missing values whose values are computed on first use (a deferred gather);
     /// <paramref name="one"/> gives a single row's value without computing them all.
     /// </summary>
-    private protected DenseColumn(Func<T[]> values, Func<int, T> one, int length) : base(length, null)
+    private protected DenseColumn(Func<T[]> values, Func<int, T> one, int length) : this(values, one, null, length, length) { }
+
+    /// <summary>
+    /// A column whose values are computed on first use, with a null mask known now; <paramref name="capacity"/> is the
+    /// length of the array the values will come in (for memory estimates, which must not compute them).
+    /// </summary>
+    private protected DenseColumn(Func<T[]> values, Func<int, T> one, bool[]? nulls, int length, int capacity) : base(length, nulls)
     {
         _pending = values;
         _one = one;
+        _capacity = capacity;
     }
 
     private T[]? _values;
     private Func<T[]>? _pending;
     private readonly Func<int, T>? _one;
+    private readonly int _capacity;
+
+    /// <summary>The length of the values' array, without computing values that are computed on first use.</summary>
+    internal int Capacity => Volatile.Read(ref _values) is { } values ? values.Length : _capacity;
 
     /// <summary>Row <paramref name="row"/>'s value; for a deferred gather nobody has read, without gathering the column.</summary>
     internal T ValueAt(int row) => Volatile.Read(ref _values) is { } values ? values[row] : _one!(row);
@@ -208,6 +219,17 @@ public sealed class Float64Column : DenseColumn<double>
     public Float64Column(double[] values) : this(values, null, values.Length) { }
     /// <summary>A column without missing values, computed on first use.</summary>
     internal Float64Column(Func<double[]> values, Func<int, double> one, int length) : base(values, one, length) { }
+
+    /// <summary>
+    /// A column computed on first use whose null mask is known now (a CSV column whose text is kept, parsed only if
+    /// read); <paramref name="noNaN"/> says that no value is NaN, so a check for NaN need not compute them.
+    /// </summary>
+    internal Float64Column(Func<double[]> values, Func<int, double> one, bool[]? nulls, int length, int capacity, bool noNaN)
+        : base(values, one, nulls, length, capacity) => HoldsNoNaN = noNaN;
+
+    /// <summary>Known to hold no NaN without looking at the values (false: unknown).</summary>
+    internal bool HoldsNoNaN { get; }
+
     /// <inheritdoc />
     public override ColumnKind Kind => ColumnKind.Float64;
     /// <inheritdoc />

@@ -114,6 +114,23 @@ public static class CanonicalNumber
     /// the last significant one, and two multiply-adds per step turn them into the integer (same results as the scalar loop).
     /// </summary>
     internal static bool TryParseCopyableDoubleVector(ReadOnlySpan<byte> text, out double value, out int length)
+        => CopyableVector(text, computeValue: true, out value, out length);
+
+    /// <summary>
+    /// Whether <see cref="TryParseCopyableDouble"/> accepts <paramref name="text"/>, and the length it would give, without
+    /// the value: for text that is kept and copied, whose value nothing may ever read (CSV to label-first CSV); the same
+    /// checks, minus the digit shuffle, the multiply-adds and the division.
+    /// </summary>
+    public static bool IsCopyableDouble(ReadOnlySpan<byte> text, out int length)
+    {
+        int unsigned = text.Length - (text.Length > 0 && text[0] == (byte)'-' ? 1 : 0);
+        if (Ssse3.IsSupported && unsigned is >= 1 and <= 16) return CopyableVector(text, computeValue: false, out _, out length);
+        return TryParseCopyableDoubleScalar(text, out _, out length);
+    }
+
+    /// <summary>The vector path of both: <paramref name="computeValue"/> is a constant at each call site, so each gets its own code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CopyableVector(ReadOnlySpan<byte> text, bool computeValue, out double value, out int length)
     {
         value = 0;
         length = -1;
@@ -157,6 +174,7 @@ public static class CanonicalNumber
             length = s + last + 1;
             count = last; // the point is before the last digit
         }
+        if (!computeValue) return true;
         // Digit q of the count (0 first) sits at byte q, or q + 1 past the point; it goes to byte 16 - count + q.
         Vector128<sbyte> q = Vector128.Create((sbyte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector128.Create((sbyte)(count - 16));
         Vector128<sbyte> index = q - Vector128.GreaterThan(q, Vector128.Create((sbyte)(point - 1)));

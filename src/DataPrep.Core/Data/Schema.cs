@@ -65,6 +65,19 @@ public sealed class Schema : IEquatable<Schema>
     /// <summary>The index of the named field, or -1.</summary>
     public int IndexOf(string name) => _index.TryGetValue(name, out int i) ? i : -1;
 
+    /// <summary>
+    /// The column a spec names, as the label and column options take it: a name, else "first", "last" or a 0-based
+    /// index in range; -1 when it names none.
+    /// </summary>
+    public int IndexOfSpec(string spec)
+    {
+        int i = IndexOf(spec);
+        if (i >= 0) return i;
+        if (spec.Equals("first", StringComparison.OrdinalIgnoreCase)) return Count > 0 ? 0 : -1;
+        if (spec.Equals("last", StringComparison.OrdinalIgnoreCase)) return Count - 1;
+        return int.TryParse(spec, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ix) && ix < Count ? ix : -1;
+    }
+
     /// <inheritdoc />
     public bool Equals(Schema? other) => other is not null && _fields.AsSpan().SequenceEqual(other._fields);
 

@@ -32,13 +32,10 @@ public sealed class ColumnPlan
     /// <summary>Resolves a label spec: a name, a 0-based index, "first" or "last".</summary>
     public static int ResolveColumn(Schema schema, string spec, string option)
     {
-        int i = schema.IndexOf(spec);
+        int i = schema.IndexOfSpec(spec);
         if (i >= 0) return i;
-        if (spec.Equals("first", StringComparison.OrdinalIgnoreCase)) return 0;
-        if (spec.Equals("last", StringComparison.OrdinalIgnoreCase)) return schema.Count - 1;
-        if (int.TryParse(spec, NumberStyles.None, CultureInfo.InvariantCulture, out int ix))
+        if (int.TryParse(spec, NumberStyles.None, CultureInfo.InvariantCulture, out _))
         {
-            if (ix < schema.Count) return ix;
             throw new PipelineValidationException($"{option} {spec} is out of range: the input has {schema.Count} columns (0 to {schema.Count - 1}).");
         }
         var near = schema.Fields.FirstOrDefault(f => f.Name.Equals(spec, StringComparison.OrdinalIgnoreCase) || f.Name.Trim() == spec.Trim());

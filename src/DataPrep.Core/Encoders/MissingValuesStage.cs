@@ -26,7 +26,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
 
     /// <summary>Whether row <paramref name="row"/> of the column is missing (null, or NaN in a float column unless NaN is kept as a value).</summary>
     public static bool IsMissing(Column column, int row, bool nanIsMissing = true)
-        => column.IsNull(row) || (nanIsMissing && column is Float64Column f && double.IsNaN(f.Values[row]));
+        => column.IsNull(row) || (nanIsMissing && column is Float64Column { HoldsNoNaN: false } f && double.IsNaN(f.Values[row]));
 
     /// <inheritdoc />
     /// <remarks>Column by column: columns without a null mask (and floats without NaN) cost one vectorised scan.</remarks>
@@ -98,7 +98,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
     private static bool HasMissing(Column col, bool nanIsMissing)
     {
         if (col.Nulls is { } nulls && nulls.AsSpan(0, col.Length).Contains(true)) return true;
-        if (!nanIsMissing || col is not Float64Column f) return false;
+        if (!nanIsMissing || col is not Float64Column f || f.HoldsNoNaN) return false;
         // NaN is the only value not equal to itself; the span scan is vectorised.
         foreach (double v in f.Span) if (double.IsNaN(v)) return true;
         return false;

@@ -40,4 +40,19 @@ public interface IRecordFormat
 /// <param name="Length">Used bytes.</param>
 /// <param name="RecordEnds">The end offset (exclusive) of each record in <paramref name="Data"/>.</param>
 /// <param name="Hashes">XxHash3 of each record's content (for CSV, the line without its newline).</param>
-public sealed record FormattedChunk(byte[] Data, int Length, int[] RecordEnds, ulong[] Hashes);
+public sealed record FormattedChunk(byte[] Data, int Length, int[] RecordEnds, ulong[] Hashes)
+{
+    private int _released;
+
+    /// <summary>Whether <see cref="Data"/> came from <see cref="System.Buffers.ArrayPool{T}.Shared"/> (see <see cref="Release"/>).</summary>
+    internal bool Pooled { get; init; }
+
+    /// <summary>
+    /// Called by the one consumer once the bytes are written: a pooled array goes back to the pool (the chunk must not
+    /// be read afterwards); otherwise nothing happens. A second call does nothing.
+    /// </summary>
+    public void Release()
+    {
+        if (Pooled && Interlocked.Exchange(ref _released, 1) == 0) System.Buffers.ArrayPool<byte>.Shared.Return(Data);
+    }
+}

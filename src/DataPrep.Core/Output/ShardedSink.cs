@@ -339,6 +339,7 @@ public sealed class ShardedSink : IRecordSink
                         prev = c.RecordEnds[k];
                     }
                     await file!.WriteAsync(c.Data.AsMemory(from, c.Length - from), ct).ConfigureAwait(false);
+                    c.Release(); // the stream copied or wrote the bytes
                     report.Rows += c.RecordEnds.Length;
                     if (lineage is not null && p.Lineage is { } lr) await lineage.AddAsync(lr, firstShard, firstRecord, cuts).ConfigureAwait(false);
                 }

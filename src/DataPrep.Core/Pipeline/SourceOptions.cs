@@ -56,6 +56,13 @@ public sealed record SourceOptions
     /// </summary>
     public bool KeepRawRecords { get; init; }
 
+    /// <summary>
+    /// With <see cref="KeepRawRecords"/>: the columns whose values the run reads (the label and the split's columns, as
+    /// names, 0-based indexes, "first" or "last"). A float column not named here is only checked while its row's text is
+    /// kept, and its values are parsed from that text if something reads them after all (same values, later).
+    /// </summary>
+    public IReadOnlyList<string> ValueColumns { get; init; } = [];
+
     /// <summary>An explicit format ("csv", "jsonl", "parquet", "images"), overriding the file extension.</summary>
     public string? Format { get; init; }
 

@@ -60,7 +60,8 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
     /// <inheritdoc />
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
-        var output = new ArrayBufferWriter<byte>(Math.Max(4096, count * (24 + batch.Schema.Count * 5)));
+        // A pooled buffer, handed over to the writer, which gives it back once written (see PooledBufferWriter).
+        var output = new PooledBufferWriter(count * (24 + batch.Schema.Count * 5));
         var payload = new ArrayBufferWriter<byte>(1024);
         var ends = new int[count];
         var hashes = new ulong[count];
@@ -71,9 +72,9 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             encoder.Encode(start + k, payload);
             hashes[k] = XxHash3.HashToUInt64(payload.WrittenSpan);
             RecordIOFraming.Write(payload.WrittenSpan, _options.Escape, output);
-            ends[k] = output.WrittenCount;
+            ends[k] = output.Length;
         }
-        return new FormattedChunk(output.WrittenMemory.ToArray(), output.WrittenCount, ends, hashes);
+        return output.ToChunk(ends, hashes);
     }
 
     /// <summary>Encodes rows of one batch; holds per-batch lookups so each row is a tight loop.</summary>

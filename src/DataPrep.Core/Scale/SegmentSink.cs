@@ -174,6 +174,7 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
         {
             var chunk = formatted.Chunk;
             _data.Write(chunk.Data, 0, chunk.Length);
+            chunk.Release();
             Span<byte> end = stackalloc byte[8];
             int prev = 0;
             foreach (int e in chunk.RecordEnds)

@@ -51,6 +51,19 @@ internal abstract class ColumnBuilder
     /// <summary>The most bytes <see cref="TryWriteText"/> writes (a double's shortest round-trip text is at most 24).</summary>
     public const int MaxTextLength = 32;
 
+    /// <summary>
+    /// Sets row <paramref name="row"/> from text that <see cref="TrySetCopyable"/> accepted without setting it (a
+    /// text-only column): called when the row's text is not kept after all, so its values must be there.
+    /// </summary>
+    public virtual void Backfill(int row, ReadOnlySpan<byte> utf8) { }
+
+    /// <summary>
+    /// The column of the first <paramref name="length"/> rows, given the batch's kept row text (<paramref name="raw"/>,
+    /// empty where a row kept none) and this column's place in it; a text-only column parses its values from that
+    /// text when they are first read (<see cref="KeptTextValues"/>).
+    /// </summary>
+    public virtual Column Build(int length, KeptTextValues? raw, int column) => Build(length);
+
     /// <summary>Marks row <paramref name="row"/> missing.</summary>
     public void SetNull(int row)
     {
@@ -79,9 +92,14 @@ internal abstract class ColumnBuilder
     public abstract string Expected { get; }
 
     /// <summary>A builder for a column of <paramref name="kind"/>; <paramref name="nonFinite"/> says what numbers that are not finite (or overflow) become.</summary>
-    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error) => kind switch
+    /// <remarks>
+    /// A <paramref name="textOnly"/> float column is one whose row text is kept and whose values the run may never
+    /// read (label-first CSV output copies the text): <see cref="TrySetCopyable"/> then only checks the text, and the
+    /// values of rows that kept their text are parsed from it on first read, if any.
+    /// </remarks>
+    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false) => kind switch
     {
-        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite),
+        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite, textOnly),
         ColumnKind.Int64 => new Int64Builder(capacity, nonFinite),
         ColumnKind.Boolean => new BooleanBuilder(capacity),
         ColumnKind.String => new StringBuilder(capacity),
@@ -89,37 +107,77 @@ internal abstract class ColumnBuilder
         _ => throw new NotSupportedException($"Columns of kind {kind} cannot be read from text."),
     };
 
-    private sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite) : ColumnBuilder(capacity)
+    internal sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite, bool textOnly) : ColumnBuilder(capacity)
     {
-        private readonly double[] _values = new double[capacity];
+        // A text-only column allocates its values only when a row needs them (rows that keep their text do not).
+        private double[]? _values = textOnly ? null : new double[capacity];
+        private bool _sawNaN;
         public override string Expected => "a number (invariant culture, '.' as decimal point)";
-        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out _values[row]) && Admit(row);
+
+        /// <summary>The values' array, created on first use (parser threads may race: one array wins).</summary>
+        internal double[] Values => Volatile.Read(ref _values) ?? Allocate();
+
+        private double[] Allocate()
+        {
+            Interlocked.CompareExchange(ref _values, new double[_capacity], null);
+            return _values!;
+        }
+
+        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out Values[row]) && Admit(row);
 
         // CsvHelper's parser first; the spellings it does not know ("Inf", "+Infinity") through ValueParser, so every spelling reads alike.
         public override bool TrySet(int row, CsvHelper.CsvReader reader, int column)
-            => (reader.TryParse(column, out _values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out _values[row])) && Admit(row);
+        {
+            var values = Values;
+            return (reader.TryParse(column, out values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out values[row])) && Admit(row);
+        }
 
         public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
-            => CanonicalNumber.TryParseCopyableDouble(utf8, out _values[row], out length) && double.IsFinite(_values[row]);
+        {
+            if (textOnly) return CanonicalNumber.IsCopyableDouble(utf8, out length);
+            var values = Values;
+            return CanonicalNumber.TryParseCopyableDouble(utf8, out values[row], out length) && double.IsFinite(values[row]);
+        }
+
+        public override void Backfill(int row, ReadOnlySpan<byte> utf8)
+        {
+            // Only the fields TrySetCopyable accepted parse here; the others were set by TrySet.
+            if (textOnly && CanonicalNumber.TryParseCopyableDouble(utf8, out double value, out _)) Values[row] = value;
+        }
 
         public override bool TryWriteText(int row, Span<byte> destination, out int written)
         {
             written = 0;
-            return _nulls?[row] != true && double.IsFinite(_values[row])
-                && _values[row].TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
+            var values = Values;
+            return _nulls?[row] != true && double.IsFinite(values[row])
+                && values[row].TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
         }
 
         /// <summary>Applies the non-finite policy to the value just parsed: false (refused) only under Error.</summary>
         private bool Admit(int row)
         {
-            if (double.IsFinite(_values[row]) || nonFinite == Pipeline.NonFinitePolicy.Keep) return true;
+            var values = Values;
+            if (double.IsFinite(values[row])) return true;
+            if (nonFinite == Pipeline.NonFinitePolicy.Keep)
+            {
+                if (double.IsNaN(values[row])) Volatile.Write(ref _sawNaN, true);
+                return true;
+            }
             if (nonFinite == Pipeline.NonFinitePolicy.Error) return false;
-            _values[row] = 0;
+            values[row] = 0;
             SetNull(row);
             return true;
         }
 
-        public override Column Build(int length) => new Float64Column(_values, _nulls, length);
+        public override Column Build(int length) => new Float64Column(Values, _nulls, length);
+
+        public override Column Build(int length, KeptTextValues? raw, int column)
+        {
+            if (!textOnly || raw is null) return Build(length);
+            raw.Add(column, this);
+            // Rows that kept their text hold finite numbers; the others were parsed here, and NaN among them was seen.
+            return new Float64Column(() => raw.ValuesOf(this), row => raw.ValueAt(column, this, row), _nulls, length, _capacity, noNaN: !_sawNaN);
+        }
     }
 
     private sealed class Int64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite) : ColumnBuilder(capacity)
@@ -180,6 +238,78 @@ internal abstract class ColumnBuilder
         public override string Expected => "a date or date-time (ISO 8601, e.g. 2024-03-01 or 2024-03-01T12:00:00Z) or epoch seconds/milliseconds";
         public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseTimestamp(utf8, out _values[row]);
         public override Column Build(int length) => new TimestampColumn(_values, _nulls, length);
+    }
+}
+
+/// <summary>
+/// The values of a batch's text-only float columns (see <see cref="ColumnBuilder.Create"/>), parsed from the rows' kept
+/// text when first read: every such column of the batch in one pass over the rows, so a job that reads them all (a
+/// spill, another output) pays one parse per field, as when they were parsed while reading. Rows without kept text had
+/// their values parsed while reading.
+/// </summary>
+/// <remarks>
+/// The kept text is exactly what the CSV writer prints (<see cref="Data.RawRecords"/>): digits checked by
+/// <see cref="CanonicalNumber"/>, or a value the reader formatted shortest round-trip, so parsing it gives the value
+/// the field's own text gives.
+/// </remarks>
+internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, int count)
+{
+    private readonly List<(int Column, ColumnBuilder.Float64Builder Builder)> _columns = [];
+    private bool _parsed;
+
+    /// <summary>Adds a column (in ascending column order), before any value is read.</summary>
+    public void Add(int column, ColumnBuilder.Float64Builder builder) => _columns.Add((column, builder));
+
+    /// <summary>All values of <paramref name="builder"/>'s column (parsing every text-only column of the batch once).</summary>
+    public double[] ValuesOf(ColumnBuilder.Float64Builder builder)
+    {
+        lock (this)
+        {
+            if (!_parsed) ParseAll();
+            _parsed = true;
+        }
+        return builder.Values;
+    }
+
+    /// <summary>One row's value, without parsing the others (a deferred gather reading a few rows).</summary>
+    public double ValueAt(int column, ColumnBuilder.Float64Builder builder, int row)
+    {
+        if (raw[row].IsEmpty) return builder.Values[row];
+        var text = raw[row].Span;
+        for (int c = 0; c < column; c++) text = text[(text.IndexOf((byte)',') + 1)..];
+        int end = text.IndexOf((byte)',');
+        return Parse(end < 0 ? text : text[..end]);
+    }
+
+    private void ParseAll()
+    {
+        var columns = _columns.ToArray();
+        var values = Array.ConvertAll(columns, c => c.Builder.Values);
+        for (int r = 0; r < count; r++)
+        {
+            var text = raw[r].Span;
+            if (text.IsEmpty) continue;
+            int field = 0, k = 0;
+            while (k < columns.Length)
+            {
+                int end = text.IndexOf((byte)',');
+                if (field == columns[k].Column)
+                {
+                    values[k][r] = Parse(end < 0 ? text : text[..end]);
+                    k++;
+                }
+                if (end < 0) break;
+                text = text[(end + 1)..];
+                field++;
+            }
+        }
+    }
+
+    private static double Parse(ReadOnlySpan<byte> field)
+    {
+        if (CanonicalNumber.TryParseCopyableDouble(field, out double value, out _)) return value;
+        if (ValueParser.TryParseDouble(field, out value)) return value;
+        throw new InvalidOperationException($"Kept row text holds '{System.Text.Encoding.UTF8.GetString(field)}', which is not a number.");
     }
 }
 

@@ -195,7 +195,9 @@ public sealed class CsvSource : IRecordSource
         // --on-bad-row skip|quarantine: a row that fails is noted in its batch and left out when the batch is built.
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         bool keepLines = badRows?.Policy == BadRowPolicy.Quarantine;
-        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select(f => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
+        // Float columns whose values nothing reads (features copied as text) are only checked while reading.
+        var valueColumns = _options.ValueColumns.Select(schema.IndexOfSpec).ToHashSet();
+        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Lines = keepLines ? new long[batchRows] : null,
             Texts = keepLines ? new string?[batchRows] : null,
@@ -262,6 +264,7 @@ public sealed class CsvSource : IRecordSource
                 if (IsNull(span))
                 {
                     builders[c].SetNull(at);
+                    if (canonical) Backfill(r, at, builders, c);
                     canonical = false;
                 }
                 else if (!builders[c].TrySet(at, r, c))
@@ -290,12 +293,19 @@ public sealed class CsvSource : IRecordSource
                     }
                     else
                     {
+                        Backfill(r, at, builders, c);
                         canonical = false;
                     }
                 }
             }
             if (canonical) batchBuilders.Raw![at] = RawText.Commit(block, start, pos);
             return row;
+        }
+
+        // The row keeps no text after all: the fields before column c that were only checked get their values now.
+        static void Backfill(CsvReader r, int at, ColumnBuilder[] builders, int c)
+        {
+            for (int j = 0; j < c; j++) builders[j].Backfill(at, r.GetSpan(j));
         }
 
         using var reader = CreateReader();
@@ -331,17 +341,15 @@ public sealed class CsvSource : IRecordSource
             int batch = (int)((last - 1) / batchRows);
             int count = (int)(last - (long)batch * batchRows);
             var builders = buffers.Take(batch);
-            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows);
+            var raw = builders.Raw is { } kept && Array.Exists(kept, m => !m.IsEmpty) ? kept : null;
+            if (raw is not null && raw.Length != count) Array.Resize(ref raw, count);
+            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows, raw);
             if (builders.Lines is { } lineNumbers)
             {
                 var texts = builders.Texts!;
                 built = built.WithRows(built.Rows with { Lines = lineNumbers.Length == count ? lineNumbers : lineNumbers[..count], Texts = texts.Length == count ? texts : texts[..count] });
             }
-            if (builders.Raw is { } raw && Array.Exists(raw, m => !m.IsEmpty))
-            {
-                if (raw.Length != count) Array.Resize(ref raw, count);
-                built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw) };
-            }
+            if (raw is not null) built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw) };
             if (builders.Bad is { Count: > 0 } bad) built = badRows!.Skip(built, bad);
             if (built.RowCount == 0) { if (!more) break; continue; }
             yield return built;
@@ -470,10 +478,11 @@ public sealed class CsvSource : IRecordSource
         while (reader.Read()) yield return parse(reader);
     }
 
-    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal)
+    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal, ReadOnlyMemory<byte>[]? raw = null)
     {
         var cols = new Column[builders.Length];
-        for (int c = 0; c < cols.Length; c++) cols[c] = builders[c].Build(count);
+        var kept = raw is null ? null : new KeptTextValues(raw, count);
+        for (int c = 0; c < cols.Length; c++) cols[c] = builders[c].Build(count, kept, c);
         return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
     }
 }

@@ -21,7 +21,14 @@ internal static class ParquetContentHashes
     private static readonly LabelFirstCsvFormat s_csv = new(hasLabel: true);
 
     /// <summary>The content hashes of rows [<paramref name="start"/>, +<paramref name="count"/>) of a batch, in row order.</summary>
-    public static ulong[] Of(RecordBatch batch, int start, int count) => s_csv.Format(batch, start, count).Hashes;
+    public static ulong[] Of(RecordBatch batch, int start, int count) => HashesOf(batch, start, count);
+
+    private static ulong[] HashesOf(RecordBatch batch, int start, int count)
+    {
+        var chunk = s_csv.Format(batch, start, count);
+        chunk.Release(); // only the hashes are kept
+        return chunk.Hashes;
+    }
 
     /// <summary>The content hash of every row of a batch, in row order; chunks of rows are hashed on up to <paramref name="threads"/> threads.</summary>
     /// <remarks>Each row's hash depends only on the row, never on the chunking or the thread count.</remarks>
@@ -32,7 +39,7 @@ internal static class ParquetContentHashes
         void HashChunk(int k)
         {
             int s = k * ChunkRows, n = Math.Min(ChunkRows, batch.RowCount - s);
-            s_csv.Format(batch, s, n).Hashes.CopyTo(result, s);
+            HashesOf(batch, s, n).CopyTo(result, s);
         }
         if (chunks <= 1 || threads <= 1)
         {

@@ -88,6 +88,87 @@ public class RawRecordsTests
                 .Label($"'{text}': fast {value:R}/{length}, scalar {expected:R}/{expectedLength}, BCL {parsed:R}");
         });
 
+    [Property(MaxTest = 20000)]
+    public Property The_copyable_check_without_the_value_accepts_what_the_parse_accepts()
+        => Prop.ForAll(DigitStrings.ToArbitrary(), text =>
+        {
+            var bytes = Encoding.Latin1.GetBytes(text);
+            bool parsed = CanonicalNumber.TryParseCopyableDouble(bytes, out _, out int expectedLength);
+            bool checkedOnly = CanonicalNumber.IsCopyableDouble(bytes, out int length);
+            return (parsed == checkedOnly && (!parsed || length == expectedLength)).Label($"'{text}': parse {parsed}/{expectedLength}, check {checkedOnly}/{length}");
+        });
+
+    /// <summary>Every batch of the file as read with or without kept text (all float columns text-only when kept).</summary>
+    private static async Task<List<RecordBatch>> ReadAllAsync(string path, bool keepRaw)
+    {
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepRaw, BatchRows = 5, NonFinite = NonFinitePolicy.Keep, ColumnTypes = new Dictionary<string, ColumnKind> { ["a"] = ColumnKind.Float64, ["b"] = ColumnKind.Float64 } });
+        var batches = new List<RecordBatch>();
+        await foreach (var batch in source.ReadAsync(0)) batches.Add(batch);
+        return batches;
+    }
+
+    [Property(MaxTest = 60)]
+    public Property Text_only_float_columns_read_the_values_of_their_field_text()
+        => Prop.ForAll(Gen.ListOf(Gen.OneOf(NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ')), Gen.Elements("", "NaN", "-inf", "0.00001", "1e300"))).Where(l => l.Count >= 4).ToArbitrary(), values =>
+        {
+            // Float columns a and b whose values nothing reads while the text is kept: rows with copyable text, rows with
+            // text formatted at read time, and rows keeping no text (a missing or non-finite value) after a checked field.
+            var lines = new List<string> { "y,a,b" };
+            for (int i = 0; i + 1 < values.Count; i += 2) lines.Add($"{i},{values[i]},{values[i + 1]}");
+            var path = Path.Combine(Path.GetTempPath(), $"raw-{Guid.NewGuid():N}.csv");
+            File.WriteAllLines(path, lines);
+            try
+            {
+                var kept = ReadAllAsync(path, keepRaw: true).GetAwaiter().GetResult();
+                var parsed = ReadAllAsync(path, keepRaw: false).GetAwaiter().GetResult();
+                if (kept.Count != parsed.Count) return false.Label("batch count");
+                for (int b = 0; b < kept.Count; b++)
+                {
+                    for (int c = 1; c <= 2; c++)
+                    {
+                        var lazy = (Float64Column)kept[b].Columns[c];
+                        var eager = (Float64Column)parsed[b].Columns[c];
+                        // One row at a time first (a deferred gather's path), then the whole column.
+                        for (int r = 0; r < eager.Length; r++)
+                        {
+                            if (!eager.IsNull(r) && BitConverter.DoubleToInt64Bits(lazy.ValueAt(r)) != BitConverter.DoubleToInt64Bits(eager.Values[r])) return false.Label($"batch {b} column {c} row {r}: ValueAt {lazy.ValueAt(r):R}, parsed {eager.Values[r]:R}");
+                        }
+                        for (int r = 0; r < eager.Length; r++)
+                        {
+                            if (lazy.IsNull(r) != eager.IsNull(r)) return false.Label($"batch {b} column {c} row {r}: null {lazy.IsNull(r)} vs {eager.IsNull(r)}");
+                            if (!eager.IsNull(r) && BitConverter.DoubleToInt64Bits(lazy.Values[r]) != BitConverter.DoubleToInt64Bits(eager.Values[r])) return false.Label($"batch {b} column {c} row {r}: {lazy.Values[r]:R} vs {eager.Values[r]:R}");
+                        }
+                        if (lazy.HoldsNoNaN && lazy.Span.ToArray().Any(double.IsNaN)) return false.Label($"batch {b} column {c} says it holds no NaN");
+                    }
+                }
+                return true.Label("same values");
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        });
+
+    [Fact]
+    public async Task Value_columns_are_parsed_while_reading_and_the_others_when_first_read()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "w.csv");
+        await File.WriteAllTextAsync(path, "y,a,b\n1.5,2.25,3\n2.5,0.00001,-4.75\n");
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = true, ValueColumns = ["y"] });
+        RecordBatch? batch = null;
+        await foreach (var b in source.ReadAsync(0)) batch = b;
+        var y = (Float64Column)batch!.Columns[0];
+        var a = (Float64Column)batch.Columns[1];
+        Assert.True(y.IsMaterialized);
+        Assert.False(a.IsMaterialized);
+        Assert.True(a.HoldsNoNaN);
+        Assert.Equal(65_536, a.Capacity); // the memory estimate does not parse the column
+        Assert.False(a.IsMaterialized);
+        Assert.Equal([2.25, 0.00001], a.Span.ToArray());
+        Assert.Equal([3, -4.75], ((Float64Column)batch.Columns[2]).Span.ToArray());
+    }
+
     [Fact]
     public void Vector_path_reads_no_byte_past_the_field()
     {

@@ -58,22 +58,31 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         // Rows whose input text is already exactly what we would write are copied (see RawRecords).
         var raw = batch.Raw is { } text && text.Matches(batch.Schema) ? text.Records : null;
         if (Array.TrueForAll(kinds, k => k is ColumnKind.Int64 or ColumnKind.Boolean)) return FormatIntegral(batch, start, count, raw);
-        var output = new MemoryStream(Math.Max(4096, count * width * 12));
+        // Records go straight into a pooled buffer (the writer gives it back once written); a record without kept text is
+        // formatted by the CsvHelper writer into a small scratch stream and copied after it.
+        var output = new PooledBufferWriter(count * width * 12);
         var ends = new int[count];
         var hashes = new ulong[count];
-        using (var writer = NumberText.CreateWriter(output))
+        MemoryStream? scratch = null;
+        CsvWriter? writer = null;
+        try
         {
             for (int k = 0; k < count; k++)
             {
-                int r = start + k, recordStart = (int)output.Length;
+                int r = start + k, recordStart = output.Length;
                 if (raw is not null && raw[r].Length > 0)
                 {
-                    // The writer was flushed after the previous record, so the copy lands in order.
-                    output.Write(raw[r].Span);
-                    output.WriteByte((byte)'\n');
+                    var kept = raw[r].Span;
+                    var buffer = output.Reserve(kept.Length + 1);
+                    kept.CopyTo(buffer.AsSpan(recordStart));
+                    buffer[recordStart + kept.Length] = (byte)'\n';
+                    output.Advance(kept.Length + 1);
                 }
                 else
                 {
+                    scratch ??= new MemoryStream(width * 32);
+                    writer ??= NumberText.CreateWriter(scratch);
+                    scratch.SetLength(0);
                     for (int c = 0; c < width; c++)
                     {
                         switch (kinds[c])
@@ -93,19 +102,24 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
                         }
                     }
                     // CsvHelper refuses a record without fields; ours is an empty line (no columns, or only empty sparse ones).
-                    if (writer.FieldCount == 0) output.WriteByte((byte)'\n');
+                    if (writer.FieldCount == 0) scratch.WriteByte((byte)'\n');
                     else
                     {
                         writer.EndRecord();
-                        writer.Flush(); // the record's bytes are in the stream, to be hashed while they are in cache
+                        writer.Flush();
                     }
+                    output.Write(scratch.GetBuffer().AsSpan(0, (int)scratch.Length));
                 }
-                int end = (int)output.Length;
-                hashes[k] = XxHash3.HashToUInt64(output.GetBuffer().AsSpan(recordStart, end - 1 - recordStart));
+                int end = output.Length;
+                hashes[k] = XxHash3.HashToUInt64(output.Buffer.AsSpan(recordStart, end - 1 - recordStart));
                 ends[k] = end;
             }
         }
-        return new FormattedChunk(output.GetBuffer(), (int)output.Length, ends, hashes);
+        finally
+        {
+            writer?.Dispose();
+        }
+        return output.ToChunk(ends, hashes);
     }
 
     /// <summary>
@@ -118,7 +132,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         var cols = batch.Columns;
         int width = cols.Count;
         int maxRecord = width * (AsciiDigits.MaxInt64Length + 1) + 1;
-        var buffer = new byte[Math.Max(4096, count * (width * 6 + 1))];
+        var output = new PooledBufferWriter(count * (width * 6 + 1));
         var ends = new int[count];
         var hashes = new ulong[count];
         int used = 0;
@@ -126,7 +140,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         {
             int r = start + k, recordStart = used;
             int need = raw is not null && raw[r].Length > 0 ? raw[r].Length + 1 : maxRecord;
-            if (used + need > buffer.Length) Array.Resize(ref buffer, Math.Max(buffer.Length * 2, used + need));
+            var buffer = output.Reserve(need);
             if (raw is not null && raw[r].Length > 0)
             {
                 raw[r].Span.CopyTo(buffer.AsSpan(used));
@@ -142,10 +156,11 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
                 }
             }
             buffer[used++] = (byte)'\n';
+            output.Advance(used - output.Length);
             hashes[k] = XxHash3.HashToUInt64(buffer.AsSpan(recordStart, used - 1 - recordStart));
             ends[k] = used;
         }
-        return new FormattedChunk(buffer, used, ends, hashes);
+        return output.ToChunk(ends, hashes);
     }
 
     /// <summary>A sparse row written dense: its width of values, zeros where the row has none.</summary>
