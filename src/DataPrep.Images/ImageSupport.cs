@@ -51,6 +51,13 @@ public abstract class ImageFormatDefinition : OutputFormatDefinition
 
     /// <inheritdoc />
     public override IRecordSink CreateSink(FormatSinkContext context) => new ImageSink(Kind, context);
+
+    /// <inheritdoc />
+    /// <remarks>The encode step's tasks decode, rotate, resize and encode the images; the commit writes them with <see cref="ImageSink"/>.</remarks>
+    public override bool RunsAsWorkers => true;
+
+    /// <inheritdoc />
+    public override bool WritesAtCommit => true;
 }
 
 /// <summary>Image files per split plus im2rec <c>.lst</c> files: SageMaker Image Classification's image format.</summary>

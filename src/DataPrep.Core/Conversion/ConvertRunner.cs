@@ -334,13 +334,19 @@ public static class ConvertRunner
     /// Expands inputs, opens every source and checks they share one schema. Returns the unified schema, the sources
     /// reading in it, and the sources as opened (both in source-index order).
     /// </summary>
-    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, bool fingerprints = true)
+    /// <summary>The run's inputs, one path each (patterns and prefixes expanded): the clean inputs, then the noisy ones.</summary>
+    internal static (IReadOnlyList<string> Paths, int CleanCount) InputPaths(ConvertOptions options, InputFiles files)
     {
         // An image folder (or s3:// prefix) is one input of many files, not a list of inputs: image inputs are not expanded.
-        IReadOnlyList<string> Expand(IReadOnlyList<string> inputs) => options.FormatTraits.ReadsImages ? inputs : context.Files.Expand(inputs);
+        IReadOnlyList<string> Expand(IReadOnlyList<string> inputs) => options.FormatTraits.ReadsImages ? inputs : files.Expand(inputs);
         var clean = Expand(options.Inputs);
-        var paths = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)];
-        context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
+        return (options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)], clean.Count);
+    }
+
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, bool fingerprints = true)
+    {
+        var (paths, cleanCount) = InputPaths(options, context.Files);
+        context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
         var needed = ColumnPruning.Needed(options);
         var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();

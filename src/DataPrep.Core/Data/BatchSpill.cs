@@ -47,6 +47,10 @@ internal sealed class BatchSpillWriter : IDisposable
         WriteOptional(rows.Folds, n);
         WriteFlag(rows.GroupKeys is not null);
         if (rows.GroupKeys is not null) WriteStrings(rows.GroupKeys, n);
+        // What an augmentation stage added (a scaled-out image run keeps its transformed rows until the commit).
+        WriteOptional(rows.AugmentedFrom, n);
+        WriteFlag(rows.Operations is not null);
+        if (rows.Operations is not null) WriteStrings(rows.Operations, n);
         foreach (var column in batch.Columns) WriteColumn(column, n);
     }
 
@@ -154,7 +158,9 @@ internal sealed class BatchSpillReader : IDisposable
         var times = ReadOptional<long>(n);
         var folds = ReadOptional<short>(n);
         var groups = ReadFlag() ? ReadStrings(n) : null;
-        var rows = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups };
+        var from = ReadOptional<long>(n);
+        var operations = ReadFlag() ? ReadStrings(n) : null;
+        var rows = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
         var columns = new Column[_schema.Count];
         for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n);
         return new RecordBatch(_schema, columns, n, rows);

@@ -98,6 +98,18 @@ public abstract class OutputFormatDefinition
     public virtual WorkerFormat CreateWorkerFormat(ConvertOptions options, bool hasLabel, EncodingRecord? encoding)
         => throw new NotSupportedException($"--format {Name} cannot run as workers.");
 
+    /// <summary>
+    /// Whether a scaled-out run of this format writes its files in the commit step, with the format's own sink
+    /// (<see cref="CreateSink"/>) over the rows the encode step made (after every stage of the format), channel by channel
+    /// in the order one process hands them over; its write step has nothing to do and <see cref="CreateWorkerFormat"/> is
+    /// not called. For formats whose files are not independent records cut into shards (the image formats: one
+    /// <c>.rec</c> per channel whose ids and <c>.idx</c> offsets count every image before, files named by their input
+    /// path, fold lists), so their bytes are those of one process by construction; the work that scales (decoding,
+    /// rotating, resizing, encoding images) is done by the encode step's N tasks. See docs/decisions.md, "Image formats
+    /// as workers".
+    /// </summary>
+    public virtual bool WritesAtCommit => false;
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }

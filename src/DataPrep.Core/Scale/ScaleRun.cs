@@ -63,16 +63,26 @@ internal sealed class ScaleRun
             throw new PipelineValidationException(
                 $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(f => f.RunsAsWorkers).Select(f => f.Name))}. Run without --workers for this format.");
         }
+        if (format.Traits.ReadsImages && prepared.Images.OnBadImage == BadImagePolicy.Quarantine)
+        {
+            // Each encode task would quarantine its own share; nothing merges those lists into the one list of one process yet.
+            throw new PipelineValidationException(
+                "--on-bad-image quarantine cannot run with --workers yet: the workers' lists of quarantined images are not merged into one _dataprep/quarantine/images.csv. Use --on-bad-image skip (the images left out are counted in run.json) or fail, or run in one process (without --workers).");
+        }
         return (prepared, format, earlier);
     }
 
     /// <summary>
     /// Sets a task up. Only the scan step opens the inputs (a sample of each, for the schema); the steps after it take the
     /// schema from scan task 0's report (<see cref="UseScannedSchema"/>), so a run samples every input N times, not 5N.
+    /// The image formats' encode and commit steps open them too (their stages read the images through them).
     /// </summary>
-    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, bool openSources, CancellationToken cancellationToken)
+    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, string step, CancellationToken cancellationToken)
     {
         var (prepared, format, earlier) = Check(options, scale, registry);
+        // The image stages after the split read the image files through their sources (encode), and the image sink needs
+        // the class map they decide (commit): those steps of an image format open the inputs too.
+        bool openSources = step == ScaleStep.Scan || (format.Traits.ReadsImages && step is ScaleStep.Encode or ScaleStep.Commit);
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(prepared.S3));
         var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
         if (openSources)
@@ -90,9 +100,8 @@ internal sealed class ScaleRun
         else
         {
             // The inputs as OpenSourcesAsync expands them (clean, then noisy), without opening them.
-            var clean = context.Files.Expand(prepared.Inputs);
-            var paths = prepared.NoisyInputs.Count == 0 ? clean : [.. clean, .. context.Files.Expand(prepared.NoisyInputs)];
-            context.NoisySources = Enumerable.Range(clean.Count, paths.Count - clean.Count).ToHashSet();
+            var (paths, cleanCount) = ConvertRunner.InputPaths(prepared, context.Files);
+            context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
             context.Inputs.AddRange(paths);
         }
         var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);

@@ -93,6 +93,8 @@ internal static class ScaleTasks
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
         report.Schema = [.. run.Schema.Fields];
+        // What the stages before the split learned for the whole run (the image formats' class map), for run.json.
+        report.Encoding = run.Context.Report.Encoding;
         // The task that reads an input's first part records its fingerprint in run.json.
         report.Inputs = Enumerable.Range(first, end - first).Where(u => units[u].Part == 0 && run.Opened[units[u].Source].IsSingleFile)
             .Select(u => InputFingerprint.Of(run.Context.Inputs[units[u].Source], run.Context.Files)).ToList();
@@ -205,6 +207,7 @@ internal static class ScaleTasks
             report.Warnings.AddRange(warnings);
         }
         report.ExpectedRows = tags.Length - tags.Count(t => t == SplitTag.None);
+        report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         report.ByRank = byRank;
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
     }
@@ -282,6 +285,11 @@ internal static class ScaleTasks
             stream = stage.RunAsync(stream, run.Context, cancellationToken);
         }
         foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
+        if (run.Format.WritesAtCommit)
+        {
+            await KeepRowsAsync(run, task, stream, segmentFolder, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var format = run.Format.CreateWorkerFormat(run.Options, run.HasLabel, plan.Encoding ?? run.Earlier).Records;
         await using var sink = new SegmentSink(format, run.HasLabel, run.Options.Lineage, segmentFolder);
         await sink.OpenAsync(bound, run.Context, cancellationToken).ConfigureAwait(false);
@@ -301,6 +309,50 @@ internal static class ScaleTasks
     }
 
     /// <summary>
+    /// Encode, for a format that writes at the commit (<see cref="OutputFormatDefinition.WritesAtCommit"/>): keeps the
+    /// bucket's rows as the format's stages made them (the images encoded, augmented copies after their originals), one
+    /// work object per channel, in the channel's output order.
+    /// </summary>
+    private static async Task KeepRowsAsync(ScaleRun run, int task, IAsyncEnumerable<RecordBatch> stream, string folder, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var writers = new Dictionary<string, BatchSpillWriter>(StringComparer.Ordinal);
+        var segments = new SortedDictionary<string, SegmentInfo>(StringComparer.Ordinal);
+        try
+        {
+            await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                // A batch from the split holds one channel's rows (the augmentation and image stages keep that).
+                var rows = batch.Rows;
+                var channel = RunLayout.ChannelName(rows.Splits?[0] ?? SplitTag.None, rows.Folds?[0] ?? (short)-1);
+                if (!writers.TryGetValue(channel, out var writer))
+                {
+                    writers[channel] = writer = new BatchSpillWriter(Path.Combine(folder, channel + RowsSuffix));
+                    segments[channel] = new SegmentInfo();
+                }
+                writer.Write(batch);
+                segments[channel].Records += batch.RowCount;
+            }
+        }
+        finally
+        {
+            foreach (var w in writers.Values) w.Dispose();
+        }
+        foreach (var (channel, writer) in writers)
+        {
+            segments[channel].Bytes = new FileInfo(writer.Path).Length;
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Encode, task, channel + RowsSuffix), writer.Path, cancellationToken).ConfigureAwait(false);
+        }
+        var report = TaskReportOf(run.Context.Report);
+        report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
+        report.Segments = segments;
+        await work.PutReportAsync(ScaleStep.Encode, task, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The name of an encode task's rows of one channel, for a format that writes at the commit.</summary>
+    private const string RowsSuffix = ".rows";
+
+    /// <summary>
     /// Write: for every channel, the shards that start in this task's segment, cut by the one shard rule from the
     /// records' global positions, written whole (header, bytes of this and following segments, gzip) with their lineage lines.
     /// </summary>
@@ -310,6 +362,12 @@ internal static class ScaleTasks
         string who = $"step {ScaleStep.Write} task {task}";
         var encodes = await work.ReportsAsync(run.Step(ScaleStep.Encode), who, cancellationToken).ConfigureAwait(false);
         var format = run.Format;
+        if (format.WritesAtCommit)
+        {
+            // The commit writes this format's files from the encode step's rows (see OutputFormatDefinition.WritesAtCommit).
+            await work.PutReportAsync(ScaleStep.Write, task, new TaskReport(), cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var writer = format.CreateWorkerFormat(run.Options, run.HasLabel, encoding: null);
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var temp = Path.GetDirectoryName(folder.NewFile("write"))!;
@@ -402,7 +460,7 @@ internal static class ScaleTasks
         }
         report.Warnings.AddRange(plan.Warnings);
         foreach (var t in scans.Concat(encodes)) report.Warnings.AddRange(t.Warnings);
-        report.Encoding = plan.Encoding;
+        report.Encoding = plan.Encoding ?? scans[0].Encoding;
         foreach (var (name, s) in plan.Splits) report.Splits[name] = s;
         report.ContentType = encodes.Select(e => e.ContentType).FirstOrDefault(c => c is not null) ?? run.Format.ContentTypes[0];
         report.Channel = run.Format.Channel(options);
@@ -419,6 +477,12 @@ internal static class ScaleTasks
         await store.PrepareAsync(options.Overwrite || again, cancellationToken).ConfigureAwait(false);
         try
         {
+            if (run.Format.WritesAtCommit)
+            {
+                await WriteWithSinkAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
+                if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
+                return report;
+            }
             var channels = new List<(string Name, SplitReport Report)>();
             foreach (var channel in encodes.SelectMany(e => e.Segments.Keys).Distinct().Order(RunLayout.ChannelOrder))
             {
@@ -475,6 +539,61 @@ internal static class ScaleTasks
         }
         if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>
+    /// Commit, for a format that writes at the commit: runs the format's own sink over the encode tasks' rows, channel by
+    /// channel in the plan's order and bucket by bucket, which is the order one process hands them over; the sink writes
+    /// the files and commits the run (run.json last) as in one process.
+    /// </summary>
+    private static async Task WriteWithSinkAsync(ScaleRun run, TaskReport plan, List<TaskReport> encodes, IOutputStore store, RunContext context, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var options = run.Options;
+        var (before, from, splitInput) = run.Stages(run.RunSplit(), plan.Encoding ?? run.Earlier);
+        var bound = splitInput;
+        foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
+        var steps = run.Steps.Select(s => s.ToString()).ToList();
+        var layout = new RunLayout(store, ctx =>
+        {
+            ConvertRunner.SetTargetFractions(ctx.Report, options);
+            var record = RunRecord.From(options, ctx, "convert");
+            record.Workers = new RunWorkers { Count = run.Workers, Steps = steps, Fingerprint = work.Fingerprint };
+            return record.ToJson();
+        }, r => EmptyRun.Check(r, options, "convert"));
+        var sink = run.Format.CreateSink(new FormatSinkContext(options, store, run.HasLabel, layout) { Stages = [.. before, .. from] });
+        await using var disposeSink = sink;
+        await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);
+        using var folder = new SpillFolder(options.Memory.EffectiveTempDirectory);
+        var temp = Path.GetDirectoryName(folder.NewFile("rows"))!;
+        try
+        {
+            foreach (var channel in plan.Channels)
+            {
+                for (int j = 0; j < encodes.Count; j++)
+                {
+                    if (encodes[j].Segments.GetValueOrDefault(channel) is not { Records: > 0 }) continue;
+                    var path = await work.Area.GetFileAsync(work.Key(ScaleStep.Encode, j, channel + RowsSuffix), temp, cancellationToken).ConfigureAwait(false)
+                        ?? throw new PipelineValidationException($"step {ScaleStep.Commit} task 0: the {channel} rows of encode task {j} are missing from {work.Area.Location}; run that task again.");
+                    try
+                    {
+                        using var reader = new BatchSpillReader(path, bound);
+                        while (!reader.AtEnd) await sink.WriteAsync(reader.Read(), cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        // A downloaded copy (S3) goes as soon as it is read; a local work area's file is the object itself.
+                        if (!path.StartsWith(work.Area.Location, StringComparison.Ordinal)) File.Delete(path);
+                    }
+                }
+            }
+            await sink.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await sink.AbortAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>The report of this very run when the output already holds it (same fingerprint), else null.</summary>

@@ -44,9 +44,28 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
             // Size and time stamp (an S3 object's size and ETag): a changed input is another run, without reading it.
             if (files.FileSystemOf(path) is { } remote)
             {
+                if (options.FormatTraits.ReadsImages && (path.EndsWith('/') || !remote.Exists(path)))
+                {
+                    // An image prefix is one input of many objects: its listing (one LIST per 1,000 keys, no HEAD per image).
+                    var keys = remote.Expand(path.EndsWith('/') ? path : path + "/");
+                    sizes[i] = keys.Count;
+                    foreach (var key in keys) hash.Append(Encoding.UTF8.GetBytes(key + "\n"));
+                    continue;
+                }
                 var f = remote.Fingerprint(path);
                 sizes[i] = f.Bytes;
                 hash.Append(Encoding.UTF8.GetBytes($"{f.Bytes}/{f.XxHash3}/{f.ModifiedUtc.Ticks}"));
+            }
+            else if (Directory.Exists(path))
+            {
+                // An image folder is one input of many files: every file's path below it, size and time stamp.
+                long total = 0;
+                foreach (var file in new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal))
+                {
+                    total += file.Length;
+                    hash.Append(Encoding.UTF8.GetBytes($"{Path.GetRelativePath(path, file.FullName)}/{file.Length}/{file.LastWriteTimeUtc.Ticks}\n"));
+                }
+                sizes[i] = total;
             }
             else
             {
@@ -125,6 +144,9 @@ internal sealed class TaskReport
     public SortedDictionary<string, SegmentInfo> Segments { get; set; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, List<ShardRecord>> Shards { get; set; } = new(StringComparer.Ordinal);
     public List<string> Steps { get; set; } = [];
+
+    /// <summary>The plan's channels in the order one process hands their rows to the sink (k-fold: the folds, then test).</summary>
+    public List<string> Channels { get; set; } = [];
     public bool ByRank { get; set; }
     public List<Field>? Schema { get; set; }
 }

@@ -114,8 +114,6 @@ public class SampleDataGoldenTests
     private static readonly HashSet<string> s_noWorkers =
     [
         "deepar-demand", "deepar-demand-cat",
-        "images", "images-rotate90", "images-resize-pad", "recordio-image", "recordio-image-rotate90", "recordio-image-rotate90-resize",
-        "augmented-manifest", "augmented-manifest-rotate90",
     ];
 
     /// <summary>

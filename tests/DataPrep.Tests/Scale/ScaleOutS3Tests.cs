@@ -156,6 +156,33 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         Assert.Equal(keys.Count, S3Data.AssertFullObjectCrc32c(client, bucket, "out/"));
     }
 
+    /// <summary>
+    /// Image RecordIO with rotated copies as workers through S3 (images under a prefix, work area and output in the
+    /// bucket), by the local engine: the .rec, .idx and lineage objects are the files of one local process.
+    /// </summary>
+    [Fact]
+    public void Image_workers_through_S3_write_the_objects_of_one_local_process()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var bucket = moto.NewBucket("scaleimg");
+        var local = ScaleOutImageTests.Folders(tmp);
+        foreach (var f in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories)) S3Data.Put(client, bucket, "in/" + Path.GetRelativePath(local, f).Replace('\\', '/'), f);
+        string[] options = ["--format", "recordio-image", "--augment", "rotate=90", "--stratify", "label", "--seed", "2", "--quiet"];
+        var one = tmp.Combine("one");
+        var single = CliRunner.Run(["convert", local, "--out", one, .. options]);
+        Assert.True(single.Code == 0, single.Err);
+
+        var r = CliProcess.Run(["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "2"]);
+        Assert.True(r.Code == 0, r.Err);
+        var written = S3Data.DataOnly(S3Data.Download(client, bucket, "out/"));
+        Assert.Contains("train/train.rec", written.Keys);
+        Assert.Contains("_dataprep/train.idx", written.Keys);
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
+        Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
     private (string Bucket, string Local) TwoInputs(TempDir tmp, Amazon.S3.IAmazonS3 client, string prefix, int rows)
     {

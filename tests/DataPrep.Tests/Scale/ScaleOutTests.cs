@@ -373,7 +373,7 @@ public sealed class ScaleOutTests
     }
 
     /// <summary>The steps of a run, from <c>--steps</c>.</summary>
-    private static List<ScaleStep> StepsOf(string[] common)
+    internal static List<ScaleStep> StepsOf(string[] common)
     {
         var r = CliRunner.Run([.. common, "--steps"]);
         Assert.True(r.Code == 0, r.Err);
@@ -427,10 +427,12 @@ public sealed class ScaleOutTests
         }
     }
 
-    private static void AssertSameRun(string one, string many, int workers)
+    internal static void AssertSameRun(string one, string many, int workers) => AssertSameRun(RunOutputs.FileHashes(one), RunOutputs.ComparableRecordOf(one), many, workers);
+
+    /// <summary>The run in <paramref name="many"/> has the files and run.json of the one-process run taken before.</summary>
+    internal static void AssertSameRun(Dictionary<string, string> files, JsonNode a, string many, int workers)
     {
-        Assert.Equal(RunOutputs.FileHashes(one), RunOutputs.FileHashes(many));
-        var a = RunOutputs.ComparableRecordOf(one);
+        Assert.Equal(files, RunOutputs.FileHashes(many));
         var b = RunOutputs.ComparableRecordOf(many);
         var recorded = b["workers"]!;
         Assert.Equal(workers, recorded["count"]!.GetValue<int>());
