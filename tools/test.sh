@@ -2,6 +2,16 @@
 # Runs the whole test suite from a fresh clone: restores, builds warning-free (warnings are errors),
 # runs every test, and prints one closing line "N passed, N failed, N skipped".
 set -euo pipefail
+# Started as a background job of a script (`bash tools/test.sh &`), this shell and every process it starts inherit
+# SIGINT ignored, and bash cannot reset that; the signal tests send SIGINT to a child. Start again with SIGINT at its
+# default (python3's exec keeps it; SIGPIPE and SIGXFSZ, which python3 ignores, go back to their defaults too).
+if (( 0x$(awk '/^SigIgn:/ {print $2}' /proc/self/status 2>/dev/null || echo 0) & 2 )) && [[ -z ${DATAPREP_SIGINT_RESET:-} ]] && command -v python3 >/dev/null; then
+  export DATAPREP_SIGINT_RESET=1
+  exec python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ): signal.signal(s, signal.SIG_DFL)
+os.execvp("bash", ["bash", *sys.argv[1:]])' "$0" "$@"
+fi
+
 cd "$(dirname "$0")/.."
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

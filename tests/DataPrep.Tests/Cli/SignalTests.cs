@@ -14,7 +14,18 @@ internal static partial class Signals
 
     public static void Send(Process p, int signal)
     {
+        // A process started as a background job of a shell without job control (`cmd &` in a script) inherits SIGINT
+        // ignored, and so do its children: the child would never see the signal. Say so instead of timing out.
+        if (signal == SIGINT && IgnoresSigint(p.Id))
+            Assert.Fail("SIGINT is ignored by the child (inherited from a parent started as `… &` without job control); run the tests through tools/test.sh, which restores it, or from a shell with job control");
         if (NativeKill(p.Id, signal) != 0) throw new InvalidOperationException($"kill({p.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    /// <summary>Whether a process ignores SIGINT (bit 1 of SigIgn in /proc/PID/status).</summary>
+    private static bool IgnoresSigint(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (SIGINT - 1))) != 0;
     }
 
     /// <summary>Waits for <paramref name="ready"/> while the process runs; fails the test if it ended first.</summary>
