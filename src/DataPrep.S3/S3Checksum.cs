@@ -56,6 +56,10 @@ internal static class S3Checksum
         return true;
     }
 
+    /// <summary>A part for CompleteMultipartUpload: its ETag and the CRC-32C the store echoed (none from a store that keeps none).</summary>
+    public static PartETag Part(int number, string etag, string? echoedCrc)
+        => new(number, etag) { ChecksumCRC32C = string.IsNullOrEmpty(echoedCrc) ? null : echoedCrc };
+
     /// <summary>
     /// The full-object CRC-32C S3 keeps for an object (a HEAD with <c>ChecksumMode ENABLED</c>); null when it keeps
     /// none or another kind (an object an earlier DataPrep wrote, with CRC-32; a composite checksum).

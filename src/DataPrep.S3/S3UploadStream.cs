@@ -165,8 +165,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                 }
                 return r;
             }, _cancellationToken).ConfigureAwait(false);
-            var etag = new PartETag(number, response.ETag);
-            if (!string.IsNullOrEmpty(response.ChecksumCRC32C)) etag.ChecksumCRC32C = response.ChecksumCRC32C;
+            var etag = S3Checksum.Part(number, response.ETag, response.ChecksumCRC32C);
             return new Part(etag, crc, length, string.IsNullOrEmpty(response.ChecksumCRC32C) ? md5 : null);
         }
         finally

@@ -95,7 +95,7 @@ internal sealed class S3WorkArea : IWorkArea
                             ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
                         }, cancellationToken).ConfigureAwait(false);
                         CheckEcho(part.ChecksumCRC32C, checksum, key);
-                        parts.Add(new PartETag(n, part.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(part.ChecksumCRC32C) ? null : part.ChecksumCRC32C });
+                        parts.Add(S3Checksum.Part(n, part.ETag, part.ChecksumCRC32C));
                         whole = n == 1 ? crcs[0] : S3Checksum.Combine(whole, crcs[n - 1], size);
                     }
                     var complete = new CompleteMultipartUploadRequest { BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartETags = parts };
@@ -296,7 +296,7 @@ internal sealed class S3WorkArea : IWorkArea
                         SourceBucket = _root.Bucket, SourceKey = KeyOf(key), DestinationBucket = target.Bucket, DestinationKey = target.Key,
                         UploadId = start.UploadId, PartNumber = n, FirstByte = first, LastByte = last,
                     }, cancellationToken).ConfigureAwait(false);
-                    parts.Add(new PartETag(n, part.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(part.ChecksumCRC32C) ? null : part.ChecksumCRC32C });
+                    parts.Add(S3Checksum.Part(n, part.ETag, part.ChecksumCRC32C));
                 }
                 var complete = new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = start.UploadId, PartETags = parts };
                 if (expected is not null) (complete.ChecksumType, complete.ChecksumCRC32C, complete.MpuObjectSize) = (ChecksumType.FULL_OBJECT, expected, size);
@@ -411,7 +411,7 @@ internal sealed class S3WorkArea : IWorkArea
                         SourceBucket = _root.Bucket, SourceKey = KeyOf(keys[range.Source]), DestinationBucket = target.Bucket, DestinationKey = target.Key,
                         UploadId = uploadId, PartNumber = n + 1, FirstByte = range.Offset, LastByte = range.Offset + range.Length - 1,
                     }, ct).ConfigureAwait(false);
-                    parts[n] = new PartETag(n + 1, copied.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(copied.ChecksumCRC32C) ? null : copied.ChecksumCRC32C };
+                    parts[n] = S3Checksum.Part(n + 1, copied.ETag, copied.ChecksumCRC32C);
                     return;
                 }
                 // Less than two S3Compose.MinPart: the header or small objects, topped up from the next object's start.
@@ -437,7 +437,7 @@ internal sealed class S3WorkArea : IWorkArea
                     BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartNumber = n + 1, InputStream = body, PartSize = bytes.Length,
                     ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
                 }, ct).ConfigureAwait(false);
-                parts[n] = new PartETag(n + 1, uploaded.ETag) { ChecksumCRC32C = string.IsNullOrEmpty(uploaded.ChecksumCRC32C) ? null : uploaded.ChecksumCRC32C };
+                parts[n] = S3Checksum.Part(n + 1, uploaded.ETag, uploaded.ChecksumCRC32C);
             }).ConfigureAwait(false);
             var complete = new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartETags = [.. parts] };
             // S3 refuses to complete if the assembled object's CRC-32C is not the work objects'.

@@ -52,6 +52,9 @@ public sealed class BadRows : IDisposable
     /// <summary>Where a run's quarantined rows are published, relative to the output root.</summary>
     public const string QuarantinePath = "_dataprep/quarantine/part-00000.jsonl";
 
+    /// <summary>The quarantine file's and <see cref="RowJson"/>'s JSON: non-ASCII and HTML characters as read, not as \uXXXX escapes.</summary>
+    private static readonly JsonWriterOptions s_json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly RunReport _report;
     private readonly string _tempDirectory;
     private readonly Lock _gate = new();
@@ -142,7 +145,7 @@ public sealed class BadRows : IDisposable
         _folder = new SpillFolder(_tempDirectory);
         QuarantineFile = _folder.NewFile("quarantine.jsonl");
         _file = new FileStream(QuarantineFile, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
-        return new Utf8JsonWriter(_file, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return new Utf8JsonWriter(_file, s_json);
     }
 
     /// <summary>Closes the quarantine file, so it can be copied; later rows are refused.</summary>
@@ -185,7 +188,7 @@ public sealed class BadRows : IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var json = new Utf8JsonWriter(buffer, s_json))
         {
             json.WriteStartObject();
             for (int c = 0; c < batch.Columns.Count; c++)
