@@ -13,7 +13,7 @@ internal sealed class S3Flags
     public readonly Option<string> Region = new("--region") { Description = "S3: the AWS region (default: AWS_REGION or the profile's region)." };
     public readonly Option<string> EndpointUrl = new("--endpoint-url") { Description = "S3: an S3-compatible endpoint, e.g. http://127.0.0.1:9000 (MinIO, Ceph, moto); path-style addressing is then the default." };
     public readonly Option<bool> PathStyle = new("--path-style") { Description = "S3: path-style addressing (endpoint/bucket/key) instead of virtual-hosted buckets." };
-    public readonly Option<bool> NoChunked = new("--no-chunked-encoding") { Description = "S3: no aws-chunked uploads (streaming signatures, trailing checksums), for S3-compatible stores that corrupt or reject them." };
+    public readonly Option<bool> NoChunked = new("--no-chunked-encoding") { Description = "S3: no checksums computed by the AWS SDK itself (they travel in aws-chunked trailers, which some S3-compatible stores corrupt or reject). Data is never sent aws-chunked: each object or part goes whole, signed, with DataPrep's CRC-32C in a header." };
     public readonly Option<string> Sse = new("--sse") { Description = "S3: server-side encryption, AES256 (SSE-S3) or aws:kms (SSE-KMS)." };
     public readonly Option<string> SseKmsKeyId = new("--sse-kms-key-id") { Description = "S3: the KMS key id/ARN for --sse aws:kms." };
     public readonly Option<string> PartSize = new("--part-size") { Description = "S3: multipart part size (default 16MB, minimum 5MB); smaller objects use one PUT.", DefaultValueFactory = _ => "16MB" };

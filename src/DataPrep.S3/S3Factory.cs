@@ -62,7 +62,8 @@ internal static class S3Factory
         }
         if (o.DisableChunkEncoding)
         {
-            // No trailing (aws-chunked) checksums either: such stores often store the chunk framing as data.
+            // No checksums of the SDK's own (they would go in aws-chunked trailers, whose framing such stores often store
+            // as data). DataPrep's data bodies are plain in any case, with their CRC-32C in a header (S3Checksum.WithCrc).
             config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
         }
         return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);

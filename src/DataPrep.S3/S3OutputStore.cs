@@ -257,7 +257,7 @@ public sealed class S3OutputStore : IOutputStore
         _reported = true; // the error itself says which objects exist
         if (e is ChecksumMismatchException c)
         {
-            return new OutputException($"{UriOf("")}: {c.Message} (after {_options.Retries} retries) while {what}: the store changes the bytes it receives{(_options.DisableChunkEncoding ? "" : "; if it is an S3-compatible store that mishandles aws-chunked uploads, pass --no-chunked-encoding")}. {DescribeUploaded()}", e);
+            return new OutputException($"{UriOf("")}: {c.Message} (after {_options.Retries} retries) while {what}: the store or the network changes the bytes it receives. {DescribeUploaded()}", e);
         }
         var mapped = S3Errors.Map(e, what, UriOf(""), _options.EndpointUrl);
         return mapped switch

@@ -154,9 +154,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                 {
                     BucketName = _store.Bucket, Key = _key, UploadId = _uploadId, PartNumber = number,
                     InputStream = body, PartSize = length, IsLastPart = last,
-                    UseChunkEncoding = !_store.Options.DisableChunkEncoding,
-                    ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
-                };
+                }.WithCrc(checksum);
                 var r = await _store.Client.UploadPartAsync(request, _cancellationToken).ConfigureAwait(false);
                 if (!VerifyChecksum(r.ChecksumCRC32C, checksum, $"part {number}"))
                 {
@@ -244,9 +242,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
                     var put = new PutObjectRequest
                     {
                         BucketName = _store.Bucket, Key = _key, InputStream = body, AutoCloseStream = false,
-                        UseChunkEncoding = !_store.Options.DisableChunkEncoding,
-                        ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
-                    };
+                    }.WithCrc(checksum);
                     put.Encrypted(_store.Options);
                     var r = await _store.Client.PutObjectAsync(put, _cancellationToken).ConfigureAwait(false);
                     if (!VerifyChecksum(r.ChecksumCRC32C, checksum, "object")) Verify(r.ETag, Convert.ToHexStringLower(MD5.HashData(_buffer.AsSpan(0, _filled))), "object");

@@ -44,8 +44,7 @@ internal sealed class S3WorkArea : IWorkArea
             var put = await _client.PutObjectAsync(new PutObjectRequest
             {
                 BucketName = _root.Bucket, Key = KeyOf(key), InputStream = body, AutoCloseStream = false,
-                ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
-            }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+            }.WithCrc(checksum).Encrypted(_options), cancellationToken).ConfigureAwait(false);
             CheckEcho(put.ChecksumCRC32C, checksum, key);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -70,8 +69,7 @@ internal sealed class S3WorkArea : IWorkArea
                 var put = await _client.PutObjectAsync(new PutObjectRequest
                 {
                     BucketName = _root.Bucket, Key = KeyOf(key), FilePath = localPath,
-                    ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
-                }.Encrypted(_options), cancellationToken).ConfigureAwait(false);
+                }.WithCrc(checksum).Encrypted(_options), cancellationToken).ConfigureAwait(false);
                 CheckEcho(put.ChecksumCRC32C, checksum, key);
             }
             else
@@ -92,8 +90,7 @@ internal sealed class S3WorkArea : IWorkArea
                         {
                             BucketName = _root.Bucket, Key = KeyOf(key), UploadId = start.UploadId, PartNumber = n,
                             FilePath = localPath, FilePosition = offset, PartSize = size,
-                            ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
-                        }, cancellationToken).ConfigureAwait(false);
+                        }.WithCrc(checksum), cancellationToken).ConfigureAwait(false);
                         CheckEcho(part.ChecksumCRC32C, checksum, key);
                         parts.Add(S3Checksum.Part(n, part.ETag, part.ChecksumCRC32C));
                         whole = n == 1 ? crcs[0] : S3Checksum.Combine(whole, crcs[n - 1], size);
@@ -435,8 +432,7 @@ internal sealed class S3WorkArea : IWorkArea
                 var uploaded = await s3.Client.UploadPartAsync(new UploadPartRequest
                 {
                     BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartNumber = n + 1, InputStream = body, PartSize = bytes.Length,
-                    ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumCRC32C = checksum,
-                }, ct).ConfigureAwait(false);
+                }.WithCrc(checksum), ct).ConfigureAwait(false);
                 parts[n] = S3Checksum.Part(n + 1, uploaded.ETag, uploaded.ChecksumCRC32C);
             }).ConfigureAwait(false);
             var complete = new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartETags = [.. parts] };

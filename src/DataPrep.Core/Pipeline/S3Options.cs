@@ -22,8 +22,9 @@ public sealed record S3Options
     public bool? ForcePathStyle { get; init; }
 
     /// <summary>
-    /// Turn off aws-chunked uploads (streaming signatures and trailing checksums): some S3-compatible stores
-    /// corrupt or reject them. The body is then signed as a whole and checksums go in headers.
+    /// No checksums computed by the SDK itself (trailing checksums need aws-chunked bodies, which some S3-compatible
+    /// stores corrupt or reject). DataPrep's own data bodies are never aws-chunked whatever this says: each is sent
+    /// whole, signed, with its CRC-32C in a header (S3Checksum.WithCrc).
     /// </summary>
     public bool DisableChunkEncoding { get; init; }
 

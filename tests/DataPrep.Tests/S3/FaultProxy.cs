@@ -19,6 +19,8 @@ public enum Fault
     Delay,
     /// <summary>Never forward: the request hangs until the proxy is disposed (to kill a client mid-upload).</summary>
     Hold,
+    /// <summary>Forward the request with the middle byte of its body inverted (a store or network that changes bytes).</summary>
+    FlipByte,
 }
 
 /// <summary>
@@ -125,6 +127,7 @@ public sealed class FaultProxy : IDisposable
                 {
                     int n = await cs.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, limit - sent)), _stop.Token);
                     if (n == 0) { server.Close(); return; }
+                    if (fault == Fault.FlipByte && sent <= length / 2 && length / 2 < sent + n) chunk[length / 2 - sent] ^= 0xFF;
                     await ss.WriteAsync(chunk.AsMemory(0, n));
                     sent += n;
                     if (BytesPerSecond > 0)

@@ -95,19 +95,20 @@ public sealed class S3FaultTests(MotoServer moto)
     }
 }
 
-/// <summary>s3rver: a store that corrupts aws-chunked uploads, the place to prove --no-chunked-encoding; and signature checks.</summary>
+/// <summary>s3rver: a store that corrupts aws-chunked uploads and keeps no checksums (so DataPrep sends none aws-chunked); and signature checks.</summary>
 [Collection("s3rver")]
 public sealed class S3rverTests(S3rverServer s3rver)
 {
     private static readonly string[] s_args = ["--label", "label", "--drop", "id", "--encode", "cat=onehot", "--fractions", "90/5/5", "--quiet", "--profile", "s3rver", "--part-size", "5MB"];
 
     [Fact]
-    public void NoChunkedEncoding_UploadsByteExact_WhileChunkedUploadsAreCaughtByVerification()
+    public void Uploads_are_byte_exact_without_flags_and_a_store_that_changes_bytes_is_caught_by_the_ETag_check()
     {
         using var tmp = new TempDir();
         var csv = S3Data.BigCsv(tmp.Path, 150_000);
         const string bucket = S3rverServer.Bucket;
-        var ok = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/plain/", "--endpoint-url", s3rver.Endpoint, "--no-chunked-encoding", .. s_args]);
+        // s3rver stores aws-chunked framing as data; DataPrep sends every body whole, so no flag is needed.
+        var ok = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/plain/", "--endpoint-url", s3rver.Endpoint, .. s_args]);
         Assert.True(ok.Code == 0, ok.Err);
         Assert.Equal(0, CliRunner.Run(["convert", csv, "--out", tmp.Combine("local"), .. s_args[..^4]]).Code);
         using var client = s3rver.Client();
@@ -115,11 +116,14 @@ public sealed class S3rverTests(S3rverServer s3rver)
         Assert.True(local["train/part-00000.csv"].Length > 5 << 20, "the shard must need a multipart upload");
         S3Data.AssertSameBytes(S3Data.DataOnly(local), S3Data.DataOnly(S3Data.Download(client, bucket, "plain/")));
 
-        // With aws-chunked encoding s3rver stores the chunk framing as data: the ETag check refuses it.
-        var bad = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/chunked/", "--endpoint-url", s3rver.Endpoint, .. s_args]);
-        Assert.NotEqual(0, bad.Code);
-        Assert.Contains("--no-chunked-encoding", bad.Err);
-        Assert.DoesNotContain(S3Data.Keys(client, bucket, "chunked/"), k => k.EndsWith(".manifest", StringComparison.Ordinal) || k.EndsWith("channels.json", StringComparison.Ordinal) || k.EndsWith("run.json", StringComparison.Ordinal));
+        // A store that keeps no checksum and changes one byte of every data body: the ETag (an MD5 on s3rver) check
+        // refuses each attempt, the run fails naming the cause, and nothing that a training job reads is published.
+        using var proxy = new FaultProxy(s3rver.Port, (_, line) => line.StartsWith("PUT ", StringComparison.Ordinal) && line.Contains("/train/", StringComparison.Ordinal) ? Fault.FlipByte : Fault.None);
+        var bad = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/changed/", "--endpoint-url", proxy.Endpoint, "--no-chunked-encoding", .. s_args]);
+        Assert.True(bad.Code == 4, bad.Err);
+        Assert.Contains("changes the bytes it receives", bad.Err);
+        Assert.Contains(Fault.FlipByte, proxy.Injected);
+        Assert.DoesNotContain(S3Data.Keys(client, bucket, "changed/"), k => k.EndsWith(".manifest", StringComparison.Ordinal) || k.EndsWith("channels.json", StringComparison.Ordinal) || k.EndsWith("run.json", StringComparison.Ordinal));
     }
 
     [Fact]
