@@ -23,13 +23,13 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
             {
                 string folder = loc.Key[..(slash + 1)];
                 var regex = new Regex("^" + Regex.Escape(name).Replace("\\*", "[^/]*", StringComparison.Ordinal).Replace("\\?", "[^/]", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant);
-                var matches = List(loc.Bucket, folder).Where(k => !k[folder.Length..].Contains('/') && regex.IsMatch(k[folder.Length..])).ToList();
+                var matches = List(loc.Bucket, folder).Select(o => o.Key).Where(k => !k[folder.Length..].Contains('/') && regex.IsMatch(k[folder.Length..])).ToList();
                 return matches.Count > 0 ? matches.Select(k => $"s3://{loc.Bucket}/{k}").ToList()
                     : throw new PipelineValidationException($"The pattern '{uri}' matches no object.");
             }
             if (loc.Key.Length == 0 || loc.Key.EndsWith('/'))
             {
-                var keys = List(loc.Bucket, loc.Key).Where(k => !k.EndsWith('/') && !k[(k.LastIndexOf('/') + 1)..].StartsWith('.')).ToList();
+                var keys = Listed(List(loc.Bucket, loc.Key).Select(o => o.Key)).ToList();
                 return keys.Count > 0 ? keys.Select(k => $"s3://{loc.Bucket}/{k}").ToList()
                     : throw new PipelineValidationException($"The prefix '{uri}' holds no objects.");
             }
@@ -41,7 +41,7 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
             catch (AmazonS3Exception e) when (S3Errors.IsNotFound(e))
             {
                 // Like a local folder: s3://bucket/data means the objects under data/.
-                var keys = List(loc.Bucket, loc.Key + "/").Where(k => !k.EndsWith('/')).ToList();
+                var keys = List(loc.Bucket, loc.Key + "/").Select(o => o.Key).Where(k => !k.EndsWith('/')).ToList();
                 return keys.Count > 0 ? keys.Select(k => $"s3://{loc.Bucket}/{k}").ToList()
                     : throw new PipelineValidationException($"The input '{uri}' does not exist (expected an object, a prefix ending in '/' or a pattern such as s3://bucket/data/*.csv).");
             }
@@ -99,19 +99,42 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         }
     }
 
-    private List<string> List(string bucket, string prefix)
+    /// <summary>The objects under a prefix from the listing alone: one LIST per 1,000 keys, no HEAD per object.</summary>
+    public IReadOnlyList<InputFingerprint> ListFingerprints(string prefixUri)
     {
-        var keys = new List<string>();
+        var loc = S3Location.Parse(prefixUri, "input");
+        try
+        {
+            var objects = List(loc.Bucket, loc.Key);
+            var kept = Listed(objects.Select(o => o.Key)).ToHashSet(StringComparer.Ordinal);
+            var result = objects.Where(o => kept.Contains(o.Key))
+                .Select(o => new InputFingerprint($"s3://{loc.Bucket}/{o.Key}", o.Size ?? 0, (o.LastModified ?? default).ToUniversalTime(), "etag:" + S3OutputStore.Unquote(o.ETag)))
+                .ToList();
+            return result.Count > 0 ? result : throw new PipelineValidationException($"The prefix '{prefixUri}' holds no objects.");
+        }
+        catch (Exception e) when (e is not PipelineValidationException)
+        {
+            throw AsInputError(e, prefixUri, "listing");
+        }
+    }
+
+    /// <summary>The keys a prefix input names: not "folder" markers, not hidden names (a leading '.').</summary>
+    private static IEnumerable<string> Listed(IEnumerable<string> keys)
+        => keys.Where(k => !k.EndsWith('/') && !k[(k.LastIndexOf('/') + 1)..].StartsWith('.'));
+
+    private List<S3Object> List(string bucket, string prefix)
+    {
+        var objects = new List<S3Object>();
         string? token = null;
         do
         {
             var page = client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = prefix, ContinuationToken = token }).GetAwaiter().GetResult();
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            objects.AddRange(page.S3Objects ?? []);
             token = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
         while (token is not null);
-        keys.Sort(StringComparer.Ordinal);
-        return keys;
+        objects.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return objects;
     }
 
     private Exception AsInputError(Exception e, string uri, string what)

@@ -24,4 +24,11 @@ public interface IInputFileSystem
 
     /// <summary>Identifies an object's content for the run record (size, last-modified, ETag).</summary>
     InputFingerprint Fingerprint(string uri);
+
+    /// <summary>
+    /// Every object under a prefix ending in '/' (as <see cref="Expand"/> names them, sorted, ordinal) with its
+    /// fingerprint. The default asks for each object's fingerprint; a store whose listing carries sizes and versions
+    /// (S3: size, ETag, last-modified) answers from the listing alone.
+    /// </summary>
+    IReadOnlyList<InputFingerprint> ListFingerprints(string prefixUri) => [.. Expand(prefixUri).Select(Fingerprint)];
 }

@@ -46,10 +46,11 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
             {
                 if (options.FormatTraits.ReadsImages && (path.EndsWith('/') || !remote.Exists(path)))
                 {
-                    // An image prefix is one input of many objects: its listing (one LIST per 1,000 keys, no HEAD per image).
-                    var keys = remote.Expand(path.EndsWith('/') ? path : path + "/");
-                    sizes[i] = keys.Count;
-                    foreach (var key in keys) hash.Append(Encoding.UTF8.GetBytes(key + "\n"));
+                    // An image prefix is one input of many objects: every object's key, size, ETag and time stamp, from
+                    // its listing (one LIST per 1,000 keys, no HEAD per image), so an image replaced under its key is seen.
+                    var objects = remote.ListFingerprints(path.EndsWith('/') ? path : path + "/");
+                    sizes[i] = objects.Count;
+                    foreach (var o in objects) hash.Append(Encoding.UTF8.GetBytes($"{o.Path}/{o.Bytes}/{o.XxHash3}/{o.ModifiedUtc.Ticks}\n"));
                     continue;
                 }
                 var f = remote.Fingerprint(path);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DataPrep.Tests.Images;
 using DataPrep.Tests.S3;
 
 namespace DataPrep.Tests.Scale;
@@ -181,6 +182,33 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
         Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
         Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
+    /// <summary>
+    /// An image replaced under the same key (same name, other bytes) between two steps is another run: the prefix is
+    /// fingerprinted by every object's size, ETag and time stamp from its listing, not by its keys alone.
+    /// </summary>
+    [Fact]
+    public void An_image_replaced_under_its_key_between_steps_is_refused_as_another_run()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var bucket = moto.NewBucket("imgswap");
+        var local = ScaleOutImageTests.Folders(tmp);
+        foreach (var f in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories)) S3Data.Put(client, bucket, "in/" + Path.GetRelativePath(local, f).Replace('\\', '/'), f);
+        string[] common = ["convert", $"s3://{bucket}/in/", "--format", "recordio-image", "--out", $"s3://{bucket}/out/", "--endpoint-url", moto.Endpoint, "--workers", "2", "--quiet"];
+        Assert.Equal(0, CliRunner.Run([.. common, "--step", "scan", "--worker", "0"]).Code);
+        Assert.Equal(0, CliRunner.Run([.. common, "--step", "scan", "--worker", "1"]).Code);
+        var victim = Directory.EnumerateFiles(Path.Combine(local, "cat")).Order(StringComparer.Ordinal).First();
+        var changed = tmp.Combine("changed.png");
+        var bytes = File.ReadAllBytes(victim);
+        File.WriteAllBytes(changed, ImageTestData.PngPattern(7, 7));
+        Assert.NotEqual(bytes, File.ReadAllBytes(changed));
+        S3Data.Put(client, bucket, "in/cat/" + Path.GetFileName(victim), changed);
+        var plan = CliRunner.Run([.. common, "--step", "plan"]);
+        Assert.Equal(2, plan.Code);
+        Assert.Contains("other options or inputs", plan.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain(S3Data.Keys(client, bucket, "out/"), k => !k.StartsWith("out/_dataprep/work/", StringComparison.Ordinal));
     }
 
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
