@@ -30,7 +30,7 @@ internal sealed class ImageCliOptions
     private readonly Option<long?> _maxPixels = new("--max-pixels") { Description = "Image formats: refuse images with more pixels, before decoding (default 89478485, as PIL)." };
     private readonly Option<string> _maxBytes = new("--max-image-bytes") { Description = "Image formats: refuse images whose decoded pixels would take more (default 512MB)." };
     private readonly Option<bool> _strict = new("--strict") { Description = "Image folders: refuse (exit 3) files that are not images, nested subfolders and files beside the class folders (default: skipped, counted and listed in the report and run.json)." };
-    private readonly Option<string> _onBad = new("--on-bad-image") { Description = "Image formats: corrupt, truncated, unsupported or over-limit images: fail (default), skip (counted) or quarantine (listed in _dataprep/quarantine/images.csv; not with --workers).", DefaultValueFactory = _ => "fail" };
+    private readonly Option<string> _onBad = new("--on-bad-image") { Description = "Image formats: corrupt, truncated, unsupported or over-limit images: fail (default), skip (counted) or quarantine (listed in _dataprep/quarantine/images.csv).", DefaultValueFactory = _ => "fail" };
     private readonly Option<string> _pathColumn = new("--path-column") { Description = "Image formats, input lists: the column with image paths (default path; relative to the list's folder).", DefaultValueFactory = _ => "path" };
     private readonly Option<string> _labelAttribute = new("--label-attribute") { Description = "augmented-manifest: the label attribute next to source-ref (default class).", DefaultValueFactory = _ => "class" };
 

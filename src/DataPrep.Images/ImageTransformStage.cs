@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using DataPrep.Data;
+using DataPrep.Output;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Images;
@@ -21,13 +22,13 @@ public sealed record QuarantinedImage(string Image, long Line, string Problem);
 /// <see cref="ImageOptions.OnBadImage"/>: fail (an error naming the file and list line), or skip / quarantine
 /// (the image and its copies are dropped and counted; quarantined ones are listed in <see cref="Quarantined"/>).
 /// </summary>
-public sealed class ImageTransformStage : IPipelineStage
+public sealed class ImageTransformStage : IQuarantiningStage
 {
     private readonly ConvertOptions _options;
     private readonly IReadOnlyList<ImageSource> _sources;
     private readonly ImageTransformer _transformer;
     private readonly Dictionary<string, double> _angles;
-    private readonly List<QuarantinedImage> _quarantined = [];
+    private readonly List<QuarantinedItem> _quarantined = [];
     private Schema? _output;
 
     /// <summary>Creates the stage.</summary>
@@ -44,7 +45,13 @@ public sealed class ImageTransformStage : IPipelineStage
     }
 
     /// <summary>The images quarantined so far, in output order.</summary>
-    public IReadOnlyList<QuarantinedImage> Quarantined => _quarantined;
+    public IReadOnlyList<QuarantinedImage> Quarantined => [.. _quarantined.Select(q => new QuarantinedImage(q.Item, q.Line, q.Problem))];
+
+    /// <inheritdoc />
+    public IReadOnlyList<QuarantinedItem> QuarantinedItems => _quarantined;
+
+    /// <inheritdoc />
+    public void AddQuarantined(IEnumerable<QuarantinedItem> items) => _quarantined.AddRange(items);
 
     /// <inheritdoc />
     public string Describe()
@@ -228,7 +235,11 @@ public sealed class ImageTransformStage : IPipelineStage
                         break;
                     }
                     context.Report.Drop("bad image", u.Count);
-                    if (policy == BadImagePolicy.Quarantine) _quarantined.Add(new QuarantinedImage(u.Entry.RelativePath, u.Entry.Line, bad.Problem));
+                    if (policy == BadImagePolicy.Quarantine)
+                    {
+                        var channel = RunLayout.ChannelName(batch.Rows.Splits?[u.First] ?? SplitTag.None, batch.Rows.Folds?[u.First] ?? (short)-1);
+                        _quarantined.Add(new QuarantinedItem(channel, u.Entry.RelativePath, u.Entry.Line, bad.Problem));
+                    }
                     continue;
                 }
                 var encoded = r.Images!;

@@ -63,12 +63,6 @@ internal sealed class ScaleRun
             throw new PipelineValidationException(
                 $"--workers: --format {format.Name} cannot run as workers yet; formats that can: {string.Join(", ", registry.Formats.All.Where(f => f.RunsAsWorkers).Select(f => f.Name))}. Run without --workers for this format.");
         }
-        if (format.Traits.ReadsImages && prepared.Images.OnBadImage == BadImagePolicy.Quarantine)
-        {
-            // Each encode task would quarantine its own share; nothing merges those lists into the one list of one process yet.
-            throw new PipelineValidationException(
-                "--on-bad-image quarantine cannot run with --workers yet: the workers' lists of quarantined images are not merged into one _dataprep/quarantine/images.csv. Use --on-bad-image skip (the images left out are counted in run.json) or fail, or run in one process (without --workers).");
-        }
         return (prepared, format, earlier);
     }
 

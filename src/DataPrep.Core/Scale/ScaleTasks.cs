@@ -287,7 +287,7 @@ internal static class ScaleTasks
         foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
         if (run.Format.WritesAtCommit)
         {
-            await KeepRowsAsync(run, task, stream, segmentFolder, cancellationToken).ConfigureAwait(false);
+            await KeepRowsAsync(run, task, stream, from, segmentFolder, cancellationToken).ConfigureAwait(false);
             return;
         }
         var format = run.Format.CreateWorkerFormat(run.Options, run.HasLabel, plan.Encoding ?? run.Earlier).Records;
@@ -313,7 +313,7 @@ internal static class ScaleTasks
     /// bucket's rows as the format's stages made them (the images encoded, augmented copies after their originals), one
     /// work object per channel, in the channel's output order.
     /// </summary>
-    private static async Task KeepRowsAsync(ScaleRun run, int task, IAsyncEnumerable<RecordBatch> stream, string folder, CancellationToken cancellationToken)
+    private static async Task KeepRowsAsync(ScaleRun run, int task, IAsyncEnumerable<RecordBatch> stream, IReadOnlyList<IPipelineStage> stages, string folder, CancellationToken cancellationToken)
     {
         var work = run.Work;
         var writers = new Dictionary<string, BatchSpillWriter>(StringComparer.Ordinal);
@@ -346,6 +346,8 @@ internal static class ScaleTasks
         var report = TaskReportOf(run.Context.Report);
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.Segments = segments;
+        // Images left out under --on-bad-image quarantine: a few lines each, carried in the report to the commit.
+        if (stages.OfType<IQuarantiningStage>().SingleOrDefault() is { QuarantinedItems.Count: > 0 } quarantining) report.LeftOut = [.. quarantining.QuarantinedItems];
         await work.PutReportAsync(ScaleStep.Encode, task, report, cancellationToken).ConfigureAwait(false);
     }
 
@@ -561,6 +563,14 @@ internal static class ScaleTasks
             record.Workers = new RunWorkers { Count = run.Workers, Steps = steps, Fingerprint = work.Fingerprint };
             return record.ToJson();
         }, r => EmptyRun.Check(r, options, "convert"));
+        // The encode tasks' lists of items left out, in the order one process lists them: channel by channel, bucket by bucket.
+        if (from.OfType<IQuarantiningStage>().SingleOrDefault() is { } quarantining)
+        {
+            foreach (var channel in plan.Channels)
+            {
+                foreach (var e in encodes) quarantining.AddQuarantined((e.LeftOut ?? []).Where(q => q.Channel == channel));
+            }
+        }
         var sink = run.Format.CreateSink(new FormatSinkContext(options, store, run.HasLabel, layout) { Stages = [.. before, .. from] });
         await using var disposeSink = sink;
         await sink.OpenAsync(bound, context, cancellationToken).ConfigureAwait(false);

@@ -134,6 +134,9 @@ internal sealed class TaskReport
 
     /// <summary>Whether the task wrote a quarantine object (scan tasks under <c>--on-bad-row quarantine</c> that skipped rows).</summary>
     public bool Quarantined { get; set; }
+
+    /// <summary>The items an encode task's stages left out under a quarantine policy (bad images), in its output order.</summary>
+    public List<QuarantinedItem>? LeftOut { get; set; }
     public List<string> Warnings { get; set; } = [];
     public List<InputFingerprint> Inputs { get; set; } = [];
     public long[] BucketRows { get; set; } = [];

@@ -20,6 +20,8 @@ public sealed class ScaleOutImageTests
         { 3, "rec-stratified" },
         { 2, "rec-kfold" },
         { 3, "manifest-skip" },
+        { 2, "rec-quarantine" },
+        { 3, "kfold-lst-quarantine" },
     };
 
     private static string[] CaseArgs(string name) => name switch
@@ -30,6 +32,9 @@ public sealed class ScaleOutImageTests
         "rec-kfold" => ["--format", "recordio-image", "--folds", "3", "--augment", "rotate=90"],
         // A corrupt image left out by every worker that meets it, counted as in one process.
         "manifest-skip" => ["--format", "augmented-manifest", "--on-bad-image", "skip", "--augment", "rotate=90"],
+        // Corrupt images in several classes (so in several buckets and channels), listed as one process lists them.
+        "rec-quarantine" => ["--format", "recordio-image", "--on-bad-image", "quarantine", "--augment", "rotate=90"],
+        "kfold-lst-quarantine" => ["--format", "images", "--folds", "3", "--on-bad-image", "quarantine", "--augment", "rotate=90"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -40,6 +45,13 @@ public sealed class ScaleOutImageTests
         using var tmp = new TempDir();
         var input = Folders(tmp);
         if (name == "manifest-skip") File.WriteAllBytes(Path.Combine(input, "dog", "broken.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        if (name.Contains("quarantine", StringComparison.Ordinal))
+        {
+            foreach (var c in new[] { "cat", "dog", "tiger" })
+            {
+                for (int i = 0; i < 3; i++) File.WriteAllBytes(Path.Combine(input, c, $"broken{i}.png"), [0x89, 0x50, 0x4E, 0x47, (byte)i, 2, 3]);
+            }
+        }
         // Both runs write to one folder, the one-process run first (its files and run.json taken, then removed): an
         // augmented manifest names its images by URI, so its bytes (their sha256 in run.json) depend on the output.
         var many = tmp.Combine("out");
@@ -82,17 +94,13 @@ public sealed class ScaleOutImageTests
         if (name.StartsWith("rec", StringComparison.Ordinal)) Assert.Contains(written, f => f.EndsWith(".idx", StringComparison.Ordinal));
         if (name.StartsWith("lst", StringComparison.Ordinal)) Assert.Contains("train_lst/train.lst", written);
         if (name == "manifest-skip") Assert.Contains("bad image", File.ReadAllText(Path.Combine(many, "_dataprep", "run.json")), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Quarantining_bad_images_is_refused_as_workers_before_any_work()
-    {
-        using var tmp = new TempDir();
-        var outDir = tmp.Combine("out");
-        var r = CliRunner.Run(["convert", Folders(tmp), "--format", "recordio-image", "--on-bad-image", "quarantine", "--out", outDir, "--workers", "2", "--steps"]);
-        Assert.Equal(2, r.Code);
-        Assert.Contains("--on-bad-image quarantine cannot run with --workers yet", r.Err, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(outDir));
+        if (name.Contains("quarantine", StringComparison.Ordinal))
+        {
+            // All nine corrupt images listed (the header and one line each), in one process's order: the file is among
+            // the compared files, so its bytes equal one process's.
+            Assert.Contains("_dataprep/quarantine/images.csv", written);
+            Assert.Equal(10, File.ReadAllLines(Path.Combine(many, "_dataprep", "quarantine", "images.csv")).Length);
+        }
     }
 
     /// <summary>A change to an image folder (an image added) is another run: its work is never mixed with the earlier work.</summary>
