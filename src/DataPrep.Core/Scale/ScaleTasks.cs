@@ -289,7 +289,7 @@ internal static class ScaleTasks
                 yield return new HashedRows(hashes, ids, b.RowCount);
             }
         }
-        // A cut's bin is read whole when it fits in a 64th of the budget at 16 bytes a row (with room to sort), else narrowed.
+        // A cut's bin is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
         var cuts = RandomSplitCuts.Find(rows, assigner.Fractions, histogram, Hashed, maxHeld);
 
