@@ -146,6 +146,12 @@ public sealed class EncodeStage : IPipelineStage
     /// <summary>Whether the stage learns from the data (it has no maps given and some column needs fitting).</summary>
     internal bool Learns => _fitted is null && FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options).Count > 0;
 
+    /// <summary>
+    /// Whether what the stage learns depends only on which values train holds (label classes and vocabularies are sorted
+    /// sets), not on the order of its rows: false for <c>--missing fill:mean</c>, whose sum of doubles follows the order.
+    /// </summary>
+    internal bool FitIgnoresOrder => !(_options.Missing == MissingPolicy.Fill && string.Equals(_options.FillValue, "mean", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>The input columns the fit reads (after <see cref="Bind"/>).</summary>
     internal IReadOnlyCollection<int> FitColumnIndexes => FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options);
 

@@ -48,6 +48,15 @@ internal sealed class ScaleRun
     /// <summary>Rows go to the bucket of their shuffle hash (a shuffled run), else to the bucket of the scan task that read them.</summary>
     public bool BucketsByHash => Options.EffectiveShuffle;
 
+    /// <summary>
+    /// Whether the plan step only finds the cuts of the split (<see cref="RandomSplitCuts"/>) instead of holding every row:
+    /// a shuffled, unstratified random split whose encoders, if they learn, learn sets of values (not
+    /// <c>--missing fill:mean</c>, which sums train in output order). Each encode task then tags its bucket's rows by the
+    /// cuts and orders them by shuffle hash, which is the output order restricted to the bucket.
+    /// </summary>
+    public bool PlansByCuts(SplitStage split, IReadOnlyList<IPipelineStage> from)
+        => BucketsByHash && split.Assigner is RandomSplitAssigner { Stratified: false } && from.OfType<EncodeStage>().All(e => !e.Learns || e.FitIgnoresOrder);
+
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 
     /// <summary>Checks the options for a scaled-out run without touching the data (for <c>--steps</c>).</summary>

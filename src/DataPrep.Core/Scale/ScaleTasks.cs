@@ -16,6 +16,9 @@ internal static class ScaleTasks
 
     private static string RoutingKey(int bucket) => $"routing-{ScaleWork.Task(bucket)}";
 
+    /// <summary>A scan task's histogram of split hashes (<see cref="RandomSplitCuts.BinOf"/>), when the plan cuts the split.</summary>
+    private const string SplitBinsKey = "split-bins";
+
     /// <summary>A scan task's rows skipped under <c>--on-bad-row quarantine</c>: JSON Lines, as <see cref="BadRows"/> writes them.</summary>
     private const string QuarantineKey = "quarantine.jsonl";
 
@@ -44,6 +47,9 @@ internal static class ScaleTasks
         var writers = new BatchSpillWriter?[run.Workers];
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
+        // For a plan that only cuts the split: every row counted by the top bits of its split hash.
+        var bins = run.PlansByCuts(split, from) ? new long[RandomSplitCuts.Bins] : null;
+        var splitHash = new KeyedHash(run.Options.Seed, "split");
         using (var keyWriter = new BatchSpillWriter(keyPath))
         {
             var hash = new KeyedHash(run.Options.Seed, "shuffle");
@@ -51,6 +57,11 @@ internal static class ScaleTasks
             await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 keyWriter.Write(new RecordBatch(keySchema, keys.Select(k => batch.Columns[k]).ToArray(), batch.RowCount, batch.Rows));
+                if (bins is not null)
+                {
+                    var rowIds = batch.Rows.RowIds;
+                    for (int r = 0; r < batch.RowCount; r++) bins[RandomSplitCuts.BinOf(splitHash.Hash(rowIds[r]))]++;
+                }
                 if (!run.BucketsByHash)
                 {
                     Write(task, batch);
@@ -76,6 +87,12 @@ internal static class ScaleTasks
 
         var work = run.Work;
         await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, "keys"), keyPath, cancellationToken).ConfigureAwait(false);
+        if (bins is not null)
+        {
+            using var binBytes = new MemoryStream();
+            WorkArrays.Write<long>(binBytes, bins);
+            await work.Area.PutAsync(work.Key(ScaleStep.Scan, task, SplitBinsKey), binBytes.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
         for (int j = 0; j < writers.Length; j++)
         {
             if (writers[j] is { } w) await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, RowsKey(j)), w.Path, cancellationToken).ConfigureAwait(false);
@@ -104,7 +121,8 @@ internal static class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows).
+    /// routing (split, fold, rank of each of its rows). A shuffled random split (<see cref="ScaleRun.PlansByCuts"/>) is
+    /// planned in bounded memory instead (<see cref="PlanByCutsAsync"/>).
     /// </summary>
     public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
     {
@@ -115,6 +133,11 @@ internal static class ScaleTasks
         var (_, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
         var keySchema = new Schema(keys.Select(k => splitInput[k]));
+        if (run.PlansByCuts(split, from))
+        {
+            await PlanByCutsAsync(run, scans, (RandomSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var batches = new List<RecordBatch>();
         var taskOf = new List<int>();
@@ -212,6 +235,110 @@ internal static class ScaleTasks
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Plan of a shuffled random split in bounded memory: the exact counts from the scan tasks' row counts, the cuts from
+    /// their histograms of split hashes and one more pass over their key columns that keeps only the rows of the bins
+    /// holding a cut (<see cref="RandomSplitCuts"/>). No routing is written: every encode task tags its bucket's rows by
+    /// the cuts (<see cref="CutAssigner"/>). Encoders that learn sets of values (label classes, vocabularies) learn them
+    /// from a second pass that keeps one row per new (column, split, value); the fit is the same as over every train row.
+    /// </summary>
+    private static async Task PlanByCutsAsync(ScaleRun run, List<TaskReport> scans, RandomSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
+        Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        const string who = "step plan task 0";
+        long rows = 0;
+        var histogram = new long[RandomSplitCuts.Bins];
+        for (int i = 0; i < run.Workers; i++)
+        {
+            if (scans[i].BucketRows.Length != run.Workers) throw new PipelineValidationException($"{who}: scan task {i} reported {scans[i].BucketRows.Length} buckets, not {run.Workers}.");
+            rows += scans[i].BucketRows.Sum();
+            var bytes = await work.Area.GetAsync(work.Key(ScaleStep.Scan, i, SplitBinsKey), cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the split histogram of scan task {i} is missing from {work.Area.Location}; run that task again.");
+            using var s = new MemoryStream(bytes);
+            var bins = WorkArrays.Read<long>(s);
+            if (bins.Length != histogram.Length) throw new PipelineValidationException($"{who}: the split histogram of scan task {i} has {bins.Length} bins, not {histogram.Length}; run that task again.");
+            for (int b = 0; b < bins.Length; b++) histogram[b] += bins[b];
+        }
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
+        var paths = new string[run.Workers];
+        for (int i = 0; i < run.Workers; i++)
+        {
+            paths[i] = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
+        }
+        var splitHash = new KeyedHash(run.Options.Seed, "split");
+        IEnumerable<RecordBatch> Keys()
+        {
+            foreach (var path in paths)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var reader = new BatchSpillReader(path, keySchema);
+                while (!reader.AtEnd) yield return reader.Read();
+            }
+        }
+        IEnumerable<HashedRows> Hashed()
+        {
+            var hashes = Array.Empty<ulong>();
+            foreach (var b in Keys())
+            {
+                if (hashes.Length < b.RowCount) hashes = new ulong[b.RowCount];
+                var ids = b.Rows.RowIds;
+                for (int r = 0; r < b.RowCount; r++) hashes[r] = splitHash.Hash(ids[r]);
+                yield return new HashedRows(hashes, ids, b.RowCount);
+            }
+        }
+        // A cut's bin is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
+        long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
+        var cuts = RandomSplitCuts.Find(rows, assigner.Fractions, histogram, Hashed, maxHeld);
+
+        var context = run.Context;
+        var report = TaskReportOf(context.Report);
+        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        {
+            var fit = new List<RecordBatch>();
+            if (encode.Learns)
+            {
+                // What the fit learns is a set of values per column (label classes, vocabularies; unseen labels per split):
+                // one row for every new (column, split, value) gives the same sets as every row.
+                var columns = encode.FitColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+                var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
+                foreach (var b in Keys())
+                {
+                    var ids = b.Rows.RowIds;
+                    var keep = new List<int>();
+                    var tags = new List<SplitTag>();
+                    for (int r = 0; r < b.RowCount; r++)
+                    {
+                        var tag = RandomSplitCuts.TagOf(cuts, splitHash.Hash(ids[r]), ids[r]);
+                        bool added = false;
+                        foreach (var (c, k) in columns)
+                        {
+                            var column = b.Columns[k];
+                            added |= seen.Add((c, tag, column.IsNull(r) ? null : EncodeStage.TextOf(column, r)));
+                        }
+                        if (added) { keep.Add(r); tags.Add(tag); }
+                    }
+                    if (keep.Count == 0) continue;
+                    var picked = keep.ToArray();
+                    var cols = new Column[splitInput.Count];
+                    for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, picked.Length);
+                    foreach (var (c, k) in columns) cols[c] = b.Columns[k].Take(picked);
+                    var info = new RowInfo(picked.Select(p => ids[p]).ToArray(), new int[picked.Length], new long[picked.Length], [.. tags]);
+                    fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
+                }
+            }
+            var (fitted, warnings) = encode.FitApart(fit);
+            report.Encoding = fitted;
+            report.Warnings.AddRange(warnings);
+        }
+        report.ExpectedRows = rows;
+        report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
+        report.Cuts = cuts;
+        await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
     private static bool FollowsBuckets(int[] order, SplitTag[] tags, short[]? folds, int[] bucket)
     {
@@ -237,16 +364,27 @@ internal static class ScaleTasks
         var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), who, cancellationToken).ConfigureAwait(false);
         run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
-        var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
-            ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");
-        var routing = Routing.From(routingBytes);
-        var split = ConvertRunner.CreateSplitStage(run.Options, run.Format, run.Context, new PlannedAssigner(routing, $"task {task}"));
+        Routing? routing = null;
+        ISplitAssigner assigner;
+        if (plan.Cuts is { } cuts)
+        {
+            // A random split the plan cut: the rows' tags follow from their hashes, the order from the shuffle.
+            assigner = new CutAssigner(cuts, run.Options.Seed, $"task {task}");
+        }
+        else
+        {
+            var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");
+            routing = Routing.From(routingBytes);
+            assigner = new PlannedAssigner(routing, $"task {task}");
+        }
+        var split = ConvertRunner.CreateSplitStage(run.Options, run.Format, run.Context, assigner);
         var (_, from, splitInput) = run.Stages(split, plan.Encoding ?? run.Earlier);
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
 
         // Exchanged by rank, the bucket's rows are in every scan task's own rows: read them all, keep this bucket's.
-        HashSet<long>? mine = plan.ByRank ? [.. routing.RowIds] : null;
+        HashSet<long>? mine = plan.ByRank ? [.. routing!.RowIds] : null;
 
         async IAsyncEnumerable<RecordBatch> Bucket()
         {

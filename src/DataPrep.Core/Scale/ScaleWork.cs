@@ -7,6 +7,7 @@ using System.Text.Json.Serialization;
 using DataPrep.Data;
 using DataPrep.Output;
 using DataPrep.Pipeline;
+using DataPrep.Splits;
 
 namespace DataPrep.Scale;
 
@@ -152,6 +153,9 @@ internal sealed class TaskReport
     /// <summary>The plan's channels in the order one process hands their rows to the sink (k-fold: the folds, then test).</summary>
     public List<string> Channels { get; set; } = [];
     public bool ByRank { get; set; }
+
+    /// <summary>A random split planned by its cuts (<see cref="ScaleRun.PlansByCuts"/>): every encode task tags its rows by them.</summary>
+    public List<SplitCut>? Cuts { get; set; }
     public List<Field>? Schema { get; set; }
 }
 

@@ -17,6 +17,12 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
         => $"split random {string.Join("/", fractions.Select(f => (f * 100).ToString("0.##", CultureInfo.InvariantCulture)))}"
            + (stratify is null ? "" : $" stratified by {stratify}") + $", seed {seed}";
 
+    /// <summary>The split fractions.</summary>
+    internal IReadOnlyList<double> Fractions => fractions;
+
+    /// <summary>Whether the split is stratified (cut per class).</summary>
+    internal bool Stratified => stratify is not null;
+
     /// <inheritdoc />
     public IReadOnlyCollection<int>? KeyColumns => _stratifyIndex >= 0 ? [_stratifyIndex] : [];
 

@@ -36,8 +36,15 @@ public static class RandomSplitter
     public static int[] HashOrder(ReadOnlySpan<long> rowIds, KeyedHash hash)
     {
         var keys = new ulong[rowIds.Length];
+        for (int i = 0; i < keys.Length; i++) keys[i] = hash.Hash(rowIds[i]);
+        return HashOrder(rowIds, keys);
+    }
+
+    /// <summary>Orders row positions by their hashes (<paramref name="keys"/>, reordered in place); ties by row id.</summary>
+    internal static int[] HashOrder(ReadOnlySpan<long> rowIds, ulong[] keys)
+    {
         var order = new int[rowIds.Length];
-        for (int i = 0; i < keys.Length; i++) { keys[i] = hash.Hash(rowIds[i]); order[i] = i; }
+        for (int i = 0; i < order.Length; i++) order[i] = i;
         Array.Sort(keys, order);
         // Array.Sort is not stable: put equal hashes in row id order so the result is a pure function of ids.
         for (int i = 1; i < keys.Length; i++)
@@ -54,8 +61,20 @@ public static class RandomSplitter
     /// <summary>Assigns each row a split: rows in hash order, cut at exact counts.</summary>
     public static SplitTag[] Assign(ReadOnlySpan<long> rowIds, IReadOnlyList<double> fractions, ulong seed)
     {
+        var hash = new KeyedHash(seed, "split");
+        var keys = new ulong[rowIds.Length];
+        for (int i = 0; i < keys.Length; i++) keys[i] = hash.Hash(rowIds[i]);
+        return AssignByHash(rowIds, keys, fractions);
+    }
+
+    /// <summary>
+    /// The cut of <see cref="Assign"/> for given split hashes (<paramref name="hashes"/> is reordered): rows in (hash, row id)
+    /// order, cut at exact counts. <see cref="RandomSplitCuts"/> finds the same cut without holding every row.
+    /// </summary>
+    internal static SplitTag[] AssignByHash(ReadOnlySpan<long> rowIds, ulong[] hashes, IReadOnlyList<double> fractions)
+    {
         var tags = new SplitTag[rowIds.Length];
-        var order = HashOrder(rowIds, new KeyedHash(seed, "split"));
+        var order = HashOrder(rowIds, hashes);
         var counts = ExactCounts(rowIds.Length, fractions);
         int at = 0;
         for (int s = 0; s < counts.Length; s++)

@@ -383,7 +383,7 @@ public sealed class ScaleOutTests
     }
 
     /// <summary>Runs every step, each step's tasks in a shuffled order, one at a time.</summary>
-    private static void RunSteps(string[] common, Random random, Func<string[], int, CliRunner.Result> run)
+    internal static void RunSteps(string[] common, Random random, Func<string[], int, CliRunner.Result> run)
     {
         foreach (var step in StepsOf(common))
         {
@@ -442,7 +442,7 @@ public sealed class ScaleOutTests
     }
 
     /// <summary>A CSV of <paramref name="rows"/> rows: a label, 8 floats and a category (a few MB).</summary>
-    private static string BigCsv(TempDir tmp, int rows)
+    internal static string BigCsv(TempDir tmp, int rows)
     {
         var text = new StringBuilder("y,a,b,d,e,f,g,h,i,c\n");
         var random = new Random(1);

@@ -1,0 +1,80 @@
+using System.Globalization;
+using DataPrep.Tests.S3;
+
+namespace DataPrep.Tests.Scale;
+
+/// <summary>
+/// The bounded plan of a shuffled random split (issue 16): the plan task finds the split's cuts from the scan tasks'
+/// histograms of split hashes and writes no routing; each encode task tags and orders its own bucket. Workers as separate
+/// processes, tasks in shuffled order, write the files of one process. Runs whose encoders sum train in output order
+/// (<c>--missing fill:mean</c>) keep the plan that routes every row.
+/// </summary>
+[Trait(NativePass.Name, NativePass.Value)]
+public sealed class BoundedPlanTests
+{
+    public static TheoryData<int, string> Cases() => new()
+    {
+        { 1, "churn" },
+        { 2, "big-recordio" },
+        { 3, "churn-libsvm" },
+        { 7, "big-jsonl" },
+    };
+
+    private static string[] CaseArgs(string name, string big) => name switch
+    {
+        // Label classes and one-hot vocabularies learned from train: sets of values, learned from the plan's second pass.
+        "churn" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--seed", "5", "--shard-size", "9KB"],
+        "big-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--split", "70/20/10", "--format", "recordio-protobuf", "--seed", "11", "--shard-size", "64KB"],
+        // A zero fraction: the cut at the end has no row, and test gets none.
+        "churn-libsvm" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--split", "60/40/0", "--format", "libsvm", "--seed", "9", "--shard-rows", "97"],
+        "big-jsonl" => [big, "--label", "y", "--split", "34/33/33", "--format", "jsonl", "--no-lineage", "--seed", "3", "--shard-rows", "400"],
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_random_split_planned_by_its_cuts_writes_the_files_of_one_process(int workers, string name)
+    {
+        using var tmp = new TempDir();
+        var args = CaseArgs(name, name.StartsWith("big", StringComparison.Ordinal) ? ScaleOutTests.BigCsv(tmp, 3000) : "");
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        var work = tmp.Combine("work");
+        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
+        Assert.True(single.Code == 0, single.Err);
+        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
+        if (workers is 1 or 7)
+        {
+            // The local engine: each step's tasks as processes at once.
+            var r = CliProcess.Run(common);
+            Assert.True(r.Code == 0, r.Err);
+        }
+        else
+        {
+            ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
+        }
+        ScaleOutTests.AssertSameRun(one, many, workers);
+        var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        Assert.Equal(workers, objects.Count(f => f == "split-bins"));
+        Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_fill_by_the_train_mean_keeps_the_plan_that_routes_every_row()
+    {
+        using var tmp = new TempDir();
+        string[] args = [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--missing", "fill:mean", "--seed", "5"];
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        var work = tmp.Combine("work");
+        Assert.Equal(0, CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]).Code);
+        var r = CliProcess.Run(["convert", .. args, "--out", many, "--quiet", "--workers", "2", "--work", work, "--keep-work"]);
+        Assert.True(r.Code == 0, r.Err);
+        ScaleOutTests.AssertSameRun(one, many, 2);
+        var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        Assert.Equal(2, objects.Count(f => f!.StartsWith("routing-", StringComparison.Ordinal)));
+        Assert.DoesNotContain("split-bins", objects);
+    }
+
+    private static string Text(int n) => n.ToString(CultureInfo.InvariantCulture);
+}
