@@ -234,8 +234,9 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
                 int length;
                 if (integral[c])
                 {
-                    length = text.IndexOf((byte)',');
-                    if (length < 0) length = text.Length;
+                    // A short integer (the label): a byte loop, not a vectorised search set up for long spans.
+                    length = 0;
+                    while (length < text.Length && text[length] != (byte)',') length++;
                     v = ParseInteger(text[..length]);
                 }
                 else if (!CanonicalNumber.TryParseCopyableField(text, out v, out length))

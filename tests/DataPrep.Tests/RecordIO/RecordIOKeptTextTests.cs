@@ -52,7 +52,7 @@ public class RecordIOKeptTextTests
         RawRecordsTests.NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ')),
         Gen.Elements("0", "0.1", "16777217", "0.30000001192092896", "3.4028235e38", "1e39", "-2.5", "0.00001", "1e5", "NaN", "", "7"));
 
-    [FsCheck.Xunit.Property(MaxTest = 60)]
+    [Property(MaxTest = 60)]
     public Property Records_from_kept_text_equal_records_from_the_parsed_values()
         => Prop.ForAll(Gen.ListOf(Field).Where(l => l.Count >= 8).ToArbitrary(), Gen.Choose(0, 5).ToArbitrary(), (values, mode) =>
         {
