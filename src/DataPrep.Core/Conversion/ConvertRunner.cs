@@ -348,7 +348,7 @@ public static class ConvertRunner
         var (paths, cleanCount) = InputPaths(options, context.Files);
         context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
         var needed = ColumnPruning.Needed(options);
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.CopiesCsvText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.KeepsRowText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

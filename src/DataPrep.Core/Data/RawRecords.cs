@@ -132,15 +132,55 @@ public static class CanonicalNumber
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CopyableVector(ReadOnlySpan<byte> text, bool computeValue, out double value, out int length)
     {
-        value = 0;
-        length = -1;
         bool negative = text[0] == (byte)'-';
         int s = negative ? 1 : 0, n = text.Length - s;
         Vector128<byte> v = Load16(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), s), n);
+        return CopyableCore(v, n, negative, computeValue, out value, out length);
+    }
+
+    /// <summary>
+    /// Parses the field at the start of a row's kept text (<see cref="RawRecords"/>: fields joined by commas) as
+    /// <see cref="TryParseCopyableDouble"/> parses it, giving the field's length up to its comma or the end of the text:
+    /// false (value undefined) when the field is not copyable (text the reader formatted, "1E-05"), which the general
+    /// parser then reads. One 16-byte load finds the comma and holds the digits, so a field costs no separate search.
+    /// </summary>
+    internal static bool TryParseCopyableField(ReadOnlySpan<byte> text, out double value, out int fieldLength)
+    {
+        if (Ssse3.IsSupported && text.Length >= 17)
+        {
+            bool negative = text[0] == (byte)'-';
+            int s = negative ? 1 : 0;
+            var v = Vector128.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), s));
+            uint commas = Vector128.Equals(v, Vector128.Create((byte)',')).ExtractMostSignificantBits();
+            if (commas != 0)
+            {
+                // The bytes from the comma on are not part of the field: every mask below ignores them.
+                int n = BitOperations.TrailingZeroCount(commas);
+                fieldLength = s + n;
+                if (n > 0) return CopyableCore(v, n, negative, computeValue: true, out value, out _);
+                value = 0;
+                return false;
+            }
+        }
+        int end = text.IndexOf((byte)',');
+        fieldLength = end < 0 ? text.Length : end;
+        return TryParseCopyableDouble(text[..fieldLength], out value, out _);
+    }
+
+    /// <summary>
+    /// The checks and value of the vector path on the <paramref name="n"/> (1–16) bytes after the sign, held in the low bytes
+    /// of <paramref name="v"/>; the bytes past them may hold anything (every mask and the shuffle stop before them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CopyableCore(Vector128<byte> v, int n, bool negative, bool computeValue, out double value, out int length)
+    {
+        value = 0;
+        length = -1;
+        int s = negative ? 1 : 0;
         uint valid = (1u << n) - 1;
         uint digits = Vector128.LessThanOrEqual(v - Vector128.Create((byte)'0'), Vector128.Create((byte)9)).ExtractMostSignificantBits() & valid;
         uint points = Vector128.Equals(v, Vector128.Create((byte)'.')).ExtractMostSignificantBits() & valid;
-        // Only digits and at most one point, which is not first (the bytes past n are zero: neither).
+        // Only digits and at most one point, which is not first.
         if ((digits | points) != valid || (points & (points - 1)) != 0) return false;
         int point = points == 0 ? n : BitOperations.TrailingZeroCount(points);
         if (point == 0 || point > 15) return false;

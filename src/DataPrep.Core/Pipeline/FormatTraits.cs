@@ -12,6 +12,16 @@ public sealed record FormatTraits
     /// <summary>Text sources keep each row's text, so rows whose numbers are already written as the format writes them are copied.</summary>
     public bool CopiesCsvText { get; init; }
 
+    /// <summary>
+    /// Text sources keep each row's text (as for <see cref="CopiesCsvText"/>) and the format reads a row's numbers from it
+    /// when it writes the row: one pass over the row's contiguous text instead of a parse of every field while reading
+    /// and a gather of every column after the shuffle. Rows without kept text are read from the columns.
+    /// </summary>
+    public bool ReadsKeptText { get; init; }
+
+    /// <summary>Whether text sources keep each row's text for this format.</summary>
+    public bool KeepsRowText => CopiesCsvText || ReadsKeptText;
+
     /// <summary>The input is an image folder or list (DataPrep.Images).</summary>
     public bool ReadsImages { get; init; }
 

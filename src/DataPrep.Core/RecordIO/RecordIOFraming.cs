@@ -60,6 +60,17 @@ public static class RecordIOFraming
         output.Advance(pad);
     }
 
+    /// <summary>Whether <see cref="Write"/> with escaping cuts <paramref name="payload"/> into parts: it holds the magic word at a 4-byte-aligned offset.</summary>
+    public static bool HoldsAlignedMagic(ReadOnlySpan<byte> payload)
+    {
+        int aligned = payload.Length & ~3;
+        for (int i = 0; i < aligned; i += 4)
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(payload[i..]) == Magic) return true;
+        }
+        return false;
+    }
+
     private static void WriteHeader(IBufferWriter<byte> output, uint cflag, int length)
     {
         var span = output.GetSpan(8);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
@@ -58,42 +57,55 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Each record is encoded straight into the chunk's pooled buffer: its sizes are computed from the row's values first
+    /// (protobuf length prefixes are varints), then the RecordIO header, the payload and the padding are written in place;
+    /// with escaping, a payload that holds the magic word is cut into parts afterwards. A row whose text the source kept
+    /// (see <see cref="FormatTraits.ReadsKeptText"/>) is read from that text, field by field, so the columns of a shuffled
+    /// batch are never gathered; the text is what label-first CSV would write for the row's values, so it parses to the
+    /// same doubles (<see cref="Sources.KeptTextValues.Parse"/>) and the bytes are those of the columns.
+    /// </remarks>
     public FormattedChunk Format(RecordBatch batch, int start, int count)
     {
+        var encoder = new RowEncoder(batch, hasLabel, _options, IsSparse(batch.Schema));
         // A pooled buffer, handed over to the writer, which gives it back once written (see PooledBufferWriter).
-        var output = new PooledBufferWriter(count * (24 + batch.Schema.Count * 5));
-        var payload = new ArrayBufferWriter<byte>(1024);
+        var output = new PooledBufferWriter(count * encoder.RecordSizeHint);
         var ends = new int[count];
         var hashes = new ulong[count];
-        var encoder = new RowEncoder(batch, hasLabel, _options, IsSparse(batch.Schema));
         for (int k = 0; k < count; k++)
         {
-            payload.ResetWrittenCount();
-            encoder.Encode(start + k, payload);
-            hashes[k] = XxHash3.HashToUInt64(payload.WrittenSpan);
-            RecordIOFraming.Write(payload.WrittenSpan, _options.Escape, output);
+            hashes[k] = encoder.Write(start + k, output);
             ends[k] = output.Length;
         }
         return output.ToChunk(ends, hashes);
     }
 
-    /// <summary>Encodes rows of one batch; holds per-batch lookups so each row is a tight loop.</summary>
+    /// <summary>Encodes rows of one batch; holds per-batch lookups and one row's scratch values so each row is a tight loop.</summary>
     private sealed class RowEncoder
     {
-        private static readonly byte[] s_valuesKey = "values"u8.ToArray();
+        private static ReadOnlySpan<byte> ValuesKey => "values"u8;
+
+        /// <summary>The most bytes a map entry's framing takes besides its tensor's fields (tags, key and three length varints).</summary>
+        private const int EntryOverhead = 1 + 5 + 2 + 6 + 1 + 5 + 1 + 5;
+
         private readonly RecordBatch _batch;
         private readonly bool _hasLabel;
         private readonly RecordIOOptions _options;
         private readonly bool _sparse;
         private readonly int _width;
         private readonly int[] _offsets;
-        private readonly List<double> _values = new(64);
-        private readonly List<ulong> _keys = new(64);
-        // Each column's values, resolved once per chunk (no type test or property read per value).
+        // One row's feature values (and, sparse, their 0-based keys), reused row after row.
+        private double[] _values;
+        private ulong[] _keys;
+        // Each column's values, resolved on first use (no type test or property read per value).
+        private readonly Column[] _columns;
         private readonly double[]?[] _doubles;
         private readonly long[]?[] _longs;
         private readonly bool[]?[] _bools;
         private readonly SparseColumn?[] _sparseColumns;
+        // The rows' kept text (empty for a row that kept none), when every column is a dense number read from it.
+        private readonly ReadOnlyMemory<byte>[]? _text;
+        private readonly bool[]? _integral;
 
         public RowEncoder(RecordBatch batch, bool hasLabel, RecordIOOptions options, bool sparse)
         {
@@ -106,55 +118,96 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             int at = 0;
             for (int c = first; c < batch.Schema.Count; c++) { _offsets[c] = at; at += batch.Schema[c].Width; }
             _width = at;
+            _values = new double[Math.Max(1, at)];
+            _keys = sparse ? new ulong[Math.Max(1, at)] : [];
             int n = batch.Columns.Count;
+            _columns = [.. batch.Columns];
             _doubles = new double[]?[n];
             _longs = new long[]?[n];
             _bools = new bool[]?[n];
             _sparseColumns = new SparseColumn?[n];
+            bool textual = true;
             for (int c = 0; c < n; c++)
             {
-                switch (batch.Columns[c])
-                {
-                    case SparseColumn s: _sparseColumns[c] = s; break;
-                    case Float64Column d: _doubles[c] = d.Values; break;
-                    case Int64Column l: _longs[c] = l.Values; break;
-                    case BooleanColumn b: _bools[c] = b.Values; break;
-                }
+                if (_columns[c] is SparseColumn s) _sparseColumns[c] = s;
+                textual &= _columns[c] is Float64Column or Int64Column;
+            }
+            if (textual && batch.Raw is { } raw && raw.Matches(batch.Schema))
+            {
+                _text = raw.Records;
+                _integral = Array.ConvertAll(_columns, c => c is Int64Column);
             }
         }
 
-        public void Encode(int row, ArrayBufferWriter<byte> w)
+        /// <summary>A record's likely size, for the chunk's first buffer.</summary>
+        public int RecordSizeHint => 8 + 2 * EntryOverhead + 3 + (_sparse ? 12 : _options.Features == TensorType.Float64 ? 8 : 4) * _width + 8;
+
+        /// <summary>Writes row <paramref name="row"/>'s framed record and gives the XxHash3 of its payload.</summary>
+        public ulong Write(int row, PooledBufferWriter output)
         {
-            CollectFeatures(row);
-            WriteMapEntry(w, 0x0A, _options.Features, _values, _sparse ? _keys : null, _sparse ? _width : -1, row);
+            int n = Collect(row, out double label);
+            var features = Layout(_options.Features, n, _sparse, _sparse ? _width : -1, row);
+            RecordIOFraming.CheckLength((long)features.Entry + 6, row + 1);
+            string? uid = _options.Uid ? _batch.Rows.RowIds[row].ToString(CultureInfo.InvariantCulture) : null;
+            string? metadata = _options.Metadata ? Metadata(row) : null;
+            long most = 1 + 5 + (long)features.Entry
+                + (_hasLabel ? EntryOverhead + 1 + 5 + 10 : 0)
+                + (uid is null ? 0 : 1 + 5 + Encoding.UTF8.GetMaxByteCount(uid.Length))
+                + (metadata is null ? 0 : 1 + 5 + Encoding.UTF8.GetMaxByteCount(metadata.Length));
+            int recordStart = output.Length;
+            var buffer = output.Reserve(8 + (int)most + 3);
+            var span = buffer.AsSpan(recordStart + 8, (int)most);
+            int at = 0;
+            WriteEntry(span, ref at, 0x0A, _options.Features, features, _values.AsSpan(0, n), _sparse ? _keys.AsSpan(0, n) : default, _sparse ? _width : -1, row);
             if (_hasLabel)
             {
-                _values.Clear();
-                _keys.Clear();
-                _values.Add(Numeric(0, row));
-                WriteMapEntry(w, 0x12, _options.Label, _values, null, -1, row);
+                _values[0] = label;
+                var labelLayout = Layout(_options.Label, 1, sparse: false, -1, row);
+                WriteEntry(span, ref at, 0x12, _options.Label, labelLayout, _values.AsSpan(0, 1), default, -1, row);
             }
-            var info = _batch.Rows;
-            if (_options.Uid) WriteString(w, 0x1A, info.RowIds[row].ToString(CultureInfo.InvariantCulture));
-            if (_options.Metadata)
+            if (uid is not null) WriteString(span, ref at, 0x1A, uid);
+            if (metadata is not null) WriteString(span, ref at, 0x22, metadata);
+            RecordIOFraming.CheckLength(at);
+            var payload = span[..at];
+            ulong hash = XxHash3.HashToUInt64(payload);
+            if (_options.Escape && RecordIOFraming.HoldsAlignedMagic(payload))
             {
-                WriteString(w, 0x22, string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"row_id\":{info.RowIds[row]},\"source\":{info.Sources[row]},\"source_row\":{info.SourceRows[row]}}}"));
+                // Cut into parts (rare): the payload moves out of the way of the part headers.
+                var copy = payload.ToArray();
+                RecordIOFraming.Write(copy, escape: true, output);
+                return hash;
             }
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(recordStart), RecordIOFraming.Magic);
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(recordStart + 4), RecordIOFraming.EncodeLRec(0, at));
+            int padded = RecordIOFraming.Padded(at);
+            buffer.AsSpan(recordStart + 8 + at, padded - at).Clear();
+            output.Advance(8 + padded);
+            return hash;
         }
 
-        private void CollectFeatures(int row)
+        private string Metadata(int row)
         {
-            _values.Clear();
-            _keys.Clear();
-            for (int c = _hasLabel ? 1 : 0; c < _sparseColumns.Length; c++)
+            var info = _batch.Rows;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{{\"row_id\":{info.RowIds[row]},\"source\":{info.Sources[row]},\"source_row\":{info.SourceRows[row]}}}");
+        }
+
+        /// <summary>Puts row <paramref name="row"/>'s feature values (and keys, sparse) in the scratch arrays; gives their count and the label.</summary>
+        private int Collect(int row, out double label)
+        {
+            if (_text is not null && _text[row].Length > 0) return CollectText(_text[row].Span, out label);
+            label = _hasLabel ? Numeric(0, row) : 0;
+            int n = 0;
+            for (int c = _hasLabel ? 1 : 0; c < _columns.Length; c++)
             {
                 if (_sparseColumns[c] is { } s)
                 {
-                    for (int j = s.RowOffsets[row]; j < s.RowOffsets[row + 1]; j++)
+                    int from = s.RowOffsets[row], to = s.RowOffsets[row + 1];
+                    EnsureRoom(n + to - from);
+                    for (int j = from; j < to; j++)
                     {
-                        _values.Add(s.Values[j]);
-                        _keys.Add((ulong)(_offsets[c] + s.Indices[j]));
+                        _values[n] = s.Values[j];
+                        _keys[n++] = (ulong)(_offsets[c] + s.Indices[j]);
                     }
                     continue;
                 }
@@ -162,87 +215,151 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
                 if (_sparse)
                 {
                     if (v == 0) continue;
-                    _keys.Add((ulong)_offsets[c]);
+                    _keys[n] = (ulong)_offsets[c];
                 }
-                _values.Add(v);
+                _values[n++] = v;
             }
+            return n;
+        }
+
+        /// <summary><see cref="Collect"/> from a row's kept text: its fields in column order, joined by commas.</summary>
+        private int CollectText(ReadOnlySpan<byte> text, out double label)
+        {
+            label = 0;
+            int n = 0;
+            var integral = _integral!;
+            for (int c = 0; c < integral.Length; c++)
+            {
+                double v;
+                int length;
+                if (integral[c])
+                {
+                    // A short integer (the label): a byte loop, not a vectorised search set up for long spans.
+                    length = 0;
+                    while (length < text.Length && text[length] != (byte)',') length++;
+                    v = ParseInteger(text[..length]);
+                }
+                else if (!CanonicalNumber.TryParseCopyableField(text, out v, out length))
+                {
+                    v = Sources.KeptTextValues.Parse(text[..length]);
+                }
+                text = length < text.Length ? text[(length + 1)..] : default;
+                if (c == 0 && _hasLabel)
+                {
+                    label = v;
+                    continue;
+                }
+                if (_sparse)
+                {
+                    if (v == 0) continue;
+                    _keys[n] = (ulong)_offsets[c];
+                }
+                _values[n++] = v;
+            }
+            return n;
+        }
+
+        private static double ParseInteger(ReadOnlySpan<byte> field)
+        {
+            if (Sources.ValueParser.TryParseInt64(field, out long value)) return value;
+            throw new InvalidOperationException($"Kept row text holds '{Encoding.UTF8.GetString(field)}', which is not an integer.");
+        }
+
+        private void EnsureRoom(int count)
+        {
+            if (count <= _values.Length) return;
+            int size = Math.Max(count, 2 * _values.Length);
+            Array.Resize(ref _values, size);
+            Array.Resize(ref _keys, size);
         }
 
         private double Numeric(int column, int row)
         {
-            if (_doubles[column] is { } d) return d[row];
-            if (_longs[column] is { } l) return l[row];
-            if (_bools[column] is { } b) return b[row] ? 1 : 0;
-            throw new NotSupportedException($"RecordIO-protobuf cannot hold {_batch.Columns[column].Kind} columns.");
+            if (_doubles[column] is { } doubles) return doubles[row];
+            if (_longs[column] is { } longs) return longs[row];
+            if (_bools[column] is { } bools) return bools[row] ? 1 : 0;
+            // With kept text around, a row without it reads its value alone (a deferred gather is not done for a few rows).
+            switch (_columns[column])
+            {
+                case Float64Column f when _text is not null: return f.ValueAt(row);
+                case Int64Column l when _text is not null: return l.ValueAt(row);
+                case Float64Column f: return (_doubles[column] = f.Values)[row];
+                case Int64Column l: return (_longs[column] = l.Values)[row];
+                case BooleanColumn b: return (_bools[column] = b.Values)[row] ? 1 : 0;
+                default: throw new NotSupportedException($"RecordIO-protobuf cannot hold {_columns[column].Kind} columns.");
+            }
         }
 
-        /// <summary>Writes <c>field { key: "values", value: Value { tensor } }</c> of a map field.</summary>
-        private void WriteMapEntry(ArrayBufferWriter<byte> w, byte fieldTag, TensorType type, List<double> values, List<ulong>? keys, int shape, int row)
+        /// <summary>The sizes of one map entry <c>{ key: "values", value: Value { tensor } }</c>.</summary>
+        private readonly record struct EntryLayout(int ValuesBytes, int KeysBytes, int Tensor, int Value, int Entry);
+
+        private EntryLayout Layout(TensorType type, int count, bool sparse, int shape, int row)
         {
+            var values = _values.AsSpan(0, count);
             int valuesBytes = type switch
             {
-                TensorType.Float32 => 4 * values.Count,
-                TensorType.Float64 => 8 * values.Count,
+                TensorType.Float32 => 4 * count,
+                TensorType.Float64 => 8 * count,
                 _ => Int32Bytes(values, row),
             };
             int keysBytes = 0;
-            if (keys is not null) foreach (var k in keys) keysBytes += VarintSize(k);
-            int tensor = (values.Count > 0 ? 1 + VarintSize((ulong)valuesBytes) + valuesBytes : 0)
-                + (keys is { Count: > 0 } ? 1 + VarintSize((ulong)keysBytes) + keysBytes : 0)
+            if (sparse) foreach (var k in _keys.AsSpan(0, count)) keysBytes += VarintSize(k);
+            int tensor = (count > 0 ? 1 + VarintSize((ulong)valuesBytes) + valuesBytes : 0)
+                + (keysBytes > 0 ? 1 + VarintSize((ulong)keysBytes) + keysBytes : 0)
                 + (shape >= 0 ? 1 + VarintSize((ulong)VarintSize((ulong)shape)) + VarintSize((ulong)shape) : 0);
             int value = 1 + VarintSize((ulong)tensor) + tensor;
-            int entry = 2 + s_valuesKey.Length + 1 + VarintSize((ulong)value) + value;
-            RecordIOFraming.CheckLength((long)entry + 6, row + 1);
+            int entry = 2 + ValuesKey.Length + 1 + VarintSize((ulong)value) + value;
+            return new EntryLayout(valuesBytes, keysBytes, tensor, value, entry);
+        }
 
-            WriteByte(w, fieldTag);
-            WriteVarint(w, (ulong)entry);
-            WriteByte(w, 0x0A);
-            WriteVarint(w, (ulong)s_valuesKey.Length);
-            w.Write(s_valuesKey);
-            WriteByte(w, 0x12);
-            WriteVarint(w, (ulong)value);
-            WriteByte(w, type switch { TensorType.Float32 => 0x12, TensorType.Float64 => 0x1A, _ => 0x3A });
-            WriteVarint(w, (ulong)tensor);
-            if (values.Count > 0)
+        /// <summary>Writes <c>field { key: "values", value: Value { tensor } }</c> of a map field at <paramref name="at"/>.</summary>
+        private static void WriteEntry(Span<byte> span, ref int at, byte fieldTag, TensorType type, in EntryLayout layout, ReadOnlySpan<double> values, ReadOnlySpan<ulong> keys, int shape, int row)
+        {
+            span[at++] = fieldTag;
+            at += WriteVarint(span[at..], (ulong)layout.Entry);
+            span[at++] = 0x0A;
+            span[at++] = (byte)ValuesKey.Length;
+            ValuesKey.CopyTo(span[at..]);
+            at += ValuesKey.Length;
+            span[at++] = 0x12;
+            at += WriteVarint(span[at..], (ulong)layout.Value);
+            span[at++] = type switch { TensorType.Float32 => 0x12, TensorType.Float64 => 0x1A, _ => 0x3A };
+            at += WriteVarint(span[at..], (ulong)layout.Tensor);
+            if (values.Length > 0)
             {
-                WriteByte(w, 0x0A);
-                WriteVarint(w, (ulong)valuesBytes);
-                var span = w.GetSpan(valuesBytes);
-                int at = 0;
-                var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values);
+                span[at++] = 0x0A;
+                at += WriteVarint(span[at..], (ulong)layout.ValuesBytes);
+                var dest = span.Slice(at, layout.ValuesBytes);
                 switch (type)
                 {
                     case TensorType.Float32:
-                        foreach (double v in all)
-                        {
-                            BinaryPrimitives.WriteSingleLittleEndian(span[at..], ToFloat32(v, row));
-                            at += 4;
-                        }
+                        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(dest[(4 * i)..], ToFloat32(values[i], row));
                         break;
                     case TensorType.Float64:
-                        foreach (double v in all)
+                        for (int i = 0; i < values.Length; i++)
                         {
-                            BinaryPrimitives.WriteDoubleLittleEndian(span[at..], double.IsNaN(v) ? BitConverter.Int64BitsToDouble(0x7FF8000000000000) : v);
-                            at += 8;
+                            double v = values[i];
+                            BinaryPrimitives.WriteDoubleLittleEndian(dest[(8 * i)..], double.IsNaN(v) ? BitConverter.Int64BitsToDouble(0x7FF8000000000000) : v);
                         }
                         break;
                     default:
-                        foreach (double v in all) at += WriteVarint(span[at..], unchecked((ulong)(long)(int)v));
+                        int k = 0;
+                        foreach (double v in values) k += WriteVarint(dest[k..], unchecked((ulong)(long)(int)v));
                         break;
                 }
-                w.Advance(valuesBytes);
+                at += layout.ValuesBytes;
             }
-            if (keys is { Count: > 0 })
+            if (layout.KeysBytes > 0)
             {
-                WriteByte(w, 0x12);
-                WriteVarint(w, (ulong)keysBytes);
-                foreach (var k in keys) WriteVarint(w, k);
+                span[at++] = 0x12;
+                at += WriteVarint(span[at..], (ulong)layout.KeysBytes);
+                foreach (var k in keys) at += WriteVarint(span[at..], k);
             }
             if (shape >= 0)
             {
-                WriteByte(w, 0x1A);
-                WriteVarint(w, (ulong)VarintSize((ulong)shape));
-                WriteVarint(w, (ulong)shape);
+                span[at++] = 0x1A;
+                at += WriteVarint(span[at..], (ulong)VarintSize((ulong)shape));
+                at += WriteVarint(span[at..], (ulong)shape);
             }
         }
 
@@ -257,7 +374,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             return f;
         }
 
-        private static int Int32Bytes(List<double> values, int row)
+        private static int Int32Bytes(ReadOnlySpan<double> values, int row)
         {
             int n = 0;
             foreach (double v in values)
@@ -271,21 +388,13 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             return n;
         }
 
-        private static void WriteString(ArrayBufferWriter<byte> w, byte tag, string text)
+        private static void WriteString(Span<byte> span, ref int at, byte tag, string text)
         {
             int n = Encoding.UTF8.GetByteCount(text);
-            WriteByte(w, tag);
-            WriteVarint(w, (ulong)n);
-            w.Advance(Encoding.UTF8.GetBytes(text, w.GetSpan(n)));
+            span[at++] = tag;
+            at += WriteVarint(span[at..], (ulong)n);
+            at += Encoding.UTF8.GetBytes(text, span[at..]);
         }
-
-        private static void WriteByte(ArrayBufferWriter<byte> w, byte b)
-        {
-            w.GetSpan(1)[0] = b;
-            w.Advance(1);
-        }
-
-        private static void WriteVarint(ArrayBufferWriter<byte> w, ulong v) => w.Advance(WriteVarint(w.GetSpan(10), v));
 
         private static int WriteVarint(Span<byte> span, ulong v)
         {

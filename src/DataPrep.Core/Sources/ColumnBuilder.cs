@@ -305,7 +305,11 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, int count)
         }
     }
 
-    private static double Parse(ReadOnlySpan<byte> field)
+    /// <summary>
+    /// The value of one field of kept row text (a float column's; an integer column's text reads as the same double its
+    /// value converts to): the one parse of kept text, also used by RecordIO-protobuf output reading rows from it.
+    /// </summary>
+    internal static double Parse(ReadOnlySpan<byte> field)
     {
         if (CanonicalNumber.TryParseCopyableDouble(field, out double value, out _)) return value;
         if (ValueParser.TryParseDouble(field, out value)) return value;

@@ -17,7 +17,7 @@ namespace DataPrep.Tests.Formats;
 public class RawRecordsTests
 {
     /// <summary>Number-like text: signs, leading/trailing zeros, points, exponents, many digits, junk.</summary>
-    private static readonly Gen<string> NumberText =
+    internal static readonly Gen<string> NumberText =
         from sign in Gen.Elements("", "", "-", "+")
         from intPart in Gen.OneOf(Gen.Elements("0", "00", "1", "7", "10", "999999999999999", "1000000000000000", "123456789012345678"), Gen.Choose(0, int.MaxValue).Select(i => i.ToString(CultureInfo.InvariantCulture)))
         from hasPoint in Gen.Elements(false, true, true)
@@ -96,6 +96,26 @@ public class RawRecordsTests
             bool parsed = CanonicalNumber.TryParseCopyableDouble(bytes, out _, out int expectedLength);
             bool checkedOnly = CanonicalNumber.IsCopyableDouble(bytes, out int length);
             return (parsed == checkedOnly && (!parsed || length == expectedLength)).Label($"'{text}': parse {parsed}/{expectedLength}, check {checkedOnly}/{length}");
+        });
+
+    [Property(MaxTest = 3000)]
+    public Property A_kept_field_parses_as_its_own_text_and_ends_at_its_comma()
+        => Prop.ForAll(Gen.ListOf(Gen.OneOf(NumberText.Where(t => !t.Contains(' ')), Gen.Elements("1E-05", "0.30000001192092896", "-", "", "-1234567890123456"))).Where(l => l.Count >= 1).ToArbitrary(), fields =>
+        {
+            // A row's kept text: the reader's fields joined by commas (the vector path needs 17 bytes left, the last fields fall back).
+            var text = Encoding.ASCII.GetBytes(string.Join(",", fields)).AsSpan();
+            foreach (var field in fields)
+            {
+                bool parsed = CanonicalNumber.TryParseCopyableField(text, out double value, out int length);
+                bool expected = CanonicalNumber.TryParseCopyableDouble(Encoding.ASCII.GetBytes(field), out double expectedValue, out _);
+                if (length != field.Length) return false.Label($"'{field}': length {length}");
+                if (parsed != expected || (parsed && BitConverter.DoubleToInt64Bits(value) != BitConverter.DoubleToInt64Bits(expectedValue)))
+                {
+                    return false.Label($"'{field}': field {parsed}/{value:R}, alone {expected}/{expectedValue:R}");
+                }
+                text = length < text.Length ? text[(length + 1)..] : default;
+            }
+            return text.IsEmpty.Label("the whole text was read");
         });
 
     /// <summary>Every batch of the file as read with or without kept text (all float columns text-only when kept).</summary>

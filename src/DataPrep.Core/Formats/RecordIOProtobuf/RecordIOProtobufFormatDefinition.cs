@@ -26,8 +26,11 @@ public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
     public override string Extension => "pbr";
 
     /// <inheritdoc />
-    /// <remarks>Float32/Float64 tensors hold NaN and ±infinity (NaN written canonically).</remarks>
-    public override Pipeline.FormatTraits Traits { get; } = new() { CarriesNonFinite = true };
+    /// <remarks>
+    /// Float32/Float64 tensors hold NaN and ±infinity (NaN written canonically). A CSV source keeps each row's text and
+    /// the encoder reads the row's numbers from it (<see cref="RecordIOProtobufFormat"/>).
+    /// </remarks>
+    public override Pipeline.FormatTraits Traits { get; } = new() { CarriesNonFinite = true, ReadsKeptText = true };
 
     /// <inheritdoc />
     public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.RecordIOProtobuf);
