@@ -181,25 +181,40 @@ internal sealed class BatchSpillReader : IDisposable
     public int[] ReadInts() => ReadArray<int>(ReadInt());
 
     /// <summary>Reads the next batch.</summary>
-    public RecordBatch Read()
+    public RecordBatch Read() => Read(null);
+
+    /// <summary>
+    /// Reads the given rows (ascending) of the next batch: what <c>Read().Take(rows)</c> gives, without building the
+    /// other rows (the values pass through the scratch buffer).
+    /// </summary>
+    public RecordBatch Read(int[]? rows)
     {
         int n = ReadInt();
-        var ids = ReadArray<long>(n);
-        var sources = ReadArray<int>(n);
-        var sourceRows = ReadArray<long>(n);
-        var splits = ReadOptional<SplitTag>(n);
-        var times = ReadOptional<long>(n);
-        var folds = ReadOptional<short>(n);
-        var groups = ReadFlag() ? ReadStrings(n) : null;
-        var from = ReadOptional<long>(n);
-        var operations = ReadFlag() ? ReadStrings(n) : null;
-        var rows = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
+        int m = rows?.Length ?? n;
+        var ids = ReadArray<long>(n, rows);
+        var sources = ReadArray<int>(n, rows);
+        var sourceRows = ReadArray<long>(n, rows);
+        var splits = ReadOptional<SplitTag>(n, rows);
+        var times = ReadOptional<long>(n, rows);
+        var folds = ReadOptional<short>(n, rows);
+        var groups = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
+        var from = ReadOptional<long>(n, rows);
+        var operations = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
+        var info = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
         var columns = new Column[_schema.Count];
-        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n);
-        return new RecordBatch(_schema, columns, n, rows);
+        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n, rows);
+        return new RecordBatch(_schema, columns, m, info);
     }
 
-    private Column ReadColumn(Field field, int n)
+    private static T[] Pick<T>(T[] values, int[]? rows)
+    {
+        if (rows is null) return values;
+        var picked = new T[rows.Length];
+        for (int i = 0; i < rows.Length; i++) picked[i] = values[rows[i]];
+        return picked;
+    }
+
+    private Column ReadColumn(Field field, int n, int[]? rows)
     {
         switch (field.Kind)
         {
@@ -207,22 +222,26 @@ internal sealed class BatchSpillReader : IDisposable
                 int width = ReadInt();
                 var offsets = ReadArray<int>(n + 1);
                 int nnz = offsets[n];
-                return new SparseColumn(width, offsets, ReadArray<int>(nnz), ReadArray<double>(nnz), n);
+                var sparse = new SparseColumn(width, offsets, ReadArray<int>(nnz), ReadArray<double>(nnz), n);
+                return rows is null ? sparse : sparse.Take(rows);
             case ColumnKind.String:
-                return new StringColumn(ReadStrings(n), n);
+                return new StringColumn(Pick(ReadStrings(n), rows), rows?.Length ?? n);
         }
-        var nulls = ReadOptional<bool>(n);
+        var nulls = ReadOptional<bool>(n, rows);
+        // Take keeps a null mask only when a picked row is missing; so does this.
+        if (rows is not null && nulls is not null && Array.IndexOf(nulls, true) < 0) nulls = null;
+        int m = rows?.Length ?? n;
         switch (field.Kind)
         {
-            case ColumnKind.Float64: return new Float64Column(ReadArray<double>(n), nulls, n);
-            case ColumnKind.Int64: return new Int64Column(ReadArray<long>(n), nulls, n);
-            case ColumnKind.Timestamp: return new TimestampColumn(ReadArray<long>(n), nulls, n);
-            case ColumnKind.Boolean: return new BooleanColumn(ReadArray<bool>(n), nulls, n);
+            case ColumnKind.Float64: return new Float64Column(ReadArray<double>(n, rows), nulls, m);
+            case ColumnKind.Int64: return new Int64Column(ReadArray<long>(n, rows), nulls, m);
+            case ColumnKind.Timestamp: return new TimestampColumn(ReadArray<long>(n, rows), nulls, m);
+            case ColumnKind.Boolean: return new BooleanColumn(ReadArray<bool>(n, rows), nulls, m);
             case ColumnKind.Binary:
                 var lengths = ReadArray<int>(n);
                 var values = new ReadOnlyMemory<byte>[n];
                 for (int i = 0; i < n; i++) values[i] = ReadArray<byte>(lengths[i]);
-                return new BinaryColumn(values, nulls, n);
+                return new BinaryColumn(Pick(values, rows), nulls, m);
             default: throw new NotSupportedException(field.Kind.ToString());
         }
     }
@@ -245,7 +264,23 @@ internal sealed class BatchSpillReader : IDisposable
         return values;
     }
 
-    private T[]? ReadOptional<T>(int n) where T : unmanaged => ReadFlag() ? ReadArray<T>(n) : null;
+    private T[]? ReadOptional<T>(int n, int[]? rows) where T : unmanaged => ReadFlag() ? ReadArray<T>(n, rows) : null;
+
+    /// <summary><paramref name="n"/> values, or only those at <paramref name="rows"/> (ascending), read through the scratch buffer.</summary>
+    private T[] ReadArray<T>(int n, int[]? rows) where T : unmanaged
+    {
+        if (rows is null) return ReadArray<T>(n);
+        var picked = GC.AllocateUninitializedArray<T>(rows.Length);
+        var scratch = MemoryMarshal.Cast<byte, T>(_scratch.AsSpan());
+        int k = 0;
+        for (int start = 0; start < n; start += scratch.Length)
+        {
+            int m = Math.Min(scratch.Length, n - start);
+            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            for (; k < rows.Length && rows[k] < start + m; k++) picked[k] = scratch[rows[k] - start];
+        }
+        return picked;
+    }
 
     private T[] ReadArray<T>(int n) where T : unmanaged
     {

@@ -249,21 +249,22 @@ internal sealed class SplitSpill : IDisposable
                 }
                 using (var reader = new BatchSpillReader(paths[file]!, _schema))
                 {
+                    var mine = new List<int>();
                     while (!reader.AtEnd)
                     {
+                        // Only the channel's rows are built: a small channel does not hold whole chunks of the others.
                         var positions = reader.ReadInts();
-                        var b = reader.Read();
-                        bool used = false;
-                        for (int i = 0; i < positions.Length; i++)
+                        mine.Clear();
+                        for (int i = 0; i < positions.Length; i++) if (channel[positions[i]] == c) mine.Add(i);
+                        var b = reader.Read(mine.Count == positions.Length ? null : mine.ToArray());
+                        if (mine.Count == 0) continue;
+                        for (int i = 0; i < mine.Count; i++)
                         {
-                            int p = positions[i];
-                            if (channel[p] != c) continue;
-                            int k = rank[p] - start;
+                            int k = rank[positions[mine[i]]] - start;
                             part[k] = parts.Count;
                             row[k] = i;
-                            used = true;
                         }
-                        if (used) parts.Add(b);
+                        parts.Add(b);
                     }
                 }
                 if (--uses[file] == 0) File.Delete(paths[file]!);
