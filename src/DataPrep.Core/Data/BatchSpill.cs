@@ -34,30 +34,40 @@ internal sealed class BatchSpillWriter : IDisposable
     }
 
     /// <summary>Appends one batch.</summary>
-    public void Write(RecordBatch batch)
+    public void Write(RecordBatch batch) => WriteRows(batch, null);
+
+    /// <summary>
+    /// Appends the given rows of a batch, in that order: what <c>Write(batch.Take(rows))</c> writes, gathered straight
+    /// into the file's buffer instead of into new column arrays first.
+    /// </summary>
+    public void Write(RecordBatch batch, int[] rows) => WriteRows(batch, rows);
+
+    private void WriteRows(RecordBatch batch, int[]? rows)
     {
-        int n = batch.RowCount;
+        int n = rows?.Length ?? batch.RowCount;
         WriteInt(n);
-        var rows = batch.Rows;
-        WriteSpan<long>(rows.RowIds.AsSpan(0, n));
-        WriteSpan<int>(rows.Sources.AsSpan(0, n));
-        WriteSpan<long>(rows.SourceRows.AsSpan(0, n));
-        WriteOptional(rows.Splits, n);
-        WriteOptional(rows.Times, n);
-        WriteOptional(rows.Folds, n);
-        WriteFlag(rows.GroupKeys is not null);
-        if (rows.GroupKeys is not null) WriteStrings(rows.GroupKeys, n);
+        var info = batch.Rows;
+        WriteValues(info.RowIds, n, rows);
+        WriteValues(info.Sources, n, rows);
+        WriteValues(info.SourceRows, n, rows);
+        WriteOptional(info.Splits, n, rows);
+        WriteOptional(info.Times, n, rows);
+        WriteOptional(info.Folds, n, rows);
+        WriteFlag(info.GroupKeys is not null);
+        if (info.GroupKeys is not null) WriteStrings(info.GroupKeys, n, rows);
         // What an augmentation stage added (a scaled-out image run keeps its transformed rows until the commit).
-        WriteOptional(rows.AugmentedFrom, n);
-        WriteFlag(rows.Operations is not null);
-        if (rows.Operations is not null) WriteStrings(rows.Operations, n);
-        foreach (var column in batch.Columns) WriteColumn(column, n);
+        WriteOptional(info.AugmentedFrom, n, rows);
+        WriteFlag(info.Operations is not null);
+        if (info.Operations is not null) WriteStrings(info.Operations, n, rows);
+        foreach (var column in batch.Columns) WriteColumn(column, n, rows);
     }
 
-    private void WriteColumn(Column column, int n)
+    private void WriteColumn(Column column, int n, int[]? rows)
     {
         if (column is SparseColumn s)
         {
+            // Rows of varying length: picked through Take (sparse columns are rare in bulk).
+            if (rows is not null) s = (SparseColumn)s.Take(rows);
             WriteInt(s.Width);
             WriteSpan<int>(s.RowOffsets.AsSpan(0, n + 1));
             int nnz = s.RowOffsets[n];
@@ -65,32 +75,41 @@ internal sealed class BatchSpillWriter : IDisposable
             WriteSpan<double>(s.Values.AsSpan(0, nnz));
             return;
         }
-        if (column is StringColumn str) { WriteStrings(str.Values, n); return; }
-        WriteOptional(column.Nulls, n);
+        if (column is StringColumn str) { WriteStrings(str.Values, n, rows); return; }
+        // Take keeps a null mask only when a picked row is missing; so does this.
+        var nulls = column.Nulls;
+        if (nulls is not null && rows is not null && !AnyPicked(nulls, rows)) nulls = null;
+        WriteOptional(nulls, n, rows);
         switch (column)
         {
-            case Float64Column f: WriteSpan<double>(f.Values.AsSpan(0, n)); break;
-            case Int64Column l: WriteSpan<long>(l.Values.AsSpan(0, n)); break;
-            case TimestampColumn t: WriteSpan<long>(t.Values.AsSpan(0, n)); break;
-            case BooleanColumn b: WriteSpan<bool>(b.Values.AsSpan(0, n)); break;
+            case Float64Column f: WriteValues(f.Values, n, rows); break;
+            case Int64Column l: WriteValues(l.Values, n, rows); break;
+            case TimestampColumn t: WriteValues(t.Values, n, rows); break;
+            case BooleanColumn b: WriteValues(b.Values, n, rows); break;
             case BinaryColumn bin:
                 var lengths = new int[n];
-                for (int i = 0; i < n; i++) lengths[i] = bin.Values[i].Length;
+                for (int i = 0; i < n; i++) lengths[i] = bin.Values[rows?[i] ?? i].Length;
                 WriteSpan<int>(lengths);
-                for (int i = 0; i < n; i++) _stream.Write(bin.Values[i].Span);
+                for (int i = 0; i < n; i++) _stream.Write(bin.Values[rows?[i] ?? i].Span);
                 break;
             default: throw new NotSupportedException($"Cannot spill a {column.GetType().Name}.");
         }
     }
 
-    private void WriteStrings(string?[] values, int n)
+    private static bool AnyPicked(bool[] nulls, int[] rows)
+    {
+        foreach (int r in rows) if (nulls[r]) return true;
+        return false;
+    }
+
+    private void WriteStrings(string?[] values, int n, int[]? rows)
     {
         // Lengths first (−1 for null), then all UTF-8 bytes, so reading needs no per-value framing.
         var lengths = new int[n];
         int total = 0;
         for (int i = 0; i < n; i++)
         {
-            lengths[i] = values[i] is { } v ? Encoding.UTF8.GetByteCount(v) : -1;
+            lengths[i] = values[rows?[i] ?? i] is { } v ? Encoding.UTF8.GetByteCount(v) : -1;
             if (lengths[i] > 0) total += lengths[i];
         }
         WriteSpan<int>(lengths);
@@ -98,15 +117,29 @@ internal sealed class BatchSpillWriter : IDisposable
         int at = 0;
         for (int i = 0; i < n; i++)
         {
-            if (values[i] is { } v) at += Encoding.UTF8.GetBytes(v, _scratch.AsSpan(at));
+            if (values[rows?[i] ?? i] is { } v) at += Encoding.UTF8.GetBytes(v, _scratch.AsSpan(at));
         }
         _stream.Write(_scratch, 0, at);
     }
 
-    private void WriteOptional<T>(T[]? values, int n) where T : unmanaged
+    private void WriteOptional<T>(T[]? values, int n, int[]? rows) where T : unmanaged
     {
         WriteFlag(values is not null);
-        if (values is not null) WriteSpan<T>(values.AsSpan(0, n));
+        if (values is not null) WriteValues(values, n, rows);
+    }
+
+    /// <summary>The first <paramref name="n"/> values, or the values at <paramref name="rows"/> gathered through the scratch buffer.</summary>
+    private void WriteValues<T>(T[] values, int n, int[]? rows) where T : unmanaged
+    {
+        if (rows is null) { WriteSpan<T>(values.AsSpan(0, n)); return; }
+        var scratch = MemoryMarshal.Cast<byte, T>(_scratch.AsSpan());
+        for (int start = 0; start < n; start += scratch.Length)
+        {
+            int m = Math.Min(scratch.Length, n - start);
+            var picked = rows.AsSpan(start, m);
+            for (int i = 0; i < m; i++) scratch[i] = values[picked[i]];
+            WriteSpan<T>(scratch[..m]);
+        }
     }
 
     private void WriteSpan<T>(ReadOnlySpan<T> values) where T : unmanaged => _stream.Write(MemoryMarshal.AsBytes(values));
@@ -148,25 +181,40 @@ internal sealed class BatchSpillReader : IDisposable
     public int[] ReadInts() => ReadArray<int>(ReadInt());
 
     /// <summary>Reads the next batch.</summary>
-    public RecordBatch Read()
+    public RecordBatch Read() => Read(null);
+
+    /// <summary>
+    /// Reads the given rows (ascending) of the next batch: what <c>Read().Take(rows)</c> gives, without building the
+    /// other rows (the values pass through the scratch buffer).
+    /// </summary>
+    public RecordBatch Read(int[]? rows)
     {
         int n = ReadInt();
-        var ids = ReadArray<long>(n);
-        var sources = ReadArray<int>(n);
-        var sourceRows = ReadArray<long>(n);
-        var splits = ReadOptional<SplitTag>(n);
-        var times = ReadOptional<long>(n);
-        var folds = ReadOptional<short>(n);
-        var groups = ReadFlag() ? ReadStrings(n) : null;
-        var from = ReadOptional<long>(n);
-        var operations = ReadFlag() ? ReadStrings(n) : null;
-        var rows = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
+        int m = rows?.Length ?? n;
+        var ids = ReadArray<long>(n, rows);
+        var sources = ReadArray<int>(n, rows);
+        var sourceRows = ReadArray<long>(n, rows);
+        var splits = ReadOptional<SplitTag>(n, rows);
+        var times = ReadOptional<long>(n, rows);
+        var folds = ReadOptional<short>(n, rows);
+        var groups = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
+        var from = ReadOptional<long>(n, rows);
+        var operations = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
+        var info = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
         var columns = new Column[_schema.Count];
-        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n);
-        return new RecordBatch(_schema, columns, n, rows);
+        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n, rows);
+        return new RecordBatch(_schema, columns, m, info);
     }
 
-    private Column ReadColumn(Field field, int n)
+    private static T[] Pick<T>(T[] values, int[]? rows)
+    {
+        if (rows is null) return values;
+        var picked = new T[rows.Length];
+        for (int i = 0; i < rows.Length; i++) picked[i] = values[rows[i]];
+        return picked;
+    }
+
+    private Column ReadColumn(Field field, int n, int[]? rows)
     {
         switch (field.Kind)
         {
@@ -174,22 +222,26 @@ internal sealed class BatchSpillReader : IDisposable
                 int width = ReadInt();
                 var offsets = ReadArray<int>(n + 1);
                 int nnz = offsets[n];
-                return new SparseColumn(width, offsets, ReadArray<int>(nnz), ReadArray<double>(nnz), n);
+                var sparse = new SparseColumn(width, offsets, ReadArray<int>(nnz), ReadArray<double>(nnz), n);
+                return rows is null ? sparse : sparse.Take(rows);
             case ColumnKind.String:
-                return new StringColumn(ReadStrings(n), n);
+                return new StringColumn(Pick(ReadStrings(n), rows), rows?.Length ?? n);
         }
-        var nulls = ReadOptional<bool>(n);
+        var nulls = ReadOptional<bool>(n, rows);
+        // Take keeps a null mask only when a picked row is missing; so does this.
+        if (rows is not null && nulls is not null && Array.IndexOf(nulls, true) < 0) nulls = null;
+        int m = rows?.Length ?? n;
         switch (field.Kind)
         {
-            case ColumnKind.Float64: return new Float64Column(ReadArray<double>(n), nulls, n);
-            case ColumnKind.Int64: return new Int64Column(ReadArray<long>(n), nulls, n);
-            case ColumnKind.Timestamp: return new TimestampColumn(ReadArray<long>(n), nulls, n);
-            case ColumnKind.Boolean: return new BooleanColumn(ReadArray<bool>(n), nulls, n);
+            case ColumnKind.Float64: return new Float64Column(ReadArray<double>(n, rows), nulls, m);
+            case ColumnKind.Int64: return new Int64Column(ReadArray<long>(n, rows), nulls, m);
+            case ColumnKind.Timestamp: return new TimestampColumn(ReadArray<long>(n, rows), nulls, m);
+            case ColumnKind.Boolean: return new BooleanColumn(ReadArray<bool>(n, rows), nulls, m);
             case ColumnKind.Binary:
                 var lengths = ReadArray<int>(n);
                 var values = new ReadOnlyMemory<byte>[n];
                 for (int i = 0; i < n; i++) values[i] = ReadArray<byte>(lengths[i]);
-                return new BinaryColumn(values, nulls, n);
+                return new BinaryColumn(Pick(values, rows), nulls, m);
             default: throw new NotSupportedException(field.Kind.ToString());
         }
     }
@@ -212,11 +264,28 @@ internal sealed class BatchSpillReader : IDisposable
         return values;
     }
 
-    private T[]? ReadOptional<T>(int n) where T : unmanaged => ReadFlag() ? ReadArray<T>(n) : null;
+    private T[]? ReadOptional<T>(int n, int[]? rows) where T : unmanaged => ReadFlag() ? ReadArray<T>(n, rows) : null;
+
+    /// <summary><paramref name="n"/> values, or only those at <paramref name="rows"/> (ascending), read through the scratch buffer.</summary>
+    private T[] ReadArray<T>(int n, int[]? rows) where T : unmanaged
+    {
+        if (rows is null) return ReadArray<T>(n);
+        var picked = GC.AllocateUninitializedArray<T>(rows.Length);
+        var scratch = MemoryMarshal.Cast<byte, T>(_scratch.AsSpan());
+        int k = 0;
+        for (int start = 0; start < n; start += scratch.Length)
+        {
+            int m = Math.Min(scratch.Length, n - start);
+            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            for (; k < rows.Length && rows[k] < start + m; k++) picked[k] = scratch[rows[k] - start];
+        }
+        return picked;
+    }
 
     private T[] ReadArray<T>(int n) where T : unmanaged
     {
-        var values = new T[n];
+        // Every element is read over at once: no need to zero the array first.
+        var values = GC.AllocateUninitializedArray<T>(n);
         _stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
         return values;
     }

@@ -171,6 +171,7 @@ public sealed class RunDiagnostics
 {
     private int _spills;
     private int _streamedTimeSplits;
+    private int _spillRepartitions;
 
     /// <summary>Split stages that spilled to temp files.</summary>
     public int Spills => Volatile.Read(ref _spills);
@@ -178,7 +179,12 @@ public sealed class RunDiagnostics
     /// <summary>Time splits that streamed from a plan (instead of collecting the rows).</summary>
     public int StreamedTimeSplits => Volatile.Read(ref _streamedTimeSplits);
 
+    /// <summary>Spilled split stages whose rows had to be partitioned again by output position (a second write of the data).</summary>
+    public int SpillRepartitions => Volatile.Read(ref _spillRepartitions);
+
     internal void CountSpill() => Interlocked.Increment(ref _spills);
+
+    internal void CountSpillRepartition() => Interlocked.Increment(ref _spillRepartitions);
 
     internal void CountStreamedTimeSplit() => Interlocked.Increment(ref _streamedTimeSplits);
 }

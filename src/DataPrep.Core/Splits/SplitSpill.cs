@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using DataPrep.Data;
 using DataPrep.Hashing;
 using DataPrep.Pipeline;
@@ -6,23 +5,39 @@ using DataPrep.Pipeline;
 namespace DataPrep.Splits;
 
 /// <summary>
-/// The out-of-core path of <see cref="SplitStage"/> (DESIGN.md §2). Pass 1 appends every batch to one spill
-/// file and keeps in memory only row ids and the assigner's key columns (time column, group keys, labels).
-/// The assigner then decides tags and order from those alone. Pass 2 reads the spill file once and
-/// partitions rows into buckets by output position (channel, rank ÷ rows per bucket) — with a shuffle the
-/// rank is the position in hash order, so these are the hash-order buckets of the design; pass 3 loads one
-/// bucket at a time, places each row at its rank and emits batches with the in-memory path's boundaries
-/// (buckets hold a whole number of output batches), so the bytes out are identical.
+/// The out-of-core path of <see cref="SplitStage"/> (DESIGN.md §2). Pass 1 appends every batch to spill files and
+/// keeps in memory only row ids, each row's file and the assigner's key columns (time column, group keys, labels).
+/// The assigner then decides tags and order from those alone. Pass 3 loads one piece at a time — the rows of one
+/// channel in one file — places each row at its rank and emits batches with the in-memory path's boundaries (a
+/// batch may span pieces), so the bytes out are identical.
 /// </summary>
+/// <remarks>
+/// A piece can be loaded on its own when its rows hold consecutive ranks of its channel. Pass 1 writes the files so
+/// that they usually do: with a shuffle, file <c>h</c> takes the rows whose shuffle hash falls in the h-th of
+/// <see cref="HashFiles"/> equal ranges (output order is hash order, so each file holds one run of ranks of each
+/// channel); without one, files follow each other in input order, each closed at half a bucket. Otherwise (an
+/// assigner's own order, such as time order of unsorted input) pass 2 reads the files once and partitions the rows into
+/// buckets by output position (channel, rank ÷ rows per bucket), each a piece. Writing is what spilling costs most
+/// (the page cache fills and the kernel reclaims on every write), so the common case writes the data once, and reads
+/// each file once per channel instead.
+/// </remarks>
 internal sealed class SplitSpill : IDisposable
 {
+    /// <summary>Pass 1's files with a shuffle: ranges of the shuffle hash (the top bits pick the file).</summary>
+    internal const int HashFiles = 1 << HashBits;
+
+    private const int HashBits = 7;
+
     private readonly SplitStage _stage;
     private readonly SpillFolder _folder;
     private readonly Schema _schema;
     private readonly int[] _keys;
     private readonly int _batchRows;
     private readonly long _budget;
-    private readonly BatchSpillWriter _writer;
+    private readonly KeyedHash? _shuffle;
+    // Pass 1's files: by hash range with a shuffle (null: no row fell in the range), else in input order.
+    private readonly List<BatchSpillWriter?> _files = [];
+    private readonly List<ushort[]> _fileOf = [];
     private readonly List<long[]> _rowIds = [];
     private int _count;
     private readonly Dictionary<int, List<Column>> _keyColumns = [];
@@ -32,7 +47,7 @@ internal sealed class SplitSpill : IDisposable
     /// <summary>Bounds the heap while this spill runs.</summary>
     public MemoryGovernor Governor { get; }
 
-    public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget)
+    public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle)
     {
         _stage = stage;
         _folder = folder;
@@ -40,10 +55,14 @@ internal sealed class SplitSpill : IDisposable
         _keys = keys.Distinct().ToArray();
         _batchRows = batchRows;
         _budget = budget;
+        _shuffle = shuffle ? new KeyedHash(seed, "shuffle") : null;
         Governor = new MemoryGovernor(budget);
         foreach (int k in _keys) _keyColumns[k] = [];
-        _writer = new BatchSpillWriter(folder.NewFile("input.spill"));
+        if (shuffle) _files.AddRange(new BatchSpillWriter?[HashFiles]);
     }
+
+    /// <summary>The bytes of rows pass 3 loads at once: about an eighth of the budget.</summary>
+    private long BucketBytes => Math.Max(64L << 10, _budget / 8);
 
     public void Add(RecordBatch batch)
     {
@@ -53,9 +72,47 @@ internal sealed class SplitSpill : IDisposable
         for (int i = 0; i < n && encoded; i++) encoded = rows.RowIds[i] == RowInfo.MakeRowId(rows.Sources[i], rows.SourceRows[i]);
         if (!encoded) _origins.Add((_count, rows.Sources.AsSpan(0, n).ToArray(), rows.SourceRows.AsSpan(0, n).ToArray()));
         _rowIds.Add(rows.RowIds.AsSpan(0, n).ToArray());
-        _count += n;
         foreach (int k in _keys) _keyColumns[k].Add(batch.Columns[k]);
-        _writer.Write(batch);
+        if (_stage.HasLineage)
+        {
+            var (g, t) = _stage.LineageValues(i => batch.Columns[i], n);
+            batch = batch.WithRows(batch.Rows with { GroupKeys = g, Times = t });
+        }
+        var fileOf = new ushort[n];
+        if (_shuffle is { } hash)
+        {
+            // A counting sort of the rows by file, keeping input order inside a file.
+            var counts = new int[HashFiles + 1];
+            for (int i = 0; i < n; i++) counts[(fileOf[i] = (ushort)(hash.Hash(rows.RowIds[i]) >> (64 - HashBits))) + 1]++;
+            for (int f = 0; f < HashFiles; f++) counts[f + 1] += counts[f];
+            var grouped = new int[n];
+            var next = counts.AsSpan(0, HashFiles).ToArray();
+            for (int i = 0; i < n; i++) grouped[next[fileOf[i]]++] = i;
+            for (int f = 0; f < HashFiles; f++)
+            {
+                if (counts[f] == counts[f + 1]) continue;
+                var picked = grouped.AsSpan(counts[f], counts[f + 1] - counts[f]).ToArray();
+                var positions = new int[picked.Length];
+                for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
+                var writer = _files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"));
+                writer.WriteInts(positions);
+                writer.Write(batch, picked);
+            }
+        }
+        else
+        {
+            if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && _files.Count < ushort.MaxValue))
+            {
+                _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill")));
+            }
+            fileOf.AsSpan().Fill((ushort)(_files.Count - 1));
+            var positions = new int[n];
+            for (int i = 0; i < n; i++) positions[i] = _count + i;
+            _files[^1]!.WriteInts(positions);
+            _files[^1]!.Write(batch);
+        }
+        _fileOf.Add(fileOf);
+        _count += n;
     }
 
     private long[]? _ids;
@@ -72,14 +129,22 @@ internal sealed class SplitSpill : IDisposable
 
     public IEnumerable<RecordBatch> Emit(ISplitAssigner assigner, ulong seed, bool shuffle, RunContext context, CancellationToken cancellationToken)
     {
-        _writer.Dispose();
+        var lengths = new long[_files.Count];
+        for (int f = 0; f < lengths.Length; f++)
+        {
+            lengths[f] = _files[f]?.Length ?? 0;
+            _files[f]?.Dispose();
+        }
+        long spillBytes = lengths.Sum();
         Governor.Release();
         TraceMemory("pass 1 done");
-        long spillBytes = new FileInfo(_writer.Path).Length;
-        // Row ids in one array (8 bytes a row): the only per-row data besides key columns held through pass 1.
+        // Row ids in one array (8 bytes a row), and each row's file (2 bytes): the per-row data besides key columns held through pass 1.
         var ids = _ids = new long[_count];
         for (int b = 0, at = 0; b < _rowIds.Count; at += _rowIds[b].Length, b++) _rowIds[b].CopyTo(ids, at);
         _rowIds.Clear();
+        var fileOf = new ushort[_count];
+        for (int b = 0, at = 0; b < _fileOf.Count; at += _fileOf[b].Length, b++) _fileOf[b].CopyTo(fileOf, at);
+        _fileOf.Clear();
         int count = ids.Length;
         context.OnProgress("split", 0, count);
         SplitInput? input = new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
@@ -112,132 +177,238 @@ internal sealed class SplitSpill : IDisposable
             channel[p] = (short)c;
             rank[p] = sizes[c]++;
         }
-        // Iterator locals live as long as the iterator: drop what pass 2 does not need.
+        // Iterator locals live as long as the iterator: drop what the passes below do not need.
         order = null;
         ids = null;
         _ids = null;
-        Governor.Release();
 
-        // Buckets of a whole number of output batches, each about an eighth of the budget.
-        long rowBytes = Math.Max(1, spillBytes / Math.Max(1, count));
-        long perBucket = Math.Max(1, Math.Max(64L << 10, _budget / 8) / (rowBytes * _batchRows)) * _batchRows;
-        int rowsPerBucket = (int)Math.Min(int.MaxValue / 2, perBucket);
-        var first = new int[channels.Count + 1];
-        for (int c = 0; c < channels.Count; c++) first[c + 1] = first[c] + (int)((sizes[c] + (long)rowsPerBucket - 1) / rowsPerBucket);
-        var buckets = new BatchSpillWriter?[first[^1]];
-        if (RunTrace.On)
-        {
-            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB; {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
-        }
-        var paths = new string?[buckets.Length];
-        try
-        {
-            Partition(channel, rank, first, rowsPerBucket, buckets, paths, cancellationToken);
-        }
-        finally
-        {
-            foreach (var w in buckets) w?.Dispose();
-            File.Delete(_writer.Path);
-        }
-        channel = null!;
-        rank = null!;
+        var paths = _files.Select(w => w?.Path).ToList();
+        var pieces = Pieces(lengths, fileOf, channel, rank, sizes);
+        fileOf = null!;
         Governor.Release();
-        TraceMemory("partitioned");
+        if (pieces is null)
+        {
+            // Buckets of a whole number of output batches, each about an eighth of the budget.
+            long rowBytes = Math.Max(1, spillBytes / Math.Max(1, count));
+            long perBucket = Math.Max(1, BucketBytes / (rowBytes * _batchRows)) * _batchRows;
+            int rowsPerBucket = (int)Math.Min(int.MaxValue / 2, perBucket);
+            var first = new int[channels.Count + 1];
+            for (int c = 0; c < channels.Count; c++) first[c + 1] = first[c] + (int)((sizes[c] + (long)rowsPerBucket - 1) / rowsPerBucket);
+            var buckets = new BatchSpillWriter?[first[^1]];
+            if (RunTrace.On)
+            {
+                Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files; repartitioned into {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
+            }
+            var bucketPaths = new string?[buckets.Length];
+            try
+            {
+                Partition(paths, channel, rank, first, rowsPerBucket, buckets, bucketPaths, cancellationToken);
+            }
+            finally
+            {
+                foreach (var w in buckets) w?.Dispose();
+                foreach (var p in paths) if (p is not null) File.Delete(p);
+            }
+            context.Diagnostics.CountSpillRepartition();
+            paths = [.. bucketPaths];
+            pieces = new List<(int, int, int)>[channels.Count];
+            for (int c = 0; c < channels.Count; c++)
+            {
+                pieces[c] = [];
+                for (int k = first[c]; k < first[c + 1]; k++)
+                {
+                    int lo = (k - first[c]) * rowsPerBucket;
+                    pieces[c].Add((k, lo, Math.Min(rowsPerBucket, sizes[c] - lo)));
+                }
+            }
+            Governor.Release();
+            TraceMemory("partitioned");
+        }
+        else if (RunTrace.On)
+        {
+            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files, each a run of ranks per channel (no repartition)");
+        }
 
-        long emitted = 0;
+        // A file is deleted after the last channel that reads it.
+        var uses = new int[paths.Count];
+        foreach (var list in pieces) foreach (var (file, _, _) in list) uses[file]++;
         for (int c = 0; c < channels.Count; c++)
         {
             var (split, fold) = channels[c];
-            for (int k = first[c]; k < first[c + 1]; k++)
+            // Rows [start, start + pending) of the channel are placed: row k at (parts[part[k - start]], row[k - start]).
+            var parts = new List<RecordBatch>();
+            int[] part = [], row = [];
+            int start = 0, pending = 0;
+            foreach (var (file, lo, n) in pieces[c])
             {
-                int bucketStart = (k - first[c]) * rowsPerBucket;
-                int n = Math.Min(rowsPerBucket, sizes[c] - bucketStart);
-                var parts = new List<RecordBatch>();
-                var part = new int[n];
-                var row = new int[n];
-                using (var reader = new BatchSpillReader(paths[k]!, _schema))
+                if (lo != start + pending) throw new InvalidOperationException($"Spill piece of channel {c} starts at rank {lo}, expected {start + pending}.");
+                if (part.Length < pending + n)
                 {
+                    Array.Resize(ref part, pending + n);
+                    Array.Resize(ref row, pending + n);
+                }
+                using (var reader = new BatchSpillReader(paths[file]!, _schema))
+                {
+                    var mine = new List<int>();
                     while (!reader.AtEnd)
                     {
-                        var ranks = reader.ReadInts();
-                        var b = reader.Read();
-                        for (int i = 0; i < ranks.Length; i++) { part[ranks[i] - bucketStart] = parts.Count; row[ranks[i] - bucketStart] = i; }
+                        // Only the channel's rows are built: a small channel does not hold whole chunks of the others.
+                        var positions = reader.ReadInts();
+                        mine.Clear();
+                        for (int i = 0; i < positions.Length; i++) if (channel[positions[i]] == c) mine.Add(i);
+                        var b = reader.Read(mine.Count == positions.Length ? null : mine.ToArray());
+                        if (mine.Count == 0) continue;
+                        for (int i = 0; i < mine.Count; i++)
+                        {
+                            int k = rank[positions[mine[i]]] - start;
+                            part[k] = parts.Count;
+                            row[k] = i;
+                        }
                         parts.Add(b);
                     }
                 }
-                File.Delete(paths[k]!);
-                for (int start = 0; start < n; start += _batchRows)
+                if (--uses[file] == 0) File.Delete(paths[file]!);
+                pending += n;
+                int full = pending - pending % _batchRows;
+                for (int at = 0; at < full; at += _batchRows)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     Governor.Check();
-                    int m = Math.Min(_batchRows, n - start);
-                    var p = part.AsSpan(start, m).ToArray();
-                    var r = row.AsSpan(start, m).ToArray();
-                    var gathered = RecordBatch.Gather(parts, p, r, split);
-                    if (folds is not null) gathered = gathered.WithRows(gathered.Rows with { Folds = Enumerable.Repeat(fold, m).ToArray() });
-                    if (_stage.HasLineage)
-                    {
-                        bool hasGroups = parts[0].Rows.GroupKeys is not null, hasTimes = parts[0].Rows.Times is not null;
-                        string?[]? g = hasGroups ? new string?[m] : null;
-                        long[]? t = hasTimes ? new long[m] : null;
-                        for (int i = 0; i < m; i++)
-                        {
-                            if (g is not null) g[i] = parts[p[i]].Rows.GroupKeys![r[i]];
-                            if (t is not null) t[i] = parts[p[i]].Rows.Times![r[i]];
-                        }
-                        gathered = gathered.WithRows(gathered.Rows with { GroupKeys = g, Times = t });
-                    }
-                    emitted += m;
-                    yield return gathered;
+                    yield return Output(parts, part.AsSpan(at, _batchRows).ToArray(), row.AsSpan(at, _batchRows).ToArray(), split, fold, folds is not null);
                 }
+                // The rows left for the next batch keep only the parts they come from.
+                pending -= full;
+                start += full;
+                var kept = new List<RecordBatch>();
+                var renumber = new Dictionary<int, int>();
+                for (int k = 0; k < pending; k++)
+                {
+                    int q = part[full + k];
+                    if (!renumber.TryGetValue(q, out int r)) { renumber[q] = r = kept.Count; kept.Add(parts[q]); }
+                    part[k] = r;
+                    row[k] = row[full + k];
+                }
+                parts = kept;
+            }
+            if (pending > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Governor.Check();
+                yield return Output(parts, part.AsSpan(0, pending).ToArray(), row.AsSpan(0, pending).ToArray(), split, fold, folds is not null);
             }
         }
         TraceMemory("emitted");
         context.OnProgress("split", count, count);
     }
 
-    /// <summary>Pass 2: one read of the spill file, each row appended to its bucket with its rank.</summary>
-    private void Partition(short[] channel, int[] rank, int[] first, int rowsPerBucket, BatchSpillWriter?[] buckets, string?[] paths, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each channel's pieces in rank order (file, first rank, rows) when every file's rows of a channel hold consecutive
+    /// ranks and no file is larger than pass 3 may load at once; null otherwise (pass 2 repartitions).
+    /// </summary>
+    private List<(int File, int Lo, int Count)>[]? Pieces(long[] lengths, ushort[] fileOf, short[] channel, int[] rank, int[] sizes)
     {
-        using var reader = new BatchSpillReader(_writer.Path, _schema);
-        int at = 0;
-        while (!reader.AtEnd)
+        int files = lengths.Length, channels = sizes.Length;
+        if (lengths.Any(l => l > 2 * BucketBytes)) return null;
+        var lo = new int[files * channels];
+        var hi = new int[files * channels];
+        var rows = new int[files * channels];
+        lo.AsSpan().Fill(int.MaxValue);
+        for (int p = 0; p < fileOf.Length; p++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            Governor.Check();
-            var batch = reader.Read();
-            int n = batch.RowCount;
-            if (_stage.HasLineage)
+            int c = channel[p];
+            if (c < 0) continue;
+            int k = fileOf[p] * channels + c;
+            lo[k] = Math.Min(lo[k], rank[p]);
+            hi[k] = Math.Max(hi[k], rank[p]);
+            rows[k]++;
+        }
+        var pieces = new List<(int File, int Lo, int Count)>[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            pieces[c] = [];
+            for (int f = 0; f < files; f++)
             {
-                var (g, t) = _stage.LineageValues(i => batch.Columns[i], n);
-                batch = batch.WithRows(batch.Rows with { GroupKeys = g, Times = t });
+                int k = f * channels + c;
+                if (rows[k] == 0) continue;
+                if (hi[k] - lo[k] + 1 != rows[k]) return null;
+                pieces[c].Add((f, lo[k], rows[k]));
             }
-            // Counting sort of the batch's rows by bucket, keeping input order inside a bucket.
-            var bucketOf = new int[n];
-            var counts = new Dictionary<int, int>();
-            for (int i = 0; i < n; i++)
+            pieces[c].Sort((a, b) => a.Lo.CompareTo(b.Lo));
+            int expected = 0;
+            foreach (var (_, l, n) in pieces[c])
             {
-                int c = channel[at + i];
-                int b = c < 0 ? -1 : first[c] + rank[at + i] / rowsPerBucket;
-                bucketOf[i] = b;
-                if (b >= 0) counts[b] = counts.GetValueOrDefault(b) + 1;
+                if (l != expected) return null;
+                expected += n;
             }
-            var rows = counts.ToDictionary(kv => kv.Key, kv => new List<int>(kv.Value));
-            for (int i = 0; i < n; i++) if (bucketOf[i] >= 0) rows[bucketOf[i]].Add(i);
-            foreach (var (b, list) in rows.OrderBy(kv => kv.Key))
+            if (expected != sizes[c]) return null;
+        }
+        return pieces;
+    }
+
+    /// <summary>One output batch: the rows at (parts[part[i]], row[i]), tagged, with their lineage values.</summary>
+    private RecordBatch Output(List<RecordBatch> parts, int[] part, int[] row, SplitTag split, short fold, bool withFolds)
+    {
+        int m = part.Length;
+        var gathered = RecordBatch.Gather(parts, part, row, split);
+        if (withFolds) gathered = gathered.WithRows(gathered.Rows with { Folds = Enumerable.Repeat(fold, m).ToArray() });
+        if (_stage.HasLineage)
+        {
+            bool hasGroups = parts[0].Rows.GroupKeys is not null, hasTimes = parts[0].Rows.Times is not null;
+            string?[]? g = hasGroups ? new string?[m] : null;
+            long[]? t = hasTimes ? new long[m] : null;
+            for (int i = 0; i < m; i++)
             {
-                var picked = CollectionsMarshal.AsSpan(list);
-                var ranks = new int[picked.Length];
-                for (int i = 0; i < ranks.Length; i++) ranks[i] = rank[at + picked[i]];
-                var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"));
-                writer.WriteInts(ranks);
-                writer.Write(batch.Take(picked));
+                if (g is not null) g[i] = parts[part[i]].Rows.GroupKeys![row[i]];
+                if (t is not null) t[i] = parts[part[i]].Rows.Times![row[i]];
             }
-            at += n;
+            gathered = gathered.WithRows(gathered.Rows with { GroupKeys = g, Times = t });
+        }
+        return gathered;
+    }
+
+    /// <summary>Pass 2: one read of pass 1's files, each row appended to its bucket with its position.</summary>
+    private void Partition(List<string?> files, short[] channel, int[] rank, int[] first, int rowsPerBucket, BatchSpillWriter?[] buckets, string?[] paths, CancellationToken cancellationToken)
+    {
+        foreach (var path in files)
+        {
+            if (path is null) continue;
+            using var reader = new BatchSpillReader(path, _schema);
+            while (!reader.AtEnd)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Governor.Check();
+                var positions = reader.ReadInts();
+                var batch = reader.Read();
+                int n = batch.RowCount;
+                // Counting sort of the batch's rows by bucket, keeping file order inside a bucket.
+                var bucketOf = new int[n];
+                var counts = new Dictionary<int, int>();
+                for (int i = 0; i < n; i++)
+                {
+                    int c = channel[positions[i]];
+                    int b = c < 0 ? -1 : first[c] + rank[positions[i]] / rowsPerBucket;
+                    bucketOf[i] = b;
+                    if (b >= 0) counts[b] = counts.GetValueOrDefault(b) + 1;
+                }
+                var rows = counts.ToDictionary(kv => kv.Key, kv => new List<int>(kv.Value));
+                for (int i = 0; i < n; i++) if (bucketOf[i] >= 0) rows[bucketOf[i]].Add(i);
+                foreach (var (b, list) in rows.OrderBy(kv => kv.Key))
+                {
+                    var picked = list.ToArray();
+                    var at = new int[picked.Length];
+                    for (int i = 0; i < at.Length; i++) at[i] = positions[picked[i]];
+                    var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"));
+                    writer.WriteInts(at);
+                    writer.Write(batch, picked);
+                }
+            }
         }
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        foreach (var w in _files) w?.Dispose();
+    }
 
     /// <summary>DATAPREP_TRACE=1: managed heap and the process's peak RSS (VmHWM) at a phase boundary.</summary>
     private static void TraceMemory(string phase)

@@ -224,7 +224,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 bytes += BatchSize.Estimate(b);
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
-                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget);
+                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();
