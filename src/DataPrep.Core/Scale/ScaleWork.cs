@@ -165,6 +165,10 @@ internal sealed class SegmentInfo
     public bool LabelIsFloat { get; set; }
     public FormatInfo? Format { get; set; }
     public byte[] Header { get; set; } = [];
+
+    /// <summary>DeepAR: how many of the channel's series have <c>--deepar-cat</c> values that change over time, and the first by key.</summary>
+    public long Varying { get; set; }
+    public string? VaryingFirst { get; set; }
 }
 
 [JsonSourceGenerationOptions(
