@@ -429,9 +429,9 @@ internal static class ScaleTasks
                 for (int j = 0; j < encodes.Count; j++)
                 {
                     if (encodes[j].Segments.GetValueOrDefault(name) is not { Records: > 0 }) continue;
-                    var data = await work.Area.OpenRangeAsync(work.Key(ScaleStep.Encode, j, name + SeriesSuffix), 0, long.MaxValue, ct).ConfigureAwait(false);
-                    parts.Add((data, Stream.Null));
-                    parts[^1] = (data, await work.Area.OpenRangeAsync(work.Key(ScaleStep.Encode, j, name + SeriesKeysSuffix), 0, long.MaxValue, ct).ConfigureAwait(false));
+                    // Added before the key index opens, so that the finally below closes it if that fails.
+                    parts.Add((await work.Area.OpenRangeAsync(work.Key(ScaleStep.Encode, j, name + SeriesSuffix), 0, long.MaxValue, ct).ConfigureAwait(false), Stream.Null));
+                    parts[^1] = parts[^1] with { Keys = await work.Area.OpenRangeAsync(work.Key(ScaleStep.Encode, j, name + SeriesKeysSuffix), 0, long.MaxValue, ct).ConfigureAwait(false) };
                 }
                 long records = await DeepArSeries.MergeAsync(parts, target, ct).ConfigureAwait(false);
                 long expected = encodes.Sum(e => e.Segments.GetValueOrDefault(name)?.Records ?? 0);
@@ -586,8 +586,11 @@ internal static class ScaleTasks
         {
             if (run.Format.WritesAtCommit || run.BucketsBySeries)
             {
-                if (run.BucketsBySeries) run.UseScannedSchema(scans[0], who);
-                if (run.BucketsBySeries) await MergeSeriesAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
+                if (run.BucketsBySeries)
+                {
+                    run.UseScannedSchema(scans[0], who);
+                    await MergeSeriesAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
+                }
                 else await WriteWithSinkAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
                 if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
                 return report;

@@ -145,7 +145,10 @@ internal sealed class TaskReport
     public SortedDictionary<string, List<ShardRecord>> Shards { get; set; } = new(StringComparer.Ordinal);
     public List<string> Steps { get; set; } = [];
 
-    /// <summary>The plan's channels in the order one process hands their rows to the sink (k-fold: the folds, then test).</summary>
+    /// <summary>
+    /// The plan's channels in the order one process hands their rows to the sink (k-fold: the folds, then test); in a
+    /// DeepAR encode task's report, the splits that have rows in its bucket.
+    /// </summary>
     public List<string> Channels { get; set; } = [];
     public bool ByRank { get; set; }
     public List<Field>? Schema { get; set; }
