@@ -12,7 +12,7 @@ namespace DataPrep.Cli;
 /// </summary>
 internal sealed class ScaleFlags
 {
-    public readonly Option<int?> Workers = new("--workers") { Description = "Run as N workers (AWS Batch array jobs, Kubernetes Indexed Jobs, SageMaker Processing, or N local processes): the same bytes as one process. Every format but deepar; the image formats decode, rotate and encode in the encode step's N tasks and are written by the commit. With --steps: list the steps; with --step: run one task." };
+    public readonly Option<int?> Workers = new("--workers") { Description = "Run as N workers (AWS Batch array jobs, Kubernetes Indexed Jobs, SageMaker Processing, or N local processes): the same bytes as one process, for every format: the image formats decode, rotate and encode in the encode step's N tasks and are written by the commit; deepar builds each series in the encode task that holds it (rows bucketed by series) and the commit merges the records by series key. With --steps: list the steps; with --step: run one task." };
     public readonly Option<bool> Steps = new("--steps") { Description = "With --workers N: print the steps of this run, one per line as 'STEP TASKS' (scan N, plan 1, encode N, write N, commit 1), and exit." };
     public readonly Option<string> Step = new("--step") { Description = "With --workers N: run one task of this step (scan, plan, encode, write or commit); the engine runs the steps in order." };
     public readonly Option<int?> Worker = new("--worker") { Description = "With --step: the task index, 0…TASKS−1 (default: AWS_BATCH_JOB_ARRAY_INDEX, JOB_COMPLETION_INDEX, or SageMaker's resourceconfig.json; 0 for a step of one task)." };

@@ -3,6 +3,7 @@ using DataPrep.Conversion;
 using DataPrep.Data;
 using DataPrep.Encoders;
 using DataPrep.Formats;
+using DataPrep.Hashing;
 using DataPrep.Output;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
@@ -45,8 +46,25 @@ internal sealed class ScaleRun
     public int OpenWarnings { get; private set; }
     public bool HasLabel => !Options.NoLabel && !Options.KeepsColumns;
 
-    /// <summary>Rows go to the bucket of their shuffle hash (a shuffled run), else to the bucket of the scan task that read them.</summary>
-    public bool BucketsByHash => Options.EffectiveShuffle;
+    /// <summary>
+    /// Rows go to the bucket of their series (<see cref="BucketsBySeries"/>), else of their shuffle hash (a shuffled run),
+    /// else to the bucket of the scan task that read them.
+    /// </summary>
+    public bool BucketsByHash => Options.EffectiveShuffle && !BucketsBySeries;
+
+    /// <summary>
+    /// A format with one record per series (DeepAR) buckets rows by <c>hash(seed, "series", series key)</c>, so that every
+    /// point of a series meets in one encode task.
+    /// </summary>
+    public bool BucketsBySeries => Format.Traits.NeedsSeries;
+
+    /// <summary>The bucket of the series of row <paramref name="row"/> of <paramref name="series"/> (the series column).</summary>
+    /// <remarks>The key is the one the split stage gives the sink (<c>RowInfo.GroupKeys</c>; a missing key is the series "").</remarks>
+    public int SeriesBucketOf(KeyedHash hash, Column series, int row)
+        => BucketOfHash(hash.Hash(series.IsNull(row) ? "" : RandomSplitAssigner.KeyOf(series, row)), Workers);
+
+    /// <summary>The hash that <see cref="SeriesBucketOf"/> takes.</summary>
+    public KeyedHash SeriesHash() => new(Options.Seed, "series");
 
     /// <summary>
     /// Whether the plan step only finds the cuts of the split (<see cref="RandomSplitCuts"/>) instead of holding every row:

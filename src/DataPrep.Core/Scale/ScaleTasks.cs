@@ -52,7 +52,8 @@ internal static class ScaleTasks
         var splitHash = new KeyedHash(run.Options.Seed, "split");
         using (var keyWriter = new BatchSpillWriter(keyPath))
         {
-            var hash = new KeyedHash(run.Options.Seed, "shuffle");
+            var hash = run.BucketsBySeries ? run.SeriesHash() : new KeyedHash(run.Options.Seed, "shuffle");
+            int series = run.BucketsBySeries ? splitInput.IndexOf(run.Options.SeriesColumn!) : -1;
             var members = new List<int>[run.Workers];
             await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
@@ -62,14 +63,18 @@ internal static class ScaleTasks
                     var rowIds = batch.Rows.RowIds;
                     for (int r = 0; r < batch.RowCount; r++) bins[RandomSplitCuts.BinOf(splitHash.Hash(rowIds[r]))]++;
                 }
-                if (!run.BucketsByHash)
+                if (!run.BucketsByHash && !run.BucketsBySeries)
                 {
                     Write(task, batch);
                     continue;
                 }
                 for (int j = 0; j < members.Length; j++) members[j]?.Clear();
                 var ids = batch.Rows.RowIds;
-                for (int r = 0; r < batch.RowCount; r++) (members[ScaleRun.BucketOfHash(hash.Hash(ids[r]), run.Workers)] ??= []).Add(r);
+                for (int r = 0; r < batch.RowCount; r++)
+                {
+                    int bucket = series >= 0 ? run.SeriesBucketOf(hash, batch.Columns[series], r) : ScaleRun.BucketOfHash(hash.Hash(ids[r]), run.Workers);
+                    (members[bucket] ??= []).Add(r);
+                }
                 for (int j = 0; j < members.Length; j++)
                 {
                     if (members[j] is not { Count: > 0 } m) continue;
@@ -172,20 +177,24 @@ internal static class ScaleTasks
         // The bucket of every row, in input order.
         var bucket = new int[all.Count];
         var hash = new KeyedHash(run.Options.Seed, "shuffle");
+        var seriesHash = run.SeriesHash();
+        var series = run.BucketsBySeries ? all.Column(splitInput.IndexOf(run.Options.SeriesColumn!)) : null;
         for (int b = 0, at = 0; b < batches.Count; at += batches[b].RowCount, b++)
         {
             for (int r = 0; r < batches[b].RowCount; r++)
             {
-                bucket[at + r] = run.BucketsByHash ? ScaleRun.BucketOfHash(hash.Hash(all.RowIds[at + r]), run.Workers) : taskOf[b];
+                bucket[at + r] = series is not null ? run.SeriesBucketOf(seriesHash, series, at + r)
+                    : run.BucketsByHash ? ScaleRun.BucketOfHash(hash.Hash(all.RowIds[at + r]), run.Workers) : taskOf[b];
             }
         }
         // Each channel must be its buckets' rows one after the other, in bucket order, for the segments to concatenate.
         // A shuffled run's hash buckets always are; an unshuffled run's buckets (the scan tasks' own rows) are when the
         // output order follows the input files (input order, or a time split of inputs in time order). Otherwise (a
         // time split of unsorted inputs) the rows are exchanged by output rank: bucket j takes the j-th N-th of the
-        // order, and each encode task reads every scan task's rows and keeps its own.
+        // order, and each encode task reads every scan task's rows and keeps its own. A format with one record per series
+        // needs no such order: its commit merges the buckets' records by series key.
         var channels = SplitStage.Channels(tags, folds);
-        bool byRank = !run.BucketsByHash && !FollowsBuckets(order, tags, folds, bucket);
+        bool byRank = !run.BucketsByHash && !run.BucketsBySeries && !FollowsBuckets(order, tags, folds, bucket);
         if (byRank)
         {
             for (int k = 0; k < order.Length; k++) bucket[order[k]] = (int)((long)k * run.Workers / order.Length);
@@ -428,6 +437,11 @@ internal static class ScaleTasks
             await KeepRowsAsync(run, task, stream, from, segmentFolder, cancellationToken).ConfigureAwait(false);
             return;
         }
+        if (run.BucketsBySeries)
+        {
+            await WriteSeriesAsync(run, task, stream, bound, segmentFolder, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var format = run.Format.CreateWorkerFormat(run.Options, run.HasLabel, plan.Encoding ?? run.Earlier).Records;
         await using var sink = new SegmentSink(format, run.HasLabel, run.Options.Lineage, segmentFolder);
         await sink.OpenAsync(bound, run.Context, cancellationToken).ConfigureAwait(false);
@@ -489,6 +503,98 @@ internal static class ScaleTasks
         await work.PutReportAsync(ScaleStep.Encode, task, report, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Encode, for a format with one record per series (DeepAR): builds the records of the bucket's series (every point of
+    /// a series is in this bucket, in the channel's output order as one process sees them) and writes each channel's
+    /// records in series-key order, with a key index for the commit's merge. The report's <c>Channels</c> are the splits
+    /// that have rows here (a channel exists when its own split has rows anywhere).
+    /// </summary>
+    private static async Task WriteSeriesAsync(ScaleRun run, int task, IAsyncEnumerable<RecordBatch> stream, Schema bound, string folder, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var series = DeepArSeries.Bind(bound, run.Options.DeepArCat);
+        await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false)) series.Add(batch);
+        var segments = new SortedDictionary<string, SegmentInfo>(StringComparer.Ordinal);
+        for (int c = 0; c < DeepArSeries.Channels.Count; c++)
+        {
+            var name = DeepArSeries.Channels[c].Name;
+            string data = Path.Combine(folder, name + SeriesSuffix), keys = Path.Combine(folder, name + SeriesKeysSuffix);
+            long records;
+            await using (var d = new FileStream(data, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            await using (var k = new FileStream(keys, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                records = await series.WriteChannelAsync(c, d, k, cancellationToken).ConfigureAwait(false);
+            }
+            if (records == 0)
+            {
+                File.Delete(data);
+                File.Delete(keys);
+                continue;
+            }
+            var (varying, first) = series.VaryingIn(c);
+            segments[name] = new SegmentInfo { Records = records, Bytes = new FileInfo(data).Length, Varying = varying, VaryingFirst = first };
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Encode, task, name + SeriesSuffix), data, cancellationToken).ConfigureAwait(false);
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Encode, task, name + SeriesKeysSuffix), keys, cancellationToken).ConfigureAwait(false);
+        }
+        var report = TaskReportOf(run.Context.Report);
+        report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
+        report.Segments = segments;
+        report.Channels = DeepArSeries.Channels.Where(c => series.Has(c.Own)).Select(c => c.Name).ToList();
+        report.ContentType = DeepArSink.ContentType;
+        await work.PutReportAsync(ScaleStep.Encode, task, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The names of an encode task's DeepAR records of one channel and of their key index.</summary>
+    private const string SeriesSuffix = ".series", SeriesKeysSuffix = ".series-keys";
+
+    /// <summary>
+    /// Commit, for a format with one record per series: merges every encode task's records of each channel by series key
+    /// into the channel's file (one record in memory at a time), and commits the run as one process does.
+    /// </summary>
+    private static async Task MergeSeriesAsync(ScaleRun run, TaskReport plan, List<TaskReport> encodes, IOutputStore store, RunContext context, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var (_, from, splitInput) = run.Stages(run.RunSplit(), plan.Encoding ?? run.Earlier);
+        var bound = splitInput;
+        foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
+        var dynamicCount = DeepArSeries.Bind(bound, run.Options.DeepArCat).DynamicCount;
+        var present = encodes.SelectMany(e => e.Channels).ToHashSet(StringComparer.Ordinal);
+        var layout = Layout(run, store);
+        async Task<long> WriteAsync(int channel, Stream target, CancellationToken ct)
+        {
+            var name = DeepArSeries.Channels[channel].Name;
+            var parts = new List<(Stream Data, Stream Keys)>();
+            try
+            {
+                for (int j = 0; j < encodes.Count; j++)
+                {
+                    if (encodes[j].Segments.GetValueOrDefault(name) is not { Records: > 0 }) continue;
+                    // Added before the key index opens, so that the finally below closes it if that fails.
+                    parts.Add((await work.Area.OpenRangeAsync(work.Key(ScaleStep.Encode, j, name + SeriesSuffix), 0, long.MaxValue, ct).ConfigureAwait(false), Stream.Null));
+                    parts[^1] = parts[^1] with { Keys = await work.Area.OpenRangeAsync(work.Key(ScaleStep.Encode, j, name + SeriesKeysSuffix), 0, long.MaxValue, ct).ConfigureAwait(false) };
+                }
+                long records = await DeepArSeries.MergeAsync(parts, target, ct).ConfigureAwait(false);
+                long expected = encodes.Sum(e => e.Segments.GetValueOrDefault(name)?.Records ?? 0);
+                if (records != expected) throw new PipelineValidationException($"step {ScaleStep.Commit} task 0: the encode tasks' {name} records add up to {expected}, but {records} were read from {work.Area.Location}; run step {ScaleStep.Encode} again.");
+                return records;
+            }
+            finally
+            {
+                foreach (var (d, k) in parts)
+                {
+                    await d.DisposeAsync().ConfigureAwait(false);
+                    await k.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        (long, string?) Varying(int channel)
+        {
+            var segs = encodes.Select(e => e.Segments.GetValueOrDefault(DeepArSeries.Channels[channel].Name)).OfType<SegmentInfo>().Where(s => s.Varying > 0).ToList();
+            return (segs.Sum(s => s.Varying), segs.Select(s => s.VaryingFirst!).Order(StringComparer.Ordinal).FirstOrDefault());
+        }
+        await DeepArSeries.PublishAsync(layout, context, dynamicCount, t => present.Contains(t.Name()), WriteAsync, Varying, run.Options.Shards.Multiple, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The name of an encode task's rows of one channel, for a format that writes at the commit.</summary>
     private const string RowsSuffix = ".rows";
 
@@ -502,9 +608,10 @@ internal static class ScaleTasks
         string who = $"step {ScaleStep.Write} task {task}";
         var encodes = await work.ReportsAsync(run.Step(ScaleStep.Encode), who, cancellationToken).ConfigureAwait(false);
         var format = run.Format;
-        if (format.WritesAtCommit)
+        if (format.WritesAtCommit || run.BucketsBySeries)
         {
-            // The commit writes this format's files from the encode step's rows (see OutputFormatDefinition.WritesAtCommit).
+            // The commit writes this format's files from the encode step's rows (see OutputFormatDefinition.WritesAtCommit),
+            // or merges the encode step's records by series key (DeepAR).
             await work.PutReportAsync(ScaleStep.Write, task, new TaskReport(), cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -617,9 +724,14 @@ internal static class ScaleTasks
         await store.PrepareAsync(options.Overwrite || again, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (run.Format.WritesAtCommit)
+            if (run.Format.WritesAtCommit || run.BucketsBySeries)
             {
-                await WriteWithSinkAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
+                if (run.BucketsBySeries)
+                {
+                    run.UseScannedSchema(scans[0], who);
+                    await MergeSeriesAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
+                }
+                else await WriteWithSinkAsync(run, plan, encodes, store, context, cancellationToken).ConfigureAwait(false);
                 if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
                 return report;
             }
@@ -693,14 +805,7 @@ internal static class ScaleTasks
         var (before, from, splitInput) = run.Stages(run.RunSplit(), plan.Encoding ?? run.Earlier);
         var bound = splitInput;
         foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
-        var steps = run.Steps.Select(s => s.ToString()).ToList();
-        var layout = new RunLayout(store, ctx =>
-        {
-            ConvertRunner.SetTargetFractions(ctx.Report, options);
-            var record = RunRecord.From(options, ctx, "convert");
-            record.Workers = new RunWorkers { Count = run.Workers, Steps = steps, Fingerprint = work.Fingerprint };
-            return record.ToJson();
-        }, r => EmptyRun.Check(r, options, "convert"));
+        var layout = Layout(run, store);
         // The encode tasks' lists of items left out, in the order one process lists them: channel by channel, bucket by bucket.
         if (from.OfType<IQuarantiningStage>().SingleOrDefault() is { } quarantining)
         {
@@ -742,6 +847,20 @@ internal static class ScaleTasks
             await sink.AbortAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>The layout a format's own commit goes through: run.json as one process writes it, with the record of the workers.</summary>
+    private static RunLayout Layout(ScaleRun run, IOutputStore store)
+    {
+        var options = run.Options;
+        var steps = run.Steps.Select(s => s.ToString()).ToList();
+        return new RunLayout(store, ctx =>
+        {
+            ConvertRunner.SetTargetFractions(ctx.Report, options);
+            var record = RunRecord.From(options, ctx, "convert");
+            record.Workers = new RunWorkers { Count = run.Workers, Steps = steps, Fingerprint = run.Work.Fingerprint };
+            return record.ToJson();
+        }, r => EmptyRun.Check(r, options, "convert"));
     }
 
     /// <summary>The report of this very run when the output already holds it (same fingerprint), else null.</summary>

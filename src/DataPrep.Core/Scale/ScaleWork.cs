@@ -150,7 +150,10 @@ internal sealed class TaskReport
     public SortedDictionary<string, List<ShardRecord>> Shards { get; set; } = new(StringComparer.Ordinal);
     public List<string> Steps { get; set; } = [];
 
-    /// <summary>The plan's channels in the order one process hands their rows to the sink (k-fold: the folds, then test).</summary>
+    /// <summary>
+    /// The plan's channels in the order one process hands their rows to the sink (k-fold: the folds, then test); in a
+    /// DeepAR encode task's report, the splits that have rows in its bucket.
+    /// </summary>
     public List<string> Channels { get; set; } = [];
     public bool ByRank { get; set; }
 
@@ -173,6 +176,10 @@ internal sealed class SegmentInfo
     public bool LabelIsFloat { get; set; }
     public FormatInfo? Format { get; set; }
     public byte[] Header { get; set; } = [];
+
+    /// <summary>DeepAR: how many of the channel's series have <c>--deepar-cat</c> values that change over time, and the first by key.</summary>
+    public long Varying { get; set; }
+    public string? VaryingFirst { get; set; }
 }
 
 [JsonSourceGenerationOptions(

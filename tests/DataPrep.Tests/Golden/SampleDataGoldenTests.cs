@@ -101,20 +101,14 @@ public class SampleDataGoldenTests
             $"If the change is intended, rerun with {UpdateVariable}=1 and review the diff of the golden file.");
     }
 
-    /// <summary>The cases whose format runs as workers, each with a worker count (2, 3 or 7 in turn).</summary>
+    /// <summary>Every case (every format runs as workers), each with a worker count (2, 3 or 7 in turn).</summary>
     public static TheoryData<string, int> WorkerCases()
     {
         var data = new TheoryData<string, int>();
         int k = 0;
-        foreach (var name in s_cases.Keys.Where(n => !s_noWorkers.Contains(n))) data.Add(name, new[] { 2, 3, 7 }[k++ % 3]);
+        foreach (var name in s_cases.Keys) data.Add(name, new[] { 2, 3, 7 }[k++ % 3]);
         return data;
     }
-
-    /// <summary>Cases whose format cannot run as workers yet (refused with exit 2: see <see cref="Formats_that_cannot_run_as_workers_are_refused_up_front"/>).</summary>
-    private static readonly HashSet<string> s_noWorkers =
-    [
-        "deepar-demand", "deepar-demand-cat",
-    ];
 
     /// <summary>
     /// The same case run as N workers, in one process, each step's tasks in a shuffled order (fixed per case), writes the
@@ -144,21 +138,6 @@ public class SampleDataGoldenTests
         var goldenPath = Path.Combine(s_goldenFolder, name + ".json");
         var problems = Compare(JsonNode.Parse(File.ReadAllText(goldenPath))!, Snapshot(args, outDir));
         Assert.True(problems.Count == 0, $"{name} as {workers} workers: the output differs from {goldenPath}:\n  {string.Join("\n  ", problems)}");
-    }
-
-    [Fact]
-    public void Formats_that_cannot_run_as_workers_are_refused_up_front()
-    {
-        foreach (var name in s_noWorkers)
-        {
-            using var tmp = new TempDir();
-            var outDir = tmp.Combine("out");
-            var r = CliRunner.Run(["convert", .. Args(name).Select(Resolve), "--out", outDir, "--workers", "2", "--steps"]);
-            Assert.True(r.Code == 2, $"{name}: expected exit 2, got {r.Code}\n{r.Err}");
-            Assert.Contains("cannot run as workers yet", r.Err, StringComparison.Ordinal);
-            Assert.Equal("", r.Out);
-            Assert.False(Directory.Exists(outDir));
-        }
     }
 
     [Fact]

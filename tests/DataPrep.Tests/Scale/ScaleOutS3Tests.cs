@@ -211,6 +211,32 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         Assert.DoesNotContain(S3Data.Keys(client, bucket, "out/"), k => !k.StartsWith("out/_dataprep/work/", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// DeepAR as workers through S3 (two unsorted inputs under a prefix, work area and output in the bucket), by the
+    /// local engine: the encode tasks' series records, merged by key at the commit, are the objects of one local process.
+    /// </summary>
+    [Fact]
+    public void DeepAR_workers_through_S3_write_the_objects_of_one_local_process()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var bucket = moto.NewBucket("scaledeepar");
+        var inputs = ScaleOutDeepArTests.UnsortedInputs(tmp);
+        foreach (var f in inputs) S3Data.Put(client, bucket, "in/" + Path.GetFileName(f), f);
+        string[] options = ["--label", "demand", "--split", "time", "--time", "date", "--series", "product", "--format", "deepar", "--deepar-cat", "promo", "--fractions", "70/15/15", "--quiet"];
+        var one = tmp.Combine("one");
+        var single = CliRunner.Run(["convert", .. inputs, "--out", one, .. options]);
+        Assert.True(single.Code == 0, single.Err);
+
+        var r = CliProcess.Run(["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "3"]);
+        Assert.True(r.Code == 0, r.Err);
+        var written = S3Data.DataOnly(S3Data.Download(client, bucket, "out/"));
+        Assert.Contains("validation/part-00000.json", written.Keys);
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
+        Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
     private (string Bucket, string Local) TwoInputs(TempDir tmp, Amazon.S3.IAmazonS3 client, string prefix, int rows)
     {

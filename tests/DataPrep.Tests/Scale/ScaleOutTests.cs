@@ -372,6 +372,36 @@ public sealed class ScaleOutTests
         Assert.Contains(after.Keys, k => k.StartsWith("_dataprep/work/", StringComparison.Ordinal) && k.EndsWith(".json", StringComparison.Ordinal));   // --keep-work
     }
 
+    /// <summary>
+    /// Every built-in format runs as workers; a registered format that does not say so (<c>RunsAsWorkers</c>) is refused
+    /// with exit 2 before any work, naming the formats that can.
+    /// </summary>
+    [Fact]
+    public void A_format_that_cannot_run_as_workers_is_refused_up_front()
+    {
+        using var tmp = new TempDir();
+        var registry = new DataPrep.Conversion.DataPrepRegistry();
+        registry.Formats.Add(new OneProcessFormat());
+        var outDir = tmp.Combine("out");
+        var r = CliRunner.Run(registry, ["convert", Paths.SampleData("churn.csv"), "--label", "churn", "--format", OneProcessFormat.FormatName, "--out", outDir, "--workers", "2", "--steps"]);
+        Assert.True(r.Code == 2, $"exit {r.Code}\n{r.Err}");
+        Assert.Contains($"--format {OneProcessFormat.FormatName} cannot run as workers yet", r.Err, StringComparison.Ordinal);
+        Assert.Contains("deepar", r.Err, StringComparison.Ordinal);
+        Assert.Equal("", r.Out);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    /// <summary>A format of a user's own that runs in one process only.</summary>
+    private sealed class OneProcessFormat : DataPrep.Formats.OutputFormatDefinition
+    {
+        public const string FormatName = "one-process-test";
+        public override string Name => FormatName;
+        public override string Summary => "test format without workers";
+        public override string Extension => "txt";
+        public override IReadOnlyList<string> ContentTypes => ["text/plain"];
+        public override DataPrep.Pipeline.IRecordSink CreateSink(DataPrep.Formats.FormatSinkContext context) => throw new NotSupportedException("never written in this test");
+    }
+
     /// <summary>The steps of a run, from <c>--steps</c>.</summary>
     internal static List<ScaleStep> StepsOf(string[] common)
     {

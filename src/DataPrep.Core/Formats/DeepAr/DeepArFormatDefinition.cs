@@ -50,6 +50,13 @@ public sealed class DeepArFormatDefinition : OutputFormatDefinition
             : options;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Rows are bucketed by series, each encode task writes its series' records in key order, and the commit merges them
+    /// by key (docs/decisions.md, "DeepAR as workers"); no <see cref="OutputFormatDefinition.CreateWorkerFormat"/>.
+    /// </remarks>
+    public override bool RunsAsWorkers => true;
+
+    /// <inheritdoc />
     public override IRecordSink CreateSink(FormatSinkContext context) => new DeepArSink(context.Layout, context.Options.DeepArCat, context.Options.Shards.Multiple);
 }
 
