@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using DataPrep.Data;
@@ -230,10 +229,9 @@ internal sealed class DeepArSeries
             last = c;
             var path = RunLayout.ShardPath(name, 0, DeepArFormatDefinition.FileExtension, gzip: false);
             long records;
-            using var hashing = new HashingStream();
-            await using (var file = await store.CreateAsync(path, cancellationToken).ConfigureAwait(false))
+            var hashing = new Sha256WriteStream(await store.CreateAsync(path, cancellationToken).ConfigureAwait(false));
+            await using (hashing.ConfigureAwait(false))
             {
-                hashing.Inner = file;
                 records = await write(c, hashing, cancellationToken).ConfigureAwait(false);
             }
             var report = context.Report.Splits.TryGetValue(name, out var r) ? r : context.Report.Splits[name] = new SplitReport();
@@ -249,46 +247,5 @@ internal sealed class DeepArSeries
             context.Report.Warnings.Add($"--deepar-cat values change over time in {count} series (e.g. '{first}'); DeepAR's cat is static, so each record uses its series' first values.");
         }
         await layout.CommitAsync(context, instances, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Counts and hashes what is written through it into a store's stream, which it does not own.</summary>
-    private sealed class HashingStream : Stream
-    {
-        private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
-        public Stream Inner { get; set; } = Null;
-        public long Written { get; private set; }
-        public string HashHex() => Convert.ToHexStringLower(_sha.GetHashAndReset());
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => Written;
-        public override long Position { get => Written; set => throw new NotSupportedException(); }
-        public override void Flush() => Inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            _sha.AppendData(buffer);
-            Written += buffer.Length;
-            Inner.Write(buffer);
-        }
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            _sha.AppendData(buffer.Span);
-            Written += buffer.Length;
-            await Inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _sha.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }
