@@ -67,13 +67,24 @@ internal sealed class ScaleRun
     public KeyedHash SeriesHash() => new(Options.Seed, "series");
 
     /// <summary>
-    /// Whether the plan step only finds the cuts of the split (<see cref="RandomSplitCuts"/>) instead of holding every row:
-    /// a shuffled, unstratified random split whose encoders, if they learn, learn sets of values (not
-    /// <c>--missing fill:mean</c>, which sums train in output order). Each encode task then tags its bucket's rows by the
-    /// cuts and orders them by shuffle hash, which is the output order restricted to the bucket.
+    /// How the plan step decides the split (<see cref="PlanKind"/>). Every plan but <see cref="PlanKind.Routing"/> holds no
+    /// rows, so it may only be used when the encoders, if they learn, learn sets of values (not <c>--missing fill:mean</c>,
+    /// which sums train in output order): the plan then learns them from one row per new (column, split, value). Such a
+    /// plan works for shuffled runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output
+    /// order restricted to the bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the
+    /// buckets in task order are the input order); not for the series formats (DeepAR), which bucket by series.
     /// </summary>
-    public bool PlansByCuts(SplitStage split, IReadOnlyList<IPipelineStage> from)
-        => BucketsByHash && split.Assigner is RandomSplitAssigner { Stratified: false } && from.OfType<EncodeStage>().All(e => !e.Learns || e.FitIgnoresOrder);
+    public PlanKind PlanOf(SplitStage split, IReadOnlyList<IPipelineStage> from)
+    {
+        if (BucketsBySeries || !from.OfType<EncodeStage>().All(e => !e.Learns || e.FitIgnoresOrder)) return PlanKind.Routing;
+        return split.Assigner switch
+        {
+            StableSplitAssigner => PlanKind.RowRule,
+            RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
+            RandomSplitAssigner => PlanKind.StratifiedCuts,
+            _ => PlanKind.Routing,
+        };
+    }
 
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 
@@ -242,4 +253,20 @@ internal sealed class ScaleRun
 
     /// <summary>The bucket (encode task) of a row.</summary>
     public static int BucketOfHash(ulong hash, int workers) => (int)(((UInt128)hash * (ulong)workers) >> 64);
+}
+
+/// <summary>How a scaled-out run's plan step decides each row's split (<see cref="ScaleRun.PlanOf"/>).</summary>
+internal enum PlanKind
+{
+    /// <summary>The plan loads the key columns of every row, lets the run's assigner decide, and routes every row.</summary>
+    Routing,
+
+    /// <summary>An unstratified random split: the plan finds its cuts (<see cref="RandomSplitCuts.Find"/>); encode tasks tag by them.</summary>
+    Cuts,
+
+    /// <summary>A stratified random split: the plan finds each class's cuts (<see cref="RandomSplitCuts.FindStratified"/>).</summary>
+    StratifiedCuts,
+
+    /// <summary>A split decided row by row from the row alone (stable assignment): encode tasks run the run's own assigner.</summary>
+    RowRule,
 }
