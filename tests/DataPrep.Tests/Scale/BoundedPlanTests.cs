@@ -88,11 +88,11 @@ public sealed class BoundedPlanTests
         {
             // Learned vocabularies: the plan's pass over the key columns tags rows with the run's own stable assigner.
             "stable" => ([churn, "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--assignment", "stable", "--seed", "5", .. format], "RowRule"),
-            "stable-group-unshuffled" => ([big, "--label", "y", "--split", "group", "--group", "c", "--assignment", "stable", "--no-shuffle", "--seed", "11", .. format], "RowRule"),
-            "unshuffled" => ([churn, "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot", "--split", "70/20/10", "--no-shuffle", "--seed", "9", .. format], "Cuts"),
+            "stable-group-unshuffled" => ([big, "--label", "y", "--split", "group", "--group", "c", "--encode", "c=onehot", "--fractions", "40/30/30", "--assignment", "stable", "--no-shuffle", "--seed", "11", .. format], "RowRule"),
+            "unshuffled" => ([churn, "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=ordinal", "--split", "70/20/10", "--no-shuffle", "--seed", "9", .. format], "Cuts"),
             "stratified" => ([big, "--label", "y", "--stratify", "c", "--encode", "c=onehot", "--split", "70/20/10", "--seed", "3", .. format], "StratifiedCuts"),
-            "stratified-unshuffled" => ([churn, "--label", "churn", "--drop", "customer_id", "--stratify", "region", "--encode", "plan=onehot", "--split", "60/0/40", "--no-shuffle", "--seed", "7", .. format], "StratifiedCuts"),
-            "stratified-per-row" => ([big, "--label", "y", "--stratify", "a", "--seed", "13", .. format], "StratifiedCuts"),
+            "stratified-unshuffled" => ([churn, "--label", "churn", "--drop", "customer_id", "--stratify", "region", "--encode", "plan=onehot,region=onehot", "--split", "60/0/40", "--no-shuffle", "--seed", "7", .. format], "StratifiedCuts"),
+            "stratified-per-row" => ([big, "--label", "y", "--stratify", "a", "--drop", "c", "--allow-empty-split", "--seed", "13", .. format], "StratifiedCuts"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }
