@@ -48,7 +48,7 @@ internal static class ScaleTasks
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
         // For a plan that only cuts the split: every row counted by the top bits of its split hash.
-        var bins = run.PlansByCuts(split, from) ? new long[RandomSplitCuts.Bins] : null;
+        var bins = run.PlansByCuts(split) ? new long[RandomSplitCuts.Bins] : null;
         var splitHash = new KeyedHash(run.Options.Seed, "split");
         using (var keyWriter = new BatchSpillWriter(keyPath))
         {
@@ -138,7 +138,7 @@ internal static class ScaleTasks
         var (_, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
         var keySchema = new Schema(keys.Select(k => splitInput[k]));
-        if (run.PlansByCuts(split, from))
+        if (run.PlansByCuts(split))
         {
             await PlanByCutsAsync(run, scans, (RandomSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
             return;
@@ -248,8 +248,9 @@ internal static class ScaleTasks
     /// Plan of a shuffled random split in bounded memory: the exact counts from the scan tasks' row counts, the cuts from
     /// their histograms of split hashes and one more pass over their key columns that keeps only the rows of the bins
     /// holding a cut (<see cref="RandomSplitCuts"/>). No routing is written: every encode task tags its bucket's rows by
-    /// the cuts (<see cref="CutAssigner"/>). Encoders that learn sets of values (label classes, vocabularies) learn them
-    /// from a second pass that keeps one row per new (column, split, value); the fit is the same as over every train row.
+    /// the cuts (<see cref="CutAssigner"/>). Encoders learn in a second pass: sets of values (label classes, vocabularies)
+    /// from one row per new (column, split, value), means (fill:mean) from exact sums over every train row
+    /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
     private static async Task PlanByCutsAsync(ScaleRun run, List<TaskReport> scans, RandomSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
         Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
@@ -307,11 +308,15 @@ internal static class ScaleTasks
         if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
         {
             var fit = new List<RecordBatch>();
+            var means = new Dictionary<int, ExactMean>();
             if (encode.Learns)
             {
                 // What the fit learns is a set of values per column (label classes, vocabularies; unseen labels per split):
-                // one row for every new (column, split, value) gives the same sets as every row.
-                var columns = encode.FitColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+                // one row for every new (column, split, value) gives the same sets as every row. Means (fill:mean) are
+                // exact sums over every train row, whatever their order.
+                var columns = encode.SetColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+                var averaged = encode.MeanColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+                foreach (var (c, _) in averaged) means[c] = new ExactMean();
                 var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
                 foreach (var b in Keys())
                 {
@@ -321,6 +326,10 @@ internal static class ScaleTasks
                     for (int r = 0; r < b.RowCount; r++)
                     {
                         var tag = RandomSplitCuts.TagOf(cuts, splitHash.Hash(ids[r]), ids[r]);
+                        if (tag == SplitTag.Train)
+                        {
+                            foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
+                        }
                         bool added = false;
                         foreach (var (c, k) in columns)
                         {
@@ -338,7 +347,7 @@ internal static class ScaleTasks
                     fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
                 }
             }
-            var (fitted, warnings) = encode.FitApart(fit);
+            var (fitted, warnings) = encode.FitApart(fit, means);
             report.Encoding = fitted;
             report.Warnings.AddRange(warnings);
         }
