@@ -57,6 +57,13 @@ public sealed class BoundedPlanTests
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.Equal(workers, objects.Count(f => f == "split-bins"));
         Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
+
+        // A commit retried after it had finished (the engine lost its success) finds its own run and changes nothing,
+        // whatever the format (a JSON Lines run records no encoding).
+        var files = RunOutputs.FileHashes(many);
+        var again = CliProcess.Run([.. common, "--step", "commit"]);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(files, RunOutputs.FileHashes(many));
     }
 
     /// <summary>
