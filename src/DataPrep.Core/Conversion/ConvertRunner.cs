@@ -89,7 +89,7 @@ public static class ConvertRunner
         if (options.Like is { } like)
         {
             // Incremental training: the earlier run's seed, thresholds and maps, so nothing moves or renumbers.
-            var earlier = RunLayout.ReadRecord(like, registry.Stores.Inputs(options.S3));
+            var earlier = RunLayout.ReadEncodedRecord(like, registry.Stores.Inputs(options.S3), "--like");
             var o = earlier.Options!;
             fitted = earlier.Encoding!;
             options = options with
@@ -181,7 +181,7 @@ public static class ConvertRunner
         registry ??= new DataPrepRegistry();
         s3 ??= new S3Options();
         var clock = Stopwatch.StartNew();
-        var record = RunLayout.ReadRecord(runRecordPath, registry.Stores.Inputs(s3));
+        var record = RunLayout.ReadEncodedRecord(runRecordPath, registry.Stores.Inputs(s3), "apply");
         var earlier = record.Options!;
         var encoding = record.Encoding!;
         // Records written before --shard-rows replaced the size limit hold both (the 64 MiB default came along), which

@@ -147,10 +147,32 @@ public sealed class EncodeStage : IPipelineStage
     internal bool Learns => _fitted is null && FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options).Count > 0;
 
     /// <summary>
-    /// Whether what the stage learns depends only on which values train holds (label classes and vocabularies are sorted
-    /// sets), not on the order of its rows: false for <c>--missing fill:mean</c>, whose sum of doubles follows the order.
+    /// The input columns whose train values the fit averages (<c>--missing fill:mean</c>: the numeric features), after
+    /// <see cref="Bind"/>. Their means are exact whatever the order (<see cref="ExactMean"/>), so a plan may sum them
+    /// apart (<see cref="AddTrainValue"/>) and hand them to <see cref="FitApart"/>.
     /// </summary>
-    internal bool FitIgnoresOrder => !(_options.Missing == MissingPolicy.Fill && string.Equals(_options.FillValue, "mean", StringComparison.OrdinalIgnoreCase));
+    internal IReadOnlyCollection<int> MeanColumnIndexes => MeanColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options);
+
+    /// <summary>
+    /// The input columns whose fit is a set of values (a text label, categories), after <see cref="Bind"/>: one row for
+    /// every new (column, split, value) teaches the fit as much as every row.
+    /// </summary>
+    internal IReadOnlyCollection<int> SetColumnIndexes
+    {
+        get
+        {
+            var plan = _plan ?? throw new InvalidOperationException("Bind first.");
+            var set = FitColumns(plan, _options);
+            set.ExceptWith(MeanColumns(plan, _options));
+            return set;
+        }
+    }
+
+    /// <summary>Adds the value of row <paramref name="r"/> of <paramref name="column"/> to <paramref name="mean"/> unless it is missing.</summary>
+    internal static void AddTrainValue(ExactMean mean, Column column, int r)
+    {
+        if (!MissingValuesStage.IsMissing(column, r)) mean.Add(NumericValue(column, r));
+    }
 
     /// <summary>The input columns the fit reads (after <see cref="Bind"/>).</summary>
     internal IReadOnlyCollection<int> FitColumnIndexes => FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options);
@@ -160,10 +182,12 @@ public sealed class EncodeStage : IPipelineStage
     /// rows in the order this stage would receive them (split by split, in output order) with at least the
     /// <see cref="FitColumnIndexes"/> columns and split tags. Returns what <see cref="RunAsync"/> learns and warns.
     /// </summary>
-    internal (EncodingRecord Fitted, List<string> Warnings) FitApart(List<RecordBatch> batches)
+    /// <paramref name="means"/>, when given, holds the train values of every <see cref="MeanColumnIndexes"/> column,
+    /// summed apart; the batches then need only the <see cref="SetColumnIndexes"/> columns.
+    internal (EncodingRecord Fitted, List<string> Warnings) FitApart(List<RecordBatch> batches, IReadOnlyDictionary<int, ExactMean>? means = null)
     {
         var plan = _plan ?? throw new InvalidOperationException("Bind first.");
-        var fitted = _fitted ?? Fit(plan, batches, _options);
+        var fitted = _fitted ?? Fit(plan, batches, _options, means);
         var warnings = new List<string>();
         if (_fitted is null)
         {
@@ -183,13 +207,22 @@ public sealed class EncodeStage : IPipelineStage
     {
         var keep = new HashSet<int>();
         if (plan.LabelIndex >= 0 && plan.Input[plan.LabelIndex].Kind == ColumnKind.String) keep.Add(plan.LabelIndex);
-        bool fillMean = options.Missing == MissingPolicy.Fill && string.Equals(options.FillValue, "mean", StringComparison.OrdinalIgnoreCase);
+        bool fillMean = FillsMean(options);
         foreach (var (i, enc) in plan.Features)
         {
             if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot || fillMean) keep.Add(i);
         }
         return keep;
     }
+
+    private static bool FillsMean(ConvertOptions options)
+        => options.Missing == MissingPolicy.Fill && string.Equals(options.FillValue, "mean", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The features filled with their mean (numeric ones: a text feature with fill:mean is refused by the fit).</summary>
+    private static HashSet<int> MeanColumns(ColumnPlan plan, ConvertOptions options)
+        => FillsMean(options) ? plan.Features.Where(f => IsNumeric(plan.Input[f.Index].Kind)).Select(f => f.Index).ToHashSet() : [];
+
+    private static bool IsNumeric(ColumnKind kind) => kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Boolean or ColumnKind.Timestamp;
 
     /// <summary>A batch reduced to the columns the fit reads and the split tags; the rest was spilled.</summary>
     private static RecordBatch Skeleton(RecordBatch b, HashSet<int> keep)
@@ -202,7 +235,8 @@ public sealed class EncodeStage : IPipelineStage
     private static bool IsTrain(RecordBatch b, int r) => b.Rows.Splits is null || b.Rows.Splits[r] == SplitTag.Train;
 
     /// <summary>Learns label classes, vocabularies and fills from the rows tagged train.</summary>
-    internal static EncodingRecord Fit(ColumnPlan plan, IReadOnlyList<RecordBatch> batches, ConvertOptions options)
+    /// <remarks><paramref name="means"/>: as in <see cref="FitApart"/>.</remarks>
+    internal static EncodingRecord Fit(ColumnPlan plan, IReadOnlyList<RecordBatch> batches, ConvertOptions options, IReadOnlyDictionary<int, ExactMean>? means = null)
     {
         var record = new EncodingRecord { Missing = options.Missing.ToString().ToLowerInvariant() };
         if (plan.LabelIndex >= 0)
@@ -217,7 +251,7 @@ public sealed class EncodeStage : IPipelineStage
             var field = plan.Input[i];
             var fr = new FeatureRecord { Name = field.Name, Kind = field.Kind, Encoding = enc.ToString().ToLowerInvariant(), Offset = offset };
             if (field.Kind == ColumnKind.Boolean && enc == FeatureEncoding.None) fr.Encoding = "boolean01";
-            if (options.Missing == MissingPolicy.Fill) fr.Fill = FitFill(batches, i, field, options.FillValue!);
+            if (options.Missing == MissingPolicy.Fill) fr.Fill = FitFill(batches, i, field, options.FillValue!, means);
             // A filled category is a category like any other, so the fill joins the vocabulary when train needs it.
             if (enc is FeatureEncoding.Ordinal or FeatureEncoding.OneHot) fr.Vocabulary = TrainValues(batches, i, fr.Fill);
             if (enc == FeatureEncoding.OneHot) fr.Width = fr.Vocabulary!.Count + 1;
@@ -229,26 +263,33 @@ public sealed class EncodeStage : IPipelineStage
         return record;
     }
 
-    private static string FitFill(IReadOnlyList<RecordBatch> batches, int col, Field field, string fill)
+    private static string FitFill(IReadOnlyList<RecordBatch> batches, int col, Field field, string fill, IReadOnlyDictionary<int, ExactMean>? means)
     {
         if (!fill.Equals("mean", StringComparison.OrdinalIgnoreCase)) return fill;
-        if (field.Kind is not (ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Boolean or ColumnKind.Timestamp))
+        if (!IsNumeric(field.Kind))
         {
             throw new PipelineValidationException($"--missing fill:mean cannot fill text column '{field.Name}'; use fill:TEXT or --missing drop.");
         }
-        double sum = 0;
-        long n = 0;
-        foreach (var b in batches)
+        var mean = means?.GetValueOrDefault(col);
+        if (mean is null)
         {
-            var c = b.Columns[col];
-            for (int r = 0; r < b.RowCount; r++)
+            mean = new ExactMean();
+            foreach (var b in batches)
             {
-                if (!IsTrain(b, r) || MissingValuesStage.IsMissing(c, r)) continue;
-                sum += NumericValue(c, r);
-                n++;
+                var c = b.Columns[col];
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    if (IsTrain(b, r)) AddTrainValue(mean, c, r);
+                }
             }
         }
-        return (n == 0 ? 0 : sum / n).ToString("R", CultureInfo.InvariantCulture);
+        if (!mean.TryMean(out double value))
+        {
+            throw new DataFormatException(
+                $"--missing fill:mean: train holds both +Infinity ({mean.PositiveInfinities:N0} rows) and -Infinity ({mean.NegativeInfinities:N0} rows), so the mean is undefined; use fill:VALUE or --missing drop.",
+                column: field.Name);
+        }
+        return value.ToString("R", CultureInfo.InvariantCulture);
     }
 
     private static List<string> TrainValues(IReadOnlyList<RecordBatch> batches, int col, string? fill)

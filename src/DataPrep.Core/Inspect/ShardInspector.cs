@@ -44,7 +44,7 @@ public static class ShardInspector
     /// <param name="head">The first bytes (decompressed).</param>
     /// <param name="complete">Whether <paramref name="head"/> is the whole file (its last line is complete).</param>
     /// <param name="path">The file, for messages.</param>
-    /// <exception cref="DataFormatException">The content is binary but neither RecordIO nor Parquet.</exception>
+    /// <exception cref="DataFormatException">The content is binary but neither RecordIO nor Parquet, or is JSON Lines.</exception>
     public static ShardFormat DetectFormat(ReadOnlySpan<byte> head, bool complete, string? path = null)
     {
         if (head.Length == 0) return ShardFormat.Empty;
@@ -72,6 +72,13 @@ public static class ShardInspector
             if (hash >= 0) line = line[..hash];
             line = line.Trim();
             if (line.Length == 0) continue;
+            // A JSON object per line (--format jsonl) keeps the columns as they are: no label-first record to show.
+            if (line.StartsWith('{'))
+            {
+                throw Throw.Format(
+                    "is JSON Lines (a JSON object per line, as --format jsonl writes), whose records keep their columns as they are; inspect reads label-first shards (RecordIO-protobuf, Parquet, LibSVM, CSV). Look at JSON Lines with head or jq",
+                    path);
+            }
             if (line.Contains(',')) return ShardFormat.Csv;
             var tokens = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
             if (tokens.Skip(1).Any(t => t.Contains(':'))) return ShardFormat.LibSvm;

@@ -68,6 +68,24 @@ public sealed class RunLayout(IOutputStore store, Func<RunContext, byte[]> runRe
     public static RunRecord ReadRecord(string run, InputFiles files) => RunRecord.Load(RecordPathOf(run), files);
 
     /// <summary>
+    /// Reads the run record of a run whose maps are to be reused (<c>--like</c>, <c>apply</c>, named by
+    /// <paramref name="who"/>): as <see cref="ReadRecord"/>, and the run must have encoded its columns.
+    /// </summary>
+    /// <exception cref="DataFormatException">As <see cref="ReadRecord"/>, or the run recorded no encoding (a format that keeps columns as they are).</exception>
+    public static RunRecord ReadEncodedRecord(string run, InputFiles files, string who)
+    {
+        var path = RecordPathOf(run);
+        var record = RunRecord.Load(path, files);
+        if (record.Encoding is null)
+        {
+            throw Throw.Format(
+                $"this run wrote --format {record.Options!.Format}, which keeps the columns as they are and records no encoding, so {who} has no maps to reuse; point it at a run of a format that encodes its columns (such as csv)",
+                path);
+        }
+        return record;
+    }
+
+    /// <summary>
     /// The data files of a run record, as paths or URIs under <paramref name="root"/>: every split's (or fold's) shards
     /// in channel order (<see cref="ChannelOrder"/>), each split's in the order run.json lists them.
     /// </summary>

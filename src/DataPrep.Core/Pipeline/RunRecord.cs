@@ -103,7 +103,8 @@ public sealed class RunRecord
         {
             using var s = files.Open(path);
             var r = JsonSerializer.Deserialize(s, RunRecordJsonContext.Default.RunRecord);
-            if (r?.Encoding is null || r.Options is null) throw Throw.Format("is not a DataPrep run record (no encoding or options); expected OUT/_dataprep/run.json of a convert run", path);
+            // A run that keeps its columns as they are (--format jsonl) records no encoding: only the options are required.
+            if (r?.Options is null) throw Throw.Format("is not a DataPrep run record (no options); expected OUT/_dataprep/run.json of a convert run", path);
             return r;
         }
         catch (JsonException e)

@@ -68,23 +68,19 @@ internal sealed class ScaleRun
 
     /// <summary>
     /// How the plan step decides the split (<see cref="PlanKind"/>). Every plan but <see cref="PlanKind.Routing"/> holds no
-    /// rows, so it may only be used when the encoders, if they learn, learn sets of values (not <c>--missing fill:mean</c>,
-    /// which sums train in output order): the plan then learns them from one row per new (column, split, value). Such a
-    /// plan works for shuffled runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output
-    /// order restricted to the bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the
-    /// buckets in task order are the input order); not for the series formats (DeepAR), which bucket by series.
+    /// rows: what the encoders learn needs no row order (sets of values, learned from one row per new (column, split,
+    /// value), and exact means for <c>--missing fill:mean</c>, <see cref="ExactMean"/>). Such a plan works for shuffled
+    /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
+    /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
+    /// input order); not for the series formats (DeepAR), which bucket by series.
     /// </summary>
-    public PlanKind PlanOf(SplitStage split, IReadOnlyList<IPipelineStage> from)
+    public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
-        if (BucketsBySeries || !from.OfType<EncodeStage>().All(e => !e.Learns || e.FitIgnoresOrder)) return PlanKind.Routing;
-        return split.Assigner switch
-        {
-            StableSplitAssigner => PlanKind.RowRule,
-            RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
-            RandomSplitAssigner => PlanKind.StratifiedCuts,
-            _ => PlanKind.Routing,
-        };
-    }
+        StableSplitAssigner => PlanKind.RowRule,
+        RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
+        RandomSplitAssigner => PlanKind.StratifiedCuts,
+        _ => PlanKind.Routing,
+    };
 
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 

@@ -48,7 +48,7 @@ internal static class ScaleTasks
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
         // For a plan that only cuts the split: every row counted by the top bits of its split hash, or by its class.
-        var plan = run.PlanOf(split, from);
+        var plan = run.PlanOf(split);
         var bins = plan == PlanKind.Cuts ? new long[RandomSplitCuts.Bins] : null;
         var classRows = plan == PlanKind.StratifiedCuts ? new Dictionary<string, long>(StringComparer.Ordinal) : null;
         int stratify = classRows is null ? -1 : splitInput.IndexOf(run.Options.Stratify!);
@@ -150,7 +150,7 @@ internal static class ScaleTasks
         var (_, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
         var keySchema = new Schema(keys.Select(k => splitInput[k]));
-        if (run.PlanOf(split, from) is var kind and not PlanKind.Routing)
+        if (run.PlanOf(split) is var kind and not PlanKind.Routing)
         {
             await PlanBoundedAsync(run, scans, kind, split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
             return;
@@ -262,8 +262,9 @@ internal static class ScaleTasks
     /// cuts from their histograms of split hashes and one more pass over their key columns that keeps only the rows of
     /// the bins holding a cut (<see cref="RandomSplitCuts.Find"/>). A stratified one: the same per class, from the scan
     /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). A stable assignment needs nothing: a row's
-    /// split follows from the row. Encoders that learn sets of values learn them from one more pass
-    /// (<see cref="FitFromSeenValues"/>).
+    /// split follows from the row. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
+    /// one row per new (column, split, value), means (fill:mean) from exact sums over every train row
+    /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
     private static async Task PlanBoundedAsync(ScaleRun run, List<TaskReport> scans, PlanKind kind, ISplitAssigner runAssigner, IReadOnlyList<IPipelineStage> from,
         Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
@@ -363,14 +364,15 @@ internal static class ScaleTasks
         if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
         {
             var fit = new List<RecordBatch>();
+            var means = new Dictionary<int, ExactMean>();
             if (encode.Learns)
             {
                 await KeyPathsAsync().ConfigureAwait(false);
                 var assigner = BoundedAssigner(run, report, "the plan")!;
                 assigner.Bind(splitInput);
-                fit = FitFromSeenValues(encode, assigner, Keys(), keys, splitInput, context);
+                fit = FitApartFromKeys(encode, assigner, Keys(), keys, splitInput, means, context);
             }
-            var (fitted, warnings) = encode.FitApart(fit);
+            var (fitted, warnings) = encode.FitApart(fit, means);
             report.Encoding = fitted;
             report.Warnings.AddRange(warnings);
         }
@@ -396,14 +398,19 @@ internal static class ScaleTasks
     private static PipelineValidationException MissingFromPlan(string what) => new($"the plan step's report has no {what}; run step {ScaleStep.Plan} again.");
 
     /// <summary>
-    /// The rows an encoder that learns sets of values (label classes, vocabularies; unseen labels per split) needs to fit
-    /// as over every train row: one row for every new (column, split, value), tagged by <paramref name="assigner"/>, from
-    /// the key columns (<paramref name="keyBatches"/>, of the input columns <paramref name="keys"/>).
+    /// What an encoder fits on when the plan holds no rows, from the key columns (<paramref name="keyBatches"/>, of the
+    /// input columns <paramref name="keys"/>), each row tagged by <paramref name="assigner"/>: for the columns whose fit is
+    /// a set of values (label classes, vocabularies; unseen labels per split), one row for every new (column, split,
+    /// value), which teaches the fit as much as every row; for the columns filled with their mean, every train value
+    /// summed exactly into <paramref name="means"/> (whatever the order).
     /// </summary>
-    private static List<RecordBatch> FitFromSeenValues(EncodeStage encode, ISplitAssigner assigner, IEnumerable<RecordBatch> keyBatches, int[] keys, Schema splitInput, RunContext context)
+    private static List<RecordBatch> FitApartFromKeys(EncodeStage encode, ISplitAssigner assigner, IEnumerable<RecordBatch> keyBatches, int[] keys, Schema splitInput,
+        Dictionary<int, ExactMean> means, RunContext context)
     {
         var fit = new List<RecordBatch>();
-        var columns = encode.FitColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+        var columns = encode.SetColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+        var averaged = encode.MeanColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+        foreach (var (c, _) in averaged) means[c] = new ExactMean();
         var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
         foreach (var b in keyBatches)
         {
@@ -416,6 +423,10 @@ internal static class ScaleTasks
             var keep = new List<int>();
             for (int r = 0; r < b.RowCount; r++)
             {
+                if (tags[r] == SplitTag.Train)
+                {
+                    foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
+                }
                 bool added = false;
                 foreach (var (c, k) in columns)
                 {

@@ -53,6 +53,29 @@ public class InspectCommandTests
     private static Dictionary<string, long> LabelCounts(JsonElement summary)
         => summary.GetProperty("labelCounts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
 
+    /// <summary>
+    /// A JSON Lines run records no encoding (it keeps the columns as they are): inspect names the format instead of
+    /// misreading the objects as CSV, audit reads the run, and <c>--like</c> says there are no maps to reuse (exit 3).
+    /// </summary>
+    [Fact]
+    public void A_JSON_Lines_run_is_named_by_inspect_audited_and_refused_by_like()
+    {
+        using var tmp = new TempDir();
+        var run = tmp.Combine("run");
+        var r = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--label", "churn", "--format", "jsonl", "--out", run, "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        var inspect = Inspect(run);
+        Assert.Equal(3, inspect.Code);
+        Assert.Contains("is JSON Lines", inspect.Err);
+        Assert.DoesNotContain("as the label", inspect.Err);
+        var audit = CliRunner.Run("audit", run);
+        Assert.True(audit.Code == 0, audit.Out + audit.Err);
+        var like = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--like", run, "--out", tmp.Combine("like"), "--quiet");
+        Assert.Equal(3, like.Code);
+        Assert.Contains("records no encoding", like.Err);
+        Assert.False(Directory.Exists(tmp.Combine("like")));
+    }
+
     [Fact]
     public void Summary_of_a_recordio_file()
     {

@@ -7,10 +7,9 @@ namespace DataPrep.Tests.Scale;
 /// <summary>
 /// The bounded plan of a shuffled random split (issue 16): the plan task finds the split's cuts from the scan tasks'
 /// histograms of split hashes and writes no routing; each encode task tags and orders its own bucket. Workers as separate
-/// processes, tasks in shuffled order, write the files of one process. The same holds for unshuffled random splits (the
-/// same cuts, rows kept in scan-task buckets), stratified ones (cuts per class) and stable assignment (a rule per row).
-/// Runs whose encoders sum train in output order
-/// (<c>--missing fill:mean</c>) keep the plan that routes every row.
+/// processes, tasks in shuffled order, write the files of one process, <c>--missing fill:mean</c> too (its means are
+/// exact sums, whatever the order of the rows). The same holds for unshuffled random splits (the same cuts, rows kept in
+/// scan-task buckets), stratified ones (cuts per class) and stable assignment (a rule per row).
 /// </summary>
 [Trait(NativePass.Name, NativePass.Value)]
 public sealed class BoundedPlanTests
@@ -60,6 +59,13 @@ public sealed class BoundedPlanTests
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.Equal(workers, objects.Count(f => f == "split-bins"));
         Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
+
+        // A commit retried after it had finished (the engine lost its success) finds its own run and changes nothing,
+        // whatever the format (a JSON Lines run records no encoding).
+        var files = RunOutputs.FileHashes(many);
+        var again = CliProcess.Run([.. common, "--step", "commit"]);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(files, RunOutputs.FileHashes(many));
     }
 
     /// <summary>Each split kind the plan decides without rows, for 1, 2 and 3 workers: CSV, RecordIO-protobuf and Parquet.</summary>
@@ -125,21 +131,42 @@ public sealed class BoundedPlanTests
         Assert.Equal(plan, (string?)report["plan"]);
     }
 
-    [Fact]
-    public void A_fill_by_the_train_mean_keeps_the_plan_that_routes_every_row()
+    /// <summary>
+    /// <c>--missing fill:mean</c> with the bounded plan: the plan sums every train value exactly (<see cref="DataPrep.Encoders.ExactMean"/>)
+    /// while it passes over the key columns, so the mean is the one process's whatever the order. The values mix
+    /// magnitudes so that a sum of doubles would depend on the order of the rows.
+    /// </summary>
+    [Theory]
+    [InlineData(3, "csv")]
+    [InlineData(2, "recordio-protobuf")]
+    public void A_fill_by_the_exact_train_mean_is_planned_by_cuts_and_writes_the_files_of_one_process(int workers, string format)
     {
         using var tmp = new TempDir();
-        string[] args = [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--missing", "fill:mean", "--seed", "5"];
+        var text = new System.Text.StringBuilder("y,x,z\n");
+        var random = new Random(workers);
+        for (int i = 0; i < 2000; i++)
+        {
+            string x = random.Next(10) == 0 ? "" : (random.Next(3) switch { 0 => 1e16 * (random.Next(2) * 2 - 1), 1 => random.NextDouble(), _ => 0.1 * random.Next(100) }).ToString("R", CultureInfo.InvariantCulture);
+            string z = random.Next(7) == 0 ? "" : random.Next(-50, 50).ToString(CultureInfo.InvariantCulture);
+            text.Append(i % 2).Append(',').Append(x).Append(',').Append(z).Append('\n');
+        }
+        string[] args = [tmp.File("mixed.csv", text.ToString()), "--label", "y", "--missing", "fill:mean", "--format", format, "--seed", "5", "--shard-rows", "300"];
         var one = tmp.Combine("one");
         var many = tmp.Combine("many");
         var work = tmp.Combine("work");
-        Assert.Equal(0, CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]).Code);
-        var r = CliProcess.Run(["convert", .. args, "--out", many, "--quiet", "--workers", "2", "--work", work, "--keep-work"]);
-        Assert.True(r.Code == 0, r.Err);
-        ScaleOutTests.AssertSameRun(one, many, 2);
+        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
+        Assert.True(single.Code == 0, single.Err);
+        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
+        ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
+        ScaleOutTests.AssertSameRun(one, many, workers);
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
-        Assert.Equal(2, objects.Count(f => f!.StartsWith("routing-", StringComparison.Ordinal)));
-        Assert.DoesNotContain("split-bins", objects);
+        Assert.Equal(workers, objects.Count(f => f == "split-bins"));
+        Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
+        // Both columns were filled by a mean learned from train (the run record names it).
+        using var record = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(one, "_dataprep", "run.json")));
+        var fills = record.RootElement.GetProperty("encoding").GetProperty("features").EnumerateArray().Select(f => f.GetProperty("fill").GetString()).ToList();
+        Assert.Equal(2, fills.Count);
+        Assert.All(fills, f => Assert.True(double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _), f));
     }
 
     private static string Text(int n) => n.ToString(CultureInfo.InvariantCulture);

@@ -30,7 +30,7 @@ public sealed class ScaleOutTests
     {
         "churn" => [Paths.SampleData("churn.csv"), .. s_churn, "--shard-size", "9KB"],
         "speech-group" => [Paths.SampleData("speech/utterances.csv"), "--label", "label", "--split", "group", "--group", "speaker_id", "--drop", "path,transcript,speaker_id", "--format", "recordio-protobuf", "--shards", "3"],
-        // fill:mean: the means are learned from train, summed in output order as one process sums them.
+        // fill:mean: the means are learned from train, exact sums whatever the order of the rows (ExactMean).
         "churn-kfold" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--seed", "5", "--folds", "3", "--stratify", "churn", "--format", "libsvm", "--missing", "fill:mean", "--shard-rows", "250"],
         "demand-time" => [Paths.SampleData("demand.csv"), "--label", "demand", "--split", "time", "--time", "date", "--gap", "7d", "--timestamps", "epoch", "--encode", "product=onehot", "--compress", "gzip", "--shard-size", "20KB"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
