@@ -68,13 +68,17 @@ internal sealed class ScaleRun
 
     /// <summary>
     /// Whether the plan step only finds the cuts of the split (<see cref="RandomSplitCuts"/>) instead of holding every row:
-    /// a shuffled, unstratified random split. What its encoders learn needs no row order: sets of values (label
-    /// classes, vocabularies) and exact means (<c>--missing fill:mean</c>, <see cref="ExactMean"/>). Each encode task
-    /// then tags its bucket's rows by the cuts and orders them by shuffle hash, which is the output order restricted to
-    /// the bucket.
+    /// a shuffled, unstratified random split, or random folds after such a split's test (or no test). What the
+    /// encoders learn needs no row order: sets of values (label classes, vocabularies) and exact means
+    /// (<c>--missing fill:mean</c>, <see cref="ExactMean"/>). Each encode task then tags its bucket's rows by the cuts and
+    /// orders them by shuffle hash, which is the output order restricted to the bucket.
     /// </summary>
-    public bool PlansByCuts(SplitStage split)
-        => BucketsByHash && split.Assigner is RandomSplitAssigner { Stratified: false };
+    public bool PlansByCuts(SplitStage split) => BucketsByHash && split.Assigner switch
+    {
+        RandomSplitAssigner { Stratified: false } => true,
+        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } => true,
+        _ => false,
+    };
 
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 

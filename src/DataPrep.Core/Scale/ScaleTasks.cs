@@ -140,7 +140,7 @@ internal static class ScaleTasks
         var keySchema = new Schema(keys.Select(k => splitInput[k]));
         if (run.PlansByCuts(split))
         {
-            await PlanByCutsAsync(run, scans, (RandomSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
+            await PlanByCutsAsync(run, scans, split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
             return;
         }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
@@ -252,7 +252,7 @@ internal static class ScaleTasks
     /// from one row per new (column, split, value), means (fill:mean) from exact sums over every train row
     /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
-    private static async Task PlanByCutsAsync(ScaleRun run, List<TaskReport> scans, RandomSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
+    private static async Task PlanByCutsAsync(ScaleRun run, List<TaskReport> scans, ISplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
         Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
     {
         var work = run.Work;
@@ -301,7 +301,49 @@ internal static class ScaleTasks
         }
         // A cut's bin is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
-        var cuts = RandomSplitCuts.Find(rows, assigner.Fractions, histogram, Hashed, maxHeld);
+        // Random folds: the split cuts off test (or nothing), the folds cut the rest by their fold hashes.
+        var kfold = assigner as KFoldAssigner;
+        var fractions = ((RandomSplitAssigner?)(kfold is null ? assigner : kfold.TestCarver))?.Fractions ?? [1.0];
+        var cuts = RandomSplitCuts.Find(rows, fractions, histogram, Hashed, maxHeld);
+        List<SplitCut>? foldCuts = null;
+        List<(SplitTag Split, short Fold)> channels;
+        if (kfold is null) channels = SplitStage.Channels([], null);
+        else
+        {
+            var foldHash = new KeyedHash(run.Options.Seed, "fold");
+            IEnumerable<HashedRows> Pool()
+            {
+                var hashes = Array.Empty<ulong>();
+                var ids = Array.Empty<long>();
+                foreach (var b in Keys())
+                {
+                    if (hashes.Length < b.RowCount) { hashes = new ulong[b.RowCount]; ids = new long[b.RowCount]; }
+                    int n = 0;
+                    var rowIds = b.Rows.RowIds;
+                    for (int r = 0; r < b.RowCount; r++)
+                    {
+                        long id = rowIds[r];
+                        if (RandomSplitCuts.TagOf(cuts, splitHash.Hash(id), id) != SplitTag.Train) continue;
+                        hashes[n] = foldHash.Hash(id);
+                        ids[n++] = id;
+                    }
+                    yield return new HashedRows(hashes, ids, n);
+                }
+            }
+            long pool = 0;
+            var foldBins = new long[RandomSplitCuts.Bins];
+            foreach (var b in Pool())
+            {
+                pool += b.Count;
+                for (int r = 0; r < b.Count; r++) foldBins[RandomSplitCuts.BinOf(b.Hashes[r])]++;
+            }
+            var foldFractions = KFoldAssigner.FoldFractions(kfold.K);
+            foldCuts = RandomSplitCuts.Find(pool, foldFractions, foldBins, Pool, maxHeld);
+            // As one process lists them: train's folds that hold rows, then test when it does.
+            var counts = RandomSplitter.ExactCounts(pool, foldFractions);
+            channels = [.. Enumerable.Range(0, kfold.K).Where(f => counts[f] > 0).Select(f => (SplitTag.Train, (short)f))];
+            if (rows > pool) channels.Add((SplitTag.Test, -1));
+        }
 
         var context = run.Context;
         var report = TaskReportOf(context.Report);
@@ -352,8 +394,9 @@ internal static class ScaleTasks
             report.Warnings.AddRange(warnings);
         }
         report.ExpectedRows = rows;
-        report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
+        report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         report.Cuts = cuts;
+        report.FoldCuts = foldCuts;
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
     }
 
@@ -387,7 +430,7 @@ internal static class ScaleTasks
         if (plan.Cuts is { } cuts)
         {
             // A random split the plan cut: the rows' tags follow from their hashes, the order from the shuffle.
-            assigner = new CutAssigner(cuts, run.Options.Seed, $"task {task}");
+            assigner = new CutAssigner(cuts, plan.FoldCuts, run.Options.Seed, $"task {task}");
         }
         else
         {

@@ -159,6 +159,9 @@ internal sealed class TaskReport
 
     /// <summary>A random split planned by its cuts (<see cref="ScaleRun.PlansByCuts"/>): every encode task tags its rows by them.</summary>
     public List<SplitCut>? Cuts { get; set; }
+
+    /// <summary>Random folds planned by their cuts (over the fold hashes of the rows the <see cref="Cuts"/> leave in train), or null.</summary>
+    public List<SplitCut>? FoldCuts { get; set; }
     public List<Field>? Schema { get; set; }
 }
 
