@@ -72,13 +72,15 @@ internal sealed class ScaleRun
     /// value), and exact means for <c>--missing fill:mean</c>, <see cref="ExactMean"/>). Such a plan works for shuffled
     /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
     /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
-    /// input order); not for the series formats (DeepAR), which bucket by series.
+    /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
+    /// or none) are cut too, in shuffled runs.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
         StableSplitAssigner => PlanKind.RowRule,
         RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
         RandomSplitAssigner => PlanKind.StratifiedCuts,
+        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } when BucketsByHash => PlanKind.Cuts,
         _ => PlanKind.Routing,
     };
 

@@ -261,7 +261,8 @@ internal static class ScaleTasks
     /// bucket's rows (<see cref="BoundedAssigner"/>). A random split: the exact counts from the scan tasks' row counts, the
     /// cuts from their histograms of split hashes and one more pass over their key columns that keeps only the rows of
     /// the bins holding a cut (<see cref="RandomSplitCuts.Find"/>). A stratified one: the same per class, from the scan
-    /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). A stable assignment needs nothing: a row's
+    /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). Random folds: the folds' cuts over the fold
+    /// hashes of the rows the split leaves in train, found the same way. A stable assignment needs nothing: a row's
     /// split follows from the row. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
     /// one row per new (column, split, value), means (fill:mean) from exact sums over every train row
     /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
@@ -329,6 +330,7 @@ internal static class ScaleTasks
         var context = run.Context;
         var report = TaskReportOf(context.Report);
         report.Plan = kind;
+        var channels = SplitStage.Channels([], null);
         if (kind == PlanKind.Cuts)
         {
             var histogram = new long[RandomSplitCuts.Bins];
@@ -342,7 +344,47 @@ internal static class ScaleTasks
                 for (int b = 0; b < bins.Length; b++) histogram[b] += bins[b];
             }
             await KeyPathsAsync().ConfigureAwait(false);
-            report.Cuts = RandomSplitCuts.Find(rows, ((RandomSplitAssigner)runAssigner).Fractions, histogram, () => Hashed(null, -1), maxHeld);
+            // Random folds: the split cuts off test (or nothing), the folds cut the rest by their fold hashes.
+            var kfold = runAssigner as KFoldAssigner;
+            var fractions = ((RandomSplitAssigner?)(kfold is null ? runAssigner : kfold.TestCarver))?.Fractions ?? [1.0];
+            var cuts = RandomSplitCuts.Find(rows, fractions, histogram, () => Hashed(null, -1), maxHeld);
+            report.Cuts = cuts;
+            if (kfold is not null)
+            {
+                var foldHash = new KeyedHash(run.Options.Seed, "fold");
+                IEnumerable<HashedRows> Pool()
+                {
+                    var hashes = Array.Empty<ulong>();
+                    var ids = Array.Empty<long>();
+                    foreach (var b in Keys())
+                    {
+                        if (hashes.Length < b.RowCount) { hashes = new ulong[b.RowCount]; ids = new long[b.RowCount]; }
+                        int n = 0;
+                        var rowIds = b.Rows.RowIds;
+                        for (int r = 0; r < b.RowCount; r++)
+                        {
+                            long id = rowIds[r];
+                            if (RandomSplitCuts.TagOf(cuts, splitHash.Hash(id), id) != SplitTag.Train) continue;
+                            hashes[n] = foldHash.Hash(id);
+                            ids[n++] = id;
+                        }
+                        yield return new HashedRows(hashes, ids, n);
+                    }
+                }
+                long pool = 0;
+                var foldBins = new long[RandomSplitCuts.Bins];
+                foreach (var b in Pool())
+                {
+                    pool += b.Count;
+                    for (int r = 0; r < b.Count; r++) foldBins[RandomSplitCuts.BinOf(b.Hashes[r])]++;
+                }
+                var foldFractions = KFoldAssigner.FoldFractions(kfold.K);
+                report.FoldCuts = RandomSplitCuts.Find(pool, foldFractions, foldBins, Pool, maxHeld);
+                // As one process lists them: train's folds that hold rows, then test when it does.
+                var counts = RandomSplitter.ExactCounts(pool, foldFractions);
+                channels = [.. Enumerable.Range(0, kfold.K).Where(f => counts[f] > 0).Select(f => (SplitTag.Train, (short)f))];
+                if (rows > pool) channels.Add((SplitTag.Test, -1));
+            }
         }
         else if (kind == PlanKind.StratifiedCuts)
         {
@@ -377,7 +419,7 @@ internal static class ScaleTasks
             report.Warnings.AddRange(warnings);
         }
         report.ExpectedRows = rows;
-        report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
+        report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
     }
 
@@ -388,7 +430,7 @@ internal static class ScaleTasks
     private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket) => plan.Plan switch
     {
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
-        PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), run.Options.Seed, bucket),
+        PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
         PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
         // A stable assignment decides each row from the row alone: the run's own assigner does, over any share of the rows.
         PlanKind.RowRule => ConvertRunner.CreateAssigner(run.Options, run.Context),

@@ -172,6 +172,9 @@ internal sealed class TaskReport
 
     /// <summary>A scan task's rows per class of <c>--stratify</c> (<see cref="PlanKind.StratifiedCuts"/>), by class key.</summary>
     public Dictionary<string, long>? StratumRows { get; set; }
+
+    /// <summary>Random folds planned by their cuts (over the fold hashes of the rows the <see cref="Cuts"/> leave in train), or null.</summary>
+    public List<SplitCut>? FoldCuts { get; set; }
     public List<Field>? Schema { get; set; }
 }
 

@@ -45,16 +45,19 @@ internal static class RandomSplitCuts
     public static int BinOf(ulong hash) => (int)(hash >> (64 - BinBits));
 
     /// <summary>The split of a row with split hash <paramref name="hash"/> and row id <paramref name="id"/>.</summary>
-    public static SplitTag TagOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id)
+    public static SplitTag TagOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id) => (SplitTag)PartOf(cuts, hash, id);
+
+    /// <summary>The part (split, or fold of random folds) of a row with hash <paramref name="hash"/> and row id <paramref name="id"/>.</summary>
+    public static int PartOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id)
     {
-        int tag = 0;
+        int part = 0;
         for (int i = 0; i < cuts.Count; i++)
         {
             var c = cuts[i];
             if (hash < c.Hash || (hash == c.Hash && id < c.Id)) break;
-            tag = c.Split;
+            part = c.Split;
         }
-        return (SplitTag)tag;
+        return part;
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ public sealed class BoundedPlanTests
         { 2, "big-recordio" },
         { 3, "churn-libsvm" },
         { 7, "big-jsonl" },
+        { 2, "churn-kfold" },
+        { 3, "big-kfold-recordio" },
     };
 
     private static string[] CaseArgs(string name, string big) => name switch
@@ -30,6 +32,10 @@ public sealed class BoundedPlanTests
         // A zero fraction: the cut at the end has no row, and test gets none.
         "churn-libsvm" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--split", "60/40/0", "--format", "libsvm", "--seed", "9", "--shard-rows", "97"],
         "big-jsonl" => [big, "--label", "y", "--split", "34/33/33", "--format", "jsonl", "--no-lineage", "--seed", "3", "--shard-rows", "400"],
+        // Random folds after a random test split: the folds are cut by their fold hashes (issue 16), with fill:mean.
+        "churn-kfold" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--folds", "4", "--split", "80/0/20", "--missing", "fill:mean", "--seed", "8", "--shard-rows", "150"],
+        // Folds without a test split, more folds than one bin can tell apart with a small memory budget.
+        "big-kfold-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "5", "--split", "100/0/0", "--format", "recordio-protobuf", "--seed", "12", "--shard-size", "32KB"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
