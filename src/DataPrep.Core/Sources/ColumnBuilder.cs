@@ -480,7 +480,13 @@ internal struct KindInference
     public void Observe(ReadOnlySpan<byte> value)
     {
         _seen = true;
-        if (_notBool && _notInt && _notFloat && _notTime) return;
+        if (_notBool && _notInt && _notTime)
+        {
+            // Only "float?" is open (a float column after its first non-integer value): text the copyable check accepts is
+            // a number, so the general parser runs only on the rest.
+            if (!_notFloat && !CanonicalNumber.IsCopyableDouble(value, out _) && !ValueParser.TryParseDouble(value, out _)) _notFloat = true;
+            return;
+        }
         if (!_notBool && !ValueParser.TryParseBoolean(value, lenient: false, out _)) _notBool = true;
         bool isInt = !_notInt && ValueParser.TryParseInt64(value, out _);
         if (!isInt) _notInt = true;
