@@ -324,6 +324,7 @@ public sealed class CsvSource : IRecordSource
 
         // The value as a float32 writer writes it ((float) of the double, as RecordIOProtobufFormat's ToFloat32): false when
         // that is not the value itself (beyond float32's range, or a non-zero rounded to zero), so the row is read from its text.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static bool PutFloat32(Span<byte> slot, double value)
         {
             float f = (float)value;
