@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 using DataPrep.Data;
 using DataPrep.Pipeline;
@@ -149,7 +150,12 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
         public ulong Write(int row, PooledBufferWriter output)
         {
             // The row's values as float32, parsed once while reading (see RawRecords.Float32): copied, not parsed again.
-            ReadOnlySpan<byte> image = _float32 is not null ? _float32[row].Span : default;
+            ReadOnlySpan<byte> image = default;
+            if (_float32 is not null)
+            {
+                image = _float32[row].Span;
+                Prefetch(row + PrefetchAhead);
+            }
             int n = image.IsEmpty ? Collect(row, out double label) : CollectFloat32(image, out label);
             // Dense float32 features are the image's bytes after the label's.
             var featureBytes = image.IsEmpty || _sparse ? default : image[(_hasLabel ? 4 : 0)..];
@@ -227,6 +233,23 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
                 _values[n++] = v;
             }
             return n;
+        }
+
+        /// <summary>
+        /// How many rows ahead <see cref="Write"/> asks for a row's float32 values: the rows of a shuffled batch lie anywhere in
+        /// the source's blocks, so each row's first read was a cache miss (8 % of W1's samples on one load) before this.
+        /// </summary>
+        private const int PrefetchAhead = 8;
+
+        /// <summary>Asks the CPU to load row <paramref name="row"/>'s float32 values into its caches (a hint; no effect on results).</summary>
+        private unsafe void Prefetch(int row)
+        {
+            if (!Sse.IsSupported || (uint)row >= (uint)_float32!.Length) return;
+            var values = _float32[row].Span;
+            fixed (byte* p = values)
+            {
+                for (int at = 0; at < values.Length; at += 64) Sse.Prefetch0(p + at);
+            }
         }
 
         /// <summary>
