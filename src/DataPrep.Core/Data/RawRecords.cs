@@ -23,10 +23,12 @@ public sealed class RawRecords
     /// <summary>Creates raw records for a batch.</summary>
     /// <param name="fieldNames">The fields the text holds, in order.</param>
     /// <param name="records">Per row: the record's output text, or empty when it must be formatted.</param>
-    public RawRecords(IReadOnlyList<string> fieldNames, ReadOnlyMemory<byte>[] records)
+    /// <param name="float32">Per row: the record's values as float32 (see <see cref="Float32"/>); null when not kept.</param>
+    public RawRecords(IReadOnlyList<string> fieldNames, ReadOnlyMemory<byte>[] records, ReadOnlyMemory<byte>[]? float32 = null)
     {
         FieldNames = fieldNames;
         Records = records;
+        Float32 = float32;
     }
 
     /// <summary>The fields the text holds, in order.</summary>
@@ -34,6 +36,15 @@ public sealed class RawRecords
 
     /// <summary>Per row: the record's text without its line break, or empty when the row must be formatted.</summary>
     public ReadOnlyMemory<byte>[] Records { get; }
+
+    /// <summary>
+    /// Per row (when the source was asked for them, <see cref="Pipeline.SourceOptions.KeepFloat32"/>): the values of the
+    /// row's fields in order, as little-endian float32, 4 bytes each, each <c>(float)</c> of the double its field's text reads
+    /// as (the rounding a float32 writer applies to the column's value); empty for a row without kept text, or with a value
+    /// that float32 cannot hold as such (beyond ±3.4e38, or a non-zero that rounds to zero), which is then read from its text.
+    /// Null when none were kept.
+    /// </summary>
+    public ReadOnlyMemory<byte>[]? Float32 { get; }
 
     /// <summary>Whether the text holds exactly the fields of <paramref name="schema"/>, in order.</summary>
     public bool Matches(Schema schema)
@@ -53,6 +64,11 @@ public sealed class RawRecords
         {
             long bytes = 16L * Records.Length;
             foreach (var r in Records) bytes += r.Length;
+            if (Float32 is { } image)
+            {
+                bytes += 16L * image.Length;
+                foreach (var r in image) bytes += r.Length;
+            }
             return bytes;
         }
     }
@@ -61,7 +77,13 @@ public sealed class RawRecords
     {
         var picked = new ReadOnlyMemory<byte>[rows.Length];
         for (int i = 0; i < rows.Length; i++) picked[i] = Records[rows[i]];
-        return new RawRecords(FieldNames, picked);
+        ReadOnlyMemory<byte>[]? image = null;
+        if (Float32 is { } kept)
+        {
+            image = new ReadOnlyMemory<byte>[rows.Length];
+            for (int i = 0; i < rows.Length; i++) image[i] = kept[rows[i]];
+        }
+        return new RawRecords(FieldNames, picked, image);
     }
 
     /// <summary>The raw records of rows gathered from several batches, when every batch has them for the same fields.</summary>
@@ -74,7 +96,19 @@ public sealed class RawRecords
         }
         var picked = new ReadOnlyMemory<byte>[row.Length];
         for (int i = 0; i < row.Length; i++) picked[i] = batches[part[i]].Raw!.Records[row[i]];
-        return new RawRecords(first.FieldNames, picked);
+        ReadOnlyMemory<byte>[]? image = null;
+        foreach (var b in batches)
+        {
+            if (b.Raw!.Float32 is null) continue;
+            // A batch without values as float32 gives its rows none: they are read from their text.
+            image = new ReadOnlyMemory<byte>[row.Length];
+            for (int i = 0; i < row.Length; i++)
+            {
+                if (batches[part[i]].Raw!.Float32 is { } kept) image[i] = kept[row[i]];
+            }
+            break;
+        }
+        return new RawRecords(first.FieldNames, picked, image);
     }
 }
 

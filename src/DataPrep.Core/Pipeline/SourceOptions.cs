@@ -63,6 +63,15 @@ public sealed record SourceOptions
     /// </summary>
     public IReadOnlyList<string> ValueColumns { get; init; } = [];
 
+    /// <summary>
+    /// With <see cref="KeepRawRecords"/>: also keep, beside each kept row's text, its values as little-endian float32
+    /// (<see cref="Data.RawRecords.Float32"/>), each rounded once from the double its field reads as, so a writer of float32
+    /// tensors copies them instead of parsing the text again. Set by the output format that writes float32 (RecordIO-protobuf
+    /// with float32 features and label; see <c>OutputFormatDefinition.Prepare</c>); costs 4 bytes per kept value.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool KeepFloat32 { get; init; }
+
     /// <summary>An explicit format ("csv", "jsonl", "parquet", "images"), overriding the file extension.</summary>
     public string? Format { get; init; }
 

@@ -37,6 +37,25 @@ internal abstract class ColumnBuilder
     }
 
     /// <summary>
+    /// <see cref="TrySetCopyable(int, ReadOnlySpan{byte}, out int)"/>, also giving the field's value as a double (a
+    /// text-only column computes it without storing it): for rows that keep their values as float32 beside their text
+    /// (<see cref="Pipeline.SourceOptions.KeepFloat32"/>), so the field is parsed once.
+    /// </summary>
+    public virtual bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length, out double value)
+    {
+        value = 0;
+        length = -1;
+        return false;
+    }
+
+    /// <summary>Row <paramref name="row"/>'s value (set by a <c>TrySet</c>) as a double; false for a kind that is not a number.</summary>
+    public virtual bool TryGetNumber(int row, out double value)
+    {
+        value = 0;
+        return false;
+    }
+
+    /// <summary>
     /// Writes row <paramref name="row"/>'s value (set by a <c>TrySet</c>) as label-first CSV output writes it (see
     /// <see cref="Formats.NumberText"/>: invariant <c>TryFormat</c>, shortest round-trip for doubles), so a row with a
     /// field that is not copyable text ("1e-05", "+3") still keeps its output text; false for a missing or non-finite
@@ -52,7 +71,7 @@ internal abstract class ColumnBuilder
     public const int MaxTextLength = 32;
 
     /// <summary>
-    /// Sets row <paramref name="row"/> from text that <see cref="TrySetCopyable"/> accepted without setting it (a
+    /// Sets row <paramref name="row"/> from text that <see cref="TrySetCopyable(int, ReadOnlySpan{byte}, out int)"/> accepted without setting it (a
     /// text-only column): called when the row's text is not kept after all, so its values must be there.
     /// </summary>
     public virtual void Backfill(int row, ReadOnlySpan<byte> utf8) { }
@@ -94,7 +113,7 @@ internal abstract class ColumnBuilder
     /// <summary>A builder for a column of <paramref name="kind"/>; <paramref name="nonFinite"/> says what numbers that are not finite (or overflow) become.</summary>
     /// <remarks>
     /// A <paramref name="textOnly"/> float column is one whose row text is kept and whose values the run may never
-    /// read (label-first CSV output copies the text): <see cref="TrySetCopyable"/> then only checks the text, and the
+    /// read (label-first CSV output copies the text): <see cref="TrySetCopyable(int, ReadOnlySpan{byte}, out int)"/> then only checks the text, and the
     /// values of rows that kept their text are parsed from it on first read, if any.
     /// </remarks>
     public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false) => kind switch
@@ -137,6 +156,21 @@ internal abstract class ColumnBuilder
             if (textOnly) return CanonicalNumber.IsCopyableDouble(utf8, out length);
             var values = Values;
             return CanonicalNumber.TryParseCopyableDouble(utf8, out values[row], out length) && double.IsFinite(values[row]);
+        }
+
+        public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length, out double value)
+        {
+            if (textOnly) return CanonicalNumber.TryParseCopyableDouble(utf8, out value, out length);
+            var values = Values;
+            bool ok = CanonicalNumber.TryParseCopyableDouble(utf8, out values[row], out length) && double.IsFinite(values[row]);
+            value = values[row];
+            return ok;
+        }
+
+        public override bool TryGetNumber(int row, out double value)
+        {
+            value = Values[row];
+            return true;
         }
 
         public override void Backfill(int row, ReadOnlySpan<byte> utf8)
@@ -202,6 +236,19 @@ internal abstract class ColumnBuilder
         {
             length = utf8.Length;
             return CanonicalNumber.IsCanonicalInteger(utf8) && ValueParser.TryParseInt64(utf8, out _values[row]);
+        }
+
+        public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length, out double value)
+        {
+            bool ok = TrySetCopyable(row, utf8, out length);
+            value = _values[row];
+            return ok;
+        }
+
+        public override bool TryGetNumber(int row, out double value)
+        {
+            value = _values[row];
+            return true;
         }
 
         public override bool TryWriteText(int row, Span<byte> destination, out int written)
@@ -433,7 +480,13 @@ internal struct KindInference
     public void Observe(ReadOnlySpan<byte> value)
     {
         _seen = true;
-        if (_notBool && _notInt && _notFloat && _notTime) return;
+        if (_notBool && _notInt && _notTime)
+        {
+            // Only "float?" is open (a float column after its first non-integer value): text the copyable check accepts is
+            // a number, so the general parser runs only on the rest.
+            if (!_notFloat && !CanonicalNumber.IsCopyableDouble(value, out _) && !ValueParser.TryParseDouble(value, out _)) _notFloat = true;
+            return;
+        }
         if (!_notBool && !ValueParser.TryParseBoolean(value, lenient: false, out _)) _notBool = true;
         bool isInt = !_notInt && ValueParser.TryParseInt64(value, out _);
         if (!isInt) _notInt = true;

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -191,6 +192,8 @@ public sealed class CsvSource : IRecordSource
         var names = schema.Fields.Select(f => f.Name).ToArray();
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
         bool keepRaw = _options.KeepRawRecords;
+        // ...and, for a float32 writer, each kept row's values as float32 beside its text, so no field is parsed twice.
+        bool keepFloat32 = keepRaw && _options.KeepFloat32;
         var kinds = schema.Fields.Select(f => f.Kind).ToArray();
         // --on-bad-row skip|quarantine: a row that fails is noted in its batch and left out when the batch is built.
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
@@ -199,6 +202,7 @@ public sealed class CsvSource : IRecordSource
         var valueColumns = _options.ValueColumns.Select(schema.IndexOfSpec).ToHashSet();
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
+            Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,
             Lines = keepLines ? new long[batchRows] : null,
             Texts = keepLines ? new string?[batchRows] : null,
         });
@@ -241,19 +245,30 @@ public sealed class CsvSource : IRecordSource
             // The row's output text is copied field by field as each is checked, into this thread's block after its
             // used part; it only counts as used once the whole row is copyable (a failing field just stops the copy).
             byte[] block = canonical ? RawText.Block() : [];
-            int start = canonical ? RawText.Used : 0, pos = 0;
+            // With float32 values kept, the row's block space holds them first (4 bytes a field), then its text at start.
+            int image = canonical && batchBuilders.Float32 is not null ? 4 * builders.Length : 0;
+            int start = canonical ? RawText.Used + image : 0, pos = 0;
+            if (start > block.Length)
+            {
+                block = RawText.Grow(block, RawText.Used, 0, image);
+                start = image;
+            }
+            bool imageOk = image > 0;
             for (int c = 0; c < builders.Length; c++)
             {
                 var span = r.GetSpan(c);
                 if (canonical)
                 {
                     // Numbers written as we would write them are parsed and measured in one pass.
-                    if (builders[c].TrySetCopyable(at, span, out int length))
+                    int length;
+                    double value = 0;
+                    if (image > 0 ? builders[c].TrySetCopyable(at, span, out length, out value) : builders[c].TrySetCopyable(at, span, out length))
                     {
+                        if (image > 0) imageOk &= PutFloat32(block.AsSpan(start - image + 4 * c, 4), value);
                         if (start + pos + length + 1 > block.Length)
                         {
-                            block = RawText.Grow(block, start, pos, length + 1);
-                            start = 0;
+                            block = RawText.Grow(block, start - image, image + pos, length + 1);
+                            start = image;
                         }
                         if (c > 0) block[start + pos++] = (byte)',';
                         RawText.CopySmall(span[..length], block.AsSpan(start + pos, length));
@@ -282,14 +297,15 @@ public sealed class CsvSource : IRecordSource
                     // the writer never gathers its values (a row with one such field was formatted whole before).
                     if (start + pos + ColumnBuilder.MaxTextLength + 1 > block.Length)
                     {
-                        block = RawText.Grow(block, start, pos, ColumnBuilder.MaxTextLength + 1);
-                        start = 0;
+                        block = RawText.Grow(block, start - image, image + pos, ColumnBuilder.MaxTextLength + 1);
+                        start = image;
                     }
                     int sep = c > 0 ? 1 : 0;
                     if (builders[c].TryWriteText(at, block.AsSpan(start + pos + sep, ColumnBuilder.MaxTextLength), out int written))
                     {
                         if (sep == 1) block[start + pos] = (byte)',';
                         pos += sep + written;
+                        if (image > 0) imageOk &= builders[c].TryGetNumber(at, out double number) && PutFloat32(block.AsSpan(start - image + 4 * c, 4), number);
                     }
                     else
                     {
@@ -298,8 +314,22 @@ public sealed class CsvSource : IRecordSource
                     }
                 }
             }
-            if (canonical) batchBuilders.Raw![at] = RawText.Commit(block, start, pos);
+            if (canonical)
+            {
+                batchBuilders.Raw![at] = RawText.Commit(block, start, pos);
+                if (imageOk) batchBuilders.Float32![at] = block.AsMemory(start - image, image);
+            }
             return row;
+        }
+
+        // The value as a float32 writer writes it ((float) of the double, as RecordIOProtobufFormat's ToFloat32): false when
+        // that is not the value itself (beyond float32's range, or a non-zero rounded to zero), so the row is read from its text.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static bool PutFloat32(Span<byte> slot, double value)
+        {
+            float f = (float)value;
+            BinaryPrimitives.WriteSingleLittleEndian(slot, f);
+            return !float.IsInfinity(f) && (f != 0 || value == 0);
         }
 
         // The row keeps no text after all: the fields before column c that were only checked get their values now.
@@ -342,14 +372,16 @@ public sealed class CsvSource : IRecordSource
             int count = (int)(last - (long)batch * batchRows);
             var builders = buffers.Take(batch);
             var raw = builders.Raw is { } kept && Array.Exists(kept, m => !m.IsEmpty) ? kept : null;
+            var float32 = raw is null ? null : builders.Float32;
             if (raw is not null && raw.Length != count) Array.Resize(ref raw, count);
+            if (float32 is not null && float32.Length != count) Array.Resize(ref float32, count);
             var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows, raw);
             if (builders.Lines is { } lineNumbers)
             {
                 var texts = builders.Texts!;
                 built = built.WithRows(built.Rows with { Lines = lineNumbers.Length == count ? lineNumbers : lineNumbers[..count], Texts = texts.Length == count ? texts : texts[..count] });
             }
-            if (raw is not null) built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw) };
+            if (raw is not null) built = new RecordBatch(built.Schema, built.Columns, count, built.Rows) { Raw = new RawRecords(names, raw, float32) };
             if (builders.Bad is { Count: > 0 } bad) built = badRows!.Skip(built, bad);
             if (built.RowCount == 0) { if (!more) break; continue; }
             yield return built;
@@ -397,6 +429,9 @@ public sealed class CsvSource : IRecordSource
     /// <summary>A batch's column buffers, and its rows' text when it is kept.</summary>
     private sealed record BatchBuilders(ColumnBuilder[] Columns, ReadOnlyMemory<byte>[]? Raw)
     {
+        /// <summary>Each kept row's values as float32 (<see cref="SourceOptions.KeepFloat32"/>), in its text's block; else null.</summary>
+        public ReadOnlyMemory<byte>[]? Float32 { get; init; }
+
         /// <summary>Each row's line (under --on-bad-row quarantine), so a stage that skips a row can name it.</summary>
         public long[]? Lines { get; init; }
 

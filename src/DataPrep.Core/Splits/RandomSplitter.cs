@@ -41,21 +41,77 @@ public static class RandomSplitter
     }
 
     /// <summary>Orders row positions by their hashes (<paramref name="keys"/>, reordered in place); ties by row id.</summary>
+    /// <remarks>
+    /// Keyed hashes are uniform, so the rows are first placed in buckets by the top bits of their hash (one counting pass, one
+    /// scatter: about two rows a bucket), then each bucket is sorted by (hash, row id): the same order as a comparison sort of
+    /// the hashes with ties in row id order, at a fraction of its cost (no O(n log n) comparisons and swaps). A bucket that
+    /// ends up large (not expected of a hash) is sorted by <see cref="Array.Sort{TKey, TValue}(TKey[], TValue[], int, int)"/>.
+    /// </remarks>
     internal static int[] HashOrder(ReadOnlySpan<long> rowIds, ulong[] keys)
     {
-        var order = new int[rowIds.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(keys, order);
+        int n = keys.Length;
+        var order = new int[n];
+        if (n < 2)
+        {
+            if (n == 1) order[0] = 0;
+            return order;
+        }
+        int bits = Math.Clamp(System.Numerics.BitOperations.Log2((uint)n), 1, 20);
+        int shift = 64 - bits;
+        var starts = new int[(1 << bits) + 1];
+        foreach (ulong k in keys) starts[(int)(k >> shift) + 1]++;
+        for (int b = 1; b < starts.Length; b++) starts[b] += starts[b - 1];
+        var sorted = new ulong[n];
+        var next = starts.AsSpan(0, starts.Length - 1).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            int at = next[(int)(keys[i] >> shift)]++;
+            sorted[at] = keys[i];
+            order[at] = i;
+        }
+        for (int b = 0; b + 1 < starts.Length; b++)
+        {
+            int from = starts[b], to = starts[b + 1];
+            if (to - from < 2) continue;
+            if (to - from <= 32) InsertionSort(sorted, order, from, to, rowIds);
+            else SortLarge(sorted, order, from, to, rowIds);
+        }
+        sorted.CopyTo(keys, 0);
+        return order;
+    }
+
+    /// <summary>Sorts positions <paramref name="from"/>..<paramref name="to"/> (exclusive) by (hash, row id).</summary>
+    private static void InsertionSort(ulong[] keys, int[] order, int from, int to, ReadOnlySpan<long> rowIds)
+    {
+        for (int i = from + 1; i < to; i++)
+        {
+            ulong key = keys[i];
+            int row = order[i];
+            int j = i - 1;
+            while (j >= from && (keys[j] > key || (keys[j] == key && rowIds[order[j]] > rowIds[row])))
+            {
+                keys[j + 1] = keys[j];
+                order[j + 1] = order[j];
+                j--;
+            }
+            keys[j + 1] = key;
+            order[j + 1] = row;
+        }
+    }
+
+    /// <summary>A large bucket: a comparison sort of its hashes, then equal hashes in row id order.</summary>
+    private static void SortLarge(ulong[] keys, int[] order, int from, int to, ReadOnlySpan<long> rowIds)
+    {
+        Array.Sort(keys, order, from, to - from);
         // Array.Sort is not stable: put equal hashes in row id order so the result is a pure function of ids.
-        for (int i = 1; i < keys.Length; i++)
+        for (int i = from + 1; i < to; i++)
         {
             if (keys[i] != keys[i - 1]) continue;
             int start = i - 1;
-            while (i < keys.Length && keys[i] == keys[start]) i++;
+            while (i < to && keys[i] == keys[start]) i++;
             var ids = rowIds.ToArray();
             Array.Sort(order, start, i - start, Comparer<int>.Create((a, b) => ids[a].CompareTo(ids[b])));
         }
-        return order;
     }
 
     /// <summary>Assigns each row a split: rows in hash order, cut at exact counts.</summary>

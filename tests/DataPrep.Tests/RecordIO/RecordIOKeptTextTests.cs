@@ -18,9 +18,9 @@ namespace DataPrep.Tests.RecordIO;
 public class RecordIOKeptTextTests
 {
     /// <summary>Every record of the file, each batch's rows gathered in reverse across two batches as the shuffle does.</summary>
-    private static async Task<(byte[] Bytes, bool SawText, string? Error)> EncodeAllAsync(string path, bool keepText, RecordIOOptions options)
+    internal static async Task<(byte[] Bytes, bool SawText, string? Error)> EncodeAllAsync(string path, bool keepText, RecordIOOptions options, bool float32 = false, string label = "y", int batchRows = 5)
     {
-        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepText, ValueColumns = ["y"], BatchRows = 5, NonFinite = NonFinitePolicy.Keep });
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepText, KeepFloat32 = float32, ValueColumns = [label], BatchRows = batchRows, NonFinite = NonFinitePolicy.Keep });
         var batches = new List<RecordBatch>();
         await foreach (var batch in source.ReadAsync(0)) batches.Add(batch);
         var part = new List<int>();
@@ -74,10 +74,13 @@ public class RecordIOKeptTextTests
             {
                 var fromText = EncodeAllAsync(path, keepText: true, options).GetAwaiter().GetResult();
                 var fromValues = EncodeAllAsync(path, keepText: false, options).GetAwaiter().GetResult();
+                // Values kept as float32 beside the text (parsed once while reading): the writer copies them when it writes float32.
+                var fromImage = EncodeAllAsync(path, keepText: true, options, float32: true).GetAwaiter().GetResult();
                 if (fromValues.SawText) return false.Label("text kept without KeepRawRecords");
                 if (fromText.Error != fromValues.Error) return false.Label($"errors differ: '{fromText.Error}' vs '{fromValues.Error}'");
-                return fromText.Bytes.AsSpan().SequenceEqual(fromValues.Bytes)
-                    .Label($"{string.Join("\n", lines)}\n{Convert.ToHexString(fromText.Bytes)}\nvs\n{Convert.ToHexString(fromValues.Bytes)}");
+                if (fromImage.Error != fromValues.Error) return false.Label($"errors differ: '{fromImage.Error}' (float32 kept) vs '{fromValues.Error}'");
+                return (fromText.Bytes.AsSpan().SequenceEqual(fromValues.Bytes) && fromImage.Bytes.AsSpan().SequenceEqual(fromValues.Bytes))
+                    .Label($"{string.Join("\n", lines)}\n{Convert.ToHexString(fromText.Bytes)}\nand float32 kept\n{Convert.ToHexString(fromImage.Bytes)}\nvs\n{Convert.ToHexString(fromValues.Bytes)}");
             }
             finally
             {

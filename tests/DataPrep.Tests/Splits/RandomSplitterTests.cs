@@ -109,4 +109,32 @@ public class RandomSplitterTests
         Assert.NotEqual(a, b);
         Assert.NotEqual(a, c);
     }
+
+    /// <summary>
+    /// The bucket sort of the hash order gives exactly a comparison sort by (hash, row id): on real hashes (about two rows a
+    /// bucket), on hashes crowded into a few buckets (the large-bucket path), and with equal hashes (ties by row id).
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property Hash_order_is_a_sort_by_hash_then_row_id(long[] ids, ulong seed, byte crowd)
+    {
+        var unique = ids.Distinct().ToArray();
+        var hash = new KeyedHash(seed, "shuffle");
+        // crowd 0: the hashes as they are; otherwise their top bits (or all but a few low bits) cleared, so buckets fill and hashes repeat.
+        var keys = unique.Select(id => hash.Hash(id)).Select(k => (crowd % 4) switch { 0 => k, 1 => k >> 40, 2 => k & 7, _ => k % 3 << 62 }).ToArray();
+        var expected = Enumerable.Range(0, unique.Length).OrderBy(i => keys[i]).ThenBy(i => unique[i]).ToArray();
+        var sortedKeys = expected.Select(i => keys[i]).ToArray();
+        var order = RandomSplitter.HashOrder(unique, keys);
+        return (order.SequenceEqual(expected) && keys.SequenceEqual(sortedKeys)).Label($"{unique.Length} rows, crowd {crowd % 4}");
+    }
+
+    [Fact]
+    public void Hash_order_of_many_rows_is_a_sort_by_hash_then_row_id()
+    {
+        // Enough rows for 2^17 buckets, ids out of order and with gaps.
+        var ids = Enumerable.Range(0, 200_000).Select(i => (long)i * 7919 % 1_000_003).ToArray();
+        var hash = new KeyedHash(42, "shuffle");
+        var keys = ids.Select(id => hash.Hash(id)).ToArray();
+        var expected = Enumerable.Range(0, ids.Length).OrderBy(i => keys[i]).ThenBy(i => ids[i]).ToArray();
+        Assert.Equal(expected, RandomSplitter.HashOrder(ids, new KeyedHash(42, "shuffle")));
+    }
 }

@@ -33,6 +33,18 @@ public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
     public override Pipeline.FormatTraits Traits { get; } = new() { CarriesNonFinite = true, ReadsKeptText = true };
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With float32 features and label (the default), a CSV source also keeps each kept row's values as float32 beside its
+    /// text (<see cref="SourceOptions.KeepFloat32"/>): parsed once while reading, copied when encoding.
+    /// </remarks>
+    public override ConvertOptions Prepare(ConvertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        bool float32 = options.RecordIO.Features == TensorType.Float32 && (options.NoLabel || options.RecordIO.Label == TensorType.Float32);
+        return float32 ? options with { Source = options.Source with { KeepFloat32 = true } } : options;
+    }
+
+    /// <inheritdoc />
     public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.RecordIOProtobuf);
 
     /// <inheritdoc />
