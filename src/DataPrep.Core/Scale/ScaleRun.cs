@@ -76,6 +76,14 @@ internal sealed class ScaleRun
     public bool PlansByCuts(SplitStage split)
         => BucketsByHash && split.Assigner is RandomSplitAssigner { Stratified: false };
 
+    /// <summary>
+    /// Whether the plan step only finds the cut-offs of a time split (<see cref="TimeCuts"/>) instead of holding every
+    /// row: a time split without folds or series. Like <see cref="PlansByCuts"/>, its encoders learn sets of values and
+    /// exact means. The time order within a bucket is the output order restricted to it (see <see cref="TimeCutAssigner"/>).
+    /// </summary>
+    public bool PlansTimeByCuts(SplitStage split)
+        => split.Assigner is TimeSplitAssigner && Options.Folds == 0 && !BucketsBySeries;
+
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 
     /// <summary>Checks the options for a scaled-out run without touching the data (for <c>--steps</c>).</summary>

@@ -126,8 +126,9 @@ internal static class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). A shuffled random split (<see cref="ScaleRun.PlansByCuts"/>) is
-    /// planned in bounded memory instead (<see cref="PlanByCutsAsync"/>).
+    /// routing (split, fold, rank of each of its rows). A shuffled random split (<see cref="ScaleRun.PlansByCuts"/>) and a
+    /// time split (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned in bounded memory instead
+    /// (<see cref="PlanByCutsAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
     public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
     {
@@ -141,6 +142,11 @@ internal static class ScaleTasks
         if (run.PlansByCuts(split))
         {
             await PlanByCutsAsync(run, scans, (RandomSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (run.PlansTimeByCuts(split)
+            && await TryPlanTimeByCutsAsync(run, (TimeSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false))
+        {
             return;
         }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
@@ -271,23 +277,9 @@ internal static class ScaleTasks
             for (int b = 0; b < bins.Length; b++) histogram[b] += bins[b];
         }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
-        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
-        var paths = new string[run.Workers];
-        for (int i = 0; i < run.Workers; i++)
-        {
-            paths[i] = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
-                ?? throw new PipelineValidationException($"{who}: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
-        }
+        var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
         var splitHash = new KeyedHash(run.Options.Seed, "split");
-        IEnumerable<RecordBatch> Keys()
-        {
-            foreach (var path in paths)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var reader = new BatchSpillReader(path, keySchema);
-                while (!reader.AtEnd) yield return reader.Read();
-            }
-        }
+        IEnumerable<RecordBatch> Keys() => KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch);
         IEnumerable<HashedRows> Hashed()
         {
             var hashes = Array.Empty<ulong>();
@@ -303,58 +295,249 @@ internal static class ScaleTasks
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
         var cuts = RandomSplitCuts.Find(rows, assigner.Fractions, histogram, Hashed, maxHeld);
 
-        var context = run.Context;
-        var report = TaskReportOf(context.Report);
-        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
-        {
-            var fit = new List<RecordBatch>();
-            var means = new Dictionary<int, ExactMean>();
-            if (encode.Learns)
-            {
-                // What the fit learns is a set of values per column (label classes, vocabularies; unseen labels per split):
-                // one row for every new (column, split, value) gives the same sets as every row. Means (fill:mean) are
-                // exact sums over every train row, whatever their order.
-                var columns = encode.SetColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
-                var averaged = encode.MeanColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
-                foreach (var (c, _) in averaged) means[c] = new ExactMean();
-                var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
-                foreach (var b in Keys())
-                {
-                    var ids = b.Rows.RowIds;
-                    var keep = new List<int>();
-                    var tags = new List<SplitTag>();
-                    for (int r = 0; r < b.RowCount; r++)
-                    {
-                        var tag = RandomSplitCuts.TagOf(cuts, splitHash.Hash(ids[r]), ids[r]);
-                        if (tag == SplitTag.Train)
-                        {
-                            foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
-                        }
-                        bool added = false;
-                        foreach (var (c, k) in columns)
-                        {
-                            var column = b.Columns[k];
-                            added |= seen.Add((c, tag, column.IsNull(r) ? null : EncodeStage.TextOf(column, r)));
-                        }
-                        if (added) { keep.Add(r); tags.Add(tag); }
-                    }
-                    if (keep.Count == 0) continue;
-                    var picked = keep.ToArray();
-                    var cols = new Column[splitInput.Count];
-                    for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, picked.Length);
-                    foreach (var (c, k) in columns) cols[c] = b.Columns[k].Take(picked);
-                    var info = new RowInfo(picked.Select(p => ids[p]).ToArray(), new int[picked.Length], new long[picked.Length], [.. tags]);
-                    fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
-                }
-            }
-            var (fitted, warnings) = encode.FitApart(fit, means);
-            report.Encoding = fitted;
-            report.Warnings.AddRange(warnings);
-        }
+        var report = TaskReportOf(run.Context.Report);
+        FitFromKeys(from, splitInput, keys, Keys, (b, r) => RandomSplitCuts.TagOf(cuts, splitHash.Hash(b.Rows.RowIds[r]), b.Rows.RowIds[r]), report);
         report.ExpectedRows = rows;
         report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         report.Cuts = cuts;
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>
+    private static async Task<string[]> KeyFilesAsync(ScaleRun run, string who, SpillFolder folder, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
+        var paths = new string[run.Workers];
+        for (int i = 0; i < run.Workers; i++)
+        {
+            paths[i] = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
+        }
+        return paths;
+    }
+
+    /// <summary>One pass over the scan tasks' key columns, task by task, one batch at a time.</summary>
+    private static IEnumerable<(int Task, RecordBatch Batch)> KeyBatches(string[] paths, Schema keySchema, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < paths.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var reader = new BatchSpillReader(paths[i], keySchema);
+            while (!reader.AtEnd) yield return (i, reader.Read());
+        }
+    }
+
+    /// <summary>
+    /// The encoders' fit of a bounded plan, in one pass over the key columns (<paramref name="pass"/>) with each row's split
+    /// from <paramref name="tagOf"/> (rows tagged <see cref="SplitTag.None"/>, dropped in a gap, are left out as one process
+    /// leaves them out). What the fit learns is a set of values per column (label classes, vocabularies; unseen labels per
+    /// split): one row for every new (column, split, value) gives the same sets as every row. Means (fill:mean) are exact
+    /// sums over every train row (<see cref="ExactMean"/>), whatever their order. So the fit is the same as over every
+    /// train row in output order. The encoding and its warnings go into <paramref name="report"/>.
+    /// </summary>
+    private static void FitFromKeys(IReadOnlyList<IPipelineStage> from, Schema splitInput, int[] keys, Func<IEnumerable<RecordBatch>> pass,
+        Func<RecordBatch, int, SplitTag> tagOf, TaskReport report)
+    {
+        if (from.OfType<EncodeStage>().FirstOrDefault() is not { } encode) return;
+        var fit = new List<RecordBatch>();
+        var means = new Dictionary<int, ExactMean>();
+        if (encode.Learns)
+        {
+            var columns = encode.SetColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+            var averaged = encode.MeanColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+            foreach (var (c, _) in averaged) means[c] = new ExactMean();
+            var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
+            foreach (var b in pass())
+            {
+                var ids = b.Rows.RowIds;
+                var keep = new List<int>();
+                var tags = new List<SplitTag>();
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    var tag = tagOf(b, r);
+                    if (tag == SplitTag.None) continue;
+                    if (tag == SplitTag.Train)
+                    {
+                        foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
+                    }
+                    bool added = false;
+                    foreach (var (c, k) in columns)
+                    {
+                        var column = b.Columns[k];
+                        added |= seen.Add((c, tag, column.IsNull(r) ? null : EncodeStage.TextOf(column, r)));
+                    }
+                    if (added) { keep.Add(r); tags.Add(tag); }
+                }
+                if (keep.Count == 0) continue;
+                var picked = keep.ToArray();
+                var cols = new Column[splitInput.Count];
+                for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, picked.Length);
+                foreach (var (c, k) in columns) cols[c] = b.Columns[k].Take(picked);
+                var info = new RowInfo(picked.Select(p => ids[p]).ToArray(), new int[picked.Length], new long[picked.Length], [.. tags]);
+                fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
+            }
+        }
+        var (fitted, warnings) = encode.FitApart(fit, means);
+        report.Encoding = fitted;
+        report.Warnings.AddRange(warnings);
+    }
+
+    /// <summary>
+    /// Plan of a time split in bounded memory (issue 16): passes over the scan tasks' key columns, never holding them. The
+    /// first counts the rows by the top 16 bits of their times' keys (<see cref="TimeSplitAssigner.KeyOf"/>) and notes each
+    /// task's range of times and row ids; in fraction mode, the times at the exact count positions follow as
+    /// <see cref="RandomSplitCuts.Locate"/> finds them (usually one more pass); with cutoffs, the cut-offs are the given
+    /// instants. One pass then counts each split's rows and latest time, which set the gaps, and (with a gap) one more counts
+    /// the rows dropped inside each gap and the earliest kept time. The report is the one process's
+    /// (<see cref="TimeSplitAssigner.Report"/>), the encoders fit as in <see cref="FitFromKeys"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>Buckets: a shuffled split buckets by shuffle hash (as the scan wrote them). An unshuffled split keeps each scan
+    /// task's rows in its bucket when the tasks' (time, row id) ranges follow one another; else the plan publishes the rows at
+    /// every N-th position of the (time, row id) order (<see cref="TaskReport.TimeBuckets"/>) and encode task j takes, from
+    /// every scan task's rows, those from the j-th to the next: each encode task reads all rows, as the routing plan's
+    /// exchange by rank did.</para>
+    /// <para>Returns false, having reported nothing, when the full plan must decide: a missing or invalid time (whose
+    /// error names its file and row), no rows, or a split with a non-zero fraction left empty (one process warns with the
+    /// number of distinct times).</para>
+    /// </remarks>
+    private static async Task<bool> TryPlanTimeByCutsAsync(ScaleRun run, TimeSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
+        Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
+    {
+        const string who = "step plan task 0";
+        int timeKey = keySchema.IndexOf(assigner.TimeColumn);
+        if (timeKey < 0) return false;
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
+        int workers = run.Workers;
+
+        // First pass: every time valid, the histogram of keys, each task's ranges.
+        long rows = 0;
+        var histogram = new long[RandomSplitCuts.Bins];
+        var taskRows = new long[workers];
+        var minTime = new long[workers];
+        var maxTime = new long[workers];
+        var minId = new long[workers];
+        var maxId = new long[workers];
+        Array.Fill(minTime, long.MaxValue);
+        Array.Fill(maxTime, long.MinValue);
+        Array.Fill(minId, long.MaxValue);
+        Array.Fill(maxId, long.MinValue);
+        foreach (var (task, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            var column = b.Columns[timeKey];
+            var ids = b.Rows.RowIds;
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) return false;
+                histogram[RandomSplitCuts.BinOf(TimeSplitAssigner.KeyOf(t))]++;
+                minTime[task] = Math.Min(minTime[task], t);
+                maxTime[task] = Math.Max(maxTime[task], t);
+                minId[task] = Math.Min(minId[task], ids[r]);
+                maxId[task] = Math.Max(maxId[task], ids[r]);
+            }
+            taskRows[task] += b.RowCount;
+            rows += b.RowCount;
+        }
+        if (rows == 0) return false;
+
+        IEnumerable<HashedRows> Keyed()
+        {
+            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+            {
+                var hashes = new ulong[b.RowCount];
+                for (int r = 0; r < b.RowCount; r++) hashes[r] = TimeSplitAssigner.KeyOf(TicksOf(b, r));
+                yield return new HashedRows(hashes, b.Rows.RowIds, b.RowCount);
+            }
+        }
+        long TicksOf(RecordBatch b, int r)
+            => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
+                : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
+        // A row range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
+        long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
+        var cuts = assigner.EndsOf(rows, positions => RandomSplitCuts.Locate(rows, positions, histogram, Keyed, maxHeld).Select(f => TimeSplitAssigner.TicksOf(f.Hash)).ToArray());
+
+        // Each split's rows and latest time (before the gap), which set the gaps; then what each gap drops.
+        var parts = new TimeSplitPart[3];
+        var minOf = new long[3];
+        Array.Fill(minOf, long.MaxValue);
+        for (int s = 0; s < 3; s++) parts[s].Max = long.MinValue;
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                long t = TicksOf(b, r);
+                int s = TimeSplitAssigner.SplitOf(t, cuts);
+                parts[s].Count++;
+                parts[s].Max = Math.Max(parts[s].Max, t);
+                minOf[s] = Math.Min(minOf[s], t);
+            }
+        }
+        var after = assigner.SetGaps(cuts, parts);
+        for (int s = 0; s < 3; s++) parts[s].MinKept = minOf[s];
+        if (cuts.Keep.Any(k => k != long.MinValue))
+        {
+            Array.Fill(minOf, long.MaxValue);
+            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+            {
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    long t = TicksOf(b, r);
+                    int s = TimeSplitAssigner.SplitOf(t, cuts);
+                    if (t < cuts.Keep[s]) parts[s].Dropped++;
+                    else minOf[s] = Math.Min(minOf[s], t);
+                }
+            }
+            for (int s = 0; s < 3; s++) parts[s].MinKept = minOf[s];
+        }
+        if (assigner.LeavesASplitEmpty(parts)) return false;
+
+        // Buckets of an unshuffled split: the scan tasks' own rows when their (time, row id) ranges follow one another.
+        List<SplitCut>? buckets = null;
+        if (!run.BucketsByHash)
+        {
+            bool follows = true;
+            int last = -1;
+            for (int i = 0; i < workers && follows; i++)
+            {
+                if (taskRows[i] == 0) continue;
+                if (last >= 0) follows = maxTime[last] < minTime[i] || (maxTime[last] == minTime[i] && maxId[last] < minId[i]);
+                last = i;
+            }
+            if (!follows)
+            {
+                var positions = Enumerable.Range(1, workers - 1).Select(j => (long)((Int128)j * rows / workers)).ToList();
+                var found = RandomSplitCuts.Locate(rows, positions, histogram, Keyed, maxHeld);
+                buckets = found.Select((f, i) => new SplitCut { Split = i + 1, Hash = f.Hash, Id = f.Id }).ToList();
+            }
+        }
+
+        assigner.Report(run.Context, parts, after, rows);
+        var report = TaskReportOf(run.Context.Report);
+        FitFromKeys(from, splitInput, keys, () => KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), (b, r) => TimeSplitAssigner.TagOf(TicksOf(b, r), cuts), report);
+        report.ExpectedRows = rows - parts.Sum(p => p.Dropped);
+        report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
+        report.TimeCuts = cuts;
+        report.TimeBuckets = buckets;
+        await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// The bucket of a row of an unshuffled time split exchanged by time (<see cref="TaskReport.TimeBuckets"/>): the number
+    /// of bucket starts at or before its (time key, row id).
+    /// </summary>
+    internal static int TimeBucketOf(List<SplitCut> starts, long utcTicks, long id)
+    {
+        ulong key = TimeSplitAssigner.KeyOf(utcTicks);
+        int bucket = 0;
+        foreach (var c in starts)
+        {
+            if (key < c.Hash || (key == c.Hash && id < c.Id)) break;
+            bucket = c.Split;
+        }
+        return bucket;
     }
 
     /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
@@ -389,6 +572,11 @@ internal static class ScaleTasks
             // A random split the plan cut: the rows' tags follow from their hashes, the order from the shuffle.
             assigner = new CutAssigner(cuts, run.Options.Seed, $"task {task}");
         }
+        else if (plan.TimeCuts is { } timeCuts)
+        {
+            // A time split the plan cut: the rows' tags follow from their times, the order from time order (or the shuffle).
+            assigner = new TimeCutAssigner(run.Options.TimeColumn!, timeCuts, run.Options.EffectiveShuffle, $"task {task}");
+        }
         else
         {
             var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
@@ -401,8 +589,18 @@ internal static class ScaleTasks
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
 
-        // Exchanged by rank, the bucket's rows are in every scan task's own rows: read them all, keep this bucket's.
-        HashSet<long>? mine = plan.ByRank ? [.. routing!.RowIds] : null;
+        // Exchanged by rank or by time, the bucket's rows are in every scan task's own rows: read them all, keep this bucket's.
+        Func<RecordBatch, int, bool>? mine = null;
+        if (plan.ByRank)
+        {
+            HashSet<long> ids = [.. routing!.RowIds];
+            mine = (b, r) => ids.Contains(b.Rows.RowIds[r]);
+        }
+        else if (plan.TimeBuckets is { } starts)
+        {
+            int time = splitInput.IndexOf(run.Options.TimeColumn!);
+            mine = (b, r) => TimeSplitAssigner.TryGetUtcTicks(b.Columns[time], r, out long t) && TimeBucketOf(starts, t, b.Rows.RowIds[r]) == task;
+        }
 
         async IAsyncEnumerable<RecordBatch> Bucket()
         {
@@ -421,7 +619,7 @@ internal static class ScaleTasks
                         var batch = reader.Read();
                         if (mine is null) { yield return batch; continue; }
                         var keep = new List<int>();
-                        for (int r = 0; r < batch.RowCount; r++) if (mine.Contains(batch.Rows.RowIds[r])) keep.Add(r);
+                        for (int r = 0; r < batch.RowCount; r++) if (mine(batch, r)) keep.Add(r);
                         if (keep.Count == batch.RowCount) yield return batch;
                         else if (keep.Count > 0) yield return batch.Take(keep.ToArray());
                     }

@@ -159,6 +159,16 @@ internal sealed class TaskReport
 
     /// <summary>A random split planned by its cuts (<see cref="ScaleRun.PlansByCuts"/>): every encode task tags its rows by them.</summary>
     public List<SplitCut>? Cuts { get; set; }
+
+    /// <summary>A time split planned by its cut-offs (<see cref="ScaleRun.PlansTimeByCuts"/>): every encode task tags its rows by them.</summary>
+    public TimeCuts? TimeCuts { get; set; }
+
+    /// <summary>
+    /// An unshuffled time split of inputs not in time order: bucket <c>j</c> takes the rows from the <c>j</c>-th of these
+    /// rows (keys <see cref="TimeSplitAssigner.KeyOf"/> and row ids, <see cref="RandomSplitCuts.TagOf"/>) up to the next,
+    /// from every scan task's rows.
+    /// </summary>
+    public List<SplitCut>? TimeBuckets { get; set; }
     public List<Field>? Schema { get; set; }
 }
 

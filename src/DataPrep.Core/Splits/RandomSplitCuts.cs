@@ -61,20 +61,36 @@ internal static class RandomSplitCuts
     /// </summary>
     public static List<SplitCut> Find(long rows, IReadOnlyList<double> fractions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld)
     {
-        if (histogram.Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histogram));
-        if (histogram.Sum() != rows)
-        {
-            throw new PipelineValidationException($"the split histogram counts {histogram.Sum():N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
-        }
         var counts = RandomSplitter.ExactCounts(rows, fractions);
-        var targets = new List<Target>();
+        var splits = new List<int>();
+        var positions = new List<long>();
         long position = 0;
         for (int s = 1; s < counts.Length; s++)
         {
             position += counts[s - 1];
             // A cut at the end has no row: no row reaches that split.
-            if (position < rows) targets.Add(new Target { Split = s, Position = position, Shift = 64, Count = rows, Sub = histogram });
+            if (position < rows) { splits.Add(s); positions.Add(position); }
         }
+        var found = Locate(rows, positions, histogram, pass, maxHeld);
+        return found.Select((f, i) => new SplitCut { Split = splits[i], Hash = f.Hash, Id = f.Id }).ToList();
+    }
+
+    /// <summary>
+    /// The rows at <paramref name="positions"/> (each below <paramref name="rows"/>) in the order of (key, row id) of
+    /// <paramref name="rows"/> rows: <paramref name="histogram"/> counts every row by the top 16 bits of its key
+    /// (<see cref="BinOf"/>); <paramref name="pass"/> streams every row's key and id (in any order, the same rows each
+    /// time); a bin is read whole when it holds at most <paramref name="maxHeld"/> rows, else narrowed by the next 16 bits
+    /// in another pass. Used for split hashes (<see cref="Find"/>) and for the order-preserving keys of times
+    /// (<see cref="TimeSplitAssigner.KeyOf"/>).
+    /// </summary>
+    public static (ulong Hash, long Id)[] Locate(long rows, IReadOnlyList<long> positions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld)
+    {
+        if (histogram.Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histogram));
+        if (histogram.Sum() != rows)
+        {
+            throw new PipelineValidationException($"the split histogram counts {histogram.Sum():N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
+        }
+        var targets = positions.Select(p => p >= 0 && p < rows ? new Target { Position = p, Shift = 64, Count = rows, Sub = histogram } : throw new ArgumentOutOfRangeException(nameof(positions))).ToList();
         var pending = targets.ToList();
         while (pending.Count > 0)
         {
@@ -116,19 +132,17 @@ internal static class RandomSplitCuts
                     held.Sort();
                     foreach (var o in pending) if (ReferenceEquals(o.Held, held)) o.Sorted = true;
                 }
-                var (hash, id) = held[checked((int)(t.Position - t.Before))];
-                t.Cut = new SplitCut { Split = t.Split, Hash = hash, Id = id };
+                t.Found = held[checked((int)(t.Position - t.Before))];
             }
-            pending.RemoveAll(t => t.Cut is not null);
+            pending.RemoveAll(t => t.Found is not null);
             foreach (var t in pending) t.Held = null;
         }
-        return targets.Select(t => t.Cut!).ToList();
+        return targets.Select(t => t.Found!.Value).ToArray();
     }
 
-    /// <summary>One cut being looked for: its position in the split order and the hash range known to hold it.</summary>
+    /// <summary>One row being looked for: its position in the order and the hash range known to hold it.</summary>
     private sealed class Target
     {
-        public int Split;
         public long Position;
 
         /// <summary>The range [Lo, Lo + 2^Shift) of split hashes that holds the cut's row.</summary>
@@ -142,7 +156,7 @@ internal static class RandomSplitCuts
         public long[]? Sub;
         public List<(ulong Hash, long Id)>? Held;
         public bool Sorted;
-        public SplitCut? Cut;
+        public (ulong Hash, long Id)? Found;
 
         public bool Holds(ulong hash) => Shift == 64 || (hash - Lo) >> Shift == 0;
 
