@@ -385,11 +385,9 @@ internal static class ScaleTasks
 
     /// <summary>
     /// Plan of a time split in bounded memory (issue 16): passes over the scan tasks' key columns, never holding them. The
-    /// first counts the rows by the top 16 bits of their times' keys (<see cref="TimeSplitAssigner.KeyOf"/>) and notes each
-    /// task's range of times and row ids; in fraction mode, the times at the exact count positions follow as
-    /// <see cref="RandomSplitCuts.Locate"/> finds them (usually one more pass); with cutoffs, the cut-offs are the given
-    /// instants. One pass then counts each split's rows and latest time, which set the gaps, and (with a gap) one more counts
-    /// the rows dropped inside each gap and the earliest kept time. The report is the one process's
+    /// first checks every time, counts the rows by <see cref="TimeSplitCuts.BinOf"/> and notes each task's range of times
+    /// and row ids; <see cref="TimeSplitCuts.Find"/> then finds the cut-offs and gaps (two to four more passes). The report
+    /// is the one process's
     /// (<see cref="TimeSplitAssigner.Report"/>), the encoders fit as in <see cref="FitFromKeys"/>.
     /// </summary>
     /// <remarks>
@@ -431,7 +429,7 @@ internal static class ScaleTasks
             for (int r = 0; r < b.RowCount; r++)
             {
                 if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) return false;
-                histogram[RandomSplitCuts.BinOf(TimeSplitAssigner.KeyOf(t))]++;
+                histogram[TimeSplitCuts.BinOf(t)]++;
                 minTime[task] = Math.Min(minTime[task], t);
                 maxTime[task] = Math.Max(maxTime[task], t);
                 minId[task] = Math.Min(minId[task], ids[r]);
@@ -442,13 +440,13 @@ internal static class ScaleTasks
         }
         if (rows == 0) return false;
 
-        IEnumerable<HashedRows> Keyed()
+        IEnumerable<TimedRows> Timed()
         {
             foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
             {
-                var hashes = new ulong[b.RowCount];
-                for (int r = 0; r < b.RowCount; r++) hashes[r] = TimeSplitAssigner.KeyOf(TicksOf(b, r));
-                yield return new HashedRows(hashes, b.Rows.RowIds, b.RowCount);
+                var ticks = new long[b.RowCount];
+                for (int r = 0; r < b.RowCount; r++) ticks[r] = TicksOf(b, r);
+                yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
             }
         }
         long TicksOf(RecordBatch b, int r)
@@ -456,41 +454,7 @@ internal static class ScaleTasks
                 : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
         // A row range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
-        var cuts = assigner.EndsOf(rows, positions => RandomSplitCuts.Locate(rows, positions, histogram, Keyed, maxHeld).Select(f => TimeSplitAssigner.TicksOf(f.Hash)).ToArray());
-
-        // Each split's rows and latest time (before the gap), which set the gaps; then what each gap drops.
-        var parts = new TimeSplitPart[3];
-        var minOf = new long[3];
-        Array.Fill(minOf, long.MaxValue);
-        for (int s = 0; s < 3; s++) parts[s].Max = long.MinValue;
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
-        {
-            for (int r = 0; r < b.RowCount; r++)
-            {
-                long t = TicksOf(b, r);
-                int s = TimeSplitAssigner.SplitOf(t, cuts);
-                parts[s].Count++;
-                parts[s].Max = Math.Max(parts[s].Max, t);
-                minOf[s] = Math.Min(minOf[s], t);
-            }
-        }
-        var after = assigner.SetGaps(cuts, parts);
-        for (int s = 0; s < 3; s++) parts[s].MinKept = minOf[s];
-        if (cuts.Keep.Any(k => k != long.MinValue))
-        {
-            Array.Fill(minOf, long.MaxValue);
-            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
-            {
-                for (int r = 0; r < b.RowCount; r++)
-                {
-                    long t = TicksOf(b, r);
-                    int s = TimeSplitAssigner.SplitOf(t, cuts);
-                    if (t < cuts.Keep[s]) parts[s].Dropped++;
-                    else minOf[s] = Math.Min(minOf[s], t);
-                }
-            }
-            for (int s = 0; s < 3; s++) parts[s].MinKept = minOf[s];
-        }
+        var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, Timed, maxHeld);
         if (assigner.LeavesASplitEmpty(parts)) return false;
 
         // Buckets of an unshuffled split: the scan tasks' own rows when their (time, row id) ranges follow one another.
@@ -508,8 +472,8 @@ internal static class ScaleTasks
             if (!follows)
             {
                 var positions = Enumerable.Range(1, workers - 1).Select(j => (long)((Int128)j * rows / workers)).ToList();
-                var found = RandomSplitCuts.Locate(rows, positions, histogram, Keyed, maxHeld);
-                buckets = found.Select((f, i) => new SplitCut { Split = i + 1, Hash = f.Hash, Id = f.Id }).ToList();
+                var found = TimeSplitCuts.Locate(rows, positions, histogram, Timed, maxHeld);
+                buckets = found.Select((f, i) => new SplitCut { Split = i + 1, Hash = TimeSplitAssigner.KeyOf(f.Ticks), Id = f.Id }).ToList();
             }
         }
 
@@ -522,22 +486,6 @@ internal static class ScaleTasks
         report.TimeBuckets = buckets;
         await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
         return true;
-    }
-
-    /// <summary>
-    /// The bucket of a row of an unshuffled time split exchanged by time (<see cref="TaskReport.TimeBuckets"/>): the number
-    /// of bucket starts at or before its (time key, row id).
-    /// </summary>
-    internal static int TimeBucketOf(List<SplitCut> starts, long utcTicks, long id)
-    {
-        ulong key = TimeSplitAssigner.KeyOf(utcTicks);
-        int bucket = 0;
-        foreach (var c in starts)
-        {
-            if (key < c.Hash || (key == c.Hash && id < c.Id)) break;
-            bucket = c.Split;
-        }
-        return bucket;
     }
 
     /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
@@ -599,7 +547,7 @@ internal static class ScaleTasks
         else if (plan.TimeBuckets is { } starts)
         {
             int time = splitInput.IndexOf(run.Options.TimeColumn!);
-            mine = (b, r) => TimeSplitAssigner.TryGetUtcTicks(b.Columns[time], r, out long t) && TimeBucketOf(starts, t, b.Rows.RowIds[r]) == task;
+            mine = (b, r) => TimeSplitAssigner.TryGetUtcTicks(b.Columns[time], r, out long t) && TimeSplitCuts.BucketOf(starts, t, b.Rows.RowIds[r]) == task;
         }
 
         async IAsyncEnumerable<RecordBatch> Bucket()
