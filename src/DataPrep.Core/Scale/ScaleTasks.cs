@@ -442,9 +442,11 @@ internal static class ScaleTasks
 
         IEnumerable<TimedRows> Timed()
         {
+            // One buffer for the pass: every consumer is done with a batch's times before the next.
+            var ticks = Array.Empty<long>();
             foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
             {
-                var ticks = new long[b.RowCount];
+                if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
                 for (int r = 0; r < b.RowCount; r++) ticks[r] = TicksOf(b, r);
                 yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
             }

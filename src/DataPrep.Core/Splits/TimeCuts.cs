@@ -34,7 +34,7 @@ internal struct TimeSplitPart
     public long MinKept;
 }
 
-/// <summary>Rows of one pass over a run's rows: times (UTC ticks) and row ids of the first <see cref="Count"/> rows.</summary>
+/// <summary>Rows of one pass over a run's rows: times (UTC ticks) and row ids of the first <see cref="Count"/> rows (a pass may reuse the arrays for its next batch).</summary>
 internal readonly record struct TimedRows(long[] Ticks, long[] Ids, int Count);
 
 /// <summary>
@@ -97,9 +97,10 @@ internal static class TimeSplitCuts
     {
         IEnumerable<HashedRows> Keyed()
         {
+            var keys = Array.Empty<ulong>();
             foreach (var b in pass())
             {
-                var keys = new ulong[b.Count];
+                if (keys.Length < b.Count) keys = new ulong[b.Count];
                 for (int r = 0; r < b.Count; r++) keys[r] = TimeSplitAssigner.KeyOf(b.Ticks[r]);
                 yield return new HashedRows(keys, b.Ids, b.Count);
             }
