@@ -7,13 +7,14 @@ namespace DataPrep.Scale;
 
 /// <summary>
 /// A random split as the plan step cut it (<see cref="RandomSplitCuts"/>): each row's split from its split hash and row id
-/// compared with the cuts, the same tag <see cref="RandomSplitter.Assign"/> gives it over all rows. The order is left to
-/// the split stage, which shuffles by hash(seed, "shuffle", row id): a bucket holds one range of shuffle hashes, so
-/// that is the output order restricted to the bucket.
+/// compared with the cuts, the same tag <see cref="RandomSplitter.Assign"/> gives it over all rows; with random folds
+/// (<paramref name="foldCuts"/>), each train row's fold from its fold hash and the folds' cuts, as
+/// <see cref="KFoldAssigner"/> deals them. The order is left to the split stage, which shuffles by hash(seed,
+/// "shuffle", row id): a bucket holds one range of shuffle hashes, so that is the output order restricted to the bucket.
 /// </summary>
-internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, ulong seed, string bucket) : ISplitAssigner
+internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, IReadOnlyList<SplitCut>? foldCuts, ulong seed, string bucket) : ISplitAssigner
 {
-    public string Describe() => $"random split of {bucket} cut by the plan";
+    public string Describe() => $"random split{(foldCuts is null ? "" : " and folds")} of {bucket} cut by the plan";
 
     public void Bind(Schema input) { }
 
@@ -26,6 +27,13 @@ internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, ulong seed, stri
         var ids = input.RowIds;
         var tags = new SplitTag[ids.Length];
         for (int i = 0; i < tags.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts, hash.Hash(ids[i]), ids[i]);
-        return new SplitAssignment(tags);
+        if (foldCuts is null) return new SplitAssignment(tags);
+        var foldHash = new KeyedHash(seed, "fold");
+        var folds = new short[ids.Length];
+        for (int i = 0; i < folds.Length; i++)
+        {
+            folds[i] = tags[i] == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, foldHash.Hash(ids[i]), ids[i]) : (short)-1;
+        }
+        return new SplitAssignment(tags, Folds: folds);
     }
 }

@@ -67,19 +67,27 @@ internal sealed class ScaleRun
     public KeyedHash SeriesHash() => new(Options.Seed, "series");
 
     /// <summary>
-    /// Whether the plan step only finds the cuts of the split (<see cref="RandomSplitCuts"/>) instead of holding every row:
-    /// a shuffled, unstratified random split. What its encoders learn needs no row order: sets of values (label
-    /// classes, vocabularies) and exact means (<c>--missing fill:mean</c>, <see cref="ExactMean"/>). Each encode task
-    /// then tags its bucket's rows by the cuts and orders them by shuffle hash, which is the output order restricted to
-    /// the bucket.
+    /// How the plan step decides the split (<see cref="PlanKind"/>). Every plan but <see cref="PlanKind.Routing"/> holds no
+    /// rows: what the encoders learn needs no row order (sets of values, learned from one row per new (column, split,
+    /// value), and exact means for <c>--missing fill:mean</c>, <see cref="ExactMean"/>). Such a plan works for shuffled
+    /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
+    /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
+    /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
+    /// or none) are cut too, in shuffled runs.
     /// </summary>
-    public bool PlansByCuts(SplitStage split)
-        => BucketsByHash && split.Assigner is RandomSplitAssigner { Stratified: false };
+    public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
+    {
+        StableSplitAssigner => PlanKind.RowRule,
+        RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
+        RandomSplitAssigner => PlanKind.StratifiedCuts,
+        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } when BucketsByHash => PlanKind.Cuts,
+        _ => PlanKind.Routing,
+    };
 
     /// <summary>
     /// Whether the plan step only finds the cut-offs of a time split (<see cref="TimeCuts"/>) instead of holding every
-    /// row: a time split without folds or series. Like <see cref="PlansByCuts"/>, its encoders learn sets of values and
-    /// exact means. The time order within a bucket is the output order restricted to it (see <see cref="TimeCutAssigner"/>).
+    /// row: a time split without folds or series. Its encoders learn sets of values and exact means, as the other bounded
+    /// plans' do. The time order within a bucket is the output order restricted to it (see <see cref="TimeCutAssigner"/>).
     /// </summary>
     public bool PlansTimeByCuts(SplitStage split)
         => split.Assigner is TimeSplitAssigner && Options.Folds == 0 && !BucketsBySeries;
@@ -251,4 +259,23 @@ internal sealed class ScaleRun
 
     /// <summary>The bucket (encode task) of a row.</summary>
     public static int BucketOfHash(ulong hash, int workers) => (int)(((UInt128)hash * (ulong)workers) >> 64);
+}
+
+/// <summary>How a scaled-out run's plan step decides each row's split (<see cref="ScaleRun.PlanOf"/>).</summary>
+internal enum PlanKind
+{
+    /// <summary>The plan loads the key columns of every row, lets the run's assigner decide, and routes every row.</summary>
+    Routing,
+
+    /// <summary>An unstratified random split: the plan finds its cuts (<see cref="RandomSplitCuts.Find"/>); encode tasks tag by them.</summary>
+    Cuts,
+
+    /// <summary>A stratified random split: the plan finds each class's cuts (<see cref="RandomSplitCuts.FindStratified"/>).</summary>
+    StratifiedCuts,
+
+    /// <summary>A split decided row by row from the row alone (stable assignment): encode tasks run the run's own assigner.</summary>
+    RowRule,
+
+    /// <summary>A time split: the plan finds its cut-offs (<see cref="TimeSplitCuts"/>); encode tasks tag by them (<see cref="TimeCutAssigner"/>).</summary>
+    TimeCuts,
 }

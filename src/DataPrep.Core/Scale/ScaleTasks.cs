@@ -47,8 +47,11 @@ internal static class ScaleTasks
         var writers = new BatchSpillWriter?[run.Workers];
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
-        // For a plan that only cuts the split: every row counted by the top bits of its split hash.
-        var bins = run.PlansByCuts(split) ? new long[RandomSplitCuts.Bins] : null;
+        // For a plan that only cuts the split: every row counted by the top bits of its split hash, or by its class.
+        var plan = run.PlanOf(split);
+        var bins = plan == PlanKind.Cuts ? new long[RandomSplitCuts.Bins] : null;
+        var classRows = plan == PlanKind.StratifiedCuts ? new Dictionary<string, long>(StringComparer.Ordinal) : null;
+        int stratify = classRows is null ? -1 : splitInput.IndexOf(run.Options.Stratify!);
         var splitHash = new KeyedHash(run.Options.Seed, "split");
         using (var keyWriter = new BatchSpillWriter(keyPath))
         {
@@ -62,6 +65,14 @@ internal static class ScaleTasks
                 {
                     var rowIds = batch.Rows.RowIds;
                     for (int r = 0; r < batch.RowCount; r++) bins[RandomSplitCuts.BinOf(splitHash.Hash(rowIds[r]))]++;
+                }
+                if (classRows is not null)
+                {
+                    var column = batch.Columns[stratify];
+                    for (int r = 0; r < batch.RowCount; r++)
+                    {
+                        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(classRows, RandomSplitAssigner.KeyOf(column, r), out _)++;
+                    }
                 }
                 if (!run.BucketsByHash && !run.BucketsBySeries)
                 {
@@ -114,6 +125,7 @@ internal static class ScaleTasks
         report.Quarantined = badRows.QuarantineFile is not null;
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
+        report.StratumRows = classRows?.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         report.Schema = [.. run.Schema.Fields];
         // What the stages before the split learned for the whole run (the image formats' class map), for run.json.
         report.Encoding = run.Context.Report.Encoding;
@@ -126,9 +138,9 @@ internal static class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). A shuffled random split (<see cref="ScaleRun.PlansByCuts"/>) and a
-    /// time split (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned in bounded memory instead
-    /// (<see cref="PlanByCutsAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
+    /// routing (split, fold, rank of each of its rows). Random and stable splits (<see cref="ScaleRun.PlanOf"/>) and time
+    /// splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned in bounded memory instead (<see cref="PlanBoundedAsync"/>,
+    /// <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
     public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
     {
@@ -139,9 +151,9 @@ internal static class ScaleTasks
         var (_, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
         var keySchema = new Schema(keys.Select(k => splitInput[k]));
-        if (run.PlansByCuts(split))
+        if (run.PlanOf(split) is var kind and not PlanKind.Routing)
         {
-            await PlanByCutsAsync(run, scans, (RandomSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
+            await PlanBoundedAsync(run, scans, kind, split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
             return;
         }
         if (run.PlansTimeByCuts(split)
@@ -251,56 +263,239 @@ internal static class ScaleTasks
     }
 
     /// <summary>
-    /// Plan of a shuffled random split in bounded memory: the exact counts from the scan tasks' row counts, the cuts from
-    /// their histograms of split hashes and one more pass over their key columns that keeps only the rows of the bins
-    /// holding a cut (<see cref="RandomSplitCuts"/>). No routing is written: every encode task tags its bucket's rows by
-    /// the cuts (<see cref="CutAssigner"/>). Encoders learn in a second pass: sets of values (label classes, vocabularies)
-    /// from one row per new (column, split, value), means (fill:mean) from exact sums over every train row
+    /// Plan in bounded memory (<see cref="ScaleRun.PlanOf"/>); no routing is written, every encode task tags its own
+    /// bucket's rows (<see cref="BoundedAssigner"/>). A random split: the exact counts from the scan tasks' row counts, the
+    /// cuts from their histograms of split hashes and one more pass over their key columns that keeps only the rows of
+    /// the bins holding a cut (<see cref="RandomSplitCuts.Find"/>). A stratified one: the same per class, from the scan
+    /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). Random folds: the folds' cuts over the fold
+    /// hashes of the rows the split leaves in train, found the same way. A stable assignment needs nothing: a row's
+    /// split follows from the row. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
+    /// one row per new (column, split, value), means (fill:mean) from exact sums over every train row
     /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
-    private static async Task PlanByCutsAsync(ScaleRun run, List<TaskReport> scans, RandomSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
+    private static async Task PlanBoundedAsync(ScaleRun run, List<TaskReport> scans, PlanKind kind, ISplitAssigner runAssigner, IReadOnlyList<IPipelineStage> from,
         Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
     {
         var work = run.Work;
         const string who = "step plan task 0";
         long rows = 0;
-        var histogram = new long[RandomSplitCuts.Bins];
         for (int i = 0; i < run.Workers; i++)
         {
             if (scans[i].BucketRows.Length != run.Workers) throw new PipelineValidationException($"{who}: scan task {i} reported {scans[i].BucketRows.Length} buckets, not {run.Workers}.");
             rows += scans[i].BucketRows.Sum();
-            var bytes = await work.Area.GetAsync(work.Key(ScaleStep.Scan, i, SplitBinsKey), cancellationToken).ConfigureAwait(false)
-                ?? throw new PipelineValidationException($"{who}: the split histogram of scan task {i} is missing from {work.Area.Location}; run that task again.");
-            using var s = new MemoryStream(bytes);
-            var bins = WorkArrays.Read<long>(s);
-            if (bins.Length != histogram.Length) throw new PipelineValidationException($"{who}: the split histogram of scan task {i} has {bins.Length} bins, not {histogram.Length}; run that task again.");
-            for (int b = 0; b < bins.Length; b++) histogram[b] += bins[b];
         }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
-        var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
-        var splitHash = new KeyedHash(run.Options.Seed, "split");
-        IEnumerable<RecordBatch> Keys() => KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch);
-        IEnumerable<HashedRows> Hashed()
+        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
+        string[]? paths = null;
+        async Task<string[]> KeyPathsAsync()
         {
-            var hashes = Array.Empty<ulong>();
-            foreach (var b in Keys())
+            if (paths is not null) return paths;
+            var got = new string[run.Workers];
+            for (int i = 0; i < run.Workers; i++)
             {
-                if (hashes.Length < b.RowCount) hashes = new ulong[b.RowCount];
-                var ids = b.Rows.RowIds;
-                for (int r = 0; r < b.RowCount; r++) hashes[r] = splitHash.Hash(ids[r]);
-                yield return new HashedRows(hashes, ids, b.RowCount);
+                got[i] = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
+                    ?? throw new PipelineValidationException($"{who}: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
+            }
+            return paths = got;
+        }
+        IEnumerable<RecordBatch> Keys()
+        {
+            foreach (var path in paths!)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var reader = new BatchSpillReader(path, keySchema);
+                while (!reader.AtEnd) yield return reader.Read();
             }
         }
-        // A cut's bin is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
-        long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
-        var cuts = RandomSplitCuts.Find(rows, assigner.Fractions, histogram, Hashed, maxHeld);
+        var splitHash = new KeyedHash(run.Options.Seed, "split");
+        // Split hashes (and classes) of every row, pass after pass, in buffers reused from batch to batch.
+        IEnumerable<HashedRows> Hashed(Dictionary<string, int>? classes, int column)
+        {
+            var hashes = Array.Empty<ulong>();
+            var strata = Array.Empty<int>();
+            foreach (var b in Keys())
+            {
+                if (hashes.Length < b.RowCount) { hashes = new ulong[b.RowCount]; strata = new int[b.RowCount]; }
+                var ids = b.Rows.RowIds;
+                for (int r = 0; r < b.RowCount; r++) hashes[r] = splitHash.Hash(ids[r]);
+                if (classes is null) { yield return new HashedRows(hashes, ids, b.RowCount); continue; }
+                var values = b.Columns[column];
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    var key = RandomSplitAssigner.KeyOf(values, r);
+                    strata[r] = classes.TryGetValue(key, out int c) ? c
+                        : throw new PipelineValidationException($"{who}: a row of class '{key}' is not among the classes the scan tasks counted; the work area mixes runs. Run the scan step again.");
+                }
+                yield return new HashedRows(hashes, ids, b.RowCount, strata);
+            }
+        }
+        // A cut's range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed; a
+        // pass over the key columns holds at most a quarter of the budget.
+        long budget = run.Options.Memory.EffectiveBudget;
+        long maxHeld = Math.Max(1 << 16, budget / 64);
+        var context = run.Context;
+        var report = TaskReportOf(context.Report);
+        report.Plan = kind;
+        var channels = SplitStage.Channels([], null);
+        if (kind == PlanKind.Cuts)
+        {
+            var histogram = new long[RandomSplitCuts.Bins];
+            for (int i = 0; i < run.Workers; i++)
+            {
+                var bytes = await work.Area.GetAsync(work.Key(ScaleStep.Scan, i, SplitBinsKey), cancellationToken).ConfigureAwait(false)
+                    ?? throw new PipelineValidationException($"{who}: the split histogram of scan task {i} is missing from {work.Area.Location}; run that task again.");
+                using var s = new MemoryStream(bytes);
+                var bins = WorkArrays.Read<long>(s);
+                if (bins.Length != histogram.Length) throw new PipelineValidationException($"{who}: the split histogram of scan task {i} has {bins.Length} bins, not {histogram.Length}; run that task again.");
+                for (int b = 0; b < bins.Length; b++) histogram[b] += bins[b];
+            }
+            await KeyPathsAsync().ConfigureAwait(false);
+            // Random folds: the split cuts off test (or nothing), the folds cut the rest by their fold hashes.
+            var kfold = runAssigner as KFoldAssigner;
+            var fractions = ((RandomSplitAssigner?)(kfold is null ? runAssigner : kfold.TestCarver))?.Fractions ?? [1.0];
+            var cuts = RandomSplitCuts.Find(rows, fractions, histogram, () => Hashed(null, -1), maxHeld);
+            report.Cuts = cuts;
+            if (kfold is not null)
+            {
+                var foldHash = new KeyedHash(run.Options.Seed, "fold");
+                IEnumerable<HashedRows> Pool()
+                {
+                    var hashes = Array.Empty<ulong>();
+                    var ids = Array.Empty<long>();
+                    foreach (var b in Keys())
+                    {
+                        if (hashes.Length < b.RowCount) { hashes = new ulong[b.RowCount]; ids = new long[b.RowCount]; }
+                        int n = 0;
+                        var rowIds = b.Rows.RowIds;
+                        for (int r = 0; r < b.RowCount; r++)
+                        {
+                            long id = rowIds[r];
+                            if (RandomSplitCuts.TagOf(cuts, splitHash.Hash(id), id) != SplitTag.Train) continue;
+                            hashes[n] = foldHash.Hash(id);
+                            ids[n++] = id;
+                        }
+                        yield return new HashedRows(hashes, ids, n);
+                    }
+                }
+                long pool = 0;
+                var foldBins = new long[RandomSplitCuts.Bins];
+                foreach (var b in Pool())
+                {
+                    pool += b.Count;
+                    for (int r = 0; r < b.Count; r++) foldBins[RandomSplitCuts.BinOf(b.Hashes[r])]++;
+                }
+                var foldFractions = KFoldAssigner.FoldFractions(kfold.K);
+                report.FoldCuts = RandomSplitCuts.Find(pool, foldFractions, foldBins, Pool, maxHeld);
+                // As one process lists them: train's folds that hold rows, then test when it does.
+                var counts = RandomSplitter.ExactCounts(pool, foldFractions);
+                channels = [.. Enumerable.Range(0, kfold.K).Where(f => counts[f] > 0).Select(f => (SplitTag.Train, (short)f))];
+                if (rows > pool) channels.Add((SplitTag.Test, -1));
+            }
+        }
+        else if (kind == PlanKind.StratifiedCuts)
+        {
+            var classRows = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            for (int i = 0; i < run.Workers; i++)
+            {
+                var counted = scans[i].StratumRows ?? throw new PipelineValidationException($"{who}: scan task {i} reported no rows per class of --stratify; run that task again.");
+                foreach (var (key, n) in counted) classRows[key] = classRows.GetValueOrDefault(key) + n;
+            }
+            if (classRows.Values.Sum() != rows) throw new PipelineValidationException($"{who}: the scan tasks counted {classRows.Values.Sum():N0} rows by class, not the {rows:N0} rows they reported; the work area mixes runs. Run the scan step again.");
+            var names = classRows.Keys.ToArray();
+            var classes = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => x.c, StringComparer.Ordinal);
+            await KeyPathsAsync().ConfigureAwait(false);
+            int column = Array.IndexOf(keys, splitInput.IndexOf(run.Options.Stratify!));
+            var cuts = RandomSplitCuts.FindStratified(classRows.Values.ToArray(), ((RandomSplitAssigner)runAssigner).Fractions, () => Hashed(classes, column), maxHeld, budget / 4);
+            report.StratumCuts = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => cuts[x.c], StringComparer.Ordinal);
+        }
 
-        var report = TaskReportOf(run.Context.Report);
-        FitFromKeys(from, splitInput, keys, Keys, (b, r) => RandomSplitCuts.TagOf(cuts, splitHash.Hash(b.Rows.RowIds[r]), b.Rows.RowIds[r]), report);
+        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        {
+            var fit = new List<RecordBatch>();
+            var means = new Dictionary<int, ExactMean>();
+            if (encode.Learns)
+            {
+                await KeyPathsAsync().ConfigureAwait(false);
+                var assigner = BoundedAssigner(run, report, "the plan")!;
+                assigner.Bind(splitInput);
+                fit = FitApartFromKeys(encode, assigner, Keys(), keys, splitInput, means, context);
+            }
+            var (fitted, warnings) = encode.FitApart(fit, means);
+            report.Encoding = fitted;
+            report.Warnings.AddRange(warnings);
+        }
         report.ExpectedRows = rows;
-        report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
-        report.Cuts = cuts;
+        report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The assigner that tags a bucket's rows under a plan that holds no rows (<see cref="ScaleRun.PlanOf"/>), or null
+    /// for a plan that routes every row. The plan step tags with it too, so both decide alike.
+    /// </summary>
+    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket) => plan.Plan switch
+    {
+        // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
+        PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
+        PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
+        // A stable assignment decides each row from the row alone: the run's own assigner does, over any share of the rows.
+        PlanKind.RowRule => ConvertRunner.CreateAssigner(run.Options, run.Context),
+        // A time split the plan cut: the rows' tags follow from their times, the order from time order (or the shuffle).
+        PlanKind.TimeCuts => new TimeCutAssigner(run.Options.TimeColumn!, plan.TimeCuts ?? throw MissingFromPlan("time cut-offs"), run.Options.EffectiveShuffle, bucket),
+        _ => null,
+    };
+
+    private static PipelineValidationException MissingFromPlan(string what) => new($"the plan step's report has no {what}; run step {ScaleStep.Plan} again.");
+
+    /// <summary>
+    /// What an encoder fits on when the plan holds no rows, from the key columns (<paramref name="keyBatches"/>, of the
+    /// input columns <paramref name="keys"/>), each row tagged by <paramref name="assigner"/>: for the columns whose fit is
+    /// a set of values (label classes, vocabularies; unseen labels per split), one row for every new (column, split,
+    /// value), which teaches the fit as much as every row; for the columns filled with their mean, every train value
+    /// summed exactly into <paramref name="means"/> (whatever the order).
+    /// </summary>
+    private static List<RecordBatch> FitApartFromKeys(EncodeStage encode, ISplitAssigner assigner, IEnumerable<RecordBatch> keyBatches, int[] keys, Schema splitInput,
+        Dictionary<int, ExactMean> means, RunContext context)
+    {
+        var fit = new List<RecordBatch>();
+        var columns = encode.SetColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+        var averaged = encode.MeanColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
+        foreach (var (c, _) in averaged) means[c] = new ExactMean();
+        var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
+        foreach (var b in keyBatches)
+        {
+            // The key columns in the split input's places (the assigner reads its own key columns there).
+            var wide = new Column[splitInput.Count];
+            for (int c = 0; c < wide.Length; c++) wide[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
+            for (int k = 0; k < keys.Length; k++) wide[keys[k]] = b.Columns[k];
+            var tags = assigner.Assign(new SplitInput([new RecordBatch(splitInput, wide, b.RowCount, b.Rows)], splitInput), context).Tags;
+            var ids = b.Rows.RowIds;
+            var keep = new List<int>();
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                // A row dropped inside a time split's gap reaches no encoder in one process either.
+                if (tags[r] == SplitTag.None) continue;
+                if (tags[r] == SplitTag.Train)
+                {
+                    foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
+                }
+                bool added = false;
+                foreach (var (c, k) in columns)
+                {
+                    var column = b.Columns[k];
+                    added |= seen.Add((c, tags[r], column.IsNull(r) ? null : EncodeStage.TextOf(column, r)));
+                }
+                if (added) keep.Add(r);
+            }
+            if (keep.Count == 0) continue;
+            var picked = keep.ToArray();
+            var cols = new Column[splitInput.Count];
+            for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, picked.Length);
+            foreach (var (c, k) in columns) cols[c] = b.Columns[k].Take(picked);
+            var info = new RowInfo(picked.Select(p => ids[p]).ToArray(), new int[picked.Length], new long[picked.Length], picked.Select(p => tags[p]).ToArray());
+            fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
+        }
+        return fit;
     }
 
     /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>
@@ -329,66 +524,11 @@ internal static class ScaleTasks
     }
 
     /// <summary>
-    /// The encoders' fit of a bounded plan, in one pass over the key columns (<paramref name="pass"/>) with each row's split
-    /// from <paramref name="tagOf"/> (rows tagged <see cref="SplitTag.None"/>, dropped in a gap, are left out as one process
-    /// leaves them out). What the fit learns is a set of values per column (label classes, vocabularies; unseen labels per
-    /// split): one row for every new (column, split, value) gives the same sets as every row. Means (fill:mean) are exact
-    /// sums over every train row (<see cref="ExactMean"/>), whatever their order. So the fit is the same as over every
-    /// train row in output order. The encoding and its warnings go into <paramref name="report"/>.
-    /// </summary>
-    private static void FitFromKeys(IReadOnlyList<IPipelineStage> from, Schema splitInput, int[] keys, Func<IEnumerable<RecordBatch>> pass,
-        Func<RecordBatch, int, SplitTag> tagOf, TaskReport report)
-    {
-        if (from.OfType<EncodeStage>().FirstOrDefault() is not { } encode) return;
-        var fit = new List<RecordBatch>();
-        var means = new Dictionary<int, ExactMean>();
-        if (encode.Learns)
-        {
-            var columns = encode.SetColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
-            var averaged = encode.MeanColumnIndexes.Select(c => (Input: c, Key: Array.IndexOf(keys, c))).ToArray();
-            foreach (var (c, _) in averaged) means[c] = new ExactMean();
-            var seen = new HashSet<(int Column, SplitTag Split, string? Value)>();
-            foreach (var b in pass())
-            {
-                var ids = b.Rows.RowIds;
-                var keep = new List<int>();
-                var tags = new List<SplitTag>();
-                for (int r = 0; r < b.RowCount; r++)
-                {
-                    var tag = tagOf(b, r);
-                    if (tag == SplitTag.None) continue;
-                    if (tag == SplitTag.Train)
-                    {
-                        foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
-                    }
-                    bool added = false;
-                    foreach (var (c, k) in columns)
-                    {
-                        var column = b.Columns[k];
-                        added |= seen.Add((c, tag, column.IsNull(r) ? null : EncodeStage.TextOf(column, r)));
-                    }
-                    if (added) { keep.Add(r); tags.Add(tag); }
-                }
-                if (keep.Count == 0) continue;
-                var picked = keep.ToArray();
-                var cols = new Column[splitInput.Count];
-                for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, picked.Length);
-                foreach (var (c, k) in columns) cols[c] = b.Columns[k].Take(picked);
-                var info = new RowInfo(picked.Select(p => ids[p]).ToArray(), new int[picked.Length], new long[picked.Length], [.. tags]);
-                fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
-            }
-        }
-        var (fitted, warnings) = encode.FitApart(fit, means);
-        report.Encoding = fitted;
-        report.Warnings.AddRange(warnings);
-    }
-
-    /// <summary>
     /// Plan of a time split in bounded memory (issue 16): passes over the scan tasks' key columns, never holding them. The
     /// first checks every time, counts the rows by <see cref="TimeSplitCuts.BinOf"/> and notes each task's range of times
     /// and row ids; <see cref="TimeSplitCuts.Find"/> then finds the cut-offs and gaps (two to four more passes). The report
     /// is the one process's
-    /// (<see cref="TimeSplitAssigner.Report"/>), the encoders fit as in <see cref="FitFromKeys"/>.
+    /// (<see cref="TimeSplitAssigner.Report"/>), the encoders fit as in <see cref="FitApartFromKeys"/>, each row tagged by the encode tasks' <see cref="TimeCutAssigner"/>.
     /// </summary>
     /// <remarks>
     /// <para>Buckets: a shuffled split buckets by shuffle hash (as the scan wrote them). An unshuffled split keeps each scan
@@ -479,12 +619,27 @@ internal static class ScaleTasks
             }
         }
 
-        assigner.Report(run.Context, parts, after, rows);
-        var report = TaskReportOf(run.Context.Report);
-        FitFromKeys(from, splitInput, keys, () => KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), (b, r) => TimeSplitAssigner.TagOf(TicksOf(b, r), cuts), report);
+        var context = run.Context;
+        assigner.Report(context, parts, after, rows);
+        var report = TaskReportOf(context.Report);
+        report.Plan = PlanKind.TimeCuts;
+        report.TimeCuts = cuts;
+        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        {
+            var fit = new List<RecordBatch>();
+            var means = new Dictionary<int, ExactMean>();
+            if (encode.Learns)
+            {
+                var tagger = BoundedAssigner(run, report, "the plan")!;
+                tagger.Bind(splitInput);
+                fit = FitApartFromKeys(encode, tagger, KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), keys, splitInput, means, context);
+            }
+            var (fitted, warnings) = encode.FitApart(fit, means);
+            report.Encoding = fitted;
+            report.Warnings.AddRange(warnings);
+        }
         report.ExpectedRows = rows - parts.Sum(p => p.Dropped);
         report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
-        report.TimeCuts = cuts;
         report.TimeBuckets = buckets;
         await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
         return true;
@@ -516,18 +671,7 @@ internal static class ScaleTasks
         run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
-        ISplitAssigner assigner;
-        if (plan.Cuts is { } cuts)
-        {
-            // A random split the plan cut: the rows' tags follow from their hashes, the order from the shuffle.
-            assigner = new CutAssigner(cuts, run.Options.Seed, $"task {task}");
-        }
-        else if (plan.TimeCuts is { } timeCuts)
-        {
-            // A time split the plan cut: the rows' tags follow from their times, the order from time order (or the shuffle).
-            assigner = new TimeCutAssigner(run.Options.TimeColumn!, timeCuts, run.Options.EffectiveShuffle, $"task {task}");
-        }
-        else
+        if (BoundedAssigner(run, plan, $"task {task}") is not { } assigner)
         {
             var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
                 ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");

@@ -157,10 +157,13 @@ internal sealed class TaskReport
     public List<string> Channels { get; set; } = [];
     public bool ByRank { get; set; }
 
-    /// <summary>A random split planned by its cuts (<see cref="ScaleRun.PlansByCuts"/>): every encode task tags its rows by them.</summary>
+    /// <summary>How the plan decided the split (<see cref="ScaleRun.PlanOf"/>): every plan but routing writes no routing objects.</summary>
+    public PlanKind Plan { get; set; }
+
+    /// <summary>A random split planned by its cuts (<see cref="PlanKind.Cuts"/>): every encode task tags its rows by them.</summary>
     public List<SplitCut>? Cuts { get; set; }
 
-    /// <summary>A time split planned by its cut-offs (<see cref="ScaleRun.PlansTimeByCuts"/>): every encode task tags its rows by them.</summary>
+    /// <summary>A time split planned by its cut-offs (<see cref="PlanKind.TimeCuts"/>): every encode task tags its rows by them.</summary>
     public TimeCuts? TimeCuts { get; set; }
 
     /// <summary>
@@ -169,6 +172,19 @@ internal sealed class TaskReport
     /// from every scan task's rows.
     /// </summary>
     public List<SplitCut>? TimeBuckets { get; set; }
+
+    /// <summary>A stratified random split planned by its cuts (<see cref="PlanKind.StratifiedCuts"/>): each class's cuts, by class key, in ordinal key order.</summary>
+    /// <remarks>
+    /// Class keys are compared ordinally (a plain <see cref="Dictionary{TKey, TValue}"/>, which is what a deserialized one
+    /// is): a culture's comparer ignores the NUL that starts the key of missing values.
+    /// </remarks>
+    public Dictionary<string, List<SplitCut>>? StratumCuts { get; set; }
+
+    /// <summary>A scan task's rows per class of <c>--stratify</c> (<see cref="PlanKind.StratifiedCuts"/>), by class key.</summary>
+    public Dictionary<string, long>? StratumRows { get; set; }
+
+    /// <summary>Random folds planned by their cuts (over the fold hashes of the rows the <see cref="Cuts"/> leave in train), or null.</summary>
+    public List<SplitCut>? FoldCuts { get; set; }
     public List<Field>? Schema { get; set; }
 }
 

@@ -7,7 +7,10 @@ namespace DataPrep.Splits;
 /// <summary>How rows are dealt into folds.</summary>
 public enum FoldMethod
 {
-    /// <summary>Exact equal fold sizes by hash(seed, "fold", row id).</summary>
+    /// <summary>
+    /// Exact equal fold sizes: the rows in (hash(seed, "fold", row id), row id) order, cut into K contiguous blocks
+    /// (<see cref="RandomSplitter.PartsByHash"/>), so a plan can find the folds from cuts without holding every row.
+    /// </summary>
     Random,
     /// <summary>Each class dealt round-robin in hash order: every class within one row of equal shares.</summary>
     Stratified,
@@ -31,6 +34,18 @@ public enum FoldMethod
 public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : ISplitAssigner
 {
     private int _column = -1;
+
+    /// <summary>The number of folds.</summary>
+    internal int K => k;
+
+    /// <summary>How rows are dealt into folds.</summary>
+    internal FoldMethod Method => method;
+
+    /// <summary>What carves the held-out test split off first, or null when there is none.</summary>
+    internal ISplitAssigner? TestCarver => testCarver;
+
+    /// <summary>The fractions of K equal folds (exact counts: the first n mod K folds get one row more).</summary>
+    internal static double[] FoldFractions(int k) => Enumerable.Repeat(1.0 / k, k).ToArray();
 
     /// <inheritdoc />
     public string Describe() => $"{k}-fold {method.ToString().ToLowerInvariant()}{(column is null ? "" : $" by {column}")}" + (testCarver is null ? "" : $" after {testCarver.Describe()}");
@@ -62,8 +77,10 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         {
             case FoldMethod.Random:
             {
-                var order = RandomSplitter.HashOrder(poolIds, hash);
-                for (int j = 0; j < order.Length; j++) folds[pool[order[j]]] = (short)(j % k);
+                var hashes = new ulong[poolIds.Length];
+                for (int j = 0; j < hashes.Length; j++) hashes[j] = hash.Hash(poolIds[j]);
+                var parts = RandomSplitter.PartsByHash(poolIds, hashes, FoldFractions(k));
+                for (int j = 0; j < parts.Length; j++) folds[pool[j]] = (short)parts[j];
                 break;
             }
             case FoldMethod.Stratified:
@@ -107,7 +124,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
                     _ => 0,
                 }).ToArray();
                 var order = Enumerable.Range(0, pool.Length).OrderBy(j => times[j]).ThenBy(j => j).ToArray();
-                var counts = RandomSplitter.ExactCounts(pool.Length, Enumerable.Repeat(1.0 / k, k).ToArray());
+                var counts = RandomSplitter.ExactCounts(pool.Length, FoldFractions(k));
                 int at = 0;
                 for (int f = 0; f < k; f++)
                 {

@@ -19,15 +19,19 @@ internal sealed class SplitCut
     public long Id { get; set; }
 }
 
-/// <summary>Rows of one pass over a run's rows: split hashes and row ids of the first <see cref="Count"/> rows.</summary>
-internal readonly record struct HashedRows(ulong[] Hashes, long[] Ids, int Count);
+/// <summary>
+/// Rows of one pass over a run's rows: split hashes and row ids of the first <see cref="Count"/> rows, and for a stratified
+/// split each row's stratum (its index in the sorted classes; null: one stratum).
+/// </summary>
+internal readonly record struct HashedRows(ulong[] Hashes, long[] Ids, int Count, int[]? Strata = null);
 
 /// <summary>
 /// Finds the cuts of <see cref="RandomSplitter.Assign"/> without holding every row: from a histogram of the split hashes'
 /// top 16 bits (summed from the scan tasks), the bin that holds each cut is known; a pass over the rows keeps only that
 /// bin's rows (or, when the bin holds more than a memory bound, counts its next 16 bits, and so on), and the cut is the
 /// row at its exact position among them. Memory: the histograms and at most <c>maxHeld</c> rows per cut, whatever the
-/// number of rows; usually one pass after the scan.
+/// number of rows; usually one pass after the scan. A stratified split (<see cref="FindStratified"/>) is the same search
+/// within each class, all classes in the same passes.
 /// </summary>
 internal static class RandomSplitCuts
 {
@@ -41,16 +45,19 @@ internal static class RandomSplitCuts
     public static int BinOf(ulong hash) => (int)(hash >> (64 - BinBits));
 
     /// <summary>The split of a row with split hash <paramref name="hash"/> and row id <paramref name="id"/>.</summary>
-    public static SplitTag TagOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id)
+    public static SplitTag TagOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id) => (SplitTag)PartOf(cuts, hash, id);
+
+    /// <summary>The part (split, or fold of random folds) of a row with hash <paramref name="hash"/> and row id <paramref name="id"/>.</summary>
+    public static int PartOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id)
     {
-        int tag = 0;
+        int part = 0;
         for (int i = 0; i < cuts.Count; i++)
         {
             var c = cuts[i];
             if (hash < c.Hash || (hash == c.Hash && id < c.Id)) break;
-            tag = c.Split;
+            part = c.Split;
         }
-        return (SplitTag)tag;
+        return part;
     }
 
     /// <summary>
@@ -61,62 +68,117 @@ internal static class RandomSplitCuts
     /// </summary>
     public static List<SplitCut> Find(long rows, IReadOnlyList<double> fractions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld)
     {
-        var counts = RandomSplitter.ExactCounts(rows, fractions);
-        var splits = new List<int>();
-        var positions = new List<long>();
-        long position = 0;
-        for (int s = 1; s < counts.Length; s++)
+        if (histogram.Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histogram));
+        if (histogram.Sum() != rows)
         {
-            position += counts[s - 1];
-            // A cut at the end has no row: no row reaches that split.
-            if (position < rows) { splits.Add(s); positions.Add(position); }
+            throw new PipelineValidationException($"the split histogram counts {histogram.Sum():N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
         }
-        var found = Locate(rows, positions, histogram, pass, maxHeld);
-        return found.Select((f, i) => new SplitCut { Split = splits[i], Hash = f.Hash, Id = f.Id }).ToList();
+        var targets = TargetsOf(0, rows, fractions, histogram);
+        // A few cuts: every pass may hold all of them (at most maxHeld rows or one 16-bit histogram each).
+        Solve(targets, 1, pass, maxHeld, long.MaxValue, adaptive: false);
+        return targets.Select(t => t.Cut!).ToList();
+    }
+
+    /// <summary>
+    /// The cuts of <see cref="RandomSplitter.AssignStratified"/>: per class (<paramref name="classRows"/>, the classes'
+    /// row counts in their sorted order), the cuts of an exact split of the class's rows in (split hash, row id) order,
+    /// which is how <c>AssignStratified</c> orders and cuts each class. <paramref name="pass"/> streams every row with its
+    /// class index (<see cref="HashedRows.Strata"/>). No histogram is needed: a class of at most <paramref name="maxHeld"/>
+    /// rows is held in the first pass, a larger one is first counted by as few top bits of its hash range as bring a bin
+    /// under half the bound. One pass holds what fits in <paramref name="maxBytes"/> (16 bytes a held row, 8 a counter);
+    /// the other classes wait for the next pass, so memory stays bounded however many classes there are.
+    /// </summary>
+    /// <returns>Each class's cuts, by class index (empty: every row of the class is train).</returns>
+    public static List<SplitCut>[] FindStratified(IReadOnlyList<long> classRows, IReadOnlyList<double> fractions, Func<IEnumerable<HashedRows>> pass, long maxHeld, long maxBytes)
+    {
+        var targets = new List<Target>();
+        for (int c = 0; c < classRows.Count; c++) targets.AddRange(TargetsOf(c, classRows[c], fractions, null));
+        Solve(targets, classRows.Count, pass, maxHeld, maxBytes, adaptive: true);
+        var cuts = new List<SplitCut>[classRows.Count];
+        for (int c = 0; c < cuts.Length; c++) cuts[c] = [];
+        foreach (var t in targets) cuts[t.Stratum].Add(t.Cut!);
+        return cuts;
     }
 
     /// <summary>
     /// The rows at <paramref name="positions"/> (each below <paramref name="rows"/>) in the order of (key, row id) of
     /// <paramref name="rows"/> rows: <paramref name="histogram"/> counts every row by the top 16 bits of its key
     /// (<see cref="BinOf"/>); <paramref name="pass"/> streams every row's key and id (in any order, the same rows each
-    /// time); a bin is read whole when it holds at most <paramref name="maxHeld"/> rows, else narrowed by the next 16 bits
-    /// in another pass. Used for split hashes (<see cref="Find"/>) and for the order-preserving keys of times
-    /// (<see cref="TimeSplitAssigner.KeyOf"/>).
+    /// time); a bin is read whole when it holds at most <paramref name="maxHeld"/> rows, else narrowed in another pass.
+    /// Used for the order-preserving keys of times (<see cref="TimeSplitAssigner.KeyOf"/>, <see cref="TimeSplitCuts"/>).
     /// </summary>
     public static (ulong Hash, long Id)[] Locate(long rows, IReadOnlyList<long> positions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld)
     {
         if (histogram.Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histogram));
         if (histogram.Sum() != rows)
         {
-            throw new PipelineValidationException($"the split histogram counts {histogram.Sum():N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
+            throw new PipelineValidationException($"the histogram counts {histogram.Sum():N0} rows, not the {rows:N0} rows of the scan tasks' key columns; the work area mixes runs. Run the scan step again.");
         }
-        var targets = positions.Select(p => p >= 0 && p < rows ? new Target { Position = p, Shift = 64, Count = rows, Sub = histogram } : throw new ArgumentOutOfRangeException(nameof(positions))).ToList();
+        var targets = positions.Select((p, i) => p >= 0 && p < rows
+            ? new Target { Stratum = 0, Split = i, Position = p, Shift = 64, Count = rows, Sub = histogram }
+            : throw new ArgumentOutOfRangeException(nameof(positions))).ToList();
+        Solve(targets, 1, pass, maxHeld, long.MaxValue, adaptive: false);
+        return targets.Select(t => (t.Cut!.Hash, t.Cut.Id)).ToArray();
+    }
+
+    /// <summary>The cuts to find in one stratum of <paramref name="rows"/> rows, in split order.</summary>
+    private static List<Target> TargetsOf(int stratum, long rows, IReadOnlyList<double> fractions, long[]? histogram)
+    {
+        var counts = RandomSplitter.ExactCounts(rows, fractions);
+        var targets = new List<Target>();
+        long position = 0;
+        for (int s = 1; s < counts.Length; s++)
+        {
+            position += counts[s - 1];
+            // A cut at the end has no row: no row reaches that split.
+            if (position < rows) targets.Add(new Target { Stratum = stratum, Split = s, Position = position, Shift = 64, Count = rows, Sub = histogram });
+        }
+        return targets;
+    }
+
+    /// <summary>
+    /// Narrows every target's hash range pass by pass until it is held, then picks the cut's row. A pass takes the
+    /// targets whose held rows and counters fit <paramref name="maxBytes"/> (at least one); the others wait.
+    /// </summary>
+    private static void Solve(List<Target> targets, int strata, Func<IEnumerable<HashedRows>> pass, long maxHeld, long maxBytes, bool adaptive)
+    {
         var pending = targets.ToList();
         while (pending.Count > 0)
         {
             foreach (var t in pending) t.Narrow();
-            // Targets in one range share what the pass keeps of it.
-            var ranges = new Dictionary<(ulong, int), Target>();
+            // Targets in one range share what the pass keeps of it; a range that does not fit this pass waits for a later one.
+            var ranges = new Dictionary<(int, ulong, int), Target>();
+            var active = new List<Target>?[strata];
+            long used = 0;
             foreach (var t in pending)
             {
-                if (ranges.TryGetValue((t.Lo, t.Shift), out var same)) { t.Held = same.Held; t.Sub = same.Sub; continue; }
-                ranges[(t.Lo, t.Shift)] = t;
-                if (t.Count <= maxHeld || t.Shift == 0) t.Held = new List<(ulong, long)>((int)Math.Min(t.Count, int.MaxValue / 2));
-                else t.Sub = new long[Bins];
+                if (ranges.TryGetValue((t.Stratum, t.Lo, t.Shift), out var same)) { t.Held = same.Held; t.Sub = same.Sub; t.Bits = same.Bits; continue; }
+                ranges[(t.Stratum, t.Lo, t.Shift)] = t;
+                bool hold = t.Count <= maxHeld || t.Shift == 0;
+                int bits = hold ? 0 : adaptive ? BitsFor(t.Count, maxHeld, t.Shift) : Math.Min(BinBits, t.Shift);
+                long cost = hold ? t.Count * 16 : 8L << bits;
+                if (used > 0 && used + cost > maxBytes) continue;
+                used += cost;
+                if (hold) t.Held = new List<(ulong, long)>((int)Math.Min(t.Count, int.MaxValue / 2));
+                else { t.Bits = bits; t.Sub = new long[1 << bits]; }
+                (active[t.Stratum] ??= []).Add(t);
             }
-            var distinct = ranges.Values.ToArray();
             foreach (var batch in pass())
             {
                 var hashes = batch.Hashes;
                 var ids = batch.Ids;
-                foreach (var t in distinct)
+                var batchStrata = batch.Strata;
+                for (int r = 0; r < batch.Count; r++)
                 {
-                    for (int r = 0; r < batch.Count; r++)
+                    int s = batchStrata is null ? 0 : batchStrata[r];
+                    if ((uint)s >= (uint)strata) throw new PipelineValidationException($"a row of class {s} appeared, but the scan step counted {strata} classes; the rows changed between two passes. Run the scan step again.");
+                    if (active[s] is not { } list) continue;
+                    ulong h = hashes[r];
+                    foreach (var t in list)
                     {
-                        ulong h = hashes[r];
                         if (!t.Holds(h)) continue;
                         if (t.Held is { } held) held.Add((h, ids[r]));
-                        else t.Sub![(int)((h - t.Lo) >> (t.Shift - BinBits))]++;
+                        else t.Sub![(int)((h - t.Lo) >> (t.Shift - t.Bits))]++;
                     }
                 }
             }
@@ -132,31 +194,42 @@ internal static class RandomSplitCuts
                     held.Sort();
                     foreach (var o in pending) if (ReferenceEquals(o.Held, held)) o.Sorted = true;
                 }
-                t.Found = held[checked((int)(t.Position - t.Before))];
+                var (hash, id) = held[checked((int)(t.Position - t.Before))];
+                t.Cut = new SplitCut { Split = t.Split, Hash = hash, Id = id };
             }
-            pending.RemoveAll(t => t.Found is not null);
+            pending.RemoveAll(t => t.Cut is not null);
             foreach (var t in pending) t.Held = null;
         }
-        return targets.Select(t => t.Found!.Value).ToArray();
     }
 
-    /// <summary>One row being looked for: its position in the order and the hash range known to hold it.</summary>
+    /// <summary>The fewest bits (at most 16 and <paramref name="shift"/>) that cut <paramref name="count"/> rows into bins of about half <paramref name="maxHeld"/>.</summary>
+    private static int BitsFor(long count, long maxHeld, int shift)
+    {
+        int bits = 1;
+        while (bits < BinBits && (count >> bits) > Math.Max(1, maxHeld / 2)) bits++;
+        return Math.Min(bits, shift);
+    }
+
+    /// <summary>One cut being looked for: its stratum, its position in the stratum's split order and the hash range known to hold it.</summary>
     private sealed class Target
     {
+        public int Stratum;
+        public int Split;
         public long Position;
 
         /// <summary>The range [Lo, Lo + 2^Shift) of split hashes that holds the cut's row.</summary>
         public ulong Lo;
         public int Shift;
 
-        /// <summary>Rows below the range, and in it.</summary>
+        /// <summary>Rows (of the stratum) below the range, and in it.</summary>
         public long Before, Count;
 
-        /// <summary>The range's rows counted by the next 16 bits (to narrow it), or the range's rows (to pick the cut).</summary>
+        /// <summary>The range's rows counted by its next <see cref="Bits"/> bits (to narrow it), or the range's rows (to pick the cut).</summary>
         public long[]? Sub;
+        public int Bits = BinBits;
         public List<(ulong Hash, long Id)>? Held;
         public bool Sorted;
-        public (ulong Hash, long Id)? Found;
+        public SplitCut? Cut;
 
         public bool Holds(ulong hash) => Shift == 64 || (hash - Lo) >> Shift == 0;
 
@@ -169,8 +242,8 @@ internal static class RandomSplitCuts
             {
                 if (at + sub[b] > Position)
                 {
-                    Lo += (ulong)b << (Shift - BinBits);
-                    Shift -= BinBits;
+                    Lo += (ulong)b << (Shift - Bits);
+                    Shift -= Bits;
                     Before = at;
                     Count = sub[b];
                     Sub = null;

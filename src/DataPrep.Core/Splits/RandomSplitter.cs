@@ -73,15 +73,27 @@ public static class RandomSplitter
     /// </summary>
     internal static SplitTag[] AssignByHash(ReadOnlySpan<long> rowIds, ulong[] hashes, IReadOnlyList<double> fractions)
     {
-        var tags = new SplitTag[rowIds.Length];
+        var parts = PartsByHash(rowIds, hashes, fractions);
+        var tags = new SplitTag[parts.Length];
+        for (int i = 0; i < tags.Length; i++) tags[i] = (SplitTag)parts[i];
+        return tags;
+    }
+
+    /// <summary>
+    /// The part (0 … fractions − 1) of each row when the rows in (hash, row id) order are cut at exact counts: the cut of
+    /// <see cref="AssignByHash"/> (splits) and of random folds (any number of parts). <paramref name="hashes"/> is reordered.
+    /// </summary>
+    internal static int[] PartsByHash(ReadOnlySpan<long> rowIds, ulong[] hashes, IReadOnlyList<double> fractions)
+    {
+        var parts = new int[rowIds.Length];
         var order = HashOrder(rowIds, hashes);
         var counts = ExactCounts(rowIds.Length, fractions);
         int at = 0;
         for (int s = 0; s < counts.Length; s++)
         {
-            for (long k = 0; k < counts[s]; k++) tags[order[at++]] = (SplitTag)s;
+            for (long k = 0; k < counts[s]; k++) parts[order[at++]] = s;
         }
-        return tags;
+        return parts;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using DataPrep.Tests.S3;
 
 namespace DataPrep.Tests.Scale;
@@ -7,7 +8,8 @@ namespace DataPrep.Tests.Scale;
 /// The bounded plan of a shuffled random split (issue 16): the plan task finds the split's cuts from the scan tasks'
 /// histograms of split hashes and writes no routing; each encode task tags and orders its own bucket. Workers as separate
 /// processes, tasks in shuffled order, write the files of one process, <c>--missing fill:mean</c> too (its means are
-/// exact sums, whatever the order of the rows).
+/// exact sums, whatever the order of the rows). The same holds for unshuffled random splits (the same cuts, rows kept in
+/// scan-task buckets), stratified ones (cuts per class) and stable assignment (a rule per row).
 /// </summary>
 [Trait(NativePass.Name, NativePass.Value)]
 public sealed class BoundedPlanTests
@@ -18,6 +20,8 @@ public sealed class BoundedPlanTests
         { 2, "big-recordio" },
         { 3, "churn-libsvm" },
         { 7, "big-jsonl" },
+        { 2, "churn-kfold" },
+        { 3, "big-kfold-recordio" },
     };
 
     private static string[] CaseArgs(string name, string big) => name switch
@@ -28,6 +32,10 @@ public sealed class BoundedPlanTests
         // A zero fraction: the cut at the end has no row, and test gets none.
         "churn-libsvm" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--split", "60/40/0", "--format", "libsvm", "--seed", "9", "--shard-rows", "97"],
         "big-jsonl" => [big, "--label", "y", "--split", "34/33/33", "--format", "jsonl", "--no-lineage", "--seed", "3", "--shard-rows", "400"],
+        // Random folds after a random test split: the folds are cut by their fold hashes (issue 16), with fill:mean.
+        "churn-kfold" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--folds", "4", "--split", "80/0/20", "--missing", "fill:mean", "--seed", "8", "--shard-rows", "150"],
+        // Folds without a test split, more folds than one bin can tell apart with a small memory budget.
+        "big-kfold-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "5", "--split", "100/0/0", "--format", "recordio-protobuf", "--seed", "12", "--shard-size", "32KB"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -64,6 +72,69 @@ public sealed class BoundedPlanTests
         var again = CliProcess.Run([.. common, "--step", "commit"]);
         Assert.True(again.Code == 0, again.Err);
         Assert.Equal(files, RunOutputs.FileHashes(many));
+    }
+
+    /// <summary>Each split kind the plan decides without rows, for 1, 2 and 3 workers: CSV, RecordIO-protobuf and Parquet.</summary>
+    public static TheoryData<int, string> KindCases()
+    {
+        var cases = new TheoryData<int, string>();
+        foreach (var kind in new[] { "stable", "stable-group-unshuffled", "unshuffled", "stratified", "stratified-unshuffled" })
+        {
+            for (int workers = 1; workers <= 3; workers++) cases.Add(workers, kind);
+        }
+        // A class per row (thousands of classes of one row each): every class is train.
+        cases.Add(2, "stratified-per-row");
+        return cases;
+    }
+
+    private static (string[] Args, string Plan) KindArgs(string kind, string big, int workers)
+    {
+        string[] format = workers switch
+        {
+            1 => ["--shard-rows", "97"],
+            2 => ["--format", "recordio-protobuf", "--shard-size", "16KB"],
+            _ => ["--format", "parquet", "--shard-rows", "300"],
+        };
+        string churn = Paths.SampleData("churn.csv");
+        return kind switch
+        {
+            // Learned vocabularies: the plan's pass over the key columns tags rows with the run's own stable assigner.
+            "stable" => ([churn, "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--assignment", "stable", "--seed", "5", .. format], "RowRule"),
+            "stable-group-unshuffled" => ([big, "--label", "y", "--split", "group", "--group", "c", "--encode", "c=onehot", "--fractions", "40/30/30", "--assignment", "stable", "--no-shuffle", "--seed", "11", .. format], "RowRule"),
+            "unshuffled" => ([churn, "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=ordinal", "--split", "70/20/10", "--no-shuffle", "--seed", "9", .. format], "Cuts"),
+            "stratified" => ([big, "--label", "y", "--stratify", "c", "--encode", "c=onehot", "--split", "70/20/10", "--seed", "3", .. format], "StratifiedCuts"),
+            "stratified-unshuffled" => ([churn, "--label", "churn", "--drop", "customer_id", "--stratify", "region", "--encode", "plan=onehot,region=onehot", "--split", "60/0/40", "--no-shuffle", "--seed", "7", .. format], "StratifiedCuts"),
+            "stratified-per-row" => ([big, "--label", "y", "--stratify", "a", "--drop", "c", "--allow-empty-split", "--seed", "13", .. format], "StratifiedCuts"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(KindCases))]
+    public void Stable_unshuffled_and_stratified_splits_planned_without_rows_write_the_files_of_one_process(int workers, string kind)
+    {
+        using var tmp = new TempDir();
+        var (args, plan) = KindArgs(kind, ScaleOutTests.BigCsv(tmp, 2500), workers);
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        var work = tmp.Combine("work");
+        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
+        Assert.True(single.Code == 0, single.Err);
+        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
+        if (workers == 1)
+        {
+            var r = CliProcess.Run(common);
+            Assert.True(r.Code == 0, r.Err);
+        }
+        else
+        {
+            ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
+        }
+        ScaleOutTests.AssertSameRun(one, many, workers);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal(plan, (string?)report["plan"]);
     }
 
     /// <summary>

@@ -42,6 +42,60 @@ public class KFoldAssignerTests
         return ok.ToProperty();
     }
 
+    /// <summary>
+    /// Random folds are contiguous blocks of the pool's fold-hash order (issue 16), so a plan finds them from cuts
+    /// without holding every row: the test split's cuts over split hashes, then the folds' cuts over the fold hashes of
+    /// the rows left (both from histograms and passes, with memory bounds down to one row) give every row the test tag
+    /// and fold that <see cref="KFoldAssigner"/> gives it over all rows.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property Random_folds_found_from_cuts_are_the_folds_of_the_assigner(NonNegativeInt size, byte kSeed, bool withTest, ulong seed, PositiveInt held, int order)
+    {
+        int n = size.Get % 2000, k = kSeed % 11 + 2;
+        var random = new Random(order);
+        var ids = Enumerable.Range(0, n).Select(i => RowInfo.MakeRowId(random.Next(4), i * 5L + random.Next(5))).Distinct().ToArray();
+        var carver = withTest ? new RandomSplitAssigner([0.75, 0, 0.25], seed, null) : null;
+        var assigner = new KFoldAssigner(k, FoldMethod.Random, seed, carver, null);
+        var schema = new Schema([new Field("x", ColumnKind.Int64)]);
+        assigner.Bind(schema);
+        var batch = new RecordBatch(schema, [new Int64Column(new long[ids.Length])], ids.Length, new RowInfo(ids, new int[ids.Length], ids.ToArray()));
+        var expected = assigner.Assign(new SplitInput([batch], schema), new RunContext());
+
+        long bound = held.Get % 30 + 1;
+        var splitHash = new DataPrep.Hashing.KeyedHash(seed, "split");
+        var foldHash = new DataPrep.Hashing.KeyedHash(seed, "fold");
+        var cuts = Cuts(ids, splitHash, withTest ? [0.75, 0, 0.25] : [1.0], bound, random);
+        var pool = ids.Where(id => RandomSplitCuts.TagOf(cuts, splitHash.Hash(id), id) == SplitTag.Train).ToArray();
+        var foldCuts = Cuts(pool, foldHash, KFoldAssigner.FoldFractions(k), bound, random);
+        bool same = true;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            var tag = RandomSplitCuts.TagOf(cuts, splitHash.Hash(ids[i]), ids[i]);
+            short fold = tag == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, foldHash.Hash(ids[i]), ids[i]) : (short)-1;
+            same &= tag == expected.Tags[i] && fold == expected.Folds![i];
+        }
+        return same.Label($"n={ids.Length} k={k} test={withTest} held={bound}");
+    }
+
+    /// <summary>The cuts <see cref="RandomSplitCuts.Find"/> finds over <paramref name="ids"/>' hashes, the rows passed in a random order and chunks.</summary>
+    private static List<SplitCut> Cuts(long[] ids, DataPrep.Hashing.KeyedHash hash, double[] fractions, long maxHeld, Random random)
+    {
+        var hashes = ids.Select(hash.Hash).ToArray();
+        var histogram = new long[RandomSplitCuts.Bins];
+        foreach (var h in hashes) histogram[RandomSplitCuts.BinOf(h)]++;
+        var shuffled = Enumerable.Range(0, ids.Length).OrderBy(_ => random.Next()).ToArray();
+        int chunk = random.Next(1, 40);
+        IEnumerable<HashedRows> Pass()
+        {
+            for (int at = 0; at < shuffled.Length; at += chunk)
+            {
+                int count = Math.Min(chunk, shuffled.Length - at);
+                yield return new HashedRows(shuffled.Skip(at).Take(count).Select(j => hashes[j]).ToArray(), shuffled.Skip(at).Take(count).Select(j => ids[j]).ToArray(), count);
+            }
+        }
+        return RandomSplitCuts.Find(ids.Length, fractions, histogram, Pass, maxHeld);
+    }
+
     [Property(MaxTest = 100)]
     public Property Random_folds_have_equal_sizes_and_stratified_folds_equal_class_shares(NonEmptyArray<byte> rows)
     {

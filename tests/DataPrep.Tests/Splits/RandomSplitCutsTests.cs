@@ -68,6 +68,84 @@ public class RandomSplitCutsTests
         Assert.Contains("mixes runs", e.Message);
     }
 
+    /// <summary>
+    /// Stratified: random rows in a random mix of classes (a few large, many small, some of one row), any fractions, and
+    /// tiny bounds on held rows and on a pass's bytes, so that classes are narrowed and wait for later passes; each row's
+    /// tag from its class's cuts is <see cref="RandomSplitter.AssignStratified"/>'s.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property Stratified_cuts_give_the_tags_of_AssignStratified(NonNegativeInt size, PositiveInt classes, ulong seed, PositiveInt a, NonNegativeInt b, NonNegativeInt c, PositiveInt held, PositiveInt bytes, int order)
+    {
+        int n = size.Get % 3000;
+        var random = new Random(order);
+        var ids = Enumerable.Range(0, n).Select(i => RowInfo.MakeRowId(random.Next(5), i * 3L + random.Next(3))).Distinct().ToArray();
+        int k = classes.Get % 60 + 1;
+        // Skewed: class i drawn with weight 1/(i+1).
+        var weights = Enumerable.Range(0, k).Select(i => 1.0 / (i + 1)).ToArray();
+        var strata = ids.Select(_ => Draw(weights, random)).ToArray();
+        var fractions = Fractions(a, b, c);
+        int bound = held.Get % 40 + 1;
+        long maxBytes = bytes.Get % 4000 + 1;
+        var expected = RandomSplitter.AssignStratified(ids, strata, fractions, seed);
+        var got = TagsByStratifiedCuts(ids, strata, k, fractions, seed, bound, maxBytes, random);
+        return expected.SequenceEqual(got).Label($"n={ids.Length} classes={k} f=[{string.Join(",", fractions)}] held={bound} bytes={maxBytes}");
+    }
+
+    [Fact]
+    public void A_thousand_classes_are_cut_under_a_small_bound_as_AssignStratified_cuts_them()
+    {
+        var random = new Random(3);
+        var ids = Enumerable.Range(0, 30_000).Select(i => RowInfo.MakeRowId(i % 4, i)).ToArray();
+        var strata = ids.Select(_ => random.Next(1000)).ToArray();
+        double[] fractions = [0.8, 0.1, 0.1];
+        var expected = RandomSplitter.AssignStratified(ids, strata, fractions, 42);
+        // 64 held rows and 4 KiB a pass: a pass holds a few classes' ranges, the others wait.
+        Assert.Equal(expected, TagsByStratifiedCuts(ids, strata, 1000, fractions, 42, 64, 4096, random));
+    }
+
+    [Fact]
+    public void A_row_of_a_class_the_scan_did_not_count_stops_naming_the_cause()
+    {
+        var e = Assert.Throws<PipelineValidationException>(() => RandomSplitCuts.FindStratified([2], [0.5, 0.5, 0], () => [new HashedRows([1, 2], [1, 2], 2, [0, 1])], 100, 1 << 20));
+        Assert.Contains("rows changed", e.Message);
+    }
+
+    private static int Draw(double[] weights, Random random)
+    {
+        double x = random.NextDouble() * weights.Sum();
+        for (int i = 0; i < weights.Length; i++)
+        {
+            x -= weights[i];
+            if (x < 0) return i;
+        }
+        return weights.Length - 1;
+    }
+
+    /// <summary>Tags by per-class cuts found from the rows in a shuffled order, streamed in chunks of random sizes.</summary>
+    private static SplitTag[] TagsByStratifiedCuts(long[] ids, int[] strata, int classes, double[] fractions, ulong seed, long maxHeld, long maxBytes, Random random)
+    {
+        var hash = new KeyedHash(seed, "split");
+        var hashes = ids.Select(hash.Hash).ToArray();
+        var rows = new long[classes];
+        foreach (int s in strata) rows[s]++;
+        var shuffled = Enumerable.Range(0, ids.Length).OrderBy(_ => random.Next()).ToArray();
+        int chunk = random.Next(1, 50);
+        IEnumerable<HashedRows> Pass()
+        {
+            for (int at = 0; at < shuffled.Length; at += chunk)
+            {
+                int count = Math.Min(chunk, shuffled.Length - at);
+                var h = new ulong[count + 3];
+                var i = new long[count + 3];
+                var c = new int[count + 3];
+                for (int k = 0; k < count; k++) { h[k] = hashes[shuffled[at + k]]; i[k] = ids[shuffled[at + k]]; c[k] = strata[shuffled[at + k]]; }
+                yield return new HashedRows(h, i, count, c);
+            }
+        }
+        var cuts = RandomSplitCuts.FindStratified(rows, fractions, Pass, maxHeld, maxBytes);
+        return ids.Select((id, k) => RandomSplitCuts.TagOf(cuts[strata[k]], hashes[k], id)).ToArray();
+    }
+
     private static double[] Fractions(PositiveInt a, NonNegativeInt b, NonNegativeInt c)
     {
         double total = a.Get + (double)b.Get + c.Get;
