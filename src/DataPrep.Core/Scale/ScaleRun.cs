@@ -84,6 +84,14 @@ internal sealed class ScaleRun
         _ => PlanKind.Routing,
     };
 
+    /// <summary>
+    /// Whether the plan step only finds the cut-offs of a time split (<see cref="TimeCuts"/>) instead of holding every
+    /// row: a time split without folds or series. Its encoders learn sets of values and exact means, as the other bounded
+    /// plans' do. The time order within a bucket is the output order restricted to it (see <see cref="TimeCutAssigner"/>).
+    /// </summary>
+    public bool PlansTimeByCuts(SplitStage split)
+        => split.Assigner is TimeSplitAssigner && Options.Folds == 0 && !BucketsBySeries;
+
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 
     /// <summary>Checks the options for a scaled-out run without touching the data (for <c>--steps</c>).</summary>
@@ -267,4 +275,7 @@ internal enum PlanKind
 
     /// <summary>A split decided row by row from the row alone (stable assignment): encode tasks run the run's own assigner.</summary>
     RowRule,
+
+    /// <summary>A time split: the plan finds its cut-offs (<see cref="TimeSplitCuts"/>); encode tasks tag by them (<see cref="TimeCutAssigner"/>).</summary>
+    TimeCuts,
 }

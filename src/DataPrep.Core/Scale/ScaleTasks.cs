@@ -138,8 +138,9 @@ internal static class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). Random and stable splits (<see cref="ScaleRun.PlanOf"/>) are
-    /// planned in bounded memory instead (<see cref="PlanBoundedAsync"/>).
+    /// routing (split, fold, rank of each of its rows). Random and stable splits (<see cref="ScaleRun.PlanOf"/>) and time
+    /// splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned in bounded memory instead (<see cref="PlanBoundedAsync"/>,
+    /// <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
     public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
     {
@@ -153,6 +154,11 @@ internal static class ScaleTasks
         if (run.PlanOf(split) is var kind and not PlanKind.Routing)
         {
             await PlanBoundedAsync(run, scans, kind, split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (run.PlansTimeByCuts(split)
+            && await TryPlanTimeByCutsAsync(run, (TimeSplitAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false))
+        {
             return;
         }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
@@ -434,6 +440,8 @@ internal static class ScaleTasks
         PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
         // A stable assignment decides each row from the row alone: the run's own assigner does, over any share of the rows.
         PlanKind.RowRule => ConvertRunner.CreateAssigner(run.Options, run.Context),
+        // A time split the plan cut: the rows' tags follow from their times, the order from time order (or the shuffle).
+        PlanKind.TimeCuts => new TimeCutAssigner(run.Options.TimeColumn!, plan.TimeCuts ?? throw MissingFromPlan("time cut-offs"), run.Options.EffectiveShuffle, bucket),
         _ => null,
     };
 
@@ -465,6 +473,8 @@ internal static class ScaleTasks
             var keep = new List<int>();
             for (int r = 0; r < b.RowCount; r++)
             {
+                // A row dropped inside a time split's gap reaches no encoder in one process either.
+                if (tags[r] == SplitTag.None) continue;
                 if (tags[r] == SplitTag.Train)
                 {
                     foreach (var (c, k) in averaged) EncodeStage.AddTrainValue(means[c], b.Columns[k], r);
@@ -486,6 +496,153 @@ internal static class ScaleTasks
             fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
         }
         return fit;
+    }
+
+    /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>
+    private static async Task<string[]> KeyFilesAsync(ScaleRun run, string who, SpillFolder folder, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
+        var paths = new string[run.Workers];
+        for (int i = 0; i < run.Workers; i++)
+        {
+            paths[i] = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
+        }
+        return paths;
+    }
+
+    /// <summary>One pass over the scan tasks' key columns, task by task, one batch at a time.</summary>
+    private static IEnumerable<(int Task, RecordBatch Batch)> KeyBatches(string[] paths, Schema keySchema, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < paths.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var reader = new BatchSpillReader(paths[i], keySchema);
+            while (!reader.AtEnd) yield return (i, reader.Read());
+        }
+    }
+
+    /// <summary>
+    /// Plan of a time split in bounded memory (issue 16): passes over the scan tasks' key columns, never holding them. The
+    /// first checks every time, counts the rows by <see cref="TimeSplitCuts.BinOf"/> and notes each task's range of times
+    /// and row ids; <see cref="TimeSplitCuts.Find"/> then finds the cut-offs and gaps (two to four more passes). The report
+    /// is the one process's
+    /// (<see cref="TimeSplitAssigner.Report"/>), the encoders fit as in <see cref="FitApartFromKeys"/>, each row tagged by the encode tasks' <see cref="TimeCutAssigner"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>Buckets: a shuffled split buckets by shuffle hash (as the scan wrote them). An unshuffled split keeps each scan
+    /// task's rows in its bucket when the tasks' (time, row id) ranges follow one another; else the plan publishes the rows at
+    /// every N-th position of the (time, row id) order (<see cref="TaskReport.TimeBuckets"/>) and encode task j takes, from
+    /// every scan task's rows, those from the j-th to the next: each encode task reads all rows, as the routing plan's
+    /// exchange by rank did.</para>
+    /// <para>Returns false, having reported nothing, when the full plan must decide: a missing or invalid time (whose
+    /// error names its file and row), no rows, or a split with a non-zero fraction left empty (one process warns with the
+    /// number of distinct times).</para>
+    /// </remarks>
+    private static async Task<bool> TryPlanTimeByCutsAsync(ScaleRun run, TimeSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
+        Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
+    {
+        const string who = "step plan task 0";
+        int timeKey = keySchema.IndexOf(assigner.TimeColumn);
+        if (timeKey < 0) return false;
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
+        int workers = run.Workers;
+
+        // First pass: every time valid, the histogram of keys, each task's ranges.
+        long rows = 0;
+        var histogram = new long[RandomSplitCuts.Bins];
+        var taskRows = new long[workers];
+        var minTime = new long[workers];
+        var maxTime = new long[workers];
+        var minId = new long[workers];
+        var maxId = new long[workers];
+        Array.Fill(minTime, long.MaxValue);
+        Array.Fill(maxTime, long.MinValue);
+        Array.Fill(minId, long.MaxValue);
+        Array.Fill(maxId, long.MinValue);
+        foreach (var (task, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            var column = b.Columns[timeKey];
+            var ids = b.Rows.RowIds;
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) return false;
+                histogram[TimeSplitCuts.BinOf(t)]++;
+                minTime[task] = Math.Min(minTime[task], t);
+                maxTime[task] = Math.Max(maxTime[task], t);
+                minId[task] = Math.Min(minId[task], ids[r]);
+                maxId[task] = Math.Max(maxId[task], ids[r]);
+            }
+            taskRows[task] += b.RowCount;
+            rows += b.RowCount;
+        }
+        if (rows == 0) return false;
+
+        IEnumerable<TimedRows> Timed()
+        {
+            // One buffer for the pass: every consumer is done with a batch's times before the next.
+            var ticks = Array.Empty<long>();
+            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+            {
+                if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
+                for (int r = 0; r < b.RowCount; r++) ticks[r] = TicksOf(b, r);
+                yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
+            }
+        }
+        long TicksOf(RecordBatch b, int r)
+            => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
+                : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
+        // A row range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
+        long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
+        var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, Timed, maxHeld);
+        if (assigner.LeavesASplitEmpty(parts)) return false;
+
+        // Buckets of an unshuffled split: the scan tasks' own rows when their (time, row id) ranges follow one another.
+        List<SplitCut>? buckets = null;
+        if (!run.BucketsByHash)
+        {
+            bool follows = true;
+            int last = -1;
+            for (int i = 0; i < workers && follows; i++)
+            {
+                if (taskRows[i] == 0) continue;
+                if (last >= 0) follows = maxTime[last] < minTime[i] || (maxTime[last] == minTime[i] && maxId[last] < minId[i]);
+                last = i;
+            }
+            if (!follows)
+            {
+                var positions = Enumerable.Range(1, workers - 1).Select(j => (long)((Int128)j * rows / workers)).ToList();
+                var found = TimeSplitCuts.Locate(rows, positions, histogram, Timed, maxHeld);
+                buckets = found.Select((f, i) => new SplitCut { Split = i + 1, Hash = TimeSplitAssigner.KeyOf(f.Ticks), Id = f.Id }).ToList();
+            }
+        }
+
+        var context = run.Context;
+        assigner.Report(context, parts, after, rows);
+        var report = TaskReportOf(context.Report);
+        report.Plan = PlanKind.TimeCuts;
+        report.TimeCuts = cuts;
+        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        {
+            var fit = new List<RecordBatch>();
+            var means = new Dictionary<int, ExactMean>();
+            if (encode.Learns)
+            {
+                var tagger = BoundedAssigner(run, report, "the plan")!;
+                tagger.Bind(splitInput);
+                fit = FitApartFromKeys(encode, tagger, KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), keys, splitInput, means, context);
+            }
+            var (fitted, warnings) = encode.FitApart(fit, means);
+            report.Encoding = fitted;
+            report.Warnings.AddRange(warnings);
+        }
+        report.ExpectedRows = rows - parts.Sum(p => p.Dropped);
+        report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
+        report.TimeBuckets = buckets;
+        await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
@@ -526,8 +683,18 @@ internal static class ScaleTasks
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
 
-        // Exchanged by rank, the bucket's rows are in every scan task's own rows: read them all, keep this bucket's.
-        HashSet<long>? mine = plan.ByRank ? [.. routing!.RowIds] : null;
+        // Exchanged by rank or by time, the bucket's rows are in every scan task's own rows: read them all, keep this bucket's.
+        Func<RecordBatch, int, bool>? mine = null;
+        if (plan.ByRank)
+        {
+            HashSet<long> ids = [.. routing!.RowIds];
+            mine = (b, r) => ids.Contains(b.Rows.RowIds[r]);
+        }
+        else if (plan.TimeBuckets is { } starts)
+        {
+            int time = splitInput.IndexOf(run.Options.TimeColumn!);
+            mine = (b, r) => TimeSplitAssigner.TryGetUtcTicks(b.Columns[time], r, out long t) && TimeSplitCuts.BucketOf(starts, t, b.Rows.RowIds[r]) == task;
+        }
 
         async IAsyncEnumerable<RecordBatch> Bucket()
         {
@@ -546,7 +713,7 @@ internal static class ScaleTasks
                         var batch = reader.Read();
                         if (mine is null) { yield return batch; continue; }
                         var keep = new List<int>();
-                        for (int r = 0; r < batch.RowCount; r++) if (mine.Contains(batch.Rows.RowIds[r])) keep.Add(r);
+                        for (int r = 0; r < batch.RowCount; r++) if (mine(batch, r)) keep.Add(r);
                         if (keep.Count == batch.RowCount) yield return batch;
                         else if (keep.Count > 0) yield return batch.Take(keep.ToArray());
                     }

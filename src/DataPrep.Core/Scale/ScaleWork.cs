@@ -163,6 +163,16 @@ internal sealed class TaskReport
     /// <summary>A random split planned by its cuts (<see cref="PlanKind.Cuts"/>): every encode task tags its rows by them.</summary>
     public List<SplitCut>? Cuts { get; set; }
 
+    /// <summary>A time split planned by its cut-offs (<see cref="PlanKind.TimeCuts"/>): every encode task tags its rows by them.</summary>
+    public TimeCuts? TimeCuts { get; set; }
+
+    /// <summary>
+    /// An unshuffled time split of inputs not in time order: bucket <c>j</c> takes the rows from the <c>j</c>-th of these
+    /// rows (keys <see cref="TimeSplitAssigner.KeyOf"/> and row ids, <see cref="RandomSplitCuts.TagOf"/>) up to the next,
+    /// from every scan task's rows.
+    /// </summary>
+    public List<SplitCut>? TimeBuckets { get; set; }
+
     /// <summary>A stratified random split planned by its cuts (<see cref="PlanKind.StratifiedCuts"/>): each class's cuts, by class key, in ordinal key order.</summary>
     /// <remarks>
     /// Class keys are compared ordinally (a plain <see cref="Dictionary{TKey, TValue}"/>, which is what a deserialized one

@@ -100,6 +100,27 @@ internal static class RandomSplitCuts
         return cuts;
     }
 
+    /// <summary>
+    /// The rows at <paramref name="positions"/> (each below <paramref name="rows"/>) in the order of (key, row id) of
+    /// <paramref name="rows"/> rows: <paramref name="histogram"/> counts every row by the top 16 bits of its key
+    /// (<see cref="BinOf"/>); <paramref name="pass"/> streams every row's key and id (in any order, the same rows each
+    /// time); a bin is read whole when it holds at most <paramref name="maxHeld"/> rows, else narrowed in another pass.
+    /// Used for the order-preserving keys of times (<see cref="TimeSplitAssigner.KeyOf"/>, <see cref="TimeSplitCuts"/>).
+    /// </summary>
+    public static (ulong Hash, long Id)[] Locate(long rows, IReadOnlyList<long> positions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld)
+    {
+        if (histogram.Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histogram));
+        if (histogram.Sum() != rows)
+        {
+            throw new PipelineValidationException($"the histogram counts {histogram.Sum():N0} rows, not the {rows:N0} rows of the scan tasks' key columns; the work area mixes runs. Run the scan step again.");
+        }
+        var targets = positions.Select((p, i) => p >= 0 && p < rows
+            ? new Target { Stratum = 0, Split = i, Position = p, Shift = 64, Count = rows, Sub = histogram }
+            : throw new ArgumentOutOfRangeException(nameof(positions))).ToList();
+        Solve(targets, 1, pass, maxHeld, long.MaxValue, adaptive: false);
+        return targets.Select(t => (t.Cut!.Hash, t.Cut.Id)).ToArray();
+    }
+
     /// <summary>The cuts to find in one stratum of <paramref name="rows"/> rows, in split order.</summary>
     private static List<Target> TargetsOf(int stratum, long rows, IReadOnlyList<double> fractions, long[]? histogram)
     {

@@ -226,46 +226,152 @@ public sealed class TimeSplitAssigner : ISplitAssigner
             bounds[3] = n;
         }
 
-        // Gap: drop the start of a split that lies within `gap` after the last kept time of the previous non-empty split.
+        // The cuts: each split ends where the next time begins (bounds lie between two different times).
+        var cuts = new TimeCuts();
+        var parts = new TimeSplitPart[3];
+        for (int s = 0; s < 3; s++)
+        {
+            cuts.Ends[s] = bounds[s + 1] < n ? sorted[bounds[s + 1]] : long.MaxValue;
+            parts[s].Count = bounds[s + 1] - bounds[s];
+            if (parts[s].Count > 0) parts[s].Max = sorted[bounds[s + 1] - 1];
+        }
+        var after = SetGaps(cuts, parts);
         var keptFrom = new int[3];
+        for (int s = 0; s < 3; s++)
+        {
+            int lo = bounds[s], hi = bounds[s + 1], from = lo;
+            while (from < hi && sorted[from] < cuts.Keep[s]) from++;
+            keptFrom[s] = from;
+            parts[s].Dropped = from - lo;
+            if (from < hi) parts[s].MinKept = sorted[from];
+        }
+        for (int i = 0; i < n; i++) tags[order is null ? i : order[i]] = TagOf(sorted[i], cuts);
+        Report(context, parts, after, n);
+
+        WarnAboutEmptySplits(context, sorted, bounds, keptFrom, targets);
+        return tags;
+    }
+
+    /// <summary>
+    /// The split of a row at <paramref name="utcTicks"/>: the first split whose end lies above it, or
+    /// <see cref="SplitTag.None"/> when it falls inside the gap before that split. The one rule for every time split.
+    /// </summary>
+    internal static SplitTag TagOf(long utcTicks, TimeCuts cuts)
+    {
+        int s = SplitOf(utcTicks, cuts);
+        return utcTicks < cuts.Keep[s] ? SplitTag.None : (SplitTag)s;
+    }
+
+    /// <summary>The split of a row at <paramref name="utcTicks"/> before the gap.</summary>
+    internal static int SplitOf(long utcTicks, TimeCuts cuts)
+    {
+        var ends = cuts.Ends;
+        return utcTicks < ends[0] ? 0 : utcTicks < ends[1] ? 1 : 2;
+    }
+
+    /// <summary>
+    /// Sets <see cref="TimeCuts.Keep"/> from each split's rows and latest time before the gap: a non-empty split keeps
+    /// the times from the latest kept time of the non-empty split before it plus the gap. Returns, per split, the name
+    /// of that earlier split (null when none).
+    /// </summary>
+    internal string?[] SetGaps(TimeCuts cuts, TimeSplitPart[] parts)
+    {
+        var after = new string?[3];
         long? previousMax = null;
         string? previousName = null;
         for (int s = 0; s < 3; s++)
         {
-            int lo = bounds[s], hi = bounds[s + 1], from = lo;
-            if (_gapTicks > 0 && previousMax is { } max && lo < hi)
+            cuts.Keep[s] = long.MinValue;
+            if (parts[s].Count == 0) continue;
+            if (_gapTicks > 0 && previousMax is { } max)
             {
-                long limit = max > long.MaxValue - _gapTicks ? long.MaxValue : max + _gapTicks;
-                while (from < hi && sorted[from] < limit) from++;
-                if (from > lo) context.Report.Drop($"inside the gap after {previousName}", from - lo);
+                cuts.Keep[s] = max > long.MaxValue - _gapTicks ? long.MaxValue : max + _gapTicks;
+                after[s] = previousName;
             }
-            keptFrom[s] = from;
-            if (order is null)
+            // Rows are only ever dropped from the start of a split: it keeps some when its latest time is kept.
+            if (parts[s].Max >= cuts.Keep[s])
             {
-                tags.AsSpan(lo, from - lo).Fill(SplitTag.None);
-                tags.AsSpan(from, hi - from).Fill((SplitTag)s);
-            }
-            else
-            {
-                for (int i = lo; i < from; i++) tags[order[i]] = SplitTag.None;
-                for (int i = from; i < hi; i++) tags[order[i]] = (SplitTag)s;
-            }
-            if (from < hi)
-            {
-                previousMax = sorted[hi - 1];
+                previousMax = parts[s].Max;
                 previousName = ((SplitTag)s).Name();
-                context.Report.Splits[((SplitTag)s).Name()] = new SplitReport
-                {
-                    TimeFrom = Iso(sorted[from]),
-                    TimeTo = Iso(sorted[hi - 1]),
-                    // Cutoffs instead of fractions: the target is the share of rows the cutoffs put here (before any gap).
-                    TargetFraction = _cutoffs is null ? _fractions[s] : (double)(hi - lo) / Math.Max(1, sorted.Length),
-                };
             }
         }
+        return after;
+    }
 
-        WarnAboutEmptySplits(context, sorted, bounds, keptFrom, targets);
-        return tags;
+    /// <summary>Reports each split's time range and target, and the rows dropped inside each gap.</summary>
+    internal void Report(RunContext context, TimeSplitPart[] parts, string?[] after, long rows)
+    {
+        for (int s = 0; s < 3; s++)
+        {
+            var p = parts[s];
+            if (p.Dropped > 0) context.Report.Drop($"inside the gap after {after[s]}", p.Dropped);
+            if (p.Count - p.Dropped <= 0) continue;
+            context.Report.Splits[((SplitTag)s).Name()] = new SplitReport
+            {
+                TimeFrom = Iso(p.MinKept),
+                TimeTo = Iso(p.Max),
+                // Cutoffs instead of fractions: the target is the share of rows the cutoffs put here (before any gap).
+                TargetFraction = _cutoffs is null ? _fractions[s] : (double)p.Count / Math.Max(1, rows),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Whether a split with a non-zero fraction would be empty after the cut and the gap: one process then warns with
+    /// the count of distinct times, which a bounded plan does not know (it leaves such a run to the full plan).
+    /// </summary>
+    internal bool LeavesASplitEmpty(TimeSplitPart[] parts)
+    {
+        for (int s = 0; s < 3; s++) if (_fractions[s] > 0 && parts[s].Count - parts[s].Dropped <= 0) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The order-preserving 64-bit key of a time (UTC ticks, below 2⁶²): its top 16 bits bin times for
+    /// <see cref="RandomSplitCuts.Locate"/>.
+    /// </summary>
+    internal static ulong KeyOf(long utcTicks) => (ulong)utcTicks << 2;
+
+    /// <summary>The time of a key (<see cref="KeyOf"/>).</summary>
+    internal static long TicksOf(ulong key) => (long)(key >> 2);
+
+    /// <summary>
+    /// The cut-offs of this split found without holding the rows: in fraction mode from <paramref name="timeAt"/>, the
+    /// time at a position of the (time, row id) order of all <paramref name="rows"/> rows; in cutoff mode from the
+    /// cutoffs alone. The gap (<see cref="TimeCuts.Keep"/>) is set later, from each split's rows (<see cref="SetGaps"/>).
+    /// </summary>
+    internal TimeCuts EndsOf(long rows, Func<IReadOnlyList<long>, long[]> timeAt)
+    {
+        var cuts = new TimeCuts();
+        if (_cutoffs is null)
+        {
+            // A row goes to the earliest split s with C_s > 0 and t ≤ t(C_s), C_s the cumulative target count.
+            var targets = RandomSplitter.ExactCounts(rows, _fractions);
+            var positions = new List<long>();
+            long cumulative = 0;
+            for (int s = 0; s < 2; s++)
+            {
+                cumulative += targets[s];
+                if (cumulative > 0) positions.Add(cumulative - 1);
+            }
+            var times = timeAt(positions);
+            cumulative = 0;
+            for (int s = 0, k = 0; s < 2; s++)
+            {
+                cumulative += targets[s];
+                cuts.Ends[s] = cumulative > 0 ? times[k++] + 1 : long.MinValue;
+            }
+        }
+        else
+        {
+            // The k-th existing split ends at the k-th cutoff; a split with fraction 0 takes nothing.
+            int k = 0;
+            for (int s = 0; s < 3; s++)
+            {
+                cuts.Ends[s] = _fractions[s] <= 0 ? long.MinValue : k < _cutoffs.Length ? _cutoffs[k++].UtcTicks : long.MaxValue;
+            }
+        }
+        return cuts;
     }
 
     private void WarnAboutEmptySplits(RunContext context, long[] sorted, int[] bounds, int[] keptFrom, long[]? targets)

@@ -116,11 +116,12 @@ public sealed class ScaleOutTests
     }
 
     /// <summary>
-    /// A time split of inputs not in time order: the rows are exchanged by output rank instead of by input file; ties at
-    /// the cut-offs stay together and the gap drops the same rows as in one process.
+    /// A time split of inputs not in time order: the rows are exchanged by time range instead of by input file (the bounded
+    /// plan publishes the rows at every N-th position of the time order); ties at the cut-offs stay together and the gap
+    /// drops the same rows as in one process.
     /// </summary>
     [Fact]
-    public void A_time_split_of_unsorted_inputs_exchanges_rows_by_rank()
+    public void A_time_split_of_unsorted_inputs_exchanges_rows_by_time_range()
     {
         using var tmp = new TempDir();
         var lines = File.ReadAllLines(Paths.SampleData("demand.csv"));
@@ -133,7 +134,7 @@ public sealed class ScaleOutTests
         var many = tmp.Combine("many");
         RunSteps(["convert", .. options, "--out", many, "--workers", "3", "--keep-work"], new Random(8), (args, _) => CliRunner.Run(args));
         var plan = Directory.GetFiles(Path.Combine(many, "_dataprep", "work"), "00000.json", SearchOption.AllDirectories).Single(f => f.Contains($"{Path.DirectorySeparatorChar}plan{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
-        Assert.Contains("\"byRank\":true", File.ReadAllText(plan), StringComparison.Ordinal);
+        Assert.Contains("\"timeBuckets\"", File.ReadAllText(plan), StringComparison.Ordinal);
         Directory.Delete(Path.Combine(many, "_dataprep", "work"), recursive: true);
         AssertSameRun(one, many, 3);
     }
