@@ -61,7 +61,7 @@ public sealed class MicroBenchmarkTests(MicroFixture fixture) : IClassFixture<Mi
         "CsvBenchmarks.FieldScan", "CsvBenchmarks.ReadColumns",
         "NumberBenchmarks.ParseCopyable", "NumberBenchmarks.ParseValueParser", "NumberBenchmarks.FormatNumberText", "NumberBenchmarks.FormatBcl",
         "OutputBenchmarks.CsvCopyKeptText", "OutputBenchmarks.CsvFormatNumbers", "OutputBenchmarks.RecordIOProtobufEncode",
-        "ShuffleBenchmarks.ShuffleOrder", "ShuffleBenchmarks.SplitAssign",
+        "ShuffleBenchmarks.ShuffleOrder", "ShuffleBenchmarks.ShuffleOrderComparisonSort", "ShuffleBenchmarks.SplitAssign",
         "ParquetBenchmarks.Decode",
     ];
 
@@ -166,6 +166,8 @@ public sealed class MicroBenchmarkTests(MicroFixture fixture) : IClassFixture<Mi
         var shuffled = fixture.Convert("shuffled", fixture.InputPath, "--train", "0.8", "--validation", "0.1", "--test", "0.1", "--seed", ShuffleBenchmarks.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var bench = Create<ShuffleBenchmarks>();
         var order = bench.ShuffleOrder();
+        // The reference sort gives the same order (no two rows of the input share a shuffle hash).
+        Assert.Equal(order, bench.ShuffleOrderComparisonSort());
         var tags = bench.SplitAssign();
         Assert.Equal([MicroFixture.Rows * 8 / 10, MicroFixture.Rows / 10, MicroFixture.Rows / 10], SplitNames.All.Select(s => tags.Count(t => t == s)));
         foreach (var split in SplitNames.All)

@@ -45,23 +45,8 @@ public sealed class BoundedPlanTests
     {
         using var tmp = new TempDir();
         var args = CaseArgs(name, name.StartsWith("big", StringComparison.Ordinal) ? ScaleOutTests.BigCsv(tmp, 3000) : "");
-        var one = tmp.Combine("one");
-        var many = tmp.Combine("many");
-        var work = tmp.Combine("work");
-        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
-        Assert.True(single.Code == 0, single.Err);
-        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
-        if (workers is 1 or 7)
-        {
-            // The local engine: each step's tasks as processes at once.
-            var r = CliProcess.Run(common);
-            Assert.True(r.Code == 0, r.Err);
-        }
-        else
-        {
-            ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
-        }
-        ScaleOutTests.AssertSameRun(one, many, workers);
+        // 1 and 7: the local engine (each step's tasks as processes at once).
+        var (many, work, common) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers is 1 or 7);
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.Equal(workers, objects.Count(f => f == "split-bins"));
         Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
@@ -115,22 +100,7 @@ public sealed class BoundedPlanTests
     {
         using var tmp = new TempDir();
         var (args, plan) = KindArgs(kind, ScaleOutTests.BigCsv(tmp, 2500), workers);
-        var one = tmp.Combine("one");
-        var many = tmp.Combine("many");
-        var work = tmp.Combine("work");
-        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
-        Assert.True(single.Code == 0, single.Err);
-        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
-        if (workers == 1)
-        {
-            var r = CliProcess.Run(common);
-            Assert.True(r.Code == 0, r.Err);
-        }
-        else
-        {
-            ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
-        }
-        ScaleOutTests.AssertSameRun(one, many, workers);
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers == 1);
         var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
         Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
         var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
@@ -157,14 +127,8 @@ public sealed class BoundedPlanTests
             text.Append(i % 2).Append(',').Append(x).Append(',').Append(z).Append('\n');
         }
         string[] args = [tmp.File("mixed.csv", text.ToString()), "--label", "y", "--missing", "fill:mean", "--format", format, "--seed", "5", "--shard-rows", "300"];
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers);
         var one = tmp.Combine("one");
-        var many = tmp.Combine("many");
-        var work = tmp.Combine("work");
-        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
-        Assert.True(single.Code == 0, single.Err);
-        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
-        ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
-        ScaleOutTests.AssertSameRun(one, many, workers);
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.Equal(workers, objects.Count(f => f == "split-bins"));
         Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
@@ -175,5 +139,4 @@ public sealed class BoundedPlanTests
         Assert.All(fills, f => Assert.True(double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _), f));
     }
 
-    private static string Text(int n) => n.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using DataPrep.Tests.S3;
 
 namespace DataPrep.Tests.Scale;
@@ -60,14 +59,7 @@ public sealed class BoundedTimePlanTests
     {
         using var tmp = new TempDir();
         var args = CaseArgs(name, tmp);
-        var one = tmp.Combine("one");
-        var many = tmp.Combine("many");
-        var work = tmp.Combine("work");
-        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
-        Assert.True(single.Code == 0, single.Err);
-        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", workers.ToString(CultureInfo.InvariantCulture), "--work", work, "--keep-work"];
-        ScaleOutTests.RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
-        ScaleOutTests.AssertSameRun(one, many, workers);
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers);
 
         // The bounded path: cut-offs in the plan's report, no routing; rows out of time order exchanged by time range.
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();

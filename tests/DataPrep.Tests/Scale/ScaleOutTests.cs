@@ -472,6 +472,32 @@ public sealed class ScaleOutTests
         Assert.True(JsonNode.DeepEquals(a, b), $"run.json differs beyond time stamps, paths and workers:\none: {a.ToJsonString()}\nmany: {b.ToJsonString()}");
     }
 
+    /// <summary>
+    /// Runs a conversion as one process and as <paramref name="workers"/> workers with the work area kept (the local
+    /// engine when <paramref name="localEngine"/>, else each task as its own process, each step's tasks in shuffled
+    /// order), checks that both wrote the same run, and returns the workers' output, work area and command.
+    /// </summary>
+    internal static (string Many, string Work, string[] Common) RunOneAndMany(TempDir tmp, string[] args, int workers, bool localEngine = false)
+    {
+        var one = tmp.Combine("one");
+        var many = tmp.Combine("many");
+        var work = tmp.Combine("work");
+        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
+        Assert.True(single.Code == 0, single.Err);
+        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
+        if (localEngine)
+        {
+            var r = CliProcess.Run(common);
+            Assert.True(r.Code == 0, r.Err);
+        }
+        else
+        {
+            RunSteps(common, new Random(workers), (a, _) => CliProcess.Run(a));
+        }
+        AssertSameRun(one, many, workers);
+        return (many, work, common);
+    }
+
     /// <summary>A CSV of <paramref name="rows"/> rows: a label, 8 floats and a category (a few MB).</summary>
     internal static string BigCsv(TempDir tmp, int rows)
     {
