@@ -285,19 +285,8 @@ internal static class ScaleTasks
             rows += scans[i].BucketRows.Sum();
         }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
-        var temp = Path.GetDirectoryName(folder.NewFile("keys"))!;
         string[]? paths = null;
-        async Task<string[]> KeyPathsAsync()
-        {
-            if (paths is not null) return paths;
-            var got = new string[run.Workers];
-            for (int i = 0; i < run.Workers; i++)
-            {
-                got[i] = await work.Area.GetFileAsync(work.Key(ScaleStep.Scan, i, "keys"), temp, cancellationToken).ConfigureAwait(false)
-                    ?? throw new PipelineValidationException($"{who}: the key columns of scan task {i} are missing from {work.Area.Location}; run that task again.");
-            }
-            return paths = got;
-        }
+        async Task<string[]> KeyPathsAsync() => paths ??= await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
         IEnumerable<RecordBatch> Keys()
         {
             foreach (var path in paths!)
