@@ -35,7 +35,7 @@ public static class ConvertRunner
         var context = new RunContext(progress, registry.Diagnostics, files);
         using var badRows = context.BadRows = new BadRows(options.Source.OnBadRow, context.Report, options.Memory.TempDirectory);
         RunTrace.Line("open start");
-        var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
+        var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken, splits: true).ConfigureAwait(false);
         RunTrace.Line("open end");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
         SpillFolder.CheckSpace(options, context.Inputs);
@@ -343,12 +343,16 @@ public static class ConvertRunner
         return (options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)], clean.Count);
     }
 
-    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, bool fingerprints = true)
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, bool fingerprints = true, bool splits = false)
     {
         var (paths, cleanCount) = InputPaths(options, context.Files);
         context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
         var needed = ColumnPruning.Needed(options);
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = options.FormatTraits.KeepsRowText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
+        // A row's text is kept so the writer copies it instead of formatting its values (or, for float32 RecordIO, with
+        // its values as float32). A split that spills writes values, not text, so the text would only be parsed a second
+        // time for the spill: a run whose split is expected to spill parses each field once, into its value.
+        bool keepText = options.FormatTraits.KeepsRowText && !(splits && SpillFolder.ExpectsSplitSpill(options.Memory, paths));
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

@@ -117,12 +117,10 @@ internal sealed class SpillFolder : IDisposable
     }
 
     /// <summary>
-    /// Refuses a run whose spill files would not fit on the temp folder's disk, before anything starts.
-    /// The estimate: inputs that exceed the split threshold spill about their own size twice (spill file +
-    /// buckets; compressed inputs count 4x), plus the encoder's spill when it has to fit on train.
+    /// The bytes the inputs take once read, as the spill estimates count them: a local file's size, gzip and Parquet
+    /// files 4× theirs; inputs that are not local files (S3) count 0.
     /// </summary>
-    /// <exception cref="PipelineValidationException">Not enough free space.</exception>
-    public static void CheckSpace(ConvertOptions options, IReadOnlyList<string> inputs)
+    internal static long EstimatedBytes(IReadOnlyList<string> inputs)
     {
         long input = 0;
         foreach (var path in inputs)
@@ -134,7 +132,25 @@ internal sealed class SpillFolder : IDisposable
                 input += compressed ? 4 * size : size;
             }
             catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            catch (ArgumentException) { }
+            catch (NotSupportedException) { }
         }
+        return input;
+    }
+
+    /// <summary>Whether the split stage is expected to spill these inputs (<see cref="EstimatedBytes"/> over its threshold).</summary>
+    internal static bool ExpectsSplitSpill(MemoryOptions memory, IReadOnlyList<string> inputs) => EstimatedBytes(inputs) > memory.SplitThreshold;
+
+    /// <summary>
+    /// Refuses a run whose spill files would not fit on the temp folder's disk, before anything starts.
+    /// The estimate: inputs that exceed the split threshold spill about their own size twice (spill file +
+    /// buckets; compressed inputs count 4x), plus the encoder's spill when it has to fit on train.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">Not enough free space.</exception>
+    public static void CheckSpace(ConvertOptions options, IReadOnlyList<string> inputs)
+    {
+        long input = EstimatedBytes(inputs);
         if (input <= options.Memory.SplitThreshold) return; // no spill expected
         long needed = 2 * input + input / 2;
         var temp = options.Memory.EffectiveTempDirectory;

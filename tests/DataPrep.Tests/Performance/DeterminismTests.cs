@@ -88,6 +88,56 @@ public class DeterminismTests
     }
 
     [Fact]
+    public void A_split_expected_to_spill_is_foreseen_from_the_inputs_sizes()
+    {
+        using var tmp = new TempDir();
+        var csv = tmp.File("a.csv", new string('1', 10_000));
+        var gz = tmp.Combine("a.csv.gz");
+        File.WriteAllBytes(gz, new byte[3_000]);
+        Assert.Equal(10_000 + 4 * 3_000, SpillFolder.EstimatedBytes([csv, gz]));
+        Assert.Equal(0, SpillFolder.EstimatedBytes(["s3://bucket/key.csv", tmp.Combine("missing.csv")]));
+        // The split spills past half the budget.
+        Assert.True(SpillFolder.ExpectsSplitSpill(new MemoryOptions(40_000), [csv, gz]));
+        Assert.False(SpillFolder.ExpectsSplitSpill(new MemoryOptions(44_000), [csv, gz]));
+    }
+
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("recordio-protobuf")]
+    public void A_spill_the_estimate_did_not_foresee_keeps_the_rows_text_and_writes_the_same_bytes(string format)
+    {
+        // A gzip file counts 4x its size in the estimate; this one holds far more (repeated rows), so the run keeps the
+        // rows' text (kept text for CSV, float32 values for RecordIO) and then spills them: the text is parsed for the spill.
+        using var tmp = new TempDir();
+        var sb = new StringBuilder("x1,x2,x3,y\n");
+        for (int i = 0; i < 4000; i++) sb.Append(CultureInfo.InvariantCulture, $"{i % 4 * 0.25},{i % 5 - 2},{i % 4 * 1.5e-3},{i % 3}\n");
+        var plain = tmp.File("input.csv", sb.ToString());
+        var gz = tmp.Combine("input.csv.gz");
+        using (var file = File.Create(gz))
+        using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Optimal))
+        {
+            zip.Write(File.ReadAllBytes(plain));
+        }
+        var memory = new MemoryOptions(32 << 10);
+        Assert.False(SpillFolder.ExpectsSplitSpill(memory, [gz]), $"{new FileInfo(gz).Length} bytes of gzip were meant to look small");
+        Assert.True(SpillFolder.ExpectsSplitSpill(memory, [plain]));
+        var spillRoot = tmp.Combine("spill");
+        Directory.CreateDirectory(spillRoot);
+        var expected = tmp.Combine("expected");
+        Assert.Equal(0, CliRunner.Run("convert", plain, "--out", expected, "--label", "y", "--format", format, "--quiet").Code);
+        foreach (var input in new[] { gz, plain })
+        {
+            var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+            var outDir = tmp.Combine($"out-{Path.GetFileName(input)}");
+            var r = CliRunner.Run(registry, ["convert", input, "--out", outDir, "--label", "y", "--format", format, "--memory", "32KB", "--temp", spillRoot, "--quiet"]);
+            Assert.True(r.Code == 0, r.Err);
+            Assert.True(registry.Diagnostics.Spills > 0, $"{input}: the run was meant to spill");
+            Assert.Equal(RunOutputs.FileHashes(expected).OrderBy(kv => kv.Key, StringComparer.Ordinal), RunOutputs.FileHashes(outDir).OrderBy(kv => kv.Key, StringComparer.Ordinal));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+        }
+    }
+
+    [Fact]
     public void A_bad_row_after_spilling_began_fails_cleanly_and_leaves_no_temp_files()
     {
         using var tmp = new TempDir();
