@@ -198,6 +198,44 @@ public class RoundTripTests
         Assert.All(records[1].Features!.Values, v => Assert.Equal(unchecked((int)RecordIOFraming.Magic), BitConverter.SingleToInt32Bits((float)v)));
     }
 
+    /// <summary>
+    /// Dense float32 records of column values (no kept text: a spilled split, Parquet input) are converted a chunk at a
+    /// time into one float32 block: integers, booleans, NaN, -0, underflow and the largest float32 come out as the
+    /// value-by-value conversion writes them, a chunk that starts inside the batch reads its own rows, and a value beyond
+    /// float32 still fails at its own row.
+    /// </summary>
+    [Fact]
+    public void Dense_float32_records_of_mixed_columns_convert_a_chunk_at_a_time_as_value_by_value()
+    {
+        double[] x = [1.5, double.NaN, -0.0, 1e-50, 3.4028235e38, 0.1, -7, double.NegativeInfinity];
+        long[] k = [0, -3, 16_777_217, long.MaxValue, 5, 6, 7, 8];
+        bool[] b = [true, false, true, true, false, false, true, false];
+        double[] y = [0, 1, 2, 0.5, 1, 0, 1, 2];
+        var schema = new Schema([new Field("y", ColumnKind.Float64), new Field("x", ColumnKind.Float64), new Field("k", ColumnKind.Int64), new Field("b", ColumnKind.Boolean)]);
+        var ids = Enumerable.Range(0, x.Length).Select(i => (long)i).ToArray();
+        var batch = new RecordBatch(schema, [new Float64Column(y), new Float64Column(x), new Int64Column(k), new BooleanColumn(b)], x.Length, new RowInfo(ids, new int[x.Length], ids));
+        var format = new RecordIOProtobufFormat(true, new RecordIOOptions());
+        var chunk = format.Format(batch, 2, 5);
+        using var reader = new RecordIOReader(new MemoryStream(chunk.Data, 0, chunk.Length), "m.rec");
+        var records = reader.ReadAll().Select(r => RecordDecoder.Decode(r)).ToList();
+        chunk.Release();
+        Assert.Equal(5, records.Count);
+        for (int i = 0; i < 5; i++)
+        {
+            int r = 2 + i;
+            long[] expected = [ExpectedBits(x[r], TensorType.Float32), ExpectedBits(k[r], TensorType.Float32), ExpectedBits(b[r] ? 1 : 0, TensorType.Float32)];
+            Assert.Equal(expected, records[i].Features!.Values.Select(v => ActualBits(v, TensorType.Float32)));
+            Assert.Equal(ExpectedBits(y[r], TensorType.Float32), ActualBits(records[i].Label!.Values[0], TensorType.Float32));
+        }
+        // Batch row 6 holds 1e39: the chunk from row 4 fails there, naming it (rows count from 1 in messages).
+        var big = (double[])x.Clone();
+        big[6] = 1e39;
+        var bad = new RecordBatch(schema, [new Float64Column(y), new Float64Column(big), new Int64Column(k), new BooleanColumn(b)], x.Length, new RowInfo(ids, new int[x.Length], ids));
+        var e = Assert.Throws<DataFormatException>(() => format.Format(bad, 4, 4));
+        Assert.Contains("row 7", e.Message);
+        Assert.Contains("does not fit a float32 tensor", e.Message);
+    }
+
     private static int CountParts(byte[] data)
     {
         int parts = 0;
