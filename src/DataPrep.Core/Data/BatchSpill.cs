@@ -42,7 +42,34 @@ internal sealed class BatchSpillWriter : IDisposable
     /// </summary>
     public void Write(RecordBatch batch, int[] rows) => WriteRows(batch, rows);
 
+    /// <summary>
+    /// Appends to each part's writer its positions and then its rows of the batch: exactly what
+    /// <c>part.Writer.WriteInts(part.Positions); part.Writer.Write(batch, part.Rows)</c> appends, part after part, but
+    /// written column by column across the parts, so each column is read from memory once for all of them (a shuffled
+    /// split spreads every batch over 128 files; the per-file order read each column 128 times, a cache miss a value).
+    /// </summary>
+    public static void WriteSpread(RecordBatch batch, IReadOnlyList<(BatchSpillWriter Writer, int[] Positions, int[] Rows)> parts)
+    {
+        foreach (var (writer, positions, rows) in parts)
+        {
+            writer.WriteInts(positions);
+            writer.WriteHeader(batch, rows);
+        }
+        foreach (var column in batch.Columns)
+        {
+            foreach (var (writer, _, rows) in parts) writer.WriteColumn(column, rows.Length, rows);
+        }
+    }
+
     private void WriteRows(RecordBatch batch, int[]? rows)
+    {
+        WriteHeader(batch, rows);
+        int n = rows?.Length ?? batch.RowCount;
+        foreach (var column in batch.Columns) WriteColumn(column, n, rows);
+    }
+
+    /// <summary>A batch's row count and row information: what precedes its columns.</summary>
+    private void WriteHeader(RecordBatch batch, int[]? rows)
     {
         int n = rows?.Length ?? batch.RowCount;
         WriteInt(n);
@@ -59,7 +86,6 @@ internal sealed class BatchSpillWriter : IDisposable
         WriteOptional(info.AugmentedFrom, n, rows);
         WriteFlag(info.Operations is not null);
         if (info.Operations is not null) WriteStrings(info.Operations, n, rows);
-        foreach (var column in batch.Columns) WriteColumn(column, n, rows);
     }
 
     private void WriteColumn(Column column, int n, int[]? rows)

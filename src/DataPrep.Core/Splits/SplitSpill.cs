@@ -88,16 +88,16 @@ internal sealed class SplitSpill : IDisposable
             var grouped = new int[n];
             var next = counts.AsSpan(0, HashFiles).ToArray();
             for (int i = 0; i < n; i++) grouped[next[fileOf[i]]++] = i;
+            var parts = new List<(BatchSpillWriter, int[], int[])>();
             for (int f = 0; f < HashFiles; f++)
             {
                 if (counts[f] == counts[f + 1]) continue;
                 var picked = grouped.AsSpan(counts[f], counts[f + 1] - counts[f]).ToArray();
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
-                var writer = _files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"));
-                writer.WriteInts(positions);
-                writer.Write(batch, picked);
+                parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill")), positions, picked));
             }
+            BatchSpillWriter.WriteSpread(batch, parts);
         }
         else
         {
