@@ -394,8 +394,48 @@ internal static class ScaleTasks
             var classes = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => x.c, StringComparer.Ordinal);
             await KeyPathsAsync().ConfigureAwait(false);
             int column = Array.IndexOf(keys, splitInput.IndexOf(run.Options.Stratify!));
-            var cuts = RandomSplitCuts.FindStratified(classRows.Values.ToArray(), ((RandomSplitAssigner)runAssigner).Fractions, () => Hashed(classes, column), maxHeld, budget / 4);
+            // Stratified folds: the stratified split cuts off test (or nothing), the folds cut each class's rest by fold hashes.
+            var kfold = runAssigner as KFoldAssigner;
+            var carver = (RandomSplitAssigner?)(kfold is null ? runAssigner : kfold.TestCarver);
+            var cuts = carver is null ? names.Select(_ => new List<SplitCut>()).ToArray()
+                : RandomSplitCuts.FindStratified(classRows.Values.ToArray(), carver.Fractions, () => Hashed(classes, column), maxHeld, budget / 4);
             report.StratumCuts = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => cuts[x.c], StringComparer.Ordinal);
+            if (kfold is not null)
+            {
+                var foldHash = new KeyedHash(run.Options.Seed, "fold");
+                IEnumerable<HashedRows> Pool()
+                {
+                    var hashes = Array.Empty<ulong>();
+                    var ids = Array.Empty<long>();
+                    var strata = Array.Empty<int>();
+                    foreach (var b in Hashed(classes, column))
+                    {
+                        if (hashes.Length < b.Count) { hashes = new ulong[b.Count]; ids = new long[b.Count]; strata = new int[b.Count]; }
+                        int n = 0;
+                        for (int r = 0; r < b.Count; r++)
+                        {
+                            long id = b.Ids[r];
+                            int c = b.Strata![r];
+                            if (RandomSplitCuts.TagOf(cuts[c], b.Hashes[r], id) != SplitTag.Train) continue;
+                            hashes[n] = foldHash.Hash(id);
+                            ids[n] = id;
+                            strata[n++] = c;
+                        }
+                        yield return new HashedRows(hashes, ids, n, strata);
+                    }
+                }
+                var poolRows = new long[names.Length];
+                foreach (var b in Pool())
+                {
+                    for (int r = 0; r < b.Count; r++) poolRows[b.Strata![r]]++;
+                }
+                var foldCounts = KFoldAssigner.StratifiedFoldCounts(poolRows, kfold.K);
+                var foldCuts = RandomSplitCuts.FindBlocks(foldCounts, Pool, maxHeld, budget / 4);
+                report.StratumFoldCuts = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => foldCuts[x.c], StringComparer.Ordinal);
+                // As one process lists them: train's folds that hold rows, then test when it does.
+                channels = [.. Enumerable.Range(0, kfold.K).Where(f => foldCounts.Any(c => c[f] > 0)).Select(f => (SplitTag.Train, (short)f))];
+                if (rows > poolRows.Sum()) channels.Add((SplitTag.Test, -1));
+            }
         }
 
         if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
@@ -426,7 +466,7 @@ internal static class ScaleTasks
     {
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
-        PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
+        PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket, plan.StratumFoldCuts),
         // A stable assignment decides each row from the row alone: the run's own assigner does, over any share of the rows.
         PlanKind.RowRule => ConvertRunner.CreateAssigner(run.Options, run.Context),
         // A time split the plan cut: the rows' tags follow from their times, the order from time order (or the shuffle).

@@ -108,6 +108,36 @@ public sealed class BoundedPlanTests
     }
 
     /// <summary>
+    /// Stratified folds planned by cuts per class (issue 16): a stratified test split (or none) cut per class, then each
+    /// class's rows left in train cut into contiguous blocks of its fold-hash order; 1, 2 and 3 workers, CSV and
+    /// RecordIO-protobuf, with a one-hot encoder learned from train, shuffled and not.
+    /// </summary>
+    [Theory]
+    [InlineData(1, "test", "csv")]
+    [InlineData(2, "test", "recordio-protobuf")]
+    [InlineData(3, "test", "csv")]
+    [InlineData(1, "none", "recordio-protobuf")]
+    [InlineData(2, "none", "csv")]
+    [InlineData(3, "none", "recordio-protobuf")]
+    [InlineData(2, "test-unshuffled", "csv")]
+    [InlineData(3, "none-unshuffled", "recordio-protobuf")]
+    public void Stratified_folds_planned_by_cuts_per_class_write_the_files_of_one_process(int workers, string test, string format)
+    {
+        using var tmp = new TempDir();
+        string[] split = test.StartsWith("test", StringComparison.Ordinal) ? ["--split", "80/0/20"] : ["--split", "100/0/0"];
+        string[] shuffle = test.EndsWith("unshuffled", StringComparison.Ordinal) ? ["--no-shuffle"] : [];
+        string[] shards = format == "csv" ? ["--shard-rows", "250"] : ["--shard-size", "16KB"];
+        string[] args = [ScaleOutTests.BigCsv(tmp, 2500), "--label", "y", "--stratify", "c", "--folds", (workers + 2).ToString(CultureInfo.InvariantCulture),
+            "--encode", "c=onehot", .. split, .. shuffle, "--format", format, "--seed", "21", .. shards];
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers == 1);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("StratifiedCuts", (string?)report["plan"]);
+        Assert.NotNull(report["stratumFoldCuts"]);
+    }
+
+    /// <summary>
     /// <c>--missing fill:mean</c> with the bounded plan: the plan sums every train value exactly (<see cref="DataPrep.Encoders.ExactMean"/>)
     /// while it passes over the key columns, so the mean is the one process's whatever the order. The values mix
     /// magnitudes so that a sum of doubles would depend on the order of the rows.
