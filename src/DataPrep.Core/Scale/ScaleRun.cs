@@ -93,6 +93,13 @@ internal sealed class ScaleRun
     public bool PlansTimeByCuts(SplitStage split)
         => split.Assigner is TimeSplitAssigner && Options.Folds == 0 && !BucketsBySeries;
 
+    /// <summary>
+    /// Whether the plan step finds time folds' starts (<see cref="TimeFoldCut"/>) and the time test split's cut-offs, if
+    /// any, instead of holding every row: time folds without series. The order is the split stage's, as for random folds.
+    /// </summary>
+    public bool PlansTimeFoldsByCuts(SplitStage split)
+        => split.Assigner is KFoldAssigner { Method: FoldMethod.Time, TestCarver: null or TimeSplitAssigner } && !BucketsBySeries;
+
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 
     /// <summary>Checks the options for a scaled-out run without touching the data (for <c>--steps</c>).</summary>

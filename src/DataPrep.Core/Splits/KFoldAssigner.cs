@@ -81,6 +81,30 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         return counts;
     }
 
+    /// <summary>The time by which time folds order row <paramref name="row"/> of <paramref name="column"/> (a missing time first).</summary>
+    internal static long FoldTimeOf(Column column, int row) => column.IsNull(row) ? long.MinValue : column switch
+    {
+        TimestampColumn t => t.Values[row],
+        Int64Column l => l.Values[row],
+        Float64Column d => (long)d.Values[row],
+        _ => 0,
+    };
+
+    /// <summary>
+    /// The fold of a time under time folds' cuts (<see cref="TimeFoldCut"/>): the last fold whose start the time reaches
+    /// (fold 0 when none). Time folds give a row the fold of the first row of its time in time order, so a row's fold
+    /// follows from its time alone.
+    /// </summary>
+    internal static short FoldOfTime(IReadOnlyList<TimeFoldCut> cuts, long time)
+    {
+        int fold = 0;
+        foreach (var c in cuts)
+        {
+            if (time > c.Time || (time == c.Time && !c.After)) fold = Math.Max(fold, c.Fold);
+        }
+        return (short)fold;
+    }
+
     /// <inheritdoc />
     public string Describe() => $"{k}-fold {method.ToString().ToLowerInvariant()}{(column is null ? "" : $" by {column}")}" + (testCarver is null ? "" : $" after {testCarver.Describe()}");
 
@@ -155,13 +179,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             case FoldMethod.Time:
             {
                 var col = input.Column(_column);
-                var times = pool.Select(i => col.IsNull(i) ? long.MinValue : col switch
-                {
-                    TimestampColumn t => t.Values[i],
-                    Int64Column l => l.Values[i],
-                    Float64Column d => (long)d.Values[i],
-                    _ => 0,
-                }).ToArray();
+                var times = pool.Select(i => FoldTimeOf(col, i)).ToArray();
                 var order = Enumerable.Range(0, pool.Length).OrderBy(j => times[j]).ThenBy(j => j).ToArray();
                 var counts = RandomSplitter.ExactCounts(pool.Length, FoldFractions(k));
                 int at = 0;
