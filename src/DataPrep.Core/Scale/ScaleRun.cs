@@ -73,14 +73,14 @@ internal sealed class ScaleRun
     /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
     /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
     /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
-    /// or none) are cut too, in shuffled runs; stratified folds (after a stratified test split, or none) by cuts per class.
+    /// or none) are cut too, shuffled or not (a fold is one more channel, in the same order); stratified folds (after a stratified test split, or none) by cuts per class.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
         StableSplitAssigner => PlanKind.RowRule,
         RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
         RandomSplitAssigner => PlanKind.StratifiedCuts,
-        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } when BucketsByHash => PlanKind.Cuts,
+        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } => PlanKind.Cuts,
         KFoldAssigner { Method: FoldMethod.Stratified, TestCarver: null or RandomSplitAssigner { Stratified: true } } => PlanKind.StratifiedCuts,
         _ => PlanKind.Routing,
     };

@@ -22,6 +22,8 @@ public sealed class BoundedPlanTests
         { 7, "big-jsonl" },
         { 2, "churn-kfold" },
         { 3, "big-kfold-recordio" },
+        { 2, "churn-kfold-unshuffled" },
+        { 3, "big-kfold-unshuffled-recordio" },
     };
 
     private static string[] CaseArgs(string name, string big) => name switch
@@ -36,6 +38,9 @@ public sealed class BoundedPlanTests
         "churn-kfold" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--folds", "4", "--split", "80/0/20", "--missing", "fill:mean", "--seed", "8", "--shard-rows", "150"],
         // Folds without a test split, more folds than one bin can tell apart with a small memory budget.
         "big-kfold-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "5", "--split", "100/0/0", "--format", "recordio-protobuf", "--seed", "12", "--shard-size", "32KB"],
+        // Unshuffled random folds: the same cuts; each bucket is a scan task's rows in input order, as for unshuffled splits.
+        "churn-kfold-unshuffled" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--folds", "3", "--split", "80/0/20", "--no-shuffle", "--seed", "6", "--shard-rows", "120"],
+        "big-kfold-unshuffled-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "4", "--split", "100/0/0", "--no-shuffle", "--format", "recordio-protobuf", "--seed", "2", "--shard-size", "16KB"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
