@@ -701,11 +701,18 @@ internal static class ScaleTasks
         var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
 
-        // First pass: the rows, and under a time test split every time valid and the histogram of the split's keys.
-        long rows = 0;
+        // First pass: the rows and the range of their fold times, and under a time test split every time valid and the
+        // histogram of the split's keys.
+        long rows = 0, minTime = long.MaxValue, maxTime = long.MinValue;
         var histogram = new long[RandomSplitCuts.Bins];
         foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
         {
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                long t = KFoldAssigner.FoldTimeOf(b.Columns[timeKey], r);
+                minTime = Math.Min(minTime, t);
+                maxTime = Math.Max(maxTime, t);
+            }
             if (carver is not null)
             {
                 var column = b.Columns[timeKey];
@@ -740,7 +747,11 @@ internal static class ScaleTasks
             if (carver.LeavesASplitEmpty(parts)) return false;
         }
 
-        // The pool's fold times as order-preserving keys (a missing time, long.MinValue, first), with their row ids.
+        // The pool's fold times as order-preserving keys, with their row ids: the time after the earliest, scaled to fill
+        // 64 bits, so that the histogram's 65,536 bins cover the run's range of times (not a few bins of all of long's).
+        int shift = maxTime == minTime ? 0 : System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(maxTime - minTime)));
+        ulong FoldKeyOf(long time) => unchecked((ulong)(time - minTime)) << shift;
+        long TimeOfFoldKey(ulong key) => unchecked(minTime + (long)(key >> shift));
         IEnumerable<HashedRows> Pool()
         {
             var foldKeys = Array.Empty<ulong>();
@@ -828,11 +839,6 @@ internal static class ScaleTasks
         await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
         return true;
     }
-
-    /// <summary>An order-preserving key of a fold time (<see cref="KFoldAssigner.FoldTimeOf"/>), any <see cref="long"/>.</summary>
-    private static ulong FoldKeyOf(long time) => (ulong)time ^ (1UL << 63);
-
-    private static long TimeOfFoldKey(ulong key) => (long)(key ^ (1UL << 63));
 
     /// <summary>Whether, in every channel, the rows in output order come bucket after bucket (never back to an earlier one).</summary>
     private static bool FollowsBuckets(int[] order, SplitTag[] tags, short[]? folds, int[] bucket)
