@@ -73,14 +73,15 @@ internal sealed class ScaleRun
     /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
     /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
     /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
-    /// or none) are cut too, in shuffled runs.
+    /// or none) are cut too, shuffled or not (a fold is one more channel, in the same order); stratified folds (after a stratified test split, or none) by cuts per class.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
         StableSplitAssigner => PlanKind.RowRule,
         RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
         RandomSplitAssigner => PlanKind.StratifiedCuts,
-        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } when BucketsByHash => PlanKind.Cuts,
+        KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } => PlanKind.Cuts,
+        KFoldAssigner { Method: FoldMethod.Stratified, TestCarver: null or RandomSplitAssigner { Stratified: true } } => PlanKind.StratifiedCuts,
         _ => PlanKind.Routing,
     };
 
@@ -91,6 +92,13 @@ internal sealed class ScaleRun
     /// </summary>
     public bool PlansTimeByCuts(SplitStage split)
         => split.Assigner is TimeSplitAssigner && Options.Folds == 0 && !BucketsBySeries;
+
+    /// <summary>
+    /// Whether the plan step finds time folds' starts (<see cref="TimeFoldCut"/>) and the time test split's cut-offs, if
+    /// any, instead of holding every row: time folds without series. The order is the split stage's, as for random folds.
+    /// </summary>
+    public bool PlansTimeFoldsByCuts(SplitStage split)
+        => split.Assigner is KFoldAssigner { Method: FoldMethod.Time, TestCarver: null or TimeSplitAssigner } && !BucketsBySeries;
 
     public ScaleStep Step(string name) => Steps.First(s => s.Name == name);
 

@@ -161,6 +161,11 @@ internal static class ScaleTasks
         {
             return;
         }
+        if (run.PlansTimeFoldsByCuts(split)
+            && await TryPlanTimeFoldsByCutsAsync(run, (KFoldAssigner)split.Assigner, from, splitInput, keys, keySchema, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var batches = new List<RecordBatch>();
         var taskOf = new List<int>();
@@ -394,8 +399,48 @@ internal static class ScaleTasks
             var classes = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => x.c, StringComparer.Ordinal);
             await KeyPathsAsync().ConfigureAwait(false);
             int column = Array.IndexOf(keys, splitInput.IndexOf(run.Options.Stratify!));
-            var cuts = RandomSplitCuts.FindStratified(classRows.Values.ToArray(), ((RandomSplitAssigner)runAssigner).Fractions, () => Hashed(classes, column), maxHeld, budget / 4);
+            // Stratified folds: the stratified split cuts off test (or nothing), the folds cut each class's rest by fold hashes.
+            var kfold = runAssigner as KFoldAssigner;
+            var carver = (RandomSplitAssigner?)(kfold is null ? runAssigner : kfold.TestCarver);
+            var cuts = carver is null ? names.Select(_ => new List<SplitCut>()).ToArray()
+                : RandomSplitCuts.FindStratified(classRows.Values.ToArray(), carver.Fractions, () => Hashed(classes, column), maxHeld, budget / 4);
             report.StratumCuts = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => cuts[x.c], StringComparer.Ordinal);
+            if (kfold is not null)
+            {
+                var foldHash = new KeyedHash(run.Options.Seed, "fold");
+                IEnumerable<HashedRows> Pool()
+                {
+                    var hashes = Array.Empty<ulong>();
+                    var ids = Array.Empty<long>();
+                    var strata = Array.Empty<int>();
+                    foreach (var b in Hashed(classes, column))
+                    {
+                        if (hashes.Length < b.Count) { hashes = new ulong[b.Count]; ids = new long[b.Count]; strata = new int[b.Count]; }
+                        int n = 0;
+                        for (int r = 0; r < b.Count; r++)
+                        {
+                            long id = b.Ids[r];
+                            int c = b.Strata![r];
+                            if (RandomSplitCuts.TagOf(cuts[c], b.Hashes[r], id) != SplitTag.Train) continue;
+                            hashes[n] = foldHash.Hash(id);
+                            ids[n] = id;
+                            strata[n++] = c;
+                        }
+                        yield return new HashedRows(hashes, ids, n, strata);
+                    }
+                }
+                var poolRows = new long[names.Length];
+                foreach (var b in Pool())
+                {
+                    for (int r = 0; r < b.Count; r++) poolRows[b.Strata![r]]++;
+                }
+                var foldCounts = KFoldAssigner.StratifiedFoldCounts(poolRows, kfold.K);
+                var foldCuts = RandomSplitCuts.FindBlocks(foldCounts, Pool, maxHeld, budget / 4);
+                report.StratumFoldCuts = names.Select((k, c) => (k, c)).ToDictionary(x => x.k, x => foldCuts[x.c], StringComparer.Ordinal);
+                // As one process lists them: train's folds that hold rows, then test when it does.
+                channels = [.. Enumerable.Range(0, kfold.K).Where(f => foldCounts.Any(c => c[f] > 0)).Select(f => (SplitTag.Train, (short)f))];
+                if (rows > poolRows.Sum()) channels.Add((SplitTag.Test, -1));
+            }
         }
 
         if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
@@ -426,10 +471,11 @@ internal static class ScaleTasks
     {
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
-        PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
+        PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket, plan.StratumFoldCuts),
         // A stable assignment decides each row from the row alone: the run's own assigner does, over any share of the rows.
         PlanKind.RowRule => ConvertRunner.CreateAssigner(run.Options, run.Context),
         // A time split the plan cut: the rows' tags follow from their times, the order from time order (or the shuffle).
+        PlanKind.TimeCuts when plan.TimeFoldCuts is { } foldCuts => new TimeFoldCutAssigner(run.Options.TimeColumn!, plan.TimeCuts, foldCuts, bucket),
         PlanKind.TimeCuts => new TimeCutAssigner(run.Options.TimeColumn!, plan.TimeCuts ?? throw MissingFromPlan("time cut-offs"), run.Options.EffectiveShuffle, bucket),
         _ => null,
     };
@@ -630,6 +676,166 @@ internal static class ScaleTasks
         report.ExpectedRows = rows - parts.Sum(p => p.Dropped);
         report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         report.TimeBuckets = buckets;
+        await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Plan of time folds in bounded memory (issue 16), in passes over the scan tasks' key columns: with a time test
+    /// split, its cut-offs as <see cref="TryPlanTimeByCutsAsync"/> finds them (<see cref="TimeSplitCuts.Find"/>); then a
+    /// pass counts the pool (the rows left in train) by the top 16 bits of an order-preserving key of their fold time
+    /// (<see cref="KFoldAssigner.FoldTimeOf"/>), and <see cref="RandomSplitCuts.Locate"/> finds the rows at each fold's
+    /// exact count position and just before it: a fold starts at that row's time, or just after it when the row before
+    /// has the same time (ties stay in the earlier fold, <see cref="TimeFoldCut"/>). One more pass counts the rows of
+    /// each fold and of test (a fold that ties left empty has no channel). Returns false, having reported nothing, when
+    /// the full plan must decide: a missing or invalid time under a time test split, no rows, or a test split left empty.
+    /// </summary>
+    private static async Task<bool> TryPlanTimeFoldsByCutsAsync(ScaleRun run, KFoldAssigner kfold, IReadOnlyList<IPipelineStage> from,
+        Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
+    {
+        const string who = "step plan task 0";
+        var carver = (TimeSplitAssigner?)kfold.TestCarver;
+        int timeKey = keySchema.IndexOf(run.Options.TimeColumn!);
+        if (timeKey < 0) return false;
+        using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
+        long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
+
+        // First pass: the rows and the range of their fold times, and under a time test split every time valid and the
+        // histogram of the split's keys.
+        long rows = 0, minTime = long.MaxValue, maxTime = long.MinValue;
+        var histogram = new long[RandomSplitCuts.Bins];
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                long t = KFoldAssigner.FoldTimeOf(b.Columns[timeKey], r);
+                minTime = Math.Min(minTime, t);
+                maxTime = Math.Max(maxTime, t);
+            }
+            if (carver is not null)
+            {
+                var column = b.Columns[timeKey];
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) return false;
+                    histogram[TimeSplitCuts.BinOf(t)]++;
+                }
+            }
+            rows += b.RowCount;
+        }
+        if (rows == 0) return false;
+        long TicksOf(RecordBatch b, int r)
+            => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
+                : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
+        TimeCuts? cuts = null;
+        TimeSplitPart[] parts = [];
+        string?[] after = [];
+        if (carver is not null)
+        {
+            IEnumerable<TimedRows> Timed()
+            {
+                var ticks = Array.Empty<long>();
+                foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+                {
+                    if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
+                    for (int r = 0; r < b.RowCount; r++) ticks[r] = TicksOf(b, r);
+                    yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
+                }
+            }
+            (cuts, parts, after) = TimeSplitCuts.Find(carver, rows, histogram, Timed, maxHeld);
+            if (carver.LeavesASplitEmpty(parts)) return false;
+        }
+
+        // The pool's fold times as order-preserving keys, with their row ids: the time after the earliest, scaled to fill
+        // 64 bits, so that the histogram's 65,536 bins cover the run's range of times (not a few bins of all of long's).
+        int shift = maxTime == minTime ? 0 : System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(maxTime - minTime)));
+        ulong FoldKeyOf(long time) => unchecked((ulong)(time - minTime)) << shift;
+        long TimeOfFoldKey(ulong key) => unchecked(minTime + (long)(key >> shift));
+        IEnumerable<HashedRows> Pool()
+        {
+            var foldKeys = Array.Empty<ulong>();
+            var ids = Array.Empty<long>();
+            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+            {
+                if (foldKeys.Length < b.RowCount) { foldKeys = new ulong[b.RowCount]; ids = new long[b.RowCount]; }
+                var column = b.Columns[timeKey];
+                int n = 0;
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    if (cuts is not null && TimeSplitAssigner.TagOf(TicksOf(b, r), cuts) != SplitTag.Train) continue;
+                    foldKeys[n] = FoldKeyOf(KFoldAssigner.FoldTimeOf(column, r));
+                    ids[n++] = b.Rows.RowIds[r];
+                }
+                yield return new HashedRows(foldKeys, ids, n);
+            }
+        }
+        long pool = 0;
+        var foldBins = new long[RandomSplitCuts.Bins];
+        foreach (var b in Pool())
+        {
+            pool += b.Count;
+            for (int r = 0; r < b.Count; r++) foldBins[RandomSplitCuts.BinOf(b.Hashes[r])]++;
+        }
+        var counts = RandomSplitter.ExactCounts(pool, KFoldAssigner.FoldFractions(kfold.K));
+        var starts = new List<(int Fold, long Position)>();
+        long position = 0;
+        for (int f = 1; f < kfold.K; f++)
+        {
+            position += counts[f - 1];
+            if (position < pool) starts.Add((f, position));
+        }
+        var foldCuts = new List<TimeFoldCut>();
+        if (starts.Count > 0)
+        {
+            // Each start's row and the row before it (a start is never at position 0: fold 0 holds a row first).
+            var found = RandomSplitCuts.Locate(pool, [.. starts.SelectMany(s => new[] { s.Position - 1, s.Position })], foldBins, Pool, maxHeld);
+            for (int i = 0; i < starts.Count; i++)
+            {
+                long before = TimeOfFoldKey(found[2 * i].Hash), at = TimeOfFoldKey(found[2 * i + 1].Hash);
+                foldCuts.Add(new TimeFoldCut { Fold = starts[i].Fold, Time = at, After = before == at });
+            }
+        }
+
+        // The folds that hold rows after the ties, and whether test does, for the channels one process lists.
+        var foldRows = new long[kfold.K];
+        long test = 0;
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            var column = b.Columns[timeKey];
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                var tag = cuts is null ? SplitTag.Train : TimeSplitAssigner.TagOf(TicksOf(b, r), cuts);
+                if (tag == SplitTag.Train) foldRows[KFoldAssigner.FoldOfTime(foldCuts, KFoldAssigner.FoldTimeOf(column, r))]++;
+                else if (tag == SplitTag.Test) test++;
+            }
+        }
+
+        var context = run.Context;
+        carver?.Report(context, parts, after, rows);
+        context.ForwardChainingFolds = true;
+        var report = TaskReportOf(context.Report);
+        report.Plan = PlanKind.TimeCuts;
+        report.TimeCuts = cuts;
+        report.TimeFoldCuts = foldCuts;
+        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        {
+            var fit = new List<RecordBatch>();
+            var means = new Dictionary<int, ExactMean>();
+            if (encode.Learns)
+            {
+                var tagger = BoundedAssigner(run, report, "the plan")!;
+                tagger.Bind(splitInput);
+                fit = FitApartFromKeys(encode, tagger, KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), keys, splitInput, means, context);
+            }
+            var (fitted, warnings) = encode.FitApart(fit, means);
+            report.Encoding = fitted;
+            report.Warnings.AddRange(warnings);
+        }
+        report.ExpectedRows = foldRows.Sum() + test;
+        List<(SplitTag Split, short Fold)> channels = [.. Enumerable.Range(0, kfold.K).Where(f => foldRows[f] > 0).Select(f => (SplitTag.Train, (short)f))];
+        if (test > 0) channels.Add((SplitTag.Test, -1));
+        report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -984,6 +1190,8 @@ internal static class ScaleTasks
         var context = new RunContext(run.Context.Progress, run.Context.Diagnostics, run.Context.Files);
         context.Inputs.AddRange(run.Context.Inputs);
         var report = context.Report;
+        // Time folds train each fold on the earlier folds only (forward chaining), as one process's assigner tells its sink.
+        context.ForwardChainingFolds = options.Folds > 0 && options.SplitBy == SplitMethod.Time;
         report.RowsRead = scans.Sum(s => s.RowsRead);
         foreach (var t in scans.Append(plan).Concat(encodes))
         {

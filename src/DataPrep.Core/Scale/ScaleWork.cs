@@ -185,6 +185,12 @@ internal sealed class TaskReport
 
     /// <summary>Random folds planned by their cuts (over the fold hashes of the rows the <see cref="Cuts"/> leave in train), or null.</summary>
     public List<SplitCut>? FoldCuts { get; set; }
+
+    /// <summary>Stratified folds planned by their cuts: each class's fold cuts (over the fold hashes of its rows the <see cref="StratumCuts"/> leave in train), by class key, or null.</summary>
+    public Dictionary<string, List<SplitCut>>? StratumFoldCuts { get; set; }
+
+    /// <summary>Time folds planned by their starts (<see cref="PlanKind.TimeCuts"/>, with <see cref="TimeCuts"/> the time test split's cut-offs or null), or null.</summary>
+    public List<TimeFoldCut>? TimeFoldCuts { get; set; }
     public List<Field>? Schema { get; set; }
 }
 

@@ -12,7 +12,11 @@ public enum FoldMethod
     /// (<see cref="RandomSplitter.PartsByHash"/>), so a plan can find the folds from cuts without holding every row.
     /// </summary>
     Random,
-    /// <summary>Each class dealt round-robin in hash order: every class within one row of equal shares.</summary>
+    /// <summary>
+    /// Each class's rows in (hash(seed, "fold", row id), row id) order cut into K contiguous blocks of exact counts
+    /// (<see cref="KFoldAssigner.StratifiedFoldCounts"/>): every class within one row of equal shares, and the fold sizes
+    /// those of random folds, so a plan finds the folds from cuts per class without holding every row.
+    /// </summary>
     Stratified,
     /// <summary>Whole groups, balanced by rows (largest first fits into the smallest fold).</summary>
     Group,
@@ -46,6 +50,60 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
 
     /// <summary>The fractions of K equal folds (exact counts: the first n mod K folds get one row more).</summary>
     internal static double[] FoldFractions(int k) => Enumerable.Repeat(1.0 / k, k).ToArray();
+
+    /// <summary>
+    /// The rows of each class in each fold of stratified folds, for the classes' pool rows <paramref name="classRows"/>
+    /// (in sorted class order): class c's n rows give each fold ⌊n / K⌋ rows and r = n mod K of them one more, the r folds
+    /// from the class's offset on (cyclically), and the next class's offset is this one's plus r (mod K), the first's 0.
+    /// </summary>
+    /// <remarks>
+    /// <para>Guarantees. Every class is within one row of equal shares in every fold (⌊n / K⌋ or ⌈n / K⌉ rows). The fold
+    /// sizes are exact: fold f holds ⌊N / K⌋ rows, one more when f &lt; N mod K (N the pool's rows), the counts of
+    /// <see cref="RandomSplitter.ExactCounts"/> with K equal fractions, as random folds have.</para>
+    /// <para>Proof of the sizes. With R = Σ r_c and Q = Σ ⌊n_c / K⌋, N = QK + R. Class c's extra rows go to the folds
+    /// o_c, o_c + 1, …, o_c + r_c − 1 (mod K) with o_0 = 0 and o_(c+1) = o_c + r_c: taken in class order, the extra rows
+    /// are dealt to folds 0, 1, 2, … cyclically, R of them, so fold f gets ⌊R / K⌋ extra rows, one more when
+    /// f &lt; R mod K. Fold f holds Q + ⌊R / K⌋ + [f &lt; R mod K] = ⌊N / K⌋ + [f &lt; N mod K] rows, since
+    /// N / K = Q + R / K. (These are the counts of the round-robin deal this replaced, class by class: only which of a
+    /// class's rows share a fold changed.)</para>
+    /// </remarks>
+    internal static long[][] StratifiedFoldCounts(IReadOnlyList<long> classRows, int k)
+    {
+        var counts = new long[classRows.Count][];
+        long offset = 0;
+        for (int c = 0; c < counts.Length; c++)
+        {
+            long n = classRows[c], each = n / k, extra = n % k;
+            counts[c] = new long[k];
+            for (int f = 0; f < k; f++) counts[c][f] = each + (((f - offset) % k + k) % k < extra ? 1 : 0);
+            offset = (offset + extra) % k;
+        }
+        return counts;
+    }
+
+    /// <summary>The time by which time folds order row <paramref name="row"/> of <paramref name="column"/> (a missing time first).</summary>
+    internal static long FoldTimeOf(Column column, int row) => column.IsNull(row) ? long.MinValue : column switch
+    {
+        TimestampColumn t => t.Values[row],
+        Int64Column l => l.Values[row],
+        Float64Column d => (long)d.Values[row],
+        _ => 0,
+    };
+
+    /// <summary>
+    /// The fold of a time under time folds' cuts (<see cref="TimeFoldCut"/>): the last fold whose start the time reaches
+    /// (fold 0 when none). Time folds give a row the fold of the first row of its time in time order, so a row's fold
+    /// follows from its time alone.
+    /// </summary>
+    internal static short FoldOfTime(IReadOnlyList<TimeFoldCut> cuts, long time)
+    {
+        int fold = 0;
+        foreach (var c in cuts)
+        {
+            if (time > c.Time || (time == c.Time && !c.After)) fold = Math.Max(fold, c.Fold);
+        }
+        return (short)fold;
+    }
 
     /// <inheritdoc />
     public string Describe() => $"{k}-fold {method.ToString().ToLowerInvariant()}{(column is null ? "" : $" by {column}")}" + (testCarver is null ? "" : $" after {testCarver.Describe()}");
@@ -85,15 +143,20 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             }
             case FoldMethod.Stratified:
             {
+                // Each class's pool rows in fold-hash order, cut into contiguous blocks (StratifiedFoldCounts).
                 var strata = RandomSplitAssigner.StratumIds(input.Column(_column));
-                var order = RandomSplitter.HashOrder(poolIds, hash);
-                // Deal each class round-robin, continuing where the previous class stopped so fold sizes stay equal.
-                int start = 0;
-                foreach (var g in order.Select(j => pool[j]).GroupBy(i => strata[i]).OrderBy(g => g.Key))
+                int classes = strata.Length == 0 ? 0 : strata.Max() + 1;
+                var members = new List<int>[classes];
+                for (int c = 0; c < classes; c++) members[c] = [];
+                foreach (int i in pool) members[strata[i]].Add(i);
+                var counts = StratifiedFoldCounts(members.Select(m => (long)m.Count).ToArray(), k);
+                for (int c = 0; c < classes; c++)
                 {
-                    int j = 0;
-                    foreach (int i in g) folds[i] = (short)((start + j++) % k);
-                    start = (start + j) % k;
+                    var ids = members[c].Select(i => input.RowIds[i]).ToArray();
+                    var hashes = new ulong[ids.Length];
+                    for (int j = 0; j < hashes.Length; j++) hashes[j] = hash.Hash(ids[j]);
+                    var parts = RandomSplitter.PartsByCounts(ids, hashes, counts[c]);
+                    for (int j = 0; j < parts.Length; j++) folds[members[c][j]] = (short)parts[j];
                 }
                 break;
             }
@@ -116,13 +179,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             case FoldMethod.Time:
             {
                 var col = input.Column(_column);
-                var times = pool.Select(i => col.IsNull(i) ? long.MinValue : col switch
-                {
-                    TimestampColumn t => t.Values[i],
-                    Int64Column l => l.Values[i],
-                    Float64Column d => (long)d.Values[i],
-                    _ => 0,
-                }).ToArray();
+                var times = pool.Select(i => FoldTimeOf(col, i)).ToArray();
                 var order = Enumerable.Range(0, pool.Length).OrderBy(j => times[j]).ThenBy(j => j).ToArray();
                 var counts = RandomSplitter.ExactCounts(pool.Length, FoldFractions(k));
                 int at = 0;

@@ -101,6 +101,23 @@ internal static class RandomSplitCuts
     }
 
     /// <summary>
+    /// The cuts of contiguous blocks of given sizes per class: class c's rows in (hash, row id) order, cut into blocks of
+    /// <c><paramref name="classCounts"/>[c][p]</c> rows, part after part (stratified folds,
+    /// <see cref="KFoldAssigner.StratifiedFoldCounts"/>). Passes and memory as <c>FindStratified</c>.
+    /// </summary>
+    /// <returns>Each class's cuts, by class index; an empty part's cut shares its row with the next part's (<see cref="PartOf"/> takes the later).</returns>
+    public static List<SplitCut>[] FindBlocks(IReadOnlyList<long[]> classCounts, Func<IEnumerable<HashedRows>> pass, long maxHeld, long maxBytes)
+    {
+        var targets = new List<Target>();
+        for (int c = 0; c < classCounts.Count; c++) targets.AddRange(TargetsOf(c, classCounts[c], null));
+        Solve(targets, classCounts.Count, pass, maxHeld, maxBytes, adaptive: true);
+        var cuts = new List<SplitCut>[classCounts.Count];
+        for (int c = 0; c < cuts.Length; c++) cuts[c] = [];
+        foreach (var t in targets) cuts[t.Stratum].Add(t.Cut!);
+        return cuts;
+    }
+
+    /// <summary>
     /// The rows at <paramref name="positions"/> (each below <paramref name="rows"/>) in the order of (key, row id) of
     /// <paramref name="rows"/> rows: <paramref name="histogram"/> counts every row by the top 16 bits of its key
     /// (<see cref="BinOf"/>); <paramref name="pass"/> streams every row's key and id (in any order, the same rows each
@@ -123,8 +140,12 @@ internal static class RandomSplitCuts
 
     /// <summary>The cuts to find in one stratum of <paramref name="rows"/> rows, in split order.</summary>
     private static List<Target> TargetsOf(int stratum, long rows, IReadOnlyList<double> fractions, long[]? histogram)
+        => TargetsOf(stratum, RandomSplitter.ExactCounts(rows, fractions), histogram);
+
+    /// <summary>The cuts to find in one stratum whose parts hold <paramref name="counts"/> rows, in part order.</summary>
+    private static List<Target> TargetsOf(int stratum, long[] counts, long[]? histogram)
     {
-        var counts = RandomSplitter.ExactCounts(rows, fractions);
+        long rows = counts.Sum();
         var targets = new List<Target>();
         long position = 0;
         for (int s = 1; s < counts.Length; s++)

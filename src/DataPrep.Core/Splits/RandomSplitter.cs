@@ -140,12 +140,18 @@ public static class RandomSplitter
     /// <see cref="AssignByHash"/> (splits) and of random folds (any number of parts). <paramref name="hashes"/> is reordered.
     /// </summary>
     internal static int[] PartsByHash(ReadOnlySpan<long> rowIds, ulong[] hashes, IReadOnlyList<double> fractions)
+        => PartsByCounts(rowIds, hashes, ExactCounts(rowIds.Length, fractions));
+
+    /// <summary>
+    /// The part of each row when the rows in (hash, row id) order are cut into contiguous blocks of
+    /// <paramref name="counts"/> rows (summing to the rows), part after part. <paramref name="hashes"/> is reordered.
+    /// </summary>
+    internal static int[] PartsByCounts(ReadOnlySpan<long> rowIds, ulong[] hashes, IReadOnlyList<long> counts)
     {
         var parts = new int[rowIds.Length];
         var order = HashOrder(rowIds, hashes);
-        var counts = ExactCounts(rowIds.Length, fractions);
         int at = 0;
-        for (int s = 0; s < counts.Length; s++)
+        for (int s = 0; s < counts.Count; s++)
         {
             for (long k = 0; k < counts[s]; k++) parts[order[at++]] = s;
         }

@@ -18,6 +18,23 @@ internal sealed class TimeCuts
     public long[] Keep { get; set; } = [long.MinValue, long.MinValue, long.MinValue];
 }
 
+/// <summary>
+/// Where a fold of time folds starts (<see cref="KFoldAssigner"/>, <see cref="KFoldAssigner.FoldOfTime"/>): at the time of
+/// the row at the fold's exact count position in time order, or just after it when that row shares its time with the row
+/// before it (ties stay in the earlier fold). A fold that starts at no row (fewer rows than folds) has no cut.
+/// </summary>
+internal sealed class TimeFoldCut
+{
+    /// <summary>The fold that starts here.</summary>
+    public int Fold { get; set; }
+
+    /// <summary>The time (<see cref="KFoldAssigner.FoldTimeOf"/>) of the row at the fold's count position.</summary>
+    public long Time { get; set; }
+
+    /// <summary>Whether the fold starts after <see cref="Time"/> (its rows of that time stay in the earlier fold) rather than at it.</summary>
+    public bool After { get; set; }
+}
+
 /// <summary>One split of a time split before the gap: its rows, latest time, and what the gap leaves of it.</summary>
 internal struct TimeSplitPart
 {

@@ -22,6 +22,8 @@ public sealed class BoundedPlanTests
         { 7, "big-jsonl" },
         { 2, "churn-kfold" },
         { 3, "big-kfold-recordio" },
+        { 2, "churn-kfold-unshuffled" },
+        { 3, "big-kfold-unshuffled-recordio" },
     };
 
     private static string[] CaseArgs(string name, string big) => name switch
@@ -36,6 +38,9 @@ public sealed class BoundedPlanTests
         "churn-kfold" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id,plan,region", "--folds", "4", "--split", "80/0/20", "--missing", "fill:mean", "--seed", "8", "--shard-rows", "150"],
         // Folds without a test split, more folds than one bin can tell apart with a small memory budget.
         "big-kfold-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "5", "--split", "100/0/0", "--format", "recordio-protobuf", "--seed", "12", "--shard-size", "32KB"],
+        // Unshuffled random folds: the same cuts; each bucket is a scan task's rows in input order, as for unshuffled splits.
+        "churn-kfold-unshuffled" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--folds", "3", "--split", "80/0/20", "--no-shuffle", "--seed", "6", "--shard-rows", "120"],
+        "big-kfold-unshuffled-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "4", "--split", "100/0/0", "--no-shuffle", "--format", "recordio-protobuf", "--seed", "2", "--shard-size", "16KB"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -105,6 +110,36 @@ public sealed class BoundedPlanTests
         Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
         var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
         Assert.Equal(plan, (string?)report["plan"]);
+    }
+
+    /// <summary>
+    /// Stratified folds planned by cuts per class (issue 16): a stratified test split (or none) cut per class, then each
+    /// class's rows left in train cut into contiguous blocks of its fold-hash order; 1, 2 and 3 workers, CSV and
+    /// RecordIO-protobuf, with a one-hot encoder learned from train, shuffled and not.
+    /// </summary>
+    [Theory]
+    [InlineData(1, "test", "csv")]
+    [InlineData(2, "test", "recordio-protobuf")]
+    [InlineData(3, "test", "csv")]
+    [InlineData(1, "none", "recordio-protobuf")]
+    [InlineData(2, "none", "csv")]
+    [InlineData(3, "none", "recordio-protobuf")]
+    [InlineData(2, "test-unshuffled", "csv")]
+    [InlineData(3, "none-unshuffled", "recordio-protobuf")]
+    public void Stratified_folds_planned_by_cuts_per_class_write_the_files_of_one_process(int workers, string test, string format)
+    {
+        using var tmp = new TempDir();
+        string[] split = test.StartsWith("test", StringComparison.Ordinal) ? ["--split", "80/0/20"] : ["--split", "100/0/0"];
+        string[] shuffle = test.EndsWith("unshuffled", StringComparison.Ordinal) ? ["--no-shuffle"] : [];
+        string[] shards = format == "csv" ? ["--shard-rows", "250"] : ["--shard-size", "16KB"];
+        string[] args = [ScaleOutTests.BigCsv(tmp, 2500), "--label", "y", "--stratify", "c", "--folds", (workers + 2).ToString(CultureInfo.InvariantCulture),
+            "--encode", "c=onehot", .. split, .. shuffle, "--format", format, "--seed", "21", .. shards];
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers == 1);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("StratifiedCuts", (string?)report["plan"]);
+        Assert.NotNull(report["stratumFoldCuts"]);
     }
 
     /// <summary>

@@ -68,4 +68,63 @@ public sealed class BoundedTimePlanTests
         Assert.Contains("\"timeCuts\"", plan, StringComparison.Ordinal);
         Assert.Equal(name.StartsWith("unsorted", StringComparison.Ordinal) && workers > 1, plan.Contains("\"timeBuckets\"", StringComparison.Ordinal));
     }
+
+    public static TheoryData<int, string> FoldCases() => new()
+    {
+        { 1, "folds" },
+        { 2, "folds-test-gap-recordio" },
+        { 3, "folds-test" },
+        { 2, "folds-shuffled" },
+        { 2, "folds-unsorted-test" },
+        { 3, "folds-ties" },
+        { 1, "folds-ties-recordio" },
+    };
+
+    /// <summary>
+    /// Time folds planned by their starts (issue 16): a time test split's cut-offs (or none), then each fold's start at the
+    /// time of its exact count position in the pool's time order, just after it when that time continues from the row before
+    /// (ties across a boundary stay in the earlier fold, up to leaving a fold empty). The files, the forward-chaining
+    /// manifests and run.json are the one process's.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FoldCases))]
+    public void Time_folds_planned_by_their_starts_write_the_files_and_manifests_of_one_process(int workers, string name)
+    {
+        using var tmp = new TempDir();
+        string[] time = ["--label", "demand", "--split", "time", "--time", "date", "--timestamps", "epoch", "--encode", "product=onehot"];
+        string demand = Paths.SampleData("demand.csv");
+        string[] args = name switch
+        {
+            "folds" => [demand, .. time, "--folds", "4", "--shard-rows", "300"],
+            "folds-test-gap-recordio" => [demand, .. time, "--folds", "3", "--fractions", "80/0/20", "--gap", "2d", "--format", "recordio-protobuf", "--shard-size", "16KB"],
+            "folds-test" => [demand, .. time, "--folds", "5", "--fractions", "85/0/15", "--shard-rows", "250"],
+            "folds-shuffled" => [demand, .. time, "--folds", "4", "--shuffle", "--seed", "4", "--shard-rows", "500"],
+            "folds-unsorted-test" => [.. Unsorted(tmp), .. time, "--folds", "3", "--fractions", "80/0/20", "--shard-rows", "300"],
+            // 20 rows of one day, then one row a day: folds 1 and 2 start inside the tie, so fold 1 is left empty.
+            "folds-ties" or "folds-ties-recordio" => [Ties(tmp), "--label", "demand", "--split", "time", "--time", "date", "--timestamps", "epoch", "--encode", "product=onehot", "--folds", "4", "--allow-empty-split",
+                .. name.EndsWith("recordio", StringComparison.Ordinal) ? new[] { "--format", "recordio-protobuf" } : ["--shard-rows", "7"]],
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+        var (many, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers);
+        var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(objects, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        var plan = File.ReadAllText(objects.Single(f => f.Contains($"{Path.DirectorySeparatorChar}plan{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && f.EndsWith("00000.json", StringComparison.Ordinal)));
+        Assert.Contains("\"timeFoldCuts\"", plan, StringComparison.Ordinal);
+        // Forward chaining: fold k trains on the earlier folds only (the manifests equal one process's, checked above).
+        var folds = Directory.EnumerateDirectories(many, "fold-*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(folds);
+        if (name.StartsWith("folds-ties", StringComparison.Ordinal)) Assert.Equal(["fold-0", "fold-2", "fold-3"], folds);
+        var first = File.ReadAllText(Path.Combine(many, "_dataprep", $"{folds[0]}.train.manifest"));
+        Assert.DoesNotContain("fold-", first, StringComparison.Ordinal);
+    }
+
+    /// <summary>A CSV with 20 rows of one day, then one row a day, and a few more rows of the first day at the end.</summary>
+    private static string Ties(TempDir tmp)
+    {
+        var text = new System.Text.StringBuilder("date,product,demand\n");
+        for (int i = 0; i < 18; i++) text.Append("2024-01-01,P").Append(i % 3).Append(',').Append(i).Append('\n');
+        for (int d = 2; d <= 11; d++) text.Append("2024-01-").Append(d.ToString("00", System.Globalization.CultureInfo.InvariantCulture)).Append(",P1,").Append(d * 10).Append('\n');
+        text.Append("2024-01-01,P2,7\n2024-01-01,P0,8\n");
+        return tmp.File("ties.csv", text.ToString());
+    }
 }

@@ -111,6 +111,112 @@ public class KFoldAssignerTests
         return (sizes.Max() - sizes.Min() <= 1 && classes).ToProperty();
     }
 
+    /// <summary>
+    /// Stratified folds are contiguous blocks of each class's fold-hash order (issue 16): every class is within one row of
+    /// equal shares in every fold, the fold sizes are the exact counts of K equal fractions, every row is in exactly one
+    /// fold or test, and the folds do not depend on the rows' order or batches.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property Stratified_folds_give_every_class_equal_shares_and_exact_fold_sizes_whatever_the_order(byte[] rows, byte kSeed, byte classSeed, bool withTest, int order)
+    {
+        int k = kSeed % 7 + 2, classes = classSeed % 9 + 1;
+        var random = new Random(order);
+        var schema = new Schema([new Field("cls", ColumnKind.Int64)]);
+        var ids = Enumerable.Range(0, rows.Length).Select(i => RowInfo.MakeRowId(i % 3, i * 7L + 1)).ToArray();
+        var cls = rows.Select(b => (long)(b % classes)).ToArray();
+        KFoldAssigner Assigner()
+        {
+            var a = new KFoldAssigner(k, FoldMethod.Stratified, 17, withTest ? new RandomSplitAssigner([0.7, 0, 0.3], 17, "cls") : null, "cls");
+            a.Bind(schema);
+            return a;
+        }
+        SplitInput InputOf(int[] rowsInOrder, int chunk)
+        {
+            var batches = new List<RecordBatch>();
+            for (int at = 0; at == 0 || at < rowsInOrder.Length; at += chunk)
+            {
+                var part = rowsInOrder.Skip(at).Take(chunk).ToArray();
+                var partIds = part.Select(r => ids[r]).ToArray();
+                batches.Add(new RecordBatch(schema, [new Int64Column(part.Select(r => cls[r]).ToArray())], part.Length, new RowInfo(partIds, new int[part.Length], partIds.ToArray())));
+            }
+            return new SplitInput(batches, schema);
+        }
+        var identity = Enumerable.Range(0, rows.Length).ToArray();
+        var a = Assigner().Assign(InputOf(identity, Math.Max(1, rows.Length)), new RunContext());
+        var shuffled = identity.OrderBy(_ => random.Next()).ToArray();
+        var b = Assigner().Assign(InputOf(shuffled, random.Next(1, 50)), new RunContext());
+        bool sameWhateverOrder = true;
+        for (int j = 0; j < shuffled.Length; j++)
+        {
+            int r = shuffled[j];
+            sameWhateverOrder &= a.Tags[r] == b.Tags[j] && a.Folds![r] == b.Folds![j];
+        }
+        bool partition = Enumerable.Range(0, rows.Length).All(i => a.Tags[i] == SplitTag.Test ? a.Folds![i] == -1 : a.Tags[i] == SplitTag.Train && a.Folds![i] >= 0 && a.Folds[i] < k);
+        var pool = Enumerable.Range(0, rows.Length).Where(i => a.Tags[i] == SplitTag.Train).ToArray();
+        bool shares = pool.GroupBy(i => cls[i]).All(g =>
+        {
+            var perFold = Enumerable.Range(0, k).Select(f => g.Count(i => a.Folds![i] == f)).ToArray();
+            return perFold.All(c => c == g.Count() / k || c == (g.Count() + k - 1) / k);
+        });
+        var sizes = Enumerable.Range(0, k).Select(f => (long)pool.Count(i => a.Folds![i] == f)).ToArray();
+        bool exact = sizes.SequenceEqual(RandomSplitter.ExactCounts(pool.Length, KFoldAssigner.FoldFractions(k)));
+        return (sameWhateverOrder && partition && shares && exact).Label($"n={rows.Length} k={k} classes={classes} test={withTest} order={sameWhateverOrder} partition={partition} shares={shares} exact={exact}");
+    }
+
+    /// <summary>
+    /// The plan's stratified folds (issue 16): the stratified test split's cuts per class, then each class's fold cuts over
+    /// the fold hashes of its rows left in train (<see cref="RandomSplitCuts.FindBlocks"/>, passes in random order and
+    /// chunks, memory bounds down to one row) give every row the tag and fold <see cref="KFoldAssigner"/> gives it.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property Stratified_folds_found_from_cuts_are_the_folds_of_the_assigner(NonNegativeInt size, byte kSeed, byte classSeed, bool withTest, PositiveInt held, int order)
+    {
+        int n = size.Get % 1500, k = kSeed % 9 + 2, classes = classSeed % 12 + 1;
+        var random = new Random(order);
+        var ids = Enumerable.Range(0, n).Select(i => RowInfo.MakeRowId(random.Next(4), i * 5L + random.Next(5))).Distinct().ToArray();
+        var cls = ids.Select(_ => (long)random.Next(classes)).ToArray();
+        ulong seed = (ulong)order * 2654435761UL;
+        var carver = withTest ? new RandomSplitAssigner([0.75, 0, 0.25], seed, "cls") : null;
+        var assigner = new KFoldAssigner(k, FoldMethod.Stratified, seed, carver, "cls");
+        var schema = new Schema([new Field("cls", ColumnKind.Int64)]);
+        assigner.Bind(schema);
+        var batch = new RecordBatch(schema, [new Int64Column(cls)], ids.Length, new RowInfo(ids, new int[ids.Length], ids.ToArray()));
+        var expected = assigner.Assign(new SplitInput([batch], schema), new RunContext());
+
+        long bound = held.Get % 30 + 1;
+        var splitHash = new DataPrep.Hashing.KeyedHash(seed, "split");
+        var foldHash = new DataPrep.Hashing.KeyedHash(seed, "fold");
+        // Classes in the order of their keys' text (ordinal), as the assigner numbers them.
+        var names = cls.Distinct().OrderBy(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal).ToList();
+        var strata = cls.Select(c => names.IndexOf(c)).ToArray();
+        var classRows = names.Select((_, c) => (long)strata.Count(s => s == c)).ToArray();
+        var all = Enumerable.Range(0, ids.Length).ToArray();
+        var cuts = withTest ? RandomSplitCuts.FindStratified(classRows, [0.75, 0, 0.25], () => Pass(all, splitHash), bound, random.Next(16, 4000))
+            : names.Select(_ => new List<SplitCut>()).ToArray();
+        var pool = all.Where(i => RandomSplitCuts.TagOf(cuts[strata[i]], splitHash.Hash(ids[i]), ids[i]) == SplitTag.Train).ToArray();
+        var poolRows = names.Select((_, c) => (long)pool.Count(i => strata[i] == c)).ToArray();
+        var foldCuts = RandomSplitCuts.FindBlocks(KFoldAssigner.StratifiedFoldCounts(poolRows, k), () => Pass(pool, foldHash), bound, random.Next(16, 4000));
+        bool same = true;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            var tag = RandomSplitCuts.TagOf(cuts[strata[i]], splitHash.Hash(ids[i]), ids[i]);
+            short fold = tag == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts[strata[i]], foldHash.Hash(ids[i]), ids[i]) : (short)-1;
+            same &= tag == expected.Tags[i] && fold == expected.Folds![i];
+        }
+        return same.Label($"n={ids.Length} k={k} classes={classes} test={withTest} held={bound}");
+
+        IEnumerable<HashedRows> Pass(int[] rows, DataPrep.Hashing.KeyedHash hash)
+        {
+            var shuffled = rows.OrderBy(_ => random.Next()).ToArray();
+            int chunk = random.Next(1, 40);
+            for (int at = 0; at < shuffled.Length; at += chunk)
+            {
+                var part = shuffled.Skip(at).Take(chunk).ToArray();
+                yield return new HashedRows(part.Select(i => hash.Hash(ids[i])).ToArray(), part.Select(i => ids[i]).ToArray(), part.Length, part.Select(i => strata[i]).ToArray());
+            }
+        }
+    }
+
     [Property(MaxTest = 100)]
     public Property Group_folds_keep_groups_whole_and_time_folds_are_ordered(NonEmptyArray<byte> rows)
     {
