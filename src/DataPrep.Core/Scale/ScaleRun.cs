@@ -73,13 +73,15 @@ internal sealed class ScaleRun
     /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
     /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
     /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
-    /// or none) are cut too, in shuffled runs.
+    /// or none) are cut too, in shuffled runs. A group split (without folds) is decided from its group table, whose memory
+    /// grows with the groups, not the rows.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
         StableSplitAssigner => PlanKind.RowRule,
         RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
         RandomSplitAssigner => PlanKind.StratifiedCuts,
+        GroupSplitAssigner => PlanKind.Groups,
         KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } when BucketsByHash => PlanKind.Cuts,
         _ => PlanKind.Routing,
     };
@@ -278,4 +280,11 @@ internal enum PlanKind
 
     /// <summary>A time split: the plan finds its cut-offs (<see cref="TimeSplitCuts"/>); encode tasks tag by them (<see cref="TimeCutAssigner"/>).</summary>
     TimeCuts,
+
+    /// <summary>
+    /// A group split (not k-fold): the plan builds the group table (<see cref="GroupTable"/>: rows per group, per class when
+    /// stratified) over the scan tasks' key columns, decides every group's split and writes the group → split table as a
+    /// work object; encode tasks tag by it (<see cref="GroupAssigner"/>).
+    /// </summary>
+    Groups,
 }

@@ -323,8 +323,26 @@ internal static class ScaleTasks
         long budget = run.Options.Memory.EffectiveBudget;
         long maxHeld = Math.Max(1 << 16, budget / 64);
         var context = run.Context;
+        // A group split: the group table from one pass over the key columns, decided and reported as one process does.
+        Dictionary<string, SplitTag>? groupSplits = null;
+        GroupSplitsInfo? groupInfo = null;
+        if (kind == PlanKind.Groups)
+        {
+            var groupAssigner = (GroupSplitAssigner)runAssigner;
+            await KeyPathsAsync().ConfigureAwait(false);
+            var (decision, counted) = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+            if (counted != rows) throw new PipelineValidationException($"{who}: the key columns hold {counted:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
+            groupAssigner.Report(context, decision);
+            var objectPath = folder.NewFile(GroupSplitsObject.Key);
+            groupInfo = GroupSplitsObject.Write(decision, objectPath);
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), objectPath, cancellationToken).ConfigureAwait(false);
+            var table = decision.Table;
+            groupSplits = new Dictionary<string, SplitTag>(table.Count, StringComparer.Ordinal);
+            for (int g = 0; g < table.Count; g++) groupSplits[table.Keys[g]] = decision.Splits[g];
+        }
         var report = TaskReportOf(context.Report);
         report.Plan = kind;
+        report.GroupSplits = groupInfo;
         var channels = SplitStage.Channels([], null);
         if (kind == PlanKind.Cuts)
         {
@@ -405,7 +423,7 @@ internal static class ScaleTasks
             if (encode.Learns)
             {
                 await KeyPathsAsync().ConfigureAwait(false);
-                var assigner = BoundedAssigner(run, report, "the plan")!;
+                var assigner = BoundedAssigner(run, report, "the plan", groupSplits)!;
                 assigner.Bind(splitInput);
                 fit = FitApartFromKeys(encode, assigner, Keys(), keys, splitInput, means, context);
             }
@@ -422,8 +440,11 @@ internal static class ScaleTasks
     /// The assigner that tags a bucket's rows under a plan that holds no rows (<see cref="ScaleRun.PlanOf"/>), or null
     /// for a plan that routes every row. The plan step tags with it too, so both decide alike.
     /// </summary>
-    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket) => plan.Plan switch
+    /// <remarks>A group split's assigner needs the plan's group table (<paramref name="groups"/>, <see cref="GroupSplitsObject"/>).</remarks>
+    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket, IReadOnlyDictionary<string, SplitTag>? groups = null) => plan.Plan switch
     {
+        // A group split the plan decided: each row's split is its group's.
+        PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), bucket),
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
         PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
@@ -485,6 +506,33 @@ internal static class ScaleTasks
             fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
         }
         return fit;
+    }
+
+    /// <summary>
+    /// A group split's table over every scan task's key columns (the group column, and the class column when stratified),
+    /// one batch at a time, decided by the run's own assigner; returns the rows counted too. A row without a group key stops
+    /// the run (exit 3) with the error one process gives, naming its file and row: the key columns carry every row's origin,
+    /// and the tasks' rows in task order are the input order, so the first such row is the one one process names.
+    /// </summary>
+    private static (GroupSplitDecision Decision, long Rows) GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn));
+        int stratify = assigner.Stratify is null ? -1 : Array.IndexOf(keys, splitInput.IndexOf(assigner.Stratify));
+        if (group < 0 || (assigner.Stratify is not null && stratify < 0)) throw new InvalidOperationException("The scan's key columns lack the group split's columns.");
+        var table = new GroupTable(stratify >= 0);
+        long rows = 0;
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            int missing = table.Add(b.Columns[group], stratify >= 0 ? b.Columns[stratify] : null, b.RowCount);
+            if (missing >= 0)
+            {
+                int source = b.Rows.Sources[missing];
+                throw assigner.MissingKey(source >= 0 && source < run.Context.Inputs.Count ? run.Context.Inputs[source] : null, b.Rows.SourceRows[missing]);
+            }
+            rows += b.RowCount;
+        }
+        return (assigner.Decide(table), rows);
     }
 
     /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>
@@ -660,7 +708,16 @@ internal static class ScaleTasks
         run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
-        if (BoundedAssigner(run, plan, $"task {task}") is not { } assigner)
+        Dictionary<string, SplitTag>? groups = null;
+        if (plan.Plan == PlanKind.Groups)
+        {
+            var info = plan.GroupSplits ?? throw MissingFromPlan("group table");
+            using var tableFolder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+            var tablePath = await work.Area.GetFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), Path.GetDirectoryName(tableFolder.NewFile("groups"))!, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the plan's group table is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");
+            groups = GroupSplitsObject.Read(tablePath, info, who);
+        }
+        if (BoundedAssigner(run, plan, $"task {task}", groups) is not { } assigner)
         {
             var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
                 ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");
