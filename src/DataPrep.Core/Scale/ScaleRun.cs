@@ -82,6 +82,7 @@ internal sealed class ScaleRun
         RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
         RandomSplitAssigner => PlanKind.StratifiedCuts,
         GroupSplitAssigner => PlanKind.Groups,
+        NoisyCleanAssigner { GroupColumn: not null } => PlanKind.NoisyGroups,
         KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } when BucketsByHash => PlanKind.Cuts,
         _ => PlanKind.Routing,
     };
@@ -287,4 +288,10 @@ internal enum PlanKind
     /// work object; encode tasks tag by it (<see cref="GroupAssigner"/>).
     /// </summary>
     Groups,
+
+    /// <summary>
+    /// A noisy/clean split by group: as <see cref="Groups"/>, the table counting each group's clean and noisy rows
+    /// (<see cref="NoisyCleanAssigner.Decide"/>); encode tasks tag a row by its group and its side.
+    /// </summary>
+    NoisyGroups,
 }

@@ -324,22 +324,34 @@ internal static class ScaleTasks
         long budget = run.Options.Memory.EffectiveBudget;
         long maxHeld = Math.Max(1 << 16, budget / 64);
         var context = run.Context;
-        // A group split: the group table from one pass over the key columns, decided and reported as one process does.
-        Dictionary<string, SplitTag>? groupSplits = null;
+        // A group split (or a noisy/clean split by group): the group table from one pass over the key columns, decided and
+        // reported as one process does, written as a work object for the encode tasks.
+        Dictionary<string, GroupSplits>? groupSplits = null;
         GroupSplitsInfo? groupInfo = null;
-        if (kind == PlanKind.Groups)
+        long dropped = 0;
+        if (kind is PlanKind.Groups or PlanKind.NoisyGroups)
         {
-            var groupAssigner = (GroupSplitAssigner)runAssigner;
             await KeyPathsAsync().ConfigureAwait(false);
-            var (decision, counted) = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
-            if (counted != rows) throw new PipelineValidationException($"{who}: the key columns hold {counted:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
-            groupAssigner.Report(context, decision);
+            GroupTable table;
+            IReadOnlyList<SplitTag> clean, noisy;
+            if (runAssigner is GroupSplitAssigner groupAssigner)
+            {
+                var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                groupAssigner.Report(context, decision);
+                (table, clean, noisy) = (decision.Table, decision.Splits, decision.Splits);
+            }
+            else
+            {
+                var noisyAssigner = (NoisyCleanAssigner)runAssigner;
+                var decision = NoisyGroupTableOf(run, noisyAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                noisyAssigner.Report(context, decision);
+                (table, clean, noisy, dropped) = (decision.Table, decision.CleanTags, decision.NoisyTags, decision.Dropped);
+            }
+            if (table.TotalRows != rows) throw new PipelineValidationException($"{who}: the key columns hold {table.TotalRows:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
             var objectPath = folder.NewFile(GroupSplitsObject.Key);
-            groupInfo = GroupSplitsObject.Write(decision, objectPath);
+            groupInfo = GroupSplitsObject.Write(table, clean, noisy, objectPath);
             await work.Area.PutFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), objectPath, cancellationToken).ConfigureAwait(false);
-            var table = decision.Table;
-            groupSplits = new Dictionary<string, SplitTag>(table.Count, StringComparer.Ordinal);
-            for (int g = 0; g < table.Count; g++) groupSplits[table.Keys[g]] = decision.Splits[g];
+            groupSplits = GroupSplitsObject.ToDictionary(table, clean, noisy);
         }
         var report = TaskReportOf(context.Report);
         report.Plan = kind;
@@ -432,7 +444,7 @@ internal static class ScaleTasks
             report.Encoding = fitted;
             report.Warnings.AddRange(warnings);
         }
-        report.ExpectedRows = rows;
+        report.ExpectedRows = rows - dropped;
         report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
     }
@@ -442,10 +454,12 @@ internal static class ScaleTasks
     /// for a plan that routes every row. The plan step tags with it too, so both decide alike.
     /// </summary>
     /// <remarks>A group split's assigner needs the plan's group table (<paramref name="groups"/>, <see cref="GroupSplitsObject"/>).</remarks>
-    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket, IReadOnlyDictionary<string, SplitTag>? groups = null) => plan.Plan switch
+    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket, IReadOnlyDictionary<string, GroupSplits>? groups = null) => plan.Plan switch
     {
-        // A group split the plan decided: each row's split is its group's.
-        PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), bucket),
+        // A group split the plan decided: each row's split is its group's (a noisy/clean one's: its group's clean or noisy rows').
+        PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket),
+        PlanKind.NoisyGroups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"),
+            (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), bucket),
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
         PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket),
@@ -515,14 +529,13 @@ internal static class ScaleTasks
     /// the run (exit 3) with the error one process gives, naming its file and row: the key columns carry every row's origin,
     /// and the tasks' rows in task order are the input order, so the first such row is the one one process names.
     /// </summary>
-    private static (GroupSplitDecision Decision, long Rows) GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+    private static GroupSplitDecision GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
         Schema splitInput, CancellationToken cancellationToken)
     {
         int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn));
         int stratify = assigner.Stratify is null ? -1 : Array.IndexOf(keys, splitInput.IndexOf(assigner.Stratify));
         if (group < 0 || (assigner.Stratify is not null && stratify < 0)) throw new InvalidOperationException("The scan's key columns lack the group split's columns.");
         var table = new GroupTable(stratify >= 0);
-        long rows = 0;
         foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
         {
             int missing = table.Add(b.Columns[group], stratify >= 0 ? b.Columns[stratify] : null, b.RowCount);
@@ -531,9 +544,31 @@ internal static class ScaleTasks
                 int source = b.Rows.Sources[missing];
                 throw assigner.MissingKey(source >= 0 && source < run.Context.Inputs.Count ? run.Context.Inputs[source] : null, b.Rows.SourceRows[missing]);
             }
-            rows += b.RowCount;
         }
-        return (assigner.Decide(table), rows);
+        return assigner.Decide(table);
+    }
+
+    /// <summary>
+    /// A noisy/clean split's group table (clean and noisy rows per group) over every scan task's key columns, decided by the
+    /// run's own assigner. Which rows are noisy is the assigner's own rule (<see cref="NoisyCleanAssigner.NoisyRows"/>: the
+    /// noisy column, or the input a row came from), whose error for a row without a value names its file and row.
+    /// </summary>
+    private static NoisyGroupDecision NoisyGroupTableOf(ScaleRun run, NoisyCleanAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn!));
+        if (group < 0) throw new InvalidOperationException("The scan's key columns lack the noisy/clean split's group column.");
+        var table = new GroupTable(stratified: true);
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            var wide = new Column[splitInput.Count];
+            for (int c = 0; c < wide.Length; c++) wide[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
+            for (int k = 0; k < keys.Length; k++) wide[keys[k]] = b.Columns[k];
+            var noisy = assigner.NoisyRows(new SplitInput([new RecordBatch(splitInput, wide, b.RowCount, b.Rows)], splitInput), run.Context);
+            var groups = b.Columns[group];
+            for (int r = 0; r < b.RowCount; r++) table.Add(RandomSplitAssigner.KeyOf(groups, r), noisy[r] ? NoisyCleanAssigner.NoisyKey : NoisyCleanAssigner.CleanKey);
+        }
+        return assigner.Decide(table);
     }
 
     /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>
@@ -709,8 +744,8 @@ internal static class ScaleTasks
         run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
-        Dictionary<string, SplitTag>? groups = null;
-        if (plan.Plan == PlanKind.Groups)
+        Dictionary<string, GroupSplits>? groups = null;
+        if (plan.Plan is PlanKind.Groups or PlanKind.NoisyGroups)
         {
             var info = plan.GroupSplits ?? throw MissingFromPlan("group table");
             using var tableFolder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);

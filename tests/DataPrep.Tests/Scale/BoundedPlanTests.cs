@@ -246,4 +246,36 @@ public sealed class BoundedPlanTests
 
         static string LastLine(string text) => text.Trim().Split('\n').Last(l => l.Contains("found no group key", StringComparison.Ordinal)).Trim();
     }
+
+    /// <summary>
+    /// A noisy/clean split by group planned by its group table (clean and noisy rows per group): approach 1 (mixed speakers
+    /// keep their larger side, the other rows dropped and counted) and approach 2, with noisy inputs or a noisy column,
+    /// for 2 and 3 workers: the files and run.json of one process, plan <c>NoisyGroups</c>, no routing.
+    /// </summary>
+    [Theory]
+    [InlineData(2, "speech-approach1")]
+    [InlineData(3, "speech-approach2")]
+    [InlineData(2, "column-approach1")]
+    [InlineData(3, "column-approach2-unshuffled")]
+    public void A_noisy_clean_split_by_group_planned_by_its_group_table_writes_the_files_of_one_process(int workers, string kind)
+    {
+        using var tmp = new TempDir();
+        string clean = Paths.SampleData("speech/clean.csv"), noisy = Paths.SampleData("speech/noisy.csv");
+        string[] speech = [clean, "--noisy", noisy, "--label", "label", "--split", "noisy", "--group", "speaker_id", "--drop", "path,transcript,speaker_id,noise_db"];
+        string[] args = kind switch
+        {
+            "speech-approach1" => [.. speech, "--format", "recordio-protobuf", "--seed", "3", "--shard-rows", "200"],
+            "speech-approach2" => [.. speech, "--noisy-approach", "2", "--fractions", "90/10", "--format", "parquet", "--seed", "4", "--shard-rows", "250"],
+            // y (0, 1 or 2) marks noisy rows (non-zero); groups mix both sides. A text label learned from train.
+            "column-approach1" => [GroupCsv(tmp, 250, seed: 11, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--group", "g", "--drop", "g", "--seed", "5", "--shard-rows", "300"],
+            "column-approach2-unshuffled" => [GroupCsv(tmp, 250, seed: 12, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--group", "g", "--encode", "g=onehot", "--noisy-approach", "2", "--fractions", "80/20", "--no-shuffle", "--format", "recordio-protobuf", "--seed", "6", "--shard-size", "16KB"],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        Assert.Single(files, f => Path.GetFileName(f) == "group-splits");
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("NoisyGroups", (string?)report["plan"]);
+    }
 }
