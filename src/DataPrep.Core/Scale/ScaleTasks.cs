@@ -138,9 +138,9 @@ internal static class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). Random, stable and group splits (<see cref="ScaleRun.PlanOf"/>) and
-    /// time splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned without holding rows instead
-    /// (<see cref="PlanBoundedAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
+    /// routing (split, fold, rank of each of its rows). Random, stable, group and noisy/clean-by-group splits
+    /// (<see cref="ScaleRun.PlanOf"/>) and time splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned without holding
+    /// rows instead (<see cref="PlanBoundedAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
     public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
     {
@@ -269,8 +269,9 @@ internal static class ScaleTasks
     /// the bins holding a cut (<see cref="RandomSplitCuts.Find"/>). A stratified one: the same per class, from the scan
     /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). Random folds: the folds' cuts over the fold
     /// hashes of the rows the split leaves in train, found the same way. A stable assignment needs nothing: a row's
-    /// split follows from the row. A group split: the group table (<see cref="GroupTable"/>, memory by groups, not rows)
-    /// from one pass, decided by the run's own assigner, written as the work object <see cref="GroupSplitsObject"/>. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
+    /// split follows from the row. A group split (or noisy/clean by group): the group table (<see cref="GroupTable"/>,
+    /// memory by groups, not rows) from one pass, decided by the run's own assigner, written as the work object
+    /// <see cref="GroupSplitsObject"/>. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
     /// one row per new (column, split, value), means (fill:mean) from exact sums over every train row
     /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
@@ -525,7 +526,7 @@ internal static class ScaleTasks
 
     /// <summary>
     /// A group split's table over every scan task's key columns (the group column, and the class column when stratified),
-    /// one batch at a time, decided by the run's own assigner; returns the rows counted too. A row without a group key stops
+    /// one batch at a time, decided by the run's own assigner. A row without a group key stops
     /// the run (exit 3) with the error one process gives, naming its file and row: the key columns carry every row's origin,
     /// and the tasks' rows in task order are the input order, so the first such row is the one one process names.
     /// </summary>
