@@ -73,13 +73,17 @@ internal sealed class ScaleRun
     /// runs (a bucket holds one range of shuffle hashes, so ordering it by them gives the output order restricted to the
     /// bucket) and unshuffled ones (a bucket is one scan task's rows in input order, and the buckets in task order are the
     /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
-    /// or none) are cut too, shuffled or not (a fold is one more channel, in the same order); stratified folds (after a stratified test split, or none) by cuts per class.
+    /// or none) are cut too, shuffled or not (a fold is one more channel, in the same order); stratified folds (after a
+    /// stratified test split, or none) by cuts per class. A group split (without folds), and a noisy/clean split by group,
+    /// is decided from its group table, whose memory grows with the groups, not the rows.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
         StableSplitAssigner => PlanKind.RowRule,
         RandomSplitAssigner { Stratified: false } => PlanKind.Cuts,
         RandomSplitAssigner => PlanKind.StratifiedCuts,
+        GroupSplitAssigner => PlanKind.Groups,
+        NoisyCleanAssigner { GroupColumn: not null } => PlanKind.NoisyGroups,
         KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } => PlanKind.Cuts,
         KFoldAssigner { Method: FoldMethod.Stratified, TestCarver: null or RandomSplitAssigner { Stratified: true } } => PlanKind.StratifiedCuts,
         _ => PlanKind.Routing,
@@ -286,4 +290,17 @@ internal enum PlanKind
 
     /// <summary>A time split: the plan finds its cut-offs (<see cref="TimeSplitCuts"/>); encode tasks tag by them (<see cref="TimeCutAssigner"/>).</summary>
     TimeCuts,
+
+    /// <summary>
+    /// A group split (not k-fold): the plan builds the group table (<see cref="GroupTable"/>: rows per group, per class when
+    /// stratified) over the scan tasks' key columns, decides every group's split and writes the group → split table as a
+    /// work object; encode tasks tag by it (<see cref="GroupAssigner"/>).
+    /// </summary>
+    Groups,
+
+    /// <summary>
+    /// A noisy/clean split by group: as <see cref="Groups"/>, the table counting each group's clean and noisy rows
+    /// (<see cref="NoisyCleanAssigner.Decide"/>); encode tasks tag a row by its group and its side.
+    /// </summary>
+    NoisyGroups,
 }

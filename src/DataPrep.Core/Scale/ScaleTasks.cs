@@ -138,9 +138,9 @@ internal static class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). Random and stable splits (<see cref="ScaleRun.PlanOf"/>) and time
-    /// splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned in bounded memory instead (<see cref="PlanBoundedAsync"/>,
-    /// <see cref="TryPlanTimeByCutsAsync"/>).
+    /// routing (split, fold, rank of each of its rows). Random, stable, group and noisy/clean-by-group splits
+    /// (<see cref="ScaleRun.PlanOf"/>) and time splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned without holding
+    /// rows instead (<see cref="PlanBoundedAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
     public static async Task PlanAsync(ScaleRun run, CancellationToken cancellationToken)
     {
@@ -274,7 +274,9 @@ internal static class ScaleTasks
     /// the bins holding a cut (<see cref="RandomSplitCuts.Find"/>). A stratified one: the same per class, from the scan
     /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). Random folds: the folds' cuts over the fold
     /// hashes of the rows the split leaves in train, found the same way. A stable assignment needs nothing: a row's
-    /// split follows from the row. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
+    /// split follows from the row. A group split (or noisy/clean by group): the group table (<see cref="GroupTable"/>,
+    /// memory by groups, not rows) from one pass, decided by the run's own assigner, written as the work object
+    /// <see cref="GroupSplitsObject"/>. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
     /// one row per new (column, split, value), means (fill:mean) from exact sums over every train row
     /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
@@ -328,8 +330,38 @@ internal static class ScaleTasks
         long budget = run.Options.Memory.EffectiveBudget;
         long maxHeld = Math.Max(1 << 16, budget / 64);
         var context = run.Context;
+        // A group split (or a noisy/clean split by group): the group table from one pass over the key columns, decided and
+        // reported as one process does, written as a work object for the encode tasks.
+        Dictionary<string, GroupSplits>? groupSplits = null;
+        GroupSplitsInfo? groupInfo = null;
+        long dropped = 0;
+        if (kind is PlanKind.Groups or PlanKind.NoisyGroups)
+        {
+            await KeyPathsAsync().ConfigureAwait(false);
+            GroupTable table;
+            IReadOnlyList<SplitTag> clean, noisy;
+            if (runAssigner is GroupSplitAssigner groupAssigner)
+            {
+                var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                groupAssigner.Report(context, decision);
+                (table, clean, noisy) = (decision.Table, decision.Splits, decision.Splits);
+            }
+            else
+            {
+                var noisyAssigner = (NoisyCleanAssigner)runAssigner;
+                var decision = NoisyGroupTableOf(run, noisyAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                noisyAssigner.Report(context, decision);
+                (table, clean, noisy, dropped) = (decision.Table, decision.CleanTags, decision.NoisyTags, decision.Dropped);
+            }
+            if (table.TotalRows != rows) throw new PipelineValidationException($"{who}: the key columns hold {table.TotalRows:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
+            var objectPath = folder.NewFile(GroupSplitsObject.Key);
+            groupInfo = GroupSplitsObject.Write(table, clean, noisy, objectPath);
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), objectPath, cancellationToken).ConfigureAwait(false);
+            groupSplits = GroupSplitsObject.ToDictionary(table, clean, noisy);
+        }
         var report = TaskReportOf(context.Report);
         report.Plan = kind;
+        report.GroupSplits = groupInfo;
         var channels = SplitStage.Channels([], null);
         if (kind == PlanKind.Cuts)
         {
@@ -450,7 +482,7 @@ internal static class ScaleTasks
             if (encode.Learns)
             {
                 await KeyPathsAsync().ConfigureAwait(false);
-                var assigner = BoundedAssigner(run, report, "the plan")!;
+                var assigner = BoundedAssigner(run, report, "the plan", groupSplits)!;
                 assigner.Bind(splitInput);
                 fit = FitApartFromKeys(encode, assigner, Keys(), keys, splitInput, means, context);
             }
@@ -458,7 +490,7 @@ internal static class ScaleTasks
             report.Encoding = fitted;
             report.Warnings.AddRange(warnings);
         }
-        report.ExpectedRows = rows;
+        report.ExpectedRows = rows - dropped;
         report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
     }
@@ -467,8 +499,13 @@ internal static class ScaleTasks
     /// The assigner that tags a bucket's rows under a plan that holds no rows (<see cref="ScaleRun.PlanOf"/>), or null
     /// for a plan that routes every row. The plan step tags with it too, so both decide alike.
     /// </summary>
-    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket) => plan.Plan switch
+    /// <remarks>A group split's assigner needs the plan's group table (<paramref name="groups"/>, <see cref="GroupSplitsObject"/>).</remarks>
+    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket, IReadOnlyDictionary<string, GroupSplits>? groups = null) => plan.Plan switch
     {
+        // A group split the plan decided: each row's split is its group's (a noisy/clean one's: its group's clean or noisy rows').
+        PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket),
+        PlanKind.NoisyGroups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"),
+            (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), bucket),
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
         PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket, plan.StratumFoldCuts),
@@ -531,6 +568,54 @@ internal static class ScaleTasks
             fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
         }
         return fit;
+    }
+
+    /// <summary>
+    /// A group split's table over every scan task's key columns (the group column, and the class column when stratified),
+    /// one batch at a time, decided by the run's own assigner. A row without a group key stops
+    /// the run (exit 3) with the error one process gives, naming its file and row: the key columns carry every row's origin,
+    /// and the tasks' rows in task order are the input order, so the first such row is the one one process names.
+    /// </summary>
+    private static GroupSplitDecision GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn));
+        int stratify = assigner.Stratify is null ? -1 : Array.IndexOf(keys, splitInput.IndexOf(assigner.Stratify));
+        if (group < 0 || (assigner.Stratify is not null && stratify < 0)) throw new InvalidOperationException("The scan's key columns lack the group split's columns.");
+        var table = new GroupTable(stratify >= 0);
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            int missing = table.Add(b.Columns[group], stratify >= 0 ? b.Columns[stratify] : null, b.RowCount);
+            if (missing >= 0)
+            {
+                int source = b.Rows.Sources[missing];
+                throw assigner.MissingKey(source >= 0 && source < run.Context.Inputs.Count ? run.Context.Inputs[source] : null, b.Rows.SourceRows[missing]);
+            }
+        }
+        return assigner.Decide(table);
+    }
+
+    /// <summary>
+    /// A noisy/clean split's group table (clean and noisy rows per group) over every scan task's key columns, decided by the
+    /// run's own assigner. Which rows are noisy is the assigner's own rule (<see cref="NoisyCleanAssigner.NoisyRows"/>: the
+    /// noisy column, or the input a row came from), whose error for a row without a value names its file and row.
+    /// </summary>
+    private static NoisyGroupDecision NoisyGroupTableOf(ScaleRun run, NoisyCleanAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn!));
+        if (group < 0) throw new InvalidOperationException("The scan's key columns lack the noisy/clean split's group column.");
+        var table = new GroupTable(stratified: true);
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            var wide = new Column[splitInput.Count];
+            for (int c = 0; c < wide.Length; c++) wide[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
+            for (int k = 0; k < keys.Length; k++) wide[keys[k]] = b.Columns[k];
+            var noisy = assigner.NoisyRows(new SplitInput([new RecordBatch(splitInput, wide, b.RowCount, b.Rows)], splitInput), run.Context);
+            var groups = b.Columns[group];
+            for (int r = 0; r < b.RowCount; r++) table.Add(RandomSplitAssigner.KeyOf(groups, r), noisy[r] ? NoisyCleanAssigner.NoisyKey : NoisyCleanAssigner.CleanKey);
+        }
+        return assigner.Decide(table);
     }
 
     /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>
@@ -866,7 +951,16 @@ internal static class ScaleTasks
         run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
-        if (BoundedAssigner(run, plan, $"task {task}") is not { } assigner)
+        Dictionary<string, GroupSplits>? groups = null;
+        if (plan.Plan is PlanKind.Groups or PlanKind.NoisyGroups)
+        {
+            var info = plan.GroupSplits ?? throw MissingFromPlan("group table");
+            using var tableFolder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+            var tablePath = await work.Area.GetFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), Path.GetDirectoryName(tableFolder.NewFile("groups"))!, cancellationToken).ConfigureAwait(false)
+                ?? throw new PipelineValidationException($"{who}: the plan's group table is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");
+            groups = GroupSplitsObject.Read(tablePath, info, who);
+        }
+        if (BoundedAssigner(run, plan, $"task {task}", groups) is not { } assigner)
         {
             var routingBytes = await work.Area.GetAsync(work.Key(ScaleStep.Plan, 0, RoutingKey(task)), cancellationToken).ConfigureAwait(false)
                 ?? throw new PipelineValidationException($"{who}: the plan's routing of bucket {task} is missing from {work.Area.Location}; run step {ScaleStep.Plan} again.");

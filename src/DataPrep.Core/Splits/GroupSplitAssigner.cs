@@ -112,60 +112,63 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         var tags = new SplitTag[n];
         if (n == 0) return new SplitAssignment(tags);
 
-        // Group ids in first-appearance order (only used to address rows; all decisions use keys).
+        // The group table (group numbers in first-appearance order only address rows; all decisions use keys).
         var column = input.Column(_groupIndex);
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
-        var keys = new List<string>();
-        var sizes = new List<long>();
+        var labels = _stratifyIndex >= 0 ? input.Column(_stratifyIndex) : null;
+        var table = new GroupTable(labels is not null);
         var rowGroup = new int[n];
         for (int i = 0; i < n; i++)
         {
             if (column.IsNull(i))
             {
                 var (source, row) = input.Origin(i);
-                throw Throw.Format(
-                    "found no group key; expected a value in every row, since a row without one cannot be kept in its group's split "
-                    + "(use --missing drop to drop such rows, or --missing fill:TEXT to put them into one group of their own)",
-                    source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row: row, column: groupColumn);
+                throw MissingKey(source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row);
             }
-            string key = RandomSplitAssigner.KeyOf(column, i);
-            if (!ids.TryGetValue(key, out int g))
-            {
-                ids[key] = g = keys.Count;
-                keys.Add(key);
-                sizes.Add(0);
-            }
-            sizes[g]++;
-            rowGroup[i] = g;
+            rowGroup[i] = table.Add(RandomSplitAssigner.KeyOf(column, i), labels is null ? null : RandomSplitAssigner.KeyOf(labels, i));
         }
-        int m = keys.Count;
+        var decision = Decide(table);
+        for (int i = 0; i < n; i++) tags[i] = decision.Splits[rowGroup[i]];
+        Report(context, decision);
+        return new SplitAssignment(tags);
+    }
+
+    /// <summary>The error for a row without a group key (exit 3), naming its file and row and the group column.</summary>
+    public DataFormatException MissingKey(string? file, long row)
+        => Throw.Format(
+            "found no group key; expected a value in every row, since a row without one cannot be kept in its group's split "
+            + "(use --missing drop to drop such rows, or --missing fill:TEXT to put them into one group of their own)",
+            file, row: row, column: groupColumn);
+
+    /// <summary>
+    /// Decides every group's split from the group table alone (<see cref="GroupSplitPlanner"/>): one process decides from
+    /// the table of all its rows, a scaled-out plan from the table it builds over the scan tasks' key columns. The result
+    /// depends only on the seed, the fractions and the table's contents.
+    /// </summary>
+    public GroupSplitDecision Decide(GroupTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (table.Stratified != (stratify is not null)) throw new ArgumentException("The table must count classes exactly when the split is stratified.", nameof(table));
+        int m = table.Count;
+        var keys = table.Keys;
+        var sizes = table.Rows;
 
         // Classes (stratified): numbered in sorted key order; each group counts for its dominant class.
         string[]? classNames = null;
-        int[]? rowClass = null;
+        int[]? classOf = null;
         long[]? classInOneGroup = null;
         var dominant = new int[m];
-        if (_stratifyIndex >= 0)
+        if (table.Stratified)
         {
-            var labels = input.Column(_stratifyIndex);
-            var labelKeys = new string[n];
-            for (int i = 0; i < n; i++) labelKeys[i] = RandomSplitAssigner.KeyOf(labels, i);
-            classNames = labelKeys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            classNames = table.ClassKeys.Order(StringComparer.Ordinal).ToArray();
             var number = new Dictionary<string, int>(classNames.Length, StringComparer.Ordinal);
             for (int c = 0; c < classNames.Length; c++) number[classNames[c]] = c;
-            rowClass = new int[n];
-            var perGroup = new Dictionary<(int Group, int Class), long>();
-            for (int i = 0; i < n; i++)
-            {
-                rowClass[i] = number[labelKeys[i]];
-                var k = (rowGroup[i], rowClass[i]);
-                perGroup[k] = perGroup.GetValueOrDefault(k) + 1;
-            }
+            classOf = table.ClassKeys.Select(k => number[k]).ToArray();
             var best = new long[m];
             classInOneGroup = new long[classNames.Length];
             Array.Fill(dominant, int.MaxValue);
-            foreach (var ((g, c), count) in perGroup)
+            foreach (var ((g, local), count) in table.PerClass)
             {
+                int c = classOf[local];
                 if (count > best[g] || (count == best[g] && c < dominant[g])) { best[g] = count; dominant[g] = c; }
                 classInOneGroup[c] = Math.Max(classInOneGroup[c], count);
             }
@@ -181,27 +184,35 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         var orderedSizes = new long[m];
         var orderedClasses = new int[m];
         for (int j = 0; j < m; j++) { orderedSizes[j] = sizes[order[j]]; orderedClasses[j] = dominant[order[j]] == int.MaxValue ? 0 : dominant[order[j]]; }
-        var plan = GroupSplitPlanner.Plan(orderedSizes, classNames is null ? null : orderedClasses, classNames?.Length ?? 1, _fractions);
+        var plan = m == 0 ? [] : GroupSplitPlanner.Plan(orderedSizes, classNames is null ? null : orderedClasses, classNames?.Length ?? 1, _fractions);
 
-        var splitOfGroup = new int[m];
-        for (int j = 0; j < m; j++) splitOfGroup[order[j]] = plan[j];
-        for (int i = 0; i < n; i++) tags[i] = (SplitTag)splitOfGroup[rowGroup[i]];
-
-        Report(context, keys, sizes, splitOfGroup, n, classNames, rowClass, rowGroup, classInOneGroup);
-        return new SplitAssignment(tags);
+        var splitOfGroup = new SplitTag[m];
+        for (int j = 0; j < m; j++) splitOfGroup[order[j]] = (SplitTag)plan[j];
+        return new GroupSplitDecision(table, splitOfGroup, classNames, classOf, classInOneGroup);
     }
 
-    private void Report(RunContext context, List<string> keys, List<long> sizes, int[] splitOfGroup, long n,
-        string[]? classNames, int[]? rowClass, int[] rowGroup, long[]? classInOneGroup)
+    /// <summary>
+    /// Reports a decision into <paramref name="context"/>: groups and target fraction per non-empty split, the warning for
+    /// fractions whole groups cannot meet, and (stratified) the warning for classes more than one row from their share.
+    /// </summary>
+    public void Report(RunContext context, GroupSplitDecision decision)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(decision);
+        var table = decision.Table;
+        var keys = table.Keys;
+        var sizes = table.Rows;
+        var splitOfGroup = decision.Splits;
+        long n = table.TotalRows;
         int m = keys.Count;
+        if (m == 0) return;
         var rows = new long[3];
         var groups = new long[3];
         int largest = 0;
         for (int g = 0; g < m; g++)
         {
-            rows[splitOfGroup[g]] += sizes[g];
-            groups[splitOfGroup[g]]++;
+            rows[(int)splitOfGroup[g]] += sizes[g];
+            groups[(int)splitOfGroup[g]]++;
             if (sizes[g] > sizes[largest] || (sizes[g] == sizes[largest] && string.CompareOrdinal(keys[g], keys[largest]) < 0)) largest = g;
         }
         foreach (var tag in SplitNames.All)
@@ -228,15 +239,16 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
                 + "No group is in two splits; use more groups, other fractions, or a finer group key to get closer.");
         }
 
-        if (classNames is null || rowClass is null || classInOneGroup is null) return;
+        if (decision.ClassNames is not { } classNames || decision.ClassOf is not { } classOf || decision.ClassInOneGroup is not { } classInOneGroup) return;
         // Per class: rows per split against its share (class rows × fraction), and its largest group.
         int classes = classNames.Length;
         var perSplit = new long[classes, 3];
         var total = new long[classes];
-        for (int i = 0; i < rowClass.Length; i++)
+        foreach (var ((g, local), count) in table.PerClass)
         {
-            perSplit[rowClass[i], splitOfGroup[rowGroup[i]]]++;
-            total[rowClass[i]]++;
+            int c = classOf[local];
+            perSplit[c, (int)splitOfGroup[g]] += count;
+            total[c] += count;
         }
         var offClasses = new List<(int Class, decimal Worst)>();
         bool withinLargest = true;
@@ -280,6 +292,35 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
 
     private static string Count(long count, string noun)
         => $"{N(count)} {noun}{(count == 1 ? "" : noun.EndsWith("ss", StringComparison.Ordinal) ? "es" : "s")}";
+}
+
+/// <summary>
+/// A group split's decision (<see cref="GroupSplitAssigner.Decide"/>): the split of every group of its table, by the table's
+/// group number, and (stratified) the classes in sorted key order with the largest group of each.
+/// </summary>
+public sealed class GroupSplitDecision
+{
+    internal GroupSplitDecision(GroupTable table, SplitTag[] splits, string[]? classNames, int[]? classOf, long[]? classInOneGroup)
+    {
+        Table = table;
+        Splits = splits;
+        ClassNames = classNames;
+        ClassOf = classOf;
+        ClassInOneGroup = classInOneGroup;
+    }
+
+    /// <summary>The table decided from.</summary>
+    public GroupTable Table { get; }
+
+    /// <summary>The split of each group, by the table's group number.</summary>
+    public IReadOnlyList<SplitTag> Splits { get; }
+
+    internal string[]? ClassNames { get; }
+
+    /// <summary>The sorted class number of each of the table's classes (<see cref="GroupTable.ClassKeys"/>).</summary>
+    internal int[]? ClassOf { get; }
+
+    internal long[]? ClassInOneGroup { get; }
 }
 
 /// <summary>

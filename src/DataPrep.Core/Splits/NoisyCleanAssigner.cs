@@ -56,8 +56,20 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
         if (problems.Count > 0) throw new PipelineValidationException(problems);
     }
 
-    /// <inheritdoc />
-    public SplitAssignment Assign(SplitInput input, RunContext context)
+    /// <summary>The group key column, or null (each row its own unit).</summary>
+    public string? GroupColumn => groupColumn;
+
+    /// <summary>The class key a <see cref="GroupTable"/> counts a group's clean rows under (its noisy rows: <see cref="NoisyKey"/>).</summary>
+    public const string CleanKey = "clean";
+
+    /// <summary>See <see cref="CleanKey"/>.</summary>
+    public const string NoisyKey = "noisy";
+
+    /// <summary>
+    /// Whether each row is noisy: by the noisy column, or by the input it came from. A row without a value in the noisy
+    /// column is an error (exit 3) naming its file, row and column.
+    /// </summary>
+    public bool[] NoisyRows(SplitInput input, RunContext context)
     {
         int n = input.Count;
         var noisy = new bool[n];
@@ -79,54 +91,135 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
                 _ => false,
             };
         }
+        return noisy;
+    }
 
-        // Units: rows, or groups of rows. Each unit is clean, noisy or mixed.
-        var units = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        var groups = _groupIndex >= 0 ? input.Column(_groupIndex) : null;
-        for (int i = 0; i < n; i++)
-        {
-            string key = groups is null ? input.RowIds[i].ToString(System.Globalization.CultureInfo.InvariantCulture) : RandomSplitAssigner.KeyOf(groups, i);
-            if (!units.TryGetValue(key, out var list)) units[key] = list = [];
-            list.Add(i);
-        }
-        var hash = new KeyedHash(seed, "split");
-        var ordered = units.Select(u => (Key: u.Key, Rows: u.Value, Hash: groups is null ? hash.Hash(input.RowIds[u.Value[0]]) : hash.Hash(u.Key)))
-            .OrderBy(u => u.Hash).ThenBy(u => u.Key, StringComparer.Ordinal).ToList();
-
+    /// <inheritdoc />
+    public SplitAssignment Assign(SplitInput input, RunContext context)
+    {
+        int n = input.Count;
+        var noisy = NoisyRows(input, context);
         var tags = new SplitTag[n];
-        var cleanUnits = new List<List<int>>();
-        var noisyUnits = new List<List<int>>();
-        long droppedMixed = 0;
-        foreach (var (_, rows, _) in ordered)
+        if (_groupIndex >= 0)
         {
-            int noisyRows = rows.Count(r => noisy[r]);
-            if (noisyRows == 0) { cleanUnits.Add(rows); continue; }
-            if (noisyRows == rows.Count) { noisyUnits.Add(rows); continue; }
-            if (approach == NoisyApproach.MixedValidation)
-            {
-                foreach (int r in rows) tags[r] = SplitTag.Validation;
-                continue;
-            }
-            // Approach 1: validation and test are noisy only, train clean only; keep the larger side.
-            bool keepNoisy = noisyRows * 2 >= rows.Count;
-            var kept = rows.Where(r => noisy[r] == keepNoisy).ToList();
-            foreach (int r in rows.Where(r => noisy[r] != keepNoisy)) { tags[r] = SplitTag.None; droppedMixed++; }
-            (keepNoisy ? noisyUnits : cleanUnits).Add(kept);
+            // By group: the decision is a function of the group table (clean and noisy rows per group).
+            var groups = input.Column(_groupIndex);
+            var table = new GroupTable(stratified: true);
+            var rowGroup = new int[n];
+            for (int i = 0; i < n; i++) rowGroup[i] = table.Add(RandomSplitAssigner.KeyOf(groups, i), noisy[i] ? NoisyKey : CleanKey);
+            var decision = Decide(table);
+            for (int i = 0; i < n; i++) tags[i] = noisy[i] ? decision.NoisyTags[rowGroup[i]] : decision.CleanTags[rowGroup[i]];
+            Report(context, decision);
+            return new SplitAssignment(tags);
         }
-        if (droppedMixed > 0) context.Report.Drop($"rows of groups with both clean and noisy rows (approach 1 keeps each {groupColumn} on one side)", droppedMixed);
 
+        // Units: rows. Each unit is clean or noisy.
+        var hash = new KeyedHash(seed, "split");
+        var ordered = Enumerable.Range(0, n).Select(i => (Key: input.RowIds[i].ToString(System.Globalization.CultureInfo.InvariantCulture), Row: i, Hash: hash.Hash(input.RowIds[i])))
+            .OrderBy(u => u.Hash).ThenBy(u => u.Key, StringComparer.Ordinal).ToList();
+        var cleanRows = ordered.Where(u => !noisy[u.Row]).Select(u => u.Row).ToList();
+        var noisyRows = ordered.Where(u => noisy[u.Row]).Select(u => u.Row).ToList();
         if (approach == NoisyApproach.TrainOnClean)
         {
-            foreach (var u in cleanUnits) foreach (int r in u) tags[r] = SplitTag.Train;
+            foreach (int r in cleanRows) tags[r] = SplitTag.Train;
         }
         else
         {
-            double tv = cleanFractions[0] + cleanFractions[1];
-            Fill(cleanUnits, [cleanFractions[0] / tv, cleanFractions[1] / tv, 0], tags);
+            var splits = Fill(cleanRows.Select(_ => 1L).ToList(), CleanFractions());
+            for (int u = 0; u < cleanRows.Count; u++) tags[cleanRows[u]] = splits[u];
         }
-        Fill(noisyUnits, [0, noisyValidation, 1 - noisyValidation], tags);
-        SetTargets(context.Report, cleanUnits.Sum(u => (long)u.Count), noisyUnits.Sum(u => (long)u.Count), n - droppedMixed);
+        var noisySplits = Fill(noisyRows.Select(_ => 1L).ToList(), NoisyFractions());
+        for (int u = 0; u < noisyRows.Count; u++) tags[noisyRows[u]] = noisySplits[u];
+        SetTargets(context.Report, cleanRows.Count, noisyRows.Count, n);
         return new SplitAssignment(tags);
+    }
+
+    private double[] CleanFractions()
+    {
+        double tv = cleanFractions[0] + cleanFractions[1];
+        return [cleanFractions[0] / tv, cleanFractions[1] / tv, 0];
+    }
+
+    private double[] NoisyFractions() => [0, noisyValidation, 1 - noisyValidation];
+
+    /// <summary>
+    /// Decides every group of a table that counts each group's rows under <see cref="CleanKey"/> and <see cref="NoisyKey"/>:
+    /// groups in order of <c>hash(seed, "split", key)</c> (ties by key); a clean group fills the clean splits, a noisy one
+    /// the noisy splits; a mixed group goes wholly to validation (approach 2) or keeps its larger side (approach 1, the
+    /// other side dropped). Depends only on the seed, the options and the table's contents (one process's table of all its
+    /// rows, or a scaled-out plan's over the scan tasks' key columns).
+    /// </summary>
+    public NoisyGroupDecision Decide(GroupTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (!table.Stratified) throw new ArgumentException("The table must count clean and noisy rows per group.", nameof(table));
+        int m = table.Count;
+        var clean = new long[m];
+        var noisy = new long[m];
+        int cleanClass = -1, noisyClass = -1;
+        for (int c = 0; c < table.ClassKeys.Count; c++)
+        {
+            if (table.ClassKeys[c] == CleanKey) cleanClass = c;
+            else if (table.ClassKeys[c] == NoisyKey) noisyClass = c;
+            else throw new ArgumentException($"The table counts rows of class '{table.ClassKeys[c]}'; expected only '{CleanKey}' and '{NoisyKey}'.", nameof(table));
+        }
+        foreach (var ((g, c), rows) in table.PerClass)
+        {
+            if (c == cleanClass) clean[g] += rows; else noisy[g] += rows;
+        }
+        var hash = new KeyedHash(seed, "split");
+        var hashes = new ulong[m];
+        for (int g = 0; g < m; g++) hashes[g] = hash.Hash(table.Keys[g]);
+        var order = Enumerable.Range(0, m).ToArray();
+        Array.Sort(order, (a, b) => hashes[a] != hashes[b] ? hashes[a].CompareTo(hashes[b]) : string.CompareOrdinal(table.Keys[a], table.Keys[b]));
+
+        var cleanTags = new SplitTag[m];
+        var noisyTags = new SplitTag[m];
+        Array.Fill(cleanTags, SplitTag.None);
+        Array.Fill(noisyTags, SplitTag.None);
+        var cleanUnits = new List<(int Group, long Rows, bool Noisy)>();
+        var noisyUnits = new List<(int Group, long Rows, bool Noisy)>();
+        long droppedMixed = 0;
+        foreach (int g in order)
+        {
+            if (noisy[g] == 0) { cleanUnits.Add((g, clean[g], false)); continue; }
+            if (clean[g] == 0) { noisyUnits.Add((g, noisy[g], true)); continue; }
+            if (approach == NoisyApproach.MixedValidation)
+            {
+                cleanTags[g] = noisyTags[g] = SplitTag.Validation;
+                continue;
+            }
+            // Approach 1: validation and test are noisy only, train clean only; keep the larger side.
+            bool keepNoisy = noisy[g] * 2 >= noisy[g] + clean[g];
+            droppedMixed += keepNoisy ? clean[g] : noisy[g];
+            (keepNoisy ? noisyUnits : cleanUnits).Add((g, keepNoisy ? noisy[g] : clean[g], keepNoisy));
+        }
+        if (approach == NoisyApproach.TrainOnClean)
+        {
+            foreach (var u in cleanUnits) Set(u, SplitTag.Train);
+        }
+        else
+        {
+            var splits = Fill(cleanUnits.Select(u => u.Rows).ToList(), CleanFractions());
+            for (int k = 0; k < splits.Length; k++) Set(cleanUnits[k], splits[k]);
+        }
+        var noisySplits = Fill(noisyUnits.Select(u => u.Rows).ToList(), NoisyFractions());
+        for (int k = 0; k < noisySplits.Length; k++) Set(noisyUnits[k], noisySplits[k]);
+        return new NoisyGroupDecision(table, cleanTags, noisyTags, droppedMixed, cleanUnits.Sum(u => u.Rows), noisyUnits.Sum(u => u.Rows));
+
+        void Set((int Group, long Rows, bool Noisy) unit, SplitTag split)
+        {
+            if (unit.Noisy) noisyTags[unit.Group] = split; else cleanTags[unit.Group] = split;
+        }
+    }
+
+    /// <summary>Reports a decision as one process does: the rows of mixed groups dropped (approach 1), and each split's target.</summary>
+    public void Report(RunContext context, NoisyGroupDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(decision);
+        if (decision.Dropped > 0) context.Report.Drop($"rows of groups with both clean and noisy rows (approach 1 keeps each {groupColumn} on one side)", decision.Dropped);
+        SetTargets(context.Report, decision.Clean, decision.Noisy, decision.Table.TotalRows - decision.Dropped);
     }
 
     /// <summary>
@@ -159,15 +252,16 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
     }
 
     /// <summary>
-    /// Puts units (in hash order) into the split furthest below its row target; with single-row units this
-    /// meets the exact counts, with groups every split ends within one group of its target.
+    /// Puts units (in hash order, of <paramref name="sizes"/> rows) into the split furthest below its row target; with
+    /// single-row units this meets the exact counts, with groups every split ends within one group of its target.
     /// </summary>
-    private static void Fill(List<List<int>> units, double[] fractions, SplitTag[] tags)
+    private static SplitTag[] Fill(IReadOnlyList<long> sizes, double[] fractions)
     {
-        long total = units.Sum(u => (long)u.Count);
+        long total = sizes.Sum();
         var targets = RandomSplitter.ExactCounts(total, fractions);
         var assigned = new long[3];
-        foreach (var u in units)
+        var splits = new SplitTag[sizes.Count];
+        for (int u = 0; u < sizes.Count; u++)
         {
             int best = -1;
             for (int s = 0; s < 3; s++)
@@ -175,8 +269,44 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
                 if (fractions[s] <= 0) continue;
                 if (best < 0 || targets[s] - assigned[s] > targets[best] - assigned[best]) best = s;
             }
-            assigned[best] += u.Count;
-            foreach (int r in u) tags[r] = (SplitTag)best;
+            assigned[best] += sizes[u];
+            splits[u] = (SplitTag)best;
         }
+        return splits;
     }
+}
+
+/// <summary>
+/// A noisy/clean split's decision by group (<see cref="NoisyCleanAssigner.Decide"/>): for every group of its table, the
+/// split of its clean rows and of its noisy rows (<see cref="SplitTag.None"/>: dropped, or the group has none).
+/// </summary>
+public sealed class NoisyGroupDecision
+{
+    internal NoisyGroupDecision(GroupTable table, SplitTag[] cleanTags, SplitTag[] noisyTags, long dropped, long clean, long noisy)
+    {
+        Table = table;
+        CleanTags = cleanTags;
+        NoisyTags = noisyTags;
+        Dropped = dropped;
+        Clean = clean;
+        Noisy = noisy;
+    }
+
+    /// <summary>The table decided from.</summary>
+    public GroupTable Table { get; }
+
+    /// <summary>The split of each group's clean rows, by the table's group number.</summary>
+    public IReadOnlyList<SplitTag> CleanTags { get; }
+
+    /// <summary>The split of each group's noisy rows, by the table's group number.</summary>
+    public IReadOnlyList<SplitTag> NoisyTags { get; }
+
+    /// <summary>Rows of mixed groups dropped (approach 1).</summary>
+    public long Dropped { get; }
+
+    /// <summary>Rows of the clean units (approach 1: with the kept clean side of mixed groups).</summary>
+    public long Clean { get; }
+
+    /// <summary>Rows of the noisy units.</summary>
+    public long Noisy { get; }
 }

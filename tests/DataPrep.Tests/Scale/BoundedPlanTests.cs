@@ -174,4 +174,143 @@ public sealed class BoundedPlanTests
         Assert.All(fills, f => Assert.True(double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _), f));
     }
 
+
+    /// <summary>
+    /// A CSV of grouped rows (<c>y,g,t,x</c>): <paramref name="groups"/> groups of 1–40 rows (a few large ones), rows of a
+    /// group scattered over the file, a label mostly set by the group (so stratified groups have a dominant class), a
+    /// text column <c>t</c> of 12 values and a number <c>x</c> (with <paramref name="missingX"/>, missing in one row of nine).
+    /// </summary>
+    internal static string GroupCsv(TempDir tmp, int groups, int seed = 1, bool missingX = true, string? missingGroupAt = null)
+    {
+        var random = new Random(seed);
+        var rows = new List<string>();
+        for (int g = 0; g < groups; g++)
+        {
+            int size = random.Next(10) == 0 ? random.Next(40, 120) : random.Next(1, 30);
+            int label = random.Next(3);
+            for (int k = 0; k < size; k++)
+            {
+                int y = random.Next(5) == 0 ? random.Next(3) : label;
+                string x = missingX && random.Next(9) == 0 ? "" : (random.NextDouble() * 100).ToString("R", CultureInfo.InvariantCulture);
+                rows.Add($"{y},grp-{g},t{random.Next(12)},{x}");
+            }
+        }
+        var array = rows.ToArray();
+        random.Shuffle(array);
+        if (missingGroupAt is not null) array[int.Parse(missingGroupAt, CultureInfo.InvariantCulture)] = "1,,t1,5";
+        return tmp.File($"grouped-{seed}.csv", "y,g,t,x\n" + string.Join("\n", array) + "\n");
+    }
+
+    /// <summary>Group splits (plain and stratified, shuffled or not) for 1, 2 and 3 workers: CSV, RecordIO-protobuf and Parquet.</summary>
+    public static TheoryData<int, string> GroupCases()
+    {
+        var cases = new TheoryData<int, string>();
+        foreach (var kind in new[] { "group", "group-stratified" })
+        {
+            for (int workers = 1; workers <= 3; workers++) cases.Add(workers, kind);
+        }
+        cases.Add(3, "group-stratified-onehot");
+        cases.Add(2, "group-unshuffled");
+        cases.Add(3, "group-stratified-unshuffled");
+        // Fewer groups than splits want: the "cannot be met" warning comes from the plan, as from one process.
+        cases.Add(2, "group-few");
+        return cases;
+    }
+
+    /// <summary>
+    /// A group split planned by its group table (issue 16): the plan reads the key columns once (twice with encoders that
+    /// learn), writes the group table and no routing, and each encode task tags its rows by their group's split; the files,
+    /// run.json and warnings are the one process's. Encoders learned on train only: a one-hot vocabulary of a text column and
+    /// a fill by the train mean.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GroupCases))]
+    public void A_group_split_planned_by_its_group_table_writes_the_files_of_one_process(int workers, string kind)
+    {
+        using var tmp = new TempDir();
+        string[] format = workers switch
+        {
+            1 => ["--shard-rows", "97"],
+            2 => ["--format", "recordio-protobuf", "--shard-size", "16KB"],
+            _ => ["--format", "parquet", "--shard-rows", "300"],
+        };
+        string[] args = kind switch
+        {
+            // A one-hot vocabulary of a text column, learned from train rows only.
+            "group" => [GroupCsv(tmp, 240, missingX: false), "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--encode", "t=onehot", "--fractions", "70/15/15", "--seed", "4", .. format],
+            // A fill by the exact train mean (text columns dropped: fill:mean fills every used column).
+            "group-stratified" => [GroupCsv(tmp, 300, seed: 2), "--label", "y", "--split", "group", "--group", "g", "--stratify", "y", "--drop", "g,t", "--missing", "fill:mean", "--fractions", "60/20/20", "--seed", "6", .. format],
+            "group-stratified-onehot" => [GroupCsv(tmp, 300, seed: 9, missingX: false), "--label", "y", "--split", "group", "--group", "g", "--stratify", "y", "--drop", "g", "--encode", "t=onehot", "--fractions", "70/10/20", "--seed", "2", .. format],
+            "group-unshuffled" => [GroupCsv(tmp, 200, seed: 3, missingX: false), "--label", "y", "--split", "group", "--group", "g", "--encode", "g=ordinal,t=onehot", "--fractions", "80/0/20", "--no-shuffle", "--seed", "8", .. format],
+            "group-stratified-unshuffled" => [GroupCsv(tmp, 150, seed: 4), "--label", "y", "--split", "group", "--group", "g", "--stratify", "y", "--drop", "g,t", "--missing", "fill:mean", "--fractions", "50/25/25", "--no-shuffle", "--seed", "10", .. format],
+            "group-few" => [GroupCsv(tmp, 2, seed: 5), "--label", "y", "--split", "group", "--group", "g", "--drop", "g,t", "--missing", "fill:mean", "--fractions", "50/25/25", "--allow-empty-split", "--seed", "12", .. format],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers == 1);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        Assert.Single(files, f => Path.GetFileName(f) == "group-splits");
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("Groups", (string?)report["plan"]);
+        Assert.True((long)report["groupSplits"]!["groups"]! > 0);
+        // The one process's warnings (run.json) are the run's: the plan reported the group split's.
+        using var one = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(tmp.Combine("one"), "_dataprep", "run.json")));
+        if (kind == "group-few")
+        {
+            Assert.Contains(one.RootElement.GetProperty("summary").GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("cannot be met by rows", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>
+    /// A row without a group key stops a scaled-out run as it stops one process: exit 3, naming the file, the row and the
+    /// column. The plan finds it in its pass over the key columns (which carry every row's origin), holding no rows.
+    /// </summary>
+    [Fact]
+    public void A_missing_group_key_stops_the_bounded_plan_naming_file_row_and_column()
+    {
+        using var tmp = new TempDir();
+        var csv = GroupCsv(tmp, 60, seed: 7, missingGroupAt: "400");
+        string[] args = [csv, "--label", "y", "--split", "group", "--group", "g", "--drop", "g,t", "--missing", "fill:mean", "--seed", "1"];
+        var single = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("one"), "--quiet"]);
+        Assert.Equal(3, single.Code);
+        Assert.Contains("row 401", single.Err, StringComparison.Ordinal);
+        var many = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("many"), "--quiet", "--workers", "2", "--work", tmp.Combine("work")]);
+        Assert.Equal(3, many.Code);
+        Assert.Contains("found no group key", many.Err, StringComparison.Ordinal);
+        Assert.Equal(LastLine(single.Err), LastLine(many.Err));
+
+        static string LastLine(string text) => text.Trim().Split('\n').Last(l => l.Contains("found no group key", StringComparison.Ordinal)).Trim();
+    }
+
+    /// <summary>
+    /// A noisy/clean split by group planned by its group table (clean and noisy rows per group): approach 1 (mixed speakers
+    /// keep their larger side, the other rows dropped and counted) and approach 2, with noisy inputs or a noisy column,
+    /// for 2 and 3 workers: the files and run.json of one process, plan <c>NoisyGroups</c>, no routing.
+    /// </summary>
+    [Theory]
+    [InlineData(2, "speech-approach1")]
+    [InlineData(3, "speech-approach2")]
+    [InlineData(2, "column-approach1")]
+    [InlineData(3, "column-approach2-unshuffled")]
+    public void A_noisy_clean_split_by_group_planned_by_its_group_table_writes_the_files_of_one_process(int workers, string kind)
+    {
+        using var tmp = new TempDir();
+        string clean = Paths.SampleData("speech/clean.csv"), noisy = Paths.SampleData("speech/noisy.csv");
+        string[] speech = [clean, "--noisy", noisy, "--label", "label", "--split", "noisy", "--group", "speaker_id", "--drop", "path,transcript,speaker_id,noise_db"];
+        string[] args = kind switch
+        {
+            "speech-approach1" => [.. speech, "--format", "recordio-protobuf", "--seed", "3", "--shard-rows", "200"],
+            "speech-approach2" => [.. speech, "--noisy-approach", "2", "--fractions", "90/10", "--format", "parquet", "--seed", "4", "--shard-rows", "250"],
+            // y (0, 1 or 2) marks noisy rows (non-zero); groups mix both sides. A text label learned from train.
+            "column-approach1" => [GroupCsv(tmp, 250, seed: 11, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--group", "g", "--drop", "g", "--seed", "5", "--shard-rows", "300"],
+            "column-approach2-unshuffled" => [GroupCsv(tmp, 250, seed: 12, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--group", "g", "--encode", "g=onehot", "--noisy-approach", "2", "--fractions", "80/20", "--no-shuffle", "--format", "recordio-protobuf", "--seed", "6", "--shard-size", "16KB"],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        Assert.Single(files, f => Path.GetFileName(f) == "group-splits");
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("NoisyGroups", (string?)report["plan"]);
+    }
 }

@@ -156,6 +156,83 @@ public class GroupSplitAssignerTests(ITestOutputHelper output)
     private static List<(string, string)> Groups(params int[] sizes)
         => sizes.SelectMany((n, g) => Enumerable.Repeat(($"s{g}", "a"), n)).ToList();
 
+    // ---------- the group table: any partition of the rows, in any order, decides alike ----------
+
+    /// <summary>
+    /// Issue 16: a scaled-out plan builds the group table from the scan tasks' key batches (any partition of the rows into
+    /// tasks and batches, counted in any order, tables merged in any order) and decides from it alone. Every row then gets
+    /// the split <see cref="GroupSplitAssigner.Assign"/> gives it over all rows, and the report (groups and target per split,
+    /// the "cannot be met" and class-share warnings) is the same, stratified or not.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property A_group_table_built_from_any_partition_of_the_rows_decides_as_one_process()
+        => Prop.ForAll(
+            (from stratify in Gen.Elements(false, true)
+             from d in Datasets(stratified: stratify, mixed: stratify)
+             from tasks in Gen.Choose(1, 5)
+             from partition in Gen.Choose(0, int.MaxValue)
+             select (d, stratify, tasks, partition)).ToArbitrary(),
+            x =>
+            {
+                var (d, stratify, tasks, partition) = x;
+                var one = Run(d, stratify: stratify);
+                var rows = one.Rows;
+                var random = new Random(partition);
+
+                // Each row to a random task; each task's rows in a random order, cut into batches of random sizes.
+                var byTask = Enumerable.Range(0, tasks).Select(_ => new List<int>()).ToArray();
+                for (int i = 0; i < rows.Count; i++) byTask[random.Next(tasks)].Add(i);
+                var assigner = new GroupSplitAssigner("g", d.Fractions, d.Seed, stratify ? "y" : null);
+                var tables = new List<GroupTable>();
+                foreach (var members in byTask)
+                {
+                    var shuffled = members.ToArray();
+                    random.Shuffle(shuffled);
+                    var table = new GroupTable(stratify);
+                    for (int at = 0; at < shuffled.Length;)
+                    {
+                        int n = Math.Min(random.Next(1, 40), shuffled.Length - at);
+                        var groups = new StringColumn(shuffled.Skip(at).Take(n).Select(i => (string?)rows[i].Group).ToArray());
+                        var labels = new StringColumn(shuffled.Skip(at).Take(n).Select(i => (string?)rows[i].Label).ToArray());
+                        if (table.Add(groups, stratify ? labels : null, n) != -1) return false.Label("a key was missing");
+                        at += n;
+                    }
+                    tables.Add(table);
+                }
+                var merged = new GroupTable(stratify);
+                foreach (var t in tables.OrderBy(_ => random.Next())) merged.Merge(t);
+                var decision = assigner.Decide(merged);
+                var splitOf = new Dictionary<string, SplitTag>(StringComparer.Ordinal);
+                for (int g = 0; g < merged.Count; g++) splitOf[merged.Keys[g]] = decision.Splits[g];
+                var context = new RunContext();
+                assigner.Report(context, decision);
+
+                bool sameTags = Enumerable.Range(0, rows.Count).All(i => splitOf[rows[i].Group] == one.Tags[i]);
+                bool sameRows = merged.TotalRows == rows.Count;
+                bool sameWarnings = context.Report.Warnings.SequenceEqual(one.Context.Report.Warnings);
+                bool sameSplits = context.Report.Splits.Keys.SequenceEqual(one.Context.Report.Splits.Keys)
+                    && context.Report.Splits.All(kv => one.Context.Report.Splits[kv.Key] is var o && o.Groups == kv.Value.Groups && o.TargetFraction == kv.Value.TargetFraction);
+                return (sameTags && sameRows && sameWarnings && sameSplits)
+                    .Label($"{d} stratify={stratify} tasks={tasks} partition={partition} tags={sameTags} rows={sameRows} warnings={sameWarnings} splits={sameSplits}");
+            });
+
+    /// <summary>The table counts a batch up to its first missing group key and says where it is.</summary>
+    [Fact]
+    public void A_group_table_stops_at_the_first_missing_key()
+    {
+        var table = new GroupTable(stratified: true);
+        int at = table.Add(new StringColumn(["a", "b", null, "a"]), new StringColumn(["x", "y", "x", "x"]), 4);
+        Assert.Equal(2, at);
+        Assert.Equal(2, table.Count);
+        Assert.Equal(2, table.TotalRows);
+        var other = new GroupTable(stratified: true);
+        other.Add("a", "y", 3);
+        table.Merge(other);
+        Assert.Equal(5, table.TotalRows);
+        Assert.Equal(4, table.Rows[0]);
+        Assert.Throws<ArgumentException>(() => table.Merge(new GroupTable(stratified: false)));
+    }
+
     // ---------- properties: the leakage contract ----------
 
     /// <summary>(1) No group key occurs in two splits, and no group lands in a split with a zero fraction.</summary>

@@ -28,6 +28,39 @@ public class NoisyCleanAssignerTests
         return a.Assign(input, context).Tags;
     }
 
+    /// <summary>
+    /// Issue 16: by group, the decision is a function of the group table (clean and noisy rows per group), so a table built
+    /// from any partition of the rows into tasks, counted in any order and merged in any order, gives every row the split
+    /// <see cref="NoisyCleanAssigner.Assign"/> gives it (by its group and its side), with the same drops and targets.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property A_group_table_from_any_partition_decides_as_one_process(byte[] rows, bool approach2, int partition, byte tasks)
+    {
+        var (input, noisy, speakers) = Data(rows);
+        var approach = approach2 ? NoisyApproach.MixedValidation : NoisyApproach.TrainOnClean;
+        var one = new RunContext();
+        var tags = Assign(approach, input, "speaker", one);
+        var assigner = new NoisyCleanAssigner(approach, approach == NoisyApproach.TrainOnClean ? [0.8, 0.1, 0.1] : [0.9, 0.1, 0], 0.5, 42, "noisy", null, "speaker");
+        var random = new Random(partition);
+        int n = 1 + tasks % 4;
+        var parts = Enumerable.Range(0, n).Select(_ => new GroupTable(stratified: true)).ToArray();
+        foreach (int i in Enumerable.Range(0, rows.Length).OrderBy(_ => random.Next()))
+        {
+            parts[random.Next(n)].Add(speakers[i], noisy[i] ? NoisyCleanAssigner.NoisyKey : NoisyCleanAssigner.CleanKey);
+        }
+        var table = new GroupTable(stratified: true);
+        foreach (var part in parts.OrderBy(_ => random.Next())) table.Merge(part);
+        var decision = assigner.Decide(table);
+        var context = new RunContext();
+        assigner.Report(context, decision);
+        var group = Enumerable.Range(0, table.Count).ToDictionary(g => table.Keys[g], g => g, StringComparer.Ordinal);
+        bool same = Enumerable.Range(0, rows.Length).All(i => (noisy[i] ? decision.NoisyTags : decision.CleanTags)[group[speakers[i]]] == tags[i]);
+        bool dropped = context.Report.Dropped.SequenceEqual(one.Report.Dropped);
+        bool targets = context.Report.Splits.Keys.SequenceEqual(one.Report.Splits.Keys)
+            && context.Report.Splits.All(kv => one.Report.Splits[kv.Key].TargetFraction == kv.Value.TargetFraction);
+        return (same && dropped && targets).Label($"same={same} dropped={dropped} targets={targets}");
+    }
+
     /// <summary>DESIGN §3.4: train holds only clean rows, test only noisy rows; every row is placed or counted as dropped.</summary>
     [Property(MaxTest = 300)]
     public Property Train_is_clean_and_test_is_noisy(byte[] rows, bool approach2, bool byGroup)
