@@ -475,21 +475,11 @@ internal static class ScaleTasks
             }
         }
 
-        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
+        await FitFromKeysAsync(run, report, from, async () =>
         {
-            var fit = new List<RecordBatch>();
-            var means = new Dictionary<int, ExactMean>();
-            if (encode.Learns)
-            {
-                await KeyPathsAsync().ConfigureAwait(false);
-                var assigner = BoundedAssigner(run, report, "the plan", groupSplits)!;
-                assigner.Bind(splitInput);
-                fit = FitApartFromKeys(encode, assigner, Keys(), keys, splitInput, means, context);
-            }
-            var (fitted, warnings) = encode.FitApart(fit, means);
-            report.Encoding = fitted;
-            report.Warnings.AddRange(warnings);
-        }
+            await KeyPathsAsync().ConfigureAwait(false);
+            return Keys();
+        }, keys, splitInput, context, groupSplits).ConfigureAwait(false);
         report.ExpectedRows = rows - dropped;
         report.Channels = channels.Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         await work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
@@ -518,6 +508,30 @@ internal static class ScaleTasks
     };
 
     private static PipelineValidationException MissingFromPlan(string what) => new($"the plan step's report has no {what}; run step {ScaleStep.Plan} again.");
+
+    /// <summary>
+    /// Fits the run's encoder (when the stages after the split hold one) as a plan that holds no rows does, into the plan's
+    /// <paramref name="report"/>: an encoder that learns reads the key columns (<paramref name="keyBatches"/>, fetched only
+    /// then), each row tagged by the plan's own assigner (<see cref="BoundedAssigner"/>, as encode tasks tag), through
+    /// <see cref="FitApartFromKeys"/>.
+    /// </summary>
+    private static async Task FitFromKeysAsync(ScaleRun run, TaskReport report, IReadOnlyList<IPipelineStage> from, Func<Task<IEnumerable<RecordBatch>>> keyBatches,
+        int[] keys, Schema splitInput, RunContext context, IReadOnlyDictionary<string, GroupSplits>? groups = null)
+    {
+        if (from.OfType<EncodeStage>().FirstOrDefault() is not { } encode) return;
+        var fit = new List<RecordBatch>();
+        var means = new Dictionary<int, ExactMean>();
+        if (encode.Learns)
+        {
+            var batches = await keyBatches().ConfigureAwait(false);
+            var assigner = BoundedAssigner(run, report, "the plan", groups)!;
+            assigner.Bind(splitInput);
+            fit = FitApartFromKeys(encode, assigner, batches, keys, splitInput, means, context);
+        }
+        var (fitted, warnings) = encode.FitApart(fit, means);
+        report.Encoding = fitted;
+        report.Warnings.AddRange(warnings);
+    }
 
     /// <summary>
     /// What an encoder fits on when the plan holds no rows, from the key columns (<paramref name="keyBatches"/>, of the
@@ -744,20 +758,7 @@ internal static class ScaleTasks
         var report = TaskReportOf(context.Report);
         report.Plan = PlanKind.TimeCuts;
         report.TimeCuts = cuts;
-        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
-        {
-            var fit = new List<RecordBatch>();
-            var means = new Dictionary<int, ExactMean>();
-            if (encode.Learns)
-            {
-                var tagger = BoundedAssigner(run, report, "the plan")!;
-                tagger.Bind(splitInput);
-                fit = FitApartFromKeys(encode, tagger, KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), keys, splitInput, means, context);
-            }
-            var (fitted, warnings) = encode.FitApart(fit, means);
-            report.Encoding = fitted;
-            report.Warnings.AddRange(warnings);
-        }
+        await FitFromKeysAsync(run, report, from, () => Task.FromResult(KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch)), keys, splitInput, context).ConfigureAwait(false);
         report.ExpectedRows = rows - parts.Sum(p => p.Dropped);
         report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         report.TimeBuckets = buckets;
@@ -903,20 +904,7 @@ internal static class ScaleTasks
         report.Plan = PlanKind.TimeCuts;
         report.TimeCuts = cuts;
         report.TimeFoldCuts = foldCuts;
-        if (from.OfType<EncodeStage>().FirstOrDefault() is { } encode)
-        {
-            var fit = new List<RecordBatch>();
-            var means = new Dictionary<int, ExactMean>();
-            if (encode.Learns)
-            {
-                var tagger = BoundedAssigner(run, report, "the plan")!;
-                tagger.Bind(splitInput);
-                fit = FitApartFromKeys(encode, tagger, KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch), keys, splitInput, means, context);
-            }
-            var (fitted, warnings) = encode.FitApart(fit, means);
-            report.Encoding = fitted;
-            report.Warnings.AddRange(warnings);
-        }
+        await FitFromKeysAsync(run, report, from, () => Task.FromResult(KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch)), keys, splitInput, context).ConfigureAwait(false);
         report.ExpectedRows = foldRows.Sum() + test;
         List<(SplitTag Split, short Fold)> channels = [.. Enumerable.Range(0, kfold.K).Where(f => foldRows[f] > 0).Select(f => (SplitTag.Train, (short)f))];
         if (test > 0) channels.Add((SplitTag.Test, -1));
