@@ -294,13 +294,20 @@ internal static class ScaleTasks
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         string[]? paths = null;
         async Task<string[]> KeyPathsAsync() => paths ??= await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
+        // Every pass reads the key columns again (strings too): under --memory, a collection once the heap passes ¾ of it,
+        // so the garbage of earlier batches does not pile up to several times the live data (see MemoryGovernor).
+        var governor = run.Options.Memory.Budget is { } memoryBudget ? new MemoryGovernor(memoryBudget) : null;
         IEnumerable<RecordBatch> Keys()
         {
             foreach (var path in paths!)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var reader = new BatchSpillReader(path, keySchema);
-                while (!reader.AtEnd) yield return reader.Read();
+                while (!reader.AtEnd)
+                {
+                    governor?.Check();
+                    yield return reader.Read();
+                }
             }
         }
         var splitHash = new KeyedHash(run.Options.Seed, "split");
