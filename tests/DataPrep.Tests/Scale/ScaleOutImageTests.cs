@@ -22,6 +22,7 @@ public sealed class ScaleOutImageTests
         { 3, "manifest-skip" },
         { 2, "rec-quarantine" },
         { 3, "kfold-lst-quarantine" },
+        { 2, "rec-group" },
     };
 
     private static string[] CaseArgs(string name) => name switch
@@ -35,6 +36,8 @@ public sealed class ScaleOutImageTests
         // Corrupt images in several classes (so in several buckets and channels), listed as one process lists them.
         "rec-quarantine" => ["--format", "recordio-image", "--on-bad-image", "quarantine", "--augment", "rotate=90"],
         "kfold-lst-quarantine" => ["--format", "images", "--folds", "3", "--on-bad-image", "quarantine", "--augment", "rotate=90"],
+        // A group split planned from the group table (PlanKind.Groups), over an image list with a patient column.
+        "rec-group" => ["--format", "recordio-image", "--split", "group", "--group", "patient", "--augment", "rotate=90"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -44,6 +47,17 @@ public sealed class ScaleOutImageTests
     {
         using var tmp = new TempDir();
         var input = Folders(tmp);
+        if (name == "rec-group")
+        {
+            // The folders' images as a list with a group column: twelve patients over the three classes.
+            var images = Directory.GetFiles(input, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+            var list = new System.Text.StringBuilder("path,label,patient\n");
+            for (int i = 0; i < images.Length; i++)
+            {
+                list.Append(CultureInfo.InvariantCulture, $"{Path.GetRelativePath(tmp.Path, images[i]).Replace('\\', '/')},{Path.GetFileName(Path.GetDirectoryName(images[i]))},p{i % 12}\n");
+            }
+            input = tmp.File("list.csv", list.ToString());
+        }
         if (name == "manifest-skip") File.WriteAllBytes(Path.Combine(input, "dog", "broken.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
         if (name.Contains("quarantine", StringComparison.Ordinal))
         {
