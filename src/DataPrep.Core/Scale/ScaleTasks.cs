@@ -410,13 +410,7 @@ internal static class ScaleTasks
                         yield return new HashedRows(hashes, ids, n);
                     }
                 }
-                long pool = 0;
-                var foldBins = new long[RandomSplitCuts.Bins];
-                foreach (var b in Pool())
-                {
-                    pool += b.Count;
-                    for (int r = 0; r < b.Count; r++) foldBins[RandomSplitCuts.BinOf(b.Hashes[r])]++;
-                }
+                var (foldBins, pool) = RandomSplitCuts.Histogram(Pool());
                 var foldFractions = KFoldAssigner.FoldFractions(kfold.K);
                 report.FoldCuts = RandomSplitCuts.Find(pool, foldFractions, foldBins, Pool, maxHeld);
                 // As one process lists them: train's folds that hold rows, then test when it does.
@@ -863,13 +857,7 @@ internal static class ScaleTasks
                 yield return new HashedRows(foldKeys, ids, n);
             }
         }
-        long pool = 0;
-        var foldBins = new long[RandomSplitCuts.Bins];
-        foreach (var b in Pool())
-        {
-            pool += b.Count;
-            for (int r = 0; r < b.Count; r++) foldBins[RandomSplitCuts.BinOf(b.Hashes[r])]++;
-        }
+        var (foldBins, pool) = RandomSplitCuts.Histogram(Pool());
         var counts = RandomSplitter.ExactCounts(pool, KFoldAssigner.FoldFractions(kfold.K));
         var starts = new List<(int Fold, long Position)>();
         long position = 0;

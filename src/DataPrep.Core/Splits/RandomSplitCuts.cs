@@ -44,6 +44,19 @@ internal static class RandomSplitCuts
     /// <summary>The bin of a split hash in the first-level histogram (its top 16 bits).</summary>
     public static int BinOf(ulong hash) => (int)(hash >> (64 - BinBits));
 
+    /// <summary>Counts one pass of rows by <see cref="BinOf"/> of their hashes: the histogram, and the rows counted.</summary>
+    public static (long[] Bins, long Rows) Histogram(IEnumerable<HashedRows> pass)
+    {
+        var bins = new long[Bins];
+        long rows = 0;
+        foreach (var b in pass)
+        {
+            rows += b.Count;
+            for (int r = 0; r < b.Count; r++) bins[BinOf(b.Hashes[r])]++;
+        }
+        return (bins, rows);
+    }
+
     /// <summary>The split of a row with split hash <paramref name="hash"/> and row id <paramref name="id"/>.</summary>
     public static SplitTag TagOf(IReadOnlyList<SplitCut> cuts, ulong hash, long id) => (SplitTag)PartOf(cuts, hash, id);
 
