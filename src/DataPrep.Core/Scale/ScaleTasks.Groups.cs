@@ -1,0 +1,62 @@
+using DataPrep.Conversion;
+using DataPrep.Data;
+using DataPrep.Encoders;
+using DataPrep.Formats;
+using DataPrep.Hashing;
+using DataPrep.Output;
+using DataPrep.Pipeline;
+using DataPrep.Splits;
+
+namespace DataPrep.Scale;
+
+/// <summary>The plan step's group tables: group and noisy/clean-by-group splits decided over the scan tasks' key files.</summary>
+internal static partial class ScaleTasks
+{
+    /// <summary>
+    /// A group split's table over every scan task's key columns (the group column, and the class column when stratified),
+    /// one batch at a time, decided by the run's own assigner. A row without a group key stops
+    /// the run (exit 3) with the error one process gives, naming its file and row: the key columns carry every row's origin,
+    /// and the tasks' rows in task order are the input order, so the first such row is the one one process names.
+    /// </summary>
+    private static GroupSplitDecision GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn));
+        int stratify = assigner.Stratify is null ? -1 : Array.IndexOf(keys, splitInput.IndexOf(assigner.Stratify));
+        if (group < 0 || (assigner.Stratify is not null && stratify < 0)) throw new InvalidOperationException("The scan's key columns lack the group split's columns.");
+        var table = new GroupTable(stratify >= 0);
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            int missing = table.Add(b.Columns[group], stratify >= 0 ? b.Columns[stratify] : null, b.RowCount);
+            if (missing >= 0)
+            {
+                int source = b.Rows.Sources[missing];
+                throw assigner.MissingKey(source >= 0 && source < run.Context.Inputs.Count ? run.Context.Inputs[source] : null, b.Rows.SourceRows[missing]);
+            }
+        }
+        return assigner.Decide(table);
+    }
+
+    /// <summary>
+    /// A noisy/clean split's group table (clean and noisy rows per group) over every scan task's key columns, decided by the
+    /// run's own assigner. Which rows are noisy is the assigner's own rule (<see cref="NoisyCleanAssigner.NoisyRows"/>: the
+    /// noisy column, or the input a row came from), whose error for a row without a value names its file and row.
+    /// </summary>
+    private static NoisyGroupDecision NoisyGroupTableOf(ScaleRun run, NoisyCleanAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn!));
+        if (group < 0) throw new InvalidOperationException("The scan's key columns lack the noisy/clean split's group column.");
+        var table = new GroupTable(stratified: true);
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            var wide = new Column[splitInput.Count];
+            for (int c = 0; c < wide.Length; c++) wide[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
+            for (int k = 0; k < keys.Length; k++) wide[keys[k]] = b.Columns[k];
+            var noisy = assigner.NoisyRows(new SplitInput([new RecordBatch(splitInput, wide, b.RowCount, b.Rows)], splitInput), run.Context);
+            var groups = b.Columns[group];
+            for (int r = 0; r < b.RowCount; r++) table.Add(RandomSplitAssigner.KeyOf(groups, r), noisy[r] ? NoisyCleanAssigner.NoisyKey : NoisyCleanAssigner.CleanKey);
+        }
+        return assigner.Decide(table);
+    }
+}
