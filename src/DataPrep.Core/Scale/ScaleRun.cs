@@ -91,11 +91,12 @@ internal sealed class ScaleRun
 
     /// <summary>
     /// Whether the plan step only finds the cut-offs of a time split (<see cref="TimeCuts"/>) instead of holding every
-    /// row: a time split without folds or series. Its encoders learn sets of values and exact means, as the other bounded
+    /// row: a time split without folds, for tables and for series formats (DeepAR: a bucket holds whole series, and the
+    /// cut-offs tag each point as one process does). Its encoders learn sets of values and exact means, as the other bounded
     /// plans' do. The time order within a bucket is the output order restricted to it (see <see cref="TimeCutAssigner"/>).
     /// </summary>
     public bool PlansTimeByCuts(SplitStage split)
-        => split.Assigner is TimeSplitAssigner && Options.Folds == 0 && !BucketsBySeries;
+        => split.Assigner is TimeSplitAssigner && Options.Folds == 0;
 
     /// <summary>
     /// Whether the plan step finds time folds' starts (<see cref="TimeFoldCut"/>) and the time test split's cut-offs, if

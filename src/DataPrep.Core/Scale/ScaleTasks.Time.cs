@@ -89,8 +89,9 @@ internal static partial class ScaleTasks
         if (assigner.LeavesASplitEmpty(parts)) return false;
 
         // Buckets of an unshuffled split: the scan tasks' own rows when their (time, row id) ranges follow one another.
+        // A series format's buckets (by series) need no such order: the commit merges their records by series key.
         List<SplitCut>? buckets = null;
-        if (!run.BucketsByHash)
+        if (!run.BucketsByHash && !run.BucketsBySeries)
         {
             bool follows = true;
             int last = -1;

@@ -69,6 +69,16 @@ public sealed class ScaleOutDeepArTests
                     }
                     if (step.Name != ScaleStep.Commit) Assert.False(Directory.Exists(Path.Combine(many, "train")), "nothing is visible in the channels before the commit");
                 }
+                if (step.Name == ScaleStep.Plan)
+                {
+                    // The plan holds no rows: it finds the cut-offs (PlanKind.TimeCuts) and writes no routing.
+                    var work = Path.Combine(many, "_dataprep", "work");
+                    var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+                    Assert.DoesNotContain(objects, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+                    var plan = File.ReadAllText(objects.Single(f => f.Contains($"{Path.DirectorySeparatorChar}plan{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && f.EndsWith("00000.json", StringComparison.Ordinal)));
+                    Assert.Contains("\"timeCuts\"", plan, StringComparison.Ordinal);
+                    Assert.DoesNotContain("\"timeBuckets\"", plan, StringComparison.Ordinal);
+                }
             }
         }
         ScaleOutTests.AssertSameRun(one, many, workers);
