@@ -25,9 +25,10 @@ internal static partial class ScaleTasks
     /// every N-th position of the (time, row id) order (<see cref="TaskReport.TimeBuckets"/>) and encode task j takes, from
     /// every scan task's rows, those from the j-th to the next: each encode task reads all rows, as the routing plan's
     /// exchange by rank did.</para>
-    /// <para>Returns false, having reported nothing, when the full plan must decide: a missing or invalid time (whose
-    /// error names its file and row), no rows, or a split with a non-zero fraction left empty (one process warns with the
-    /// number of distinct times).</para>
+    /// <para>A missing or invalid time stops the plan with one process's error (<see cref="TimeSplitAssigner.TimeProblems"/>:
+    /// the key columns carry every row's origin and are read in input order). Returns false, having reported nothing,
+    /// when the full plan must decide: no rows. A split with a non-zero fraction left empty gets one process's warning,
+    /// whose count of distinct times takes more passes (<see cref="TimeSplitCuts.DistinctTimes"/>).</para>
     /// </remarks>
     private static async Task<bool> TryPlanTimeByCutsAsync(ScaleRun run, TimeSplitAssigner assigner, IReadOnlyList<IPipelineStage> from,
         Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
@@ -51,13 +52,18 @@ internal static partial class ScaleTasks
         Array.Fill(maxTime, long.MinValue);
         Array.Fill(minId, long.MaxValue);
         Array.Fill(maxId, long.MinValue);
+        var problems = new TimeSplitAssigner.TimeProblems(assigner);
         foreach (var (task, b) in KeyBatches(paths, keySchema, cancellationToken))
         {
             var column = b.Columns[timeKey];
             var ids = b.Rows.RowIds;
             for (int r = 0; r < b.RowCount; r++)
             {
-                if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) return false;
+                if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t))
+                {
+                    problems.Add(column, r, b.Rows);
+                    continue;
+                }
                 histogram[TimeSplitCuts.BinOf(t)]++;
                 minTime[task] = Math.Min(minTime[task], t);
                 maxTime[task] = Math.Max(maxTime[task], t);
@@ -67,6 +73,7 @@ internal static partial class ScaleTasks
             taskRows[task] += b.RowCount;
             rows += b.RowCount;
         }
+        if (problems.Error(run.Context) is { } error) throw error;
         if (rows == 0) return false;
 
         IEnumerable<TimedRows> Timed()
@@ -86,7 +93,6 @@ internal static partial class ScaleTasks
         // A row range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
         var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, Timed, maxHeld);
-        if (assigner.LeavesASplitEmpty(parts)) return false;
 
         // Buckets of an unshuffled split: the scan tasks' own rows when their (time, row id) ranges follow one another.
         // A series format's buckets (by series) need no such order: the commit merges their records by series key.
@@ -111,6 +117,7 @@ internal static partial class ScaleTasks
 
         var context = run.Context;
         assigner.Report(context, parts, after, rows);
+        assigner.WarnAboutEmptySplits(context, rows, parts, () => TimeSplitCuts.DistinctTimes(histogram, Timed, maxHeld));
         var report = TaskReportOf(context.Report);
         report.Plan = PlanKind.TimeCuts;
         report.TimeCuts = cuts;
@@ -130,7 +137,8 @@ internal static partial class ScaleTasks
     /// exact count position and just before it: a fold starts at that row's time, or just after it when the row before
     /// has the same time (ties stay in the earlier fold, <see cref="TimeFoldCut"/>). One more pass counts the rows of
     /// each fold and of test (a fold that ties left empty has no channel). Returns false, having reported nothing, when
-    /// the full plan must decide: a missing or invalid time under a time test split, no rows, or a test split left empty.
+    /// the full plan must decide: no rows (a missing or invalid time under a time test split stops with one process's
+    /// error; a test split left empty gets its warning).
     /// </summary>
     private static async Task<bool> TryPlanTimeFoldsByCutsAsync(ScaleRun run, KFoldAssigner kfold, IReadOnlyList<IPipelineStage> from,
         Schema splitInput, int[] keys, Schema keySchema, CancellationToken cancellationToken)
@@ -143,8 +151,9 @@ internal static partial class ScaleTasks
         var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
 
-        // First pass: the rows and the range of their fold times, and under a time test split every time valid and the
-        // histogram of the split's keys.
+        // First pass: the rows and the range of their fold times, and under a time test split every time valid (else one
+        // process's error) and the histogram of the split's keys.
+        var problems = carver is null ? null : new TimeSplitAssigner.TimeProblems(carver);
         long rows = 0, minTime = long.MaxValue, maxTime = long.MinValue;
         var histogram = new long[RandomSplitCuts.Bins];
         foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
@@ -160,17 +169,19 @@ internal static partial class ScaleTasks
                 var column = b.Columns[timeKey];
                 for (int r = 0; r < b.RowCount; r++)
                 {
-                    if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) return false;
-                    histogram[TimeSplitCuts.BinOf(t)]++;
+                    if (TimeSplitAssigner.TryGetUtcTicks(column, r, out long t)) histogram[TimeSplitCuts.BinOf(t)]++;
+                    else problems!.Add(column, r, b.Rows);
                 }
             }
             rows += b.RowCount;
         }
+        if (problems?.Error(run.Context) is { } error) throw error;
         if (rows == 0) return false;
         long TicksOf(RecordBatch b, int r)
             => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
                 : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
         TimeCuts? cuts = null;
+        Func<long>? distinctTimes = null;
         TimeSplitPart[] parts = [];
         string?[] after = [];
         if (carver is not null)
@@ -186,7 +197,7 @@ internal static partial class ScaleTasks
                 }
             }
             (cuts, parts, after) = TimeSplitCuts.Find(carver, rows, histogram, Timed, maxHeld);
-            if (carver.LeavesASplitEmpty(parts)) return false;
+            distinctTimes = () => TimeSplitCuts.DistinctTimes(histogram, Timed, maxHeld);
         }
 
         // The pool's fold times as order-preserving keys, with their row ids: the time after the earliest, scaled to fill
@@ -249,6 +260,7 @@ internal static partial class ScaleTasks
 
         var context = run.Context;
         carver?.Report(context, parts, after, rows);
+        carver?.WarnAboutEmptySplits(context, rows, parts, distinctTimes!);
         context.ForwardChainingFolds = true;
         var report = TaskReportOf(context.Report);
         report.Plan = PlanKind.TimeCuts;

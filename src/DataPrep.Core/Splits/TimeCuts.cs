@@ -109,6 +109,44 @@ internal static class TimeSplitCuts
         return (cuts, parts, after);
     }
 
+    /// <summary>
+    /// The number of distinct times among the rows <paramref name="pass"/> streams, counted over ranges of
+    /// <paramref name="histogram"/>'s bins (<see cref="BinOf"/> keeps time order, so one time lies in one bin): a pass
+    /// per range, holding the range's times sorted, at most <paramref name="maxHeld"/> of them (one bin at least).
+    /// </summary>
+    public static long DistinctTimes(long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
+    {
+        long distinct = 0;
+        for (int lo = 0; lo < histogram.Length;)
+        {
+            if (histogram[lo] == 0) { lo++; continue; }
+            int hi = lo;
+            long held = 0;
+            while (hi < histogram.Length && (hi == lo || held + histogram[hi] <= maxHeld)) held += histogram[hi++];
+            var times = new long[checked((int)held)];
+            int n = 0;
+            foreach (var b in pass())
+            {
+                for (int r = 0; r < b.Count; r++)
+                {
+                    int bin = BinOf(b.Ticks[r]);
+                    if (bin >= lo && bin < hi)
+                    {
+                        if (n == times.Length) throw RowsChanged();
+                        times[n++] = b.Ticks[r];
+                    }
+                }
+            }
+            if (n != times.Length) throw RowsChanged();
+            Array.Sort(times);
+            for (int i = 0; i < n; i++) if (i == 0 || times[i] != times[i - 1]) distinct++;
+            lo = hi;
+        }
+        return distinct;
+
+        static InvalidOperationException RowsChanged() => new("The rows changed between two passes over the time column.");
+    }
+
     /// <summary>The rows (time, row id) at <paramref name="positions"/> of the (time, row id) order.</summary>
     public static (long Ticks, long Id)[] Locate(long rows, IReadOnlyList<long> positions, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
     {

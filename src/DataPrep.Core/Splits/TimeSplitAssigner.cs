@@ -248,7 +248,12 @@ public sealed class TimeSplitAssigner : ISplitAssigner
         for (int i = 0; i < n; i++) tags[order is null ? i : order[i]] = TagOf(sorted[i], cuts);
         Report(context, parts, after, n);
 
-        WarnAboutEmptySplits(context, sorted, bounds, keptFrom, targets);
+        WarnAboutEmptySplits(context, n, parts, () =>
+        {
+            long distinct = n == 0 ? 0 : 1;
+            for (int i = 1; i < n; i++) if (sorted[i] != sorted[i - 1]) distinct++;
+            return distinct;
+        });
         return tags;
     }
 
@@ -317,16 +322,6 @@ public sealed class TimeSplitAssigner : ISplitAssigner
     }
 
     /// <summary>
-    /// Whether a split with a non-zero fraction would be empty after the cut and the gap: one process then warns with
-    /// the count of distinct times, which a bounded plan does not know (it leaves such a run to the full plan).
-    /// </summary>
-    internal bool LeavesASplitEmpty(TimeSplitPart[] parts)
-    {
-        for (int s = 0; s < 3; s++) if (_fractions[s] > 0 && parts[s].Count - parts[s].Dropped <= 0) return true;
-        return false;
-    }
-
-    /// <summary>
     /// The order-preserving 64-bit key of a time (UTC ticks, below 2⁶²): its top 16 bits bin times for
     /// <see cref="RandomSplitCuts.Locate"/>.
     /// </summary>
@@ -374,16 +369,28 @@ public sealed class TimeSplitAssigner : ISplitAssigner
         return cuts;
     }
 
-    private void WarnAboutEmptySplits(RunContext context, long[] sorted, int[] bounds, int[] keptFrom, long[]? targets)
+    /// <summary>
+    /// Warns about each split with a non-zero fraction left empty after the cut and the gap, from the parts of
+    /// <paramref name="n"/> rows alone; <paramref name="distinctTimes"/> counts the rows' distinct times, asked only when
+    /// a split is empty (a bounded plan counts them in passes, <see cref="TimeSplitCuts.DistinctTimes"/>).
+    /// </summary>
+    internal void WarnAboutEmptySplits(RunContext context, long n, TimeSplitPart[] parts, Func<long> distinctTimes)
     {
-        int n = sorted.Length;
+        var bounds = new long[4];
+        var keptFrom = new long[3];
+        for (int s = 0; s < 3; s++)
+        {
+            bounds[s + 1] = bounds[s] + parts[s].Count;
+            keptFrom[s] = bounds[s] + parts[s].Dropped;
+        }
+        long[]? targets = _cutoffs is null ? RandomSplitter.ExactCounts(n, _fractions) : null;
         var reasons = new List<string>();
         string? previous = null;
         int cutoff = 0;
         for (int s = 0; s < 3; s++)
         {
             var name = ((SplitTag)s).Name();
-            int lo = bounds[s], hi = bounds[s + 1];
+            long lo = bounds[s], hi = bounds[s + 1];
             if (_fractions[s] > 0 && keptFrom[s] == hi)
             {
                 string asked = _cutoffs is null ? $"{F(_fractions[s] * 100)}% asked for" : "asked for by the cutoffs";
@@ -415,9 +422,8 @@ public sealed class TimeSplitAssigner : ISplitAssigner
         }
         if (reasons.Count == 0) return;
 
-        int distinct = n == 0 ? 0 : 1;
-        for (int i = 1; i < n; i++) if (sorted[i] != sorted[i - 1]) distinct++;
-        int dropped = Enumerable.Range(0, 3).Sum(s => keptFrom[s] - bounds[s]);
+        long distinct = distinctTimes();
+        long dropped = Enumerable.Range(0, 3).Sum(s => keptFrom[s] - bounds[s]);
         string achieved = string.Join(", ", SplitNames.All.Select(t => $"{t.Name()} {bounds[(int)t + 1] - keptFrom[(int)t]}"));
         context.Report.Warnings.Add(
             $"Time split on '{_timeColumn}': {string.Join("; ", reasons)}. Achieved {achieved} of {n} row{(n == 1 ? "" : "s")} "
@@ -437,9 +443,7 @@ public sealed class TimeSplitAssigner : ISplitAssigner
             {
                 int count = 0;
                 for (int i = first; i < n; i++) if (nulls[i]) count++;
-                throw Error(input, context, first,
-                    $"the time is missing ({count} row{(count == 1 ? "" : "s")} of '{_timeColumn}' {(count == 1 ? "has" : "have")} no value); a time split needs every row's time. "
-                    + "Fix the data, or pass --missing drop to drop rows with missing values before the split.");
+                throw Error(input, context, first, MissingTimeProblem(count));
             }
         }
         var ticks = new long[n];
@@ -449,26 +453,72 @@ public sealed class TimeSplitAssigner : ISplitAssigner
                 for (int i = 0; i < n; i++)
                 {
                     long v = t.Values[i];
-                    if (v < 0 || v > DateTime.MaxValue.Ticks) throw Error(input, context, i, $"{v} ticks is not an instant between the years 0001 and 9999.");
+                    if (v < 0 || v > DateTime.MaxValue.Ticks) throw Error(input, context, i, InvalidTimeProblem(column, i));
                     ticks[i] = v;
                 }
                 break;
             case Int64Column l:
                 for (int i = 0; i < n; i++)
                 {
-                    if (!TryEpochToTicks(l.Values[i], out ticks[i])) throw Error(input, context, i, EpochProblem(l.Values[i].ToString(CultureInfo.InvariantCulture)));
+                    if (!TryEpochToTicks(l.Values[i], out ticks[i])) throw Error(input, context, i, InvalidTimeProblem(column, i));
                 }
                 break;
             case Float64Column d:
                 for (int i = 0; i < n; i++)
                 {
-                    if (!TryEpochToTicks(d.Values[i], out ticks[i])) throw Error(input, context, i, EpochProblem(d.Values[i].ToString("R", CultureInfo.InvariantCulture)));
+                    if (!TryEpochToTicks(d.Values[i], out ticks[i])) throw Error(input, context, i, InvalidTimeProblem(column, i));
                 }
                 break;
             default:
                 throw new PipelineValidationException($"--time column '{_timeColumn}' is {column.Kind}; expected a timestamp or epoch numbers.");
         }
         return ticks;
+    }
+
+    /// <summary>The cause named when <paramref name="count"/> rows have no time (the first of them is the row named).</summary>
+    private string MissingTimeProblem(long count)
+        => $"the time is missing ({count} row{(count == 1 ? "" : "s")} of '{_timeColumn}' {(count == 1 ? "has" : "have")} no value); a time split needs every row's time. "
+            + "Fix the data, or pass --missing drop to drop rows with missing values before the split.";
+
+    /// <summary>The cause named for a present value of row <paramref name="row"/> that is not a time (<see cref="TryGetUtcTicks"/> refused it).</summary>
+    private static string InvalidTimeProblem(Column column, int row) => column switch
+    {
+        TimestampColumn t => $"{t.Values[row]} ticks is not an instant between the years 0001 and 9999.",
+        Int64Column l => EpochProblem(l.Values[row].ToString(CultureInfo.InvariantCulture)),
+        Float64Column d => EpochProblem(d.Values[row].ToString("R", CultureInfo.InvariantCulture)),
+        _ => throw new ArgumentException($"{column.Kind} holds no times.", nameof(column)),
+    };
+
+    /// <summary>
+    /// The error one process's time split stops with, found over rows seen in input order (a plan's passes over the scan
+    /// tasks' key columns): any missing time first, naming the first such row and counting them all, else the first value
+    /// that is not a time. <see cref="Add"/> each row whose time <see cref="TryGetUtcTicks"/> refused, then
+    /// <see cref="Error"/>.
+    /// </summary>
+    internal sealed class TimeProblems(TimeSplitAssigner assigner)
+    {
+        private long _missing;
+        private (int Source, long Row) _firstMissing;
+        private (int Source, long Row, string Problem)? _firstInvalid;
+
+        /// <summary>Notes row <paramref name="row"/> of <paramref name="column"/>, whose origin <paramref name="rows"/> holds.</summary>
+        public void Add(Column column, int row, RowInfo rows)
+        {
+            if (column.IsNull(row))
+            {
+                if (_missing++ == 0) _firstMissing = (rows.Sources[row], rows.SourceRows[row]);
+            }
+            else
+            {
+                _firstInvalid ??= (rows.Sources[row], rows.SourceRows[row], InvalidTimeProblem(column, row));
+            }
+        }
+
+        /// <summary>The error for the rows noted, or null when none was.</summary>
+        public DataFormatException? Error(RunContext context)
+            => _missing > 0 ? assigner.Error(context, _firstMissing.Source, _firstMissing.Row, assigner.MissingTimeProblem(_missing))
+                : _firstInvalid is { } bad ? assigner.Error(context, bad.Source, bad.Row, bad.Problem)
+                : null;
     }
 
     /// <summary>
@@ -500,6 +550,11 @@ public sealed class TimeSplitAssigner : ISplitAssigner
     private DataFormatException Error(SplitInput input, RunContext context, int position, string problem)
     {
         var (source, row) = input.Origin(position);
+        return Error(context, source, row, problem);
+    }
+
+    private DataFormatException Error(RunContext context, int source, long row, string problem)
+    {
         string? file = source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null;
         return Throw.Format(problem, file, 0, row, _timeColumn);
     }

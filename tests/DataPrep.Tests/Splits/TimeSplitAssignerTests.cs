@@ -605,6 +605,45 @@ public class TimeSplitAssignerTests
         Assert.StartsWith("in.csv, row 11, column 't': the time is missing", e.Message);
     }
 
+    /// <summary>
+    /// A scaled-out plan finds one process's error in its passes over the key columns (<see cref="TimeSplitAssigner.TimeProblems"/>):
+    /// whatever the batches, the rows <see cref="TimeSplitAssigner.TryGetUtcTicks"/> refuses, noted in input order, give
+    /// the error <see cref="TimeSplitAssigner.Assign"/> stops with over all rows (a missing time before an invalid one,
+    /// the count of missing times), or none when Assign has none.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property The_plan_passes_find_the_time_error_of_one_process(int[] raw, int batchSeed)
+    {
+        // Epoch seconds; every 7th value (by content) missing, every 11th impossible.
+        var values = raw.Select(r => r % 11 == 0 ? long.MaxValue - Math.Abs(r % 1000) : 1_700_000_000L + r % 100_000).ToArray();
+        var nulls = raw.Select(r => r % 7 == 0).ToArray();
+        var input = Input(new Int64Column(values, nulls, values.Length), Chunks(values.Length, batchSeed), source: 1);
+        var context = new RunContext();
+        context.Inputs.Add("a.csv");
+        context.Inputs.Add("b.csv");
+        var assigner = new TimeSplitAssigner("t", s_701515);
+        assigner.Bind(input.Schema);
+        string? expected = null;
+        try
+        {
+            assigner.Assign(input, context);
+        }
+        catch (DataFormatException e)
+        {
+            expected = e.Message;
+        }
+        var problems = new TimeSplitAssigner.TimeProblems(assigner);
+        foreach (var b in input.Batches)
+        {
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (!TimeSplitAssigner.TryGetUtcTicks(b.Columns[0], r, out _)) problems.Add(b.Columns[0], r, b.Rows);
+            }
+        }
+        var actual = problems.Error(context)?.Message;
+        return (actual == expected).Label($"one process: {expected ?? "(none)"}; plan: {actual ?? "(none)"}");
+    }
+
     [Fact]
     public void Impossible_epoch_numbers_name_the_row()
     {

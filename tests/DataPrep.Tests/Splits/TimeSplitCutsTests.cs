@@ -69,11 +69,14 @@ public class TimeSplitCutsTests
         string label = $"n={n} f=[{string.Join(",", fractions)}] cutoffs={cutoffs?.Length} gap={gap} held={bound}";
         if (!tags.SequenceEqual(got)) return false.Label("tags " + label);
 
-        // The report: the one process's, unless it warns of an empty split (then the plan leaves the run to the full plan).
-        if (assigner.LeavesASplitEmpty(parts)) return (expected.Report.Warnings.Count == 1).Label("warning " + label);
+        // The report: the one process's, warnings of empty splits too (their distinct times counted in passes of at most
+        // `bound` rows a bin range).
+        long distinctTimes = TimeSplitCuts.DistinctTimes(histogram, Pass, bound);
+        if (distinctTimes != ticks.Distinct().Count()) return false.Label($"distinct {distinctTimes} " + label);
         var context = new RunContext();
         assigner.Report(context, parts, after, n);
-        bool same = expected.Report.Warnings.Count == 0
+        assigner.WarnAboutEmptySplits(context, n, parts, () => TimeSplitCuts.DistinctTimes(histogram, Pass, bound));
+        bool same = expected.Report.Warnings.SequenceEqual(context.Report.Warnings)
             && expected.Report.Dropped.SequenceEqual(context.Report.Dropped)
             && expected.Report.Splits.Keys.SequenceEqual(context.Report.Splits.Keys)
             && expected.Report.Splits.All(kv => context.Report.Splits[kv.Key] is var s
@@ -96,6 +99,8 @@ public class TimeSplitCutsTests
         Assert.Equal([50, 10, 20, 20], new[] { SplitTag.Train, SplitTag.Validation, SplitTag.Test, SplitTag.None }.Select(s => tags.Count(t => t == s)));
         Assert.Equal("|train|validation", string.Join("|", after));
         Assert.Equal([0L, 10L, 10L], parts.Select(p => p.Dropped));
-        Assert.False(assigner.LeavesASplitEmpty(parts));
+        var context = new RunContext();
+        assigner.WarnAboutEmptySplits(context, 100, parts, () => throw new InvalidOperationException("no split is empty: the distinct times are not asked for"));
+        Assert.Empty(context.Report.Warnings);
     }
 }
