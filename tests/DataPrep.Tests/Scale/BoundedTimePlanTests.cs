@@ -123,7 +123,7 @@ public sealed class BoundedTimePlanTests
         Assert.Contains("\"timeFoldCuts\"", plan, StringComparison.Ordinal);
         bool emptyTest = name.Contains("empties-test", StringComparison.Ordinal);
         Assert.Equal(emptyTest, File.ReadAllText(Path.Combine(many, "_dataprep", "run.json")).Contains("test is empty (", StringComparison.Ordinal));
-        Assert.Equal(!emptyTest && name.Contains("test", StringComparison.Ordinal), Directory.Exists(Path.Combine(many, "test")));
+        if (emptyTest) Assert.False(Directory.Exists(Path.Combine(many, "test")), "an empty test split has no channel");
         // Forward chaining: fold k trains on the earlier folds only (the manifests equal one process's, checked above).
         var folds = Directory.EnumerateDirectories(many, "fold-*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.NotEmpty(folds);
