@@ -1,4 +1,5 @@
 using DataPrep.Data;
+using DataPrep.Hashing;
 using DataPrep.Pipeline;
 using DataPrep.Splits;
 using FsCheck;
@@ -59,6 +60,30 @@ public class NoisyCleanAssignerTests
         bool targets = context.Report.Splits.Keys.SequenceEqual(one.Report.Splits.Keys)
             && context.Report.Splits.All(kv => one.Report.Splits[kv.Key].TargetFraction == kv.Value.TargetFraction);
         return (same && dropped && targets).Label($"same={same} dropped={dropped} targets={targets}");
+    }
+
+    /// <summary>
+    /// Without groups each side is cut into contiguous blocks of its (split hash, row id) order at exact counts, as a random
+    /// split cuts each class of a stratified one: the noisy rows' tags are <see cref="RandomSplitter.AssignByHash"/>'s over
+    /// the noisy rows alone, the clean rows' (approach 2) over the clean rows alone.
+    /// </summary>
+    [Fact]
+    public void Without_groups_each_side_is_cut_in_contiguous_blocks_of_its_hash_order()
+    {
+        var rows = Enumerable.Range(0, 997).Select(i => (byte)(i % 3 == 0 ? 1 : 0)).ToArray();
+        var (input, noisy, _) = Data(rows);
+        var tags = Assign(NoisyApproach.MixedValidation, input, null, new RunContext(), [0.7, 0.3, 0]);
+        var hash = new KeyedHash(42, "split");
+        foreach (bool side in new[] { false, true })
+        {
+            var rowsOfSide = Enumerable.Range(0, rows.Length).Where(i => noisy[i] == side).ToArray();
+            var ids = rowsOfSide.Select(i => input.RowIds[i]).ToArray();
+            var expected = RandomSplitter.AssignByHash(ids, ids.Select(hash.Hash).ToArray(), side ? [0, 0.5, 0.5] : [0.7, 0.3, 0]);
+            Assert.Equal(expected, rowsOfSide.Select(i => tags[i]).ToArray());
+            // Contiguous: along the side's hash order the splits never go back.
+            var along = rowsOfSide.OrderBy(i => hash.Hash(input.RowIds[i])).Select(i => (int)tags[i]).ToArray();
+            Assert.True(along.Zip(along.Skip(1)).All(p => p.First <= p.Second), string.Join(",", along));
+        }
     }
 
     /// <summary>DESIGN §3.4: train holds only clean rows, test only noisy rows; every row is placed or counted as dropped.</summary>
