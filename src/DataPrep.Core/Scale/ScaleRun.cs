@@ -75,7 +75,8 @@ internal sealed class ScaleRun
     /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
     /// or none) are cut too, shuffled or not (a fold is one more channel, in the same order); stratified folds (after a
     /// stratified test split, or none) by cuts per class. A group split (without folds), and a noisy/clean split by group,
-    /// is decided from its group table, whose memory grows with the groups, not the rows.
+    /// is decided from its group table, whose memory grows with the groups, not the rows. A noisy/clean split without groups
+    /// is cut per side (clean rows, noisy rows), as a stratified split is per class.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
@@ -84,6 +85,7 @@ internal sealed class ScaleRun
         RandomSplitAssigner => PlanKind.StratifiedCuts,
         GroupSplitAssigner => PlanKind.Groups,
         NoisyCleanAssigner { GroupColumn: not null } => PlanKind.NoisyGroups,
+        NoisyCleanAssigner => PlanKind.NoisyCuts,
         KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } => PlanKind.Cuts,
         KFoldAssigner { Method: FoldMethod.Stratified, TestCarver: null or RandomSplitAssigner { Stratified: true } } => PlanKind.StratifiedCuts,
         _ => PlanKind.Routing,
@@ -304,4 +306,12 @@ internal enum PlanKind
     /// (<see cref="NoisyCleanAssigner.Decide"/>); encode tasks tag a row by its group and its side.
     /// </summary>
     NoisyGroups,
+
+    /// <summary>
+    /// A noisy/clean split without groups: each side (clean rows, noisy rows) is cut at its own fractions as a stratified
+    /// split's classes are (<see cref="RandomSplitCuts.FindPerClass"/>,
+    /// from the scan tasks' histograms of each side's split hashes); encode tasks tag a row by its side and its side's cuts
+    /// (<see cref="NoisyCutAssigner"/>).
+    /// </summary>
+    NoisyCuts,
 }

@@ -15,7 +15,7 @@ internal static partial class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). Random, stable, group and noisy/clean-by-group splits
+    /// routing (split, fold, rank of each of its rows). Random, stable, group and noisy/clean splits
     /// (<see cref="ScaleRun.PlanOf"/>) and time splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned without holding
     /// rows instead (<see cref="PlanBoundedAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
@@ -149,7 +149,9 @@ internal static partial class ScaleTasks
     /// bucket's rows (<see cref="BoundedAssigner"/>). A random split: the exact counts from the scan tasks' row counts, the
     /// cuts from their histograms of split hashes and one more pass over their key columns that keeps only the rows of
     /// the bins holding a cut (<see cref="RandomSplitCuts.Find"/>). A stratified one: the same per class, from the scan
-    /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). Random folds: the folds' cuts over the fold
+    /// tasks' rows per class (<see cref="RandomSplitCuts.FindStratified"/>). A noisy/clean split without groups: the same per
+    /// side (clean rows, noisy rows), each at its own fractions, from the scan tasks' histograms of each side's split hashes
+    /// (<see cref="RandomSplitCuts.FindPerClass"/>). Random folds: the folds' cuts over the fold
     /// hashes of the rows the split leaves in train, found the same way. A stable assignment needs nothing: a row's
     /// split follows from the row. A group split (or noisy/clean by group): the group table (<see cref="GroupTable"/>,
     /// memory by groups, not rows) from one pass, decided by the run's own assigner, written as the work object
@@ -352,6 +354,72 @@ internal static partial class ScaleTasks
                 if (rows > poolRows.Sum()) channels.Add((SplitTag.Test, -1));
             }
         }
+        else if (kind == PlanKind.NoisyCuts)
+        {
+            var noisyAssigner = (NoisyCleanAssigner)runAssigner;
+            await KeyPathsAsync().ConfigureAwait(false);
+            // Each side's rows and histogram of split hashes (clean, then noisy), summed over the scan tasks.
+            var sideRows = new long[2];
+            var histograms = new[] { new long[RandomSplitCuts.Bins], new long[RandomSplitCuts.Bins] };
+            long unmarked = 0;
+            for (int i = 0; i < run.Workers; i++)
+            {
+                var counted = scans[i].StratumRows ?? throw new PipelineValidationException($"{who}: scan task {i} reported no clean and noisy rows; run that task again.");
+                sideRows[0] += counted.GetValueOrDefault(NoisyCleanAssigner.CleanKey);
+                sideRows[1] += counted.GetValueOrDefault(NoisyCleanAssigner.NoisyKey);
+                unmarked += scans[i].UnmarkedRows ?? 0;
+                var bytes = await work.Area.GetAsync(work.Key(ScaleStep.Scan, i, SplitBinsKey), cancellationToken).ConfigureAwait(false)
+                    ?? throw new PipelineValidationException($"{who}: the split histogram of scan task {i} is missing from {work.Area.Location}; run that task again.");
+                using var s = new MemoryStream(bytes);
+                var bins = WorkArrays.Read<long>(s);
+                if (bins.Length != 2 * RandomSplitCuts.Bins) throw new PipelineValidationException($"{who}: the split histogram of scan task {i} has {bins.Length} bins, not {2 * RandomSplitCuts.Bins}; run that task again.");
+                for (int b = 0; b < RandomSplitCuts.Bins; b++)
+                {
+                    histograms[0][b] += bins[b];
+                    histograms[1][b] += bins[RandomSplitCuts.Bins + b];
+                }
+            }
+            if (sideRows[0] + sideRows[1] + unmarked != rows) throw new PipelineValidationException($"{who}: the scan tasks counted {sideRows[0] + sideRows[1] + unmarked:N0} clean and noisy rows, not the {rows:N0} rows they reported; the work area mixes runs. Run the scan step again.");
+            // Every row's side, batch by batch (the noisy column, or the input it came from), by the run's own rule.
+            IEnumerable<(RecordBatch Batch, bool[] Noisy)> Sides()
+            {
+                foreach (var b in Keys())
+                {
+                    var wide = new Column[splitInput.Count];
+                    for (int c = 0; c < wide.Length; c++) wide[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
+                    for (int k = 0; k < keys.Length; k++) wide[keys[k]] = b.Columns[k];
+                    yield return (b, noisyAssigner.NoisyRows(new SplitInput([new RecordBatch(splitInput, wide, b.RowCount, b.Rows)], splitInput), context));
+                }
+            }
+            if (unmarked > 0)
+            {
+                // A row without a noisy value: one pass in task order (the input order) stops at the first one, with one
+                // process's error naming its file, row and column.
+                foreach (var _ in Sides()) { }
+                throw new PipelineValidationException($"{who}: the scan tasks counted {unmarked:N0} rows without a noisy value, but the key columns have none; the work area mixes runs. Run the scan step again.");
+            }
+            noisyAssigner.ReportRows(context, sideRows[0], sideRows[1]);
+            IEnumerable<HashedRows> SideHashed()
+            {
+                var hashes = Array.Empty<ulong>();
+                var strata = Array.Empty<int>();
+                foreach (var (b, noisy) in Sides())
+                {
+                    if (hashes.Length < b.RowCount) { hashes = new ulong[b.RowCount]; strata = new int[b.RowCount]; }
+                    var ids = b.Rows.RowIds;
+                    for (int r = 0; r < b.RowCount; r++)
+                    {
+                        hashes[r] = splitHash.Hash(ids[r]);
+                        strata[r] = noisy[r] ? 1 : 0;
+                    }
+                    yield return new HashedRows(hashes, ids, b.RowCount, strata);
+                }
+            }
+            var cuts = RandomSplitCuts.FindPerClass(sideRows, [noisyAssigner.SideFractions(false), noisyAssigner.SideFractions(true)], SideHashed, maxHeld, budget / 4, histograms);
+            // The targets ReportRows set, which the report above was taken before.
+            report.Splits = new SortedDictionary<string, SplitReport>(context.Report.Splits, StringComparer.Ordinal);
+            report.StratumCuts = new Dictionary<string, List<SplitCut>>(StringComparer.Ordinal) { [NoisyCleanAssigner.CleanKey] = cuts[0], [NoisyCleanAssigner.NoisyKey] = cuts[1] };
+        }
 
         await FitFromKeysAsync(run, report, from, async () =>
         {
@@ -376,6 +444,7 @@ internal static partial class ScaleTasks
             (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), bucket),
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
+        PlanKind.NoisyCuts => new NoisyCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts of the clean and noisy rows"), (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), run.Options.Seed, bucket),
         PlanKind.StratifiedCuts => new StratifiedCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts per class"), run.Options.Stratify!, run.Options.Seed, bucket, plan.StratumFoldCuts),
         // A stable assignment decides each row from the row alone: the run's own assigner does, over any share of the rows.
         PlanKind.RowRule => ConvertRunner.CreateAssigner(run.Options, run.Context),

@@ -16,7 +16,10 @@ internal static partial class ScaleTasks
 
     private static string RoutingKey(int bucket) => $"routing-{ScaleWork.Task(bucket)}";
 
-    /// <summary>A scan task's histogram of split hashes (<see cref="RandomSplitCuts.BinOf"/>), when the plan cuts the split.</summary>
+    /// <summary>
+    /// A scan task's histogram of split hashes (<see cref="RandomSplitCuts.BinOf"/>), when the plan cuts the split; for a
+    /// noisy/clean split without groups, the clean rows' histogram then the noisy rows'.
+    /// </summary>
     private const string SplitBinsKey = "split-bins";
 
     /// <summary>A scan task's rows skipped under <c>--on-bad-row quarantine</c>: JSON Lines, as <see cref="BadRows"/> writes them.</summary>
@@ -50,6 +53,11 @@ internal static partial class ScaleTasks
         // For a plan that only cuts the split: every row counted by the top bits of its split hash, or by its class.
         var plan = run.PlanOf(split);
         var bins = plan == PlanKind.Cuts ? new long[RandomSplitCuts.Bins] : null;
+        // A noisy/clean split without groups: each side's rows counted by the top bits of their split hashes (clean, then
+        // noisy), by the run's own rule for which rows are noisy; a row without a noisy value is counted, not an error here.
+        var noisyAssigner = plan == PlanKind.NoisyCuts ? (NoisyCleanAssigner)split.Assigner : null;
+        var sideBins = noisyAssigner is null ? null : new long[2 * RandomSplitCuts.Bins];
+        long clean = 0, noisy = 0, unmarked = 0;
         var classRows = plan == PlanKind.StratifiedCuts ? new Dictionary<string, long>(StringComparer.Ordinal) : null;
         int stratify = classRows is null ? -1 : splitInput.IndexOf(run.Options.Stratify!);
         var splitHash = new KeyedHash(run.Options.Seed, "split");
@@ -65,6 +73,18 @@ internal static partial class ScaleTasks
                 {
                     var rowIds = batch.Rows.RowIds;
                     for (int r = 0; r < batch.RowCount; r++) bins[RandomSplitCuts.BinOf(splitHash.Hash(rowIds[r]))]++;
+                }
+                if (noisyAssigner is not null)
+                {
+                    var missing = new bool[batch.RowCount];
+                    var sides = noisyAssigner.NoisyRowsOrMissing(new SplitInput([batch], splitInput), run.Context, missing);
+                    var rowIds = batch.Rows.RowIds;
+                    for (int r = 0; r < batch.RowCount; r++)
+                    {
+                        if (missing[r]) { unmarked++; continue; }
+                        if (sides[r]) noisy++; else clean++;
+                        sideBins![(sides[r] ? RandomSplitCuts.Bins : 0) + RandomSplitCuts.BinOf(splitHash.Hash(rowIds[r]))]++;
+                    }
                 }
                 if (classRows is not null)
                 {
@@ -103,10 +123,10 @@ internal static partial class ScaleTasks
 
         var work = run.Work;
         await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, "keys"), keyPath, cancellationToken).ConfigureAwait(false);
-        if (bins is not null)
+        if ((bins ?? sideBins) is { } histogram)
         {
             using var binBytes = new MemoryStream();
-            WorkArrays.Write<long>(binBytes, bins);
+            WorkArrays.Write<long>(binBytes, histogram);
             await work.Area.PutAsync(work.Key(ScaleStep.Scan, task, SplitBinsKey), binBytes.ToArray(), cancellationToken).ConfigureAwait(false);
         }
         for (int j = 0; j < writers.Length; j++)
@@ -126,6 +146,11 @@ internal static partial class ScaleTasks
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
         report.StratumRows = classRows?.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
+        if (noisyAssigner is not null)
+        {
+            report.StratumRows = new Dictionary<string, long>(StringComparer.Ordinal) { [NoisyCleanAssigner.CleanKey] = clean, [NoisyCleanAssigner.NoisyKey] = noisy };
+            report.UnmarkedRows = unmarked;
+        }
         report.Schema = [.. run.Schema.Fields];
         // What the stages before the split learned for the whole run (the image formats' class map), for run.json.
         report.Encoding = run.Context.Report.Encoding;

@@ -173,7 +173,10 @@ internal sealed class TaskReport
     /// </summary>
     public List<SplitCut>? TimeBuckets { get; set; }
 
-    /// <summary>A stratified random split planned by its cuts (<see cref="PlanKind.StratifiedCuts"/>): each class's cuts, by class key, in ordinal key order.</summary>
+    /// <summary>
+    /// A stratified random split planned by its cuts (<see cref="PlanKind.StratifiedCuts"/>): each class's cuts, by class key,
+    /// in ordinal key order; a noisy/clean split without groups (<see cref="PlanKind.NoisyCuts"/>): each side's cuts.
+    /// </summary>
     /// <remarks>
     /// Class keys are compared ordinally (a plain <see cref="Dictionary{TKey, TValue}"/>, which is what a deserialized one
     /// is): a culture's comparer ignores the NUL that starts the key of missing values.
@@ -183,8 +186,18 @@ internal sealed class TaskReport
     /// <summary>A group split decided by the plan (<see cref="PlanKind.Groups"/>): its group table object's count and hash.</summary>
     public GroupSplitsInfo? GroupSplits { get; set; }
 
-    /// <summary>A scan task's rows per class of <c>--stratify</c> (<see cref="PlanKind.StratifiedCuts"/>), by class key.</summary>
+    /// <summary>
+    /// A scan task's rows per class of <c>--stratify</c> (<see cref="PlanKind.StratifiedCuts"/>), by class key; a noisy/clean
+    /// split's rows per side (<see cref="PlanKind.NoisyCuts"/>, by <see cref="NoisyCleanAssigner.CleanKey"/> and
+    /// <see cref="NoisyCleanAssigner.NoisyKey"/>).
+    /// </summary>
     public Dictionary<string, long>? StratumRows { get; set; }
+
+    /// <summary>
+    /// Scan, a noisy/clean split without groups (<see cref="PlanKind.NoisyCuts"/>): rows without a value in the noisy column,
+    /// counted in neither side of <see cref="StratumRows"/>. The plan stops with one process's error when any task has one.
+    /// </summary>
+    public long? UnmarkedRows { get; set; }
 
     /// <summary>Random folds planned by their cuts (over the fold hashes of the rows the <see cref="Cuts"/> leave in train), or null.</summary>
     public List<SplitCut>? FoldCuts { get; set; }

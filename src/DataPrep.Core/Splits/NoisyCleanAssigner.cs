@@ -69,8 +69,16 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
     /// Whether each row is noisy: by the noisy column, or by the input it came from. A row without a value in the noisy
     /// column is an error (exit 3) naming its file, row and column.
     /// </summary>
-    public bool[] NoisyRows(SplitInput input, RunContext context)
+    public bool[] NoisyRows(SplitInput input, RunContext context) => NoisyRowsOrMissing(input, context, null);
+
+    /// <summary>
+    /// <see cref="NoisyRows"/>, but a row without a value in the noisy column is marked in
+    /// <paramref name="missing"/> (when given; one flag a row) instead of stopping the run, and counts as clean. A scan task
+    /// uses this: which row one process names in its error is known only over every task's rows, in input order.
+    /// </summary>
+    public bool[] NoisyRowsOrMissing(SplitInput input, RunContext context, bool[]? missing)
     {
+        ArgumentNullException.ThrowIfNull(input);
         int n = input.Count;
         var noisy = new bool[n];
         var noisyCol = _noisyIndex >= 0 ? input.Column(_noisyIndex) : null;
@@ -79,6 +87,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             if (noisyCol is null) { noisy[i] = noisySources!.Contains(input.Origin(i).Source); continue; }
             if (noisyCol.IsNull(i))
             {
+                if (missing is not null) { missing[i] = true; continue; }
                 var (source, row) = input.Origin(i);
                 throw Throw.Format("found no value in the noisy/clean column; expected true/false, 1/0 or clean/noisy in every row",
                     source < context.Inputs.Count ? context.Inputs[source] : null, row: row, column: noisyColumn);
@@ -113,25 +122,40 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             return new SplitAssignment(tags);
         }
 
-        // Units: rows. Each unit is clean or noisy.
+        // Units: rows. Each side (clean rows, noisy rows) in (split hash, row id) order is cut into contiguous blocks of
+        // exact counts of its own fractions, as a random split cuts each class of a stratified one, so a scaled-out plan
+        // finds the same split from each side's cuts (RandomSplitCuts.FindStratified, docs/decisions.md "Noisy/clean
+        // split without groups as contiguous blocks").
         var hash = new KeyedHash(seed, "split");
-        var ordered = Enumerable.Range(0, n).Select(i => (Key: input.RowIds[i].ToString(System.Globalization.CultureInfo.InvariantCulture), Row: i, Hash: hash.Hash(input.RowIds[i])))
-            .OrderBy(u => u.Hash).ThenBy(u => u.Key, StringComparer.Ordinal).ToList();
-        var cleanRows = ordered.Where(u => !noisy[u.Row]).Select(u => u.Row).ToList();
-        var noisyRows = ordered.Where(u => noisy[u.Row]).Select(u => u.Row).ToList();
-        if (approach == NoisyApproach.TrainOnClean)
+        long cleanCount = 0;
+        for (int side = 0; side < 2; side++)
         {
-            foreach (int r in cleanRows) tags[r] = SplitTag.Train;
+            var rows = new List<int>();
+            for (int i = 0; i < n; i++) if (noisy[i] == (side == 1)) rows.Add(i);
+            var ids = new long[rows.Count];
+            var hashes = new ulong[rows.Count];
+            for (int k = 0; k < ids.Length; k++) hashes[k] = hash.Hash(ids[k] = input.RowIds[rows[k]]);
+            var sideTags = RandomSplitter.AssignByHash(ids, hashes, SideFractions(side == 1));
+            for (int k = 0; k < ids.Length; k++) tags[rows[k]] = sideTags[k];
+            if (side == 0) cleanCount = rows.Count;
         }
-        else
-        {
-            var splits = Fill(cleanRows.Select(_ => 1L).ToList(), CleanFractions());
-            for (int u = 0; u < cleanRows.Count; u++) tags[cleanRows[u]] = splits[u];
-        }
-        var noisySplits = Fill(noisyRows.Select(_ => 1L).ToList(), NoisyFractions());
-        for (int u = 0; u < noisyRows.Count; u++) tags[noisyRows[u]] = noisySplits[u];
-        SetTargets(context.Report, cleanRows.Count, noisyRows.Count, n);
+        ReportRows(context, cleanCount, n - cleanCount);
         return new SplitAssignment(tags);
+    }
+
+    /// <summary>
+    /// Without a group column: the fractions each side's rows are cut at, in (split hash, row id) order. The clean side:
+    /// all train (approach 1), or train/validation by the fractions (approach 2); the noisy side: validation/test by
+    /// --noisy-validation.
+    /// </summary>
+    public IReadOnlyList<double> SideFractions(bool noisy)
+        => noisy ? NoisyFractions() : approach == NoisyApproach.TrainOnClean ? [1.0, 0, 0] : CleanFractions();
+
+    /// <summary>Reports a split of rows without groups as one process does (each split's target; no row is dropped).</summary>
+    public void ReportRows(RunContext context, long clean, long noisy)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        SetTargets(context.Report, clean, noisy, clean + noisy);
     }
 
     private double[] CleanFractions()
@@ -252,8 +276,8 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
     }
 
     /// <summary>
-    /// Puts units (in hash order, of <paramref name="sizes"/> rows) into the split furthest below its row target; with
-    /// single-row units this meets the exact counts, with groups every split ends within one group of its target.
+    /// Puts groups (in hash order, of <paramref name="sizes"/> rows) into the split furthest below its row target: every
+    /// split ends within one group of its target. (Single rows are cut into contiguous blocks instead, see <see cref="Assign"/>.)
     /// </summary>
     private static SplitTag[] Fill(IReadOnlyList<long> sizes, double[] fractions)
     {

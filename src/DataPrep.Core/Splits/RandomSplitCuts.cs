@@ -103,9 +103,33 @@ internal static class RandomSplitCuts
     /// </summary>
     /// <returns>Each class's cuts, by class index (empty: every row of the class is train).</returns>
     public static List<SplitCut>[] FindStratified(IReadOnlyList<long> classRows, IReadOnlyList<double> fractions, Func<IEnumerable<HashedRows>> pass, long maxHeld, long maxBytes)
+        => FindPerClass(classRows, classRows.Select(_ => fractions).ToArray(), pass, maxHeld, maxBytes, null);
+
+    /// <summary>
+    /// <see cref="FindStratified"/> with each class's own fractions (a noisy/clean split without groups: the clean rows' and the noisy rows', see
+    /// <see cref="NoisyCleanAssigner.SideFractions"/>). With <paramref name="histograms"/> (each class's rows counted by
+    /// <see cref="BinOf"/>, summed from the scan tasks), every cut starts in the bin that holds it, as <see cref="Find"/>'s
+    /// do, instead of the class's whole hash range.
+    /// </summary>
+    /// <returns>Each class's cuts, by class index (empty: every row of the class is in its first split with rows).</returns>
+    public static List<SplitCut>[] FindPerClass(IReadOnlyList<long> classRows, IReadOnlyList<IReadOnlyList<double>> classFractions, Func<IEnumerable<HashedRows>> pass,
+        long maxHeld, long maxBytes, IReadOnlyList<long[]>? histograms)
     {
+        if (classFractions.Count != classRows.Count) throw new ArgumentException("Expected fractions for every class.", nameof(classFractions));
+        if (histograms is not null)
+        {
+            if (histograms.Count != classRows.Count) throw new ArgumentException("Expected a histogram for every class.", nameof(histograms));
+            for (int c = 0; c < histograms.Count; c++)
+            {
+                if (histograms[c].Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histograms));
+                if (histograms[c].Sum() != classRows[c])
+                {
+                    throw new PipelineValidationException($"the split histogram of class {c} counts {histograms[c].Sum():N0} rows, not the {classRows[c]:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
+                }
+            }
+        }
         var targets = new List<Target>();
-        for (int c = 0; c < classRows.Count; c++) targets.AddRange(TargetsOf(c, classRows[c], fractions, null));
+        for (int c = 0; c < classRows.Count; c++) targets.AddRange(TargetsOf(c, classRows[c], classFractions[c], histograms?[c]));
         Solve(targets, classRows.Count, pass, maxHeld, maxBytes, adaptive: true);
         var cuts = new List<SplitCut>[classRows.Count];
         for (int c = 0; c < cuts.Length; c++) cuts[c] = [];

@@ -313,4 +313,69 @@ public sealed class BoundedPlanTests
         var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
         Assert.Equal("NoisyGroups", (string?)report["plan"]);
     }
+
+    /// <summary>
+    /// A noisy/clean split without groups planned by each side's cuts (clean rows, noisy rows, each cut at its own fractions
+    /// from the scan tasks' histograms of its split hashes): approaches 1 and 2, with noisy inputs (the speech sample) or a
+    /// noisy column, shuffled or not, CSV, RecordIO-protobuf and Parquet, a one-hot vocabulary and fill:mean learned from
+    /// train, for 1, 2 and 3 workers: the files and run.json of one process, plan <c>NoisyCuts</c>, no routing.
+    /// </summary>
+    [Theory]
+    [InlineData(1, "speech-approach1")]
+    [InlineData(2, "speech-approach1")]
+    [InlineData(3, "speech-approach2")]
+    [InlineData(2, "speech-approach2-unshuffled")]
+    [InlineData(2, "column-approach1")]
+    [InlineData(3, "column-approach2-unshuffled")]
+    [InlineData(1, "column-approach2-onehot")]
+    public void A_noisy_clean_split_without_groups_planned_by_its_cuts_writes_the_files_of_one_process(int workers, string kind)
+    {
+        using var tmp = new TempDir();
+        string clean = Paths.SampleData("speech/clean.csv"), noisy = Paths.SampleData("speech/noisy.csv");
+        string[] speech = [clean, "--noisy", noisy, "--label", "label", "--split", "noisy", "--drop", "path,transcript,speaker_id,noise_db"];
+        string[] args = kind switch
+        {
+            "speech-approach1" => [.. speech, "--format", "recordio-protobuf", "--seed", "3", "--shard-rows", "200"],
+            "speech-approach2" => [.. speech, "--noisy-approach", "2", "--fractions", "90/10", "--noisy-validation", "0.3", "--format", "parquet", "--seed", "4", "--shard-rows", "250"],
+            "speech-approach2-unshuffled" => [.. speech, "--noisy-approach", "2", "--fractions", "75/25", "--no-shuffle", "--seed", "8", "--shard-rows", "180"],
+            // y (0, 1 or 2) marks noisy rows (non-zero). A text label learned from train, fill:mean over train's x.
+            "column-approach1" => [GroupCsv(tmp, 250, seed: 11), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--drop", "g", "--missing", "fill:mean", "--seed", "5", "--shard-rows", "300"],
+            "column-approach2-unshuffled" => [GroupCsv(tmp, 250, seed: 12, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--encode", "g=onehot", "--noisy-approach", "2", "--fractions", "80/20", "--no-shuffle", "--format", "recordio-protobuf", "--seed", "6", "--shard-size", "16KB"],
+            "column-approach2-onehot" => [GroupCsv(tmp, 120, seed: 13, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--encode", "g=onehot", "--noisy-approach", "2", "--fractions", "70/30", "--noisy-validation", "0.6", "--format", "parquet", "--seed", "7", "--shard-rows", "400"],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var (_, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        Assert.Equal(workers, files.Count(f => Path.GetFileName(f) == "split-bins"));
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("NoisyCuts", (string?)report["plan"]);
+        // Both sides were cut: the noisy rows into validation and test (approach 2 also the clean rows into train and validation).
+        Assert.NotEmpty(report["stratumCuts"]!["noisy"]!.AsArray());
+        Assert.Equal(kind.Contains("approach2", StringComparison.Ordinal), report["stratumCuts"]!["clean"]!.AsArray().Count > 0);
+    }
+
+    /// <summary>
+    /// A row without a value in the noisy column (kept out of the features by <c>--drop</c>, so the missing-values stage
+    /// lets it through) stops a scaled-out run as it stops one process: exit 3, the same file and row named. Three inputs,
+    /// one a scan task; the second and third each hold such a row, and the second's is the one one process names (the
+    /// scan tasks only count them; the plan finds the first in input order).
+    /// </summary>
+    [Fact]
+    public void A_row_without_a_noisy_value_stops_workers_with_the_error_of_one_process()
+    {
+        using var tmp = new TempDir();
+        string Part(int part, int missingAt) => tmp.File($"part{part}.csv",
+            "y,a,c\n" + string.Join("\n", Enumerable.Range(0, 200).Select(i => i == missingAt ? $",{i},x{i % 7}" : $"{i % 3},{i},x{i % 7}")) + "\n");
+        string[] args = [Part(0, -1), Part(1, 150), Part(2, 10), "--label", "a", "--split", "noisy", "--noisy-column", "y", "--drop", "y", "--encode", "c=onehot", "--seed", "2"];
+        var single = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("one"), "--quiet"]);
+        Assert.Equal(3, single.Code);
+        Assert.Contains("part1.csv, row 151", single.Err, StringComparison.Ordinal);
+        var many = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("many"), "--quiet", "--workers", "3", "--work", tmp.Combine("work")]);
+        Assert.Equal(3, many.Code);
+        Assert.Equal(LastLine(single.Err), LastLine(many.Err));
+        Assert.Contains("step plan task 0 failed", many.Err, StringComparison.Ordinal);
+
+        static string LastLine(string text) => text.Trim().Split('\n').Last(l => l.Contains("noisy/clean column", StringComparison.Ordinal)).Trim();
+    }
 }

@@ -1,5 +1,7 @@
 using DataPrep.Data;
+using DataPrep.Hashing;
 using DataPrep.Pipeline;
+using DataPrep.Scale;
 using DataPrep.Splits;
 using FsCheck;
 using FsCheck.Fluent;
@@ -59,6 +61,122 @@ public class NoisyCleanAssignerTests
         bool targets = context.Report.Splits.Keys.SequenceEqual(one.Report.Splits.Keys)
             && context.Report.Splits.All(kv => one.Report.Splits[kv.Key].TargetFraction == kv.Value.TargetFraction);
         return (same && dropped && targets).Label($"same={same} dropped={dropped} targets={targets}");
+    }
+
+    /// <summary>
+    /// Without groups (plan <c>NoisyCuts</c>): rows (real row ids of a few inputs, any share noisy) partitioned into 1–5 scan
+    /// tasks at random; each task counts its clean and noisy rows and histograms their split hashes, the sums give each
+    /// side's cuts (<see cref="RandomSplitCuts.FindPerClass"/>, over passes that stream the tasks in any order, chunk by chunk,
+    /// with a small bound on held rows so bins are narrowed), and each task tags its own rows by side and cuts
+    /// (<see cref="NoisyCutAssigner"/>): every row gets the tag <see cref="NoisyCleanAssigner.Assign"/> gives it over all
+    /// rows, and the targets are one process's.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property Cuts_per_side_from_any_partition_tag_every_row_as_one_process(NonNegativeInt size, bool approach2, PositiveInt a, NonNegativeInt b,
+        NonNegativeInt validation, NonNegativeInt share, ulong seed, byte tasks, PositiveInt held, int partition)
+    {
+        var random = new Random(partition);
+        int count = size.Get % 2500;
+        var ids = Enumerable.Range(0, count).Select(i => RowInfo.MakeRowId(random.Next(3), i * 2L + random.Next(2))).Distinct().ToArray();
+        int n = ids.Length;
+        int noisyShare = share.Get % 101;
+        var flags = ids.Select(_ => random.Next(100) < noisyShare).ToArray();
+        var speakers = ids.Select(_ => (string?)"s").ToArray();
+        var all = new RecordBatch(s_schema, [new BooleanColumn(flags), new StringColumn(speakers)], n, new RowInfo(ids, new int[n], ids.ToArray()));
+        var approach = approach2 ? NoisyApproach.MixedValidation : NoisyApproach.TrainOnClean;
+        double[] fractions = approach2 ? [a.Get / (double)(a.Get + b.Get), b.Get / (double)(a.Get + b.Get), 0] : [0.8, 0.1, 0.1];
+        double noisyValidation = validation.Get % 101 / 100.0;
+        var assigner = new NoisyCleanAssigner(approach, fractions, noisyValidation, seed, "noisy", null);
+        assigner.Bind(s_schema);
+        var one = new RunContext();
+        var expected = assigner.Assign(new SplitInput([all], s_schema), one).Tags;
+
+        // Scan: the tasks' shares, each task's rows per side and histograms of their split hashes.
+        int k = 1 + tasks % 5;
+        var taskOf = ids.Select(_ => random.Next(k)).ToArray();
+        var members = Enumerable.Range(0, k).Select(t => Enumerable.Range(0, n).Where(i => taskOf[i] == t).ToArray()).ToArray();
+        var batches = members.Select(m => all.Take(m)).ToArray();
+        var hash = new KeyedHash(seed, "split");
+        var sideRows = new long[2];
+        var histograms = new[] { new long[RandomSplitCuts.Bins], new long[RandomSplitCuts.Bins] };
+        var sides = new bool[k][];
+        for (int t = 0; t < k; t++)
+        {
+            sides[t] = assigner.NoisyRowsOrMissing(new SplitInput([batches[t]], s_schema), new RunContext(), new bool[batches[t].RowCount]);
+            for (int r = 0; r < batches[t].RowCount; r++)
+            {
+                int side = sides[t][r] ? 1 : 0;
+                sideRows[side]++;
+                histograms[side][RandomSplitCuts.BinOf(hash.Hash(batches[t].Rows.RowIds[r]))]++;
+            }
+        }
+
+        // Plan: passes over the tasks' rows in a random task order, in chunks of random sizes.
+        var taskOrder = Enumerable.Range(0, k).OrderBy(_ => random.Next()).ToArray();
+        int chunk = random.Next(1, 60);
+        IEnumerable<HashedRows> Pass()
+        {
+            foreach (int t in taskOrder)
+            {
+                for (int at = 0; at < batches[t].RowCount; at += chunk)
+                {
+                    int m = Math.Min(chunk, batches[t].RowCount - at);
+                    var h = new ulong[m + 2];
+                    var i = new long[m + 2];
+                    var c = new int[m + 2];
+                    for (int r = 0; r < m; r++)
+                    {
+                        i[r] = batches[t].Rows.RowIds[at + r];
+                        h[r] = hash.Hash(i[r]);
+                        c[r] = sides[t][at + r] ? 1 : 0;
+                    }
+                    yield return new HashedRows(h, i, m, c);
+                }
+            }
+        }
+        int bound = held.Get % 30 + 1;
+        var cuts = RandomSplitCuts.FindPerClass(sideRows, [assigner.SideFractions(false), assigner.SideFractions(true)], Pass, bound, 1 << 20, histograms);
+        var plan = new RunContext();
+        assigner.ReportRows(plan, sideRows[0], sideRows[1]);
+
+        // Encode: each task tags its own rows.
+        var byCuts = new Dictionary<string, List<SplitCut>> { [NoisyCleanAssigner.CleanKey] = cuts[0], [NoisyCleanAssigner.NoisyKey] = cuts[1] };
+        var got = new SplitTag[n];
+        for (int t = 0; t < k; t++)
+        {
+            var encoder = new NoisyCutAssigner(byCuts, assigner, seed, $"task {t}");
+            encoder.Bind(s_schema);
+            var tags = encoder.Assign(new SplitInput([batches[t]], s_schema), new RunContext()).Tags;
+            for (int r = 0; r < tags.Length; r++) got[members[t][r]] = tags[r];
+        }
+        bool same = expected.SequenceEqual(got);
+        bool targets = plan.Report.Splits.Keys.SequenceEqual(one.Report.Splits.Keys)
+            && plan.Report.Splits.All(kv => one.Report.Splits[kv.Key].TargetFraction == kv.Value.TargetFraction);
+        return (same && targets).Label($"n={n} tasks={k} approach2={approach2} f=[{string.Join(",", fractions)}] v={noisyValidation} held={bound} same={same} targets={targets}");
+    }
+
+    /// <summary>
+    /// Without groups each side is cut into contiguous blocks of its (split hash, row id) order at exact counts, as a random
+    /// split cuts each class of a stratified one: the noisy rows' tags are <see cref="RandomSplitter.AssignByHash"/>'s over
+    /// the noisy rows alone, the clean rows' (approach 2) over the clean rows alone.
+    /// </summary>
+    [Fact]
+    public void Without_groups_each_side_is_cut_in_contiguous_blocks_of_its_hash_order()
+    {
+        var rows = Enumerable.Range(0, 997).Select(i => (byte)(i % 3 == 0 ? 1 : 0)).ToArray();
+        var (input, noisy, _) = Data(rows);
+        var tags = Assign(NoisyApproach.MixedValidation, input, null, new RunContext(), [0.7, 0.3, 0]);
+        var hash = new KeyedHash(42, "split");
+        foreach (bool side in new[] { false, true })
+        {
+            var rowsOfSide = Enumerable.Range(0, rows.Length).Where(i => noisy[i] == side).ToArray();
+            var ids = rowsOfSide.Select(i => input.RowIds[i]).ToArray();
+            var expected = RandomSplitter.AssignByHash(ids, ids.Select(hash.Hash).ToArray(), side ? [0, 0.5, 0.5] : [0.7, 0.3, 0]);
+            Assert.Equal(expected, rowsOfSide.Select(i => tags[i]).ToArray());
+            // Contiguous: along the side's hash order the splits never go back.
+            var along = rowsOfSide.OrderBy(i => hash.Hash(input.RowIds[i])).Select(i => (int)tags[i]).ToArray();
+            Assert.True(along.Zip(along.Skip(1)).All(p => p.First <= p.Second), string.Join(",", along));
+        }
     }
 
     /// <summary>DESIGN §3.4: train holds only clean rows, test only noisy rows; every row is placed or counted as dropped.</summary>
