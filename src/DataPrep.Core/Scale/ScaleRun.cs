@@ -75,8 +75,9 @@ internal sealed class ScaleRun
     /// input order); not for the series formats (DeepAR), which bucket by series. Random folds (after a random test split,
     /// or none) are cut too, shuffled or not (a fold is one more channel, in the same order); stratified folds (after a
     /// stratified test split, or none) by cuts per class. A group split (without folds), and a noisy/clean split by group,
-    /// is decided from its group table, whose memory grows with the groups, not the rows. A noisy/clean split without groups
-    /// is cut per side (clean rows, noisy rows), as a stratified split is per class.
+    /// is decided from its group table, whose memory grows with the groups, not the rows; so are group folds (after a group
+    /// test split, or none). A noisy/clean split without groups is cut per side (clean rows, noisy rows), as a stratified
+    /// split is per class.
     /// </summary>
     public PlanKind PlanOf(SplitStage split) => BucketsBySeries ? PlanKind.Routing : split.Assigner switch
     {
@@ -88,6 +89,9 @@ internal sealed class ScaleRun
         NoisyCleanAssigner => PlanKind.NoisyCuts,
         KFoldAssigner { Method: FoldMethod.Random, TestCarver: null or RandomSplitAssigner { Stratified: false } } => PlanKind.Cuts,
         KFoldAssigner { Method: FoldMethod.Stratified, TestCarver: null or RandomSplitAssigner { Stratified: true } } => PlanKind.StratifiedCuts,
+        // Group folds after a group test split (stratified or not), or none: the CLI builds only these. Another carver (a
+        // random or time split, only through the library) decides its pool row by row and keeps the routing plan.
+        KFoldAssigner { Method: FoldMethod.Group, TestCarver: null or GroupSplitAssigner } => PlanKind.GroupFolds,
         _ => PlanKind.Routing,
     };
 
@@ -314,4 +318,11 @@ internal enum PlanKind
     /// (<see cref="NoisyCutAssigner"/>).
     /// </summary>
     NoisyCuts,
+
+    /// <summary>
+    /// Group k-fold (after a group test split, or none): as <see cref="Groups"/>, the test split decided from the group table,
+    /// then each train group's fold from the table of train groups (<see cref="KFoldAssigner.GroupFolds"/>); the group table
+    /// object carries each group's split and fold, and encode tasks tag a row's split and fold by its group.
+    /// </summary>
+    GroupFolds,
 }

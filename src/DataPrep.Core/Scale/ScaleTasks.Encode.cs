@@ -39,7 +39,7 @@ internal static partial class ScaleTasks
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
         Dictionary<string, GroupSplits>? groups = null;
-        if (plan.Plan is PlanKind.Groups or PlanKind.NoisyGroups)
+        if (plan.Plan is PlanKind.Groups or PlanKind.NoisyGroups or PlanKind.GroupFolds)
         {
             var info = plan.GroupSplits ?? throw MissingFromPlan("group table");
             using var tableFolder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);

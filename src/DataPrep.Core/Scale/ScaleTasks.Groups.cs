@@ -38,6 +38,45 @@ internal static partial class ScaleTasks
     }
 
     /// <summary>
+    /// Group folds' table over every scan task's key columns, decided as one process decides (<see cref="KFoldAssigner"/>):
+    /// with a group test split, its table (the same pass and missing-key error as <see cref="GroupTableOf"/>), reported as
+    /// one process's test carver reports it, then the folds of its train groups; without one, every group is train and a
+    /// row without a key counts in the group one process puts such rows in (<see cref="RandomSplitAssigner.KeyOf"/>). The
+    /// folds come from <see cref="KFoldAssigner.GroupFolds"/> over the train groups' keys and rows, the rule one process
+    /// applies to its pool. Returns the table, each group's split, and each group's fold (−1 for a test group).
+    /// </summary>
+    private static (GroupTable Table, IReadOnlyList<SplitTag> Splits, short[] Folds) GroupFoldsTableOf(ScaleRun run, KFoldAssigner kfold, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken)
+    {
+        GroupTable table;
+        IReadOnlyList<SplitTag> splits;
+        if (kfold.TestCarver is GroupSplitAssigner carver)
+        {
+            var decision = GroupTableOf(run, carver, paths, keys, keySchema, splitInput, cancellationToken);
+            carver.Report(run.Context, decision);
+            (table, splits) = (decision.Table, decision.Splits);
+        }
+        else
+        {
+            if (kfold.TestCarver is not null) throw new InvalidOperationException("Group folds are planned from a group table only after a group test split or none.");
+            int group = Array.IndexOf(keys, splitInput.IndexOf(run.Options.GroupColumn!));
+            if (group < 0) throw new InvalidOperationException("The scan's key columns lack the group folds' column.");
+            table = new GroupTable(stratified: false);
+            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken)) table.Add(b.Columns[group], null, b.RowCount, missingIsGroup: true);
+            var train = new SplitTag[table.Count];
+            Array.Fill(train, SplitTag.Train);
+            splits = train;
+        }
+        // The pool: the train groups, with all their rows (a group is wholly in train or in test).
+        var pool = Enumerable.Range(0, table.Count).Where(g => splits[g] == SplitTag.Train).ToArray();
+        var poolFolds = KFoldAssigner.GroupFolds(pool.Select(g => table.Keys[g]).ToArray(), pool.Select(g => table.Rows[g]).ToArray(), kfold.K, run.Options.Seed);
+        var folds = new short[table.Count];
+        Array.Fill(folds, (short)-1);
+        for (int j = 0; j < pool.Length; j++) folds[pool[j]] = poolFolds[j];
+        return (table, splits, folds);
+    }
+
+    /// <summary>
     /// A noisy/clean split's group table (clean and noisy rows per group) over every scan task's key columns, decided by the
     /// run's own assigner. Which rows are noisy is the assigner's own rule (<see cref="NoisyCleanAssigner.NoisyRows"/>: the
     /// noisy column, or the input a row came from), whose error for a row without a value names its file and row.

@@ -15,7 +15,7 @@ internal static partial class ScaleTasks
     /// <summary>
     /// Plan: loads the plan columns of every row (input order), lets the run's assigner decide splits, folds and the
     /// output order exactly as one process does, fits the encoders on train in output order, and writes each bucket's
-    /// routing (split, fold, rank of each of its rows). Random, stable, group and noisy/clean splits
+    /// routing (split, fold, rank of each of its rows). Random, stable, group and noisy/clean splits and group folds
     /// (<see cref="ScaleRun.PlanOf"/>) and time splits (<see cref="ScaleRun.PlansTimeByCuts"/>) are planned without holding
     /// rows instead (<see cref="PlanBoundedAsync"/>, <see cref="TryPlanTimeByCutsAsync"/>).
     /// </summary>
@@ -155,7 +155,8 @@ internal static partial class ScaleTasks
     /// hashes of the rows the split leaves in train, found the same way. A stable assignment needs nothing: a row's
     /// split follows from the row. A group split (or noisy/clean by group): the group table (<see cref="GroupTable"/>,
     /// memory by groups, not rows) from one pass, decided by the run's own assigner, written as the work object
-    /// <see cref="GroupSplitsObject"/>. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
+    /// <see cref="GroupSplitsObject"/>. Group folds: the same table (with a group test split, that split's), each train group's
+    /// fold decided by <see cref="KFoldAssigner.GroupFolds"/>, written with its fold into the same object. Encoders learn in one more pass (<see cref="FitApartFromKeys"/>): sets of values from
     /// one row per new (column, split, value), means (fill:mean) from exact sums over every train row
     /// (<see cref="ExactMean"/>); the fit is the same as over every train row in output order.
     /// </summary>
@@ -221,12 +222,20 @@ internal static partial class ScaleTasks
         Dictionary<string, GroupSplits>? groupSplits = null;
         GroupSplitsInfo? groupInfo = null;
         long dropped = 0;
-        if (kind is PlanKind.Groups or PlanKind.NoisyGroups)
+        short[]? groupFolds = null;
+        List<(SplitTag Split, short Fold)>? foldChannels = null;
+        if (kind is PlanKind.Groups or PlanKind.NoisyGroups or PlanKind.GroupFolds)
         {
             await KeyPathsAsync().ConfigureAwait(false);
             GroupTable table;
             IReadOnlyList<SplitTag> clean, noisy;
-            if (runAssigner is GroupSplitAssigner groupAssigner)
+            if (kind == PlanKind.GroupFolds)
+            {
+                var (foldTable, splits, folds) = GroupFoldsTableOf(run, (KFoldAssigner)runAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                (table, clean, noisy, groupFolds) = (foldTable, splits, splits, folds);
+                context.ForwardChainingFolds = false;
+            }
+            else if (runAssigner is GroupSplitAssigner groupAssigner)
             {
                 var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
                 groupAssigner.Report(context, decision);
@@ -241,14 +250,27 @@ internal static partial class ScaleTasks
             }
             if (table.TotalRows != rows) throw new PipelineValidationException($"{who}: the key columns hold {table.TotalRows:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
             var objectPath = folder.NewFile(GroupSplitsObject.Key);
-            groupInfo = GroupSplitsObject.Write(table, clean, noisy, objectPath);
+            groupInfo = GroupSplitsObject.Write(table, clean, noisy, groupFolds, objectPath);
             await work.Area.PutFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), objectPath, cancellationToken).ConfigureAwait(false);
-            groupSplits = GroupSplitsObject.ToDictionary(table, clean, noisy);
+            groupSplits = GroupSplitsObject.ToDictionary(table, clean, noisy, groupFolds);
+            if (groupFolds is not null)
+            {
+                // As one process lists them: train's folds that hold rows, then test when it does.
+                var foldRows = new long[((KFoldAssigner)runAssigner).K];
+                long testRows = 0;
+                for (int g = 0; g < table.Count; g++)
+                {
+                    if (groupFolds[g] >= 0) foldRows[groupFolds[g]] += table.Rows[g];
+                    else testRows += table.Rows[g];
+                }
+                foldChannels = [.. Enumerable.Range(0, foldRows.Length).Where(f => foldRows[f] > 0).Select(f => (SplitTag.Train, (short)f))];
+                if (testRows > 0) foldChannels.Add((SplitTag.Test, -1));
+            }
         }
         var report = TaskReportOf(context.Report);
         report.Plan = kind;
         report.GroupSplits = groupInfo;
-        var channels = SplitStage.Channels([], null);
+        var channels = foldChannels ?? SplitStage.Channels([], null);
         if (kind == PlanKind.Cuts)
         {
             var histogram = new long[RandomSplitCuts.Bins];
@@ -442,6 +464,8 @@ internal static partial class ScaleTasks
         PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket),
         PlanKind.NoisyGroups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"),
             (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), bucket),
+        // Group folds the plan decided: each row's split (train or test) and fold are its group's.
+        PlanKind.GroupFolds => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket, folds: true),
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
         PlanKind.NoisyCuts => new NoisyCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts of the clean and noisy rows"), (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), run.Options.Seed, bucket),

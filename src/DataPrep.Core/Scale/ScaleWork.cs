@@ -183,7 +183,7 @@ internal sealed class TaskReport
     /// </remarks>
     public Dictionary<string, List<SplitCut>>? StratumCuts { get; set; }
 
-    /// <summary>A group split decided by the plan (<see cref="PlanKind.Groups"/>): its group table object's count and hash.</summary>
+    /// <summary>A group split or group folds decided by the plan (<see cref="PlanKind.Groups"/>, <see cref="PlanKind.GroupFolds"/>): its group table object's count and hash.</summary>
     public GroupSplitsInfo? GroupSplits { get; set; }
 
     /// <summary>

@@ -71,15 +71,16 @@ public sealed class GroupTable(bool stratified)
     /// <summary>
     /// Counts the first <paramref name="count"/> rows of a batch: the group column <paramref name="groups"/> and, when
     /// stratified, the class column <paramref name="classes"/>. Returns the first row whose group key is missing (the rows
-    /// before it counted, none after), or −1.
+    /// before it counted, none after), or −1. With <paramref name="missingIsGroup"/> a missing key is counted as a group of
+    /// its own instead (<see cref="RandomSplitAssigner.KeyOf"/>'s key for it), as group folds without a test split count it.
     /// </summary>
-    public int Add(Column groups, Column? classes, int count)
+    public int Add(Column groups, Column? classes, int count, bool missingIsGroup = false)
     {
         string? last = null;
         int lastId = -1;
         for (int r = 0; r < count; r++)
         {
-            if (groups.IsNull(r)) return r;
+            if (!missingIsGroup && groups.IsNull(r)) return r;
             string key = RandomSplitAssigner.KeyOf(groups, r);
             if (!stratified && lastId >= 0 && string.Equals(key, last, StringComparison.Ordinal))
             {

@@ -81,6 +81,40 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         return counts;
     }
 
+    /// <summary>
+    /// Group folds' rule, over the pool's group table alone (each group key with its pool rows; <paramref name="rows"/>[g] is
+    /// group <paramref name="keys"/>[g]'s): the groups in order of (rows descending, hash(seed, "fold", key), ordinal key),
+    /// each to the fold with the fewest rows so far (the lowest index on ties). Returns each group's fold, in the order given.
+    /// One process decides from the table of its pool rows; a scaled-out plan from the table it builds over the scan tasks'
+    /// key columns (<c>PlanKind.GroupFolds</c>). The result depends only on the seed, K and the (key, rows) pairs, never on
+    /// the order they come in.
+    /// </summary>
+    internal static short[] GroupFolds(IReadOnlyList<string> keys, IReadOnlyList<long> rows, int k, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (keys.Count != rows.Count) throw new ArgumentException("Every group needs its rows.", nameof(rows));
+        var hash = new KeyedHash(seed, "fold");
+        int m = keys.Count;
+        var hashes = new ulong[m];
+        for (int g = 0; g < m; g++) hashes[g] = hash.Hash(keys[g]);
+        var order = new int[m];
+        for (int g = 0; g < m; g++) order[g] = g;
+        Array.Sort(order, (a, b) => rows[a] != rows[b] ? rows[b].CompareTo(rows[a])
+            : hashes[a] != hashes[b] ? hashes[a].CompareTo(hashes[b])
+            : string.CompareOrdinal(keys[a], keys[b]));
+        var sizes = new long[k];
+        var folds = new short[m];
+        foreach (int g in order)
+        {
+            int f = 0;
+            for (int i = 1; i < k; i++) if (sizes[i] < sizes[f]) f = i;
+            sizes[f] += rows[g];
+            folds[g] = (short)f;
+        }
+        return folds;
+    }
+
     /// <summary>The time by which time folds order row <paramref name="row"/> of <paramref name="column"/> (a missing time first).</summary>
     internal static long FoldTimeOf(Column column, int row) => column.IsNull(row) ? long.MinValue : column switch
     {
@@ -162,17 +196,13 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             }
             case FoldMethod.Group:
             {
+                // The pool's group table (missing keys share one group, RandomSplitAssigner.KeyOf), decided by GroupFolds.
                 var col = input.Column(_column);
-                var groups = pool.GroupBy(i => RandomSplitAssigner.KeyOf(col, i))
-                    .Select(g => (Key: g.Key, Rows: g.ToList(), Hash: hash.Hash(g.Key)))
-                    .OrderByDescending(g => g.Rows.Count).ThenBy(g => g.Hash).ThenBy(g => g.Key, StringComparer.Ordinal);
-                var sizes = new long[k];
-                foreach (var g in groups)
-                {
-                    int f = Array.IndexOf(sizes, sizes.Min());
-                    sizes[f] += g.Rows.Count;
-                    foreach (int i in g.Rows) folds[i] = (short)f;
-                }
+                var table = new GroupTable(stratified: false);
+                var rowGroup = new int[pool.Length];
+                for (int j = 0; j < pool.Length; j++) rowGroup[j] = table.Add(RandomSplitAssigner.KeyOf(col, pool[j]), null);
+                var groupFolds = GroupFolds(table.Keys, table.Rows, k, seed);
+                for (int j = 0; j < pool.Length; j++) folds[pool[j]] = groupFolds[rowGroup[j]];
                 context.ForwardChainingFolds = false;
                 break;
             }

@@ -282,6 +282,91 @@ public sealed class BoundedPlanTests
         static string LastLine(string text) => text.Trim().Split('\n').Last(l => l.Contains("found no group key", StringComparison.Ordinal)).Trim();
     }
 
+    /// <summary>Group k-fold for 1, 2 and 3 workers (CSV, RecordIO-protobuf, Parquet), without and with a group test split.</summary>
+    public static TheoryData<int, string> GroupFoldCases()
+    {
+        var cases = new TheoryData<int, string>();
+        foreach (var kind in new[] { "folds", "folds-test" })
+        {
+            for (int workers = 1; workers <= 3; workers++) cases.Add(workers, kind);
+        }
+        cases.Add(2, "folds-unshuffled");
+        cases.Add(3, "folds-test-stratified");
+        cases.Add(2, "folds-test-unshuffled");
+        // Without a test split one process counts rows without a group key as one group of their own: so does the plan.
+        cases.Add(2, "folds-missing-key");
+        return cases;
+    }
+
+    /// <summary>
+    /// Group k-fold planned by its group table (issue 16): the plan reads the key columns once (twice with encoders that
+    /// learn), decides the group test split (if any) and every train group's fold, writes them in the group table and no
+    /// routing; each encode task tags its rows by their group's split and fold. The files, manifests (every fold trains on
+    /// all the others, not forward chaining) and run.json are the one process's; a one-hot vocabulary is learned from train.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GroupFoldCases))]
+    public void Group_folds_planned_by_their_group_table_write_the_files_of_one_process(int workers, string kind)
+    {
+        using var tmp = new TempDir();
+        string[] format = workers switch
+        {
+            1 => ["--shard-rows", "97"],
+            2 => ["--format", "recordio-protobuf", "--shard-size", "16KB"],
+            _ => ["--format", "parquet", "--shard-rows", "300"],
+        };
+        string[] folds = ["--split", "group", "--group", "g", "--folds", "4"];
+        string[] args = kind switch
+        {
+            "folds" => [GroupCsv(tmp, 240, seed: 21, missingX: false), "--label", "y", .. folds, "--drop", "g", "--encode", "t=onehot", "--fractions", "100/0/0", "--seed", "4", .. format],
+            "folds-test" => [GroupCsv(tmp, 260, seed: 22, missingX: false), "--label", "y", .. folds, "--drop", "g", "--encode", "t=onehot", "--fractions", "80/0/20", "--seed", "5", .. format],
+            "folds-unshuffled" => [GroupCsv(tmp, 200, seed: 23, missingX: false), "--label", "y", .. folds, "--encode", "g=ordinal,t=onehot", "--fractions", "100/0/0", "--no-shuffle", "--seed", "6", .. format],
+            "folds-test-stratified" => [GroupCsv(tmp, 300, seed: 24), "--label", "y", .. folds, "--stratify", "y", "--drop", "g,t", "--missing", "fill:mean", "--fractions", "70/0/30", "--seed", "7", .. format],
+            "folds-test-unshuffled" => [GroupCsv(tmp, 180, seed: 25, missingX: false), "--label", "y", .. folds, "--drop", "g", "--encode", "t=onehot", "--fractions", "75/0/25", "--no-shuffle", "--seed", "8", .. format],
+            "folds-missing-key" => [GroupCsv(tmp, 120, seed: 26, missingGroupAt: "300"), "--label", "y", .. folds, "--drop", "g,t", "--missing", "fill:mean", "--fractions", "100/0/0", "--seed", "9", .. format],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var (many, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers == 1);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        Assert.Single(files, f => Path.GetFileName(f) == "group-splits");
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("GroupFolds", (string?)report["plan"]);
+        Assert.True((bool)report["groupSplits"]!["folds"]!);
+        Assert.True((long)report["groupSplits"]!["groups"]! > 0);
+        var channels = report["channels"]!.AsArray().Select(c => (string?)c).ToList();
+        Assert.Equal(new string?[] { "fold-0", "fold-1", "fold-2", "fold-3" }, channels.Take(4));
+        Assert.Equal(kind.Contains("test", StringComparison.Ordinal), channels.Contains("test"));
+        // Not forward chaining: fold 0 trains on the other folds (time folds' fold 0 would train on none).
+        var train0 = File.ReadAllText(Path.Combine(many, "_dataprep", "fold-0.train.manifest"));
+        Assert.Contains("fold-3/", train0, StringComparison.Ordinal);
+        Assert.DoesNotContain("fold-0/", train0, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A row without a group key under group folds with a group test split stops a scaled-out run as it stops one process:
+    /// exit 3 and the same message naming file, row and column, found by the plan's pass over the key columns.
+    /// </summary>
+    [Fact]
+    public void A_missing_group_key_stops_group_folds_with_a_test_split_as_one_process()
+    {
+        using var tmp = new TempDir();
+        var csv = GroupCsv(tmp, 60, seed: 8, missingGroupAt: "250");
+        string[] args = [csv, "--label", "y", "--split", "group", "--group", "g", "--folds", "3", "--fractions", "80/0/20", "--drop", "g,t", "--missing", "fill:mean", "--seed", "2"];
+        var single = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("one"), "--quiet"]);
+        Assert.Equal(3, single.Code);
+        Assert.Contains("row 251", single.Err, StringComparison.Ordinal);
+        var many = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("many"), "--quiet", "--workers", "2", "--work", tmp.Combine("work"), "--keep-work"]);
+        Assert.Equal(3, many.Code);
+        Assert.Equal(LastLine(single.Err), LastLine(many.Err));
+        // The plan found it (no routing plan ran): the scan tasks finished, the plan wrote no report.
+        var work = Directory.EnumerateFiles(tmp.Combine("work"), "*", SearchOption.AllDirectories).Select(f => f.Replace('\\', '/')).ToList();
+        Assert.Equal(2, work.Count(f => f.Contains("/done/scan/", StringComparison.Ordinal)));
+        Assert.DoesNotContain(work, f => f.Contains("/done/plan/", StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+
+        static string LastLine(string text) => text.Trim().Split('\n').Last(l => l.Contains("found no group key", StringComparison.Ordinal)).Trim();
+    }
+
     /// <summary>
     /// A noisy/clean split by group planned by its group table (clean and noisy rows per group): approach 1 (mixed speakers
     /// keep their larger side, the other rows dropped and counted) and approach 2, with noisy inputs or a noisy column,

@@ -23,6 +23,7 @@ public sealed class ScaleOutImageTests
         { 2, "rec-quarantine" },
         { 3, "kfold-lst-quarantine" },
         { 2, "rec-group" },
+        { 3, "group-folds-images" },
     };
 
     private static string[] CaseArgs(string name) => name switch
@@ -38,6 +39,9 @@ public sealed class ScaleOutImageTests
         "kfold-lst-quarantine" => ["--format", "images", "--folds", "3", "--on-bad-image", "quarantine", "--augment", "rotate=90"],
         // A group split planned from the group table (PlanKind.Groups), over an image list with a patient column.
         "rec-group" => ["--format", "recordio-image", "--split", "group", "--group", "patient", "--augment", "rotate=90"],
+        // Group k-fold after a group test split, planned from the group table (PlanKind.GroupFolds): the image sink lists
+        // each fold's training set from the plan's channels (every other fold, not forward chaining).
+        "group-folds-images" => ["--format", "images", "--split", "group", "--group", "patient", "--folds", "3", "--augment", "rotate=90"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -47,7 +51,7 @@ public sealed class ScaleOutImageTests
     {
         using var tmp = new TempDir();
         var input = Folders(tmp);
-        if (name == "rec-group")
+        if (name.Contains("group", StringComparison.Ordinal))
         {
             // The folders' images as a list with a group column: twelve patients over the three classes.
             var images = Directory.GetFiles(input, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();

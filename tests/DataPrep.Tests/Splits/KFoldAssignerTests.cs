@@ -217,6 +217,98 @@ public class KFoldAssignerTests
         }
     }
 
+    /// <summary>
+    /// Group folds from a group table (issue 16): the rows cut into 1–5 tasks at random, each task's table counted batch by
+    /// batch in a random order, the tables merged in a random order; a group test split (or none) decided from the merged
+    /// table, then <see cref="KFoldAssigner.GroupFolds"/> over its train groups give every row the tag and fold
+    /// <see cref="KFoldAssigner.Assign"/> gives it over all rows, and the fold of the rule as one process applied it before
+    /// the rule moved into <see cref="KFoldAssigner.GroupFolds"/> (groups by rows descending, fold hash, key; each to the
+    /// smallest fold). Without a test split a row without a key counts in one group of its own, as one process counts it.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property Group_folds_decided_from_a_group_table_of_any_partition_are_the_folds_of_the_assigner()
+        => Prop.ForAll(
+            (from sizes in Gen.ArrayOf(Gen.Choose(1, 25))
+             from k in Gen.Choose(2, 6)
+             from seed in Gen.Choose(0, int.MaxValue)
+             from tasks in Gen.Choose(1, 5)
+             from partition in Gen.Choose(0, int.MaxValue)
+             from withTest in Gen.Elements(false, true)
+             from missing in Gen.Choose(0, 3)
+             select (sizes, k, seed: (ulong)seed, tasks, partition, withTest, missing: withTest ? 0 : missing)).ToArbitrary(),
+            x =>
+            {
+                var (sizes, k, seed, tasks, partition, withTest, missing) = x;
+                var random = new Random(partition);
+                var keys = sizes.SelectMany((n, g) => Enumerable.Repeat((string?)$"g{g}", n)).Concat(Enumerable.Repeat((string?)null, missing)).ToArray();
+                random.Shuffle(keys);
+                int n = keys.Length;
+                var ids = Enumerable.Range(1, n).Select(i => RowInfo.MakeRowId(0, i)).ToArray();
+                var schema = new Schema([new Field("grp", ColumnKind.String)]);
+                var batch = new RecordBatch(schema, [new StringColumn(keys)], n, new RowInfo(ids, new int[n], ids.Select(id => id & 0xFFFF_FFFFL).ToArray()));
+                GroupSplitAssigner? Carver() => withTest ? new GroupSplitAssigner("grp", [0.75, 0, 0.25], seed, null) : null;
+                var assigner = new KFoldAssigner(k, FoldMethod.Group, seed, Carver(), "grp");
+                assigner.Bind(schema);
+                var context = new RunContext();
+                var expected = assigner.Assign(new SplitInput([batch], schema), context);
+
+                // The tables of the tasks, each from its rows in a random order and batches of random sizes.
+                var byTask = Enumerable.Range(0, tasks).Select(_ => new List<int>()).ToArray();
+                for (int i = 0; i < n; i++) byTask[random.Next(tasks)].Add(i);
+                var tables = new List<GroupTable>();
+                foreach (var members in byTask)
+                {
+                    var rows = members.ToArray();
+                    random.Shuffle(rows);
+                    var table = new GroupTable(stratified: false);
+                    for (int at = 0; at < rows.Length;)
+                    {
+                        int count = Math.Min(random.Next(1, 30), rows.Length - at);
+                        var column = new StringColumn(rows.Skip(at).Take(count).Select(i => keys[i]).ToArray());
+                        if (table.Add(column, null, count, missingIsGroup: !withTest) != -1) return false.Label("a key was missing");
+                        at += count;
+                    }
+                    tables.Add(table);
+                }
+                var merged = new GroupTable(stratified: false);
+                foreach (var t in tables.OrderBy(_ => random.Next())) merged.Merge(t);
+                var splits = Carver() is { } carver ? carver.Decide(merged).Splits : Enumerable.Repeat(SplitTag.Train, merged.Count).ToArray();
+                var pool = Enumerable.Range(0, merged.Count).Where(g => splits[g] == SplitTag.Train).ToArray();
+                var poolFolds = KFoldAssigner.GroupFolds(pool.Select(g => merged.Keys[g]).ToArray(), pool.Select(g => merged.Rows[g]).ToArray(), k, seed);
+                var tagOf = new Dictionary<string, SplitTag>(StringComparer.Ordinal);
+                var foldOf = new Dictionary<string, short>(StringComparer.Ordinal);
+                for (int g = 0; g < merged.Count; g++) { tagOf[merged.Keys[g]] = splits[g]; foldOf[merged.Keys[g]] = -1; }
+                for (int j = 0; j < pool.Length; j++) foldOf[merged.Keys[pool[j]]] = poolFolds[j];
+
+                // The rule as KFoldAssigner applied it inline before GroupFolds: over the pool rows, grouped by key.
+                var reference = new short[n];
+                Array.Fill(reference, (short)-1);
+                var hash = new DataPrep.Hashing.KeyedHash(seed, "fold");
+                var poolRows = Enumerable.Range(0, n).Where(i => expected.Tags[i] == SplitTag.Train).ToArray();
+                var ordered = poolRows.GroupBy(i => keys[i] ?? "\0missing")
+                    .Select(g => (Key: g.Key, Rows: g.ToList(), Hash: hash.Hash(g.Key)))
+                    .OrderByDescending(g => g.Rows.Count).ThenBy(g => g.Hash).ThenBy(g => g.Key, StringComparer.Ordinal);
+                var foldSizes = new long[k];
+                foreach (var g in ordered)
+                {
+                    int f = Array.IndexOf(foldSizes, foldSizes.Min());
+                    foldSizes[f] += g.Rows.Count;
+                    foreach (int i in g.Rows) reference[i] = (short)f;
+                }
+
+                bool sameTags = true, sameFolds = true, sameReference = true;
+                for (int i = 0; i < n; i++)
+                {
+                    string key = keys[i] ?? "\0missing";
+                    sameTags &= tagOf[key] == expected.Tags[i];
+                    sameFolds &= foldOf[key] == expected.Folds![i];
+                    sameReference &= reference[i] == expected.Folds![i];
+                }
+                bool allCounted = merged.TotalRows == n;
+                return (sameTags && sameFolds && sameReference && allCounted && !context.ForwardChainingFolds)
+                    .Label($"groups={sizes.Length} rows={n} k={k} seed={seed} tasks={tasks} test={withTest} missing={missing} tags={sameTags} folds={sameFolds} reference={sameReference} counted={allCounted} forward={context.ForwardChainingFolds}");
+            });
+
     [Property(MaxTest = 100)]
     public Property Group_folds_keep_groups_whole_and_time_folds_are_ordered(NonEmptyArray<byte> rows)
     {
