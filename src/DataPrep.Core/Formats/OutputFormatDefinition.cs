@@ -45,7 +45,7 @@ public abstract class OutputFormatDefinition
     /// <summary>
     /// Whether the writer reads every feature column of <paramref name="output"/> (the schema its stages hand it) only
     /// as float32, each value as <see cref="Data.Float32Rule"/> says, and no other way (not as double, not compared with
-    /// zero); the label is not a feature. Then a split spill may keep such columns as float32 (<see cref="Splits.SpillNarrowing"/>).
+    /// zero); the label is not a feature. Then a split spill may keep such columns as float32 (<see cref="Conversion.SpillNarrowing"/>).
     /// False by default: CSV, LibSVM, JSON Lines, Parquet and the others read doubles.
     /// </summary>
     public virtual bool ReadsFeaturesOnlyAsFloat32(ConvertOptions options, Data.Schema output) => false;

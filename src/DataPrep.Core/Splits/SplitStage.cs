@@ -128,7 +128,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
 
     /// <summary>
     /// By input column, the Float64 columns a spill may keep as float32 (null: none): those that only a float32 writer
-    /// reads after the split, decided in one place, <see cref="SpillNarrowing.Float32Columns"/>. The output's bytes do not
+    /// reads after the split, decided in one place, <see cref="Conversion.SpillNarrowing.Float32Columns"/>. The output's bytes do not
     /// change (see <see cref="Data.Float32Rule"/>); the spill writes and reads half the bytes of such columns.
     /// </summary>
     internal bool[]? SpillFloat32 { get; set; }

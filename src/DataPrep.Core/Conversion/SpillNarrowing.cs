@@ -2,8 +2,9 @@ using DataPrep.Data;
 using DataPrep.Encoders;
 using DataPrep.Formats;
 using DataPrep.Pipeline;
+using DataPrep.Splits;
 
-namespace DataPrep.Splits;
+namespace DataPrep.Conversion;
 
 /// <summary>Which columns a split spill may keep as float32 instead of double (<see cref="SplitStage.SpillFloat32"/>).</summary>
 internal static class SpillNarrowing
