@@ -242,7 +242,14 @@ public static class ConvertRunner
         IReadOnlyList<IPipelineStage> stages, RunContext context, string command, CancellationToken cancellationToken, bool warmingUp = false)
     {
         var bound = schema;
-        foreach (var stage in stages) bound = stage.Bind(bound);
+        Schema? splitInput = null;
+        foreach (var stage in stages)
+        {
+            if (stage is SplitStage) splitInput = bound;
+            bound = stage.Bind(bound);
+        }
+        // Columns only a float32 writer reads after the split are spilled as float32 (the rule: SpillNarrowing).
+        if (splitInput is not null) SpillNarrowing.Apply(options, format, stages, splitInput, bound);
         bool hasLabel = !options.NoLabel && !options.KeepsColumns;
         var store = registry.Stores.CreateOutput(options);
         var layout = new RunLayout(store, ctx =>

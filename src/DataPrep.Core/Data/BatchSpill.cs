@@ -8,17 +8,34 @@ namespace DataPrep.Data;
 /// strings as UTF-8 with lengths, sparse CSR) and reads them back exactly: same values, same null masks,
 /// same row info. Used to spill data that does not fit the memory budget; not a file format for users.
 /// </summary>
+/// <remarks>
+/// Float64 columns marked float32 (see <see cref="Float32Columns"/>) are written as float32, in blocks of
+/// <see cref="Float32Block"/> values, each after a byte: 1, the block's values as float32; 0, as doubles, because one of
+/// them is finite but out of float32's range (<see cref="Float32Rule.OutOfRange"/>), so the value, and the error its
+/// writer reports for it, stay exact. Such a column reads back as <c>(double)(float)v</c>: only columns nothing reads
+/// except a float32 writer may be marked (the split decides which: <c>SpillNarrowing</c>).
+/// </remarks>
 internal sealed class BatchSpillWriter : IDisposable
 {
+    /// <summary>Values of a float32 column written under one marker byte (a block of doubles fills the 64 KiB scratch buffer).</summary>
+    internal const int Float32Block = 8192;
+
     private readonly Stream _stream;
+    private readonly bool[]? _float32;
     private byte[] _scratch = new byte[1 << 16];
 
     /// <summary>Creates (or truncates) the spill file at <paramref name="path"/>.</summary>
-    public BatchSpillWriter(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="float32Columns">By column index, the Float64 columns written as float32 (null: none); the reader must get the same.</param>
+    public BatchSpillWriter(string path, bool[]? float32Columns = null)
     {
         Path = path;
+        _float32 = float32Columns;
         _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
     }
+
+    /// <summary>By column index, the Float64 columns this file holds as float32 (null: none).</summary>
+    public bool[]? Float32Columns => _float32;
 
     /// <summary>The file.</summary>
     public string Path { get; }
@@ -55,9 +72,9 @@ internal sealed class BatchSpillWriter : IDisposable
             writer.WriteInts(positions);
             writer.WriteHeader(batch, rows);
         }
-        foreach (var column in batch.Columns)
+        for (int c = 0; c < batch.Columns.Count; c++)
         {
-            foreach (var (writer, _, rows) in parts) writer.WriteColumn(column, rows.Length, rows);
+            foreach (var (writer, _, rows) in parts) writer.WriteColumn(batch.Columns[c], c, rows.Length, rows);
         }
     }
 
@@ -65,7 +82,7 @@ internal sealed class BatchSpillWriter : IDisposable
     {
         WriteHeader(batch, rows);
         int n = rows?.Length ?? batch.RowCount;
-        foreach (var column in batch.Columns) WriteColumn(column, n, rows);
+        for (int c = 0; c < batch.Columns.Count; c++) WriteColumn(batch.Columns[c], c, n, rows);
     }
 
     /// <summary>A batch's row count and row information: what precedes its columns.</summary>
@@ -88,7 +105,7 @@ internal sealed class BatchSpillWriter : IDisposable
         if (info.Operations is not null) WriteStrings(info.Operations, n, rows);
     }
 
-    private void WriteColumn(Column column, int n, int[]? rows)
+    private void WriteColumn(Column column, int index, int n, int[]? rows)
     {
         if (column is SparseColumn s)
         {
@@ -108,6 +125,7 @@ internal sealed class BatchSpillWriter : IDisposable
         WriteOptional(nulls, n, rows);
         switch (column)
         {
+            case Float64Column f when _float32 is not null && _float32[index]: WriteFloat32(f.Values, n, rows); break;
             case Float64Column f: WriteValues(f.Values, n, rows); break;
             case Int64Column l: WriteValues(l.Values, n, rows); break;
             case TimestampColumn t: WriteValues(t.Values, n, rows); break;
@@ -119,6 +137,47 @@ internal sealed class BatchSpillWriter : IDisposable
                 for (int i = 0; i < n; i++) _stream.Write(bin.Values[rows?[i] ?? i].Span);
                 break;
             default: throw new NotSupportedException($"Cannot spill a {column.GetType().Name}.");
+        }
+    }
+
+    /// <summary>
+    /// The first <paramref name="n"/> values (or those at <paramref name="rows"/>) as float32, block by block; a block
+    /// holding a finite value beyond float32's range is written as doubles (see the remarks on the class).
+    /// </summary>
+    private void WriteFloat32(double[] values, int n, int[]? rows)
+    {
+        var floats = MemoryMarshal.Cast<byte, float>(_scratch.AsSpan(0, 4 * Float32Block));
+        for (int start = 0; start < n; start += Float32Block)
+        {
+            int m = Math.Min(Float32Block, n - start);
+            bool outOfRange = false;
+            if (rows is null)
+            {
+                var block = values.AsSpan(start, m);
+                for (int i = 0; i < block.Length; i++)
+                {
+                    double v = block[i];
+                    float x = (float)v;
+                    outOfRange |= Float32Rule.OutOfRange(v, x);
+                    floats[i] = x;
+                }
+            }
+            else
+            {
+                var picked = rows.AsSpan(start, m);
+                for (int i = 0; i < picked.Length; i++)
+                {
+                    double v = values[picked[i]];
+                    float x = (float)v;
+                    outOfRange |= Float32Rule.OutOfRange(v, x);
+                    floats[i] = x;
+                }
+            }
+            WriteFlag(!outOfRange);
+            if (!outOfRange) { WriteSpan<float>(floats[..m]); continue; }
+            var doubles = new double[m];
+            for (int i = 0; i < m; i++) doubles[i] = values[rows?[start + i] ?? start + i];
+            WriteSpan<double>(doubles);
         }
     }
 
@@ -191,12 +250,17 @@ internal sealed class BatchSpillReader : IDisposable
 {
     private readonly Stream _stream;
     private readonly Schema _schema;
+    private readonly bool[]? _float32;
     private byte[] _scratch = new byte[1 << 16];
 
     /// <summary>Opens a spill file of batches of <paramref name="schema"/>.</summary>
-    public BatchSpillReader(string path, Schema schema)
+    /// <param name="path">The file.</param>
+    /// <param name="schema">The batches' schema.</param>
+    /// <param name="float32Columns">The Float64 columns written as float32, as the writer was given them (null: none).</param>
+    public BatchSpillReader(string path, Schema schema, bool[]? float32Columns = null)
     {
         _schema = schema;
+        _float32 = float32Columns;
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
     }
 
@@ -228,7 +292,7 @@ internal sealed class BatchSpillReader : IDisposable
         var operations = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
         var info = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
         var columns = new Column[_schema.Count];
-        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], n, rows);
+        for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], c, n, rows);
         return new RecordBatch(_schema, columns, m, info);
     }
 
@@ -240,7 +304,7 @@ internal sealed class BatchSpillReader : IDisposable
         return picked;
     }
 
-    private Column ReadColumn(Field field, int n, int[]? rows)
+    private Column ReadColumn(Field field, int index, int n, int[]? rows)
     {
         switch (field.Kind)
         {
@@ -259,6 +323,7 @@ internal sealed class BatchSpillReader : IDisposable
         int m = rows?.Length ?? n;
         switch (field.Kind)
         {
+            case ColumnKind.Float64 when _float32 is not null && _float32[index]: return new Float64Column(ReadFloat32(n, rows), nulls, m);
             case ColumnKind.Float64: return new Float64Column(ReadArray<double>(n, rows), nulls, m);
             case ColumnKind.Int64: return new Int64Column(ReadArray<long>(n, rows), nulls, m);
             case ColumnKind.Timestamp: return new TimestampColumn(ReadArray<long>(n, rows), nulls, m);
@@ -270,6 +335,34 @@ internal sealed class BatchSpillReader : IDisposable
                 return new BinaryColumn(Pick(values, rows), nulls, m);
             default: throw new NotSupportedException(field.Kind.ToString());
         }
+    }
+
+    /// <summary>A column written by <c>BatchSpillWriter.WriteFloat32</c>: its values (or those at <paramref name="rows"/>, ascending) widened to double.</summary>
+    private double[] ReadFloat32(int n, int[]? rows)
+    {
+        var values = GC.AllocateUninitializedArray<double>(rows?.Length ?? n);
+        // A block of doubles fills the 64 KiB the scratch buffer has at least.
+        var scratch = _scratch.AsSpan(0, 8 * BatchSpillWriter.Float32Block);
+        int k = 0;
+        for (int start = 0; start < n; start += BatchSpillWriter.Float32Block)
+        {
+            int m = Math.Min(BatchSpillWriter.Float32Block, n - start);
+            if (ReadFlag())
+            {
+                var floats = MemoryMarshal.Cast<byte, float>(scratch)[..m];
+                _stream.ReadExactly(MemoryMarshal.AsBytes(floats));
+                if (rows is null) for (int i = 0; i < m; i++) values[start + i] = floats[i];
+                else for (; k < rows.Length && rows[k] < start + m; k++) values[k] = floats[rows[k] - start];
+            }
+            else
+            {
+                var doubles = MemoryMarshal.Cast<byte, double>(scratch)[..m];
+                _stream.ReadExactly(MemoryMarshal.AsBytes(doubles));
+                if (rows is null) doubles.CopyTo(values.AsSpan(start));
+                else for (; k < rows.Length && rows[k] < start + m; k++) values[k] = doubles[rows[k] - start];
+            }
+        }
+        return values;
     }
 
     private string?[] ReadStrings(int n)

@@ -143,6 +143,30 @@ public sealed class EncodeStage : IPipelineStage
         }
     }
 
+    /// <summary>
+    /// The input Float64 features this stage hands on as they are, after <see cref="Bind"/>: no encoding, no fill (no
+    /// <c>--missing fill</c>, so nothing reads their values to fill or fit), not the label. Their values reach the sink
+    /// untouched and nothing here reads them.
+    /// </summary>
+    internal IReadOnlyCollection<int> PassedThroughFloat64Features
+    {
+        get
+        {
+            var plan = _plan ?? throw new InvalidOperationException("Bind first.");
+            if (_options.Missing == MissingPolicy.Fill) return [];
+            var fit = FitColumns(plan, _options);
+            var passed = new List<int>();
+            for (int k = 0; k < plan.Features.Count; k++)
+            {
+                var (i, enc) = plan.Features[k];
+                if (enc != FeatureEncoding.None || i == plan.LabelIndex || fit.Contains(i) || plan.Input[i].Kind != ColumnKind.Float64) continue;
+                if (_fitted is not null && (_fitted.Features.Count <= k || _fitted.Features[k].Fill is not null || _fitted.Features[k].Encoding != "none")) continue;
+                passed.Add(i);
+            }
+            return passed;
+        }
+    }
+
     /// <summary>Whether the stage learns from the data (it has no maps given and some column needs fitting).</summary>
     internal bool Learns => _fitted is null && FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options).Count > 0;
 

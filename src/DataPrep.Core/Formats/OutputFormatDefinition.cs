@@ -42,6 +42,14 @@ public abstract class OutputFormatDefinition
     /// <summary>What the format asks of the pipeline.</summary>
     public virtual FormatTraits Traits => FormatTraits.Default;
 
+    /// <summary>
+    /// Whether the writer reads every feature column of <paramref name="output"/> (the schema its stages hand it) only
+    /// as float32, each value as <see cref="Data.Float32Rule"/> says, and no other way (not as double, not compared with
+    /// zero); the label is not a feature. Then a split spill may keep such columns as float32 (<see cref="Conversion.SpillNarrowing"/>).
+    /// False by default: CSV, LibSVM, JSON Lines, Parquet and the others read doubles.
+    /// </summary>
+    public virtual bool ReadsFeaturesOnlyAsFloat32(ConvertOptions options, Data.Schema output) => false;
+
     /// <summary>How SageMaker should read the format's channels (distribution, input mode, S3 data type).</summary>
     public virtual ChannelHints Channel(ConvertOptions options) => new();
 

@@ -182,7 +182,20 @@ public sealed class RunDiagnostics
     /// <summary>Spilled split stages whose rows had to be partitioned again by output position (a second write of the data).</summary>
     public int SpillRepartitions => Volatile.Read(ref _spillRepartitions);
 
+    /// <summary>The names of the columns spilled split stages kept as float32 (<c>SpillNarrowing</c>), in column order, run after run.</summary>
+    public IReadOnlyList<string> SpillFloat32Columns
+    {
+        get { lock (_float32Columns) return [.. _float32Columns]; }
+    }
+
+    private readonly List<string> _float32Columns = [];
+
     internal void CountSpill() => Interlocked.Increment(ref _spills);
+
+    internal void CountSpillFloat32(IEnumerable<string> columns)
+    {
+        lock (_float32Columns) _float32Columns.AddRange(columns);
+    }
 
     internal void CountSpillRepartition() => Interlocked.Increment(ref _spillRepartitions);
 

@@ -189,7 +189,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
                             double v = values[r];
                             float x = (float)v;
                             if (double.IsNaN(v)) x = BitConverter.Int32BitsToSingle(0x7FC00000);
-                            else if (float.IsInfinity(x) && !double.IsInfinity(v)) bad[r] = true;
+                            else if (Float32Rule.OutOfRange(v, x)) bad[r] = true;
                             chunk[at] = x;
                         }
                         break;
@@ -508,7 +508,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
         {
             if (double.IsNaN(v)) return BitConverter.Int32BitsToSingle(0x7FC00000);
             float f = (float)v;
-            if (float.IsInfinity(f) && !double.IsInfinity(v))
+            if (Float32Rule.OutOfRange(v, f))
             {
                 throw Throw.Format($"found {v.ToString("R", CultureInfo.InvariantCulture)}, which does not fit a float32 tensor (largest ±3.4028235E+38); expected a smaller value, or --dtype float64", row: row + 1);
             }

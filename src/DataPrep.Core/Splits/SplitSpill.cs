@@ -35,6 +35,8 @@ internal sealed class SplitSpill : IDisposable
     private readonly int _batchRows;
     private readonly long _budget;
     private readonly KeyedHash? _shuffle;
+    // By column, the Float64 columns spilled as float32 (null: none); see SpillNarrowing for which.
+    private readonly bool[]? _float32;
     // Pass 1's files: by hash range with a shuffle (null: no row fell in the range), else in input order.
     private readonly List<BatchSpillWriter?> _files = [];
     private readonly List<ushort[]> _fileOf = [];
@@ -47,8 +49,9 @@ internal sealed class SplitSpill : IDisposable
     /// <summary>Bounds the heap while this spill runs.</summary>
     public MemoryGovernor Governor { get; }
 
-    public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle)
+    public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null)
     {
+        _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
         _stage = stage;
         _folder = folder;
         _schema = schema;
@@ -95,7 +98,7 @@ internal sealed class SplitSpill : IDisposable
                 var picked = grouped.AsSpan(counts[f], counts[f + 1] - counts[f]).ToArray();
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
-                parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill")), positions, picked));
+                parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32), positions, picked));
             }
             BatchSpillWriter.WriteSpread(batch, parts);
         }
@@ -103,7 +106,7 @@ internal sealed class SplitSpill : IDisposable
         {
             if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && _files.Count < ushort.MaxValue))
             {
-                _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill")));
+                _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32));
             }
             fileOf.AsSpan().Fill((ushort)(_files.Count - 1));
             var positions = new int[n];
@@ -197,7 +200,7 @@ internal sealed class SplitSpill : IDisposable
             var buckets = new BatchSpillWriter?[first[^1]];
             if (RunTrace.On)
             {
-                Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files; repartitioned into {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
+                Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32); repartitioned into {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
             }
             var bucketPaths = new string?[buckets.Length];
             try
@@ -226,7 +229,7 @@ internal sealed class SplitSpill : IDisposable
         }
         else if (RunTrace.On)
         {
-            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files, each a run of ranks per channel (no repartition)");
+            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32), each a run of ranks per channel (no repartition)");
         }
 
         // A file is deleted after the last channel that reads it.
@@ -247,7 +250,7 @@ internal sealed class SplitSpill : IDisposable
                     Array.Resize(ref part, pending + n);
                     Array.Resize(ref row, pending + n);
                 }
-                using (var reader = new BatchSpillReader(paths[file]!, _schema))
+                using (var reader = new BatchSpillReader(paths[file]!, _schema, _float32))
                 {
                     var mine = new List<int>();
                     while (!reader.AtEnd)
@@ -372,7 +375,7 @@ internal sealed class SplitSpill : IDisposable
         foreach (var path in files)
         {
             if (path is null) continue;
-            using var reader = new BatchSpillReader(path, _schema);
+            using var reader = new BatchSpillReader(path, _schema, _float32);
             while (!reader.AtEnd)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -397,7 +400,7 @@ internal sealed class SplitSpill : IDisposable
                     var picked = list.ToArray();
                     var at = new int[picked.Length];
                     for (int i = 0; i < at.Length; i++) at[i] = positions[picked[i]];
-                    var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"));
+                    var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"), _float32);
                     writer.WriteInts(at);
                     writer.Write(batch, picked);
                 }

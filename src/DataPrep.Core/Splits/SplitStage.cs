@@ -126,6 +126,13 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// <summary>The column whose values the lineage sidecar records as each row's time, if any.</summary>
     internal string? LineageTime => lineageTime;
 
+    /// <summary>
+    /// By input column, the Float64 columns a spill may keep as float32 (null: none): those that only a float32 writer
+    /// reads after the split, decided in one place, <see cref="Conversion.SpillNarrowing.Float32Columns"/>. The output's bytes do not
+    /// change (see <see cref="Data.Float32Rule"/>); the spill writes and reads half the bytes of such columns.
+    /// </summary>
+    internal bool[]? SpillFloat32 { get; set; }
+
     /// <summary>Whether the last run spilled its input to disk (for tests and traces).</summary>
     public bool Spilled { get; private set; }
 
@@ -179,6 +186,9 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
 
     internal bool HasLineage => _groupIndex >= 0 || _timeIndex >= 0;
 
+    /// <summary>The input columns whose values the lineage sidecar records (group, time), after <see cref="Bind"/>.</summary>
+    internal IEnumerable<int> LineageColumns => new[] { _groupIndex, _timeIndex }.Where(i => i >= 0);
+
     /// <summary>Channels in output order: each split, and with k-fold each fold of train separately.</summary>
     internal static List<(SplitTag Split, short Fold)> Channels(SplitTag[] tags, short[]? folds)
     {
@@ -224,12 +234,13 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 bytes += BatchSize.Estimate(b);
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
-                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle);
+                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();
                     Spilled = true;
                     context.Diagnostics.CountSpill();
+                    if (SpillFloat32 is { } narrow) context.Diagnostics.CountSpillFloat32(b.Schema.Fields.Where((_, c) => c < narrow.Length && narrow[c]).Select(f => f.Name));
                 }
             }
             if (schema is null) yield break;

@@ -45,6 +45,19 @@ public sealed class RecordIOProtobufFormatDefinition : RecordFormatDefinition
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Dense float32 features: each is written as <see cref="Data.Float32Rule"/> says. Not with float64 or int32 features
+    /// (the double itself, or a whole-number check), nor sparse rows (<c>--sparse</c> or a one-hot column), which leave out
+    /// features whose double is 0 (1e-50 is not 0, its float32 is).
+    /// </remarks>
+    public override bool ReadsFeaturesOnlyAsFloat32(ConvertOptions options, Data.Schema output)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+        return options.RecordIO.Features == TensorType.Float32 && !options.RecordIO.Sparse && output.Fields.All(f => f.Kind != Data.ColumnKind.Sparse);
+    }
+
+    /// <inheritdoc />
     public override Inspect.IShardReader Reader { get; } = new Inspect.ShardFormatReader(Inspect.ShardFormat.RecordIOProtobuf);
 
     /// <inheritdoc />

@@ -1,0 +1,57 @@
+using DataPrep.Data;
+using DataPrep.Encoders;
+using DataPrep.Formats;
+using DataPrep.Pipeline;
+using DataPrep.Splits;
+
+namespace DataPrep.Conversion;
+
+/// <summary>Which columns a split spill may keep as float32 instead of double (<see cref="SplitStage.SpillFloat32"/>).</summary>
+internal static class SpillNarrowing
+{
+    /// <summary>
+    /// The split input's columns a spill may store as float32: a Float64 column is narrowed only when nothing after the
+    /// split reads its double. That is, all of:
+    /// <list type="bullet">
+    /// <item>the format reads every feature only as float32 (<see cref="OutputFormatDefinition.ReadsFeaturesOnlyAsFloat32"/>:
+    /// RecordIO-protobuf with dense float32 features; never CSV, LibSVM, JSON Lines, Parquet, or sparse rows);</item>
+    /// <item>the only stage after the split is the <see cref="EncodeStage"/>, and it hands the column on as it is: a
+    /// feature without encoding, not fitted (no <c>--missing fill</c>: no mean over train, no fill), not the label (the
+    /// report tallies labels; a label stays double);</item>
+    /// <item>the split's assigner does not key on it and the lineage does not record it (group, time).</item>
+    /// </list>
+    /// Any other stage after the split, or no split stage: nothing is narrowed. Narrowing does not change the output
+    /// (<see cref="Float32Rule"/>): a value the writer would refuse (finite, beyond float32) is spilled as a double with
+    /// its block, so the same error names the same row.
+    /// </summary>
+    /// <param name="options">The run's options.</param>
+    /// <param name="format">The output format.</param>
+    /// <param name="stages">The run's stages, in order, bound.</param>
+    /// <param name="splitInput">The schema the split stage reads.</param>
+    /// <param name="output">The schema the sink gets.</param>
+    /// <returns>By split input column, whether it may be spilled as float32; null when none.</returns>
+    internal static bool[]? Float32Columns(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentNullException.ThrowIfNull(stages);
+        ArgumentNullException.ThrowIfNull(splitInput);
+        ArgumentNullException.ThrowIfNull(output);
+        int at = -1;
+        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
+        if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode) return null;
+        if (options.KeepsColumns || !format.ReadsFeaturesOnlyAsFloat32(options, output)) return null;
+        var split = (SplitStage)stages[at];
+        var narrow = new bool[splitInput.Count];
+        foreach (int c in encode.PassedThroughFloat64Features) if (splitInput[c].Kind == ColumnKind.Float64) narrow[c] = true;
+        foreach (int c in split.Assigner.KeyColumns ?? []) if (c >= 0 && c < narrow.Length) narrow[c] = false;
+        foreach (int c in split.LineageColumns) narrow[c] = false;
+        return narrow.Any(x => x) ? narrow : null;
+    }
+
+    /// <summary>Sets <see cref="SplitStage.SpillFloat32"/> of the run's split stage, if any (<see cref="Float32Columns"/>).</summary>
+    internal static void Apply(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
+    {
+        if (stages.OfType<SplitStage>().LastOrDefault() is { } split) split.SpillFloat32 = Float32Columns(options, format, stages, splitInput, output);
+    }
+}
