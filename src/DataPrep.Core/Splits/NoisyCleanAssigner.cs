@@ -124,7 +124,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
 
         // Units: rows. Each side (clean rows, noisy rows) in (split hash, row id) order is cut into contiguous blocks of
         // exact counts of its own fractions, as a random split cuts each class of a stratified one, so a scaled-out plan
-        // finds the same split from each side's cuts (RandomSplitCuts.FindStratified, docs/decisions.md "Noisy/clean
+        // finds the same split from each side's cuts (RandomSplitCuts.FindPerClass, docs/decisions.md "Noisy/clean
         // split without groups as contiguous blocks").
         var hash = new KeyedHash(seed, "split");
         long cleanCount = 0;
