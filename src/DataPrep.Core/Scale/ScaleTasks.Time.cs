@@ -76,20 +76,7 @@ internal static partial class ScaleTasks
         if (problems.Error(run.Context) is { } error) throw error;
         if (rows == 0) return false;
 
-        IEnumerable<TimedRows> Timed()
-        {
-            // One buffer for the pass: every consumer is done with a batch's times before the next.
-            var ticks = Array.Empty<long>();
-            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
-            {
-                if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
-                for (int r = 0; r < b.RowCount; r++) ticks[r] = TicksOf(b, r);
-                yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
-            }
-        }
-        long TicksOf(RecordBatch b, int r)
-            => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
-                : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
+        IEnumerable<TimedRows> Timed() => TimedPass(paths, keySchema, timeKey, who, cancellationToken);
         // A row range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
         var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, Timed, maxHeld);
@@ -177,25 +164,14 @@ internal static partial class ScaleTasks
         }
         if (problems?.Error(run.Context) is { } error) throw error;
         if (rows == 0) return false;
-        long TicksOf(RecordBatch b, int r)
-            => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
-                : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
+        long TicksOf(RecordBatch b, int r) => ValidTicks(b, timeKey, r, who);
         TimeCuts? cuts = null;
         Func<long>? distinctTimes = null;
         TimeSplitPart[] parts = [];
         string?[] after = [];
         if (carver is not null)
         {
-            IEnumerable<TimedRows> Timed()
-            {
-                var ticks = Array.Empty<long>();
-                foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
-                {
-                    if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
-                    for (int r = 0; r < b.RowCount; r++) ticks[r] = TicksOf(b, r);
-                    yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
-                }
-            }
+            IEnumerable<TimedRows> Timed() => TimedPass(paths, keySchema, timeKey, who, cancellationToken);
             (cuts, parts, after) = TimeSplitCuts.Find(carver, rows, histogram, Timed, maxHeld);
             distinctTimes = () => TimeSplitCuts.DistinctTimes(histogram, Timed, maxHeld);
         }
@@ -274,4 +250,24 @@ internal static partial class ScaleTasks
         await run.Work.PutReportAsync(ScaleStep.Plan, 0, report, cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    /// <summary>
+    /// A pass over the scan tasks' key columns as (time, row id) rows, for <see cref="TimeSplitCuts"/>: one buffer for the
+    /// pass, since every consumer is done with a batch's times before the next. Every time was checked by the first pass.
+    /// </summary>
+    private static IEnumerable<TimedRows> TimedPass(string[] paths, Schema keySchema, int timeKey, string who, CancellationToken cancellationToken)
+    {
+        var ticks = Array.Empty<long>();
+        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        {
+            if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
+            for (int r = 0; r < b.RowCount; r++) ticks[r] = ValidTicks(b, timeKey, r, who);
+            yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
+        }
+    }
+
+    /// <summary>The time of row <paramref name="r"/>, which the first pass found valid (else the key columns changed).</summary>
+    private static long ValidTicks(RecordBatch b, int timeKey, int r, string who)
+        => TimeSplitAssigner.TryGetUtcTicks(b.Columns[timeKey], r, out long t) ? t
+            : throw new PipelineValidationException($"{who}: the rows changed between two passes over the scan step's key columns (a time that was valid is not); run the scan step again.");
 }
