@@ -4,7 +4,7 @@
   python3 bench/w4-project.py [RUNS_DIR]     (default bench/work/w4/runs: a W4 run's files, for the check)
 
 Bytes per row are those W4 measured for its data (51 numeric columns, 452.6 bytes of CSV a row, RecordIO-protobuf,
-lineage on, random 80/10/10 split). Request counts follow the code (src/DataPrep.Core/Scale/ScaleTasks.cs,
+lineage on, random 80/10/10 split, planned by cuts: no routing). Request counts follow the code (src/DataPrep.Core/Scale/ScaleTasks*.cs,
 ScaleRun.cs, src/DataPrep.S3/S3WorkArea.cs, S3InputFileSystem.cs, S3OutputStore.cs); the first table compares
 them with what the counting proxy saw in W4, the second evaluates them for 1 TB on 64 workers.
 """
@@ -26,6 +26,8 @@ DATA = 248.0                     # RecordIO-protobuf record (50 float32 features
 ENDS = 8.0                       # record ends
 LINEAGE_SEG = 47.7               # encode's lineage lines (without shard and record numbers)
 LINEAGE = 47.3                   # write's lineage parts and the output sidecar
+LINEAGE_HEADER = 70              # the sidecar's header line
+BINS = 8 * 65536                 # a scan task's histogram of split hashes (RandomSplitCuts.Bins longs)
 
 # S3 Standard request prices, us-east-1 list prices as of 2026 (they may change).
 TIER1 = 0.005 / 1000   # PUT, COPY, POST, LIST
@@ -47,43 +49,72 @@ def shards(records, size):
     n = math.ceil(records * size / SHARD)
     return [math.ceil((k * SHARD + 1) / size) - 1 for k in range(n)] + [records]
 
+def compose(header, sizes, min_part=5 * MiB, max_copy=512 * MiB):
+    """S3Compose.Plan (src/DataPrep.S3/S3Compose.cs): (parts uploaded from bytes read here, parts copied on the server,
+    bytes read here) for one object built from a header and other objects."""
+    uploaded = copied = read = 0
+    pending = header
+    if pending >= min_part:
+        uploaded += 1; pending = 0
+    for size in sizes:
+        offset = 0
+        if pending > 0:
+            take = min(size, min_part - pending)
+            pending += take; read += take; offset = take
+            if pending >= min_part:
+                uploaded += 1; pending = 0
+        rest = size - offset
+        if rest == 0:
+            continue
+        if pending == 0 and rest >= min_part:
+            copied += math.ceil(rest / max_copy)
+        else:
+            pending += rest; read += rest
+    if pending > 0:
+        uploaded += 1
+    return uploaded, copied, read
+
 def model(D, N, F):
     R = D / CSV_ROW
     S = D / F
     blocks = math.ceil(S / BLOCK)
     lists = math.ceil(F / 1000)
-    # Every task opens every input (schema sample; the first block and the one fetched ahead), and HEADs it twice.
-    open_req = {"LIST": lists, "HEAD": 2 * F, "GET": F * min(2, blocks)}
-    open_down = F * min(2 * BLOCK, S)
+    # Only scan tasks open the inputs for a schema sample (the first block and the one fetched ahead; two HEADs per
+    # file); every task lists the inputs and HEADs each one for the run's fingerprint (ScaleWork.FingerprintOf).
+    sample_req = {"LIST": lists, "HEAD": 2 * F, "GET": F * min(2, blocks)}
+    sample_down = F * min(2 * BLOCK, S)
+    finger_req = {"LIST": lists, "HEAD": F}
     steps = {}
 
-    req = add({}, open_req, N)
+    req = add({}, sample_req, N)
     add(req, {"LIST": 1})                                   # task 0: the output must take the run
     add(req, {"HEAD": 2 * F, "GET": F * blocks})            # own share: every file once
     add(req, put(KEYS * R / N), N)
+    add(req, put(BINS), N)                                  # histogram of split hashes (a shuffled random split)
     add(req, put(ROWS_OBJ * R / N / N), N * N)
     add(req, {"PUT": 1}, N)                                 # completion marker
-    steps["scan"] = dict(tasks=N, req=req, down=N * open_down + D, up=(KEYS + ROWS_OBJ) * R)
+    steps["scan"] = dict(tasks=N, req=req, down=N * sample_down + D, up=(KEYS + ROWS_OBJ) * R + N * BINS)
 
-    req = add({}, open_req)
-    add(req, {"GET": 2 * N})                                # scan markers, key columns
-    add(req, put(ROUTING * R / N), N)
+    # Plan (cuts of a shuffled random split, docs/scale.md §4): every scan task's histogram and key columns, no routing.
+    req = add({}, finger_req)
+    add(req, {"GET": 3 * N})                                # scan markers, histograms, key columns
     add(req, {"PUT": 1})
-    steps["plan"] = dict(tasks=1, req=req, down=open_down + KEYS * R, up=ROUTING * R)
+    steps["plan"] = dict(tasks=1, req=req, down=KEYS * R + N * BINS, up=0)
 
-    req = add({}, open_req, N)
-    add(req, {"GET": N + 2 + N}, N)                         # markers, routing, the bucket's object from every scan task
+    req = add({}, finger_req, N)
+    add(req, {"GET": N + 1 + N}, N)                         # scan markers, the plan's report, the bucket's object from every scan task
     for f in SPLITS.values():
         for per_row in (DATA, ENDS, LINEAGE_SEG):
             add(req, put(per_row * R * f / N), N)
     add(req, {"PUT": 1}, N)
-    steps["encode"] = dict(tasks=N, req=req, down=N * open_down + (ROWS_OBJ + ROUTING) * R, up=(DATA + ENDS + LINEAGE_SEG) * R)
+    steps["encode"] = dict(tasks=N, req=req, down=ROWS_OBJ * R, up=(DATA + ENDS + LINEAGE_SEG) * R)
 
-    req = add({}, open_req, N)
+    req = add({}, finger_req, N)
     add(req, {"GET": N}, N)                                 # encode markers
     n_shards = 0
     cross_bytes = 0
-    for f in SPLITS.values():
+    lineage_parts = {}                                      # per split: each write task's lineage part (its shards' records)
+    for split, f in SPLITS.items():
         records = round(R * f)
         cuts = shards(records, DATA)
         n_shards += len(cuts) - 1
@@ -93,6 +124,8 @@ def model(D, N, F):
         for t in range(N):
             first, end = round(t * per_task), round((t + 1) * per_task)
             starts = [c for c in cuts[:-1] if first <= c < end]
+            owned = sum(cuts[cuts.index(c) + 1] - c for c in starts)
+            lineage_parts.setdefault(split, []).append(owned * LINEAGE)
             # The task reads from its segment up to the end of its last shard (or the first record of the next shard).
             last = cuts[cuts.index(starts[-1]) + 1] - 1 if starts else next(c for c in cuts if c >= end)
             last = min(last, records - 1)
@@ -101,16 +134,24 @@ def model(D, N, F):
             cross_bytes += max(0, last + 1 - end) * (DATA + ENDS + LINEAGE_SEG)
         add(req, {"PUT": 1}, N)                              # lineage part per task
     add(req, {"PUT": 1}, N)
-    steps["write"] = dict(tasks=N, req=req, down=N * open_down + (DATA + ENDS + LINEAGE_SEG) * R + cross_bytes, up=(DATA + LINEAGE) * R)
+    steps["write"] = dict(tasks=N, req=req, down=(DATA + ENDS + LINEAGE_SEG) * R + cross_bytes, up=(DATA + LINEAGE) * R)
 
-    req = add({}, open_req)
-    add(req, {"HEAD": 8, "LIST": 1})                         # the store checks each object it writes; the output's listing
-    add(req, {"GET": 3 * N + 1 + 3 * N})                    # markers; every write task's lineage part of each channel
-    add(req, {"HEAD": n_shards, "COPY": n_shards})          # server-side copy of each shard (one at a time)
-    for f in SPLITS.values():
-        add(req, put(LINEAGE * R * f, OUT_PART))
-    add(req, {"PUT": 5})                                    # 3 ManifestFiles, channels.json, run.json (+ 3 lineage sidecars: 8 HEADs)
-    steps["commit"] = dict(tasks=1, req=req, down=open_down + LINEAGE * R, up=LINEAGE * R, shards=n_shards, copied=DATA * R)
+    # Commit: each shard copied on the server (a HEAD for its size before, one that checks its CRC-32C after), several
+    # at a time; each channel's lineage composed on the server from the write tasks' parts (S3Compose), its header
+    # topped up to a 5 MiB part from the first part's start.
+    req = add({}, finger_req)
+    add(req, {"LIST": 1})                                   # the output's listing
+    add(req, {"GET": 3 * N + 2})                            # markers of scan, plan, encode, write; the commit's own start
+    add(req, {"PUT": 1})                                    # the commit's start marker
+    add(req, {"HEAD": 2 * n_shards, "COPY": n_shards})
+    read_here = 0
+    for split in SPLITS:
+        uploaded, copied, read = compose(LINEAGE_HEADER, lineage_parts[split])
+        add(req, {"HEAD": N, "POST": 2, "PUT part": uploaded, "COPY part": copied, "GET": 1 if read else 0})
+        read_here += read
+    add(req, {"PUT": 5, "HEAD": 9})                         # 3 ManifestFiles, channels.json, run.json; the store HEADs what it wrote (run.json twice)
+    steps["commit"] = dict(tasks=1, req=req, down=read_here, up=read_here + LINEAGE_HEADER * 3, shards=n_shards, copied=DATA * R,
+                           lineage=LINEAGE * R)
     return steps, R
 
 def tiers(req):
@@ -154,15 +195,18 @@ for name, s in steps.items():
     t1, t2 = tiers(s["req"])
     cost = t1 * TIER1 + t2 * TIER2
     total_t1 += t1; total_t2 += t2; total_wall += wall
-    print(f"| {name} | {n} | {down / 1e9:,.1f} / {up / 1e9:,.1f} | {wall / 60:,.1f} | {fmt(s['req'])} | {t1:,.0f} | {t2:,.0f} | {cost:,.2f} |")
+    print(f"| {name} | {n} | {down / 1e9:,.2f} / {up / 1e9:,.2f} | {wall / 60:,.1f} | {fmt(s['req'])} | {t1:,.0f} | {t2:,.0f} | {cost:,.2f} |")
 print(f"| **all** | | | **{total_wall / 60:,.0f}** | | {total_t1:,.0f} | {total_t2:,.0f} | **{total_t1 * TIER1 + total_t2 * TIER2:,.2f}** |")
 print()
 open_gb = F * min(2 * BLOCK, D / F) / 1e9
-tasks = sum(s["tasks"] for s in steps.values())
-print(f"- Schema samples: every one of the {tasks} tasks reads {open_gb:.1f} GB ({F} × 16 MiB) before its work: "
-      f"{tasks * open_gb / 1e3:,.2f} TB in all, {open_gb * 1e9 / RATE / 60:.1f} min per task at 100 MB/s.")
+print(f"- Schema samples: each of the {N} scan tasks reads {open_gb:.1f} GB ({F} × 16 MiB) before its share: "
+      f"{N * open_gb / 1e3:,.2f} TB in all, {open_gb * 1e9 / RATE / 60:.1f} min of the scan's wall; the other steps take "
+      f"the schema from scan task 0's report.")
 c = steps["commit"]
-print(f"- Commit: {c['shards']:,} shards copied server-side ({c['copied'] / 1e12:.2f} TB, one CopyObject at a time, not in the wall above); "
-      f"lineage {LINEAGE * R / 1e9:,.0f} GB read and written again by the one task.")
-w = (KEYS + ROWS_OBJ + ROUTING + DATA + ENDS + LINEAGE_SEG + DATA + LINEAGE) * R
+COPY_CONCURRENCY = 8  # --upload-concurrency's default: shards adopted at the same time
+lo, hi = (c["shards"] * t / COPY_CONCURRENCY / 60 for t in (0.3, 1.0))
+print(f"- Commit: {c['shards']:,} shards copied on the server ({c['copied'] / 1e12:.2f} TB), {COPY_CONCURRENCY} at a time: "
+      f"{lo:,.0f}–{hi:,.0f} min at an assumed 0.3–1 s per 64 MiB copy (not in the wall above); the lineage "
+      f"({c['lineage'] / 1e9:,.0f} GB) is composed on the server, only {c['down'] / 1e6:,.0f} MB pass through the task.")
+w = (KEYS + ROWS_OBJ + DATA + ENDS + LINEAGE_SEG + DATA + LINEAGE) * R + N * BINS
 print(f"- Work area written: {w / 1e12:.2f} TB ({w / D:.2f} per input byte).")

@@ -35,10 +35,10 @@ public static class ConvertRunner
         var context = new RunContext(progress, registry.Diagnostics, files);
         using var badRows = context.BadRows = new BadRows(options.Source.OnBadRow, context.Report, options.Memory.TempDirectory);
         RunTrace.Line("open start");
-        var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken, splits: true).ConfigureAwait(false);
+        var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken, RowText.UnlessSplitSpills).ConfigureAwait(false);
         RunTrace.Line("open end");
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
-        SpillFolder.CheckSpace(options, context.Inputs);
+        SpillFolder.CheckSpace(options, context.EstimatedInputBytes);
 
         var traits = format.Traits;
         var split = CreateSplitStage(options, format, context);
@@ -350,15 +350,23 @@ public static class ConvertRunner
         return (options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)], clean.Count);
     }
 
-    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, bool fingerprints = true, bool splits = false)
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, RowText rowText = RowText.Keep, bool fingerprints = true)
     {
         var (paths, cleanCount) = InputPaths(options, context.Files);
         context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
         var needed = ColumnPruning.Needed(options);
         // A row's text is kept so the writer copies it instead of formatting its values (or, for float32 RecordIO, with
         // its values as float32). A split that spills writes values, not text, so the text would only be parsed a second
-        // time for the spill: a run whose split is expected to spill parses each field once, into its value.
-        bool keepText = options.FormatTraits.KeepsRowText && !(splits && SpillFolder.ExpectsSplitSpill(options.Memory, paths));
+        // time for the spill (and held against the budget meanwhile): a run whose split is expected to spill, and a
+        // scaled-out scan task (its work objects hold values), parse each field once, into its value.
+        if (rowText == RowText.UnlessSplitSpills) context.EstimatedInputBytes = SpillFolder.EstimatedBytes(paths, context.Files);
+        bool keepText = options.FormatTraits.KeepsRowText && rowText switch
+        {
+            RowText.Keep => true,
+            RowText.UnlessSplitSpills => !SpillFolder.ExpectsSplitSpill(options.Memory, context.EstimatedInputBytes),
+            _ => false,
+        };
+        if (keepText) context.Diagnostics.CountRowTextKept();
         var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
@@ -538,4 +546,17 @@ public static class ConvertRunner
             throw new NotSupportedException($"{col.Kind} → {kind}");
         }
     }
+}
+
+/// <summary>Whether a run's sources keep each row's text for the writer (<see cref="SourceOptions.KeepRawRecords"/>, for formats that copy it).</summary>
+internal enum RowText
+{
+    /// <summary>Keep it: nothing spills (<c>dataprep apply</c>).</summary>
+    Keep,
+
+    /// <summary>Keep it unless the split is expected to spill the inputs (<see cref="SpillFolder.ExpectsSplitSpill"/>), which writes values.</summary>
+    UnlessSplitSpills,
+
+    /// <summary>Never: the rows go to work objects of values (a scaled-out scan task).</summary>
+    Drop,
 }

@@ -117,17 +117,20 @@ internal sealed class SpillFolder : IDisposable
     }
 
     /// <summary>
-    /// The bytes the inputs take once read, as the spill estimates count them: a local file's size, gzip and Parquet
-    /// files 4× theirs; inputs that are not local files (S3) count 0.
+    /// The bytes the inputs take once read, as the spill estimates count them: a local file's size, a remote object's
+    /// size (asked through <paramref name="files"/>: one HEAD each for S3), gzip and Parquet files 4× theirs; an input
+    /// that cannot be found counts 0 (opening it reports why). Without <paramref name="files"/>, remote inputs count 0.
     /// </summary>
-    internal static long EstimatedBytes(IReadOnlyList<string> inputs)
+    internal static long EstimatedBytes(IReadOnlyList<string> inputs, InputFiles? files = null)
     {
         long input = 0;
         foreach (var path in inputs)
         {
             try
             {
-                long size = new FileInfo(path).Length;
+                long size = InputFiles.IsUri(path)
+                    ? files?.FileSystemOf(path)?.Fingerprint(path).Bytes ?? 0
+                    : new FileInfo(path).Length;
                 bool compressed = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
                 input += compressed ? 4 * size : size;
             }
@@ -135,22 +138,24 @@ internal sealed class SpillFolder : IDisposable
             catch (UnauthorizedAccessException) { }
             catch (ArgumentException) { }
             catch (NotSupportedException) { }
+            catch (PipelineValidationException) { }
         }
         return input;
     }
 
-    /// <summary>Whether the split stage is expected to spill these inputs (<see cref="EstimatedBytes"/> over its threshold).</summary>
-    internal static bool ExpectsSplitSpill(MemoryOptions memory, IReadOnlyList<string> inputs) => EstimatedBytes(inputs) > memory.SplitThreshold;
+    /// <summary>Whether the split stage is expected to spill inputs of this many bytes (<see cref="EstimatedBytes"/>) under this budget.</summary>
+    internal static bool ExpectsSplitSpill(MemoryOptions memory, long estimatedBytes) => estimatedBytes > memory.SplitThreshold;
 
     /// <summary>
     /// Refuses a run whose spill files would not fit on the temp folder's disk, before anything starts.
     /// The estimate: inputs that exceed the split threshold spill about their own size twice (spill file +
     /// buckets; compressed inputs count 4x), plus the encoder's spill when it has to fit on train.
     /// </summary>
+    /// <param name="options">The run's options (memory budget, temp folder).</param>
+    /// <param name="input">The inputs' <see cref="EstimatedBytes"/>.</param>
     /// <exception cref="PipelineValidationException">Not enough free space.</exception>
-    public static void CheckSpace(ConvertOptions options, IReadOnlyList<string> inputs)
+    public static void CheckSpace(ConvertOptions options, long input)
     {
-        long input = EstimatedBytes(inputs);
         if (input <= options.Memory.SplitThreshold) return; // no spill expected
         long needed = 2 * input + input / 2;
         var temp = options.Memory.EffectiveTempDirectory;

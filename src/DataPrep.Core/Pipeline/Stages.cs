@@ -79,6 +79,9 @@ public sealed class RunContext
     /// <summary>Counts which internal paths the run took (spill, streamed time split).</summary>
     public RunDiagnostics Diagnostics { get; }
 
+    /// <summary>The inputs' bytes as the spill estimates count them (<see cref="SpillFolder.EstimatedBytes"/>), once a convert run has opened them.</summary>
+    internal long EstimatedInputBytes { get; set; }
+
     /// <summary>How the run opens its inputs: local paths, and URIs with the run's own connection settings.</summary>
     public Pipeline.InputFiles Files { get; }
 
@@ -172,6 +175,7 @@ public sealed class RunDiagnostics
     private int _spills;
     private int _streamedTimeSplits;
     private int _spillRepartitions;
+    private int _rowTextKept;
 
     /// <summary>Split stages that spilled to temp files.</summary>
     public int Spills => Volatile.Read(ref _spills);
@@ -182,6 +186,9 @@ public sealed class RunDiagnostics
     /// <summary>Spilled split stages whose rows had to be partitioned again by output position (a second write of the data).</summary>
     public int SpillRepartitions => Volatile.Read(ref _spillRepartitions);
 
+    /// <summary>Runs (and scaled-out tasks) whose sources kept each row's text for the writer (<see cref="SourceOptions.KeepRawRecords"/>).</summary>
+    public int RowTextKept => Volatile.Read(ref _rowTextKept);
+
     /// <summary>The names of the columns spilled split stages kept as float32 (<c>SpillNarrowing</c>), in column order, run after run.</summary>
     public IReadOnlyList<string> SpillFloat32Columns
     {
@@ -191,6 +198,8 @@ public sealed class RunDiagnostics
     private readonly List<string> _float32Columns = [];
 
     internal void CountSpill() => Interlocked.Increment(ref _spills);
+
+    internal void CountRowTextKept() => Interlocked.Increment(ref _rowTextKept);
 
     internal void CountSpillFloat32(IEnumerable<string> columns)
     {

@@ -147,7 +147,7 @@ internal sealed class ScaleRun
             // The scan task's log of skipped rows (--on-bad-row): its counts go into the task's report, its quarantined
             // rows into a work object, both joined by the commit in task order (ScaleTasks.ScanAsync disposes it).
             context.BadRows = new BadRows(prepared.Source.OnBadRow, context.Report, prepared.Memory.TempDirectory);
-            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, fingerprints: false).ConfigureAwait(false);
+            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, RowText.Drop, fingerprints: false).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;
             run.OpenWarnings = context.Report.Warnings.Count;

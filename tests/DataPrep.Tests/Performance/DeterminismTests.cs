@@ -97,8 +97,8 @@ public class DeterminismTests
         Assert.Equal(10_000 + 4 * 3_000, SpillFolder.EstimatedBytes([csv, gz]));
         Assert.Equal(0, SpillFolder.EstimatedBytes(["s3://bucket/key.csv", tmp.Combine("missing.csv")]));
         // The split spills past half the budget.
-        Assert.True(SpillFolder.ExpectsSplitSpill(new MemoryOptions(40_000), [csv, gz]));
-        Assert.False(SpillFolder.ExpectsSplitSpill(new MemoryOptions(44_000), [csv, gz]));
+        Assert.True(SpillFolder.ExpectsSplitSpill(new MemoryOptions(40_000), SpillFolder.EstimatedBytes([csv, gz])));
+        Assert.False(SpillFolder.ExpectsSplitSpill(new MemoryOptions(44_000), SpillFolder.EstimatedBytes([csv, gz])));
     }
 
     [Theory]
@@ -119,8 +119,8 @@ public class DeterminismTests
             zip.Write(File.ReadAllBytes(plain));
         }
         var memory = new MemoryOptions(32 << 10);
-        Assert.False(SpillFolder.ExpectsSplitSpill(memory, [gz]), $"{new FileInfo(gz).Length} bytes of gzip were meant to look small");
-        Assert.True(SpillFolder.ExpectsSplitSpill(memory, [plain]));
+        Assert.False(SpillFolder.ExpectsSplitSpill(memory, SpillFolder.EstimatedBytes([gz])), $"{new FileInfo(gz).Length} bytes of gzip were meant to look small");
+        Assert.True(SpillFolder.ExpectsSplitSpill(memory, SpillFolder.EstimatedBytes([plain])));
         var spillRoot = tmp.Combine("spill");
         Directory.CreateDirectory(spillRoot);
         var expected = tmp.Combine("expected");
@@ -206,10 +206,10 @@ public class DeterminismTests
         var outDir = tmp.Combine("out");
         // A 1 KB budget: the input spills. A sparse file larger than the disk's free space cannot be spilled there.
         var options = new ConvertOptions { Inputs = [input], Output = outDir, Label = "y", Memory = new MemoryOptions(1024, tmp.Path) };
-        SpillFolder.CheckSpace(options, [input]); // a 100 KB input fits anywhere: no exception
+        SpillFolder.CheckSpace(options, SpillFolder.EstimatedBytes([input])); // a 100 KB input fits anywhere: no exception
         var huge = new FileInfo(tmp.Combine("huge.csv"));
         using (var fs = File.Create(huge.FullName)) fs.SetLength(new DriveInfo(tmp.Path).AvailableFreeSpace + (1L << 30)); // sparse file
-        var e = Assert.Throws<PipelineValidationException>(() => SpillFolder.CheckSpace(options, [huge.FullName]));
+        var e = Assert.Throws<PipelineValidationException>(() => SpillFolder.CheckSpace(options, SpillFolder.EstimatedBytes([huge.FullName])));
         Assert.Contains("MiB of temp files are needed but only", e.Message);
         Assert.Contains("--temp", e.Message);
     }
