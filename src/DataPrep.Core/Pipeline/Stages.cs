@@ -172,6 +172,7 @@ public sealed class RunDiagnostics
     private int _spills;
     private int _streamedTimeSplits;
     private int _spillRepartitions;
+    private int _spillsPlaced;
 
     /// <summary>Split stages that spilled to temp files.</summary>
     public int Spills => Volatile.Read(ref _spills);
@@ -181,6 +182,9 @@ public sealed class RunDiagnostics
 
     /// <summary>Spilled split stages whose rows had to be partitioned again by output position (a second write of the data).</summary>
     public int SpillRepartitions => Volatile.Read(ref _spillRepartitions);
+
+    /// <summary>Spilled split stages that read their files' rows straight into the output batches (no gather; <c>SplitSpill</c>).</summary>
+    public int SpillsPlaced => Volatile.Read(ref _spillsPlaced);
 
     /// <summary>The names of the columns spilled split stages kept as float32 (<c>SpillNarrowing</c>), in column order, run after run.</summary>
     public IReadOnlyList<string> SpillFloat32Columns
@@ -198,6 +202,8 @@ public sealed class RunDiagnostics
     }
 
     internal void CountSpillRepartition() => Interlocked.Increment(ref _spillRepartitions);
+
+    internal void CountSpillPlaced() => Interlocked.Increment(ref _spillsPlaced);
 
     internal void CountStreamedTimeSplit() => Interlocked.Increment(ref _streamedTimeSplits);
 }
