@@ -43,6 +43,12 @@ internal sealed class BatchSpillWriter : IDisposable
     /// <summary>Bytes written so far.</summary>
     public long Length => _stream.Position;
 
+    /// <summary>
+    /// Whether every batch written so far holds only fixed-width values: no null mask, group keys or operations, and no
+    /// string, binary or sparse column; such a file can be read with <see cref="BatchSpillReader.ReadPlaced"/>.
+    /// </summary>
+    public bool FixedWidthOnly { get; private set; } = true;
+
     /// <summary>Appends an array of ints (for example output ranks) ahead of a batch.</summary>
     public void WriteInts(ReadOnlySpan<int> values)
     {
@@ -97,6 +103,7 @@ internal sealed class BatchSpillWriter : IDisposable
         WriteOptional(info.Splits, n, rows);
         WriteOptional(info.Times, n, rows);
         WriteOptional(info.Folds, n, rows);
+        if (info.GroupKeys is not null || info.Operations is not null) FixedWidthOnly = false;
         WriteFlag(info.GroupKeys is not null);
         if (info.GroupKeys is not null) WriteStrings(info.GroupKeys, n, rows);
         // What an augmentation stage added (a scaled-out image run keeps its transformed rows until the commit).
@@ -107,6 +114,7 @@ internal sealed class BatchSpillWriter : IDisposable
 
     private void WriteColumn(Column column, int index, int n, int[]? rows)
     {
+        if (column is SparseColumn or StringColumn or BinaryColumn) FixedWidthOnly = false;
         if (column is SparseColumn s)
         {
             // Rows of varying length: picked through Take (sparse columns are rare in bulk).
@@ -122,6 +130,7 @@ internal sealed class BatchSpillWriter : IDisposable
         // Take keeps a null mask only when a picked row is missing; so does this.
         var nulls = column.Nulls;
         if (nulls is not null && rows is not null && !AnyPicked(nulls, rows)) nulls = null;
+        if (nulls is not null) FixedWidthOnly = false;
         WriteOptional(nulls, n, rows);
         switch (column)
         {
@@ -296,6 +305,91 @@ internal sealed class BatchSpillReader : IDisposable
         return new RecordBatch(_schema, columns, m, info);
     }
 
+    /// <summary>
+    /// Reads the next batch of a <see cref="BatchSpillWriter.FixedWidthOnly"/> file straight into its rows' places:
+    /// row <c>i</c> goes to row <paramref name="offset"/>[i] of <paramref name="into"/>[<paramref name="slot"/>[i]]
+    /// (slot −1: skipped). Each value placed is the one <see cref="Read(int[])"/> gives for that row (float32 columns
+    /// widened to double), with no column arrays in between; <paramref name="times"/>: the row times too, when written.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The batch holds a null mask, strings or a column of another width.</exception>
+    internal void ReadPlaced(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, IReadOnlyList<PlacedRows> into, bool times)
+    {
+        int n = ReadInt();
+        if (n != slot.Length) throw new InvalidDataException($"Spill batch of {n} rows, expected {slot.Length}.");
+        Place(slot, offset, Arrays(into, r => r.Ids));
+        Place(slot, offset, Arrays(into, r => r.Sources));
+        Place(slot, offset, Arrays(into, r => r.SourceRows));
+        if (ReadFlag()) Place<SplitTag>(slot, offset, null);
+        if (ReadFlag()) Place(slot, offset, times ? Arrays(into, r => r.EnsureTimes()) : null);
+        if (ReadFlag()) Place<short>(slot, offset, null);
+        if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (group keys in a fixed-width file).");
+        if (ReadFlag()) Place<long>(slot, offset, null);
+        if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (operations in a fixed-width file).");
+        for (int c = 0; c < _schema.Count; c++)
+        {
+            if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (a null mask in a fixed-width file).");
+            switch (_schema[c].Kind)
+            {
+                case ColumnKind.Float64 when _float32 is not null && _float32[c]: PlaceFloat32(slot, offset, Arrays(into, r => (double[])r.Columns[c])); break;
+                case ColumnKind.Float64: Place(slot, offset, Arrays(into, r => (double[])r.Columns[c])); break;
+                case ColumnKind.Int64:
+                case ColumnKind.Timestamp: Place(slot, offset, Arrays(into, r => (long[])r.Columns[c])); break;
+                case ColumnKind.Boolean: Place(slot, offset, Arrays(into, r => (bool[])r.Columns[c])); break;
+                default: throw new InvalidDataException($"Corrupt spill file (a {_schema[c].Kind} column in a fixed-width file).");
+            }
+        }
+    }
+
+    private static T[][] Arrays<T>(IReadOnlyList<PlacedRows> into, Func<PlacedRows, T[]> array)
+    {
+        var arrays = new T[into.Count][];
+        for (int k = 0; k < arrays.Length; k++) arrays[k] = array(into[k]);
+        return arrays;
+    }
+
+    /// <summary><c>slot.Length</c> values, each placed at its row's slot and offset (<paramref name="into"/> null: skipped).</summary>
+    private void Place<T>(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, T[][]? into) where T : unmanaged
+    {
+        int n = slot.Length;
+        var scratch = MemoryMarshal.Cast<byte, T>(_scratch.AsSpan());
+        for (int start = 0; start < n; start += scratch.Length)
+        {
+            int m = Math.Min(scratch.Length, n - start);
+            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            if (into is null) continue;
+            for (int i = 0; i < m; i++)
+            {
+                int s = slot[start + i];
+                if (s >= 0) into[s][offset[start + i]] = scratch[i];
+            }
+        }
+    }
+
+    /// <summary><see cref="Place{T}"/> for a column written by <c>BatchSpillWriter.WriteFloat32</c>, widened as <see cref="ReadFloat32"/> widens.</summary>
+    private void PlaceFloat32(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, double[][] into)
+    {
+        int n = slot.Length;
+        var scratch = _scratch.AsSpan(0, 8 * BatchSpillWriter.Float32Block);
+        for (int start = 0; start < n; start += BatchSpillWriter.Float32Block)
+        {
+            int m = Math.Min(BatchSpillWriter.Float32Block, n - start);
+            var slots = slot.Slice(start, m);
+            var offsets = offset.Slice(start, m);
+            if (ReadFlag())
+            {
+                var floats = MemoryMarshal.Cast<byte, float>(scratch)[..m];
+                _stream.ReadExactly(MemoryMarshal.AsBytes(floats));
+                for (int i = 0; i < m; i++) if (slots[i] >= 0) into[slots[i]][offsets[i]] = floats[i];
+            }
+            else
+            {
+                var doubles = MemoryMarshal.Cast<byte, double>(scratch)[..m];
+                _stream.ReadExactly(MemoryMarshal.AsBytes(doubles));
+                for (int i = 0; i < m; i++) if (slots[i] >= 0) into[slots[i]][offsets[i]] = doubles[i];
+            }
+        }
+    }
+
     private static T[] Pick<T>(T[] values, int[]? rows)
     {
         if (rows is null) return values;
@@ -425,6 +519,78 @@ internal sealed class BatchSpillReader : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
+}
+
+/// <summary>
+/// The arrays of one output batch that <see cref="BatchSpillReader.ReadPlaced"/> fills row by row, in any order, from
+/// several spill files: row information and one array per column of a fixed-width schema, exactly <see cref="Count"/> long.
+/// </summary>
+internal sealed class PlacedRows
+{
+    public PlacedRows(Schema schema, int count)
+    {
+        Count = count;
+        Ids = GC.AllocateUninitializedArray<long>(count);
+        Sources = GC.AllocateUninitializedArray<int>(count);
+        SourceRows = GC.AllocateUninitializedArray<long>(count);
+        Columns = new Array[schema.Count];
+        for (int c = 0; c < Columns.Length; c++)
+        {
+            Columns[c] = schema[c].Kind switch
+            {
+                ColumnKind.Float64 => GC.AllocateUninitializedArray<double>(count),
+                ColumnKind.Int64 or ColumnKind.Timestamp => GC.AllocateUninitializedArray<long>(count),
+                ColumnKind.Boolean => GC.AllocateUninitializedArray<bool>(count),
+                _ => throw new NotSupportedException($"A {schema[c].Kind} column is not fixed-width."),
+            };
+        }
+    }
+
+    /// <summary>Whether every column of <paramref name="schema"/> can be placed (Float64, Int64, Timestamp, Boolean).</summary>
+    public static bool Supports(Schema schema) => schema.Fields.All(f => f.Kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Timestamp or ColumnKind.Boolean);
+
+    /// <summary>The rows.</summary>
+    public int Count { get; }
+
+    public long[] Ids { get; }
+
+    public int[] Sources { get; }
+
+    public long[] SourceRows { get; }
+
+    /// <summary>The rows' times, when the files hold them and the reader was asked for them (else null).</summary>
+    public long[]? Times => Volatile.Read(ref _times);
+
+    private long[]? _times;
+
+    /// <summary>The times' array, created by the first reader that needs it (readers of several files may fill one batch at once).</summary>
+    public long[] EnsureTimes()
+    {
+        Interlocked.CompareExchange(ref _times, new long[Count], null);
+        return _times!;
+    }
+
+    /// <summary>By column: <c>double[]</c>, <c>long[]</c> or <c>bool[]</c>.</summary>
+    public Array[] Columns { get; }
+
+    /// <summary>The batch, tagged <paramref name="tag"/>: the columns and row information <c>RecordBatch.Gather</c> builds from the same rows.</summary>
+    public RecordBatch ToBatch(Schema schema, SplitTag tag)
+    {
+        var columns = new Column[Columns.Length];
+        for (int c = 0; c < columns.Length; c++)
+        {
+            columns[c] = schema[c].Kind switch
+            {
+                ColumnKind.Float64 => new Float64Column((double[])Columns[c], null, Count),
+                ColumnKind.Int64 => new Int64Column((long[])Columns[c], null, Count),
+                ColumnKind.Timestamp => new TimestampColumn((long[])Columns[c], null, Count),
+                _ => new BooleanColumn((bool[])Columns[c], null, Count),
+            };
+        }
+        var tags = new SplitTag[Count];
+        tags.AsSpan().Fill(tag);
+        return new RecordBatch(schema, columns, Count, new RowInfo(Ids, Sources, SourceRows, tags));
+    }
 }
 
 /// <summary>Rough in-memory size of batches, for the memory budget.</summary>

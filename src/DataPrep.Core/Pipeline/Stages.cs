@@ -176,6 +176,7 @@ public sealed class RunDiagnostics
     private int _streamedTimeSplits;
     private int _spillRepartitions;
     private int _rowTextKept;
+    private int _spillsPlaced;
 
     /// <summary>Split stages that spilled to temp files.</summary>
     public int Spills => Volatile.Read(ref _spills);
@@ -189,6 +190,9 @@ public sealed class RunDiagnostics
     /// <summary>Runs (and scaled-out tasks) whose sources kept each row's text for the writer (<see cref="SourceOptions.KeepRawRecords"/>).</summary>
     public int RowTextKept => Volatile.Read(ref _rowTextKept);
 
+    /// <summary>Spilled split stages that read their files' rows straight into the output batches (no gather; <c>SplitSpill</c>).</summary>
+    public int SpillsPlaced => Volatile.Read(ref _spillsPlaced);
+
     /// <summary>The names of the columns spilled split stages kept as float32 (<c>SpillNarrowing</c>), in column order, run after run.</summary>
     public IReadOnlyList<string> SpillFloat32Columns
     {
@@ -201,12 +205,14 @@ public sealed class RunDiagnostics
 
     internal void CountRowTextKept() => Interlocked.Increment(ref _rowTextKept);
 
-    internal void CountSpillFloat32(IEnumerable<string> columns)
+    internal void RecordSpillFloat32(IEnumerable<string> columns)
     {
         lock (_float32Columns) _float32Columns.AddRange(columns);
     }
 
     internal void CountSpillRepartition() => Interlocked.Increment(ref _spillRepartitions);
+
+    internal void CountSpillPlaced() => Interlocked.Increment(ref _spillsPlaced);
 
     internal void CountStreamedTimeSplit() => Interlocked.Increment(ref _streamedTimeSplits);
 }

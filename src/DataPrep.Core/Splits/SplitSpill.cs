@@ -187,6 +187,8 @@ internal sealed class SplitSpill : IDisposable
 
         var paths = _files.Select(w => w?.Path).ToList();
         var pieces = Pieces(lengths, fileOf, channel, rank, sizes);
+        // Files of fixed-width values only, read in place: each value goes straight into its output batch.
+        bool placed = pieces is not null && PlacedRows.Supports(_schema) && _files.All(w => w is null || w.FixedWidthOnly);
         fileOf = null!;
         Governor.Release();
         if (pieces is null)
@@ -235,6 +237,14 @@ internal sealed class SplitSpill : IDisposable
         // A file is deleted after the last channel that reads it.
         var uses = new int[paths.Count];
         foreach (var list in pieces) foreach (var (file, _, _) in list) uses[file]++;
+        if (placed)
+        {
+            context.Diagnostics.CountSpillPlaced();
+            foreach (var batch in EmitPlaced(channels, pieces, paths, uses, channel, rank, sizes, folds is not null, cancellationToken)) yield return batch;
+            TraceMemory("emitted");
+            context.OnProgress("split", count, count);
+            yield break;
+        }
         for (int c = 0; c < channels.Count; c++)
         {
             var (split, fold) = channels[c];
@@ -302,6 +312,115 @@ internal sealed class SplitSpill : IDisposable
         }
         TraceMemory("emitted");
         context.OnProgress("split", count, count);
+    }
+
+    /// <summary>
+    /// Pass 3 for files of fixed-width values (<see cref="BatchSpillWriter.FixedWidthOnly"/>): each piece's rows are
+    /// read straight into the output batches that hold their ranks (<see cref="BatchSpillReader.ReadPlaced"/>), instead
+    /// of into column arrays of their own that a gather then copies again. Same batches, same values, same row
+    /// information as the general path (whose <see cref="Output"/> gathers rows without null masks or group keys here).
+    /// </summary>
+    private IEnumerable<RecordBatch> EmitPlaced(List<(SplitTag, short)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, int[] uses, short[] channel, int[] rank, int[] sizes, bool withFolds, CancellationToken cancellationToken)
+    {
+        bool times = _stage.HasLineage;
+        int batchRows = _batchRows;
+        // Two pieces at a time, one on another core: their rows hold disjoint ranks, so they fill disjoint rows of the window.
+        var buffers = new[] { new PlaceBuffers(), new PlaceBuffers() };
+        for (int c = 0; c < channels.Count; c++)
+        {
+            var (split, fold) = channels[c];
+            var list = pieces[c];
+            // window[k] holds the channel's ranks [(first + k) × batchRows, …): the batches not yet emitted.
+            var window = new List<PlacedRows>();
+            int first = 0;
+            long done = 0;
+            for (int i = 0; i < list.Count; i += 2)
+            {
+                int m = Math.Min(2, list.Count - i);
+                long end = done;
+                for (int j = 0; j < m; j++)
+                {
+                    if (list[i + j].Lo != end) throw new InvalidOperationException($"Spill piece of channel {c} starts at rank {list[i + j].Lo}, expected {end}.");
+                    end += list[i + j].Count;
+                }
+                while ((first + window.Count) * (long)batchRows < end)
+                {
+                    long at = (first + window.Count) * (long)batchRows;
+                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at)));
+                }
+                int channelIndex = c, firstBatch = first;
+                var other = m == 2 ? Task.Run(() => PlacePiece(paths[list[i + 1].File]!, channelIndex, firstBatch, window, channel, rank, times, buffers[1]), cancellationToken) : null;
+                try
+                {
+                    PlacePiece(paths[list[i].File]!, c, first, window, channel, rank, times, buffers[0]);
+                }
+                finally
+                {
+                    // The other reader always finishes before the window is used again.
+                    other?.ConfigureAwait(false).GetAwaiter().GetResult();
+                }
+                for (int j = 0; j < m; j++) if (--uses[list[i + j].File] == 0) File.Delete(paths[list[i + j].File]!);
+                done = end;
+                while (window.Count > 0 && (first + 1) * (long)batchRows <= done)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Governor.Check();
+                    yield return Placed(window[0], split, fold, withFolds);
+                    window.RemoveAt(0);
+                    first++;
+                }
+            }
+            if (window.Count > 0)
+            {
+                if (window.Count > 1 || done != sizes[c]) throw new InvalidOperationException($"Spill pieces of channel {c} end at rank {done}, expected {sizes[c]}.");
+                cancellationToken.ThrowIfCancellationRequested();
+                Governor.Check();
+                yield return Placed(window[0], split, fold, withFolds);
+            }
+        }
+    }
+
+    /// <summary>Reads one file's rows of channel <paramref name="c"/> into the window whose first batch is number <paramref name="first"/>.</summary>
+    private void PlacePiece(string path, int c, int first, List<PlacedRows> window, short[] channel, int[] rank, bool times, PlaceBuffers buffers)
+    {
+        int batchRows = _batchRows;
+        ref int[] slot = ref buffers.Slot;
+        ref int[] offset = ref buffers.Offset;
+        using var reader = new BatchSpillReader(path, _schema, _float32);
+        while (!reader.AtEnd)
+        {
+            var positions = reader.ReadInts();
+            if (slot.Length < positions.Length)
+            {
+                slot = new int[positions.Length];
+                offset = new int[positions.Length];
+            }
+            for (int i = 0; i < positions.Length; i++)
+            {
+                int p = positions[i];
+                if (channel[p] != c) { slot[i] = -1; continue; }
+                int r = rank[p];
+                slot[i] = r / batchRows - first;
+                offset[i] = r % batchRows;
+            }
+            reader.ReadPlaced(slot.AsSpan(0, positions.Length), offset.AsSpan(0, positions.Length), window, times);
+        }
+    }
+
+    /// <summary>Each row's batch in the window and row in that batch, reused from chunk to chunk by one reader.</summary>
+    private sealed class PlaceBuffers
+    {
+        public int[] Slot = [];
+        public int[] Offset = [];
+    }
+
+    /// <summary>A placed batch as <see cref="Output"/> gives the same rows: tagged, its fold, its lineage times.</summary>
+    private RecordBatch Placed(PlacedRows rows, SplitTag split, short fold, bool withFolds)
+    {
+        var batch = rows.ToBatch(_schema, split);
+        if (withFolds) batch = batch.WithRows(batch.Rows with { Folds = Enumerable.Repeat(fold, rows.Count).ToArray() });
+        if (_stage.HasLineage) batch = batch.WithRows(batch.Rows with { GroupKeys = null, Times = rows.Times });
+        return batch;
     }
 
     /// <summary>

@@ -240,7 +240,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                     batches.Clear();
                     Spilled = true;
                     context.Diagnostics.CountSpill();
-                    if (SpillFloat32 is { } narrow) context.Diagnostics.CountSpillFloat32(b.Schema.Fields.Where((_, c) => c < narrow.Length && narrow[c]).Select(f => f.Name));
+                    if (SpillFloat32 is { } narrow) context.Diagnostics.RecordSpillFloat32(b.Schema.Fields.Where((_, c) => c < narrow.Length && narrow[c]).Select(f => f.Name));
                 }
             }
             if (schema is null) yield break;
