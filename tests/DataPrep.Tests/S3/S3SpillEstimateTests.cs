@@ -13,7 +13,7 @@ namespace DataPrep.Tests.S3;
 public sealed class S3SpillEstimateTests(MotoServer moto)
 {
     [Fact]
-    public async Task An_S3_input_over_the_budget_is_foreseen_to_spill_and_keeps_no_row_text()
+    public void An_S3_input_over_the_budget_is_foreseen_to_spill_and_keeps_no_row_text()
     {
         using var tmp = new TempDir();
         var sb = new StringBuilder("y,a,b,c\n");
@@ -38,14 +38,14 @@ public sealed class S3SpillEstimateTests(MotoServer moto)
             // Under a 64 KB budget the split spills: the run saw it coming and parsed each field once, into its value.
             var spilled = DataPrepCli.CreateRegistry();
             var small = tmp.Combine($"small-{format}");
-            await RunAsync(spilled, ["convert", input, "--out", small, "--endpoint-url", moto.Endpoint, "--memory", "64KB", .. common]);
+            Succeeds(CliRunner.Run(spilled, ["convert", input, "--out", small, "--endpoint-url", moto.Endpoint, "--memory", "64KB", .. common]));
             Assert.True(spilled.Diagnostics.Spills >= 1, "the run was meant to spill");
             Assert.Equal(0, spilled.Diagnostics.RowTextKept);
 
             // With room to spare the rows keep their text, which the writer copies.
             var roomy = DataPrepCli.CreateRegistry();
             var big = tmp.Combine($"big-{format}");
-            await RunAsync(roomy, ["convert", input, "--out", big, "--endpoint-url", moto.Endpoint, .. common]);
+            Succeeds(CliRunner.Run(roomy, ["convert", input, "--out", big, "--endpoint-url", moto.Endpoint, .. common]));
             Assert.Equal(0, roomy.Diagnostics.Spills);
             Assert.Equal(1, roomy.Diagnostics.RowTextKept);
 
@@ -60,11 +60,5 @@ public sealed class S3SpillEstimateTests(MotoServer moto)
     private static Dictionary<string, string> DataFiles(string outDir)
         => RunOutputs.FileHashes(outDir).Where(kv => !kv.Key.StartsWith("_dataprep/", StringComparison.Ordinal)).ToDictionary();
 
-    private static async Task RunAsync(DataPrep.Conversion.DataPrepRegistry registry, string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await DataPrepCli.RunAsync(args, stdout, stderr, registry);
-        Assert.True(code == 0, stderr.ToString());
-    }
+    private static void Succeeds(CliRunner.Result r) => Assert.True(r.Code == 0, r.Err);
 }

@@ -14,7 +14,7 @@ public sealed class ScanRowTextTests
     [Theory]
     [InlineData("csv")]
     [InlineData("recordio-protobuf")]
-    public async Task A_scan_task_keeps_no_row_text_where_one_process_keeps_it(string format)
+    public void A_scan_task_keeps_no_row_text_where_one_process_keeps_it(string format)
     {
         using var tmp = new TempDir();
         var sb = new StringBuilder("y,a,b\n");
@@ -23,20 +23,14 @@ public sealed class ScanRowTextTests
         string[] common = ["--label", "y", "--format", format, "--seed", "9", "--quiet"];
 
         var one = DataPrepCli.CreateRegistry();
-        await RunAsync(one, ["convert", input, "--out", tmp.Combine("one"), .. common]);
+        Succeeds(CliRunner.Run(one, ["convert", input, "--out", tmp.Combine("one"), .. common]));
         Assert.Equal(1, one.Diagnostics.RowTextKept);
 
         var scan = DataPrepCli.CreateRegistry();
-        await RunAsync(scan, ["convert", input, "--out", tmp.Combine("many"), .. common, "--workers", "2", "--step", "scan", "--worker", "1"]);
+        Succeeds(CliRunner.Run(scan, ["convert", input, "--out", tmp.Combine("many"), .. common, "--workers", "2", "--step", "scan", "--worker", "1"]));
         Assert.Equal(0, scan.Diagnostics.RowTextKept);
         Assert.True(Directory.Exists(tmp.Combine("many", "_dataprep", "work")), "the scan task was meant to write its work objects");
     }
 
-    private static async Task RunAsync(DataPrep.Conversion.DataPrepRegistry registry, string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await DataPrepCli.RunAsync(args, stdout, stderr, registry);
-        Assert.True(code == 0, stderr.ToString());
-    }
+    private static void Succeeds(CliRunner.Result r) => Assert.True(r.Code == 0, r.Err);
 }
