@@ -109,6 +109,8 @@ internal static partial class ScaleTasks
             stream = stage.RunAsync(stream, run.Context, cancellationToken);
         }
         foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
+        // A bucket that spills keeps columns only a float32 writer reads as float32, by one process's rule.
+        SpillNarrowing.Apply(run.Options, run.Format, from, splitInput, bound);
         if (run.Format.WritesAtCommit)
         {
             await KeepRowsAsync(run, task, stream, from, segmentFolder, cancellationToken).ConfigureAwait(false);
