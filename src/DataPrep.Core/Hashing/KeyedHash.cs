@@ -44,8 +44,11 @@ public readonly struct KeyedHash
         int max = Encoding.UTF8.GetMaxByteCount(key.Length);
         Span<byte> b = max <= 512 ? stackalloc byte[max] : new byte[max];
         int n = Encoding.UTF8.GetBytes(key, b);
-        return XxHash3.HashToUInt64(b[..n], _derivedSeed);
+        return HashUtf8(b[..n]);
     }
+
+    /// <summary>Hashes a string key by its UTF-8 bytes, given as bytes (<see cref="Hash(string)"/> of the string they encode).</summary>
+    internal ulong HashUtf8(ReadOnlySpan<byte> utf8) => XxHash3.HashToUInt64(utf8, _derivedSeed);
 
     /// <summary>Maps a hash to [0, 1) with 53 bits of precision.</summary>
     public static double ToUnit(ulong hash) => (hash >> 11) * (1.0 / (1UL << 53));

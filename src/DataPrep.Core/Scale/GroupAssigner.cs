@@ -17,11 +17,11 @@ namespace DataPrep.Scale;
 /// (shuffle hash or input order), as one process's group and noisy/clean splits and folds leave it.
 /// </summary>
 /// <param name="groupColumn">The group key column.</param>
-/// <param name="splits">The split of every group's clean and noisy rows, by key (both the same for a group split).</param>
+/// <param name="splits">The split of every group's clean and noisy rows, by key (both the same for a group split), and its fold.</param>
 /// <param name="noisy">A noisy/clean split's own assigner (which rows are noisy), or null for a group split.</param>
 /// <param name="bucket">What the assigner splits, for <see cref="Describe"/>.</param>
 /// <param name="folds">Whether the table holds group folds (each group's fold besides its split).</param>
-internal sealed class GroupAssigner(string groupColumn, IReadOnlyDictionary<string, GroupSplits> splits, NoisyCleanAssigner? noisy, string bucket, bool folds = false) : ISplitAssigner
+internal sealed class GroupAssigner(string groupColumn, GroupSplitsTable splits, NoisyCleanAssigner? noisy, string bucket, bool folds = false) : ISplitAssigner
 {
     private int _groupIndex = -1;
 
@@ -57,7 +57,7 @@ internal sealed class GroupAssigner(string groupColumn, IReadOnlyDictionary<stri
             var key = RandomSplitAssigner.KeyOf(column, i);
             if (!string.Equals(key, last, StringComparison.Ordinal))
             {
-                tag = splits.TryGetValue(key, out var s) ? s
+                tag = splits.TryGet(key, out var s) ? s
                     : throw new PipelineValidationException($"{bucket}: a row of group '{key}' in --group column '{groupColumn}' is not among the groups the plan step decided; the rows changed after the scan step. Run the scan step again.");
                 last = key;
             }
@@ -78,6 +78,72 @@ internal sealed class GroupAssigner(string groupColumn, IReadOnlyDictionary<stri
 internal readonly record struct GroupSplits(SplitTag Clean, SplitTag Noisy, short Fold = -1);
 
 /// <summary>
+/// The plan's group → split (and fold) table in memory, as the plan's fit pass and every encode task look rows up in it:
+/// the keys as <see cref="GroupKeys"/> (their bytes in an arena, an open-addressing index) and per key number its clean
+/// rows' split, its noisy rows' split and its fold, about 20–28 bytes a group beyond the key's text (issue 16; a
+/// <c>Dictionary&lt;string, GroupSplits&gt;</c> took about 100 besides the key's string).
+/// </summary>
+internal sealed class GroupSplitsTable
+{
+    private readonly GroupKeys _keys;
+    private readonly SplitTag[] _clean;
+    private readonly SplitTag[] _noisy;
+    private readonly short[]? _folds;
+
+    /// <param name="keys">The groups' keys.</param>
+    /// <param name="clean">Each key's clean rows' split (a group split: its split), by key number.</param>
+    /// <param name="noisy">Each key's noisy rows' split (a group split: its split), by key number.</param>
+    /// <param name="folds">Each key's fold (−1: a test group), by key number, or null without folds.</param>
+    public GroupSplitsTable(GroupKeys keys, SplitTag[] clean, SplitTag[] noisy, short[]? folds)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (clean.Length < keys.Count || noisy.Length < keys.Count || (folds is not null && folds.Length < keys.Count)) throw new ArgumentException("Every group needs its splits (and fold).");
+        (_keys, _clean, _noisy, _folds) = (keys, clean, noisy, folds);
+    }
+
+    /// <summary>The number of groups.</summary>
+    public int Count => _keys.Count;
+
+    /// <summary>Bytes held (keys, index, splits and folds).</summary>
+    public long Bytes => _keys.Bytes + _clean.Length * 2L + (_folds?.Length ?? 0) * 2L;
+
+    /// <summary>The splits and fold of group <paramref name="key"/>, or false when the plan did not decide it.</summary>
+    public bool TryGet(string key, out GroupSplits splits)
+    {
+        int g = _keys.IndexOf(key);
+        splits = g < 0 ? default : new GroupSplits(_clean[g], _noisy[g], _folds?[g] ?? -1);
+        return g >= 0;
+    }
+
+    /// <summary>
+    /// Writes the table to <paramref name="path"/> as <see cref="GroupSplitsObject"/> describes: the groups in ordinal key
+    /// order, each key as <see cref="BinaryWriter.Write(string)"/> writes it (length prefix, UTF-8), its two split bytes and
+    /// with folds its fold, after the count. Returns what the report records of it.
+    /// </summary>
+    public GroupSplitsInfo Write(string path)
+    {
+        var order = new int[_keys.Count];
+        for (int g = 0; g < order.Length; g++) order[g] = g;
+        Array.Sort(order, _keys.Compare);
+        using (var file = File.Create(path))
+        using (var writer = new BinaryWriter(file, new UTF8Encoding(false, true)))
+        {
+            writer.Write((long)order.Length);
+            foreach (int g in order)
+            {
+                // A key with an unpaired surrogate fails here as a strict UTF-8 writer fails on its string.
+                if (_keys.IsValid(g)) writer.Write(_keys.Entry(g));
+                else writer.Write(_keys.KeyOf(g));
+                writer.Write((byte)_clean[g]);
+                writer.Write((byte)_noisy[g]);
+                if (_folds is not null) writer.Write(_folds[g]);
+            }
+        }
+        return new GroupSplitsInfo { Groups = order.Length, Folds = _folds is not null, Hash = GroupSplitsObject.HashOf(path) };
+    }
+}
+
+/// <summary>
 /// The plan's group → split table as a work object (<see cref="PlanKind.Groups"/>, <see cref="PlanKind.NoisyGroups"/>): the
 /// groups in ordinal key order, each a length-prefixed UTF-8 key and two split bytes (its clean rows', its noisy rows'),
 /// and under group folds (<see cref="PlanKind.GroupFolds"/>) its fold as a 16-bit integer after them, after a count. The
@@ -88,56 +154,39 @@ internal static class GroupSplitsObject
 {
     public const string Key = "group-splits";
 
-    /// <summary>
-    /// Writes the split (and with <paramref name="folds"/> the fold) of every group of <paramref name="table"/> to
-    /// <paramref name="path"/>; returns what the report records of it.
-    /// </summary>
-    public static GroupSplitsInfo Write(GroupTable table, IReadOnlyList<SplitTag> clean, IReadOnlyList<SplitTag> noisy, IReadOnlyList<short>? folds, string path)
-    {
-        var order = Enumerable.Range(0, table.Count).ToArray();
-        Array.Sort(order, (a, b) => string.CompareOrdinal(table.Keys[a], table.Keys[b]));
-        using (var file = File.Create(path))
-        using (var writer = new BinaryWriter(file, new UTF8Encoding(false, true)))
-        {
-            writer.Write((long)order.Length);
-            foreach (int g in order)
-            {
-                writer.Write(table.Keys[g]);
-                writer.Write((byte)clean[g]);
-                writer.Write((byte)noisy[g]);
-                if (folds is not null) writer.Write(folds[g]);
-            }
-        }
-        return new GroupSplitsInfo { Groups = order.Length, Folds = folds is not null, Hash = HashOf(path) };
-    }
-
-    /// <summary>The table as a dictionary (the plan's own fit pass tags by it as encode tasks do).</summary>
-    public static Dictionary<string, GroupSplits> ToDictionary(GroupTable table, IReadOnlyList<SplitTag> clean, IReadOnlyList<SplitTag> noisy, IReadOnlyList<short>? folds)
-    {
-        var splits = new Dictionary<string, GroupSplits>(table.Count, StringComparer.Ordinal);
-        for (int g = 0; g < table.Count; g++) splits[table.Keys[g]] = new GroupSplits(clean[g], noisy[g], folds?[g] ?? -1);
-        return splits;
-    }
-
-    /// <summary>Reads the table back, checking it is the one <paramref name="info"/> describes.</summary>
-    public static Dictionary<string, GroupSplits> Read(string path, GroupSplitsInfo info, string who)
+    /// <summary>Reads the table back into the compact form (<see cref="GroupSplitsTable"/>), checking it is the one <paramref name="info"/> describes.</summary>
+    public static GroupSplitsTable Read(string path, GroupSplitsInfo info, string who)
     {
         if (HashOf(path) != info.Hash) throw new PipelineValidationException($"{who}: the plan's group table is not the one its report describes (another plan wrote it); run step {ScaleStep.Plan} again.");
-        using var file = File.OpenRead(path);
+        using var file = new BufferedStream(File.OpenRead(path), 1 << 16);
         using var reader = new BinaryReader(file, new UTF8Encoding(false, true));
         long count = reader.ReadInt64();
-        var splits = new Dictionary<string, GroupSplits>((int)Math.Min(count, int.MaxValue), StringComparer.Ordinal);
-        for (long g = 0; g < count; g++)
+        if (count < 0 || count >= int.MaxValue) throw Corrupt();
+        int n = (int)count;
+        var keys = new GroupKeys(n);
+        var clean = new SplitTag[n];
+        var noisy = new SplitTag[n];
+        var folds = info.Folds ? new short[n] : null;
+        var buffer = new byte[256];
+        for (int g = 0; g < n; g++)
         {
-            string key = reader.ReadString();
-            var clean = (SplitTag)reader.ReadByte();
-            var noisy = (SplitTag)reader.ReadByte();
-            splits.Add(key, new GroupSplits(clean, noisy, info.Folds ? reader.ReadInt16() : (short)-1));
+            int length = reader.Read7BitEncodedInt();
+            if (length < 0) throw Corrupt();
+            if (buffer.Length < length) buffer = new byte[Math.Max(length, buffer.Length * 2)];
+            var bytes = buffer.AsSpan(0, length);
+            reader.BaseStream.ReadExactly(bytes);
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw Corrupt();
+            if (keys.Add(bytes, out bool added) != g || !added) throw Corrupt();
+            clean[g] = (SplitTag)reader.ReadByte();
+            noisy[g] = (SplitTag)reader.ReadByte();
+            if (folds is not null) folds[g] = reader.ReadInt16();
         }
-        return splits;
+        return new GroupSplitsTable(keys, clean, noisy, folds);
+
+        PipelineValidationException Corrupt() => new($"{who}: the plan's group table is not well formed; run step {ScaleStep.Plan} again.");
     }
 
-    private static string HashOf(string path)
+    internal static string HashOf(string path)
     {
         var hash = new XxHash3();
         using var file = File.OpenRead(path);

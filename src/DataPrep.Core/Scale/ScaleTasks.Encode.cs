@@ -38,7 +38,7 @@ internal static partial class ScaleTasks
         run.UseScannedSchema(scans[0], who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
-        Dictionary<string, GroupSplits>? groups = null;
+        GroupSplitsTable? groups = null;
         if (plan.Plan is PlanKind.Groups or PlanKind.NoisyGroups or PlanKind.GroupFolds)
         {
             var info = plan.GroupSplits ?? throw MissingFromPlan("group table");

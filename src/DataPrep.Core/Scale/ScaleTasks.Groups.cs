@@ -45,16 +45,16 @@ internal static partial class ScaleTasks
     /// folds come from <see cref="KFoldAssigner.GroupFolds"/> over the train groups' keys and rows, the rule one process
     /// applies to its pool. Returns the table, each group's split, and each group's fold (−1 for a test group).
     /// </summary>
-    private static (GroupTable Table, IReadOnlyList<SplitTag> Splits, short[] Folds) GroupFoldsTableOf(ScaleRun run, KFoldAssigner kfold, string[] paths, int[] keys, Schema keySchema,
+    private static (GroupTable Table, SplitTag[] Splits, short[] Folds) GroupFoldsTableOf(ScaleRun run, KFoldAssigner kfold, string[] paths, int[] keys, Schema keySchema,
         Schema splitInput, CancellationToken cancellationToken)
     {
         GroupTable table;
-        IReadOnlyList<SplitTag> splits;
+        SplitTag[] splits;
         if (kfold.TestCarver is GroupSplitAssigner carver)
         {
             var decision = GroupTableOf(run, carver, paths, keys, keySchema, splitInput, cancellationToken);
             carver.Report(run.Context, decision);
-            (table, splits) = (decision.Table, decision.Splits);
+            (table, splits) = (decision.Table, decision.SplitArray);
         }
         else
         {
@@ -69,7 +69,7 @@ internal static partial class ScaleTasks
         }
         // The pool: the train groups, with all their rows (a group is wholly in train or in test).
         var pool = Enumerable.Range(0, table.Count).Where(g => splits[g] == SplitTag.Train).ToArray();
-        var poolFolds = KFoldAssigner.GroupFolds(pool.Select(g => table.Keys[g]).ToArray(), pool.Select(g => table.Rows[g]).ToArray(), kfold.K, run.Options.Seed);
+        var poolFolds = KFoldAssigner.GroupFolds(table, pool, kfold.K, run.Options.Seed);
         var folds = new short[table.Count];
         Array.Fill(folds, (short)-1);
         for (int j = 0; j < pool.Length; j++) folds[pool[j]] = poolFolds[j];

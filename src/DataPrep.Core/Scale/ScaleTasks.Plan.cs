@@ -219,7 +219,7 @@ internal static partial class ScaleTasks
         var context = run.Context;
         // A group split (or a noisy/clean split by group): the group table from one pass over the key columns, decided and
         // reported as one process does, written as a work object for the encode tasks.
-        Dictionary<string, GroupSplits>? groupSplits = null;
+        GroupSplitsTable? groupSplits = null;
         GroupSplitsInfo? groupInfo = null;
         long dropped = 0;
         short[]? groupFolds = null;
@@ -228,7 +228,7 @@ internal static partial class ScaleTasks
         {
             await KeyPathsAsync().ConfigureAwait(false);
             GroupTable table;
-            IReadOnlyList<SplitTag> clean, noisy;
+            SplitTag[] clean, noisy;
             if (kind == PlanKind.GroupFolds)
             {
                 var (foldTable, splits, folds) = GroupFoldsTableOf(run, (KFoldAssigner)runAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
@@ -239,20 +239,21 @@ internal static partial class ScaleTasks
             {
                 var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
                 groupAssigner.Report(context, decision);
-                (table, clean, noisy) = (decision.Table, decision.Splits, decision.Splits);
+                (table, clean, noisy) = (decision.Table, decision.SplitArray, decision.SplitArray);
             }
             else
             {
                 var noisyAssigner = (NoisyCleanAssigner)runAssigner;
                 var decision = NoisyGroupTableOf(run, noisyAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
                 noisyAssigner.Report(context, decision);
-                (table, clean, noisy, dropped) = (decision.Table, decision.CleanTags, decision.NoisyTags, decision.Dropped);
+                (table, clean, noisy, dropped) = (decision.Table, decision.CleanArray, decision.NoisyArray, decision.Dropped);
             }
             if (table.TotalRows != rows) throw new PipelineValidationException($"{who}: the key columns hold {table.TotalRows:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
             var objectPath = folder.NewFile(GroupSplitsObject.Key);
-            groupInfo = GroupSplitsObject.Write(table, clean, noisy, groupFolds, objectPath);
+            // The plan's fit pass looks rows up in the table's own keys, as encode tasks do in the object they read.
+            groupSplits = new GroupSplitsTable(table.GroupKeys, clean, noisy, groupFolds);
+            groupInfo = groupSplits.Write(objectPath);
             await work.Area.PutFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), objectPath, cancellationToken).ConfigureAwait(false);
-            groupSplits = GroupSplitsObject.ToDictionary(table, clean, noisy, groupFolds);
             if (groupFolds is not null)
             {
                 // As one process lists them: train's folds that hold rows, then test when it does.
@@ -260,8 +261,8 @@ internal static partial class ScaleTasks
                 long testRows = 0;
                 for (int g = 0; g < table.Count; g++)
                 {
-                    if (groupFolds[g] >= 0) foldRows[groupFolds[g]] += table.Rows[g];
-                    else testRows += table.Rows[g];
+                    if (groupFolds[g] >= 0) foldRows[groupFolds[g]] += table.RowsArray[g];
+                    else testRows += table.RowsArray[g];
                 }
                 foldChannels = [.. Enumerable.Range(0, foldRows.Length).Where(f => foldRows[f] > 0).Select(f => (SplitTag.Train, (short)f))];
                 if (testRows > 0) foldChannels.Add((SplitTag.Test, -1));
@@ -458,7 +459,7 @@ internal static partial class ScaleTasks
     /// for a plan that routes every row. The plan step tags with it too, so both decide alike.
     /// </summary>
     /// <remarks>A group split's assigner needs the plan's group table (<paramref name="groups"/>, <see cref="GroupSplitsObject"/>).</remarks>
-    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket, IReadOnlyDictionary<string, GroupSplits>? groups = null) => plan.Plan switch
+    private static ISplitAssigner? BoundedAssigner(ScaleRun run, TaskReport plan, string bucket, GroupSplitsTable? groups = null) => plan.Plan switch
     {
         // A group split the plan decided: each row's split is its group's (a noisy/clean one's: its group's clean or noisy rows').
         PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket),
@@ -487,7 +488,7 @@ internal static partial class ScaleTasks
     /// <see cref="FitApartFromKeys"/>.
     /// </summary>
     private static async Task FitFromKeysAsync(ScaleRun run, TaskReport report, IReadOnlyList<IPipelineStage> from, Func<Task<IEnumerable<RecordBatch>>> keyBatches,
-        int[] keys, Schema splitInput, RunContext context, IReadOnlyDictionary<string, GroupSplits>? groups = null)
+        int[] keys, Schema splitInput, RunContext context, GroupSplitsTable? groups = null)
     {
         if (from.OfType<EncodeStage>().FirstOrDefault() is not { } encode) return;
         var fit = new List<RecordBatch>();

@@ -127,7 +127,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
             rowGroup[i] = table.Add(RandomSplitAssigner.KeyOf(column, i), labels is null ? null : RandomSplitAssigner.KeyOf(labels, i));
         }
         var decision = Decide(table);
-        for (int i = 0; i < n; i++) tags[i] = decision.Splits[rowGroup[i]];
+        for (int i = 0; i < n; i++) tags[i] = decision.SplitArray[rowGroup[i]];
         Report(context, decision);
         return new SplitAssignment(tags);
     }
@@ -149,16 +149,16 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         ArgumentNullException.ThrowIfNull(table);
         if (table.Stratified != (stratify is not null)) throw new ArgumentException("The table must count classes exactly when the split is stratified.", nameof(table));
         int m = table.Count;
-        var keys = table.Keys;
-        var sizes = table.Rows;
+        var sizes = table.RowsArray;
 
         // Classes (stratified): numbered in sorted key order; each group counts for its dominant class.
         string[]? classNames = null;
         int[]? classOf = null;
         long[]? classInOneGroup = null;
-        var dominant = new int[m];
+        int[]? dominant = null;
         if (table.Stratified)
         {
+            dominant = new int[m];
             classNames = table.ClassKeys.Order(StringComparer.Ordinal).ToArray();
             var number = new Dictionary<string, int>(classNames.Length, StringComparer.Ordinal);
             for (int c = 0; c < classNames.Length; c++) number[classNames[c]] = c;
@@ -166,7 +166,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
             var best = new long[m];
             classInOneGroup = new long[classNames.Length];
             Array.Fill(dominant, int.MaxValue);
-            foreach (var ((g, local), count) in table.PerClass)
+            foreach (var (g, local, count) in table.PerClass)
             {
                 int c = classOf[local];
                 if (count > best[g] || (count == best[g] && c < dominant[g])) { best[g] = count; dominant[g] = c; }
@@ -175,16 +175,17 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         }
 
         // Hash order of the groups: hash(seed, "split", key), ties by key.
-        var hash = new KeyedHash(seed, "split");
-        var hashes = new ulong[m];
-        for (int g = 0; g < m; g++) hashes[g] = hash.Hash(keys[g]);
-        var order = Enumerable.Range(0, m).ToArray();
-        Array.Sort(order, (a, b) => hashes[a] != hashes[b] ? hashes[a].CompareTo(hashes[b]) : string.CompareOrdinal(keys[a], keys[b]));
+        var order = table.GroupKeys.HashOrder(new KeyedHash(seed, "split"));
 
         var orderedSizes = new long[m];
-        var orderedClasses = new int[m];
-        for (int j = 0; j < m; j++) { orderedSizes[j] = sizes[order[j]]; orderedClasses[j] = dominant[order[j]] == int.MaxValue ? 0 : dominant[order[j]]; }
-        var plan = m == 0 ? [] : GroupSplitPlanner.Plan(orderedSizes, classNames is null ? null : orderedClasses, classNames?.Length ?? 1, _fractions);
+        for (int j = 0; j < m; j++) orderedSizes[j] = sizes[order[j]];
+        int[]? orderedClasses = null;
+        if (dominant is not null)
+        {
+            orderedClasses = new int[m];
+            for (int j = 0; j < m; j++) orderedClasses[j] = dominant[order[j]] == int.MaxValue ? 0 : dominant[order[j]];
+        }
+        var plan = m == 0 ? [] : GroupSplitPlanner.Plan(orderedSizes, orderedClasses, classNames?.Length ?? 1, _fractions);
 
         var splitOfGroup = new SplitTag[m];
         for (int j = 0; j < m; j++) splitOfGroup[order[j]] = (SplitTag)plan[j];
@@ -200,9 +201,9 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(decision);
         var table = decision.Table;
-        var keys = table.Keys;
-        var sizes = table.Rows;
-        var splitOfGroup = decision.Splits;
+        var keys = table.GroupKeys;
+        var sizes = table.RowsArray;
+        var splitOfGroup = decision.SplitArray;
         long n = table.TotalRows;
         int m = keys.Count;
         if (m == 0) return;
@@ -213,7 +214,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         {
             rows[(int)splitOfGroup[g]] += sizes[g];
             groups[(int)splitOfGroup[g]]++;
-            if (sizes[g] > sizes[largest] || (sizes[g] == sizes[largest] && string.CompareOrdinal(keys[g], keys[largest]) < 0)) largest = g;
+            if (sizes[g] > sizes[largest] || (sizes[g] == sizes[largest] && keys.Compare(g, largest) < 0)) largest = g;
         }
         foreach (var tag in SplitNames.All)
         {
@@ -230,7 +231,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         {
             var why = new List<string>();
             if (m < wanted) why.Add($"there {(m == 1 ? "is only 1 group" : $"are only {m} groups")} for {wanted} splits");
-            why.Add($"the largest group, {Throw.Quote(keys[largest])}, holds {Count(sizes[largest], "row")} of {N(n)} ({Pct(sizes[largest] / (double)n)})");
+            why.Add($"the largest group, {Throw.Quote(keys.KeyOf(largest))}, holds {Count(sizes[largest], "row")} of {N(n)} ({Pct(sizes[largest] / (double)n)})");
             string achieved = string.Join(", ", SplitNames.All.Where(s => _fractions[(int)s] > 0 || rows[(int)s] > 0)
                 .Select(s => $"{s.Name()} {Pct(rows[(int)s] / (double)n)} ({Count(rows[(int)s], "row")} in {Count(groups[(int)s], "group")}; target {Pct(_fractions[(int)s])})"));
             context.Report.Warnings.Add(
@@ -244,7 +245,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         int classes = classNames.Length;
         var perSplit = new long[classes, 3];
         var total = new long[classes];
-        foreach (var ((g, local), count) in table.PerClass)
+        foreach (var (g, local, count) in table.PerClass)
         {
             int c = classOf[local];
             perSplit[c, (int)splitOfGroup[g]] += count;
@@ -303,7 +304,7 @@ public sealed class GroupSplitDecision
     internal GroupSplitDecision(GroupTable table, SplitTag[] splits, string[]? classNames, int[]? classOf, long[]? classInOneGroup)
     {
         Table = table;
-        Splits = splits;
+        SplitArray = splits;
         ClassNames = classNames;
         ClassOf = classOf;
         ClassInOneGroup = classInOneGroup;
@@ -313,7 +314,9 @@ public sealed class GroupSplitDecision
     public GroupTable Table { get; }
 
     /// <summary>The split of each group, by the table's group number.</summary>
-    public IReadOnlyList<SplitTag> Splits { get; }
+    public IReadOnlyList<SplitTag> Splits => SplitArray;
+
+    internal SplitTag[] SplitArray { get; }
 
     internal string[]? ClassNames { get; }
 
@@ -433,7 +436,15 @@ internal static class GroupSplitPlanner
     }
 
     /// <summary>Positions by decreasing size, ties in hash order.</summary>
-    private static int[] SizeOrder(IReadOnlyList<long> sizes) => Enumerable.Range(0, sizes.Count).OrderByDescending(j => sizes[j]).ThenBy(j => j).ToArray();
+    private static int[] SizeOrder(IReadOnlyList<long> sizes)
+    {
+        var w = sizes as long[] ?? sizes.ToArray();
+        var order = new int[w.Length];
+        for (int j = 0; j < order.Length; j++) order[j] = j;
+        // A total order (position breaks ties), so any sort gives the one a stable sort by size gave.
+        Array.Sort(order, (a, b) => w[a] != w[b] ? w[b].CompareTo(w[a]) : a.CompareTo(b));
+        return order;
+    }
 
     private enum Priority { Total, Class }
 

@@ -82,35 +82,35 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     }
 
     /// <summary>
-    /// Group folds' rule, over the pool's group table alone (each group key with its pool rows; <paramref name="rows"/>[g] is
-    /// group <paramref name="keys"/>[g]'s): the groups in order of (rows descending, hash(seed, "fold", key), ordinal key),
-    /// each to the fold with the fewest rows so far (the lowest index on ties). Returns each group's fold, in the order given.
-    /// One process decides from the table of its pool rows; a scaled-out plan from the table it builds over the scan tasks'
-    /// key columns (<c>PlanKind.GroupFolds</c>). The result depends only on the seed, K and the (key, rows) pairs, never on
-    /// the order they come in.
+    /// Group folds' rule, over the pool's group table alone (each group key with its pool rows): the groups
+    /// <paramref name="pool"/> of <paramref name="table"/> in order of (rows descending, hash(seed, "fold", key), ordinal
+    /// key), each to the fold with the fewest rows so far (the lowest index on ties). Returns each pool group's fold, in
+    /// the order of <paramref name="pool"/>. One process decides from the table of its pool rows; a scaled-out plan from the
+    /// table it builds over the scan tasks' key columns (<c>PlanKind.GroupFolds</c>), its train groups. The result depends
+    /// only on the seed, K and the (key, rows) pairs, never on the order they come in.
     /// </summary>
-    internal static short[] GroupFolds(IReadOnlyList<string> keys, IReadOnlyList<long> rows, int k, ulong seed)
+    internal static short[] GroupFolds(GroupTable table, int[] pool, int k, ulong seed)
     {
-        ArgumentNullException.ThrowIfNull(keys);
-        ArgumentNullException.ThrowIfNull(rows);
-        if (keys.Count != rows.Count) throw new ArgumentException("Every group needs its rows.", nameof(rows));
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(pool);
         var hash = new KeyedHash(seed, "fold");
-        int m = keys.Count;
+        var keys = table.GroupKeys;
+        var rows = table.RowsArray;
+        int m = pool.Length;
         var hashes = new ulong[m];
-        for (int g = 0; g < m; g++) hashes[g] = hash.Hash(keys[g]);
         var order = new int[m];
-        for (int g = 0; g < m; g++) order[g] = g;
-        Array.Sort(order, (a, b) => rows[a] != rows[b] ? rows[b].CompareTo(rows[a])
+        for (int j = 0; j < m; j++) { hashes[j] = keys.HashOf(pool[j], hash); order[j] = j; }
+        Array.Sort(order, (a, b) => rows[pool[a]] != rows[pool[b]] ? rows[pool[b]].CompareTo(rows[pool[a]])
             : hashes[a] != hashes[b] ? hashes[a].CompareTo(hashes[b])
-            : string.CompareOrdinal(keys[a], keys[b]));
+            : keys.Compare(pool[a], pool[b]));
         var sizes = new long[k];
         var folds = new short[m];
-        foreach (int g in order)
+        foreach (int j in order)
         {
             int f = 0;
             for (int i = 1; i < k; i++) if (sizes[i] < sizes[f]) f = i;
-            sizes[f] += rows[g];
-            folds[g] = (short)f;
+            sizes[f] += rows[pool[j]];
+            folds[j] = (short)f;
         }
         return folds;
     }
@@ -201,7 +201,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
                 var table = new GroupTable(stratified: false);
                 var rowGroup = new int[pool.Length];
                 for (int j = 0; j < pool.Length; j++) rowGroup[j] = table.Add(RandomSplitAssigner.KeyOf(col, pool[j]), null);
-                var groupFolds = GroupFolds(table.Keys, table.Rows, k, seed);
+                var groupFolds = GroupFolds(table, [.. Enumerable.Range(0, table.Count)], k, seed);
                 for (int j = 0; j < pool.Length; j++) folds[pool[j]] = groupFolds[rowGroup[j]];
                 context.ForwardChainingFolds = false;
                 break;

@@ -117,7 +117,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             var rowGroup = new int[n];
             for (int i = 0; i < n; i++) rowGroup[i] = table.Add(RandomSplitAssigner.KeyOf(groups, i), noisy[i] ? NoisyKey : CleanKey);
             var decision = Decide(table);
-            for (int i = 0; i < n; i++) tags[i] = noisy[i] ? decision.NoisyTags[rowGroup[i]] : decision.CleanTags[rowGroup[i]];
+            for (int i = 0; i < n; i++) tags[i] = noisy[i] ? decision.NoisyArray[rowGroup[i]] : decision.CleanArray[rowGroup[i]];
             Report(context, decision);
             return new SplitAssignment(tags);
         }
@@ -187,15 +187,11 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             else if (table.ClassKeys[c] == NoisyKey) noisyClass = c;
             else throw new ArgumentException($"The table counts rows of class '{table.ClassKeys[c]}'; expected only '{CleanKey}' and '{NoisyKey}'.", nameof(table));
         }
-        foreach (var ((g, c), rows) in table.PerClass)
+        foreach (var (g, c, rows) in table.PerClass)
         {
             if (c == cleanClass) clean[g] += rows; else noisy[g] += rows;
         }
-        var hash = new KeyedHash(seed, "split");
-        var hashes = new ulong[m];
-        for (int g = 0; g < m; g++) hashes[g] = hash.Hash(table.Keys[g]);
-        var order = Enumerable.Range(0, m).ToArray();
-        Array.Sort(order, (a, b) => hashes[a] != hashes[b] ? hashes[a].CompareTo(hashes[b]) : string.CompareOrdinal(table.Keys[a], table.Keys[b]));
+        var order = table.GroupKeys.HashOrder(new KeyedHash(seed, "split"));
 
         var cleanTags = new SplitTag[m];
         var noisyTags = new SplitTag[m];
@@ -309,8 +305,8 @@ public sealed class NoisyGroupDecision
     internal NoisyGroupDecision(GroupTable table, SplitTag[] cleanTags, SplitTag[] noisyTags, long dropped, long clean, long noisy)
     {
         Table = table;
-        CleanTags = cleanTags;
-        NoisyTags = noisyTags;
+        CleanArray = cleanTags;
+        NoisyArray = noisyTags;
         Dropped = dropped;
         Clean = clean;
         Noisy = noisy;
@@ -320,10 +316,14 @@ public sealed class NoisyGroupDecision
     public GroupTable Table { get; }
 
     /// <summary>The split of each group's clean rows, by the table's group number.</summary>
-    public IReadOnlyList<SplitTag> CleanTags { get; }
+    public IReadOnlyList<SplitTag> CleanTags => CleanArray;
 
     /// <summary>The split of each group's noisy rows, by the table's group number.</summary>
-    public IReadOnlyList<SplitTag> NoisyTags { get; }
+    public IReadOnlyList<SplitTag> NoisyTags => NoisyArray;
+
+    internal SplitTag[] CleanArray { get; }
+
+    internal SplitTag[] NoisyArray { get; }
 
     /// <summary>Rows of mixed groups dropped (approach 1).</summary>
     public long Dropped { get; }

@@ -274,7 +274,7 @@ public class KFoldAssignerTests
                 foreach (var t in tables.OrderBy(_ => random.Next())) merged.Merge(t);
                 var splits = Carver() is { } carver ? carver.Decide(merged).Splits : Enumerable.Repeat(SplitTag.Train, merged.Count).ToArray();
                 var pool = Enumerable.Range(0, merged.Count).Where(g => splits[g] == SplitTag.Train).ToArray();
-                var poolFolds = KFoldAssigner.GroupFolds(pool.Select(g => merged.Keys[g]).ToArray(), pool.Select(g => merged.Rows[g]).ToArray(), k, seed);
+                var poolFolds = KFoldAssigner.GroupFolds(merged, pool, k, seed);
                 var tagOf = new Dictionary<string, SplitTag>(StringComparer.Ordinal);
                 var foldOf = new Dictionary<string, short>(StringComparer.Ordinal);
                 for (int g = 0; g < merged.Count; g++) { tagOf[merged.Keys[g]] = splits[g]; foldOf[merged.Keys[g]] = -1; }
