@@ -79,13 +79,13 @@ internal readonly record struct GroupSplits(SplitTag Clean, SplitTag Noisy, shor
 
 /// <summary>
 /// The plan's group → split (and fold) table in memory, as the plan's fit pass and every encode task look rows up in it:
-/// the keys as <see cref="GroupKeys"/> (their bytes in an arena, an open-addressing index) and per key number its clean
+/// the keys as <see cref="GroupKeySet"/> (their bytes in an arena, an open-addressing index) and per key number its clean
 /// rows' split, its noisy rows' split and its fold, about 20–28 bytes a group beyond the key's text (issue 16; a
 /// <c>Dictionary&lt;string, GroupSplits&gt;</c> took about 100 besides the key's string).
 /// </summary>
 internal sealed class GroupSplitsTable
 {
-    private readonly GroupKeys _keys;
+    private readonly GroupKeySet _keys;
     private readonly SplitTag[] _clean;
     private readonly SplitTag[] _noisy;
     private readonly short[]? _folds;
@@ -94,7 +94,7 @@ internal sealed class GroupSplitsTable
     /// <param name="clean">Each key's clean rows' split (a group split: its split), by key number.</param>
     /// <param name="noisy">Each key's noisy rows' split (a group split: its split), by key number.</param>
     /// <param name="folds">Each key's fold (−1: a test group), by key number, or null without folds.</param>
-    public GroupSplitsTable(GroupKeys keys, SplitTag[] clean, SplitTag[] noisy, short[]? folds)
+    public GroupSplitsTable(GroupKeySet keys, SplitTag[] clean, SplitTag[] noisy, short[]? folds)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (clean.Length < keys.Count || noisy.Length < keys.Count || (folds is not null && folds.Length < keys.Count)) throw new ArgumentException("Every group needs its splits (and fold).");
@@ -163,7 +163,7 @@ internal static class GroupSplitsObject
         long count = reader.ReadInt64();
         if (count < 0 || count >= int.MaxValue) throw Corrupt();
         int n = (int)count;
-        var keys = new GroupKeys(n);
+        var keys = new GroupKeySet(n);
         var clean = new SplitTag[n];
         var noisy = new SplitTag[n];
         var folds = info.Folds ? new short[n] : null;

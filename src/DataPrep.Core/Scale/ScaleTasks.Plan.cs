@@ -251,7 +251,7 @@ internal static partial class ScaleTasks
             if (table.TotalRows != rows) throw new PipelineValidationException($"{who}: the key columns hold {table.TotalRows:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
             var objectPath = folder.NewFile(GroupSplitsObject.Key);
             // The plan's fit pass looks rows up in the table's own keys, as encode tasks do in the object they read.
-            groupSplits = new GroupSplitsTable(table.GroupKeys, clean, noisy, groupFolds);
+            groupSplits = new GroupSplitsTable(table.KeySet, clean, noisy, groupFolds);
             groupInfo = groupSplits.Write(objectPath);
             await work.Area.PutFileAsync(work.Key(ScaleStep.Plan, 0, GroupSplitsObject.Key), objectPath, cancellationToken).ConfigureAwait(false);
             if (groupFolds is not null)

@@ -175,7 +175,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         }
 
         // Hash order of the groups: hash(seed, "split", key), ties by key.
-        var order = table.GroupKeys.HashOrder(new KeyedHash(seed, "split"));
+        var order = table.KeySet.HashOrder(new KeyedHash(seed, "split"));
 
         var orderedSizes = new long[m];
         for (int j = 0; j < m; j++) orderedSizes[j] = sizes[order[j]];
@@ -201,7 +201,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(decision);
         var table = decision.Table;
-        var keys = table.GroupKeys;
+        var keys = table.KeySet;
         var sizes = table.RowsArray;
         var splitOfGroup = decision.SplitArray;
         long n = table.TotalRows;

@@ -11,7 +11,7 @@ namespace DataPrep.Splits;
 /// never on the order rows or tables came in. Memory grows with the groups (and the (group, class) pairs), not the rows.
 /// </summary>
 /// <remarks>
-/// Compact (issue 16): the keys are held once, as bytes, in <see cref="GroupKeys"/> (about 20–28 bytes a group beyond the
+/// Compact (issue 16): the keys are held once, as bytes, in <see cref="GroupKeySet"/> (about 20–28 bytes a group beyond the
 /// key's text), the rows in an array (8 bytes a group), and when stratified each group's one class (4 bytes a group);
 /// only a group with rows of more than one class keeps its (group, class) counts in a map (about 40 bytes a pair). Keys
 /// are never merged by a hash collision: two keys are one group only when their text is.
@@ -19,7 +19,7 @@ namespace DataPrep.Splits;
 /// <param name="stratified">Whether the table counts each group's rows per class.</param>
 public sealed class GroupTable(bool stratified)
 {
-    private readonly GroupKeys _keys = new();
+    private readonly GroupKeySet _keys = new();
     private long[] _rows = new long[4];
     private readonly Dictionary<string, int> _classIds = new(StringComparer.Ordinal);
     private readonly List<string> _classes = [];
@@ -27,7 +27,7 @@ public sealed class GroupTable(bool stratified)
     private readonly PairCounts _mixed = new();
 
     /// <summary>A table whose key index hashes with <paramref name="hasher"/> (tests force collisions with a poor one).</summary>
-    internal GroupTable(bool stratified, GroupKeys.Hasher hasher) : this(stratified) => _keys = new GroupKeys(0, hasher);
+    internal GroupTable(bool stratified, GroupKeySet.Hasher hasher) : this(stratified) => _keys = new GroupKeySet(0, hasher);
 
     /// <summary>Whether the table counts rows per class.</summary>
     public bool Stratified => stratified;
@@ -39,7 +39,7 @@ public sealed class GroupTable(bool stratified)
     public long TotalRows { get; private set; }
 
     /// <summary>The group keys, in the table's own (first-appearance) numbering.</summary>
-    /// <remarks>Each access decodes the key into a new string; the decisions read <see cref="GroupKeys"/>' bytes instead.</remarks>
+    /// <remarks>Each access decodes the key into a new string; the decisions read <see cref="GroupKeySet"/>' bytes instead.</remarks>
     public IReadOnlyList<string> Keys => new KeyList(_keys);
 
     /// <summary>The rows of each group (the table's numbering).</summary>
@@ -63,7 +63,7 @@ public sealed class GroupTable(bool stratified)
     }
 
     /// <summary>The keys (bytes, index, order), for the decisions and the plan's group → split table.</summary>
-    internal GroupKeys GroupKeys => _keys;
+    internal GroupKeySet KeySet => _keys;
 
     /// <summary>The rows of each group, by number (at least <see cref="Count"/> long; read the first <see cref="Count"/>).</summary>
     internal long[] RowsArray => _rows;
@@ -168,7 +168,7 @@ public sealed class GroupTable(bool stratified)
         foreach (var (g, c, rows) in other.PerClass) Add(other._keys.KeyBytes(g), classIds[c], rows);
     }
 
-    private sealed class KeyList(GroupKeys keys) : IReadOnlyList<string>
+    private sealed class KeyList(GroupKeySet keys) : IReadOnlyList<string>
     {
         public string this[int index] => keys.KeyOf(index);
 

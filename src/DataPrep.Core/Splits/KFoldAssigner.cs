@@ -94,7 +94,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(pool);
         var hash = new KeyedHash(seed, "fold");
-        var keys = table.GroupKeys;
+        var keys = table.KeySet;
         var rows = table.RowsArray;
         int m = pool.Length;
         var hashes = new ulong[m];

@@ -191,7 +191,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
         {
             if (c == cleanClass) clean[g] += rows; else noisy[g] += rows;
         }
-        var order = table.GroupKeys.HashOrder(new KeyedHash(seed, "split"));
+        var order = table.KeySet.HashOrder(new KeyedHash(seed, "split"));
 
         var cleanTags = new SplitTag[m];
         var noisyTags = new SplitTag[m];

@@ -10,13 +10,13 @@ using FsCheck.Fluent;
 namespace DataPrep.Tests.Splits;
 
 /// <summary>
-/// The compact group table (issue 16): <see cref="GroupKeys"/> (keys as bytes in an arena, an open-addressing index) under
+/// The compact group table (issue 16): <see cref="GroupKeySet"/> (keys as bytes in an arena, an open-addressing index) under
 /// <see cref="GroupTable"/>, and the encode tasks' lookup <see cref="GroupSplitsTable"/>. Checked against the
 /// dictionaries they replaced: the same groups, rows, classes, numbering, order and object bytes, whatever the keys
 /// (equal but for case, empty, control characters, non-ASCII, unpaired surrogates) and whatever the index's hash does
 /// (a hash that puts every key in one bucket, or a few).
 /// </summary>
-public class GroupKeysTests
+public class GroupKeySetTests
 {
     /// <summary>Keys that stress the encoding and the order: case, empty, NUL, combining marks, BMP above the surrogates, supplementary characters, unpaired surrogates.</summary>
     private static readonly string[] s_tricky =
@@ -26,7 +26,7 @@ public class GroupKeysTests
         "\u007F", "\u0080", "\u07FF", "\u0800", new string('k', 300), new string('é', 200) + "😀",
     ];
 
-    private static readonly GroupKeys.Hasher?[] s_hashers = [null, _ => 0, b => (ulong)b.Length % 3, b => b.Length == 0 ? 7UL : b[0]];
+    private static readonly GroupKeySet.Hasher?[] s_hashers = [null, _ => 0, b => (ulong)b.Length % 3, b => b.Length == 0 ? 7UL : b[0]];
 
     private static Gen<string> Key()
         => Gen.OneOf(
@@ -95,7 +95,7 @@ public class GroupKeysTests
         {
             if (!string.Equals(table.Keys[g], keys[g], StringComparison.Ordinal)) return $"key {g} is '{Escape(table.Keys[g])}', expected '{Escape(keys[g])}'";
             if (table.Rows[g] != counts[g]) return $"group '{Escape(keys[g])}' has {table.Rows[g]} rows, expected {counts[g]}";
-            if (table.GroupKeys.IndexOf(keys[g]) != g) return $"'{Escape(keys[g])}' not found";
+            if (table.KeySet.IndexOf(keys[g]) != g) return $"'{Escape(keys[g])}' not found";
         }
         if (table.TotalRows != counts.Sum()) return $"{table.TotalRows} rows, expected {counts.Sum()}";
         if (!table.ClassKeys.SequenceEqual(classes)) return "other class keys";
@@ -106,21 +106,21 @@ public class GroupKeysTests
         }
         foreach (var absent in new[] { "never-a-key", "\uD800\uDC00", "A\0" }.Where(k => !keys.Contains(k, StringComparer.Ordinal)))
         {
-            if (table.GroupKeys.IndexOf(absent) != -1) return $"found absent '{Escape(absent)}'";
+            if (table.KeySet.IndexOf(absent) != -1) return $"found absent '{Escape(absent)}'";
         }
         var hash = new KeyedHash(42, "split");
         for (int a = 0; a < keys.Count; a++)
         {
-            if (table.GroupKeys.HashOf(a, hash) != hash.Hash(keys[a])) return $"hash of '{Escape(keys[a])}'";
+            if (table.KeySet.HashOf(a, hash) != hash.Hash(keys[a])) return $"hash of '{Escape(keys[a])}'";
             for (int b = 0; b < keys.Count; b++)
             {
-                if (Math.Sign(table.GroupKeys.Compare(a, b)) != Math.Sign(string.CompareOrdinal(keys[a], keys[b]))) return $"order of '{Escape(keys[a])}' and '{Escape(keys[b])}'";
+                if (Math.Sign(table.KeySet.Compare(a, b)) != Math.Sign(string.CompareOrdinal(keys[a], keys[b]))) return $"order of '{Escape(keys[a])}' and '{Escape(keys[b])}'";
             }
         }
         var hashes = keys.Select(k => hash.Hash(k)).ToArray();
         var expected = Enumerable.Range(0, keys.Count).ToArray();
         Array.Sort(expected, (a, b) => hashes[a] != hashes[b] ? hashes[a].CompareTo(hashes[b]) : string.CompareOrdinal(keys[a], keys[b]));
-        if (!table.GroupKeys.HashOrder(hash).SequenceEqual(expected)) return "hash order";
+        if (!table.KeySet.HashOrder(hash).SequenceEqual(expected)) return "hash order";
         return null;
     }
 
@@ -128,7 +128,7 @@ public class GroupKeysTests
     [Fact]
     public void Ties_of_the_hash_are_ordered_by_key()
     {
-        var keys = new GroupKeys(0, _ => 1);
+        var keys = new GroupKeySet(0, _ => 1);
         foreach (var k in new[] { "b", "\uE000", "😀", "a", "B" }) keys.Add(k, out _);
         var order = Enumerable.Range(0, keys.Count).ToArray();
         Array.Sort(order, keys.Compare);
@@ -154,7 +154,7 @@ public class GroupKeysTests
         var noisy = Enumerable.Range(0, n).Select(g => (SplitTag)((g + 1) % 3)).ToArray();
         var foldOf = folds ? Enumerable.Range(0, n).Select(g => (short)(g % 4 - 1)).ToArray() : null;
         using var tmp = new TempDir();
-        var info = new GroupSplitsTable(table.GroupKeys, clean, noisy, foldOf).Write(tmp.Combine("group-splits"));
+        var info = new GroupSplitsTable(table.KeySet, clean, noisy, foldOf).Write(tmp.Combine("group-splits"));
 
         // The dictionary version's writer.
         var reference = new MemoryStream();
@@ -206,10 +206,10 @@ public class GroupKeysTests
         int c = table.Add("\uDC00", null);
         Assert.Equal([0, 1, 2], new[] { a, b, c });
         Assert.Equal("\uD800", table.KeyOf(0));
-        Assert.Equal(new KeyedHash(7, "split").Hash("\uD800"), table.GroupKeys.HashOf(0, new KeyedHash(7, "split")));
+        Assert.Equal(new KeyedHash(7, "split").Hash("\uD800"), table.KeySet.HashOf(0, new KeyedHash(7, "split")));
         using var tmp = new TempDir();
         var splits = new SplitTag[3];
-        Assert.ThrowsAny<ArgumentException>(() => new GroupSplitsTable(table.GroupKeys, splits, splits, null).Write(tmp.Combine("group-splits")));
+        Assert.ThrowsAny<ArgumentException>(() => new GroupSplitsTable(table.KeySet, splits, splits, null).Write(tmp.Combine("group-splits")));
     }
 
     private static string Escape(string s) => string.Concat(s.Select(c => c < 0x20 || c > 0x7E ? $"\\u{(int)c:X4}" : c.ToString()));

@@ -23,7 +23,7 @@ namespace DataPrep.Splits;
 /// orders their strings.</para>
 /// <para>Adding is not thread-safe; looking up (<see cref="IndexOf(string)"/>) is, once no key is being added.</para>
 /// </remarks>
-internal sealed class GroupKeys
+internal sealed class GroupKeySet
 {
     /// <summary>The index's hash of a key's bytes (tests inject a poor one to force collisions).</summary>
     internal delegate ulong Hasher(ReadOnlySpan<byte> key);
@@ -43,7 +43,7 @@ internal sealed class GroupKeys
     private byte[] _scratch = new byte[StackKey];
 
     /// <summary>An empty set sized for <paramref name="capacity"/> keys (it grows beyond).</summary>
-    public GroupKeys(int capacity = 0, Hasher? hasher = null)
+    public GroupKeySet(int capacity = 0, Hasher? hasher = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
         _hasher = hasher;
