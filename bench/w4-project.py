@@ -11,7 +11,9 @@ them with what the counting proxy saw in W4, the second evaluates them for 1 TB 
 import json, math, os, sys
 
 MiB = 1 << 20
-BLOCK = 8 * MiB          # S3ReadStream: ranged GETs of 8 MiB, the next block fetched ahead
+FIRST = 1 * MiB          # S3ReadStream: ranged GETs of 1, 2, 4 MiB from an open or a seek, then
+BLOCK = 8 * MiB          # blocks of 8 MiB, each with the next fetched ahead
+INFER_ROWS = 10000       # --infer-rows: a CSV schema sample's rows (plus up to 1 MiB that the reader buffers)
 WORK_PART = 64 * MiB     # S3WorkArea: single PUT up to 64 MiB, else multipart in 64 MiB parts
 OUT_PART = 16 * MiB      # S3OutputStore: --part-size default
 SHARD = 64 * MiB         # --shard-size default
@@ -38,6 +40,19 @@ def put(size, part=WORK_PART):
     if size <= part:
         return {"PUT": 1}
     return {"POST": 2, "PUT part": math.ceil(size / part)}
+
+def ramp(need, size):
+    """(GETs, bytes) S3ReadStream fetches from an object of `size` bytes for a reader that stops after `need` bytes:
+    blocks of 1, 2, 4 MiB, then BLOCK; loading a BLOCK-sized block fetches the next one ahead."""
+    gets = got = nominal = 0
+    block = FIRST
+    need = min(need, size)
+    while got < need:
+        gets += 1; got += min(block, size - got)
+        nominal, block = block, min(BLOCK, 2 * block)
+    if nominal == BLOCK and got < size:
+        gets += 1; got += min(BLOCK, size - got)  # fetched ahead, never read
+    return gets, got
 
 def add(into, more, times=1):
     for k, v in more.items():
@@ -77,18 +92,20 @@ def compose(header, sizes, min_part=5 * MiB, max_copy=512 * MiB):
 def model(D, N, F):
     R = D / CSV_ROW
     S = D / F
-    blocks = math.ceil(S / BLOCK)
+    blocks, _ = ramp(S, S)
     lists = math.ceil(F / 1000)
-    # Only scan tasks open the inputs for a schema sample (the first block and the one fetched ahead; two HEADs per
-    # file); every task lists the inputs and HEADs each one for the run's fingerprint (ScaleWork.FingerprintOf).
-    sample_req = {"LIST": lists, "HEAD": 2 * F, "GET": F * min(2, blocks)}
-    sample_down = F * min(2 * BLOCK, S)
+    # Every task lists the inputs and HEADs each one for the run's fingerprint (ScaleWork.FingerprintOf, 16 at a time);
+    # the listing gives each object's size and ETag, so opening one sends no HEAD. Only scan tasks open the inputs for
+    # a schema sample: 10,000 rows and what the reader buffers, in blocks of 1, 2, 4 MiB.
+    sample_gets, sample_bytes = ramp(INFER_ROWS * CSV_ROW + MiB, S)
+    sample_req = {"LIST": lists, "HEAD": F, "GET": F * sample_gets}
+    sample_down = F * sample_bytes
     finger_req = {"LIST": lists, "HEAD": F}
     steps = {}
 
     req = add({}, sample_req, N)
     add(req, {"LIST": 1})                                   # task 0: the output must take the run
-    add(req, {"HEAD": 2 * F, "GET": F * blocks})            # own share: every file once
+    add(req, {"GET": F * blocks})                           # own share: every file once
     add(req, put(KEYS * R / N), N)
     add(req, put(BINS), N)                                  # histogram of split hashes (a shuffled random split)
     add(req, put(ROWS_OBJ * R / N / N), N * N)
@@ -198,8 +215,9 @@ for name, s in steps.items():
     print(f"| {name} | {n} | {down / 1e9:,.2f} / {up / 1e9:,.2f} | {wall / 60:,.1f} | {fmt(s['req'])} | {t1:,.0f} | {t2:,.0f} | {cost:,.2f} |")
 print(f"| **all** | | | **{total_wall / 60:,.0f}** | | {total_t1:,.0f} | {total_t2:,.0f} | **{total_t1 * TIER1 + total_t2 * TIER2:,.2f}** |")
 print()
-open_gb = F * min(2 * BLOCK, D / F) / 1e9
-print(f"- Schema samples: each of the {N} scan tasks reads {open_gb:.1f} GB ({F} × 16 MiB) before its share: "
+sample_gets, sample_bytes = ramp(INFER_ROWS * CSV_ROW + MiB, D / F)
+open_gb = F * sample_bytes / 1e9
+print(f"- Schema samples: each of the {N} scan tasks reads {open_gb:.1f} GB ({F} × {sample_bytes / MiB:.0f} MiB in {sample_gets} GETs) before its share: "
       f"{N * open_gb / 1e3:,.2f} TB in all, {open_gb * 1e9 / RATE / 60:.1f} min of the scan's wall; the other steps take "
       f"the schema from scan task 0's report.")
 c = steps["commit"]

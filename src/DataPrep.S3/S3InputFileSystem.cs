@@ -10,8 +10,36 @@ namespace DataPrep.S3;
 /// <c>s3://</c> inputs: an object, every object under a prefix ending in '/', or a pattern such as
 /// <c>s3://bucket/data/*.csv.gz</c>; objects are read through <see cref="S3ReadStream"/> (ranged GETs).
 /// </summary>
+/// <remarks>
+/// One instance serves one run (<see cref="InputFiles.FileSystemOf"/>) and remembers each object's size and ETag from
+/// the first listing or HEAD that saw it: opening an object (the schema sample, then the whole) and the spill estimate
+/// send no HEAD of their own, and every read of the run is conditional on that one ETag, so the run reads one version
+/// of each object. The run record's time stamp comes from a HEAD (a listing's time stamp may be finer than a HEAD's);
+/// a HEAD that finds another ETag than the run saw is an error, not a silent switch to the new version.
+/// </remarks>
 internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : IInputFileSystem
 {
+    /// <summary>What the run knows of an object; <see cref="Modified"/> only from a HEAD.</summary>
+    private sealed record Known(long Size, string ETag, DateTime? Modified);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Known> _known = new(StringComparer.Ordinal);
+
+    /// <summary>Remembers a listed object's size and ETag (a HEAD's answer, when there was one, is kept).</summary>
+    private void Remember(string bucket, S3Object o) => _known.TryAdd($"s3://{bucket}/{o.Key}", new Known(o.Size ?? 0, o.ETag, null));
+
+    /// <summary>HEADs an object and remembers the answer; another ETag than the run saw before is an error.</summary>
+    private Known Head(string uri, S3Location loc)
+    {
+        var head = client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = loc.Bucket, Key = loc.Key }).GetAwaiter().GetResult();
+        var now = new Known(head.ContentLength, head.ETag, (head.LastModified ?? default).ToUniversalTime());
+        if (_known.TryGetValue(uri, out var seen) && seen.ETag != now.ETag)
+        {
+            throw new DataFormatException($"changed during the run (its ETag was {seen.ETag}, now {now.ETag}); expected an object that stays the same during the run", uri);
+        }
+        _known[uri] = now;
+        return now;
+    }
+
     public IReadOnlyList<string> Expand(string uri)
     {
         var loc = S3Location.Parse(uri, "input");
@@ -23,30 +51,33 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
             {
                 string folder = loc.Key[..(slash + 1)];
                 var regex = new Regex("^" + Regex.Escape(name).Replace("\\*", "[^/]*", StringComparison.Ordinal).Replace("\\?", "[^/]", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant);
-                var matches = List(loc.Bucket, folder).Select(o => o.Key).Where(k => !k[folder.Length..].Contains('/') && regex.IsMatch(k[folder.Length..])).ToList();
-                return matches.Count > 0 ? matches.Select(k => $"s3://{loc.Bucket}/{k}").ToList()
+                var matched = List(loc.Bucket, folder).Where(o => !o.Key[folder.Length..].Contains('/') && regex.IsMatch(o.Key[folder.Length..])).ToList();
+                foreach (var o in matched) Remember(loc.Bucket, o);
+                return matched.Count > 0 ? matched.Select(o => $"s3://{loc.Bucket}/{o.Key}").ToList()
                     : throw new PipelineValidationException($"The pattern '{uri}' matches no object.");
             }
             if (loc.Key.Length == 0 || loc.Key.EndsWith('/'))
             {
-                var keys = Listed(List(loc.Bucket, loc.Key).Select(o => o.Key)).ToList();
-                return keys.Count > 0 ? keys.Select(k => $"s3://{loc.Bucket}/{k}").ToList()
+                var listed = Listed(List(loc.Bucket, loc.Key)).ToList();
+                foreach (var o in listed) Remember(loc.Bucket, o);
+                return listed.Count > 0 ? listed.Select(o => $"s3://{loc.Bucket}/{o.Key}").ToList()
                     : throw new PipelineValidationException($"The prefix '{uri}' holds no objects.");
             }
             try
             {
-                client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = loc.Bucket, Key = loc.Key }).GetAwaiter().GetResult();
+                Head(uri, loc);
                 return [uri];
             }
             catch (AmazonS3Exception e) when (S3Errors.IsNotFound(e))
             {
                 // Like a local folder: s3://bucket/data means the objects under data/.
-                var keys = List(loc.Bucket, loc.Key + "/").Select(o => o.Key).Where(k => !k.EndsWith('/')).ToList();
-                return keys.Count > 0 ? keys.Select(k => $"s3://{loc.Bucket}/{k}").ToList()
+                var under = List(loc.Bucket, loc.Key + "/").Where(o => !o.Key.EndsWith('/')).ToList();
+                foreach (var o in under) Remember(loc.Bucket, o);
+                return under.Count > 0 ? under.Select(o => $"s3://{loc.Bucket}/{o.Key}").ToList()
                     : throw new PipelineValidationException($"The input '{uri}' does not exist (expected an object, a prefix ending in '/' or a pattern such as s3://bucket/data/*.csv).");
             }
         }
-        catch (Exception e) when (e is not PipelineValidationException)
+        catch (Exception e) when (e is not PipelineValidationException and not DataFormatException)
         {
             throw AsInputError(e, uri, "listing");
         }
@@ -56,16 +87,17 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
     {
         var loc = S3Location.Parse(uri, "input");
         if (loc.Key.Length == 0 || loc.Key.EndsWith('/')) return false;
+        if (_known.ContainsKey(uri)) return true;
         try
         {
-            client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = loc.Bucket, Key = loc.Key }).GetAwaiter().GetResult();
+            Head(uri, loc);
             return true;
         }
         catch (AmazonS3Exception e) when (S3Errors.IsNotFound(e))
         {
             return false;
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not DataFormatException)
         {
             throw AsInputError(e, uri, "looking for");
         }
@@ -76,10 +108,10 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         var loc = S3Location.Parse(uri, "input");
         try
         {
-            var head = client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = loc.Bucket, Key = loc.Key }).GetAwaiter().GetResult();
-            return new S3ReadStream(client, loc.Bucket, loc.Key, head.ContentLength, head.ETag, uri);
+            var known = _known.TryGetValue(uri, out var k) ? k : Head(uri, loc);
+            return new S3ReadStream(client, loc.Bucket, loc.Key, known.Size, known.ETag, uri);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not DataFormatException)
         {
             throw AsInputError(e, uri, "opening");
         }
@@ -90,10 +122,24 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         var loc = S3Location.Parse(uri, "input");
         try
         {
-            var head = client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = loc.Bucket, Key = loc.Key }).GetAwaiter().GetResult();
-            return new InputFingerprint(uri, head.ContentLength, (head.LastModified ?? default).ToUniversalTime(), "etag:" + S3OutputStore.Unquote(head.ETag));
+            var known = _known.TryGetValue(uri, out var k) && k.Modified is not null ? k : Head(uri, loc);
+            return new InputFingerprint(uri, known.Size, known.Modified!.Value, "etag:" + S3OutputStore.Unquote(known.ETag));
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not DataFormatException)
+        {
+            throw AsInputError(e, uri, "reading the metadata of");
+        }
+    }
+
+    public long SizeOf(string uri)
+    {
+        if (_known.TryGetValue(uri, out var k)) return k.Size;
+        var loc = S3Location.Parse(uri, "input");
+        try
+        {
+            return Head(uri, loc).Size;
+        }
+        catch (Exception e) when (e is not DataFormatException)
         {
             throw AsInputError(e, uri, "reading the metadata of");
         }
@@ -105,9 +151,9 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         var loc = S3Location.Parse(prefixUri, "input");
         try
         {
-            var objects = List(loc.Bucket, loc.Key);
-            var kept = Listed(objects.Select(o => o.Key)).ToHashSet(StringComparer.Ordinal);
-            var result = objects.Where(o => kept.Contains(o.Key))
+            var listed = Listed(List(loc.Bucket, loc.Key)).ToList();
+            foreach (var o in listed) Remember(loc.Bucket, o);
+            var result = listed
                 .Select(o => new InputFingerprint($"s3://{loc.Bucket}/{o.Key}", o.Size ?? 0, (o.LastModified ?? default).ToUniversalTime(), "etag:" + S3OutputStore.Unquote(o.ETag)))
                 .ToList();
             return result.Count > 0 ? result : throw new PipelineValidationException($"The prefix '{prefixUri}' holds no objects.");
@@ -118,9 +164,9 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         }
     }
 
-    /// <summary>The keys a prefix input names: not "folder" markers, not hidden names (a leading '.').</summary>
-    private static IEnumerable<string> Listed(IEnumerable<string> keys)
-        => keys.Where(k => !k.EndsWith('/') && !k[(k.LastIndexOf('/') + 1)..].StartsWith('.'));
+    /// <summary>The objects a prefix input names: not "folder" markers, not hidden names (a leading '.').</summary>
+    private static IEnumerable<S3Object> Listed(IEnumerable<S3Object> objects)
+        => objects.Where(o => !o.Key.EndsWith('/') && !o.Key[(o.Key.LastIndexOf('/') + 1)..].StartsWith('.'));
 
     private List<S3Object> List(string bucket, string prefix)
     {
@@ -146,15 +192,21 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
 }
 
 /// <summary>
-/// A seekable read-only view of an S3 object made of ranged GETs in blocks (default 8 MiB), with the next
-/// block fetched ahead while the current one is read: CSV/JSON readers stream through it, Parquet seeks to
-/// its footer and row groups and reads only those. Every GET is conditional on the ETag seen at open, so an
-/// object replaced while being read is an error rather than a mix of two versions.
+/// A seekable read-only view of an S3 object made of ranged GETs. Blocks grow while the reader goes on where the last one
+/// ended: 1 MiB, 2 MiB, 4 MiB, then <c>blockSize</c> (default 8 MiB) with the next block fetched ahead while the current
+/// one is read. A reader that stops early (a schema sample of a few MB) reads little more than it used; a sequential
+/// reader (CSV, JSON Lines) soon finds every block already on its way; a seek (Parquet's footer and row groups) starts
+/// again at 1 MiB from where it lands, so a small read costs a small GET. Every GET is conditional on the ETag the run
+/// saw, so an object replaced while being read is an error rather than a mix of two versions.
 /// </summary>
 internal sealed class S3ReadStream(IAmazonS3 client, string bucket, string key, long length, string etag, string uri, int blockSize = 8 << 20) : Stream
 {
+    /// <summary>The first block after opening or a seek.</summary>
+    internal const int FirstBlock = 1 << 20;
+
     private long _position;
     private long _blockStart = -1;
+    private int _blockSize;
     private byte[] _block = [];
     private (long Start, Task<byte[]> Data)? _ahead;
 
@@ -179,14 +231,14 @@ internal sealed class S3ReadStream(IAmazonS3 client, string bucket, string key, 
     public override int Read(Span<byte> buffer)
     {
         if (_position >= length || buffer.Length == 0) return 0;
-        if (_blockStart < 0 || _position < _blockStart || _position >= _blockStart + _block.Length) Load(_position / blockSize * blockSize).GetAwaiter().GetResult();
+        if (_blockStart < 0 || _position < _blockStart || _position >= _blockStart + _block.Length) Load(_position).GetAwaiter().GetResult();
         return CopyOut(buffer);
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_position >= length || buffer.Length == 0) return 0;
-        if (_blockStart < 0 || _position < _blockStart || _position >= _blockStart + _block.Length) await Load(_position / blockSize * blockSize).ConfigureAwait(false);
+        if (_blockStart < 0 || _position < _blockStart || _position >= _blockStart + _block.Length) await Load(_position).ConfigureAwait(false);
         return CopyOut(buffer.Span);
     }
 
@@ -204,19 +256,23 @@ internal sealed class S3ReadStream(IAmazonS3 client, string bucket, string key, 
 
     private async Task Load(long start)
     {
+        // Going on where the last block ended: twice its size, up to blockSize. Anywhere else: a first block again.
+        bool onward = _blockStart >= 0 && start == _blockStart + _block.Length;
+        int size = onward ? (int)Math.Min(blockSize, 2L * _blockSize) : Math.Min(FirstBlock, blockSize);
         byte[] data;
         if (_ahead is { } a && a.Start == start) data = await a.Data.ConfigureAwait(false);
-        else data = await FetchAsync(start).ConfigureAwait(false);
+        else data = await FetchAsync(start, size).ConfigureAwait(false);
         _block = data;
         _blockStart = start;
-        long next = start + blockSize;
-        // Sequential readers (CSV, JSON Lines) find the next block already on its way.
-        _ahead = next < length ? (next, FetchAsync(next)) : null;
+        _blockSize = size;
+        long next = start + size;
+        // A reader that has come this far sequentially (CSV, JSON Lines) finds the next block already on its way.
+        _ahead = size == blockSize && next < length ? (next, FetchAsync(next, blockSize)) : null;
     }
 
-    private async Task<byte[]> FetchAsync(long start)
+    private async Task<byte[]> FetchAsync(long start, int size)
     {
-        long end = Math.Min(length, start + blockSize) - 1;
+        long end = Math.Min(length, start + size) - 1;
         for (int attempt = 0; ; attempt++)
         {
             try

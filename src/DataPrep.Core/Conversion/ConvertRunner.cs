@@ -382,7 +382,14 @@ public static class ConvertRunner
         }
         context.Inputs.AddRange(paths);
         context.RowLocators.AddRange(sources.Select(s => (Func<long, (long, string?)>)s.LocateRow));
-        if (fingerprints) context.Fingerprints = Task.Run(() => paths.Where((_, i) => sources[i].IsSingleFile).Select(p => InputFingerprint.Of(p, context.Files)).ToList(), cancellationToken);
+        if (fingerprints)
+        {
+            context.Fingerprints = Task.Run(() =>
+            {
+                var remote = context.Files.RemoteFingerprints(paths, i => sources[i].IsSingleFile);
+                return paths.Select((p, i) => (p, i)).Where(x => sources[x.i].IsSingleFile).Select(x => remote[x.i] ?? InputFingerprint.Of(x.p, context.Files)).ToList();
+            }, cancellationToken);
+        }
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
         var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
         return (unified, widened, sources);

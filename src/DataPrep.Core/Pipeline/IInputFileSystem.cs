@@ -25,6 +25,9 @@ public interface IInputFileSystem
     /// <summary>Identifies an object's content for the run record (size, last-modified, ETag).</summary>
     InputFingerprint Fingerprint(string uri);
 
+    /// <summary>An object's size in bytes. The default asks for its fingerprint; a store that already knows the size (S3: from the listing or an earlier HEAD of this run) answers without a request.</summary>
+    long SizeOf(string uri) => Fingerprint(uri).Bytes;
+
     /// <summary>
     /// Every object under a prefix ending in '/' (as <see cref="Expand"/> names them, sorted, ordinal) with its
     /// fingerprint. The default asks for each object's fingerprint; a store whose listing carries sizes and versions

@@ -11,6 +11,7 @@ namespace DataPrep.Pipeline;
 public sealed class InputFiles
 {
     private readonly IReadOnlyDictionary<string, Func<S3Options, IInputFileSystem>> _schemes;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IInputFileSystem> _opened;
     private readonly InputMeter? _meter;
 
     /// <summary>Local files only: a URI input is refused with a message that names the missing plug-in.</summary>
@@ -22,12 +23,14 @@ public sealed class InputFiles
     public InputFiles(IReadOnlyDictionary<string, Func<S3Options, IInputFileSystem>> schemes, S3Options settings)
     {
         _schemes = new Dictionary<string, Func<S3Options, IInputFileSystem>>(schemes, StringComparer.OrdinalIgnoreCase);
+        _opened = new(StringComparer.OrdinalIgnoreCase);
         Settings = settings;
     }
 
     private InputFiles(InputFiles other, InputMeter meter)
     {
         _schemes = other._schemes;
+        _opened = other._opened;
         Settings = other.Settings;
         _meter = meter;
     }
@@ -38,15 +41,19 @@ public sealed class InputFiles
     /// <summary>The connection settings remote inputs use.</summary>
     public S3Options Settings { get; }
 
-    /// <summary>The remote file system for a URI input, or null for a local path.</summary>
+    /// <summary>
+    /// The remote file system for a URI input, or null for a local path. One per scheme for the life of these inputs
+    /// (one run), so what it learned about an object (S3: its size and ETag from a listing or a HEAD) is asked once.
+    /// </summary>
     /// <exception cref="PipelineValidationException">A URI whose scheme nothing has registered.</exception>
     public IInputFileSystem? FileSystemOf(string path)
     {
         int sep = path.IndexOf("://", StringComparison.Ordinal);
         if (sep <= 1) return null;
         var scheme = path[..sep];
+        if (_opened.TryGetValue(scheme, out var known)) return known;
         return _schemes.TryGetValue(scheme, out var factory)
-            ? factory(Settings)
+            ? _opened.GetOrAdd(scheme, _ => factory(Settings))
             : throw new PipelineValidationException($"The input '{path}' uses '{scheme}://', which no loaded plug-in reads; expected a local file, folder or pattern{(scheme.Equals("s3", StringComparison.OrdinalIgnoreCase) ? ", or s3://bucket/key with DataPrep.S3 added to the registry (registry.AddS3())" : "")}.");
     }
 
@@ -93,6 +100,26 @@ public sealed class InputFiles
             }
         }
         if (problems.Count > 0) throw new PipelineValidationException(problems);
+        return result;
+    }
+
+    /// <summary>
+    /// The fingerprints of the remote inputs among <paramref name="paths"/> (null for local paths and for those
+    /// <paramref name="include"/> leaves out), asked 16 at a time: a HEAD each for S3, which one after another would take
+    /// about 20 s of every task's start at 1,024 inputs. When some fail, the first failing input in order is reported,
+    /// as a loop would have.
+    /// </summary>
+    public InputFingerprint?[] RemoteFingerprints(IReadOnlyList<string> paths, Func<int, bool>? include = null)
+    {
+        var result = new InputFingerprint?[paths.Count];
+        var failed = new Exception?[paths.Count];
+        var remote = Enumerable.Range(0, paths.Count).Where(i => IsUri(paths[i]) && (include?.Invoke(i) ?? true)).ToArray();
+        Parallel.ForEach(remote, new ParallelOptions { MaxDegreeOfParallelism = 16 }, i =>
+        {
+            try { result[i] = FileSystemOf(paths[i])!.Fingerprint(paths[i]); }
+            catch (Exception e) { failed[i] = e; }
+        });
+        if (failed.FirstOrDefault(e => e is not null) is { } first) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         return result;
     }
 

@@ -118,7 +118,7 @@ internal sealed class SpillFolder : IDisposable
 
     /// <summary>
     /// The bytes the inputs take once read, as the spill estimates count them: a local file's size, a remote object's
-    /// size (asked through <paramref name="files"/>: one HEAD each for S3), gzip and Parquet files 4× theirs; an input
+    /// size (asked through <paramref name="files"/>: known from the listing, or one HEAD, for S3), gzip and Parquet files 4× theirs; an input
     /// that cannot be found counts 0 (opening it reports why). Without <paramref name="files"/>, remote inputs count 0.
     /// </summary>
     internal static long EstimatedBytes(IReadOnlyList<string> inputs, InputFiles? files = null)
@@ -129,7 +129,7 @@ internal sealed class SpillFolder : IDisposable
             try
             {
                 long size = InputFiles.IsUri(path)
-                    ? files?.FileSystemOf(path)?.Fingerprint(path).Bytes ?? 0
+                    ? files?.FileSystemOf(path)?.SizeOf(path) ?? 0
                     : new FileInfo(path).Length;
                 bool compressed = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
                 input += compressed ? 4 * size : size;

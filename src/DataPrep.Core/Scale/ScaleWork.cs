@@ -38,6 +38,7 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
         var deciding = options with { S3 = new S3Options(), Overwrite = false, Threads = 0, Memory = new MemoryOptions(), Source = options.Source with { Threads = 0, BatchRows = 0 } };
         hash.Append(JsonSerializer.SerializeToUtf8Bytes(deciding, ScaleJsonContext.Default.ConvertOptions));
         hash.Append(BitConverter.GetBytes(workers));
+        var remoteFingerprints = files.RemoteFingerprints(inputs, _ => !options.FormatTraits.ReadsImages);
         for (int i = 0; i < inputs.Count; i++)
         {
             var path = inputs[i];
@@ -54,7 +55,7 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
                     foreach (var o in objects) hash.Append(Encoding.UTF8.GetBytes($"{o.Path}/{o.Bytes}/{o.XxHash3}/{o.ModifiedUtc.Ticks}\n"));
                     continue;
                 }
-                var f = remote.Fingerprint(path);
+                var f = remoteFingerprints[i] ?? remote.Fingerprint(path);
                 sizes[i] = f.Bytes;
                 hash.Append(Encoding.UTF8.GetBytes($"{f.Bytes}/{f.XxHash3}/{f.ModifiedUtc.Ticks}"));
             }

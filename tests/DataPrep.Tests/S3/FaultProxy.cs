@@ -54,6 +54,8 @@ public sealed class FaultProxy : IDisposable
     public string Endpoint => $"http://127.0.0.1:{Port}";
     public long BytesPerSecond { get; set; }
     public ConcurrentQueue<string> RequestLines { get; } = new();
+    /// <summary>Every request's line with its Range header's value (null without one), in arrival order.</summary>
+    public ConcurrentQueue<(string Line, string? Range)> Requests { get; } = new();
     public ConcurrentQueue<Fault> Injected { get; } = new();
 
     private async Task AcceptLoopAsync()
@@ -96,13 +98,16 @@ public sealed class FaultProxy : IDisposable
                 var head = Encoding.ASCII.GetString(buffer.ToArray());
                 var requestLine = head[..head.IndexOf('\r')];
                 long length = 0;
+                string? range = null;
                 foreach (var line in head.Split("\r\n"))
                 {
                     if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) length = long.Parse(line[15..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                    if (line.StartsWith("Range:", StringComparison.OrdinalIgnoreCase)) range = line[6..].Trim();
                 }
                 int number = Interlocked.Increment(ref _requests) - 1;
                 var fault = _plan(number, requestLine);
                 RequestLines.Enqueue(requestLine);
+                Requests.Enqueue((requestLine, range));
                 if (fault != Fault.None) Injected.Enqueue(fault);
                 if (fault is Fault.Status503 or Fault.Status500)
                 {
