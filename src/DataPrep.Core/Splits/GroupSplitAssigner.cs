@@ -402,11 +402,11 @@ internal static class GroupSplitPlanner
     /// <param name="classCount">The number of classes (1 when not stratified).</param>
     /// <param name="fractions">Train, validation, test fractions.</param>
     /// <returns>The split (0, 1, 2) of each group, by position.</returns>
-    public static int[] Plan(IReadOnlyList<long> sizes, IReadOnlyList<int>? classes, int classCount, IReadOnlyList<double> fractions)
+    public static int[] Plan(long[] sizes, int[]? classes, int classCount, IReadOnlyList<double> fractions)
     {
         var problem = new Problem(sizes, classes, classCount, fractions);
         if (problem.M == 0) return [];
-        var hashOrder = Enumerable.Range(0, problem.M).ToArray();
+        int[]? hashOrder = null; // the positions themselves: the groups are given in hash order
         var candidates = new List<Func<int[]>>();
         if (!problem.Stratified)
         {
@@ -436,9 +436,8 @@ internal static class GroupSplitPlanner
     }
 
     /// <summary>Positions by decreasing size, ties in hash order.</summary>
-    private static int[] SizeOrder(IReadOnlyList<long> sizes)
+    private static int[] SizeOrder(long[] w)
     {
-        var w = sizes as long[] ?? sizes.ToArray();
         var order = new int[w.Length];
         for (int j = 0; j < order.Length; j++) order[j] = j;
         // A total order (position breaks ties), so any sort gives the one a stable sort by size gave.
@@ -479,8 +478,8 @@ internal static class GroupSplitPlanner
 
     private sealed class Problem
     {
-        private readonly IReadOnlyList<long> _w;
-        private readonly int[] _c;
+        private readonly long[] _w;
+        private readonly int[]? _c; // null when not stratified: every group is class 0
         private readonly int _classes;
         private readonly bool[] _open = new bool[K];
         private readonly long[] _target;
@@ -491,20 +490,20 @@ internal static class GroupSplitPlanner
         private readonly double[,] _shareD;
         private readonly Error _optimum;
 
-        public Problem(IReadOnlyList<long> sizes, IReadOnlyList<int>? classes, int classCount, IReadOnlyList<double> fractions)
+        public Problem(long[] sizes, int[]? classes, int classCount, IReadOnlyList<double> fractions)
         {
             _w = sizes;
-            M = sizes.Count;
+            M = sizes.Length;
             Stratified = classes is not null;
             _classes = Stratified ? Math.Max(classCount, 1) : 1;
-            _c = classes?.ToArray() ?? new int[M];
+            _c = classes; // read only, so taken without a copy (per group: 4 bytes, and none when not stratified)
             long n = 0;
             for (int j = 0; j < M; j++) { n += sizes[j]; _wMax = Math.Max(_wMax, sizes[j]); }
             _target = RandomSplitter.ExactCounts(n, fractions);
             for (int s = 0; s < K; s++) { _open[s] = fractions[s] > 0; _exact[s] = n * fractions[s]; }
             _classMax = new long[_classes];
             var classRows = new long[_classes];
-            for (int j = 0; j < M; j++) { classRows[_c[j]] += sizes[j]; _classMax[_c[j]] = Math.Max(_classMax[_c[j]], sizes[j]); }
+            for (int j = 0; j < M; j++) { classRows[C(j)] += sizes[j]; _classMax[C(j)] = Math.Max(_classMax[C(j)], sizes[j]); }
             _share = new decimal[_classes, K];
             _shareD = new double[_classes, K];
             for (int c = 0; c < _classes; c++)
@@ -516,20 +515,24 @@ internal static class GroupSplitPlanner
 
         public int M { get; }
 
+        /// <summary>Group <paramref name="j"/>'s class (0 when not stratified).</summary>
+        private int C(int j) => _c is null ? 0 : _c[j];
+
         public bool Stratified { get; }
 
-        /// <summary>Step 1: the greedy over <paramref name="order"/>; stratified, within the safe splits.</summary>
-        public int[] Greedy(int[] order, Priority priority)
+        /// <summary>Step 1: the greedy over <paramref name="order"/> (null: the positions in order); stratified, within the safe splits.</summary>
+        public int[] Greedy(int[]? order, Priority priority)
         {
             var split = new int[M];
             var placed = new long[K];
             var classPlaced = new long[_classes, K];
             Span<decimal> total = stackalloc decimal[K];
             Span<decimal> cls = stackalloc decimal[K];
-            foreach (int j in order)
+            for (int i = 0; i < M; i++)
             {
+                int j = order is null ? i : order[i];
                 long w = _w[j];
-                int c = _c[j];
+                int c = C(j);
                 int t;
                 if (!Stratified)
                 {
@@ -589,7 +592,7 @@ internal static class GroupSplitPlanner
         {
             var placed = new long[K];
             var classPlaced = new long[_classes, K];
-            for (int j = 0; j < M; j++) { placed[split[j]] += _w[j]; classPlaced[_c[j], split[j]] += _w[j]; }
+            for (int j = 0; j < M; j++) { placed[split[j]] += _w[j]; classPlaced[C(j), split[j]] += _w[j]; }
             var (excess, spread) = ClassTotals(classPlaced);
             var error = TotalError(placed);
             optimal = excess == 0 && spread == 0 && error.CompareTo(_optimum) <= 0;
@@ -661,17 +664,24 @@ internal static class GroupSplitPlanner
         {
             var placed = new long[K];
             var classPlaced = new long[_classes, K];
-            // Groups per split by kind (size, class); each kind's positions ascending (hash order).
+            // Groups per split by kind (size, class); each kind's positions ascending (hash order). Counted first, so that
+            // each list is allocated once at its size (lists grown by doubling held up to twice the positions, and copies).
+            var counts = new Dictionary<(long Size, int Class), int>[K];
+            for (int s = 0; s < K; s++) counts[s] = [];
+            for (int j = 0; j < M; j++)
+            {
+                ref int n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts[split[j]], (_w[j], C(j)), out _);
+                n++;
+            }
             var kinds = new Dictionary<(long Size, int Class), List<int>>[K];
-            for (int s = 0; s < K; s++) kinds[s] = [];
+            for (int s = 0; s < K; s++) kinds[s] = counts[s].ToDictionary(kv => kv.Key, kv => new List<int>(kv.Value));
+            counts = null;
             for (int j = 0; j < M; j++)
             {
                 int s = split[j];
                 placed[s] += _w[j];
-                classPlaced[_c[j], s] += _w[j];
-                var key = (_w[j], _c[j]);
-                if (!kinds[s].TryGetValue(key, out var list)) kinds[s][key] = list = [];
-                list.Add(j);
+                classPlaced[C(j), s] += _w[j];
+                kinds[s][(_w[j], C(j))].Add(j);
             }
             var (excess, spread) = ClassTotals(classPlaced);
 
@@ -717,7 +727,7 @@ internal static class GroupSplitPlanner
                 {
                     if (j < 0) continue;
                     int from = split[j];
-                    var key = (_w[j], _c[j]);
+                    var key = (_w[j], C(j));
                     var list = kinds[from][key];
                     list.RemoveAt(list.BinarySearch(j));
                     if (list.Count == 0) kinds[from].Remove(key);
@@ -727,8 +737,8 @@ internal static class GroupSplitPlanner
                     split[j] = to;
                     placed[from] -= _w[j];
                     placed[to] += _w[j];
-                    classPlaced[_c[j], from] -= _w[j];
-                    classPlaced[_c[j], to] += _w[j];
+                    classPlaced[C(j), from] -= _w[j];
+                    classPlaced[C(j), to] += _w[j];
                 }
                 excess = chosen.Excess;
                 spread = chosen.Spread;
