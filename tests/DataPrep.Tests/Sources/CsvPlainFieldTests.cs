@@ -20,16 +20,16 @@ public class CsvPlainFieldTests
 
     /// <summary>A field: mostly number-like (plain, quoted, padded, long), sometimes any text with quotes, separators and line breaks.</summary>
     private static Gen<string> Field(char separator) => Gen.OneOf(
-        RawRecordsTests.NumberText,
-        RawRecordsTests.NumberText,
-        RawRecordsTests.NumberText.Select(t => "\"" + t + "\""),
+        DataPrep.Tests.Formats.RawRecordsTests.NumberText,
+        DataPrep.Tests.Formats.RawRecordsTests.NumberText,
+        DataPrep.Tests.Formats.RawRecordsTests.NumberText.Select(t => "\"" + t + "\""),
         Gen.Elements("", "-", "0", "-0", "1.50", "12345678901234.5", "1234567890123456", "0.000123", "7" + separator + "5", "\"1" + separator + "5\"", "\"\"", "1\r", "\"2\r\n3\"", " 4", "5 ", "1e5"),
-        Gen.ArrayOf(Gen.Elements('0', '5', '9', '.', '-', '"', ' ', 'a', '\r', '\n', separator), Gen.Choose(0, 24)).Select(cs => new string(cs)));
+        Gen.Choose(0, 24).SelectMany(n => Gen.ArrayOf(Gen.Elements('0', '5', '9', '.', '-', '"', ' ', 'a', '\r', '\n', separator), n)).Select(cs => new string(cs)));
 
     /// <summary>A CSV text of 1–6 records of 1–8 fields (record lengths may differ), with LF or CRLF line breaks.</summary>
     private static Gen<(char Separator, string Text)> Input =>
         from separator in Gen.Elements(Separators)
-        from records in Gen.ListOf(Gen.ListOf(Field(separator), Gen.Choose(1, 8)).Select(fs => string.Join(separator, fs)), Gen.Choose(1, 6))
+        from records in Gen.Choose(1, 6).SelectMany(r => Gen.ListOf(Gen.Choose(1, 8).SelectMany(f => Gen.ListOf(Field(separator), f)).Select(fs => string.Join(separator, fs)), r))
         from eol in Gen.Elements("\n", "\r\n")
         from finalBreak in Gen.Elements(true, false)
         select (separator, string.Join(eol, records) + (finalBreak ? eol : ""));
@@ -90,6 +90,36 @@ public class CsvPlainFieldTests
             }
             return true.Label(taken > 0 ? "fields taken" : "none taken");
         });
+
+    [Property(MaxTest = 20000)]
+    public Property Float32_values_without_the_division_round_as_the_correctly_rounded_double()
+        => Prop.ForAll(Gen.Choose(1, 15).SelectMany(digits => Gen.Choose(1, 15).Select(k => (digits, k))).ToArbitrary(), Gen.Choose(0, int.MaxValue).ToArbitrary(), Gen.Choose(0, int.MaxValue).ToArbitrary(), (shape, a, b) =>
+        {
+            // m with the given number of digits (at most 15), k decimals: the copyable quotients (at least 1e-4).
+            long limit = (long)Math.Pow(10, shape.digits);
+            long m = (((long)a << 31) | (uint)b) % limit;
+            if (m == 0) m = 1;
+            double exact = m / double.Parse("1e" + shape.k, System.Globalization.CultureInfo.InvariantCulture);
+            if (exact < 1e-4) return true.Label("below 1e-4: never copyable");
+            double fast = CanonicalNumber.Float32Faithful(m, shape.k);
+            return ((float)fast == (float)exact).Label($"{m} / 10^{shape.k}: {(float)fast:R} vs {(float)exact:R}");
+        });
+
+    [Fact]
+    public void Float32_values_near_a_rounding_midpoint_take_the_division()
+    {
+        // 16777217 / 10 = 1677721.7 is no midpoint, but 16777217 / 2 style halves are: 2^24 + 1 halved is a float32 midpoint
+        // when scaled by 10^k; check a spread of such quotients against the division.
+        for (long m = (1L << 24) + 1; m < (1L << 24) + 2001; m += 2)
+        {
+            for (int k = 1; k <= 6; k++)
+            {
+                long scaled = m * (long)Math.Pow(10, k) / 2;
+                double exact = scaled / double.Parse("1e" + k, System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal((float)exact, (float)CanonicalNumber.Float32Faithful(scaled, k));
+            }
+        }
+    }
 
     [Fact]
     public void No_plain_path_for_separators_that_can_be_part_of_a_number_or_for_other_encodings()
