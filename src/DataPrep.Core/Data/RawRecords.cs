@@ -207,13 +207,8 @@ public static class CanonicalNumber
     /// included; the bytes past them may hold anything. Same results as those on the field's span (only the load differs):
     /// for the CSV reader's plain-row path, whose one 16-byte load also finds the field's end.
     /// </summary>
-    /// <remarks>
-    /// With <paramref name="forFloat32"/> (only for a value that is rounded to float32 and never kept as a double) the value
-    /// is a double whose float32 rounding is that of the correctly rounded double, without the division: see
-    /// <see cref="Float32Faithful"/>.
-    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool TryCopyableLoaded(Vector128<byte> field, int n, bool computeValue, out double value, out int length, bool forFloat32 = false)
+    internal static bool TryCopyableLoaded(Vector128<byte> field, int n, bool computeValue, out double value, out int length)
     {
         bool negative = field.GetElement(0) == (byte)'-';
         if (negative)
@@ -227,7 +222,7 @@ public static class CanonicalNumber
             field = Sse2.ShiftRightLogical128BitLane(field, 1);
             n--;
         }
-        return CopyableCore(field, n, negative, computeValue, out value, out length, forFloat32);
+        return CopyableCore(field, n, negative, computeValue, out value, out length);
     }
 
     /// <summary>
@@ -235,7 +230,7 @@ public static class CanonicalNumber
     /// of <paramref name="v"/>; the bytes past them may hold anything (every mask and the shuffle stop before them).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool CopyableCore(Vector128<byte> v, int n, bool negative, bool computeValue, out double value, out int length, bool forFloat32 = false)
+    private static bool CopyableCore(Vector128<byte> v, int n, bool negative, bool computeValue, out double value, out int length)
     {
         value = 0;
         length = -1;
@@ -286,35 +281,9 @@ public static class CanonicalNumber
         Vector128<int> quads = Sse2.MultiplyAddAdjacent(pairs, Vector128.Create((short)100, 1, 100, 1, 100, 1, 100, 1));
         Vector128<int> octets = Sse2.MultiplyAddAdjacent(Sse2.PackSignedSaturate(quads, quads), Vector128.Create((short)10000, 1, 10000, 1, 10000, 1, 10000, 1));
         ulong m = (ulong)(uint)octets.GetElement(0) * 100_000_000 + (uint)octets.GetElement(1);
-        // m < 10^15 < 2^63: the signed conversion (one instruction) is the same exact value as the unsigned one.
-        double magnitude = decimals == 0 ? (long)m : forFloat32 ? Float32Faithful((long)m, decimals) : (long)m / Pow10[decimals];
+        double magnitude = decimals == 0 ? m : m / Pow10[decimals];
         value = negative ? -magnitude : magnitude;
         return true;
-    }
-
-    // Constant data: 10^-k rounded to the nearest double (the compiler rounds each literal correctly).
-    private static ReadOnlySpan<double> InversePow10 => [1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22];
-
-    /// <summary>
-    /// m / 10^k (m &lt; 2^53, 1 &lt;= k &lt;= 22, the quotient at least 1e-4 and below 1e15) as a double whose
-    /// <c>(float)</c> equals <c>(float)</c> of the correctly rounded quotient <c>m / Pow10[k]</c>: a multiplication by the
-    /// rounded 10^-k instead of the division, unless that product is too close to a float32 rounding midpoint.
-    /// </summary>
-    /// <remarks>
-    /// Why that is exact: the product q = RN(m · RN(10^-k)) has a relative error below 2^-52 (two roundings of at most
-    /// 2^-53 each), so it lies within 2 ulps of the true quotient's double d (which is within half an ulp of it). Rounding a
-    /// double to float32 keeps its top 24 significant bits; d and q round alike unless a float32 midpoint (a double whose low
-    /// 29 mantissa bits are exactly 2^28) lies between them or is one of them. Such a midpoint would have q's low 29 bits within
-    /// 2 of 2^28 (a neighbouring binade's midpoints are further still: next to a power of two the low bits are near 0 or
-    /// 2^29 - 1); so when they are at least 4 away the product is used, else the correctly rounded division. The values
-    /// are normal float32 numbers (1e-4 to 1e15), so no subnormal or overflow case arises. Property-tested against the division.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static double Float32Faithful(long m, int k)
-    {
-        double q = m * InversePow10[k];
-        long low = (long)(BitConverter.DoubleToUInt64Bits(q) & 0x1FFF_FFFF) - 0x1000_0000;
-        return low is > 3 or < -3 ? q : m / Pow10[k];
     }
 
     /// <summary>The <paramref name="n"/> (1–16) bytes at <paramref name="source"/>, then zeros; reads no byte past them.</summary>

@@ -53,9 +53,7 @@ internal abstract class ColumnBuilder
     /// <see cref="TrySetCopyable(int, ReadOnlySpan{byte}, out int)"/> (or, with <paramref name="wantValue"/>, the overload
     /// that gives the value) of a field whose first bytes the CSV reader's plain-row path already holds in
     /// <paramref name="loaded"/> (the field's <c>utf8.Length</c> bytes, at most 16, then anything): same results, without
-    /// loading the field again. For a text-only float column the value is only exact to its float32 rounding (which is
-    /// that of the field's double, see <see cref="CanonicalNumber.Float32Faithful"/>): the plain-row path only writes it
-    /// as float32.
+    /// loading the field again.
     /// </summary>
     public virtual bool TrySetCopyableLoaded(int row, ReadOnlySpan<byte> utf8, Vector128<byte> loaded, bool wantValue, out int length, out double value)
     {
@@ -187,9 +185,8 @@ internal abstract class ColumnBuilder
         {
             if (textOnly)
             {
-                // The value of a text-only column is only rounded to float32 (the row's float32 values), never kept.
                 return wantValue
-                    ? CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: true, out value, out length, forFloat32: true)
+                    ? CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: true, out value, out length)
                     : CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: false, out value, out length);
             }
             var values = Values;

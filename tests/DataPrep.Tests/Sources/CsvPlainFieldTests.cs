@@ -91,36 +91,6 @@ public class CsvPlainFieldTests
             return true.Label(taken > 0 ? "fields taken" : "none taken");
         });
 
-    [Property(MaxTest = 20000)]
-    public Property Float32_values_without_the_division_round_as_the_correctly_rounded_double()
-        => Prop.ForAll(Gen.Choose(1, 15).SelectMany(digits => Gen.Choose(1, 15).Select(k => (digits, k))).ToArbitrary(), Gen.Choose(0, int.MaxValue).ToArbitrary(), Gen.Choose(0, int.MaxValue).ToArbitrary(), (shape, a, b) =>
-        {
-            // m with the given number of digits (at most 15), k decimals: the copyable quotients (at least 1e-4).
-            long limit = (long)Math.Pow(10, shape.digits);
-            long m = (((long)a << 31) | (uint)b) % limit;
-            if (m == 0) m = 1;
-            double exact = m / double.Parse("1e" + shape.k, System.Globalization.CultureInfo.InvariantCulture);
-            if (exact < 1e-4) return true.Label("below 1e-4: never copyable");
-            double fast = CanonicalNumber.Float32Faithful(m, shape.k);
-            return ((float)fast == (float)exact).Label($"{m} / 10^{shape.k}: {(float)fast:R} vs {(float)exact:R}");
-        });
-
-    [Fact]
-    public void Float32_values_near_a_rounding_midpoint_take_the_division()
-    {
-        // 16777217 / 10 = 1677721.7 is no midpoint, but 16777217 / 2 style halves are: 2^24 + 1 halved is a float32 midpoint
-        // when scaled by 10^k; check a spread of such quotients against the division.
-        for (long m = (1L << 24) + 1; m < (1L << 24) + 2001; m += 2)
-        {
-            for (int k = 1; k <= 6; k++)
-            {
-                long scaled = m * (long)Math.Pow(10, k) / 2;
-                double exact = scaled / double.Parse("1e" + k, System.Globalization.CultureInfo.InvariantCulture);
-                Assert.Equal((float)exact, (float)CanonicalNumber.Float32Faithful(scaled, k));
-            }
-        }
-    }
-
     [Fact]
     public void No_plain_path_for_separators_that_can_be_part_of_a_number_or_for_other_encodings()
     {
