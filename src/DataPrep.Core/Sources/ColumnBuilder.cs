@@ -147,6 +147,9 @@ internal abstract class ColumnBuilder
         private bool _sawNaN;
         public override string Expected => "a number (invariant culture, '.' as decimal point)";
 
+        /// <summary>Whether the column only checks copyable text (see <see cref="Create"/>): its values are parsed from the kept text.</summary>
+        internal bool TextOnly => textOnly;
+
         /// <summary>The values' array, created on first use (parser threads may race: one array wins).</summary>
         internal double[] Values => Volatile.Read(ref _values) ?? Allocate();
 

@@ -457,7 +457,16 @@ public sealed class CsvSource : IRecordSource
         for (; c <= last; c++)
         {
             if (!TryPlainField(record, p, separator, c == last, out var loaded, out int n)) break;
-            if (!builders[c].TrySetCopyableLoaded(at, record.Slice(p, n), loaded, image > 0, out int length, out double value)) break;
+            // A text-only float column (every feature of W1) is checked here, inlined, so the loaded bytes stay in a register;
+            // other columns through their builder.
+            int length;
+            double value;
+            bool copyable = builders[c] is ColumnBuilder.Float64Builder { TextOnly: true }
+                ? image > 0
+                    ? CanonicalNumber.TryCopyableLoaded(loaded, n, computeValue: true, out value, out length)
+                    : CanonicalNumber.TryCopyableLoaded(loaded, n, computeValue: false, out value, out length)
+                : builders[c].TrySetCopyableLoaded(at, record.Slice(p, n), loaded, image > 0, out length, out value);
+            if (!copyable) break;
             // The 16 loaded bytes are stored whole: those past the kept length are overwritten by the next field or row.
             if (start + pos + 17 > block.Length)
             {
