@@ -202,6 +202,30 @@ public static class CanonicalNumber
     }
 
     /// <summary>
+    /// <see cref="TryParseCopyableDouble"/> (<paramref name="computeValue"/>) or <see cref="IsCopyableDouble"/> of the
+    /// <paramref name="n"/> (1–16) bytes of a field already loaded in the low bytes of <paramref name="field"/>, sign
+    /// included; the bytes past them may hold anything. Same results as those on the field's span (only the load differs):
+    /// for the CSV reader's plain-row path, whose one 16-byte load also finds the field's end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryCopyableLoaded(Vector128<byte> field, int n, bool computeValue, out double value, out int length)
+    {
+        bool negative = field.GetElement(0) == (byte)'-';
+        if (negative)
+        {
+            if (n == 1)
+            {
+                value = 0;
+                length = -1;
+                return false;
+            }
+            field = Sse2.ShiftRightLogical128BitLane(field, 1);
+            n--;
+        }
+        return CopyableCore(field, n, negative, computeValue, out value, out length);
+    }
+
+    /// <summary>
     /// The checks and value of the vector path on the <paramref name="n"/> (1–16) bytes after the sign, held in the low bytes
     /// of <paramref name="v"/>; the bytes past them may hold anything (every mask and the shuffle stop before them).
     /// </summary>
@@ -263,7 +287,7 @@ public static class CanonicalNumber
     }
 
     /// <summary>The <paramref name="n"/> (1–16) bytes at <paramref name="source"/>, then zeros; reads no byte past them.</summary>
-    private static Vector128<byte> Load16(ref byte source, int n)
+    internal static Vector128<byte> Load16(ref byte source, int n)
     {
         ulong lo, hi = 0;
         if (n >= 8)

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using System.Text;
 using DataPrep.Data;
 
@@ -46,6 +47,19 @@ internal abstract class ColumnBuilder
         value = 0;
         length = -1;
         return false;
+    }
+
+    /// <summary>
+    /// <see cref="TrySetCopyable(int, ReadOnlySpan{byte}, out int)"/> (or, with <paramref name="wantValue"/>, the overload
+    /// that gives the value) of a field whose first bytes the CSV reader's plain-row path already holds in
+    /// <paramref name="loaded"/> (the field's <c>utf8.Length</c> bytes, at most 16, then anything): same results, without
+    /// loading the field again.
+    /// </summary>
+    public virtual bool TrySetCopyableLoaded(int row, ReadOnlySpan<byte> utf8, Vector128<byte> loaded, bool wantValue, out int length, out double value)
+    {
+        if (wantValue) return TrySetCopyable(row, utf8, out length, out value);
+        value = 0;
+        return TrySetCopyable(row, utf8, out length);
     }
 
     /// <summary>Row <paramref name="row"/>'s value (set by a <c>TrySet</c>) as a double; false for a kind that is not a number.</summary>
@@ -133,6 +147,9 @@ internal abstract class ColumnBuilder
         private bool _sawNaN;
         public override string Expected => "a number (invariant culture, '.' as decimal point)";
 
+        /// <summary>Whether the column only checks copyable text (see <see cref="Create"/>): its values are parsed from the kept text.</summary>
+        internal bool TextOnly => textOnly;
+
         /// <summary>The values' array, created on first use (parser threads may race: one array wins).</summary>
         internal double[] Values => Volatile.Read(ref _values) ?? Allocate();
 
@@ -163,6 +180,20 @@ internal abstract class ColumnBuilder
             if (textOnly) return CanonicalNumber.TryParseCopyableDouble(utf8, out value, out length);
             var values = Values;
             bool ok = CanonicalNumber.TryParseCopyableDouble(utf8, out values[row], out length) && double.IsFinite(values[row]);
+            value = values[row];
+            return ok;
+        }
+
+        public override bool TrySetCopyableLoaded(int row, ReadOnlySpan<byte> utf8, Vector128<byte> loaded, bool wantValue, out int length, out double value)
+        {
+            if (textOnly)
+            {
+                return wantValue
+                    ? CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: true, out value, out length)
+                    : CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: false, out value, out length);
+            }
+            var values = Values;
+            bool ok = CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: true, out values[row], out length) && double.IsFinite(values[row]);
             value = values[row];
             return ok;
         }

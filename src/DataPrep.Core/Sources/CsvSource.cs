@@ -1,6 +1,9 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 using CsvHelper;
 using DataPrep.Data;
@@ -198,6 +201,8 @@ public sealed class CsvSource : IRecordSource
         // --on-bad-row skip|quarantine: a row that fails is noted in its batch and left out when the batch is built.
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         bool keepLines = badRows?.Policy == BadRowPolicy.Quarantine;
+        // The plain-row path (see ParsePlainFields) reads UTF-8 records whose separator cannot be part of a number; 0: not used.
+        byte plainSeparator = PlainSeparator(_options);
         // Float columns whose values nothing reads (features copied as text) are only checked while reading.
         var valueColumns = _options.ValueColumns.Select(schema.IndexOfSpec).ToHashSet();
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
@@ -254,7 +259,10 @@ public sealed class CsvSource : IRecordSource
                 start = image;
             }
             bool imageOk = image > 0;
-            for (int c = 0; c < builders.Length; c++)
+            int c = 0;
+            // Leading fields that are plain copyable numbers are found, checked and copied straight from the record's text.
+            if (canonical && plainSeparator != 0) c = ParsePlainFields(r.RawRecord, plainSeparator, at, builders, ref block, ref start, ref pos, image, ref imageOk);
+            for (; c < builders.Length; c++)
             {
                 var span = r.GetSpan(c);
                 if (canonical)
@@ -322,16 +330,6 @@ public sealed class CsvSource : IRecordSource
             return row;
         }
 
-        // The value as a float32 writer writes it ((float) of the double, as RecordIOProtobufFormat's ToFloat32): false when
-        // that is not the value itself (beyond float32's range, or a non-zero rounded to zero), so the row is read from its text.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static bool PutFloat32(Span<byte> slot, double value)
-        {
-            float f = (float)value;
-            BinaryPrimitives.WriteSingleLittleEndian(slot, f);
-            return !float.IsInfinity(f) && (f != 0 || value == 0);
-        }
-
         // The row keeps no text after all: the fields before column c that were only checked get their values now.
         static void Backfill(CsvReader r, int at, ColumnBuilder[] builders, int c)
         {
@@ -387,6 +385,101 @@ public sealed class CsvSource : IRecordSource
             yield return built;
             if (!more) break;
         }
+    }
+
+    /// <summary>
+    /// The value as a float32 writer writes it ((float) of the double, as RecordIOProtobufFormat's ToFloat32): false when
+    /// that is not the value itself (beyond float32's range, or a non-zero rounded to zero), so the row is read from its text.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PutFloat32(Span<byte> slot, double value)
+    {
+        float f = (float)value;
+        BinaryPrimitives.WriteSingleLittleEndian(slot, f);
+        return !float.IsInfinity(f) && (f != 0 || value == 0);
+    }
+
+    /// <summary>
+    /// The separator of the plain-row path as a byte, or 0 when the path is not used: it needs 16-byte vectors, input read as
+    /// UTF-8 (no --encoding), and an ASCII separator that is neither the quote nor a character of a number.
+    /// </summary>
+    internal static byte PlainSeparator(SourceOptions options)
+    {
+        char d = options.Delimiter;
+        if (!Ssse3.IsSupported || options.Encoding is not null || d >= 0x80 || d == options.Quote || char.IsAsciiDigit(d) || d is '.' or '-' or '\r' or '\n' or '\0') return 0;
+        return (byte)d;
+    }
+
+    /// <summary>
+    /// The field of <paramref name="record"/> (a record's raw text, without its line break) that starts at byte
+    /// <paramref name="at"/>, when it is plain: followed by <paramref name="separator"/> within 16 bytes, or, for the
+    /// record's <paramref name="last"/> field, 1–16 bytes to the record's end without a separator. Gives its length and
+    /// its bytes loaded in <paramref name="loaded"/> (then anything); false otherwise.
+    /// </summary>
+    /// <remarks>
+    /// Only used on fields that are then accepted as copyable numbers (digits, at most one point, a leading minus), after
+    /// fields that all were: such text holds no quote, escape, whitespace or line break, so CsvHelper reads the field as
+    /// exactly these bytes (property-tested against <see cref="CsvReader.GetSpan(int)"/>). Anything else falls back to
+    /// CsvHelper's own fields.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryPlainField(ReadOnlySpan<byte> record, int at, byte separator, bool last, out Vector128<byte> loaded, out int length)
+    {
+        int remaining = record.Length - at;
+        length = 0;
+        loaded = default;
+        if (remaining <= 0) return false;
+        ref byte start = ref Unsafe.Add(ref MemoryMarshal.GetReference(record), at);
+        // A full load stays inside the record; a shorter one reads only the bytes left (then zeros).
+        loaded = remaining >= 16 ? Vector128.LoadUnsafe(ref start) : CanonicalNumber.Load16(ref start, remaining);
+        uint ends = Vector128.Equals(loaded, Vector128.Create(separator)).ExtractMostSignificantBits();
+        if (remaining < 16) ends &= (1u << remaining) - 1;
+        if (last)
+        {
+            if (ends != 0 || remaining > 16) return false;
+            length = remaining;
+            return true;
+        }
+        if (ends == 0) return false;
+        length = BitOperations.TrailingZeroCount(ends);
+        return length > 0;
+    }
+
+    /// <summary>
+    /// The plain-row path of the reader's row parse: the leading fields of <paramref name="record"/> that are plain
+    /// (<see cref="TryPlainField"/>) and copyable are set, checked and appended to the row's kept text (and float32 image)
+    /// from one 16-byte load each, without asking CsvHelper for the field; returns the first column it did not take
+    /// (all of them for a row of plain numbers), from which the general loop goes on with CsvHelper's fields.
+    /// </summary>
+    private static int ParsePlainFields(ReadOnlySpan<byte> record, byte separator, int at, ColumnBuilder[] builders, ref byte[] block, ref int start, ref int pos, int image, ref bool imageOk)
+    {
+        int last = builders.Length - 1, p = 0, c = 0;
+        for (; c <= last; c++)
+        {
+            if (!TryPlainField(record, p, separator, c == last, out var loaded, out int n)) break;
+            // A text-only float column (every feature of W1) is checked here, inlined, so the loaded bytes stay in a register;
+            // other columns through their builder.
+            int length;
+            double value;
+            bool copyable = builders[c] is ColumnBuilder.Float64Builder { TextOnly: true }
+                ? image > 0
+                    ? CanonicalNumber.TryCopyableLoaded(loaded, n, computeValue: true, out value, out length)
+                    : CanonicalNumber.TryCopyableLoaded(loaded, n, computeValue: false, out value, out length)
+                : builders[c].TrySetCopyableLoaded(at, record.Slice(p, n), loaded, image > 0, out length, out value);
+            if (!copyable) break;
+            // The 16 loaded bytes are stored whole: those past the kept length are overwritten by the next field or row.
+            if (start + pos + 17 > block.Length)
+            {
+                block = RawText.Grow(block, start - image, image + pos, 17);
+                start = image;
+            }
+            if (c > 0) block[start + pos++] = (byte)',';
+            loaded.StoreUnsafe(ref block[start + pos]);
+            pos += length;
+            if (image > 0) imageOk &= PutFloat32(block.AsSpan(start - image + 4 * c, 4), value);
+            p += n + 1;
+        }
+        return c;
     }
 
     /// <summary>
