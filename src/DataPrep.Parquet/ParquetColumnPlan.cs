@@ -401,7 +401,8 @@ internal sealed class EpochPlan<T>(DataField field, ColumnKind kind, string type
     public override async ValueTask<Column> ReadAsync(ParquetRowGroupReader rowGroup, int rows, ReadContext at, CancellationToken cancellationToken)
     {
         var (values, nulls) = await ReadValuesAsync<T>(rowGroup, rows, cancellationToken).ConfigureAwait(false);
-        var ticks = new long[rows];
+        // INT64 units become ticks in place (each value is read before its slot is written; missing rows hold 0 in both).
+        var ticks = typeof(T) == typeof(long) ? (long[])(object)values : new long[rows];
         for (int i = 0; i < rows; i++)
         {
             if (IsNull(nulls, i)) continue;
@@ -594,7 +595,11 @@ internal sealed class BinaryPlan(DataField field, ColumnKind kind, string type) 
 /// <summary>Copies a row range of a column (for splitting a row group into batches).</summary>
 internal static class ColumnSlicer
 {
-    public static Column Slice(Column column, int start, int count) => column switch
+    /// <summary>
+    /// Rows [<paramref name="start"/>, +<paramref name="count"/>) of a row group's column. The first slice keeps the
+    /// row group's arrays (a column's arrays may be longer than its length), so only the later ones are copies.
+    /// </summary>
+    public static Column Slice(Column column, int start, int count) => start == 0 ? Prefix(column, count) : column switch
     {
         Float64Column c => new Float64Column(c.Values.AsSpan(start, count).ToArray(), Nulls(c.Nulls, start, count), count),
         Int64Column c => new Int64Column(c.Values.AsSpan(start, count).ToArray(), Nulls(c.Nulls, start, count), count),
@@ -605,10 +610,21 @@ internal static class ColumnSlicer
         _ => throw new NotSupportedException(column.GetType().Name),
     };
 
-    private static bool[]? Nulls(bool[]? nulls, int start, int count)
+    private static Column Prefix(Column column, int count) => column switch
+    {
+        Float64Column c => new Float64Column(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
+        Int64Column c => new Int64Column(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
+        BooleanColumn c => new BooleanColumn(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
+        StringColumn c => new StringColumn(c.Values, count),
+        TimestampColumn c => new TimestampColumn(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
+        BinaryColumn c => new BinaryColumn(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
+        _ => throw new NotSupportedException(column.GetType().Name),
+    };
+
+    private static bool[]? Nulls(bool[]? nulls, int start, int count, bool copy = true)
     {
         if (nulls is null) return null;
         var slice = nulls.AsSpan(start, count);
-        return slice.Contains(true) ? slice.ToArray() : null;
+        return !slice.Contains(true) ? null : copy ? slice.ToArray() : nulls;
     }
 }

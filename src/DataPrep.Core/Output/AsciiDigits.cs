@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DataPrep.Output;
 
@@ -71,6 +72,27 @@ internal static class AsciiDigits
 
     private static int WriteMultiDigit(Span<byte> span, int pos, ulong value)
     {
+        // Two to four digits (W2's labels and features): one or two table loads, no digit count.
+        if (value < 100)
+        {
+            Unsafe.WriteUnaligned(ref span.Slice(pos, 2)[0], Pair(DigitPairs, (nint)value));
+            return pos + 2;
+        }
+        if (value < 10000)
+        {
+            uint v4 = (uint)value, high = v4 / 100, low = v4 - high * 100;
+            if (high < 10)
+            {
+                ref byte three = ref span.Slice(pos, 3)[0];
+                three = (byte)('0' + high);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref three, 1), Pair(DigitPairs, (nint)low));
+                return pos + 3;
+            }
+            ref byte four = ref span.Slice(pos, 4)[0];
+            Unsafe.WriteUnaligned(ref four, Pair(DigitPairs, (nint)high));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref four, 2), Pair(DigitPairs, (nint)low));
+            return pos + 4;
+        }
         int end = pos + CountDigits(value);
         // One range check, then unchecked stores from the end backwards, two digits per table load.
         ref byte first = ref span[pos..end][0];
@@ -112,6 +134,61 @@ internal static class AsciiDigits
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref target, i), Pair(pairs, (nint)(value & 0xFF)));
         }
         return pos + 16;
+    }
+}
+
+/// <summary>
+/// Writes integers that mostly count up by one (the row ids and record numbers of lineage lines): the text of the last
+/// value is kept and incremented in place when the next value is one more, else formatted by
+/// <see cref="AsciiDigits.WriteInt64"/>, so the bytes are always those of invariant <c>long.ToString()</c>.
+/// </summary>
+internal struct DecimalCounter
+{
+    private Text _text;
+    private int _length;
+    private long _last;
+
+    [InlineArray(32)]
+    private struct Text
+    {
+        private byte _first;
+    }
+
+    /// <summary>Writes <paramref name="value"/> at <paramref name="pos"/>; returns the position after it. Writes up to 16 bytes past it (the caller's room for 20 covers them).</summary>
+    public int Write(Span<byte> span, int pos, long value)
+    {
+        Span<byte> text = _text;
+        if (_length == 0 || value <= 0 || value != _last + 1 || !Increment(text[.._length]))
+        {
+            _length = AsciiDigits.WriteInt64(text, 0, value);
+        }
+        _last = value;
+        return Repeat(span, pos);
+    }
+
+    /// <summary>Writes the last value's text again at <paramref name="pos"/>; returns the position after it.</summary>
+    public int Repeat(Span<byte> span, int pos)
+    {
+        Span<byte> text = _text;
+        int n = _length;
+        if (n <= 16 && span.Length - pos >= 16) Vector128.LoadUnsafe(ref text[0]).StoreUnsafe(ref span[pos]);
+        else text[..n].CopyTo(span.Slice(pos, n));
+        return pos + n;
+    }
+
+    /// <summary>Adds one to positive decimal text in place; false when every digit is 9 (the text must grow).</summary>
+    private static bool Increment(Span<byte> digits)
+    {
+        for (int i = digits.Length - 1; i >= 0; i--)
+        {
+            if (digits[i] != (byte)'9')
+            {
+                digits[i]++;
+                return true;
+            }
+            digits[i] = (byte)'0';
+        }
+        return false;
     }
 }
 
