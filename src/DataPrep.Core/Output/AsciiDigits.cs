@@ -72,7 +72,13 @@ internal static class AsciiDigits
 
     private static int WriteMultiDigit(Span<byte> span, int pos, ulong value)
     {
-        // Two to four digits (W2's labels and features): one or two table loads, no digit count.
+        // Up to four digits (W2's labels and features): one or two table loads, no digit count. Negative values
+        // come here with any magnitude.
+        if (value < 10)
+        {
+            span[pos] = (byte)('0' + value);
+            return pos + 1;
+        }
         if (value < 100)
         {
             Unsafe.WriteUnaligned(ref span.Slice(pos, 2)[0], Pair(DigitPairs, (nint)value));
