@@ -1,7 +1,7 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace DataPrep.Output;
 
@@ -150,24 +150,17 @@ internal static class AsciiDigits
 /// </summary>
 internal struct DecimalCounter
 {
-    private Text _text;
+    // The text's bytes 0–7 and 8–15 as little-endian words, zero past its end: incremented and stored as whole words
+    // (bytes written one at a time and then loaded as a vector stall the load: that was slower than formatting anew).
+    private ulong _low;
+    private ulong _high;
     private int _length;
     private long _last;
 
-    [InlineArray(32)]
-    private struct Text
-    {
-        private byte _first;
-    }
-
-    /// <summary>Writes <paramref name="value"/> at <paramref name="pos"/>; returns the position after it. Writes up to 16 bytes past it (the caller's room for 20 covers them).</summary>
+    /// <summary>Writes <paramref name="value"/> at <paramref name="pos"/>; returns the position after it. May write up to 16 bytes from <paramref name="pos"/> (the caller's room for 20 covers them).</summary>
     public int Write(Span<byte> span, int pos, long value)
     {
-        Span<byte> text = _text;
-        if (_length == 0 || value <= 0 || value != _last + 1 || !Increment(text[.._length]))
-        {
-            _length = AsciiDigits.WriteInt64(text, 0, value);
-        }
+        if (_length == 0 || value <= 0 || value != _last + 1 || !TryIncrement()) Set(value);
         _last = value;
         return Repeat(span, pos);
     }
@@ -175,26 +168,41 @@ internal struct DecimalCounter
     /// <summary>Writes the last value's text again at <paramref name="pos"/>; returns the position after it.</summary>
     public int Repeat(Span<byte> span, int pos)
     {
-        Span<byte> text = _text;
         int n = _length;
-        if (n <= 16 && span.Length - pos >= 16) Vector128.LoadUnsafe(ref text[0]).StoreUnsafe(ref span[pos]);
-        else text[..n].CopyTo(span.Slice(pos, n));
+        if (n > 16) return AsciiDigits.WriteInt64(span, pos, _last);
+        if (span.Length - pos >= 16)
+        {
+            ref byte at = ref span[pos];
+            Unsafe.WriteUnaligned(ref at, _low);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 8), _high);
+        }
+        else
+        {
+            var target = span.Slice(pos, n);
+            for (int i = 0; i < n; i++) target[i] = (byte)((i < 8 ? _low : _high) >> (i % 8 * 8));
+        }
         return pos + n;
     }
 
-    /// <summary>Adds one to positive decimal text in place; false when every digit is 9 (the text must grow).</summary>
-    private static bool Increment(Span<byte> digits)
+    /// <summary>Adds one to the text when its last digit is not 9 (nine times in ten); false otherwise, and for text beyond 16 bytes.</summary>
+    private bool TryIncrement()
     {
-        for (int i = digits.Length - 1; i >= 0; i--)
-        {
-            if (digits[i] != (byte)'9')
-            {
-                digits[i]++;
-                return true;
-            }
-            digits[i] = (byte)'0';
-        }
-        return false;
+        int last = _length - 1;
+        if (last >= 16) return false;
+        int shift = last % 8 * 8;
+        ref ulong word = ref last < 8 ? ref _low : ref _high;
+        if ((byte)(word >> shift) == (byte)'9') return false;
+        word += 1UL << shift;
+        return true;
+    }
+
+    private void Set(long value)
+    {
+        Span<byte> text = stackalloc byte[AsciiDigits.MaxInt64Length + 4];
+        text.Clear();
+        _length = AsciiDigits.WriteInt64(text, 0, value);
+        _low = BinaryPrimitives.ReadUInt64LittleEndian(text);
+        _high = BinaryPrimitives.ReadUInt64LittleEndian(text[8..]);
     }
 }
 
