@@ -595,11 +595,7 @@ internal sealed class BinaryPlan(DataField field, ColumnKind kind, string type) 
 /// <summary>Copies a row range of a column (for splitting a row group into batches).</summary>
 internal static class ColumnSlicer
 {
-    /// <summary>
-    /// Rows [<paramref name="start"/>, +<paramref name="count"/>) of a row group's column. The first slice keeps the
-    /// row group's arrays (a column's arrays may be longer than its length), so only the later ones are copies.
-    /// </summary>
-    public static Column Slice(Column column, int start, int count) => start == 0 ? Prefix(column, count) : column switch
+    public static Column Slice(Column column, int start, int count) => column switch
     {
         Float64Column c => new Float64Column(c.Values.AsSpan(start, count).ToArray(), Nulls(c.Nulls, start, count), count),
         Int64Column c => new Int64Column(c.Values.AsSpan(start, count).ToArray(), Nulls(c.Nulls, start, count), count),
@@ -610,21 +606,10 @@ internal static class ColumnSlicer
         _ => throw new NotSupportedException(column.GetType().Name),
     };
 
-    private static Column Prefix(Column column, int count) => column switch
-    {
-        Float64Column c => new Float64Column(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
-        Int64Column c => new Int64Column(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
-        BooleanColumn c => new BooleanColumn(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
-        StringColumn c => new StringColumn(c.Values, count),
-        TimestampColumn c => new TimestampColumn(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
-        BinaryColumn c => new BinaryColumn(c.Values, Nulls(c.Nulls, 0, count, copy: false), count),
-        _ => throw new NotSupportedException(column.GetType().Name),
-    };
-
-    private static bool[]? Nulls(bool[]? nulls, int start, int count, bool copy = true)
+    private static bool[]? Nulls(bool[]? nulls, int start, int count)
     {
         if (nulls is null) return null;
         var slice = nulls.AsSpan(start, count);
-        return !slice.Contains(true) ? null : copy ? slice.ToArray() : nulls;
+        return slice.Contains(true) ? slice.ToArray() : null;
     }
 }
