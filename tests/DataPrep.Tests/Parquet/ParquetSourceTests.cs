@@ -208,7 +208,7 @@ public sealed class ParquetSourceTests : IDisposable
     }
 
     /// <summary>
-    /// Row groups cut into batches (the first batch of a row group keeps the row group's arrays, the others are copies):
+    /// Row groups cut into batches (copies of the row group's arrays):
     /// every column kind, with and without missing values, reads the same values and missing rows as one batch per row
     /// group, and each batch's columns have its row count.
     /// </summary>
