@@ -401,7 +401,8 @@ internal sealed class EpochPlan<T>(DataField field, ColumnKind kind, string type
     public override async ValueTask<Column> ReadAsync(ParquetRowGroupReader rowGroup, int rows, ReadContext at, CancellationToken cancellationToken)
     {
         var (values, nulls) = await ReadValuesAsync<T>(rowGroup, rows, cancellationToken).ConfigureAwait(false);
-        var ticks = new long[rows];
+        // INT64 units become ticks in place (each value is read before its slot is written; missing rows hold 0 in both).
+        var ticks = typeof(T) == typeof(long) ? (long[])(object)values : new long[rows];
         for (int i = 0; i < rows; i++)
         {
             if (IsNull(nulls, i)) continue;

@@ -601,7 +601,9 @@ internal static class BatchSize
     {
         // Arrays may be longer than the batch (builders hand over their buffers): count what is allocated.
         var rows = batch.Rows;
-        long bytes = 8L * rows.RowIds.Length + 4L * rows.Sources.Length + 8L * rows.SourceRows.Length + (batch.Raw?.Bytes ?? 0);
+        // Row ids and source rows may be one array (RowInfo.Sequential of source 0).
+        long ids = ReferenceEquals(rows.RowIds, rows.SourceRows) ? 0 : 8L * rows.RowIds.Length;
+        long bytes = ids + 4L * rows.Sources.Length + 8L * rows.SourceRows.Length + (batch.Raw?.Bytes ?? 0);
         foreach (var c in batch.Columns)
         {
             bytes += c.Nulls?.Length ?? 0;

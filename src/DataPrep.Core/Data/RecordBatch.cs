@@ -75,13 +75,18 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     /// <summary>Row info of <paramref name="count"/> consecutive rows of one source, the first being data row <paramref name="firstRowOrdinal"/> + 1.</summary>
     public static RowInfo Sequential(int sourceIndex, long firstRowOrdinal, int count)
     {
-        var ids = GC.AllocateUninitializedArray<long>(count);
         var src = new int[count];
         var srow = GC.AllocateUninitializedArray<long>(count);
         for (int i = 0; i < count; i++) srow[i] = firstRowOrdinal + i + 1;
         long prefix = MakeRowId(sourceIndex, 0);
-        if (prefix == 0) srow.AsSpan().CopyTo(ids);
-        else for (int i = 0; i < count; i++) ids[i] = prefix | srow[i];
+        // Source 0's row ids are its source rows: one array serves both (row info is never written in place), which
+        // spares a fresh array per batch (W2: 24 MB of page faults in each of its two passes).
+        long[] ids = srow;
+        if (prefix != 0)
+        {
+            ids = GC.AllocateUninitializedArray<long>(count);
+            for (int i = 0; i < count; i++) ids[i] = prefix | srow[i];
+        }
         if (sourceIndex != 0) src.AsSpan().Fill(sourceIndex);
         return new RowInfo(ids, src, srow);
     }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -71,6 +72,33 @@ internal static class AsciiDigits
 
     private static int WriteMultiDigit(Span<byte> span, int pos, ulong value)
     {
+        // Up to four digits (W2's labels and features): one or two table loads, no digit count. Negative values
+        // come here with any magnitude.
+        if (value < 10)
+        {
+            span[pos] = (byte)('0' + value);
+            return pos + 1;
+        }
+        if (value < 100)
+        {
+            Unsafe.WriteUnaligned(ref span.Slice(pos, 2)[0], Pair(DigitPairs, (nint)value));
+            return pos + 2;
+        }
+        if (value < 10000)
+        {
+            uint v4 = (uint)value, high = v4 / 100, low = v4 - high * 100;
+            if (high < 10)
+            {
+                ref byte three = ref span.Slice(pos, 3)[0];
+                three = (byte)('0' + high);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref three, 1), Pair(DigitPairs, (nint)low));
+                return pos + 3;
+            }
+            ref byte four = ref span.Slice(pos, 4)[0];
+            Unsafe.WriteUnaligned(ref four, Pair(DigitPairs, (nint)high));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref four, 2), Pair(DigitPairs, (nint)low));
+            return pos + 4;
+        }
         int end = pos + CountDigits(value);
         // One range check, then unchecked stores from the end backwards, two digits per table load.
         ref byte first = ref span[pos..end][0];
@@ -112,6 +140,69 @@ internal static class AsciiDigits
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref target, i), Pair(pairs, (nint)(value & 0xFF)));
         }
         return pos + 16;
+    }
+}
+
+/// <summary>
+/// Writes integers that mostly count up by one (the row ids and record numbers of lineage lines): the text of the last
+/// value is kept and incremented in place when the next value is one more, else formatted by
+/// <see cref="AsciiDigits.WriteInt64"/>, so the bytes are always those of invariant <c>long.ToString()</c>.
+/// </summary>
+internal struct DecimalCounter
+{
+    // The text's bytes 0–7 and 8–15 as little-endian words, zero past its end: incremented and stored as whole words
+    // (bytes written one at a time and then loaded as a vector stall the load: that was slower than formatting anew).
+    private ulong _low;
+    private ulong _high;
+    private int _length;
+    private long _last;
+
+    /// <summary>Writes <paramref name="value"/> at <paramref name="pos"/>; returns the position after it. May write up to 16 bytes from <paramref name="pos"/> (the caller's room for 20 covers them).</summary>
+    public int Write(Span<byte> span, int pos, long value)
+    {
+        if (_length == 0 || value <= 0 || value != _last + 1 || !TryIncrement()) Set(value);
+        _last = value;
+        return Repeat(span, pos);
+    }
+
+    /// <summary>Writes the last value's text again at <paramref name="pos"/>; returns the position after it.</summary>
+    public int Repeat(Span<byte> span, int pos)
+    {
+        int n = _length;
+        if (n > 16) return AsciiDigits.WriteInt64(span, pos, _last);
+        if (span.Length - pos >= 16)
+        {
+            ref byte at = ref span[pos];
+            Unsafe.WriteUnaligned(ref at, _low);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref at, 8), _high);
+        }
+        else
+        {
+            var target = span.Slice(pos, n);
+            for (int i = 0; i < n; i++) target[i] = (byte)((i < 8 ? _low : _high) >> (i % 8 * 8));
+        }
+        return pos + n;
+    }
+
+    /// <summary>Adds one to the text when its last digit is not 9 (nine times in ten); false otherwise, and for text beyond 16 bytes.</summary>
+    private bool TryIncrement()
+    {
+        int last = _length - 1;
+        if (last >= 16) return false;
+        int shift = last % 8 * 8;
+        ref ulong word = ref last < 8 ? ref _low : ref _high;
+        if ((byte)(word >> shift) == (byte)'9') return false;
+        word += 1UL << shift;
+        return true;
+    }
+
+    private void Set(long value)
+    {
+        Span<byte> text = stackalloc byte[AsciiDigits.MaxInt64Length + 4];
+        text.Clear();
+        _length = AsciiDigits.WriteInt64(text, 0, value);
+        _low = BinaryPrimitives.ReadUInt64LittleEndian(text);
+        _high = BinaryPrimitives.ReadUInt64LittleEndian(text[8..]);
     }
 }
 

@@ -440,22 +440,25 @@ public sealed class ShardedSink : IRecordSink
             var hashes = rows.Hashes;
             long shard = firstShard, recordBase = firstRecord;
             int baseRow = 0, nextCut = 0;
+            // Row ids (in order, they count up) and record numbers (they count up within a shard) are kept as text and
+            // incremented, instead of being formatted anew on each line.
+            var id = new DecimalCounter();
+            var record = new DecimalCounter();
             for (int k = 0; k < count; k++)
             {
                 while (cuts is not null && nextCut < cuts.Count && cuts[nextCut] == k) { shard++; recordBase = 0; baseRow = k; nextCut++; }
                 int r = start + k;
                 var span = buffer.Reserve(MaxRow);
-                long id = ids[r];
-                int idLength = AsciiDigits.WriteInt64(span, 0, id);
+                long rowId = ids[r];
+                int idLength = id.Write(span, 0, rowId);
                 int p = idLength;
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, sources[r]);
                 span[p++] = (byte)',';
-                if (sourceRows[r] == id)
+                if (sourceRows[r] == rowId)
                 {
                     // One input file: the source row is the row id, whose text is already written.
-                    span[..idLength].CopyTo(span.Slice(p, idLength));
-                    p += idLength;
+                    p = id.Repeat(span, p);
                 }
                 else
                 {
@@ -464,7 +467,7 @@ public sealed class ShardedSink : IRecordSink
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteInt64(span, p, shard);
                 span[p++] = (byte)',';
-                p = AsciiDigits.WriteInt64(span, p, recordBase + (k - baseRow));
+                p = record.Write(span, p, recordBase + (k - baseRow));
                 span[p++] = (byte)',';
                 p = AsciiDigits.WriteHex16(span, p, hashes[k]);
                 if (groups is not null)

@@ -168,21 +168,21 @@ public sealed class TimeSplitAssigner : ISplitAssigner
 
         var ticks = ReadTicks(input, index, context);
         var (sorted, order) = TimeOrder(ticks, input.RowIds);
-        return new SplitAssignment(Cut(sorted, order, context), _shuffle ? null : order);
+        return new SplitAssignment(Cut(new SortedTimes(sorted), order, context), _shuffle ? null : order);
     }
 
     /// <summary>
     /// The tags of rows that are already in time order (times ascending with position, row ids too): the same as
     /// <see cref="Assign"/> gives them, without its copies. For a split planned from the time column alone.
     /// </summary>
-    /// <param name="sorted">Every row's time as UTC ticks, ascending.</param>
+    /// <param name="sorted">Every row's time as UTC ticks, ascending (one array, or the first pass's batches).</param>
     /// <param name="context">Where the report goes.</param>
-    internal SplitTag[] AssignInTimeOrder(long[] sorted, RunContext context) => Cut(sorted, null, context);
+    internal SplitTag[] AssignInTimeOrder(SortedTimes sorted, RunContext context) => Cut(sorted, null, context);
 
     /// <summary>Tags rows from their times in (time, row id, position) order; <paramref name="order"/> maps to positions (null: the same).</summary>
-    private SplitTag[] Cut(long[] sorted, int[]? order, RunContext context)
+    private SplitTag[] Cut(SortedTimes sorted, int[]? order, RunContext context)
     {
-        int n = sorted.Length;
+        int n = sorted.Count;
         var tags = new SplitTag[n];
 
         // bounds[s]..bounds[s+1] is split s in time order, before the gap.
@@ -211,10 +211,7 @@ public sealed class TimeSplitAssigner : ISplitAssigner
                 {
                     if (k < _cutoffs.Length)
                     {
-                        long cut = _cutoffs[k++].UtcTicks;
-                        int lo = at, hi = n;
-                        while (lo < hi) { int mid = lo + ((hi - lo) >> 1); if (sorted[mid] < cut) lo = mid + 1; else hi = mid; }
-                        at = lo;
+                        at = sorted.LowerBound(_cutoffs[k++].UtcTicks, at, n);
                     }
                     else
                     {
@@ -239,22 +236,44 @@ public sealed class TimeSplitAssigner : ISplitAssigner
         var keptFrom = new int[3];
         for (int s = 0; s < 3; s++)
         {
-            int lo = bounds[s], hi = bounds[s + 1], from = lo;
-            while (from < hi && sorted[from] < cuts.Keep[s]) from++;
+            int lo = bounds[s], hi = bounds[s + 1], from = sorted.LowerBound(cuts.Keep[s], lo, hi);
             keptFrom[s] = from;
             parts[s].Dropped = from - lo;
             if (from < hi) parts[s].MinKept = sorted[from];
         }
-        for (int i = 0; i < n; i++) tags[order is null ? i : order[i]] = TagOf(sorted[i], cuts);
+        if (order is null) TagRuns(sorted, cuts, tags);
+        else
+        {
+            var times = sorted.Single!;
+            for (int i = 0; i < n; i++) tags[order[i]] = TagOf(times[i], cuts);
+        }
         Report(context, parts, after, n);
 
-        WarnAboutEmptySplits(context, n, parts, () =>
-        {
-            long distinct = n == 0 ? 0 : 1;
-            for (int i = 1; i < n; i++) if (sorted[i] != sorted[i - 1]) distinct++;
-            return distinct;
-        });
+        WarnAboutEmptySplits(context, n, parts, sorted.Distinct);
         return tags;
+    }
+
+    /// <summary>
+    /// <c>tags[i] = TagOf(sorted[i], cuts)</c> for rows in time order, a run at a time: <see cref="TagOf"/> compares a
+    /// time only with the cuts' ends and keep-from times (<c>t &lt; x</c>), so it is the same for every time from
+    /// <c>t</c> up to (not including) the next of those above <c>t</c>; the run ends at the first row at or past it.
+    /// </summary>
+    private static void TagRuns(SortedTimes sorted, TimeCuts cuts, SplitTag[] tags)
+    {
+        int n = sorted.Count;
+        for (int i = 0; i < n;)
+        {
+            long t = sorted[i];
+            long next = long.MaxValue;
+            foreach (long x in (ReadOnlySpan<long>)[cuts.Ends[0], cuts.Ends[1], cuts.Keep[0], cuts.Keep[1], cuts.Keep[2]])
+            {
+                if (x > t && x < next) next = x;
+            }
+            // No threshold above t, or only long.MaxValue, which every time is below: the run goes to the end.
+            int end = next == long.MaxValue ? n : sorted.LowerBound(next, i + 1, n);
+            tags.AsSpan(i, end - i).Fill(TagOf(t, cuts));
+            i = end;
+        }
     }
 
     /// <summary>

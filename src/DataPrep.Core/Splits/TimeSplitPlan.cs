@@ -22,14 +22,16 @@ namespace DataPrep.Splits;
 internal sealed class TimeSplitPlan
 {
     private readonly long[][] _segments;
+    private readonly int[] _lengths;
     private readonly long[] _segmentStart;
 
-    private TimeSplitPlan(SplitTag[] tags, List<long[]> segments, long[] sourceRows, RunReport report)
+    private TimeSplitPlan(SplitTag[] tags, List<long[]> segments, List<int> lengths, long[] sourceRows, RunReport report)
     {
         Tags = tags;
         _segments = [.. segments];
+        _lengths = [.. lengths];
         _segmentStart = new long[_segments.Length];
-        for (int i = 1; i < _segments.Length; i++) _segmentStart[i] = _segmentStart[i - 1] + _segments[i - 1].Length;
+        for (int i = 1; i < _segments.Length; i++) _segmentStart[i] = _segmentStart[i - 1] + _lengths[i - 1];
         SourceRows = sourceRows;
         Report = report;
     }
@@ -39,20 +41,21 @@ internal sealed class TimeSplitPlan
 
     /// <summary>
     /// The times (UTC ticks) of rows [<paramref name="position"/>, +<paramref name="count"/>), for the lineage sidecar
-    /// and the time column: the first pass's own array when it is exactly that range (no copy), else a copy.
+    /// and the time column: the first pass's own array when it starts with exactly that range (no copy; it may be
+    /// longer, as a column's arrays may), else a copy.
     /// </summary>
     public long[] Ticks(long position, int count)
     {
         if (count == 0) return [];
         int k = Array.BinarySearch(_segmentStart, position);
-        if (k >= 0 && _segments[k].Length == count) return _segments[k];
+        if (k >= 0 && _lengths[k] == count) return _segments[k];
         if (k < 0) k = ~k - 1;
         var result = new long[count];
         for (int done = 0; done < count; k++)
         {
             if (k < 0 || k >= _segments.Length) throw new ArgumentOutOfRangeException(nameof(position), "Beyond the rows of the first pass.");
             int from = (int)(position + done - _segmentStart[k]);
-            int n = Math.Min(count - done, _segments[k].Length - from);
+            int n = Math.Min(count - done, _lengths[k] - from);
             _segments[k].AsSpan(from, n).CopyTo(result.AsSpan(done));
             done += n;
         }
@@ -92,7 +95,10 @@ internal sealed class TimeSplitPlan
         {
             // Each batch's times as UTC ticks (a timestamp column's own values; epoch numbers converted by the
             // assigner's rule), checked on the way: no missing time, times and row ids ascending with position.
+            // Each batch's times: its time column's own array where it is one (read in place, never written), of
+            // which the first RowCount entries are the batch's (a column's array may be longer).
             var segments = new List<long[]>();
+            var lengths = new List<int>();
             var perSource = new long[timeOnly.Count];
             Schema? schema = null;
             long count = 0, lastTicks = long.MinValue, lastId = long.MinValue;
@@ -113,33 +119,29 @@ internal sealed class TimeSplitPlan
                     long[] ticks;
                     if (column is TimestampColumn stamps)
                     {
-                        ticks = stamps.Values.Length == n ? stamps.Values : stamps.Values[..n];
-                        foreach (long t in ticks) if ((ulong)t > (ulong)DateTime.MaxValue.Ticks) return null;
+                        ticks = stamps.Values;
+                        foreach (long t in ticks.AsSpan(0, n)) if ((ulong)t > (ulong)DateTime.MaxValue.Ticks) return null;
                     }
                     else
                     {
                         ticks = new long[n];
                         for (int i = 0; i < n; i++) if (!TimeSplitAssigner.TryGetUtcTicks(column, i, out ticks[i])) return null;
                     }
-                    if (ticks[0] < lastTicks || !Ascending(ticks)) return null;
+                    if (ticks[0] < lastTicks || !Ascending(ticks.AsSpan(0, n))) return null;
                     var ids = b.Rows.RowIds.AsSpan(0, n);
                     if (ids[0] <= lastId || !StrictlyAscending(ids)) return null;
-                    lastTicks = ticks[^1];
+                    lastTicks = ticks[n - 1];
                     lastId = ids[^1];
                     segments.Add(ticks);
+                    lengths.Add(n);
                     perSource[s] += n;
                     count += n;
                 }
             }
             if (schema is null || count == 0 || count > Array.MaxLength) return null;
             RunTrace.Line("time column read");
-            var sorted = new long[count];
-            long at = 0;
-            foreach (var segment in segments)
-            {
-                segment.CopyTo(sorted, at);
-                at += segment.Length;
-            }
+            // The batches' times are the sorted times, in parts: the assigner reads them where they are (no copy).
+            var sorted = new SortedTimes([.. segments], [.. lengths]);
             // The assigner reports into a scratch context: nothing reaches the run unless the plan is used.
             var scratch = new RunContext();
             scratch.Inputs.AddRange(context.Inputs);
@@ -152,7 +154,7 @@ internal sealed class TimeSplitPlan
                 if ((byte)t < last) return null;
                 last = (byte)t;
             }
-            return new TimeSplitPlan(tags, segments, perSource, scratch.Report);
+            return new TimeSplitPlan(tags, segments, lengths, perSource, scratch.Report);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -240,7 +242,7 @@ internal sealed class TimeSplitPlan
         if (position + n > Tags.Length) throw Changed(context, info.Sources[0], info.SourceRows[0], batch.Schema[timeIndex].Name, $" (it has more than the {Tags.Length:N0} rows of the first pass)");
         var expected = Ticks(position, n);
         // Times filled in from the first pass are its own arrays: nothing to compare.
-        if (column is TimestampColumn { Nulls: null } stamps && (ReferenceEquals(stamps.Values, expected) || stamps.Values.AsSpan(0, n).SequenceEqual(expected))) return;
+        if (column is TimestampColumn { Nulls: null } stamps && (ReferenceEquals(stamps.Values, expected) || stamps.Values.AsSpan(0, n).SequenceEqual(expected.AsSpan(0, n)))) return;
         for (int r = 0; r < n; r++)
         {
             if (!TimeSplitAssigner.TryGetUtcTicks(column, r, out long t) || t != expected[r]) throw Changed(context, info.Sources[r], info.SourceRows[r], batch.Schema[timeIndex].Name);

@@ -207,6 +207,41 @@ public sealed class ParquetSourceTests : IDisposable
         Assert.Equal(whole["color"].NullCount(), split["color"].NullCount());
     }
 
+    /// <summary>
+    /// Row groups cut into batches (copies of the row group's arrays):
+    /// every column kind, with and without missing values, reads the same values and missing rows as one batch per row
+    /// group, and each batch's columns have its row count.
+    /// </summary>
+    [Theory]
+    [InlineData("types.parquet", 1)]
+    [InlineData("types.parquet", 2)]
+    [InlineData("types.parquet", 3)]
+    [InlineData("types-zstd.parquet", 2)]
+    [InlineData("dict.parquet", 7)]
+    [InlineData("required.parquet", 16)]
+    public async Task Batches_cut_from_row_groups_read_the_values_of_whole_row_groups(string fixture, int batchRows)
+    {
+        var whole = await ReadOne(Fixture(fixture));
+        var (schema, batches) = await ReadAll(Fixture(fixture), new SourceOptions { BatchRows = batchRows });
+        Assert.All(batches, b => Assert.True(b.RowCount <= batchRows));
+        Assert.All(batches, b => Assert.All(b.Columns, c => Assert.Equal(b.RowCount, c.Length)));
+        for (int c = 0; c < schema.Count; c++)
+        {
+            Assert.Equal(Texts(whole.Columns[c]), batches.SelectMany(b => Texts(b.Columns[c])));
+        }
+
+        static IEnumerable<string> Texts(Column column) => Enumerable.Range(0, column.Length).Select(r => column.IsNull(r) ? "<null>" : column switch
+        {
+            Float64Column f => BitConverter.DoubleToInt64Bits(f.Span[r]).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Int64Column l => l.Span[r].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            BooleanColumn b => b.Span[r] ? "true" : "false",
+            StringColumn s => s.Span[r] ?? "<null string>",
+            TimestampColumn t => "t" + t.Span[r].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            BinaryColumn x => Convert.ToHexString(x.Span[r].Span),
+            _ => throw new NotSupportedException(column.GetType().Name),
+        });
+    }
+
     [Fact]
     public async Task Dictionary_encoded_strings_equal_duckdbs_reading()
     {

@@ -78,6 +78,67 @@ public class AsciiDigitsTests
             .Label($"{full} / {small} / {bits}");
     }
 
+    [Fact]
+    public void Every_integer_up_to_five_digits_matches_long_ToString()
+    {
+        // The two- to four-digit fast path, and its borders with one and five digits.
+        for (long v = -100_001; v <= 100_001; v++) Assert.Equal(v.ToString(CultureInfo.InvariantCulture), Int64Text(v));
+    }
+
+    /// <summary>
+    /// The lineage counter writes the bytes of <c>long.ToString()</c> whatever the sequence: runs counting up across
+    /// 9 → 10, 99 → 100, … (the text grows), jumps, repeats, zero and negatives; with little room left it copies exactly.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property Decimal_counter_matches_long_ToString(ulong seed, byte shift, byte[] steps)
+    {
+        var counter = new DecimalCounter();
+        long value = (long)(Mix(seed) >> (shift % 64 + 1)) - 50;
+        var sequence = new List<long>();
+        foreach (byte s in steps.Take(40))
+        {
+            // Mostly +1 (runs), sometimes a jump, a repeat, a negative or a power of ten minus a few.
+            value = (s % 8) switch
+            {
+                < 5 => value == long.MaxValue ? 0 : value + 1,
+                5 => value - s,
+                6 => value,
+                _ => (long)Math.Pow(10, s % 19) - 3,
+            };
+            for (int run = 0; run < (s % 8 == 0 ? 12 : 1); run++) sequence.Add(value == long.MaxValue ? value : value++);
+        }
+        foreach (long v in sequence)
+        {
+            var buffer = new byte[40];
+            buffer.AsSpan().Fill((byte)'#');
+            int end = counter.Write(buffer, 3, v);
+            var again = new byte[3 + v.ToString(CultureInfo.InvariantCulture).Length]; // no room to spare: exact copy
+            int end2 = counter.Repeat(again, 3);
+            string expected = v.ToString(CultureInfo.InvariantCulture);
+            if (Encoding.ASCII.GetString(buffer, 3, end - 3) != expected || Encoding.ASCII.GetString(again, 3, end2 - 3) != expected || buffer[2] != (byte)'#')
+            {
+                return false.Label($"{v} in {string.Join(",", sequence)}");
+            }
+        }
+        return true.ToProperty();
+    }
+
+    [Fact]
+    public void Decimal_counter_counts_across_every_digit_count()
+    {
+        var counter = new DecimalCounter();
+        var buffer = new byte[40];
+        foreach (long from in new[] { 0L, 7L, 95L, 995L, 99_990L, 999_999_990L, long.MaxValue - 12 })
+        {
+            for (long v = from; v <= from + 12 && v >= from; v++)
+            {
+                int end = counter.Write(buffer, 0, v);
+                Assert.Equal(v.ToString(CultureInfo.InvariantCulture), Encoding.ASCII.GetString(buffer, 0, end));
+                if (v == long.MaxValue) break;
+            }
+        }
+    }
+
     [Property(MaxTest = 2000)]
     public Property Hex_matches_x16(ulong seed, byte shift)
     {

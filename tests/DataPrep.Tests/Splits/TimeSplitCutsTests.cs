@@ -17,6 +17,63 @@ public class TimeSplitCutsTests
     private static readonly long s_base = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
     /// <summary>
+    /// A planned split (rows in time order) tags from the first pass's batches where they are (<see cref="SortedTimes"/> in
+    /// parts, each array possibly longer than its batch) a run of equal tags at a time: the tags and the report are those of
+    /// <see cref="TimeSplitAssigner.Assign"/>, which tags row by row, for any fractions (zeros too) or cutoffs, any gap.
+    /// </summary>
+    [Property(MaxTest = 400)]
+    public Property Tags_in_time_order_from_parts_are_the_assigners(int[] raw, PositiveInt spread, PositiveInt a, NonNegativeInt b, NonNegativeInt c,
+        NonNegativeInt gapHours, bool byCutoffs, int seed)
+    {
+        var random = new Random(seed);
+        int distinct = spread.Get % 40 + 1;
+        var ticks = raw.Concat(raw.Select(r => r / 3)).Select(r => s_base + (((long)r % distinct + distinct) % distinct) * TimeSpan.TicksPerHour).Order().ToArray();
+        int n = ticks.Length;
+        if (n == 0) return true.ToProperty();
+        var ids = Enumerable.Range(1, n).Select(i => (long)i).ToArray();
+        double total = a.Get + (double)b.Get + c.Get;
+        double[] fractions = [a.Get / total, b.Get / total, c.Get / total];
+        DateTimeOffset[]? cutoffs = null;
+        if (byCutoffs)
+        {
+            int needed = fractions.Count(f => f > 0) - 1;
+            cutoffs = Enumerable.Range(0, distinct + 2).OrderBy(_ => random.Next()).Take(needed).Order()
+                .Select(h => new DateTimeOffset(s_base + (h - 1) * TimeSpan.TicksPerHour, TimeSpan.Zero)).ToArray();
+            if (cutoffs.Length < needed) return true.ToProperty();
+        }
+        var assigner = new TimeSplitAssigner("t", fractions, cutoffs, TimeSpan.FromHours(gapHours.Get % 4));
+        var schema = new Schema([new Field("t", ColumnKind.Timestamp)]);
+        var input = new SplitInput([new RecordBatch(schema, [new TimestampColumn(ticks, null, n)], n, RowInfo.Sequential(0, 0, n))], schema);
+        var expected = new RunContext();
+        assigner.Bind(schema);
+        var tags = assigner.Assign(input, expected).Tags;
+
+        // The first pass's batches: random sizes, some arrays longer than their batch (a row group's first batch).
+        var parts = new List<long[]>();
+        var lengths = new List<int>();
+        for (int at = 0; at < n;)
+        {
+            int k = Math.Min(n - at, random.Next(1, 40));
+            var part = new long[k + (random.Next(3) == 0 ? random.Next(1, 9) : 0)];
+            ticks.AsSpan(at, k).CopyTo(part);
+            part.AsSpan(k).Fill(long.MinValue + random.Next(3)); // never read
+            parts.Add(part);
+            lengths.Add(k);
+            at += k;
+        }
+        var context = new RunContext();
+        var got = assigner.AssignInTimeOrder(new SortedTimes([.. parts], [.. lengths]), context);
+        string label = $"n={n} parts={parts.Count} f=[{string.Join(",", fractions)}] cutoffs={cutoffs?.Length}";
+        if (!tags.SequenceEqual(got)) return false.Label("tags " + label);
+        bool same = expected.Report.Warnings.SequenceEqual(context.Report.Warnings)
+            && expected.Report.Dropped.SequenceEqual(context.Report.Dropped)
+            && expected.Report.Splits.Count == context.Report.Splits.Count
+            && expected.Report.Splits.All(kv => context.Report.Splits.TryGetValue(kv.Key, out var r)
+                && r.TimeFrom == kv.Value.TimeFrom && r.TimeTo == kv.Value.TimeTo && r.TargetFraction == kv.Value.TargetFraction);
+        return same.Label("report " + label);
+    }
+
+    /// <summary>
     /// Random times with many ties (a few distinct hours, all in one first-level bin, so tiny memory bounds narrow level by
     /// level down to single times, where row ids decide), rows in no order, any fractions (zeros too) or cutoffs, any gap.
     /// </summary>
