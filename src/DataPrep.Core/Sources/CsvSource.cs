@@ -42,19 +42,21 @@ public sealed class CsvSource : IRecordSource
             try { encoding = name.Equals("latin1", StringComparison.OrdinalIgnoreCase) ? Encoding.Latin1 : Encoding.GetEncoding(name); }
             catch (ArgumentException) { throw new PipelineValidationException($"Unknown encoding '{name}' (expected utf-8, utf-16, latin1, ascii or another .NET encoding name)."); }
         }
-        var options = CsvReaderOptions.Default with
-        {
-            Separator = _options.Delimiter,
-            Quote = _options.Quote,
-            HasHeader = _options.HasHeader,
-            Encoding = encoding,
-            MalformedData = CsvMalformedDataHandling.Throw,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            TrackLineNumbers = true,
-            DetectSeparatorHint = false,
-        };
-        return CsvReader.Create(stream, options, leaveOpen: false);
+        return CsvReader.Create(stream, ReaderOptions(_options, encoding), leaveOpen: false);
     }
+
+    /// <summary>The CsvHelper options every CSV input is read with (the plain-row path's property test reads with them too).</summary>
+    internal static CsvReaderOptions ReaderOptions(SourceOptions options, Encoding? encoding) => CsvReaderOptions.Default with
+    {
+        Separator = options.Delimiter,
+        Quote = options.Quote,
+        HasHeader = options.HasHeader,
+        Encoding = encoding,
+        MalformedData = CsvMalformedDataHandling.Throw,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+        TrackLineNumbers = true,
+        DetectSeparatorHint = false,
+    };
 
     /// <inheritdoc />
     public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)

@@ -42,16 +42,7 @@ public class CsvPlainFieldTests
             byte separator = CsvSource.PlainSeparator(options);
             if (separator == 0) return true.Label("no plain path on this machine");
             // The options CsvSource reads with (HasHeader off: every line is a record here).
-            var readerOptions = CsvReaderOptions.Default with
-            {
-                Separator = input.Separator,
-                Quote = options.Quote,
-                HasHeader = false,
-                MalformedData = CsvMalformedDataHandling.Throw,
-                FieldCountMismatch = CsvFieldCountHandling.Allow,
-                TrackLineNumbers = true,
-                DetectSeparatorHint = false,
-            };
+            var readerOptions = CsvSource.ReaderOptions(options with { HasHeader = false }, encoding: null);
             int taken = 0;
             try
             {

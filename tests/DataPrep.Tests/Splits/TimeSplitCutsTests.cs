@@ -16,6 +16,15 @@ public class TimeSplitCutsTests
 {
     private static readonly long s_base = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
+    /// <summary>Random cut-offs on the hour grid of the times (one before each non-empty split after the first); null when there are too few hours.</summary>
+    private static DateTimeOffset[]? Cutoffs(Random random, int distinct, double[] fractions)
+    {
+        int needed = fractions.Count(f => f > 0) - 1;
+        var cutoffs = Enumerable.Range(0, distinct + 2).OrderBy(_ => random.Next()).Take(needed).Order()
+            .Select(h => new DateTimeOffset(s_base + (h - 1) * TimeSpan.TicksPerHour, TimeSpan.Zero)).ToArray();
+        return cutoffs.Length < needed ? null : cutoffs;
+    }
+
     /// <summary>
     /// A planned split (rows in time order) tags from the first pass's batches where they are (<see cref="SortedTimes"/> in
     /// parts, each array possibly longer than its batch) a run of equal tags at a time: the tags and the report are those of
@@ -33,14 +42,8 @@ public class TimeSplitCutsTests
         var ids = Enumerable.Range(1, n).Select(i => (long)i).ToArray();
         double total = a.Get + (double)b.Get + c.Get;
         double[] fractions = [a.Get / total, b.Get / total, c.Get / total];
-        DateTimeOffset[]? cutoffs = null;
-        if (byCutoffs)
-        {
-            int needed = fractions.Count(f => f > 0) - 1;
-            cutoffs = Enumerable.Range(0, distinct + 2).OrderBy(_ => random.Next()).Take(needed).Order()
-                .Select(h => new DateTimeOffset(s_base + (h - 1) * TimeSpan.TicksPerHour, TimeSpan.Zero)).ToArray();
-            if (cutoffs.Length < needed) return true.ToProperty();
-        }
+        var cutoffs = byCutoffs ? Cutoffs(random, distinct, fractions) : null;
+        if (byCutoffs && cutoffs is null) return true.ToProperty();
         var assigner = new TimeSplitAssigner("t", fractions, cutoffs, TimeSpan.FromHours(gapHours.Get % 4));
         var schema = new Schema([new Field("t", ColumnKind.Timestamp)]);
         var input = new SplitInput([new RecordBatch(schema, [new TimestampColumn(ticks, null, n)], n, RowInfo.Sequential(0, 0, n))], schema);
@@ -89,14 +92,8 @@ public class TimeSplitCutsTests
         var ids = Enumerable.Range(1, n).Select(i => RowInfo.MakeRowId(random.Next(3), i)).OrderBy(_ => random.Next()).ToArray();
         double total = a.Get + (double)b.Get + c.Get;
         double[] fractions = [a.Get / total, b.Get / total, c.Get / total];
-        DateTimeOffset[]? cutoffs = null;
-        if (byCutoffs)
-        {
-            int needed = fractions.Count(f => f > 0) - 1;
-            cutoffs = Enumerable.Range(0, distinct + 2).OrderBy(_ => random.Next()).Take(needed).Order()
-                .Select(h => new DateTimeOffset(s_base + (h - 1) * TimeSpan.TicksPerHour, TimeSpan.Zero)).ToArray();
-            if (cutoffs.Length < needed) return true.ToProperty();
-        }
+        var cutoffs = byCutoffs ? Cutoffs(random, distinct, fractions) : null;
+        if (byCutoffs && cutoffs is null) return true.ToProperty();
         var gap = TimeSpan.FromHours(gapHours.Get % 4);
         var assigner = new TimeSplitAssigner("t", fractions, cutoffs, gap);
 
