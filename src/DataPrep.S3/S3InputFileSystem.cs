@@ -40,6 +40,21 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
         return now;
     }
 
+    /// <summary>What the run knows of an object, HEADing it first when it knows nothing (or, <paramref name="stamped"/>, no time stamp).</summary>
+    private Known Find(string uri, string what, bool stamped = false)
+    {
+        if (_known.TryGetValue(uri, out var k) && (!stamped || k.Modified is not null)) return k;
+        var loc = S3Location.Parse(uri, "input");
+        try
+        {
+            return Head(uri, loc);
+        }
+        catch (Exception e) when (e is not DataFormatException)
+        {
+            throw AsInputError(e, uri, what);
+        }
+    }
+
     public IReadOnlyList<string> Expand(string uri)
     {
         var loc = S3Location.Parse(uri, "input");
@@ -106,44 +121,17 @@ internal sealed class S3InputFileSystem(IAmazonS3 client, S3Options options) : I
     public Stream Open(string uri)
     {
         var loc = S3Location.Parse(uri, "input");
-        try
-        {
-            var known = _known.TryGetValue(uri, out var k) ? k : Head(uri, loc);
-            return new S3ReadStream(client, loc.Bucket, loc.Key, known.Size, known.ETag, uri);
-        }
-        catch (Exception e) when (e is not DataFormatException)
-        {
-            throw AsInputError(e, uri, "opening");
-        }
+        var known = Find(uri, "opening");
+        return new S3ReadStream(client, loc.Bucket, loc.Key, known.Size, known.ETag, uri);
     }
 
     public InputFingerprint Fingerprint(string uri)
     {
-        var loc = S3Location.Parse(uri, "input");
-        try
-        {
-            var known = _known.TryGetValue(uri, out var k) && k.Modified is not null ? k : Head(uri, loc);
-            return new InputFingerprint(uri, known.Size, known.Modified!.Value, "etag:" + S3OutputStore.Unquote(known.ETag));
-        }
-        catch (Exception e) when (e is not DataFormatException)
-        {
-            throw AsInputError(e, uri, "reading the metadata of");
-        }
+        var known = Find(uri, "reading the metadata of", stamped: true);
+        return new InputFingerprint(uri, known.Size, known.Modified!.Value, "etag:" + S3OutputStore.Unquote(known.ETag));
     }
 
-    public long SizeOf(string uri)
-    {
-        if (_known.TryGetValue(uri, out var k)) return k.Size;
-        var loc = S3Location.Parse(uri, "input");
-        try
-        {
-            return Head(uri, loc).Size;
-        }
-        catch (Exception e) when (e is not DataFormatException)
-        {
-            throw AsInputError(e, uri, "reading the metadata of");
-        }
-    }
+    public long SizeOf(string uri) => Find(uri, "reading the metadata of").Size;
 
     /// <summary>The objects under a prefix from the listing alone: one LIST per 1,000 keys, no HEAD per object.</summary>
     public IReadOnlyList<InputFingerprint> ListFingerprints(string prefixUri)
@@ -206,7 +194,6 @@ internal sealed class S3ReadStream(IAmazonS3 client, string bucket, string key, 
 
     private long _position;
     private long _blockStart = -1;
-    private int _blockSize;
     private byte[] _block = [];
     private (long Start, Task<byte[]> Data)? _ahead;
 
@@ -256,15 +243,15 @@ internal sealed class S3ReadStream(IAmazonS3 client, string bucket, string key, 
 
     private async Task Load(long start)
     {
-        // Going on where the last block ended: twice its size, up to blockSize. Anywhere else: a first block again.
+        // Going on where the last block ended: twice its size, up to blockSize (a block is short only at the object's
+        // end, where nothing goes on). Anywhere else: a first block again.
         bool onward = _blockStart >= 0 && start == _blockStart + _block.Length;
-        int size = onward ? (int)Math.Min(blockSize, 2L * _blockSize) : Math.Min(FirstBlock, blockSize);
+        int size = onward ? (int)Math.Min(blockSize, 2L * _block.Length) : Math.Min(FirstBlock, blockSize);
         byte[] data;
         if (_ahead is { } a && a.Start == start) data = await a.Data.ConfigureAwait(false);
         else data = await FetchAsync(start, size).ConfigureAwait(false);
         _block = data;
         _blockStart = start;
-        _blockSize = size;
         long next = start + size;
         // A reader that has come this far sequentially (CSV, JSON Lines) finds the next block already on its way.
         _ahead = size == blockSize && next < length ? (next, FetchAsync(next, blockSize)) : null;

@@ -186,12 +186,9 @@ internal abstract class ColumnBuilder
 
         public override bool TrySetCopyableLoaded(int row, ReadOnlySpan<byte> utf8, Vector128<byte> loaded, bool wantValue, out int length, out double value)
         {
-            if (textOnly)
-            {
-                return wantValue
-                    ? CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: true, out value, out length)
-                    : CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: false, out value, out length);
-            }
+            // A text-only column's check is inlined in the plain-row path itself (CsvSource.ParsePlainFields); any other
+            // caller gets the span overloads' results.
+            if (textOnly) return base.TrySetCopyableLoaded(row, utf8, loaded, wantValue, out length, out value);
             var values = Values;
             bool ok = CanonicalNumber.TryCopyableLoaded(loaded, utf8.Length, computeValue: true, out values[row], out length) && double.IsFinite(values[row]);
             value = values[row];

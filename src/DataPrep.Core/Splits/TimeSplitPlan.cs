@@ -93,10 +93,9 @@ internal sealed class TimeSplitPlan
     {
         try
         {
-            // Each batch's times as UTC ticks (a timestamp column's own values; epoch numbers converted by the
-            // assigner's rule), checked on the way: no missing time, times and row ids ascending with position.
-            // Each batch's times: its time column's own array where it is one (read in place, never written), of
-            // which the first RowCount entries are the batch's (a column's array may be longer).
+            // Each batch's times as UTC ticks (a timestamp column's own array, read in place and never written, of which
+            // the first RowCount entries are the batch's; epoch numbers converted by the assigner's rule), checked on the
+            // way: no missing time, times and row ids ascending with position.
             var segments = new List<long[]>();
             var lengths = new List<int>();
             var perSource = new long[timeOnly.Count];
