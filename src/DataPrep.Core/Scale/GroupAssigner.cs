@@ -21,7 +21,7 @@ namespace DataPrep.Scale;
 /// <param name="noisy">A noisy/clean split's own assigner (which rows are noisy), or null for a group split.</param>
 /// <param name="bucket">What the assigner splits, for <see cref="Describe"/>.</param>
 /// <param name="folds">Whether the table holds group folds (each group's fold besides its split).</param>
-internal sealed class GroupAssigner(string groupColumn, GroupSplitsTable splits, NoisyCleanAssigner? noisy, string bucket, bool folds = false) : ISplitAssigner
+internal sealed class GroupAssigner(string groupColumn, GroupSplitsTable splits, NoisyCleanAssigner? noisy, string bucket, bool folds = false) : IRowLocalAssigner
 {
     private int _groupIndex = -1;
 

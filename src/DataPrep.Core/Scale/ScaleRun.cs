@@ -325,4 +325,11 @@ internal enum PlanKind
     /// object carries each group's split and fold, and encode tasks tag a row's split and fold by its group.
     /// </summary>
     GroupFolds,
+
+    /// <summary>
+    /// An unstratified group split of more than <see cref="GroupSplitAssigner.ExactGroups"/> groups (decided at plan time, from
+    /// <see cref="Groups"/>): the groups in hash order cut into ranges by rows (<see cref="GroupRangeWalk"/>), found without a
+    /// table of every group; encode tasks tag a row by its group key's hash and the cuts (<see cref="GroupRangeAssigner"/>).
+    /// </summary>
+    GroupRanges,
 }

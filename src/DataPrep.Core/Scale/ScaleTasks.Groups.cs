@@ -18,8 +18,13 @@ internal static partial class ScaleTasks
     /// the run (exit 3) with the error one process gives, naming its file and row: the key columns carry every row's origin,
     /// and the tasks' rows in task order are the input order, so the first such row is the one one process names.
     /// </summary>
-    private static GroupSplitDecision GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
-        Schema splitInput, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <paramref name="exactOnly"/>, an unstratified table that grows past <see cref="GroupSplitAssigner.ExactGroups"/>
+    /// groups is dropped and null returned: such a split is cut by hash ranges (<see cref="GroupRangesOf"/>), which needs no
+    /// table of every group.
+    /// </remarks>
+    private static GroupSplitDecision? GroupTableOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, CancellationToken cancellationToken, bool exactOnly = false)
     {
         int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn));
         int stratify = assigner.Stratify is null ? -1 : Array.IndexOf(keys, splitInput.IndexOf(assigner.Stratify));
@@ -33,8 +38,48 @@ internal static partial class ScaleTasks
                 int source = b.Rows.Sources[missing];
                 throw assigner.MissingKey(source >= 0 && source < run.Context.Inputs.Count ? run.Context.Inputs[source] : null, b.Rows.SourceRows[missing]);
             }
+            if (exactOnly && stratify < 0 && table.Count > assigner.ExactGroups) return null;
         }
         return assigner.Decide(table);
+    }
+
+    /// <summary>
+    /// An unstratified group split of more than <see cref="GroupSplitAssigner.ExactGroups"/> groups, cut by hash ranges as one
+    /// process cuts it, from one pass over the key columns (<see cref="GroupRangeWalk.Plan"/>: memory bounded by
+    /// <paramref name="partitionGroups"/> groups whatever their number). Reports as one process does and returns the cuts. A
+    /// row without a group key stops the run with one process's error, as <see cref="GroupTableOf"/>'s pass does.
+    /// </summary>
+    private static List<GroupCut> GroupRangesOf(ScaleRun run, GroupSplitAssigner assigner, string[] paths, int[] keys, Schema keySchema,
+        Schema splitInput, long rows, SpillFolder folder, int partitionGroups, string who, CancellationToken cancellationToken)
+    {
+        int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn));
+        if (group < 0) throw new InvalidOperationException("The scan's key columns lack the group split's column.");
+        IEnumerable<(string Key, long Rows)> Runs()
+        {
+            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+            {
+                var column = b.Columns[group];
+                string? last = null;
+                long repeat = 0;
+                for (int r = 0; r < b.RowCount; r++)
+                {
+                    if (column.IsNull(r))
+                    {
+                        int source = b.Rows.Sources[r];
+                        throw assigner.MissingKey(source >= 0 && source < run.Context.Inputs.Count ? run.Context.Inputs[source] : null, b.Rows.SourceRows[r]);
+                    }
+                    string key = RandomSplitAssigner.KeyOf(column, r);
+                    if (repeat > 0 && string.Equals(key, last, StringComparison.Ordinal)) { repeat++; continue; }
+                    if (repeat > 0) yield return (last!, repeat);
+                    (last, repeat) = (key, 1);
+                }
+                if (repeat > 0) yield return (last!, repeat);
+            }
+        }
+        var walk = GroupRangeWalk.Plan(Runs(), rows, assigner.Fractions, run.Options.Seed, folder, partitionGroups, cancellationToken);
+        if (walk.Walked != rows) throw new PipelineValidationException($"{who}: the key columns hold {walk.Walked:N0} rows, not the {rows:N0} rows the scan tasks reported; the work area mixes runs. Run the scan step again.");
+        assigner.Report(run.Context, walk);
+        return walk.Cuts();
     }
 
     /// <summary>
@@ -52,7 +97,7 @@ internal static partial class ScaleTasks
         SplitTag[] splits;
         if (kfold.TestCarver is GroupSplitAssigner carver)
         {
-            var decision = GroupTableOf(run, carver, paths, keys, keySchema, splitInput, cancellationToken);
+            var decision = GroupTableOf(run, carver, paths, keys, keySchema, splitInput, cancellationToken)!;
             carver.Report(run.Context, decision);
             (table, splits) = (decision.Table, decision.SplitArray);
         }

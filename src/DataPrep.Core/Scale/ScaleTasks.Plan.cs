@@ -224,6 +224,20 @@ internal static partial class ScaleTasks
         long dropped = 0;
         short[]? groupFolds = null;
         List<(SplitTag Split, short Fold)>? foldChannels = null;
+        List<GroupCut>? groupCuts = null;
+        if (kind is PlanKind.Groups && runAssigner is GroupSplitAssigner { Stratify: null } rangedAssigner)
+        {
+            // An unstratified group split: the exact table while the groups are few, else hash ranges (no table of every group).
+            await KeyPathsAsync().ConfigureAwait(false);
+            var decision = GroupTableOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, cancellationToken, exactOnly: true);
+            if (decision is null)
+            {
+                // A partition's groups take about 100 bytes each while it is walked: at most a quarter of the budget.
+                int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, rangedAssigner.ExactGroups);
+                groupCuts = GroupRangesOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, rows, folder, partitionGroups, who, cancellationToken);
+                kind = PlanKind.GroupRanges;
+            }
+        }
         if (kind is PlanKind.Groups or PlanKind.NoisyGroups or PlanKind.GroupFolds)
         {
             await KeyPathsAsync().ConfigureAwait(false);
@@ -237,7 +251,7 @@ internal static partial class ScaleTasks
             }
             else if (runAssigner is GroupSplitAssigner groupAssigner)
             {
-                var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken)!;
                 groupAssigner.Report(context, decision);
                 (table, clean, noisy) = (decision.Table, decision.SplitArray, decision.SplitArray);
             }
@@ -271,6 +285,7 @@ internal static partial class ScaleTasks
         var report = TaskReportOf(context.Report);
         report.Plan = kind;
         report.GroupSplits = groupInfo;
+        report.GroupCuts = groupCuts;
         var channels = foldChannels ?? SplitStage.Channels([], null);
         if (kind == PlanKind.Cuts)
         {
@@ -467,6 +482,8 @@ internal static partial class ScaleTasks
             (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), bucket),
         // Group folds the plan decided: each row's split (train or test) and fold are its group's.
         PlanKind.GroupFolds => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket, folds: true),
+        // A group split of many groups cut by hash ranges: each row's split follows from its group key's hash and the cuts.
+        PlanKind.GroupRanges => new GroupRangeAssigner(run.Options.GroupColumn!, plan.GroupCuts ?? throw MissingFromPlan("group cuts"), run.Options.Seed, bucket),
         // A random split the plan cut: the rows' tags follow from their hashes (and classes), the order from the split stage.
         PlanKind.Cuts => new CutAssigner(plan.Cuts ?? throw MissingFromPlan("cuts"), plan.FoldCuts, run.Options.Seed, bucket),
         PlanKind.NoisyCuts => new NoisyCutAssigner(plan.StratumCuts ?? throw MissingFromPlan("cuts of the clean and noisy rows"), (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), run.Options.Seed, bucket),

@@ -187,6 +187,9 @@ internal sealed class TaskReport
     /// <summary>A group split or group folds decided by the plan (<see cref="PlanKind.Groups"/>, <see cref="PlanKind.GroupFolds"/>): its group table object's count and hash.</summary>
     public GroupSplitsInfo? GroupSplits { get; set; }
 
+    /// <summary>A group split of many groups cut by hash ranges (<see cref="PlanKind.GroupRanges"/>): its cuts, in order.</summary>
+    public List<GroupCut>? GroupCuts { get; set; }
+
     /// <summary>
     /// A scan task's rows per class of <c>--stratify</c> (<see cref="PlanKind.StratifiedCuts"/>), by class key; a noisy/clean
     /// split's rows per side (<see cref="PlanKind.NoisyCuts"/>, by <see cref="NoisyCleanAssigner.CleanKey"/> and

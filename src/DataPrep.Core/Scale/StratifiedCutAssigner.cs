@@ -18,7 +18,7 @@ namespace DataPrep.Scale;
 /// <param name="bucket">What the assigner splits, for <see cref="Describe"/>.</param>
 /// <param name="foldCuts">Stratified folds: every class's fold cuts (over the fold hashes of its train rows), by its key; null without folds.</param>
 internal sealed class StratifiedCutAssigner(IReadOnlyDictionary<string, List<SplitCut>> cuts, string stratify, ulong seed, string bucket,
-    IReadOnlyDictionary<string, List<SplitCut>>? foldCuts = null) : ISplitAssigner
+    IReadOnlyDictionary<string, List<SplitCut>>? foldCuts = null) : IRowLocalAssigner
 {
     private int _stratifyIndex = -1;
 

@@ -18,7 +18,7 @@ namespace DataPrep.Splits;
 /// a string object (22 bytes + 2 a character) and a 24-byte entry besides the buckets.</para>
 /// <para><b>Encoding.</b> A valid string is held as its UTF-8 bytes. A string with an unpaired surrogate (which no input
 /// decoded from UTF-8 holds, but a library caller's column may) is held with that surrogate as a three-byte sequence
-/// (WTF-8), so distinct strings stay distinct; <see cref="HashOf"/> hashes it as <see cref="KeyedHash.Hash(string)"/>
+/// (WTF-8), so distinct strings stay distinct; <see cref="HashOf(int, in KeyedHash)"/> hashes it as <see cref="KeyedHash.Hash(string)"/>
 /// does (the surrogate as U+FFFD), and <see cref="Compare"/> orders keys as <see cref="string.CompareOrdinal(string, string)"/>
 /// orders their strings.</para>
 /// <para>Adding is not thread-safe; looking up (<see cref="IndexOf(string)"/>) is, once no key is being added.</para>
@@ -148,11 +148,11 @@ internal sealed class GroupKeySet
     public string KeyOf(int id) => Decode(KeyBytes(id));
 
     /// <summary><paramref name="hash"/> of key <paramref name="id"/>: the value <see cref="KeyedHash.Hash(string)"/> gives its string.</summary>
-    public ulong HashOf(int id, in KeyedHash hash)
-    {
-        var bytes = KeyBytes(id);
-        return Utf8.IsValid(bytes) ? hash.HashUtf8(bytes) : hash.Hash(Decode(bytes));
-    }
+    public ulong HashOf(int id, in KeyedHash hash) => HashOf(KeyBytes(id), hash);
+
+    /// <summary><paramref name="hash"/> of the key held as <paramref name="bytes"/> (<see cref="KeyBytes"/>' form): the value <see cref="KeyedHash.Hash(string)"/> gives its string.</summary>
+    internal static ulong HashOf(ReadOnlySpan<byte> bytes, in KeyedHash hash)
+        => Utf8.IsValid(bytes) ? hash.HashUtf8(bytes) : hash.Hash(Decode(bytes));
 
     /// <summary>
     /// The key numbers in order of (<paramref name="hash"/> of the key, ordinal key): the order a group split fills its

@@ -17,6 +17,10 @@ namespace DataPrep.Splits;
 /// <para><b>Targets.</b> <c>T = RandomSplitter.ExactCounts(rows, fractions)</c>. With W = the largest group's
 /// rows, every split ends with <c>|rows − T| ≤ W</c>, hence its row fraction within W ÷ rows of the target
 /// (proof in <see cref="GroupSplitPlanner"/>). Splits with a zero fraction never receive a group.</para>
+/// <para><b>Many groups.</b> An unstratified split of more than <see cref="DefaultExactGroups"/> (2^20) groups is cut
+/// instead into three ranges of the same hash order by rows (<see cref="GroupRangeWalk"/>): the same bound, found without a
+/// table of every group, so a scaled-out plan and its encode tasks hold two cuts whatever the number of groups. The
+/// threshold is a fixed count, so one process and any number of workers choose alike.</para>
 /// <para><b>Stratified</b> (<c>stratify</c> set): each group counts for its dominant class (most rows; ties to
 /// the smaller class key). The planner also keeps each class near its share, and when every group holds one
 /// class it lands every class within its own largest group of its share per split in practice (the row
@@ -46,6 +50,16 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
 
     /// <summary>The stratify column, or null.</summary>
     public string? Stratify => stratify;
+
+    /// <summary>
+    /// The most groups an unstratified split decides with <see cref="GroupSplitPlanner"/>, which holds every group; beyond, the
+    /// groups in hash order are cut into ranges by rows (<see cref="GroupRangeWalk"/>), which a scaled-out plan does without
+    /// such a table. A fixed number, so one process and any number of workers decide alike (tests lower it).
+    /// </summary>
+    public const int DefaultExactGroups = 1 << 20;
+
+    /// <summary>The most groups decided by <see cref="GroupSplitPlanner"/> (<see cref="DefaultExactGroups"/>; tests lower it).</summary>
+    internal int ExactGroups { get; init; } = DefaultExactGroups;
 
     /// <inheritdoc />
     public string Describe()
@@ -150,6 +164,15 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         if (table.Stratified != (stratify is not null)) throw new ArgumentException("The table must count classes exactly when the split is stratified.", nameof(table));
         int m = table.Count;
         var sizes = table.RowsArray;
+        if (!table.Stratified && m > ExactGroups)
+        {
+            // Many groups: hash ranges, the rule a scaled-out plan follows without holding every group (GroupRangeWalk).
+            var walk = new GroupRangeWalk(table.TotalRows, _fractions);
+            var ranged = new SplitTag[m];
+            var hash = new KeyedHash(seed, "split");
+            foreach (int g in table.KeySet.HashOrder(hash)) ranged[g] = walk.Add(table.KeySet.HashOf(g, hash), table.KeySet.KeyBytes(g), sizes[g]);
+            return new GroupSplitDecision(table, ranged, null, null, null) { Cuts = walk.Cuts() };
+        }
 
         // Classes (stratified): numbered in sorted key order; each group counts for its dominant class.
         string[]? classNames = null;
@@ -204,7 +227,6 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         var keys = table.KeySet;
         var sizes = table.RowsArray;
         var splitOfGroup = decision.SplitArray;
-        long n = table.TotalRows;
         int m = keys.Count;
         if (m == 0) return;
         var rows = new long[3];
@@ -216,6 +238,24 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
             groups[(int)splitOfGroup[g]]++;
             if (sizes[g] > sizes[largest] || (sizes[g] == sizes[largest] && keys.Compare(g, largest) < 0)) largest = g;
         }
+        ReportTotals(context, m, table.TotalRows, rows, groups, (keys.KeyOf(largest), sizes[largest]));
+        if (decision.ClassNames is not { } classNames || decision.ClassOf is not { } classOf || decision.ClassInOneGroup is not { } classInOneGroup) return;
+        ReportClasses(context, table, splitOfGroup, classNames, classOf, classInOneGroup);
+    }
+
+    /// <summary>
+    /// Reports a split by hash ranges that <paramref name="walk"/> walked (<see cref="GroupRangeWalk"/>: groups, rows and
+    /// the largest group per split, summed as it went), as <see cref="Report(RunContext, GroupSplitDecision)"/> reports the same decision from a table.
+    /// </summary>
+    internal void Report(RunContext context, GroupRangeWalk walk)
+    {
+        if (walk.Count == 0) return;
+        ReportTotals(context, walk.Count, walk.TotalRows, walk.Rows, walk.Groups, walk.Largest);
+    }
+
+    /// <summary>Groups and target fraction per non-empty split, and the warning for fractions whole groups cannot meet.</summary>
+    private void ReportTotals(RunContext context, long m, long n, long[] rows, long[] groups, (string Key, long Rows) largest)
+    {
         foreach (var tag in SplitNames.All)
         {
             if (groups[(int)tag] == 0) continue;
@@ -231,7 +271,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         {
             var why = new List<string>();
             if (m < wanted) why.Add($"there {(m == 1 ? "is only 1 group" : $"are only {m} groups")} for {wanted} splits");
-            why.Add($"the largest group, {Throw.Quote(keys.KeyOf(largest))}, holds {Count(sizes[largest], "row")} of {N(n)} ({Pct(sizes[largest] / (double)n)})");
+            why.Add($"the largest group, {Throw.Quote(largest.Key)}, holds {Count(largest.Rows, "row")} of {N(n)} ({Pct(largest.Rows / (double)n)})");
             string achieved = string.Join(", ", SplitNames.All.Where(s => _fractions[(int)s] > 0 || rows[(int)s] > 0)
                 .Select(s => $"{s.Name()} {Pct(rows[(int)s] / (double)n)} ({Count(rows[(int)s], "row")} in {Count(groups[(int)s], "group")}; target {Pct(_fractions[(int)s])})"));
             context.Report.Warnings.Add(
@@ -239,8 +279,11 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
                 + $"Achieved {achieved}.{(empty.Count > 0 ? $" Empty: {string.Join(", ", empty)}." : "")} "
                 + "No group is in two splits; use more groups, other fractions, or a finer group key to get closer.");
         }
+    }
 
-        if (decision.ClassNames is not { } classNames || decision.ClassOf is not { } classOf || decision.ClassInOneGroup is not { } classInOneGroup) return;
+    /// <summary>Stratified: the warning for classes more than one row from their share in some split.</summary>
+    private void ReportClasses(RunContext context, GroupTable table, SplitTag[] splitOfGroup, string[] classNames, int[] classOf, long[] classInOneGroup)
+    {
         // Per class: rows per split against its share (class rows × fraction), and its largest group.
         int classes = classNames.Length;
         var perSplit = new long[classes, 3];
@@ -324,6 +367,9 @@ public sealed class GroupSplitDecision
     internal int[]? ClassOf { get; }
 
     internal long[]? ClassInOneGroup { get; }
+
+    /// <summary>A split by hash ranges (more than <see cref="GroupSplitAssigner.ExactGroups"/> groups): its cuts; otherwise null.</summary>
+    internal List<GroupCut>? Cuts { get; init; }
 }
 
 /// <summary>

@@ -49,8 +49,15 @@ internal sealed class SplitSpill : IDisposable
     /// <summary>Bounds the heap while this spill runs.</summary>
     public MemoryGovernor Governor { get; }
 
-    public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null)
+    // A row-local assigner tags each batch as it is spilled: its tags (and folds) are kept instead of key columns.
+    private readonly (IRowLocalAssigner Assigner, RunContext Context)? _local;
+    private readonly List<SplitTag[]> _tags = [];
+    private readonly List<short[]?> _folds = [];
+
+    public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
+        (IRowLocalAssigner, RunContext)? local = null)
     {
+        _local = local;
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
         _stage = stage;
         _folder = folder;
@@ -75,7 +82,17 @@ internal sealed class SplitSpill : IDisposable
         for (int i = 0; i < n && encoded; i++) encoded = rows.RowIds[i] == RowInfo.MakeRowId(rows.Sources[i], rows.SourceRows[i]);
         if (!encoded) _origins.Add((_count, rows.Sources.AsSpan(0, n).ToArray(), rows.SourceRows.AsSpan(0, n).ToArray()));
         _rowIds.Add(rows.RowIds.AsSpan(0, n).ToArray());
-        foreach (int k in _keys) _keyColumns[k].Add(batch.Columns[k]);
+        if (_local is var (assigner, context))
+        {
+            var tagged = assigner.Assign(new SplitInput([batch], _schema), context);
+            if (tagged.Order is not null || tagged.Tags.Length != n) throw new InvalidOperationException($"{assigner.Describe()}: a row-local assigner must tag each row and leave the order to the split stage.");
+            _tags.Add(tagged.Tags);
+            _folds.Add(tagged.Folds);
+        }
+        else
+        {
+            foreach (int k in _keys) _keyColumns[k].Add(batch.Columns[k]);
+        }
         if (_stage.HasLineage)
         {
             var (g, t) = _stage.LineageValues(i => batch.Columns[i], n);
@@ -150,11 +167,32 @@ internal sealed class SplitSpill : IDisposable
         _fileOf.Clear();
         int count = ids.Length;
         context.OnProgress("split", 0, count);
-        SplitInput? input = new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
-            ? Column.Concat(parts)
-            : throw new InvalidOperationException($"The assigner read column {k}, which it did not declare in KeyColumns."), Origin);
-        SplitAssignment? assignment = assigner.Assign(input, context);
-        input = null;
+        SplitAssignment? assignment;
+        if (_local is not null)
+        {
+            // Tagged batch by batch while spilling.
+            var allTags = new SplitTag[_count];
+            short[]? allFolds = _folds.Any(f => f is not null) ? new short[_count] : null;
+            for (int b = 0, at = 0; b < _tags.Count; at += _tags[b].Length, b++)
+            {
+                _tags[b].CopyTo(allTags, at);
+                if (allFolds is not null)
+                {
+                    if (_folds[b] is not { } f) throw new InvalidOperationException("A row-local assigner gave folds for some batches only.");
+                    f.CopyTo(allFolds, at);
+                }
+            }
+            _tags.Clear();
+            _folds.Clear();
+            assignment = new SplitAssignment(allTags, Folds: allFolds);
+        }
+        else
+        {
+            SplitInput? input = new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
+                ? Column.Concat(parts)
+                : throw new InvalidOperationException($"The assigner read column {k}, which it did not declare in KeyColumns."), Origin);
+            assignment = assigner.Assign(input, context);
+        }
         _keyColumns.Clear();
         var tags = assignment.Tags;
         var folds = assignment.Folds;

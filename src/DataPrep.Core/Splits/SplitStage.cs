@@ -29,6 +29,14 @@ public interface ISplitAssigner
     SplitAssignment Assign(SplitInput input, RunContext context);
 }
 
+/// <summary>
+/// An assigner whose tags (and folds) for a row follow from that row alone, which reports nothing and leaves the order to
+/// the split stage (<see cref="SplitAssignment.Order"/> null): the plans' cut and table assigners of a scaled-out run. A
+/// spilling split stage tags each batch as it spills it and keeps a byte a row (two more with folds) instead of the key
+/// columns (a group key's string: about 40 bytes a row), so what it holds per row does not depend on the keys' text.
+/// </summary>
+internal interface IRowLocalAssigner : ISplitAssigner;
+
 /// <summary>What an assigner decided.</summary>
 /// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>
 /// <param name="Order">Row positions in output order (e.g. time order); null means shuffled by seed, or input order.</param>
@@ -234,7 +242,8 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 bytes += BatchSize.Estimate(b);
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
-                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32);
+                    spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
+                        assigner is IRowLocalAssigner local ? (local, context) : null);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();

@@ -262,6 +262,104 @@ public sealed class BoundedPlanTests
     }
 
     /// <summary>
+    /// A CSV (<c>y,g,t,x</c>) of 1,100,000 rows in 1,050,000 groups, more than <see cref="DataPrep.Splits.GroupSplitAssigner.DefaultExactGroups"/>
+    /// (2^20), a group's rows far apart; <paramref name="missingAt"/> leaves that row's group key empty.
+    /// </summary>
+    private static string ManyGroupsCsv(TempDir tmp, int? missingAt = null)
+    {
+        var path = tmp.Combine(missingAt is null ? "many-groups.csv" : "many-groups-missing.csv");
+        using var writer = new StreamWriter(path);
+        writer.Write("y,g,t,x\n");
+        string[] kinds = ["red", "green", "blue"];
+        for (int i = 0; i < 1_100_000; i++)
+        {
+            long g = i * 7919L % 1_050_000;
+            writer.Write(string.Create(CultureInfo.InvariantCulture, $"{(g % 3 == 0 ? 1 : 0)},{(i == missingAt ? "" : $"u{g}")},{kinds[i % 3]},{i % 1000}\n"));
+        }
+        return path;
+    }
+
+    /// <summary>
+    /// A group split of more than 2^20 groups is cut by hash ranges (issue 16): the plan holds no table of every group
+    /// (<c>GroupRanges</c>, two cuts in its report, no <c>group-splits</c> object) and the encode tasks tag rows by the cuts;
+    /// 3 workers as processes, tasks in shuffled order, RecordIO-protobuf with a one-hot vocabulary learned from train: the
+    /// files and run.json of one process, which cuts by the same rule.
+    /// </summary>
+    [Fact]
+    public void A_group_split_of_more_than_a_million_groups_is_cut_by_hash_ranges_as_one_process_cuts_it()
+    {
+        using var tmp = new TempDir();
+        string[] args = [ManyGroupsCsv(tmp), "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--encode", "t=onehot", "--fractions", "80/10/10",
+            "--format", "recordio-protobuf", "--seed", "21"];
+        var (many, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, 3);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f) == "group-splits" || Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("GroupRanges", (string?)report["plan"]);
+        Assert.Equal([1, 2], report["groupCuts"]!.AsArray().Select(c => (int)c!["split"]!));
+        using var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(many, "_dataprep", "run.json")));
+        var splits = run.RootElement.GetProperty("splits");
+        Assert.Equal(1_050_000, splits.EnumerateObject().Sum(s => s.Value.GetProperty("groups").GetInt64()));
+        // Groups of one or two rows: the ranges meet the exact counts within a group.
+        Assert.InRange(splits.GetProperty("train").GetProperty("rows").GetInt64(), 880_000 - 1, 880_000 + 1);
+    }
+
+    /// <summary>
+    /// Encode tasks whose split spills under a tiny budget (<c>--memory 16KB</c>) tag each batch as they spill it when the
+    /// plan's assigner is row-local (the group table lookup, the stratified cuts), keeping a byte a row instead of the key
+    /// columns: the files and run.json are one process's. Tasks run in this process (in shuffled order), so the encode
+    /// tasks' spills are counted.
+    /// </summary>
+    [Theory]
+    [InlineData("group")]
+    [InlineData("stratified")]
+    [InlineData("group-noisy")]
+    public void Encode_tasks_that_spill_tag_rows_batch_by_batch_and_write_the_files_of_one_process(string kind)
+    {
+        using var tmp = new TempDir();
+        string[] args = kind switch
+        {
+            "group" => [GroupCsv(tmp, 240, missingX: false), "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--encode", "t=onehot", "--fractions", "70/15/15", "--seed", "4", "--format", "recordio-protobuf"],
+            "stratified" => [ScaleOutTests.BigCsv(tmp, 2500), "--label", "y", "--stratify", "c", "--encode", "c=onehot", "--split", "70/20/10", "--seed", "3"],
+            "group-noisy" => [GroupCsv(tmp, 200, seed: 3, missingX: false), "--label", "t", "--split", "noisy", "--noisy-column", "y", "--group", "g", "--drop", "g", "--seed", "6"],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        args = [.. args, "--memory", "16KB"];
+        var one = tmp.Combine("one");
+        var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
+        Assert.True(single.Code == 0, single.Err);
+        string[] common = ["convert", .. args, "--out", tmp.Combine("many"), "--quiet", "--workers", "2", "--work", tmp.Combine("work")];
+        int encodeSpills = 0;
+        ScaleOutTests.RunSteps(common, new Random(7), (a, _) =>
+        {
+            var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+            var r = CliRunner.Run(registry, a);
+            if (a.Contains("encode")) encodeSpills += registry.Diagnostics.Spills;
+            return r;
+        });
+        Assert.True(encodeSpills >= 2, $"both encode tasks were meant to spill ({encodeSpills})");
+        ScaleOutTests.AssertSameRun(one, tmp.Combine("many"), 2);
+    }
+
+    /// <summary>A row without a group key past the first 2^20 groups: the ranges' pass stops at it with one process's error.</summary>
+    [Fact]
+    public void A_missing_group_key_among_a_million_groups_stops_the_ranged_plan_as_one_process()
+    {
+        using var tmp = new TempDir();
+        var csv = ManyGroupsCsv(tmp, missingAt: 1_090_000);
+        string[] args = [csv, "--label", "y", "--split", "group", "--group", "g", "--drop", "g,t", "--missing", "fill:mean", "--seed", "1"];
+        var single = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("one"), "--quiet"]);
+        Assert.Equal(3, single.Code);
+        Assert.Contains("found no group key", single.Err, StringComparison.Ordinal);
+        var many = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("many"), "--quiet", "--workers", "2", "--work", tmp.Combine("work")]);
+        Assert.Equal(3, many.Code);
+        Assert.Equal(LastLine(single.Err), LastLine(many.Err));
+        Assert.False(Directory.Exists(tmp.Combine("many")) && Directory.EnumerateFiles(tmp.Combine("many"), "*.rec", SearchOption.AllDirectories).Any());
+
+        static string LastLine(string text) => text.Trim().Split('\n').Last(l => l.Contains("found no group key", StringComparison.Ordinal)).Trim();
+    }
+
+    /// <summary>
     /// A row without a group key stops a scaled-out run as it stops one process: exit 3, naming the file, the row and the
     /// column. The plan finds it in its pass over the key columns (which carry every row's origin), holding no rows.
     /// </summary>
