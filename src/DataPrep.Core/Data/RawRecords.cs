@@ -226,13 +226,51 @@ public static class CanonicalNumber
     }
 
     /// <summary>
+    /// <see cref="TryCopyableLoaded"/> with its value left as a quotient: <paramref name="mantissa"/> / <paramref name="scale"/>
+    /// (one correctly rounded division) is the value bit for bit, as <see cref="TryParseCopyableDouble"/> computes it. For a
+    /// caller that divides many fields at once (the plain-row path's float32 values), so no division sits in its field loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryCopyableLoadedQuotient(Vector128<byte> field, int n, out double mantissa, out double scale, out int length)
+    {
+        bool negative = field.GetElement(0) == (byte)'-';
+        if (negative)
+        {
+            if (n == 1)
+            {
+                mantissa = 0;
+                scale = 1;
+                length = -1;
+                return false;
+            }
+            field = Sse2.ShiftRightLogical128BitLane(field, 1);
+            n--;
+        }
+        return CopyableQuotient(field, n, negative, computeValue: true, out mantissa, out scale, out length);
+    }
+
+    /// <summary>
     /// The checks and value of the vector path on the <paramref name="n"/> (1–16) bytes after the sign, held in the low bytes
     /// of <paramref name="v"/>; the bytes past them may hold anything (every mask and the shuffle stop before them).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CopyableCore(Vector128<byte> v, int n, bool negative, bool computeValue, out double value, out int length)
     {
-        value = 0;
+        bool ok = CopyableQuotient(v, n, negative, computeValue, out double mantissa, out double scale, out length);
+        // Division by 1 (an integer) is exact, and a negated dividend gives the negated quotient: the value as before.
+        value = computeValue ? mantissa / scale : 0;
+        return ok;
+    }
+
+    /// <summary>
+    /// <see cref="CopyableCore"/> with the value as the signed digits <paramref name="mantissa"/> (below 2^53, an exact double)
+    /// and the power of ten <paramref name="scale"/> (1 for an integer) it is divided by; both 0 and 1 when not wanted or refused.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CopyableQuotient(Vector128<byte> v, int n, bool negative, bool computeValue, out double mantissa, out double scale, out int length)
+    {
+        mantissa = 0;
+        scale = 1;
         length = -1;
         int s = negative ? 1 : 0;
         uint valid = (1u << n) - 1;
@@ -280,9 +318,10 @@ public static class CanonicalNumber
         Vector128<short> pairs = Ssse3.MultiplyAddAdjacent(aligned, Vector128.Create((sbyte)10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
         Vector128<int> quads = Sse2.MultiplyAddAdjacent(pairs, Vector128.Create((short)100, 1, 100, 1, 100, 1, 100, 1));
         Vector128<int> octets = Sse2.MultiplyAddAdjacent(Sse2.PackSignedSaturate(quads, quads), Vector128.Create((short)10000, 1, 10000, 1, 10000, 1, 10000, 1));
-        ulong m = (ulong)(uint)octets.GetElement(0) * 100_000_000 + (uint)octets.GetElement(1);
-        double magnitude = decimals == 0 ? m : m / Pow10[decimals];
-        value = negative ? -magnitude : magnitude;
+        // m < 10^16 < 2^63, so the signed conversion (one instruction; the unsigned one branches) is exact: m < 2^53.
+        long m = (long)(uint)octets.GetElement(0) * 100_000_000 + (uint)octets.GetElement(1);
+        mantissa = negative ? -m : m;
+        scale = Pow10[decimals];
         return true;
     }
 
