@@ -318,14 +318,21 @@ public static class CanonicalNumber
         Vector128<short> pairs = Ssse3.MultiplyAddAdjacent(aligned, Vector128.Create((sbyte)10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
         Vector128<int> quads = Sse2.MultiplyAddAdjacent(pairs, Vector128.Create((short)100, 1, 100, 1, 100, 1, 100, 1));
         Vector128<int> octets = Sse2.MultiplyAddAdjacent(Sse2.PackSignedSaturate(quads, quads), Vector128.Create((short)10000, 1, 10000, 1, 10000, 1, 10000, 1));
-        // m < 10^16 < 2^63, so the signed conversion (one instruction; the unsigned one branches) is exact: m < 2^53.
-        long m = (long)(uint)octets.GetElement(0) * 100_000_000 + (uint)octets.GetElement(1);
+        // Both 8-digit halves in one 64-bit move (element 0 in the low half: this path is x86's SSSE3, little-endian), not
+        // through the stack. m < 10^16 < 2^63, so the signed conversion (one instruction; the unsigned one branches) is exact.
+        ulong halves = octets.AsUInt64().ToScalar();
+        long m = (long)(uint)halves * 100_000_000 + (long)(halves >> 32);
         mantissa = negative ? -m : m;
         scale = Pow10[decimals];
         return true;
     }
 
     /// <summary>The <paramref name="n"/> (1–16) bytes at <paramref name="source"/>, then zeros; reads no byte past them.</summary>
+    /// <remarks>
+    /// Inlined: called, its vector came back through a return buffer on the stack, and the plain-row path's field vector
+    /// (this or a full 16-byte load) then lived on the stack for every field, a store and a reload each.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<byte> Load16(ref byte source, int n)
     {
         ulong lo, hi = 0;

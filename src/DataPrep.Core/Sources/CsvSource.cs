@@ -434,24 +434,34 @@ public sealed class CsvSource : IRecordSource
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool TryPlainField(ReadOnlySpan<byte> record, int at, byte separator, bool last, out Vector128<byte> loaded, out int length)
     {
+        loaded = PlainField(record, at, separator, last, out length);
+        return length > 0;
+    }
+
+    /// <summary>
+    /// <see cref="TryPlainField"/> with the loaded bytes returned and a <paramref name="length"/> of 0 for "not plain": the
+    /// plain-row path's form, whose vector stays in a register (as an <c>out</c> argument it went through the stack, a
+    /// store and a reload on every field).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> PlainField(ReadOnlySpan<byte> record, int at, byte separator, bool last, out int length)
+    {
         int remaining = record.Length - at;
         length = 0;
-        loaded = default;
-        if (remaining <= 0) return false;
+        if (remaining <= 0) return default;
         ref byte start = ref Unsafe.Add(ref MemoryMarshal.GetReference(record), at);
         // A full load stays inside the record; a shorter one reads only the bytes left (then zeros).
-        loaded = remaining >= 16 ? Vector128.LoadUnsafe(ref start) : CanonicalNumber.Load16(ref start, remaining);
+        var loaded = remaining >= 16 ? Vector128.LoadUnsafe(ref start) : CanonicalNumber.Load16(ref start, remaining);
         uint ends = Vector128.Equals(loaded, Vector128.Create(separator)).ExtractMostSignificantBits();
         if (remaining < 16) ends &= (1u << remaining) - 1;
         if (last)
         {
-            if (ends != 0 || remaining > 16) return false;
-            length = remaining;
-            return true;
+            if (ends == 0 && remaining <= 16) length = remaining;
+            return loaded;
         }
-        if (ends == 0) return false;
-        length = BitOperations.TrailingZeroCount(ends);
-        return length > 0;
+        // An empty field (separator first) gives 0 as well: not plain.
+        if (ends != 0) length = BitOperations.TrailingZeroCount(ends);
+        return loaded;
     }
 
     /// <summary>
@@ -473,7 +483,8 @@ public sealed class CsvSource : IRecordSource
         bool deferred = image > 0 && quotients.Length >= 2 * columns;
         for (; c <= last; c++)
         {
-            if (!TryPlainField(record, p, separator, c == last, out var loaded, out int n)) break;
+            var loaded = PlainField(record, p, separator, c == last, out int n);
+            if (n == 0) break;
             // A text-only float column (every feature of W1) is checked here, inlined, so the loaded bytes stay in a register;
             // other columns through their builder.
             int length;
