@@ -126,6 +126,12 @@ public sealed class RawRecords
 public static class CanonicalNumber
 {
     // Constant data, not a static readonly array: with tiered compilation off every static field read checks class init.
+    /// <summary>Bytes -16..15 (as sbyte): 16 of them from offset count are the source byte of each output lane, before the point.</summary>
+    private static ReadOnlySpan<byte> DigitSource => [0xF0, 0xF1, 0xF2, 0xF3, 0xF4, 0xF5, 0xF6, 0xF7, 0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE, 0xFF, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+    /// <summary>16 zeros, then 16 bytes of all ones (-1): 16 of them from offset count - point mark the lanes past the point.</summary>
+    private static ReadOnlySpan<byte> PastPoint => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
     private static ReadOnlySpan<double> Pow10 => [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
     /// <summary>
@@ -312,8 +318,12 @@ public static class CanonicalNumber
         }
         if (!computeValue) return true;
         // Digit q of the count (0 first) sits at byte q, or q + 1 past the point; it goes to byte 16 - count + q.
-        Vector128<sbyte> q = Vector128.Create((sbyte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector128.Create((sbyte)(count - 16));
-        Vector128<sbyte> index = q - Vector128.GreaterThan(q, Vector128.Create((sbyte)(point - 1)));
+        // q = lane + count - 16 (bytes -16..15 of DigitSource from count on), plus one for the lanes whose q is at or past the
+        // point, i.e. lane > 15 - (count - point) (PastPoint from count - point on: all ones there): two loads, no broadcasts.
+        // count is 1..15 and count - point 0..14 (a point is never last), so both loads stay inside their 32 bytes.
+        ref byte digitSource = ref MemoryMarshal.GetReference(DigitSource);
+        ref byte pastPoint = ref MemoryMarshal.GetReference(PastPoint);
+        Vector128<sbyte> index = Vector128.LoadUnsafe(ref digitSource, (nuint)count).AsSByte() - Vector128.LoadUnsafe(ref pastPoint, (nuint)(count - point)).AsSByte();
         Vector128<byte> aligned = Ssse3.Shuffle(v - Vector128.Create((byte)'0'), index.AsByte()); // negative index: zero
         Vector128<short> pairs = Ssse3.MultiplyAddAdjacent(aligned, Vector128.Create((sbyte)10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
         Vector128<int> quads = Sse2.MultiplyAddAdjacent(pairs, Vector128.Create((short)100, 1, 100, 1, 100, 1, 100, 1));

@@ -445,6 +445,11 @@ public sealed class CsvSource : IRecordSource
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<byte> PlainField(ReadOnlySpan<byte> record, int at, byte separator, bool last, out int length)
+        => PlainField(record, at, Vector128.Create(separator), last, out length);
+
+    /// <summary><see cref="PlainField(ReadOnlySpan{byte}, int, byte, bool, out int)"/> with the separator in every byte, made once a row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> PlainField(ReadOnlySpan<byte> record, int at, Vector128<byte> separator, bool last, out int length)
     {
         int remaining = record.Length - at;
         length = 0;
@@ -452,7 +457,7 @@ public sealed class CsvSource : IRecordSource
         ref byte start = ref Unsafe.Add(ref MemoryMarshal.GetReference(record), at);
         // A full load stays inside the record; a shorter one reads only the bytes left (then zeros).
         var loaded = remaining >= 16 ? Vector128.LoadUnsafe(ref start) : CanonicalNumber.Load16(ref start, remaining);
-        uint ends = Vector128.Equals(loaded, Vector128.Create(separator)).ExtractMostSignificantBits();
+        uint ends = Vector128.Equals(loaded, separator).ExtractMostSignificantBits();
         if (remaining < 16) ends &= (1u << remaining) - 1;
         if (last)
         {
@@ -480,10 +485,11 @@ public sealed class CsvSource : IRecordSource
     {
         int last = builders.Length - 1, p = 0, c = 0;
         int columns = builders.Length;
+        var separators = Vector128.Create(separator);
         bool deferred = image > 0 && quotients.Length >= 2 * columns;
         for (; c <= last; c++)
         {
-            var loaded = PlainField(record, p, separator, c == last, out int n);
+            var loaded = PlainField(record, p, separators, c == last, out int n);
             if (n == 0) break;
             // A text-only float column (every feature of W1) is checked here, inlined, so the loaded bytes stay in a register;
             // other columns through their builder.

@@ -108,6 +108,9 @@ public class CsvPlainFieldTests
             if (!isDouble) return true.Label("refused");
             double value = mantissa / scale;
             if (BitConverter.DoubleToInt64Bits(value) != BitConverter.DoubleToInt64Bits(expected)) return false.Label($"'{text}': {mantissa:R} / {scale:R} = {value:R}, expected {expected:R}");
+            // And the BCL's parse, the reference of the whole vector path (digit shuffle, multiply-adds, division).
+            double parsed = double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+            if (BitConverter.DoubleToInt64Bits(value) != BitConverter.DoubleToInt64Bits(parsed)) return false.Label($"'{text}': {value:R}, double.Parse {parsed:R}");
             // What lets the plain-row path skip PutFloat32's check: copyable text is 0 or of magnitude 1e-4 to 1e15.
             float f = (float)value;
             if (float.IsInfinity(f) || (f == 0 && value != 0)) return false.Label($"'{text}': float32 {f:R} does not hold {value:R}");
