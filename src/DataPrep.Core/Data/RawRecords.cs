@@ -126,6 +126,12 @@ public sealed class RawRecords
 public static class CanonicalNumber
 {
     // Constant data, not a static readonly array: with tiered compilation off every static field read checks class init.
+    /// <summary>Bytes -16..15 (as sbyte): 16 of them from offset count are the source byte of each output lane, before the point.</summary>
+    private static ReadOnlySpan<byte> DigitSource => [0xF0, 0xF1, 0xF2, 0xF3, 0xF4, 0xF5, 0xF6, 0xF7, 0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE, 0xFF, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+    /// <summary>16 zeros, then 16 bytes of all ones (-1): 16 of them from offset count - point mark the lanes past the point.</summary>
+    private static ReadOnlySpan<byte> PastPoint => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
     private static ReadOnlySpan<double> Pow10 => [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
     /// <summary>
@@ -226,13 +232,51 @@ public static class CanonicalNumber
     }
 
     /// <summary>
+    /// <see cref="TryCopyableLoaded"/> with its value left as a quotient: <paramref name="mantissa"/> / <paramref name="scale"/>
+    /// (one correctly rounded division) is the value bit for bit, as <see cref="TryParseCopyableDouble"/> computes it. For a
+    /// caller that divides many fields at once (the plain-row path's float32 values), so no division sits in its field loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryCopyableLoadedQuotient(Vector128<byte> field, int n, out double mantissa, out double scale, out int length)
+    {
+        bool negative = field.GetElement(0) == (byte)'-';
+        if (negative)
+        {
+            if (n == 1)
+            {
+                mantissa = 0;
+                scale = 1;
+                length = -1;
+                return false;
+            }
+            field = Sse2.ShiftRightLogical128BitLane(field, 1);
+            n--;
+        }
+        return CopyableQuotient(field, n, negative, computeValue: true, out mantissa, out scale, out length);
+    }
+
+    /// <summary>
     /// The checks and value of the vector path on the <paramref name="n"/> (1–16) bytes after the sign, held in the low bytes
     /// of <paramref name="v"/>; the bytes past them may hold anything (every mask and the shuffle stop before them).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CopyableCore(Vector128<byte> v, int n, bool negative, bool computeValue, out double value, out int length)
     {
-        value = 0;
+        bool ok = CopyableQuotient(v, n, negative, computeValue, out double mantissa, out double scale, out length);
+        // Division by 1 (an integer) is exact, and a negated dividend gives the negated quotient: the value as before.
+        value = computeValue ? mantissa / scale : 0;
+        return ok;
+    }
+
+    /// <summary>
+    /// <see cref="CopyableCore"/> with the value as the signed digits <paramref name="mantissa"/> (below 2^53, an exact double)
+    /// and the power of ten <paramref name="scale"/> (1 for an integer) it is divided by; both 0 and 1 when not wanted or refused.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CopyableQuotient(Vector128<byte> v, int n, bool negative, bool computeValue, out double mantissa, out double scale, out int length)
+    {
+        mantissa = 0;
+        scale = 1;
         length = -1;
         int s = negative ? 1 : 0;
         uint valid = (1u << n) - 1;
@@ -274,19 +318,31 @@ public static class CanonicalNumber
         }
         if (!computeValue) return true;
         // Digit q of the count (0 first) sits at byte q, or q + 1 past the point; it goes to byte 16 - count + q.
-        Vector128<sbyte> q = Vector128.Create((sbyte)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector128.Create((sbyte)(count - 16));
-        Vector128<sbyte> index = q - Vector128.GreaterThan(q, Vector128.Create((sbyte)(point - 1)));
+        // q = lane + count - 16 (bytes -16..15 of DigitSource from count on), plus one for the lanes whose q is at or past the
+        // point, i.e. lane > 15 - (count - point) (PastPoint from count - point on: all ones there): two loads, no broadcasts.
+        // count is 1..15 and count - point 0..14 (a point is never last), so both loads stay inside their 32 bytes.
+        ref byte digitSource = ref MemoryMarshal.GetReference(DigitSource);
+        ref byte pastPoint = ref MemoryMarshal.GetReference(PastPoint);
+        Vector128<sbyte> index = Vector128.LoadUnsafe(ref digitSource, (nuint)count).AsSByte() - Vector128.LoadUnsafe(ref pastPoint, (nuint)(count - point)).AsSByte();
         Vector128<byte> aligned = Ssse3.Shuffle(v - Vector128.Create((byte)'0'), index.AsByte()); // negative index: zero
         Vector128<short> pairs = Ssse3.MultiplyAddAdjacent(aligned, Vector128.Create((sbyte)10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
         Vector128<int> quads = Sse2.MultiplyAddAdjacent(pairs, Vector128.Create((short)100, 1, 100, 1, 100, 1, 100, 1));
         Vector128<int> octets = Sse2.MultiplyAddAdjacent(Sse2.PackSignedSaturate(quads, quads), Vector128.Create((short)10000, 1, 10000, 1, 10000, 1, 10000, 1));
-        ulong m = (ulong)(uint)octets.GetElement(0) * 100_000_000 + (uint)octets.GetElement(1);
-        double magnitude = decimals == 0 ? m : m / Pow10[decimals];
-        value = negative ? -magnitude : magnitude;
+        // Both 8-digit halves in one 64-bit move (element 0 in the low half: this path is x86's SSSE3, little-endian), not
+        // through the stack. m < 10^16 < 2^63, so the signed conversion (one instruction; the unsigned one branches) is exact.
+        ulong halves = octets.AsUInt64().ToScalar();
+        long m = (long)(uint)halves * 100_000_000 + (long)(halves >> 32);
+        mantissa = negative ? -m : m;
+        scale = Pow10[decimals];
         return true;
     }
 
     /// <summary>The <paramref name="n"/> (1–16) bytes at <paramref name="source"/>, then zeros; reads no byte past them.</summary>
+    /// <remarks>
+    /// Inlined: called, its vector came back through a return buffer on the stack, and the plain-row path's field vector
+    /// (this or a full 16-byte load) then lived on the stack for every field, a store and a reload each.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<byte> Load16(ref byte source, int n)
     {
         ulong lo, hi = 0;

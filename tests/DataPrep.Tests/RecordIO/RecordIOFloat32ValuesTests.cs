@@ -98,6 +98,62 @@ public class RecordIOFloat32ValuesTests
             return true.ToProperty();
         });
 
+    /// <summary>
+    /// Reads rows of several features (label y = row % 3 first) with float32 kept and gives each row's kept float32 values,
+    /// label left out (null: none kept). Many columns a row exercise the plain-row path's one division pass over the row.
+    /// </summary>
+    private static async Task<List<float[]?>> KeptRowsAsync(IReadOnlyList<string[]> rows, int features)
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "rows.csv");
+        var names = Enumerable.Range(0, features).Select(i => "a" + i).ToArray();
+        await File.WriteAllTextAsync(path, "y," + string.Join(",", names) + "\n" + string.Concat(rows.Select((r, i) => $"{i % 3},{string.Join(",", r)}\n")));
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = true, KeepFloat32 = true, ValueColumns = ["y"], BatchRows = 5, NonFinite = NonFinitePolicy.Keep, ColumnTypes = names.ToDictionary(n => n, _ => ColumnKind.Float64) });
+        var kept = new List<float[]?>();
+        await foreach (var batch in source.ReadAsync(0))
+        {
+            for (int r = 0; r < batch.RowCount; r++)
+            {
+                var image = batch.Raw?.Float32?[r] ?? default;
+                if (image.IsEmpty) { kept.Add(null); continue; }
+                Assert.Equal(4 * (features + 1), image.Length);
+                Assert.Equal((float)(kept.Count % 3), BinaryPrimitives.ReadSingleLittleEndian(image.Span));
+                kept.Add(Enumerable.Range(1, features).Select(c => BinaryPrimitives.ReadSingleLittleEndian(image.Span[(4 * c)..])).ToArray());
+            }
+        }
+        return kept;
+    }
+
+    [Property(MaxTest = 40)]
+    public Property Kept_float32_rows_of_many_features_are_the_writers_rounding_of_the_parsed_doubles()
+        => Prop.ForAll((
+            from features in Gen.Choose(1, 13)
+            from rows in Gen.ListOf(Gen.ArrayOf(Gen.OneOf(Sources.CsvPlainFieldTests.FixedPointText, Sources.CsvPlainFieldTests.FixedPointText, DecimalText), features)).Where(l => l.Count > 0)
+            select (features, rows)).ToArbitrary(), input =>
+        {
+            var kept = KeptRowsAsync(input.rows, input.features).GetAwaiter().GetResult();
+            for (int i = 0; i < input.rows.Count; i++)
+            {
+                var texts = input.rows[i];
+                var doubles = texts.Select(t => double.Parse(t, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+                bool holds = doubles.All(d => double.IsFinite(d) && !float.IsInfinity((float)d) && ((float)d != 0 || d == 0));
+                if (!holds)
+                {
+                    if (kept[i] is not null) return false.Label($"row {i} ({string.Join(",", texts)}): values kept, expected none");
+                    continue;
+                }
+                if (kept[i] is not { } values) return false.Label($"row {i} ({string.Join(",", texts)}): nothing kept");
+                for (int c = 0; c < texts.Length; c++)
+                {
+                    if (BitConverter.SingleToInt32Bits(values[c]) != BitConverter.SingleToInt32Bits((float)doubles[c]))
+                    {
+                        return false.Label($"'{texts[c]}' (row {i}, feature {c}): kept {values[c]:R}, expected {(float)doubles[c]:R}");
+                    }
+                }
+            }
+            return true.ToProperty();
+        });
+
     [Fact]
     public async Task Halfway_text_is_rounded_through_the_double_not_directly()
     {

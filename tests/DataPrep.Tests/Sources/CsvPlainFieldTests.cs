@@ -82,6 +82,72 @@ public class CsvPlainFieldTests
             return true.Label(taken > 0 ? "fields taken" : "none taken");
         });
 
+    /// <summary>
+    /// Fields as W1 (bench/gen-numeric.mjs) writes them, and beyond: up to 9 digits with the point anywhere, leading zeros
+    /// after it ("0.000622127"), trailing zeros ("881.50", "759.00"), negative or not.
+    /// </summary>
+    internal static readonly Gen<string> FixedPointText =
+        from digits in Gen.Choose(0, 999_999_999)
+        from decimals in Gen.Choose(0, 10)
+        from zeros in Gen.Elements(0, 0, 0, 1, 2)
+        from negative in Gen.Elements(false, true)
+        let text = digits.ToString("D" + (decimals + 1), System.Globalization.CultureInfo.InvariantCulture) + new string('0', zeros)
+        let point = text.Length - decimals - zeros
+        select (negative ? "-" : "") + (decimals + zeros == 0 ? text : text[..point] + "." + text[point..]);
+
+    [Property(MaxTest = 20000)]
+    public Property A_loaded_quotient_is_the_copyable_double_and_float32_holds_it()
+        => Prop.ForAll(Gen.OneOf(FixedPointText, FixedPointText, DataPrep.Tests.Formats.RawRecordsTests.NumberText).Where(t => t.Length is >= 1 and <= 16).ToArbitrary(), text =>
+        {
+            if (CsvSource.PlainSeparator(new SourceOptions()) == 0) return true.Label("no plain path on this machine");
+            var bytes = Encoding.UTF8.GetBytes(text);
+            var loaded = CanonicalNumber.Load16(ref bytes[0], bytes.Length);
+            bool isDouble = CanonicalNumber.TryCopyableLoaded(loaded, bytes.Length, computeValue: true, out double expected, out int expectedLength);
+            bool quotient = CanonicalNumber.TryCopyableLoadedQuotient(loaded, bytes.Length, out double mantissa, out double scale, out int length);
+            if (quotient != isDouble || length != expectedLength) return false.Label($"'{text}': quotient {quotient} ({length}), value {isDouble} ({expectedLength})");
+            if (!isDouble) return true.Label("refused");
+            double value = mantissa / scale;
+            if (BitConverter.DoubleToInt64Bits(value) != BitConverter.DoubleToInt64Bits(expected)) return false.Label($"'{text}': {mantissa:R} / {scale:R} = {value:R}, expected {expected:R}");
+            // And the BCL's parse, the reference of the whole vector path (digit shuffle, multiply-adds, division).
+            double parsed = double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+            if (BitConverter.DoubleToInt64Bits(value) != BitConverter.DoubleToInt64Bits(parsed)) return false.Label($"'{text}': {value:R}, double.Parse {parsed:R}");
+            // What lets the plain-row path skip PutFloat32's check: copyable text is 0 or of magnitude 1e-4 to 1e15.
+            float f = (float)value;
+            if (float.IsInfinity(f) || (f == 0 && value != 0)) return false.Label($"'{text}': float32 {f:R} does not hold {value:R}");
+            return true.Label("accepted");
+        });
+
+    /// <summary>Mantissa/scale pairs the plain-row path leaves (signed digits below 2^53, powers of ten), and any doubles.</summary>
+    private static readonly Gen<(double Mantissa, double Scale)> Quotient = Gen.OneOf(
+        from m in Gen.Choose(-999_999_999, 999_999_999)
+        from high in Gen.Choose(0, 999_999)
+        from k in Gen.Choose(0, 22)
+        select ((double)((long)high * 1_000_000_000 + m), double.Parse("1e" + k, System.Globalization.CultureInfo.InvariantCulture)),
+        from m in ArbMap.Default.GeneratorFor<double>()
+        from s in Gen.OneOf(ArbMap.Default.GeneratorFor<double>(), Gen.Constant(1.0))
+        select (m, s));
+
+    [Property(MaxTest = 3000)]
+    public Property Float32_quotients_in_one_pass_are_the_scalar_roundings()
+        => Prop.ForAll(Gen.ListOf(Quotient).ToArbitrary(), pairs =>
+        {
+            var mantissas = pairs.Select(p => p.Mantissa).ToArray();
+            var scales = pairs.Select(p => p.Scale).ToArray();
+            var bytes = new byte[4 * pairs.Count + 3];
+            CsvSource.PutFloat32Quotients(mantissas, scales, bytes);
+            for (int i = 0; i < pairs.Count; i++)
+            {
+                float expected = (float)(mantissas[i] / scales[i]);
+                int got = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 * i));
+                // NaN payloads are not compared (no NaN reaches the path: copyable text is a number).
+                if (float.IsNaN(expected) ? !float.IsNaN(BitConverter.Int32BitsToSingle(got)) : got != BitConverter.SingleToInt32Bits(expected))
+                {
+                    return false.Label($"{mantissas[i]:R} / {scales[i]:R}: 0x{got:X8}, expected 0x{BitConverter.SingleToInt32Bits(expected):X8}");
+                }
+            }
+            return bytes.AsSpan(4 * pairs.Count).IndexOfAnyExcept((byte)0) < 0 ? true.ToProperty() : false.Label("wrote past the values");
+        });
+
     [Fact]
     public void No_plain_path_for_separators_that_can_be_part_of_a_number_or_for_other_encodings()
     {
