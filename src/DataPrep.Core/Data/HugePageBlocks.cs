@@ -22,7 +22,7 @@ internal static partial class HugePageBlocks
     private const int MadvHugePage = 14;
 
     private static readonly bool s_advise = OperatingSystem.IsLinux() && Environment.SystemPageSize == 4096
-        && (RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64) && CanAdvise();
+        && (RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64);
 
     /// <summary>
     /// A block of <paramref name="length"/> bytes (contents unspecified), pinned, with its whole 2 MiB-aligned pages
@@ -50,25 +50,6 @@ internal static partial class HugePageBlocks
         var (offset, length) = AlignedRange(address, block.Length);
         // A hint: the result does not matter (EINVAL without THP support), so it is not checked.
         if (length > 0) _ = MAdvise(address + (nuint)offset, (nuint)length, MadvHugePage);
-    }
-
-    /// <summary>Whether libc's <c>madvise</c> can be called here (a zero-length call does nothing).</summary>
-    private static bool CanAdvise()
-    {
-        // A process that cannot load it (an unusual libc, a sandbox) gets ordinary blocks: the advice is only a hint.
-        try
-        {
-            _ = MAdvise(0, 0, MadvHugePage);
-            return true;
-        }
-        catch (DllNotFoundException)
-        {
-            return false;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return false;
-        }
     }
 
     [LibraryImport("libc", EntryPoint = "madvise")]
