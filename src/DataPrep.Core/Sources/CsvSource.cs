@@ -542,20 +542,16 @@ public sealed class CsvSource : IRecordSource
         }
     }
 
-    /// <summary>Holds rows' output text (their fields' copyable text joined by commas) in per-thread 8 MiB blocks.</summary>
+    /// <summary>Holds rows' output text (their fields' copyable text joined by commas) in per-thread 1 MiB blocks.</summary>
     private static class RawText
     {
-        // 8 MiB: at least three of its four 2 MiB pages are whole huge pages wherever the block lands (HugePageBlocks);
-        // W1's 90 MB of kept text took 46k page faults in 1 MiB blocks, 30k in these.
-        private const int BlockSize = 8 << 20;
-
-        private static byte[] NewBlock(int length) => HugePageBlocks.Allocate(length);
+        private const int BlockSize = 1 << 20;
 
         [ThreadStatic] private static byte[]? t_block;
         [ThreadStatic] private static int t_used;
 
         /// <summary>This thread's current block; its bytes from <see cref="Used"/> on are free.</summary>
-        public static byte[] Block() => t_block ??= NewBlock(BlockSize);
+        public static byte[] Block() => t_block ??= new byte[BlockSize];
 
         /// <summary>How many bytes of this thread's block hold rows' text.</summary>
         public static int Used => t_used;
@@ -566,7 +562,7 @@ public sealed class CsvSource : IRecordSource
         /// </summary>
         public static byte[] Grow(byte[] block, int start, int length, int more)
         {
-            var grown = NewBlock(Math.Max(BlockSize, 2 * (length + more)));
+            var grown = new byte[Math.Max(BlockSize, 2 * (length + more))];
             block.AsSpan(start, length).CopyTo(grown);
             t_block = grown;
             t_used = 0;
