@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using System.Reflection;
 using System.Text.Json;
@@ -183,9 +184,23 @@ public sealed record InputFingerprint(string Path, long Bytes, DateTime Modified
         var info = new FileInfo(path);
         if (!info.Exists) return new InputFingerprint(path, 0, default, "");
         var hash = new XxHash3();
-        using (var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan))
+        // Read straight into a pooled buffer and hash it there: through a buffered FileStream (hash.Append(stream)) every
+        // byte was also copied from the stream's buffer into the copy loop's, a fresh 1 MiB buffer every run.
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
         {
-            hash.Append(s);
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            for (long at = 0; ;)
+            {
+                int n = RandomAccess.Read(file, buffer, at);
+                if (n == 0) break;
+                hash.Append(buffer.AsSpan(0, n));
+                at += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
         return new InputFingerprint(path, info.Length, info.LastWriteTimeUtc, Convert.ToHexStringLower(hash.GetCurrentHash()));
     }

@@ -268,13 +268,16 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     {
         var all = new SplitInput(batches, schema);
         context.OnProgress("split", 0, all.Count);
+        // The shuffle order depends on the row ids only, so it is computed on another core while the assigner cuts
+        // (the two were a serial step between reading and writing, with one core idle). Assigners only give their
+        // own order when there is no shuffle; the task's result is then unused.
+        var shuffled = shuffle ? Task.Run(() => RandomSplitter.HashOrder(all.RowIds, new KeyedHash(seed, "shuffle")), cancellationToken) : null;
         var assignment = assigner.Assign(all, context);
         var tags = assignment.Tags;
         // SplitTag is a byte: a vectorized count of the unassigned rows.
         context.ExpectedRows = tags.Length - System.Runtime.InteropServices.MemoryMarshal.Cast<SplitTag, byte>(tags).Count((byte)SplitTag.None);
 
-        var order = assignment.Order
-            ?? (shuffle ? RandomSplitter.HashOrder(all.RowIds, new KeyedHash(seed, "shuffle")) : Enumerable.Range(0, all.Count).ToArray());
+        var order = assignment.Order ?? shuffled?.GetAwaiter().GetResult() ?? Enumerable.Range(0, all.Count).ToArray();
         // (batch, row) address of every position, to gather from the input batches; only needed when a
         // channel is not one run of input rows.
         int[]? part = null, row = null;
