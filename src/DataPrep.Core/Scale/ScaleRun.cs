@@ -332,4 +332,12 @@ internal enum PlanKind
     /// table of every group; encode tasks tag a row by its group key's hash and the cuts (<see cref="GroupRangeAssigner"/>).
     /// </summary>
     GroupRanges,
+
+    /// <summary>
+    /// Group k-fold over more than 2^20 groups (<see cref="KFoldAssigner.UsesFoldRanges"/>, decided at plan time, from
+    /// <see cref="GroupFolds"/>): the test split, if any, cut into hash ranges as <see cref="GroupRanges"/>, then the train
+    /// groups in fold-hash order cut into K ranges by rows (<see cref="GroupRangeWalk"/>); no table of every group. Encode
+    /// tasks tag a row's split and fold by its group key's hashes and the cuts (<see cref="GroupRangeAssigner"/>).
+    /// </summary>
+    GroupFoldRanges,
 }

@@ -225,6 +225,7 @@ internal static partial class ScaleTasks
         short[]? groupFolds = null;
         List<(SplitTag Split, short Fold)>? foldChannels = null;
         List<GroupCut>? groupCuts = null;
+        (GroupTable Table, SplitTag[] Splits, short[] Folds)? exactFolds = null;
         if (kind is PlanKind.Groups && runAssigner is GroupSplitAssigner { Stratify: null } rangedAssigner)
         {
             // An unstratified group split: the exact table while the groups are few, else hash ranges (no table of every group).
@@ -234,8 +235,38 @@ internal static partial class ScaleTasks
             {
                 // A partition's groups take about 100 bytes each while it is walked: at most a quarter of the budget.
                 int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, rangedAssigner.ExactGroups);
-                groupCuts = GroupRangesOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, rows, folder, partitionGroups, who, cancellationToken);
+                groupCuts = GroupRangesOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, rows, folder, partitionGroups, who, cancellationToken).Cuts();
                 kind = PlanKind.GroupRanges;
+            }
+        }
+        List<GroupCut>? groupFoldCuts = null;
+        if (kind is PlanKind.GroupFolds && runAssigner is KFoldAssigner rangedFolds && rangedFolds.UsesFoldRanges(long.MaxValue))
+        {
+            // Group folds (after an unstratified group test split, or none): the exact table while the groups are few, else
+            // hash ranges for the test split and the folds (no table of every group).
+            await KeyPathsAsync().ConfigureAwait(false);
+            var exact = GroupFoldsTableOf(run, rangedFolds, paths!, keys, keySchema, splitInput, cancellationToken, exactOnly: true);
+            if (exact is null)
+            {
+                int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
+                long poolRows = rows;
+                if (rangedFolds.TestCarver is GroupSplitAssigner carver)
+                {
+                    var splitWalk = GroupRangesOf(run, carver, paths!, keys, keySchema, splitInput, rows, folder, partitionGroups, who, cancellationToken);
+                    groupCuts = splitWalk.Cuts();
+                    poolRows = splitWalk.Rows[(int)SplitTag.Train];
+                }
+                var foldWalk = GroupFoldRangesOf(run, rangedFolds, paths!, keys, keySchema, splitInput, groupCuts, poolRows, folder, partitionGroups, who, cancellationToken);
+                groupFoldCuts = foldWalk.Cuts();
+                // As one process lists them: train's folds that hold rows, then test when it does.
+                foldChannels = [.. Enumerable.Range(0, rangedFolds.K).Where(f => foldWalk.Rows[f] > 0).Select(f => (SplitTag.Train, (short)f))];
+                if (rows > poolRows) foldChannels.Add((SplitTag.Test, -1));
+                context.ForwardChainingFolds = false;
+                kind = PlanKind.GroupFoldRanges;
+            }
+            else
+            {
+                exactFolds = exact;
             }
         }
         if (kind is PlanKind.Groups or PlanKind.NoisyGroups or PlanKind.GroupFolds)
@@ -245,7 +276,7 @@ internal static partial class ScaleTasks
             SplitTag[] clean, noisy;
             if (kind == PlanKind.GroupFolds)
             {
-                var (foldTable, splits, folds) = GroupFoldsTableOf(run, (KFoldAssigner)runAssigner, paths!, keys, keySchema, splitInput, cancellationToken);
+                var (foldTable, splits, folds) = exactFolds ?? GroupFoldsTableOf(run, (KFoldAssigner)runAssigner, paths!, keys, keySchema, splitInput, cancellationToken)!.Value;
                 (table, clean, noisy, groupFolds) = (foldTable, splits, splits, folds);
                 context.ForwardChainingFolds = false;
             }
@@ -286,6 +317,7 @@ internal static partial class ScaleTasks
         report.Plan = kind;
         report.GroupSplits = groupInfo;
         report.GroupCuts = groupCuts;
+        report.GroupFoldCuts = groupFoldCuts;
         var channels = foldChannels ?? SplitStage.Channels([], null);
         if (kind == PlanKind.Cuts)
         {
@@ -480,6 +512,10 @@ internal static partial class ScaleTasks
         PlanKind.Groups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket),
         PlanKind.NoisyGroups => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"),
             (NoisyCleanAssigner)ConvertRunner.CreateAssigner(run.Options, run.Context), bucket),
+        // Group folds of many groups cut by hash ranges: a row's split from the test split's cuts (none: train), its fold
+        // from the folds' cuts; without a test split, a row without a key is in the group of such rows, as in one process.
+        PlanKind.GroupFoldRanges => new GroupRangeAssigner(run.Options.GroupColumn!, plan.GroupCuts ?? [], run.Options.Seed, bucket,
+            plan.GroupFoldCuts ?? throw MissingFromPlan("group folds' cuts"), missingIsGroup: plan.GroupCuts is null),
         // Group folds the plan decided: each row's split (train or test) and fold are its group's.
         PlanKind.GroupFolds => new GroupAssigner(run.Options.GroupColumn!, groups ?? throw MissingFromPlan("group table"), null, bucket, folds: true),
         // A group split of many groups cut by hash ranges: each row's split follows from its group key's hash and the cuts.

@@ -187,8 +187,14 @@ internal sealed class TaskReport
     /// <summary>A group split or group folds decided by the plan (<see cref="PlanKind.Groups"/>, <see cref="PlanKind.GroupFolds"/>): its group table object's count and hash.</summary>
     public GroupSplitsInfo? GroupSplits { get; set; }
 
-    /// <summary>A group split of many groups cut by hash ranges (<see cref="PlanKind.GroupRanges"/>): its cuts, in order.</summary>
+    /// <summary>
+    /// A group split of many groups cut by hash ranges (<see cref="PlanKind.GroupRanges"/>), or group folds' test split cut so
+    /// (<see cref="PlanKind.GroupFoldRanges"/>; null there when there is no test split): its cuts, in order.
+    /// </summary>
     public List<GroupCut>? GroupCuts { get; set; }
+
+    /// <summary>Group folds of many groups cut by hash ranges (<see cref="PlanKind.GroupFoldRanges"/>): the folds' cuts, in order.</summary>
+    public List<GroupCut>? GroupFoldCuts { get; set; }
 
     /// <summary>
     /// A scan task's rows per class of <c>--stratify</c> (<see cref="PlanKind.StratifiedCuts"/>), by class key; a noisy/clean

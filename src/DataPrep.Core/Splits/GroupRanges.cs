@@ -10,7 +10,7 @@ namespace DataPrep.Splits;
 /// </summary>
 internal sealed class GroupCut
 {
-    /// <summary>The split whose groups start at this cut (1 validation, 2 test).</summary>
+    /// <summary>The split whose groups start at this cut (1 validation, 2 test; under group folds' ranges, the fold).</summary>
     public int Split { get; set; }
 
     /// <summary>The split hash of the cut's group key.</summary>
@@ -20,8 +20,15 @@ internal sealed class GroupCut
     public string Key { get; set; } = "";
 
     /// <summary>The split of group <paramref name="key"/> with split hash <paramref name="hash"/> under <paramref name="cuts"/> (in order).</summary>
-    public static SplitTag TagOf(IReadOnlyList<GroupCut> cuts, ulong hash, string key)
+    public static SplitTag TagOf(IReadOnlyList<GroupCut> cuts, ulong hash, string key) => (SplitTag)PartOf(cuts, hash, key);
+
+    /// <summary>
+    /// The part (split, or fold under group folds' ranges) of group <paramref name="key"/> with hash <paramref name="hash"/>
+    /// (the hash the cuts were walked by) under <paramref name="cuts"/> (in order): the part of the last cut at or before it, 0 before the first.
+    /// </summary>
+    public static int PartOf(IReadOnlyList<GroupCut> cuts, ulong hash, string key)
     {
+        ArgumentNullException.ThrowIfNull(cuts);
         int part = 0;
         for (int i = 0; i < cuts.Count; i++)
         {
@@ -29,7 +36,7 @@ internal sealed class GroupCut
             if (hash < c.Hash || (hash == c.Hash && string.CompareOrdinal(key, c.Key) < 0)) break;
             part = c.Split;
         }
-        return (SplitTag)part;
+        return part;
     }
 }
 
@@ -51,32 +58,43 @@ internal sealed class GroupCut
 /// </remarks>
 internal sealed class GroupRangeWalk
 {
-    private readonly long[] _targets = new long[2];
-    private readonly long[] _cutAt = [long.MaxValue, long.MaxValue];
-    private readonly bool[] _pending = new bool[2];
-    private readonly GroupCut?[] _cuts = new GroupCut?[2];
+    private readonly long[] _targets;
+    private readonly long[] _cutAt;
+    private readonly bool[] _pending;
+    private readonly GroupCut?[] _cuts;
     private long _index;
     private long _prefix;
     private byte[] _largestKey = [];
 
     /// <param name="rows">The rows of all groups (N).</param>
-    /// <param name="fractions">Train, validation and test fractions.</param>
+    /// <param name="fractions">The parts' fractions: train, validation and test; or, for group folds, the folds'
+    /// (<see cref="KFoldAssigner.FoldFractions"/>). Part p starts at the cut nearest to the first p parts' exact counts.</param>
     public GroupRangeWalk(long rows, IReadOnlyList<double> fractions)
     {
+        ArgumentNullException.ThrowIfNull(fractions);
+        if (fractions.Count < 2) throw new ArgumentException("A walk cuts at least two parts.", nameof(fractions));
         var t = RandomSplitter.ExactCounts(rows, fractions);
-        _targets[0] = t[0];
-        _targets[1] = t[0] + t[1];
+        int cuts = fractions.Count - 1;
+        _targets = new long[cuts];
+        long sum = 0;
+        for (int k = 0; k < cuts; k++) _targets[k] = sum += t[k];
+        _cutAt = new long[cuts];
+        Array.Fill(_cutAt, long.MaxValue);
+        _pending = new bool[cuts];
+        _cuts = new GroupCut?[cuts];
         TotalRows = rows;
+        Rows = new long[fractions.Count];
+        Groups = new long[fractions.Count];
     }
 
     /// <summary>The rows the walk expects in all (N).</summary>
     public long TotalRows { get; }
 
-    /// <summary>Rows per split so far.</summary>
-    public long[] Rows { get; } = new long[3];
+    /// <summary>Rows per part (split or fold) so far.</summary>
+    public long[] Rows { get; }
 
-    /// <summary>Groups per split so far.</summary>
-    public long[] Groups { get; } = new long[3];
+    /// <summary>Groups per part (split or fold) so far.</summary>
+    public long[] Groups { get; }
 
     /// <summary>The groups walked so far.</summary>
     public long Count => _index;
@@ -90,13 +108,15 @@ internal sealed class GroupRangeWalk
     private long LargestRows { get; set; }
 
     /// <summary>
-    /// The next group in hash order: its split hash, key (<see cref="GroupKeySet.KeyBytes"/>' form) and rows (≥ 1). Returns its split.
+    /// The next group in hash order: its hash, key (<see cref="GroupKeySet.KeyBytes"/>' form) and rows (≥ 1). Returns its
+    /// part (its split: train 0, validation 1, test 2; or its fold).
     /// </summary>
-    public SplitTag Add(ulong hash, ReadOnlySpan<byte> key, long rows)
+    public int Add(ulong hash, ReadOnlySpan<byte> key, long rows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         long j = _index;
-        for (int k = 0; k < 2; k++)
+        int parts = _targets.Length;
+        for (int k = 0; k < parts; k++)
         {
             if (_pending[k])
             {
@@ -104,7 +124,7 @@ internal sealed class GroupRangeWalk
                 _pending[k] = false;
             }
         }
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < parts; k++)
         {
             long target = _targets[k];
             if (_cutAt[k] != long.MaxValue || target >= _prefix + rows) continue;
@@ -114,9 +134,11 @@ internal sealed class GroupRangeWalk
             if (cut == j) _cuts[k] = new GroupCut { Split = k + 1, Hash = hash, Key = GroupKeySet.Decode(key) };
             else _pending[k] = true;
         }
-        var split = j < _cutAt[0] ? SplitTag.Train : j < _cutAt[1] ? SplitTag.Validation : SplitTag.Test;
-        Rows[(int)split] += rows;
-        Groups[(int)split]++;
+        // The cuts never decrease (the nearest prefix never does as the target grows): the part is the cuts at or before j.
+        int split = 0;
+        while (split < parts && j >= _cutAt[split]) split++;
+        Rows[split] += rows;
+        Groups[split]++;
         if (rows > LargestRows || (rows == LargestRows && GroupKeySet.CompareUtf16(key, _largestKey) < 0))
         {
             LargestRows = rows;
@@ -130,23 +152,24 @@ internal sealed class GroupRangeWalk
     /// <summary>
     /// Walks the groups of <paramref name="runs"/> (runs of one key's rows, in any order, a key in as many runs as it likes)
     /// in hash order, in memory bounded by <paramref name="partitionGroups"/> groups whatever their number: every run goes
-    /// (key bytes, rows) to one of 256 spill files by the top 8 bits of its split hash; the files, in hash order, are each
+    /// (key bytes, rows) to one of 256 spill files by the top 8 bits of its hash (<paramref name="purpose"/>); the files, in hash order, are each
     /// counted into a table of their groups, sorted by (hash, key) and walked; a file with more than
     /// <paramref name="partitionGroups"/> groups is split again by the next 8 bits. Each file is deleted once walked.
     /// </summary>
     /// <param name="runs">The rows by key; enumerated once (its errors, such as a missing key, pass through).</param>
     /// <param name="rows">The rows in all (<see cref="TotalRows"/>).</param>
-    /// <param name="fractions">Train, validation and test fractions.</param>
-    /// <param name="seed">The run's seed (the split hash).</param>
+    /// <param name="fractions">The parts' fractions (train, validation and test; or the folds').</param>
+    /// <param name="seed">The run's seed.</param>
     /// <param name="folder">Where the spill files go.</param>
     /// <param name="partitionGroups">The most groups one file's table holds before it is split again.</param>
+    /// <param name="purpose">The hash's purpose: "split" (the split hash), or "fold" for group folds.</param>
     /// <param name="cancellationToken">Stops between files.</param>
     public static GroupRangeWalk Plan(IEnumerable<(string Key, long Rows)> runs, long rows, IReadOnlyList<double> fractions, ulong seed,
-        SpillFolder folder, int partitionGroups, CancellationToken cancellationToken = default)
+        SpillFolder folder, int partitionGroups, string purpose = "split", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runs);
         ArgumentOutOfRangeException.ThrowIfLessThan(partitionGroups, 1);
-        var hash = new KeyedHash(seed, "split");
+        var hash = new KeyedHash(seed, purpose);
         var walk = new GroupRangeWalk(rows, fractions);
         using (var files = new GroupPartitions(folder, shift: 56))
         {
@@ -204,8 +227,8 @@ internal sealed class GroupRangeWalk
     public List<GroupCut> Cuts()
     {
         if (_prefix != TotalRows) throw new InvalidOperationException($"The groups hold {_prefix:N0} rows, not {TotalRows:N0}.");
-        var cuts = new List<GroupCut>(2);
-        for (int k = 0; k < 2; k++)
+        var cuts = new List<GroupCut>(_cuts.Length);
+        for (int k = 0; k < _cuts.Length; k++)
         {
             if (_cuts[k] is { } c && !_pending[k]) cuts.Add(c);
         }

@@ -170,7 +170,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
             var walk = new GroupRangeWalk(table.TotalRows, _fractions);
             var ranged = new SplitTag[m];
             var hash = new KeyedHash(seed, "split");
-            foreach (int g in table.KeySet.HashOrder(hash)) ranged[g] = walk.Add(table.KeySet.HashOf(g, hash), table.KeySet.KeyBytes(g), sizes[g]);
+            foreach (int g in table.KeySet.HashOrder(hash)) ranged[g] = (SplitTag)walk.Add(table.KeySet.HashOf(g, hash), table.KeySet.KeyBytes(g), sizes[g]);
             return new GroupSplitDecision(table, ranged, null, null, null) { Cuts = walk.Cuts() };
         }
 

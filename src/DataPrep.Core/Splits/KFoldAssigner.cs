@@ -18,7 +18,11 @@ public enum FoldMethod
     /// those of random folds, so a plan finds the folds from cuts per class without holding every row.
     /// </summary>
     Stratified,
-    /// <summary>Whole groups, balanced by rows (largest first fits into the smallest fold).</summary>
+    /// <summary>
+    /// Whole groups, balanced by rows (largest first fits into the smallest fold). Over more than 2^20 groups
+    /// (<see cref="KFoldAssigner.UsesFoldRanges"/>), the pool's groups in (hash(seed, "fold", key), key) order cut into K
+    /// ranges by rows (<see cref="GroupRangeWalk"/>), which a plan finds without holding every group.
+    /// </summary>
     Group,
     /// <summary>Contiguous time blocks, oldest first; fold k trains on folds 0…k−1 only (forward chaining).</summary>
     Time,
@@ -47,6 +51,45 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
 
     /// <summary>What carves the held-out test split off first, or null when there is none.</summary>
     internal ISplitAssigner? TestCarver => testCarver;
+
+    /// <summary>
+    /// The most groups whose folds are dealt largest first (<see cref="GroupFolds"/>) when there is no test split (with a
+    /// group test split, its own <see cref="GroupSplitAssigner.ExactGroups"/>); beyond, the folds are hash ranges
+    /// (<see cref="UsesFoldRanges"/>). <see cref="GroupSplitAssigner.DefaultExactGroups"/>; tests lower it.
+    /// </summary>
+    internal int ExactGroups { get; init; } = GroupSplitAssigner.DefaultExactGroups;
+
+    /// <summary>
+    /// Whether group folds are cut by hash ranges (<see cref="GroupFoldRanges"/>) rather than dealt largest first: when the
+    /// input holds more than <see cref="ExactGroups"/> groups and there is no test split, or when the test split is an
+    /// unstratified group split that itself cuts by hash ranges (more than its <see cref="GroupSplitAssigner.ExactGroups"/>
+    /// groups). So a scaled-out plan that cuts the test split without a table of every group cuts the folds without one
+    /// too. A stratified group test split, or another carver, keeps the largest-first deal whatever the groups.
+    /// </summary>
+    /// <param name="inputGroups">The groups of the whole input (train and test).</param>
+    internal bool UsesFoldRanges(long inputGroups) => method == FoldMethod.Group && testCarver switch
+    {
+        null => inputGroups > ExactGroups,
+        GroupSplitAssigner { Stratify: null } carver => inputGroups > carver.ExactGroups,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Group folds over many groups: the groups of <paramref name="table"/> (the pool's: each key with its pool rows) in
+    /// order of (hash(seed, "fold", key), ordinal key) cut into K ranges by rows (<see cref="GroupRangeWalk"/> with K equal
+    /// fractions), each fold within the largest group's rows of its exact count. Returns each group's fold and the walk.
+    /// </summary>
+    internal static (short[] Folds, GroupRangeWalk Walk) GroupFoldRanges(GroupTable table, int k, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var walk = new GroupRangeWalk(table.TotalRows, FoldFractions(k));
+        var hash = new KeyedHash(seed, "fold");
+        var keys = table.KeySet;
+        var rows = table.RowsArray;
+        var folds = new short[table.Count];
+        foreach (int g in keys.HashOrder(hash)) folds[g] = (short)walk.Add(keys.HashOf(g, hash), keys.KeyBytes(g), rows[g]);
+        return (folds, walk);
+    }
 
     /// <summary>The fractions of K equal folds (exact counts: the first n mod K folds get one row more).</summary>
     internal static double[] FoldFractions(int k) => Enumerable.Repeat(1.0 / k, k).ToArray();
@@ -201,7 +244,16 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
                 var table = new GroupTable(stratified: false);
                 var rowGroup = new int[pool.Length];
                 for (int j = 0; j < pool.Length; j++) rowGroup[j] = table.Add(RandomSplitAssigner.KeyOf(col, pool[j]), null);
-                var groupFolds = GroupFolds(table, [.. Enumerable.Range(0, table.Count)], k, seed);
+                // The input's groups: the pool's, and (a group test split keeps groups whole) those of the other rows.
+                long inputGroups = table.Count;
+                if (testCarver is GroupSplitAssigner { Stratify: null })
+                {
+                    var others = new HashSet<string>(StringComparer.Ordinal);
+                    for (int i = 0; i < tags.Length; i++) if (tags[i] != SplitTag.Train) others.Add(RandomSplitAssigner.KeyOf(col, i));
+                    inputGroups += others.Count;
+                }
+                var groupFolds = UsesFoldRanges(inputGroups) ? GroupFoldRanges(table, k, seed).Folds
+                    : GroupFolds(table, [.. Enumerable.Range(0, table.Count)], k, seed);
                 for (int j = 0; j < pool.Length; j++) folds[pool[j]] = groupFolds[rowGroup[j]];
                 context.ForwardChainingFolds = false;
                 break;

@@ -305,6 +305,48 @@ public sealed class BoundedPlanTests
     }
 
     /// <summary>
+    /// Group folds over more than 2^20 groups are cut by fold-hash ranges (issue 16), after a group test split cut by hash
+    /// ranges or without one: the plan holds no table of every group (<c>GroupFoldRanges</c>, the folds' two cuts and the
+    /// test split's one in its report, no <c>group-splits</c> object) and the encode tasks tag a row's split and fold by
+    /// its key's hashes; 3 workers as processes, tasks in shuffled order: the files and run.json of one process, which cuts
+    /// by the same rule. The test split's validation fraction is 0: its cut meets test's, at one group.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Group_folds_of_more_than_a_million_groups_are_cut_by_fold_ranges_as_one_process_cuts_them(bool test)
+    {
+        using var tmp = new TempDir();
+        string[] args = [ManyGroupsCsv(tmp), "--label", "y", "--split", "group", "--group", "g", "--folds", "3",
+            "--fractions", test ? "80/0/20" : "100/0/0", "--drop", "g", "--encode", "t=onehot", "--seed", "23", "--shard-size", "4MB"];
+        var (many, work, _) = ScaleOutTests.RunOneAndMany(tmp, args, 3);
+        var files = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).ToList();
+        Assert.DoesNotContain(files, f => Path.GetFileName(f) == "group-splits" || Path.GetFileName(f).StartsWith("routing-", StringComparison.Ordinal));
+        var report = JsonNode.Parse(File.ReadAllText(Assert.Single(files, f => f.Replace('\\', '/').Contains("/done/plan/", StringComparison.Ordinal))))!;
+        Assert.Equal("GroupFoldRanges", (string?)report["plan"]);
+        Assert.Equal([1, 2], report["groupFoldCuts"]!.AsArray().Select(c => (int)c!["split"]!));
+        if (test)
+        {
+            var cuts = report["groupCuts"]!.AsArray();
+            Assert.Equal([1, 2], cuts.Select(c => (int)c!["split"]!));
+            Assert.Equal((string?)cuts[0]!["key"], (string?)cuts[1]!["key"]);
+        }
+        else
+        {
+            Assert.Null(report["groupCuts"]);
+        }
+        string[] channels = test ? ["fold-0", "fold-1", "fold-2", "test"] : ["fold-0", "fold-1", "fold-2"];
+        Assert.Equal(channels, Directory.EnumerateDirectories(many).Select(Path.GetFileName).Where(d => d != "_dataprep").Order(StringComparer.Ordinal));
+        // Groups of one or two rows: each fold within a group's rows of a third of the pool.
+        long pool = test ? 880_000 : 1_100_000;
+        foreach (var fold in channels.Take(3))
+        {
+            long rows = Directory.EnumerateFiles(Path.Combine(many, fold)).Where(f => f.EndsWith(".csv", StringComparison.Ordinal)).Sum(f => File.ReadLines(f).LongCount());
+            Assert.InRange(rows, pool / 3 - 2, pool / 3 + 2);
+        }
+    }
+
+    /// <summary>
     /// Encode tasks whose split spills under a tiny budget (<c>--memory 16KB</c>) tag each batch as they spill it when the
     /// plan's assigner is row-local (the group table lookup, the stratified cuts), keeping a byte a row instead of the key
     /// columns: the files and run.json are one process's. Tasks run in this process (in shuffled order), so the encode

@@ -180,4 +180,135 @@ public class GroupRangeTests
         var tags = assigner.Assign(new SplitInput([batch], s_schema), new RunContext()).Tags;
         Assert.Equal(rows.Select(g => decision.Splits[g]), tags);
     }
+
+    private static Gen<(long[] Sizes, int K, ulong Seed)> FoldCases() =>
+        from sizes in Sizes()
+        from k in Gen.Choose(2, 10)
+        from seed in Gen.Choose(0, int.MaxValue)
+        select (sizes, k, (ulong)seed);
+
+    /// <summary>
+    /// Group folds of many groups (<see cref="KFoldAssigner.GroupFoldRanges"/>): every group in one fold, each fold within
+    /// W − 1 rows of its exact count (K equal fractions), the folds K consecutive ranges of the fold-hash order, and the cuts
+    /// alone giving every group its fold (<see cref="GroupCut.PartOf"/>), as an encode task finds it.
+    /// </summary>
+    [Property(MaxTest = 500)]
+    public Property Fold_ranges_keep_the_row_bound_and_cut_the_fold_hash_order_in_K()
+        => Prop.ForAll(FoldCases().ToArbitrary(), x =>
+        {
+            var (sizes, k, seed) = x;
+            var c = new Case(sizes, [1, 0, 0], seed);
+            var (folds, walk) = KFoldAssigner.GroupFoldRanges(TableOf(c), k, seed);
+            var cuts = walk.Cuts();
+            var rows = new long[k];
+            for (int g = 0; g < sizes.Length; g++) rows[folds[g]] += sizes[g];
+            var target = RandomSplitter.ExactCounts(c.Rows, KFoldAssigner.FoldFractions(k));
+            long w = sizes.Max();
+            bool bound = Enumerable.Range(0, k).All(f => Math.Abs(rows[f] - target[f]) <= Math.Max(w - 1, 0)) && rows.SequenceEqual(walk.Rows);
+            var hash = new KeyedHash(seed, "fold");
+            var order = Enumerable.Range(0, sizes.Length).OrderBy(g => hash.Hash(Key(g))).ThenBy(Key, StringComparer.Ordinal).ToArray();
+            bool ranges = order.Zip(order.Skip(1)).All(p => folds[p.First] <= folds[p.Second]);
+            bool byCuts = Enumerable.Range(0, sizes.Length).All(g => GroupCut.PartOf(cuts, hash.Hash(Key(g)), Key(g)) == folds[g]);
+            return (bound && ranges && byCuts && cuts.Count <= k - 1)
+                .Label($"{c} k={k} rows=[{string.Join(",", rows)}] target=[{string.Join(",", target)}] bound={bound} ranges={ranges} byCuts={byCuts}");
+        });
+
+    /// <summary>
+    /// The plan's walk of group folds (<see cref="GroupRangeWalk.Plan"/> by the fold hash, K parts): any runs of keys in any
+    /// order, files split again past 1–6 groups, gives every group the fold one process gives it and the same cuts.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property The_partitioned_fold_walk_gives_one_process_folds()
+        => Prop.ForAll(
+            (from x in FoldCases() from partitionGroups in Gen.Choose(1, 6) from shuffle in Gen.Choose(0, int.MaxValue) select (x, partitionGroups, shuffle)).ToArbitrary(),
+            y =>
+            {
+                var ((sizes, k, seed), partitionGroups, shuffle) = y;
+                var c = new Case(sizes, [1, 0, 0], seed);
+                var (folds, one) = KFoldAssigner.GroupFoldRanges(TableOf(c), k, seed);
+                var random = new Random(shuffle);
+                var runs = new List<(string, long)>();
+                for (int g = 0; g < sizes.Length; g++)
+                {
+                    for (long left = sizes[g]; left > 0;)
+                    {
+                        long n = Math.Min(left, random.Next(1, 4));
+                        runs.Add((Key(g), n));
+                        left -= n;
+                    }
+                }
+                var shuffled = runs.ToArray();
+                random.Shuffle(shuffled);
+                using var folder = new SpillFolder(Path.GetTempPath());
+                var walk = GroupRangeWalk.Plan(shuffled, c.Rows, KFoldAssigner.FoldFractions(k), seed, folder, partitionGroups, "fold");
+                var cuts = walk.Cuts();
+                var hash = new KeyedHash(seed, "fold");
+                bool sameFolds = Enumerable.Range(0, sizes.Length).All(g => GroupCut.PartOf(cuts, hash.Hash(Key(g)), Key(g)) == folds[g]);
+                bool sameCuts = cuts.Select(q => (q.Split, q.Hash, q.Key)).SequenceEqual(one.Cuts().Select(q => (q.Split, q.Hash, q.Key)));
+                return (sameFolds && sameCuts && walk.Rows.SequenceEqual(one.Rows))
+                    .Label($"{c} k={k} partitionGroups={partitionGroups} folds={sameFolds} cuts={sameCuts}");
+            });
+
+    private static (RecordBatch Batch, int[] Rows) BatchOf(Case c, int shuffle, int missing = 0)
+    {
+        var rows = Enumerable.Range(0, c.Sizes.Length).SelectMany(g => Enumerable.Repeat(g, (int)c.Sizes[g])).Concat(Enumerable.Repeat(-1, missing)).ToArray();
+        new Random(shuffle).Shuffle(rows);
+        var ids = rows.Select((_, i) => RowInfo.MakeRowId(0, i + 1)).ToArray();
+        var batch = new RecordBatch(s_schema, [new StringColumn(rows.Select(g => g < 0 ? null : (string?)Key(g)).ToArray())], rows.Length,
+            new RowInfo(ids, new int[rows.Length], rows.Select((_, i) => (long)i + 1).ToArray()));
+        return (batch, rows);
+    }
+
+    /// <summary>
+    /// One process's group folds switch to fold ranges exactly past the limit (<see cref="KFoldAssigner.UsesFoldRanges"/>):
+    /// without a test split when the input's groups (rows without a key count as one) exceed the k-fold's limit; after an
+    /// unstratified group test split when they exceed that split's limit, which then cuts by ranges too, the pool's groups
+    /// (the train groups, whole) cut into folds by the fold hash; after a stratified group test split, never. Every row's
+    /// fold is its group's fold under <see cref="KFoldAssigner.GroupFoldRanges"/> over the pool, and the encode task's
+    /// assigner (<see cref="DataPrep.Scale.GroupRangeAssigner"/>), holding only the cuts, tags and folds every row alike.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void One_process_cuts_group_folds_by_fold_ranges_past_the_limit(bool test, bool stratified)
+    {
+        var c = new Case([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4], [0.8, 0, 0.2], 29);
+        int missing = test ? 0 : 3;
+        var (batch, rows) = BatchOf(c, 5, missing);
+        int inputGroups = c.Sizes.Length + (missing > 0 ? 1 : 0);
+        var schema = stratified ? new Schema([new Field("g", ColumnKind.String), new Field("y", ColumnKind.String)]) : s_schema;
+        if (stratified) batch = new RecordBatch(schema, [batch.Columns[0], new StringColumn(rows.Select(g => (string?)(g % 2 == 0 ? "a" : "b")).ToArray())], batch.RowCount, batch.Rows);
+        var input = new SplitInput([batch], schema);
+        KFoldAssigner Make(int limit)
+        {
+            var carver = test ? new GroupSplitAssigner("g", c.Fractions, c.Seed, stratified ? "y" : null) { ExactGroups = limit } : null;
+            var kfold = new KFoldAssigner(4, FoldMethod.Group, c.Seed, carver, "g") { ExactGroups = test ? int.MaxValue : limit };
+            kfold.Bind(schema);
+            return kfold;
+        }
+        var exact = Make(inputGroups).Assign(input, new RunContext());
+        var ranged = Make(inputGroups - 1).Assign(input, new RunContext());
+        Assert.Equal(!stratified, Make(inputGroups - 1).UsesFoldRanges(inputGroups));
+        Assert.False(Make(inputGroups).UsesFoldRanges(inputGroups));
+        if (stratified)
+        {
+            Assert.Equal(exact.Folds, ranged.Folds);
+            return;
+        }
+        // The pool: the train rows; each pool group's fold under the fold ranges over the pool's (key, rows).
+        var pool = new GroupTable(stratified: false);
+        var groupOf = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++) groupOf[i] = ranged.Tags[i] == SplitTag.Train ? pool.Add(RandomSplitAssigner.KeyOf(batch.Columns[0], i), null) : -1;
+        var (folds, walk) = KFoldAssigner.GroupFoldRanges(pool, 4, c.Seed);
+        Assert.Equal(Enumerable.Range(0, rows.Length).Select(i => groupOf[i] < 0 ? (short)-1 : folds[groupOf[i]]), ranged.Folds!);
+        Assert.NotEqual(exact.Folds, ranged.Folds);
+        // The encode task's assigner: the test split's cuts (when there is one) and the folds' cuts only.
+        var splitCuts = test ? new GroupSplitAssigner("g", c.Fractions, c.Seed) { ExactGroups = 0 }.Decide(TableOf(c)).Cuts! : [];
+        var encode = new DataPrep.Scale.GroupRangeAssigner("g", splitCuts, c.Seed, "task 0", walk.Cuts(), missingIsGroup: !test);
+        encode.Bind(schema);
+        var tagged = encode.Assign(input, new RunContext());
+        Assert.Equal(ranged.Tags, tagged.Tags);
+        Assert.Equal(ranged.Folds, tagged.Folds);
+    }
 }
