@@ -83,6 +83,25 @@ public class GroupRangeTests
                 .Label($"{c} rows=[{string.Join(",", rows)}] target=[{string.Join(",", target)}] bound={bound} ranges={ranges} byCuts={byCuts}");
         });
 
+    /// <summary>Each group's rows as runs of 1–3 rows of its key, all runs in a shuffled order (a key in several runs).</summary>
+    private static (string, long)[] ShuffledRuns(long[] sizes, int shuffle)
+    {
+        var random = new Random(shuffle);
+        var runs = new List<(string, long)>();
+        for (int g = 0; g < sizes.Length; g++)
+        {
+            for (long left = sizes[g]; left > 0;)
+            {
+                long n = Math.Min(left, random.Next(1, 4));
+                runs.Add((Key(g), n));
+                left -= n;
+            }
+        }
+        var shuffled = runs.ToArray();
+        random.Shuffle(shuffled);
+        return shuffled;
+    }
+
     /// <summary>
     /// The plan's walk (<see cref="GroupRangeWalk.Plan"/>): the rows as runs of one key in any order (a key in several runs),
     /// spilled to files by hash bits and split again whenever a file holds more than 1–6 groups, gives every group the split
@@ -101,19 +120,7 @@ public class GroupRangeTests
                 var oneContext = new RunContext();
                 assigner.Report(oneContext, one);
 
-                var random = new Random(shuffle);
-                var runs = new List<(string, long)>();
-                for (int g = 0; g < c.Sizes.Length; g++)
-                {
-                    for (long left = c.Sizes[g]; left > 0;)
-                    {
-                        long n = Math.Min(left, random.Next(1, 4));
-                        runs.Add((Key(g), n));
-                        left -= n;
-                    }
-                }
-                var shuffled = runs.ToArray();
-                random.Shuffle(shuffled);
+                var shuffled = ShuffledRuns(c.Sizes, shuffle);
                 using var folder = new SpillFolder(Path.GetTempPath());
                 var walk = GroupRangeWalk.Plan(shuffled, c.Rows, c.Fractions, c.Seed, folder, partitionGroups);
                 var context = new RunContext();
@@ -226,19 +233,7 @@ public class GroupRangeTests
                 var ((sizes, k, seed), partitionGroups, shuffle) = y;
                 var c = new Case(sizes, [1, 0, 0], seed);
                 var (folds, one) = KFoldAssigner.GroupFoldRanges(TableOf(c), k, seed);
-                var random = new Random(shuffle);
-                var runs = new List<(string, long)>();
-                for (int g = 0; g < sizes.Length; g++)
-                {
-                    for (long left = sizes[g]; left > 0;)
-                    {
-                        long n = Math.Min(left, random.Next(1, 4));
-                        runs.Add((Key(g), n));
-                        left -= n;
-                    }
-                }
-                var shuffled = runs.ToArray();
-                random.Shuffle(shuffled);
+                var shuffled = ShuffledRuns(sizes, shuffle);
                 using var folder = new SpillFolder(Path.GetTempPath());
                 var walk = GroupRangeWalk.Plan(shuffled, c.Rows, KFoldAssigner.FoldFractions(k), seed, folder, partitionGroups, "fold");
                 var cuts = walk.Cuts();
