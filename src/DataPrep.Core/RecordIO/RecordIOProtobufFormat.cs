@@ -73,7 +73,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
         try
         {
             // A pooled buffer, handed over to the writer, which gives it back once written (see PooledBufferWriter).
-            var output = new PooledBufferWriter(count * encoder.RecordSizeHint);
+            var output = new PooledBufferWriter(encoder.ChunkSizeHint(start, count));
             var ends = new int[count];
             var hashes = new ulong[count];
             for (int k = 0; k < count; k++)
@@ -224,8 +224,27 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             _chunkBad = null;
         }
 
-        /// <summary>A record's likely size, for the chunk's first buffer.</summary>
-        public int RecordSizeHint => 8 + 2 * EntryOverhead + 3 + (_sparse ? 12 : _options.Features == TensorType.Float64 ? 8 : 4) * _width + 8;
+        /// <summary>
+        /// The likely bytes of rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>), for the
+        /// chunk's first buffer (it grows when they take more). Dense: every value, 4 or 8 bytes. Sparse: a record holds
+        /// only its non-zeros (value and key, about 12 bytes), so a sparse column counts the chunk's stored entries, not
+        /// its width — a one-hot column of 1,000 values is one entry a row, where counting its width asked for 12 KB a
+        /// row, 48 MiB a chunk, rounded up to 64 MiB by the pool, for records of about 100 bytes.
+        /// </summary>
+        public int ChunkSizeHint(int start, int count)
+        {
+            const int framing = 8 + 2 * EntryOverhead + 3 + 8;
+            long values = (long)(_sparse ? 0 : _width) * count;
+            if (_sparse)
+            {
+                for (int c = _hasLabel ? 1 : 0; c < _columns.Length; c++)
+                {
+                    values += _sparseColumns[c] is { } s ? s.RowOffsets[start + count] - s.RowOffsets[start] : (long)_batch.Schema[c].Width * count;
+                }
+            }
+            long bytes = (long)framing * count + (_sparse ? 12 : _options.Features == TensorType.Float64 ? 8 : 4) * values;
+            return (int)Math.Min(bytes, Array.MaxLength);
+        }
 
         /// <summary>Writes row <paramref name="row"/>'s framed record and gives the XxHash3 of its payload.</summary>
         public ulong Write(int row, PooledBufferWriter output)

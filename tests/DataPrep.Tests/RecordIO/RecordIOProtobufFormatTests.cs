@@ -53,6 +53,39 @@ public class RecordIOProtobufFormatTests
             "0a23d7ce200000000a1e0a0676616c75657312141a120a10000000000000f83f00000000000000c0",
             Hex(Dense([[1.5, -2]], null), hasLabel: false, new RecordIOOptions(Features: TensorType.Float64)));
 
+    /// <summary>
+    /// A chunk of sparse rows takes a buffer near its records' size, not its width's: a one-hot column of 1,000 values is
+    /// one stored entry a row. (The first buffer was sized 12 bytes a logical column, 48 MiB for 4,096 such rows, which
+    /// the pool rounds to 64 MiB: several chunks in flight took a 4 M-row run to 794 MiB under --memory 256MB.) Rows
+    /// [start, start + count) of a larger batch count only their own entries, and the bytes are the records'.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public void A_chunk_of_one_hot_rows_takes_a_buffer_near_its_records_size(int start)
+    {
+        const int n = 5096, width = 1001, count = 4096;
+        var schema = new Schema([new Field("y", ColumnKind.Int64), new Field("x", ColumnKind.Float64), new Field("c", ColumnKind.Sparse, width)]);
+        var offsets = Enumerable.Range(0, n + 1).ToArray();
+        var indices = Enumerable.Range(0, n).Select(i => i * 7 % width).ToArray();
+        var ids = Enumerable.Range(1, n).Select(i => (long)i).ToArray();
+        var batch = new RecordBatch(schema, [new Int64Column(ids.Select(i => i % 2).ToArray()), new Float64Column(ids.Select(i => i / 8.0).ToArray()),
+            new SparseColumn(width, offsets, indices, Enumerable.Repeat(1.0, n).ToArray(), n)], n, new RowInfo(ids, new int[n], ids));
+        var format = new RecordIOProtobufFormat(hasLabel: true, null);
+        var chunk = format.Format(batch, start, count);
+        try
+        {
+            Assert.Equal(count, chunk.RecordEnds.Length);
+            Assert.True(chunk.Data.Length <= 4 * chunk.Length + 4096, $"a {chunk.Data.Length:N0}-byte buffer for {chunk.Length:N0} bytes of records");
+            var one = format.Format(batch.Take(Enumerable.Range(start, count).ToArray()), 0, count);
+            Assert.Equal(one.Data.AsSpan(0, one.Length).ToArray(), chunk.Data.AsSpan(0, chunk.Length).ToArray());
+        }
+        finally
+        {
+            chunk.Release();
+        }
+    }
+
     [Fact]
     public void One_hot_columns_make_rows_sparse_with_keys_in_the_flattened_index_space()
     {
