@@ -261,6 +261,8 @@ internal sealed class BatchSpillReader : IDisposable
     private readonly Schema _schema;
     private readonly bool[]? _float32;
     private byte[] _scratch = new byte[1 << 16];
+    // Repeated string values come back as one object (a category column of a spilled split: one string a value, not a row).
+    private readonly Utf8StringCache _strings = new();
 
     /// <summary>Opens a spill file of batches of <paramref name="schema"/>.</summary>
     /// <param name="path">The file.</param>
@@ -471,7 +473,7 @@ internal sealed class BatchSpillReader : IDisposable
         for (int i = 0; i < n; i++)
         {
             if (lengths[i] < 0) continue;
-            values[i] = Encoding.UTF8.GetString(_scratch, at, lengths[i]);
+            values[i] = _strings.Get(_scratch.AsSpan(at, lengths[i]));
             at += lengths[i];
         }
         return values;

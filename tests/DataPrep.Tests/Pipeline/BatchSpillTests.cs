@@ -88,4 +88,42 @@ public class BatchSpillTests
             }
             return true.ToProperty();
         });
+
+    private static Gen<string?> SpillStrings() => Gen.Frequency(
+        (4, Gen.Elements<string?>("red", "green", "blue", "", "v17", "ünïcode", "a\u00e9", "x")),
+        (2, from n in Gen.Choose(0, 80) from c in Gen.Choose('a', 'z') select (string?)new string((char)c, n)),
+        (1, Gen.Constant<string?>(null)),
+        (1, from n in Gen.Choose(60, 70) select (string?)("\uD83D\uDE00" + new string('q', n))),
+        (1, from c in Gen.Choose(0, 0x7F) select (string?)((char)c).ToString()));
+
+    /// <summary>
+    /// A string column read back from a spill (through <see cref="Utf8StringCache"/>) holds the written values, nulls and
+    /// empty strings included, whatever their length or alphabet, in rows and across batches; a value that repeats within a
+    /// read comes back as one object when it is ASCII of at most 64 bytes (a category column's 1,000 values stay 1,000
+    /// objects, not one a row), unless another value took its slot in between.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property Strings_read_back_are_the_values_written_and_repeats_share_one_object()
+        => Prop.ForAll(Gen.ListOf(SpillStrings()).Select(l => l.ToArray()).ToArbitrary(), Gen.Choose(1, 3).ToArbitrary(), (values, batches) =>
+        {
+            using var tmp = new TempDir();
+            var schema = new Schema([new Field("s", ColumnKind.String)]);
+            int n = values.Length;
+            var ids = Enumerable.Range(1, n).Select(i => (long)i).ToArray();
+            var batch = new RecordBatch(schema, [new StringColumn(values)], n, new RowInfo(ids, new int[n], ids));
+            using (var writer = new BatchSpillWriter(tmp.Combine("spill")))
+            {
+                for (int b = 0; b < batches; b++) writer.Write(batch);
+            }
+            using var reader = new BatchSpillReader(tmp.Combine("spill"), schema);
+            var back = new List<string?>();
+            for (int b = 0; b < batches; b++) back.AddRange(((StringColumn)reader.Read().Columns[0]).Values.Take(n));
+            bool same = back.SequenceEqual(Enumerable.Range(0, batches).SelectMany(_ => values), StringComparer.Ordinal);
+            // Consecutive equal short ASCII values: nothing came between them, so the second is the first's object.
+            bool shared = Enumerable.Range(1, back.Count - 1 < 0 ? 0 : back.Count - 1)
+                .Where(i => back[i] is { Length: > 0 and <= 64 } v && System.Text.Ascii.IsValid(v) && back[i - 1] == v)
+                .All(i => ReferenceEquals(back[i], back[i - 1]));
+            return (same && shared).Label($"same={same} shared={shared}");
+        });
 }
+
