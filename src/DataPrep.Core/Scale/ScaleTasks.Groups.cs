@@ -129,7 +129,7 @@ internal static partial class ScaleTasks
         SplitTag[] splits;
         if (kfold.TestCarver is GroupSplitAssigner carver)
         {
-            var decision = GroupTableOf(run, carver, paths, keys, keySchema, splitInput, cancellationToken, exactOnly && kfold.UsesFoldRanges(long.MaxValue));
+            var decision = GroupTableOf(run, carver, paths, keys, keySchema, splitInput, cancellationToken, exactOnly && kfold.MayUseFoldRanges);
             if (decision is null) return null;
             carver.Report(run.Context, decision);
             (table, splits) = (decision.Table, decision.SplitArray);

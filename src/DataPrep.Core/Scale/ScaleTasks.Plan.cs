@@ -225,22 +225,24 @@ internal static partial class ScaleTasks
         short[]? groupFolds = null;
         List<(SplitTag Split, short Fold)>? foldChannels = null;
         List<GroupCut>? groupCuts = null;
+        // The decisions of the first pass below when the groups were few, so the table is not built and decided twice.
+        GroupSplitDecision? exactSplit = null;
         (GroupTable Table, SplitTag[] Splits, short[] Folds)? exactFolds = null;
+        // Hash ranges: a partition's groups take about 100 bytes each while it is walked, at most a quarter of the budget.
+        int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
         if (kind is PlanKind.Groups && runAssigner is GroupSplitAssigner { Stratify: null } rangedAssigner)
         {
             // An unstratified group split: the exact table while the groups are few, else hash ranges (no table of every group).
             await KeyPathsAsync().ConfigureAwait(false);
-            var decision = GroupTableOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, cancellationToken, exactOnly: true);
-            if (decision is null)
+            exactSplit = GroupTableOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, cancellationToken, exactOnly: true);
+            if (exactSplit is null)
             {
-                // A partition's groups take about 100 bytes each while it is walked: at most a quarter of the budget.
-                int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, rangedAssigner.ExactGroups);
                 groupCuts = GroupRangesOf(run, rangedAssigner, paths!, keys, keySchema, splitInput, rows, folder, partitionGroups, who, cancellationToken).Cuts();
                 kind = PlanKind.GroupRanges;
             }
         }
         List<GroupCut>? groupFoldCuts = null;
-        if (kind is PlanKind.GroupFolds && runAssigner is KFoldAssigner rangedFolds && rangedFolds.UsesFoldRanges(long.MaxValue))
+        if (kind is PlanKind.GroupFolds && runAssigner is KFoldAssigner { MayUseFoldRanges: true } rangedFolds)
         {
             // Group folds (after an unstratified group test split, or none): the exact table while the groups are few, else
             // hash ranges for the test split and the folds (no table of every group).
@@ -248,7 +250,6 @@ internal static partial class ScaleTasks
             var exact = GroupFoldsTableOf(run, rangedFolds, paths!, keys, keySchema, splitInput, cancellationToken, exactOnly: true);
             if (exact is null)
             {
-                int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
                 long poolRows = rows;
                 if (rangedFolds.TestCarver is GroupSplitAssigner carver)
                 {
@@ -282,7 +283,7 @@ internal static partial class ScaleTasks
             }
             else if (runAssigner is GroupSplitAssigner groupAssigner)
             {
-                var decision = GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken)!;
+                var decision = exactSplit ?? GroupTableOf(run, groupAssigner, paths!, keys, keySchema, splitInput, cancellationToken)!;
                 groupAssigner.Report(context, decision);
                 (table, clean, noisy) = (decision.Table, decision.SplitArray, decision.SplitArray);
             }

@@ -67,12 +67,16 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     /// too. A stratified group test split, or another carver, keeps the largest-first deal whatever the groups.
     /// </summary>
     /// <param name="inputGroups">The groups of the whole input (train and test).</param>
+    /// <seealso cref="MayUseFoldRanges"/>
     internal bool UsesFoldRanges(long inputGroups) => method == FoldMethod.Group && testCarver switch
     {
         null => inputGroups > ExactGroups,
         GroupSplitAssigner { Stratify: null } carver => inputGroups > carver.ExactGroups,
         _ => false,
     };
+
+    /// <summary>Whether some count of groups makes these folds hash ranges (<see cref="UsesFoldRanges"/>): group folds after an unstratified group test split, or none.</summary>
+    internal bool MayUseFoldRanges => UsesFoldRanges(long.MaxValue);
 
     /// <summary>
     /// Group folds over many groups: the groups of <paramref name="table"/> (the pool's: each key with its pool rows) in
