@@ -77,9 +77,10 @@ public static class Paths
 }
 
 /// <summary>
-/// The trait that puts a test class into tools/test.sh's second pass, against the Native AOT binary
-/// (<c>[Trait(NativePass.Name, NativePass.Value)]</c>); <c>NativePassCoverageTests</c> checks every class that starts the
-/// CLI as a process carries it.
+/// The trait of a test class that starts the CLI as a process (<c>[Trait(NativePass.Name, NativePass.Value)]</c>): those
+/// run the program <c>DATAPREP_CLI</c> names, which tools/test.sh sets to the Native AOT binary, and
+/// <c>--filter Runs=cli-process</c> selects them (e.g. to run them again against a new native build).
+/// <c>NativePassCoverageTests</c> checks every class that starts the CLI as a process carries it.
 /// </summary>
 public static class NativePass
 {

@@ -4,7 +4,7 @@ namespace DataPrep.Tests.Cli;
 
 /// <summary>
 /// The CLI as a separate process (<see cref="CliProcess"/>: <c>dotnet dataprep.dll</c>, or the Native AOT binary that
-/// <c>DATAPREP_CLI</c> names in tools/test.sh's second pass) writes the same data bytes as the CLI run in process (JIT).
+/// <c>DATAPREP_CLI</c> names, as tools/test.sh runs it) writes the same data bytes as the CLI run in process (JIT).
 /// These are the paths whose libraries carry trim/AOT warnings of their own (Parquet.Net's CLR-type reflection,
 /// ImageSharp's enum and EXIF reflection) and the JSON the commit step writes.
 /// </summary>

@@ -156,7 +156,7 @@ public sealed class S3ImageTests(MotoServer moto)
     public void AwsSdk_IsNotLoaded_ForLocalImageRuns()
     {
         using var tmp = new TempDir();
-        var local = CliProcess.Run(["convert", s_images, "--out", tmp.Combine("o"), "--format", "augmented-manifest", "--quiet"], new() { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" });
+        var local = CliProcess.RunFrameworkDependent(["convert", s_images, "--out", tmp.Combine("o"), "--format", "augmented-manifest", "--quiet"], new() { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" });
         Assert.True(local.Code == 0, local.Err);
         Assert.Contains("assembly: DataPrep.Images", local.Err);
         Assert.DoesNotContain("AWSSDK", local.Err);

@@ -246,22 +246,24 @@ public sealed class S3OutputTests(MotoServer moto)
     public void AwsSdk_IsNotLoaded_ForLocalRuns()
     {
         using var tmp = new TempDir();
-        var local = CliProcess.Run(["convert", Paths.SampleData("churn.csv"), "--out", tmp.Combine("o"), .. s_churn], new() { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" });
+        var local = CliProcess.RunFrameworkDependent(["convert", Paths.SampleData("churn.csv"), "--out", tmp.Combine("o"), .. s_churn], new() { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" });
         Assert.True(local.Code == 0, local.Err);
         Assert.Contains("assembly: DataPrep.Core", local.Err);
         Assert.Contains("assembly: DataPrep.S3", local.Err);
         Assert.DoesNotContain("AWSSDK", local.Err);
 
         var bucket = moto.NewBucket("asm");
-        var remote = CliProcess.Run(["convert", Paths.SampleData("churn.csv"), "--out", $"s3://{bucket}/a/", "--endpoint-url", moto.Endpoint, .. s_churn], new() { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" });
+        var remote = CliProcess.RunFrameworkDependent(["convert", Paths.SampleData("churn.csv"), "--out", $"s3://{bucket}/a/", "--endpoint-url", moto.Endpoint, .. s_churn], new() { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" });
         Assert.True(remote.Code == 0, remote.Err);
         Assert.Contains("assembly: AWSSDK.S3", remote.Err);
     }
 }
 
 /// <summary>
-/// Runs the built CLI as a separate process: <c>dotnet dataprep.dll</c> beside the tests, or the program that
-/// <c>DATAPREP_CLI</c> names (tools/test.sh sets it to the Native AOT binary for a second pass of these tests).
+/// Runs the built CLI as a separate process: the program that <c>DATAPREP_CLI</c> names (tools/test.sh sets it to the
+/// Native AOT binary users install, so every test that starts the CLI as a process runs against that build), or
+/// <c>dotnet dataprep.dll</c> beside the tests when it is unset. <see cref="RunFrameworkDependent"/> always runs the dll:
+/// for what only the framework-dependent build has (assemblies loaded on demand).
 /// </summary>
 public static class CliProcess
 {
@@ -272,10 +274,11 @@ public static class CliProcess
         ? (File.Exists(cli) ? Path.GetFullPath(cli) : throw new FileNotFoundException($"DATAPREP_CLI names {cli}, which does not exist"))
         : null;
 
-    public static Process Start(IEnumerable<string> args, Dictionary<string, string>? env = null)
+    public static Process Start(IEnumerable<string> args, Dictionary<string, string>? env = null) => Start(args, env, Native);
+
+    private static Process Start(IEnumerable<string> args, Dictionary<string, string>? env, string? native)
     {
         S3Env.Ensure();
-        var native = Native;
         var psi = new ProcessStartInfo(native ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (native is null) psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -284,9 +287,15 @@ public static class CliProcess
         return Process.Start(psi)!;
     }
 
-    public static CliRunner.Result Run(IEnumerable<string> args, Dictionary<string, string>? env = null)
+    public static CliRunner.Result Run(IEnumerable<string> args, Dictionary<string, string>? env = null) => Wait(Start(args, env));
+
+    /// <summary><c>dotnet dataprep.dll</c> whatever <c>DATAPREP_CLI</c> says: the framework-dependent build (the tool
+    /// package's fallback for platforms without a native build).</summary>
+    public static CliRunner.Result RunFrameworkDependent(IEnumerable<string> args, Dictionary<string, string>? env = null) => Wait(Start(args, env, null));
+
+    private static CliRunner.Result Wait(Process started)
     {
-        using var p = Start(args, env);
+        using var p = started;
         var err = p.StandardError.ReadToEndAsync();
         var output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

@@ -212,11 +212,11 @@ public sealed class S3RunTests(MotoServer moto)
         var run = tmp.Combine("run");
         Assert.Equal(0, CliRunner.Run(["convert", Paths.SampleData("churn.csv"), "--out", run, .. s_churn]).Code);
         var trace = new Dictionary<string, string> { ["DATAPREP_TRACE_ASSEMBLIES"] = "1" };
-        var apply = CliProcess.Run(["apply", "--run", run, Paths.SampleData("churn.csv"), "--out", tmp.Combine("a"), "--quiet"], trace);
+        var apply = CliProcess.RunFrameworkDependent(["apply", "--run", run, Paths.SampleData("churn.csv"), "--out", tmp.Combine("a"), "--quiet"], trace);
         Assert.True(apply.Code == 0, apply.Err);
-        var like = CliProcess.Run(["convert", Paths.SampleData("churn.csv"), "--out", tmp.Combine("l"), "--like", run, "--quiet"], trace);
+        var like = CliProcess.RunFrameworkDependent(["convert", Paths.SampleData("churn.csv"), "--out", tmp.Combine("l"), "--like", run, "--quiet"], trace);
         Assert.True(like.Code == 0, like.Err);
-        var inspect = CliProcess.Run(["inspect", run, "--summary"], trace);
+        var inspect = CliProcess.RunFrameworkDependent(["inspect", run, "--summary"], trace);
         Assert.True(inspect.Code == 0, inspect.Err);
         foreach (var r in new[] { apply, like, inspect })
         {
