@@ -386,16 +386,19 @@ public sealed class BoundedPlanTests
     /// <summary>
     /// A row without a group key stops a scaled-out run as it stops one process: exit 3, naming the file, the row and the
     /// column, nothing published. The plan finds it in its pass over the key columns (which carry every row's origin),
-    /// holding no rows: in the table's pass, or (past the first 2^20 groups) in the hash ranges' pass.
+    /// holding no rows: in the table's pass, or (past the first 2^20 groups) in the hash ranges' pass, also when group folds
+    /// follow the test split (the plan kind <c>GroupFoldRanges</c>: the split's pass stops before the folds' pass).
     /// </summary>
     [Theory]
     [InlineData("table")]
     [InlineData("ranges")]
+    [InlineData("fold-ranges")]
     public void A_missing_group_key_stops_the_bounded_plan_naming_file_row_and_column(string plan)
     {
         using var tmp = new TempDir();
         var (csv, row) = plan == "table" ? (GroupCsv(tmp, 60, seed: 7, missingGroupAt: "400"), "row 401") : (ManyGroupsCsv(tmp, missingAt: 1_090_000), "row 1090001");
-        string[] args = [csv, "--label", "y", "--split", "group", "--group", "g", "--drop", "g,t", "--missing", "fill:mean", "--seed", "1"];
+        string[] folds = plan == "fold-ranges" ? ["--folds", "3", "--fractions", "80/0/20"] : [];
+        string[] args = [csv, "--label", "y", "--split", "group", "--group", "g", "--drop", "g,t", "--missing", "fill:mean", "--seed", "1", .. folds];
         var single = CliProcess.Run(["convert", .. args, "--out", tmp.Combine("one"), "--quiet"]);
         Assert.Equal(3, single.Code);
         Assert.Contains(row, single.Err, StringComparison.Ordinal);
