@@ -59,7 +59,7 @@ trap 'rm -rf "$test_tmp"' EXIT
 # once, against that build; the in-process CliRunner tests run the same code JIT, CliBinaryTests compares the two
 # byte for byte, and the tests of on-demand assembly loading run `dotnet dataprep.dll` (CliProcess.RunFrameworkDependent).
 # A process of the native binary starts in ~0.02 s, of the framework-dependent one (TieredCompilation off) in ~1 s: the
-# scale-out tests start thousands. DATAPREP_TEST_AOT=0 runs them against `dotnet dataprep.dll` instead (e.g. on a
+# scale-out tests start hundreds. DATAPREP_TEST_AOT=0 runs them against `dotnet dataprep.dll` instead (e.g. on a
 # machine that is not linux-x64).
 if [[ ${DATAPREP_TEST_AOT:-1} != 0 ]]; then
   aot_dir=$(mktemp -d)
