@@ -38,7 +38,7 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
     /// <inheritdoc />
     public SplitAssignment Assign(SplitInput input, RunContext context)
         => new(_stratifyIndex < 0
-            ? RandomSplitter.Assign(input.RowIds, fractions, seed)
+            ? (input.RowIds.Length >= RandomSplitter.CutsFromRows ? RandomSplitter.AssignByCuts(input.RowIds, fractions, seed) : RandomSplitter.Assign(input.RowIds, fractions, seed))
             : RandomSplitter.AssignStratified(input.RowIds, StratumIds(input.Column(_stratifyIndex)), fractions, seed));
 
     /// <summary>Stratum numbers per row, numbered in sorted key order so they do not depend on input order.</summary>

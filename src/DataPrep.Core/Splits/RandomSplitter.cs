@@ -40,6 +40,54 @@ public static class RandomSplitter
         return HashOrder(rowIds, keys);
     }
 
+    /// <summary>
+    /// <see cref="HashOrder(ReadOnlySpan{long}, KeyedHash)"/> of rows already sorted into ranges of their hash: row i lies in
+    /// range <paramref name="rangeOf"/>[i], the top <paramref name="bits"/> bits of <paramref name="hash"/> of its id (as
+    /// the spilling split's pass 1 writes its files). The ranges in order, each in its own (hash, row id) order, are that
+    /// order, so only one range's hash keys are held at once: about 4 bytes a row beside the order instead of about 20
+    /// (every row's key, its sorted copy).
+    /// </summary>
+    internal static int[] HashOrderByRange(ReadOnlySpan<long> rowIds, ReadOnlySpan<ushort> rangeOf, int bits, KeyedHash hash)
+    {
+        if (rangeOf.Length != rowIds.Length) throw new ArgumentException("One range per row.", nameof(rangeOf));
+        int ranges = 1 << bits;
+        var starts = new int[ranges + 1];
+        foreach (ushort r in rangeOf) starts[r + 1]++;
+        int largest = 0;
+        for (int r = 0; r < ranges; r++)
+        {
+            largest = Math.Max(largest, starts[r + 1]);
+            starts[r + 1] += starts[r];
+        }
+        // The positions grouped by range (input order inside one), then each range put in hash order in place, through
+        // buffers of the largest range's size used again for every range (no garbage per range for the GC to find late).
+        var order = new int[rowIds.Length];
+        var next = starts.AsSpan(0, ranges).ToArray();
+        for (int i = 0; i < rangeOf.Length; i++) order[next[rangeOf[i]]++] = i;
+        var positions = new int[largest];
+        var ids = new long[largest];
+        var keys = new ulong[largest];
+        var local = new int[largest];
+        var sorted = new ulong[largest];
+        for (int r = 0; r < ranges; r++)
+        {
+            int from = starts[r], n = starts[r + 1] - from;
+            if (n == 0) continue;
+            order.AsSpan(from, n).CopyTo(positions);
+            for (int j = 0; j < n; j++)
+            {
+                ids[j] = rowIds[positions[j]];
+                ulong key = hash.Hash(ids[j]);
+                if ((int)(key >> (64 - bits)) != r) throw new ArgumentException($"Row {positions[j]} is not in hash range {r}.", nameof(rangeOf));
+                // The range's top bits are equal in every key: shifted out, the rest orders the range and spreads its buckets.
+                keys[j] = key << bits;
+            }
+            HashOrder(ids.AsSpan(0, n), keys.AsSpan(0, n), local.AsSpan(0, n), sorted.AsSpan(0, n));
+            for (int j = 0; j < n; j++) order[from + j] = positions[local[j]];
+        }
+        return order;
+    }
+
     /// <summary>Orders row positions by their hashes (<paramref name="keys"/>, reordered in place); ties by row id.</summary>
     /// <remarks>
     /// Keyed hashes are uniform, so the rows are first placed in buckets by the top bits of their hash (one counting pass, one
@@ -49,19 +97,30 @@ public static class RandomSplitter
     /// </remarks>
     internal static int[] HashOrder(ReadOnlySpan<long> rowIds, ulong[] keys)
     {
+        var order = new int[keys.Length];
+        var sorted = new ulong[keys.Length];
+        HashOrder(rowIds, keys, order, sorted);
+        sorted.CopyTo(keys, 0);
+        return order;
+    }
+
+    /// <summary>
+    /// Puts positions 0..n−1 of <paramref name="keys"/> into <paramref name="order"/> by (key, row id), and the keys in
+    /// that order into <paramref name="sorted"/> (both of n).
+    /// </summary>
+    private static void HashOrder(ReadOnlySpan<long> rowIds, ReadOnlySpan<ulong> keys, Span<int> order, Span<ulong> sorted)
+    {
         int n = keys.Length;
-        var order = new int[n];
         if (n < 2)
         {
-            if (n == 1) order[0] = 0;
-            return order;
+            if (n == 1) (order[0], sorted[0]) = (0, keys[0]);
+            return;
         }
         int bits = Math.Clamp(System.Numerics.BitOperations.Log2((uint)n), 1, 20);
         int shift = 64 - bits;
         var starts = new int[(1 << bits) + 1];
         foreach (ulong k in keys) starts[(int)(k >> shift) + 1]++;
         for (int b = 1; b < starts.Length; b++) starts[b] += starts[b - 1];
-        var sorted = new ulong[n];
         var next = starts.AsSpan(0, starts.Length - 1).ToArray();
         for (int i = 0; i < n; i++)
         {
@@ -76,12 +135,10 @@ public static class RandomSplitter
             if (to - from <= 32) InsertionSort(sorted, order, from, to, rowIds);
             else SortLarge(sorted, order, from, to, rowIds);
         }
-        sorted.CopyTo(keys, 0);
-        return order;
     }
 
     /// <summary>Sorts positions <paramref name="from"/>..<paramref name="to"/> (exclusive) by (hash, row id).</summary>
-    private static void InsertionSort(ulong[] keys, int[] order, int from, int to, ReadOnlySpan<long> rowIds)
+    private static void InsertionSort(Span<ulong> keys, Span<int> order, int from, int to, ReadOnlySpan<long> rowIds)
     {
         for (int i = from + 1; i < to; i++)
         {
@@ -100,17 +157,17 @@ public static class RandomSplitter
     }
 
     /// <summary>A large bucket: a comparison sort of its hashes, then equal hashes in row id order.</summary>
-    private static void SortLarge(ulong[] keys, int[] order, int from, int to, ReadOnlySpan<long> rowIds)
+    private static void SortLarge(Span<ulong> keys, Span<int> order, int from, int to, ReadOnlySpan<long> rowIds)
     {
-        Array.Sort(keys, order, from, to - from);
-        // Array.Sort is not stable: put equal hashes in row id order so the result is a pure function of ids.
+        keys[from..to].Sort(order[from..to]);
+        // The sort is not stable: put equal hashes in row id order so the result is a pure function of ids.
         for (int i = from + 1; i < to; i++)
         {
             if (keys[i] != keys[i - 1]) continue;
             int start = i - 1;
             while (i < to && keys[i] == keys[start]) i++;
             var ids = rowIds.ToArray();
-            Array.Sort(order, start, i - start, Comparer<int>.Create((a, b) => ids[a].CompareTo(ids[b])));
+            order[start..i].Sort((a, b) => ids[a].CompareTo(ids[b]));
         }
     }
 
@@ -121,6 +178,41 @@ public static class RandomSplitter
         var keys = new ulong[rowIds.Length];
         for (int i = 0; i < keys.Length; i++) keys[i] = hash.Hash(rowIds[i]);
         return AssignByHash(rowIds, keys, fractions);
+    }
+
+    /// <summary>Rows from which <see cref="RandomSplitAssigner"/> finds <see cref="Assign"/>'s tags by <see cref="AssignByCuts"/>.</summary>
+    internal const int CutsFromRows = 1 << 20;
+
+    /// <summary>
+    /// <see cref="Assign"/>'s tags without sorting every row: the cuts from a histogram of the split hashes' top 16 bits and
+    /// a pass that holds only the rows of each cut's bin (<see cref="RandomSplitCuts.Find"/>, the rule a scaled-out plan
+    /// uses), then each row's tag from its hash and id. The same tags; memory: the tags, the histogram and a chunk of
+    /// hashes, instead of about 20 bytes a row (every hash, its sorted copy, the order).
+    /// </summary>
+    internal static SplitTag[] AssignByCuts(long[] rowIds, IReadOnlyList<double> fractions, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(rowIds);
+        if (rowIds.Length == 0) return [];
+        var hash = new KeyedHash(seed, "split");
+        const int Chunk = 1 << 16;
+        var hashes = new ulong[Math.Min(Chunk, rowIds.Length)];
+        var ids = new long[hashes.Length];
+        var (bins, rows) = RandomSplitCuts.Histogram(Pass());
+        var cuts = RandomSplitCuts.Find(rows, fractions, bins, Pass, maxHeld: 1 << 16);
+        var tags = new SplitTag[rowIds.Length];
+        for (int i = 0; i < tags.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts, hash.Hash(rowIds[i]), rowIds[i]);
+        return tags;
+
+        // Every row, a chunk at a time through the same two buffers (each pass reads a chunk before asking for the next).
+        IEnumerable<HashedRows> Pass()
+        {
+            for (int at = 0; at < rowIds.Length; at += Chunk)
+            {
+                int n = Math.Min(Chunk, rowIds.Length - at);
+                for (int i = 0; i < n; i++) hashes[i] = hash.Hash(ids[i] = rowIds[at + i]);
+                yield return new HashedRows(hashes, ids, n);
+            }
+        }
     }
 
     /// <summary>

@@ -201,7 +201,10 @@ internal sealed class SplitSpill : IDisposable
         context.ExpectedRows = tags.LongCount(t => t != SplitTag.None);
         Governor.Release();
         TraceMemory("assigned");
-        order ??= shuffle ? RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle")) : null;
+        // With a shuffle pass 1's files are ranges of the shuffle hash: ordered a file at a time (the same order).
+        order ??= !shuffle ? null
+            : _shuffle is not null ? RandomSplitter.HashOrderByRange(ids, fileOf, HashBits, new KeyedHash(seed, "shuffle"))
+            : RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle"));
         TraceMemory("ordered");
 
         // Rank of each row within its channel (−1: dropped), in output order.

@@ -137,4 +137,66 @@ public class RandomSplitterTests
         var expected = Enumerable.Range(0, ids.Length).OrderBy(i => keys[i]).ThenBy(i => ids[i]).ToArray();
         Assert.Equal(expected, RandomSplitter.HashOrder(ids, new KeyedHash(42, "shuffle")));
     }
+
+    /// <summary>
+    /// The spilling split's shuffle order, a hash range (pass 1's file) at a time (<see cref="RandomSplitter.HashOrderByRange"/>),
+    /// is the hash order of all rows, for 1–7 range bits and ids in any order; a row said to be in a range its hash is not
+    /// in is refused, not ordered wrongly.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property Hash_order_a_range_at_a_time_is_the_hash_order_of_all_rows(long[] ids, ulong seed, byte bitsSeed)
+    {
+        var unique = ids.Distinct().ToArray();
+        int bits = 1 + bitsSeed % 7;
+        var hash = new KeyedHash(seed, "shuffle");
+        var rangeOf = unique.Select(id => (ushort)(hash.Hash(id) >> (64 - bits))).ToArray();
+        var byRange = RandomSplitter.HashOrderByRange(unique, rangeOf, bits, hash);
+        bool same = byRange.SequenceEqual(RandomSplitter.HashOrder(unique, hash));
+        bool refused = true;
+        if (unique.Length > 0)
+        {
+            var wrong = rangeOf.ToArray();
+            wrong[0] = (ushort)((wrong[0] + 1) % (1 << bits));
+            refused = Record.Exception(() => RandomSplitter.HashOrderByRange(unique, wrong, bits, hash)) is ArgumentException;
+        }
+        return (same && refused).Label($"{unique.Length} rows, {bits} bits: same {same}, refused {refused}");
+    }
+
+    [Fact]
+    public void Hash_order_a_range_at_a_time_of_many_rows_is_the_hash_order()
+    {
+        var ids = Enumerable.Range(0, 300_000).Select(i => (long)i * 7919 % 1_000_003).ToArray();
+        var hash = new KeyedHash(7, "shuffle");
+        var rangeOf = ids.Select(id => (ushort)(hash.Hash(id) >> 57)).ToArray();
+        Assert.Equal(RandomSplitter.HashOrder(ids, hash), RandomSplitter.HashOrderByRange(ids, rangeOf, 7, hash));
+    }
+
+    /// <summary>
+    /// A large random split takes its tags from cuts (<see cref="RandomSplitter.AssignByCuts"/>: a histogram of the split
+    /// hashes and the rows of each cut's bin) instead of sorting every row: the same tags as the sort, for any ids and
+    /// fractions (zeros included).
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public Property Tags_from_cuts_are_the_tags_of_the_sort(long[] ids, ulong seed, byte a, byte b, byte c)
+    {
+        var unique = ids.Distinct().ToArray();
+        double sum = Math.Max(1, a + b + c);
+        double[] fractions = a + b + c == 0 ? [1, 0, 0] : [a / sum, b / sum, c / sum];
+        var sorted = RandomSplitter.Assign(unique, fractions, seed);
+        var byCuts = RandomSplitter.AssignByCuts(unique, fractions, seed);
+        return sorted.SequenceEqual(byCuts).Label($"{unique.Length} rows, fractions {string.Join("/", fractions)}");
+    }
+
+    /// <summary>The random split assigner takes the cut path from <see cref="RandomSplitter.CutsFromRows"/> rows, with the sort's tags.</summary>
+    [Fact]
+    public void A_random_split_of_a_million_rows_or_more_gives_the_sort_tags()
+    {
+        int n = RandomSplitter.CutsFromRows + 12_345;
+        var ids = Enumerable.Range(0, n).Select(i => RowInfo.MakeRowId(i % 3, i * 7L + 1)).ToArray();
+        var schema = new Schema([new Field("x", ColumnKind.Float64)]);
+        var input = new SplitInput(schema, ids, _ => throw new InvalidOperationException("no column is read"), _ => (0, 0));
+        var tags = new RandomSplitAssigner(s_801010, 17, null).Assign(input, new DataPrep.Pipeline.RunContext()).Tags;
+        Assert.Equal(RandomSplitter.Assign(ids, s_801010, 17), tags);
+        Assert.Equal(RandomSplitter.ExactCounts(n, s_801010), Enumerable.Range(0, 3).Select(s => (long)tags.Count(t => t == (SplitTag)s)));
+    }
 }
