@@ -93,7 +93,7 @@ public static class RandomSplitter
     /// Keyed hashes are uniform, so the rows are first placed in buckets by the top bits of their hash (one counting pass, one
     /// scatter: about two rows a bucket), then each bucket is sorted by (hash, row id): the same order as a comparison sort of
     /// the hashes with ties in row id order, at a fraction of its cost (no O(n log n) comparisons and swaps). A bucket that
-    /// ends up large (not expected of a hash) is sorted by <see cref="Array.Sort{TKey, TValue}(TKey[], TValue[], int, int)"/>.
+    /// ends up large (not expected of a hash) is sorted by a comparison sort of its keys and positions.
     /// </remarks>
     internal static int[] HashOrder(ReadOnlySpan<long> rowIds, ulong[] keys)
     {
