@@ -147,7 +147,7 @@ internal sealed class SplitSpill : IDisposable
         return ((int)(id >> 40), id & ((1L << 40) - 1));
     }
 
-    public IEnumerable<RecordBatch> Emit(ISplitAssigner assigner, ulong seed, bool shuffle, RunContext context, CancellationToken cancellationToken)
+    public IEnumerable<RecordBatch> Emit(ISplitAssigner assigner, RunContext context, CancellationToken cancellationToken)
     {
         var lengths = new long[_files.Count];
         for (int f = 0; f < lengths.Length; f++)
@@ -202,9 +202,7 @@ internal sealed class SplitSpill : IDisposable
         Governor.Release();
         TraceMemory("assigned");
         // With a shuffle pass 1's files are ranges of the shuffle hash: ordered a file at a time (the same order).
-        order ??= !shuffle ? null
-            : _shuffle is not null ? RandomSplitter.HashOrderByRange(ids, fileOf, HashBits, new KeyedHash(seed, "shuffle"))
-            : RandomSplitter.HashOrder(ids, new KeyedHash(seed, "shuffle"));
+        order ??= _shuffle is { } shuffleHash ? RandomSplitter.HashOrderByRange(ids, fileOf, HashBits, shuffleHash) : null;
         TraceMemory("ordered");
 
         // Rank of each row within its channel (−1: dropped), in output order.

@@ -254,7 +254,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
             }
             if (schema is null) yield break;
             var output = spilling is not null
-                ? spilling.Emit(assigner, seed, shuffle, context, cancellationToken)
+                ? spilling.Emit(assigner, context, cancellationToken)
                 : InMemory(batches, schema, context, cancellationToken);
             foreach (var batch in output) yield return batch;
         }
