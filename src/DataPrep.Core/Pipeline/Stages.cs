@@ -177,6 +177,8 @@ public sealed class RunDiagnostics
     private int _spillRepartitions;
     private int _rowTextKept;
     private int _spillsPlaced;
+    private int _spillsRanked;
+    private int _spillResplits;
 
     /// <summary>Split stages that spilled to temp files.</summary>
     public int Spills => Volatile.Read(ref _spills);
@@ -192,6 +194,12 @@ public sealed class RunDiagnostics
 
     /// <summary>Spilled split stages that read their files' rows straight into the output batches (no gather; <c>SplitSpill</c>).</summary>
     public int SpillsPlaced => Volatile.Read(ref _spillsPlaced);
+
+    /// <summary>Spilled split stages that kept nothing per row in memory, ranking their files one at a time (<c>SplitSpill.EmitBounded</c>).</summary>
+    public int SpillsRanked => Volatile.Read(ref _spillsRanked);
+
+    /// <summary>Spill files split again by the next shuffle-hash bits because they were too large to load or rank within the budget.</summary>
+    public int SpillResplits => Volatile.Read(ref _spillResplits);
 
     /// <summary>The names of the columns spilled split stages kept as float32 (<c>SpillNarrowing</c>), in column order, run after run.</summary>
     public IReadOnlyList<string> SpillFloat32Columns
@@ -213,6 +221,10 @@ public sealed class RunDiagnostics
     internal void CountSpillRepartition() => Interlocked.Increment(ref _spillRepartitions);
 
     internal void CountSpillPlaced() => Interlocked.Increment(ref _spillsPlaced);
+
+    internal void CountSpillRanked() => Interlocked.Increment(ref _spillsRanked);
+
+    internal void CountSpillResplit() => Interlocked.Increment(ref _spillResplits);
 
     internal void CountStreamedTimeSplit() => Interlocked.Increment(ref _streamedTimeSplits);
 }

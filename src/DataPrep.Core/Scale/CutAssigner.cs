@@ -1,5 +1,4 @@
 using DataPrep.Data;
-using DataPrep.Hashing;
 using DataPrep.Pipeline;
 using DataPrep.Splits;
 
@@ -12,7 +11,7 @@ namespace DataPrep.Scale;
 /// <see cref="KFoldAssigner"/> deals them. The order is left to the split stage, which shuffles by hash(seed,
 /// "shuffle", row id): a bucket holds one range of shuffle hashes, so that is the output order restricted to the bucket.
 /// </summary>
-internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, IReadOnlyList<SplitCut>? foldCuts, ulong seed, string bucket) : ISplitAssigner
+internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, IReadOnlyList<SplitCut>? foldCuts, ulong seed, string bucket) : IRowIdAssigner
 {
     public string Describe() => $"random split{(foldCuts is null ? "" : " and folds")} of {bucket} cut by the plan";
 
@@ -21,19 +20,19 @@ internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, IReadOnlyList<Sp
     /// <summary>Nothing but row ids is needed, so the split stage can spill every column under a memory budget.</summary>
     public IReadOnlyCollection<int>? KeyColumns => [];
 
+    /// <summary>The plan's cuts decide every row from its id.</summary>
+    public bool TagsFromRowIds => true;
+
+    /// <summary>The cuts are the plan's: no pass over the ids is needed.</summary>
+    public IRowIdTagger ForRowIds(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows) => new RandomCutTagger(cuts, foldCuts, seed);
+
     public SplitAssignment Assign(SplitInput input, RunContext context)
     {
-        var hash = new KeyedHash(seed, "split");
         var ids = input.RowIds;
+        var tagger = new RandomCutTagger(cuts, foldCuts, seed);
         var tags = new SplitTag[ids.Length];
-        for (int i = 0; i < tags.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts, hash.Hash(ids[i]), ids[i]);
-        if (foldCuts is null) return new SplitAssignment(tags);
-        var foldHash = new KeyedHash(seed, "fold");
-        var folds = new short[ids.Length];
-        for (int i = 0; i < folds.Length; i++)
-        {
-            folds[i] = tags[i] == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, foldHash.Hash(ids[i]), ids[i]) : (short)-1;
-        }
+        var folds = tagger.HasFolds ? new short[ids.Length] : null;
+        tagger.Tag(ids, tags, folds);
         return new SplitAssignment(tags, Folds: folds);
     }
 }

@@ -8,7 +8,7 @@ namespace DataPrep.Splits;
 /// Exact random split by hash(seed, "split", row id), optionally stratified: each class is cut at its own
 /// exact counts, so every class is within one row of its share in every split.
 /// </summary>
-public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong seed, string? stratify) : ISplitAssigner
+public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong seed, string? stratify) : IRowIdAssigner
 {
     private int _stratifyIndex = -1;
 
@@ -33,6 +33,16 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
         _stratifyIndex = input.IndexOf(stratify);
         if (_stratifyIndex < 0) throw new PipelineValidationException($"--stratify names column '{stratify}', which the input does not have (its columns: {string.Join(", ", input.Fields.Select(f => f.Name))}).");
         if (input[_stratifyIndex].Kind is ColumnKind.Sparse or ColumnKind.Binary) throw new PipelineValidationException($"--stratify column '{stratify}' is {input[_stratifyIndex].Kind}; expected a label-like column (text, integer or boolean).");
+    }
+
+    /// <summary>Unstratified, each row's split follows from its id once the cuts are found.</summary>
+    bool IRowIdAssigner.TagsFromRowIds => stratify is null;
+
+    /// <summary>The cuts of <see cref="RandomSplitter.Assign"/> over the streamed ids, then each row's tag from its hash and id.</summary>
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows)
+    {
+        if (stratify is not null) throw new InvalidOperationException("A stratified split reads its class column; its tags do not follow from row ids alone.");
+        return new RandomCutTagger(RandomSplitter.CutsOf(pass, rows, fractions, seed), null, seed);
     }
 
     /// <inheritdoc />

@@ -1,4 +1,5 @@
 using DataPrep.Data;
+using DataPrep.Hashing;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Splits;
@@ -310,6 +311,29 @@ internal static class RandomSplitCuts
                 at += sub[b];
             }
             throw new PipelineValidationException($"the split hashes' counts ({at:N0} rows) do not reach the cut at row {Position:N0}; the rows changed between two passes. Run the scan step again.");
+        }
+    }
+}
+
+/// <summary>
+/// A random split as its cuts decide it (<see cref="RandomSplitCuts"/>): each row's split from its split hash and row id,
+/// the tag <see cref="RandomSplitter.Assign"/> gives it over all rows; with random folds (<paramref name="foldCuts"/>),
+/// each train row's fold from its fold hash and the folds' cuts, as <see cref="KFoldAssigner"/> deals them.
+/// </summary>
+internal sealed class RandomCutTagger(IReadOnlyList<SplitCut> cuts, IReadOnlyList<SplitCut>? foldCuts, ulong seed) : IRowIdTagger
+{
+    private readonly KeyedHash _split = new(seed, "split");
+    private readonly KeyedHash _fold = new(seed, "fold");
+
+    public bool HasFolds => foldCuts is not null;
+
+    public void Tag(ReadOnlySpan<long> ids, Span<SplitTag> tags, Span<short> folds)
+    {
+        for (int i = 0; i < ids.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts, _split.Hash(ids[i]), ids[i]);
+        if (foldCuts is null) return;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            folds[i] = tags[i] == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, _fold.Hash(ids[i]), ids[i]) : (short)-1;
         }
     }
 }

@@ -108,7 +108,7 @@ public static class RandomSplitter
     /// Puts positions 0..n−1 of <paramref name="keys"/> into <paramref name="order"/> by (key, row id), and the keys in
     /// that order into <paramref name="sorted"/> (both of n).
     /// </summary>
-    private static void HashOrder(ReadOnlySpan<long> rowIds, ReadOnlySpan<ulong> keys, Span<int> order, Span<ulong> sorted)
+    internal static void HashOrder(ReadOnlySpan<long> rowIds, ReadOnlySpan<ulong> keys, Span<int> order, Span<ulong> sorted)
     {
         int n = keys.Length;
         if (n < 2)
@@ -193,24 +193,39 @@ public static class RandomSplitter
     {
         ArgumentNullException.ThrowIfNull(rowIds);
         if (rowIds.Length == 0) return [];
+        var cuts = CutsOf(() => [rowIds], rowIds.Length, fractions, seed);
+        var tags = new SplitTag[rowIds.Length];
+        new RandomCutTagger(cuts, null, seed).Tag(rowIds, tags, default);
+        return tags;
+    }
+
+    /// <summary>
+    /// The cuts of <see cref="Assign"/> over the row ids that <paramref name="pass"/> streams (every id once per
+    /// enumeration, <paramref name="rows"/> in all), found by <see cref="RandomSplitCuts.Find"/>: a histogram pass, then
+    /// passes that hold only the rows of each cut's bin, 64K hashes at a time.
+    /// </summary>
+    internal static List<SplitCut> CutsOf(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows, IReadOnlyList<double> fractions, ulong seed)
+    {
         var hash = new KeyedHash(seed, "split");
         const int Chunk = 1 << 16;
-        var hashes = new ulong[Math.Min(Chunk, rowIds.Length)];
+        var hashes = new ulong[(int)Math.Clamp(rows, 1, Chunk)];
         var ids = new long[hashes.Length];
-        var (bins, rows) = RandomSplitCuts.Histogram(Pass());
-        var cuts = RandomSplitCuts.Find(rows, fractions, bins, Pass, maxHeld: 1 << 16);
-        var tags = new SplitTag[rowIds.Length];
-        for (int i = 0; i < tags.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts, hash.Hash(rowIds[i]), rowIds[i]);
-        return tags;
+        var (bins, counted) = RandomSplitCuts.Histogram(Pass());
+        if (counted != rows) throw new InvalidOperationException($"The pass over the row ids gave {counted:N0} rows, not {rows:N0}.");
+        return RandomSplitCuts.Find(counted, fractions, bins, Pass, maxHeld: 1 << 16);
 
         // Every row, a chunk at a time through the same two buffers (each pass reads a chunk before asking for the next).
         IEnumerable<HashedRows> Pass()
         {
-            for (int at = 0; at < rowIds.Length; at += Chunk)
+            foreach (var chunk in pass())
             {
-                int n = Math.Min(Chunk, rowIds.Length - at);
-                for (int i = 0; i < n; i++) hashes[i] = hash.Hash(ids[i] = rowIds[at + i]);
-                yield return new HashedRows(hashes, ids, n);
+                for (int at = 0; at < chunk.Length; at += hashes.Length)
+                {
+                    int n = Math.Min(hashes.Length, chunk.Length - at);
+                    var span = chunk.Span.Slice(at, n);
+                    for (int i = 0; i < n; i++) hashes[i] = hash.Hash(ids[i] = span[i]);
+                    yield return new HashedRows(hashes, ids, n);
+                }
             }
         }
     }

@@ -54,10 +54,21 @@ internal sealed class SplitSpill : IDisposable
     private readonly List<SplitTag[]> _tags = [];
     private readonly List<short[]?> _folds = [];
 
+    // With a shuffle and tags from each row (row-local) or from row ids (a random split's cuts), nothing is kept per row:
+    // each hash file's row ids (and tags) go to a file beside it, and pass 3 ranks one file at a time (EmitBounded).
+    private readonly bool _bounded;
+    private readonly IRowIdAssigner? _byId;
+    private readonly SpillRowIdsWriter?[] _rowIdFiles = [];
+    // Whether the row-local assigner gave folds (null: no batch yet); the same for every batch.
+    private bool? _localFolds;
+
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
-        (IRowLocalAssigner, RunContext)? local = null)
+        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null)
     {
         _local = local;
+        _byId = shuffle && local is null && byId is { TagsFromRowIds: true } ? byId : null;
+        _bounded = shuffle && (local is not null || _byId is not null);
+        if (_bounded) _rowIdFiles = new SpillRowIdsWriter?[HashFiles];
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
         _stage = stage;
         _folder = folder;
@@ -78,16 +89,31 @@ internal sealed class SplitSpill : IDisposable
     {
         int n = batch.RowCount;
         var rows = batch.Rows;
-        bool encoded = true;
-        for (int i = 0; i < n && encoded; i++) encoded = rows.RowIds[i] == RowInfo.MakeRowId(rows.Sources[i], rows.SourceRows[i]);
-        if (!encoded) _origins.Add((_count, rows.Sources.AsSpan(0, n).ToArray(), rows.SourceRows.AsSpan(0, n).ToArray()));
-        _rowIds.Add(rows.RowIds.AsSpan(0, n).ToArray());
+        SplitTag[]? batchTags = null;
+        short[]? batchFolds = null;
+        if (!_bounded)
+        {
+            bool encoded = true;
+            for (int i = 0; i < n && encoded; i++) encoded = rows.RowIds[i] == RowInfo.MakeRowId(rows.Sources[i], rows.SourceRows[i]);
+            if (!encoded) _origins.Add((_count, rows.Sources.AsSpan(0, n).ToArray(), rows.SourceRows.AsSpan(0, n).ToArray()));
+            _rowIds.Add(rows.RowIds.AsSpan(0, n).ToArray());
+        }
         if (_local is var (assigner, context))
         {
             var tagged = assigner.Assign(new SplitInput([batch], _schema), context);
             if (tagged.Order is not null || tagged.Tags.Length != n) throw new InvalidOperationException($"{assigner.Describe()}: a row-local assigner must tag each row and leave the order to the split stage.");
-            _tags.Add(tagged.Tags);
-            _folds.Add(tagged.Folds);
+            if (_localFolds is { } withFolds && withFolds != tagged.Folds is not null) throw new InvalidOperationException("A row-local assigner gave folds for some batches only.");
+            _localFolds = tagged.Folds is not null;
+            if (_bounded)
+            {
+                batchTags = tagged.Tags;
+                batchFolds = tagged.Folds;
+            }
+            else
+            {
+                _tags.Add(tagged.Tags);
+                _folds.Add(tagged.Folds);
+            }
         }
         else
         {
@@ -116,6 +142,7 @@ internal sealed class SplitSpill : IDisposable
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
                 parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32), positions, picked));
+                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
         }
@@ -131,8 +158,312 @@ internal sealed class SplitSpill : IDisposable
             _files[^1]!.WriteInts(positions);
             _files[^1]!.Write(batch);
         }
-        _fileOf.Add(fileOf);
+        if (!_bounded) _fileOf.Add(fileOf);
         _count += n;
+    }
+
+    // Reused by WriteRowIds: one part's ids, tags and folds.
+    private long[] _idScratch = [];
+    private SplitTag[] _tagScratch = [];
+    private short[] _foldScratch = [];
+
+    /// <summary>The picked rows' ids (and tags and folds, from a row-local assigner) to a hash file's row-id file, in the data file's order.</summary>
+    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[] picked)
+    {
+        int m = picked.Length;
+        if (_idScratch.Length < m)
+        {
+            _idScratch = new long[m];
+            _tagScratch = new SplitTag[m];
+            _foldScratch = new short[m];
+        }
+        for (int i = 0; i < m; i++) _idScratch[i] = ids[picked[i]];
+        if (tags is not null) for (int i = 0; i < m; i++) _tagScratch[i] = tags[picked[i]];
+        if (folds is not null) for (int i = 0; i < m; i++) _foldScratch[i] = folds[picked[i]];
+        writer.Write(_idScratch.AsSpan(0, m), _tagScratch, _foldScratch, tags is not null, folds is not null);
+    }
+
+    /// <summary>A hash file of the bounded path: its data and row-id files, the shuffle-hash range it holds (the
+    /// <see cref="Range"/>-th of 2^<see cref="Bits"/>), its rows and bytes, and whether it holds fixed-width values only.</summary>
+    private sealed record HashFile(string Path, string RowIds, int Range, int Bits, long Rows, long Bytes, bool FixedWidth);
+
+    /// <summary>Bytes a row that ranking one file's rows of a channel holds (ids, hashes, their order, the file's ranks).</summary>
+    private const int RankBytesPerRow = 48;
+
+    /// <summary>
+    /// Pass 3 with a shuffle and tags from each row or its id, holding nothing per row of the run: each hash file's row-id
+    /// file gives its rows per channel (tags from the spill or from the assigner's tagger), so each channel's first rank
+    /// in each file follows from the counts; a piece's ranks are then its file's rows of the channel in shuffle-hash order
+    /// — the order <see cref="RandomSplitter.HashOrderByRange"/> gives every row, restricted to the file and channel. A
+    /// file too large to load or rank within the budget is split first by the next bits of the shuffle hash. Same
+    /// batches, same bytes as the general path; memory: a file's ranks and the emission's window, whatever the rows.
+    /// </summary>
+    private IEnumerable<RecordBatch> EmitBounded(RunContext context, CancellationToken cancellationToken)
+    {
+        var files = new List<HashFile>();
+        for (int f = 0; f < HashFiles; f++)
+        {
+            if (_files[f] is not { } data) continue;
+            var ids = _rowIdFiles[f]!;
+            files.Add(new HashFile(data.Path, ids.Path, f, HashBits, ids.Rows, data.Length, data.FixedWidthOnly));
+            data.Dispose();
+            ids.Dispose();
+        }
+        _files.Clear();
+        Governor.Release();
+        TraceMemory("pass 1 done");
+        long count = _count;
+        context.OnProgress("split", 0, count);
+        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count);
+        bool withFolds = tagger?.HasFolds ?? _localFolds ?? false;
+        context.Diagnostics.CountSpillRanked();
+        files = Resplit(files, context, cancellationToken);
+
+        // Each file's rows per (split, fold), from the tags alone.
+        var counts = new Dictionary<(SplitTag, short), long[]>();
+        long expected = 0;
+        var tags = new SplitTag[256];
+        var folds = new short[256];
+        for (int i = 0; i < files.Count; i++)
+        {
+            using var reader = new SpillRowIdsReader(files[i].RowIds);
+            while (reader.Next())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = TagsOf(reader, tagger, withFolds, ref tags, ref folds);
+                for (int j = 0; j < n; j++)
+                {
+                    if (tags[j] == SplitTag.None) continue;
+                    var key = (tags[j], withFolds ? folds[j] : (short)-1);
+                    if (!counts.TryGetValue(key, out var perFile)) counts[key] = perFile = new long[files.Count];
+                    perFile[i]++;
+                    expected++;
+                }
+            }
+        }
+        context.ExpectedRows = expected;
+        // The channels of SplitStage.Channels: every split without folds; with folds, each split's folds in order.
+        var channels = new List<(SplitTag Split, short Fold)>();
+        foreach (var split in SplitNames.All)
+        {
+            if (!withFolds) channels.Add((split, -1));
+            else channels.AddRange(counts.Keys.Where(k => k.Item1 == split).OrderBy(k => k.Item2));
+        }
+        var sizes = new int[channels.Count];
+        var pieces = new List<(int File, int Lo, int Count)>[channels.Count];
+        for (int c = 0; c < channels.Count; c++)
+        {
+            pieces[c] = [];
+            if (!counts.TryGetValue(channels[c], out var perFile)) continue;
+            long lo = 0;
+            for (int i = 0; i < files.Count; i++)
+            {
+                if (perFile[i] == 0) continue;
+                pieces[c].Add((i, (int)lo, (int)perFile[i]));
+                lo += perFile[i];
+                if (lo > int.MaxValue) throw new PipelineValidationException($"The {channels[c].Split.Name()} split would hold {lo:N0} rows or more in one run; at most {int.MaxValue:N0} are supported. Use --workers to spread the run.");
+            }
+            sizes[c] = (int)lo;
+        }
+        bool placed = PlacedRows.Supports(_schema) && files.All(f => f.FixedWidth);
+        if (RunTrace.On)
+        {
+            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {files.Sum(f => f.Bytes) >> 20} MiB in {files.Count} files ({_float32?.Count(x => x) ?? 0} columns as float32), ranked a file at a time (no per-row arrays)");
+        }
+        TraceMemory("counted");
+        var scratch = new[] { new RankScratch(), new RankScratch() };
+        var paths = files.Select(f => (string?)f.Path).ToList();
+        var rowIdPaths = files.Select(f => (string?)f.RowIds).ToList();
+        foreach (var batch in EmitPieces(channels, pieces, paths, rowIdPaths, sizes, withFolds, placed,
+            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], channels[c], pieces[c].First(p => p.File == file), tagger, withFolds, scratch[slot])), context, cancellationToken))
+        {
+            yield return batch;
+        }
+        context.OnProgress("split", count, count);
+    }
+
+    /// <summary>The tags (and folds) of the reader's block, from the spill or from the tagger; returns the block's rows.</summary>
+    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, bool withFolds, ref SplitTag[] tags, ref short[] folds)
+    {
+        int n = reader.Count;
+        if (tags.Length < n)
+        {
+            tags = new SplitTag[Math.Max(n, 2 * tags.Length)];
+            folds = new short[tags.Length];
+        }
+        if (tagger is not null)
+        {
+            tagger.Tag(reader.Ids, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
+            return n;
+        }
+        if (!reader.HasTags || reader.HasFolds != withFolds) throw new InvalidDataException("A spill's row-id file lacks the tags or folds its row-local assigner gave.");
+        reader.Tags.CopyTo(tags);
+        if (withFolds) reader.Folds.CopyTo(folds);
+        return n;
+    }
+
+    /// <summary>Every row id of the files, in chunks of up to 64K through one buffer (each valid until the next is asked for).</summary>
+    private static IEnumerable<ReadOnlyMemory<long>> AllRowIds(List<HashFile> files)
+    {
+        var chunk = new long[1 << 16];
+        int n = 0;
+        foreach (var file in files)
+        {
+            using var reader = new SpillRowIdsReader(file.RowIds);
+            while (reader.Next())
+            {
+                for (int from = 0; from < reader.Count;)
+                {
+                    int m = Math.Min(reader.Count - from, chunk.Length - n);
+                    reader.Ids.Slice(from, m).CopyTo(chunk.AsSpan(n));
+                    n += m;
+                    from += m;
+                    if (n < chunk.Length) continue;
+                    yield return chunk;
+                    n = 0;
+                }
+            }
+        }
+        if (n > 0) yield return chunk.AsMemory(0, n);
+    }
+
+    /// <summary>Buffers of one piece's ranking, reused from piece to piece.</summary>
+    private sealed class RankScratch
+    {
+        public int[] Local = [];
+        public int[] Seq = [];
+        public long[] Ids = [];
+        public ulong[] Keys = [];
+        public int[] Order = [];
+        public ulong[] Sorted = [];
+        public SplitTag[] Tags = new SplitTag[256];
+        public short[] Folds = new short[256];
+    }
+
+    /// <summary>
+    /// The ranks of one file's rows of a channel by the file's row order (−1: another channel): the piece's first rank
+    /// plus the row's place among them in (shuffle hash, row id) order.
+    /// </summary>
+    private int[] Rank(HashFile file, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
+    {
+        var hash = _shuffle!.Value;
+        int rows = checked((int)file.Rows), m = piece.Count;
+        if (s.Local.Length < rows) s.Local = new int[rows];
+        if (s.Ids.Length < m)
+        {
+            s.Seq = new int[m];
+            s.Ids = new long[m];
+            s.Keys = new ulong[m];
+            s.Order = new int[m];
+            s.Sorted = new ulong[m];
+        }
+        int seq = 0, k = 0;
+        using (var reader = new SpillRowIdsReader(file.RowIds))
+        {
+            while (reader.Next())
+            {
+                int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds);
+                var ids = reader.Ids;
+                for (int j = 0; j < n; j++, seq++)
+                {
+                    s.Local[seq] = -1;
+                    if (s.Tags[j] != channel.Split || (withFolds && s.Folds[j] != channel.Fold)) continue;
+                    if (k == m) throw new InvalidOperationException($"Spill file {file.Path} holds more than its {m:N0} rows of the {channel.Split.Name()} split.");
+                    ulong key = hash.Hash(ids[j]);
+                    if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
+                    s.Seq[k] = seq;
+                    s.Ids[k] = ids[j];
+                    // The range's top bits are equal in every key: shifted out, the rest orders the file and spreads its buckets.
+                    s.Keys[k++] = key << file.Bits;
+                }
+            }
+        }
+        if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
+        RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
+        for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
+        return s.Local;
+    }
+
+    /// <summary>
+    /// Splits each file too large to load (over twice <see cref="BucketBytes"/>) or to rank within an eighth of the
+    /// budget by the next bits of the shuffle hash, so that each part holds about a bucket; parts stay in hash order.
+    /// </summary>
+    private List<HashFile> Resplit(List<HashFile> files, RunContext context, CancellationToken cancellationToken)
+    {
+        long maxRows = Math.Max(1, BucketBytes / RankBytesPerRow);
+        var result = new List<HashFile>(files.Count);
+        foreach (var file in files)
+        {
+            int extra = 0;
+            if (file.Bytes > 2 * BucketBytes || file.Rows > maxRows)
+            {
+                while (extra < 16 && (file.Bytes >> extra > BucketBytes || file.Rows >> extra > maxRows)) extra++;
+            }
+            if (extra == 0) { result.Add(file); continue; }
+            context.Diagnostics.CountSpillResplit();
+            var hash = _shuffle!.Value;
+            int parts = 1 << extra;
+            var writers = new BatchSpillWriter?[parts];
+            var idWriters = new SpillRowIdsWriter?[parts];
+            try
+            {
+                using (var reader = new BatchSpillReader(file.Path, _schema, _float32))
+                using (var ids = new SpillRowIdsReader(file.RowIds))
+                {
+                    while (!reader.AtEnd)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        Governor.Check();
+                        var positions = reader.ReadInts();
+                        var batch = reader.Read();
+                        int n = batch.RowCount;
+                        if (!ids.Next() || ids.Count != n) throw new InvalidOperationException($"Spill file {file.Path} and its row ids disagree.");
+                        var rowIds = batch.Rows.RowIds;
+                        var partOf = new int[n];
+                        var counts = new int[parts + 1];
+                        for (int i = 0; i < n; i++)
+                        {
+                            if (rowIds[i] != ids.Ids[i]) throw new InvalidOperationException($"Spill file {file.Path} and its row ids disagree.");
+                            ulong key = hash.Hash(rowIds[i]);
+                            if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
+                            counts[(partOf[i] = (int)((key << file.Bits) >> (64 - extra))) + 1]++;
+                        }
+                        for (int q = 0; q < parts; q++) counts[q + 1] += counts[q];
+                        var grouped = new int[n];
+                        var next = counts.AsSpan(0, parts).ToArray();
+                        for (int i = 0; i < n; i++) grouped[next[partOf[i]]++] = i;
+                        SplitTag[]? tags = ids.HasTags ? ids.Tags.ToArray() : null;
+                        short[]? folds = ids.HasFolds ? ids.Folds.ToArray() : null;
+                        var spread = new List<(BatchSpillWriter, int[], int[])>();
+                        for (int q = 0; q < parts; q++)
+                        {
+                            if (counts[q] == counts[q + 1]) continue;
+                            var picked = grouped.AsSpan(counts[q], counts[q + 1] - counts[q]).ToArray();
+                            var at = new int[picked.Length];
+                            for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
+                            string name = $"input-{file.Range:D3}-{q:D5}";
+                            spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(name + ".spill"), _float32), at, picked));
+                            WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(name + ".ids")), rowIds, tags, folds, picked);
+                        }
+                        BatchSpillWriter.WriteSpread(batch, spread);
+                    }
+                }
+                File.Delete(file.Path);
+                File.Delete(file.RowIds);
+                for (int q = 0; q < parts; q++)
+                {
+                    if (writers[q] is not { } w) continue;
+                    result.Add(new HashFile(w.Path, idWriters[q]!.Path, (file.Range << extra) | q, file.Bits + extra, idWriters[q]!.Rows, w.Length, w.FixedWidthOnly));
+                }
+            }
+            finally
+            {
+                foreach (var w in writers) w?.Dispose();
+                foreach (var w in idWriters) w?.Dispose();
+            }
+        }
+        if (RunTrace.On && result.Count != files.Count) Console.Error.WriteLine($"trace: split re-split {files.Count - result.Count(f => f.Bits == HashBits)} large spill files into {result.Count(f => f.Bits > HashBits)} by the next shuffle-hash bits");
+        return result;
     }
 
     private long[]? _ids;
@@ -149,6 +480,11 @@ internal sealed class SplitSpill : IDisposable
 
     public IEnumerable<RecordBatch> Emit(ISplitAssigner assigner, RunContext context, CancellationToken cancellationToken)
     {
+        if (_bounded)
+        {
+            foreach (var batch in EmitBounded(context, cancellationToken)) yield return batch;
+            yield break;
+        }
         var lengths = new long[_files.Count];
         for (int f = 0; f < lengths.Length; f++)
         {
@@ -273,15 +609,32 @@ internal sealed class SplitSpill : IDisposable
             Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32), each a run of ranks per channel (no repartition)");
         }
 
-        // A file is deleted after the last channel that reads it.
+        foreach (var batch in EmitPieces(channels, pieces, paths, null, sizes, folds is not null, placed, (_, c, _) => new PieceRanks(channel, rank, c, null), context, cancellationToken)) yield return batch;
+        context.OnProgress("split", count, count);
+    }
+
+    /// <summary>
+    /// Pass 3: each channel's pieces in rank order, a file's rows of the channel at a time, cut into the in-memory path's
+    /// batches. <paramref name="ranksOf"/> gives a piece's ranks; a file (and its row-id file) is deleted after the last
+    /// channel that reads it. <paramref name="ranksOf"/> (file, channel, slot) may use one of two scratch slots, 0 and 1,
+    /// for two pieces placed at once.
+    /// </summary>
+    private IEnumerable<RecordBatch> EmitPieces(List<(SplitTag Split, short Fold)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, List<string?>? rowIdPaths,
+        int[] sizes, bool withFolds, bool placed, Func<int, int, int, PieceRanks> ranksOf, RunContext context, CancellationToken cancellationToken)
+    {
         var uses = new int[paths.Count];
         foreach (var list in pieces) foreach (var (file, _, _) in list) uses[file]++;
+        void Used(int file)
+        {
+            if (--uses[file] > 0) return;
+            File.Delete(paths[file]!);
+            if (rowIdPaths?[file] is { } ids) File.Delete(ids);
+        }
         if (placed)
         {
             context.Diagnostics.CountSpillPlaced();
-            foreach (var batch in EmitPlaced(channels, pieces, paths, uses, channel, rank, sizes, folds is not null, cancellationToken)) yield return batch;
+            foreach (var batch in EmitPlaced(channels, pieces, paths, Used, ranksOf, sizes, withFolds, cancellationToken)) yield return batch;
             TraceMemory("emitted");
-            context.OnProgress("split", count, count);
             yield break;
         }
         for (int c = 0; c < channels.Count; c++)
@@ -299,34 +652,45 @@ internal sealed class SplitSpill : IDisposable
                     Array.Resize(ref part, pending + n);
                     Array.Resize(ref row, pending + n);
                 }
+                var ranks = ranksOf(file, c, 0);
                 using (var reader = new BatchSpillReader(paths[file]!, _schema, _float32))
                 {
                     var mine = new List<int>();
+                    var ranked = new List<int>();
+                    int seq = 0;
                     while (!reader.AtEnd)
                     {
                         // Only the channel's rows are built: a small channel does not hold whole chunks of the others.
                         var positions = reader.ReadInts();
                         mine.Clear();
-                        for (int i = 0; i < positions.Length; i++) if (channel[positions[i]] == c) mine.Add(i);
+                        ranked.Clear();
+                        for (int i = 0; i < positions.Length; i++)
+                        {
+                            int r = ranks.Of(positions[i], seq + i);
+                            if (r < 0) continue;
+                            mine.Add(i);
+                            ranked.Add(r);
+                        }
+                        seq += positions.Length;
                         var b = reader.Read(mine.Count == positions.Length ? null : mine.ToArray());
                         if (mine.Count == 0) continue;
                         for (int i = 0; i < mine.Count; i++)
                         {
-                            int k = rank[positions[mine[i]]] - start;
+                            int k = ranked[i] - start;
                             part[k] = parts.Count;
                             row[k] = i;
                         }
                         parts.Add(b);
                     }
                 }
-                if (--uses[file] == 0) File.Delete(paths[file]!);
+                Used(file);
                 pending += n;
                 int full = pending - pending % _batchRows;
                 for (int at = 0; at < full; at += _batchRows)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     Governor.Check();
-                    yield return Output(parts, part.AsSpan(at, _batchRows).ToArray(), row.AsSpan(at, _batchRows).ToArray(), split, fold, folds is not null);
+                    yield return Output(parts, part.AsSpan(at, _batchRows).ToArray(), row.AsSpan(at, _batchRows).ToArray(), split, fold, withFolds);
                 }
                 // The rows left for the next batch keep only the parts they come from.
                 pending -= full;
@@ -346,12 +710,12 @@ internal sealed class SplitSpill : IDisposable
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Governor.Check();
-                yield return Output(parts, part.AsSpan(0, pending).ToArray(), row.AsSpan(0, pending).ToArray(), split, fold, folds is not null);
+                yield return Output(parts, part.AsSpan(0, pending).ToArray(), row.AsSpan(0, pending).ToArray(), split, fold, withFolds);
             }
         }
         TraceMemory("emitted");
-        context.OnProgress("split", count, count);
     }
+
 
     /// <summary>
     /// Pass 3 for files of fixed-width values (<see cref="BatchSpillWriter.FixedWidthOnly"/>): each piece's rows are
@@ -359,7 +723,7 @@ internal sealed class SplitSpill : IDisposable
     /// of into column arrays of their own that a gather then copies again. Same batches, same values, same row
     /// information as the general path (whose <see cref="Output"/> gathers rows without null masks or group keys here).
     /// </summary>
-    private IEnumerable<RecordBatch> EmitPlaced(List<(SplitTag, short)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, int[] uses, short[] channel, int[] rank, int[] sizes, bool withFolds, CancellationToken cancellationToken)
+    private IEnumerable<RecordBatch> EmitPlaced(List<(SplitTag, short)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, Action<int> used, Func<int, int, int, PieceRanks> ranksOf, int[] sizes, bool withFolds, CancellationToken cancellationToken)
     {
         bool times = _stage.HasLineage;
         int batchRows = _batchRows;
@@ -388,17 +752,17 @@ internal sealed class SplitSpill : IDisposable
                     window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at)));
                 }
                 int channelIndex = c, firstBatch = first;
-                var other = m == 2 ? Task.Run(() => PlacePiece(paths[list[i + 1].File]!, channelIndex, firstBatch, window, channel, rank, times, buffers[1]), cancellationToken) : null;
+                var other = m == 2 ? Task.Run(() => PlacePiece(paths[list[i + 1].File]!, ranksOf(list[i + 1].File, channelIndex, 1), firstBatch, window, times, buffers[1]), cancellationToken) : null;
                 try
                 {
-                    PlacePiece(paths[list[i].File]!, c, first, window, channel, rank, times, buffers[0]);
+                    PlacePiece(paths[list[i].File]!, ranksOf(list[i].File, c, 0), first, window, times, buffers[0]);
                 }
                 finally
                 {
                     // The other reader always finishes before the window is used again.
                     other?.ConfigureAwait(false).GetAwaiter().GetResult();
                 }
-                for (int j = 0; j < m; j++) if (--uses[list[i + j].File] == 0) File.Delete(paths[list[i + j].File]!);
+                for (int j = 0; j < m; j++) used(list[i + j].File);
                 done = end;
                 while (window.Count > 0 && (first + 1) * (long)batchRows <= done)
                 {
@@ -419,13 +783,14 @@ internal sealed class SplitSpill : IDisposable
         }
     }
 
-    /// <summary>Reads one file's rows of channel <paramref name="c"/> into the window whose first batch is number <paramref name="first"/>.</summary>
-    private void PlacePiece(string path, int c, int first, List<PlacedRows> window, short[] channel, int[] rank, bool times, PlaceBuffers buffers)
+    /// <summary>Reads one file's rows that <paramref name="ranks"/> ranks (one channel's) into the window whose first batch is number <paramref name="first"/>.</summary>
+    private void PlacePiece(string path, PieceRanks ranks, int first, List<PlacedRows> window, bool times, PlaceBuffers buffers)
     {
         int batchRows = _batchRows;
         ref int[] slot = ref buffers.Slot;
         ref int[] offset = ref buffers.Offset;
         using var reader = new BatchSpillReader(path, _schema, _float32);
+        int seq = 0;
         while (!reader.AtEnd)
         {
             var positions = reader.ReadInts();
@@ -436,14 +801,24 @@ internal sealed class SplitSpill : IDisposable
             }
             for (int i = 0; i < positions.Length; i++)
             {
-                int p = positions[i];
-                if (channel[p] != c) { slot[i] = -1; continue; }
-                int r = rank[p];
+                int r = ranks.Of(positions[i], seq + i);
+                if (r < 0) { slot[i] = -1; continue; }
                 slot[i] = r / batchRows - first;
                 offset[i] = r % batchRows;
             }
+            seq += positions.Length;
             reader.ReadPlaced(slot.AsSpan(0, positions.Length), offset.AsSpan(0, positions.Length), window, times);
         }
+    }
+
+    /// <summary>
+    /// A piece's ranks: of a row at input position <c>position</c>, the <c>seq</c>-th of its file, its rank in the channel
+    /// being emitted, or −1 when it belongs to another channel. From the whole run's arrays (<paramref name="channel"/>,
+    /// <paramref name="rank"/>, channel <paramref name="c"/>), or from the file's own ranks by row (<paramref name="local"/>).
+    /// </summary>
+    internal readonly struct PieceRanks(short[]? channel, int[]? rank, int c, int[]? local)
+    {
+        public int Of(int position, int seq) => local is not null ? local[seq] : channel![position] == c ? rank![position] : -1;
     }
 
     /// <summary>Each row's batch in the window and row in that batch, reused from chunk to chunk by one reader.</summary>
@@ -569,6 +944,7 @@ internal sealed class SplitSpill : IDisposable
     public void Dispose()
     {
         foreach (var w in _files) w?.Dispose();
+        foreach (var w in _rowIdFiles) w?.Dispose();
     }
 
     /// <summary>DATAPREP_TRACE=1: managed heap and the process's peak RSS (VmHWM) at a phase boundary.</summary>

@@ -37,6 +37,34 @@ public interface ISplitAssigner
 /// </summary>
 internal interface IRowLocalAssigner : ISplitAssigner;
 
+/// <summary>
+/// An assigner whose tags (and folds) follow from each row's id once it has seen every row id — a random split's cuts —
+/// and which reports nothing and leaves the order to the split stage. A spilling split with a shuffle then keeps no
+/// per-row state in memory: row ids wait in its files and are streamed back for <see cref="ForRowIds"/> (see
+/// <see cref="SplitSpill"/>).
+/// </summary>
+internal interface IRowIdAssigner : ISplitAssigner
+{
+    /// <summary>Whether this assigner's tags follow from row ids alone (false: it reads columns, e.g. a stratified split).</summary>
+    bool TagsFromRowIds { get; }
+
+    /// <summary>
+    /// The tagger, from <paramref name="pass"/>es over every row id (each enumeration yields every id once, in chunks that
+    /// are valid until the next one is asked for); <paramref name="rows"/> is their number.
+    /// </summary>
+    IRowIdTagger ForRowIds(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows);
+}
+
+/// <summary>Tags rows by their ids alone (see <see cref="IRowIdAssigner"/>).</summary>
+internal interface IRowIdTagger
+{
+    /// <summary>Whether rows get folds (−1 for rows outside them), as <see cref="SplitAssignment.Folds"/> non-null.</summary>
+    bool HasFolds { get; }
+
+    /// <summary>Each row's split, and its fold when <see cref="HasFolds"/> (<paramref name="folds"/> is then as long as the ids).</summary>
+    void Tag(ReadOnlySpan<long> ids, Span<SplitTag> tags, Span<short> folds);
+}
+
 /// <summary>What an assigner decided.</summary>
 /// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>
 /// <param name="Order">Row positions in output order (e.g. time order); null means shuffled by seed, or input order.</param>
@@ -243,7 +271,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
-                        assigner is IRowLocalAssigner local ? (local, context) : null);
+                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();
