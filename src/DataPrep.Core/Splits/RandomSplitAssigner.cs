@@ -1,5 +1,6 @@
 using System.Globalization;
 using DataPrep.Data;
+using DataPrep.Hashing;
 using DataPrep.Pipeline;
 
 namespace DataPrep.Splits;
@@ -35,14 +36,44 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
         if (input[_stratifyIndex].Kind is ColumnKind.Sparse or ColumnKind.Binary) throw new PipelineValidationException($"--stratify column '{stratify}' is {input[_stratifyIndex].Kind}; expected a label-like column (text, integer or boolean).");
     }
 
-    /// <summary>Unstratified, each row's split follows from its id once the cuts are found.</summary>
-    bool IRowIdAssigner.TagsFromRowIds => stratify is null;
+    /// <summary>Each row's split follows from its id (and its class, stratified) once the cuts are found.</summary>
+    bool IRowIdAssigner.TagsFromRowIds => true;
 
-    /// <summary>The cuts of <see cref="RandomSplitter.Assign"/> over the streamed ids, then each row's tag from its hash and id.</summary>
-    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows)
+    /// <summary>Stratified: the class column.</summary>
+    int IRowIdAssigner.ClassColumn => _stratifyIndex;
+
+    /// <summary>
+    /// The cuts of <see cref="RandomSplitter.Assign"/> over the streamed ids (stratified: each class's cuts of
+    /// <see cref="RandomSplitter.AssignStratified"/>, by <see cref="RandomSplitCuts.FindStratified"/>), then each row's tag
+    /// from its hash and id.
+    /// </summary>
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, long maxBytes)
     {
-        if (stratify is not null) throw new InvalidOperationException("A stratified split reads its class column; its tags do not follow from row ids alone.");
-        return new RandomCutTagger(RandomSplitter.CutsOf(pass, rows, fractions, seed), null, seed);
+        if (_stratifyIndex < 0) return new RandomCutTagger(RandomSplitter.CutsOf(pass, rows, fractions, seed), null, seed);
+        if (classRows is null) throw new ArgumentNullException(nameof(classRows), "A stratified split needs the rows of each class.");
+        var hash = new KeyedHash(seed, "split");
+        const int Chunk = 1 << 16;
+        var hashes = new ulong[Chunk];
+        var ids = new long[Chunk];
+        var strata = new int[Chunk];
+        return new StratifiedCutTagger(RandomSplitCuts.FindStratified(classRows, fractions, Hashed, maxHeld: Chunk, maxBytes), seed);
+
+        // Every row with its class number, a chunk at a time through the same buffers.
+        IEnumerable<HashedRows> Hashed()
+        {
+            foreach (var (chunk, classes) in pass())
+            {
+                if (classes.Length != chunk.Length) throw new InvalidOperationException("A stratified split's pass gave rows without their classes.");
+                for (int at = 0; at < chunk.Length; at += Chunk)
+                {
+                    int n = Math.Min(Chunk, chunk.Length - at);
+                    var span = chunk.Span.Slice(at, n);
+                    classes.Span.Slice(at, n).CopyTo(strata);
+                    for (int i = 0; i < n; i++) hashes[i] = hash.Hash(ids[i] = span[i]);
+                    yield return new HashedRows(hashes, ids, n, strata);
+                }
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -327,6 +327,8 @@ internal sealed class RandomCutTagger(IReadOnlyList<SplitCut> cuts, IReadOnlyLis
 
     public bool HasFolds => foldCuts is not null;
 
+    public void Tag(ReadOnlySpan<long> ids, ReadOnlySpan<int> classes, Span<SplitTag> tags, Span<short> folds) => Tag(ids, tags, folds);
+
     public void Tag(ReadOnlySpan<long> ids, Span<SplitTag> tags, Span<short> folds)
     {
         for (int i = 0; i < ids.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts, _split.Hash(ids[i]), ids[i]);
@@ -335,5 +337,22 @@ internal sealed class RandomCutTagger(IReadOnlyList<SplitCut> cuts, IReadOnlyLis
         {
             folds[i] = tags[i] == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, _fold.Hash(ids[i]), ids[i]) : (short)-1;
         }
+    }
+}
+
+/// <summary>
+/// A stratified random split as its classes' cuts decide it (<see cref="RandomSplitCuts.FindStratified"/>): each row's split
+/// from its class's cuts and its split hash and row id, the tag <see cref="RandomSplitter.AssignStratified"/> gives it.
+/// </summary>
+internal sealed class StratifiedCutTagger(IReadOnlyList<List<SplitCut>> cuts, ulong seed) : IRowIdTagger
+{
+    private readonly KeyedHash _split = new(seed, "split");
+
+    public bool HasFolds => false;
+
+    public void Tag(ReadOnlySpan<long> ids, ReadOnlySpan<int> classes, Span<SplitTag> tags, Span<short> folds)
+    {
+        if (classes.Length != ids.Length) throw new ArgumentException("A stratified split tags rows by their classes: one class number per row.", nameof(classes));
+        for (int i = 0; i < ids.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts[classes[i]], _split.Hash(ids[i]), ids[i]);
     }
 }

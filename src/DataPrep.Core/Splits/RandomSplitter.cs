@@ -193,7 +193,7 @@ public static class RandomSplitter
     {
         ArgumentNullException.ThrowIfNull(rowIds);
         if (rowIds.Length == 0) return [];
-        var cuts = CutsOf(() => [rowIds], rowIds.Length, fractions, seed);
+        var cuts = CutsOf(() => [new RowIdChunk(rowIds, default)], rowIds.Length, fractions, seed);
         var tags = new SplitTag[rowIds.Length];
         new RandomCutTagger(cuts, null, seed).Tag(rowIds, tags, default);
         return tags;
@@ -204,7 +204,7 @@ public static class RandomSplitter
     /// enumeration, <paramref name="rows"/> in all), found by <see cref="RandomSplitCuts.Find"/>: a histogram pass, then
     /// passes that hold only the rows of each cut's bin, 64K hashes at a time.
     /// </summary>
-    internal static List<SplitCut> CutsOf(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows, IReadOnlyList<double> fractions, ulong seed)
+    internal static List<SplitCut> CutsOf(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<double> fractions, ulong seed)
     {
         var hash = new KeyedHash(seed, "split");
         const int Chunk = 1 << 16;
@@ -217,7 +217,7 @@ public static class RandomSplitter
         // Every row, a chunk at a time through the same two buffers (each pass reads a chunk before asking for the next).
         IEnumerable<HashedRows> Pass()
         {
-            foreach (var chunk in pass())
+            foreach (var (chunk, _) in pass())
             {
                 for (int at = 0; at < chunk.Length; at += hashes.Length)
                 {

@@ -61,6 +61,10 @@ internal sealed class SplitSpill : IDisposable
     private readonly SpillRowIdsWriter?[] _rowIdFiles = [];
     // Whether the row-local assigner gave folds (null: no batch yet); the same for every batch.
     private bool? _localFolds;
+    // A stratified split from row ids: the class column, each class's number (first seen, first numbered) and rows.
+    private readonly int _classColumn = -1;
+    private readonly Dictionary<string, int> _classOf = new(StringComparer.Ordinal);
+    private readonly List<long> _classRows = [];
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
         (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null)
@@ -69,6 +73,7 @@ internal sealed class SplitSpill : IDisposable
         _byId = shuffle && local is null && byId is { TagsFromRowIds: true } ? byId : null;
         _bounded = shuffle && (local is not null || _byId is not null);
         if (_bounded) _rowIdFiles = new SpillRowIdsWriter?[HashFiles];
+        if (_byId is not null) _classColumn = _byId.ClassColumn;
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
         _stage = stage;
         _folder = folder;
@@ -91,6 +96,7 @@ internal sealed class SplitSpill : IDisposable
         var rows = batch.Rows;
         SplitTag[]? batchTags = null;
         short[]? batchFolds = null;
+        int[]? batchClasses = null;
         if (!_bounded)
         {
             bool encoded = true;
@@ -114,6 +120,11 @@ internal sealed class SplitSpill : IDisposable
                 _tags.Add(tagged.Tags);
                 _folds.Add(tagged.Folds);
             }
+        }
+        else if (_bounded)
+        {
+            // Only a stratified split's class numbers: its key column is not kept.
+            if (_classColumn >= 0) batchClasses = ClassesOf(batch.Columns[_classColumn], n);
         }
         else
         {
@@ -142,7 +153,7 @@ internal sealed class SplitSpill : IDisposable
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
                 parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32), positions, picked));
-                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, picked);
+                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
         }
@@ -162,13 +173,35 @@ internal sealed class SplitSpill : IDisposable
         _count += n;
     }
 
-    // Reused by WriteRowIds: one part's ids, tags and folds.
+    /// <summary>Each row's class number (<see cref="RandomSplitAssigner.KeyOf"/> text, numbered as first seen), counting each class's rows.</summary>
+    private int[] ClassesOf(Column column, int n)
+    {
+        var classes = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            var key = RandomSplitAssigner.KeyOf(column, i);
+            if (!_classOf.TryGetValue(key, out int c))
+            {
+                _classOf[key] = c = _classRows.Count;
+                _classRows.Add(0);
+            }
+            classes[i] = c;
+            _classRows[c]++;
+        }
+        return classes;
+    }
+
+    // Reused by WriteRowIds: one part's ids, tags, folds and classes.
     private long[] _idScratch = [];
     private SplitTag[] _tagScratch = [];
     private short[] _foldScratch = [];
+    private int[] _classScratch = [];
 
-    /// <summary>The picked rows' ids (and tags and folds, from a row-local assigner) to a hash file's row-id file, in the data file's order.</summary>
-    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[] picked)
+    /// <summary>
+    /// The picked rows' ids (and tags and folds, from a row-local assigner, or class numbers, for a stratified split) to a
+    /// hash file's row-id file, in the data file's order.
+    /// </summary>
+    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[]? classes, int[] picked)
     {
         int m = picked.Length;
         if (_idScratch.Length < m)
@@ -176,11 +209,13 @@ internal sealed class SplitSpill : IDisposable
             _idScratch = new long[m];
             _tagScratch = new SplitTag[m];
             _foldScratch = new short[m];
+            _classScratch = new int[m];
         }
         for (int i = 0; i < m; i++) _idScratch[i] = ids[picked[i]];
         if (tags is not null) for (int i = 0; i < m; i++) _tagScratch[i] = tags[picked[i]];
         if (folds is not null) for (int i = 0; i < m; i++) _foldScratch[i] = folds[picked[i]];
-        writer.Write(_idScratch.AsSpan(0, m), _tagScratch, _foldScratch, tags is not null, folds is not null);
+        if (classes is not null) for (int i = 0; i < m; i++) _classScratch[i] = classes[picked[i]];
+        writer.Write(_idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, tags is not null, folds is not null, classes is not null);
     }
 
     /// <summary>A hash file of the bounded path: its data and row-id files, the shuffle-hash range it holds (the
@@ -214,7 +249,7 @@ internal sealed class SplitSpill : IDisposable
         TraceMemory("pass 1 done");
         long count = _count;
         context.OnProgress("split", 0, count);
-        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count);
+        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, BucketBytes);
         bool withFolds = tagger?.HasFolds ?? _localFolds ?? false;
         context.Diagnostics.CountSpillRanked();
         files = Resplit(files, context, cancellationToken);
@@ -293,7 +328,7 @@ internal sealed class SplitSpill : IDisposable
         }
         if (tagger is not null)
         {
-            tagger.Tag(reader.Ids, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
+            tagger.Tag(reader.Ids, reader.Classes, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
             return n;
         }
         if (!reader.HasTags || reader.HasFolds != withFolds) throw new InvalidDataException("A spill's row-id file lacks the tags or folds its row-local assigner gave.");
@@ -302,29 +337,36 @@ internal sealed class SplitSpill : IDisposable
         return n;
     }
 
-    /// <summary>Every row id of the files, in chunks of up to 64K through one buffer (each valid until the next is asked for).</summary>
-    private static IEnumerable<ReadOnlyMemory<long>> AllRowIds(List<HashFile> files)
+    /// <summary>
+    /// Every row id of the files (with its class number, for a stratified split), in chunks of up to 64K through one pair
+    /// of buffers (each chunk valid until the next is asked for).
+    /// </summary>
+    private IEnumerable<RowIdChunk> AllRowIds(List<HashFile> files)
     {
+        bool withClasses = _classColumn >= 0;
         var chunk = new long[1 << 16];
+        var classes = withClasses ? new int[chunk.Length] : [];
         int n = 0;
         foreach (var file in files)
         {
             using var reader = new SpillRowIdsReader(file.RowIds);
             while (reader.Next())
             {
+                if (reader.HasClasses != withClasses) throw new InvalidDataException($"The spill's row-id file {file.RowIds} lacks the class numbers its stratified split wrote.");
                 for (int from = 0; from < reader.Count;)
                 {
                     int m = Math.Min(reader.Count - from, chunk.Length - n);
                     reader.Ids.Slice(from, m).CopyTo(chunk.AsSpan(n));
+                    if (withClasses) reader.Classes.Slice(from, m).CopyTo(classes.AsSpan(n));
                     n += m;
                     from += m;
                     if (n < chunk.Length) continue;
-                    yield return chunk;
+                    yield return new RowIdChunk(chunk, classes);
                     n = 0;
                 }
             }
         }
-        if (n > 0) yield return chunk.AsMemory(0, n);
+        if (n > 0) yield return new RowIdChunk(chunk.AsMemory(0, n), withClasses ? classes.AsMemory(0, n) : default);
     }
 
     /// <summary>Buffers of one piece's ranking, reused from piece to piece.</summary>
@@ -434,6 +476,7 @@ internal sealed class SplitSpill : IDisposable
                         for (int i = 0; i < n; i++) grouped[next[partOf[i]]++] = i;
                         SplitTag[]? tags = ids.HasTags ? ids.Tags.ToArray() : null;
                         short[]? folds = ids.HasFolds ? ids.Folds.ToArray() : null;
+                        int[]? classes = ids.HasClasses ? ids.Classes.ToArray() : null;
                         var spread = new List<(BatchSpillWriter, int[], int[])>();
                         for (int q = 0; q < parts; q++)
                         {
@@ -443,7 +486,7 @@ internal sealed class SplitSpill : IDisposable
                             for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
                             string name = $"input-{file.Range:D3}-{q:D5}";
                             spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(name + ".spill"), _float32), at, picked));
-                            WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(name + ".ids")), rowIds, tags, folds, picked);
+                            WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(name + ".ids")), rowIds, tags, folds, classes, picked);
                         }
                         BatchSpillWriter.WriteSpread(batch, spread);
                     }

@@ -38,31 +38,42 @@ public interface ISplitAssigner
 internal interface IRowLocalAssigner : ISplitAssigner;
 
 /// <summary>
-/// An assigner whose tags (and folds) follow from each row's id once it has seen every row id — a random split's cuts —
-/// and which reports nothing and leaves the order to the split stage. A spilling split with a shuffle then keeps no
-/// per-row state in memory: row ids wait in its files and are streamed back for <see cref="ForRowIds"/> (see
-/// <see cref="SplitSpill"/>).
+/// An assigner whose tags (and folds) follow from each row's id — and, for a stratified split, its class — once it has
+/// seen every row's: a random split's cuts. It reports nothing and leaves the order to the split stage. A spilling split
+/// with a shuffle then keeps no per-row state in memory: row ids (and class numbers) wait in its files and are streamed
+/// back for <see cref="ForRowIds"/> (see <see cref="SplitSpill"/>).
 /// </summary>
 internal interface IRowIdAssigner : ISplitAssigner
 {
-    /// <summary>Whether this assigner's tags follow from row ids alone (false: it reads columns, e.g. a stratified split).</summary>
+    /// <summary>Whether this assigner's tags follow from row ids (and <see cref="ClassColumn"/>'s classes) alone.</summary>
     bool TagsFromRowIds { get; }
 
+    /// <summary>The column whose class (<see cref="RandomSplitAssigner.KeyOf"/>) decides a row's tag besides its id; −1: none.</summary>
+    int ClassColumn => -1;
+
     /// <summary>
-    /// The tagger, from <paramref name="pass"/>es over every row id (each enumeration yields every id once, in chunks that
-    /// are valid until the next one is asked for); <paramref name="rows"/> is their number.
+    /// The tagger, from <paramref name="pass"/>es over every row (each enumeration yields every row once, in chunks that
+    /// are valid until the next one is asked for); <paramref name="rows"/> is their number and, with a
+    /// <see cref="ClassColumn"/>, <paramref name="classRows"/> the rows of each class number (numbers as the chunks give
+    /// them, in any order of the classes). A pass holds at most about <paramref name="maxBytes"/>.
     /// </summary>
-    IRowIdTagger ForRowIds(Func<IEnumerable<ReadOnlyMemory<long>>> pass, long rows);
+    IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, long maxBytes);
 }
 
-/// <summary>Tags rows by their ids alone (see <see cref="IRowIdAssigner"/>).</summary>
+/// <summary>Row ids and, for a stratified split, each row's class number (empty otherwise).</summary>
+internal readonly record struct RowIdChunk(ReadOnlyMemory<long> Ids, ReadOnlyMemory<int> Classes);
+
+/// <summary>Tags rows by their ids (and class numbers) alone (see <see cref="IRowIdAssigner"/>).</summary>
 internal interface IRowIdTagger
 {
     /// <summary>Whether rows get folds (−1 for rows outside them), as <see cref="SplitAssignment.Folds"/> non-null.</summary>
     bool HasFolds { get; }
 
-    /// <summary>Each row's split, and its fold when <see cref="HasFolds"/> (<paramref name="folds"/> is then as long as the ids).</summary>
-    void Tag(ReadOnlySpan<long> ids, Span<SplitTag> tags, Span<short> folds);
+    /// <summary>
+    /// Each row's split, and its fold when <see cref="HasFolds"/> (<paramref name="folds"/> is then as long as the ids);
+    /// <paramref name="classes"/> holds each row's class number when the assigner has a class column.
+    /// </summary>
+    void Tag(ReadOnlySpan<long> ids, ReadOnlySpan<int> classes, Span<SplitTag> tags, Span<short> folds);
 }
 
 /// <summary>What an assigner decided.</summary>

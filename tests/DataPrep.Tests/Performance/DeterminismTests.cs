@@ -74,8 +74,8 @@ public class DeterminismTests
                     // Shuffled output is hash order, so pass 1's hash-range files are already runs of ranks: written once.
                     // A time split orders rows by time, which the unsorted input's files are not: repartitioned.
                     Assert.True((registry.Diagnostics.SpillRepartitions > 0) == (name == "time"), $"{name}/{format}/variant {v}: {registry.Diagnostics.SpillRepartitions} repartitions");
-                    // An unstratified random split tags from row ids: nothing is kept per row, files are ranked one at a time.
-                    Assert.True((registry.Diagnostics.SpillsRanked > 0) == (name is "random" or "numeric"), $"{name}/{format}/variant {v}: {registry.Diagnostics.SpillsRanked} ranked spills");
+                    // A random split tags from row ids (and classes): nothing is kept per row, files are ranked one at a time.
+                    Assert.True((registry.Diagnostics.SpillsRanked > 0) == (name is "random" or "numeric" or "stratified"), $"{name}/{format}/variant {v}: {registry.Diagnostics.SpillsRanked} ranked spills");
                 }
                 Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
                 var files = RunOutputs.FileHashes(outDir);

@@ -4,11 +4,11 @@ using System.Text;
 namespace DataPrep.Tests.Pipeline;
 
 /// <summary>
-/// A spilled, shuffled split whose tags follow from row ids (an unstratified random split) keeps nothing per row in
+/// A spilled, shuffled split whose tags follow from row ids (and classes: a random split) keeps nothing per row in
 /// memory: each hash file's row ids wait in a file beside it and the file's rows are ranked on their own
 /// (<c>SplitSpill.EmitBounded</c>); a file too large to rank within the budget is first split by the next bits of the
 /// shuffle hash. The bytes are those of an in-memory run, on both emission paths (rows placed in their batches, and
-/// gathered when a string column rules placing out).
+/// gathered when a string column rules placing out), stratified or not.
 /// </summary>
 public class SpillRankingTests
 {
@@ -30,15 +30,18 @@ public class SpillRankingTests
     }
 
     [Theory]
-    [InlineData(false, "80/10/10")]
-    [InlineData(true, "70/30")]
-    public void Files_ranked_one_at_a_time_and_split_again_give_the_bytes_of_an_in_memory_run(bool withText, string fractions)
+    [InlineData(false, "80/10/10", false)]
+    [InlineData(true, "70/30", false)]
+    [InlineData(false, "60/20/20", true)]
+    public void Files_ranked_one_at_a_time_and_split_again_give_the_bytes_of_an_in_memory_run(bool withText, string fractions, bool stratify)
     {
         using var tmp = new TempDir();
         var input = WriteInput(tmp, withText);
         var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
         // The text column is encoded after the split (fitted on train), so the spill holds it as strings.
-        string[] job = ["convert", input, "--label", "y", "--fractions", fractions, "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : []];
+        string[] job = ["convert", input, "--label", "y", "--fractions", fractions, "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
+            // Stratified, each row's class number waits beside its id (and moves with it when a file is split again).
+            .. stratify ? new[] { "--stratify", "y" } : []];
 
         var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
         Assert.True(memory.Code == 0, memory.Err);
