@@ -39,7 +39,7 @@ public enum FoldMethod
 /// <param name="seed">The seed.</param>
 /// <param name="testCarver">Carves the held-out test split (tags Train/Test), or null for no test split.</param>
 /// <param name="column">The stratum, group or time column for the fold method.</param>
-public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : ISplitAssigner
+public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : IRowIdAssigner
 {
     private int _column = -1;
 
@@ -201,6 +201,71 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         if (method == FoldMethod.Random) return;
         _column = column is null ? -1 : input.IndexOf(column);
         if (_column < 0) throw new PipelineValidationException($"{method.ToString().ToLowerInvariant()} folds need a column: '{column}' is not one of the input's columns ({string.Join(", ", input.Fields.Select(f => f.Name))}).");
+    }
+
+    /// <summary>Random folds, with no test split or a random one: each row's test tag and fold follow from its id (and class).</summary>
+    bool IRowIdAssigner.TagsFromRowIds => method == FoldMethod.Random && (testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true });
+
+    /// <summary>A stratified test split's class column.</summary>
+    int IRowIdAssigner.ClassColumn => (testCarver as IRowIdAssigner)?.ClassColumn ?? -1;
+
+    /// <summary>
+    /// The test split's tagger (none: every row is in the pool), then the folds' cuts over the pool rows' fold hashes
+    /// (<see cref="RandomSplitCuts.Find"/> at K equal fractions: <see cref="RandomSplitter.PartsByHash"/>'s cut, which
+    /// <see cref="Assign"/> makes), from one more pass for the histogram and as few as the cuts need.
+    /// </summary>
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, long maxBytes)
+    {
+        if (method != FoldMethod.Random) throw new InvalidOperationException($"{method} folds read their column; their folds do not follow from row ids alone.");
+        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, maxBytes);
+        var foldHash = new KeyedHash(seed, "fold");
+        const int Chunk = 1 << 16;
+        var hashes = new ulong[Chunk];
+        var ids = new long[Chunk];
+        var tags = new SplitTag[Chunk];
+        var (bins, poolRows) = RandomSplitCuts.Histogram(Pool());
+        List<SplitCut> foldCuts = poolRows == 0 ? [] : RandomSplitCuts.Find(poolRows, FoldFractions(k), bins, Pool, maxHeld: Chunk);
+        return new FoldCutTagger(carver, foldCuts, seed);
+
+        // The pool's rows (train after the test split) with their fold hashes, a chunk at a time through the same buffers.
+        IEnumerable<HashedRows> Pool()
+        {
+            foreach (var (chunk, classes) in pass())
+            {
+                for (int at = 0; at < chunk.Length; at += Chunk)
+                {
+                    int n = Math.Min(Chunk, chunk.Length - at), m = 0;
+                    var span = chunk.Span.Slice(at, n);
+                    if (carver is null) tags.AsSpan(0, n).Fill(SplitTag.Train);
+                    else carver.Tag(span, classes.IsEmpty ? default : classes.Span.Slice(at, n), tags.AsSpan(0, n), default);
+                    for (int i = 0; i < n; i++)
+                    {
+                        if (tags[i] != SplitTag.Train) continue;
+                        ids[m] = span[i];
+                        hashes[m++] = foldHash.Hash(span[i]);
+                    }
+                    yield return new HashedRows(hashes, ids, m);
+                }
+            }
+        }
+    }
+
+    /// <summary>Random folds by cuts: the test split's tags (or all train), each train row's fold from the folds' cuts.</summary>
+    private sealed class FoldCutTagger(IRowIdTagger? carver, List<SplitCut> foldCuts, ulong seed) : IRowIdTagger
+    {
+        private readonly KeyedHash _fold = new(seed, "fold");
+
+        public bool HasFolds => true;
+
+        public void Tag(ReadOnlySpan<long> ids, ReadOnlySpan<int> classes, Span<SplitTag> tags, Span<short> folds)
+        {
+            if (carver is null) tags[..ids.Length].Fill(SplitTag.Train);
+            else carver.Tag(ids, classes, tags, default);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                folds[i] = tags[i] == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, _fold.Hash(ids[i]), ids[i]) : (short)-1;
+            }
+        }
     }
 
     /// <inheritdoc />
