@@ -203,21 +203,30 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         if (_column < 0) throw new PipelineValidationException($"{method.ToString().ToLowerInvariant()} folds need a column: '{column}' is not one of the input's columns ({string.Join(", ", input.Fields.Select(f => f.Name))}).");
     }
 
-    /// <summary>Random folds, with no test split or a random one: each row's test tag and fold follow from its id (and class).</summary>
-    bool IRowIdAssigner.TagsFromRowIds => method == FoldMethod.Random && (testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true });
+    /// <summary>
+    /// Random folds with no test split or a random one, and stratified folds with no test split or a random one
+    /// stratified by the same column (or not at all): each row's test tag and fold follow from its id and class.
+    /// </summary>
+    bool IRowIdAssigner.TagsFromRowIds => method switch
+    {
+        FoldMethod.Random => testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true },
+        FoldMethod.Stratified => _column >= 0 && (testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true } c && (c.ClassColumn < 0 || c.ClassColumn == _column)),
+        _ => false,
+    };
 
-    /// <summary>A stratified test split's class column.</summary>
-    int IRowIdAssigner.ClassColumn => (testCarver as IRowIdAssigner)?.ClassColumn ?? -1;
+    /// <summary>Stratified folds' column, or a stratified test split's.</summary>
+    int IRowIdAssigner.ClassColumn => method == FoldMethod.Stratified ? _column : (testCarver as IRowIdAssigner)?.ClassColumn ?? -1;
 
     /// <summary>
     /// The test split's tagger (none: every row is in the pool), then the folds' cuts over the pool rows' fold hashes
     /// (<see cref="RandomSplitCuts.Find"/> at K equal fractions: <see cref="RandomSplitter.PartsByHash"/>'s cut, which
     /// <see cref="Assign"/> makes), from one more pass for the histogram and as few as the cuts need.
     /// </summary>
-    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, long maxBytes)
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes)
     {
+        if (method == FoldMethod.Stratified) return StratifiedFoldsForRowIds(pass, rows, classRows, classKeys, maxBytes);
         if (method != FoldMethod.Random) throw new InvalidOperationException($"{method} folds read their column; their folds do not follow from row ids alone.");
-        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, maxBytes);
+        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes);
         var foldHash = new KeyedHash(seed, "fold");
         const int Chunk = 1 << 16;
         var hashes = new ulong[Chunk];
@@ -225,7 +234,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         var tags = new SplitTag[Chunk];
         var (bins, poolRows) = RandomSplitCuts.Histogram(Pool());
         List<SplitCut> foldCuts = poolRows == 0 ? [] : RandomSplitCuts.Find(poolRows, FoldFractions(k), bins, Pool, maxHeld: Chunk);
-        return new FoldCutTagger(carver, foldCuts, seed);
+        return new FoldCutTagger(carver, foldCuts, null, null, seed);
 
         // The pool's rows (train after the test split) with their fold hashes, a chunk at a time through the same buffers.
         IEnumerable<HashedRows> Pool()
@@ -250,8 +259,66 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         }
     }
 
-    /// <summary>Random folds by cuts: the test split's tags (or all train), each train row's fold from the folds' cuts.</summary>
-    private sealed class FoldCutTagger(IRowIdTagger? carver, List<SplitCut> foldCuts, ulong seed) : IRowIdTagger
+    /// <summary>
+    /// Stratified folds by cuts: the test split's tagger, then each class's pool rows cut into the blocks of
+    /// <see cref="StratifiedFoldCounts"/> (classes in sorted key order, as <see cref="Assign"/> numbers them) by
+    /// <see cref="RandomSplitCuts.FindBlocks"/> over the fold hashes: <see cref="RandomSplitter.PartsByCounts"/>'s cut per
+    /// class, the rule the scaled-out plan uses for stratified folds.
+    /// </summary>
+    private IRowIdTagger StratifiedFoldsForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes)
+    {
+        if (classRows is null || classKeys is null || classKeys.Count != classRows.Count) throw new ArgumentException("Stratified folds need every class's key and rows.", nameof(classKeys));
+        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes);
+        // Each class number's index in sorted key order.
+        var sorted = new int[classKeys.Count];
+        var byKey = Enumerable.Range(0, classKeys.Count).OrderBy(c => classKeys[c], StringComparer.Ordinal).ToArray();
+        for (int i = 0; i < byKey.Length; i++) sorted[byKey[i]] = i;
+        var foldHash = new KeyedHash(seed, "fold");
+        const int Chunk = 1 << 16;
+        var hashes = new ulong[Chunk];
+        var ids = new long[Chunk];
+        var strata = new int[Chunk];
+        var tags = new SplitTag[Chunk];
+        var poolRows = new long[classKeys.Count];
+        foreach (var b in Pool())
+        {
+            for (int r = 0; r < b.Count; r++) poolRows[b.Strata![r]]++;
+        }
+        var foldCuts = RandomSplitCuts.FindBlocks(StratifiedFoldCounts(poolRows, k), Pool, maxHeld: Chunk, maxBytes);
+        return new FoldCutTagger(carver, null, foldCuts, sorted, seed);
+
+        // The pool's rows (train after the test split) with their fold hashes and sorted class indexes, a chunk at a time.
+        IEnumerable<HashedRows> Pool()
+        {
+            foreach (var (chunk, classes) in pass())
+            {
+                if (classes.Length != chunk.Length) throw new InvalidOperationException("Stratified folds' pass gave rows without their classes.");
+                for (int at = 0; at < chunk.Length; at += Chunk)
+                {
+                    int n = Math.Min(Chunk, chunk.Length - at), m = 0;
+                    var span = chunk.Span.Slice(at, n);
+                    var cls = classes.Span.Slice(at, n);
+                    if (carver is null) tags.AsSpan(0, n).Fill(SplitTag.Train);
+                    else carver.Tag(span, cls, tags.AsSpan(0, n), default);
+                    for (int i = 0; i < n; i++)
+                    {
+                        if (tags[i] != SplitTag.Train) continue;
+                        ids[m] = span[i];
+                        strata[m] = sorted[cls[i]];
+                        hashes[m++] = foldHash.Hash(span[i]);
+                    }
+                    yield return new HashedRows(hashes, ids, m, strata);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Folds by cuts: the test split's tags (or all train), each train row's fold from the folds' cuts — one set
+    /// (<paramref name="foldCuts"/>: random folds) or one per class (<paramref name="classFoldCuts"/> by sorted class index,
+    /// <paramref name="sorted"/> by class number: stratified folds).
+    /// </summary>
+    private sealed class FoldCutTagger(IRowIdTagger? carver, List<SplitCut>? foldCuts, List<SplitCut>[]? classFoldCuts, int[]? sorted, ulong seed) : IRowIdTagger
     {
         private readonly KeyedHash _fold = new(seed, "fold");
 
@@ -263,7 +330,9 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             else carver.Tag(ids, classes, tags, default);
             for (int i = 0; i < ids.Length; i++)
             {
-                folds[i] = tags[i] == SplitTag.Train ? (short)RandomSplitCuts.PartOf(foldCuts, _fold.Hash(ids[i]), ids[i]) : (short)-1;
+                if (tags[i] != SplitTag.Train) { folds[i] = -1; continue; }
+                var cuts = foldCuts ?? classFoldCuts![sorted![classes[i]]];
+                folds[i] = (short)RandomSplitCuts.PartOf(cuts, _fold.Hash(ids[i]), ids[i]);
             }
         }
     }

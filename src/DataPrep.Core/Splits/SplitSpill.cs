@@ -249,7 +249,8 @@ internal sealed class SplitSpill : IDisposable
         TraceMemory("pass 1 done");
         long count = _count;
         context.OnProgress("split", 0, count);
-        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, BucketBytes);
+        var classKeys = _classOf.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray();
+        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, _classColumn >= 0 ? classKeys : null, BucketBytes);
         bool withFolds = tagger?.HasFolds ?? _localFolds ?? false;
         context.Diagnostics.CountSpillRanked();
         files = Resplit(files, context, cancellationToken);

@@ -54,10 +54,11 @@ internal interface IRowIdAssigner : ISplitAssigner
     /// <summary>
     /// The tagger, from <paramref name="pass"/>es over every row (each enumeration yields every row once, in chunks that
     /// are valid until the next one is asked for); <paramref name="rows"/> is their number and, with a
-    /// <see cref="ClassColumn"/>, <paramref name="classRows"/> the rows of each class number (numbers as the chunks give
-    /// them, in any order of the classes). A pass holds at most about <paramref name="maxBytes"/>.
+    /// <see cref="ClassColumn"/>, <paramref name="classRows"/> and <paramref name="classKeys"/> the rows and the key of each
+    /// class number (numbers as the chunks give them, in any order of the classes). A pass holds at most about
+    /// <paramref name="maxBytes"/>.
     /// </summary>
-    IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, long maxBytes);
+    IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes);
 }
 
 /// <summary>Row ids and, for a stratified split, each row's class number (empty otherwise).</summary>

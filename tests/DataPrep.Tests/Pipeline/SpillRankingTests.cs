@@ -37,6 +37,8 @@ public class SpillRankingTests
     // Random folds after a random test split: the folds' cuts over the train rows' fold hashes.
     [InlineData(false, "80/0/20", "--folds 3")]
     [InlineData(true, "80/0/20", "--folds 4")]
+    // Stratified folds after a stratified test split: each class's train rows cut into blocks, classes in key order.
+    [InlineData(false, "80/0/20", "--stratify y --folds 3")]
     public void Files_ranked_one_at_a_time_and_split_again_give_the_bytes_of_an_in_memory_run(bool withText, string fractions, string extra)
     {
         using var tmp = new TempDir();
