@@ -54,11 +54,11 @@ internal sealed class SplitSpill : IDisposable
     private readonly List<SplitTag[]> _tags = [];
     private readonly List<short[]?> _folds = [];
 
-    // With a shuffle and tags from each row (row-local) or from row ids (a random split's cuts), nothing is kept per row:
-    // each hash file's row ids (and tags) go to a file beside it, and pass 3 ranks one file at a time (EmitBounded).
+    // With tags from each row (row-local) or from row ids (a random split's cuts), nothing is kept per row: each file's
+    // row ids (and tags) go to a file beside it, and pass 3 ranks one file at a time (EmitBounded).
     private readonly bool _bounded;
     private readonly IRowIdAssigner? _byId;
-    private readonly SpillRowIdsWriter?[] _rowIdFiles = [];
+    private readonly List<SpillRowIdsWriter?> _rowIdFiles = [];
     // Whether the row-local assigner gave folds (null: no batch yet); the same for every batch.
     private bool? _localFolds;
     // A stratified split from row ids: the class column, each class's number (first seen, first numbered) and rows.
@@ -70,9 +70,9 @@ internal sealed class SplitSpill : IDisposable
         (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null)
     {
         _local = local;
-        _byId = shuffle && local is null && byId is { TagsFromRowIds: true } ? byId : null;
-        _bounded = shuffle && (local is not null || _byId is not null);
-        if (_bounded) _rowIdFiles = new SpillRowIdsWriter?[HashFiles];
+        _byId = local is null && byId is { TagsFromRowIds: true } ? byId : null;
+        _bounded = local is not null || _byId is not null;
+        if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         if (_byId is not null) _classColumn = _byId.ClassColumn;
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
         _stage = stage;
@@ -159,15 +159,23 @@ internal sealed class SplitSpill : IDisposable
         }
         else
         {
-            if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && _files.Count < ushort.MaxValue))
+            // (Without per-row file numbers, the bounded path has no limit on the files.)
+            if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue)))
             {
                 _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32));
+                if (_bounded) _rowIdFiles.Add(new SpillRowIdsWriter(_folder.NewFile($"input-{_files.Count - 1:D5}.ids")));
             }
-            fileOf.AsSpan().Fill((ushort)(_files.Count - 1));
+            if (!_bounded) fileOf.AsSpan().Fill((ushort)(_files.Count - 1));
             var positions = new int[n];
             for (int i = 0; i < n; i++) positions[i] = _count + i;
             _files[^1]!.WriteInts(positions);
             _files[^1]!.Write(batch);
+            if (_bounded)
+            {
+                var all = new int[n];
+                for (int i = 0; i < n; i++) all[i] = i;
+                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, batchTags, batchFolds, batchClasses, all);
+            }
         }
         if (!_bounded) _fileOf.Add(fileOf);
         _count += n;
@@ -226,21 +234,23 @@ internal sealed class SplitSpill : IDisposable
     private const int RankBytesPerRow = 48;
 
     /// <summary>
-    /// Pass 3 with a shuffle and tags from each row or its id, holding nothing per row of the run: each hash file's row-id
-    /// file gives its rows per channel (tags from the spill or from the assigner's tagger), so each channel's first rank
-    /// in each file follows from the counts; a piece's ranks are then its file's rows of the channel in shuffle-hash order
-    /// — the order <see cref="RandomSplitter.HashOrderByRange"/> gives every row, restricted to the file and channel. A
-    /// file too large to load or rank within the budget is split first by the next bits of the shuffle hash. Same
-    /// batches, same bytes as the general path; memory: a file's ranks and the emission's window, whatever the rows.
+    /// Pass 3 with tags from each row or its id, holding nothing per row of the run: each file's row-id file gives its
+    /// rows per channel (tags from the spill or from the assigner's tagger), so each channel's first rank in each file
+    /// follows from the counts; a piece's ranks are then its file's rows of the channel in shuffle-hash order — the order
+    /// <see cref="RandomSplitter.HashOrderByRange"/> gives every row, restricted to the file and channel — or, without a
+    /// shuffle, in file order (the files follow each other in input order). A hash file too large to load or rank within
+    /// the budget is split first by the next bits of the shuffle hash. Same batches, same bytes as the general path;
+    /// memory: a file's ranks and the emission's window, whatever the rows.
     /// </summary>
     private IEnumerable<RecordBatch> EmitBounded(RunContext context, CancellationToken cancellationToken)
     {
+        // With a shuffle, the hash files in hash order; without, the files in input order (no hash range: 0 bits).
         var files = new List<HashFile>();
-        for (int f = 0; f < HashFiles; f++)
+        for (int f = 0; f < _files.Count; f++)
         {
             if (_files[f] is not { } data) continue;
             var ids = _rowIdFiles[f]!;
-            files.Add(new HashFile(data.Path, ids.Path, f, HashBits, ids.Rows, data.Length, data.FixedWidthOnly));
+            files.Add(new HashFile(data.Path, ids.Path, f, _shuffle is null ? 0 : HashBits, ids.Rows, data.Length, data.FixedWidthOnly));
             data.Dispose();
             ids.Dispose();
         }
@@ -253,7 +263,8 @@ internal sealed class SplitSpill : IDisposable
         var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, _classColumn >= 0 ? classKeys : null, BucketBytes);
         bool withFolds = tagger?.HasFolds ?? _localFolds ?? false;
         context.Diagnostics.CountSpillRanked();
-        files = Resplit(files, context, cancellationToken);
+        // Unshuffled files are closed at half a bucket and ranked by counting: none is split again.
+        if (_shuffle is not null) files = Resplit(files, context, cancellationToken);
 
         // Each file's rows per (split, fold), from the tags alone.
         var counts = new Dictionary<(SplitTag, short), long[]>();
@@ -385,13 +396,13 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// The ranks of one file's rows of a channel by the file's row order (−1: another channel): the piece's first rank
-    /// plus the row's place among them in (shuffle hash, row id) order.
+    /// plus the row's place among them in (shuffle hash, row id) order, or in file order without a shuffle.
     /// </summary>
     private int[] Rank(HashFile file, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
     {
-        var hash = _shuffle!.Value;
         int rows = checked((int)file.Rows), m = piece.Count;
         if (s.Local.Length < rows) s.Local = new int[rows];
+        if (_shuffle is not { } hash) return RankInFileOrder(file, channel, piece, tagger, withFolds, s);
         if (s.Ids.Length < m)
         {
             s.Seq = new int[m];
@@ -424,6 +435,26 @@ internal sealed class SplitSpill : IDisposable
         if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
         RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
         for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
+        return s.Local;
+    }
+
+    /// <summary>Without a shuffle output order is input order: a piece's ranks are its first rank plus the file's rows of the channel counted in file order.</summary>
+    private static int[] RankInFileOrder(HashFile file, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
+    {
+        int seq = 0, k = 0;
+        using (var reader = new SpillRowIdsReader(file.RowIds))
+        {
+            while (reader.Next())
+            {
+                int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds);
+                for (int j = 0; j < n; j++, seq++)
+                {
+                    bool mine = s.Tags[j] == channel.Split && (!withFolds || s.Folds[j] == channel.Fold);
+                    s.Local[seq] = mine ? piece.Lo + k++ : -1;
+                }
+            }
+        }
+        if (seq != file.Rows || k != piece.Count) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {file.Rows:N0} and {piece.Count:N0}.");
         return s.Local;
     }
 

@@ -39,6 +39,9 @@ public class SpillRankingTests
     [InlineData(true, "80/0/20", "--folds 4")]
     // Stratified folds after a stratified test split: each class's train rows cut into blocks, classes in key order.
     [InlineData(false, "80/0/20", "--stratify y --folds 3")]
+    // Without a shuffle the files follow each other in input order and their rows are ranked by counting (none is split again).
+    [InlineData(true, "80/10/10", "--no-shuffle")]
+    [InlineData(false, "80/0/20", "--no-shuffle --folds 3")]
     public void Files_ranked_one_at_a_time_and_split_again_give_the_bytes_of_an_in_memory_run(bool withText, string fractions, string extra)
     {
         using var tmp = new TempDir();
@@ -56,7 +59,8 @@ public class SpillRankingTests
 
         Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
-        Assert.True(registry.Diagnostics.SpillResplits > 0, "the hash files were meant to be split again");
+        bool shuffled = !extra.Contains("--no-shuffle", StringComparison.Ordinal);
+        Assert.True((registry.Diagnostics.SpillResplits > 0) == shuffled, $"{registry.Diagnostics.SpillResplits} files split again");
         Assert.Equal(withText ? 0 : 1, registry.Diagnostics.SpillsPlaced);
         Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
         Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
