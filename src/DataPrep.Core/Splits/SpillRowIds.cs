@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using DataPrep.Data;
 
 namespace DataPrep.Splits;
@@ -62,10 +63,18 @@ internal sealed class SpillRowIdsWriter : IDisposable
     public void Dispose() => _stream.Dispose();
 }
 
-/// <summary>Reads a <see cref="SpillRowIdsWriter"/> file block by block into buffers it reuses.</summary>
+/// <summary>
+/// Reads a <see cref="SpillRowIdsWriter"/> file block by block into buffers it reuses, file after file
+/// (<see cref="Open"/>): the spilling split reads every row-id file several times, and fresh buffers per file were
+/// garbage enough to raise the peak.
+/// </summary>
 internal sealed class SpillRowIdsReader : IDisposable
 {
-    private readonly FileStream _stream;
+    private SafeFileHandle? _file;
+    private string _path = "";
+    private long _offset;
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private int _at, _end;
     private long[] _ids = new long[256];
     private SplitTag[] _tags = new SplitTag[256];
     private short[] _folds = new short[256];
@@ -73,7 +82,23 @@ internal sealed class SpillRowIdsReader : IDisposable
     private byte[] _bytes = new byte[1 << 12];
     private long _last;
 
-    public SpillRowIdsReader(string path) => _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+    /// <summary>A reader with no file open yet.</summary>
+    public SpillRowIdsReader() { }
+
+    /// <summary>A reader of <paramref name="path"/>.</summary>
+    public SpillRowIdsReader(string path) => Open(path);
+
+    /// <summary>Closes the file being read, if any, and starts reading <paramref name="path"/> from its first block.</summary>
+    public void Open(string path)
+    {
+        _file?.Dispose();
+        _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        _path = path;
+        _offset = 0;
+        _at = _end = 0;
+        _last = 0;
+        Count = 0;
+    }
 
     /// <summary>The last block's row count.</summary>
     public int Count { get; private set; }
@@ -103,12 +128,12 @@ internal sealed class SpillRowIdsReader : IDisposable
     public bool Next()
     {
         Span<byte> head = stackalloc byte[9];
-        int got = _stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        int got = Read(head);
         if (got == 0) return false;
-        if (got != head.Length) throw new InvalidDataException($"The spill's row-id file {_stream.Name} ends inside a block header.");
+        if (got != head.Length) throw new InvalidDataException($"The spill's row-id file {_path} ends inside a block header.");
         int n = BinaryPrimitives.ReadInt32LittleEndian(head);
         int length = BinaryPrimitives.ReadInt32LittleEndian(head[5..]);
-        if (n < 0 || length < n || length > 10L * n) throw new InvalidDataException($"The spill's row-id file {_stream.Name} holds a block of {n} rows in {length} bytes.");
+        if (n < 0 || length < n || length > 10L * n) throw new InvalidDataException($"The spill's row-id file {_path} holds a block of {n} rows in {length} bytes.");
         HasTags = (head[4] & 1) != 0;
         HasFolds = (head[4] & 2) != 0;
         HasClasses = (head[4] & 4) != 0;
@@ -122,14 +147,14 @@ internal sealed class SpillRowIdsReader : IDisposable
         }
         Count = n;
         if (_bytes.Length < length) _bytes = new byte[Math.Max(length, 2 * _bytes.Length)];
-        _stream.ReadExactly(_bytes.AsSpan(0, length));
+        ReadExactly(_bytes.AsSpan(0, length));
         int at = 0;
         for (int i = 0; i < n; i++)
         {
             ulong v = 0;
             for (int shift = 0; ; shift += 7)
             {
-                if (at == length || shift > 63) throw new InvalidDataException($"The spill's row-id file {_stream.Name} holds a malformed id.");
+                if (at == length || shift > 63) throw new InvalidDataException($"The spill's row-id file {_path} holds a malformed id.");
                 byte b = _bytes[at++];
                 v |= (ulong)(b & 0x7F) << shift;
                 if (b < 0x80) break;
@@ -137,12 +162,43 @@ internal sealed class SpillRowIdsReader : IDisposable
             _last += (long)(v >> 1) ^ -(long)(v & 1);
             _ids[i] = _last;
         }
-        if (at != length) throw new InvalidDataException($"The spill's row-id file {_stream.Name} holds {length - at} stray bytes after a block's ids.");
-        if (HasTags) _stream.ReadExactly(MemoryMarshal.AsBytes(_tags.AsSpan(0, n)));
-        if (HasFolds) _stream.ReadExactly(MemoryMarshal.AsBytes(_folds.AsSpan(0, n)));
-        if (HasClasses) _stream.ReadExactly(MemoryMarshal.AsBytes(_classes.AsSpan(0, n)));
+        if (at != length) throw new InvalidDataException($"The spill's row-id file {_path} holds {length - at} stray bytes after a block's ids.");
+        if (HasTags) ReadExactly(MemoryMarshal.AsBytes(_tags.AsSpan(0, n)));
+        if (HasFolds) ReadExactly(MemoryMarshal.AsBytes(_folds.AsSpan(0, n)));
+        if (HasClasses) ReadExactly(MemoryMarshal.AsBytes(_classes.AsSpan(0, n)));
         return true;
     }
 
-    public void Dispose() => _stream.Dispose();
+    private void ReadExactly(Span<byte> into)
+    {
+        if (Read(into) != into.Length) throw new EndOfStreamException($"The spill's row-id file {_path} ends inside a block.");
+    }
+
+    /// <summary>Fills <paramref name="into"/> from the buffer, refilled from the file as needed; returns the bytes read (fewer only at the end).</summary>
+    private int Read(Span<byte> into)
+    {
+        var file = _file ?? throw new InvalidOperationException("No row-id file is open.");
+        int done = 0;
+        while (done < into.Length)
+        {
+            if (_at == _end)
+            {
+                _end = RandomAccess.Read(file, _buffer, _offset);
+                _offset += _end;
+                _at = 0;
+                if (_end == 0) break;
+            }
+            int m = Math.Min(into.Length - done, _end - _at);
+            _buffer.AsSpan(_at, m).CopyTo(into[done..]);
+            _at += m;
+            done += m;
+        }
+        return done;
+    }
+
+    public void Dispose()
+    {
+        _file?.Dispose();
+        _file = null;
+    }
 }

@@ -271,24 +271,43 @@ internal sealed class SplitSpill : IDisposable
         long expected = 0;
         var tags = new SplitTag[256];
         var folds = new short[256];
-        for (int i = 0; i < files.Count; i++)
+        // A tagger's tags (and folds) are kept beside each file as the count finds them (1 or 3 bytes a row), so ranking
+        // a piece reads them instead of tagging every row of the file again for each channel.
+        var tagFiles = new string?[files.Count];
+        using (var reader = new SpillRowIdsReader())
         {
-            using var reader = new SpillRowIdsReader(files[i].RowIds);
-            while (reader.Next())
+            for (int i = 0; i < files.Count; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int n = TagsOf(reader, tagger, withFolds, ref tags, ref folds);
-                for (int j = 0; j < n; j++)
+                reader.Open(files[i].RowIds);
+                using var cache = tagger is null ? null : new FileStream(tagFiles[i] = files[i].RowIds + ".tags", FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                (SplitTag, short) lastKey = (SplitTag.None, -1);
+                long[] lastCounts = [];
+                while (reader.Next())
                 {
-                    if (tags[j] == SplitTag.None) continue;
-                    var key = (tags[j], withFolds ? folds[j] : (short)-1);
-                    if (!counts.TryGetValue(key, out var perFile)) counts[key] = perFile = new long[files.Count];
-                    perFile[i]++;
-                    expected++;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int n = TagsOf(reader, tagger, withFolds, ref tags, ref folds);
+                    if (cache is not null)
+                    {
+                        cache.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tags.AsSpan(0, n)));
+                        if (withFolds) cache.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(folds.AsSpan(0, n)));
+                    }
+                    for (int j = 0; j < n; j++)
+                    {
+                        if (tags[j] == SplitTag.None) continue;
+                        var key = (tags[j], withFolds ? folds[j] : (short)-1);
+                        if (key != lastKey)
+                        {
+                            if (!counts.TryGetValue(key, out var perFile)) counts[key] = perFile = new long[files.Count];
+                            (lastKey, lastCounts) = (key, perFile);
+                        }
+                        lastCounts[i]++;
+                        expected++;
+                    }
                 }
             }
         }
         context.ExpectedRows = expected;
+        Governor.Release();
         // The channels of SplitStage.Channels: every split without folds; with folds, each split's folds in order.
         var channels = new List<(SplitTag Split, short Fold)>();
         foreach (var split in SplitNames.All)
@@ -320,9 +339,9 @@ internal sealed class SplitSpill : IDisposable
         TraceMemory("counted");
         var scratch = new[] { new RankScratch(), new RankScratch() };
         var paths = files.Select(f => (string?)f.Path).ToList();
-        var rowIdPaths = files.Select(f => (string?)f.RowIds).ToList();
-        foreach (var batch in EmitPieces(channels, pieces, paths, rowIdPaths, sizes, withFolds, placed,
-            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], channels[c], pieces[c].First(p => p.File == file), tagger, withFolds, scratch[slot])), context, cancellationToken))
+        var sidePaths = files.Select((f, i) => tagFiles[i] is { } t ? new[] { f.RowIds, t } : [f.RowIds]).ToList();
+        foreach (var batch in EmitPieces(channels, pieces, paths, sidePaths, sizes, withFolds, placed,
+            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieces[c].First(p => p.File == file), tagger, withFolds, scratch[slot])), context, cancellationToken))
         {
             yield return batch;
         }
@@ -330,13 +349,19 @@ internal sealed class SplitSpill : IDisposable
     }
 
     /// <summary>The tags (and folds) of the reader's block, from the spill or from the tagger; returns the block's rows.</summary>
-    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, bool withFolds, ref SplitTag[] tags, ref short[] folds)
+    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
     {
         int n = reader.Count;
         if (tags.Length < n)
         {
             tags = new SplitTag[Math.Max(n, 2 * tags.Length)];
             folds = new short[tags.Length];
+        }
+        if (cached is not null)
+        {
+            cached.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tags.AsSpan(0, n)));
+            if (withFolds) cached.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(folds.AsSpan(0, n)));
+            return n;
         }
         if (tagger is not null)
         {
@@ -359,9 +384,10 @@ internal sealed class SplitSpill : IDisposable
         var chunk = new long[1 << 16];
         var classes = withClasses ? new int[chunk.Length] : [];
         int n = 0;
+        using var reader = new SpillRowIdsReader();
         foreach (var file in files)
         {
-            using var reader = new SpillRowIdsReader(file.RowIds);
+            reader.Open(file.RowIds);
             while (reader.Next())
             {
                 if (reader.HasClasses != withClasses) throw new InvalidDataException($"The spill's row-id file {file.RowIds} lacks the class numbers its stratified split wrote.");
@@ -392,17 +418,20 @@ internal sealed class SplitSpill : IDisposable
         public ulong[] Sorted = [];
         public SplitTag[] Tags = new SplitTag[256];
         public short[] Folds = new short[256];
+        // Closed after each piece (Dispose closes only the file); its buffers serve the next.
+        public SpillRowIdsReader Reader = new();
     }
 
     /// <summary>
     /// The ranks of one file's rows of a channel by the file's row order (−1: another channel): the piece's first rank
     /// plus the row's place among them in (shuffle hash, row id) order, or in file order without a shuffle.
     /// </summary>
-    private int[] Rank(HashFile file, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
+    private int[] Rank(HashFile file, string? tagFile, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
     {
         int rows = checked((int)file.Rows), m = piece.Count;
         if (s.Local.Length < rows) s.Local = new int[rows];
-        if (_shuffle is not { } hash) return RankInFileOrder(file, channel, piece, tagger, withFolds, s);
+        using var cached = tagFile is null ? null : new FileStream(tagFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        if (_shuffle is not { } hash) return RankInFileOrder(file, cached, channel, piece, tagger, withFolds, s);
         if (s.Ids.Length < m)
         {
             s.Seq = new int[m];
@@ -412,26 +441,26 @@ internal sealed class SplitSpill : IDisposable
             s.Sorted = new ulong[m];
         }
         int seq = 0, k = 0;
-        using (var reader = new SpillRowIdsReader(file.RowIds))
+        var reader = s.Reader;
+        reader.Open(file.RowIds);
+        while (reader.Next())
         {
-            while (reader.Next())
+            int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds, cached);
+            var ids = reader.Ids;
+            for (int j = 0; j < n; j++, seq++)
             {
-                int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds);
-                var ids = reader.Ids;
-                for (int j = 0; j < n; j++, seq++)
-                {
-                    s.Local[seq] = -1;
-                    if (s.Tags[j] != channel.Split || (withFolds && s.Folds[j] != channel.Fold)) continue;
-                    if (k == m) throw new InvalidOperationException($"Spill file {file.Path} holds more than its {m:N0} rows of the {channel.Split.Name()} split.");
-                    ulong key = hash.Hash(ids[j]);
-                    if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
-                    s.Seq[k] = seq;
-                    s.Ids[k] = ids[j];
-                    // The range's top bits are equal in every key: shifted out, the rest orders the file and spreads its buckets.
-                    s.Keys[k++] = key << file.Bits;
-                }
+                s.Local[seq] = -1;
+                if (s.Tags[j] != channel.Split || (withFolds && s.Folds[j] != channel.Fold)) continue;
+                if (k == m) throw new InvalidOperationException($"Spill file {file.Path} holds more than its {m:N0} rows of the {channel.Split.Name()} split.");
+                ulong key = hash.Hash(ids[j]);
+                if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
+                s.Seq[k] = seq;
+                s.Ids[k] = ids[j];
+                // The range's top bits are equal in every key: shifted out, the rest orders the file and spreads its buckets.
+                s.Keys[k++] = key << file.Bits;
             }
         }
+        reader.Dispose();
         if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
         RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
         for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
@@ -439,21 +468,21 @@ internal sealed class SplitSpill : IDisposable
     }
 
     /// <summary>Without a shuffle output order is input order: a piece's ranks are its first rank plus the file's rows of the channel counted in file order.</summary>
-    private static int[] RankInFileOrder(HashFile file, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
+    private static int[] RankInFileOrder(HashFile file, Stream? cached, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
     {
         int seq = 0, k = 0;
-        using (var reader = new SpillRowIdsReader(file.RowIds))
+        var reader = s.Reader;
+        reader.Open(file.RowIds);
+        while (reader.Next())
         {
-            while (reader.Next())
+            int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds, cached);
+            for (int j = 0; j < n; j++, seq++)
             {
-                int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds);
-                for (int j = 0; j < n; j++, seq++)
-                {
-                    bool mine = s.Tags[j] == channel.Split && (!withFolds || s.Folds[j] == channel.Fold);
-                    s.Local[seq] = mine ? piece.Lo + k++ : -1;
-                }
+                bool mine = s.Tags[j] == channel.Split && (!withFolds || s.Folds[j] == channel.Fold);
+                s.Local[seq] = mine ? piece.Lo + k++ : -1;
             }
         }
+        reader.Dispose();
         if (seq != file.Rows || k != piece.Count) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {file.Rows:N0} and {piece.Count:N0}.");
         return s.Local;
     }
@@ -690,11 +719,11 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// Pass 3: each channel's pieces in rank order, a file's rows of the channel at a time, cut into the in-memory path's
-    /// batches. <paramref name="ranksOf"/> gives a piece's ranks; a file (and its row-id file) is deleted after the last
+    /// batches. <paramref name="ranksOf"/> gives a piece's ranks; a file (and its side files: row ids, cached tags) is deleted after the last
     /// channel that reads it. <paramref name="ranksOf"/> (file, channel, slot) may use one of two scratch slots, 0 and 1,
     /// for two pieces placed at once.
     /// </summary>
-    private IEnumerable<RecordBatch> EmitPieces(List<(SplitTag Split, short Fold)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, List<string?>? rowIdPaths,
+    private IEnumerable<RecordBatch> EmitPieces(List<(SplitTag Split, short Fold)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, List<string[]>? sidePaths,
         int[] sizes, bool withFolds, bool placed, Func<int, int, int, PieceRanks> ranksOf, RunContext context, CancellationToken cancellationToken)
     {
         var uses = new int[paths.Count];
@@ -703,7 +732,7 @@ internal sealed class SplitSpill : IDisposable
         {
             if (--uses[file] > 0) return;
             File.Delete(paths[file]!);
-            if (rowIdPaths?[file] is { } ids) File.Delete(ids);
+            if (sidePaths is not null) foreach (var side in sidePaths[file]) File.Delete(side);
         }
         if (placed)
         {
