@@ -340,8 +340,11 @@ internal sealed class SplitSpill : IDisposable
         var scratch = new[] { new RankScratch(), new RankScratch() };
         var paths = files.Select(f => (string?)f.Path).ToList();
         var sidePaths = files.Select((f, i) => tagFiles[i] is { } t ? new[] { f.RowIds, t } : [f.RowIds]).ToList();
+        // Each (file, channel)'s piece, found in constant time (a run may have many thousands of files).
+        var pieceOf = new Dictionary<(int File, int Channel), (int File, int Lo, int Count)>();
+        for (int c = 0; c < channels.Count; c++) foreach (var p in pieces[c]) pieceOf[(p.File, c)] = p;
         foreach (var batch in EmitPieces(channels, pieces, paths, sidePaths, sizes, withFolds, placed,
-            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieces[c].First(p => p.File == file), tagger, withFolds, scratch[slot])), context, cancellationToken))
+            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieceOf[(file, c)], tagger, withFolds, scratch[slot])), context, cancellationToken))
         {
             yield return batch;
         }
@@ -418,7 +421,7 @@ internal sealed class SplitSpill : IDisposable
         public ulong[] Sorted = [];
         public SplitTag[] Tags = new SplitTag[256];
         public short[] Folds = new short[256];
-        // Closed after each piece (Dispose closes only the file); its buffers serve the next.
+        // Its file is closed after each piece (Dispose closes only the file); its buffers serve the next.
         public SpillRowIdsReader Reader = new();
     }
 
@@ -443,6 +446,7 @@ internal sealed class SplitSpill : IDisposable
         int seq = 0, k = 0;
         var reader = s.Reader;
         reader.Open(file.RowIds);
+        using var close = reader;
         while (reader.Next())
         {
             int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds, cached);
@@ -460,7 +464,6 @@ internal sealed class SplitSpill : IDisposable
                 s.Keys[k++] = key << file.Bits;
             }
         }
-        reader.Dispose();
         if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
         RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
         for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
@@ -473,6 +476,7 @@ internal sealed class SplitSpill : IDisposable
         int seq = 0, k = 0;
         var reader = s.Reader;
         reader.Open(file.RowIds);
+        using var close = reader;
         while (reader.Next())
         {
             int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds, cached);
@@ -482,7 +486,6 @@ internal sealed class SplitSpill : IDisposable
                 s.Local[seq] = mine ? piece.Lo + k++ : -1;
             }
         }
-        reader.Dispose();
         if (seq != file.Rows || k != piece.Count) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {file.Rows:N0} and {piece.Count:N0}.");
         return s.Local;
     }
