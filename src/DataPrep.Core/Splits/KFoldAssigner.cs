@@ -227,36 +227,11 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         if (method == FoldMethod.Stratified) return StratifiedFoldsForRowIds(pass, rows, classRows, classKeys, maxBytes);
         if (method != FoldMethod.Random) throw new InvalidOperationException($"{method} folds read their column; their folds do not follow from row ids alone.");
         var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes);
-        var foldHash = new KeyedHash(seed, "fold");
-        const int Chunk = 1 << 16;
-        var hashes = new ulong[Chunk];
-        var ids = new long[Chunk];
-        var tags = new SplitTag[Chunk];
-        var (bins, poolRows) = RandomSplitCuts.Histogram(Pool());
-        List<SplitCut> foldCuts = poolRows == 0 ? [] : RandomSplitCuts.Find(poolRows, FoldFractions(k), bins, Pool, maxHeld: Chunk);
+        // The pool's rows (train after the test split, every row without one) with their fold hashes.
+        var pool = new HashedRowIds(pass, new KeyedHash(seed, "fold"), pool: carver);
+        var (bins, poolRows) = RandomSplitCuts.Histogram(pool.Pass());
+        List<SplitCut> foldCuts = poolRows == 0 ? [] : RandomSplitCuts.Find(poolRows, FoldFractions(k), bins, pool.Pass, maxHeld: HashedRowIds.Chunk);
         return new FoldCutTagger(carver, foldCuts, null, null, seed);
-
-        // The pool's rows (train after the test split) with their fold hashes, a chunk at a time through the same buffers.
-        IEnumerable<HashedRows> Pool()
-        {
-            foreach (var (chunk, classes) in pass())
-            {
-                for (int at = 0; at < chunk.Length; at += Chunk)
-                {
-                    int n = Math.Min(Chunk, chunk.Length - at), m = 0;
-                    var span = chunk.Span.Slice(at, n);
-                    if (carver is null) tags.AsSpan(0, n).Fill(SplitTag.Train);
-                    else carver.Tag(span, classes.IsEmpty ? default : classes.Span.Slice(at, n), tags.AsSpan(0, n), default);
-                    for (int i = 0; i < n; i++)
-                    {
-                        if (tags[i] != SplitTag.Train) continue;
-                        ids[m] = span[i];
-                        hashes[m++] = foldHash.Hash(span[i]);
-                    }
-                    yield return new HashedRows(hashes, ids, m);
-                }
-            }
-        }
     }
 
     /// <summary>
@@ -273,44 +248,15 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         var sorted = new int[classKeys.Count];
         var byKey = Enumerable.Range(0, classKeys.Count).OrderBy(c => classKeys[c], StringComparer.Ordinal).ToArray();
         for (int i = 0; i < byKey.Length; i++) sorted[byKey[i]] = i;
-        var foldHash = new KeyedHash(seed, "fold");
-        const int Chunk = 1 << 16;
-        var hashes = new ulong[Chunk];
-        var ids = new long[Chunk];
-        var strata = new int[Chunk];
-        var tags = new SplitTag[Chunk];
+        // The pool's rows (train after the test split) with their fold hashes and sorted class indexes.
+        var pool = new HashedRowIds(pass, new KeyedHash(seed, "fold"), strata: true, classOrder: sorted, pool: carver);
         var poolRows = new long[classKeys.Count];
-        foreach (var b in Pool())
+        foreach (var b in pool.Pass())
         {
             for (int r = 0; r < b.Count; r++) poolRows[b.Strata![r]]++;
         }
-        var foldCuts = RandomSplitCuts.FindBlocks(StratifiedFoldCounts(poolRows, k), Pool, maxHeld: Chunk, maxBytes);
+        var foldCuts = RandomSplitCuts.FindBlocks(StratifiedFoldCounts(poolRows, k), pool.Pass, maxHeld: HashedRowIds.Chunk, maxBytes);
         return new FoldCutTagger(carver, null, foldCuts, sorted, seed);
-
-        // The pool's rows (train after the test split) with their fold hashes and sorted class indexes, a chunk at a time.
-        IEnumerable<HashedRows> Pool()
-        {
-            foreach (var (chunk, classes) in pass())
-            {
-                if (classes.Length != chunk.Length) throw new InvalidOperationException("Stratified folds' pass gave rows without their classes.");
-                for (int at = 0; at < chunk.Length; at += Chunk)
-                {
-                    int n = Math.Min(Chunk, chunk.Length - at), m = 0;
-                    var span = chunk.Span.Slice(at, n);
-                    var cls = classes.Span.Slice(at, n);
-                    if (carver is null) tags.AsSpan(0, n).Fill(SplitTag.Train);
-                    else carver.Tag(span, cls, tags.AsSpan(0, n), default);
-                    for (int i = 0; i < n; i++)
-                    {
-                        if (tags[i] != SplitTag.Train) continue;
-                        ids[m] = span[i];
-                        strata[m] = sorted[cls[i]];
-                        hashes[m++] = foldHash.Hash(span[i]);
-                    }
-                    yield return new HashedRows(hashes, ids, m, strata);
-                }
-            }
-        }
     }
 
     /// <summary>

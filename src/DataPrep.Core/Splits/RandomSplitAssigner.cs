@@ -51,29 +51,8 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
     {
         if (_stratifyIndex < 0) return new RandomCutTagger(RandomSplitter.CutsOf(pass, rows, fractions, seed), null, seed);
         if (classRows is null) throw new ArgumentNullException(nameof(classRows), "A stratified split needs the rows of each class.");
-        var hash = new KeyedHash(seed, "split");
-        const int Chunk = 1 << 16;
-        var hashes = new ulong[Chunk];
-        var ids = new long[Chunk];
-        var strata = new int[Chunk];
-        return new StratifiedCutTagger(RandomSplitCuts.FindStratified(classRows, fractions, Hashed, maxHeld: Chunk, maxBytes), seed);
-
-        // Every row with its class number, a chunk at a time through the same buffers.
-        IEnumerable<HashedRows> Hashed()
-        {
-            foreach (var (chunk, classes) in pass())
-            {
-                if (classes.Length != chunk.Length) throw new InvalidOperationException("A stratified split's pass gave rows without their classes.");
-                for (int at = 0; at < chunk.Length; at += Chunk)
-                {
-                    int n = Math.Min(Chunk, chunk.Length - at);
-                    var span = chunk.Span.Slice(at, n);
-                    classes.Span.Slice(at, n).CopyTo(strata);
-                    for (int i = 0; i < n; i++) hashes[i] = hash.Hash(ids[i] = span[i]);
-                    yield return new HashedRows(hashes, ids, n, strata);
-                }
-            }
-        }
+        var hashed = new HashedRowIds(pass, new KeyedHash(seed, "split"), strata: true);
+        return new StratifiedCutTagger(RandomSplitCuts.FindStratified(classRows, fractions, hashed.Pass, maxHeld: HashedRowIds.Chunk, maxBytes), seed);
     }
 
     /// <inheritdoc />

@@ -356,3 +356,45 @@ internal sealed class StratifiedCutTagger(IReadOnlyList<List<SplitCut>> cuts, ul
         for (int i = 0; i < ids.Length; i++) tags[i] = RandomSplitCuts.TagOf(cuts[classes[i]], _split.Hash(ids[i]), ids[i]);
     }
 }
+
+/// <summary>
+/// A pass over row ids (<see cref="RowIdChunk"/>) as a pass of hashed rows for <see cref="RandomSplitCuts"/>'s searches:
+/// each row with <paramref name="hash"/> of its id, in chunks through buffers that every enumeration of <see cref="Pass"/>
+/// reuses (each chunk valid until the next is asked for). With <paramref name="strata"/>, each row's stratum: its class
+/// number, or <paramref name="classOrder"/>[class number] when given. With <paramref name="pool"/>, only the rows that
+/// tagger puts in train (a k-fold's pool after its test split).
+/// </summary>
+internal sealed class HashedRowIds(Func<IEnumerable<RowIdChunk>> pass, KeyedHash hash, bool strata = false, int[]? classOrder = null, IRowIdTagger? pool = null)
+{
+    /// <summary>Rows a chunk holds at most (also the cut searches' rows held per cut).</summary>
+    public const int Chunk = 1 << 16;
+
+    private readonly ulong[] _hashes = new ulong[Chunk];
+    private readonly long[] _ids = new long[Chunk];
+    private readonly int[]? _strata = strata ? new int[Chunk] : null;
+    private readonly SplitTag[]? _tags = pool is null ? null : new SplitTag[Chunk];
+
+    /// <summary>One pass over every row (of the pool).</summary>
+    public IEnumerable<HashedRows> Pass()
+    {
+        foreach (var (chunk, classes) in pass())
+        {
+            if (strata && classes.Length != chunk.Length) throw new InvalidOperationException("A stratified pass gave rows without their classes.");
+            for (int at = 0; at < chunk.Length; at += Chunk)
+            {
+                int n = Math.Min(Chunk, chunk.Length - at), m = 0;
+                var ids = chunk.Span.Slice(at, n);
+                var cls = classes.IsEmpty ? default : classes.Span.Slice(at, n);
+                pool?.Tag(ids, cls, _tags.AsSpan(0, n), default);
+                for (int i = 0; i < n; i++)
+                {
+                    if (_tags is not null && _tags[i] != SplitTag.Train) continue;
+                    if (_strata is not null) _strata[m] = classOrder is null ? cls[i] : classOrder[cls[i]];
+                    _hashes[m] = hash.Hash(_ids[m] = ids[i]);
+                    m++;
+                }
+                yield return new HashedRows(_hashes, _ids, m, _strata);
+            }
+        }
+    }
+}

@@ -206,28 +206,10 @@ public static class RandomSplitter
     /// </summary>
     internal static List<SplitCut> CutsOf(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<double> fractions, ulong seed)
     {
-        var hash = new KeyedHash(seed, "split");
-        const int Chunk = 1 << 16;
-        var hashes = new ulong[(int)Math.Clamp(rows, 1, Chunk)];
-        var ids = new long[hashes.Length];
-        var (bins, counted) = RandomSplitCuts.Histogram(Pass());
+        var hashed = new HashedRowIds(pass, new KeyedHash(seed, "split"));
+        var (bins, counted) = RandomSplitCuts.Histogram(hashed.Pass());
         if (counted != rows) throw new InvalidOperationException($"The pass over the row ids gave {counted:N0} rows, not {rows:N0}.");
-        return RandomSplitCuts.Find(counted, fractions, bins, Pass, maxHeld: 1 << 16);
-
-        // Every row, a chunk at a time through the same two buffers (each pass reads a chunk before asking for the next).
-        IEnumerable<HashedRows> Pass()
-        {
-            foreach (var (chunk, _) in pass())
-            {
-                for (int at = 0; at < chunk.Length; at += hashes.Length)
-                {
-                    int n = Math.Min(hashes.Length, chunk.Length - at);
-                    var span = chunk.Span.Slice(at, n);
-                    for (int i = 0; i < n; i++) hashes[i] = hash.Hash(ids[i] = span[i]);
-                    yield return new HashedRows(hashes, ids, n);
-                }
-            }
-        }
+        return RandomSplitCuts.Find(counted, fractions, bins, hashed.Pass, maxHeld: HashedRowIds.Chunk);
     }
 
     /// <summary>

@@ -434,8 +434,8 @@ internal sealed class SplitSpill : IDisposable
         int rows = checked((int)file.Rows), m = piece.Count;
         if (s.Local.Length < rows) s.Local = new int[rows];
         using var cached = tagFile is null ? null : new FileStream(tagFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        if (_shuffle is not { } hash) return RankInFileOrder(file, cached, channel, piece, tagger, withFolds, s);
-        if (s.Ids.Length < m)
+        var shuffle = _shuffle;
+        if (shuffle is not null && s.Ids.Length < m)
         {
             s.Seq = new int[m];
             s.Ids = new long[m];
@@ -456,6 +456,8 @@ internal sealed class SplitSpill : IDisposable
                 s.Local[seq] = -1;
                 if (s.Tags[j] != channel.Split || (withFolds && s.Folds[j] != channel.Fold)) continue;
                 if (k == m) throw new InvalidOperationException($"Spill file {file.Path} holds more than its {m:N0} rows of the {channel.Split.Name()} split.");
+                // Without a shuffle output order is input order: the file's rows of the channel are counted in file order.
+                if (shuffle is not { } hash) { s.Local[seq] = piece.Lo + k++; continue; }
                 ulong key = hash.Hash(ids[j]);
                 if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
                 s.Seq[k] = seq;
@@ -465,28 +467,9 @@ internal sealed class SplitSpill : IDisposable
             }
         }
         if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
+        if (shuffle is null) return s.Local;
         RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
         for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
-        return s.Local;
-    }
-
-    /// <summary>Without a shuffle output order is input order: a piece's ranks are its first rank plus the file's rows of the channel counted in file order.</summary>
-    private static int[] RankInFileOrder(HashFile file, Stream? cached, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
-    {
-        int seq = 0, k = 0;
-        var reader = s.Reader;
-        reader.Open(file.RowIds);
-        using var close = reader;
-        while (reader.Next())
-        {
-            int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds, cached);
-            for (int j = 0; j < n; j++, seq++)
-            {
-                bool mine = s.Tags[j] == channel.Split && (!withFolds || s.Folds[j] == channel.Fold);
-                s.Local[seq] = mine ? piece.Lo + k++ : -1;
-            }
-        }
-        if (seq != file.Rows || k != piece.Count) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {file.Rows:N0} and {piece.Count:N0}.");
         return s.Local;
     }
 
@@ -619,11 +602,8 @@ internal sealed class SplitSpill : IDisposable
             for (int b = 0, at = 0; b < _tags.Count; at += _tags[b].Length, b++)
             {
                 _tags[b].CopyTo(allTags, at);
-                if (allFolds is not null)
-                {
-                    if (_folds[b] is not { } f) throw new InvalidOperationException("A row-local assigner gave folds for some batches only.");
-                    f.CopyTo(allFolds, at);
-                }
+                // Add checked that every batch gives folds or none.
+                if (allFolds is not null) _folds[b]!.CopyTo(allFolds, at);
             }
             _tags.Clear();
             _folds.Clear();
