@@ -10,8 +10,9 @@ namespace DataPrep.Scale;
 /// the order is time order, ties by row id (<see cref="TimeSplitAssigner.TimeOrder"/>): a bucket holds one range of that
 /// order, so that is the output order restricted to the bucket. Shuffled, the order is left to the split stage.
 /// </summary>
-internal sealed class TimeCutAssigner(string timeColumn, TimeCuts cuts, bool shuffle, string bucket) : ISplitAssigner
+internal sealed class TimeCutAssigner(string timeColumn, TimeCuts cuts, bool shuffle, string bucket) : IRowTimeAssigner
 {
+    private readonly TimeCuts _cuts = cuts;
     private int _timeIndex = -1;
 
     public string Describe() => $"time split of {bucket} cut by the plan";
@@ -29,12 +30,26 @@ internal sealed class TimeCutAssigner(string timeColumn, TimeCuts cuts, bool shu
         var tags = new SplitTag[input.Count];
         for (int i = 0; i < ticks.Length; i++)
         {
-            if (!TimeSplitAssigner.TryGetUtcTicks(column, i, out ticks[i]))
-            {
-                throw new PipelineValidationException($"step {ScaleStep.Encode} {bucket}: a row of '{timeColumn}' has no valid time, though the plan step read every time; the work area mixes runs. Run scan, plan and encode again with the same arguments.");
-            }
-            tags[i] = TimeSplitAssigner.TagOf(ticks[i], cuts);
+            if (!TimeSplitAssigner.TryGetUtcTicks(column, i, out ticks[i])) throw Mixed();
+            tags[i] = TimeSplitAssigner.TagOf(ticks[i], _cuts);
         }
         return new SplitAssignment(tags, shuffle ? null : TimeSplitAssigner.TimeOrder(ticks, input.RowIds).Order);
+    }
+
+    private PipelineValidationException Mixed()
+        => new($"step {ScaleStep.Encode} {bucket}: a row of '{timeColumn}' has no valid time, though the plan step read every time; the work area mixes runs. Run scan, plan and encode again with the same arguments.");
+
+    int IRowTimeAssigner.TimeIndex => _timeIndex;
+
+    bool IRowTimeAssigner.InTimeOrder => !shuffle;
+
+    /// <summary>The plan's cuts; a refused time stops at once.</summary>
+    ITimeCutter IRowTimeAssigner.Cutter(RunContext context) => new PlannedCut(this);
+
+    private sealed class PlannedCut(TimeCutAssigner assigner) : ITimeCutter
+    {
+        public void Refused(Column column, int row, RowInfo rows) => throw assigner.Mixed();
+
+        public TimeCuts Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld) => assigner._cuts;
     }
 }

@@ -9,15 +9,16 @@ namespace DataPrep.Splits;
 /// The row ids of one spill file, with each row's tag and fold when the assigner gave them while spilling, in the data
 /// file's row order: what the spilling split reads back to rank a file's rows without the rows themselves (see
 /// <see cref="SplitSpill"/>), or its class number for a stratified split. One block per chunk of the data file:
-/// <c>[rows][flags][id bytes][ids][tags if flag 1][folds if flag 2][classes if flag 4]</c>. Ids are written as the
-/// zigzag varint of their difference from the row before (a file's rows are in input order, so ids mostly rise by a
-/// little): about 1–2 bytes a row instead of 8, which matters because writing is what a spill costs most.
+/// <c>[rows][flags][id bytes][ids][tags if flag 1][folds if flag 2][classes if flag 4][time bytes][times if flag 8]</c>.
+/// Ids are written as the zigzag varint of their difference from the row before (a file's rows are in input order, so
+/// ids mostly rise by a little): about 1–2 bytes a row instead of 8, which matters because writing is what a spill costs
+/// most. A time split's times (UTC ticks) are written the same way: in time-ordered input they too rise by a little.
 /// </summary>
 internal sealed class SpillRowIdsWriter : IDisposable
 {
     private readonly FileStream _stream;
     private byte[] _bytes = new byte[1 << 12];
-    private long _last;
+    private long _last, _lastTime;
 
     public SpillRowIdsWriter(string path)
     {
@@ -31,33 +32,48 @@ internal sealed class SpillRowIdsWriter : IDisposable
     /// <summary>Rows written so far.</summary>
     public long Rows { get; private set; }
 
-    /// <summary>Appends one chunk's rows: <paramref name="ids"/>, and optionally their tags and folds.</summary>
-    public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes, bool withTags, bool withFolds, bool withClasses)
+    /// <summary>Appends one chunk's rows: <paramref name="ids"/>, and optionally their tags, folds, classes and times.</summary>
+    public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes, ReadOnlySpan<long> times,
+        bool withTags, bool withFolds, bool withClasses, bool withTimes)
     {
         if (_bytes.Length < 10 * ids.Length) _bytes = new byte[Math.Max(10 * ids.Length, 2 * _bytes.Length)];
-        int used = 0;
-        foreach (long id in ids)
-        {
-            long delta = id - _last;
-            _last = id;
-            ulong v = (ulong)((delta << 1) ^ (delta >> 63));
-            while (v >= 0x80)
-            {
-                _bytes[used++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-            _bytes[used++] = (byte)v;
-        }
+        int used = Deltas(ids, ref _last, _bytes);
         Span<byte> head = stackalloc byte[9];
         BinaryPrimitives.WriteInt32LittleEndian(head, ids.Length);
-        head[4] = (byte)((withTags ? 1 : 0) | (withFolds ? 2 : 0) | (withClasses ? 4 : 0));
+        head[4] = (byte)((withTags ? 1 : 0) | (withFolds ? 2 : 0) | (withClasses ? 4 : 0) | (withTimes ? 8 : 0));
         BinaryPrimitives.WriteInt32LittleEndian(head[5..], used);
         _stream.Write(head);
         _stream.Write(_bytes.AsSpan(0, used));
         if (withTags) _stream.Write(MemoryMarshal.AsBytes(tags[..ids.Length]));
         if (withFolds) _stream.Write(MemoryMarshal.AsBytes(folds[..ids.Length]));
         if (withClasses) _stream.Write(MemoryMarshal.AsBytes(classes[..ids.Length]));
+        if (withTimes)
+        {
+            used = Deltas(times[..ids.Length], ref _lastTime, _bytes);
+            BinaryPrimitives.WriteInt32LittleEndian(head, used);
+            _stream.Write(head[..4]);
+            _stream.Write(_bytes.AsSpan(0, used));
+        }
         Rows += ids.Length;
+    }
+
+    /// <summary>The zigzag varints of each value's difference from the one before (<paramref name="last"/>, updated) into <paramref name="bytes"/>; returns the bytes used.</summary>
+    private static int Deltas(ReadOnlySpan<long> values, ref long last, byte[] bytes)
+    {
+        int used = 0;
+        foreach (long value in values)
+        {
+            long delta = value - last;
+            last = value;
+            ulong v = (ulong)((delta << 1) ^ (delta >> 63));
+            while (v >= 0x80)
+            {
+                bytes[used++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+            bytes[used++] = (byte)v;
+        }
+        return used;
     }
 
     public void Dispose() => _stream.Dispose();
@@ -79,8 +95,9 @@ internal sealed class SpillRowIdsReader : IDisposable
     private SplitTag[] _tags = new SplitTag[256];
     private short[] _folds = new short[256];
     private int[] _classes = new int[256];
+    private long[] _times = new long[256];
     private byte[] _bytes = new byte[1 << 12];
-    private long _last;
+    private long _last, _lastTime;
 
     /// <summary>A reader with no file open yet.</summary>
     public SpillRowIdsReader() { }
@@ -96,7 +113,7 @@ internal sealed class SpillRowIdsReader : IDisposable
         _path = path;
         _offset = 0;
         _at = _end = 0;
-        _last = 0;
+        _last = _lastTime = 0;
         Count = 0;
     }
 
@@ -112,6 +129,9 @@ internal sealed class SpillRowIdsReader : IDisposable
     /// <summary>Whether the last block carried class numbers.</summary>
     public bool HasClasses { get; private set; }
 
+    /// <summary>Whether the last block carried times.</summary>
+    public bool HasTimes { get; private set; }
+
     /// <summary>The last block's ids (valid until the next read).</summary>
     public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
 
@@ -123,6 +143,9 @@ internal sealed class SpillRowIdsReader : IDisposable
 
     /// <summary>The last block's class numbers, when <see cref="HasClasses"/>; else empty.</summary>
     public ReadOnlySpan<int> Classes => HasClasses ? _classes.AsSpan(0, Count) : default;
+
+    /// <summary>The last block's times (UTC ticks), when <see cref="HasTimes"/>; else empty.</summary>
+    public ReadOnlySpan<long> Times => HasTimes ? _times.AsSpan(0, Count) : default;
 
     /// <summary>Reads the next block; false at the end of the file.</summary>
     public bool Next()
@@ -137,6 +160,7 @@ internal sealed class SpillRowIdsReader : IDisposable
         HasTags = (head[4] & 1) != 0;
         HasFolds = (head[4] & 2) != 0;
         HasClasses = (head[4] & 4) != 0;
+        HasTimes = (head[4] & 8) != 0;
         if (_ids.Length < n)
         {
             int size = Math.Max(n, 2 * _ids.Length);
@@ -144,8 +168,26 @@ internal sealed class SpillRowIdsReader : IDisposable
             _tags = new SplitTag[size];
             _folds = new short[size];
             _classes = new int[size];
+            _times = new long[size];
         }
         Count = n;
+        Undelta(length, n, ref _last, _ids, "id");
+        if (HasTags) ReadExactly(MemoryMarshal.AsBytes(_tags.AsSpan(0, n)));
+        if (HasFolds) ReadExactly(MemoryMarshal.AsBytes(_folds.AsSpan(0, n)));
+        if (HasClasses) ReadExactly(MemoryMarshal.AsBytes(_classes.AsSpan(0, n)));
+        if (HasTimes)
+        {
+            ReadExactly(head[..4]);
+            length = BinaryPrimitives.ReadInt32LittleEndian(head);
+            if (length < n || length > 10L * n) throw new InvalidDataException($"The spill's row-id file {_path} holds a block of {n} times in {length} bytes.");
+            Undelta(length, n, ref _lastTime, _times, "time");
+        }
+        return true;
+    }
+
+    /// <summary>Reads <paramref name="length"/> bytes of <paramref name="n"/> zigzag varint differences into <paramref name="values"/>, from <paramref name="last"/> (updated).</summary>
+    private void Undelta(int length, int n, ref long last, long[] values, string what)
+    {
         if (_bytes.Length < length) _bytes = new byte[Math.Max(length, 2 * _bytes.Length)];
         ReadExactly(_bytes.AsSpan(0, length));
         int at = 0;
@@ -154,19 +196,15 @@ internal sealed class SpillRowIdsReader : IDisposable
             ulong v = 0;
             for (int shift = 0; ; shift += 7)
             {
-                if (at == length || shift > 63) throw new InvalidDataException($"The spill's row-id file {_path} holds a malformed id.");
+                if (at == length || shift > 63) throw new InvalidDataException($"The spill's row-id file {_path} holds a malformed {what}.");
                 byte b = _bytes[at++];
                 v |= (ulong)(b & 0x7F) << shift;
                 if (b < 0x80) break;
             }
-            _last += (long)(v >> 1) ^ -(long)(v & 1);
-            _ids[i] = _last;
+            last += (long)(v >> 1) ^ -(long)(v & 1);
+            values[i] = last;
         }
-        if (at != length) throw new InvalidDataException($"The spill's row-id file {_path} holds {length - at} stray bytes after a block's ids.");
-        if (HasTags) ReadExactly(MemoryMarshal.AsBytes(_tags.AsSpan(0, n)));
-        if (HasFolds) ReadExactly(MemoryMarshal.AsBytes(_folds.AsSpan(0, n)));
-        if (HasClasses) ReadExactly(MemoryMarshal.AsBytes(_classes.AsSpan(0, n)));
-        return true;
+        if (at != length) throw new InvalidDataException($"The spill's row-id file {_path} holds {length - at} stray bytes after a block's {what}s.");
     }
 
     private void ReadExactly(Span<byte> into)

@@ -65,13 +65,29 @@ internal sealed class SplitSpill : IDisposable
     private readonly int _classColumn = -1;
     private readonly Dictionary<string, int> _classOf = new(StringComparer.Ordinal);
     private readonly List<long> _classRows = [];
+    // A time split: each row's time waits beside its id; the cutter notes refused times, then cuts over the files.
+    private readonly (IRowTimeAssigner Assigner, ITimeCutter Cutter)? _time;
+    private readonly int _timeColumn = -1;
+    private readonly long[] _timeHistogram = [];
+    private TimeCuts? _timeCuts;
+    private long[] _batchTimes = [];
+    // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
+    // the output order (time-ordered input), from the latest row of the closed files and of the open one.
+    private bool _timeFollows = true;
+    private (long Ticks, long Id) _closedMax = (long.MinValue, long.MinValue), _openMax = (long.MinValue, long.MinValue);
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
-        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null)
+        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null)
     {
         _local = local;
         _byId = local is null && byId is { TagsFromRowIds: true } ? byId : null;
-        _bounded = local is not null || _byId is not null;
+        _time = local is null && _byId is null ? time : null;
+        if (_time is { } timed)
+        {
+            _timeColumn = timed.Assigner.TimeIndex;
+            _timeHistogram = new long[RandomSplitCuts.Bins];
+        }
+        _bounded = local is not null || _byId is not null || _time is not null;
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         if (_byId is not null) _classColumn = _byId.ClassColumn;
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
@@ -90,6 +106,9 @@ internal sealed class SplitSpill : IDisposable
     /// <summary>The bytes of rows pass 3 loads at once: about an eighth of the budget.</summary>
     private long BucketBytes => Math.Max(64L << 10, _budget / 8);
 
+    /// <summary>The rows of a file that ranking by (time, row id) holds at once (<see cref="TimeRankBytesPerRow"/> each).</summary>
+    private long MaxTimeRankRows => Math.Max(1, BucketBytes / TimeRankBytesPerRow);
+
     public void Add(RecordBatch batch)
     {
         int n = batch.RowCount;
@@ -97,6 +116,7 @@ internal sealed class SplitSpill : IDisposable
         SplitTag[]? batchTags = null;
         short[]? batchFolds = null;
         int[]? batchClasses = null;
+        long[]? batchTimes = null;
         if (!_bounded)
         {
             bool encoded = true;
@@ -125,6 +145,8 @@ internal sealed class SplitSpill : IDisposable
         {
             // Only a stratified split's class numbers: its key column is not kept.
             if (_classColumn >= 0) batchClasses = ClassesOf(batch.Columns[_classColumn], n);
+            // A time split's times.
+            if (_time is not null) batchTimes = TimesOf(batch.Columns[_timeColumn], n, rows);
         }
         else
         {
@@ -153,17 +175,30 @@ internal sealed class SplitSpill : IDisposable
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
                 parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32), positions, picked));
-                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, picked);
+                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
         }
         else
         {
             // (Without per-row file numbers, the bounded path has no limit on the files.)
-            if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue)))
+            // A time split's file is ranked by (time, row id) when the files follow one another: closed at half of what that holds.
+            if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue))
+                || (_time is not null && _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2))
             {
                 _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32));
                 if (_bounded) _rowIdFiles.Add(new SpillRowIdsWriter(_folder.NewFile($"input-{_files.Count - 1:D5}.ids")));
+                if (_openMax.CompareTo(_closedMax) > 0) _closedMax = _openMax;
+            }
+            if (batchTimes is not null)
+            {
+                var ids = rows.RowIds;
+                for (int i = 0; i < n && _timeFollows; i++)
+                {
+                    var row = (batchTimes[i], ids[i]);
+                    _timeFollows = row.CompareTo(_closedMax) > 0;
+                    if (row.CompareTo(_openMax) > 0) _openMax = row;
+                }
             }
             if (!_bounded) fileOf.AsSpan().Fill((ushort)(_files.Count - 1));
             var positions = new int[n];
@@ -174,7 +209,7 @@ internal sealed class SplitSpill : IDisposable
             {
                 var all = new int[n];
                 for (int i = 0; i < n; i++) all[i] = i;
-                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, batchTags, batchFolds, batchClasses, all);
+                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, all);
             }
         }
         if (!_bounded) _fileOf.Add(fileOf);
@@ -199,17 +234,35 @@ internal sealed class SplitSpill : IDisposable
         return classes;
     }
 
-    // Reused by WriteRowIds: one part's ids, tags, folds and classes.
+    /// <summary>
+    /// Each row's time (<see cref="TimeSplitAssigner.TryGetUtcTicks"/>) into a buffer reused from batch to batch, counted in
+    /// the time histogram; a refused time is noted with the cutter (which may stop at once) and counted nowhere.
+    /// </summary>
+    private long[] TimesOf(Column column, int n, RowInfo rows)
+    {
+        if (_batchTimes.Length < n) _batchTimes = new long[n];
+        var times = _batchTimes;
+        var cutter = _time!.Value.Cutter;
+        for (int i = 0; i < n; i++)
+        {
+            if (TimeSplitAssigner.TryGetUtcTicks(column, i, out times[i])) _timeHistogram[TimeSplitCuts.BinOf(times[i])]++;
+            else cutter.Refused(column, i, rows);
+        }
+        return times;
+    }
+
+    // Reused by WriteRowIds: one part's ids, tags, folds, classes and times.
     private long[] _idScratch = [];
     private SplitTag[] _tagScratch = [];
     private short[] _foldScratch = [];
     private int[] _classScratch = [];
+    private long[] _timeScratch = [];
 
     /// <summary>
-    /// The picked rows' ids (and tags and folds, from a row-local assigner, or class numbers, for a stratified split) to a
-    /// hash file's row-id file, in the data file's order.
+    /// The picked rows' ids (and tags and folds, from a row-local assigner, class numbers, for a stratified split, or
+    /// times, for a time split) to a hash file's row-id file, in the data file's order.
     /// </summary>
-    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[]? classes, int[] picked)
+    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[]? classes, long[]? times, int[] picked)
     {
         int m = picked.Length;
         if (_idScratch.Length < m)
@@ -218,12 +271,14 @@ internal sealed class SplitSpill : IDisposable
             _tagScratch = new SplitTag[m];
             _foldScratch = new short[m];
             _classScratch = new int[m];
+            _timeScratch = new long[m];
         }
         for (int i = 0; i < m; i++) _idScratch[i] = ids[picked[i]];
         if (tags is not null) for (int i = 0; i < m; i++) _tagScratch[i] = tags[picked[i]];
         if (folds is not null) for (int i = 0; i < m; i++) _foldScratch[i] = folds[picked[i]];
         if (classes is not null) for (int i = 0; i < m; i++) _classScratch[i] = classes[picked[i]];
-        writer.Write(_idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, tags is not null, folds is not null, classes is not null);
+        if (times is not null) for (int i = 0; i < m; i++) _timeScratch[i] = times[picked[i]];
+        writer.Write(_idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, _timeScratch, tags is not null, folds is not null, classes is not null, times is not null);
     }
 
     /// <summary>A hash file of the bounded path: its data and row-id files, the shuffle-hash range it holds (the
@@ -232,6 +287,9 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>Bytes a row that ranking one file's rows of a channel holds (ids, hashes, their order, the file's ranks).</summary>
     private const int RankBytesPerRow = 48;
+
+    /// <summary>Bytes a row that ranking one file's rows by (time, row id) holds (ids, times, their copies and order, the file's ranks).</summary>
+    private const int TimeRankBytesPerRow = 64;
 
     /// <summary>
     /// Pass 3 with tags from each row or its id, holding nothing per row of the run: each file's row-id file gives its
@@ -262,8 +320,18 @@ internal sealed class SplitSpill : IDisposable
         var classKeys = _classOf.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray();
         var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, _classColumn >= 0 ? classKeys : null, BucketBytes);
         bool withFolds = tagger?.HasFolds ?? _localFolds ?? false;
+        bool byTime = false;
+        if (_time is var (timed, cutter))
+        {
+            // A pass holds the rows of the bins it narrows (16 bytes each): at most a quarter of the budget.
+            long maxHeld = Math.Max(1 << 16, _budget / 64);
+            _timeCuts = cutter.Cut(count, _timeHistogram, () => TimedPass(files), maxHeld);
+            TraceMemory("time cut");
+            byTime = timed.InTimeOrder;
+            if (byTime) files = ByTime(files, count, maxHeld, context, cancellationToken);
+        }
         context.Diagnostics.CountSpillRanked();
-        // Unshuffled files are closed at half a bucket and ranked by counting: none is split again.
+        // Unshuffled files are closed at half a bucket and ranked by counting (or by time, as ByTime left them): none is split again.
         if (_shuffle is not null) files = Resplit(files, context, cancellationToken);
 
         // Each file's rows per (split, fold), from the tags alone.
@@ -285,7 +353,7 @@ internal sealed class SplitSpill : IDisposable
                 while (reader.Next())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    int n = TagsOf(reader, tagger, withFolds, ref tags, ref folds);
+                    int n = TagsOf(reader, tagger, _timeCuts, withFolds, ref tags, ref folds);
                     if (cache is not null)
                     {
                         cache.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tags.AsSpan(0, n)));
@@ -344,15 +412,15 @@ internal sealed class SplitSpill : IDisposable
         var pieceOf = new Dictionary<(int File, int Channel), (int File, int Lo, int Count)>();
         for (int c = 0; c < channels.Count; c++) foreach (var p in pieces[c]) pieceOf[(p.File, c)] = p;
         foreach (var batch in EmitPieces(channels, pieces, paths, sidePaths, sizes, withFolds, placed,
-            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieceOf[(file, c)], tagger, withFolds, scratch[slot])), context, cancellationToken))
+            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieceOf[(file, c)], tagger, withFolds, byTime, scratch[slot])), context, cancellationToken))
         {
             yield return batch;
         }
         context.OnProgress("split", count, count);
     }
 
-    /// <summary>The tags (and folds) of the reader's block, from the spill or from the tagger; returns the block's rows.</summary>
-    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
+    /// <summary>The tags (and folds) of the reader's block, from the spill, the tagger or the block's times; returns the block's rows.</summary>
+    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, TimeCuts? timeCuts, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
     {
         int n = reader.Count;
         if (tags.Length < n)
@@ -369,6 +437,13 @@ internal sealed class SplitSpill : IDisposable
         if (tagger is not null)
         {
             tagger.Tag(reader.Ids, reader.Classes, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
+            return n;
+        }
+        if (timeCuts is not null)
+        {
+            if (!reader.HasTimes) throw new InvalidDataException("A time split's row-id file lacks the times.");
+            var times = reader.Times;
+            for (int j = 0; j < n; j++) tags[j] = TimeSplitAssigner.TagOf(times[j], timeCuts);
             return n;
         }
         if (!reader.HasTags || reader.HasFolds != withFolds) throw new InvalidDataException("A spill's row-id file lacks the tags or folds its row-local assigner gave.");
@@ -410,6 +485,31 @@ internal sealed class SplitSpill : IDisposable
         if (n > 0) yield return new RowIdChunk(chunk.AsMemory(0, n), withClasses ? classes.AsMemory(0, n) : default);
     }
 
+    /// <summary>Every row's time and id, a row-id block at a time through one pair of buffers (valid until the next is asked for).</summary>
+    private static IEnumerable<TimedRows> TimedPass(List<HashFile> files)
+    {
+        var ticks = new long[256];
+        var ids = new long[256];
+        using var reader = new SpillRowIdsReader();
+        foreach (var file in files)
+        {
+            reader.Open(file.RowIds);
+            while (reader.Next())
+            {
+                if (!reader.HasTimes) throw new InvalidDataException($"The spill's row-id file {file.RowIds} lacks the times its time split wrote.");
+                int n = reader.Count;
+                if (ticks.Length < n)
+                {
+                    ticks = new long[Math.Max(n, 2 * ticks.Length)];
+                    ids = new long[ticks.Length];
+                }
+                reader.Times.CopyTo(ticks);
+                reader.Ids.CopyTo(ids);
+                yield return new TimedRows(ticks, ids, n);
+            }
+        }
+    }
+
     /// <summary>Buffers of one piece's ranking, reused from piece to piece.</summary>
     private sealed class RankScratch
     {
@@ -419,6 +519,7 @@ internal sealed class SplitSpill : IDisposable
         public ulong[] Keys = [];
         public int[] Order = [];
         public ulong[] Sorted = [];
+        public long[] Times = [];
         public SplitTag[] Tags = new SplitTag[256];
         public short[] Folds = new short[256];
         // Its file is closed after each piece (Dispose closes only the file); its buffers serve the next.
@@ -427,21 +528,23 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// The ranks of one file's rows of a channel by the file's row order (−1: another channel): the piece's first rank
-    /// plus the row's place among them in (shuffle hash, row id) order, or in file order without a shuffle.
+    /// plus the row's place among them in (shuffle hash, row id) order, in (time, row id, file order) order when
+    /// <paramref name="byTime"/> (the file is one range of that order), or in file order without a shuffle.
     /// </summary>
-    private int[] Rank(HashFile file, string? tagFile, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, RankScratch s)
+    private int[] Rank(HashFile file, string? tagFile, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, bool byTime, RankScratch s)
     {
         int rows = checked((int)file.Rows), m = piece.Count;
         if (s.Local.Length < rows) s.Local = new int[rows];
         using var cached = tagFile is null ? null : new FileStream(tagFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        var shuffle = _shuffle;
-        if (shuffle is not null && s.Ids.Length < m)
+        var shuffle = byTime ? null : _shuffle;
+        if ((shuffle is not null || byTime) && s.Ids.Length < m)
         {
             s.Seq = new int[m];
             s.Ids = new long[m];
             s.Keys = new ulong[m];
             s.Order = new int[m];
             s.Sorted = new ulong[m];
+            if (byTime) s.Times = new long[m];
         }
         int seq = 0, k = 0;
         var reader = s.Reader;
@@ -449,13 +552,20 @@ internal sealed class SplitSpill : IDisposable
         using var close = reader;
         while (reader.Next())
         {
-            int n = TagsOf(reader, tagger, withFolds, ref s.Tags, ref s.Folds, cached);
+            int n = TagsOf(reader, tagger, _timeCuts, withFolds, ref s.Tags, ref s.Folds, cached);
             var ids = reader.Ids;
             for (int j = 0; j < n; j++, seq++)
             {
                 s.Local[seq] = -1;
                 if (s.Tags[j] != channel.Split || (withFolds && s.Folds[j] != channel.Fold)) continue;
                 if (k == m) throw new InvalidOperationException($"Spill file {file.Path} holds more than its {m:N0} rows of the {channel.Split.Name()} split.");
+                if (byTime)
+                {
+                    s.Seq[k] = seq;
+                    s.Ids[k] = ids[j];
+                    s.Times[k++] = reader.Times[j];
+                    continue;
+                }
                 // Without a shuffle output order is input order: the file's rows of the channel are counted in file order.
                 if (shuffle is not { } hash) { s.Local[seq] = piece.Lo + k++; continue; }
                 ulong key = hash.Hash(ids[j]);
@@ -467,6 +577,13 @@ internal sealed class SplitSpill : IDisposable
             }
         }
         if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
+        if (byTime)
+        {
+            // (time, row id, position) order, as TimeOrder gives every row of the run: the file's rows are in input order.
+            var order = TimeSplitAssigner.TimeOrder(s.Times.AsSpan(0, m).ToArray(), s.Ids.AsSpan(0, m).ToArray()).Order;
+            for (int r = 0; r < m; r++) s.Local[s.Seq[order[r]]] = piece.Lo + r;
+            return s.Local;
+        }
         if (shuffle is null) return s.Local;
         RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
         for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
@@ -496,48 +613,16 @@ internal sealed class SplitSpill : IDisposable
             var idWriters = new SpillRowIdsWriter?[parts];
             try
             {
-                using (var reader = new BatchSpillReader(file.Path, _schema, _float32))
-                using (var ids = new SpillRowIdsReader(file.RowIds))
+                Scatter(file, writers, idWriters, q => $"input-{file.Range:D3}-{q:D5}", (rows, partOf) =>
                 {
-                    while (!reader.AtEnd)
+                    var ids = rows.Ids;
+                    for (int i = 0; i < ids.Length; i++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        Governor.Check();
-                        var positions = reader.ReadInts();
-                        var batch = reader.Read();
-                        int n = batch.RowCount;
-                        if (!ids.Next() || ids.Count != n) throw new InvalidOperationException($"Spill file {file.Path} and its row ids disagree.");
-                        var rowIds = batch.Rows.RowIds;
-                        var partOf = new int[n];
-                        var counts = new int[parts + 1];
-                        for (int i = 0; i < n; i++)
-                        {
-                            if (rowIds[i] != ids.Ids[i]) throw new InvalidOperationException($"Spill file {file.Path} and its row ids disagree.");
-                            ulong key = hash.Hash(rowIds[i]);
-                            if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
-                            counts[(partOf[i] = (int)((key << file.Bits) >> (64 - extra))) + 1]++;
-                        }
-                        for (int q = 0; q < parts; q++) counts[q + 1] += counts[q];
-                        var grouped = new int[n];
-                        var next = counts.AsSpan(0, parts).ToArray();
-                        for (int i = 0; i < n; i++) grouped[next[partOf[i]]++] = i;
-                        SplitTag[]? tags = ids.HasTags ? ids.Tags.ToArray() : null;
-                        short[]? folds = ids.HasFolds ? ids.Folds.ToArray() : null;
-                        int[]? classes = ids.HasClasses ? ids.Classes.ToArray() : null;
-                        var spread = new List<(BatchSpillWriter, int[], int[])>();
-                        for (int q = 0; q < parts; q++)
-                        {
-                            if (counts[q] == counts[q + 1]) continue;
-                            var picked = grouped.AsSpan(counts[q], counts[q + 1] - counts[q]).ToArray();
-                            var at = new int[picked.Length];
-                            for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
-                            string name = $"input-{file.Range:D3}-{q:D5}";
-                            spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(name + ".spill"), _float32), at, picked));
-                            WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(name + ".ids")), rowIds, tags, folds, classes, picked);
-                        }
-                        BatchSpillWriter.WriteSpread(batch, spread);
+                        ulong key = hash.Hash(ids[i]);
+                        if ((int)(key >> (64 - file.Bits)) != file.Range) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its shuffle-hash range.");
+                        partOf[i] = (int)((key << file.Bits) >> (64 - extra));
                     }
-                }
+                }, cancellationToken);
                 File.Delete(file.Path);
                 File.Delete(file.RowIds);
                 for (int q = 0; q < parts; q++)
@@ -554,6 +639,117 @@ internal sealed class SplitSpill : IDisposable
         }
         if (RunTrace.On && result.Count != files.Count) Console.Error.WriteLine($"trace: split re-split {files.Count - result.Count(f => f.Bits == HashBits)} large spill files into {result.Count(f => f.Bits > HashBits)} by the next shuffle-hash bits");
         return result;
+    }
+
+    /// <summary>
+    /// An unshuffled time split's files as ranges of the (time, row id) order, the output order: pass 1's own files when
+    /// they follow one another (time-ordered input), else buckets of that order. The bucket starts are the rows at every
+    /// N-th position (<see cref="TimeSplitCuts.Locate"/>, N rows about a bucket's bytes and at most what a rank holds), and
+    /// one read of pass 1's files writes each row to its bucket, in input order within a bucket.
+    /// </summary>
+    private List<HashFile> ByTime(List<HashFile> files, long count, long maxHeld, RunContext context, CancellationToken cancellationToken)
+    {
+        // (A file may hold more rows than a rank should when one input batch did: such a file is cut into buckets too.)
+        if (files.Count == 0 || (_timeFollows && files.All(f => f.Rows <= MaxTimeRankRows))) return files;
+        long rowBytes = Math.Max(1, files.Sum(f => f.Bytes) / Math.Max(1, count));
+        long perBucket = Math.Max(1, Math.Min(BucketBytes / rowBytes, MaxTimeRankRows));
+        int buckets = checked((int)((count + perBucket - 1) / perBucket));
+        var positions = Enumerable.Range(1, buckets - 1).Select(j => (long)((Int128)j * count / buckets)).ToList();
+        var starts = TimeSplitCuts.Locate(count, positions, _timeHistogram, () => TimedPass(files), maxHeld);
+        context.Diagnostics.CountSpillRepartition();
+        var writers = new BatchSpillWriter?[buckets];
+        var idWriters = new SpillRowIdsWriter?[buckets];
+        var result = new List<HashFile>(buckets);
+        try
+        {
+            foreach (var file in files)
+            {
+                Scatter(file, writers, idWriters, b => $"time-{b:D5}", (rows, partOf) =>
+                {
+                    var ids = rows.Ids;
+                    var times = rows.Times;
+                    for (int i = 0; i < ids.Length; i++)
+                    {
+                        // The number of starts at or before the row's (time, row id).
+                        var row = (times[i], ids[i]);
+                        int lo = 0, hi = starts.Length;
+                        while (lo < hi)
+                        {
+                            int mid = (lo + hi) >>> 1;
+                            if (starts[mid].CompareTo(row) <= 0) lo = mid + 1;
+                            else hi = mid;
+                        }
+                        partOf[i] = lo;
+                    }
+                }, cancellationToken);
+                File.Delete(file.Path);
+                File.Delete(file.RowIds);
+            }
+            for (int b = 0; b < buckets; b++)
+            {
+                if (writers[b] is not { } w) continue;
+                result.Add(new HashFile(w.Path, idWriters[b]!.Path, b, 0, idWriters[b]!.Rows, w.Length, w.FixedWidthOnly));
+            }
+        }
+        finally
+        {
+            foreach (var w in writers) w?.Dispose();
+            foreach (var w in idWriters) w?.Dispose();
+        }
+        if (RunTrace.On) Console.Error.WriteLine($"trace: split put {count:N0} rows of {files.Count} files in {result.Count} buckets of (time, row id) order, up to {perBucket:N0} rows each");
+        Governor.Release();
+        TraceMemory("bucketed by time");
+        return result;
+    }
+
+    /// <summary>Each row's part (0 to the parts − 1) from the row-id block that holds it.</summary>
+    private delegate void PartsOf(SpillRowIdsReader rows, Span<int> partOf);
+
+    /// <summary>
+    /// One read of a spill file (data and row ids) that writes each row to its part's files (<paramref name="writers"/>,
+    /// <paramref name="idWriters"/>, opened as first needed under <paramref name="nameOf"/>), in file order within a part.
+    /// </summary>
+    private void Scatter(HashFile file, BatchSpillWriter?[] writers, SpillRowIdsWriter?[] idWriters, Func<int, string> nameOf, PartsOf partsOf, CancellationToken cancellationToken)
+    {
+        int parts = writers.Length;
+        using var reader = new BatchSpillReader(file.Path, _schema, _float32);
+        using var ids = new SpillRowIdsReader(file.RowIds);
+        var partOf = Array.Empty<int>();
+        var counts = new int[parts + 1];
+        while (!reader.AtEnd)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Governor.Check();
+            var positions = reader.ReadInts();
+            var batch = reader.Read();
+            int n = batch.RowCount;
+            var rowIds = batch.Rows.RowIds;
+            if (!ids.Next() || ids.Count != n || !ids.Ids.SequenceEqual(rowIds.AsSpan(0, n))) throw new InvalidOperationException($"Spill file {file.Path} and its row ids disagree.");
+            if (partOf.Length < n) partOf = new int[n];
+            partsOf(ids, partOf.AsSpan(0, n));
+            // A counting sort of the rows by part, keeping file order inside a part.
+            Array.Clear(counts);
+            for (int i = 0; i < n; i++) counts[partOf[i] + 1]++;
+            for (int q = 0; q < parts; q++) counts[q + 1] += counts[q];
+            var grouped = new int[n];
+            var next = counts.AsSpan(0, parts).ToArray();
+            for (int i = 0; i < n; i++) grouped[next[partOf[i]]++] = i;
+            SplitTag[]? tags = ids.HasTags ? ids.Tags.ToArray() : null;
+            short[]? folds = ids.HasFolds ? ids.Folds.ToArray() : null;
+            int[]? classes = ids.HasClasses ? ids.Classes.ToArray() : null;
+            long[]? times = ids.HasTimes ? ids.Times.ToArray() : null;
+            var spread = new List<(BatchSpillWriter, int[], int[])>();
+            for (int q = 0; q < parts; q++)
+            {
+                if (counts[q] == counts[q + 1]) continue;
+                var picked = grouped.AsSpan(counts[q], counts[q + 1] - counts[q]).ToArray();
+                var at = new int[picked.Length];
+                for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
+                spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(nameOf(q) + ".spill"), _float32), at, picked));
+                WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, tags, folds, classes, times, picked);
+            }
+            BatchSpillWriter.WriteSpread(batch, spread);
+        }
     }
 
     private long[]? _ids;

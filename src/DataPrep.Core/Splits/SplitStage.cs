@@ -77,6 +77,39 @@ internal interface IRowIdTagger
     void Tag(ReadOnlySpan<long> ids, ReadOnlySpan<int> classes, Span<SplitTag> tags, Span<short> folds);
 }
 
+/// <summary>
+/// An assigner whose tags follow from each row's time (UTC ticks, <see cref="TimeSplitAssigner.TryGetUtcTicks"/>) once
+/// every row's time is known — a time split, cut over all rows or by the plan — and whose output order is time order, ties
+/// by row id (<see cref="TimeSplitAssigner.TimeOrder"/>), unless the split stage shuffles. A spilling split then keeps
+/// nothing per row in memory: each row's time waits beside its id, the cut-offs come from passes over those files, and
+/// the rows are put in time order a bucket of (time, row id) order at a time (see <see cref="SplitSpill"/>).
+/// </summary>
+internal interface IRowTimeAssigner : ISplitAssigner
+{
+    /// <summary>The time column (after <see cref="ISplitAssigner.Bind"/>).</summary>
+    int TimeIndex { get; }
+
+    /// <summary>Whether the output is in (time, row id) order; false: the order is left to the split stage.</summary>
+    bool InTimeOrder { get; }
+
+    /// <summary>A run's cut: notes the rows whose time is refused while they spill, then cuts (and reports) over every row.</summary>
+    ITimeCutter Cutter(RunContext context);
+}
+
+/// <summary>One run's cut of an <see cref="IRowTimeAssigner"/>.</summary>
+internal interface ITimeCutter
+{
+    /// <summary>Notes row <paramref name="row"/> of <paramref name="column"/> (origin in <paramref name="rows"/>), whose time was refused; may throw at once.</summary>
+    void Refused(Column column, int row, RowInfo rows);
+
+    /// <summary>
+    /// The cut-offs over <paramref name="rows"/> rows, after an error for any row noted as refused: <paramref name="histogram"/>
+    /// counts every row by <see cref="TimeSplitCuts.BinOf"/>, <paramref name="pass"/> streams every row's time and id, a
+    /// pass holds at most about <paramref name="maxHeld"/> rows. Reports as the assigner does over all rows.
+    /// </summary>
+    TimeCuts Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld);
+}
+
 /// <summary>What an assigner decided.</summary>
 /// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>
 /// <param name="Order">Row positions in output order (e.g. time order); null means shuffled by seed, or input order.</param>
@@ -283,7 +316,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
-                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner);
+                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner timed ? (timed, timed.Cutter(context)) : null);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();

@@ -45,7 +45,7 @@ namespace DataPrep.Splits;
 /// the share of rows between the cutoffs, before the gap). Output order is time order unless <c>shuffle</c> is set (then <see cref="SplitAssignment.Order"/> is
 /// null and the split stage shuffles by seed).</para>
 /// </remarks>
-public sealed class TimeSplitAssigner : ISplitAssigner
+public sealed class TimeSplitAssigner : IRowTimeAssigner
 {
     private readonly string _timeColumn;
     private readonly double[] _fractions;
@@ -157,6 +157,35 @@ public sealed class TimeSplitAssigner : ISplitAssigner
                 throw new PipelineValidationException(
                     $"--time column '{_timeColumn}' is {input[index].Kind}; expected a timestamp, or integer/float Unix epoch seconds or milliseconds "
                     + $"(text dates: declare them with --column-type {_timeColumn}=timestamp).");
+        }
+    }
+
+    /// <summary>The time column's index.</summary>
+    int IRowTimeAssigner.TimeIndex => _timeIndex;
+
+    /// <summary>Time order, unless shuffled.</summary>
+    bool IRowTimeAssigner.InTimeOrder => !_shuffle;
+
+    /// <summary>The cut of <see cref="Assign"/> over a spilled run's times: the same cut-offs, report and errors.</summary>
+    ITimeCutter IRowTimeAssigner.Cutter(RunContext context) => new SpilledCut(this, context);
+
+    /// <summary>
+    /// <see cref="Assign"/>'s cut without holding the times: the error for missing or invalid times as
+    /// <see cref="TimeProblems"/> finds it in input order, then <see cref="TimeSplitCuts.Find"/>'s passes, and the report.
+    /// </summary>
+    private sealed class SpilledCut(TimeSplitAssigner assigner, RunContext context) : ITimeCutter
+    {
+        private readonly TimeProblems _problems = new(assigner);
+
+        public void Refused(Column column, int row, RowInfo rows) => _problems.Add(column, row, rows);
+
+        public TimeCuts Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
+        {
+            if (_problems.Error(context) is { } error) throw error;
+            var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, pass, maxHeld);
+            assigner.Report(context, parts, after, rows);
+            assigner.WarnAboutEmptySplits(context, rows, parts, () => TimeSplitCuts.DistinctTimes(histogram, pass, maxHeld));
+            return cuts;
         }
     }
 

@@ -8,7 +8,9 @@ namespace DataPrep.Tests.Pipeline;
 /// memory: each hash file's row ids wait in a file beside it and the file's rows are ranked on their own
 /// (<c>SplitSpill.EmitBounded</c>); a file too large to rank within the budget is first split by the next bits of the
 /// shuffle hash. The bytes are those of an in-memory run, on both emission paths (rows placed in their batches, and
-/// gathered when a string column rules placing out), stratified or not, with random folds or not.
+/// gathered when a string column rules placing out), stratified or not, with random folds or not. A time split keeps each
+/// row's time beside its id instead: its cut-offs come from passes over those files, and its rows are put in time order a
+/// bucket of (time, row id) order at a time, or a file at a time when pass 1's files already follow one another in time.
 /// </summary>
 public class SpillRankingTests
 {
@@ -69,5 +71,95 @@ public class SpillRankingTests
         var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
         Assert.Contains(expected.Keys, k => k.Contains("/part-", StringComparison.Ordinal));
         Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+    }
+
+    /// <summary>200,000 rows with a time column <c>t</c> (epoch seconds): random over a year, few distinct (ties across every bucket), or ascending.</summary>
+    private static string WriteTimedInput(TempDir tmp, string times, bool withText)
+    {
+        var rng = new Random(5);
+        var sb = new StringBuilder(withText ? "t,x,s,y\n" : "t,x,y\n");
+        long start = 1_700_000_000;
+        for (int i = 0; i < Rows; i++)
+        {
+            long t = times switch
+            {
+                "random" => start + rng.Next(365 * 86_400),
+                "ties" => start + 86_400L * rng.Next(12),
+                _ => start + i / 3,
+            };
+            sb.Append(t).Append(',').Append(Math.Round(rng.NextDouble() * 100, 3).ToString(CultureInfo.InvariantCulture));
+            if (withText) sb.Append(',').Append((char)('a' + rng.Next(26)));
+            sb.Append(',').Append(rng.Next(4)).Append('\n');
+        }
+        return tmp.File("input.csv", sb.ToString());
+    }
+
+    [Theory]
+    // Unsorted times: pass 1's files overlap in time, so the rows go to buckets of (time, row id) order first.
+    [InlineData("random", false, "", true)]
+    [InlineData("random", true, "--gap 3d", true)]
+    // Twelve distinct times: bucket starts fall inside runs of one time and are told apart by row id.
+    [InlineData("ties", false, "--fractions 60/20/20", true)]
+    [InlineData("random", false, "--cutoffs 2024-02-01,2024-06-01", true)]
+    // Ascending times: each of pass 1's files is one range of time order already; no bucket is written.
+    // (Batches of 256 rows: a file of pass 1 holds at most 512 under this budget, and one batch must fit in a file.)
+    [InlineData("ascending", false, "--batch-rows 256", false)]
+    [InlineData("ascending", true, "--gap 1h --batch-rows 256", false)]
+    // Shuffled: the time cut tags rows from their times, and the order is hash order as for a random split.
+    [InlineData("random", false, "--shuffle", false)]
+    public void Time_splits_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(string times, bool withText, string extra, bool bucketed)
+    {
+        using var tmp = new TempDir();
+        var input = WriteTimedInput(tmp, times, withText);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
+            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
+        Assert.True(memory.Code == 0, memory.Err);
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
+        Assert.True(spilled.Code == 0, spilled.Err);
+
+        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        Assert.Equal(bucketed ? 1 : 0, registry.Diagnostics.SpillRepartitions);
+        Assert.True((registry.Diagnostics.SpillResplits > 0) == extra.Contains("--shuffle", StringComparison.Ordinal), $"{registry.Diagnostics.SpillResplits} files split again");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+
+        var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
+        var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
+        Assert.Contains(expected.Keys, k => k.Contains("/part-", StringComparison.Ordinal));
+        Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+        // The report (time ranges, gap drops) too: the cut-offs are the same.
+        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
+        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
+    [Fact]
+    public void A_spilled_time_split_refuses_an_invalid_time_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        // Float epoch seconds, so that 1e300 reads as a number and the split itself refuses it (a missing time stops at
+        // the missing-value stage before the split).
+        var lines = File.ReadAllLines(WriteTimedInput(tmp, "random", false)).Select((l, i) => i == 0 ? l : l.Insert(l.IndexOf(',', StringComparison.Ordinal), ".5")).ToArray();
+        // Rows 150,000 and 180,000 (numbered from 1 in messages: 150,001 and 180,001): the first one is named.
+        foreach (int row in new[] { 150_000, 180_000 }) lines[row + 1] = "1e300" + lines[row + 1][lines[row + 1].IndexOf(',', StringComparison.Ordinal)..];
+        var input = tmp.File("bad.csv", string.Join('\n', lines) + "\n");
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--quiet"];
+
+        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
+        Assert.Equal(3, memory.Code);
+        Assert.Equal(3, spilled.Code);
+        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        Assert.Equal(memory.Err, spilled.Err);
+        Assert.Contains("not a Unix epoch time", spilled.Err);
+        Assert.Contains("row 150001, column 't'", spilled.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+        Assert.False(Directory.Exists(tmp.Combine("spilled")) && Directory.EnumerateFileSystemEntries(tmp.Combine("spilled")).Any());
     }
 }

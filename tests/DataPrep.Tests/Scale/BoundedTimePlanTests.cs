@@ -8,6 +8,7 @@ namespace DataPrep.Tests.Scale;
 /// tags its bucket by the cut-offs and orders it by time. Inputs in time order keep the scan tasks' buckets; inputs out of
 /// time order are exchanged by time range. Workers as separate processes, tasks in shuffled order, write the files and
 /// run.json of one process: ties at a boundary (five products a day) stay in the earlier split, the gap drops the same rows.
+/// With a small <c>--memory</c> each encode task spills its bucket and orders it in bounded memory (the one process too).
 /// </summary>
 [Trait(NativePass.Name, NativePass.Value)]
 public sealed class BoundedTimePlanTests
@@ -26,6 +27,10 @@ public sealed class BoundedTimePlanTests
         { 2, "shuffled" },
         { 2, "gap-empties-test" },
         { 3, "ties-empty-validation" },
+        // Every task (and the one process) spills its split: the times wait beside the row ids, the rows are put in buckets
+        // of time order, or (shuffled) ranked a hash file at a time.
+        { 2, "unsorted-spilled" },
+        { 3, "shuffled-spilled" },
     };
 
     private static string[] CaseArgs(string name, TempDir tmp)
@@ -38,6 +43,8 @@ public sealed class BoundedTimePlanTests
             "unsorted" => [.. Unsorted(tmp), .. time, "--gap", "3d", "--shard-rows", "300"],
             "unsorted-cutoffs-recordio" => [.. Unsorted(tmp), .. time, "--cutoffs", "2024-09-01,2025-03-01", "--format", "recordio-protobuf", "--shard-size", "16KB"],
             "shuffled" => [Paths.SampleData("demand.csv"), .. time, "--shuffle", "--seed", "4", "--gap", "1d", "--shard-rows", "500"],
+            "unsorted-spilled" => [.. Unsorted(tmp), .. time, "--gap", "3d", "--shard-rows", "300", "--memory", "16KB"],
+            "shuffled-spilled" => [.. Unsorted(tmp), .. time, "--shuffle", "--seed", "4", "--gap", "1d", "--shard-rows", "500", "--memory", "16KB"],
             // Empty splits (one process's warning, with the count of distinct times): a gap longer than what is left, and
             // a validation split whose target rows all share the time that ends train.
             "gap-empties-test" => [Paths.SampleData("demand.csv"), .. time, "--fractions", "80/10/10", "--gap", "100d", "--allow-empty-split", "--shard-rows", "300"],
