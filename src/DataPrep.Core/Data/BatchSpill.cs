@@ -565,9 +565,14 @@ internal sealed class PlacedRows
 
     private long[]? _times;
 
-    /// <summary>The times' array, created by the first reader that needs it (readers of several files may fill one batch at once).</summary>
+    /// <summary>
+    /// The times' array, created by the first reader that needs it (readers of several files may fill one batch at once).
+    /// Asked for at every chunk a reader places, so an array is only allocated when there is none yet: allocating one each
+    /// time (and dropping all but the first) made a time split's placing allocate 23 GB for 8 M rows.
+    /// </summary>
     public long[] EnsureTimes()
     {
+        if (Volatile.Read(ref _times) is { } times) return times;
         Interlocked.CompareExchange(ref _times, new long[Count], null);
         return _times!;
     }

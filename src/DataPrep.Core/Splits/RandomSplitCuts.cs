@@ -222,6 +222,20 @@ internal static class RandomSplitCuts
                 else { t.Bits = bits; t.Sub = new long[1 << bits]; }
                 (active[t.Stratum] ??= []).Add(t);
             }
+            // Many ranges of a stratum that do not overlap (the starts of many buckets) are searched by their lowest hash
+            // instead of each tried in turn.
+            var sorted = new Target[]?[strata];
+            var lows = new ulong[]?[strata];
+            for (int s = 0; s < strata; s++)
+            {
+                if (active[s] is not { Count: > 8 } list) continue;
+                var byLo = list.OrderBy(t => t.Lo).ToArray();
+                bool apart = byLo.All(t => t.Shift < 64);
+                for (int k = 1; k < byLo.Length && apart; k++) apart = byLo[k - 1].Lo + ((1UL << byLo[k - 1].Shift) - 1) < byLo[k].Lo;
+                if (!apart) continue;
+                sorted[s] = byLo;
+                lows[s] = byLo.Select(t => t.Lo).ToArray();
+            }
             foreach (var batch in pass())
             {
                 var hashes = batch.Hashes;
@@ -233,6 +247,17 @@ internal static class RandomSplitCuts
                     if ((uint)s >= (uint)strata) throw new PipelineValidationException($"a row of class {s} appeared, but the scan step counted {strata} classes; the rows changed between two passes. Run the scan step again.");
                     if (active[s] is not { } list) continue;
                     ulong h = hashes[r];
+                    if (lows[s] is { } lo)
+                    {
+                        int k = Array.BinarySearch(lo, h);
+                        if (k < 0) k = ~k - 1;
+                        if (k < 0) continue;
+                        var t = sorted[s]![k];
+                        if (!t.Holds(h)) continue;
+                        if (t.Held is { } held) held.Add((h, ids[r]));
+                        else t.Sub![(int)((h - t.Lo) >> (t.Shift - t.Bits))]++;
+                        continue;
+                    }
                     foreach (var t in list)
                     {
                         if (!t.Holds(h)) continue;

@@ -17,7 +17,6 @@ namespace DataPrep.Splits;
 internal sealed class SpillRowIdsWriter : IDisposable
 {
     private readonly FileStream _stream;
-    private byte[] _bytes = new byte[1 << 12];
     private long _last, _lastTime;
 
     public SpillRowIdsWriter(string path)
@@ -36,25 +35,39 @@ internal sealed class SpillRowIdsWriter : IDisposable
     public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes, ReadOnlySpan<long> times,
         bool withTags, bool withFolds, bool withClasses, bool withTimes)
     {
-        if (_bytes.Length < 10 * ids.Length) _bytes = new byte[Math.Max(10 * ids.Length, 2 * _bytes.Length)];
-        int used = Deltas(ids, ref _last, _bytes);
+        // A pooled buffer, not one per writer: a run may hold hundreds of writers (one beside each spill file).
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(16, 10 * ids.Length));
+        try
+        {
+            Write(bytes, ids, tags, folds, classes, times, withTags, withFolds, withClasses, withTimes);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+        Rows += ids.Length;
+    }
+
+    private void Write(byte[] bytes, ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes, ReadOnlySpan<long> times,
+        bool withTags, bool withFolds, bool withClasses, bool withTimes)
+    {
+        int used = Deltas(ids, ref _last, bytes);
         Span<byte> head = stackalloc byte[9];
         BinaryPrimitives.WriteInt32LittleEndian(head, ids.Length);
         head[4] = (byte)((withTags ? 1 : 0) | (withFolds ? 2 : 0) | (withClasses ? 4 : 0) | (withTimes ? 8 : 0));
         BinaryPrimitives.WriteInt32LittleEndian(head[5..], used);
         _stream.Write(head);
-        _stream.Write(_bytes.AsSpan(0, used));
+        _stream.Write(bytes.AsSpan(0, used));
         if (withTags) _stream.Write(MemoryMarshal.AsBytes(tags[..ids.Length]));
         if (withFolds) _stream.Write(MemoryMarshal.AsBytes(folds[..ids.Length]));
         if (withClasses) _stream.Write(MemoryMarshal.AsBytes(classes[..ids.Length]));
         if (withTimes)
         {
-            used = Deltas(times[..ids.Length], ref _lastTime, _bytes);
+            used = Deltas(times[..ids.Length], ref _lastTime, bytes);
             BinaryPrimitives.WriteInt32LittleEndian(head, used);
             _stream.Write(head[..4]);
-            _stream.Write(_bytes.AsSpan(0, used));
+            _stream.Write(bytes.AsSpan(0, used));
         }
-        Rows += ids.Length;
     }
 
     /// <summary>The zigzag varints of each value's difference from the one before (<paramref name="last"/>, updated) into <paramref name="bytes"/>; returns the bytes used.</summary>

@@ -74,6 +74,8 @@ internal sealed class SplitSpill : IDisposable
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
     // the output order (time-ordered input), from the latest row of the closed files and of the open one.
     private bool _timeFollows = true;
+    // The earliest and latest valid time, which scale the bucket search's keys to the run's range of times.
+    private long _timeMin = long.MaxValue, _timeMax = long.MinValue;
     private (long Ticks, long Id) _closedMax = (long.MinValue, long.MinValue), _openMax = (long.MinValue, long.MinValue);
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
@@ -182,9 +184,10 @@ internal sealed class SplitSpill : IDisposable
         else
         {
             // (Without per-row file numbers, the bounded path has no limit on the files.)
-            // A time split's file is ranked by (time, row id) when the files follow one another: closed at half of what that holds.
+            // A time split's file is one piece when the files follow one another in time: closed at a piece's bytes, or half
+            // the rows a rank of time order holds.
             if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue))
-                || (_time is not null && _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2))
+                || (_time is not null && (_files[^1]!.Length >= PieceBytes || _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2)))
             {
                 _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32));
                 if (_bounded) _rowIdFiles.Add(new SpillRowIdsWriter(_folder.NewFile($"input-{_files.Count - 1:D5}.ids")));
@@ -245,7 +248,12 @@ internal sealed class SplitSpill : IDisposable
         var cutter = _time!.Value.Cutter;
         for (int i = 0; i < n; i++)
         {
-            if (TimeSplitAssigner.TryGetUtcTicks(column, i, out times[i])) _timeHistogram[TimeSplitCuts.BinOf(times[i])]++;
+            if (TimeSplitAssigner.TryGetUtcTicks(column, i, out times[i]))
+            {
+                _timeHistogram[TimeSplitCuts.BinOf(times[i])]++;
+                _timeMin = Math.Min(_timeMin, times[i]);
+                _timeMax = Math.Max(_timeMax, times[i]);
+            }
             else cutter.Refused(column, i, rows);
         }
         return times;
@@ -544,8 +552,8 @@ internal sealed class SplitSpill : IDisposable
             s.Keys = new ulong[m];
             s.Order = new int[m];
             s.Sorted = new ulong[m];
-            if (byTime) s.Times = new long[m];
         }
+        if (byTime && s.Times.Length < m) s.Times = new long[s.Ids.Length];
         int seq = 0, k = 0;
         var reader = s.Reader;
         reader.Open(file.RowIds);
@@ -579,15 +587,55 @@ internal sealed class SplitSpill : IDisposable
         if (seq != rows || k != m) throw new InvalidOperationException($"Spill file {file.Path} holds {seq:N0} rows, {k:N0} of the channel; expected {rows:N0} and {m:N0}.");
         if (byTime)
         {
-            // (time, row id, position) order, as TimeOrder gives every row of the run: the file's rows are in input order.
-            var order = TimeSplitAssigner.TimeOrder(s.Times.AsSpan(0, m).ToArray(), s.Ids.AsSpan(0, m).ToArray()).Order;
-            for (int r = 0; r < m; r++) s.Local[s.Seq[order[r]]] = piece.Lo + r;
+            TimeOrder(s, m);
+            for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
             return s.Local;
         }
         if (shuffle is null) return s.Local;
         RandomSplitter.HashOrder(s.Ids.AsSpan(0, m), s.Keys.AsSpan(0, m), s.Order.AsSpan(0, m), s.Sorted.AsSpan(0, m));
         for (int r = 0; r < m; r++) s.Local[s.Seq[s.Order[r]]] = piece.Lo + r;
         return s.Local;
+    }
+
+    /// <summary>
+    /// The piece's rows (<see cref="RankScratch.Times"/>, <see cref="RankScratch.Ids"/>, first <paramref name="m"/>, in file
+    /// order) in (time, row id, file order) order into <see cref="RankScratch.Order"/>: the order
+    /// <see cref="TimeSplitAssigner.TimeOrder"/> gives every row of the run, restricted to the piece (its rows are in input
+    /// order). In the scratch's buffers, reused from piece to piece: large arrays allocated per piece kept the
+    /// collector's large-object heap growing.
+    /// </summary>
+    private static void TimeOrder(RankScratch s, int m)
+    {
+        var times = s.Times.AsSpan(0, m);
+        var ids = s.Ids.AsSpan(0, m);
+        var order = s.Order.AsSpan(0, m);
+        for (int i = 0; i < m; i++) order[i] = i;
+        bool idsAscend = true, inOrder = true;
+        for (int i = 1; i < m; i++)
+        {
+            idsAscend &= ids[i] > ids[i - 1];
+            inOrder &= times[i] > times[i - 1] || (times[i] == times[i - 1] && ids[i] > ids[i - 1]);
+        }
+        // Rows already in time order (time-ordered input) keep their order.
+        if (inOrder) return;
+        if (s.Keys.Length < m) s.Keys = new ulong[m];
+        var keys = s.Keys.AsSpan(0, m);
+        for (int i = 0; i < m; i++) keys[i] = TimeSplitAssigner.KeyOf(times[i]);
+        keys.Sort(order);
+        // The sort is not stable: each run of one time is put in (row id, file order) order.
+        for (int i = 1; i < m; i++)
+        {
+            if (keys[i] != keys[i - 1]) continue;
+            int start = i - 1;
+            while (i < m && keys[i] == keys[start]) i++;
+            var run = order[start..i];
+            if (idsAscend) run.Sort();
+            else
+            {
+                var idArray = s.Ids;
+                run.Sort((a, b) => idArray[a] != idArray[b] ? idArray[a].CompareTo(idArray[b]) : a.CompareTo(b));
+            }
+        }
     }
 
     /// <summary>
@@ -644,51 +692,98 @@ internal sealed class SplitSpill : IDisposable
     /// <summary>
     /// An unshuffled time split's files as ranges of the (time, row id) order, the output order: pass 1's own files when
     /// they follow one another (time-ordered input), else buckets of that order. The bucket starts are the rows at every
-    /// N-th position (<see cref="TimeSplitCuts.Locate"/>, N rows about a bucket's bytes and at most what a rank holds), and
-    /// one read of pass 1's files writes each row to its bucket, in input order within a bucket.
+    /// N-th position (<see cref="TimeSplitCuts.Locate"/>, N rows about <see cref="PieceBytes"/>), and reads of pass 1's
+    /// files write each row to its bucket, in input order within a bucket: one read when there are at most
+    /// <see cref="FanOut"/> buckets, else one per level of a tree of that fan-out (<see cref="Distribute"/>).
     /// </summary>
     private List<HashFile> ByTime(List<HashFile> files, long count, long maxHeld, RunContext context, CancellationToken cancellationToken)
     {
-        // (A file may hold more rows than a rank should when one input batch did: such a file is cut into buckets too.)
-        if (files.Count == 0 || (_timeFollows && files.All(f => f.Rows <= MaxTimeRankRows))) return files;
+        // (A file may hold more rows than a piece should when one input batch did: such a file is cut into buckets too.)
+        if (files.Count == 0 || (_timeFollows && files.All(f => f.Rows <= MaxTimeRankRows && f.Bytes <= 2 * PieceBytes))) return files;
         long rowBytes = Math.Max(1, files.Sum(f => f.Bytes) / Math.Max(1, count));
-        long perBucket = Math.Max(1, Math.Min(BucketBytes / rowBytes, MaxTimeRankRows));
+        long perBucket = Math.Max(1, Math.Min(PieceBytes / rowBytes, MaxTimeRankRows));
         int buckets = checked((int)((count + perBucket - 1) / perBucket));
         var positions = Enumerable.Range(1, buckets - 1).Select(j => (long)((Int128)j * count / buckets)).ToList();
-        var starts = TimeSplitCuts.Locate(count, positions, _timeHistogram, () => TimedPass(files), maxHeld);
+        // The rows at those positions, found over keys that spread the run's range of times over the histogram's bins
+        // (the time split's own keys put a year of times in a handful of bins, each then narrowed in more passes).
+        long min = _timeMin;
+        int shift = _timeMax <= min ? 0 : System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(_timeMax - min)));
+        IEnumerable<HashedRows> Keyed()
+        {
+            var keys = Array.Empty<ulong>();
+            foreach (var b in TimedPass(files))
+            {
+                if (keys.Length < b.Count) keys = new ulong[b.Ticks.Length];
+                for (int r = 0; r < b.Count; r++) keys[r] = unchecked((ulong)(b.Ticks[r] - min)) << shift;
+                yield return new HashedRows(keys, b.Ids, b.Count);
+            }
+        }
+        var (histogram, _) = RandomSplitCuts.Histogram(Keyed());
+        var starts = RandomSplitCuts.Locate(count, positions, histogram, Keyed, maxHeld).Select(f => (unchecked(min + (long)(f.Hash >> shift)), f.Id)).ToArray();
+        TraceMemory("time buckets located");
         context.Diagnostics.CountSpillRepartition();
-        var writers = new BatchSpillWriter?[buckets];
-        var idWriters = new SpillRowIdsWriter?[buckets];
         var result = new List<HashFile>(buckets);
+        int levels = Distribute(files, starts, 0, buckets, result, 0, cancellationToken);
+        if (RunTrace.On) Console.Error.WriteLine($"trace: split put {count:N0} rows of {files.Count} files in {result.Count} buckets of (time, row id) order, up to {perBucket:N0} rows each, in {levels} read{(levels == 1 ? "" : "s")} of the rows");
+        Governor.Release();
+        TraceMemory("bucketed by time");
+        return result;
+    }
+
+    /// <summary>
+    /// The spill bytes of a time split's bucket: a 64th of the budget. Pass 3 places two pieces at once and holds their
+    /// output batches until both are read; at a 32nd (and at an eighth) of the budget that window pushed the peak RSS of
+    /// 8 M rows at <c>--memory 256MB</c> to 300–550 MiB, at a 64th it stays near the random split's (about the size of a
+    /// hash file's piece there).
+    /// </summary>
+    private long PieceBytes => Math.Max(32L << 10, _budget / 64);
+
+    /// <summary>The files one read writes at once (each holds about 160 KiB of buffers): at most an eighth of the budget, 16 to 256.</summary>
+    private int FanOut => (int)Math.Clamp(BucketBytes / (160L << 10), 16, 256);
+
+    /// <summary>
+    /// Writes the rows of <paramref name="files"/> (deleted once read), all of buckets [<paramref name="lo"/>,
+    /// <paramref name="hi"/>), to those buckets in <paramref name="result"/>, in bucket order: directly when they are at
+    /// most <see cref="FanOut"/>, else to that many groups of consecutive buckets first, each then distributed on its own.
+    /// Returns the reads of the rows it took (the tree's depth).
+    /// </summary>
+    private int Distribute(List<HashFile> files, (long Ticks, long Id)[] starts, int lo, int hi, List<HashFile> result, int level, CancellationToken cancellationToken)
+    {
+        int per = hi - lo <= FanOut ? 1 : (hi - lo + FanOut - 1) / FanOut;
+        int parts = (hi - lo + per - 1) / per;
+        var writers = new BatchSpillWriter?[parts];
+        var idWriters = new SpillRowIdsWriter?[parts];
+        var made = new List<(HashFile File, int Lo, int Hi)>();
         try
         {
             foreach (var file in files)
             {
-                Scatter(file, writers, idWriters, b => $"time-{b:D5}", (rows, partOf) =>
+                Scatter(file, writers, idWriters, q => $"time-{level}-{lo + q * per:D6}", (rows, partOf) =>
                 {
                     var ids = rows.Ids;
                     var times = rows.Times;
                     for (int i = 0; i < ids.Length; i++)
                     {
-                        // The number of starts at or before the row's (time, row id).
+                        // The row's bucket: the number of starts at or before its (time, row id).
                         var row = (times[i], ids[i]);
-                        int lo = 0, hi = starts.Length;
-                        while (lo < hi)
+                        int a = 0, b = starts.Length;
+                        while (a < b)
                         {
-                            int mid = (lo + hi) >>> 1;
-                            if (starts[mid].CompareTo(row) <= 0) lo = mid + 1;
-                            else hi = mid;
+                            int mid = (a + b) >>> 1;
+                            if (starts[mid].CompareTo(row) <= 0) a = mid + 1;
+                            else b = mid;
                         }
-                        partOf[i] = lo;
+                        if (a < lo || a >= hi) throw new InvalidOperationException($"Spill file {file.Path} holds a row outside its buckets of time order.");
+                        partOf[i] = (a - lo) / per;
                     }
                 }, cancellationToken);
                 File.Delete(file.Path);
                 File.Delete(file.RowIds);
             }
-            for (int b = 0; b < buckets; b++)
+            for (int q = 0; q < parts; q++)
             {
-                if (writers[b] is not { } w) continue;
-                result.Add(new HashFile(w.Path, idWriters[b]!.Path, b, 0, idWriters[b]!.Rows, w.Length, w.FixedWidthOnly));
+                if (writers[q] is not { } w) continue;
+                made.Add((new HashFile(w.Path, idWriters[q]!.Path, lo + q * per, 0, idWriters[q]!.Rows, w.Length, w.FixedWidthOnly), lo + q * per, Math.Min(hi, lo + (q + 1) * per)));
             }
         }
         finally
@@ -696,10 +791,13 @@ internal sealed class SplitSpill : IDisposable
             foreach (var w in writers) w?.Dispose();
             foreach (var w in idWriters) w?.Dispose();
         }
-        if (RunTrace.On) Console.Error.WriteLine($"trace: split put {count:N0} rows of {files.Count} files in {result.Count} buckets of (time, row id) order, up to {perBucket:N0} rows each");
-        Governor.Release();
-        TraceMemory("bucketed by time");
-        return result;
+        int depth = 1;
+        foreach (var (file, from, to) in made)
+        {
+            if (per == 1) result.Add(file);
+            else depth = Math.Max(depth, 1 + Distribute([file], starts, from, to, result, level + 1, cancellationToken));
+        }
+        return depth;
     }
 
     /// <summary>Each row's part (0 to the parts − 1) from the row-id block that holds it.</summary>
@@ -1238,6 +1336,6 @@ internal sealed class SplitSpill : IDisposable
         try { hwm = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?"; }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        Console.Error.WriteLine($"trace: split {phase}: managed heap {GC.GetTotalMemory(false) >> 20} MiB, peak RSS {hwm}");
+        Console.Error.WriteLine($"trace: split {phase}: managed heap {GC.GetTotalMemory(false) >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, peak RSS {hwm}");
     }
 }
