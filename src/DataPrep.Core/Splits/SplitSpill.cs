@@ -20,6 +20,11 @@ namespace DataPrep.Splits;
 /// buckets by output position (channel, rank ÷ rows per bucket), each a piece. Writing is what spilling costs most
 /// (the page cache fills and the kernel reclaims on every write), so the common case writes the data once, and reads
 /// each file once per channel instead.
+/// <para>Most splits keep nothing per row at all (<see cref="EmitBounded"/>): row-local and row-id assigners, whose tags
+/// wait beside each file, and time splits (<see cref="IRowTimeAssigner"/>), whose times wait there and whose rows are
+/// put in buckets of (time, row id) order when pass 1's files do not already follow one another in time
+/// (<see cref="ByTime"/>). The whole-run arrays above remain for the others (group and noisy/clean splits in one process,
+/// time folds).</para>
 /// </remarks>
 internal sealed class SplitSpill : IDisposable
 {
