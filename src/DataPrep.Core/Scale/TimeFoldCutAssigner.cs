@@ -8,9 +8,11 @@ namespace DataPrep.Scale;
 /// Time folds as the plan step cut them: each row's test tag from its time and the time test split's cut-offs
 /// (<see cref="TimeSplitAssigner.TagOf"/>; every row train without a test split), and each train row's fold from its time
 /// and the folds' starts (<see cref="KFoldAssigner.FoldOfTime"/>), the tags and folds <see cref="KFoldAssigner"/> gives
-/// over all rows. Like <see cref="KFoldAssigner"/>, it leaves the order to the split stage.
+/// over all rows. Like <see cref="KFoldAssigner"/>, it leaves the order to the split stage. A row's tag and fold follow
+/// from that row alone, so a spilling encode task tags each batch as it spills it and keeps nothing per row
+/// (<see cref="IRowLocalAssigner"/>).
 /// </summary>
-internal sealed class TimeFoldCutAssigner(string timeColumn, TimeCuts? cuts, IReadOnlyList<TimeFoldCut> foldCuts, string bucket) : ISplitAssigner
+internal sealed class TimeFoldCutAssigner(string timeColumn, TimeCuts? cuts, IReadOnlyList<TimeFoldCut> foldCuts, string bucket) : IRowLocalAssigner
 {
     private int _timeIndex = -1;
 

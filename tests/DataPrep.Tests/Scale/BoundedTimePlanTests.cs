@@ -94,6 +94,8 @@ public sealed class BoundedTimePlanTests
         { 3, "folds-ties" },
         { 1, "folds-ties-recordio" },
         { 2, "folds-gap-empties-test" },
+        // Every encode task (and the one process) spills: an encode task tags each batch as it spills it.
+        { 2, "folds-test-spilled" },
     };
 
     /// <summary>
@@ -114,6 +116,7 @@ public sealed class BoundedTimePlanTests
             "folds" => [demand, .. time, "--folds", "4", "--shard-rows", "300"],
             "folds-test-gap-recordio" => [demand, .. time, "--folds", "3", "--fractions", "80/0/20", "--gap", "2d", "--format", "recordio-protobuf", "--shard-size", "16KB"],
             "folds-test" => [demand, .. time, "--folds", "5", "--fractions", "85/0/15", "--shard-rows", "250"],
+            "folds-test-spilled" => [.. Unsorted(tmp), .. time, "--folds", "3", "--fractions", "80/0/20", "--gap", "2d", "--shard-rows", "300", "--memory", "16KB"],
             "folds-shuffled" => [demand, .. time, "--folds", "4", "--shuffle", "--seed", "4", "--shard-rows", "500"],
             "folds-unsorted-test" => [.. Unsorted(tmp), .. time, "--folds", "3", "--fractions", "80/0/20", "--shard-rows", "300"],
             // The test split inside the gap: one process's warning of an empty test split, and no test channel.
