@@ -31,6 +31,28 @@ public class SpillRankingTests
         return tmp.File("input.csv", sb.ToString());
     }
 
+    /// <summary>
+    /// Runs <paramref name="job"/> in memory and under <c>--memory 16KB</c> (spill files under <paramref name="spillRoot"/>),
+    /// checks that both succeed, that the second spilled and left no spill file, and that every data file is equal; returns
+    /// the spilled run's registry (its diagnostics say which path ran).
+    /// </summary>
+    private static DataPrep.Conversion.DataPrepRegistry RunInMemoryAndSpilled(TempDir tmp, string[] job, string spillRoot)
+    {
+        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
+        Assert.True(memory.Code == 0, memory.Err);
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
+        Assert.True(spilled.Code == 0, spilled.Err);
+        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+
+        var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
+        var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
+        Assert.Contains(expected.Keys, k => k.Contains("/part-", StringComparison.Ordinal));
+        Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+        return registry;
+    }
+
     [Theory]
     [InlineData(false, "80/10/10", "")]
     [InlineData(true, "70/30", "")]
@@ -53,24 +75,12 @@ public class SpillRankingTests
         string[] job = ["convert", input, "--label", "y", "--fractions", fractions, "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
             .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
 
-        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
-        Assert.True(memory.Code == 0, memory.Err);
-        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
-        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
-        Assert.True(spilled.Code == 0, spilled.Err);
-
-        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         bool shuffled = !extra.Contains("--no-shuffle", StringComparison.Ordinal);
         Assert.True((registry.Diagnostics.SpillResplits > 0) == shuffled, $"{registry.Diagnostics.SpillResplits} files split again");
         Assert.Equal(withText ? 0 : 1, registry.Diagnostics.SpillsPlaced);
         Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
-
-        var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
-        var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
-        Assert.Contains(expected.Keys, k => k.Contains("/part-", StringComparison.Ordinal));
-        Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
 
     /// <summary>200,000 rows with a time column <c>t</c> (epoch seconds): random over a year, few distinct (ties across every bucket), or ascending.</summary>
@@ -115,22 +125,10 @@ public class SpillRankingTests
         string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
             .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
 
-        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
-        Assert.True(memory.Code == 0, memory.Err);
-        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
-        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
-        Assert.True(spilled.Code == 0, spilled.Err);
-
-        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         Assert.Equal(bucketed ? 1 : 0, registry.Diagnostics.SpillRepartitions);
         Assert.True((registry.Diagnostics.SpillResplits > 0) == extra.Contains("--shuffle", StringComparison.Ordinal), $"{registry.Diagnostics.SpillResplits} files split again");
-        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
-
-        var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
-        var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
-        Assert.Contains(expected.Keys, k => k.Contains("/part-", StringComparison.Ordinal));
-        Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
         // The report (time ranges, gap drops) too: the cut-offs are the same.
         var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
         var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
