@@ -177,4 +177,40 @@ public class RandomSplitCutsTests
         Assert.True(passes <= 4, $"{passes} passes");
         return ids.Select((id, k) => RandomSplitCuts.TagOf(cuts, hashes[k], id)).ToArray();
     }
+
+    /// <summary>
+    /// <see cref="RandomSplitCuts.Locate"/> gives the (key, row id) at each asked position of the (key, row id) order, for
+    /// many positions at once (over eight, whose ranges a pass finds by binary search: a time split's bucket starts), keys
+    /// clustered in a few bins or spread, with ties, and a small <c>maxHeld</c> that makes it narrow ranges pass by pass.
+    /// </summary>
+    [Property(MaxTest = 500)]
+    public Property Locate_finds_the_rows_at_many_positions(NonNegativeInt size, PositiveInt targets, PositiveInt held, byte spread, int seed)
+    {
+        var random = new Random(seed);
+        int n = size.Get % 3000 + 1;
+        // Keys from few distinct values (ties) to values spread over every bit, some clustered in one top bin.
+        int bits = spread % 64;
+        var keys = new ulong[n];
+        for (int i = 0; i < n; i++) keys[i] = bits == 0 ? (ulong)random.Next(5) : (((ulong)random.NextInt64() >> (63 - bits)) << 1) | (uint)random.Next(2);
+        var ids = Enumerable.Range(0, n).Select(i => (long)i * 7 + random.Next(7)).OrderBy(_ => random.Next()).ToArray();
+        var positions = Enumerable.Range(0, targets.Get % 52 + 9).Select(_ => (long)random.Next(n)).Distinct().Order().ToList();
+        var sorted = keys.Zip(ids).OrderBy(r => r.First).ThenBy(r => r.Second).ToArray();
+
+        IEnumerable<HashedRows> Pass()
+        {
+            for (int at = 0; at < n; at += 97)
+            {
+                int m = Math.Min(97, n - at);
+                yield return new HashedRows(keys.AsSpan(at, m).ToArray(), ids.AsSpan(at, m).ToArray(), m);
+            }
+        }
+        var histogram = RandomSplitCuts.Histogram(Pass()).Bins;
+        var found = RandomSplitCuts.Locate(n, positions, histogram, Pass, maxHeld: held.Get % 50 + 1);
+        for (int k = 0; k < positions.Count; k++)
+        {
+            var (key, id) = sorted[positions[k]];
+            if (found[k] != (key, id)) return false.Label($"position {positions[k]}: found ({found[k].Hash}, {found[k].Id}), expected ({key}, {id})");
+        }
+        return true.ToProperty();
+    }
 }
