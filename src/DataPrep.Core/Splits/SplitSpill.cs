@@ -737,9 +737,8 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// The spill bytes of a time split's bucket: a 64th of the budget. Pass 3 places two pieces at once and holds their
-    /// output batches until both are read; at a 32nd (and at an eighth) of the budget that window pushed the peak RSS of
-    /// 8 M rows at <c>--memory 256MB</c> to 300–550 MiB, at a 64th it stays near the random split's (about the size of a
-    /// hash file's piece there).
+    /// output batches until both are read, so the peak follows this size: 8 M rows at <c>--memory 256MB</c> peaked at
+    /// 241–275 MiB with buckets of an eighth of the budget, 221–224 MiB at a 64th (docs/decisions.md).
     /// </summary>
     private long PieceBytes => Math.Max(32L << 10, _budget / 64);
 
