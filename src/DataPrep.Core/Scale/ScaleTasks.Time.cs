@@ -118,11 +118,9 @@ internal static partial class ScaleTasks
 
     /// <summary>
     /// Plan of time folds in bounded memory (issue 16), in passes over the scan tasks' key columns: with a time test
-    /// split, its cut-offs as <see cref="TryPlanTimeByCutsAsync"/> finds them (<see cref="TimeSplitCuts.Find"/>); then a
-    /// pass counts the pool (the rows left in train) by the top 16 bits of an order-preserving key of their fold time
-    /// (<see cref="KFoldAssigner.FoldTimeOf"/>), and <see cref="RandomSplitCuts.Locate"/> finds the rows at each fold's
-    /// exact count position and just before it: a fold starts at that row's time, or just after it when the row before
-    /// has the same time (ties stay in the earlier fold, <see cref="TimeFoldCut"/>). One more pass counts the rows of
+    /// split, its cut-offs as <see cref="TryPlanTimeByCutsAsync"/> finds them (<see cref="TimeSplitCuts.Find"/>); then the
+    /// folds' starts over the pool (the rows left in train) by <see cref="TimeSplitCuts.FindFolds"/>, as one process finds
+    /// them when it spills (<see cref="TimeFoldCut"/>). One more pass counts the rows of
     /// each fold and of test (a fold that ties left empty has no channel). Returns false, having reported nothing, when
     /// the full plan must decide: no rows (a missing or invalid time under a time test split stops with one process's
     /// error; a test split left empty gets its warning).
@@ -138,19 +136,13 @@ internal static partial class ScaleTasks
         var paths = await KeyFilesAsync(run, who, folder, cancellationToken).ConfigureAwait(false);
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
 
-        // First pass: the rows and the range of their fold times, and under a time test split every time valid (else one
-        // process's error) and the histogram of the split's keys.
+        // First pass: the rows, and under a time test split every time valid (else one process's error) and the histogram
+        // of the split's keys.
         var problems = carver is null ? null : new TimeSplitAssigner.TimeProblems(carver);
-        long rows = 0, minTime = long.MaxValue, maxTime = long.MinValue;
+        long rows = 0;
         var histogram = new long[RandomSplitCuts.Bins];
         foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
         {
-            for (int r = 0; r < b.RowCount; r++)
-            {
-                long t = KFoldAssigner.FoldTimeOf(b.Columns[timeKey], r);
-                minTime = Math.Min(minTime, t);
-                maxTime = Math.Max(maxTime, t);
-            }
             if (carver is not null)
             {
                 var column = b.Columns[timeKey];
@@ -175,50 +167,7 @@ internal static partial class ScaleTasks
             (cuts, parts, after) = TimeSplitCuts.Find(carver, rows, histogram, Timed, maxHeld);
             distinctTimes = () => TimeSplitCuts.DistinctTimes(histogram, Timed, maxHeld);
         }
-
-        // The pool's fold times as order-preserving keys, with their row ids: the time after the earliest, scaled to fill
-        // 64 bits, so that the histogram's 65,536 bins cover the run's range of times (not a few bins of all of long's).
-        int shift = maxTime == minTime ? 0 : System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(maxTime - minTime)));
-        ulong FoldKeyOf(long time) => unchecked((ulong)(time - minTime)) << shift;
-        long TimeOfFoldKey(ulong key) => unchecked(minTime + (long)(key >> shift));
-        IEnumerable<HashedRows> Pool()
-        {
-            var foldKeys = Array.Empty<ulong>();
-            var ids = Array.Empty<long>();
-            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
-            {
-                if (foldKeys.Length < b.RowCount) { foldKeys = new ulong[b.RowCount]; ids = new long[b.RowCount]; }
-                var column = b.Columns[timeKey];
-                int n = 0;
-                for (int r = 0; r < b.RowCount; r++)
-                {
-                    if (cuts is not null && TimeSplitAssigner.TagOf(TicksOf(b, r), cuts) != SplitTag.Train) continue;
-                    foldKeys[n] = FoldKeyOf(KFoldAssigner.FoldTimeOf(column, r));
-                    ids[n++] = b.Rows.RowIds[r];
-                }
-                yield return new HashedRows(foldKeys, ids, n);
-            }
-        }
-        var (foldBins, pool) = RandomSplitCuts.Histogram(Pool());
-        var counts = RandomSplitter.ExactCounts(pool, KFoldAssigner.FoldFractions(kfold.K));
-        var starts = new List<(int Fold, long Position)>();
-        long position = 0;
-        for (int f = 1; f < kfold.K; f++)
-        {
-            position += counts[f - 1];
-            if (position < pool) starts.Add((f, position));
-        }
-        var foldCuts = new List<TimeFoldCut>();
-        if (starts.Count > 0)
-        {
-            // Each start's row and the row before it (a start is never at position 0: fold 0 holds a row first).
-            var found = RandomSplitCuts.Locate(pool, [.. starts.SelectMany(s => new[] { s.Position - 1, s.Position })], foldBins, Pool, maxHeld);
-            for (int i = 0; i < starts.Count; i++)
-            {
-                long before = TimeOfFoldKey(found[2 * i].Hash), at = TimeOfFoldKey(found[2 * i + 1].Hash);
-                foldCuts.Add(new TimeFoldCut { Fold = starts[i].Fold, Time = at, After = before == at });
-            }
-        }
+        var foldCuts = TimeSplitCuts.FindFolds(kfold.K, cuts, () => TimedPass(paths, keySchema, timeKey, who, cancellationToken, ticks: carver is not null, foldTimes: true), maxHeld);
 
         // The folds that hold rows after the ties, and whether test does, for the channels one process lists.
         var foldRows = new long[kfold.K];
@@ -252,17 +201,25 @@ internal static partial class ScaleTasks
     }
 
     /// <summary>
-    /// A pass over the scan tasks' key columns as (time, row id) rows, for <see cref="TimeSplitCuts"/>: one buffer for the
-    /// pass, since every consumer is done with a batch's times before the next. Every time was checked by the first pass.
+    /// A pass over the scan tasks' key columns as (time, row id) rows, for <see cref="TimeSplitCuts"/>, with their
+    /// <paramref name="ticks"/> (every one checked by the first pass) and their <paramref name="foldTimes"/>: one buffer
+    /// each for the pass, since every consumer is done with a batch's times before the next.
     /// </summary>
-    private static IEnumerable<TimedRows> TimedPass(string[] paths, Schema keySchema, int timeKey, string who, CancellationToken cancellationToken)
+    private static IEnumerable<TimedRows> TimedPass(string[] paths, Schema keySchema, int timeKey, string who, CancellationToken cancellationToken, bool ticks = true, bool foldTimes = false)
     {
-        var ticks = Array.Empty<long>();
+        var times = Array.Empty<long>();
+        var folds = Array.Empty<long>();
         foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
         {
-            if (ticks.Length < b.RowCount) ticks = new long[b.RowCount];
-            for (int r = 0; r < b.RowCount; r++) ticks[r] = ValidTicks(b, timeKey, r, who);
-            yield return new TimedRows(ticks, b.Rows.RowIds, b.RowCount);
+            if (ticks && times.Length < b.RowCount) times = new long[b.RowCount];
+            if (foldTimes && folds.Length < b.RowCount) folds = new long[b.RowCount];
+            var column = b.Columns[timeKey];
+            for (int r = 0; r < b.RowCount; r++)
+            {
+                if (ticks) times[r] = ValidTicks(b, timeKey, r, who);
+                if (foldTimes) folds[r] = KFoldAssigner.FoldTimeOf(column, r);
+            }
+            yield return new TimedRows(times, b.Rows.RowIds, b.RowCount, foldTimes ? folds : null);
         }
     }
 

@@ -50,6 +50,6 @@ internal sealed class TimeCutAssigner(string timeColumn, TimeCuts cuts, bool shu
     {
         public void Refused(Column column, int row, RowInfo rows) => throw assigner.Mixed();
 
-        public TimeCuts Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld) => assigner._cuts;
+        public TimeTagger Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld) => new(assigner._cuts, null);
     }
 }

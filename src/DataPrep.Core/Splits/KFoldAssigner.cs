@@ -39,7 +39,7 @@ public enum FoldMethod
 /// <param name="seed">The seed.</param>
 /// <param name="testCarver">Carves the held-out test split (tags Train/Test), or null for no test split.</param>
 /// <param name="column">The stratum, group or time column for the fold method.</param>
-public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : IRowIdAssigner
+public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : IRowIdAssigner, IRowTimeAssigner
 {
     private int _column = -1;
 
@@ -280,6 +280,45 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
                 var cuts = foldCuts ?? classFoldCuts![sorted![classes[i]]];
                 folds[i] = (short)RandomSplitCuts.PartOf(cuts, _fold.Hash(ids[i]), ids[i]);
             }
+        }
+    }
+
+    /// <summary>Time folds with no test split or a time split by the same column: each row's tag and fold follow from its times.</summary>
+    bool IRowTimeAssigner.TagsFromTimes => method == FoldMethod.Time && _column >= 0
+        && (testCarver is null || (testCarver is TimeSplitAssigner carver && ((IRowTimeAssigner)carver).TimeIndex == _column));
+
+    /// <summary>The folds' time column (the test split's too).</summary>
+    int IRowTimeAssigner.TimeIndex => _column;
+
+    /// <summary>The split stage's order, as for other folds.</summary>
+    bool IRowTimeAssigner.InTimeOrder => false;
+
+    /// <summary>The fold times, and the ticks the time test split cuts by, if any.</summary>
+    RowIdParts IRowTimeAssigner.TimeParts => testCarver is null ? RowIdParts.FoldTimes : RowIdParts.Times | RowIdParts.FoldTimes;
+
+    /// <summary><see cref="Assign"/>'s cut of time folds over a spilled run's times: the test split's, then the folds'.</summary>
+    ITimeCutter IRowTimeAssigner.Cutter(RunContext context)
+    {
+        if (!((IRowTimeAssigner)this).TagsFromTimes) throw new InvalidOperationException($"{Describe()}: only time folds (after a time test split, if any) are cut from times.");
+        return new SpilledFoldCut(k, (testCarver as IRowTimeAssigner)?.Cutter(context), context);
+    }
+
+    /// <summary>
+    /// Time folds' cut without holding the times: the test split's cut (its errors, report and warnings, as
+    /// <see cref="TimeSplitAssigner"/>'s own spilled cut gives them), then the folds' starts over the rows left in train
+    /// (<see cref="TimeSplitCuts.FindFolds"/>).
+    /// </summary>
+    private sealed class SpilledFoldCut(int k, ITimeCutter? carver, RunContext context) : ITimeCutter
+    {
+        public void Refused(Column column, int row, RowInfo rows)
+            => (carver ?? throw new InvalidOperationException("Time folds without a test split refuse no time.")).Refused(column, row, rows);
+
+        public TimeTagger Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
+        {
+            var cuts = carver?.Cut(rows, histogram, pass, maxHeld).Cuts;
+            var foldCuts = TimeSplitCuts.FindFolds(k, cuts, pass, maxHeld);
+            context.ForwardChainingFolds = true;
+            return new TimeTagger(cuts, foldCuts);
         }
     }
 

@@ -9,15 +9,17 @@ namespace DataPrep.Splits;
 /// The row ids of one spill file, with each row's tag and fold when the assigner gave them while spilling, in the data
 /// file's row order: what the spilling split reads back to rank a file's rows without the rows themselves (see
 /// <see cref="SplitSpill"/>), or its class number for a stratified split. One block per chunk of the data file:
-/// <c>[rows][flags][id bytes][ids][tags if flag 1][folds if flag 2][classes if flag 4][time bytes][times if flag 8]</c>.
+/// <c>[rows][flags][id bytes][ids][tags if flag 1][folds if flag 2][classes if flag 4][time bytes][times if flag 8][fold time
+/// bytes][fold times if flag 16]</c> (the flags are <see cref="RowIdParts"/>).
 /// Ids are written as the zigzag varint of their difference from the row before (a file's rows are in input order, so
 /// ids mostly rise by a little): about 1–2 bytes a row instead of 8, which matters because writing is what a spill costs
-/// most. A time split's times (UTC ticks) are written the same way: in time-ordered input they too rise by a little.
+/// most. A time split's times (UTC ticks) and time folds' fold times (<see cref="KFoldAssigner.FoldTimeOf"/>) are written
+/// the same way: in time-ordered input they too rise by a little.
 /// </summary>
 internal sealed class SpillRowIdsWriter : IDisposable
 {
     private readonly FileStream _stream;
-    private long _last, _lastTime;
+    private long _last, _lastTime, _lastFoldTime;
 
     public SpillRowIdsWriter(string path)
     {
@@ -31,15 +33,15 @@ internal sealed class SpillRowIdsWriter : IDisposable
     /// <summary>Rows written so far.</summary>
     public long Rows { get; private set; }
 
-    /// <summary>Appends one chunk's rows: <paramref name="ids"/>, and optionally their tags, folds, classes and times.</summary>
-    public void Write(ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes, ReadOnlySpan<long> times,
-        bool withTags, bool withFolds, bool withClasses, bool withTimes)
+    /// <summary>Appends one chunk's rows: <paramref name="ids"/>, and the <paramref name="parts"/> of the other spans (each as long as the ids).</summary>
+    public void Write(RowIdParts parts, ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags = default, ReadOnlySpan<short> folds = default, ReadOnlySpan<int> classes = default,
+        ReadOnlySpan<long> times = default, ReadOnlySpan<long> foldTimes = default)
     {
         // A pooled buffer, not one per writer: a run may hold hundreds of writers (one beside each spill file).
         var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(16, 10 * ids.Length));
         try
         {
-            Write(bytes, ids, tags, folds, classes, times, withTags, withFolds, withClasses, withTimes);
+            Write(bytes, parts, ids, tags, folds, classes, times, foldTimes);
         }
         finally
         {
@@ -48,26 +50,30 @@ internal sealed class SpillRowIdsWriter : IDisposable
         Rows += ids.Length;
     }
 
-    private void Write(byte[] bytes, ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes, ReadOnlySpan<long> times,
-        bool withTags, bool withFolds, bool withClasses, bool withTimes)
+    private void Write(byte[] bytes, RowIdParts parts, ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags, ReadOnlySpan<short> folds, ReadOnlySpan<int> classes,
+        ReadOnlySpan<long> times, ReadOnlySpan<long> foldTimes)
     {
         int used = Deltas(ids, ref _last, bytes);
         Span<byte> head = stackalloc byte[9];
         BinaryPrimitives.WriteInt32LittleEndian(head, ids.Length);
-        head[4] = (byte)((withTags ? 1 : 0) | (withFolds ? 2 : 0) | (withClasses ? 4 : 0) | (withTimes ? 8 : 0));
+        head[4] = (byte)parts;
         BinaryPrimitives.WriteInt32LittleEndian(head[5..], used);
         _stream.Write(head);
         _stream.Write(bytes.AsSpan(0, used));
-        if (withTags) _stream.Write(MemoryMarshal.AsBytes(tags[..ids.Length]));
-        if (withFolds) _stream.Write(MemoryMarshal.AsBytes(folds[..ids.Length]));
-        if (withClasses) _stream.Write(MemoryMarshal.AsBytes(classes[..ids.Length]));
-        if (withTimes)
-        {
-            used = Deltas(times[..ids.Length], ref _lastTime, bytes);
-            BinaryPrimitives.WriteInt32LittleEndian(head, used);
-            _stream.Write(head[..4]);
-            _stream.Write(bytes.AsSpan(0, used));
-        }
+        if (parts.HasFlag(RowIdParts.Tags)) _stream.Write(MemoryMarshal.AsBytes(tags[..ids.Length]));
+        if (parts.HasFlag(RowIdParts.Folds)) _stream.Write(MemoryMarshal.AsBytes(folds[..ids.Length]));
+        if (parts.HasFlag(RowIdParts.Classes)) _stream.Write(MemoryMarshal.AsBytes(classes[..ids.Length]));
+        if (parts.HasFlag(RowIdParts.Times)) WriteDeltas(times[..ids.Length], ref _lastTime, bytes, head);
+        if (parts.HasFlag(RowIdParts.FoldTimes)) WriteDeltas(foldTimes[..ids.Length], ref _lastFoldTime, bytes, head);
+    }
+
+    /// <summary>A stream of differences: its length, then its bytes.</summary>
+    private void WriteDeltas(ReadOnlySpan<long> values, ref long last, byte[] bytes, Span<byte> head)
+    {
+        int used = Deltas(values, ref last, bytes);
+        BinaryPrimitives.WriteInt32LittleEndian(head, used);
+        _stream.Write(head[..4]);
+        _stream.Write(bytes.AsSpan(0, used));
     }
 
     /// <summary>The zigzag varints of each value's difference from the one before (<paramref name="last"/>, updated) into <paramref name="bytes"/>; returns the bytes used.</summary>
@@ -109,8 +115,9 @@ internal sealed class SpillRowIdsReader : IDisposable
     private short[] _folds = new short[256];
     private int[] _classes = new int[256];
     private long[] _times = new long[256];
+    private long[] _foldTimes = new long[256];
     private byte[] _bytes = new byte[1 << 12];
-    private long _last, _lastTime;
+    private long _last, _lastTime, _lastFoldTime;
 
     /// <summary>A reader with no file open yet.</summary>
     public SpillRowIdsReader() { }
@@ -126,24 +133,30 @@ internal sealed class SpillRowIdsReader : IDisposable
         _path = path;
         _offset = 0;
         _at = _end = 0;
-        _last = _lastTime = 0;
+        _last = _lastTime = _lastFoldTime = 0;
         Count = 0;
     }
 
     /// <summary>The last block's row count.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Whether the last block carried tags, and folds.</summary>
-    public bool HasTags { get; private set; }
+    /// <summary>What the last block carried besides ids.</summary>
+    public RowIdParts Parts { get; private set; }
+
+    /// <summary>Whether the last block carried tags.</summary>
+    public bool HasTags => Parts.HasFlag(RowIdParts.Tags);
 
     /// <summary>Whether the last block carried folds.</summary>
-    public bool HasFolds { get; private set; }
+    public bool HasFolds => Parts.HasFlag(RowIdParts.Folds);
 
     /// <summary>Whether the last block carried class numbers.</summary>
-    public bool HasClasses { get; private set; }
+    public bool HasClasses => Parts.HasFlag(RowIdParts.Classes);
 
     /// <summary>Whether the last block carried times.</summary>
-    public bool HasTimes { get; private set; }
+    public bool HasTimes => Parts.HasFlag(RowIdParts.Times);
+
+    /// <summary>Whether the last block carried fold times.</summary>
+    public bool HasFoldTimes => Parts.HasFlag(RowIdParts.FoldTimes);
 
     /// <summary>The last block's ids (valid until the next read).</summary>
     public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
@@ -160,6 +173,9 @@ internal sealed class SpillRowIdsReader : IDisposable
     /// <summary>The last block's times (UTC ticks), when <see cref="HasTimes"/>; else empty.</summary>
     public ReadOnlySpan<long> Times => HasTimes ? _times.AsSpan(0, Count) : default;
 
+    /// <summary>The last block's fold times (<see cref="KFoldAssigner.FoldTimeOf"/>), when <see cref="HasFoldTimes"/>; else empty.</summary>
+    public ReadOnlySpan<long> FoldTimes => HasFoldTimes ? _foldTimes.AsSpan(0, Count) : default;
+
     /// <summary>Reads the next block; false at the end of the file.</summary>
     public bool Next()
     {
@@ -170,10 +186,8 @@ internal sealed class SpillRowIdsReader : IDisposable
         int n = BinaryPrimitives.ReadInt32LittleEndian(head);
         int length = BinaryPrimitives.ReadInt32LittleEndian(head[5..]);
         if (n < 0 || length < n || length > 10L * n) throw new InvalidDataException($"The spill's row-id file {_path} holds a block of {n} rows in {length} bytes.");
-        HasTags = (head[4] & 1) != 0;
-        HasFolds = (head[4] & 2) != 0;
-        HasClasses = (head[4] & 4) != 0;
-        HasTimes = (head[4] & 8) != 0;
+        if ((head[4] & ~(int)RowIdParts.All) != 0) throw new InvalidDataException($"The spill's row-id file {_path} holds a block with unknown flags {head[4]}.");
+        Parts = (RowIdParts)head[4];
         if (_ids.Length < n)
         {
             int size = Math.Max(n, 2 * _ids.Length);
@@ -182,20 +196,25 @@ internal sealed class SpillRowIdsReader : IDisposable
             _folds = new short[size];
             _classes = new int[size];
             _times = new long[size];
+            _foldTimes = new long[size];
         }
         Count = n;
         Undelta(length, n, ref _last, _ids, "id");
         if (HasTags) ReadExactly(MemoryMarshal.AsBytes(_tags.AsSpan(0, n)));
         if (HasFolds) ReadExactly(MemoryMarshal.AsBytes(_folds.AsSpan(0, n)));
         if (HasClasses) ReadExactly(MemoryMarshal.AsBytes(_classes.AsSpan(0, n)));
-        if (HasTimes)
-        {
-            ReadExactly(head[..4]);
-            length = BinaryPrimitives.ReadInt32LittleEndian(head);
-            if (length < n || length > 10L * n) throw new InvalidDataException($"The spill's row-id file {_path} holds a block of {n} times in {length} bytes.");
-            Undelta(length, n, ref _lastTime, _times, "time");
-        }
+        if (HasTimes) ReadDeltas(head, n, ref _lastTime, _times, "time");
+        if (HasFoldTimes) ReadDeltas(head, n, ref _lastFoldTime, _foldTimes, "fold time");
         return true;
+    }
+
+    /// <summary>A stream of <paramref name="n"/> differences after its length.</summary>
+    private void ReadDeltas(Span<byte> head, int n, ref long last, long[] values, string what)
+    {
+        ReadExactly(head[..4]);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(head);
+        if (length < n || length > 10L * n) throw new InvalidDataException($"The spill's row-id file {_path} holds a block of {n} {what}s in {length} bytes.");
+        Undelta(length, n, ref last, values, what);
     }
 
     /// <summary>Reads <paramref name="length"/> bytes of <paramref name="n"/> zigzag varint differences into <paramref name="values"/>, from <paramref name="last"/> (updated).</summary>
@@ -252,4 +271,24 @@ internal sealed class SpillRowIdsReader : IDisposable
         _file?.Dispose();
         _file = null;
     }
+}
+
+/// <summary>What a block of a spill's row-id file carries besides ids (its flags byte).</summary>
+[Flags]
+internal enum RowIdParts : byte
+{
+    /// <summary>Ids only.</summary>
+    None = 0,
+    /// <summary>Each row's tag (a row-local assigner's).</summary>
+    Tags = 1,
+    /// <summary>Each row's fold (a row-local assigner's).</summary>
+    Folds = 2,
+    /// <summary>Each row's class number (a stratified split's).</summary>
+    Classes = 4,
+    /// <summary>Each row's time as UTC ticks (a time split's).</summary>
+    Times = 8,
+    /// <summary>Each row's fold time (time folds').</summary>
+    FoldTimes = 16,
+    /// <summary>Every part.</summary>
+    All = Tags | Folds | Classes | Times | FoldTimes,
 }

@@ -23,8 +23,8 @@ namespace DataPrep.Splits;
 /// <para>Most splits keep nothing per row at all (<see cref="EmitBounded"/>): row-local and row-id assigners, whose tags
 /// wait beside each file, and time splits (<see cref="IRowTimeAssigner"/>), whose times wait there and whose rows are
 /// put in buckets of (time, row id) order when pass 1's files do not already follow one another in time
-/// (<see cref="ByTime"/>). The whole-run arrays above remain for the others (group and noisy/clean splits in one process,
-/// time folds).</para>
+/// (<see cref="ByTime"/>), and time folds, whose ticks and fold times wait there. The whole-run arrays above remain for
+/// the others (group and noisy/clean splits in one process, folds after a group test split).</para>
 /// </remarks>
 internal sealed class SplitSpill : IDisposable
 {
@@ -70,12 +70,16 @@ internal sealed class SplitSpill : IDisposable
     private readonly int _classColumn = -1;
     private readonly Dictionary<string, int> _classOf = new(StringComparer.Ordinal);
     private readonly List<long> _classRows = [];
-    // A time split: each row's time waits beside its id; the cutter notes refused times, then cuts over the files.
+    // A time split or time folds: each row's times wait beside its id (ticks, fold times or both: _timeParts); the cutter
+    // notes refused times, then cuts over the files.
     private readonly (IRowTimeAssigner Assigner, ITimeCutter Cutter)? _time;
     private readonly int _timeColumn = -1;
+    private readonly RowIdParts _timeParts;
+    private readonly bool _inTimeOrder;
     private readonly long[] _timeHistogram = [];
-    private TimeCuts? _timeCuts;
+    private TimeTagger? _timeTagger;
     private long[] _batchTimes = [];
+    private long[] _batchFoldTimes = [];
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
     // the output order (time-ordered input), from the latest row of the closed files and of the open one.
     private bool _timeFollows = true;
@@ -88,10 +92,14 @@ internal sealed class SplitSpill : IDisposable
     {
         _local = local;
         _byId = local is null && byId is { TagsFromRowIds: true } ? byId : null;
-        _time = local is null && _byId is null ? time : null;
+        _time = local is null && _byId is null && time is { Item1.TagsFromTimes: true } ? time : null;
         if (_time is { } timed)
         {
             _timeColumn = timed.Assigner.TimeIndex;
+            _timeParts = timed.Assigner.TimeParts & (RowIdParts.Times | RowIdParts.FoldTimes);
+            if (_timeParts == RowIdParts.None) throw new InvalidOperationException($"{timed.Assigner.Describe()}: a time assigner's tags follow from ticks, fold times or both.");
+            _inTimeOrder = timed.Assigner.InTimeOrder;
+            if (_inTimeOrder && !_timeParts.HasFlag(RowIdParts.Times)) throw new InvalidOperationException($"{timed.Assigner.Describe()}: time order needs each row's ticks.");
             _timeHistogram = new long[RandomSplitCuts.Bins];
         }
         _bounded = local is not null || _byId is not null || _time is not null;
@@ -123,7 +131,7 @@ internal sealed class SplitSpill : IDisposable
         SplitTag[]? batchTags = null;
         short[]? batchFolds = null;
         int[]? batchClasses = null;
-        long[]? batchTimes = null;
+        long[]? batchTimes = null, batchFoldTimes = null;
         if (!_bounded)
         {
             bool encoded = true;
@@ -152,8 +160,8 @@ internal sealed class SplitSpill : IDisposable
         {
             // Only a stratified split's class numbers: its key column is not kept.
             if (_classColumn >= 0) batchClasses = ClassesOf(batch.Columns[_classColumn], n);
-            // A time split's times.
-            if (_time is not null) batchTimes = TimesOf(batch.Columns[_timeColumn], n, rows);
+            // A time split's times, time folds' fold times.
+            if (_time is not null) (batchTimes, batchFoldTimes) = TimesOf(batch.Columns[_timeColumn], n, rows);
         }
         else
         {
@@ -182,28 +190,28 @@ internal sealed class SplitSpill : IDisposable
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
                 parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32), positions, picked));
-                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, picked);
+                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, batchFoldTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
         }
         else
         {
             // (Without per-row file numbers, the bounded path has no limit on the files.)
-            // A time split's file is one piece when the files follow one another in time: closed at a piece's bytes, or half
-            // the rows a rank of time order holds.
+            // A time-ordered split's file is one piece when the files follow one another in time: closed at a piece's bytes,
+            // or half the rows a rank of time order holds.
             if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue))
-                || (_time is not null && (_files[^1]!.Length >= PieceBytes || _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2)))
+                || (_inTimeOrder && (_files[^1]!.Length >= PieceBytes || _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2)))
             {
                 _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32));
                 if (_bounded) _rowIdFiles.Add(new SpillRowIdsWriter(_folder.NewFile($"input-{_files.Count - 1:D5}.ids")));
                 if (_openMax.CompareTo(_closedMax) > 0) _closedMax = _openMax;
             }
-            if (batchTimes is not null)
+            if (_inTimeOrder)
             {
                 var ids = rows.RowIds;
                 for (int i = 0; i < n && _timeFollows; i++)
                 {
-                    var row = (batchTimes[i], ids[i]);
+                    var row = (batchTimes![i], ids[i]);
                     _timeFollows = row.CompareTo(_closedMax) > 0;
                     if (row.CompareTo(_openMax) > 0) _openMax = row;
                 }
@@ -217,7 +225,7 @@ internal sealed class SplitSpill : IDisposable
             {
                 var all = new int[n];
                 for (int i = 0; i < n; i++) all[i] = i;
-                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, all);
+                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, batchFoldTimes, all);
             }
         }
         if (!_bounded) _fileOf.Add(fileOf);
@@ -244,38 +252,50 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// Each row's time (<see cref="TimeSplitAssigner.TryGetUtcTicks"/>) into a buffer reused from batch to batch, counted in
-    /// the time histogram; a refused time is noted with the cutter (which may stop at once) and counted nowhere.
+    /// the time histogram (a refused time is noted with the cutter, which may stop at once, and counted nowhere), and with
+    /// time folds each row's fold time (<see cref="KFoldAssigner.FoldTimeOf"/>) into another: those of <see cref="_timeParts"/>.
     /// </summary>
-    private long[] TimesOf(Column column, int n, RowInfo rows)
+    private (long[]? Ticks, long[]? FoldTimes) TimesOf(Column column, int n, RowInfo rows)
     {
-        if (_batchTimes.Length < n) _batchTimes = new long[n];
-        var times = _batchTimes;
-        var cutter = _time!.Value.Cutter;
-        for (int i = 0; i < n; i++)
+        long[]? times = null, foldTimes = null;
+        if (_timeParts.HasFlag(RowIdParts.Times))
         {
-            if (TimeSplitAssigner.TryGetUtcTicks(column, i, out times[i]))
+            if (_batchTimes.Length < n) _batchTimes = new long[n];
+            times = _batchTimes;
+            var cutter = _time!.Value.Cutter;
+            for (int i = 0; i < n; i++)
             {
-                _timeHistogram[TimeSplitCuts.BinOf(times[i])]++;
-                _timeMin = Math.Min(_timeMin, times[i]);
-                _timeMax = Math.Max(_timeMax, times[i]);
+                if (TimeSplitAssigner.TryGetUtcTicks(column, i, out times[i]))
+                {
+                    _timeHistogram[TimeSplitCuts.BinOf(times[i])]++;
+                    _timeMin = Math.Min(_timeMin, times[i]);
+                    _timeMax = Math.Max(_timeMax, times[i]);
+                }
+                else cutter.Refused(column, i, rows);
             }
-            else cutter.Refused(column, i, rows);
         }
-        return times;
+        if (_timeParts.HasFlag(RowIdParts.FoldTimes))
+        {
+            if (_batchFoldTimes.Length < n) _batchFoldTimes = new long[n];
+            foldTimes = _batchFoldTimes;
+            for (int i = 0; i < n; i++) foldTimes[i] = KFoldAssigner.FoldTimeOf(column, i);
+        }
+        return (times, foldTimes);
     }
 
-    // Reused by WriteRowIds: one part's ids, tags, folds, classes and times.
+    // Reused by WriteRowIds: one part's ids, tags, folds, classes, times and fold times.
     private long[] _idScratch = [];
     private SplitTag[] _tagScratch = [];
     private short[] _foldScratch = [];
     private int[] _classScratch = [];
     private long[] _timeScratch = [];
+    private long[] _foldTimeScratch = [];
 
     /// <summary>
-    /// The picked rows' ids (and tags and folds, from a row-local assigner, class numbers, for a stratified split, or
-    /// times, for a time split) to a hash file's row-id file, in the data file's order.
+    /// The picked rows' ids (and tags and folds, from a row-local assigner, class numbers, for a stratified split, times,
+    /// for a time split, or fold times, for time folds) to a hash file's row-id file, in the data file's order.
     /// </summary>
-    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[]? classes, long[]? times, int[] picked)
+    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[]? classes, long[]? times, long[]? foldTimes, int[] picked)
     {
         int m = picked.Length;
         if (_idScratch.Length < m)
@@ -285,13 +305,16 @@ internal sealed class SplitSpill : IDisposable
             _foldScratch = new short[m];
             _classScratch = new int[m];
             _timeScratch = new long[m];
+            _foldTimeScratch = new long[m];
         }
+        var parts = RowIdParts.None;
         for (int i = 0; i < m; i++) _idScratch[i] = ids[picked[i]];
-        if (tags is not null) for (int i = 0; i < m; i++) _tagScratch[i] = tags[picked[i]];
-        if (folds is not null) for (int i = 0; i < m; i++) _foldScratch[i] = folds[picked[i]];
-        if (classes is not null) for (int i = 0; i < m; i++) _classScratch[i] = classes[picked[i]];
-        if (times is not null) for (int i = 0; i < m; i++) _timeScratch[i] = times[picked[i]];
-        writer.Write(_idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, _timeScratch, tags is not null, folds is not null, classes is not null, times is not null);
+        if (tags is not null) { parts |= RowIdParts.Tags; for (int i = 0; i < m; i++) _tagScratch[i] = tags[picked[i]]; }
+        if (folds is not null) { parts |= RowIdParts.Folds; for (int i = 0; i < m; i++) _foldScratch[i] = folds[picked[i]]; }
+        if (classes is not null) { parts |= RowIdParts.Classes; for (int i = 0; i < m; i++) _classScratch[i] = classes[picked[i]]; }
+        if (times is not null) { parts |= RowIdParts.Times; for (int i = 0; i < m; i++) _timeScratch[i] = times[picked[i]]; }
+        if (foldTimes is not null) { parts |= RowIdParts.FoldTimes; for (int i = 0; i < m; i++) _foldTimeScratch[i] = foldTimes[picked[i]]; }
+        writer.Write(parts, _idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, _timeScratch, _foldTimeScratch);
     }
 
     /// <summary>A hash file of the bounded path: its data and row-id files, the shuffle-hash range it holds (the
@@ -332,17 +355,17 @@ internal sealed class SplitSpill : IDisposable
         context.OnProgress("split", 0, count);
         var classKeys = _classOf.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray();
         var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, _classColumn >= 0 ? classKeys : null, BucketBytes);
-        bool withFolds = tagger?.HasFolds ?? _localFolds ?? false;
         bool byTime = false;
         if (_time is var (timed, cutter))
         {
             // A pass holds the rows of the bins it narrows (16 bytes each): at most a quarter of the budget.
             long maxHeld = Math.Max(1 << 16, _budget / 64);
-            _timeCuts = cutter.Cut(count, _timeHistogram, () => TimedPass(files), maxHeld);
+            _timeTagger = cutter.Cut(count, _timeHistogram, () => TimedPass(files, _timeParts), maxHeld);
             TraceMemory("time cut");
-            byTime = timed.InTimeOrder;
+            byTime = _inTimeOrder;
             if (byTime) files = ByTime(files, count, maxHeld, context, cancellationToken);
         }
+        bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? _localFolds ?? false;
         context.Diagnostics.CountSpillRanked();
         // Unshuffled files are closed at half a bucket and ranked by counting (or by time, as ByTime left them): none is split again.
         if (_shuffle is not null) files = Resplit(files, context, cancellationToken);
@@ -366,7 +389,7 @@ internal sealed class SplitSpill : IDisposable
                 while (reader.Next())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    int n = TagsOf(reader, tagger, _timeCuts, withFolds, ref tags, ref folds);
+                    int n = TagsOf(reader, tagger, _timeTagger, withFolds, ref tags, ref folds);
                     if (cache is not null)
                     {
                         cache.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tags.AsSpan(0, n)));
@@ -433,7 +456,7 @@ internal sealed class SplitSpill : IDisposable
     }
 
     /// <summary>The tags (and folds) of the reader's block, from the spill, the tagger or the block's times; returns the block's rows.</summary>
-    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, TimeCuts? timeCuts, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
+    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, TimeTagger? timeTagger, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
     {
         int n = reader.Count;
         if (tags.Length < n)
@@ -452,11 +475,10 @@ internal sealed class SplitSpill : IDisposable
             tagger.Tag(reader.Ids, reader.Classes, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
             return n;
         }
-        if (timeCuts is not null)
+        if (timeTagger is not null)
         {
-            if (!reader.HasTimes) throw new InvalidDataException("A time split's row-id file lacks the times.");
-            var times = reader.Times;
-            for (int j = 0; j < n; j++) tags[j] = TimeSplitAssigner.TagOf(times[j], timeCuts);
+            if ((timeTagger.Cuts is not null && !reader.HasTimes) || (timeTagger.HasFolds && !reader.HasFoldTimes)) throw new InvalidDataException("A time split's row-id file lacks the times.");
+            timeTagger.Tag(reader.Times, reader.FoldTimes, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
             return n;
         }
         if (!reader.HasTags || reader.HasFolds != withFolds) throw new InvalidDataException("A spill's row-id file lacks the tags or folds its row-local assigner gave.");
@@ -498,10 +520,15 @@ internal sealed class SplitSpill : IDisposable
         if (n > 0) yield return new RowIdChunk(chunk.AsMemory(0, n), withClasses ? classes.AsMemory(0, n) : default);
     }
 
-    /// <summary>Every row's time and id, a row-id block at a time through one pair of buffers (valid until the next is asked for).</summary>
-    private static IEnumerable<TimedRows> TimedPass(List<HashFile> files)
+    /// <summary>
+    /// Every row's id and times (ticks, fold times: those of <paramref name="parts"/>), a row-id block at a time through one
+    /// set of buffers (valid until the next is asked for).
+    /// </summary>
+    private static IEnumerable<TimedRows> TimedPass(List<HashFile> files, RowIdParts parts = RowIdParts.Times)
     {
-        var ticks = new long[256];
+        bool withTicks = parts.HasFlag(RowIdParts.Times), withFoldTimes = parts.HasFlag(RowIdParts.FoldTimes);
+        var ticks = withTicks ? new long[256] : [];
+        var foldTimes = withFoldTimes ? new long[256] : null;
         var ids = new long[256];
         using var reader = new SpillRowIdsReader();
         foreach (var file in files)
@@ -509,16 +536,18 @@ internal sealed class SplitSpill : IDisposable
             reader.Open(file.RowIds);
             while (reader.Next())
             {
-                if (!reader.HasTimes) throw new InvalidDataException($"The spill's row-id file {file.RowIds} lacks the times its time split wrote.");
+                if ((withTicks && !reader.HasTimes) || (withFoldTimes && !reader.HasFoldTimes)) throw new InvalidDataException($"The spill's row-id file {file.RowIds} lacks the times its time split wrote.");
                 int n = reader.Count;
-                if (ticks.Length < n)
+                if (ids.Length < n)
                 {
-                    ticks = new long[Math.Max(n, 2 * ticks.Length)];
-                    ids = new long[ticks.Length];
+                    ids = new long[Math.Max(n, 2 * ids.Length)];
+                    if (withTicks) ticks = new long[ids.Length];
+                    if (withFoldTimes) foldTimes = new long[ids.Length];
                 }
-                reader.Times.CopyTo(ticks);
                 reader.Ids.CopyTo(ids);
-                yield return new TimedRows(ticks, ids, n);
+                if (withTicks) reader.Times.CopyTo(ticks);
+                if (withFoldTimes) reader.FoldTimes.CopyTo(foldTimes);
+                yield return new TimedRows(ticks, ids, n, foldTimes);
             }
         }
     }
@@ -565,7 +594,7 @@ internal sealed class SplitSpill : IDisposable
         using var close = reader;
         while (reader.Next())
         {
-            int n = TagsOf(reader, tagger, _timeCuts, withFolds, ref s.Tags, ref s.Folds, cached);
+            int n = TagsOf(reader, tagger, _timeTagger, withFolds, ref s.Tags, ref s.Folds, cached);
             var ids = reader.Ids;
             for (int j = 0; j < n; j++, seq++)
             {
@@ -712,20 +741,19 @@ internal sealed class SplitSpill : IDisposable
         var positions = Enumerable.Range(1, buckets - 1).Select(j => (long)((Int128)j * count / buckets)).ToList();
         // The rows at those positions, found over keys that spread the run's range of times over the histogram's bins
         // (the time split's own keys put a year of times in a handful of bins, each then narrowed in more passes).
-        long min = _timeMin;
-        int shift = _timeMax <= min ? 0 : System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(_timeMax - min)));
+        var scale = new ScaledTimes(_timeMin, _timeMax);
         IEnumerable<HashedRows> Keyed()
         {
             var keys = Array.Empty<ulong>();
             foreach (var b in TimedPass(files))
             {
                 if (keys.Length < b.Count) keys = new ulong[b.Ticks.Length];
-                for (int r = 0; r < b.Count; r++) keys[r] = unchecked((ulong)(b.Ticks[r] - min)) << shift;
+                for (int r = 0; r < b.Count; r++) keys[r] = scale.KeyOf(b.Ticks[r]);
                 yield return new HashedRows(keys, b.Ids, b.Count);
             }
         }
         var (histogram, _) = RandomSplitCuts.Histogram(Keyed());
-        var starts = RandomSplitCuts.Locate(count, positions, histogram, Keyed, maxHeld).Select(f => (unchecked(min + (long)(f.Hash >> shift)), f.Id)).ToArray();
+        var starts = RandomSplitCuts.Locate(count, positions, histogram, Keyed, maxHeld).Select(f => (scale.TimeOf(f.Hash), f.Id)).ToArray();
         TraceMemory("time buckets located");
         context.Diagnostics.CountSpillRepartition();
         var result = new List<HashFile>(buckets);
@@ -841,6 +869,7 @@ internal sealed class SplitSpill : IDisposable
             short[]? folds = ids.HasFolds ? ids.Folds.ToArray() : null;
             int[]? classes = ids.HasClasses ? ids.Classes.ToArray() : null;
             long[]? times = ids.HasTimes ? ids.Times.ToArray() : null;
+            long[]? foldTimes = ids.HasFoldTimes ? ids.FoldTimes.ToArray() : null;
             var spread = new List<(BatchSpillWriter, int[], int[])>();
             for (int q = 0; q < parts; q++)
             {
@@ -849,7 +878,7 @@ internal sealed class SplitSpill : IDisposable
                 var at = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
                 spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(nameOf(q) + ".spill"), _float32), at, picked));
-                WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, tags, folds, classes, times, picked);
+                WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, tags, folds, classes, times, foldTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, spread);
         }

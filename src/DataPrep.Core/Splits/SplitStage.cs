@@ -80,17 +80,28 @@ internal interface IRowIdTagger
 /// <summary>
 /// An assigner whose tags follow from each row's time (UTC ticks, <see cref="TimeSplitAssigner.TryGetUtcTicks"/>) once
 /// every row's time is known — a time split, cut over all rows or by the plan — and whose output order is time order, ties
-/// by row id (<see cref="TimeSplitAssigner.TimeOrder"/>), unless the split stage shuffles. A spilling split then keeps
-/// nothing per row in memory: each row's time waits beside its id, the cut-offs come from passes over those files, and
-/// the rows are put in time order a bucket of (time, row id) order at a time (see <see cref="SplitSpill"/>).
+/// by row id (<see cref="TimeSplitAssigner.TimeOrder"/>), unless the split stage shuffles; or time folds
+/// (<see cref="KFoldAssigner"/>), whose folds follow from each row's fold time (<see cref="KFoldAssigner.FoldTimeOf"/>)
+/// after a time test split, if any, and whose order is the split stage's. A spilling split then keeps nothing per row in
+/// memory: each row's times wait beside its id, the cuts come from passes over those files, and the rows are put in time
+/// order a bucket of (time, row id) order at a time (see <see cref="SplitSpill"/>).
 /// </summary>
 internal interface IRowTimeAssigner : ISplitAssigner
 {
+    /// <summary>Whether the tags (and folds) follow from each row's times alone (after <see cref="ISplitAssigner.Bind"/>).</summary>
+    bool TagsFromTimes => true;
+
     /// <summary>The time column (after <see cref="ISplitAssigner.Bind"/>).</summary>
     int TimeIndex { get; }
 
     /// <summary>Whether the output is in (time, row id) order; false: the order is left to the split stage.</summary>
     bool InTimeOrder { get; }
+
+    /// <summary>
+    /// The times a row's tags follow from: its UTC ticks (<see cref="RowIdParts.Times"/>; a refused time is noted with the
+    /// cutter), its fold time (<see cref="RowIdParts.FoldTimes"/>), or both.
+    /// </summary>
+    RowIdParts TimeParts => RowIdParts.Times;
 
     /// <summary>A run's cut: notes the rows whose time is refused while they spill, then cuts (and reports) over every row.</summary>
     ITimeCutter Cutter(RunContext context);
@@ -103,11 +114,12 @@ internal interface ITimeCutter
     void Refused(Column column, int row, RowInfo rows);
 
     /// <summary>
-    /// The cut-offs over <paramref name="rows"/> rows, after an error for any row noted as refused: <paramref name="histogram"/>
-    /// counts every row by <see cref="TimeSplitCuts.BinOf"/>, <paramref name="pass"/> streams every row's time and id, a
-    /// pass holds at most about <paramref name="maxHeld"/> rows. Reports as the assigner does over all rows.
+    /// The cut over <paramref name="rows"/> rows, after an error for any row noted as refused: <paramref name="histogram"/>
+    /// counts every row by <see cref="TimeSplitCuts.BinOf"/> of its ticks, <paramref name="pass"/> streams every row's
+    /// times (those of <see cref="IRowTimeAssigner.TimeParts"/>) and id, a pass holds at most about
+    /// <paramref name="maxHeld"/> rows. Reports as the assigner does over all rows.
     /// </summary>
-    TimeCuts Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld);
+    TimeTagger Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld);
 }
 
 /// <summary>What an assigner decided.</summary>
@@ -316,7 +328,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
-                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner timed ? (timed, timed.Cutter(context)) : null);
+                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner { TagsFromTimes: true } timed ? (timed, timed.Cutter(context)) : null);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();

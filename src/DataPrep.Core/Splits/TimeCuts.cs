@@ -1,3 +1,5 @@
+using DataPrep.Data;
+
 namespace DataPrep.Splits;
 
 /// <summary>
@@ -51,8 +53,51 @@ internal struct TimeSplitPart
     public long MinKept;
 }
 
-/// <summary>Rows of one pass over a run's rows: times (UTC ticks) and row ids of the first <see cref="Count"/> rows (a pass may reuse the arrays for its next batch).</summary>
-internal readonly record struct TimedRows(long[] Ticks, long[] Ids, int Count);
+/// <summary>
+/// Rows of one pass over a run's rows: times (UTC ticks), row ids and, for time folds, fold times
+/// (<see cref="KFoldAssigner.FoldTimeOf"/>) of the first <see cref="Count"/> rows (a pass may reuse the arrays for its next
+/// batch). Time folds without a test split have no ticks (empty).
+/// </summary>
+internal readonly record struct TimedRows(long[] Ticks, long[] Ids, int Count, long[]? FoldTimes = null);
+
+/// <summary>
+/// How rows are tagged from their times once a run is cut: each row's split from its ticks and the time split's
+/// cut-offs (<see cref="TimeSplitAssigner.TagOf"/>; every row in train without them), and with time folds each train
+/// row's fold from its fold time and the folds' starts (<see cref="KFoldAssigner.FoldOfTime"/>; −1 outside train).
+/// </summary>
+internal sealed class TimeTagger(TimeCuts? cuts, IReadOnlyList<TimeFoldCut>? foldCuts)
+{
+    /// <summary>The time split's cut-offs, or null when every row is in train (time folds without a test split).</summary>
+    public TimeCuts? Cuts => cuts;
+
+    /// <summary>Whether rows get folds.</summary>
+    public bool HasFolds => foldCuts is not null;
+
+    /// <summary>Tags the rows of <paramref name="tags"/> (and their folds, when <see cref="HasFolds"/>) from their <paramref name="ticks"/> and <paramref name="foldTimes"/>.</summary>
+    public void Tag(ReadOnlySpan<long> ticks, ReadOnlySpan<long> foldTimes, Span<SplitTag> tags, Span<short> folds)
+    {
+        if (cuts is null) tags.Fill(SplitTag.Train);
+        else for (int j = 0; j < tags.Length; j++) tags[j] = TimeSplitAssigner.TagOf(ticks[j], cuts);
+        if (foldCuts is null) return;
+        for (int j = 0; j < tags.Length; j++) folds[j] = tags[j] == SplitTag.Train ? KFoldAssigner.FoldOfTime(foldCuts, foldTimes[j]) : (short)-1;
+    }
+}
+
+/// <summary>
+/// Times as order-preserving keys scaled to a run's range [<paramref name="min"/>, <paramref name="max"/>]: the time after
+/// the earliest, shifted to fill 64 bits, so that the 65,536 bins of a histogram of the keys (<see cref="RandomSplitCuts.BinOf"/>)
+/// cover the run's range of times, not a handful of bins of all of long's. Exact both ways for times in the range.
+/// </summary>
+internal readonly struct ScaledTimes(long min, long max)
+{
+    private readonly int _shift = max <= min ? 0 : System.Numerics.BitOperations.LeadingZeroCount(unchecked((ulong)(max - min)));
+
+    /// <summary>The key of a time in the range.</summary>
+    public ulong KeyOf(long time) => unchecked((ulong)(time - min)) << _shift;
+
+    /// <summary>The time of a key.</summary>
+    public long TimeOf(ulong key) => unchecked(min + (long)(key >> _shift));
+}
 
 /// <summary>
 /// Finds a time split's cut-offs without holding every row (issue 16), as <see cref="TimeSplitAssigner"/> cuts them over
@@ -161,6 +206,70 @@ internal static class TimeSplitCuts
             }
         }
         return RandomSplitCuts.Locate(rows, positions, histogram, Keyed, maxHeld).Select(f => (TimeSplitAssigner.TicksOf(f.Hash), f.Id)).ToArray();
+    }
+
+    /// <summary>
+    /// Time folds' starts (<see cref="TimeFoldCut"/>), as <see cref="KFoldAssigner"/> cuts them over all rows, without holding
+    /// every row: over the pool — the rows <paramref name="pass"/> streams that <paramref name="cuts"/> put in train (every
+    /// row without cuts) — one pass finds the range of their fold times, one counts them by the top 16 bits of their keys
+    /// scaled to that range (<see cref="ScaledTimes"/>), and <see cref="RandomSplitCuts.Locate"/> finds the rows at each
+    /// fold's exact count position and just before it: a fold starts at that row's time, or just after it when the row before
+    /// has the same time (ties stay in the earlier fold). The one rule of one process's spilled time folds and of the
+    /// scaled-out plan's. Memory: the histogram and at most <paramref name="maxHeld"/> rows per position.
+    /// </summary>
+    public static List<TimeFoldCut> FindFolds(int k, TimeCuts? cuts, Func<IEnumerable<TimedRows>> pass, long maxHeld)
+    {
+        long pool = 0, min = long.MaxValue, max = long.MinValue;
+        foreach (var b in pass())
+        {
+            var times = b.FoldTimes ?? throw new ArgumentException("Time folds' passes need the fold times.", nameof(pass));
+            for (int r = 0; r < b.Count; r++)
+            {
+                if (cuts is not null && TimeSplitAssigner.TagOf(b.Ticks[r], cuts) != SplitTag.Train) continue;
+                pool++;
+                min = Math.Min(min, times[r]);
+                max = Math.Max(max, times[r]);
+            }
+        }
+        var foldCuts = new List<TimeFoldCut>();
+        if (pool == 0) return foldCuts;
+        var scale = new ScaledTimes(min, max);
+        IEnumerable<HashedRows> Pool()
+        {
+            var keys = Array.Empty<ulong>();
+            var ids = Array.Empty<long>();
+            foreach (var b in pass())
+            {
+                if (keys.Length < b.Count) { keys = new ulong[b.Count]; ids = new long[b.Count]; }
+                int n = 0;
+                for (int r = 0; r < b.Count; r++)
+                {
+                    if (cuts is not null && TimeSplitAssigner.TagOf(b.Ticks[r], cuts) != SplitTag.Train) continue;
+                    keys[n] = scale.KeyOf(b.FoldTimes![r]);
+                    ids[n++] = b.Ids[r];
+                }
+                yield return new HashedRows(keys, ids, n);
+            }
+        }
+        var (bins, counted) = RandomSplitCuts.Histogram(Pool());
+        if (counted != pool) throw new InvalidOperationException("The rows changed between two passes over the time column.");
+        var counts = RandomSplitter.ExactCounts(pool, KFoldAssigner.FoldFractions(k));
+        var starts = new List<(int Fold, long Position)>();
+        long position = 0;
+        for (int f = 1; f < k; f++)
+        {
+            position += counts[f - 1];
+            if (position < pool) starts.Add((f, position));
+        }
+        if (starts.Count == 0) return foldCuts;
+        // Each start's row and the row before it (a start is never at position 0: fold 0 holds a row first).
+        var found = RandomSplitCuts.Locate(pool, [.. starts.SelectMany(s => new[] { s.Position - 1, s.Position })], bins, Pool, maxHeld);
+        for (int i = 0; i < starts.Count; i++)
+        {
+            long before = scale.TimeOf(found[2 * i].Hash), at = scale.TimeOf(found[2 * i + 1].Hash);
+            foldCuts.Add(new TimeFoldCut { Fold = starts[i].Fold, Time = at, After = before == at });
+        }
+        return foldCuts;
     }
 
     /// <summary>

@@ -179,13 +179,13 @@ public sealed class TimeSplitAssigner : IRowTimeAssigner
 
         public void Refused(Column column, int row, RowInfo rows) => _problems.Add(column, row, rows);
 
-        public TimeCuts Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
+        public TimeTagger Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
         {
             if (_problems.Error(context) is { } error) throw error;
             var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, pass, maxHeld);
             assigner.Report(context, parts, after, rows);
             assigner.WarnAboutEmptySplits(context, rows, parts, () => TimeSplitCuts.DistinctTimes(histogram, pass, maxHeld));
-            return cuts;
+            return new TimeTagger(cuts, null);
         }
     }
 

@@ -11,6 +11,7 @@ namespace DataPrep.Tests.Pipeline;
 /// gathered when a string column rules placing out), stratified or not, with random folds or not. A time split keeps each
 /// row's time beside its id instead: its cut-offs come from passes over those files, and its rows are put in time order a
 /// bucket of (time, row id) order at a time, or a file at a time when pass 1's files already follow one another in time.
+/// Time folds keep each row's fold time there too, and are cut from those files.
 /// </summary>
 public class SpillRankingTests
 {
@@ -135,8 +136,39 @@ public class SpillRankingTests
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
     }
 
-    [Fact]
-    public void A_spilled_time_split_refuses_an_invalid_time_as_an_in_memory_run_does()
+    [Theory]
+    // Time folds keep each row's fold time (and, after a time test split, its ticks) beside its id: the test split's
+    // cut-offs and the folds' starts come from passes over those files; the order is the split stage's.
+    [InlineData("random", false, "--folds 4")]
+    [InlineData("random", true, "--fractions 80/0/20 --folds 3 --gap 2d")]
+    // Twelve distinct times: fold starts fall inside runs of one time, whose rows stay in the earlier fold.
+    [InlineData("ties", false, "--fractions 70/0/30 --folds 5")]
+    // More folds than the pool's distinct times leave folds empty: those have no channel (and are refused unless allowed).
+    [InlineData("ties", false, "--folds 20 --allow-empty-split")]
+    [InlineData("ascending", false, "--fractions 80/0/20 --folds 3")]
+    [InlineData("random", false, "--fractions 80/0/20 --folds 3 --shuffle")]
+    public void Time_folds_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(string times, bool withText, string extra)
+    {
+        using var tmp = new TempDir();
+        var input = WriteTimedInput(tmp, times, withText);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
+            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
+        Assert.Contains(RunOutputs.FileHashes(tmp.Combine("spilled")).Keys, k => k.Contains("fold-1/", StringComparison.Ordinal));
+        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
+        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
+    [Theory]
+    [InlineData("")]
+    // Time folds after a time test split: the test split's cut refuses it.
+    [InlineData("--fractions 80/0/20 --folds 3")]
+    public void A_spilled_time_split_refuses_an_invalid_time_as_an_in_memory_run_does(string extra)
     {
         using var tmp = new TempDir();
         // Float epoch seconds, so that 1e300 reads as a number and the split itself refuses it (a missing time stops at
@@ -146,7 +178,7 @@ public class SpillRankingTests
         foreach (int row in new[] { 150_000, 180_000 }) lines[row + 1] = "1e300" + lines[row + 1][lines[row + 1].IndexOf(',', StringComparison.Ordinal)..];
         var input = tmp.File("bad.csv", string.Join('\n', lines) + "\n");
         var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--quiet"];
+        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
 
         var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
         var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
