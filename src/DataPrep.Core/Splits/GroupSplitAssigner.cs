@@ -36,7 +36,7 @@ namespace DataPrep.Splits;
 /// <param name="fractions">Train, validation and test fractions: three values in [0, 1] summing to 1.</param>
 /// <param name="seed">The seed.</param>
 /// <param name="stratify">An optional label column whose classes should keep their share in every split.</param>
-public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double> fractions, ulong seed, string? stratify = null) : ISplitAssigner
+public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double> fractions, ulong seed, string? stratify = null) : IRowGroupAssigner
 {
     private readonly double[] _fractions = (fractions ?? throw new ArgumentNullException(nameof(fractions))).ToArray();
     private int _groupIndex = -1;
@@ -144,6 +144,20 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         for (int i = 0; i < n; i++) tags[i] = decision.SplitArray[rowGroup[i]];
         Report(context, decision);
         return new SplitAssignment(tags);
+    }
+
+    /// <summary>The group column.</summary>
+    int IRowGroupAssigner.GroupIndex => _groupIndex;
+
+    /// <summary>The stratify column, or −1.</summary>
+    int IRowGroupAssigner.GroupClassIndex => _stratifyIndex;
+
+    /// <summary><see cref="Decide"/> and <see cref="Report(RunContext, GroupSplitDecision)"/>, as <see cref="Assign"/> does them.</summary>
+    SplitTag[] IRowGroupAssigner.TagGroups(GroupTable table, RunContext context)
+    {
+        var decision = Decide(table);
+        Report(context, decision);
+        return decision.SplitArray;
     }
 
     /// <summary>The error for a row without a group key (exit 3), naming its file and row and the group column.</summary>

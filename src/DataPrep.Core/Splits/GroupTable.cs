@@ -131,10 +131,13 @@ public sealed class GroupTable(bool stratified)
     /// stratified, the class column <paramref name="classes"/>. Returns the first row whose group key is missing (the rows
     /// before it counted, none after), or −1. With <paramref name="missingIsGroup"/> a missing key is counted as a group of
     /// its own instead (<see cref="RandomSplitAssigner.KeyOf"/>'s key for it), as group folds without a test split count it.
+    /// With <paramref name="numbers"/> (at least <paramref name="count"/> long), each counted row's group number goes there.
     /// </summary>
-    public int Add(Column groups, Column? classes, int count, bool missingIsGroup = false)
+    public int Add(Column groups, Column? classes, int count, bool missingIsGroup = false, Span<int> numbers = default)
     {
         ArgumentNullException.ThrowIfNull(groups);
+        bool numbered = !numbers.IsEmpty;
+        if (numbered && numbers.Length < count) throw new ArgumentException("Fewer numbers than rows.", nameof(numbers));
         string? last = null;
         int lastId = -1;
         for (int r = 0; r < count; r++)
@@ -146,10 +149,12 @@ public sealed class GroupTable(bool stratified)
                 // Runs of one group (sorted inputs) skip the index.
                 _rows[lastId]++;
                 TotalRows++;
+                if (numbered) numbers[r] = lastId;
                 continue;
             }
             lastId = Add(key, stratified ? RandomSplitAssigner.KeyOf(classes!, r) : null);
             last = key;
+            if (numbered) numbers[r] = lastId;
         }
         return -1;
     }

@@ -23,8 +23,10 @@ namespace DataPrep.Splits;
 /// <para>Most splits keep nothing per row at all (<see cref="EmitBounded"/>): row-local and row-id assigners, whose tags
 /// wait beside each file, and time splits (<see cref="IRowTimeAssigner"/>), whose times wait there and whose rows are
 /// put in buckets of (time, row id) order when pass 1's files do not already follow one another in time
-/// (<see cref="ByTime"/>), and time folds, whose ticks and fold times wait there. The whole-run arrays above remain for
-/// the others (group and noisy/clean splits in one process, folds after a group test split).</para>
+/// (<see cref="ByTime"/>), time folds, whose ticks and fold times wait there, and group splits
+/// (<see cref="IRowGroupAssigner"/>), whose group numbers wait there while a <see cref="GroupTable"/> counts the groups.
+/// The whole-run arrays above remain for the others (noisy/clean splits in one process, group folds, folds after a group
+/// test split).</para>
 /// </remarks>
 internal sealed class SplitSpill : IDisposable
 {
@@ -80,6 +82,12 @@ internal sealed class SplitSpill : IDisposable
     private TimeTagger? _timeTagger;
     private long[] _batchTimes = [];
     private long[] _batchFoldTimes = [];
+    // A group split: each row's group number waits beside its id (as a class number) while the table counts the groups;
+    // the first row without a group key is refused once every row is read.
+    private readonly IRowGroupAssigner? _group;
+    private readonly GroupTable? _groupTable;
+    private (int Source, long Row)? _missingGroup;
+    private int[] _batchGroups = [];
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
     // the output order (time-ordered input), from the latest row of the closed files and of the open one.
     private bool _timeFollows = true;
@@ -88,7 +96,7 @@ internal sealed class SplitSpill : IDisposable
     private (long Ticks, long Id) _closedMax = (long.MinValue, long.MinValue), _openMax = (long.MinValue, long.MinValue);
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
-        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null)
+        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null, IRowGroupAssigner? group = null)
     {
         _local = local;
         _byId = local is null && byId is { TagsFromRowIds: true } ? byId : null;
@@ -102,7 +110,9 @@ internal sealed class SplitSpill : IDisposable
             if (_inTimeOrder && !_timeParts.HasFlag(RowIdParts.Times)) throw new InvalidOperationException($"{timed.Assigner.Describe()}: time order needs each row's ticks.");
             _timeHistogram = new long[RandomSplitCuts.Bins];
         }
-        _bounded = local is not null || _byId is not null || _time is not null;
+        _group = local is null && _byId is null && _time is null && group is { TagsFromGroups: true } ? group : null;
+        if (_group is not null) _groupTable = new GroupTable(stratified: _group.GroupClassIndex >= 0);
+        _bounded = local is not null || _byId is not null || _time is not null || _group is not null;
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         if (_byId is not null) _classColumn = _byId.ClassColumn;
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
@@ -160,6 +170,8 @@ internal sealed class SplitSpill : IDisposable
         {
             // Only a stratified split's class numbers: its key column is not kept.
             if (_classColumn >= 0) batchClasses = ClassesOf(batch.Columns[_classColumn], n);
+            // A group split's group numbers.
+            if (_group is not null) batchClasses = GroupsOf(batch, n, rows);
             // A time split's times, time folds' fold times.
             if (_time is not null) (batchTimes, batchFoldTimes) = TimesOf(batch.Columns[_timeColumn], n, rows);
         }
@@ -248,6 +260,21 @@ internal sealed class SplitSpill : IDisposable
             _classRows[c]++;
         }
         return classes;
+    }
+
+    /// <summary>
+    /// Each row's group number in the group table, which counts the row (and its class, stratified); after the first row
+    /// without a group key, whose origin is kept for the error, nothing is counted (the run stops once every row is read).
+    /// </summary>
+    private int[] GroupsOf(RecordBatch batch, int n, RowInfo rows)
+    {
+        if (_batchGroups.Length < n) _batchGroups = new int[n];
+        var numbers = _batchGroups;
+        if (_missingGroup is not null) return numbers;
+        int classIndex = _group!.GroupClassIndex;
+        int missing = _groupTable!.Add(batch.Columns[_group.GroupIndex], classIndex >= 0 ? batch.Columns[classIndex] : null, n, numbers: numbers);
+        if (missing >= 0) _missingGroup = (rows.Sources[missing], rows.SourceRows[missing]);
+        return numbers;
     }
 
     /// <summary>
@@ -365,7 +392,15 @@ internal sealed class SplitSpill : IDisposable
             byTime = _inTimeOrder;
             if (byTime) files = ByTime(files, count, maxHeld, context, cancellationToken);
         }
+        SplitTag[]? groupSplits = null;
+        if (_group is not null)
+        {
+            if (_missingGroup is var (source, row)) throw _group.MissingKey(source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row);
+            groupSplits = _group.TagGroups(_groupTable!, context);
+            TraceMemory("groups decided");
+        }
         bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? _localFolds ?? false;
+        var tagBlock = BlockTaggerOf(tagger, _timeTagger, groupSplits);
         context.Diagnostics.CountSpillRanked();
         // Unshuffled files are closed at half a bucket and ranked by counting (or by time, as ByTime left them): none is split again.
         if (_shuffle is not null) files = Resplit(files, context, cancellationToken);
@@ -389,7 +424,7 @@ internal sealed class SplitSpill : IDisposable
                 while (reader.Next())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    int n = TagsOf(reader, tagger, _timeTagger, withFolds, ref tags, ref folds);
+                    int n = TagsOf(reader, tagBlock, withFolds, ref tags, ref folds);
                     if (cache is not null)
                     {
                         cache.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(tags.AsSpan(0, n)));
@@ -448,15 +483,45 @@ internal sealed class SplitSpill : IDisposable
         var pieceOf = new Dictionary<(int File, int Channel), (int File, int Lo, int Count)>();
         for (int c = 0; c < channels.Count; c++) foreach (var p in pieces[c]) pieceOf[(p.File, c)] = p;
         foreach (var batch in EmitPieces(channels, pieces, paths, sidePaths, sizes, withFolds, placed,
-            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieceOf[(file, c)], tagger, withFolds, byTime, scratch[slot])), context, cancellationToken))
+            (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieceOf[(file, c)], tagBlock, withFolds, byTime, scratch[slot])), context, cancellationToken))
         {
             yield return batch;
         }
         context.OnProgress("split", count, count);
     }
 
-    /// <summary>The tags (and folds) of the reader's block, from the spill, the tagger or the block's times; returns the block's rows.</summary>
-    private static int TagsOf(SpillRowIdsReader reader, IRowIdTagger? tagger, TimeTagger? timeTagger, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
+    /// <summary>Tags a block of a row-id file (and its folds, when <paramref name="folds"/> is not empty) from what the block carries.</summary>
+    private delegate void BlockTagger(SpillRowIdsReader block, Span<SplitTag> tags, Span<short> folds);
+
+    /// <summary>
+    /// The tagging of pass 3's blocks: by a row-id tagger from ids (and class numbers), by the time cut from ticks and fold
+    /// times, or by the group splits from group numbers; null: the tags (and folds) a row-local assigner gave are in the blocks.
+    /// </summary>
+    private static BlockTagger? BlockTaggerOf(IRowIdTagger? tagger, TimeTagger? timeTagger, SplitTag[]? groupSplits)
+    {
+        if (tagger is not null) return (block, tags, folds) => tagger.Tag(block.Ids, block.Classes, tags, folds);
+        if (timeTagger is not null)
+        {
+            return (block, tags, folds) =>
+            {
+                if ((timeTagger.Cuts is not null && !block.HasTimes) || (timeTagger.HasFolds && !block.HasFoldTimes)) throw new InvalidDataException("A time split's row-id file lacks the times.");
+                timeTagger.Tag(block.Times, block.FoldTimes, tags, folds);
+            };
+        }
+        if (groupSplits is not null)
+        {
+            return (block, tags, _) =>
+            {
+                if (!block.HasClasses) throw new InvalidDataException("A group split's row-id file lacks the group numbers.");
+                var groups = block.Classes;
+                for (int j = 0; j < tags.Length; j++) tags[j] = groupSplits[groups[j]];
+            };
+        }
+        return null;
+    }
+
+    /// <summary>The tags (and folds) of the reader's block, cached, from <paramref name="tagBlock"/> or from the block itself; returns the block's rows.</summary>
+    private static int TagsOf(SpillRowIdsReader reader, BlockTagger? tagBlock, bool withFolds, ref SplitTag[] tags, ref short[] folds, Stream? cached = null)
     {
         int n = reader.Count;
         if (tags.Length < n)
@@ -470,15 +535,9 @@ internal sealed class SplitSpill : IDisposable
             if (withFolds) cached.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(folds.AsSpan(0, n)));
             return n;
         }
-        if (tagger is not null)
+        if (tagBlock is not null)
         {
-            tagger.Tag(reader.Ids, reader.Classes, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
-            return n;
-        }
-        if (timeTagger is not null)
-        {
-            if ((timeTagger.Cuts is not null && !reader.HasTimes) || (timeTagger.HasFolds && !reader.HasFoldTimes)) throw new InvalidDataException("A time split's row-id file lacks the times.");
-            timeTagger.Tag(reader.Times, reader.FoldTimes, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
+            tagBlock(reader, tags.AsSpan(0, n), withFolds ? folds.AsSpan(0, n) : default);
             return n;
         }
         if (!reader.HasTags || reader.HasFolds != withFolds) throw new InvalidDataException("A spill's row-id file lacks the tags or folds its row-local assigner gave.");
@@ -573,7 +632,7 @@ internal sealed class SplitSpill : IDisposable
     /// plus the row's place among them in (shuffle hash, row id) order, in (time, row id, file order) order when
     /// <paramref name="byTime"/> (the file is one range of that order), or in file order without a shuffle.
     /// </summary>
-    private int[] Rank(HashFile file, string? tagFile, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, IRowIdTagger? tagger, bool withFolds, bool byTime, RankScratch s)
+    private int[] Rank(HashFile file, string? tagFile, (SplitTag Split, short Fold) channel, (int File, int Lo, int Count) piece, BlockTagger? tagBlock, bool withFolds, bool byTime, RankScratch s)
     {
         int rows = checked((int)file.Rows), m = piece.Count;
         if (s.Local.Length < rows) s.Local = new int[rows];
@@ -594,7 +653,7 @@ internal sealed class SplitSpill : IDisposable
         using var close = reader;
         while (reader.Next())
         {
-            int n = TagsOf(reader, tagger, _timeTagger, withFolds, ref s.Tags, ref s.Folds, cached);
+            int n = TagsOf(reader, tagBlock, withFolds, ref s.Tags, ref s.Folds, cached);
             var ids = reader.Ids;
             for (int j = 0; j < n; j++, seq++)
             {

@@ -122,6 +122,30 @@ internal interface ITimeCutter
     TimeTagger Cut(long rows, long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld);
 }
 
+/// <summary>
+/// An assigner whose tags follow from each row's group once every group's rows (and, stratified, each group's rows per
+/// class) are counted in a <see cref="GroupTable"/>: a group split. It leaves the order to the split stage. A spilling
+/// split then keeps the table (about 30 bytes a group beyond its key's text) and nothing per row: each row's group number
+/// waits beside its id (see <see cref="SplitSpill"/>).
+/// </summary>
+internal interface IRowGroupAssigner : ISplitAssigner
+{
+    /// <summary>Whether the tags follow from each row's group alone (after <see cref="ISplitAssigner.Bind"/>).</summary>
+    bool TagsFromGroups => true;
+
+    /// <summary>The group column (after <see cref="ISplitAssigner.Bind"/>).</summary>
+    int GroupIndex { get; }
+
+    /// <summary>The column whose classes the table counts per group (stratified); −1: none.</summary>
+    int GroupClassIndex { get; }
+
+    /// <summary>The error for the first row, in input order, without a group key: raised once every row has been read, as <see cref="ISplitAssigner.Assign"/> raises it.</summary>
+    DataFormatException MissingKey(string? file, long row);
+
+    /// <summary>Each group's split, by the table's numbers, from the table of every row; reports as <see cref="ISplitAssigner.Assign"/> does.</summary>
+    SplitTag[] TagGroups(GroupTable table, RunContext context);
+}
+
 /// <summary>What an assigner decided.</summary>
 /// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>
 /// <param name="Order">Row positions in output order (e.g. time order); null means shuffled by seed, or input order.</param>
@@ -328,7 +352,8 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
-                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner { TagsFromTimes: true } timed ? (timed, timed.Cutter(context)) : null);
+                        assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner { TagsFromTimes: true } timed ? (timed, timed.Cutter(context)) : null,
+                        assigner as IRowGroupAssigner);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();

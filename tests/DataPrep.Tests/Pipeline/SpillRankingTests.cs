@@ -11,7 +11,8 @@ namespace DataPrep.Tests.Pipeline;
 /// gathered when a string column rules placing out), stratified or not, with random folds or not. A time split keeps each
 /// row's time beside its id instead: its cut-offs come from passes over those files, and its rows are put in time order a
 /// bucket of (time, row id) order at a time, or a file at a time when pass 1's files already follow one another in time.
-/// Time folds keep each row's fold time there too, and are cut from those files.
+/// Time folds keep each row's fold time there too, and are cut from those files; a group split keeps each row's group
+/// number there, and its group table in memory.
 /// </summary>
 public class SpillRankingTests
 {
@@ -162,6 +163,69 @@ public class SpillRankingTests
         var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
         var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
+    /// <summary>200,000 rows with a group column <c>g</c> of about <paramref name="groups"/> keys (text, or integers), rows of a group scattered.</summary>
+    private static string WriteGroupedInput(TempDir tmp, int groups, bool numeric, bool withText, int missingAt = -1)
+    {
+        var rng = new Random(9);
+        var sb = new StringBuilder(withText ? "g,x,s,y\n" : "g,x,y\n");
+        for (int i = 0; i < Rows; i++)
+        {
+            // Skewed sizes: low group numbers are drawn more often.
+            int g = (int)(groups * Math.Pow(rng.NextDouble(), 2));
+            if (i != missingAt) sb.Append(numeric ? (g * 7919L).ToString(CultureInfo.InvariantCulture) : "u" + g);
+            sb.Append(',').Append(Math.Round(rng.NextDouble() * 100, 3).ToString(CultureInfo.InvariantCulture));
+            if (withText) sb.Append(',').Append((char)('a' + rng.Next(26)));
+            sb.Append(',').Append((g + rng.Next(3)) % 4).Append('\n');
+        }
+        return tmp.File("input.csv", sb.ToString());
+    }
+
+    [Theory]
+    // A group split keeps its group table (a few bytes a group) and each row's group number beside its id.
+    [InlineData(40, false, false, "")]
+    [InlineData(20_000, false, true, "")]
+    [InlineData(3_000, true, false, "--no-shuffle")]
+    // Stratified: the table counts each group's rows per class.
+    [InlineData(500, false, false, "--stratify y")]
+    [InlineData(20_000, true, false, "--stratify y --no-shuffle --fractions 70/15/15")]
+    public void Group_splits_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(int groups, bool numeric, bool withText, string extra)
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, groups, numeric, withText);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
+            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
+        // The report (groups per split, warnings) too: the table and its decision are the same.
+        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
+        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
+    [Fact]
+    public void A_spilled_group_split_refuses_a_missing_group_key_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        // --missing fill:mean fills numbers only, so the text key stays missing and the split itself refuses it.
+        var input = WriteGroupedInput(tmp, 300, numeric: false, withText: false, missingAt: 170_000);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--missing", "fill:mean", "--quiet"];
+
+        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
+        Assert.Equal(3, memory.Code);
+        Assert.Equal(3, spilled.Code);
+        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        Assert.Equal(memory.Err, spilled.Err);
+        Assert.Contains("row 170001, column 'g': found no group key", spilled.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+        Assert.False(Directory.Exists(tmp.Combine("spilled")) && Directory.EnumerateFileSystemEntries(tmp.Combine("spilled")).Any());
     }
 
     [Theory]

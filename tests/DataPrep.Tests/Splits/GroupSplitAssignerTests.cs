@@ -233,6 +233,29 @@ public class GroupSplitAssignerTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => table.Merge(new GroupTable(stratified: false)));
     }
 
+    /// <summary>
+    /// A batch counted with numbers gives each row the group number a row-by-row count gives it (runs of one key, which
+    /// skip the index, included), and the same table: what a spilled group split writes beside each row id.
+    /// </summary>
+    [Property(MaxTest = 200)]
+    public Property A_batch_counted_with_numbers_numbers_rows_as_row_by_row(byte[] keys, bool stratified)
+    {
+        var text = keys.Select(k => k < 32 ? null : ((k & 0x0F) % 9).ToString(CultureInfo.InvariantCulture)).ToArray();
+        var classes = keys.Select(k => (k >> 6).ToString(CultureInfo.InvariantCulture)).ToArray();
+        var batch = new GroupTable(stratified);
+        var numbers = new int[text.Length];
+        int missing = batch.Add(new StringColumn(text), new StringColumn(classes), text.Length, numbers: numbers);
+        var rowByRow = new GroupTable(stratified);
+        int expectedMissing = Array.IndexOf(text, null);
+        int counted = expectedMissing < 0 ? text.Length : expectedMissing;
+        for (int r = 0; r < counted; r++)
+        {
+            if (rowByRow.Add(text[r]!, stratified ? classes[r] : null) != numbers[r]) return false.Label($"row {r}");
+        }
+        return (missing == expectedMissing && batch.Count == rowByRow.Count && batch.Rows.SequenceEqual(rowByRow.Rows) && batch.Keys.SequenceEqual(rowByRow.Keys)
+            && batch.PerClass.Order().SequenceEqual(rowByRow.PerClass.Order())).Label("table");
+    }
+
     // ---------- properties: the leakage contract ----------
 
     /// <summary>(1) No group key occurs in two splits, and no group lands in a split with a zero fraction.</summary>
