@@ -146,14 +146,18 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         return new SplitAssignment(tags);
     }
 
-    /// <summary>The group column.</summary>
-    int IRowGroupAssigner.GroupIndex => _groupIndex;
+    /// <summary>A table of groups, counting classes when stratified.</summary>
+    GroupTable IRowGroupAssigner.NewTable() => new(stratified: _stratifyIndex >= 0);
 
-    /// <summary>The stratify column, or −1.</summary>
-    int IRowGroupAssigner.GroupClassIndex => _stratifyIndex;
+    /// <summary>A row's unit is its group (<see cref="GroupTable.Add(Column, Column?, int, bool, Span{int})"/>, as <see cref="Assign"/> counts it); a missing key is refused.</summary>
+    int IRowGroupAssigner.Count(RecordBatch batch, GroupTable table, Span<int> units)
+        => table.Add(batch.Columns[_groupIndex], _stratifyIndex >= 0 ? batch.Columns[_stratifyIndex] : null, batch.RowCount, numbers: units);
+
+    /// <summary>A row without a group key.</summary>
+    DataFormatException IRowGroupAssigner.Refused(string? file, long row) => MissingKey(file, row);
 
     /// <summary><see cref="Decide"/> and <see cref="Report(RunContext, GroupSplitDecision)"/>, as <see cref="Assign"/> does them.</summary>
-    SplitTag[] IRowGroupAssigner.TagGroups(GroupTable table, RunContext context)
+    SplitTag[] IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
     {
         var decision = Decide(table);
         Report(context, decision);

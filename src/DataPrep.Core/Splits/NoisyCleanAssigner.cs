@@ -20,7 +20,7 @@ namespace DataPrep.Splits;
 /// <param name="noisySources">Source indexes (input order) whose rows are noisy.</param>
 /// <param name="groupColumn">An optional group key column.</param>
 public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<double> cleanFractions, double noisyValidation, ulong seed,
-    string? noisyColumn, IReadOnlySet<int>? noisySources, string? groupColumn = null) : ISplitAssigner
+    string? noisyColumn, IReadOnlySet<int>? noisySources, string? groupColumn = null) : IRowGroupAssigner
 {
     private int _noisyIndex = -1;
     private int _groupIndex = -1;
@@ -89,18 +89,61 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             {
                 if (missing is not null) { missing[i] = true; continue; }
                 var (source, row) = input.Origin(i);
-                throw Throw.Format("found no value in the noisy/clean column; expected true/false, 1/0 or clean/noisy in every row",
-                    source < context.Inputs.Count ? context.Inputs[source] : null, row: row, column: noisyColumn);
+                throw Refused(source < context.Inputs.Count ? context.Inputs[source] : null, row);
             }
-            noisy[i] = noisyCol switch
-            {
-                BooleanColumn b => b.Values[i],
-                Int64Column l => l.Values[i] != 0,
-                StringColumn s => s.Values[i]!.Trim().ToLowerInvariant() is "noisy" or "true" or "1" or "yes",
-                _ => false,
-            };
+            noisy[i] = IsNoisy(noisyCol, i);
         }
         return noisy;
+    }
+
+    /// <summary>Whether row <paramref name="i"/> of the noisy column, which holds a value, says noisy.</summary>
+    private static bool IsNoisy(Column noisyColumn, int i) => noisyColumn switch
+    {
+        BooleanColumn b => b.Values[i],
+        Int64Column l => l.Values[i] != 0,
+        StringColumn s => s.Values[i]!.Trim().ToLowerInvariant() is "noisy" or "true" or "1" or "yes",
+        _ => false,
+    };
+
+    /// <summary>The error for a row without a value in the noisy column (exit 3), naming its file, row and the column.</summary>
+    public DataFormatException Refused(string? file, long row)
+        => Throw.Format("found no value in the noisy/clean column; expected true/false, 1/0 or clean/noisy in every row", file, row: row, column: noisyColumn);
+
+    /// <summary>By group: a row's unit follows from its group and side.</summary>
+    bool IRowGroupAssigner.TagsFromGroups => _groupIndex >= 0;
+
+    /// <summary>A table counting each group's clean and noisy rows (<see cref="CleanKey"/>, <see cref="NoisyKey"/>).</summary>
+    GroupTable IRowGroupAssigner.NewTable() => new(stratified: true);
+
+    /// <summary>
+    /// A row's unit: twice its group's number, plus one when noisy (<see cref="Assign"/>'s count: a missing group key is
+    /// a group of its own); a missing value in the noisy column is refused.
+    /// </summary>
+    int IRowGroupAssigner.Count(RecordBatch batch, GroupTable table, Span<int> units)
+    {
+        var groups = batch.Columns[_groupIndex];
+        var noisyCol = _noisyIndex >= 0 ? batch.Columns[_noisyIndex] : null;
+        for (int i = 0; i < batch.RowCount; i++)
+        {
+            if (noisyCol is not null && noisyCol.IsNull(i)) return i;
+            bool noisy = noisyCol is null ? noisySources!.Contains(batch.Rows.Sources[i]) : IsNoisy(noisyCol, i);
+            units[i] = 2 * table.Add(RandomSplitAssigner.KeyOf(groups, i), noisy ? NoisyKey : CleanKey) + (noisy ? 1 : 0);
+        }
+        return -1;
+    }
+
+    /// <summary><see cref="Decide"/> and <see cref="Report"/>, as <see cref="Assign"/> does them: unit 2g is group g's clean rows, 2g + 1 its noisy ones.</summary>
+    SplitTag[] IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
+    {
+        var decision = Decide(table);
+        Report(context, decision);
+        var units = new SplitTag[2 * table.Count];
+        for (int g = 0; g < table.Count; g++)
+        {
+            units[2 * g] = decision.CleanArray[g];
+            units[2 * g + 1] = decision.NoisyArray[g];
+        }
+        return units;
     }
 
     /// <inheritdoc />

@@ -23,10 +23,10 @@ namespace DataPrep.Splits;
 /// <para>Most splits keep nothing per row at all (<see cref="EmitBounded"/>): row-local and row-id assigners, whose tags
 /// wait beside each file, and time splits (<see cref="IRowTimeAssigner"/>), whose times wait there and whose rows are
 /// put in buckets of (time, row id) order when pass 1's files do not already follow one another in time
-/// (<see cref="ByTime"/>), time folds, whose ticks and fold times wait there, and group splits
-/// (<see cref="IRowGroupAssigner"/>), whose group numbers wait there while a <see cref="GroupTable"/> counts the groups.
-/// The whole-run arrays above remain for the others (noisy/clean splits in one process, group folds, folds after a group
-/// test split).</para>
+/// (<see cref="ByTime"/>), time folds, whose ticks and fold times wait there, and group splits and noisy/clean splits by
+/// group (<see cref="IRowGroupAssigner"/>), whose unit numbers wait there while a <see cref="GroupTable"/> counts the
+/// groups. The whole-run arrays above remain for the others (noisy/clean splits without groups in one process, group
+/// folds, folds after a group test split).</para>
 /// </remarks>
 internal sealed class SplitSpill : IDisposable
 {
@@ -82,8 +82,8 @@ internal sealed class SplitSpill : IDisposable
     private TimeTagger? _timeTagger;
     private long[] _batchTimes = [];
     private long[] _batchFoldTimes = [];
-    // A group split: each row's group number waits beside its id (as a class number) while the table counts the groups;
-    // the first row without a group key is refused once every row is read.
+    // A group split (or noisy/clean by group): each row's unit number waits beside its id (as a class number) while the
+    // table counts the groups; the first row refused (a missing key) is refused once every row is read.
     private readonly IRowGroupAssigner? _group;
     private readonly GroupTable? _groupTable;
     private (int Source, long Row)? _missingGroup;
@@ -111,7 +111,7 @@ internal sealed class SplitSpill : IDisposable
             _timeHistogram = new long[RandomSplitCuts.Bins];
         }
         _group = local is null && _byId is null && _time is null && group is { TagsFromGroups: true } ? group : null;
-        if (_group is not null) _groupTable = new GroupTable(stratified: _group.GroupClassIndex >= 0);
+        if (_group is not null) _groupTable = _group.NewTable();
         _bounded = local is not null || _byId is not null || _time is not null || _group is not null;
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         if (_byId is not null) _classColumn = _byId.ClassColumn;
@@ -170,8 +170,8 @@ internal sealed class SplitSpill : IDisposable
         {
             // Only a stratified split's class numbers: its key column is not kept.
             if (_classColumn >= 0) batchClasses = ClassesOf(batch.Columns[_classColumn], n);
-            // A group split's group numbers.
-            if (_group is not null) batchClasses = GroupsOf(batch, n, rows);
+            // A group split's unit numbers.
+            if (_group is not null) batchClasses = UnitsOf(batch, n, rows);
             // A time split's times, time folds' fold times.
             if (_time is not null) (batchTimes, batchFoldTimes) = TimesOf(batch.Columns[_timeColumn], n, rows);
         }
@@ -263,16 +263,15 @@ internal sealed class SplitSpill : IDisposable
     }
 
     /// <summary>
-    /// Each row's group number in the group table, which counts the row (and its class, stratified); after the first row
-    /// without a group key, whose origin is kept for the error, nothing is counted (the run stops once every row is read).
+    /// Each row's unit number, counted in the group table (<see cref="IRowGroupAssigner.Count"/>); after the first row
+    /// refused, whose origin is kept for the error, nothing is counted (the run stops once every row is read).
     /// </summary>
-    private int[] GroupsOf(RecordBatch batch, int n, RowInfo rows)
+    private int[] UnitsOf(RecordBatch batch, int n, RowInfo rows)
     {
         if (_batchGroups.Length < n) _batchGroups = new int[n];
         var numbers = _batchGroups;
         if (_missingGroup is not null) return numbers;
-        int classIndex = _group!.GroupClassIndex;
-        int missing = _groupTable!.Add(batch.Columns[_group.GroupIndex], classIndex >= 0 ? batch.Columns[classIndex] : null, n, numbers: numbers);
+        int missing = _group!.Count(batch, _groupTable!, numbers.AsSpan(0, n));
         if (missing >= 0) _missingGroup = (rows.Sources[missing], rows.SourceRows[missing]);
         return numbers;
     }
@@ -395,8 +394,8 @@ internal sealed class SplitSpill : IDisposable
         SplitTag[]? groupSplits = null;
         if (_group is not null)
         {
-            if (_missingGroup is var (source, row)) throw _group.MissingKey(source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row);
-            groupSplits = _group.TagGroups(_groupTable!, context);
+            if (_missingGroup is var (source, row)) throw _group.Refused(source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row);
+            groupSplits = _group.TagUnits(_groupTable!, context);
             TraceMemory("groups decided");
         }
         bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? _localFolds ?? false;
@@ -495,7 +494,7 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// The tagging of pass 3's blocks: by a row-id tagger from ids (and class numbers), by the time cut from ticks and fold
-    /// times, or by the group splits from group numbers; null: the tags (and folds) a row-local assigner gave are in the blocks.
+    /// times, or by the units' splits from unit numbers; null: the tags (and folds) a row-local assigner gave are in the blocks.
     /// </summary>
     private static BlockTagger? BlockTaggerOf(IRowIdTagger? tagger, TimeTagger? timeTagger, SplitTag[]? groupSplits)
     {
@@ -512,7 +511,7 @@ internal sealed class SplitSpill : IDisposable
         {
             return (block, tags, _) =>
             {
-                if (!block.HasClasses) throw new InvalidDataException("A group split's row-id file lacks the group numbers.");
+                if (!block.HasClasses) throw new InvalidDataException("A group split's row-id file lacks the unit numbers.");
                 var groups = block.Classes;
                 for (int j = 0; j < tags.Length; j++) tags[j] = groupSplits[groups[j]];
             };

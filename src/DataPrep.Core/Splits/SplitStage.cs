@@ -123,27 +123,31 @@ internal interface ITimeCutter
 }
 
 /// <summary>
-/// An assigner whose tags follow from each row's group once every group's rows (and, stratified, each group's rows per
-/// class) are counted in a <see cref="GroupTable"/>: a group split. It leaves the order to the split stage. A spilling
-/// split then keeps the table (about 30 bytes a group beyond its key's text) and nothing per row: each row's group number
-/// waits beside its id (see <see cref="SplitSpill"/>).
+/// An assigner whose tags follow from each row's unit — its group, or its group and side for noisy/clean by group — once
+/// every group's rows (and each group's rows per class, or per side) are counted in a <see cref="GroupTable"/>: a group
+/// split, a noisy/clean split by group. It leaves the order to the split stage. A spilling split then keeps the table
+/// (about 30–40 bytes a group beyond its key's text) and nothing per row: each row's unit number waits beside its id
+/// (see <see cref="SplitSpill"/>).
 /// </summary>
 internal interface IRowGroupAssigner : ISplitAssigner
 {
-    /// <summary>Whether the tags follow from each row's group alone (after <see cref="ISplitAssigner.Bind"/>).</summary>
+    /// <summary>Whether the tags follow from each row's unit alone (after <see cref="ISplitAssigner.Bind"/>).</summary>
     bool TagsFromGroups => true;
 
-    /// <summary>The group column (after <see cref="ISplitAssigner.Bind"/>).</summary>
-    int GroupIndex { get; }
+    /// <summary>A table for <see cref="Count"/>, empty.</summary>
+    GroupTable NewTable();
 
-    /// <summary>The column whose classes the table counts per group (stratified); −1: none.</summary>
-    int GroupClassIndex { get; }
+    /// <summary>
+    /// Counts the rows of <paramref name="batch"/> into <paramref name="table"/>, each row's unit number into
+    /// <paramref name="units"/>; returns the first row it refuses (a missing key: the rows before it counted), or −1.
+    /// </summary>
+    int Count(RecordBatch batch, GroupTable table, Span<int> units);
 
-    /// <summary>The error for the first row, in input order, without a group key: raised once every row has been read, as <see cref="ISplitAssigner.Assign"/> raises it.</summary>
-    DataFormatException MissingKey(string? file, long row);
+    /// <summary>The error for the first row, in input order, that <see cref="Count"/> refused: raised once every row has been read, as <see cref="ISplitAssigner.Assign"/> raises it.</summary>
+    DataFormatException Refused(string? file, long row);
 
-    /// <summary>Each group's split, by the table's numbers, from the table of every row; reports as <see cref="ISplitAssigner.Assign"/> does.</summary>
-    SplitTag[] TagGroups(GroupTable table, RunContext context);
+    /// <summary>Each unit's split, by unit number, from the table of every row; reports as <see cref="ISplitAssigner.Assign"/> does.</summary>
+    SplitTag[] TagUnits(GroupTable table, RunContext context);
 }
 
 /// <summary>What an assigner decided.</summary>

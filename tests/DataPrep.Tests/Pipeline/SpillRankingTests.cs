@@ -166,14 +166,16 @@ public class SpillRankingTests
     }
 
     /// <summary>200,000 rows with a group column <c>g</c> of about <paramref name="groups"/> keys (text, or integers), rows of a group scattered.</summary>
-    private static string WriteGroupedInput(TempDir tmp, int groups, bool numeric, bool withText, int missingAt = -1)
+    /// <remarks>With <paramref name="noisy"/>, a column <c>n</c> marks rows noisy: every row of a fifth of the groups, and elsewhere one row in four groups' rows on average (so some groups are mixed).</remarks>
+    private static string WriteGroupedInput(TempDir tmp, int groups, bool numeric, bool withText, int missingAt = -1, bool noisy = false, int missingNoisyAt = -1)
     {
         var rng = new Random(9);
-        var sb = new StringBuilder(withText ? "g,x,s,y\n" : "g,x,y\n");
+        var sb = new StringBuilder((noisy ? "n," : "") + (withText ? "g,x,s,y\n" : "g,x,y\n"));
         for (int i = 0; i < Rows; i++)
         {
             // Skewed sizes: low group numbers are drawn more often.
             int g = (int)(groups * Math.Pow(rng.NextDouble(), 2));
+            if (noisy) sb.Append(i == missingNoisyAt ? "" : g % 5 == 0 || rng.Next(4 * Rows / groups) == 0 ? "1" : "0").Append(',');
             if (i != missingAt) sb.Append(numeric ? (g * 7919L).ToString(CultureInfo.InvariantCulture) : "u" + g);
             sb.Append(',').Append(Math.Round(rng.NextDouble() * 100, 3).ToString(CultureInfo.InvariantCulture));
             if (withText) sb.Append(',').Append((char)('a' + rng.Next(26)));
@@ -205,6 +207,45 @@ public class SpillRankingTests
         var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
         var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
         Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
+    [Theory]
+    // A noisy/clean split by group: each row's group and side (2 × group + noisy) wait beside its id; the table counts
+    // each group's clean and noisy rows. Approach 1 drops a mixed group's smaller side, approach 2 sends it to validation.
+    [InlineData(2_000, false, "--noisy-approach 1")]
+    [InlineData(300, true, "--noisy-approach 2 --fractions 80/20 --noisy-validation 0.3 --no-shuffle")]
+    public void Noisy_clean_splits_by_group_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(int groups, bool numeric, string extra)
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, groups, numeric, withText: false, noisy: true);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "noisy", "--noisy-column", "n", "--group", "g", "--drop", "g,n", "--seed", "7", "--quiet",
+            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
+        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
+    [Fact]
+    public void A_spilled_noisy_clean_split_by_group_refuses_a_missing_noisy_value_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, 300, numeric: true, withText: false, noisy: true, missingNoisyAt: 160_000);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "noisy", "--noisy-column", "n", "--group", "g", "--drop", "n", "--missing", "fill:0", "--quiet"];
+
+        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
+        Assert.Equal(3, memory.Code);
+        Assert.Equal(3, spilled.Code);
+        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        Assert.Equal(memory.Err, spilled.Err);
+        Assert.Contains("row 160001, column 'n': found no value in the noisy/clean column", spilled.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
     }
 
     [Fact]
