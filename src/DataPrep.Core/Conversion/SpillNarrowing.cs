@@ -6,7 +6,10 @@ using DataPrep.Splits;
 
 namespace DataPrep.Conversion;
 
-/// <summary>Which columns a split spill may keep as float32 instead of double (<see cref="SplitStage.SpillFloat32"/>).</summary>
+/// <summary>
+/// Which columns a split spill may keep as float32 instead of double (<see cref="SplitStage.SpillFloat32"/>), and which it
+/// need not write at all (<see cref="SplitStage.SpillUnread"/>): what the stages after the split read, in one place.
+/// </summary>
 internal static class SpillNarrowing
 {
     /// <summary>
@@ -49,9 +52,33 @@ internal static class SpillNarrowing
         return narrow.Any(x => x) ? narrow : null;
     }
 
-    /// <summary>Sets <see cref="SplitStage.SpillFloat32"/> of the run's split stage, if any (<see cref="Float32Columns"/>).</summary>
+    /// <summary>
+    /// The split input's columns a spill need not write at all: nothing after the split reads them. The only stage after
+    /// the split is the <see cref="EncodeStage"/>, which reads its features and label (<see cref="EncodeStage.ReadColumns"/>),
+    /// and the output does not keep every column as it is. A column the split keys on or the lineage records may still be
+    /// left out: the spill takes what it needs of those (kept key columns, class numbers, times, group units, lineage
+    /// values) from each batch before writing it. Any other stage after the split, or no split stage: every column is written.
+    /// </summary>
+    /// <returns>By split input column, whether the spill leaves it out; null when none.</returns>
+    internal static bool[]? UnreadColumns(ConvertOptions options, IReadOnlyList<IPipelineStage> stages, Schema splitInput)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stages);
+        ArgumentNullException.ThrowIfNull(splitInput);
+        int at = -1;
+        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
+        if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode || options.KeepsColumns) return null;
+        var unread = new bool[splitInput.Count];
+        Array.Fill(unread, true);
+        foreach (int c in encode.ReadColumns) if (c >= 0 && c < unread.Length) unread[c] = false;
+        return unread.Any(x => x) ? unread : null;
+    }
+
+    /// <summary>Sets <see cref="SplitStage.SpillFloat32"/> and <see cref="SplitStage.SpillUnread"/> of the run's split stage, if any.</summary>
     internal static void Apply(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
     {
-        if (stages.OfType<SplitStage>().LastOrDefault() is { } split) split.SpillFloat32 = Float32Columns(options, format, stages, splitInput, output);
+        if (stages.OfType<SplitStage>().LastOrDefault() is not { } split) return;
+        split.SpillFloat32 = Float32Columns(options, format, stages, splitInput, output);
+        split.SpillUnread = UnreadColumns(options, stages, splitInput);
     }
 }

@@ -22,15 +22,21 @@ internal sealed class BatchSpillWriter : IDisposable
 
     private readonly Stream _stream;
     private readonly bool[]? _float32;
+    private readonly bool[]? _unread;
     private byte[] _scratch = new byte[1 << 16];
 
     /// <summary>Creates (or truncates) the spill file at <paramref name="path"/>.</summary>
     /// <param name="path">The file.</param>
     /// <param name="float32Columns">By column index, the Float64 columns written as float32 (null: none); the reader must get the same.</param>
-    public BatchSpillWriter(string path, bool[]? float32Columns = null)
+    /// <param name="unreadColumns">
+    /// By column index, the columns not written at all (null: none), because nothing reads them back; the reader must get
+    /// the same, and gives <see cref="SpilledColumn"/> placeholders for them.
+    /// </param>
+    public BatchSpillWriter(string path, bool[]? float32Columns = null, bool[]? unreadColumns = null)
     {
         Path = path;
         _float32 = float32Columns;
+        _unread = unreadColumns;
         _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
     }
 
@@ -114,6 +120,7 @@ internal sealed class BatchSpillWriter : IDisposable
 
     private void WriteColumn(Column column, int index, int n, int[]? rows)
     {
+        if (_unread is not null && _unread[index]) return;
         if (column is SparseColumn or StringColumn or BinaryColumn) FixedWidthOnly = false;
         if (column is SparseColumn s)
         {
@@ -260,6 +267,7 @@ internal sealed class BatchSpillReader : IDisposable
     private readonly Stream _stream;
     private readonly Schema _schema;
     private readonly bool[]? _float32;
+    private readonly bool[]? _unread;
     private byte[] _scratch = new byte[1 << 16];
     // Repeated string values come back as one object (a category column of a spilled split: one string a value, not a row).
     private readonly Utf8StringCache _strings = new();
@@ -268,10 +276,12 @@ internal sealed class BatchSpillReader : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="schema">The batches' schema.</param>
     /// <param name="float32Columns">The Float64 columns written as float32, as the writer was given them (null: none).</param>
-    public BatchSpillReader(string path, Schema schema, bool[]? float32Columns = null)
+    /// <param name="unreadColumns">The columns not written, as the writer was given them (null: none): read as <see cref="SpilledColumn"/> placeholders.</param>
+    public BatchSpillReader(string path, Schema schema, bool[]? float32Columns = null, bool[]? unreadColumns = null)
     {
         _schema = schema;
         _float32 = float32Columns;
+        _unread = unreadColumns;
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
     }
 
@@ -329,14 +339,15 @@ internal sealed class BatchSpillReader : IDisposable
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (operations in a fixed-width file).");
         for (int c = 0; c < _schema.Count; c++)
         {
+            if (_unread is not null && _unread[c]) continue;
             if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (a null mask in a fixed-width file).");
             switch (_schema[c].Kind)
             {
-                case ColumnKind.Float64 when _float32 is not null && _float32[c]: PlaceFloat32(slot, offset, Arrays(into, r => (double[])r.Columns[c])); break;
-                case ColumnKind.Float64: Place(slot, offset, Arrays(into, r => (double[])r.Columns[c])); break;
+                case ColumnKind.Float64 when _float32 is not null && _float32[c]: PlaceFloat32(slot, offset, Arrays(into, r => (double[])r.Columns[c]!)); break;
+                case ColumnKind.Float64: Place(slot, offset, Arrays(into, r => (double[])r.Columns[c]!)); break;
                 case ColumnKind.Int64:
-                case ColumnKind.Timestamp: Place(slot, offset, Arrays(into, r => (long[])r.Columns[c])); break;
-                case ColumnKind.Boolean: Place(slot, offset, Arrays(into, r => (bool[])r.Columns[c])); break;
+                case ColumnKind.Timestamp: Place(slot, offset, Arrays(into, r => (long[])r.Columns[c]!)); break;
+                case ColumnKind.Boolean: Place(slot, offset, Arrays(into, r => (bool[])r.Columns[c]!)); break;
                 default: throw new InvalidDataException($"Corrupt spill file (a {_schema[c].Kind} column in a fixed-width file).");
             }
         }
@@ -402,6 +413,7 @@ internal sealed class BatchSpillReader : IDisposable
 
     private Column ReadColumn(Field field, int index, int n, int[]? rows)
     {
+        if (_unread is not null && _unread[index]) return new SpilledColumn(field.Kind, rows?.Length ?? n);
         switch (field.Kind)
         {
             case ColumnKind.Sparse:
@@ -529,15 +541,16 @@ internal sealed class BatchSpillReader : IDisposable
 /// </summary>
 internal sealed class PlacedRows
 {
-    public PlacedRows(Schema schema, int count)
+    public PlacedRows(Schema schema, int count, bool[]? unread = null)
     {
         Count = count;
         Ids = GC.AllocateUninitializedArray<long>(count);
         Sources = GC.AllocateUninitializedArray<int>(count);
         SourceRows = GC.AllocateUninitializedArray<long>(count);
-        Columns = new Array[schema.Count];
+        Columns = new Array?[schema.Count];
         for (int c = 0; c < Columns.Length; c++)
         {
+            if (unread is not null && unread[c]) continue;
             Columns[c] = schema[c].Kind switch
             {
                 ColumnKind.Float64 => GC.AllocateUninitializedArray<double>(count),
@@ -548,8 +561,9 @@ internal sealed class PlacedRows
         }
     }
 
-    /// <summary>Whether every column of <paramref name="schema"/> can be placed (Float64, Int64, Timestamp, Boolean).</summary>
-    public static bool Supports(Schema schema) => schema.Fields.All(f => f.Kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Timestamp or ColumnKind.Boolean);
+    /// <summary>Whether every column of <paramref name="schema"/> can be placed (Float64, Int64, Timestamp, Boolean), or is <paramref name="unread"/> (not spilled).</summary>
+    public static bool Supports(Schema schema, bool[]? unread = null)
+        => schema.Fields.Select((f, c) => (f, c)).All(x => (unread is not null && unread[x.c]) || x.f.Kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Timestamp or ColumnKind.Boolean);
 
     /// <summary>The rows.</summary>
     public int Count { get; }
@@ -577,8 +591,8 @@ internal sealed class PlacedRows
         return _times!;
     }
 
-    /// <summary>By column: <c>double[]</c>, <c>long[]</c> or <c>bool[]</c>.</summary>
-    public Array[] Columns { get; }
+    /// <summary>By column: <c>double[]</c>, <c>long[]</c> or <c>bool[]</c>; null for a column not spilled.</summary>
+    public Array?[] Columns { get; }
 
     /// <summary>The batch, tagged <paramref name="tag"/>: the columns and row information <c>RecordBatch.Gather</c> builds from the same rows.</summary>
     public RecordBatch ToBatch(Schema schema, SplitTag tag)
@@ -586,12 +600,12 @@ internal sealed class PlacedRows
         var columns = new Column[Columns.Length];
         for (int c = 0; c < columns.Length; c++)
         {
-            columns[c] = schema[c].Kind switch
+            columns[c] = Columns[c] is null ? new SpilledColumn(schema[c].Kind, Count) : schema[c].Kind switch
             {
-                ColumnKind.Float64 => new Float64Column((double[])Columns[c], null, Count),
-                ColumnKind.Int64 => new Int64Column((long[])Columns[c], null, Count),
-                ColumnKind.Timestamp => new TimestampColumn((long[])Columns[c], null, Count),
-                _ => new BooleanColumn((bool[])Columns[c], null, Count),
+                ColumnKind.Float64 => new Float64Column((double[])Columns[c]!, null, Count),
+                ColumnKind.Int64 => new Int64Column((long[])Columns[c]!, null, Count),
+                ColumnKind.Timestamp => new TimestampColumn((long[])Columns[c]!, null, Count),
+                _ => new BooleanColumn((bool[])Columns[c]!, null, Count),
             };
         }
         var tags = new SplitTag[Count];
@@ -646,8 +660,10 @@ internal static class BatchSize
 }
 
 /// <summary>
-/// A column whose values live in a spill file: it keeps only its length and kind, so an in-memory skeleton of
-/// a spilled batch can still be a valid <see cref="RecordBatch"/>. Reading it is a bug and throws.
+/// A column whose values are elsewhere or nowhere: in a spill file (an in-memory skeleton of a spilled batch), or not
+/// spilled at all because nothing after the split reads them (<c>SpillNarrowing.UnreadColumns</c>). It keeps only its
+/// length and kind, so the batch is still a valid <see cref="RecordBatch"/>; taking or gathering rows of it gives another
+/// placeholder, and reading a value is a bug (it has no typed values: a cast to a column type fails).
 /// </summary>
 internal sealed class SpilledColumn : Column
 {
@@ -657,5 +673,5 @@ internal sealed class SpilledColumn : Column
 
     public override ColumnKind Kind => _kind;
 
-    public override Column Take(ReadOnlySpan<int> rows) => throw new InvalidOperationException("This column was spilled to disk; only key columns stay in memory.");
+    public override Column Take(ReadOnlySpan<int> rows) => new SpilledColumn(_kind, rows.Length);
 }

@@ -68,6 +68,7 @@ public abstract class Column
             StringColumn => new StringColumn(GatherValues<string?>(parts, part, row), row.Length),
             TimestampColumn => new TimestampColumn(GatherValues<long>(parts, part, row), GatherNulls(parts, part, row), row.Length),
             BinaryColumn => new BinaryColumn(GatherValues<ReadOnlyMemory<byte>>(parts, part, row), GatherNulls(parts, part, row), row.Length),
+            SpilledColumn placeholder => placeholder.Take(row),
             // Sparse rows vary in length: concatenating first keeps this simple and they are rare in bulk.
             _ => Concat(parts).Take(GlobalRows(parts, part, row)),
         };

@@ -95,6 +95,10 @@ public sealed class EncodeStage : IPipelineStage
         using var folder = new SpillFolder(_options.Memory.EffectiveTempDirectory);
         BatchSpillWriter? spill = null;
         Schema? inputSchema = null;
+        // Only the columns this stage reads are spilled (the split's spill may already have left the others out).
+        var unread = new bool[plan.Input.Count];
+        Array.Fill(unread, true);
+        foreach (int c in plan.Used) unread[c] = false;
         try
         {
             await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -105,7 +109,7 @@ public sealed class EncodeStage : IPipelineStage
                     bytes += BatchSize.Estimate(b);
                     batches.Add(b);
                     if (bytes <= threshold) continue;
-                    spill = new BatchSpillWriter(folder.NewFile("encode.spill"));
+                    spill = new BatchSpillWriter(folder.NewFile("encode.spill"), unreadColumns: unread);
                     for (int i = 0; i < batches.Count; i++) { spill.Write(batches[i]); batches[i] = Skeleton(batches[i], keep); }
                     continue;
                 }
@@ -130,7 +134,7 @@ public sealed class EncodeStage : IPipelineStage
             }
             spill.Dispose();
             batches.Clear();
-            using var reader = new BatchSpillReader(spill.Path, inputSchema!);
+            using var reader = new BatchSpillReader(spill.Path, inputSchema!, unreadColumns: unread);
             while (!reader.AtEnd)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -142,6 +146,9 @@ public sealed class EncodeStage : IPipelineStage
             spill?.Dispose();
         }
     }
+
+    /// <summary>Every input column this stage reads, after <see cref="Bind"/>: the label and the features (the others it leaves out).</summary>
+    internal IEnumerable<int> ReadColumns => (_plan ?? throw new InvalidOperationException("Bind first.")).Used;
 
     /// <summary>
     /// The input Float64 features this stage hands on as they are, after <see cref="Bind"/>: no encoding, no fill (no

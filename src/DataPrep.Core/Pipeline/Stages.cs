@@ -209,6 +209,19 @@ public sealed class RunDiagnostics
 
     private readonly List<string> _float32Columns = [];
 
+    /// <summary>The names of the columns spilled split stages did not write, since nothing after the split reads them (<c>SpillNarrowing</c>), run after run.</summary>
+    public IReadOnlyList<string> SpillUnreadColumns
+    {
+        get { lock (_unreadColumns) return [.. _unreadColumns]; }
+    }
+
+    private readonly List<string> _unreadColumns = [];
+
+    internal void RecordSpillUnread(IEnumerable<string> columns)
+    {
+        lock (_unreadColumns) _unreadColumns.AddRange(columns);
+    }
+
     internal void CountSpill() => Interlocked.Increment(ref _spills);
 
     internal void CountRowTextKept() => Interlocked.Increment(ref _rowTextKept);

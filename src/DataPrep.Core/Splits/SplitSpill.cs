@@ -44,6 +44,8 @@ internal sealed class SplitSpill : IDisposable
     private readonly KeyedHash? _shuffle;
     // By column, the Float64 columns spilled as float32 (null: none); see SpillNarrowing for which.
     private readonly bool[]? _float32;
+    // By column, the columns not spilled at all, because nothing after the split reads them (null: none; SpillNarrowing).
+    private readonly bool[]? _unread;
     // Pass 1's files: by hash range with a shuffle (null: no row fell in the range), else in input order.
     private readonly List<BatchSpillWriter?> _files = [];
     private readonly List<ushort[]> _fileOf = [];
@@ -96,8 +98,12 @@ internal sealed class SplitSpill : IDisposable
     private (long Ticks, long Id) _closedMax = (long.MinValue, long.MinValue), _openMax = (long.MinValue, long.MinValue);
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
-        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null, IRowGroupAssigner? group = null)
+        (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null, IRowGroupAssigner? group = null,
+        bool[]? unreadColumns = null)
     {
+        // Key and lineage columns are read from each batch before it is written (kept in memory, or their classes, times
+        // and units beside the row ids), so a column nothing after the split reads need not be written even when they are.
+        _unread = unreadColumns is not null && unreadColumns.Length == schema.Count && unreadColumns.Any(x => x) ? unreadColumns : null;
         _local = local;
         _byId = local is null && byId is { TagsFromRowIds: true } ? byId : null;
         _time = local is null && _byId is null && time is { Item1.TagsFromTimes: true } ? time : null;
@@ -201,7 +207,7 @@ internal sealed class SplitSpill : IDisposable
                 var picked = grouped.AsSpan(counts[f], counts[f + 1] - counts[f]).ToArray();
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
-                parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32), positions, picked));
+                parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32, _unread), positions, picked));
                 if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, batchFoldTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
@@ -214,7 +220,7 @@ internal sealed class SplitSpill : IDisposable
             if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue))
                 || (_inTimeOrder && (_files[^1]!.Length >= PieceBytes || _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2)))
             {
-                _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32));
+                _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32, _unread));
                 if (_bounded) _rowIdFiles.Add(new SpillRowIdsWriter(_folder.NewFile($"input-{_files.Count - 1:D5}.ids")));
                 if (_openMax.CompareTo(_closedMax) > 0) _closedMax = _openMax;
             }
@@ -469,7 +475,7 @@ internal sealed class SplitSpill : IDisposable
             }
             sizes[c] = (int)lo;
         }
-        bool placed = PlacedRows.Supports(_schema) && files.All(f => f.FixedWidth);
+        bool placed = PlacedRows.Supports(_schema, _unread) && files.All(f => f.FixedWidth);
         if (RunTrace.On)
         {
             Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {files.Sum(f => f.Bytes) >> 20} MiB in {files.Count} files ({_float32?.Count(x => x) ?? 0} columns as float32), ranked a file at a time (no per-row arrays)");
@@ -901,7 +907,7 @@ internal sealed class SplitSpill : IDisposable
     private void Scatter(HashFile file, BatchSpillWriter?[] writers, SpillRowIdsWriter?[] idWriters, Func<int, string> nameOf, PartsOf partsOf, CancellationToken cancellationToken)
     {
         int parts = writers.Length;
-        using var reader = new BatchSpillReader(file.Path, _schema, _float32);
+        using var reader = new BatchSpillReader(file.Path, _schema, _float32, _unread);
         using var ids = new SpillRowIdsReader(file.RowIds);
         var partOf = Array.Empty<int>();
         var counts = new int[parts + 1];
@@ -935,7 +941,7 @@ internal sealed class SplitSpill : IDisposable
                 var picked = grouped.AsSpan(counts[q], counts[q + 1] - counts[q]).ToArray();
                 var at = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
-                spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(nameOf(q) + ".spill"), _float32), at, picked));
+                spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(nameOf(q) + ".spill"), _float32, _unread), at, picked));
                 WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, tags, folds, classes, times, foldTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, spread);
@@ -1036,7 +1042,7 @@ internal sealed class SplitSpill : IDisposable
         var paths = _files.Select(w => w?.Path).ToList();
         var pieces = Pieces(lengths, fileOf, channel, rank, sizes);
         // Files of fixed-width values only, read in place: each value goes straight into its output batch.
-        bool placed = pieces is not null && PlacedRows.Supports(_schema) && _files.All(w => w is null || w.FixedWidthOnly);
+        bool placed = pieces is not null && PlacedRows.Supports(_schema, _unread) && _files.All(w => w is null || w.FixedWidthOnly);
         fileOf = null!;
         Governor.Release();
         if (pieces is null)
@@ -1126,7 +1132,7 @@ internal sealed class SplitSpill : IDisposable
                     Array.Resize(ref row, pending + n);
                 }
                 var ranks = ranksOf(file, c, 0);
-                using (var reader = new BatchSpillReader(paths[file]!, _schema, _float32))
+                using (var reader = new BatchSpillReader(paths[file]!, _schema, _float32, _unread))
                 {
                     var mine = new List<int>();
                     var ranked = new List<int>();
@@ -1222,7 +1228,7 @@ internal sealed class SplitSpill : IDisposable
                 while ((first + window.Count) * (long)batchRows < end)
                 {
                     long at = (first + window.Count) * (long)batchRows;
-                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at)));
+                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at), _unread));
                 }
                 int channelIndex = c, firstBatch = first;
                 var other = m == 2 ? Task.Run(() => PlacePiece(paths[list[i + 1].File]!, ranksOf(list[i + 1].File, channelIndex, 1), firstBatch, window, times, buffers[1]), cancellationToken) : null;
@@ -1262,7 +1268,7 @@ internal sealed class SplitSpill : IDisposable
         int batchRows = _batchRows;
         ref int[] slot = ref buffers.Slot;
         ref int[] offset = ref buffers.Offset;
-        using var reader = new BatchSpillReader(path, _schema, _float32);
+        using var reader = new BatchSpillReader(path, _schema, _float32, _unread);
         int seq = 0;
         while (!reader.AtEnd)
         {
@@ -1381,7 +1387,7 @@ internal sealed class SplitSpill : IDisposable
         foreach (var path in files)
         {
             if (path is null) continue;
-            using var reader = new BatchSpillReader(path, _schema, _float32);
+            using var reader = new BatchSpillReader(path, _schema, _float32, _unread);
             while (!reader.AtEnd)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -1406,7 +1412,7 @@ internal sealed class SplitSpill : IDisposable
                     var picked = list.ToArray();
                     var at = new int[picked.Length];
                     for (int i = 0; i < at.Length; i++) at[i] = positions[picked[i]];
-                    var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"), _float32);
+                    var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"), _float32, _unread);
                     writer.WriteInts(at);
                     writer.Write(batch, picked);
                 }

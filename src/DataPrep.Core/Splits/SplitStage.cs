@@ -254,6 +254,13 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// </summary>
     internal bool[]? SpillFloat32 { get; set; }
 
+    /// <summary>
+    /// By input column, the columns a spill does not write at all (null: none): those nothing after the split reads,
+    /// decided in one place, <see cref="Conversion.SpillNarrowing.UnreadColumns"/> (a group key under <c>--drop</c>, say).
+    /// They come back as <see cref="SpilledColumn"/> placeholders; the output's bytes do not change.
+    /// </summary>
+    internal bool[]? SpillUnread { get; set; }
+
     /// <summary>Whether the last run spilled its input to disk (for tests and traces).</summary>
     public bool Spilled { get; private set; }
 
@@ -357,13 +364,14 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
                         assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner { TagsFromTimes: true } timed ? (timed, timed.Cutter(context)) : null,
-                        assigner as IRowGroupAssigner);
+                        assigner as IRowGroupAssigner, SpillUnread);
                     governor = spilling.Governor;
                     foreach (var x in batches) spilling.Add(x);
                     batches.Clear();
                     Spilled = true;
                     context.Diagnostics.CountSpill();
                     if (SpillFloat32 is { } narrow) context.Diagnostics.RecordSpillFloat32(b.Schema.Fields.Where((_, c) => c < narrow.Length && narrow[c]).Select(f => f.Name));
+                    if (SpillUnread is { } unread) context.Diagnostics.RecordSpillUnread(b.Schema.Fields.Where((_, c) => c < unread.Length && unread[c]).Select(f => f.Name));
                 }
             }
             if (schema is null) yield break;

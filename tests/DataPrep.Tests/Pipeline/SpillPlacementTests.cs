@@ -177,11 +177,11 @@ public class SpillPlacementTests
                 Assert.Equal(batch.Rows.Sources[row], placed.Sources[o]);
                 Assert.Equal(batch.Rows.SourceRows[row], placed.SourceRows[o]);
                 Assert.Equal(batch.Rows.Times![row], placed.Times![o]);
-                Assert.Equal(BitConverter.DoubleToInt64Bits(((Float64Column)batch.Columns[0]).Values[row]), BitConverter.DoubleToInt64Bits(((double[])placed.Columns[0])[o]));
-                Assert.Equal(BitConverter.DoubleToInt64Bits(((Float64Column)batch.Columns[1]).Values[row]), BitConverter.DoubleToInt64Bits(((double[])placed.Columns[1])[o]));
-                Assert.Equal(((Int64Column)batch.Columns[2]).Values[row], ((long[])placed.Columns[2])[o]);
-                Assert.Equal(((BooleanColumn)batch.Columns[3]).Values[row], ((bool[])placed.Columns[3])[o]);
-                Assert.Equal(((TimestampColumn)batch.Columns[4]).Values[row], ((long[])placed.Columns[4])[o]);
+                Assert.Equal(BitConverter.DoubleToInt64Bits(((Float64Column)batch.Columns[0]).Values[row]), BitConverter.DoubleToInt64Bits(((double[])placed.Columns[0]!)[o]));
+                Assert.Equal(BitConverter.DoubleToInt64Bits(((Float64Column)batch.Columns[1]).Values[row]), BitConverter.DoubleToInt64Bits(((double[])placed.Columns[1]!)[o]));
+                Assert.Equal(((Int64Column)batch.Columns[2]).Values[row], ((long[])placed.Columns[2]!)[o]);
+                Assert.Equal(((BooleanColumn)batch.Columns[3]).Values[row], ((bool[])placed.Columns[3]!)[o]);
+                Assert.Equal(((TimestampColumn)batch.Columns[4]).Values[row], ((long[])placed.Columns[4]!)[o]);
             }
             var first = window[0].ToBatch(schema, SplitTag.Validation);
             Assert.All(first.Rows.Splits!, t => Assert.Equal(SplitTag.Validation, t));

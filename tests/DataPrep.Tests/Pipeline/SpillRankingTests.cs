@@ -85,6 +85,20 @@ public class SpillRankingTests
         Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
     }
 
+    [Fact]
+    public void A_column_nothing_reads_after_the_split_is_not_spilled_and_the_rows_are_placed()
+    {
+        using var tmp = new TempDir();
+        var input = WriteInput(tmp, withText: true);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        // The text column is dropped: nothing after the split reads it, so the spill writes fixed-width values only.
+        string[] job = ["convert", input, "--label", "y", "--drop", "s", "--seed", "7", "--quiet"];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        Assert.Equal(["s"], registry.Diagnostics.SpillUnreadColumns);
+        Assert.Equal(1, registry.Diagnostics.SpillsPlaced);
+    }
+
     /// <summary>200,000 rows with a time column <c>t</c> (epoch seconds): random over a year, few distinct (ties across every bucket), or ascending.</summary>
     private static string WriteTimedInput(TempDir tmp, string times, bool withText)
     {
@@ -203,6 +217,9 @@ public class SpillRankingTests
         var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
+        // The group key, dropped right after the split, is not spilled as a column (its units wait beside the ids; the
+        // lineage keeps each row's key with the row's information, so the rows are gathered, not placed).
+        Assert.Equal(["g"], registry.Diagnostics.SpillUnreadColumns);
         // The report (groups per split, warnings) too: the table and its decision are the same.
         var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
         var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
