@@ -251,9 +251,17 @@ public class SpillRankingTests
     {
         using var tmp = new TempDir();
         var input = WriteGroupedInput(tmp, 300, numeric: true, withText: false, noisy: true, missingNoisyAt: 160_000);
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--split", "noisy", "--noisy-column", "n", "--group", "g", "--drop", "n", "--missing", "fill:0", "--quiet"];
+        AssertRefusedAsInMemory(tmp, ["convert", input, "--label", "y", "--split", "noisy", "--noisy-column", "n", "--group", "g", "--drop", "n", "--missing", "fill:0", "--quiet"],
+            "row 160001, column 'n': found no value in the noisy/clean column");
+    }
 
+    /// <summary>
+    /// Runs <paramref name="job"/> in memory and under <c>--memory 16KB</c>: both stop with exit 3 and the same message,
+    /// which names <paramref name="expected"/>; the spilled run did spill, and left no spill file and no output behind.
+    /// </summary>
+    private static void AssertRefusedAsInMemory(TempDir tmp, string[] job, string expected)
+    {
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
         var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
         var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
         var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
@@ -261,8 +269,9 @@ public class SpillRankingTests
         Assert.Equal(3, spilled.Code);
         Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
         Assert.Equal(memory.Err, spilled.Err);
-        Assert.Contains("row 160001, column 'n': found no value in the noisy/clean column", spilled.Err);
+        Assert.Contains(expected, spilled.Err);
         Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+        Assert.False(Directory.Exists(tmp.Combine("spilled")) && Directory.EnumerateFileSystemEntries(tmp.Combine("spilled")).Any());
     }
 
     [Fact]
@@ -271,19 +280,8 @@ public class SpillRankingTests
         using var tmp = new TempDir();
         // --missing fill:mean fills numbers only, so the text key stays missing and the split itself refuses it.
         var input = WriteGroupedInput(tmp, 300, numeric: false, withText: false, missingAt: 170_000);
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--missing", "fill:mean", "--quiet"];
-
-        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
-        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
-        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
-        Assert.Equal(3, memory.Code);
-        Assert.Equal(3, spilled.Code);
-        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
-        Assert.Equal(memory.Err, spilled.Err);
-        Assert.Contains("row 170001, column 'g': found no group key", spilled.Err);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
-        Assert.False(Directory.Exists(tmp.Combine("spilled")) && Directory.EnumerateFileSystemEntries(tmp.Combine("spilled")).Any());
+        AssertRefusedAsInMemory(tmp, ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--missing", "fill:mean", "--quiet"],
+            "row 170001, column 'g': found no group key");
     }
 
     [Theory]
@@ -299,19 +297,7 @@ public class SpillRankingTests
         // Rows 150,000 and 180,000 (numbered from 1 in messages: 150,001 and 180,001): the first one is named.
         foreach (int row in new[] { 150_000, 180_000 }) lines[row + 1] = "1e300" + lines[row + 1][lines[row + 1].IndexOf(',', StringComparison.Ordinal)..];
         var input = tmp.File("bad.csv", string.Join('\n', lines) + "\n");
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-
-        var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
-        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
-        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
-        Assert.Equal(3, memory.Code);
-        Assert.Equal(3, spilled.Code);
-        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
-        Assert.Equal(memory.Err, spilled.Err);
-        Assert.Contains("not a Unix epoch time", spilled.Err);
-        Assert.Contains("row 150001, column 't'", spilled.Err);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
-        Assert.False(Directory.Exists(tmp.Combine("spilled")) && Directory.EnumerateFileSystemEntries(tmp.Combine("spilled")).Any());
+        AssertRefusedAsInMemory(tmp, ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)],
+            "row 150001, column 't': found 1E+300, which is not a Unix epoch time");
     }
 }
