@@ -55,6 +55,14 @@ public class SpillRankingTests
         return registry;
     }
 
+    /// <summary>The run records of <see cref="RunInMemoryAndSpilled"/>'s two runs are equal (reports, warnings, counts), time stamps aside.</summary>
+    private static void AssertSameRunRecords(TempDir tmp)
+    {
+        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
+        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+    }
+
     [Theory]
     [InlineData(false, "80/10/10", "")]
     [InlineData(true, "70/30", "")]
@@ -146,9 +154,7 @@ public class SpillRankingTests
         Assert.Equal(bucketed ? 1 : 0, registry.Diagnostics.SpillRepartitions);
         Assert.True((registry.Diagnostics.SpillResplits > 0) == extra.Contains("--shuffle", StringComparison.Ordinal), $"{registry.Diagnostics.SpillResplits} files split again");
         // The report (time ranges, gap drops) too: the cut-offs are the same.
-        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
-        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
-        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+        AssertSameRunRecords(tmp);
     }
 
     [Theory]
@@ -174,9 +180,7 @@ public class SpillRankingTests
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
         Assert.Contains(RunOutputs.FileHashes(tmp.Combine("spilled")).Keys, k => k.Contains("fold-1/", StringComparison.Ordinal));
-        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
-        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
-        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+        AssertSameRunRecords(tmp);
     }
 
     /// <summary>200,000 rows with a group column <c>g</c> of about <paramref name="groups"/> keys (text, or integers), rows of a group scattered.</summary>
@@ -221,9 +225,7 @@ public class SpillRankingTests
         // lineage keeps each row's key with the row's information, so the rows are gathered, not placed).
         Assert.Equal(["g"], registry.Diagnostics.SpillUnreadColumns);
         // The report (groups per split, warnings) too: the table and its decision are the same.
-        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
-        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
-        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+        AssertSameRunRecords(tmp);
     }
 
     [Theory]
@@ -241,9 +243,7 @@ public class SpillRankingTests
 
         var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
-        var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
-        var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");
-        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(memoryRecord, spilledRecord), $"run records differ:\n{memoryRecord}\n---\n{spilledRecord}");
+        AssertSameRunRecords(tmp);
     }
 
     [Fact]
