@@ -87,7 +87,7 @@ internal sealed class SplitSpill : IDisposable
     // A group split (or noisy/clean by group): each row's unit number waits beside its id (as a class number) while the
     // table counts the groups; the first row refused (a missing key) is refused once every row is read.
     private readonly IRowGroupAssigner? _group;
-    private readonly GroupTable? _groupTable;
+    private GroupTable? _groupTable;
     private (int Source, long Row)? _missingGroup;
     private int[] _batchGroups = [];
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
@@ -402,6 +402,8 @@ internal sealed class SplitSpill : IDisposable
         {
             if (_missingGroup is var (source, row)) throw _group.Refused(source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row);
             groupSplits = _group.TagUnits(_groupTable!, context);
+            // Each unit's split is all pass 3 needs: the table's keys and counts go before the emission.
+            _groupTable = null;
             TraceMemory("groups decided");
         }
         bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? _localFolds ?? false;
