@@ -54,7 +54,7 @@ internal static class SpillNarrowing
 
     /// <summary>
     /// The split input's columns a spill need not write at all: nothing after the split reads them. The only stage after
-    /// the split is the <see cref="EncodeStage"/>, which reads its features and label (<see cref="EncodeStage.ReadColumns"/>),
+    /// the split is the <see cref="EncodeStage"/>, which reads its features and label (<see cref="EncodeStage.UnreadColumns"/>),
     /// and the output does not keep every column as it is. A column the split keys on or the lineage records may still be
     /// left out: the spill takes what it needs of those (kept key columns, class numbers, times, group units, lineage
     /// values) from each batch before writing it. Any other stage after the split, or no split stage: every column is written.
@@ -68,10 +68,8 @@ internal static class SpillNarrowing
         int at = -1;
         for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
         if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode || options.KeepsColumns) return null;
-        var unread = new bool[splitInput.Count];
-        Array.Fill(unread, true);
-        foreach (int c in encode.ReadColumns) if (c >= 0 && c < unread.Length) unread[c] = false;
-        return unread.Any(x => x) ? unread : null;
+        var unread = encode.UnreadColumns();
+        return unread.Length == splitInput.Count && unread.Any(x => x) ? unread : null;
     }
 
     /// <summary>Sets <see cref="SplitStage.SpillFloat32"/> and <see cref="SplitStage.SpillUnread"/> of the run's split stage, if any.</summary>

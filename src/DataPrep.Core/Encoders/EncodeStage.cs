@@ -96,9 +96,7 @@ public sealed class EncodeStage : IPipelineStage
         BatchSpillWriter? spill = null;
         Schema? inputSchema = null;
         // Only the columns this stage reads are spilled (the split's spill may already have left the others out).
-        var unread = new bool[plan.Input.Count];
-        Array.Fill(unread, true);
-        foreach (int c in plan.Used) unread[c] = false;
+        var unread = UnreadColumns();
         try
         {
             await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -147,8 +145,15 @@ public sealed class EncodeStage : IPipelineStage
         }
     }
 
-    /// <summary>Every input column this stage reads, after <see cref="Bind"/>: the label and the features (the others it leaves out).</summary>
-    internal IEnumerable<int> ReadColumns => (_plan ?? throw new InvalidOperationException("Bind first.")).Used;
+    /// <summary>By input column, after <see cref="Bind"/>, whether this stage never reads it: neither the label nor a feature (a new array each call).</summary>
+    internal bool[] UnreadColumns()
+    {
+        var plan = _plan ?? throw new InvalidOperationException("Bind first.");
+        var unread = new bool[plan.Input.Count];
+        Array.Fill(unread, true);
+        foreach (int c in plan.Used) unread[c] = false;
+        return unread;
+    }
 
     /// <summary>
     /// The input Float64 features this stage hands on as they are, after <see cref="Bind"/>: no encoding, no fill (no

@@ -26,20 +26,21 @@ internal sealed class TimeFoldCutAssigner(string timeColumn, TimeCuts? cuts, IRe
     public SplitAssignment Assign(SplitInput input, RunContext context)
     {
         var column = input.Column(input.Schema.IndexOf(timeColumn));
-        var tags = new SplitTag[input.Count];
-        var folds = new short[input.Count];
-        for (int i = 0; i < tags.Length; i++)
+        int n = input.Count;
+        long[] ticks = cuts is null ? [] : new long[n];
+        var foldTimes = new long[n];
+        for (int i = 0; i < n; i++)
         {
-            if (cuts is not null)
+            if (cuts is not null && !TimeSplitAssigner.TryGetUtcTicks(column, i, out ticks[i]))
             {
-                if (!TimeSplitAssigner.TryGetUtcTicks(column, i, out long ticks))
-                {
-                    throw new PipelineValidationException($"step {ScaleStep.Encode} {bucket}: a row of '{timeColumn}' has no valid time, though the plan step read every time; the work area mixes runs. Run scan, plan and encode again with the same arguments.");
-                }
-                tags[i] = TimeSplitAssigner.TagOf(ticks, cuts);
+                throw new PipelineValidationException($"step {ScaleStep.Encode} {bucket}: a row of '{timeColumn}' has no valid time, though the plan step read every time; the work area mixes runs. Run scan, plan and encode again with the same arguments.");
             }
-            folds[i] = tags[i] == SplitTag.Train ? KFoldAssigner.FoldOfTime(foldCuts, KFoldAssigner.FoldTimeOf(column, i)) : (short)-1;
+            foldTimes[i] = KFoldAssigner.FoldTimeOf(column, i);
         }
+        // The rule one process's spilled time folds tag by.
+        var tags = new SplitTag[n];
+        var folds = new short[n];
+        new TimeTagger(cuts, foldCuts).Tag(ticks, foldTimes, tags, folds);
         context.ForwardChainingFolds = true;
         return new SplitAssignment(tags, Folds: folds);
     }

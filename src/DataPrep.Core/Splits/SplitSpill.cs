@@ -134,6 +134,12 @@ internal sealed class SplitSpill : IDisposable
         if (shuffle) _files.AddRange(new BatchSpillWriter?[HashFiles]);
     }
 
+    /// <summary>A spill file of this split, written with its narrowed and left-out columns (<c>SpillNarrowing</c>).</summary>
+    private BatchSpillWriter NewWriter(string path) => new(path, _float32, _unread);
+
+    /// <summary>A reader of a spill file <see cref="NewWriter"/> wrote.</summary>
+    private BatchSpillReader NewReader(string path) => new(path, _schema, _float32, _unread);
+
     /// <summary>The bytes of rows pass 3 loads at once: about an eighth of the budget.</summary>
     private long BucketBytes => Math.Max(64L << 10, _budget / 8);
 
@@ -207,7 +213,7 @@ internal sealed class SplitSpill : IDisposable
                 var picked = grouped.AsSpan(counts[f], counts[f + 1] - counts[f]).ToArray();
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
-                parts.Add((_files[f] ??= new BatchSpillWriter(_folder.NewFile($"input-{f:D3}.spill"), _float32, _unread), positions, picked));
+                parts.Add((_files[f] ??= NewWriter(_folder.NewFile($"input-{f:D3}.spill")), positions, picked));
                 if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, batchFoldTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
@@ -220,7 +226,7 @@ internal sealed class SplitSpill : IDisposable
             if (_files.Count == 0 || (_files[^1]!.Length >= BucketBytes / 2 && (_bounded || _files.Count < ushort.MaxValue))
                 || (_inTimeOrder && (_files[^1]!.Length >= PieceBytes || _rowIdFiles[^1]!.Rows >= MaxTimeRankRows / 2)))
             {
-                _files.Add(new BatchSpillWriter(_folder.NewFile($"input-{_files.Count:D5}.spill"), _float32, _unread));
+                _files.Add(NewWriter(_folder.NewFile($"input-{_files.Count:D5}.spill")));
                 if (_bounded) _rowIdFiles.Add(new SpillRowIdsWriter(_folder.NewFile($"input-{_files.Count - 1:D5}.ids")));
                 if (_openMax.CompareTo(_closedMax) > 0) _closedMax = _openMax;
             }
@@ -909,7 +915,7 @@ internal sealed class SplitSpill : IDisposable
     private void Scatter(HashFile file, BatchSpillWriter?[] writers, SpillRowIdsWriter?[] idWriters, Func<int, string> nameOf, PartsOf partsOf, CancellationToken cancellationToken)
     {
         int parts = writers.Length;
-        using var reader = new BatchSpillReader(file.Path, _schema, _float32, _unread);
+        using var reader = NewReader(file.Path);
         using var ids = new SpillRowIdsReader(file.RowIds);
         var partOf = Array.Empty<int>();
         var counts = new int[parts + 1];
@@ -943,7 +949,7 @@ internal sealed class SplitSpill : IDisposable
                 var picked = grouped.AsSpan(counts[q], counts[q + 1] - counts[q]).ToArray();
                 var at = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
-                spread.Add((writers[q] ??= new BatchSpillWriter(_folder.NewFile(nameOf(q) + ".spill"), _float32, _unread), at, picked));
+                spread.Add((writers[q] ??= NewWriter(_folder.NewFile(nameOf(q) + ".spill")), at, picked));
                 WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, tags, folds, classes, times, foldTimes, picked);
             }
             BatchSpillWriter.WriteSpread(batch, spread);
@@ -1134,7 +1140,7 @@ internal sealed class SplitSpill : IDisposable
                     Array.Resize(ref row, pending + n);
                 }
                 var ranks = ranksOf(file, c, 0);
-                using (var reader = new BatchSpillReader(paths[file]!, _schema, _float32, _unread))
+                using (var reader = NewReader(paths[file]!))
                 {
                     var mine = new List<int>();
                     var ranked = new List<int>();
@@ -1270,7 +1276,7 @@ internal sealed class SplitSpill : IDisposable
         int batchRows = _batchRows;
         ref int[] slot = ref buffers.Slot;
         ref int[] offset = ref buffers.Offset;
-        using var reader = new BatchSpillReader(path, _schema, _float32, _unread);
+        using var reader = NewReader(path);
         int seq = 0;
         while (!reader.AtEnd)
         {
@@ -1389,7 +1395,7 @@ internal sealed class SplitSpill : IDisposable
         foreach (var path in files)
         {
             if (path is null) continue;
-            using var reader = new BatchSpillReader(path, _schema, _float32, _unread);
+            using var reader = NewReader(path);
             while (!reader.AtEnd)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -1414,7 +1420,7 @@ internal sealed class SplitSpill : IDisposable
                     var picked = list.ToArray();
                     var at = new int[picked.Length];
                     for (int i = 0; i < at.Length; i++) at[i] = positions[picked[i]];
-                    var writer = buckets[b] ??= new BatchSpillWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"), _float32, _unread);
+                    var writer = buckets[b] ??= NewWriter(paths[b] = _folder.NewFile($"bucket-{b:D5}.spill"));
                     writer.WriteInts(at);
                     writer.Write(batch, picked);
                 }

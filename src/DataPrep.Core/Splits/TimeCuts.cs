@@ -219,13 +219,14 @@ internal static class TimeSplitCuts
     /// </summary>
     public static List<TimeFoldCut> FindFolds(int k, TimeCuts? cuts, Func<IEnumerable<TimedRows>> pass, long maxHeld)
     {
+        bool InPool(in TimedRows b, int r) => cuts is null || TimeSplitAssigner.TagOf(b.Ticks[r], cuts) == SplitTag.Train;
         long pool = 0, min = long.MaxValue, max = long.MinValue;
         foreach (var b in pass())
         {
             var times = b.FoldTimes ?? throw new ArgumentException("Time folds' passes need the fold times.", nameof(pass));
             for (int r = 0; r < b.Count; r++)
             {
-                if (cuts is not null && TimeSplitAssigner.TagOf(b.Ticks[r], cuts) != SplitTag.Train) continue;
+                if (!InPool(b, r)) continue;
                 pool++;
                 min = Math.Min(min, times[r]);
                 max = Math.Max(max, times[r]);
@@ -244,7 +245,7 @@ internal static class TimeSplitCuts
                 int n = 0;
                 for (int r = 0; r < b.Count; r++)
                 {
-                    if (cuts is not null && TimeSplitAssigner.TagOf(b.Ticks[r], cuts) != SplitTag.Train) continue;
+                    if (!InPool(b, r)) continue;
                     keys[n] = scale.KeyOf(b.FoldTimes![r]);
                     ids[n++] = b.Ids[r];
                 }

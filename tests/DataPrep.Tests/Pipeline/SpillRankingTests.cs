@@ -128,6 +128,16 @@ public class SpillRankingTests
         return tmp.File("input.csv", sb.ToString());
     }
 
+    /// <summary><see cref="RunInMemoryAndSpilled"/> of a time split of <see cref="WriteTimedInput"/>'s rows with <paramref name="extra"/> options.</summary>
+    private static DataPrep.Conversion.DataPrepRegistry RunTimedInMemoryAndSpilled(TempDir tmp, string times, bool withText, string extra)
+    {
+        var input = WriteTimedInput(tmp, times, withText);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
+            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        return RunInMemoryAndSpilled(tmp, job, spillRoot);
+    }
+
     [Theory]
     // Unsorted times: pass 1's files overlap in time, so the rows go to buckets of (time, row id) order first.
     [InlineData("random", false, "", true)]
@@ -144,12 +154,7 @@ public class SpillRankingTests
     public void Time_splits_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(string times, bool withText, string extra, bool bucketed)
     {
         using var tmp = new TempDir();
-        var input = WriteTimedInput(tmp, times, withText);
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
-            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-
-        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        var registry = RunTimedInMemoryAndSpilled(tmp, times, withText, extra);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         Assert.Equal(bucketed ? 1 : 0, registry.Diagnostics.SpillRepartitions);
         Assert.True((registry.Diagnostics.SpillResplits > 0) == extra.Contains("--shuffle", StringComparison.Ordinal), $"{registry.Diagnostics.SpillResplits} files split again");
@@ -171,12 +176,7 @@ public class SpillRankingTests
     public void Time_folds_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(string times, bool withText, string extra)
     {
         using var tmp = new TempDir();
-        var input = WriteTimedInput(tmp, times, withText);
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--split", "time", "--time", "t", "--seed", "7", "--quiet", .. withText ? new[] { "--encode", "s=ordinal" } : [],
-            .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-
-        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        var registry = RunTimedInMemoryAndSpilled(tmp, times, withText, extra);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         Assert.Equal(0, registry.Diagnostics.SpillRepartitions);
         Assert.Contains(RunOutputs.FileHashes(tmp.Combine("spilled")).Keys, k => k.Contains("fold-1/", StringComparison.Ordinal));
