@@ -24,7 +24,7 @@ internal sealed class CutAssigner(IReadOnlyList<SplitCut> cuts, IReadOnlyList<Sp
     public bool TagsFromRowIds => true;
 
     /// <summary>The cuts are the plan's: no pass over the ids is needed.</summary>
-    public IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes) => new RandomCutTagger(cuts, foldCuts, seed);
+    public IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes, RunContext context) => new RandomCutTagger(cuts, foldCuts, seed);
 
     public SplitAssignment Assign(SplitInput input, RunContext context)
     {

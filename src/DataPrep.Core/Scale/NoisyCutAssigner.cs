@@ -10,13 +10,14 @@ namespace DataPrep.Scale;
 /// or noisy) by the run's own <see cref="NoisyCleanAssigner.NoisyRows"/> (the noisy column, or the
 /// input a row came from), and its split from that side's cuts and its split hash and row id: the tag
 /// <see cref="NoisyCleanAssigner.Assign"/> gives it over all rows. The order is left to the split stage (shuffle hash or
-/// input order), as one process's noisy/clean split leaves it.
+/// input order), as one process's noisy/clean split leaves it. A row's tag follows from that row alone, so a spilling
+/// encode task keeps nothing per row (<see cref="IRowLocalAssigner"/>).
 /// </summary>
 /// <param name="cuts">The cuts of the clean side (<see cref="NoisyCleanAssigner.CleanKey"/>) and of the noisy side (<see cref="NoisyCleanAssigner.NoisyKey"/>).</param>
 /// <param name="noisy">The run's own assigner (which rows are noisy).</param>
 /// <param name="seed">The run's seed.</param>
 /// <param name="bucket">What the assigner splits, for <see cref="Describe"/>.</param>
-internal sealed class NoisyCutAssigner(IReadOnlyDictionary<string, List<SplitCut>> cuts, NoisyCleanAssigner noisy, ulong seed, string bucket) : ISplitAssigner
+internal sealed class NoisyCutAssigner(IReadOnlyDictionary<string, List<SplitCut>> cuts, NoisyCleanAssigner noisy, ulong seed, string bucket) : IRowLocalAssigner
 {
     private readonly List<SplitCut> _clean = cuts.TryGetValue(NoisyCleanAssigner.CleanKey, out var c) ? c : throw Missing(NoisyCleanAssigner.CleanKey);
     private readonly List<SplitCut> _noisy = cuts.TryGetValue(NoisyCleanAssigner.NoisyKey, out var n) ? n : throw Missing(NoisyCleanAssigner.NoisyKey);

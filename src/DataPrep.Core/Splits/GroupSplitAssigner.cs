@@ -157,12 +157,15 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
     DataFormatException IRowGroupAssigner.Refused(string? file, long row) => MissingKey(file, row);
 
     /// <summary><see cref="Decide"/> and <see cref="Report(RunContext, GroupSplitDecision)"/>, as <see cref="Assign"/> does them.</summary>
-    SplitTag[] IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
+    UnitTags IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
     {
         var decision = Decide(table);
         Report(context, decision);
-        return decision.SplitArray;
+        return new UnitTags(decision.SplitArray);
     }
+
+    /// <summary>The group column (after <see cref="Bind"/>; −1 before).</summary>
+    internal int GroupIndex => _groupIndex;
 
     /// <summary>The error for a row without a group key (exit 3), naming its file and row and the group column.</summary>
     public DataFormatException MissingKey(string? file, long row)

@@ -39,7 +39,7 @@ public enum FoldMethod
 /// <param name="seed">The seed.</param>
 /// <param name="testCarver">Carves the held-out test split (tags Train/Test), or null for no test split.</param>
 /// <param name="column">The stratum, group or time column for the fold method.</param>
-public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : IRowIdAssigner, IRowTimeAssigner
+public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAssigner? testCarver, string? column) : IRowIdAssigner, IRowTimeAssigner, IRowGroupAssigner
 {
     private int _column = -1;
 
@@ -209,7 +209,8 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     /// </summary>
     bool IRowIdAssigner.TagsFromRowIds => method switch
     {
-        FoldMethod.Random => testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true },
+        // (A carver whose classes are not a column's keys, such as noisy/clean sides, would need its own ClassKeys.)
+        FoldMethod.Random => testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true } c && c.HasClasses == c.ClassColumn >= 0,
         FoldMethod.Stratified => _column >= 0 && (testCarver is null || testCarver is IRowIdAssigner { TagsFromRowIds: true } c && (c.ClassColumn < 0 || c.ClassColumn == _column)),
         _ => false,
     };
@@ -222,11 +223,11 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     /// (<see cref="RandomSplitCuts.Find"/> at K equal fractions: <see cref="RandomSplitter.PartsByHash"/>'s cut, which
     /// <see cref="Assign"/> makes), from one more pass for the histogram and as few as the cuts need.
     /// </summary>
-    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes)
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes, RunContext context)
     {
-        if (method == FoldMethod.Stratified) return StratifiedFoldsForRowIds(pass, rows, classRows, classKeys, maxBytes);
+        if (method == FoldMethod.Stratified) return StratifiedFoldsForRowIds(pass, rows, classRows, classKeys, maxBytes, context);
         if (method != FoldMethod.Random) throw new InvalidOperationException($"{method} folds read their column; their folds do not follow from row ids alone.");
-        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes);
+        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes, context);
         // The pool's rows (train after the test split, every row without one) with their fold hashes.
         var pool = new HashedRowIds(pass, new KeyedHash(seed, "fold"), pool: carver);
         var (bins, poolRows) = RandomSplitCuts.Histogram(pool.Pass());
@@ -240,10 +241,10 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     /// <see cref="RandomSplitCuts.FindBlocks"/> over the fold hashes: <see cref="RandomSplitter.PartsByCounts"/>'s cut per
     /// class, the rule the scaled-out plan uses for stratified folds.
     /// </summary>
-    private IRowIdTagger StratifiedFoldsForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes)
+    private IRowIdTagger StratifiedFoldsForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes, RunContext context)
     {
         if (classRows is null || classKeys is null || classKeys.Count != classRows.Count) throw new ArgumentException("Stratified folds need every class's key and rows.", nameof(classKeys));
-        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes);
+        var carver = testCarver is null ? null : ((IRowIdAssigner)testCarver).ForRowIds(pass, rows, classRows, classKeys, maxBytes, context);
         // Each class number's index in sorted key order.
         var sorted = new int[classKeys.Count];
         var byKey = Enumerable.Range(0, classKeys.Count).OrderBy(c => classKeys[c], StringComparer.Ordinal).ToArray();
@@ -320,6 +321,56 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             context.ForwardChainingFolds = true;
             return new TimeTagger(cuts, foldCuts);
         }
+    }
+
+    /// <summary>Group folds with no test split or a group split by the same column: each row's tag and fold follow from its group.</summary>
+    bool IRowGroupAssigner.TagsFromGroups => method == FoldMethod.Group && _column >= 0
+        && (testCarver is null || (testCarver is GroupSplitAssigner carver && carver.GroupIndex == _column));
+
+    /// <summary>The test split's table, or one of groups alone.</summary>
+    GroupTable IRowGroupAssigner.NewTable() => (testCarver as IRowGroupAssigner)?.NewTable() ?? new GroupTable(stratified: false);
+
+    /// <summary>
+    /// A row's unit is its group: as the test split counts it (a missing key refused), or without one as <see cref="Assign"/>
+    /// counts the pool (a missing key is a group of its own).
+    /// </summary>
+    int IRowGroupAssigner.Count(RecordBatch batch, GroupTable table, Span<int> units)
+        => testCarver is IRowGroupAssigner carver ? carver.Count(batch, table, units)
+            : table.Add(batch.Columns[_column], null, batch.RowCount, missingIsGroup: true, numbers: units);
+
+    /// <summary>The test split's error.</summary>
+    DataFormatException IRowGroupAssigner.Refused(string? file, long row)
+        => (testCarver as IRowGroupAssigner ?? throw new InvalidOperationException("Group folds without a test split refuse no row.")).Refused(file, row);
+
+    /// <summary>
+    /// <see cref="Assign"/>'s group folds from the table of every row: the test split's tags (and report), then the folds of
+    /// the groups left in train — dealt by <see cref="GroupFolds"/>, or cut by <see cref="GroupFoldRanges"/> over a table of
+    /// those groups alone, as <see cref="UsesFoldRanges"/> says for the input's groups.
+    /// </summary>
+    UnitTags IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
+    {
+        var tags = testCarver is IRowGroupAssigner carver ? carver.TagUnits(table, context).Tags : new SplitTag[table.Count];
+        var pool = Enumerable.Range(0, table.Count).Where(g => tags[g] == SplitTag.Train).ToArray();
+        short[] poolFolds;
+        if (UsesFoldRanges(table.Count))
+        {
+            var poolTable = table;
+            if (pool.Length < table.Count)
+            {
+                poolTable = new GroupTable(stratified: false);
+                foreach (int g in pool) poolTable.Add(table.KeyOf(g), null, table.RowsArray[g]);
+            }
+            poolFolds = GroupFoldRanges(poolTable, k, seed).Folds;
+        }
+        else
+        {
+            poolFolds = GroupFolds(table, pool, k, seed);
+        }
+        var folds = new short[table.Count];
+        Array.Fill(folds, (short)-1);
+        for (int j = 0; j < pool.Length; j++) folds[pool[j]] = poolFolds[j];
+        context.ForwardChainingFolds = false;
+        return new UnitTags(tags, folds);
     }
 
     /// <inheritdoc />

@@ -20,7 +20,7 @@ namespace DataPrep.Splits;
 /// <param name="noisySources">Source indexes (input order) whose rows are noisy.</param>
 /// <param name="groupColumn">An optional group key column.</param>
 public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<double> cleanFractions, double noisyValidation, ulong seed,
-    string? noisyColumn, IReadOnlySet<int>? noisySources, string? groupColumn = null) : IRowGroupAssigner
+    string? noisyColumn, IReadOnlySet<int>? noisySources, string? groupColumn = null) : IRowGroupAssigner, IRowIdAssigner
 {
     private int _noisyIndex = -1;
     private int _groupIndex = -1;
@@ -109,6 +109,53 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
     public DataFormatException Refused(string? file, long row)
         => Throw.Format("found no value in the noisy/clean column; expected true/false, 1/0 or clean/noisy in every row", file, row: row, column: noisyColumn);
 
+    /// <summary>Without groups: a row's tag follows from its side (its class, <see cref="CleanKey"/> or <see cref="NoisyKey"/>) and its id.</summary>
+    bool IRowIdAssigner.TagsFromRowIds => _groupIndex < 0 && (_noisyIndex >= 0 || noisySources is not null);
+
+    /// <summary>A row's side is its class.</summary>
+    bool IRowIdAssigner.HasClasses => true;
+
+    /// <summary>Each row's side, <see cref="CleanKey"/> or <see cref="NoisyKey"/>, as <see cref="NoisyRows"/> tells it; a missing value in the noisy column is refused.</summary>
+    int IRowIdAssigner.ClassKeys(RecordBatch batch, Span<string> keys)
+    {
+        var noisyCol = _noisyIndex >= 0 ? batch.Columns[_noisyIndex] : null;
+        for (int i = 0; i < batch.RowCount; i++)
+        {
+            if (noisyCol is not null && noisyCol.IsNull(i)) return i;
+            keys[i] = (noisyCol is null ? noisySources!.Contains(batch.Rows.Sources[i]) : IsNoisy(noisyCol, i)) ? NoisyKey : CleanKey;
+        }
+        return -1;
+    }
+
+    /// <summary>A row without a value in the noisy column.</summary>
+    DataFormatException IRowIdAssigner.RefusedClass(string? file, long row) => Refused(file, row);
+
+    /// <summary>
+    /// Each side's cuts over its rows in (split hash, row id) order at the side's own fractions
+    /// (<see cref="RandomSplitCuts.FindPerClass"/>, the scaled-out plan's search): the blocks <see cref="Assign"/> cuts;
+    /// reports as <see cref="Assign"/> does.
+    /// </summary>
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes, RunContext context)
+    {
+        if (classRows is null || classKeys is null || classKeys.Count != classRows.Count) throw new ArgumentException("A noisy/clean split needs each side's key and rows.", nameof(classKeys));
+        long clean = 0, noisy = 0;
+        var fractions = new IReadOnlyList<double>[classKeys.Count];
+        for (int c = 0; c < classKeys.Count; c++)
+        {
+            bool isNoisy = classKeys[c] switch
+            {
+                NoisyKey => true,
+                CleanKey => false,
+                _ => throw new ArgumentException($"A noisy/clean split's classes are '{CleanKey}' and '{NoisyKey}', not '{classKeys[c]}'.", nameof(classKeys)),
+            };
+            fractions[c] = SideFractions(isNoisy);
+            if (isNoisy) noisy += classRows[c]; else clean += classRows[c];
+        }
+        ReportRows(context, clean, noisy);
+        var hashed = new HashedRowIds(pass, new KeyedHash(seed, "split"), strata: true);
+        return new StratifiedCutTagger(RandomSplitCuts.FindPerClass(classRows, fractions, hashed.Pass, maxHeld: HashedRowIds.Chunk, maxBytes, null), seed);
+    }
+
     /// <summary>By group: a row's unit follows from its group and side.</summary>
     bool IRowGroupAssigner.TagsFromGroups => _groupIndex >= 0;
 
@@ -133,7 +180,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
     }
 
     /// <summary><see cref="Decide"/> and <see cref="Report"/>, as <see cref="Assign"/> does them: unit 2g is group g's clean rows, 2g + 1 its noisy ones.</summary>
-    SplitTag[] IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
+    UnitTags IRowGroupAssigner.TagUnits(GroupTable table, RunContext context)
     {
         var decision = Decide(table);
         Report(context, decision);
@@ -143,7 +190,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
             units[2 * g] = decision.CleanArray[g];
             units[2 * g + 1] = decision.NoisyArray[g];
         }
-        return units;
+        return new UnitTags(units);
     }
 
     /// <inheritdoc />

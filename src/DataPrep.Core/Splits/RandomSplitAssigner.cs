@@ -47,7 +47,7 @@ public sealed class RandomSplitAssigner(IReadOnlyList<double> fractions, ulong s
     /// <see cref="RandomSplitter.AssignStratified"/>, by <see cref="RandomSplitCuts.FindStratified"/>), then each row's tag
     /// from its hash and id.
     /// </summary>
-    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes)
+    IRowIdTagger IRowIdAssigner.ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes, RunContext context)
     {
         if (_stratifyIndex < 0) return new RandomCutTagger(RandomSplitter.CutsOf(pass, rows, fractions, seed), null, seed);
         if (classRows is null) throw new ArgumentNullException(nameof(classRows), "A stratified split needs the rows of each class.");

@@ -70,8 +70,10 @@ internal sealed class SplitSpill : IDisposable
     private readonly List<SpillRowIdsWriter?> _rowIdFiles = [];
     // Whether the row-local assigner gave folds (null: no batch yet); the same for every batch.
     private bool? _localFolds;
-    // A stratified split from row ids: the class column, each class's number (first seen, first numbered) and rows.
-    private readonly int _classColumn = -1;
+    // A split from row ids and classes (stratified, or noisy/clean sides): whether rows have classes, each class's number
+    // (first seen, first numbered) and rows; the first row whose class was refused is refused once every row is read.
+    private readonly bool _withClasses;
+    private string[] _batchClassKeys = [];
     private readonly Dictionary<string, int> _classOf = new(StringComparer.Ordinal);
     private readonly List<long> _classRows = [];
     // A time split or time folds: each row's times wait beside its id (ticks, fold times or both: _timeParts); the cutter
@@ -88,7 +90,8 @@ internal sealed class SplitSpill : IDisposable
     // table counts the groups; the first row refused (a missing key) is refused once every row is read.
     private readonly IRowGroupAssigner? _group;
     private GroupTable? _groupTable;
-    private (int Source, long Row)? _missingGroup;
+    // The first row refused by the class keys or the group count (a missing key), raised once every row has been read.
+    private (int Source, long Row)? _refused;
     private int[] _batchGroups = [];
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
     // the output order (time-ordered input), from the latest row of the closed files and of the open one.
@@ -120,7 +123,7 @@ internal sealed class SplitSpill : IDisposable
         if (_group is not null) _groupTable = _group.NewTable();
         _bounded = local is not null || _byId is not null || _time is not null || _group is not null;
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
-        if (_byId is not null) _classColumn = _byId.ClassColumn;
+        _withClasses = _byId is { HasClasses: true };
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
         _stage = stage;
         _folder = folder;
@@ -180,8 +183,8 @@ internal sealed class SplitSpill : IDisposable
         }
         else if (_bounded)
         {
-            // Only a stratified split's class numbers: its key column is not kept.
-            if (_classColumn >= 0) batchClasses = ClassesOf(batch.Columns[_classColumn], n);
+            // Only the class numbers (a stratified split's, noisy/clean sides): the key column is not kept.
+            if (_withClasses) batchClasses = ClassesOf(batch, n, rows);
             // A group split's unit numbers.
             if (_group is not null) batchClasses = UnitsOf(batch, n, rows);
             // A time split's times, time folds' fold times.
@@ -256,13 +259,25 @@ internal sealed class SplitSpill : IDisposable
         _count += n;
     }
 
-    /// <summary>Each row's class number (<see cref="RandomSplitAssigner.KeyOf"/> text, numbered as first seen), counting each class's rows.</summary>
-    private int[] ClassesOf(Column column, int n)
+    /// <summary>
+    /// Each row's class number (its <see cref="IRowIdAssigner.ClassKeys"/> key, numbered as first seen), counting each
+    /// class's rows; after the first row refused, whose origin is kept for the error, nothing is counted (the run stops
+    /// once every row is read).
+    /// </summary>
+    private int[] ClassesOf(RecordBatch batch, int n, RowInfo rows)
     {
         var classes = new int[n];
+        if (_refused is not null) return classes;
+        if (_batchClassKeys.Length < n) _batchClassKeys = new string[n];
+        int refused = _byId!.ClassKeys(batch, _batchClassKeys.AsSpan(0, n));
+        if (refused >= 0)
+        {
+            _refused = (rows.Sources[refused], rows.SourceRows[refused]);
+            return classes;
+        }
         for (int i = 0; i < n; i++)
         {
-            var key = RandomSplitAssigner.KeyOf(column, i);
+            var key = _batchClassKeys[i];
             if (!_classOf.TryGetValue(key, out int c))
             {
                 _classOf[key] = c = _classRows.Count;
@@ -282,9 +297,9 @@ internal sealed class SplitSpill : IDisposable
     {
         if (_batchGroups.Length < n) _batchGroups = new int[n];
         var numbers = _batchGroups;
-        if (_missingGroup is not null) return numbers;
+        if (_refused is not null) return numbers;
         int missing = _group!.Count(batch, _groupTable!, numbers.AsSpan(0, n));
-        if (missing >= 0) _missingGroup = (rows.Sources[missing], rows.SourceRows[missing]);
+        if (missing >= 0) _refused = (rows.Sources[missing], rows.SourceRows[missing]);
         return numbers;
     }
 
@@ -391,8 +406,13 @@ internal sealed class SplitSpill : IDisposable
         TraceMemory("pass 1 done");
         long count = _count;
         context.OnProgress("split", 0, count);
+        if (_refused is var (source, row))
+        {
+            string? file = source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null;
+            throw _group?.Refused(file, row) ?? _byId!.RefusedClass(file, row);
+        }
         var classKeys = _classOf.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray();
-        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _classColumn >= 0 ? _classRows : null, _classColumn >= 0 ? classKeys : null, BucketBytes);
+        var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _withClasses ? _classRows : null, _withClasses ? classKeys : null, BucketBytes, context);
         bool byTime = false;
         if (_time is var (timed, cutter))
         {
@@ -403,16 +423,15 @@ internal sealed class SplitSpill : IDisposable
             byTime = _inTimeOrder;
             if (byTime) files = ByTime(files, count, maxHeld, context, cancellationToken);
         }
-        SplitTag[]? groupSplits = null;
+        UnitTags? groupSplits = null;
         if (_group is not null)
         {
-            if (_missingGroup is var (source, row)) throw _group.Refused(source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null, row);
             groupSplits = _group.TagUnits(_groupTable!, context);
             // Each unit's split is all pass 3 needs: the table's keys and counts go before the emission.
             _groupTable = null;
             TraceMemory("groups decided");
         }
-        bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? _localFolds ?? false;
+        bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? (groupSplits is null ? (bool?)null : groupSplits.Folds is not null) ?? _localFolds ?? false;
         var tagBlock = BlockTaggerOf(tagger, _timeTagger, groupSplits);
         context.Diagnostics.CountSpillRanked();
         // Unshuffled files are closed at half a bucket and ranked by counting (or by time, as ByTime left them): none is split again.
@@ -510,7 +529,7 @@ internal sealed class SplitSpill : IDisposable
     /// The tagging of pass 3's blocks: by a row-id tagger from ids (and class numbers), by the time cut from ticks and fold
     /// times, or by the units' splits from unit numbers; null: the tags (and folds) a row-local assigner gave are in the blocks.
     /// </summary>
-    private static BlockTagger? BlockTaggerOf(IRowIdTagger? tagger, TimeTagger? timeTagger, SplitTag[]? groupSplits)
+    private static BlockTagger? BlockTaggerOf(IRowIdTagger? tagger, TimeTagger? timeTagger, UnitTags? groupSplits)
     {
         if (tagger is not null) return (block, tags, folds) => tagger.Tag(block.Ids, block.Classes, tags, folds);
         if (timeTagger is not null)
@@ -523,11 +542,13 @@ internal sealed class SplitSpill : IDisposable
         }
         if (groupSplits is not null)
         {
-            return (block, tags, _) =>
+            var (splits, unitFolds) = groupSplits;
+            return (block, tags, folds) =>
             {
                 if (!block.HasClasses) throw new InvalidDataException("A group split's row-id file lacks the unit numbers.");
-                var groups = block.Classes;
-                for (int j = 0; j < tags.Length; j++) tags[j] = groupSplits[groups[j]];
+                var units = block.Classes;
+                for (int j = 0; j < tags.Length; j++) tags[j] = splits[units[j]];
+                if (unitFolds is not null && !folds.IsEmpty) for (int j = 0; j < tags.Length; j++) folds[j] = unitFolds[units[j]];
             };
         }
         return null;
@@ -565,7 +586,7 @@ internal sealed class SplitSpill : IDisposable
     /// </summary>
     private IEnumerable<RowIdChunk> AllRowIds(List<HashFile> files)
     {
-        bool withClasses = _classColumn >= 0;
+        bool withClasses = _withClasses;
         var chunk = new long[1 << 16];
         var classes = withClasses ? new int[chunk.Length] : [];
         int n = 0;

@@ -38,27 +38,45 @@ public interface ISplitAssigner
 internal interface IRowLocalAssigner : ISplitAssigner;
 
 /// <summary>
-/// An assigner whose tags (and folds) follow from each row's id — and, for a stratified split, its class — once it has
-/// seen every row's: a random split's cuts. It reports nothing and leaves the order to the split stage. A spilling split
-/// with a shuffle then keeps no per-row state in memory: row ids (and class numbers) wait in its files and are streamed
-/// back for <see cref="ForRowIds"/> (see <see cref="SplitSpill"/>).
+/// An assigner whose tags (and folds) follow from each row's id — and, for a stratified split, its class; for a noisy/clean
+/// split without groups, its side — once it has seen every row's: a random split's cuts, each side's cuts. It leaves the
+/// order to the split stage. A spilling split then keeps no per-row state in memory: row ids (and class numbers) wait in
+/// its files and are streamed back for <see cref="ForRowIds"/> (see <see cref="SplitSpill"/>).
 /// </summary>
 internal interface IRowIdAssigner : ISplitAssigner
 {
-    /// <summary>Whether this assigner's tags follow from row ids (and <see cref="ClassColumn"/>'s classes) alone.</summary>
+    /// <summary>Whether this assigner's tags follow from row ids (and classes, <see cref="HasClasses"/>) alone.</summary>
     bool TagsFromRowIds { get; }
 
     /// <summary>The column whose class (<see cref="RandomSplitAssigner.KeyOf"/>) decides a row's tag besides its id; −1: none.</summary>
     int ClassColumn => -1;
 
+    /// <summary>Whether a row's class (<see cref="ClassKeys"/>) decides its tag besides its id.</summary>
+    bool HasClasses => ClassColumn >= 0;
+
+    /// <summary>
+    /// The class key of each row of <paramref name="batch"/> into <paramref name="keys"/> (by default
+    /// <see cref="RandomSplitAssigner.KeyOf"/> of <see cref="ClassColumn"/>); returns the first row it refuses (the rows
+    /// before it keyed), or −1.
+    /// </summary>
+    int ClassKeys(RecordBatch batch, Span<string> keys)
+    {
+        var column = batch.Columns[ClassColumn];
+        for (int i = 0; i < batch.RowCount; i++) keys[i] = RandomSplitAssigner.KeyOf(column, i);
+        return -1;
+    }
+
+    /// <summary>The error for the first row, in input order, that <see cref="ClassKeys"/> refused: raised once every row has been read, as <see cref="ISplitAssigner.Assign"/> raises it.</summary>
+    DataFormatException RefusedClass(string? file, long row) => throw new InvalidOperationException($"{Describe()} refuses no row's class.");
+
     /// <summary>
     /// The tagger, from <paramref name="pass"/>es over every row (each enumeration yields every row once, in chunks that
-    /// are valid until the next one is asked for); <paramref name="rows"/> is their number and, with a
-    /// <see cref="ClassColumn"/>, <paramref name="classRows"/> and <paramref name="classKeys"/> the rows and the key of each
+    /// are valid until the next one is asked for); <paramref name="rows"/> is their number and, with
+    /// <see cref="HasClasses"/>, <paramref name="classRows"/> and <paramref name="classKeys"/> the rows and the key of each
     /// class number (numbers as the chunks give them, in any order of the classes). A pass holds at most about
-    /// <paramref name="maxBytes"/>.
+    /// <paramref name="maxBytes"/>. Reports into <paramref name="context"/> as <see cref="ISplitAssigner.Assign"/> does.
     /// </summary>
-    IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes);
+    IRowIdTagger ForRowIds(Func<IEnumerable<RowIdChunk>> pass, long rows, IReadOnlyList<long>? classRows, IReadOnlyList<string>? classKeys, long maxBytes, RunContext context);
 }
 
 /// <summary>Row ids and, for a stratified split, each row's class number (empty otherwise).</summary>
@@ -123,9 +141,10 @@ internal interface ITimeCutter
 }
 
 /// <summary>
-/// An assigner whose tags follow from each row's unit — its group, or its group and side for noisy/clean by group — once
-/// every group's rows (and each group's rows per class, or per side) are counted in a <see cref="GroupTable"/>: a group
-/// split, a noisy/clean split by group. It leaves the order to the split stage. A spilling split then keeps the table
+/// An assigner whose tags (and folds) follow from each row's unit — its group, or its group and side for noisy/clean by
+/// group — once every group's rows (and each group's rows per class, or per side) are counted in a
+/// <see cref="GroupTable"/>: a group split, a noisy/clean split by group, group folds (after a group test split by the
+/// same column, or none). It leaves the order to the split stage. A spilling split then keeps the table
 /// (about 30–40 bytes a group beyond its key's text) and nothing per row: each row's unit number waits beside its id
 /// (see <see cref="SplitSpill"/>).
 /// </summary>
@@ -146,9 +165,12 @@ internal interface IRowGroupAssigner : ISplitAssigner
     /// <summary>The error for the first row, in input order, that <see cref="Count"/> refused: raised once every row has been read, as <see cref="ISplitAssigner.Assign"/> raises it.</summary>
     DataFormatException Refused(string? file, long row);
 
-    /// <summary>Each unit's split, by unit number, from the table of every row; reports as <see cref="ISplitAssigner.Assign"/> does.</summary>
-    SplitTag[] TagUnits(GroupTable table, RunContext context);
+    /// <summary>Each unit's split (and fold), by unit number, from the table of every row; reports as <see cref="ISplitAssigner.Assign"/> does.</summary>
+    UnitTags TagUnits(GroupTable table, RunContext context);
 }
+
+/// <summary>Each unit's split, by unit number, and with folds each unit's fold (−1 for units outside them).</summary>
+internal sealed record UnitTags(SplitTag[] Tags, short[]? Folds = null);
 
 /// <summary>What an assigner decided.</summary>
 /// <param name="Tags">The split of each row (position in <see cref="SplitInput"/>); None drops the row.</param>

@@ -246,6 +246,89 @@ public class SpillRankingTests
         AssertSameRunRecords(tmp);
     }
 
+    [Theory]
+    // Without groups: each row's side is its class (clean or noisy), which waits beside its id; each side is cut at its own
+    // fractions (approach 1: clean all train; approach 2: clean by the fractions), as a stratified split cuts its classes.
+    [InlineData("--noisy-approach 1", false)]
+    [InlineData("--noisy-approach 2 --fractions 80/20 --noisy-validation 0.3 --no-shuffle", false)]
+    // Noisy rows by input (--noisy FILE): the side follows from the row's source.
+    [InlineData("--noisy-approach 2 --fractions 90/10", true)]
+    public void Noisy_clean_splits_without_groups_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(string extra, bool byInput)
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, 2_000, numeric: false, withText: false, noisy: true);
+        string[] inputs = [input];
+        string[] marking = ["--noisy-column", "n", "--drop", "g,n"];
+        if (byInput)
+        {
+            // The rows the column marks noisy go to a second input, given with --noisy.
+            var lines = File.ReadAllLines(input);
+            var header = lines[0][(lines[0].IndexOf(',', StringComparison.Ordinal) + 1)..];
+            var rows = lines.Skip(1).Select(l => (Noisy: l[0] == '1', Row: l[(l.IndexOf(',', StringComparison.Ordinal) + 1)..])).ToArray();
+            inputs = [tmp.File("clean.csv", string.Join('\n', rows.Where(r => !r.Noisy).Select(r => r.Row).Prepend(header)) + "\n"),
+                "--noisy", tmp.File("noisy.csv", string.Join('\n', rows.Where(r => r.Noisy).Select(r => r.Row).Prepend(header)) + "\n")];
+            marking = ["--drop", "g"];
+        }
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", .. inputs, "--label", "y", "--split", "noisy", .. marking, "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        // The bounded path ranked the files (the general one holds each row's id and side instead).
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        AssertSameRunRecords(tmp);
+    }
+
+    [Fact]
+    public void A_spilled_noisy_clean_split_without_groups_refuses_a_missing_noisy_value_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, 300, numeric: true, withText: false, noisy: true, missingNoisyAt: 120_000);
+        AssertRefusedAsInMemory(tmp, ["convert", input, "--label", "y", "--split", "noisy", "--noisy-column", "n", "--drop", "n", "--missing", "fill:0", "--quiet"],
+            "row 120001, column 'n': found no value in the noisy/clean column");
+    }
+
+    [Theory]
+    // Group folds: each row's group waits beside its id; the table of every group decides the test split (if any) and the
+    // folds of the groups left in train.
+    [InlineData(40, false, "--fractions 100/0/0 --folds 3")]
+    [InlineData(3_000, true, "--fractions 80/0/20 --folds 4")]
+    [InlineData(20_000, false, "--fractions 70/0/30 --folds 5 --no-shuffle")]
+    // A stratified group test split: its table counts classes; the folds deal the train groups by rows.
+    [InlineData(500, false, "--stratify y --fractions 80/0/20 --folds 3")]
+    public void Group_folds_spill_without_per_row_state_and_give_the_bytes_of_an_in_memory_run(int groups, bool numeric, string extra)
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, groups, numeric, withText: false);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        Assert.Contains(RunOutputs.FileHashes(tmp.Combine("spilled")).Keys, k => k.Contains("fold-2/", StringComparison.Ordinal));
+        AssertSameRunRecords(tmp);
+    }
+
+    [Fact]
+    public void Spilled_group_folds_without_a_test_split_put_rows_without_a_key_into_one_group_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        // A text key left missing (fill:mean fills numbers only): group folds without a test split count it as a group.
+        var input = WriteGroupedInput(tmp, 300, numeric: false, withText: false, missingAt: 170_000);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        var registry = RunInMemoryAndSpilled(tmp, ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--missing", "fill:mean", "--fractions", "100/0/0", "--folds", "3", "--quiet"], spillRoot);
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        AssertSameRunRecords(tmp);
+    }
+
+    [Fact]
+    public void A_spilled_group_test_split_before_group_folds_refuses_a_missing_group_key_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, 300, numeric: false, withText: false, missingAt: 170_000);
+        AssertRefusedAsInMemory(tmp, ["convert", input, "--label", "y", "--split", "group", "--group", "g", "--drop", "g", "--missing", "fill:mean", "--fractions", "80/0/20", "--folds", "3", "--quiet"],
+            "row 170001, column 'g': found no group key");
+    }
+
     [Fact]
     public void A_spilled_noisy_clean_split_by_group_refuses_a_missing_noisy_value_as_an_in_memory_run_does()
     {

@@ -286,6 +286,19 @@ public class GroupRangeTests
         var ranged = Make(inputGroups - 1).Assign(input, new RunContext());
         Assert.Equal(!stratified, Make(inputGroups - 1).UsesFoldRanges(inputGroups));
         Assert.False(Make(inputGroups).UsesFoldRanges(inputGroups));
+        // A spilled run's rule (a table of every group, each row's unit number beside its id; the test split and the folds
+        // decided per unit) tags and folds every row as Assign does, on both sides of the limit.
+        foreach (var (limit, expected) in new[] { (inputGroups, exact), (inputGroups - 1, ranged) })
+        {
+            var units = (IRowGroupAssigner)Make(limit);
+            Assert.True(units.TagsFromGroups);
+            var table = units.NewTable();
+            var numbers = new int[batch.RowCount];
+            Assert.Equal(-1, units.Count(batch, table, numbers));
+            var decided = units.TagUnits(table, new RunContext());
+            Assert.Equal(expected.Tags, numbers.Select(u => decided.Tags[u]));
+            Assert.Equal(expected.Folds!, numbers.Select(u => decided.Folds![u]));
+        }
         if (stratified)
         {
             Assert.Equal(exact.Folds, ranged.Folds);
