@@ -179,6 +179,7 @@ public sealed class RunDiagnostics
     private int _spillsPlaced;
     private int _spillsRanked;
     private int _spillResplits;
+    private int _spillGroupRanges;
 
     /// <summary>Split stages that spilled to temp files.</summary>
     public int Spills => Volatile.Read(ref _spills);
@@ -197,6 +198,9 @@ public sealed class RunDiagnostics
 
     /// <summary>Spilled split stages that kept nothing per row in memory, ranking their files one at a time (<c>SplitSpill.EmitBounded</c>).</summary>
     public int SpillsRanked => Volatile.Read(ref _spillsRanked);
+
+    /// <summary>Spilled group splits (or group folds) that let their table of groups go past <c>RangeGroups</c> and kept each row's key hashes and a file of key runs instead (<c>SplitSpill</c>).</summary>
+    public int SpillGroupRanges => Volatile.Read(ref _spillGroupRanges);
 
     /// <summary>Spill files split again by the next shuffle-hash bits because they were too large to load or rank within the budget.</summary>
     public int SpillResplits => Volatile.Read(ref _spillResplits);
@@ -238,6 +242,8 @@ public sealed class RunDiagnostics
     internal void CountSpillRanked() => Interlocked.Increment(ref _spillsRanked);
 
     internal void CountSpillResplit() => Interlocked.Increment(ref _spillResplits);
+
+    internal void CountSpillGroupRanges() => Interlocked.Increment(ref _spillGroupRanges);
 
     internal void CountStreamedTimeSplit() => Interlocked.Increment(ref _streamedTimeSplits);
 }

@@ -38,6 +38,21 @@ internal sealed class GroupCut
         }
         return part;
     }
+
+    /// <summary>
+    /// <see cref="PartOf"/> from a group's hash alone, for a walk no two of whose groups around a cut share a hash
+    /// (<see cref="GroupRangeWalk.SharedCutHash"/> false): a group whose hash equals a cut's is then that cut's group.
+    /// </summary>
+    public static int PartOfHash(IReadOnlyList<GroupCut> cuts, ulong hash)
+    {
+        int part = 0;
+        for (int i = 0; i < cuts.Count; i++)
+        {
+            if (hash < cuts[i].Hash) break;
+            part = cuts[i].Split;
+        }
+        return part;
+    }
 }
 
 /// <summary>
@@ -65,6 +80,8 @@ internal sealed class GroupRangeWalk
     private long _index;
     private long _prefix;
     private byte[] _largestKey = [];
+    private ulong _lastHash;
+    private bool _lastStartedCut;
 
     /// <param name="rows">The rows of all groups (N).</param>
     /// <param name="fractions">The parts' fractions: train, validation and test; or, for group folds, the folds'
@@ -102,6 +119,13 @@ internal sealed class GroupRangeWalk
     /// <summary>The rows walked so far.</summary>
     public long Walked => _prefix;
 
+    /// <summary>
+    /// Whether a group that starts a cut shares its hash with the group before or after it (different keys, one 64-bit
+    /// hash): then a row's part does not follow from its key's hash alone (<see cref="GroupCut.PartOfHash"/>), only from
+    /// its key (<see cref="GroupCut.PartOf"/>).
+    /// </summary>
+    public bool SharedCutHash { get; private set; }
+
     /// <summary>The largest group (most rows; ties to the smaller key) so far, as its key bytes (<see cref="GroupKeySet.KeyBytes"/>' form) and rows.</summary>
     public (string Key, long Rows) Largest => (GroupKeySet.Decode(_largestKey), LargestRows);
 
@@ -116,12 +140,14 @@ internal sealed class GroupRangeWalk
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         long j = _index;
         int parts = _targets.Length;
+        bool startsCut = false;
         for (int k = 0; k < parts; k++)
         {
             if (_pending[k])
             {
                 _cuts[k] = new GroupCut { Split = k + 1, Hash = hash, Key = GroupKeySet.Decode(key) };
                 _pending[k] = false;
+                startsCut = true;
             }
         }
         for (int k = 0; k < parts; k++)
@@ -131,9 +157,15 @@ internal sealed class GroupRangeWalk
             // The target lies in [P_j, P_j + rows): cut before this group or after it, whichever prefix is nearer.
             long cut = target - _prefix <= _prefix + rows - target ? j : j + 1;
             _cutAt[k] = cut;
-            if (cut == j) _cuts[k] = new GroupCut { Split = k + 1, Hash = hash, Key = GroupKeySet.Decode(key) };
+            if (cut == j)
+            {
+                _cuts[k] = new GroupCut { Split = k + 1, Hash = hash, Key = GroupKeySet.Decode(key) };
+                startsCut = true;
+            }
             else _pending[k] = true;
         }
+        if (j > 0 && hash == _lastHash && (startsCut || _lastStartedCut)) SharedCutHash = true;
+        (_lastHash, _lastStartedCut) = (hash, startsCut);
         // The cuts never decrease (the nearest prefix never does as the target grows): the part is the cuts at or before j.
         int split = 0;
         while (split < parts && j >= _cutAt[split]) split++;
@@ -221,6 +253,21 @@ internal sealed class GroupRangeWalk
     }
 
     /// <summary>
+    /// <see cref="Cuts"/>, for rows tagged by their keys' hashes alone (<see cref="GroupCut.PartOfHash"/>): throws when a cut's
+    /// group shares its 64-bit hash with a neighbour (<see cref="SharedCutHash"/>), which those hashes cannot tell apart.
+    /// </summary>
+    public List<GroupCut> HashCuts()
+    {
+        var cuts = Cuts();
+        if (SharedCutHash)
+        {
+            throw new InvalidOperationException($"Two group keys share one 64-bit hash at a boundary between parts (near {string.Join(", ", cuts.Select(c => Throw.Quote(c.Key)))}), "
+                + "which a spilled one-process run cannot tell apart by hashes; run it without --memory, or with --workers 1, whose tasks read each row's key.");
+        }
+        return cuts;
+    }
+
+    /// <summary>
     /// The cuts, in order, once every group was walked: a cut at the end (no group after it) is left out, so a split that
     /// received no group at the end has none. Throws when the groups' rows do not add up to <see cref="TotalRows"/>.
     /// </summary>
@@ -292,7 +339,9 @@ internal sealed class GroupPartitions : IDisposable
     {
         var buffer = new byte[256];
         var stream = reader.BaseStream;
-        while (stream.Position < stream.Length)
+        // The length once: asking the file for it at every record cost a system call each.
+        long end = stream.Length;
+        while (stream.Position < end)
         {
             int length = reader.Read7BitEncodedInt();
             if (buffer.Length < length) buffer = new byte[Math.Max(length, buffer.Length * 2)];
@@ -301,4 +350,81 @@ internal sealed class GroupPartitions : IDisposable
             yield return (buffer.AsMemory(0, length), rows);
         }
     }
+}
+
+/// <summary>
+/// One spill file of runs of group keys (key bytes in <see cref="GroupKeySet.KeyBytes"/>' form, rows), in written order:
+/// what a spilling one-process group split keeps of its keys once it has more groups than a table holds
+/// (<see cref="IRowGroupAssigner.RangeGroups"/>), read back as runs for <see cref="GroupRangeWalk.Plan"/>.
+/// </summary>
+internal sealed class GroupRunsFile : IDisposable
+{
+    private readonly BinaryWriter _writer;
+    private readonly byte[] _bytes = new byte[256];
+    private byte[] _last = new byte[256];
+    private int _lastLength = -1;
+    private long _repeat;
+
+    public GroupRunsFile(string path)
+    {
+        Path = path;
+        _writer = new BinaryWriter(new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>Appends <paramref name="rows"/> rows of the group with key bytes <paramref name="key"/> (a row after one of the same key lengthens its run).</summary>
+    public void Add(ReadOnlySpan<byte> key, long rows = 1)
+    {
+        if (_lastLength >= 0 && key.SequenceEqual(_last.AsSpan(0, _lastLength)))
+        {
+            _repeat += rows;
+            return;
+        }
+        Flush();
+        if (_last.Length < key.Length) _last = new byte[Math.Max(key.Length, 2 * _last.Length)];
+        key.CopyTo(_last);
+        _lastLength = key.Length;
+        _repeat = rows;
+    }
+
+    /// <summary>One more row of the last run's key.</summary>
+    public void Repeat()
+    {
+        if (_lastLength < 0) throw new InvalidOperationException("No run to lengthen.");
+        _repeat++;
+    }
+
+    /// <summary>Appends <paramref name="rows"/> rows of group key <paramref name="key"/>.</summary>
+    public void Add(string key, long rows = 1)
+    {
+        var bytes = key.Length * 3 <= _bytes.Length ? _bytes : new byte[key.Length * 3];
+        Add(bytes.AsSpan(0, GroupKeySet.Encode(key, bytes)), rows);
+    }
+
+    private void Flush()
+    {
+        if (_lastLength < 0) return;
+        _writer.Write7BitEncodedInt(_lastLength);
+        _writer.Write(_last, 0, _lastLength);
+        _writer.Write7BitEncodedInt64(_repeat);
+        _lastLength = -1;
+    }
+
+    /// <summary>Writes the last run and closes the file.</summary>
+    public void Close()
+    {
+        Flush();
+        _writer.Dispose();
+    }
+
+    /// <summary>The runs of <paramref name="path"/>, in written order.</summary>
+    public static IEnumerable<(string Key, long Rows)> Runs(string path)
+    {
+        using var reader = GroupPartitions.Open(path);
+        foreach (var (key, rows) in GroupPartitions.Records(reader)) yield return (GroupKeySet.Decode(key.Span), rows);
+    }
+
+    public void Dispose() => _writer.Dispose();
 }

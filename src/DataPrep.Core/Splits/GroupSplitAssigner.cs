@@ -164,6 +164,33 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         return new UnitTags(decision.SplitArray);
     }
 
+    /// <summary>Unstratified: past <see cref="ExactGroups"/> groups, <see cref="Decide"/> cuts by hash ranges.</summary>
+    int IRowGroupAssigner.RangeGroups => _stratifyIndex < 0 ? ExactGroups : int.MaxValue;
+
+    /// <summary>The split hash of a row's key.</summary>
+    (KeyedHash? Split, KeyedHash? Fold) IRowGroupAssigner.RangeHashes => (new KeyedHash(seed, "split"), null);
+
+    /// <summary>Each row's key; a missing key is refused.</summary>
+    int IRowGroupAssigner.Keys(RecordBatch batch, Span<string> keys)
+    {
+        var column = batch.Columns[_groupIndex];
+        for (int i = 0; i < batch.RowCount; i++)
+        {
+            if (column.IsNull(i)) return i;
+            keys[i] = RandomSplitAssigner.KeyOf(column, i);
+        }
+        return -1;
+    }
+
+    /// <summary><see cref="Decide"/>'s hash ranges over the runs (the scaled-out plan's walk), reported as <see cref="Assign"/> reports them.</summary>
+    GroupRangeCuts IRowGroupAssigner.CutRanges(Func<IEnumerable<(string Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
+    {
+        var walk = GroupRangeWalk.Plan(runs(), rows, _fractions, seed, folder, partitionGroups, cancellationToken: cancellationToken);
+        var cuts = walk.HashCuts();
+        Report(context, walk);
+        return new GroupRangeCuts(cuts, null);
+    }
+
     /// <summary>The group column (after <see cref="Bind"/>; −1 before).</summary>
     internal int GroupIndex => _groupIndex;
 

@@ -373,6 +373,49 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         return new UnitTags(tags, folds);
     }
 
+    /// <summary>Past how many groups <see cref="UsesFoldRanges"/> holds: the folds (and an unstratified group test split) are cut by hash ranges.</summary>
+    int IRowGroupAssigner.RangeGroups => method != FoldMethod.Group ? int.MaxValue : testCarver switch
+    {
+        null => ExactGroups,
+        GroupSplitAssigner { Stratify: null } carver => carver.ExactGroups,
+        _ => int.MaxValue,
+    };
+
+    /// <summary>The test split's hash of a row's key (if any), and the fold hash.</summary>
+    (KeyedHash? Split, KeyedHash? Fold) IRowGroupAssigner.RangeHashes
+        => ((testCarver as IRowGroupAssigner)?.RangeHashes.Split, new KeyedHash(seed, "fold"));
+
+    /// <summary>Each row's key as the test split keys it, or without one as <see cref="Assign"/> counts the pool (a missing key a group of its own).</summary>
+    int IRowGroupAssigner.Keys(RecordBatch batch, Span<string> keys)
+    {
+        if (testCarver is IRowGroupAssigner carver) return carver.Keys(batch, keys);
+        var column = batch.Columns[_column];
+        for (int i = 0; i < batch.RowCount; i++) keys[i] = RandomSplitAssigner.KeyOf(column, i);
+        return -1;
+    }
+
+    /// <summary>
+    /// <see cref="GroupFoldRanges"/> over the runs: the test split's ranges first (and its report), then the fold ranges over
+    /// the runs of the groups it leaves in train (the scaled-out plan's walks).
+    /// </summary>
+    GroupRangeCuts IRowGroupAssigner.CutRanges(Func<IEnumerable<(string Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
+    {
+        List<GroupCut>? splitCuts = null;
+        long poolRows = rows;
+        var pool = runs;
+        if (testCarver is IRowGroupAssigner carver)
+        {
+            splitCuts = carver.CutRanges(runs, rows, folder, partitionGroups, context, cancellationToken).Split!;
+            var splitHash = new KeyedHash(seed, "split");
+            pool = () => runs().Where(r => GroupCut.TagOf(splitCuts, splitHash.Hash(r.Key), r.Key) == SplitTag.Train);
+            poolRows = 0;
+            foreach (var (_, n) in pool()) poolRows += n;
+        }
+        var folds = GroupRangeWalk.Plan(pool(), poolRows, FoldFractions(k), seed, folder, partitionGroups, "fold", cancellationToken).HashCuts();
+        context.ForwardChainingFolds = false;
+        return new GroupRangeCuts(splitCuts, folds);
+    }
+
     /// <inheritdoc />
     public SplitAssignment Assign(SplitInput input, RunContext context)
     {

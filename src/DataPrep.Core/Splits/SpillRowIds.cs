@@ -10,7 +10,8 @@ namespace DataPrep.Splits;
 /// file's row order: what the spilling split reads back to rank a file's rows without the rows themselves (see
 /// <see cref="SplitSpill"/>), or its class number for a stratified split. One block per chunk of the data file:
 /// <c>[rows][flags][id bytes][ids][tags if flag 1][folds if flag 2][classes if flag 4][time bytes][times if flag 8][fold time
-/// bytes][fold times if flag 16]</c> (the flags are <see cref="RowIdParts"/>).
+/// bytes][fold times if flag 16][key hashes if flag 32][fold key hashes if flag 64]</c> (the flags are <see cref="RowIdParts"/>;
+/// key hashes are 8 bytes each, as written: they do not rise).
 /// Ids are written as the zigzag varint of their difference from the row before (a file's rows are in input order, so
 /// ids mostly rise by a little): about 1–2 bytes a row instead of 8, which matters because writing is what a spill costs
 /// most. A time split's times (UTC ticks) and time folds' fold times (<see cref="KFoldAssigner.FoldTimeOf"/>) are written
@@ -35,13 +36,15 @@ internal sealed class SpillRowIdsWriter : IDisposable
 
     /// <summary>Appends one chunk's rows: <paramref name="ids"/>, and the <paramref name="parts"/> of the other spans (each as long as the ids).</summary>
     public void Write(RowIdParts parts, ReadOnlySpan<long> ids, ReadOnlySpan<SplitTag> tags = default, ReadOnlySpan<short> folds = default, ReadOnlySpan<int> classes = default,
-        ReadOnlySpan<long> times = default, ReadOnlySpan<long> foldTimes = default)
+        ReadOnlySpan<long> times = default, ReadOnlySpan<long> foldTimes = default, ReadOnlySpan<ulong> keyHashes = default, ReadOnlySpan<ulong> foldKeyHashes = default)
     {
         // A pooled buffer, not one per writer: a run may hold hundreds of writers (one beside each spill file).
         var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(16, 10 * ids.Length));
         try
         {
             Write(bytes, parts, ids, tags, folds, classes, times, foldTimes);
+            if (parts.HasFlag(RowIdParts.KeyHashes)) _stream.Write(MemoryMarshal.AsBytes(keyHashes[..ids.Length]));
+            if (parts.HasFlag(RowIdParts.FoldKeyHashes)) _stream.Write(MemoryMarshal.AsBytes(foldKeyHashes[..ids.Length]));
         }
         finally
         {
@@ -116,6 +119,8 @@ internal sealed class SpillRowIdsReader : IDisposable
     private int[] _classes = new int[256];
     private long[] _times = new long[256];
     private long[] _foldTimes = new long[256];
+    private ulong[] _keyHashes = new ulong[256];
+    private ulong[] _foldKeyHashes = new ulong[256];
     private byte[] _bytes = new byte[1 << 12];
     private long _last, _lastTime, _lastFoldTime;
 
@@ -158,6 +163,18 @@ internal sealed class SpillRowIdsReader : IDisposable
     /// <summary>Whether the last block carried fold times.</summary>
     public bool HasFoldTimes => Parts.HasFlag(RowIdParts.FoldTimes);
 
+    /// <summary>Whether the last block carried key hashes.</summary>
+    public bool HasKeyHashes => Parts.HasFlag(RowIdParts.KeyHashes);
+
+    /// <summary>Whether the last block carried fold key hashes.</summary>
+    public bool HasFoldKeyHashes => Parts.HasFlag(RowIdParts.FoldKeyHashes);
+
+    /// <summary>The last block's key hashes, when <see cref="HasKeyHashes"/>; else empty.</summary>
+    public ReadOnlySpan<ulong> KeyHashes => HasKeyHashes ? _keyHashes.AsSpan(0, Count) : default;
+
+    /// <summary>The last block's fold key hashes, when <see cref="HasFoldKeyHashes"/>; else empty.</summary>
+    public ReadOnlySpan<ulong> FoldKeyHashes => HasFoldKeyHashes ? _foldKeyHashes.AsSpan(0, Count) : default;
+
     /// <summary>The last block's ids (valid until the next read).</summary>
     public ReadOnlySpan<long> Ids => _ids.AsSpan(0, Count);
 
@@ -197,6 +214,8 @@ internal sealed class SpillRowIdsReader : IDisposable
             _classes = new int[size];
             _times = new long[size];
             _foldTimes = new long[size];
+            _keyHashes = new ulong[size];
+            _foldKeyHashes = new ulong[size];
         }
         Count = n;
         Undelta(length, n, ref _last, _ids, "id");
@@ -205,6 +224,8 @@ internal sealed class SpillRowIdsReader : IDisposable
         if (HasClasses) ReadExactly(MemoryMarshal.AsBytes(_classes.AsSpan(0, n)));
         if (HasTimes) ReadDeltas(head, n, ref _lastTime, _times, "time");
         if (HasFoldTimes) ReadDeltas(head, n, ref _lastFoldTime, _foldTimes, "fold time");
+        if (HasKeyHashes) ReadExactly(MemoryMarshal.AsBytes(_keyHashes.AsSpan(0, n)));
+        if (HasFoldKeyHashes) ReadExactly(MemoryMarshal.AsBytes(_foldKeyHashes.AsSpan(0, n)));
         return true;
     }
 
@@ -289,6 +310,10 @@ internal enum RowIdParts : byte
     Times = 8,
     /// <summary>Each row's fold time (time folds').</summary>
     FoldTimes = 16,
+    /// <summary>Each row's group key hashed by the split hash (a group split cut by hash ranges).</summary>
+    KeyHashes = 32,
+    /// <summary>Each row's group key hashed by the fold hash (group folds cut by hash ranges).</summary>
+    FoldKeyHashes = 64,
     /// <summary>Every part.</summary>
-    All = Tags | Folds | Classes | Times | FoldTimes,
+    All = Tags | Folds | Classes | Times | FoldTimes | KeyHashes | FoldKeyHashes,
 }

@@ -93,6 +93,15 @@ internal sealed class SplitSpill : IDisposable
     // The first row refused by the class keys or the group count (a missing key), raised once every row has been read.
     private (int Source, long Row)? _refused;
     private int[] _batchGroups = [];
+    // Past the assigner's RangeGroups groups (a group split or group folds cut by hash ranges): the table's groups and every
+    // later row's key go as runs to a file, each later row's key hashes wait beside its id, and the groups counted before
+    // keep their hashes by unit number (at most RangeGroups + a batch of them).
+    private readonly int _rangeGroups = int.MaxValue;
+    private readonly KeyedHash? _rangeSplit, _rangeFold;
+    private GroupRunsFile? _runs;
+    private ulong[] _unitKeyHashes = [], _unitFoldKeyHashes = [];
+    private string[] _batchKeys = [];
+    private byte[] _keyBytes = new byte[256];
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
     // the output order (time-ordered input), from the latest row of the closed files and of the open one.
     private bool _timeFollows = true;
@@ -120,7 +129,12 @@ internal sealed class SplitSpill : IDisposable
             _timeHistogram = new long[RandomSplitCuts.Bins];
         }
         _group = local is null && _byId is null && _time is null && group is { TagsFromGroups: true } ? group : null;
-        if (_group is not null) _groupTable = _group.NewTable();
+        if (_group is not null)
+        {
+            _groupTable = _group.NewTable();
+            _rangeGroups = _group.RangeGroups;
+            (_rangeSplit, _rangeFold) = _group.RangeHashes;
+        }
         _bounded = local is not null || _byId is not null || _time is not null || _group is not null;
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         _withClasses = _byId is { HasClasses: true };
@@ -153,10 +167,7 @@ internal sealed class SplitSpill : IDisposable
     {
         int n = batch.RowCount;
         var rows = batch.Rows;
-        SplitTag[]? batchTags = null;
-        short[]? batchFolds = null;
-        int[]? batchClasses = null;
-        long[]? batchTimes = null, batchFoldTimes = null;
+        var beside = default(RowIdColumns);
         if (!_bounded)
         {
             bool encoded = true;
@@ -170,11 +181,7 @@ internal sealed class SplitSpill : IDisposable
             if (tagged.Order is not null || tagged.Tags.Length != n) throw new InvalidOperationException($"{assigner.Describe()}: a row-local assigner must tag each row and leave the order to the split stage.");
             if (_localFolds is { } withFolds && withFolds != tagged.Folds is not null) throw new InvalidOperationException("A row-local assigner gave folds for some batches only.");
             _localFolds = tagged.Folds is not null;
-            if (_bounded)
-            {
-                batchTags = tagged.Tags;
-                batchFolds = tagged.Folds;
-            }
+            if (_bounded) beside = beside with { Tags = tagged.Tags, Folds = tagged.Folds };
             else
             {
                 _tags.Add(tagged.Tags);
@@ -184,11 +191,15 @@ internal sealed class SplitSpill : IDisposable
         else if (_bounded)
         {
             // Only the class numbers (a stratified split's, noisy/clean sides): the key column is not kept.
-            if (_withClasses) batchClasses = ClassesOf(batch, n, rows);
-            // A group split's unit numbers.
-            if (_group is not null) batchClasses = UnitsOf(batch, n, rows);
+            if (_withClasses) beside = beside with { Classes = ClassesOf(batch, n, rows) };
+            // A group split's unit numbers; past RangeGroups groups, the key hashes.
+            if (_group is not null) beside = _runs is null ? beside with { Classes = UnitsOf(batch, n, rows) } : KeyHashesOf(batch, n, rows);
             // A time split's times, time folds' fold times.
-            if (_time is not null) (batchTimes, batchFoldTimes) = TimesOf(batch.Columns[_timeColumn], n, rows);
+            if (_time is not null)
+            {
+                var (times, foldTimes) = TimesOf(batch.Columns[_timeColumn], n, rows);
+                beside = beside with { Times = times, FoldTimes = foldTimes };
+            }
         }
         else
         {
@@ -217,7 +228,7 @@ internal sealed class SplitSpill : IDisposable
                 var positions = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) positions[i] = _count + picked[i];
                 parts.Add((_files[f] ??= NewWriter(_folder.NewFile($"input-{f:D3}.spill")), positions, picked));
-                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, batchFoldTimes, picked);
+                if (_bounded) WriteRowIds(_rowIdFiles[f] ??= new SpillRowIdsWriter(_folder.NewFile($"input-{f:D3}.ids")), rows.RowIds, beside, picked);
             }
             BatchSpillWriter.WriteSpread(batch, parts);
         }
@@ -238,7 +249,7 @@ internal sealed class SplitSpill : IDisposable
                 var ids = rows.RowIds;
                 for (int i = 0; i < n && _timeFollows; i++)
                 {
-                    var row = (batchTimes![i], ids[i]);
+                    var row = (beside.Times![i], ids[i]);
                     _timeFollows = row.CompareTo(_closedMax) > 0;
                     if (row.CompareTo(_openMax) > 0) _openMax = row;
                 }
@@ -252,7 +263,7 @@ internal sealed class SplitSpill : IDisposable
             {
                 var all = new int[n];
                 for (int i = 0; i < n; i++) all[i] = i;
-                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, batchTags, batchFolds, batchClasses, batchTimes, batchFoldTimes, all);
+                WriteRowIds(_rowIdFiles[^1]!, rows.RowIds, beside, all);
             }
         }
         if (!_bounded) _fileOf.Add(fileOf);
@@ -300,7 +311,77 @@ internal sealed class SplitSpill : IDisposable
         if (_refused is not null) return numbers;
         int missing = _group!.Count(batch, _groupTable!, numbers.AsSpan(0, n));
         if (missing >= 0) _refused = (rows.Sources[missing], rows.SourceRows[missing]);
+        else if (_groupTable!.Count > _rangeGroups) StartRanges();
         return numbers;
+    }
+
+    /// <summary>
+    /// The table has more groups than the assigner decides from a table: its groups go as runs to the key-run file, with
+    /// their key hashes kept by unit number (the rows spilled so far carry units), and the table is let go.
+    /// </summary>
+    private void StartRanges()
+    {
+        int groups = RunsOfTable();
+        _groupTable = null;
+        // The table's memory back to the system: the rest of pass 1 and the walk hold none of it.
+        Governor.Release();
+        TraceMemory($"{groups:N0} groups: cut by hash ranges");
+    }
+
+    /// <summary>The table's groups to the key-run file, their key hashes kept by unit number; returns the groups.</summary>
+    private int RunsOfTable()
+    {
+        var table = _groupTable!;
+        var keys = table.KeySet;
+        var rows = table.RowsArray;
+        _runs = new GroupRunsFile(_folder.NewFile("group-runs"));
+        if (_rangeSplit is not null) _unitKeyHashes = new ulong[table.Count];
+        if (_rangeFold is not null) _unitFoldKeyHashes = new ulong[table.Count];
+        for (int g = 0; g < table.Count; g++)
+        {
+            _runs.Add(keys.KeyBytes(g), rows[g]);
+            if (_rangeSplit is { } s) _unitKeyHashes[g] = keys.HashOf(g, s);
+            if (_rangeFold is { } f) _unitFoldKeyHashes[g] = keys.HashOf(g, f);
+        }
+        return table.Count;
+    }
+
+    /// <summary>
+    /// Under hash ranges: each row's key (<see cref="IRowGroupAssigner.Keys"/>) to the key-run file, and its key hashes
+    /// beside its id; after the first row refused, whose origin is kept for the error, nothing is written.
+    /// </summary>
+    private RowIdColumns KeyHashesOf(RecordBatch batch, int n, RowInfo rows)
+    {
+        var splitHashes = _rangeSplit is null ? null : new ulong[n];
+        var foldHashes = _rangeFold is null ? null : new ulong[n];
+        var parts = new RowIdColumns(KeyHashes: splitHashes, FoldKeyHashes: foldHashes);
+        if (_refused is not null) return parts;
+        if (_batchKeys.Length < n) _batchKeys = new string[n];
+        int refused = _group!.Keys(batch, _batchKeys.AsSpan(0, n));
+        if (refused >= 0)
+        {
+            _refused = (rows.Sources[refused], rows.SourceRows[refused]);
+            return parts;
+        }
+        string? last = null;
+        ulong lastSplit = 0, lastFold = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var key = _batchKeys[i];
+            if (!string.Equals(key, last, StringComparison.Ordinal))
+            {
+                if (_keyBytes.Length < key.Length * 3) _keyBytes = new byte[key.Length * 3];
+                var bytes = _keyBytes.AsSpan(0, GroupKeySet.Encode(key, _keyBytes));
+                _runs!.Add(bytes);
+                if (_rangeSplit is { } s) lastSplit = GroupKeySet.HashOf(bytes, s);
+                if (_rangeFold is { } f) lastFold = GroupKeySet.HashOf(bytes, f);
+                last = key;
+            }
+            else _runs!.Repeat();
+            if (splitHashes is not null) splitHashes[i] = lastSplit;
+            if (foldHashes is not null) foldHashes[i] = lastFold;
+        }
+        return parts;
     }
 
     /// <summary>
@@ -336,19 +417,21 @@ internal sealed class SplitSpill : IDisposable
         return (times, foldTimes);
     }
 
-    // Reused by WriteRowIds: one part's ids, tags, folds, classes, times and fold times.
+    // Reused by WriteRowIds: one part's ids, tags, folds, classes, times, fold times and key hashes.
     private long[] _idScratch = [];
     private SplitTag[] _tagScratch = [];
     private short[] _foldScratch = [];
     private int[] _classScratch = [];
     private long[] _timeScratch = [];
     private long[] _foldTimeScratch = [];
+    private ulong[] _keyHashScratch = [];
+    private ulong[] _foldKeyHashScratch = [];
 
     /// <summary>
-    /// The picked rows' ids (and tags and folds, from a row-local assigner, class numbers, for a stratified split, times,
-    /// for a time split, or fold times, for time folds) to a hash file's row-id file, in the data file's order.
+    /// The picked rows' ids and what waits beside them (<paramref name="parts"/>: tags and folds, from a row-local assigner;
+    /// class or unit numbers; times and fold times; key hashes) to a hash file's row-id file, in the data file's order.
     /// </summary>
-    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, SplitTag[]? tags, short[]? folds, int[]? classes, long[]? times, long[]? foldTimes, int[] picked)
+    private void WriteRowIds(SpillRowIdsWriter writer, long[] ids, in RowIdColumns parts, int[] picked)
     {
         int m = picked.Length;
         if (_idScratch.Length < m)
@@ -359,15 +442,24 @@ internal sealed class SplitSpill : IDisposable
             _classScratch = new int[m];
             _timeScratch = new long[m];
             _foldTimeScratch = new long[m];
+            _keyHashScratch = new ulong[m];
+            _foldKeyHashScratch = new ulong[m];
         }
-        var parts = RowIdParts.None;
         for (int i = 0; i < m; i++) _idScratch[i] = ids[picked[i]];
-        if (tags is not null) { parts |= RowIdParts.Tags; for (int i = 0; i < m; i++) _tagScratch[i] = tags[picked[i]]; }
-        if (folds is not null) { parts |= RowIdParts.Folds; for (int i = 0; i < m; i++) _foldScratch[i] = folds[picked[i]]; }
-        if (classes is not null) { parts |= RowIdParts.Classes; for (int i = 0; i < m; i++) _classScratch[i] = classes[picked[i]]; }
-        if (times is not null) { parts |= RowIdParts.Times; for (int i = 0; i < m; i++) _timeScratch[i] = times[picked[i]]; }
-        if (foldTimes is not null) { parts |= RowIdParts.FoldTimes; for (int i = 0; i < m; i++) _foldTimeScratch[i] = foldTimes[picked[i]]; }
-        writer.Write(parts, _idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, _timeScratch, _foldTimeScratch);
+        Pick(parts.Tags, _tagScratch);
+        Pick(parts.Folds, _foldScratch);
+        Pick(parts.Classes, _classScratch);
+        Pick(parts.Times, _timeScratch);
+        Pick(parts.FoldTimes, _foldTimeScratch);
+        Pick(parts.KeyHashes, _keyHashScratch);
+        Pick(parts.FoldKeyHashes, _foldKeyHashScratch);
+        writer.Write(parts.Flags, _idScratch.AsSpan(0, m), _tagScratch, _foldScratch, _classScratch, _timeScratch, _foldTimeScratch, _keyHashScratch, _foldKeyHashScratch);
+
+        void Pick<T>(T[]? values, T[] into)
+        {
+            if (values is null) return;
+            for (int i = 0; i < m; i++) into[i] = values[picked[i]];
+        }
     }
 
     /// <summary>A hash file of the bounded path: its data and row-id files, the shuffle-hash range it holds (the
@@ -424,15 +516,27 @@ internal sealed class SplitSpill : IDisposable
             if (byTime) files = ByTime(files, count, maxHeld, context, cancellationToken);
         }
         UnitTags? groupSplits = null;
-        if (_group is not null)
+        GroupRangeCuts? ranges = null;
+        if (_runs is not null)
+        {
+            // Past RangeGroups groups: the cuts from the key runs, walked in hash order a bounded table at a time.
+            _runs.Close();
+            var runsPath = _runs.Path;
+            ranges = _group!.CutRanges(() => GroupRunsFile.Runs(runsPath), count, _folder, PartitionGroups, context, cancellationToken);
+            File.Delete(runsPath);
+            context.Diagnostics.CountSpillGroupRanges();
+            TraceMemory("group ranges cut");
+        }
+        else if (_group is not null)
         {
             groupSplits = _group.TagUnits(_groupTable!, context);
             // Each unit's split is all pass 3 needs: the table's keys and counts go before the emission.
             _groupTable = null;
             TraceMemory("groups decided");
         }
-        bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? (groupSplits is null ? (bool?)null : groupSplits.Folds is not null) ?? _localFolds ?? false;
-        var tagBlock = BlockTaggerOf(tagger, _timeTagger, groupSplits);
+        bool withFolds = tagger?.HasFolds ?? _timeTagger?.HasFolds ?? (groupSplits is null ? (bool?)null : groupSplits.Folds is not null)
+            ?? (ranges is null ? (bool?)null : ranges.Folds is not null) ?? _localFolds ?? false;
+        var tagBlock = BlockTaggerOf(tagger, _timeTagger, groupSplits) ?? RangeTaggerOf(ranges);
         context.Diagnostics.CountSpillRanked();
         // Unshuffled files are closed at half a bucket and ranked by counting (or by time, as ByTime left them): none is split again.
         if (_shuffle is not null) files = Resplit(files, context, cancellationToken);
@@ -552,6 +656,40 @@ internal sealed class SplitSpill : IDisposable
             };
         }
         return null;
+    }
+
+    /// <summary>The groups a table of the key-run walk holds at once (<see cref="GroupRangeWalk.Plan"/>): the scaled-out plan's bound, from the budget.</summary>
+    private int PartitionGroups => (int)Math.Clamp(_budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
+
+    /// <summary>
+    /// Under hash ranges, the tagging of pass 3's blocks: each row's split and fold from its key's hashes and the cuts
+    /// (<see cref="GroupCut.PartOfHash"/>), the hashes beside the row's id or, for a row spilled before the ranges began,
+    /// by its unit number; no split cuts: every row in train.
+    /// </summary>
+    private BlockTagger? RangeTaggerOf(GroupRangeCuts? ranges)
+    {
+        if (ranges is null) return null;
+        var (split, foldCuts) = ranges;
+        var unitSplit = _unitKeyHashes;
+        var unitFold = _unitFoldKeyHashes;
+        return (block, tags, folds) =>
+        {
+            var units = block.Classes;
+            var splitHashes = block.KeyHashes;
+            var foldHashes = block.FoldKeyHashes;
+            if (units.IsEmpty && ((split is not null && splitHashes.IsEmpty) || (foldCuts is not null && foldHashes.IsEmpty)))
+            {
+                throw new InvalidDataException("A group split's row-id file lacks the unit numbers or key hashes.");
+            }
+            for (int j = 0; j < tags.Length; j++)
+            {
+                tags[j] = split is null ? SplitTag.Train : (SplitTag)GroupCut.PartOfHash(split, units.IsEmpty ? splitHashes[j] : unitSplit[units[j]]);
+                if (foldCuts is not null && !folds.IsEmpty)
+                {
+                    folds[j] = tags[j] != SplitTag.Train ? (short)-1 : (short)GroupCut.PartOfHash(foldCuts, units.IsEmpty ? foldHashes[j] : unitFold[units[j]]);
+                }
+            }
+        };
     }
 
     /// <summary>The tags (and folds) of the reader's block, cached, from <paramref name="tagBlock"/> or from the block itself; returns the block's rows.</summary>
@@ -958,11 +1096,7 @@ internal sealed class SplitSpill : IDisposable
             var grouped = new int[n];
             var next = counts.AsSpan(0, parts).ToArray();
             for (int i = 0; i < n; i++) grouped[next[partOf[i]]++] = i;
-            SplitTag[]? tags = ids.HasTags ? ids.Tags.ToArray() : null;
-            short[]? folds = ids.HasFolds ? ids.Folds.ToArray() : null;
-            int[]? classes = ids.HasClasses ? ids.Classes.ToArray() : null;
-            long[]? times = ids.HasTimes ? ids.Times.ToArray() : null;
-            long[]? foldTimes = ids.HasFoldTimes ? ids.FoldTimes.ToArray() : null;
+            var blockParts = RowIdColumns.Of(ids);
             var spread = new List<(BatchSpillWriter, int[], int[])>();
             for (int q = 0; q < parts; q++)
             {
@@ -971,7 +1105,7 @@ internal sealed class SplitSpill : IDisposable
                 var at = new int[picked.Length];
                 for (int i = 0; i < picked.Length; i++) at[i] = positions[picked[i]];
                 spread.Add((writers[q] ??= NewWriter(_folder.NewFile(nameOf(q) + ".spill")), at, picked));
-                WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, tags, folds, classes, times, foldTimes, picked);
+                WriteRowIds(idWriters[q] ??= new SpillRowIdsWriter(_folder.NewFile(nameOf(q) + ".ids")), rowIds, blockParts, picked);
             }
             BatchSpillWriter.WriteSpread(batch, spread);
         }
@@ -1453,6 +1587,7 @@ internal sealed class SplitSpill : IDisposable
     {
         foreach (var w in _files) w?.Dispose();
         foreach (var w in _rowIdFiles) w?.Dispose();
+        _runs?.Dispose();
     }
 
     /// <summary>DATAPREP_TRACE=1: managed heap and the process's peak RSS (VmHWM) at a phase boundary.</summary>
@@ -1463,6 +1598,26 @@ internal sealed class SplitSpill : IDisposable
         try { hwm = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?"; }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        Console.Error.WriteLine($"trace: split {phase}: managed heap {GC.GetTotalMemory(false) >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, peak RSS {hwm}");
+        double at = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds;
+        Console.Error.WriteLine($"trace: split {phase} at {at:0.000} s: managed heap {GC.GetTotalMemory(false) >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, peak RSS {hwm}");
     }
+}
+
+/// <summary>
+/// What waits beside a chunk's row ids in a spill's row-id file (<see cref="SpillRowIdsWriter"/>), each null or one value a
+/// row: tags and folds (a row-local assigner's), class or unit numbers, times and fold times, key hashes.
+/// </summary>
+internal readonly record struct RowIdColumns(SplitTag[]? Tags = null, short[]? Folds = null, int[]? Classes = null, long[]? Times = null, long[]? FoldTimes = null,
+    ulong[]? KeyHashes = null, ulong[]? FoldKeyHashes = null)
+{
+    /// <summary>The flags of the parts present.</summary>
+    public RowIdParts Flags => (Tags is null ? 0 : RowIdParts.Tags) | (Folds is null ? 0 : RowIdParts.Folds) | (Classes is null ? 0 : RowIdParts.Classes)
+        | (Times is null ? 0 : RowIdParts.Times) | (FoldTimes is null ? 0 : RowIdParts.FoldTimes)
+        | (KeyHashes is null ? 0 : RowIdParts.KeyHashes) | (FoldKeyHashes is null ? 0 : RowIdParts.FoldKeyHashes);
+
+    /// <summary>A copy of the parts of <paramref name="block"/>'s last block.</summary>
+    public static RowIdColumns Of(SpillRowIdsReader block) => new(
+        block.HasTags ? block.Tags.ToArray() : null, block.HasFolds ? block.Folds.ToArray() : null, block.HasClasses ? block.Classes.ToArray() : null,
+        block.HasTimes ? block.Times.ToArray() : null, block.HasFoldTimes ? block.FoldTimes.ToArray() : null,
+        block.HasKeyHashes ? block.KeyHashes.ToArray() : null, block.HasFoldKeyHashes ? block.FoldKeyHashes.ToArray() : null);
 }

@@ -167,7 +167,33 @@ internal interface IRowGroupAssigner : ISplitAssigner
 
     /// <summary>Each unit's split (and fold), by unit number, from the table of every row; reports as <see cref="ISplitAssigner.Assign"/> does.</summary>
     UnitTags TagUnits(GroupTable table, RunContext context);
+
+    /// <summary>
+    /// Past how many groups of the table (<see cref="GroupTable.Count"/>) the decision is by hash ranges of the group keys
+    /// (<see cref="GroupRangeWalk"/>), which need no table of every group; <see cref="int.MaxValue"/>: never. A spilling
+    /// split then lets the table go, keeps each row's key hashes (<see cref="RangeHashes"/>) beside its id and a file of
+    /// key runs, and cuts with <see cref="CutRanges"/>.
+    /// </summary>
+    int RangeGroups => int.MaxValue;
+
+    /// <summary>Under ranges: the hashes of a row's key its split (the split hash) and its fold (the fold hash) follow from; null for one it does not cut by.</summary>
+    (KeyedHash? Split, KeyedHash? Fold) RangeHashes => (null, null);
+
+    /// <summary>Under ranges: each row's group key (<see cref="RandomSplitAssigner.KeyOf"/>), as <see cref="Count"/> counts it; returns the first row it refuses (the rows before it keyed), or −1.</summary>
+    int Keys(RecordBatch batch, Span<string> keys) => throw new InvalidOperationException($"{Describe()} is never cut by hash ranges.");
+
+    /// <summary>
+    /// Under ranges: the cuts of the split and of the folds (null for one it does not cut by) from <paramref name="runs"/>
+    /// (each enumeration yields every row's key once, as runs of one key's rows; <paramref name="rows"/> in all), walked in
+    /// memory bounded by <paramref name="partitionGroups"/> groups (<see cref="GroupRangeWalk.Plan"/>, files in
+    /// <paramref name="folder"/>); reports as <see cref="ISplitAssigner.Assign"/> does.
+    /// </summary>
+    GroupRangeCuts CutRanges(Func<IEnumerable<(string Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
+        => throw new InvalidOperationException($"{Describe()} is never cut by hash ranges.");
 }
+
+/// <summary>A group split's or group folds' cuts by hash ranges (<see cref="IRowGroupAssigner.CutRanges"/>): null for what is not cut (no split: every row in train; no folds).</summary>
+internal sealed record GroupRangeCuts(List<GroupCut>? Split, List<GroupCut>? Folds);
 
 /// <summary>Each unit's split, by unit number, and with folds each unit's fold (−1 for units outside them).</summary>
 internal sealed record UnitTags(SplitTag[] Tags, short[]? Folds = null);

@@ -34,16 +34,16 @@ public class SpillRankingTests
     }
 
     /// <summary>
-    /// Runs <paramref name="job"/> in memory and under <c>--memory 16KB</c> (spill files under <paramref name="spillRoot"/>),
+    /// Runs <paramref name="job"/> in memory and under <c>--memory <paramref name="budget"/></c> (spill files under <paramref name="spillRoot"/>),
     /// checks that both succeed, that the second spilled and left no spill file, and that every data file is equal; returns
     /// the spilled run's registry (its diagnostics say which path ran).
     /// </summary>
-    private static DataPrep.Conversion.DataPrepRegistry RunInMemoryAndSpilled(TempDir tmp, string[] job, string spillRoot)
+    internal static DataPrep.Conversion.DataPrepRegistry RunInMemoryAndSpilled(TempDir tmp, string[] job, string spillRoot, string budget = "16KB")
     {
         var memory = CliRunner.Run(DataPrep.Cli.DataPrepCli.CreateRegistry(), [.. job, "--out", tmp.Combine("memory")]);
         Assert.True(memory.Code == 0, memory.Err);
         var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
-        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", "16KB", "--temp", spillRoot]);
+        var spilled = CliRunner.Run(registry, [.. job, "--out", tmp.Combine("spilled"), "--memory", budget, "--temp", spillRoot]);
         Assert.True(spilled.Code == 0, spilled.Err);
         Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
         Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
@@ -56,7 +56,7 @@ public class SpillRankingTests
     }
 
     /// <summary>The run records of <see cref="RunInMemoryAndSpilled"/>'s two runs are equal (reports, warnings, counts), time stamps aside.</summary>
-    private static void AssertSameRunRecords(TempDir tmp)
+    internal static void AssertSameRunRecords(TempDir tmp)
     {
         var memoryRecord = RunOutputs.ComparableRecordOf(tmp.Combine("memory"), "memory");
         var spilledRecord = RunOutputs.ComparableRecordOf(tmp.Combine("spilled"), "memory");

@@ -319,4 +319,31 @@ public class GroupRangeTests
         Assert.Equal(ranged.Tags, tagged.Tags);
         Assert.Equal(ranged.Folds, tagged.Folds);
     }
+
+    /// <summary>
+    /// A spilled one-process run tags rows by their keys' hashes alone (<see cref="GroupCut.PartOfHash"/>), which is exact
+    /// only when no cut's group shares its 64-bit hash with the group before or after it: the walk notes that case and
+    /// <see cref="GroupRangeWalk.HashCuts"/> refuses it; shared hashes away from a cut are fine.
+    /// </summary>
+    [Theory]
+    // Four one-row groups cut 50/50: the cut starts at the third group.
+    [InlineData(new ulong[] { 1, 2, 2, 3 }, true)]
+    [InlineData(new ulong[] { 1, 2, 3, 3 }, true)]
+    [InlineData(new ulong[] { 1, 1, 2, 3 }, false)]
+    [InlineData(new ulong[] { 1, 2, 3, 4 }, false)]
+    public void A_cut_group_sharing_its_hash_with_a_neighbour_is_refused_by_hash_cuts(ulong[] hashes, bool shared)
+    {
+        var walk = new GroupRangeWalk(4, [0.5, 0.5]);
+        for (int g = 0; g < hashes.Length; g++) walk.Add(hashes[g], [(byte)('a' + g)], 1);
+        Assert.Equal(shared, walk.SharedCutHash);
+        if (shared)
+        {
+            Assert.Contains("share one 64-bit hash", Assert.Throws<InvalidOperationException>(() => walk.HashCuts()).Message, StringComparison.Ordinal);
+            return;
+        }
+        var cut = Assert.Single(walk.HashCuts());
+        Assert.Equal(("c", hashes[2]), (cut.Key, cut.Hash));
+        // By hash alone, every group gets the part its key gives it.
+        for (int g = 0; g < hashes.Length; g++) Assert.Equal(GroupCut.PartOf([cut], hashes[g], ((char)('a' + g)).ToString()), GroupCut.PartOfHash([cut], hashes[g]));
+    }
 }
