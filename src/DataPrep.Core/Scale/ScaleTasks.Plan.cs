@@ -228,8 +228,7 @@ internal static partial class ScaleTasks
         // The decisions of the first pass below when the groups were few, so the table is not built and decided twice.
         GroupSplitDecision? exactSplit = null;
         (GroupTable Table, SplitTag[] Splits, short[] Folds)? exactFolds = null;
-        // Hash ranges: a partition's groups take about 100 bytes each while it is walked, at most a quarter of the budget.
-        int partitionGroups = (int)Math.Clamp(budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
+        int partitionGroups = GroupRangeWalk.PartitionGroups(budget);
         if (kind is PlanKind.Groups && runAssigner is GroupSplitAssigner { Stratify: null } rangedAssigner)
         {
             // An unstratified group split: the exact table while the groups are few, else hash ranges (no table of every group).

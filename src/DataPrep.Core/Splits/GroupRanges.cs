@@ -182,6 +182,12 @@ internal sealed class GroupRangeWalk
     }
 
     /// <summary>
+    /// The most groups one table of <see cref="Plan"/> holds under a memory budget of <paramref name="budget"/> bytes: a
+    /// walked partition's groups take about 100 bytes each, at most a quarter of the budget (at least 4,096, at most 2^20).
+    /// </summary>
+    public static int PartitionGroups(long budget) => (int)Math.Clamp(budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
+
+    /// <summary>
     /// Walks the groups of <paramref name="runs"/> (runs of one key's rows, in any order, a key in as many runs as it likes)
     /// in hash order, in memory bounded by <paramref name="partitionGroups"/> groups whatever their number: every run goes
     /// (key bytes, rows) to one of 256 spill files by the top 8 bits of its hash (<paramref name="purpose"/>); the files, in hash order, are each
@@ -360,7 +366,6 @@ internal sealed class GroupPartitions : IDisposable
 internal sealed class GroupRunsFile : IDisposable
 {
     private readonly BinaryWriter _writer;
-    private readonly byte[] _bytes = new byte[256];
     private byte[] _last = new byte[256];
     private int _lastLength = -1;
     private long _repeat;
@@ -394,13 +399,6 @@ internal sealed class GroupRunsFile : IDisposable
     {
         if (_lastLength < 0) throw new InvalidOperationException("No run to lengthen.");
         _repeat++;
-    }
-
-    /// <summary>Appends <paramref name="rows"/> rows of group key <paramref name="key"/>.</summary>
-    public void Add(string key, long rows = 1)
-    {
-        var bytes = key.Length * 3 <= _bytes.Length ? _bytes : new byte[key.Length * 3];
-        Add(bytes.AsSpan(0, GroupKeySet.Encode(key, bytes)), rows);
     }
 
     private void Flush()

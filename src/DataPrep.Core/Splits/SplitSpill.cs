@@ -73,7 +73,6 @@ internal sealed class SplitSpill : IDisposable
     // A split from row ids and classes (stratified, or noisy/clean sides): whether rows have classes, each class's number
     // (first seen, first numbered) and rows; the first row whose class was refused is refused once every row is read.
     private readonly bool _withClasses;
-    private string[] _batchClassKeys = [];
     private readonly Dictionary<string, int> _classOf = new(StringComparer.Ordinal);
     private readonly List<long> _classRows = [];
     // A time split or time folds: each row's times wait beside its id (ticks, fold times or both: _timeParts); the cutter
@@ -92,6 +91,8 @@ internal sealed class SplitSpill : IDisposable
     private GroupTable? _groupTable;
     // The first row refused by the class keys or the group count (a missing key), raised once every row has been read.
     private (int Source, long Row)? _refused;
+    // A batch's class or group keys (KeysOf), reused from batch to batch.
+    private string[] _batchKeys = [];
     private int[] _batchGroups = [];
     // Past the assigner's RangeGroups groups (a group split or group folds cut by hash ranges): the table's groups and every
     // later row's key go as runs to a file, each later row's key hashes wait beside its id, and the groups counted before
@@ -100,7 +101,6 @@ internal sealed class SplitSpill : IDisposable
     private readonly KeyedHash? _rangeSplit, _rangeFold;
     private GroupRunsFile? _runs;
     private ulong[] _unitKeyHashes = [], _unitFoldKeyHashes = [];
-    private string[] _batchKeys = [];
     private byte[] _keyBytes = new byte[256];
     // Unshuffled time split: whether pass 1's files follow one another in (time, row id) order, so each is one range of
     // the output order (time-ordered input), from the latest row of the closed files and of the open one.
@@ -278,17 +278,10 @@ internal sealed class SplitSpill : IDisposable
     private int[] ClassesOf(RecordBatch batch, int n, RowInfo rows)
     {
         var classes = new int[n];
-        if (_refused is not null) return classes;
-        if (_batchClassKeys.Length < n) _batchClassKeys = new string[n];
-        int refused = _byId!.ClassKeys(batch, _batchClassKeys.AsSpan(0, n));
-        if (refused >= 0)
-        {
-            _refused = (rows.Sources[refused], rows.SourceRows[refused]);
-            return classes;
-        }
+        if (KeysOf(_byId!.ClassKeys, batch, n, rows) is not { } keys) return classes;
         for (int i = 0; i < n; i++)
         {
-            var key = _batchClassKeys[i];
+            var key = keys[i];
             if (!_classOf.TryGetValue(key, out int c))
             {
                 _classOf[key] = c = _classRows.Count;
@@ -298,6 +291,23 @@ internal sealed class SplitSpill : IDisposable
             _classRows[c]++;
         }
         return classes;
+    }
+
+    /// <summary>Gives each row's key of a batch (a class key, a group key); returns the first row refused, or −1.</summary>
+    private delegate int BatchKeys(RecordBatch batch, Span<string> keys);
+
+    /// <summary>
+    /// The keys of a batch's rows by <paramref name="read"/>, into a buffer reused from batch to batch; null at the first
+    /// row refused (its origin is kept for the error: the run stops once every row is read) and after it.
+    /// </summary>
+    private string[]? KeysOf(BatchKeys read, RecordBatch batch, int n, RowInfo rows)
+    {
+        if (_refused is not null) return null;
+        if (_batchKeys.Length < n) _batchKeys = new string[n];
+        int refused = read(batch, _batchKeys.AsSpan(0, n));
+        if (refused < 0) return _batchKeys;
+        _refused = (rows.Sources[refused], rows.SourceRows[refused]);
+        return null;
     }
 
     /// <summary>
@@ -355,19 +365,12 @@ internal sealed class SplitSpill : IDisposable
         var splitHashes = _rangeSplit is null ? null : new ulong[n];
         var foldHashes = _rangeFold is null ? null : new ulong[n];
         var parts = new RowIdColumns(KeyHashes: splitHashes, FoldKeyHashes: foldHashes);
-        if (_refused is not null) return parts;
-        if (_batchKeys.Length < n) _batchKeys = new string[n];
-        int refused = _group!.Keys(batch, _batchKeys.AsSpan(0, n));
-        if (refused >= 0)
-        {
-            _refused = (rows.Sources[refused], rows.SourceRows[refused]);
-            return parts;
-        }
+        if (KeysOf(_group!.Keys, batch, n, rows) is not { } keys) return parts;
         string? last = null;
         ulong lastSplit = 0, lastFold = 0;
         for (int i = 0; i < n; i++)
         {
-            var key = _batchKeys[i];
+            var key = keys[i];
             if (!string.Equals(key, last, StringComparison.Ordinal))
             {
                 if (_keyBytes.Length < key.Length * 3) _keyBytes = new byte[key.Length * 3];
@@ -522,7 +525,7 @@ internal sealed class SplitSpill : IDisposable
             // Past RangeGroups groups: the cuts from the key runs, walked in hash order a bounded table at a time.
             _runs.Close();
             var runsPath = _runs.Path;
-            ranges = _group!.CutRanges(() => GroupRunsFile.Runs(runsPath), count, _folder, PartitionGroups, context, cancellationToken);
+            ranges = _group!.CutRanges(() => GroupRunsFile.Runs(runsPath), count, _folder, GroupRangeWalk.PartitionGroups(_budget), context, cancellationToken);
             File.Delete(runsPath);
             context.Diagnostics.CountSpillGroupRanges();
             TraceMemory("group ranges cut");
@@ -657,9 +660,6 @@ internal sealed class SplitSpill : IDisposable
         }
         return null;
     }
-
-    /// <summary>The groups a table of the key-run walk holds at once (<see cref="GroupRangeWalk.Plan"/>): the scaled-out plan's bound, from the budget.</summary>
-    private int PartitionGroups => (int)Math.Clamp(_budget / 4 / 100, 1 << 12, GroupSplitAssigner.DefaultExactGroups);
 
     /// <summary>
     /// Under hash ranges, the tagging of pass 3's blocks: each row's split and fold from its key's hashes and the cuts
