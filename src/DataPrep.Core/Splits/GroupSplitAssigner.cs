@@ -188,7 +188,7 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
         var walk = GroupRangeWalk.Plan(runs(), rows, _fractions, seed, folder, partitionGroups, cancellationToken: cancellationToken);
         var cuts = walk.HashCuts();
         Report(context, walk);
-        return new GroupRangeCuts(cuts, null);
+        return new GroupRangeCuts(cuts, null, walk.Rows[(int)SplitTag.Train]);
     }
 
     /// <summary>The group column (after <see cref="Bind"/>; −1 before).</summary>

@@ -405,15 +405,14 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         var pool = runs;
         if (testCarver is IRowGroupAssigner carver)
         {
-            splitCuts = carver.CutRanges(runs, rows, folder, partitionGroups, context, cancellationToken).Split!;
+            var split = carver.CutRanges(runs, rows, folder, partitionGroups, context, cancellationToken);
+            (splitCuts, poolRows) = (split.Split!, split.TrainRows);
             var splitHash = new KeyedHash(seed, "split");
             pool = () => runs().Where(r => GroupCut.TagOf(splitCuts, splitHash.Hash(r.Key), r.Key) == SplitTag.Train);
-            poolRows = 0;
-            foreach (var (_, n) in pool()) poolRows += n;
         }
         var folds = GroupRangeWalk.Plan(pool(), poolRows, FoldFractions(k), seed, folder, partitionGroups, "fold", cancellationToken).HashCuts();
         context.ForwardChainingFolds = false;
-        return new GroupRangeCuts(splitCuts, folds);
+        return new GroupRangeCuts(splitCuts, folds, poolRows);
     }
 
     /// <inheritdoc />

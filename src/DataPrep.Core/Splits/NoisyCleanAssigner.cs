@@ -96,6 +96,9 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
         return noisy;
     }
 
+    /// <summary>Whether row <paramref name="i"/> of <paramref name="batch"/> is noisy: by <paramref name="noisyColumn"/> (the batch's noisy column, holding a value there), or without one by its input.</summary>
+    private bool IsNoisy(RecordBatch batch, Column? noisyColumn, int i) => noisyColumn is null ? noisySources!.Contains(batch.Rows.Sources[i]) : IsNoisy(noisyColumn, i);
+
     /// <summary>Whether row <paramref name="i"/> of the noisy column, which holds a value, says noisy.</summary>
     private static bool IsNoisy(Column noisyColumn, int i) => noisyColumn switch
     {
@@ -122,7 +125,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
         for (int i = 0; i < batch.RowCount; i++)
         {
             if (noisyCol is not null && noisyCol.IsNull(i)) return i;
-            keys[i] = (noisyCol is null ? noisySources!.Contains(batch.Rows.Sources[i]) : IsNoisy(noisyCol, i)) ? NoisyKey : CleanKey;
+            keys[i] = IsNoisy(batch, noisyCol, i) ? NoisyKey : CleanKey;
         }
         return -1;
     }
@@ -173,7 +176,7 @@ public sealed class NoisyCleanAssigner(NoisyApproach approach, IReadOnlyList<dou
         for (int i = 0; i < batch.RowCount; i++)
         {
             if (noisyCol is not null && noisyCol.IsNull(i)) return i;
-            bool noisy = noisyCol is null ? noisySources!.Contains(batch.Rows.Sources[i]) : IsNoisy(noisyCol, i);
+            bool noisy = IsNoisy(batch, noisyCol, i);
             units[i] = 2 * table.Add(RandomSplitAssigner.KeyOf(groups, i), noisy ? NoisyKey : CleanKey) + (noisy ? 1 : 0);
         }
         return -1;

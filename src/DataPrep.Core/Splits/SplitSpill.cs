@@ -669,7 +669,7 @@ internal sealed class SplitSpill : IDisposable
     private BlockTagger? RangeTaggerOf(GroupRangeCuts? ranges)
     {
         if (ranges is null) return null;
-        var (split, foldCuts) = ranges;
+        var (split, foldCuts, _) = ranges;
         var unitSplit = _unitKeyHashes;
         var unitFold = _unitFoldKeyHashes;
         return (block, tags, folds) =>

@@ -192,8 +192,11 @@ internal interface IRowGroupAssigner : ISplitAssigner
         => throw new InvalidOperationException($"{Describe()} is never cut by hash ranges.");
 }
 
-/// <summary>A group split's or group folds' cuts by hash ranges (<see cref="IRowGroupAssigner.CutRanges"/>): null for what is not cut (no split: every row in train; no folds).</summary>
-internal sealed record GroupRangeCuts(List<GroupCut>? Split, List<GroupCut>? Folds);
+/// <summary>
+/// A group split's or group folds' cuts by hash ranges (<see cref="IRowGroupAssigner.CutRanges"/>): null for what is not
+/// cut (no split: every row in train; no folds); <paramref name="TrainRows"/>, the rows the split leaves in train.
+/// </summary>
+internal sealed record GroupRangeCuts(List<GroupCut>? Split, List<GroupCut>? Folds, long TrainRows);
 
 /// <summary>Each unit's split, by unit number, and with folds each unit's fold (−1 for units outside them).</summary>
 internal sealed record UnitTags(SplitTag[] Tags, short[]? Folds = null);
