@@ -60,8 +60,6 @@ internal sealed class SplitSpill : IDisposable
 
     // A row-local assigner tags each batch as it is spilled: its tags (and folds) are kept instead of key columns.
     private readonly (IRowLocalAssigner Assigner, RunContext Context)? _local;
-    private readonly List<SplitTag[]> _tags = [];
-    private readonly List<short[]?> _folds = [];
 
     // With tags from each row (row-local) or from row ids (a random split's cuts), nothing is kept per row: each file's
     // row ids (and tags) go to a file beside it, and pass 3 ranks one file at a time (EmitBounded).
@@ -177,16 +175,7 @@ internal sealed class SplitSpill : IDisposable
         }
         if (_local is var (assigner, context))
         {
-            var tagged = assigner.Assign(new SplitInput([batch], _schema), context);
-            if (tagged.Order is not null || tagged.Tags.Length != n) throw new InvalidOperationException($"{assigner.Describe()}: a row-local assigner must tag each row and leave the order to the split stage.");
-            if (_localFolds is { } withFolds && withFolds != tagged.Folds is not null) throw new InvalidOperationException("A row-local assigner gave folds for some batches only.");
-            _localFolds = tagged.Folds is not null;
-            if (_bounded) beside = beside with { Tags = tagged.Tags, Folds = tagged.Folds };
-            else
-            {
-                _tags.Add(tagged.Tags);
-                _folds.Add(tagged.Folds);
-            }
+            beside = LocalTags(assigner, context, batch, n, rows);
         }
         else if (_bounded)
         {
@@ -291,6 +280,21 @@ internal sealed class SplitSpill : IDisposable
             _classRows[c]++;
         }
         return classes;
+    }
+
+    /// <summary>
+    /// A batch's tags (and folds) from the row-local assigner; after the first row it refuses, whose origin is kept for the
+    /// error (the run stops once every row is read), no batch is tagged.
+    /// </summary>
+    private RowIdColumns LocalTags(IRowLocalAssigner assigner, RunContext context, RecordBatch batch, int n, RowInfo rows)
+    {
+        if (_refused is null && assigner.FirstRefused(batch) is var refused and >= 0) _refused = (rows.Sources[refused], rows.SourceRows[refused]);
+        if (_refused is not null) return new RowIdColumns { Tags = new SplitTag[n], Folds = _localFolds == true ? new short[n] : null };
+        var tagged = assigner.Assign(new SplitInput([batch], _schema), context);
+        if (tagged.Order is not null || tagged.Tags.Length != n) throw new InvalidOperationException($"{assigner.Describe()}: a row-local assigner must tag each row and leave the order to the split stage.");
+        if (_localFolds is { } withFolds && withFolds != tagged.Folds is not null) throw new InvalidOperationException("A row-local assigner gave folds for some batches only.");
+        _localFolds = tagged.Folds is not null;
+        return new RowIdColumns { Tags = tagged.Tags, Folds = tagged.Folds };
     }
 
     /// <summary>Gives each row's key of a batch (a class key, a group key); returns the first row refused, or −1.</summary>
@@ -504,7 +508,7 @@ internal sealed class SplitSpill : IDisposable
         if (_refused is var (source, row))
         {
             string? file = source >= 0 && source < context.Inputs.Count ? context.Inputs[source] : null;
-            throw _group?.Refused(file, row) ?? _byId!.RefusedClass(file, row);
+            throw _local?.Assigner.Refused(file, row) ?? _group?.Refused(file, row) ?? _byId!.RefusedClass(file, row);
         }
         var classKeys = _classOf.OrderBy(kv => kv.Value).Select(kv => kv.Key).ToArray();
         var tagger = _byId?.ForRowIds(() => AllRowIds(files), count, _withClasses ? _classRows : null, _withClasses ? classKeys : null, BucketBytes, context);
@@ -1148,29 +1152,10 @@ internal sealed class SplitSpill : IDisposable
         _fileOf.Clear();
         int count = ids.Length;
         context.OnProgress("split", 0, count);
-        SplitAssignment? assignment;
-        if (_local is not null)
-        {
-            // Tagged batch by batch while spilling.
-            var allTags = new SplitTag[_count];
-            short[]? allFolds = _folds.Any(f => f is not null) ? new short[_count] : null;
-            for (int b = 0, at = 0; b < _tags.Count; at += _tags[b].Length, b++)
-            {
-                _tags[b].CopyTo(allTags, at);
-                // Add checked that every batch gives folds or none.
-                if (allFolds is not null) _folds[b]!.CopyTo(allFolds, at);
-            }
-            _tags.Clear();
-            _folds.Clear();
-            assignment = new SplitAssignment(allTags, Folds: allFolds);
-        }
-        else
-        {
-            SplitInput? input = new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
-                ? Column.Concat(parts)
-                : throw new InvalidOperationException($"The assigner read column {k}, which it did not declare in KeyColumns."), Origin);
-            assignment = assigner.Assign(input, context);
-        }
+        // The general path: the assigner sees the spilled rows' key columns (a row-local assigner's spill is bounded).
+        SplitAssignment? assignment = assigner.Assign(new SplitInput(_schema, ids, k => _keyColumns.TryGetValue(k, out var parts)
+            ? Column.Concat(parts)
+            : throw new InvalidOperationException($"The assigner read column {k}, which it did not declare in KeyColumns."), Origin), context);
         _keyColumns.Clear();
         var tags = assignment.Tags;
         var folds = assignment.Folds;

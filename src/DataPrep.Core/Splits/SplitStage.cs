@@ -34,8 +34,21 @@ public interface ISplitAssigner
 /// the split stage (<see cref="SplitAssignment.Order"/> null): the plans' cut and table assigners of a scaled-out run. A
 /// spilling split stage tags each batch as it spills it and keeps a byte a row (two more with folds) instead of the key
 /// columns (a group key's string: about 40 bytes a row), so what it holds per row does not depend on the keys' text.
+/// Besides the plans' assigners, stable assignment (a rule per row).
 /// </summary>
-internal interface IRowLocalAssigner : ISplitAssigner;
+internal interface IRowLocalAssigner : ISplitAssigner
+{
+    /// <summary>
+    /// The first row of <paramref name="batch"/> that <see cref="ISplitAssigner.Assign"/> would refuse (a missing key), or
+    /// −1. A spilling split keeps that row's origin, tags no later batch, and raises <see cref="Refused"/> once every row
+    /// has been read, as <see cref="ISplitAssigner.Assign"/> raises it in memory after every row has been read (an error
+    /// in a later row is reported first in both).
+    /// </summary>
+    int FirstRefused(RecordBatch batch) => -1;
+
+    /// <summary>The error for the first row, in input order, that <see cref="FirstRefused"/> found.</summary>
+    DataFormatException Refused(string? file, long row) => throw new InvalidOperationException($"{Describe()} refuses no row.");
+}
 
 /// <summary>
 /// An assigner whose tags (and folds) follow from each row's id — and, for a stratified split, its class; for a noisy/clean

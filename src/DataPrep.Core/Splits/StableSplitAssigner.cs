@@ -9,12 +9,13 @@ namespace DataPrep.Splits;
 /// goes to the split whose cumulative-fraction interval holds hash(seed, "split", key) mapped to [0, 1).
 /// A key's split depends on nothing but the seed, the fractions and the key itself, so adding rows or
 /// groups later never moves an existing one. Fractions are then met only approximately (binomially); the
-/// achieved ones are in the report.
+/// achieved ones are in the report. A row's split follows from that row alone, so a spilling split tags each batch as it
+/// spills it (<see cref="IRowLocalAssigner"/>) and keeps no key column.
 /// </summary>
 /// <param name="fractions">Train, validation, test fractions.</param>
 /// <param name="seed">The seed.</param>
 /// <param name="keyColumn">A group or id column whose value is the key; null keys rows by their stable row id.</param>
-public sealed class StableSplitAssigner(IReadOnlyList<double> fractions, ulong seed, string? keyColumn = null) : ISplitAssigner
+public sealed class StableSplitAssigner(IReadOnlyList<double> fractions, ulong seed, string? keyColumn = null) : IRowLocalAssigner
 {
     private int _keyIndex = -1;
 
@@ -62,8 +63,7 @@ public sealed class StableSplitAssigner(IReadOnlyList<double> fractions, ulong s
             else if (keys.IsNull(i))
             {
                 var (source, row) = input.Origin(i);
-                throw Throw.Format($"found no value in the stable assignment key column; expected a key in every row (use --missing drop to drop such rows)",
-                    source < context.Inputs.Count ? context.Inputs[source] : null, row: row, column: keyColumn);
+                throw Refused(source < context.Inputs.Count ? context.Inputs[source] : null, row);
             }
             else
             {
@@ -73,4 +73,20 @@ public sealed class StableSplitAssigner(IReadOnlyList<double> fractions, ulong s
         }
         return new SplitAssignment(tags);
     }
+
+    /// <inheritdoc />
+    int IRowLocalAssigner.FirstRefused(RecordBatch batch)
+    {
+        if (_keyIndex < 0) return -1;
+        var keys = batch.Columns[_keyIndex];
+        for (int i = 0; i < batch.RowCount; i++) if (keys.IsNull(i)) return i;
+        return -1;
+    }
+
+    /// <summary>The error for a row without a key.</summary>
+    private DataFormatException Refused(string? file, long row)
+        => Throw.Format("found no value in the stable assignment key column; expected a key in every row (use --missing drop to drop such rows)", file, row: row, column: keyColumn);
+
+    /// <inheritdoc />
+    DataFormatException IRowLocalAssigner.Refused(string? file, long row) => Refused(file, row);
 }

@@ -338,6 +338,43 @@ public class SpillRankingTests
             "row 160001, column 'n': found no value in the noisy/clean column");
     }
 
+    [Theory]
+    // Stable assignment keeps nothing per row once it spills: each batch is tagged as it is spilled (a row's split follows
+    // from its id or key alone), and the tags wait beside the row ids.
+    [InlineData(false, "--fractions 80/10/10")]
+    [InlineData(false, "--fractions 70/30 --no-shuffle")]
+    [InlineData(true, "--fractions 60/20/20")]
+    [InlineData(true, "--fractions 80/10/10 --no-shuffle")]
+    public void Stable_assignment_spills_without_per_row_state_and_gives_the_bytes_of_an_in_memory_run(bool byGroup, string extra)
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, 3_000, numeric: false, withText: false);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        string[] job = ["convert", input, "--label", "y", "--assignment", "stable", .. byGroup ? new[] { "--split", "group", "--group", "g" } : [],
+            "--drop", "g", "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
+        // The bounded path ranked the files (the general one holds each row's id, its file and the key column instead).
+        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
+        AssertSameRunRecords(tmp);
+    }
+
+    [Fact]
+    public void Spilled_stable_assignment_refuses_a_missing_key_once_every_row_is_read_as_an_in_memory_run_does()
+    {
+        using var tmp = new TempDir();
+        var input = WriteGroupedInput(tmp, 300, numeric: false, withText: false, missingAt: 120_000);
+        string[] job = ["convert", input, "--label", "y", "--assignment", "stable", "--split", "group", "--group", "g", "--drop", "g", "--missing", "fill:mean", "--quiet"];
+        AssertRefusedAsInMemory(tmp, job, "row 120001, column 'g': found no value in the stable assignment key column");
+
+        // A bad row after the missing key is reported instead, by both: the key is refused only once every row is read.
+        var lines = File.ReadAllLines(input);
+        lines[190_001] += ",9";
+        var withBadRow = tmp.File("bad-row.csv", string.Join('\n', lines) + "\n");
+        Directory.Delete(tmp.Combine("spill"));
+        AssertRefusedAsInMemory(tmp, [.. job.Select(a => a == input ? withBadRow : a)], "row 190001");
+    }
+
     /// <summary>
     /// Runs <paramref name="job"/> in memory and under <c>--memory 16KB</c>: both stop with exit 3 and the same message,
     /// which names <paramref name="expected"/>; the spilled run did spill, and left no spill file and no output behind.
