@@ -430,7 +430,14 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                         assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner { TagsFromTimes: true } timed ? (timed, timed.Cutter(context)) : null,
                         assigner as IRowGroupAssigner, SpillUnread);
                     governor = spilling.Governor;
-                    foreach (var x in batches) spilling.Add(x);
+                    // Each buffered batch let go once spilled, so the heap holds the buffer or the spill's state (a group
+                    // table, open files' buffers), not both at their largest.
+                    for (int i = 0; i < batches.Count; i++)
+                    {
+                        spilling.Add(batches[i]);
+                        batches[i] = null!;
+                        governor.Check();
+                    }
                     batches.Clear();
                     Spilled = true;
                     context.Diagnostics.CountSpill();
