@@ -202,6 +202,17 @@ public sealed class RunDiagnostics
     /// <summary>Spilled group splits (or group folds) that let their table of groups go past <c>RangeGroups</c> and kept each row's key hashes and a file of key runs instead (<c>SplitSpill</c>).</summary>
     public int SpillGroupRanges => Volatile.Read(ref _spillGroupRanges);
 
+    /// <summary>The most rows a spilled time split's search for its bucket starts held at once (<c>RandomSplitCuts.Locate</c>), run after run.</summary>
+    public long SpillLargestHeld => Volatile.Read(ref _spillLargestHeld);
+
+    private long _spillLargestHeld;
+
+    internal void RecordSpillHeld(long rows)
+    {
+        long seen;
+        while (rows > (seen = Volatile.Read(ref _spillLargestHeld)) && Interlocked.CompareExchange(ref _spillLargestHeld, rows, seen) != seen) { }
+    }
+
     /// <summary>Spill files split again by the next shuffle-hash bits because they were too large to load or rank within the budget.</summary>
     public int SpillResplits => Volatile.Read(ref _spillResplits);
 

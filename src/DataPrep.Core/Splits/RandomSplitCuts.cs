@@ -159,10 +159,13 @@ internal static class RandomSplitCuts
     /// The rows at <paramref name="positions"/> (each below <paramref name="rows"/>) in the order of (key, row id) of
     /// <paramref name="rows"/> rows: <paramref name="histogram"/> counts every row by the top 16 bits of its key
     /// (<see cref="BinOf"/>); <paramref name="pass"/> streams every row's key and id (in any order, the same rows each
-    /// time); a bin is read whole when it holds at most <paramref name="maxHeld"/> rows, else narrowed in another pass.
+    /// time); a bin is read whole when it holds at most <paramref name="maxHeld"/> rows, else narrowed in another pass —
+    /// by the row ids once it is a single key (many rows of one time), so no pass holds more than that.
     /// Used for the order-preserving keys of times (<see cref="TimeSplitAssigner.KeyOf"/>, <see cref="TimeSplitCuts"/>).
+    /// <paramref name="onHeld"/> hears how many rows each range read whole held.
     /// </summary>
-    public static (ulong Hash, long Id)[] Locate(long rows, IReadOnlyList<long> positions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld)
+    public static (ulong Hash, long Id)[] Locate(long rows, IReadOnlyList<long> positions, long[] histogram, Func<IEnumerable<HashedRows>> pass, long maxHeld,
+        Action<long>? onHeld = null)
     {
         if (histogram.Length != Bins) throw new ArgumentException($"Expected {Bins} bins.", nameof(histogram));
         if (histogram.Sum() != rows)
@@ -172,7 +175,7 @@ internal static class RandomSplitCuts
         var targets = positions.Select((p, i) => p >= 0 && p < rows
             ? new Target { Stratum = 0, Split = i, Position = p, Shift = 64, Count = rows, Sub = histogram }
             : throw new ArgumentOutOfRangeException(nameof(positions))).ToList();
-        Solve(targets, 1, pass, maxHeld, long.MaxValue, adaptive: false);
+        Solve(targets, 1, pass, maxHeld, long.MaxValue, adaptive: false, onHeld);
         return targets.Select(t => (t.Cut!.Hash, t.Cut.Id)).ToArray();
     }
 
@@ -197,24 +200,27 @@ internal static class RandomSplitCuts
 
     /// <summary>
     /// Narrows every target's hash range pass by pass until it is held, then picks the cut's row. A pass takes the
-    /// targets whose held rows and counters fit <paramref name="maxBytes"/> (at least one); the others wait.
+    /// targets whose held rows and counters fit <paramref name="maxBytes"/> (at least one); the others wait. A range of a
+    /// single hash with more than <paramref name="maxHeld"/> rows (one time's rows) is narrowed further by row id.
     /// </summary>
-    private static void Solve(List<Target> targets, int strata, Func<IEnumerable<HashedRows>> pass, long maxHeld, long maxBytes, bool adaptive)
+    private static void Solve(List<Target> targets, int strata, Func<IEnumerable<HashedRows>> pass, long maxHeld, long maxBytes, bool adaptive,
+        Action<long>? onHeld = null)
     {
         var pending = targets.ToList();
         while (pending.Count > 0)
         {
             foreach (var t in pending) t.Narrow();
             // Targets in one range share what the pass keeps of it; a range that does not fit this pass waits for a later one.
-            var ranges = new Dictionary<(int, ulong, int), Target>();
+            var ranges = new Dictionary<(int, ulong, int, ulong, int), Target>();
             var active = new List<Target>?[strata];
             long used = 0;
             foreach (var t in pending)
             {
-                if (ranges.TryGetValue((t.Stratum, t.Lo, t.Shift), out var same)) { t.Held = same.Held; t.Sub = same.Sub; t.Bits = same.Bits; continue; }
-                ranges[(t.Stratum, t.Lo, t.Shift)] = t;
-                bool hold = t.Count <= maxHeld || t.Shift == 0;
-                int bits = hold ? 0 : adaptive ? BitsFor(t.Count, maxHeld, t.Shift) : Math.Min(BinBits, t.Shift);
+                if (ranges.TryGetValue((t.Stratum, t.Lo, t.Shift, t.IdLo, t.IdShift), out var same)) { t.Held = same.Held; t.Sub = same.Sub; t.Bits = same.Bits; continue; }
+                ranges[(t.Stratum, t.Lo, t.Shift, t.IdLo, t.IdShift)] = t;
+                bool hold = t.Count <= maxHeld || t.IdShift == 0;
+                // Row ids are not spread evenly as hashes are: a range of one hash is narrowed by the ids' next 16 bits.
+                int bits = hold ? 0 : t.Shift == 0 ? Math.Min(BinBits, t.IdShift) : adaptive ? BitsFor(t.Count, maxHeld, t.Shift) : Math.Min(BinBits, t.Shift);
                 long cost = hold ? t.Count * 16 : 8L << bits;
                 if (used > 0 && used + cost > maxBytes) continue;
                 used += cost;
@@ -253,16 +259,16 @@ internal static class RandomSplitCuts
                         if (k < 0) k = ~k - 1;
                         if (k < 0) continue;
                         var t = sorted[s]![k];
-                        if (!t.Holds(h)) continue;
+                        if (!t.Holds(h, ids[r])) continue;
                         if (t.Held is { } held) held.Add((h, ids[r]));
-                        else t.Sub![(int)((h - t.Lo) >> (t.Shift - t.Bits))]++;
+                        else t.Sub![t.SubBin(h, ids[r])]++;
                         continue;
                     }
                     foreach (var t in list)
                     {
-                        if (!t.Holds(h)) continue;
+                        if (!t.Holds(h, ids[r])) continue;
                         if (t.Held is { } held) held.Add((h, ids[r]));
-                        else t.Sub![(int)((h - t.Lo) >> (t.Shift - t.Bits))]++;
+                        else t.Sub![t.SubBin(h, ids[r])]++;
                     }
                 }
             }
@@ -275,6 +281,7 @@ internal static class RandomSplitCuts
                 }
                 if (!t.Sorted)
                 {
+                    onHeld?.Invoke(held.Count);
                     held.Sort();
                     foreach (var o in pending) if (ReferenceEquals(o.Held, held)) o.Sorted = true;
                 }
@@ -305,6 +312,13 @@ internal static class RandomSplitCuts
         public ulong Lo;
         public int Shift;
 
+        /// <summary>
+        /// Once the range is one hash (<see cref="Shift"/> 0): the range [IdLo, IdLo + 2^IdShift) of row ids, as
+        /// <see cref="IdKey"/>s, that holds the cut's row.
+        /// </summary>
+        public ulong IdLo;
+        public int IdShift = 64;
+
         /// <summary>Rows (of the stratum) below the range, and in it.</summary>
         public long Before, Count;
 
@@ -315,7 +329,13 @@ internal static class RandomSplitCuts
         public bool Sorted;
         public SplitCut? Cut;
 
-        public bool Holds(ulong hash) => Shift == 64 || (hash - Lo) >> Shift == 0;
+        public bool Holds(ulong hash, long id) => Shift == 64 || (hash - Lo) >> Shift == 0 && (Shift > 0 || IdShift == 64 || (IdKey(id) - IdLo) >> IdShift == 0);
+
+        /// <summary>The sub-bin of a row the range holds: by the hash's next bits, or once it is one hash by the id's.</summary>
+        public int SubBin(ulong hash, long id) => Shift > 0 ? (int)((hash - Lo) >> (Shift - Bits)) : (int)((IdKey(id) - IdLo) >> (IdShift - Bits));
+
+        /// <summary>A row id as an unsigned key in the order of the ids (the held rows' sort order).</summary>
+        private static ulong IdKey(long id) => (ulong)id ^ (1UL << 63);
 
         /// <summary>Narrows the range to the sub-bin of <see cref="Sub"/> that holds the cut's position.</summary>
         public void Narrow()
@@ -326,8 +346,16 @@ internal static class RandomSplitCuts
             {
                 if (at + sub[b] > Position)
                 {
-                    Lo += (ulong)b << (Shift - Bits);
-                    Shift -= Bits;
+                    if (Shift > 0)
+                    {
+                        Lo += (ulong)b << (Shift - Bits);
+                        Shift -= Bits;
+                    }
+                    else
+                    {
+                        IdLo += (ulong)b << (IdShift - Bits);
+                        IdShift -= Bits;
+                    }
                     Before = at;
                     Count = sub[b];
                     Sub = null;

@@ -988,7 +988,7 @@ internal sealed class SplitSpill : IDisposable
             }
         }
         var (histogram, _) = RandomSplitCuts.Histogram(Keyed());
-        var starts = RandomSplitCuts.Locate(count, positions, histogram, Keyed, maxHeld).Select(f => (scale.TimeOf(f.Hash), f.Id)).ToArray();
+        var starts = RandomSplitCuts.Locate(count, positions, histogram, Keyed, maxHeld, context.Diagnostics.RecordSpillHeld).Select(f => (scale.TimeOf(f.Hash), f.Id)).ToArray();
         TraceMemory("time buckets located");
         context.Diagnostics.CountSpillRepartition();
         var result = new List<HashFile>(buckets);

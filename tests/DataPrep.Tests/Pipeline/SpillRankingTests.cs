@@ -119,6 +119,7 @@ public class SpillRankingTests
             {
                 "random" => start + rng.Next(365 * 86_400),
                 "ties" => start + 86_400L * rng.Next(12),
+                "two" => start + 86_400L * rng.Next(2),
                 _ => start + i / 3,
             };
             sb.Append(t).Append(',').Append(Math.Round(rng.NextDouble() * 100, 3).ToString(CultureInfo.InvariantCulture));
@@ -144,6 +145,9 @@ public class SpillRankingTests
     [InlineData("random", true, "--gap 3d", true)]
     // Twelve distinct times: bucket starts fall inside runs of one time and are told apart by row id.
     [InlineData("ties", false, "--fractions 60/20/20", true)]
+    // Two distinct times of about 100,000 rows each, more than a search may hold (65,536 rows under this budget): the
+    // bucket starts inside each time are found by narrowing the row ids.
+    [InlineData("two", false, "--fractions 40/0/60", true)]
     [InlineData("random", false, "--cutoffs 2024-02-01,2024-06-01", true)]
     // Ascending times: each of pass 1's files is one range of time order already; no bucket is written.
     // (Batches of 256 rows: a file of pass 1 holds at most 512 under this budget, and one batch must fit in a file.)
@@ -157,6 +161,8 @@ public class SpillRankingTests
         var registry = RunTimedInMemoryAndSpilled(tmp, times, withText, extra);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         Assert.Equal(bucketed ? 1 : 0, registry.Diagnostics.SpillRepartitions);
+        // The search for the bucket starts held at most a 64th of the budget's rows at once (or 65,536), whatever the ties.
+        Assert.InRange(registry.Diagnostics.SpillLargestHeld, bucketed ? 1 : 0, 65_536);
         Assert.True((registry.Diagnostics.SpillResplits > 0) == extra.Contains("--shuffle", StringComparison.Ordinal), $"{registry.Diagnostics.SpillResplits} files split again");
         // The report (time ranges, gap drops) too: the cut-offs are the same.
         AssertSameRunRecords(tmp);
