@@ -1,3 +1,4 @@
+using System.Numerics;
 using DataPrep.Data;
 using DataPrep.Hashing;
 using DataPrep.Pipeline;
@@ -216,7 +217,7 @@ internal static class RandomSplitCuts
             long used = 0;
             foreach (var t in pending)
             {
-                if (ranges.TryGetValue((t.Stratum, t.Lo, t.Shift, t.IdLo, t.IdShift), out var same)) { t.Held = same.Held; t.Sub = same.Sub; t.Bits = same.Bits; continue; }
+                if (ranges.TryGetValue((t.Stratum, t.Lo, t.Shift, t.IdLo, t.IdShift), out var same)) { t.Held = same.Held; t.Sub = same.Sub; t.Bits = same.Bits; t.Ids = same.Ids; continue; }
                 ranges[(t.Stratum, t.Lo, t.Shift, t.IdLo, t.IdShift)] = t;
                 bool hold = t.Count <= maxHeld || t.IdShift == 0;
                 // Row ids are not spread evenly as hashes are: a range of one hash is narrowed by the ids' next 16 bits.
@@ -225,22 +226,28 @@ internal static class RandomSplitCuts
                 if (used > 0 && used + cost > maxBytes) continue;
                 used += cost;
                 if (hold) t.Held = new List<(ulong, long)>((int)Math.Min(t.Count, int.MaxValue / 2));
-                else { t.Bits = bits; t.Sub = new long[1 << bits]; }
+                else
+                {
+                    t.Bits = bits;
+                    t.Sub = new long[1 << bits];
+                    // A pass that narrows the range to one hash also finds its ids' bounds, where narrowing by id starts.
+                    t.Ids = t.Shift == bits ? new IdBounds() : null;
+                }
                 (active[t.Stratum] ??= []).Add(t);
             }
-            // Many ranges of a stratum that do not overlap (the starts of many buckets) are searched by their lowest hash
-            // instead of each tried in turn.
+            // Many ranges of a stratum that do not overlap (the starts of many buckets, also inside one time) are searched
+            // by their first (hash, id) instead of each tried in turn.
             var sorted = new Target[]?[strata];
-            var lows = new ulong[]?[strata];
+            var lows = new (ulong, ulong)[]?[strata];
             for (int s = 0; s < strata; s++)
             {
                 if (active[s] is not { Count: > 8 } list) continue;
-                var byLo = list.OrderBy(t => t.Lo).ToArray();
+                var byLo = list.OrderBy(t => t.First).ToArray();
                 bool apart = byLo.All(t => t.Shift < 64);
-                for (int k = 1; k < byLo.Length && apart; k++) apart = byLo[k - 1].Lo + ((1UL << byLo[k - 1].Shift) - 1) < byLo[k].Lo;
+                for (int k = 1; k < byLo.Length && apart; k++) apart = byLo[k - 1].Last.CompareTo(byLo[k].First) < 0;
                 if (!apart) continue;
                 sorted[s] = byLo;
-                lows[s] = byLo.Select(t => t.Lo).ToArray();
+                lows[s] = byLo.Select(t => t.First).ToArray();
             }
             foreach (var batch in pass())
             {
@@ -255,20 +262,20 @@ internal static class RandomSplitCuts
                     ulong h = hashes[r];
                     if (lows[s] is { } lo)
                     {
-                        int k = Array.BinarySearch(lo, h);
+                        int k = Array.BinarySearch(lo, (h, Target.IdKey(ids[r])));
                         if (k < 0) k = ~k - 1;
                         if (k < 0) continue;
                         var t = sorted[s]![k];
                         if (!t.Holds(h, ids[r])) continue;
                         if (t.Held is { } held) held.Add((h, ids[r]));
-                        else t.Sub![t.SubBin(h, ids[r])]++;
+                        else t.Tally(h, ids[r]);
                         continue;
                     }
                     foreach (var t in list)
                     {
                         if (!t.Holds(h, ids[r])) continue;
                         if (t.Held is { } held) held.Add((h, ids[r]));
-                        else t.Sub![t.SubBin(h, ids[r])]++;
+                        else t.Tally(h, ids[r]);
                     }
                 }
             }
@@ -301,6 +308,12 @@ internal static class RandomSplitCuts
         return Math.Min(bits, shift);
     }
 
+    /// <summary>The least and greatest id key of the rows a pass counted in a range.</summary>
+    private sealed class IdBounds
+    {
+        public ulong Min = ulong.MaxValue, Max;
+    }
+
     /// <summary>One cut being looked for: its stratum, its position in the stratum's split order and the hash range known to hold it.</summary>
     private sealed class Target
     {
@@ -329,13 +342,33 @@ internal static class RandomSplitCuts
         public bool Sorted;
         public SplitCut? Cut;
 
+        /// <summary>While a pass narrows the range to one hash, the bounds of its rows' ids (<see cref="IdKey"/>s).</summary>
+        public IdBounds? Ids;
+
+        /// <summary>The range's first (hash, id key) and last.</summary>
+        public (ulong, ulong) First => (Lo, IdLo);
+
+        public (ulong, ulong) Last => Shift > 0 ? (Lo + ((1UL << Shift) - 1), ulong.MaxValue) : (Lo, IdShift == 64 ? ulong.MaxValue : IdLo + ((1UL << IdShift) - 1));
+
         public bool Holds(ulong hash, long id) => Shift == 64 || (hash - Lo) >> Shift == 0 && (Shift > 0 || IdShift == 64 || (IdKey(id) - IdLo) >> IdShift == 0);
 
         /// <summary>The sub-bin of a row the range holds: by the hash's next bits, or once it is one hash by the id's.</summary>
         public int SubBin(ulong hash, long id) => Shift > 0 ? (int)((hash - Lo) >> (Shift - Bits)) : (int)((IdKey(id) - IdLo) >> (IdShift - Bits));
 
         /// <summary>A row id as an unsigned key in the order of the ids (the held rows' sort order).</summary>
-        private static ulong IdKey(long id) => (ulong)id ^ (1UL << 63);
+        public static ulong IdKey(long id) => (ulong)id ^ (1UL << 63);
+
+        /// <summary>Counts a row the range holds in its sub-bin.</summary>
+        public void Tally(ulong hash, long id)
+        {
+            Sub![SubBin(hash, id)]++;
+            if (Ids is { } bounds)
+            {
+                ulong key = IdKey(id);
+                if (key < bounds.Min) bounds.Min = key;
+                if (key > bounds.Max) bounds.Max = key;
+            }
+        }
 
         /// <summary>Narrows the range to the sub-bin of <see cref="Sub"/> that holds the cut's position.</summary>
         public void Narrow()
@@ -350,6 +383,14 @@ internal static class RandomSplitCuts
                     {
                         Lo += (ulong)b << (Shift - Bits);
                         Shift -= Bits;
+                        if (Shift == 0 && Ids is { } bounds && bounds.Min <= bounds.Max)
+                        {
+                            // The smallest aligned block of ids that holds the range's: the id narrowing starts there.
+                            ulong differ = bounds.Min ^ bounds.Max;
+                            IdShift = differ == 0 ? 0 : 64 - BitOperations.LeadingZeroCount(differ);
+                            IdLo = IdShift == 64 ? 0 : bounds.Min & ~((1UL << IdShift) - 1);
+                        }
+                        Ids = null;
                     }
                     else
                     {
