@@ -155,41 +155,85 @@ internal static class TimeSplitCuts
     }
 
     /// <summary>
-    /// The number of distinct times among the rows <paramref name="pass"/> streams, counted over ranges of
-    /// <paramref name="histogram"/>'s bins (<see cref="BinOf"/> keeps time order, so one time lies in one bin): a pass
-    /// per range, holding the range's times sorted, at most <paramref name="maxHeld"/> of them (one bin at least).
+    /// The number of distinct times among the rows <paramref name="pass"/> streams, counted over ranges of their keys
+    /// (<see cref="TimeSplitAssigner.KeyOf"/>, in time order), starting from <paramref name="histogram"/>'s bins: ranges of
+    /// at most <paramref name="maxHeld"/> rows together are read in one pass, sorted and counted; a range of more is
+    /// counted by its next 16 bits in a pass and its parts taken in turn; a range of one key is one time, read by no pass.
+    /// No pass holds more than <paramref name="maxHeld"/> times (<paramref name="onHeld"/> hears how many each held), or
+    /// more than as many bytes of counters.
     /// </summary>
-    public static long DistinctTimes(long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld)
+    public static long DistinctTimes(long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld, Action<long>? onHeld = null)
     {
+        const int Bits = 16;
         long distinct = 0;
-        for (int lo = 0; lo < histogram.Length;)
+        // Ranges [Lo, Lo + 2^Shift) of keys and their rows.
+        var pending = new List<(ulong Lo, int Shift, long Rows)>();
+        for (int b = 0; b < histogram.Length; b++) if (histogram[b] > 0) pending.Add(((ulong)b << (64 - RandomSplitCuts.BinBits), 64 - RandomSplitCuts.BinBits, histogram[b]));
+        while (pending.Count > 0)
         {
-            if (histogram[lo] == 0) { lo++; continue; }
-            int hi = lo;
-            long held = 0;
-            while (hi < histogram.Length && (hi == lo || held + histogram[hi] <= maxHeld)) held += histogram[hi++];
-            var times = new long[checked((int)held)];
-            int n = 0;
-            foreach (var b in pass())
+            distinct += pending.Count(r => r.Shift == 0);
+            var small = pending.Where(r => r.Shift > 0 && r.Rows <= maxHeld).ToList();
+            var large = pending.Where(r => r.Shift > 0 && r.Rows > maxHeld).ToList();
+            pending = [];
+            // Small ranges, as many as fit in one read (one at least), their times held, sorted and counted.
+            for (int at = 0; at < small.Count;)
             {
-                for (int r = 0; r < b.Count; r++)
+                int end = at;
+                long held = 0;
+                while (end < small.Count && (end == at || held + small[end].Rows <= maxHeld)) held += small[end++].Rows;
+                var ranges = small.GetRange(at, end - at);
+                var times = new ulong[checked((int)held)];
+                int n = 0;
+                ForEachIn(ranges, pass, (key, _) =>
                 {
-                    int bin = BinOf(b.Ticks[r]);
-                    if (bin >= lo && bin < hi)
+                    if (n == times.Length) throw RowsChanged();
+                    times[n++] = key;
+                });
+                if (n != times.Length) throw RowsChanged();
+                onHeld?.Invoke(n);
+                Array.Sort(times);
+                for (int i = 0; i < n; i++) if (i == 0 || times[i] != times[i - 1]) distinct++;
+                at = end;
+            }
+            // Large ranges, as many as their counters fit in maxHeld times' bytes (one at least), counted by their next bits.
+            for (int at = 0; at < large.Count;)
+            {
+                int end = Math.Min(large.Count, at + (int)Math.Clamp(maxHeld / (1L << Bits), 1, int.MaxValue));
+                var ranges = large.GetRange(at, end - at);
+                var counts = ranges.Select(r => new long[1 << Math.Min(Bits, r.Shift)]).ToArray();
+                ForEachIn(ranges, pass, (key, k) => counts[k][(int)((key - ranges[k].Lo) >> (ranges[k].Shift - Math.Min(Bits, ranges[k].Shift)))]++);
+                for (int k = 0; k < ranges.Count; k++)
+                {
+                    var (lo, shift, rows) = ranges[k];
+                    int bits = Math.Min(Bits, shift);
+                    if (counts[k].Sum() != rows) throw RowsChanged();
+                    for (int sub = 0; sub < counts[k].Length; sub++)
                     {
-                        if (n == times.Length) throw RowsChanged();
-                        times[n++] = b.Ticks[r];
+                        if (counts[k][sub] > 0) pending.Add((lo + ((ulong)sub << (shift - bits)), shift - bits, counts[k][sub]));
                     }
                 }
+                at = end;
             }
-            if (n != times.Length) throw RowsChanged();
-            Array.Sort(times);
-            for (int i = 0; i < n; i++) if (i == 0 || times[i] != times[i - 1]) distinct++;
-            lo = hi;
         }
         return distinct;
 
         static InvalidOperationException RowsChanged() => new("The rows changed between two passes over the time column.");
+    }
+
+    /// <summary>Calls <paramref name="action"/> with the key of each row <paramref name="pass"/> streams that lies in one of <paramref name="ranges"/> (sorted, apart) and that range's index.</summary>
+    private static void ForEachIn(List<(ulong Lo, int Shift, long Rows)> ranges, Func<IEnumerable<TimedRows>> pass, Action<ulong, int> action)
+    {
+        var lows = ranges.Select(r => r.Lo).ToArray();
+        foreach (var b in pass())
+        {
+            for (int r = 0; r < b.Count; r++)
+            {
+                ulong key = TimeSplitAssigner.KeyOf(b.Ticks[r]);
+                int k = Array.BinarySearch(lows, key);
+                if (k < 0) k = ~k - 1;
+                if (k >= 0 && (key - lows[k]) >> ranges[k].Shift == 0) action(key, k);
+            }
+        }
     }
 
     /// <summary>The rows (time, row id) at <paramref name="positions"/> of the (time, row id) order.</summary>

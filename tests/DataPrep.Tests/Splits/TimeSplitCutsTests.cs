@@ -123,10 +123,12 @@ public class TimeSplitCutsTests
         string label = $"n={n} f=[{string.Join(",", fractions)}] cutoffs={cutoffs?.Length} gap={gap} held={bound}";
         if (!tags.SequenceEqual(got)) return false.Label("tags " + label);
 
-        // The report: the one process's, warnings of empty splits too (their distinct times counted in passes of at most
-        // `bound` rows a bin range).
-        long distinctTimes = TimeSplitCuts.DistinctTimes(histogram, Pass, bound);
+        // The report: the one process's, warnings of empty splits too (their distinct times counted in passes that hold at
+        // most `bound` times, a range of one time read by none).
+        long largest = 0;
+        long distinctTimes = TimeSplitCuts.DistinctTimes(histogram, Pass, bound, rows => largest = Math.Max(largest, rows));
         if (distinctTimes != ticks.Distinct().Count()) return false.Label($"distinct {distinctTimes} " + label);
+        if (largest > bound) return false.Label($"{largest} times held at once " + label);
         var context = new RunContext();
         assigner.Report(context, parts, after, n);
         assigner.WarnAboutEmptySplits(context, n, parts, () => TimeSplitCuts.DistinctTimes(histogram, Pass, bound));
