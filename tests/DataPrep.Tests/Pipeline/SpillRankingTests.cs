@@ -275,11 +275,17 @@ public class SpillRankingTests
                 "--noisy", tmp.File("noisy.csv", string.Join('\n', rows.Where(r => r.Noisy).Select(r => r.Row).Prepend(header)) + "\n")];
             marking = ["--drop", "g"];
         }
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", .. inputs, "--label", "y", "--split", "noisy", .. marking, "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        // The bounded path ranks the files (the general one holds each row's id and side instead).
+        AssertRankedAsInMemory(tmp, ["convert", .. inputs, "--label", "y", "--split", "noisy", .. marking, "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
+    }
 
-        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
-        // The bounded path ranked the files (the general one holds each row's id and side instead).
+    /// <summary>
+    /// <see cref="RunInMemoryAndSpilled"/> of <paramref name="job"/> (spill files under the temp dir's <c>spill</c>): the
+    /// spilled run took the bounded path (it ranked its files), and both runs' records are equal.
+    /// </summary>
+    private static void AssertRankedAsInMemory(TempDir tmp, string[] job)
+    {
+        var registry = RunInMemoryAndSpilled(tmp, job, Directory.CreateDirectory(tmp.Combine("spill")).FullName);
         Assert.Equal(1, registry.Diagnostics.SpillsRanked);
         AssertSameRunRecords(tmp);
     }
@@ -355,14 +361,9 @@ public class SpillRankingTests
     {
         using var tmp = new TempDir();
         var input = WriteGroupedInput(tmp, 3_000, numeric: false, withText: false);
-        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
-        string[] job = ["convert", input, "--label", "y", "--assignment", "stable", .. byGroup ? new[] { "--split", "group", "--group", "g" } : [],
-            "--drop", "g", "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-
-        var registry = RunInMemoryAndSpilled(tmp, job, spillRoot);
-        // The bounded path ranked the files (the general one holds each row's id, its file and the key column instead).
-        Assert.Equal(1, registry.Diagnostics.SpillsRanked);
-        AssertSameRunRecords(tmp);
+        // The bounded path ranks the files (the general one holds each row's id, its file and the key column instead).
+        AssertRankedAsInMemory(tmp, ["convert", input, "--label", "y", "--assignment", "stable", .. byGroup ? new[] { "--split", "group", "--group", "g" } : [],
+            "--drop", "g", "--seed", "7", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
     }
 
     [Fact]
