@@ -206,18 +206,33 @@ internal sealed class GroupRangeWalk
         SpillFolder folder, int partitionGroups, string purpose = "split", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runs);
-        ArgumentOutOfRangeException.ThrowIfLessThan(partitionGroups, 1);
-        var hash = new KeyedHash(seed, purpose);
-        var walk = new GroupRangeWalk(rows, fractions);
-        using (var files = new GroupPartitions(folder, shift: 56))
+        return PlanEncoded(Encoded(runs), rows, fractions, seed, folder, partitionGroups, purpose, cancellationToken);
+
+        static IEnumerable<(ReadOnlyMemory<byte> Key, long Rows)> Encoded(IEnumerable<(string Key, long Rows)> runs)
         {
             var bytes = new byte[256];
             foreach (var (key, count) in runs)
             {
                 if (bytes.Length < key.Length * 3) bytes = new byte[key.Length * 3];
-                var span = bytes.AsSpan(0, GroupKeySet.Encode(key, bytes));
-                files.Write(GroupKeySet.HashOf(span, hash), span, count);
+                yield return (bytes.AsMemory(0, GroupKeySet.Encode(key, bytes)), count);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Plan"/> over runs whose keys are already in <see cref="GroupKeySet.KeyBytes"/>' form (each valid until the next is asked
+    /// for): a spilled run's key-run file, read without a string a run.
+    /// </summary>
+    public static GroupRangeWalk PlanEncoded(IEnumerable<(ReadOnlyMemory<byte> Key, long Rows)> runs, long rows, IReadOnlyList<double> fractions, ulong seed,
+        SpillFolder folder, int partitionGroups, string purpose = "split", CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitionGroups, 1);
+        var hash = new KeyedHash(seed, purpose);
+        var walk = new GroupRangeWalk(rows, fractions);
+        using (var files = new GroupPartitions(folder, shift: 56))
+        {
+            foreach (var (key, count) in runs) files.Write(GroupKeySet.HashOf(key.Span, hash), key.Span, count);
             files.Close();
             foreach (var file in files.Paths) WalkFile(file, 56);
         }
@@ -361,7 +376,7 @@ internal sealed class GroupPartitions : IDisposable
 /// <summary>
 /// One spill file of runs of group keys (key bytes in <see cref="GroupKeySet.KeyBytes"/>' form, rows), in written order:
 /// what a spilling one-process group split keeps of its keys once it has more groups than a table holds
-/// (<see cref="IRowGroupAssigner.RangeGroups"/>), read back as runs for <see cref="GroupRangeWalk.Plan"/>.
+/// (<see cref="IRowGroupAssigner.RangeGroups"/>), read back as runs for <see cref="GroupRangeWalk.PlanEncoded"/>.
 /// </summary>
 internal sealed class GroupRunsFile : IDisposable
 {
@@ -417,11 +432,11 @@ internal sealed class GroupRunsFile : IDisposable
         _writer.Dispose();
     }
 
-    /// <summary>The runs of <paramref name="path"/>, in written order.</summary>
-    public static IEnumerable<(string Key, long Rows)> Runs(string path)
+    /// <summary>The runs of <paramref name="path"/>, in written order, keys as bytes (each valid until the next is asked for).</summary>
+    public static IEnumerable<(ReadOnlyMemory<byte> Key, long Rows)> Runs(string path)
     {
         using var reader = GroupPartitions.Open(path);
-        foreach (var (key, rows) in GroupPartitions.Records(reader)) yield return (GroupKeySet.Decode(key.Span), rows);
+        foreach (var run in GroupPartitions.Records(reader)) yield return run;
     }
 
     public void Dispose() => _writer.Dispose();

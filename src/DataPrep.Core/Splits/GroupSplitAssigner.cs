@@ -183,9 +183,9 @@ public sealed class GroupSplitAssigner(string groupColumn, IReadOnlyList<double>
     }
 
     /// <summary><see cref="Decide"/>'s hash ranges over the runs (the scaled-out plan's walk), reported as <see cref="Assign"/> reports them.</summary>
-    GroupRangeCuts IRowGroupAssigner.CutRanges(Func<IEnumerable<(string Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
+    GroupRangeCuts IRowGroupAssigner.CutRanges(Func<IEnumerable<(ReadOnlyMemory<byte> Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
     {
-        var walk = GroupRangeWalk.Plan(runs(), rows, _fractions, seed, folder, partitionGroups, cancellationToken: cancellationToken);
+        var walk = GroupRangeWalk.PlanEncoded(runs(), rows, _fractions, seed, folder, partitionGroups, cancellationToken: cancellationToken);
         var cuts = walk.HashCuts();
         Report(context, walk);
         return new GroupRangeCuts(cuts, null, walk.Rows[(int)SplitTag.Train]);

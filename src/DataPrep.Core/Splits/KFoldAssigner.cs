@@ -398,7 +398,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
     /// <see cref="GroupFoldRanges"/> over the runs: the test split's ranges first (and its report), then the fold ranges over
     /// the runs of the groups it leaves in train (the scaled-out plan's walks).
     /// </summary>
-    GroupRangeCuts IRowGroupAssigner.CutRanges(Func<IEnumerable<(string Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
+    GroupRangeCuts IRowGroupAssigner.CutRanges(Func<IEnumerable<(ReadOnlyMemory<byte> Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
     {
         List<GroupCut>? splitCuts = null;
         long poolRows = rows;
@@ -408,9 +408,10 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
             var split = carver.CutRanges(runs, rows, folder, partitionGroups, context, cancellationToken);
             (splitCuts, poolRows) = (split.Split!, split.TrainRows);
             var splitHash = new KeyedHash(seed, "split");
-            pool = () => runs().Where(r => GroupCut.TagOf(splitCuts, splitHash.Hash(r.Key), r.Key) == SplitTag.Train);
+            // The split's cuts are hash cuts (no cut's group shares its hash with a neighbour), so a key's hash decides.
+            pool = () => runs().Where(r => GroupCut.PartOfHash(splitCuts, GroupKeySet.HashOf(r.Key.Span, splitHash)) == (int)SplitTag.Train);
         }
-        var folds = GroupRangeWalk.Plan(pool(), poolRows, FoldFractions(k), seed, folder, partitionGroups, "fold", cancellationToken).HashCuts();
+        var folds = GroupRangeWalk.PlanEncoded(pool(), poolRows, FoldFractions(k), seed, folder, partitionGroups, "fold", cancellationToken).HashCuts();
         context.ForwardChainingFolds = false;
         return new GroupRangeCuts(splitCuts, folds, poolRows);
     }

@@ -197,11 +197,12 @@ internal interface IRowGroupAssigner : ISplitAssigner
 
     /// <summary>
     /// Under ranges: the cuts of the split and of the folds (null for one it does not cut by) from <paramref name="runs"/>
-    /// (each enumeration yields every row's key once, as runs of one key's rows; <paramref name="rows"/> in all), walked in
-    /// memory bounded by <paramref name="partitionGroups"/> groups (<see cref="GroupRangeWalk.Plan"/>, files in
+    /// (each enumeration yields every row's key once, as runs of one key's rows, keys in <see cref="GroupKeySet.KeyBytes"/>'
+    /// form, each valid until the next is asked for; <paramref name="rows"/> in all), walked in
+    /// memory bounded by <paramref name="partitionGroups"/> groups (<see cref="GroupRangeWalk.PlanEncoded"/>, files in
     /// <paramref name="folder"/>); reports as <see cref="ISplitAssigner.Assign"/> does.
     /// </summary>
-    GroupRangeCuts CutRanges(Func<IEnumerable<(string Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
+    GroupRangeCuts CutRanges(Func<IEnumerable<(ReadOnlyMemory<byte> Key, long Rows)>> runs, long rows, SpillFolder folder, int partitionGroups, RunContext context, CancellationToken cancellationToken)
         => throw new InvalidOperationException($"{Describe()} is never cut by hash ranges.");
 }
 
