@@ -11,11 +11,13 @@ internal static class RunTrace
     /// <summary>Whether tracing is on.</summary>
     public static bool On { get; } = Environment.GetEnvironmentVariable("DATAPREP_TRACE") == "1";
 
+    /// <summary>Seconds since the process started.</summary>
+    public static double Seconds => (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
+
     /// <summary>Prints one timeline line.</summary>
     public static void Line(string what)
     {
         if (!On) return;
-        double at = (DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds;
-        Console.Error.WriteLine($"trace: {what} at {at:0.000} s (JIT so far: {System.Runtime.JitInfo.GetCompiledMethodCount()} methods, {System.Runtime.JitInfo.GetCompilationTime().TotalSeconds:0.000} s)");
+        Console.Error.WriteLine($"trace: {what} at {Seconds:0.000} s (JIT so far: {System.Runtime.JitInfo.GetCompiledMethodCount()} methods, {System.Runtime.JitInfo.GetCompilationTime().TotalSeconds:0.000} s)");
     }
 }

@@ -62,9 +62,7 @@ internal sealed class GroupKeySet
     public int Add(string key, out bool added)
     {
         ArgumentNullException.ThrowIfNull(key);
-        int max = key.Length * 3;
-        if (_scratch.Length < max) _scratch = new byte[Math.Max(max, _scratch.Length * 2)];
-        int n = Encode(key, _scratch);
+        int n = Encode(key, ref _scratch);
         return Add(_scratch.AsSpan(0, n), out added);
     }
 
@@ -196,6 +194,14 @@ internal sealed class GroupKeySet
         }
     }
 
+    /// <summary><see cref="Encode(string, Span{byte})"/> into <paramref name="buffer"/>, grown first when it may be too short; returns the length.</summary>
+    internal static int Encode(string key, ref byte[] buffer)
+    {
+        int max = key.Length * 3;
+        if (buffer.Length < max) buffer = new byte[Math.Max(max, buffer.Length * 2)];
+        return Encode(key, buffer);
+    }
+
     /// <summary>The bytes a key is held as: UTF-8, an unpaired surrogate as its three-byte sequence. <paramref name="into"/> holds at least 3 bytes a character.</summary>
     internal static int Encode(string key, Span<byte> into)
     {
@@ -229,7 +235,7 @@ internal sealed class GroupKeySet
         return n;
     }
 
-    /// <summary>The string a key's bytes hold (<see cref="Encode"/>'s inverse).</summary>
+    /// <summary>The string a key's bytes hold (<see cref="Encode(string, Span{byte})"/>'s inverse).</summary>
     internal static string Decode(ReadOnlySpan<byte> bytes)
     {
         if (Utf8.IsValid(bytes)) return Encoding.UTF8.GetString(bytes);

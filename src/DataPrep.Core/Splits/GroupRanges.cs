@@ -213,8 +213,8 @@ internal sealed class GroupRangeWalk
             var bytes = new byte[256];
             foreach (var (key, count) in runs)
             {
-                if (bytes.Length < key.Length * 3) bytes = new byte[key.Length * 3];
-                yield return (bytes.AsMemory(0, GroupKeySet.Encode(key, bytes)), count);
+                int length = GroupKeySet.Encode(key, ref bytes);
+                yield return (bytes.AsMemory(0, length), count);
             }
         }
     }

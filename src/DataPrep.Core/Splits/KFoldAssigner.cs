@@ -407,7 +407,7 @@ public sealed class KFoldAssigner(int k, FoldMethod method, ulong seed, ISplitAs
         {
             var split = carver.CutRanges(runs, rows, folder, partitionGroups, context, cancellationToken);
             (splitCuts, poolRows) = (split.Split!, split.TrainRows);
-            var splitHash = new KeyedHash(seed, "split");
+            var splitHash = carver.RangeHashes.Split ?? throw new InvalidOperationException("A test split cut by ranges has no split hash.");
             // The split's cuts are hash cuts (no cut's group shares its hash with a neighbour), so a key's hash decides.
             pool = () => runs().Where(r => GroupCut.PartOfHash(splitCuts, GroupKeySet.HashOf(r.Key.Span, splitHash)) == (int)SplitTag.Train);
         }

@@ -377,8 +377,7 @@ internal sealed class SplitSpill : IDisposable
             var key = keys[i];
             if (!string.Equals(key, last, StringComparison.Ordinal))
             {
-                if (_keyBytes.Length < key.Length * 3) _keyBytes = new byte[key.Length * 3];
-                var bytes = _keyBytes.AsSpan(0, GroupKeySet.Encode(key, _keyBytes));
+                var bytes = _keyBytes.AsSpan(0, GroupKeySet.Encode(key, ref _keyBytes));
                 _runs!.Add(bytes);
                 if (_rangeSplit is { } s) lastSplit = GroupKeySet.HashOf(bytes, s);
                 if (_rangeFold is { } f) lastFold = GroupKeySet.HashOf(bytes, f);
@@ -1583,8 +1582,7 @@ internal sealed class SplitSpill : IDisposable
         try { hwm = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?"; }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        double at = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds;
-        Console.Error.WriteLine($"trace: split {phase} at {at:0.000} s: managed heap {GC.GetTotalMemory(false) >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, peak RSS {hwm}");
+        Console.Error.WriteLine($"trace: split {phase} at {RunTrace.Seconds:0.000} s: managed heap {GC.GetTotalMemory(false) >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, peak RSS {hwm}");
     }
 }
 

@@ -164,7 +164,7 @@ internal static class TimeSplitCuts
     /// </summary>
     public static long DistinctTimes(long[] histogram, Func<IEnumerable<TimedRows>> pass, long maxHeld, Action<long>? onHeld = null)
     {
-        const int Bits = 16;
+        const int Bits = RandomSplitCuts.BinBits;
         long distinct = 0;
         // Ranges [Lo, Lo + 2^Shift) of keys and their rows.
         var pending = new List<(ulong Lo, int Shift, long Rows)>();
