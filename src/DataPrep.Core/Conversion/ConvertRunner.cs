@@ -250,6 +250,9 @@ public static class ConvertRunner
         }
         // Columns only a float32 writer reads after the split are spilled as float32 (the rule: SpillNarrowing).
         if (splitInput is not null) SpillNarrowing.Apply(options, format, stages, splitInput, bound);
+        // The same columns are read only as float32 before the split too, so a source keeping float32 values keeps no text
+        // for rows it holds as float32 (no source reads a row before this).
+        context.Float32Only.Names = SpillNarrowing.Float32OnlyNames(stages, splitInput);
         bool hasLabel = !options.NoLabel && !options.KeepsColumns;
         var store = registry.Stores.CreateOutput(options);
         var layout = new RunLayout(store, ctx =>
@@ -285,6 +288,7 @@ public static class ConvertRunner
                 await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
                 write.Stop();
             }
+            context.Diagnostics.CountRowsWithoutText(context.Float32Only.RowsWithoutText);
             var commit = Stopwatch.StartNew();
             RunTrace.Line("last batch written");
             // Data files are finished and published now: an s3:// output completes its uploads here.
@@ -367,7 +371,7 @@ public static class ConvertRunner
             _ => false,
         };
         if (keepText) context.Diagnostics.CountRowTextKept();
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText, ValueColumns = ValueColumns(options), Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

@@ -72,6 +72,25 @@ internal static class SpillNarrowing
         return unread.Length == splitInput.Count && unread.Any(x => x) ? unread : null;
     }
 
+    /// <summary>
+    /// The columns whose doubles nothing in the run reads, only their float32 (<see cref="Pipeline.Float32OnlyColumns"/>): the
+    /// split's <see cref="SplitStage.SpillFloat32"/> columns (after <see cref="Apply"/>), since the stages before the split
+    /// read a float feature's double only to find NaN (<see cref="MissingValuesStage"/>), which a float32 keeps. Null when
+    /// none (no split stage, another format, or nothing narrowed).
+    /// </summary>
+    internal static IReadOnlySet<string>? Float32OnlyNames(IReadOnlyList<IPipelineStage> stages, Schema? splitInput)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        if (splitInput is null || stages.OfType<SplitStage>().LastOrDefault() is not { SpillFloat32: { } narrow }) return null;
+        for (int i = 0; i < stages.Count && stages[i] is not SplitStage; i++)
+        {
+            if (stages[i] is not MissingValuesStage) return null;
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int c = 0; c < narrow.Length && c < splitInput.Count; c++) if (narrow[c]) names.Add(splitInput[c].Name);
+        return names.Count > 0 ? names : null;
+    }
+
     /// <summary>Sets <see cref="SplitStage.SpillFloat32"/> and <see cref="SplitStage.SpillUnread"/> of the run's split stage, if any.</summary>
     internal static void Apply(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
     {

@@ -34,7 +34,10 @@ public sealed class RawRecords
     /// <summary>The fields the text holds, in order.</summary>
     public IReadOnlyList<string> FieldNames { get; }
 
-    /// <summary>Per row: the record's text without its line break, or empty when the row must be formatted.</summary>
+    /// <summary>
+    /// Per row: the record's text without its line break, or empty when the row must be formatted, or when its values are
+    /// kept as float32 alone (a <see cref="Float32"/> image and no text: <see cref="Pipeline.Float32OnlyColumns"/>).
+    /// </summary>
     public ReadOnlyMemory<byte>[] Records { get; }
 
     /// <summary>

@@ -72,6 +72,14 @@ public sealed record SourceOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public bool KeepFloat32 { get; init; }
 
+    /// <summary>
+    /// With <see cref="KeepFloat32"/>: the columns whose doubles nothing in the run reads, only their float32, once the run
+    /// knows them (<see cref="Float32OnlyColumns"/>). When every float column outside <see cref="ValueColumns"/> is one of
+    /// them, a row whose values are all kept as float32 keeps no text. Null or not yet known: the text is kept.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Float32OnlyColumns? Float32Only { get; init; }
+
     /// <summary>An explicit format ("csv", "jsonl", "parquet", "images"), overriding the file extension.</summary>
     public string? Format { get; init; }
 
@@ -110,3 +118,33 @@ public enum NonFinitePolicy
     /// <summary>Keep NaN and ±infinity as they are; only for output formats that can carry them (RecordIO-protobuf, Parquet).</summary>
     Keep,
 }
+
+/// <summary>
+/// The columns of a run whose doubles nothing reads, only their float32 (<c>SpillNarrowing</c> decides, from the run's
+/// bound stages), given to its sources before they read a row: a CSV source keeping float32 values
+/// (<see cref="SourceOptions.KeepFloat32"/>) then keeps no text for a row whose values it holds as float32, since nothing
+/// would read the text. A value of such a column read after all (a spill) is its float32, widened: the same float32 for
+/// every reader the rule allows.
+/// </summary>
+/// <remarks>
+/// Set once, after the sources are opened (the stages bind to their schema) and before any is read; a source that starts
+/// reading before it is set keeps the text.
+/// </remarks>
+public sealed class Float32OnlyColumns
+{
+    private IReadOnlySet<string>? _names;
+    private long _rows;
+
+    /// <summary>The columns, by name; null until known, or when there are none.</summary>
+    public IReadOnlySet<string>? Names
+    {
+        get => Volatile.Read(ref _names);
+        set => Volatile.Write(ref _names, value);
+    }
+
+    /// <summary>Rows whose values were kept as float32 alone, without their text (for tests and diagnostics).</summary>
+    public long RowsWithoutText => Interlocked.Read(ref _rows);
+
+    internal void CountRowsWithoutText(long rows) => Interlocked.Add(ref _rows, rows);
+}
+

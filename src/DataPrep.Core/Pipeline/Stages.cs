@@ -119,6 +119,9 @@ public sealed class RunContext
     /// <summary>k-fold over time: fold k trains on the earlier folds only (set by the k-fold assigner).</summary>
     public bool ForwardChainingFolds { get; set; }
 
+    /// <summary>The columns whose doubles nothing in the run reads, only their float32; set once the stages are bound (<see cref="Float32OnlyColumns"/>).</summary>
+    public Float32OnlyColumns Float32Only { get; } = new();
+
     /// <summary>Rows the sink will receive, once a stage knows it (the split stage does).</summary>
     public long? ExpectedRows { get; set; }
 
@@ -192,6 +195,13 @@ public sealed class RunDiagnostics
 
     /// <summary>Runs (and scaled-out tasks) whose sources kept each row's text for the writer (<see cref="SourceOptions.KeepRawRecords"/>).</summary>
     public int RowTextKept => Volatile.Read(ref _rowTextKept);
+
+    /// <summary>Rows whose values a CSV source kept as float32 alone, without their text (<see cref="Float32OnlyColumns"/>), run after run.</summary>
+    public long RowsWithoutText => Interlocked.Read(ref _rowsWithoutText);
+
+    private long _rowsWithoutText;
+
+    internal void CountRowsWithoutText(long rows) => Interlocked.Add(ref _rowsWithoutText, rows);
 
     /// <summary>Spilled split stages that read their files' rows straight into the output batches (no gather; <c>SplitSpill</c>).</summary>
     public int SpillsPlaced => Volatile.Read(ref _spillsPlaced);

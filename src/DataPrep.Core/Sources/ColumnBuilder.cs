@@ -319,15 +319,17 @@ internal abstract class ColumnBuilder
 /// <summary>
 /// The values of a batch's text-only float columns (see <see cref="ColumnBuilder.Create"/>), parsed from the rows' kept
 /// text when first read: every such column of the batch in one pass over the rows, so a job that reads them all (a
-/// spill, another output) pays one parse per field, as when they were parsed while reading. Rows without kept text had
-/// their values parsed while reading.
+/// spill, another output) pays one parse per field, as when they were parsed while reading. A row kept as float32 alone
+/// (no text, an image: <see cref="Pipeline.Float32OnlyColumns"/>) gives its float32 values, widened; the other rows without
+/// kept text had their values parsed while reading.
 /// </summary>
 /// <remarks>
 /// The kept text is exactly what the CSV writer prints (<see cref="Data.RawRecords"/>): digits checked by
 /// <see cref="CanonicalNumber"/>, or a value the reader formatted shortest round-trip, so parsing it gives the value
-/// the field's own text gives.
+/// the field's own text gives. A widened float32 is not that value, but the run reads these columns only as float32,
+/// and the float32 of the widened value is the float32 itself.
 /// </remarks>
-internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, int count)
+internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, ReadOnlyMemory<byte>[]? float32, int count)
 {
     private readonly List<(int Column, ColumnBuilder.Float64Builder Builder)> _columns = [];
     private bool _parsed;
@@ -349,7 +351,7 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, int count)
     /// <summary>One row's value, without parsing the others (a deferred gather reading a few rows).</summary>
     public double ValueAt(int column, ColumnBuilder.Float64Builder builder, int row)
     {
-        if (raw[row].IsEmpty) return builder.Values[row];
+        if (raw[row].IsEmpty) return float32 is not null && !float32[row].IsEmpty ? Widened(float32[row].Span, column) : builder.Values[row];
         var text = raw[row].Span;
         for (int c = 0; c < column; c++) text = text[(text.IndexOf((byte)',') + 1)..];
         int end = text.IndexOf((byte)',');
@@ -363,7 +365,15 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, int count)
         for (int r = 0; r < count; r++)
         {
             var text = raw[r].Span;
-            if (text.IsEmpty) continue;
+            if (text.IsEmpty)
+            {
+                if (float32 is not null && !float32[r].IsEmpty)
+                {
+                    var image = float32[r].Span;
+                    for (int k2 = 0; k2 < columns.Length; k2++) values[k2][r] = Widened(image, columns[k2].Column);
+                }
+                continue;
+            }
             int field = 0, k = 0;
             while (k < columns.Length)
             {
@@ -379,6 +389,9 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, int count)
             }
         }
     }
+
+    /// <summary>Column <paramref name="column"/>'s float32 in a row's image (<see cref="Data.RawRecords.Float32"/>), as a double.</summary>
+    private static double Widened(ReadOnlySpan<byte> image, int column) => System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(image.Slice(4 * column, 4));
 
     /// <summary>
     /// The value of one field of kept row text (a float column's; an integer column's text reads as the same double its

@@ -207,6 +207,11 @@ public sealed class CsvSource : IRecordSource
         byte plainSeparator = PlainSeparator(_options);
         // Float columns whose values nothing reads (features copied as text) are only checked while reading.
         var valueColumns = _options.ValueColumns.Select(schema.IndexOfSpec).ToHashSet();
+        // When nothing reads those columns' doubles but as float32 (Float32OnlyColumns), a row whose values are all kept as
+        // float32 keeps no text: the text would be read by nothing, and its blocks were most of the run's fresh memory.
+        var float32Only = keepFloat32 ? _options.Float32Only : null;
+        bool imageOnly = float32Only?.Names is { } readAsFloat32
+            && schema.Fields.Select((f, i) => f.Kind != ColumnKind.Float64 || valueColumns.Contains(i) || readAsFloat32.Contains(f.Name)).All(x => x);
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,
@@ -330,8 +335,13 @@ public sealed class CsvSource : IRecordSource
             }
             if (canonical)
             {
-                batchBuilders.Raw![at] = RawText.Commit(block, start, pos);
-                if (imageOk) batchBuilders.Float32![at] = block.AsMemory(start - image, image);
+                // A row kept as float32 alone gives its text's room to the next row.
+                if (imageOk && imageOnly) batchBuilders.Float32![at] = RawText.Commit(block, start - image, image);
+                else
+                {
+                    batchBuilders.Raw![at] = RawText.Commit(block, start, pos);
+                    if (imageOk) batchBuilders.Float32![at] = block.AsMemory(start - image, image);
+                }
             }
             return row;
         }
@@ -375,11 +385,12 @@ public sealed class CsvSource : IRecordSource
             int batch = (int)((last - 1) / batchRows);
             int count = (int)(last - (long)batch * batchRows);
             var builders = buffers.Take(batch);
-            var raw = builders.Raw is { } kept && Array.Exists(kept, m => !m.IsEmpty) ? kept : null;
+            var raw = builders.Raw is { } kept && (Array.Exists(kept, m => !m.IsEmpty) || (builders.Float32 is { } image && Array.Exists(image, m => !m.IsEmpty))) ? kept : null;
             var float32 = raw is null ? null : builders.Float32;
             if (raw is not null && raw.Length != count) Array.Resize(ref raw, count);
             if (float32 is not null && float32.Length != count) Array.Resize(ref float32, count);
-            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows, raw);
+            if (imageOnly && float32 is not null) float32Only!.CountRowsWithoutText(CountWithoutText(raw!, float32));
+            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows, raw, float32);
             if (builders.Lines is { } lineNumbers)
             {
                 var texts = builders.Texts!;
@@ -688,10 +699,18 @@ public sealed class CsvSource : IRecordSource
         while (reader.Read()) yield return parse(reader);
     }
 
-    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal, ReadOnlyMemory<byte>[]? raw = null)
+    /// <summary>Rows kept as float32 alone: a float32 image and no text.</summary>
+    private static int CountWithoutText(ReadOnlyMemory<byte>[] raw, ReadOnlyMemory<byte>[] float32)
+    {
+        int rows = 0;
+        for (int r = 0; r < raw.Length; r++) if (raw[r].IsEmpty && !float32[r].IsEmpty) rows++;
+        return rows;
+    }
+
+    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal, ReadOnlyMemory<byte>[]? raw = null, ReadOnlyMemory<byte>[]? float32 = null)
     {
         var cols = new Column[builders.Length];
-        var kept = raw is null ? null : new KeptTextValues(raw, count);
+        var kept = raw is null ? null : new KeptTextValues(raw, float32, count);
         for (int c = 0; c < cols.Length; c++) cols[c] = builders[c].Build(count, kept, c);
         return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
     }

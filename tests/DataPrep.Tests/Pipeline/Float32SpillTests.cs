@@ -67,8 +67,12 @@ public class Float32SpillTests
         var input = WriteInput(tmp, Specials, specialAt: 1234);
         var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
         var options = extra.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var (memory, _) = Convert(input, tmp.Combine("memory"), spillRoot, spill: false, options);
+        var (memory, inMemory) = Convert(input, tmp.Combine("memory"), spillRoot, spill: false, options);
         Assert.True(memory.Code == 0, $"{name}: {memory.Err}");
+        // In memory, the rows the source kept as float32 keep no text exactly when the same columns narrow in a spill.
+        Assert.Equal(1, inMemory.Diagnostics.RowTextKept);
+        if (narrowed.Length > 0) Assert.InRange(inMemory.Diagnostics.RowsWithoutText, Rows - 20, Rows);
+        else Assert.Equal(0, inMemory.Diagnostics.RowsWithoutText);
         var (spilled, registry) = Convert(input, tmp.Combine("spilled"), spillRoot, spill: true, options);
         Assert.True(spilled.Code == 0, $"{name}: {spilled.Err}");
         Assert.True(registry.Diagnostics.Spills > 0, $"{name} was meant to spill");
@@ -77,6 +81,55 @@ public class Float32SpillTests
         var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
         Assert.Contains(expected.Keys, k => k.StartsWith("train/", StringComparison.Ordinal) && k.EndsWith(".pbr", StringComparison.Ordinal));
         Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Rows_kept_as_float32_alone_spill_when_the_estimate_said_they_would_not_and_the_bytes_match(bool labelFirst)
+    {
+        // A gzip of few distinct rows: estimated at 4x its size, under half the budget, so the text is kept; the rows
+        // themselves take more than that, so the split spills anyway and reads the float32 values back as its columns.
+        // Label first, the writer copies the rows' float32 values in memory; label last, the encoder moves the label and
+        // the writer reads the columns (the float32 values widened).
+        using var tmp = new TempDir();
+        var rng = new Random(5);
+        string[] rows = ["-21.1,1041.83,0.00110831,0.5", "0.555964881,-1.40005,259.75,951.3246", "16777217,0.0000123,2.5,0.1", "7,0.25,1e-50,-0.3"];
+        var text = new StringBuilder(labelFirst ? "y,x1,x2,x3,x4\n" : "x1,x2,x3,x4,y\n");
+        for (int i = 0; i < 40_000; i++)
+        {
+            string y = rng.Next(3).ToString(CultureInfo.InvariantCulture);
+            string values = rows[rng.Next(rows.Length)];
+            text.Append(labelFirst ? $"{y},{values}\n" : $"{values},{y}\n");
+        }
+        var plain = tmp.File("input.csv", text.ToString());
+        var gz = tmp.Combine("input.csv.gz");
+        using (var file = File.Create(gz))
+        using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.SmallestSize))
+        {
+            zip.Write(Encoding.UTF8.GetBytes(text.ToString()));
+        }
+        Assert.InRange(new FileInfo(gz).Length, 1, 100 * 1024);
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        // The reference: a run expected to spill keeps no text and parses every value while reading.
+        var (reference, parsed) = Convert(plain, tmp.Combine("reference"), spillRoot, spill: true, "--non-finite", "error");
+        Assert.True(reference.Code == 0, reference.Err);
+        Assert.Equal(0, parsed.Diagnostics.RowTextKept);
+        var (memory, inMemory) = Convert(plain, tmp.Combine("memory"), spillRoot, spill: false, "--non-finite", "error");
+        Assert.True(memory.Code == 0, memory.Err);
+        var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+        var r = CliRunner.Run(registry, ["convert", gz, "--out", tmp.Combine("spilled"), "--label", "y", "--format", "recordio-protobuf", "--quiet", "--memory", "1MB", "--temp", spillRoot]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spillRoot));
+        Assert.Equal(1, registry.Diagnostics.RowTextKept);
+        Assert.True(registry.Diagnostics.Spills > 0, "the run was meant to spill");
+        Assert.Equal(["x1", "x2", "x3", "x4"], registry.Diagnostics.SpillFloat32Columns);
+        // Every row but those holding 1e-50 (which float32 cannot hold as itself) was kept as float32 alone.
+        Assert.InRange(registry.Diagnostics.RowsWithoutText, 25_000, 35_000);
+        Assert.Equal(inMemory.Diagnostics.RowsWithoutText, registry.Diagnostics.RowsWithoutText);
+        var expected = RunOutputs.FileHashes(tmp.Combine("reference")).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, RunOutputs.FileHashes(tmp.Combine("memory")).OrderBy(kv => kv.Key, StringComparer.Ordinal));
+        Assert.Equal(expected, RunOutputs.FileHashes(tmp.Combine("spilled")).OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
 
     [Fact]

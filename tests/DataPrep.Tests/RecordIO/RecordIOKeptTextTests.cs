@@ -18,9 +18,13 @@ namespace DataPrep.Tests.RecordIO;
 public class RecordIOKeptTextTests
 {
     /// <summary>Every record of the file, each batch's rows gathered in reverse across two batches as the shuffle does.</summary>
-    internal static async Task<(byte[] Bytes, bool SawText, string? Error)> EncodeAllAsync(string path, bool keepText, RecordIOOptions options, bool float32 = false, string label = "y", int batchRows = 5)
+    /// <remarks>
+    /// <paramref name="float32Only"/>: the float columns other than the label are read only as float32
+    /// (<see cref="Float32OnlyColumns"/>), so rows kept as float32 keep no text.
+    /// </remarks>
+    internal static async Task<(byte[] Bytes, bool SawText, string? Error)> EncodeAllAsync(string path, bool keepText, RecordIOOptions options, bool float32 = false, string label = "y", int batchRows = 5, Float32OnlyColumns? float32Only = null)
     {
-        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepText, KeepFloat32 = float32, ValueColumns = [label], BatchRows = batchRows, NonFinite = NonFinitePolicy.Keep });
+        var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepText, KeepFloat32 = float32, ValueColumns = [label], BatchRows = batchRows, NonFinite = NonFinitePolicy.Keep, Float32Only = float32Only });
         var batches = new List<RecordBatch>();
         await foreach (var batch in source.ReadAsync(0)) batches.Add(batch);
         var part = new List<int>();
@@ -79,6 +83,14 @@ public class RecordIOKeptTextTests
                 if (fromValues.SawText) return false.Label("text kept without KeepRawRecords");
                 if (fromText.Error != fromValues.Error) return false.Label($"errors differ: '{fromText.Error}' vs '{fromValues.Error}'");
                 if (fromImage.Error != fromValues.Error) return false.Label($"errors differ: '{fromImage.Error}' (float32 kept) vs '{fromValues.Error}'");
+                // Float32 dtypes (the only run that reads the features only as float32): rows kept as float32 alone, no text.
+                if (mode == 0)
+                {
+                    var float32Only = new Float32OnlyColumns { Names = new HashSet<string> { "a", "b", "c" } };
+                    var fromImageOnly = EncodeAllAsync(path, keepText: true, options, float32: true, float32Only: float32Only).GetAwaiter().GetResult();
+                    if (fromImageOnly.Error != fromValues.Error) return false.Label($"errors differ: '{fromImageOnly.Error}' (float32 alone) vs '{fromValues.Error}'");
+                    if (!fromImageOnly.Bytes.AsSpan().SequenceEqual(fromValues.Bytes)) return false.Label($"float32 alone\n{string.Join("\n", lines)}\n{Convert.ToHexString(fromImageOnly.Bytes)}\nvs\n{Convert.ToHexString(fromValues.Bytes)}");
+                }
                 return (fromText.Bytes.AsSpan().SequenceEqual(fromValues.Bytes) && fromImage.Bytes.AsSpan().SequenceEqual(fromValues.Bytes))
                     .Label($"{string.Join("\n", lines)}\n{Convert.ToHexString(fromText.Bytes)}\nand float32 kept\n{Convert.ToHexString(fromImage.Bytes)}\nvs\n{Convert.ToHexString(fromValues.Bytes)}");
             }
@@ -104,5 +116,49 @@ public class RecordIOKeptTextTests
         Assert.Equal(Convert.ToHexString(fromValues.Bytes), Convert.ToHexString(fromText.Bytes));
         // 16777217 is not a float32: the record holds 16777216, rounded once from the double, as numpy's astype does.
         Assert.Contains("0000804B", Convert.ToHexString(fromText.Bytes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rows_kept_as_float32_alone_keep_no_text_and_read_back_as_their_float32()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "w1.csv");
+        // Row 3 holds a value float32 cannot hold as itself (1e-50 rounds to zero): it keeps its text and its doubles.
+        await File.WriteAllTextAsync(path, "y,a,b\n1,0.1,2.5\n2,16777217,-0.3\n3,1e-50,7\n0,0.0000123,1041.83\n");
+        async Task<List<RecordBatch>> ReadAsync(Float32OnlyColumns? float32Only, bool keepText)
+        {
+            var source = new CsvSource(path, new SourceOptions { KeepRawRecords = keepText, KeepFloat32 = keepText, ValueColumns = ["y"], BatchRows = 3, Float32Only = float32Only });
+            var batches = new List<RecordBatch>();
+            await foreach (var batch in source.ReadAsync(0)) batches.Add(batch);
+            return batches;
+        }
+        var values = await ReadAsync(null, keepText: false);
+        var notAll = new Float32OnlyColumns { Names = new HashSet<string> { "a" } };
+        var partial = await ReadAsync(notAll, keepText: true);
+        var imageOnly = new Float32OnlyColumns { Names = new HashSet<string> { "a", "b" } };
+        var alone = await ReadAsync(imageOnly, keepText: true);
+        Assert.Equal(3, imageOnly.RowsWithoutText);
+        Assert.Equal(0, notAll.RowsWithoutText);
+        for (int b = 0; b < values.Count; b++)
+        {
+            var raw = alone[b].Raw!;
+            for (int r = 0; r < values[b].RowCount; r++)
+            {
+                bool float32Alone = raw.Records[r].IsEmpty && !raw.Float32![r].IsEmpty;
+                Assert.Equal(!(b == 0 && r == 2), float32Alone);
+                for (int c = 1; c <= 2; c++)
+                {
+                    double value = ((Float64Column)values[b].Columns[c]).Values[r];
+                    // Row by row (a deferred gather) and the whole column (a spill) give the same value.
+                    double one = ((Float64Column)alone[b].Columns[c]).ValueAt(r);
+                    double all = ((Float64Column)alone[b].Columns[c]).Values[r];
+                    Assert.Equal(float32Alone ? (double)(float)value : value, one);
+                    Assert.Equal(one, all);
+                }
+                Assert.Equal(((Int64Column)values[b].Columns[0]).Values[r], ((Int64Column)alone[b].Columns[0]).Values[r]);
+            }
+        }
+        // Not every float column outside the value columns is read only as float32: every row keeps its text.
+        Assert.All(partial.SelectMany(b => b.Raw!.Records), r => Assert.False(r.IsEmpty));
     }
 }
