@@ -10,7 +10,8 @@ namespace DataPrep.Sources;
 /// <summary>
 /// Reads a Parquet file with Parquet.Net: flat (top-level, non-repeated) columns, REQUIRED or OPTIONAL,
 /// any codec Parquet.Net decodes (uncompressed, snappy, gzip, zstd, LZ4_RAW, brotli), format v1 and v2
-/// encodings, one batch per row group (row groups larger than <see cref="SourceOptions.BatchRows"/> are split).
+/// encodings, one batch per row group (row groups of more than <see cref="WholeGroupFactor"/> ×
+/// <see cref="SourceOptions.BatchRows"/> rows are cut into batches of <see cref="SourceOptions.BatchRows"/>).
 /// </summary>
 /// <remarks>
 /// <para>Types map as follows; <see cref="SourceOptions.ColumnTypes"/> may pick another kind where the
@@ -108,6 +109,12 @@ public sealed class ParquetSource : IRecordSource
         return (0, null);
     }
 
+    /// <summary>
+    /// A row group of at most this many times <see cref="SourceOptions.BatchRows"/> rows is read as one batch (2^20 rows by
+    /// default: pyarrow's default row group, DuckDB's and Polars' smaller ones); a larger one is cut into batches.
+    /// </summary>
+    public const int WholeGroupFactor = 16;
+
     /// <inheritdoc />
     public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
         => ReadPartsAsync(sourceIndex, 0, int.MaxValue, cancellationToken);
@@ -126,6 +133,9 @@ public sealed class ParquetSource : IRecordSource
         }
         CheckEncodings(reader, plans);
         int batchRows = Math.Max(1, _options.BatchRows);
+        // A row group is one batch, its columns as decoded, unless it is much larger than a batch: cutting it copies
+        // every value into fresh arrays (a quarter of W2's page faults), and the decoded group is held whole anyway.
+        long wholeRows = (long)WholeGroupFactor * batchRows;
         int groups = Math.Min(end, reader.RowGroupCount);
         var firstOrdinals = new long[groups + 1];
         for (int g = 0; g < groups; g++) firstOrdinals[g + 1] = firstOrdinals[g] + reader.OpenRowGroupReader(g).RowCount;
@@ -164,9 +174,10 @@ public sealed class ParquetSource : IRecordSource
                 if (next < groups) StartNext();
                 if (rows == 0) continue;
                 long ordinal = firstOrdinals[g];
-                for (int start = 0; start < rows; start += batchRows)
+                int step = rows <= wholeRows ? rows : batchRows;
+                for (int start = 0; start < rows; start += step)
                 {
-                    int count = Math.Min(batchRows, rows - start);
+                    int count = Math.Min(step, rows - start);
                     var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
                     var batch = new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
                     if (bad is { Count: > 0 } && BadIn(bad, start, count) is { Count: > 0 } here)

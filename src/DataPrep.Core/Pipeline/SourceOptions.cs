@@ -44,7 +44,7 @@ public sealed record SourceOptions
     /// <summary>How many rows type inference looks at (default 10,000).</summary>
     public int InferRows { get; init; } = 10_000;
 
-    /// <summary>Rows per batch (default 65,536).</summary>
+    /// <summary>Rows per batch (default 65,536; a Parquet source reads a row group of up to 16 times as many rows as one batch).</summary>
     public int BatchRows { get; init; } = 65_536;
 
     /// <summary>Worker threads for parsing; 0 means all cores.</summary>
