@@ -42,6 +42,7 @@ public static class ConvertRunner
 
         var traits = format.Traits;
         var split = CreateSplitStage(options, format, context);
+        split.MaxChannelRows = registry.MaxChannelRows;
         bool warmingUp = false;
         if (registry.StreamTimeSplits && TimeSplitPlan.Applies(options, split.Assigner, traits) && sources.All(s => s.ReadsColumnsSeparately) && options.TimeColumn is { } timeColumn)
         {

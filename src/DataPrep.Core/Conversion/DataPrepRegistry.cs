@@ -45,6 +45,12 @@ public sealed class DataPrepRegistry
     public bool StreamTimeSplits { get; set; } = true;
 
     /// <summary>
+    /// The most rows one channel of a spilled split may hold in one run (2^31 − 1, what 32-bit positions hold); tests set
+    /// it lower to reach the refusal without billions of rows.
+    /// </summary>
+    internal int MaxChannelRows { get; set; } = int.MaxValue;
+
+    /// <summary>
     /// The options as a run uses them, and their output format: the format's name made canonical, its traits set,
     /// every option checked (the format's own checks included, all problems in one exception), and the format's
     /// adjustments applied.

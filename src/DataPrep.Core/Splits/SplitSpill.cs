@@ -608,7 +608,7 @@ internal sealed class SplitSpill : IDisposable
                 if (perFile[i] == 0) continue;
                 pieces[c].Add((i, (int)lo, (int)perFile[i]));
                 lo += perFile[i];
-                if (lo > int.MaxValue) throw new PipelineValidationException($"The {channels[c].Split.Name()} split would hold {lo:N0} rows or more in one run; at most {int.MaxValue:N0} are supported. Use --workers to spread the run.");
+                if (lo > _stage.MaxChannelRows) throw new PipelineValidationException($"The {channels[c].Split.Name()} split would hold {lo:N0} rows or more in one run; at most {_stage.MaxChannelRows:N0} are supported. Use --workers to spread the run.");
             }
             sizes[c] = (int)lo;
         }

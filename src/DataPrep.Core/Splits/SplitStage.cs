@@ -320,6 +320,13 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     internal bool[]? SpillFloat32 { get; set; }
 
     /// <summary>
+    /// The most rows one channel (a split, or a fold) of a spilled run may hold: positions in a channel are 32-bit
+    /// (2^31 − 1 rows); more is refused before anything is written (<see cref="Conversion.DataPrepRegistry.MaxChannelRows"/> sets it
+    /// lower for tests).
+    /// </summary>
+    internal int MaxChannelRows { get; set; } = int.MaxValue;
+
+    /// <summary>
     /// By input column, the columns a spill does not write at all (null: none): those nothing after the split reads,
     /// decided in one place, <see cref="Conversion.SpillNarrowing.UnreadColumns"/> (a group key under <c>--drop</c>, say).
     /// They come back as <see cref="SpilledColumn"/> placeholders; the output's bytes do not change.
