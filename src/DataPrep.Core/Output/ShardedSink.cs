@@ -312,8 +312,18 @@ public sealed class ShardedSink : IRecordSink
                     int firstShard = shard;
                     long firstRecord = shardRows;
                     List<int>? cuts = null;
-                    int from = 0, prev = 0;
-                    for (int k = 0; k < c.RecordEnds.Length; k++, record++)
+                    int from = 0, prev = 0, n = c.RecordEnds.Length;
+                    // Shard numbers never decrease from record to record: when the chunk's last record is in the current
+                    // shard, so is every record of the chunk, and none needs its own look-up.
+                    if (n > 0 && file is not null && rule.ShardOf(record + n - 1, offset + (n > 1 ? c.RecordEnds[n - 2] : 0), offset + c.RecordEnds[n - 1]) == shard)
+                    {
+                        record += n;
+                        shardRows += n;
+                        offset += c.RecordEnds[n - 1];
+                        prev = c.RecordEnds[n - 1];
+                        n = 0;
+                    }
+                    for (int k = 0; k < n; k++, record++)
                     {
                         int size = c.RecordEnds[k] - prev;
                         int target = rule.ShardOf(record, offset, offset + size);
