@@ -147,4 +147,3 @@ public sealed class Float32OnlyColumns
 
     internal void CountRowsWithoutText(long rows) => Interlocked.Add(ref _rows, rows);
 }
-
