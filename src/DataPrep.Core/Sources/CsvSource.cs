@@ -211,7 +211,7 @@ public sealed class CsvSource : IRecordSource
         // float32 keeps no text: the text would be read by nothing, and its blocks were most of the run's fresh memory.
         var float32Only = keepFloat32 ? _options.Float32Only : null;
         bool imageOnly = float32Only?.Names is { } readAsFloat32
-            && schema.Fields.Select((f, i) => f.Kind != ColumnKind.Float64 || valueColumns.Contains(i) || readAsFloat32.Contains(f.Name)).All(x => x);
+            && Enumerable.Range(0, schema.Count).All(i => schema[i].Kind != ColumnKind.Float64 || valueColumns.Contains(i) || readAsFloat32.Contains(schema[i].Name));
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,

@@ -168,7 +168,7 @@ internal static class TimeSplitCuts
         long distinct = 0;
         // Ranges [Lo, Lo + 2^Shift) of keys and their rows.
         var pending = new List<(ulong Lo, int Shift, long Rows)>();
-        for (int b = 0; b < histogram.Length; b++) if (histogram[b] > 0) pending.Add(((ulong)b << (64 - RandomSplitCuts.BinBits), 64 - RandomSplitCuts.BinBits, histogram[b]));
+        for (int b = 0; b < histogram.Length; b++) if (histogram[b] > 0) pending.Add(((ulong)b << (64 - Bits), 64 - Bits, histogram[b]));
         while (pending.Count > 0)
         {
             distinct += pending.Count(r => r.Shift == 0);
