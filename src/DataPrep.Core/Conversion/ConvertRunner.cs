@@ -365,14 +365,13 @@ public static class ConvertRunner
         // time for the spill (and held against the budget meanwhile): a run whose split is expected to spill, and a
         // scaled-out scan task (its work objects hold values), parse each field once, into its value.
         if (rowText == RowText.UnlessSplitSpills) context.EstimatedInputBytes = SpillFolder.EstimatedBytes(paths, context.Files);
-        bool keepText = options.FormatTraits.KeepsRowText && rowText switch
-        {
-            RowText.Keep => true,
-            RowText.UnlessSplitSpills => !SpillFolder.ExpectsSplitSpill(options.Memory, context.EstimatedInputBytes),
-            _ => false,
-        };
+        bool expectsSpill = rowText == RowText.UnlessSplitSpills && SpillFolder.ExpectsSplitSpill(options.Memory, context.EstimatedInputBytes);
+        bool keepText = options.FormatTraits.KeepsRowText && rowText != RowText.Drop && !expectsSpill;
+        // ...except, for a float32 writer, each row's values as float32 alone where nothing reads the text (the spill
+        // writes them as they are: no double parsed, widened or narrowed on the way).
+        bool float32Alone = options.FormatTraits.KeepsRowText && expectsSpill && options.Source.KeepFloat32;
         if (keepText) context.Diagnostics.CountRowTextKept();
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

@@ -55,6 +55,13 @@ internal sealed class BatchSpillWriter : IDisposable
     /// </summary>
     public bool FixedWidthOnly { get; private set; } = true;
 
+    /// <summary>
+    /// Whether every value of a float32 column written so far is a finite float32 (no block of doubles, no NaN, no
+    /// infinity): such a file's float32 columns can be read back as rows' float32 values (<see cref="PlacedRows.Image"/>),
+    /// which hold only what the CSV source would have kept for a row.
+    /// </summary>
+    public bool Float32Finite { get; private set; } = true;
+
     /// <summary>Appends an array of ints (for example output ranks) ahead of a batch.</summary>
     public void WriteInts(ReadOnlySpan<int> values)
     {
@@ -84,9 +91,10 @@ internal sealed class BatchSpillWriter : IDisposable
             writer.WriteInts(positions);
             writer.WriteHeader(batch, rows);
         }
+        using var images = parts.Count > 0 ? Float32Images.Take(batch, parts[0].Writer._float32) : null;
         for (int c = 0; c < batch.Columns.Count; c++)
         {
-            foreach (var (writer, _, rows) in parts) writer.WriteColumn(batch.Columns[c], c, rows.Length, rows);
+            foreach (var (writer, _, rows) in parts) writer.WriteColumn(batch.Columns[c], c, rows.Length, rows, images);
         }
     }
 
@@ -94,7 +102,8 @@ internal sealed class BatchSpillWriter : IDisposable
     {
         WriteHeader(batch, rows);
         int n = rows?.Length ?? batch.RowCount;
-        for (int c = 0; c < batch.Columns.Count; c++) WriteColumn(batch.Columns[c], c, n, rows);
+        using var images = Float32Images.Take(batch, _float32);
+        for (int c = 0; c < batch.Columns.Count; c++) WriteColumn(batch.Columns[c], c, n, rows, images);
     }
 
     /// <summary>A batch's row count and row information: what precedes its columns.</summary>
@@ -118,7 +127,7 @@ internal sealed class BatchSpillWriter : IDisposable
         if (info.Operations is not null) WriteStrings(info.Operations, n, rows);
     }
 
-    private void WriteColumn(Column column, int index, int n, int[]? rows)
+    private void WriteColumn(Column column, int index, int n, int[]? rows, Float32Images? images)
     {
         if (_unread is not null && _unread[index]) return;
         if (column is SparseColumn or StringColumn or BinaryColumn) FixedWidthOnly = false;
@@ -141,6 +150,7 @@ internal sealed class BatchSpillWriter : IDisposable
         WriteOptional(nulls, n, rows);
         switch (column)
         {
+            case Float64Column when _float32 is not null && _float32[index] && images is not null && images.Has(index): WriteFloat32(images.Column(index), n, rows); break;
             case Float64Column f when _float32 is not null && _float32[index]: WriteFloat32(f.Values, n, rows); break;
             case Float64Column f: WriteValues(f.Values, n, rows); break;
             case Int64Column l: WriteValues(l.Values, n, rows); break;
@@ -189,12 +199,55 @@ internal sealed class BatchSpillWriter : IDisposable
                     floats[i] = x;
                 }
             }
+            if (outOfRange || !AllFinite(floats[..m])) Float32Finite = false;
             WriteFlag(!outOfRange);
             if (!outOfRange) { WriteSpan<float>(floats[..m]); continue; }
             var doubles = new double[m];
             for (int i = 0; i < m; i++) doubles[i] = values[rows?[start + i] ?? start + i];
             WriteSpan<double>(doubles);
         }
+    }
+
+    /// <summary>
+    /// <see cref="WriteFloat32(double[], int, int[])"/> for values already float32 (<see cref="Float32Images"/>): every
+    /// block is one of float32 values.
+    /// </summary>
+    private void WriteFloat32(ReadOnlySpan<float> values, int n, int[]? rows)
+    {
+        Span<float> floats = MemoryMarshal.Cast<byte, float>(_scratch.AsSpan(0, 4 * Float32Block));
+        for (int start = 0; start < n; start += Float32Block)
+        {
+            int m = Math.Min(Float32Block, n - start);
+            WriteFlag(true);
+            ReadOnlySpan<float> block = floats[..m];
+            if (rows is null) block = values.Slice(start, m);
+            else
+            {
+                var picked = rows.AsSpan(start, m);
+                for (int i = 0; i < picked.Length; i++) floats[i] = values[picked[i]];
+            }
+            if (!AllFinite(block)) Float32Finite = false;
+            WriteSpan<float>(block);
+        }
+    }
+
+    /// <summary>Whether no value is NaN or ±infinity (all exponent bits set), a vector at a time.</summary>
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        var bits = MemoryMarshal.Cast<float, uint>(values);
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var exponent = new System.Numerics.Vector<uint>(0x7F80_0000u);
+            var any = System.Numerics.Vector<uint>.Zero;
+            for (; i + System.Numerics.Vector<uint>.Count <= bits.Length; i += System.Numerics.Vector<uint>.Count)
+            {
+                any |= System.Numerics.Vector.Equals(new System.Numerics.Vector<uint>(bits[i..]) & exponent, exponent);
+            }
+            if (any != System.Numerics.Vector<uint>.Zero) return false;
+        }
+        for (; i < bits.Length; i++) if ((bits[i] & 0x7F80_0000u) == 0x7F80_0000u) return false;
+        return true;
     }
 
     private static bool AnyPicked(bool[] nulls, int[] rows)
@@ -259,6 +312,78 @@ internal sealed class BatchSpillWriter : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
+}
+
+/// <summary>
+/// A batch's float32 spill columns (by index, those the writer marks) taken from its rows' float32 values as the source
+/// kept them (<see cref="RawRecords.Float32"/>), in one pass over the rows, into one pooled block, column after column.
+/// Each value is <c>(float)</c> of the row's double, which is what the writer's double path writes for it (never beyond
+/// float32's range: such a row keeps none), so the file's bytes are the same, and a row kept as float32 alone is not
+/// widened to a double only to be narrowed back.
+/// </summary>
+internal sealed class Float32Images : IDisposable
+{
+    private float[]? _block;
+    private readonly int[] _at;
+    private readonly int _rows;
+
+    private Float32Images(float[] block, int[] at, int rows)
+    {
+        _block = block;
+        _at = at;
+        _rows = rows;
+    }
+
+    /// <summary>Whether column <paramref name="column"/> was taken.</summary>
+    public bool Has(int column) => _at[column] >= 0;
+
+    /// <summary>Column <paramref name="column"/>'s values, one per row of the batch.</summary>
+    public ReadOnlySpan<float> Column(int column) => _block.AsSpan(_at[column], _rows);
+
+    /// <summary>
+    /// The batch's columns marked in <paramref name="float32"/> that are Float64, when every row has float32 values for the
+    /// batch's own fields; null otherwise (the writer then narrows the doubles).
+    /// </summary>
+    public static Float32Images? Take(RecordBatch batch, bool[]? float32)
+    {
+        if (float32 is null || !BitConverter.IsLittleEndian || batch.Raw is not { Float32: { } kept } raw || !raw.Matches(batch.Schema)) return null;
+        int n = batch.RowCount;
+        if (n == 0 || kept.Length < n) return null;
+        // Columns 16 floats (a cache line) further apart than a whole number of lines: at a distance of a multiple of
+        // 4 KiB (65,536 rows) the row's 50 stores all fell in one set of the L1 cache, which holds 8 lines.
+        int stride = (n + 15) / 16 * 16 + 16;
+        var at = new int[batch.Columns.Count];
+        var taken = new List<int>();
+        for (int c = 0; c < at.Length; c++)
+        {
+            bool take = c < float32.Length && float32[c] && batch.Columns[c] is Float64Column;
+            at[c] = take ? taken.Count * stride : -1;
+            if (take) taken.Add(c);
+        }
+        if (taken.Count == 0) return null;
+        var columns = taken.ToArray();
+        int width = 4 * batch.Schema.Count;
+        var block = System.Buffers.ArrayPool<float>.Shared.Rent(columns.Length * stride);
+        for (int r = 0; r < n; r++)
+        {
+            var image = kept[r].Span;
+            if (image.Length != width)
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(block);
+                return null;
+            }
+            var values = MemoryMarshal.Cast<byte, float>(image);
+            for (int k = 0, to = r; k < columns.Length; k++, to += stride) block[to] = values[columns[k]];
+        }
+        return new Float32Images(block, at, n);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_block is { } block) System.Buffers.ArrayPool<float>.Shared.Return(block);
+        _block = null;
+    }
 }
 
 /// <summary>Reads batches written by <see cref="BatchSpillWriter"/> in order.</summary>
@@ -337,12 +462,16 @@ internal sealed class BatchSpillReader : IDisposable
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (group keys in a fixed-width file).");
         if (ReadFlag()) Place<long>(slot, offset, null);
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (operations in a fixed-width file).");
+        // Rows placed as float32 values (PlacedRows.Image): float32 columns go only there, integers to both.
+        var images = into.Count > 0 && into[0].Image is not null ? Arrays(into, r => r.Image!) : null;
         for (int c = 0; c < _schema.Count; c++)
         {
             if (_unread is not null && _unread[c]) continue;
             if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (a null mask in a fixed-width file).");
             switch (_schema[c].Kind)
             {
+                case ColumnKind.Float64 when images is not null: PlaceFloat32Image(slot, offset, images, c); break;
+                case ColumnKind.Int64 when images is not null: PlaceInt64Image(slot, offset, Arrays(into, r => (long[])r.Columns[c]!), images, c); break;
                 case ColumnKind.Float64 when _float32 is not null && _float32[c]: PlaceFloat32(slot, offset, Arrays(into, r => (double[])r.Columns[c]!)); break;
                 case ColumnKind.Float64: Place(slot, offset, Arrays(into, r => (double[])r.Columns[c]!)); break;
                 case ColumnKind.Int64:
@@ -399,6 +528,52 @@ internal sealed class BatchSpillReader : IDisposable
                 var doubles = MemoryMarshal.Cast<byte, double>(scratch)[..m];
                 _stream.ReadExactly(MemoryMarshal.AsBytes(doubles));
                 for (int i = 0; i < m; i++) if (slots[i] >= 0) into[slots[i]][offsets[i]] = doubles[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="PlaceFloat32"/> into the rows' float32 values (<see cref="PlacedRows.Image"/>): column <paramref name="column"/>
+    /// of each placed row. Only files whose float32 values are all finite are placed so (<see cref="BatchSpillWriter.Float32Finite"/>).
+    /// </summary>
+    private void PlaceFloat32Image(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, byte[][] images, int column)
+    {
+        int n = slot.Length, width = _schema.Count;
+        var floats = MemoryMarshal.Cast<byte, float>(_scratch.AsSpan(0, 4 * BatchSpillWriter.Float32Block));
+        for (int start = 0; start < n; start += BatchSpillWriter.Float32Block)
+        {
+            int m = Math.Min(BatchSpillWriter.Float32Block, n - start);
+            if (!ReadFlag()) throw new InvalidDataException("Corrupt spill file (a block of doubles in a file placed as float32 values).");
+            var values = floats[..m];
+            _stream.ReadExactly(MemoryMarshal.AsBytes(values));
+            var slots = slot.Slice(start, m);
+            var offsets = offset.Slice(start, m);
+            for (int i = 0; i < m; i++)
+            {
+                if (slots[i] < 0) continue;
+                ref byte at = ref images[slots[i]][4 * (offsets[i] * width + column)];
+                System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref at, values[i]);
+            }
+        }
+    }
+
+    /// <summary><see cref="Place{T}"/> for an integer column of rows placed as float32 values: its values, and each as a float32 writer narrows it.</summary>
+    private void PlaceInt64Image(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, long[][] into, byte[][] images, int column)
+    {
+        int n = slot.Length, width = _schema.Count;
+        var scratch = MemoryMarshal.Cast<byte, long>(_scratch.AsSpan());
+        for (int start = 0; start < n; start += scratch.Length)
+        {
+            int m = Math.Min(scratch.Length, n - start);
+            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            for (int i = 0; i < m; i++)
+            {
+                int s = slot[start + i];
+                if (s < 0) continue;
+                int o = offset[start + i];
+                into[s][o] = scratch[i];
+                // As the CSV source keeps it: (float) of the double its text reads as.
+                System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref images[s][4 * (o * width + column)], (float)(double)scratch[i]);
             }
         }
     }
@@ -541,16 +716,26 @@ internal sealed class BatchSpillReader : IDisposable
 /// </summary>
 internal sealed class PlacedRows
 {
-    public PlacedRows(Schema schema, int count, bool[]? unread = null)
+    /// <param name="schema">The rows' columns.</param>
+    /// <param name="count">The rows.</param>
+    /// <param name="unread">By column, the columns not spilled (null: none).</param>
+    /// <param name="asImage">
+    /// By column, the Float64 columns placed only as the rows' float32 values (<see cref="Image"/>), null: none. Every
+    /// other column must then be Int64, placed both as values and in the image.
+    /// </param>
+    public PlacedRows(Schema schema, int count, bool[]? unread = null, bool[]? asImage = null)
     {
         Count = count;
         Ids = GC.AllocateUninitializedArray<long>(count);
         Sources = GC.AllocateUninitializedArray<int>(count);
         SourceRows = GC.AllocateUninitializedArray<long>(count);
         Columns = new Array?[schema.Count];
+        // Every column's 4 bytes of every row are written by the reader before the batch is used.
+        if (asImage is not null) Image = GC.AllocateUninitializedArray<byte>(4 * schema.Count * count);
         for (int c = 0; c < Columns.Length; c++)
         {
             if (unread is not null && unread[c]) continue;
+            if (asImage is not null && schema[c].Kind == ColumnKind.Float64) continue;
             Columns[c] = schema[c].Kind switch
             {
                 ColumnKind.Float64 => GC.AllocateUninitializedArray<double>(count),
@@ -591,15 +776,33 @@ internal sealed class PlacedRows
         return _times!;
     }
 
-    /// <summary>By column: <c>double[]</c>, <c>long[]</c> or <c>bool[]</c>; null for a column not spilled.</summary>
+    /// <summary>By column: <c>double[]</c>, <c>long[]</c> or <c>bool[]</c>; null for a column not spilled or placed only in <see cref="Image"/>.</summary>
     public Array?[] Columns { get; }
 
-    /// <summary>The batch, tagged <paramref name="tag"/>: the columns and row information <c>RecordBatch.Gather</c> builds from the same rows.</summary>
-    public RecordBatch ToBatch(Schema schema, SplitTag tag)
+    /// <summary>
+    /// The rows' values as float32, row after row, 4 bytes a column (<see cref="RawRecords.Float32"/>'s layout), when the
+    /// float columns are placed so (see the constructor); null otherwise.
+    /// </summary>
+    public byte[]? Image { get; }
+
+    /// <summary>
+    /// The batch, tagged <paramref name="tag"/>: the columns and row information <c>RecordBatch.Gather</c> builds from the same
+    /// rows. Rows placed as float32 values carry them as <see cref="RecordBatch.Raw"/> (no text; field names
+    /// <paramref name="names"/>), and their float columns give them widened, computed if read.
+    /// </summary>
+    public RecordBatch ToBatch(Schema schema, SplitTag tag, string[]? names = null)
     {
         var columns = new Column[Columns.Length];
+        var image = Image;
+        int width = schema.Count;
         for (int c = 0; c < columns.Length; c++)
         {
+            if (image is not null && schema[c].Kind == ColumnKind.Float64)
+            {
+                int column = c;
+                columns[c] = new Float64Column(() => WidenedColumn(image, width, column, Count), row => WidenedValue(image, width, column, row), null, Count, Count, noNaN: true);
+                continue;
+            }
             columns[c] = Columns[c] is null ? new SpilledColumn(schema[c].Kind, Count) : schema[c].Kind switch
             {
                 ColumnKind.Float64 => new Float64Column((double[])Columns[c]!, null, Count),
@@ -610,8 +813,24 @@ internal sealed class PlacedRows
         }
         var tags = new SplitTag[Count];
         tags.AsSpan().Fill(tag);
-        return new RecordBatch(schema, columns, Count, new RowInfo(Ids, Sources, SourceRows, tags));
+        var batch = new RecordBatch(schema, columns, Count, new RowInfo(Ids, Sources, SourceRows, tags));
+        if (image is null) return batch;
+        var rows = new ReadOnlyMemory<byte>[Count];
+        for (int r = 0; r < rows.Length; r++) rows[r] = image.AsMemory(4 * width * r, 4 * width);
+        return new RecordBatch(schema, batch.Columns, Count, batch.Rows) { Raw = new RawRecords(names ?? schema.Fields.Select(f => f.Name).ToArray(), new ReadOnlyMemory<byte>[Count], rows) };
     }
+
+    /// <summary>Column <paramref name="column"/> of <paramref name="count"/> rows' float32 values, widened.</summary>
+    private static double[] WidenedColumn(byte[] image, int width, int column, int count)
+    {
+        var values = new double[count];
+        var floats = MemoryMarshal.Cast<byte, float>(image.AsSpan());
+        for (int r = 0, at = column; r < count; r++, at += width) values[r] = floats[at];
+        return values;
+    }
+
+    /// <summary>Column <paramref name="column"/> of row <paramref name="row"/>'s float32 values, widened.</summary>
+    private static double WidenedValue(byte[] image, int width, int column, int row) => MemoryMarshal.Cast<byte, float>(image.AsSpan())[row * width + column];
 }
 
 /// <summary>Rough in-memory size of batches, for the memory budget.</summary>

@@ -80,6 +80,15 @@ public sealed record SourceOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public Float32OnlyColumns? Float32Only { get; init; }
 
+    /// <summary>
+    /// With <see cref="KeepFloat32"/>: keep a row's values as float32 only where the row can then keep no text
+    /// (<see cref="Float32Only"/> allows it); otherwise keep nothing, as without <see cref="KeepRawRecords"/>. Set for a run
+    /// whose split is expected to spill: its spill writes those float32 values as they are, and kept text would only be
+    /// held against the budget and parsed a second time.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Float32AloneOnly { get; init; }
+
     /// <summary>An explicit format ("csv", "jsonl", "parquet", "images"), overriding the file extension.</summary>
     public string? Format { get; init; }
 

@@ -180,6 +180,7 @@ public sealed class RunDiagnostics
     private int _spillRepartitions;
     private int _rowTextKept;
     private int _spillsPlaced;
+    private int _spillsPlacedAsFloat32;
     private int _spillsRanked;
     private int _spillResplits;
     private int _spillGroupRanges;
@@ -205,6 +206,9 @@ public sealed class RunDiagnostics
 
     /// <summary>Spilled split stages that read their files' rows straight into the output batches (no gather; <c>SplitSpill</c>).</summary>
     public int SpillsPlaced => Volatile.Read(ref _spillsPlaced);
+
+    /// <summary>Placed spills (<see cref="SpillsPlaced"/>) whose float32 columns were placed as the rows' float32 values, not as doubles.</summary>
+    public int SpillsPlacedAsFloat32 => Volatile.Read(ref _spillsPlacedAsFloat32);
 
     /// <summary>Spilled split stages that kept nothing per row in memory, ranking their files one at a time (<c>SplitSpill.EmitBounded</c>).</summary>
     public int SpillsRanked => Volatile.Read(ref _spillsRanked);
@@ -259,6 +263,8 @@ public sealed class RunDiagnostics
     internal void CountSpillRepartition() => Interlocked.Increment(ref _spillRepartitions);
 
     internal void CountSpillPlaced() => Interlocked.Increment(ref _spillsPlaced);
+
+    internal void CountSpillPlacedAsFloat32() => Interlocked.Increment(ref _spillsPlacedAsFloat32);
 
     internal void CountSpillRanked() => Interlocked.Increment(ref _spillsRanked);
 

@@ -199,7 +199,6 @@ public sealed class CsvSource : IRecordSource
         bool keepRaw = _options.KeepRawRecords;
         // ...and, for a float32 writer, each kept row's values as float32 beside its text, so no field is parsed twice.
         bool keepFloat32 = keepRaw && _options.KeepFloat32;
-        var kinds = schema.Fields.Select(f => f.Kind).ToArray();
         // --on-bad-row skip|quarantine: a row that fails is noted in its batch and left out when the batch is built.
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         bool keepLines = badRows?.Policy == BadRowPolicy.Quarantine;
@@ -212,6 +211,9 @@ public sealed class CsvSource : IRecordSource
         var float32Only = keepFloat32 ? _options.Float32Only : null;
         bool imageOnly = float32Only?.Names is { } readAsFloat32
             && Enumerable.Range(0, schema.Count).All(i => schema[i].Kind != ColumnKind.Float64 || valueColumns.Contains(i) || readAsFloat32.Contains(schema[i].Name));
+        // A run whose split is expected to spill keeps float32 values only as rows' sole values; when its columns do not
+        // allow that, it keeps nothing and parses each field into its value.
+        if (_options.Float32AloneOnly && !imageOnly) keepRaw = keepFloat32 = false;
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,
@@ -642,7 +644,7 @@ public sealed class CsvSource : IRecordSource
         [ThreadStatic] private static int t_used;
 
         /// <summary>This thread's current block; its bytes from <see cref="Used"/> on are free.</summary>
-        public static byte[] Block() => t_block ??= new byte[BlockSize];
+        public static byte[] Block() => t_block ??= GC.AllocateUninitializedArray<byte>(BlockSize);
 
         /// <summary>How many bytes of this thread's block hold rows' text.</summary>
         public static int Used => t_used;
@@ -653,7 +655,7 @@ public sealed class CsvSource : IRecordSource
         /// </summary>
         public static byte[] Grow(byte[] block, int start, int length, int more)
         {
-            var grown = new byte[Math.Max(BlockSize, 2 * (length + more))];
+            var grown = GC.AllocateUninitializedArray<byte>(Math.Max(BlockSize, 2 * (length + more)));
             block.AsSpan(start, length).CopyTo(grown);
             t_block = grown;
             t_used = 0;

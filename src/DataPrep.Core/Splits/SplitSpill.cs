@@ -470,7 +470,7 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>A hash file of the bounded path: its data and row-id files, the shuffle-hash range it holds (the
     /// <see cref="Range"/>-th of 2^<see cref="Bits"/>), its rows and bytes, and whether it holds fixed-width values only.</summary>
-    private sealed record HashFile(string Path, string RowIds, int Range, int Bits, long Rows, long Bytes, bool FixedWidth);
+    private sealed record HashFile(string Path, string RowIds, int Range, int Bits, long Rows, long Bytes, bool FixedWidth, bool Float32Finite);
 
     /// <summary>Bytes a row that ranking one file's rows of a channel holds (ids, hashes, their order, the file's ranks).</summary>
     private const int RankBytesPerRow = 48;
@@ -495,7 +495,7 @@ internal sealed class SplitSpill : IDisposable
         {
             if (_files[f] is not { } data) continue;
             var ids = _rowIdFiles[f]!;
-            files.Add(new HashFile(data.Path, ids.Path, f, _shuffle is null ? 0 : HashBits, ids.Rows, data.Length, data.FixedWidthOnly));
+            files.Add(new HashFile(data.Path, ids.Path, f, _shuffle is null ? 0 : HashBits, ids.Rows, data.Length, data.FixedWidthOnly, data.Float32Finite));
             data.Dispose();
             ids.Dispose();
         }
@@ -613,6 +613,7 @@ internal sealed class SplitSpill : IDisposable
             sizes[c] = (int)lo;
         }
         bool placed = PlacedRows.Supports(_schema, _unread) && files.All(f => f.FixedWidth);
+        var images = placed && files.All(f => f.Float32Finite) ? ImageColumns() : null;
         if (RunTrace.On)
         {
             Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {files.Sum(f => f.Bytes) >> 20} MiB in {files.Count} files ({_float32?.Count(x => x) ?? 0} columns as float32), ranked a file at a time (no per-row arrays)");
@@ -624,7 +625,7 @@ internal sealed class SplitSpill : IDisposable
         // Each (file, channel)'s piece, found in constant time (a run may have many thousands of files).
         var pieceOf = new Dictionary<(int File, int Channel), (int File, int Lo, int Count)>();
         for (int c = 0; c < channels.Count; c++) foreach (var p in pieces[c]) pieceOf[(p.File, c)] = p;
-        foreach (var batch in EmitPieces(channels, pieces, paths, sidePaths, sizes, withFolds, placed,
+        foreach (var batch in EmitPieces(channels, pieces, paths, sidePaths, sizes, withFolds, placed, images,
             (file, c, slot) => new PieceRanks(null, null, c, Rank(files[file], tagFiles[file], channels[c], pieceOf[(file, c)], tagBlock, withFolds, byTime, scratch[slot])), context, cancellationToken))
         {
             yield return batch;
@@ -945,7 +946,7 @@ internal sealed class SplitSpill : IDisposable
                 for (int q = 0; q < parts; q++)
                 {
                     if (writers[q] is not { } w) continue;
-                    result.Add(new HashFile(w.Path, idWriters[q]!.Path, (file.Range << extra) | q, file.Bits + extra, idWriters[q]!.Rows, w.Length, w.FixedWidthOnly));
+                    result.Add(new HashFile(w.Path, idWriters[q]!.Path, (file.Range << extra) | q, file.Bits + extra, idWriters[q]!.Rows, w.Length, w.FixedWidthOnly, w.Float32Finite));
                 }
             }
             finally
@@ -1050,7 +1051,7 @@ internal sealed class SplitSpill : IDisposable
             for (int q = 0; q < parts; q++)
             {
                 if (writers[q] is not { } w) continue;
-                made.Add((new HashFile(w.Path, idWriters[q]!.Path, lo + q * per, 0, idWriters[q]!.Rows, w.Length, w.FixedWidthOnly), lo + q * per, Math.Min(hi, lo + (q + 1) * per)));
+                made.Add((new HashFile(w.Path, idWriters[q]!.Path, lo + q * per, 0, idWriters[q]!.Rows, w.Length, w.FixedWidthOnly, w.Float32Finite), lo + q * per, Math.Min(hi, lo + (q + 1) * per)));
             }
         }
         finally
@@ -1190,6 +1191,7 @@ internal sealed class SplitSpill : IDisposable
         var pieces = Pieces(lengths, fileOf, channel, rank, sizes);
         // Files of fixed-width values only, read in place: each value goes straight into its output batch.
         bool placed = pieces is not null && PlacedRows.Supports(_schema, _unread) && _files.All(w => w is null || w.FixedWidthOnly);
+        bool finite = _files.All(w => w is null || w.Float32Finite);
         fileOf = null!;
         Governor.Release();
         if (pieces is null)
@@ -1235,7 +1237,9 @@ internal sealed class SplitSpill : IDisposable
             Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32), each a run of ranks per channel (no repartition)");
         }
 
-        foreach (var batch in EmitPieces(channels, pieces, paths, null, sizes, folds is not null, placed, (_, c, _) => new PieceRanks(channel, rank, c, null), context, cancellationToken)) yield return batch;
+        // Repartitioned buckets were written from these files' values: finite in them, finite in the buckets.
+        var images = placed && finite ? ImageColumns() : null;
+        foreach (var batch in EmitPieces(channels, pieces, paths, null, sizes, folds is not null, placed, images, (_, c, _) => new PieceRanks(channel, rank, c, null), context, cancellationToken)) yield return batch;
         context.OnProgress("split", count, count);
     }
 
@@ -1246,7 +1250,7 @@ internal sealed class SplitSpill : IDisposable
     /// for two pieces placed at once.
     /// </summary>
     private IEnumerable<RecordBatch> EmitPieces(List<(SplitTag Split, short Fold)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, List<string[]>? sidePaths,
-        int[] sizes, bool withFolds, bool placed, Func<int, int, int, PieceRanks> ranksOf, RunContext context, CancellationToken cancellationToken)
+        int[] sizes, bool withFolds, bool placed, bool[]? images, Func<int, int, int, PieceRanks> ranksOf, RunContext context, CancellationToken cancellationToken)
     {
         var uses = new int[paths.Count];
         foreach (var list in pieces) foreach (var (file, _, _) in list) uses[file]++;
@@ -1259,7 +1263,12 @@ internal sealed class SplitSpill : IDisposable
         if (placed)
         {
             context.Diagnostics.CountSpillPlaced();
-            foreach (var batch in EmitPlaced(channels, pieces, paths, Used, ranksOf, sizes, withFolds, cancellationToken)) yield return batch;
+            if (images is not null)
+            {
+                context.Diagnostics.CountSpillPlacedAsFloat32();
+                if (RunTrace.On) Console.Error.WriteLine("trace: split places its float32 columns as the rows' float32 values");
+            }
+            foreach (var batch in EmitPlaced(channels, pieces, paths, Used, ranksOf, sizes, withFolds, images, cancellationToken)) yield return batch;
             TraceMemory("emitted");
             yield break;
         }
@@ -1349,8 +1358,9 @@ internal sealed class SplitSpill : IDisposable
     /// of into column arrays of their own that a gather then copies again. Same batches, same values, same row
     /// information as the general path (whose <see cref="Output"/> gathers rows without null masks or group keys here).
     /// </summary>
-    private IEnumerable<RecordBatch> EmitPlaced(List<(SplitTag, short)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, Action<int> used, Func<int, int, int, PieceRanks> ranksOf, int[] sizes, bool withFolds, CancellationToken cancellationToken)
+    private IEnumerable<RecordBatch> EmitPlaced(List<(SplitTag, short)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, Action<int> used, Func<int, int, int, PieceRanks> ranksOf, int[] sizes, bool withFolds, bool[]? images, CancellationToken cancellationToken)
     {
+        var names = images is null ? null : _schema.Fields.Select(f => f.Name).ToArray();
         bool times = _stage.HasLineage;
         int batchRows = _batchRows;
         // Two pieces at a time, one on another core: their rows hold disjoint ranks, so they fill disjoint rows of the window.
@@ -1375,7 +1385,7 @@ internal sealed class SplitSpill : IDisposable
                 while ((first + window.Count) * (long)batchRows < end)
                 {
                     long at = (first + window.Count) * (long)batchRows;
-                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at), _unread));
+                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at), _unread, images));
                 }
                 int channelIndex = c, firstBatch = first;
                 var other = m == 2 ? Task.Run(() => PlacePiece(paths[list[i + 1].File]!, ranksOf(list[i + 1].File, channelIndex, 1), firstBatch, window, times, buffers[1]), cancellationToken) : null;
@@ -1394,7 +1404,7 @@ internal sealed class SplitSpill : IDisposable
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     Governor.Check();
-                    yield return Placed(window[0], split, fold, withFolds);
+                    yield return Placed(window[0], split, fold, withFolds, names);
                     window.RemoveAt(0);
                     first++;
                 }
@@ -1404,9 +1414,25 @@ internal sealed class SplitSpill : IDisposable
                 if (window.Count > 1 || done != sizes[c]) throw new InvalidOperationException($"Spill pieces of channel {c} end at rank {done}, expected {sizes[c]}.");
                 cancellationToken.ThrowIfCancellationRequested();
                 Governor.Check();
-                yield return Placed(window[0], split, fold, withFolds);
+                yield return Placed(window[0], split, fold, withFolds, names);
             }
         }
+    }
+
+    /// <summary>
+    /// The float32 columns to place as the rows' float32 values (<see cref="PlacedRows.Image"/>) instead of as doubles, when
+    /// every column is one of them or an integer (whose value the image then also holds) and every column is spilled;
+    /// null otherwise. Only a float32 writer reads such columns (SpillNarrowing), and it copies a row's float32 values as
+    /// the source kept them: no double array per column, no conversion back to float32 per value.
+    /// </summary>
+    private bool[]? ImageColumns()
+    {
+        if (_float32 is null || _unread is not null) return null;
+        for (int c = 0; c < _schema.Count; c++)
+        {
+            if (!(_schema[c].Kind == ColumnKind.Float64 && _float32[c]) && _schema[c].Kind != ColumnKind.Int64) return null;
+        }
+        return _float32;
     }
 
     /// <summary>Reads one file's rows that <paramref name="ranks"/> ranks (one channel's) into the window whose first batch is number <paramref name="first"/>.</summary>
@@ -1455,9 +1481,9 @@ internal sealed class SplitSpill : IDisposable
     }
 
     /// <summary>A placed batch as <see cref="Output"/> gives the same rows: tagged, its fold, its lineage times.</summary>
-    private RecordBatch Placed(PlacedRows rows, SplitTag split, short fold, bool withFolds)
+    private RecordBatch Placed(PlacedRows rows, SplitTag split, short fold, bool withFolds, string[]? names)
     {
-        var batch = rows.ToBatch(_schema, split);
+        var batch = rows.ToBatch(_schema, split, names);
         if (withFolds) batch = batch.WithRows(batch.Rows with { Folds = Enumerable.Repeat(fold, rows.Count).ToArray() });
         if (_stage.HasLineage) batch = batch.WithRows(batch.Rows with { GroupKeys = null, Times = rows.Times });
         return batch;

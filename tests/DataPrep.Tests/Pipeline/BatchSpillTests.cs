@@ -89,6 +89,141 @@ public class BatchSpillTests
             return true.ToProperty();
         });
 
+    /// <summary>Values whose float32 is itself or a rounding, never beyond float32's range or a non-zero rounded to zero.</summary>
+    private static readonly double[] Edges = [0, -0.0, 0.1, -1.5, 16777217, 1e-40, -1.401298464324817E-45, 3.4028234663852886E+38, 123456.789];
+
+    /// <summary>
+    /// Float columns x and y, an integer label k, and, beside them, each row's values as float32 as the CSV source keeps
+    /// them (<see cref="RawRecords.Float32"/>: <c>(float)</c> of each value; empty for row <paramref name="noImageAt"/>).
+    /// </summary>
+    private static (RecordBatch WithImages, RecordBatch Without) Float32Batch(int n, int seed, int noImageAt)
+    {
+        var rng = new Random(seed);
+        double Value() => rng.Next(4) == 0 ? Edges[rng.Next(Edges.Length)] : (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-8, 9));
+        var x = Enumerable.Range(0, n).Select(_ => Value()).ToArray();
+        var y = Enumerable.Range(0, n).Select(_ => Value()).ToArray();
+        var k = Enumerable.Range(0, n).Select(_ => (long)rng.Next(-3, 4)).ToArray();
+        var schema = new Schema([new Field("k", ColumnKind.Int64), new Field("x", ColumnKind.Float64), new Field("y", ColumnKind.Float64)]);
+        var images = new ReadOnlyMemory<byte>[n];
+        for (int r = 0; r < n; r++)
+        {
+            if (r == noImageAt) continue;
+            var image = new byte[12];
+            BitConverter.TryWriteBytes(image.AsSpan(0), (float)k[r]);
+            BitConverter.TryWriteBytes(image.AsSpan(4), (float)x[r]);
+            BitConverter.TryWriteBytes(image.AsSpan(8), (float)y[r]);
+            images[r] = image;
+        }
+        var ids = Enumerable.Range(0, n).Select(i => 500L + i).ToArray();
+        RecordBatch Make() => new(schema, [new Int64Column(k), new Float64Column(x), new Float64Column(y)], n, new RowInfo(ids, new int[n], ids));
+        var with = Make();
+        with = new RecordBatch(with.Schema, with.Columns, n, with.Rows) { Raw = new RawRecords(["k", "x", "y"], new ReadOnlyMemory<byte>[n], images) };
+        return (with, Make());
+    }
+
+    [Property(MaxTest = 60)]
+    public Property Float32_columns_spill_from_the_rows_kept_float32_values_with_the_bytes_of_their_doubles()
+        => Prop.ForAll(Gen.Choose(1, 300).ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), Gen.Choose(0, 19).ToArbitrary(), (n, seed, filesAndMode) =>
+        {
+            int files = 1 + filesAndMode % 5, mode = filesAndMode / 5;
+            // mode 0: every row has float32 values (taken from them); 1: one row has none (the doubles are narrowed);
+            // 2: y is not a float32 column; 3: the batch's names differ from the values' (the doubles again).
+            using var tmp = new TempDir();
+            var (with, without) = Float32Batch(n, seed, mode == 1 ? seed % n : -1);
+            if (mode == 3) with = new RecordBatch(with.Schema, with.Columns, n, with.Rows) { Raw = new RawRecords(["k", "y", "x"], with.Raw!.Records, with.Raw.Float32) };
+            bool[] float32 = [false, true, mode != 2];
+            using (var taken = Float32Images.Take(with, float32))
+            {
+                if ((taken is not null) != (mode is 0 or 2)) return false.Label($"images taken: {taken is not null}");
+                if (taken is not null && (taken.Has(0) || !taken.Has(1) || taken.Has(2) != (mode != 2))) return false.Label("columns taken");
+            }
+            var rng = new Random(seed + 1);
+            var fileOf = Enumerable.Range(0, n).Select(_ => rng.Next(files)).ToArray();
+            var picked = Enumerable.Range(0, files).Select(f => Enumerable.Range(0, n).Where(i => fileOf[i] == f).ToArray()).ToArray();
+            foreach (var (name, batch) in new[] { ("with", with), ("without", without) })
+            {
+                var writers = Enumerable.Range(0, files).Select(f => new BatchSpillWriter(tmp.Combine($"{name}-{f}"), float32)).ToArray();
+                BatchSpillWriter.WriteSpread(batch, Enumerable.Range(0, files).Where(f => picked[f].Length > 0).Select(f => (writers[f], picked[f], picked[f])).ToList());
+                using (var whole = new BatchSpillWriter(tmp.Combine($"{name}-whole"), float32)) whole.Write(batch);
+                foreach (var w in writers) w.Dispose();
+            }
+            foreach (var file in Enumerable.Range(0, files).Select(f => f.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append("whole"))
+            {
+                if (!File.ReadAllBytes(tmp.Combine($"with-{file}")).AsSpan().SequenceEqual(File.ReadAllBytes(tmp.Combine($"without-{file}")))) return false.Label($"file {file} differs");
+            }
+            using var reader = new BatchSpillReader(tmp.Combine("with-whole"), with.Schema, float32);
+            var back = reader.Read(null);
+            for (int r = 0; r < n; r++)
+            {
+                if (((Float64Column)back.Columns[1]).Values[r] != (float)((Float64Column)with.Columns[1]).Values[r]) return false.Label($"row {r}: x");
+            }
+            return true.ToProperty();
+        });
+
+    [Property(MaxTest = 60)]
+    public Property Rows_placed_as_float32_values_hold_what_placing_doubles_gives_narrowed()
+        => Prop.ForAll(Gen.Choose(1, 300).ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), (n, seed, batches) =>
+        {
+            // One file (spread over output batches of 1..n rows in shuffled order) read twice: as doubles, and as images.
+            using var tmp = new TempDir();
+            var (with, without) = Float32Batch(n, seed, -1);
+            bool[] float32 = [false, true, true];
+            using (var writer = new BatchSpillWriter(tmp.Combine("file"), float32))
+            {
+                writer.Write(seed % 2 == 0 ? with : without);
+                if (!writer.Float32Finite) return false.Label("finite values not seen as finite");
+            }
+            var rng = new Random(seed);
+            var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+            int batchRows = (n + batches - 1) / batches;
+            var slot = order.Select(o => o / batchRows).ToArray();
+            var offset = order.Select(o => o % batchRows).ToArray();
+            // A row of another channel (slot −1) is skipped by both.
+            if (n > 1) slot[seed % n] = -1;
+            List<PlacedRows> Window(bool[]? asImage) => Enumerable.Range(0, (n + batchRows - 1) / batchRows).Select(b => new PlacedRows(with.Schema, Math.Min(batchRows, n - b * batchRows), null, asImage)).ToList();
+            var doubles = Window(null);
+            var images = Window(float32);
+            using (var reader = new BatchSpillReader(tmp.Combine("file"), with.Schema, float32)) reader.ReadPlaced(slot, offset, doubles, times: false);
+            using (var reader = new BatchSpillReader(tmp.Combine("file"), with.Schema, float32)) reader.ReadPlaced(slot, offset, images, times: false);
+            for (int i = 0; i < n; i++)
+            {
+                if (slot[i] < 0) continue;
+                var a = doubles[slot[i]].ToBatch(with.Schema, SplitTag.Train);
+                var b = images[slot[i]].ToBatch(with.Schema, SplitTag.Train, ["k", "x", "y"]);
+                int o = offset[i];
+                if (b.Raw is not { Float32: { } kept } raw || !raw.Matches(b.Schema) || !raw.Records[o].IsEmpty) return false.Label("no float32 values");
+                var image = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(kept[o].Span);
+                if (((Int64Column)b.Columns[0]).Values[o] != ((Int64Column)a.Columns[0]).Values[o] || image[0] != (float)(double)((Int64Column)a.Columns[0]).Values[o]) return false.Label($"row {i}: k");
+                for (int c = 1; c < 3; c++)
+                {
+                    double placed = ((Float64Column)a.Columns[c]).Values[o];
+                    if (BitConverter.SingleToInt32Bits(image[c]) != BitConverter.SingleToInt32Bits((float)placed)) return false.Label($"row {i}: column {c}'s image");
+                    // One value before the column is computed, then the whole column.
+                    if (BitConverter.DoubleToInt64Bits(((Float64Column)b.Columns[c]).ValueAt(o)) != BitConverter.DoubleToInt64Bits(placed)) return false.Label($"row {i}: column {c} read alone");
+                    if (BitConverter.DoubleToInt64Bits(((Float64Column)b.Columns[c]).Values[o]) != BitConverter.DoubleToInt64Bits(placed)) return false.Label($"row {i}: column {c} widened");
+                    if (BitConverter.SingleToInt32Bits((float)placed) != BitConverter.SingleToInt32Bits((float)((Float64Column)with.Columns[c]).Values[i])) return false.Label($"row {i}: column {c} is not the row's");
+                }
+            }
+            return true.ToProperty();
+        });
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    [InlineData(double.NegativeInfinity)]
+    [InlineData(1e300)]
+    public void A_file_with_a_value_that_is_not_a_finite_float32_is_not_placed_as_float32_values(double value)
+    {
+        using var tmp = new TempDir();
+        var (_, without) = Float32Batch(50, 3, -1);
+        ((Float64Column)without.Columns[2]).Values[40] = value;
+        using var writer = new BatchSpillWriter(tmp.Combine("file"), [false, true, true]);
+        writer.Write(without, [.. Enumerable.Range(0, 30)]);
+        Assert.True(writer.Float32Finite);
+        writer.Write(without);
+        Assert.False(writer.Float32Finite);
+    }
+
     private static Gen<string?> SpillStrings() => Gen.Frequency(
         (4, Gen.Elements<string?>("red", "green", "blue", "", "v17", "ünïcode", "a\u00e9", "x")),
         (2, from n in Gen.Choose(0, 80) from c in Gen.Choose('a', 'z') select (string?)new string((char)c, n)),

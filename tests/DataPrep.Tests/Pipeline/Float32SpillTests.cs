@@ -77,10 +77,48 @@ public class Float32SpillTests
         Assert.True(spilled.Code == 0, $"{name}: {spilled.Err}");
         Assert.True(registry.Diagnostics.Spills > 0, $"{name} was meant to spill");
         Assert.Equal(narrowed, string.Join(' ', registry.Diagnostics.SpillFloat32Columns));
+        // NaN and ±infinity among the float32 values: the emission places them as doubles.
+        Assert.Equal(0, registry.Diagnostics.SpillsPlacedAsFloat32);
         var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
         var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
         Assert.Contains(expected.Keys, k => k.StartsWith("train/", StringComparison.Ordinal) && k.EndsWith(".pbr", StringComparison.Ordinal));
         Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), actual.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+    }
+
+    /// <summary><see cref="Specials"/> without those float32 cannot hold (NaN, ±infinity, beyond its range).</summary>
+    private const string FiniteSpecials = "-0 -0.0 1e-50 -1e-50 1.401298464324817E-45 1e-40 3.4028234663852886E+38 -3.4028234663852886E+38 0.1 16777217";
+
+    [Theory]
+    [InlineData("random", "", true)]
+    [InlineData("random", "", false)]
+    [InlineData("batches", "--batch-rows 97 --threads 1", true)]
+    [InlineData("stratified", "--stratify y", true)]
+    public void Spilled_rows_of_finite_float32_values_are_placed_as_those_values_and_the_bytes_match(string name, string extra, bool labelFirst)
+    {
+        // The run expected to spill keeps each row's float32 values alone, spills them as they are, and places them back
+        // as the rows' float32 values: label first, the writer copies them; label last, it reads the columns (widened).
+        using var tmp = new TempDir();
+        var input = WriteInput(tmp, FiniteSpecials, specialAt: 1234);
+        if (labelFirst)
+        {
+            var lines = File.ReadAllLines(input).Select(l => { int i = l.LastIndexOf(','); return l[(i + 1)..] + "," + l[..i]; });
+            File.WriteAllLines(input, lines);
+        }
+        var spillRoot = Directory.CreateDirectory(tmp.Combine("spill")).FullName;
+        var options = extra.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var (memory, _) = Convert(input, tmp.Combine("memory"), spillRoot, spill: false, options);
+        Assert.True(memory.Code == 0, $"{name}: {memory.Err}");
+        var (spilled, registry) = Convert(input, tmp.Combine("spilled"), spillRoot, spill: true, options);
+        Assert.True(spilled.Code == 0, $"{name}: {spilled.Err}");
+        Assert.Equal(0, registry.Diagnostics.RowTextKept);
+        // Every row but the two holding ±1e-50 (a non-zero float32 rounds to zero) kept its float32 values alone.
+        Assert.Equal(Rows - 2, registry.Diagnostics.RowsWithoutText);
+        Assert.Equal("x1 x2 x3 x4", string.Join(' ', registry.Diagnostics.SpillFloat32Columns));
+        Assert.Equal(1, registry.Diagnostics.SpillsPlaced);
+        Assert.Equal(1, registry.Diagnostics.SpillsPlacedAsFloat32);
+        var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
+        Assert.Contains(expected.Keys, k => k.StartsWith("train/", StringComparison.Ordinal) && k.EndsWith(".pbr", StringComparison.Ordinal));
+        Assert.Equal(expected.OrderBy(kv => kv.Key, StringComparer.Ordinal), RunOutputs.FileHashes(tmp.Combine("spilled")).OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
 
     [Theory]
