@@ -464,6 +464,11 @@ internal sealed class BatchSpillReader : IDisposable
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (operations in a fixed-width file).");
         // Rows placed as float32 values (PlacedRows.Image): float32 columns go only there, integers to both.
         var images = into.Count > 0 && into[0].Image is not null ? Arrays(into, r => r.Image!) : null;
+        if (images is not null && (long)n * _schema.Count <= MaxTransposedValues)
+        {
+            PlaceRowsImage(slot, offset, into, images);
+            return;
+        }
         for (int c = 0; c < _schema.Count; c++)
         {
             if (_unread is not null && _unread[c]) continue;
@@ -529,6 +534,65 @@ internal sealed class BatchSpillReader : IDisposable
                 _stream.ReadExactly(MemoryMarshal.AsBytes(doubles));
                 for (int i = 0; i < m; i++) if (slots[i] >= 0) into[slots[i]][offsets[i]] = doubles[i];
             }
+        }
+    }
+
+    /// <summary>
+    /// The most values of a batch read whole before its rows are placed as float32 values (4 MiB; a shuffled spill's
+    /// batches hold a few hundred rows); a larger batch is placed a value at a time. Lowered by tests to take that path.
+    /// </summary>
+    internal int MaxTransposedValues { get; init; } = 1 << 20;
+
+    private float[] _transposed = [];
+
+    /// <summary>
+    /// The columns of a batch of rows placed as float32 values (every column float32 or an integer; see
+    /// <see cref="PlacedRows"/>): read whole, column after column, then each row's values copied together into its
+    /// place, so each row's 200 bytes are written once instead of a value at a time, 50 cache misses a row.
+    /// </summary>
+    private void PlaceRowsImage(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, IReadOnlyList<PlacedRows> into, byte[][] images)
+    {
+        int n = slot.Length, width = _schema.Count;
+        // Columns a cache line further apart than a multiple of 4 KiB, so a row's reads do not share one L1 set.
+        int stride = (n + 15) / 16 * 16 + 16;
+        if (_transposed.Length < width * stride) _transposed = new float[Math.Max(width * stride, 2 * _transposed.Length)];
+        var transposed = _transposed;
+        var longs = MemoryMarshal.Cast<byte, long>(_scratch.AsSpan());
+        for (int c = 0; c < width; c++)
+        {
+            if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (a null mask in a fixed-width file).");
+            var column = transposed.AsSpan(c * stride, n);
+            if (_schema[c].Kind == ColumnKind.Float64)
+            {
+                for (int start = 0; start < n; start += BatchSpillWriter.Float32Block)
+                {
+                    int m = Math.Min(BatchSpillWriter.Float32Block, n - start);
+                    if (!ReadFlag()) throw new InvalidDataException("Corrupt spill file (a block of doubles in a file placed as float32 values).");
+                    _stream.ReadExactly(MemoryMarshal.AsBytes(column.Slice(start, m)));
+                }
+                continue;
+            }
+            if (_schema[c].Kind != ColumnKind.Int64) throw new InvalidDataException($"Corrupt spill file (a {_schema[c].Kind} column placed as float32 values).");
+            var into64 = Arrays(into, r => (long[])r.Columns[c]!);
+            for (int start = 0; start < n; start += longs.Length)
+            {
+                int m = Math.Min(longs.Length, n - start);
+                _stream.ReadExactly(MemoryMarshal.AsBytes(longs[..m]));
+                for (int i = 0; i < m; i++)
+                {
+                    // As the CSV source keeps it: (float) of the double its text reads as.
+                    column[start + i] = (float)(double)longs[i];
+                    int s = slot[start + i];
+                    if (s >= 0) into64[s][offset[start + i]] = longs[i];
+                }
+            }
+        }
+        for (int i = 0; i < n; i++)
+        {
+            int s = slot[i];
+            if (s < 0) continue;
+            var row = MemoryMarshal.Cast<byte, float>(images[s].AsSpan(4 * width * offset[i], 4 * width));
+            for (int c = 0, at = i; c < row.Length; c++, at += stride) row[c] = transposed[at];
         }
     }
 

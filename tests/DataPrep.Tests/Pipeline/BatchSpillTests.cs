@@ -183,8 +183,22 @@ public class BatchSpillTests
             List<PlacedRows> Window(bool[]? asImage) => Enumerable.Range(0, (n + batchRows - 1) / batchRows).Select(b => new PlacedRows(with.Schema, Math.Min(batchRows, n - b * batchRows), null, asImage)).ToList();
             var doubles = Window(null);
             var images = Window(float32);
+            var byValue = Window(float32);
             using (var reader = new BatchSpillReader(tmp.Combine("file"), with.Schema, float32)) reader.ReadPlaced(slot, offset, doubles, times: false);
+            // A batch read whole, then row by row; and (a batch larger than the reader transposes) a value at a time.
             using (var reader = new BatchSpillReader(tmp.Combine("file"), with.Schema, float32)) reader.ReadPlaced(slot, offset, images, times: false);
+            using (var reader = new BatchSpillReader(tmp.Combine("file"), with.Schema, float32) { MaxTransposedValues = 0 }) reader.ReadPlaced(slot, offset, byValue, times: false);
+            for (int b = 0; b < images.Count; b++)
+            {
+                for (int r = 0; r < images[b].Count; r++)
+                {
+                    // Rows of another channel are left as allocated (uninitialized): only placed rows compare.
+                    int i = Array.FindIndex(order, o => o == b * batchRows + r);
+                    if (slot[i] < 0) continue;
+                    if (!images[b].Image.AsSpan(12 * r, 12).SequenceEqual(byValue[b].Image.AsSpan(12 * r, 12))) return false.Label($"batch {b} row {r}: transposed and by value differ");
+                    if (((long[])images[b].Columns[0]!)[r] != ((long[])byValue[b].Columns[0]!)[r]) return false.Label($"batch {b} row {r}: k by value");
+                }
+            }
             for (int i = 0; i < n; i++)
             {
                 if (slot[i] < 0) continue;
