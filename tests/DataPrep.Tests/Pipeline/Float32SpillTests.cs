@@ -79,6 +79,10 @@ public class Float32SpillTests
         Assert.Equal(narrowed, string.Join(' ', registry.Diagnostics.SpillFloat32Columns));
         // NaN and ±infinity among the float32 values: the emission places them as doubles.
         Assert.Equal(0, registry.Diagnostics.SpillsPlacedAsFloat32);
+        // Expected to spill, the run keeps no text, and its rows' float32 values alone exactly when the columns narrow;
+        // otherwise nothing (every field parsed into its value).
+        Assert.Equal(0, registry.Diagnostics.RowTextKept);
+        Assert.Equal(inMemory.Diagnostics.RowsWithoutText, registry.Diagnostics.RowsWithoutText);
         var expected = RunOutputs.FileHashes(tmp.Combine("memory"));
         var actual = RunOutputs.FileHashes(tmp.Combine("spilled"));
         Assert.Contains(expected.Keys, k => k.StartsWith("train/", StringComparison.Ordinal) && k.EndsWith(".pbr", StringComparison.Ordinal));

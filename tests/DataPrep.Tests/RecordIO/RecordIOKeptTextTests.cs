@@ -160,5 +160,23 @@ public class RecordIOKeptTextTests
         }
         // Not every float column outside the value columns is read only as float32: every row keeps its text.
         Assert.All(partial.SelectMany(b => b.Raw!.Records), r => Assert.False(r.IsEmpty));
+
+        // A run expected to spill (Float32AloneOnly): the same rows alone where the columns allow it, nothing otherwise.
+        async Task<List<RecordBatch>> SpillingAsync(Float32OnlyColumns? float32Only)
+        {
+            var source = new CsvSource(path, new SourceOptions { KeepRawRecords = true, KeepFloat32 = true, Float32AloneOnly = true, ValueColumns = ["y"], BatchRows = 3, Float32Only = float32Only });
+            var batches = new List<RecordBatch>();
+            await foreach (var batch in source.ReadAsync(0)) batches.Add(batch);
+            return batches;
+        }
+        var spilling = await SpillingAsync(new Float32OnlyColumns { Names = new HashSet<string> { "a", "b" } });
+        Assert.Equal(alone.SelectMany(b => b.Raw!.Float32!).Select(m => m.ToArray()), spilling.SelectMany(b => b.Raw!.Float32!).Select(m => m.ToArray()));
+        Assert.Equal(alone.SelectMany(b => b.Raw!.Records).Select(m => m.ToArray()), spilling.SelectMany(b => b.Raw!.Records).Select(m => m.ToArray()));
+        foreach (var names in new[] { null, new HashSet<string> { "a" } })
+        {
+            var parsed = await SpillingAsync(names is null ? null : new Float32OnlyColumns { Names = names });
+            Assert.All(parsed, b => Assert.Null(b.Raw));
+            Assert.Equal(values.SelectMany(b => ((Float64Column)b.Columns[2]).Span.ToArray()), parsed.SelectMany(b => ((Float64Column)b.Columns[2]).Span.ToArray()));
+        }
     }
 }
