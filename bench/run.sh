@@ -111,6 +111,8 @@ run_timed() {
   local tf rc=0
   tf=$(mktemp)
   rm -rf "$outdir"
+  # No dirty pages at the start: the previous run's output (either tool's) is written back outside the timing.
+  sync
   "$TIME" -f '%e %M' -o "$tf" "$@" > "$log" 2>&1 || rc=$?
   if ((rc == 0)); then
     tail -n 1 "$tf" >> "$WORK/$name.times"

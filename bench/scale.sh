@@ -73,6 +73,8 @@ timed() {
   local name=$1 log=$2; shift 2
   local tf rc=0
   tf=$(mktemp)
+  # No dirty pages at the start: the previous run's output (either tool's) is written back outside the timing.
+  sync
   "$TIME" -f '%e %M' -o "$tf" "$@" > "$log" 2>&1 || rc=$?
   if ((rc == 0)); then
     tail -n 1 "$tf" >> "$WORK/$name.times"

@@ -25,7 +25,7 @@ internal sealed class SpillRowIdsWriter : IDisposable
     public SpillRowIdsWriter(string path)
     {
         Path = path;
-        _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 14);
+        _stream = TempFile.Create(path, 1 << 14);
     }
 
     /// <summary>The file.</summary>

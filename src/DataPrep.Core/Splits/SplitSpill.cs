@@ -560,7 +560,7 @@ internal sealed class SplitSpill : IDisposable
             for (int i = 0; i < files.Count; i++)
             {
                 reader.Open(files[i].RowIds);
-                using var cache = tagger is null ? null : new FileStream(tagFiles[i] = files[i].RowIds + ".tags", FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                using var cache = tagger is null ? null : TempFile.Create(tagFiles[i] = files[i].RowIds + ".tags", 1 << 16);
                 (SplitTag, short) lastKey = (SplitTag.None, -1);
                 long[] lastCounts = [];
                 while (reader.Next())
