@@ -238,6 +238,18 @@ public class BatchSpillTests
         Assert.False(writer.Float32Finite);
     }
 
+    [Fact]
+    public void A_temp_file_replaces_a_file_at_its_path_and_holds_only_what_is_written()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.File("spill", "an earlier, longer file's bytes");
+        using (var file = TempFile.Create(path, 16)) file.Write("new"u8);
+        Assert.Equal("new", File.ReadAllText(path));
+        File.Delete(path);
+        using (var file = TempFile.Create(path, 16)) file.Write("fresh"u8);
+        Assert.Equal("fresh", File.ReadAllText(path));
+    }
+
     private static Gen<string?> SpillStrings() => Gen.Frequency(
         (4, Gen.Elements<string?>("red", "green", "blue", "", "v17", "ünïcode", "a\u00e9", "x")),
         (2, from n in Gen.Choose(0, 80) from c in Gen.Choose('a', 'z') select (string?)new string((char)c, n)),
