@@ -904,13 +904,12 @@ internal sealed class PlacedRows
     private static double[] WidenedColumn(byte[] image, int width, int column, int count)
     {
         var values = new double[count];
-        var floats = MemoryMarshal.Cast<byte, float>(image.AsSpan());
-        for (int r = 0, at = column; r < count; r++, at += width) values[r] = floats[at];
+        for (int r = 0; r < count; r++) values[r] = WidenedValue(image, width, column, r);
         return values;
     }
 
     /// <summary>Column <paramref name="column"/> of row <paramref name="row"/>'s float32 values, widened.</summary>
-    private static double WidenedValue(byte[] image, int width, int column, int row) => MemoryMarshal.Cast<byte, float>(image.AsSpan())[row * width + column];
+    private static double WidenedValue(byte[] image, int width, int column, int row) => RawRecords.Float32At(image.AsSpan(4 * width * row, 4 * width), column);
 }
 
 /// <summary>Rough in-memory size of batches, for the memory budget.</summary>

@@ -49,6 +49,9 @@ public sealed class RawRecords
     /// </summary>
     public ReadOnlyMemory<byte>[]? Float32 { get; }
 
+    /// <summary>Field <paramref name="column"/>'s value in one row's <see cref="Float32"/> values (4 bytes a field, little-endian).</summary>
+    internal static float Float32At(ReadOnlySpan<byte> image, int column) => System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(image.Slice(4 * column, 4));
+
     /// <summary>Whether the text holds exactly the fields of <paramref name="schema"/>, in order.</summary>
     public bool Matches(Schema schema)
     {

@@ -351,7 +351,7 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, ReadOnlyMemory<
     /// <summary>One row's value, without parsing the others (a deferred gather reading a few rows).</summary>
     public double ValueAt(int column, ColumnBuilder.Float64Builder builder, int row)
     {
-        if (raw[row].IsEmpty) return float32 is not null && !float32[row].IsEmpty ? Widened(float32[row].Span, column) : builder.Values[row];
+        if (raw[row].IsEmpty) return float32 is not null && !float32[row].IsEmpty ? Data.RawRecords.Float32At(float32[row].Span, column) : builder.Values[row];
         var text = raw[row].Span;
         for (int c = 0; c < column; c++) text = text[(text.IndexOf((byte)',') + 1)..];
         int end = text.IndexOf((byte)',');
@@ -370,7 +370,7 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, ReadOnlyMemory<
                 if (float32 is not null && !float32[r].IsEmpty)
                 {
                     var image = float32[r].Span;
-                    for (int k2 = 0; k2 < columns.Length; k2++) values[k2][r] = Widened(image, columns[k2].Column);
+                    for (int k2 = 0; k2 < columns.Length; k2++) values[k2][r] = Data.RawRecords.Float32At(image, columns[k2].Column);
                 }
                 continue;
             }
@@ -389,9 +389,6 @@ internal sealed class KeptTextValues(ReadOnlyMemory<byte>[] raw, ReadOnlyMemory<
             }
         }
     }
-
-    /// <summary>Column <paramref name="column"/>'s float32 in a row's image (<see cref="Data.RawRecords.Float32"/>), as a double.</summary>
-    private static double Widened(ReadOnlySpan<byte> image, int column) => System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(image.Slice(4 * column, 4));
 
     /// <summary>
     /// The value of one field of kept row text (a float column's; an integer column's text reads as the same double its
