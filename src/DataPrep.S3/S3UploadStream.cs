@@ -211,11 +211,11 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
     {
         if (_closed) return;
         _closed = true;
-        if (_uploadId is not null)
-        {
-            try { await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false); }
-            catch (OperationCanceledException) { await AbortAsync().ConfigureAwait(false); throw; }
-        }
+        // The last part, or the single PUT, takes an upload slot like every other part: an object that fits in one
+        // part holds its buffer until it is sent, so without a slot many small objects (short shards, images) would
+        // pile up in memory behind a slow store.
+        try { await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { await AbortAsync().ConfigureAwait(false); throw; }
         _store.Pending(CompleteAsync());
         await base.DisposeAsync().ConfigureAwait(false);
     }
@@ -224,16 +224,21 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
     public async Task CloseAndWaitAsync()
     {
         _closed = true;
-        if (_uploadId is not null) await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false);
+        await _store.Slots.WaitAsync(_cancellationToken).ConfigureAwait(false);
         await CompleteAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sends what is left and completes the object. The caller holds an upload slot: the last part releases it
+    /// when sent, a single PUT when it is done.
+    /// </summary>
     private async Task CompleteAsync()
     {
+        bool singlePut = _uploadId is null;
         try
         {
             string checksum, etag;
-            if (_uploadId is null)
+            if (singlePut)
             {
                 checksum = S3Checksum.Encode(S3Checksum.Of(_buffer.AsSpan(0, _filled)));
                 var response = await _store.RetryAsync(async () =>
@@ -296,6 +301,7 @@ internal sealed class S3UploadStream : WriteOnlyForwardStream
             if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
             _whole?.Dispose();
+            if (singlePut) _store.Slots.Release();
         }
     }
 

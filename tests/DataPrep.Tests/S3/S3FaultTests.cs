@@ -38,6 +38,29 @@ public sealed class S3FaultTests(MotoServer moto)
     }
 
     [Fact]
+    public void Objects_sent_with_one_PUT_wait_for_an_upload_slot_like_parts()
+    {
+        using var tmp = new TempDir();
+        var csv = S3Data.BigCsv(tmp.Path, 4_000, seed: 5);
+        var bucket = moto.NewBucket("slots");
+        // Every shard is far below the part size, so each is one PUT; the store holds them all unanswered.
+        static bool IsShardPut(string line) => line.StartsWith("PUT ", StringComparison.Ordinal) && line.Contains("/s/train/part-", StringComparison.Ordinal);
+        using var hold = new FaultProxy(moto.Port, (_, line) => IsShardPut(line) ? Fault.Hold : Fault.None);
+        using var p = CliProcess.Start(["convert", csv, "--out", $"s3://{bucket}/s/", "--endpoint-url", hold.Endpoint, "--upload-concurrency", "2",
+            "--shard-rows", "100", "--no-lineage", .. s_big]);
+        var clock = Stopwatch.StartNew();
+        while (hold.Injected.Count < 2 && clock.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(20);
+        // Time for the encoder to write (and, without back-pressure, send) many more of its 36 train shards.
+        Thread.Sleep(1500);
+        bool exited = p.HasExited;
+        var sent = hold.RequestLines.Count(IsShardPut);
+        p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        Assert.False(exited, "the run ended although its uploads were held: " + p.StandardError.ReadToEnd());
+        Assert.Equal(2, sent);
+    }
+
+    [Fact]
     public void KilledMidUpload_LeavesNoManifestOrRunRecord_ThenResumeUploadsOnlyWhatIsMissing()
     {
         using var tmp = new TempDir();
