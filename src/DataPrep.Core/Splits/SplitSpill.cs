@@ -1604,11 +1604,19 @@ internal sealed class SplitSpill : IDisposable
     private static void TraceMemory(string phase)
     {
         if (!RunTrace.On) return;
-        string hwm = "?";
-        try { hwm = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))?[6..].Trim() ?? "?"; }
+        string hwm = "?", rss = "?";
+        try
+        {
+            foreach (var l in File.ReadLines("/proc/self/status"))
+            {
+                if (l.StartsWith("VmHWM:", StringComparison.Ordinal)) hwm = l[6..].Trim();
+                if (l.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = l[6..].Trim();
+            }
+        }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        Console.Error.WriteLine($"trace: split {phase} at {RunTrace.Seconds:0.000} s: managed heap {GC.GetTotalMemory(false) >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, peak RSS {hwm}");
+        var gc = GC.GetGCMemoryInfo();
+        Console.Error.WriteLine($"trace: split {phase} at {RunTrace.Seconds:0.000} s: managed heap {GC.GetTotalMemory(false) >> 20} MiB, GC committed {gc.TotalCommittedBytes >> 20} MiB, allocated {GC.GetTotalAllocatedBytes() >> 20} MiB, RSS {rss}, peak RSS {hwm}");
     }
 }
 
