@@ -58,13 +58,9 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                     if (!IsMissing(col, r, nanIsMissing) || (drop is not null && drop[r])) continue;
                     if (options.Missing == MissingPolicy.Error)
                     {
-                        int src = batch.Rows.Sources[r];
-                        string file = src < context.Inputs.Count ? context.Inputs[src] : $"input {src}";
                         // Skipped rows are only counted; a quarantined one is written with its line (which a text source
                         // kept for it) or its place, found on this error path as when the run fails.
-                        var (line, within) = bad.Policy == BadRowPolicy.Skip ? (0, null)
-                            : batch.Rows.Lines is { } lines ? (lines[r], null)
-                            : src < context.RowLocators.Count ? context.RowLocators[src](batch.Rows.SourceRows[r]) : (0, null);
+                        var (file, line, _, within) = context.Locate(batch.Rows, r, withLine: bad.Policy != BadRowPolicy.Skip);
                         var error = Throw.Format(
                             $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
                             file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);

@@ -21,6 +21,8 @@ public interface IRecordFormat
     void Validate(Schema schema, bool hasLabel);
 
     /// <summary>Formats rows [start, start + count) of the batch.</summary>
+    /// <exception cref="DataFormatException">A value the format cannot hold; its <c>Row</c> is the batch's row (1-based)
+    /// and it names no file: the sink names the input, line and row the batch's row came from.</exception>
     FormattedChunk Format(RecordBatch batch, int start, int count);
 
     /// <summary>Bytes every file starts with (a CSV header); none by default.</summary>

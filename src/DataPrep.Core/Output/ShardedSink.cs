@@ -140,7 +140,16 @@ public sealed class ShardedSink : IRecordSink
     {
         // The label distribution is counted here, per chunk on the formatting threads, not on the serial path.
         tally?.Count(batch.Columns[0], start, count);
-        var chunk = _format.Format(batch, start, count);
+        FormattedChunk chunk;
+        try
+        {
+            chunk = _format.Format(batch, start, count);
+        }
+        catch (DataFormatException e) when (RunContext.NamesBatchRow(e, batch) && _context is { } context)
+        {
+            // A format names the batch's row; the user needs the input's.
+            throw context.AtSource(e, batch);
+        }
         var info = batch.Rows;
         return new Pending(chunk, info.GroupKeys is not null, info.Times is not null, _lineage ? new LineageRows(info, start, count, chunk.Hashes) : null);
     }

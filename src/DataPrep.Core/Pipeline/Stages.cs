@@ -110,6 +110,35 @@ public sealed class RunContext
     /// </summary>
     public List<Func<long, (long Line, string? Within)>> RowLocators { get; } = [];
 
+    /// <summary>
+    /// Where row <paramref name="r"/> of a batch came from, for an error found after reading: its input, its line (one
+    /// a text source kept for the row, or the source's <see cref="RowLocators"/>) or part, and its data row. Without
+    /// <paramref name="withLine"/> the line is not looked for (a locator may read the input again).
+    /// </summary>
+    public (string File, long Line, long Row, string? Within) Locate(RowInfo rows, int r, bool withLine = true)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        int src = rows.Sources[r];
+        string file = src < Inputs.Count ? Inputs[src] : $"input {src}";
+        var (line, within) = !withLine ? (0, null)
+            : rows.Lines is { } lines ? (lines[r], null)
+            : src < RowLocators.Count ? RowLocators[src](rows.SourceRows[r]) : (0, null);
+        return (file, line, rows.SourceRows[r], within);
+    }
+
+    /// <summary>Whether a format's error names a row of this batch (1-based, and no file: see <see cref="Output.IRecordFormat.Format"/>).</summary>
+    public static bool NamesBatchRow(DataFormatException e, RecordBatch batch)
+        => e is { File: null, Row: > 0 } && e.Row <= batch.RowCount;
+
+    /// <summary>A format's error about a batch's row, naming instead the input, line and row that row came from.</summary>
+    public DataFormatException AtSource(DataFormatException e, RecordBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        ArgumentNullException.ThrowIfNull(batch);
+        var (file, line, row, within) = Locate(batch.Rows, (int)e.Row - 1);
+        return Throw.Format(e.Problem, file, line, row, e.Column, inner: e.InnerException, within: within);
+    }
+
     /// <summary>Input fingerprints, computed alongside the run (the run record awaits them).</summary>
     public Task<List<InputFingerprint>>? Fingerprints { get; set; }
 

@@ -249,6 +249,40 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
         /// <summary>Writes row <paramref name="row"/>'s framed record and gives the XxHash3 of its payload.</summary>
         public ulong Write(int row, PooledBufferWriter output)
         {
+            try
+            {
+                return WriteRecord(row, output);
+            }
+            catch (DataFormatException e) when (e.File is null && e.Column is null && ColumnThatDoesNotFit(row) is { } column)
+            {
+                // A value its tensor cannot hold: name its column (the sink names the input, line and row).
+                throw Throw.Format(e.Problem, row: e.Row, column: column);
+            }
+        }
+
+        /// <summary>On an error path: the first column whose value in row <paramref name="row"/> its tensor type cannot hold.</summary>
+        private string? ColumnThatDoesNotFit(int row)
+        {
+            for (int c = 0; c < _columns.Length; c++)
+            {
+                var type = _hasLabel && c == 0 ? _options.Label : _options.Features;
+                if (type == TensorType.Float64) continue;
+                if (_sparseColumns[c] is { } s)
+                {
+                    for (int j = s.RowOffsets[row]; j < s.RowOffsets[row + 1]; j++) if (!Fits(s.Values[j], type)) return _batch.Schema[c].Name;
+                    continue;
+                }
+                if (!Fits(Numeric(c, row), type)) return _batch.Schema[c].Name;
+            }
+            return null;
+
+            static bool Fits(double v, TensorType type) => type == TensorType.Float32
+                ? !Float32Rule.OutOfRange(v, (float)v)
+                : v == Math.Floor(v) && v >= int.MinValue && v <= int.MaxValue;
+        }
+
+        private ulong WriteRecord(int row, PooledBufferWriter output)
+        {
             // The row's values as float32, parsed once while reading (see RawRecords.Float32): copied, not parsed again.
             ReadOnlySpan<byte> image = default;
             if (_float32 is not null)

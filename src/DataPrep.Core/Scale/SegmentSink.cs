@@ -52,7 +52,14 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, k =>
             {
                 int s = first + k * ChunkRows;
-                formatted[k] = segment.Format(format, batch, s, Math.Min(ChunkRows, last - s), hasLabel);
+                try
+                {
+                    formatted[k] = segment.Format(format, batch, s, Math.Min(ChunkRows, last - s), hasLabel);
+                }
+                catch (DataFormatException e) when (RunContext.NamesBatchRow(e, batch) && _context is { } context)
+                {
+                    throw context.AtSource(e, batch);
+                }
             });
             foreach (var f in formatted) segment.Append(f);
             start = end;

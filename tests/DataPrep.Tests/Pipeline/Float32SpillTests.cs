@@ -228,6 +228,8 @@ public class Float32SpillTests
         Assert.Contains("x4", registry.Diagnostics.SpillFloat32Columns);
         Assert.Contains("does not fit a float32 tensor", spilled.Err);
         Assert.Contains(double.Parse(value, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture), spilled.Err);
+        // The value's input, line, data row and column (not the row's place in its batch, which moves with the batch size).
+        Assert.Contains($"{input}, line {at + 3}, row {at + 2}, column 'x4': found", spilled.Err);
         Assert.Equal(memory.Err.Replace(tmp.Combine("memory"), "OUT", StringComparison.Ordinal), spilled.Err.Replace(tmp.Combine("spilled"), "OUT", StringComparison.Ordinal));
         Assert.False(Directory.Exists(tmp.Combine("spilled")));
     }

@@ -232,7 +232,7 @@ public class RoundTripTests
         big[6] = 1e39;
         var bad = new RecordBatch(schema, [new Float64Column(y), new Float64Column(big), new Int64Column(k), new BooleanColumn(b)], x.Length, new RowInfo(ids, new int[x.Length], ids));
         var e = Assert.Throws<DataFormatException>(() => format.Format(bad, 4, 4));
-        Assert.Contains("row 7", e.Message);
+        Assert.Contains("row 7, column 'x'", e.Message);
         Assert.Contains("does not fit a float32 tensor", e.Message);
     }
 
