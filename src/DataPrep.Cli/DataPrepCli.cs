@@ -183,7 +183,7 @@ public static class DataPrepCli
         public readonly Option<string> Format = new("--input-format") { Description = "Input format when the extension does not tell: csv, tsv, jsonl, parquet or libsvm." };
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace an earlier DataPrep run in the output folder." };
         public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores). Output bytes do not depend on it." };
-        public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536; a Parquet row group of up to 16 times as many rows is one batch). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
+        public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536; a Parquet row group of up to 16 times as many rows is one batch). A --memory below 1GB lowers it to the budget over 16KiB (8192 at 128MB). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
         public readonly Option<bool> ZeroBased = new("--zero-based") { Description = "LibSVM inputs number features from 0 (default: from 1, as LIBSVM and SVMlight do)." };
         public readonly Option<int?> NumFeatures = new("--num-features") { Description = "LibSVM inputs have this many features (default: the largest index seen, found in a first pass)." };
         public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors." };
@@ -280,7 +280,7 @@ public static class DataPrepCli
         var shardRows = new Option<long>("--shard-rows") { Description = "Shards of N rows each (the last one fewer), with no size limit; instead of --shard-size." };
         var shards = new Option<int>("--shards") { Description = "Exactly N shards per split (at most one per row), balanced by bytes (use a multiple of your instance count for ShardedByS3Key)." };
         var compress = new Option<string>("--compress") { Description = "Compress data files: none (default) or gzip.", DefaultValueFactory = _ => "none" };
-        var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files; output bytes do not change." };
+        var memory = new Option<string>("--memory") { Description = "Memory budget, e.g. 512MB or 4GB (default: half the available RAM). Beyond it the shuffle/split spills to temp files, and below 1GB it also sets how many rows a batch holds (--batch-rows); output bytes do not change." };
         var temp = new Option<string>("--temp") { Description = "Folder for spill files (default: the system temp folder); a run folder inside it is removed at the end, also on failure or Ctrl-C." };
         var allowEmptySplit = new Option<bool>("--allow-empty-split") { Description = "Publish a split that ends up empty although its fraction is above zero (default: an error, exit 3). A run with no rows at all is always an error." };
         var noLineage = new Option<bool>("--no-lineage") { Description = "Do not write lineage sidecars (row id, source row, content hash per output row)." };

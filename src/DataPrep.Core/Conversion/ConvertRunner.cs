@@ -50,7 +50,7 @@ public static class ConvertRunner
             // split keeps both cores busy to the end, so the JSON warm-up (see RunStagesAsync) starts now.
             warmingUp = true;
             _ = JsonWarmUp.Start(options, "convert");
-            var timeOnly = options.Source with { Threads = options.Threads, Files = files, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
+            var timeOnly = options.Source with { Threads = options.Threads, BatchRows = options.EffectiveBatchRows, Files = files, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
             var plan = await TimeSplitPlan.TryCreateAsync((TimeSplitAssigner)split.Assigner, context.Inputs.Select(p => registry.Sources.Create(p, timeOnly)).ToList(), context, cancellationToken).ConfigureAwait(false);
             plan?.CopyReportTo(context.Report);
             split.Plan = plan;
@@ -60,6 +60,7 @@ public static class ConvertRunner
                 var rest = options.Source with
                 {
                     Threads = options.Threads,
+                    BatchRows = options.EffectiveBatchRows,
                     Files = context.Files,
                     OnlyColumns = schema.Fields.Select(f => f.Name).Where(n => n != timeColumn).ToHashSet(StringComparer.Ordinal),
                 };
@@ -114,7 +115,7 @@ public static class ConvertRunner
 
     /// <summary>The split stage of a run (the same for one process and for each task of a scaled-out run).</summary>
     internal static SplitStage CreateSplitStage(ConvertOptions options, OutputFormatDefinition format, RunContext? context, ISplitAssigner? assigner = null)
-        => new(assigner ?? CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.Source.BatchRows,
+        => new(assigner ?? CreateAssigner(options, context), options.Seed, options.EffectiveShuffle, options.EffectiveBatchRows,
             format.Traits.NeedsSeries ? options.SeriesColumn : options.SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? options.GroupColumn : null,
             options.SplitBy == SplitMethod.Time ? options.TimeColumn : null, options.Memory);
 
@@ -371,7 +372,7 @@ public static class ConvertRunner
         // writes them as they are: no double parsed, widened or narrowed on the way).
         bool float32Alone = options.FormatTraits.KeepsRowText && expectsSpill && options.Source.KeepFloat32;
         if (keepText) context.Diagnostics.CountRowTextKept();
-        var sourceOptions = options.Source with { Threads = options.Threads, OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.Source with { Threads = options.Threads, BatchRows = options.EffectiveBatchRows, OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

@@ -17,6 +17,17 @@ public sealed class ShardedSink : IRecordSink
 {
     private const int ChunkRows = 4096;
 
+    /// <summary>
+    /// Formatted chunks a split's writer (and its lineage writer) may have queued: four batches' rows, 64 chunks at
+    /// 65,536-row batches. Batches follow the memory budget (<see cref="MemoryOptions.BatchRows"/>), so the queues
+    /// do too: a fixed 64 chunks of W1's rows are 120 MB of text, which at <c>--memory 64MB</c> made a spilled split's
+    /// emission hold 320 MiB.
+    /// </summary>
+    private readonly int _queuedChunks;
+
+    /// <summary>The chunks a split's writer may have queued with batches of this many rows (4 to 64).</summary>
+    internal static int QueuedChunks(int batchRows) => (int)Math.Clamp(4L * batchRows / ChunkRows, 4, 64);
+
     private readonly IRecordFormat _format;
     private readonly IOutputStore _store;
     private readonly ShardOptions _shards;
@@ -59,6 +70,7 @@ public sealed class ShardedSink : IRecordSink
         _gzip = options.Gzip;
         _lineage = options.Lineage;
         _threads = options.EffectiveThreads;
+        _queuedChunks = QueuedChunks(options.EffectiveBatchRows);
         _formatters = new ConcurrentExclusiveSchedulerPair(TaskScheduler.Default, _threads).ConcurrentScheduler;
         _hasLabel = hasLabel;
     }
@@ -204,12 +216,13 @@ public sealed class ShardedSink : IRecordSink
         private readonly ShardedSink _sink;
         private readonly string _name;
         private readonly CancellationToken _cancellationToken;
-        private readonly Channel<Task<Pending>> _queue = Channel.CreateBounded<Task<Pending>>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        private readonly Channel<Task<Pending>> _queue;
         private readonly Task<SplitReport> _task;
 
         public SplitWriter(ShardedSink sink, string name, CancellationToken cancellationToken)
         {
             _sink = sink;
+            _queue = Channel.CreateBounded<Task<Pending>>(new BoundedChannelOptions(sink._queuedChunks) { SingleReader = true, SingleWriter = true });
             _name = name;
             _cancellationToken = cancellationToken;
             _task = Task.Run(RunAsync, cancellationToken);
@@ -289,7 +302,7 @@ public sealed class ShardedSink : IRecordSink
             Stream? lineageStream = _sink._lineage ? await store.CreateAsync(RunLayout.LineagePath(_name), ct).ConfigureAwait(false) : null;
             // Lineage lines are completed (shard and record numbers put in) on the formatting threads, chunk by
             // chunk, and written in order by their own task, so this loop only finds the shard cuts.
-            var lineage = lineageStream is null ? null : new LineageWriter(lineageStream, _sink._formatters, ct);
+            var lineage = lineageStream is null ? null : new LineageWriter(lineageStream, _sink._formatters, _sink._queuedChunks, ct);
             bool header = false;
             int shard = -1;
             // record: the split's records so far; offset: their bytes (where the next record starts in the split).
@@ -382,13 +395,14 @@ public sealed class ShardedSink : IRecordSink
     /// <summary>Completes lineage lines of chunks on the formatting threads and writes them in order on its own task.</summary>
     private sealed class LineageWriter
     {
-        private readonly Channel<Task<LineageBuffer>> _queue = Channel.CreateBounded<Task<LineageBuffer>>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        private readonly Channel<Task<LineageBuffer>> _queue;
         private readonly TaskScheduler _scheduler;
         private readonly CancellationToken _cancellationToken;
         private readonly Task _task;
 
-        public LineageWriter(Stream stream, TaskScheduler scheduler, CancellationToken cancellationToken)
+        public LineageWriter(Stream stream, TaskScheduler scheduler, int capacity, CancellationToken cancellationToken)
         {
+            _queue = Channel.CreateBounded<Task<LineageBuffer>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
             _scheduler = scheduler;
             _cancellationToken = cancellationToken;
             _task = Task.Run(async () =>

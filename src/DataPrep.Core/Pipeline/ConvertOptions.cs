@@ -269,6 +269,13 @@ public sealed record ConvertOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
+    /// <summary>
+    /// Rows per batch as the run makes them: <see cref="SourceOptions.BatchRows"/> within the memory budget
+    /// (<see cref="MemoryOptions.BatchRows"/>). The run record keeps the rows asked for, like the budget itself.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int EffectiveBatchRows => Memory.BatchRows(Source.BatchRows);
+
     /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>
     /// <param name="more">Problems found elsewhere (the output format's own checks), reported together with these.</param>
     /// <exception cref="PipelineValidationException">Any option is invalid.</exception>
