@@ -48,6 +48,9 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
             // Chunks are formatted on every core and appended in order, so the bytes do not depend on the threads.
             int chunks = (end - start + ChunkRows - 1) / ChunkRows;
             var formatted = new Segment.Formatted[chunks];
+            // A chunk's value error is kept, not thrown inside Parallel.For (which would wrap it): the first chunk's in
+            // order is thrown, as the one-process writer, which awaits its chunks in order, surfaces it.
+            var errors = new DataFormatException?[chunks];
             int first = start, last = end;
             Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, k =>
             {
@@ -56,11 +59,12 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
                 {
                     formatted[k] = segment.Format(format, batch, s, Math.Min(ChunkRows, last - s), hasLabel);
                 }
-                catch (DataFormatException e) when (RunContext.NamesBatchRow(e, batch) && _context is { } context)
+                catch (DataFormatException e)
                 {
-                    throw context.AtSource(e, batch);
+                    errors[k] = RunContext.NamesBatchRow(e, batch) && _context is { } context ? context.AtSource(e, batch) : e;
                 }
             });
+            if (errors.FirstOrDefault(e => e is not null) is { } error) throw error;
             foreach (var f in formatted) segment.Append(f);
             start = end;
         }

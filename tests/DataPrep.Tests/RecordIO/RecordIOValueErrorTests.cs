@@ -1,3 +1,5 @@
+using DataPrep.Tests.S3;
+
 namespace DataPrep.Tests.RecordIO;
 
 /// <summary>A value a RecordIO tensor cannot hold names its input, line, data row and column, whatever batch holds its row.</summary>
@@ -30,5 +32,13 @@ public class RecordIOValueErrorTests
             Assert.Equal(first ??= r.Err.Replace(tmp.Combine("out" + batch), "OUT", StringComparison.Ordinal), r.Err.Replace(tmp.Combine("out" + batch), "OUT", StringComparison.Ordinal));
             Assert.False(Directory.Exists(tmp.Combine("out" + batch)));
         }
+        // As workers (separate processes): the encode task that meets the row fails the same way, exit 3.
+        var scaled = CliProcess.Run(["convert", input, "--out", tmp.Combine("scaled"), "--label", "y", "--format", "recordio-protobuf", "--quiet", "--workers", "2", .. extra]);
+        Assert.Equal(3, scaled.Code);
+        Assert.Contains($"{input}, ", scaled.Err);
+        Assert.Contains($"row 200, column '{column}': found", scaled.Err);
+        Assert.Contains(problem, scaled.Err);
+        Assert.DoesNotContain("Unhandled exception", scaled.Err);
+        Assert.False(Directory.Exists(Path.Combine(tmp.Combine("scaled"), "train")));
     }
 }
