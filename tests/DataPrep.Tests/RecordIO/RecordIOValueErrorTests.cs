@@ -3,6 +3,7 @@ using DataPrep.Tests.S3;
 namespace DataPrep.Tests.RecordIO;
 
 /// <summary>A value a RecordIO tensor cannot hold names its input, line, data row and column, whatever batch holds its row.</summary>
+[Trait(NativePass.Name, NativePass.Value)]
 public class RecordIOValueErrorTests
 {
     [Theory]
