@@ -16,8 +16,8 @@ internal sealed class S3Flags
     public readonly Option<bool> NoChunked = new("--no-chunked-encoding") { Description = "S3: no checksums computed by the AWS SDK itself (they travel in aws-chunked trailers, which some S3-compatible stores corrupt or reject). Data is never sent aws-chunked: each object or part goes whole, signed, with DataPrep's CRC-32C in a header." };
     public readonly Option<string> Sse = new("--sse") { Description = "S3: server-side encryption, AES256 (SSE-S3) or aws:kms (SSE-KMS)." };
     public readonly Option<string> SseKmsKeyId = new("--sse-kms-key-id") { Description = "S3: the KMS key id/ARN for --sse aws:kms." };
-    public readonly Option<string> PartSize = new("--part-size") { Description = "S3: multipart part size (default 16MB, minimum 5MB); smaller objects use one PUT.", DefaultValueFactory = _ => "16MB" };
-    public readonly Option<int> Concurrency = new("--upload-concurrency") { Description = "S3: parts uploaded at the same time (default 8).", DefaultValueFactory = _ => 8 };
+    public readonly Option<string> PartSize = new("--part-size") { Description = "S3: multipart part size (default 16MB, minimum 5MB); smaller objects use one PUT. A --memory below 1GB lowers it to a 64th of the budget (5MB at least).", DefaultValueFactory = _ => "16MB" };
+    public readonly Option<int> Concurrency = new("--upload-concurrency") { Description = "S3: parts uploaded at the same time (default 8). A --memory below 1GB keeps them within an eighth of the budget.", DefaultValueFactory = _ => 8 };
     public readonly Option<bool> Resume = new("--resume") { Description = "S3: finish a run that died before committing: matching objects are kept, the rest uploaded, leftovers deleted." };
 
     /// <summary>convert only (added by it): shards for ShardedByS3Key.</summary>

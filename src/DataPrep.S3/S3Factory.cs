@@ -23,7 +23,7 @@ internal sealed class S3Clients
 internal static class S3Factory
 {
     public static Output.IOutputStore CreateStore(ConvertOptions options, S3Clients clients)
-        => new S3OutputStore(options.Output, clients.For(options.S3), options.S3);
+        => new S3OutputStore(options.Output, clients.For(options.S3), options.EffectiveS3);
 
     public static Output.IWorkArea CreateWorkArea(string location, S3Options settings, S3Clients clients) => new S3WorkArea(location, clients.For(settings), settings);
 

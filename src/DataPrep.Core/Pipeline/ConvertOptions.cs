@@ -276,6 +276,13 @@ public sealed record ConvertOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveBatchRows => Memory.BatchRows(Source.BatchRows);
 
+    /// <summary>
+    /// The S3 settings an output store uploads with: <see cref="S3"/> with its part size and parts in flight within the
+    /// memory budget (<see cref="MemoryOptions.UploadBuffers"/>). The run record keeps what was asked.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public S3Options EffectiveS3 => Memory.UploadBuffers(S3);
+
     /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>
     /// <param name="more">Problems found elsewhere (the output format's own checks), reported together with these.</param>
     /// <exception cref="PipelineValidationException">Any option is invalid.</exception>

@@ -46,6 +46,22 @@ public sealed record MemoryOptions(long? Budget = null, string? TempDirectory = 
         return (int)Math.Min(requested, rows);
     }
 
+    /// <summary>
+    /// An S3 output's upload buffers under this budget: parts of at most a 64th of the budget (S3's 5 MiB at least) and
+    /// at most an eighth of the budget in flight, never more than <paramref name="asked"/> (the default 16 MiB parts, 8
+    /// in flight, from 1 GB; 8 MiB and 8 at 512 MB; 5 MiB and 6 at 256 MB, 3 at 128 MB). Each open object (a split's
+    /// shard and its lineage) buffers one part besides those in flight, so the buffers are about (in flight + open
+    /// objects) × part size, a quarter of the budget or less with six open objects: at <c>--memory 128MB</c> a run to S3
+    /// held 14 parts of 16 MiB, 224 MiB, before this. Object bytes and their full-object CRC-32C do not depend on parts.
+    /// </summary>
+    public S3Options UploadBuffers(S3Options asked)
+    {
+        ArgumentNullException.ThrowIfNull(asked);
+        long part = Math.Min(asked.PartSize, Math.Max(S3Options.MinPartSize, EffectiveBudget / 64));
+        int inFlight = (int)Math.Clamp(EffectiveBudget / 8 / part, 1, Math.Max(1, asked.Concurrency));
+        return part == asked.PartSize && inFlight == asked.Concurrency ? asked : asked with { PartSize = part, Concurrency = inFlight };
+    }
+
     /// <summary>Half the memory the GC says is available (physical RAM or the container limit).</summary>
     public static long DefaultBudget() => Math.Max(64L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
 

@@ -53,6 +53,40 @@ public class BudgetedBatchTests
     }
 
     [Theory]
+    [InlineData(64L << 20, 5L << 20, 1)]
+    [InlineData(128L << 20, 5L << 20, 3)]
+    [InlineData(256L << 20, 5L << 20, 6)]
+    [InlineData(512L << 20, 8L << 20, 8)]
+    [InlineData(1L << 30, 16L << 20, 8)]
+    [InlineData(4L << 30, 16L << 20, 8)]
+    public void S3_upload_buffers_follow_the_budget(long budget, long part, int inFlight)
+    {
+        var asked = new S3Options();
+        var s3 = new MemoryOptions(budget).UploadBuffers(asked);
+        Assert.Equal((part, inFlight), (s3.PartSize, s3.Concurrency));
+        // Only the upload knobs change, and only downwards: what was asked below the budget's share stays.
+        Assert.Equal(asked with { PartSize = part, Concurrency = inFlight }, s3);
+        var least = asked with { PartSize = S3Options.MinPartSize, Concurrency = 1 };
+        Assert.Same(least, new MemoryOptions(budget).UploadBuffers(least));
+        var options = new ConvertOptions { Inputs = ["in.csv"], Output = "s3://b/o/", Label = "y", Memory = new MemoryOptions(budget) };
+        Assert.Equal(s3, options.EffectiveS3);
+        Assert.Equal(asked, options.S3);
+    }
+
+    [Property]
+    public Property Upload_buffers_stay_within_what_was_asked_and_a_quarter_of_the_budget()
+        => Prop.ForAll(Gen.Choose(20, 36).ToArbitrary(), Gen.Choose(5, 200).ToArbitrary(), Gen.Choose(1, 64).ToArbitrary(), (log2, partMiB, concurrency) =>
+        {
+            long budget = 1L << log2;
+            var asked = new S3Options { PartSize = (long)partMiB << 20, Concurrency = concurrency };
+            var s3 = new MemoryOptions(budget).UploadBuffers(asked);
+            return s3.PartSize >= S3Options.MinPartSize && s3.PartSize <= asked.PartSize
+                && s3.Concurrency >= 1 && s3.Concurrency <= asked.Concurrency
+                && (s3.Concurrency == 1 || s3.Concurrency * s3.PartSize <= budget / 8)
+                && (s3.PartSize == S3Options.MinPartSize || s3.PartSize == asked.PartSize || s3.PartSize <= budget / 64);
+        });
+
+    [Theory]
     [InlineData(65_536, 64)]
     [InlineData(32_768, 32)]
     [InlineData(8192, 8)]

@@ -169,3 +169,34 @@ public sealed class S3rverTests(S3rverServer s3rver)
         Assert.False(Directory.Exists(tmp.Combine("out")));
     }
 }
+
+/// <summary>Under a small memory budget an S3 output uploads in smaller parts (its buffers follow the budget), with the same bytes.</summary>
+[Collection("moto")]
+[Trait(NativePass.Name, NativePass.Value)]
+public sealed class S3BudgetTests(MotoServer moto)
+{
+    [Fact]
+    public void A_small_budget_uploads_5MiB_parts_and_the_same_objects()
+    {
+        using var tmp = new TempDir();
+        var csv = S3Data.BigCsv(tmp.Path, 200_000, seed: 9);
+        var bucket = moto.NewBucket("budget");
+        string[] args = ["--label", "label", "--drop", "id", "--encode", "cat=onehot", "--fractions", "90/5/5", "--quiet", "--no-lineage", "--shard-size", "12MB"];
+        int PartsOf(FaultProxy p, string prefix) => p.RequestLines.Count(l => l.StartsWith("PUT ", StringComparison.Ordinal) && l.Contains($"/{prefix}/train/part-00000.csv?", StringComparison.Ordinal) && l.Contains("partNumber=", StringComparison.Ordinal));
+
+        using var counting = new FaultProxy(moto.Port);
+        var small = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/small/", "--endpoint-url", counting.Endpoint, "--memory", "128MB", "--temp", tmp.Combine("spill"), .. args]);
+        Assert.True(small.Code == 0, small.Err);
+        var large = CliRunner.Run(["convert", csv, "--out", $"s3://{bucket}/large/", "--endpoint-url", counting.Endpoint, "--memory", "2GB", .. args]);
+        Assert.True(large.Code == 0, large.Err);
+        using var client = moto.Client();
+        var objects = S3Data.Download(client, bucket, "small/");
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Download(client, bucket, "large/")), S3Data.DataOnly(objects));
+        // The first train shard (over 5 MiB, under 16 MiB): parts of 5 MiB at 128 MB, a single PUT (no parts) at 2 GB.
+        long size = objects["train/part-00000.csv"].Length;
+        Assert.InRange(size, (5L << 20) + 1, 16L << 20);
+        Assert.Equal((int)((size + (5L << 20) - 1) / (5L << 20)), PartsOf(counting, "small"));
+        Assert.Equal(0, PartsOf(counting, "large"));
+        Assert.True(S3Data.AssertFullObjectCrc32c(client, bucket, "small/") > 0);
+    }
+}
