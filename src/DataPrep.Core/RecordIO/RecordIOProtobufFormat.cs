@@ -260,11 +260,16 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             }
         }
 
-        /// <summary>On an error path: the first column whose value in row <paramref name="row"/> its tensor type cannot hold.</summary>
+        /// <summary>
+        /// On an error path: the first column whose value in row <paramref name="row"/> its tensor type cannot hold, in the
+        /// order the record is written (the features, then the label), so it is the value the error names.
+        /// </summary>
         private string? ColumnThatDoesNotFit(int row)
         {
-            for (int c = 0; c < _columns.Length; c++)
+            int first = _hasLabel ? 1 : 0;
+            for (int k = 0; k < _columns.Length; k++)
             {
+                int c = k + first < _columns.Length ? k + first : 0;
                 var type = _hasLabel && c == 0 ? _options.Label : _options.Features;
                 if (type == TensorType.Float64) continue;
                 if (_sparseColumns[c] is { } s)

@@ -10,14 +10,17 @@ public class RecordIOValueErrorTests
     [InlineData("1e39", "", "b", "does not fit a float32 tensor")]
     [InlineData("2.5", "--dtype int32", "b", "does not fit an int32 tensor")]
     [InlineData("1e39", "--dtype float64 --label-dtype float32", "y", "does not fit a float32 tensor")]
+    // Both the feature b and the label y are too large: the features are written first, so b (1E+39) is the error.
+    [InlineData("1e39", "", "b+y", "found 1E+39, which does not fit a float32 tensor")]
     public void The_error_names_the_input_row_and_column(string value, string options, string column, string problem)
     {
         using var tmp = new TempDir();
+        string named = column == "b+y" ? "b" : column;
         var lines = new List<string> { "a,b,y" };
         for (int i = 1; i <= 300; i++)
         {
-            string b = column == "b" && i == 200 ? value : (i % 7).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            string y = column == "y" && i == 200 ? value : (i % 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string b = column.StartsWith('b') && i == 200 ? value : (i % 7).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string y = column == "y" && i == 200 ? value : column == "b+y" && i == 200 ? "2e39" : (i % 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
             lines.Add($"{i % 5},{b},{y}");
         }
         var input = tmp.File("in.csv", string.Join('\n', lines) + "\n");
@@ -28,7 +31,7 @@ public class RecordIOValueErrorTests
             var r = CliRunner.Run(["convert", input, "--out", tmp.Combine("out" + batch), "--label", "y", "--format", "recordio-protobuf", "--quiet", "--batch-rows", batch, .. extra]);
             Assert.Equal(3, r.Code);
             // Data row 200 is line 201 (the header is line 1).
-            Assert.Contains($"{input}, line 201, row 200, column '{column}': found", r.Err);
+            Assert.Contains($"{input}, line 201, row 200, column '{named}': found", r.Err);
             Assert.Contains(problem, r.Err);
             Assert.Equal(first ??= r.Err.Replace(tmp.Combine("out" + batch), "OUT", StringComparison.Ordinal), r.Err.Replace(tmp.Combine("out" + batch), "OUT", StringComparison.Ordinal));
             Assert.False(Directory.Exists(tmp.Combine("out" + batch)));
@@ -37,7 +40,7 @@ public class RecordIOValueErrorTests
         var scaled = CliProcess.Run(["convert", input, "--out", tmp.Combine("scaled"), "--label", "y", "--format", "recordio-protobuf", "--quiet", "--workers", "2", .. extra]);
         Assert.Equal(3, scaled.Code);
         Assert.Contains($"{input}, ", scaled.Err);
-        Assert.Contains($"row 200, column '{column}': found", scaled.Err);
+        Assert.Contains($"row 200, column '{named}': found", scaled.Err);
         Assert.Contains(problem, scaled.Err);
         Assert.DoesNotContain("Unhandled exception", scaled.Err);
         Assert.False(Directory.Exists(Path.Combine(tmp.Combine("scaled"), "train")));
