@@ -157,10 +157,10 @@ public sealed class ShardedSink : IRecordSink
         {
             chunk = _format.Format(batch, start, count);
         }
-        catch (DataFormatException e) when (RunContext.NamesBatchRow(e, batch) && _context is { } context)
+        catch (DataFormatException e) when (_context?.AtSource(e, batch) is { } located)
         {
             // A format names the batch's row; the user needs the input's.
-            throw context.AtSource(e, batch);
+            throw located;
         }
         var info = batch.Rows;
         return new Pending(chunk, info.GroupKeys is not null, info.Times is not null, _lineage ? new LineageRows(info, start, count, chunk.Hashes) : null);

@@ -126,15 +126,15 @@ public sealed class RunContext
         return (file, line, rows.SourceRows[r], within);
     }
 
-    /// <summary>Whether a format's error names a row of this batch (1-based, and no file: see <see cref="Output.IRecordFormat.Format"/>).</summary>
-    public static bool NamesBatchRow(DataFormatException e, RecordBatch batch)
-        => e is { File: null, Row: > 0 } && e.Row <= batch.RowCount;
-
-    /// <summary>A format's error about a batch's row, naming instead the input, line and row that row came from.</summary>
-    public DataFormatException AtSource(DataFormatException e, RecordBatch batch)
+    /// <summary>
+    /// A format's error about a row of <paramref name="batch"/> (1-based, and no file: a record format's contract),
+    /// naming instead the input, line and row that row came from; null when the error names no row of the batch.
+    /// </summary>
+    public DataFormatException? AtSource(DataFormatException e, RecordBatch batch)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(batch);
+        if (e is not { File: null, Row: > 0 } || e.Row > batch.RowCount) return null;
         var (file, line, row, within) = Locate(batch.Rows, (int)e.Row - 1);
         return Throw.Format(e.Problem, file, line, row, e.Column, inner: e.InnerException, within: within);
     }

@@ -281,9 +281,7 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             }
             return null;
 
-            static bool Fits(double v, TensorType type) => type == TensorType.Float32
-                ? !Float32Rule.OutOfRange(v, (float)v)
-                : v == Math.Floor(v) && v >= int.MinValue && v <= int.MaxValue;
+            static bool Fits(double v, TensorType type) => type == TensorType.Float32 ? !Float32Rule.OutOfRange(v, (float)v) : FitsInt32(v);
         }
 
         private ulong WriteRecord(int row, PooledBufferWriter output)
@@ -573,12 +571,15 @@ public sealed class RecordIOProtobufFormat(bool hasLabel, RecordIOOptions? optio
             return f;
         }
 
+        /// <summary>Whether an int32 tensor holds the value: a whole number in int32's range (NaN is not).</summary>
+        private static bool FitsInt32(double v) => v == Math.Floor(v) && v >= int.MinValue && v <= int.MaxValue;
+
         private static int Int32Bytes(ReadOnlySpan<double> values, int row)
         {
             int n = 0;
             foreach (double v in values)
             {
-                if (v != Math.Floor(v) || v < int.MinValue || v > int.MaxValue)
+                if (!FitsInt32(v))
                 {
                     throw Throw.Format($"found {v.ToString("R", CultureInfo.InvariantCulture)}, which does not fit an int32 tensor; expected whole numbers from -2147483648 to 2147483647, or --dtype float32/float64", row: row + 1);
                 }

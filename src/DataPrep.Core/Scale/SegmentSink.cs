@@ -61,7 +61,7 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
                 }
                 catch (DataFormatException e)
                 {
-                    errors[k] = RunContext.NamesBatchRow(e, batch) && _context is { } context ? context.AtSource(e, batch) : e;
+                    errors[k] = _context?.AtSource(e, batch) ?? e;
                 }
             });
             if (errors.FirstOrDefault(e => e is not null) is { } error) throw error;
