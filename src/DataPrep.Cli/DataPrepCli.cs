@@ -183,7 +183,7 @@ public static class DataPrepCli
         public readonly Option<string> Format = new("--input-format") { Description = "Input format when the extension does not tell: csv, tsv, jsonl, parquet or libsvm." };
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Replace an earlier DataPrep run in the output folder." };
         public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (default: all cores). Output bytes do not depend on it." };
-        public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536; a Parquet row group of up to 16 times as many rows is one batch). A --memory below 1GB lowers it to the budget over 16KiB (8192 at 128MB). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
+        public readonly Option<int> BatchRows = new("--batch-rows") { Description = "Rows per batch (default 65536; a Parquet row group of up to 16 times as many rows is one batch). A --memory budget caps a batch at a 32nd of it in rows of at least 512 bytes of text, as the input's sampled rows measure (8192 rows at 128MB; 256 rows 9KB wide). Output bytes do not depend on it.", DefaultValueFactory = _ => 65_536 };
         public readonly Option<bool> ZeroBased = new("--zero-based") { Description = "LibSVM inputs number features from 0 (default: from 1, as LIBSVM and SVMlight do)." };
         public readonly Option<int?> NumFeatures = new("--num-features") { Description = "LibSVM inputs have this many features (default: the largest index seen, found in a first pass)." };
         public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing but errors." };

@@ -37,6 +37,7 @@ public static class ConvertRunner
         RunTrace.Line("open start");
         var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken, RowText.UnlessSplitSpills).ConfigureAwait(false);
         RunTrace.Line("open end");
+        options = WithRowBytes(options, opened);
         if (fitted is not null) CheckCompatible(schema, fitted, options.Like!);
         SpillFolder.CheckSpace(options, context.EstimatedInputBytes);
 
@@ -50,17 +51,15 @@ public static class ConvertRunner
             // split keeps both cores busy to the end, so the JSON warm-up (see RunStagesAsync) starts now.
             warmingUp = true;
             _ = JsonWarmUp.Start(options, "convert");
-            var timeOnly = options.Source with { Threads = options.Threads, BatchRows = options.EffectiveBatchRows, Files = files, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
+            var timeOnly = options.ReadingSource with { Files = files, OnlyColumns = new HashSet<string>(StringComparer.Ordinal) { timeColumn } };
             var plan = await TimeSplitPlan.TryCreateAsync((TimeSplitAssigner)split.Assigner, context.Inputs.Select(p => registry.Sources.Create(p, timeOnly)).ToList(), context, cancellationToken).ConfigureAwait(false);
             plan?.CopyReportTo(context.Report);
             split.Plan = plan;
             if (plan is not null)
             {
                 // The main read then skips the time column: the plan already holds every row's time.
-                var rest = options.Source with
+                var rest = options.ReadingSource with
                 {
-                    Threads = options.Threads,
-                    BatchRows = options.EffectiveBatchRows,
                     Files = context.Files,
                     OnlyColumns = schema.Fields.Select(f => f.Name).Where(n => n != timeColumn).ToHashSet(StringComparer.Ordinal),
                 };
@@ -112,6 +111,10 @@ public static class ConvertRunner
         if (options.Instances > 1) options = options with { Shards = options.Shards with { Multiple = options.Instances } };
         return (options, format, fitted);
     }
+
+    /// <summary>The options with the widest mean row of the opened inputs (<see cref="ConvertOptions.RowBytes"/>).</summary>
+    internal static ConvertOptions WithRowBytes(ConvertOptions options, IReadOnlyList<IRecordSource> opened)
+        => opened.Count == 0 ? options : options with { RowBytes = opened.Max(s => s.RowBytes) };
 
     /// <summary>The split stage of a run (the same for one process and for each task of a scaled-out run).</summary>
     internal static SplitStage CreateSplitStage(ConvertOptions options, OutputFormatDefinition format, RunContext? context, ISplitAssigner? assigner = null)
@@ -214,7 +217,8 @@ public static class ConvertRunner
         }
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(options.S3));
         using var badRows = context.BadRows = new BadRows(options.Source.OnBadRow, context.Report, options.Memory.TempDirectory);
-        var (schema, sources, _) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
+        var (schema, sources, opened) = await OpenSourcesAsync(options, registry.Sources, context, cancellationToken).ConfigureAwait(false);
+        options = WithRowBytes(options, opened);
         CheckCompatible(schema, encoding, runRecordPath);
         var fitted = withLabel ? encoding : new EncodingRecord { Features = encoding.Features, FeatureWidth = encoding.FeatureWidth, Missing = encoding.Missing };
         IPipelineStage[] stages = [new MissingValuesStage(options), new EncodeStage(options, fitted, onUnseen)];
@@ -372,7 +376,7 @@ public static class ConvertRunner
         // writes them as they are: no double parsed, widened or narrowed on the way).
         bool float32Alone = options.FormatTraits.KeepsRowText && expectsSpill && options.Source.KeepFloat32;
         if (keepText) context.Diagnostics.CountRowTextKept();
-        var sourceOptions = options.Source with { Threads = options.Threads, BatchRows = options.EffectiveBatchRows, OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.ReadingSource with { OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         var schemas = new List<Schema>();
         var opened = new List<Schema>();

@@ -51,7 +51,7 @@ internal sealed class BatchSpillWriter : IDisposable
 
     /// <summary>
     /// Whether every batch written so far holds only fixed-width values: no null mask, group keys or operations, and no
-    /// string, binary or sparse column; such a file can be read with <see cref="BatchSpillReader.ReadPlaced"/>.
+    /// string, binary or sparse column; such a file can be read with <see cref="BatchSpillReader.ReadPlaced(ReadOnlySpan{int}, ReadOnlySpan{int}, PlaceTargets, bool)"/>.
     /// </summary>
     public bool FixedWidthOnly { get; private set; } = true;
 
@@ -466,20 +466,27 @@ internal sealed class BatchSpillReader : IDisposable
     /// </summary>
     /// <exception cref="InvalidDataException">The batch holds a null mask, strings or a column of another width.</exception>
     internal void ReadPlaced(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, IReadOnlyList<PlacedRows> into, bool times)
+        => ReadPlaced(slot, offset, new PlaceTargets(into), times);
+
+    /// <summary>
+    /// <see cref="ReadPlaced(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{PlacedRows}, bool)"/> into targets that a
+    /// reader keeps for every batch of a file it places into one window.
+    /// </summary>
+    internal void ReadPlaced(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, PlaceTargets into, bool times)
     {
         int n = ReadInt();
         if (n != slot.Length) throw new InvalidDataException($"Spill batch of {n} rows, expected {slot.Length}.");
-        Place(slot, offset, Arrays(into, r => r.Ids));
-        Place(slot, offset, Arrays(into, r => r.Sources));
-        Place(slot, offset, Arrays(into, r => r.SourceRows));
+        Place(slot, offset, into.Ids);
+        Place(slot, offset, into.Sources);
+        Place(slot, offset, into.SourceRows);
         if (ReadFlag()) Place<SplitTag>(slot, offset, null);
-        if (ReadFlag()) Place(slot, offset, times ? Arrays(into, r => r.EnsureTimes()) : null);
+        if (ReadFlag()) Place(slot, offset, times ? into.Times : null);
         if (ReadFlag()) Place<short>(slot, offset, null);
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (group keys in a fixed-width file).");
         if (ReadFlag()) Place<long>(slot, offset, null);
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (operations in a fixed-width file).");
         // Rows placed as float32 values (PlacedRows.Image): float32 columns go only there, integers to both.
-        var images = into.Count > 0 && into[0].Image is not null ? Arrays(into, r => r.Image!) : null;
+        var images = into.Images;
         if (images is not null && (long)n * _schema.Count <= MaxTransposedValues)
         {
             PlaceRowsImage(slot, offset, into, images);
@@ -492,23 +499,17 @@ internal sealed class BatchSpillReader : IDisposable
             switch (_schema[c].Kind)
             {
                 case ColumnKind.Float64 when images is not null: PlaceFloat32Image(slot, offset, images, c); break;
-                case ColumnKind.Int64 when images is not null: PlaceInt64Image(slot, offset, Arrays(into, r => (long[])r.Columns[c]!), images, c); break;
-                case ColumnKind.Float64 when _float32 is not null && _float32[c]: PlaceFloat32(slot, offset, Arrays(into, r => (double[])r.Columns[c]!)); break;
-                case ColumnKind.Float64: Place(slot, offset, Arrays(into, r => (double[])r.Columns[c]!)); break;
+                case ColumnKind.Int64 when images is not null: PlaceInt64Image(slot, offset, into.Column<long>(c), images, c); break;
+                case ColumnKind.Float64 when _float32 is not null && _float32[c]: PlaceFloat32(slot, offset, into.Column<double>(c)); break;
+                case ColumnKind.Float64: Place(slot, offset, into.Column<double>(c)); break;
                 case ColumnKind.Int64:
-                case ColumnKind.Timestamp: Place(slot, offset, Arrays(into, r => (long[])r.Columns[c]!)); break;
-                case ColumnKind.Boolean: Place(slot, offset, Arrays(into, r => (bool[])r.Columns[c]!)); break;
+                case ColumnKind.Timestamp: Place(slot, offset, into.Column<long>(c)); break;
+                case ColumnKind.Boolean: Place(slot, offset, into.Column<bool>(c)); break;
                 default: throw new InvalidDataException($"Corrupt spill file (a {_schema[c].Kind} column in a fixed-width file).");
             }
         }
     }
 
-    private static T[][] Arrays<T>(IReadOnlyList<PlacedRows> into, Func<PlacedRows, T[]> array)
-    {
-        var arrays = new T[into.Count][];
-        for (int k = 0; k < arrays.Length; k++) arrays[k] = array(into[k]);
-        return arrays;
-    }
 
     /// <summary><c>slot.Length</c> values, each placed at its row's slot and offset (<paramref name="into"/> null: skipped).</summary>
     private void Place<T>(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, T[][]? into) where T : unmanaged
@@ -566,7 +567,7 @@ internal sealed class BatchSpillReader : IDisposable
     /// <see cref="PlacedRows"/>): read whole, column after column, then each row's values copied together into its
     /// place, so each row's 200 bytes are written once instead of a value at a time, 50 cache misses a row.
     /// </summary>
-    private void PlaceRowsImage(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, IReadOnlyList<PlacedRows> into, byte[][] images)
+    private void PlaceRowsImage(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, PlaceTargets into, byte[][] images)
     {
         int n = slot.Length, width = _schema.Count;
         // Columns a cache line further apart than a multiple of 4 KiB, so a row's reads do not share one L1 set.
@@ -589,7 +590,7 @@ internal sealed class BatchSpillReader : IDisposable
                 continue;
             }
             if (_schema[c].Kind != ColumnKind.Int64) throw new InvalidDataException($"Corrupt spill file (a {_schema[c].Kind} column placed as float32 values).");
-            var into64 = Arrays(into, r => (long[])r.Columns[c]!);
+            var into64 = into.Column<long>(c);
             for (int start = 0; start < n; start += longs.Length)
             {
                 int m = Math.Min(longs.Length, n - start);
@@ -791,7 +792,43 @@ internal sealed class BatchSpillReader : IDisposable
 }
 
 /// <summary>
-/// The arrays of one output batch that <see cref="BatchSpillReader.ReadPlaced"/> fills row by row, in any order, from
+/// The arrays of a window of output batches (<see cref="PlacedRows"/>) that <see cref="BatchSpillReader.ReadPlaced(ReadOnlySpan{int}, ReadOnlySpan{int}, PlaceTargets, bool)"/>
+/// fills, by kind and column, each gathered the first time a batch of the file needs it. Gathered afresh for every batch
+/// and column, they were most of what a spilled run allocated when a split's file held many small batches: with 1,000
+/// columns and 256-row input batches (two rows a file a batch), 3.8 GB for a 270 MB input. One reader uses them.
+/// </summary>
+internal sealed class PlaceTargets(IReadOnlyList<PlacedRows> into)
+{
+    private readonly Array?[] _columns = new Array?[into.Count == 0 ? 0 : into[0].Columns.Length];
+    private long[][]? _ids, _sourceRows, _times;
+    private int[][]? _sources;
+    private byte[][]? _images;
+
+    public long[][] Ids => _ids ??= Arrays(r => r.Ids);
+
+    public int[][] Sources => _sources ??= Arrays(r => r.Sources);
+
+    public long[][] SourceRows => _sourceRows ??= Arrays(r => r.SourceRows);
+
+    /// <summary>The rows' times (each batch's array created by the first reader that needs it).</summary>
+    public long[][] Times => _times ??= Arrays(r => r.EnsureTimes());
+
+    /// <summary>The rows' float32 values, when the batches are placed so (<see cref="PlacedRows.Image"/>); else null.</summary>
+    public byte[][]? Images => into.Count > 0 && into[0].Image is not null ? _images ??= Arrays(r => r.Image!) : null;
+
+    /// <summary>Column <paramref name="c"/>'s arrays, of element type <typeparamref name="T"/>.</summary>
+    public T[][] Column<T>(int c) => (T[][])(_columns[c] ??= Arrays(r => (T[])r.Columns[c]!));
+
+    private T[][] Arrays<T>(Func<PlacedRows, T[]> array)
+    {
+        var arrays = new T[into.Count][];
+        for (int k = 0; k < arrays.Length; k++) arrays[k] = array(into[k]);
+        return arrays;
+    }
+}
+
+/// <summary>
+/// The arrays of one output batch that <see cref="BatchSpillReader.ReadPlaced(ReadOnlySpan{int}, ReadOnlySpan{int}, PlaceTargets, bool)"/> fills row by row, in any order, from
 /// several spill files: row information and one array per column of a fixed-width schema, exactly <see cref="Count"/> long.
 /// </summary>
 internal sealed class PlacedRows

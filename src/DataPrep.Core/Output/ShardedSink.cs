@@ -104,6 +104,7 @@ public sealed class ShardedSink : IRecordSink
             start = end;
         }
         _written += batch.RowCount;
+        _context?.Diagnostics.RecordBatchWritten(batch.RowCount);
         _context?.OnProgress("write", _written, _context.ExpectedRows);
     }
 

@@ -274,7 +274,22 @@ public sealed record ConvertOptions
     /// (<see cref="MemoryOptions.BatchRows"/>). The run record keeps the rows asked for, like the budget itself.
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public int EffectiveBatchRows => Memory.BatchRows(Source.BatchRows);
+    public int EffectiveBatchRows => Memory.BatchRows(Source.BatchRows, RowBytes);
+
+    /// <summary>
+    /// The widest mean row, in bytes of text, of the inputs as opened (<see cref="Sources.IRecordSource.RowBytes"/>; 0:
+    /// not known yet, or not measured): set once the run has opened its inputs, so that batches the split stage and the
+    /// writer make hold as much text as the sources' (<see cref="MemoryOptions.RowsFor"/>).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long RowBytes { get; init; }
+
+    /// <summary>
+    /// The source options a run reads with: <see cref="Source"/> with the run's threads, its batch rows and the budget's
+    /// batch bytes (each text source then fits its batches to its own rows' width).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public SourceOptions ReadingSource => Source with { Threads = Threads, BatchRows = EffectiveBatchRows, BatchBytes = Memory.BatchBytes };
 
     /// <summary>
     /// The S3 settings an output store uploads with: <see cref="S3"/> with its part size and parts in flight within the

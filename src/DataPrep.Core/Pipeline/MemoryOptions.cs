@@ -28,22 +28,38 @@ public sealed record MemoryOptions(long? Budget = null, string? TempDirectory = 
     [System.Text.Json.Serialization.JsonIgnore]
     public long EncodeThreshold => EffectiveBudget / 4;
 
-    /// <summary>The budget's share of one row of a batch (see <see cref="BatchRows"/>).</summary>
-    public const long BudgetPerBatchRow = 16L << 10;
+    /// <summary>The row width the batch rule assumes when it knows none, or for narrower rows: 512 bytes of text.</summary>
+    public const long NarrowRowBytes = 512;
+
+    /// <summary>The least row text a batch holds (1,024 rows of <see cref="NarrowRowBytes"/>), or 16 rows of wider ones.</summary>
+    public const long MinBatchBytes = 512L << 10;
+
+    /// <summary>The row text a batch may hold under this budget: a 32nd of it (16 KiB of budget per 512-byte row).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long BatchBytes => EffectiveBudget / 32;
 
     /// <summary>
-    /// Rows per batch under this budget: <paramref name="requested"/>, but no more than the budget holds at
-    /// <see cref="BudgetPerBatchRow"/> a row, rounded down to a power of two and at least 1,024 (4,096 at 64 MB,
-    /// 8,192 at 128 MB, 32,768 at 512 MB; 65,536 from 1 GB). A run holds several batches at once in every stage
-    /// between the reader and the writer, none of them counted against the budget, so their size has to follow it:
-    /// at <c>--memory 128MB</c> a 280 MB CSV peaked at 200 MiB RSS with 65,536-row batches and 124 MiB with 8,192.
-    /// Output bytes do not depend on batch sizes.
+    /// Rows per batch under this budget, for rows of <paramref name="rowBytes"/> bytes of text (0: unknown); see
+    /// <see cref="RowsFor"/>. With rows of 512 bytes or fewer: 4,096 at 64 MB, 8,192 at 128 MB, 32,768 at 512 MB,
+    /// 65,536 from 1 GB. A run holds several batches at once in every stage between the reader and the writer, none of
+    /// them counted against the budget, so their size has to follow it: at <c>--memory 128MB</c> a 280 MB CSV peaked at
+    /// 200 MiB RSS with 65,536-row batches and 124 MiB with 8,192. Output bytes do not depend on batch sizes.
     /// </summary>
-    public int BatchRows(int requested)
+    public int BatchRows(int requested, long rowBytes = 0) => RowsFor(requested, BatchBytes, rowBytes);
+
+    /// <summary>
+    /// The one batch rule: <paramref name="requested"/> rows, but no more than <paramref name="batchBytes"/> of rows
+    /// <paramref name="rowBytes"/> wide (each counted as at least <see cref="NarrowRowBytes"/>), rounded down to a power of
+    /// two, and never fewer than <see cref="MinBatchBytes"/> of them or 16. Rows 9 KB wide (1,000 float columns) get
+    /// 256-row batches at 128 MB where rows of W1's 0.5 KB get 8,192: a row count alone let 8,192 such rows, 74 MB of
+    /// text, into each batch, and the run peaked at 475 MiB.
+    /// </summary>
+    public static int RowsFor(int requested, long batchBytes, long rowBytes)
     {
-        long rows = Math.Max(1024, EffectiveBudget / BudgetPerBatchRow);
+        long width = Math.Max(NarrowRowBytes, rowBytes);
+        long rows = Math.Max(Math.Max(16, MinBatchBytes / width), batchBytes / width);
         rows = 1L << (63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)rows));
-        return (int)Math.Min(requested, rows);
+        return (int)Math.Max(1, Math.Min(requested, rows));
     }
 
     /// <summary>

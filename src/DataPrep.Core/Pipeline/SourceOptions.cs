@@ -47,6 +47,17 @@ public sealed record SourceOptions
     /// <summary>Rows per batch (default 65,536; a Parquet source reads a row group of up to 16 times as many rows as one batch).</summary>
     public int BatchRows { get; init; } = 65_536;
 
+    /// <summary>
+    /// The row text a batch may hold (the memory budget's <see cref="MemoryOptions.BatchBytes"/>); 0: rows alone decide.
+    /// A text source measures its rows' width on the rows it samples when opened, and cuts batches of
+    /// <see cref="BatchRowsFor"/> rows.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long BatchBytes { get; init; }
+
+    /// <summary>Rows per batch for rows of <paramref name="rowBytes"/> bytes of text (see <see cref="MemoryOptions.RowsFor"/>).</summary>
+    public int BatchRowsFor(long rowBytes) => BatchBytes > 0 ? MemoryOptions.RowsFor(BatchRows, BatchBytes, rowBytes) : Math.Max(1, BatchRows);
+
     /// <summary>Worker threads for parsing; 0 means all cores.</summary>
     public int Threads { get; init; }
 

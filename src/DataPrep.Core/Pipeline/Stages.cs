@@ -256,6 +256,17 @@ public sealed class RunDiagnostics
         while (rows > (seen = Volatile.Read(ref _spillLargestHeld)) && Interlocked.CompareExchange(ref _spillLargestHeld, rows, seen) != seen) { }
     }
 
+    /// <summary>The most rows of one batch that reached a run's writer (<c>ShardedSink</c>, or an encode task's <c>SegmentSink</c>), run after run.</summary>
+    public int LargestBatchWritten => Volatile.Read(ref _largestBatchWritten);
+
+    private int _largestBatchWritten;
+
+    internal void RecordBatchWritten(int rows)
+    {
+        int seen;
+        while (rows > (seen = Volatile.Read(ref _largestBatchWritten)) && Interlocked.CompareExchange(ref _largestBatchWritten, rows, seen) != seen) { }
+    }
+
     /// <summary>Spill files split again by the next shuffle-hash bits because they were too large to load or rank within the budget.</summary>
     public int SpillResplits => Volatile.Read(ref _spillResplits);
 

@@ -29,7 +29,7 @@ internal sealed class ScaleRun
         Steps = ScaleStep.Of(scale.Workers);
     }
 
-    public ConvertOptions Options { get; }
+    public ConvertOptions Options { get; private set; }
     public OutputFormatDefinition Format { get; }
     public EncodingRecord? Earlier { get; }
     public DataPrepRegistry Registry { get; }
@@ -150,6 +150,7 @@ internal sealed class ScaleRun
             var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, RowText.Drop, fingerprints: false).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;
+            run.Options = ConvertRunner.WithRowBytes(prepared, opened);
             run.OpenWarnings = context.Report.Warnings.Count;
             run.Sources = sources;
             run.Opened = opened;
@@ -172,6 +173,8 @@ internal sealed class ScaleRun
     public void UseScannedSchema(TaskReport scan0, string who)
     {
         if (Schema is not null) return;
+        // Batches the split stage and the writer make hold as much text as the scan's (see ConvertOptions.RowBytes).
+        Options = Options with { RowBytes = scan0.RowBytes };
         Schema = new Schema(scan0.Schema ?? throw new PipelineValidationException($"{who}: scan task 0's report has no schema; run the scan step again with this version."));
     }
 

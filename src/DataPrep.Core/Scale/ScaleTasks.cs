@@ -152,6 +152,7 @@ internal static partial class ScaleTasks
             report.UnmarkedRows = unmarked;
         }
         report.Schema = [.. run.Schema.Fields];
+        report.RowBytes = run.Options.RowBytes;
         // What the stages before the split learned for the whole run (the image formats' class map), for run.json.
         report.Encoding = run.Context.Report.Encoding;
         // The task that reads an input's first part records its fingerprint in run.json.

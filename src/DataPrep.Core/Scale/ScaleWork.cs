@@ -218,6 +218,9 @@ internal sealed class TaskReport
     /// <summary>Time folds planned by their starts (<see cref="PlanKind.TimeCuts"/>, with <see cref="TimeCuts"/> the time test split's cut-offs or null), or null.</summary>
     public List<TimeFoldCut>? TimeFoldCuts { get; set; }
     public List<Field>? Schema { get; set; }
+
+    /// <summary>Scan: the widest mean row of the inputs as this task opened them, in bytes of text (see <see cref="ConvertOptions.RowBytes"/>).</summary>
+    public long RowBytes { get; set; }
 }
 
 /// <summary>One channel's formatted records of one encode task.</summary>

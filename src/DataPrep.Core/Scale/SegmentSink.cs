@@ -33,6 +33,7 @@ internal sealed class SegmentSink(IRecordFormat format, bool hasLabel, bool line
         _info ??= format.Describe(batch.Schema, hasLabel);
         _header ??= format.FileHeader(batch.Schema);
         if (hasLabel) _labelIsFloat = batch.Columns[0] is Float64Column;
+        _context?.Diagnostics.RecordBatchWritten(batch.RowCount);
         var tags = batch.Rows.Splits;
         var folds = batch.Rows.Folds;
         int start = 0;

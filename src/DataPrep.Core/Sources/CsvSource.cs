@@ -67,6 +67,7 @@ public sealed class CsvSource : IRecordSource
         string[] names;
         KindInference[] inference = [];
         int rows = 0;
+        long sampled = 0;
         try
         {
             if (_options.HasHeader)
@@ -85,6 +86,7 @@ public sealed class CsvSource : IRecordSource
             while (rows < _options.InferRows && reader.Read())
             {
                 if (rows == 0 && !_options.HasHeader) names = Enumerable.Range(0, reader.FieldCount).Select(i => $"c{i}").ToArray();
+                sampled += reader.RawRecord.Length + 1;
                 // A ragged row is skipped when read (--on-bad-row); its fields say nothing about the columns' types.
                 if (_options.BadRows is { Tolerates: true } && reader.FieldCount != names.Length) { rows++; continue; }
                 CheckFieldCount(reader, names.Length, names);
@@ -123,9 +125,15 @@ public sealed class CsvSource : IRecordSource
                 : inference[i].Result;
             fields[i] = new Field(names[i], kind);
         }
+        _rowBytes = sampled / rows;
         _schema = new Schema(fields);
         return ValueTask.FromResult(_schema);
     }
+
+    private long _rowBytes;
+
+    /// <inheritdoc />
+    public long RowBytes => _rowBytes;
 
     /// <inheritdoc />
     /// <remarks>Reads the file again up to the row (an error path only): quoted fields may span lines, so only the reader knows.</remarks>
@@ -193,7 +201,7 @@ public sealed class CsvSource : IRecordSource
     public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        int batchRows = _options.BatchRows;
+        int batchRows = _options.BatchRowsFor(_rowBytes);
         var names = schema.Fields.Select(f => f.Name).ToArray();
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
         bool keepRaw = _options.KeepRawRecords;

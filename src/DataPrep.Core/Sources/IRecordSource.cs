@@ -29,6 +29,12 @@ public interface IRecordSource
     bool ReadsColumnsSeparately => false;
 
     /// <summary>
+    /// After <see cref="OpenAsync"/>: the mean bytes of text of the rows it sampled (0: not measured), which sets how many
+    /// rows a batch holds under a memory budget (<see cref="SourceOptions.BatchRowsFor"/>).
+    /// </summary>
+    long RowBytes => 0;
+
+    /// <summary>
     /// Whether the input is one file or object, whose content the run record fingerprints (default true). A source
     /// over a folder or prefix of many files (an image class folder) says false; the run record lists no
     /// fingerprint for it.

@@ -43,12 +43,17 @@ public sealed class JsonLinesSource : IRecordSource
     /// <summary>The options.</summary>
     public SourceOptions Options => _options;
 
+    private long _rowBytes;
+
+    /// <inheritdoc />
+    public long RowBytes => _rowBytes;
+
     /// <inheritdoc />
     public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_schema is not null) return ValueTask.FromResult(_schema);
         var parser = new RowParser(this, schema: null);
-        long rows = 0, lastLine = 0;
+        long rows = 0, lastLine = 0, sampled = 0;
         int limit = Math.Max(1, _options.InferRows);
         using (var lines = OpenLines())
         {
@@ -56,6 +61,7 @@ public sealed class JsonLinesSource : IRecordSource
             {
                 if (IsBlank(line)) continue;
                 rows++;
+                sampled += line.Length + 1;
                 lastLine = lines.LineNumber;
                 try
                 {
@@ -106,6 +112,7 @@ public sealed class JsonLinesSource : IRecordSource
             fields[i] = new Field(names[i], kind);
         }
         _inferredRows = rows;
+        _rowBytes = sampled / rows;
         _schema = new Schema(fields);
         return ValueTask.FromResult(_schema);
     }
@@ -114,7 +121,7 @@ public sealed class JsonLinesSource : IRecordSource
     public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        int batchRows = Math.Max(1, _options.BatchRows);
+        int batchRows = _options.BatchRowsFor(_rowBytes);
         var parser = new RowParser(this, schema);
         using var lines = OpenLines();
         long first = 0;

@@ -76,19 +76,25 @@ public sealed class LibSvmSource : IRecordSource
     /// <summary>How many <c>qid:N</c> tokens (SVMlight query ids) the file holds; they are skipped. Known after <see cref="OpenAsync"/>.</summary>
     public long QidTokensIgnored => _qidTokens;
 
+    private long _rowBytes;
+
+    /// <inheritdoc />
+    public long RowBytes => _rowBytes;
+
     /// <inheritdoc />
     /// <remarks>Reads the whole file (see the class remarks) and reports the first malformed line.</remarks>
     public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_schema is not null) return ValueTask.FromResult(_schema);
         var parser = new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
-        long rows = 0, lines = 0;
+        long rows = 0, lines = 0, bytes = 0;
         bool tolerant = _options.BadRows is { Tolerates: true };
         using (var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM")))
         {
             while (reader.TryReadLine(out var line))
             {
                 lines++;
+                bytes += line.Length + 1;
                 if (tolerant)
                 {
                     // --on-bad-row skip|quarantine: a malformed line says nothing about the width or the labels' type,
@@ -116,6 +122,7 @@ public sealed class LibSvmSource : IRecordSource
                 ? Throw.Format("is empty; expected lines of the form 'label index:value …'", _path)
                 : Throw.Format($"has no data lines (its {lines} lines are blank or comments); expected lines of the form 'label index:value …'", _path);
         }
+        _rowBytes = bytes / rows;
         _width = _libsvm.NumFeatures ?? parser.MaxWidth;
         _qidTokens = parser.QidTokens;
         _schema = new Schema([
@@ -129,7 +136,7 @@ public sealed class LibSvmSource : IRecordSource
     public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        int batchRows = Math.Max(1, _options.BatchRows);
+        int batchRows = _options.BatchRowsFor(_rowBytes);
         bool integerLabels = schema[0].Kind == ColumnKind.Int64;
         // The width found by the first pass bounds the second: an index beyond it means the file changed.
         var parser = new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);

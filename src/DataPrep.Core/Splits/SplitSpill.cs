@@ -1354,7 +1354,7 @@ internal sealed class SplitSpill : IDisposable
 
     /// <summary>
     /// Pass 3 for files of fixed-width values (<see cref="BatchSpillWriter.FixedWidthOnly"/>): each piece's rows are
-    /// read straight into the output batches that hold their ranks (<see cref="BatchSpillReader.ReadPlaced"/>), instead
+    /// read straight into the output batches that hold their ranks (<see cref="BatchSpillReader.ReadPlaced(ReadOnlySpan{int}, ReadOnlySpan{int}, PlaceTargets, bool)"/>), instead
     /// of into column arrays of their own that a gather then copies again. Same batches, same values, same row
     /// information as the general path (whose <see cref="Output"/> gathers rows without null masks or group keys here).
     /// </summary>
@@ -1442,6 +1442,7 @@ internal sealed class SplitSpill : IDisposable
         ref int[] slot = ref buffers.Slot;
         ref int[] offset = ref buffers.Offset;
         using var reader = NewReader(path);
+        var targets = new PlaceTargets(window);
         int seq = 0;
         while (!reader.AtEnd)
         {
@@ -1459,7 +1460,7 @@ internal sealed class SplitSpill : IDisposable
                 offset[i] = r % batchRows;
             }
             seq += positions.Length;
-            reader.ReadPlaced(slot.AsSpan(0, positions.Length), offset.AsSpan(0, positions.Length), window, times);
+            reader.ReadPlaced(slot.AsSpan(0, positions.Length), offset.AsSpan(0, positions.Length), targets, times);
         }
     }
 
