@@ -154,6 +154,15 @@ public class BudgetedBatchTests
         });
 
     [Theory]
+    [InlineData(16L << 10, 32L << 20)]
+    [InlineData(16L << 20, 32L << 20)]
+    [InlineData(64L << 20, 48L << 20)]
+    [InlineData(128L << 20, 96L << 20)]
+    [InlineData(1L << 30, 768L << 20)]
+    public void The_heap_is_collected_past_three_quarters_of_the_budget(long budget, long cap)
+        => Assert.Equal(cap, new MemoryGovernor(budget).Cap);
+
+    [Theory]
     [InlineData(65_536, 64)]
     [InlineData(32_768, 32)]
     [InlineData(8192, 8)]
