@@ -209,6 +209,35 @@ public class BudgetedBatchTests
     }
 
     [Fact]
+    public async Task A_Parquet_source_measures_decoded_rows_from_its_footer()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.Combine("wide.parquet");
+        // 100 double columns and a text column of 40 characters: 816 bytes decoded a row, and the text's.
+        var fields = Enumerable.Range(0, 100).Select(c => new global::Parquet.Schema.DataField<double>($"f{c}")).ToList();
+        var text = new global::Parquet.Schema.DataField<string>("s");
+        await using (var stream = File.Create(path))
+        {
+            await using var writer = await global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema([.. fields, text]), stream);
+            using var group = writer.CreateRowGroup();
+            foreach (var f in fields) await group.WriteAsync<double>(f, Enumerable.Range(0, 9000).Select(i => i * 0.5).ToArray().AsMemory());
+            await group.WriteAsync(text, Enumerable.Range(0, 9000).Select(i => i.ToString("D40", System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        }
+        var source = new DataPrep.Sources.ParquetSource(path, new SourceOptions { BatchBytes = 256L << 10 });
+        await source.OpenAsync();
+        Assert.InRange(source.RowBytes, 816 + 40, 816 + 80);
+        // The run's batches after the split follow the width (at a 256 KiB bound the least batch decides: 512 KiB of
+        // rows, 609, rounded down to 512), but the source cuts its row groups by rows alone: a group is decoded whole
+        // anyway, and cutting it would copy every value while it stays alive.
+        Assert.Equal(512, MemoryOptions.RowsFor(65_536, 256L << 10, source.RowBytes));
+        var sizes = new List<int>();
+        await foreach (var b in source.ReadAsync(0)) sizes.Add(b.RowCount);
+        Assert.Equal([9000], sizes);
+        var options = new ConvertOptions { Inputs = [path], Output = tmp.Combine("out"), NoLabel = true, Memory = new MemoryOptions(8L << 20) };
+        Assert.Equal(512, DataPrep.Conversion.ConvertRunner.WithRowBytes(options, [source]).EffectiveBatchRows);
+    }
+
+    [Fact]
     public void Scaled_out_encode_tasks_cut_wide_rows_as_the_scan_measured()
     {
         using var tmp = new TempDir();
