@@ -510,7 +510,6 @@ internal sealed class BatchSpillReader : IDisposable
         }
     }
 
-
     /// <summary><c>slot.Length</c> values, each placed at its row's slot and offset (<paramref name="into"/> null: skipped).</summary>
     private void Place<T>(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, T[][]? into) where T : unmanaged
     {

@@ -29,8 +29,9 @@ public interface IRecordSource
     bool ReadsColumnsSeparately => false;
 
     /// <summary>
-    /// After <see cref="OpenAsync"/>: the mean bytes of text of the rows it sampled (0: not measured), which sets how many
-    /// rows a batch holds under a memory budget (<see cref="SourceOptions.BatchRowsFor"/>).
+    /// After <see cref="OpenAsync"/>: a row's mean bytes (0: not measured), of text for a text source's sampled rows,
+    /// decoded for a columnar file, which sets how many rows a batch holds under a memory budget
+    /// (<see cref="SourceOptions.BatchRowsFor"/>, <see cref="ConvertOptions.RowBytes"/>).
     /// </summary>
     long RowBytes => 0;
 
