@@ -968,8 +968,10 @@ internal static class BatchSize
                 StringColumn s => StringBytes(s.Values, c.Length),
                 BooleanColumn b => b.Values.Length,
                 BinaryColumn b => BinaryBytes(b.Values, c.Length),
-                Float64Column d => 8L * d.Capacity,
-                Int64Column l => 8L * l.Capacity,
+                // A column computed on first use (a CSV column whose row text is kept, a deferred gather) holds nothing
+                // until read: its text is counted in Raw, a gather's values in the batches it gathers from.
+                Float64Column d => d.IsMaterialized ? 8L * d.Capacity : 0,
+                Int64Column l => l.IsMaterialized ? 8L * l.Capacity : 0,
                 TimestampColumn t => 8L * t.Values.Length,
                 _ => 8L * c.Length,
             };
