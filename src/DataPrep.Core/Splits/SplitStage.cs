@@ -423,6 +423,8 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         SplitSpill? spilling = null;
         // With an explicit budget the heap is kept near it from the first batch (see MemoryGovernor).
         MemoryGovernor? governor = memory?.Budget is { } budget ? new MemoryGovernor(budget) : null;
+        // A run that expects to spill counts its rows' unread columns as computed (see BatchSize.Estimate).
+        bool countUnread = memory is null || SpillFolder.ExpectsSplitSpill(memory, context.EstimatedInputBytes);
         try
         {
             await foreach (var b in input.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -431,7 +433,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 if (spilling is not null) { spilling.Add(b); governor!.Check(); continue; }
                 batches.Add(b);
                 governor?.Check();
-                bytes += BatchSize.Estimate(b);
+                bytes += BatchSize.Estimate(b, countUnread);
                 if (bytes > threshold && assigner.KeyColumns is { } keys)
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
