@@ -957,7 +957,7 @@ internal static class BatchSize
     /// Whether a column computed on first use that nobody has read yet (a CSV column whose row text or float32 values are
     /// kept) counts as computed. It holds nothing until read (its text or float32 values are counted in <c>Raw</c>), but
     /// counted so it keeps a run that expects to spill from buffering twice the rows before it does: without it, W3 (2.3 GB
-    /// at <c>--memory 512MB</c>) peaked at 730 MiB instead of 323. A run that expects no spill (its input fits half the
+    /// at <c>--memory 512MB</c>) peaked at 730 MiB instead of 414. A run that expects no spill (its input fits half the
     /// budget, so it keeps row text) counts only what is held; counted as computed, its estimate reached twice the file
     /// and it spilled late.
     /// </param>
