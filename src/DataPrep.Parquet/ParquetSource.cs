@@ -76,7 +76,7 @@ public sealed class ParquetSource : IRecordSource
             var groups = new long[reader.RowGroupCount];
             for (int g = 0; g < groups.Length; g++) groups[g] = reader.OpenRowGroupReader(g).RowCount;
             _groups = groups;
-            _rowBytes = DecodedRowBytes(reader, plans, schema);
+            _rowBytes = DecodedRowBytes(reader, plans, schema, groups.Sum());
             _schema = schema;
             return schema;
         }
@@ -101,14 +101,12 @@ public sealed class ParquetSource : IRecordSource
     /// </remarks>
     public long RowBytes => _rowBytes;
 
-    private static long DecodedRowBytes(ParquetReader reader, ParquetColumnPlan[] plans, Schema schema)
+    private static long DecodedRowBytes(ParquetReader reader, ParquetColumnPlan[] plans, Schema schema, long rows)
     {
-        long rows = 0;
         var text = new long[plans.Length];
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             var rowGroup = reader.OpenRowGroupReader(g);
-            rows += rowGroup.RowCount;
             for (int c = 0; c < plans.Length; c++)
             {
                 if (schema[c].Kind is ColumnKind.String or ColumnKind.Binary && rowGroup.GetMetadata(plans[c].Field)?.MetaData is { } meta) text[c] += meta.TotalUncompressedSize;

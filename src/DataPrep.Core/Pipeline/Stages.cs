@@ -250,22 +250,21 @@ public sealed class RunDiagnostics
 
     private long _spillLargestHeld;
 
-    internal void RecordSpillHeld(long rows)
+    internal void RecordSpillHeld(long rows) => RaiseTo(ref _spillLargestHeld, rows);
+
+    /// <summary>Raises <paramref name="target"/> to <paramref name="value"/> if it is lower, from any thread.</summary>
+    private static void RaiseTo(ref long target, long value)
     {
         long seen;
-        while (rows > (seen = Volatile.Read(ref _spillLargestHeld)) && Interlocked.CompareExchange(ref _spillLargestHeld, rows, seen) != seen) { }
+        while (value > (seen = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
     }
 
     /// <summary>The most rows of one batch that reached a run's writer (<c>ShardedSink</c>, or an encode task's <c>SegmentSink</c>), run after run.</summary>
-    public int LargestBatchWritten => Volatile.Read(ref _largestBatchWritten);
+    public int LargestBatchWritten => (int)Volatile.Read(ref _largestBatchWritten);
 
-    private int _largestBatchWritten;
+    private long _largestBatchWritten;
 
-    internal void RecordBatchWritten(int rows)
-    {
-        int seen;
-        while (rows > (seen = Volatile.Read(ref _largestBatchWritten)) && Interlocked.CompareExchange(ref _largestBatchWritten, rows, seen) != seen) { }
-    }
+    internal void RecordBatchWritten(int rows) => RaiseTo(ref _largestBatchWritten, rows);
 
     /// <summary>Spill files split again by the next shuffle-hash bits because they were too large to load or rank within the budget.</summary>
     public int SpillResplits => Volatile.Read(ref _spillResplits);
