@@ -181,24 +181,38 @@ public sealed class ParquetSource : IRecordSource
         // `window` row groups ahead of the one being yielded; they are yielded in file order, so batches,
         // row ids and the first error met are the same as reading them one after another.
         int window = _inflated ? 1 : Math.Max(1, Math.Min(_options.EffectiveThreads, groups - first));
+        // A row group whose decoded rows would take more than HeldGroupBatches batches of the budget is not held decoded:
+        // it is transposed on disk (see RowGroupTranspose) and read back in batches of the budget's rows.
+        long heldBytes = _options.BatchBytes > 0 && _options.TempDirectory is not null ? HeldGroupBatches * _options.BatchBytes : long.MaxValue;
+        bool Transposed(int g) => (firstOrdinals[g + 1] - firstOrdinals[g]) * Math.Max(1, _rowBytes) > heldBytes;
+        SpillFolder? folder = null;
 
         var readers = new System.Collections.Concurrent.ConcurrentBag<ParquetReader>([reader]);
         var owned = new List<ParquetReader>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var inFlight = new Queue<Task<(Column[] Columns, int Rows, List<BadRow>? Bad)>>();
+        var inFlight = new Queue<Task<(Column[]? Columns, int Rows, List<BadRow>? Bad)>>();
         // --on-bad-row skip|quarantine: a row group's bad rows are noted while it is decoded, and left out of its batches.
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         int next = Math.Max(0, first);
+        async Task<ParquetReader> TakeReaderAsync()
+        {
+            if (readers.TryTake(out var r)) return r;
+            r = await OpenReaderAsync(stop.Token).ConfigureAwait(false);
+            lock (owned) owned.Add(r);
+            return r;
+        }
         void StartNext()
         {
             int g = next++;
+            // A transposed group is decoded when its turn comes, not ahead: it is read column by column into its temp file.
+            if (Transposed(g))
+            {
+                inFlight.Enqueue(Task.FromResult<(Column[]?, int, List<BadRow>?)>((null, (int)(firstOrdinals[g + 1] - firstOrdinals[g]), null)));
+                return;
+            }
             inFlight.Enqueue(Task.Run(async () =>
             {
-                if (!readers.TryTake(out var r))
-                {
-                    r = await OpenReaderAsync(stop.Token).ConfigureAwait(false);
-                    lock (owned) owned.Add(r);
-                }
+                var r = await TakeReaderAsync().ConfigureAwait(false);
                 try { return await ReadRowGroupAsync(r, plans, g, firstOrdinals[g] + 1, badRows is not null, stop.Token).ConfigureAwait(false); }
                 finally { readers.Add(r); }
             }, stop.Token));
@@ -213,21 +227,30 @@ public sealed class ParquetSource : IRecordSource
                 if (next < groups) StartNext();
                 if (rows == 0) continue;
                 long ordinal = firstOrdinals[g];
-                int step = rows <= wholeRows ? rows : batchRows;
-                for (int start = 0; start < rows; start += step)
+                if (columns is not null)
                 {
-                    int count = Math.Min(step, rows - start);
-                    var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
-                    var batch = new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
-                    if (bad is { Count: > 0 } && BadIn(bad, start, count) is { Count: > 0 } here)
+                    int step = rows <= wholeRows ? rows : batchRows;
+                    for (int start = 0; start < rows; start += step)
                     {
-                        // Quarantined rows have no input line: their values as read go with them, as JSON.
-                        if (badRows!.Policy == BadRowPolicy.Quarantine) here = here.ConvertAll(b => b with { Text = BadRows.RowJson(batch, b.At) });
-                        batch = badRows.Skip(batch, here);
-                        if (batch.RowCount == 0) continue;
+                        int count = Math.Min(step, rows - start);
+                        var cols = start == 0 && count == rows ? columns : columns.Select(c => ColumnSlicer.Slice(c, start, count)).ToArray();
+                        if (Batch(schema, cols, sourceIndex, ordinal, start, count, bad, badRows) is { } batch) yield return batch;
                     }
-                    yield return batch;
+                    continue;
                 }
+                folder ??= new SpillFolder(_options.TempDirectory!);
+                var transposeReader = await TakeReaderAsync().ConfigureAwait(false);
+                try
+                {
+                    using var transpose = new RowGroupTranspose(folder.NewFile("parquet-group.bin"), schema, rows, _options.BatchRowsFor(_rowBytes));
+                    bad = await TransposeRowGroupAsync(transposeReader, plans, g, ordinal + 1, transpose, badRows is not null, stop.Token).ConfigureAwait(false);
+                    for (int s = 0; s < transpose.Slices; s++)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (Batch(schema, transpose.Read(s), sourceIndex, ordinal, s * transpose.SliceRows, transpose.RowsOf(s), bad, badRows) is { } batch) yield return batch;
+                    }
+                }
+                finally { readers.Add(transposeReader); }
             }
         }
         finally
@@ -239,7 +262,33 @@ public sealed class ParquetSource : IRecordSource
                 catch (Exception) { /* already failing or stopped early; only the readers must be closed */ }
             }
             foreach (var r in owned) await r.DisposeAsync().ConfigureAwait(false);
+            folder?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A row group whose decoded rows take more than this many of the budget's batches (<see cref="SourceOptions.BatchBytes"/>,
+    /// a 32nd of the budget each: an eighth of it) is transposed on disk and read back in batches (<see cref="RowGroupTranspose"/>),
+    /// not held decoded. Row groups are decoded whole (Parquet.Net reads a column chunk whole), and a row group of 2^20 rows
+    /// of 50 doubles, pyarrow's default, decodes to 400 MB: such a file peaked at 930 MiB at <c>--memory 128MB</c>.
+    /// </summary>
+    public const int HeldGroupBatches = 4;
+
+    /// <summary>
+    /// Rows [<paramref name="start"/>, +<paramref name="count"/>) of a row group as a batch, less its bad rows under
+    /// <c>--on-bad-row skip|quarantine</c> (null when none is left).
+    /// </summary>
+    private static RecordBatch? Batch(Schema schema, Column[] columns, int sourceIndex, long ordinal, int start, int count, List<BadRow>? bad, BadRows? badRows)
+    {
+        var batch = new RecordBatch(schema, columns, count, RowInfo.Sequential(sourceIndex, ordinal + start, count));
+        if (bad is { Count: > 0 } && BadIn(bad, start, count) is { Count: > 0 } here)
+        {
+            // Quarantined rows have no input line: their values as read go with them, as JSON.
+            if (badRows!.Policy == BadRowPolicy.Quarantine) here = here.ConvertAll(b => b with { Text = BadRows.RowJson(batch, b.At) });
+            batch = badRows.Skip(batch, here);
+            if (batch.RowCount == 0) return null;
+        }
+        return batch;
     }
 
     /// <summary>
@@ -258,40 +307,69 @@ public sealed class ParquetSource : IRecordSource
         return here;
     }
 
-    private async Task<(Column[] Columns, int Rows, List<BadRow>? Bad)> ReadRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, bool tolerant, CancellationToken cancellationToken)
+    private async Task<(Column[]? Columns, int Rows, List<BadRow>? Bad)> ReadRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, bool tolerant, CancellationToken cancellationToken)
     {
         var bad = tolerant ? new List<BadRow>() : null;
         var rowGroup = reader.OpenRowGroupReader(group);
+        int rows = GroupRows(reader, rowGroup, group, firstOrdinal);
+        var columns = new Column[plans.Length];
+        for (int c = 0; c < plans.Length; c++) columns[c] = await ReadColumnAsync(reader, rowGroup, plans[c], group, rows, firstOrdinal, bad, cancellationToken).ConfigureAwait(false);
+        return (columns, rows, bad);
+    }
+
+    /// <summary>
+    /// Decodes a row group a column at a time into <paramref name="transpose"/> (each column dropped once written); the
+    /// bad rows noted on the way (null unless <paramref name="tolerant"/>).
+    /// </summary>
+    private async Task<List<BadRow>?> TransposeRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, RowGroupTranspose transpose, bool tolerant, CancellationToken cancellationToken)
+    {
+        var bad = tolerant ? new List<BadRow>() : null;
+        var rowGroup = reader.OpenRowGroupReader(group);
+        int rows = GroupRows(reader, rowGroup, group, firstOrdinal);
+        // Each decoded column (8 MB for 2^20 doubles, and as much again of Parquet.Net's page buffers) is garbage once
+        // written, on the large object heap, which only a full collection frees: without one, 50 of them pile up.
+        var governor = _options.MemoryBudget > 0 ? new MemoryGovernor(_options.MemoryBudget) : null;
+        for (int c = 0; c < plans.Length; c++)
+        {
+            transpose.Add(await ReadColumnAsync(reader, rowGroup, plans[c], group, rows, firstOrdinal, bad, cancellationToken).ConfigureAwait(false));
+            governor?.Check();
+        }
+        return bad;
+    }
+
+    private int GroupRows(ParquetReader reader, ParquetRowGroupReader rowGroup, int group, long firstOrdinal)
+    {
         long count = rowGroup.RowCount;
         if (count > Array.MaxLength)
         {
             throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} holds {count:N0} rows; expected at most {Array.MaxLength:N0} rows per row group", _path, row: firstOrdinal);
         }
-        int rows = (int)count;
-        var columns = new Column[plans.Length];
-        for (int c = 0; c < plans.Length; c++)
+        return (int)count;
+    }
+
+    /// <summary>One column of a row group, decoded and checked.</summary>
+    private async Task<Column> ReadColumnAsync(ParquetReader reader, ParquetRowGroupReader rowGroup, ParquetColumnPlan plan, int group, int rows, long firstOrdinal, List<BadRow>? bad, CancellationToken cancellationToken)
+    {
+        if (!rowGroup.ColumnExists(plan.Field))
         {
-            var plan = plans[c];
-            if (!rowGroup.ColumnExists(plan.Field))
-            {
-                throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has no data for the column; expected every column of the schema in every row group", _path, row: firstOrdinal, column: plan.Name);
-            }
-            try
-            {
-                columns[c] = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal, group, reader.RowGroupCount, _options.NonFinite, bad), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
-            {
-                throw Throw.Format(
-                    $"cannot read row group {group + 1} of {reader.RowGroupCount} (rows {firstOrdinal:N0}–{firstOrdinal + rows - 1:N0}): {e.Message.TrimEnd('.')}; expected valid {plan.ParquetType} column data (the file may be corrupt or truncated)",
-                    _path, row: firstOrdinal, column: plan.Name, inner: e);
-            }
-            if (columns[c].Length != rows)
-            {
-                throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has {columns[c].Length} values for the column, expected {rows} (its row count)", _path, row: firstOrdinal, column: plan.Name);
-            }
+            throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has no data for the column; expected every column of the schema in every row group", _path, row: firstOrdinal, column: plan.Name);
         }
-        return (columns, rows, bad);
+        Column column;
+        try
+        {
+            column = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal, group, reader.RowGroupCount, _options.NonFinite, bad), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
+        {
+            throw Throw.Format(
+                $"cannot read row group {group + 1} of {reader.RowGroupCount} (rows {firstOrdinal:N0}–{firstOrdinal + rows - 1:N0}): {e.Message.TrimEnd('.')}; expected valid {plan.ParquetType} column data (the file may be corrupt or truncated)",
+                _path, row: firstOrdinal, column: plan.Name, inner: e);
+        }
+        if (column.Length != rows)
+        {
+            throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has {column.Length} values for the column, expected {rows} (its row count)", _path, row: firstOrdinal, column: plan.Name);
+        }
+        return column;
     }
 
     /// <summary>

@@ -307,6 +307,12 @@ internal sealed class BatchSpillWriter : IDisposable
         _stream.Write(b);
     }
 
+    /// <summary>
+    /// Appends one column's values alone, as a batch holds them but with no row count or row information before them: read
+    /// back with <see cref="BatchSpillReader.ReadColumnAt"/> (a Parquet row group transposed on disk, column by column).
+    /// </summary>
+    internal void WriteColumn(Column column, int index) => WriteColumn(column, index, column.Length, null, null);
+
     /// <summary>Flushes the file.</summary>
     public void Flush() => _stream.Flush();
 
@@ -431,6 +437,13 @@ internal sealed class BatchSpillReader : IDisposable
 
     /// <summary>Reads an int array written by <see cref="BatchSpillWriter.WriteInts"/>.</summary>
     public int[] ReadInts() => ReadArray<int>(ReadInt());
+
+    /// <summary>Reads the <paramref name="n"/> values of column <paramref name="index"/> that <see cref="BatchSpillWriter.WriteColumn(Column, int)"/> wrote at <paramref name="offset"/>.</summary>
+    internal Column ReadColumnAt(long offset, int index, int n)
+    {
+        _stream.Position = offset;
+        return ReadColumn(_schema[index], index, n, null);
+    }
 
     /// <summary>Reads the next batch.</summary>
     public RecordBatch Read() => Read(null);

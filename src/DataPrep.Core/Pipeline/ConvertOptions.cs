@@ -286,10 +286,11 @@ public sealed record ConvertOptions
 
     /// <summary>
     /// The source options a run reads with: <see cref="Source"/> with the run's threads, its batch rows and the budget's
-    /// batch bytes (each text source then fits its batches to its own rows' width).
+    /// batch bytes (each text source then fits its batches to its own rows' width), and the temp folder (where a Parquet
+    /// row group too large for the budget is transposed).
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public SourceOptions ReadingSource => Source with { Threads = Threads, BatchRows = EffectiveBatchRows, BatchBytes = Memory.BatchBytes };
+    public SourceOptions ReadingSource => Source with { Threads = Threads, BatchRows = EffectiveBatchRows, BatchBytes = Memory.BatchBytes, TempDirectory = Memory.EffectiveTempDirectory, MemoryBudget = Memory.Budget ?? 0 };
 
     /// <summary>
     /// The S3 settings an output store uploads with: <see cref="S3"/> with its part size and parts in flight within the

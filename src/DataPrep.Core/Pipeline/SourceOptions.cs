@@ -58,6 +58,20 @@ public sealed record SourceOptions
     /// <summary>Rows per batch for rows of <paramref name="rowBytes"/> bytes of text (see <see cref="MemoryOptions.RowsFor"/>).</summary>
     public int BatchRowsFor(long rowBytes) => BatchBytes > 0 ? MemoryOptions.RowsFor(BatchRows, BatchBytes, rowBytes) : Math.Max(1, BatchRows);
 
+    /// <summary>
+    /// Where a source may put temp files (the budget's <see cref="MemoryOptions.EffectiveTempDirectory"/>); null: it holds
+    /// everything it reads in memory. A Parquet row group too large for <see cref="BatchBytes"/> is transposed there.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? TempDirectory { get; init; }
+
+    /// <summary>
+    /// The run's memory budget when one was given (<c>--memory</c>); 0: none. While a Parquet row group is transposed, its
+    /// decoded columns' garbage is collected near it (<see cref="MemoryGovernor"/>), as the split's is while it spills.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long MemoryBudget { get; init; }
+
     /// <summary>Worker threads for parsing; 0 means all cores.</summary>
     public int Threads { get; init; }
 

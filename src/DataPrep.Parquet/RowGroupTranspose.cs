@@ -1,0 +1,93 @@
+using DataPrep.Data;
+
+namespace DataPrep.Sources;
+
+/// <summary>
+/// A row group too large to hold decoded, held on disk instead and read back a batch of rows at a time. Parquet.Net
+/// decodes a column chunk whole, never a range of its rows, so the group is decoded one column at a time; each column
+/// is cut into slices of <see cref="SliceRows"/> rows, written to a temp file in the spill's exact column form
+/// (<see cref="BatchSpillWriter.WriteColumn(Column, int)"/>), and dropped. A batch then reads its slice of every
+/// column back. Only one decoded column and one batch are in memory at once, instead of the whole group (a pyarrow
+/// file's default group of 2^20 rows of 50 doubles decodes to 400 MB).
+/// </summary>
+internal sealed class RowGroupTranspose : IDisposable
+{
+    private readonly Schema _schema;
+    private readonly string _path;
+    private readonly long[] _at;
+    private BatchSpillWriter? _writer;
+    private BatchSpillReader? _reader;
+    private int _added;
+
+    /// <summary>Creates the temp file at <paramref name="path"/> for a group of <paramref name="rows"/> rows of <paramref name="schema"/>.</summary>
+    public RowGroupTranspose(string path, Schema schema, int rows, int sliceRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sliceRows, 1);
+        _schema = schema;
+        _path = path;
+        Rows = rows;
+        SliceRows = sliceRows;
+        Slices = (int)(((long)rows + sliceRows - 1) / sliceRows);
+        _at = new long[(long)schema.Count * Slices];
+        _writer = new BatchSpillWriter(path);
+    }
+
+    /// <summary>The group's rows.</summary>
+    public int Rows { get; }
+
+    /// <summary>Rows a slice holds (the last one may hold fewer).</summary>
+    public int SliceRows { get; }
+
+    /// <summary>How many slices, hence batches, the group is read back as.</summary>
+    public int Slices { get; }
+
+    /// <summary>The rows of slice <paramref name="slice"/>.</summary>
+    public int RowsOf(int slice) => Math.Min(SliceRows, Rows - slice * SliceRows);
+
+    /// <summary>Writes the next column of the schema (all <see cref="Rows"/> of it), slice by slice.</summary>
+    /// <exception cref="InvalidOperationException">Every column was added already, or the column's length is not <see cref="Rows"/>.</exception>
+    public void Add(Column column)
+    {
+        if (_writer is null || _added == _schema.Count) throw new InvalidOperationException("Every column of the row group was added already.");
+        if (column.Length != Rows) throw new InvalidOperationException($"A column of {column.Length} rows added to a row group of {Rows}.");
+        for (int s = 0; s < Slices; s++)
+        {
+            int start = s * SliceRows, count = RowsOf(s);
+            _at[(long)_added * Slices + s] = _writer.Length;
+            _writer.WriteColumn(Slices == 1 ? column : ColumnSlicer.Slice(column, start, count), _added);
+        }
+        _added++;
+    }
+
+    /// <summary>The columns of slice <paramref name="slice"/>, once every column was added.</summary>
+    /// <exception cref="InvalidOperationException">A column is still missing.</exception>
+    public Column[] Read(int slice)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slice);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slice, Slices);
+        if (_reader is null)
+        {
+            if (_added != _schema.Count) throw new InvalidOperationException($"Only {_added} of the row group's {_schema.Count} columns were added.");
+            _writer!.Dispose();
+            _writer = null;
+            _reader = new BatchSpillReader(_path, _schema);
+        }
+        int count = RowsOf(slice);
+        var columns = new Column[_schema.Count];
+        for (int c = 0; c < columns.Length; c++) columns[c] = _reader.ReadColumnAt(_at[(long)c * Slices + slice], c, count);
+        return columns;
+    }
+
+    /// <summary>Closes and deletes the temp file.</summary>
+    public void Dispose()
+    {
+        _writer?.Dispose();
+        _reader?.Dispose();
+        _writer = null;
+        _reader = null;
+        try { File.Delete(_path); }
+        catch (IOException) { } // the run's spill folder is removed at its end anyway
+        catch (UnauthorizedAccessException) { }
+    }
+}
