@@ -239,18 +239,16 @@ public sealed class ParquetSource : IRecordSource
                     continue;
                 }
                 folder ??= new SpillFolder(_options.TempDirectory!);
-                var transposeReader = await TakeReaderAsync().ConfigureAwait(false);
-                try
+                using (var transpose = new RowGroupTranspose(folder.NewFile("parquet-group.bin"), schema, rows, _options.BatchRowsFor(_rowBytes)))
                 {
-                    using var transpose = new RowGroupTranspose(folder.NewFile("parquet-group.bin"), schema, rows, _options.BatchRowsFor(_rowBytes));
-                    bad = await TransposeRowGroupAsync(transposeReader, plans, g, ordinal + 1, transpose, badRows is not null, stop.Token).ConfigureAwait(false);
+                    int workers = _inflated ? 1 : Math.Max(1, Math.Min(_options.EffectiveThreads, plans.Length));
+                    bad = await TransposeRowGroupAsync(TakeReaderAsync, readers.Add, workers, plans, g, ordinal + 1, transpose, badRows is not null, stop.Token).ConfigureAwait(false);
                     for (int s = 0; s < transpose.Slices; s++)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
                         if (Batch(schema, transpose.Read(s), sourceIndex, ordinal, s * transpose.SliceRows, transpose.RowsOf(s), bad, badRows) is { } batch) yield return batch;
                     }
                 }
-                finally { readers.Add(transposeReader); }
             }
         }
         finally
@@ -318,23 +316,50 @@ public sealed class ParquetSource : IRecordSource
     }
 
     /// <summary>
-    /// Decodes a row group a column at a time into <paramref name="transpose"/> (each column dropped once written); the
-    /// bad rows noted on the way (null unless <paramref name="tolerant"/>).
+    /// Decodes a row group a column at a time into <paramref name="transpose"/> (each column dropped once written),
+    /// <paramref name="workers"/> columns at once, each worker with its own reader; the bad rows noted on the way (null
+    /// unless <paramref name="tolerant"/>), in column order, and the first column's error if any fails, as decoding the
+    /// group whole notes and reports them.
     /// </summary>
-    private async Task<List<BadRow>?> TransposeRowGroupAsync(ParquetReader reader, ParquetColumnPlan[] plans, int group, long firstOrdinal, RowGroupTranspose transpose, bool tolerant, CancellationToken cancellationToken)
+    private async Task<List<BadRow>?> TransposeRowGroupAsync(Func<Task<ParquetReader>> take, Action<ParquetReader> give, int workers, ParquetColumnPlan[] plans, int group, long firstOrdinal,
+        RowGroupTranspose transpose, bool tolerant, CancellationToken cancellationToken)
     {
-        var bad = tolerant ? new List<BadRow>() : null;
-        var rowGroup = reader.OpenRowGroupReader(group);
-        int rows = GroupRows(reader, rowGroup, group, firstOrdinal);
+        var bad = tolerant ? new List<BadRow>[plans.Length] : null;
+        var failed = new Exception?[plans.Length];
         // Each decoded column (8 MB for 2^20 doubles, and as much again of Parquet.Net's page buffers) is garbage once
         // written, on the large object heap, which only a full collection frees: without one, 50 of them pile up.
         var governor = _options.MemoryBudget > 0 ? new MemoryGovernor(_options.MemoryBudget) : null;
-        for (int c = 0; c < plans.Length; c++)
+        var gate = new object();
+        int next = -1;
+        async Task WorkAsync()
         {
-            transpose.Add(await ReadColumnAsync(reader, rowGroup, plans[c], group, rows, firstOrdinal, bad, cancellationToken).ConfigureAwait(false));
-            governor?.Check();
+            var reader = await take().ConfigureAwait(false);
+            try
+            {
+                var rowGroup = reader.OpenRowGroupReader(group);
+                int rows = GroupRows(reader, rowGroup, group, firstOrdinal);
+                for (int c = Interlocked.Increment(ref next); c < plans.Length; c = Interlocked.Increment(ref next))
+                {
+                    if (bad is not null) bad[c] = [];
+                    Column column;
+                    try { column = await ReadColumnAsync(reader, rowGroup, plans[c], group, rows, firstOrdinal, bad?[c], cancellationToken).ConfigureAwait(false); }
+                    catch (DataPrepException e)
+                    {
+                        failed[c] = e;
+                        continue;
+                    }
+                    lock (gate)
+                    {
+                        transpose.Add(c, column);
+                        governor?.Check();
+                    }
+                }
+            }
+            finally { give(reader); }
         }
-        return bad;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(WorkAsync, cancellationToken))).ConfigureAwait(false);
+        if (failed.FirstOrDefault(e => e is not null) is { } first) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        return bad?.SelectMany(b => b).ToList();
     }
 
     private int GroupRows(ParquetReader reader, ParquetRowGroupReader rowGroup, int group, long firstOrdinal)

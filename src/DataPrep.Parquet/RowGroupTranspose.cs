@@ -4,10 +4,10 @@ namespace DataPrep.Sources;
 
 /// <summary>
 /// A row group too large to hold decoded, held on disk instead and read back a batch of rows at a time. Parquet.Net
-/// decodes a column chunk whole, never a range of its rows, so the group is decoded one column at a time; each column
-/// is cut into slices of <see cref="SliceRows"/> rows, written to a temp file in the spill's exact column form
+/// decodes a column chunk whole, never a range of its rows, so the group is decoded a column at a time (one a worker);
+/// each column is cut into slices of <see cref="SliceRows"/> rows, written to a temp file in the spill's exact column form
 /// (<see cref="BatchSpillWriter.WriteColumn(Column, int)"/>), and dropped. A batch then reads its slice of every
-/// column back. Only one decoded column and one batch are in memory at once, instead of the whole group (a pyarrow
+/// column back. Only a decoded column a worker and one batch are in memory at once, instead of the whole group (a pyarrow
 /// file's default group of 2^20 rows of 50 doubles decodes to 400 MB).
 /// </summary>
 internal sealed class RowGroupTranspose : IDisposable
@@ -17,6 +17,7 @@ internal sealed class RowGroupTranspose : IDisposable
     private readonly long[] _at;
     private BatchSpillWriter? _writer;
     private BatchSpillReader? _reader;
+    private readonly bool[] _has;
     private int _added;
 
     /// <summary>Creates the temp file at <paramref name="path"/> for a group of <paramref name="rows"/> rows of <paramref name="schema"/>.</summary>
@@ -30,6 +31,7 @@ internal sealed class RowGroupTranspose : IDisposable
         SliceRows = sliceRows;
         Slices = (int)(((long)rows + sliceRows - 1) / sliceRows);
         _at = new long[(long)schema.Count * Slices];
+        _has = new bool[schema.Count];
         _writer = new BatchSpillWriter(path);
     }
 
@@ -45,18 +47,21 @@ internal sealed class RowGroupTranspose : IDisposable
     /// <summary>The rows of slice <paramref name="slice"/>.</summary>
     public int RowsOf(int slice) => Math.Min(SliceRows, Rows - slice * SliceRows);
 
-    /// <summary>Writes the next column of the schema (all <see cref="Rows"/> of it), slice by slice.</summary>
-    /// <exception cref="InvalidOperationException">Every column was added already, or the column's length is not <see cref="Rows"/>.</exception>
-    public void Add(Column column)
+    /// <summary>Writes column <paramref name="index"/> of the schema (all <see cref="Rows"/> of it), slice by slice; columns come in any order.</summary>
+    /// <exception cref="InvalidOperationException">The column was added already, or its length is not <see cref="Rows"/>.</exception>
+    public void Add(int index, Column column)
     {
-        if (_writer is null || _added == _schema.Count) throw new InvalidOperationException("Every column of the row group was added already.");
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _schema.Count);
+        if (_writer is null || _has[index]) throw new InvalidOperationException($"Column {index} of the row group was added already, or the group is being read.");
         if (column.Length != Rows) throw new InvalidOperationException($"A column of {column.Length} rows added to a row group of {Rows}.");
         for (int s = 0; s < Slices; s++)
         {
             int start = s * SliceRows, count = RowsOf(s);
-            _at[(long)_added * Slices + s] = _writer.Length;
-            _writer.WriteColumn(Slices == 1 ? column : ColumnSlicer.Slice(column, start, count), _added);
+            _at[(long)index * Slices + s] = _writer.Length;
+            _writer.WriteColumn(Slices == 1 ? column : ColumnSlicer.Slice(column, start, count), index);
         }
+        _has[index] = true;
         _added++;
     }
 
