@@ -6,7 +6,7 @@ namespace DataPrep.Sources;
 /// A row group too large to hold decoded, held on disk instead and read back a batch of rows at a time. Parquet.Net
 /// decodes a column chunk whole, never a range of its rows, so the group is decoded a column at a time (one a worker);
 /// each column is cut into slices of <see cref="SliceRows"/> rows, written to a temp file in the spill's exact column form
-/// (<see cref="BatchSpillWriter.WriteColumn(Column, int)"/>), and dropped. A batch then reads its slice of every
+/// (<see cref="BatchSpillWriter.WriteColumn(Column, int, int, int)"/>), and dropped. A batch then reads its slice of every
 /// column back. Only a decoded column a worker and one batch are in memory at once, instead of the whole group (a pyarrow
 /// file's default group of 2^20 rows of 50 doubles decodes to 400 MB).
 /// </summary>
@@ -59,7 +59,7 @@ internal sealed class RowGroupTranspose : IDisposable
         {
             int start = s * SliceRows, count = RowsOf(s);
             _at[(long)index * Slices + s] = _writer.Length;
-            _writer.WriteColumn(Slices == 1 ? column : ColumnSlicer.Slice(column, start, count), index);
+            _writer.WriteColumn(column, index, start, count);
         }
         _has[index] = true;
         _added++;

@@ -256,7 +256,7 @@ internal sealed class BatchSpillWriter : IDisposable
         return false;
     }
 
-    private void WriteStrings(string?[] values, int n, int[]? rows)
+    private void WriteStrings(ReadOnlySpan<string?> values, int n, int[]? rows)
     {
         // Lengths first (−1 for null), then all UTF-8 bytes, so reading needs no per-value framing.
         var lengths = new int[n];
@@ -308,10 +308,44 @@ internal sealed class BatchSpillWriter : IDisposable
     }
 
     /// <summary>
-    /// Appends one column's values alone, as a batch holds them but with no row count or row information before them: read
-    /// back with <see cref="BatchSpillReader.ReadColumnAt"/> (a Parquet row group transposed on disk, column by column).
+    /// Appends rows [<paramref name="start"/>, +<paramref name="count"/>) of one column alone, as a batch of those rows
+    /// holds them (a null mask only when one of them is missing) but with no row count or row information before them:
+    /// read back with <see cref="BatchSpillReader.ReadColumnAt"/> (a Parquet row group transposed on disk, column by
+    /// column, without copying each slice first). Not for files with float32 or unread columns, nor sparse columns.
     /// </summary>
-    internal void WriteColumn(Column column, int index) => WriteColumn(column, index, column.Length, null, null);
+    internal void WriteColumn(Column column, int index, int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((long)start + count, column.Length);
+        if (_float32 is not null || _unread is not null) throw new InvalidOperationException("A column range is written only to a file without float32 or unread columns.");
+        if (column is StringColumn str)
+        {
+            FixedWidthOnly = false;
+            WriteStrings(str.Values.AsSpan(start, count), count, null);
+            return;
+        }
+        var nulls = column.Nulls is { } mask && mask.AsSpan(start, count).Contains(true) ? mask.AsSpan(start, count) : default;
+        WriteFlag(!nulls.IsEmpty);
+        if (!nulls.IsEmpty)
+        {
+            FixedWidthOnly = false;
+            WriteSpan<bool>(nulls);
+        }
+        switch (column)
+        {
+            case Float64Column f: WriteSpan<double>(f.Values.AsSpan(start, count)); break;
+            case Int64Column l: WriteSpan<long>(l.Values.AsSpan(start, count)); break;
+            case TimestampColumn t: WriteSpan<long>(t.Values.AsSpan(start, count)); break;
+            case BooleanColumn b: WriteSpan<bool>(b.Values.AsSpan(start, count)); break;
+            case BinaryColumn bin:
+                FixedWidthOnly = false;
+                var lengths = new int[count];
+                for (int i = 0; i < count; i++) lengths[i] = bin.Values[start + i].Length;
+                WriteSpan<int>(lengths);
+                for (int i = 0; i < count; i++) _stream.Write(bin.Values[start + i].Span);
+                break;
+            default: throw new NotSupportedException($"Cannot write a range of a {column.GetType().Name}.");
+        }
+    }
 
     /// <summary>Flushes the file.</summary>
     public void Flush() => _stream.Flush();
@@ -438,7 +472,7 @@ internal sealed class BatchSpillReader : IDisposable
     /// <summary>Reads an int array written by <see cref="BatchSpillWriter.WriteInts"/>.</summary>
     public int[] ReadInts() => ReadArray<int>(ReadInt());
 
-    /// <summary>Reads the <paramref name="n"/> values of column <paramref name="index"/> that <see cref="BatchSpillWriter.WriteColumn(Column, int)"/> wrote at <paramref name="offset"/>.</summary>
+    /// <summary>Reads the <paramref name="n"/> values of column <paramref name="index"/> that <see cref="BatchSpillWriter.WriteColumn(Column, int, int, int)"/> wrote at <paramref name="offset"/>.</summary>
     internal Column ReadColumnAt(long offset, int index, int n)
     {
         _stream.Position = offset;
