@@ -20,7 +20,12 @@ internal sealed class BatchSpillWriter : IDisposable
     /// <summary>Values of a float32 column written under one marker byte (a block of doubles fills the 64 KiB scratch buffer).</summary>
     internal const int Float32Block = 8192;
 
-    private readonly Stream _stream;
+    // The file is written through this class's own buffer, not FileStream's: a spill of small batches of wide rows
+    // makes millions of writes of a few bytes (a flag, a block of two floats, per column and hash file), and each
+    // FileStream call costs tens of nanoseconds more than a copy into an array.
+    private readonly FileStream _file;
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private int _used;
     private readonly bool[]? _float32;
     private readonly bool[]? _unread;
     private byte[] _scratch = new byte[1 << 16];
@@ -37,7 +42,7 @@ internal sealed class BatchSpillWriter : IDisposable
         Path = path;
         _float32 = float32Columns;
         _unread = unreadColumns;
-        _stream = TempFile.Create(path, 1 << 16);
+        _file = TempFile.Create(path, 0);
     }
 
     /// <summary>By column index, the Float64 columns this file holds as float32 (null: none).</summary>
@@ -47,7 +52,7 @@ internal sealed class BatchSpillWriter : IDisposable
     public string Path { get; }
 
     /// <summary>Bytes written so far.</summary>
-    public long Length => _stream.Position;
+    public long Length => _file.Position + _used;
 
     /// <summary>
     /// Whether every batch written so far holds only fixed-width values: no null mask, group keys or operations, and no
@@ -66,7 +71,7 @@ internal sealed class BatchSpillWriter : IDisposable
     public void WriteInts(ReadOnlySpan<int> values)
     {
         WriteInt(values.Length);
-        _stream.Write(MemoryMarshal.AsBytes(values));
+        Put(MemoryMarshal.AsBytes(values));
     }
 
     /// <summary>Appends one batch.</summary>
@@ -160,7 +165,7 @@ internal sealed class BatchSpillWriter : IDisposable
                 var lengths = new int[n];
                 for (int i = 0; i < n; i++) lengths[i] = bin.Values[rows?[i] ?? i].Length;
                 WriteSpan<int>(lengths);
-                for (int i = 0; i < n; i++) _stream.Write(bin.Values[rows?[i] ?? i].Span);
+                for (int i = 0; i < n; i++) Put(bin.Values[rows?[i] ?? i].Span);
                 break;
             default: throw new NotSupportedException($"Cannot spill a {column.GetType().Name}.");
         }
@@ -273,7 +278,7 @@ internal sealed class BatchSpillWriter : IDisposable
         {
             if (values[rows?[i] ?? i] is { } v) at += Encoding.UTF8.GetBytes(v, _scratch.AsSpan(at));
         }
-        _stream.Write(_scratch, 0, at);
+        Put(_scratch.AsSpan(0, at));
     }
 
     private void WriteOptional<T>(T[]? values, int n, int[]? rows) where T : unmanaged
@@ -296,15 +301,44 @@ internal sealed class BatchSpillWriter : IDisposable
         }
     }
 
-    private void WriteSpan<T>(ReadOnlySpan<T> values) where T : unmanaged => _stream.Write(MemoryMarshal.AsBytes(values));
+    private void WriteSpan<T>(ReadOnlySpan<T> values) where T : unmanaged => Put(MemoryMarshal.AsBytes(values));
 
-    private void WriteFlag(bool value) => _stream.WriteByte(value ? (byte)1 : (byte)0);
+    private void WriteFlag(bool value)
+    {
+        if (_used == _buffer.Length) Drain();
+        _buffer[_used++] = value ? (byte)1 : (byte)0;
+    }
+
+    private void Put(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length <= _buffer.Length - _used)
+        {
+            bytes.CopyTo(_buffer.AsSpan(_used));
+            _used += bytes.Length;
+            return;
+        }
+        Drain();
+        if (bytes.Length >= _buffer.Length)
+        {
+            _file.Write(bytes);
+            return;
+        }
+        bytes.CopyTo(_buffer);
+        _used = bytes.Length;
+    }
+
+    private void Drain()
+    {
+        if (_used == 0) return;
+        _file.Write(_buffer, 0, _used);
+        _used = 0;
+    }
 
     private void WriteInt(int value)
     {
         Span<byte> b = stackalloc byte[4];
         MemoryMarshal.Write(b, in value);
-        _stream.Write(b);
+        Put(b);
     }
 
     /// <summary>
@@ -341,17 +375,25 @@ internal sealed class BatchSpillWriter : IDisposable
                 var lengths = new int[count];
                 for (int i = 0; i < count; i++) lengths[i] = bin.Values[start + i].Length;
                 WriteSpan<int>(lengths);
-                for (int i = 0; i < count; i++) _stream.Write(bin.Values[start + i].Span);
+                for (int i = 0; i < count; i++) Put(bin.Values[start + i].Span);
                 break;
             default: throw new NotSupportedException($"Cannot write a range of a {column.GetType().Name}.");
         }
     }
 
     /// <summary>Flushes the file.</summary>
-    public void Flush() => _stream.Flush();
+    public void Flush()
+    {
+        Drain();
+        _file.Flush();
+    }
 
     /// <inheritdoc />
-    public void Dispose() => _stream.Dispose();
+    public void Dispose()
+    {
+        try { Drain(); }
+        finally { _file.Dispose(); }
+    }
 }
 
 /// <summary>
@@ -445,7 +487,11 @@ internal static class TempFile
 /// <summary>Reads batches written by <see cref="BatchSpillWriter"/> in order.</summary>
 internal sealed class BatchSpillReader : IDisposable
 {
-    private readonly Stream _stream;
+    // Read through this class's own buffer, not FileStream's: a spill of small batches of wide rows is read a flag and a
+    // block of a few floats at a time, and each FileStream call costs tens of nanoseconds more than a copy.
+    private readonly FileStream _file;
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private int _at, _end;
     private readonly Schema _schema;
     private readonly bool[]? _float32;
     private readonly bool[]? _unread;
@@ -463,11 +509,14 @@ internal sealed class BatchSpillReader : IDisposable
         _schema = schema;
         _float32 = float32Columns;
         _unread = unreadColumns;
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
     }
 
     /// <summary>Whether everything was read.</summary>
-    public bool AtEnd => _stream.Position >= _stream.Length;
+    public bool AtEnd => Position >= _file.Length;
+
+    /// <summary>Where the next byte is read from.</summary>
+    private long Position => _file.Position - (_end - _at);
 
     /// <summary>Reads an int array written by <see cref="BatchSpillWriter.WriteInts"/>.</summary>
     public int[] ReadInts() => ReadArray<int>(ReadInt());
@@ -475,7 +524,13 @@ internal sealed class BatchSpillReader : IDisposable
     /// <summary>Reads the <paramref name="n"/> values of column <paramref name="index"/> that <see cref="BatchSpillWriter.WriteColumn(Column, int, int, int)"/> wrote at <paramref name="offset"/>.</summary>
     internal Column ReadColumnAt(long offset, int index, int n)
     {
-        _stream.Position = offset;
+        long bufferStart = _file.Position - _end;
+        if (offset >= bufferStart && offset <= _file.Position) _at = (int)(offset - bufferStart);
+        else
+        {
+            _file.Position = offset;
+            _at = _end = 0;
+        }
         return ReadColumn(_schema[index], index, n, null);
     }
 
@@ -565,7 +620,7 @@ internal sealed class BatchSpillReader : IDisposable
         for (int start = 0; start < n; start += scratch.Length)
         {
             int m = Math.Min(scratch.Length, n - start);
-            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
             if (into is null) continue;
             for (int i = 0; i < m; i++)
             {
@@ -588,13 +643,13 @@ internal sealed class BatchSpillReader : IDisposable
             if (ReadFlag())
             {
                 var floats = MemoryMarshal.Cast<byte, float>(scratch)[..m];
-                _stream.ReadExactly(MemoryMarshal.AsBytes(floats));
+                ReadExactly(MemoryMarshal.AsBytes(floats));
                 for (int i = 0; i < m; i++) if (slots[i] >= 0) into[slots[i]][offsets[i]] = floats[i];
             }
             else
             {
                 var doubles = MemoryMarshal.Cast<byte, double>(scratch)[..m];
-                _stream.ReadExactly(MemoryMarshal.AsBytes(doubles));
+                ReadExactly(MemoryMarshal.AsBytes(doubles));
                 for (int i = 0; i < m; i++) if (slots[i] >= 0) into[slots[i]][offsets[i]] = doubles[i];
             }
         }
@@ -631,7 +686,7 @@ internal sealed class BatchSpillReader : IDisposable
                 {
                     int m = Math.Min(BatchSpillWriter.Float32Block, n - start);
                     if (!ReadFlag()) throw new InvalidDataException("Corrupt spill file (a block of doubles in a file placed as float32 values).");
-                    _stream.ReadExactly(MemoryMarshal.AsBytes(column.Slice(start, m)));
+                    ReadExactly(MemoryMarshal.AsBytes(column.Slice(start, m)));
                 }
                 continue;
             }
@@ -640,7 +695,7 @@ internal sealed class BatchSpillReader : IDisposable
             for (int start = 0; start < n; start += longs.Length)
             {
                 int m = Math.Min(longs.Length, n - start);
-                _stream.ReadExactly(MemoryMarshal.AsBytes(longs[..m]));
+                ReadExactly(MemoryMarshal.AsBytes(longs[..m]));
                 for (int i = 0; i < m; i++)
                 {
                     // As the CSV source keeps it: (float) of the double its text reads as.
@@ -672,7 +727,7 @@ internal sealed class BatchSpillReader : IDisposable
             int m = Math.Min(BatchSpillWriter.Float32Block, n - start);
             if (!ReadFlag()) throw new InvalidDataException("Corrupt spill file (a block of doubles in a file placed as float32 values).");
             var values = floats[..m];
-            _stream.ReadExactly(MemoryMarshal.AsBytes(values));
+            ReadExactly(MemoryMarshal.AsBytes(values));
             var slots = slot.Slice(start, m);
             var offsets = offset.Slice(start, m);
             for (int i = 0; i < m; i++)
@@ -692,7 +747,7 @@ internal sealed class BatchSpillReader : IDisposable
         for (int start = 0; start < n; start += scratch.Length)
         {
             int m = Math.Min(scratch.Length, n - start);
-            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
             for (int i = 0; i < m; i++)
             {
                 int s = slot[start + i];
@@ -760,14 +815,14 @@ internal sealed class BatchSpillReader : IDisposable
             if (ReadFlag())
             {
                 var floats = MemoryMarshal.Cast<byte, float>(scratch)[..m];
-                _stream.ReadExactly(MemoryMarshal.AsBytes(floats));
+                ReadExactly(MemoryMarshal.AsBytes(floats));
                 if (rows is null) for (int i = 0; i < m; i++) values[start + i] = floats[i];
                 else for (; k < rows.Length && rows[k] < start + m; k++) values[k] = floats[rows[k] - start];
             }
             else
             {
                 var doubles = MemoryMarshal.Cast<byte, double>(scratch)[..m];
-                _stream.ReadExactly(MemoryMarshal.AsBytes(doubles));
+                ReadExactly(MemoryMarshal.AsBytes(doubles));
                 if (rows is null) doubles.CopyTo(values.AsSpan(start));
                 else for (; k < rows.Length && rows[k] < start + m; k++) values[k] = doubles[rows[k] - start];
             }
@@ -781,7 +836,7 @@ internal sealed class BatchSpillReader : IDisposable
         long total = 0;
         foreach (int l in lengths) if (l > 0) total += l;
         if (_scratch.Length < total) _scratch = new byte[Math.Max(total, _scratch.Length * 2)];
-        _stream.ReadExactly(_scratch, 0, (int)total);
+        ReadExactly(_scratch.AsSpan(0, (int)total));
         var values = new string?[n];
         int at = 0;
         for (int i = 0; i < n; i++)
@@ -805,7 +860,7 @@ internal sealed class BatchSpillReader : IDisposable
         for (int start = 0; start < n; start += scratch.Length)
         {
             int m = Math.Min(scratch.Length, n - start);
-            _stream.ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
+            ReadExactly(MemoryMarshal.AsBytes(scratch[..m]));
             for (; k < rows.Length && rows[k] < start + m; k++) picked[k] = scratch[rows[k] - start];
         }
         return picked;
@@ -815,11 +870,51 @@ internal sealed class BatchSpillReader : IDisposable
     {
         // Every element is read over at once: no need to zero the array first.
         var values = GC.AllocateUninitializedArray<T>(n);
-        _stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
         return values;
     }
 
-    private bool ReadFlag() => _stream.ReadByte() switch
+    /// <summary>Fills <paramref name="into"/> from the buffer, refilling it from the file as needed.</summary>
+    private void ReadExactly(Span<byte> into)
+    {
+        while (!into.IsEmpty)
+        {
+            if (_at == _end)
+            {
+                // A read at least as large as the buffer goes straight to its place.
+                if (into.Length >= _buffer.Length)
+                {
+                    _file.ReadExactly(into);
+                    return;
+                }
+                Refill();
+            }
+            int n = Math.Min(into.Length, _end - _at);
+            _buffer.AsSpan(_at, n).CopyTo(into);
+            _at += n;
+            into = into[n..];
+        }
+    }
+
+    private int ReadByte()
+    {
+        if (_at == _end && !TryRefill()) return -1;
+        return _buffer[_at++];
+    }
+
+    private void Refill()
+    {
+        if (!TryRefill()) throw new EndOfStreamException("Unexpected end of spill file.");
+    }
+
+    private bool TryRefill()
+    {
+        _at = 0;
+        _end = _file.Read(_buffer, 0, _buffer.Length);
+        return _end > 0;
+    }
+
+    private bool ReadFlag() => ReadByte() switch
     {
         0 => false,
         1 => true,
@@ -829,12 +924,12 @@ internal sealed class BatchSpillReader : IDisposable
     private int ReadInt()
     {
         Span<byte> b = stackalloc byte[4];
-        _stream.ReadExactly(b);
+        ReadExactly(b);
         return MemoryMarshal.Read<int>(b);
     }
 
     /// <inheritdoc />
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _file.Dispose();
 }
 
 /// <summary>
