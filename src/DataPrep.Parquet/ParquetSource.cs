@@ -248,6 +248,7 @@ public sealed class ParquetSource : IRecordSource
                 {
                     int workers = _inflated ? 1 : Math.Max(1, Math.Min(_options.EffectiveThreads, plans.Length));
                     bad = await TransposeRowGroupAsync(TakeReaderAsync, readers.Add, workers, plans, g, ordinal + 1, transpose, badRows is not null, stop.Token).ConfigureAwait(false);
+                    RunTrace.Line($"{_path}: row group {g + 1} transposed ({rows:N0} rows, {transpose.Slices} batches of {transpose.SliceRows:N0})");
                     for (int s = 0; s < transpose.Slices; s++)
                     {
                         cancellationToken.ThrowIfCancellationRequested();

@@ -166,6 +166,36 @@ public class ParquetTransposeTests
     }
 
     [Fact]
+    public void A_scaled_out_run_over_a_transposed_group_writes_the_bytes_of_one_process()
+    {
+        using var tmp = new TempDir();
+        var input = WriteFile(tmp);
+        var temp = tmp.Combine("temp");
+        string[] common = ["convert", input, "--label", "y", "--drop", "s", "--drop", "t", "--drop", "flag", "--missing", "fill:0", "--format", "recordio-protobuf",
+            "--quiet", "--shard-size", "64KB", "--memory", "2MB", "--temp", temp];
+        var one = CliRunner.Run([.. common, "--out", tmp.Combine("one")]);
+        Assert.True(one.Code == 0, one.Err);
+        // Each task of each step in this process, in order: the scan tasks read a row group each (the second is transposed,
+        // as Row_groups_read_as_parts_are_transposed_alike shows for a part).
+        string[] scaled = [.. common, "--out", tmp.Combine("many"), "--workers", "2", "--work", tmp.Combine("work")];
+        var steps = CliRunner.Run([.. scaled, "--steps"]);
+        Assert.True(steps.Code == 0, steps.Err);
+        foreach (var line in steps.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ');
+            for (int task = 0; task < int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture); task++)
+            {
+                var r = CliRunner.Run([.. scaled, "--step", parts[0], "--worker", task.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                Assert.True(r.Code == 0, $"{line} task {task}: {r.Err}");
+            }
+        }
+        var many = RunOutputs.FileHashes(tmp.Combine("many"));
+        Assert.True(many.Count > 6, $"only {many.Count} files");
+        Assert.Equal(RunOutputs.FileHashes(tmp.Combine("one")), many);
+        Assert.False(LeftBehind(temp), "the tasks left temp files");
+    }
+
+    [Fact]
     public void Bad_rows_of_a_transposed_group_are_named_and_skipped_as_in_a_whole_one()
     {
         using var tmp = new TempDir();
