@@ -125,7 +125,7 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
     }
 
     /// <summary>
-    /// How many rows ahead <see cref="Format"/> asks for a row's kept text: the rows of a shuffled batch lie anywhere in the
+    /// How many rows ahead <see cref="Format"/> and <see cref="FormatIntegral"/> ask for a row's kept text: the rows of a shuffled batch lie anywhere in the
     /// source's blocks, so copying a row's text began with a cache miss (as RecordIO-protobuf's float32 values did).
     /// </summary>
     private const int PrefetchAhead = 8;
@@ -162,6 +162,9 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
             var buffer = output.Reserve(need);
             if (raw is not null && raw[r].Length > 0)
             {
+                // As in Format: a shuffled row's kept text is a cache miss, asked for ahead (20 M rows of three small integers
+                // spent 14 % of their time in this copy).
+                if (k + PrefetchAhead < count) Prefetch(raw[r + PrefetchAhead].Span);
                 raw[r].Span.CopyTo(buffer.AsSpan(used));
                 used += raw[r].Length;
             }
