@@ -175,20 +175,10 @@ public class ParquetTransposeTests
             "--quiet", "--shard-size", "64KB", "--memory", "2MB", "--temp", temp];
         var one = CliRunner.Run([.. common, "--out", tmp.Combine("one")]);
         Assert.True(one.Code == 0, one.Err);
-        // Each task of each step in this process, in order: the scan tasks read a row group each (the second is transposed,
-        // as Row_groups_read_as_parts_are_transposed_alike shows for a part).
+        // Each task of each step in this process, in a shuffled order: the scan tasks read a row group each (the second is
+        // transposed, as Row_groups_read_as_parts_are_transposed_alike shows for a part).
         string[] scaled = [.. common, "--out", tmp.Combine("many"), "--workers", "2", "--work", tmp.Combine("work")];
-        var steps = CliRunner.Run([.. scaled, "--steps"]);
-        Assert.True(steps.Code == 0, steps.Err);
-        foreach (var line in steps.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var parts = line.Split(' ');
-            for (int task = 0; task < int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture); task++)
-            {
-                var r = CliRunner.Run([.. scaled, "--step", parts[0], "--worker", task.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-                Assert.True(r.Code == 0, $"{line} task {task}: {r.Err}");
-            }
-        }
+        DataPrep.Tests.Scale.ScaleOutTests.RunSteps(scaled, new Random(3), (args, _) => CliRunner.Run(args));
         var many = RunOutputs.FileHashes(tmp.Combine("many"));
         Assert.True(many.Count > 6, $"only {many.Count} files");
         Assert.Equal(RunOutputs.FileHashes(tmp.Combine("one")), many);
