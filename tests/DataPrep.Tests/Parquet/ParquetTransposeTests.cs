@@ -67,6 +67,7 @@ public class ParquetTransposeTests
         BooleanColumn b => b.Values[row] ? "true" : "false",
         StringColumn s => "'" + s.Values[row] + "'",
         TimestampColumn t => t.Values[row].ToString(System.Globalization.CultureInfo.InvariantCulture),
+        BinaryColumn b => Convert.ToHexString(b.Values[row].Span),
         _ => throw new NotSupportedException(column.GetType().Name),
     };
 
@@ -216,21 +217,29 @@ public class ParquetTransposeTests
     public void The_transpose_takes_columns_in_any_order_and_refuses_reads_before_every_column_and_columns_of_another_length()
     {
         using var tmp = new TempDir();
-        var schema = new DataPrep.Data.Schema([new DataPrep.Data.Field("a", ColumnKind.Float64), new DataPrep.Data.Field("b", ColumnKind.String)]);
+        var schema = new DataPrep.Data.Schema([new DataPrep.Data.Field("a", ColumnKind.Float64), new DataPrep.Data.Field("b", ColumnKind.String),
+            new DataPrep.Data.Field("c", ColumnKind.Binary), new DataPrep.Data.Field("d", ColumnKind.Boolean), new DataPrep.Data.Field("e", ColumnKind.Timestamp), new DataPrep.Data.Field("f", ColumnKind.Int64)]);
         using var t = new RowGroupTranspose(tmp.Combine("g.bin"), schema, 5, 2);
         Assert.Equal(3, t.Slices);
         Assert.Throws<InvalidOperationException>(() => t.Add(0, new Float64Column([1, 2, 3])));
         // Columns come in any order (workers decode them in parallel).
         t.Add(1, new StringColumn(["v", null, "w", "x", "é"], 5));
+        t.Add(3, new BooleanColumn([true, false, false, true, true], [false, false, false, false, true], 5));
+        t.Add(2, new BinaryColumn([new byte[] { 1, 2 }, Array.Empty<byte>(), new byte[] { 255 }, new byte[] { 0 }, new byte[] { 7, 7, 7 }], [false, true, false, false, false], 5));
+        t.Add(5, new Int64Column([-1, long.MaxValue, 0, 3, long.MinValue]));
         Assert.Throws<InvalidOperationException>(() => t.Read(0));
         Assert.Throws<InvalidOperationException>(() => t.Add(1, new StringColumn(["v", null, "w", "x", "é"], 5)));
+        t.Add(4, new TimestampColumn([10, 20, 30, 40, 50], null, 5));
         t.Add(0, new Float64Column([1, 2, 3, 4, 5], [false, false, true, false, false], 5));
+        string Row(Column[] columns, int r) => string.Join('|', columns.Select(c => Cell(c, r)));
         var last = t.Read(2);
-        Assert.Equal("5|'é'", string.Join('|', last.Select(c => Cell(c, 0))));
+        Assert.Equal(["5|'é'|070707|null|50|-9223372036854775808"], Enumerable.Range(0, 1).Select(r => Row(last, r)));
         var middle = t.Read(1);
-        Assert.Equal(["null|'w'", "4|'x'"], Enumerable.Range(0, 2).Select(r => string.Join('|', middle.Select(c => Cell(c, r)))));
+        Assert.Equal(["null|'w'|FF|false|30|0", "4|'x'|00|true|40|3"], Enumerable.Range(0, 2).Select(r => Row(middle, r)));
+        // A slice without a missing value has no null mask, as a batch of those rows would not.
+        Assert.All(middle.Where(c => c.Kind is ColumnKind.Binary or ColumnKind.Boolean), c => Assert.Null(c.Nulls));
         var first = t.Read(0);
-        Assert.Equal(["1|'v'", "2|null"], Enumerable.Range(0, 2).Select(r => string.Join('|', first.Select(c => Cell(c, r)))));
+        Assert.Equal(["1|'v'|0102|true|10|-1", "2|null|null|false|20|9223372036854775807"], Enumerable.Range(0, 2).Select(r => Row(first, r)));
         t.Dispose();
         Assert.False(File.Exists(tmp.Combine("g.bin")));
     }
