@@ -273,8 +273,8 @@ public sealed class ParquetSource : IRecordSource
     /// <summary>
     /// A row group whose decoded rows take more than this many of the budget's batches (<see cref="SourceOptions.BatchBytes"/>,
     /// a 32nd of the budget each: an eighth of it) is transposed on disk and read back in batches (<see cref="RowGroupTranspose"/>),
-    /// not held decoded. Row groups are decoded whole (Parquet.Net reads a column chunk whole), and a row group of 2^20 rows
-    /// of 50 doubles, pyarrow's default, decodes to 400 MB: such a file peaked at 927–928 MiB at <c>--memory 128MB</c>
+    /// not held decoded. Row groups are decoded whole (Parquet.Net reads a column chunk whole), and a row group of 1,000,000
+    /// rows of 51 doubles (about pyarrow's default of 2^20 rows) decodes to 408 MB: such a file peaked at 927–928 MiB at <c>--memory 128MB</c>
     /// and 894–975 MiB at 512MB; transposed, 267–297 and 413–455 MiB, and 13–25 % faster (its columns are decoded two at
     /// a time). A transposed group costs a write and a read of its decoded bytes: three 80 MB groups of 1,000 doubles at
     /// 512MB take 1.10–1.16 s instead of 0.92–1.12 s to RecordIO-protobuf.
