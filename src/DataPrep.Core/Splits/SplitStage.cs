@@ -486,9 +486,12 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         int[]? part = null, row = null;
         var (lineageGroups, lineageTimes) = LineageValues(all.Column, all.Count);
         var folds = assignment.Folds;
+        // Without folds, every split's positions come from one counting pass and one filling pass over the order.
+        var bySplit = folds is null ? PickedBySplit(order, tags) : null;
         foreach (var (split, fold) in Channels(tags, folds))
         {
-            var picked = Picked(order, tags, split, folds, fold);
+            var picked = bySplit is not null ? bySplit[(byte)split] ?? [] : Picked(order, tags, split, folds, fold);
+            if (bySplit is not null) bySplit[(byte)split] = null;
             if (IsRun(picked))
             {
                 // The channel is one run of consecutive input rows (time order of time-sorted input, input
@@ -575,6 +578,24 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     }
 
     /// <summary>The positions of <paramref name="order"/> in the channel, in that order (two plain passes, no per-row delegate).</summary>
+    /// <summary>
+    /// <see cref="Picked"/> of every split at once, by tag (a byte): two passes over the order in all, where a pass per split
+    /// and count read each row's tag six times, each read a cache miss once the rows outgrow the cache (20 M rows).
+    /// </summary>
+    private static int[]?[] PickedBySplit(int[] order, SplitTag[] tags)
+    {
+        var counts = new int[256];
+        foreach (int i in order) counts[(byte)tags[i]]++;
+        var picked = new int[]?[256];
+        foreach (var split in SplitNames.All) picked[(byte)split] = new int[counts[(byte)split]];
+        var at = new int[256];
+        foreach (int i in order)
+        {
+            if (picked[(byte)tags[i]] is { } into) into[at[(byte)tags[i]]++] = i;
+        }
+        return picked;
+    }
+
     private static int[] Picked(int[] order, SplitTag[] tags, SplitTag split, short[]? folds, short fold)
     {
         int count = 0;
