@@ -491,6 +491,7 @@ internal sealed class BatchSpillReader : IDisposable
     // block of a few floats at a time, and each FileStream call costs tens of nanoseconds more than a copy.
     private readonly FileStream _file;
     private readonly byte[] _buffer = new byte[1 << 16];
+    private readonly long _length;
     private int _at, _end;
     private readonly Schema _schema;
     private readonly bool[]? _float32;
@@ -510,10 +511,12 @@ internal sealed class BatchSpillReader : IDisposable
         _float32 = float32Columns;
         _unread = unreadColumns;
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
+        // A spill file is complete when it is read: its length is asked once, not at every batch.
+        _length = _file.Length;
     }
 
     /// <summary>Whether everything was read.</summary>
-    public bool AtEnd => Position >= _file.Length;
+    public bool AtEnd => Position >= _length;
 
     /// <summary>Where the next byte is read from.</summary>
     private long Position => _file.Position - (_end - _at);

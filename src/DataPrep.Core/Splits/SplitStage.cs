@@ -577,7 +577,6 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         context.OnProgress("split", tags.Length, tags.Length);
     }
 
-    /// <summary>The positions of <paramref name="order"/> in the channel, in that order (two plain passes, no per-row delegate).</summary>
     /// <summary>
     /// <see cref="Picked"/> of every split at once, by tag (a byte): two passes over the order in all, where a pass per split
     /// and count read each row's tag six times, each read a cache miss once the rows outgrow the cache (20 M rows).
@@ -591,11 +590,13 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
         var at = new int[256];
         foreach (int i in order)
         {
-            if (picked[(byte)tags[i]] is { } into) into[at[(byte)tags[i]]++] = i;
+            byte t = (byte)tags[i];
+            if (picked[t] is { } into) into[at[t]++] = i;
         }
         return picked;
     }
 
+    /// <summary>The positions of <paramref name="order"/> in the channel, in that order (two plain passes, no per-row delegate).</summary>
     private static int[] Picked(int[] order, SplitTag[] tags, SplitTag split, short[]? folds, short fold)
     {
         int count = 0;

@@ -125,8 +125,9 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
     }
 
     /// <summary>
-    /// How many rows ahead <see cref="Format"/> and <see cref="FormatIntegral"/> ask for a row's kept text: the rows of a shuffled batch lie anywhere in the
-    /// source's blocks, so copying a row's text began with a cache miss (as RecordIO-protobuf's float32 values did).
+    /// How many rows ahead <see cref="Format"/> and <see cref="FormatIntegral"/> ask for a row's kept text: the rows of a
+    /// shuffled batch lie anywhere in the source's blocks, so copying a row's text began with a cache miss (as
+    /// RecordIO-protobuf's float32 values did).
     /// </summary>
     private const int PrefetchAhead = 8;
 
