@@ -366,14 +366,15 @@ public static class ConvertRunner
         context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
         var needed = ColumnPruning.Needed(options);
         // A row's text is kept so the writer copies it instead of formatting its values (or, for float32 RecordIO, with
-        // its values as float32). A split that spills writes values, not text, so the text would only be parsed a second
-        // time for the spill (and held against the budget meanwhile): a run whose split is expected to spill, and a
-        // scaled-out scan task (its work objects hold values), parse each field once, into its value.
+        // its values as float32). A split that spills writes values, so a run whose split is expected to spill, and a
+        // scaled-out scan task (its work objects hold values), parse each field once, into its value, with two exceptions.
         if (rowText == RowText.UnlessSplitSpills) context.EstimatedInputBytes = SpillFolder.EstimatedBytes(paths, context.Files);
         bool expectsSpill = rowText == RowText.UnlessSplitSpills && SpillFolder.ExpectsSplitSpill(options.Memory, context.EstimatedInputBytes);
-        bool keepText = options.FormatTraits.KeepsRowText && rowText != RowText.Drop && !expectsSpill;
-        // ...except, for a float32 writer, each row's values as float32 alone where nothing reads the text (the spill
-        // writes them as they are: no double parsed, widened or narrowed on the way).
+        // A writer that copies rows' text (label-first CSV) keeps it: the split spills the text in place of the columns it
+        // carries (SplitStage.SpillText), and the writer copies it instead of formatting every number read back.
+        bool keepText = options.FormatTraits.KeepsRowText && rowText != RowText.Drop && (!expectsSpill || options.FormatTraits.CopiesCsvText);
+        // A float32 writer keeps each row's values as float32 alone where nothing reads the text (the spill writes them as
+        // they are: no double parsed, widened or narrowed on the way).
         bool float32Alone = options.FormatTraits.KeepsRowText && expectsSpill && options.Source.KeepFloat32;
         if (keepText) context.Diagnostics.CountRowTextKept();
         var sourceOptions = options.ReadingSource with { OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };

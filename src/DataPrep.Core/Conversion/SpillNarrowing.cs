@@ -91,11 +91,46 @@ internal static class SpillNarrowing
         return names.Count > 0 ? names : null;
     }
 
-    /// <summary>Sets <see cref="SplitStage.SpillFloat32"/> and <see cref="SplitStage.SpillUnread"/> of the run's split stage, if any.</summary>
+    /// <summary>
+    /// The split input's columns a spill may leave to the rows' text (<see cref="SplitStage.SpillText"/>), with the format
+    /// that writes a row without text. All of:
+    /// <list type="bullet">
+    /// <item>the format copies a row's input text when it is exactly the record it would write (<see cref="FormatTraits.CopiesCsvText"/>:
+    /// label-first CSV), and is the one the sink writes with;</item>
+    /// <item>the only stage after the split is the <see cref="EncodeStage"/>, and it hands every column on as it is, in
+    /// order (<see cref="EncodeStage.HandsOnEveryColumn"/>), so the text is each row's output record;</item>
+    /// <item>a column is left to the text unless it is the label (the report tallies labels), the split keys on it, or the
+    /// lineage records it: those are spilled as values.</item>
+    /// </list>
+    /// Null when none. The output does not change: a row's text is what the writer copies in memory, and a row the source
+    /// kept no text for is formatted by the same format when it is spilled.
+    /// </summary>
+    internal static (bool[] Columns, Output.IRecordFormat Format)? TextColumns(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentNullException.ThrowIfNull(stages);
+        ArgumentNullException.ThrowIfNull(splitInput);
+        ArgumentNullException.ThrowIfNull(output);
+        int at = -1;
+        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
+        if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode || options.KeepsColumns) return null;
+        if (!format.Traits.CopiesCsvText || format is not RecordFormatDefinition records || !encode.HandsOnEveryColumn || !output.Equals(splitInput)) return null;
+        var split = (SplitStage)stages[at];
+        var text = new bool[splitInput.Count];
+        Array.Fill(text, true);
+        if (encode.LabelIndex is int label and >= 0) text[label] = false;
+        foreach (int c in split.Assigner.KeyColumns ?? []) if (c >= 0 && c < text.Length) text[c] = false;
+        foreach (int c in split.LineageColumns) text[c] = false;
+        return text.Any(x => x) ? (text, records.CreateFormat(options, encode.LabelIndex >= 0)) : null;
+    }
+
+    /// <summary>Sets <see cref="SplitStage.SpillFloat32"/>, <see cref="SplitStage.SpillUnread"/> and <see cref="SplitStage.SpillText"/> of the run's split stage, if any.</summary>
     internal static void Apply(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
     {
         if (stages.OfType<SplitStage>().LastOrDefault() is not { } split) return;
         split.SpillFloat32 = Float32Columns(options, format, stages, splitInput, output);
         split.SpillUnread = UnreadColumns(options, stages, splitInput);
+        split.SpillText = split.SpillFloat32 is null ? TextColumns(options, format, stages, splitInput, output) : null;
     }
 }

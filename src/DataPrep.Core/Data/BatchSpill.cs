@@ -28,6 +28,7 @@ internal sealed class BatchSpillWriter : IDisposable
     private int _used;
     private readonly bool[]? _float32;
     private readonly bool[]? _unread;
+    private readonly bool[]? _text;
     private byte[] _scratch = new byte[1 << 16];
 
     /// <summary>Creates (or truncates) the spill file at <paramref name="path"/>.</summary>
@@ -37,11 +38,18 @@ internal sealed class BatchSpillWriter : IDisposable
     /// By column index, the columns not written at all (null: none), because nothing reads them back; the reader must get
     /// the same, and gives <see cref="SpilledColumn"/> placeholders for them.
     /// </param>
-    public BatchSpillWriter(string path, bool[]? float32Columns = null, bool[]? unreadColumns = null)
+    /// <param name="textColumns">
+    /// By column index, the columns carried by the rows' text alone (null: no text is written). When set, every batch
+    /// must have every row's text (<see cref="RawRecords.Records"/>, none empty): it is written after the row information,
+    /// and these columns are not written; the reader, given the same, gives the text back as the batch's
+    /// <see cref="RecordBatch.Raw"/> and <see cref="SpilledColumn"/> placeholders for the columns.
+    /// </param>
+    public BatchSpillWriter(string path, bool[]? float32Columns = null, bool[]? unreadColumns = null, bool[]? textColumns = null)
     {
         Path = path;
         _float32 = float32Columns;
         _unread = unreadColumns;
+        _text = textColumns;
         _file = TempFile.Create(path, 0);
     }
 
@@ -130,11 +138,27 @@ internal sealed class BatchSpillWriter : IDisposable
         WriteOptional(info.AugmentedFrom, n, rows);
         WriteFlag(info.Operations is not null);
         if (info.Operations is not null) WriteStrings(info.Operations, n, rows);
+        if (_text is not null) WriteText(batch, n, rows);
+    }
+
+    /// <summary>The rows' text (<see cref="RawRecords.Records"/>): every length, then every row's bytes.</summary>
+    private void WriteText(RecordBatch batch, int n, int[]? rows)
+    {
+        if (batch.Raw is not { } raw || !raw.Matches(batch.Schema)) throw new InvalidOperationException("A text spill needs every row's text; the batch has none.");
+        var records = raw.Records;
+        var lengths = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            lengths[i] = records[rows?[i] ?? i].Length;
+            if (lengths[i] == 0) throw new InvalidOperationException("A text spill needs every row's text; a row has none.");
+        }
+        WriteSpan<int>(lengths);
+        for (int i = 0; i < n; i++) Put(records[rows?[i] ?? i].Span);
     }
 
     private void WriteColumn(Column column, int index, int n, int[]? rows, Float32Images? images)
     {
-        if (_unread is not null && _unread[index]) return;
+        if ((_unread is not null && _unread[index]) || (_text is not null && _text[index])) return;
         if (column is SparseColumn or StringColumn or BinaryColumn) FixedWidthOnly = false;
         if (column is SparseColumn s)
         {
@@ -350,7 +374,7 @@ internal sealed class BatchSpillWriter : IDisposable
     internal void WriteColumn(Column column, int index, int start, int count)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan((long)start + count, column.Length);
-        if (_float32 is not null || _unread is not null) throw new InvalidOperationException("A column range is written only to a file without float32 or unread columns.");
+        if (_float32 is not null || _unread is not null || _text is not null) throw new InvalidOperationException("A column range is written only to a file without float32, unread or text columns.");
         if (column is StringColumn str)
         {
             FixedWidthOnly = false;
@@ -496,6 +520,8 @@ internal sealed class BatchSpillReader : IDisposable
     private readonly Schema _schema;
     private readonly bool[]? _float32;
     private readonly bool[]? _unread;
+    private readonly bool[]? _text;
+    private readonly string[]? _names;
     private byte[] _scratch = new byte[1 << 16];
     // Repeated string values come back as one object (a category column of a spilled split: one string a value, not a row).
     private readonly Utf8StringCache _strings = new();
@@ -505,11 +531,18 @@ internal sealed class BatchSpillReader : IDisposable
     /// <param name="schema">The batches' schema.</param>
     /// <param name="float32Columns">The Float64 columns written as float32, as the writer was given them (null: none).</param>
     /// <param name="unreadColumns">The columns not written, as the writer was given them (null: none): read as <see cref="SpilledColumn"/> placeholders.</param>
-    public BatchSpillReader(string path, Schema schema, bool[]? float32Columns = null, bool[]? unreadColumns = null)
+    /// <param name="textColumns">The columns carried by the rows' text, as the writer was given them (null: no text): read as placeholders, the text as <see cref="RecordBatch.Raw"/>.</param>
+    /// <param name="textNames">
+    /// The text's field names (<see cref="RawRecords.FieldNames"/>; default: the schema's). Readers whose batches are gathered
+    /// together must share one array: <c>RawRecords.Gather</c> keeps the text only of batches with the same one.
+    /// </param>
+    public BatchSpillReader(string path, Schema schema, bool[]? float32Columns = null, bool[]? unreadColumns = null, bool[]? textColumns = null, string[]? textNames = null)
     {
         _schema = schema;
         _float32 = float32Columns;
         _unread = unreadColumns;
+        _text = textColumns;
+        _names = textColumns is null ? null : textNames ?? schema.Fields.Select(f => f.Name).ToArray();
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
         // A spill file is complete when it is read: its length is asked once, not at every batch.
         _length = _file.Length;
@@ -557,10 +590,78 @@ internal sealed class BatchSpillReader : IDisposable
         var groups = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
         var from = ReadOptional<long>(n, rows);
         var operations = ReadFlag() ? Pick(ReadStrings(n), rows) : null;
+        var texts = _text is null ? null : ReadTexts(n, rows);
         var info = new RowInfo(ids, sources, sourceRows, splits) { Times = times, Folds = folds, GroupKeys = groups, AugmentedFrom = from, Operations = operations is null ? null : Array.ConvertAll(operations, o => o ?? "") };
         var columns = new Column[_schema.Count];
         for (int c = 0; c < columns.Length; c++) columns[c] = ReadColumn(_schema[c], c, n, rows);
-        return new RecordBatch(_schema, columns, m, info);
+        return new RecordBatch(_schema, columns, m, info) { Raw = texts is null ? null : new RawRecords(_names!, texts) };
+    }
+
+    /// <summary>
+    /// The rows' text a text spill wrote after the row information (all rows, or those at <paramref name="rows"/>,
+    /// ascending), each a slice of one array that holds only the rows returned.
+    /// </summary>
+    private ReadOnlyMemory<byte>[] ReadTexts(int n, int[]? rows)
+    {
+        var lengths = ReadArray<int>(n);
+        long total = 0;
+        foreach (int l in lengths) total += l;
+        if (rows is null)
+        {
+            var all = GC.AllocateUninitializedArray<byte>((int)total);
+            ReadExactly(all);
+            var records = new ReadOnlyMemory<byte>[n];
+            for (int i = 0, at = 0; i < n; at += lengths[i], i++) records[i] = all.AsMemory(at, lengths[i]);
+            return records;
+        }
+        var bytes = ReadTextBytes(total);
+        long kept = 0;
+        foreach (int r in rows) kept += lengths[r];
+        var block = GC.AllocateUninitializedArray<byte>((int)kept);
+        var picked = new ReadOnlyMemory<byte>[rows.Length];
+        int from = 0, into = 0, k = 0;
+        for (int i = 0; i < n && k < rows.Length; from += lengths[i], i++)
+        {
+            if (rows[k] != i) continue;
+            bytes.Slice(from, lengths[i]).CopyTo(block.AsSpan(into));
+            picked[k++] = block.AsMemory(into, lengths[i]);
+            into += lengths[i];
+        }
+        return picked;
+    }
+
+    /// <summary>A batch's text bytes, read into the scratch buffer (grown as needed).</summary>
+    private Span<byte> ReadTextBytes(long total)
+    {
+        if (_scratch.Length < total) _scratch = new byte[Math.Max(total, 2L * _scratch.Length)];
+        var bytes = _scratch.AsSpan(0, (int)total);
+        ReadExactly(bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// <see cref="ReadTexts"/> for <see cref="ReadPlaced(ReadOnlySpan{int}, ReadOnlySpan{int}, PlaceTargets, bool)"/>: each
+    /// placed row's text (slot −1: skipped) into its place, the placed rows' bytes in one new array.
+    /// </summary>
+    private void PlaceTexts(ReadOnlySpan<int> slot, ReadOnlySpan<int> offset, ReadOnlyMemory<byte>[][] into)
+    {
+        int n = slot.Length;
+        var lengths = ReadArray<int>(n);
+        long total = 0, kept = 0;
+        for (int i = 0; i < n; i++)
+        {
+            total += lengths[i];
+            if (slot[i] >= 0) kept += lengths[i];
+        }
+        var bytes = ReadTextBytes(total);
+        var block = GC.AllocateUninitializedArray<byte>((int)kept);
+        for (int i = 0, from = 0, at = 0; i < n; from += lengths[i], i++)
+        {
+            if (slot[i] < 0) continue;
+            bytes.Slice(from, lengths[i]).CopyTo(block.AsSpan(at));
+            into[slot[i]][offset[i]] = block.AsMemory(at, lengths[i]);
+            at += lengths[i];
+        }
     }
 
     /// <summary>
@@ -590,6 +691,7 @@ internal sealed class BatchSpillReader : IDisposable
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (group keys in a fixed-width file).");
         if (ReadFlag()) Place<long>(slot, offset, null);
         if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (operations in a fixed-width file).");
+        if (_text is not null) PlaceTexts(slot, offset, into.Texts ?? throw new InvalidOperationException("A text spill is placed into rows that hold text."));
         // Rows placed as float32 values (PlacedRows.Image): float32 columns go only there, integers to both.
         var images = into.Images;
         if (images is not null && (long)n * _schema.Count <= MaxTransposedValues)
@@ -599,7 +701,7 @@ internal sealed class BatchSpillReader : IDisposable
         }
         for (int c = 0; c < _schema.Count; c++)
         {
-            if (_unread is not null && _unread[c]) continue;
+            if ((_unread is not null && _unread[c]) || (_text is not null && _text[c])) continue;
             if (ReadFlag()) throw new InvalidDataException("Corrupt spill file (a null mask in a fixed-width file).");
             switch (_schema[c].Kind)
             {
@@ -773,7 +875,7 @@ internal sealed class BatchSpillReader : IDisposable
 
     private Column ReadColumn(Field field, int index, int n, int[]? rows)
     {
-        if (_unread is not null && _unread[index]) return new SpilledColumn(field.Kind, rows?.Length ?? n);
+        if ((_unread is not null && _unread[index]) || (_text is not null && _text[index])) return new SpilledColumn(field.Kind, rows?.Length ?? n);
         switch (field.Kind)
         {
             case ColumnKind.Sparse:
@@ -947,6 +1049,7 @@ internal sealed class PlaceTargets(IReadOnlyList<PlacedRows> into)
     private long[][]? _ids, _sourceRows, _times;
     private int[][]? _sources;
     private byte[][]? _images;
+    private ReadOnlyMemory<byte>[][]? _texts;
 
     public long[][] Ids => _ids ??= Arrays(r => r.Ids);
 
@@ -959,6 +1062,9 @@ internal sealed class PlaceTargets(IReadOnlyList<PlacedRows> into)
 
     /// <summary>The rows' float32 values, when the batches are placed so (<see cref="PlacedRows.Image"/>); else null.</summary>
     public byte[][]? Images => into.Count > 0 && into[0].Image is not null ? _images ??= Arrays(r => r.Image!) : null;
+
+    /// <summary>The rows' text, when the batches hold it (<see cref="PlacedRows.Texts"/>); else null.</summary>
+    public ReadOnlyMemory<byte>[][]? Texts => into.Count > 0 && into[0].Texts is not null ? _texts ??= Arrays(r => r.Texts!) : null;
 
     /// <summary>Column <paramref name="c"/>'s arrays, of element type <typeparamref name="T"/>.</summary>
     public T[][] Column<T>(int c) => (T[][])(_columns[c] ??= Arrays(r => (T[])r.Columns[c]!));
@@ -984,7 +1090,8 @@ internal sealed class PlacedRows
     /// By column, the Float64 columns placed only as the rows' float32 values (<see cref="Image"/>), null: none. Every
     /// other column must then be Int64, placed both as values and in the image.
     /// </param>
-    public PlacedRows(Schema schema, int count, bool[]? unread = null, bool[]? asImage = null)
+    /// <param name="texts">Whether the rows' text is placed too (<see cref="Texts"/>: a text spill's files).</param>
+    public PlacedRows(Schema schema, int count, bool[]? unread = null, bool[]? asImage = null, bool texts = false)
     {
         Count = count;
         Ids = GC.AllocateUninitializedArray<long>(count);
@@ -993,6 +1100,7 @@ internal sealed class PlacedRows
         Columns = new Array?[schema.Count];
         // Every column's 4 bytes of every row are written by the reader before the batch is used.
         if (asImage is not null) Image = GC.AllocateUninitializedArray<byte>(4 * schema.Count * count);
+        if (texts) Texts = new ReadOnlyMemory<byte>[count];
         for (int c = 0; c < Columns.Length; c++)
         {
             if (unread is not null && unread[c]) continue;
@@ -1046,10 +1154,14 @@ internal sealed class PlacedRows
     /// </summary>
     public byte[]? Image { get; }
 
+    /// <summary>The rows' text (<see cref="RawRecords.Records"/>), when placed (see the constructor); null otherwise.</summary>
+    public ReadOnlyMemory<byte>[]? Texts { get; }
+
     /// <summary>
     /// The batch, tagged <paramref name="tag"/>: the columns and row information <c>RecordBatch.Gather</c> builds from the same
     /// rows. Rows placed as float32 values carry them as <see cref="RecordBatch.Raw"/> (no text; field names
-    /// <paramref name="names"/>), and their float columns give them widened, computed if read.
+    /// <paramref name="names"/>), and their float columns give them widened, computed if read. Rows placed with their text
+    /// carry it as <see cref="RecordBatch.Raw"/>, and the columns it carries are placeholders.
     /// </summary>
     public RecordBatch ToBatch(Schema schema, SplitTag tag, string[]? names = null)
     {
@@ -1075,6 +1187,7 @@ internal sealed class PlacedRows
         var tags = new SplitTag[Count];
         tags.AsSpan().Fill(tag);
         var batch = new RecordBatch(schema, columns, Count, new RowInfo(Ids, Sources, SourceRows, tags));
+        if (Texts is { } texts) return new RecordBatch(schema, batch.Columns, Count, batch.Rows) { Raw = new RawRecords(names ?? schema.Fields.Select(f => f.Name).ToArray(), texts) };
         if (image is null) return batch;
         var rows = new ReadOnlyMemory<byte>[Count];
         for (int r = 0; r < rows.Length; r++) rows[r] = image.AsMemory(4 * width * r, 4 * width);

@@ -179,6 +179,37 @@ public sealed class EncodeStage : IPipelineStage
         }
     }
 
+    /// <summary>
+    /// Whether every batch leaves this stage with the columns it came with, as they are and in order, after <see cref="Bind"/>:
+    /// the label (if any) is the first column and numeric, the features are all the others in order, none encoded, filled
+    /// (<c>--missing fill</c>) or fitted, none Boolean (written as 0/1 integers), also under an earlier run's maps. Such a
+    /// batch keeps its rows' text (<see cref="RecordBatch.Raw"/>) for the writer.
+    /// </summary>
+    internal bool HandsOnEveryColumn
+    {
+        get
+        {
+            var plan = _plan ?? throw new InvalidOperationException("Bind first.");
+            if (_options.Missing == MissingPolicy.Fill || FitColumns(plan, _options).Count > 0) return false;
+            int next = 0;
+            if (plan.LabelIndex >= 0)
+            {
+                if (plan.LabelIndex != 0 || plan.Input[0].Kind is not (ColumnKind.Float64 or ColumnKind.Int64)) return false;
+                next = 1;
+            }
+            for (int k = 0; k < plan.Features.Count; k++)
+            {
+                var (i, enc) = plan.Features[k];
+                if (i != next++ || enc != FeatureEncoding.None || plan.Input[i].Kind is not (ColumnKind.Float64 or ColumnKind.Int64)) return false;
+                if (_fitted is not null && (_fitted.Features.Count <= k || _fitted.Features[k].Fill is not null || _fitted.Features[k].Encoding != "none")) return false;
+            }
+            return next == plan.Input.Count;
+        }
+    }
+
+    /// <summary>The label's input column, or −1 without a label (after <see cref="Bind"/>).</summary>
+    internal int LabelIndex => (_plan ?? throw new InvalidOperationException("Bind first.")).LabelIndex;
+
     /// <summary>Whether the stage learns from the data (it has no maps given and some column needs fitting).</summary>
     internal bool Learns => _fitted is null && FitColumns(_plan ?? throw new InvalidOperationException("Bind first."), _options).Count > 0;
 

@@ -210,6 +210,7 @@ public sealed class RunDiagnostics
     private int _rowTextKept;
     private int _spillsPlaced;
     private int _spillsPlacedAsFloat32;
+    private int _textSpills;
     private int _spillsRanked;
     private int _spillResplits;
     private int _spillGroupRanges;
@@ -238,6 +239,9 @@ public sealed class RunDiagnostics
 
     /// <summary>Placed spills (<see cref="SpillsPlaced"/>) whose float32 columns were placed as the rows' float32 values, not as doubles.</summary>
     public int SpillsPlacedAsFloat32 => Volatile.Read(ref _spillsPlacedAsFloat32);
+
+    /// <summary>Spilled split stages that wrote each row's text in place of the columns it carries (<c>SplitStage.SpillText</c>).</summary>
+    public int TextSpills => Volatile.Read(ref _textSpills);
 
     /// <summary>Spilled split stages that kept nothing per row in memory, ranking their files one at a time (<c>SplitSpill.EmitBounded</c>).</summary>
     public int SpillsRanked => Volatile.Read(ref _spillsRanked);
@@ -304,6 +308,8 @@ public sealed class RunDiagnostics
     internal void CountSpillPlaced() => Interlocked.Increment(ref _spillsPlaced);
 
     internal void CountSpillPlacedAsFloat32() => Interlocked.Increment(ref _spillsPlacedAsFloat32);
+
+    internal void CountTextSpill() => Interlocked.Increment(ref _textSpills);
 
     internal void CountSpillRanked() => Interlocked.Increment(ref _spillsRanked);
 

@@ -46,6 +46,13 @@ internal sealed class SplitSpill : IDisposable
     private readonly bool[]? _float32;
     // By column, the columns not spilled at all, because nothing after the split reads them (null: none; SpillNarrowing).
     private readonly bool[]? _unread;
+    // A text spill (SpillNarrowing.TextColumns): by column, the columns the rows' text carries (null: no text spill), the
+    // format that writes a row without text, and the text's field names (one array: RawRecords.Gather compares them).
+    private readonly bool[]? _text;
+    private readonly Output.IRecordFormat? _textFormat;
+    private readonly string[]? _textNames;
+    // By column, the columns a spill file does not hold values of: unread or carried by the text (null: none).
+    private readonly bool[]? _skipped;
     // Pass 1's files: by hash range with a shuffle (null: no row fell in the range), else in input order.
     private readonly List<BatchSpillWriter?> _files = [];
     private readonly List<ushort[]> _fileOf = [];
@@ -109,7 +116,7 @@ internal sealed class SplitSpill : IDisposable
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
         (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null, IRowGroupAssigner? group = null,
-        bool[]? unreadColumns = null)
+        bool[]? unreadColumns = null, (bool[] Columns, Output.IRecordFormat Format)? text = null)
     {
         // Key and lineage columns are read from each batch before it is written (kept in memory, or their classes, times
         // and units beside the row ids), so a column nothing after the split reads need not be written even when they are.
@@ -137,6 +144,13 @@ internal sealed class SplitSpill : IDisposable
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         _withClasses = _byId is { HasClasses: true };
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
+        if (text is var (textColumns, format) && textColumns.Length == schema.Count && textColumns.Any(x => x) && _float32 is null)
+        {
+            _text = textColumns;
+            _textFormat = format;
+            _textNames = schema.Fields.Select(f => f.Name).ToArray();
+        }
+        _skipped = _text is null ? _unread : _text.Select((t, c) => t || (_unread is not null && _unread[c])).ToArray();
         _stage = stage;
         _folder = folder;
         _schema = schema;
@@ -150,10 +164,49 @@ internal sealed class SplitSpill : IDisposable
     }
 
     /// <summary>A spill file of this split, written with its narrowed and left-out columns (<c>SpillNarrowing</c>).</summary>
-    private BatchSpillWriter NewWriter(string path) => new(path, _float32, _unread);
+    private BatchSpillWriter NewWriter(string path) => new(path, _float32, _unread, _text);
 
     /// <summary>A reader of a spill file <see cref="NewWriter"/> wrote.</summary>
-    private BatchSpillReader NewReader(string path) => new(path, _schema, _float32, _unread);
+    private BatchSpillReader NewReader(string path) => new(path, _schema, _float32, _unread, _text, _textNames);
+
+    /// <summary>Whether this spill writes the rows' text in place of the columns it carries (<c>SpillNarrowing.TextColumns</c>).</summary>
+    public bool SpillsText => _text is not null;
+
+    /// <summary>
+    /// The batch with every row's text, for a text spill: a row the source kept no text for (or every row of a source that
+    /// keeps none) is formatted here by the run's format, as its writer would write the row at the end (the columns reach
+    /// the writer unchanged: <c>SpillNarrowing.TextColumns</c>), so the text columns need not be spilled at all.
+    /// </summary>
+    private RecordBatch WithEveryRowText(RecordBatch batch)
+    {
+        int n = batch.RowCount;
+        var kept = batch.Raw is { } raw && raw.Matches(batch.Schema) && raw.Records.Length >= n ? raw.Records : null;
+        List<int>? missing = null;
+        for (int i = 0; i < n; i++) if (kept is null || kept[i].IsEmpty) (missing ??= []).Add(i);
+        if (missing is null) return batch;
+        var records = new ReadOnlyMemory<byte>[n];
+        if (kept is not null) Array.Copy(kept, records, n);
+        var rows = missing.ToArray();
+        var chunk = _textFormat!.Format(batch.Take(rows), 0, rows.Length);
+        try
+        {
+            // Each record without its '\n', copied out of the chunk (whose buffer may go back to a pool).
+            var bytes = new byte[chunk.Length - rows.Length];
+            for (int k = 0, start = 0, at = 0; k < rows.Length; start = chunk.RecordEnds[k], k++)
+            {
+                int length = chunk.RecordEnds[k] - 1 - start;
+                if (length <= 0) throw new InvalidOperationException("A text spill's format wrote an empty record.");
+                chunk.Data.AsSpan(start, length).CopyTo(bytes.AsSpan(at));
+                records[rows[k]] = bytes.AsMemory(at, length);
+                at += length;
+            }
+        }
+        finally
+        {
+            chunk.Release();
+        }
+        return new RecordBatch(batch.Schema, batch.Columns, n, batch.Rows) { Raw = new RawRecords(_textNames!, records) };
+    }
 
     /// <summary>The bytes of rows pass 3 loads at once: about an eighth of the budget.</summary>
     private long BucketBytes => Math.Max(64L << 10, _budget / 8);
@@ -163,6 +216,7 @@ internal sealed class SplitSpill : IDisposable
 
     public void Add(RecordBatch batch)
     {
+        if (_text is not null) batch = WithEveryRowText(batch);
         int n = batch.RowCount;
         var rows = batch.Rows;
         var beside = default(RowIdColumns);
@@ -612,11 +666,11 @@ internal sealed class SplitSpill : IDisposable
             }
             sizes[c] = (int)lo;
         }
-        bool placed = PlacedRows.Supports(_schema, _unread) && files.All(f => f.FixedWidth);
+        bool placed = PlacedRows.Supports(_schema, _skipped) && files.All(f => f.FixedWidth);
         var images = placed && files.All(f => f.Float32Finite) ? ImageColumns() : null;
         if (RunTrace.On)
         {
-            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {files.Sum(f => f.Bytes) >> 20} MiB in {files.Count} files ({_float32?.Count(x => x) ?? 0} columns as float32), ranked a file at a time (no per-row arrays)");
+            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {files.Sum(f => f.Bytes) >> 20} MiB in {files.Count} files ({_float32?.Count(x => x) ?? 0} columns as float32, {_text?.Count(x => x) ?? 0} as the rows' text), ranked a file at a time (no per-row arrays)");
         }
         TraceMemory("counted");
         var scratch = new[] { new RankScratch(), new RankScratch() };
@@ -1190,7 +1244,7 @@ internal sealed class SplitSpill : IDisposable
         var paths = _files.Select(w => w?.Path).ToList();
         var pieces = Pieces(lengths, fileOf, channel, rank, sizes);
         // Files of fixed-width values only, read in place: each value goes straight into its output batch.
-        bool placed = pieces is not null && PlacedRows.Supports(_schema, _unread) && _files.All(w => w is null || w.FixedWidthOnly);
+        bool placed = pieces is not null && PlacedRows.Supports(_schema, _skipped) && _files.All(w => w is null || w.FixedWidthOnly);
         bool finite = _files.All(w => w is null || w.Float32Finite);
         fileOf = null!;
         Governor.Release();
@@ -1205,7 +1259,7 @@ internal sealed class SplitSpill : IDisposable
             var buckets = new BatchSpillWriter?[first[^1]];
             if (RunTrace.On)
             {
-                Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32); repartitioned into {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
+                Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32, {_text?.Count(x => x) ?? 0} as the rows' text); repartitioned into {first[^1]} buckets of up to {rowsPerBucket:N0} rows");
             }
             var bucketPaths = new string?[buckets.Length];
             try
@@ -1234,7 +1288,7 @@ internal sealed class SplitSpill : IDisposable
         }
         else if (RunTrace.On)
         {
-            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32), each a run of ranks per channel (no repartition)");
+            Console.Error.WriteLine($"trace: split spilled {count:N0} rows, {spillBytes >> 20} MiB in {paths.Count(p => p is not null)} files ({_float32?.Count(x => x) ?? 0} columns as float32, {_text?.Count(x => x) ?? 0} as the rows' text), each a run of ranks per channel (no repartition)");
         }
 
         // Repartitioned buckets were written from these files' values: finite in them, finite in the buckets.
@@ -1360,7 +1414,7 @@ internal sealed class SplitSpill : IDisposable
     /// </summary>
     private IEnumerable<RecordBatch> EmitPlaced(List<(SplitTag, short)> channels, List<(int File, int Lo, int Count)>[] pieces, List<string?> paths, Action<int> used, Func<int, int, int, PieceRanks> ranksOf, int[] sizes, bool withFolds, bool[]? images, CancellationToken cancellationToken)
     {
-        var names = images is null ? null : _schema.Fields.Select(f => f.Name).ToArray();
+        var names = _textNames ?? (images is null ? null : _schema.Fields.Select(f => f.Name).ToArray());
         bool times = _stage.HasLineage;
         int batchRows = _batchRows;
         // Two pieces at a time, one on another core: their rows hold disjoint ranks, so they fill disjoint rows of the window.
@@ -1385,7 +1439,7 @@ internal sealed class SplitSpill : IDisposable
                 while ((first + window.Count) * (long)batchRows < end)
                 {
                     long at = (first + window.Count) * (long)batchRows;
-                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at), _unread, images));
+                    window.Add(new PlacedRows(_schema, (int)Math.Min(batchRows, sizes[c] - at), _skipped, images, _text is not null));
                 }
                 int channelIndex = c, firstBatch = first;
                 var other = m == 2 ? Task.Run(() => PlacePiece(paths[list[i + 1].File]!, ranksOf(list[i + 1].File, channelIndex, 1), firstBatch, window, times, buffers[1]), cancellationToken) : null;
@@ -1427,7 +1481,7 @@ internal sealed class SplitSpill : IDisposable
     /// </summary>
     private bool[]? ImageColumns()
     {
-        if (_float32 is null || _unread is not null) return null;
+        if (_float32 is null || _unread is not null || _text is not null) return null;
         for (int c = 0; c < _schema.Count; c++)
         {
             if (!(_schema[c].Kind == ColumnKind.Float64 && _float32[c]) && _schema[c].Kind != ColumnKind.Int64) return null;

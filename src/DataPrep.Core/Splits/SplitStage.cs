@@ -333,6 +333,16 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
     /// </summary>
     internal bool[]? SpillUnread { get; set; }
 
+    /// <summary>
+    /// For a writer that copies rows' text (label-first CSV): by input column, the columns the rows' text carries to the
+    /// writer, and the format that writes a row the source kept no text for (null: none), decided in one place,
+    /// <see cref="Conversion.SpillNarrowing.TextColumns"/>. A spill then writes each row's text instead of those columns'
+    /// values, and hands it back as the batch's <see cref="RecordBatch.Raw"/>: the writer copies the text as it does in
+    /// memory, instead of formatting every number parsed back from the spill. Used when the first batch spilled has text
+    /// (a text source); the output's bytes do not change.
+    /// </summary>
+    internal (bool[] Columns, Output.IRecordFormat Format)? SpillText { get; set; }
+
     /// <summary>Whether the last run spilled its input to disk (for tests and traces).</summary>
     public bool Spilled { get; private set; }
 
@@ -438,7 +448,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                 {
                     spilling = new SplitSpill(this, folder, b.Schema, keys, batchRows, memory!.EffectiveBudget, seed, shuffle, SpillFloat32,
                         assigner is IRowLocalAssigner local ? (local, context) : null, assigner as IRowIdAssigner, assigner is IRowTimeAssigner { TagsFromTimes: true } timed ? (timed, timed.Cutter(context)) : null,
-                        assigner as IRowGroupAssigner, SpillUnread);
+                        assigner as IRowGroupAssigner, SpillUnread, b.Raw is not null ? SpillText : null);
                     governor = spilling.Governor;
                     // Each buffered batch let go once spilled, so the heap holds the buffer or the spill's state (a group
                     // table, open files' buffers), not both at their largest.
@@ -451,6 +461,7 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
                     batches.Clear();
                     Spilled = true;
                     context.Diagnostics.CountSpill();
+                    if (spilling.SpillsText) context.Diagnostics.CountTextSpill();
                     if (SpillFloat32 is { } narrow) context.Diagnostics.RecordSpillFloat32(b.Schema.Fields.Where((_, c) => c < narrow.Length && narrow[c]).Select(f => f.Name));
                     if (SpillUnread is { } unread) context.Diagnostics.RecordSpillUnread(b.Schema.Fields.Where((_, c) => c < unread.Length && unread[c]).Select(f => f.Name));
                 }

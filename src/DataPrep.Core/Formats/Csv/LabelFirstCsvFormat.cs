@@ -46,15 +46,11 @@ public sealed class LabelFirstCsvFormat(bool hasLabel) : IRecordFormat
         for (int c = 0; c < width; c++)
         {
             // Values are fetched when a row needs formatting; with copied rows around, row by row, so a deferred
-            // gather (Column.GatherDeferred) is not done for the few rows that kept no text.
-            switch (cols[c])
-            {
-                case Float64Column: kinds[c] = ColumnKind.Float64; break;
-                case Int64Column: kinds[c] = ColumnKind.Int64; break;
-                case BooleanColumn: kinds[c] = ColumnKind.Boolean; break;
-                case SparseColumn: kinds[c] = ColumnKind.Sparse; break;
-                default: throw new NotSupportedException($"CSV output cannot hold {cols[c].Kind} columns.");
-            }
+            // gather (Column.GatherDeferred) is not done for the few rows that kept no text. By kind, not by type: a
+            // column a text spill left to the rows' text is a placeholder, never read (every row has its text).
+            kinds[c] = cols[c].Kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Boolean or ColumnKind.Sparse
+                ? cols[c].Kind
+                : throw new NotSupportedException($"CSV output cannot hold {cols[c].Kind} columns.");
         }
         // Rows whose input text is already exactly what we would write are copied (see RawRecords).
         var raw = batch.Raw is { } text && text.Matches(batch.Schema) ? text.Records : null;
