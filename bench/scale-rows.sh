@@ -83,6 +83,11 @@ for n in "${SIZES[@]}"; do
   echo "== $n rows: input $input"
   node bench/gen-numeric.mjs --out "$input" --rows "$n" > /dev/null
   BYTES[$n]=$(stat -c %s "$input")
+  # Each size starts with only its input in the page cache when the script may drop the cache (root): at 10M rows the run
+  # moves about 18 GB through the cache (input, spill written and read, output), and with the earlier sizes' files and
+  # other work's still cached, the kernel's reclaim cost this 24 GB machine 51 s of system time instead of 14 s.
+  sync
+  if [[ -w /proc/sys/vm/drop_caches ]] && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then CACHE="dropped before each size, then the input read into it"; else CACHE="not dropped (not root): earlier files compete for it at large sizes"; fi
   cat "$input" > /dev/null   # page cache, as bench/run.sh does
   rm -f "$WORK/times-$n"
   for ((i = 1; i <= RUNS; i++)); do
@@ -127,7 +132,7 @@ read -r FIT_A FIT_B <<< "$FIT"
   echo "# Scaling curve: W1's shape at $(printf '%s ' "${SIZES[@]}")rows"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), repo at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $DATAPREP (tools/publish.sh, Native AOT), $RUNS run(s) a size (median wall, max peak RSS)."
-  echo "Job: \`dataprep convert numeric-N.csv --label label --train 0.8 --validation 0.1 --test 0.1 --seed 42 --memory $MEMORY --temp DIR\` (label-first CSV, lineage on), input in the page cache."
+  echo "Job: \`dataprep convert numeric-N.csv --label label --train 0.8 --validation 0.1 --test 0.1 --seed 42 --memory $MEMORY --temp DIR\` (label-first CSV, lineage on), input in the page cache (the cache ${CACHE:-?})."
   echo "Machine: $(nproc) CPUs ($(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)), CPU idle at the start **$IDLE_START %**, load average $LOAD_START at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end."
   echo
   echo "| rows | input MB | wall (s) | rows/s | MB/s | peak RSS (MiB) | wall µs/row | CPU s (user + sys) | CPU µs/row | CPU per row vs ${REF:-?} rows | train / validation / test |"
