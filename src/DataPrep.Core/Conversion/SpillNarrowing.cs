@@ -105,7 +105,7 @@ internal static class SpillNarrowing
     /// Null when none. The output does not change: a row's text is what the writer copies in memory, and a row the source
     /// kept no text for is formatted by the same format when it is spilled.
     /// </summary>
-    internal static (bool[] Columns, Output.IRecordFormat Format)? TextColumns(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
+    internal static (bool[] Columns, RowRecords Records)? TextColumns(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(format);
@@ -122,8 +122,32 @@ internal static class SpillNarrowing
         if (encode.LabelIndex is int label and >= 0) text[label] = false;
         foreach (int c in split.Assigner.KeyColumns ?? []) if (c >= 0 && c < text.Length) text[c] = false;
         foreach (int c in split.LineageColumns) text[c] = false;
-        return text.Any(x => x) ? (text, records.CreateFormat(options, encode.LabelIndex >= 0)) : null;
+        return text.Any(x => x) ? (text, RecordsOf(records.CreateFormat(options, encode.LabelIndex >= 0))) : null;
     }
+
+    /// <summary>The records <paramref name="format"/> writes for a batch's rows, each without its '\n', copied out of the chunk (whose buffer may go back to a pool).</summary>
+    internal static RowRecords RecordsOf(Output.IRecordFormat format) => batch =>
+    {
+        int n = batch.RowCount;
+        var chunk = format.Format(batch, 0, n);
+        try
+        {
+            var bytes = new byte[chunk.Length - n];
+            var records = new ReadOnlyMemory<byte>[n];
+            for (int k = 0, start = 0, at = 0; k < n; start = chunk.RecordEnds[k], k++)
+            {
+                int length = chunk.RecordEnds[k] - 1 - start;
+                chunk.Data.AsSpan(start, length).CopyTo(bytes.AsSpan(at));
+                records[k] = bytes.AsMemory(at, length);
+                at += length;
+            }
+            return records;
+        }
+        finally
+        {
+            chunk.Release();
+        }
+    };
 
     /// <summary>Sets <see cref="SplitStage.SpillFloat32"/>, <see cref="SplitStage.SpillUnread"/> and <see cref="SplitStage.SpillText"/> of the run's split stage, if any.</summary>
     internal static void Apply(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)

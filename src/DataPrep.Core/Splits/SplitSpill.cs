@@ -47,9 +47,9 @@ internal sealed class SplitSpill : IDisposable
     // By column, the columns not spilled at all, because nothing after the split reads them (null: none; SpillNarrowing).
     private readonly bool[]? _unread;
     // A text spill (SpillNarrowing.TextColumns): by column, the columns the rows' text carries (null: no text spill), the
-    // format that writes a row without text, and the text's field names (one array: RawRecords.Gather compares them).
+    // writer's records of rows without text, and the text's field names (one array: RawRecords.Gather compares them).
     private readonly bool[]? _text;
-    private readonly Output.IRecordFormat? _textFormat;
+    private readonly RowRecords? _records;
     private readonly string[]? _textNames;
     // By column, the columns a spill file does not hold values of: unread or carried by the text (null: none).
     private readonly bool[]? _skipped;
@@ -116,7 +116,7 @@ internal sealed class SplitSpill : IDisposable
 
     public SplitSpill(SplitStage stage, SpillFolder folder, Schema schema, IReadOnlyCollection<int> keys, int batchRows, long budget, ulong seed, bool shuffle, bool[]? float32Columns = null,
         (IRowLocalAssigner, RunContext)? local = null, IRowIdAssigner? byId = null, (IRowTimeAssigner, ITimeCutter)? time = null, IRowGroupAssigner? group = null,
-        bool[]? unreadColumns = null, (bool[] Columns, Output.IRecordFormat Format)? text = null)
+        bool[]? unreadColumns = null, (bool[] Columns, RowRecords Records)? text = null)
     {
         // Key and lineage columns are read from each batch before it is written (kept in memory, or their classes, times
         // and units beside the row ids), so a column nothing after the split reads need not be written even when they are.
@@ -144,10 +144,10 @@ internal sealed class SplitSpill : IDisposable
         if (_bounded && shuffle) _rowIdFiles.AddRange(new SpillRowIdsWriter?[HashFiles]);
         _withClasses = _byId is { HasClasses: true };
         _float32 = float32Columns is not null && float32Columns.Length == schema.Count && float32Columns.Any(x => x) ? float32Columns : null;
-        if (text is var (textColumns, format) && textColumns.Length == schema.Count && textColumns.Any(x => x) && _float32 is null)
+        if (text is var (textColumns, records) && textColumns.Length == schema.Count && textColumns.Any(x => x) && _float32 is null)
         {
             _text = textColumns;
-            _textFormat = format;
+            _records = records;
             _textNames = schema.Fields.Select(f => f.Name).ToArray();
         }
         _skipped = _text is null ? _unread : _text.Select((t, c) => t || (_unread is not null && _unread[c])).ToArray();
@@ -187,23 +187,12 @@ internal sealed class SplitSpill : IDisposable
         var records = new ReadOnlyMemory<byte>[n];
         if (kept is not null) Array.Copy(kept, records, n);
         var rows = missing.ToArray();
-        var chunk = _textFormat!.Format(batch.Take(rows), 0, rows.Length);
-        try
+        var formatted = _records!(batch.Take(rows));
+        for (int k = 0; k < rows.Length; k++)
         {
-            // Each record without its '\n', copied out of the chunk (whose buffer may go back to a pool).
-            var bytes = new byte[chunk.Length - rows.Length];
-            for (int k = 0, start = 0, at = 0; k < rows.Length; start = chunk.RecordEnds[k], k++)
-            {
-                int length = chunk.RecordEnds[k] - 1 - start;
-                if (length <= 0) throw new InvalidOperationException("A text spill's format wrote an empty record.");
-                chunk.Data.AsSpan(start, length).CopyTo(bytes.AsSpan(at));
-                records[rows[k]] = bytes.AsMemory(at, length);
-                at += length;
-            }
-        }
-        finally
-        {
-            chunk.Release();
+            // Every spilled row has text: an empty record would read as "format me" from placeholder columns.
+            if (formatted[k].IsEmpty) throw new InvalidOperationException("A text spill's writer gave an empty record.");
+            records[rows[k]] = formatted[k];
         }
         return new RecordBatch(batch.Schema, batch.Columns, n, batch.Rows) { Raw = new RawRecords(_textNames!, records) };
     }

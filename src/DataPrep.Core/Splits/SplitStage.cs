@@ -288,6 +288,12 @@ public sealed class SplitInput
 }
 
 /// <summary>
+/// The records the run's writer writes for the rows of <paramref name="batch"/>, each without its line break: for a text
+/// spill, the rows a source kept no text for (<see cref="SplitStage.SpillText"/>).
+/// </summary>
+internal delegate ReadOnlyMemory<byte>[] RowRecords(RecordBatch batch);
+
+/// <summary>
 /// The split stage: collects the rows, lets an <see cref="ISplitAssigner"/> tag them, then emits them split
 /// by split in output order (the assigner's, else shuffled by hash(seed, "shuffle", row id), else input
 /// order), gathered straight from the input batches. A split is a tag, not a fork.
@@ -335,13 +341,13 @@ public sealed class SplitStage(ISplitAssigner assigner, ulong seed, bool shuffle
 
     /// <summary>
     /// For a writer that copies rows' text (label-first CSV): by input column, the columns the rows' text carries to the
-    /// writer, and the format that writes a row the source kept no text for (null: none), decided in one place,
+    /// writer, and the writer's records of rows the source kept no text for (null: none), decided in one place,
     /// <see cref="Conversion.SpillNarrowing.TextColumns"/>. A spill then writes each row's text instead of those columns'
     /// values, and hands it back as the batch's <see cref="RecordBatch.Raw"/>: the writer copies the text as it does in
     /// memory, instead of formatting every number parsed back from the spill. Used when the first batch spilled has text
     /// (a text source); the output's bytes do not change.
     /// </summary>
-    internal (bool[] Columns, Output.IRecordFormat Format)? SpillText { get; set; }
+    internal (bool[] Columns, RowRecords Records)? SpillText { get; set; }
 
     /// <summary>Whether the last run spilled its input to disk (for tests and traces).</summary>
     public bool Spilled { get; private set; }
