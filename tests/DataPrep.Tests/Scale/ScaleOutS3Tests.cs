@@ -33,12 +33,16 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
             var parts = line.Split(' ');
             if (parts[0] == "commit")
             {
-                // The first commit dies part-way: the copy of the second train shard fails for good (500 on every
-                // attempt) after the first shard was published. Run again, the commit completes the same run.
-                using var proxy = new FaultProxy(moto.Port, (_, l) => l.StartsWith("PUT ", StringComparison.Ordinal) && l.Contains("/out/train/part-00001.pbr", StringComparison.Ordinal) ? Fault.Status500 : Fault.None);
+                // The first commit dies part-way: the train channel's lineage, composed once every train shard is
+                // published, fails for good (500 on every attempt). (It failed the copy of the second shard before, but
+                // the commit copies shards in parallel, so whether the first one was published by then was a race.)
+                // Run again, the commit completes the same run.
+                using var proxy = new FaultProxy(moto.Port, (_, l) => l.StartsWith("PUT ", StringComparison.Ordinal) && l.Contains("/out/_dataprep/lineage/train", StringComparison.Ordinal) ? Fault.Status500 : Fault.None);
                 var failed = CliProcess.Run([.. common.Select(a => a == moto.Endpoint ? proxy.Endpoint : a), "--step", "commit"]);
                 Assert.NotEqual(0, failed.Code);
+                Assert.Contains(proxy.Injected, f => f == Fault.Status500);
                 Assert.Contains(S3Data.Keys(client, bucket, "out/"), k => k == "out/train/part-00000.pbr");
+                Assert.Contains(S3Data.Keys(client, bucket, "out/"), k => k == "out/train/part-00001.pbr");
                 Assert.DoesNotContain(S3Data.Keys(client, bucket, "out/"), k => k == "out/_dataprep/run.json");
             }
             foreach (int t in Enumerable.Range(0, int.Parse(parts[1], CultureInfo.InvariantCulture)).OrderBy(_ => random.Next()).ToList())
