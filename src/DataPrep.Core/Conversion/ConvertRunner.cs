@@ -568,12 +568,12 @@ public static class ConvertRunner
 /// <summary>Whether a run's sources keep each row's text for the writer (<see cref="SourceOptions.KeepRawRecords"/>, for formats that copy it).</summary>
 internal enum RowText
 {
-    /// <summary>Keep it: nothing spills (<c>dataprep apply</c>).</summary>
+    /// <summary>Keep it: nothing spills (<c>dataprep apply</c>), or a scaled-out scan task's rows objects carry it (label-first CSV: <c>ScaleRun.RowTextColumns</c>).</summary>
     Keep,
 
     /// <summary>Keep it unless the split is expected to spill the inputs (<see cref="SpillFolder.ExpectsSplitSpill"/>), which writes values.</summary>
     UnlessSplitSpills,
 
-    /// <summary>Never: the rows go to work objects of values (a scaled-out scan task).</summary>
+    /// <summary>Never: the rows go to work objects of values (a scaled-out scan task of any other format).</summary>
     Drop,
 }

@@ -147,7 +147,9 @@ internal sealed class ScaleRun
             // The scan task's log of skipped rows (--on-bad-row): its counts go into the task's report, its quarantined
             // rows into a work object, both joined by the commit in task order (ScaleTasks.ScanAsync disposes it).
             context.BadRows = new BadRows(prepared.Source.OnBadRow, context.Report, prepared.Memory.TempDirectory);
-            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, RowText.Drop, fingerprints: false).ConfigureAwait(false);
+            // A writer that copies rows' text (label-first CSV) keeps it: the scan tasks' rows objects may carry it (RowTextColumns).
+            var rowText = format.Traits.CopiesCsvText ? RowText.Keep : RowText.Drop;
+            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, rowText, fingerprints: false).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;
             run.Options = ConvertRunner.WithRowBytes(prepared, opened);
@@ -192,6 +194,25 @@ internal sealed class ScaleRun
             bound = stages[i].Bind(bound);
         }
         return (stages.Take(at).ToList(), stages.Skip(at).ToList(), splitInput!);
+    }
+
+    /// <summary>
+    /// The columns a scan task's rows objects leave to the rows' text, with the writer's records of rows without text and
+    /// the text's field names (null: the objects hold values): <c>SpillNarrowing.TextColumns</c> for the run's own stages
+    /// and maps given (<c>--like</c>), less every column the plan step reads (<see cref="KeyColumns"/>), which the encode
+    /// tasks' assigners may read too. Options, format and schema decide it, so the scan tasks that write the objects and
+    /// the encode tasks that read them agree. The encode tasks then copy each row's text, as one process does, instead
+    /// of formatting every number.
+    /// </summary>
+    public (bool[] Columns, RowRecords Records, string[] Names)? RowTextColumns()
+    {
+        var split = RunSplit();
+        var (_, from, splitInput) = Stages(split, Earlier);
+        var output = splitInput;
+        foreach (var stage in from.Skip(1)) output = stage.Bind(output);
+        if (SpillNarrowing.TextColumns(Options, Format, from, splitInput, output) is not var (columns, records)) return null;
+        foreach (int k in KeyColumns(split, from, splitInput)) columns[k] = false;
+        return columns.Any(x => x) ? (columns, records, splitInput.Fields.Select(f => f.Name).ToArray()) : null;
     }
 
     /// <summary>The run's own split stage (its assigner decides in the plan step).</summary>

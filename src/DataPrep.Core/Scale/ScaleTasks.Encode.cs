@@ -56,6 +56,8 @@ internal static partial class ScaleTasks
         }
         var split = ConvertRunner.CreateSplitStage(run.Options, run.Format, run.Context, assigner);
         var (_, from, splitInput) = run.Stages(split, plan.Encoding ?? run.Earlier);
+        // The scan tasks' rows objects hold the rows' text in place of these columns (label-first CSV; null: values).
+        var text = run.RowTextColumns();
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
 
@@ -83,7 +85,7 @@ internal static partial class ScaleTasks
                     ?? throw new PipelineValidationException($"{who}: the rows of scan task {i} for bucket {bucket} are missing from {work.Area.Location}; run scan task {i} again.");
                 try
                 {
-                    using var reader = new BatchSpillReader(path, splitInput);
+                    using var reader = new BatchSpillReader(path, splitInput, textColumns: text?.Columns, textNames: text?.Names);
                     while (!reader.AtEnd)
                     {
                         var batch = reader.Read();
@@ -111,6 +113,8 @@ internal static partial class ScaleTasks
         foreach (var stage in from.Skip(1)) bound = stage.Bind(bound);
         // A bucket that spills keeps columns only a float32 writer reads as float32, by one process's rule.
         SpillNarrowing.Apply(run.Options, run.Format, from, splitInput, bound);
+        // Columns the rows objects left to the text are placeholders here: a bucket that spills leaves them to the text too.
+        if (text is var (columns, records, _)) split.SpillText = (columns, records);
         if (run.Format.WritesAtCommit)
         {
             await KeepRowsAsync(run, task, stream, from, segmentFolder, cancellationToken).ConfigureAwait(false);

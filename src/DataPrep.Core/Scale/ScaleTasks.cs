@@ -47,6 +47,8 @@ internal static partial class ScaleTasks
         foreach (var stage in before) stream = stage.RunAsync(stream, run.Context, cancellationToken);
 
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+        // Label-first CSV: the rows objects hold each row's text in place of the columns it carries (ScaleRun.RowTextColumns).
+        var text = run.RowTextColumns();
         var writers = new BatchSpillWriter?[run.Workers];
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
@@ -94,9 +96,10 @@ internal static partial class ScaleTasks
                         System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(classRows, RandomSplitAssigner.KeyOf(column, r), out _)++;
                     }
                 }
+                var rows = text is var (_, records, names) ? SplitSpill.WithEveryRowText(batch, records, names) : batch;
                 if (!run.BucketsByHash && !run.BucketsBySeries)
                 {
-                    Write(task, batch);
+                    Write(task, rows);
                     continue;
                 }
                 for (int j = 0; j < members.Length; j++) members[j]?.Clear();
@@ -109,7 +112,7 @@ internal static partial class ScaleTasks
                 for (int j = 0; j < members.Length; j++)
                 {
                     if (members[j] is not { Count: > 0 } m) continue;
-                    Write(j, m.Count == batch.RowCount ? batch : batch.Take(m.ToArray()));
+                    Write(j, m.Count == rows.RowCount ? rows : rows.Take(m.ToArray()));
                 }
             }
         }
@@ -117,7 +120,7 @@ internal static partial class ScaleTasks
 
         void Write(int bucket, RecordBatch rows)
         {
-            (writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)))).Write(rows);
+            (writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)), textColumns: text?.Columns)).Write(rows);
             bucketRows[bucket] += rows.RowCount;
         }
 

@@ -173,28 +173,29 @@ internal sealed class SplitSpill : IDisposable
     public bool SpillsText => _text is not null;
 
     /// <summary>
-    /// The batch with every row's text, for a text spill: a row the source kept no text for (or every row of a source that
-    /// keeps none) is formatted here by the run's format, as its writer would write the row at the end (the columns reach
-    /// the writer unchanged: <c>SpillNarrowing.TextColumns</c>), so the text columns need not be spilled at all.
+    /// The batch with every row's text, for a text spill (or a scaled-out scan task's rows objects): a row the source kept
+    /// no text for (or every row of a source that keeps none) gets the writer's record for it from <paramref name="records"/>,
+    /// which is what the writer would write at the end (the columns reach it unchanged: <c>SpillNarrowing.TextColumns</c>),
+    /// so the text columns need not be written at all. The text's field names are <paramref name="names"/>.
     /// </summary>
-    private RecordBatch WithEveryRowText(RecordBatch batch)
+    internal static RecordBatch WithEveryRowText(RecordBatch batch, RowRecords records, string[] names)
     {
         int n = batch.RowCount;
         var kept = batch.Raw is { } raw && raw.Matches(batch.Schema) && raw.Records.Length >= n ? raw.Records : null;
         List<int>? missing = null;
         for (int i = 0; i < n; i++) if (kept is null || kept[i].IsEmpty) (missing ??= []).Add(i);
         if (missing is null) return batch;
-        var records = new ReadOnlyMemory<byte>[n];
-        if (kept is not null) Array.Copy(kept, records, n);
+        var texts = new ReadOnlyMemory<byte>[n];
+        if (kept is not null) Array.Copy(kept, texts, n);
         var rows = missing.ToArray();
-        var formatted = _records!(batch.Take(rows));
+        var formatted = records(batch.Take(rows));
         for (int k = 0; k < rows.Length; k++)
         {
             // Every spilled row has text: an empty record would read as "format me" from placeholder columns.
             if (formatted[k].IsEmpty) throw new InvalidOperationException("A text spill's writer gave an empty record.");
-            records[rows[k]] = formatted[k];
+            texts[rows[k]] = formatted[k];
         }
-        return new RecordBatch(batch.Schema, batch.Columns, n, batch.Rows) { Raw = new RawRecords(_textNames!, records) };
+        return new RecordBatch(batch.Schema, batch.Columns, n, batch.Rows) { Raw = new RawRecords(names, texts) };
     }
 
     /// <summary>The bytes of rows pass 3 loads at once: about an eighth of the budget.</summary>
@@ -205,7 +206,7 @@ internal sealed class SplitSpill : IDisposable
 
     public void Add(RecordBatch batch)
     {
-        if (_text is not null) batch = WithEveryRowText(batch);
+        if (_text is not null) batch = WithEveryRowText(batch, _records!, _textNames!);
         int n = batch.RowCount;
         var rows = batch.Rows;
         var beside = default(RowIdColumns);

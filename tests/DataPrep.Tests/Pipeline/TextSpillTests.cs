@@ -112,6 +112,42 @@ public class TextSpillTests
         Assert.Contains(lines, l => l.Contains(",0.30000000000000004,", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("in memory", "")]
+    [InlineData("spilled", "--memory 16KB")]
+    [InlineData("group, spilled", "--split group --group g --memory 16KB")]
+    [InlineData("stratified folds", "--stratify y --folds 3")]
+    public void Scaled_out_tasks_carry_the_rows_text_and_write_the_bytes_of_one_process(string name, string extra)
+    {
+        // Scan tasks write each row's text in place of the features (the JSON Lines rows formatted there), encode tasks
+        // read it back as placeholders and text, and copy it; under 16 KB an encode task's bucket spills the text again.
+        using var tmp = new TempDir();
+        var csv = tmp.File("a.csv", Csv(Rows, 6));
+        var json = tmp.File("b.jsonl", string.Concat(Enumerable.Range(0, 300).Select(i =>
+            string.Create(CultureInfo.InvariantCulture, $"{{\"y\":{i % 3},\"x1\":{(i % 7 == 0 ? 0.1 + 0.2 : i * 0.25 + 0.5):R},\"x2\":{1e-7 * (i + 1):R},\"k\":{i - 150},\"g\":{i % 40}}}\n"))));
+        string[] common = ["convert", csv, json, "--label", "y", "--seed", "5", "--quiet", .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        var one = tmp.Combine("one");
+        Assert.Equal(0, CliRunner.Run([.. common, "--out", one]).Code);
+        var many = tmp.Combine("many");
+        var registries = new List<DataPrep.Conversion.DataPrepRegistry>();
+        DataPrep.Tests.Scale.ScaleOutTests.RunSteps([.. common, "--out", many, "--workers", "2"], new Random(1), (args, _) =>
+        {
+            var registry = DataPrep.Cli.DataPrepCli.CreateRegistry();
+            registries.Add(registry);
+            return CliRunner.Run(registry, args);
+        });
+        Assert.True(registries.Sum(r => r.Diagnostics.RowTextKept) == 2, $"{name}: the two scan tasks were meant to keep their rows' text");
+        if (extra.Contains("--memory", StringComparison.Ordinal)) Assert.True(registries.Sum(r => r.Diagnostics.TextSpills) >= 1, $"{name}: an encode task was meant to spill its bucket's text");
+        // The shards and the lineage (the run record, manifests and channels name their folder and times).
+        static List<KeyValuePair<string, string>> Data(string dir) => RunOutputs.FileHashes(dir)
+            .Where(kv => !kv.Key.StartsWith("_dataprep/", StringComparison.Ordinal) || kv.Key.StartsWith("_dataprep/lineage/", StringComparison.Ordinal))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        var expected = Data(one);
+        Assert.Contains(expected, kv => !kv.Key.StartsWith("_dataprep/", StringComparison.Ordinal) && kv.Key.EndsWith(".csv", StringComparison.Ordinal));
+        Assert.Contains(expected, kv => kv.Key.StartsWith("_dataprep/lineage/", StringComparison.Ordinal));
+        Assert.Equal(expected, Data(many));
+    }
+
     public static TheoryData<string, string, string> NotText() => new()
     {
         // The label last: the input text is not the output record, so the writer formats every row.
