@@ -99,7 +99,7 @@ internal static partial class ScaleTasks
                 var rows = text is var (_, records, names) ? SplitSpill.WithEveryRowText(batch, records, names) : batch;
                 if (!run.BucketsByHash && !run.BucketsBySeries)
                 {
-                    Write(task, rows);
+                    Write(task, rows, null);
                     continue;
                 }
                 for (int j = 0; j < members.Length; j++) members[j]?.Clear();
@@ -112,16 +112,19 @@ internal static partial class ScaleTasks
                 for (int j = 0; j < members.Length; j++)
                 {
                     if (members[j] is not { Count: > 0 } m) continue;
-                    Write(j, m.Count == rows.RowCount ? rows : rows.Take(m.ToArray()));
+                    // The bucket's rows picked as they are written: a Take would parse every column the text carries.
+                    Write(j, rows, m.Count == rows.RowCount ? null : m.ToArray());
                 }
             }
         }
         foreach (var w in writers) w?.Dispose();
 
-        void Write(int bucket, RecordBatch rows)
+        void Write(int bucket, RecordBatch rows, int[]? picked)
         {
-            (writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)), textColumns: text?.Columns)).Write(rows);
-            bucketRows[bucket] += rows.RowCount;
+            var writer = writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)), textColumns: text?.Columns);
+            if (picked is null) writer.Write(rows);
+            else writer.Write(rows, picked);
+            bucketRows[bucket] += picked?.Length ?? rows.RowCount;
         }
 
         var work = run.Work;
