@@ -92,15 +92,16 @@ internal static class SpillNarrowing
     }
 
     /// <summary>
-    /// The split input's columns a spill may leave to the rows' text (<see cref="SplitStage.SpillText"/>), with the format
-    /// that writes a row without text. All of:
+    /// The split input's columns a spill may leave to the rows' text (<see cref="SplitStage.SpillText"/>), with the writer's
+    /// records of rows without text (<see cref="RecordsOf"/>). All of:
     /// <list type="bullet">
     /// <item>the format copies a row's input text when it is exactly the record it would write (<see cref="FormatTraits.CopiesCsvText"/>:
     /// label-first CSV), and is the one the sink writes with;</item>
     /// <item>the only stage after the split is the <see cref="EncodeStage"/>, and it hands every column on as it is, in
     /// order (<see cref="EncodeStage.HandsOnEveryColumn"/>), so the text is each row's output record;</item>
     /// <item>a column is left to the text unless it is the label (the report tallies labels), the split keys on it, or the
-    /// lineage records it: those are spilled as values.</item>
+    /// lineage records it: those are spilled as values; an assigner that may read any column (no key columns) leaves
+    /// nothing to the text.</item>
     /// </list>
     /// Null when none. The output does not change: a row's text is what the writer copies in memory, and a row the source
     /// kept no text for is formatted by the same format when it is spilled.
@@ -117,10 +118,11 @@ internal static class SpillNarrowing
         if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode || options.KeepsColumns) return null;
         if (!format.Traits.CopiesCsvText || format is not RecordFormatDefinition records || !encode.HandsOnEveryColumn || !output.Equals(splitInput)) return null;
         var split = (SplitStage)stages[at];
+        if (split.Assigner.KeyColumns is not { } keys) return null;
         var text = new bool[splitInput.Count];
         Array.Fill(text, true);
         if (encode.LabelIndex is int label and >= 0) text[label] = false;
-        foreach (int c in split.Assigner.KeyColumns ?? []) if (c >= 0 && c < text.Length) text[c] = false;
+        foreach (int c in keys) if (c >= 0 && c < text.Length) text[c] = false;
         foreach (int c in split.LineageColumns) text[c] = false;
         return text.Any(x => x) ? (text, RecordsOf(records.CreateFormat(options, encode.LabelIndex >= 0))) : null;
     }

@@ -522,6 +522,8 @@ internal sealed class BatchSpillReader : IDisposable
     private readonly bool[]? _unread;
     private readonly bool[]? _text;
     private readonly string[]? _names;
+    // A text spill's rows' text, read back into small arrays (see TextArena).
+    private readonly TextArena _arena = new();
     private byte[] _scratch = new byte[1 << 16];
     // Repeated string values come back as one object (a category column of a spilled split: one string a value, not a row).
     private readonly Utf8StringCache _strings = new();
@@ -615,8 +617,6 @@ internal sealed class BatchSpillReader : IDisposable
         }
         return records;
     }
-
-    private readonly TextArena _arena = new();
 
     /// <summary>A batch's text bytes, read into the scratch buffer (grown as needed).</summary>
     private Span<byte> ReadTextBytes(long total)
