@@ -40,11 +40,8 @@ internal static class SpillNarrowing
         ArgumentNullException.ThrowIfNull(stages);
         ArgumentNullException.ThrowIfNull(splitInput);
         ArgumentNullException.ThrowIfNull(output);
-        int at = -1;
-        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
-        if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode) return null;
+        if (SplitThenEncode(stages) is not var (split, encode)) return null;
         if (options.KeepsColumns || !format.ReadsFeaturesOnlyAsFloat32(options, output)) return null;
-        var split = (SplitStage)stages[at];
         var narrow = new bool[splitInput.Count];
         foreach (int c in encode.PassedThroughFloat64Features) if (splitInput[c].Kind == ColumnKind.Float64) narrow[c] = true;
         foreach (int c in split.Assigner.KeyColumns ?? []) if (c >= 0 && c < narrow.Length) narrow[c] = false;
@@ -65,9 +62,7 @@ internal static class SpillNarrowing
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stages);
         ArgumentNullException.ThrowIfNull(splitInput);
-        int at = -1;
-        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
-        if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode || options.KeepsColumns) return null;
+        if (SplitThenEncode(stages) is not var (_, encode) || options.KeepsColumns) return null;
         var unread = encode.UnreadColumns();
         return unread.Length == splitInput.Count && unread.Any(x => x) ? unread : null;
     }
@@ -113,11 +108,8 @@ internal static class SpillNarrowing
         ArgumentNullException.ThrowIfNull(stages);
         ArgumentNullException.ThrowIfNull(splitInput);
         ArgumentNullException.ThrowIfNull(output);
-        int at = -1;
-        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
-        if (at < 0 || at != stages.Count - 2 || stages[at + 1] is not EncodeStage encode || options.KeepsColumns) return null;
+        if (SplitThenEncode(stages) is not var (split, encode) || options.KeepsColumns) return null;
         if (!format.Traits.CopiesCsvText || format is not RecordFormatDefinition records || !encode.HandsOnEveryColumn || !output.Equals(splitInput)) return null;
-        var split = (SplitStage)stages[at];
         if (split.Assigner.KeyColumns is not { } keys) return null;
         var text = new bool[splitInput.Count];
         Array.Fill(text, true);
@@ -150,6 +142,14 @@ internal static class SpillNarrowing
             chunk.Release();
         }
     };
+
+    /// <summary>The run's (last) split stage and the encoder after it, when the encoder is the only stage after the split; else null.</summary>
+    private static (SplitStage Split, EncodeStage Encode)? SplitThenEncode(IReadOnlyList<IPipelineStage> stages)
+    {
+        int at = -1;
+        for (int i = 0; i < stages.Count; i++) if (stages[i] is SplitStage) at = i;
+        return at >= 0 && at == stages.Count - 2 && stages[at + 1] is EncodeStage encode ? ((SplitStage)stages[at], encode) : null;
+    }
 
     /// <summary>Sets <see cref="SplitStage.SpillFloat32"/>, <see cref="SplitStage.SpillUnread"/> and <see cref="SplitStage.SpillText"/> of the run's split stage, if any.</summary>
     internal static void Apply(ConvertOptions options, OutputFormatDefinition format, IReadOnlyList<IPipelineStage> stages, Schema splitInput, Schema output)
