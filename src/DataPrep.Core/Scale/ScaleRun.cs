@@ -208,6 +208,15 @@ internal sealed class ScaleRun
     {
         var split = RunSplit();
         var (_, from, splitInput) = Stages(split, Earlier);
+        return RowTextColumns(split, from, splitInput);
+    }
+
+    /// <summary>
+    /// <see cref="RowTextColumns()"/> from the run's own split stage and the stages from it, as <see cref="Stages"/> gives them
+    /// with the maps given (a scan task has them already).
+    /// </summary>
+    public (bool[] Columns, RowRecords Records, string[] Names)? RowTextColumns(SplitStage split, IReadOnlyList<IPipelineStage> from, Schema splitInput)
+    {
         var output = splitInput;
         foreach (var stage in from.Skip(1)) output = stage.Bind(output);
         if (SpillNarrowing.TextColumns(Options, Format, from, splitInput, output) is not var (columns, records)) return null;

@@ -48,7 +48,7 @@ internal static partial class ScaleTasks
 
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         // Label-first CSV: the rows objects hold each row's text in place of the columns it carries (ScaleRun.RowTextColumns).
-        var text = run.RowTextColumns();
+        var text = run.RowTextColumns(split, from, splitInput);
         var writers = new BatchSpillWriter?[run.Workers];
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
