@@ -286,5 +286,63 @@ public class BatchSpillTests
                 .All(i => ReferenceEquals(back[i], back[i - 1]));
             return (same && shared).Label($"same={same} shared={shared}");
         });
+    [Property(MaxTest = 60)]
+    public Property A_text_spill_gives_back_each_rows_text_and_the_other_columns_values()
+        => Prop.ForAll(Gen.Choose(1, 300).ToArbitrary(), Gen.Choose(0, 1000).ToArbitrary(), Gen.Choose(1, 4).ToArbitrary(), (n, seed, batches) =>
+        {
+            // y (values) and two columns the rows' text carries (placeholders once read); rows of 1..90 bytes of text, some
+            // long enough that a text arena array holds few of them. Read three ways: whole, picked rows, placed.
+            using var tmp = new TempDir();
+            var rng = new Random(seed);
+            var schema = new Schema([new Field("y", ColumnKind.Int64), new Field("a", ColumnKind.Float64), new Field("b", ColumnKind.Float64)]);
+            var y = Enumerable.Range(0, n).Select(_ => rng.NextInt64(-9, 9)).ToArray();
+            var texts = Enumerable.Range(0, n).Select(i => (ReadOnlyMemory<byte>)System.Text.Encoding.ASCII.GetBytes($"{y[i]},{new string('7', rng.Next(0, 80))},{i}")).ToArray();
+            string[] names = ["y", "a", "b"];
+            var ids = Enumerable.Range(0, n).Select(i => 500L + i).ToArray();
+            var batch = new RecordBatch(schema, [new Int64Column(y), new Float64Column(new double[n]), new Float64Column(new double[n])], n, new RowInfo(ids, new int[n], ids))
+            { Raw = new RawRecords(names, texts) };
+            bool[] text = [false, true, true];
+            var picked = Enumerable.Range(0, n).Where(i => rng.Next(3) != 0).ToArray();
+            using (var writer = new BatchSpillWriter(tmp.Combine("file"), textColumns: text))
+            {
+                writer.Write(batch);
+                if (!writer.FixedWidthOnly) return false.Label("the text made the file not fixed-width");
+            }
+            using (var reader = new BatchSpillReader(tmp.Combine("file"), schema, textColumns: text, textNames: names))
+            {
+                var all = reader.Read();
+                if (!ReferenceEquals(all.Raw?.FieldNames, names)) return false.Label("the text's field names are not the array given");
+                if (all.Columns[1] is not SpilledColumn || all.Columns[2] is not SpilledColumn) return false.Label("a text column came back with values");
+                if (!((Int64Column)all.Columns[0]).Span.SequenceEqual(y)) return false.Label("y differs");
+                for (int i = 0; i < n; i++) if (!all.Raw!.Records[i].Span.SequenceEqual(texts[i].Span)) return false.Label($"row {i}'s text differs");
+            }
+            using (var reader = new BatchSpillReader(tmp.Combine("file"), schema, textColumns: text))
+            {
+                var some = reader.Read(picked);
+                if (some.RowCount != picked.Length) return false.Label("picked rows: wrong count");
+                for (int k = 0; k < picked.Length; k++)
+                {
+                    if (!some.Raw!.Records[k].Span.SequenceEqual(texts[picked[k]].Span)) return false.Label($"picked row {picked[k]}'s text differs");
+                    if (((Int64Column)some.Columns[0]).Values[k] != y[picked[k]]) return false.Label($"picked row {picked[k]}'s y differs");
+                }
+            }
+            var order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+            int batchRows = (n + batches - 1) / batches;
+            var slot = order.Select(o => o / batchRows).ToArray();
+            var offset = order.Select(o => o % batchRows).ToArray();
+            if (n > 1) slot[seed % n] = -1;
+            var window = Enumerable.Range(0, (n + batchRows - 1) / batchRows).Select(b => new PlacedRows(schema, Math.Min(batchRows, n - b * batchRows), text, null, texts: true)).ToList();
+            using (var reader = new BatchSpillReader(tmp.Combine("file"), schema, textColumns: text)) reader.ReadPlaced(slot, offset, window, times: false);
+            for (int i = 0; i < n; i++)
+            {
+                if (slot[i] < 0) continue;
+                var into = window[slot[i]];
+                if (!into.Texts![offset[i]].Span.SequenceEqual(texts[i].Span)) return false.Label($"placed row {i}'s text differs");
+                if (((long[])into.Columns[0]!)[offset[i]] != y[i]) return false.Label($"placed row {i}'s y differs");
+                if (into.Columns[1] is not null || into.Columns[2] is not null) return false.Label("a text column was given values' arrays");
+            }
+            var placed = window[0].ToBatch(schema, SplitTag.Train, names);
+            return (placed.Raw is { } raw && ReferenceEquals(raw.FieldNames, names) && placed.Columns[1] is SpilledColumn).Label("a placed batch carries its text and placeholders");
+        });
 }
 
