@@ -91,6 +91,32 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
         return new RowInfo(ids, src, srow);
     }
 
+    /// <summary>
+    /// Row info of consecutive records of one text source (CSV, TSV), the first being data row
+    /// <paramref name="firstRowOrdinal"/> + 1, whose ids are made from the records' 1-based byte positions
+    /// (<paramref name="positions"/>, of the record's first byte in the input's UTF-8 form, 1 for the first byte) instead
+    /// of their row ordinals: a byte position is known to a reader that starts in the middle of the file (a scaled-out
+    /// run's byte range), where the row ordinal is not. Positions must be below 2^40.
+    /// </summary>
+    public static RowInfo AtPositions(int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)
+    {
+        int count = positions.Length;
+        var src = new int[count];
+        var srow = GC.AllocateUninitializedArray<long>(count);
+        var ids = GC.AllocateUninitializedArray<long>(count);
+        long prefix = MakeRowId(sourceIndex, 0);
+        for (int i = 0; i < count; i++)
+        {
+            srow[i] = firstRowOrdinal + i + 1;
+            ids[i] = prefix | positions[i];
+        }
+        if (sourceIndex != 0) src.AsSpan().Fill(sourceIndex);
+        return new RowInfo(ids, src, srow);
+    }
+
+    /// <summary>The largest byte position a text source's row id holds (<see cref="AtPositions"/>): 2^40 − 1, a file of 1 TiB.</summary>
+    public const long MaxPosition = (1L << 40) - 1;
+
     /// <summary>Rows info for the given rows, in order.</summary>
     public RowInfo Take(ReadOnlySpan<int> rows)
     {

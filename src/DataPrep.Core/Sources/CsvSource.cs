@@ -225,6 +225,7 @@ public sealed class CsvSource : IRecordSource
         var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,
+            Positions = new long[batchRows],
             Lines = keepLines ? new long[batchRows] : null,
             Texts = keepLines ? new string?[batchRows] : null,
         });
@@ -236,6 +237,10 @@ public sealed class CsvSource : IRecordSource
             int batch = (int)((row - 1) / batchRows);
             int at = (int)((row - 1) % batchRows);
             var batchBuilders = buffers.For(batch);
+            // The row's id is made from its record's byte position, which a reader of a byte range knows too (RowInfo.AtPositions).
+            long position = r.ByteOffset + 1;
+            if (position > RowInfo.MaxPosition) throw Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads CSV files of at most 1 TiB: split the file", _path, r.LineNumber, row);
+            batchBuilders.Positions![at] = position;
             if (batchBuilders.Lines is { } lines) lines[at] = r.LineNumber;
             if (badRows is not null)
             {
@@ -400,7 +405,7 @@ public sealed class CsvSource : IRecordSource
             if (raw is not null && raw.Length != count) Array.Resize(ref raw, count);
             if (float32 is not null && float32.Length != count) Array.Resize(ref float32, count);
             if (imageOnly && float32 is not null) float32Only!.CountRowsWithoutText(CountWithoutText(raw!, float32));
-            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows, raw, float32);
+            var built = Build(schema, builders.Columns, count, sourceIndex, (long)batch * batchRows, raw, float32, builders.Positions.AsSpan(0, count));
             if (builders.Lines is { } lineNumbers)
             {
                 var texts = builders.Texts!;
@@ -628,6 +633,8 @@ public sealed class CsvSource : IRecordSource
         /// <summary>Each kept row's values as float32 (<see cref="SourceOptions.KeepFloat32"/>), in its text's block; else null.</summary>
         public ReadOnlyMemory<byte>[]? Float32 { get; init; }
 
+        /// <summary>Each row's record's 1-based byte position, from which its id is made (<see cref="RowInfo.AtPositions"/>).</summary>
+        public long[]? Positions { get; init; }
         /// <summary>Each row's line (under --on-bad-row quarantine), so a stage that skips a row can name it.</summary>
         public long[]? Lines { get; init; }
 
@@ -717,11 +724,13 @@ public sealed class CsvSource : IRecordSource
         return rows;
     }
 
-    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal, ReadOnlyMemory<byte>[]? raw = null, ReadOnlyMemory<byte>[]? float32 = null)
+    /// <summary>A batch of the builders' first <paramref name="count"/> rows; ids from <paramref name="positions"/> (CSV: <see cref="RowInfo.AtPositions"/>), else from row ordinals.</summary>
+    internal static RecordBatch Build(Schema schema, ColumnBuilder[] builders, int count, int sourceIndex, long firstRowOrdinal, ReadOnlyMemory<byte>[]? raw = null, ReadOnlyMemory<byte>[]? float32 = null, ReadOnlySpan<long> positions = default)
     {
         var cols = new Column[builders.Length];
         var kept = raw is null ? null : new KeptTextValues(raw, float32, count);
         for (int c = 0; c < cols.Length; c++) cols[c] = builders[c].Build(count, kept, c);
-        return new RecordBatch(schema, cols, count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
+        var rows = positions.Length == count && count > 0 ? RowInfo.AtPositions(sourceIndex, firstRowOrdinal, positions) : RowInfo.Sequential(sourceIndex, firstRowOrdinal, count);
+        return new RecordBatch(schema, cols, count, rows);
     }
 }

@@ -201,12 +201,14 @@ public class BadRowTests
             string y = (v & 4) == 0 ? "0" : "1";
             string bv = (v >> 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
             bad.Append(y).Append(',').Append(isBad ? "n/a" : i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(',').Append(bv).Append('\n');
-            empty.Append(y).Append(',').Append(isBad ? "" : i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(',').Append(bv).Append('\n');
+            // The missing value takes the bad value's three bytes ("NUL", a --null-values token): a CSV row's id is its
+            // record's byte position, so the rows after it keep their ids.
+            empty.Append(y).Append(',').Append(isBad ? "NUL" : i.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(',').Append(bv).Append('\n');
             if (!isBad) good.Add($"{y},{i},{bv}");
         }
         string seed = ((uint)seedOffset % 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var skipped = Convert(tmp.File("bad.csv", bad.ToString()), tmp.Combine("skip"), "--quiet", "--on-bad-row", "skip", "--seed", seed, "--batch-rows", "7");
-        var dropped = Convert(tmp.File("empty.csv", empty.ToString()), tmp.Combine("drop"), "--quiet", "--missing", "drop", "--seed", seed);
+        var dropped = Convert(tmp.File("empty.csv", empty.ToString()), tmp.Combine("drop"), "--quiet", "--missing", "drop", "--null-values", "NUL", "--seed", seed);
         if (skipped.Code != 0 || dropped.Code != 0) return (skipped.Code == dropped.Code).Label($"exit codes {skipped.Code} / {dropped.Code}: {skipped.Err} {dropped.Err}");
         var a = Files(tmp.Combine("skip"));
         var b = Files(tmp.Combine("drop"));

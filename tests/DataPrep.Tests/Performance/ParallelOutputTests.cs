@@ -102,9 +102,20 @@ public class ParallelOutputTests
         Assert.Equal(1400, lines.Count);
         var bySource = lines.GroupBy(f => f[1]).ToDictionary(g => g.Key, g => g.Select(f => (Id: long.Parse(f[0], CultureInfo.InvariantCulture), Row: long.Parse(f[2], CultureInfo.InvariantCulture))).ToList());
         Assert.Equal(2, bySource.Count);
-        Assert.All(bySource["0"], x => Assert.Equal(x.Id, x.Row));
-        Assert.All(bySource["1"], x => Assert.NotEqual(x.Id, x.Row)); // ids of later sources are offset
+        // A CSV row's id is its record's 1-based byte position, with the source in the bits from 40 on: never its source row.
+        var positions = RecordPositions(File.ReadAllBytes(first));
+        Assert.All(bySource["0"], x => Assert.Equal(positions[(int)x.Row], x.Id));
+        Assert.All(bySource["1"], x => Assert.Equal((1L << 40) | positions[(int)x.Row], x.Id));
+        Assert.Equal(Enumerable.Range(1, 700).Select(i => (long)i), bySource["0"].Select(x => x.Row).Order());
         Assert.Equal(Enumerable.Range(1, 700).Select(i => (long)i), bySource["1"].Select(x => x.Row).Order());
+    }
+
+    /// <summary>The 1-based byte position of each line's first byte, by 0-based line (the header is line 0): no quoted line breaks.</summary>
+    private static long[] RecordPositions(byte[] text)
+    {
+        var positions = new List<long> { 1 };
+        for (int i = 0; i < text.Length - 1; i++) if (text[i] == (byte)'\n') positions.Add(i + 2);
+        return [.. positions];
     }
 
     [Fact]
