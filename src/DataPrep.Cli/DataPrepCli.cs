@@ -307,7 +307,7 @@ public static class DataPrepCli
             new("Output format and sharding", [format, shardSize, shardRows, shards, s3.Instances, compress, noLineage, dtype, labelDtype, sparse, uid, metadata, escape, series, deeparCat]),
             new("Images (--format recordio-image, images, augmented-manifest)", [.. imageOptions.All]),
             new("S3 (s3:// inputs and outputs)", [.. s3.Flags]),
-            new("Run and scale-out", [io.Progress, io.Quiet, io.Json, io.Threads, io.BatchRows, memory, temp, scaleFlags.Workers, scaleFlags.Steps, scaleFlags.Step, scaleFlags.Worker, scaleFlags.Work, scaleFlags.KeepWork]),
+            new("Run and scale-out", [io.Progress, io.Quiet, io.Json, io.Threads, io.BatchRows, memory, temp, scaleFlags.Workers, scaleFlags.Steps, scaleFlags.Step, scaleFlags.Worker, scaleFlags.Work, scaleFlags.KeepWork, scaleFlags.InputSplitSize]),
         ], ConvertExamples + "\n" + ImageCliOptions.Examples + "\n" + ConvertOutput);
 
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "convert", ct, async progress =>
@@ -324,7 +324,7 @@ public static class DataPrepCli
             {
                 Inputs = r.GetValue(io.Inputs)!,
                 Output = r.GetValue(io.Out)!,
-                Source = io.Source(r),
+                Source = io.Source(r) with { RangeBytes = scaleFlags.RangeBytes(r) },
                 Label = r.GetValue(label),
                 NoLabel = r.GetValue(noLabel),
                 Features = OptionParsing.List(r.GetValue(features)),

@@ -499,6 +499,10 @@ public static class ConvertRunner
 
         public IReadOnlyList<long> Parts => inner.Parts;
 
+        public IReadOnlyList<PartRead> PartsRead => inner.PartsRead;
+
+        public DataFormatException InWholeInput(DataFormatException error) => inner.InWholeInput(error);
+
         public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
             => ReadPartsAsync(sourceIndex, 0, Parts.Count, cancellationToken);
 

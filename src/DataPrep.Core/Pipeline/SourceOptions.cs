@@ -41,6 +41,18 @@ public sealed record SourceOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public BadRows? BadRows { get; init; }
 
+    /// <summary>
+    /// A CSV or TSV input larger than this, plain UTF-8 text (not gzip, no other <see cref="Encoding"/>, and not read under
+    /// <c>--on-bad-row skip|quarantine</c>), is divided into parts of this many bytes, which a scaled-out run's scan tasks
+    /// read apart (<see cref="Sources.IRecordSource.Parts"/>); 0: every input is one part. Default 32 MiB. The output
+    /// does not depend on it: a CSV row's id is its record's byte position (<see cref="Data.RowInfo.AtPositions"/>).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long RangeBytes { get; init; } = DefaultRangeBytes;
+
+    /// <summary>The default <see cref="RangeBytes"/>: 32 MiB.</summary>
+    public const long DefaultRangeBytes = 32L << 20;
+
     /// <summary>How many rows type inference looks at (default 10,000).</summary>
     public int InferRows { get; init; } = 10_000;
 

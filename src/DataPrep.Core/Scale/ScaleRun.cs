@@ -42,6 +42,9 @@ internal sealed class ScaleRun
     public IReadOnlyList<IRecordSource> Opened { get; private set; } = [];
     public ScaleWork Work { get; private set; } = null!;
 
+    /// <summary>The CSV byte ranges the scan tasks read, once a step after the scan has checked them (none before).</summary>
+    public ScanRanges Ranges { get; set; } = ScanRanges.None;
+
     /// <summary>How many warnings opening the sources gave (every task opens them; the plan step reports them once).</summary>
     public int OpenWarnings { get; private set; }
     public bool HasLabel => !Options.NoLabel && !Options.KeepsColumns;

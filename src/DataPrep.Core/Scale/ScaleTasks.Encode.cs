@@ -36,6 +36,7 @@ internal static partial class ScaleTasks
         string who = $"step {ScaleStep.Encode} task {task}";
         var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), who, cancellationToken).ConfigureAwait(false);
         run.UseScannedSchema(scans[0], who);
+        run.Ranges = ScanRanges.Check(scans, run.Context.Inputs, who);
         var plan = (await work.ReportsAsync(run.Step(ScaleStep.Plan), who, cancellationToken).ConfigureAwait(false))[0];
         Routing? routing = null;
         GroupSplitsTable? groups = null;
@@ -88,7 +89,8 @@ internal static partial class ScaleTasks
                     using var reader = new BatchSpillReader(path, splitInput, textColumns: text?.Columns, textNames: text?.Names);
                     while (!reader.AtEnd)
                     {
-                        var batch = reader.Read();
+                        // The rows of a CSV byte range numbered from its input's start (the lineage's source_row).
+                        var batch = run.Ranges.Fix(i, reader.Read());
                         if (mine is null) { yield return batch; continue; }
                         var keep = new List<int>();
                         for (int r = 0; r < batch.RowCount; r++) if (mine(batch, r)) keep.Add(r);

@@ -30,7 +30,7 @@ internal static partial class ScaleTasks
         int stratify = assigner.Stratify is null ? -1 : Array.IndexOf(keys, splitInput.IndexOf(assigner.Stratify));
         if (group < 0 || (assigner.Stratify is not null && stratify < 0)) throw new InvalidOperationException("The scan's key columns lack the group split's columns.");
         var table = new GroupTable(stratify >= 0);
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             int missing = table.Add(b.Columns[group], stratify >= 0 ? b.Columns[stratify] : null, b.RowCount);
             if (missing >= 0)
@@ -91,7 +91,7 @@ internal static partial class ScaleTasks
     private static IEnumerable<(string Key, long Rows)> GroupRuns(ScaleRun run, string[] paths, Schema keySchema, int group, GroupSplitAssigner? missingIsError,
         CancellationToken cancellationToken)
     {
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             var column = b.Columns[group];
             string? last = null;
@@ -140,7 +140,7 @@ internal static partial class ScaleTasks
             int group = Array.IndexOf(keys, splitInput.IndexOf(run.Options.GroupColumn!));
             if (group < 0) throw new InvalidOperationException("The scan's key columns lack the group folds' column.");
             table = new GroupTable(stratified: false);
-            foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+            foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
             {
                 table.Add(b.Columns[group], null, b.RowCount, missingIsGroup: true);
                 if (exactOnly && kfold.UsesFoldRanges(table.Count)) return null;
@@ -169,7 +169,7 @@ internal static partial class ScaleTasks
         int group = Array.IndexOf(keys, splitInput.IndexOf(assigner.GroupColumn!));
         if (group < 0) throw new InvalidOperationException("The scan's key columns lack the noisy/clean split's group column.");
         var table = new GroupTable(stratified: true);
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             var wide = new Column[splitInput.Count];
             for (int c = 0; c < wide.Length; c++) wide[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);

@@ -24,6 +24,8 @@ internal static partial class ScaleTasks
         var work = run.Work;
         var scans = await work.ReportsAsync(run.Step(ScaleStep.Scan), $"step {ScaleStep.Plan} task 0", cancellationToken).ConfigureAwait(false);
         run.UseScannedSchema(scans[0], $"step {ScaleStep.Plan} task 0");
+        // The CSV byte ranges the scan tasks read met (a quoted line break at a range's start stops the run here).
+        run.Ranges = ScanRanges.Check(scans, run.Context.Inputs, $"step {ScaleStep.Plan} task 0");
         var split = run.RunSplit();
         var (_, from, splitInput) = run.Stages(split, run.Earlier);
         var keys = run.KeyColumns(split, from, splitInput);
@@ -54,7 +56,7 @@ internal static partial class ScaleTasks
             using var reader = new BatchSpillReader(path, keySchema);
             while (!reader.AtEnd)
             {
-                var b = reader.Read();
+                var b = run.Ranges.Fix(i, reader.Read());
                 var cols = new Column[splitInput.Count];
                 for (int c = 0; c < cols.Length; c++) cols[c] = new SpilledColumn(splitInput[c].Kind, b.RowCount);
                 for (int k = 0; k < keys.Length; k++) cols[keys[k]] = b.Columns[k];
@@ -179,14 +181,14 @@ internal static partial class ScaleTasks
         var governor = run.Options.Memory.Budget is { } memoryBudget ? new MemoryGovernor(memoryBudget) : null;
         IEnumerable<RecordBatch> Keys()
         {
-            foreach (var path in paths!)
+            for (int i = 0; i < paths!.Length; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var reader = new BatchSpillReader(path, keySchema);
+                using var reader = new BatchSpillReader(paths[i], keySchema);
                 while (!reader.AtEnd)
                 {
                     governor?.Check();
-                    yield return reader.Read();
+                    yield return run.Ranges.Fix(i, reader.Read());
                 }
             }
         }
@@ -624,13 +626,14 @@ internal static partial class ScaleTasks
     }
 
     /// <summary>One pass over the scan tasks' key columns, task by task, one batch at a time.</summary>
-    private static IEnumerable<(int Task, RecordBatch Batch)> KeyBatches(string[] paths, Schema keySchema, CancellationToken cancellationToken)
+    /// <remarks>The rows of a CSV byte range are numbered from its input's start (<see cref="ScanRanges.Fix"/>).</remarks>
+    private static IEnumerable<(int Task, RecordBatch Batch)> KeyBatches(ScaleRun run, string[] paths, Schema keySchema, CancellationToken cancellationToken)
     {
         for (int i = 0; i < paths.Length; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var reader = new BatchSpillReader(paths[i], keySchema);
-            while (!reader.AtEnd) yield return (i, reader.Read());
+            while (!reader.AtEnd) yield return (i, run.Ranges.Fix(i, reader.Read()));
         }
     }
 }

@@ -53,7 +53,7 @@ internal static partial class ScaleTasks
         Array.Fill(minId, long.MaxValue);
         Array.Fill(maxId, long.MinValue);
         var problems = new TimeSplitAssigner.TimeProblems(assigner);
-        foreach (var (task, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (task, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             var column = b.Columns[timeKey];
             var ids = b.Rows.RowIds;
@@ -76,7 +76,7 @@ internal static partial class ScaleTasks
         if (problems.Error(run.Context) is { } error) throw error;
         if (rows == 0) return false;
 
-        IEnumerable<TimedRows> Timed() => TimedPass(paths, keySchema, timeKey, who, cancellationToken);
+        IEnumerable<TimedRows> Timed() => TimedPass(run, paths, keySchema, timeKey, who, cancellationToken);
         // A row range is read whole when its rows (16 bytes each) take at most a quarter of the budget, else narrowed.
         long maxHeld = Math.Max(1 << 16, run.Options.Memory.EffectiveBudget / 64);
         var (cuts, parts, after) = TimeSplitCuts.Find(assigner, rows, histogram, Timed, maxHeld);
@@ -108,7 +108,7 @@ internal static partial class ScaleTasks
         var report = TaskReportOf(context.Report);
         report.Plan = PlanKind.TimeCuts;
         report.TimeCuts = cuts;
-        await FitFromKeysAsync(run, report, from, () => Task.FromResult(KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch)), keys, splitInput, context).ConfigureAwait(false);
+        await FitFromKeysAsync(run, report, from, () => Task.FromResult(KeyBatches(run, paths, keySchema, cancellationToken).Select(k => k.Batch)), keys, splitInput, context).ConfigureAwait(false);
         report.ExpectedRows = rows - parts.Sum(p => p.Dropped);
         report.Channels = SplitStage.Channels([], null).Select(c => RunLayout.ChannelName(c.Split, c.Fold)).ToList();
         report.TimeBuckets = buckets;
@@ -141,7 +141,7 @@ internal static partial class ScaleTasks
         var problems = carver is null ? null : new TimeSplitAssigner.TimeProblems(carver);
         long rows = 0;
         var histogram = new long[RandomSplitCuts.Bins];
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             if (carver is not null)
             {
@@ -163,16 +163,16 @@ internal static partial class ScaleTasks
         string?[] after = [];
         if (carver is not null)
         {
-            IEnumerable<TimedRows> Timed() => TimedPass(paths, keySchema, timeKey, who, cancellationToken);
+            IEnumerable<TimedRows> Timed() => TimedPass(run, paths, keySchema, timeKey, who, cancellationToken);
             (cuts, parts, after) = TimeSplitCuts.Find(carver, rows, histogram, Timed, maxHeld);
             distinctTimes = () => TimeSplitCuts.DistinctTimes(histogram, Timed, maxHeld);
         }
-        var foldCuts = TimeSplitCuts.FindFolds(kfold.K, cuts, () => TimedPass(paths, keySchema, timeKey, who, cancellationToken, ticks: carver is not null, foldTimes: true), maxHeld);
+        var foldCuts = TimeSplitCuts.FindFolds(kfold.K, cuts, () => TimedPass(run, paths, keySchema, timeKey, who, cancellationToken, ticks: carver is not null, foldTimes: true), maxHeld);
 
         // The folds that hold rows after the ties, and whether test does, for the channels one process lists.
         var foldRows = new long[kfold.K];
         long test = 0;
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             var column = b.Columns[timeKey];
             for (int r = 0; r < b.RowCount; r++)
@@ -191,7 +191,7 @@ internal static partial class ScaleTasks
         report.Plan = PlanKind.TimeCuts;
         report.TimeCuts = cuts;
         report.TimeFoldCuts = foldCuts;
-        await FitFromKeysAsync(run, report, from, () => Task.FromResult(KeyBatches(paths, keySchema, cancellationToken).Select(k => k.Batch)), keys, splitInput, context).ConfigureAwait(false);
+        await FitFromKeysAsync(run, report, from, () => Task.FromResult(KeyBatches(run, paths, keySchema, cancellationToken).Select(k => k.Batch)), keys, splitInput, context).ConfigureAwait(false);
         report.ExpectedRows = foldRows.Sum() + test;
         List<(SplitTag Split, short Fold)> channels = [.. Enumerable.Range(0, kfold.K).Where(f => foldRows[f] > 0).Select(f => (SplitTag.Train, (short)f))];
         if (test > 0) channels.Add((SplitTag.Test, -1));
@@ -205,11 +205,11 @@ internal static partial class ScaleTasks
     /// <paramref name="ticks"/> (every one checked by the first pass) and their <paramref name="foldTimes"/>: one buffer
     /// each for the pass, since every consumer is done with a batch's times before the next.
     /// </summary>
-    private static IEnumerable<TimedRows> TimedPass(string[] paths, Schema keySchema, int timeKey, string who, CancellationToken cancellationToken, bool ticks = true, bool foldTimes = false)
+    private static IEnumerable<TimedRows> TimedPass(ScaleRun run, string[] paths, Schema keySchema, int timeKey, string who, CancellationToken cancellationToken, bool ticks = true, bool foldTimes = false)
     {
         var times = Array.Empty<long>();
         var folds = Array.Empty<long>();
-        foreach (var (_, b) in KeyBatches(paths, keySchema, cancellationToken))
+        foreach (var (_, b) in KeyBatches(run, paths, keySchema, cancellationToken))
         {
             if (ticks && times.Length < b.RowCount) times = new long[b.RowCount];
             if (foldTimes && folds.Length < b.RowCount) folds = new long[b.RowCount];

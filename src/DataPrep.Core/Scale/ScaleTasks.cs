@@ -45,6 +45,8 @@ internal static partial class ScaleTasks
         long rowsRead = 0;
         IAsyncEnumerable<RecordBatch> stream = run.ReadAsync(units, first, end, n => rowsRead = n, cancellationToken);
         foreach (var stage in before) stream = stage.RunAsync(stream, run.Context, cancellationToken);
+        // A CSV byte range numbers its rows and lines from its start: an error names them as the whole file does.
+        stream = ScanRanges.InWholeInputs(stream, run.Sources, cancellationToken);
 
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         // Label-first CSV: the rows objects hold each row's text in place of the columns it carries (ScaleRun.RowTextColumns).
@@ -148,6 +150,9 @@ internal static partial class ScaleTasks
         var report = TaskReportOf(run.Context.Report);
         // Rows a source skipped were read too, though no batch holds them (as ConvertRunner counts them).
         report.RowsRead = rowsRead + badRows.RefusedAtSource;
+        // Where the task's reads of inputs divided by byte range started and stopped, for the plan to check and the
+        // steps after it to number their rows by.
+        report.Ranges = ScanRanges.Of(run.Sources);
         report.Quarantined = badRows.QuarantineFile is not null;
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;

@@ -38,6 +38,9 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
         var deciding = options with { S3 = new S3Options(), Overwrite = false, Threads = 0, Memory = new MemoryOptions(), Source = options.Source with { Threads = 0, BatchRows = 0 } };
         hash.Append(JsonSerializer.SerializeToUtf8Bytes(deciding, ScaleJsonContext.Default.ConvertOptions));
         hash.Append(BitConverter.GetBytes(workers));
+        // How CSV inputs are divided among the scan tasks (not in run.json: it does not change the output, but every
+        // scan task must divide them alike).
+        hash.Append(BitConverter.GetBytes(options.Source.RangeBytes));
         var remoteFingerprints = files.RemoteFingerprints(inputs, _ => !options.FormatTraits.ReadsImages);
         for (int i = 0; i < inputs.Count; i++)
         {
@@ -125,6 +128,10 @@ internal sealed class ScaleWork(IWorkArea area, string fingerprint)
 internal sealed class TaskReport
 {
     public string Fingerprint { get; set; } = "";
+
+    /// <summary>A scan task's reads of inputs divided by byte range (<see cref="Sources.IRecordSource.PartsRead"/>), by input; null: none.</summary>
+    public List<ScanRange>? Ranges { get; set; }
+
     public string Step { get; set; } = "";
     public int Task { get; set; }
     public long RowsRead { get; set; }
@@ -296,4 +303,15 @@ internal sealed record Routing(long[] RowIds, SplitTag[] Tags, short[]? Folds, l
         var ranks = WorkArrays.Read<long>(s);
         return new Routing(ids, tags, hasFolds ? folds : null, ranks);
     }
+}
+
+/// <summary>One read of a scan task of parts [First, End) of input Source: the records starting at bytes [Start, Stop) (<see cref="long.MaxValue"/>: to the end).</summary>
+internal sealed class ScanRange
+{
+    public int Source { get; set; }
+    public int First { get; set; }
+    public int End { get; set; }
+    public long Start { get; set; }
+    public long Stop { get; set; }
+    public long Rows { get; set; }
 }

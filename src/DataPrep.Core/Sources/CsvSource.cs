@@ -45,6 +45,132 @@ public sealed class CsvSource : IRecordSource
         return CsvReader.Create(stream, ReaderOptions(_options, encoding), leaveOpen: false);
     }
 
+    /// <summary>A reader of the file's records from byte <paramref name="start"/> on, a record's first byte (no header there).</summary>
+    private CsvReader CreateReaderAt(long start)
+    {
+        var stream = TextInput.OpenAt(_options, _path, _options.Delimiter == '\t' ? "TSV" : "CSV", start);
+        return CsvReader.Create(stream, ReaderOptions(_options, null) with { HasHeader = false }, leaveOpen: false);
+    }
+
+    private IReadOnlyList<long>? _parts;
+    private long _range = long.MaxValue;
+    private long _rangeStart;
+    private readonly List<PartRead> _reads = [];
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A plain UTF-8 file larger than <see cref="SourceOptions.RangeBytes"/> is divided into byte ranges of that size, each
+    /// part's weight its bytes (see <see cref="ReadPartsAsync"/>); a gzip file, another encoding, a run that skips or
+    /// quarantines bad rows (whose quarantine names every row's line), or a smaller file is one part.
+    /// </remarks>
+    public IReadOnlyList<long> Parts => _parts ??= RangeParts();
+
+    /// <inheritdoc />
+    public IReadOnlyList<PartRead> PartsRead
+    {
+        get { lock (_reads) return [.. _reads]; }
+    }
+
+    private IReadOnlyList<long> RangeParts()
+    {
+        long range = _options.RangeBytes;
+        if (range <= 0 || !TextInput.IsUtf8(_options.Encoding) || _options.BadRows is { Tolerates: true } || InputFiles.IsGzip(_path)) return [1];
+        // The size first (no request for an S3 object listed or opened before): most inputs are smaller than a range.
+        long size = _options.Files.FileSystemOf(_path) is { } remote ? remote.SizeOf(_path) : new FileInfo(_path).Length;
+        if (size <= range) return [1];
+        using (var raw = _options.Files.Open(_path))
+        {
+            // Gzip content behind another name (its magic): read whole.
+            if (raw is GzipInputStream || !raw.CanSeek || raw.Length != size) return [1];
+        }
+        long count = (size + range - 1) / range;
+        if (count > int.MaxValue / 2) return [1];
+        _range = range;
+        var parts = new long[count];
+        for (long p = 0; p < count; p++) parts[p] = Math.Min(range, size - p * range);
+        return parts;
+    }
+
+    /// <summary>
+    /// The byte after the first line break at or after byte <paramref name="from"/> − 1: the first record a range from
+    /// <paramref name="from"/> reads (unless a quoted field holds that line break); <see cref="long.MaxValue"/>, the end,
+    /// when no record starts after it (as a read that reached the end stops there).
+    /// </summary>
+    private long FirstRecordAt(long from)
+    {
+        using var raw = _options.Files.Open(_path);
+        raw.Position = from - 1;
+        var buffer = new byte[1 << 16];
+        long at = from - 1;
+        while (true)
+        {
+            int n = raw.Read(buffer);
+            if (n == 0) return long.MaxValue;
+            int k = buffer.AsSpan(0, n).IndexOf((byte)'\n');
+            if (k >= 0) return at + k + 1;
+            at += n;
+        }
+    }
+
+    /// <summary>
+    /// Counts what lies before byte <paramref name="position"/> (a range's first record), for an error found in the range:
+    /// the line breaks (so the range's line 1 is line <c>Lines + 1</c>), the data rows (as the reader counts them: not the
+    /// header or empty lines), and whether a quoted field is still open there (the range's start ended no record).
+    /// Reads the file from its start: an error path only.
+    /// </summary>
+    internal (long Lines, long Rows, bool InQuotes) CountBefore(long position)
+    {
+        using var raw = _options.Files.Open(_path);
+        var buffer = new byte[1 << 16];
+        byte quote = (byte)_options.Quote;
+        long lines = 0, records = 0, read = 0;
+        bool inQuotes = false, lineHasData = false;
+        while (read < position)
+        {
+            int n = raw.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, position - read)));
+            if (n == 0) break;
+            foreach (byte b in buffer.AsSpan(0, n))
+            {
+                if (b == quote) inQuotes = !inQuotes;
+                if (b == (byte)'\n')
+                {
+                    lines++;
+                    if (!inQuotes)
+                    {
+                        if (lineHasData) records++;
+                        lineHasData = false;
+                    }
+                    continue;
+                }
+                if (b != (byte)'\r') lineHasData = true;
+            }
+            read += n;
+        }
+        long rows = records - (_options.HasHeader && records > 0 ? 1 : 0);
+        return (lines, rows, inQuotes);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// When a quoted field is still open at the range's start, the range's first "record" was the middle of a field: the
+    /// error then says that this file cannot be divided at line breaks, whatever the reader found.
+    /// </remarks>
+    public DataFormatException InWholeInput(DataFormatException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        long start = _rangeStart;
+        if (start <= 0 || error.File != _path) return error;
+        var (lines, rows, inQuotes) = CountBefore(start);
+        if (inQuotes) return QuotedLineBreak(_path, start, error);
+        return new DataFormatException(error.Problem, error.File, error.Line > 0 ? error.Line + lines : 0, error.Row > 0 ? error.Row + rows : 0, error.Column, error, error.Within);
+    }
+
+    /// <summary>The error of a scaled-out run whose byte range of a CSV file started inside a quoted field.</summary>
+    internal static DataFormatException QuotedLineBreak(string path, long start, Exception? inner = null)
+        => Throw.Format(
+            $"a quoted field holds the line break at byte {start - 1:N0}, where a scaled-out run divided the file among its scan tasks (it divides a CSV file larger than --input-split-size, {SourceOptions.DefaultRangeBytes >> 20} MB by default, at line breaks); pass --input-split-size 0 to read each CSV file whole in one scan task",
+            path, inner: inner);
+
     /// <summary>The CsvHelper options every CSV input is read with (the plain-row path's property test reads with them too).</summary>
     internal static CsvReaderOptions ReaderOptions(SourceOptions options, Encoding? encoding) => CsvReaderOptions.Default with
     {
@@ -141,8 +267,9 @@ public sealed class CsvSource : IRecordSource
     {
         try
         {
-            using var reader = CreateReader();
-            if (_options.HasHeader) reader.ReadHeader();
+            // A read of a byte range numbers its rows and lines from the range's start (a scaled-out scan task adds the rest).
+            using var reader = _rangeStart > 0 ? CreateReaderAt(_rangeStart) : CreateReader();
+            if (_options.HasHeader && _rangeStart == 0) reader.ReadHeader();
             while (reader.Read())
             {
                 if (reader.RowNumber == row) return (reader.LineNumber, null);
@@ -189,18 +316,62 @@ public sealed class CsvSource : IRecordSource
         }
     }
 
-    private DataFormatException Translate(CsvFormatException e)
+    private DataFormatException Translate(CsvFormatException e) => Translate(e, header: _options.HasHeader);
+
+    private DataFormatException Translate(CsvFormatException e, bool header)
     {
         string problem = e.Message.Contains("quote", StringComparison.OrdinalIgnoreCase)
             ? $"malformed quoting ({e.Message.TrimEnd('.')}); expected every quoted field to be closed by a matching {_options.Quote}"
             : $"malformed CSV ({e.Message.TrimEnd('.')})";
-        return Throw.Format(problem, _path, e.LineNumber, e.RecordNumber > 0 ? e.RecordNumber - (_options.HasHeader ? 1 : 0) : 0, inner: e);
+        return Throw.Format(problem, _path, e.LineNumber, e.RecordNumber > 0 ? e.RecordNumber - (header ? 1 : 0) : 0, inner: e);
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
+        => ReadCoreAsync(sourceIndex, -1, -1, 0, long.MaxValue, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A large plain UTF-8 file is divided into byte ranges of <see cref="SourceOptions.RangeBytes"/> (see <see cref="Parts"/>).
+    /// Parts [<paramref name="first"/>, <paramref name="end"/>) are the records that start in their bytes: a read from
+    /// the middle of the file starts after the first line break at or after the range's first byte, and reads on past its
+    /// last byte to the end of the record that started in it. That takes a line break at a range's start to end a record,
+    /// which a quoted field holding a line break there breaks: the run then stops, where the plan step finds that a
+    /// range's start is not where the range before it stopped (<see cref="PartsRead"/>). The rows' ids are those of a
+    /// whole read (their records' byte positions); their source rows and lines count from the range's start, and a
+    /// scaled-out run adds the rows of the ranges before it.
+    /// </remarks>
+    public IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, CancellationToken cancellationToken = default)
+    {
+        var parts = Parts;
+        if (first == 0 && end == parts.Count) return ReadAsync(sourceIndex, cancellationToken);
+        if (parts.Count == 1 || first < 0 || end > parts.Count || first >= end)
+        {
+            throw new NotSupportedException($"{Description} has {parts.Count} part(s); parts [{first}, {end}) were asked for.");
+        }
+        return ReadCoreAsync(sourceIndex, first, end, first * _range, end == parts.Count ? long.MaxValue : end * _range, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the records that start at bytes [<paramref name="from"/>, <paramref name="to"/>) of the file (all of it: 0 and
+    /// <see cref="long.MaxValue"/>), as parts [<paramref name="first"/>, <paramref name="end"/>) (−1: a whole read).
+    /// </summary>
+    private async IAsyncEnumerable<RecordBatch> ReadCoreAsync(int sourceIndex, int first, int end, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // Where the reader's input starts in the file: 0, or the first record that starts in the range.
+        long start = 0;
+        if (from > 0)
+        {
+            start = FirstRecordAt(from);
+            if (start == long.MaxValue)
+            {
+                // No line break after the range's start: no record starts there; the read before it reached the end.
+                lock (_reads) _reads.Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
+                yield break;
+            }
+            _rangeStart = start;
+        }
         int batchRows = _options.BatchRowsFor(_rowBytes);
         var names = schema.Fields.Select(f => f.Name).ToArray();
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
@@ -230,6 +401,8 @@ public sealed class CsvSource : IRecordSource
             Texts = keepLines ? new string?[batchRows] : null,
         });
 
+        long firstRecord = long.MaxValue;
+
         // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
         long ParseRow(CsvReader r)
         {
@@ -238,7 +411,15 @@ public sealed class CsvSource : IRecordSource
             int at = (int)((row - 1) % batchRows);
             var batchBuilders = buffers.For(batch);
             // The row's id is made from its record's byte position, which a reader of a byte range knows too (RowInfo.AtPositions).
-            long position = r.ByteOffset + 1;
+            long position = start + r.ByteOffset + 1;
+            // Where the read's first record starts (empty lines skipped), which the read before it must have stopped at.
+            if (row == 1) firstRecord = position - 1;
+            if (position - 1 >= to)
+            {
+                // The first record of the next range: not read here (its errors are the next range's); where this one stops.
+                batchBuilders.Positions![at] = position;
+                return -row;
+            }
             if (position > RowInfo.MaxPosition) throw Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads CSV files of at most 1 TiB: split the file", _path, r.LineNumber, row);
             batchBuilders.Positions![at] = position;
             if (batchBuilders.Lines is { } lines) lines[at] = r.LineNumber;
@@ -367,11 +548,11 @@ public sealed class CsvSource : IRecordSource
             for (int j = 0; j < c; j++) builders[j].Backfill(at, r.GetSpan(j));
         }
 
-        using var reader = CreateReader();
+        using var reader = start == 0 ? CreateReader() : CreateReaderAt(start);
         IEnumerable<long> rows;
         try
         {
-            if (_options.HasHeader) reader.ReadHeader();
+            if (_options.HasHeader && start == 0) reader.ReadHeader();
         }
         catch (CsvFormatException e)
         {
@@ -380,7 +561,7 @@ public sealed class CsvSource : IRecordSource
         int threads = _options.EffectiveThreads;
         rows = threads <= 1 ? Sequential(reader, ParseRow) : reader.ParallelEnumerate(ParseRow, threads);
         using var results = rows.GetEnumerator();
-        long last = 0;
+        long last = 0, stop = long.MaxValue;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -391,9 +572,23 @@ public sealed class CsvSource : IRecordSource
             }
             catch (CsvFormatException ex)
             {
-                throw Translate(ex);
+                throw Translate(ex, header: _options.HasHeader && start == 0);
             }
-            if (more) last = results.Current;
+            if (more)
+            {
+                long got = results.Current;
+                if (got < 0)
+                {
+                    // The next range's first record: this read stops before it, at its byte.
+                    long stopRow = -got;
+                    stop = buffers.For((int)((stopRow - 1) / batchRows)).Positions![(int)((stopRow - 1) % batchRows)] - 1;
+                    more = false;
+                }
+                else
+                {
+                    last = got;
+                }
+            }
             // A batch is complete when its last row has come back (results arrive in input order).
             bool batchDone = more ? last % batchRows == 0 : last % batchRows != 0;
             if (!batchDone) { if (!more) break; continue; }
@@ -417,6 +612,7 @@ public sealed class CsvSource : IRecordSource
             yield return built;
             if (!more) break;
         }
+        if (first >= 0) lock (_reads) _reads.Add(new PartRead(first, end, Volatile.Read(ref firstRecord), stop, last));
     }
 
     /// <summary>The widest row whose float32 values are divided in one pass (two doubles a column on the stack: 4 KiB).</summary>

@@ -56,6 +56,20 @@ public interface IRecordSource
     IReadOnlyList<long> Parts => [1];
 
     /// <summary>
+    /// After a <see cref="ReadPartsAsync"/> of less than every part has ended: where each such read started and stopped in
+    /// the input (a CSV file's byte ranges), so a scaled-out run can check that the reads met and number the rows of each
+    /// from the rows before it. Empty for a source whose parts need no such check (Parquet row groups).
+    /// </summary>
+    IReadOnlyList<PartRead> PartsRead => [];
+
+    /// <summary>
+    /// An error found while this source read a part from the middle of its input (a CSV byte range), whose line and row
+    /// count from the part's start, as the whole input numbers them; any other error as it is. Reads the input again up
+    /// to the part: an error path only.
+    /// </summary>
+    DataFormatException InWholeInput(DataFormatException error) => error;
+
+    /// <summary>
     /// Streams parts [<paramref name="first"/>, <paramref name="end"/>) of <see cref="Parts"/>, with the row ids a whole
     /// read gives them (so the tasks of a scaled-out run read exactly the rows, and ids, of one process).
     /// </summary>
@@ -74,3 +88,11 @@ public interface ISourceFactory
     IRecordSource Create(string path, SourceOptions options);
 }
 
+
+/// <summary>
+/// One read of parts [<paramref name="First"/>, <paramref name="End"/>) of a text input divided by byte ranges: it read the
+/// records starting at bytes [<paramref name="Start"/>, <paramref name="Stop"/>), <paramref name="Rows"/> of them. Start is
+/// the first record it found, Stop the first one it left to the next read (<see cref="long.MaxValue"/>: none, the end).
+/// Reads of consecutive parts meet when one's stop is the next one's start.
+/// </summary>
+public sealed record PartRead(int First, int End, long Start, long Stop, long Rows);

@@ -23,6 +23,26 @@ internal static class TextInput
         return new CheckedTextStream(stream, path, format, validateUtf8: IsUtf8(options.Encoding));
     }
 
+    /// <summary>
+    /// Opens a plain (not gzip) UTF-8 input at byte <paramref name="start"/>, which must be a character's first byte (a
+    /// scaled-out run's byte range starts after a line break): its bytes are checked as by <see cref="Open"/>, with
+    /// byte offsets in messages counted from the file's start, and no check of a binary format's magic there.
+    /// </summary>
+    public static Stream OpenAt(SourceOptions options, string path, string format, long start)
+    {
+        var stream = options.Files.Open(path);
+        try
+        {
+            stream.Position = start;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+        return new CheckedTextStream(stream, path, format, validateUtf8: true, offset: start);
+    }
+
     /// <summary>Whether an encoding name (null: the default) means UTF-8, whose bytes are checked.</summary>
     public static bool IsUtf8(string? encoding)
         => encoding is null || encoding.Replace("-", "", StringComparison.Ordinal).Equals("utf8", StringComparison.OrdinalIgnoreCase);
@@ -50,13 +70,14 @@ internal static class TextInput
     /// vectorised <see cref="Utf8.IsValid(ReadOnlySpan{byte})"/> pass. A sequence cut by the end of a chunk is
     /// held back (at most 3 bytes) and given with the next one, so the check never sees half a character.
     /// </summary>
-    private sealed class CheckedTextStream(Stream inner, string path, string format, bool validateUtf8) : Data.ReadOnlyForwardStream
+    private sealed class CheckedTextStream(Stream inner, string path, string format, bool validateUtf8, long offset = 0) : Data.ReadOnlyForwardStream
     {
         private readonly byte[] _carry = new byte[4];
         private int _carried;
-        private bool _started;
+        // A stream opened in the middle of the file (OpenAt) does not start with a magic or a byte-order mark.
+        private bool _started = offset > 0;
         private bool _validate = validateUtf8;
-        private long _offset;
+        private long _offset = offset;
         private long _lines;
 
         private readonly byte[] _small = new byte[64];

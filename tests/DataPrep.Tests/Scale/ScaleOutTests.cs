@@ -318,6 +318,10 @@ public sealed class ScaleOutTests
         var other = CliRunner.Run([.. common.Select(a => a == "5" ? "6" : a), "--step", "plan"]);   // another seed
         Assert.Equal(2, other.Code);
         Assert.Contains("other options or inputs", other.Err, StringComparison.Ordinal);
+        // CSV inputs divided otherwise among the scan tasks: not the run the scan tasks did either.
+        var otherRanges = CliRunner.Run([.. common, "--input-split-size", "1KB", "--step", "plan"]);
+        Assert.Equal(2, otherRanges.Code);
+        Assert.Contains("other options or inputs", otherRanges.Err, StringComparison.Ordinal);
 
         var missingIndex = CliRunner.Run([.. common, "--step", "encode"]);
         Assert.Equal(2, missingIndex.Code);

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+using DataPrep.Scale;
+
+namespace DataPrep.Tests.Scale;
+
+/// <summary>
+/// A CSV file divided among scan tasks by byte ranges (<c>--input-split-size</c>): an error in a later range names the
+/// line and row one process names; a quoted field holding the line break where a range starts stops the run with exit 3
+/// and what to do; and each task reads its share of one file. (The same bytes as one process for every sample run:
+/// <c>SampleDataGoldenTests.Workers_write_the_golden_bytes</c>; through S3: <c>ScaleOutS3Tests</c>.)
+/// </summary>
+public class ScaleOutCsvRangeTests
+{
+    /// <summary>Runs every step's tasks in order; the first task that fails ends it, and its result is returned.</summary>
+    private static CliRunner.Result RunUntilFailure(string[] common)
+    {
+        foreach (var step in ScaleOutTests.StepsOf(common))
+        {
+            for (int task = 0; task < step.Tasks; task++)
+            {
+                var r = CliRunner.Run([.. common, "--step", step.Name, "--worker", task.ToString(CultureInfo.InvariantCulture)]);
+                if (r.Code != 0) return r;
+            }
+        }
+        return new CliRunner.Result(0, "", "");
+    }
+
+    private static string Rows(TempDir tmp, string name, int rows, Func<int, string> row)
+    {
+        var text = new StringBuilder("y,a,b\n");
+        for (int i = 1; i <= rows; i++) text.Append(row(i)).Append('\n');
+        return tmp.File(name, text.ToString());
+    }
+
+    [Fact]
+    public void A_bad_value_in_a_later_range_is_named_as_one_process_names_it()
+    {
+        using var tmp = new TempDir();
+        var input = Rows(tmp, "bad.csv", 300, i => i == 250 ? $"{i % 2},x{i},{i}" : $"{i % 2},{i},{i}");
+        string[] args = ["convert", input, "--label", "y", "--column-type", "a=int", "--quiet"];
+        var one = CliRunner.Run([.. args, "--out", tmp.Combine("one")]);
+        Assert.Equal(3, one.Code);
+        Assert.Contains("line 251, row 250, column 'a'", one.Err, StringComparison.Ordinal);
+
+        var many = RunUntilFailure([.. args, "--out", tmp.Combine("many"), "--workers", "4", "--input-split-size", "500B"]);
+        Assert.Equal(3, many.Code);
+        // The same location and cause, found by the last scan task, which started reading far into the file.
+        Assert.Contains(one.Err.Trim()[(one.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), many.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_quoted_line_break_where_a_range_starts_stops_the_run_and_a_whole_read_does_not()
+    {
+        using var tmp = new TempDir();
+        // Every 40th row's text holds a line break; the split size puts a range's first byte just before one.
+        var input = Rows(tmp, "lines.csv", 200, i => i % 40 == 0 ? $"{i % 2},{i},\"t\n{i}\"" : $"{i % 2},{i},t{i}");
+        var bytes = File.ReadAllBytes(input);
+        int quoted = Encoding.ASCII.GetString(bytes).IndexOf("\"t\n", StringComparison.Ordinal) + 2;
+        string[] args = ["convert", input, "--label", "y", "--encode", "b=onehot", "--quiet"];
+        string parts = ((bytes.Length + quoted - 1) / quoted).ToString(CultureInfo.InvariantCulture);
+        var many = RunUntilFailure([.. args, "--out", tmp.Combine("many"), "--workers", parts, "--input-split-size", $"{quoted}B"]);
+        Assert.Equal(3, many.Code);
+        Assert.Contains($"lines.csv: a quoted field holds the line break at byte {quoted}, where a scaled-out run divided the file", many.Err, StringComparison.Ordinal);
+        Assert.Contains("pass --input-split-size 0", many.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(tmp.Combine("many"), "train")));
+
+        // Read whole (0), the same run is the one process's.
+        var one = CliRunner.Run([.. args, "--out", tmp.Combine("one")]);
+        Assert.Equal(0, one.Code);
+        string[] common = [.. args, "--out", tmp.Combine("whole"), "--workers", parts, "--input-split-size", "0"];
+        ScaleOutTests.RunSteps(common, new Random(5), (a, _) => CliRunner.Run(a));
+        ScaleOutTests.AssertSameRun(tmp.Combine("one"), tmp.Combine("whole"), int.Parse(parts, CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Ranges_that_do_not_meet_stop_the_plan_naming_the_file_and_byte()
+    {
+        var scans = new List<TaskReport>
+        {
+            new() { Ranges = [new ScanRange { Source = 1, First = 0, End = 2, Start = 0, Stop = 700, Rows = 10 }] },
+            new() { Ranges = [new ScanRange { Source = 1, First = 2, End = 4, Start = 690, Stop = long.MaxValue, Rows = 9 }] },
+        };
+        var error = Assert.Throws<DataFormatException>(() => ScanRanges.Check(scans, ["a.csv", "b.csv"], "step plan task 0"));
+        Assert.StartsWith("b.csv: a quoted field holds the line break at byte 689", error.Message, StringComparison.Ordinal);
+
+        scans[1].Ranges![0].Start = 700;
+        var ranges = ScanRanges.Check(scans, ["a.csv", "b.csv"], "step plan task 0");
+        Assert.True(ranges.Any);
+        var missing = new List<TaskReport> { scans[1] };
+        Assert.Throws<PipelineValidationException>(() => ScanRanges.Check(missing, ["a.csv", "b.csv"], "step plan task 0"));
+    }
+
+    [Fact]
+    public void Each_scan_task_reads_its_share_of_one_file()
+    {
+        using var tmp = new TempDir();
+        var input = Rows(tmp, "one.csv", 2_000, i => $"{i % 2},{i},{i * 7}");
+        string[] common = ["convert", input, "--label", "y", "--quiet", "--out", tmp.Combine("many"), "--workers", "3", "--input-split-size", "2KB", "--keep-work"];
+        ScaleOutTests.RunSteps(common, new Random(2), (a, _) => CliRunner.Run(a));
+        var reports = Directory.GetFiles(Path.Combine(tmp.Combine("many"), "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
+            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!).ToList();
+        Assert.Equal(3, reports.Count);
+        var rows = reports.Select(r => r["rowsRead"]!.GetValue<long>()).ToList();
+        Assert.Equal(2_000, rows.Sum());
+        // Balanced by bytes: each task reads about a third of the rows, none of them all.
+        Assert.All(rows, n => Assert.InRange(n, 500, 850));
+    }
+}
