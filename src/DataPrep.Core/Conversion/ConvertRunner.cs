@@ -372,10 +372,11 @@ public static class ConvertRunner
         bool expectsSpill = rowText == RowText.UnlessSplitSpills && SpillFolder.ExpectsSplitSpill(options.Memory, context.EstimatedInputBytes);
         // A writer that copies rows' text (label-first CSV) keeps it: the split spills the text in place of the columns it
         // carries (SplitStage.SpillText), and the writer copies it instead of formatting every number read back.
-        bool keepText = options.FormatTraits.KeepsRowText && rowText != RowText.Drop && (!expectsSpill || options.FormatTraits.CopiesCsvText);
+        bool keepText = options.FormatTraits.KeepsRowText && rowText is not (RowText.Drop or RowText.Float32Alone) && (!expectsSpill || options.FormatTraits.CopiesCsvText);
         // A float32 writer keeps each row's values as float32 alone where nothing reads the text (the spill writes them as
         // they are: no double parsed, widened or narrowed on the way).
-        bool float32Alone = options.FormatTraits.KeepsRowText && expectsSpill && options.Source.KeepFloat32;
+        // A scaled-out scan task of such a writer (RowText.Float32Alone) does the same: its rows objects hold float32 values.
+        bool float32Alone = options.FormatTraits.KeepsRowText && (expectsSpill || rowText == RowText.Float32Alone) && options.Source.KeepFloat32;
         if (keepText) context.Diagnostics.CountRowTextKept();
         var sourceOptions = options.ReadingSource with { OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
@@ -580,4 +581,10 @@ internal enum RowText
 
     /// <summary>Never: the rows go to work objects of values (a scaled-out scan task of any other format).</summary>
     Drop,
+
+    /// <summary>
+    /// Never, but a float32 writer's rows are kept as float32 values alone where the run's rule allows it (a scaled-out
+    /// scan task of RecordIO-protobuf, whose rows objects hold those columns as float32: <c>ScaleRun.RowFloat32Columns</c>).
+    /// </summary>
+    Float32Alone,
 }

@@ -151,7 +151,8 @@ internal sealed class ScaleRun
             // rows into a work object, both joined by the commit in task order (ScaleTasks.ScanAsync disposes it).
             context.BadRows = new BadRows(prepared.Source.OnBadRow, context.Report, prepared.Memory.TempDirectory);
             // A writer that copies rows' text (label-first CSV) keeps it: the scan tasks' rows objects may carry it (RowTextColumns).
-            var rowText = format.Traits.CopiesCsvText ? RowText.Keep : RowText.Drop;
+            // A float32 writer (RecordIO-protobuf) keeps rows as float32 values alone: its rows objects hold them (RowFloat32Columns).
+            var rowText = format.Traits.CopiesCsvText ? RowText.Keep : prepared.Source.KeepFloat32 ? RowText.Float32Alone : RowText.Drop;
             var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, rowText, fingerprints: false).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;
@@ -225,6 +226,29 @@ internal sealed class ScaleRun
         if (SpillNarrowing.TextColumns(Options, Format, from, splitInput, output) is not var (columns, records)) return null;
         foreach (int k in KeyColumns(split, from, splitInput)) columns[k] = false;
         return columns.Any(x => x) ? (columns, records, splitInput.Fields.Select(f => f.Name).ToArray()) : null;
+    }
+
+    /// <summary>
+    /// The columns a scan task's rows objects hold as float32 (null: none): <c>SpillNarrowing.Float32Columns</c> for the
+    /// run's own stages and maps given, less every column the plan step reads (<see cref="KeyColumns"/>), as
+    /// <see cref="RowTextColumns()"/> for text. Options, format and schema decide it, so scan and encode tasks agree; the
+    /// output does not change (a float32 writer reads those columns only as float32).
+    /// </summary>
+    public bool[]? RowFloat32Columns()
+    {
+        var split = RunSplit();
+        var (_, from, splitInput) = Stages(split, Earlier);
+        return RowFloat32Columns(split, from, splitInput);
+    }
+
+    /// <summary><see cref="RowFloat32Columns()"/> from the run's own split stage and the stages from it (a scan task has them already).</summary>
+    public bool[]? RowFloat32Columns(SplitStage split, IReadOnlyList<IPipelineStage> from, Schema splitInput)
+    {
+        var output = splitInput;
+        foreach (var stage in from.Skip(1)) output = stage.Bind(output);
+        if (SpillNarrowing.Float32Columns(Options, Format, from, splitInput, output) is not { } narrow) return null;
+        foreach (int k in KeyColumns(split, from, splitInput)) narrow[k] = false;
+        return narrow.Any(x => x) ? narrow : null;
     }
 
     /// <summary>The run's own split stage (its assigner decides in the plan step).</summary>

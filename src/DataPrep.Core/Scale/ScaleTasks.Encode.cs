@@ -59,6 +59,8 @@ internal static partial class ScaleTasks
         var (_, from, splitInput) = run.Stages(split, plan.Encoding ?? run.Earlier);
         // The scan tasks' rows objects hold the rows' text in place of these columns (label-first CSV; null: values).
         var text = run.RowTextColumns();
+        // ...or the features a float32 writer reads as float32 (RecordIO-protobuf), as float32.
+        var float32 = text is null ? run.RowFloat32Columns() : null;
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         var segmentFolder = Path.GetDirectoryName(folder.NewFile("segments"))!;
 
@@ -86,7 +88,7 @@ internal static partial class ScaleTasks
                     ?? throw new PipelineValidationException($"{who}: the rows of scan task {i} for bucket {bucket} are missing from {work.Area.Location}; run scan task {i} again.");
                 try
                 {
-                    using var reader = new BatchSpillReader(path, splitInput, textColumns: text?.Columns, textNames: text?.Names);
+                    using var reader = new BatchSpillReader(path, splitInput, float32Columns: float32, textColumns: text?.Columns, textNames: text?.Names);
                     while (!reader.AtEnd)
                     {
                         // The rows of a CSV byte range numbered from its input's start (the lineage's source_row).

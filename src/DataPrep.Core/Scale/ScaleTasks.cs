@@ -51,6 +51,10 @@ internal static partial class ScaleTasks
         using var folder = new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
         // Label-first CSV: the rows objects hold each row's text in place of the columns it carries (ScaleRun.RowTextColumns).
         var text = run.RowTextColumns(split, from, splitInput);
+        // RecordIO-protobuf: the rows objects hold the features only a float32 writer reads as float32 (ScaleRun.RowFloat32Columns),
+        // and the sources keep those rows' values as float32 alone, parsed once (nothing reads their doubles).
+        var float32 = text is null ? run.RowFloat32Columns(split, from, splitInput) : null;
+        if (float32 is not null) run.Context.Float32Only.Names = Enumerable.Range(0, float32.Length).Where(c => float32[c]).Select(c => splitInput[c].Name).ToHashSet(StringComparer.Ordinal);
         var writers = new BatchSpillWriter?[run.Workers];
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
@@ -120,10 +124,11 @@ internal static partial class ScaleTasks
             }
         }
         foreach (var w in writers) w?.Dispose();
+        run.Context.Diagnostics.CountRowsWithoutText(run.Context.Float32Only.RowsWithoutText);
 
         void Write(int bucket, RecordBatch rows, int[]? picked)
         {
-            var writer = writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)), textColumns: text?.Columns);
+            var writer = writers[bucket] ??= new BatchSpillWriter(folder.NewFile(RowsKey(bucket)), float32Columns: float32, textColumns: text?.Columns);
             if (picked is null) writer.Write(rows);
             else writer.Write(rows, picked);
             bucketRows[bucket] += picked?.Length ?? rows.RowCount;
