@@ -305,7 +305,10 @@ internal sealed record Routing(long[] RowIds, SplitTag[] Tags, short[]? Folds, l
     }
 }
 
-/// <summary>One read of a scan task of parts [First, End) of input Source: the records starting at bytes [Start, Stop) (<see cref="long.MaxValue"/>: to the end).</summary>
+/// <summary>
+/// One read of a scan task of parts [First, End) of input Source (<see cref="Sources.PartRead"/>): Rows records, the first
+/// at byte Start, up to the one at byte Stop it left to the next read (<see cref="long.MaxValue"/>: none, the end).
+/// </summary>
 internal sealed class ScanRange
 {
     public int Source { get; set; }
