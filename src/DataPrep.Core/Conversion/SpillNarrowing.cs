@@ -77,10 +77,17 @@ internal static class SpillNarrowing
     {
         ArgumentNullException.ThrowIfNull(stages);
         if (splitInput is null || stages.OfType<SplitStage>().LastOrDefault() is not { SpillFloat32: { } narrow }) return null;
-        for (int i = 0; i < stages.Count && stages[i] is not SplitStage; i++)
-        {
-            if (stages[i] is not MissingValuesStage) return null;
-        }
+        return Float32OnlyNames(stages.TakeWhile(s => s is not SplitStage), narrow, splitInput);
+    }
+
+    /// <summary>
+    /// The names of the <paramref name="narrow"/> columns of <paramref name="splitInput"/> when the stages before the split
+    /// (<paramref name="before"/>) read a float feature's double only to find NaN (missing-value stages); else null. A
+    /// scaled-out scan task asks with its rows objects' float32 columns.
+    /// </summary>
+    internal static IReadOnlySet<string>? Float32OnlyNames(IEnumerable<IPipelineStage> before, bool[] narrow, Schema splitInput)
+    {
+        if (!before.All(s => s is MissingValuesStage)) return null;
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int c = 0; c < narrow.Length && c < splitInput.Count; c++) if (narrow[c]) names.Add(splitInput[c].Name);
         return names.Count > 0 ? names : null;

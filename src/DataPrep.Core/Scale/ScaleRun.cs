@@ -220,13 +220,9 @@ internal sealed class ScaleRun
     /// with the maps given (a scan task has them already).
     /// </summary>
     public (bool[] Columns, RowRecords Records, string[] Names)? RowTextColumns(SplitStage split, IReadOnlyList<IPipelineStage> from, Schema splitInput)
-    {
-        var output = splitInput;
-        foreach (var stage in from.Skip(1)) output = stage.Bind(output);
-        if (SpillNarrowing.TextColumns(Options, Format, from, splitInput, output) is not var (columns, records)) return null;
-        foreach (int k in KeyColumns(split, from, splitInput)) columns[k] = false;
-        return columns.Any(x => x) ? (columns, records, splitInput.Fields.Select(f => f.Name).ToArray()) : null;
-    }
+        => SpillNarrowing.TextColumns(Options, Format, from, splitInput, OutputOf(from, splitInput)) is var (columns, records) && LessKeyColumns(columns, split, from, splitInput) is { } left
+            ? (left, records, splitInput.Fields.Select(f => f.Name).ToArray())
+            : null;
 
     /// <summary>
     /// The columns a scan task's rows objects hold as float32 (null: none): <c>SpillNarrowing.Float32Columns</c> for the
@@ -243,12 +239,21 @@ internal sealed class ScaleRun
 
     /// <summary><see cref="RowFloat32Columns()"/> from the run's own split stage and the stages from it (a scan task has them already).</summary>
     public bool[]? RowFloat32Columns(SplitStage split, IReadOnlyList<IPipelineStage> from, Schema splitInput)
+        => SpillNarrowing.Float32Columns(Options, Format, from, splitInput, OutputOf(from, splitInput)) is { } narrow ? LessKeyColumns(narrow, split, from, splitInput) : null;
+
+    /// <summary>The schema the stages after the split stage (the first of <paramref name="from"/>) hand the sink.</summary>
+    private static Schema OutputOf(IReadOnlyList<IPipelineStage> from, Schema splitInput)
     {
         var output = splitInput;
         foreach (var stage in from.Skip(1)) output = stage.Bind(output);
-        if (SpillNarrowing.Float32Columns(Options, Format, from, splitInput, output) is not { } narrow) return null;
-        foreach (int k in KeyColumns(split, from, splitInput)) narrow[k] = false;
-        return narrow.Any(x => x) ? narrow : null;
+        return output;
+    }
+
+    /// <summary>A rows objects' rule's columns less every column the plan step reads (<see cref="KeyColumns"/>); null when none is left.</summary>
+    private bool[]? LessKeyColumns(bool[] columns, SplitStage split, IReadOnlyList<IPipelineStage> from, Schema splitInput)
+    {
+        foreach (int k in KeyColumns(split, from, splitInput)) columns[k] = false;
+        return columns.Any(x => x) ? columns : null;
     }
 
     /// <summary>The run's own split stage (its assigner decides in the plan step).</summary>

@@ -54,11 +54,7 @@ internal static partial class ScaleTasks
         // RecordIO-protobuf: the rows objects hold the features only a float32 writer reads as float32 (ScaleRun.RowFloat32Columns),
         // and the sources keep those rows' values as float32 alone, parsed once (nothing reads their doubles).
         var float32 = text is null ? run.RowFloat32Columns(split, from, splitInput) : null;
-        // (Only where the stages before the split read a float feature's double just to find NaN, as SpillNarrowing.Float32OnlyNames.)
-        if (float32 is not null && before.All(s => s is MissingValuesStage))
-        {
-            run.Context.Float32Only.Names = Enumerable.Range(0, float32.Length).Where(c => float32[c]).Select(c => splitInput[c].Name).ToHashSet(StringComparer.Ordinal);
-        }
+        if (float32 is not null) run.Context.Float32Only.Names = SpillNarrowing.Float32OnlyNames(before, float32, splitInput);
         var writers = new BatchSpillWriter?[run.Workers];
         var bucketRows = new long[run.Workers];
         var keyPath = folder.NewFile("keys");
