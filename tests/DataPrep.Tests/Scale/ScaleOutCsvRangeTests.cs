@@ -74,6 +74,20 @@ public class ScaleOutCsvRangeTests
     }
 
     [Fact]
+    public void A_bad_split_size_or_one_without_workers_is_an_option_error()
+    {
+        using var tmp = new TempDir();
+        var input = Rows(tmp, "one.csv", 10, i => $"{i % 2},{i},{i}");
+        var notASize = CliRunner.Run("convert", input, "--label", "y", "--out", tmp.Combine("a"), "--workers", "2", "--input-split-size", "abc");
+        Assert.Equal(2, notASize.Code);
+        Assert.Contains("--input-split-size abc is not a size", notASize.Err, StringComparison.Ordinal);
+        var alone = CliRunner.Run("convert", input, "--label", "y", "--out", tmp.Combine("b"), "--input-split-size", "1MB");
+        Assert.Equal(2, alone.Code);
+        Assert.Contains("--input-split-size needs --workers N", alone.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.Combine("a")) || Directory.Exists(tmp.Combine("b")));
+    }
+
+    [Fact]
     public void Ranges_that_do_not_meet_stop_the_plan_naming_the_file_and_byte()
     {
         var scans = new List<TaskReport>
