@@ -92,7 +92,7 @@ public sealed record RowInfo(long[] RowIds, int[] Sources, long[] SourceRows, Sp
     }
 
     /// <summary>
-    /// Row info of consecutive records of one text source (CSV, TSV), the first being data row
+    /// Row info of consecutive records of one text source (CSV, TSV, JSON Lines), the first being data row
     /// <paramref name="firstRowOrdinal"/> + 1, whose ids are made from the records' 1-based byte positions
     /// (<paramref name="positions"/>, of the record's first byte in the input's UTF-8 form, 1 for the first byte) instead
     /// of their row ordinals: a byte position is known to a reader that starts in the middle of the file (a scaled-out

@@ -317,4 +317,7 @@ internal sealed class ScanRange
     public long Start { get; set; }
     public long Stop { get; set; }
     public long Rows { get; set; }
+
+    /// <summary>Whether the input's format lets a quoted field hold a line break (CSV), so that reads that do not meet mean one did.</summary>
+    public bool QuotedBreaks { get; set; }
 }

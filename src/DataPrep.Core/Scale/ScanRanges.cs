@@ -5,10 +5,10 @@ using DataPrep.Sources;
 namespace DataPrep.Scale;
 
 /// <summary>
-/// The byte ranges of CSV inputs that scan tasks read apart (<see cref="IRecordSource.Parts"/>): each task's reads are
-/// in its report (<see cref="TaskReport.Ranges"/>); the plan checks that consecutive ranges met (a quoted field holding
+/// The byte ranges of text inputs (CSV, JSON Lines) that scan tasks read apart (<see cref="IRecordSource.Parts"/>): each task's reads are
+/// in its report (<see cref="TaskReport.Ranges"/>); the plan checks that consecutive ranges met (a CSV quoted field holding
 /// a range's first line break breaks that), and the steps after the scan number a range's rows from the rows before
-/// it, which its scan task did not know. Row ids need nothing: a CSV row's id is its record's byte position.
+/// it, which its scan task did not know. Row ids need nothing: a text row's id is its record's byte position.
 /// </summary>
 internal sealed class ScanRanges
 {
@@ -29,7 +29,7 @@ internal sealed class ScanRanges
         {
             foreach (var read in sources[i].PartsRead)
             {
-                ranges.Add(new ScanRange { Source = i, First = read.First, End = read.End, Start = read.Start, Stop = read.Stop, Rows = read.Rows });
+                ranges.Add(new ScanRange { Source = i, First = read.First, End = read.End, Start = read.Start, Stop = read.Stop, Rows = read.Rows, QuotedBreaks = sources[i] is CsvSource });
             }
         }
         return ranges.Count > 0 ? ranges : null;
@@ -69,7 +69,13 @@ internal sealed class ScanRanges
                     if (previous.End != r.First) throw new PipelineValidationException($"{who}: the scan tasks read parts …{previous.End} and {r.First}… of {file}, which do not meet; run the scan step again.");
                     // The range before stopped at the first record it did not read, found by reading on from a record's
                     // start; this range guessed its first record at a line break. They differ when a quoted field held it.
-                    if (previous.Stop != r.Start) throw CsvSource.QuotedLineBreak(file, r.Start);
+                    // Only a CSV quoted field can hold a line break (JSON strings cannot): anything else is a changed input.
+                    if (previous.Stop != r.Start)
+                    {
+                        throw r.QuotedBreaks
+                            ? CsvSource.QuotedLineBreak(file, r.Start)
+                            : Throw.Format($"the scan tasks' reads do not meet at byte {r.Start:N0} (the read before stopped at byte {previous.Stop:N0}): did the file change during the run? Run the scan step again", file);
+                    }
                 }
                 if (r.First > 0) byTask[task] = (source, before);
                 before += r.Rows;

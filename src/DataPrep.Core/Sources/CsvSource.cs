@@ -58,58 +58,13 @@ public sealed class CsvSource : IRecordSource
     private readonly List<PartRead> _reads = [];
 
     /// <inheritdoc />
-    /// <remarks>
-    /// A plain UTF-8 file larger than <see cref="SourceOptions.RangeBytes"/> is divided into byte ranges of that size, each
-    /// part's weight its bytes (see <see cref="ReadPartsAsync"/>); a gzip file, another encoding, a run that skips or
-    /// quarantines bad rows (whose quarantine names every row's line), or a smaller file is one part.
-    /// </remarks>
-    public IReadOnlyList<long> Parts => _parts ??= RangeParts();
+    /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>
+    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(_options, _path, out _range);
 
     /// <inheritdoc />
     public IReadOnlyList<PartRead> PartsRead
     {
         get { lock (_reads) return [.. _reads]; }
-    }
-
-    private IReadOnlyList<long> RangeParts()
-    {
-        long range = _options.RangeBytes;
-        if (range <= 0 || !TextInput.IsUtf8(_options.Encoding) || _options.BadRows is { Tolerates: true } || InputFiles.IsGzip(_path)) return [1];
-        // The size first (no request for an S3 object listed or opened before): most inputs are smaller than a range.
-        long size = _options.Files.FileSystemOf(_path) is { } remote ? remote.SizeOf(_path) : new FileInfo(_path).Length;
-        if (size <= range) return [1];
-        using (var raw = _options.Files.Open(_path))
-        {
-            // Gzip content behind another name (its magic): read whole.
-            if (raw is GzipInputStream || !raw.CanSeek || raw.Length != size) return [1];
-        }
-        long count = (size + range - 1) / range;
-        if (count > int.MaxValue / 2) return [1];
-        _range = range;
-        var parts = new long[count];
-        for (long p = 0; p < count; p++) parts[p] = Math.Min(range, size - p * range);
-        return parts;
-    }
-
-    /// <summary>
-    /// The byte after the first line break at or after byte <paramref name="from"/> − 1: the first record a range from
-    /// <paramref name="from"/> reads (unless a quoted field holds that line break); <see cref="long.MaxValue"/>, the end,
-    /// when no record starts after it (as a read that reached the end stops there).
-    /// </summary>
-    private long FirstRecordAt(long from)
-    {
-        using var raw = _options.Files.Open(_path);
-        raw.Position = from - 1;
-        var buffer = new byte[1 << 16];
-        long at = from - 1;
-        while (true)
-        {
-            int n = raw.Read(buffer);
-            if (n == 0) return long.MaxValue;
-            int k = buffer.AsSpan(0, n).IndexOf((byte)'\n');
-            if (k >= 0) return at + k + 1;
-            at += n;
-        }
     }
 
     /// <summary>
@@ -349,7 +304,8 @@ public sealed class CsvSource : IRecordSource
         {
             throw new NotSupportedException($"{Description} has {parts.Count} part(s); parts [{first}, {end}) were asked for.");
         }
-        return ReadCoreAsync(sourceIndex, first, end, first * _range, end == parts.Count ? long.MaxValue : end * _range, cancellationToken);
+        var (from, to) = TextRanges.Bounds(first, end, parts.Count, _range);
+        return ReadCoreAsync(sourceIndex, first, end, from, to, cancellationToken);
     }
 
     /// <summary>
@@ -363,7 +319,7 @@ public sealed class CsvSource : IRecordSource
         long start = 0;
         if (from > 0)
         {
-            start = FirstRecordAt(from);
+            start = TextRanges.FirstLineAt(_options, _path, from);
             if (start == long.MaxValue)
             {
                 // No line break after the range's start: no record starts there; the read before it reached the end.

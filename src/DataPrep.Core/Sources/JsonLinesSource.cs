@@ -117,15 +117,72 @@ public sealed class JsonLinesSource : IRecordSource
         return ValueTask.FromResult(_schema);
     }
 
+    private long[]? _parts;
+    private long _range = long.MaxValue;
+    private long _rangeStart;
+    private readonly List<PartRead> _reads = [];
+
     /// <inheritdoc />
-    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>
+    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(_options, _path, out _range);
+
+    /// <inheritdoc />
+    public IReadOnlyList<PartRead> PartsRead
+    {
+        get { lock (_reads) return [.. _reads]; }
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
+        => ReadCoreAsync(sourceIndex, -1, -1, 0, long.MaxValue, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A large plain UTF-8 file is divided into byte ranges of <see cref="SourceOptions.RangeBytes"/> (see <see cref="Parts"/>).
+    /// Parts [<paramref name="first"/>, <paramref name="end"/>) are the lines that start in their bytes: a read from the
+    /// middle of the file starts after the first line break at or after the range's first byte, and reads on past its last
+    /// byte to the end of the line that started in it. A JSON string cannot hold a raw line break, so every line break
+    /// ends a record and consecutive reads always meet. The rows' ids are those of a whole read (their lines' byte
+    /// positions); their source rows and lines count from the range's start, and a scaled-out run adds the rows of the
+    /// ranges before it.
+    /// </remarks>
+    public IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, CancellationToken cancellationToken = default)
+    {
+        var parts = Parts;
+        if (first == 0 && end == parts.Count) return ReadAsync(sourceIndex, cancellationToken);
+        if (parts.Count == 1 || first < 0 || end > parts.Count || first >= end)
+        {
+            throw new NotSupportedException($"{Description} has {parts.Count} part(s); parts [{first}, {end}) were asked for.");
+        }
+        var (from, to) = TextRanges.Bounds(first, end, parts.Count, _range);
+        return ReadCoreAsync(sourceIndex, first, end, from, to, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the lines that start at bytes [<paramref name="from"/>, <paramref name="to"/>) of the file (all of it: 0 and
+    /// <see cref="long.MaxValue"/>), as parts [<paramref name="first"/>, <paramref name="end"/>) (−1: a whole read).
+    /// </summary>
+    private async IAsyncEnumerable<RecordBatch> ReadCoreAsync(int sourceIndex, int first, int end, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        long start = 0;
+        if (from > 0)
+        {
+            start = TextRanges.FirstLineAt(_options, _path, from);
+            if (start == long.MaxValue)
+            {
+                // No line break after the range's start: no line starts there; the read before it reached the end.
+                lock (_reads) _reads.Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
+                yield break;
+            }
+            _rangeStart = start;
+        }
         int batchRows = _options.BatchRowsFor(_rowBytes);
         var parser = new RowParser(this, schema);
-        using var lines = OpenLines();
-        long first = 0;
-        while (true)
+        using var lines = start == 0 ? OpenLines() : new Utf8LineReader(TextInput.OpenAt(_options, _path, "JSON Lines", start), offset: start);
+        var read = new RangeRead(to);
+        long rowsRead = 0;
+        while (!read.Stopped)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var builders = new ColumnBuilder[schema.Count];
@@ -133,29 +190,54 @@ public sealed class JsonLinesSource : IRecordSource
             var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
             var lineNumbers = badRows?.Policy == BadRowPolicy.Quarantine ? new long[batchRows] : null;
             var texts = lineNumbers is null ? null : new string?[batchRows];
+            var positions = new long[batchRows];
             List<BadRow>? bad = badRows is null ? null : [];
-            int count = FillBatch(lines, parser, builders, first, batchRows, bad, lineNumbers, texts, cancellationToken);
+            int count = FillBatch(lines, parser, builders, rowsRead, batchRows, positions, read, bad, lineNumbers, texts, cancellationToken);
             if (count == 0) break;
-            var built = CsvSource.Build(schema, builders, count, sourceIndex, first);
+            // The row's id is made from its line's byte position, which a reader of a byte range knows too (RowInfo.AtPositions).
+            var built = CsvSource.Build(schema, builders, count, sourceIndex, rowsRead, positions: positions.AsSpan(0, count));
             if (lineNumbers is not null) built = built.WithRows(built.Rows with { Lines = lineNumbers[..count], Texts = texts![..count] });
             if (bad is { Count: > 0 }) built = badRows!.Skip(built, bad);
             if (built.RowCount > 0) yield return built;
-            first += count;
+            rowsRead += count;
             if (count < batchRows) break;
         }
+        if (first >= 0) lock (_reads) _reads.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead));
+    }
+
+    /// <summary>Where a read found its first line, and where it stopped: the first line at or after <see cref="To"/>, left to the next read.</summary>
+    private sealed class RangeRead(long to)
+    {
+        public long To { get; } = to;
+
+        public long FirstLine { get; set; } = long.MaxValue;
+
+        public long Stop { get; set; } = long.MaxValue;
+
+        public bool Stopped => Stop != long.MaxValue;
     }
 
     /// <summary>Parses up to <paramref name="batchRows"/> rows into <paramref name="builders"/>; returns how many.</summary>
     /// <remarks>
     /// With <paramref name="bad"/> (--on-bad-row skip|quarantine), a line that fails is noted there and keeps its slot
-    /// (the batch drops it when built), so no later row inherits what it half set.
+    /// (the batch drops it when built), so no later row inherits what it half set. A line that starts at or after the
+    /// read's end is not parsed (its errors are the next range's): the read stops before it.
     /// </remarks>
-    private static int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, List<BadRow>? bad, long[]? lineNumbers, string?[]? texts, CancellationToken cancellationToken)
+    private int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, long[] positions, RangeRead read, List<BadRow>? bad, long[]? lineNumbers, string?[]? texts, CancellationToken cancellationToken)
     {
         int count = 0;
         while (count < batchRows && lines.TryReadLine(out var line))
         {
             if (IsBlank(line)) continue;
+            long start = lines.LineStart;
+            if (first + count == 0) read.FirstLine = start;
+            if (start >= read.To)
+            {
+                read.Stop = start;
+                break;
+            }
+            if (start >= RowInfo.MaxPosition) throw Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads JSON Lines files of at most 1 TiB: split the file", _path, lines.LineNumber, first + count + 1);
+            positions[count] = start + 1;
             if (lineNumbers is not null) lineNumbers[count] = lines.LineNumber;
             if (bad is null)
             {
@@ -178,6 +260,25 @@ public sealed class JsonLinesSource : IRecordSource
             if ((count & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
         }
         return count;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the file again up to the range's first line, counting lines and rows (blank lines hold none): an error path only.</remarks>
+    public DataFormatException InWholeInput(DataFormatException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        long start = _rangeStart;
+        if (start <= 0 || error.File != _path) return error;
+        long lineCount = 0, rows = 0;
+        using (var lines = new Utf8LineReader(_options.Files.Open(_path)))
+        {
+            while (lines.TryReadLine(out var line) && lines.LineStart < start)
+            {
+                lineCount = lines.LineNumber;
+                if (!IsBlank(line)) rows++;
+            }
+        }
+        return new DataFormatException(error.Problem, error.File, error.Line > 0 ? error.Line + lineCount : 0, error.Row > 0 ? error.Row + rows : 0, error.Column, error, error.Within);
     }
 
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;

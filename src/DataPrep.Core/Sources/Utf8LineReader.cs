@@ -9,17 +9,28 @@ internal sealed class Utf8LineReader : IDisposable
     private byte[] _buffer;
     private int _start, _end, _scan;
     private bool _eof, _started;
+    // Where _buffer[0] is in the text (the stream's bytes, after the prefix, counted from the stream's start plus the offset).
+    private long _base;
 
-    public Utf8LineReader(Stream stream, ReadOnlySpan<byte> prefix = default)
+    /// <summary>Reads lines from <paramref name="stream"/>, whose first bytes were read into <paramref name="prefix"/> already.</summary>
+    /// <param name="stream">The text, UTF-8.</param>
+    /// <param name="prefix">Bytes already read from the stream's start.</param>
+    /// <param name="offset">Where the stream starts in its file (a byte range's first line): <see cref="LineStart"/> counts from the file's start, and no byte-order mark is looked for.</param>
+    public Utf8LineReader(Stream stream, ReadOnlySpan<byte> prefix = default, long offset = 0)
     {
         _stream = stream;
         _buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         prefix.CopyTo(_buffer);
         _end = prefix.Length;
+        _base = offset;
+        _started = offset > 0;
     }
 
     /// <summary>The 1-based number of the line last returned.</summary>
     public long LineNumber { get; private set; }
+
+    /// <summary>The 0-based byte offset of the line last returned, in the text (a UTF-8 byte-order mark counts).</summary>
+    public long LineStart { get; private set; }
 
     /// <summary>The next line without its terminator; the span is valid until the next call.</summary>
     public bool TryReadLine(out ReadOnlySpan<byte> line)
@@ -33,6 +44,7 @@ internal sealed class Utf8LineReader : IDisposable
                 {
                     int stop = _scan + nl;
                     line = TrimCr(_buffer.AsSpan(_start, stop - _start));
+                    LineStart = _base + _start;
                     _start = _scan = stop + 1;
                     LineNumber++;
                     return true;
@@ -46,6 +58,7 @@ internal sealed class Utf8LineReader : IDisposable
                         return false;
                     }
                     line = TrimCr(_buffer.AsSpan(_start, _end - _start));
+                    LineStart = _base + _start;
                     _start = _scan = _end;
                     LineNumber++;
                     return true;
@@ -62,6 +75,7 @@ internal sealed class Utf8LineReader : IDisposable
         if (_start > 0)
         {
             _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _base += _start;
             _end -= _start;
             _scan -= _start;
             _start = 0;

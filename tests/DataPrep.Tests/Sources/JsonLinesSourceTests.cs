@@ -147,8 +147,11 @@ public sealed class JsonLinesSourceTests : IDisposable
     public async Task Batches_split_at_BatchRows_with_stable_row_ids_and_blank_lines_skipped()
     {
         var sb = new StringBuilder();
+        // A row's id is its line's 1-based byte position (ASCII here: one byte a character).
+        var positions = new List<long>();
         for (int i = 1; i <= 10; i++)
         {
+            positions.Add(sb.Length + 1);
             sb.Append("{\"i\": ").Append(i).Append("}\n");
             if (i % 3 == 0) sb.Append("\n   \n"); // blank lines are skipped
         }
@@ -164,7 +167,7 @@ public sealed class JsonLinesSourceTests : IDisposable
             {
                 ordinal++;
                 Assert.Equal(ordinal, values[r]);
-                Assert.Equal(RowInfo.MakeRowId(3, ordinal), b.Rows.RowIds[r]);
+                Assert.Equal(RowInfo.MakeRowId(3, positions[(int)ordinal - 1]), b.Rows.RowIds[r]);
                 Assert.Equal(ordinal, b.Rows.SourceRows[r]);
                 Assert.Equal(3, b.Rows.Sources[r]);
             }
@@ -194,7 +197,9 @@ public sealed class JsonLinesSourceTests : IDisposable
         var last = batches[^1];
         Assert.Equal(rows, ((Int64Column)last["id"]).Span[^1]);
         Assert.Equal($"L{rows % 7}", ((StringColumn)last["label"]).Span[^1]);
-        Assert.Equal(RowInfo.MakeRowId(0, rows), last.Rows.RowIds[last.RowCount - 1]);
+        // The last line's byte position: the file's length less that line (with its CRLF), plus one.
+        long lastLine = $"{{\"id\":{rows},\"label\":\"L{rows % 7}\"}}\r\n".Length;
+        Assert.Equal(RowInfo.MakeRowId(0, sb.Length - lastLine + 1), last.Rows.RowIds[last.RowCount - 1]);
     }
 
     [Fact]

@@ -5,12 +5,13 @@ using DataPrep.Scale;
 namespace DataPrep.Tests.Scale;
 
 /// <summary>
-/// A CSV file divided among scan tasks by byte ranges (<c>--input-split-size</c>): an error in a later range names the
-/// line and row one process names; a quoted field holding the line break where a range starts stops the run with exit 3
-/// and what to do; and each task reads its share of one file. (The same bytes as one process for every sample run:
+/// A CSV or JSON Lines file divided among scan tasks by byte ranges (<c>--input-split-size</c>): an error in a later range
+/// names the line and row one process names; a quoted field holding the line break where a range starts stops the run
+/// with exit 3 and what to do; each task reads its share of one file; and a file that cannot be divided at line-break
+/// bytes (UTF-16) is read whole. (The same bytes as one process for every sample run:
 /// <c>SampleDataGoldenTests.Workers_write_the_golden_bytes</c>; through S3: <c>ScaleOutS3Tests</c>.)
 /// </summary>
-public class ScaleOutCsvRangeTests
+public class ScaleOutRangeTests
 {
     /// <summary>Runs every step's tasks in order; the first task that fails ends it, and its result is returned.</summary>
     private static CliRunner.Result RunUntilFailure(string[] common)
@@ -92,11 +93,15 @@ public class ScaleOutCsvRangeTests
     {
         var scans = new List<TaskReport>
         {
-            new() { Ranges = [new ScanRange { Source = 1, First = 0, End = 2, Start = 0, Stop = 700, Rows = 10 }] },
-            new() { Ranges = [new ScanRange { Source = 1, First = 2, End = 4, Start = 690, Stop = long.MaxValue, Rows = 9 }] },
+            new() { Ranges = [new ScanRange { Source = 1, First = 0, End = 2, Start = 0, Stop = 700, Rows = 10, QuotedBreaks = true }] },
+            new() { Ranges = [new ScanRange { Source = 1, First = 2, End = 4, Start = 690, Stop = long.MaxValue, Rows = 9, QuotedBreaks = true }] },
         };
         var error = Assert.Throws<DataFormatException>(() => ScanRanges.Check(scans, ["a.csv", "b.csv"], "step plan task 0"));
         Assert.StartsWith("b.csv: a quoted field holds the line break at byte 689", error.Message, StringComparison.Ordinal);
+        // JSON Lines: no quoted line break can cause it, so the message says what can.
+        foreach (var scan in scans) scan.Ranges![0].QuotedBreaks = false;
+        var lines = Assert.Throws<DataFormatException>(() => ScanRanges.Check(scans, ["a.jsonl", "b.jsonl"], "step plan task 0"));
+        Assert.StartsWith("b.jsonl: the scan tasks' reads do not meet at byte 690 (the read before stopped at byte 700): did the file change during the run?", lines.Message, StringComparison.Ordinal);
 
         scans[1].Ranges![0].Start = 700;
         var ranges = ScanRanges.Check(scans, ["a.csv", "b.csv"], "step plan task 0");
@@ -120,5 +125,55 @@ public class ScaleOutCsvRangeTests
         Assert.Equal(2_000, rows.Sum());
         // Balanced by bytes: each task reads about a third of the rows, none of them all.
         Assert.All(rows, n => Assert.InRange(n, 500, 850));
+    }
+
+    [Fact]
+    public void A_json_lines_file_read_as_ranges_is_the_one_process_run_and_its_errors_are_named_alike()
+    {
+        using var tmp = new TempDir();
+        var text = new StringBuilder();
+        for (int i = 1; i <= 600; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{{\"y\": {i % 2}, \"a\": {i * 0.25}, \"b\": \"t{i % 7}\"}}\n");
+            if (i % 97 == 0) text.Append('\n');
+        }
+        var input = tmp.File("rows.jsonl", text.ToString());
+        string[] args = ["convert", input, "--label", "y", "--encode", "b=onehot", "--quiet"];
+        Assert.Equal(0, CliRunner.Run([.. args, "--out", tmp.Combine("one")]).Code);
+        string[] common = [.. args, "--out", tmp.Combine("many"), "--workers", "3", "--input-split-size", "2KB", "--keep-work"];
+        ScaleOutTests.RunSteps(common, new Random(7), (a, _) => CliRunner.Run(a));
+        var reports = Directory.GetFiles(Path.Combine(tmp.Combine("many"), "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
+            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!).ToList();
+        // Each task read a third of the file's bytes, none of them all its rows.
+        Assert.All(reports, r => Assert.InRange(r["rowsRead"]!.GetValue<long>(), 150, 250));
+        Directory.Delete(Path.Combine(tmp.Combine("many"), "_dataprep", "work"), recursive: true);
+        ScaleOutTests.AssertSameRun(tmp.Combine("one"), tmp.Combine("many"), 3);
+
+        // A bad value past a blank line, in the last range: the line and row one process names.
+        var bad = tmp.File("bad.jsonl", text.ToString().Replace("\"a\": 137.5,", "\"a\": \"x\",", StringComparison.Ordinal));
+        string[] badArgs = ["convert", bad, "--label", "y", "--column-type", "a=float64", "--drop", "b", "--quiet"];
+        var one = CliRunner.Run([.. badArgs, "--out", tmp.Combine("bad-one")]);
+        Assert.Equal(3, one.Code);
+        Assert.Contains("line 555, row 550, column 'a'", one.Err, StringComparison.Ordinal);
+        var many = RunUntilFailure([.. badArgs, "--out", tmp.Combine("bad-many"), "--workers", "3", "--input-split-size", "2KB"]);
+        Assert.Equal(3, many.Code);
+        Assert.Contains(one.Err.Trim()[(one.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), many.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_utf16_csv_is_read_whole_and_gives_the_one_process_run()
+    {
+        using var tmp = new TempDir();
+        var text = new StringBuilder("y,a,b\n");
+        for (int i = 1; i <= 400; i++) text.Append(CultureInfo.InvariantCulture, $"{i % 2},{i * 0.5},{i % 5}\n");
+        var input = tmp.File("wide.csv", "");
+        File.WriteAllText(input, text.ToString(), Encoding.Unicode);
+        string[] args = ["convert", input, "--label", "y", "--quiet"];
+        Assert.Equal(0, CliRunner.Run([.. args, "--out", tmp.Combine("one")]).Code);
+        // A 0x0A byte of UTF-16 is half a character: the file is one part, whatever the split size.
+        string[] common = [.. args, "--out", tmp.Combine("many"), "--workers", "3", "--input-split-size", "1KB"];
+        ScaleOutTests.RunSteps(common, new Random(3), (a, _) => CliRunner.Run(a));
+        ScaleOutTests.AssertSameRun(tmp.Combine("one"), tmp.Combine("many"), 3);
     }
 }

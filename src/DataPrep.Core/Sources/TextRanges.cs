@@ -1,0 +1,85 @@
+using DataPrep.Pipeline;
+
+namespace DataPrep.Sources;
+
+/// <summary>
+/// How a line-based text input (CSV, JSON Lines) is divided into byte ranges for a scaled-out run's scan tasks
+/// (<see cref="IRecordSource.Parts"/>), and where a range's first record starts. A range reads the records that start in
+/// its bytes: from the byte after the first line break at or after its first byte − 1, on past its last byte to the end
+/// of the last record that started inside it.
+/// </summary>
+internal static class TextRanges
+{
+    /// <summary>
+    /// The parts of <paramref name="path"/>, each one's weight its bytes, and the bytes of a range
+    /// (<see cref="long.MaxValue"/> when the input is one part). A plain UTF-8 file larger than
+    /// <see cref="SourceOptions.RangeBytes"/> is divided; a gzip file (by name or by content), another encoding (by option or
+    /// by a UTF-16 or UTF-32 byte-order mark), a run that skips or quarantines bad rows (whose quarantine names every
+    /// row's line, which a range does not know), or a smaller file is one part.
+    /// </summary>
+    public static long[] Of(SourceOptions options, string path, out long range)
+    {
+        range = long.MaxValue;
+        long size = options.RangeBytes;
+        if (size <= 0 || !TextInput.IsUtf8(options.Encoding) || options.BadRows is { Tolerates: true } || InputFiles.IsGzip(path)) return [1];
+        // The size first (no request for an S3 object listed or opened before): most inputs are smaller than a range.
+        long length = options.Files.FileSystemOf(path) is { } remote ? remote.SizeOf(path) : new FileInfo(path).Length;
+        if (length <= size) return [1];
+        using (var raw = options.Files.Open(path))
+        {
+            // Gzip content behind another name (its magic): read whole.
+            if (raw is GzipInputStream || !raw.CanSeek || raw.Length != length) return [1];
+            // UTF-16 or UTF-32 text (its byte-order mark): a line break byte there is half a character.
+            Span<byte> head = stackalloc byte[4];
+            int n = raw.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            if (IsWideUnicode(head[..n])) return [1];
+        }
+        long count = (length + size - 1) / size;
+        if (count > int.MaxValue / 2) return [1];
+        range = size;
+        var parts = new long[count];
+        for (long p = 0; p < count; p++) parts[p] = Math.Min(size, length - p * size);
+        return parts;
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>Whether <paramref name="head"/> starts with a UTF-16 or UTF-32 byte-order mark.</summary>
+    public static bool IsWideUnicode(ReadOnlySpan<byte> head)
+        => head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || head.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]);
+
+    /// <summary>
+    /// The bytes [from, to) of parts [<paramref name="first"/>, <paramref name="end"/>) of <paramref name="count"/> parts of
+    /// <paramref name="range"/> bytes: <c>to</c> is <see cref="long.MaxValue"/> for the last part.
+    /// </summary>
+    public static (long From, long To) Bounds(int first, int end, int count, long range)
+        => (first * range, end == count ? long.MaxValue : end * range);
+
+    /// <summary>
+    /// The byte after the first line break at or after byte <paramref name="from"/> − 1: the first record a range from
+    /// <paramref name="from"/> reads (unless a CSV quoted field holds that line break); <see cref="long.MaxValue"/>, the
+    /// end, when no line starts after it (as a read that reached the end stops there). The first line starts at byte 0, or
+    /// after a UTF-8 byte-order mark: a range that starts inside the mark starts there.
+    /// </summary>
+    public static long FirstLineAt(SourceOptions options, string path, long from)
+    {
+        using var raw = options.Files.Open(path);
+        if (from <= Utf8Bom.Length)
+        {
+            // The first line starts after a UTF-8 byte-order mark: a range that starts inside the mark starts there.
+            Span<byte> head = stackalloc byte[Utf8Bom.Length];
+            if (raw.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual(Utf8Bom)) return Utf8Bom.Length;
+        }
+        raw.Position = from - 1;
+        var buffer = new byte[1 << 16];
+        long at = from - 1;
+        while (true)
+        {
+            int n = raw.Read(buffer);
+            if (n == 0) return long.MaxValue;
+            int k = buffer.AsSpan(0, n).IndexOf((byte)'\n');
+            if (k >= 0) return at + k + 1;
+            at += n;
+        }
+    }
+}

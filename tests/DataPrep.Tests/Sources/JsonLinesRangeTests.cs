@@ -1,0 +1,126 @@
+using System.Text;
+using DataPrep.Data;
+using DataPrep.Pipeline;
+using DataPrep.Sources;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace DataPrep.Tests.Sources;
+
+/// <summary>
+/// A JSON Lines file divided into byte ranges (<see cref="SourceOptions.RangeBytes"/>, for a scaled-out run's scan tasks):
+/// its parts, read one at a time or several together, give exactly the rows of a whole read, with the same ids (each
+/// line's byte position) and values, and each read stops where the next one starts.
+/// </summary>
+public class JsonLinesRangeTests
+{
+    private static readonly Gen<string> Value = Gen.Elements("1", "-3.5", "\"abc\"", "\"q \\\"x\\\" \\n y\"", "null", "\"ünï\"", "true", "\"\"");
+
+    [Property(MaxTest = 80)]
+    public Property Parts_read_apart_are_the_whole_read()
+        => Prop.ForAll(
+            Gen.ListOf(Gen.OneOf(Value.Two().Select(t => (t.Item1, t.Item2, Blank: false)), Gen.Elements(("", "", Blank: true), ("  ", "", Blank: true)))).Where(l => l.Count(r => !r.Blank) >= 1).ToArbitrary(),
+            Gen.Choose(1, 40).ToArbitrary(),
+            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2).Select(v => (n, v))).ToArbitrary(),
+            (rows, range, form) =>
+            {
+                var (newline, variant) = form;
+                bool bom = variant == 1, noFinalBreak = variant == 2;
+                var text = new StringBuilder();
+                foreach (var (a, b, blank) in rows)
+                {
+                    text.Append(blank ? a : $"{{\"a\": {a}, \"b\":{b}}}").Append(newline);
+                }
+                var bytes = Encoding.UTF8.GetBytes(text.ToString());
+                if (noFinalBreak) bytes = bytes[..^newline.Length];
+                if (bom) bytes = [0xEF, 0xBB, 0xBF, .. bytes];
+                using var dir = new TempDir();
+                var path = Path.Combine(dir.Path, "rows.jsonl");
+                File.WriteAllBytes(path, bytes);
+                SourceOptions Options(long rangeBytes) => new()
+                {
+                    BatchRows = 2, RangeBytes = rangeBytes,
+                    ColumnTypes = new Dictionary<string, ColumnKind> { ["a"] = ColumnKind.String, ["b"] = ColumnKind.String },
+                };
+                static List<(long Id, string? A, string? B)> Rows(IEnumerable<RecordBatch> batches, List<long>? sourceRows = null)
+                {
+                    var list = new List<(long, string?, string?)>();
+                    foreach (var batch in batches)
+                    {
+                        var a = (StringColumn)batch.Columns[batch.Schema.IndexOf("a")];
+                        var b = (StringColumn)batch.Columns[batch.Schema.IndexOf("b")];
+                        for (int r = 0; r < batch.RowCount; r++)
+                        {
+                            list.Add((batch.Rows.RowIds[r], a.IsNull(r) ? null : a.Values[r], b.IsNull(r) ? null : b.Values[r]));
+                            sourceRows?.Add(batch.Rows.SourceRows[r]);
+                        }
+                    }
+                    return list;
+                }
+                var whole = Rows(new JsonLinesSource(path, Options(0)).ReadAsync(1).ToBlockingEnumerable());
+                // A row's id is its line's 1-based byte position (a byte-order mark counts), after the source's bits.
+                var lineStarts = new List<long>();
+                for (int i = 0, start = 0; i <= bytes.Length; i++)
+                {
+                    if (i < bytes.Length && bytes[i] != (byte)'\n') continue;
+                    var line = Encoding.UTF8.GetString(bytes, start, i - start).Trim('\uFEFF', ' ', '\r');
+                    if (line.Length > 0) lineStarts.Add(start + (start == 0 && bom ? 3 : 0) + 1);
+                    start = i + 1;
+                }
+                var ids = lineStarts.Select(p => RowInfo.MakeRowId(1, 0) | p).ToList();
+                if (!whole.Select(r => r.Id).SequenceEqual(ids)) return false.Label($"ids {string.Join(" ", whole.Select(r => r.Id & RowInfo.MaxPosition))}, expected positions {string.Join(" ", lineStarts)}");
+                var source = new JsonLinesSource(path, Options(range));
+                source.OpenAsync().AsTask().Wait();
+                int count = source.Parts.Count;
+                long expectedParts = bytes.Length <= range ? 1 : (bytes.Length + range - 1) / range;
+                if (count != expectedParts) return false.Label($"{count} parts of {bytes.Length} bytes at {range}, expected {expectedParts}");
+                // Every part alone, then the parts in three reads (first third, middle, rest).
+                foreach (var cuts in new[] { Enumerable.Range(0, count + 1).ToArray(), new[] { 0, count / 3, 2 * count / 3, count }.Distinct().ToArray() })
+                {
+                    var apart = new List<(long, string?, string?)>();
+                    var reads = new List<PartRead>();
+                    for (int k = 0; k + 1 < cuts.Length; k++)
+                    {
+                        if (cuts[k] == cuts[k + 1]) continue;
+                        var part = new JsonLinesSource(path, Options(range));
+                        part.OpenAsync().AsTask().Wait();
+                        var sourceRows = new List<long>();
+                        var got = Rows(part.ReadPartsAsync(1, cuts[k], cuts[k + 1]).ToBlockingEnumerable(), sourceRows);
+                        if (!sourceRows.SequenceEqual(Enumerable.Range(1, got.Count).Select(i => (long)i))) return false.Label($"parts {cuts[k]}…{cuts[k + 1]}: source rows {string.Join(" ", sourceRows)}");
+                        apart.AddRange(got);
+                        if (count > 1) reads.AddRange(part.PartsRead);
+                    }
+                    if (!apart.SequenceEqual(whole)) return false.Label($"cuts {string.Join(",", cuts)}: {apart.Count} rows apart, {whole.Count} whole");
+                    for (int k = 1; k < reads.Count; k++)
+                    {
+                        if (reads[k - 1].Stop != reads[k].Start || reads[k - 1].End != reads[k].First) return false.Label($"reads do not meet: {reads[k - 1]} then {reads[k]}");
+                    }
+                    if (count > 1 && (reads[0].First != 0 || reads[^1].Stop != long.MaxValue || reads.Sum(r => r.Rows) != whole.Count)) return false.Label($"reads {string.Join("; ", reads)}");
+                }
+                return true.ToProperty();
+            });
+
+    [Fact]
+    public void A_file_that_cannot_be_divided_at_line_break_bytes_is_one_part()
+    {
+        using var dir = new TempDir();
+        var lines = string.Concat(Enumerable.Range(0, 50).Select(i => $"{{\"a\": {i}}}\n"));
+        var options = new SourceOptions { RangeBytes = 64 };
+        // UTF-16 with its byte-order mark: a 0x0A byte there is half a character.
+        var utf16 = dir.File("wide.jsonl", "");
+        File.WriteAllText(utf16, lines, Encoding.Unicode);
+        Assert.Single(new JsonLinesSource(utf16, options).Parts);
+        // Gzip content behind a plain name; another encoding; a run that skips bad rows.
+        var gz = dir.File("packed.jsonl", "");
+        using (var file = File.Create(gz))
+        using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+        {
+            zip.Write(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(lines, 20))));
+        }
+        Assert.Single(new JsonLinesSource(gz, options).Parts);
+        var plain = dir.File("plain.jsonl", lines);
+        Assert.Single(new JsonLinesSource(plain, options with { Encoding = "latin1" }).Parts);
+        Assert.Single(new JsonLinesSource(plain, options with { BadRows = new BadRows(BadRowPolicy.Skip, new RunReport()) }).Parts);
+        Assert.Equal((new FileInfo(plain).Length + 63) / 64, new JsonLinesSource(plain, options).Parts.Count);
+    }
+}
