@@ -86,6 +86,42 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
     }
 
     /// <summary>
+    /// A JSON Lines object through S3, read by byte ranges of 16 KB among three scan tasks (each starts with a ranged GET in
+    /// the middle of the object), by the local engine: the objects of one local process.
+    /// </summary>
+    [Fact]
+    public void Json_lines_workers_through_S3_read_byte_ranges_and_write_the_files_of_one_local_process()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var bucket = moto.NewBucket("scalejl");
+        var rng = new Random(4);
+        var text = new StringBuilder();
+        for (int i = 0; i < 2_000; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{{\"id\": {i}, \"x\": {rng.NextDouble():F6}, \"note\": \"a \\\"q\\\" {i % 9}\", \"label\": {rng.Next(2)}}}\n");
+        }
+        var input = tmp.File("rows.jsonl", text.ToString());
+        S3Data.Put(client, bucket, "in/rows.jsonl", input);
+        string[] options = ["--label", "label", "--drop", "id", "--encode", "note=onehot", "--seed", "6", "--quiet"];
+        var one = tmp.Combine("one");
+        var single = CliRunner.Run(["convert", input, "--out", one, .. options]);
+        Assert.True(single.Code == 0, single.Err);
+
+        var r = CliProcess.Run(["convert", $"s3://{bucket}/in/rows.jsonl", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "3", "--input-split-size", "16KB", "--keep-work"]);
+        Assert.True(r.Code == 0, r.Err);
+        var written = S3Data.Download(client, bucket, "out/");
+        // Every scan task read a share of the object's ranges, none of it all.
+        var scans = written.Where(kv => kv.Key.Contains("/done/scan/", StringComparison.Ordinal)).Select(kv => System.Text.Json.Nodes.JsonNode.Parse(kv.Value)!).ToList();
+        Assert.Equal(3, scans.Count);
+        Assert.All(scans, s => Assert.InRange(s["rowsRead"]!.GetValue<long>(), 400, 1_000));
+        Assert.Equal(2_000, scans.Sum(s => s["rowsRead"]!.GetValue<long>()));
+        Assert.Equal(2, scans.Count(s => s["ranges"]![0]!["start"]!.GetValue<long>() > 0));
+        var data = S3Data.DataOnly(new SortedDictionary<string, byte[]>(written.Where(kv => !kv.Key.StartsWith("_dataprep/work/", StringComparison.Ordinal)).ToDictionary(), StringComparer.Ordinal));
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), data);
+    }
+
+    /// <summary>
     /// <c>--sse</c> reaches every object a scaled-out run writes: the work objects, the shards copied on the server at the
     /// commit (a copy takes the request's encryption, not its source's), the composed lineage and the run's records.
     /// </summary>
