@@ -35,7 +35,7 @@ public sealed class CsvSource : IRecordSource
 
     private CsvReader CreateReader()
     {
-        var stream = TextInput.Open(_options, _path, _options.Delimiter == '\t' ? "TSV" : "CSV");
+        var stream = TextInput.Open(_options, _path, FormatName);
         Encoding? encoding = null;
         if (_options.Encoding is { } name)
         {
@@ -46,15 +46,17 @@ public sealed class CsvSource : IRecordSource
     }
 
     /// <summary>A reader of the file's records from byte <paramref name="start"/> on, a record's first byte (no header there).</summary>
-    private CsvReader CreateReaderAt(long start)
-    {
-        var stream = TextInput.OpenAt(_options, _path, _options.Delimiter == '\t' ? "TSV" : "CSV", start);
-        return CsvReader.Create(stream, ReaderOptions(_options, null) with { HasHeader = false }, leaveOpen: false);
-    }
+    private CsvReader CreateReaderAt(long start) => CreateReaderAt(TextInput.OpenAt(_options, _path, FormatName, start));
+
+    /// <summary>A reader of <paramref name="stream"/>'s records (<see cref="TextInput.OpenAt"/>: from a record's first byte, no header there).</summary>
+    private CsvReader CreateReaderAt(Stream stream) => CsvReader.Create(stream, ReaderOptions(_options, null) with { HasHeader = false }, leaveOpen: false);
+
+    private string FormatName => _options.Delimiter == '\t' ? "TSV" : "CSV";
 
     private IReadOnlyList<long>? _parts;
     private long _range = long.MaxValue;
     private long _rangeStart;
+    private long _firstRecord;
     private readonly List<PartRead> _reads = [];
 
     /// <inheritdoc />
@@ -167,6 +169,8 @@ public sealed class CsvSource : IRecordSource
             while (rows < _options.InferRows && reader.Read())
             {
                 if (rows == 0 && !_options.HasHeader) names = Enumerable.Range(0, reader.FieldCount).Select(i => $"c{i}").ToArray();
+                // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
+                if (rows == 0) _firstRecord = reader.ByteOffset;
                 sampled += reader.RawRecord.Length + 1;
                 // A ragged row is skipped when read (--on-bad-row); its fields say nothing about the columns' types.
                 if (_options.BadRows is { Tolerates: true } && reader.FieldCount != names.Length) { rows++; continue; }
@@ -317,10 +321,11 @@ public sealed class CsvSource : IRecordSource
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
         // Where the reader's input starts in the file: 0, or the first record that starts in the range.
         long start = 0;
+        // A range from the middle of the file: open at its first record (the reader below owns the stream).
+        using var rangeText = from > 0 ? TextRanges.OpenAtFirstLine(_options, _path, FormatName, from, _firstRecord, out start) : null;
         if (from > 0)
         {
-            start = TextRanges.FirstLineAt(_options, _path, from);
-            if (start == long.MaxValue)
+            if (rangeText is null)
             {
                 // No line break after the range's start: no record starts there; the read before it reached the end.
                 lock (_reads) _reads.Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
@@ -504,7 +509,7 @@ public sealed class CsvSource : IRecordSource
             for (int j = 0; j < c; j++) builders[j].Backfill(at, r.GetSpan(j));
         }
 
-        using var reader = start == 0 ? CreateReader() : CreateReaderAt(start);
+        using var reader = rangeText is null ? CreateReader() : CreateReaderAt(rangeText);
         IEnumerable<long> rows;
         try
         {

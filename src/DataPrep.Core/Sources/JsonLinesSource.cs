@@ -60,6 +60,8 @@ public sealed class JsonLinesSource : IRecordSource
             while (rows < limit && lines.TryReadLine(out var line))
             {
                 if (IsBlank(line)) continue;
+                // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
+                if (rows == 0) _firstRecord = lines.LineStart;
                 rows++;
                 sampled += line.Length + 1;
                 lastLine = lines.LineNumber;
@@ -120,6 +122,7 @@ public sealed class JsonLinesSource : IRecordSource
     private long[]? _parts;
     private long _range = long.MaxValue;
     private long _rangeStart;
+    private long _firstRecord;
     private readonly List<PartRead> _reads = [];
 
     /// <inheritdoc />
@@ -166,10 +169,11 @@ public sealed class JsonLinesSource : IRecordSource
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
         long start = 0;
+        // A range from the middle of the file: open at its first line (the line reader below owns the stream).
+        using var rangeText = from > 0 ? TextRanges.OpenAtFirstLine(_options, _path, "JSON Lines", from, _firstRecord, out start) : null;
         if (from > 0)
         {
-            start = TextRanges.FirstLineAt(_options, _path, from);
-            if (start == long.MaxValue)
+            if (rangeText is null)
             {
                 // No line break after the range's start: no line starts there; the read before it reached the end.
                 lock (_reads) _reads.Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
@@ -179,7 +183,7 @@ public sealed class JsonLinesSource : IRecordSource
         }
         int batchRows = _options.BatchRowsFor(_rowBytes);
         var parser = new RowParser(this, schema);
-        using var lines = start == 0 ? OpenLines() : new Utf8LineReader(TextInput.OpenAt(_options, _path, "JSON Lines", start), offset: start);
+        using var lines = rangeText is null ? OpenLines() : new Utf8LineReader(rangeText, offset: start);
         var read = new RangeRead(to);
         long rowsRead = 0;
         while (!read.Stopped)

@@ -40,8 +40,14 @@ internal static class TextInput
             stream.Dispose();
             throw;
         }
-        return new CheckedTextStream(stream, path, format, validateUtf8: true, offset: start);
+        return At(stream, path, format);
     }
+
+    /// <summary>
+    /// <paramref name="raw"/>, opened by <see cref="InputFiles.Open"/> and positioned at a character's first byte (see
+    /// <see cref="OpenAt"/>), checked as <see cref="OpenAt"/> checks it; the result owns it.
+    /// </summary>
+    public static Stream At(Stream raw, string path, string format) => new CheckedTextStream(raw, path, format, validateUtf8: true, offset: raw.Position);
 
     /// <summary>Whether an encoding name (null: the default) means UTF-8, whose bytes are checked.</summary>
     public static bool IsUtf8(string? encoding)

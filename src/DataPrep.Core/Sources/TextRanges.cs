@@ -42,8 +42,6 @@ internal static class TextRanges
         return parts;
     }
 
-    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
-
     /// <summary>Whether <paramref name="head"/> starts with a UTF-16 or UTF-32 byte-order mark.</summary>
     public static bool IsWideUnicode(ReadOnlySpan<byte> head)
         => head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || head.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]);
@@ -56,20 +54,39 @@ internal static class TextRanges
         => (first * range, end == count ? long.MaxValue : end * range);
 
     /// <summary>
-    /// The byte after the first line break at or after byte <paramref name="from"/> − 1: the first record a range from
-    /// <paramref name="from"/> reads (unless a CSV quoted field holds that line break); <see cref="long.MaxValue"/>, the
-    /// end, when no line starts after it (as a read that reached the end stops there). The first line starts at byte 0, or
-    /// after a UTF-8 byte-order mark: a range that starts inside the mark starts there.
+    /// Opens <paramref name="path"/> at the first record of a range from byte <paramref name="from"/> (&gt; 0), returned in
+    /// <paramref name="start"/>: the input's first record (<paramref name="firstRecord"/>, after a byte-order mark, a CSV
+    /// header and blank lines) when the range starts at or before it; else the byte after the first line break at or after
+    /// byte <paramref name="from"/> − 1 (unless a CSV quoted field holds that line break, blank lines are then skipped by the
+    /// reader). Null, with <paramref name="start"/> <see cref="long.MaxValue"/>, when no line starts there (a read that
+    /// reached the end stops there). One open serves the search and the read, so a range of an S3 object costs no extra GET.
     /// </summary>
-    public static long FirstLineAt(SourceOptions options, string path, long from)
+    /// <returns>The text from <paramref name="start"/> on, checked as <see cref="TextInput.OpenAt"/> checks it.</returns>
+    public static Stream? OpenAtFirstLine(SourceOptions options, string path, string format, long from, long firstRecord, out long start)
     {
-        using var raw = options.Files.Open(path);
-        if (from <= Utf8Bom.Length)
+        ArgumentOutOfRangeException.ThrowIfLessThan(from, 1);
+        var raw = options.Files.Open(path);
+        try
         {
-            // The first line starts after a UTF-8 byte-order mark: a range that starts inside the mark starts there.
-            Span<byte> head = stackalloc byte[Utf8Bom.Length];
-            if (raw.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual(Utf8Bom)) return Utf8Bom.Length;
+            start = from <= firstRecord ? firstRecord : FirstLine(raw, from);
+            if (start >= raw.Length)
+            {
+                raw.Dispose();
+                start = long.MaxValue;
+                return null;
+            }
+            raw.Position = start;
+            return TextInput.At(raw, path, format);
         }
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
+    }
+
+    private static long FirstLine(Stream raw, long from)
+    {
         raw.Position = from - 1;
         var buffer = new byte[1 << 16];
         long at = from - 1;

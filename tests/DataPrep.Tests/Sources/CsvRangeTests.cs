@@ -22,12 +22,14 @@ public class CsvRangeTests
         => Prop.ForAll(
             Gen.ListOf(Gen.OneOf(Field.Two().Select(t => (t.Item1, t.Item2, Blank: false)), Gen.Constant(("", "", Blank: true)))).Where(l => l.Count(r => !r.Blank) >= 1).ToArbitrary(),
             Gen.Choose(1, 40).ToArbitrary(),
-            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2, 3, 4).Select(v => (n, v))).ToArbitrary(),
+            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2, 3, 4, 5).Select(v => (n, v))).ToArbitrary(),
             (rows, range, form) =>
             {
                 var (newline, variant) = form;
-                bool bom = variant is 1 or 4, noHeader = variant is 2 or 4, noFinalBreak = variant == 3;
+                bool bom = variant is 1 or 4 or 5, noHeader = variant is 2 or 4, noFinalBreak = variant == 3;
                 var text = new StringBuilder();
+                // Blank lines before the header: a range that starts among them starts at the first record.
+                if (variant == 5) text.Append(newline).Append(newline);
                 if (!noHeader) text.Append("a,b").Append(newline);
                 foreach (var (a, b, blank) in rows)
                 {
