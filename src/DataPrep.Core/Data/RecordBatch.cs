@@ -33,7 +33,7 @@ public static class SplitNames
 /// Per-row facts that travel with the data but are not columns: the stable row id, where the row came
 /// from, and the tags that stages add (split, later fold). Lineage sidecars are written from these.
 /// </summary>
-/// <param name="RowIds">Stable row ids: (source ordinal &lt;&lt; 40) | row ordinal.</param>
+/// <param name="RowIds">Stable row ids: (source ordinal &lt;&lt; 40) | row ordinal, or for CSV and JSON Lines the record's 1-based byte position (<see cref="AtPositions"/>).</param>
 /// <param name="Sources">Index of the source file in the run's input list.</param>
 /// <param name="SourceRows">1-based data row within the source (header not counted).</param>
 /// <param name="Splits">The split tag of each row, once a split stage ran.</param>
