@@ -53,21 +53,16 @@ public sealed class CsvSource : IRecordSource
 
     private string FormatName => _options.Delimiter == '\t' ? "TSV" : "CSV";
 
-    private IReadOnlyList<long>? _parts;
-    private long _range = long.MaxValue;
-    private long _rangeStart;
-    private long _firstRecord;
-    private readonly List<PartRead> _reads = [];
+    private TextRangeReads? _rangeReads;
+
+    private TextRangeReads Ranges => _rangeReads ??= new TextRangeReads(_options, _path, FormatName);
 
     /// <inheritdoc />
     /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>
-    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(_options, _path, out _range);
+    public IReadOnlyList<long> Parts => Ranges.Parts;
 
     /// <inheritdoc />
-    public IReadOnlyList<PartRead> PartsRead
-    {
-        get { lock (_reads) return [.. _reads]; }
-    }
+    public IReadOnlyList<PartRead> PartsRead => Ranges.Reads;
 
     /// <summary>
     /// Counts what lies before byte <paramref name="position"/> (a range's first record), for an error found in the range:
@@ -115,7 +110,7 @@ public sealed class CsvSource : IRecordSource
     public DataFormatException InWholeInput(DataFormatException error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        long start = _rangeStart;
+        long start = Ranges.Start;
         if (start <= 0 || error.File != _path) return error;
         var (lines, rows, inQuotes) = CountBefore(start);
         if (inQuotes) return QuotedLineBreak(_path, start, error);
@@ -170,7 +165,7 @@ public sealed class CsvSource : IRecordSource
             {
                 if (rows == 0 && !_options.HasHeader) names = Enumerable.Range(0, reader.FieldCount).Select(i => $"c{i}").ToArray();
                 // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
-                if (rows == 0) _firstRecord = reader.ByteOffset;
+                if (rows == 0) Ranges.FirstRecord = reader.ByteOffset;
                 sampled += reader.RawRecord.Length + 1;
                 // A ragged row is skipped when read (--on-bad-row); its fields say nothing about the columns' types.
                 if (_options.BadRows is { Tolerates: true } && reader.FieldCount != names.Length) { rows++; continue; }
@@ -227,8 +222,9 @@ public sealed class CsvSource : IRecordSource
         try
         {
             // A read of a byte range numbers its rows and lines from the range's start (a scaled-out scan task adds the rest).
-            using var reader = _rangeStart > 0 ? CreateReaderAt(_rangeStart) : CreateReader();
-            if (_options.HasHeader && _rangeStart == 0) reader.ReadHeader();
+            long rangeStart = Ranges.Start;
+            using var reader = rangeStart > 0 ? CreateReaderAt(rangeStart) : CreateReader();
+            if (_options.HasHeader && rangeStart == 0) reader.ReadHeader();
             while (reader.Read())
             {
                 if (reader.RowNumber == row) return (reader.LineNumber, null);
@@ -302,13 +298,7 @@ public sealed class CsvSource : IRecordSource
     /// </remarks>
     public IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, CancellationToken cancellationToken = default)
     {
-        var parts = Parts;
-        if (first == 0 && end == parts.Count) return ReadAsync(sourceIndex, cancellationToken);
-        if (parts.Count == 1 || first < 0 || end > parts.Count || first >= end)
-        {
-            throw new NotSupportedException($"{Description} has {parts.Count} part(s); parts [{first}, {end}) were asked for.");
-        }
-        var (from, to) = TextRanges.Bounds(first, end, parts.Count, _range);
+        if (Ranges.Bounds(first, end) is not var (from, to)) return ReadAsync(sourceIndex, cancellationToken);
         return ReadCoreAsync(sourceIndex, first, end, from, to, cancellationToken);
     }
 
@@ -322,17 +312,9 @@ public sealed class CsvSource : IRecordSource
         // Where the reader's input starts in the file: 0, or the first record that starts in the range.
         long start = 0;
         // A range from the middle of the file: open at its first record (the reader below owns the stream).
-        using var rangeText = from > 0 ? TextRanges.OpenAtFirstLine(_options, _path, FormatName, from, _firstRecord, out start) : null;
-        if (from > 0)
-        {
-            if (rangeText is null)
-            {
-                // No line break after the range's start: no record starts there; the read before it reached the end.
-                lock (_reads) _reads.Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
-                yield break;
-            }
-            _rangeStart = start;
-        }
+        using var rangeText = from > 0 ? Ranges.OpenAt(first, end, from, out start) : null;
+        // No line break after the range's start: no record starts there; the read before it reached the end.
+        if (from > 0 && rangeText is null) yield break;
         int batchRows = _options.BatchRowsFor(_rowBytes);
         var names = schema.Fields.Select(f => f.Name).ToArray();
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
@@ -573,7 +555,7 @@ public sealed class CsvSource : IRecordSource
             yield return built;
             if (!more) break;
         }
-        if (first >= 0) lock (_reads) _reads.Add(new PartRead(first, end, Volatile.Read(ref firstRecord), stop, last));
+        if (first >= 0) Ranges.Add(new PartRead(first, end, Volatile.Read(ref firstRecord), stop, last));
     }
 
     /// <summary>The widest row whose float32 values are divided in one pass (two doubles a column on the stack: 4 KiB).</summary>

@@ -61,7 +61,7 @@ public sealed class JsonLinesSource : IRecordSource
             {
                 if (IsBlank(line)) continue;
                 // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
-                if (rows == 0) _firstRecord = lines.LineStart;
+                if (rows == 0) Ranges.FirstRecord = lines.LineStart;
                 rows++;
                 sampled += line.Length + 1;
                 lastLine = lines.LineNumber;
@@ -119,21 +119,16 @@ public sealed class JsonLinesSource : IRecordSource
         return ValueTask.FromResult(_schema);
     }
 
-    private long[]? _parts;
-    private long _range = long.MaxValue;
-    private long _rangeStart;
-    private long _firstRecord;
-    private readonly List<PartRead> _reads = [];
+    private TextRangeReads? _rangeReads;
+
+    private TextRangeReads Ranges => _rangeReads ??= new TextRangeReads(_options, _path, "JSON Lines");
 
     /// <inheritdoc />
     /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>
-    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(_options, _path, out _range);
+    public IReadOnlyList<long> Parts => Ranges.Parts;
 
     /// <inheritdoc />
-    public IReadOnlyList<PartRead> PartsRead
-    {
-        get { lock (_reads) return [.. _reads]; }
-    }
+    public IReadOnlyList<PartRead> PartsRead => Ranges.Reads;
 
     /// <inheritdoc />
     public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
@@ -151,13 +146,7 @@ public sealed class JsonLinesSource : IRecordSource
     /// </remarks>
     public IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, CancellationToken cancellationToken = default)
     {
-        var parts = Parts;
-        if (first == 0 && end == parts.Count) return ReadAsync(sourceIndex, cancellationToken);
-        if (parts.Count == 1 || first < 0 || end > parts.Count || first >= end)
-        {
-            throw new NotSupportedException($"{Description} has {parts.Count} part(s); parts [{first}, {end}) were asked for.");
-        }
-        var (from, to) = TextRanges.Bounds(first, end, parts.Count, _range);
+        if (Ranges.Bounds(first, end) is not var (from, to)) return ReadAsync(sourceIndex, cancellationToken);
         return ReadCoreAsync(sourceIndex, first, end, from, to, cancellationToken);
     }
 
@@ -170,17 +159,9 @@ public sealed class JsonLinesSource : IRecordSource
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
         long start = 0;
         // A range from the middle of the file: open at its first line (the line reader below owns the stream).
-        using var rangeText = from > 0 ? TextRanges.OpenAtFirstLine(_options, _path, "JSON Lines", from, _firstRecord, out start) : null;
-        if (from > 0)
-        {
-            if (rangeText is null)
-            {
-                // No line break after the range's start: no line starts there; the read before it reached the end.
-                lock (_reads) _reads.Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
-                yield break;
-            }
-            _rangeStart = start;
-        }
+        using var rangeText = from > 0 ? Ranges.OpenAt(first, end, from, out start) : null;
+        // No line break after the range's start: no line starts there; the read before it reached the end.
+        if (from > 0 && rangeText is null) yield break;
         int batchRows = _options.BatchRowsFor(_rowBytes);
         var parser = new RowParser(this, schema);
         using var lines = rangeText is null ? OpenLines() : new Utf8LineReader(rangeText, offset: start);
@@ -206,7 +187,7 @@ public sealed class JsonLinesSource : IRecordSource
             rowsRead += count;
             if (count < batchRows) break;
         }
-        if (first >= 0) lock (_reads) _reads.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead));
+        if (first >= 0) Ranges.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead));
     }
 
     /// <summary>Where a read found its first line, and where it stopped: the first line at or after <see cref="To"/>, left to the next read.</summary>
@@ -271,7 +252,7 @@ public sealed class JsonLinesSource : IRecordSource
     public DataFormatException InWholeInput(DataFormatException error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        long start = _rangeStart;
+        long start = Ranges.Start;
         if (start <= 0 || error.File != _path) return error;
         long lineCount = 0, rows = 0;
         using (var lines = new Utf8LineReader(_options.Files.Open(_path)))

@@ -100,3 +100,65 @@ internal static class TextRanges
         }
     }
 }
+
+/// <summary>
+/// One line-based source's byte ranges (<see cref="TextRanges"/>): its parts, the reads of parts it made
+/// (<see cref="IRecordSource.PartsRead"/>), where its input's first record starts, and where its read from the middle
+/// started. CSV and JSON Lines hold one each, so the range rule's bookkeeping lives here once.
+/// </summary>
+internal sealed class TextRangeReads(SourceOptions options, string path, string format)
+{
+    private long[]? _parts;
+    private long _range = long.MaxValue;
+    private readonly List<PartRead> _reads = [];
+
+    /// <summary>The parts (<see cref="TextRanges.Of"/>).</summary>
+    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(options, path, out _range);
+
+    /// <summary>The reads of parts made so far.</summary>
+    public IReadOnlyList<PartRead> Reads
+    {
+        get { lock (_reads) return [.. _reads]; }
+    }
+
+    /// <summary>Notes a read of parts (its first record, where it stopped, its rows).</summary>
+    public void Add(PartRead read)
+    {
+        lock (_reads) _reads.Add(read);
+    }
+
+    /// <summary>The input's first record's byte (0-based), noted while the source reads its sample.</summary>
+    public long FirstRecord { get; set; }
+
+    /// <summary>Where this source's read from the middle of the input started (its first line's byte); 0: none did.</summary>
+    public long Start { get; private set; }
+
+    /// <summary>
+    /// The bytes [from, to) of parts [<paramref name="first"/>, <paramref name="end"/>) (<see cref="TextRanges.Bounds"/>);
+    /// null when they are the whole input.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Parts that are not a non-empty run of the input's parts.</exception>
+    public (long From, long To)? Bounds(int first, int end)
+    {
+        var parts = Parts;
+        if (first == 0 && end == parts.Count) return null;
+        if (parts.Count == 1 || first < 0 || end > parts.Count || first >= end)
+        {
+            throw new NotSupportedException($"{path} has {parts.Count} part(s); parts [{first}, {end}) were asked for.");
+        }
+        return TextRanges.Bounds(first, end, parts.Count, _range);
+    }
+
+    /// <summary>
+    /// Opens the input at the first record of the read of parts [<paramref name="first"/>, <paramref name="end"/>) from byte
+    /// <paramref name="from"/> (<see cref="TextRanges.OpenAtFirstLine"/>), noting where it started; null when no line starts
+    /// there, the read then noted as empty.
+    /// </summary>
+    public Stream? OpenAt(int first, int end, long from, out long start)
+    {
+        var text = TextRanges.OpenAtFirstLine(options, path, format, from, FirstRecord, out start);
+        if (text is null) Add(new PartRead(first, end, long.MaxValue, long.MaxValue, 0));
+        else Start = start;
+        return text;
+    }
+}
