@@ -42,22 +42,7 @@ public class JsonLinesRangeTests
                     BatchRows = 2, RangeBytes = rangeBytes,
                     ColumnTypes = new Dictionary<string, ColumnKind> { ["a"] = ColumnKind.String, ["b"] = ColumnKind.String },
                 };
-                static List<(long Id, string? A, string? B)> Rows(IEnumerable<RecordBatch> batches, List<long>? sourceRows = null)
-                {
-                    var list = new List<(long, string?, string?)>();
-                    foreach (var batch in batches)
-                    {
-                        var a = (StringColumn)batch.Columns[batch.Schema.IndexOf("a")];
-                        var b = (StringColumn)batch.Columns[batch.Schema.IndexOf("b")];
-                        for (int r = 0; r < batch.RowCount; r++)
-                        {
-                            list.Add((batch.Rows.RowIds[r], a.IsNull(r) ? null : a.Values[r], b.IsNull(r) ? null : b.Values[r]));
-                            sourceRows?.Add(batch.Rows.SourceRows[r]);
-                        }
-                    }
-                    return list;
-                }
-                var whole = Rows(new JsonLinesSource(path, Options(0)).ReadAsync(1).ToBlockingEnumerable());
+                var whole = new JsonLinesSource(path, Options(0)).ReadAsync(1).ToBlockingEnumerable().SelectMany(b => b.Rows.RowIds.ToArray()).ToList();
                 // A row's id is its line's 1-based byte position (a byte-order mark counts), after the source's bits.
                 var lineStarts = new List<long>();
                 for (int i = 0, start = 0; i <= bytes.Length; i++)
@@ -68,36 +53,8 @@ public class JsonLinesRangeTests
                     start = i + 1;
                 }
                 var ids = lineStarts.Select(p => RowInfo.MakeRowId(1, 0) | p).ToList();
-                if (!whole.Select(r => r.Id).SequenceEqual(ids)) return false.Label($"ids {string.Join(" ", whole.Select(r => r.Id & RowInfo.MaxPosition))}, expected positions {string.Join(" ", lineStarts)}");
-                var source = new JsonLinesSource(path, Options(range));
-                source.OpenAsync().AsTask().Wait();
-                int count = source.Parts.Count;
-                long expectedParts = bytes.Length <= range ? 1 : (bytes.Length + range - 1) / range;
-                if (count != expectedParts) return false.Label($"{count} parts of {bytes.Length} bytes at {range}, expected {expectedParts}");
-                // Every part alone, then the parts in three reads (first third, middle, rest).
-                foreach (var cuts in new[] { Enumerable.Range(0, count + 1).ToArray(), new[] { 0, count / 3, 2 * count / 3, count }.Distinct().ToArray() })
-                {
-                    var apart = new List<(long, string?, string?)>();
-                    var reads = new List<PartRead>();
-                    for (int k = 0; k + 1 < cuts.Length; k++)
-                    {
-                        if (cuts[k] == cuts[k + 1]) continue;
-                        var part = new JsonLinesSource(path, Options(range));
-                        part.OpenAsync().AsTask().Wait();
-                        var sourceRows = new List<long>();
-                        var got = Rows(part.ReadPartsAsync(1, cuts[k], cuts[k + 1]).ToBlockingEnumerable(), sourceRows);
-                        if (!sourceRows.SequenceEqual(Enumerable.Range(1, got.Count).Select(i => (long)i))) return false.Label($"parts {cuts[k]}…{cuts[k + 1]}: source rows {string.Join(" ", sourceRows)}");
-                        apart.AddRange(got);
-                        if (count > 1) reads.AddRange(part.PartsRead);
-                    }
-                    if (!apart.SequenceEqual(whole)) return false.Label($"cuts {string.Join(",", cuts)}: {apart.Count} rows apart, {whole.Count} whole");
-                    for (int k = 1; k < reads.Count; k++)
-                    {
-                        if (reads[k - 1].Stop != reads[k].Start || reads[k - 1].End != reads[k].First) return false.Label($"reads do not meet: {reads[k - 1]} then {reads[k]}");
-                    }
-                    if (count > 1 && (reads[0].First != 0 || reads[^1].Stop != long.MaxValue || reads.Sum(r => r.Rows) != whole.Count)) return false.Label($"reads {string.Join("; ", reads)}");
-                }
-                return true.ToProperty();
+                if (!whole.SequenceEqual(ids)) return false.Label($"ids {string.Join(" ", whole.Select(id => id & RowInfo.MaxPosition))}, expected positions {string.Join(" ", lineStarts)}");
+                return TextRangesTests.PartsReadApartAreTheWholeRead(r => new JsonLinesSource(path, Options(r)), bytes.Length, range);
             });
 
     [Fact]

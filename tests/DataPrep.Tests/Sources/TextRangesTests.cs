@@ -1,6 +1,9 @@
 using System.Text;
+using DataPrep.Data;
 using DataPrep.Pipeline;
 using DataPrep.Sources;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace DataPrep.Tests.Sources;
 
@@ -51,5 +54,63 @@ public class TextRangesTests
             apart.AddRange(Open().ReadPartsAsync(0, p, p + 1).ToBlockingEnumerable().SelectMany(b => b.Rows.RowIds.ToArray()));
         }
         Assert.Equal(whole, apart);
+    }
+
+    /// <summary>
+    /// The shared property of <see cref="CsvRangeTests"/> and <see cref="JsonLinesRangeTests"/>: a source of
+    /// <paramref name="bytes"/> bytes whose columns are all strings, divided at <paramref name="range"/> bytes
+    /// (<paramref name="open"/> makes one with that <see cref="SourceOptions.RangeBytes"/>, 0: whole), has the expected
+    /// parts; read one part at a time, then in three reads, it gives the whole read's rows (ids and values), numbers each
+    /// read's source rows from 1, and its reads meet and cover the input.
+    /// </summary>
+    internal static Property PartsReadApartAreTheWholeRead(Func<long, IRecordSource> open, long bytes, long range)
+    {
+        static List<(long Id, string Values)> Rows(IEnumerable<RecordBatch> batches, List<long>? sourceRows = null)
+        {
+            var list = new List<(long, string)>();
+            foreach (var batch in batches)
+            {
+                var columns = batch.Columns.Cast<StringColumn>().ToArray();
+                for (int r = 0; r < batch.RowCount; r++)
+                {
+                    list.Add((batch.Rows.RowIds[r], string.Join("\u0001", columns.Select(c => c.IsNull(r) ? "\0" : c.Values[r]))));
+                    sourceRows?.Add(batch.Rows.SourceRows[r]);
+                }
+            }
+            return list;
+        }
+        IRecordSource Opened(long rangeBytes)
+        {
+            var s = open(rangeBytes);
+            s.OpenAsync().AsTask().Wait();
+            return s;
+        }
+        var whole = Rows(Opened(0).ReadAsync(1).ToBlockingEnumerable());
+        int count = Opened(range).Parts.Count;
+        long expectedParts = bytes <= range ? 1 : (bytes + range - 1) / range;
+        if (count != expectedParts) return false.Label($"{count} parts of {bytes} bytes at {range}, expected {expectedParts}");
+        // Every part alone, then the parts in three reads (first third, middle, rest).
+        foreach (var cuts in new[] { Enumerable.Range(0, count + 1).ToArray(), new[] { 0, count / 3, 2 * count / 3, count }.Distinct().ToArray() })
+        {
+            var apart = new List<(long, string)>();
+            var reads = new List<PartRead>();
+            for (int k = 0; k + 1 < cuts.Length; k++)
+            {
+                if (cuts[k] == cuts[k + 1]) continue;
+                var part = Opened(range);
+                var sourceRows = new List<long>();
+                var got = Rows(part.ReadPartsAsync(1, cuts[k], cuts[k + 1]).ToBlockingEnumerable(), sourceRows);
+                if (!sourceRows.SequenceEqual(Enumerable.Range(1, got.Count).Select(i => (long)i))) return false.Label($"parts {cuts[k]}…{cuts[k + 1]}: source rows {string.Join(" ", sourceRows)}");
+                apart.AddRange(got);
+                if (count > 1) reads.AddRange(part.PartsRead);
+            }
+            if (!apart.SequenceEqual(whole)) return false.Label($"cuts {string.Join(",", cuts)}: {apart.Count} rows apart, {whole.Count} whole");
+            for (int k = 1; k < reads.Count; k++)
+            {
+                if (reads[k - 1].Stop != reads[k].Start || reads[k - 1].End != reads[k].First) return false.Label($"reads do not meet: {reads[k - 1]} then {reads[k]}");
+            }
+            if (count > 1 && (reads[0].First != 0 || reads[^1].Stop != long.MaxValue || reads.Sum(r => r.Rows) != whole.Count)) return false.Label($"reads {string.Join("; ", reads)}");
+        }
+        return true.ToProperty();
     }
 }
