@@ -163,7 +163,9 @@ public sealed class JsonLinesSource : IRecordSource
         // No line break after the range's start: no line starts there; the read before it reached the end.
         if (from > 0 && rangeText is null) yield break;
         int batchRows = _options.BatchRowsFor(_rowBytes);
-        var parser = new RowParser(this, schema);
+        // The reading thread gathers a batch's lines; up to --threads parsers then parse contiguous shares of them at once.
+        var parsers = new RowParser[Math.Max(1, _options.EffectiveThreads)];
+        var chunk = new LineChunk(batchRows);
         using var lines = rangeText is null ? OpenLines() : new Utf8LineReader(rangeText, offset: start);
         var read = new RangeRead(to);
         long rowsRead = 0;
@@ -177,8 +179,10 @@ public sealed class JsonLinesSource : IRecordSource
             var texts = lineNumbers is null ? null : new string?[batchRows];
             var positions = new long[batchRows];
             List<BadRow>? bad = badRows is null ? null : [];
-            int count = FillBatch(lines, parser, builders, rowsRead, batchRows, positions, read, bad, lineNumbers, texts, cancellationToken);
-            if (count == 0) break;
+            int count = Gather(lines, chunk, rowsRead, batchRows, positions, read);
+            if (count == 0 && chunk.Error is null) break;
+            ParseChunk(chunk, parsers, schema, builders, rowsRead, count, bad, texts, cancellationToken);
+            if (lineNumbers is not null) chunk.Lines.AsSpan(0, count).CopyTo(lineNumbers);
             // The row's id is made from its line's byte position, which a reader of a byte range knows too (RowInfo.AtPositions).
             var built = CsvSource.Build(schema, builders, count, sourceIndex, rowsRead, positions: positions.AsSpan(0, count));
             if (lineNumbers is not null) built = built.WithRows(built.Rows with { Lines = lineNumbers[..count], Texts = texts![..count] });
@@ -202,15 +206,46 @@ public sealed class JsonLinesSource : IRecordSource
         public bool Stopped => Stop != long.MaxValue;
     }
 
-    /// <summary>Parses up to <paramref name="batchRows"/> rows into <paramref name="builders"/>; returns how many.</summary>
-    /// <remarks>
-    /// With <paramref name="bad"/> (--on-bad-row skip|quarantine), a line that fails is noted there and keeps its slot
-    /// (the batch drops it when built), so no later row inherits what it half set. A line that starts at or after the
-    /// read's end is not parsed (its errors are the next range's): the read stops before it.
-    /// </remarks>
-    private int FillBatch(Utf8LineReader lines, RowParser parser, ColumnBuilder[] builders, long first, int batchRows, long[] positions, RangeRead read, List<BadRow>? bad, long[]? lineNumbers, string?[]? texts, CancellationToken cancellationToken)
+    /// <summary>A batch's lines, copied out of the line reader so that several parsers can read them at once.</summary>
+    private sealed class LineChunk(int rows)
+    {
+        public byte[] Bytes { get; private set; } = new byte[1 << 16];
+
+        /// <summary>Where each line ends in <see cref="Bytes"/> (each starts where the one before ends).</summary>
+        public int[] Ends { get; } = new int[rows];
+
+        /// <summary>Each line's 1-based line number in the input, for messages.</summary>
+        public long[] Lines { get; } = new long[rows];
+
+        /// <summary>An error found while gathering (a file beyond 1 TiB), at the row after the gathered ones: thrown after them.</summary>
+        public DataFormatException? Error { get; set; }
+
+        public ReadOnlySpan<byte> Line(int row) => Bytes.AsSpan(row == 0 ? 0 : Ends[row - 1], Ends[row] - (row == 0 ? 0 : Ends[row - 1]));
+
+        public void Add(int row, ReadOnlySpan<byte> line, long lineNumber)
+        {
+            int at = row == 0 ? 0 : Ends[row - 1];
+            if (at + line.Length > Bytes.Length)
+            {
+                var bigger = new byte[Math.Max(Bytes.Length * 2, at + line.Length)];
+                Bytes.AsSpan(0, at).CopyTo(bigger);
+                Bytes = bigger;
+            }
+            line.CopyTo(Bytes.AsSpan(at));
+            Ends[row] = at + line.Length;
+            Lines[row] = lineNumber;
+        }
+    }
+
+    /// <summary>
+    /// Gathers up to <paramref name="batchRows"/> non-blank lines into <paramref name="chunk"/> with their byte positions;
+    /// returns how many. A line that starts at or after the read's end is not taken (its errors are the next range's): the
+    /// read stops before it.
+    /// </summary>
+    private int Gather(Utf8LineReader lines, LineChunk chunk, long first, int batchRows, long[] positions, RangeRead read)
     {
         int count = 0;
+        chunk.Error = null;
         while (count < batchRows && lines.TryReadLine(out var line))
         {
             if (IsBlank(line)) continue;
@@ -221,30 +256,78 @@ public sealed class JsonLinesSource : IRecordSource
                 read.Stop = start;
                 break;
             }
-            if (start >= RowInfo.MaxPosition) throw Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads JSON Lines files of at most 1 TiB: split the file", _path, lines.LineNumber, first + count + 1);
+            if (start >= RowInfo.MaxPosition)
+            {
+                chunk.Error = Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads JSON Lines files of at most 1 TiB: split the file", _path, lines.LineNumber, first + count + 1);
+                break;
+            }
             positions[count] = start + 1;
-            if (lineNumbers is not null) lineNumbers[count] = lines.LineNumber;
-            if (bad is null)
-            {
-                parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
-            }
-            else
-            {
-                try
-                {
-                    parser.Parse(line, lines.LineNumber, first + count + 1, builders, count);
-                    // A line with a missing value may be skipped later (--missing error): keep its text for the quarantine.
-                    if (texts is not null && ColumnBuilder.AnyNull(builders, count)) texts[count] = System.Text.Encoding.UTF8.GetString(line);
-                }
-                catch (DataFormatException e)
-                {
-                    bad.Add(new BadRow(count, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
-                }
-            }
+            chunk.Add(count, line, lines.LineNumber);
             count++;
-            if ((count & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
         }
         return count;
+    }
+
+    /// <summary>
+    /// Parses the <paramref name="count"/> lines of <paramref name="chunk"/> into <paramref name="builders"/>, in contiguous
+    /// shares on up to <paramref name="parsers"/>' count of threads (each row written by one thread, as ColumnBuilder
+    /// allows). The error of the earliest failing row is thrown, as a sequential read throws it.
+    /// </summary>
+    /// <remarks>
+    /// With <paramref name="bad"/> (--on-bad-row skip|quarantine), a line that fails is noted there, in row order, and keeps
+    /// its slot (the batch drops it when built), so no later row inherits what it half set.
+    /// </remarks>
+    private void ParseChunk(LineChunk chunk, RowParser[] parsers, Schema schema, ColumnBuilder[] builders, long first, int count, List<BadRow>? bad, string?[]? texts, CancellationToken cancellationToken)
+    {
+        // At least 512 rows a share: fewer are not worth a thread.
+        int shares = Math.Clamp(count / 512, 1, parsers.Length);
+        var errors = new Exception?[shares];
+        var badOf = bad is null ? null : new List<BadRow>[shares];
+        void Share(int s)
+        {
+            var parser = parsers[s] ??= new RowParser(this, schema);
+            int lo = (int)((long)count * s / shares), hi = (int)((long)count * (s + 1) / shares);
+            List<BadRow>? myBad = badOf is null ? null : badOf[s] = [];
+            try
+            {
+                for (int row = lo; row < hi; row++)
+                {
+                    var line = chunk.Line(row);
+                    long number = chunk.Lines[row];
+                    if (myBad is null)
+                    {
+                        parser.Parse(line, number, first + row + 1, builders, row);
+                    }
+                    else
+                    {
+                        try
+                        {
+                            parser.Parse(line, number, first + row + 1, builders, row);
+                            // A line with a missing value may be skipped later (--missing error): keep its text for the quarantine.
+                            if (texts is not null && ColumnBuilder.AnyNull(builders, row)) texts[row] = System.Text.Encoding.UTF8.GetString(line);
+                        }
+                        catch (DataFormatException e)
+                        {
+                            myBad.Add(new BadRow(row, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
+                        }
+                    }
+                    if (((row - lo + 1) & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+            catch (Exception e)
+            {
+                errors[s] = e;
+            }
+        }
+        if (shares == 1) Share(0);
+        else Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, Share);
+        // Shares are contiguous and each stops at its first error: the first share's error is the earliest row's.
+        foreach (var e in errors)
+        {
+            if (e is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
+        }
+        if (badOf is not null) foreach (var list in badOf) bad!.AddRange(list);
+        if (chunk.Error is { } gathered) throw gathered;
     }
 
     /// <inheritdoc />

@@ -175,6 +175,67 @@ public sealed class JsonLinesSourceTests : IDisposable
         Assert.Equal(10, ordinal);
     }
 
+    /// <summary>One row's values as text (null as "∅"), whatever its columns' kinds.</summary>
+    private static string RowText(RecordBatch batch, int r) => string.Join("|", batch.Columns.Select(c => c.IsNull(r) ? "∅" : c switch
+    {
+        Int64Column i => i.Values[r].ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Float64Column f => f.Values[r].ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        BooleanColumn b => b.Values[r].ToString(),
+        StringColumn t => t.Values[r],
+        _ => c.GetType().Name,
+    }));
+
+    private static List<(long Id, long SourceRow, string Values)> Rows(List<RecordBatch> batches)
+        => batches.SelectMany(b => Enumerable.Range(0, b.RowCount).Select(r => (b.Rows.RowIds[r], b.Rows.SourceRows[r], RowText(b, r)))).ToList();
+
+    private static string ManyRows(int rows, Func<int, string?>? bad = null)
+    {
+        var sb = new StringBuilder();
+        for (int i = 1; i <= rows; i++)
+        {
+            sb.Append(bad?.Invoke(i) ?? (i % 11 == 0
+                ? $"{{\"id\": {i}, \"s\": \"t{i % 5}\"}}"
+                : $"{{\"id\": {i}, \"x\": {i * 0.37}, \"s\": {(i % 13 == 0 ? "null" : $"\"t{i % 5}\\u00e9\"")}, \"b\": {(i % 2 == 0 ? "true" : "false")}}}")).Append('\n');
+            if (i % 700 == 0) sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    [Fact]
+    public async Task Several_parser_threads_read_what_one_thread_reads()
+    {
+        // Batches of 2,048 rows: shares of 512 rows on up to four threads, and a last batch of one share.
+        var path = Write("many.jsonl", ManyRows(5_000));
+        var one = await ReadAll(path, new SourceOptions { BatchRows = 2_048, Threads = 1 }, sourceIndex: 2);
+        var four = await ReadAll(path, new SourceOptions { BatchRows = 2_048, Threads = 4 }, sourceIndex: 2);
+        Assert.Equal(one.Schema, four.Schema);
+        Assert.Equal(one.Batches.Select(b => b.RowCount), four.Batches.Select(b => b.RowCount));
+        var rows = Rows(four.Batches);
+        Assert.Equal(Rows(one.Batches), rows);
+        Assert.Equal(5_000, rows.Count);
+        Assert.Contains(rows, r => r.Values.Contains('∅', StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Several_parser_threads_name_the_earliest_bad_row_and_skip_what_one_thread_skips()
+    {
+        // Bad values in the second and the fourth share of the first batch: the earlier one is the error.
+        var path = Write("bad.jsonl", ManyRows(3_000, i => i is 900 or 1_700 ? $"{{\"id\": \"no{i}\"}}" : null));
+        foreach (int threads in new[] { 1, 4 })
+        {
+            var error = await ReadFails(path, new SourceOptions { BatchRows = 2_048, Threads = threads, InferRows = 100 });
+            Assert.Equal((901, 900, "id"), (error.Line, error.Row, error.Column));
+        }
+        // --on-bad-row skip: both rows are left out, and the rest is what one thread reads.
+        var reports = new[] { new RunReport(), new RunReport() };
+        var one = await ReadAll(path, new SourceOptions { BatchRows = 2_048, Threads = 1, InferRows = 100, BadRows = new BadRows(BadRowPolicy.Skip, reports[0]) });
+        var four = await ReadAll(path, new SourceOptions { BatchRows = 2_048, Threads = 4, InferRows = 100, BadRows = new BadRows(BadRowPolicy.Skip, reports[1]) });
+        Assert.Equal(Rows(one.Batches), Rows(four.Batches));
+        Assert.Equal(2_998, Rows(four.Batches).Count);
+        Assert.Equal(reports[0].BadRows, reports[1].BadRows);
+        Assert.Equal(2, reports[1].BadRows.Values.Sum());
+    }
+
     [Fact]
     public async Task Exact_multiple_of_BatchRows_yields_no_empty_batch()
     {
