@@ -57,9 +57,10 @@ internal static class TextRanges
     /// Opens <paramref name="path"/> at the first record of a range from byte <paramref name="from"/> (&gt; 0), returned in
     /// <paramref name="start"/>: the input's first record (<paramref name="firstRecord"/>, after a byte-order mark, a CSV
     /// header and blank lines) when the range starts at or before it; else the byte after the first line break at or after
-    /// byte <paramref name="from"/> − 1 (unless a CSV quoted field holds that line break, blank lines are then skipped by the
-    /// reader). Null, with <paramref name="start"/> <see cref="long.MaxValue"/>, when no line starts there (a read that
-    /// reached the end stops there). One open serves the search and the read, so a range of an S3 object costs no extra GET.
+    /// byte <paramref name="from"/> − 1, which starts a record unless a CSV quoted field holds that line break (blank lines
+    /// there are skipped by the reader). Null, with <paramref name="start"/> <see cref="long.MaxValue"/>, when no line starts
+    /// there (a read that reached the end stops there). One open serves the search and the read, so a range of an S3 object
+    /// costs no extra GET.
     /// </summary>
     /// <returns>The text from <paramref name="start"/> on, checked as <see cref="TextInput.OpenAt"/> checks it.</returns>
     public static Stream? OpenAtFirstLine(SourceOptions options, string path, string format, long from, long firstRecord, out long start)
