@@ -352,12 +352,17 @@ public sealed class JsonLinesSource : IRecordSource
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 
     /// <inheritdoc />
-    /// <remarks>Reads the file again up to the row (an error path only): blank lines hold no row, so only counting tells.</remarks>
+    /// <remarks>
+    /// Reads the file again up to the row (an error path only): blank lines hold no row, so only counting tells. A read of a
+    /// byte range numbers its rows and lines from the range's start (a scaled-out scan task adds the rest), so it counts
+    /// from there, as <see cref="CsvSource.LocateRow"/> does.
+    /// </remarks>
     public (long Line, string? Within) LocateRow(long row)
     {
         try
         {
-            using var lines = OpenLines();
+            long rangeStart = Ranges.Start;
+            using var lines = rangeStart > 0 ? new Utf8LineReader(TextInput.OpenAt(_options, _path, "JSON Lines", rangeStart), offset: rangeStart) : OpenLines();
             long rows = 0;
             while (lines.TryReadLine(out var line))
             {

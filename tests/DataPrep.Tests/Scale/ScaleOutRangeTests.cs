@@ -159,6 +159,20 @@ public class ScaleOutRangeTests
         var many = RunUntilFailure([.. badArgs, "--out", tmp.Combine("bad-many"), "--workers", "3", "--input-split-size", "2KB"]);
         Assert.Equal(3, many.Code);
         Assert.Contains(one.Err.Trim()[(one.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), many.Err, StringComparison.Ordinal);
+
+        // A missing value under --missing error, found by the missing-values stage after the read (the source locates the
+        // row's line again): the line and row one process names. Twenty blank lines near the start make a line counted from
+        // the file's start differ from one counted in the range.
+        var lines = text.ToString().Replace("\"a\": 137.5,", "\"a\": null,", StringComparison.Ordinal).Split('\n').ToList();
+        lines.InsertRange(5, Enumerable.Repeat("", 20));
+        var gap = tmp.File("gap.jsonl", string.Join('\n', lines));
+        string[] gapArgs = ["convert", gap, "--label", "y", "--drop", "b", "--missing", "error", "--quiet"];
+        var gapOne = CliRunner.Run([.. gapArgs, "--out", tmp.Combine("gap-one")]);
+        Assert.Equal(3, gapOne.Code);
+        Assert.Contains("line 575, row 550, column 'a'", gapOne.Err, StringComparison.Ordinal);
+        var gapMany = RunUntilFailure([.. gapArgs, "--out", tmp.Combine("gap-many"), "--workers", "3", "--input-split-size", "2KB"]);
+        Assert.Equal(3, gapMany.Code);
+        Assert.Contains(gapOne.Err.Trim()[(gapOne.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), gapMany.Err, StringComparison.Ordinal);
     }
 
     [Fact]
