@@ -65,7 +65,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                             $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
                             file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);
                         // --on-bad-row skip|quarantine: the row is left out and counted; fail throws the error.
-                        bad.Add(BadRowCause.Missing, error, bad.Policy == BadRowPolicy.Skip ? null : MissingRowText(batch, r), atSource: false);
+                        bad.Add(BadRowCause.Missing, error, bad.Policy == BadRowPolicy.Skip ? null : MissingRowText(batch, r), atSource: false, source: batch.Rows.Sources[r]);
                         (drop ??= new bool[batch.RowCount])[r] = true;
                         continue;
                     }
@@ -76,6 +76,8 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                     }
                 }
             }
+            // The batch's rows are all logged (this stage found them column by column): the log writes them in row order.
+            bad.EndBatch();
             if (drop is null)
             {
                 yield return batch;

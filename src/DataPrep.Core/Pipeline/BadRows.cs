@@ -60,7 +60,10 @@ public sealed class BadRows : IDisposable
     private readonly Lock _gate = new();
     private SpillFolder? _folder;
     private FileStream? _file;
+    // The records since the last batch boundary (EndBatch), written to the file sorted by (source, row) at the next one.
+    private readonly MemoryStream _pending = new();
     private Utf8JsonWriter? _json;
+    private readonly List<(int Source, long Row, int Offset, int Length)> _pendingRecords = [];
     private long _atSource;
 
     /// <summary>Creates the log of one run.</summary>
@@ -92,15 +95,18 @@ public sealed class BadRows : IDisposable
     /// <summary>
     /// Logs a batch's bad rows in input order (a source's threads find them in any order) and returns the batch
     /// without them. The other rows keep their row ids: a skipped row is dropped, as <c>--missing drop</c> drops one.
+    /// A source calls it as it hands the batch over, so every row of the batches before has been logged (a run's stages
+    /// pull batches one at a time): the records so far are written first (<see cref="EndBatch"/>).
     /// </summary>
     internal RecordBatch Skip(RecordBatch batch, List<BadRow> bad)
     {
+        EndBatch();
         bad.Sort((a, b) => a.At.CompareTo(b.At));
         var isBad = new bool[batch.RowCount];
         foreach (var b in bad)
         {
             isBad[b.At] = true;
-            Add(b.Cause, b.Error, b.Text?.TrimEnd('\r', '\n'));
+            Add(b.Cause, b.Error, b.Text?.TrimEnd('\r', '\n'), source: batch.Rows.Sources[b.At]);
         }
         var keep = new int[batch.RowCount - bad.Count];
         for (int r = 0, k = 0; r < isBad.Length; r++) if (!isBad[r]) keep[k++] = r;
@@ -114,8 +120,9 @@ public sealed class BadRows : IDisposable
     /// <param name="error">The error the row would have ended the run with (file, line, row, column, problem).</param>
     /// <param name="text">The row as it was read (its line, or its values), for the quarantine file; null when unknown.</param>
     /// <param name="atSource">True when the row never reached a batch (a source refused it), false when a stage dropped it from one.</param>
+    /// <param name="source">The row's input (its batch's <c>Rows.Sources</c>): records are written in order of input, then row.</param>
     /// <exception cref="DataFormatException">The policy is to fail.</exception>
-    public void Add(string cause, DataFormatException error, string? text, bool atSource = true)
+    public void Add(string cause, DataFormatException error, string? text, bool atSource = true, int source = 0)
     {
         if (!Tolerates) throw error;
         lock (_gate)
@@ -123,34 +130,105 @@ public sealed class BadRows : IDisposable
             lock (_report.BadRows) _report.BadRows[cause] = _report.BadRows.GetValueOrDefault(cause) + 1;
             if (atSource) _atSource++;
             if (Policy != BadRowPolicy.Quarantine) return;
-            var json = _json ??= Open();
-            json.WriteStartObject();
-            json.WriteString("file", error.File);
-            if (error.Line > 0) json.WriteNumber("line", error.Line);
-            if (error.Row > 0) json.WriteNumber("row", error.Row);
-            if (error.Within is not null) json.WriteString("within", error.Within);
-            if (error.Column is not null) json.WriteString("column", error.Column);
-            json.WriteString("cause", cause);
-            json.WriteString("problem", error.Problem);
-            if (text is not null) json.WriteString("text", text);
-            json.WriteEndObject();
-            json.Flush();
-            _file!.WriteByte((byte)'\n');
-            _json.Reset();
+            var json = _json ??= new Utf8JsonWriter(_pending, s_json);
+            int offset = (int)_pending.Length;
+            WriteRecord(json, _pending, error.File, error.Line, error.Row, error.Within, error.Column, cause, error.Problem, text);
+            _pendingRecords.Add((source, error.Row, offset, (int)_pending.Length - offset));
         }
     }
 
-    private Utf8JsonWriter Open()
+    /// <summary>
+    /// Marks the end of a batch: every row of the batches handed over so far has been logged. The records since the last
+    /// mark go to the quarantine file in order of input, then row. A source's rows and a stage's (a missing value) of one
+    /// batch are found apart, and a stage finds its rows column by column, so only sorting makes the file list rows in
+    /// input order whatever the batches: a scaled-out scan task's byte range starts batches elsewhere than one process.
+    /// </summary>
+    public void EndBatch()
+    {
+        lock (_gate)
+        {
+            if (_pendingRecords.Count == 0) return;
+            if (_file is null) Open();
+            var records = _pendingRecords.Select((r, i) => (r, i)).OrderBy(x => x.r.Source).ThenBy(x => x.r.Row).ThenBy(x => x.i);
+            var bytes = _pending.GetBuffer();
+            foreach (var (r, _) in records) _file!.Write(bytes, r.Offset, r.Length);
+            _pendingRecords.Clear();
+            _pending.SetLength(0);
+        }
+    }
+
+    /// <summary>One quarantine record: a JSON object on a line of its own (the file's one format, written here only).</summary>
+    private static void WriteRecord(Utf8JsonWriter json, Stream file, string? path, long line, long row, string? within, string? column, string? cause, string? problem, string? text)
+    {
+        json.WriteStartObject();
+        json.WriteString("file", path);
+        if (line > 0) json.WriteNumber("line", line);
+        if (row > 0) json.WriteNumber("row", row);
+        if (within is not null) json.WriteString("within", within);
+        if (column is not null) json.WriteString("column", column);
+        json.WriteString("cause", cause);
+        json.WriteString("problem", problem);
+        if (text is not null) json.WriteString("text", text);
+        json.WriteEndObject();
+        json.Flush();
+        file.WriteByte((byte)'\n');
+        json.Reset();
+    }
+
+    /// <summary>
+    /// Copies quarantine records from <paramref name="source"/> to <paramref name="target"/>, adding
+    /// <paramref name="lines"/> to the line and <paramref name="rows"/> to the row of each record of <paramref name="path"/>:
+    /// a scaled-out scan task that read a byte range from the middle of an input numbered its lines and rows from the
+    /// range's start, and the commit numbers them as one process does. Other records are copied as they are.
+    /// </summary>
+    internal static void Renumber(Stream source, Stream target, string path, long lines, long rows)
+    {
+        using var reader = new Sources.Utf8LineReader(source);
+        using var json = new Utf8JsonWriter(target, s_json);
+        while (reader.TryReadLine(out var record))
+        {
+            if (record.IsEmpty) continue;
+            string? file = null, within = null, column = null, cause = null, problem = null, text = null;
+            long line = 0, row = 0;
+            var r = new Utf8JsonReader(record);
+            r.Read();
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = r.GetString()!;
+                r.Read();
+                switch (name)
+                {
+                    case "file": file = r.GetString(); break;
+                    case "line": line = r.GetInt64(); break;
+                    case "row": row = r.GetInt64(); break;
+                    case "within": within = r.GetString(); break;
+                    case "column": column = r.GetString(); break;
+                    case "cause": cause = r.GetString(); break;
+                    case "problem": problem = r.GetString(); break;
+                    case "text": text = r.GetString(); break;
+                    default: throw new InvalidDataException($"a quarantine record holds an unknown field '{name}'.");
+                }
+            }
+            if (file == path)
+            {
+                if (line > 0) line += lines;
+                if (row > 0) row += rows;
+            }
+            WriteRecord(json, target, file, line, row, within, column, cause, problem, text);
+        }
+    }
+
+    private void Open()
     {
         _folder = new SpillFolder(_tempDirectory);
         QuarantineFile = _folder.NewFile("quarantine.jsonl");
         _file = new FileStream(QuarantineFile, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
-        return new Utf8JsonWriter(_file, s_json);
     }
 
-    /// <summary>Closes the quarantine file, so it can be copied; later rows are refused.</summary>
+    /// <summary>Writes the last batch's records and closes the quarantine file, so it can be copied.</summary>
     internal void Close()
     {
+        EndBatch();
         lock (_gate)
         {
             _json?.Dispose();

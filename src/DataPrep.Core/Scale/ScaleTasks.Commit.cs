@@ -185,7 +185,7 @@ internal static partial class ScaleTasks
             RunLayout.AddChannels(report, channels);
             ConvertRunner.SetTargetFractions(report, options);
             // The scan tasks' quarantined rows, in task order: contiguous shares in input order, so the one process's file.
-            var quarantine = Enumerable.Range(0, scans.Count).Where(i => scans[i].Quarantined).Select(i => work.Key(ScaleStep.Scan, i, QuarantineKey)).ToList();
+            var quarantine = await QuarantineKeysAsync(run, scans, who, cancellationToken).ConfigureAwait(false);
             if (quarantine.Count > 0)
             {
                 await work.Area.ComposeAsync(ReadOnlyMemory<byte>.Empty, quarantine, store, BadRows.QuarantinePath, cancellationToken).ConfigureAwait(false);
@@ -207,6 +207,56 @@ internal static partial class ScaleTasks
         }
         if (!run.Scale.KeepWork) await RemoveWorkAsync(run, cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>
+    /// The scan tasks' quarantine objects, in task order. A task that read a byte range from the middle of an input numbered
+    /// that input's lines and rows from the range's start: its object is renumbered (<see cref="BadRows.Renumber"/>, the
+    /// lines and rows before the range from the scan reports: <see cref="ScanRanges.Before"/>) into a commit object first.
+    /// </summary>
+    private static async Task<List<string>> QuarantineKeysAsync(ScaleRun run, List<TaskReport> scans, string who, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        var ranges = ScanRanges.Check(scans, run.Context.Inputs, who);
+        var keys = new List<string>();
+        SpillFolder? folder = null;
+        try
+        {
+            for (int i = 0; i < scans.Count; i++)
+            {
+                if (!scans[i].Quarantined) continue;
+                var key = work.Key(ScaleStep.Scan, i, QuarantineKey);
+                if (ranges.Before(i) is var (source, rows, lines) && (rows > 0 || lines > 0))
+                {
+                    folder ??= new SpillFolder(run.Options.Memory.EffectiveTempDirectory);
+                    var temp = Path.GetDirectoryName(folder.NewFile("quarantine"))!;
+                    var path = await work.Area.GetFileAsync(key, temp, cancellationToken).ConfigureAwait(false)
+                        ?? throw new PipelineValidationException($"{who}: the quarantined rows of scan task {i} are missing from {work.Area.Location}; run that task again.");
+                    var renumbered = folder.NewFile("quarantine-renumbered.jsonl");
+                    try
+                    {
+                        using (var from = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+                        using (var to = new FileStream(renumbered, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                        {
+                            BadRows.Renumber(from, to, run.Context.Inputs[source], lines, rows);
+                        }
+                        key = work.Key(ScaleStep.Commit, 0, $"quarantine-{ScaleWork.Task(i)}.jsonl");
+                        await work.Area.PutFileAsync(key, renumbered, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        // A downloaded copy (S3) goes once read; a local work area's file is the object itself.
+                        if (!path.StartsWith(work.Area.Location, StringComparison.Ordinal)) File.Delete(path);
+                    }
+                }
+                keys.Add(key);
+            }
+        }
+        finally
+        {
+            folder?.Dispose();
+        }
+        return keys;
     }
 
     /// <summary>

@@ -318,6 +318,11 @@ internal sealed class ScanRange
     public long Stop { get; set; }
     public long Rows { get; set; }
 
+    /// <summary>The line numbers the read gave its records at Start and Stop (<see cref="Sources.PartRead.StartLine"/>).</summary>
+    public long StartLine { get; set; }
+
+    public long StopLine { get; set; }
+
     /// <summary>Whether the input's format lets a quoted field hold a line break (CSV), so that reads that do not meet mean one did.</summary>
     public bool QuotedBreaks { get; set; }
 }

@@ -8,15 +8,17 @@ namespace DataPrep.Scale;
 /// The byte ranges of text inputs (CSV, JSON Lines) that scan tasks read apart (<see cref="IRecordSource.Parts"/>): each task's reads are
 /// in its report (<see cref="TaskReport.Ranges"/>); the plan checks that consecutive ranges met (a CSV quoted field holding
 /// a range's first line break breaks that), and the steps after the scan number a range's rows from the rows before
-/// it, which its scan task did not know. Row ids need nothing: a text row's id is its record's byte position.
+/// it, which its scan task did not know, and the commit numbers the lines and rows of its quarantined rows alike. Row ids
+/// need nothing: a text row's id is its record's byte position.
 /// </summary>
 internal sealed class ScanRanges
 {
     // By scan task: the input it read from the middle (at most one: a task's units follow one another, so only its first
-    // can start in the middle of an input), and the rows of that input before the range.
-    private readonly (int Source, long Before)?[] _byTask;
+    // can start in the middle of an input), the rows of that input before the range, and the line breaks before where
+    // the range's read opened the input (its line 1).
+    private readonly (int Source, long Before, long Lines)?[] _byTask;
 
-    private ScanRanges((int Source, long Before)?[] byTask) => _byTask = byTask;
+    private ScanRanges((int Source, long Before, long Lines)?[] byTask) => _byTask = byTask;
 
     /// <summary>No range read from the middle of an input.</summary>
     public static ScanRanges None { get; } = new([]);
@@ -29,7 +31,7 @@ internal sealed class ScanRanges
         {
             foreach (var read in sources[i].PartsRead)
             {
-                ranges.Add(new ScanRange { Source = i, First = read.First, End = read.End, Start = read.Start, Stop = read.Stop, Rows = read.Rows, QuotedBreaks = sources[i] is CsvSource });
+                ranges.Add(new ScanRange { Source = i, First = read.First, End = read.End, Start = read.Start, Stop = read.Stop, Rows = read.Rows, StartLine = read.StartLine, StopLine = read.StopLine, QuotedBreaks = sources[i] is CsvSource });
             }
         }
         return ranges.Count > 0 ? ranges : null;
@@ -50,7 +52,7 @@ internal sealed class ScanRanges
         {
             foreach (var r in scans[t].Ranges ?? []) (bySource.TryGetValue(r.Source, out var list) ? list : bySource[r.Source] = []).Add((t, r));
         }
-        var byTask = new (int Source, long Before)?[scans.Count];
+        var byTask = new (int Source, long Before, long Lines)?[scans.Count];
         foreach (var (source, reads) in bySource)
         {
             reads.Sort((a, b) => a.Range.First.CompareTo(b.Range.First));
@@ -59,7 +61,7 @@ internal sealed class ScanRanges
             {
                 throw new PipelineValidationException($"{who}: the scan tasks read parts {reads[0].Range.First}…{reads[^1].Range.End} of {file}, not all of it; run the scan step again.");
             }
-            long before = 0;
+            long before = 0, lines = 0;
             for (int k = 0; k < reads.Count; k++)
             {
                 var (task, r) = reads[k];
@@ -76,8 +78,11 @@ internal sealed class ScanRanges
                             ? CsvSource.QuotedLineBreak(file, r.Start)
                             : Throw.Format($"the scan tasks' reads do not meet at byte {r.Start:N0} (the read before stopped at byte {previous.Stop:N0}): did the file change during the run? Run the scan step again", file);
                     }
+                    // Both reads numbered the record where they meet, each from where it opened the input: the difference is
+                    // the line breaks between the two openings (whatever line of a record its number names).
+                    lines += previous.StopLine - r.StartLine;
                 }
-                if (r.First > 0) byTask[task] = (source, before);
+                if (r.First > 0) byTask[task] = (source, before, lines);
                 before += r.Rows;
             }
         }
@@ -93,7 +98,7 @@ internal sealed class ScanRanges
     /// </summary>
     public RecordBatch Fix(int task, RecordBatch batch)
     {
-        if (task >= _byTask.Length || _byTask[task] is not var (source, before) || before == 0) return batch;
+        if (task >= _byTask.Length || _byTask[task] is not var (source, before, _) || before == 0) return batch;
         var rows = batch.Rows;
         var sourceRows = new long[batch.RowCount];
         bool any = false;
@@ -105,6 +110,12 @@ internal sealed class ScanRanges
         }
         return any ? batch.WithRows(rows with { SourceRows = sourceRows }) : batch;
     }
+
+    /// <summary>
+    /// The input scan task <paramref name="task"/> read from its middle, with the rows and line breaks of that input before
+    /// the lines and rows the task numbered from 1; null when it read none.
+    /// </summary>
+    public (int Source, long Rows, long Lines)? Before(int task) => task < _byTask.Length ? _byTask[task] : null;
 
     /// <summary>The batches, with an error that names a row of a byte range as its whole input names it (<see cref="IRecordSource.InWholeInput"/>).</summary>
     public static async IAsyncEnumerable<RecordBatch> InWholeInputs(IAsyncEnumerable<RecordBatch> batches, IReadOnlyList<IRecordSource> sources, [EnumeratorCancellation] CancellationToken cancellationToken = default)

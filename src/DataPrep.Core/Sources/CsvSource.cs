@@ -345,6 +345,9 @@ public sealed class CsvSource : IRecordSource
         });
 
         long firstRecord = long.MaxValue;
+        // The line numbers the read gives its first record and the next range's first (PartRead.StartLine, StopLine).
+        long firstLine = 0, firstStopRow = long.MaxValue, stopLine = 0;
+        var stopGate = new Lock();
 
         // Runs on parser threads: each row is written by exactly one thread into its batch's buffers.
         long ParseRow(CsvReader r)
@@ -356,11 +359,20 @@ public sealed class CsvSource : IRecordSource
             // The row's id is made from its record's byte position, which a reader of a byte range knows too (RowInfo.AtPositions).
             long position = start + r.ByteOffset + 1;
             // Where the read's first record starts (empty lines skipped), which the read before it must have stopped at.
-            if (row == 1) firstRecord = position - 1;
+            if (row == 1)
+            {
+                firstRecord = position - 1;
+                firstLine = r.LineNumber;
+            }
             if (position - 1 >= to)
             {
                 // The first record of the next range: not read here (its errors are the next range's); where this one stops.
                 batchBuilders.Positions![at] = position;
+                lock (stopGate)
+                {
+                    // Parser threads may reach later records too: the earliest one is the next range's first.
+                    if (row < firstStopRow) (firstStopRow, stopLine) = (row, r.LineNumber);
+                }
                 return -row;
             }
             if (position > RowInfo.MaxPosition) throw Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads CSV files of at most 1 TiB: split the file", _path, r.LineNumber, row);
@@ -555,7 +567,10 @@ public sealed class CsvSource : IRecordSource
             yield return built;
             if (!more) break;
         }
-        if (first >= 0) Ranges.Add(new PartRead(first, end, Volatile.Read(ref firstRecord), stop, last));
+        if (first >= 0)
+        {
+            lock (stopGate) Ranges.Add(new PartRead(first, end, Volatile.Read(ref firstRecord), stop, last, Volatile.Read(ref firstLine), stop == long.MaxValue ? 0 : stopLine));
+        }
     }
 
     /// <summary>The widest row whose float32 values are divided in one pass (two doubles a column on the stack: 4 KiB).</summary>

@@ -93,6 +93,9 @@ public interface ISourceFactory
 /// One read of parts [<paramref name="First"/>, <paramref name="End"/>) of a text input divided by byte ranges: it read the
 /// records starting at bytes [<paramref name="Start"/>, <paramref name="Stop"/>), <paramref name="Rows"/> of them. Start is
 /// the first record it found, Stop the first one it left to the next read (<see cref="long.MaxValue"/>: none, the end).
-/// Reads of consecutive parts meet when one's stop is the next one's start.
+/// Reads of consecutive parts meet when one's stop is the next one's start. <paramref name="StartLine"/> and
+/// <paramref name="StopLine"/> are the line numbers the read gave the records at Start and Stop, counted from where it
+/// opened the input as its messages count them (0: none), so that a scaled-out run can number the lines of a read from
+/// the middle as one process numbers them (<c>ScanRanges</c>).
 /// </summary>
-public sealed record PartRead(int First, int End, long Start, long Stop, long Rows);
+public sealed record PartRead(int First, int End, long Start, long Stop, long Rows, long StartLine = 0, long StopLine = 0);

@@ -191,7 +191,7 @@ public sealed class JsonLinesSource : IRecordSource
             rowsRead += count;
             if (count < batchRows) break;
         }
-        if (first >= 0) Ranges.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead));
+        if (first >= 0) Ranges.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead, read.StartLine, read.StopLine));
     }
 
     /// <summary>Where a read found its first line, and where it stopped: the first line at or after <see cref="To"/>, left to the next read.</summary>
@@ -202,6 +202,11 @@ public sealed class JsonLinesSource : IRecordSource
         public long FirstLine { get; set; } = long.MaxValue;
 
         public long Stop { get; set; } = long.MaxValue;
+
+        /// <summary>The line numbers of the lines at <see cref="FirstLine"/> and <see cref="Stop"/> (<see cref="PartRead.StartLine"/>).</summary>
+        public long StartLine { get; set; }
+
+        public long StopLine { get; set; }
 
         public bool Stopped => Stop != long.MaxValue;
     }
@@ -250,10 +255,10 @@ public sealed class JsonLinesSource : IRecordSource
         {
             if (IsBlank(line)) continue;
             long start = lines.LineStart;
-            if (first + count == 0) read.FirstLine = start;
+            if (first + count == 0) (read.FirstLine, read.StartLine) = (start, lines.LineNumber);
             if (start >= read.To)
             {
-                read.Stop = start;
+                (read.Stop, read.StopLine) = (start, lines.LineNumber);
                 break;
             }
             if (start >= RowInfo.MaxPosition)

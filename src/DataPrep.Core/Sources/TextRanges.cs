@@ -14,14 +14,14 @@ internal static class TextRanges
     /// The parts of <paramref name="path"/>, each one's weight its bytes, and the bytes of a range
     /// (<see cref="long.MaxValue"/> when the input is one part). A plain UTF-8 file larger than
     /// <see cref="SourceOptions.RangeBytes"/> is divided; a gzip file (by name or by content), another encoding (by option or
-    /// by a UTF-16 or UTF-32 byte-order mark), a run that skips or quarantines bad rows (whose quarantine names every
-    /// row's line, which a range does not know), or a smaller file is one part.
+    /// by a UTF-16 or UTF-32 byte-order mark), or a smaller file is one part. (A range quarantines bad rows with its own
+    /// line and row numbers; the commit adds the lines and rows before it: <c>ScanRanges.Before</c>.)
     /// </summary>
     public static long[] Of(SourceOptions options, string path, out long range)
     {
         range = long.MaxValue;
         long size = options.RangeBytes;
-        if (size <= 0 || !TextInput.IsUtf8(options.Encoding) || options.BadRows is { Tolerates: true } || InputFiles.IsGzip(path)) return [1];
+        if (size <= 0 || !TextInput.IsUtf8(options.Encoding) || InputFiles.IsGzip(path)) return [1];
         // The size first (no request for an S3 object listed or opened before): most inputs are smaller than a range.
         long length = options.Files.FileSystemOf(path) is { } remote ? remote.SizeOf(path) : new FileInfo(path).Length;
         if (length <= size) return [1];

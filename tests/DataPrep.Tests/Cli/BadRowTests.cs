@@ -296,11 +296,12 @@ public class BadRowTests
         Assert.Equal(new Dictionary<string, long> { ["missing value"] = 1, ["non-finite number"] = 2 }, Counts(Json(r).GetProperty("badRows")));
         Assert.Equal(8, Json(r).GetProperty("rowsRead").GetInt64());
         var rows = File.ReadAllLines(Path.Combine(outDir, "_dataprep", "quarantine", "part-00000.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal([3L, 6, 5], rows.Select(x => x.GetProperty("row").GetInt64()));   // a source's rows, then the missing-value stage's
-        Assert.Equal(["row group 2 of 4, its row 1", "row group 3 of 4, its row 2", "row group 3 of 4, its row 1"], rows.Select(x => x.GetProperty("within").GetString()));
+        // In input order: the missing-value stage's row 5 between the source's rows 3 and 6, though found after both.
+        Assert.Equal([3L, 5, 6], rows.Select(x => x.GetProperty("row").GetInt64()));
+        Assert.Equal(["row group 2 of 4, its row 1", "row group 3 of 4, its row 1", "row group 3 of 4, its row 2"], rows.Select(x => x.GetProperty("within").GetString()));
         Assert.All(rows, x => Assert.False(x.TryGetProperty("line", out _)));
-        Assert.Equal(["non-finite number", "non-finite number", "missing value"], rows.Select(x => x.GetProperty("cause").GetString()));
-        Assert.Equal(["{\"y\":0,\"x\":\"NaN\"}", "{\"y\":1,\"x\":\"Infinity\"}", "{\"y\":0,\"x\":null}"], rows.Select(x => x.GetProperty("text").GetString()));
+        Assert.Equal(["non-finite number", "missing value", "non-finite number"], rows.Select(x => x.GetProperty("cause").GetString()));
+        Assert.Equal(["{\"y\":0,\"x\":\"NaN\"}", "{\"y\":0,\"x\":null}", "{\"y\":1,\"x\":\"Infinity\"}"], rows.Select(x => x.GetProperty("text").GetString()));
     }
 
     /// <summary>

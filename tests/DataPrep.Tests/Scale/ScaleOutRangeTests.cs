@@ -104,8 +104,14 @@ public class ScaleOutRangeTests
         Assert.StartsWith("b.jsonl: the scan tasks' reads do not meet at byte 690 (the read before stopped at byte 700): did the file change during the run?", lines.Message, StringComparison.Ordinal);
 
         scans[1].Ranges![0].Start = 700;
+        // The record at byte 700 is line 12 of the first read and line 3 of the second (two blank lines before it): the
+        // second read's line 1 follows 9 line breaks of the file, its row 1 ten rows.
+        scans[0].Ranges![0].StopLine = 12;
+        scans[1].Ranges![0].StartLine = 3;
         var ranges = ScanRanges.Check(scans, ["a.csv", "b.csv"], "step plan task 0");
         Assert.True(ranges.Any);
+        Assert.Equal((1, 10L, 9L), ranges.Before(1));
+        Assert.Null(ranges.Before(0));
         var missing = new List<TaskReport> { scans[1] };
         Assert.Throws<PipelineValidationException>(() => ScanRanges.Check(missing, ["a.csv", "b.csv"], "step plan task 0"));
     }
@@ -173,6 +179,65 @@ public class ScaleOutRangeTests
         var gapMany = RunUntilFailure([.. gapArgs, "--out", tmp.Combine("gap-many"), "--workers", "3", "--input-split-size", "2KB"]);
         Assert.Equal(3, gapMany.Code);
         Assert.Contains(gapOne.Err.Trim()[(gapOne.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), gapMany.Err, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// <c>--on-bad-row skip|quarantine</c> with a file divided into byte ranges: each scan task quarantines its range's rows
+    /// numbered from the range's start, and the commit renumbers them from the scan reports, so the quarantine file (every
+    /// cause, the lines after blank lines and a byte-order mark), the split files and run.json are one process's. Tasks run
+    /// in shuffled order.
+    /// </summary>
+    [Theory]
+    [InlineData("csv", "quarantine", 2)]
+    [InlineData("csv", "quarantine", 7)]
+    [InlineData("csv", "skip", 3)]
+    [InlineData("jsonl", "quarantine", 3)]
+    public void Bad_rows_of_a_divided_file_are_counted_and_quarantined_as_in_one_process(string format, string policy, int workers)
+    {
+        using var tmp = new TempDir();
+        var text = new StringBuilder(format == "csv" ? "y,a,b,c\n" : "");
+        for (int i = 1; i <= 400; i++)
+        {
+            string row = (format, i % 13) switch
+            {
+                ("csv", 4) => $"{i % 2},oops{i},1.5,c{i % 3}",     // a value of the wrong type
+                ("csv", 7) => $"{i % 2},{i},2.5",                   // ragged
+                ("csv", 11) => $"{i % 2},{i},inf,c2",               // non-finite
+                ("csv", 2) => $"{i % 2},,3.5,c0",                   // missing (the missing-values stage)
+                ("csv", _) => $"{i % 2},{i},{i * 0.5},c{i % 3}",
+                (_, 4) => $"{{\"y\": {i % 2}, \"a\": \"oops{i}\", \"b\": 1.5, \"c\": \"c1\"}}",
+                (_, 7) => $"{{\"y\": {i % 2}, \"a\": {i},",     // malformed
+                (_, 2) => $"{{\"y\": {i % 2}, \"a\": null, \"b\": 3.5, \"c\": \"c0\"}}",
+                _ => $"{{\"y\": {i % 2}, \"a\": {i}, \"b\": {i * 0.5}, \"c\": \"c{i % 3}\"}}",
+            };
+            text.Append(row).Append('\n');
+            if (i % 50 == 0) text.Append('\n');
+        }
+        var input = tmp.File($"bad.{format}", "");
+        File.WriteAllBytes(input, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(text.ToString())]);
+        string[] args = ["convert", input, "--label", "y", "--column-type", "a=int", "--encode", "c=onehot", "--seed", "4", "--on-bad-row", policy, "--quiet"];
+        var single = CliRunner.Run([.. args, "--out", tmp.Combine("one")]);
+        Assert.True(single.Code == 0, single.Err);
+        var many = tmp.Combine("many");
+        ScaleOutTests.RunSteps([.. args, "--out", many, "--workers", workers.ToString(CultureInfo.InvariantCulture), "--input-split-size", "300B", "--keep-work"],
+            new Random(workers), (a, _) => CliRunner.Run(a));
+        // Every task read ranges from the middle of the file (none read it whole).
+        var ranges = Directory.GetFiles(Path.Combine(many, "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
+            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal))
+            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!["ranges"]!.AsArray()).ToList();
+        Assert.Equal(workers, ranges.Count);
+        Assert.Equal(workers - 1, ranges.Count(r => r[0]!["first"]!.GetValue<int>() > 0));
+        Directory.Delete(Path.Combine(many, "_dataprep", "work"), recursive: true);
+        ScaleOutTests.AssertSameRun(tmp.Combine("one"), many, workers);
+
+        var quarantine = Path.Combine(many, "_dataprep", "quarantine", "part-00000.jsonl");
+        Assert.Equal(policy == "quarantine", File.Exists(quarantine));
+        if (policy == "skip") return;
+        // The last bad row (399 = 13 × 30 + 9 is good; 397 = 13 × 30 + 7 is bad) sits on line 397 + 7 blank lines
+        // (+ the header): numbered as one process numbers it, though the last range's scan task found it.
+        var last = System.Text.Json.Nodes.JsonNode.Parse(File.ReadLines(quarantine).Last())!;
+        Assert.Equal(397, last["row"]!.GetValue<long>());
+        Assert.Equal(397 + 7 + (format == "csv" ? 1 : 0), last["line"]!.GetValue<long>());
     }
 
     [Fact]

@@ -191,12 +191,14 @@ public sealed class ScaleOutTests
             Assert.False(File.Exists(quarantine));
             return;
         }
-        // In input order, file by file (within a batch, the rows a source skips come before those with a missing value).
+        // In input order, file by file, and row by row within a file (a source's rows and the missing-value stage's together).
         var rows = File.ReadAllLines(quarantine).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(25, rows.Count);
         var files = rows.Select(r => Array.IndexOf(inputs, r["file"]!.GetValue<string>())).ToList();
         Assert.Equal([0, 1, 3], files.Distinct());
         Assert.Equal(files.Order(), files);
+        var order = rows.Select(r => (File: Array.IndexOf(inputs, r["file"]!.GetValue<string>()), Row: r["row"]!.GetValue<long>())).ToList();
+        Assert.Equal(order.OrderBy(x => x.File).ThenBy(x => x.Row), order);
     }
 
     /// <summary>Four CSV inputs of 60 rows (61 for input 1); inputs 0, 1 and 3 hold two bad rows of each cause (input 1 one more), input 2 none.</summary>

@@ -22,10 +22,11 @@ public class CsvRangeTests
         => Prop.ForAll(
             Gen.ListOf(Gen.OneOf(Field.Two().Select(t => (t.Item1, t.Item2, Blank: false)), Gen.Constant(("", "", Blank: true)))).Where(l => l.Count(r => !r.Blank) >= 1).ToArbitrary(),
             Gen.Choose(1, 40).ToArbitrary(),
-            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2, 3, 4, 5).Select(v => (n, v))).ToArbitrary(),
+            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2, 3, 4, 5).SelectMany(v => Gen.Elements(false, true).Select(q => (n, v, q)))).ToArbitrary(),
             (rows, range, form) =>
             {
-                var (newline, variant) = form;
+                // Quarantining sources keep each row's line number, which the reads must give as the whole read does.
+                var (newline, variant, quarantine) = form;
                 bool bom = variant is 1 or 4 or 5, noHeader = variant is 2 or 4, noFinalBreak = variant == 3;
                 var text = new StringBuilder();
                 // Blank lines before the header: a range that starts among them starts at the first record.
@@ -45,6 +46,7 @@ public class CsvRangeTests
                 SourceOptions Options(long rangeBytes) => new()
                 {
                     HasHeader = !noHeader, BatchRows = 2, Threads = 2, RangeBytes = rangeBytes,
+                    BadRows = quarantine ? new BadRows(BadRowPolicy.Quarantine, new RunReport()) : null,
                     ColumnTypes = noHeader
                         ? new Dictionary<string, ColumnKind> { ["c0"] = ColumnKind.String, ["c1"] = ColumnKind.String }
                         : new Dictionary<string, ColumnKind> { ["a"] = ColumnKind.String, ["b"] = ColumnKind.String },

@@ -21,10 +21,11 @@ public class JsonLinesRangeTests
         => Prop.ForAll(
             Gen.ListOf(Gen.OneOf(Value.Two().Select(t => (t.Item1, t.Item2, Blank: false)), Gen.Elements(("", "", Blank: true), ("  ", "", Blank: true)))).Where(l => l.Count(r => !r.Blank) >= 1).ToArbitrary(),
             Gen.Choose(1, 40).ToArbitrary(),
-            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2).Select(v => (n, v))).ToArbitrary(),
+            Gen.Elements("\n", "\r\n").SelectMany(n => Gen.Elements(0, 1, 2).SelectMany(v => Gen.Elements(false, true).Select(q => (n, v, q)))).ToArbitrary(),
             (rows, range, form) =>
             {
-                var (newline, variant) = form;
+                // Quarantining sources keep each row's line number, which the reads must give as the whole read does.
+                var (newline, variant, quarantine) = form;
                 bool bom = variant == 1, noFinalBreak = variant == 2;
                 var text = new StringBuilder();
                 foreach (var (a, b, blank) in rows)
@@ -40,6 +41,7 @@ public class JsonLinesRangeTests
                 SourceOptions Options(long rangeBytes) => new()
                 {
                     BatchRows = 2, RangeBytes = rangeBytes,
+                    BadRows = quarantine ? new BadRows(BadRowPolicy.Quarantine, new RunReport()) : null,
                     ColumnTypes = new Dictionary<string, ColumnKind> { ["a"] = ColumnKind.String, ["b"] = ColumnKind.String },
                 };
                 var whole = new JsonLinesSource(path, Options(0)).ReadAsync(1).ToBlockingEnumerable().SelectMany(b => b.Rows.RowIds.ToArray()).ToList();
@@ -67,7 +69,7 @@ public class JsonLinesRangeTests
         var utf16 = dir.File("wide.jsonl", "");
         File.WriteAllText(utf16, lines, Encoding.Unicode);
         Assert.Single(new JsonLinesSource(utf16, options).Parts);
-        // Gzip content behind a plain name; another encoding; a run that skips bad rows.
+        // Gzip content behind a plain name; another encoding.
         var gz = dir.File("packed.jsonl", "");
         using (var file = File.Create(gz))
         using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
@@ -77,7 +79,8 @@ public class JsonLinesRangeTests
         Assert.Single(new JsonLinesSource(gz, options).Parts);
         var plain = dir.File("plain.jsonl", lines);
         Assert.Single(new JsonLinesSource(plain, options with { Encoding = "latin1" }).Parts);
-        Assert.Single(new JsonLinesSource(plain, options with { BadRows = new BadRows(BadRowPolicy.Skip, new RunReport()) }).Parts);
         Assert.Equal((new FileInfo(plain).Length + 63) / 64, new JsonLinesSource(plain, options).Parts.Count);
+        // A run that skips or quarantines bad rows is divided too: the commit numbers a range's quarantined rows.
+        Assert.Equal((new FileInfo(plain).Length + 63) / 64, new JsonLinesSource(plain, options with { BadRows = new BadRows(BadRowPolicy.Quarantine, new RunReport()) }).Parts.Count);
     }
 }

@@ -61,11 +61,13 @@ public class TextRangesTests
     /// <paramref name="bytes"/> bytes whose columns are all strings, divided at <paramref name="range"/> bytes
     /// (<paramref name="open"/> makes one with that <see cref="SourceOptions.RangeBytes"/>, 0: whole), has the expected
     /// parts; read one part at a time, then in three reads, it gives the whole read's rows (ids and values), numbers each
-    /// read's source rows from 1, and its reads meet and cover the input.
+    /// read's source rows from 1, and its reads meet and cover the input. When the rows carry line numbers (a source that
+    /// quarantines bad rows keeps them), each read's, plus the line breaks before it as a scaled-out run counts them from
+    /// the reads' <see cref="PartRead.StartLine"/> and <see cref="PartRead.StopLine"/>, are the whole read's.
     /// </summary>
     internal static Property PartsReadApartAreTheWholeRead(Func<long, IRecordSource> open, long bytes, long range)
     {
-        static List<(long Id, string Values)> Rows(IEnumerable<RecordBatch> batches, List<long>? sourceRows = null)
+        static List<(long Id, string Values)> Rows(IEnumerable<RecordBatch> batches, List<long>? sourceRows = null, List<long>? lines = null)
         {
             var list = new List<(long, string)>();
             foreach (var batch in batches)
@@ -75,6 +77,7 @@ public class TextRangesTests
                 {
                     list.Add((batch.Rows.RowIds[r], string.Join("\u0001", columns.Select(c => c.IsNull(r) ? "\0" : c.Values[r]))));
                     sourceRows?.Add(batch.Rows.SourceRows[r]);
+                    if (batch.Rows.Lines is { } l) lines?.Add(l[r]);
                 }
             }
             return list;
@@ -85,7 +88,8 @@ public class TextRangesTests
             s.OpenAsync().AsTask().Wait();
             return s;
         }
-        var whole = Rows(Opened(0).ReadAsync(1).ToBlockingEnumerable());
+        var wholeLines = new List<long>();
+        var whole = Rows(Opened(0).ReadAsync(1).ToBlockingEnumerable(), lines: wholeLines);
         int count = Opened(range).Parts.Count;
         long expectedParts = bytes <= range ? 1 : (bytes + range - 1) / range;
         if (count != expectedParts) return false.Label($"{count} parts of {bytes} bytes at {range}, expected {expectedParts}");
@@ -94,17 +98,27 @@ public class TextRangesTests
         {
             var apart = new List<(long, string)>();
             var reads = new List<PartRead>();
+            var apartLines = new List<long>();
+            long linesBefore = 0;
             for (int k = 0; k + 1 < cuts.Length; k++)
             {
                 if (cuts[k] == cuts[k + 1]) continue;
                 var part = Opened(range);
                 var sourceRows = new List<long>();
-                var got = Rows(part.ReadPartsAsync(1, cuts[k], cuts[k + 1]).ToBlockingEnumerable(), sourceRows);
+                var lines = new List<long>();
+                var got = Rows(part.ReadPartsAsync(1, cuts[k], cuts[k + 1]).ToBlockingEnumerable(), sourceRows, lines);
                 if (!sourceRows.SequenceEqual(Enumerable.Range(1, got.Count).Select(i => (long)i))) return false.Label($"parts {cuts[k]}…{cuts[k + 1]}: source rows {string.Join(" ", sourceRows)}");
                 apart.AddRange(got);
-                if (count > 1) reads.AddRange(part.PartsRead);
+                if (count > 1)
+                {
+                    // ScanRanges.Check's count: the two reads numbered the record where they meet, each from its own start.
+                    if (reads.Count > 0) linesBefore += reads[^1].StopLine - part.PartsRead[0].StartLine;
+                    reads.AddRange(part.PartsRead);
+                }
+                apartLines.AddRange(lines.Select(l => l + linesBefore));
             }
             if (!apart.SequenceEqual(whole)) return false.Label($"cuts {string.Join(",", cuts)}: {apart.Count} rows apart, {whole.Count} whole");
+            if (!apartLines.SequenceEqual(wholeLines)) return false.Label($"cuts {string.Join(",", cuts)}: lines {string.Join(" ", apartLines)} apart, {string.Join(" ", wholeLines)} whole");
             for (int k = 1; k < reads.Count; k++)
             {
                 if (reads[k - 1].Stop != reads[k].Start || reads[k - 1].End != reads[k].First) return false.Label($"reads do not meet: {reads[k - 1]} then {reads[k]}");
