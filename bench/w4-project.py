@@ -22,7 +22,10 @@ SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 # Measured in W4 (bench/results/scale.md, 2026-12-03; object sizes / rows): bytes per row.
 CSV_ROW = 2147512746 / 4744480   # input
 ROWS_OBJ = 428.0                 # scan's bucket objects: 8 bytes a column + 20 (row info)
-KEYS = 20.0                      # scan's plan columns (row ids + row info; a random split needs no key column)
+KEYS = 20.0                      # scan's plan columns (row ids + row info), written when the plan reads key columns
+IDS = 8.0                        # scan's row ids in 256 sections by split hash (ScaleRun.CutsFromIdSections: W4's case)
+SECTIONS = 256                   # IdSections.Count
+CUTS = 2                         # 80/10/10: the plan reads the sections that hold its two cuts
 ROUTING = 17.0                   # plan's routing: id, split tag, rank
 DATA = 248.0                     # RecordIO-protobuf record (50 float32 features, label)
 ENDS = 8.0                       # record ends
@@ -106,17 +109,19 @@ def model(D, N, F):
     req = add({}, sample_req, N)
     add(req, {"LIST": 1})                                   # task 0: the output must take the run
     add(req, {"GET": F * blocks})                           # own share: every file once
-    add(req, put(KEYS * R / N), N)
+    add(req, put(IDS * R / N), N)                           # row ids by split-hash section (no key column to fit on)
     add(req, put(BINS), N)                                  # histogram of split hashes (a shuffled random split)
     add(req, put(ROWS_OBJ * R / N / N), N * N)
     add(req, {"PUT": 1}, N)                                 # completion marker
-    steps["scan"] = dict(tasks=N, req=req, down=N * sample_down + D, up=(KEYS + ROWS_OBJ) * R + N * BINS)
+    steps["scan"] = dict(tasks=N, req=req, down=N * sample_down + D, up=(IDS + ROWS_OBJ) * R + N * BINS)
 
-    # Plan (cuts of a shuffled random split, docs/scale.md §4): every scan task's histogram and key columns, no routing.
+    # Plan (cuts of a shuffled random split, docs/scale.md §4): every scan task's histogram, then of every scan task the
+    # sections of row ids that hold a cut (one ranged GET each; one pass: a cut's bin holds far fewer rows than the
+    # plan may keep), no routing.
     req = add({}, finger_req)
-    add(req, {"GET": 3 * N})                                # scan markers, histograms, key columns
+    add(req, {"GET": 2 * N + CUTS * N})                     # scan markers, histograms, sections
     add(req, {"PUT": 1})
-    steps["plan"] = dict(tasks=1, req=req, down=KEYS * R + N * BINS, up=0)
+    steps["plan"] = dict(tasks=1, req=req, down=CUTS * IDS * R / SECTIONS + N * BINS, up=0)
 
     req = add({}, finger_req, N)
     add(req, {"GET": N + 1 + N}, N)                         # scan markers, the plan's report, the bucket's object from every scan task
@@ -226,5 +231,5 @@ lo, hi = (c["shards"] * t / COPY_CONCURRENCY / 60 for t in (0.3, 1.0))
 print(f"- Commit: {c['shards']:,} shards copied on the server ({c['copied'] / 1e12:.2f} TB), {COPY_CONCURRENCY} at a time: "
       f"{lo:,.0f}–{hi:,.0f} min at an assumed 0.3–1 s per 64 MiB copy (not in the wall above); the lineage "
       f"({c['lineage'] / 1e9:,.0f} GB) is composed on the server, only {c['down'] / 1e6:,.0f} MB pass through the task.")
-w = (KEYS + ROWS_OBJ + DATA + ENDS + LINEAGE_SEG + DATA + LINEAGE) * R + N * BINS
+w = (IDS + ROWS_OBJ + DATA + ENDS + LINEAGE_SEG + DATA + LINEAGE) * R + N * BINS
 print(f"- Work area written: {w / 1e12:.2f} TB ({w / D:.2f} per input byte).")

@@ -70,6 +70,14 @@ internal sealed class ScaleRun
     public KeyedHash SeriesHash() => new(Options.Seed, "series");
 
     /// <summary>
+    /// Whether the plan needs nothing from the scan tasks but the rows at its cuts: an unstratified random split without
+    /// folds whose plan reads no key column (no encoder to fit, no lineage group or time). Its scan tasks write their row
+    /// ids in sections by split hash (<see cref="IdSections"/>) instead of their key columns, and the plan reads only the
+    /// sections that hold a cut. The scan and the plan decide it from the same options.
+    /// </summary>
+    public static bool CutsFromIdSections(PlanKind plan, ISplitAssigner assigner, int[] keys) => plan == PlanKind.Cuts && assigner is RandomSplitAssigner && keys.Length == 0;
+
+    /// <summary>
     /// How the plan step decides the split (<see cref="PlanKind"/>). Every plan but <see cref="PlanKind.Routing"/> holds no
     /// rows: what the encoders learn needs no row order (sets of values, learned from one row per new (column, split,
     /// value), and exact means for <c>--missing fill:mean</c>, <see cref="ExactMean"/>). Such a plan works for shuffled

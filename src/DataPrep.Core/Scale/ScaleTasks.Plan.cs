@@ -333,11 +333,20 @@ internal static partial class ScaleTasks
                 if (bins.Length != histogram.Length) throw new PipelineValidationException($"{who}: the split histogram of scan task {i} has {bins.Length} bins, not {histogram.Length}; run that task again.");
                 for (int b = 0; b < bins.Length; b++) histogram[b] += bins[b];
             }
-            await KeyPathsAsync().ConfigureAwait(false);
             // Random folds: the split cuts off test (or nothing), the folds cut the rest by their fold hashes.
             var kfold = runAssigner as KFoldAssigner;
             var fractions = ((RandomSplitAssigner?)(kfold is null ? runAssigner : kfold.TestCarver))?.Fractions ?? [1.0];
-            var cuts = RandomSplitCuts.Find(rows, fractions, histogram, () => Hashed(null, -1), maxHeld);
+            Func<IEnumerable<HashedRows>> pass = () => Hashed(null, -1);
+            if (ScaleRun.CutsFromIdSections(kind, runAssigner, keys))
+            {
+                // Only the sections of row ids that hold a cut's bin, of every scan task, by ranged reads.
+                var needed = RandomSplitCuts.CutBins(rows, fractions, histogram).Select(b => b / IdSections.BinsPerSection).Distinct().Order().ToArray();
+                var offsets = scans.Select((s, i) => s.IdSections is { Length: IdSections.Count + 1 } o ? o
+                    : throw new PipelineValidationException($"{who}: scan task {i} reported no sections of row ids; the work area mixes runs. Run the scan step again.")).ToArray();
+                pass = () => SectionRows(run, offsets, needed, splitHash, cancellationToken);
+            }
+            else await KeyPathsAsync().ConfigureAwait(false);
+            var cuts = RandomSplitCuts.Find(rows, fractions, histogram, pass, maxHeld);
             report.Cuts = cuts;
             if (kfold is not null)
             {
@@ -609,6 +618,26 @@ internal static partial class ScaleTasks
             fit.Add(new RecordBatch(splitInput, cols, picked.Length, info));
         }
         return fit;
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="sections"/> of every scan task's row ids (<see cref="IdSections"/>), task by task, each
+    /// section one ranged read of the task's <c>split-ids</c> object.
+    /// </summary>
+    private static IEnumerable<HashedRows> SectionRows(ScaleRun run, long[][] offsets, int[] sections, KeyedHash splitHash, CancellationToken cancellationToken)
+    {
+        var work = run.Work;
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            foreach (int section in sections)
+            {
+                long from = offsets[i][section], bytes = offsets[i][section + 1] - from;
+                if (bytes == 0) continue;
+                cancellationToken.ThrowIfCancellationRequested();
+                using var stream = work.Area.OpenRangeAsync(work.Key(ScaleStep.Scan, i, SplitIdsKey), from, bytes, cancellationToken).GetAwaiter().GetResult();
+                foreach (var rows in IdSections.Read(stream, bytes, splitHash)) yield return rows;
+            }
+        }
     }
 
     /// <summary>Downloads (S3) or finds (local) every scan task's key columns.</summary>

@@ -25,6 +25,9 @@ internal static partial class ScaleTasks
     /// <summary>A scan task's rows skipped under <c>--on-bad-row quarantine</c>: JSON Lines, as <see cref="BadRows"/> writes them.</summary>
     private const string QuarantineKey = "quarantine.jsonl";
 
+    /// <summary>A scan task's row ids in sections by split hash (<see cref="IdSections"/>), for a plan that needs only its cuts.</summary>
+    private const string SplitIdsKey = "split-ids";
+
     /// <summary>
     /// Scan: reads the task's share of the inputs, runs the stages before the split (missing values), and writes the
     /// rows into one object per bucket (by shuffle hash, or the task's own bucket in input order), plus the columns the
@@ -61,6 +64,8 @@ internal static partial class ScaleTasks
         // For a plan that only cuts the split: every row counted by the top bits of its split hash, or by its class.
         var plan = run.PlanOf(split);
         var bins = plan == PlanKind.Cuts ? new long[RandomSplitCuts.Bins] : null;
+        // A plan that needs only its cuts' rows reads sections of row ids by split hash, not every row's key columns.
+        using var sections = ScaleRun.CutsFromIdSections(plan, split.Assigner, keys) ? new IdSections(folder) : null;
         // A noisy/clean split without groups: each side's rows counted by the top bits of their split hashes (clean, then
         // noisy), by the run's own rule for which rows are noisy; a row without a noisy value is counted, not an error here.
         var noisyAssigner = plan == PlanKind.NoisyCuts ? (NoisyCleanAssigner)split.Assigner : null;
@@ -69,18 +74,23 @@ internal static partial class ScaleTasks
         var classRows = plan == PlanKind.StratifiedCuts ? new Dictionary<string, long>(StringComparer.Ordinal) : null;
         int stratify = classRows is null ? -1 : splitInput.IndexOf(run.Options.Stratify!);
         var splitHash = new KeyedHash(run.Options.Seed, "split");
-        using (var keyWriter = new BatchSpillWriter(keyPath))
+        using (var keyWriter = sections is null ? new BatchSpillWriter(keyPath) : null)
         {
             var hash = run.BucketsBySeries ? run.SeriesHash() : new KeyedHash(run.Options.Seed, "shuffle");
             int series = run.BucketsBySeries ? splitInput.IndexOf(run.Options.SeriesColumn!) : -1;
             var members = new List<int>[run.Workers];
             await foreach (var batch in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                keyWriter.Write(new RecordBatch(keySchema, keys.Select(k => batch.Columns[k]).ToArray(), batch.RowCount, batch.Rows));
+                keyWriter?.Write(new RecordBatch(keySchema, keys.Select(k => batch.Columns[k]).ToArray(), batch.RowCount, batch.Rows));
                 if (bins is not null)
                 {
                     var rowIds = batch.Rows.RowIds;
-                    for (int r = 0; r < batch.RowCount; r++) bins[RandomSplitCuts.BinOf(splitHash.Hash(rowIds[r]))]++;
+                    for (int r = 0; r < batch.RowCount; r++)
+                    {
+                        ulong h = splitHash.Hash(rowIds[r]);
+                        bins[RandomSplitCuts.BinOf(h)]++;
+                        sections?.Add(h, rowIds[r]);
+                    }
                 }
                 if (noisyAssigner is not null)
                 {
@@ -135,7 +145,14 @@ internal static partial class ScaleTasks
         }
 
         var work = run.Work;
-        await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, "keys"), keyPath, cancellationToken).ConfigureAwait(false);
+        long[]? sectionOffsets = null;
+        if (sections is null) await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, "keys"), keyPath, cancellationToken).ConfigureAwait(false);
+        else
+        {
+            var idsPath = folder.NewFile(SplitIdsKey);
+            sectionOffsets = sections.Finish(idsPath);
+            await work.Area.PutFileAsync(work.Key(ScaleStep.Scan, task, SplitIdsKey), idsPath, cancellationToken).ConfigureAwait(false);
+        }
         if ((bins ?? sideBins) is { } histogram)
         {
             using var binBytes = new MemoryStream();
@@ -161,6 +178,7 @@ internal static partial class ScaleTasks
         report.Quarantined = badRows.QuarantineFile is not null;
         report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
+        report.IdSections = sectionOffsets;
         report.StratumRows = classRows?.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
         if (noisyAssigner is not null)
         {

@@ -149,6 +149,9 @@ internal sealed class TaskReport
     public List<string> Warnings { get; set; } = [];
     public List<InputFingerprint> Inputs { get; set; } = [];
     public long[] BucketRows { get; set; } = [];
+
+    /// <summary>A scan task's byte offsets of its <see cref="IdSections"/> in its <c>split-ids</c> object (null: it wrote key columns).</summary>
+    public long[]? IdSections { get; set; }
     public EncodingRecord? Encoding { get; set; }
     public SortedDictionary<string, SplitReport> Splits { get; set; } = new(StringComparer.Ordinal);
     public long? ExpectedRows { get; set; }

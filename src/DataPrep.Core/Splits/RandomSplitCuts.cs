@@ -95,6 +95,25 @@ internal static class RandomSplitCuts
     }
 
     /// <summary>
+    /// The bins of <paramref name="histogram"/> that hold <see cref="Find"/>'s cuts: the only rows its passes keep (or
+    /// narrow) are in them.
+    /// </summary>
+    public static IEnumerable<int> CutBins(long rows, IReadOnlyList<double> fractions, long[] histogram)
+    {
+        int bin = 0;
+        long below = 0;
+        foreach (var t in TargetsOf(0, rows, fractions, histogram))
+        {
+            while (below + histogram[bin] <= t.Position)
+            {
+                below += histogram[bin];
+                bin++;
+            }
+            yield return bin;
+        }
+    }
+
+    /// <summary>
     /// The cuts of <see cref="RandomSplitter.AssignStratified"/>: per class (<paramref name="classRows"/>, the classes'
     /// row counts in their sorted order), the cuts of an exact split of the class's rows in (split hash, row id) order,
     /// which is how <c>AssignStratified</c> orders and cuts each class. <paramref name="pass"/> streams every row with its

@@ -24,6 +24,8 @@ public sealed class BoundedPlanTests
         { 3, "big-kfold-recordio" },
         { 2, "churn-kfold-unshuffled" },
         { 3, "big-kfold-unshuffled-recordio" },
+        { 3, "big-plain-recordio" },
+        { 7, "big-plain-csv" },
     };
 
     private static string[] CaseArgs(string name, string big) => name switch
@@ -41,6 +43,9 @@ public sealed class BoundedPlanTests
         // Unshuffled random folds: the same cuts; each bucket is a scan task's rows in input order, as for unshuffled splits.
         "churn-kfold-unshuffled" => [Paths.SampleData("churn.csv"), "--label", "churn", "--drop", "customer_id", "--encode", "plan=onehot,region=onehot", "--folds", "3", "--split", "80/0/20", "--no-shuffle", "--seed", "6", "--shard-rows", "120"],
         "big-kfold-unshuffled-recordio" => [big, "--label", "y", "--encode", "c=onehot", "--folds", "4", "--split", "100/0/0", "--no-shuffle", "--format", "recordio-protobuf", "--seed", "2", "--shard-size", "16KB"],
+        // Nothing to fit (numeric label and features): the plan reads only the sections of row ids that hold its cuts.
+        "big-plain-recordio" => [big, "--label", "y", "--drop", "c", "--format", "recordio-protobuf", "--seed", "13", "--shard-size", "48KB"],
+        "big-plain-csv" => [big, "--label", "y", "--drop", "c", "--split", "85/10/5", "--seed", "14", "--shard-rows", "500"],
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -51,10 +56,16 @@ public sealed class BoundedPlanTests
         using var tmp = new TempDir();
         var args = CaseArgs(name, name.StartsWith("big", StringComparison.Ordinal) ? ScaleOutTests.BigCsv(tmp, 3000) : "");
         // 1 and 7: the local engine (each step's tasks as processes at once).
-        var (many, work, common) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers is 1 or 7);
+        // The plain cases divide the file among the scan tasks, so that every task writes sections of row ids.
+        string[]? workerArgs = name.StartsWith("big-plain", StringComparison.Ordinal) ? ["--input-split-size", "20KB"] : null;
+        var (many, work, common) = ScaleOutTests.RunOneAndMany(tmp, args, workers, localEngine: workers is 1 or 7, workerArgs);
         var objects = Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.Equal(workers, objects.Count(f => f == "split-bins"));
         Assert.DoesNotContain(objects, f => f!.StartsWith("routing-", StringComparison.Ordinal));
+        // A plan with nothing to fit reads sections of row ids by split hash; one that fits (or folds) reads key columns.
+        bool sections = name.StartsWith("big-plain", StringComparison.Ordinal) || name == "big-jsonl";
+        Assert.Equal(sections ? workers : 0, objects.Count(f => f == "split-ids"));
+        Assert.Equal(sections ? 0 : workers, objects.Count(f => f == "keys"));
 
         // A commit retried after it had finished (the engine lost its success) finds its own run and changes nothing,
         // whatever the format (a JSON Lines run records no encoding).

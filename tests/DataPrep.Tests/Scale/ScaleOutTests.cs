@@ -482,15 +482,16 @@ public sealed class ScaleOutTests
     /// Runs a conversion as one process and as <paramref name="workers"/> workers with the work area kept (the local
     /// engine when <paramref name="localEngine"/>, else each task as its own process, each step's tasks in shuffled
     /// order), checks that both wrote the same run, and returns the workers' output, work area and command.
+    /// <paramref name="workerArgs"/> are options for the workers only (<c>--input-split-size</c>).
     /// </summary>
-    internal static (string Many, string Work, string[] Common) RunOneAndMany(TempDir tmp, string[] args, int workers, bool localEngine = false)
+    internal static (string Many, string Work, string[] Common) RunOneAndMany(TempDir tmp, string[] args, int workers, bool localEngine = false, string[]? workerArgs = null)
     {
         var one = tmp.Combine("one");
         var many = tmp.Combine("many");
         var work = tmp.Combine("work");
         var single = CliProcess.Run(["convert", .. args, "--out", one, "--quiet"]);
         Assert.True(single.Code == 0, single.Err);
-        string[] common = ["convert", .. args, "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
+        string[] common = ["convert", .. args, .. workerArgs ?? [], "--out", many, "--quiet", "--workers", Text(workers), "--work", work, "--keep-work"];
         if (localEngine)
         {
             var r = CliProcess.Run(common);

@@ -157,7 +157,11 @@ public class RandomSplitCutsTests
     {
         var histogram = new long[RandomSplitCuts.Bins];
         foreach (var h in hashes) histogram[RandomSplitCuts.BinOf(h)]++;
-        var shuffled = Enumerable.Range(0, ids.Length).OrderBy(_ => random.Next()).ToArray();
+        // Half the time the passes see only the rows of the bins that CutBins names (a scaled-out plan reads only the
+        // sections of row ids that hold them): the cuts must not need any other row.
+        var cutBins = RandomSplitCuts.CutBins(ids.Length, fractions, histogram).ToHashSet();
+        bool onlyCutBins = random.Next(2) == 0;
+        var shuffled = Enumerable.Range(0, ids.Length).Where(k => !onlyCutBins || cutBins.Contains(RandomSplitCuts.BinOf(hashes[k]))).OrderBy(_ => random.Next()).ToArray();
         int chunk = random.Next(1, 50);
         int passes = 0;
         IEnumerable<HashedRows> Pass()
