@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using DataPrep.Data;
 
@@ -183,13 +184,15 @@ public sealed class BadRows : IDisposable
     /// </summary>
     internal static void Renumber(Stream source, Stream target, string path, long lines, long rows)
     {
-        using var reader = new Sources.Utf8LineReader(source);
+        // A record is one line: the writer escapes every line break inside a string.
+        using var reader = new StreamReader(source, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, 1 << 16, leaveOpen: true);
         using var json = new Utf8JsonWriter(target, s_json);
-        while (reader.TryReadLine(out var record))
+        while (reader.ReadLine() is { } line)
         {
-            if (record.IsEmpty) continue;
+            if (line.Length == 0) continue;
+            var record = Encoding.UTF8.GetBytes(line);
             string? file = null, within = null, column = null, cause = null, problem = null, text = null;
-            long line = 0, row = 0;
+            long number = 0, row = 0;
             var r = new Utf8JsonReader(record);
             r.Read();
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
@@ -199,7 +202,7 @@ public sealed class BadRows : IDisposable
                 switch (name)
                 {
                     case "file": file = r.GetString(); break;
-                    case "line": line = r.GetInt64(); break;
+                    case "line": number = r.GetInt64(); break;
                     case "row": row = r.GetInt64(); break;
                     case "within": within = r.GetString(); break;
                     case "column": column = r.GetString(); break;
@@ -211,10 +214,10 @@ public sealed class BadRows : IDisposable
             }
             if (file == path)
             {
-                if (line > 0) line += lines;
+                if (number > 0) number += lines;
                 if (row > 0) row += rows;
             }
-            WriteRecord(json, target, file, line, row, within, column, cause, problem, text);
+            WriteRecord(json, target, file, number, row, within, column, cause, problem, text);
         }
     }
 
