@@ -10,8 +10,8 @@ namespace DataPrep.Scale;
 /// another (8 bytes a row id, little-endian) with the sections' byte offsets in the task's report
 /// (<see cref="TaskReport.IdSections"/>). The plan of a random split that needs nothing but its cuts
 /// (<see cref="ScaleRun.CutsFromIdSections"/>) then reads, of every scan task, only the sections that hold a cut's bin, with
-/// ranged reads: about 2 × 8 ÷ 256 bytes a row where it read every row's key columns (20 bytes a row). Memory: a 64 KiB
-/// buffer a section; each fills and goes to its own temp file, which <see cref="Finish"/> joins.
+/// ranged reads: about 2 × 8 ÷ 256 bytes a row where it read every row's key columns (20 bytes a row). Memory: a 16 KiB
+/// buffer a section (4 MiB in all); each fills and goes, unbuffered, to its own temp file, which <see cref="Finish"/> joins.
 /// </summary>
 internal sealed class IdSections : IDisposable
 {
@@ -21,7 +21,7 @@ internal sealed class IdSections : IDisposable
     /// <summary>How many of <see cref="RandomSplitCuts.Bins"/> bins one section holds.</summary>
     public const int BinsPerSection = RandomSplitCuts.Bins / Count;
 
-    private const int BufferIds = 8192;
+    private const int BufferIds = 2048;
 
     private readonly SpillFolder _folder;
     private readonly long[][] _buffers = new long[Count][];
@@ -47,7 +47,7 @@ internal sealed class IdSections : IDisposable
     private void Flush(int s)
     {
         if (_used[s] == 0) return;
-        var file = _files[s] ??= new FileStream(_folder.NewFile($"ids-{s:D3}"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        var file = _files[s] ??= new FileStream(_folder.NewFile($"ids-{s:D3}"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
         var buffer = _buffers[s];
         for (int i = 0; i < _used[s]; i++) BinaryPrimitives.WriteInt64LittleEndian(_raw.AsSpan(8 * i), buffer[i]);
         file.Write(_raw, 0, _used[s] * 8);
