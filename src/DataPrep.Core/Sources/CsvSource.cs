@@ -35,7 +35,7 @@ public sealed class CsvSource : IRecordSource
 
     private CsvReader CreateReader()
     {
-        var stream = TextInput.Open(_options, _path, FormatName);
+        var stream = TextInput.Open(_options, _path, FormatName, Ranges.Seen);
         Encoding? encoding = null;
         if (_options.Encoding is { } name)
         {

@@ -398,7 +398,7 @@ public sealed class JsonLinesSource : IRecordSource
     private Utf8LineReader OpenLines()
     {
         var encoding = ResolveEncoding();
-        Stream stream = TextInput.Open(_options, _path, "JSON Lines");
+        Stream stream = TextInput.Open(_options, _path, "JSON Lines", Ranges.Seen);
         try
         {
             if (encoding is null)

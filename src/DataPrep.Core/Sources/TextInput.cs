@@ -17,10 +17,12 @@ internal static class TextInput
     /// <param name="path">The input.</param>
     /// <param name="format">The format's name for messages ("CSV", "JSON Lines", "LibSVM").</param>
     /// <exception cref="DataFormatException">On reading: the input is another format, or not valid UTF-8.</exception>
-    public static Stream Open(SourceOptions options, string path, string format)
+    /// <param name="seen">Told, at the first read, whether the file is gzip and its first bytes (up to 4), so that a byte-range
+    /// rule (<see cref="TextRanges.Of"/>) need not open the file again to know.</param>
+    public static Stream Open(SourceOptions options, string path, string format, Action<bool, byte[]>? seen = null)
     {
         var stream = options.Files.Open(path);
-        return new CheckedTextStream(stream, path, format, validateUtf8: IsUtf8(options.Encoding));
+        return new CheckedTextStream(stream, path, format, validateUtf8: IsUtf8(options.Encoding), seen: seen);
     }
 
     /// <summary>
@@ -76,7 +78,7 @@ internal static class TextInput
     /// vectorised <see cref="Utf8.IsValid(ReadOnlySpan{byte})"/> pass. A sequence cut by the end of a chunk is
     /// held back (at most 3 bytes) and given with the next one, so the check never sees half a character.
     /// </summary>
-    private sealed class CheckedTextStream(Stream inner, string path, string format, bool validateUtf8, long offset = 0) : Data.ReadOnlyForwardStream
+    private sealed class CheckedTextStream(Stream inner, string path, string format, bool validateUtf8, long offset = 0, Action<bool, byte[]>? seen = null) : Data.ReadOnlyForwardStream
     {
         private readonly byte[] _carry = new byte[4];
         private int _carried;
@@ -117,6 +119,7 @@ internal static class TextInput
             if (!_started && n > 0)
             {
                 _started = true;
+                seen?.Invoke(inner is GzipInputStream, buffer[..Math.Min(n, 4)].ToArray());
                 if (BinaryFormatOf(buffer[..n]) is { } what)
                 {
                     throw Throw.Format($"is {what}, not {format} text; expected {format} text{Suggestion(what)}", path);

@@ -17,7 +17,12 @@ internal static class TextRanges
     /// by a UTF-16 or UTF-32 byte-order mark), or a smaller file is one part. (A range quarantines bad rows with its own
     /// line and row numbers; the commit adds the lines and rows before it: <c>ScanRanges.Before</c>.)
     /// </summary>
-    public static long[] Of(SourceOptions options, string path, out long range)
+    /// <param name="options">The source's options (the split size, the encoding, the file system).</param>
+    /// <param name="path">The input.</param>
+    /// <param name="seen">Whether the file is gzip, and its first bytes, when the source has read them (its sample): then
+    /// the file is not opened again (on S3, a GET of a megabyte per large input per scan task).</param>
+    /// <param name="range">The bytes of a part; <see cref="long.MaxValue"/> when the input is one part.</param>
+    public static long[] Of(SourceOptions options, string path, (bool Gzip, byte[] Head)? seen, out long range)
     {
         range = long.MaxValue;
         long size = options.RangeBytes;
@@ -25,7 +30,11 @@ internal static class TextRanges
         // The size first (no request for an S3 object listed or opened before): most inputs are smaller than a range.
         long length = options.Files.FileSystemOf(path) is { } remote ? remote.SizeOf(path) : new FileInfo(path).Length;
         if (length <= size) return [1];
-        using (var raw = options.Files.Open(path))
+        if (seen is var (gzip, first))
+        {
+            if (gzip || IsWideUnicode(first)) return [1];
+        }
+        else using (var raw = options.Files.Open(path))
         {
             // Gzip content behind another name (its magic): read whole.
             if (raw is GzipInputStream || !raw.CanSeek || raw.Length != length) return [1];
@@ -114,7 +123,12 @@ internal sealed class TextRangeReads(SourceOptions options, string path, string 
     private readonly List<PartRead> _reads = [];
 
     /// <summary>The parts (<see cref="TextRanges.Of"/>).</summary>
-    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(options, path, out _range);
+    public IReadOnlyList<long> Parts => _parts ??= TextRanges.Of(options, path, _seen, out _range);
+
+    private (bool Gzip, byte[] Head)? _seen;
+
+    /// <summary>What the source's first read of the input saw (<see cref="TextInput.Open"/>'s <c>seen</c>): gzip, and its first bytes.</summary>
+    public void Seen(bool gzip, byte[] head) => _seen ??= (gzip, head);
 
     /// <summary>The reads of parts made so far.</summary>
     public IReadOnlyList<PartRead> Reads
