@@ -21,7 +21,7 @@ SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 # Measured in W4 (bench/results/scale.md, 2026-12-03, rows objects 2026-12-07; object sizes / rows): bytes per row.
 # Not modelled: the extra GETs of scan tasks that start reading a file in its middle (CSV byte ranges, since stop 46:
-# W4's 8 files of 268 MB are 72 ranges of 32 MB; 414 GETs seen where the model counts 376).
+# W4's 8 files of 268 MB are 72 ranges of 32 MB; 382 GETs seen where the model counts 376).
 CSV_ROW = 2147512746 / 4744480   # input
 ROWS_OBJ = 228.0                 # scan's bucket objects: float32 features (RecordIO-protobuf's rows objects) + label and row info (W4 of 2026-12-07)
 KEYS = 20.0                      # scan's plan columns (row ids + row info), written when the plan reads key columns
