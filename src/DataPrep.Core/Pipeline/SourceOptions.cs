@@ -43,10 +43,9 @@ public sealed record SourceOptions
 
     /// <summary>
     /// A CSV, TSV or JSON Lines input larger than this, plain UTF-8 text (not gzip, not UTF-16/32, no other
-    /// <see cref="Encoding"/>, and not read under <c>--on-bad-row skip|quarantine</c>), is divided into parts of this many
-    /// bytes, which a scaled-out run's scan tasks read apart (<see cref="Sources.IRecordSource.Parts"/>); 0: every input is
-    /// one part. Default 32 MiB. The output does not depend on it: such a row's id is its record's byte position
-    /// (<see cref="Data.RowInfo.AtPositions"/>).
+    /// <see cref="Encoding"/>), is divided into parts of this many bytes, which a scaled-out run's scan tasks read apart
+    /// (<see cref="Sources.IRecordSource.Parts"/>); 0: every input is one part. Default 32 MiB. The output does not depend
+    /// on it: such a row's id is its record's byte position (<see cref="Data.RowInfo.AtPositions"/>).
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public long RangeBytes { get; init; } = DefaultRangeBytes;

@@ -27,6 +27,27 @@ public class ScaleOutRangeTests
         return new CliRunner.Result(0, "", "");
     }
 
+    /// <summary>
+    /// Runs <paramref name="args"/> as one process and as workers (<paramref name="workers"/>: the worker options) until a
+    /// task fails: both exit 3, the one process names <paramref name="location"/>, and the workers name the same location
+    /// and cause.
+    /// </summary>
+    private static void AssertSameErrorAsOneProcess(TempDir tmp, string[] args, string name, string location, params string[] workers)
+    {
+        var one = CliRunner.Run([.. args, "--out", tmp.Combine(name + "-one")]);
+        Assert.Equal(3, one.Code);
+        Assert.Contains(location, one.Err, StringComparison.Ordinal);
+        var many = RunUntilFailure([.. args, "--out", tmp.Combine(name + "-many"), .. workers]);
+        Assert.Equal(3, many.Code);
+        Assert.Contains(one.Err.Trim()[(one.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), many.Err, StringComparison.Ordinal);
+    }
+
+    /// <summary>The scan tasks' reports of a run whose work area was kept, in task order.</summary>
+    private static List<System.Text.Json.Nodes.JsonNode> ScanReports(string output)
+        => Directory.GetFiles(Path.Combine(output, "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
+            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!).ToList();
+
     private static string Rows(TempDir tmp, string name, int rows, Func<int, string> row)
     {
         var text = new StringBuilder("y,a,b\n");
@@ -40,14 +61,8 @@ public class ScaleOutRangeTests
         using var tmp = new TempDir();
         var input = Rows(tmp, "bad.csv", 300, i => i == 250 ? $"{i % 2},x{i},{i}" : $"{i % 2},{i},{i}");
         string[] args = ["convert", input, "--label", "y", "--column-type", "a=int", "--quiet"];
-        var one = CliRunner.Run([.. args, "--out", tmp.Combine("one")]);
-        Assert.Equal(3, one.Code);
-        Assert.Contains("line 251, row 250, column 'a'", one.Err, StringComparison.Ordinal);
-
-        var many = RunUntilFailure([.. args, "--out", tmp.Combine("many"), "--workers", "4", "--input-split-size", "500B"]);
-        Assert.Equal(3, many.Code);
         // The same location and cause, found by the last scan task, which started reading far into the file.
-        Assert.Contains(one.Err.Trim()[(one.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), many.Err, StringComparison.Ordinal);
+        AssertSameErrorAsOneProcess(tmp, args, "bad", "line 251, row 250, column 'a'", "--workers", "4", "--input-split-size", "500B");
     }
 
     [Fact]
@@ -123,9 +138,7 @@ public class ScaleOutRangeTests
         var input = Rows(tmp, "one.csv", 2_000, i => $"{i % 2},{i},{i * 7}");
         string[] common = ["convert", input, "--label", "y", "--quiet", "--out", tmp.Combine("many"), "--workers", "3", "--input-split-size", "2KB", "--keep-work"];
         ScaleOutTests.RunSteps(common, new Random(2), (a, _) => CliRunner.Run(a));
-        var reports = Directory.GetFiles(Path.Combine(tmp.Combine("many"), "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
-            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal)).Order(StringComparer.Ordinal)
-            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!).ToList();
+        var reports = ScanReports(tmp.Combine("many"));
         Assert.Equal(3, reports.Count);
         var rows = reports.Select(r => r["rowsRead"]!.GetValue<long>()).ToList();
         Assert.Equal(2_000, rows.Sum());
@@ -148,9 +161,7 @@ public class ScaleOutRangeTests
         Assert.Equal(0, CliRunner.Run([.. args, "--out", tmp.Combine("one")]).Code);
         string[] common = [.. args, "--out", tmp.Combine("many"), "--workers", "3", "--input-split-size", "2KB", "--keep-work"];
         ScaleOutTests.RunSteps(common, new Random(7), (a, _) => CliRunner.Run(a));
-        var reports = Directory.GetFiles(Path.Combine(tmp.Combine("many"), "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
-            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal)).Order(StringComparer.Ordinal)
-            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!).ToList();
+        var reports = ScanReports(tmp.Combine("many"));
         // Each task read a third of the file's bytes, none of them all its rows.
         Assert.All(reports, r => Assert.InRange(r["rowsRead"]!.GetValue<long>(), 150, 250));
         Directory.Delete(Path.Combine(tmp.Combine("many"), "_dataprep", "work"), recursive: true);
@@ -159,12 +170,7 @@ public class ScaleOutRangeTests
         // A bad value past a blank line, in the last range: the line and row one process names.
         var bad = tmp.File("bad.jsonl", text.ToString().Replace("\"a\": 137.5,", "\"a\": \"x\",", StringComparison.Ordinal));
         string[] badArgs = ["convert", bad, "--label", "y", "--column-type", "a=float64", "--drop", "b", "--quiet"];
-        var one = CliRunner.Run([.. badArgs, "--out", tmp.Combine("bad-one")]);
-        Assert.Equal(3, one.Code);
-        Assert.Contains("line 555, row 550, column 'a'", one.Err, StringComparison.Ordinal);
-        var many = RunUntilFailure([.. badArgs, "--out", tmp.Combine("bad-many"), "--workers", "3", "--input-split-size", "2KB"]);
-        Assert.Equal(3, many.Code);
-        Assert.Contains(one.Err.Trim()[(one.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), many.Err, StringComparison.Ordinal);
+        AssertSameErrorAsOneProcess(tmp, badArgs, "bad", "line 555, row 550, column 'a'", "--workers", "3", "--input-split-size", "2KB");
 
         // A missing value under --missing error, found by the missing-values stage after the read (the source locates the
         // row's line again): the line and row one process names. Twenty blank lines near the start make a line counted from
@@ -173,12 +179,7 @@ public class ScaleOutRangeTests
         lines.InsertRange(5, Enumerable.Repeat("", 20));
         var gap = tmp.File("gap.jsonl", string.Join('\n', lines));
         string[] gapArgs = ["convert", gap, "--label", "y", "--drop", "b", "--missing", "error", "--quiet"];
-        var gapOne = CliRunner.Run([.. gapArgs, "--out", tmp.Combine("gap-one")]);
-        Assert.Equal(3, gapOne.Code);
-        Assert.Contains("line 575, row 550, column 'a'", gapOne.Err, StringComparison.Ordinal);
-        var gapMany = RunUntilFailure([.. gapArgs, "--out", tmp.Combine("gap-many"), "--workers", "3", "--input-split-size", "2KB"]);
-        Assert.Equal(3, gapMany.Code);
-        Assert.Contains(gapOne.Err.Trim()[(gapOne.Err.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), gapMany.Err, StringComparison.Ordinal);
+        AssertSameErrorAsOneProcess(tmp, gapArgs, "gap", "line 575, row 550, column 'a'", "--workers", "3", "--input-split-size", "2KB");
     }
 
     /// <summary>
@@ -222,9 +223,7 @@ public class ScaleOutRangeTests
         ScaleOutTests.RunSteps([.. args, "--out", many, "--workers", workers.ToString(CultureInfo.InvariantCulture), "--input-split-size", "300B", "--keep-work"],
             new Random(workers), (a, _) => CliRunner.Run(a));
         // Every task read ranges from the middle of the file (none read it whole).
-        var ranges = Directory.GetFiles(Path.Combine(many, "_dataprep", "work"), "*.json", SearchOption.AllDirectories)
-            .Where(f => f.Contains(Path.Combine("done", "scan"), StringComparison.Ordinal))
-            .Select(f => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!["ranges"]!.AsArray()).ToList();
+        var ranges = ScanReports(many).Select(r => r["ranges"]!.AsArray()).ToList();
         Assert.Equal(workers, ranges.Count);
         Assert.Equal(workers - 1, ranges.Count(r => r[0]!["first"]!.GetValue<int>() > 0));
         Directory.Delete(Path.Combine(many, "_dataprep", "work"), recursive: true);
