@@ -239,6 +239,35 @@ public class ScaleOutRangeTests
         Assert.Equal(397 + 7 + (format == "csv" ? 1 : 0), last["line"]!.GetValue<long>());
     }
 
+    /// <summary>
+    /// A quarantine object the commit must renumber, gone from the work area (a lost upload, a hand-cleaned area): the commit
+    /// stops naming the step, the scan task and what to do, and publishes nothing.
+    /// </summary>
+    [Fact]
+    public void A_missing_quarantine_object_of_a_range_stops_the_commit_naming_the_task()
+    {
+        using var tmp = new TempDir();
+        var input = Rows(tmp, "bad.csv", 300, i => i % 10 == 0 ? $"{i % 2},x{i},{i}" : $"{i % 2},{i},{i}");
+        var many = tmp.Combine("many");
+        string[] common = ["convert", input, "--label", "y", "--column-type", "a=int", "--on-bad-row", "quarantine", "--quiet", "--out", many, "--workers", "2", "--input-split-size", "500B"];
+        foreach (var step in ScaleOutTests.StepsOf(common).Where(s => s.Name != "commit"))
+        {
+            for (int task = 0; task < step.Tasks; task++)
+            {
+                var r = CliRunner.Run([.. common, "--step", step.Name, "--worker", task.ToString(CultureInfo.InvariantCulture)]);
+                Assert.True(r.Code == 0, r.Err);
+            }
+        }
+        var objects = Directory.GetFiles(Path.Combine(many, "_dataprep", "work"), "quarantine.jsonl", SearchOption.AllDirectories);
+        Assert.Equal(2, objects.Length);
+        File.Delete(objects.Single(f => f.Contains(Path.Combine("scan", "00001"), StringComparison.Ordinal)));
+        var commit = CliRunner.Run([.. common, "--step", "commit"]);
+        Assert.Equal(2, commit.Code);
+        Assert.Contains("step commit task 0: the quarantined rows of scan task 1 are missing from", commit.Err, StringComparison.Ordinal);
+        Assert.Contains("run that task again", commit.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(many, "train")));
+    }
+
     [Fact]
     public void A_utf16_csv_is_read_whole_and_gives_the_one_process_run()
     {
