@@ -228,7 +228,7 @@ print(f"- Schema samples: each of the {N} scan tasks reads {open_gb:.1f} GB ({F}
       f"{N * open_gb / 1e3:,.2f} TB in all, {open_gb * 1e9 / RATE / 60:.1f} min of the scan's wall; the other steps take "
       f"the schema from scan task 0's report.")
 c = steps["commit"]
-COPY_CONCURRENCY = 8  # --upload-concurrency's default: shards adopted at the same time
+COPY_CONCURRENCY = 64  # --copy-concurrency's default: shards copied at the same time (8 before stop 49, --upload-concurrency)
 lo, hi = (c["shards"] * t / COPY_CONCURRENCY / 60 for t in (0.3, 1.0))
 print(f"- Commit: {c['shards']:,} shards copied on the server ({c['copied'] / 1e12:.2f} TB), {COPY_CONCURRENCY} at a time: "
       f"{lo:,.0f}–{hi:,.0f} min at an assumed 0.3–1 s per 64 MiB copy (not in the wall above); the lineage "

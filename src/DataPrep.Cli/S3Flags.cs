@@ -18,6 +18,7 @@ internal sealed class S3Flags
     public readonly Option<string> SseKmsKeyId = new("--sse-kms-key-id") { Description = "S3: the KMS key id/ARN for --sse aws:kms." };
     public readonly Option<string> PartSize = new("--part-size") { Description = "S3: multipart part size (default 16MB, minimum 5MB); smaller objects use one PUT. A --memory below 1GB lowers it to a 64th of the budget (5MB at least).", DefaultValueFactory = _ => "16MB" };
     public readonly Option<int> Concurrency = new("--upload-concurrency") { Description = "S3: parts uploaded at the same time (default 8). A --memory below 1GB keeps them within an eighth of the budget.", DefaultValueFactory = _ => 8 };
+    public readonly Option<int> CopyConcurrency = new("--copy-concurrency") { Description = "S3: server-side copies (how a run with --workers publishes its shards at the commit), and the size checks and deletes around them, sent at the same time (default 64). They carry no data through this machine, so --memory does not lower it.", DefaultValueFactory = _ => S3Options.DefaultCopyConcurrency };
     public readonly Option<bool> Resume = new("--resume") { Description = "S3: finish a run that died before committing: matching objects are kept, the rest uploaded, leftovers deleted." };
 
     /// <summary>convert only (added by it): shards for ShardedByS3Key.</summary>
@@ -31,7 +32,7 @@ internal sealed class S3Flags
 
     /// <summary>The flags <see cref="AddTo"/> adds: the connection flags, and the upload flags when the command writes.</summary>
     public IReadOnlyList<Option> Flags => _uploads
-        ? [Profile, Region, EndpointUrl, PathStyle, NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, Resume]
+        ? [Profile, Region, EndpointUrl, PathStyle, NoChunked, Sse, SseKmsKeyId, PartSize, Concurrency, CopyConcurrency, Resume]
         : [Profile, Region, EndpointUrl, PathStyle];
 
     /// <summary>Adds <see cref="Flags"/>.</summary>
@@ -56,6 +57,7 @@ internal sealed class S3Flags
             SseKmsKeyId = r.GetValue(SseKmsKeyId),
             PartSize = OptionParsing.ParseSize(r.GetValue(PartSize)!, "--part-size"),
             Concurrency = r.GetValue(Concurrency),
+            CopyConcurrency = r.GetValue(CopyConcurrency),
             Resume = r.GetValue(Resume),
         };
     }

@@ -16,7 +16,7 @@ internal sealed class S3Clients
     private readonly ConcurrentDictionary<S3Options, object> _clients = new();
 
     /// <summary>The client for these settings (upload knobs ignored).</summary>
-    public IAmazonS3 For(S3Options o) => (IAmazonS3)_clients.GetOrAdd(o with { Resume = false, PartSize = 0, Concurrency = 0 }, static k => S3Factory.Create(k));
+    public IAmazonS3 For(S3Options o) => (IAmazonS3)_clients.GetOrAdd(o with { Resume = false, PartSize = 0, Concurrency = 0, CopyConcurrency = 0 }, static k => S3Factory.Create(k));
 }
 
 /// <summary>Creates S3 clients from <see cref="S3Options"/> (standard credential chain, profile, region, endpoint).</summary>

@@ -313,7 +313,7 @@ public sealed class S3OutputStore : IOutputStore
     {
         try
         {
-            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken },
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.CopyConcurrency), CancellationToken = cancellationToken },
                 async (key, ct) => await RetryAsync(() => Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _root.Bucket, Key = key }, ct), ct).ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception e)

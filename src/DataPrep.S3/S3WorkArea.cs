@@ -249,6 +249,9 @@ internal sealed class S3WorkArea : IWorkArea
         }
     }
 
+    /// <inheritdoc />
+    public bool AdoptsInPlace(IOutputStore store) => store is S3OutputStore;
+
     /// <summary>
     /// Into an S3 output: a server-side copy (multipart above 5 GiB); the bytes do not pass through this worker. S3
     /// computes the copy's full-object CRC-32C, which must be the one the worker's upload gave the work object.
@@ -358,7 +361,7 @@ internal sealed class S3WorkArea : IWorkArea
         var crcs = new string?[keys.Count];
         try
         {
-            await Parallel.ForAsync(0, keys.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken }, async (i, ct) =>
+            await Parallel.ForAsync(0, keys.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.CopyConcurrency), CancellationToken = cancellationToken }, async (i, ct) =>
             {
                 var head = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _root.Bucket, Key = KeyOf(keys[i]), ChecksumMode = ChecksumMode.ENABLED }, ct).ConfigureAwait(false);
                 sizes[i] = head.ContentLength;
@@ -397,7 +400,10 @@ internal sealed class S3WorkArea : IWorkArea
                 BucketName = target.Bucket, Key = target.Key, ChecksumAlgorithm = S3Checksum.Algorithm, ChecksumType = ChecksumType.FULL_OBJECT,
             }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false)).UploadId;
             var parts = new PartETag[pieces.Count];
-            await Parallel.ForAsync(0, pieces.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken }, async (n, ct) =>
+            // Copied parts carry no data through this worker: --copy-concurrency of them at once. A part made of bytes
+            // (under 10 MiB: the header, small objects) holds them while it uploads: --upload-concurrency of those at once.
+            using var buffers = new SemaphoreSlim(Math.Max(1, _options.Concurrency));
+            await Parallel.ForAsync(0, pieces.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.CopyConcurrency), CancellationToken = cancellationToken }, async (n, ct) =>
             {
                 var piece = pieces[n];
                 if (piece.Copy)
@@ -412,6 +418,18 @@ internal sealed class S3WorkArea : IWorkArea
                     return;
                 }
                 // Less than two S3Compose.MinPart: the header or small objects, topped up from the next object's start.
+                await buffers.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    parts[n] = await UploadPieceAsync(piece, n, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    buffers.Release();
+                }
+            }).ConfigureAwait(false);
+            async Task<PartETag> UploadPieceAsync(S3Compose.Piece piece, int n, CancellationToken ct)
+            {
                 var bytes = new byte[piece.Length];
                 int at = 0;
                 foreach (var range in piece.Ranges)
@@ -433,8 +451,8 @@ internal sealed class S3WorkArea : IWorkArea
                 {
                     BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartNumber = n + 1, InputStream = body, PartSize = bytes.Length,
                 }.WithCrc(checksum), ct).ConfigureAwait(false);
-                parts[n] = S3Checksum.Part(n + 1, uploaded.ETag, uploaded.ChecksumCRC32C);
-            }).ConfigureAwait(false);
+                return S3Checksum.Part(n + 1, uploaded.ETag, uploaded.ChecksumCRC32C);
+            }
             var complete = new CompleteMultipartUploadRequest { BucketName = target.Bucket, Key = target.Key, UploadId = uploadId, PartETags = [.. parts] };
             // S3 refuses to complete if the assembled object's CRC-32C is not the work objects'.
             if (expected is not null) (complete.ChecksumType, complete.ChecksumCRC32C, complete.MpuObjectSize) = (ChecksumType.FULL_OBJECT, expected, total);

@@ -43,6 +43,13 @@ public interface IWorkArea
         => WorkAreas.CopyAsync(this, key, store, relativePath, cancellationToken);
 
     /// <summary>
+    /// Whether <see cref="AdoptAsync"/> into <paramref name="store"/> moves no bytes through this process (a rename, a
+    /// server-side copy), so that many adoptions can run at once without buffers (<c>S3Options.CopyConcurrency</c>);
+    /// false: each copies the bytes through an upload, held to <c>S3Options.Concurrency</c>.
+    /// </summary>
+    bool AdoptsInPlace(IOutputStore store) => false;
+
+    /// <summary>
     /// Writes a new file of an output store at <paramref name="relativePath"/>: <paramref name="header"/>, then the
     /// objects' bytes in order (a channel's lineage from the write tasks' parts). Composed on the server when both are
     /// S3 (the bytes do not pass through this worker, bar a few MiB per object), else a copy of the bytes.
@@ -184,6 +191,9 @@ public sealed class LocalWorkArea : IWorkArea
         else if (File.Exists(path)) File.Delete(path);
         return Task.CompletedTask;
     }
+
+    /// <inheritdoc />
+    public bool AdoptsInPlace(IOutputStore store) => store is LocalOutputStore;
 
     /// <summary>A local object adopted by a local store is renamed, not copied.</summary>
     public Task AdoptAsync(string key, IOutputStore store, string relativePath, CancellationToken cancellationToken)

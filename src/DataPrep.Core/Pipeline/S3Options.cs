@@ -5,7 +5,7 @@ namespace DataPrep.Pipeline;
 /// core never references the AWS SDK; DataPrep.S3 reads these. Credentials are never part of the options:
 /// they come from the standard AWS chain (environment, shared profile, instance role).
 /// The CLI maps <c>--profile --region --endpoint-url --path-style --no-chunked-encoding --sse
-/// --sse-kms-key-id --part-size --upload-concurrency --resume</c> one-to-one onto these.
+/// --sse-kms-key-id --part-size --upload-concurrency --copy-concurrency --resume</c> one-to-one onto these.
 /// </summary>
 public sealed record S3Options
 {
@@ -40,6 +40,16 @@ public sealed record S3Options
     /// <summary>Parts uploaded at the same time across all objects (default 8); memory is about (this + open shards) × part size.</summary>
     public int Concurrency { get; init; } = 8;
 
+    /// <summary>
+    /// Requests that carry no data through this process sent at the same time (default 64): server-side copies (a
+    /// scaled-out run's commit publishes every shard by one), the size checks before them and deletes. They hold no
+    /// buffer, so <c>--memory</c> does not lower this as it lowers <see cref="Concurrency"/>.
+    /// </summary>
+    public int CopyConcurrency { get; init; } = DefaultCopyConcurrency;
+
+    /// <summary>The default <see cref="CopyConcurrency"/>: 64.</summary>
+    public const int DefaultCopyConcurrency = 64;
+
     /// <summary>Retries per part or object after the SDK's own retries (default 4, exponential backoff from 250 ms).</summary>
     public int Retries { get; init; } = 4;
 
@@ -58,6 +68,7 @@ public sealed record S3Options
         if (PartSize < MinPartSize) problems.Add($"--part-size {PartSize} bytes is below S3's minimum part size of 5 MiB (5242880 bytes); expected e.g. 8MB or 16MB.");
         if (PartSize > 5L << 30) problems.Add($"--part-size {PartSize} bytes is above S3's maximum part size of 5 GiB.");
         if (Concurrency < 1) problems.Add($"--upload-concurrency {Concurrency}: expected at least 1.");
+        if (CopyConcurrency < 1) problems.Add($"--copy-concurrency {CopyConcurrency}: expected at least 1.");
         if (Retries < 0) problems.Add($"S3 retries {Retries}: expected 0 or more.");
         if (Sse is not null && Sse is not ("AES256" or "aws:kms")) problems.Add($"--sse {Sse}: expected AES256 (SSE-S3) or aws:kms (SSE-KMS).");
         if (SseKmsKeyId is not null && Sse != "aws:kms") problems.Add("--sse-kms-key-id needs --sse aws:kms.");

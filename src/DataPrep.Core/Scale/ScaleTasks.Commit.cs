@@ -168,8 +168,11 @@ internal static partial class ScaleTasks
                 {
                     foreach (var shard in writes[j].Shards.GetValueOrDefault(channel) ?? []) adopt.Add((j, shard));
                 }
-                // Server-side copies (S3) or links (local), several at a time; the report lists the shards in order.
-                await Parallel.ForEachAsync(adopt, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.S3.Concurrency), CancellationToken = cancellationToken },
+                // Server-side copies (S3) or renames (local), --copy-concurrency at a time (no buffer each, so --memory does
+                // not lower it); a copy of the bytes (S3 work area, local output, or the other way) is an upload each,
+                // held to --upload-concurrency. The report lists the shards in order.
+                int atOnce = work.Area.AdoptsInPlace(store) ? options.S3.CopyConcurrency : options.EffectiveS3.Concurrency;
+                await Parallel.ForEachAsync(adopt, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, atOnce), CancellationToken = cancellationToken },
                     async (a, ct) => await work.Area.AdoptAsync(work.Key(ScaleStep.Write, a.Task, "shards/" + a.Shard.Path), store, a.Shard.Path, ct).ConfigureAwait(false)).ConfigureAwait(false);
                 split.Shards.AddRange(adopt.Select(a => a.Shard));
                 if (options.Lineage)

@@ -33,6 +33,7 @@ public class OptionErrorTests
     [InlineData("--batch-rows 0", "--batch-rows must be positive")]
     [InlineData("--instances 0", "--instances 0 is out of range")]
     [InlineData("--upload-concurrency 0", "--upload-concurrency 0: expected at least 1")]
+    [InlineData("--copy-concurrency 0", "--copy-concurrency 0: expected at least 1")]
     [InlineData("--noisy-validation 2", "--noisy-validation 2 is out of range")]
     [InlineData("--noisy-approach 3", "--noisy-approach 3: expected 1 or 2")]
     [InlineData("--instances -2", "--instances -2 is out of range")]

@@ -57,6 +57,11 @@ public sealed class FaultProxy : IDisposable
     /// <summary>Every request's line with its Range header's value (null without one), in arrival order.</summary>
     public ConcurrentQueue<(string Line, string? Range)> Requests { get; } = new();
     public ConcurrentQueue<Fault> Injected { get; } = new();
+    /// <summary>How long a <see cref="Fault.Delay"/> holds its request (700 ms unless set).</summary>
+    public TimeSpan DelayFor { get; set; } = TimeSpan.FromMilliseconds(700);
+    /// <summary>The most requests held by <see cref="Fault.Delay"/> at the same time: how many the client sent at once.</summary>
+    public int MostDelayedAtOnce => Volatile.Read(ref _mostDelayed);
+    private int _delayed, _mostDelayed;
 
     private async Task AcceptLoopAsync()
     {
@@ -121,7 +126,13 @@ public sealed class FaultProxy : IDisposable
                     c.Close();
                     return;
                 }
-                if (fault == Fault.Delay) await Task.Delay(700);
+                if (fault == Fault.Delay)
+                {
+                    int now = Interlocked.Increment(ref _delayed);
+                    for (int most = _mostDelayed; now > most; most = _mostDelayed) Interlocked.CompareExchange(ref _mostDelayed, now, most);
+                    await Task.Delay(DelayFor);
+                    Interlocked.Decrement(ref _delayed);
+                }
                 if (fault == Fault.Hold) await Task.Delay(Timeout.Infinite, _stop.Token);
                 await ss.WriteAsync(buffer.ToArray());
                 long limit = fault == Fault.DropMidBody ? length / 2 : length;

@@ -62,6 +62,46 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
     }
 
     /// <summary>
+    /// The commit publishes shards by server-side copies, <c>--copy-concurrency</c> at a time: a copy holds no buffer, so a
+    /// small <c>--memory</c> (three parts in flight at 128 MB) does not hold the copies back, and the bound is kept. A proxy
+    /// holds each copy into a channel for a second and counts how many it held at once.
+    /// </summary>
+    [Fact]
+    public void The_commit_copies_shards_copy_concurrency_at_a_time_whatever_the_memory_budget()
+    {
+        using var tmp = new TempDir();
+        var client = moto.Client();
+        var (bucket, local) = TwoInputs(tmp, client, "scalecopy", 4_000);
+        string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "16KB", "--seed", "4", "--memory", "128MB", "--quiet"];
+        var one = tmp.Combine("one");
+        var single = CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]);
+        Assert.True(single.Code == 0, single.Err);
+        int trainShards = Directory.GetFiles(Path.Combine(one, "train")).Length;
+        Assert.True(trainShards >= 8, $"{trainShards} train shards; the test needs more than the copies allowed at once");
+
+        string[] common = ["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "2", "--copy-concurrency", "5"];
+        var steps = CliRunner.Run([.. common, "--steps"]);
+        Assert.True(steps.Code == 0, steps.Err);
+        using var proxy = new FaultProxy(moto.Port, (_, l) => l.StartsWith($"PUT /{bucket}/out/train/part-", StringComparison.Ordinal) ? Fault.Delay : Fault.None)
+        {
+            DelayFor = TimeSpan.FromSeconds(1),
+        };
+        foreach (var line in steps.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ');
+            for (int t = 0; t < int.Parse(parts[1], CultureInfo.InvariantCulture); t++)
+            {
+                string[] task = [.. common, "--step", parts[0], "--worker", t.ToString(CultureInfo.InvariantCulture)];
+                var r = CliProcess.Run(parts[0] == "commit" ? [.. task.Select(a => a == moto.Endpoint ? proxy.Endpoint : a)] : task);
+                Assert.True(r.Code == 0, $"{parts[0]} {t}: {r.Err}");
+            }
+        }
+        Assert.Equal(trainShards, proxy.Injected.Count);
+        Assert.InRange(proxy.MostDelayedAtOnce, 4, 5);
+        S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), S3Data.DataOnly(S3Data.Download(client, bucket, "out/")));
+    }
+
+    /// <summary>
     /// Parquet as workers through S3, by the local engine (each step's tasks as separate processes): the shards,
     /// cut by the pure rule over uncompressed rows, are the objects of one local process, and DuckDB-readable as before.
     /// </summary>
