@@ -360,7 +360,8 @@ public static class ConvertRunner
         return (options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)], clean.Count);
     }
 
-    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, RowText rowText = RowText.Keep, bool fingerprints = true)
+    internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, RowText rowText = RowText.Keep, bool fingerprints = true,
+        Func<IReadOnlyList<string>, IReadOnlyList<IRecordSource>, CancellationToken, Task>? beforeOpening = null)
     {
         var (paths, cleanCount) = InputPaths(options, context.Files);
         context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
@@ -380,6 +381,8 @@ public static class ConvertRunner
         if (keepText) context.Diagnostics.CountRowTextKept();
         var sourceOptions = options.ReadingSource with { OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
+        // A scaled-out scan task gives sources what other tasks learned opening them (ISharedOpen); they then open in order.
+        if (beforeOpening is not null) await beforeOpening(paths, sources, cancellationToken).ConfigureAwait(false);
         var schemas = new List<Schema>();
         var opened = new List<Schema>();
         foreach (var s in sources)

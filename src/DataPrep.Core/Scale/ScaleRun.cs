@@ -45,7 +45,7 @@ internal sealed class ScaleRun
     /// <summary>The CSV byte ranges the scan tasks read, once a step after the scan has checked them (none before).</summary>
     public ScanRanges Ranges { get; set; } = ScanRanges.None;
 
-    /// <summary>How many warnings opening the sources gave (every task opens them; the plan step reports them once).</summary>
+    /// <summary>How many warnings opening the sources gave (every scan task opens them; scan task 0 reports them once).</summary>
     public int OpenWarnings { get; private set; }
     public bool HasLabel => !Options.NoLabel && !Options.KeepsColumns;
 
@@ -145,7 +145,7 @@ internal sealed class ScaleRun
     /// schema from scan task 0's report (<see cref="UseScannedSchema"/>), so a run samples every input N times, not 5N.
     /// The image formats' encode and commit steps open them too (their stages read the images through them).
     /// </summary>
-    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, string step, CancellationToken cancellationToken)
+    public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, string step, int task, CancellationToken cancellationToken)
     {
         var (prepared, format, earlier) = Check(options, scale, registry);
         // The image stages after the split read the image files through their sources (encode), and the image sink needs
@@ -153,6 +153,16 @@ internal sealed class ScaleRun
         bool openSources = step == ScaleStep.Scan || (format.Traits.ReadsImages && step is ScaleStep.Encode or ScaleStep.Commit);
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(prepared.S3));
         var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
+        var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
+        // The fingerprint needs the inputs' names and sizes, not their content: a scan task takes it before it opens them,
+        // so that the inputs that read whole to open share what they learn through the work area (SharedOpens).
+        void UseWork(IReadOnlyList<string> paths)
+        {
+            if (run.Work is not null) return;
+            var sizes = new long[paths.Count];
+            run.Work = new ScaleWork(area, ScaleWork.FingerprintOf(prepared, scale.Workers, paths, context.Files, sizes));
+            run.Sizes = sizes;
+        }
         if (openSources)
         {
             // The scan task's log of skipped rows (--on-bad-row): its counts go into the task's report, its quarantined
@@ -161,7 +171,12 @@ internal sealed class ScaleRun
             // A writer that copies rows' text (label-first CSV) keeps it: the scan tasks' rows objects may carry it (RowTextColumns).
             // A float32 writer (RecordIO-protobuf) keeps rows as float32 values alone: its rows objects hold them (RowFloat32Columns).
             var rowText = format.Traits.CopiesCsvText ? RowText.Keep : prepared.Source.KeepFloat32 ? RowText.Float32Alone : RowText.Drop;
-            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, rowText, fingerprints: false).ConfigureAwait(false);
+            var (schema, sources, opened) = await ConvertRunner.OpenSourcesAsync(prepared, registry.Sources, context, cancellationToken, rowText, fingerprints: false,
+                beforeOpening: step != ScaleStep.Scan ? null : async (paths, created, ct) =>
+                {
+                    UseWork(paths);
+                    await SharedOpens.AdoptAsync(run.Work, run.Sizes, created, task, scale.Workers, ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;
             run.Options = ConvertRunner.WithRowBytes(prepared, opened);
@@ -176,10 +191,7 @@ internal sealed class ScaleRun
             context.NoisySources = Enumerable.Range(cleanCount, paths.Count - cleanCount).ToHashSet();
             context.Inputs.AddRange(paths);
         }
-        var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
-        var sizes = new long[context.Inputs.Count];
-        run.Work = new ScaleWork(area, ScaleWork.FingerprintOf(prepared, scale.Workers, context.Inputs, context.Files, sizes));
-        run.Sizes = sizes;
+        UseWork(context.Inputs);
         return run;
     }
 

@@ -40,7 +40,7 @@ public static class ScaleRunner
                 : $"--worker {task}: step {s.Name} has {s.Tasks} tasks, 0…{s.Tasks - 1}.");
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var run = await ScaleRun.OpenAsync(options, scale, registry ?? new DataPrepRegistry(), progress, s.Name, cancellationToken).ConfigureAwait(false);
+        var run = await ScaleRun.OpenAsync(options, scale, registry ?? new DataPrepRegistry(), progress, s.Name, task, cancellationToken).ConfigureAwait(false);
         RunReport report;
         switch (s.Name)
         {

@@ -176,7 +176,9 @@ internal static partial class ScaleTasks
         // steps after it to number their rows by.
         report.Ranges = ScanRanges.Of(run.Sources);
         report.Quarantined = badRows.QuarantineFile is not null;
-        report.Warnings = run.Context.Report.Warnings.Skip(run.OpenWarnings).ToList();
+        // Every scan task opens the inputs and learns the same warnings there (a LibSVM file's qid tokens): task 0 reports
+        // them, first, as one process does, and every task the warnings of its own reading.
+        report.Warnings = run.Context.Report.Warnings.Skip(task == 0 ? 0 : run.OpenWarnings).ToList();
         report.BucketRows = bucketRows;
         report.IdSections = sectionOffsets;
         report.StratumRows = classRows?.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);

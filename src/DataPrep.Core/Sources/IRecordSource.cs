@@ -78,6 +78,26 @@ public interface IRecordSource
         => first == 0 && end == Parts.Count ? ReadAsync(sourceIndex, cancellationToken) : throw new NotSupportedException($"{Description} is read whole; it has {Parts.Count} part(s).");
 }
 
+/// <summary>
+/// A source whose <see cref="IRecordSource.OpenAsync"/> reads its whole input (LibSVM: the feature width is the largest
+/// index, and the labels' type needs every label), and which can give what that pass learned to another source of the
+/// same input and options. A scaled-out run's scan tasks share it through the work area, so that each reads about its own
+/// share of such inputs instead of every one of them.
+/// </summary>
+public interface ISharedOpen
+{
+    /// <summary>After <see cref="IRecordSource.OpenAsync"/>: what it learned, as the bytes <see cref="TryAdopt"/> takes.</summary>
+    /// <exception cref="InvalidOperationException">The source is not open.</exception>
+    byte[] OpenedState { get; }
+
+    /// <summary>
+    /// Before <see cref="IRecordSource.OpenAsync"/>: takes what a source of the same input and options learned, so that
+    /// opening reads nothing; false (and nothing taken) when <paramref name="state"/> is not such a state, and the source
+    /// then opens as usual.
+    /// </summary>
+    bool TryAdopt(ReadOnlySpan<byte> state);
+}
+
 /// <summary>Creates the source for one input path; formats register here by file extension.</summary>
 public interface ISourceFactory
 {

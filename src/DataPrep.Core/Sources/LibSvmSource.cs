@@ -34,7 +34,7 @@ public sealed record LibSvmOptions(bool ZeroBased = false, int? NumFeatures = nu
 /// line numbers. Parsing works on UTF-8 spans with no allocation per token.
 /// </para>
 /// </remarks>
-public sealed class LibSvmSource : IRecordSource
+public sealed class LibSvmSource : IRecordSource, ISharedOpen
 {
     /// <summary>The name of the label column.</summary>
     public const string LabelColumn = "label";
@@ -125,11 +125,41 @@ public sealed class LibSvmSource : IRecordSource
         _rowBytes = bytes / rows;
         _width = _libsvm.NumFeatures ?? parser.MaxWidth;
         _qidTokens = parser.QidTokens;
-        _schema = new Schema([
-            new Field(LabelColumn, parser.AllLabelsInteger ? ColumnKind.Int64 : ColumnKind.Float64),
-            new Field(FeaturesColumn, ColumnKind.Sparse, _width),
-        ]);
+        _schema = SchemaOf(parser.AllLabelsInteger, _width);
         return ValueTask.FromResult(_schema);
+    }
+
+    private static Schema SchemaOf(bool integerLabels, int width) => new([
+        new Field(LabelColumn, integerLabels ? ColumnKind.Int64 : ColumnKind.Float64),
+        new Field(FeaturesColumn, ColumnKind.Sparse, width),
+    ]);
+
+    private const string StateTag = "libsvm-open-1";
+
+    /// <inheritdoc />
+    /// <remarks>One line of text: the tag, the width, whether every label is an integer, the qid tokens, the mean row bytes.</remarks>
+    public byte[] OpenedState => _schema is null
+        ? throw new InvalidOperationException($"{_path} is not open.")
+        : System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{StateTag} {_width} {(_schema[0].Kind == ColumnKind.Int64 ? 1 : 0)} {_qidTokens} {_rowBytes}"));
+
+    /// <inheritdoc />
+    public bool TryAdopt(ReadOnlySpan<byte> state)
+    {
+        if (_schema is not null) return false;
+        var parts = System.Text.Encoding.UTF8.GetString(state).Split(' ');
+        if (parts.Length != 5 || parts[0] != StateTag
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int width)
+            || parts[2] is not ("0" or "1")
+            || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out long qid)
+            || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out long rowBytes)
+            || (_libsvm.NumFeatures is { } n && n != width))
+        {
+            return false;
+        }
+        (_width, _qidTokens, _rowBytes) = (width, qid, rowBytes);
+        _schema = SchemaOf(parts[2] == "1", width);
+        return true;
     }
 
     /// <inheritdoc />

@@ -1,0 +1,88 @@
+using System.Numerics;
+using DataPrep.Sources;
+
+namespace DataPrep.Scale;
+
+/// <summary>
+/// What opening an input that reads whole (<see cref="ISharedOpen"/>: LibSVM, whose width is its largest feature index)
+/// learned, shared among a run's scan tasks through the work area (<c>FP/opened/INPUT</c>), so that N scan tasks read
+/// about one copy of such inputs for the schema, not N.
+/// </summary>
+/// <remarks>
+/// Each scan task first opens the inputs in its own share of the bytes, publishing each one's state, then the
+/// others', taking the state another task published where there is one. The shares are visited in bit-reversed order from
+/// the task's own (task i's k-th is <c>(i + reverse(k)) mod N</c>), so tasks that run at the same time open different
+/// inputs at every turn. Only the cost depends on timing: a state is what opening the input gives (the fingerprint in its
+/// key covers the options and every input's size and time stamp), so a task that finds none opens the input itself.
+/// Errors are not shared: on the first one the task stops sharing, and the ordered open after it reports the first bad
+/// input in input order, as one process does.
+/// </remarks>
+internal static class SharedOpens
+{
+    /// <summary>The work object of input <paramref name="input"/>'s opened state.</summary>
+    public static string KeyOf(ScaleWork work, int input) => $"{work.Fingerprint}/opened/{ScaleWork.Task(input)}";
+
+    /// <summary>Gives <paramref name="sources"/> that share their opening the states other tasks published, opening and publishing the rest.</summary>
+    /// <param name="work">The run's work area.</param>
+    /// <param name="sizes">Every input's size (its share of the scan's bytes).</param>
+    /// <param name="sources">The run's sources, one per input.</param>
+    /// <param name="task">This scan task.</param>
+    /// <param name="workers">N.</param>
+    /// <param name="cancellationToken">Cancels the task.</param>
+    public static async Task AdoptAsync(ScaleWork work, IReadOnlyList<long> sizes, IReadOnlyList<IRecordSource> sources, int task, int workers, CancellationToken cancellationToken)
+    {
+        var shared = Enumerable.Range(0, sources.Count).Where(i => sources[i] is ISharedOpen).ToList();
+        if (shared.Count == 0) return;
+        foreach (int i in Order(sizes, shared, task, workers))
+        {
+            var source = (ISharedOpen)sources[i];
+            try
+            {
+                var key = KeyOf(work, i);
+                if (await work.Area.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } state && source.TryAdopt(state)) continue;
+                await sources[i].OpenAsync(cancellationToken).ConfigureAwait(false);
+                await work.Area.PutAsync(key, source.OpenedState, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The ordered open reports the first bad input (or a store that fails), as one process does.
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The order in which task <paramref name="task"/> of <paramref name="workers"/> visits <paramref name="inputs"/>: the
+    /// inputs of share <c>(task + reverse(k)) mod N</c> for k = 0, 1, …, where an input's share is the one its middle byte
+    /// falls in when the bytes of all inputs are cut into N equal shares (a scan task reads such an input whole, and the
+    /// scan's shares are balanced by bytes).
+    /// </summary>
+    internal static List<int> Order(IReadOnlyList<long> sizes, IReadOnlyList<int> inputs, int task, int workers)
+    {
+        long total = Math.Max(1, sizes.Sum());
+        var starts = new long[sizes.Count];
+        for (int i = 1; i < sizes.Count; i++) starts[i] = starts[i - 1] + sizes[i - 1];
+        var byShare = inputs.GroupBy(i => ShareOf(starts[i] + sizes[i] / 2, total, workers)).ToDictionary(g => g.Key, g => g.ToList());
+        int bits = workers <= 1 ? 0 : BitOperations.Log2((uint)workers - 1) + 1;
+        var order = new List<int>(inputs.Count);
+        for (uint k = 0; k < 1u << bits; k++)
+        {
+            uint reversed = bits == 0 ? 0 : ReverseBits(k) >> (32 - bits);
+            if (reversed >= workers) continue;
+            if (byShare.TryGetValue((int)((task + reversed) % (uint)workers), out var list)) order.AddRange(list);
+        }
+        return order;
+    }
+
+    /// <summary>The share (of N equal shares of <paramref name="total"/> bytes) that byte <paramref name="at"/> falls in.</summary>
+    internal static int ShareOf(long at, long total, int workers) => (int)Int128.Min(workers - 1, (Int128)at * workers / Math.Max(1, total));
+
+    private static uint ReverseBits(uint v)
+    {
+        v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
+        v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
+        v = ((v >> 4) & 0x0F0F0F0Fu) | ((v & 0x0F0F0F0Fu) << 4);
+        v = ((v >> 8) & 0x00FF00FFu) | ((v & 0x00FF00FFu) << 8);
+        return (v >> 16) | (v << 16);
+    }
+}
