@@ -69,7 +69,7 @@ public abstract class Column
             TimestampColumn => new TimestampColumn(GatherValues<long>(parts, part, row), GatherNulls(parts, part, row), row.Length),
             BinaryColumn => new BinaryColumn(GatherValues<ReadOnlyMemory<byte>>(parts, part, row), GatherNulls(parts, part, row), row.Length),
             SpilledColumn placeholder => placeholder.Take(row),
-            // Sparse rows vary in length: concatenating first keeps this simple and they are rare in bulk.
+            SparseColumn => SparseColumn.GatherRows(parts, part, row),
             _ => Concat(parts).Take(GlobalRows(parts, part, row)),
         };
     }
@@ -352,6 +352,34 @@ public sealed class SparseColumn : Column
             Values.AsSpan(s, e - s).CopyTo(val.AsSpan(offsets[i]));
         }
         return new SparseColumn(Width, offsets, idx, val, rows.Length);
+    }
+
+    /// <summary>
+    /// Output row i is row <paramref name="row"/>[i] of <paramref name="parts"/>[<paramref name="part"/>[i]] (all sparse,
+    /// of this width), copied straight from the parts. (It concatenated every part first, and an in-memory split gathers
+    /// each output batch from all the input batches: the whole column was copied once per output batch.)
+    /// </summary>
+    internal static SparseColumn GatherRows(IReadOnlyList<Column> parts, ReadOnlySpan<int> part, ReadOnlySpan<int> row)
+    {
+        var offsets = new int[row.Length + 1];
+        long nnz = 0;
+        for (int i = 0; i < row.Length; i++)
+        {
+            var p = (SparseColumn)parts[part[i]];
+            nnz += p.RowOffsets[row[i] + 1] - p.RowOffsets[row[i]];
+            if (nnz > Array.MaxLength) throw new InvalidOperationException("More non-zeros in one batch than an array holds; use smaller batches.");
+            offsets[i + 1] = (int)nnz;
+        }
+        var idx = new int[nnz];
+        var val = new double[nnz];
+        for (int i = 0; i < row.Length; i++)
+        {
+            var p = (SparseColumn)parts[part[i]];
+            int s = p.RowOffsets[row[i]], n = p.RowOffsets[row[i] + 1] - s;
+            p.Indices.AsSpan(s, n).CopyTo(idx.AsSpan(offsets[i]));
+            p.Values.AsSpan(s, n).CopyTo(val.AsSpan(offsets[i]));
+        }
+        return new SparseColumn(((SparseColumn)parts[0]).Width, offsets, idx, val, row.Length);
     }
 
     internal static SparseColumn Concat(SparseColumn[] parts)

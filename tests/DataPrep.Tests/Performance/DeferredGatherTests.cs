@@ -39,6 +39,49 @@ public class DeferredGatherTests
         for (int i = 0; i < row.Length; i++) Assert.Equal(eager.Values[i], deferred.ValueAt(i));
     }
 
+    /// <summary>
+    /// Sparse rows (LibSVM) are gathered straight from the parts: the rows, indices and values of the parts' concatenation
+    /// taken at the global positions, with empty rows and parts among them.
+    /// </summary>
+    [Property(MaxTest = 100)]
+    public void Sparse_rows_gathered_from_the_parts_are_those_of_their_concatenation(byte seed)
+    {
+        var random = new Random(seed);
+        int[] sizes = [random.Next(1, 6), random.Next(1, 30), 1, random.Next(1, 12)];
+        var parts = sizes.Select(n =>
+        {
+            var offsets = new int[n + 1];
+            var indices = new List<int>();
+            var values = new List<double>();
+            for (int r = 0; r < n; r++)
+            {
+                foreach (int k in Enumerable.Range(0, 9).Where(_ => random.Next(3) == 0))
+                {
+                    indices.Add(k);
+                    values.Add(random.NextDouble() * 10 - 5);
+                }
+                offsets[r + 1] = indices.Count;
+            }
+            return new SparseColumn(9, offsets, [.. indices], [.. values], n);
+        }).ToArray();
+        int count = random.Next(0, 60);
+        var part = new int[count];
+        var row = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            part[i] = random.Next(parts.Length);
+            row[i] = random.Next(sizes[part[i]]);
+        }
+        var gathered = (SparseColumn)Column.Gather(parts, part, row);
+        var starts = sizes.Select((_, p) => sizes.Take(p).Sum()).ToArray();
+        var expected = (SparseColumn)SparseColumn.Concat(parts).Take(Enumerable.Range(0, count).Select(i => starts[part[i]] + row[i]).ToArray());
+        Assert.Equal(count, gathered.Length);
+        Assert.Equal(9, gathered.Width);
+        Assert.Equal(expected.RowOffsets, gathered.RowOffsets);
+        Assert.Equal(expected.Indices, gathered.Indices);
+        Assert.Equal(expected.Values, gathered.Values);
+    }
+
     [Fact]
     public void Concurrent_readers_share_one_gather()
     {
