@@ -289,7 +289,8 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
                 }
                 previous = index;
                 int key = (int)(zeroBased ? index : index - 1);
-                if (!ValueParser.TryParseDouble(valueText, out double value) || !double.IsFinite(value))
+                // Plain decimals (nearly every LibSVM value) in one vectorised pass, exactly as the general parser reads them.
+                if (!(CanonicalNumber.TryParseCopyableDouble(valueText, out double value, out _) || ValueParser.TryParseDouble(valueText, out value)) || !double.IsFinite(value))
                 {
                     if (ValueParser.TryParseDouble(valueText, out _)) Cause = BadRowCause.NonFinite;
                     throw Throw.Format(
