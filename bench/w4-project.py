@@ -13,6 +13,7 @@ import json, math, os, sys
 MiB = 1 << 20
 FIRST = 1 * MiB          # S3ReadStream: ranged GETs of 1, 2, 4 MiB from an open or a seek, then
 BLOCK = 8 * MiB          # blocks of 8 MiB, each with the next fetched ahead
+STATE = 512              # an opened CSV input's shared state (SharedOpens): names and kinds of ~51 columns, a few numbers
 INFER_ROWS = 10000       # --infer-rows: a CSV schema sample's rows (plus up to 1 MiB that the reader buffers)
 WORK_PART = 64 * MiB     # S3WorkArea: single PUT up to 64 MiB, else multipart in 64 MiB parts
 OUT_PART = 16 * MiB      # S3OutputStore: --part-size default
@@ -102,9 +103,12 @@ def model(D, N, F):
     # Every task lists the inputs and HEADs each one for the run's fingerprint (ScaleWork.FingerprintOf, 16 at a time);
     # the listing gives each object's size and ETag, so opening one sends no HEAD. Only scan tasks open the inputs for
     # a schema sample: 10,000 rows and what the reader buffers, in blocks of 1, 2, 4 MiB.
+    # Since stop 49 the scan tasks share what opening each input learned (SharedOpens, the object FP/opened/INPUT): a task
+    # GETs every input's state and samples (and PUTs the state of) only the inputs of its own share, when the tasks start
+    # together; a task that runs before the others samples more. The model takes each input sampled once.
     sample_gets, sample_bytes = ramp(INFER_ROWS * CSV_ROW + MiB, S)
-    sample_req = {"LIST": lists, "HEAD": F, "GET": F * sample_gets}
-    sample_down = F * sample_bytes
+    sample_req = {"LIST": lists, "HEAD": F, "GET": F + F / N * sample_gets, "PUT": F / N}
+    sample_down = F / N * sample_bytes + F * STATE
     finger_req = {"LIST": lists, "HEAD": F}
     steps = {}
 
@@ -223,10 +227,11 @@ for name, s in steps.items():
 print(f"| **all** | | | **{total_wall / 60:,.0f}** | | {total_t1:,.0f} | {total_t2:,.0f} | **{total_t1 * TIER1 + total_t2 * TIER2:,.2f}** |")
 print()
 sample_gets, sample_bytes = ramp(INFER_ROWS * CSV_ROW + MiB, D / F)
-open_gb = F * sample_bytes / 1e9
-print(f"- Schema samples: each of the {N} scan tasks reads {open_gb:.1f} GB ({F} × {sample_bytes / MiB:.0f} MiB in {sample_gets} GETs) before its share: "
-      f"{N * open_gb / 1e3:,.2f} TB in all, {open_gb * 1e9 / RATE / 60:.1f} min of the scan's wall; the other steps take "
-      f"the schema from scan task 0's report.")
+open_gb = F / N * sample_bytes / 1e9
+print(f"- Schema samples: each of the {N} scan tasks samples the {F // N} inputs of its share ({open_gb:.2f} GB: {sample_bytes / MiB:.0f} MiB in "
+      f"{sample_gets} GETs each) and takes the other inputs' opened states ({F:,} GETs of {STATE} bytes): {N * open_gb / 1e3:,.3f} TB in all "
+      f"(every task sampled every input before stop 49: {N * F * sample_bytes / 1e12:,.2f} TB), {open_gb * 1e9 / RATE / 60:.2f} min of the scan's "
+      f"wall; the other steps take the schema from scan task 0's report.")
 c = steps["commit"]
 COPY_CONCURRENCY = 64  # --copy-concurrency's default: shards copied at the same time (8 before stop 49, --upload-concurrency)
 lo, hi = (c["shards"] * t / COPY_CONCURRENCY / 60 for t in (0.3, 1.0))

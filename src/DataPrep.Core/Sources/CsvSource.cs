@@ -16,7 +16,7 @@ namespace DataPrep.Sources;
 /// the first <see cref="SourceOptions.InferRows"/> rows with per-column overrides, gzip inputs, and
 /// parsing on several threads straight into column buffers (no object per row).
 /// </summary>
-public sealed class CsvSource : IRecordSource
+public sealed class CsvSource : IRecordSource, ISharedOpen
 {
     private readonly string _path;
     private readonly SourceOptions _options;
@@ -214,6 +214,73 @@ public sealed class CsvSource : IRecordSource
 
     /// <inheritdoc />
     public long RowBytes => _rowBytes;
+
+    private static ReadOnlySpan<byte> StateTag => "csv-open-1"u8;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// What the sample decided and the reads after it use: the columns' names and kinds, the mean row bytes, the first
+    /// record's byte, and what the first read saw (gzip, the first bytes) for the byte-range rule.
+    /// </remarks>
+    public byte[] OpenedState
+    {
+        get
+        {
+            if (_schema is null) throw new InvalidOperationException($"{_path} is not open.");
+            using var buffer = new MemoryStream();
+            using (var w = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                w.Write(StateTag);
+                w.Write(_rowBytes);
+                w.Write(Ranges.FirstRecord);
+                var seen = Ranges.SeenFirst;
+                w.Write(seen is not null);
+                w.Write(seen?.Gzip ?? false);
+                var head = seen?.Head ?? [];
+                w.Write((byte)head.Length);
+                w.Write(head);
+                w.Write(_schema.Count);
+                foreach (var f in _schema.Fields)
+                {
+                    w.Write(f.Name);
+                    w.Write((byte)f.Kind);
+                }
+            }
+            return buffer.ToArray();
+        }
+    }
+
+    /// <inheritdoc />
+    public bool TryAdopt(ReadOnlySpan<byte> state)
+    {
+        if (_schema is not null || !state.StartsWith(StateTag)) return false;
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), System.Text.Encoding.UTF8);
+            long rowBytes = r.ReadInt64(), firstRecord = r.ReadInt64();
+            bool seen = r.ReadBoolean(), gzip = r.ReadBoolean();
+            var head = r.ReadBytes(r.ReadByte());
+            var fields = new Field[r.ReadInt32()];
+            for (int i = 0; i < fields.Length; i++)
+            {
+                string name = r.ReadString();
+                var kind = (ColumnKind)r.ReadByte();
+                if (!Enum.IsDefined(kind)) return false;
+                fields[i] = new Field(name, kind);
+            }
+            if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0 || head.Length > 4) return false;
+            _nullValues = new HashSet<string>(_options.NullValues, StringComparer.Ordinal);
+            _rowBytes = rowBytes;
+            Ranges.FirstRecord = firstRecord;
+            if (seen) Ranges.Seen(gzip, head);
+            _schema = new Schema(fields);
+            return true;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc />
     /// <remarks>Reads the file again up to the row (an error path only): quoted fields may span lines, so only the reader knows.</remarks>

@@ -130,6 +130,9 @@ internal sealed class TextRangeReads(SourceOptions options, string path, string 
     /// <summary>What the source's first read of the input saw (<see cref="TextInput.Open"/>'s <c>seen</c>): gzip, and its first bytes.</summary>
     public void Seen(bool gzip, byte[] head) => _seen ??= (gzip, head);
 
+    /// <summary>What <see cref="Seen"/> was told; null before the first read.</summary>
+    public (bool Gzip, byte[] Head)? SeenFirst => _seen;
+
     /// <summary>The reads of parts made so far.</summary>
     public IReadOnlyList<PartRead> Reads
     {
