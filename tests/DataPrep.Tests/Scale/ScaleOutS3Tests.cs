@@ -73,9 +73,7 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         var client = moto.Client();
         var (bucket, local) = TwoInputs(tmp, client, "scalecopy", 4_000);
         string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "16KB", "--seed", "4", "--memory", "128MB", "--quiet"];
-        var one = tmp.Combine("one");
-        var single = CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]);
-        Assert.True(single.Code == 0, single.Err);
+        var one = OneProcess(tmp, local, options);
         int trainShards = Directory.GetFiles(Path.Combine(one, "train")).Length;
         Assert.True(trainShards >= 8, $"{trainShards} train shards; the test needs more than the copies allowed at once");
 
@@ -112,9 +110,7 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         var client = moto.Client();
         var (bucket, local) = TwoInputs(tmp, client, "scalepq", 3_000);
         string[] options = ["--label", "label", "--encode", "cat=onehot", "--shard-size", "48KB", "--seed", "5", "--format", "parquet", "--quiet"];
-        var one = tmp.Combine("one");
-        var r1 = CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]);
-        Assert.True(r1.Code == 0, r1.Err);
+        var one = OneProcess(tmp, local, options);
 
         var r = CliProcess.Run(["convert", $"s3://{bucket}/in/", "--out", $"s3://{bucket}/out/", .. options, "--endpoint-url", moto.Endpoint, "--workers", "2"]);
         Assert.True(r.Code == 0, r.Err);
@@ -325,6 +321,15 @@ public sealed class ScaleOutS3Tests(MotoServer moto)
         S3Data.AssertSameBytes(S3Data.DataOnly(S3Data.Local(one)), written);
         Assert.Empty(S3Data.Keys(client, bucket, "out/_dataprep/work/"));
         Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
+    /// <summary>The one-process run of <see cref="TwoInputs"/>' local copies, in <c>one</c>.</summary>
+    private static string OneProcess(TempDir tmp, string local, string[] options)
+    {
+        var one = tmp.Combine("one");
+        var r = CliRunner.Run(["convert", Path.Combine(local, "part-a.csv"), Path.Combine(local, "part-b.csv"), "--out", one, .. options]);
+        Assert.True(r.Code == 0, r.Err);
+        return one;
     }
 
     /// <summary>Two copies of one CSV of <paramref name="rows"/> rows, as <c>in/part-a.csv</c> and <c>in/part-b.csv</c> in a new bucket and in a local folder.</summary>
