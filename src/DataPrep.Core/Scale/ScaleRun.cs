@@ -142,7 +142,8 @@ internal sealed class ScaleRun
 
     /// <summary>
     /// Sets a task up. Only the scan step opens the inputs (a sample of each, for the schema); the steps after it take the
-    /// schema from scan task 0's report (<see cref="UseScannedSchema"/>), so a run samples every input N times, not 5N.
+    /// schema from scan task 0's report (<see cref="UseScannedSchema"/>), and the scan tasks share what opening each input
+    /// learned (<see cref="SharedOpens"/>), so a run samples each input about once, not 5N times.
     /// The image formats' encode and commit steps open them too (their stages read the images through them).
     /// </summary>
     public static async Task<ScaleRun> OpenAsync(ConvertOptions options, ScaleOptions scale, DataPrepRegistry registry, IProgress<RunProgress>? progress, string step, int task, CancellationToken cancellationToken)
@@ -155,7 +156,7 @@ internal sealed class ScaleRun
         var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
         var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
         // The fingerprint needs the inputs' names and sizes, not their content: a scan task takes it before it opens them,
-        // so that the inputs that read whole to open share what they learn through the work area (SharedOpens).
+        // so that the scan tasks can share what opening each input learned through the work area (SharedOpens).
         void UseWork(IReadOnlyList<string> paths)
         {
             if (run.Work is not null) return;
@@ -175,7 +176,7 @@ internal sealed class ScaleRun
                 beforeOpening: step != ScaleStep.Scan ? null : async (paths, created, ct) =>
                 {
                     UseWork(paths);
-                    await SharedOpens.AdoptAsync(run.Work, run.Sizes, created, task, scale.Workers, ct).ConfigureAwait(false);
+                    await SharedOpens.AdoptAsync(run.Work, run.Sizes, created, task, scale.Workers, prepared.Memory.EffectiveBudget, ct).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             if (earlier is not null) ConvertRunner.CheckCompatible(schema, earlier, prepared.Like!);
             run.Schema = schema;

@@ -4,13 +4,13 @@ using DataPrep.Sources;
 namespace DataPrep.Scale;
 
 /// <summary>
-/// What opening an input that reads whole (<see cref="ISharedOpen"/>: LibSVM, whose width is its largest feature index)
-/// learned, shared among a run's scan tasks through the work area (<c>FP/opened/INPUT</c>), so that N scan tasks read
-/// about one copy of such inputs for the schema, not N.
+/// What opening an input learned (<see cref="ISharedOpen"/>: a LibSVM file's whole first pass, a CSV file's sample), shared
+/// among a run's scan tasks through the work area (<c>FP/opened/INPUT</c>), so that N scan tasks open about one copy of
+/// the inputs for the run's schema, not N.
 /// </summary>
 /// <remarks>
-/// Each scan task first opens the inputs in its own share of the bytes (16 inputs at a time), publishing each one's state, then the
-/// others', taking the state another task published where there is one. The shares are visited in bit-reversed order from
+/// Each scan task first opens the inputs in its own share of the bytes (several at a time), publishing each one's state,
+/// then the others', taking the state another task published where there is one. The shares are visited in bit-reversed order from
 /// the task's own (task i's k-th is <c>(i + reverse(k)) mod N</c>), so tasks that run at the same time open different
 /// inputs at every turn. Only the cost depends on timing: a state is what opening the input gives (the fingerprint in its
 /// key covers the options and every input's size and time stamp), so a task that finds none opens the input itself.
@@ -28,16 +28,19 @@ internal static class SharedOpens
     /// <param name="sources">The run's sources, one per input.</param>
     /// <param name="task">This scan task.</param>
     /// <param name="workers">N.</param>
+    /// <param name="memoryBudget">The task's <c>--memory</c>: an open holds a few MiB (a CSV reader's buffer, an S3 block of up to
+    /// 4 MiB), so one input at a time per 64 MB of it, 2 to 16.</param>
     /// <param name="cancellationToken">Cancels the task.</param>
-    public static async Task AdoptAsync(ScaleWork work, IReadOnlyList<long> sizes, IReadOnlyList<IRecordSource> sources, int task, int workers, CancellationToken cancellationToken)
+    public static async Task AdoptAsync(ScaleWork work, IReadOnlyList<long> sizes, IReadOnlyList<IRecordSource> sources, int task, int workers, long memoryBudget, CancellationToken cancellationToken)
     {
         var shared = Enumerable.Range(0, sources.Count).Where(i => sources[i] is ISharedOpen).ToList();
         if (shared.Count == 0) return;
         // Several at a time (a GET of a state is a round trip; 1,024 inputs one after another would take 20 s at 20 ms).
+        int atOnce = (int)Math.Clamp(memoryBudget / (64L << 20), 2, 16);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            await Parallel.ForEachAsync(Order(sizes, shared, task, workers), new ParallelOptions { MaxDegreeOfParallelism = AtOnce, CancellationToken = stop.Token }, async (i, ct) =>
+            await Parallel.ForEachAsync(Order(sizes, shared, task, workers), new ParallelOptions { MaxDegreeOfParallelism = atOnce, CancellationToken = stop.Token }, async (i, ct) =>
             {
                 var source = (ISharedOpen)sources[i];
                 try
@@ -59,9 +62,6 @@ internal static class SharedOpens
             // Stopped at an error: see above.
         }
     }
-
-    /// <summary>Inputs opened or looked up at the same time.</summary>
-    private const int AtOnce = 16;
 
     /// <summary>
     /// The order in which task <paramref name="task"/> of <paramref name="workers"/> visits <paramref name="inputs"/>: the
