@@ -9,10 +9,10 @@ namespace DataPrep.Scale;
 /// the inputs for the run's schema, not N.
 /// </summary>
 /// <remarks>
-/// Each scan task first opens the inputs in its own share of the bytes (several at a time), publishing each one's state,
-/// then the others', taking the state another task published where there is one. The shares are visited in bit-reversed order from
-/// the task's own (task i's k-th is <c>(i + reverse(k)) mod N</c>), so tasks that run at the same time open different
-/// inputs at every turn. Only the cost depends on timing: a state is what opening the input gives (the fingerprint in its
+/// Each scan task first opens the inputs it reads (those that meet its share of the bytes; several at a time), publishing
+/// each one's state, then the others', taking the state another task published where there is one. The other shares are
+/// visited in bit-reversed order from the task's own (task i's k-th is <c>(i + reverse(k)) mod N</c>), so that tasks that
+/// run at the same time look at different inputs at every turn. Only the cost depends on timing: a state is what opening the input gives (the fingerprint in its
 /// key covers the options and every input's size and time stamp), so a task that finds none opens the input itself.
 /// Errors are not shared: on the first one the task stops sharing, and the ordered open after it reports the first bad
 /// input in input order, as one process does.
@@ -38,9 +38,21 @@ internal static class SharedOpens
         // Several at a time (a GET of a state is a round trip; 1,024 inputs one after another would take 20 s at 20 ms).
         int atOnce = (int)Math.Clamp(memoryBudget / (64L << 20), 2, 16);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var (order, own) = Order(sizes, shared, task, workers);
         try
         {
-            await Parallel.ForEachAsync(Order(sizes, shared, task, workers), new ParallelOptions { MaxDegreeOfParallelism = atOnce, CancellationToken = stop.Token }, async (i, ct) =>
+            // The task's own share first, all of it, then the others: tasks that start together each open their own while the
+            // others open theirs, and then find the others' states (visiting everything at once, every task would open
+            // every input before any state was published).
+            await VisitAsync(order.Take(own)).ConfigureAwait(false);
+            await VisitAsync(order.Skip(own)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Stopped at an error: see below.
+        }
+
+        Task VisitAsync(IEnumerable<int> inputs) => Parallel.ForEachAsync(inputs, new ParallelOptions { MaxDegreeOfParallelism = atOnce, CancellationToken = stop.Token }, async (i, ct) =>
             {
                 var source = (ISharedOpen)sources[i];
                 try
@@ -55,39 +67,36 @@ internal static class SharedOpens
                     // The ordered open reports the first bad input (or a store that fails), as one process does.
                     await stop.CancelAsync().ConfigureAwait(false);
                 }
-            }).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Stopped at an error: see above.
-        }
+            });
     }
 
     /// <summary>
-    /// The order in which task <paramref name="task"/> of <paramref name="workers"/> visits <paramref name="inputs"/>: the
-    /// inputs of share <c>(task + reverse(k)) mod N</c> for k = 0, 1, …, where an input's share is the one its middle byte
-    /// falls in when the bytes of all inputs are cut into N equal shares (a scan task reads such an input whole, and the
-    /// scan's shares are balanced by bytes).
+    /// The order in which task <paramref name="task"/> of <paramref name="workers"/> visits <paramref name="inputs"/>, and how
+    /// many of them it opens first (<c>Own</c>): first the inputs whose bytes meet the task's share (when the bytes of all
+    /// inputs are cut into N equal shares, as the scan's shares are balanced by bytes: the inputs it reads), in input order;
+    /// then the others by the share their middle byte falls in, share <c>(task + reverse(k)) mod N</c> for k = 1, 2, ….
     /// </summary>
-    internal static List<int> Order(IReadOnlyList<long> sizes, IReadOnlyList<int> inputs, int task, int workers)
+    internal static (List<int> Order, int Own) Order(IReadOnlyList<long> sizes, IReadOnlyList<int> inputs, int task, int workers)
     {
         long total = Math.Max(1, sizes.Sum());
         var starts = new long[sizes.Count];
         for (int i = 1; i < sizes.Count; i++) starts[i] = starts[i - 1] + sizes[i - 1];
-        var byShare = inputs.GroupBy(i => ShareOf(starts[i] + sizes[i] / 2, total, workers)).ToDictionary(g => g.Key, g => g.ToList());
+        // Share s holds bytes [s·total/N, (s+1)·total/N); input i meets it when it starts before its end and ends after its start.
+        Int128 shareStart = (Int128)task * total, shareEnd = (Int128)(task + 1) * total;
+        var order = inputs.Where(i => sizes[i] > 0 && (Int128)starts[i] * workers < shareEnd && (Int128)(starts[i] + sizes[i]) * workers > shareStart).ToList();
+        int own = order.Count;
+        var taken = order.ToHashSet();
+        var byShare = inputs.Where(i => !taken.Contains(i))
+            .GroupBy(i => (int)Int128.Min(workers - 1, (Int128)(starts[i] + sizes[i] / 2) * workers / total)).ToDictionary(g => g.Key, g => g.ToList());
         int bits = workers <= 1 ? 0 : BitOperations.Log2((uint)workers - 1) + 1;
-        var order = new List<int>(inputs.Count);
         for (uint k = 0; k < 1u << bits; k++)
         {
             uint reversed = bits == 0 ? 0 : ReverseBits(k) >> (32 - bits);
             if (reversed >= workers) continue;
             if (byShare.TryGetValue((int)((task + reversed) % (uint)workers), out var list)) order.AddRange(list);
         }
-        return order;
+        return (order, own);
     }
-
-    /// <summary>The share (of N equal shares of <paramref name="total"/> bytes) that byte <paramref name="at"/> falls in.</summary>
-    internal static int ShareOf(long at, long total, int workers) => (int)Int128.Min(workers - 1, (Int128)at * workers / Math.Max(1, total));
 
     private static uint ReverseBits(uint v)
     {
