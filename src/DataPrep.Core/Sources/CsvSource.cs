@@ -21,13 +21,14 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
     private readonly string _path;
     private readonly SourceOptions _options;
     private Schema? _schema;
-    private HashSet<string> _nullValues = [];
+    private readonly HashSet<string> _nullValues;
 
     /// <summary>Creates a source for one file (plain or .gz).</summary>
     public CsvSource(string path, SourceOptions? options = null)
     {
         _path = path;
         _options = options ?? new SourceOptions();
+        _nullValues = new HashSet<string>(_options.NullValues, StringComparer.Ordinal);
     }
 
     /// <inheritdoc />
@@ -140,7 +141,6 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
     public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_schema is not null) return ValueTask.FromResult(_schema);
-        _nullValues = new HashSet<string>(_options.NullValues, StringComparer.Ordinal);
         using var reader = CreateReader();
         string[] names;
         KindInference[] inference = [];
@@ -269,7 +269,6 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
                 fields[i] = new Field(name, kind);
             }
             if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0 || head.Length > 4) return false;
-            _nullValues = new HashSet<string>(_options.NullValues, StringComparer.Ordinal);
             _rowBytes = rowBytes;
             Ranges.FirstRecord = firstRecord;
             if (seen) Ranges.Seen(gzip, head);

@@ -125,8 +125,7 @@ internal static class TextInput
                     throw Throw.Format($"is {what}, not {format} text; expected {format} text{Suggestion(what)}", path);
                 }
                 // UTF-16 and UTF-32 byte-order marks: the source transcodes (or not) as it always did.
-                if (buffer[..n].StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || buffer[..n].StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])
-                    || buffer[..n].StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF])) _validate = false;
+                if (TextRanges.IsWideUnicode(buffer[..n])) _validate = false;
             }
             if (!_validate || n == 0) return n;
             int complete = end ? n : n - IncompleteTail(buffer[..n]);
