@@ -401,7 +401,8 @@ internal sealed class S3WorkArea : IWorkArea
             }.Encrypted(s3.Options), cancellationToken).ConfigureAwait(false)).UploadId;
             var parts = new PartETag[pieces.Count];
             // Copied parts carry no data through this worker: --copy-concurrency of them at once. A part made of bytes
-            // (under 10 MiB: the header, small objects) holds them while it uploads: --upload-concurrency of those at once.
+            // (under 10 MiB: the header, small objects) holds them while it uploads: --upload-concurrency of those at once,
+            // as lowered by --memory (the registry opens the work area with ConvertOptions.EffectiveS3).
             using var buffers = new SemaphoreSlim(Math.Max(1, _options.Concurrency));
             await Parallel.ForAsync(0, pieces.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.CopyConcurrency), CancellationToken = cancellationToken }, async (n, ct) =>
             {

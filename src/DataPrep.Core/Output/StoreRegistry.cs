@@ -46,10 +46,15 @@ public sealed class StoreRegistry
         return this;
     }
 
-    /// <summary>Opens a scaled-out run's work area: a local or shared folder, or a registered scheme's URI.</summary>
+    /// <summary>
+    /// Opens a scaled-out run's work area: a local or shared folder, or a registered scheme's URI. It connects with the
+    /// run's S3 settings, the parts it holds in memory (a composed object's byte parts) within the budget as an output
+    /// store's are (<see cref="ConvertOptions.EffectiveS3"/>).
+    /// </summary>
     /// <exception cref="PipelineValidationException">No work area is registered for the location's scheme.</exception>
-    public IWorkArea CreateWorkArea(string location, S3Options settings)
+    public IWorkArea CreateWorkArea(string location, ConvertOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         int sep = location.IndexOf("://", StringComparison.Ordinal);
         if (sep <= 1) return new LocalWorkArea(location);
         var scheme = location[..sep];
@@ -57,7 +62,7 @@ public sealed class StoreRegistry
         {
             throw new PipelineValidationException($"--work {location}: no work area for '{scheme}://' is loaded; expected a shared folder{(scheme.Equals("s3", StringComparison.OrdinalIgnoreCase) ? " or s3://bucket/prefix/ with DataPrep.S3 added to the registry (registry.AddS3())" : "")}.");
         }
-        return factory(location, settings);
+        return factory(location, options.EffectiveS3);
     }
 
     /// <summary>The inputs of a run with these connection settings.</summary>

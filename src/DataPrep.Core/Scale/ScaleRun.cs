@@ -154,7 +154,7 @@ internal sealed class ScaleRun
         bool openSources = step == ScaleStep.Scan || (format.Traits.ReadsImages && step is ScaleStep.Encode or ScaleStep.Commit);
         var context = new RunContext(progress, registry.Diagnostics, registry.Stores.Inputs(prepared.S3));
         var run = new ScaleRun(prepared, format, earlier, registry, scale, context);
-        var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared.S3);
+        var area = registry.Stores.CreateWorkArea(scale.WorkLocation(prepared.Output), prepared);
         // The fingerprint needs the inputs' names and sizes, not their content: a scan task takes it before it opens them,
         // so that the scan tasks can share what opening each input learned through the work area (SharedOpens).
         void UseWork(IReadOnlyList<string> paths)

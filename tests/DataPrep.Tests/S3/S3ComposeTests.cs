@@ -89,6 +89,65 @@ public sealed class S3ComposeTests(MotoServer moto)
     }
 
     /// <summary>
+    /// A composed object's byte parts (the header and objects too small to copy, read here and uploaded) are held in memory
+    /// while they upload: the work area the registry opens for a run under <c>--memory 128MB</c> sends at most the three
+    /// parts an output store may hold then (<see cref="ConvertOptions.EffectiveS3"/>), not <c>--upload-concurrency</c>'s
+    /// 8, while its copied parts keep <c>--copy-concurrency</c>. A proxy holds each byte part for a second and counts how
+    /// many it held at once.
+    /// </summary>
+    [Fact]
+    public async Task A_composed_objects_byte_parts_upload_within_the_memory_budget()
+    {
+        var client = moto.Client();
+        var bucket = moto.NewBucket("composemem");
+        // Nine objects of 4 MiB (each read here with the start of the next), then one of 12 MiB (copied in place).
+        long[] sizes = [.. Enumerable.Repeat(4L << 20, 9), 12L << 20];
+        var header = "row_id,source,source_row,shard,record,content_hash\n"u8.ToArray();
+        var pieces = S3Compose.Plan(header.Length, sizes);
+        var byteParts = Enumerable.Range(1, pieces.Count).Where(n => !pieces[n - 1].Copy).ToHashSet();
+        Assert.True(byteParts.Count >= 6 && byteParts.Count < pieces.Count, $"{byteParts.Count} byte parts of {pieces.Count}: the test needs more than 3, and a copy");
+        var partNumber = new System.Text.RegularExpressions.Regex(@"[?&]partNumber=(\d+)");
+        using var proxy = new FaultProxy(moto.Port, (_, line) =>
+        {
+            var m = partNumber.Match(line);
+            return line.StartsWith($"PUT /{bucket}/out/", StringComparison.Ordinal) && m.Success && byteParts.Contains(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)) ? Fault.Delay : Fault.None;
+        })
+        {
+            DelayFor = TimeSpan.FromSeconds(1),
+        };
+        var options = new ConvertOptions
+        {
+            Inputs = [$"s3://{bucket}/in/"], Output = $"s3://{bucket}/out/", Label = "y",
+            Memory = new MemoryOptions(128L << 20), S3 = new S3Options { EndpointUrl = proxy.Endpoint },
+        };
+        Assert.Equal(8, options.S3.Concurrency);
+        Assert.Equal(3, options.EffectiveS3.Concurrency);
+        var registry = new DataPrep.Conversion.DataPrepRegistry().AddS3();
+        var area = registry.Stores.CreateWorkArea($"s3://{bucket}/work/", options);
+        var random = new Random(18);
+        var parts = new List<byte[]>();
+        var keys = new List<string>();
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            var bytes = new byte[sizes[i]];
+            random.NextBytes(bytes);
+            parts.Add(bytes);
+            keys.Add($"write/{i:D5}/train.lineage");
+            await area.PutAsync(keys[^1], bytes, default);
+        }
+
+        await using var store = registry.Stores.CreateOutput(options);
+        await store.PrepareAsync(false, default);
+        await area.ComposeAsync(header, keys, store, "_dataprep/lineage/train.csv", default);
+        await store.CommitAsync("_dataprep/run.json", "{}"u8.ToArray(), default);
+
+        Assert.Equal(byteParts.Count, proxy.Injected.Count);
+        Assert.InRange(proxy.MostDelayedAtOnce, 2, 3);
+        Assert.Equal(header.Concat(parts.SelectMany(p => p)).ToArray(), S3Data.Download(client, bucket, "out/_dataprep/lineage/")["train.csv"]);
+        Assert.Empty(S3Data.IncompleteUploads(client, bucket));
+    }
+
+    /// <summary>
     /// The copy in the channel is checked against the CRC-32C the worker's upload gave the work object: a work object
     /// whose bytes no longer have that CRC (here its CRC was recorded wrong; moto takes a sent checksum on trust) is
     /// refused by a single copy and by a composition, and nothing is adopted or left half-done.
