@@ -454,6 +454,13 @@ public static class DataPrepCli
         catch (StorageException e) { return Fail(stderr, e.Message, StorageFailed); }
         catch (OperationCanceledException) { return Fail(stderr, "cancelled; nothing was written.", Cancelled); }
         catch (ChildFailedException e) { return Fail(stderr, e.Message, e.Code); }
+        catch (Exception e) when (e is OutOfMemoryException || (e is AggregateException a && a.Flatten().InnerExceptions.Any(x => x is OutOfMemoryException)))
+        {
+            // Never reported as bad data (Throw.IsDecodeFailure): it says how much memory the process had, not what the input holds.
+            string output = r.GetValue(io.Out) is { } o ? $" in {o}" : "";
+            string where = (e as InsufficientMemoryException ?? (e as AggregateException)?.Flatten().InnerExceptions.OfType<InsufficientMemoryException>().FirstOrDefault())?.Message is { } m ? $" {m}" : "";
+            return Fail(stderr, $"the process ran out of memory{where}. The machine or its container limit allowed less than this run needed. Nothing was published, and an earlier run{output} is untouched. Give the process more memory, or convert with a lower --memory so that the run spills to --temp sooner.", Failed);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(stderr, $"{e.Message} Nothing was published: the output folder holds no new files.", Failed);

@@ -216,7 +216,7 @@ public sealed class ImageTransformer
     /// exceptions, its decoders throw NullReferenceException, ArgumentOutOfRangeException, IndexOutOfRangeException and
     /// others on corrupt headers (found by tools/fuzz.sh); all of them describe the input, never the run.
     /// </summary>
-    internal static bool IsDecoderFailure(Exception e) => e is not (OperationCanceledException or OutOfMemoryException or DataPrepException);
+    internal static bool IsDecoderFailure(Exception e) => Throw.IsDecodeFailure(e);
 
     private static BadImageException Unsupported(string path, byte[] bytes)
         => new(path, $"not an image format ImageSharp 2 decodes (JPEG, PNG, BMP, GIF, TIFF, TGA, WebP, PBM); the file starts with {Hex(bytes)}");

@@ -393,7 +393,14 @@ public sealed class ParquetSource : IRecordSource
         {
             column = await plan.ReadAsync(rowGroup, rows, new ReadContext(_path, firstOrdinal, group, reader.RowGroupCount, _options.NonFinite, bad), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
+        catch (OutOfMemoryException e) when (e is not InsufficientMemoryException)
+        {
+            // Not "the file may be corrupt": a sound column larger than the memory left fails the same way. (A footer that
+            // makes Parquet.Net allocate gigabytes is corrupt: its length is checked against the file first.)
+            throw new InsufficientMemoryException(
+                $"while decoding {_path}, column '{plan.Name}', row group {group + 1} of {reader.RowGroupCount} (rows {firstOrdinal:N0}–{firstOrdinal + rows - 1:N0}: {rows:N0} {plan.ParquetType} values, decoded whole; a corrupt page header that declares a size this large fails the same way)", e);
+        }
+        catch (Exception e) when (Throw.IsDecodeFailure(e))
         {
             throw Throw.Format(
                 $"cannot read row group {group + 1} of {reader.RowGroupCount} (rows {firstOrdinal:N0}–{firstOrdinal + rows - 1:N0}): {e.Message.TrimEnd('.')}; expected valid {plan.ParquetType} column data (the file may be corrupt or truncated)",

@@ -104,4 +104,12 @@ internal static class Throw
         => new(problem, file, line, row, column, inner, within);
 
     public static OutputException Output(string message, Exception? inner = null) => new(message, inner);
+
+    /// <summary>
+    /// Whether a library's exception while decoding a file may be reported as bad data in it: not a DataPrep error
+    /// (already worded), not a cancellation, and not the process running out of memory or stack, which says nothing
+    /// about the file on its own (a sound 4,000,000-row Parquet column under a 24 MiB heap limit was reported as "the
+    /// file may be corrupt").
+    /// </summary>
+    public static bool IsDecodeFailure(Exception e) => e is not (DataPrepException or OperationCanceledException or OutOfMemoryException or InsufficientExecutionStackException);
 }

@@ -35,7 +35,7 @@ internal sealed class ParquetRecordHasher : IRecordHasher
                 foreach (ulong hash in ParquetContentHashes.Of(batch, options.EffectiveThreads)) onRecord(hash);
             }
         }
-        catch (Exception e) when (e is not (DataPrepException or OperationCanceledException))
+        catch (Exception e) when (Throw.IsDecodeFailure(e))
         {
             // E.g. a text column, which no label-first CSV row holds: the file is not one of our shards.
             throw Throw.Format($"cannot be read back as label-first rows ({e.Message.TrimEnd('.')}); expected a Parquet shard of INT64 and DOUBLE columns as --format parquet writes them", path, inner: e);
