@@ -211,37 +211,6 @@ public sealed class JsonLinesSource : IRecordSource
         public bool Stopped => Stop != long.MaxValue;
     }
 
-    /// <summary>A batch's lines, copied out of the line reader so that several parsers can read them at once.</summary>
-    private sealed class LineChunk(int rows)
-    {
-        public byte[] Bytes { get; private set; } = new byte[1 << 16];
-
-        /// <summary>Where each line ends in <see cref="Bytes"/> (each starts where the one before ends).</summary>
-        public int[] Ends { get; } = new int[rows];
-
-        /// <summary>Each line's 1-based line number in the input, for messages.</summary>
-        public long[] Lines { get; } = new long[rows];
-
-        /// <summary>An error found while gathering (a file beyond 1 TiB), at the row after the gathered ones: thrown after them.</summary>
-        public DataFormatException? Error { get; set; }
-
-        public ReadOnlySpan<byte> Line(int row) => Bytes.AsSpan(row == 0 ? 0 : Ends[row - 1], Ends[row] - (row == 0 ? 0 : Ends[row - 1]));
-
-        public void Add(int row, ReadOnlySpan<byte> line, long lineNumber)
-        {
-            int at = row == 0 ? 0 : Ends[row - 1];
-            if (at + line.Length > Bytes.Length)
-            {
-                var bigger = new byte[Math.Max(Bytes.Length * 2, at + line.Length)];
-                Bytes.AsSpan(0, at).CopyTo(bigger);
-                Bytes = bigger;
-            }
-            line.CopyTo(Bytes.AsSpan(at));
-            Ends[row] = at + line.Length;
-            Lines[row] = lineNumber;
-        }
-    }
-
     /// <summary>
     /// Gathers up to <paramref name="batchRows"/> non-blank lines into <paramref name="chunk"/> with their byte positions;
     /// returns how many. A line that starts at or after the read's end is not taken (its errors are the next range's): the
@@ -284,53 +253,36 @@ public sealed class JsonLinesSource : IRecordSource
     /// </remarks>
     private void ParseChunk(LineChunk chunk, RowParser[] parsers, Schema schema, ColumnBuilder[] builders, long first, int count, List<BadRow>? bad, string?[]? texts, CancellationToken cancellationToken)
     {
-        // At least 512 rows a share: fewer are not worth a thread.
-        int shares = Math.Clamp(count / 512, 1, parsers.Length);
-        var errors = new Exception?[shares];
+        int shares = RowShares.For(count, parsers.Length);
         var badOf = bad is null ? null : new List<BadRow>[shares];
-        void Share(int s)
+        RowShares.Run(count, shares, (s, lo, hi) =>
         {
             var parser = parsers[s] ??= new RowParser(this, schema);
-            int lo = (int)((long)count * s / shares), hi = (int)((long)count * (s + 1) / shares);
             List<BadRow>? myBad = badOf is null ? null : badOf[s] = [];
-            try
+            for (int row = lo; row < hi; row++)
             {
-                for (int row = lo; row < hi; row++)
+                var line = chunk.Line(row);
+                long number = chunk.Lines[row];
+                if (myBad is null)
                 {
-                    var line = chunk.Line(row);
-                    long number = chunk.Lines[row];
-                    if (myBad is null)
+                    parser.Parse(line, number, first + row + 1, builders, row);
+                }
+                else
+                {
+                    try
                     {
                         parser.Parse(line, number, first + row + 1, builders, row);
+                        // A line with a missing value may be skipped later (--missing error): keep its text for the quarantine.
+                        if (texts is not null && ColumnBuilder.AnyNull(builders, row)) texts[row] = System.Text.Encoding.UTF8.GetString(line);
                     }
-                    else
+                    catch (DataFormatException e)
                     {
-                        try
-                        {
-                            parser.Parse(line, number, first + row + 1, builders, row);
-                            // A line with a missing value may be skipped later (--missing error): keep its text for the quarantine.
-                            if (texts is not null && ColumnBuilder.AnyNull(builders, row)) texts[row] = System.Text.Encoding.UTF8.GetString(line);
-                        }
-                        catch (DataFormatException e)
-                        {
-                            myBad.Add(new BadRow(row, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
-                        }
+                        myBad.Add(new BadRow(row, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
                     }
-                    if (((row - lo + 1) & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
                 }
+                if (((row - lo + 1) & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
             }
-            catch (Exception e)
-            {
-                errors[s] = e;
-            }
-        }
-        if (shares == 1) Share(0);
-        else Parallel.For(0, shares, new ParallelOptions { MaxDegreeOfParallelism = shares }, Share);
-        // Shares are contiguous and each stops at its first error: the first share's error is the earliest row's.
-        foreach (var e in errors)
-        {
-            if (e is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
-        }
+        });
         if (badOf is not null) foreach (var list in badOf) bad!.AddRange(list);
         if (chunk.Error is { } gathered) throw gathered;
     }

@@ -31,7 +31,9 @@ public sealed record LibSvmOptions(bool ZeroBased = false, int? NumFeatures = nu
 /// Indexes are 1-based unless <see cref="LibSvmOptions.ZeroBased"/>; they must increase strictly within a
 /// line. Values are kept as written, explicit zeros included. <c>qid:N</c> tokens are skipped and counted
 /// (<see cref="QidTokensIgnored"/>); text after '#' is a comment; blank lines are skipped but counted for
-/// line numbers. Parsing works on UTF-8 spans with no allocation per token.
+/// line numbers. Parsing works on UTF-8 spans with no allocation per token. In both passes the reading thread gathers
+/// a chunk of data lines and up to <see cref="SourceOptions.EffectiveThreads"/> parsers parse contiguous shares of it at
+/// once (<see cref="RowShares"/>); the earliest bad line is reported, as one thread reports it.
 /// </para>
 /// </remarks>
 public sealed class LibSvmSource : IRecordSource, ISharedOpen
@@ -86,47 +88,101 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
     public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (_schema is not null) return ValueTask.FromResult(_schema);
-        var parser = new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
-        long rows = 0, lines = 0, bytes = 0;
+        // Each of up to --threads parsers learns from its shares of each chunk; what they learned is merged at the end
+        // (no line depends on another in this pass).
+        var parsers = new LineParser[Math.Max(1, _options.EffectiveThreads)];
+        var chunk = new LineChunk(OpenChunkRows);
+        var seen = new Seen();
+        long rows = 0;
         bool tolerant = _options.BadRows is { Tolerates: true };
         using (var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM")))
         {
-            while (reader.TryReadLine(out var line))
+            while (true)
             {
-                lines++;
-                bytes += line.Length + 1;
-                if (tolerant)
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Gather(reader, chunk, seen);
+                if (count == 0) break;
+                long first = rows;
+                RowShares.Run(count, RowShares.For(count, parsers.Length), (s, lo, hi) =>
                 {
-                    // --on-bad-row skip|quarantine: a malformed line says nothing about the width or the labels' type,
-                    // but holds a row (the second pass skips it there, counted).
-                    var before = parser.Save();
-                    try
+                    var parser = parsers[s] ??= new LineParser(_path, _libsvm.ZeroBased, _libsvm.NumFeatures ?? int.MaxValue, _libsvm.NumFeatures is not null, integerLabels: null);
+                    for (int i = lo; i < hi; i++)
                     {
-                        if (!parser.Parse(line, reader.LineNumber, rows + 1, builder: null)) continue;
+                        if (!tolerant)
+                        {
+                            parser.Parse(chunk.Line(i), chunk.Lines[i], first + i + 1, builder: null);
+                            continue;
+                        }
+                        // --on-bad-row skip|quarantine: a malformed line says nothing about the width or the labels' type,
+                        // but holds a row (the second pass skips it there, counted).
+                        var before = parser.Save();
+                        try
+                        {
+                            parser.Parse(chunk.Line(i), chunk.Lines[i], first + i + 1, builder: null);
+                        }
+                        catch (DataFormatException)
+                        {
+                            parser.Restore(before);
+                        }
                     }
-                    catch (DataFormatException)
-                    {
-                        parser.Restore(before);
-                    }
-                    rows++;
-                    continue;
-                }
-                if (!parser.Parse(line, reader.LineNumber, rows + 1, builder: null)) continue;
-                rows++;
-                if ((rows & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+                });
+                rows += count;
+                if (seen.Ended) break;
             }
         }
         if (rows == 0)
         {
-            throw lines == 0 || parser.OnlyWhitespace
+            throw seen.Lines == 0 || !seen.Comment
                 ? Throw.Format("is empty; expected lines of the form 'label index:value …'", _path)
-                : Throw.Format($"has no data lines (its {lines} lines are blank or comments); expected lines of the form 'label index:value …'", _path);
+                : Throw.Format($"has no data lines (its {seen.Lines} lines are blank or comments); expected lines of the form 'label index:value …'", _path);
         }
-        _rowBytes = bytes / rows;
-        _width = _libsvm.NumFeatures ?? parser.MaxWidth;
-        _qidTokens = parser.QidTokens;
-        _schema = SchemaOf(parser.AllLabelsInteger, _width);
+        var used = parsers.Where(p => p is not null).ToArray();
+        _rowBytes = seen.Bytes / rows;
+        _width = _libsvm.NumFeatures ?? used.Max(p => p.MaxWidth);
+        _qidTokens = used.Sum(p => p.QidTokens);
+        _schema = SchemaOf(used.All(p => p.AllLabelsInteger), _width);
         return ValueTask.FromResult(_schema);
+    }
+
+    /// <summary>The lines a chunk of the first pass holds at most (its bytes grow to hold them).</summary>
+    private const int OpenChunkRows = 8192;
+
+    /// <summary>What gathering saw of every line, data or not: the first pass's counts.</summary>
+    private sealed class Seen
+    {
+        public long Lines;
+        public long Bytes;
+        /// <summary>Whether a comment was seen (else every line without data was blank).</summary>
+        public bool Comment;
+        /// <summary>Whether the reader reached the end of the text.</summary>
+        public bool Ended;
+    }
+
+    /// <summary>
+    /// Gathers the next data lines (neither blank nor only a comment) into <paramref name="chunk"/>, up to its capacity, so
+    /// that row <c>i</c> of the chunk is the <c>i</c>-th data row after those gathered before; counts every line in
+    /// <paramref name="seen"/>. Returns how many were gathered.
+    /// </summary>
+    private static int Gather(Utf8LineReader reader, LineChunk chunk, Seen seen)
+    {
+        int count = 0;
+        while (count < chunk.Capacity)
+        {
+            if (!reader.TryReadLine(out var line))
+            {
+                seen.Ended = true;
+                break;
+            }
+            seen.Lines++;
+            seen.Bytes += line.Length + 1;
+            if (!LineParser.HoldsData(line, out bool comment))
+            {
+                seen.Comment |= comment;
+                continue;
+            }
+            chunk.Add(count++, line, reader.LineNumber);
+        }
+        return count;
     }
 
     private static Schema SchemaOf(bool integerLabels, int width) => new([
@@ -168,47 +224,56 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
         int batchRows = _options.BatchRowsFor(_rowBytes);
         bool integerLabels = schema[0].Kind == ColumnKind.Int64;
-        // The width found by the first pass bounds the second: an index beyond it means the file changed.
-        var parser = new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
+        // The reading thread gathers a batch's data lines; up to --threads parsers then parse contiguous shares of them at
+        // once, each into its own builder, joined in order. The width found by the first pass bounds this one: an index
+        // beyond it means the file changed.
+        var parsers = new LineParser[Math.Max(1, _options.EffectiveThreads)];
+        var chunk = new LineChunk(batchRows);
+        var seen = new Seen();
         using var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM"));
         long first = 0;
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var builder = new BatchBuilder(batchRows, integerLabels);
-            List<BadRow>? bad = null;
-            while (builder.Count < batchRows && reader.TryReadLine(out var line))
-            {
-                bool parsed;
-                if (badRows is null)
-                {
-                    parsed = parser.Parse(line, reader.LineNumber, first + builder.Count + 1, builder);
-                }
-                else
-                {
-                    try
-                    {
-                        parsed = parser.Parse(line, reader.LineNumber, first + builder.Count + 1, builder);
-                    }
-                    catch (DataFormatException e)
-                    {
-                        // --on-bad-row skip|quarantine: the line keeps its slot (an empty row, left out when the batch
-                        // is built), so the rows after it keep their row ids, as after a dropped row.
-                        (bad ??= []).Add(new BadRow(builder.Count, parser.Cause, e, System.Text.Encoding.UTF8.GetString(line)));
-                        builder.AbandonRow();
-                        parsed = true;
-                    }
-                }
-                if (parsed && (builder.Count & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
-            }
-            int count = builder.Count;
+            int count = Gather(reader, chunk, seen);
             if (count == 0) break;
-            var built = builder.Build(schema, _width, sourceIndex, first);
-            if (bad is not null) built = badRows!.Skip(built, bad);
+            int shares = RowShares.For(count, parsers.Length);
+            var builders = new BatchBuilder[shares];
+            var badOf = badRows is null ? null : new List<BadRow>[shares];
+            long at = first;
+            RowShares.Run(count, shares, (s, lo, hi) =>
+            {
+                var parser = parsers[s] ??= new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
+                var builder = builders[s] = new BatchBuilder(hi - lo, integerLabels);
+                for (int i = lo; i < hi; i++)
+                {
+                    if (badOf is null)
+                    {
+                        parser.Parse(chunk.Line(i), chunk.Lines[i], at + i + 1, builder);
+                    }
+                    else
+                    {
+                        try
+                        {
+                            parser.Parse(chunk.Line(i), chunk.Lines[i], at + i + 1, builder);
+                        }
+                        catch (DataFormatException e)
+                        {
+                            // --on-bad-row skip|quarantine: the line keeps its slot (an empty row, left out when the batch
+                            // is built), so the rows after it keep their row ids, as after a dropped row.
+                            (badOf[s] ??= []).Add(new BadRow(i, parser.Cause, e, System.Text.Encoding.UTF8.GetString(chunk.Line(i))));
+                            builder.AbandonRow();
+                        }
+                    }
+                    if (((i - lo + 1) & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+                }
+            });
+            var built = BatchBuilder.Build(builders, schema, _width, sourceIndex, first);
+            if (badOf is not null && badOf.Any(b => b is not null)) built = badRows!.Skip(built, [.. badOf.Where(b => b is not null).SelectMany(b => b)]);
             if (built.RowCount > 0) yield return built;
             first += count;
-            if (count < batchRows) break;
+            if (seen.Ended) break;
         }
     }
 
@@ -226,8 +291,22 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         /// <summary>How many qid:N tokens were skipped.</summary>
         public long QidTokens { get; private set; }
 
-        /// <summary>Whether every skipped line so far was blank (no comment seen).</summary>
-        public bool OnlyWhitespace { get; private set; } = true;
+        /// <summary>Whether a line holds a data row: it is neither blank nor only a comment.</summary>
+        /// <param name="line">The line.</param>
+        /// <param name="comment">Whether it holds a comment ('#').</param>
+        public static bool HoldsData(ReadOnlySpan<byte> line, out bool comment) => TrimToData(ref line, out comment);
+
+        /// <summary>Cuts the comment and leading blanks off <paramref name="line"/>; false when nothing is left.</summary>
+        private static bool TrimToData(ref ReadOnlySpan<byte> line, out bool comment)
+        {
+            int hash = line.IndexOf((byte)'#');
+            comment = hash >= 0;
+            if (comment) line = line[..hash];
+            int at = line.IndexOfAnyExcept(Separators);
+            if (at < 0) return false;
+            line = line[at..];
+            return true;
+        }
 
         /// <summary>Why the last line that failed did (see <see cref="BadRowCause"/>): a non-finite number, or the line's form.</summary>
         public string Cause { get; private set; } = BadRowCause.Malformed;
@@ -242,15 +321,7 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         public bool Parse(ReadOnlySpan<byte> line, long lineNumber, long row, BatchBuilder? builder)
         {
             Cause = BadRowCause.Malformed;
-            int hash = line.IndexOf((byte)'#');
-            if (hash >= 0)
-            {
-                line = line[..hash];
-                OnlyWhitespace = false;
-            }
-            int at = line.IndexOfAnyExcept(Separators);
-            if (at < 0) return false;
-            line = line[at..];
+            if (!TrimToData(ref line, out _)) return false;
 
             var token = NextToken(ref line);
             ParseLabel(token, lineNumber, row, builder);
@@ -258,7 +329,7 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
             long previous = -1;
             while (true)
             {
-                at = line.IndexOfAnyExcept(Separators);
+                int at = line.IndexOfAnyExcept(Separators);
                 if (at < 0) break;
                 line = line[at..];
                 token = NextToken(ref line);
@@ -442,6 +513,34 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         {
             _nnz = _offsets[Count];
             EndRow();
+        }
+
+        /// <summary>One batch of the rows of <paramref name="parts"/>, in order (each parsed a contiguous share of the lines).</summary>
+        public static RecordBatch Build(BatchBuilder[] parts, Schema schema, int width, int sourceIndex, long firstRowOrdinal)
+        {
+            if (parts.Length == 1) return parts[0].Build(schema, width, sourceIndex, firstRowOrdinal);
+            int count = parts.Sum(p => p.Count);
+            long nnz = parts.Sum(p => (long)p._nnz);
+            if (nnz > Array.MaxLength) throw new InvalidOperationException("More non-zeros in one batch than an array holds; use smaller batches.");
+            var intLabels = parts[0]._intLabels is not null ? new long[count] : null;
+            var floatLabels = intLabels is null ? new double[count] : null;
+            var offsets = new int[count + 1];
+            var indices = new int[nnz];
+            var values = new double[nnz];
+            int row = 0, at = 0;
+            foreach (var p in parts)
+            {
+                if (intLabels is not null) p._intLabels.AsSpan(0, p.Count).CopyTo(intLabels.AsSpan(row));
+                else p._floatLabels.AsSpan(0, p.Count).CopyTo(floatLabels.AsSpan(row));
+                for (int r = 1; r <= p.Count; r++) offsets[row + r] = at + p._offsets[r];
+                p._indices.AsSpan(0, p._nnz).CopyTo(indices.AsSpan(at));
+                p._values.AsSpan(0, p._nnz).CopyTo(values.AsSpan(at));
+                row += p.Count;
+                at += p._nnz;
+            }
+            Column label = intLabels is not null ? new Int64Column(intLabels, null, count) : new Float64Column(floatLabels!, null, count);
+            var features = new SparseColumn(width, offsets, indices, values, count);
+            return new RecordBatch(schema, [label, features], count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
         }
 
         public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal)

@@ -3,6 +3,8 @@ using System.Text;
 using DataPrep.Data;
 using DataPrep.Sources;
 using DataPrep.Pipeline;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace DataPrep.Tests.Sources;
 
@@ -371,5 +373,122 @@ public sealed class LibSvmSourceTests : IDisposable
         var source = new LibSvmSource(path, new SourceOptions { BatchRows = 10 });
         var e = await Assert.ThrowsAsync<DataFormatException>(() => source.OpenAsync().AsTask());
         AssertLocated(e, path, 1001, 1001, "features");
+    }
+
+    /// <summary>
+    /// A LibSVM file of 1,100–4,000 lines from a seed: integer or decimal labels, 0–6 features with increasing indexes and
+    /// values in several forms, qid tokens, comments, blank lines and CRLF ends; with <paramref name="bad"/>, two malformed
+    /// lines (an index out of order, a value that is no number) at lines the seed picks.
+    /// </summary>
+    private string ManyLines(int seed, bool bad)
+    {
+        var random = new Random(seed);
+        int lines = random.Next(1_100, 4_000);
+        bool decimals = random.Next(2) == 0;
+        var badAt = bad ? new[] { random.Next(1, lines + 1), random.Next(1, lines + 1) } : [];
+        var sb = new StringBuilder();
+        for (int n = 1; n <= lines; n++)
+        {
+            int kind = random.Next(40);
+            if (kind == 0) sb.Append('\n');
+            else if (kind == 1) sb.Append("# a comment\n");
+            else
+            {
+                sb.Append(decimals && random.Next(3) == 0 ? $"{random.Next(-5, 5)}.{random.Next(10)}" : random.Next(0, 3).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (random.Next(10) == 0) sb.Append(" qid:").Append(random.Next(9));
+                int index = 0;
+                for (int f = random.Next(7); f > 0; f--)
+                {
+                    index += random.Next(1, 60);
+                    sb.Append(' ').Append(index).Append(':').Append(random.Next(4) switch
+                    {
+                        0 => "1",
+                        1 => $"{random.NextDouble() * 100:R}",
+                        2 => $"-{random.Next(1000)}.{random.Next(1000):D3}",
+                        _ => $"{random.Next(9)}e-{random.Next(1, 9)}",
+                    });
+                }
+                if (badAt.Length > 0 && n == badAt[0]) sb.Append(" 3:1 2:1");
+                if (badAt.Length > 0 && n == badAt[1]) sb.Append(" 999:x");
+                if (random.Next(15) == 0) sb.Append(" # trailing");
+                sb.Append(random.Next(8) == 0 ? "\r\n" : "\n");
+            }
+        }
+        return Write($"many-{seed}-{bad}.libsvm", sb.ToString());
+    }
+
+    private sealed record Read(string Schema, long Qid, long RowBytes, int[] Batches, long[] Ids, long[] SourceRows, double[] Labels, (int Key, double Value)[][] Features, string? Error, string BadRows);
+
+    private static async Task<Read> ReadWith(string path, int threads, bool tolerant)
+    {
+        var report = new RunReport();
+        var options = new SourceOptions { BatchRows = 2_048, Threads = threads, BadRows = tolerant ? new BadRows(BadRowPolicy.Skip, report) : null };
+        try
+        {
+            var (schema, batches, source) = await ReadAll(path, options: options, sourceIndex: 1);
+            var all = RecordBatch.Concat(batches, schema);
+            var labels = all["label"] is Int64Column ints ? ints.Span.ToArray().Select(l => (double)l).ToArray() : ((Float64Column)all["label"]).Span.ToArray();
+            return new Read(string.Join(",", schema.Fields), source.QidTokensIgnored, source.RowBytes, [.. batches.Select(b => b.RowCount)],
+                [.. all.Rows.RowIds], [.. all.Rows.SourceRows], labels, Rows(all["features"]), null, string.Join(",", report.BadRows));
+        }
+        catch (DataFormatException e)
+        {
+            return new Read("", 0, 0, [], [], [], [], [], $"{e.Line} {e.Row} {e.Column} {e.Message}", "");
+        }
+    }
+
+    /// <summary>
+    /// Both passes parse a chunk's lines in contiguous shares on several threads (--threads): the schema, qid count, row
+    /// bytes, batches, row ids, values, the first error (line, row, column and words) and the rows --on-bad-row skip leaves
+    /// out are what one thread gives, for files of one to four chunks of 2,048 rows (shares of 512 rows and more).
+    /// </summary>
+    [Property(MaxTest = 25)]
+    public Property Several_parser_threads_read_what_one_thread_reads()
+    {
+        var cases = from seed in Gen.Choose(0, int.MaxValue) from bad in Gen.Elements(false, true) from tolerant in Gen.Elements(false, true) select (seed, bad, tolerant);
+        return Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var path = ManyLines(c.seed, c.bad);
+            var one = ReadWith(path, 1, c.tolerant).GetAwaiter().GetResult();
+            var three = ReadWith(path, 3, c.tolerant).GetAwaiter().GetResult();
+            Assert.Equal(one.Error, three.Error);
+            Assert.Equal(one.Schema, three.Schema);
+            Assert.Equal((one.Qid, one.RowBytes, one.BadRows), (three.Qid, three.RowBytes, three.BadRows));
+            Assert.Equal(one.Batches, three.Batches);
+            Assert.Equal(one.Ids, three.Ids);
+            Assert.Equal(one.SourceRows, three.SourceRows);
+            Assert.Equal(one.Labels, three.Labels);
+            Assert.Equal(one.Features, three.Features);
+            // The case is what it says: an error without --on-bad-row when a line is bad, rows otherwise.
+            Assert.Equal(c.bad && !c.tolerant, one.Error is not null);
+            if (one.Error is null) Assert.True(one.Ids.Length > 1_000, $"{one.Ids.Length} rows");
+            if (c.bad && c.tolerant) Assert.NotEqual("", one.BadRows);
+        });
+    }
+
+    /// <summary>
+    /// Two malformed lines in different shares of the first chunk: one thread and three both name the earlier line in
+    /// the first pass; with --on-bad-row skip both are left out and counted, and the rows after them keep their ids.
+    /// </summary>
+    [Fact]
+    public async Task Several_parser_threads_name_the_earliest_bad_line()
+    {
+        var sb = new StringBuilder();
+        for (int i = 1; i <= 3_000; i++) sb.Append(i % 2).Append(' ').Append(i == 1_700 ? "5:1 4:1" : i == 900 ? "1:x" : $"{i % 50 + 1}:{i}").Append('\n');
+        var path = Write("two-bad.libsvm", sb.ToString());
+        foreach (int threads in new[] { 1, 3 })
+        {
+            var e = await Assert.ThrowsAsync<DataFormatException>(() => new LibSvmSource(path, new SourceOptions { Threads = threads }).OpenAsync().AsTask());
+            AssertLocated(e, path, 900, 900, "features");
+            Assert.Contains("found value 'x'", e.Message, StringComparison.Ordinal);
+        }
+        var report = new RunReport();
+        var (_, batches, _) = await ReadAll(path, options: new SourceOptions { BatchRows = 2_048, Threads = 3, BadRows = new BadRows(BadRowPolicy.Skip, report) });
+        var rows = batches.SelectMany(b => b.Rows.SourceRows.ToArray()).ToArray();
+        Assert.Equal(2_998, rows.Length);
+        Assert.DoesNotContain(900L, rows);
+        Assert.DoesNotContain(1_700L, rows);
+        Assert.Equal(3_000L, rows[^1]);
+        Assert.Equal(2, report.BadRows.Values.Sum());
     }
 }
