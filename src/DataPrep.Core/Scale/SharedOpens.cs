@@ -4,9 +4,9 @@ using DataPrep.Sources;
 namespace DataPrep.Scale;
 
 /// <summary>
-/// What opening an input learned (<see cref="ISharedOpen"/>: a LibSVM file's whole first pass, a CSV file's sample), shared
-/// among a run's scan tasks through the work area (<c>FP/opened/INPUT</c>), so that N scan tasks open about one copy of
-/// the inputs for the run's schema, not N.
+/// What opening an input learned (<see cref="ISharedOpen"/>: a LibSVM file's whole first pass, a CSV or JSON Lines
+/// file's sample), shared among a run's scan tasks through the work area (<c>FP/opened/INPUT</c>), so that N scan tasks
+/// open about one copy of the inputs for the run's schema, not N.
 /// </summary>
 /// <remarks>
 /// Each scan task first opens the inputs it reads (those that meet its share of the bytes; several at a time), publishing

@@ -232,13 +232,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
             {
                 w.Write(StateTag);
                 w.Write(_rowBytes);
-                w.Write(Ranges.FirstRecord);
-                var seen = Ranges.SeenFirst;
-                w.Write(seen is not null);
-                w.Write(seen?.Gzip ?? false);
-                var head = seen?.Head ?? [];
-                w.Write((byte)head.Length);
-                w.Write(head);
+                Ranges.WriteState(w);
                 w.Write(_schema.Count);
                 foreach (var f in _schema.Fields)
                 {
@@ -257,9 +251,9 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
         try
         {
             using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), System.Text.Encoding.UTF8);
-            long rowBytes = r.ReadInt64(), firstRecord = r.ReadInt64();
-            bool seen = r.ReadBoolean(), gzip = r.ReadBoolean();
-            var head = r.ReadBytes(r.ReadByte());
+            long rowBytes = r.ReadInt64();
+            var ranges = new TextRangeReads(_options, _path, FormatName);
+            if (!ranges.ReadState(r)) return false;
             var fields = new Field[r.ReadInt32()];
             for (int i = 0; i < fields.Length; i++)
             {
@@ -268,10 +262,9 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
                 if (!Enum.IsDefined(kind)) return false;
                 fields[i] = new Field(name, kind);
             }
-            if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0 || head.Length > 4) return false;
+            if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0) return false;
             _rowBytes = rowBytes;
-            Ranges.FirstRecord = firstRecord;
-            if (seen) Ranges.Seen(gzip, head);
+            _rangeReads = ranges;
             _schema = new Schema(fields);
             return true;
         }

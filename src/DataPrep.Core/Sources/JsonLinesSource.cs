@@ -22,7 +22,7 @@ namespace DataPrep.Sources;
 /// (so 1 and "abc" make a String column holding "1" and "abc"). The empty string and
 /// <see cref="SourceOptions.NullValues"/> are missing values, as in CSV.
 /// </remarks>
-public sealed class JsonLinesSource : IRecordSource
+public sealed class JsonLinesSource : IRecordSource, ISharedOpen
 {
     private readonly string _path;
     private readonly SourceOptions _options;
@@ -122,6 +122,69 @@ public sealed class JsonLinesSource : IRecordSource
     private TextRangeReads? _rangeReads;
 
     private TextRangeReads Ranges => _rangeReads ??= new TextRangeReads(_options, _path, "JSON Lines");
+
+    private static ReadOnlySpan<byte> StateTag => "jsonl-open-1"u8;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// What the sample decided and the reads after it use: the mean row bytes, the range rule's first record and first
+    /// bytes, the rows inferred from (for messages), and each column's name, kind and whether --column-type set it.
+    /// </remarks>
+    public byte[] OpenedState
+    {
+        get
+        {
+            if (_schema is null) throw new InvalidOperationException($"{_path} is not open.");
+            using var buffer = new MemoryStream();
+            using (var w = new BinaryWriter(buffer, TextEncoding.UTF8, leaveOpen: true))
+            {
+                w.Write(StateTag);
+                w.Write(_rowBytes);
+                Ranges.WriteState(w);
+                w.Write(_inferredRows);
+                w.Write(_schema.Count);
+                for (int i = 0; i < _schema.Count; i++)
+                {
+                    w.Write(_schema[i].Name);
+                    w.Write((byte)_schema[i].Kind);
+                    w.Write(_overridden[i]);
+                }
+            }
+            return buffer.ToArray();
+        }
+    }
+
+    /// <inheritdoc />
+    public bool TryAdopt(ReadOnlySpan<byte> state)
+    {
+        if (_schema is not null || !state.StartsWith(StateTag)) return false;
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), TextEncoding.UTF8);
+            long rowBytes = r.ReadInt64();
+            var ranges = new TextRangeReads(_options, _path, "JSON Lines");
+            if (!ranges.ReadState(r)) return false;
+            long inferredRows = r.ReadInt64();
+            var fields = new Field[r.ReadInt32()];
+            var overridden = new bool[fields.Length];
+            for (int i = 0; i < fields.Length; i++)
+            {
+                string name = r.ReadString();
+                var kind = (ColumnKind)r.ReadByte();
+                if (!Enum.IsDefined(kind)) return false;
+                fields[i] = new Field(name, kind);
+                overridden[i] = r.ReadBoolean();
+            }
+            if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0 || inferredRows < 1) return false;
+            (_rowBytes, _rangeReads, _inferredRows, _overridden) = (rowBytes, ranges, inferredRows, overridden);
+            _schema = new Schema(fields);
+            return true;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc />
     /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>

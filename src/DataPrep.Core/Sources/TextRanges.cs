@@ -148,6 +148,34 @@ internal sealed class TextRangeReads(SourceOptions options, string path, string 
     /// <summary>The input's first record's byte (0-based), noted while the source reads its sample.</summary>
     public long FirstRecord { get; set; }
 
+    /// <summary>
+    /// Writes what the sample learned for the range rule (<see cref="FirstRecord"/>, <see cref="SeenFirst"/>) into a
+    /// source's opened state (<see cref="ISharedOpen.OpenedState"/>), so that a source that adopts it decides its byte
+    /// ranges without opening the input.
+    /// </summary>
+    public void WriteState(BinaryWriter w)
+    {
+        w.Write(FirstRecord);
+        w.Write(_seen is not null);
+        w.Write(_seen?.Gzip ?? false);
+        var head = _seen?.Head ?? [];
+        w.Write((byte)head.Length);
+        w.Write(head);
+    }
+
+    /// <summary>Reads what <see cref="WriteState"/> wrote; false (nothing taken) when it is not that.</summary>
+    /// <exception cref="EndOfStreamException">The state ends early.</exception>
+    public bool ReadState(BinaryReader r)
+    {
+        long firstRecord = r.ReadInt64();
+        bool seen = r.ReadBoolean(), gzip = r.ReadBoolean();
+        var head = r.ReadBytes(r.ReadByte());
+        if (head.Length > 4 || firstRecord < 0) return false;
+        FirstRecord = firstRecord;
+        if (seen) Seen(gzip, head);
+        return true;
+    }
+
     /// <summary>Where this source's read from the middle of the input started (its first line's byte); 0: none did.</summary>
     public long Start { get; private set; }
 
