@@ -18,7 +18,7 @@ internal sealed class ScaleFlags
     public readonly Option<int?> Worker = new("--worker") { Description = "With --step: the task index, 0…TASKS−1 (default: AWS_BATCH_JOB_ARRAY_INDEX, JOB_COMPLETION_INDEX, or SageMaker's resourceconfig.json; 0 for a step of one task)." };
     public readonly Option<string> Work = new("--work") { Description = "With --workers: the work area the workers share, a folder or s3://bucket/prefix/ (default OUT/_dataprep/work/); removed after the commit." };
     public readonly Option<bool> KeepWork = new("--keep-work") { Description = "With --workers: keep the work area after the commit (the tasks' reports and intermediate objects)." };
-    public readonly Option<string> InputSplitSize = new("--input-split-size") { Description = "With --workers: a plain UTF-8 CSV, TSV or JSON Lines input larger than this is divided among the scan tasks by byte ranges of this size (default 32MB; 0: each file whole), cut at line breaks. Not gzip, UTF-16/32, other encodings or --on-bad-row skip|quarantine. A CSV quoted field that holds a line break where a range starts stops the run (exit 3): then pass 0. Output bytes do not depend on it." };
+    public readonly Option<string> InputSplitSize = new("--input-split-size") { Description = "With --workers: a plain UTF-8 CSV, TSV, JSON Lines or LibSVM input larger than this is divided among the scan tasks by byte ranges of this size (default 32MB; 0: each file whole), cut at line breaks. Not gzip, UTF-16/32 or other encodings. A CSV quoted field that holds a line break where a range starts stops the run (exit 3): then pass 0. Output bytes do not depend on it." };
 
     public void AddTo(Command command)
     {

@@ -257,23 +257,6 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
         if (first >= 0) Ranges.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead, read.StartLine, read.StopLine));
     }
 
-    /// <summary>Where a read found its first line, and where it stopped: the first line at or after <see cref="To"/>, left to the next read.</summary>
-    private sealed class RangeRead(long to)
-    {
-        public long To { get; } = to;
-
-        public long FirstLine { get; set; } = long.MaxValue;
-
-        public long Stop { get; set; } = long.MaxValue;
-
-        /// <summary>The line numbers of the lines at <see cref="FirstLine"/> and <see cref="Stop"/> (<see cref="PartRead.StartLine"/>).</summary>
-        public long StartLine { get; set; }
-
-        public long StopLine { get; set; }
-
-        public bool Stopped => Stop != long.MaxValue;
-    }
-
     /// <summary>
     /// Gathers up to <paramref name="batchRows"/> non-blank lines into <paramref name="chunk"/> with their byte positions;
     /// returns how many. A line that starts at or after the read's end is not taken (its errors are the next range's): the

@@ -95,12 +95,14 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         var seen = new Seen();
         long rows = 0;
         bool tolerant = _options.BadRows is { Tolerates: true };
-        using (var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM")))
+        using (var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM", Ranges.Seen)))
         {
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int count = Gather(reader, chunk, seen);
+                // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
+                if (rows == 0 && count > 0) Ranges.FirstRecord = seen.FirstData;
                 if (count == 0) break;
                 long first = rows;
                 RowShares.Run(count, RowShares.For(count, parsers.Length), (s, lo, hi) =>
@@ -156,16 +158,21 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         public bool Comment;
         /// <summary>Whether the reader reached the end of the text.</summary>
         public bool Ended;
+        /// <summary>The byte the first data line starts at.</summary>
+        public long FirstData = -1;
     }
 
     /// <summary>
     /// Gathers the next data lines (neither blank nor only a comment) into <paramref name="chunk"/>, up to its capacity, so
     /// that row <c>i</c> of the chunk is the <c>i</c>-th data row after those gathered before; counts every line in
-    /// <paramref name="seen"/>. Returns how many were gathered.
+    /// <paramref name="seen"/>. Returns how many were gathered. With <paramref name="read"/>, notes each line's byte
+    /// position + 1 (its row id) in <paramref name="positions"/> and stops before the first data line that starts at or
+    /// after the read's end (its rows are the next range's), noting it there.
     /// </summary>
-    private static int Gather(Utf8LineReader reader, LineChunk chunk, Seen seen)
+    private int Gather(Utf8LineReader reader, LineChunk chunk, Seen seen, long[]? positions = null, RangeRead? read = null, long first = 0)
     {
         int count = 0;
+        chunk.Error = null;
         while (count < chunk.Capacity)
         {
             if (!reader.TryReadLine(out var line))
@@ -180,6 +187,23 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
                 seen.Comment |= comment;
                 continue;
             }
+            long start = reader.LineStart;
+            if (seen.FirstData < 0) seen.FirstData = start;
+            if (read is not null)
+            {
+                if (first + count == 0) (read.FirstLine, read.StartLine) = (start, reader.LineNumber);
+                if (start >= read.To)
+                {
+                    (read.Stop, read.StopLine) = (start, reader.LineNumber);
+                    break;
+                }
+                if (start >= RowInfo.MaxPosition)
+                {
+                    chunk.Error = Throw.Format($"is larger than {RowInfo.MaxPosition + 1:N0} bytes (1 TiB) as text; DataPrep reads LibSVM files of at most 1 TiB: split the file", _path, reader.LineNumber, first + count + 1);
+                    break;
+                }
+                positions![count] = start + 1;
+            }
             chunk.Add(count++, line, reader.LineNumber);
         }
         return count;
@@ -190,38 +214,116 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         new Field(FeaturesColumn, ColumnKind.Sparse, width),
     ]);
 
-    private const string StateTag = "libsvm-open-1";
+    private static ReadOnlySpan<byte> StateTag => "libsvm-open-2"u8;
 
     /// <inheritdoc />
-    /// <remarks>One line of text: the tag, the width, whether every label is an integer, the qid tokens, the mean row bytes.</remarks>
-    public byte[] OpenedState => _schema is null
-        ? throw new InvalidOperationException($"{_path} is not open.")
-        : System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{StateTag} {_width} {(_schema[0].Kind == ColumnKind.Int64 ? 1 : 0)} {_qidTokens} {_rowBytes}"));
+    /// <remarks>
+    /// The width, whether every label is an integer, the qid tokens, the mean row bytes, and the range rule's first record
+    /// and first bytes (so that an adopting source decides its byte ranges without opening the file).
+    /// </remarks>
+    public byte[] OpenedState
+    {
+        get
+        {
+            if (_schema is null) throw new InvalidOperationException($"{_path} is not open.");
+            using var buffer = new MemoryStream();
+            using (var w = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                w.Write(StateTag);
+                w.Write(_width);
+                w.Write(_schema[0].Kind == ColumnKind.Int64);
+                w.Write(_qidTokens);
+                w.Write(_rowBytes);
+                Ranges.WriteState(w);
+            }
+            return buffer.ToArray();
+        }
+    }
 
     /// <inheritdoc />
     public bool TryAdopt(ReadOnlySpan<byte> state)
     {
-        if (_schema is not null) return false;
-        var parts = System.Text.Encoding.UTF8.GetString(state).Split(' ');
-        if (parts.Length != 5 || parts[0] != StateTag
-            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int width)
-            || parts[2] is not ("0" or "1")
-            || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out long qid)
-            || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out long rowBytes)
-            || (_libsvm.NumFeatures is { } n && n != width))
+        if (_schema is not null || !state.StartsWith(StateTag)) return false;
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), System.Text.Encoding.UTF8);
+            int width = r.ReadInt32();
+            bool integerLabels = r.ReadBoolean();
+            long qid = r.ReadInt64(), rowBytes = r.ReadInt64();
+            var ranges = new TextRangeReads(_options, _path, "LibSVM");
+            if (!ranges.ReadState(r)) return false;
+            if (r.BaseStream.Position != r.BaseStream.Length || width < 0 || qid < 0 || rowBytes < 0 || (_libsvm.NumFeatures is { } n && n != width)) return false;
+            (_width, _qidTokens, _rowBytes, _rangeReads) = (width, qid, rowBytes, ranges);
+            _schema = SchemaOf(integerLabels, width);
+            return true;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
         {
             return false;
         }
-        (_width, _qidTokens, _rowBytes) = (width, qid, rowBytes);
-        _schema = SchemaOf(parts[2] == "1", width);
-        return true;
+    }
+
+    private TextRangeReads? _rangeReads;
+
+    private TextRangeReads Ranges => _rangeReads ??= new TextRangeReads(_options, _path, "LibSVM");
+
+    /// <inheritdoc />
+    /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>
+    public IReadOnlyList<long> Parts => Ranges.Parts;
+
+    /// <inheritdoc />
+    public IReadOnlyList<PartRead> PartsRead => Ranges.Reads;
+
+    /// <inheritdoc />
+    /// <remarks>Each row's id is made from its line's byte position (<see cref="RowInfo.AtPositions"/>), which a read of a byte range knows too.</remarks>
+    public IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, CancellationToken cancellationToken = default)
+        => ReadCoreAsync(sourceIndex, -1, -1, 0, long.MaxValue, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A large plain file is divided into byte ranges of <see cref="SourceOptions.RangeBytes"/> (see <see cref="Parts"/>), as
+    /// JSON Lines is: parts [<paramref name="first"/>, <paramref name="end"/>) are the data lines that start in their bytes.
+    /// A LibSVM line holds no line break, so every line break ends a row and consecutive reads always meet. The rows' ids are
+    /// those of a whole read; their source rows and lines count from the range's start, and a scaled-out run adds the rows
+    /// of the ranges before it. The width and the labels' type are the whole file's, from <see cref="OpenAsync"/>.
+    /// </remarks>
+    public IAsyncEnumerable<RecordBatch> ReadPartsAsync(int sourceIndex, int first, int end, CancellationToken cancellationToken = default)
+    {
+        if (Ranges.Bounds(first, end) is not var (from, to)) return ReadAsync(sourceIndex, cancellationToken);
+        return ReadCoreAsync(sourceIndex, first, end, from, to, cancellationToken);
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<RecordBatch> ReadAsync(int sourceIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <remarks>Reads the file again up to the range's first line, counting lines and data rows: an error path only.</remarks>
+    public DataFormatException InWholeInput(DataFormatException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        long start = Ranges.Start;
+        if (start <= 0 || error.File != _path) return error;
+        long lineCount = 0, rows = 0;
+        using (var lines = new Utf8LineReader(_options.Files.Open(_path)))
+        {
+            while (lines.TryReadLine(out var line) && lines.LineStart < start)
+            {
+                lineCount = lines.LineNumber;
+                if (LineParser.HoldsData(line, out _)) rows++;
+            }
+        }
+        return new DataFormatException(error.Problem, error.File, error.Line > 0 ? error.Line + lineCount : 0, error.Row > 0 ? error.Row + rows : 0, error.Column, error, error.Within);
+    }
+
+    /// <summary>
+    /// Reads the data lines that start at bytes [<paramref name="from"/>, <paramref name="to"/>) of the file (all of it: 0
+    /// and <see cref="long.MaxValue"/>), as parts [<paramref name="first"/>, <paramref name="end"/>) (−1: a whole read).
+    /// </summary>
+    private async IAsyncEnumerable<RecordBatch> ReadCoreAsync(int sourceIndex, int first, int end, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var schema = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        long start = 0;
+        // A range from the middle of the file: open at its first line (the line reader below owns the stream).
+        using var rangeText = from > 0 ? Ranges.OpenAt(first, end, from, out start) : null;
+        // No line break after the range's start: no line starts there; the read before it reached the end.
+        if (from > 0 && rangeText is null) yield break;
         int batchRows = _options.BatchRowsFor(_rowBytes);
         bool integerLabels = schema[0].Kind == ColumnKind.Int64;
         // The reading thread gathers a batch's data lines; up to --threads parsers then parse contiguous shares of them at
@@ -230,18 +332,20 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         var parsers = new LineParser[Math.Max(1, _options.EffectiveThreads)];
         var chunk = new LineChunk(batchRows);
         var seen = new Seen();
-        using var reader = new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM"));
-        long first = 0;
+        var read = new RangeRead(to);
+        using var reader = rangeText is null ? new Utf8LineReader(TextInput.Open(_options, _path, "LibSVM")) : new Utf8LineReader(rangeText, offset: start);
+        long rowsRead = 0;
         var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Gather(reader, chunk, seen);
-            if (count == 0) break;
+            var positions = new long[batchRows];
+            int count = Gather(reader, chunk, seen, positions, read, rowsRead);
+            if (count == 0 && chunk.Error is null) break;
             int shares = RowShares.For(count, parsers.Length);
             var builders = new BatchBuilder[shares];
             var badOf = badRows is null ? null : new List<BadRow>[shares];
-            long at = first;
+            long at = rowsRead;
             RowShares.Run(count, shares, (s, lo, hi) =>
             {
                 var parser = parsers[s] ??= new LineParser(_path, _libsvm.ZeroBased, _width, _libsvm.NumFeatures is not null, integerLabels);
@@ -269,12 +373,14 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
                     if (((i - lo + 1) & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
                 }
             });
-            var built = BatchBuilder.Build(builders, schema, _width, sourceIndex, first);
+            if (chunk.Error is { } gathered) throw gathered;
+            var built = BatchBuilder.Build(builders, schema, _width, sourceIndex, rowsRead, positions.AsSpan(0, count));
             if (badOf is not null && badOf.Any(b => b is not null)) built = badRows!.Skip(built, [.. badOf.Where(b => b is not null).SelectMany(b => b)]);
             if (built.RowCount > 0) yield return built;
-            first += count;
-            if (seen.Ended) break;
+            rowsRead += count;
+            if (seen.Ended || read.Stopped) break;
         }
+        if (first >= 0) Ranges.Add(new PartRead(first, end, read.FirstLine, read.Stop, rowsRead, read.StartLine, read.StopLine));
     }
 
     /// <summary>Parses and checks lines; collects what the schema needs, and fills a batch when given one.</summary>
@@ -516,9 +622,9 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         }
 
         /// <summary>One batch of the rows of <paramref name="parts"/>, in order (each parsed a contiguous share of the lines).</summary>
-        public static RecordBatch Build(BatchBuilder[] parts, Schema schema, int width, int sourceIndex, long firstRowOrdinal)
+        public static RecordBatch Build(BatchBuilder[] parts, Schema schema, int width, int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)
         {
-            if (parts.Length == 1) return parts[0].Build(schema, width, sourceIndex, firstRowOrdinal);
+            if (parts.Length == 1) return parts[0].Build(schema, width, sourceIndex, firstRowOrdinal, positions);
             int count = parts.Sum(p => p.Count);
             long nnz = parts.Sum(p => (long)p._nnz);
             if (nnz > Array.MaxLength) throw new InvalidOperationException("More non-zeros in one batch than an array holds; use smaller batches.");
@@ -540,10 +646,10 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
             }
             Column label = intLabels is not null ? new Int64Column(intLabels, null, count) : new Float64Column(floatLabels!, null, count);
             var features = new SparseColumn(width, offsets, indices, values, count);
-            return new RecordBatch(schema, [label, features], count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
+            return new RecordBatch(schema, [label, features], count, RowInfo.AtPositions(sourceIndex, firstRowOrdinal, positions));
         }
 
-        public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal)
+        public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)
         {
             int count = Count;
             Column label = _intLabels is not null ? new Int64Column(_intLabels, null, count) : new Float64Column(_floatLabels!, null, count);
@@ -551,7 +657,7 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
             var indices = _indices.Length == _nnz ? _indices : _indices.AsSpan(0, _nnz).ToArray();
             var values = _values.Length == _nnz ? _values : _values.AsSpan(0, _nnz).ToArray();
             var features = new SparseColumn(width, offsets, indices, values, count);
-            return new RecordBatch(schema, [label, features], count, RowInfo.Sequential(sourceIndex, firstRowOrdinal, count));
+            return new RecordBatch(schema, [label, features], count, RowInfo.AtPositions(sourceIndex, firstRowOrdinal, positions));
         }
     }
 

@@ -3,7 +3,7 @@ using DataPrep.Pipeline;
 namespace DataPrep.Sources;
 
 /// <summary>
-/// How a line-based text input (CSV, JSON Lines) is divided into byte ranges for a scaled-out run's scan tasks
+/// How a line-based text input (CSV, JSON Lines, LibSVM) is divided into byte ranges for a scaled-out run's scan tasks
 /// (<see cref="IRecordSource.Parts"/>), and where a range's first record starts. A range reads the records that start in
 /// its bytes: from the byte after the first line break at or after its first byte − 1, on past its last byte to the end
 /// of the last record that started inside it.
@@ -114,7 +114,7 @@ internal static class TextRanges
 /// <summary>
 /// One line-based source's byte ranges (<see cref="TextRanges"/>): its parts, the reads of parts it made
 /// (<see cref="IRecordSource.PartsRead"/>), where its input's first record starts, and where its read from the middle
-/// started. CSV and JSON Lines hold one each, so the range rule's bookkeeping lives here once.
+/// started. CSV, JSON Lines and LibSVM sources hold one each, so the range rule's bookkeeping lives here once.
 /// </summary>
 internal sealed class TextRangeReads(SourceOptions options, string path, string format)
 {
@@ -207,4 +207,21 @@ internal sealed class TextRangeReads(SourceOptions options, string path, string 
         else Start = start;
         return text;
     }
+}
+
+/// <summary>Where a read found its first line, and where it stopped: the first line at or after <see cref="To"/>, left to the next read.</summary>
+internal sealed class RangeRead(long to)
+{
+    public long To { get; } = to;
+
+    public long FirstLine { get; set; } = long.MaxValue;
+
+    public long Stop { get; set; } = long.MaxValue;
+
+    /// <summary>The line numbers of the lines at <see cref="FirstLine"/> and <see cref="Stop"/> (<see cref="PartRead.StartLine"/>).</summary>
+    public long StartLine { get; set; }
+
+    public long StopLine { get; set; }
+
+    public bool Stopped => Stop != long.MaxValue;
 }

@@ -250,9 +250,9 @@ public class BadRowTests
     }
 
     /// <summary>
-    /// Skip = drop for LibSVM: a skipped line keeps its row id, as a dropped row does. Under <c>--assignment stable</c>
-    /// (a row's split and place depend on its own id only), skipping bad lines writes exactly the lines of the same file
-    /// with each bad line replaced by a marked good line, less the marked lines.
+    /// Skip = drop for LibSVM: a skipped line keeps its row id (its byte position), as a dropped row does. Under
+    /// <c>--assignment stable</c> (a row's split and place depend on its own id only), skipping bad lines writes exactly the
+    /// lines of the same file with each bad line replaced by a marked good line of as many bytes, less the marked lines.
     /// </summary>
     [Property(MaxTest = 8)]
     public Property LibSvm_skip_keeps_the_row_ids_of_the_rows_after_it(NonEmptyArray<int> values, int seedOffset)
@@ -265,7 +265,8 @@ public class BadRowTests
             int v = values.Get[i];
             string good = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{v & 1} 1:{i} 3:{v >> 2}");
             bool isBad = (v & 3) == 2;
-            bad.Append(isBad ? ((v & 8) == 0 ? $"{v & 1} 1:x" : $"{v & 1} 3:1 1:2") : good).Append('\n');
+            // A row's id is its line's byte position: a bad line and its marked stand-in take the same bytes (11).
+            bad.Append(isBad ? ((v & 8) == 0 ? $"{v & 1} 1:x" : $"{v & 1} 3:1 1:2").PadRight(11) : good).Append('\n');
             marked.Append(isBad ? "1 1:12345.5" : good).Append('\n');
         }
         string seed = ((uint)seedOffset % 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);

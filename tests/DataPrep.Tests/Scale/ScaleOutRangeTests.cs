@@ -5,7 +5,7 @@ using DataPrep.Scale;
 namespace DataPrep.Tests.Scale;
 
 /// <summary>
-/// A CSV or JSON Lines file divided among scan tasks by byte ranges (<c>--input-split-size</c>): an error in a later range
+/// A CSV, JSON Lines or LibSVM file divided among scan tasks by byte ranges (<c>--input-split-size</c>): an error in a later range
 /// names the line and row one process names; a quoted field holding the line break where a range starts stops the run
 /// with exit 3 and what to do; each task reads its share of one file; and a file that cannot be divided at line-break
 /// bytes (UTF-16) is read whole. (The same bytes as one process for every sample run:
@@ -183,9 +183,10 @@ public class ScaleOutRangeTests
     }
 
     /// <summary>
-    /// <c>--on-bad-row skip|quarantine</c> with a file divided into byte ranges: each scan task quarantines its range's rows
-    /// numbered from the range's start, and the commit renumbers them from the scan reports, so the quarantine file (every
-    /// cause, the lines after blank lines and a byte-order mark), the split files and run.json are one process's. Tasks run
+    /// <c>--on-bad-row skip|quarantine</c> with a file divided into byte ranges (CSV, JSON Lines, LibSVM): each scan task
+    /// quarantines its range's rows numbered from the range's start, and the commit renumbers them from the scan reports, so
+    /// the quarantine file (every cause, the lines after blank and comment lines and a byte-order mark), the split files and
+    /// run.json are one process's. Tasks run
     /// in shuffled order.
     /// </summary>
     [Theory]
@@ -193,6 +194,8 @@ public class ScaleOutRangeTests
     [InlineData("csv", "quarantine", 7)]
     [InlineData("csv", "skip", 3)]
     [InlineData("jsonl", "quarantine", 3)]
+    [InlineData("libsvm", "quarantine", 3)]
+    [InlineData("libsvm", "skip", 2)]
     public void Bad_rows_of_a_divided_file_are_counted_and_quarantined_as_in_one_process(string format, string policy, int workers)
     {
         using var tmp = new TempDir();
@@ -206,17 +209,24 @@ public class ScaleOutRangeTests
                 ("csv", 11) => $"{i % 2},{i},inf,c2",               // non-finite
                 ("csv", 2) => $"{i % 2},,3.5,c0",                   // missing (the missing-values stage)
                 ("csv", _) => $"{i % 2},{i},{i * 0.5},c{i % 3}",
+                ("libsvm", 4) => $"{i % 2} 1:oops{i} 2:1.5",           // a value that is no number
+                ("libsvm", 7) => $"{i % 2} 3:{i} 2:1",                 // indexes out of order
+                ("libsvm", 11) => $"{i % 2} 1:inf",                    // non-finite
+                ("libsvm", 2) => $"{i % 2} 2:3.5 # only a comment after", // a row without feature 1
+                ("libsvm", _) => $"{i % 2} 1:{i} 2:{i * 0.5}{(i % 9 == 0 ? " qid:3" : "")}",
                 (_, 4) => $"{{\"y\": {i % 2}, \"a\": \"oops{i}\", \"b\": 1.5, \"c\": \"c1\"}}",
                 (_, 7) => $"{{\"y\": {i % 2}, \"a\": {i},",     // malformed
                 (_, 2) => $"{{\"y\": {i % 2}, \"a\": null, \"b\": 3.5, \"c\": \"c0\"}}",
                 _ => $"{{\"y\": {i % 2}, \"a\": {i}, \"b\": {i * 0.5}, \"c\": \"c{i % 3}\"}}",
             };
             text.Append(row).Append('\n');
-            if (i % 50 == 0) text.Append('\n');
+            if (i % 50 == 0) text.Append(format == "libsvm" && i % 100 == 0 ? "# a comment line\n" : "\n");
         }
         var input = tmp.File($"bad.{format}", "");
         File.WriteAllBytes(input, [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(text.ToString())]);
-        string[] args = ["convert", input, "--label", "y", "--column-type", "a=int", "--encode", "c=onehot", "--seed", "4", "--on-bad-row", policy, "--quiet"];
+        string[] args = format == "libsvm"
+            ? ["convert", input, "--label", "label", "--seed", "4", "--on-bad-row", policy, "--quiet"]
+            : ["convert", input, "--label", "y", "--column-type", "a=int", "--encode", "c=onehot", "--seed", "4", "--on-bad-row", policy, "--quiet"];
         var single = CliRunner.Run([.. args, "--out", tmp.Combine("one")]);
         Assert.True(single.Code == 0, single.Err);
         var many = tmp.Combine("many");

@@ -162,7 +162,8 @@ public sealed class LibSvmSourceTests : IDisposable
         Assert.All(batches, b => Assert.Equal(9, ((SparseColumn)b["features"]).Width));
         Assert.All(batches, b => Assert.Same(schema, b.Schema));
         var all = RecordBatch.Concat(batches, schema);
-        Assert.Equal(Enumerable.Range(1, 5).Select(i => RowInfo.MakeRowId(3, i)), all.Rows.RowIds);
+        // Each row's id is its line's 1-based byte position (blank and comment lines hold no row).
+        Assert.Equal(new long[] { 1, 8, 14, 30, 36 }.Select(p => RowInfo.MakeRowId(3, 0) | p), all.Rows.RowIds);
         Assert.Equal([3, 3, 3, 3, 3], all.Rows.Sources);
         Assert.Equal([1L, 2L, 3L, 4L, 5L], all.Rows.SourceRows);
         Assert.Equal([[(0, 1.0)], [(1, 2.0)], [(2, 3.0)], [(3, 4.0)], [(8, 5.0)]], Rows(all["features"]));

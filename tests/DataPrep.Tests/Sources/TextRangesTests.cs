@@ -105,16 +105,23 @@ public class TextRangesTests
             var list = new List<(long, string)>();
             foreach (var batch in batches)
             {
-                var columns = batch.Columns.Cast<StringColumn>().ToArray();
                 for (int r = 0; r < batch.RowCount; r++)
                 {
-                    list.Add((batch.Rows.RowIds[r], string.Join("\u0001", columns.Select(c => c.IsNull(r) ? "\0" : c.Values[r]))));
+                    list.Add((batch.Rows.RowIds[r], string.Join("\u0001", batch.Columns.Select(c => Cell(c, r)))));
                     sourceRows?.Add(batch.Rows.SourceRows[r]);
                     if (batch.Rows.Lines is { } l) lines?.Add(l[r]);
                 }
             }
             return list;
         }
+        static string Cell(Column c, int r) => c.IsNull(r) ? "\0" : c switch
+        {
+            StringColumn t => t.Values[r]!,
+            Int64Column i => i.Values[r].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Float64Column f => f.Values[r].ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            SparseColumn sp => string.Join(" ", Enumerable.Range(sp.RowOffsets[r], sp.RowOffsets[r + 1] - sp.RowOffsets[r]).Select(j => $"{sp.Indices[j]}:{sp.Values[j]:R}")),
+            _ => throw new InvalidOperationException(c.GetType().Name),
+        };
         IRecordSource Opened(long rangeBytes)
         {
             var s = open(rangeBytes);
