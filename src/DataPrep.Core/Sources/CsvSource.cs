@@ -222,57 +222,37 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
     /// What the sample decided and the reads after it use: the columns' names and kinds, the mean row bytes, the first
     /// record's byte, and what the first read saw (gzip, the first bytes) for the byte-range rule.
     /// </remarks>
-    public byte[] OpenedState
-    {
-        get
+    public byte[] OpenedState => _schema is not { } schema
+        ? throw new InvalidOperationException($"{_path} is not open.")
+        : OpenedStates.Write(StateTag, w =>
         {
-            if (_schema is null) throw new InvalidOperationException($"{_path} is not open.");
-            using var buffer = new MemoryStream();
-            using (var w = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            w.Write(_rowBytes);
+            Ranges.WriteState(w);
+            w.Write(schema.Count);
+            foreach (var f in schema.Fields)
             {
-                w.Write(StateTag);
-                w.Write(_rowBytes);
-                Ranges.WriteState(w);
-                w.Write(_schema.Count);
-                foreach (var f in _schema.Fields)
-                {
-                    w.Write(f.Name);
-                    w.Write((byte)f.Kind);
-                }
+                w.Write(f.Name);
+                w.Write((byte)f.Kind);
             }
-            return buffer.ToArray();
-        }
-    }
+        });
 
     /// <inheritdoc />
-    public bool TryAdopt(ReadOnlySpan<byte> state)
+    public bool TryAdopt(ReadOnlySpan<byte> state) => _schema is null && OpenedStates.TryRead(state, StateTag, r =>
     {
-        if (_schema is not null || !state.StartsWith(StateTag)) return false;
-        try
+        long rowBytes = r.ReadInt64();
+        var ranges = new TextRangeReads(_options, _path, FormatName);
+        if (!ranges.ReadState(r)) return null;
+        var fields = new Field[r.ReadInt32()];
+        for (int i = 0; i < fields.Length; i++)
         {
-            using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), System.Text.Encoding.UTF8);
-            long rowBytes = r.ReadInt64();
-            var ranges = new TextRangeReads(_options, _path, FormatName);
-            if (!ranges.ReadState(r)) return false;
-            var fields = new Field[r.ReadInt32()];
-            for (int i = 0; i < fields.Length; i++)
-            {
-                string name = r.ReadString();
-                var kind = (ColumnKind)r.ReadByte();
-                if (!Enum.IsDefined(kind)) return false;
-                fields[i] = new Field(name, kind);
-            }
-            if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0) return false;
-            _rowBytes = rowBytes;
-            _rangeReads = ranges;
-            _schema = new Schema(fields);
-            return true;
+            string name = r.ReadString();
+            var kind = (ColumnKind)r.ReadByte();
+            if (!Enum.IsDefined(kind)) return null;
+            fields[i] = new Field(name, kind);
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
-        {
-            return false;
-        }
-    }
+        if (fields.Length == 0) return null;
+        return () => (_rowBytes, _rangeReads, _schema) = (rowBytes, ranges, new Schema(fields));
+    });
 
     /// <inheritdoc />
     /// <remarks>Reads the file again up to the row (an error path only): quoted fields may span lines, so only the reader knows.</remarks>

@@ -130,61 +130,42 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
     /// What the sample decided and the reads after it use: the mean row bytes, the range rule's first record and first
     /// bytes, the rows inferred from (for messages), and each column's name, kind and whether --column-type set it.
     /// </remarks>
-    public byte[] OpenedState
-    {
-        get
+    public byte[] OpenedState => _schema is not { } schema
+        ? throw new InvalidOperationException($"{_path} is not open.")
+        : OpenedStates.Write(StateTag, w =>
         {
-            if (_schema is null) throw new InvalidOperationException($"{_path} is not open.");
-            using var buffer = new MemoryStream();
-            using (var w = new BinaryWriter(buffer, TextEncoding.UTF8, leaveOpen: true))
+            w.Write(_rowBytes);
+            Ranges.WriteState(w);
+            w.Write(_inferredRows);
+            w.Write(schema.Count);
+            for (int i = 0; i < schema.Count; i++)
             {
-                w.Write(StateTag);
-                w.Write(_rowBytes);
-                Ranges.WriteState(w);
-                w.Write(_inferredRows);
-                w.Write(_schema.Count);
-                for (int i = 0; i < _schema.Count; i++)
-                {
-                    w.Write(_schema[i].Name);
-                    w.Write((byte)_schema[i].Kind);
-                    w.Write(_overridden[i]);
-                }
+                w.Write(schema[i].Name);
+                w.Write((byte)schema[i].Kind);
+                w.Write(_overridden[i]);
             }
-            return buffer.ToArray();
-        }
-    }
+        });
 
     /// <inheritdoc />
-    public bool TryAdopt(ReadOnlySpan<byte> state)
+    public bool TryAdopt(ReadOnlySpan<byte> state) => _schema is null && OpenedStates.TryRead(state, StateTag, r =>
     {
-        if (_schema is not null || !state.StartsWith(StateTag)) return false;
-        try
+        long rowBytes = r.ReadInt64();
+        var ranges = new TextRangeReads(_options, _path, "JSON Lines");
+        if (!ranges.ReadState(r)) return null;
+        long inferredRows = r.ReadInt64();
+        var fields = new Field[r.ReadInt32()];
+        var overridden = new bool[fields.Length];
+        for (int i = 0; i < fields.Length; i++)
         {
-            using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), TextEncoding.UTF8);
-            long rowBytes = r.ReadInt64();
-            var ranges = new TextRangeReads(_options, _path, "JSON Lines");
-            if (!ranges.ReadState(r)) return false;
-            long inferredRows = r.ReadInt64();
-            var fields = new Field[r.ReadInt32()];
-            var overridden = new bool[fields.Length];
-            for (int i = 0; i < fields.Length; i++)
-            {
-                string name = r.ReadString();
-                var kind = (ColumnKind)r.ReadByte();
-                if (!Enum.IsDefined(kind)) return false;
-                fields[i] = new Field(name, kind);
-                overridden[i] = r.ReadBoolean();
-            }
-            if (r.BaseStream.Position != r.BaseStream.Length || fields.Length == 0 || inferredRows < 1) return false;
-            (_rowBytes, _rangeReads, _inferredRows, _overridden) = (rowBytes, ranges, inferredRows, overridden);
-            _schema = new Schema(fields);
-            return true;
+            string name = r.ReadString();
+            var kind = (ColumnKind)r.ReadByte();
+            if (!Enum.IsDefined(kind)) return null;
+            fields[i] = new Field(name, kind);
+            overridden[i] = r.ReadBoolean();
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
-        {
-            return false;
-        }
-    }
+        if (fields.Length == 0 || inferredRows < 1) return null;
+        return () => (_rowBytes, _rangeReads, _inferredRows, _overridden, _schema) = (rowBytes, ranges, inferredRows, overridden, new Schema(fields));
+    });
 
     /// <inheritdoc />
     /// <remarks>Byte ranges of <see cref="SourceOptions.RangeBytes"/> (<see cref="TextRanges.Of"/>; see <see cref="ReadPartsAsync"/>).</remarks>
@@ -335,22 +316,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
 
     /// <inheritdoc />
     /// <remarks>Reads the file again up to the range's first line, counting lines and rows (blank lines hold none): an error path only.</remarks>
-    public DataFormatException InWholeInput(DataFormatException error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        long start = Ranges.Start;
-        if (start <= 0 || error.File != _path) return error;
-        long lineCount = 0, rows = 0;
-        using (var lines = new Utf8LineReader(_options.Files.Open(_path)))
-        {
-            while (lines.TryReadLine(out var line) && lines.LineStart < start)
-            {
-                lineCount = lines.LineNumber;
-                if (!IsBlank(line)) rows++;
-            }
-        }
-        return new DataFormatException(error.Problem, error.File, error.Line > 0 ? error.Line + lineCount : 0, error.Row > 0 ? error.Row + rows : 0, error.Column, error, error.Within);
-    }
+    public DataFormatException InWholeInput(DataFormatException error) => Ranges.InWholeInput(error, static line => !IsBlank(line));
 
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 

@@ -221,47 +221,27 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
     /// The width, whether every label is an integer, the qid tokens, the mean row bytes, and the range rule's first record
     /// and first bytes (so that an adopting source decides its byte ranges without opening the file).
     /// </remarks>
-    public byte[] OpenedState
-    {
-        get
+    public byte[] OpenedState => _schema is not { } schema
+        ? throw new InvalidOperationException($"{_path} is not open.")
+        : OpenedStates.Write(StateTag, w =>
         {
-            if (_schema is null) throw new InvalidOperationException($"{_path} is not open.");
-            using var buffer = new MemoryStream();
-            using (var w = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                w.Write(StateTag);
-                w.Write(_width);
-                w.Write(_schema[0].Kind == ColumnKind.Int64);
-                w.Write(_qidTokens);
-                w.Write(_rowBytes);
-                Ranges.WriteState(w);
-            }
-            return buffer.ToArray();
-        }
-    }
+            w.Write(_width);
+            w.Write(schema[0].Kind == ColumnKind.Int64);
+            w.Write(_qidTokens);
+            w.Write(_rowBytes);
+            Ranges.WriteState(w);
+        });
 
     /// <inheritdoc />
-    public bool TryAdopt(ReadOnlySpan<byte> state)
+    public bool TryAdopt(ReadOnlySpan<byte> state) => _schema is null && OpenedStates.TryRead(state, StateTag, r =>
     {
-        if (_schema is not null || !state.StartsWith(StateTag)) return false;
-        try
-        {
-            using var r = new BinaryReader(new MemoryStream(state[StateTag.Length..].ToArray()), System.Text.Encoding.UTF8);
-            int width = r.ReadInt32();
-            bool integerLabels = r.ReadBoolean();
-            long qid = r.ReadInt64(), rowBytes = r.ReadInt64();
-            var ranges = new TextRangeReads(_options, _path, "LibSVM");
-            if (!ranges.ReadState(r)) return false;
-            if (r.BaseStream.Position != r.BaseStream.Length || width < 0 || qid < 0 || rowBytes < 0 || (_libsvm.NumFeatures is { } n && n != width)) return false;
-            (_width, _qidTokens, _rowBytes, _rangeReads) = (width, qid, rowBytes, ranges);
-            _schema = SchemaOf(integerLabels, width);
-            return true;
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException)
-        {
-            return false;
-        }
-    }
+        int width = r.ReadInt32();
+        bool integerLabels = r.ReadBoolean();
+        long qid = r.ReadInt64(), rowBytes = r.ReadInt64();
+        var ranges = new TextRangeReads(_options, _path, "LibSVM");
+        if (!ranges.ReadState(r) || width < 0 || qid < 0 || rowBytes < 0 || (_libsvm.NumFeatures is { } n && n != width)) return null;
+        return () => (_width, _qidTokens, _rowBytes, _rangeReads, _schema) = (width, qid, rowBytes, ranges, SchemaOf(integerLabels, width));
+    });
 
     private TextRangeReads? _rangeReads;
 
@@ -295,22 +275,7 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
 
     /// <inheritdoc />
     /// <remarks>Reads the file again up to the range's first line, counting lines and data rows: an error path only.</remarks>
-    public DataFormatException InWholeInput(DataFormatException error)
-    {
-        ArgumentNullException.ThrowIfNull(error);
-        long start = Ranges.Start;
-        if (start <= 0 || error.File != _path) return error;
-        long lineCount = 0, rows = 0;
-        using (var lines = new Utf8LineReader(_options.Files.Open(_path)))
-        {
-            while (lines.TryReadLine(out var line) && lines.LineStart < start)
-            {
-                lineCount = lines.LineNumber;
-                if (LineParser.HoldsData(line, out _)) rows++;
-            }
-        }
-        return new DataFormatException(error.Problem, error.File, error.Line > 0 ? error.Line + lineCount : 0, error.Row > 0 ? error.Row + rows : 0, error.Column, error, error.Within);
-    }
+    public DataFormatException InWholeInput(DataFormatException error) => Ranges.InWholeInput(error, static line => LineParser.HoldsData(line, out _));
 
     /// <summary>
     /// Reads the data lines that start at bytes [<paramref name="from"/>, <paramref name="to"/>) of the file (all of it: 0

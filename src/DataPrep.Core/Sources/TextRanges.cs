@@ -180,6 +180,29 @@ internal sealed class TextRangeReads(SourceOptions options, string path, string 
     public long Start { get; private set; }
 
     /// <summary>
+    /// An error found by this source's read from the middle of the input (numbered from <see cref="Start"/>), numbered as
+    /// the whole input numbers it: reads the input again up to <see cref="Start"/>, counting its lines and the lines that
+    /// hold a row (<paramref name="holdsRow"/>). Any other error as it is. For sources whose records are single lines
+    /// (JSON Lines, LibSVM); an error path only.
+    /// </summary>
+    public DataFormatException InWholeInput(DataFormatException error, LineHoldsRow holdsRow)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        long start = Start;
+        if (start <= 0 || error.File != path) return error;
+        long lineCount = 0, rows = 0;
+        using (var lines = new Utf8LineReader(options.Files.Open(path)))
+        {
+            while (lines.TryReadLine(out var line) && lines.LineStart < start)
+            {
+                lineCount = lines.LineNumber;
+                if (holdsRow(line)) rows++;
+            }
+        }
+        return new DataFormatException(error.Problem, error.File, error.Line > 0 ? error.Line + lineCount : 0, error.Row > 0 ? error.Row + rows : 0, error.Column, error, error.Within);
+    }
+
+    /// <summary>
     /// The bytes [from, to) of parts [<paramref name="first"/>, <paramref name="end"/>) (<see cref="TextRanges.Bounds"/>);
     /// null when they are the whole input.
     /// </summary>
@@ -208,6 +231,9 @@ internal sealed class TextRangeReads(SourceOptions options, string path, string 
         return text;
     }
 }
+
+/// <summary>Whether a line of a line-based source holds a row (JSON Lines: not blank; LibSVM: neither blank nor only a comment).</summary>
+internal delegate bool LineHoldsRow(ReadOnlySpan<byte> line);
 
 /// <summary>Where a read found its first line, and where it stopped: the first line at or after <see cref="To"/>, left to the next read.</summary>
 internal sealed class RangeRead(long to)

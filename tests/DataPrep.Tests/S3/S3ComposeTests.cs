@@ -48,16 +48,10 @@ public sealed class S3ComposeTests(MotoServer moto)
         });
     }
 
-    [Fact]
-    public async Task Lineage_parts_are_composed_on_the_server_into_the_bytes_of_a_concatenation_under_the_runs_encryption()
+    /// <summary>Work objects of random bytes of these sizes, as write tasks leave a channel's lineage parts.</summary>
+    private static async Task<(List<byte[]> Parts, List<string> Keys)> PutPartsAsync(DataPrep.Output.IWorkArea area, long[] sizes, int seed)
     {
-        var client = moto.Client();
-        var bucket = moto.NewBucket("compose");
-        var settings = new S3Options { EndpointUrl = moto.Endpoint, Sse = "AES256" };
-        var area = (DataPrep.Output.IWorkArea)new S3WorkArea($"s3://{bucket}/work/", client, settings);
-        var random = new Random(7);
-        // 12 MiB (copied in place), 1 KiB (read here with the start of the next), 6 MiB, empty, 5 MiB + 1.
-        long[] sizes = [12L << 20, 1024, 6L << 20, 0, (5L << 20) + 1];
+        var random = new Random(seed);
         var parts = new List<byte[]>();
         var keys = new List<string>();
         for (int i = 0; i < sizes.Length; i++)
@@ -68,6 +62,18 @@ public sealed class S3ComposeTests(MotoServer moto)
             keys.Add($"write/{i:D5}/train.lineage");
             await area.PutAsync(keys[^1], bytes, default);
         }
+        return (parts, keys);
+    }
+
+    [Fact]
+    public async Task Lineage_parts_are_composed_on_the_server_into_the_bytes_of_a_concatenation_under_the_runs_encryption()
+    {
+        var client = moto.Client();
+        var bucket = moto.NewBucket("compose");
+        var settings = new S3Options { EndpointUrl = moto.Endpoint, Sse = "AES256" };
+        var area = (DataPrep.Output.IWorkArea)new S3WorkArea($"s3://{bucket}/work/", client, settings);
+        // 12 MiB (copied in place), 1 KiB (read here with the start of the next), 6 MiB, empty, 5 MiB + 1.
+        var (parts, keys) = await PutPartsAsync(area, [12L << 20, 1024, 6L << 20, 0, (5L << 20) + 1], seed: 7);
         var header = "row_id,source,source_row,shard,record,content_hash\n"u8.ToArray();
 
         await using var store = new S3OutputStore($"s3://{bucket}/out/", client, settings);
@@ -124,17 +130,7 @@ public sealed class S3ComposeTests(MotoServer moto)
         Assert.Equal(3, options.EffectiveS3.Concurrency);
         var registry = new DataPrep.Conversion.DataPrepRegistry().AddS3();
         var area = registry.Stores.CreateWorkArea($"s3://{bucket}/work/", options);
-        var random = new Random(18);
-        var parts = new List<byte[]>();
-        var keys = new List<string>();
-        for (int i = 0; i < sizes.Length; i++)
-        {
-            var bytes = new byte[sizes[i]];
-            random.NextBytes(bytes);
-            parts.Add(bytes);
-            keys.Add($"write/{i:D5}/train.lineage");
-            await area.PutAsync(keys[^1], bytes, default);
-        }
+        var (parts, keys) = await PutPartsAsync(area, sizes, seed: 18);
 
         await using var store = registry.Stores.CreateOutput(options);
         await store.PrepareAsync(false, default);
