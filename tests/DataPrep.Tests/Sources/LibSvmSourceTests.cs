@@ -391,6 +391,7 @@ public sealed class LibSvmSourceTests : IDisposable
         for (int n = 1; n <= lines; n++)
         {
             int kind = random.Next(40);
+            if (badAt.Contains(n)) kind = 2;   // a bad line is a data line, never blank or a comment
             if (kind == 0) sb.Append('\n');
             else if (kind == 1) sb.Append("# a comment\n");
             else
