@@ -12,8 +12,9 @@ namespace DataPrep.Scale;
 /// Each scan task first opens the inputs it reads (those that meet its share of the bytes; several at a time), publishing
 /// each one's state, then the others', taking the state another task published where there is one. The other shares are
 /// visited in bit-reversed order from the task's own (task i's k-th is <c>(i + reverse(k)) mod N</c>), so that tasks that
-/// run at the same time look at different inputs at every turn. Only the cost depends on timing: a state is what opening the input gives (the fingerprint in its
-/// key covers the options and every input's size and time stamp), so a task that finds none opens the input itself.
+/// run at the same time look at different inputs at every turn. Only the cost depends on timing: a state is what opening
+/// the input gives (the fingerprint in its key covers the options and every input's size and time stamp), so a task that
+/// finds none opens the input itself.
 /// Errors are not shared: on the first one the task stops sharing, and the ordered open after it reports the first bad
 /// input in input order, as one process does.
 /// </remarks>

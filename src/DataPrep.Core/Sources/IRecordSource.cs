@@ -82,8 +82,8 @@ public interface IRecordSource
 /// A source that can give what <see cref="IRecordSource.OpenAsync"/> learned to another source of the same input and
 /// options, so that the other opens without reading: LibSVM, whose opening reads the whole input (the feature width is
 /// the largest index, and the labels' type needs every label), and CSV and JSON Lines, whose opening reads a sample
-/// (10,000 rows) for the columns' types. A scaled-out run's scan tasks share it through the work area, so that each opens about its own
-/// share of the inputs instead of every one of them.
+/// (10,000 rows) for the columns' types. A scaled-out run's scan tasks share it through the work area, so that each opens
+/// about its own share of the inputs instead of every one of them.
 /// </summary>
 public interface ISharedOpen
 {

@@ -101,8 +101,6 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int count = Gather(reader, chunk, seen);
-                // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
-                if (rows == 0 && count > 0) Ranges.FirstRecord = seen.FirstData;
                 if (count == 0) break;
                 long first = rows;
                 RowShares.Run(count, RowShares.For(count, parsers.Length), (s, lo, hi) =>
@@ -138,6 +136,8 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
                 ? Throw.Format("is empty; expected lines of the form 'label index:value …'", _path)
                 : Throw.Format($"has no data lines (its {seen.Lines} lines are blank or comments); expected lines of the form 'label index:value …'", _path);
         }
+        // Where a byte range that starts before it starts (see TextRanges.OpenAtFirstLine).
+        Ranges.FirstRecord = seen.FirstData;
         var used = parsers.Where(p => p is not null).ToArray();
         _rowBytes = seen.Bytes / rows;
         _width = _libsvm.NumFeatures ?? used.Max(p => p.MaxWidth);
@@ -589,29 +589,12 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
         /// <summary>One batch of the rows of <paramref name="parts"/>, in order (each parsed a contiguous share of the lines).</summary>
         public static RecordBatch Build(BatchBuilder[] parts, Schema schema, int width, int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)
         {
-            if (parts.Length == 1) return parts[0].Build(schema, width, sourceIndex, firstRowOrdinal, positions);
-            int count = parts.Sum(p => p.Count);
-            long nnz = parts.Sum(p => (long)p._nnz);
-            if (nnz > Array.MaxLength) throw new InvalidOperationException("More non-zeros in one batch than an array holds; use smaller batches.");
-            var intLabels = parts[0]._intLabels is not null ? new long[count] : null;
-            var floatLabels = intLabels is null ? new double[count] : null;
-            var offsets = new int[count + 1];
-            var indices = new int[nnz];
-            var values = new double[nnz];
-            int row = 0, at = 0;
-            foreach (var p in parts)
+            var batches = new RecordBatch[parts.Length];
+            for (int s = 0, at = 0; s < parts.Length; at += parts[s++].Count)
             {
-                if (intLabels is not null) p._intLabels.AsSpan(0, p.Count).CopyTo(intLabels.AsSpan(row));
-                else p._floatLabels.AsSpan(0, p.Count).CopyTo(floatLabels.AsSpan(row));
-                for (int r = 1; r <= p.Count; r++) offsets[row + r] = at + p._offsets[r];
-                p._indices.AsSpan(0, p._nnz).CopyTo(indices.AsSpan(at));
-                p._values.AsSpan(0, p._nnz).CopyTo(values.AsSpan(at));
-                row += p.Count;
-                at += p._nnz;
+                batches[s] = parts[s].Build(schema, width, sourceIndex, firstRowOrdinal + at, positions.Slice(at, parts[s].Count));
             }
-            Column label = intLabels is not null ? new Int64Column(intLabels, null, count) : new Float64Column(floatLabels!, null, count);
-            var features = new SparseColumn(width, offsets, indices, values, count);
-            return new RecordBatch(schema, [label, features], count, RowInfo.AtPositions(sourceIndex, firstRowOrdinal, positions));
+            return RecordBatch.Concat(batches, schema);
         }
 
         public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)

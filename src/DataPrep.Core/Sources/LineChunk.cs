@@ -22,9 +22,6 @@ internal sealed class LineChunk(int rows)
 
     public ReadOnlySpan<byte> Line(int row) => Bytes.AsSpan(row == 0 ? 0 : Ends[row - 1], Ends[row] - (row == 0 ? 0 : Ends[row - 1]));
 
-    /// <summary>The bytes of lines [0, <paramref name="count"/>) together.</summary>
-    public int Length(int count) => count == 0 ? 0 : Ends[count - 1];
-
     public void Add(int row, ReadOnlySpan<byte> line, long lineNumber)
     {
         int at = row == 0 ? 0 : Ends[row - 1];
