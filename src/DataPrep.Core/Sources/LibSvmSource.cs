@@ -586,15 +586,36 @@ public sealed class LibSvmSource : IRecordSource, ISharedOpen
             EndRow();
         }
 
-        /// <summary>One batch of the rows of <paramref name="parts"/>, in order (each parsed a contiguous share of the lines).</summary>
+        /// <summary>
+        /// One batch of the rows of <paramref name="parts"/>, in order (each parsed a contiguous share of the lines), copied
+        /// once from the builders' arrays. (Building each part's batch and joining them with <see cref="RecordBatch.Concat"/>
+        /// copies the sparse values twice, trimming then joining: 3 % slower and 100 MiB more at peak on 400,000 rows.)
+        /// </summary>
         public static RecordBatch Build(BatchBuilder[] parts, Schema schema, int width, int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)
         {
-            var batches = new RecordBatch[parts.Length];
-            for (int s = 0, at = 0; s < parts.Length; at += parts[s++].Count)
+            if (parts.Length == 1) return parts[0].Build(schema, width, sourceIndex, firstRowOrdinal, positions);
+            int count = parts.Sum(p => p.Count);
+            long nnz = parts.Sum(p => (long)p._nnz);
+            if (nnz > Array.MaxLength) throw new InvalidOperationException("More non-zeros in one batch than an array holds; use smaller batches.");
+            var intLabels = parts[0]._intLabels is not null ? new long[count] : null;
+            var floatLabels = intLabels is null ? new double[count] : null;
+            var offsets = new int[count + 1];
+            var indices = new int[nnz];
+            var values = new double[nnz];
+            int row = 0, at = 0;
+            foreach (var p in parts)
             {
-                batches[s] = parts[s].Build(schema, width, sourceIndex, firstRowOrdinal + at, positions.Slice(at, parts[s].Count));
+                if (intLabels is not null) p._intLabels.AsSpan(0, p.Count).CopyTo(intLabels.AsSpan(row));
+                else p._floatLabels.AsSpan(0, p.Count).CopyTo(floatLabels.AsSpan(row));
+                for (int r = 1; r <= p.Count; r++) offsets[row + r] = at + p._offsets[r];
+                p._indices.AsSpan(0, p._nnz).CopyTo(indices.AsSpan(at));
+                p._values.AsSpan(0, p._nnz).CopyTo(values.AsSpan(at));
+                row += p.Count;
+                at += p._nnz;
             }
-            return RecordBatch.Concat(batches, schema);
+            Column label = intLabels is not null ? new Int64Column(intLabels, null, count) : new Float64Column(floatLabels!, null, count);
+            var features = new SparseColumn(width, offsets, indices, values, count);
+            return new RecordBatch(schema, [label, features], count, RowInfo.AtPositions(sourceIndex, firstRowOrdinal, positions));
         }
 
         public RecordBatch Build(Schema schema, int width, int sourceIndex, long firstRowOrdinal, ReadOnlySpan<long> positions)
