@@ -28,7 +28,7 @@ public static class BadRowCause
     /// <summary>A CSV row with more or fewer fields than the header.</summary>
     public const string Ragged = "ragged row";
 
-    /// <summary>A value that is not of its column's type (text in a number column, a bad date).</summary>
+    /// <summary>A value that is not of its column's type (text in a number column, a bad date, an integer an inferred float column cannot hold).</summary>
     public const string NotOfType = "value of the wrong type";
 
     /// <summary>NaN, an infinity or an overflowing number under <c>--non-finite error</c>.</summary>

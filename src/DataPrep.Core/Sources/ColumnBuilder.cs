@@ -130,9 +130,14 @@ internal abstract class ColumnBuilder
     /// read (label-first CSV output copies the text): <see cref="TrySetCopyable(int, ReadOnlySpan{byte}, out int)"/> then only checks the text, and the
     /// values of rows that kept their text are parsed from it on first read, if any.
     /// </remarks>
-    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false) => kind switch
+    /// <remarks>
+    /// An <paramref name="exactIntegers"/> float column (one whose kind was inferred, not set by --column-type) refuses an
+    /// integer written out in full that a double cannot hold (<see cref="ValueParser.IsInexactInteger"/>): it would be
+    /// read as another integer. A column set to float by the user reads it as the nearest double, as asked.
+    /// </remarks>
+    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false, bool exactIntegers = false) => kind switch
     {
-        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite, textOnly),
+        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite, textOnly, exactIntegers),
         ColumnKind.Int64 => new Int64Builder(capacity, nonFinite),
         ColumnKind.Boolean => new BooleanBuilder(capacity),
         ColumnKind.String => new StringBuilder(capacity),
@@ -140,7 +145,7 @@ internal abstract class ColumnBuilder
         _ => throw new NotSupportedException($"Columns of kind {kind} cannot be read from text."),
     };
 
-    internal sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite, bool textOnly) : ColumnBuilder(capacity)
+    internal sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite, bool textOnly, bool exactIntegers = false) : ColumnBuilder(capacity)
     {
         // A text-only column allocates its values only when a row needs them (rows that keep their text do not).
         private double[]? _values = textOnly ? null : new double[capacity];
@@ -159,14 +164,18 @@ internal abstract class ColumnBuilder
             return _values!;
         }
 
-        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out Values[row]) && Admit(row);
+        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out Values[row]) && Admit(row) && Exact(utf8, row);
 
         // CsvHelper's parser first; the spellings it does not know ("Inf", "+Infinity") through ValueParser, so every spelling reads alike.
         public override bool TrySet(int row, CsvHelper.CsvReader reader, int column)
         {
             var values = Values;
-            return (reader.TryParse(column, out values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out values[row])) && Admit(row);
+            return (reader.TryParse(column, out values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out values[row])) && Admit(row)
+                && (!exactIntegers || reader.GetSpan(column).Length < ValueParser.ExactDigits || Exact(reader.GetSpan(column), row));
         }
+
+        /// <summary>False when the column refuses inexact integers and the text is one (copyable text never is: it has at most 15 digits).</summary>
+        private bool Exact(ReadOnlySpan<byte> utf8, int row) => !exactIntegers || !ValueParser.IsInexactInteger(utf8, Values[row]);
 
         public override bool TrySetCopyable(int row, ReadOnlySpan<byte> utf8, out int length)
         {
@@ -436,6 +445,39 @@ internal static class ValueParser
     {
         var digits = utf8.Length > 0 && utf8[0] == (byte)'-' ? utf8[1..] : utf8;
         return digits.Length >= 19 && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0 && !TryParseInt64(utf8, out _);
+    }
+
+    /// <summary>Integers of fewer significant digits than this are below 10^15 &lt; 2^53: a double holds each exactly.</summary>
+    public const int ExactDigits = 16;
+
+    /// <summary>
+    /// Whether <paramref name="utf8"/> is an integer written out in full (optional sign, digits, optional surrounding
+    /// spaces) whose value <paramref name="value"/>, the double it parsed to, is not: a double holds every integer up to
+    /// 2^53 and only some beyond, so 9007199254740993 reads as 9007199254740992.
+    /// </summary>
+    public static bool IsInexactInteger(ReadOnlySpan<byte> utf8, double value)
+    {
+        if (utf8.Length < ExactDigits || !double.IsFinite(value)) return false;
+        var text = utf8.Trim((byte)' ');
+        if (text.Length > 0 && text[0] is (byte)'-' or (byte)'+') text = text[1..];
+        if (text.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
+        int first = text.IndexOfAnyExcept((byte)'0');
+        if (first < 0 || text.Length - first < ExactDigits) return false;
+        Span<char> digits = text.Length - first <= 512 ? stackalloc char[text.Length - first] : new char[text.Length - first];
+        for (int i = 0; i < digits.Length; i++) digits[i] = (char)text[first + i];
+        return !System.Numerics.BigInteger.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var exact)
+            || exact != new System.Numerics.BigInteger(Math.Abs(value));
+    }
+
+    /// <summary>
+    /// The problem to report when a float column refused <paramref name="utf8"/> as an integer a double cannot hold
+    /// (<see cref="IsInexactInteger"/>); null when that is not why. One wording for every source.
+    /// </summary>
+    public static string? InexactIntegerProblem(ReadOnlySpan<byte> utf8, ColumnKind kind, string column)
+    {
+        if (kind != ColumnKind.Float64 || !TryParseDouble(utf8, out double v) || !IsInexactInteger(utf8, v)) return null;
+        return $"found the integer {Throw.Quote(utf8)}, which a 64-bit float cannot hold: the column is float (inferred from its first rows), where it would read as "
+            + $"{new System.Numerics.BigInteger(v).ToString(CultureInfo.InvariantCulture)}. Keep its digits with --column-type {column}=string, or accept the nearest float with --column-type {column}=float";
     }
 
     /// <summary>

@@ -212,6 +212,10 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
 
     private long _rowBytes;
 
+    /// <summary>Whether --column-type sets column <paramref name="i"/>'s kind (by name or 0-based index), rather than the sample inferring it.</summary>
+    private bool TypeSet(int i) => _options.ColumnTypes.ContainsKey(_schema![i].Name)
+        || _options.ColumnTypes.ContainsKey(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <inheritdoc />
     public long RowBytes => _rowBytes;
 
@@ -375,7 +379,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
         // A run whose split is expected to spill keeps float32 values only as rows' sole values; when its columns do not
         // allow that, it keeps nothing and parses each field into its value.
         if (_options.Float32AloneOnly && !imageOnly) keepRaw = keepFloat32 = false;
-        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
+        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i), exactIntegers: !TypeSet(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,
             Positions = new long[batchRows],
@@ -494,9 +498,11 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
                 else if (!builders[c].TrySet(at, r, c))
                 {
                     if (ValueParser.NonFiniteProblem(span, schema[c].Kind) is { } problem) throw Throw.Format(problem, _path, r.LineNumber, row, names[c]);
+                    if (!TypeSet(c) && ValueParser.InexactIntegerProblem(span, schema[c].Kind, names[c]) is { } inexact) throw Throw.Format(inexact, _path, r.LineNumber, row, names[c]);
                     throw Throw.Format(
-                        $"found {Throw.Quote(span)}, expected {builders[c].Expected} because the column is {schema[c].Kind}"
-                        + " (inferred from the first rows; override with --column-type " + names[c] + "=string, or fix the value)",
+                        $"found {Throw.Quote(span)}, expected {builders[c].Expected} because "
+                        + (TypeSet(c) ? $"--column-type sets the column to {schema[c].Kind}" : $"the column is {schema[c].Kind} (inferred from the first rows)")
+                        + "; override with --column-type " + names[c] + "=string, or fix the value",
                         _path, r.LineNumber, row, names[c]);
                 }
                 else if (canonical)

@@ -217,7 +217,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
         {
             cancellationToken.ThrowIfCancellationRequested();
             var builders = new ColumnBuilder[schema.Count];
-            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite);
+            for (int c = 0; c < builders.Length; c++) builders[c] = ColumnBuilder.Create(schema[c].Kind, batchRows, _options.NonFinite, exactIntegers: !_overridden[c]);
             var badRows = _options.BadRows is { Tolerates: true } log ? log : null;
             var lineNumbers = badRows?.Policy == BadRowPolicy.Quarantine ? new long[batchRows] : null;
             var texts = lineNumbers is null ? null : new string?[batchRows];
@@ -545,6 +545,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             Cause = BadRowCause.NonFinite;
             if (ValueParser.NonFiniteProblem(value, kind) is { } problem) throw Throw.Format(problem, Path, lineNumber, row, _names[col]);
             Cause = BadRowCause.NotOfType;
+            if (!_source._overridden[col] && ValueParser.InexactIntegerProblem(value, kind, _names[col]) is { } inexact) throw Throw.Format(inexact, Path, lineNumber, row, _names[col]);
             string because = _source._overridden[col]
                 ? $"--column-type sets the column to {kind}"
                 : $"the column is {kind} (inferred from the first {_source._inferredRows} rows)";

@@ -26,6 +26,18 @@ public class RawRecordsTests
         from pad in Gen.Elements("", "", "", " ")
         select pad + sign + intPart + (hasPoint ? "." + fraction : "") + exponent;
 
+    /// <summary>
+    /// Whether a float column whose kind was inferred reads <paramref name="text"/>: anything but an integer written out
+    /// that a double holds only as another integer (<c>InexactIntegerTests</c>), told here by exact integer arithmetic.
+    /// </summary>
+    internal static bool ReadByInferredFloat(string text)
+    {
+        var t = text.Trim();
+        if (t.Length == 0 || t.TrimStart('-', '+').Any(c => c is < '0' or > '9')) return true;
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v)) return true;
+        return System.Numerics.BigInteger.Parse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) == new System.Numerics.BigInteger(v);
+    }
+
     [Property(MaxTest = 5000)]
     public Property Copyable_doubles_parse_and_print_exactly_as_the_BCL()
         => Prop.ForAll(NumberText.ToArbitrary(), text =>
@@ -129,7 +141,7 @@ public class RawRecordsTests
 
     [Property(MaxTest = 60)]
     public Property Text_only_float_columns_read_the_values_of_their_field_text()
-        => Prop.ForAll(Gen.ListOf(Gen.OneOf(NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ')), Gen.Elements("", "NaN", "-inf", "0.00001", "1e300"))).Where(l => l.Count >= 4).ToArbitrary(), values =>
+        => Prop.ForAll(Gen.ListOf(Gen.OneOf(NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ') && ReadByInferredFloat(t)), Gen.Elements("", "NaN", "-inf", "0.00001", "1e300"))).Where(l => l.Count >= 4).ToArbitrary(), values =>
         {
             // Float columns a and b whose values nothing reads while the text is kept: rows with copyable text, rows with
             // text formatted at read time, and rows keeping no text (a missing or non-finite value) after a checked field.
@@ -275,7 +287,7 @@ public class RawRecordsTests
 
     [Property(MaxTest = 40)]
     public Property Copied_rows_give_the_formatters_bytes()
-        => Prop.ForAll(Gen.ListOf(NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' '))).Where(l => l.Count >= 6).ToArbitrary(), values =>
+        => Prop.ForAll(Gen.ListOf(NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ') && ReadByInferredFloat(t))).Where(l => l.Count >= 6).ToArbitrary(), values =>
         {
             // Three float columns (the label among them); some rows copyable, some not.
             var lines = new List<string> { "y,a,b" };

@@ -53,7 +53,7 @@ public class RecordIOKeptTextTests
     }
 
     private static readonly Gen<string> Field = Gen.OneOf(
-        RawRecordsTests.NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ')),
+        RawRecordsTests.NumberText.Where(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !t.Contains(' ') && RawRecordsTests.ReadByInferredFloat(t)),
         Gen.Elements("0", "0.1", "16777217", "0.30000001192092896", "3.4028235e38", "1e39", "-2.5", "0.00001", "1e5", "NaN", "", "7"));
 
     [Property(MaxTest = 60)]
