@@ -405,7 +405,12 @@ public static class ConvertRunner
             }, cancellationToken);
         }
         var unified = Unify(schemas, paths, options.Drop.ToHashSet(StringComparer.Ordinal));
-        var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified)).ToList();
+        // Where a column widens from integers to floats, the first input whose own column is float: the refusal of an
+        // integer a double cannot hold names it.
+        var floatIn = unified.Fields.Where(f => f.Kind == ColumnKind.Float64)
+            .Select(f => (f.Name, Path: paths.Where((_, i) => schemas[i].IndexOf(f.Name) is int c && c >= 0 && schemas[i][c].Kind == ColumnKind.Float64).FirstOrDefault()))
+            .Where(x => x.Path is not null).ToDictionary(x => x.Name, x => x.Path!, StringComparer.Ordinal);
+        var widened = sources.Select((s, i) => opened[i].Equals(unified) ? s : new WidenedSource(s, unified, floatIn)).ToList();
         return (unified, widened, sources);
     }
 
@@ -496,7 +501,12 @@ public static class ConvertRunner
     }
 
     /// <summary>Converts a source's batches to the unified schema (integers to floats, values to text).</summary>
-    private sealed class WidenedSource(IRecordSource inner, Schema unified) : IRecordSource
+    /// <remarks>
+    /// An integer a double cannot hold (beyond 2^53, and not one of the few it does) is refused, as a float column whose
+    /// kind was inferred refuses it in text (<see cref="ValueParser.IsInexactInteger"/>): it would become another integer.
+    /// <paramref name="floatIn"/> names, by column, the input whose column is float.
+    /// </remarks>
+    private sealed class WidenedSource(IRecordSource inner, Schema unified, IReadOnlyDictionary<string, string> floatIn) : IRecordSource
     {
         public string Description => inner.Description;
         public ValueTask<Schema> OpenAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(unified);
@@ -519,11 +529,17 @@ public static class ConvertRunner
                 {
                     // Columns are matched by name; a column this input lacks (a dropped one) reads as missing.
                     int own = b.Schema.IndexOf(unified[c].Name);
-                    cols[c] = own >= 0 ? Convert(b.Columns[own], unified[c]) : Missing(unified[c], b.RowCount);
+                    cols[c] = own >= 0 ? Convert(b.Columns[own], unified[c], b.Rows) : Missing(unified[c], b.RowCount);
                 }
                 yield return new RecordBatch(unified, cols, b.RowCount, b.Rows);
             }
         }
+
+        private DataFormatException Inexact(string column, long value, double becomes, long row)
+            => Throw.Format(
+                $"found the integer {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}, which a 64-bit float cannot hold: the column is integer here but float in {floatIn.GetValueOrDefault(column, "another input")}, where it would read as "
+                + $"{new System.Numerics.BigInteger(becomes).ToString(System.Globalization.CultureInfo.InvariantCulture)}. Keep its digits with --column-type {column}=string, or accept the nearest float with --column-type {column}=float",
+                inner.Description, row: row, column: column);
 
         private static Column Missing(Field field, int rows)
         {
@@ -541,7 +557,7 @@ public static class ConvertRunner
             };
         }
 
-        private static Column Convert(Column col, Field field)
+        private Column Convert(Column col, Field field, RowInfo rows)
         {
             var kind = field.Kind;
             if (col is SparseColumn s && kind == ColumnKind.Sparse) return s.Width == field.Width ? s : new SparseColumn(field.Width, s.RowOffsets, s.Indices, s.Values, s.Length);
@@ -549,7 +565,13 @@ public static class ConvertRunner
             if (kind == ColumnKind.Float64 && col is Int64Column l)
             {
                 var v = new double[l.Length];
-                for (int i = 0; i < v.Length; i++) v[i] = l.Values[i];
+                for (int i = 0; i < v.Length; i++)
+                {
+                    long x = l.Values[i];
+                    v[i] = x;
+                    // Every integer up to 2^53 is a double; beyond it, only some.
+                    if ((ulong)(x + (1L << 53)) > (1UL << 54) && new System.Numerics.BigInteger(v[i]) != x && !l.IsNull(i)) throw Inexact(field.Name, x, v[i], rows.SourceRows[i]);
+                }
                 return new Float64Column(v, l.Nulls, l.Length);
             }
             if (kind == ColumnKind.String)

@@ -16,7 +16,7 @@ namespace DataPrep.Tests.Sources;
 public class InexactIntegerTests
 {
     private static CliRunner.Result Convert(TempDir tmp, string input, params string[] extra)
-        => CliRunner.Run(["convert", input, "--out", tmp.Combine("out"), "--quiet", "--label", "y", "--split", "100/0/0", "--no-shuffle", .. extra]);
+        => CliRunner.Run(["convert", input, .. extra.TakeWhile(e => !e.StartsWith("--", StringComparison.Ordinal)), "--out", tmp.Combine("out"), "--quiet", "--label", "y", "--split", "100/0/0", "--no-shuffle", .. extra.SkipWhile(e => !e.StartsWith("--", StringComparison.Ordinal))]);
 
     private static string[] TrainLines(TempDir tmp)
         => Directory.GetFiles(tmp.Combine("out", "train")).Order(StringComparer.Ordinal).SelectMany(File.ReadAllLines).ToArray();
@@ -130,6 +130,59 @@ public class InexactIntegerTests
         var r = Convert(tmp, input, "--column-type", "x=float");
         Assert.True(r.Code == 0, r.Err);
         Assert.Equal(["1,2.5", "0,12345678901234568"], TrainLines(tmp));
+    }
+
+    [Fact]
+    public void An_integer_column_widened_to_float_by_another_input_refuses_them_in_one_process_and_in_workers()
+    {
+        using var tmp = new TempDir();
+        var ints = tmp.File("ints.csv", "y,x\n1,9007199254740992\n0,-9007199254740993\n1,3\n");
+        var floats = tmp.File("floats.csv", "y,x\n1,1.5\n0,2.5\n");
+        var one = Convert(tmp, ints, floats);
+        AssertRefused(one, tmp, "ints.csv", "row 2", "column 'x'", "found the integer -9007199254740993", "float in " + floats, "would read as -9007199254740992", "--column-type x=float");
+        var many = Convert(tmp, ints, floats, "--workers", "2");
+        Assert.True(many.Code == 3, many.Err);
+        Assert.Equal(one.Err.TrimEnd('\n'), many.Err.Split('\n')[0]);
+        var r = Convert(tmp, ints, floats, "--column-type", "x=float");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1,9007199254740992", "0,-9007199254740992", "1,3", "1,1.5", "0,2.5"], TrainLines(tmp));
+        // Integers a double holds widen as before.
+        var exact = tmp.File("exact.csv", "y,x\n1,9007199254740992\n0,-9223372036854775808\n");
+        r = CliRunner.Run(["convert", exact, floats, "--out", tmp.Combine("exact"), "--quiet", "--label", "y", "--split", "100/0/0", "--no-shuffle"]);
+        Assert.True(r.Code == 0, r.Err);
+    }
+
+    [Fact]
+    public void A_parquet_int64_column_widened_by_a_float_one_refuses_them_too()
+    {
+        using var tmp = new TempDir();
+        var ints = WriteParquet<long>(tmp, "ints.parquet", [1, 9007199254740993, 3]);
+        var floats = WriteParquet<double>(tmp, "floats.parquet", [1.5, 2.5]);
+        AssertRefused(Convert(tmp, ints, floats), tmp, "ints.parquet", "row 2", "column 'x'", "found the integer 9007199254740993", "float in " + floats);
+        var r = Convert(tmp, ints, floats, "--column-type", "x=float");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1,1", "0,9007199254740992", "1,3", "1,1.5", "0,2.5"], TrainLines(tmp));
+    }
+
+    /// <summary>Columns y (long, 0/1) and x of <typeparamref name="T"/>, one row group.</summary>
+    private static string WriteParquet<T>(TempDir tmp, string name, T[] x) where T : struct
+    {
+        var path = tmp.Combine(name);
+        var yf = new global::Parquet.Schema.DataField<long>("y");
+        var xf = new global::Parquet.Schema.DataField<T>("x");
+        using var stream = File.Create(path);
+        var writer = global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema(yf, xf), stream).GetAwaiter().GetResult();
+        try
+        {
+            using var group = writer.CreateRowGroup();
+            group.WriteAsync<long>(yf, Enumerable.Range(0, x.Length).Select(i => (long)((i + 1) % 2)).ToArray().AsMemory()).GetAwaiter().GetResult();
+            group.WriteAsync<T>(xf, x.AsMemory()).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        return path;
     }
 
     /// <summary>Integer texts near and far beyond 2^53, signed, zero-padded or space-padded.</summary>
