@@ -434,7 +434,7 @@ public static class ConvertRunner
                 if (a == ColumnKind.Sparse && b == ColumnKind.Sparse) { fields[i] = fields[i] with { Width = Math.Max(fields[i].Width, f.Width) }; continue; }
                 if (a == b) continue;
                 if (a is ColumnKind.Int64 or ColumnKind.Float64 && b is ColumnKind.Int64 or ColumnKind.Float64) fields[i] = fields[i] with { Kind = ColumnKind.Float64 };
-                else if (a is ColumnKind.String || b is ColumnKind.String) fields[i] = fields[i] with { Kind = ColumnKind.String };
+                else if (a is ColumnKind.String || b is ColumnKind.String) fields[i] = fields[i] with { Kind = ColumnKind.String, KindEvidence = a is ColumnKind.String ? fields[i].KindEvidence : f.KindEvidence };
                 else
                 {
                     throw new PipelineValidationException(

@@ -28,6 +28,19 @@ public sealed record Field(string Name, ColumnKind Kind, int Width = 1)
     /// <summary>Whether this column is numeric once written (numbers, booleans, sparse).</summary>
     public bool IsNumeric => Kind is ColumnKind.Float64 or ColumnKind.Int64 or ColumnKind.Boolean or ColumnKind.Sparse;
 
+    /// <summary>
+    /// Why the source inferred this column as text, for messages ("data.csv, line 52, row 51 holds 'N/A', though 50 of
+    /// …"), or null. Not part of the field's identity: two fields of the same name, kind and width are equal.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? KindEvidence { get; init; }
+
+    /// <summary>Name, kind and width (not <see cref="KindEvidence"/>).</summary>
+    public bool Equals(Field? other) => other is not null && Name == other.Name && Kind == other.Kind && Width == other.Width;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, Kind, Width);
+
     /// <inheritdoc />
     public override string ToString() => Width == 1 ? $"{Name}:{Kind}" : $"{Name}:{Kind}[{Width}]";
 }

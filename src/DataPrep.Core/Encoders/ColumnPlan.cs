@@ -107,7 +107,7 @@ public sealed class ColumnPlan
             switch (field.Kind, enc)
             {
                 case (ColumnKind.String, FeatureEncoding.None):
-                    problems.Add($"Feature '{field.Name}' holds text, and features must be numeric. Encode it (--encode {field.Name}=onehot or {field.Name}=ordinal, or --categorical onehot for every text column), drop it (--drop {field.Name}), or make it the label.");
+                    problems.Add($"Feature '{field.Name}' holds text{(field.KindEvidence is { } why ? $" ({why})" : "")}, and features must be numeric. Encode it (--encode {field.Name}=onehot or {field.Name}=ordinal, or --categorical onehot for every text column), drop it (--drop {field.Name}), or make it the label.");
                     break;
                 case (ColumnKind.Timestamp, FeatureEncoding.None):
                     problems.Add($"Feature '{field.Name}' holds timestamps, and features must be numeric. Encode it as seconds since 1970 (--encode {field.Name}=epoch, or --timestamps epoch), or drop it (--drop {field.Name}).");

@@ -62,7 +62,7 @@ public sealed class MissingValuesStage(ConvertOptions options) : IPipelineStage
                         // kept for it) or its place, found on this error path as when the run fails.
                         var (file, line, _, within) = context.Locate(batch.Rows, r, withLine: bad.Policy != BadRowPolicy.Skip);
                         var error = Throw.Format(
-                            $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
+                            $"found a missing value (empty{(col is Float64Column ? " or NaN" : "")}{(options.Source.NullValues.Count > 0 ? ", or one of --null-values" : "")}), expected a value in every used column. Choose a policy: --missing drop (drop such rows, counted), --missing fill:0 / fill:mean / fill:TEXT{(isLabel ? " (labels are never filled: rows without a label are dropped)" : "")}, or --drop {batch.Schema[c].Name} if the column is not needed",
                             file, line, batch.Rows.SourceRows[r], batch.Schema[c].Name, within: within);
                         // --on-bad-row skip|quarantine: the row is left out and counted; fail throws the error.
                         bad.Add(BadRowCause.Missing, error, bad.Policy == BadRowPolicy.Skip ? null : MissingRowText(batch, r), atSource: false, source: batch.Rows.Sources[r]);

@@ -544,7 +544,7 @@ internal static class ValueParser
     public static ColumnKind Infer(IEnumerable<byte[]> samples)
     {
         var inference = new KindInference();
-        foreach (var s in samples) inference.Observe(s);
+        foreach (var s in samples) _ = inference.Observe(s);
         return inference.Result;
     }
 }
@@ -556,23 +556,59 @@ internal static class ValueParser
 internal struct KindInference
 {
     private bool _seen, _notBool, _notInt, _notFloat, _notTime;
+    private int _values, _numbers;
+    private string? _firstText;
+    private long _firstTextLine, _firstTextRow;
 
-    public void Observe(ReadOnlySpan<byte> value)
+    /// <summary>
+    /// <see cref="Observe(ReadOnlySpan{byte})"/>, noting the first value that is not a number and where it is
+    /// (<paramref name="line"/>, <paramref name="row"/>), and how many of the values are numbers: what
+    /// <see cref="TextEvidence"/> tells a user whose "numeric" column was inferred as text.
+    /// </summary>
+    public void Observe(ReadOnlySpan<byte> value, long line, long row)
+    {
+        _values++;
+        if (Observe(value)) _numbers++;
+        else if (_firstText is null) (_firstText, _firstTextLine, _firstTextRow) = (Throw.Quote(value), line, row);
+    }
+
+    /// <summary>
+    /// Why a column inferred as text is text, for the message that refuses it as a feature: its first value that is not
+    /// a number, in <paramref name="path"/> at that line and row, and how many of the sampled values are numbers; when
+    /// most are, the value may mark missing ones, so --null-values is named. Null when no sampled value is a number (a
+    /// column of words is text plainly) or nothing was noted.
+    /// </summary>
+    public readonly string? TextEvidence(string path)
+    {
+        // A column of words needs no evidence; one of numbers with a few words does.
+        if (Result != ColumnKind.String || _firstText is null || _numbers == 0) return null;
+        string where = $"{path}, line {_firstTextLine}, row {_firstTextRow}";
+        string unquoted = _firstText[1..^1];
+        return $"{where} holds {_firstText}, though {_numbers:N0} of the {_values:N0} values of the first rows are numbers"
+            + (2 * _numbers >= _values && !unquoted.Contains(',') && !unquoted.EndsWith('…') ? $"; if {_firstText} marks a missing value, add --null-values {unquoted}" : "");
+    }
+
+    /// <summary>Narrows the kind by one value; returns whether the value is a number (parsed only as far as the kind needs, and for the count once the column is text).</summary>
+    public bool Observe(ReadOnlySpan<byte> value)
     {
         _seen = true;
         if (_notBool && _notInt && _notTime)
         {
             // Only "float?" is open (a float column after its first non-integer value): text the copyable check accepts is
             // a number, so the general parser runs only on the rest.
-            if (!_notFloat && !CanonicalNumber.IsCopyableDouble(value, out _) && !ValueParser.TryParseDouble(value, out _)) _notFloat = true;
-            return;
+            if (_notFloat) return ValueParser.TryParseDouble(value, out _);
+            if (CanonicalNumber.IsCopyableDouble(value, out _) || ValueParser.TryParseDouble(value, out _)) return true;
+            _notFloat = true;
+            return false;
         }
         if (!_notBool && !ValueParser.TryParseBoolean(value, lenient: false, out _)) _notBool = true;
         bool isInt = !_notInt && ValueParser.TryParseInt64(value, out _);
         if (!isInt) _notInt = true;
-        if (!_notFloat && !isInt && !ValueParser.TryParseDouble(value, out _)) _notFloat = true;
+        bool number = isInt || ValueParser.TryParseDouble(value, out _);
+        if (!number) _notFloat = true;
         // Integers are never timestamps by inference (epoch values need --column-type COL=timestamp).
         if (!_notTime && (isInt || !ValueParser.TryParseTimestamp(value, out _))) _notTime = true;
+        return number;
     }
 
     public readonly ColumnKind Result =>

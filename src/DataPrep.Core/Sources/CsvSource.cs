@@ -174,7 +174,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
                 for (int i = 0; i < names.Length; i++)
                 {
                     var span = reader.GetSpan(i);
-                    if (!IsNull(span)) inference[i].Observe(span);
+                    if (!IsNull(span)) inference[i].Observe(span, reader.LineNumber, rows + 1);
                 }
                 rows++;
             }
@@ -203,7 +203,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
             var kind = _options.ColumnTypes.TryGetValue(names[i], out var k) ? k
                 : _options.ColumnTypes.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out k) ? k
                 : inference[i].Result;
-            fields[i] = new Field(names[i], kind);
+            fields[i] = new Field(names[i], kind) { KindEvidence = kind == ColumnKind.String && !TypeSet(names[i], i) ? inference[i].TextEvidence(_path) : null };
         }
         _rowBytes = sampled / rows;
         _schema = new Schema(fields);
@@ -213,13 +213,15 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
     private long _rowBytes;
 
     /// <summary>Whether --column-type sets column <paramref name="i"/>'s kind (by name or 0-based index), rather than the sample inferring it.</summary>
-    private bool TypeSet(int i) => _options.ColumnTypes.ContainsKey(_schema![i].Name)
+    private bool TypeSet(int i) => TypeSet(_schema![i].Name, i);
+
+    private bool TypeSet(string name, int i) => _options.ColumnTypes.ContainsKey(name)
         || _options.ColumnTypes.ContainsKey(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <inheritdoc />
     public long RowBytes => _rowBytes;
 
-    private static ReadOnlySpan<byte> StateTag => "csv-open-1"u8;
+    private static ReadOnlySpan<byte> StateTag => "csv-open-2"u8;
 
     /// <inheritdoc />
     /// <remarks>
@@ -237,6 +239,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
             {
                 w.Write(f.Name);
                 w.Write((byte)f.Kind);
+                w.Write(f.KindEvidence ?? "");
             }
         });
 
@@ -252,7 +255,8 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
             string name = r.ReadString();
             var kind = (ColumnKind)r.ReadByte();
             if (!Enum.IsDefined(kind)) return null;
-            fields[i] = new Field(name, kind);
+            string evidence = r.ReadString();
+            fields[i] = new Field(name, kind) { KindEvidence = evidence.Length == 0 ? null : evidence };
         }
         if (fields.Length == 0) return null;
         return () => (_rowBytes, _rangeReads, _schema) = (rowBytes, ranges, new Schema(fields));

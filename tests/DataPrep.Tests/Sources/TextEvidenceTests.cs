@@ -1,0 +1,100 @@
+using System.Text;
+using DataPrep.Pipeline;
+using DataPrep.Sources;
+
+namespace DataPrep.Tests.Sources;
+
+/// <summary>
+/// A column of numbers that a few words in its first rows made text ("N/A", "?", "1,5") is refused as a feature with the
+/// first such value, its file, line and row, how many values were numbers, and --null-values when the word may mark a
+/// missing value; a column of words keeps the plain message. One process, workers and a source that adopted another's
+/// opening say the same.
+/// </summary>
+public class TextEvidenceTests
+{
+    private static CliRunner.Result Convert(TempDir tmp, string[] inputs, params string[] extra)
+        => CliRunner.Run(["convert", .. inputs, "--out", tmp.Combine("out"), "--quiet", "--label", "y", "--split", "100/0/0", "--no-shuffle", .. extra]);
+
+    private static string Numbers(int rows, string? word = null, int at = 0)
+    {
+        var sb = new StringBuilder("y,x,z\n");
+        for (int i = 1; i <= rows; i++) sb.Append(i % 2).Append(',').Append(i == at ? word : i + ".5").Append(",w").Append(i).Append('\n');
+        return sb.ToString();
+    }
+
+    [Fact]
+    public void A_word_among_numbers_is_named_with_its_line_row_and_the_null_values_way_out()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("na.csv", Numbers(60, "N/A", 51));
+        var r = Convert(tmp, [input], "--drop", "z");
+        Assert.Equal(2, r.Code);
+        Assert.Single(r.Err.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"Feature 'x' holds text ({input}, line 52, row 51 holds 'N/A', though 59 of the 60 values of the first rows are numbers; if 'N/A' marks a missing value, add --null-values N/A)", r.Err);
+        Assert.Contains("--encode x=onehot", r.Err);
+        // The way out the message names: the word is then a missing value, which --missing decides.
+        r = Convert(tmp, [input], "--drop", "z", "--null-values", "N/A");
+        Assert.Equal(3, r.Code);
+        Assert.Contains("line 52, row 51, column 'x': found a missing value (empty or NaN, or one of --null-values)", r.Err);
+        r = Convert(tmp, [input], "--drop", "z", "--null-values", "N/A", "--missing", "drop");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(59, Directory.GetFiles(tmp.Combine("out", "train")).SelectMany(File.ReadAllLines).Count());
+    }
+
+    [Fact]
+    public void A_decimal_comma_is_named_without_the_null_values_advice_and_words_keep_the_plain_message()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("comma.csv", "y,x,z\n1,2.5,a\n0,\"1,5\",b\n1,3,c\n");
+        var r = Convert(tmp, [input]);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"Feature 'x' holds text ({input}, line 3, row 2 holds '1,5', though 2 of the 3 values of the first rows are numbers)", r.Err);
+        Assert.DoesNotContain("--null-values", r.Err);
+        // z is all words: it is plainly text.
+        Assert.Contains("Feature 'z' holds text, and features must be numeric.", r.Err);
+    }
+
+    [Fact]
+    public void Another_input_that_makes_the_column_text_is_named()
+    {
+        using var tmp = new TempDir();
+        var first = tmp.File("a.csv", Numbers(5));
+        var second = tmp.File("b.csv", Numbers(5, "?", 4));
+        var r = Convert(tmp, [first, second], "--drop", "z");
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"Feature 'x' holds text ({second}, line 5, row 4 holds '?', though 4 of the 5 values", r.Err);
+    }
+
+    [Fact]
+    public async Task Workers_and_an_adopted_opening_say_what_one_process_says()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("na.csv", Numbers(60, "-", 7));
+        var one = Convert(tmp, [input], "--drop", "z");
+        Assert.Equal(2, one.Code);
+        Assert.Contains("line 8, row 7 holds '-'", one.Err);
+        var many = Convert(tmp, [input], "--drop", "z", "--workers", "2");
+        Assert.True(many.Code == 2, many.Err);
+        Assert.Equal(one.Err.TrimEnd('\n'), many.Err.Split('\n')[0]);
+
+        var opened = new CsvSource(input, new SourceOptions());
+        var schema = await opened.OpenAsync();
+        var adopter = new CsvSource(input, new SourceOptions());
+        Assert.True(adopter.TryAdopt(opened.OpenedState));
+        var adopted = await adopter.OpenAsync();
+        Assert.NotNull(schema[1].KindEvidence);
+        Assert.Equal(schema.Fields.Select(f => f.KindEvidence), adopted.Fields.Select(f => f.KindEvidence));
+        Assert.Null(schema[2].KindEvidence);
+    }
+
+    [Fact]
+    public async Task A_column_set_to_text_by_the_user_carries_no_evidence()
+    {
+        using var tmp = new TempDir();
+        var input = tmp.File("na.csv", Numbers(10, "N/A", 3));
+        var source = new CsvSource(input, new SourceOptions { ColumnTypes = new Dictionary<string, DataPrep.Data.ColumnKind> { ["x"] = DataPrep.Data.ColumnKind.String } });
+        var schema = await source.OpenAsync();
+        Assert.Null(schema[1].KindEvidence);
+        Assert.Equal(new DataPrep.Data.Field("x", DataPrep.Data.ColumnKind.String) { KindEvidence = "anything" }, schema[1]);
+    }
+}
