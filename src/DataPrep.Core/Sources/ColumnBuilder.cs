@@ -556,50 +556,70 @@ internal static class ValueParser
 internal struct KindInference
 {
     private bool _seen, _notBool, _notInt, _notFloat, _notTime;
-    private int _values, _numbers;
-    private string? _firstText;
-    private long _firstTextLine, _firstTextRow;
+    private int _values, _numbers, _times;
+    private (string Text, long Line, long Row)? _notNumber, _notTimestamp;
+
+    /// <summary>What one sampled value is, as far as the evidence for a text column needs.</summary>
+    public enum Sort
+    {
+        /// <summary>A number (integer or float).</summary>
+        Number,
+
+        /// <summary>A timestamp (and not a number).</summary>
+        Time,
+
+        /// <summary>Neither.</summary>
+        Other,
+    }
 
     /// <summary>
-    /// <see cref="Observe(ReadOnlySpan{byte})"/>, noting the first value that is not a number and where it is
-    /// (<paramref name="line"/>, <paramref name="row"/>), and how many of the values are numbers: what
-    /// <see cref="TextEvidence"/> tells a user whose "numeric" column was inferred as text.
+    /// <see cref="Observe(ReadOnlySpan{byte})"/>, noting the first value that is not a number and the first that is not a
+    /// timestamp, where each is (<paramref name="line"/>, <paramref name="row"/>), and how many values are either: what
+    /// <see cref="TextEvidence"/> tells a user whose column of numbers or dates was inferred as text.
     /// </summary>
     public void Observe(ReadOnlySpan<byte> value, long line, long row)
     {
         _values++;
-        if (Observe(value)) _numbers++;
-        else if (_firstText is null) (_firstText, _firstTextLine, _firstTextRow) = (Throw.Quote(value), line, row);
+        var sort = Observe(value);
+        if (sort == Sort.Number) _numbers++;
+        else _notNumber ??= (Throw.Quote(value), line, row);
+        if (sort == Sort.Time) _times++;
+        else _notTimestamp ??= (Throw.Quote(value), line, row);
     }
 
     /// <summary>
     /// Why a column inferred as text is text, for the message that refuses it as a feature: its first value that is not
-    /// a number, in <paramref name="path"/> at that line and row, and how many of the sampled values are numbers; when
-    /// most are, the value may mark missing ones, so --null-values is named. Null when no sampled value is a number (a
-    /// column of words is text plainly) or nothing was noted.
+    /// a number (or, where timestamps outnumber numbers, not a timestamp), in <paramref name="path"/> at that line and
+    /// row, and how many of the sampled values are numbers (timestamps). When most are and the value holds no digit, it
+    /// may mark missing values, so --null-values is named. Null when no sampled value is a number or a timestamp (a
+    /// column of words is text plainly).
     /// </summary>
     public readonly string? TextEvidence(string path)
     {
-        // A column of words needs no evidence; one of numbers with a few words does.
-        if (Result != ColumnKind.String || _firstText is null || _numbers == 0) return null;
-        string where = $"{path}, line {_firstTextLine}, row {_firstTextRow}";
-        string unquoted = _firstText[1..^1];
-        return $"{where} holds {_firstText}, though {_numbers:N0} of the {_values:N0} values of the first rows are numbers"
-            + (2 * _numbers >= _values && !unquoted.Contains(',') && !unquoted.EndsWith('…') ? $"; if {_firstText} marks a missing value, add --null-values {unquoted}" : "");
+        if (Result != ColumnKind.String) return null;
+        var (count, first, what) = _times > _numbers ? (_times, _notTimestamp, "timestamps") : (_numbers, _notNumber, "numbers");
+        if (count == 0 || first is not var (text, line, row)) return null;
+        string unquoted = text[1..^1];
+        bool mayMarkMissing = 2 * count >= _values && !unquoted.Any(char.IsAsciiDigit) && !unquoted.Contains(',') && !unquoted.EndsWith('…');
+        return $"{path}, line {line}, row {row} holds {text}, though {count:N0} of the {_values:N0} values of the first rows are {what}"
+            + (mayMarkMissing ? $"; if {text} marks a missing value, add --null-values {unquoted}" : "");
     }
 
-    /// <summary>Narrows the kind by one value; returns whether the value is a number (parsed only as far as the kind needs, and for the count once the column is text).</summary>
-    public bool Observe(ReadOnlySpan<byte> value)
+    /// <summary>
+    /// Narrows the kind by one value and says what it is (parsed only as far as the kind needs, and once the column is
+    /// text only to count numbers and timestamps).
+    /// </summary>
+    public Sort Observe(ReadOnlySpan<byte> value)
     {
         _seen = true;
         if (_notBool && _notInt && _notTime)
         {
             // Only "float?" is open (a float column after its first non-integer value): text the copyable check accepts is
             // a number, so the general parser runs only on the rest.
-            if (_notFloat) return ValueParser.TryParseDouble(value, out _);
-            if (CanonicalNumber.IsCopyableDouble(value, out _) || ValueParser.TryParseDouble(value, out _)) return true;
+            if (!_notFloat && CanonicalNumber.IsCopyableDouble(value, out _)) return Sort.Number;
+            if (ValueParser.TryParseDouble(value, out _)) return Sort.Number;
             _notFloat = true;
-            return false;
+            return ValueParser.TryParseTimestamp(value, out _) ? Sort.Time : Sort.Other;
         }
         if (!_notBool && !ValueParser.TryParseBoolean(value, lenient: false, out _)) _notBool = true;
         bool isInt = !_notInt && ValueParser.TryParseInt64(value, out _);
@@ -607,8 +627,9 @@ internal struct KindInference
         bool number = isInt || ValueParser.TryParseDouble(value, out _);
         if (!number) _notFloat = true;
         // Integers are never timestamps by inference (epoch values need --column-type COL=timestamp).
-        if (!_notTime && (isInt || !ValueParser.TryParseTimestamp(value, out _))) _notTime = true;
-        return number;
+        bool time = !number && ValueParser.TryParseTimestamp(value, out _);
+        if (!time) _notTime = true;
+        return number ? Sort.Number : time ? Sort.Time : Sort.Other;
     }
 
     public readonly ColumnKind Result =>

@@ -7,7 +7,7 @@ namespace DataPrep.Tests.Sources;
 /// <summary>
 /// A column of numbers that a few words in its first rows made text ("N/A", "?", "1,5") is refused as a feature with the
 /// first such value, its file, line and row, how many values were numbers, and --null-values when the word may mark a
-/// missing value; a column of words keeps the plain message. One process, workers and a source that adopted another's
+/// missing value (it holds no digit); the same for a column of dates; a column of words keeps the plain message. One process, workers and a source that adopted another's
 /// opening say the same.
 /// </summary>
 public class TextEvidenceTests
@@ -52,6 +52,20 @@ public class TextEvidenceTests
         Assert.DoesNotContain("--null-values", r.Err);
         // z is all words: it is plainly text.
         Assert.Contains("Feature 'z' holds text, and features must be numeric.", r.Err);
+    }
+
+    [Fact]
+    public void A_column_of_dates_made_text_is_named_by_its_first_value_that_is_not_a_timestamp()
+    {
+        using var tmp = new TempDir();
+        var typo = tmp.File("typo.csv", "y,t\n1,2024-01-01\n0,2024-13-01\n1,2024-02-01T10:00:00Z\n");
+        var r = Convert(tmp, [typo], "--timestamps", "epoch");
+        Assert.Equal(2, r.Code);
+        // A value with digits is no missing-value marker: no --null-values advice.
+        Assert.Contains($"Feature 't' holds text ({typo}, line 3, row 2 holds '2024-13-01', though 2 of the 3 values of the first rows are timestamps)", r.Err);
+        var unknown = tmp.File("unknown.csv", "y,t\n1,2024-01-01\n0,unknown\n1,2024-02-01\n");
+        r = Convert(tmp, [unknown], "--timestamps", "epoch");
+        Assert.Contains($"({unknown}, line 3, row 2 holds 'unknown', though 2 of the 3 values of the first rows are timestamps; if 'unknown' marks a missing value, add --null-values unknown)", r.Err);
     }
 
     [Fact]
