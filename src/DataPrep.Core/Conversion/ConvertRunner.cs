@@ -379,7 +379,7 @@ public static class ConvertRunner
         // A scaled-out scan task of such a writer (RowText.Float32Alone) does the same: its rows objects hold float32 values.
         bool float32Alone = options.FormatTraits.KeepsRowText && (expectsSpill || rowText == RowText.Float32Alone) && options.Source.KeepFloat32;
         if (keepText) context.Diagnostics.CountRowTextKept();
-        var sourceOptions = options.ReadingSource with { OnlyColumns = needed, KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
+        var sourceOptions = options.ReadingSource with { OnlyColumns = needed, Dropped = options.Drop.Count == 0 ? null : options.Drop.ToHashSet(StringComparer.Ordinal), KeepRawRecords = keepText || float32Alone, Float32AloneOnly = float32Alone, ValueColumns = ValueColumns(options), Float32Only = context.Float32Only, Files = context.Files, BadRows = context.BadRows };
         var sources = paths.Select(p => registry.Create(p, sourceOptions)).ToList();
         // A scaled-out scan task gives sources what other tasks learned opening them (ISharedOpen); they then open in order.
         if (beforeOpening is not null) await beforeOpening(paths, sources, cancellationToken).ConfigureAwait(false);

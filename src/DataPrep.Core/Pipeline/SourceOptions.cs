@@ -143,6 +143,16 @@ public sealed record SourceOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlySet<string>? OnlyColumns { get; init; }
 
+    /// <summary>
+    /// The columns the run leaves out (<c>--drop</c>), or null: a source may pass over values of them it could not read
+    /// (JSON Lines: nested objects and arrays), as they reach no output.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlySet<string>? Dropped { get; init; }
+
+    /// <summary>Whether the run reads <paramref name="column"/>: not <see cref="Dropped"/>, and among <see cref="OnlyColumns"/> when those are given.</summary>
+    public bool Reads(string column) => !(Dropped?.Contains(column) ?? false) && (OnlyColumns?.Contains(column) ?? true);
+
     /// <summary>How inputs are opened: local paths, and URIs through the run's remote file systems and settings.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public InputFiles Files { get; init; } = InputFiles.Local;

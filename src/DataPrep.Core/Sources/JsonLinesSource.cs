@@ -472,8 +472,15 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
                     {
                         case JsonTokenType.StartObject:
                         case JsonTokenType.StartArray:
+                            // A key the run does not read (--drop, or outside --features) may hold anything: it reaches no output.
+                            if (!_source._options.Reads(_names[col]))
+                            {
+                                reader.Skip();
+                                builders?[col].SetNull(at);
+                                break;
+                            }
                             throw Throw.Format(
-                                $"found a nested {(reader.TokenType == JsonTokenType.StartObject ? "object" : "array")} as the value of key '{_names[col]}'; nested values are not supported, expected a number, string, boolean or null. Flatten the data first (e.g. jq, or pandas.json_normalize) or drop the key",
+                                $"found a nested {(reader.TokenType == JsonTokenType.StartObject ? "object" : "array")} as the value of key '{_names[col]}'; nested values are not supported, expected a number, string, boolean or null. Flatten the data first (e.g. jq, or pandas.json_normalize) or leave the key out (--drop {_names[col]})",
                                 Path, lineNumber, row, _names[col]);
                         case JsonTokenType.Null:
                             builders?[col].SetNull(at);

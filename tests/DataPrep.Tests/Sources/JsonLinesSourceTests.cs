@@ -359,6 +359,36 @@ public sealed class JsonLinesSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_key_left_out_may_hold_nested_values_in_the_sample_and_after_it()
+    {
+        using var tmp = new TempDir();
+        // Nested values in the first lines, then 10,000 plain ones (the inference sample), then one more.
+        var text = new StringBuilder("{\"y\": 1, \"tags\": {\"b\": [2, {\"c\": \"}\"}]}, \"x\": 1}\n{\"y\": 0, \"tags\": [3], \"x\": 2}\n{\"y\": 1, \"x\": 3, \"tags\": null}\n");
+        for (int i = 4; i < 10_010; i++) text.Append("{\"y\": ").Append(i % 2).Append(", \"tags\": \"t\", \"x\": ").Append(i).Append("}\n");
+        text.Append("{\"y\": 0, \"tags\": [[4]], \"x\": 10010}\n");
+        var input = tmp.File("n.jsonl", text.ToString());
+        var expected = Enumerable.Range(1, 10_010).Select(i => $"{i % 2},{i}").ToArray();
+        CliRunner.Result Run(params string[] extra) => CliRunner.Run(["convert", input, "--out", tmp.Combine("out"), "--overwrite", "--quiet", "--label", "y", "--split", "100/0/0", "--no-shuffle", .. extra]);
+        // Read: the message names the way out.
+        var r = Run();
+        Assert.Equal(3, r.Code);
+        Assert.Contains("line 1, row 1, column 'tags': found a nested object", r.Err);
+        Assert.Contains("(--drop tags)", r.Err);
+        // Left out by --drop or by --features: passed over, the other keys of the line read as usual.
+        foreach (var extra in new[] { new[] { "--drop", "tags" }, new[] { "--features", "x" } })
+        {
+            r = Run(extra);
+            Assert.True(r.Code == 0, r.Err);
+            Assert.Equal(expected, Directory.GetFiles(tmp.Combine("out", "train")).Order(StringComparer.Ordinal).SelectMany(File.ReadAllLines).ToArray());
+        }
+        // A line that is not JSON is still refused in a dropped key.
+        var broken = tmp.File("b.jsonl", "{\"y\": 1, \"tags\": [1, 2, \"x\": 1}\n");
+        r = CliRunner.Run(["convert", broken, "--out", tmp.Combine("b"), "--quiet", "--label", "y", "--drop", "tags"]);
+        Assert.Equal(3, r.Code);
+        Assert.Contains("b.jsonl, line 1", r.Err);
+    }
+
+    [Fact]
     public async Task Nested_value_after_the_inference_sample_is_rejected()
     {
         var path = Write("nested-late.jsonl", "{\"a\": 1}\n{\"a\": 2}\n{\"a\": [3]}\n");
