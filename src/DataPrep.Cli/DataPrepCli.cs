@@ -246,7 +246,7 @@ public static class DataPrepCli
         io.AddTo(cmd);
         var imageOptions = new ImageCliOptions();
         imageOptions.AddTo(cmd);
-        var label = new Option<string>("--label", "-l") { Description = "The label column: a name, a 0-based index, first or last. Text labels become class ids 0…K−1 (sorted, fitted on train)." };
+        var label = new Option<string>("--label", "-l") { Description = "The label column: a name, a 0-based index, first or last (LibSVM inputs: their label, without this option). Text labels become class ids 0…K−1 (sorted, fitted on train)." };
         var noLabel = new Option<bool>("--no-label") { Description = "Unsupervised: features only, content type text/csv;label_size=0." };
         var features = new Option<string[]>("--features") { Description = "Feature columns in output order (default: all but the label and --drop).", AllowMultipleArgumentsPerToken = true };
         var drop = new Option<string[]>("--drop") { Description = "Columns to leave out (names or 0-based indexes).", AllowMultipleArgumentsPerToken = true };

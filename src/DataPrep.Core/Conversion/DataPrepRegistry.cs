@@ -66,6 +66,11 @@ public sealed class DataPrepRegistry
             throw new PipelineValidationException(Formats.Unknown(options.Format));
         }
         options = options with { Format = format.Name, FormatTraits = format.Traits };
+        // Inputs whose format holds the label (LibSVM) need no --label.
+        if (options.Label is null && !options.NoLabel && !options.KeepsColumns && Sources.LabelOf([.. options.Inputs, .. options.NoisyInputs], options.Source.Format) is { } label)
+        {
+            options = options with { Label = label };
+        }
         var problems = new List<string>();
         format.Validate(options, problems);
         options.Validate(problems);

@@ -107,6 +107,12 @@ public interface ISourceFactory
 
     /// <summary>Creates the source.</summary>
     IRecordSource Create(string path, SourceOptions options);
+
+    /// <summary>
+    /// The column every input of this format holds as its label (LibSVM's first token), so a run over such inputs needs
+    /// no --label; null for formats whose label is the user's choice.
+    /// </summary>
+    string? Label => null;
 }
 
 

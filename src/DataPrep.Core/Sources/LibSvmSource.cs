@@ -657,6 +657,9 @@ public sealed class LibSvmSourceFactory(LibSvmOptions? options = null) : ISource
 
     /// <inheritdoc />
     public IRecordSource Create(string path, SourceOptions options) => new LibSvmSource(path, options, Options);
+
+    /// <summary>Every LibSVM line starts with its label: <see cref="LibSvmSource.LabelColumn"/>.</summary>
+    public string? Label => LibSvmSource.LabelColumn;
 }
 
 /// <summary>Adds the LibSVM format to a <see cref="SourceRegistry"/>.</summary>

@@ -36,6 +36,22 @@ public sealed class SourceRegistry
             $"Cannot tell the format of '{path}' from its name; expected a .csv, .tsv, .jsonl, .parquet or .libsvm file (optionally .gz), or pass --input-format csv|tsv|jsonl|parquet|libsvm.");
     }
 
+    /// <summary>
+    /// The label column every one of <paramref name="paths"/> holds by its format (<see cref="ISourceFactory.Label"/>:
+    /// LibSVM), or null when some input's format leaves the label to the user, or its format cannot be told by name.
+    /// </summary>
+    public string? LabelOf(IEnumerable<string> paths, string? format)
+    {
+        string? label = null;
+        foreach (var path in paths)
+        {
+            var factory = _factories.FirstOrDefault(f => f.CanRead(path, format));
+            if (factory?.Label is not { } own || (label is not null && label != own)) return null;
+            label = own;
+        }
+        return label;
+    }
+
     /// <summary>A factory for a list of extensions (and the same names as explicit formats).</summary>
     public sealed class DelegateFactory(string[] extensions, Func<string, SourceOptions, IRecordSource> create) : ISourceFactory
     {

@@ -65,6 +65,27 @@ public sealed class LibSvmSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_run_over_libsvm_inputs_takes_their_label_without_the_label_option()
+    {
+        using var tmp = new TempDir();
+        var a = tmp.File("a.libsvm", "1 1:1 3:2\n0 2:5\n1 1:3\n");
+        var b = tmp.File("b.svm", "0 3:4\n");
+        string[] Files(string outDir) => Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Where(f => !f.Contains("_dataprep")).Order(StringComparer.Ordinal).Select(File.ReadAllText).ToArray();
+        CliRunner.Result Run(string outDir, params string[] extra) => CliRunner.Run(["convert", .. extra, "--out", tmp.Combine(outDir), "--quiet", "--seed", "7", "--split", "50/25/25", "--format", "recordio-protobuf"]);
+        var given = Run("given", a, b, "--label", "label");
+        Assert.True(given.Code == 0, given.Err);
+        var taken = Run("taken", a, b);
+        Assert.True(taken.Code == 0, taken.Err);
+        Assert.Equal(Files(tmp.Combine("given")), Files(tmp.Combine("taken")));
+        Assert.Contains("\"label\": \"label\"", File.ReadAllText(tmp.Combine("taken", "_dataprep", "run.json")));
+        // Another input's label is the user's choice: --label stays required.
+        var csv = tmp.File("c.csv", "label,c0\n1,2\n");
+        var mixed = Run("mixed", a, csv);
+        Assert.Equal(2, mixed.Code);
+        Assert.Contains("No label given", mixed.Err);
+    }
+
+    [Fact]
     public async Task Reads_labels_and_sparse_features_with_the_width_of_the_largest_index()
     {
         var path = Write("a.libsvm", "1 1:0.5 3:2\n-1 2:1e-3\n+1 4:0 5:-7.25\n0\n");
