@@ -598,10 +598,22 @@ internal struct KindInference
     {
         if (Result != ColumnKind.String) return null;
         var (count, first, what) = _times > _numbers ? (_times, _notTimestamp, "timestamps") : (_numbers, _notNumber, "numbers");
-        if (count == 0 || first is not var (text, line, row)) return null;
+        return count == 0 || first is not { } found ? null : Evidence(path, found, "", count, _values, what);
+    }
+
+    /// <summary>
+    /// The words of <see cref="TextEvidence"/>, for every source: <paramref name="found"/> (quoted, with its line and data
+    /// row) in <paramref name="path"/>, though <paramref name="count"/> of the <paramref name="values"/> sampled values are
+    /// <paramref name="what"/>; --null-values is named when most are and the value holds no digit (so it may mark a
+    /// missing value, where a decimal comma or a mistyped date does not). <paramref name="kindOfValue"/> names what the
+    /// value is where the format tells ("the string ").
+    /// </summary>
+    public static string Evidence(string path, (string Text, long Line, long Row) found, string kindOfValue, long count, long values, string what)
+    {
+        var (text, line, row) = found;
         string unquoted = text[1..^1];
-        bool mayMarkMissing = 2 * count >= _values && !unquoted.Any(char.IsAsciiDigit) && !unquoted.Contains(',') && !unquoted.EndsWith('…');
-        return $"{path}, line {line}, row {row} holds {text}, though {count:N0} of the {_values:N0} values of the first rows are {what}"
+        bool mayMarkMissing = 2 * count >= values && !unquoted.Any(char.IsAsciiDigit) && !unquoted.Contains(',') && !unquoted.EndsWith('…');
+        return $"{path}, line {line}, row {row} holds {kindOfValue}{text}, though {count:N0} of the {values:N0} values of the first rows are {what}"
             + (mayMarkMissing ? $"; if {text} marks a missing value, add --null-values {unquoted}" : "");
     }
 

@@ -108,8 +108,10 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             else
             {
                 // A JSON string stays text ("02134" keeps its zero) unless every value is a date or time.
-                kind = ValueParser.Infer(parser.Samples[i]);
-                if (parser.StringSeen.Contains(i) && kind is not (ColumnKind.Timestamp or ColumnKind.String)) kind = ColumnKind.String;
+                var inferred = ValueParser.Infer(parser.Samples[i]);
+                kind = parser.StringSeen.Contains(i) && inferred is not (ColumnKind.Timestamp or ColumnKind.String) ? ColumnKind.String : inferred;
+                fields[i] = new Field(names[i], kind) { KindEvidence = kind == ColumnKind.String ? parser.TextEvidence(i, inferred) : null };
+                continue;
             }
             fields[i] = new Field(names[i], kind);
         }
@@ -123,12 +125,13 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
 
     private TextRangeReads Ranges => _rangeReads ??= new TextRangeReads(_options, _path, "JSON Lines");
 
-    private static ReadOnlySpan<byte> StateTag => "jsonl-open-1"u8;
+    private static ReadOnlySpan<byte> StateTag => "jsonl-open-2"u8;
 
     /// <inheritdoc />
     /// <remarks>
     /// What the sample decided and the reads after it use: the mean row bytes, the range rule's first record and first
-    /// bytes, the rows inferred from (for messages), and each column's name, kind and whether --column-type set it.
+    /// bytes, the rows inferred from (for messages), and each column's name, kind, whether --column-type set it and why
+    /// it is text (<see cref="Field.KindEvidence"/>).
     /// </remarks>
     public byte[] OpenedState => _schema is not { } schema
         ? throw new InvalidOperationException($"{_path} is not open.")
@@ -143,6 +146,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
                 w.Write(schema[i].Name);
                 w.Write((byte)schema[i].Kind);
                 w.Write(_overridden[i]);
+                w.Write(schema[i].KindEvidence ?? "");
             }
         });
 
@@ -160,8 +164,9 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             string name = r.ReadString();
             var kind = (ColumnKind)r.ReadByte();
             if (!Enum.IsDefined(kind)) return null;
-            fields[i] = new Field(name, kind);
             overridden[i] = r.ReadBoolean();
+            string evidence = r.ReadString();
+            fields[i] = new Field(name, kind) { KindEvidence = evidence.Length == 0 ? null : evidence };
         }
         if (fields.Length == 0 || inferredRows < 1) return null;
         return () => (_rowBytes, _rangeReads, _inferredRows, _overridden, _schema) = (rowBytes, ranges, inferredRows, overridden, new Schema(fields));
@@ -434,6 +439,27 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
         /// <summary>Columns that held at least one JSON string in the sample.</summary>
         public HashSet<int> StringSeen { get; } = [];
 
+        // Per column (inference only): the JSON numbers, the values, and the first JSON string with its line and row.
+        private readonly List<long> _numberTokens = [], _valueCount = [];
+        private readonly List<(string Text, long Line, long Row)?> _firstString = [];
+
+        /// <summary>
+        /// Why column <paramref name="col"/>, inferred as text, is text: a JSON string among JSON numbers (named with its
+        /// line and row, as CSV's evidence), or numbers every one written as a JSON string (<paramref name="inferred"/>
+        /// says what their text would be), which --column-type reads as numbers. Null for a column of words.
+        /// </summary>
+        public string? TextEvidence(int col, ColumnKind inferred)
+        {
+            if (_firstString[col] is not { } first) return null;
+            if (_numberTokens[col] > 0) return KindInference.Evidence(Path, first, "the string ", _numberTokens[col], _valueCount[col], "JSON numbers");
+            if (inferred is ColumnKind.Int64 or ColumnKind.Float64)
+            {
+                return $"{Path}, line {first.Line}, row {first.Row} holds the string {first.Text}: every value of the first rows is a number written as a JSON string; "
+                    + $"--column-type {_names[col]}={(inferred == ColumnKind.Int64 ? "int" : "float")} reads them as numbers";
+            }
+            return null;
+        }
+
         private string Path => _source._path;
 
         private void AddColumn(string name)
@@ -442,6 +468,9 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             _names.Add(name);
             _keys.Add(TextEncoding.UTF8.GetBytes(name));
             Samples.Add([]);
+            _numberTokens.Add(0);
+            _valueCount.Add(0);
+            _firstString.Add(null);
             if (_seen.Length < _names.Count) Array.Resize(ref _seen, _seen.Length * 2);
         }
 
@@ -544,7 +573,13 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             if (builders is null)
             {
                 Samples[col].Add(value.ToArray());
-                if (token == JsonTokenType.String) StringSeen.Add(col);
+                _valueCount[col]++;
+                if (token == JsonTokenType.Number) _numberTokens[col]++;
+                if (token == JsonTokenType.String)
+                {
+                    StringSeen.Add(col);
+                    _firstString[col] ??= (Throw.Quote(value), lineNumber, row);
+                }
                 return;
             }
             if (builders[col].TrySet(at, value)) return;

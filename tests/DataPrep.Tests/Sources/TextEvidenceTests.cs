@@ -7,7 +7,8 @@ namespace DataPrep.Tests.Sources;
 /// <summary>
 /// A column of numbers that a few words in its first rows made text ("N/A", "?", "1,5") is refused as a feature with the
 /// first such value, its file, line and row, how many values were numbers, and --null-values when the word may mark a
-/// missing value (it holds no digit); the same for a column of dates; a column of words keeps the plain message. One process, workers and a source that adopted another's
+/// missing value (it holds no digit); the same for a column of dates, and in JSON Lines for a string among numbers or
+/// numbers written as strings; a column of words keeps the plain message. One process, workers and a source that adopted another's
 /// opening say the same.
 /// </summary>
 public class TextEvidenceTests
@@ -99,6 +100,40 @@ public class TextEvidenceTests
         Assert.NotNull(schema[1].KindEvidence);
         Assert.Equal(schema.Fields.Select(f => f.KindEvidence), adopted.Fields.Select(f => f.KindEvidence));
         Assert.Null(schema[2].KindEvidence);
+    }
+
+    [Fact]
+    public async Task Json_lines_name_a_string_among_numbers_and_numbers_written_as_strings()
+    {
+        using var tmp = new TempDir();
+        var sb = new StringBuilder();
+        for (int i = 1; i <= 20; i++) sb.Append("{\"y\": ").Append(i % 2).Append(", \"x\": ").Append(i).Append(".5, \"w\": \"w").Append(i).Append("\"}\n");
+        sb.Append("{\"y\": 1, \"x\": \"N/A\", \"w\": \"v\"}\n");
+        var input = tmp.File("na.jsonl", sb.ToString());
+        var one = Convert(tmp, [input], "--drop", "w");
+        Assert.Equal(2, one.Code);
+        Assert.Contains($"Feature 'x' holds text ({input}, line 21, row 21 holds the string 'N/A', though 20 of the 21 values of the first rows are JSON numbers; if 'N/A' marks a missing value, add --null-values N/A)", one.Err);
+        var many = Convert(tmp, [input], "--drop", "w", "--workers", "2");
+        Assert.Equal(one.Err.TrimEnd('\n'), many.Err.Split('\n')[0]);
+        var r = Convert(tmp, [input], "--drop", "w", "--null-values", "N/A", "--missing", "drop", "--overwrite");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(20, Directory.GetFiles(tmp.Combine("out", "train")).SelectMany(File.ReadAllLines).Count());
+        // A column of words keeps the plain message.
+        r = Convert(tmp, [input], "--drop", "x");
+        Assert.Contains("Feature 'w' holds text, and features must be numeric.", r.Err);
+
+        var opened = new JsonLinesSource(input, new SourceOptions());
+        var schema = await opened.OpenAsync();
+        var adopter = new JsonLinesSource(input, new SourceOptions());
+        Assert.True(adopter.TryAdopt(opened.OpenedState));
+        Assert.Equal(schema.Fields.Select(f => f.KindEvidence), (await adopter.OpenAsync()).Fields.Select(f => f.KindEvidence));
+
+        var quoted = tmp.File("q.jsonl", "{\"y\": 1, \"x\": \"1.5\"}\n\n{\"y\": 0, \"x\": \"2\"}\n");
+        r = Convert(tmp, [quoted]);
+        Assert.Contains($"Feature 'x' holds text ({quoted}, line 1, row 1 holds the string '1.5': every value of the first rows is a number written as a JSON string; --column-type x=float reads them as numbers)", r.Err);
+        r = Convert(tmp, [quoted], "--column-type", "x=float", "--overwrite");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1,1.5", "0,2"], Directory.GetFiles(tmp.Combine("out", "train")).SelectMany(File.ReadAllLines).ToArray());
     }
 
     [Fact]
