@@ -73,7 +73,7 @@ internal abstract class ParquetColumnPlan
         }
         else if (field is DecimalDataField dec && (int32 || int64))
         {
-            (allowed, make) = (FloatKinds, int32 ? k => new UnscaledDecimalPlan<int>(field, k, type, dec.Scale) : k => new UnscaledDecimalPlan<long>(field, k, type, dec.Scale));
+            (allowed, make) = (FloatKinds, int32 ? k => new UnscaledDecimalPlan<int>(field, k, type, dec.Scale) : k => new UnscaledDecimalPlan<long>(field, k, type, dec.Scale, exactIntegers: requested is null));
         }
         else if (clr == typeof(DateTime) && (int32 || int64))
         {
@@ -97,7 +97,7 @@ internal abstract class ParquetColumnPlan
         else if (clr == typeof(float)) (allowed, make) = (FloatKinds, k => new FloatPlan<float>(field, k, type));
         else if (clr == typeof(double)) (allowed, make) = (FloatKinds, k => new FloatPlan<double>(field, k, type));
         else if (clr == typeof(Half)) (allowed, make) = (FloatKinds, k => new FloatPlan<Half>(field, k, type));
-        else if (clr == typeof(decimal)) (allowed, make) = (FloatKinds, k => new DecimalPlan(field, k, type));
+        else if (clr == typeof(decimal)) (allowed, make) = (FloatKinds, k => new DecimalPlan(field, k, type, exactIntegers: requested is null));
         else if (clr == typeof(bool)) (allowed, make) = ([ColumnKind.Boolean, ColumnKind.Int64, ColumnKind.Float64, ColumnKind.String], k => new BooleanPlan(field, k, type));
         else if (clr == typeof(string) || clr == typeof(ReadOnlyMemory<char>))
         {
@@ -240,6 +240,25 @@ internal abstract class ParquetColumnPlan
         }
         return new Float64Column(values, nulls, rows);
     }
+
+    /// <summary>
+    /// For a DECIMAL column of scale 0 (integers) read as float because no --column-type chose: refuses each value a
+    /// double holds only as another integer (beyond 2^53), as an inferred float column refuses such an integer in text
+    /// (<c>ValueParser.IsInexactInteger</c>). A column set to float reads the nearest double, as asked.
+    /// </summary>
+    private protected void RefuseInexactIntegers(double[] values, bool[]? nulls, int rows, ReadContext at, Func<int, BigInteger> exact)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            if (Math.Abs(values[i]) < 9007199254740992.0 || IsNull(nulls, i)) continue;
+            var integer = exact(i);
+            if (integer == new BigInteger(values[i])) continue;
+            at.Refuse(i, BadRowCause.NotOfType, Throw.Format(
+                $"found the integer {integer.ToString(CultureInfo.InvariantCulture)}, which a 64-bit float cannot hold: a {ParquetType} column is read as float, where it would read as "
+                + $"{new BigInteger(values[i]).ToString(CultureInfo.InvariantCulture)}. Keep its digits with --column-type {Name}=string, or accept the nearest float with --column-type {Name}=float",
+                at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i)));
+        }
+    }
 }
 
 /// <summary>
@@ -306,8 +325,35 @@ internal sealed class FloatPlan<T>(DataField field, ColumnKind kind, string type
     }
 }
 
+/// <summary>
+/// A column the run leaves out (<c>--drop</c>, or outside <c>--features</c>): kept in the schema, so options naming it
+/// still find it, but never decoded, every row missing. So what DataPrep could not read or would refuse in it (a nested
+/// type, NaN, an integer a double cannot hold) does not stop a run it never reaches.
+/// </summary>
+internal sealed class NotReadPlan(DataField field, ColumnKind kind, string type, bool inFile) : ParquetColumnPlan(field, kind, type)
+{
+    /// <summary>Whether <see cref="ParquetColumnPlan.Field"/> is the file's own field (false: a stand-in for a nested column, which has none).</summary>
+    public bool InFile => inFile;
+
+    public override ValueTask<Column> ReadAsync(ParquetRowGroupReader rowGroup, int rows, ReadContext at, CancellationToken cancellationToken)
+    {
+        var nulls = new bool[rows];
+        Array.Fill(nulls, true);
+        Column column = Kind switch
+        {
+            ColumnKind.Int64 => new Int64Column(new long[rows], nulls, rows),
+            ColumnKind.Boolean => new BooleanColumn(new bool[rows], nulls, rows),
+            ColumnKind.Timestamp => new TimestampColumn(new long[rows], nulls, rows),
+            ColumnKind.String => new StringColumn(new string?[rows]),
+            ColumnKind.Binary => new BinaryColumn(new ReadOnlyMemory<byte>[rows], nulls, rows),
+            _ => new Float64Column(new double[rows], nulls, rows),
+        };
+        return ValueTask.FromResult(column);
+    }
+}
+
 /// <summary>DECIMAL: Float64 (the nearest double) or String (every digit, as many decimals as the scale).</summary>
-internal sealed class DecimalPlan(DataField field, ColumnKind kind, string type) : ParquetColumnPlan(field, kind, type)
+internal sealed class DecimalPlan(DataField field, ColumnKind kind, string type, bool exactIntegers = false) : ParquetColumnPlan(field, kind, type)
 {
     private static readonly double[] PowersOf10 = Enumerable.Range(0, 23).Select(e => Math.Pow(10, e)).ToArray();
 
@@ -320,6 +366,7 @@ internal sealed class DecimalPlan(DataField field, ColumnKind kind, string type)
         if (Kind == ColumnKind.String) return new StringColumn(Strings(values, nulls, v => v.ToString(_format, CultureInfo.InvariantCulture)), rows);
         var doubles = new double[rows];
         for (int i = 0; i < rows; i++) doubles[i] = ToDouble(values[i]);
+        if (exactIntegers && Field is DecimalDataField { Scale: 0 }) RefuseInexactIntegers(doubles, nulls, rows, at, i => new BigInteger(decimal.Truncate(values[i])));
         return new Float64Column(doubles, nulls, rows);
     }
 
@@ -344,7 +391,7 @@ internal sealed class DecimalPlan(DataField field, ColumnKind kind, string type)
 }
 
 /// <summary>DECIMAL stored as INT32/INT64: the unscaled integer and the column's scale, so text stays exact.</summary>
-internal sealed class UnscaledDecimalPlan<T>(DataField field, ColumnKind kind, string type, int scale)
+internal sealed class UnscaledDecimalPlan<T>(DataField field, ColumnKind kind, string type, int scale, bool exactIntegers = false)
     : ParquetColumnPlan(field, kind, type, Physical<T>(field))
     where T : struct, IBinaryInteger<T>
 {
@@ -356,6 +403,7 @@ internal sealed class UnscaledDecimalPlan<T>(DataField field, ColumnKind kind, s
         if (Kind == ColumnKind.String) return new StringColumn(Strings(values, nulls, v => Text(long.CreateTruncating(v), scale)), rows);
         var doubles = new double[rows];
         for (int i = 0; i < rows; i++) doubles[i] = ToDouble(long.CreateTruncating(values[i]), scale);
+        if (exactIntegers && scale == 0) RefuseInexactIntegers(doubles, nulls, rows, at, i => long.CreateTruncating(values[i]));
         return new Float64Column(doubles, nulls, rows);
     }
 

@@ -113,7 +113,7 @@ public sealed class ParquetSource : IRecordSource
             var rowGroup = reader.OpenRowGroupReader(g);
             for (int c = 0; c < plans.Length; c++)
             {
-                if (schema[c].Kind is ColumnKind.String or ColumnKind.Binary && rowGroup.GetMetadata(plans[c].Field)?.MetaData is { } meta) text[c] += meta.TotalUncompressedSize;
+                if (schema[c].Kind is ColumnKind.String or ColumnKind.Binary && plans[c] is not NotReadPlan && rowGroup.GetMetadata(plans[c].Field)?.MetaData is { } meta) text[c] += meta.TotalUncompressedSize;
             }
         }
         long bytes = 0;
@@ -384,6 +384,7 @@ public sealed class ParquetSource : IRecordSource
     /// <summary>One column of a row group, decoded and checked.</summary>
     private async Task<Column> ReadColumnAsync(ParquetReader reader, ParquetRowGroupReader rowGroup, ParquetColumnPlan plan, int group, int rows, long firstOrdinal, List<BadRow>? bad, CancellationToken cancellationToken)
     {
+        if (plan is NotReadPlan) return await plan.ReadAsync(rowGroup, rows, default!, cancellationToken).ConfigureAwait(false);
         if (!rowGroup.ColumnExists(plan.Field))
         {
             throw Throw.Format($"row group {group + 1} of {reader.RowGroupCount} has no data for the column; expected every column of the schema in every row group", _path, row: firstOrdinal, column: plan.Name);
@@ -425,6 +426,7 @@ public sealed class ParquetSource : IRecordSource
             var rowGroup = reader.OpenRowGroupReader(g);
             foreach (var plan in plans)
             {
+                if (plan is NotReadPlan) continue;
                 if (plan.Field.ClrType == typeof(bool) && HasRleValues(rowGroup.GetMetadata(plan.Field)?.MetaData))
                 {
                     throw Throw.Format(
@@ -452,7 +454,7 @@ public sealed class ParquetSource : IRecordSource
             }
             foreach (var plan in plans)
             {
-                if (rowGroup.GetMetadata(plan.Field)?.MetaData is not { } meta) continue;
+                if (plan is NotReadPlan { InFile: false } || rowGroup.GetMetadata(plan.Field)?.MetaData is not { } meta) continue;
                 long start = meta.DictionaryPageOffset is > 0 and var d && d < meta.DataPageOffset ? d : meta.DataPageOffset;
                 if (start < Magic.Length || meta.TotalCompressedSize < 0 || meta.TotalCompressedSize > _dataEnd - start)
                 {
@@ -505,8 +507,16 @@ public sealed class ParquetSource : IRecordSource
         for (int i = 0; i < top.Count; i++)
         {
             var f = top[i];
+            bool read = _options.Reads(f.Name);
             if (f is not DataField data || data.IsArray || data.MaxRepetitionLevel > 0)
             {
+                if (!read)
+                {
+                    // Left out by the run: never decoded, so its nesting does not matter.
+                    plans[i] = new NotReadPlan(new DataField<string>(f.Name), ColumnKind.String, "a nested type", inFile: false);
+                    fields[i] = new Field(f.Name, ColumnKind.String);
+                    continue;
+                }
                 string what = f switch
                 {
                     ListField => "a LIST column",
@@ -521,7 +531,15 @@ public sealed class ParquetSource : IRecordSource
             ColumnKind? requested = _options.ColumnTypes.TryGetValue(f.Name, out var k) ? k
                 : _options.ColumnTypes.TryGetValue(i.ToString(System.Globalization.CultureInfo.InvariantCulture), out k) ? k
                 : null;
-            plans[i] = ParquetColumnPlan.Create(data, requested, _path);
+            if (read) plans[i] = ParquetColumnPlan.Create(data, requested, _path);
+            else
+            {
+                // Left out by the run: never decoded (its kind as it would be read, or text where DataPrep reads no such type).
+                ColumnKind kind;
+                try { kind = ParquetColumnPlan.Create(data, requested, _path).Kind; }
+                catch (Exception e) when (e is DataFormatException or PipelineValidationException) { kind = ColumnKind.String; }
+                plans[i] = new NotReadPlan(data, kind, ParquetColumnPlan.Describe(data), inFile: true);
+            }
             fields[i] = new Field(f.Name, plans[i].Kind);
         }
         // Columns the run does not use are never read (a columnar file makes that free).

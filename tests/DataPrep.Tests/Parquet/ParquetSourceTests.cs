@@ -403,6 +403,51 @@ public sealed class ParquetSourceTests : IDisposable
         Assert.Contains("expected flat columns", e.Message);
     }
 
+    [Theory]
+    [InlineData("nested.parquet", "tags,point")]
+    [InlineData("interval.parquet", "span")]
+    [InlineData("rle-boolean.parquet", "flag")]
+    public async Task A_column_the_run_leaves_out_is_never_decoded_so_its_type_does_not_stop_the_run(string file, string dropped)
+    {
+        // Without --drop each file is refused for that column (the tests above); left out, it stays in the schema (so
+        // options naming it find it) with every row missing, and the other columns read as usual.
+        var names = dropped.Split(',');
+        var (schema, batches) = await ReadAll(Fixture(file), new SourceOptions { Dropped = names.ToHashSet() });
+        var left = names.Select(schema.IndexOf).ToArray();
+        Assert.All(left, c => Assert.True(c >= 0));
+        Assert.NotEmpty(batches);
+        Assert.All(batches, b => Assert.All(left, c => Assert.All(Enumerable.Range(0, b.RowCount), r => Assert.True(b.Columns[c].IsNull(r)))));
+        Assert.Contains(batches, b => Enumerable.Range(0, schema.Count).Where(i => !left.Contains(i)).Any(i => Enumerable.Range(0, b.RowCount).Any(r => !b.Columns[i].IsNull(r))));
+    }
+
+    [Fact]
+    public void A_decimal_integer_a_double_cannot_hold_is_refused_unless_set_to_float()
+    {
+        // decimal-integers.parquet, written by DuckDB 1.5:
+        //   COPY (SELECT * FROM (VALUES (1, 12345678901234567::DECIMAL(38,0), 1::DECIMAL(18,0), 1.5::DECIMAL(18,2)),
+        //     (0, 5::DECIMAL(38,0), 9007199254740993::DECIMAL(18,0), 123456789012345.67::DECIMAL(18,2))) t(y,big,mid,frac))
+        //   TO 'decimal-integers.parquet' (FORMAT parquet)
+        using var tmp = new TempDir();
+        CliRunner.Result Run(params string[] extra) => CliRunner.Run(["convert", Fixture("decimal-integers.parquet"), "--out", tmp.Combine("out"), "--overwrite", "--quiet", "--label", "y", "--split", "100/0/0", "--no-shuffle", .. extra]);
+        var r = Run();
+        Assert.Equal(3, r.Code);
+        Assert.Contains("row 1 (row group 1 of 1, its row 1), column 'big': found the integer 12345678901234567, which a 64-bit float cannot hold: a DECIMAL(38,0) column is read as float, where it would read as 12345678901234568", r.Err);
+        r = Run("--drop", "big");
+        Assert.Equal(3, r.Code);
+        Assert.Contains("row 2 (row group 1 of 1, its row 2), column 'mid': found the integer 9007199254740993", r.Err);
+        string[] Lines() => Directory.GetFiles(tmp.Combine("out", "train")).SelectMany(File.ReadAllLines).ToArray();
+        // Fractions (scale 2) read as the nearest double, as a decimal fraction in text does.
+        r = Run("--drop", "big,mid");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1,1.5", "0,123456789012345.67"], Lines());
+        r = Run("--column-type", "big=float,mid=float");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["1,12345678901234568,1,1.5", "0,5,9007199254740992,123456789012345.67"], Lines());
+        r = CliRunner.Run(["convert", Fixture("decimal-integers.parquet"), "--out", tmp.Combine("out"), "--overwrite", "--quiet", "--split", "100/0/0", "--no-shuffle", "--column-type", "big=string,mid=string", "--format", "csv-header"]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["y,big,mid,frac", "1,12345678901234567,1,1.5", "0,5,9007199254740993,123456789012345.67"], Lines());
+    }
+
     [Fact]
     public async Task An_unsupported_type_is_rejected_naming_the_column()
     {
