@@ -247,7 +247,7 @@ public static class DataPrepCli
         var imageOptions = new ImageCliOptions();
         imageOptions.AddTo(cmd);
         var label = new Option<string>("--label", "-l") { Description = "The label column: a name, a 0-based index, first or last (LibSVM inputs: their label, without this option). Text labels become class ids 0…K−1 (sorted, fitted on train)." };
-        var noLabel = new Option<bool>("--no-label") { Description = "Unsupervised: features only, content type text/csv;label_size=0." };
+        var noLabel = new Option<bool>("--no-label") { Description = "Unsupervised: features only, content type text/csv;label_size=0 (LibSVM inputs: their label is left out)." };
         var features = new Option<string[]>("--features") { Description = "Feature columns in output order (default: all but the label and --drop).", AllowMultipleArgumentsPerToken = true };
         var drop = new Option<string[]>("--drop") { Description = "Columns to leave out (names or 0-based indexes).", AllowMultipleArgumentsPerToken = true };
         var encode = new Option<string[]>("--encode") { Description = "Encode text/timestamp features: COL=onehot|ordinal|epoch (fitted on train; unseen values → reserved code).", AllowMultipleArgumentsPerToken = true };

@@ -66,10 +66,11 @@ public sealed class DataPrepRegistry
             throw new PipelineValidationException(Formats.Unknown(options.Format));
         }
         options = options with { Format = format.Name, FormatTraits = format.Traits };
-        // Inputs whose format holds the label (LibSVM) need no --label.
-        if (options.Label is null && !options.NoLabel && !options.KeepsColumns && Sources.LabelOf([.. options.Inputs, .. options.NoisyInputs], options.Source.Format) is { } label)
+        // Inputs whose format holds the label (LibSVM) need no --label; with --no-label (features only) that label is no feature.
+        if (options.Label is null && !options.KeepsColumns && Sources.LabelOf([.. options.Inputs, .. options.NoisyInputs], options.Source.Format) is { } label)
         {
-            options = options with { Label = label };
+            if (!options.NoLabel) options = options with { Label = label };
+            else if (options.Features.Count == 0 && !options.Drop.Contains(label)) options = options with { Drop = [.. options.Drop, label] };
         }
         var problems = new List<string>();
         format.Validate(options, problems);

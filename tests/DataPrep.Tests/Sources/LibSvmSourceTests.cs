@@ -78,6 +78,10 @@ public sealed class LibSvmSourceTests : IDisposable
         Assert.True(taken.Code == 0, taken.Err);
         Assert.Equal(Files(tmp.Combine("given")), Files(tmp.Combine("taken")));
         Assert.Contains("\"label\": \"label\"", File.ReadAllText(tmp.Combine("taken", "_dataprep", "run.json")));
+        // --no-label: features only, so the label a LibSVM line starts with is not made a feature.
+        var unlabelled = CliRunner.Run(["convert", a, "--out", tmp.Combine("unlabelled"), "--quiet", "--split", "100/0/0", "--no-shuffle", "--no-label"]);
+        Assert.True(unlabelled.Code == 0, unlabelled.Err);
+        Assert.Equal(["1,0,2", "0,5,0", "3,0,0"], Directory.GetFiles(tmp.Combine("unlabelled", "train")).SelectMany(File.ReadAllLines).ToArray());
         // Another input's label is the user's choice: --label stays required.
         var csv = tmp.File("c.csv", "label,c0\n1,2\n");
         var mixed = Run("mixed", a, csv);
