@@ -177,6 +177,7 @@ public static class DataPrepCli
         public readonly Option<string> Quote = new("--quote") { Description = "CSV quote character (default '\"')." };
         public readonly Option<string> Encoding = new("--encoding") { Description = "Text encoding of inputs (default utf-8; e.g. latin1, utf-16)." };
         public readonly Option<string[]> ColumnType = new("--column-type") { Description = "Override inferred types: COL=float|int|bool|string|timestamp (repeat or comma-separate). An inferred float column refuses integers a 64-bit float cannot hold (beyond 2^53, e.g. 9007199254740993); COL=float reads them as the nearest float.", AllowMultipleArgumentsPerToken = true };
+        public readonly Option<bool> DecimalComma = new("--decimal-comma") { Description = "CSV numbers use ',' as decimal point (1,5 reads as 1.5), as many European exports do; a '.' in a number is then refused. Pair it with --delimiter ';' (or quote such fields)." };
         public readonly Option<string[]> NullValues = new("--null-values") { Description = "Extra field values meaning 'missing', e.g. NA,null (the empty field always is).", AllowMultipleArgumentsPerToken = true };
         public readonly Option<string> NonFinite = new("--non-finite") { Description = "NaN, ±Inf, ±Infinity (any case) and numbers beyond ±1.8e308 (or an integer column's range): error (default; names file, line or row, column), missing (then --missing decides) or keep (RecordIO-protobuf, Parquet)." };
         public readonly Option<string> OnBadRow = new("--on-bad-row") { Description = "A row that cannot be read (CSV/TSV: ragged, a value of the wrong type, a non-finite number; a malformed JSON Lines or LibSVM line; a Parquet value that is non-finite or not of its --column-type; a missing value under --missing error in any format): fail (default; exit 3 naming file, line or row group and row, column), skip (counted by cause in the report and run.json) or quarantine (also written with file, line or row group and row, and the row's text to _dataprep/quarantine/part-00000.jsonl). Broken quoting, gzip or UTF-8 damage always fail. With --workers too." };
@@ -203,7 +204,7 @@ public static class DataPrepCli
         public void AddTo(Command c)
         {
             c.Arguments.Add(Inputs);
-            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, NullValues, NonFinite, OnBadRow, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json, Progress }) c.Options.Add(o);
+            foreach (var o in new Option[] { Out, NoHeader, Delimiter, Quote, Encoding, ColumnType, DecimalComma, NullValues, NonFinite, OnBadRow, Format, ZeroBased, NumFeatures, Overwrite, Threads, BatchRows, Quiet, Json, Progress }) c.Options.Add(o);
         }
 
         /// <summary>The registry with this invocation's LibSVM input options.</summary>
@@ -221,6 +222,7 @@ public static class DataPrepCli
             Encoding = r.GetValue(Encoding),
             ColumnTypes = OptionParsing.Pairs(r.GetValue(ColumnType), "--column-type", OptionParsing.ParseKind, "float, int, bool, string, timestamp"),
             NullValues = OptionParsing.List(r.GetValue(NullValues)),
+            DecimalComma = r.GetValue(DecimalComma),
             NonFinite = r.GetValue(NonFinite) is { } nf ? OptionParsing.ParseNonFinite(nf) : NonFinitePolicy.Error,
             OnBadRow = BadRowPolicy(r),
             Format = r.GetValue(Format)?.ToLowerInvariant(),
@@ -301,7 +303,7 @@ public static class DataPrepCli
         // the common options first in each section.
         help.SetLayout(cmd,
         [
-            new("Inputs", [io.Inputs, io.Out, io.Overwrite, io.Format, io.NoHeader, io.Delimiter, io.Quote, io.Encoding, io.ColumnType, io.NullValues, io.NonFinite, io.OnBadRow, io.ZeroBased, io.NumFeatures]),
+            new("Inputs", [io.Inputs, io.Out, io.Overwrite, io.Format, io.NoHeader, io.Delimiter, io.Quote, io.Encoding, io.ColumnType, io.DecimalComma, io.NullValues, io.NonFinite, io.OnBadRow, io.ZeroBased, io.NumFeatures]),
             new("Label and features", [label, noLabel, features, drop, encode, categorical, timestamps, missing]),
             new("Split", [split, fractions, stratify, seed, timeColumn, groupColumn, folds, gap, cutoffs, noisy, noisyColumn, noisyApproach, noisyValidation, assignment, like, train, validation, test, shuffleFlag, noShuffle, allowEmptySplit]),
             new("Output format and sharding", [format, shardSize, shardRows, shards, s3.Instances, compress, noLineage, dtype, labelDtype, sparse, uid, metadata, escape, series, deeparCat]),

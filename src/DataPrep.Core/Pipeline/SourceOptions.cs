@@ -24,6 +24,12 @@ public sealed record SourceOptions
     public IReadOnlyList<string> NullValues { get; init; } = [];
 
     /// <summary>
+    /// CSV numbers use ',' as their decimal point (<c>1,5</c>), as many European exports do: read as 1.5, and a '.' in
+    /// a number is refused then (it would be a thousands separator or a mistake, never silently a decimal point).
+    /// </summary>
+    public bool DecimalComma { get; init; }
+
+    /// <summary>
     /// Non-finite numbers in float columns (NaN, ±Inf, ±Infinity in any case, numbers beyond ±1.8e308) and integers
     /// that overflow an integer column: refused by default, naming file, line or row and column.
     /// </summary>

@@ -135,9 +135,9 @@ internal abstract class ColumnBuilder
     /// integer written out in full that a double cannot hold (<see cref="ValueParser.IsInexactInteger"/>): it would be
     /// read as another integer. A column set to float by the user reads it as the nearest double, as asked.
     /// </remarks>
-    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false, bool exactIntegers = false) => kind switch
+    public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false, bool exactIntegers = false, bool decimalComma = false) => kind switch
     {
-        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite, textOnly, exactIntegers),
+        ColumnKind.Float64 => decimalComma ? new Float64Builder(capacity, nonFinite, textOnly, exactIntegers, decimalComma: true) : new Float64Builder(capacity, nonFinite, textOnly, exactIntegers),
         ColumnKind.Int64 => new Int64Builder(capacity, nonFinite),
         ColumnKind.Boolean => new BooleanBuilder(capacity),
         ColumnKind.String => new StringBuilder(capacity),
@@ -145,12 +145,12 @@ internal abstract class ColumnBuilder
         _ => throw new NotSupportedException($"Columns of kind {kind} cannot be read from text."),
     };
 
-    internal sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite, bool textOnly, bool exactIntegers = false) : ColumnBuilder(capacity)
+    internal sealed class Float64Builder(int capacity, Pipeline.NonFinitePolicy nonFinite, bool textOnly, bool exactIntegers = false, bool decimalComma = false) : ColumnBuilder(capacity)
     {
         // A text-only column allocates its values only when a row needs them (rows that keep their text do not).
         private double[]? _values = textOnly ? null : new double[capacity];
         private bool _sawNaN;
-        public override string Expected => "a number (invariant culture, '.' as decimal point)";
+        public override string Expected => decimalComma ? "a number with ',' as decimal point and no '.' (--decimal-comma)" : "a number (invariant culture, '.' as decimal point)";
 
         /// <summary>Whether the column only checks copyable text (see <see cref="Create"/>): its values are parsed from the kept text.</summary>
         internal bool TextOnly => textOnly;
@@ -164,11 +164,13 @@ internal abstract class ColumnBuilder
             return _values!;
         }
 
-        public override bool TrySet(int row, ReadOnlySpan<byte> utf8) => ValueParser.TryParseDouble(utf8, out Values[row]) && Admit(row) && Exact(utf8, row);
+        public override bool TrySet(int row, ReadOnlySpan<byte> utf8)
+            => (decimalComma ? ValueParser.TryParseDecimalComma(utf8, out Values[row]) : ValueParser.TryParseDouble(utf8, out Values[row])) && Admit(row) && Exact(utf8, row);
 
         // CsvHelper's parser first; the spellings it does not know ("Inf", "+Infinity") through ValueParser, so every spelling reads alike.
         public override bool TrySet(int row, CsvHelper.CsvReader reader, int column)
         {
+            if (decimalComma) return TrySet(row, reader.GetSpan(column));
             var values = Values;
             return (reader.TryParse(column, out values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out values[row])) && Admit(row)
                 && (!exactIntegers || reader.GetSpan(column).Length < ValueParser.ExactDigits || Exact(reader.GetSpan(column), row));
@@ -424,6 +426,23 @@ internal static class ValueParser
         return double.TryParse(utf8, NumberStyles.Float, CultureInfo.InvariantCulture, out value) || TryParseNonFinite(utf8, out value);
     }
 
+    /// <summary>
+    /// A number written with ',' as its decimal point (<c>-0,25</c>, <c>1,5e3</c>; at most one comma): the number
+    /// <see cref="TryParseDouble"/> reads with a '.' there. Text holding a '.' is no such number.
+    /// </summary>
+    public static bool TryParseDecimalComma(ReadOnlySpan<byte> utf8, out double value)
+    {
+        value = 0;
+        if (utf8.Contains((byte)'.')) return false;
+        int comma = utf8.IndexOf((byte)',');
+        if (comma < 0) return TryParseDouble(utf8, out value);
+        if (utf8[(comma + 1)..].Contains((byte)',') || utf8.Length > 256) return false;
+        Span<byte> dotted = stackalloc byte[utf8.Length];
+        utf8.CopyTo(dotted);
+        dotted[comma] = (byte)'.';
+        return TryParseDouble(dotted, out value);
+    }
+
     /// <summary>[+|-](nan|inf|infinity) in any case.</summary>
     public static bool TryParseNonFinite(ReadOnlySpan<byte> utf8, out double value)
     {
@@ -556,8 +575,11 @@ internal static class ValueParser
 internal struct KindInference
 {
     private bool _seen, _notBool, _notInt, _notFloat, _notTime;
-    private int _values, _numbers, _times;
-    private (string Text, long Line, long Row)? _notNumber, _notTimestamp;
+
+    /// <summary>Numbers are written with ',' as decimal point (<see cref="Pipeline.SourceOptions.DecimalComma"/>).</summary>
+    public bool DecimalComma { get; init; }
+    private int _values, _numbers, _times, _commaNumbers, _pointNumbers;
+    private (string Text, long Line, long Row)? _notNumber, _notTimestamp, _firstCommaNumber;
 
     /// <summary>What one sampled value is, as far as the evidence for a text column needs.</summary>
     public enum Sort
@@ -581,10 +603,20 @@ internal struct KindInference
     {
         _values++;
         var sort = Observe(value);
-        if (sort == Sort.Number) _numbers++;
+        if (sort == Sort.Number)
+        {
+            _numbers++;
+            if (value.Contains((byte)'.')) _pointNumbers++;
+        }
         else _notNumber ??= (Throw.Quote(value), line, row);
         if (sort == Sort.Time) _times++;
         else _notTimestamp ??= (Throw.Quote(value), line, row);
+        // A number written with a decimal comma, in a file read without --decimal-comma: the evidence names the option.
+        if (sort == Sort.Other && !DecimalComma && value.Contains((byte)',') && ValueParser.TryParseDecimalComma(value, out _))
+        {
+            _commaNumbers++;
+            _firstCommaNumber ??= (Throw.Quote(value), line, row);
+        }
     }
 
     /// <summary>
@@ -597,6 +629,11 @@ internal struct KindInference
     public readonly string? TextEvidence(string path)
     {
         if (Result != ColumnKind.String) return null;
+        // Numbers with a decimal comma, and none with a point: the file's convention, which --decimal-comma reads.
+        if (_firstCommaNumber is var (text, line, row) && _pointNumbers == 0 && 2 * (_commaNumbers + _numbers) >= _values)
+        {
+            return $"{path}, line {line}, row {row} holds {text}, and {_commaNumbers:N0} of the {_values:N0} values of the first rows are numbers with a decimal comma; --decimal-comma reads them as numbers";
+        }
         var (count, first, what) = _times > _numbers ? (_times, _notTimestamp, "timestamps") : (_numbers, _notNumber, "numbers");
         return count == 0 || first is not { } found ? null : Evidence(path, found, "", count, _values, what);
     }
@@ -628,21 +665,24 @@ internal struct KindInference
         {
             // Only "float?" is open (a float column after its first non-integer value): text the copyable check accepts is
             // a number, so the general parser runs only on the rest.
-            if (!_notFloat && CanonicalNumber.IsCopyableDouble(value, out _)) return Sort.Number;
-            if (ValueParser.TryParseDouble(value, out _)) return Sort.Number;
+            if (!_notFloat && !DecimalComma && CanonicalNumber.IsCopyableDouble(value, out _)) return Sort.Number;
+            if (IsNumber(value)) return Sort.Number;
             _notFloat = true;
             return ValueParser.TryParseTimestamp(value, out _) ? Sort.Time : Sort.Other;
         }
         if (!_notBool && !ValueParser.TryParseBoolean(value, lenient: false, out _)) _notBool = true;
         bool isInt = !_notInt && ValueParser.TryParseInt64(value, out _);
         if (!isInt) _notInt = true;
-        bool number = isInt || ValueParser.TryParseDouble(value, out _);
+        bool number = isInt || IsNumber(value);
         if (!number) _notFloat = true;
         // Integers are never timestamps by inference (epoch values need --column-type COL=timestamp).
         bool time = !number && ValueParser.TryParseTimestamp(value, out _);
         if (!time) _notTime = true;
         return number ? Sort.Number : time ? Sort.Time : Sort.Other;
     }
+
+    private readonly bool IsNumber(ReadOnlySpan<byte> value)
+        => DecimalComma ? ValueParser.TryParseDecimalComma(value, out _) : ValueParser.TryParseDouble(value, out _);
 
     public readonly ColumnKind Result =>
         !_seen ? ColumnKind.Float64

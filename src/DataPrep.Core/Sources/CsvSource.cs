@@ -170,7 +170,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
                 // A ragged row is skipped when read (--on-bad-row); its fields say nothing about the columns' types.
                 if (_options.BadRows is { Tolerates: true } && reader.FieldCount != names.Length) { rows++; continue; }
                 CheckFieldCount(reader, names.Length, names);
-                if (inference.Length == 0) inference = new KindInference[names.Length];
+                if (inference.Length == 0) inference = Enumerable.Range(0, names.Length).Select(_ => new KindInference { DecimalComma = _options.DecimalComma }).ToArray();
                 for (int i = 0; i < names.Length; i++)
                 {
                     var span = reader.GetSpan(i);
@@ -365,7 +365,8 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
         int batchRows = _options.BatchRowsFor(_rowBytes);
         var names = schema.Fields.Select(f => f.Name).ToArray();
         // The output text of rows whose numbers need no formatting is kept for label-first CSV (see RawRecords).
-        bool keepRaw = _options.KeepRawRecords;
+        // A decimal comma keeps no row's text: its numbers are not written as the output writes them.
+        bool keepRaw = _options.KeepRawRecords && !_options.DecimalComma;
         // ...and, for a float32 writer, each kept row's values as float32 beside its text, so no field is parsed twice.
         bool keepFloat32 = keepRaw && _options.KeepFloat32;
         // --on-bad-row skip|quarantine: a row that fails is noted in its batch and left out when the batch is built.
@@ -383,7 +384,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
         // A run whose split is expected to spill keeps float32 values only as rows' sole values; when its columns do not
         // allow that, it keeps nothing and parses each field into its value.
         if (_options.Float32AloneOnly && !imageOnly) keepRaw = keepFloat32 = false;
-        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i), exactIntegers: !TypeSet(i))).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
+        var buffers = new BatchBuffers(() => new BatchBuilders(schema.Fields.Select((f, i) => ColumnBuilder.Create(f.Kind, batchRows, _options.NonFinite, textOnly: keepRaw && !valueColumns.Contains(i), exactIntegers: !TypeSet(i), decimalComma: _options.DecimalComma)).ToArray(), keepRaw ? new ReadOnlyMemory<byte>[batchRows] : null)
         {
             Float32 = keepFloat32 ? new ReadOnlyMemory<byte>[batchRows] : null,
             Positions = new long[batchRows],
@@ -644,7 +645,7 @@ public sealed class CsvSource : IRecordSource, ISharedOpen
     internal static byte PlainSeparator(SourceOptions options)
     {
         char d = options.Delimiter;
-        if (!Ssse3.IsSupported || options.Encoding is not null || d >= 0x80 || d == options.Quote || char.IsAsciiDigit(d) || d is '.' or '-' or '\r' or '\n' or '\0') return 0;
+        if (!Ssse3.IsSupported || options.Encoding is not null || options.DecimalComma || d >= 0x80 || d == options.Quote || char.IsAsciiDigit(d) || d is '.' or '-' or '\r' or '\n' or '\0') return 0;
         return (byte)d;
     }
 
