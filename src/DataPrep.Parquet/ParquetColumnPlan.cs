@@ -254,8 +254,7 @@ internal abstract class ParquetColumnPlan
             var integer = exact(i);
             if (integer == new BigInteger(values[i])) continue;
             at.Refuse(i, BadRowCause.NotOfType, Throw.Format(
-                $"found the integer {integer.ToString(CultureInfo.InvariantCulture)}, which a 64-bit float cannot hold: a {ParquetType} column is read as float, where it would read as "
-                + $"{new BigInteger(values[i]).ToString(CultureInfo.InvariantCulture)}. Keep its digits with --column-type {Name}=string, or accept the nearest float with --column-type {Name}=float",
+                ValueParser.InexactIntegerMessage(integer.ToString(CultureInfo.InvariantCulture), $"a {ParquetType} column is read as float", values[i], Name),
                 at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i)));
         }
     }

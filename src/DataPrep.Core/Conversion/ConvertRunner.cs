@@ -537,8 +537,7 @@ public static class ConvertRunner
 
         private DataFormatException Inexact(string column, long value, double becomes, long row)
             => Throw.Format(
-                $"found the integer {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}, which a 64-bit float cannot hold: the column is integer here but float in {floatIn.GetValueOrDefault(column, "another input")}, where it would read as "
-                + $"{new System.Numerics.BigInteger(becomes).ToString(System.Globalization.CultureInfo.InvariantCulture)}. Keep its digits with --column-type {column}=string, or accept the nearest float with --column-type {column}=float",
+                ValueParser.InexactIntegerMessage(value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"the column is integer here but float in {floatIn.GetValueOrDefault(column, "another input")}", becomes, column),
                 inner.Description, row: row, column: column);
 
         private static Column Missing(Field field, int rows)

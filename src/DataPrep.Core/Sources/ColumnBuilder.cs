@@ -137,7 +137,7 @@ internal abstract class ColumnBuilder
     /// </remarks>
     public static ColumnBuilder Create(ColumnKind kind, int capacity, Pipeline.NonFinitePolicy nonFinite = Pipeline.NonFinitePolicy.Error, bool textOnly = false, bool exactIntegers = false, bool decimalComma = false) => kind switch
     {
-        ColumnKind.Float64 => decimalComma ? new Float64Builder(capacity, nonFinite, textOnly, exactIntegers, decimalComma: true) : new Float64Builder(capacity, nonFinite, textOnly, exactIntegers),
+        ColumnKind.Float64 => new Float64Builder(capacity, nonFinite, textOnly, exactIntegers, decimalComma),
         ColumnKind.Int64 => new Int64Builder(capacity, nonFinite),
         ColumnKind.Boolean => new BooleanBuilder(capacity),
         ColumnKind.String => new StringBuilder(capacity),
@@ -173,7 +173,7 @@ internal abstract class ColumnBuilder
             if (decimalComma) return TrySet(row, reader.GetSpan(column));
             var values = Values;
             return (reader.TryParse(column, out values[row]) || ValueParser.TryParseDouble(reader.GetSpan(column), out values[row])) && Admit(row)
-                && (!exactIntegers || reader.GetSpan(column).Length < ValueParser.ExactDigits || Exact(reader.GetSpan(column), row));
+                && (!exactIntegers || Exact(reader.GetSpan(column), row));
         }
 
         /// <summary>False when the column refuses inexact integers and the text is one (copyable text never is: it has at most 15 digits).</summary>
@@ -495,9 +495,17 @@ internal static class ValueParser
     public static string? InexactIntegerProblem(ReadOnlySpan<byte> utf8, ColumnKind kind, string column)
     {
         if (kind != ColumnKind.Float64 || !TryParseDouble(utf8, out double v) || !IsInexactInteger(utf8, v)) return null;
-        return $"found the integer {Throw.Quote(utf8)}, which a 64-bit float cannot hold: the column is float (inferred from its first rows), where it would read as "
-            + $"{new System.Numerics.BigInteger(v).ToString(CultureInfo.InvariantCulture)}. Keep its digits with --column-type {column}=string, or accept the nearest float with --column-type {column}=float";
+        return InexactIntegerMessage(Throw.Quote(utf8), "the column is float (inferred from its first rows)", v, column);
     }
+
+    /// <summary>
+    /// The one wording of an integer refused because a double holds it only as another (text, a widened integer column, a
+    /// Parquet DECIMAL of integers): <paramref name="found"/> as written, <paramref name="why"/> the column is float, the
+    /// integer it would become (<paramref name="becomes"/>), and the two ways out.
+    /// </summary>
+    public static string InexactIntegerMessage(string found, string why, double becomes, string column)
+        => $"found the integer {found}, which a 64-bit float cannot hold: {why}, where it would read as {new System.Numerics.BigInteger(becomes).ToString(CultureInfo.InvariantCulture)}. "
+            + $"Keep its digits with --column-type {column}=string, or accept the nearest float with --column-type {column}=float";
 
     /// <summary>
     /// The problem to report when <paramref name="utf8"/> was refused by a numeric column because it is not finite (or

@@ -98,6 +98,18 @@ public class TextRangesTests
     /// quarantines bad rows keeps them), each read's, plus the line breaks before it as a scaled-out run counts them from
     /// the reads' <see cref="PartRead.StartLine"/> and <see cref="PartRead.StopLine"/>, are the whole read's.
     /// </summary>
+    /// <summary>
+    /// A whole read of the source <paramref name="open"/>(0) gives (as input 1) the ids of <paramref name="starts"/>, its
+    /// rows' 1-based byte positions; then <see cref="PartsReadApartAreTheWholeRead"/>.
+    /// </summary>
+    internal static Property IdsAreStartsAndPartsReadApartAreTheWholeRead(Func<long, IRecordSource> open, IReadOnlyList<long> starts, long bytes, long range)
+    {
+        var whole = open(0).ReadAsync(1).ToBlockingEnumerable().SelectMany(b => b.Rows.RowIds.ToArray()).ToList();
+        var ids = starts.Select(p => RowInfo.MakeRowId(1, 0) | p).ToList();
+        if (!whole.SequenceEqual(ids)) return false.Label($"ids {string.Join(" ", whole.Select(id => id & RowInfo.MaxPosition))}, expected positions {string.Join(" ", starts)}");
+        return PartsReadApartAreTheWholeRead(open, bytes, range);
+    }
+
     internal static Property PartsReadApartAreTheWholeRead(Func<long, IRecordSource> open, long bytes, long range)
     {
         static List<(long Id, string Values)> Rows(IEnumerable<RecordBatch> batches, List<long>? sourceRows = null, List<long>? lines = null)
