@@ -29,7 +29,10 @@ internal sealed class BatchSpillWriter : IDisposable
     private readonly bool[]? _float32;
     private readonly bool[]? _unread;
     private readonly bool[]? _text;
-    private byte[] _scratch = new byte[1 << 16];
+    // One scratch buffer a thread, shared by the writers it drives (their writes are synchronous): a split's pass 1 writes
+    // 128 hash files, whose buffers of their own took 8 MiB of a 128 MB budget.
+    [ThreadStatic] private static byte[]? t_scratch;
+    private static byte[] Scratch => t_scratch ??= new byte[1 << 16];
 
     /// <summary>Creates (or truncates) the spill file at <paramref name="path"/>.</summary>
     /// <param name="path">The file.</param>
@@ -201,7 +204,7 @@ internal sealed class BatchSpillWriter : IDisposable
     /// </summary>
     private void WriteFloat32(double[] values, int n, int[]? rows)
     {
-        var floats = MemoryMarshal.Cast<byte, float>(_scratch.AsSpan(0, 4 * Float32Block));
+        var floats = MemoryMarshal.Cast<byte, float>(Scratch.AsSpan(0, 4 * Float32Block));
         for (int start = 0; start < n; start += Float32Block)
         {
             int m = Math.Min(Float32Block, n - start);
@@ -243,7 +246,7 @@ internal sealed class BatchSpillWriter : IDisposable
     /// </summary>
     private void WriteFloat32(ReadOnlySpan<float> values, int n, int[]? rows)
     {
-        Span<float> floats = MemoryMarshal.Cast<byte, float>(_scratch.AsSpan(0, 4 * Float32Block));
+        Span<float> floats = MemoryMarshal.Cast<byte, float>(Scratch.AsSpan(0, 4 * Float32Block));
         for (int start = 0; start < n; start += Float32Block)
         {
             int m = Math.Min(Float32Block, n - start);
@@ -296,13 +299,14 @@ internal sealed class BatchSpillWriter : IDisposable
             if (lengths[i] > 0) total += lengths[i];
         }
         WriteSpan<int>(lengths);
-        if (_scratch.Length < total) _scratch = new byte[Math.Max(total, _scratch.Length * 2)];
+        var scratch = Scratch;
+        if (scratch.Length < total) t_scratch = scratch = new byte[Math.Max(total, scratch.Length * 2)];
         int at = 0;
         for (int i = 0; i < n; i++)
         {
-            if (values[rows?[i] ?? i] is { } v) at += Encoding.UTF8.GetBytes(v, _scratch.AsSpan(at));
+            if (values[rows?[i] ?? i] is { } v) at += Encoding.UTF8.GetBytes(v, scratch.AsSpan(at));
         }
-        Put(_scratch.AsSpan(0, at));
+        Put(scratch.AsSpan(0, at));
     }
 
     private void WriteOptional<T>(T[]? values, int n, int[]? rows) where T : unmanaged
@@ -315,7 +319,7 @@ internal sealed class BatchSpillWriter : IDisposable
     private void WriteValues<T>(T[] values, int n, int[]? rows) where T : unmanaged
     {
         if (rows is null) { WriteSpan<T>(values.AsSpan(0, n)); return; }
-        var scratch = MemoryMarshal.Cast<byte, T>(_scratch.AsSpan());
+        var scratch = MemoryMarshal.Cast<byte, T>(Scratch.AsSpan());
         for (int start = 0; start < n; start += scratch.Length)
         {
             int m = Math.Min(scratch.Length, n - start);
