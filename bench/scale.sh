@@ -197,7 +197,7 @@ if [[ ${BENCH_SKIP_W3:-0} != 1 ]]; then
     node bench/gen-numeric.mjs --out "$W3_IN" --rows "$W3_ROWS"
     W3_BYTES=$(stat -c %s "$W3_IN")
     # In the page cache before the first timed run, as W1's and W2's inputs are: W3's share is against W1's MB/s, which
-    # reads a cached file. Read from disk, the first run measured the disk (one pair: 11.0 s cold, 8.9 s cached), and
+    # reads a cached file. Read from disk, the first run paid for the disk too (one pair: 11.0 s cold, 8.9 s cached), and
     # DuckDB, run after it, read what DataPrep had brought into the cache.
     cat "$W3_IN" > /dev/null
     rm -f "$WORK/w3-dataprep.times" "$WORK/w3-duckdb.times"
