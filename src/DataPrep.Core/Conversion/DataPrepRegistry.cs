@@ -73,9 +73,30 @@ public sealed class DataPrepRegistry
             else if (options.Features.Count == 0 && !options.Drop.Contains(label)) options = options with { Drop = [.. options.Drop, label] };
         }
         var problems = new List<string>();
+        if (DelimitedTextOptionsUnread(options) is { } unread) problems.Add(unread);
         format.Validate(options, problems);
         options.Validate(problems);
         return (format.Prepare(options), format);
+    }
+
+    /// <summary>
+    /// The options of delimited text a run sets (<c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c>,
+    /// <c>--decimal-comma</c>) when none of its inputs reads them (JSON Lines, LibSVM, Parquet alone), as a problem;
+    /// null when they are unset or some input may be CSV. Run without them, such a run would not do what was asked.
+    /// </summary>
+    private string? DelimitedTextOptionsUnread(ConvertOptions options)
+    {
+        var source = options.Source;
+        var set = new List<string>();
+        if (source.Delimiter != ',') set.Add($"--delimiter '{(source.Delimiter == '\t' ? "\\t" : source.Delimiter.ToString())}'");
+        if (source.Quote != '"') set.Add($"--quote '{source.Quote}'");
+        if (!source.HasHeader) set.Add("--no-header");
+        if (source.DecimalComma) set.Add("--decimal-comma");
+        string[] inputs = [.. options.Inputs, .. options.NoisyInputs];
+        if (set.Count == 0 || options.FormatTraits.ReadsImages || Sources.MayReadDelimitedText(inputs, source.Format)) return null;
+        string names = string.Join(", ", inputs.Take(3).Select(Path.GetFileName)) + (inputs.Length > 3 ? $" and {inputs.Length - 3:N0} more" : "");
+        string listed = set.Count == 1 ? set[0] : string.Join(", ", set.Take(set.Count - 1)) + " and " + set[^1];
+        return $"{listed} {(set.Count == 1 ? "applies" : "apply")} to CSV and TSV inputs, and none of the inputs is one ({names}); leave {(set.Count == 1 ? "it" : "them")} out.";
     }
 
     /// <summary>Runs a conversion (see <see cref="ConvertRunner.RunAsync"/>).</summary>

@@ -113,6 +113,13 @@ public interface ISourceFactory
     /// no --label; null for formats whose label is the user's choice.
     /// </summary>
     string? Label => null;
+
+    /// <summary>
+    /// Whether this format reads the options of delimited text (<see cref="SourceOptions.Delimiter"/>,
+    /// <see cref="SourceOptions.Quote"/>, <see cref="SourceOptions.HasHeader"/>, <see cref="SourceOptions.DecimalComma"/>):
+    /// CSV and TSV. A run that sets them over inputs of other formats alone is refused, not run without them.
+    /// </summary>
+    bool ReadsDelimitedText => false;
 }
 
 

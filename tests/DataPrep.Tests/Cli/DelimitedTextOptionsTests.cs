@@ -1,0 +1,76 @@
+namespace DataPrep.Tests.Cli;
+
+/// <summary>
+/// <c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> are read by CSV and TSV inputs only
+/// (<c>ISourceFactory.ReadsDelimitedText</c>). A run that sets them over JSON Lines, LibSVM or Parquet inputs alone used to
+/// run without them, silently; it is refused with exit 2, naming the options and the inputs, and nothing is written.
+/// </summary>
+public class DelimitedTextOptionsTests
+{
+    private static string Jsonl(TempDir tmp) => tmp.File("a.jsonl", string.Concat(Enumerable.Range(0, 40).Select(i => $"{{\"y\":{i % 2},\"x\":{i}.5}}\n")));
+
+    private static string LibSvm(TempDir tmp) => tmp.File("a.libsvm", string.Concat(Enumerable.Range(0, 40).Select(i => $"{i % 2} 1:{i}.5\n")));
+
+    private static string Parquet(TempDir tmp)
+    {
+        var path = tmp.Combine("a.parquet");
+        var y = new global::Parquet.Schema.DataField<double>("y");
+        var x = new global::Parquet.Schema.DataField<double>("x");
+        using var stream = File.Create(path);
+        var writer = global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema(y, x), stream).GetAwaiter().GetResult();
+        try
+        {
+            using var group = writer.CreateRowGroup();
+            group.WriteAsync<double>(y, Enumerable.Range(0, 40).Select(i => (double)(i % 2)).ToArray().AsMemory()).GetAwaiter().GetResult();
+            group.WriteAsync<double>(x, Enumerable.Range(0, 40).Select(i => i + 0.5).ToArray().AsMemory()).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        return path;
+    }
+
+    public static TheoryData<string, string[], string> Refused() => new()
+    {
+        { "jsonl", ["--label", "y", "--decimal-comma"], "--decimal-comma applies to CSV and TSV inputs, and none of the inputs is one (a.jsonl); leave it out." },
+        { "libsvm", ["--delimiter", ";", "--no-header"], "--delimiter ';' and --no-header apply to CSV and TSV inputs, and none of the inputs is one (a.libsvm); leave them out." },
+        { "parquet", ["--label", "y", "--quote", "'"], "--quote ''' applies to CSV and TSV inputs, and none of the inputs is one (a.parquet); leave it out." },
+        { "parquet", ["--label", "y", "--delimiter", "\\t"], "--delimiter '\\t' applies to CSV and TSV inputs" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public void Options_of_delimited_text_over_other_formats_alone_are_refused(string format, string[] options, string message)
+    {
+        using var tmp = new TempDir();
+        var input = format switch { "jsonl" => Jsonl(tmp), "libsvm" => LibSvm(tmp), _ => Parquet(tmp) };
+        var r = CliRunner.Run(["convert", input, "--out", tmp.Combine("out"), .. options]);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(message, r.Err);
+        Assert.False(Directory.Exists(tmp.Combine("out")), "nothing is written");
+        // The same run without the options converts.
+        var plain = CliRunner.Run(["convert", input, "--out", tmp.Combine("plain"), .. options.Where((o, i) => o == "--label" || (i > 0 && options[i - 1] == "--label"))]);
+        Assert.True(plain.Code == 0, plain.Err);
+    }
+
+    [Fact]
+    public void They_are_read_when_some_input_is_csv_or_tsv_or_cannot_be_told_by_name()
+    {
+        using var tmp = new TempDir();
+        var tsv = tmp.File("a.tsv", string.Concat(Enumerable.Range(0, 40).Select(i => $"{i % 2}\t{i},5\n")));
+        var r = CliRunner.Run(["convert", tsv, "--out", tmp.Combine("tsv"), "--label", "c0", "--no-header", "--decimal-comma", "--quiet"]);
+        Assert.True(r.Code == 0, r.Err);
+        var lines = new[] { "train", "validation", "test" }.SelectMany(split => Directory.GetFiles(Path.Combine(tmp.Combine("tsv"), split), "*.csv")).SelectMany(File.ReadAllLines).ToHashSet();
+        Assert.Equal(40, lines.Count);
+        Assert.Contains("0,0.5", lines);
+        Assert.Contains("1,1.5", lines);
+
+        // A folder's format is told only once it is listed: the check leaves it to the reader.
+        var folder = Directory.CreateDirectory(tmp.Combine("in")).FullName;
+        File.WriteAllText(Path.Combine(folder, "a.csv"), "y;x\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"{i % 2};{i}\n")));
+        var listed = CliRunner.Run(["convert", folder, "--out", tmp.Combine("folder"), "--label", "y", "--delimiter", ";", "--quiet"]);
+        Assert.DoesNotContain("applies to CSV and TSV inputs", listed.Err);
+        Assert.True(listed.Code == 0, listed.Err);
+    }
+}
