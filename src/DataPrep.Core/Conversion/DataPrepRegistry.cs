@@ -73,30 +73,39 @@ public sealed class DataPrepRegistry
             else if (options.Features.Count == 0 && !options.Drop.Contains(label)) options = options with { Drop = [.. options.Drop, label] };
         }
         var problems = new List<string>();
-        if (DelimitedTextOptionsUnread(options) is { } unread) problems.Add(unread);
+        problems.AddRange(UnreadTextOptions(options));
         format.Validate(options, problems);
         options.Validate(problems);
         return (format.Prepare(options), format);
     }
 
     /// <summary>
-    /// The options of delimited text a run sets (<c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c>,
-    /// <c>--decimal-comma</c>) when none of its inputs reads them (JSON Lines, LibSVM, Parquet alone), as a problem;
-    /// null when they are unset or some input may be CSV. Run without them, such a run would not do what was asked.
+    /// Reading options a run sets that none of its inputs reads (<see cref="ISourceFactory.Reads"/>: <c>--delimiter</c>,
+    /// <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> over JSON Lines, LibSVM or Parquet inputs alone;
+    /// <c>--encoding</c> over LibSVM or Parquet), one problem per kind. Run without them, such a run would not do what was
+    /// asked. Inputs whose format cannot be told by name may read anything; image runs read a CSV list.
     /// </summary>
-    private string? DelimitedTextOptionsUnread(ConvertOptions options)
+    private IEnumerable<string> UnreadTextOptions(ConvertOptions options)
     {
         var source = options.Source;
-        var set = new List<string>();
-        if (source.Delimiter != ',') set.Add($"--delimiter '{(source.Delimiter == '\t' ? "\\t" : source.Delimiter.ToString())}'");
-        if (source.Quote != '"') set.Add($"--quote '{source.Quote}'");
-        if (!source.HasHeader) set.Add("--no-header");
-        if (source.DecimalComma) set.Add("--decimal-comma");
         string[] inputs = [.. options.Inputs, .. options.NoisyInputs];
-        if (set.Count == 0 || options.FormatTraits.ReadsImages || Sources.MayReadDelimitedText(inputs, source.Format)) return null;
+        if (options.FormatTraits.ReadsImages || inputs.Length == 0) yield break;
         string names = string.Join(", ", inputs.Take(3).Select(Path.GetFileName)) + (inputs.Length > 3 ? $" and {inputs.Length - 3:N0} more" : "");
-        string listed = set.Count == 1 ? set[0] : string.Join(", ", set.Take(set.Count - 1)) + " and " + set[^1];
-        return $"{listed} {(set.Count == 1 ? "applies" : "apply")} to CSV and TSV inputs, and none of the inputs is one ({names}); leave {(set.Count == 1 ? "it" : "them")} out.";
+        var delimited = new List<string>();
+        if (source.Delimiter != ',') delimited.Add($"--delimiter '{(source.Delimiter == '\t' ? "\\t" : source.Delimiter.ToString())}'");
+        if (source.Quote != '"') delimited.Add($"--quote '{source.Quote}'");
+        if (!source.HasHeader) delimited.Add("--no-header");
+        if (source.DecimalComma) delimited.Add("--decimal-comma");
+        if (delimited.Count > 0 && !Sources.MayRead(inputs, source.Format, TextOptions.Delimited))
+        {
+            string listed = delimited.Count == 1 ? delimited[0] : string.Join(", ", delimited.Take(delimited.Count - 1)) + " and " + delimited[^1];
+            yield return $"{listed} {(delimited.Count == 1 ? "applies" : "apply")} to CSV and TSV inputs, and none of the inputs is one ({names}); leave {(delimited.Count == 1 ? "it" : "them")} out.";
+        }
+        // UTF-8 is what every format reads anyway.
+        if (source.Encoding is { } encoding && !TextInput.IsUtf8(encoding) && !Sources.MayRead(inputs, source.Format, TextOptions.Encoding))
+        {
+            yield return $"--encoding {encoding} applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one ({names}); leave it out (LibSVM is read as UTF-8, Parquet holds UTF-8 strings).";
+        }
     }
 
     /// <summary>Runs a conversion (see <see cref="ConvertRunner.RunAsync"/>).</summary>

@@ -115,11 +115,27 @@ public interface ISourceFactory
     string? Label => null;
 
     /// <summary>
-    /// Whether this format reads the options of delimited text (<see cref="SourceOptions.Delimiter"/>,
-    /// <see cref="SourceOptions.Quote"/>, <see cref="SourceOptions.HasHeader"/>, <see cref="SourceOptions.DecimalComma"/>):
-    /// CSV and TSV. A run that sets them over inputs of other formats alone is refused, not run without them.
+    /// The reading options of text this format honours (<see cref="TextOptions"/>): CSV and TSV all of them, JSON Lines
+    /// the encoding. A run that sets one over inputs that do not read it alone is refused, not run without it.
     /// </summary>
-    bool ReadsDelimitedText => false;
+    TextOptions Reads => TextOptions.None;
+}
+
+/// <summary>Reading options only some formats honour (<see cref="ISourceFactory.Reads"/>).</summary>
+[Flags]
+public enum TextOptions
+{
+    /// <summary>None of them (LibSVM, Parquet).</summary>
+    None = 0,
+
+    /// <summary>
+    /// The options of delimited text: <see cref="SourceOptions.Delimiter"/>, <see cref="SourceOptions.Quote"/>,
+    /// <see cref="SourceOptions.HasHeader"/> and <see cref="SourceOptions.DecimalComma"/> (CSV and TSV).
+    /// </summary>
+    Delimited = 1,
+
+    /// <summary><see cref="SourceOptions.Encoding"/> (CSV, TSV and JSON Lines).</summary>
+    Encoding = 2,
 }
 
 

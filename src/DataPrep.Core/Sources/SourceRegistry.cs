@@ -13,8 +13,8 @@ public sealed class SourceRegistry
     /// <summary>A registry with the built-in formats.</summary>
     public SourceRegistry()
     {
-        _factories.Add(new DelegateFactory(["csv", "tsv", "txt"], (p, o) => new CsvSource(p, p.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".tsv.gz", StringComparison.OrdinalIgnoreCase) ? o with { Delimiter = o.Delimiter == ',' ? '\t' : o.Delimiter } : o), delimitedText: true));
-        _factories.Add(new DelegateFactory(["jsonl", "ndjson", "json"], (p, o) => new JsonLinesSource(p, o)));
+        _factories.Add(new DelegateFactory(["csv", "tsv", "txt"], (p, o) => new CsvSource(p, p.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".tsv.gz", StringComparison.OrdinalIgnoreCase) ? o with { Delimiter = o.Delimiter == ',' ? '\t' : o.Delimiter } : o), TextOptions.Delimited | TextOptions.Encoding));
+        _factories.Add(new DelegateFactory(["jsonl", "ndjson", "json"], (p, o) => new JsonLinesSource(p, o), TextOptions.Encoding));
     }
 
     /// <summary>Adds a factory; later registrations win.</summary>
@@ -53,17 +53,17 @@ public sealed class SourceRegistry
     }
 
     /// <summary>
-    /// Whether some of <paramref name="paths"/> may read the options of delimited text (<see cref="ISourceFactory.ReadsDelimitedText"/>):
-    /// one of a format that does, or one whose format cannot be told by its name (a folder, a prefix).
+    /// Whether some of <paramref name="paths"/> may read <paramref name="options"/> (<see cref="ISourceFactory.Reads"/>): one
+    /// of a format that does, or one whose format cannot be told by its name (a folder, a prefix).
     /// </summary>
-    public bool MayReadDelimitedText(IEnumerable<string> paths, string? format)
-        => paths.Any(path => _factories.FirstOrDefault(f => f.CanRead(path, format)) is not { ReadsDelimitedText: false });
+    public bool MayRead(IEnumerable<string> paths, string? format, TextOptions options)
+        => paths.Any(path => _factories.FirstOrDefault(f => f.CanRead(path, format)) is not { } factory || (factory.Reads & options) == options);
 
     /// <summary>A factory for a list of extensions (and the same names as explicit formats).</summary>
-    public sealed class DelegateFactory(string[] extensions, Func<string, SourceOptions, IRecordSource> create, bool delimitedText = false) : ISourceFactory
+    public sealed class DelegateFactory(string[] extensions, Func<string, SourceOptions, IRecordSource> create, TextOptions reads = TextOptions.None) : ISourceFactory
     {
         /// <inheritdoc />
-        public bool ReadsDelimitedText => delimitedText;
+        public TextOptions Reads => reads;
 
         /// <inheritdoc />
         public bool CanRead(string path, string? format)

@@ -1,11 +1,12 @@
 namespace DataPrep.Tests.Cli;
 
 /// <summary>
-/// <c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> are read by CSV and TSV inputs only
-/// (<c>ISourceFactory.ReadsDelimitedText</c>). A run that sets them over JSON Lines, LibSVM or Parquet inputs alone used to
-/// run without them, silently; it is refused with exit 2, naming the options and the inputs, and nothing is written.
+/// <c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> are read by CSV and TSV inputs only,
+/// <c>--encoding</c> by those and JSON Lines (<c>ISourceFactory.Reads</c>). A run that set them over inputs that do not
+/// read them used to run without them, silently; it is refused with exit 2, naming the options and the inputs, and
+/// nothing is written.
 /// </summary>
-public class DelimitedTextOptionsTests
+public class UnreadTextOptionsTests
 {
     private static string Jsonl(TempDir tmp) => tmp.File("a.jsonl", string.Concat(Enumerable.Range(0, 40).Select(i => $"{{\"y\":{i % 2},\"x\":{i}.5}}\n")));
 
@@ -37,6 +38,8 @@ public class DelimitedTextOptionsTests
         { "libsvm", ["--delimiter", ";", "--no-header"], "--delimiter ';' and --no-header apply to CSV and TSV inputs, and none of the inputs is one (a.libsvm); leave them out." },
         { "parquet", ["--label", "y", "--quote", "'"], "--quote ''' applies to CSV and TSV inputs, and none of the inputs is one (a.parquet); leave it out." },
         { "parquet", ["--label", "y", "--delimiter", "\\t"], "--delimiter '\\t' applies to CSV and TSV inputs" },
+        { "libsvm", ["--encoding", "utf-16"], "--encoding utf-16 applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one (a.libsvm); leave it out" },
+        { "parquet", ["--label", "y", "--encoding", "latin1"], "--encoding latin1 applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one (a.parquet)" },
     };
 
     [Theory]
@@ -65,6 +68,14 @@ public class DelimitedTextOptionsTests
         Assert.Equal(40, lines.Count);
         Assert.Contains("0,0.5", lines);
         Assert.Contains("1,1.5", lines);
+
+        // JSON Lines reads --encoding; every format reads UTF-8.
+        var latin1 = tmp.Combine("l.jsonl");
+        File.WriteAllBytes(latin1, System.Text.Encoding.Latin1.GetBytes(string.Concat(Enumerable.Range(0, 40).Select(i => $"{{\"y\":{i % 2},\"x\":{i}.5,\"c\":\"caf\u00e9\"}}\n"))));
+        var jsonl = CliRunner.Run(["convert", latin1, "--out", tmp.Combine("latin1"), "--label", "y", "--encoding", "latin1", "--drop", "c", "--quiet"]);
+        Assert.True(jsonl.Code == 0, jsonl.Err);
+        var utf8 = CliRunner.Run(["convert", LibSvm(tmp), "--out", tmp.Combine("utf8"), "--encoding", "utf-8", "--quiet"]);
+        Assert.True(utf8.Code == 0, utf8.Err);
 
         // A folder's format is told only once it is listed: the check leaves it to the reader.
         var folder = Directory.CreateDirectory(tmp.Combine("in")).FullName;
