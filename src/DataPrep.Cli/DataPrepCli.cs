@@ -175,7 +175,7 @@ public static class DataPrepCli
         public readonly Option<bool> NoHeader = new("--no-header") { Description = "CSV inputs have no header row; columns are named c0, c1, …" };
         public readonly Option<string> Delimiter = new("--delimiter") { Description = "CSV field separator, e.g. ';' or '\\t' (default ',', '\\t' for .tsv)." };
         public readonly Option<string> Quote = new("--quote") { Description = "CSV quote character (default '\"')." };
-        public readonly Option<string> Encoding = new("--encoding") { Description = "Text encoding of inputs (default utf-8; e.g. latin1, utf-16)." };
+        public readonly Option<string> Encoding = new("--encoding") { Description = "Text encoding of CSV, TSV and JSON Lines inputs (default utf-8; e.g. latin1, utf-16)." };
         public readonly Option<string[]> ColumnType = new("--column-type") { Description = "Override inferred types: COL=float|int|bool|string|timestamp (repeat or comma-separate). An inferred float column refuses integers a 64-bit float cannot hold (beyond 2^53, e.g. 9007199254740993); COL=float reads them as the nearest float.", AllowMultipleArgumentsPerToken = true };
         public readonly Option<bool> DecimalComma = new("--decimal-comma") { Description = "CSV numbers use ',' as decimal point (1,5 reads as 1.5), as many European exports do; a '.' in a number is then refused. Pair it with --delimiter ';' (or quote such fields)." };
         public readonly Option<string[]> NullValues = new("--null-values") { Description = "Extra field values meaning 'missing', e.g. NA,null (the empty field always is).", AllowMultipleArgumentsPerToken = true };
