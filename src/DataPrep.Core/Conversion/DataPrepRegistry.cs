@@ -82,7 +82,7 @@ public sealed class DataPrepRegistry
     /// <summary>
     /// Reading options a run sets that none of its inputs reads (<see cref="ISourceFactory.Reads"/>: <c>--delimiter</c>,
     /// <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> over JSON Lines, LibSVM or Parquet inputs alone;
-    /// <c>--encoding</c> over LibSVM or Parquet), one problem per kind. Run without them, such a run would not do what was
+    /// <c>--encoding</c> and <c>--null-values</c> over LibSVM or Parquet), one problem per kind. Run without them, such a run would not do what was
     /// asked. Inputs whose format cannot be told by name may read anything; image runs read a CSV list.
     /// </summary>
     private IEnumerable<string> UnreadTextOptions(ConvertOptions options)
@@ -105,6 +105,10 @@ public sealed class DataPrepRegistry
         if (source.Encoding is { } encoding && !TextInput.IsUtf8(encoding) && !Sources.MayRead(inputs, source.Format, TextOptions.Encoding))
         {
             yield return $"--encoding {encoding} applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one ({names}); leave it out (LibSVM is read as UTF-8, Parquet holds UTF-8 strings).";
+        }
+        if (source.NullValues.Count > 0 && !Sources.MayRead(inputs, source.Format, TextOptions.NullValues))
+        {
+            yield return $"--null-values {string.Join(',', source.NullValues)} applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one ({names}); leave it out (Parquet marks a missing value as null; LibSVM lines hold numbers only).";
         }
     }
 

@@ -116,7 +116,7 @@ public interface ISourceFactory
 
     /// <summary>
     /// The reading options of text this format honours (<see cref="TextOptions"/>): CSV and TSV all of them, JSON Lines
-    /// the encoding. A run that sets one over inputs that do not read it alone is refused, not run without it.
+    /// the encoding and the null values. A run that sets one over inputs that do not read it alone is refused, not run without it.
     /// </summary>
     TextOptions Reads => TextOptions.None;
 }
@@ -136,6 +136,9 @@ public enum TextOptions
 
     /// <summary><see cref="SourceOptions.Encoding"/> (CSV, TSV and JSON Lines).</summary>
     Encoding = 2,
+
+    /// <summary><see cref="SourceOptions.NullValues"/> (CSV, TSV and JSON Lines).</summary>
+    NullValues = 4,
 }
 
 

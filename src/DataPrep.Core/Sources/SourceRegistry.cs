@@ -13,8 +13,8 @@ public sealed class SourceRegistry
     /// <summary>A registry with the built-in formats.</summary>
     public SourceRegistry()
     {
-        _factories.Add(new DelegateFactory(["csv", "tsv", "txt"], (p, o) => new CsvSource(p, p.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".tsv.gz", StringComparison.OrdinalIgnoreCase) ? o with { Delimiter = o.Delimiter == ',' ? '\t' : o.Delimiter } : o), TextOptions.Delimited | TextOptions.Encoding));
-        _factories.Add(new DelegateFactory(["jsonl", "ndjson", "json"], (p, o) => new JsonLinesSource(p, o), TextOptions.Encoding));
+        _factories.Add(new DelegateFactory(["csv", "tsv", "txt"], (p, o) => new CsvSource(p, p.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".tsv.gz", StringComparison.OrdinalIgnoreCase) ? o with { Delimiter = o.Delimiter == ',' ? '\t' : o.Delimiter } : o), TextOptions.Delimited | TextOptions.Encoding | TextOptions.NullValues));
+        _factories.Add(new DelegateFactory(["jsonl", "ndjson", "json"], (p, o) => new JsonLinesSource(p, o), TextOptions.Encoding | TextOptions.NullValues));
     }
 
     /// <summary>Adds a factory; later registrations win.</summary>

@@ -2,7 +2,7 @@ namespace DataPrep.Tests.Cli;
 
 /// <summary>
 /// <c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> are read by CSV and TSV inputs only,
-/// <c>--encoding</c> by those and JSON Lines (<c>ISourceFactory.Reads</c>). A run that set them over inputs that do not
+/// <c>--encoding</c> and <c>--null-values</c> by those and JSON Lines (<c>ISourceFactory.Reads</c>). A run that set them over inputs that do not
 /// read them used to run without them, silently; it is refused with exit 2, naming the options and the inputs, and
 /// nothing is written.
 /// </summary>
@@ -40,6 +40,8 @@ public class UnreadTextOptionsTests
         { "parquet", ["--label", "y", "--delimiter", "\\t"], "--delimiter '\\t' applies to CSV and TSV inputs" },
         { "libsvm", ["--encoding", "utf-16"], "--encoding utf-16 applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one (a.libsvm); leave it out" },
         { "parquet", ["--label", "y", "--encoding", "latin1"], "--encoding latin1 applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one (a.parquet)" },
+        { "parquet", ["--label", "y", "--null-values", "NA,?"], "--null-values NA,? applies to CSV, TSV and JSON Lines inputs, and none of the inputs is one (a.parquet)" },
+        { "libsvm", ["--null-values", "NA"], "--null-values NA applies to CSV, TSV and JSON Lines inputs" },
     };
 
     [Theory]
@@ -69,10 +71,10 @@ public class UnreadTextOptionsTests
         Assert.Contains("0,0.5", lines);
         Assert.Contains("1,1.5", lines);
 
-        // JSON Lines reads --encoding; every format reads UTF-8.
+        // JSON Lines reads --encoding and --null-values; every format reads UTF-8.
         var latin1 = tmp.Combine("l.jsonl");
         File.WriteAllBytes(latin1, System.Text.Encoding.Latin1.GetBytes(string.Concat(Enumerable.Range(0, 40).Select(i => $"{{\"y\":{i % 2},\"x\":{i}.5,\"c\":\"caf\u00e9\"}}\n"))));
-        var jsonl = CliRunner.Run(["convert", latin1, "--out", tmp.Combine("latin1"), "--label", "y", "--encoding", "latin1", "--drop", "c", "--quiet"]);
+        var jsonl = CliRunner.Run(["convert", latin1, "--out", tmp.Combine("latin1"), "--label", "y", "--encoding", "latin1", "--null-values", "NA", "--drop", "c", "--quiet"]);
         Assert.True(jsonl.Code == 0, jsonl.Err);
         var utf8 = CliRunner.Run(["convert", LibSvm(tmp), "--out", tmp.Combine("utf8"), "--encoding", "utf-8", "--quiet"]);
         Assert.True(utf8.Code == 0, utf8.Err);
