@@ -230,6 +230,32 @@ public static class DataPrepCli
             Threads = r.GetValue(Threads),
         };
 
+        /// <summary>
+        /// The reading options this invocation gives, over <paramref name="earlier"/>'s (apply: the earlier run's, which new
+        /// inputs are read with unless told otherwise; a new file may use ';' where the run's used ',').
+        /// </summary>
+        public SourceOptions Over(ParseResult r, SourceOptions earlier)
+        {
+            var given = Source(r);
+            bool Has(Option o) => r.GetResult(o) is { Implicit: false };
+            var types = earlier.ColumnTypes.ToDictionary(StringComparer.Ordinal);
+            foreach (var (name, kind) in given.ColumnTypes) types[name] = kind;
+            return earlier with
+            {
+                HasHeader = Has(NoHeader) ? given.HasHeader : earlier.HasHeader,
+                Delimiter = Has(Delimiter) ? given.Delimiter : earlier.Delimiter,
+                Quote = Has(Quote) ? given.Quote : earlier.Quote,
+                Encoding = Has(Encoding) ? given.Encoding : earlier.Encoding,
+                ColumnTypes = types,
+                NullValues = Has(NullValues) ? given.NullValues : earlier.NullValues,
+                DecimalComma = Has(DecimalComma) ? given.DecimalComma : earlier.DecimalComma,
+                NonFinite = Has(NonFinite) ? given.NonFinite : earlier.NonFinite,
+                Format = Has(Format) ? given.Format : earlier.Format,
+                BatchRows = Has(BatchRows) ? given.BatchRows : earlier.BatchRows,
+                Threads = Has(Threads) ? given.Threads : earlier.Threads,
+            };
+        }
+
         public BadRowPolicy BadRowPolicy(ParseResult r) => r.GetValue(OnBadRow) is { } b ? OptionParsing.ParseBadRow(b) : Pipeline.BadRowPolicy.Fail;
 
         private static char Char(string? text, char fallback, string option) => text switch
@@ -421,7 +447,7 @@ public static class DataPrepCli
         s3.AddTo(cmd);
         cmd.SetAction((r, ct) => RunGuardedAsync(r, io, stdout, stderr, "apply", ct, async progress =>
             await ConvertRunner.ApplyAsync(r.GetValue(run)!, r.GetValue(io.Inputs)!, r.GetValue(io.Out)!, r.GetValue(withLabel), r.GetValue(io.Overwrite), s3.Options(r), io.Registry(r, registry), progress, ct,
-                OptionParsing.UnseenPolicy(r.GetValue(onUnseen)), io.BadRowPolicy(r)).ConfigureAwait(false)));
+                OptionParsing.UnseenPolicy(r.GetValue(onUnseen)), io.BadRowPolicy(r), earlier => io.Over(r, earlier)).ConfigureAwait(false)));
         return cmd;
     }
 

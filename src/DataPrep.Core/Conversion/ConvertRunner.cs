@@ -155,6 +155,23 @@ public static class ConvertRunner
     }
 
     /// <summary>
+    /// The reading options of apply's new inputs: the earlier run's, less those none of the new inputs reads (reset to
+    /// their defaults: the run's inputs may have been CSV and the new ones Parquet), then <paramref name="reading"/>'s.
+    /// </summary>
+    internal static SourceOptions ReadingOf(SourceRegistry sources, IReadOnlyList<string> inputs, SourceOptions earlier, Func<SourceOptions, SourceOptions>? reading)
+    {
+        var defaults = new SourceOptions();
+        var kept = earlier;
+        if (!sources.MayRead(inputs, earlier.Format, TextOptions.Delimited))
+        {
+            kept = kept with { Delimiter = defaults.Delimiter, Quote = defaults.Quote, HasHeader = defaults.HasHeader, DecimalComma = defaults.DecimalComma };
+        }
+        if (!sources.MayRead(inputs, earlier.Format, TextOptions.Encoding)) kept = kept with { Encoding = defaults.Encoding };
+        if (!sources.MayRead(inputs, earlier.Format, TextOptions.NullValues)) kept = kept with { NullValues = defaults.NullValues };
+        return reading is null ? kept : reading(kept);
+    }
+
+    /// <summary>
     /// Encodes new data with the label classes, vocabularies, fills and column order of an earlier run
     /// (e.g. for Batch Transform). No split, no shuffle: rows keep input order under <c>data/</c>.
     /// </summary>
@@ -178,10 +195,16 @@ public static class ConvertRunner
     /// counted per column in <see cref="RunReport.Unseen"/> and the run record either way.
     /// </param>
     /// <param name="onBadRow">Rows that cannot be read (<c>--on-bad-row</c>): fail (default), skip or quarantine, as in convert; not taken from the earlier run.</param>
+    /// <param name="reading">
+    /// How the new inputs are read where they differ from the earlier run's inputs (<c>--delimiter</c>, <c>--encoding</c>,
+    /// <c>--null-values</c> … given to apply), applied to the run's reading options. Options the run had that none of the new
+    /// inputs reads (the run's CSV delimiter, new inputs in Parquet) are let go first; options given here are checked as
+    /// convert checks them.
+    /// </param>
     /// <exception cref="DataFormatException">No run record where <paramref name="runRecordPath"/> points, or bad input (also an unseen value with <see cref="UnseenPolicy.Error"/>).</exception>
     public static async Task<RunReport> ApplyAsync(string runRecordPath, IReadOnlyList<string> inputs, string output, bool withLabel = false, bool overwrite = false,
         S3Options? s3 = null, DataPrepRegistry? registry = null, IProgress<RunProgress>? progress = null, CancellationToken cancellationToken = default,
-        UnseenPolicy onUnseen = UnseenPolicy.Reserve, BadRowPolicy onBadRow = BadRowPolicy.Fail)
+        UnseenPolicy onUnseen = UnseenPolicy.Reserve, BadRowPolicy onBadRow = BadRowPolicy.Fail, Func<SourceOptions, SourceOptions>? reading = null)
     {
         registry ??= new DataPrepRegistry();
         s3 ??= new S3Options();
@@ -206,7 +229,7 @@ public static class ConvertRunner
             Stratify = null,
             Train = 1, Validation = 0, Test = 0,
             Missing = earlier.Missing == MissingPolicy.Fill ? MissingPolicy.Fill : earlier.Missing,
-            Source = earlier.Source with { OnBadRow = onBadRow },
+            Source = ReadingOf(registry.Sources, inputs, earlier.Source, reading) with { OnBadRow = onBadRow },
         };
         if (withLabel && encoding.Label is null) throw new PipelineValidationException($"--with-label: the run {runRecordPath} was unsupervised (no label).");
         var (resolved, format) = registry.Resolve(options);
