@@ -82,8 +82,9 @@ public sealed class DataPrepRegistry
     /// <summary>
     /// Reading options a run sets that none of its inputs reads (<see cref="ISourceFactory.Reads"/>: <c>--delimiter</c>,
     /// <c>--quote</c>, <c>--no-header</c> and <c>--decimal-comma</c> over JSON Lines, LibSVM or Parquet inputs alone;
-    /// <c>--encoding</c> and <c>--null-values</c> over LibSVM or Parquet), one problem per kind. Run without them, such a run would not do what was
-    /// asked. Inputs whose format cannot be told by name may read anything; image runs read a CSV list.
+    /// <c>--encoding</c> and <c>--null-values</c> over LibSVM or Parquet), one problem per kind. Run without them, such a
+    /// run would not do what was asked. Inputs whose format cannot be told by name may read anything; image runs read a
+    /// CSV list.
     /// </summary>
     private IEnumerable<string> UnreadTextOptions(ConvertOptions options)
     {

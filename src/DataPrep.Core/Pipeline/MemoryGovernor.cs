@@ -21,7 +21,7 @@ internal sealed class MemoryGovernor(long budget)
     /// </summary>
     internal const long MinCap = 32L << 20;
 
-    /// <summary>The heap size past which <see cref="Check"/> collects: three quarters of the budget, at least <see cref="MinCap"/>.</summary>
+    /// <summary>The heap size past which <see cref="Check"/> collects: three quarters of the budget, at least <see cref="MinCap"/>, until a collection sets it (<see cref="CapFor"/>).</summary>
     internal long Cap => _cap;
 
     /// <summary>Collects when the heap (live data plus garbage) has grown past the cap, and sets the cap from what is left.</summary>
@@ -42,11 +42,12 @@ internal sealed class MemoryGovernor(long budget)
     public long LastLive { get; private set; } = -1;
 
     /// <summary>
-    /// The cap after a collection left <paramref name="live"/> bytes: the base cap, or, when the live data takes more than
-    /// three quarters of it, the live data and half as much garbage again (no collection at every check). The cap comes
-    /// back down when the live data does: a split buffering its first half budget of batches raised it to 166–177 MiB
-    /// at <c>--memory 128MB</c>, and kept it there after spilling them, so the heap grew to 180 MiB of mostly garbage
-    /// (a 400 MB one-group Parquet file peaked at 290–320 MiB RSS).
+    /// The cap after a collection left <paramref name="live"/> bytes: the base cap (three quarters of the budget), or, when
+    /// the live data takes more than three quarters of that, the live data and a quarter of the base cap of garbage (no
+    /// collection at every check). It used to be the live data and half as much again, and it never came back down: a split
+    /// buffering its first half budget of batches raised it to 166–177 MiB at <c>--memory 128MB</c> and kept it there
+    /// after spilling them, so the heap grew to 180 MiB of mostly garbage (a 400 MB one-group Parquet file peaked at
+    /// 290–320 MiB RSS).
     /// </summary>
     internal long CapFor(long live) => live > _base * 3 / 4 ? Math.Max(_base, live + _base / 4) : _base;
 

@@ -116,7 +116,7 @@ public interface ISourceFactory
 
     /// <summary>
     /// The reading options of text this format honours (<see cref="TextOptions"/>): CSV and TSV all of them, JSON Lines
-    /// the encoding and the null values. A run that sets one over inputs that do not read it alone is refused, not run without it.
+    /// the encoding and the null values. A run that sets one that none of its inputs reads is refused, not run without it.
     /// </summary>
     TextOptions Reads => TextOptions.None;
 }
