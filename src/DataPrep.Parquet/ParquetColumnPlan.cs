@@ -250,9 +250,10 @@ internal abstract class ParquetColumnPlan
     {
         for (int i = 0; i < rows; i++)
         {
-            if (Math.Abs(values[i]) < 9007199254740992.0 || IsNull(nulls, i)) continue;
+            // The exact integer is made only beyond 2^53, where a double may not hold it.
+            if (IsNull(nulls, i) || Math.Abs(values[i]) < ValueParser.ExactIntegerLimit) continue;
             var integer = exact(i);
-            if (integer == new BigInteger(values[i])) continue;
+            if (ValueParser.DoubleHolds(integer, values[i])) continue;
             at.Refuse(i, BadRowCause.NotOfType, Throw.Format(
                 ValueParser.InexactIntegerMessage(integer.ToString(CultureInfo.InvariantCulture), $"a {ParquetType} column is read as float", values[i], Name),
                 at.Path, row: at.FirstOrdinal + i, column: Name, within: at.Within(i)));

@@ -87,3 +87,17 @@ public static class NativePass
     public const string Name = "Runs";
     public const string Value = "cli-process";
 }
+
+/// <summary>Parquet inputs for tests, written by Parquet.Net (another tool than DataPrep's own writer).</summary>
+public static class TestParquet
+{
+    /// <summary>Writes one row group of the given double columns, in order, to <paramref name="path"/>.</summary>
+    public static async Task WriteDoublesAsync(string path, params (string Name, double[] Values)[] columns)
+    {
+        var fields = columns.Select(c => new global::Parquet.Schema.DataField<double>(c.Name)).ToArray();
+        await using var stream = File.Create(path);
+        await using var writer = await global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema(fields), stream);
+        using var group = writer.CreateRowGroup();
+        for (int c = 0; c < columns.Length; c++) await group.WriteAsync<double>(fields[c], columns[c].Values.AsMemory());
+    }
+}

@@ -160,14 +160,10 @@ public static class ConvertRunner
     /// </summary>
     internal static SourceOptions ReadingOf(SourceRegistry sources, IReadOnlyList<string> inputs, SourceOptions earlier, Func<SourceOptions, SourceOptions>? reading)
     {
-        var defaults = new SourceOptions();
-        var kept = earlier;
-        if (!sources.MayRead(inputs, earlier.Format, TextOptions.Delimited))
-        {
-            kept = kept with { Delimiter = defaults.Delimiter, Quote = defaults.Quote, HasHeader = defaults.HasHeader, DecimalComma = defaults.DecimalComma };
-        }
-        if (!sources.MayRead(inputs, earlier.Format, TextOptions.Encoding)) kept = kept with { Encoding = defaults.Encoding };
-        if (!sources.MayRead(inputs, earlier.Format, TextOptions.NullValues)) kept = kept with { NullValues = defaults.NullValues };
+        var unread = new[] { TextOptions.Delimited, TextOptions.Encoding, TextOptions.NullValues }
+            .Where(kind => !sources.MayRead(inputs, earlier.Format, kind))
+            .Aggregate(TextOptions.None, (all, kind) => all | kind);
+        var kept = earlier.Without(unread);
         return reading is null ? kept : reading(kept);
     }
 
@@ -591,8 +587,7 @@ public static class ConvertRunner
                 {
                     long x = l.Values[i];
                     v[i] = x;
-                    // Every integer up to 2^53 is a double; beyond it, only some.
-                    if ((ulong)(x + (1L << 53)) > (1UL << 54) && new System.Numerics.BigInteger(v[i]) != x && !l.IsNull(i)) throw Inexact(field.Name, x, v[i], rows.SourceRows[i]);
+                    if (!ValueParser.DoubleHolds(x, v[i]) && !l.IsNull(i)) throw Inexact(field.Name, x, v[i], rows.SourceRows[i]);
                 }
                 return new Float64Column(v, l.Nulls, l.Length);
             }

@@ -156,6 +156,21 @@ public sealed record SourceOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlySet<string>? Dropped { get; init; }
 
+    /// <summary>
+    /// These options with those of <paramref name="kinds"/> back at their defaults (<see cref="Sources.TextOptions"/>:
+    /// <see cref="Sources.TextOptions.Delimited"/> is <see cref="Delimiter"/>, <see cref="Quote"/>, <see cref="HasHeader"/>
+    /// and <see cref="DecimalComma"/>).
+    /// </summary>
+    public SourceOptions Without(Sources.TextOptions kinds)
+    {
+        var defaults = new SourceOptions();
+        var kept = this;
+        if (kinds.HasFlag(Sources.TextOptions.Delimited)) kept = kept with { Delimiter = defaults.Delimiter, Quote = defaults.Quote, HasHeader = defaults.HasHeader, DecimalComma = defaults.DecimalComma };
+        if (kinds.HasFlag(Sources.TextOptions.Encoding)) kept = kept with { Encoding = defaults.Encoding };
+        if (kinds.HasFlag(Sources.TextOptions.NullValues)) kept = kept with { NullValues = defaults.NullValues };
+        return kept;
+    }
+
     /// <summary>Whether the run reads <paramref name="column"/>: not <see cref="Dropped"/>, and among <see cref="OnlyColumns"/> when those are given.</summary>
     public bool Reads(string column) => !(Dropped?.Contains(column) ?? false) && (OnlyColumns?.Contains(column) ?? true);
 

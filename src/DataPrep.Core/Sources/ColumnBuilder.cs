@@ -485,8 +485,24 @@ internal static class ValueParser
         Span<char> digits = text.Length - first <= 512 ? stackalloc char[text.Length - first] : new char[text.Length - first];
         for (int i = 0; i < digits.Length; i++) digits[i] = (char)text[first + i];
         return !System.Numerics.BigInteger.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var exact)
-            || exact != new System.Numerics.BigInteger(Math.Abs(value));
+            || !DoubleHolds(exact, Math.Abs(value));
     }
+
+    /// <summary>
+    /// Whether <paramref name="value"/>, the double nearest <paramref name="integer"/>, is that integer: always when the
+    /// double is below 2^53 in magnitude (no arithmetic then; 2^53 + 1 rounds to 2^53 itself), beyond only for some. The one test behind every refusal of an integer a double cannot
+    /// hold (text, a widened integer column, a Parquet DECIMAL of scale 0).
+    /// </summary>
+    public static bool DoubleHolds(System.Numerics.BigInteger integer, double value)
+        => Math.Abs(value) < ExactIntegerLimit || new System.Numerics.BigInteger(value) == integer;
+
+    /// <inheritdoc cref="DoubleHolds(System.Numerics.BigInteger, double)"/>
+    /// <remarks>The integer becomes a <see cref="System.Numerics.BigInteger"/> only beyond 2^53 (one allocation then).</remarks>
+    public static bool DoubleHolds(long integer, double value)
+        => Math.Abs(value) < ExactIntegerLimit || new System.Numerics.BigInteger(value) == integer;
+
+    /// <summary>2^53: a double below it in magnitude is the integer it was read from (2^53 itself may be 2^53 + 1).</summary>
+    public const double ExactIntegerLimit = 9007199254740992.0;
 
     /// <summary>
     /// The problem to report when a float column refused <paramref name="utf8"/> as an integer a double cannot hold

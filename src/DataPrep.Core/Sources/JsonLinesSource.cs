@@ -109,7 +109,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             {
                 // A JSON string stays text ("02134" keeps its zero) unless every value is a date or time.
                 var inferred = ValueParser.Infer(parser.Samples[i]);
-                kind = parser.StringSeen.Contains(i) && inferred is not (ColumnKind.Timestamp or ColumnKind.String) ? ColumnKind.String : inferred;
+                kind = parser.SawString(i) && inferred is not (ColumnKind.Timestamp or ColumnKind.String) ? ColumnKind.String : inferred;
                 fields[i] = new Field(names[i], kind) { KindEvidence = kind == ColumnKind.String ? parser.TextEvidence(i, inferred) : null };
                 continue;
             }
@@ -436,8 +436,8 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
         /// <summary>Per column, the non-missing sampled values as UTF-8 text (inference only).</summary>
         public List<List<byte[]>> Samples { get; } = [];
 
-        /// <summary>Columns that held at least one JSON string in the sample.</summary>
-        public HashSet<int> StringSeen { get; } = [];
+        /// <summary>Whether column <paramref name="col"/> held at least one JSON string in the sample.</summary>
+        public bool SawString(int col) => _firstString[col] is not null;
 
         // Per column (inference only): the JSON numbers, the values, and the first JSON string with its line and row.
         private readonly List<long> _numberTokens = [], _valueCount = [];
@@ -575,11 +575,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
                 Samples[col].Add(value.ToArray());
                 _valueCount[col]++;
                 if (token == JsonTokenType.Number) _numberTokens[col]++;
-                if (token == JsonTokenType.String)
-                {
-                    StringSeen.Add(col);
-                    _firstString[col] ??= (Throw.Quote(value), lineNumber, row);
-                }
+                if (token == JsonTokenType.String) _firstString[col] ??= (Throw.Quote(value), lineNumber, row);
                 return;
             }
             if (builders[col].TrySet(at, value)) return;

@@ -12,23 +12,10 @@ public class UnreadTextOptionsTests
 
     private static string LibSvm(TempDir tmp) => tmp.File("a.libsvm", string.Concat(Enumerable.Range(0, 40).Select(i => $"{i % 2} 1:{i}.5\n")));
 
-    private static string Parquet(TempDir tmp)
+    private static async Task<string> Parquet(TempDir tmp)
     {
         var path = tmp.Combine("a.parquet");
-        var y = new global::Parquet.Schema.DataField<double>("y");
-        var x = new global::Parquet.Schema.DataField<double>("x");
-        using var stream = File.Create(path);
-        var writer = global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema(y, x), stream).GetAwaiter().GetResult();
-        try
-        {
-            using var group = writer.CreateRowGroup();
-            group.WriteAsync<double>(y, Enumerable.Range(0, 40).Select(i => (double)(i % 2)).ToArray().AsMemory()).GetAwaiter().GetResult();
-            group.WriteAsync<double>(x, Enumerable.Range(0, 40).Select(i => i + 0.5).ToArray().AsMemory()).GetAwaiter().GetResult();
-        }
-        finally
-        {
-            writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        await TestParquet.WriteDoublesAsync(path, ("y", Enumerable.Range(0, 40).Select(i => (double)(i % 2)).ToArray()), ("x", Enumerable.Range(0, 40).Select(i => i + 0.5).ToArray()));
         return path;
     }
 
@@ -46,10 +33,10 @@ public class UnreadTextOptionsTests
 
     [Theory]
     [MemberData(nameof(Refused))]
-    public void Options_of_delimited_text_over_other_formats_alone_are_refused(string format, string[] options, string message)
+    public async Task Options_of_delimited_text_over_other_formats_alone_are_refused(string format, string[] options, string message)
     {
         using var tmp = new TempDir();
-        var input = format switch { "jsonl" => Jsonl(tmp), "libsvm" => LibSvm(tmp), _ => Parquet(tmp) };
+        var input = format switch { "jsonl" => Jsonl(tmp), "libsvm" => LibSvm(tmp), _ => await Parquet(tmp) };
         var r = CliRunner.Run(["convert", input, "--out", tmp.Combine("out"), .. options]);
         Assert.Equal(2, r.Code);
         Assert.Contains(message, r.Err);

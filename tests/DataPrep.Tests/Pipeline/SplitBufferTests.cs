@@ -57,15 +57,8 @@ public class SplitBufferTests
     private static async Task WriteParquetAsync(string path, int rows)
     {
         var rng = new Random(5);
-        var fields = Enumerable.Range(1, 7).Select(c => new global::Parquet.Schema.DataField<double>($"x{c}")).Prepend(new global::Parquet.Schema.DataField<double>("y")).ToArray();
-        await using var stream = File.Create(path);
-        await using var writer = await global::Parquet.ParquetWriter.CreateAsync(new global::Parquet.Schema.ParquetSchema(fields), stream);
-        using var group = writer.CreateRowGroup();
-        foreach (var field in fields)
-        {
-            var values = new double[rows];
-            for (int i = 0; i < rows; i++) values[i] = field.Name == "y" ? i % 2 : rng.NextDouble();
-            await group.WriteAsync<double>(field, values.AsMemory());
-        }
+        var label = Enumerable.Range(0, rows).Select(i => (double)(i % 2)).ToArray();
+        var features = Enumerable.Range(1, 7).Select(c => ($"x{c}", Enumerable.Range(0, rows).Select(_ => rng.NextDouble()).ToArray()));
+        await TestParquet.WriteDoublesAsync(path, [("y", label), .. features]);
     }
 }
