@@ -157,17 +157,17 @@ public sealed record SourceOptions
     public IReadOnlySet<string>? Dropped { get; init; }
 
     /// <summary>
-    /// These options with those of <paramref name="kinds"/> back at their defaults (<see cref="Sources.TextOptions"/>:
-    /// <see cref="Sources.TextOptions.Delimited"/> is <see cref="Delimiter"/>, <see cref="Quote"/>, <see cref="HasHeader"/>
+    /// These options with those of <paramref name="kinds"/> back at their defaults (<see cref="TextOptions"/>:
+    /// <see cref="TextOptions.Delimited"/> is <see cref="Delimiter"/>, <see cref="Quote"/>, <see cref="HasHeader"/>
     /// and <see cref="DecimalComma"/>).
     /// </summary>
-    public SourceOptions Without(Sources.TextOptions kinds)
+    public SourceOptions Without(TextOptions kinds)
     {
         var defaults = new SourceOptions();
         var kept = this;
-        if (kinds.HasFlag(Sources.TextOptions.Delimited)) kept = kept with { Delimiter = defaults.Delimiter, Quote = defaults.Quote, HasHeader = defaults.HasHeader, DecimalComma = defaults.DecimalComma };
-        if (kinds.HasFlag(Sources.TextOptions.Encoding)) kept = kept with { Encoding = defaults.Encoding };
-        if (kinds.HasFlag(Sources.TextOptions.NullValues)) kept = kept with { NullValues = defaults.NullValues };
+        if (kinds.HasFlag(TextOptions.Delimited)) kept = kept with { Delimiter = defaults.Delimiter, Quote = defaults.Quote, HasHeader = defaults.HasHeader, DecimalComma = defaults.DecimalComma };
+        if (kinds.HasFlag(TextOptions.Encoding)) kept = kept with { Encoding = defaults.Encoding };
+        if (kinds.HasFlag(TextOptions.NullValues)) kept = kept with { NullValues = defaults.NullValues };
         return kept;
     }
 
@@ -223,4 +223,24 @@ public sealed class Float32OnlyColumns
     public long RowsWithoutText => Interlocked.Read(ref _rows);
 
     internal void CountRowsWithoutText(long rows) => Interlocked.Add(ref _rows, rows);
+}
+
+/// <summary>Reading options only some formats honour (<c>ISourceFactory.Reads</c>, in the sources' layer above this one).</summary>
+[Flags]
+public enum TextOptions
+{
+    /// <summary>None of them (LibSVM, Parquet).</summary>
+    None = 0,
+
+    /// <summary>
+    /// The options of delimited text: <see cref="SourceOptions.Delimiter"/>, <see cref="SourceOptions.Quote"/>,
+    /// <see cref="SourceOptions.HasHeader"/> and <see cref="SourceOptions.DecimalComma"/> (CSV and TSV).
+    /// </summary>
+    Delimited = 1,
+
+    /// <summary><see cref="SourceOptions.Encoding"/> (CSV, TSV and JSON Lines).</summary>
+    Encoding = 2,
+
+    /// <summary><see cref="SourceOptions.NullValues"/> (CSV, TSV and JSON Lines).</summary>
+    NullValues = 4,
 }

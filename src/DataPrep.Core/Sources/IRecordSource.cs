@@ -121,25 +121,6 @@ public interface ISourceFactory
     TextOptions Reads => TextOptions.None;
 }
 
-/// <summary>Reading options only some formats honour (<see cref="ISourceFactory.Reads"/>).</summary>
-[Flags]
-public enum TextOptions
-{
-    /// <summary>None of them (LibSVM, Parquet).</summary>
-    None = 0,
-
-    /// <summary>
-    /// The options of delimited text: <see cref="SourceOptions.Delimiter"/>, <see cref="SourceOptions.Quote"/>,
-    /// <see cref="SourceOptions.HasHeader"/> and <see cref="SourceOptions.DecimalComma"/> (CSV and TSV).
-    /// </summary>
-    Delimited = 1,
-
-    /// <summary><see cref="SourceOptions.Encoding"/> (CSV, TSV and JSON Lines).</summary>
-    Encoding = 2,
-
-    /// <summary><see cref="SourceOptions.NullValues"/> (CSV, TSV and JSON Lines).</summary>
-    NullValues = 4,
-}
 
 
 /// <summary>
