@@ -238,6 +238,77 @@ public class BatchSpillTests
         Assert.False(writer.Float32Finite);
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void A_value_that_is_not_finite_among_the_rows_float32_values_is_seen_whole_and_spread(float value)
+    {
+        // The rows' own float32 values are written straight into the file's buffer (a few rows a file when spread); the
+        // check that they are finite goes with them.
+        using var tmp = new TempDir();
+        var (with, _) = Float32Batch(50, 3, -1);
+        ((Float64Column)with.Columns[2]).Values[40] = value;
+        var image = with.Raw!.Float32![40].ToArray();
+        BitConverter.TryWriteBytes(image.AsSpan(8), value);
+        with.Raw.Float32[40] = image;
+        bool[] float32 = [false, true, true];
+        using (var whole = new BatchSpillWriter(tmp.Combine("whole"), float32))
+        {
+            whole.Write(with, [.. Enumerable.Range(0, 30)]);
+            Assert.True(whole.Float32Finite);
+            whole.Write(with);
+            Assert.False(whole.Float32Finite);
+        }
+        using var a = new BatchSpillWriter(tmp.Combine("a"), float32);
+        using var b = new BatchSpillWriter(tmp.Combine("b"), float32);
+        BatchSpillWriter.WriteSpread(with, [(a, [0, 1, 2], [0, 1, 2]), (b, [40, 41], [40, 41])]);
+        Assert.True(a.Float32Finite);
+        Assert.False(b.Float32Finite);
+    }
+
+    [Fact]
+    public void Rows_placed_as_float32_values_from_a_file_of_many_small_batches_match_placing_them_a_value_at_a_time()
+    {
+        // A file of batches of a few rows (what a shuffled spill of wide rows leaves in each of its files), larger than the
+        // reader's 64 KiB buffer: its blocks lie whole in the buffer or across a refill, at every alignment.
+        using var tmp = new TempDir();
+        bool[] float32 = [false, true, true];
+        var sizes = new List<int>();
+        using (var writer = new BatchSpillWriter(tmp.Combine("file"), float32))
+        {
+            for (int k = 0; writer.Length < 200_000; k++)
+            {
+                int n = 1 + k % 7;
+                var (with, _) = Float32Batch(n, k, -1);
+                writer.Write(with);
+                sizes.Add(n);
+            }
+        }
+        Assert.True(sizes.Count > 500, $"{sizes.Count} batches");
+        var schema = Float32Batch(1, 0, -1).WithImages.Schema;
+        using var transposed = new BatchSpillReader(tmp.Combine("file"), schema, float32);
+        using var byValue = new BatchSpillReader(tmp.Combine("file"), schema, float32) { MaxTransposedValues = 0 };
+        for (int k = 0; k < sizes.Count; k++)
+        {
+            int n = sizes[k];
+            var slot = new int[n];
+            var offset = Enumerable.Range(0, n).Reverse().ToArray();
+            var one = new List<PlacedRows> { new(schema, n, null, float32) };
+            var other = new List<PlacedRows> { new(schema, n, null, float32) };
+            transposed.ReadPlaced(slot, offset, one, times: false);
+            byValue.ReadPlaced(slot, offset, other, times: false);
+            Assert.True(one[0].Image.AsSpan(0, 12 * n).SequenceEqual(other[0].Image.AsSpan(0, 12 * n)), $"batch {k} of {n} rows");
+            var (expected, _) = Float32Batch(n, k, -1);
+            for (int r = 0; r < n; r++)
+            {
+                float x = System.Runtime.InteropServices.MemoryMarshal.Read<float>(one[0].Image.AsSpan(12 * offset[r] + 4));
+                Assert.Equal(BitConverter.SingleToInt32Bits((float)((Float64Column)expected.Columns[1]).Values[r]), BitConverter.SingleToInt32Bits(x));
+            }
+        }
+        Assert.True(transposed.AtEnd);
+    }
+
     [Fact]
     public void A_temp_file_replaces_a_file_at_its_path_and_holds_only_what_is_written()
     {
