@@ -15,6 +15,9 @@ internal sealed class RowGroupTranspose : IDisposable
     private readonly Schema _schema;
     private readonly string _path;
     private readonly long[] _at;
+    // Each slice's bytes: a batch reads its slice of each column, and the reader, told how many, reads no more than that
+    // (its 64 KiB buffer, refilled whole at every slice, copied 16 times a 512-row slice of doubles from the page cache).
+    private readonly long[] _bytes;
     private BatchSpillWriter? _writer;
     private BatchSpillReader? _reader;
     private readonly bool[] _has;
@@ -31,6 +34,7 @@ internal sealed class RowGroupTranspose : IDisposable
         SliceRows = sliceRows;
         Slices = (int)(((long)rows + sliceRows - 1) / sliceRows);
         _at = new long[(long)schema.Count * Slices];
+        _bytes = new long[_at.Length];
         _has = new bool[schema.Count];
         _writer = new BatchSpillWriter(path);
     }
@@ -58,8 +62,10 @@ internal sealed class RowGroupTranspose : IDisposable
         for (int s = 0; s < Slices; s++)
         {
             int start = s * SliceRows, count = RowsOf(s);
-            _at[(long)index * Slices + s] = _writer.Length;
+            long at = _writer.Length;
             _writer.WriteColumn(column, index, start, count);
+            _at[(long)index * Slices + s] = at;
+            _bytes[(long)index * Slices + s] = _writer.Length - at;
         }
         _has[index] = true;
         _added++;
@@ -80,7 +86,7 @@ internal sealed class RowGroupTranspose : IDisposable
         }
         int count = RowsOf(slice);
         var columns = new Column[_schema.Count];
-        for (int c = 0; c < columns.Length; c++) columns[c] = _reader.ReadColumnAt(_at[(long)c * Slices + slice], c, count);
+        for (int c = 0; c < columns.Length; c++) columns[c] = _reader.ReadColumnAt(_at[(long)c * Slices + slice], c, count, _bytes[(long)c * Slices + slice]);
         return columns;
     }
 

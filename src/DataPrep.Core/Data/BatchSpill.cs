@@ -611,15 +611,21 @@ internal sealed class BatchSpillReader : IDisposable
     /// <summary>Reads an int array written by <see cref="BatchSpillWriter.WriteInts"/>.</summary>
     public int[] ReadInts() => ReadArray<int>(ReadInt());
 
-    /// <summary>Reads the <paramref name="n"/> values of column <paramref name="index"/> that <see cref="BatchSpillWriter.WriteColumn(Column, int, int, int)"/> wrote at <paramref name="offset"/>.</summary>
-    internal Column ReadColumnAt(long offset, int index, int n)
+    /// <summary>
+    /// Reads the <paramref name="n"/> values of column <paramref name="index"/> that <see cref="BatchSpillWriter.WriteColumn(Column, int, int, int)"/>
+    /// wrote at <paramref name="offset"/>, <paramref name="bytes"/> bytes: when they are not in the buffer, it is filled with
+    /// those bytes alone, not the 64 KiB after them (a row group read back a slice of each column at a time is read once).
+    /// </summary>
+    internal Column ReadColumnAt(long offset, int index, int n, long bytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
         long bufferStart = _file.Position - _end;
-        if (offset >= bufferStart && offset <= _file.Position) _at = (int)(offset - bufferStart);
+        if (offset >= bufferStart && offset + bytes <= _file.Position) _at = (int)(offset - bufferStart);
         else
         {
             _file.Position = offset;
-            _at = _end = 0;
+            _at = 0;
+            _end = _file.ReadAtLeast(_buffer.AsSpan(0, (int)Math.Min(bytes, _buffer.Length)), (int)Math.Min(bytes, _buffer.Length), throwOnEndOfStream: true);
         }
         return ReadColumn(_schema[index], index, n, null);
     }
