@@ -89,11 +89,35 @@ public sealed class StorageException : DataPrepException
 [StackTraceHidden]
 internal static class Throw
 {
-    /// <summary>Quotes user text for a message: truncated, control characters made visible.</summary>
+    /// <summary>
+    /// Quotes user text for a message: truncated, and every character a terminal would not show made visible: \r, \n and
+    /// \t, and as \uXXXX any other control character, format character (a byte-order mark, a zero-width space, a bidi
+    /// mark) or space other than the ASCII one (a no-break space), so that a value refused for one of them does not look
+    /// like a plain number in the message.
+    /// </summary>
     public static string Quote(ReadOnlySpan<char> text, int max = 40)
     {
-        var s = text.Length > max ? string.Concat(text[..max], "…") : text.ToString();
-        return "'" + s.Replace("\r", "\\r").Replace("\n", "\\n").Replace("\t", "\\t") + "'";
+        var cut = text.Length > max ? text[..max] : text;
+        var quoted = new System.Text.StringBuilder(cut.Length + 8).Append('\'');
+        foreach (char ch in cut)
+        {
+            switch (ch)
+            {
+                case '\r': quoted.Append("\\r"); break;
+                case '\n': quoted.Append("\\n"); break;
+                case '\t': quoted.Append("\\t"); break;
+                default:
+                    if (ch != ' ' && char.GetUnicodeCategory(ch) is System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format
+                        or System.Globalization.UnicodeCategory.SpaceSeparator or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator)
+                    {
+                        quoted.Append("\\u").Append(((int)ch).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+                    }
+                    else quoted.Append(ch);
+                    break;
+            }
+        }
+        if (text.Length > max) quoted.Append('…');
+        return quoted.Append('\'').ToString();
     }
 
     /// <summary>Quotes UTF-8 bytes for a message.</summary>

@@ -42,6 +42,30 @@ public class TextEvidenceTests
         Assert.Equal(59, Directory.GetFiles(tmp.Combine("out", "train")).SelectMany(File.ReadAllLines).Count());
     }
 
+    [Theory]
+    [InlineData("\uFEFF3.5", "\\uFEFF3.5")]
+    [InlineData("3\u00005", "3\\u00005")]
+    [InlineData("\u00A03.5", "\\u00A03.5")]
+    [InlineData("3.5\u200B", "3.5\\u200B")]
+    public void A_value_made_text_by_a_character_a_terminal_does_not_show_is_named_with_that_character_escaped(string value, string shown)
+    {
+        // A byte-order mark inside the file, a NUL byte, a no-break space or a zero-width space: the message showed '3.5'.
+        using var tmp = new TempDir();
+        var input = tmp.File("hidden.csv", Numbers(60, value, 51));
+        var r = Convert(tmp, [input], "--drop", "z");
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"Feature 'x' holds text ({input}, line 52, row 51 holds '{shown}', though 59 of the 60 values of the first rows are numbers)", r.Err);
+    }
+
+    [Theory]
+    [InlineData("N/A", "'N/A'")]
+    [InlineData("a\tb\r\nc", "'a\\tb\\r\\nc'")]
+    [InlineData("\u0001\u007F\u0085\u2028\u2029\u202E\u2060", "'\\u0001\\u007F\\u0085\\u2028\\u2029\\u202E\\u2060'")]
+    [InlineData("é ü 中 😀 a b", "'é ü 中 😀 a b'")]
+    [InlineData("0123456789\u00000123456789", "'0123456789\\u00000123…'")]
+    public void Quoted_text_shows_every_character_a_terminal_would_not(string text, string quoted)
+        => Assert.Equal(quoted, DataPrep.Throw.Quote(text, max: 15));
+
     [Fact]
     public void A_decimal_comma_is_named_without_the_null_values_advice_and_words_keep_the_plain_message()
     {
