@@ -663,7 +663,12 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             int cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
             if (cut > 0) reason = reason[..cut];
             reason = reason.TrimEnd('.', ' ');
-            if (position >= line.Length
+            if (reason.Contains("after a single JSON value", StringComparison.Ordinal))
+            {
+                // System.Text.Json's "… is invalid after a single JSON value. Expected end of data.": the object was whole.
+                reason = "more text follows the object on its line; each line must hold one JSON object and nothing after it";
+            }
+            else if (position >= line.Length
                 || reason.Contains("end of data", StringComparison.Ordinal)
                 || reason.StartsWith("Expected depth to be zero", StringComparison.Ordinal))
             {

@@ -441,6 +441,21 @@ public sealed class JsonLinesSourceTests : IDisposable
         Assert.Contains("the line ends before the object is closed", e.Message);
     }
 
+    [Theory]
+    [InlineData("{\"a\": 1} trailing", 10)]
+    [InlineData("{\"a\": 1} {\"a\": 2}", 10)]
+    [InlineData("{\"a\": 1},", 9)]
+    public async Task Text_after_a_whole_object_is_named_as_such_not_as_an_object_cut_short(string bad, int bytePosition)
+    {
+        // The reader's words ("… invalid after a single JSON value. Expected end of data.") were read as a cut-off object.
+        var path = Write("after.jsonl", "{\"a\": 1}\n" + bad + "\n");
+        var e = await ReadFails(path);
+        Assert.Contains("line 2", e.Message);
+        Assert.Contains($"at byte {bytePosition} of the line", e.Message);
+        Assert.Contains("more text follows the object on its line", e.Message);
+        Assert.DoesNotContain("ends before the object is closed", e.Message);
+    }
+
     [Fact]
     public async Task Gzip_content_without_a_gz_name_is_recognised_by_its_magic_bytes()
     {
