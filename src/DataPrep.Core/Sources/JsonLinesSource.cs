@@ -442,15 +442,22 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
         // Per column (inference only): the JSON numbers, the values, and the first JSON string with its line and row.
         private readonly List<long> _numberTokens = [], _valueCount = [];
         private readonly List<(string Text, long Line, long Row)?> _firstString = [];
+        // The first JSON boolean (true or false), with its line and row: among numbers it makes the column text too.
+        private readonly List<(string Text, long Line, long Row)?> _firstBoolean = [];
 
         /// <summary>
-        /// Why column <paramref name="col"/>, inferred as text, is text: a JSON string among JSON numbers (named with its
-        /// line and row, as CSV's evidence), or numbers every one written as a JSON string (<paramref name="inferred"/>
+        /// Why column <paramref name="col"/>, inferred as text, is text: a JSON string or boolean among JSON numbers (named
+        /// with its line and row, as CSV's evidence), or numbers every one written as a JSON string (<paramref name="inferred"/>
         /// says what their text would be), which --column-type reads as numbers. Null for a column of words.
         /// </summary>
         public string? TextEvidence(int col, ColumnKind inferred)
         {
-            if (_firstString[col] is not { } first) return null;
+            if (_firstString[col] is not { } first)
+            {
+                return _firstBoolean[col] is var (text, line, row) && _numberTokens[col] > 0
+                    ? $"{Path}, line {line}, row {row} holds the boolean {text}, though {_numberTokens[col]:N0} of the {_valueCount[col]:N0} values of the first rows are JSON numbers"
+                    : null;
+            }
             if (_numberTokens[col] > 0) return KindInference.Evidence(Path, first, "the string ", _numberTokens[col], _valueCount[col], "JSON numbers");
             if (inferred is ColumnKind.Int64 or ColumnKind.Float64)
             {
@@ -471,6 +478,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
             _numberTokens.Add(0);
             _valueCount.Add(0);
             _firstString.Add(null);
+            _firstBoolean.Add(null);
             if (_seen.Length < _names.Count) Array.Resize(ref _seen, _seen.Length * 2);
         }
 
@@ -576,6 +584,7 @@ public sealed class JsonLinesSource : IRecordSource, ISharedOpen
                 _valueCount[col]++;
                 if (token == JsonTokenType.Number) _numberTokens[col]++;
                 if (token == JsonTokenType.String) _firstString[col] ??= (Throw.Quote(value), lineNumber, row);
+                if (token is JsonTokenType.True or JsonTokenType.False) _firstBoolean[col] ??= (token == JsonTokenType.True ? "true" : "false", lineNumber, row);
                 return;
             }
             if (builders[col].TrySet(at, value)) return;

@@ -127,6 +127,20 @@ public class TextEvidenceTests
     }
 
     [Fact]
+    public void Json_lines_name_a_boolean_among_numbers()
+    {
+        // A JSON true among numbers makes the column text too; the message said only "holds text".
+        using var tmp = new TempDir();
+        var sb = new StringBuilder();
+        for (int i = 1; i <= 30; i++) sb.Append("{\"y\": ").Append(i % 2).Append(", \"x\": ").Append(i == 7 ? "true" : i + ".5").Append("}\n");
+        var input = tmp.File("bool.jsonl", sb.ToString());
+        var r = Convert(tmp, [input]);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"Feature 'x' holds text ({input}, line 7, row 7 holds the boolean true, though 29 of the 30 values of the first rows are JSON numbers)", r.Err);
+        Assert.DoesNotContain("--null-values", r.Err);
+    }
+
+    [Fact]
     public async Task Json_lines_name_a_string_among_numbers_and_numbers_written_as_strings()
     {
         using var tmp = new TempDir();
