@@ -20,6 +20,9 @@ internal static class ColumnPruning
         foreach (var c in new[] { options.TimeColumn, options.GroupColumn, options.Stratify, options.NoisyColumn, options.SeriesColumn }) if (c is not null) names.Add(c);
         names.UnionWith(options.DeepArCat);
         names.UnionWith(options.Encodings.Keys);
+        // --drop's names too, so that the plan checks them against the input (pruned away, a dropped column that exists
+        // was refused as one the input does not have).
+        names.UnionWith(options.Drop);
         foreach (var n in names)
         {
             if (n.Length == 0 || n.Equals("first", StringComparison.OrdinalIgnoreCase) || n.Equals("last", StringComparison.OrdinalIgnoreCase) || n.All(char.IsAsciiDigit)) return null;

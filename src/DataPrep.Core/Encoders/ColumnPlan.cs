@@ -69,7 +69,13 @@ public sealed class ColumnPlan
         var drop = new HashSet<int>();
         foreach (var d in options.Drop)
         {
-            try { drop.Add(ResolveColumn(schema, d, "--drop")); }
+            try
+            {
+                int i = ResolveColumn(schema, d, "--drop");
+                // The label is written whatever --drop says; naming it there was ignored without a word.
+                if (i == label) problems.Add($"--drop names the label column '{schema[i].Name}', which every record holds first; leave it out of --drop, or name another --label (or --no-label for features only).");
+                drop.Add(i);
+            }
             catch (PipelineValidationException e) { problems.Add(e.Message); }
         }
         var featureIndexes = new List<int>();
@@ -82,7 +88,8 @@ public sealed class ColumnPlan
                     int i = ResolveColumn(schema, f, "--features");
                     if (i == label) problems.Add($"--features names the label column '{schema[i].Name}'; the label is written first on its own.");
                     else if (featureIndexes.Contains(i)) problems.Add($"--features names '{schema[i].Name}' twice.");
-                    else if (!drop.Contains(i)) featureIndexes.Add(i);
+                    else if (drop.Contains(i)) problems.Add($"--features lists '{schema[i].Name}', and --drop leaves it out; name it in one of the two.");
+                    else featureIndexes.Add(i);
                 }
                 catch (PipelineValidationException e) { problems.Add(e.Message); }
             }
@@ -93,7 +100,12 @@ public sealed class ColumnPlan
         }
         foreach (var key in options.Encodings.Keys)
         {
-            if (schema.IndexOf(key) < 0) problems.Add($"--encode names column '{key}', which the input does not have; expected one of: {ColumnList(schema)}.");
+            int i = schema.IndexOf(key);
+            // Only features are encoded: an encoding of any other column was ignored without a word.
+            if (i < 0) problems.Add($"--encode names column '{key}', which the input does not have; expected one of: {ColumnList(schema)}.");
+            else if (i == label) problems.Add($"--encode names the label column '{key}'; only features are encoded (a label of text classes is numbered on its own).");
+            else if (drop.Contains(i)) problems.Add($"--encode names column '{key}', and --drop leaves it out; drop the one or the other.");
+            else if (!featureIndexes.Contains(i)) problems.Add($"--encode names column '{key}', which is not among --features ({string.Join(", ", featureIndexes.Select(f => schema[f].Name))}); add it there, or leave out its encoding.");
         }
 
         var features = new List<(int, FeatureEncoding)>();

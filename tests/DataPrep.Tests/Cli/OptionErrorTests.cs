@@ -73,6 +73,35 @@ public class OptionErrorTests
         Assert.False(Directory.Exists(tmp.Combine("out")));
     }
 
+    [Theory]
+    [InlineData("--drop churn", "--drop names the label column 'churn', which every record holds first")]
+    [InlineData("--drop 7", "--drop names the label column 'churn', which every record holds first")]
+    [InlineData("--features plan,tenure_months --drop plan", "--features lists 'plan', and --drop leaves it out")]
+    [InlineData("--encode churn=onehot", "--encode names the label column 'churn'; only features are encoded")]
+    [InlineData("--encode customer_id=ordinal", "--encode names column 'customer_id', and --drop leaves it out")]
+    [InlineData("--features tenure_months,monthly_spend --encode region=ordinal", "--encode names column 'region', which is not among --features (tenure_months, monthly_spend)")]
+    public void Options_that_contradict_each_other_about_a_column_are_refused(string extra, string expected)
+    {
+        // Each was run with the contradiction settled without a word: the label kept, the column dropped, the encoding ignored.
+        using var tmp = new TempDir();
+        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
+        Assert.False(Directory.Exists(tmp.Combine("out")));
+    }
+
+    [Fact]
+    public void A_dropped_column_beside_features_is_known_to_be_in_the_input()
+    {
+        // --features reads only the columns it names; --drop's column was then refused as one the input does not have.
+        using var tmp = new TempDir();
+        var r = Convert(tmp, "--features", "plan,tenure_months", "--quiet");
+        Assert.True(r.Code == 0, r.Err);
+        // The label, plan one-hot (a column a plan, and one for plans train did not see), tenure_months: customer_id
+        // (dropped) and the other columns are not written.
+        int plans = File.ReadLines(Paths.SampleData("churn.csv")).Skip(1).Select(l => l.Split(',')[1]).Distinct().Count();
+        var first = File.ReadLines(Directory.GetFiles(tmp.Combine("out", "train"))[0]).First();
+        Assert.Equal(1 + (plans + 1) + 1, first.Split(',').Length);
+    }
+
     [Fact]
     public void Values_in_range_still_run()
     {
