@@ -39,8 +39,22 @@ public static class EmptyRun
         string achieved = string.Join(", ", report.Splits.Where(kv => !kv.Key.EndsWith("_lst", StringComparison.Ordinal)).OrderBy(kv => kv.Key, RunLayout.ChannelOrder).Select(kv => string.Create(c, $"{kv.Key} {kv.Value.Rows:N0}")));
         throw new DataFormatException(
             $"The {string.Join(" and ", empty)} split{(empty.Count == 1 ? " is" : "s are")} empty although the options asked rows for {(empty.Count == 1 ? "it" : "them")}: {counts}; written {achieved}. "
-            + "No output was published. Use more rows or other fractions, or pass --allow-empty-split to publish it empty.",
+            + "No output was published. " + (StratifiedByClass(options, empty) ?? "Use more rows or other fractions, or pass --allow-empty-split to publish it empty."),
             string.Join(", ", options.Inputs));
+    }
+
+    /// <summary>
+    /// Why a stratified random split can leave a split empty with many rows: each class is cut at its own exact counts, so
+    /// classes of few rows (an id-like column given to --stratify) give the small splits none. Null for other splits.
+    /// </summary>
+    private static string? StratifiedByClass(ConvertOptions options, List<string> empty)
+    {
+        if (options.Folds > 0 || options.SplitBy != SplitMethod.Random || options.Stratify is not { } column) return null;
+        double smallest = SplitNames.All.Zip(options.Fractions).Where(p => empty.Contains(p.First.Name())).Select(p => p.Second).DefaultIfEmpty(0).Min();
+        if (!(smallest > 0)) return null;
+        long rows = (long)Math.Ceiling(1 / smallest - 1e-9);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"With --stratify {column}, each class is cut at its own exact counts, so a class of fewer than about {rows:N0} rows gives the {string.Join(" and ", empty)} split{(empty.Count == 1 ? "" : "s")} none: stratify by a column of fewer, larger classes, leave --stratify out, or pass --allow-empty-split to publish it empty.");
     }
 
     /// <summary>"1,000 rows read, 1,000 dropped (1,000 missing value in 'x')".</summary>

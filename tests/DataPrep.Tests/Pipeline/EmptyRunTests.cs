@@ -43,6 +43,23 @@ public class EmptyRunTests
     }
 
     [Fact]
+    public void Splits_left_empty_by_a_stratify_column_of_small_classes_say_so()
+    {
+        // --stratify on an id-like column: 500 classes of 2 rows, each cut 2/0/0 at 80/10/10. The message said "use more
+        // rows", which 1,000 rows are.
+        using var tmp = new TempDir();
+        var input = tmp.File("s.csv", "a,b,y\n" + string.Concat(Enumerable.Range(0, 1000).Select(i => $"{i / 2},{i},{i % 3}\n")));
+        var r = CliRunner.Run("convert", input, "--out", tmp.Combine("out"), "--label", "y", "--stratify", "a", "--quiet");
+        Assert.True(r.Code == 3, $"exit {r.Code}: {r.Err}");
+        Assert.Contains("The validation and test splits are empty although the options asked rows for them: 1,000 rows read, 0 dropped; written train 1,000. No output was published. "
+            + "With --stratify a, each class is cut at its own exact counts, so a class of fewer than about 10 rows gives the validation and test splits none", r.Err);
+        Assert.DoesNotContain("Use more rows", r.Err);
+        // Stratified by the label (three classes of about 333 rows), the same rows split.
+        var ok = CliRunner.Run("convert", input, "--out", tmp.Combine("ok"), "--label", "y", "--stratify", "y", "--quiet");
+        Assert.True(ok.Code == 0, ok.Err);
+    }
+
+    [Fact]
     public void Allow_empty_split_publishes_it_and_a_zero_fraction_is_not_asked_for()
     {
         using var tmp = new TempDir();
