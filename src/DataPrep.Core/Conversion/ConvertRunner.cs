@@ -376,7 +376,33 @@ public static class ConvertRunner
         // An image folder (or s3:// prefix) is one input of many files, not a list of inputs: image inputs are not expanded.
         IReadOnlyList<string> Expand(IReadOnlyList<string> inputs) => options.FormatTraits.ReadsImages ? inputs : files.Expand(inputs);
         var clean = Expand(options.Inputs);
-        return (options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)], clean.Count);
+        IReadOnlyList<string> all = options.NoisyInputs.Count == 0 ? clean : [.. clean, .. Expand(options.NoisyInputs)];
+        RefuseRepeats(all, clean.Count);
+        return (all, clean.Count);
+    }
+
+    /// <summary>
+    /// Refuses a file named twice among the inputs (by two arguments, a pattern or folder and the file itself, or as a clean
+    /// and a --noisy input): it was read twice, so its rows could land in two splits, a leak no split rule can see.
+    /// </summary>
+    /// <exception cref="PipelineValidationException">A repeated file, one problem each.</exception>
+    private static void RefuseRepeats(IReadOnlyList<string> paths, int cleanCount)
+    {
+        var first = new Dictionary<string, int>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < paths.Count; i++)
+        {
+            string key = InputFiles.IsUri(paths[i]) ? paths[i] : Path.GetFullPath(paths[i]);
+            if (!first.TryAdd(key, i) && named.Add(key))
+            {
+                int j = first[key];
+                problems.Add(j < cleanCount && i >= cleanCount
+                    ? $"The input '{paths[i]}' is both a clean input and a --noisy one; a file is one or the other, read once."
+                    : $"The input '{paths[i]}' is named more than once (a pattern or folder may hold it already); each file is read once, so its rows cannot land in two splits: leave out the repeat.");
+            }
+        }
+        if (problems.Count > 0) throw new PipelineValidationException(problems);
     }
 
     internal static async Task<(Schema Schema, IReadOnlyList<IRecordSource> Sources, IReadOnlyList<IRecordSource> Opened)> OpenSourcesAsync(ConvertOptions options, SourceRegistry registry, RunContext context, CancellationToken cancellationToken, RowText rowText = RowText.Keep, bool fingerprints = true,

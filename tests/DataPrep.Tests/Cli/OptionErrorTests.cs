@@ -103,6 +103,34 @@ public class OptionErrorTests
     }
 
     [Fact]
+    public void A_file_given_twice_is_refused_not_read_twice()
+    {
+        // base.csv twice (and as ./base.csv, and through a pattern) was read that many times: its rows in two splits.
+        using var tmp = new TempDir();
+        var input = tmp.File("base.csv", "a,y\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"{i},{i % 2}\n")));
+        var other = tmp.File("other.csv", "a,y\n" + string.Concat(Enumerable.Range(40, 40).Select(i => $"{i},{i % 2}\n")));
+        string[][] repeats =
+        [
+            [input, input],
+            [input, Path.Combine(tmp.Combine("."), "base.csv")],
+            [tmp.Combine("*.csv"), input],
+            [tmp.Path, other],
+        ];
+        foreach (var inputs in repeats)
+        {
+            var r = CliRunner.Run(["convert", .. inputs, "--out", tmp.Combine("out"), "--label", "y", "--quiet"]);
+            Assert.True(r.Code == 2, $"{string.Join(' ', inputs)}: exit {r.Code}: {r.Err}");
+            Assert.Contains("is named more than once (a pattern or folder may hold it already); each file is read once", r.Err);
+            Assert.False(Directory.Exists(tmp.Combine("out")));
+        }
+        var noisy = CliRunner.Run("convert", input, "--noisy", input, "--out", tmp.Combine("out"), "--label", "y", "--split", "noisy", "--quiet");
+        Assert.True(noisy.Code == 2, noisy.Err);
+        Assert.Contains($"The input '{input}' is both a clean input and a --noisy one", noisy.Err);
+        var both = CliRunner.Run("convert", input, other, "--out", tmp.Combine("out"), "--label", "y", "--quiet");
+        Assert.True(both.Code == 0, both.Err);
+    }
+
+    [Fact]
     public void Values_in_range_still_run()
     {
         using var tmp = new TempDir();
