@@ -525,7 +525,7 @@ public sealed class ParquetSource : IRecordSource
                     _ => "a repeated column",
                 };
                 throw Throw.Format(
-                    $"is {what}, a nested type; expected flat columns of scalar values (numbers, booleans, strings, dates, timestamps, binary). Flatten or drop the column before preparing the data",
+                    $"is {what}, a nested type; expected flat columns of scalar values (numbers, booleans, strings, dates, timestamps, binary). Leave it out (--drop {f.Name}: a column left out is never decoded), or flatten it first",
                     _path, column: f.Name);
             }
             ColumnKind? requested = _options.ColumnTypes.TryGetValue(f.Name, out var k) ? k
