@@ -257,7 +257,9 @@ public static class ConvertRunner
             if (i < 0) problems.Add($"The input has no column '{f.Name}', which the run {runRecordPath} encoded as a feature; expected the columns {string.Join(", ", encoding.Features.Select(x => x.Name))}.");
             else if (schema[i].Kind != f.Kind && !(f.Kind == ColumnKind.Float64 && schema[i].Kind == ColumnKind.Int64))
             {
-                problems.Add($"Column '{f.Name}' is {schema[i].Kind} here but was {f.Kind} in the run {runRecordPath}; pass --column-type {f.Name}={f.Kind.ToString().ToLowerInvariant()}.");
+                // Inferred as text here: the value that made it so (file, line, row), as convert names it.
+                string why = schema[i].KindEvidence is { } evidence ? $" ({evidence})" : "";
+                problems.Add($"Column '{f.Name}' is {schema[i].Kind} here{why} but was {f.Kind} in the run {runRecordPath}; pass --column-type {f.Name}={f.Kind.ToString().ToLowerInvariant()}.");
             }
         }
         if (problems.Count > 0) throw new PipelineValidationException(problems);

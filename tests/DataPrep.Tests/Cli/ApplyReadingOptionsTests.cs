@@ -46,4 +46,17 @@ public class ApplyReadingOptionsTests
         Assert.Contains("--no-header applies to CSV and TSV inputs, and none of the inputs is one (new.jsonl)", refused.Err);
         Assert.False(Directory.Exists(tmp.Combine("refused")));
     }
+
+    [Fact]
+    public void A_new_input_whose_column_reads_as_text_names_the_value_that_made_it_so()
+    {
+        // z was an integer in the run; one word in the new file makes it text there. The refusal named no row.
+        using var tmp = new TempDir();
+        Assert.Equal(0, CliRunner.Run(["convert", Train(tmp, ','), "--out", tmp.Combine("run"), "--label", "y", "--quiet"]).Code);
+        var fresh = tmp.File("new.csv", "y,x,z\n1,1.5,3\n0,2.5,n/a\n1,3.5,9\n");
+        var r = CliRunner.Run(["apply", "--run", tmp.Combine("run"), fresh, "--out", tmp.Combine("out"), "--quiet"]);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"Column 'z' is String here ({fresh}, line 3, row 2 holds 'n/a', though 2 of the 3 values of the first rows are numbers", r.Err);
+        Assert.Contains("but was Int64 in the run", r.Err);
+    }
 }
