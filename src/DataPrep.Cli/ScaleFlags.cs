@@ -93,7 +93,11 @@ internal sealed class ScaleFlags
             {
                 if (results[i].Code == 0) continue;
                 await stderr.WriteAsync(results[i].Stderr).ConfigureAwait(false);
-                throw new ChildFailedException(results[i].Code, $"step {step.Name} task {i} failed (exit {results[i].Code}); the steps after it did not run. Run it again with --step {step.Name} --worker {i} once the cause is fixed: finished tasks are not redone.");
+                // Refused options or data (2, 3): fixed, they make another run, so the task alone is not what to run again.
+                string again = results[i].Code is 2 or 3
+                    ? "Fix the cause above and run the command again."
+                    : $"Run the command again once the cause is fixed (tasks that finished are not redone), or this task alone with --step {step.Name} --worker {i}.";
+                throw new ChildFailedException(results[i].Code, $"step {step.Name} task {i} failed (exit {results[i].Code}); the steps after it did not run. {again}");
             }
             if (step.Name == ScaleStep.Commit) await stdout.WriteAsync(results[0].Stdout).ConfigureAwait(false);
         }

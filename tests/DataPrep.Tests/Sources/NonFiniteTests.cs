@@ -199,6 +199,8 @@ public class NonFiniteTests
         Assert.Equal(2, lines.Length);
         Assert.Equal(one.Err.TrimEnd('\n'), lines[0]);
         Assert.StartsWith("error: step scan task ", lines[1]);
+        // Fixed, the data makes another run: the whole command is what to run again, not the task alone.
+        Assert.EndsWith("the steps after it did not run. Fix the cause above and run the command again.", lines[1]);
         // Nothing is published; only the work area stays, so that the failed task can be run again.
         Assert.Equal([Path.Combine(tmp.Combine("out"), "_dataprep")], Directory.GetFileSystemEntries(tmp.Combine("out")));
         Assert.Equal([Path.Combine(tmp.Combine("out"), "_dataprep", "work")], Directory.GetFileSystemEntries(tmp.Combine("out", "_dataprep")));
