@@ -91,7 +91,7 @@ public static class ConvertRunner
         {
             // Incremental training: the earlier run's seed, thresholds and maps, so nothing moves or renumbers.
             var earlier = RunLayout.ReadEncodedRecord(like, registry.Stores.Inputs(options.S3), "--like");
-            var o = earlier.Options!;
+            var o = earlier.Options!.WithoutUnreadSplitOptions();
             fitted = earlier.Encoding!;
             options = options with
             {
@@ -211,8 +211,11 @@ public static class ConvertRunner
         // Records written before --shard-rows replaced the size limit hold both (the 64 MiB default came along), which
         // options now refuse: such a run asked for rows, so apply keeps the rows.
         var shards = earlier.Shards is { MaxRows: > 0, MaxBytes: not null } both ? both with { MaxBytes = null } : earlier.Shards;
-        var options = earlier with
+        // A record may hold split options its split did not read (accepted and ignored before they were refused): apply
+        // splits nothing, and lets them go; and rotations, which only image formats read (apply refuses those).
+        var options = earlier.WithoutUnreadSplitOptions() with
         {
+            Images = earlier.Images with { Rotations = [] },
             Shards = shards,
             Inputs = inputs,
             Output = output,

@@ -299,6 +299,18 @@ public sealed record ConvertOptions
     [System.Text.Json.Serialization.JsonIgnore]
     public S3Options EffectiveS3 => Memory.UploadBuffers(S3);
 
+    /// <summary>
+    /// These options without the split options the recorded split does not read (a group or time column, class shares):
+    /// what <c>apply</c> and <c>--like</c> take from an earlier run, whose record may come from a version that accepted
+    /// such options and ignored them, and which <see cref="Validate"/> now refuses.
+    /// </summary>
+    public ConvertOptions WithoutUnreadSplitOptions() => this with
+    {
+        GroupColumn = SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? GroupColumn : null,
+        TimeColumn = SplitBy == SplitMethod.Time ? TimeColumn : null,
+        Stratify = SplitBy is SplitMethod.Time or SplitMethod.NoisyClean || Assignment == Assignment.Stable ? null : Stratify,
+    };
+
     /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>
     /// <param name="more">Problems found elsewhere (the output format's own checks), reported together with these.</param>
     /// <exception cref="PipelineValidationException">Any option is invalid.</exception>
@@ -348,6 +360,19 @@ public sealed record ConvertOptions
         if (Assignment == Assignment.Stable && SplitBy == SplitMethod.NoisyClean) problems.Add("--assignment stable is not available for noisy/clean splits.");
         if (Assignment == Assignment.Stable && SplitBy == SplitMethod.Time) problems.Add("--assignment stable does not apply to time splits: use --cutoffs, which never move a row either.");
         if (SplitBy != SplitMethod.Time && (Cutoffs.Count > 0 || Gap is not null)) problems.Add("--cutoffs and --gap apply to time splits only (--split time --time COLUMN).");
+        // Split options that the run's split does not read were ignored without a word (a --group beside a random split
+        // kept no group whole).
+        string split = SplitBy switch { SplitMethod.Group => "group", SplitMethod.Time => "time", SplitMethod.NoisyClean => "noisy", _ => "random" };
+        if (GroupColumn is not null && SplitBy is not (SplitMethod.Group or SplitMethod.NoisyClean))
+        {
+            problems.Add($"--group {GroupColumn} keeps groups whole in a group or noisy/clean split, and this run's split is {split}: add --split group, or leave --group out.");
+        }
+        if (TimeColumn is not null && SplitBy != SplitMethod.Time) problems.Add($"--time {TimeColumn} orders a time split, and this run's split is {split}: add --split time, or leave --time out.");
+        if (Stratify is not null && (SplitBy is SplitMethod.Time or SplitMethod.NoisyClean || Assignment == Assignment.Stable))
+        {
+            problems.Add($"--stratify {Stratify} keeps class shares in an exact random or group split, and this run's is {(Assignment == Assignment.Stable ? "--assignment stable" : $"--split {split}")}, which does not read it: leave --stratify out.");
+        }
+        if (Images.Rotations.Count > 0 && !IsImageFormat) problems.Add($"--augment rotates images, and --format {Format} writes none: leave --augment out.");
         if (Gap is { } gap && gap < TimeSpan.Zero) problems.Add($"--gap {gap} is negative; expected a duration such as 7d or 12h.");
         for (int i = 1; i < Cutoffs.Count; i++)
         {

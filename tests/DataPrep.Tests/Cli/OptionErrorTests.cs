@@ -88,6 +88,37 @@ public class OptionErrorTests
         Assert.False(Directory.Exists(tmp.Combine("out")));
     }
 
+    [Theory]
+    [InlineData("--group region", "--group region keeps groups whole in a group or noisy/clean split, and this run's split is random: add --split group")]
+    [InlineData("--time tenure_months", "--time tenure_months orders a time split, and this run's split is random: add --split time")]
+    [InlineData("--split group --group region --assignment stable --stratify plan", "--stratify plan keeps class shares in an exact random or group split, and this run's is --assignment stable")]
+    [InlineData("--augment rotate=90", "--augment rotates images, and --format csv writes none")]
+    public void Split_options_the_split_does_not_read_are_refused(string extra, string expected)
+    {
+        // Each was accepted and ignored: a --group beside a random split kept no group whole.
+        using var tmp = new TempDir();
+        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
+        Assert.False(Directory.Exists(tmp.Combine("out")));
+    }
+
+    [Fact]
+    public void A_run_whose_record_holds_a_split_option_its_split_ignored_still_applies_and_is_liked()
+    {
+        // A record written before such options were refused: apply and --like let the unread option go.
+        using var tmp = new TempDir();
+        var made = Convert(tmp, "--quiet");
+        Assert.True(made.Code == 0, made.Err);
+        var runJson = Path.Combine(tmp.Combine("out"), "_dataprep", "run.json");
+        var record = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(runJson))!;
+        record["options"]!["groupColumn"] = "region";
+        record["options"]!["timeColumn"] = "tenure_months";
+        File.WriteAllText(runJson, record.ToJsonString());
+        var applied = CliRunner.Run("apply", "--run", tmp.Combine("out"), Paths.SampleData("churn.csv"), "--out", tmp.Combine("applied"), "--quiet");
+        Assert.True(applied.Code == 0, applied.Err);
+        var liked = CliRunner.Run("convert", Paths.SampleData("churn.csv"), "--out", tmp.Combine("liked"), "--label", "churn", "--drop", "customer_id", "--like", tmp.Combine("out"), "--quiet");
+        Assert.True(liked.Code == 0, liked.Err);
+    }
+
     [Fact]
     public void A_dropped_column_beside_features_is_known_to_be_in_the_input()
     {

@@ -65,7 +65,7 @@ public class TextSpillTests
         { "group", "--split group --group g" },
         { "group folds", "--split group --group g --folds 3" },
         { "folds", "--folds 4" },
-        { "stable", "--assignment stable --group g" },
+        { "stable", "--assignment stable" },
         { "no lineage", "--no-lineage" },
     };
 
