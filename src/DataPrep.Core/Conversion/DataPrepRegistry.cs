@@ -92,11 +92,12 @@ public sealed class DataPrepRegistry
         string[] inputs = [.. options.Inputs, .. options.NoisyInputs];
         if (options.FormatTraits.ReadsImages || inputs.Length == 0) yield break;
         string names = string.Join(", ", inputs.Take(3).Select(Path.GetFileName)) + (inputs.Length > 3 ? $" and {inputs.Length - 3:N0} more" : "");
+        var defaults = new SourceOptions();
         var delimited = new List<string>();
-        if (source.Delimiter != ',') delimited.Add($"--delimiter '{(source.Delimiter == '\t' ? "\\t" : source.Delimiter.ToString())}'");
-        if (source.Quote != '"') delimited.Add($"--quote '{source.Quote}'");
-        if (!source.HasHeader) delimited.Add("--no-header");
-        if (source.DecimalComma) delimited.Add("--decimal-comma");
+        if (source.Delimiter != defaults.Delimiter) delimited.Add($"--delimiter '{(source.Delimiter == '\t' ? "\\t" : source.Delimiter.ToString())}'");
+        if (source.Quote != defaults.Quote) delimited.Add($"--quote '{source.Quote}'");
+        if (source.HasHeader != defaults.HasHeader) delimited.Add("--no-header");
+        if (source.DecimalComma != defaults.DecimalComma) delimited.Add("--decimal-comma");
         if (delimited.Count > 0 && !Sources.MayRead(inputs, source.Format, TextOptions.Delimited))
         {
             string listed = delimited.Count == 1 ? delimited[0] : string.Join(", ", delimited.Take(delimited.Count - 1)) + " and " + delimited[^1];

@@ -306,10 +306,19 @@ public sealed record ConvertOptions
     /// </summary>
     public ConvertOptions WithoutUnreadSplitOptions() => this with
     {
-        GroupColumn = SplitBy is SplitMethod.Group or SplitMethod.NoisyClean ? GroupColumn : null,
-        TimeColumn = SplitBy == SplitMethod.Time ? TimeColumn : null,
-        Stratify = SplitBy is SplitMethod.Time or SplitMethod.NoisyClean || Assignment == Assignment.Stable ? null : Stratify,
+        GroupColumn = ReadsGroup ? GroupColumn : null,
+        TimeColumn = ReadsTime ? TimeColumn : null,
+        Stratify = ReadsStratify ? Stratify : null,
     };
+
+    /// <summary>Whether the split reads <see cref="GroupColumn"/>: a group split, or a noisy/clean split by group.</summary>
+    private bool ReadsGroup => SplitBy is SplitMethod.Group or SplitMethod.NoisyClean;
+
+    /// <summary>Whether the split reads <see cref="TimeColumn"/>: a time split.</summary>
+    private bool ReadsTime => SplitBy == SplitMethod.Time;
+
+    /// <summary>Whether the split reads <see cref="Stratify"/>: an exact random or group split (and folds after one).</summary>
+    private bool ReadsStratify => (SplitBy is SplitMethod.Random or SplitMethod.Group) && Assignment == Assignment.Exact;
 
     /// <summary>Checks what can be checked without data; every problem is collected into one exception.</summary>
     /// <param name="more">Problems found elsewhere (the output format's own checks), reported together with these.</param>
@@ -363,12 +372,12 @@ public sealed record ConvertOptions
         // Split options that the run's split does not read were ignored without a word (a --group beside a random split
         // kept no group whole).
         string split = SplitBy switch { SplitMethod.Group => "group", SplitMethod.Time => "time", SplitMethod.NoisyClean => "noisy", _ => "random" };
-        if (GroupColumn is not null && SplitBy is not (SplitMethod.Group or SplitMethod.NoisyClean))
+        if (GroupColumn is not null && !ReadsGroup)
         {
             problems.Add($"--group {GroupColumn} keeps groups whole in a group or noisy/clean split, and this run's split is {split}: add --split group, or leave --group out.");
         }
-        if (TimeColumn is not null && SplitBy != SplitMethod.Time) problems.Add($"--time {TimeColumn} orders a time split, and this run's split is {split}: add --split time, or leave --time out.");
-        if (Stratify is not null && (SplitBy is SplitMethod.Time or SplitMethod.NoisyClean || Assignment == Assignment.Stable))
+        if (TimeColumn is not null && !ReadsTime) problems.Add($"--time {TimeColumn} orders a time split, and this run's split is {split}: add --split time, or leave --time out.");
+        if (Stratify is not null && !ReadsStratify)
         {
             problems.Add($"--stratify {Stratify} keeps class shares in an exact random or group split, and this run's is {(Assignment == Assignment.Stable ? "--assignment stable" : $"--split {split}")}, which does not read it: leave --stratify out.");
         }

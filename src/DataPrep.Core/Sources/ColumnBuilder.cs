@@ -490,8 +490,9 @@ internal static class ValueParser
 
     /// <summary>
     /// Whether <paramref name="value"/>, the double nearest <paramref name="integer"/>, is that integer: always when the
-    /// double is below 2^53 in magnitude (no arithmetic then; 2^53 + 1 rounds to 2^53 itself), beyond only for some. The one test behind every refusal of an integer a double cannot
-    /// hold (text, a widened integer column, a Parquet DECIMAL of scale 0).
+    /// double is below 2^53 in magnitude (no arithmetic then; 2^53 + 1 rounds to 2^53 itself), beyond only for some. The
+    /// one test behind every refusal of an integer a double cannot hold (text, a widened integer column, a Parquet DECIMAL
+    /// of scale 0).
     /// </summary>
     public static bool DoubleHolds(System.Numerics.BigInteger integer, double value)
         => Math.Abs(value) < ExactIntegerLimit || new System.Numerics.BigInteger(value) == integer;

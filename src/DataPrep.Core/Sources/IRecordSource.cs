@@ -122,7 +122,6 @@ public interface ISourceFactory
 }
 
 
-
 /// <summary>
 /// One read of parts [<paramref name="First"/>, <paramref name="End"/>) of a text input divided by byte ranges: it read the
 /// records starting at bytes [<paramref name="Start"/>, <paramref name="Stop"/>), <paramref name="Rows"/> of them. Start is

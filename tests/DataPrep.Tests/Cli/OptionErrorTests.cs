@@ -21,6 +21,14 @@ public class OptionErrorTests
         Assert.Equal("", r.Out);
     }
 
+    /// <summary>The churn run with <paramref name="extra"/> is an option error starting <paramref name="expected"/>, and writes nothing.</summary>
+    private static void AssertRefusedNothingWritten(string extra, string expected)
+    {
+        using var tmp = new TempDir();
+        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
+        Assert.False(Directory.Exists(tmp.Combine("out")));
+    }
+
     [Theory]
     [InlineData("--seed abc", "--seed abc is not a whole number")]
     [InlineData("--seed -1", "--seed -1 is not a whole number")]
@@ -39,9 +47,7 @@ public class OptionErrorTests
     [InlineData("--instances -2", "--instances -2 is out of range")]
     public void Bad_values_name_the_option_and_what_it_takes(string extra, string expected)
     {
-        using var tmp = new TempDir();
-        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
-        Assert.False(Directory.Exists(tmp.Combine("out")));
+        AssertRefusedNothingWritten(extra, expected);
     }
 
     [Fact]
@@ -68,9 +74,7 @@ public class OptionErrorTests
     [InlineData("--split 90/10 --test 0.2", "--split 90/10 and --test 0.2 both set the split fractions")]
     public void Two_sources_of_fractions_are_refused(string extra, string expected)
     {
-        using var tmp = new TempDir();
-        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
-        Assert.False(Directory.Exists(tmp.Combine("out")));
+        AssertRefusedNothingWritten(extra, expected);
     }
 
     [Theory]
@@ -83,9 +87,7 @@ public class OptionErrorTests
     public void Options_that_contradict_each_other_about_a_column_are_refused(string extra, string expected)
     {
         // Each was run with the contradiction settled without a word: the label kept, the column dropped, the encoding ignored.
-        using var tmp = new TempDir();
-        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
-        Assert.False(Directory.Exists(tmp.Combine("out")));
+        AssertRefusedNothingWritten(extra, expected);
     }
 
     [Theory]
@@ -96,9 +98,7 @@ public class OptionErrorTests
     public void Split_options_the_split_does_not_read_are_refused(string extra, string expected)
     {
         // Each was accepted and ignored: a --group beside a random split kept no group whole.
-        using var tmp = new TempDir();
-        AssertOptionError(Convert(tmp, extra.Split(' ')), expected);
-        Assert.False(Directory.Exists(tmp.Combine("out")));
+        AssertRefusedNothingWritten(extra, expected);
     }
 
     [Fact]
